@@ -1,0 +1,43 @@
+/*  cf_apply: what a worker does with one job, without the sockets.
+
+    Decodes and validates each event frame, pseudonymises case_ref (the raw
+    value is wiped from memory before anything is stored), applies the valid
+    events to Redis through cf_store in one pipelined round trip, and builds
+    the job's answer: one ack per frame (accepted, duplicate, or rejected with
+    its reason) and the notifications to publish (case.<programme>.<stage>
+    and reject). Nothing is acked unless Redis replied, so a failed run can
+    simply be retried: applying is idempotent. The benchmark's ceiling uses
+    this same code with no ZeroMQ around it.                                  */
+#ifndef CF_APPLY_H
+#define CF_APPLY_H
+
+#include <stddef.h>
+#include <msgpack.h>
+#include "caseflow/cf_pseudo.h"
+#include "caseflow/cf_store.h"
+
+typedef struct _cf_apply_t cf_apply_t;
+
+/*  Borrows pseudo and store; they must outlive the object.                  */
+cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store);
+void cf_apply_destroy(cf_apply_t **self_p);
+
+/*  Processes count event frames. Returns 0 with the results below filled, or
+    -1 when Redis failed (cf_apply_error says why); then nothing was acked and
+    the same frames may be run again.                                         */
+int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *sizes, size_t count);
+
+/*  The ack array of the last successful run (msgpack, as in ACK frame 3).   */
+const msgpack_sbuffer *cf_apply_acks(const cf_apply_t *self);
+
+/*  The notifications of the last successful run: topic and msgpack body.    */
+size_t cf_apply_notifications(const cf_apply_t *self);
+void cf_apply_notification(const cf_apply_t *self, size_t index, const char **topic,
+                           size_t *topic_len, const char **body, size_t *body_len);
+
+/*  Counts of the last successful run, by status.                            */
+size_t cf_apply_count(const cf_apply_t *self, cf_ack_status_t status);
+
+const char *cf_apply_error(const cf_apply_t *self);
+
+#endif

@@ -1,0 +1,28 @@
+/*  cf_args: the small pieces every caseflow command line shares: numbers
+    checked against a range, values that fall back to an environment
+    variable, and a stop flag wired to SIGINT and SIGTERM. Errors name the
+    flag and the bad value, so that a typo never starts a daemon wrongly.    */
+#ifndef CF_ARGS_H
+#define CF_ARGS_H
+
+#include <signal.h>
+#include <stddef.h>
+
+/*  Parses text as a whole decimal number in min..max. Returns 0, or -1 and
+    writes "--flag: 'x' is not a number from min to max" into err.           */
+int cf_args_number(const char *flag, const char *text, long long min, long long max,
+                   long long *out, char *err, size_t err_size);
+
+/*  value when it is set, else getenv(env), else fallback (may be NULL).     */
+const char *cf_args_or_env(const char *value, const char *env, const char *fallback);
+
+/*  Splits "host:port" into host (at most host_size bytes) and port. Returns
+    0, or -1 and a reason naming what (from `what`) was wrong.               */
+int cf_args_host_port(const char *what, const char *text, char *host, size_t host_size,
+                      int *port, char *err, size_t err_size);
+
+/*  Installs SIGINT and SIGTERM handlers that set *cf_args_stop (and SIGPIPE
+    is ignored). Returns the flag for loops to watch.                         */
+volatile sig_atomic_t *cf_args_trap_signals(void);
+
+#endif

@@ -1,0 +1,38 @@
+/*  cf_broker: the broker daemon's logic (docs/protocol.md, sections 2-4).
+
+    Producers push events on the intake endpoint; the broker queues each PUSH
+    as one job (bounded, in events: beyond it producers are told `busy`),
+    hands jobs to workers by credit, forwards each worker's DONE to the
+    producer as its ACK, and publishes the notifications a DONE carries on the
+    notification endpoint with a per-topic sequence number. Workers that fall
+    silent past the liveness limit are dropped and their jobs handed to
+    others. The broker never parses an event: validation lives in the worker. */
+#ifndef CF_BROKER_H
+#define CF_BROKER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+typedef struct {
+    const char *intake_endpoint;        /* ROUTER, producers */
+    const char *worker_endpoint;        /* ROUTER, workers */
+    const char *publish_endpoint;       /* XPUB, subscribers */
+    size_t queue_limit;                 /* events waiting for a worker; 0 = default */
+    int heartbeat_ms;                   /* 0 = default 1000 */
+    int liveness_ms;                    /* 0 = default 3000 */
+} cf_broker_config_t;
+
+#define CF_BROKER_QUEUE_DEFAULT 100000
+
+typedef struct _cf_broker_t cf_broker_t;
+
+/*  Creates the sockets and binds them. NULL with the reason in err when an
+    endpoint cannot be bound.                                                 */
+cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t err_size);
+void cf_broker_destroy(cf_broker_t **self_p);
+
+/*  Serves until *stop becomes non-zero. Returns 0, or -1 on a fatal socket
+    error.                                                                    */
+int cf_broker_run(cf_broker_t *self, volatile sig_atomic_t *stop);
+
+#endif

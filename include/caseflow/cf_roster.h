@@ -1,0 +1,59 @@
+/*  cf_roster: the broker's list of connected workers.
+
+    Each member is a worker's DEALER as the broker's ROUTER sees it: its
+    routing id, how many more jobs it will take (credit), the jobs it holds
+    now (in flight), and when it was last heard from and last sent to, which
+    is what the heartbeat timer needs to notice a dead or hung worker. Jobs in
+    flight are owned by their member until released or taken back.           */
+#ifndef CF_ROSTER_H
+#define CF_ROSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "caseflow/cf_jobq.h"
+
+#define CF_ROSTER_ID_MAX 256
+
+typedef struct {
+    unsigned char id[CF_ROSTER_ID_MAX];
+    size_t id_len;
+    char name[80];              /* host:pid, for logs and status */
+    unsigned credit;
+    cf_job_t *inflight;         /* linked through job->next */
+    size_t inflight_count;
+    int64_t last_seen, last_sent;
+    uint64_t jobs_done, events_done;
+} cf_member_t;
+
+typedef struct _cf_roster_t cf_roster_t;
+
+cf_roster_t *cf_roster_new(void);
+/*  Destroys every member and the jobs they still hold.                       */
+void cf_roster_destroy(cf_roster_t **self_p);
+
+cf_member_t *cf_roster_find(cf_roster_t *self, const void *id, size_t id_len);
+
+/*  Adds a member with no credit; NULL when id_len is 0 or too long.          */
+cf_member_t *cf_roster_add(cf_roster_t *self, const void *id, size_t id_len, int64_t now);
+
+/*  Removes the member; its jobs in flight must have been taken back first.   */
+void cf_roster_remove(cf_roster_t *self, cf_member_t *member);
+
+/*  The member with credit that was least recently sent to, or NULL.         */
+cf_member_t *cf_roster_pick(cf_roster_t *self);
+
+size_t cf_roster_size(const cf_roster_t *self);
+cf_member_t *cf_roster_at(cf_roster_t *self, size_t index);
+
+/*  The member now holds job (and spends one credit).                         */
+void cf_member_hold(cf_member_t *member, cf_job_t *job);
+
+/*  Gives back the held job with this id (and one credit), or NULL when the
+    member does not hold it (a late DONE for a job that was redelivered).     */
+cf_job_t *cf_member_release(cf_member_t *member, uint64_t job_id);
+
+/*  Takes every held job back (for redelivery), as a list through job->next. */
+cf_job_t *cf_member_take_all(cf_member_t *member);
+
+#endif

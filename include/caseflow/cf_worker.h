@@ -1,0 +1,39 @@
+/*  cf_worker: the worker daemon's logic (docs/protocol.md, section 3).
+
+    Connects a DEALER to the broker, announces its credit with READY, takes
+    JOBs, runs each through cf_apply (validate, pseudonymise, apply to Redis)
+    and answers DONE with the acks and notifications. Heartbeats both ways: it
+    reconnects when the broker falls silent. When Redis fails it keeps the job,
+    retries with backoff, and keeps heartbeating meanwhile. On stop it finishes
+    what it holds, says BYE and returns.                                      */
+#ifndef CF_WORKER_H
+#define CF_WORKER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *broker_endpoint;        /* the broker's worker endpoint */
+    const char *redis_host;
+    int redis_port;
+    const char *key_file;               /* HMAC key for case_ref pseudonyms */
+    const char *script_dir;             /* NULL = built-in default */
+    unsigned credit;                    /* jobs held at once; 0 = default 2 */
+    int heartbeat_ms, liveness_ms;      /* 0 = defaults 1000, 3000 */
+    uint32_t eid_ttl_s;                 /* 0 = store default (30 days) */
+} cf_worker_config_t;
+
+typedef struct _cf_worker_t cf_worker_t;
+
+/*  Reads the key, connects to Redis and loads the scripts, connects to the
+    broker. NULL with the reason in err on any failure (fail fast: a worker
+    that cannot reach Redis at start-up is misconfigured).                   */
+cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t err_size);
+void cf_worker_destroy(cf_worker_t **self_p);
+
+/*  Serves until *stop becomes non-zero, then finishes its jobs (one more try
+    each), says BYE and returns 0; -1 on a fatal socket error.               */
+int cf_worker_run(cf_worker_t *self, volatile sig_atomic_t *stop);
+
+#endif

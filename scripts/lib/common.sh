@@ -1,0 +1,59 @@
+# Shared by scripts/up, scripts/demo and scripts/test: installing what caseflow
+# needs from Debian's packages, building it, and finding free loopback ports.
+# Source it; it defines functions and CF_ROOT, and changes nothing by itself.
+
+CF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CF_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhiredis-dev
+             libcmocka-dev libsodium-dev libjansson-dev redis-server redis-tools
+             python3 python3-zmq python3-msgpack)
+
+cf_say() { printf '%s\n' "$*" >&2; }
+cf_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+# Installs the packages that are missing (apt-get, as root or through sudo).
+cf_ensure_deps() {
+  local missing=() pkg
+  for pkg in "${CF_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+      || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || cf_die "missing packages (${missing[*]}) and not root: install them with apt-get"
+    sudo=sudo
+  fi
+  cf_say "installing: ${missing[*]}"
+  $sudo apt-get update -qq >/dev/null || cf_die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/dev/null || cf_die "apt-get install ${missing[*]} failed"
+}
+
+# cf_build DIR [cmake options...]: configures (once) and builds into DIR.
+cf_build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$CF_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.configure.log" 2>&1 \
+      || { cat "$dir.configure.log" >&2; cf_die "cmake configure failed (log above)"; }
+    rm -f "$dir.configure.log"
+  fi
+  cmake --build "$dir" -j "$(nproc)" >"$dir.build.log" 2>&1 \
+    || { tail -n 40 "$dir.build.log" >&2; cf_die "build failed (last lines above)"; }
+  rm -f "$dir.build.log"
+}
+
+# cf_free_ports N: prints N distinct TCP ports that are free on 127.0.0.1 now
+# (all held open at once while choosing, so no two are the same).
+cf_free_ports() {
+  local py
+  py=$(command -v python3 || echo /usr/bin/python3)
+  "$py" - "$1" <<'PY'
+import socket, sys
+held = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in held))
+PY
+}

@@ -1,0 +1,270 @@
+/*  cf_apply: decode, validate, pseudonymise, store, and build the job's acks
+    and notifications; see cf_apply.h.                                       */
+#include "caseflow/cf_apply.h"
+#include "caseflow/cf_event.h"
+#include "caseflow/cf_proto.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+typedef struct {
+    size_t topic_at, topic_len, body_at, body_len;
+} apply_note_t;
+
+typedef struct {
+    char event_id[CF_EVENT_ID_MAX + 1];
+    char source[CF_SOURCE_MAX + 1];
+    char reason[CF_REASON_MAX];
+} apply_reject_t;
+
+struct _cf_apply_t {
+    const cf_pseudo_t *pseudo;
+    cf_store_t *store;
+    cf_event_t *valid;              /* the events that passed, packed */
+    cf_ack_status_t *statuses;      /* per valid event, from the store */
+    int *slot;                      /* per frame: index into valid, or -1 */
+    apply_reject_t *rejects;        /* per frame, when slot is -1 */
+    msgpack_sbuffer acks, notes;
+    apply_note_t *note_index;
+    size_t note_count, note_capacity;
+    size_t counts[CF_ACK_STATUS_COUNT];
+    char error[256];
+};
+
+cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
+{
+    assert(pseudo && store);
+    cf_apply_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->pseudo = pseudo;
+    self->store = store;
+    self->valid = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->valid);
+    self->statuses = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->statuses);
+    self->slot = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->slot);
+    self->rejects = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->rejects);
+    if (!self->valid || !self->statuses || !self->slot || !self->rejects)
+        abort();
+    msgpack_sbuffer_init(&self->acks);
+    msgpack_sbuffer_init(&self->notes);
+    return self;
+}
+
+void cf_apply_destroy(cf_apply_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_apply_t *self = *self_p;
+    free(self->valid);
+    free(self->statuses);
+    free(self->slot);
+    free(self->rejects);
+    free(self->note_index);
+    msgpack_sbuffer_destroy(&self->acks);
+    msgpack_sbuffer_destroy(&self->notes);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- notifications ---------------------------------------------------- */
+
+static void apply_add_note(cf_apply_t *self, const char *topic, size_t topic_len,
+                           const void *body, size_t body_len)
+{
+    if (self->note_count == self->note_capacity) {
+        self->note_capacity = self->note_capacity ? self->note_capacity * 2 : 64;
+        self->note_index = realloc(self->note_index, self->note_capacity * sizeof *self->note_index);
+        if (!self->note_index)
+            abort();
+    }
+    apply_note_t *note = &self->note_index[self->note_count++];
+    note->topic_at = self->notes.size;
+    note->topic_len = topic_len;
+    msgpack_sbuffer_write(&self->notes, topic, topic_len);
+    note->body_at = self->notes.size;
+    note->body_len = body_len;
+    msgpack_sbuffer_write(&self->notes, body, body_len);
+}
+
+static void apply_on_store_note(void *arg, const char *topic, const void *body, size_t size)
+{
+    apply_add_note(arg, topic, strlen(topic), body, size);
+}
+
+static void pack_str_or_nil(msgpack_packer *pk, const char *s, size_t len)
+{
+    if (!s || len == 0) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    msgpack_pack_str(pk, len);
+    msgpack_pack_str_body(pk, s, len);
+}
+
+static void pack_key(msgpack_packer *pk, const char *key)
+{
+    msgpack_pack_str(pk, strlen(key));
+    msgpack_pack_str_body(pk, key, strlen(key));
+}
+
+/* The field a reason names, without array indexes: "persons[2].sex" counts
+   as "persons.sex", so quality counters stay few. */
+static size_t apply_reason_field(const char *reason, char *field, size_t field_size)
+{
+    size_t n = 0;
+    int in_index = 0;
+    for (const char *p = reason; *p && *p != ':' && n + 1 < field_size; p++) {
+        if (*p == '[')
+            in_index = 1;
+        else if (*p == ']')
+            in_index = 0;
+        else if (!in_index)
+            field[n++] = *p;
+    }
+    field[n] = '\0';
+    return n;
+}
+
+static void apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
+{
+    char field[96];
+    size_t field_len = apply_reason_field(reject->reason, field, sizeof field);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    pack_key(&pk, "event_id");
+    pack_str_or_nil(&pk, reject->event_id, strlen(reject->event_id));
+    pack_key(&pk, "reason");
+    pack_str_or_nil(&pk, reject->reason, strlen(reject->reason));
+    pack_key(&pk, "field");
+    pack_str_or_nil(&pk, field, field_len);
+    pack_key(&pk, "source");
+    pack_str_or_nil(&pk, reject->source, strlen(reject->source));
+    apply_add_note(self, "reject", 6, body.data, body.size);
+    msgpack_sbuffer_destroy(&body);
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+/* Decodes every frame; valid events are packed into self->valid with their
+   case_ref replaced by its pseudonym. Returns how many were valid. */
+static size_t apply_decode(cf_apply_t *self, const void *const *frames, const size_t *sizes,
+                           size_t count)
+{
+    size_t valid = 0;
+    for (size_t i = 0; i < count; i++) {
+        cf_event_t *event = &self->valid[valid];
+        apply_reject_t *reject = &self->rejects[i];
+        if (cf_event_decode(event, frames[i], sizes[i], reject->reason, sizeof reject->reason) < 0) {
+            snprintf(reject->event_id, sizeof reject->event_id, "%s", event->event_id);
+            snprintf(reject->source, sizeof reject->source, "%s", event->source_system);
+            sodium_memzero(event->case_ref, sizeof event->case_ref);
+            self->slot[i] = -1;
+            continue;
+        }
+        if (cf_event_is_case_event(event->type))
+            cf_pseudo_apply(self->pseudo, event->case_ref, strlen(event->case_ref), event->case_id);
+        sodium_memzero(event->case_ref, sizeof event->case_ref);
+        self->slot[i] = (int) valid++;
+    }
+    return valid;
+}
+
+/* Counts the rejections in Redis (quality report) by the field they name. */
+static int apply_count_rejections(cf_apply_t *self, size_t count)
+{
+    const char *fields[CF_PROTO_MAX_EVENTS];
+    char (*names)[96] = malloc(count * sizeof *names);
+    if (!names)
+        abort();
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        if (self->slot[i] < 0) {
+            apply_reason_field(self->rejects[i].reason, names[n], sizeof names[n]);
+            fields[n] = names[n];
+            n++;
+        }
+    int rc = n ? cf_store_count_rejections(self->store, fields, n) : 0;
+    free(names);
+    return rc;
+}
+
+static void apply_build_acks(cf_apply_t *self, size_t count)
+{
+    cf_ack_t acks[CF_PROTO_MAX_EVENTS];
+    memset(self->counts, 0, sizeof self->counts);
+    for (size_t i = 0; i < count; i++) {
+        if (self->slot[i] >= 0) {
+            const cf_event_t *event = &self->valid[self->slot[i]];
+            acks[i] = (cf_ack_t) { self->statuses[self->slot[i]], event->event_id,
+                                   strlen(event->event_id), NULL, 0 };
+        } else {
+            const apply_reject_t *reject = &self->rejects[i];
+            acks[i] = (cf_ack_t) { CF_ACK_REJECTED, reject->event_id, strlen(reject->event_id),
+                                   reject->reason, strlen(reject->reason) };
+            apply_note_reject(self, reject);
+        }
+        self->counts[acks[i].status]++;
+    }
+    msgpack_sbuffer_clear(&self->acks);
+    cf_proto_pack_acks(&self->acks, acks, count);
+}
+
+int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *sizes, size_t count)
+{
+    assert(self && count <= CF_PROTO_MAX_EVENTS);
+    self->note_count = 0;
+    msgpack_sbuffer_clear(&self->notes);
+    size_t valid = apply_decode(self, frames, sizes, count);
+    /* Rejections are counted first: a store failure after them only means
+       a rejection counted twice on retry, while the reverse order would lose
+       the notifications of events that a retry then finds duplicate. */
+    if (apply_count_rejections(self, count) < 0
+        || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses,
+                                    apply_on_store_note, self) < 0)) {
+        snprintf(self->error, sizeof self->error, "%s", cf_store_error(self->store));
+        return -1;
+    }
+    apply_build_acks(self, count);
+    return 0;
+}
+
+const msgpack_sbuffer *cf_apply_acks(const cf_apply_t *self)
+{
+    assert(self);
+    return &self->acks;
+}
+
+size_t cf_apply_notifications(const cf_apply_t *self)
+{
+    assert(self);
+    return self->note_count;
+}
+
+void cf_apply_notification(const cf_apply_t *self, size_t index, const char **topic,
+                           size_t *topic_len, const char **body, size_t *body_len)
+{
+    assert(self && index < self->note_count);
+    const apply_note_t *note = &self->note_index[index];
+    *topic = self->notes.data + note->topic_at;
+    *topic_len = note->topic_len;
+    *body = self->notes.data + note->body_at;
+    *body_len = note->body_len;
+}
+
+size_t cf_apply_count(const cf_apply_t *self, cf_ack_status_t status)
+{
+    assert(self && status < CF_ACK_STATUS_COUNT);
+    return self->counts[status];
+}
+
+const char *cf_apply_error(const cf_apply_t *self)
+{
+    assert(self);
+    return self->error;
+}

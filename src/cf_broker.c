@@ -1,0 +1,384 @@
+/*  cf_broker: intake, dispatch to workers by credit, ACK forwarding, worker
+    liveness and notification fan-out; see cf_broker.h. The sockets are served
+    by cf_loop; each handler drains a bounded number of messages per call so
+    that neither side can starve the other. Publishing lives in
+    cf_publisher.c, the multipart buffer in cf_parts.c.                     */
+#include "caseflow/cf_broker.h"
+#include "caseflow/cf_jobq.h"
+#include "caseflow/cf_log.h"
+#include "caseflow/cf_loop.h"
+#include "caseflow/cf_parts.h"
+#include "caseflow/cf_proto.h"
+#include "caseflow/cf_roster.h"
+#include "caseflow/cf_publisher.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define BROKER_DRAIN_MAX 256        /* messages per handler call */
+#define BROKER_CREDIT_MAX 64
+
+struct _cf_broker_t {
+    void *ctx, *intake, *workers;
+    cf_publisher_t *publisher;
+    cf_loop_t *loop;
+    cf_jobq_t *queue;
+    cf_roster_t *roster;
+    cf_parts_t *intake_parts;       /* reused receive buffers */
+    cf_parts_t *worker_parts;
+    size_t queue_limit;
+    int heartbeat_ms, liveness_ms;
+    uint64_t next_job_id;
+    msgpack_sbuffer sbuf;
+};
+
+static void *broker_socket(cf_broker_t *self, int type, const char *endpoint,
+                           char *err, size_t err_size)
+{
+    void *socket = zmq_socket(self->ctx, type);
+    int on = 1, linger = 0, sndtimeo = 0;
+    if (type == ZMQ_ROUTER)
+        zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
+    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
+    if (!endpoint || zmq_bind(socket, endpoint) < 0) {
+        snprintf(err, err_size, "cannot bind %s: %s", endpoint ? endpoint : "(none)",
+                 endpoint ? zmq_strerror(zmq_errno()) : "no endpoint given");
+        zmq_close(socket);
+        return NULL;
+    }
+    return socket;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* Sends count frames of (data, size) after the routing id; 0 or -1. */
+static int broker_send(void *socket, const void *id, size_t id_len,
+                       const void *const *data, const size_t *size, size_t count)
+{
+    if (zmq_send(socket, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (zmq_send(socket, data[i], size[i], (i + 1 < count ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+            return -1;
+    return 0;
+}
+
+static void broker_send_error(cf_broker_t *self, const zmq_msg_t *producer,
+                              const void *request_id, size_t request_id_len, const char *reason)
+{
+    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ERROR, request_id, reason };
+    size_t size[] = { 4, strlen(CF_CMD_ERROR), request_id_len, strlen(reason) };
+    broker_send(self->intake, zmq_msg_data((zmq_msg_t *) producer),
+                zmq_msg_size((zmq_msg_t *) producer), data, size, 4);
+}
+
+/* Answers every event of a request with the same status and reason. */
+static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const void *request_id,
+                            size_t request_id_len, size_t count, cf_ack_status_t status,
+                            const char *reason)
+{
+    cf_ack_t *acks = calloc(count, sizeof *acks);
+    if (!acks)
+        abort();
+    for (size_t i = 0; i < count; i++)
+        acks[i] = (cf_ack_t) { status, NULL, 0, reason, strlen(reason) };
+    msgpack_sbuffer_clear(&self->sbuf);
+    cf_proto_pack_acks(&self->sbuf, acks, count);
+    free(acks);
+    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, request_id, self->sbuf.data };
+    size_t size[] = { 4, strlen(CF_CMD_ACK), request_id_len, self->sbuf.size };
+    broker_send(self->intake, zmq_msg_data((zmq_msg_t *) producer),
+                zmq_msg_size((zmq_msg_t *) producer), data, size, 4);
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static int broker_send_job(cf_broker_t *self, cf_member_t *member, cf_job_t *job)
+{
+    uint64_t id = job->id;
+    if (zmq_send(self->workers, member->id, member->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(self->workers, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(self->workers, CF_CMD_JOB, strlen(CF_CMD_JOB), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(self->workers, &id, sizeof id, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    for (size_t i = 0; i < job->event_count; i++) {
+        zmq_msg_t copy;
+        zmq_msg_init(&copy);
+        zmq_msg_copy(&copy, &job->events[i]);   /* shares the buffer */
+        int flags = (i + 1 < job->event_count ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT;
+        if (zmq_msg_send(&copy, self->workers, flags) < 0) {
+            zmq_msg_close(&copy);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void broker_requeue(cf_broker_t *self, cf_job_t *jobs)
+{
+    while (jobs) {
+        cf_job_t *next = jobs->next;
+        cf_jobq_push_front(self->queue, jobs);
+        jobs = next;
+    }
+}
+
+static void broker_drop_member(cf_broker_t *self, cf_member_t *member, const char *why)
+{
+    CF_LOG(CF_LOG_WARN, "worker removed", "worker=%s reason=\"%s\" requeued_jobs=%zu",
+           member->name, why, member->inflight_count);
+    broker_requeue(self, cf_member_take_all(member));
+    cf_roster_remove(self->roster, member);
+}
+
+/* Hands queued jobs to workers with credit, least busy first. */
+static void broker_dispatch(cf_broker_t *self)
+{
+    cf_member_t *member;
+    while (cf_jobq_jobs(self->queue) > 0 && (member = cf_roster_pick(self->roster))) {
+        cf_job_t *job = cf_jobq_pop(self->queue);
+        if (broker_send_job(self, member, job) < 0) {
+            cf_jobq_push_front(self->queue, job);
+            broker_drop_member(self, member, "unreachable");
+            continue;
+        }
+        job->attempts++;
+        job->sent_at = member->last_sent = cf_clock_ms();
+        cf_member_hold(member, job);
+    }
+}
+
+/* ---- intake ----------------------------------------------------------- */
+
+/* Validates the envelope of a PUSH; returns NULL when it may be queued, else
+   the reason for the ERROR reply. */
+static const char *broker_check_push(cf_parts_t *parts, char *reason, size_t reason_size)
+{
+    size_t count = cf_parts_size(parts);
+    if (count < 2 || !cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE))
+        return "signature: frame 0 must be CF01";
+    if (count < 3 || !cf_parts_equals(parts, 2, CF_CMD_PUSH))
+        return "command: expected PUSH";
+    if (count < 4 || cf_parts_len(parts, 3) == 0 || cf_parts_len(parts, 3) > CF_PROTO_MAX_REQ_ID)
+        return "request_id: frame 2 must be 1 to 64 bytes";
+    size_t events = count - 4;
+    if (events == 0 || events > CF_PROTO_MAX_EVENTS || cf_parts_truncated(parts)) {
+        snprintf(reason, reason_size, "events: a PUSH carries 1 to %d events, got %s%zu",
+                 CF_PROTO_MAX_EVENTS, cf_parts_truncated(parts) ? "more than " : "", events);
+        return reason;
+    }
+    return NULL;
+}
+
+static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
+{
+    zmq_msg_t *producer = cf_parts_at(parts, 0);
+    size_t count = cf_parts_size(parts);
+    zmq_msg_t *request = count > 3 ? cf_parts_at(parts, 3) : NULL;
+    const void *rid = request ? zmq_msg_data(request) : "";
+    size_t rid_len = request && zmq_msg_size(request) <= CF_PROTO_MAX_REQ_ID
+                   ? zmq_msg_size(request) : 0;
+    char reason[128];
+    const char *error = broker_check_push(parts, reason, sizeof reason);
+    if (error) {
+        broker_send_error(self, producer, rid, rid_len, error);
+        return;
+    }
+    size_t events = count - 4;
+    if (cf_jobq_events(self->queue) + events > self->queue_limit) {
+        snprintf(reason, sizeof reason, "queue: broker queue is full (%zu events)",
+                 self->queue_limit);
+        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
+        return;
+    }
+    cf_job_t *job = cf_job_new(++self->next_job_id, events);
+    zmq_msg_move(&job->producer, producer);
+    zmq_msg_move(&job->request_id, request);
+    for (size_t i = 0; i < events; i++)
+        zmq_msg_move(&job->events[i], cf_parts_at(parts, 4 + i));
+    cf_jobq_push(self->queue, job);
+}
+
+static int broker_on_intake(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    cf_broker_t *self = arg;
+    for (int i = 0; i < BROKER_DRAIN_MAX && cf_parts_recv(self->intake_parts, socket) == 0; i++)
+        broker_on_push(self, self->intake_parts);
+    broker_dispatch(self);
+    return 0;
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+static void broker_on_ready(cf_broker_t *self, cf_parts_t *parts, cf_member_t *member)
+{
+    zmq_msg_t *id = cf_parts_at(parts, 0);
+    int64_t now = cf_clock_ms();
+    if (member)     /* a worker that reconnected: whatever it held is redone */
+        broker_drop_member(self, member, "re-registered");
+    member = cf_roster_add(self->roster, zmq_msg_data(id), zmq_msg_size(id), now);
+    if (!member)
+        return;
+    cf_ready_t ready;
+    bool has_body = cf_parts_size(parts) > 3;
+    cf_proto_parse_ready(has_body ? cf_parts_data(parts, 3) : NULL,
+                         has_body ? cf_parts_len(parts, 3) : 0, &ready);
+    member->credit = ready.credit >= 1 && ready.credit <= BROKER_CREDIT_MAX ? ready.credit : 1;
+    snprintf(member->name, sizeof member->name, "%s:%u", ready.host, ready.pid);
+    CF_LOG(CF_LOG_INFO, "worker joined", "worker=%s credit=%u workers=%zu", member->name,
+           member->credit, cf_roster_size(self->roster));
+}
+
+static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *member)
+{
+    uint64_t job_id = 0;
+    if (cf_parts_size(parts) < 5 || cf_parts_len(parts, 3) != sizeof job_id)
+        return;
+    memcpy(&job_id, cf_parts_data(parts, 3), sizeof job_id);
+    cf_job_t *job = cf_member_release(member, job_id);
+    if (!job) {
+        CF_LOG(CF_LOG_DEBUG, "late DONE dropped", "worker=%s job=%llu", member->name,
+               (unsigned long long) job_id);
+        return;
+    }
+    member->jobs_done++;
+    member->events_done += job->event_count;
+    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, zmq_msg_data(&job->request_id),
+                           cf_parts_data(parts, 4) };
+    size_t size[] = { 4, strlen(CF_CMD_ACK), zmq_msg_size(&job->request_id),
+                      cf_parts_len(parts, 4) };
+    broker_send(self->intake, zmq_msg_data(&job->producer), zmq_msg_size(&job->producer),
+                data, size, 4);     /* a producer that left will resend */
+    for (size_t i = 5; i + 1 < cf_parts_size(parts); i += 2)
+        cf_publisher_send(self->publisher, cf_parts_at(parts, i), cf_parts_at(parts, i + 1));
+    cf_job_destroy(&job);
+}
+
+static void broker_on_worker_message(cf_broker_t *self, cf_parts_t *parts)
+{
+    zmq_msg_t *id = cf_parts_at(parts, 0);
+    cf_member_t *member = cf_roster_find(self->roster, zmq_msg_data(id), zmq_msg_size(id));
+    if (cf_parts_size(parts) < 3 || !cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE))
+        return;
+    if (member)
+        member->last_seen = cf_clock_ms();
+    if (cf_parts_equals(parts, 2, CF_CMD_READY))
+        broker_on_ready(self, parts, member);
+    else if (!member)
+        CF_LOG(CF_LOG_DEBUG, "message from unknown worker dropped", "%s", "");
+    else if (cf_parts_equals(parts, 2, CF_CMD_DONE))
+        broker_on_done(self, parts, member);
+    else if (cf_parts_equals(parts, 2, CF_CMD_BYE))
+        broker_drop_member(self, member, "said BYE");
+}
+
+static int broker_on_workers(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    cf_broker_t *self = arg;
+    for (int i = 0; i < BROKER_DRAIN_MAX && cf_parts_recv(self->worker_parts, socket) == 0; i++)
+        broker_on_worker_message(self, self->worker_parts);
+    broker_dispatch(self);
+    return 0;
+}
+
+/* Drops workers silent past liveness; heartbeats the others when idle. */
+static int broker_on_heartbeat(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    cf_broker_t *self = arg;
+    int64_t now = cf_clock_ms();
+    for (size_t i = cf_roster_size(self->roster); i-- > 0;) {
+        cf_member_t *member = cf_roster_at(self->roster, i);
+        if (now - member->last_seen > self->liveness_ms) {
+            broker_drop_member(self, member, "no heartbeat");
+            continue;
+        }
+        if (now - member->last_sent < self->heartbeat_ms)
+            continue;
+        const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_HEARTBEAT };
+        size_t size[] = { 4, strlen(CF_CMD_HEARTBEAT) };
+        if (broker_send(self->workers, member->id, member->id_len, data, size, 2) < 0)
+            broker_drop_member(self, member, "unreachable");
+        else
+            member->last_sent = now;
+    }
+    broker_dispatch(self);
+    return 0;
+}
+
+static int broker_on_subscription(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop, (void) socket;
+    cf_publisher_drain(arg);
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t err_size)
+{
+    assert(config);
+    cf_broker_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->ctx = zmq_ctx_new();
+    self->queue_limit = config->queue_limit ? config->queue_limit : CF_BROKER_QUEUE_DEFAULT;
+    self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
+    self->liveness_ms = config->liveness_ms > 0 ? config->liveness_ms : 3000;
+    self->queue = cf_jobq_new();
+    self->roster = cf_roster_new();
+    self->intake_parts = cf_parts_new(4 + CF_PROTO_MAX_EVENTS + 1);
+    self->worker_parts = cf_parts_new(CF_PROTO_MAX_DONE_PARTS);
+    self->loop = cf_loop_new();
+    msgpack_sbuffer_init(&self->sbuf);
+    self->intake = broker_socket(self, ZMQ_ROUTER, config->intake_endpoint, err, err_size);
+    self->workers = self->intake
+        ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, err, err_size) : NULL;
+    self->publisher = self->workers
+        ? cf_publisher_new(self->ctx, config->publish_endpoint, err, err_size) : NULL;
+    if (!self->publisher) {
+        cf_broker_destroy(&self);
+        return NULL;
+    }
+    cf_loop_add_socket(self->loop, self->intake, broker_on_intake, self);
+    cf_loop_add_socket(self->loop, self->workers, broker_on_workers, self);
+    cf_loop_add_socket(self->loop, cf_publisher_socket(self->publisher), broker_on_subscription,
+                       self->publisher);
+    cf_loop_add_timer(self->loop, self->heartbeat_ms / 2 > 0 ? self->heartbeat_ms / 2 : 1,
+                      broker_on_heartbeat, self);
+    return self;
+}
+
+int cf_broker_run(cf_broker_t *self, volatile sig_atomic_t *stop)
+{
+    assert(self);
+    cf_loop_set_stop_flag(self->loop, stop);
+    return cf_loop_run(self->loop);
+}
+
+void cf_broker_destroy(cf_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_broker_t *self = *self_p;
+    cf_loop_destroy(&self->loop);
+    cf_publisher_destroy(&self->publisher);
+    if (self->intake)
+        zmq_close(self->intake);
+    if (self->workers)
+        zmq_close(self->workers);
+    cf_roster_destroy(&self->roster);
+    cf_jobq_destroy(&self->queue);
+    cf_parts_destroy(&self->intake_parts);
+    cf_parts_destroy(&self->worker_parts);
+    msgpack_sbuffer_destroy(&self->sbuf);
+    zmq_ctx_term(self->ctx);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,109 @@
+/*  cf_jobq: jobs (one producer PUSH each) and the broker's FIFO of them;
+    see cf_jobq.h.                                                            */
+#include "caseflow/cf_jobq.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+struct _cf_jobq_t {
+    cf_job_t *head, *tail;
+    size_t jobs, events;
+};
+
+cf_job_t *cf_job_new(uint64_t id, size_t event_count)
+{
+    cf_job_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->events = calloc(event_count ? event_count : 1, sizeof(zmq_msg_t))))
+        abort();
+    self->id = id;
+    self->event_count = event_count;
+    zmq_msg_init(&self->producer);
+    zmq_msg_init(&self->request_id);
+    for (size_t i = 0; i < event_count; i++)
+        zmq_msg_init(&self->events[i]);
+    return self;
+}
+
+void cf_job_destroy(cf_job_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_job_t *self = *self_p;
+    zmq_msg_close(&self->producer);
+    zmq_msg_close(&self->request_id);
+    for (size_t i = 0; i < self->event_count; i++)
+        zmq_msg_close(&self->events[i]);
+    free(self->events);
+    free(self);
+    *self_p = NULL;
+}
+
+cf_jobq_t *cf_jobq_new(void)
+{
+    cf_jobq_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    return self;
+}
+
+void cf_jobq_destroy(cf_jobq_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_job_t *job;
+    while ((job = cf_jobq_pop(*self_p)))
+        cf_job_destroy(&job);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void cf_jobq_push(cf_jobq_t *self, cf_job_t *job)
+{
+    assert(self && job);
+    job->next = NULL;
+    if (self->tail)
+        self->tail->next = job;
+    else
+        self->head = job;
+    self->tail = job;
+    self->jobs++;
+    self->events += job->event_count;
+}
+
+void cf_jobq_push_front(cf_jobq_t *self, cf_job_t *job)
+{
+    assert(self && job);
+    job->next = self->head;
+    self->head = job;
+    if (!self->tail)
+        self->tail = job;
+    self->jobs++;
+    self->events += job->event_count;
+}
+
+cf_job_t *cf_jobq_pop(cf_jobq_t *self)
+{
+    assert(self);
+    cf_job_t *job = self->head;
+    if (!job)
+        return NULL;
+    self->head = job->next;
+    if (!self->head)
+        self->tail = NULL;
+    job->next = NULL;
+    self->jobs--;
+    self->events -= job->event_count;
+    return job;
+}
+
+size_t cf_jobq_jobs(const cf_jobq_t *self)
+{
+    assert(self);
+    return self->jobs;
+}
+
+size_t cf_jobq_events(const cf_jobq_t *self)
+{
+    assert(self);
+    return self->events;
+}

@@ -1,0 +1,82 @@
+/*  cf_pseudo: keyed HMAC-SHA-256 pseudonyms of case references (libsodium).
+    See include/caseflow/cf_pseudo.h for the contract.                        */
+#include "caseflow/cf_pseudo.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+struct _cf_pseudo_t {
+    unsigned char key[CF_PSEUDO_KEY_MAX];
+    size_t key_len;
+};
+
+/* Reads at most CF_PSEUDO_KEY_MAX + 1 bytes, so an oversized file is seen. */
+static int read_key(const char *path, unsigned char *buf, size_t *len, char *err, size_t err_size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        snprintf(err, err_size, "key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t got = fread(buf, 1, CF_PSEUDO_KEY_MAX + 1, file);
+    int failed = ferror(file);
+    fclose(file);
+    if (failed) {
+        snprintf(err, err_size, "key file %s: read error", path);
+        return -1;
+    }
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+        got--;
+    if (got < CF_PSEUDO_KEY_MIN || got > CF_PSEUDO_KEY_MAX) {
+        snprintf(err, err_size, "key file %s: key is %zu bytes, must be %d to %d",
+                 path, got, CF_PSEUDO_KEY_MIN, CF_PSEUDO_KEY_MAX);
+        return -1;
+    }
+    *len = got;
+    return 0;
+}
+
+cf_pseudo_t *cf_pseudo_new(const char *key_file, char *err, size_t err_size)
+{
+    assert(key_file);
+    if (sodium_init() < 0) {
+        snprintf(err, err_size, "libsodium failed to initialise");
+        return NULL;
+    }
+    cf_pseudo_t *self = calloc(1, sizeof *self + 1);
+    if (!self)
+        abort();
+    unsigned char buf[CF_PSEUDO_KEY_MAX + 1];
+    if (read_key(key_file, buf, &self->key_len, err, err_size) < 0) {
+        sodium_memzero(buf, sizeof buf);
+        free(self);
+        return NULL;
+    }
+    memcpy(self->key, buf, self->key_len);
+    sodium_memzero(buf, sizeof buf);
+    return self;
+}
+
+void cf_pseudo_apply(const cf_pseudo_t *self, const char *ref, size_t len, char *out)
+{
+    assert(self && ref && out);
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state state;
+    crypto_auth_hmacsha256_init(&state, self->key, self->key_len);
+    crypto_auth_hmacsha256_update(&state, (const unsigned char *) ref, len);
+    crypto_auth_hmacsha256_final(&state, mac);
+    sodium_bin2hex(out, 33, mac, 16);
+}
+
+void cf_pseudo_destroy(cf_pseudo_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sodium_memzero((*self_p)->key, sizeof (*self_p)->key);
+    free(*self_p);
+    *self_p = NULL;
+}

@@ -1,0 +1,106 @@
+/*  cf_seqmap: topic -> last sequence number, open addressing with linear
+    probing and doubling at 1/2 load; see cf_seqmap.h.                       */
+#include "caseflow/cf_seqmap.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *topic;        /* NULL = empty slot */
+    size_t len;
+    uint64_t hash;
+    uint64_t last;
+} seqmap_slot_t;
+
+struct _cf_seqmap_t {
+    seqmap_slot_t *slots;
+    size_t capacity, size;     /* capacity is a power of two */
+};
+
+static uint64_t seqmap_hash(const char *s, size_t len)
+{
+    uint64_t hash = 14695981039346656037ULL;       /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ (unsigned char) s[i]) * 1099511628211ULL;
+    return hash;
+}
+
+cf_seqmap_t *cf_seqmap_new(void)
+{
+    cf_seqmap_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->slots = calloc(16, sizeof *self->slots)))
+        abort();
+    self->capacity = 16;
+    return self;
+}
+
+void cf_seqmap_destroy(cf_seqmap_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_seqmap_t *self = *self_p;
+    for (size_t i = 0; i < self->capacity; i++)
+        free(self->slots[i].topic);
+    free(self->slots);
+    free(self);
+    *self_p = NULL;
+}
+
+static seqmap_slot_t *seqmap_probe(seqmap_slot_t *slots, size_t capacity, const char *topic,
+                                   size_t len, uint64_t hash)
+{
+    size_t i = hash & (capacity - 1);
+    while (slots[i].topic && !(slots[i].hash == hash && slots[i].len == len
+                               && memcmp(slots[i].topic, topic, len) == 0))
+        i = (i + 1) & (capacity - 1);
+    return &slots[i];
+}
+
+static void seqmap_grow(cf_seqmap_t *self)
+{
+    size_t capacity = self->capacity * 2;
+    seqmap_slot_t *slots = calloc(capacity, sizeof *slots);
+    if (!slots)
+        abort();
+    for (size_t i = 0; i < self->capacity; i++) {
+        seqmap_slot_t *old = &self->slots[i];
+        if (old->topic)
+            *seqmap_probe(slots, capacity, old->topic, old->len, old->hash) = *old;
+    }
+    free(self->slots);
+    self->slots = slots;
+    self->capacity = capacity;
+}
+
+uint64_t cf_seqmap_next(cf_seqmap_t *self, const char *topic, size_t len)
+{
+    assert(self && topic);
+    if ((self->size + 1) * 2 > self->capacity)
+        seqmap_grow(self);
+    uint64_t hash = seqmap_hash(topic, len);
+    seqmap_slot_t *slot = seqmap_probe(self->slots, self->capacity, topic, len, hash);
+    if (!slot->topic) {
+        if (!(slot->topic = malloc(len + 1)))
+            abort();
+        memcpy(slot->topic, topic, len);
+        slot->topic[len] = '\0';
+        slot->len = len;
+        slot->hash = hash;
+        self->size++;
+    }
+    return ++slot->last;
+}
+
+uint64_t cf_seqmap_last(const cf_seqmap_t *self, const char *topic, size_t len)
+{
+    assert(self && topic);
+    uint64_t hash = seqmap_hash(topic, len);
+    return seqmap_probe(self->slots, self->capacity, topic, len, hash)->last;
+}
+
+size_t cf_seqmap_size(const cf_seqmap_t *self)
+{
+    assert(self);
+    return self->size;
+}

@@ -1,0 +1,289 @@
+/*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry;
+    the work on each job itself is cf_apply. See cf_worker.h.               */
+#include "caseflow/cf_worker.h"
+#include "caseflow/cf_apply.h"
+#include "caseflow/cf_log.h"
+#include "caseflow/cf_loop.h"
+#include "caseflow/cf_parts.h"
+#include "caseflow/cf_proto.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define WORKER_CREDIT_DEFAULT 2
+#define WORKER_RETRY_MIN_MS 100
+#define WORKER_RETRY_MAX_MS 5000
+
+typedef struct {
+    uint64_t id;
+    cf_parts_t *parts;          /* [CF01, JOB, id, events...] */
+} worker_job_t;
+
+struct _cf_worker_t {
+    cf_worker_config_t config;
+    void *ctx, *socket;
+    cf_loop_t *loop;
+    cf_pseudo_t *pseudo;
+    cf_store_t *store;
+    cf_apply_t *apply;
+    worker_job_t *jobs;             /* FIFO ring of config.credit jobs */
+    size_t job_head, job_count;
+    cf_parts_t *inbox;              /* receives; swapped into a job slot */
+    int64_t last_heard, last_sent, retry_at;
+    int retry_ms;
+    uint64_t events_done;
+    msgpack_sbuffer sbuf;
+};
+
+static cf_loop_socket_fn worker_on_broker;
+
+/* ---- the broker connection -------------------------------------------- */
+
+static int worker_send(cf_worker_t *self, const void *const *data, const size_t *size, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (zmq_send(self->socket, data[i], size[i], i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    self->last_sent = cf_clock_ms();
+    return 0;
+}
+
+static int worker_send_command(cf_worker_t *self, const char *command)
+{
+    const void *data[] = { CF_PROTO_SIGNATURE, command };
+    size_t size[] = { 4, strlen(command) };
+    return worker_send(self, data, size, 2);
+}
+
+static void worker_drop_jobs(cf_worker_t *self)
+{
+    self->job_head = self->job_count = 0;
+}
+
+/* A new socket (and so a new identity) and a READY: after a reconnect the
+   broker treats us as a new worker and redelivers what we held. */
+static void worker_connect(cf_worker_t *self)
+{
+    if (self->socket) {
+        cf_loop_remove_socket(self->loop, self->socket);
+        zmq_close(self->socket);
+    }
+    worker_drop_jobs(self);
+    self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
+    int linger = 1000;
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_connect(self->socket, self->config.broker_endpoint);
+    cf_ready_t ready = { .credit = self->config.credit, .pid = (unsigned) getpid() };
+    gethostname(ready.host, sizeof ready.host - 1);
+    msgpack_sbuffer_clear(&self->sbuf);
+    cf_proto_pack_ready(&self->sbuf, &ready);
+    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_READY, self->sbuf.data };
+    size_t size[] = { 4, strlen(CF_CMD_READY), self->sbuf.size };
+    worker_send(self, data, size, 3);
+    self->last_heard = cf_clock_ms();
+    cf_loop_add_socket(self->loop, self->socket, worker_on_broker, self);
+}
+
+/* ---- jobs ------------------------------------------------------------- */
+
+static worker_job_t *worker_job_at(cf_worker_t *self, size_t i)
+{
+    return &self->jobs[(self->job_head + i) % self->config.credit];
+}
+
+/* Runs the oldest job and answers DONE. -1 when Redis failed (keep it). */
+static int worker_run_job(cf_worker_t *self, worker_job_t *job)
+{
+    size_t count = cf_parts_size(job->parts) - 3;
+    const void *frames[CF_PROTO_MAX_EVENTS];
+    size_t sizes[CF_PROTO_MAX_EVENTS];
+    for (size_t i = 0; i < count; i++) {
+        frames[i] = cf_parts_data(job->parts, 3 + i);
+        sizes[i] = cf_parts_len(job->parts, 3 + i);
+    }
+    if (cf_apply_run(self->apply, frames, sizes, count) < 0)
+        return -1;
+    size_t notes = cf_apply_notifications(self->apply);
+    const msgpack_sbuffer *acks = cf_apply_acks(self->apply);
+    if (zmq_send(self->socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE) < 0
+        || zmq_send(self->socket, CF_CMD_DONE, strlen(CF_CMD_DONE), ZMQ_SNDMORE) < 0
+        || zmq_send(self->socket, &job->id, sizeof job->id, ZMQ_SNDMORE) < 0
+        || zmq_send(self->socket, acks->data, acks->size, notes ? ZMQ_SNDMORE : 0) < 0)
+        return 0;   /* the broker will redeliver; idempotency makes it safe */
+    for (size_t i = 0; i < notes; i++) {
+        const char *topic, *body;
+        size_t topic_len, body_len;
+        cf_apply_notification(self->apply, i, &topic, &topic_len, &body, &body_len);
+        zmq_send(self->socket, topic, topic_len, ZMQ_SNDMORE);
+        zmq_send(self->socket, body, body_len, i + 1 < notes ? ZMQ_SNDMORE : 0);
+    }
+    self->last_sent = cf_clock_ms();
+    self->events_done += count;
+    return 0;
+}
+
+/* Works through the queued jobs; on a Redis failure schedules a retry with
+   doubling backoff and returns, so heartbeats go on meanwhile. */
+static void worker_process(cf_worker_t *self)
+{
+    if (self->retry_at && cf_clock_ms() < self->retry_at)
+        return;
+    while (self->job_count > 0) {
+        if (worker_run_job(self, worker_job_at(self, 0)) < 0) {
+            self->retry_ms = self->retry_ms ? self->retry_ms * 2 : WORKER_RETRY_MIN_MS;
+            if (self->retry_ms > WORKER_RETRY_MAX_MS)
+                self->retry_ms = WORKER_RETRY_MAX_MS;
+            self->retry_at = cf_clock_ms() + self->retry_ms;
+            CF_LOG(CF_LOG_WARN, "redis failed, job kept", "error=\"%s\" retry_in_ms=%d",
+                   cf_apply_error(self->apply), self->retry_ms);
+            return;
+        }
+        if (self->retry_at)
+            CF_LOG(CF_LOG_INFO, "redis back", "%s", "");
+        self->retry_at = 0;
+        self->retry_ms = 0;
+        self->job_head = (self->job_head + 1) % self->config.credit;
+        self->job_count--;
+    }
+}
+
+/* Keeps a JOB: the inbox's buffer becomes the job's and the job slot's
+   spare buffer becomes the inbox, so no event is copied. */
+static void worker_take_job(cf_worker_t *self)
+{
+    cf_parts_t *parts = self->inbox;
+    if (cf_parts_size(parts) < 4 || cf_parts_len(parts, 2) != sizeof(uint64_t)
+        || self->job_count == self->config.credit)
+        return;     /* malformed, or beyond our credit: the broker redelivers */
+    worker_job_t *job = worker_job_at(self, self->job_count);
+    memcpy(&job->id, cf_parts_data(parts, 2), sizeof job->id);
+    self->inbox = job->parts;
+    job->parts = parts;
+    self->job_count++;
+}
+
+static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    cf_worker_t *self = arg;
+    while (cf_parts_recv(self->inbox, socket) == 0) {
+        self->last_heard = cf_clock_ms();
+        if (cf_parts_size(self->inbox) >= 2 && cf_parts_equals(self->inbox, 0, CF_PROTO_SIGNATURE)
+            && cf_parts_equals(self->inbox, 1, CF_CMD_JOB))
+            worker_take_job(self);
+    }
+    worker_process(self);
+    return 0;
+}
+
+static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    cf_worker_t *self = arg;
+    int64_t now = cf_clock_ms();
+    if (now - self->last_heard > self->config.liveness_ms) {
+        CF_LOG(CF_LOG_WARN, "broker silent, reconnecting", "endpoint=%s",
+               self->config.broker_endpoint);
+        worker_connect(self);
+    } else if (now - self->last_sent >= self->config.heartbeat_ms) {
+        worker_send_command(self, CF_CMD_HEARTBEAT);
+    }
+    worker_process(self);
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
+{
+    char why[256];
+    self->pseudo = cf_pseudo_new(self->config.key_file, why, sizeof why);
+    if (!self->pseudo) {
+        snprintf(err, err_size, "%s", why);
+        return -1;
+    }
+    self->store = cf_store_new(self->config.redis_host, self->config.redis_port,
+                               self->config.script_dir);
+    if (self->config.eid_ttl_s)
+        cf_store_set_eid_ttl(self->store, self->config.eid_ttl_s);
+    if (cf_store_connect(self->store) < 0) {
+        snprintf(err, err_size, "redis %s:%d: %s", self->config.redis_host,
+                 self->config.redis_port, cf_store_error(self->store));
+        return -1;
+    }
+    self->apply = cf_apply_new(self->pseudo, self->store);
+    return 0;
+}
+
+cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t err_size)
+{
+    assert(config && config->broker_endpoint && config->redis_host && config->key_file);
+    cf_worker_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->config = *config;
+    if (!self->config.credit)
+        self->config.credit = WORKER_CREDIT_DEFAULT;
+    if (self->config.heartbeat_ms <= 0)
+        self->config.heartbeat_ms = 1000;
+    if (self->config.liveness_ms <= 0)
+        self->config.liveness_ms = 3000;
+    msgpack_sbuffer_init(&self->sbuf);
+    self->jobs = calloc(self->config.credit, sizeof *self->jobs);
+    if (!self->jobs)
+        abort();
+    for (size_t i = 0; i < self->config.credit; i++)
+        self->jobs[i].parts = cf_parts_new(3 + CF_PROTO_MAX_EVENTS + 1);
+    self->inbox = cf_parts_new(3 + CF_PROTO_MAX_EVENTS + 1);
+    if (worker_open_store(self, err, err_size) < 0) {
+        cf_worker_destroy(&self);
+        return NULL;
+    }
+    self->ctx = zmq_ctx_new();
+    self->loop = cf_loop_new();
+    worker_connect(self);
+    cf_loop_add_timer(self->loop, self->config.heartbeat_ms / 4 > 0
+                                  ? self->config.heartbeat_ms / 4 : 1, worker_on_timer, self);
+    return self;
+}
+
+int cf_worker_run(cf_worker_t *self, volatile sig_atomic_t *stop)
+{
+    assert(self);
+    cf_loop_set_stop_flag(self->loop, stop);
+    int rc = cf_loop_run(self->loop);
+    self->retry_at = 0;
+    worker_process(self);   /* one more try for what we hold */
+    if (self->job_count)
+        CF_LOG(CF_LOG_WARN, "leaving jobs to the broker", "jobs=%zu", self->job_count);
+    worker_send_command(self, CF_CMD_BYE);
+    CF_LOG(CF_LOG_INFO, "worker stopped", "events_done=%llu",
+           (unsigned long long) self->events_done);
+    return rc;
+}
+
+void cf_worker_destroy(cf_worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_worker_t *self = *self_p;
+    cf_loop_destroy(&self->loop);
+    if (self->socket)
+        zmq_close(self->socket);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    for (size_t i = 0; self->jobs && i < self->config.credit; i++)
+        cf_parts_destroy(&self->jobs[i].parts);
+    free(self->jobs);
+    cf_parts_destroy(&self->inbox);
+    cf_apply_destroy(&self->apply);
+    cf_store_destroy(&self->store);
+    cf_pseudo_destroy(&self->pseudo);
+    msgpack_sbuffer_destroy(&self->sbuf);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,81 @@
+/*  Tests of cf_loop: socket handlers, repeating timers, stopping by handler
+    and by flag.                                                              */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <zmq.h>
+#include "caseflow/cf_loop.h"
+
+typedef struct { int reads, ticks; void *writer; } loop_state_t;
+
+static int on_readable(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    loop_state_t *state = arg;
+    char buf[16];
+    while (zmq_recv(socket, buf, sizeof buf, ZMQ_DONTWAIT) >= 0)
+        state->reads++;
+    return state->reads >= 3 ? -1 : 0;
+}
+
+static int on_tick(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    loop_state_t *state = arg;
+    state->ticks++;
+    return zmq_send(state->writer, "x", 1, 0) < 0 ? -1 : 0;   /* one message per tick */
+}
+
+static void test_timer_feeds_socket_until_handler_stops(void **unused)
+{
+    (void) unused;
+    void *ctx = zmq_ctx_new();
+    void *reader = zmq_socket(ctx, ZMQ_PAIR), *writer = zmq_socket(ctx, ZMQ_PAIR);
+    assert_int_equal(zmq_bind(reader, "inproc://loop-test"), 0);
+    assert_int_equal(zmq_connect(writer, "inproc://loop-test"), 0);
+    loop_state_t state = { 0, 0, writer };
+    cf_loop_t *loop = cf_loop_new();
+    assert_int_equal(cf_loop_add_socket(loop, reader, on_readable, &state), 0);
+    int timer = cf_loop_add_timer(loop, 10, on_tick, &state);
+    assert_true(timer > 0);
+    int64_t start = cf_clock_ms();
+    assert_int_equal(cf_loop_run(loop), 0);
+    assert_int_equal(state.reads, 3);
+    assert_true(state.ticks >= 3);
+    assert_true(cf_clock_ms() - start >= 20);       /* three ticks, 10 ms apart */
+    cf_loop_remove_timer(loop, timer);
+    cf_loop_remove_socket(loop, reader);
+    cf_loop_destroy(&loop);
+    assert_null(loop);
+    zmq_close(reader);
+    zmq_close(writer);
+    zmq_ctx_term(ctx);
+}
+
+static int set_flag(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    *(volatile sig_atomic_t *) arg = 1;
+    return 0;
+}
+
+static void test_stop_flag(void **unused)
+{
+    (void) unused;
+    volatile sig_atomic_t stop = 0;
+    cf_loop_t *loop = cf_loop_new();
+    cf_loop_set_stop_flag(loop, &stop);
+    cf_loop_add_timer(loop, 5, set_flag, (void *) &stop);
+    assert_int_equal(cf_loop_run(loop), 0);
+    assert_int_equal(stop, 1);
+    cf_loop_destroy(&loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timer_feeds_socket_until_handler_stops),
+        cmocka_unit_test(test_stop_flag) };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,114 @@
+/*  Tests of cf_publisher: the body gains topic, publisher, seq (per topic)
+    and time in front of the worker's keys; non-map bodies are refused.      */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <string.h>
+#include <zmq.h>
+#include "caseflow/cf_publisher.h"
+
+static void msg_from(zmq_msg_t *msg, const void *data, size_t size)
+{
+    zmq_msg_init_size(msg, size);
+    memcpy(zmq_msg_data(msg), data, size);
+}
+
+static void publish(cf_publisher_t *pub, const char *topic, const msgpack_sbuffer *body)
+{
+    zmq_msg_t t, b;
+    msg_from(&t, topic, strlen(topic));
+    msg_from(&b, body->data, body->size);
+    assert_int_equal(cf_publisher_send(pub, &t, &b), 0);
+    zmq_msg_close(&t);
+    zmq_msg_close(&b);
+}
+
+static const msgpack_object *lookup(const msgpack_object *map, const char *key)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->via.str.size == strlen(key) && memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* Receives one notification and returns its seq, checking the other keys. */
+static uint64_t receive(void *sub, const char *topic, const char *publisher)
+{
+    char name[64], body[512];
+    int n = zmq_recv(sub, name, sizeof name, 0);
+    assert_int_equal(n, (int) strlen(topic));
+    assert_memory_equal(name, topic, (size_t) n);
+    int size = zmq_recv(sub, body, sizeof body, 0);
+    assert_true(size > 0);
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    assert_int_equal(msgpack_unpack_next(&result, body, (size_t) size, NULL), MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *map = &result.data;
+    assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(map->via.map.size, 5);
+    assert_int_equal(lookup(map, "topic")->via.str.size, strlen(topic));
+    assert_memory_equal(lookup(map, "publisher")->via.str.ptr, publisher, 16);
+    assert_true(lookup(map, "time")->via.u64 > 1700000000000ULL);
+    assert_int_equal(lookup(map, "stage")->via.str.size, 8);    /* the worker's own key */
+    uint64_t seq = lookup(map, "seq")->via.u64;
+    msgpack_unpacked_destroy(&result);
+    return seq;
+}
+
+static void test_sequenced_bodies(void **unused)
+{
+    (void) unused;
+    void *ctx = zmq_ctx_new();
+    char err[128];
+    cf_publisher_t *pub = cf_publisher_new(ctx, "inproc://pub-test", err, sizeof err);
+    assert_non_null(pub);
+    assert_int_equal(strlen(cf_publisher_id(pub)), 16);
+    void *sub = zmq_socket(ctx, ZMQ_SUB);
+    zmq_connect(sub, "inproc://pub-test");
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "case.", 5);
+    zmq_pollitem_t item = { cf_publisher_socket(pub), 0, ZMQ_POLLIN, 0 };
+    assert_int_equal(zmq_poll(&item, 1, 2000), 1);      /* the subscription arrived */
+    cf_publisher_drain(pub);
+
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str(&pk, 5);
+    msgpack_pack_str_body(&pk, "stage", 5);
+    msgpack_pack_str(&pk, 8);
+    msgpack_pack_str_body(&pk, "departed", 8);
+    publish(pub, "case.A.departed", &body);
+    publish(pub, "case.B.departed", &body);
+    publish(pub, "reject", &body);                      /* not subscribed */
+    publish(pub, "case.A.departed", &body);
+
+    zmq_msg_t t, b;
+    msg_from(&t, "case.A.departed", 15);
+    msg_from(&b, "\x93\x01\x02\x03", 4);                /* an array, not a map */
+    assert_int_equal(cf_publisher_send(pub, &t, &b), -1);
+    zmq_msg_close(&t);
+    zmq_msg_close(&b);
+
+    const char *id = cf_publisher_id(pub);
+    assert_int_equal(receive(sub, "case.A.departed", id), 1);
+    assert_int_equal(receive(sub, "case.B.departed", id), 1);
+    assert_int_equal(receive(sub, "case.A.departed", id), 2);
+    assert_int_equal(cf_publisher_sent(pub), 4);
+    msgpack_sbuffer_destroy(&body);
+    zmq_close(sub);
+    cf_publisher_destroy(&pub);
+    assert_null(pub);
+    zmq_ctx_term(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_sequenced_bodies) };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
