@@ -5,6 +5,7 @@
 #include "caseflow/cf_proto.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,17 +111,17 @@ static void pack_key(msgpack_packer *pk, const char *key)
     msgpack_pack_str_body(pk, key, strlen(key));
 }
 
-/* The field a reason names, without array indexes: "persons[2].sex" counts
-   as "persons.sex", so quality counters stay few. */
-static size_t apply_reason_field(const char *reason, char *field, size_t field_size)
+/* The field a reason names: "persons[2].sex" from "persons[2].sex: ...".
+   Without indexes ("persons.sex") it names a quality counter, so that the
+   counters stay few. */
+static size_t apply_reason_field(const char *reason, bool keep_indexes, char *field,
+                                 size_t field_size)
 {
     size_t n = 0;
-    int in_index = 0;
+    bool in_index = false;
     for (const char *p = reason; *p && *p != ':' && n + 1 < field_size; p++) {
-        if (*p == '[')
-            in_index = 1;
-        else if (*p == ']')
-            in_index = 0;
+        if (!keep_indexes && (*p == '[' || *p == ']'))
+            in_index = *p == '[';
         else if (!in_index)
             field[n++] = *p;
     }
@@ -131,7 +132,7 @@ static size_t apply_reason_field(const char *reason, char *field, size_t field_s
 static void apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
 {
     char field[96];
-    size_t field_len = apply_reason_field(reject->reason, field, sizeof field);
+    size_t field_len = apply_reason_field(reject->reason, true, field, sizeof field);
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
@@ -185,7 +186,7 @@ static int apply_count_rejections(cf_apply_t *self, size_t count)
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
         if (self->slot[i] < 0) {
-            apply_reason_field(self->rejects[i].reason, names[n], sizeof names[n]);
+            apply_reason_field(self->rejects[i].reason, false, names[n], sizeof names[n]);
             fields[n] = names[n];
             n++;
         }

@@ -207,7 +207,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
         return -1;
     }
     self->store = cf_store_new(self->config.redis_host, self->config.redis_port,
-                               self->config.script_dir);
+                               self->config.script_dir ? self->config.script_dir : CF_SCRIPT_DIR);
     if (self->config.eid_ttl_s)
         cf_store_set_eid_ttl(self->store, self->config.eid_ttl_s);
     if (cf_store_connect(self->store) < 0) {

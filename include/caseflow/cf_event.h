@@ -153,8 +153,11 @@ typedef struct {
 
 /*  Decodes one msgpack-encoded event and validates it. Returns 0 and fills
     *event, or returns -1 and writes a reason naming the field into reason
-    (at most reason_size bytes, always terminated). Never allocates beyond the
-    call, never aborts on any input.                                          */
+    (at most reason_size bytes, always terminated, printable ASCII; reason
+    may be NULL). On failure every field is zero except event_id and
+    source_system, kept when the map holds each once and valid (never for an
+    oversized message, which is not parsed). Never allocates beyond the call,
+    never aborts on any input.                                                */
 int cf_event_decode(cf_event_t *event, const void *data, size_t size,
                     char *reason, size_t reason_size);
 

@@ -1,0 +1,91 @@
+/*  cf_store: caseflow's Redis state (docs/storage.md is the contract). A
+    batch of validated events is split by shard, and each shard's events are
+    applied by one call of lua/apply_batch.lua, atomically and idempotently
+    (an event_id seen within the dedupe window is a duplicate and changes
+    nothing but the duplicate counter); the calls of all shards go out in one
+    pipelined round trip. The store reads only case_id, never case_ref, so the
+    raw reference cannot reach Redis. Errors are returned as -1 with a code
+    and a message on the object; the library never prints. A broken
+    connection is reopened on the next call. Not thread-safe: one per thread. */
+#ifndef CF_STORE_H
+#define CF_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "caseflow/cf_counts.h"
+#include "caseflow/cf_event.h"
+#include "caseflow/cf_proto.h"
+
+#define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */
+#define CF_STORE_EID_TTL        (30u * 24 * 3600)   /* default dedupe window, s */
+#define CF_STORE_SCRIPT         "apply_batch.lua"   /* in script_dir */
+
+typedef enum {
+    CF_STORE_OK = 0,
+    CF_STORE_ERR_IO,            /* connect, send, receive or timeout */
+    CF_STORE_ERR_REDIS,         /* Redis answered with an error */
+    CF_STORE_ERR_SCRIPT,        /* the script file could not be read */
+    CF_STORE_ERR_INPUT,         /* bad arguments (e.g. a case event without case_id) */
+    CF_STORE_ERR_PROTOCOL       /* a reply of an unexpected shape */
+} cf_store_err_t;
+
+typedef struct _cf_store_t cf_store_t;
+
+/*  A notification a script emitted: topic "case.<programme>.<stage>" (a C
+    string) and a msgpack map body {case_id, programme, stage, event_id,
+    occurred_at}. Both are valid only during the call.                       */
+typedef void (cf_store_notify_fn)(void *arg, const char *topic, const void *body, size_t size);
+
+/*  Creates a store for Redis at host:port that will load its scripts from
+    script_dir, or, with script_dir NULL, a reader that can only read
+    counters (caseflow-ctl). Does no I/O; the strings are copied.           */
+cf_store_t *cf_store_new(const char *host, int port, const char *script_dir);
+
+/*  Closes the connection, frees and nulls *self_p; accepts NULL.            */
+void cf_store_destroy(cf_store_t **self_p);
+
+/*  How long event_ids are remembered for dedupe (seconds, > 0, at most
+    2^31); CF_STORE_EID_TTL by default. A resend after this is applied again. */
+void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds);
+
+/*  Connects (2 s connect timeout, 10 s per command), reads the script from
+    script_dir and loads it (SCRIPT LOAD). Returns 0, or -1 with the error
+    on the object. Calling it again reconnects.                              */
+int cf_store_connect(cf_store_t *self);
+
+/*  Applies count validated events (case events must have case_id set, 32
+    lower-case hex chars). All events of one shard go in one script call, in
+    their order; the calls of all shards are pipelined. Returns 0 with
+    statuses[i] set to CF_ACK_ACCEPTED or CF_ACK_DUPLICATE for every event,
+    after which notify (if not NULL) is called once per stage a case entered,
+    in shard order and within a shard in event order. Returns -1 on any
+    error: statuses are undefined, notify is not called, and some shards may
+    have committed (running the same batch again is safe: it finds those
+    events duplicate). A script unknown to Redis (NOSCRIPT) is reloaded and
+    the call retried once. Reconnects first when the connection broke.      */
+int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
+                   cf_ack_status_t *statuses, cf_store_notify_fn *notify, void *arg);
+
+/*  Adds 1 to the quality counter rejected|<field> for each of the count
+    fields (NUL-terminated; a '|' in one becomes '_'), in one pipelined
+    round trip, one HINCRBY per distinct field. 0 / -1. Like the read below
+    it needs no script: it connects by itself when not connected.          */
+int cf_store_count_rejections(cf_store_t *self, const char *const *fields, size_t count);
+
+/*  Reads family (stage, returns, vuln, demo or quality) from every shard
+    (eight pipelined HGETALLs) and sums each field over the shards into a
+    new *counts that the caller destroys. Returns 0, or -1 (with *counts
+    NULL) on an error, a counter that is not an integer, or an unknown
+    family. Needs no script and no prior cf_store_connect.                   */
+int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **counts);
+
+/*  The shard of an event: for case events the first 8 hex digits of case_id
+    modulo CF_STORE_SHARDS, for the others FNV-1a (32-bit) of event_id
+    modulo CF_STORE_SHARDS. Pure.                                            */
+unsigned cf_store_shard_of(const cf_event_t *event);
+
+/*  The last error's message ("" when none) and code.                        */
+const char *cf_store_error(const cf_store_t *self);
+cf_store_err_t cf_store_error_code(const cf_store_t *self);
+
+#endif

@@ -1,0 +1,203 @@
+/*  caseflow-ctl: the operator's command line over the live aggregates. Today
+    one command, `report`, which reads one counter family from Redis (summed
+    over the shards by cf_store), builds the named report with cf_report and
+    prints it as text, JSON or CSV. A thin main: a dispatch table of
+    commands, option parsing in one helper, the work in the library. Usage
+    errors exit 2, runtime errors (Redis unreachable) exit 1, each with one
+    line on stderr.                                                          */
+#include "caseflow/cf_args.h"
+#include "caseflow/cf_counts.h"
+#include "caseflow/cf_report.h"
+#include "caseflow/cf_store.h"
+#include "caseflow/cf_table.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_DEFAULT_REDIS "127.0.0.1:6379"
+
+typedef struct {
+    const char *name;           /* NULL until given */
+    const char *redis, *by, *period, *programme;
+    cf_table_format_t format;
+    bool public, help;
+} report_args_t;
+
+static const char *s_usage =
+    "usage: caseflow-ctl COMMAND [options]\n"
+    "  report NAME [options]   print a report of the live aggregates\n"
+    "                          (caseflow-ctl report --help lists them)\n"
+    "  --help                  this text\n";
+
+static const char *s_report_usage =
+    "usage: caseflow-ctl report NAME [options]\n"
+    "  --redis HOST:PORT     Redis to read (env CASEFLOW_REDIS, default " CTL_DEFAULT_REDIS ")\n"
+    "  --json                an array of objects, one per row\n"
+    "  --csv                 RFC 4180 CSV with a header record\n"
+    "  --programme P         only programme P's counters\n"
+    "  --by DIM              returns: origin (default), host, programme or route\n"
+    "  --period P            returns: year (default), month or day\n"
+    "  --public              publication rules: counts under 10 (11 for vot, uasc,\n"
+    "                        health) shown as <10, others rounded to 5\n"
+    "  --help                this text\n"
+    "reports:\n";
+
+static void report_help(void)
+{
+    fputs(s_report_usage, stdout);
+    for (size_t i = 0; i < cf_report_catalogue_size(); i++)
+        printf("  %-15s %s\n", cf_report_catalogue_name(i), cf_report_catalogue_summary(i));
+}
+
+/*  Fills args from argv (argv[0] is "report"). 0, or -1 with err set.       */
+static int report_parse(int argc, char **argv, report_args_t *args, char *err, size_t n)
+{
+    static const struct option options[] = {
+        { "redis", required_argument, 0, 'r' },  { "json", no_argument, 0, 'j' },
+        { "csv", no_argument, 0, 'c' },          { "programme", required_argument, 0, 'P' },
+        { "by", required_argument, 0, 'b' },     { "period", required_argument, 0, 'p' },
+        { "public", no_argument, 0, 'u' },       { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 } };
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'r': args->redis = optarg; break;
+        case 'j': case 'c':
+            if (args->format != CF_TABLE_PLAIN) {
+                snprintf(err, n, "--json and --csv: give one of them");
+                return -1;
+            }
+            args->format = opt == 'j' ? CF_TABLE_JSON : CF_TABLE_CSV;
+            break;
+        case 'P': args->programme = optarg; break;
+        case 'b': args->by = optarg; break;
+        case 'p': args->period = optarg; break;
+        case 'u': args->public = true; break;
+        case 'h': args->help = true; break;
+        case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
+        default:
+            if (optopt)
+                snprintf(err, n, "unknown option '-%c' (see caseflow-ctl report --help)", optopt);
+            else
+                snprintf(err, n, "unknown option '%s' (see caseflow-ctl report --help)",
+                         argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc)
+        args->name = argv[optind++];
+    if (optind < argc) {
+        snprintf(err, n, "unexpected argument '%s' (see caseflow-ctl report --help)",
+                 argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Applies the choices in args to a new report. NULL with err set on a bad
+    name or choice.                                                         */
+static cf_report_t *report_choose(const report_args_t *args, char *err, size_t n)
+{
+    cf_report_t *report = cf_report_new(args->name);
+    if (!report) {
+        snprintf(err, n, "unknown report '%s' (see caseflow-ctl report --help)", args->name);
+        return NULL;
+    }
+    const char *flag = NULL;
+    if (args->programme && cf_report_set_programme(report, args->programme) < 0)
+        flag = "--programme";
+    else if (args->by && cf_report_set_by(report, args->by) < 0)
+        flag = "--by";
+    else if (args->period && cf_report_set_period(report, args->period) < 0)
+        flag = "--period";
+    if (flag) {
+        snprintf(err, n, "%s: %s", flag, cf_report_error(report));
+        cf_report_destroy(&report);
+        return NULL;
+    }
+    cf_report_set_public(report, args->public);
+    return report;
+}
+
+/*  Reads the report's counters from Redis at host:port and prints the
+    report. 0, or -1 with err set.                                           */
+static int report_print(const cf_report_t *report, const char *host, int port,
+                        cf_table_format_t format, char *err, size_t n)
+{
+    cf_store_t *store = cf_store_new(host, port, NULL);    /* a reader: no scripts */
+    cf_counts_t *counts = NULL;
+    int rc = -1;
+    if (cf_store_connect(store) < 0
+        || cf_store_read_family(store, cf_report_family(report), &counts) < 0)
+        snprintf(err, n, "redis %s:%d: %s", host, port, cf_store_error(store));
+    else {
+        cf_table_t *table = cf_report_build(report, counts);
+        char *text = cf_table_render(table, format);
+        rc = fputs(text, stdout) < 0 || fflush(stdout) != 0 ? -1 : 0;
+        if (rc < 0)
+            snprintf(err, n, "cannot write the report to standard output");
+        free(text);
+        cf_table_destroy(&table);
+    }
+    cf_counts_destroy(&counts);
+    cf_store_destroy(&store);
+    return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    report_args_t args = { 0 };
+    char err[1024], host[256];
+    int port;
+    if (report_parse(argc, argv, &args, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-ctl: report: %s\n", err);
+        return 2;
+    }
+    if (args.help) {
+        report_help();
+        return 0;
+    }
+    if (!args.name) {
+        fprintf(stderr, "caseflow-ctl: report: which report? (see caseflow-ctl report --help)\n");
+        return 2;
+    }
+    const char *redis = cf_args_or_env(args.redis, "CASEFLOW_REDIS", CTL_DEFAULT_REDIS);
+    cf_report_t *report = report_choose(&args, err, sizeof err);
+    if (!report || cf_args_host_port(args.redis ? "--redis" : "CASEFLOW_REDIS", redis, host,
+                                     sizeof host, &port, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-ctl: report: %s\n", err);
+        cf_report_destroy(&report);
+        return 2;
+    }
+    int rc = report_print(report, host, port, args.format, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "caseflow-ctl: report %s: %s\n", cf_report_name(report), err);
+    cf_report_destroy(&report);
+    return rc < 0 ? 1 : 0;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} s_commands[] = { { "report", cmd_report } };
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "caseflow-ctl: which command? (see caseflow-ctl --help)\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(s_usage, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(argv[1], s_commands[i].name) == 0)
+            return s_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "caseflow-ctl: unknown command '%s' (see caseflow-ctl --help)\n", argv[1]);
+    return 2;
+}

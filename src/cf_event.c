@@ -1,0 +1,319 @@
+/*  cf_event: turns the bytes of one event into a checked cf_event_t, or into a
+    reason that names the field at fault. The pipeline runs from the outside
+    in: the size, then a walk over the raw msgpack that proves the bytes hold
+    exactly one complete object (so msgpack-c never reserves room for elements
+    that are not there, nor hits its nesting limit), then the map's keys, the
+    envelope, which fields the event's type takes, and finally each value
+    through the schema in cf_event_rules.c, whose checks are in
+    cf_event_check.c. Values are checked in field-table order, not key order,
+    so a bad value gets the same reason however the keys are arranged (only
+    unknown and repeated keys are reported in map order). The only memory
+    used beyond the stack is msgpack-c's zone, freed before returning.       */
+#include "cf_event_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENT_DEPTH_MAX     16      /* msgpack-c fails (as out of memory) at 32 */
+
+static const char *const s_type_names[CF_EV_TYPE_COUNT] = {
+    "case.registered", "case.screened", "case.assisted", "case.detained", "case.released",
+    "case.departed", "case.arrived", "case.reintegration", "case.monitored", "case.reunified",
+    "case.closed", "funding.transaction", "flow.observed"
+};
+
+static const char *const s_stage_names[CF_STAGE_COUNT] = {
+    "registered", "screened", "assisted", "departed", "arrived", "reintegrating", "closed"
+};
+
+/* ---- the raw walk -------------------------------------------------------- */
+
+/* Reads an n-byte big-endian length at *pos. */
+static bool scan_length(const unsigned char *p, size_t size, size_t *pos, unsigned n, size_t *out)
+{
+    if (size - *pos < n)
+        return false;
+    *out = 0;
+    for (unsigned i = 0; i < n; i++)
+        *out = (*out << 8) | p[(*pos)++];
+    return true;
+}
+
+/* The header at p[*pos]: how many payload bytes follow it and how many
+   objects it contains. False for 0xc1 (never used) and short headers. */
+static bool scan_header(const unsigned char *p, size_t size, size_t *pos, size_t *skip,
+                        size_t *children)
+{
+    unsigned b = p[(*pos)++];
+    *skip = *children = 0;
+    if (b <= 0x7f || b >= 0xe0)
+        return true;                                    /* fixints */
+    if (b <= 0x9f) {
+        *children = (b & 0x0f) * (b <= 0x8f ? 2u : 1u); /* fixmap, fixarray */
+        return true;
+    }
+    if (b <= 0xbf) {
+        *skip = b & 0x1f;                               /* fixstr */
+        return true;
+    }
+    static const unsigned char fixed[] = {              /* 0xc0 .. 0xdf */
+        0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 1, 2, 4, 8,
+        1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0 };
+    static const unsigned char length_bytes[] = {
+        0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 2, 4, 2, 4 };
+    unsigned i = b - 0xc0;
+    if (fixed[i] == 0xff)
+        return false;
+    size_t n = 0;
+    if (length_bytes[i] && !scan_length(p, size, pos, length_bytes[i], &n))
+        return false;
+    if (n > size)
+        return false;                                   /* cannot fit; keeps 2 * n exact */
+    if (b >= 0xdc)
+        *children = b >= 0xde ? 2 * n : n;              /* array16/32, map16/32 */
+    else
+        *skip = fixed[i] + n + (b >= 0xc7 && b <= 0xc9 ? 1 : 0);    /* ext: type byte */
+    return true;
+}
+
+/* Walks the one object at the start of p. Returns 0 with its end in *end,
+   -1 when the bytes are not msgpack or stop short, -2 when containers nest
+   deeper than EVENT_DEPTH_MAX. */
+static int event_scan(const unsigned char *p, size_t size, size_t *end)
+{
+    size_t pending[EVENT_DEPTH_MAX + 1];
+    int depth = 0;
+    size_t pos = 0;
+    pending[0] = 1;
+    while (depth >= 0) {
+        if (pending[depth] == 0) {
+            depth--;
+            continue;
+        }
+        pending[depth]--;
+        size_t skip, children;
+        if (pos >= size || !scan_header(p, size, &pos, &skip, &children))
+            return -1;
+        if (skip > size - pos || children > size - pos - skip)
+            return -1;                                  /* every child takes a byte */
+        pos += skip;
+        if (children) {
+            if (depth == EVENT_DEPTH_MAX)
+                return -2;
+            pending[++depth] = children;
+        }
+    }
+    *end = pos;
+    return 0;
+}
+
+/* ---- the map --------------------------------------------------------------- */
+
+/* Fills event_id and source_system ahead of every other check, when each
+   appears once and is valid, so a rejection can still be acknowledged by id
+   and counted by source. Writes no reason. */
+static void event_prefill(cf_event_t *event, const msgpack_object *map)
+{
+    cf_decode_t quiet = { event, NULL, 0 };
+    const cf_field_id_t ids[] = { CF_F_EVENT_ID, CF_F_SOURCE_SYSTEM };
+    for (size_t j = 0; j < sizeof ids / sizeof *ids; j++) {
+        const msgpack_object *found = NULL;
+        size_t count = 0;
+        for (uint32_t i = 0; i < map->via.map.size; i++) {
+            const msgpack_object *key = &map->via.map.ptr[i].key;
+            if (key->type == MSGPACK_OBJECT_STR
+                && cf_event_field_find(key->via.str.ptr, key->via.str.size) == (int) ids[j]) {
+                found = &map->via.map.ptr[i].val;
+                count++;
+            }
+        }
+        if (count == 1)
+            cf_event_field_check(&quiet, ids[j], found);
+    }
+}
+
+/* Indexes the values by field; rejects non-string and repeated keys. Unknown
+   names wait until the type is known. */
+static int event_collect(cf_decode_t *d, const msgpack_object *map, const msgpack_object **values)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr[i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return cf_event_fail(d, "event: a key is not a string (got %s)", cf_event_got(key));
+        int id = cf_event_field_find(key->via.str.ptr, key->via.str.size);
+        if (id < 0)
+            continue;
+        if (values[id])
+            return cf_event_fail(d, "%s: appears twice", cf_event_field_name(id));
+        values[id] = &map->via.map.ptr[i].val;
+    }
+    return 0;
+}
+
+static int event_type(cf_decode_t *d, const msgpack_object *value)
+{
+    if (!value)
+        return cf_event_fail(d, "event_type: required");
+    if (value->type != MSGPACK_OBJECT_STR)
+        return cf_event_fail(d, "event_type: expected a string, got %s", cf_event_got(value));
+    for (int type = 0; type < CF_EV_TYPE_COUNT; type++)
+        if (strlen(s_type_names[type]) == value->via.str.size
+            && memcmp(s_type_names[type], value->via.str.ptr, value->via.str.size) == 0) {
+            d->event->type = (cf_event_type_t) type;
+            return 0;
+        }
+    char echo[CF_ECHO_BUF];
+    return cf_event_fail(d, "event_type: '%s' is not a known event type",
+                         cf_event_echo(echo, value->via.str.ptr, value->via.str.size));
+}
+
+/* event_id, event_type and schema_version, which decide how to read the rest. */
+static int event_envelope(cf_decode_t *d, const msgpack_object *const *values)
+{
+    if (!values[CF_F_EVENT_ID])
+        return cf_event_fail(d, "event_id: required");
+    if (cf_event_field_check(d, CF_F_EVENT_ID, values[CF_F_EVENT_ID]) < 0)
+        return -1;
+    if (event_type(d, values[CF_F_EVENT_TYPE]) < 0)
+        return -1;
+    if (!values[CF_F_SCHEMA_VERSION])
+        return cf_event_fail(d, "schema_version: required");
+    return cf_event_field_check(d, CF_F_SCHEMA_VERSION, values[CF_F_SCHEMA_VERSION]);
+}
+
+/* Every key, in map order, must be a field the type takes. */
+static int event_allowed(cf_decode_t *d, const msgpack_object *map)
+{
+    cf_event_type_t type = d->event->type;
+    uint64_t allowed = cf_event_fields_allowed(type);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr[i].key;
+        int id = cf_event_field_find(key->via.str.ptr, key->via.str.size);
+        if (id >= 0 && (allowed & CF_FIELD_BIT(id)))
+            continue;
+        if (id == CF_F_CASE_REF || id == CF_F_CASE_SEQ)
+            return cf_event_fail(d, "%s: not allowed for %s", cf_event_field_name(id),
+                                 s_type_names[type]);
+        char echo[CF_ECHO_BUF];
+        return cf_event_fail(d, "%s: unknown field for %s",
+                             cf_event_echo(echo, key->via.str.ptr, key->via.str.size),
+                             s_type_names[type]);
+    }
+    return 0;
+}
+
+/* The type's required fields, then every value, in field order. */
+static int event_fields(cf_decode_t *d, const msgpack_object *const *values)
+{
+    cf_event_type_t type = d->event->type;
+    uint64_t required = cf_event_fields_required(type);
+    for (int id = 0; id < CF_F_COUNT_ALL; id++)
+        if ((required & CF_FIELD_BIT(id)) && !values[id])
+            return cf_event_fail(d, "%s: required for %s", cf_event_field_name(id),
+                                 s_type_names[type]);
+    for (int id = CF_F_OCCURRED_AT; id < CF_F_COUNT_ALL; id++)
+        if (values[id] && cf_event_field_check(d, id, values[id]) < 0)
+            return -1;
+    return cf_event_fields_finish(d, values);
+}
+
+static int event_map(cf_decode_t *d, const msgpack_object *map, size_t trailing)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return cf_event_fail(d, "event: not a map");
+    event_prefill(d->event, map);
+    if (trailing)
+        return cf_event_fail(d, "event: extra bytes after the map");
+    const msgpack_object *values[CF_F_COUNT_ALL] = { NULL };
+    if (event_collect(d, map, values) < 0 || event_envelope(d, values) < 0
+        || event_allowed(d, map) < 0 || event_fields(d, values) < 0)
+        return -1;
+    return 0;
+}
+
+/* Keeps only what a rejection reports (event_id, source_system); above all
+   no raw case_ref survives a failed decode. */
+static void event_clear_failed(cf_event_t *event)
+{
+    char event_id[sizeof event->event_id], source[sizeof event->source_system];
+    memcpy(event_id, event->event_id, sizeof event_id);
+    memcpy(source, event->source_system, sizeof source);
+    memset(event, 0, sizeof *event);
+    memcpy(event->event_id, event_id, sizeof event_id);
+    memcpy(event->source_system, source, sizeof source);
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+/* Fills *event and returns 0, or returns -1 with the reason; on failure
+   only event_id and source_system may be left set. See cf_event.h. */
+int cf_event_decode(cf_event_t *event, const void *data, size_t size,
+                    char *reason, size_t reason_size)
+{
+    assert(event);
+    assert(data || size == 0);
+    memset(event, 0, sizeof *event);
+    if (reason && reason_size)
+        reason[0] = '\0';
+    cf_decode_t d = { event, reason, reason_size };
+    if (size > CF_EVENT_MAX_BYTES)
+        return cf_event_fail(&d, "event: %zu bytes exceeds the limit of %d bytes",
+                             size, CF_EVENT_MAX_BYTES);
+    size_t end = 0;
+    int scan = size ? event_scan(data, size, &end) : -1;
+    if (scan == -2)
+        return cf_event_fail(&d, "event: nested deeper than %d levels", EVENT_DEPTH_MAX);
+    if (scan < 0)
+        return cf_event_fail(&d, "event: not valid msgpack");
+
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    size_t offset = 0;
+    msgpack_unpack_return ret = msgpack_unpack_next(&result, data, end, &offset);
+    if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
+        abort();                        /* the walk bounds the zone: this is the heap */
+    int rc = ret == MSGPACK_UNPACK_SUCCESS && offset == end
+           ? event_map(&d, &result.data, size - end)
+           : cf_event_fail(&d, "event: not valid msgpack");
+    msgpack_unpacked_destroy(&result);
+    if (rc < 0)
+        event_clear_failed(event);
+    return rc;
+}
+
+/* The wire name of a type, NULL when out of range. */
+const char *cf_event_type_name(cf_event_type_t type)
+{
+    return type >= 0 && type < CF_EV_TYPE_COUNT ? s_type_names[type] : NULL;
+}
+
+/* The stage a type moves a case to; detained, released, monitored and
+   reunified (and non-case types) move nothing. */
+cf_stage_t cf_event_stage(cf_event_type_t type)
+{
+    switch (type) {
+    case CF_EV_CASE_REGISTERED: return CF_STAGE_REGISTERED;
+    case CF_EV_CASE_SCREENED: return CF_STAGE_SCREENED;
+    case CF_EV_CASE_ASSISTED: return CF_STAGE_ASSISTED;
+    case CF_EV_CASE_DEPARTED: return CF_STAGE_DEPARTED;
+    case CF_EV_CASE_ARRIVED: return CF_STAGE_ARRIVED;
+    case CF_EV_CASE_REINTEGRATION: return CF_STAGE_REINTEGRATING;
+    case CF_EV_CASE_CLOSED: return CF_STAGE_CLOSED;
+    default: return CF_STAGE_NONE;
+    }
+}
+
+/* The name used in topics (case.<programme>.<stage>), NULL when out of range. */
+const char *cf_stage_name(cf_stage_t stage)
+{
+    return stage >= 0 && stage < CF_STAGE_COUNT ? s_stage_names[stage] : NULL;
+}
+
+/* True for the case.* types, which carry case_ref. */
+bool cf_event_is_case_event(cf_event_type_t type)
+{
+    return type >= CF_EV_CASE_REGISTERED && type <= CF_EV_CASE_CLOSED;
+}

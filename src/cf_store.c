@@ -1,0 +1,382 @@
+/*  cf_store: the connection to Redis, the pipelined script calls of a batch
+    and their replies; see include/caseflow/cf_store.h and docs/storage.md.
+    cf_store_pack.c builds each shard's call, cf_store_counters.c holds the
+    commands that need no script. Any I/O error
+    drops the connection (a hiredis context is unusable after one), and the
+    next call opens a new one; an error reply leaves it open, since every
+    pipelined reply is still read.                                          */
+#include "caseflow/cf_store.h"
+#include "cf_store_internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/hiredis.h>
+
+#define STORE_CONNECT_TIMEOUT_S     2
+#define STORE_COMMAND_TIMEOUT_S     10
+
+static char *store_strdup(const char *s)
+{
+    char *copy = strdup(s);
+    if (!copy)
+        abort();
+    return copy;
+}
+
+cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
+{
+    assert(host);
+    cf_store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->host = store_strdup(host);
+    self->port = port;
+    self->script_dir = script_dir ? store_strdup(script_dir) : NULL;
+    self->eid_ttl = CF_STORE_EID_TTL;
+    cf_store_call_init(&self->call);
+    msgpack_sbuffer_init(&self->note);
+    return self;
+}
+
+static void store_disconnect(cf_store_t *self)
+{
+    if (self->ctx)
+        redisFree(self->ctx);
+    self->ctx = NULL;
+}
+
+static void store_free_replies(cf_store_t *self)
+{
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        if (self->replies[s])
+            freeReplyObject(self->replies[s]);
+        self->replies[s] = NULL;
+    }
+}
+
+void cf_store_destroy(cf_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_store_t *self = *self_p;
+    store_disconnect(self);
+    store_free_replies(self);
+    cf_store_call_free(&self->call);
+    msgpack_sbuffer_destroy(&self->note);
+    free(self->order);
+    free(self->shard);
+    free(self->script);
+    free(self->script_dir);
+    free(self->host);
+    free(self);
+    *self_p = NULL;
+}
+
+void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
+{
+    assert(self && seconds > 0 && seconds <= 1u << 31);
+    self->eid_ttl = seconds;
+}
+
+const char *cf_store_error(const cf_store_t *self)
+{
+    assert(self);
+    return self->errstr;
+}
+
+cf_store_err_t cf_store_error_code(const cf_store_t *self)
+{
+    assert(self);
+    return self->err;
+}
+
+int cf_store_fail(cf_store_t *self, cf_store_err_t err, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(self->errstr, sizeof self->errstr, fmt, args);
+    va_end(args);
+    self->err = err;
+    return -1;
+}
+
+void cf_store_clear_error(cf_store_t *self)
+{
+    self->err = CF_STORE_OK;
+    self->errstr[0] = '\0';
+}
+
+int cf_store_fail_io(cf_store_t *self, const char *what)
+{
+    cf_store_fail(self, CF_STORE_ERR_IO, "%s: %s", what,
+                  self->ctx && self->ctx->err ? self->ctx->errstr : "connection lost");
+    store_disconnect(self);
+    return -1;
+}
+
+/* ---- connection and script ---------------------------------------------- */
+
+static int store_read_script(cf_store_t *self)
+{
+    if (!self->script_dir)
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT,
+                             "no script directory: this store can only read");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", self->script_dir, CF_STORE_SCRIPT);
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%s: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len == cap && !(text = realloc(text, cap = cap ? cap * 2 : 16384)))
+            abort();
+        got = fread(text + len, 1, cap - len, file);
+        len += got;
+    } while (got > 0);
+    int failed = ferror(file);
+    fclose(file);
+    if (failed || len == 0) {
+        free(text);
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%s: %s", path,
+                             failed ? "read error" : "empty file");
+    }
+    free(self->script);
+    self->script = text;
+    self->script_len = len;
+    return 0;
+}
+
+static int store_load_script(cf_store_t *self)
+{
+    redisReply *reply = redisCommand(self->ctx, "SCRIPT LOAD %b", self->script, self->script_len);
+    if (!reply)
+        return cf_store_fail_io(self, "SCRIPT LOAD");
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ERROR)
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "SCRIPT LOAD %s: %s", CF_STORE_SCRIPT,
+                           reply->str);
+    else if (reply->type != REDIS_REPLY_STRING || reply->len != 40)
+        rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "SCRIPT LOAD: unexpected reply");
+    else
+        memcpy(self->sha, reply->str, 41);
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* Opens a new connection; the script must be loaded on it again. */
+static int store_open(cf_store_t *self)
+{
+    store_disconnect(self);
+    self->sha[0] = '\0';
+    struct timeval connect_timeout = { STORE_CONNECT_TIMEOUT_S, 0 };
+    struct timeval command_timeout = { STORE_COMMAND_TIMEOUT_S, 0 };
+    self->ctx = redisConnectWithTimeout(self->host, self->port, connect_timeout);
+    if (!self->ctx)
+        abort();                    /* hiredis could not allocate */
+    if (self->ctx->err || redisSetTimeout(self->ctx, command_timeout) != REDIS_OK)
+        return cf_store_fail_io(self, "connect");
+    redisEnableKeepAlive(self->ctx);
+    return 0;
+}
+
+int cf_store_connect(cf_store_t *self)
+{
+    assert(self);
+    cf_store_clear_error(self);
+    if (!self->script_dir)
+        return store_open(self);    /* a reader: counters need no script */
+    if (store_read_script(self) < 0 || store_open(self) < 0)
+        return -1;
+    return store_load_script(self);
+}
+
+int cf_store_ensure(cf_store_t *self, int need_script)
+{
+    if ((!self->ctx || self->ctx->err) && store_open(self) < 0)
+        return -1;
+    if (!need_script || self->sha[0])
+        return 0;
+    if (!self->script && store_read_script(self) < 0)
+        return -1;
+    return store_load_script(self);
+}
+
+/* ---- apply ---------------------------------------------------------------- */
+
+/* Groups event indexes by shard (a counting sort keeps each shard's order). */
+static void store_group(cf_store_t *self, const cf_event_t *events, size_t count)
+{
+    if (count > self->order_capacity) {
+        self->order = realloc(self->order, count * sizeof *self->order);
+        self->shard = realloc(self->shard, count * sizeof *self->shard);
+        if (!self->order || !self->shard)
+            abort();
+        self->order_capacity = count;
+    }
+    unsigned *shard_of = self->shard;
+    size_t fill[CF_STORE_SHARDS] = { 0 };
+    memset(self->start, 0, sizeof self->start);
+    for (size_t i = 0; i < count; i++) {
+        shard_of[i] = cf_store_shard_of(&events[i]);
+        self->start[shard_of[i] + 1]++;
+    }
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
+        self->start[s + 1] += self->start[s];
+    for (size_t i = 0; i < count; i++)
+        self->order[self->start[shard_of[i]] + fill[shard_of[i]]++] = i;
+}
+
+/* Sends the calls of the shards in `pending` and reads their replies into
+   self->replies. Returns 0 when every reply came (error replies included). */
+static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned pending)
+{
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        if (!(pending & 1u << s))
+            continue;
+        size_t n = self->start[s + 1] - self->start[s];
+        cf_store_call_build(&self->call, self->sha, s, events, self->order + self->start[s], n,
+                            self->eid_ttl);
+        if (redisAppendCommandArgv(self->ctx, (int) self->call.argc, self->call.argv,
+                                   self->call.argvlen) != REDIS_OK)
+            abort();                /* hiredis could not allocate */
+    }
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        if (!(pending & 1u << s))
+            continue;
+        void *reply = NULL;
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
+            return cf_store_fail_io(self, "EVALSHA");
+        self->replies[s] = reply;
+    }
+    return 0;
+}
+
+/* Shards whose reply is NOSCRIPT (their reply freed); -1 on another error. */
+static int store_noscript_shards(cf_store_t *self, unsigned pending, unsigned *again)
+{
+    *again = 0;
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        redisReply *reply = self->replies[s];
+        if (!(pending & 1u << s) || reply->type != REDIS_REPLY_ERROR)
+            continue;
+        if (strncmp(reply->str, "NOSCRIPT", 8) != 0)
+            return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", s, reply->str);
+        freeReplyObject(reply);
+        self->replies[s] = NULL;
+        *again |= 1u << s;
+    }
+    return 0;
+}
+
+/* Checks one shard's reply, {statuses, {event, stage, programme}...}, and
+   fills the statuses of its events. */
+static int store_read_statuses(cf_store_t *self, unsigned s, cf_ack_status_t *statuses)
+{
+    const redisReply *reply = self->replies[s];
+    size_t n = self->start[s + 1] - self->start[s];
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+        || reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len != n)
+        return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: unexpected reply", s);
+    for (size_t j = 1; j < reply->elements; j++) {
+        const redisReply *note = reply->element[j];
+        if (note->type != REDIS_REPLY_ARRAY || note->elements != 3
+            || note->element[0]->type != REDIS_REPLY_INTEGER
+            || note->element[0]->integer < 1 || (size_t) note->element[0]->integer > n
+            || note->element[1]->type != REDIS_REPLY_INTEGER
+            || note->element[1]->integer < 0 || note->element[1]->integer >= CF_STAGE_COUNT
+            || note->element[2]->type != REDIS_REPLY_STRING
+            || note->element[2]->len > CF_PROGRAMME_MAX)
+            return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: bad notification", s);
+    }
+    const char *codes = reply->element[0]->str;
+    for (size_t i = 0; i < n; i++) {
+        if (codes[i] != 'a' && codes[i] != 'd')
+            return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: bad status", s);
+        statuses[self->order[self->start[s] + i]] = codes[i] == 'a' ? CF_ACK_ACCEPTED
+                                                                    : CF_ACK_DUPLICATE;
+    }
+    return 0;
+}
+
+static void pack_kv(msgpack_packer *pk, const char *key, const char *value, size_t len)
+{
+    msgpack_pack_str(pk, strlen(key));
+    msgpack_pack_str_body(pk, key, strlen(key));
+    msgpack_pack_str(pk, len);
+    msgpack_pack_str_body(pk, value, len);
+}
+
+/* Calls notify for each notification of shard s's (checked) reply. */
+static void store_notify(cf_store_t *self, unsigned s, const cf_event_t *events,
+                         cf_store_notify_fn *notify, void *arg)
+{
+    const redisReply *reply = self->replies[s];
+    for (size_t j = 1; j < reply->elements; j++) {
+        const redisReply *const *note = (const redisReply *const *) reply->element[j]->element;
+        const cf_event_t *e = &events[self->order[self->start[s] + (size_t) note[0]->integer - 1]];
+        const char *stage = cf_stage_name((cf_stage_t) note[1]->integer);
+        char topic[CF_PROGRAMME_MAX + 32];
+        snprintf(topic, sizeof topic, "case.%.*s.%s", (int) note[2]->len, note[2]->str, stage);
+        msgpack_sbuffer_clear(&self->note);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &self->note, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 5);
+        pack_kv(&pk, "case_id", e->case_id, strlen(e->case_id));
+        pack_kv(&pk, "programme", note[2]->str, note[2]->len);
+        pack_kv(&pk, "stage", stage, strlen(stage));
+        pack_kv(&pk, "event_id", e->event_id, strlen(e->event_id));
+        msgpack_pack_str(&pk, 11);
+        msgpack_pack_str_body(&pk, "occurred_at", 11);
+        msgpack_pack_int64(&pk, e->occurred_at);
+        notify(arg, topic, self->note.data, self->note.size);
+    }
+}
+
+/* The round trip, with one reload and retry of the shards that got NOSCRIPT. */
+static int store_run(cf_store_t *self, const cf_event_t *events, unsigned shards)
+{
+    unsigned pending = shards;
+    for (int attempt = 0; pending; attempt++) {
+        if (attempt == 2)
+            return cf_store_fail(self, CF_STORE_ERR_REDIS, "NOSCRIPT after reloading the script");
+        if (attempt == 1 && store_load_script(self) < 0)
+            return -1;
+        if (store_round_trip(self, events, pending) < 0
+            || store_noscript_shards(self, pending, &pending) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
+                   cf_ack_status_t *statuses, cf_store_notify_fn *notify, void *arg)
+{
+    assert(self && (count == 0 || (events && statuses)));
+    cf_store_clear_error(self);
+    if (count == 0)
+        return 0;
+    char why[160];
+    if (cf_store_check_events(events, count, why, sizeof why) < 0)
+        return cf_store_fail(self, CF_STORE_ERR_INPUT, "%s", why);
+    if (cf_store_ensure(self, 1) < 0)
+        return -1;
+    store_group(self, events, count);
+    unsigned shards = 0;
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
+        if (self->start[s + 1] > self->start[s])
+            shards |= 1u << s;
+    int rc = store_run(self, events, shards);
+    for (unsigned s = 0; rc == 0 && s < CF_STORE_SHARDS; s++)
+        if (shards & 1u << s)
+            rc = store_read_statuses(self, s, statuses);
+    for (unsigned s = 0; rc == 0 && notify && s < CF_STORE_SHARDS; s++)
+        if (shards & 1u << s)
+            store_notify(self, s, events, notify, arg);
+    store_free_replies(self);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/*  cf_store internals shared by cf_store.c (connection, round trips, replies),
+    cf_store_pack.c (building one shard's script call) and cf_store_counters.c
+    (the plain counter commands). Not installed.                            */
+#ifndef CF_STORE_INTERNAL_H
+#define CF_STORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include <hiredis/hiredis.h>
+#include "caseflow/cf_event.h"
+#include "caseflow/cf_store.h"
+
+#define STORE_FAMILIES      5       /* stage, returns, vuln, demo, quality */
+#define STORE_KEY_MAX       96      /* "cf:{s7}:eid:" + 64 and NUL, with room */
+
+/*  The argument vector of one EVALSHA call, reused from call to call:
+    EVALSHA sha numkeys KEYS... blob ttl. argv points into keys, blob, and
+    the small buffers here; all stay valid until the next build.            */
+typedef struct {
+    const char **argv;
+    size_t *argvlen;
+    size_t argc;
+    char (*keys)[STORE_KEY_MAX];
+    size_t capacity;                /* events the arrays can hold */
+    msgpack_sbuffer blob;
+    char numkeys[16];
+    char ttl[16];
+} store_call_t;
+
+/*  The store object (cf_store.c, cf_store_counters.c). */
+struct _cf_store_t {
+    char *host;
+    int port;
+    char *script_dir;
+    uint32_t eid_ttl;
+    redisContext *ctx;
+    char *script;                   /* the script's text, read once */
+    size_t script_len;
+    char sha[41];
+    store_call_t call;
+    size_t *order;                  /* event indexes grouped by shard */
+    unsigned *shard;                /* each event's shard */
+    size_t order_capacity;
+    size_t start[CF_STORE_SHARDS + 1];
+    redisReply *replies[CF_STORE_SHARDS];
+    msgpack_sbuffer note;
+    cf_store_err_t err;
+    char errstr[256];
+};
+
+/*  Sets the error (code and message) and returns -1.                       */
+int cf_store_fail(cf_store_t *self, cf_store_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*  Sets an I/O error from the context, drops the connection, returns -1.   */
+int cf_store_fail_io(cf_store_t *self, const char *what);
+
+void cf_store_clear_error(cf_store_t *self);
+
+/*  Reconnects when there is no usable connection, and loads the script when
+    need_script (the counter commands do not need it). 0 / -1.              */
+int cf_store_ensure(cf_store_t *self, int need_script);
+
+/*  The family names in KEYS order: "stage", "returns", "vuln", "demo",
+    "quality".                                                               */
+extern const char *const cf_store_families[STORE_FAMILIES];
+
+void cf_store_call_init(store_call_t *call);
+void cf_store_call_free(store_call_t *call);
+
+/*  Builds the call for the n events events[idx[0..n)] of one shard. The
+    events must have passed cf_store_check_events.                          */
+void cf_store_call_build(store_call_t *call, const char *sha, unsigned shard,
+                         const cf_event_t *events, const size_t *idx, size_t n, uint32_t ttl);
+
+/*  Checks what the store relies on: known type, an event_id of 1..64 bytes,
+    and for case events a 32-char lower-case hex case_id, a programme and
+    1..64 persons on a registration. Returns 0, or -1 with why in err.      */
+int cf_store_check_events(const cf_event_t *events, size_t count, char *err, size_t err_size);
+
+#endif

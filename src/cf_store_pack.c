@@ -1,0 +1,276 @@
+/*  cf_store_pack: turns one shard's events into the argument vector of one
+    EVALSHA of lua/apply_batch.lua: its KEYS (the five family hashes, one
+    dedupe key per event, each distinct case hash once) and the compact
+    msgpack blob the script reads (docs/storage.md, "Script input"). Also the
+    shard function and the checks the store relies on. No I/O.              */
+#include "cf_store_internal.h"
+#include "caseflow/cf_store.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const cf_store_families[STORE_FAMILIES] = {
+    "stage", "returns", "vuln", "demo", "quality"
+};
+
+static const char s_sexes[] = "fmxu";
+#define STORE_AGE_BANDS 5
+
+static uint32_t store_fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char) *s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int store_hex(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+unsigned cf_store_shard_of(const cf_event_t *event)
+{
+    assert(event);
+    if (!cf_event_is_case_event(event->type))
+        return store_fnv1a(event->event_id) % CF_STORE_SHARDS;
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        int d = store_hex(event->case_id[i]);
+        if (d < 0)      /* not a pseudonym: cf_store_check_events refuses it */
+            return store_fnv1a(event->case_id) % CF_STORE_SHARDS;
+        v = v << 4 | (uint32_t) d;
+    }
+    return v % CF_STORE_SHARDS;
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static const char *store_event_problem(const cf_event_t *e)
+{
+    size_t id_len = strnlen(e->event_id, sizeof e->event_id);
+    if ((unsigned) e->type >= CF_EV_TYPE_COUNT)
+        return "unknown type";
+    if (id_len == 0 || id_len > CF_EVENT_ID_MAX)
+        return "event_id is empty or unterminated";
+    if (!cf_event_is_case_event(e->type))
+        return NULL;
+    for (int i = 0; i < CF_PSEUDONYM_LEN; i++)
+        if (store_hex(e->case_id[i]) < 0)
+            return "case_id is not a pseudonym (32 lower-case hex chars)";
+    if (e->case_id[CF_PSEUDONYM_LEN] != '\0')
+        return "case_id is not a pseudonym (32 lower-case hex chars)";
+    if (e->type != CF_EV_CASE_REGISTERED)
+        return NULL;
+    if (!e->programme[0] || strchr(e->programme, '|') || strchr(e->route, '|'))
+        return "programme is empty, or programme or route holds '|'";
+    if (e->person_count < 1 || e->person_count > CF_PERSONS_MAX)
+        return "person_count is not 1..64";
+    for (unsigned i = 0; i < e->person_count; i++)
+        if (!e->persons[i].sex || !strchr(s_sexes, e->persons[i].sex)
+            || e->persons[i].age_band >= STORE_AGE_BANDS)
+            return "a person has an unknown sex or age band";
+    return NULL;
+}
+
+int cf_store_check_events(const cf_event_t *events, size_t count, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *problem = store_event_problem(&events[i]);
+        if (problem) {
+            snprintf(err, err_size, "event %zu: %s", i, problem);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the call ----------------------------------------------------------- */
+
+void cf_store_call_init(store_call_t *call)
+{
+    memset(call, 0, sizeof *call);
+    msgpack_sbuffer_init(&call->blob);
+}
+
+void cf_store_call_free(store_call_t *call)
+{
+    free(call->argv);
+    free(call->argvlen);
+    free(call->keys);
+    msgpack_sbuffer_destroy(&call->blob);
+    memset(call, 0, sizeof *call);
+}
+
+/* Room for n events: 5 family keys, n eid keys, at most n case keys. */
+static void store_call_reserve(store_call_t *call, size_t n)
+{
+    if (n <= call->capacity)
+        return;
+    size_t keys = STORE_FAMILIES + 2 * n, args = keys + 5;
+    call->argv = realloc(call->argv, args * sizeof *call->argv);
+    call->argvlen = realloc(call->argvlen, args * sizeof *call->argvlen);
+    call->keys = realloc(call->keys, keys * sizeof *call->keys);
+    if (!call->argv || !call->argvlen || !call->keys)
+        abort();
+    call->capacity = n;
+}
+
+static void store_arg(store_call_t *call, const char *s, size_t len)
+{
+    call->argv[call->argc] = s;
+    call->argvlen[call->argc++] = len;
+}
+
+/* Formats KEYS[nkeys + 1] and appends it to argv; returns its 1-based index. */
+static size_t store_key(store_call_t *call, size_t nkeys, unsigned shard, const char *kind,
+                        const char *id)
+{
+    int len = snprintf(call->keys[nkeys], STORE_KEY_MAX, "cf:{s%u}:%s%s%s", shard, kind,
+                       id ? ":" : "", id ? id : "");
+    assert(len > 0 && len < STORE_KEY_MAX);
+    store_arg(call, call->keys[nkeys], (size_t) len);
+    return nkeys + 1;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen(s);
+    msgpack_pack_str(pk, len);
+    msgpack_pack_str_body(pk, s, len);
+}
+
+static void pack_vulns(msgpack_packer *pk, uint32_t mask)
+{
+    unsigned n = 0;
+    for (unsigned f = 0; f < CF_VULN_COUNT; f++)
+        n += (mask >> f) & 1u;
+    msgpack_pack_array(pk, n);
+    for (unsigned f = 0; f < CF_VULN_COUNT; f++)
+        if ((mask >> f) & 1u)
+            pack_str(pk, cf_vuln_name(f));
+}
+
+/* Persons by sex x age band, as alternating "<sex>|<band>", count. */
+static void pack_demo(msgpack_packer *pk, const cf_event_t *e)
+{
+    unsigned counts[4][STORE_AGE_BANDS] = { { 0 } }, cells = 0;
+    for (unsigned i = 0; i < e->person_count; i++) {
+        unsigned sex = (unsigned) (strchr(s_sexes, e->persons[i].sex) - s_sexes);
+        cells += counts[sex][e->persons[i].age_band]++ == 0;
+    }
+    msgpack_pack_array(pk, 2 * cells);
+    char cell[16];
+    for (unsigned s = 0; s < 4; s++)
+        for (unsigned b = 0; b < STORE_AGE_BANDS; b++)
+            if (counts[s][b]) {
+                snprintf(cell, sizeof cell, "%c|%s", s_sexes[s], cf_event_age_band_name(b));
+                pack_str(pk, cell);
+                msgpack_pack_unsigned_int(pk, counts[s][b]);
+            }
+}
+
+/* "day:YYYY-MM-DD", "month:YYYY-MM", "year:YYYY" of a UTC ms time. */
+static void pack_periods(msgpack_packer *pk, int64_t ms)
+{
+    time_t t = (time_t) (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "day:%Y-%m-%d", &tm);
+    pack_str(pk, buf);
+    strftime(buf, sizeof buf, "month:%Y-%m", &tm);
+    pack_str(pk, buf);
+    strftime(buf, sizeof buf, "year:%Y", &tm);
+    pack_str(pk, buf);
+}
+
+/* One event: {type, stage, case_key, payload...}; see PAYLOAD in the script. */
+static void pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_key)
+{
+    size_t payload = e->type == CF_EV_CASE_REGISTERED ? 7
+                   : e->type == CF_EV_CASE_SCREENED ? 1
+                   : e->type == CF_EV_CASE_ARRIVED ? 3 : 0;
+    msgpack_pack_array(pk, 3 + payload);
+    msgpack_pack_int(pk, (int) e->type);
+    msgpack_pack_int(pk, (int) cf_event_stage(e->type));
+    msgpack_pack_unsigned_int(pk, (unsigned) case_key);
+    if (e->type == CF_EV_CASE_REGISTERED) {
+        pack_str(pk, e->programme);
+        msgpack_pack_unsigned_int(pk, e->person_count);
+        pack_str(pk, e->origin_country);
+        pack_str(pk, e->host_country);
+        pack_str(pk, e->route[0] ? e->route : "-");
+        pack_vulns(pk, e->vulnerabilities);
+        pack_demo(pk, e);
+    } else if (e->type == CF_EV_CASE_SCREENED) {
+        pack_vulns(pk, e->vulnerabilities);
+    } else if (e->type == CF_EV_CASE_ARRIVED) {
+        pack_periods(pk, e->occurred_at);
+    }
+}
+
+/* Index in KEYS of each event's case hash (0 for non-case events); each
+   distinct case_id gets one key, found through a small open-address table. */
+static void store_case_keys(store_call_t *call, size_t *nkeys, unsigned shard,
+                            const cf_event_t *events, const size_t *idx, size_t n, size_t *case_key)
+{
+    size_t slots = 16;
+    while (slots < 2 * n)
+        slots *= 2;
+    size_t *table = calloc(slots, sizeof *table);      /* i + 1 of an event */
+    if (!table)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        const cf_event_t *e = &events[idx[i]];
+        case_key[i] = 0;
+        if (!cf_event_is_case_event(e->type))
+            continue;
+        size_t slot = store_fnv1a(e->case_id) & (slots - 1);
+        while (table[slot] && strcmp(events[idx[table[slot] - 1]].case_id, e->case_id))
+            slot = (slot + 1) & (slots - 1);
+        if (table[slot]) {
+            case_key[i] = case_key[table[slot] - 1];
+        } else {
+            table[slot] = i + 1;
+            case_key[i] = *nkeys = store_key(call, *nkeys, shard, "case", e->case_id);
+        }
+    }
+    free(table);
+}
+
+void cf_store_call_build(store_call_t *call, const char *sha, unsigned shard,
+                         const cf_event_t *events, const size_t *idx, size_t n, uint32_t ttl)
+{
+    assert(call && sha && shard < CF_STORE_SHARDS && n > 0);
+    store_call_reserve(call, n);
+    call->argc = 0;
+    store_arg(call, "EVALSHA", 7);
+    store_arg(call, sha, strlen(sha));
+    store_arg(call, call->numkeys, 0);          /* length set below */
+    size_t nkeys = 0;
+    for (size_t f = 0; f < STORE_FAMILIES; f++)
+        nkeys = store_key(call, nkeys, shard, cf_store_families[f], NULL);
+    for (size_t i = 0; i < n; i++)
+        nkeys = store_key(call, nkeys, shard, "eid", events[idx[i]].event_id);
+    size_t *case_key = malloc(n * sizeof *case_key);
+    if (!case_key)
+        abort();
+    store_case_keys(call, &nkeys, shard, events, idx, n, case_key);
+    call->argvlen[2] = (size_t) snprintf(call->numkeys, sizeof call->numkeys, "%zu", nkeys);
+
+    msgpack_sbuffer_clear(&call->blob);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &call->blob, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++)
+        pack_event(&pk, &events[idx[i]], case_key[i]);
+    free(case_key);
+    store_arg(call, call->blob.data, call->blob.size);
+    store_arg(call, call->ttl, (size_t) snprintf(call->ttl, sizeof call->ttl, "%u", ttl));
+}

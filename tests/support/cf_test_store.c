@@ -1,0 +1,408 @@
+/*  Helpers for tests of cf_store; see cf_test_store.h. Test support code: it
+    fails the running cmocka test on unexpected replies.                   */
+#include "cf_test_store.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *keep(fixture_t *f, char *s)
+{
+    f->garbage = realloc(f->garbage, (f->garbage_count + 1) * sizeof *f->garbage);
+    assert_non_null(f->garbage);
+    f->garbage[f->garbage_count++] = s;
+    return s;
+}
+
+/* A growing string. */
+typedef struct { char *s; size_t len, cap; } text_t;
+
+static void text_add(text_t *t, const char *s, size_t len)
+{
+    if (t->len + len + 1 > t->cap) {
+        t->cap = (t->len + len + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        assert_non_null(t->s);
+    }
+    memcpy(t->s + t->len, s, len);
+    t->s[t->len += len] = '\0';
+}
+
+static void text_str(text_t *t, const char *s)
+{
+    text_add(t, s, strlen(s));
+}
+
+static const char *text_keep(fixture_t *f, text_t *t)
+{
+    text_add(t, "", 0);
+    return keep(f, t->s);
+}
+
+void cf_test_notes_clear(fixture_t *f)
+{
+    for (size_t i = 0; i < f->garbage_count; i++)
+        free(f->garbage[i]);
+    free(f->garbage);
+    free(f->notes);
+    f->garbage = NULL;
+    f->notes = NULL;
+    f->garbage_count = f->note_count = 0;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event_type_t type)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    snprintf(ev->event_id, sizeof ev->event_id, "%s", id);
+    snprintf(ev->case_id, sizeof ev->case_id, "%s", case_id);
+    snprintf(ev->case_ref, sizeof ev->case_ref, "%s", RAW_REF);
+    ev->occurred_at = T0;
+}
+
+void cf_test_register(cf_event_t *ev, const char *id, const char *case_id, const char *programme,
+                      const char *sexes, const char *bands)
+{
+    cf_test_stage(ev, id, case_id, CF_EV_CASE_REGISTERED);
+    snprintf(ev->programme, sizeof ev->programme, "%s", programme);
+    strcpy(ev->programme_type, "avrr");
+    strcpy(ev->host_country, "CHE");
+    strcpy(ev->origin_country, "SRB");
+    strcpy(ev->destination_country, "SRB");
+    strcpy(ev->route, "central_mediterranean");
+    ev->person_count = (uint8_t) strlen(sexes);
+    for (size_t i = 0; i < ev->person_count; i++)
+        ev->persons[i] = (cf_person_t) { sexes[i], (uint8_t) bands[i], i == 0 };
+}
+
+/* ---- apply and notifications ---------------------------------------------- */
+
+static void copy_str(char *out, size_t size, const msgpack_object *o)
+{
+    assert_int_equal(o->type, MSGPACK_OBJECT_STR);
+    assert_true(o->via.str.size < size);
+    memcpy(out, o->via.str.ptr, o->via.str.size);
+    out[o->via.str.size] = '\0';
+}
+
+static void on_note(void *arg, const char *topic, const void *body, size_t size)
+{
+    fixture_t *f = arg;
+    f->notes = realloc(f->notes, (f->note_count + 1) * sizeof *f->notes);
+    assert_non_null(f->notes);
+    cf_test_note_t *note = &f->notes[f->note_count++];
+    memset(note, 0, sizeof *note);
+    snprintf(note->topic, sizeof note->topic, "%s", topic);
+    note->has_raw = memmem(body, size, RAW_REF, strlen(RAW_REF)) != NULL;
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    assert_int_equal(msgpack_unpack_next(&result, body, size, NULL), MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *map = &result.data;
+    assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(map->via.map.size, 5);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        char key[16];
+        copy_str(key, sizeof key, &map->via.map.ptr[i].key);
+        const msgpack_object *v = &map->via.map.ptr[i].val;
+        if (!strcmp(key, "case_id"))
+            copy_str(note->case_id, sizeof note->case_id, v);
+        else if (!strcmp(key, "programme"))
+            copy_str(note->programme, sizeof note->programme, v);
+        else if (!strcmp(key, "stage"))
+            copy_str(note->stage, sizeof note->stage, v);
+        else if (!strcmp(key, "event_id"))
+            copy_str(note->event_id, sizeof note->event_id, v);
+        else if (!strcmp(key, "occurred_at"))
+            note->occurred_at = v->via.i64;
+        else
+            fail_msg("unexpected key %s", key);
+    }
+    msgpack_unpacked_destroy(&result);
+}
+
+const char *cf_test_apply(fixture_t *f, cf_event_t *events, size_t count)
+{
+    cf_ack_status_t *statuses = calloc(count, sizeof *statuses);
+    if (cf_store_apply(f->store, events, count, statuses, on_note, f) < 0)
+        fail_msg("cf_store_apply: %s", cf_store_error(f->store));
+    char *codes = calloc(count + 1, 1);
+    for (size_t i = 0; i < count; i++) {
+        assert_true(statuses[i] == CF_ACK_ACCEPTED || statuses[i] == CF_ACK_DUPLICATE);
+        codes[i] = statuses[i] == CF_ACK_ACCEPTED ? 'a' : 'd';
+    }
+    free(statuses);
+    return keep(f, codes);
+}
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static const char *topics(fixture_t *f, int sorted)
+{
+    const char **list = calloc(f->note_count + 1, sizeof *list);
+    for (size_t i = 0; i < f->note_count; i++)
+        list[i] = f->notes[i].topic;
+    if (sorted)
+        qsort(list, f->note_count, sizeof *list, compare_str);
+    text_t t = { 0 };
+    for (size_t i = 0; i < f->note_count; i++) {
+        text_str(&t, list[i]);
+        text_str(&t, " ");
+    }
+    free(list);
+    return text_keep(f, &t);
+}
+
+const char *cf_test_topics(fixture_t *f) { return topics(f, 0); }
+const char *cf_test_sorted_topics(fixture_t *f) { return topics(f, 1); }
+
+/* ---- reading Redis ---------------------------------------------------------- */
+
+static const char *family(fixture_t *f, const char *name, int nonzero)
+{
+    cf_counts_t *counts = NULL;
+    if (cf_store_read_family(f->store, name, &counts) < 0)
+        fail_msg("cf_store_read_family: %s", cf_store_error(f->store));
+    text_t t = { 0 };
+    char value[32];
+    for (size_t i = 0; i < cf_counts_size(counts); i++) {
+        if (nonzero && cf_counts_value(counts, i) == 0)
+            continue;
+        text_str(&t, cf_counts_name(counts, i));
+        snprintf(value, sizeof value, "=%lld ", (long long) cf_counts_value(counts, i));
+        text_str(&t, value);
+    }
+    cf_counts_destroy(&counts);
+    return text_keep(f, &t);
+}
+
+const char *cf_test_family(fixture_t *f, const char *name) { return family(f, name, 0); }
+const char *cf_test_family_nonzero(fixture_t *f, const char *name) { return family(f, name, 1); }
+
+int64_t cf_test_get(fixture_t *f, const char *name, const char *field)
+{
+    cf_counts_t *counts = NULL;
+    assert_int_equal(cf_store_read_family(f->store, name, &counts), 0);
+    int64_t value = cf_counts_get(counts, field);
+    cf_counts_destroy(&counts);
+    return value;
+}
+
+int cf_test_has(fixture_t *f, const char *name, const char *field)
+{
+    cf_counts_t *counts = NULL;
+    assert_int_equal(cf_store_read_family(f->store, name, &counts), 0);
+    int has = cf_counts_has(counts, field);
+    cf_counts_destroy(&counts);
+    return has;
+}
+
+size_t cf_test_count_words(const char *text)
+{
+    size_t n = 0;
+    for (; *text; text++)
+        n += *text == ' ';
+    return n;
+}
+
+int64_t cf_test_integer(fixture_t *f, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    redisReply *reply = redisvCommand(f->raw, format, args);
+    va_end(args);
+    assert_non_null(reply);
+    if (reply->type == REDIS_REPLY_ERROR)
+        fail_msg("%s: %s", format, reply->str);
+    int64_t value = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+    freeReplyObject(reply);
+    return value;
+}
+
+/* "a=b " pairs of an HGETALL, sorted. */
+static void hash_text(fixture_t *f, const char *key, text_t *t)
+{
+    redisReply *reply = redisCommand(f->raw, "HGETALL %s", key);
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+    size_t n = reply->elements / 2;
+    char **pairs = calloc(n + 1, sizeof *pairs);
+    for (size_t i = 0; i < n; i++)
+        assert_true(asprintf(&pairs[i], "%s=%s ", reply->element[2 * i]->str,
+                             reply->element[2 * i + 1]->str) > 0);
+    qsort(pairs, n, sizeof *pairs, compare_str);
+    for (size_t i = 0; i < n; i++) {
+        text_str(t, pairs[i]);
+        free(pairs[i]);
+    }
+    free(pairs);
+    freeReplyObject(reply);
+}
+
+const char *cf_test_hgetall(fixture_t *f, const char *key)
+{
+    text_t t = { 0 };
+    hash_text(f, key, &t);
+    return text_keep(f, &t);
+}
+
+/* Every key name, by SCAN (what an operator's tool would do). */
+static char **all_keys(fixture_t *f, size_t *count)
+{
+    char **names = NULL;
+    char cursor[32] = "0";
+    *count = 0;
+    do {
+        redisReply *reply = redisCommand(f->raw, "SCAN %s COUNT 1000", cursor);
+        assert_non_null(reply);
+        assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+        snprintf(cursor, sizeof cursor, "%s", reply->element[0]->str);
+        const redisReply *batch = reply->element[1];
+        names = realloc(names, (*count + batch->elements + 1) * sizeof *names);
+        for (size_t i = 0; i < batch->elements; i++)
+            names[(*count)++] = strdup(batch->element[i]->str);
+        freeReplyObject(reply);
+    } while (strcmp(cursor, "0") != 0);
+    qsort(names, *count, sizeof *names, compare_str);
+    return names;
+}
+
+const char *cf_test_dump(fixture_t *f, int everything)
+{
+    size_t count;
+    char **names = all_keys(f, &count);
+    text_t t = { 0 };
+    for (size_t i = 0; i < count; i++) {
+        if (!everything && (strstr(names[i], ":eid:") || strstr(names[i], ":quality"))) {
+            free(names[i]);
+            continue;
+        }
+        text_str(&t, names[i]);
+        redisReply *value = redisCommand(f->raw, "GET %s", names[i]);
+        if (value->type == REDIS_REPLY_STRING) {
+            text_str(&t, " = ");
+            text_str(&t, value->str);
+        } else {
+            text_str(&t, " { ");
+            hash_text(f, names[i], &t);
+            text_str(&t, "}");
+        }
+        text_str(&t, "\n");
+        freeReplyObject(value);
+        free(names[i]);
+    }
+    free(names);
+    return text_keep(f, &t);
+}
+
+/* ---- malformed script calls ------------------------------------------------- */
+
+static void pack_s(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* A registration record {0, 0, key, programme, persons, origin, host, route,
+   vulns, demo} with `persons` persons and a demo count of `count`. */
+static void pack_registration(msgpack_packer *pk, int key, int persons, double count)
+{
+    msgpack_pack_array(pk, 10);
+    msgpack_pack_int(pk, 0);
+    msgpack_pack_int(pk, 0);
+    msgpack_pack_int(pk, key);
+    pack_s(pk, "CH-AVR");
+    msgpack_pack_int(pk, persons);
+    pack_s(pk, "SRB");
+    pack_s(pk, "CHE");
+    pack_s(pk, "-");
+    msgpack_pack_array(pk, 0);
+    msgpack_pack_array(pk, 2);
+    pack_s(pk, "f|18-59");
+    msgpack_pack_double(pk, count);
+}
+
+/* The events of each kind of bad call; returns the number of keys to pass. */
+static int bad_events(msgpack_packer *pk, const char *kind)
+{
+    int two = strcmp(kind, "bad-stage") == 0 || strcmp(kind, "few-keys") == 0;
+    msgpack_pack_array(pk, two ? 2 : 1);
+    msgpack_pack_array(pk, 3);          /* a valid flow.observed first */
+    msgpack_pack_int(pk, CF_EV_FLOW_OBSERVED);
+    msgpack_pack_int(pk, -1);
+    msgpack_pack_int(pk, 0);
+    if (!strcmp(kind, "bad-stage")) {
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_int(pk, CF_EV_CASE_SCREENED);
+        msgpack_pack_int(pk, 9);
+        msgpack_pack_int(pk, 8);
+        return 8;
+    }
+    if (!strcmp(kind, "few-keys")) {
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_int(pk, CF_EV_FUNDING_TRANSACTION);
+        msgpack_pack_int(pk, -1);
+        msgpack_pack_int(pk, 0);
+        return 6;
+    }
+    return 6;
+}
+
+char *cf_test_bad_call(fixture_t *f, const char *kind)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", f->script_dir, CF_STORE_SCRIPT);
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    static char script[65536];
+    size_t len = fread(script, 1, sizeof script, file);
+    fclose(file);
+    msgpack_sbuffer blob;
+    msgpack_sbuffer_init(&blob);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &blob, msgpack_sbuffer_write);
+    int nkeys, one_registration = !strcmp(kind, "no-persons") || !strcmp(kind, "float-demo")
+                                  || !strcmp(kind, "bad-case-key");
+    if (one_registration) {
+        msgpack_pack_array(&pk, 1);
+        int persons = strcmp(kind, "no-persons") ? 1 : 0;
+        pack_registration(&pk, strcmp(kind, "bad-case-key") ? 7 : 3, persons,
+                          strcmp(kind, "float-demo") ? 1 : 1.5);
+        nkeys = 7;
+    } else if (!strcmp(kind, "not-msgpack")) {
+        msgpack_sbuffer_write(&blob, "\xc1", 1);
+        nkeys = 6;
+    } else {
+        nkeys = bad_events(&pk, kind);
+    }
+    const char *keys[] = { "cf:{s0}:stage", "cf:{s0}:returns", "cf:{s0}:vuln", "cf:{s0}:demo",
+                           "cf:{s0}:quality", "cf:{s0}:eid:1", "cf:{s0}:eid:2", "cf:{s0}:case:c" };
+    const char *argv[16] = { "EVAL", script, NULL };
+    size_t argvlen[16] = { 4, len, 0 };
+    char numkeys[8];
+    argvlen[2] = (size_t) snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+    argv[2] = numkeys;
+    for (int i = 0; i < nkeys; i++) {
+        argv[3 + i] = keys[i];
+        argvlen[3 + i] = strlen(keys[i]);
+    }
+    argv[3 + nkeys] = blob.data;
+    argvlen[3 + nkeys] = blob.size;
+    argv[4 + nkeys] = strcmp(kind, "bad-ttl") ? "100" : "0";
+    argvlen[4 + nkeys] = strlen(argv[4 + nkeys]);
+    redisReply *reply = redisCommandArgv(f->raw, 5 + nkeys, argv, argvlen);
+    msgpack_sbuffer_destroy(&blob);
+    assert_non_null(reply);
+    char *error = reply->type == REDIS_REPLY_ERROR ? strdup(reply->str) : NULL;
+    freeReplyObject(reply);
+    return error;
+}

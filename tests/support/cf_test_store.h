@@ -1,0 +1,80 @@
+/*  Helpers for tests of cf_store: hand-built events, an apply that collects
+    statuses and notifications, and text snapshots of what Redis holds (a
+    family summed over shards, one hash, the whole database) so that tests
+    can compare exact contents. Strings returned here belong to the fixture
+    and live until its teardown (cf_test_notes_clear frees them too).       */
+#ifndef CF_TEST_STORE_H
+#define CF_TEST_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+#include "caseflow/cf_store.h"
+#include "cf_test_redis.h"
+
+#define RAW_REF     "RAW-CASE-REF-0042"                     /* must never reach Redis */
+#define CASE_A      "a1b2c3d4e5f60718293a4b5c6d7e8f90"      /* shard 0xa1b2c3d4 % 8 */
+#define CASE_B      "0000000b000000000000000000000000"      /* shard 3 */
+#define T0          1709251200000LL                         /* 2024-03-01T00:00:00Z */
+
+typedef struct {
+    char topic[96];
+    char case_id[40], programme[40], stage[16], event_id[72];
+    int64_t occurred_at;
+    int has_raw;                /* the body holds RAW_REF somewhere */
+} cf_test_note_t;
+
+typedef struct {
+    cf_test_redis_t *redis;
+    cf_store_t *store;
+    redisContext *raw;          /* a plain connection to inspect Redis */
+    const char *script_dir;
+    cf_test_note_t *notes;
+    size_t note_count;
+    char **garbage;             /* strings handed out, freed at clear */
+    size_t garbage_count;
+} fixture_t;
+
+/*  A case.registered of persons (sexes "fmu...", one age band index per
+    person in bands), host CHE, origin SRB, route central_mediterranean,
+    case_ref RAW_REF, occurred_at T0.                                      */
+void cf_test_register(cf_event_t *ev, const char *id, const char *case_id, const char *programme,
+                      const char *sexes, const char *bands);
+
+/*  An event of any other type with only the envelope filled (case_ref RAW_REF). */
+void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event_type_t type);
+
+/*  Applies; fails the test unless it returns 0. Returns one char per event:
+    'a' accepted, 'd' duplicate. Notifications are appended to f->notes.  */
+const char *cf_test_apply(fixture_t *f, cf_event_t *events, size_t count);
+
+/*  "name=value " for every field of the family summed over the shards, in
+    name order; _nonzero leaves out the fields that sum to 0.              */
+const char *cf_test_family(fixture_t *f, const char *family);
+const char *cf_test_family_nonzero(fixture_t *f, const char *family);
+int64_t cf_test_get(fixture_t *f, const char *family, const char *name);
+int cf_test_has(fixture_t *f, const char *family, const char *name);
+size_t cf_test_count_words(const char *text);
+
+/*  "topic topic " in emission order, or sorted.                            */
+const char *cf_test_topics(fixture_t *f);
+const char *cf_test_sorted_topics(fixture_t *f);
+
+/*  "field=value " of one hash, in field order.                             */
+const char *cf_test_hgetall(fixture_t *f, const char *key);
+
+/*  Every key (everything = 0: without eid and quality keys) and its value,
+    in key order.                                                           */
+const char *cf_test_dump(fixture_t *f, int everything);
+
+/*  Runs a command on f->raw; its integer reply (0 for a status reply).    */
+int64_t cf_test_integer(fixture_t *f, const char *format, ...);
+
+/*  Calls the script directly with one kind of malformed input; returns the
+    error message (caller frees) or NULL when the call did not fail.       */
+char *cf_test_bad_call(fixture_t *f, const char *kind);
+
+/*  Forgets the notifications and frees the strings handed out.            */
+void cf_test_notes_clear(fixture_t *f);
+
+#endif

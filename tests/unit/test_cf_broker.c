@@ -1,0 +1,265 @@
+/*  Tests of cf_broker over real ZeroMQ sockets on loopback: envelope errors,
+    busy when the queue is full, dispatch by credit, ACK forwarding, fan-out
+    with per-topic sequence numbers, redelivery when a worker falls silent,
+    and that a late DONE from the lost worker is not forwarded twice. The
+    broker runs in a thread; the test plays producer, workers and subscriber. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "caseflow/cf_broker.h"
+#include "caseflow/cf_proto.h"
+#include "cf_test_ports.h"
+
+#define TIMEOUT_MS 3000
+
+typedef struct {
+    cf_broker_t *broker;
+    volatile sig_atomic_t stop;
+    pthread_t thread;
+    void *ctx;
+    char intake[64], workers[64], publish[64];
+    void *sockets[8];               /* closed by teardown, even after a failure */
+    int socket_count;
+} fixture_t;
+
+typedef struct {
+    zmq_msg_t parts[16];
+    int count;
+} message_t;
+
+static void *run_broker(void *arg)
+{
+    fixture_t *f = arg;
+    cf_broker_run(f->broker, &f->stop);
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    cf_test_free_endpoint(f->intake, sizeof f->intake);
+    cf_test_free_endpoint(f->workers, sizeof f->workers);
+    cf_test_free_endpoint(f->publish, sizeof f->publish);
+    cf_broker_config_t config = { f->intake, f->workers, f->publish, 5, 100, 400 };
+    char err[256];
+    f->broker = cf_broker_new(&config, err, sizeof err);
+    if (!f->broker)
+        return -1;
+    pthread_create(&f->thread, NULL, run_broker, f);
+    f->ctx = zmq_ctx_new();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    f->stop = 1;
+    pthread_join(f->thread, NULL);
+    for (int i = 0; i < f->socket_count; i++)
+        zmq_close(f->sockets[i]);
+    cf_broker_destroy(&f->broker);
+    zmq_ctx_term(f->ctx);
+    free(f);
+    return 0;
+}
+
+static void *open_socket(fixture_t *f, int type, const char *endpoint)
+{
+    void *socket = zmq_socket(f->ctx, type);
+    int linger = 0, timeout = TIMEOUT_MS;
+    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    assert_int_equal(zmq_connect(socket, endpoint), 0);
+    f->sockets[f->socket_count++] = socket;
+    return socket;
+}
+
+/* Sends the NULL-terminated list of string frames; "#" + 8 bytes sends a job id. */
+static void send_strings(void *socket, ...)
+{
+    va_list args;
+    va_start(args, socket);
+    const char *frame = va_arg(args, const char *);
+    while (frame) {
+        const char *next = va_arg(args, const char *);
+        zmq_send(socket, frame, strlen(frame), next ? ZMQ_SNDMORE : 0);
+        frame = next;
+    }
+    va_end(args);
+}
+
+/* Receives a whole message; count is 0 after a timeout. */
+static void receive(void *socket, message_t *m)
+{
+    m->count = 0;
+    int more = 1;
+    while (more && m->count < 16) {
+        zmq_msg_init(&m->parts[m->count]);
+        if (zmq_msg_recv(&m->parts[m->count], socket, 0) < 0) {
+            zmq_msg_close(&m->parts[m->count]);
+            return;
+        }
+        more = zmq_msg_more(&m->parts[m->count++]);
+    }
+}
+
+static void release(message_t *m);
+
+/* Receives the next message that is not a HEARTBEAT (a worker's view),
+   sending heartbeats meanwhile as a live worker does. */
+static void receive_work(void *socket, message_t *m)
+{
+    for (int waited = 0; waited < TIMEOUT_MS; waited += 50) {
+        zmq_send(socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
+        zmq_send(socket, CF_CMD_HEARTBEAT, strlen(CF_CMD_HEARTBEAT), 0);
+        zmq_pollitem_t item = { socket, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, 50) < 1)
+            continue;
+        receive(socket, m);
+        if (m->count < 2 || zmq_msg_size(&m->parts[1]) != strlen(CF_CMD_HEARTBEAT)
+            || memcmp(zmq_msg_data(&m->parts[1]), CF_CMD_HEARTBEAT, 9) != 0)
+            return;
+        release(m);
+    }
+    m->count = 0;
+}
+
+static void release(message_t *m)
+{
+    for (int i = 0; i < m->count; i++)
+        zmq_msg_close(&m->parts[i]);
+    m->count = 0;
+}
+
+static int part_is(message_t *m, int i, const char *text)
+{
+    return i < m->count && zmq_msg_size(&m->parts[i]) == strlen(text)
+        && memcmp(zmq_msg_data(&m->parts[i]), text, strlen(text)) == 0;
+}
+
+static int part_starts(message_t *m, int i, const char *text)
+{
+    return i < m->count && zmq_msg_size(&m->parts[i]) >= strlen(text)
+        && memcmp(zmq_msg_data(&m->parts[i]), text, strlen(text)) == 0;
+}
+
+static void send_ready(void *worker)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    cf_ready_t ready = { .credit = 1, .pid = 42, .host = "test" };
+    cf_proto_pack_ready(&sbuf, &ready);
+    zmq_send(worker, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
+    zmq_send(worker, CF_CMD_READY, strlen(CF_CMD_READY), ZMQ_SNDMORE);
+    zmq_send(worker, sbuf.data, sbuf.size, 0);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+/* DONE for the job in m (a JOB message), with one notification. */
+static void send_done(void *worker, message_t *job, const char *acks, const char *topic)
+{
+    static const char body[] = "\x81\xa5stage\xa8" "departed";    /* {"stage": "departed"} */
+    zmq_send(worker, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
+    zmq_send(worker, CF_CMD_DONE, strlen(CF_CMD_DONE), ZMQ_SNDMORE);
+    zmq_send(worker, zmq_msg_data(&job->parts[2]), zmq_msg_size(&job->parts[2]), ZMQ_SNDMORE);
+    zmq_send(worker, acks, strlen(acks), ZMQ_SNDMORE);
+    zmq_send(worker, topic, strlen(topic), ZMQ_SNDMORE);
+    zmq_send(worker, body, sizeof body - 1, 0);
+}
+
+static void test_envelope_errors(void **state)
+{
+    fixture_t *f = *state;
+    void *producer = open_socket(f, ZMQ_DEALER, f->intake);
+    message_t m;
+    send_strings(producer, "XX01", "PUSH", "r1", "event", NULL);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ERROR") && part_starts(&m, 3, "signature:"));
+    release(&m);
+    send_strings(producer, "CF01", "FETCH", "r1", "event", NULL);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ERROR") && part_starts(&m, 3, "command:"));
+    release(&m);
+    send_strings(producer, "CF01", "PUSH", "r1", NULL);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ERROR") && part_is(&m, 2, "r1") && part_starts(&m, 3, "events:"));
+    release(&m);
+}
+
+static void test_dispatch_ack_publish_and_redelivery(void **state)
+{
+    fixture_t *f = *state;
+    void *producer = open_socket(f, ZMQ_DEALER, f->intake);
+    void *subscriber = open_socket(f, ZMQ_SUB, f->publish);
+    zmq_setsockopt(subscriber, ZMQ_SUBSCRIBE, "", 0);
+    message_t m, job;
+
+    /* No worker yet: 3 events wait; 3 more would pass the limit of 5. */
+    send_strings(producer, "CF01", "PUSH", "r2", "e1", "e2", "e3", NULL);
+    send_strings(producer, "CF01", "PUSH", "r3", "e4", "e5", "e6", NULL);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "r3"));
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    cf_ack_t acks[3];
+    assert_int_equal(cf_proto_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
+                                          zmq_msg_size(&m.parts[3]), acks, 3), 3);
+    assert_int_equal(acks[2].status, CF_ACK_BUSY);
+    assert_true(acks[2].reason_len > 0 && memcmp(acks[2].reason, "queue:", 6) == 0);
+    msgpack_unpacked_destroy(&result);
+    release(&m);
+
+    /* A worker joins and gets the waiting job, events as the producer sent them. */
+    void *worker = open_socket(f, ZMQ_DEALER, f->workers);
+    send_ready(worker);
+    receive_work(worker, &job);
+    assert_int_equal(job.count, 6);
+    assert_true(part_is(&job, 1, "JOB") && part_is(&job, 3, "e1") && part_is(&job, 5, "e3"));
+    usleep(200 * 1000);                 /* let the subscription reach the broker */
+    send_done(worker, &job, "ACKS-r2", "case.P.departed");
+    release(&job);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "r2") && part_is(&m, 3, "ACKS-r2"));
+    release(&m);
+    receive(subscriber, &m);
+    assert_true(part_is(&m, 0, "case.P.departed"));
+    release(&m);
+
+    /* The worker takes a job, then falls silent: a second worker gets it. */
+    send_strings(producer, "CF01", "PUSH", "r4", "e7", NULL);
+    do {                                /* skip heartbeats, and send none from now on */
+        release(&job);
+        receive(worker, &job);
+    } while (part_is(&job, 1, CF_CMD_HEARTBEAT));
+    assert_true(part_is(&job, 1, "JOB") && part_is(&job, 3, "e7"));
+    void *second = open_socket(f, ZMQ_DEALER, f->workers);
+    send_ready(second);
+    message_t again;
+    receive_work(second, &again);            /* after the 400 ms liveness */
+    assert_true(part_is(&again, 1, "JOB") && part_is(&again, 3, "e7"));
+    send_done(worker, &job, "LATE", "case.P.arrived");     /* the lost worker is ignored */
+    send_done(second, &again, "ACKS-r4", "case.P.arrived");
+    receive(producer, &m);
+    assert_true(part_is(&m, 2, "r4") && part_is(&m, 3, "ACKS-r4"));
+    release(&m);
+    receive(producer, &m);
+    assert_int_equal(m.count, 0);       /* exactly one ACK per request */
+    release(&job);
+    release(&again);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_envelope_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dispatch_ack_publish_and_redelivery, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

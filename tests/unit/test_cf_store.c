@@ -1,0 +1,382 @@
+/*  Tests of cf_store and lua/apply_batch.lua against a throw-away
+    redis-server: exact counters after registrations and stage moves,
+    duplicates (resent and within one batch) that change nothing, the same
+    aggregates whatever the order of a case's events, one notification per
+    case and stage, no raw case_ref anywhere in Redis, the script's input
+    checks before any write, NOSCRIPT recovery, reconnection, and a dead
+    Redis. Events are built by hand, not decoded.                           */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/hiredis.h>
+#include "caseflow/cf_store.h"
+#include "cf_test_redis.h"
+#include "cf_test_store.h"
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    f->redis = cf_test_redis_start();
+    if (!f->redis)
+        return -1;
+    f->script_dir = CF_SOURCE_DIR "/lua";
+    f->store = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
+    f->raw = redisConnect("127.0.0.1", cf_test_redis_port(f->redis));
+    if (cf_store_connect(f->store) < 0 || !f->raw || f->raw->err)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    cf_store_destroy(&f->store);
+    redisFree(f->raw);
+    cf_test_redis_stop(&f->redis);
+    cf_test_notes_clear(f);
+    free(f);
+    return 0;
+}
+
+static void test_registration(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev;
+    cf_test_register(&ev, "r-1", CASE_A, "CH-AVR", "fmm", "\3\3\1");
+    ev.vulnerabilities = 1u << CF_VULN_VOT | 1u << CF_VULN_HEALTH;
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    assert_string_equal(cf_test_family(f, "stage"),
+        "CH-AVR|registered|ever|cases=1 CH-AVR|registered|ever|persons=3 "
+        "CH-AVR|registered|now|cases=1 CH-AVR|registered|now|persons=3 ");
+    assert_string_equal(cf_test_family(f, "demo"),
+                        "CH-AVR|f|18-59=1 CH-AVR|m|18-59=1 CH-AVR|m|5-11=1 ");
+    assert_string_equal(cf_test_family(f, "vuln"), "CH-AVR|health=1 CH-AVR|vot=1 ");
+    assert_string_equal(cf_test_family(f, "returns"), "");
+    assert_string_equal(cf_test_family(f, "quality"), "");
+    assert_string_equal(cf_test_topics(f), "case.CH-AVR.registered ");
+    assert_string_equal(f->notes[0].case_id, CASE_A);
+    assert_string_equal(f->notes[0].programme, "CH-AVR");
+    assert_string_equal(f->notes[0].stage, "registered");
+    assert_string_equal(f->notes[0].event_id, "r-1");
+    assert_int_equal(f->notes[0].occurred_at, T0);
+
+    /* The case and eid keys sit in the case's shard, and the counters there. */
+    char key[96];
+    unsigned shard = cf_store_shard_of(&ev);
+    assert_int_equal(shard, 0xa1b2c3d4u % CF_STORE_SHARDS);
+    snprintf(key, sizeof key, "cf:{s%u}:case:%s", shard, CASE_A);
+    assert_string_equal(cf_test_hgetall(f, key),
+        "bits=1 host=CHE n=3 org=SRB prog=CH-AVR route=central_mediterranean v|health=1 v|vot=1 ");
+    snprintf(key, sizeof key, "cf:{s%u}:eid:r-1", shard);
+    assert_int_equal(cf_test_integer(f, "TTL %s", key) > 30 * 86400 - 5, 1);
+    snprintf(key, sizeof key, "cf:{s%u}:stage", shard);
+    assert_int_equal(cf_test_integer(f, "HLEN %s", key), 4);
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 5);      /* eid, case, stage, demo, vuln */
+}
+
+static void test_stage_moves(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[4];
+    cf_test_register(&ev[0], "s-0", CASE_A, "UK-VARRP", "fm", "\3\0");
+    ev[0].route[0] = '\0';
+    cf_test_stage(&ev[1], "s-1", CASE_A, CF_EV_CASE_SCREENED);
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+    cf_test_stage(&ev[2], "s-2", CASE_A, CF_EV_CASE_DEPARTED);
+    cf_test_stage(&ev[3], "s-3", CASE_A, CF_EV_CASE_ARRIVED);
+    assert_string_equal(cf_test_apply(f, ev + 2, 2), "aa");
+    assert_string_equal(cf_test_family_nonzero(f, "stage"),
+        "UK-VARRP|arrived|ever|cases=1 UK-VARRP|arrived|ever|persons=2 "
+        "UK-VARRP|arrived|now|cases=1 UK-VARRP|arrived|now|persons=2 "
+        "UK-VARRP|departed|ever|cases=1 UK-VARRP|departed|ever|persons=2 "
+        "UK-VARRP|registered|ever|cases=1 UK-VARRP|registered|ever|persons=2 "
+        "UK-VARRP|screened|ever|cases=1 UK-VARRP|screened|ever|persons=2 ");
+    /* A gauge that went up and down within one batch is not even written;
+       across batches it stays, at 0. */
+    assert_int_equal(cf_test_has(f, "stage", "UK-VARRP|registered|now|cases"), 0);
+    assert_int_equal(cf_test_has(f, "stage", "UK-VARRP|departed|now|cases"), 0);
+    assert_int_equal(cf_test_has(f, "stage", "UK-VARRP|screened|now|cases"), 1);
+    const char *returns = cf_test_family(f, "returns");
+    assert_int_equal(cf_test_count_words(returns), 24);
+    const char *want[] = {
+        "day:2024-03-01|origin|SRB|UK-VARRP|cases=1 ",
+        "day:2024-03-01|origin|SRB|UK-VARRP|persons=2 ",
+        "month:2024-03|host|CHE|UK-VARRP|cases=1 ",
+        "year:2024|programme|UK-VARRP|UK-VARRP|persons=2 ",
+        "year:2024|route|-|UK-VARRP|cases=1 ", "month:2024-03|route|-|UK-VARRP|persons=2 ",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        assert_non_null(strstr(returns, want[i]));
+    assert_string_equal(cf_test_topics(f), "case.UK-VARRP.registered case.UK-VARRP.screened "
+                        "case.UK-VARRP.departed case.UK-VARRP.arrived ");
+    assert_string_equal(f->notes[3].event_id, "s-3");
+    assert_string_equal(cf_test_family(f, "quality"), "");
+}
+
+static void test_resent_is_duplicate(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    cf_test_register(&ev[0], "d-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_stage(&ev[1], "d-1", CASE_A, CF_EV_CASE_DEPARTED);
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+    char *before = strdup(cf_test_dump(f, 0));
+    cf_test_notes_clear(f);
+    assert_string_equal(cf_test_apply(f, ev, 2), "dd");
+    assert_string_equal(cf_test_dump(f, 0), before);
+    assert_string_equal(cf_test_family(f, "quality"), "duplicate=2 ");
+    assert_int_equal(f->note_count, 0);
+    free(before);
+}
+
+static void test_duplicate_within_batch(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[4];
+    cf_test_register(&ev[0], "w-0", CASE_A, "CH-AVR", "m", "\3");
+    ev[1] = ev[0];
+    cf_test_stage(&ev[2], "w-2", CASE_B, CF_EV_CASE_CLOSED);
+    ev[3] = ev[2];
+    assert_string_equal(cf_test_apply(f, ev, 4), "adad");
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);
+    assert_string_equal(cf_test_family(f, "quality"), "before_registration=1 duplicate=2 ");
+    assert_string_equal(cf_test_topics(f), "case.CH-AVR.registered ");
+}
+
+/* Runs the events of one case in the given order on a fresh database and
+   returns every aggregate but quality, with the notifications' topics. */
+static char *run_order(fixture_t *f, const int *order)
+{
+    cf_event_t all[4];
+    cf_test_register(&all[0], "o-reg", CASE_A, "CH-AVR", "fmm", "\3\3\0");
+    cf_test_stage(&all[1], "o-scr", CASE_A, CF_EV_CASE_SCREENED);
+    all[1].vulnerabilities = 1u << CF_VULN_UASC;
+    cf_test_stage(&all[2], "o-dep", CASE_A, CF_EV_CASE_DEPARTED);
+    cf_test_stage(&all[3], "o-arr", CASE_A, CF_EV_CASE_ARRIVED);
+    cf_test_integer(f, "FLUSHALL");
+    cf_test_notes_clear(f);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(cf_test_apply(f, &all[order[i]], 1), "a");
+    char *text = NULL;
+    assert_true(asprintf(&text, "%s\n%s\n%s\n%s\n%s", cf_test_family_nonzero(f, "stage"),
+                         cf_test_family_nonzero(f, "returns"), cf_test_family_nonzero(f, "vuln"),
+                         cf_test_family_nonzero(f, "demo"), cf_test_sorted_topics(f)) > 0);
+    return text;
+}
+
+static void test_order_does_not_matter(void **state)
+{
+    fixture_t *f = *state;
+    char *in_order = run_order(f, (const int[]) { 0, 1, 2, 3 });
+    assert_string_equal(cf_test_family(f, "quality"), "");
+    char *late = run_order(f, (const int[]) { 2, 3, 0, 1 });
+    assert_string_equal(late, in_order);
+    /* The departure and arrival waited for the registration; the screening
+       after the departure counted (ever) but did not move the case back. */
+    assert_string_equal(cf_test_family(f, "quality"), "before_registration=2 out_of_order=1 ");
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|arrived|now|cases"), 1);
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|now|cases"), 0);
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|ever|persons"), 3);
+    assert_string_equal(f->notes[0].stage, "registered");      /* then in stage order */
+    assert_string_equal(f->notes[2].stage, "arrived");
+    assert_string_equal(f->notes[2].event_id, "o-reg");       /* caused by the registration */
+    char *reversed = run_order(f, (const int[]) { 3, 2, 1, 0 });
+    assert_string_equal(reversed, in_order);
+    assert_string_equal(cf_test_family(f, "quality"), "before_registration=3 ");
+    free(in_order);
+    free(late);
+    free(reversed);
+}
+
+static void test_registration_rules(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[5];
+    cf_test_stage(&ev[0], "v-0", CASE_B, CF_EV_CASE_SCREENED);
+    ev[0].vulnerabilities = 1u << CF_VULN_VOT;
+    cf_test_stage(&ev[1], "v-1", CASE_B, CF_EV_CASE_DETAINED);
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+    assert_string_equal(cf_test_family(f, "vuln"), "");
+    assert_int_equal(f->note_count, 0);
+    cf_test_register(&ev[2], "v-2", CASE_B, "LY-VHR", "u", "\4");
+    ev[2].vulnerabilities = 1u << CF_VULN_VOT | 1u << CF_VULN_ELDERLY;
+    cf_test_stage(&ev[3], "v-3", CASE_B, CF_EV_CASE_SCREENED);
+    ev[3].vulnerabilities = 1u << CF_VULN_ELDERLY | 1u << CF_VULN_DISABILITY;
+    assert_string_equal(cf_test_apply(f, ev + 2, 2), "aa");
+    assert_string_equal(cf_test_family(f, "vuln"),
+                        "LY-VHR|disability=1 LY-VHR|elderly=1 LY-VHR|vot=1 ");
+    assert_string_equal(cf_test_topics(f), "case.LY-VHR.registered case.LY-VHR.screened ");
+    char *before = strdup(cf_test_dump(f, 0));
+    cf_test_register(&ev[4], "v-4", CASE_B, "OTHER", "ff", "\0\0");
+    cf_test_stage(&ev[0], "v-5", CASE_B, CF_EV_CASE_RELEASED);
+    ev[1] = ev[4];
+    strcpy(ev[1].event_id, "v-6");
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+    assert_string_equal(cf_test_apply(f, ev + 4, 1), "a");
+    assert_string_equal(cf_test_dump(f, 0), before);
+    assert_string_equal(cf_test_family(f, "quality"),
+                        "before_registration=2 repeat_registration=2 ");
+    free(before);
+}
+
+static void test_no_raw_case_ref(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[CF_STAGE_COUNT + 2];
+    const cf_event_type_t types[] = { CF_EV_CASE_REGISTERED, CF_EV_CASE_SCREENED,
+        CF_EV_CASE_ASSISTED, CF_EV_CASE_DEPARTED, CF_EV_CASE_ARRIVED, CF_EV_CASE_REINTEGRATION,
+        CF_EV_CASE_CLOSED, CF_EV_CASE_MONITORED, CF_EV_CASE_REUNIFIED };
+    for (int i = 0; i < CF_STAGE_COUNT + 2; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "p-%d", i);
+        cf_test_stage(&ev[i], id, CASE_A, types[i]);
+    }
+    cf_test_register(&ev[0], "p-0", CASE_A, "CH-AVR", "x", "\2");
+    assert_string_equal(cf_test_apply(f, ev, CF_STAGE_COUNT + 2), "aaaaaaaaa");
+    assert_int_equal(f->note_count, CF_STAGE_COUNT);
+    const char *all = cf_test_dump(f, 0);
+    assert_non_null(strstr(all, CASE_A));
+    assert_null(strstr(all, RAW_REF));
+    for (size_t i = 0; i < f->note_count; i++)
+        assert_int_equal(f->notes[i].has_raw, 0);
+}
+
+static void test_many_cases_many_shards(void **state)
+{
+    fixture_t *f = *state;
+    enum { CASES = 300 };
+    cf_event_t *ev = calloc(2 * CASES + 1, sizeof *ev);
+    for (int i = 0; i < CASES; i++) {
+        char id[32], case_id[40];
+        snprintf(case_id, sizeof case_id, "%08x%024d", (unsigned) i * 2654435761u, i);
+        snprintf(id, sizeof id, "m-r-%d", i);
+        cf_test_register(&ev[2 * i], id, case_id, i % 2 ? "CH-AVR" : "EU-IOM-JI", "fm", "\3\3");
+        snprintf(id, sizeof id, "m-d-%d", i);
+        cf_test_stage(&ev[2 * i + 1], id, case_id, CF_EV_CASE_DEPARTED);
+    }
+    cf_test_stage(&ev[2 * CASES], "m-flow", CASE_A, CF_EV_FLOW_OBSERVED);
+    assert_int_equal(strspn(cf_test_apply(f, ev, 2 * CASES + 1), "a"), 2 * CASES + 1);
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|departed|now|cases"), CASES / 2);
+    assert_int_equal(cf_test_get(f, "stage", "EU-IOM-JI|departed|ever|persons"), CASES);
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|now|cases"), 0);
+    assert_int_equal(f->note_count, 2 * CASES);
+    /* eids, cases, and a stage and a demo hash in every shard */
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 3 * CASES + 1 + 2 * CF_STORE_SHARDS);
+    char key[64];
+    snprintf(key, sizeof key, "cf:{s%u}:eid:m-flow", cf_store_shard_of(&ev[2 * CASES]));
+    assert_int_equal(cf_test_integer(f, "EXISTS %s", key), 1);
+    free(ev);
+}
+
+static void test_script_checks_before_writing(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const bad[] = { "not-msgpack", "bad-stage", "no-persons", "bad-ttl",
+                                       "few-keys", "bad-case-key", "float-demo" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *error = cf_test_bad_call(f, bad[i]);
+        assert_non_null(error);
+        assert_non_null(strstr(error, "apply_batch"));
+        free(error);
+        assert_int_equal(cf_test_integer(f, "DBSIZE"), 0);
+    }
+}
+
+static void test_noscript_and_reconnect(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev;
+    cf_test_register(&ev, "n-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_integer(f, "SCRIPT FLUSH");
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    cf_test_integer(f, "CLIENT KILL TYPE normal SKIPME yes");
+    cf_test_stage(&ev, "n-1", CASE_A, CF_EV_CASE_SCREENED);
+    cf_ack_status_t status;
+    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status, NULL, NULL), -1);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_IO);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");       /* reconnected */
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|now|persons"), 1);
+}
+
+static void test_rejections_and_reads(void **state)
+{
+    fixture_t *f = *state;
+    const char *fields[] = { "origin_country", "persons.sex", "origin_country", "a|b" };
+    assert_int_equal(cf_store_count_rejections(f->store, fields, 4), 0);
+    assert_string_equal(cf_test_family(f, "quality"),
+                        "rejected|a_b=1 rejected|origin_country=2 rejected|persons.sex=1 ");
+    cf_counts_t *counts = (cf_counts_t *) 1;
+    assert_int_equal(cf_store_read_family(f->store, "cases", &counts), -1);
+    assert_null(counts);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_INPUT);
+    cf_test_integer(f, "HSET cf:{s5}:quality duplicate nope");
+    assert_int_equal(cf_store_read_family(f->store, "quality", &counts), -1);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_PROTOCOL);
+}
+
+static void test_bad_events_and_ttl(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev;
+    cf_ack_status_t status;
+    cf_test_stage(&ev, "b-0", "not-hex", CF_EV_CASE_SCREENED);
+    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status, NULL, NULL), -1);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_INPUT);
+    assert_int_equal(cf_store_apply(f->store, &ev, 0, &status, NULL, NULL), 0);
+    cf_store_set_eid_ttl(f->store, 100);
+    cf_test_stage(&ev, "b-1", CASE_A, CF_EV_FUNDING_TRANSACTION);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    int64_t ttl = cf_test_integer(f, "TTL cf:{s%u}:eid:b-1", cf_store_shard_of(&ev));
+    assert_true(ttl > 90 && ttl <= 100);
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
+}
+
+static void test_redis_down(void **state)
+{
+    fixture_t *f = *state;
+    int port = cf_test_redis_port(f->redis);
+    cf_test_redis_stop(&f->redis);
+    cf_event_t ev;
+    cf_test_register(&ev, "x-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_ack_status_t status;
+    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status, NULL, NULL), -1);
+    assert_true(strlen(cf_store_error(f->store)) > 0);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_IO);
+    cf_store_t *other = cf_store_new("127.0.0.1", port, CF_SOURCE_DIR "/lua");
+    assert_int_equal(cf_store_connect(other), -1);
+    assert_int_equal(cf_store_error_code(other), CF_STORE_ERR_IO);
+    cf_store_destroy(&other);
+    other = cf_store_new("127.0.0.1", port, "/nonexistent");
+    assert_int_equal(cf_store_connect(other), -1);
+    assert_int_equal(cf_store_error_code(other), CF_STORE_ERR_SCRIPT);
+    assert_non_null(strstr(cf_store_error(other), "/nonexistent/apply_batch.lua"));
+    cf_store_destroy(&other);
+    assert_null(other);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);       /* as the daemons do: a killed connection is an error */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_registration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_moves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resent_is_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_within_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_does_not_matter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registration_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_raw_case_ref, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_cases_many_shards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_script_checks_before_writing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_noscript_and_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_down, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
