@@ -2,6 +2,7 @@
     builds, the broker forwards and a producer reads; see cf_proto.h. The
     worker's READY body is in cf_proto_worker.c.                             */
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -90,11 +91,9 @@ int cf_proto_unpack_acks(msgpack_unpacked *result, const void *data, size_t size
                          cf_ack_t *acks, size_t max)
 {
     assert(result && acks);
-    size_t offset = 0;
-    if (!data || msgpack_unpack_next(result, data, size, &offset) != MSGPACK_UNPACK_SUCCESS
-        || offset != size || result->data.type != MSGPACK_OBJECT_ARRAY
+    if (!data || cf_unpack(result, data, size) < 0 || result->data.type != MSGPACK_OBJECT_ARRAY
         || result->data.via.array.size > max)
-        return -1;
+        return -1;      /* cf_unpack: a hostile header cannot make msgpack-c allocate gigabytes */
     const msgpack_object_array *array = &result->data.via.array;
     for (uint32_t i = 0; i < array->size; i++)
         if (unpack_ack(&array->ptr[i], &acks[i]) < 0)

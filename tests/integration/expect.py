@@ -37,6 +37,7 @@ import datetime
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -343,10 +344,7 @@ class Stack:
 
     def __exit__(self, *exc):
         self._down()
-        try:
-            os.rmdir(self.tmp)
-        except OSError:
-            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
         return False
 
     def pids(self):
@@ -408,7 +406,8 @@ class Watcher:
         time.sleep(1.0)     # let the subscription reach the broker
 
     def lines(self):
-        self.out.flush()
+        if not self.out.closed:
+            self.out.flush()
         with open(self.path, encoding="utf-8", errors="replace") as f:
             return [line for line in f if line.strip()]
 

@@ -1,0 +1,119 @@
+/*  cf_client: a caseflow producer (docs/protocol.md, section 2), the library
+    behind caseflow-push and benchmarks.
+
+    The caller adds events (msgpack maps, copied in) and gets an index for
+    each; cf_client_run then sends them from a DEALER in PUSH requests of up
+    to `batch` events with up to `window` requests in flight, matches each ACK
+    to its request by id, resends a request that got no ACK within the
+    timeout (the same id, doubling the timeout up to 30 s, so a late first
+    ACK still counts), sends events acked busy again after a pause that
+    doubles while the broker stays busy, and gives up when no event became
+    final for `deadline`. Every event ends accepted, duplicate, rejected (with
+    the broker's reason) or unacked (with why). Memory is linear in the
+    events and each reply costs O(batch), so 10^6 events are fine. Not
+    thread-safe; never prints.                                                */
+#ifndef CF_CLIENT_H
+#define CF_CLIENT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CF_CLIENT_BATCH             200     /* events per PUSH, default */
+#define CF_CLIENT_WINDOW            8       /* requests in flight, default */
+#define CF_CLIENT_MAX_WINDOW        1000
+#define CF_CLIENT_TIMEOUT_MS        5000    /* first ACK timeout, default */
+#define CF_CLIENT_MAX_TIMEOUT_MS    30000   /* the timeout doubles up to this */
+#define CF_CLIENT_DEADLINE_MS       60000   /* give up after this without progress */
+#define CF_CLIENT_TICK_MS           100     /* timer and progress period */
+
+typedef enum {
+    CF_CLIENT_PENDING = 0,      /* not final yet */
+    CF_CLIENT_ACCEPTED,         /* committed by the broker's workers */
+    CF_CLIENT_DUPLICATE,        /* its event_id was applied before: also a success */
+    CF_CLIENT_REJECTED,         /* invalid; the reason is the broker's */
+    CF_CLIENT_UNACKED           /* gave up (deadline, interrupted, ERROR); the reason says */
+} cf_client_status_t;
+
+typedef enum {
+    CF_CLIENT_OK = 0,
+    CF_CLIENT_ERR_INPUT,        /* cf_client_add: an empty or oversized event, too many */
+    CF_CLIENT_ERR_ENDPOINT,     /* the endpoint could not be connected to */
+    CF_CLIENT_ERR_SOCKET        /* sending or polling failed */
+} cf_client_err_t;
+
+typedef struct {
+    size_t events;              /* added so far */
+    size_t accepted, duplicate, rejected, unacked;
+    uint64_t requests;          /* PUSH messages sent, resends included */
+    uint64_t resent;            /* event frames sent more than once */
+    uint64_t busy;              /* busy acks received */
+} cf_client_stats_t;
+
+/*  Called every CF_CLIENT_TICK_MS while cf_client_run runs, and once at its
+    end. It may read the client but not add to it or run it.                 */
+typedef void (cf_client_progress_fn)(const cf_client_stats_t *stats, void *arg);
+
+typedef struct _cf_client_t cf_client_t;
+
+/*  A client for the intake endpoint (copied); does no I/O.                   */
+cf_client_t *cf_client_new(const char *endpoint);
+
+/*  Closes the socket (unsent messages are dropped), frees and nulls
+    *self_p; accepts NULL.                                                   */
+void cf_client_destroy(cf_client_t **self_p);
+
+/*  Settings, before cf_client_run. Values out of range are programmer
+    errors (asserted): batch 1..CF_PROTO_MAX_EVENTS, window
+    1..CF_CLIENT_MAX_WINDOW, timeout and deadline > 0 ms. A first timeout
+    above CF_CLIENT_MAX_TIMEOUT_MS stays as it is, without doubling.        */
+void cf_client_set_batch(cf_client_t *self, unsigned events);
+void cf_client_set_window(cf_client_t *self, unsigned requests);
+void cf_client_set_timeout(cf_client_t *self, int ms);
+void cf_client_set_deadline(cf_client_t *self, int ms);
+
+/*  cf_client_run ends early when *flag becomes non-zero (set it from a
+    SIGINT handler); what is not final then is unacked, "interrupted".       */
+void cf_client_set_stop_flag(cf_client_t *self, volatile sig_atomic_t *flag);
+
+/*  Creates the socket and connects it (cf_client_run does it when needed).
+    Returns 0, or -1 with the error on the object (a malformed endpoint).
+    Connecting is asynchronous: a broker that is not there yet is fine.     */
+int cf_client_connect(cf_client_t *self);
+
+/*  Copies one event (size bytes of msgpack, sent as they are) and its
+    event_id (a C string, or NULL when it has none; reported back only).
+    Returns its index (0, 1, 2, ... in the order of adding), or -1 with the
+    error on the object when size is 0 or above 4 GB or there are 2^32 - 1
+    events already.                                                         */
+int64_t cf_client_add(cf_client_t *self, const void *msgpack, size_t size, const char *event_id);
+
+/*  Sends every event that is not final and drives the socket until each is
+    final, the deadline passes without progress, or the stop flag is set;
+    then what is left is marked unacked. Returns 0, or -1 with the error on
+    the object after a socket failure (also with what is left unacked).
+    Events added afterwards can be sent by another call.                    */
+int cf_client_run(cf_client_t *self, cf_client_progress_fn *progress, void *arg);
+
+/*  The number of events added.                                               */
+size_t cf_client_size(const cf_client_t *self);
+
+/*  The status of event index; *reason (if reason is not NULL) is set to the
+    reason of a rejected or unacked event, else NULL. A final status and its
+    reason never change; the reason lives as long as the client.            */
+cf_client_status_t cf_client_status(const cf_client_t *self, size_t index, const char **reason);
+
+/*  The event_id given for event index, NULL when none. Valid until the next
+    cf_client_add.                                                          */
+const char *cf_client_event_id(const cf_client_t *self, size_t index);
+
+void cf_client_stats(const cf_client_t *self, cf_client_stats_t *stats);
+
+/*  "pending", "accepted", "duplicate", "rejected", "unacked".               */
+const char *cf_client_status_name(cf_client_status_t status);
+
+/*  The last error's message ("" when none) and code.                        */
+const char *cf_client_error(const cf_client_t *self);
+cf_client_err_t cf_client_error_code(const cf_client_t *self);
+
+#endif

@@ -1,0 +1,32 @@
+/*  cf_seqcheck: the subscriber's side of the notification sequence numbers
+    (docs/protocol.md, section 4).
+
+    Remembers the last seq seen per (publisher, topic) and says how many
+    notifications were missed when the next one is not last + 1. The first
+    notification of a pair is never a gap (a subscriber does not receive what
+    was published before it connected), and a new publisher id (a restarted
+    broker) is a new pair. No I/O; the caller decides how to warn.           */
+#ifndef CF_SEQCHECK_H
+#define CF_SEQCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _cf_seqcheck_t cf_seqcheck_t;
+
+cf_seqcheck_t *cf_seqcheck_new(void);
+
+/*  Frees and nulls *self_p; accepts NULL.                                   */
+void cf_seqcheck_destroy(cf_seqcheck_t **self_p);
+
+/*  Records seq for the pair and returns how many were missed before it
+    (seq - last - 1 when seq > last + 1, else 0). *last (when not NULL) gets
+    the previous seq of the pair, 0 when it is new. A seq at or below the
+    last one (a repeat) replaces it and counts as no gap.                    */
+uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publisher_len,
+                         const char *topic, size_t topic_len, uint64_t seq, uint64_t *last);
+
+/*  The number of (publisher, topic) pairs seen.                             */
+size_t cf_seqcheck_size(const cf_seqcheck_t *self);
+
+#endif

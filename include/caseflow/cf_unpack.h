@@ -1,0 +1,33 @@
+/*  cf_unpack: msgpack-c's unpacker behind a bounds walk, for bytes from a
+    peer.
+
+    msgpack-c allocates an array's or map's objects as soon as it reads the
+    header, so five bytes ("array of 2^32 - 1 items") make it ask for
+    about 100 GB. The walk reads only the headers and checks that every
+    declared length fits in the bytes that are left (each child takes at
+    least one byte) and that nesting stays within CF_UNPACK_MAX_DEPTH, so the
+    unpacker then allocates at most a small multiple of the input size.
+    Bytes in, objects out; no sockets.                                       */
+#ifndef CF_UNPACK_H
+#define CF_UNPACK_H
+
+#include <stddef.h>
+#include <msgpack.h>
+
+#define CF_UNPACK_MAX_DEPTH     32      /* nested arrays and maps: msgpack-c's own limit */
+
+#define CF_UNPACK_INVALID       (-1)    /* not msgpack, truncated, or bytes after the value */
+#define CF_UNPACK_TOO_DEEP      (-2)    /* nested deeper than CF_UNPACK_MAX_DEPTH */
+
+/*  Walks the one msgpack value at the start of data. Returns 0 and sets
+    *end to the offset just after it, or CF_UNPACK_INVALID or
+    CF_UNPACK_TOO_DEEP.                                                      */
+int cf_unpack_scan(const void *data, size_t size, size_t *end);
+
+/*  Decodes size bytes that must be exactly one msgpack value into *result
+    (msgpack_unpacked_init'ed by the caller, who destroys it; a previous
+    value in it is freed). Returns 0, CF_UNPACK_INVALID or
+    CF_UNPACK_TOO_DEEP. Out of memory aborts.                                */
+int cf_unpack(msgpack_unpacked *result, const void *data, size_t size);
+
+#endif

@@ -1,0 +1,362 @@
+/*  caseflow-push: sends events, one JSON object per line, to the broker's
+    intake and says what became of each. A thin main over cf_json (each line
+    to msgpack; a line that is not a JSON object is rejected here, with its
+    line number, and not sent) and cf_client (batches, window, resends,
+    deadline). Everything is read before anything is sent, so an unreadable
+    file stops the run at once. The summary goes to stdout, as text or as one
+    JSON object; a progress bar goes to stderr when it is a terminal. Exit 0
+    when every event was accepted or duplicate, 1 when one was rejected or
+    unacked, 2 on a usage or I/O error.                                      */
+#include "caseflow/cf_args.h"
+#include "caseflow/cf_client.h"
+#include "caseflow/cf_json.h"
+#include "caseflow/cf_loop.h"
+#include "caseflow/cf_proto.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *s_usage =
+    "usage: caseflow-push [options] [FILE ...]\n"
+    "Sends events (JSON lines; stdin when no FILE or FILE is -) to the broker.\n"
+    "  --intake ENDPOINT   the broker's intake endpoint (env CASEFLOW_INTAKE)\n"
+    "  --batch N           events per request, 1..1000 (default 200)\n"
+    "  --window N          requests in flight, 1..1000 (default 8)\n"
+    "  --timeout MS        resend a request without ACK after MS, doubling up to\n"
+    "                      30 s (default 5000)\n"
+    "  --deadline S        give up after S seconds without progress (default 60)\n"
+    "  --json              print the summary as one JSON object\n"
+    "  --quiet             no progress bar\n"
+    "  --help              this text\n"
+    "Exit status: 0 all accepted or duplicate, 1 some rejected or unacked,\n"
+    "2 usage or I/O error.\n";
+
+typedef struct {
+    const char *intake;
+    long long batch, window, timeout_ms, deadline_s;
+    bool json, quiet;
+    char **files;
+    int file_count;
+} push_options_t;
+
+typedef struct {
+    uint32_t file, line;
+} push_origin_t;
+
+/*  A line that did not reach the broker or came back with a reason.        */
+typedef struct {
+    uint32_t file, line;
+    const char *event_id, *reason;
+    char *owned;                /* reason text of a local rejection */
+} push_entry_t;
+
+typedef struct {
+    push_entry_t *items;
+    size_t count, size;
+} push_list_t;
+
+typedef struct {
+    push_options_t options;
+    cf_client_t *client;
+    cf_json_t *json;
+    push_origin_t *origins;     /* per client index */
+    size_t origin_size;
+    push_list_t local;          /* lines rejected here */
+    int64_t started;
+    bool bar;
+} push_t;
+
+static void list_add(push_list_t *list, push_entry_t entry)
+{
+    if (list->count == list->size) {
+        list->size = list->size ? list->size * 2 : 64;
+        if (!(list->items = realloc(list->items, list->size * sizeof *list->items)))
+            abort();
+    }
+    list->items[list->count++] = entry;
+}
+
+static void list_free(push_list_t *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i].owned);
+    free(list->items);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static int parse_options(int argc, char **argv, push_options_t *o, char *err, size_t n)
+{
+    static const struct option options[] = {
+        { "intake", required_argument, 0, 'i' }, { "batch", required_argument, 0, 'b' },
+        { "window", required_argument, 0, 'w' }, { "timeout", required_argument, 0, 't' },
+        { "deadline", required_argument, 0, 'd' }, { "json", no_argument, 0, 'j' },
+        { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    *o = (push_options_t) { NULL, CF_CLIENT_BATCH, CF_CLIENT_WINDOW, CF_CLIENT_TIMEOUT_MS,
+                            CF_CLIENT_DEADLINE_MS / 1000, false, false, NULL, 0 };
+    int opt, rc = 0;
+    opterr = 0;
+    while (rc == 0 && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        switch (opt) {
+        case 'i': o->intake = optarg; break;
+        case 'b': rc = cf_args_number("--batch", optarg, 1, CF_PROTO_MAX_EVENTS, &o->batch, err, n); break;
+        case 'w': rc = cf_args_number("--window", optarg, 1, CF_CLIENT_MAX_WINDOW, &o->window, err, n); break;
+        case 't': rc = cf_args_number("--timeout", optarg, 1, 3600000, &o->timeout_ms, err, n); break;
+        case 'd': rc = cf_args_number("--deadline", optarg, 1, 86400, &o->deadline_s, err, n); break;
+        case 'j': o->json = true; break;
+        case 'q': o->quiet = true; break;
+        case 'h': fputs(s_usage, stdout); exit(0);
+        case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
+        default: snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
+        }
+    }
+    if (rc < 0)
+        return -1;
+    o->intake = cf_args_or_env(o->intake, "CASEFLOW_INTAKE", NULL);
+    if (!o->intake) {
+        snprintf(err, n, "no intake endpoint: set CASEFLOW_INTAKE or pass --intake");
+        return -1;
+    }
+    o->files = argv + optind;
+    o->file_count = argc - optind;
+    return 0;
+}
+
+/* ---- input ------------------------------------------------------------ */
+
+static const char *file_name(const push_t *p, uint32_t file)
+{
+    const char *name = p->options.file_count ? p->options.files[file] : "-";
+    return strcmp(name, "-") == 0 ? "<stdin>" : name;
+}
+
+/* One line: to the client, or to the local rejections. */
+static void push_line(push_t *p, uint32_t file, uint32_t line, char *text, size_t len)
+{
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    if (strspn(text, " \t\r\n") >= len)
+        return;                                 /* blank */
+    const char *why = NULL;
+    int64_t index = -1;
+    if (cf_json_to_msgpack(p->json, text, len, CF_JSON_OBJECT) < 0) {
+        why = cf_json_error(p->json);
+    } else {
+        size_t size;
+        const void *data = cf_json_msgpack(p->json, &size);
+        index = cf_client_add(p->client, data, size, cf_json_member(p->json, "event_id"));
+        why = index < 0 ? cf_client_error(p->client) : NULL;
+    }
+    if (why) {
+        char *owned = strdup(why);
+        if (!owned)
+            abort();
+        list_add(&p->local, (push_entry_t) { file, line, NULL, owned, owned });
+        return;
+    }
+    if ((size_t) index >= p->origin_size) {
+        p->origin_size = p->origin_size ? p->origin_size * 2 : 1024;
+        if (!(p->origins = realloc(p->origins, p->origin_size * sizeof *p->origins)))
+            abort();
+    }
+    p->origins[index] = (push_origin_t) { file, line };
+}
+
+/* Reads every file (or stdin). 0, or -1 with err naming the file. */
+static int push_read(push_t *p, char *err, size_t n)
+{
+    int count = p->options.file_count ? p->options.file_count : 1;
+    char *text = NULL;
+    size_t cap = 0;
+    for (int f = 0; f < count; f++) {
+        const char *name = p->options.file_count ? p->options.files[f] : "-";
+        bool is_stdin = strcmp(name, "-") == 0;
+        FILE *in = is_stdin ? stdin : fopen(name, "r");
+        if (!in) {
+            snprintf(err, n, "%s: %s", name, strerror(errno));
+            free(text);
+            return -1;
+        }
+        ssize_t len;
+        uint32_t line = 0;
+        while ((len = getline(&text, &cap, in)) >= 0)
+            push_line(p, (uint32_t) f, ++line, text, (size_t) len);
+        int failed = ferror(in) ? errno : 0;
+        if (!is_stdin)
+            fclose(in);
+        if (failed) {
+            snprintf(err, n, "%s: %s", file_name(p, (uint32_t) f), strerror(failed));
+            free(text);
+            return -1;
+        }
+    }
+    free(text);
+    return 0;
+}
+
+/* ---- progress and summary --------------------------------------------- */
+
+static void on_progress(const cf_client_stats_t *stats, void *arg)
+{
+    push_t *p = arg;
+    if (!p->bar || stats->events == 0)
+        return;
+    size_t done = stats->accepted + stats->duplicate + stats->rejected + stats->unacked;
+    double seconds = (double) (cf_clock_ms() - p->started) / 1000;
+    char bar[31];
+    size_t filled = done * 30 / stats->events;
+    memset(bar, '#', filled);
+    memset(bar + filled, '.', 30 - filled);
+    bar[30] = '\0';
+    fprintf(stderr, "\r[%s] %zu/%zu events acked, %.0f/s ", bar, done, stats->events,
+            seconds > 0 ? done / seconds : 0.0);
+}
+
+static int entry_order(const void *a, const void *b)
+{
+    const push_entry_t *x = a, *y = b;
+    return x->file != y->file ? (x->file < y->file ? -1 : 1)
+         : x->line != y->line ? (x->line < y->line ? -1 : 1) : 0;
+}
+
+/* The rejected (local and from the broker) or unacked events, in input order. */
+static push_list_t push_collect(const push_t *p, cf_client_status_t status)
+{
+    push_list_t list = { 0 };
+    for (size_t i = 0; status == CF_CLIENT_REJECTED && i < p->local.count; i++)
+        list_add(&list, (push_entry_t) { p->local.items[i].file, p->local.items[i].line, NULL,
+                                         p->local.items[i].reason, NULL });
+    for (size_t i = 0; i < cf_client_size(p->client); i++) {
+        const char *reason;
+        if (cf_client_status(p->client, i, &reason) == status)
+            list_add(&list, (push_entry_t) { p->origins[i].file, p->origins[i].line,
+                                             cf_client_event_id(p->client, i), reason, NULL });
+    }
+    if (list.count > 1)         /* items is NULL when empty */
+        qsort(list.items, list.count, sizeof *list.items, entry_order);
+    return list;
+}
+
+static void pack_text(msgpack_packer *pk, const char *text)
+{
+    if (!text) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    msgpack_pack_str(pk, strlen(text));
+    msgpack_pack_str_body(pk, text, strlen(text));
+}
+
+static void pack_entries(const push_t *p, msgpack_packer *pk, const push_list_t *list)
+{
+    msgpack_pack_array(pk, list->count);
+    for (size_t i = 0; i < list->count; i++) {
+        const push_entry_t *e = &list->items[i];
+        msgpack_pack_map(pk, 4);
+        pack_text(pk, "file");      pack_text(pk, file_name(p, e->file));
+        pack_text(pk, "line");      msgpack_pack_uint32(pk, e->line);
+        pack_text(pk, "event_id");  pack_text(pk, e->event_id);
+        pack_text(pk, "reason");    pack_text(pk, e->reason);
+    }
+}
+
+/* The summary as one JSON object, built as msgpack and printed by cf_json
+   (which repairs what is not UTF-8, say a file name). */
+static void print_json(push_t *p, const cf_client_stats_t *s, const push_list_t *rejected,
+                       const push_list_t *unacked, double seconds)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    pack_text(&pk, "events");       msgpack_pack_uint64(&pk, s->events + p->local.count);
+    pack_text(&pk, "accepted");     msgpack_pack_uint64(&pk, s->accepted);
+    pack_text(&pk, "duplicate");    msgpack_pack_uint64(&pk, s->duplicate);
+    pack_text(&pk, "rejected");     pack_entries(p, &pk, rejected);
+    pack_text(&pk, "unacked");      pack_entries(p, &pk, unacked);
+    pack_text(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
+    const char *text = cf_json_from_msgpack(p->json, sbuf.data, sbuf.size);
+    printf("%s\n", text ? text : "{}");
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+static void print_text(push_t *p, const cf_client_stats_t *s, const push_list_t *rejected,
+                       const push_list_t *unacked, double seconds)
+{
+    printf("%zu events in %.2f s: %zu accepted, %zu duplicate, %zu rejected, %zu unacked\n",
+           s->events + p->local.count, seconds, s->accepted, s->duplicate, rejected->count,
+           unacked->count);
+    const push_list_t *lists[] = { rejected, unacked };
+    for (int l = 0; l < 2; l++) {
+        if (lists[l]->count)
+            printf("%s:\n", l == 0 ? "rejected" : "unacked");
+        for (size_t i = 0; i < lists[l]->count; i++) {
+            const push_entry_t *e = &lists[l]->items[i];
+            printf("%s:%u %s: %s\n", file_name(p, e->file), e->line,
+                   e->event_id ? e->event_id : "-", e->reason ? e->reason : "");
+        }
+    }
+}
+
+/* Prints the summary; returns the exit status it implies. */
+static int push_summary(push_t *p)
+{
+    cf_client_stats_t stats;
+    cf_client_stats(p->client, &stats);
+    double seconds = (double) (cf_clock_ms() - p->started) / 1000;
+    push_list_t rejected = push_collect(p, CF_CLIENT_REJECTED);
+    push_list_t unacked = push_collect(p, CF_CLIENT_UNACKED);
+    if (p->options.json)
+        print_json(p, &stats, &rejected, &unacked, seconds);
+    else
+        print_text(p, &stats, &rejected, &unacked, seconds);
+    int status = rejected.count || unacked.count ? 1 : 0;
+    list_free(&rejected);
+    list_free(&unacked);
+    return fflush(stdout) == 0 ? status : 2;
+}
+
+int main(int argc, char **argv)
+{
+    push_t p = { .started = cf_clock_ms() };
+    char err[512];
+    if (parse_options(argc, argv, &p.options, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-push: %s\n", err);
+        return 2;
+    }
+    p.client = cf_client_new(p.options.intake);
+    p.json = cf_json_new();
+    cf_client_set_batch(p.client, (unsigned) p.options.batch);
+    cf_client_set_window(p.client, (unsigned) p.options.window);
+    cf_client_set_timeout(p.client, (int) p.options.timeout_ms);
+    cf_client_set_deadline(p.client, (int) (p.options.deadline_s * 1000));
+    int status = 2;
+    if (cf_client_connect(p.client) < 0)
+        fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p.client));
+    else if (push_read(&p, err, sizeof err) < 0)
+        fprintf(stderr, "caseflow-push: %s\n", err);
+    else {
+        cf_client_set_stop_flag(p.client, cf_args_trap_signals());
+        p.bar = !p.options.quiet && isatty(STDERR_FILENO);
+        int rc = cf_client_run(p.client, on_progress, &p);
+        if (p.bar)
+            fputc('\n', stderr);
+        status = push_summary(&p);
+        if (rc < 0) {
+            fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p.client));
+            status = 2;
+        }
+    }
+    cf_client_destroy(&p.client);
+    cf_json_destroy(&p.json);
+    list_free(&p.local);
+    free(p.origins);
+    return status;
+}

@@ -1,0 +1,237 @@
+/*  caseflow-watch: subscribes to the broker's notifications and prints each
+    as one JSON line on stdout (the body map, which carries topic, publisher,
+    seq and time), flushed line by line so that a pipe or a file sees it at
+    once. A body that is not a msgpack map prints as {"topic", "error"}. It
+    keeps the last seq per (publisher, topic) through cf_seqcheck and warns on
+    stderr when some were missed; nothing else goes to stderr. A thin main:
+    options, a SUB socket on a cf_loop, cf_json for the text. Exits 0 after
+    --count notifications, --idle seconds without one, or SIGINT/SIGTERM; 2
+    on a usage error.                                                         */
+#include "caseflow/cf_args.h"
+#include "caseflow/cf_json.h"
+#include "caseflow/cf_loop.h"
+#include "caseflow/cf_parts.h"
+#include "caseflow/cf_seqcheck.h"
+#include "caseflow/cf_unpack.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define WATCH_RCVHWM    100000      /* notifications queued here before the broker drops */
+#define WATCH_TICK_MS   100         /* how often --idle is checked */
+
+static const char *s_usage =
+    "usage: caseflow-watch [options] [PREFIX ...]\n"
+    "Prints the broker's notifications whose topic starts with a PREFIX (all\n"
+    "when none is given) as JSON lines; warns on stderr about missed ones.\n"
+    "  --subscribe ENDPOINT  the broker's notification endpoint\n"
+    "                        (env CASEFLOW_SUBSCRIBE)\n"
+    "  --count N             exit after N notifications\n"
+    "  --idle S              exit after S seconds without a notification\n"
+    "  --help                this text\n";
+
+typedef struct {
+    const char *endpoint;
+    long long count, idle_s;            /* 0 = no limit */
+    char **prefixes;
+    int prefix_count;
+} watch_options_t;
+
+typedef struct {
+    watch_options_t options;
+    void *ctx, *socket;
+    cf_parts_t *parts;
+    cf_json_t *json;
+    cf_seqcheck_t *seqs;
+    msgpack_unpacked body;
+    long long seen;
+    int64_t last_at;
+    int status;
+} watch_t;
+
+static int parse_options(int argc, char **argv, watch_options_t *o, char *err, size_t n)
+{
+    static const struct option options[] = {
+        { "subscribe", required_argument, 0, 's' }, { "count", required_argument, 0, 'c' },
+        { "idle", required_argument, 0, 'i' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    int opt, rc = 0;
+    opterr = 0;
+    while (rc == 0 && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        switch (opt) {
+        case 's': o->endpoint = optarg; break;
+        case 'c': rc = cf_args_number("--count", optarg, 1, INT64_MAX, &o->count, err, n); break;
+        case 'i': rc = cf_args_number("--idle", optarg, 1, 86400 * 365, &o->idle_s, err, n); break;
+        case 'h': fputs(s_usage, stdout); exit(0);
+        case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
+        default: snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
+        }
+    }
+    if (rc < 0)
+        return -1;
+    o->endpoint = cf_args_or_env(o->endpoint, "CASEFLOW_SUBSCRIBE", NULL);
+    if (!o->endpoint) {
+        snprintf(err, n, "no notification endpoint: set CASEFLOW_SUBSCRIBE or pass --subscribe");
+        return -1;
+    }
+    o->prefixes = argv + optind;
+    o->prefix_count = argc - optind;
+    return 0;
+}
+
+/* A SUB socket on the endpoint with the prefixes. 0, or -1 with err set. */
+static int watch_connect(watch_t *w, char *err, size_t n)
+{
+    int hwm = WATCH_RCVHWM, linger = 0;
+    w->ctx = zmq_ctx_new();
+    w->socket = zmq_socket(w->ctx, ZMQ_SUB);
+    zmq_setsockopt(w->socket, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(w->socket, ZMQ_LINGER, &linger, sizeof linger);
+    for (int i = 0; i < w->options.prefix_count; i++)
+        zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, w->options.prefixes[i],
+                       strlen(w->options.prefixes[i]));
+    if (w->options.prefix_count == 0)
+        zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, "", 0);
+    if (zmq_connect(w->socket, w->options.endpoint) < 0) {
+        snprintf(err, n, "notification endpoint '%s': %s", w->options.endpoint,
+                 zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static const msgpack_object *map_get(const msgpack_object *map, const char *key)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key)
+            && memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* Warns when the body's seq skipped some on its (publisher, topic). */
+static void watch_check_seq(watch_t *w, const char *topic, size_t topic_len,
+                            const msgpack_object *body)
+{
+    const msgpack_object *publisher = map_get(body, "publisher"), *seq = map_get(body, "seq");
+    if (!publisher || publisher->type != MSGPACK_OBJECT_STR
+        || !seq || seq->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return;
+    uint64_t last;
+    uint64_t missed = cf_seqcheck_see(w->seqs, publisher->via.str.ptr, publisher->via.str.size,
+                                      topic, topic_len, seq->via.u64, &last);
+    if (missed)
+        fprintf(stderr, "caseflow-watch: missed %" PRIu64 " on %.*s (publisher %.*s): "
+                "seq %" PRIu64 " after %" PRIu64 "\n", missed, (int) topic_len, topic,
+                (int) publisher->via.str.size, publisher->via.str.ptr, seq->via.u64, last);
+}
+
+/* {"topic": topic, "error": reason} as JSON text. */
+static const char *watch_error_line(watch_t *w, const char *topic, size_t topic_len,
+                                    const char *reason)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "topic", 5);
+    msgpack_pack_str_with_body(&pk, topic, topic_len);
+    msgpack_pack_str_with_body(&pk, "error", 5);
+    msgpack_pack_str_with_body(&pk, reason, strlen(reason));
+    const char *text = cf_json_from_msgpack(w->json, sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy(&sbuf);
+    return text;
+}
+
+/* Prints one notification. -1 when stdout failed (status set). */
+static int watch_print(watch_t *w)
+{
+    const char *topic = cf_parts_len(w->parts, 0) ? cf_parts_data(w->parts, 0) : "";
+    size_t topic_len = cf_parts_len(w->parts, 0);
+    const void *data = cf_parts_size(w->parts) > 1 ? cf_parts_data(w->parts, 1) : NULL;
+    size_t size = cf_parts_size(w->parts) > 1 ? cf_parts_len(w->parts, 1) : 0;
+    const char *text = NULL;
+    if (data && cf_unpack(&w->body, data, size) == 0 && w->body.data.type == MSGPACK_OBJECT_MAP) {
+        watch_check_seq(w, topic, topic_len, &w->body.data);
+        text = cf_json_from_object(w->json, &w->body.data);
+        if (!text)
+            text = watch_error_line(w, topic, topic_len, cf_json_error(w->json));
+    } else {
+        text = watch_error_line(w, topic, topic_len, "body is not a msgpack map");
+    }
+    if (fputs(text, stdout) < 0 || fputc('\n', stdout) < 0 || fflush(stdout) != 0) {
+        if (errno != EPIPE) {
+            fprintf(stderr, "caseflow-watch: stdout: %s\n", strerror(errno));
+            w->status = 1;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int watch_on_readable(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    watch_t *w = arg;
+    while (cf_parts_recv(w->parts, socket) == 0) {
+        w->last_at = cf_clock_ms();
+        if (watch_print(w) < 0)
+            return -1;
+        if (++w->seen == w->options.count)
+            return -1;
+    }
+    return 0;
+}
+
+static int watch_on_tick(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    watch_t *w = arg;
+    return cf_clock_ms() - w->last_at >= w->options.idle_s * 1000 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    watch_t w = { .status = 0 };
+    char err[512];
+    if (parse_options(argc, argv, &w.options, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-watch: %s\n", err);
+        return 2;
+    }
+    if (watch_connect(&w, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-watch: %s\n", err);
+        w.status = 2;
+    } else {
+        w.parts = cf_parts_new(4);
+        w.json = cf_json_new();
+        w.seqs = cf_seqcheck_new();
+        msgpack_unpacked_init(&w.body);
+        w.last_at = cf_clock_ms();
+        cf_loop_t *loop = cf_loop_new();
+        cf_loop_add_socket(loop, w.socket, watch_on_readable, &w);
+        if (w.options.idle_s)
+            cf_loop_add_timer(loop, WATCH_TICK_MS, watch_on_tick, &w);
+        cf_loop_set_stop_flag(loop, cf_args_trap_signals());
+        if (cf_loop_run(loop) < 0) {
+            fprintf(stderr, "caseflow-watch: poll: %s\n", zmq_strerror(errno));
+            w.status = 1;
+        }
+        cf_loop_destroy(&loop);
+        msgpack_unpacked_destroy(&w.body);
+        cf_seqcheck_destroy(&w.seqs);
+        cf_json_destroy(&w.json);
+        cf_parts_destroy(&w.parts);
+    }
+    zmq_close(w.socket);
+    zmq_ctx_term(w.ctx);
+    return w.status;
+}

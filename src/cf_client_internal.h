@@ -1,0 +1,84 @@
+/*  cf_client internals shared by cf_client.c (the events: storage, queue,
+    statuses) and cf_client_run.c (the socket: requests, replies, timers).
+    Not part of the public API.                                              */
+#ifndef CF_CLIENT_INTERNAL_H
+#define CF_CLIENT_INTERNAL_H
+
+#include "caseflow/cf_client.h"
+#include "caseflow/cf_parts.h"
+#include "caseflow/cf_proto.h"
+
+#include <stdbool.h>
+
+#define CLIENT_NONE         UINT32_MAX      /* end of the queue; no event */
+#define CLIENT_HAS_ID       0x01            /* an event_id follows the bytes */
+#define CLIENT_WAS_BUSY     0x02            /* its last ack was busy */
+
+typedef struct {
+    size_t offset;          /* of its msgpack bytes in the arena; its id follows */
+    uint32_t size;
+    uint32_t next;          /* the next queued event, CLIENT_NONE */
+    char *reason;           /* of a rejected or unacked event, else NULL */
+    uint8_t status;         /* cf_client_status_t */
+    uint8_t sends;          /* times sent, saturating at 255 */
+    uint8_t flags;
+} client_event_t;
+
+/*  One PUSH in flight; id 0 marks a free slot.                              */
+typedef struct {
+    uint64_t id;
+    uint32_t *events;       /* batch indexes */
+    uint32_t count;
+    int sends;
+    int64_t due;            /* resend when no reply came by then */
+} client_request_t;
+
+struct _cf_client_t {
+    char *endpoint;
+    unsigned batch, window;
+    int timeout_ms, deadline_ms;
+    volatile sig_atomic_t *stop_flag;
+
+    char *arena;            /* event bytes and ids, back to back */
+    size_t arena_used, arena_size;
+    client_event_t *events;
+    size_t event_count, event_size;
+    uint32_t head, tail;    /* the queue of events waiting to be sent */
+    size_t final_count;
+    cf_client_stats_t stats;
+
+    void *ctx, *socket;
+    client_request_t *slots;    /* window of them while running */
+    unsigned in_flight;
+    uint64_t last_id;
+    cf_parts_t *parts;          /* a reply */
+    cf_ack_t *acks;             /* batch of them, for decoding */
+    uint32_t *busy;             /* batch of them, events acked busy */
+    int64_t busy_until;         /* send nothing new before this */
+    int busy_pause_ms;
+    char busy_reason[128];      /* the broker's last busy reason */
+    int64_t last_progress;
+    cf_client_progress_fn *progress;
+    void *progress_arg;
+    const char *ending;         /* why the loop ended early, NULL */
+
+    cf_client_err_t code;
+    char error[256];
+};
+
+/*  Records an error on self and returns -1.                                 */
+int cf_client_fail(cf_client_t *self, cf_client_err_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*  The queue of events to send, in order; push_front puts an event back.    */
+void cf_client_queue_push(cf_client_t *self, uint32_t index, bool front);
+uint32_t cf_client_queue_pop(cf_client_t *self);
+
+/*  Makes event index final with status and reason (copied, may be NULL).   */
+void cf_client_finish(cf_client_t *self, uint32_t index, cf_client_status_t status,
+                      const char *reason, size_t reason_len);
+
+/*  The bytes of event index.                                                */
+const void *cf_client_event_data(const cf_client_t *self, uint32_t index);
+
+#endif

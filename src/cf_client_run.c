@@ -1,0 +1,354 @@
+/*  cf_client (the socket): requests, replies and timers on a cf_loop; see
+    cf_client.h. The loop has two handlers: a reply finishes (or requeues,
+    when busy) the events of its request and refills the window at once; a
+    tick every CF_CLIENT_TICK_MS resends requests whose timeout passed,
+    sends what a busy pause held back, checks the deadline and reports
+    progress. Request ids are decimal counters, never reused, so a late
+    reply to a request already answered matches nothing and is ignored.    */
+#include "cf_client_internal.h"
+#include "caseflow/cf_loop.h"
+#include "caseflow/cf_parts.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define CLIENT_BUSY_PAUSE_MS        200     /* first pause after a busy ack */
+#define CLIENT_BUSY_PAUSE_MAX_MS    5000    /* it doubles up to this */
+#define CLIENT_REPLY_PARTS          8       /* an ACK or ERROR has 4; more is ignored */
+
+int cf_client_connect(cf_client_t *self)
+{
+    assert(self);
+    if (self->socket)
+        return 0;
+    if (!self->ctx && !(self->ctx = zmq_ctx_new()))
+        return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "zmq_ctx_new: %s", zmq_strerror(errno));
+    int linger = 0;
+    self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!self->socket)
+        return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "zmq_socket: %s", zmq_strerror(errno));
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(self->socket, self->endpoint) < 0) {
+        cf_client_fail(self, CF_CLIENT_ERR_ENDPOINT, "intake endpoint '%s': %s", self->endpoint,
+                       zmq_strerror(errno));
+        zmq_close(self->socket);
+        self->socket = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* The ACK timeout after a request's sends-th send: doubling, capped. */
+static int64_t client_backoff(const cf_client_t *self, int sends)
+{
+    int64_t ms = self->timeout_ms;
+    for (int i = 1; i < sends && ms < CF_CLIENT_MAX_TIMEOUT_MS; i++)
+        ms = ms * 2 < CF_CLIENT_MAX_TIMEOUT_MS ? ms * 2 : CF_CLIENT_MAX_TIMEOUT_MS;
+    return ms;
+}
+
+/* Sends (or resends) request r. A full queue (EAGAIN) counts as a send that
+   got lost: the timeout resends it. 0, or -1 with the error set. */
+static int client_send(cf_client_t *self, client_request_t *r, int64_t now)
+{
+    r->sends++;
+    r->due = now + client_backoff(self, r->sends);
+    self->stats.requests++;
+    for (uint32_t i = 0; i < r->count; i++) {
+        client_event_t *event = &self->events[r->events[i]];
+        self->stats.resent += event->sends > 0;
+        event->sends += event->sends < UINT8_MAX;
+        event->flags &= (uint8_t) ~CLIENT_WAS_BUSY;     /* what it gets now is news */
+    }
+    char id[24];
+    int id_len = snprintf(id, sizeof id, "%" PRIu64, r->id);
+    if (zmq_send(self->socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return errno == EAGAIN ? 0 : cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "send: %s",
+                                                    zmq_strerror(errno));
+    int rc = zmq_send(self->socket, CF_CMD_PUSH, strlen(CF_CMD_PUSH), ZMQ_SNDMORE);
+    if (rc >= 0)
+        rc = zmq_send(self->socket, id, (size_t) id_len, ZMQ_SNDMORE);
+    for (uint32_t i = 0; i < r->count && rc >= 0; i++)
+        rc = zmq_send(self->socket, cf_client_event_data(self, r->events[i]),
+                      self->events[r->events[i]].size, i + 1 < r->count ? ZMQ_SNDMORE : 0);
+    return rc < 0 ? cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "send: %s", zmq_strerror(errno)) : 0;
+}
+
+/* Fills free slots with queued events, unless a busy pause holds them. */
+static int client_fill(cf_client_t *self, int64_t now)
+{
+    if (now < self->busy_until)
+        return 0;
+    for (unsigned s = 0; s < self->window && self->in_flight < self->window
+                         && self->head != CLIENT_NONE; s++) {
+        client_request_t *r = &self->slots[s];
+        if (r->id)
+            continue;
+        *r = (client_request_t) { ++self->last_id, r->events, 0, 0, 0 };
+        while (r->count < self->batch && self->head != CLIENT_NONE)
+            r->events[r->count++] = cf_client_queue_pop(self);
+        self->in_flight++;
+        if (client_send(self, r, now) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static client_request_t *client_find(cf_client_t *self, const char *id, size_t len)
+{
+    char text[24];
+    if (len == 0 || len >= sizeof text)
+        return NULL;
+    memcpy(text, id, len);
+    text[len] = '\0';
+    char *end;
+    uint64_t value = strtoull(text, &end, 10);
+    for (unsigned s = 0; value && *end == '\0' && s < self->window; s++)
+        if (self->slots[s].id == value)
+            return &self->slots[s];
+    return NULL;
+}
+
+static void client_release(cf_client_t *self, client_request_t *r)
+{
+    r->id = 0;
+    self->in_flight--;
+}
+
+/* A whole request refused by ERROR: resending it unchanged cannot help. */
+static void client_on_error(cf_client_t *self, client_request_t *r, cf_parts_t *parts)
+{
+    const char *text = "(no reason given)";
+    int len = (int) strlen(text);
+    if (cf_parts_size(parts) >= 4 && cf_parts_len(parts, 3) > 0) {
+        text = cf_parts_data(parts, 3);
+        len = cf_parts_len(parts, 3) < 200 ? (int) cf_parts_len(parts, 3) : 200;
+    }
+    char reason[256];
+    snprintf(reason, sizeof reason, "request refused by the broker: %.*s", len, text);
+    for (uint32_t i = 0; i < r->count; i++)
+        cf_client_finish(self, r->events[i], CF_CLIENT_UNACKED, reason, strlen(reason));
+    client_release(self, r);
+}
+
+static void client_finish_acked(cf_client_t *self, uint32_t index, const cf_ack_t *ack)
+{
+    if (ack->status == CF_ACK_REJECTED && ack->reason && ack->reason_len)
+        cf_client_finish(self, index, CF_CLIENT_REJECTED, ack->reason, ack->reason_len);
+    else if (ack->status == CF_ACK_REJECTED)
+        cf_client_finish(self, index, CF_CLIENT_REJECTED, "(no reason given)", 17);
+    else
+        cf_client_finish(self, index, ack->status == CF_ACK_ACCEPTED ? CF_CLIENT_ACCEPTED
+                                                                     : CF_CLIENT_DUPLICATE, NULL, 0);
+}
+
+/* Notes a busy ack: the event goes back to the queue (by the caller). */
+static void client_note_busy(cf_client_t *self, uint32_t index, const cf_ack_t *ack)
+{
+    self->events[index].flags |= CLIENT_WAS_BUSY;
+    int len = ack->reason_len < 100 ? (int) ack->reason_len : 100;
+    snprintf(self->busy_reason, sizeof self->busy_reason, "%.*s", len,
+             ack->reason ? ack->reason : "");
+    self->stats.busy++;
+}
+
+/* Applies an ACK to the events of r. An ACK that does not fit the request
+   is ignored: the request stays in flight and its timeout resends it. */
+static void client_on_ack(cf_client_t *self, client_request_t *r, cf_parts_t *parts, int64_t now)
+{
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    int n = cf_parts_size(parts) == 4
+          ? cf_proto_unpack_acks(&result, cf_parts_data(parts, 3), cf_parts_len(parts, 3),
+                                 self->acks, r->count) : -1;
+    if (n == (int) r->count) {
+        uint32_t busy = 0;
+        for (uint32_t i = 0; i < r->count; i++)
+            if (self->acks[i].status == CF_ACK_BUSY) {
+                client_note_busy(self, r->events[i], &self->acks[i]);
+                self->busy[busy++] = r->events[i];
+            } else {
+                client_finish_acked(self, r->events[i], &self->acks[i]);
+            }
+        for (uint32_t i = busy; i > 0; i--)     /* to the front of the queue, in order */
+            cf_client_queue_push(self, self->busy[i - 1], true);
+        client_release(self, r);
+        if (busy) {
+            self->busy_until = now + self->busy_pause_ms;
+            self->busy_pause_ms = self->busy_pause_ms * 2 < CLIENT_BUSY_PAUSE_MAX_MS
+                                ? self->busy_pause_ms * 2 : CLIENT_BUSY_PAUSE_MAX_MS;
+        } else {
+            self->busy_pause_ms = CLIENT_BUSY_PAUSE_MS;
+        }
+    }
+    msgpack_unpacked_destroy(&result);
+}
+
+static void client_on_reply(cf_client_t *self, cf_parts_t *parts, int64_t now)
+{
+    if (cf_parts_size(parts) < 3 || !cf_parts_equals(parts, 0, CF_PROTO_SIGNATURE))
+        return;
+    client_request_t *r = client_find(self, cf_parts_data(parts, 2), cf_parts_len(parts, 2));
+    if (!r)
+        return;                 /* a late reply to a request answered before */
+    size_t before = self->final_count;
+    if (cf_parts_equals(parts, 1, CF_CMD_ACK))
+        client_on_ack(self, r, parts, now);
+    else if (cf_parts_equals(parts, 1, CF_CMD_ERROR))
+        client_on_error(self, r, parts);
+    if (self->final_count != before)
+        self->last_progress = now;
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static bool client_done(const cf_client_t *self)
+{
+    return self->final_count == self->event_count;
+}
+
+static int client_on_readable(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    cf_client_t *self = arg;
+    int64_t now = cf_clock_ms();
+    while (cf_parts_recv(self->parts, socket) == 0)
+        client_on_reply(self, self->parts, now);
+    if (errno != EAGAIN && errno != EINTR)
+        return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "receive: %s", zmq_strerror(errno));
+    if (client_fill(self, now) < 0)
+        return -1;
+    return client_done(self) ? -1 : 0;
+}
+
+static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    cf_client_t *self = arg;
+    int64_t now = cf_clock_ms();
+    for (unsigned s = 0; s < self->window; s++) {
+        client_request_t *r = &self->slots[s];
+        if (r->id && r->due <= now && client_send(self, r, now) < 0)
+            return -1;
+    }
+    if (now - self->last_progress >= self->deadline_ms) {
+        self->ending = "no progress";
+        return -1;
+    }
+    if (client_fill(self, now) < 0)
+        return -1;
+    if (self->progress)
+        self->progress(&self->stats, self->progress_arg);
+    return 0;
+}
+
+/* Marks event index unacked, saying what became of it. */
+static void client_abandon(cf_client_t *self, uint32_t index, const char *why)
+{
+    const client_event_t *event = &self->events[index];
+    char reason[256];
+    char sent[32];
+    snprintf(sent, sizeof sent, event->sends == 1 ? "once" : "%u times", event->sends);
+    if (event->sends == 0)
+        snprintf(reason, sizeof reason, "never sent (%s)", why);
+    else if (event->flags & CLIENT_WAS_BUSY)
+        snprintf(reason, sizeof reason, "broker busy (%s), sent %s (%s)", self->busy_reason, sent,
+                 why);
+    else
+        snprintf(reason, sizeof reason, "no ACK, sent %s (%s)", sent, why);
+    cf_client_finish(self, index, CF_CLIENT_UNACKED, reason, strlen(reason));
+}
+
+/* Everything still in flight or queued becomes unacked. */
+static void client_give_up(cf_client_t *self)
+{
+    char why[64];
+    if (self->code != CF_CLIENT_OK)
+        snprintf(why, sizeof why, "socket error");
+    else if (self->ending)
+        snprintf(why, sizeof why, "gave up after %g s without progress",
+                 self->deadline_ms / 1000.0);
+    else
+        snprintf(why, sizeof why, "interrupted");
+    for (unsigned s = 0; s < self->window; s++)
+        if (self->slots[s].id) {
+            for (uint32_t i = 0; i < self->slots[s].count; i++)
+                client_abandon(self, self->slots[s].events[i], why);
+            client_release(self, &self->slots[s]);
+        }
+    for (uint32_t index; (index = cf_client_queue_pop(self)) != CLIENT_NONE;)
+        client_abandon(self, index, why);
+}
+
+/* The buffers of one run, sized by the settings. */
+static void client_start(cf_client_t *self)
+{
+    self->slots = calloc(self->window, sizeof *self->slots);
+    self->acks = calloc(self->batch, sizeof *self->acks);
+    self->busy = calloc(self->batch, sizeof *self->busy);
+    if (!self->slots || !self->acks || !self->busy)
+        abort();
+    for (unsigned s = 0; s < self->window; s++)
+        if (!(self->slots[s].events = calloc(self->batch, sizeof(uint32_t))))
+            abort();
+    self->parts = cf_parts_new(CLIENT_REPLY_PARTS);
+    self->code = CF_CLIENT_OK;
+    self->error[0] = '\0';
+    self->ending = NULL;
+    self->busy_until = 0;
+    self->busy_pause_ms = CLIENT_BUSY_PAUSE_MS;
+    self->last_progress = cf_clock_ms();
+}
+
+static void client_stop(cf_client_t *self)
+{
+    for (unsigned s = 0; s < self->window; s++)
+        free(self->slots[s].events);
+    free(self->slots);
+    free(self->acks);
+    free(self->busy);
+    self->slots = NULL;
+    self->acks = NULL;
+    self->busy = NULL;
+    cf_parts_destroy(&self->parts);
+}
+
+static int client_loop(cf_client_t *self)
+{
+    cf_loop_t *loop = cf_loop_new();
+    cf_loop_add_socket(loop, self->socket, client_on_readable, self);
+    cf_loop_add_timer(loop, CF_CLIENT_TICK_MS, client_on_tick, self);
+    cf_loop_set_stop_flag(loop, self->stop_flag);
+    int rc = cf_loop_run(loop);
+    cf_loop_destroy(&loop);
+    if (rc < 0)
+        return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "poll: %s", zmq_strerror(errno));
+    return self->code == CF_CLIENT_OK ? 0 : -1;
+}
+
+int cf_client_run(cf_client_t *self, cf_client_progress_fn *progress, void *arg)
+{
+    assert(self && !self->slots);
+    if (cf_client_connect(self) < 0)
+        return -1;
+    self->progress = progress;
+    self->progress_arg = arg;
+    client_start(self);
+    int rc = client_fill(self, cf_clock_ms());
+    if (rc == 0 && !client_done(self))
+        rc = client_loop(self);
+    client_give_up(self);
+    client_stop(self);
+    if (progress)
+        progress(&self->stats, arg);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*  Tests of cf_seqcheck: gaps per (publisher, topic), no gap for the first
+    notification of a pair or after a broker restart, and a table that
+    keeps its pairs as it grows.                                             */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include "caseflow/cf_seqcheck.h"
+
+static uint64_t see(cf_seqcheck_t *check, const char *publisher, const char *topic, uint64_t seq)
+{
+    return cf_seqcheck_see(check, publisher, strlen(publisher), topic, strlen(topic), seq, NULL);
+}
+
+static void test_gaps(void **state)
+{
+    (void) state;
+    cf_seqcheck_t *check = cf_seqcheck_new();
+    assert_int_equal(see(check, "b1", "reject", 5), 0);        /* joined late: no gap */
+    assert_int_equal(see(check, "b1", "reject", 6), 0);
+    assert_int_equal(see(check, "b1", "reject", 9), 2);
+    uint64_t last = 0;
+    assert_int_equal(cf_seqcheck_see(check, "b1", 2, "reject", 6, 10, &last), 0);
+    assert_int_equal(last, 9);
+    assert_int_equal(see(check, "b1", "rejec", 1), 0);         /* another topic */
+    assert_int_equal(see(check, "b1", "rejec", 3), 1);
+    assert_int_equal(see(check, "b2", "reject", 1), 0);        /* restarted broker */
+    assert_int_equal(see(check, "b1r", "eject", 4), 0);        /* not the pair (b1, reject) */
+    assert_int_equal(see(check, "b1", "reject", 10), 0);       /* a repeat: no gap */
+    assert_int_equal(see(check, "", "", 1), 0);
+    assert_int_equal(see(check, "", "", 3), 1);
+    assert_int_equal(cf_seqcheck_size(check), 5);
+    cf_seqcheck_destroy(&check);
+    assert_null(check);
+    cf_seqcheck_destroy(&check);
+}
+
+static void test_growth(void **state)
+{
+    (void) state;
+    cf_seqcheck_t *check = cf_seqcheck_new();
+    char topic[64];
+    for (uint64_t round = 1; round <= 3; round++)
+        for (int i = 0; i < 1000; i++) {
+            snprintf(topic, sizeof topic, "case.P%d.arrived", i);
+            assert_int_equal(see(check, "pub", topic, round * (i % 2 ? 1 : 2)), i % 2 || round == 1 ? 0 : 1);
+        }
+    assert_int_equal(cf_seqcheck_size(check), 1000);
+    cf_seqcheck_destroy(&check);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gaps),
+        cmocka_unit_test(test_growth),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

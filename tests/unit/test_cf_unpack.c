@@ -1,0 +1,99 @@
+/*  Tests of cf_unpack: the bounds walk accepts every msgpack format, finds
+    the end of the first value, and refuses headers that promise more than
+    the bytes hold, nesting beyond the limit and the unused byte 0xc1.       */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include "caseflow/cf_unpack.h"
+
+static void test_every_format(void **state)
+{
+    (void) state;
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    char big[70000];
+    memset(big, 'x', sizeof big);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str(&pk, 1);               msgpack_pack_str_body(&pk, "a", 1);
+    msgpack_pack_array(&pk, 20);         /* every format once */
+    msgpack_pack_nil(&pk);                  msgpack_pack_true(&pk);
+    msgpack_pack_false(&pk);
+    msgpack_pack_int(&pk, -1);              msgpack_pack_int(&pk, -100);
+    msgpack_pack_int(&pk, -1000);           msgpack_pack_int64(&pk, -100000);
+    msgpack_pack_int64(&pk, -10000000000);  msgpack_pack_uint64(&pk, 200);
+    msgpack_pack_uint64(&pk, 60000);        msgpack_pack_uint64(&pk, 1u << 30);
+    msgpack_pack_uint64(&pk, 1ull << 40);   msgpack_pack_float(&pk, 1.5f);
+    msgpack_pack_double(&pk, 2.5);          msgpack_pack_str(&pk, 40);
+    msgpack_pack_str_body(&pk, big, 40);    msgpack_pack_str(&pk, 300);
+    msgpack_pack_str_body(&pk, big, 300);   msgpack_pack_bin(&pk, 70000);
+    msgpack_pack_bin_body(&pk, big, 70000); msgpack_pack_ext(&pk, 1, 3);
+    msgpack_pack_ext_body(&pk, big, 1);     msgpack_pack_ext(&pk, 16, 3);
+    msgpack_pack_ext_body(&pk, big, 16);    msgpack_pack_ext(&pk, 3, 4);
+    msgpack_pack_ext_body(&pk, big, 3);
+    msgpack_pack_int(&pk, 1);               msgpack_pack_array(&pk, 17);
+    for (int i = 0; i < 17; i++)
+        msgpack_pack_map(&pk, 0);
+    size_t end = 0;
+    assert_int_equal(cf_unpack_scan(sbuf.data, sbuf.size, &end), 0);
+    assert_int_equal(end, sbuf.size);
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    assert_int_equal(cf_unpack(&result, sbuf.data, sbuf.size), 0);
+    assert_int_equal(result.data.via.map.ptr[0].val.via.array.size, 20);
+    assert_int_equal(cf_unpack(&result, sbuf.data, sbuf.size - 1), CF_UNPACK_INVALID);
+    msgpack_pack_nil(&pk);                  /* a second value: scan stops before it */
+    assert_int_equal(cf_unpack_scan(sbuf.data, sbuf.size, &end), 0);
+    assert_int_equal(end, sbuf.size - 1);
+    assert_int_equal(cf_unpack(&result, sbuf.data, sbuf.size), CF_UNPACK_INVALID);
+    msgpack_unpacked_destroy(&result);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+static void test_hostile_headers(void **state)
+{
+    (void) state;
+    static const struct { const char *bytes; size_t size; } cases[] = {
+        { "\xdd\xff\xff\xff\xff", 5 },          /* array of 4G items */
+        { "\xdf\x7f\xff\xff\xff\x01\x02", 7 },  /* map of 2G pairs */
+        { "\xdb\xff\xff\xff\xff", 5 },          /* str of 4 GB */
+        { "\xc6\x00\x01\x00\x00xx", 7 },        /* bin of 64 KB */
+        { "\xc9\x00\x00\x00\x01", 5 },          /* ext without its type byte */
+        { "\xdc\x00", 2 },                      /* length field cut short */
+        { "\x92\x01", 2 },                      /* array missing an item */
+        { "\xcb\x00\x00", 3 },                  /* double cut short */
+        { "\xc1", 1 },                          /* never used */
+        { "", 0 },
+    };
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t end = 0;
+        assert_int_equal(cf_unpack_scan(cases[i].bytes, cases[i].size, &end), CF_UNPACK_INVALID);
+        assert_int_equal(cf_unpack(&result, cases[i].bytes, cases[i].size), CF_UNPACK_INVALID);
+    }
+    char deep[CF_UNPACK_MAX_DEPTH + 2];
+    memset(deep, '\x91', sizeof deep);      /* arrays of one array ... */
+    deep[CF_UNPACK_MAX_DEPTH] = '\xc0';     /* 32 levels, then nil */
+    assert_int_equal(cf_unpack(&result, deep, CF_UNPACK_MAX_DEPTH + 1), 0);
+    deep[CF_UNPACK_MAX_DEPTH] = '\x91';
+    deep[CF_UNPACK_MAX_DEPTH + 1] = '\xc0'; /* 33 levels */
+    assert_int_equal(cf_unpack(&result, deep, sizeof deep), CF_UNPACK_TOO_DEEP);
+    deep[CF_UNPACK_MAX_DEPTH] = '\x90';     /* an empty array is a level too */
+    assert_int_equal(cf_unpack(&result, deep, CF_UNPACK_MAX_DEPTH + 1), CF_UNPACK_TOO_DEEP);
+    deep[CF_UNPACK_MAX_DEPTH - 1] = '\x90';
+    assert_int_equal(cf_unpack(&result, deep, CF_UNPACK_MAX_DEPTH), 0);
+    msgpack_unpacked_destroy(&result);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_format),
+        cmocka_unit_test(test_hostile_headers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
