@@ -10,13 +10,13 @@
     unknown and repeated keys are reported in map order). The only memory
     used beyond the stack is msgpack-c's zone, freed before returning.       */
 #include "cf_event_internal.h"
+#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EVENT_DEPTH_MAX     16      /* msgpack-c fails (as out of memory) at 32 */
 
 static const char *const s_type_names[CF_EV_TYPE_COUNT] = {
     "case.registered", "case.screened", "case.assisted", "case.detained", "case.released",
@@ -27,88 +27,6 @@ static const char *const s_type_names[CF_EV_TYPE_COUNT] = {
 static const char *const s_stage_names[CF_STAGE_COUNT] = {
     "registered", "screened", "assisted", "departed", "arrived", "reintegrating", "closed"
 };
-
-/* ---- the raw walk -------------------------------------------------------- */
-
-/* Reads an n-byte big-endian length at *pos. */
-static bool scan_length(const unsigned char *p, size_t size, size_t *pos, unsigned n, size_t *out)
-{
-    if (size - *pos < n)
-        return false;
-    *out = 0;
-    for (unsigned i = 0; i < n; i++)
-        *out = (*out << 8) | p[(*pos)++];
-    return true;
-}
-
-/* The header at p[*pos]: how many payload bytes follow it and how many
-   objects it contains. False for 0xc1 (never used) and short headers. */
-static bool scan_header(const unsigned char *p, size_t size, size_t *pos, size_t *skip,
-                        size_t *children)
-{
-    unsigned b = p[(*pos)++];
-    *skip = *children = 0;
-    if (b <= 0x7f || b >= 0xe0)
-        return true;                                    /* fixints */
-    if (b <= 0x9f) {
-        *children = (b & 0x0f) * (b <= 0x8f ? 2u : 1u); /* fixmap, fixarray */
-        return true;
-    }
-    if (b <= 0xbf) {
-        *skip = b & 0x1f;                               /* fixstr */
-        return true;
-    }
-    static const unsigned char fixed[] = {              /* 0xc0 .. 0xdf */
-        0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 1, 2, 4, 8,
-        1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0 };
-    static const unsigned char length_bytes[] = {
-        0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 2, 4, 2, 4 };
-    unsigned i = b - 0xc0;
-    if (fixed[i] == 0xff)
-        return false;
-    size_t n = 0;
-    if (length_bytes[i] && !scan_length(p, size, pos, length_bytes[i], &n))
-        return false;
-    if (n > size)
-        return false;                                   /* cannot fit; keeps 2 * n exact */
-    if (b >= 0xdc)
-        *children = b >= 0xde ? 2 * n : n;              /* array16/32, map16/32 */
-    else
-        *skip = fixed[i] + n + (b >= 0xc7 && b <= 0xc9 ? 1 : 0);    /* ext: type byte */
-    return true;
-}
-
-/* Walks the one object at the start of p. Returns 0 with its end in *end,
-   -1 when the bytes are not msgpack or stop short, -2 when containers nest
-   deeper than EVENT_DEPTH_MAX. */
-static int event_scan(const unsigned char *p, size_t size, size_t *end)
-{
-    size_t pending[EVENT_DEPTH_MAX + 1];
-    int depth = 0;
-    size_t pos = 0;
-    pending[0] = 1;
-    while (depth >= 0) {
-        if (pending[depth] == 0) {
-            depth--;
-            continue;
-        }
-        pending[depth]--;
-        size_t skip, children;
-        if (pos >= size || !scan_header(p, size, &pos, &skip, &children))
-            return -1;
-        if (skip > size - pos || children > size - pos - skip)
-            return -1;                                  /* every child takes a byte */
-        pos += skip;
-        if (children) {
-            if (depth == EVENT_DEPTH_MAX)
-                return -2;
-            pending[++depth] = children;
-        }
-    }
-    *end = pos;
-    return 0;
-}
 
 /* ---- the map --------------------------------------------------------------- */
 
@@ -262,10 +180,10 @@ int cf_event_decode(cf_event_t *event, const void *data, size_t size,
     if (size > CF_EVENT_MAX_BYTES)
         return cf_event_fail(&d, "event: %zu bytes exceeds the limit of %d bytes",
                              size, CF_EVENT_MAX_BYTES);
-    size_t end = 0;
-    int scan = size ? event_scan(data, size, &end) : -1;
-    if (scan == -2)
-        return cf_event_fail(&d, "event: nested deeper than %d levels", EVENT_DEPTH_MAX);
+    size_t end = 0;     /* the walk bounds what msgpack-c will allocate */
+    int scan = size ? cf_unpack_scan(data, size, &end) : CF_UNPACK_INVALID;
+    if (scan == CF_UNPACK_TOO_DEEP)
+        return cf_event_fail(&d, "event: nested deeper than %d levels", CF_UNPACK_MAX_DEPTH);
     if (scan < 0)
         return cf_event_fail(&d, "event: not valid msgpack");
 

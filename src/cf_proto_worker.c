@@ -1,6 +1,7 @@
 /*  cf_proto (worker side): the READY body that a worker sends when it joins.
     The intake side's acks are in cf_proto.c.                                */
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -52,10 +53,8 @@ int cf_proto_parse_ready(const void *data, size_t size, cf_ready_t *ready)
     *ready = (cf_ready_t) { .credit = 1, .pid = 0, .host = "?" };
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
-    size_t offset = 0;
-    int rc = data ? msgpack_unpack_next(&result, data, size, &offset) : MSGPACK_UNPACK_PARSE_ERROR;
     int status = -1;
-    if (rc == MSGPACK_UNPACK_SUCCESS && result.data.type == MSGPACK_OBJECT_MAP) {
+    if (data && cf_unpack(&result, data, size) == 0 && result.data.type == MSGPACK_OBJECT_MAP) {
         for (uint32_t i = 0; i < result.data.via.map.size; i++)
             ready_take(ready, &result.data.via.map.ptr[i].key, &result.data.via.map.ptr[i].val);
         status = 0;

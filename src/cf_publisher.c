@@ -2,8 +2,10 @@
     numbers; see cf_publisher.h.                                             */
 #include "caseflow/cf_publisher.h"
 #include "caseflow/cf_seqmap.h"
+#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <msgpack.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -65,15 +67,15 @@ void cf_publisher_destroy(cf_publisher_t **self_p)
 static int publisher_map_header(const unsigned char *body, size_t size, uint32_t *entries,
                                 size_t *header)
 {
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 1024);
-    msgpack_object object;
-    size_t offset = 0;
-    int rc = msgpack_unpack(( const char *) body, size, &offset, &zone, &object);
-    msgpack_zone_destroy(&zone);
-    if (rc != MSGPACK_UNPACK_SUCCESS || offset != size || object.type != MSGPACK_OBJECT_MAP)
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    int rc = cf_unpack(&result, body, size);
+    bool is_map = rc == 0 && result.data.type == MSGPACK_OBJECT_MAP;
+    if (is_map)
+        *entries = result.data.via.map.size;
+    msgpack_unpacked_destroy(&result);
+    if (!is_map)
         return -1;
-    *entries = object.via.map.size;
     *header = body[0] >= 0x80 && body[0] <= 0x8f ? 1 : body[0] == 0xde ? 3 : 5;
     return 0;
 }

@@ -1,40 +1,25 @@
-/*  cf_seqcheck: (publisher, topic) -> last seq, an open-addressing table
-    with linear probing that doubles at half load; see cf_seqcheck.h. A key
-    is the publisher, a NUL byte and the topic, so that no two pairs share
-    one.                                                                     */
+/*  cf_seqcheck: (publisher, topic) -> last seq, on a cf_seqmap keyed by the
+    publisher, a NUL byte and the topic, so that no two pairs share a key;
+    see cf_seqcheck.h.                                                       */
 #include "caseflow/cf_seqcheck.h"
+#include "caseflow/cf_seqmap.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *key;              /* NULL = empty slot */
-    size_t len;
-    uint64_t hash, last;
-} seqcheck_slot_t;
-
 struct _cf_seqcheck_t {
-    seqcheck_slot_t *slots;
-    size_t capacity, size;  /* capacity is a power of two */
+    cf_seqmap_t *last;
     char *scratch;          /* the key being looked up */
     size_t scratch_size;
 };
 
-static uint64_t seqcheck_hash(const char *s, size_t len)
-{
-    uint64_t hash = 14695981039346656037ULL;       /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        hash = (hash ^ (unsigned char) s[i]) * 1099511628211ULL;
-    return hash;
-}
-
 cf_seqcheck_t *cf_seqcheck_new(void)
 {
     cf_seqcheck_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->slots = calloc(16, sizeof *self->slots)))
+    if (!self)
         abort();
-    self->capacity = 16;
+    self->last = cf_seqmap_new();
     return self;
 }
 
@@ -43,54 +28,10 @@ void cf_seqcheck_destroy(cf_seqcheck_t **self_p)
     if (!self_p || !*self_p)
         return;
     cf_seqcheck_t *self = *self_p;
-    for (size_t i = 0; i < self->capacity; i++)
-        free(self->slots[i].key);
-    free(self->slots);
+    cf_seqmap_destroy(&self->last);
     free(self->scratch);
     free(self);
     *self_p = NULL;
-}
-
-static seqcheck_slot_t *seqcheck_probe(seqcheck_slot_t *slots, size_t capacity, const char *key,
-                                       size_t len, uint64_t hash)
-{
-    size_t i = hash & (capacity - 1);
-    while (slots[i].key && !(slots[i].hash == hash && slots[i].len == len
-                             && memcmp(slots[i].key, key, len) == 0))
-        i = (i + 1) & (capacity - 1);
-    return &slots[i];
-}
-
-static void seqcheck_grow(cf_seqcheck_t *self)
-{
-    size_t capacity = self->capacity * 2;
-    seqcheck_slot_t *slots = calloc(capacity, sizeof *slots);
-    if (!slots)
-        abort();
-    for (size_t i = 0; i < self->capacity; i++)
-        if (self->slots[i].key)
-            *seqcheck_probe(slots, capacity, self->slots[i].key, self->slots[i].len,
-                            self->slots[i].hash) = self->slots[i];
-    free(self->slots);
-    self->slots = slots;
-    self->capacity = capacity;
-}
-
-/* The slot of a key, a new one (last 0) when it was not there. */
-static seqcheck_slot_t *seqcheck_slot(cf_seqcheck_t *self, const char *key, size_t len)
-{
-    if ((self->size + 1) * 2 > self->capacity)
-        seqcheck_grow(self);
-    uint64_t hash = seqcheck_hash(key, len);
-    seqcheck_slot_t *slot = seqcheck_probe(self->slots, self->capacity, key, len, hash);
-    if (!slot->key) {
-        if (!(slot->key = malloc(len ? len : 1)))
-            abort();
-        memcpy(slot->key, key, len);
-        *slot = (seqcheck_slot_t) { slot->key, len, hash, 0 };
-        self->size++;
-    }
-    return slot;
 }
 
 uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publisher_len,
@@ -108,9 +49,7 @@ uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publ
     self->scratch[publisher_len] = '\0';
     if (topic_len)
         memcpy(self->scratch + publisher_len + 1, topic, topic_len);
-    seqcheck_slot_t *slot = seqcheck_slot(self, self->scratch, len);
-    uint64_t previous = slot->last;
-    slot->last = seq;
+    uint64_t previous = cf_seqmap_set(self->last, self->scratch, len, seq);
     if (last)
         *last = previous;
     return previous && seq > previous + 1 ? seq - previous - 1 : 0;
@@ -119,5 +58,5 @@ uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publ
 size_t cf_seqcheck_size(const cf_seqcheck_t *self)
 {
     assert(self);
-    return self->size;
+    return cf_seqmap_size(self->last);
 }

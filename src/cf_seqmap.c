@@ -1,4 +1,4 @@
-/*  cf_seqmap: topic -> last sequence number, open addressing with linear
+/*  cf_seqmap: key -> last sequence number, open addressing with linear
     probing and doubling at 1/2 load; see cf_seqmap.h.                       */
 #include "caseflow/cf_seqmap.h"
 
@@ -73,9 +73,9 @@ static void seqmap_grow(cf_seqmap_t *self)
     self->capacity = capacity;
 }
 
-uint64_t cf_seqmap_next(cf_seqmap_t *self, const char *topic, size_t len)
+/* The slot of topic, a new one (last 0) when it was not there. */
+static seqmap_slot_t *seqmap_slot(cf_seqmap_t *self, const char *topic, size_t len)
 {
-    assert(self && topic);
     if ((self->size + 1) * 2 > self->capacity)
         seqmap_grow(self);
     uint64_t hash = seqmap_hash(topic, len);
@@ -89,7 +89,22 @@ uint64_t cf_seqmap_next(cf_seqmap_t *self, const char *topic, size_t len)
         slot->hash = hash;
         self->size++;
     }
-    return ++slot->last;
+    return slot;
+}
+
+uint64_t cf_seqmap_next(cf_seqmap_t *self, const char *topic, size_t len)
+{
+    assert(self && topic);
+    return ++seqmap_slot(self, topic, len)->last;
+}
+
+uint64_t cf_seqmap_set(cf_seqmap_t *self, const char *topic, size_t len, uint64_t value)
+{
+    assert(self && topic);
+    seqmap_slot_t *slot = seqmap_slot(self, topic, len);
+    uint64_t previous = slot->last;
+    slot->last = value;
+    return previous;
 }
 
 uint64_t cf_seqmap_last(const cf_seqmap_t *self, const char *topic, size_t len)

@@ -18,7 +18,9 @@
 #include <stddef.h>
 #include <msgpack.h>
 
-#define CF_JSON_MAX_DEPTH   32      /* nested arrays and maps (msgpack-c reads no deeper) */
+#include "caseflow/cf_unpack.h"
+
+#define CF_JSON_MAX_DEPTH   CF_UNPACK_MAX_DEPTH     /* nested arrays and maps: what a peer may send */
 #define CF_JSON_OBJECT      1       /* flag: the top-level value must be an object */
 
 typedef enum {

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <msgpack.h>
 
-#define CF_UNPACK_MAX_DEPTH     32      /* nested arrays and maps: msgpack-c's own limit */
+#define CF_UNPACK_MAX_DEPTH     16      /* nested arrays and maps; msgpack-c fails (as out of memory) at 32 */
 
 #define CF_UNPACK_INVALID       (-1)    /* not msgpack, truncated, or bytes after the value */
 #define CF_UNPACK_TOO_DEEP      (-2)    /* nested deeper than CF_UNPACK_MAX_DEPTH */

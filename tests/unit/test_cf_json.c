@@ -106,18 +106,20 @@ static void test_rejects(void **state)
     expect_reject(json, "{} {}", 0, CF_JSON_ERR_SYNTAX, "json: ");
     expect_reject(json, "[1]", CF_JSON_OBJECT, CF_JSON_ERR_TYPE, "json: an array, not an object");
     expect_reject(json, "\"s\"", CF_JSON_OBJECT, CF_JSON_ERR_TYPE, "a string, not an object");
-    char deep[200] = "";
-    for (int i = 0; i < 33; i++)
+    enum { D = CF_JSON_MAX_DEPTH };
+    char deep[2 * D + 8] = "", message[64];
+    for (int i = 0; i <= D; i++)
         strcat(deep, "[");
-    for (int i = 0; i < 33; i++)
+    for (int i = 0; i <= D; i++)
         strcat(deep, "]");
-    expect_reject(json, deep, 0, CF_JSON_ERR_DEPTH, "nested deeper than 32");
-    memset(deep, '[', 32);      /* 32 levels are fine, and msgpack-c reads them back */
-    deep[32] = '1';
-    memset(deep + 33, ']', 32);
-    deep[65] = '\0';
-    assert_int_equal(cf_json_to_msgpack(json, deep, 65, CF_JSON_OBJECT), -1);
-    assert_int_equal(cf_json_to_msgpack(json, deep, 65, 0), 0);
+    snprintf(message, sizeof message, "nested deeper than %d", D);
+    expect_reject(json, deep, 0, CF_JSON_ERR_DEPTH, message);
+    memset(deep, '[', D);       /* the deepest allowed is fine, and msgpack-c reads it back */
+    deep[D] = '1';
+    memset(deep + D + 1, ']', D);
+    deep[2 * D + 1] = '\0';
+    assert_int_equal(cf_json_to_msgpack(json, deep, 2 * D + 1, CF_JSON_OBJECT), -1);
+    assert_int_equal(cf_json_to_msgpack(json, deep, 2 * D + 1, 0), 0);
     size_t size;
     const void *data = cf_json_msgpack(json, &size);
     char copy[64];

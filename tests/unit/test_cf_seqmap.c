@@ -24,6 +24,10 @@ static void test_sequences_per_topic(void **state)
     assert_int_equal(cf_seqmap_size(map), 502);
     assert_int_equal(cf_seqmap_last(map, "reject", 6), 2);
     assert_int_equal(cf_seqmap_last(map, "case.P499.departed", 18), 3);
+    assert_int_equal(cf_seqmap_set(map, "reject", 6, 40), 2);     /* returns what it replaced */
+    assert_int_equal(cf_seqmap_next(map, "reject", 6), 41);
+    assert_int_equal(cf_seqmap_set(map, "new", 3, 7), 0);
+    assert_int_equal(cf_seqmap_size(map), 503);
     cf_seqmap_destroy(&map);
     assert_null(map);
 }

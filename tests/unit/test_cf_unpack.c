@@ -77,10 +77,10 @@ static void test_hostile_headers(void **state)
     }
     char deep[CF_UNPACK_MAX_DEPTH + 2];
     memset(deep, '\x91', sizeof deep);      /* arrays of one array ... */
-    deep[CF_UNPACK_MAX_DEPTH] = '\xc0';     /* 32 levels, then nil */
+    deep[CF_UNPACK_MAX_DEPTH] = '\xc0';     /* the deepest allowed, then nil */
     assert_int_equal(cf_unpack(&result, deep, CF_UNPACK_MAX_DEPTH + 1), 0);
     deep[CF_UNPACK_MAX_DEPTH] = '\x91';
-    deep[CF_UNPACK_MAX_DEPTH + 1] = '\xc0'; /* 33 levels */
+    deep[CF_UNPACK_MAX_DEPTH + 1] = '\xc0'; /* one level too deep */
     assert_int_equal(cf_unpack(&result, deep, sizeof deep), CF_UNPACK_TOO_DEEP);
     deep[CF_UNPACK_MAX_DEPTH] = '\x90';     /* an empty array is a level too */
     assert_int_equal(cf_unpack(&result, deep, CF_UNPACK_MAX_DEPTH + 1), CF_UNPACK_TOO_DEEP);
