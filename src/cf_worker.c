@@ -198,6 +198,19 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
 
 /* ---- life cycle ------------------------------------------------------- */
 
+/* Says at start-up what an `accepted` ack means on this Redis. */
+static void worker_log_durability(cf_worker_t *self)
+{
+    cf_store_durability_t mode;
+    char text[256];
+    if (cf_store_durability(self->store, &mode, text, sizeof text) < 0)
+        CF_LOG(CF_LOG_WARN, "durability unknown", "error=\"%s\"", cf_store_error(self->store));
+    else
+        CF_LOG(mode == CF_STORE_DURABLE_STRICT ? CF_LOG_INFO : CF_LOG_WARN, "durability",
+               "mode=%s guarantee=\"%s\"", mode == CF_STORE_DURABLE_STRICT ? "strict"
+               : mode == CF_STORE_DURABLE_SECOND ? "aof" : "none", text);
+}
+
 static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
 {
     char why[256];
@@ -216,6 +229,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
         return -1;
     }
     self->apply = cf_apply_new(self->pseudo, self->store);
+    worker_log_durability(self);
     return 0;
 }
 

@@ -85,6 +85,20 @@ int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **cou
 unsigned cf_store_shard_of(const cf_event_t *event);
 
 /*  The last error's message ("" when none) and code.                        */
+/*  How durable an accepted event is on this Redis, from its persistence
+    settings: strict (AOF, fsync always), second (AOF, fsync everysec or
+    no) or none (no AOF).                                                    */
+typedef enum {
+    CF_STORE_DURABLE_STRICT = 0,
+    CF_STORE_DURABLE_SECOND,
+    CF_STORE_DURABLE_NONE
+} cf_store_durability_t;
+
+/*  Reads the settings (CONFIG GET) and writes one sentence on what an ack
+    means into text. 0, or -1 with the error on the object (for instance
+    when CONFIG is disabled on the server).                                  */
+int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *text, size_t size);
+
 const char *cf_store_error(const cf_store_t *self);
 cf_store_err_t cf_store_error_code(const cf_store_t *self);
 

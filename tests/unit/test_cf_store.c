@@ -337,6 +337,33 @@ static void test_bad_events_and_ttl(void **state)
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
 }
 
+static void config_set(fixture_t *f, const char *name, const char *value)
+{
+    redisReply *reply = redisCommand(f->raw, "CONFIG SET %s %s", name, value);
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_STATUS);
+    freeReplyObject(reply);
+}
+
+static void test_durability(void **state)
+{
+    fixture_t *f = *state;
+    cf_store_durability_t mode;
+    char text[256];
+    assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
+    assert_int_equal(mode, CF_STORE_DURABLE_NONE);      /* the test server has no AOF */
+    assert_non_null(strstr(text, "appendonly no"));
+    config_set(f, "appendonly", "yes");
+    config_set(f, "appendfsync", "everysec");
+    assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
+    assert_int_equal(mode, CF_STORE_DURABLE_SECOND);
+    assert_non_null(strstr(text, "appendfsync everysec"));
+    config_set(f, "appendfsync", "always");
+    assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
+    assert_int_equal(mode, CF_STORE_DURABLE_STRICT);
+    assert_non_null(strstr(text, "survives a crash of redis-server or of the machine"));
+}
+
 static void test_redis_down(void **state)
 {
     fixture_t *f = *state;
@@ -376,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_noscript_and_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durability, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
