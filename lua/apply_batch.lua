@@ -12,6 +12,7 @@
 -- KEYS[6+n..]    cf:{sN}:case:<case_id>, each distinct case of the batch once
 -- ARGV[1]        msgpack array of n events, each {type, stage, case_key, ...}
 -- ARGV[2]        seconds an event_id is remembered (dedupe window)
+-- ARGV[3]        seconds a case's state is kept after it is closed
 -- Returns        {statuses, {event, stage, programme}, ...}: statuses has one
 --                char per event, 'a' accepted or 'd' duplicate; then one
 --                triple per stage entered (event index 1-based, stage code).
@@ -76,6 +77,10 @@ local function check_input()
   local ttl = ARGV[2] or ''
   if not ttl:match('^[1-9]%d*$') or tonumber(ttl) > 2 ^ 31 then
     return nil, 'ARGV[2] is not a ttl'
+  end
+  local case_ttl = ARGV[3] or ''
+  if not case_ttl:match('^[1-9]%d*$') or tonumber(case_ttl) > 2 ^ 31 then
+    return nil, 'ARGV[3] is not a ttl'
   end
   for i = 1, n do
     local why = check_event(events[i], n)
@@ -281,6 +286,11 @@ for key_index, c in pairs(cases) do
     args[#args + 1] = c.f[field]
   end
   if #args > 0 then redis.call('HSET', KEYS[key_index], unpack(args)) end
+  -- A closed case's state goes after ARGV[3] seconds (counted again from its
+  -- latest event); the aggregates it fed stay.
+  if #args > 0 and has_bit(c.bits, ST_LAST) then
+    redis.call('EXPIRE', KEYS[key_index], ARGV[3])
+  end
 end
 for family = 1, NFAMILIES do
   for field, d in pairs(delta[family]) do

@@ -37,6 +37,7 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     self->port = port;
     self->script_dir = script_dir ? store_strdup(script_dir) : NULL;
     self->eid_ttl = CF_STORE_EID_TTL;
+    self->case_ttl = CF_STORE_CASE_TTL;
     cf_store_call_init(&self->call);
     msgpack_sbuffer_init(&self->note);
     return self;
@@ -74,6 +75,12 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->host);
     free(self);
     *self_p = NULL;
+}
+
+void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds)
+{
+    assert(self && seconds > 0);
+    self->case_ttl = seconds;
 }
 
 void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
@@ -239,8 +246,7 @@ static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned
         if (!(pending & 1u << s))
             continue;
         size_t n = self->start[s + 1] - self->start[s];
-        cf_store_call_build(&self->call, self->sha, s, events, self->order + self->start[s], n,
-                            self->eid_ttl);
+        cf_store_call_build(&self->call, self, s, events, self->order + self->start[s], n);
         if (redisAppendCommandArgv(self->ctx, (int) self->call.argc, self->call.argv,
                                    self->call.argvlen) != REDIS_OK)
             abort();                /* hiredis could not allocate */

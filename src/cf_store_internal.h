@@ -26,6 +26,7 @@ typedef struct {
     msgpack_sbuffer blob;
     char numkeys[16];
     char ttl[16];
+    char case_ttl[16];
 } store_call_t;
 
 /*  The store object (cf_store.c, cf_store_counters.c). */
@@ -34,6 +35,7 @@ struct _cf_store_t {
     int port;
     char *script_dir;
     uint32_t eid_ttl;
+    uint32_t case_ttl;
     redisContext *ctx;
     char *script;                   /* the script's text, read once */
     size_t script_len;
@@ -69,10 +71,11 @@ extern const char *const cf_store_families[STORE_FAMILIES];
 void cf_store_call_init(store_call_t *call);
 void cf_store_call_free(store_call_t *call);
 
-/*  Builds the call for the n events events[idx[0..n)] of one shard. The
-    events must have passed cf_store_check_events.                          */
-void cf_store_call_build(store_call_t *call, const char *sha, unsigned shard,
-                         const cf_event_t *events, const size_t *idx, size_t n, uint32_t ttl);
+/*  Builds the call for the n events events[idx[0..n)] of one shard, with the
+    store's event_id and closed-case time limits. The events must have passed
+    cf_store_check_events.                                                   */
+void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned shard,
+                         const cf_event_t *events, const size_t *idx, size_t n);
 
 /*  Checks what the store relies on: known type, an event_id of 1..64 bytes,
     and for case events a 32-char lower-case hex case_id, a programme and

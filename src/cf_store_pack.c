@@ -244,10 +244,11 @@ static void store_case_keys(store_call_t *call, size_t *nkeys, unsigned shard,
     free(table);
 }
 
-void cf_store_call_build(store_call_t *call, const char *sha, unsigned shard,
-                         const cf_event_t *events, const size_t *idx, size_t n, uint32_t ttl)
+void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned shard,
+                         const cf_event_t *events, const size_t *idx, size_t n)
 {
-    assert(call && sha && shard < CF_STORE_SHARDS && n > 0);
+    assert(call && store && shard < CF_STORE_SHARDS && n > 0);
+    const char *sha = store->sha;
     store_call_reserve(call, n);
     call->argc = 0;
     store_arg(call, "EVALSHA", 7);
@@ -272,5 +273,8 @@ void cf_store_call_build(store_call_t *call, const char *sha, unsigned shard,
         pack_event(&pk, &events[idx[i]], case_key[i]);
     free(case_key);
     store_arg(call, call->blob.data, call->blob.size);
-    store_arg(call, call->ttl, (size_t) snprintf(call->ttl, sizeof call->ttl, "%u", ttl));
+    store_arg(call, call->ttl, (size_t) snprintf(call->ttl, sizeof call->ttl, "%u",
+                                                 store->eid_ttl));
+    store_arg(call, call->case_ttl, (size_t) snprintf(call->case_ttl, sizeof call->case_ttl, "%u",
+                                                      store->case_ttl));
 }

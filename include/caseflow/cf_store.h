@@ -18,6 +18,7 @@
 
 #define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */
 #define CF_STORE_EID_TTL        (30u * 24 * 3600)   /* default dedupe window, s */
+#define CF_STORE_CASE_TTL       (30u * 24 * 3600)   /* default life of a closed case's state, s */
 #define CF_STORE_SCRIPT         "apply_batch.lua"   /* in script_dir */
 
 typedef enum {
@@ -47,6 +48,11 @@ void cf_store_destroy(cf_store_t **self_p);
 /*  How long event_ids are remembered for dedupe (seconds, > 0, at most
     2^31); CF_STORE_EID_TTL by default. A resend after this is applied again. */
 void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds);
+
+/*  How long a case's state (cf:{sN}:case:<id>) is kept after it is closed
+    (1 .. 2^31 s; CF_STORE_CASE_TTL by default). Each later event of the case
+    starts the time again; the aggregates it fed are never removed.         */
+void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds);
 
 /*  Connects (2 s connect timeout, 10 s per command), reads the script from
     script_dir and loads it (SCRIPT LOAD). Returns 0, or -1 with the error

@@ -22,6 +22,7 @@ typedef struct {
     unsigned credit;                    /* jobs held at once; 0 = default 2 */
     int heartbeat_ms, liveness_ms;      /* 0 = defaults 1000, 3000 */
     uint32_t eid_ttl_s;                 /* 0 = store default (30 days) */
+    uint32_t case_ttl_s;                /* closed case state kept; 0 = 30 days */
 } cf_worker_config_t;
 
 typedef struct _cf_worker_t cf_worker_t;

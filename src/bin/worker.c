@@ -17,6 +17,7 @@ static const char *s_usage =
     "  --scripts DIR         the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --credit N            jobs held at once (default 2)\n"
     "  --eid-ttl SECONDS     how long event_ids are remembered (default 2592000)\n"
+    "  --case-ttl SECONDS    how long a closed case's state is kept (default 2592000)\n"
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
     "  --liveness MS         reconnect when the broker is silent this long (default 3000)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n"
@@ -39,6 +40,7 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         { "broker", required_argument, 0, 'b' }, { "redis", required_argument, 0, 'r' },
         { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 's' },
         { "credit", required_argument, 0, 'c' }, { "eid-ttl", required_argument, 0, 't' },
+        { "case-ttl", required_argument, 0, 'T' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };
@@ -56,6 +58,8 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
                   o->config.credit = (unsigned) v; break;
         case 't': if (parse_number("--eid-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
                   o->config.eid_ttl_s = (uint32_t) v; break;
+        case 'T': if (parse_number("--case-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
+                  o->config.case_ttl_s = (uint32_t) v; break;
         case 'H': if (parse_number("--heartbeat", 10, 60000, &v, err, n) < 0) return -1;
                   o->config.heartbeat_ms = (int) v; break;
         case 'l': if (parse_number("--liveness", 20, 600000, &v, err, n) < 0) return -1;

@@ -337,6 +337,30 @@ static void test_bad_events_and_ttl(void **state)
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
 }
 
+/* The TTL of the case hash of ev's case, in seconds (-1: none, -2: no key). */
+static int64_t case_ttl(fixture_t *f, const cf_event_t *ev)
+{
+    return cf_test_integer(f, "TTL cf:{s%u}:case:%s", cf_store_shard_of(ev), ev->case_id);
+}
+
+static void test_closed_case_expires(void **state)
+{
+    fixture_t *f = *state;
+    cf_store_set_case_ttl(f->store, 100);
+    cf_event_t a, b;
+    cf_test_register(&a, "x-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_register(&b, "x-1", CASE_B, "CH-AVR", "m", "\3");
+    assert_string_equal(cf_test_apply(f, &a, 1), "a");
+    assert_string_equal(cf_test_apply(f, &b, 1), "a");
+    assert_int_equal(case_ttl(f, &a), -1);              /* open cases stay */
+    cf_test_stage(&a, "x-2", CASE_A, CF_EV_CASE_CLOSED);
+    assert_string_equal(cf_test_apply(f, &a, 1), "a");
+    int64_t ttl = case_ttl(f, &a);
+    assert_true(ttl > 90 && ttl <= 100);
+    assert_int_equal(case_ttl(f, &b), -1);
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|closed|ever|cases"), 1);
+}
+
 static void config_set(fixture_t *f, const char *name, const char *value)
 {
     redisReply *reply = redisCommand(f->raw, "CONFIG SET %s %s", name, value);
@@ -403,6 +427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_noscript_and_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_case_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down, setup, teardown),
     };
