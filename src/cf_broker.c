@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #define BROKER_DRAIN_MAX 256        /* messages per handler call */
+#define BROKER_STOP_GRACE_MS 10000  /* how long a stopping broker waits for its workers */
 #define BROKER_CREDIT_MAX 64
 
 struct _cf_broker_t {
@@ -32,6 +33,7 @@ struct _cf_broker_t {
     size_t queue_limit;
     int heartbeat_ms, liveness_ms;
     uint64_t next_job_id;
+    int64_t stopping_since;         /* 0 while taking events */
     msgpack_sbuffer sbuf;
 };
 
@@ -189,6 +191,11 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
         return;
     }
     size_t events = count - 4;
+    if (self->stopping_since) {
+        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY,
+                        "broker: shutting down, send again later");
+        return;
+    }
     if (cf_jobq_events(self->queue) + events > self->queue_limit) {
         snprintf(reason, sizeof reason, "queue: broker queue is full (%zu events)",
                  self->queue_limit);
@@ -355,11 +362,43 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     return self;
 }
 
+/* Counts the jobs that workers hold. */
+static size_t broker_inflight(cf_broker_t *self)
+{
+    size_t jobs = 0;
+    for (size_t i = 0; i < cf_roster_size(self->roster); i++)
+        jobs += cf_roster_at(self->roster, i)->inflight_count;
+    return jobs;
+}
+
+/* While stopping: ends the loop once every job is answered, or the grace
+   time is over (what is left was never acked: its producers resend). */
+static int broker_on_stopping(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    cf_broker_t *self = arg;
+    if (cf_jobq_jobs(self->queue) + broker_inflight(self) == 0)
+        return -1;
+    return cf_clock_ms() - self->stopping_since > BROKER_STOP_GRACE_MS ? -1 : 0;
+}
+
 int cf_broker_run(cf_broker_t *self, volatile sig_atomic_t *stop)
 {
     assert(self);
     cf_loop_set_stop_flag(self->loop, stop);
-    return cf_loop_run(self->loop);
+    if (cf_loop_run(self->loop) < 0)
+        return -1;
+    /* Stop: new events are answered busy, workers finish what they hold. */
+    self->stopping_since = cf_clock_ms();
+    CF_LOG(CF_LOG_INFO, "broker stopping", "queued_jobs=%zu inflight_jobs=%zu",
+           cf_jobq_jobs(self->queue), broker_inflight(self));
+    cf_loop_set_stop_flag(self->loop, NULL);
+    cf_loop_add_timer(self->loop, 20, broker_on_stopping, self);
+    int rc = cf_loop_run(self->loop);
+    if (cf_jobq_jobs(self->queue) + broker_inflight(self) > 0)
+        CF_LOG(CF_LOG_WARN, "jobs left unanswered", "queued_jobs=%zu inflight_jobs=%zu",
+               cf_jobq_jobs(self->queue), broker_inflight(self));
+    return rc;
 }
 
 void cf_broker_destroy(cf_broker_t **self_p)

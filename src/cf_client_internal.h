@@ -24,7 +24,9 @@ typedef struct {
     uint8_t flags;
 } client_event_t;
 
-/*  One PUSH in flight; id 0 marks a free slot.                              */
+/*  One PUSH in flight; id 0 marks a free slot. Attempt k goes out as request
+    id "<id>.<k>", so every resend has a new id (docs/protocol.md) and an ACK
+    to any attempt can still be matched.                                     */
 typedef struct {
     uint64_t id;
     uint32_t *events;       /* batch indexes */

@@ -3,8 +3,10 @@
     when busy) the events of its request and refills the window at once; a
     tick every CF_CLIENT_TICK_MS resends requests whose timeout passed,
     sends what a busy pause held back, checks the deadline and reports
-    progress. Request ids are decimal counters, never reused, so a late
-    reply to a request already answered matches nothing and is ignored.    */
+    progress. A request's attempts go out as "<n>.<attempt>" with n a
+    counter that is never reused: an ACK to any attempt of a request still
+    open answers it (the first one wins), and a reply to a request already
+    answered matches nothing and is ignored.                                */
 #include "cf_client_internal.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
@@ -17,7 +19,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#define CLIENT_BUSY_PAUSE_MS        200     /* first pause after a busy ack */
+#define CLIENT_BUSY_PAUSE_MS        100     /* first pause after a busy ack */
 #define CLIENT_BUSY_PAUSE_MAX_MS    5000    /* it doubles up to this */
 #define CLIENT_REPLY_PARTS          8       /* an ACK or ERROR has 4; more is ignored */
 
@@ -67,8 +69,8 @@ static int client_send(cf_client_t *self, client_request_t *r, int64_t now)
         event->sends += event->sends < UINT8_MAX;
         event->flags &= (uint8_t) ~CLIENT_WAS_BUSY;     /* what it gets now is news */
     }
-    char id[24];
-    int id_len = snprintf(id, sizeof id, "%" PRIu64, r->id);
+    char id[40];
+    int id_len = snprintf(id, sizeof id, "%" PRIu64 ".%d", r->id, r->sends);
     if (zmq_send(self->socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return errno == EAGAIN ? 0 : cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "send: %s",
                                                     zmq_strerror(errno));
@@ -103,17 +105,21 @@ static int client_fill(cf_client_t *self, int64_t now)
 
 /* ---- replies ---------------------------------------------------------- */
 
+/* The open request that request id "<n>.<attempt>" belongs to, or NULL. */
 static client_request_t *client_find(cf_client_t *self, const char *id, size_t len)
 {
-    char text[24];
+    char text[40];
     if (len == 0 || len >= sizeof text)
         return NULL;
     memcpy(text, id, len);
     text[len] = '\0';
-    char *end;
-    uint64_t value = strtoull(text, &end, 10);
-    for (unsigned s = 0; value && *end == '\0' && s < self->window; s++)
-        if (self->slots[s].id == value)
+    char *dot, *end = text;
+    uint64_t n = strtoull(text, &dot, 10);
+    long attempt = *dot == '.' ? strtol(dot + 1, &end, 10) : 0;
+    if (n == 0 || attempt < 1 || *end != '\0')
+        return NULL;
+    for (unsigned s = 0; s < self->window; s++)
+        if (self->slots[s].id == n && attempt <= self->slots[s].sends)
             return &self->slots[s];
     return NULL;
 }

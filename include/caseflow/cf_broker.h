@@ -31,8 +31,9 @@ typedef struct _cf_broker_t cf_broker_t;
 cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t err_size);
 void cf_broker_destroy(cf_broker_t **self_p);
 
-/*  Serves until *stop becomes non-zero. Returns 0, or -1 on a fatal socket
-    error.                                                                    */
+/*  Serves until *stop becomes non-zero; then stops taking events (a PUSH is
+    answered busy), lets the workers finish the jobs queued and held, for 10 s
+    at most, and returns. 0, or -1 on a fatal socket error.                  */
 int cf_broker_run(cf_broker_t *self, volatile sig_atomic_t *stop);
 
 #endif

@@ -5,10 +5,11 @@
     each; cf_client_run then sends them from a DEALER in PUSH requests of up
     to `batch` events with up to `window` requests in flight, matches each ACK
     to its request by id, resends a request that got no ACK within the
-    timeout (the same id, doubling the timeout up to 30 s, so a late first
-    ACK still counts), sends events acked busy again after a pause that
-    doubles while the broker stays busy, and gives up when no event became
-    final for `deadline`. Every event ends accepted, duplicate, rejected (with
+    timeout under a new id ("<request>.<attempt>"; the timeout doubles up to
+    30 s) while still taking an ACK to any earlier attempt of it, sends
+    events acked busy again after a pause (0.1 s doubling to 5 s while the
+    broker stays busy), and gives up when no event became final for
+    `deadline`. Every event ends accepted, duplicate, rejected (with
     the broker's reason) or unacked (with why). Memory is linear in the
     events and each reply costs O(batch), so 10^6 events are fine. Not
     thread-safe; never prints.                                                */

@@ -21,6 +21,7 @@
 typedef struct {
     cf_broker_t *broker;
     volatile sig_atomic_t stop;
+    volatile int finished;          /* cf_broker_run returned */
     pthread_t thread;
     void *ctx;
     char intake[64], workers[64], publish[64];
@@ -37,6 +38,7 @@ static void *run_broker(void *arg)
 {
     fixture_t *f = arg;
     cf_broker_run(f->broker, &f->stop);
+    f->finished = 1;
     return NULL;
 }
 
@@ -255,11 +257,60 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
     release(&again);
 }
 
+/* Heartbeats from worker for ms milliseconds, as a live worker does. */
+static void keep_alive(void *worker, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 50) {
+        zmq_send(worker, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
+        zmq_send(worker, CF_CMD_HEARTBEAT, strlen(CF_CMD_HEARTBEAT), 0);
+        usleep(50 * 1000);
+    }
+}
+
+static void test_graceful_stop(void **state)
+{
+    fixture_t *f = *state;
+    void *producer = open_socket(f, ZMQ_DEALER, f->intake);
+    void *worker = open_socket(f, ZMQ_DEALER, f->workers);
+    message_t m, job;
+    send_ready(worker);
+    send_strings(producer, "CF01", "PUSH", "r1", "e1", NULL);
+    receive_work(worker, &job);
+    assert_true(part_is(&job, 1, "JOB"));
+    f->stop = 1;                        /* as SIGTERM does */
+    keep_alive(worker, 600);            /* the loop looks at the flag twice a second */
+    assert_false(f->finished);          /* it waits for the job the worker holds */
+
+    send_strings(producer, "CF01", "PUSH", "r2", "e2", NULL);
+    receive(producer, &m);
+    assert_true(part_is(&m, 2, "r2"));
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    cf_ack_t acks[1];
+    assert_int_equal(cf_proto_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
+                                          zmq_msg_size(&m.parts[3]), acks, 1), 1);
+    assert_int_equal(acks[0].status, CF_ACK_BUSY);
+    assert_memory_equal(acks[0].reason, "broker: shutting down", 21);
+    msgpack_unpacked_destroy(&result);
+    release(&m);
+
+    keep_alive(worker, 200);
+    send_done(worker, &job, "ACKS-r1", "case.P.departed");
+    release(&job);
+    receive(producer, &m);
+    assert_true(part_is(&m, 2, "r1") && part_is(&m, 3, "ACKS-r1"));
+    release(&m);
+    for (int waited = 0; !f->finished && waited < 2000; waited += 20)
+        usleep(20 * 1000);
+    assert_true(f->finished);           /* nothing left: it stopped by itself */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_envelope_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_ack_publish_and_redelivery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*  Tests of cf_client against a fake broker (a ROUTER in a thread, on a
     loopback port) that answers by a script: statuses by event_id, busy
     then accepted, a lost request resent after its timeout, an ACK that does
-    not fit ignored, ERROR, a reply sent twice, no broker at all, the stop
-    flag, bad input, and 200 000 events in one run.                          */
+    not fit ignored, a late ACK to a first attempt, ERROR, a reply sent
+    twice, no broker at all, the stop flag, bad input, and 200 000 events in
+    one run.                                                                 */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -19,7 +21,7 @@
 #include "cf_test_ports.h"
 
 typedef enum { FAKE_NORMAL, FAKE_BUSY_FIRST, FAKE_DROP_FIRST, FAKE_GARBAGE_FIRST, FAKE_ERROR,
-               FAKE_TWICE } fake_mode_t;
+               FAKE_TWICE, FAKE_LATE_FIRST } fake_mode_t;
 
 typedef struct {
     fake_mode_t mode;
@@ -28,6 +30,8 @@ typedef struct {
     pthread_t thread;
     atomic_int stop;
     atomic_int pushes;
+    char ids[4][40];            /* the request ids of the first pushes */
+    zmq_msg_t held[2];          /* FAKE_LATE_FIRST: the first push's peer and id */
 } fake_t;
 
 /* The status the fake gives an event, by its id's prefix. */
@@ -51,21 +55,65 @@ static cf_ack_t fake_ack(const void *data, size_t size)
     return ack;
 }
 
+static void fake_reply(fake_t *fake, zmq_msg_t *peer, zmq_msg_t *id, const char *command,
+                       const void *body, size_t size)
+{
+    zmq_send(fake->router, zmq_msg_data(peer), zmq_msg_size(peer), ZMQ_SNDMORE);
+    zmq_send(fake->router, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
+    zmq_send(fake->router, command, strlen(command), ZMQ_SNDMORE);
+    zmq_send(fake->router, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
+    zmq_send(fake->router, body, size, 0);
+}
+
 static void fake_send(fake_t *fake, cf_parts_t *parts, const char *command, const void *body,
                       size_t size)
 {
-    zmq_send(fake->router, cf_parts_data(parts, 0), cf_parts_len(parts, 0), ZMQ_SNDMORE);
-    zmq_send(fake->router, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
-    zmq_send(fake->router, command, strlen(command), ZMQ_SNDMORE);
-    zmq_send(fake->router, cf_parts_data(parts, 3), cf_parts_len(parts, 3), ZMQ_SNDMORE);
-    zmq_send(fake->router, body, size, 0);
+    fake_reply(fake, cf_parts_at(parts, 0), cf_parts_at(parts, 3), command, body, size);
+}
+
+/* An ACK of count events all with status. */
+static void fake_send_all(fake_t *fake, zmq_msg_t *peer, zmq_msg_t *id, size_t count,
+                          cf_ack_status_t status)
+{
+    static cf_ack_t acks[CF_PROTO_MAX_EVENTS];
+    for (size_t i = 0; i < count; i++)
+        acks[i] = (cf_ack_t) { status, NULL, 0, NULL, 0 };
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    cf_proto_pack_acks(&sbuf, acks, count);
+    fake_reply(fake, peer, id, CF_CMD_ACK, sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+/* FAKE_LATE_FIRST: holds the first push; when its resend comes, answers the
+   first attempt (accepted) and then the resend (duplicate). */
+static bool fake_late(fake_t *fake, cf_parts_t *parts, int push, size_t events)
+{
+    if (push == 1) {
+        zmq_msg_init(&fake->held[0]);
+        zmq_msg_init(&fake->held[1]);
+        zmq_msg_copy(&fake->held[0], cf_parts_at(parts, 0));
+        zmq_msg_copy(&fake->held[1], cf_parts_at(parts, 3));
+        return true;
+    }
+    if (push != 4)              /* the resend comes after the two others */
+        return false;
+    fake_send_all(fake, &fake->held[0], &fake->held[1], events, CF_ACK_ACCEPTED);
+    fake_send_all(fake, cf_parts_at(parts, 0), cf_parts_at(parts, 3), events, CF_ACK_DUPLICATE);
+    zmq_msg_close(&fake->held[0]);
+    zmq_msg_close(&fake->held[1]);
+    return true;
 }
 
 static void fake_answer(fake_t *fake, cf_parts_t *parts)
 {
     int push = atomic_fetch_add(&fake->pushes, 1) + 1;
     size_t events = cf_parts_size(parts) - 4;
-    if ((fake->mode == FAKE_DROP_FIRST && push == 1))
+    if (push <= 4)
+        snprintf(fake->ids[push - 1], sizeof fake->ids[0], "%.*s", (int) cf_parts_len(parts, 3),
+                 (const char *) cf_parts_data(parts, 3));
+    if ((fake->mode == FAKE_DROP_FIRST && push == 1)
+        || (fake->mode == FAKE_LATE_FIRST && fake_late(fake, parts, push, events)))
         return;
     if (fake->mode == FAKE_GARBAGE_FIRST && push == 1) {
         fake_send(fake, parts, CF_CMD_ACK, "\x91\x80", 2);     /* one ack, and no status */
@@ -242,9 +290,27 @@ static void test_lost_and_garbled_replies(void **state)
         assert_int_equal(stats.accepted, 25);
         assert_int_equal(stats.requests, 4);        /* the first one twice */
         assert_int_equal(stats.resent, 10);
+        assert_string_equal(fake->ids[0], "1.1");
+        assert_string_equal(fake->ids[3], "1.2");       /* a resend has a new id */
         cf_client_destroy(&client);
         fake_stop(&fake);
     }
+}
+
+/* The first attempt's ACK, late, still answers the request; the resend's
+   ACK then matches nothing. */
+static void test_late_first_ack(void **state)
+{
+    (void) state;
+    fake_t *fake = fake_start(FAKE_LATE_FIRST);
+    cf_client_t *client = run_mode(fake, 25, 100, 5000);
+    cf_client_stats_t stats;
+    cf_client_stats(client, &stats);
+    assert_int_equal(stats.accepted, 25);
+    assert_int_equal(stats.duplicate, 0);
+    assert_string_equal(fake->ids[3], "1.2");
+    cf_client_destroy(&client);
+    fake_stop(&fake);
 }
 
 static void test_error_and_twice(void **state)
@@ -343,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_busy_then_accepted),
         cmocka_unit_test(test_lost_and_garbled_replies),
+        cmocka_unit_test(test_late_first_ack),
         cmocka_unit_test(test_error_and_twice),
         cmocka_unit_test(test_no_broker),
         cmocka_unit_test(test_stop_flag_and_bad_input),
