@@ -15,7 +15,7 @@
 #define STORE_KEY_MAX       96      /* "cf:{s7}:eid:" + 64 and NUL, with room */
 
 /*  The argument vector of one EVALSHA call, reused from call to call:
-    EVALSHA sha numkeys KEYS... blob ttl. argv points into keys, blob, and
+    EVALSHA sha numkeys KEYS... blob ttl case_ttl. argv points into keys, blob, and
     the small buffers here; all stay valid until the next build.            */
 typedef struct {
     const char **argv;

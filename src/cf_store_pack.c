@@ -112,7 +112,7 @@ static void store_call_reserve(store_call_t *call, size_t n)
 {
     if (n <= call->capacity)
         return;
-    size_t keys = STORE_FAMILIES + 2 * n, args = keys + 5;
+    size_t keys = STORE_FAMILIES + 2 * n, args = keys + 6;  /* EVALSHA sha numkeys KEYS... blob ttl case_ttl */
     call->argv = realloc(call->argv, args * sizeof *call->argv);
     call->argvlen = realloc(call->argvlen, args * sizeof *call->argvlen);
     call->keys = realloc(call->keys, keys * sizeof *call->keys);
