@@ -38,6 +38,8 @@ typedef struct {
 struct _cf_client_t {
     char *endpoint;
     unsigned batch, window;
+    unsigned allowed;           /* requests in flight allowed now: halves on busy,
+                                   grows by one per request taken whole, up to window */
     int timeout_ms, deadline_ms;
     volatile sig_atomic_t *stop_flag;
 

@@ -88,7 +88,7 @@ static int client_fill(cf_client_t *self, int64_t now)
 {
     if (now < self->busy_until)
         return 0;
-    for (unsigned s = 0; s < self->window && self->in_flight < self->window
+    for (unsigned s = 0; s < self->window && self->in_flight < self->allowed
                          && self->head != CLIENT_NONE; s++) {
         client_request_t *r = &self->slots[s];
         if (r->id)
@@ -188,12 +188,21 @@ static void client_on_ack(cf_client_t *self, client_request_t *r, cf_parts_t *pa
         for (uint32_t i = busy; i > 0; i--)     /* to the front of the queue, in order */
             cf_client_queue_push(self, self->busy[i - 1], true);
         client_release(self, r);
+        /* Slow down as TCP does: a busy answer halves the requests in flight
+           and pauses (doubling only when the broker is still busy after the
+           last pause, not for every reply of the same wave); a request taken
+           whole lets one more go. */
         if (busy) {
-            self->busy_until = now + self->busy_pause_ms;
-            self->busy_pause_ms = self->busy_pause_ms * 2 < CLIENT_BUSY_PAUSE_MAX_MS
-                                ? self->busy_pause_ms * 2 : CLIENT_BUSY_PAUSE_MAX_MS;
+            self->allowed = self->allowed > 1 ? self->allowed / 2 : 1;
+            if (now >= self->busy_until) {
+                self->busy_until = now + self->busy_pause_ms;
+                self->busy_pause_ms = self->busy_pause_ms * 2 < CLIENT_BUSY_PAUSE_MAX_MS
+                                    ? self->busy_pause_ms * 2 : CLIENT_BUSY_PAUSE_MAX_MS;
+            }
         } else {
             self->busy_pause_ms = CLIENT_BUSY_PAUSE_MS;
+            if (self->allowed < self->window)
+                self->allowed++;
         }
     }
     msgpack_unpacked_destroy(&result);
@@ -312,6 +321,7 @@ static void client_start(cf_client_t *self)
     self->ending = NULL;
     self->busy_until = 0;
     self->busy_pause_ms = CLIENT_BUSY_PAUSE_MS;
+    self->allowed = self->window;
     self->last_progress = cf_clock_ms();
 }
 

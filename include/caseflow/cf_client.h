@@ -8,7 +8,8 @@
     timeout under a new id ("<request>.<attempt>"; the timeout doubles up to
     30 s) while still taking an ACK to any earlier attempt of it, sends
     events acked busy again after a pause (0.1 s doubling to 5 s while the
-    broker stays busy), and gives up when no event became final for
+    broker stays busy) with half as many requests in flight (growing back
+    by one per request taken whole), and gives up when no event became final for
     `deadline`. Every event ends accepted, duplicate, rejected (with
     the broker's reason) or unacked (with why). Memory is linear in the
     events and each reply costs O(batch), so 10^6 events are fine. Not

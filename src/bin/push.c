@@ -275,13 +275,15 @@ static void print_json(push_t *p, const cf_client_stats_t *s, const push_list_t 
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
+    msgpack_pack_map(&pk, 8);
     pack_text(&pk, "events");       msgpack_pack_uint64(&pk, s->events + p->local.count);
     pack_text(&pk, "accepted");     msgpack_pack_uint64(&pk, s->accepted);
     pack_text(&pk, "duplicate");    msgpack_pack_uint64(&pk, s->duplicate);
     pack_text(&pk, "rejected");     pack_entries(p, &pk, rejected);
     pack_text(&pk, "unacked");      pack_entries(p, &pk, unacked);
     pack_text(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
+    pack_text(&pk, "busy");         msgpack_pack_uint64(&pk, s->busy);      /* acks, then resent */
+    pack_text(&pk, "resent");       msgpack_pack_uint64(&pk, s->resent);
     const char *text = cf_json_from_msgpack(p->json, sbuf.data, sbuf.size);
     printf("%s\n", text ? text : "{}");
     msgpack_sbuffer_destroy(&sbuf);

@@ -297,8 +297,9 @@ def bin_dir():
 class Stack:
     """A stack started with scripts/up in a temporary folder; use with `with`."""
 
-    def __init__(self, workers=2, keep_logs_on_failure=True):
+    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None):
         self.workers = workers
+        self.queue = queue
         self.tmp = tempfile.mkdtemp(prefix="caseflow-test-")
         self.dir = os.path.join(self.tmp, "stack")
         self.env = dict(os.environ)
@@ -312,7 +313,8 @@ class Stack:
             if not os.access(os.path.join(bins, name), os.X_OK):
                 print(f"note: {name} is not in {bins}", flush=True)
         proc = subprocess.run([os.path.join(src, "scripts", "up"), "--dir", self.dir,
-                               "--workers", str(self.workers), "--bin", bins],
+                               "--workers", str(self.workers), "--bin", bins]
+                              + (["--queue", str(self.queue)] if self.queue else []),
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             self.started = os.path.isdir(self.dir)
