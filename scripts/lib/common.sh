@@ -43,17 +43,26 @@ cf_build() {
 }
 
 # cf_free_ports N: prints N distinct TCP ports that are free on 127.0.0.1 now
-# (all held open at once while choosing, so no two are the same).
+# (all held open at once while choosing, so no two are the same). They are
+# drawn below the kernel's ephemeral range, so that no outgoing connection can
+# take one as its source port between this choice and the daemon's bind.
 cf_free_ports() {
   local py
   py=$(command -v python3 || echo /usr/bin/python3)
   "$py" - "$1" <<'PY'
-import socket, sys
+import random, socket, sys
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
 held = []
-for _ in range(int(sys.argv[1])):
+while len(held) < int(sys.argv[1]):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
+    try:
+        s.bind(("127.0.0.1", random.randrange(10000, max(low, 10001))))
+        held.append(s)
+    except OSError:
+        s.close()
 print(" ".join(str(s.getsockname()[1]) for s in held))
 PY
 }
