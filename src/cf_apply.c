@@ -19,6 +19,7 @@ typedef struct {
     char event_id[CF_EVENT_ID_MAX + 1];
     char source[CF_SOURCE_MAX + 1];
     char reason[CF_REASON_MAX];
+    char counter[96];               /* the quality counter it counts under */
 } apply_reject_t;
 
 struct _cf_apply_t {
@@ -164,6 +165,7 @@ static size_t apply_decode(cf_apply_t *self, const void *const *frames, const si
         if (cf_event_decode(event, frames[i], sizes[i], reject->reason, sizeof reject->reason) < 0) {
             snprintf(reject->event_id, sizeof reject->event_id, "%s", event->event_id);
             snprintf(reject->source, sizeof reject->source, "%s", event->source_system);
+            apply_reason_field(reject->reason, false, reject->counter, sizeof reject->counter);
             sodium_memzero(event->case_ref, sizeof event->case_ref);
             self->slot[i] = -1;
             continue;
@@ -180,19 +182,11 @@ static size_t apply_decode(cf_apply_t *self, const void *const *frames, const si
 static int apply_count_rejections(cf_apply_t *self, size_t count)
 {
     const char *fields[CF_PROTO_MAX_EVENTS];
-    char (*names)[96] = malloc(count * sizeof *names);
-    if (!names)
-        abort();
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
-        if (self->slot[i] < 0) {
-            apply_reason_field(self->rejects[i].reason, false, names[n], sizeof names[n]);
-            fields[n] = names[n];
-            n++;
-        }
-    int rc = n ? cf_store_count_rejections(self->store, fields, n) : 0;
-    free(names);
-    return rc;
+        if (self->slot[i] < 0)
+            fields[n++] = self->rejects[i].counter;
+    return n ? cf_store_count_rejections(self->store, fields, n) : 0;
 }
 
 static void apply_build_acks(cf_apply_t *self, size_t count)

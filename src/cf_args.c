@@ -23,6 +23,14 @@ int cf_args_number(const char *flag, const char *text, long long min, long long 
     return 0;
 }
 
+int cf_args_log_level(const char *text, cf_log_level_t *level, char *err, size_t err_size)
+{
+    if (text && cf_log_level_parse(text, level) == 0)
+        return 0;
+    snprintf(err, err_size, "--log-level: '%s' is not error, warn, info or debug", text ? text : "");
+    return -1;
+}
+
 const char *cf_args_or_env(const char *value, const char *env, const char *fallback)
 {
     if (value)

@@ -5,7 +5,6 @@
 #include "caseflow/cf_unpack.h"
 
 #include <assert.h>
-#include <stdbool.h>
 #include <msgpack.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -67,16 +66,22 @@ void cf_publisher_destroy(cf_publisher_t **self_p)
 static int publisher_map_header(const unsigned char *body, size_t size, uint32_t *entries,
                                 size_t *header)
 {
-    msgpack_unpacked result;
-    msgpack_unpacked_init(&result);
-    int rc = cf_unpack(&result, body, size);
-    bool is_map = rc == 0 && result.data.type == MSGPACK_OBJECT_MAP;
-    if (is_map)
-        *entries = result.data.via.map.size;
-    msgpack_unpacked_destroy(&result);
-    if (!is_map)
+    size_t end;     /* the walk checks the whole map without allocating */
+    if (size == 0 || cf_unpack_scan(body, size, &end) != 0 || end != size)
         return -1;
-    *header = body[0] >= 0x80 && body[0] <= 0x8f ? 1 : body[0] == 0xde ? 3 : 5;
+    if (body[0] >= 0x80 && body[0] <= 0x8f) {           /* fixmap */
+        *entries = body[0] & 0x0f;
+        *header = 1;
+    } else if (body[0] == 0xde) {                       /* map 16 */
+        *entries = (uint32_t) body[1] << 8 | body[2];
+        *header = 3;
+    } else if (body[0] == 0xdf) {                       /* map 32 */
+        *entries = (uint32_t) body[1] << 24 | (uint32_t) body[2] << 16
+                 | (uint32_t) body[3] << 8 | body[4];
+        *header = 5;
+    } else {
+        return -1;
+    }
     return 0;
 }
 

@@ -7,11 +7,15 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include "caseflow/cf_log.h"
 
 /*  Parses text as a whole decimal number in min..max. Returns 0, or -1 and
     writes "--flag: 'x' is not a number from min to max" into err.           */
 int cf_args_number(const char *flag, const char *text, long long min, long long max,
                    long long *out, char *err, size_t err_size);
+
+/*  Parses the value of --log-level. 0, or -1 with the reason in err.         */
+int cf_args_log_level(const char *text, cf_log_level_t *level, char *err, size_t err_size);
 
 /*  value when it is set, else getenv(env), else fallback (may be NULL).     */
 const char *cf_args_or_env(const char *value, const char *env, const char *fallback);

@@ -46,10 +46,7 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
                   config->heartbeat_ms = (int) number; break;
         case 'l': if (cf_args_number("--liveness", optarg, 20, 600000, &number, err, n) < 0) return -1;
                   config->liveness_ms = (int) number; break;
-        case 'L': if (cf_log_level_parse(optarg, &level) < 0) {
-                      snprintf(err, n, "--log-level: '%s' is not error, warn, info or debug", optarg);
-                      return -1;
-                  }
+        case 'L': if (cf_args_log_level(optarg, &level, err, n) < 0) return -1;
                   break;
         case 'h': fputs(s_usage, stdout); exit(0);
         default: snprintf(err, n, "unknown option (see --help)"); return -1;

@@ -64,10 +64,7 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
                   o->config.heartbeat_ms = (int) v; break;
         case 'l': if (parse_number("--liveness", 20, 600000, &v, err, n) < 0) return -1;
                   o->config.liveness_ms = (int) v; break;
-        case 'L': if (cf_log_level_parse(optarg, &level) < 0) {
-                      snprintf(err, n, "--log-level: '%s' is not error, warn, info or debug", optarg);
-                      return -1;
-                  }
+        case 'L': if (cf_args_log_level(optarg, &level, err, n) < 0) return -1;
                   break;
         case 'h': fputs(s_usage, stdout); exit(0);
         default: snprintf(err, n, "unknown option (see --help)"); return -1;

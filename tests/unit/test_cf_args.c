@@ -52,10 +52,23 @@ static void test_env_fallback(void **unused)
     assert_null(cf_args_or_env(NULL, "CF_ARGS_TEST", NULL));
 }
 
+static void test_log_level(void **unused)
+{
+    (void) unused;
+    cf_log_level_t level = CF_LOG_INFO;
+    char err[128];
+    assert_int_equal(cf_args_log_level("debug", &level, err, sizeof err), 0);
+    assert_int_equal(level, CF_LOG_DEBUG);
+    assert_int_equal(cf_args_log_level("loud", &level, err, sizeof err), -1);
+    assert_string_equal(err, "--log-level: 'loud' is not error, warn, info or debug");
+    assert_int_equal(level, CF_LOG_DEBUG);          /* unchanged by a bad value */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = { cmocka_unit_test(test_numbers),
                                         cmocka_unit_test(test_host_port),
-                                        cmocka_unit_test(test_env_fallback) };
+                                        cmocka_unit_test(test_env_fallback),
+                                        cmocka_unit_test(test_log_level) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
