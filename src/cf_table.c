@@ -8,19 +8,23 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    char *text;        /* a text cell's value, or an integer cell's mark; NULL = none */
+    char *text;        /* a text cell's value, or a number cell's mark; NULL = none */
     int64_t value;
+    double real;
+    bool defined;      /* a real cell: real holds a value */
 } table_cell_t;
 
 typedef struct {
     char *name;
     cf_table_type_t type;
+    int decimals;      /* a real column's digits after the point */
 } table_column_t;
 
 struct _cf_table_t {
@@ -77,8 +81,16 @@ size_t cf_table_add_column(cf_table_t *self, const char *name, cf_table_type_t t
     assert(self && name);
     assert(self->nrows == 0);
     self->columns = table_alloc(self->columns, self->ncolumns + 1, sizeof *self->columns);
-    self->columns[self->ncolumns] = (table_column_t) { table_strdup(name), type };
+    self->columns[self->ncolumns] = (table_column_t) { table_strdup(name), type, 0 };
     return self->ncolumns++;
+}
+
+size_t cf_table_add_real_column(cf_table_t *self, const char *name, int decimals)
+{
+    assert(decimals >= 0 && decimals <= 9);
+    size_t column = cf_table_add_column(self, name, CF_TABLE_REAL);
+    self->columns[column].decimals = decimals;
+    return column;
 }
 
 size_t cf_table_add_row(cf_table_t *self)
@@ -144,10 +156,20 @@ void cf_table_set_int(cf_table_t *self, size_t row, size_t column, int64_t value
     cell->value = value;
 }
 
+void cf_table_set_real(cf_table_t *self, size_t row, size_t column, double value)
+{
+    table_cell_t *cell = table_cell(self, row, column, CF_TABLE_REAL);
+    free(cell->text);
+    cell->text = NULL;
+    cell->defined = isfinite(value);
+    cell->real = cell->defined ? value : 0;
+}
+
 void cf_table_mask(cf_table_t *self, size_t row, size_t column, const char *mark)
 {
-    assert(mark);
-    table_cell_t *cell = table_cell(self, row, column, CF_TABLE_INT);
+    assert(self && column < self->ncolumns && mark);
+    table_cell_t *cell = table_cell(self, row, column, self->columns[column].type);
+    assert(self->columns[column].type != CF_TABLE_TEXT);
     free(cell->text);
     cell->text = table_strdup(mark);
 }
@@ -156,12 +178,18 @@ const char *cf_table_text(const cf_table_t *self, size_t row, size_t column)
 {
     assert(self && row < self->nrows && column < self->ncolumns);
     const char *text = self->rows[row][column].text;
-    return text || self->columns[column].type == CF_TABLE_INT ? text : "";
+    return text || self->columns[column].type != CF_TABLE_TEXT ? text : "";
 }
 
 int64_t cf_table_int(const cf_table_t *self, size_t row, size_t column)
 {
     return table_cell(self, row, column, CF_TABLE_INT)->value;
+}
+
+double cf_table_real(const cf_table_t *self, size_t row, size_t column)
+{
+    const table_cell_t *cell = table_cell(self, row, column, CF_TABLE_REAL);
+    return cell->defined ? cell->real : NAN;
 }
 
 /*  A value's place in an order list: the index of the first matching entry,
@@ -186,6 +214,13 @@ static int table_compare(const cf_table_t *self, const table_cell_t *a, const ta
         if (self->columns[c].type == CF_TABLE_INT) {
             if (a[c].value != b[c].value)
                 return a[c].value < b[c].value ? -1 : 1;
+            continue;
+        }
+        if (self->columns[c].type == CF_TABLE_REAL) {
+            if (a[c].defined != b[c].defined)
+                return a[c].defined ? 1 : -1;
+            if (a[c].real != b[c].real)
+                return a[c].real < b[c].real ? -1 : 1;
             continue;
         }
         const char *ta = a[c].text ? a[c].text : "", *tb = b[c].text ? b[c].text : "";
@@ -226,14 +261,38 @@ void cf_table_sort(cf_table_t *self, const cf_table_key_t *keys, size_t nkeys)
     free(tmp);
 }
 
-/*  A cell as text and plain-text width: integers in decimal, masked cells
-    as their mark. buf must hold 24 bytes.                                  */
+/*  A cell as text and plain-text width: integers in decimal, reals with
+    their decimals ("" when undefined), masked cells as their mark. buf
+    must hold TABLE_NUMBER bytes.                                           */
+#define TABLE_NUMBER 48
+
+/*  value as printed with decimals, so that text, CSV and JSON agree; -0
+    becomes 0 so that a small negative rounding error never shows a sign.   */
+static double table_round(double value, int decimals)
+{
+    char buf[TABLE_NUMBER];
+    if (fabs(value) >= 1e15)
+        return value;
+    snprintf(buf, sizeof buf, "%.*f", decimals, value);
+    value = strtod(buf, NULL);
+    return value == 0 ? 0 : value;
+}
 static const char *table_show(const cf_table_t *self, size_t row, size_t column, char *buf)
 {
     const table_cell_t *cell = &self->rows[row][column];
-    if (self->columns[column].type == CF_TABLE_TEXT || cell->text)
+    const table_column_t *col = &self->columns[column];
+    if (col->type == CF_TABLE_TEXT || cell->text)
         return cell->text ? cell->text : "";
-    snprintf(buf, 24, "%" PRId64, cell->value);
+    if (col->type == CF_TABLE_REAL && !cell->defined)
+        return "";
+    /*  Huge reals are out of a report's range; %g keeps them in buf.       */
+    double real = table_round(cell->real, col->decimals);
+    if (col->type == CF_TABLE_REAL && fabs(real) < 1e15)
+        snprintf(buf, TABLE_NUMBER, "%.*f", col->decimals, real);
+    else if (col->type == CF_TABLE_REAL)
+        snprintf(buf, TABLE_NUMBER, "%.15g", real);
+    else
+        snprintf(buf, TABLE_NUMBER, "%" PRId64, cell->value);
     return buf;
 }
 
@@ -252,7 +311,7 @@ static void table_plain_line(const cf_table_t *self, FILE *out, const size_t *wi
     size_t pending = 0;
     for (size_t c = 0; c < self->ncolumns; c++) {
         size_t len = strlen(cells[c]), gap = width[c] - len;
-        bool right = self->columns[c].type == CF_TABLE_INT;
+        bool right = self->columns[c].type != CF_TABLE_TEXT;
         pending += (c ? 2 : 0) + (right ? gap : 0);
         if (len) {
             fprintf(out, "%*s", (int) pending, "");
@@ -268,7 +327,7 @@ static void table_plain(const cf_table_t *self, FILE *out)
 {
     size_t *width = table_alloc(NULL, self->ncolumns, sizeof *width);
     const char **cells = table_alloc(NULL, self->ncolumns, sizeof *cells);
-    char (*bufs)[24] = table_alloc(NULL, self->ncolumns, sizeof *bufs);
+    char (*bufs)[TABLE_NUMBER] = table_alloc(NULL, self->ncolumns, sizeof *bufs);
     for (size_t c = 0; c < self->ncolumns; c++)
         width[c] = strlen(self->columns[c].name);
     for (size_t r = 0; r < self->nrows; r++)
@@ -318,14 +377,20 @@ static void table_json(const cf_table_t *self, FILE *out)
         json_t *object = json_object();
         for (size_t c = 0; object && c < self->ncolumns; c++) {
             const table_cell_t *cell = &self->rows[r][c];
-            json_t *value = self->columns[c].type == CF_TABLE_TEXT
+            const table_column_t *col = &self->columns[c];
+            json_t *value = col->type == CF_TABLE_TEXT
                                 ? table_json_string(cell->text ? cell->text : "")
                             : cell->text ? json_null()
-                                         : json_integer((json_int_t) cell->value);
+                            : col->type == CF_TABLE_INT ? json_integer((json_int_t) cell->value)
+                            : cell->defined ? json_real(table_round(cell->real, col->decimals))
+                                            : json_null();
             if (!value || json_object_set_new(object, self->columns[c].name, value) < 0)
                 abort();
         }
-        char *text = object ? json_dumps(object, JSON_PRESERVE_ORDER) : NULL;
+        /*  15 significant digits print a value rounded to its decimals
+            exactly as written (0.1, not 0.10000000000000001).               */
+        char *text = object ? json_dumps(object, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+                            : NULL;
         if (!text)
             abort();
         fprintf(out, "  %s%s\n", text, r + 1 < self->nrows ? "," : "");
@@ -353,7 +418,7 @@ static void table_csv_field(FILE *out, const char *text, bool last)
 
 static void table_csv(const cf_table_t *self, FILE *out)
 {
-    char buf[24];
+    char buf[TABLE_NUMBER];
     for (size_t c = 0; c < self->ncolumns; c++)
         table_csv_field(out, self->columns[c].name, c + 1 == self->ncolumns);
     for (size_t r = 0; r < self->nrows; r++)

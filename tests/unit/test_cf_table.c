@@ -1,6 +1,8 @@
 /*  Tests of cf_table: cells, a stable sort with fixed orders, and the exact
     plain, JSON and CSV renderings, including the awkward cases (empty cells,
-    masked counts, quoting, bytes that are not UTF-8).                       */
+    masked counts, quoting, bytes that are not UTF-8, reals that are
+    undefined, masked or round to zero).                                     */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -132,6 +134,79 @@ static void test_empty_and_odd_bytes(void **state)
     cf_table_destroy(&table);
 }
 
+/*  A table of reals: name, days (1 decimal), share (3 decimals), whole (0
+    decimals) and a count.                                                   */
+static cf_table_t *reals(void)
+{
+    cf_table_t *table = cf_table_new();
+    cf_table_add_column(table, "name", CF_TABLE_TEXT);
+    assert_int_equal(cf_table_add_real_column(table, "days", 1), 1);
+    assert_int_equal(cf_table_add_real_column(table, "share", 3), 2);
+    cf_table_add_real_column(table, "whole", 0);
+    cf_table_add_column(table, "n", CF_TABLE_INT);
+    const char *names[] = { "a", "b", "c", "d" };
+    const double days[] = { 12.345, -0.04, NAN, 1234.95 };
+    const double shares[] = { 0.5, 1.0 / 3, 0.0004, 2.0 / 3 };
+    for (size_t i = 0; i < 4; i++) {
+        size_t row = cf_table_add_row(table);
+        cf_table_set_text(table, row, 0, names[i]);
+        cf_table_set_real(table, row, 1, days[i]);
+        cf_table_set_real(table, row, 2, shares[i]);
+        cf_table_set_int(table, row, 4, (int64_t) i * 7);
+    }
+    cf_table_set_real(table, 0, 3, 41.6);
+    cf_table_mask(table, 3, 2, "x");
+    cf_table_mask(table, 3, 4, "<10");
+    return table;
+}
+
+static void test_reals(void **state)
+{
+    (void) state;
+    cf_table_t *table = reals();
+    assert_int_equal(cf_table_column_type(table, 1), CF_TABLE_REAL);
+    assert_true(fabs(cf_table_real(table, 0, 1) - 12.345) < 1e-12);
+    assert_true(isnan(cf_table_real(table, 2, 1)));
+    assert_true(isnan(cf_table_real(table, 1, 3)));     /* never set: undefined */
+    assert_null(cf_table_text(table, 0, 1));
+    assert_string_equal(cf_table_text(table, 3, 2), "x");
+    assert_render(table, CF_TABLE_PLAIN,
+                  "name    days  share  whole    n\n"
+                  "----  ------  -----  -----  ---\n"
+                  "a       12.3  0.500     42    0\n"
+                  "b        0.0  0.333           7\n"
+                  "c             0.000          14\n"
+                  "d     1235.0      x         <10\n");
+    assert_render(table, CF_TABLE_CSV,
+                  "name,days,share,whole,n\r\n"
+                  "a,12.3,0.500,42,0\r\n"
+                  "b,0.0,0.333,,7\r\n"
+                  "c,,0.000,,14\r\n"
+                  "d,1235.0,x,,<10\r\n");
+    assert_render(table, CF_TABLE_JSON,
+                  "[\n"
+                  "  {\"name\": \"a\", \"days\": 12.3, \"share\": 0.5, \"whole\": 42.0, "
+                  "\"n\": 0},\n"
+                  "  {\"name\": \"b\", \"days\": 0.0, \"share\": 0.333, \"whole\": null, "
+                  "\"n\": 7},\n"
+                  "  {\"name\": \"c\", \"days\": null, \"share\": 0.0, \"whole\": null, "
+                  "\"n\": 14},\n"
+                  "  {\"name\": \"d\", \"days\": 1235.0, \"share\": null, \"whole\": null, "
+                  "\"n\": null}\n"
+                  "]\n");
+    /*  Setting a value again unmasks the cell; NAN makes it undefined.     */
+    cf_table_set_real(table, 3, 2, 0.25);
+    cf_table_set_real(table, 0, 1, NAN);
+    assert_null(cf_table_text(table, 3, 2));
+    assert_true(isnan(cf_table_real(table, 0, 1)));
+    /*  Undefined reals sort first, the others numerically.                  */
+    cf_table_sort(table, (cf_table_key_t[]) { { 1, NULL } }, 1);
+    const char *order[] = { "a", "c", "b", "d" };
+    for (size_t r = 0; r < 4; r++)
+        assert_string_equal(cf_table_text(table, r, 0), order[r]);
+    cf_table_destroy(&table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_json_and_csv),
         cmocka_unit_test(test_sort_orders_and_stability),
         cmocka_unit_test(test_empty_and_odd_bytes),
+        cmocka_unit_test(test_reals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
