@@ -127,31 +127,66 @@ int cf_store_fail_io(cf_store_t *self, const char *what)
 
 /* ---- connection and script ---------------------------------------------- */
 
+const char *const cf_store_script_parts[CF_STORE_SCRIPT_PARTS] = {
+    "apply_input.lua", "apply_state.lua", "apply_events.lua", "apply_batch.lua"
+};
+
+/* Appends the file at path to *text (length *len, capacity *cap). */
+static int store_append_file(const char *path, char **text, size_t *len, size_t *cap,
+                             char *err, size_t err_size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t got, start = *len;
+    do {
+        if (*len == *cap && !(*text = realloc(*text, *cap = *cap ? *cap * 2 : 16384)))
+            abort();
+        got = fread(*text + *len, 1, *cap - *len, file);
+        *len += got;
+    } while (got > 0);
+    int failed = ferror(file);
+    fclose(file);
+    if (failed || *len == start) {
+        snprintf(err, err_size, "%s: %s", path, failed ? "read error" : "empty file");
+        return -1;
+    }
+    return 0;
+}
+
+int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
+                         size_t err_size)
+{
+    assert(script_dir && text && len && err);
+    char path[4096];
+    size_t cap = 0;
+    *text = NULL;
+    *len = 0;
+    for (size_t i = 0; i < CF_STORE_SCRIPT_PARTS; i++) {
+        snprintf(path, sizeof path, "%s/%s", script_dir, cf_store_script_parts[i]);
+        if (store_append_file(path, text, len, &cap, err, err_size) < 0) {
+            free(*text);
+            *text = NULL;
+            return -1;
+        }
+        if (*len == cap && !(*text = realloc(*text, cap *= 2)))
+            abort();
+        (*text)[(*len)++] = '\n';     /* a part may lack its last newline */
+    }
+    return 0;
+}
+
 static int store_read_script(cf_store_t *self)
 {
     if (!self->script_dir)
         return cf_store_fail(self, CF_STORE_ERR_SCRIPT,
                              "no script directory: this store can only read");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", self->script_dir, CF_STORE_SCRIPT);
-    FILE *file = fopen(path, "rb");
-    if (!file)
-        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%s: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len == cap && !(text = realloc(text, cap = cap ? cap * 2 : 16384)))
-            abort();
-        got = fread(text + len, 1, cap - len, file);
-        len += got;
-    } while (got > 0);
-    int failed = ferror(file);
-    fclose(file);
-    if (failed || len == 0) {
-        free(text);
-        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%s: %s", path,
-                             failed ? "read error" : "empty file");
-    }
+    char *text, err[4200];
+    size_t len;
+    if (cf_store_script_read(self->script_dir, &text, &len, err, sizeof err) < 0)
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
     free(self->script);
     self->script = text;
     self->script_len = len;
@@ -165,7 +200,7 @@ static int store_load_script(cf_store_t *self)
         return cf_store_fail_io(self, "SCRIPT LOAD");
     int rc = 0;
     if (reply->type == REDIS_REPLY_ERROR)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "SCRIPT LOAD %s: %s", CF_STORE_SCRIPT,
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "SCRIPT LOAD %s: %s", CF_STORE_SCRIPT_NAME,
                            reply->str);
     else if (reply->type != REDIS_REPLY_STRING || reply->len != 40)
         rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "SCRIPT LOAD: unexpected reply");

@@ -11,7 +11,7 @@
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_store.h"
 
-#define STORE_FAMILIES      5       /* stage, returns, vuln, demo, quality */
+#define STORE_FAMILIES      12      /* cf_store_families, in KEYS order */
 #define STORE_KEY_MAX       96      /* "cf:{s7}:eid:" + 64 and NUL, with room */
 
 /*  The argument vector of one EVALSHA call, reused from call to call:
@@ -65,7 +65,8 @@ void cf_store_clear_error(cf_store_t *self);
 int cf_store_ensure(cf_store_t *self, int need_script);
 
 /*  The family names in KEYS order: "stage", "returns", "vuln", "demo",
-    "quality".                                                               */
+    "quality", "dur", "detention", "reint", "monitor", "services", "funding",
+    "flows" (F_* in lua/apply_input.lua).                                    */
 extern const char *const cf_store_families[STORE_FAMILIES];
 
 void cf_store_call_init(store_call_t *call);

@@ -1,19 +1,21 @@
 /*  cf_store_pack: turns one shard's events into the argument vector of one
-    EVALSHA of lua/apply_batch.lua: its KEYS (the five family hashes, one
-    dedupe key per event, each distinct case hash once) and the compact
-    msgpack blob the script reads (docs/storage.md, "Script input"). Also the
-    shard function and the checks the store relies on. No I/O.              */
+    EVALSHA of the apply script (lua/apply_*.lua): its KEYS (the family
+    hashes, one dedupe key per event, each distinct case hash once) and the
+    compact msgpack blob the script reads (docs/storage.md, "Script input").
+    Also the shard function and the checks the store relies on. No I/O.     */
 #include "cf_store_internal.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 const char *const cf_store_families[STORE_FAMILIES] = {
-    "stage", "returns", "vuln", "demo", "quality"
+    "stage", "returns", "vuln", "demo", "quality", "dur", "detention", "reint", "monitor",
+    "services", "funding", "flows"
 };
 
 static const char s_sexes[] = "fmxu";
@@ -107,7 +109,7 @@ void cf_store_call_free(store_call_t *call)
     memset(call, 0, sizeof *call);
 }
 
-/* Room for n events: 5 family keys, n eid keys, at most n case keys. */
+/* Room for n events: the family keys, n eid keys, at most n case keys. */
 static void store_call_reserve(store_call_t *call, size_t n)
 {
     if (n <= call->capacity)
@@ -175,8 +177,8 @@ static void pack_demo(msgpack_packer *pk, const cf_event_t *e)
             }
 }
 
-/* "day:YYYY-MM-DD", "month:YYYY-MM", "year:YYYY" of a UTC ms time. */
-static void pack_periods(msgpack_packer *pk, int64_t ms)
+/* "day:YYYY-MM-DD" of a UTC ms time: the one period the counters keep. */
+static void pack_day(msgpack_packer *pk, int64_t ms)
 {
     time_t t = (time_t) (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
     struct tm tm;
@@ -184,34 +186,136 @@ static void pack_periods(msgpack_packer *pk, int64_t ms)
     char buf[32];
     strftime(buf, sizeof buf, "day:%Y-%m-%d", &tm);
     pack_str(pk, buf);
-    strftime(buf, sizeof buf, "month:%Y-%m", &tm);
-    pack_str(pk, buf);
-    strftime(buf, sizeof buf, "year:%Y", &tm);
+}
+
+/* A free string as a field part: '%' and '|' escaped as %25 and %7C. */
+static void pack_escaped(msgpack_packer *pk, const char *s)
+{
+    char buf[3 * CF_NAME_MAX + 1], *p = buf;
+    for (; *s && p < buf + sizeof buf - 3; s++) {
+        if (*s == '%' || *s == '|')
+            p += sprintf(p, "%%%02X", (unsigned char) *s);
+        else
+            *p++ = *s;
+    }
+    *p = '\0';
     pack_str(pk, buf);
 }
 
-/* One event: {type, stage, case_key, payload...}; see PAYLOAD in the script. */
+/* An amount in hundredths, -1 when none; or a score in ten-thousandths. */
+static void pack_scaled(msgpack_packer *pk, bool given, double x, double scale)
+{
+    msgpack_pack_int64(pk, given ? (int64_t) llround(x * scale) : -1);
+}
+
+static void pack_money(msgpack_packer *pk, const cf_event_t *e)
+{
+    pack_str(pk, e->has_value ? e->currency : "-");
+    msgpack_pack_int64(pk, e->has_value ? (int64_t) llround(e->value * 100) : 0);
+}
+
+static void pack_opt_uint(msgpack_packer *pk, bool given, uint64_t v)
+{
+    msgpack_pack_int64(pk, given ? (int64_t) v : -1);
+}
+
+static int pack_risk(const char *risk)
+{
+    return !strcmp(risk, "low") ? 1 : !strcmp(risk, "medium") ? 2 : !strcmp(risk, "high") ? 3 : 0;
+}
+
+/* The payload elements of each type; see PAYLOAD in lua/apply_input.lua. */
+static const uint8_t s_payload_size[CF_EV_TYPE_COUNT] = {
+    [CF_EV_CASE_REGISTERED] = 8, [CF_EV_CASE_SCREENED] = 4, [CF_EV_CASE_ASSISTED] = 3,
+    [CF_EV_CASE_DETAINED] = 2, [CF_EV_CASE_RELEASED] = 2, [CF_EV_CASE_DEPARTED] = 3,
+    [CF_EV_CASE_ARRIVED] = 2, [CF_EV_CASE_REINTEGRATION] = 5, [CF_EV_CASE_MONITORED] = 4,
+    [CF_EV_CASE_REUNIFIED] = 1, [CF_EV_CASE_CLOSED] = 1, [CF_EV_FUNDING_TRANSACTION] = 6,
+    [CF_EV_FLOW_OBSERVED] = 9,
+};
+
+static void pack_registration(msgpack_packer *pk, const cf_event_t *e)
+{
+    pack_str(pk, e->programme);
+    msgpack_pack_unsigned_int(pk, e->person_count);
+    pack_str(pk, e->origin_country);
+    pack_str(pk, e->host_country);
+    pack_str(pk, e->route[0] ? e->route : "-");
+    pack_vulns(pk, e->vulnerabilities);
+    pack_demo(pk, e);
+    msgpack_pack_int64(pk, e->occurred_at);
+}
+
+static void pack_flow(msgpack_packer *pk, const cf_event_t *e)
+{
+    pack_day(pk, e->occurred_at);
+    pack_str(pk, e->route[0] ? e->route : "-");
+    pack_str(pk, e->from_country);
+    pack_str(pk, e->to_country);
+    pack_str(pk, e->country);
+    msgpack_pack_int64(pk, (int64_t) e->count);
+    pack_opt_uint(pk, e->has_uasc, e->uasc);
+    pack_opt_uint(pk, e->has_females, e->females);
+    pack_opt_uint(pk, e->has_males, e->males);
+}
+
+static void pack_funding(msgpack_packer *pk, const cf_event_t *e)
+{
+    char type[4];
+    snprintf(type, sizeof type, "%u", (unsigned) e->transaction_type);
+    pack_day(pk, e->occurred_at);
+    pack_escaped(pk, e->donor);
+    pack_escaped(pk, e->project_id);
+    pack_str(pk, e->currency);
+    pack_str(pk, type);
+    msgpack_pack_int64(pk, (int64_t) llround(e->value * 100));
+}
+
+/* One event: {type, stage, case_key, payload...}. */
 static void pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_key)
 {
-    size_t payload = e->type == CF_EV_CASE_REGISTERED ? 7
-                   : e->type == CF_EV_CASE_SCREENED ? 1
-                   : e->type == CF_EV_CASE_ARRIVED ? 3 : 0;
-    msgpack_pack_array(pk, 3 + payload);
+    msgpack_pack_array(pk, 3 + s_payload_size[e->type]);
     msgpack_pack_int(pk, (int) e->type);
     msgpack_pack_int(pk, (int) cf_event_stage(e->type));
     msgpack_pack_unsigned_int(pk, (unsigned) case_key);
-    if (e->type == CF_EV_CASE_REGISTERED) {
-        pack_str(pk, e->programme);
-        msgpack_pack_unsigned_int(pk, e->person_count);
-        pack_str(pk, e->origin_country);
-        pack_str(pk, e->host_country);
-        pack_str(pk, e->route[0] ? e->route : "-");
+    switch (e->type) {
+    case CF_EV_CASE_REGISTERED: pack_registration(pk, e); break;
+    case CF_EV_CASE_SCREENED:
         pack_vulns(pk, e->vulnerabilities);
-        pack_demo(pk, e);
-    } else if (e->type == CF_EV_CASE_SCREENED) {
-        pack_vulns(pk, e->vulnerabilities);
-    } else if (e->type == CF_EV_CASE_ARRIVED) {
-        pack_periods(pk, e->occurred_at);
+        pack_str(pk, e->screening);
+        pack_str(pk, e->outcome);
+        msgpack_pack_int(pk, pack_risk(e->risk));
+        break;
+    case CF_EV_CASE_ASSISTED: pack_str(pk, e->assistance); pack_money(pk, e); break;
+    case CF_EV_CASE_DETAINED: case CF_EV_CASE_RELEASED:
+        pack_str(pk, e->country);
+        msgpack_pack_int64(pk, e->occurred_at);
+        break;
+    case CF_EV_CASE_DEPARTED:
+        pack_str(pk, e->mode);
+        msgpack_pack_int(pk, e->has_escort && e->escort);
+        msgpack_pack_int64(pk, e->occurred_at);
+        break;
+    case CF_EV_CASE_ARRIVED:
+        pack_day(pk, e->occurred_at);
+        msgpack_pack_int64(pk, e->occurred_at);
+        break;
+    case CF_EV_CASE_REINTEGRATION:
+        pack_str(pk, e->dimension);
+        pack_str(pk, e->modality);
+        pack_money(pk, e);
+        msgpack_pack_int64(pk, e->occurred_at);
+        break;
+    case CF_EV_CASE_MONITORED:
+        pack_scaled(pk, true, e->economic, 1e4);
+        pack_scaled(pk, true, e->social, 1e4);
+        pack_scaled(pk, true, e->psychosocial, 1e4);
+        pack_scaled(pk, e->has_composite, e->composite, 1e4);
+        break;
+    case CF_EV_CASE_REUNIFIED: pack_str(pk, e->country); break;
+    case CF_EV_CASE_CLOSED: pack_str(pk, e->reason); break;
+    case CF_EV_FUNDING_TRANSACTION: pack_funding(pk, e); break;
+    case CF_EV_FLOW_OBSERVED: pack_flow(pk, e); break;
+    case CF_EV_TYPE_COUNT: break;
     }
 }
 

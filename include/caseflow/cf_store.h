@@ -1,6 +1,6 @@
 /*  cf_store: caseflow's Redis state (docs/storage.md is the contract). A
     batch of validated events is split by shard, and each shard's events are
-    applied by one call of lua/apply_batch.lua, atomically and idempotently
+    applied by one call of the apply script (lua/apply_*.lua), atomically and idempotently
     (an event_id seen within the dedupe window is a duplicate and changes
     nothing but the duplicate counter); the calls of all shards go out in one
     pipelined round trip. The store reads only case_id, never case_ref, so the
@@ -19,7 +19,18 @@
 #define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */
 #define CF_STORE_EID_TTL        (30u * 24 * 3600)   /* default dedupe window, s */
 #define CF_STORE_CASE_TTL       (30u * 24 * 3600)   /* default life of a closed case's state, s */
-#define CF_STORE_SCRIPT         "apply_batch.lua"   /* in script_dir */
+#define CF_STORE_SCRIPT_NAME    "apply script (lua/apply_*.lua)"
+#define CF_STORE_SCRIPT_PARTS   4
+
+/*  The files of the apply script in script_dir, in the order they are
+    joined into the one script Redis runs: apply_input.lua, apply_state.lua,
+    apply_events.lua, apply_batch.lua.                                       */
+extern const char *const cf_store_script_parts[CF_STORE_SCRIPT_PARTS];
+
+/*  Reads the parts from script_dir and joins them into one new text
+    (*text, *len; the caller frees it). 0, or -1 with "path: reason" in err. */
+int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
+                         size_t err_size);
 
 typedef enum {
     CF_STORE_OK = 0,

@@ -55,6 +55,36 @@ void cf_test_notes_clear(fixture_t *f)
     f->garbage_count = f->note_count = 0;
 }
 
+/* ---- fixture ---------------------------------------------------------- */
+
+int cf_test_store_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    *state = f;
+    f->redis = cf_test_redis_start();
+    if (!f->redis)
+        return -1;
+    f->script_dir = CF_SOURCE_DIR "/lua";
+    f->store = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
+    f->raw = redisConnect("127.0.0.1", cf_test_redis_port(f->redis));
+    if (cf_store_connect(f->store) < 0 || !f->raw || f->raw->err)
+        return -1;
+    return 0;
+}
+
+int cf_test_store_teardown(void **state)
+{
+    fixture_t *f = *state;
+    cf_store_destroy(&f->store);
+    if (f->raw)
+        redisFree(f->raw);
+    cf_test_redis_stop(&f->redis);
+    cf_test_notes_clear(f);
+    free(f);
+    return 0;
+}
+
 /* ---- events ----------------------------------------------------------- */
 
 void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event_type_t type)
@@ -65,6 +95,24 @@ void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event
     snprintf(ev->case_id, sizeof ev->case_id, "%s", case_id);
     snprintf(ev->case_ref, sizeof ev->case_ref, "%s", RAW_REF);
     ev->occurred_at = T0;
+    /* what each type requires, as a decoded event would have it */
+    strcpy(ev->screening, "medical");
+    strcpy(ev->outcome, "cleared");
+    strcpy(ev->assistance, "counselling");
+    strcpy(ev->country, "LBY");
+    strcpy(ev->departure_country, "LBY");
+    strcpy(ev->mode, "charter");
+    strcpy(ev->arrival_country, "MLI");
+    strcpy(ev->dimension, "economic");
+    strcpy(ev->modality, "cash");
+    strcpy(ev->reason, "completed");
+    strcpy(ev->donor, "EU");
+    strcpy(ev->project_id, "XM-DAC-1");
+    strcpy(ev->currency, "EUR");
+    ev->transaction_type = 2;
+    strcpy(ev->from_country, "LBY");
+    strcpy(ev->to_country, "ITA");
+    ev->count = 1;
 }
 
 void cf_test_register(cf_event_t *ev, const char *id, const char *case_id, const char *programme,
@@ -306,17 +354,19 @@ const char *cf_test_dump(fixture_t *f, int everything)
 
 /* ---- malformed script calls ------------------------------------------------- */
 
+#define BAD_FAMILIES 12     /* family keys before the eid keys (apply_input.lua) */
+
 static void pack_s(msgpack_packer *pk, const char *s)
 {
     msgpack_pack_str(pk, strlen(s));
     msgpack_pack_str_body(pk, s, strlen(s));
 }
 
-/* A registration record {0, 0, key, programme, persons, origin, host, route,
-   vulns, demo} with `persons` persons and a demo count of `count`. */
+/* A registration {0, 0, key, programme, persons, origin, host, route, vulns,
+   demo, time} with `persons` persons and a demo count of `count`. */
 static void pack_registration(msgpack_packer *pk, int key, int persons, double count)
 {
-    msgpack_pack_array(pk, 10);
+    msgpack_pack_array(pk, 11);
     msgpack_pack_int(pk, 0);
     msgpack_pack_int(pk, 0);
     msgpack_pack_int(pk, key);
@@ -329,43 +379,63 @@ static void pack_registration(msgpack_packer *pk, int key, int persons, double c
     msgpack_pack_array(pk, 2);
     pack_s(pk, "f|18-59");
     msgpack_pack_double(pk, count);
+    msgpack_pack_int64(pk, 1546300800000);
 }
 
-/* The events of each kind of bad call; returns the number of keys to pass. */
-static int bad_events(msgpack_packer *pk, const char *kind)
+/* A valid flow.observed {12, -1, 0, day, route, from, to, country, count,
+   uasc, females, males}. */
+static void pack_flow(msgpack_packer *pk)
 {
-    int two = strcmp(kind, "bad-stage") == 0 || strcmp(kind, "few-keys") == 0;
-    msgpack_pack_array(pk, two ? 2 : 1);
-    msgpack_pack_array(pk, 3);          /* a valid flow.observed first */
+    msgpack_pack_array(pk, 12);
     msgpack_pack_int(pk, CF_EV_FLOW_OBSERVED);
     msgpack_pack_int(pk, -1);
     msgpack_pack_int(pk, 0);
-    if (!strcmp(kind, "bad-stage")) {
-        msgpack_pack_array(pk, 3);
-        msgpack_pack_int(pk, CF_EV_CASE_SCREENED);
-        msgpack_pack_int(pk, 9);
-        msgpack_pack_int(pk, 8);
-        return 8;
-    }
-    if (!strcmp(kind, "few-keys")) {
-        msgpack_pack_array(pk, 3);
-        msgpack_pack_int(pk, CF_EV_FUNDING_TRANSACTION);
-        msgpack_pack_int(pk, -1);
-        msgpack_pack_int(pk, 0);
-        return 6;
-    }
-    return 6;
+    pack_s(pk, "day:2019-01-01");
+    pack_s(pk, "-");
+    pack_s(pk, "LBY");
+    pack_s(pk, "ITA");
+    pack_s(pk, "ITA");
+    for (int i = 0; i < 4; i++)
+        msgpack_pack_int(pk, i ? -1 : 5);
 }
 
+/* The events of each kind of bad call (after a valid flow event); returns
+   the number of keys to pass. */
+static int bad_events(msgpack_packer *pk, const char *kind)
+{
+    msgpack_pack_array(pk, 2);
+    pack_flow(pk);
+    if (!strcmp(kind, "bad-stage")) {
+        msgpack_pack_array(pk, 7);
+        msgpack_pack_int(pk, CF_EV_CASE_SCREENED);
+        msgpack_pack_int(pk, 9);
+        msgpack_pack_int(pk, BAD_FAMILIES + 3);
+        msgpack_pack_array(pk, 0);
+        pack_s(pk, "medical");
+        pack_s(pk, "cleared");
+        msgpack_pack_int(pk, 0);
+        return BAD_FAMILIES + 3;
+    }
+    if (!strcmp(kind, "short-payload")) {       /* an arrival without its time */
+        msgpack_pack_array(pk, 4);
+        msgpack_pack_int(pk, CF_EV_CASE_ARRIVED);
+        msgpack_pack_int(pk, 4);
+        msgpack_pack_int(pk, BAD_FAMILIES + 3);
+        pack_s(pk, "day:2019-01-01");
+        return BAD_FAMILIES + 3;
+    }
+    pack_flow(pk);
+    return BAD_FAMILIES + (strcmp(kind, "few-keys") ? 2 : 1);     /* few-keys: one eid key */
+}
+
+/* Runs the apply script (EVAL, so that no load is needed) on a malformed
+   input of the given kind; returns Redis's error (the caller frees it), or
+   NULL when the script did not fail. */
 char *cf_test_bad_call(fixture_t *f, const char *kind)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", f->script_dir, CF_STORE_SCRIPT);
-    FILE *file = fopen(path, "rb");
-    assert_non_null(file);
-    static char script[65536];
-    size_t len = fread(script, 1, sizeof script, file);
-    fclose(file);
+    char *script, err[256];
+    size_t len;
+    assert_int_equal(cf_store_script_read(f->script_dir, &script, &len, err, sizeof err), 0);
     msgpack_sbuffer blob;
     msgpack_sbuffer_init(&blob);
     msgpack_packer pk;
@@ -375,23 +445,23 @@ char *cf_test_bad_call(fixture_t *f, const char *kind)
     if (one_registration) {
         msgpack_pack_array(&pk, 1);
         int persons = strcmp(kind, "no-persons") ? 1 : 0;
-        pack_registration(&pk, strcmp(kind, "bad-case-key") ? 7 : 3, persons,
+        pack_registration(&pk, strcmp(kind, "bad-case-key") ? BAD_FAMILIES + 2 : 3, persons,
                           strcmp(kind, "float-demo") ? 1 : 1.5);
-        nkeys = 7;
+        nkeys = BAD_FAMILIES + 2;
     } else if (!strcmp(kind, "not-msgpack")) {
         msgpack_sbuffer_write(&blob, "\xc1", 1);
-        nkeys = 6;
+        nkeys = BAD_FAMILIES;
     } else {
         nkeys = bad_events(&pk, kind);
     }
-    const char *keys[] = { "cf:{s0}:stage", "cf:{s0}:returns", "cf:{s0}:vuln", "cf:{s0}:demo",
-                           "cf:{s0}:quality", "cf:{s0}:eid:1", "cf:{s0}:eid:2", "cf:{s0}:case:c" };
-    const char *argv[16] = { "EVAL", script, NULL };
-    size_t argvlen[16] = { 4, len, 0 };
+    char keys[BAD_FAMILIES + 3][32];
+    const char *argv[BAD_FAMILIES + 3 + 6] = { "EVAL", script, NULL };     /* keys + 6 */
+    size_t argvlen[BAD_FAMILIES + 3 + 6] = { 4, len, 0 };
     char numkeys[8];
     argvlen[2] = (size_t) snprintf(numkeys, sizeof numkeys, "%d", nkeys);
     argv[2] = numkeys;
     for (int i = 0; i < nkeys; i++) {
+        snprintf(keys[i], sizeof keys[i], "cf:{s0}:k%d", i);
         argv[3 + i] = keys[i];
         argvlen[3 + i] = strlen(keys[i]);
     }
@@ -399,8 +469,11 @@ char *cf_test_bad_call(fixture_t *f, const char *kind)
     argvlen[3 + nkeys] = blob.size;
     argv[4 + nkeys] = strcmp(kind, "bad-ttl") ? "100" : "0";
     argvlen[4 + nkeys] = strlen(argv[4 + nkeys]);
-    redisReply *reply = redisCommandArgv(f->raw, 5 + nkeys, argv, argvlen);
+    argv[5 + nkeys] = "100";
+    argvlen[5 + nkeys] = 3;
+    redisReply *reply = redisCommandArgv(f->raw, 6 + nkeys, argv, argvlen);
     msgpack_sbuffer_destroy(&blob);
+    free(script);
     assert_non_null(reply);
     char *error = reply->type == REDIS_REPLY_ERROR ? strdup(reply->str) : NULL;
     freeReplyObject(reply);

@@ -35,6 +35,11 @@ typedef struct {
     size_t garbage_count;
 } fixture_t;
 
+/*  cmocka setup and teardown: a throw-away redis-server, a store with the
+    tree's scripts connected to it, and a plain connection (f->raw).        */
+int cf_test_store_setup(void **state);
+int cf_test_store_teardown(void **state);
+
 /*  A case.registered of persons (sexes "fmu...", one age band index per
     person in bands), host CHE, origin SRB, route central_mediterranean,
     case_ref RAW_REF, occurred_at T0.                                      */

@@ -1,0 +1,99 @@
+-- apply_input.lua: the first part of caseflow's apply script (the store loads
+-- apply_input, apply_state, apply_events and apply_batch, in that order, as
+-- one script: docs/storage.md). Here: the numeric codes, which mirror
+-- include/caseflow/cf_event.h, the key layout, and the check of the whole
+-- input, done before the first write because Redis does not roll a script
+-- back on error.
+--
+-- KEYS[1..12]     cf:{sN}:<family> for the families below, in order
+-- KEYS[12+i]      cf:{sN}:eid:<event_id> of event i, i = 1..n
+-- KEYS[13+n..]    cf:{sN}:case:<case_id>, each distinct case of the batch once
+-- ARGV[1]         msgpack array of n events, each {type, stage, case_key, payload...}
+-- ARGV[2]         seconds an event_id is remembered (dedupe window)
+-- ARGV[3]         seconds a case's state is kept after it is closed
+
+local STAGES = { [0] = 'registered', 'screened', 'assisted', 'departed', 'arrived',
+                 'reintegrating', 'closed' }
+local ST_LAST = 6
+local T_REGISTERED, T_SCREENED, T_ASSISTED, T_DETAINED, T_RELEASED = 0, 1, 2, 3, 4
+local T_DEPARTED, T_ARRIVED, T_REINTEGRATION, T_MONITORED, T_REUNIFIED = 5, 6, 7, 8, 9
+local T_CLOSED, T_FUNDING, T_FLOW = 10, 11, 12
+local T_LAST_CASE, T_LAST = 10, 12
+
+local F_STAGE, F_RETURNS, F_VULN, F_DEMO, F_QUALITY, F_DUR = 1, 2, 3, 4, 5, 6
+local F_DETENTION, F_REINT, F_MONITOR, F_SERVICES, F_FUNDING, F_FLOWS = 7, 8, 9, 10, 11, 12
+local NFAMILIES = 12
+
+-- Shape of each type's payload after the 3-element header: the kinds of
+-- elements 4, 5, ...: 'string' (non-empty), 'int' (an integer, -1 = absent),
+-- 'strings' (an array of strings), 'pairs' (alternating string and integer
+-- 1..1000). docs/storage.md, "Script input", names each element.
+local PAYLOAD = {
+  [T_REGISTERED] = { 'string', 'int', 'string', 'string', 'string', 'strings', 'pairs', 'int' },
+  [T_SCREENED] = { 'strings', 'string', 'string', 'int' },
+  [T_ASSISTED] = { 'string', 'string', 'int' },
+  [T_DETAINED] = { 'string', 'int' },
+  [T_RELEASED] = { 'string', 'int' },
+  [T_DEPARTED] = { 'string', 'int', 'int' },
+  [T_ARRIVED] = { 'string', 'int' },
+  [T_REINTEGRATION] = { 'string', 'string', 'string', 'int', 'int' },
+  [T_MONITORED] = { 'int', 'int', 'int', 'int' },
+  [T_REUNIFIED] = { 'string' },
+  [T_CLOSED] = { 'string' },
+  [T_FUNDING] = { 'string', 'string', 'string', 'string', 'string', 'int' },
+  [T_FLOW] = { 'string', 'string', 'string', 'string', 'string', 'int', 'int', 'int', 'int' },
+}
+
+local function is_int(v, lo, hi)
+  return type(v) == 'number' and v == math.floor(v) and v >= lo and v <= hi
+end
+
+local MAX_INT = 2 ^ 53
+
+local function check_value(v, want)
+  if want == 'int' then return is_int(v, -1, MAX_INT) end
+  if want == 'strings' or want == 'pairs' then
+    if type(v) ~= 'table' then return false end
+    for j = 1, #v do
+      local count = want == 'pairs' and j % 2 == 0
+      if count and not is_int(v[j], 1, 1000) then return false end
+      if not count and (type(v[j]) ~= 'string' or #v[j] == 0) then return false end
+    end
+    return want == 'strings' or #v % 2 == 0
+  end
+  return type(v) == want and #v > 0
+end
+
+local function check_event(ev, n)
+  if type(ev) ~= 'table' then return 'not an array' end
+  if not is_int(ev[1], 0, T_LAST) then return 'bad type' end
+  if not is_int(ev[2], -1, ST_LAST) then return 'bad stage' end
+  local is_case = ev[1] <= T_LAST_CASE
+  if is_case and not is_int(ev[3], NFAMILIES + 1 + n, #KEYS) then return 'bad case key' end
+  if not is_case and ev[3] ~= 0 then return 'case key on a non-case event' end
+  local shape = PAYLOAD[ev[1]]
+  if #ev ~= 3 + #shape then return 'payload has ' .. (#ev - 3) .. ' elements' end
+  for j, want in ipairs(shape) do
+    if not check_value(ev[3 + j], want) then return 'payload element ' .. j end
+  end
+  if ev[1] == T_REGISTERED and not is_int(ev[5], 1, 1000) then return 'bad persons' end
+  return nil
+end
+
+local function check_ttl(s)
+  return type(s) == 'string' and s:match('^[1-9]%d*$') and tonumber(s) <= 2 ^ 31
+end
+
+local function check_input()
+  local ok, events = pcall(cmsgpack.unpack, ARGV[1] or '')
+  if not ok or type(events) ~= 'table' then return nil, 'ARGV[1] is not a msgpack array' end
+  local n = #events
+  if #KEYS < NFAMILIES + n then return nil, 'KEYS has no eid key for every event' end
+  if not check_ttl(ARGV[2]) then return nil, 'ARGV[2] is not a ttl' end
+  if not check_ttl(ARGV[3]) then return nil, 'ARGV[3] is not a ttl' end
+  for i = 1, n do
+    local why = check_event(events[i], n)
+    if why then return nil, 'event ' .. i .. ': ' .. why end
+  end
+  return events
+end

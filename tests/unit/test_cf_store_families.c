@@ -1,0 +1,284 @@
+/*  Tests of the counter families of the apply script beyond stages
+    (docs/storage.md): durations and their histogram buckets, the earliest
+    departure/arrival winning whatever the order, detention episodes,
+    services and monitoring kept until the registration, risk, funding with
+    escaped names, flows with optional measures, and the final counters of
+    every family the same for many random orders and batch splits of one
+    event set. Against a throw-away redis-server; events built by hand.     */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "caseflow/cf_store.h"
+#include "cf_test_store.h"
+
+#define HOUR    3600000LL
+#define DAY     (24 * HOUR)
+
+static const char *const s_families[] = { "stage", "returns", "vuln", "demo", "dur", "detention",
+                                          "reint", "monitor", "services", "funding", "flows" };
+#define FAMILY_COUNT (sizeof s_families / sizeof *s_families)
+
+static cf_event_t *at(cf_event_t *ev, int64_t t)
+{
+    ev->occurred_at = t;
+    return ev;
+}
+
+static void test_durations(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[5];
+    cf_test_register(&ev[0], "u-0", CASE_A, "CH-AVR", "fm", "\3\3");
+    at(&ev[0], T0);
+    cf_test_stage(&ev[1], "u-1", CASE_A, CF_EV_CASE_DEPARTED);
+    at(&ev[1], T0 + 60 * DAY);
+    cf_test_stage(&ev[2], "u-2", CASE_A, CF_EV_CASE_ARRIVED);
+    at(&ev[2], T0 + 60 * DAY + 5 * HOUR + 59 * 60000);
+    cf_test_stage(&ev[3], "u-3", CASE_A, CF_EV_CASE_REINTEGRATION);
+    at(&ev[3], T0 + 100 * DAY);
+    assert_string_equal(cf_test_apply(f, ev, 4), "aaaa");
+    /* 60 d = 1440 h: 2^10 <= h < 2^11, width 64; 39 d 18 h 1 m = 954 h: width 32 */
+    assert_string_equal(cf_test_family(f, "dur"),
+        "CH-AVR|arrived-reintegrating|bucket|928|960=1 CH-AVR|arrived-reintegrating|count=1 "
+        "CH-AVR|arrived-reintegrating|seconds=3434460 "
+        "CH-AVR|departed-arrived|bucket|5|6=1 CH-AVR|departed-arrived|count=1 "
+        "CH-AVR|departed-arrived|seconds=21540 "
+        "CH-AVR|registered-departed|bucket|1408|1472=1 CH-AVR|registered-departed|count=1 "
+        "CH-AVR|registered-departed|seconds=5184000 ");
+    /* an earlier departure, received late, moves both intervals it ends and starts */
+    cf_test_stage(&ev[4], "u-4", CASE_A, CF_EV_CASE_DEPARTED);
+    at(&ev[4], T0 + 59 * DAY);
+    assert_string_equal(cf_test_apply(f, ev + 4, 1), "a");
+    assert_int_equal(cf_test_get(f, "dur", "CH-AVR|registered-departed|seconds"), 59 * 86400);
+    assert_int_equal(cf_test_get(f, "dur", "CH-AVR|registered-departed|count"), 1);
+    assert_int_equal(cf_test_get(f, "dur", "CH-AVR|registered-departed|bucket|1408|1472"), 1);
+    assert_int_equal(cf_test_get(f, "dur", "CH-AVR|departed-arrived|seconds"), 86400 + 21540);
+    assert_string_equal(cf_test_family_nonzero(f, "services"),
+                        "CH-AVR|departure|charter|-|events=2 ");
+}
+
+static void test_earliest_arrival_dates_the_return(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_register(&ev[0], "e-0", CASE_B, "EU-IOM-JI", "m", "\3");
+    cf_test_stage(&ev[1], "e-1", CASE_B, CF_EV_CASE_ARRIVED);
+    at(&ev[1], T0 + 40 * DAY);                  /* 2024-04-10 */
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+    assert_int_equal(cf_test_get(f, "returns", "day:2024-04-10|origin|SRB|EU-IOM-JI|cases"), 1);
+    cf_test_stage(&ev[2], "e-2", CASE_B, CF_EV_CASE_ARRIVED);
+    at(&ev[2], T0 + 2 * DAY);                   /* 2024-03-03 */
+    assert_string_equal(cf_test_apply(f, ev + 2, 1), "a");
+    assert_string_equal(cf_test_family_nonzero(f, "returns"),
+        "day:2024-03-03|host|CHE|EU-IOM-JI|cases=1 day:2024-03-03|host|CHE|EU-IOM-JI|persons=1 "
+        "day:2024-03-03|origin|SRB|EU-IOM-JI|cases=1 day:2024-03-03|origin|SRB|EU-IOM-JI|persons=1 "
+        "day:2024-03-03|programme|EU-IOM-JI|EU-IOM-JI|cases=1 "
+        "day:2024-03-03|programme|EU-IOM-JI|EU-IOM-JI|persons=1 "
+        "day:2024-03-03|route|central_mediterranean|EU-IOM-JI|cases=1 "
+        "day:2024-03-03|route|central_mediterranean|EU-IOM-JI|persons=1 ");
+    assert_int_equal(cf_test_get(f, "stage", "EU-IOM-JI|arrived|ever|cases"), 1);
+}
+
+static void test_detention(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[5];
+    /* released before detained in the batch; a second detention still open */
+    cf_test_stage(&ev[0], "t-0", CASE_B, CF_EV_CASE_RELEASED);
+    at(&ev[0], T0 + 10 * DAY);
+    cf_test_stage(&ev[1], "t-1", CASE_B, CF_EV_CASE_DETAINED);
+    at(&ev[1], T0 + 40 * DAY);
+    cf_test_stage(&ev[2], "t-2", CASE_B, CF_EV_CASE_DETAINED);
+    at(&ev[2], T0);
+    assert_string_equal(cf_test_apply(f, ev, 3), "aaa");
+    assert_string_equal(cf_test_family(f, "detention"), "");     /* not registered yet */
+    cf_test_register(&ev[3], "t-3", CASE_B, "EU-IOM-JI", "m", "\3");
+    assert_string_equal(cf_test_apply(f, ev + 3, 1), "a");
+    assert_string_equal(cf_test_family(f, "detention"),
+        "EU-IOM-JI|LBY|cases=1 EU-IOM-JI|LBY|episodes=1 EU-IOM-JI|LBY|now=1 "
+        "EU-IOM-JI|LBY|seconds=864000 ");
+    cf_test_stage(&ev[4], "t-4", CASE_B, CF_EV_CASE_RELEASED);
+    at(&ev[4], T0 + 45 * DAY);
+    assert_string_equal(cf_test_apply(f, ev + 4, 1), "a");
+    assert_string_equal(cf_test_family(f, "detention"),
+        "EU-IOM-JI|LBY|cases=1 EU-IOM-JI|LBY|episodes=2 EU-IOM-JI|LBY|now=0 "
+        "EU-IOM-JI|LBY|seconds=1296000 ");
+}
+
+static void test_services_wait_for_registration(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[6];
+    cf_test_stage(&ev[0], "w-0", CASE_A, CF_EV_CASE_ASSISTED);
+    strcpy(ev[0].assistance, "cash");
+    ev[0].has_value = true;
+    ev[0].value = 150.25;
+    strcpy(ev[0].currency, "CHF");
+    cf_test_stage(&ev[1], "w-1", CASE_A, CF_EV_CASE_MONITORED);
+    ev[1].economic = 0.5, ev[1].social = 0.25, ev[1].psychosocial = 1;
+    cf_test_stage(&ev[2], "w-2", CASE_A, CF_EV_CASE_REINTEGRATION);
+    cf_test_stage(&ev[3], "w-3", CASE_A, CF_EV_CASE_SCREENED);
+    strcpy(ev[3].risk, "high");
+    assert_string_equal(cf_test_apply(f, ev, 4), "aaaa");
+    for (size_t i = 0; i < FAMILY_COUNT; i++)
+        assert_string_equal(cf_test_family(f, s_families[i]), "");
+    cf_test_register(&ev[4], "w-4", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_stage(&ev[5], "w-5", CASE_A, CF_EV_CASE_SCREENED);
+    strcpy(ev[5].risk, "low");
+    assert_string_equal(cf_test_apply(f, ev + 4, 2), "aa");
+    assert_string_equal(cf_test_family(f, "services"),
+        "CH-AVR|assistance|cash|CHF|events=1 CH-AVR|assistance|cash|CHF|value=15025 "
+        "CH-AVR|screening|medical:cleared|-|events=2 ");
+    assert_string_equal(cf_test_family(f, "monitor"),
+        "CH-AVR|SRB|economic=5000 CH-AVR|SRB|psychosocial=10000 CH-AVR|SRB|social=2500 "
+        "CH-AVR|SRB|surveys=1 ");
+    assert_string_equal(cf_test_family(f, "reint"), "CH-AVR|economic|cash|-|services=1 ");
+    assert_string_equal(cf_test_family(f, "vuln"), "CH-AVR|risk:high=1 ");
+    /* the pending counters are gone from the case once counted */
+    char key[96];
+    snprintf(key, sizeof key, "cf:{s%u}:case:%s", cf_store_shard_of(&ev[4]), CASE_A);
+    assert_null(strstr(cf_test_hgetall(f, key), "q|"));
+}
+
+static void test_funding_and_flows(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_stage(&ev[0], "g-0", CASE_A, CF_EV_FUNDING_TRANSACTION);
+    strcpy(ev[0].donor, "US|INL 100%");
+    ev[0].value = 650000;
+    strcpy(ev[0].currency, "USD");
+    cf_test_stage(&ev[1], "g-1", CASE_A, CF_EV_FLOW_OBSERVED);
+    ev[1].count = 40, ev[1].has_uasc = true, ev[1].uasc = 3;
+    strcpy(ev[1].route, "central_mediterranean");
+    strcpy(ev[1].country, "ITA");
+    cf_test_stage(&ev[2], "g-2", CASE_A, CF_EV_FLOW_OBSERVED);
+    ev[2].count = 10, ev[2].has_females = ev[2].has_males = true, ev[2].females = 4,
+    ev[2].males = 6;
+    strcpy(ev[2].country, "ITA");
+    assert_string_equal(cf_test_apply(f, ev, 3), "aaa");
+    assert_string_equal(cf_test_family(f, "funding"),
+        "day:2024-03-01|US%7CINL 100%25|XM-DAC-1|USD|2|transactions=1 "
+        "day:2024-03-01|US%7CINL 100%25|XM-DAC-1|USD|2|value=65000000 ");
+    assert_string_equal(cf_test_family(f, "flows"),
+        "day:2024-03-01|-|LBY|ITA|ITA|count=10 day:2024-03-01|-|LBY|ITA|ITA|females=4 "
+        "day:2024-03-01|-|LBY|ITA|ITA|males=6 "
+        "day:2024-03-01|central_mediterranean|LBY|ITA|ITA|count=40 "
+        "day:2024-03-01|central_mediterranean|LBY|ITA|ITA|uasc=3 "
+        "day:2024-03-01|central_mediterranean|LBY|ITA|ITA|uasc_base=40 ");
+}
+
+/* ---- order independence ---------------------------------------------------- */
+
+enum { ORDER_CASES = 12, ORDER_EVENTS = ORDER_CASES * 12 };
+
+/* Twelve events of every case: every type, two departures and arrivals,
+   two detentions and releases, with values and scores. */
+static size_t order_events(cf_event_t *ev)
+{
+    static const cf_event_type_t types[] = {
+        CF_EV_CASE_REGISTERED, CF_EV_CASE_SCREENED, CF_EV_CASE_ASSISTED, CF_EV_CASE_DETAINED,
+        CF_EV_CASE_RELEASED, CF_EV_CASE_DETAINED, CF_EV_CASE_RELEASED, CF_EV_CASE_DEPARTED,
+        CF_EV_CASE_DEPARTED, CF_EV_CASE_ARRIVED, CF_EV_CASE_ARRIVED, CF_EV_CASE_REINTEGRATION };
+    size_t n = 0;
+    for (int c = 0; c < ORDER_CASES; c++) {
+        char case_id[40];
+        snprintf(case_id, sizeof case_id, "%08x%024d", (unsigned) c * 2654435761u, c);
+        for (int k = 0; k < 12; k++, n++) {
+            char id[32];
+            snprintf(id, sizeof id, "o-%d-%d", c, k);
+            if (types[k] == CF_EV_CASE_REGISTERED)
+                cf_test_register(&ev[n], id, case_id, c % 3 ? "CH-AVR" : "EU-IOM-JI", "fmu",
+                                 "\0\3\4");
+            else
+                cf_test_stage(&ev[n], id, case_id, types[k]);
+            /* times spread over days and hours, varied per case */
+            at(&ev[n], T0 + (k * 7 + c) * DAY + ((k * 5 + c * 3) % 24) * HOUR);
+            ev[n].has_value = types[k] == CF_EV_CASE_ASSISTED;
+            ev[n].value = 10.5 * (c + 1);
+            strcpy(ev[n].currency, "EUR");
+            strcpy(ev[n].risk, c % 2 ? "medium" : "high");
+        }
+    }
+    return n;
+}
+
+static void shuffle(cf_event_t *ev, size_t n, unsigned *seed)
+{
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t) rand_r(seed) % (i + 1);
+        cf_event_t t = ev[i];
+        ev[i] = ev[j];
+        ev[j] = t;
+    }
+}
+
+/* Every family but quality, whose out-of-order counters depend on the order. */
+static char *all_families(fixture_t *f)
+{
+    size_t size = 1;
+    char *text = calloc(1, 1);
+    for (size_t i = 0; i < FAMILY_COUNT; i++) {
+        const char *part = cf_test_family_nonzero(f, s_families[i]);
+        text = realloc(text, size += strlen(part) + strlen(s_families[i]) + 2);
+        strcat(strcat(strcat(text, s_families[i]), ": "), part);
+    }
+    return text;
+}
+
+static void test_any_order_same_counters(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t *ev = calloc(ORDER_EVENTS, sizeof *ev);
+    size_t n = order_events(ev);
+    assert_int_equal(strspn(cf_test_apply(f, ev, n), "a"), n);
+    char *want = all_families(f);
+    for (size_t i = 0; i < FAMILY_COUNT - 2; i++) {     /* all but funding and flows */
+        char name[32];
+        snprintf(name, sizeof name, "%s: ", s_families[i]);
+        assert_non_null(strstr(want, name));
+        assert_true(strstr(want, name)[strlen(name)] != '\0'
+                    && strstr(want, name)[strlen(name)] != ' ');
+    }
+    unsigned seed = 20240301;
+    for (int round = 0; round < 8; round++) {
+        cf_test_integer(f, "FLUSHALL");
+        shuffle(ev, n, &seed);
+        for (size_t done = 0; done < n;) {      /* random batch sizes, 1..40 */
+            size_t take = 1 + (size_t) rand_r(&seed) % 40;
+            take = take > n - done ? n - done : take;
+            cf_test_apply(f, ev + done, take);
+            done += take;
+        }
+        char *got = all_families(f);
+        assert_string_equal(got, want);
+        free(got);
+    }
+    free(want);
+    free(ev);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_durations, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_earliest_arrival_dates_the_return,
+                                        cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_detention, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_services_wait_for_registration,
+                                        cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_funding_and_flows, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_any_order_same_counters, cf_test_store_setup,
+                                        cf_test_store_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
