@@ -16,7 +16,7 @@
 #define NO_FLAG         SIZE_MAX
 
 typedef enum {
-    K_ID, K_TYPE, K_SCHEMA, K_TIME, K_UINT, K_TEXT, K_TOKEN, K_ENUM, K_COUNTRY,
+    K_ID, K_TYPE, K_SCHEMA, K_TIME, K_UINT, K_HEADCOUNT, K_TEXT, K_TOKEN, K_ENUM, K_COUNTRY,
     K_CURRENCY, K_BOOL, K_AMOUNT, K_SCORE, K_TXTYPE, K_PERSONS, K_VULNS, K_TRANSIT
 } rules_kind_t;
 
@@ -109,7 +109,7 @@ static const rules_field_t s_fields[CF_F_COUNT_ALL] = {
     [CF_F_POINT]               = STR("point", K_TEXT, 1, CF_NAME_MAX, point),
     [CF_F_FROM_COUNTRY]        = STR("from_country", K_COUNTRY, 3, 3, from_country),
     [CF_F_TO_COUNTRY]          = STR("to_country", K_COUNTRY, 3, 3, to_country),
-    [CF_F_COUNT]               = VAL("count", K_UINT, count),
+    [CF_F_COUNT]               = VAL("count", K_HEADCOUNT, count),
     [CF_F_FEMALES]             = OPT("females", K_UINT, females, has_females),
     [CF_F_MALES]               = OPT("males", K_UINT, males, has_males),
     [CF_F_UASC]                = OPT("uasc", K_UINT, uasc, has_uasc),
@@ -345,8 +345,12 @@ static int rules_check_scalar(cf_decode_t *d, const rules_field_t *f, const msgp
     case K_TIME:
         return cf_event_check_time(d, f->name, o, (int64_t *) at);
     case K_UINT:
+    case K_HEADCOUNT:
         if (cf_event_check_uint(d, f->name, o, &u) < 0)
             return -1;
+        if (f->kind == K_HEADCOUNT && u > CF_HEADCOUNT_MAX)
+            return cf_event_fail(d, "%s: %" PRIu64 " is over the limit of %llu", f->name, u,
+                                 (unsigned long long) CF_HEADCOUNT_MAX);
         *(uint64_t *) at = u;
         return 0;
     case K_TXTYPE:
@@ -364,6 +368,8 @@ static int rules_check_scalar(cf_decode_t *d, const rules_field_t *f, const msgp
             return -1;
         if (x < 0 && f->kind == K_AMOUNT)
             return cf_event_fail(d, "%s: %g is negative", f->name, x);
+        if (x > CF_AMOUNT_MAX && f->kind == K_AMOUNT)
+            return cf_event_fail(d, "%s: %g is over the limit of 1e12", f->name, x);
         if ((x < 0 || x > 1) && f->kind == K_SCORE)
             return cf_event_fail(d, "%s: %g is outside 0..1", f->name, x);
         *(double *) at = x;

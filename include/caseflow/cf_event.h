@@ -27,6 +27,8 @@
 #define CF_TRANSIT_MAX          16
 #define CF_PSEUDONYM_LEN        32      /* hex chars of the HMAC pseudonym */
 #define CF_REASON_MAX           160
+#define CF_AMOUNT_MAX           1e12    /* value: summed exactly in cents below 2^53 */
+#define CF_HEADCOUNT_MAX        1000000000u     /* flow.observed count */
 
 typedef enum {
     CF_EV_CASE_REGISTERED = 0,
