@@ -22,11 +22,13 @@ static int read_key(const char *path, unsigned char *buf, size_t *len, char *err
         snprintf(err, err_size, "key file %s: %s", path, strerror(errno));
         return -1;
     }
+    errno = 0;
     size_t got = fread(buf, 1, CF_PSEUDO_KEY_MAX + 1, file);
-    int failed = ferror(file);
+    int failed = ferror(file), why = errno;
     fclose(file);
     if (failed) {
-        snprintf(err, err_size, "key file %s: read error", path);
+        snprintf(err, err_size, "key file %s: cannot read it: %s", path,
+                 why ? strerror(why) : "read error");
         return -1;
     }
     while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
