@@ -1,9 +1,10 @@
-/*  cf_report: counter names in, report rows out; see cf_report.h and
-    docs/reports.md. Each report is one entry of s_reports: a builder that
-    parses the '|'-separated counter names of its family and adds each value
-    into the row its key columns name, found through a hashed index (a
-    cf_counts of key -> row), so tens of thousands of daily rows stay quick. */
-#include "caseflow/cf_report.h"
+/*  cf_report: the catalogue of reports, their choices and the build; see
+    cf_report.h and docs/reports.md. Each report is one entry of s_reports,
+    which says which options it takes; the builders (cf_report_cases.c,
+    cf_report_money.c, cf_report_dated.c) parse their family's counters
+    into rows with the helpers of cf_report_rows.c and declare their count
+    columns, and cf_report_build applies the publication rules to them.    */
+#include "cf_report_int.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -11,230 +12,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const char *name, *family, *summary;
-    bool has_programme;
-    /* adds the columns and rows to table; index is an empty scratch bag */
-    void (*build)(const cf_report_t *self, const cf_counts_t *counts, cf_table_t *table,
-                  cf_counts_t *index);
-} report_def_t;
-
-struct _cf_report_t {
-    const report_def_t *def;
-    char *programme;            /* NULL = every programme */
-    const char *by;             /* returns: origin, host, programme, route */
-    const char *period;         /* returns: day, month, year */
-    bool public;
-    char error[128];
-};
-
-static const char *const s_stages[] = { "registered", "screened", "assisted", "departed",
-                                        "arrived", "reintegrating", "closed", NULL };
-static const char *const s_sexes[] = { "f", "m", "x", "u", NULL };
-static const char *const s_age_bands[] = { "0-4", "5-11", "12-17", "18-59", "60+", NULL };
-static const char *const s_quality[] = { "rejected:*", "duplicate", "out_of_order",
-                                         "before_registration", "repeat_registration", NULL };
-static const char *const s_sensitive[] = { "vot", "uasc", "health", NULL };
-/*  --by values and the column each names, in pairs.                        */
-static const char *const s_dimensions[] = { "origin", "origin_country", "host", "host_country",
-                                            "programme", "programme", "route", "route", NULL };
-static const char *const s_periods[] = { "day", "month", "year", NULL };
-
-/*  Splits a copy of name at '|' into exactly n parts. Returns the copy (the
-    caller frees it), or NULL when name has another number of parts.        */
-static char *report_split(const char *name, char **parts, size_t n)
-{
-    char *copy = strdup(name);
-    if (!copy)
-        abort();
-    size_t count = 0;
-    for (char *p = copy; p; count++) {
-        if (count == n) {
-            free(copy);
-            return NULL;
-        }
-        parts[count] = p;
-        if ((p = strchr(p, '|')))
-            *p++ = '\0';
-    }
-    if (count != n) {
-        free(copy);
-        return NULL;
-    }
-    return copy;
-}
-
-static bool report_in(const char *const *list, const char *text)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (strcmp(list[i], text) == 0)
-            return true;
-    return false;
-}
-
-/*  True when the report keeps counters of programme.                        */
-static bool report_keeps(const cf_report_t *self, const char *programme)
-{
-    return !self->programme || strcmp(self->programme, programme) == 0;
-}
-
-/*  The row whose first nkeys (text) columns equal keys, added when missing.
-    index maps the keys, joined by a unit separator, to row + 1.            */
-static size_t report_row(cf_table_t *table, cf_counts_t *index, const char *const *keys,
-                         size_t nkeys)
-{
-    size_t len = 0;
-    for (size_t k = 0; k < nkeys; k++)
-        len += strlen(keys[k]) + 1;
-    char *joined = malloc(len), *p = joined;
-    if (!joined)
-        abort();
-    for (size_t k = 0; k < nkeys; k++)
-        p += sprintf(p, "%s%s", k ? "\x1f" : "", keys[k]);
-    int64_t found = cf_counts_get(index, joined);
-    size_t row = found > 0 ? (size_t) found - 1 : cf_table_add_row(table);
-    if (found <= 0) {
-        cf_counts_add(index, joined, (size_t) (p - joined), (int64_t) row + 1);
-        for (size_t k = 0; k < nkeys; k++)
-            cf_table_set_text(table, row, k, keys[k]);
-    }
-    free(joined);
-    return row;
-}
-
-static void report_add(cf_table_t *table, cf_counts_t *index, const char *const *keys,
-                       size_t nkeys, size_t column, int64_t value)
-{
-    size_t row = report_row(table, index, keys, nkeys);
-    cf_table_set_int(table, row, column, cf_table_int(table, row, column) + value);
-}
-
-static void report_columns(cf_table_t *table, const char *text_columns, const char *int_columns)
-{
-    char names[128];
-    snprintf(names, sizeof names, "%s", text_columns);
-    for (char *name = strtok(names, " "); name; name = strtok(NULL, " "))
-        cf_table_add_column(table, name, CF_TABLE_TEXT);
-    snprintf(names, sizeof names, "%s", int_columns);
-    for (char *name = strtok(names, " "); name; name = strtok(NULL, " "))
-        cf_table_add_column(table, name, CF_TABLE_INT);
-}
-
-/*  <programme>|<stage>|<now or ever>|<cases or persons>: four per row.      */
-static void report_stages(const cf_report_t *self, const cf_counts_t *counts,
-                          cf_table_t *table, cf_counts_t *index)
-{
-    report_columns(table, "programme stage", "cases_now persons_now cases_ever persons_ever");
-    for (size_t i = 0; i < cf_counts_size(counts); i++) {
-        char *parts[4], *copy = report_split(cf_counts_name(counts, i), parts, 4);
-        int64_t value = cf_counts_value(counts, i);
-        bool ever = copy && strcmp(parts[2], "ever") == 0;
-        bool persons = copy && strcmp(parts[3], "persons") == 0;
-        if (copy && value && report_keeps(self, parts[0])
-            && (ever || strcmp(parts[2], "now") == 0)
-            && (persons || strcmp(parts[3], "cases") == 0))
-            report_add(table, index, (const char *const *) parts, 2, 2 + 2 * ever + persons,
-                       value);
-        free(copy);
-    }
-    cf_table_sort(table, (cf_table_key_t[]) { { 0, NULL }, { 1, s_stages } }, 2);
-}
-
-/*  <kind>:<period>|<dim>|<value>|<programme>|<cases or persons>, summed over
-    programmes into rows of <value>, <period>.                               */
-static void report_returns(const cf_report_t *self, const cf_counts_t *counts,
-                           cf_table_t *table, cf_counts_t *index)
-{
-    const char *column = NULL;
-    for (size_t i = 0; s_dimensions[i]; i += 2)
-        if (strcmp(s_dimensions[i], self->by) == 0)
-            column = s_dimensions[i + 1];
-    cf_table_add_column(table, column, CF_TABLE_TEXT);
-    cf_table_add_column(table, self->period, CF_TABLE_TEXT);
-    report_columns(table, "", "cases persons");
-    size_t kind_len = strlen(self->period);
-    for (size_t i = 0; i < cf_counts_size(counts); i++) {
-        char *parts[5], *copy = report_split(cf_counts_name(counts, i), parts, 5);
-        int64_t value = cf_counts_value(counts, i);
-        bool persons = copy && strcmp(parts[4], "persons") == 0;
-        if (copy && value && strncmp(parts[0], self->period, kind_len) == 0
-            && parts[0][kind_len] == ':' && strcmp(parts[1], self->by) == 0
-            && report_keeps(self, parts[3]) && (persons || strcmp(parts[4], "cases") == 0)) {
-            const char *keys[2] = { parts[2], parts[0] + kind_len + 1 };
-            report_add(table, index, keys, 2, 2 + persons, value);
-        }
-        free(copy);
-    }
-    cf_table_sort(table, (cf_table_key_t[]) { { 1, NULL }, { 0, NULL } }, 2);
-}
-
-/*  <programme>|<flag> -> cases.                                             */
-static void report_vulnerability(const cf_report_t *self, const cf_counts_t *counts,
-                                 cf_table_t *table, cf_counts_t *index)
-{
-    report_columns(table, "programme vulnerability", "cases");
-    for (size_t i = 0; i < cf_counts_size(counts); i++) {
-        char *parts[2], *copy = report_split(cf_counts_name(counts, i), parts, 2);
-        int64_t value = cf_counts_value(counts, i);
-        if (copy && value && report_keeps(self, parts[0]))
-            report_add(table, index, (const char *const *) parts, 2, 2, value);
-        free(copy);
-    }
-    cf_table_sort(table, (cf_table_key_t[]) { { 0, NULL }, { 1, NULL } }, 2);
-}
-
-/*  <programme>|<sex>|<age_band> -> persons.                                 */
-static void report_demographics(const cf_report_t *self, const cf_counts_t *counts,
-                                cf_table_t *table, cf_counts_t *index)
-{
-    report_columns(table, "programme sex age_band", "persons");
-    for (size_t i = 0; i < cf_counts_size(counts); i++) {
-        char *parts[3], *copy = report_split(cf_counts_name(counts, i), parts, 3);
-        int64_t value = cf_counts_value(counts, i);
-        if (copy && value && report_keeps(self, parts[0]))
-            report_add(table, index, (const char *const *) parts, 3, 3, value);
-        free(copy);
-    }
-    cf_table_sort(table, (cf_table_key_t[]) { { 0, NULL }, { 1, s_sexes }, { 2, s_age_bands } },
-                  3);
-}
-
-/*  One row per counter, "rejected|<field>" shown as "rejected:<field>"; the
-    fixed measures appear even when zero so that a clean run shows its zeros. */
-static void report_quality(const cf_report_t *self, const cf_counts_t *counts,
-                           cf_table_t *table, cf_counts_t *index)
-{
-    (void) self;
-    report_columns(table, "measure", "count");
-    for (size_t i = 1; s_quality[i]; i++)
-        report_row(table, index, &s_quality[i], 1);
-    for (size_t i = 0; i < cf_counts_size(counts); i++) {
-        char *measure = strdup(cf_counts_name(counts, i)), *bar;
-        if (!measure)
-            abort();
-        if ((bar = strchr(measure, '|')))
-            *bar = ':';
-        int64_t value = cf_counts_value(counts, i);
-        if (value || report_in(&s_quality[1], measure))
-            report_add(table, index, (const char *const *) &measure, 1, 1, value);
-        free(measure);
-    }
-    cf_table_sort(table, (cf_table_key_t[]) { { 0, s_quality } }, 1);
-}
-
+#define P REPORT_PROGRAMME
 static const report_def_t s_reports[] = {
     { "stages", "stage", "cases and persons by programme and stage, open now and ever entered",
-      true, report_stages },
-    { "returns", "returns", "returns (arrivals) by origin, host, programme or route per day, "
-      "month or year", true, report_returns },
-    { "vulnerability", "vuln", "cases by programme and vulnerability", true,
-      report_vulnerability },
-    { "demographics", "demo", "persons by programme, sex and age band", true,
-      report_demographics },
+      P, { NULL }, { NULL }, NULL, report_stages },
+    { "returns", "returns", "returns by origin, host, programme or route per year, month or "
+      "day", P | REPORT_PERIOD | REPORT_DATES, { "origin", "host", "programme", "route" },
+      { NULL }, "year", report_returns },
+    { "vulnerability", "vuln", "cases by programme and vulnerability flag or screening risk", P,
+      { NULL }, { NULL }, NULL, report_vulnerability },
+    { "demographics", "demo", "persons by programme, sex and age band", P, { NULL }, { NULL },
+      NULL, report_demographics },
+    { "durations", "dur", "days between stages: cases, mean, p50 and p90 by programme", P,
+      { NULL }, { NULL }, NULL, report_durations },
+    { "detention", "detention", "detentions by country: now, ever, episodes and their days", P,
+      { NULL }, { NULL }, NULL, report_detention },
+    { "reintegration", "reint", "reintegration services and value, or monitoring scores by "
+      "origin", P, { "service", "origin" },
+      { NULL, "monitor" }, NULL, report_reintegration },
+    { "services", "services", "services delivered and their value by programme and service", P,
+      { NULL }, { NULL }, NULL, report_services },
+    { "funding", "funding", "funding transactions and value by donor or project, currency "
+      "and type", REPORT_DATES, { "donor", "project" }, { NULL }, NULL, report_funding },
+    { "flows", "flows", "observed flows by route, country pair or country per month, day or "
+      "year", REPORT_PERIOD | REPORT_DATES, { "route", "pair", "country" }, { NULL }, "month",
+      report_flows },
     { "quality", "quality", "data quality: rejections by field, duplicates, out-of-order events",
-      false, report_quality },
+      0, { NULL }, { NULL }, NULL, report_quality },
 };
+#undef P
 #define REPORT_COUNT (sizeof s_reports / sizeof s_reports[0])
+
+static const char *const s_periods[] = { "day", "month", "year", NULL };
 
 size_t cf_report_catalogue_size(void)
 {
@@ -261,7 +70,9 @@ cf_report_t *cf_report_new(const char *name)
             cf_report_t *self = calloc(1, sizeof *self);
             if (!self)
                 abort();
-            *self = (cf_report_t) { .def = &s_reports[i], .by = "origin", .period = "year" };
+            self->def = &s_reports[i];
+            self->by = self->def->by[0];
+            self->period = self->def->period;
             return self;
         }
     return NULL;
@@ -285,6 +96,9 @@ const char *cf_report_name(const cf_report_t *self)
 const char *cf_report_family(const cf_report_t *self)
 {
     assert(self);
+    for (size_t i = 0; self->by && i < 4 && self->def->by[i]; i++)
+        if (self->def->by[i] == self->by && self->def->by_family[i])
+            return self->def->by_family[i];
     return self->def->family;
 }
 
@@ -297,11 +111,19 @@ static int report_fail(cf_report_t *self, const char *format, ...)
     return -1;
 }
 
+/*  0 when the report takes option (a REPORT_ flag), else -1 with what it
+    lacks, e.g. "the quality report has no programme".                      */
+static int report_takes(cf_report_t *self, unsigned option, const char *what)
+{
+    return self->def->takes & option ? 0 : report_fail(self, "the %s report has no %s",
+                                                       self->def->name, what);
+}
+
 int cf_report_set_programme(cf_report_t *self, const char *programme)
 {
     assert(self && programme);
-    if (!self->def->has_programme)
-        return report_fail(self, "the %s report has no programme", self->def->name);
+    if (report_takes(self, REPORT_PROGRAMME, "programme") < 0)
+        return -1;
     if (!*programme)
         return report_fail(self, "the programme is empty");
     free(self->programme);
@@ -310,39 +132,86 @@ int cf_report_set_programme(cf_report_t *self, const char *programme)
     return 0;
 }
 
-/*  Points *slot at the entry of list (every step-th one) equal to value;
-    only the returns report has choices.                                     */
-static int report_choose(cf_report_t *self, const char *const *list, size_t step,
-                         const char *value, const char **slot, const char *choices)
+/*  Points *slot at the entry of list equal to value, or fails naming the
+    choices ("'x' is not a, b or c").                                        */
+static int report_choose(cf_report_t *self, const char *const *list, const char *value,
+                         const char **slot)
 {
-    if (self->def->build != report_returns)
-        return report_fail(self, "only the returns report takes it, not %s", self->def->name);
-    for (size_t i = 0; list[i]; i += step)
-        if (strcmp(list[i], value) == 0) {
-            *slot = list[i];
-            return 0;
-        }
-    return report_fail(self, "'%s' is not %s", value, choices);
+    int i = report_find(list, value);
+    if (i >= 0) {
+        *slot = list[i];
+        return 0;
+    }
+    int len = snprintf(self->error, sizeof self->error, "'%.40s' is not ", value);
+    for (size_t k = 0; list[k] && len > 0 && (size_t) len < sizeof self->error; k++)
+        len += snprintf(self->error + len, sizeof self->error - (size_t) len, "%s%s",
+                        k == 0 ? "" : list[k + 1] ? ", " : " or ", list[k]);
+    return -1;
 }
 
-int cf_report_set_by(cf_report_t *self, const char *dimension)
+int cf_report_set_by(cf_report_t *self, const char *choice)
 {
-    assert(self && dimension);
-    return report_choose(self, s_dimensions, 2, dimension, &self->by,
-                         "origin, host, programme or route");
+    assert(self && choice);
+    if (!self->def->by[0])
+        return report_fail(self, "the %s report has no breakdown", self->def->name);
+    return report_choose(self, self->def->by, choice, &self->by);
 }
 
 int cf_report_set_period(cf_report_t *self, const char *period)
 {
     assert(self && period);
-    return report_choose(self, s_periods, 1, period, &self->period,
-                         "day, month or year");
+    if (report_takes(self, REPORT_PERIOD, "period") < 0)
+        return -1;
+    return report_choose(self, s_periods, period, &self->period);
 }
 
-void cf_report_set_public(cf_report_t *self, bool on)
+/*  Checks date (YYYY, YYYY-MM or YYYY-MM-DD, month 01-12, day 01-31) and
+    that the range from .. to is not empty, then copies it into slot.       */
+static int report_date(cf_report_t *self, const char *date, char *slot, bool from)
+{
+    size_t len = strlen(date);
+    bool ok = len == 4 || len == 7 || len == 10;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = i == 4 || i == 7 ? date[i] == '-' : date[i] >= '0' && date[i] <= '9';
+    if (ok && len >= 7)
+        ok = strncmp(date + 5, "01", 2) >= 0 && strncmp(date + 5, "12", 2) <= 0;
+    if (ok && len == 10)
+        ok = strncmp(date + 8, "01", 2) >= 0 && strncmp(date + 8, "31", 2) <= 0;
+    if (report_takes(self, REPORT_DATES, "dates") < 0)
+        return -1;
+    if (!ok)
+        return report_fail(self, "'%.40s' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)", date);
+    const char *other = from ? self->to : self->from;
+    size_t common = len < strlen(other) ? len : strlen(other);
+    if (from ? strncmp(date, other, common) > 0 : strncmp(other, date, common) > 0)
+        return report_fail(self, "%s is %s %s", date, from ? "after --to" : "before --from",
+                           other);
+    memcpy(slot, date, len + 1);
+    return 0;
+}
+
+int cf_report_set_from(cf_report_t *self, const char *date)
+{
+    assert(self && date);
+    return report_date(self, date, self->from, true);
+}
+
+int cf_report_set_to(cf_report_t *self, const char *date)
+{
+    assert(self && date);
+    return report_date(self, date, self->to, false);
+}
+
+void cf_report_set_exact(cf_report_t *self, bool on)
 {
     assert(self);
-    self->public = on;
+    self->exact = on;
+}
+
+void cf_report_set_round(cf_report_t *self, bool on)
+{
+    assert(self);
+    self->round = on;
 }
 
 const char *cf_report_error(const cf_report_t *self)
@@ -351,35 +220,16 @@ const char *cf_report_error(const cf_report_t *self)
     return self->error;
 }
 
-/*  Masks small counts and rounds the others, per docs/domain.md. The
-    vulnerability report is the one whose rows name a sensitive flag.       */
-static void report_publish(const cf_report_t *self, cf_table_t *table)
-{
-    bool vuln = self->def->build == report_vulnerability;
-    for (size_t r = 0; r < cf_table_rows(table); r++) {
-        int64_t limit = vuln && report_in(s_sensitive, cf_table_text(table, r, 1)) ? 11 : 10;
-        char mark[8];
-        snprintf(mark, sizeof mark, "<%d", (int) limit);
-        for (size_t c = 0; c < cf_table_columns(table); c++) {
-            if (cf_table_column_type(table, c) != CF_TABLE_INT)
-                continue;
-            int64_t value = cf_table_int(table, r, c);
-            if (value > 0 && value < limit)
-                cf_table_mask(table, r, c, mark);
-            else if (value > 0)
-                cf_table_set_int(table, r, c, (value + 2) / 5 * 5);
-        }
-    }
-}
-
 cf_table_t *cf_report_build(const cf_report_t *self, const cf_counts_t *counts)
 {
     assert(self && counts);
-    cf_table_t *table = cf_table_new();
-    cf_counts_t *index = cf_counts_new();
-    self->def->build(self, counts, table, index);
-    cf_counts_destroy(&index);
-    if (self->public && self->def->has_programme)
-        report_publish(self, table);
-    return table;
+    report_rows_t rows = { .table = cf_table_new(), .index = cf_counts_new() };
+    cf_disclose_t *rules = cf_disclose_new();
+    self->def->build(self, counts, &rows, rules);
+    cf_disclose_apply(rules, rows.table, (self->exact ? 0 : CF_DISCLOSE_SUPPRESS)
+                                             | (self->round ? CF_DISCLOSE_ROUND : 0));
+    cf_disclose_destroy(&rules);
+    cf_counts_destroy(&rows.index);
+    free(rows.slots);
+    return rows.table;
 }

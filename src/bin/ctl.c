@@ -1,7 +1,8 @@
 /*  caseflow-ctl: the operator's command line over the live aggregates. Today
     one command, `report`, which reads one counter family from Redis (summed
-    over the shards by cf_store), builds the named report with cf_report and
-    prints it as text, JSON or CSV. A thin main: a dispatch table of
+    over the shards by cf_store), builds the named report with cf_report
+    (publication rules on unless --exact) and prints it as text, JSON or
+    CSV. A thin main: a dispatch table of
     commands, option parsing in one helper, the work in the library. Usage
     errors exit 2, runtime errors (Redis unreachable) exit 1, each with one
     line on stderr.                                                          */
@@ -21,9 +22,9 @@
 
 typedef struct {
     const char *name;           /* NULL until given */
-    const char *redis, *by, *period, *programme;
+    const char *redis, *by, *period, *programme, *from, *to;
     cf_table_format_t format;
-    bool public, help;
+    bool exact, round, help;
 } report_args_t;
 
 static const char *s_usage =
@@ -37,11 +38,20 @@ static const char *s_report_usage =
     "  --redis HOST:PORT     Redis to read (env CASEFLOW_REDIS, default " CTL_DEFAULT_REDIS ")\n"
     "  --json                an array of objects, one per row\n"
     "  --csv                 RFC 4180 CSV with a header record\n"
-    "  --programme P         only programme P's counters\n"
-    "  --by DIM              returns: origin (default), host, programme or route\n"
-    "  --period P            returns: year (default), month or day\n"
-    "  --public              publication rules: counts under 10 (11 for vot, uasc,\n"
-    "                        health) shown as <10, others rounded to 5\n"
+    "  --programme P         only programme P's counters (not funding, flows, quality)\n"
+    "  --by X                the breakdown; the first is the default:\n"
+    "                          returns origin, host, programme or route\n"
+    "                          reintegration service or origin\n"
+    "                          funding donor or project\n"
+    "                          flows route, pair or country\n"
+    "  --period P            returns (default year), flows (default month): year, month\n"
+    "                        or day\n"
+    "  --from D, --to D      returns, flows, funding: only the days in that range\n"
+    "                        (inclusive; D is YYYY, YYYY-MM or YYYY-MM-DD)\n"
+    "  --exact               exact counts, for operators; by default a count from 1\n"
+    "                        to 9 shows as <10 (to 10 as <11 for vot, uasc, health),\n"
+    "                        with the other counts that would give it away\n"
+    "  --round               counts shown rounded to the nearest 5\n"
     "  --help                this text\n"
     "reports:\n";
 
@@ -59,7 +69,9 @@ static int report_parse(int argc, char **argv, report_args_t *args, char *err, s
         { "redis", required_argument, 0, 'r' },  { "json", no_argument, 0, 'j' },
         { "csv", no_argument, 0, 'c' },          { "programme", required_argument, 0, 'P' },
         { "by", required_argument, 0, 'b' },     { "period", required_argument, 0, 'p' },
-        { "public", no_argument, 0, 'u' },       { "help", no_argument, 0, 'h' },
+        { "from", required_argument, 0, 'f' },   { "to", required_argument, 0, 't' },
+        { "exact", no_argument, 0, 'e' },        { "round", no_argument, 0, 'R' },
+        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };
     int opt;
     opterr = 0;
@@ -76,7 +88,10 @@ static int report_parse(int argc, char **argv, report_args_t *args, char *err, s
         case 'P': args->programme = optarg; break;
         case 'b': args->by = optarg; break;
         case 'p': args->period = optarg; break;
-        case 'u': args->public = true; break;
+        case 'f': args->from = optarg; break;
+        case 't': args->to = optarg; break;
+        case 'e': args->exact = true; break;
+        case 'R': args->round = true; break;
         case 'h': args->help = true; break;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         default:
@@ -114,12 +129,17 @@ static cf_report_t *report_choose(const report_args_t *args, char *err, size_t n
         flag = "--by";
     else if (args->period && cf_report_set_period(report, args->period) < 0)
         flag = "--period";
+    else if (args->from && cf_report_set_from(report, args->from) < 0)
+        flag = "--from";
+    else if (args->to && cf_report_set_to(report, args->to) < 0)
+        flag = "--to";
     if (flag) {
         snprintf(err, n, "%s: %s", flag, cf_report_error(report));
         cf_report_destroy(&report);
         return NULL;
     }
-    cf_report_set_public(report, args->public);
+    cf_report_set_exact(report, args->exact);
+    cf_report_set_round(report, args->round);
     return report;
 }
 
