@@ -96,7 +96,7 @@ const char *cf_report_name(const cf_report_t *self)
 const char *cf_report_family(const cf_report_t *self)
 {
     assert(self);
-    for (size_t i = 0; self->by && i < 4 && self->def->by[i]; i++)
+    for (size_t i = 0; self->by && self->def->by[i]; i++)
         if (self->def->by[i] == self->by && self->def->by_family[i])
             return self->def->by_family[i];
     return self->def->family;

@@ -26,8 +26,8 @@ typedef struct report_rows_t report_rows_t;
 typedef struct {
     const char *name, *family, *summary;
     unsigned takes;
-    const char *by[4];          /* --by choices, the first the default; none: { NULL } */
-    const char *by_family[4];   /* the family read for each choice; NULL = family */
+    const char *by[5];          /* --by choices, NULL-terminated, the first the default */
+    const char *by_family[5];   /* the family read for each choice; NULL = family */
     const char *period;         /* the default --period, with REPORT_PERIOD */
     /*  Adds the columns and rows to rows->table, sorts them and declares
         the count and dependent columns to rules.                            */

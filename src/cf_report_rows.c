@@ -129,6 +129,7 @@ void report_by_programme(const cf_report_t *self, const cf_counts_t *counts,
                          report_rows_t *rows, size_t nparts, size_t skip,
                          const char *const *measures, size_t nshown, size_t first)
 {
+    assert(nparts <= 8);
     for (size_t i = 0; i < cf_counts_size(counts); i++) {
         char *parts[8];
         size_t n;
