@@ -27,7 +27,8 @@ The model, for valid events (each file line one event):
   origin, host, programme and route ('-' when none), on the UTC day of its
   earliest case.arrived; month and year are that day truncated;
 - vulnerability: 1 case per distinct flag (registration and screenings) and
-  1 case under 'risk:<highest risk of its screenings>';
+  1 case under 'risk:<highest risk of its screenings>'; rows by programme, the
+  flags alphabetically, then risk:low, risk:medium, risk:high;
 - demographics: 1 person per persons[] entry;
 - durations: registered-departed (registration -> earliest departure),
   departed-arrived (earliest departure -> earliest arrival),
@@ -347,8 +348,12 @@ class Model:
                 counts[(c.programme, flag)] += 1
             if c.risk():
                 counts[(c.programme, "risk:" + c.risk())] += 1
+        def order(kv):      # flags alphabetically, then the risk levels by rising risk
+            p, f = kv[0]
+            risk = f.startswith("risk:")
+            return p.encode(), risk, RISKS.index(f[5:]) if risk else f.encode()
         return [{"programme": p, "vulnerability": f, "cases": n}
-                for (p, f), n in sorted(counts.items(), key=lambda kv: byte_key(*kv[0])) if n]
+                for (p, f), n in sorted(counts.items(), key=order) if n]
 
     def demographics(self, programme=None):
         counts = collections.Counter()
@@ -788,6 +793,18 @@ class Stack:
             raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
         return json.loads(proc.stdout) if fmt == "--json" else proc.stdout
 
+    def push(self, path, timeout=400):
+        """caseflow-push --json PATH: (the process, its summary map or None)."""
+        proc = self.run("caseflow-push", "--json", path, timeout=timeout)
+        summary = None
+        for text in (proc.stdout, (proc.stdout.strip().splitlines() or [""])[-1]):
+            try:
+                summary = json.loads(text)
+                break
+            except ValueError:
+                pass
+        return proc, summary
+
     def redis_address(self):
         host, port = self.env["CASEFLOW_REDIS"].rsplit(":", 1)
         return host, int(port)
@@ -803,6 +820,26 @@ class Stack:
     def flush(self):
         """Empties Redis (FLUSHALL): the workers load their script again on NOSCRIPT."""
         return self.redis_cli("FLUSHALL").strip() == "OK"
+
+
+def check_reports(c, stack, model, label, skip=(), variants=None):
+    """Every report variant (model.report_variants() unless given; none whose
+    name is in skip) read from the stack with --exact and compared with the
+    model, one check each; returns {variant: rows shown}."""
+    shown_rows = {}
+    for variant in variants if variants is not None else model.report_variants():
+        if variant.name in skip:
+            continue
+        want = model.report(*variant)
+        try:
+            got = stack.report(*variant)
+        except Exception as e:    # noqa: BLE001 (print what went wrong)
+            c.check(False, f"{label}: {variant.label()}", str(e))
+            continue
+        shown_rows[variant] = got
+        ok, detail = compare(variant.name, got, want)
+        c.check(ok, f"{label}: {variant.label()} ({len(want)} rows)", detail)
+    return shown_rows
 
 
 class Redis:
