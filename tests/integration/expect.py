@@ -732,15 +732,21 @@ class Stack:
                 raise RuntimeError(f"scripts/up printed no {var}")
         return self
 
-    def _down(self):
+    def _down(self, keep=False):
         if not self.started:
             return
-        proc = subprocess.run([os.path.join(source_dir(), "scripts", "down"), "--dir", self.dir],
+        proc = subprocess.run([os.path.join(source_dir(), "scripts", "down"), "--dir", self.dir]
+                              + (["--keep"] if keep else []),
                               capture_output=True, text=True, timeout=60)
         self.down_status = proc.returncode
         self.started = False
         if proc.returncode != 0:
             print(f"scripts/down exited {proc.returncode}: {proc.stderr.strip()}", flush=True)
+
+    def stop(self):
+        """Stops the daemons (scripts/down --keep): their logs and Redis's files
+        stay in self.dir until the with block ends."""
+        self._down(keep=True)
 
     def __exit__(self, *exc):
         self._down()
