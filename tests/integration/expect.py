@@ -43,7 +43,8 @@ The model, for valid events (each file line one event):
   origin, scores x 10 000 rounded per event, means over surveys (composite
   over the surveys that carried one);
 - services: screening (<screening>:<outcome>), assistance, departure (mode),
-  escort (mode, escort true), reunification (country), closure (reason);
+  escort (mode, escort true), reunification (country), closure (reason); rows
+  by programme, service in that order, detail, currency;
 - money in cents and scores x 10 000 are rounded per event half away from zero
   (C's llround of value x 100, of score x 10 000);
 - funding: by donor or project, currency and transaction type, over the days
@@ -54,8 +55,9 @@ The model, for valid events (each file line one event):
 - quality: duplicate and repeat_registration; out_of_order and
   before_registration as if the events were applied one by one in file order
   (the stack applies them in parallel: tests leave those two out, ORDER_DEPENDENT).
-Rows appear when one of their counts is non-zero. Real columns are rounded to
-the decimals the report prints (REAL_DECIMALS) before comparing.
+Rows appear when one of their counts is non-zero. Model.report rounds the real
+columns to the decimals the report prints (REAL_DECIMALS), as caseflow-ctl
+--json shows them; compare() rounds what it is given too.
 
 Run as a script it prints a report's expected rows:
     expect.py FILE... --report durations [--by X] [--period P] [--programme P]
@@ -91,6 +93,7 @@ STAGE_OF = {
 SEXES = ["f", "m", "x", "u"]
 AGE_BANDS = ["0-4", "5-11", "12-17", "18-59", "60+"]
 RISKS = ["low", "medium", "high"]
+SERVICES = ["screening", "assistance", "departure", "escort", "reunification", "closure"]
 INTERVALS = ["registered-departed", "departed-arrived", "arrived-reintegrating"]
 BY_COLUMN = {"origin": "origin_country", "host": "host_country", "programme": "programme",
              "route": "route"}
@@ -128,7 +131,10 @@ REAL_DECIMALS = {
     "flows": {"uasc_share": 3},
 }
 # Reports whose row order the spec leaves open: compare() accepts their rows in
-# any order (it still checks the columns' order).
+# any order (it still checks the columns' order). The model's order is the one
+# caseflow-ctl chose (keys byte-wise but for the domain's orders: stages,
+# sexes, age bands, intervals, services, transaction types by code; returns
+# and flows by period first).
 ORDER_OPEN = {"detention", "reintegration", "services", "funding", "flows"}
 
 
@@ -435,11 +441,12 @@ class Model:
                 for service, detail, value, currency in self._services_of(e):
                     add_to(counts, (c.programme, service, detail, currency),
                            [1, cents(value) if value is not None else 0])
+        def order(kv):      # services in case order, then detail and currency
+            p, service, d, cur = kv[0]
+            return p.encode(), SERVICES.index(service), d.encode(), cur.encode()
         return [{"programme": p, "service": s, "detail": d, "currency": cur, "events": n,
                  "value": value / 100}
-                for (p, s, d, cur), (n, value) in sorted(counts.items(),
-                                                         key=lambda kv: byte_key(*kv[0]))
-                if n]
+                for (p, s, d, cur), (n, value) in sorted(counts.items(), key=order) if n]
 
     @staticmethod
     def _services_of(e):
@@ -524,6 +531,11 @@ class Model:
         return [{"measure": m, "count": q[m]} for m in QUALITY_FIXED]
 
     def report(self, name, by=None, period=None, programme=None, frm=None, to=None):
+        """The rows caseflow-ctl report NAME --exact --json prints (real columns
+        rounded to the decimals it prints)."""
+        return shown(name, self._report(name, by, period, programme, frm, to))
+
+    def _report(self, name, by=None, period=None, programme=None, frm=None, to=None):
         spec = REPORTS.get(name)
         if spec is None:
             raise ValueError(f"no model of report {name!r}")
@@ -845,6 +857,8 @@ def check_reports(c, stack, model, label, skip=(), variants=None):
         shown_rows[variant] = got
         ok, detail = compare(variant.name, got, want)
         c.check(ok, f"{label}: {variant.label()} ({len(want)} rows)", detail)
+        if ok and detail:
+            c.note(detail)
     return shown_rows
 
 
@@ -1008,8 +1022,7 @@ def main(argv):
     for w in model.warnings:
         print("warning: " + w, file=sys.stderr)
     try:
-        rows = shown(args.report, model.report(args.report, args.by, args.period, args.programme,
-                                               args.frm, args.to))
+        rows = model.report(args.report, args.by, args.period, args.programme, args.frm, args.to)
     except (ValueError, KeyError) as e:
         ap.error(str(e))
     print("[" + ",\n ".join(json.dumps(r) for r in rows) + "]" if rows else "[]")
