@@ -370,6 +370,23 @@ static json_t *table_json_string(const char *text)
     return value;
 }
 
+/*  The significant digits row r's reals need to print as rounded to their
+    decimals: 15 print 0.1 as written (17 would give 0.10000000000000001),
+    while a sum of money above 1e13 needs up to 17 to keep its cents.       */
+static int table_json_precision(const cf_table_t *self, size_t r)
+{
+    int digits = 15;
+    for (size_t c = 0; c < self->ncolumns; c++) {
+        const table_cell_t *cell = &self->rows[r][c];
+        if (self->columns[c].type != CF_TABLE_REAL || cell->text || !cell->defined)
+            continue;
+        double magnitude = fabs(cell->real);
+        int need = (magnitude >= 1 ? (int) floor(log10(magnitude)) + 1 : 1) + self->columns[c].decimals;
+        digits = need > digits ? need : digits;
+    }
+    return digits > 17 ? 17 : digits;
+}
+
 static void table_json(const cf_table_t *self, FILE *out)
 {
     fputs(self->nrows ? "[\n" : "[]\n", out);
@@ -387,10 +404,8 @@ static void table_json(const cf_table_t *self, FILE *out)
             if (!value || json_object_set_new(object, self->columns[c].name, value) < 0)
                 abort();
         }
-        /*  15 significant digits print a value rounded to its decimals
-            exactly as written (0.1, not 0.10000000000000001).               */
-        char *text = object ? json_dumps(object, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
-                            : NULL;
+        size_t flags = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(table_json_precision(self, r));
+        char *text = object ? json_dumps(object, flags) : NULL;
         if (!text)
             abort();
         fprintf(out, "  %s%s\n", text, r + 1 < self->nrows ? "," : "");

@@ -207,9 +207,23 @@ static void test_reals(void **state)
     cf_table_destroy(&table);
 }
 
+/*  Large sums of money keep their cents in JSON (15 digits would drop them). */
+static void test_json_large_reals(void **state)
+{
+    (void) state;
+    cf_table_t *table = cf_table_new();
+    cf_table_add_real_column(table, "value", 2);
+    cf_table_set_real(table, cf_table_add_row(table), 0, 119999999999998.80);
+    cf_table_set_real(table, cf_table_add_row(table), 0, 130000.1);
+    assert_render(table, CF_TABLE_JSON,
+                  "[\n  {\"value\": 119999999999998.8},\n  {\"value\": 130000.1}\n]\n");
+    cf_table_destroy(&table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_large_reals),
         cmocka_unit_test(test_cells),
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_json_and_csv),
