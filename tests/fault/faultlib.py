@@ -1,0 +1,131 @@
+"""faultlib: what the fault tests share. Each one pushes a generated event set
+(>= 100 000 events, 200 000 with CASEFLOW_FAULT_LONG=1) through a real
+stack while it injects its fault, then judges the outcome the same way:
+
+- sent: events in the file; acked: events acked accepted or duplicate;
+- lost: events acked but not counted, measured two ways and the larger
+  taken: acked event_ids with no dedupe marker in Redis (the marker is set
+  in the same atomic script call that counts the event), and the per-event
+  counters (services, reintegration services, monitoring surveys, funding
+  transactions, flow counts) falling short of the independent model;
+- duplicated: events counted twice: the same per-event counters above it;
+- and every report variant equal to the model of tests/integration/expect.py.
+
+Lost and duplicated must be 0. Not a test itself (no test_ prefix).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import expect  # noqa: E402,F401  (re-exported for the tests)
+
+LONG = os.environ.get("CASEFLOW_FAULT_LONG") == "1"
+CASES = 30000 if LONG else 15000        # about 6.8 events per case
+MIN_EVENTS = 200000 if LONG else 100000
+
+# (report, --by, column): counters that every applied event of its kind adds to once
+PER_EVENT = (("services", None, "events"), ("reintegration", "service", "services"),
+             ("reintegration", "origin", "surveys"), ("funding", "donor", "transactions"),
+             ("flows", "route", "count"))
+
+
+def generate(tmp, seed):
+    """(path, events, model) of a deterministic event set for this seed."""
+    path = os.path.join(tmp, "events.jsonl")
+    gen = os.path.join(expect.source_dir(), "scripts", "gen-events")
+    subprocess.run([sys.executable, gen, "--cases", str(CASES), "--seed", str(seed),
+                    "--out-of-order", "0.1", "-o", path], check=True)
+    events = expect.load_events([path])
+    return path, events, expect.Model(events)
+
+
+class Push:
+    """caseflow-push --json --quiet in the background."""
+
+    def __init__(self, stack, path, deadline=300, *extra):
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(["caseflow-push", "--json", "--quiet", "--deadline",
+                                      str(deadline), *extra, path], env=stack.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def wait(self, timeout=600):
+        """(exit status, summary map or {}, stderr)."""
+        out, err = self.proc.communicate(timeout=timeout)
+        self.seconds = time.monotonic() - self.started
+        try:
+            summary = json.loads(out)
+        except ValueError:
+            summary = {}
+        return self.proc.returncode, summary, err
+
+
+def marked_event_ids(stack):
+    """The event_ids that have a dedupe marker (cf:{sN}:eid:<id>) in Redis."""
+    ids, cursor = set(), b"0"
+    with expect.Redis(*stack.redis_address()) as redis:
+        while True:
+            cursor, keys = redis.call("SCAN", cursor, "MATCH", "cf:*:eid:*", "COUNT", 5000)
+            ids.update(k.split(b":eid:", 1)[1].decode() for k in keys)
+            if cursor == b"0":
+                return ids
+
+
+def per_event_total(rows, column):
+    return sum(r.get(column) or 0 for r in rows)
+
+
+def judge(c, stack, model, events, summary, label=""):
+    """Prints sent / acked / lost / duplicated, checks that lost and
+    duplicated are 0 and every report variant equals the model."""
+    unacked = set(summary.get("unacked") or [])
+    rejected = summary.get("rejected") or []
+    ids = [e["event_id"] for e in events]
+    acked_ids = set(ids) - unacked - {r.get("event_id") for r in rejected}
+    acked = summary.get("accepted", 0) + summary.get("duplicate", 0)
+    unmarked = len(acked_ids - marked_event_ids(stack))
+    short = surplus = counted = 0
+    for name, by, column in PER_EVENT:
+        got = per_event_total(stack.report(name, by), column)
+        want = per_event_total(model.report(name, by), column)
+        short += max(0, want - got)
+        surplus += max(0, got - want)
+        counted += got
+    c.check(counted > 0, f"per-event counters read ({counted} in all)")
+    lost, duplicated = max(unmarked, short), surplus
+    prefix = f"{label}: " if label else ""
+    print(f"FIGURES {prefix}sent {len(ids)}, acked {acked}, lost {lost}, duplicated {duplicated}",
+          flush=True)
+    c.check(acked == len(ids) and not unacked and not rejected,
+            f"{prefix}all {len(ids)} events acked accepted or duplicate",
+            f"{acked} acked; rejected {len(rejected)}, unacked {len(unacked)}")
+    c.check(lost == 0, f"{prefix}lost 0 (acked but not counted)",
+            f"{unmarked} acked without a marker, per-event counters {short} short")
+    c.check(duplicated == 0, f"{prefix}duplicated 0 (counted twice)",
+            f"per-event counters {surplus} over the model")
+    # quality is left out: redeliveries are duplicates there, by design
+    expect.check_reports(c, stack, model, prefix + "after the fault", skip=("quality",),
+                         variants=model.report_variants(with_programmes=False, with_dates=False))
+    dup = {r["measure"]: r["count"] for r in stack.report("quality")}.get("duplicate", 0)
+    c.note(f"redelivered or resent events found already applied (quality duplicate): {dup}")
+
+
+def start_daemon(stack, name, argv):
+    """A daemon like scripts/up's, logging to <name>.log in the stack folder
+    (appended) with a <name>.pid file, so that scripts/down stops it."""
+    log = open(os.path.join(stack.dir, f"{name}.log"), "a")
+    proc = subprocess.Popen(argv, env=stack.env, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=log, start_new_session=True)
+    log.close()
+    with open(os.path.join(stack.dir, f"{name}.pid"), "w") as f:
+        f.write(f"{proc.pid}\n")
+    return proc
+
+
+def binary(name):
+    return os.path.join(expect.bin_dir(), name)
