@@ -13,6 +13,8 @@
 
 local events, why = check_input()
 if not events then return redis.error_reply('ERR apply_batch: ' .. why) end
+why = read_before_writing(NFAMILIES + #events + 1)
+if why then return redis.error_reply('WRONGTYPE apply_batch: ' .. why) end
 
 local ttl = ARGV[2]          -- checked above; passed on as the string it is
 local status = {}

@@ -24,10 +24,23 @@ local function int(x) return string.format('%.0f', x) end
 local TIMES = { 'rt', 'dt', 'at', 'it' }
 
 local function load_case(key_index)
-  local c = cases[key_index]
-  if not c then
-    local flat = redis.call('HGETALL', KEYS[key_index])
-    c = { f = {}, dirty = {}, gone = {} }
+  return cases[key_index]
+end
+
+-- Reads every case hash of the batch (KEYS[first..]) and checks that the
+-- family keys are hashes, all before the first write: an error after a
+-- write would leave the batch half applied (Redis does not roll a script
+-- back), with dedupe markers set for events that never counted. Returns an
+-- error text, or nil.
+local function read_before_writing(first)
+  for f = 1, NFAMILIES do
+    local t = redis.call('TYPE', KEYS[f]).ok
+    if t ~= 'hash' and t ~= 'none' then return KEYS[f] .. ' holds a ' .. t .. ', not a hash' end
+  end
+  for key_index = first, #KEYS do
+    local flat = redis.pcall('HGETALL', KEYS[key_index])
+    if flat.err then return KEYS[key_index] .. ': ' .. flat.err end
+    local c = { f = {}, dirty = {}, gone = {} }
     for j = 1, #flat, 2 do c.f[flat[j]] = flat[j + 1] end
     c.bits = tonumber(c.f.bits or '0')
     c.n = c.f.n and tonumber(c.f.n)
@@ -35,7 +48,7 @@ local function load_case(key_index)
     for _, t in ipairs(TIMES) do c[t] = c.f[t] and tonumber(c.f[t]) end
     cases[key_index] = c
   end
-  return c
+  return nil
 end
 
 local function set(c, field, value)

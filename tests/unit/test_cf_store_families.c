@@ -173,6 +173,29 @@ static void test_funding_and_flows(void **state)
         "day:2024-03-01|central_mediterranean|LBY|ITA|ITA|uasc_base=40 ");
 }
 
+/* A key of the wrong type fails the shard's call before its first write:
+   no dedupe marker is left for events that did not count. */
+static void test_wrong_type_writes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    cf_ack_status_t status[2];
+    cf_test_register(&ev[0], "x-0", CASE_B, "CH-AVR", "f", "\3");
+    cf_test_stage(&ev[1], "x-1", CASE_B, CF_EV_CASE_SCREENED);
+    cf_test_integer(f, "SET cf:{s3}:services oops");
+    assert_int_equal(cf_store_apply(f->store, ev, 2, status, NULL, NULL), -1);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_REDIS);
+    assert_non_null(strstr(cf_store_error(f->store), "cf:{s3}:services holds a string"));
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
+    cf_test_integer(f, "DEL cf:{s3}:services");
+    cf_test_integer(f, "SET cf:{s3}:case:" CASE_B " oops");
+    assert_int_equal(cf_store_apply(f->store, ev, 2, status, NULL, NULL), -1);
+    assert_non_null(strstr(cf_store_error(f->store), "WRONGTYPE"));
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
+    cf_test_integer(f, "DEL cf:{s3}:case:" CASE_B);
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+}
+
 /* ---- order independence ---------------------------------------------------- */
 
 enum { ORDER_CASES = 12, ORDER_EVENTS = ORDER_CASES * 12 };
@@ -276,6 +299,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_services_wait_for_registration,
                                         cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_funding_and_flows, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_type_writes_nothing, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_any_order_same_counters, cf_test_store_setup,
                                         cf_test_store_teardown),
