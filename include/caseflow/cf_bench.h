@@ -1,0 +1,113 @@
+/*  cf_bench: the measurements of caseflow-bench against a running stack
+    (an intake endpoint and the Redis its workers write to).
+
+    - closed loop: N generated events (cf_bench_gen) pushed through the
+      producer library (cf_client) by P producer threads, each with its own
+      socket, batch and window; events per second of acknowledged events,
+      and over the same interval Redis's commands per event (INFO
+      commandstats) and CPU seconds (INFO cpu).
+    - ceiling: the same mix (same seed, other ids) decoded and pseudonymised
+      beforehand and applied with cf_store_apply, the worker's own store
+      code, from W threads with no ZeroMQ; then Redis's memory per event id
+      and per open and closed case, from INFO used_memory before and after
+      deleting exactly those keys.
+    - open loop (when rate > 0): requests of a few events due at a fixed rate, sent by a
+      pool of producer threads (cf_client each); a request's latency runs
+      from when it was due, not from when a thread was free to send it, so a
+      stall shows in the figures instead of hiding (no coordinated omission).
+
+    Each phase writes its own namespace of event ids and case_refs, so the
+    phases never see each other's events as duplicates. The phases change
+    the aggregates of the Redis they run against: use a scratch one. Errors
+    are -1 with a message on the object; never prints (progress goes to a
+    callback).                                                              */
+#ifndef CF_BENCH_H
+#define CF_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "caseflow/cf_bench_stats.h"
+
+#define CF_BENCH_MAX_COMMANDS   64      /* distinct Redis commands reported */
+
+/*  Called about every 200 ms during a phase ("closed", "ceiling", "open").  */
+typedef void (cf_bench_progress_fn)(const char *phase, size_t done, size_t total,
+                                    double seconds, void *arg);
+
+typedef struct {
+    const char *intake;         /* tcp://host:port of the broker */
+    const char *redis_host;
+    int redis_port;
+    const char *key_file;       /* the workers' HMAC key (the ceiling pseudonymises) */
+    const char *script_dir;     /* the apply script, for the ceiling's store */
+    size_t events;              /* closed loop and ceiling */
+    unsigned producers, batch, window;
+    unsigned ceiling_threads;   /* as many as workers */
+    double rate;                /* open loop: events/s offered */
+    double open_seconds;        /* open loop: how long */
+    unsigned open_batch;        /* open loop: events per request */
+    unsigned open_senders;      /* open loop: producer threads */
+    uint64_t seed;
+    cf_bench_progress_fn *progress;
+    void *progress_arg;
+} cf_bench_config_t;
+
+typedef struct {
+    char name[48];
+    double per_event;
+} cf_bench_rate_t;
+
+typedef struct {
+    /* closed loop */
+    size_t events, accepted, duplicate, rejected, unacked;
+    double seconds, events_per_s;
+    double redis_commands_per_event, redis_cpu_s;
+    cf_bench_rate_t commands[CF_BENCH_MAX_COMMANDS];    /* per event, by command */
+    size_t command_count;
+    /* ceiling */
+    size_t ceiling_events;
+    double ceiling_seconds, ceiling_events_per_s, ceiling_redis_cpu_s;
+    double ceiling_commands_per_event;
+    /* memory, from the ceiling's keys */
+    size_t event_ids, open_cases, closed_cases;
+    double bytes_per_event_id, bytes_per_open_case, bytes_per_closed_case;
+    /* open loop */
+    size_t open_events, open_failed;    /* failed: not accepted */
+    double open_rate, open_seconds, open_events_per_s;
+    double p50_ms, p99_ms, p999_ms, max_ms, mean_ms;
+    /* the server, and the stack's processes (set by the caller) */
+    char redis_version[32];
+    char durability[16];        /* strict, second, none */
+    long broker_peak_kb, worker_peak_kb;        /* VmHWM, -1 unknown */
+} cf_bench_result_t;
+
+typedef struct _cf_bench_t cf_bench_t;
+
+/*  Borrows config (and its strings) for the object's life. No I/O.          */
+cf_bench_t *cf_bench_new(const cf_bench_config_t *config);
+void cf_bench_destroy(cf_bench_t **self_p);
+
+/*  The phases; each 0, or -1 with the error on the object. A closed loop or
+    open loop where an event ends rejected or unacked still returns 0: the
+    counts say so.                                                          */
+int cf_bench_closed(cf_bench_t *self);
+int cf_bench_ceiling(cf_bench_t *self);
+int cf_bench_open(cf_bench_t *self);
+
+const cf_bench_result_t *cf_bench_result(const cf_bench_t *self);
+
+/*  The peak RSS of the broker and the largest of the workers (kB; -1 when
+    unknown), for the report.                                               */
+void cf_bench_set_peaks(cf_bench_t *self, long broker_kb, long worker_kb);
+
+/*  The report as one JSON object (every key always there; null for what was
+    not measured), a new string the caller frees.                           */
+char *cf_bench_json(const cf_bench_t *self);
+
+/*  The report as a few lines of text.                                       */
+void cf_bench_print(const cf_bench_t *self, FILE *out);
+const char *cf_bench_error(const cf_bench_t *self);
+
+#endif

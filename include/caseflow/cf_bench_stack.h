@@ -1,0 +1,57 @@
+/*  cf_bench_stack: a throw-away caseflow stack for caseflow-bench: its own
+    redis-server, a broker and W workers on free loopback ports, with their
+    logs, key and Redis files in a new temporary directory. The children get
+    SIGTERM when the benchmark dies, so nothing outlives it. Errors are -1
+    with a message on the object; never prints.                             */
+#ifndef CF_BENCH_STACK_H
+#define CF_BENCH_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CF_BENCH_MAX_WORKERS    64
+
+typedef struct {
+    const char *bin_dir;        /* where caseflow-broker and caseflow-worker are */
+    const char *script_dir;     /* the worker's --scripts (cf_bench_scripts) */
+    unsigned workers;           /* 1 .. CF_BENCH_MAX_WORKERS */
+    bool persistence;           /* appendonly yes, appendfsync always; else no AOF */
+} cf_bench_stack_config_t;
+
+typedef struct _cf_bench_stack_t cf_bench_stack_t;
+
+cf_bench_stack_t *cf_bench_stack_new(void);
+
+/*  Stops what runs (workers, then the broker, then Redis: SIGTERM, SIGKILL
+    after 5 s), removes the directory unless the start failed (its logs say
+    why), frees and nulls *self_p; accepts NULL.                             */
+void cf_bench_stack_destroy(cf_bench_stack_t **self_p);
+
+/*  Starts Redis, waits for its PONG, starts the broker and the workers and
+    waits until the broker has logged every worker joining (30 s at most).
+    0, or -1 with the error on the object.                                  */
+int cf_bench_stack_start(cf_bench_stack_t *self, const cf_bench_stack_config_t *config);
+
+/*  After a start: the intake endpoint, Redis's port (on 127.0.0.1), the
+    key file the workers use, the directory.                               */
+const char *cf_bench_stack_intake(const cf_bench_stack_t *self);
+int cf_bench_stack_redis_port(const cf_bench_stack_t *self);
+const char *cf_bench_stack_key_file(const cf_bench_stack_t *self);
+const char *cf_bench_stack_dir(const cf_bench_stack_t *self);
+
+/*  Peak resident set (VmHWM, kB) of the broker, and the largest of the
+    workers'; -1 when unknown (a process gone).                             */
+long cf_bench_stack_broker_peak_kb(const cf_bench_stack_t *self);
+long cf_bench_stack_worker_peak_kb(const cf_bench_stack_t *self);
+
+/*  VmHWM of any process from /proc/<pid>/status in kB, -1 when unreadable.  */
+long cf_bench_peak_rss_kb(pid_t pid);
+
+const char *cf_bench_stack_error(const cf_bench_stack_t *self);
+
+/*  dir when not NULL, else the directory of the Lua scripts this build was
+    configured with (CF_SCRIPT_DIR), as the worker does.                    */
+const char *cf_bench_scripts(const char *dir);
+
+#endif

@@ -1,0 +1,213 @@
+/*  caseflow-bench: measures caseflow's acknowledged path and its ceiling
+    (docs/performance.md). With no --intake it starts a stack of its own
+    (cf_bench_stack: redis-server in strict durability, or none with
+    --no-persistence, a broker and --workers workers), runs the closed loop,
+    the ceiling and the open loop (cf_bench), stops everything and prints
+    the report: text, or one JSON object with --json. Progress goes to
+    stderr when it is a terminal. Exit 0 when every event was accepted, 1
+    when a phase failed or an event was not, 2 on a usage error.            */
+#include "caseflow/cf_args.h"
+#include "caseflow/cf_bench.h"
+#include "caseflow/cf_bench_stack.h"
+#include "caseflow/cf_proto.h"
+
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *s_usage =
+    "usage: caseflow-bench [options]\n"
+    "Pushes a generated event mix through broker, workers and Redis and reports\n"
+    "throughput, ack latency, Redis cost and the ceiling of the store code.\n"
+    "  --json              the report as one JSON object\n"
+    "  --events N          events of the closed loop and the ceiling (default 100000)\n"
+    "  --workers W         workers of the bench's own stack, and ceiling threads (default 2)\n"
+    "  --producers P       producer threads of the closed loop (default 1)\n"
+    "  --batch B           events per request, 1..1000 (default 200)\n"
+    "  --window N          requests in flight per producer (default 8)\n"
+    "  --rate R            open loop: events/s offered, 0 for none (default 20000)\n"
+    "  --open-seconds S    open loop: how long (default 3)\n"
+    "  --open-batch B      open loop: events per request (default 20)\n"
+    "  --senders N         open loop: producer threads (default 16)\n"
+    "  --seed N            the event mix (default 1); use a new one per run on a kept Redis\n"
+    "  --no-persistence    the bench's own Redis without AOF (default: appendfsync always)\n"
+    "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
+    "  --redis HOST:PORT   ... and the Redis its workers use (its aggregates change)\n"
+    "  --key-file FILE     ... and the workers' key (env CASEFLOW_KEY_FILE)\n"
+    "  --scripts DIR       the Lua scripts (env CASEFLOW_SCRIPTS)\n"
+    "  --bin DIR           where caseflow-broker and caseflow-worker are (default: beside this)\n"
+    "  --quiet             no progress on stderr\n"
+    "  --help              this text\n";
+
+typedef struct {
+    cf_bench_config_t bench;
+    const char *redis, *bin, *scripts;
+    long long workers;
+    bool json, quiet, persistence;
+    char redis_host[256];
+} bench_options_t;
+
+static int parse_number(const char *flag, long long min, long long max, long long *out,
+                        char *err, size_t n)
+{
+    return cf_args_number(flag, optarg, min, max, out, err, n);
+}
+
+static int parse_values(bench_options_t *o, int opt, char *err, size_t n)
+{
+    cf_bench_config_t *b = &o->bench;
+    long long v = 0;
+    int rc = 0;
+    switch (opt) {
+    case 'e': rc = parse_number("--events", 1, 10000000, &v, err, n); b->events = (size_t) v; break;
+    case 'W': rc = parse_number("--workers", 1, CF_BENCH_MAX_WORKERS, &o->workers, err, n); break;
+    case 'P': rc = parse_number("--producers", 1, 64, &v, err, n); b->producers = (unsigned) v; break;
+    case 'b': rc = parse_number("--batch", 1, CF_PROTO_MAX_EVENTS, &v, err, n); b->batch = (unsigned) v; break;
+    case 'w': rc = parse_number("--window", 1, 1000, &v, err, n); b->window = (unsigned) v; break;
+    case 'r': rc = parse_number("--rate", 0, 10000000, &v, err, n); b->rate = (double) v; break;
+    case 'o': rc = parse_number("--open-seconds", 1, 3600, &v, err, n); b->open_seconds = (double) v; break;
+    case 'O': rc = parse_number("--open-batch", 1, CF_PROTO_MAX_EVENTS, &v, err, n); b->open_batch = (unsigned) v; break;
+    case 'S': rc = parse_number("--senders", 1, 256, &v, err, n); b->open_senders = (unsigned) v; break;
+    case 's': rc = parse_number("--seed", 0, 999, &v, err, n); b->seed = (uint64_t) v; break;
+    }
+    return rc;
+}
+
+static int parse_options(int argc, char **argv, bench_options_t *o, char *err, size_t n)
+{
+    static const struct option options[] = {
+        { "json", no_argument, 0, 'j' }, { "events", required_argument, 0, 'e' },
+        { "workers", required_argument, 0, 'W' }, { "producers", required_argument, 0, 'P' },
+        { "batch", required_argument, 0, 'b' }, { "window", required_argument, 0, 'w' },
+        { "rate", required_argument, 0, 'r' }, { "open-seconds", required_argument, 0, 'o' },
+        { "open-batch", required_argument, 0, 'O' }, { "senders", required_argument, 0, 'S' },
+        { "seed", required_argument, 0, 's' }, { "no-persistence", no_argument, 0, 'N' },
+        { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
+        { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 'x' },
+        { "bin", required_argument, 0, 'B' }, { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
+        .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .open_senders = 16,
+        .seed = 1 }, .workers = 2, .persistence = true };
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        switch (opt) {
+        case 'j': o->json = true; break;
+        case 'N': o->persistence = false; break;
+        case 'i': o->bench.intake = optarg; break;
+        case 'R': o->redis = optarg; break;
+        case 'k': o->bench.key_file = optarg; break;
+        case 'x': o->scripts = optarg; break;
+        case 'B': o->bin = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'h': fputs(s_usage, stdout); exit(0);
+        case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
+        case '?': snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
+        default: if (parse_values(o, opt, err, n) < 0) return -1;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, n, "unexpected argument '%s' (see --help)", argv[optind]);
+        return -1;
+    }
+    if (!o->bench.intake != !o->redis) {
+        snprintf(err, n, "--intake and --redis go together (a running stack), or neither");
+        return -1;
+    }
+    if (o->redis && !o->persistence) {
+        snprintf(err, n, "--no-persistence is for the bench's own Redis, not with --redis");
+        return -1;
+    }
+    if (o->redis && cf_args_host_port("--redis", o->redis, o->redis_host, sizeof o->redis_host,
+                                      &o->bench.redis_port, err, n) < 0)
+        return -1;
+    o->bench.key_file = cf_args_or_env(o->bench.key_file, "CASEFLOW_KEY_FILE", NULL);
+    if (o->redis && !o->bench.key_file) {
+        snprintf(err, n, "a running stack needs its key: set CASEFLOW_KEY_FILE or pass --key-file");
+        return -1;
+    }
+    o->bench.script_dir = cf_bench_scripts(cf_args_or_env(o->scripts, "CASEFLOW_SCRIPTS", NULL));
+    o->bench.redis_host = o->redis_host;
+    o->bench.ceiling_threads = (unsigned) o->workers;
+    return 0;
+}
+
+static void on_progress(const char *phase, size_t done, size_t total, double seconds, void *arg)
+{
+    (void) arg;
+    fprintf(stderr, "\r\033[K%-8s %zu/%zu events, %.1f s, %.0f/s", phase, done, total, seconds,
+            seconds > 0 ? (double) done / seconds : 0.0);
+}
+
+/* The directory of this program, where the other caseflow programs are. */
+static void own_dir(char *out, size_t size)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    snprintf(out, size, "%s", n > 0 ? dirname(self) : ".");
+}
+
+static int bench_run(bench_options_t *o, cf_bench_stack_t *stack)
+{
+    cf_bench_t *bench = cf_bench_new(&o->bench);
+    int status = 0;
+    if (cf_bench_closed(bench) < 0 || cf_bench_ceiling(bench) < 0
+        || (o->bench.rate > 0 && cf_bench_open(bench) < 0)) {
+        fprintf(stderr, "%scaseflow-bench: %s\n", o->bench.progress ? "\n" : "",
+                cf_bench_error(bench));
+        status = 1;
+    } else {
+        if (o->bench.progress)
+            fputs("\r\033[K", stderr);
+        cf_bench_set_peaks(bench, stack ? cf_bench_stack_broker_peak_kb(stack) : -1,
+                           stack ? cf_bench_stack_worker_peak_kb(stack) : -1);
+        const cf_bench_result_t *r = cf_bench_result(bench);
+        if (o->json) {
+            char *text = cf_bench_json(bench);
+            puts(text);
+            free(text);
+        } else
+            cf_bench_print(bench, stdout);
+        status = r->accepted + r->duplicate == r->events && r->open_failed == 0 ? 0 : 1;
+    }
+    cf_bench_destroy(&bench);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    bench_options_t o;
+    char err[512], bin[PATH_MAX];
+    if (parse_options(argc, argv, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-bench: %s\n", err);
+        return 2;
+    }
+    if (!o.quiet && isatty(STDERR_FILENO))
+        o.bench.progress = on_progress;
+    cf_bench_stack_t *stack = NULL;
+    if (!o.bench.intake) {
+        own_dir(bin, sizeof bin);
+        cf_bench_stack_config_t sc = { o.bin ? o.bin : bin, o.bench.script_dir,
+                                       (unsigned) o.workers, o.persistence };
+        stack = cf_bench_stack_new();
+        if (cf_bench_stack_start(stack, &sc) < 0) {
+            fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));
+            cf_bench_stack_destroy(&stack);
+            return 1;
+        }
+        o.bench.intake = cf_bench_stack_intake(stack);
+        o.bench.redis_host = "127.0.0.1";
+        o.bench.redis_port = cf_bench_stack_redis_port(stack);
+        o.bench.key_file = cf_bench_stack_key_file(stack);
+    }
+    int status = bench_run(&o, stack);
+    cf_bench_stack_destroy(&stack);
+    return status;
+}

@@ -1,0 +1,187 @@
+/*  cf_bench: the object, its Redis connection and INFO snapshots, and the
+    progress watch; see cf_bench.h. The phases are in cf_bench_loops.c and
+    cf_bench_ceiling.c.                                                      */
+#include "cf_bench_internal.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BENCH_WATCH_MS  200
+
+cf_bench_t *cf_bench_new(const cf_bench_config_t *config)
+{
+    assert(config && config->intake && config->redis_host);
+    cf_bench_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->config = config;
+    return self;
+}
+
+void cf_bench_destroy(cf_bench_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    if ((*self_p)->redis)
+        redisFree((*self_p)->redis);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const cf_bench_result_t *cf_bench_result(const cf_bench_t *self)
+{
+    assert(self);
+    return &self->result;
+}
+
+const char *cf_bench_error(const cf_bench_t *self)
+{
+    assert(self);
+    return self->error;
+}
+
+int cf_bench_fail(cf_bench_t *self, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(self->error, sizeof self->error, fmt, args);
+    va_end(args);
+    return -1;
+}
+
+double cf_bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* ---- Redis -------------------------------------------------------------- */
+
+static int bench_connect(cf_bench_t *self)
+{
+    if (self->redis && !self->redis->err)
+        return 0;
+    if (self->redis)
+        redisFree(self->redis);
+    struct timeval tv = { 2, 0 };
+    self->redis = redisConnectWithTimeout(self->config->redis_host, self->config->redis_port, tv);
+    if (!self->redis)
+        abort();
+    if (self->redis->err)
+        return cf_bench_fail(self, "redis %s:%d: %s", self->config->redis_host,
+                             self->config->redis_port, self->redis->errstr);
+    tv.tv_sec = 30;
+    redisSetTimeout(self->redis, tv);
+    return 0;
+}
+
+int cf_bench_redis(cf_bench_t *self, redisReply **reply, const char *fmt, ...)
+{
+    if (reply)
+        *reply = NULL;
+    if (bench_connect(self) < 0)
+        return -1;
+    va_list args;
+    va_start(args, fmt);
+    redisReply *r = redisvCommand(self->redis, fmt, args);
+    va_end(args);
+    if (!r)
+        return cf_bench_fail(self, "redis: %s", self->redis->errstr);
+    if (r->type == REDIS_REPLY_ERROR) {
+        cf_bench_fail(self, "redis: %s", r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+    if (reply)
+        *reply = r;
+    else
+        freeReplyObject(r);
+    return 0;
+}
+
+static int bench_info(cf_bench_t *self, const char *section, redisReply **reply)
+{
+    if (cf_bench_redis(self, reply, "INFO %s", section) < 0)
+        return -1;
+    if ((*reply)->type != REDIS_REPLY_STRING) {
+        freeReplyObject(*reply);
+        return cf_bench_fail(self, "redis: INFO %s: not a text reply", section);
+    }
+    return 0;
+}
+
+int cf_bench_snapshot(cf_bench_t *self, bench_snapshot_t *snap)
+{
+    redisReply *stats, *cpu, *memory, *server;
+    if (bench_info(self, "commandstats", &stats) < 0)
+        return -1;
+    snap->count = cf_bench_info_commands(stats->str, snap->commands, BENCH_SNAPSHOT_COMMANDS);
+    freeReplyObject(stats);
+    if (bench_info(self, "cpu", &cpu) < 0)
+        return -1;
+    double sys = 0, user = 0;
+    int rc = cf_bench_info_number(cpu->str, "used_cpu_sys", &sys) < 0
+          || cf_bench_info_number(cpu->str, "used_cpu_user", &user) < 0;
+    freeReplyObject(cpu);
+    snap->cpu_s = sys + user;
+    if (rc || bench_info(self, "memory", &memory) < 0)
+        return rc ? cf_bench_fail(self, "redis: INFO cpu without used_cpu_sys/user") : -1;
+    rc = cf_bench_info_number(memory->str, "used_memory", &snap->used_memory);
+    freeReplyObject(memory);
+    if (rc < 0)
+        return cf_bench_fail(self, "redis: INFO memory without used_memory");
+    if (!self->result.redis_version[0] && bench_info(self, "server", &server) == 0) {
+        const char *v = strstr(server->str, "redis_version:");
+        if (v)
+            sscanf(v + 14, "%31[^\r\n]", self->result.redis_version);
+        freeReplyObject(server);
+    }
+    return 0;
+}
+
+static int bench_rate_order(const void *a, const void *b)
+{
+    const cf_bench_rate_t *x = a, *y = b;
+    return x->per_event > y->per_event ? -1 : x->per_event < y->per_event;
+}
+
+double cf_bench_commands_per_event(const bench_snapshot_t *before, const bench_snapshot_t *after,
+                                   size_t events, cf_bench_rate_t *out, size_t *out_count)
+{
+    double total = 0;
+    size_t n = 0;
+    cf_bench_rate_t all[BENCH_SNAPSHOT_COMMANDS];
+    for (size_t i = 0; i < after->count; i++) {
+        const char *name = after->commands[i].name;
+        uint64_t was = cf_bench_command_calls(before->commands, before->count, name);
+        if (strcmp(name, "info") == 0 || after->commands[i].calls <= was)
+            continue;           /* our own snapshots */
+        double per = events ? (double) (after->commands[i].calls - was) / (double) events : 0;
+        total += per;
+        all[n] = (cf_bench_rate_t) { .per_event = per };
+        snprintf(all[n++].name, sizeof all[0].name, "%s", name);
+    }
+    if (out) {
+        qsort(all, n, sizeof *all, bench_rate_order);
+        *out_count = n < CF_BENCH_MAX_COMMANDS ? n : CF_BENCH_MAX_COMMANDS;
+        memcpy(out, all, *out_count * sizeof *out);
+    }
+    return total;
+}
+
+void cf_bench_watch(cf_bench_t *self, const char *phase, atomic_size_t *done, size_t total,
+                    atomic_uint *running, double started)
+{
+    struct timespec tick = { 0, BENCH_WATCH_MS * 1000000L };
+    while (atomic_load(running) > 0) {
+        nanosleep(&tick, NULL);
+        if (self->config->progress)
+            self->config->progress(phase, atomic_load(done), total, cf_bench_now() - started,
+                                   self->config->progress_arg);
+    }
+}

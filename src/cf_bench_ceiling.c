@@ -1,0 +1,231 @@
+/*  cf_bench: the ceiling and Redis's memory figures; see cf_bench.h. The
+    events are decoded and pseudonymised before the clock starts, so the
+    ceiling is what Redis and the store code can do, with nothing of the
+    worker's decoding and nothing of ZeroMQ. Threads take batches in order
+    from a shared counter, as the broker hands jobs to workers.            */
+#include "cf_bench_internal.h"
+#include "caseflow/cf_pseudo.h"
+#include "caseflow/cf_store.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CEILING_DEL_KEYS    1000    /* keys per DEL */
+
+typedef struct {
+    char case_id[CF_PSEUDONYM_LEN + 1];
+    unsigned shard;
+    bool closed;
+} ceiling_case_t;
+
+typedef struct {
+    cf_bench_t *bench;
+    cf_store_t *store;
+    cf_event_t *events;
+    size_t count, batch, accepted;
+    atomic_size_t *next, *done;
+    atomic_uint *running;
+    cf_ack_status_t statuses[CF_PROTO_MAX_EVENTS];
+    char error[256];
+    int rc;
+} ceiling_thread_t;
+
+static void ceiling_on_note(void *arg, const char *topic, const void *body, size_t size)
+{
+    (void) arg, (void) topic, (void) body, (void) size;     /* the worker sends them on */
+}
+
+static void *ceiling_thread(void *arg)
+{
+    ceiling_thread_t *t = arg;
+    for (size_t k; t->rc == 0 && (k = atomic_fetch_add(t->next, 1)) * t->batch < t->count;) {
+        size_t from = k * t->batch, n = t->count - from < t->batch ? t->count - from : t->batch;
+        t->rc = cf_store_apply(t->store, t->events + from, n, t->statuses, ceiling_on_note, t);
+        if (t->rc < 0)
+            snprintf(t->error, sizeof t->error, "%s", cf_store_error(t->store));
+        for (size_t i = 0; t->rc == 0 && i < n; i++)
+            t->accepted += t->statuses[i] == CF_ACK_ACCEPTED;
+        atomic_fetch_add(t->done, n);
+    }
+    atomic_fetch_sub(t->running, 1);
+    return NULL;
+}
+
+/* The ceiling's events, decoded and pseudonymised, and its cases. */
+static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, ceiling_case_t **cases_p)
+{
+    const cf_bench_config_t *c = self->config;
+    char err[512];
+    cf_pseudo_t *pseudo = cf_pseudo_new(c->key_file, err, sizeof err);
+    if (!pseudo)
+        return cf_bench_fail(self, "%s", err);
+    cf_bench_gen_t *gen = cf_bench_gen_new(c->seed, BENCH_NS_CEILING);
+    cf_bench_gen_fill(gen, c->events);
+    ceiling_case_t *cases = calloc(cf_bench_gen_cases(gen) + 1, sizeof *cases);
+    int rc = cases ? 0 : -1;
+    for (size_t i = 0; i < c->events && rc == 0; i++) {
+        size_t size;
+        const void *data = cf_bench_gen_data(gen, i, &size);
+        if (cf_event_decode(&events[i], data, size, err, sizeof err) < 0) {
+            rc = cf_bench_fail(self, "generated event %zu is invalid: %s", i, err);
+            break;
+        }
+        uint32_t of = cf_bench_gen_case_of(gen, i);
+        if (of == CF_BENCH_NO_CASE)
+            continue;
+        cf_pseudo_apply(pseudo, events[i].case_ref, strlen(events[i].case_ref), events[i].case_id);
+        memset(events[i].case_ref, 0, sizeof events[i].case_ref);
+        memcpy(cases[of].case_id, events[i].case_id, sizeof cases[of].case_id);
+        cases[of].shard = cf_store_shard_of(&events[i]);
+        cases[of].closed |= events[i].type == CF_EV_CASE_CLOSED;
+    }
+    *cases_p = cases;
+    self->result.open_cases = 0;
+    for (size_t i = 0; i < cf_bench_gen_cases(gen); i++)
+        self->result.open_cases += !cases[i].closed;
+    self->result.closed_cases = cf_bench_gen_cases(gen) - self->result.open_cases;
+    cf_bench_gen_destroy(&gen);
+    cf_pseudo_destroy(&pseudo);
+    return rc;
+}
+
+/* DEL of every key, CEILING_DEL_KEYS at a time; *deleted counts those that were there. */
+static int ceiling_delete(cf_bench_t *self, char **keys, size_t n, size_t *deleted)
+{
+    const char *argv[CEILING_DEL_KEYS + 1] = { "DEL" };
+    *deleted = 0;
+    for (size_t at = 0; at < n; at += CEILING_DEL_KEYS) {
+        size_t m = n - at < CEILING_DEL_KEYS ? n - at : CEILING_DEL_KEYS;
+        memcpy(argv + 1, keys + at, m * sizeof *keys);
+        if (cf_bench_redis(self, NULL, "PING") < 0)     /* connects when needed */
+            return -1;
+        redisReply *r = redisCommandArgv(self->redis, (int) m + 1, argv, NULL);
+        if (!r || r->type != REDIS_REPLY_INTEGER) {
+            if (r)
+                freeReplyObject(r);
+            return cf_bench_fail(self, "redis: DEL failed");
+        }
+        *deleted += (size_t) r->integer;
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* Memory per key of a kind: used_memory before and after deleting them. */
+static int ceiling_weigh(cf_bench_t *self, char **keys, size_t n, size_t *found, double *bytes)
+{
+    bench_snapshot_t *snap = calloc(2, sizeof *snap);
+    int rc = cf_bench_snapshot(self, snap);
+    if (rc == 0)
+        rc = ceiling_delete(self, keys, n, found);
+    if (rc == 0)
+        rc = cf_bench_snapshot(self, snap + 1);
+    *bytes = rc == 0 && *found ? (snap[0].used_memory - snap[1].used_memory) / (double) *found : 0;
+    free(snap);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    return rc;
+}
+
+static char *ceiling_key(unsigned shard, const char *kind, const char *id)
+{
+    char *key;
+    if (asprintf(&key, "cf:{s%u}:%s:%s", shard, kind, id) < 0)
+        abort();
+    return key;
+}
+
+static int ceiling_memory(cf_bench_t *self, const cf_event_t *events, const ceiling_case_t *cases)
+{
+    cf_bench_result_t *r = &self->result;
+    size_t n = self->config->events, cases_n = r->open_cases + r->closed_cases, found;
+    char **keys = calloc(n > cases_n ? n : cases_n, sizeof *keys);
+    for (size_t i = 0; i < n; i++)
+        keys[i] = ceiling_key(cf_store_shard_of(&events[i]), "eid", events[i].event_id);
+    int rc = ceiling_weigh(self, keys, n, &r->event_ids, &r->bytes_per_event_id);
+    for (int closed = 0; closed < 2 && rc == 0; closed++) {
+        size_t m = 0;
+        for (size_t i = 0; i < cases_n; i++)
+            if (cases[i].closed == closed)
+                keys[m++] = ceiling_key(cases[i].shard, "case", cases[i].case_id);
+        rc = ceiling_weigh(self, keys, m, &found,
+                           closed ? &r->bytes_per_closed_case : &r->bytes_per_open_case);
+    }
+    free(keys);
+    return rc;
+}
+
+static const char *ceiling_durability(cf_store_t *store, char *out, size_t size)
+{
+    static const char *const names[] = { "strict", "second", "none" };
+    cf_store_durability_t mode;
+    char text[256];
+    snprintf(out, size, "%s", cf_store_durability(store, &mode, text, sizeof text) == 0
+                              ? names[mode] : "unknown");
+    return out;
+}
+
+int cf_bench_ceiling(cf_bench_t *self)
+{
+    assert(self);
+    const cf_bench_config_t *c = self->config;
+    cf_bench_result_t *r = &self->result;
+    unsigned n = c->ceiling_threads;
+    cf_event_t *events = calloc(c->events, sizeof *events);
+    ceiling_thread_t *threads = calloc(n, sizeof *threads);
+    bench_snapshot_t *snap = calloc(2, sizeof *snap);
+    ceiling_case_t *cases = NULL;
+    if (!events || !threads || !snap)
+        abort();
+    atomic_size_t next = 0, done = 0;
+    atomic_uint running = 0;
+    int rc = ceiling_prepare(self, events, &cases);
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        threads[i] = (ceiling_thread_t) { .bench = self, .events = events, .count = c->events,
+            .batch = c->batch, .next = &next, .done = &done, .running = &running,
+            .store = cf_store_new(c->redis_host, c->redis_port, c->script_dir) };
+        if (cf_store_connect(threads[i].store) < 0)
+            rc = cf_bench_fail(self, "ceiling: %s", cf_store_error(threads[i].store));
+    }
+    if (rc == 0) {
+        ceiling_durability(threads[0].store, r->durability, sizeof r->durability);
+        rc = cf_bench_snapshot(self, &snap[0]);
+    }
+    double started = cf_bench_now();
+    if (rc == 0) {
+        pthread_t ids[64];
+        atomic_store(&running, n);
+        for (unsigned i = 0; i < n; i++)
+            if (pthread_create(&ids[i], NULL, ceiling_thread, &threads[i]) != 0)
+                abort();
+        cf_bench_watch(self, "ceiling", &done, c->events, &running, started);
+        for (unsigned i = 0; i < n; i++)
+            pthread_join(ids[i], NULL);
+    }
+    r->ceiling_seconds = cf_bench_now() - started;
+    size_t accepted = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (rc == 0 && threads[i].rc < 0)
+            rc = cf_bench_fail(self, "ceiling: %s", threads[i].error);
+        accepted += threads[i].accepted;
+        cf_store_destroy(&threads[i].store);
+    }
+    if (rc == 0 && accepted != c->events)
+        rc = cf_bench_fail(self, "ceiling: %zu of %zu events accepted", accepted, c->events);
+    if (rc == 0 && (rc = cf_bench_snapshot(self, &snap[1])) == 0) {
+        r->ceiling_events = c->events;
+        r->ceiling_events_per_s = (double) c->events / r->ceiling_seconds;
+        r->ceiling_redis_cpu_s = snap[1].cpu_s - snap[0].cpu_s;
+        r->ceiling_commands_per_event = cf_bench_commands_per_event(&snap[0], &snap[1],
+                                                                    c->events, NULL, NULL);
+        rc = ceiling_memory(self, events, cases);
+    }
+    free(snap);
+    free(cases);
+    free(threads);
+    free(events);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/*  cf_bench internals shared by cf_bench.c (the object, Redis snapshots,
+    progress), cf_bench_loops.c (the closed and open loops) and
+    cf_bench_ceiling.c (the ceiling and the memory figures). Not part of the
+    public API.                                                              */
+#ifndef CF_BENCH_INTERNAL_H
+#define CF_BENCH_INTERNAL_H
+
+#include "caseflow/cf_bench.h"
+#include "caseflow/cf_bench_gen.h"
+
+#include <stdatomic.h>
+#include <hiredis/hiredis.h>
+
+#define BENCH_SNAPSHOT_COMMANDS 256
+
+struct _cf_bench_t {
+    const cf_bench_config_t *config;
+    cf_bench_result_t result;
+    redisContext *redis;        /* for INFO and the memory figures */
+    char error[512];
+};
+
+/*  What INFO says at one moment.                                            */
+typedef struct {
+    cf_bench_command_t commands[BENCH_SNAPSHOT_COMMANDS];
+    size_t count;
+    double cpu_s;               /* used_cpu_sys + used_cpu_user */
+    double used_memory;
+} bench_snapshot_t;
+
+/*  Namespaces of the phases' event sets.                                    */
+enum { BENCH_NS_CLOSED = 1, BENCH_NS_CEILING = 2, BENCH_NS_OPEN = 3 };
+
+int cf_bench_fail(cf_bench_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*  Monotonic seconds.                                                       */
+double cf_bench_now(void);
+
+/*  One command on the bench's own connection (connected on first use); an
+    error reply is an error. *reply (freed by the caller) may be NULL when
+    the reply is not wanted. 0, or -1 with the error set.                   */
+int cf_bench_redis(cf_bench_t *self, redisReply **reply, const char *fmt, ...);
+
+int cf_bench_snapshot(cf_bench_t *self, bench_snapshot_t *snap);
+
+/*  Calls per event between two snapshots, without the bench's own INFO; the
+    total, and by command into out (at most CF_BENCH_MAX_COMMANDS, the most
+    called first) when out is not NULL.                                     */
+double cf_bench_commands_per_event(const bench_snapshot_t *before, const bench_snapshot_t *after,
+                                   size_t events, cf_bench_rate_t *out, size_t *out_count);
+
+/*  Calls the progress callback every 200 ms with *done until *running is 0. */
+void cf_bench_watch(cf_bench_t *self, const char *phase, atomic_size_t *done, size_t total,
+                    atomic_uint *running, double started);
+
+#endif

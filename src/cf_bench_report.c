@@ -1,0 +1,159 @@
+/*  cf_bench: the report, as one JSON object or as text; see cf_bench.h.
+    Figures are rounded to what the measurement can tell (three decimals at
+    most), and what was not measured is null rather than 0, so that a
+    reader never takes a missing figure for a fast one.                     */
+#include "cf_bench_internal.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cf_bench_set_peaks(cf_bench_t *self, long broker_kb, long worker_kb)
+{
+    assert(self);
+    self->result.broker_peak_kb = broker_kb;
+    self->result.worker_peak_kb = worker_kb;
+}
+
+static json_t *report_real(double value, double scale)
+{
+    return isfinite(value) ? json_real(round(value * scale) / scale) : json_null();
+}
+
+static void report_set(json_t *o, const char *key, json_t *value)
+{
+    json_object_set_new(o, key, value);
+}
+
+static void report_num(json_t *o, const char *key, double value, bool known)
+{
+    report_set(o, key, known ? report_real(value, 1000) : json_null());
+}
+
+static void report_int(json_t *o, const char *key, long long value, bool known)
+{
+    report_set(o, key, known ? json_integer(value) : json_null());
+}
+
+/* The CPU's model name from /proc/cpuinfo, "unknown" when there is none. */
+static void report_cpu(char *out, size_t size)
+{
+    char line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    snprintf(out, size, "unknown");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
+            snprintf(out, size, "%s", strchr(line, ':') + 2);
+            out[strcspn(out, "\n")] = '\0';
+            break;
+        }
+    if (f)
+        fclose(f);
+}
+
+static void report_loops(json_t *o, const cf_bench_config_t *c, const cf_bench_result_t *r)
+{
+    report_int(o, "events", (long long) r->events, true);
+    report_num(o, "seconds", r->seconds, true);
+    report_set(o, "events_per_s", report_real(r->events_per_s, 1));
+    report_int(o, "accepted", (long long) r->accepted, true);
+    report_int(o, "duplicate", (long long) r->duplicate, true);
+    report_int(o, "rejected", (long long) r->rejected, true);
+    report_int(o, "unacked", (long long) r->unacked, true);
+    report_int(o, "producers", c->producers, true);
+    report_int(o, "batch", c->batch, true);
+    report_int(o, "window", c->window, true);
+    bool open = c->rate > 0;
+    report_num(o, "open_rate", c->rate, open);
+    report_int(o, "open_batch", c->open_batch, open);
+    report_int(o, "open_events", (long long) r->open_events, open);
+    report_int(o, "open_failed", (long long) r->open_failed, open);
+    report_num(o, "open_seconds", r->open_seconds, open);
+    report_num(o, "open_events_per_s", r->open_events_per_s, open);
+    report_num(o, "ack_latency_p50_ms", r->p50_ms, open);
+    report_num(o, "ack_latency_p99_ms", r->p99_ms, open);
+    report_num(o, "ack_latency_p999_ms", r->p999_ms, open);
+    report_num(o, "ack_latency_max_ms", r->max_ms, open);
+    report_num(o, "ack_latency_mean_ms", r->mean_ms, open);
+}
+
+static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_result_t *r)
+{
+    report_num(o, "redis_commands_per_event", r->redis_commands_per_event, true);
+    json_t *by = json_object();
+    for (size_t i = 0; i < r->command_count; i++)
+        report_set(by, r->commands[i].name, report_real(r->commands[i].per_event, 1000));
+    report_set(o, "redis_commands_by_name", by);
+    report_num(o, "redis_cpu_s", r->redis_cpu_s, true);
+    report_num(o, "redis_cpu_us_per_event", r->events ? r->redis_cpu_s * 1e6 / (double) r->events
+                                                      : NAN, r->events > 0);
+    report_int(o, "broker_rss_peak_kb", r->broker_peak_kb, r->broker_peak_kb >= 0);
+    report_int(o, "worker_rss_peak_kb", r->worker_peak_kb, r->worker_peak_kb >= 0);
+    report_num(o, "redis_bytes_per_open_case", r->bytes_per_open_case, r->open_cases > 0);
+    report_num(o, "redis_bytes_per_closed_case", r->bytes_per_closed_case, r->closed_cases > 0);
+    report_num(o, "redis_bytes_per_event_id", r->bytes_per_event_id, r->event_ids > 0);
+    report_num(o, "redis_eid_mb_per_million_events", r->bytes_per_event_id, r->event_ids > 0);
+    report_int(o, "memory_open_cases", (long long) r->open_cases, true);
+    report_int(o, "memory_closed_cases", (long long) r->closed_cases, true);
+    report_int(o, "memory_event_ids", (long long) r->event_ids, true);
+    report_int(o, "ceiling_events", (long long) r->ceiling_events, true);
+    report_int(o, "ceiling_threads", c->ceiling_threads, true);
+    report_num(o, "ceiling_seconds", r->ceiling_seconds, true);
+    report_set(o, "ceiling_events_per_s", report_real(r->ceiling_events_per_s, 1));
+    report_num(o, "ceiling_redis_cpu_s", r->ceiling_redis_cpu_s, true);
+    report_num(o, "ceiling_redis_commands_per_event", r->ceiling_commands_per_event, true);
+    report_num(o, "ratio", r->events_per_s / r->ceiling_events_per_s, r->ceiling_events_per_s > 0);
+}
+
+char *cf_bench_json(const cf_bench_t *self)
+{
+    assert(self);
+    const cf_bench_result_t *r = &self->result;
+    json_t *o = json_object();
+    report_loops(o, self->config, r);
+    report_redis(o, self->config, r);
+    report_set(o, "persistence", json_string(r->durability[0] ? r->durability : "unknown"));
+    char cpu[256];
+    report_cpu(cpu, sizeof cpu);
+    json_t *machine = json_object();
+    report_set(machine, "nproc", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+    report_set(machine, "cpu", json_string(cpu));
+    report_set(machine, "redis_version", json_string(r->redis_version));
+    report_set(o, "machine", machine);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!text)
+        abort();
+    return text;
+}
+
+void cf_bench_print(const cf_bench_t *self, FILE *out)
+{
+    assert(self && out);
+    const cf_bench_config_t *c = self->config;
+    const cf_bench_result_t *r = &self->result;
+    fprintf(out, "closed loop: %zu events in %.2f s, %.0f events/s (%u producers, batch %u, "
+            "window %u; %zu accepted, %zu duplicate, %zu rejected, %zu unacked)\n", r->events,
+            r->seconds, r->events_per_s, c->producers, c->batch, c->window, r->accepted,
+            r->duplicate, r->rejected, r->unacked);
+    fprintf(out, "ceiling: %.0f events/s (cf_store_apply, %u threads); ratio %.2f\n",
+            r->ceiling_events_per_s, c->ceiling_threads,
+            r->ceiling_events_per_s > 0 ? r->events_per_s / r->ceiling_events_per_s : 0.0);
+    if (c->rate > 0)
+        fprintf(out, "open loop at %.0f events/s (batch %u): %zu events, ack latency p50 %.2f ms, "
+                "p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; %zu not accepted\n", c->rate,
+                c->open_batch, r->open_events, r->p50_ms, r->p99_ms, r->p999_ms, r->max_ms,
+                r->open_failed);
+    fprintf(out, "redis (%s, %s): %.2f commands/event, %.2f s CPU (%.1f us/event)\n",
+            r->redis_version, r->durability, r->redis_commands_per_event, r->redis_cpu_s,
+            r->events ? r->redis_cpu_s * 1e6 / (double) r->events : 0.0);
+    fprintf(out, "redis memory: %.0f bytes per open case, %.0f per closed case, %.0f per "
+            "event id (%.0f MB per million events)\n", r->bytes_per_open_case,
+            r->bytes_per_closed_case, r->bytes_per_event_id, r->bytes_per_event_id);
+    fprintf(out, "peak RSS: broker %ld kB, worker %ld kB (-1: unknown)\n", r->broker_peak_kb,
+            r->worker_peak_kb);
+}

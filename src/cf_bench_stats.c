@@ -1,0 +1,172 @@
+/*  cf_bench_stats: latency samples and INFO fields; see cf_bench_stats.h.
+    Samples are kept whole (a run has at most a few hundred thousand
+    requests) and sorted when a quantile is asked for, so the percentiles
+    are exact rather than read off a histogram.                              */
+#include "caseflow/cf_bench_stats.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint64_t us;
+    uint32_t weight;
+} stats_sample_t;
+
+struct _cf_bench_stats_t {
+    stats_sample_t *samples;
+    size_t count, capacity;
+    uint64_t total, max;
+    double sum;
+    bool sorted;
+};
+
+cf_bench_stats_t *cf_bench_stats_new(void)
+{
+    cf_bench_stats_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->sorted = true;
+    return self;
+}
+
+void cf_bench_stats_destroy(cf_bench_stats_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->samples);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void cf_bench_stats_add(cf_bench_stats_t *self, uint64_t us, uint32_t weight)
+{
+    assert(self);
+    if (weight == 0)
+        return;
+    if (self->count == self->capacity) {
+        self->capacity = self->capacity ? self->capacity * 2 : 1024;
+        self->samples = realloc(self->samples, self->capacity * sizeof *self->samples);
+        if (!self->samples)
+            abort();
+    }
+    self->samples[self->count++] = (stats_sample_t) { us, weight };
+    self->total += weight;
+    self->sum += (double) us * weight;
+    if (us > self->max)
+        self->max = us;
+    self->sorted = false;
+}
+
+void cf_bench_stats_merge(cf_bench_stats_t *self, const cf_bench_stats_t *other)
+{
+    assert(self && other && self != other);
+    for (size_t i = 0; i < other->count; i++)
+        cf_bench_stats_add(self, other->samples[i].us, other->samples[i].weight);
+}
+
+uint64_t cf_bench_stats_count(const cf_bench_stats_t *self)
+{
+    assert(self);
+    return self->total;
+}
+
+static int stats_order(const void *a, const void *b)
+{
+    const stats_sample_t *x = a, *y = b;
+    return x->us < y->us ? -1 : x->us > y->us;
+}
+
+uint64_t cf_bench_stats_quantile(cf_bench_stats_t *self, double q)
+{
+    assert(self && q > 0 && q <= 1);
+    if (self->total == 0)
+        return 0;
+    if (!self->sorted) {
+        qsort(self->samples, self->count, sizeof *self->samples, stats_order);
+        self->sorted = true;
+    }
+    /* The rank is ceil(q * total), computed so that 0.999 * 1000 is 999. */
+    uint64_t rank = (uint64_t) ceil(q * (double) self->total - 1e-9);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if ((seen += self->samples[i].weight) >= rank)
+            return self->samples[i].us;
+    return self->max;
+}
+
+double cf_bench_stats_mean(const cf_bench_stats_t *self)
+{
+    assert(self);
+    return self->total ? self->sum / (double) self->total : 0;
+}
+
+uint64_t cf_bench_stats_max(const cf_bench_stats_t *self)
+{
+    assert(self);
+    return self->max;
+}
+
+/* ---- INFO --------------------------------------------------------------- */
+
+/* The start of the line "<field>:..." in info, or NULL. */
+static const char *info_line(const char *info, const char *field)
+{
+    size_t len = strlen(field);
+    for (const char *line = info; line && *line;) {
+        if (strncmp(line, field, len) == 0 && line[len] == ':')
+            return line + len + 1;
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return NULL;
+}
+
+int cf_bench_info_number(const char *info, const char *field, double *value)
+{
+    assert(info && field && value);
+    const char *at = info_line(info, field);
+    if (!at)
+        return -1;
+    char *end;
+    double v = strtod(at, &end);
+    if (end == at || (*end && *end != '\r' && *end != '\n'))
+        return -1;
+    *value = v;
+    return 0;
+}
+
+size_t cf_bench_info_commands(const char *info, cf_bench_command_t *out, size_t max)
+{
+    assert(info && (out || max == 0));
+    static const char prefix[] = "cmdstat_";
+    size_t n = 0;
+    for (const char *line = info; line && *line && n < max;) {
+        const char *colon = strchr(line, ':'), *eol = strchr(line, '\n');
+        if (strncmp(line, prefix, sizeof prefix - 1) == 0 && colon && (!eol || colon < eol)
+            && strncmp(colon + 1, "calls=", 6) == 0) {
+            size_t len = (size_t) (colon - line) - (sizeof prefix - 1);
+            if (len < sizeof out[n].name) {
+                memcpy(out[n].name, line + sizeof prefix - 1, len);
+                out[n].name[len] = '\0';
+                out[n].calls = strtoull(colon + 7, NULL, 10);
+                n++;
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return n;
+}
+
+uint64_t cf_bench_command_calls(const cf_bench_command_t *table, size_t count, const char *name)
+{
+    assert(table || count == 0);
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return table[i].calls;
+    return 0;
+}

@@ -1,0 +1,93 @@
+/*  Tests of cf_bench_stats: nearest-rank quantiles with weights, merge,
+    mean and max, and reading numbers and command calls out of INFO text
+    as redis-server 7 writes it.                                            */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "caseflow/cf_bench_stats.h"
+
+static void test_quantiles(void **state)
+{
+    (void) state;
+    cf_bench_stats_t *s = cf_bench_stats_new();
+    assert_int_equal(cf_bench_stats_quantile(s, 0.5), 0);
+    assert_true(cf_bench_stats_mean(s) == 0);
+    for (uint64_t v = 1000; v >= 1; v--)            /* 1..1000, added out of order */
+        cf_bench_stats_add(s, v, 1);
+    assert_int_equal(cf_bench_stats_count(s), 1000);
+    assert_int_equal(cf_bench_stats_quantile(s, 0.5), 500);
+    assert_int_equal(cf_bench_stats_quantile(s, 0.99), 990);
+    assert_int_equal(cf_bench_stats_quantile(s, 0.999), 999);
+    assert_int_equal(cf_bench_stats_quantile(s, 1.0), 1000);
+    assert_int_equal(cf_bench_stats_quantile(s, 0.0001), 1);
+    assert_int_equal(cf_bench_stats_max(s), 1000);
+    assert_true(cf_bench_stats_mean(s) == 500.5);
+    cf_bench_stats_add(s, 5, 0);                    /* no weight, no sample */
+    assert_int_equal(cf_bench_stats_count(s), 1000);
+    cf_bench_stats_destroy(&s);
+    assert_null(s);
+    cf_bench_stats_destroy(&s);
+}
+
+static void test_weights_and_merge(void **state)
+{
+    (void) state;
+    cf_bench_stats_t *a = cf_bench_stats_new(), *b = cf_bench_stats_new();
+    cf_bench_stats_add(a, 10, 98);                  /* a request of 98 events at 10 us */
+    cf_bench_stats_add(b, 20, 1);
+    cf_bench_stats_add(b, 5000, 1);                 /* one slow request of one event */
+    cf_bench_stats_merge(a, b);
+    assert_int_equal(cf_bench_stats_count(a), 100);
+    assert_int_equal(cf_bench_stats_count(b), 2);
+    assert_int_equal(cf_bench_stats_quantile(a, 0.5), 10);
+    assert_int_equal(cf_bench_stats_quantile(a, 0.98), 10);
+    assert_int_equal(cf_bench_stats_quantile(a, 0.99), 20);
+    assert_int_equal(cf_bench_stats_quantile(a, 0.999), 5000);
+    assert_true(cf_bench_stats_mean(a) == (980.0 + 20 + 5000) / 100);
+    cf_bench_stats_add(a, 1, 1);                    /* sorted again after an add */
+    assert_int_equal(cf_bench_stats_quantile(a, 0.001), 1);
+    cf_bench_stats_destroy(&a);
+    cf_bench_stats_destroy(&b);
+}
+
+static const char s_info[] =
+    "# CPU\r\nused_cpu_sys:1.250000\r\nused_cpu_user:0.500000\r\n"
+    "used_cpu_sys_children:0.000000\r\nbad:12x\r\n"
+    "# Commandstats\r\n"
+    "cmdstat_evalsha:calls=40,usec=100,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n"
+    "cmdstat_hincrby:calls=4901,usec=10,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n"
+    "cmdstat_info:calls=3,usec=1,usec_per_call=0.33,rejected_calls=0,failed_calls=0\r\n"
+    "cmdstat_weird\r\n";
+
+static void test_info(void **state)
+{
+    (void) state;
+    double v = -1;
+    assert_int_equal(cf_bench_info_number(s_info, "used_cpu_sys", &v), 0);
+    assert_true(v == 1.25);
+    assert_int_equal(cf_bench_info_number(s_info, "used_cpu_user", &v), 0);
+    assert_true(v == 0.5);
+    assert_int_equal(cf_bench_info_number(s_info, "used_cpu", &v), -1);    /* a prefix only */
+    assert_int_equal(cf_bench_info_number(s_info, "bad", &v), -1);
+    assert_int_equal(cf_bench_info_number(s_info, "missing", &v), -1);
+    assert_int_equal(cf_bench_info_number("", "x", &v), -1);
+    cf_bench_command_t table[8];
+    assert_int_equal(cf_bench_info_commands(s_info, table, 8), 3);
+    assert_string_equal(table[0].name, "evalsha");
+    assert_int_equal(cf_bench_command_calls(table, 3, "evalsha"), 40);
+    assert_int_equal(cf_bench_command_calls(table, 3, "hincrby"), 4901);
+    assert_int_equal(cf_bench_command_calls(table, 3, "info"), 3);
+    assert_int_equal(cf_bench_command_calls(table, 3, "set"), 0);
+    assert_int_equal(cf_bench_info_commands(s_info, table, 1), 1);          /* at most max */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quantiles),
+        cmocka_unit_test(test_weights_and_merge),
+        cmocka_unit_test(test_info),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
