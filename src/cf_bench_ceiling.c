@@ -62,7 +62,7 @@ static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, ceiling_case_t 
     cf_pseudo_t *pseudo = cf_pseudo_new(c->key_file, err, sizeof err);
     if (!pseudo)
         return cf_bench_fail(self, "%s", err);
-    cf_bench_gen_t *gen = cf_bench_gen_new(c->seed, BENCH_NS_CEILING);
+    cf_bench_gen_t *gen = cf_bench_gen_new(c->seed, BENCH_NS(c, BENCH_NS_CEILING));
     cf_bench_gen_fill(gen, c->events);
     ceiling_case_t *cases = calloc(cf_bench_gen_cases(gen) + 1, sizeof *cases);
     int rc = cases ? 0 : -1;

@@ -28,8 +28,10 @@ typedef struct {
     double used_memory;
 } bench_snapshot_t;
 
-/*  Namespaces of the phases' event sets.                                    */
+/*  The namespace of a phase's event set: a new seed is a new set of event
+    ids and case_refs, so runs against a kept Redis need not collide.       */
 enum { BENCH_NS_CLOSED = 1, BENCH_NS_CEILING = 2, BENCH_NS_OPEN = 3 };
+#define BENCH_NS(config, phase)     ((unsigned) ((config)->seed % 1000 * 10 + (phase)))
 
 int cf_bench_fail(cf_bench_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

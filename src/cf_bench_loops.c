@@ -106,7 +106,7 @@ int cf_bench_closed(cf_bench_t *self)
                                        &running, 0, 0, 0 };
         rc = threads[i].client ? 0 : -1;
     }
-    cf_bench_gen_t *gen = cf_bench_gen_new(c->seed, BENCH_NS_CLOSED);
+    cf_bench_gen_t *gen = cf_bench_gen_new(c->seed, BENCH_NS(c, BENCH_NS_CLOSED));
     cf_bench_gen_fill(gen, c->events);
     for (size_t i = 0; i < c->events && rc == 0; i++) {
         uint32_t of = cf_bench_gen_case_of(gen, i);
@@ -186,7 +186,7 @@ int cf_bench_open(cf_bench_t *self)
     cf_bench_result_t *r = &self->result;
     size_t events = (size_t) llround(c->rate * c->open_seconds);
     events = events < c->open_batch ? c->open_batch : events;
-    loop_schedule_t plan = { cf_bench_gen_new(c->seed, BENCH_NS_OPEN), 0,
+    loop_schedule_t plan = { cf_bench_gen_new(c->seed, BENCH_NS(c, BENCH_NS_OPEN)), 0,
                              (events + c->open_batch - 1) / c->open_batch, c->open_batch, 0,
                              c->open_batch / c->rate };
     cf_bench_gen_fill(plan.gen, events);

@@ -93,14 +93,46 @@ static int stack_remove(const char *path, const struct stat *st, int flag, struc
     return 0;
 }
 
+/* True when the log of name holds a sanitizer report. */
+static bool stack_log_reports(const cf_bench_stack_t *self, const char *name)
+{
+    char path[160], line[1024];
+    snprintf(path, sizeof path, "%s/%s.log", self->dir, name);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, "ERROR: AddressSanitizer") || strstr(line, "ERROR: LeakSanitizer")
+             || strstr(line, "runtime error:");
+    if (f)
+        fclose(f);
+    return found;
+}
+
+int cf_bench_stack_stop(cf_bench_stack_t *self)
+{
+    assert(self);
+    stack_stop(self->workers, self->worker_count);
+    stack_stop(&self->broker, 1);
+    stack_stop(&self->redis, 1);
+    if (!self->dir[0])
+        return 0;
+    if (stack_log_reports(self, "broker"))
+        return stack_fail(self, "sanitizer report in %s/broker.log", self->dir);
+    for (unsigned i = 0; i < self->worker_count; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "worker-%u", i + 1);
+        if (stack_log_reports(self, name))
+            return stack_fail(self, "sanitizer report in %s/%s.log", self->dir, name);
+    }
+    return 0;
+}
+
 void cf_bench_stack_destroy(cf_bench_stack_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     cf_bench_stack_t *self = *self_p;
-    stack_stop(self->workers, self->worker_count);
-    stack_stop(&self->broker, 1);
-    stack_stop(&self->redis, 1);
+    cf_bench_stack_stop(self);
     if (self->dir[0] && !self->failed)
         nftw(self->dir, stack_remove, 16, FTW_DEPTH | FTW_PHYS);
     free(self);
@@ -208,13 +240,19 @@ static int stack_wait_workers(cf_bench_stack_t *self)
     return stack_fail(self, "the workers did not join within 30 s (see %s)", self->dir);
 }
 
+/* 32 random bytes written as 64 hex digits: raw bytes would end in a
+   newline one time in 256, which cf_pseudo drops, leaving 31 bytes that
+   the workers refuse. */
 static int stack_write_key(cf_bench_stack_t *self)
 {
-    unsigned char key[32];
+    unsigned char raw[32];
+    char key[2 * sizeof raw + 1];
     snprintf(self->key_file, sizeof self->key_file, "%s/hmac.key", self->dir);
     int fd = open(self->key_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (getrandom(key, sizeof key, 0) != (ssize_t) sizeof key || fd < 0
-        || write(fd, key, sizeof key) != (ssize_t) sizeof key) {
+    bool random = getrandom(raw, sizeof raw, 0) == (ssize_t) sizeof raw;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(key + 2 * i, 3, "%02x", raw[i]);
+    if (!random || fd < 0 || write(fd, key, sizeof key - 1) != (ssize_t) sizeof key - 1) {
         if (fd >= 0)
             close(fd);
         return stack_fail(self, "%s: %s", self->key_file, strerror(errno));

@@ -24,9 +24,15 @@ typedef struct _cf_bench_stack_t cf_bench_stack_t;
 cf_bench_stack_t *cf_bench_stack_new(void);
 
 /*  Stops what runs (workers, then the broker, then Redis: SIGTERM, SIGKILL
-    after 5 s), removes the directory unless the start failed (its logs say
-    why), frees and nulls *self_p; accepts NULL.                             */
+    after 5 s), removes the directory unless the start failed or a log holds
+    a sanitizer report (the logs say why), frees and nulls *self_p; accepts
+    NULL.                                                                    */
 void cf_bench_stack_destroy(cf_bench_stack_t **self_p);
+
+/*  Stops what runs, as destroy does. 0, or -1 with the error on the object
+    when a daemon's log holds a sanitizer report (the directory is then
+    kept).                                                                  */
+int cf_bench_stack_stop(cf_bench_stack_t *self);
 
 /*  Starts Redis, waits for its PONG, starts the broker and the workers and
     waits until the broker has logged every worker joining (30 s at most).

@@ -208,6 +208,10 @@ int main(int argc, char **argv)
         o.bench.key_file = cf_bench_stack_key_file(stack);
     }
     int status = bench_run(&o, stack);
+    if (stack && cf_bench_stack_stop(stack) < 0) {
+        fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));
+        status = 1;
+    }
     cf_bench_stack_destroy(&stack);
     return status;
 }
