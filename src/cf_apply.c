@@ -1,6 +1,8 @@
 /*  cf_apply: decode, validate, pseudonymise, store, and build the job's acks
-    and notifications; see cf_apply.h.                                       */
+    and notifications; see cf_apply.h. The event-by-event run for suspect
+    jobs, with its try counters and dead letters, is cf_apply_careful.c.     */
 #include "caseflow/cf_apply.h"
+#include "cf_apply_internal.h"
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_proto.h"
 
@@ -10,31 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-
-typedef struct {
-    size_t topic_at, topic_len, body_at, body_len;
-} apply_note_t;
-
-typedef struct {
-    char event_id[CF_EVENT_ID_MAX + 1];
-    char source[CF_SOURCE_MAX + 1];
-    char reason[CF_REASON_MAX];
-    char counter[96];               /* the quality counter it counts under */
-} apply_reject_t;
-
-struct _cf_apply_t {
-    const cf_pseudo_t *pseudo;
-    cf_store_t *store;
-    cf_event_t *valid;              /* the events that passed, packed */
-    cf_ack_status_t *statuses;      /* per valid event, from the store */
-    int *slot;                      /* per frame: index into valid, or -1 */
-    apply_reject_t *rejects;        /* per frame, when slot is -1 */
-    msgpack_sbuffer acks, notes;
-    apply_note_t *note_index;
-    size_t note_count, note_capacity;
-    size_t counts[CF_ACK_STATUS_COUNT];
-    char error[256];
-};
 
 cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
 {
@@ -48,8 +25,10 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     self->statuses = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->statuses);
     self->slot = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->slot);
     self->rejects = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->rejects);
-    if (!self->valid || !self->statuses || !self->slot || !self->rejects)
+    self->dead = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->dead);
+    if (!self->valid || !self->statuses || !self->slot || !self->rejects || !self->dead)
         abort();
+    self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
     msgpack_sbuffer_init(&self->notes);
     return self;
@@ -64,6 +43,7 @@ void cf_apply_destroy(cf_apply_t **self_p)
     free(self->statuses);
     free(self->slot);
     free(self->rejects);
+    free(self->dead);
     free(self->note_index);
     msgpack_sbuffer_destroy(&self->acks);
     msgpack_sbuffer_destroy(&self->notes);
@@ -91,7 +71,7 @@ static void apply_add_note(cf_apply_t *self, const char *topic, size_t topic_len
     msgpack_sbuffer_write(&self->notes, body, body_len);
 }
 
-static void apply_on_store_note(void *arg, const char *topic, const void *body, size_t size)
+void cf_apply_on_store_note(void *arg, const char *topic, const void *body, size_t size)
 {
     apply_add_note(arg, topic, strlen(topic), body, size);
 }
@@ -130,7 +110,7 @@ static size_t apply_reason_field(const char *reason, bool keep_indexes, char *fi
     return n;
 }
 
-static void apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
+void cf_apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
 {
     char field[96];
     size_t field_len = apply_reason_field(reject->reason, true, field, sizeof field);
@@ -155,8 +135,8 @@ static void apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
 
 /* Decodes every frame; valid events are packed into self->valid with their
    case_ref replaced by its pseudonym. Returns how many were valid. */
-static size_t apply_decode(cf_apply_t *self, const void *const *frames, const size_t *sizes,
-                           size_t count)
+size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t *sizes,
+                       size_t count)
 {
     size_t valid = 0;
     for (size_t i = 0; i < count; i++) {
@@ -179,7 +159,7 @@ static size_t apply_decode(cf_apply_t *self, const void *const *frames, const si
 }
 
 /* Counts the rejections in Redis (quality report) by the field they name. */
-static int apply_count_rejections(cf_apply_t *self, size_t count)
+int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 {
     const char *fields[CF_PROTO_MAX_EVENTS];
     size_t n = 0;
@@ -189,20 +169,25 @@ static int apply_count_rejections(cf_apply_t *self, size_t count)
     return n ? cf_store_count_rejections(self->store, fields, n) : 0;
 }
 
-static void apply_build_acks(cf_apply_t *self, size_t count)
+void cf_apply_build_acks(cf_apply_t *self, size_t count)
 {
     cf_ack_t acks[CF_PROTO_MAX_EVENTS];
     memset(self->counts, 0, sizeof self->counts);
     for (size_t i = 0; i < count; i++) {
-        if (self->slot[i] >= 0) {
-            const cf_event_t *event = &self->valid[self->slot[i]];
-            acks[i] = (cf_ack_t) { self->statuses[self->slot[i]], event->event_id,
+        int v = self->slot[i];
+        if (v >= 0 && self->statuses[v] == CF_ACK_REJECTED) {     /* dead-lettered */
+            const cf_event_t *event = &self->valid[v];
+            acks[i] = (cf_ack_t) { CF_ACK_REJECTED, event->event_id, strlen(event->event_id),
+                                   self->dead[v], strlen(self->dead[v]) };
+        } else if (v >= 0) {
+            const cf_event_t *event = &self->valid[v];
+            acks[i] = (cf_ack_t) { self->statuses[v], event->event_id,
                                    strlen(event->event_id), NULL, 0 };
         } else {
             const apply_reject_t *reject = &self->rejects[i];
             acks[i] = (cf_ack_t) { CF_ACK_REJECTED, reject->event_id, strlen(reject->event_id),
                                    reject->reason, strlen(reject->reason) };
-            apply_note_reject(self, reject);
+            cf_apply_note_reject(self, reject);
         }
         self->counts[acks[i].status]++;
     }
@@ -215,18 +200,36 @@ int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *size
     assert(self && count <= CF_PROTO_MAX_EVENTS);
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
-    size_t valid = apply_decode(self, frames, sizes, count);
+    size_t valid = cf_apply_decode(self, frames, sizes, count);
     /* Rejections are counted first: a store failure after them only means
        a rejection counted twice on retry, while the reverse order would lose
        the notifications of events that a retry then finds duplicate. */
-    if (apply_count_rejections(self, count) < 0
+    if (cf_apply_count_rejections(self, count) < 0
         || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses,
-                                    apply_on_store_note, self) < 0)) {
-        snprintf(self->error, sizeof self->error, "%s", cf_store_error(self->store));
-        return -1;
+                                    cf_apply_on_store_note, self) < 0)) {
+        return cf_apply_fail_store(self);
     }
-    apply_build_acks(self, count);
+    cf_apply_build_acks(self, count);
     return 0;
+}
+
+int cf_apply_fail_store(cf_apply_t *self)
+{
+    snprintf(self->error, sizeof self->error, "%s", cf_store_error(self->store));
+    self->err = cf_store_error_code(self->store);
+    return -1;
+}
+
+cf_store_err_t cf_apply_error_code(const cf_apply_t *self)
+{
+    assert(self);
+    return self->err;
+}
+
+void cf_apply_set_poison_tries(cf_apply_t *self, unsigned tries)
+{
+    assert(self && tries >= 1);
+    self->poison_tries = tries;
 }
 
 const msgpack_sbuffer *cf_apply_acks(const cf_apply_t *self)

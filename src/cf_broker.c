@@ -99,12 +99,16 @@ static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const 
 
 /* ---- dispatch --------------------------------------------------------- */
 
+/* A job handed out before went to a worker that was lost while it held it:
+   it goes out again as REDO, which the worker applies event by event, so
+   that an event that takes workers down is found and dead-lettered. */
 static int broker_send_job(cf_broker_t *self, cf_member_t *member, cf_job_t *job)
 {
     uint64_t id = job->id;
+    const char *command = job->attempts ? CF_CMD_REDO : CF_CMD_JOB;
     if (zmq_send(self->workers, member->id, member->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
         || zmq_send(self->workers, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send(self->workers, CF_CMD_JOB, strlen(CF_CMD_JOB), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(self->workers, command, strlen(command), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
         || zmq_send(self->workers, &id, sizeof id, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return -1;
     for (size_t i = 0; i < job->event_count; i++) {

@@ -89,6 +89,11 @@ void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
     self->eid_ttl = seconds;
 }
 
+const char *cf_store_default_scripts(void)
+{
+    return CF_SCRIPT_DIR;
+}
+
 const char *cf_store_error(const cf_store_t *self)
 {
     assert(self);

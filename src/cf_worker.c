@@ -8,6 +8,7 @@
 #include "caseflow/cf_proto.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@
 
 typedef struct {
     uint64_t id;
-    cf_parts_t *parts;          /* [CF01, JOB, id, events...] */
+    bool careful;               /* REDO, or Redis refused it: event by event */
+    cf_parts_t *parts;          /* [CF01, JOB or REDO, id, events...] */
 } worker_job_t;
 
 struct _cf_worker_t {
@@ -95,7 +97,9 @@ static worker_job_t *worker_job_at(cf_worker_t *self, size_t i)
     return &self->jobs[(self->job_head + i) % self->config.credit];
 }
 
-/* Runs the oldest job and answers DONE. -1 when Redis failed (keep it). */
+/* Runs the oldest job and answers DONE. -1 when Redis failed (keep it): a
+   job Redis refused (an error reply, not an outage) is run event by event
+   next time, so that the event it refuses is found and dead-lettered. */
 static int worker_run_job(cf_worker_t *self, worker_job_t *job)
 {
     size_t count = cf_parts_size(job->parts) - 3;
@@ -105,8 +109,12 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
         frames[i] = cf_parts_data(job->parts, 3 + i);
         sizes[i] = cf_parts_len(job->parts, 3 + i);
     }
-    if (cf_apply_run(self->apply, frames, sizes, count) < 0)
+    int rc = job->careful ? cf_apply_run_careful(self->apply, frames, sizes, count)
+                          : cf_apply_run(self->apply, frames, sizes, count);
+    if (rc < 0) {
+        job->careful |= cf_apply_error_code(self->apply) != CF_STORE_ERR_IO;
         return -1;
+    }
     size_t notes = cf_apply_notifications(self->apply);
     const msgpack_sbuffer *acks = cf_apply_acks(self->apply);
     if (zmq_send(self->socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE) < 0
@@ -161,6 +169,7 @@ static void worker_take_job(cf_worker_t *self)
         return;     /* malformed, or beyond our credit: the broker redelivers */
     worker_job_t *job = worker_job_at(self, self->job_count);
     memcpy(&job->id, cf_parts_data(parts, 2), sizeof job->id);
+    job->careful = cf_parts_equals(parts, 1, CF_CMD_REDO);
     self->inbox = job->parts;
     job->parts = parts;
     self->job_count++;
@@ -173,7 +182,8 @@ static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
     while (cf_parts_recv(self->inbox, socket) == 0) {
         self->last_heard = cf_clock_ms();
         if (cf_parts_size(self->inbox) >= 2 && cf_parts_equals(self->inbox, 0, CF_PROTO_SIGNATURE)
-            && cf_parts_equals(self->inbox, 1, CF_CMD_JOB))
+            && (cf_parts_equals(self->inbox, 1, CF_CMD_JOB)
+                || cf_parts_equals(self->inbox, 1, CF_CMD_REDO)))
             worker_take_job(self);
     }
     worker_process(self);
@@ -231,6 +241,8 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
         return -1;
     }
     self->apply = cf_apply_new(self->pseudo, self->store);
+    if (self->config.poison_tries)
+        cf_apply_set_poison_tries(self->apply, self->config.poison_tries);
     worker_log_durability(self);
     return 0;
 }

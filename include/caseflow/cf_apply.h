@@ -39,5 +39,23 @@ void cf_apply_notification(const cf_apply_t *self, size_t index, const char **to
 size_t cf_apply_count(const cf_apply_t *self, cf_ack_status_t status);
 
 const char *cf_apply_error(const cf_apply_t *self);
+/*  The store's code for the last failure (CF_STORE_ERR_IO: Redis down or
+    slow, keep retrying; CF_STORE_ERR_REDIS: Redis refused the work).       */
+cf_store_err_t cf_apply_error_code(const cf_apply_t *self);
+
+#define CF_APPLY_POISON_TRIES   3   /* tries of one event before it is dead-lettered */
+
+/*  Processes count event frames one event at a time, for a job whose worker
+    was lost or that Redis refused as a whole: before each event one more try
+    is counted in Redis (cf_store_try_begin), so that tries survive a worker
+    that dies holding the event; an event whose tries exceed the limit, or
+    that Redis keeps refusing, goes to the dead-letter stream and is acked
+    rejected with a reason that says so. Same results and return as
+    cf_apply_run; -1 only when Redis is unreachable (run it again later).   */
+int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size_t *sizes,
+                         size_t count);
+
+/*  How many tries (>= 1) one event gets; CF_APPLY_POISON_TRIES by default.  */
+void cf_apply_set_poison_tries(cf_apply_t *self, unsigned tries);
 
 #endif

@@ -19,6 +19,7 @@
 /* Worker (worker DEALER -> broker ROUTER) */
 #define CF_CMD_READY            "READY"
 #define CF_CMD_JOB              "JOB"
+#define CF_CMD_REDO             "REDO"  /* a JOB again, after its worker was lost */
 #define CF_CMD_DONE             "DONE"
 #define CF_CMD_HEARTBEAT        "HEARTBEAT"
 #define CF_CMD_BYE              "BYE"

@@ -116,6 +116,53 @@ typedef enum {
     when CONFIG is disabled on the server).                                  */
 int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *text, size_t size);
 
+/* ---- poison events and dead letters (cf_store_dlq.c) ----------------- */
+
+#define CF_STORE_DLQ_KEY    "cf:{dlq}:stream"
+#define CF_DLQ_ID_MAX       48
+
+/*  A dead letter: an event that could not be applied after its tries. The
+    payload is the event's msgpack map as sent, with case_ref replaced by
+    the pseudonym (never the raw reference). Strings point into the caller's
+    memory when writing, into the reply when reading (valid in the call).   */
+typedef struct {
+    char id[CF_DLQ_ID_MAX];             /* stream entry id, when read */
+    char event_id[CF_EVENT_ID_MAX + 1];
+    char type[24];
+    const char *payload;
+    size_t payload_len;
+    char error[256];                    /* what the last try met */
+    unsigned tries;
+    int64_t time_ms;                    /* when it was dead-lettered */
+} cf_dead_letter_t;
+
+/*  Counts one more try at applying event_id, in cf:{dlq}:try:<event_id> (a
+    hash that outlives a crashed worker, gone after a day), and reads the
+    error a failed try left there ("" when none). 0 with *tries set (1 on a
+    first try), or -1.                                                       */
+int cf_store_try_begin(cf_store_t *self, const char *event_id, unsigned *tries,
+                       char *last_error, size_t size);
+/*  Records the error of a failed try. 0 / -1.                               */
+int cf_store_try_failed(cf_store_t *self, const char *event_id, const char *error);
+/*  Forgets the tries of an event that was applied. 0 / -1.                  */
+int cf_store_try_end(cf_store_t *self, const char *event_id);
+
+/*  Appends letter to the dead-letter stream and counts quality dead_letter;
+    writes the entry's id into id (CF_DLQ_ID_MAX bytes). 0 / -1.             */
+int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char *id);
+
+/*  Calls fn for each dead letter with first <= id <= last ("-" and "+" for
+    the ends), oldest first; fn returns -1 to stop. 0 / -1.                  */
+typedef int (cf_dlq_fn)(void *arg, const cf_dead_letter_t *letter);
+int cf_store_dlq_read(cf_store_t *self, const char *first, const char *last, cf_dlq_fn *fn,
+                      void *arg);
+/*  Removes one entry (after a replay). 0 / -1.                              */
+int cf_store_dlq_delete(cf_store_t *self, const char *id);
+
+/*  The script directory built in (CF_SCRIPT_DIR), for tools that apply
+    events without a worker (caseflow-ctl dlq replay).                      */
+const char *cf_store_default_scripts(void);
+
 const char *cf_store_error(const cf_store_t *self);
 cf_store_err_t cf_store_error_code(const cf_store_t *self);
 

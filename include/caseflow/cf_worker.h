@@ -2,7 +2,9 @@
 
     Connects a DEALER to the broker, announces its credit with READY, takes
     JOBs, runs each through cf_apply (validate, pseudonymise, apply to Redis)
-    and answers DONE with the acks and notifications. Heartbeats both ways: it
+    and answers DONE with the acks and notifications. A REDO (a job whose
+    worker was lost) and a job Redis refused are run event by event, so that
+    a poison event ends in the dead-letter stream. Heartbeats both ways: it
     reconnects when the broker falls silent. When Redis fails it keeps the job,
     retries with backoff, and keeps heartbeating meanwhile. On stop it finishes
     what it holds, says BYE and returns.                                      */
@@ -23,6 +25,7 @@ typedef struct {
     int heartbeat_ms, liveness_ms;      /* 0 = defaults 1000, 3000 */
     uint32_t eid_ttl_s;                 /* 0 = store default (30 days) */
     uint32_t case_ttl_s;                /* closed case state kept; 0 = 30 days */
+    unsigned poison_tries;              /* tries before a dead letter; 0 = 3 */
 } cf_worker_config_t;
 
 typedef struct _cf_worker_t cf_worker_t;

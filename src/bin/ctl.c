@@ -1,11 +1,12 @@
-/*  caseflow-ctl: the operator's command line over the live aggregates. Today
-    one command, `report`, which reads one counter family from Redis (summed
+/*  caseflow-ctl: the operator's command line over the live aggregates.
+    `report` (here) reads one counter family from Redis (summed
     over the shards by cf_store), builds the named report with cf_report
     (publication rules on unless --exact) and prints it as text, JSON or
-    CSV. A thin main: a dispatch table of
-    commands, option parsing in one helper, the work in the library. Usage
+    CSV; `dlq` (ctl_dlq.c) lists and replays dead letters. A thin main: a
+    dispatch table of commands, option parsing in one helper, the work in the library. Usage
     errors exit 2, runtime errors (Redis unreachable) exit 1, each with one
     line on stderr.                                                          */
+#include "ctl.h"
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_counts.h"
 #include "caseflow/cf_report.h"
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTL_DEFAULT_REDIS "127.0.0.1:6379"
 
 typedef struct {
     const char *name;           /* NULL until given */
@@ -31,6 +31,8 @@ static const char *s_usage =
     "usage: caseflow-ctl COMMAND [options]\n"
     "  report NAME [options]   print a report of the live aggregates\n"
     "                          (caseflow-ctl report --help lists them)\n"
+    "  dlq list|replay         the dead letters: events set aside after their tries\n"
+    "                          (caseflow-ctl dlq --help)\n"
     "  --help                  this text\n";
 
 static const char *s_report_usage =
@@ -168,7 +170,7 @@ static int report_print(const cf_report_t *report, const char *host, int port,
     return rc;
 }
 
-static int cmd_report(int argc, char **argv)
+int ctl_report(int argc, char **argv)
 {
     report_args_t args = { 0 };
     char err[1024], host[256];
@@ -203,7 +205,7 @@ static int cmd_report(int argc, char **argv)
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
-} s_commands[] = { { "report", cmd_report } };
+} s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq } };
 
 int main(int argc, char **argv)
 {

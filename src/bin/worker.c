@@ -18,6 +18,8 @@ static const char *s_usage =
     "  --credit N            jobs held at once (default 2)\n"
     "  --eid-ttl SECONDS     how long event_ids are remembered (default 2592000)\n"
     "  --case-ttl SECONDS    how long a closed case's state is kept (default 2592000)\n"
+    "  --poison-tries N      tries of one event, across workers, before it goes to\n"
+    "                        the dead-letter stream (default 3)\n"
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
     "  --liveness MS         reconnect when the broker is silent this long (default 3000)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n"
@@ -40,7 +42,7 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         { "broker", required_argument, 0, 'b' }, { "redis", required_argument, 0, 'r' },
         { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 's' },
         { "credit", required_argument, 0, 'c' }, { "eid-ttl", required_argument, 0, 't' },
-        { "case-ttl", required_argument, 0, 'T' },
+        { "case-ttl", required_argument, 0, 'T' }, { "poison-tries", required_argument, 0, 'p' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };
@@ -60,6 +62,8 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
                   o->config.eid_ttl_s = (uint32_t) v; break;
         case 'T': if (parse_number("--case-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
                   o->config.case_ttl_s = (uint32_t) v; break;
+        case 'p': if (parse_number("--poison-tries", 1, 100, &v, err, n) < 0) return -1;
+                  o->config.poison_tries = (unsigned) v; break;
         case 'H': if (parse_number("--heartbeat", 10, 60000, &v, err, n) < 0) return -1;
                   o->config.heartbeat_ms = (int) v; break;
         case 'l': if (parse_number("--liveness", 20, 600000, &v, err, n) < 0) return -1;

@@ -1,7 +1,9 @@
 /*  Tests of cf_apply against a throw-away redis-server: one ack per frame in
     frame order (accepted, rejected with its reason, duplicate), the case and
-    reject notifications, the pseudonym in place of the raw case_ref, and that
-    a run against a dead Redis acks nothing and can be run again.           */
+    reject notifications, the pseudonym in place of the raw case_ref, that
+    a run against a dead Redis acks nothing and can be run again, and the
+    careful run: tries counted in Redis, dead letters (with cf_dlq's list
+    and replay), and the reason given for each.                             */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <hiredis/hiredis.h>
 #include "caseflow/cf_apply.h"
+#include "caseflow/cf_dlq.h"
 #include "caseflow/cf_proto.h"
 #include "cf_test_redis.h"
 
@@ -64,7 +68,14 @@ static void pack_kv(msgpack_packer *pk, const char *key, const char *value)
     msgpack_pack_str_body(pk, value, strlen(value));
 }
 
+static void pack_registration_of(msgpack_sbuffer *sbuf, const char *event_id, const char *ref);
+
 static void pack_registration(msgpack_sbuffer *sbuf, const char *event_id)
+{
+    pack_registration_of(sbuf, event_id, RAW_REF);
+}
+
+static void pack_registration_of(msgpack_sbuffer *sbuf, const char *event_id, const char *ref)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
@@ -77,7 +88,7 @@ static void pack_registration(msgpack_sbuffer *sbuf, const char *event_id)
     msgpack_pack_str(&pk, 11);
     msgpack_pack_str_body(&pk, "occurred_at", 11);
     msgpack_pack_int64(&pk, 1554076800000LL);
-    pack_kv(&pk, "case_ref", RAW_REF);
+    pack_kv(&pk, "case_ref", ref);
     pack_kv(&pk, "programme", "CH-AVR");
     pack_kv(&pk, "programme_type", "avrr");
     pack_kv(&pk, "host_country", "CHE");
@@ -162,11 +173,138 @@ static void test_dead_redis_acks_nothing(void **state)
     msgpack_sbuffer_destroy(&good);
 }
 
+/* ---- the careful run and dead letters ----------------------------------- */
+
+#define OTHER_REF   "LON-2019-000007"   /* its pseudonym is not in shard 0 */
+
+static redisReply *command(fixture_t *f, const char *format, const char *arg)
+{
+    redisContext *c = redisConnect("127.0.0.1", cf_test_redis_port(f->redis));
+    redisReply *reply = redisCommand(c, format, arg);
+    redisFree(c);
+    assert_non_null(reply);
+    return reply;
+}
+
+static void run_command(fixture_t *f, const char *format, const char *arg)
+{
+    freeReplyObject(command(f, format, arg));
+}
+
+static void unpack_acks(fixture_t *f, msgpack_unpacked *result, cf_ack_t *acks, size_t n)
+{
+    const msgpack_sbuffer *body = cf_apply_acks(f->apply);
+    msgpack_unpacked_init(result);
+    assert_int_equal(cf_proto_unpack_acks(result, body->data, body->size, acks, n), (int) n);
+}
+
+/* Redis refuses every call on shard 0 (a family key of the wrong type): its
+   event is tried three times, then dead-lettered with the error, without
+   the raw case_ref; the other shard's event is applied. Once the key is
+   fixed, a replay applies the dead letter and empties the stream. */
+static void test_careful_dead_letters_what_redis_refuses(void **state)
+{
+    fixture_t *f = *state;
+    msgpack_sbuffer a, b;
+    msgpack_sbuffer_init(&a);
+    msgpack_sbuffer_init(&b);
+    pack_registration(&a, "ev-a");
+    pack_registration_of(&b, "ev-b", OTHER_REF);
+    const void *frames[] = { a.data, b.data };
+    size_t sizes[] = { a.size, b.size };
+    run_command(f, "SET cf:{s0}:flows %s", "oops");
+    assert_int_equal(cf_apply_run(f->apply, frames, sizes, 2), -1);
+    assert_int_equal(cf_apply_error_code(f->apply), CF_STORE_ERR_REDIS);
+    assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 2), 0);
+    msgpack_unpacked result;
+    cf_ack_t acks[2];
+    unpack_acks(f, &result, acks, 2);
+    assert_int_equal(acks[0].status, CF_ACK_REJECTED);
+    static const char want[] = "dead_letter: after 3 tries: shard 0: WRONGTYPE";
+    if (acks[0].reason_len < sizeof want || memcmp(acks[0].reason, want, sizeof want - 1))
+        fail_msg("reason: %.*s", (int) acks[0].reason_len, acks[0].reason);
+    assert_non_null(memmem(acks[0].reason, acks[0].reason_len, "(caseflow-ctl dlq replay ", 25));
+    /* the other shard had committed in the failed whole-job run */
+    assert_int_equal(acks[1].status, CF_ACK_DUPLICATE);
+    msgpack_unpacked_destroy(&result);
+
+    redisReply *entries = command(f, "XRANGE %s - +", CF_STORE_DLQ_KEY);
+    assert_int_equal(entries->elements, 1);
+    const redisReply *fields = entries->element[0]->element[1];
+    int payload_ok = 0;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (!strcmp(fields->element[i]->str, "payload"))
+            payload_ok = body_contains(fields->element[i + 1]->str, fields->element[i + 1]->len,
+                                       "1a75ba782c69c616effad62ef0c836e5")
+                      && !body_contains(fields->element[i + 1]->str, fields->element[i + 1]->len,
+                                        RAW_REF);
+    assert_true(payload_ok);
+    freeReplyObject(entries);
+    freeReplyObject(command(f, "EXISTS cf:{dlq}:try:%s", "ev-a"));
+
+    char err[256];
+    cf_table_t *table = cf_dlq_replay(f->store, NULL, err, sizeof err);
+    assert_non_null(table);
+    assert_string_equal(cf_table_text(table, 0, 2), "failed");     /* not fixed yet */
+    cf_table_destroy(&table);
+    run_command(f, "DEL cf:{s0}:flows%s", "");
+    table = cf_dlq_replay(f->store, NULL, err, sizeof err);
+    assert_int_equal(cf_table_rows(table), 1);
+    assert_string_equal(cf_table_text(table, 0, 1), "ev-a");
+    assert_string_equal(cf_table_text(table, 0, 2), "accepted");
+    cf_table_destroy(&table);
+    table = cf_dlq_table(f->store, err, sizeof err);
+    assert_int_equal(cf_table_rows(table), 0);
+    cf_table_destroy(&table);
+    assert_null(cf_dlq_replay(f->store, "1-1", err, sizeof err));
+    assert_non_null(strstr(err, "no dead letter with id '1-1'"));
+    msgpack_sbuffer_destroy(&a);
+    msgpack_sbuffer_destroy(&b);
+}
+
+/* An event whose earlier tries left no error were tries of workers that
+   died holding it: on the try after the limit it is set aside as such. */
+static void test_careful_after_lost_workers(void **state)
+{
+    fixture_t *f = *state;
+    msgpack_sbuffer a;
+    msgpack_sbuffer_init(&a);
+    pack_registration(&a, "ev-c");
+    const void *frames[] = { a.data };
+    size_t sizes[] = { a.size };
+    run_command(f, "HSET cf:{dlq}:try:%s n 3", "ev-c");
+    assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 1), 0);
+    msgpack_unpacked result;
+    cf_ack_t acks[1];
+    unpack_acks(f, &result, acks, 1);
+    assert_int_equal(acks[0].status, CF_ACK_REJECTED);
+    assert_non_null(memmem(acks[0].reason, acks[0].reason_len,
+                           "after 3 tries: workers were lost while holding it", 49));
+    msgpack_unpacked_destroy(&result);
+    redisReply *reply = command(f, "EXISTS cf:{dlq}:try:%s", "ev-c");
+    assert_int_equal(reply->integer, 0);
+    freeReplyObject(reply);
+    /* a clean careful run leaves no try counter */
+    msgpack_sbuffer_clear(&a);
+    pack_registration_of(&a, "ev-d", OTHER_REF);
+    frames[0] = a.data;
+    sizes[0] = a.size;
+    assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 1), 0);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_ACCEPTED), 1);
+    reply = command(f, "EXISTS cf:{dlq}:try:%s", "ev-d");
+    assert_int_equal(reply->integer, 0);
+    freeReplyObject(reply);
+    msgpack_sbuffer_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acks_and_notifications, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_redis_acks_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_careful_dead_letters_what_redis_refuses, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_careful_after_lost_workers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,7 +245,7 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
     send_ready(second);
     message_t again;
     receive_work(second, &again);            /* after the 400 ms liveness */
-    assert_true(part_is(&again, 1, "JOB") && part_is(&again, 3, "e7"));
+    assert_true(part_is(&again, 1, "REDO") && part_is(&again, 3, "e7"));    /* event by event */
     send_done(worker, &job, "LATE", "case.P.arrived");     /* the lost worker is ignored */
     send_done(second, &again, "ACKS-r4", "case.P.arrived");
     receive(producer, &m);

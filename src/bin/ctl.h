@@ -1,0 +1,12 @@
+/*  caseflow-ctl's commands, one file each: report (ctl.c) and dlq
+    (ctl_dlq.c). Each takes argv from its own name on and returns the exit
+    status: 0, 1 for a runtime error, 2 for a usage error.                   */
+#ifndef CTL_H
+#define CTL_H
+
+#define CTL_DEFAULT_REDIS "127.0.0.1:6379"
+
+int ctl_report(int argc, char **argv);
+int ctl_dlq(int argc, char **argv);
+
+#endif

@@ -1,0 +1,129 @@
+/*  caseflow-ctl dlq: the dead-letter stream. `dlq list` shows what is in it,
+    `dlq replay ID` (or --all) applies entries again once their cause is
+    fixed. The work is in cf_dlq; this file parses options and prints.      */
+#include "ctl.h"
+#include "caseflow/cf_args.h"
+#include "caseflow/cf_dlq.h"
+#include "caseflow/cf_store.h"
+#include "caseflow/cf_table.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_dlq_usage =
+    "usage: caseflow-ctl dlq list [options]\n"
+    "       caseflow-ctl dlq replay ID|--all [options]\n"
+    "  list                  the dead letters: id, time, event_id, type, tries, error\n"
+    "  replay ID             apply entry ID again; it leaves the stream once Redis took it\n"
+    "  --all                 replay: every entry\n"
+    "  --redis HOST:PORT     Redis (env CASEFLOW_REDIS, default " CTL_DEFAULT_REDIS ")\n"
+    "  --scripts DIR         replay: the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
+    "  --json, --csv         machine-readable output\n"
+    "  --help                this text\n";
+
+typedef struct {
+    const char *action, *id, *redis, *scripts;
+    bool all, help;
+    cf_table_format_t format;
+} dlq_args_t;
+
+static int dlq_parse(int argc, char **argv, dlq_args_t *a, char *err, size_t n)
+{
+    static const struct option options[] = {
+        { "redis", required_argument, 0, 'r' }, { "scripts", required_argument, 0, 's' },
+        { "all", no_argument, 0, 'a' },         { "json", no_argument, 0, 'j' },
+        { "csv", no_argument, 0, 'c' },         { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 } };
+    int opt;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'r': a->redis = optarg; break;
+        case 's': a->scripts = optarg; break;
+        case 'a': a->all = true; break;
+        case 'j': case 'c':
+            if (a->format != CF_TABLE_PLAIN) {
+                snprintf(err, n, "--json and --csv: give one of them");
+                return -1;
+            }
+            a->format = opt == 'j' ? CF_TABLE_JSON : CF_TABLE_CSV;
+            break;
+        case 'h': a->help = true; break;
+        case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
+        default:
+            snprintf(err, n, "unknown option '%s' (see caseflow-ctl dlq --help)", argv[optind - 1]);
+            return -1;
+        }
+    }
+    a->action = optind < argc ? argv[optind++] : NULL;
+    a->id = optind < argc ? argv[optind++] : NULL;
+    if (optind < argc) {
+        snprintf(err, n, "unexpected argument '%s' (see caseflow-ctl dlq --help)", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* The usage problem of a, or NULL. */
+static const char *dlq_check(const dlq_args_t *a)
+{
+    if (!a->action)
+        return "which action? list or replay (see caseflow-ctl dlq --help)";
+    if (strcmp(a->action, "list") && strcmp(a->action, "replay"))
+        return "unknown action (list or replay; see caseflow-ctl dlq --help)";
+    if (!strcmp(a->action, "list") && (a->id || a->all))
+        return "list takes no ID and no --all";
+    if (!strcmp(a->action, "replay") && !a->id == !a->all)
+        return "replay: give one entry ID or --all";
+    return NULL;
+}
+
+static int dlq_print(cf_table_t *table, cf_table_format_t format)
+{
+    char *text = cf_table_render(table, format);
+    int rc = fputs(text, stdout) < 0 || fflush(stdout) ? 1 : 0;
+    free(text);
+    return rc;
+}
+
+int ctl_dlq(int argc, char **argv)
+{
+    dlq_args_t a = { 0 };
+    char err[512], host[256];
+    int port;
+    const char *problem = NULL;
+    if (dlq_parse(argc, argv, &a, err, sizeof err) < 0)
+        problem = err;
+    else if (a.help) {
+        fputs(s_dlq_usage, stdout);
+        return 0;
+    } else if ((problem = dlq_check(&a)) == NULL) {
+        const char *redis = cf_args_or_env(a.redis, "CASEFLOW_REDIS", CTL_DEFAULT_REDIS);
+        if (cf_args_host_port(a.redis ? "--redis" : "CASEFLOW_REDIS", redis, host, sizeof host,
+                              &port, err, sizeof err) < 0)
+            problem = err;
+    }
+    if (problem) {
+        fprintf(stderr, "caseflow-ctl: dlq: %s\n", problem);
+        return 2;
+    }
+    bool replay = !strcmp(a.action, "replay");
+    const char *scripts = cf_args_or_env(a.scripts, "CASEFLOW_SCRIPTS", cf_store_default_scripts());
+    cf_store_t *store = cf_store_new(host, port, replay ? scripts : NULL);
+    cf_table_t *table = NULL;
+    if (cf_store_connect(store) < 0)
+        snprintf(err, sizeof err, "redis %s:%d: %s", host, port, cf_store_error(store));
+    else
+        table = replay ? cf_dlq_replay(store, a.id, err, sizeof err)
+                       : cf_dlq_table(store, err, sizeof err);
+    int rc = table ? dlq_print(table, a.format) : 1;
+    if (!table)
+        fprintf(stderr, "caseflow-ctl: dlq %s: %s\n", a.action, err);
+    cf_table_destroy(&table);
+    cf_store_destroy(&store);
+    return rc;
+}

@@ -1,0 +1,124 @@
+/*  cf_apply_careful: the event-by-event run of a suspect job (docs/
+    reliability.md, "Poison events"). A job comes here when the worker that
+    held it was lost (the broker sends it as REDO) or when Redis refused it
+    as a whole. Each event then gets its own store call, preceded by a try
+    counted in Redis, so that the one event that takes workers down, or that
+    Redis keeps refusing, is found after a few tries and set aside in the
+    dead-letter stream instead of taking more workers with it.              */
+#include "caseflow/cf_apply.h"
+#include "cf_apply_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* The event map of frame, with the value of case_ref replaced by the
+   pseudonym, into out: what a dead letter keeps (never the raw reference). */
+static int careful_redact(const void *frame, size_t size, const cf_event_t *event,
+                          msgpack_sbuffer *out)
+{
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    if (msgpack_unpack_next(&result, frame, size, NULL) != MSGPACK_UNPACK_SUCCESS
+        || result.data.type != MSGPACK_OBJECT_MAP) {
+        msgpack_unpacked_destroy(&result);
+        return -1;
+    }
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    const msgpack_object_map *map = &result.data.via.map;
+    msgpack_pack_map(&pk, map->size);
+    for (uint32_t i = 0; i < map->size; i++) {
+        const msgpack_object *key = &map->ptr[i].key;
+        msgpack_pack_object(&pk, *key);
+        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 8
+            && !memcmp(key->via.str.ptr, "case_ref", 8)) {
+            msgpack_pack_str(&pk, strlen(event->case_id));
+            msgpack_pack_str_body(&pk, event->case_id, strlen(event->case_id));
+        } else {
+            msgpack_pack_object(&pk, map->ptr[i].val);
+        }
+    }
+    msgpack_unpacked_destroy(&result);
+    return 0;
+}
+
+static int64_t careful_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sets event v aside: the dead letter, its ack reason, a reject note. */
+static int careful_dead_letter(cf_apply_t *self, size_t v, const void *frame, size_t size,
+                               const char *error, unsigned tries)
+{
+    const cf_event_t *event = &self->valid[v];
+    msgpack_sbuffer payload;
+    msgpack_sbuffer_init(&payload);
+    careful_redact(frame, size, event, &payload);   /* it decoded: it is a map */
+    cf_dead_letter_t letter = { .payload = payload.data, .payload_len = payload.size,
+                                .tries = tries, .time_ms = careful_now_ms() };
+    snprintf(letter.event_id, sizeof letter.event_id, "%s", event->event_id);
+    snprintf(letter.type, sizeof letter.type, "%s", cf_event_type_name(event->type));
+    snprintf(letter.error, sizeof letter.error, "%s", error);
+    char id[CF_DLQ_ID_MAX];
+    int rc = cf_store_dead_letter(self->store, &letter, id);
+    msgpack_sbuffer_destroy(&payload);
+    /* its tries start again if it is ever sent again */
+    if (rc < 0 || cf_store_try_end(self->store, event->event_id) < 0)
+        return -1;
+    self->statuses[v] = CF_ACK_REJECTED;
+    snprintf(self->dead[v], sizeof self->dead[v], "dead_letter: after %u tries: %s "
+             "(caseflow-ctl dlq replay %s)", tries, error, id);
+    apply_reject_t reject = { .reason = "" };
+    snprintf(reject.event_id, sizeof reject.event_id, "%s", event->event_id);
+    snprintf(reject.source, sizeof reject.source, "%s", event->source_system);
+    snprintf(reject.reason, sizeof reject.reason, "%s", self->dead[v]);
+    cf_apply_note_reject(self, &reject);
+    return 0;
+}
+
+/* Applies valid event v alone, trying again while Redis refuses it, until
+   its tries (counted in Redis, across workers) run out. -1 when Redis is
+   unreachable. */
+static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t size)
+{
+    cf_event_t *event = &self->valid[v];
+    for (;;) {
+        unsigned tries;
+        char error[256];
+        if (cf_store_try_begin(self->store, event->event_id, &tries, error, sizeof error) < 0)
+            return -1;
+        if (tries > self->poison_tries)
+            return careful_dead_letter(self, v, frame, size,
+                                       error[0] ? error : "workers were lost while holding it",
+                                       tries - 1);
+        if (cf_store_apply(self->store, event, 1, &self->statuses[v], cf_apply_on_store_note,
+                           self) == 0)
+            return cf_store_try_end(self->store, event->event_id);
+        if (cf_store_error_code(self->store) == CF_STORE_ERR_IO)
+            return -1;
+        snprintf(error, sizeof error, "%s", cf_store_error(self->store));
+        if (cf_store_try_failed(self->store, event->event_id, error) < 0)
+            return -1;
+    }
+}
+
+int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size_t *sizes,
+                         size_t count)
+{
+    assert(self && count <= CF_PROTO_MAX_EVENTS);
+    self->note_count = 0;
+    msgpack_sbuffer_clear(&self->notes);
+    cf_apply_decode(self, frames, sizes, count);
+    if (cf_apply_count_rejections(self, count) < 0)
+        return cf_apply_fail_store(self);
+    for (size_t i = 0; i < count; i++)
+        if (self->slot[i] >= 0 && careful_one(self, (size_t) self->slot[i], frames[i], sizes[i]) < 0)
+            return cf_apply_fail_store(self);
+    cf_apply_build_acks(self, count);
+    return 0;
+}

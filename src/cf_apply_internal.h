@@ -1,0 +1,64 @@
+/*  cf_apply internals shared by cf_apply.c (the normal run) and
+    cf_apply_careful.c (the event-by-event run with dead letters). Not
+    installed.                                                              */
+#ifndef CF_APPLY_INTERNAL_H
+#define CF_APPLY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <msgpack.h>
+#include "caseflow/cf_apply.h"
+#include "caseflow/cf_event.h"
+#include "caseflow/cf_proto.h"
+#include "caseflow/cf_store.h"
+
+typedef struct {
+    size_t topic_at, topic_len, body_at, body_len;
+} apply_note_t;
+
+typedef struct {
+    char event_id[CF_EVENT_ID_MAX + 1];
+    char source[CF_SOURCE_MAX + 1];
+    char reason[CF_REASON_MAX];
+    char counter[96];               /* the quality counter it counts under */
+} apply_reject_t;
+
+struct _cf_apply_t {
+    const cf_pseudo_t *pseudo;
+    cf_store_t *store;
+    cf_event_t *valid;              /* the events that passed, packed */
+    cf_ack_status_t *statuses;      /* per valid event, from the store */
+    int *slot;                      /* per frame: index into valid, or -1 */
+    apply_reject_t *rejects;        /* per frame, when slot is -1 */
+    msgpack_sbuffer acks, notes;
+    apply_note_t *note_index;
+    size_t note_count, note_capacity;
+    size_t counts[CF_ACK_STATUS_COUNT];
+    char (*dead)[CF_REASON_MAX];    /* per valid event: why it was dead-lettered */
+    unsigned poison_tries;
+    cf_store_err_t err;
+    char error[256];
+};
+
+/*  Decodes every frame; valid events are packed into self->valid with their
+    case_ref replaced by its pseudonym (self->slot maps frames to them).
+    Returns how many were valid.                                            */
+size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t *sizes,
+                       size_t count);
+
+/*  Counts the run's rejections in Redis (quality). 0 / -1.                 */
+int cf_apply_count_rejections(cf_apply_t *self, size_t count);
+
+/*  Builds the acks of the run (and the reject notifications).              */
+void cf_apply_build_acks(cf_apply_t *self, size_t count);
+
+/*  cf_store's notification callback: appends to the run's notifications.  */
+void cf_apply_on_store_note(void *arg, const char *topic, const void *body, size_t size);
+
+/*  Publishes a "reject" notification for reject.                           */
+void cf_apply_note_reject(cf_apply_t *self, const apply_reject_t *reject);
+
+/*  Copies the store's error into the object; returns -1.                   */
+int cf_apply_fail_store(cf_apply_t *self);
+
+#endif

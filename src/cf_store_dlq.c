@@ -1,0 +1,211 @@
+/*  cf_store_dlq: poison events and the dead-letter stream. A worker that
+    applies a job event by event (after a lost worker or repeated Redis
+    errors) counts its tries at each event in a small hash that outlives
+    the worker, cf:{dlq}:try:<event_id>; an event tried too often goes to
+    the stream cf:{dlq}:stream with its payload (case_ref already replaced
+    by the pseudonym), the error and the time, where caseflow-ctl dlq lists
+    and replays it. See docs/reliability.md.                                */
+#include "caseflow/cf_store.h"
+#include "cf_store_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/hiredis.h>
+
+#define DLQ_TRY_TTL_S   86400       /* a try counter left by a crash goes after a day */
+
+/* Runs one command (argv form); checks the reply type. The reply is handed
+   to take (may be NULL) before it is freed. */
+static int dlq_command(cf_store_t *self, int argc, const char **argv, const size_t *argvlen,
+                       int want, int (*take)(cf_store_t *, const redisReply *, void *), void *arg)
+{
+    if (cf_store_ensure(self, 0) < 0)
+        return -1;
+    redisReply *reply = redisCommandArgv(self->ctx, argc, argv, argvlen);
+    if (!reply)
+        return cf_store_fail_io(self, argv[0]);
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ERROR)
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s: %s", argv[0], reply->str);
+    else if (want >= 0 && reply->type != want)
+        rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "%s: unexpected reply", argv[0]);
+    else if (take)
+        rc = take(self, reply, arg);
+    freeReplyObject(reply);
+    return rc;
+}
+
+static int dlq_fmt(cf_store_t *self, int want, const char *fmt, const char *a, const char *b)
+{
+    if (cf_store_ensure(self, 0) < 0)
+        return -1;
+    redisReply *reply = redisCommand(self->ctx, fmt, a, b);
+    if (!reply)
+        return cf_store_fail_io(self, fmt);
+    int rc = reply->type == REDIS_REPLY_ERROR
+           ? cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", reply->str)
+           : want >= 0 && reply->type != want
+           ? cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "unexpected reply") : 0;
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* ---- try counters ------------------------------------------------------ */
+
+typedef struct {
+    unsigned *tries;
+    char *error;
+    size_t size;
+} dlq_try_t;
+
+static int dlq_take_try(cf_store_t *self, const redisReply *reply, void *arg)
+{
+    dlq_try_t *t = arg;
+    (void) self;
+    t->error[0] = '\0';
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i], *v = reply->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (!strcmp(k->str, "n"))
+            *t->tries = (unsigned) strtoul(v->str, NULL, 10);
+        else if (!strcmp(k->str, "error"))
+            snprintf(t->error, t->size, "%s", v->str);
+    }
+    return 0;
+}
+
+int cf_store_try_begin(cf_store_t *self, const char *event_id, unsigned *tries,
+                       char *last_error, size_t size)
+{
+    assert(self && event_id && tries && last_error && size > 0);
+    cf_store_clear_error(self);
+    *tries = 0;
+    char key[STORE_KEY_MAX];
+    snprintf(key, sizeof key, "cf:{dlq}:try:%s", event_id);
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", DLQ_TRY_TTL_S);
+    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY %s n 1", key, NULL) < 0
+        || dlq_fmt(self, REDIS_REPLY_INTEGER, "EXPIRE %s %s", key, ttl) < 0)
+        return -1;
+    const char *argv[] = { "HGETALL", key };
+    size_t argvlen[] = { 7, strlen(key) };
+    dlq_try_t t = { tries, last_error, size };
+    return dlq_command(self, 2, argv, argvlen, REDIS_REPLY_ARRAY, dlq_take_try, &t);
+}
+
+int cf_store_try_failed(cf_store_t *self, const char *event_id, const char *error)
+{
+    assert(self && event_id && error);
+    char key[STORE_KEY_MAX];
+    snprintf(key, sizeof key, "cf:{dlq}:try:%s", event_id);
+    return dlq_fmt(self, REDIS_REPLY_INTEGER, "HSET %s error %s", key, error);
+}
+
+int cf_store_try_end(cf_store_t *self, const char *event_id)
+{
+    assert(self && event_id);
+    char key[STORE_KEY_MAX];
+    snprintf(key, sizeof key, "cf:{dlq}:try:%s", event_id);
+    return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", key, NULL);
+}
+
+/* ---- the stream ---------------------------------------------------------- */
+
+static int dlq_take_id(cf_store_t *self, const redisReply *reply, void *arg)
+{
+    char **id = arg;
+    if (reply->len >= CF_DLQ_ID_MAX)
+        return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "XADD: id too long");
+    memcpy(*id, reply->str, reply->len + 1);
+    return 0;
+}
+
+int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char *id)
+{
+    assert(self && letter && id);
+    cf_store_clear_error(self);
+    char tries[16], time_ms[24];
+    snprintf(tries, sizeof tries, "%u", letter->tries);
+    snprintf(time_ms, sizeof time_ms, "%lld", (long long) letter->time_ms);
+    const char *argv[] = { "XADD", CF_STORE_DLQ_KEY, "*", "event_id", letter->event_id, "type",
+                           letter->type, "payload", letter->payload, "error", letter->error,
+                           "tries", tries, "time", time_ms };
+    size_t argvlen[sizeof argv / sizeof *argv];
+    for (size_t i = 0; i < sizeof argv / sizeof *argv; i++)
+        argvlen[i] = argv[i] == letter->payload ? letter->payload_len : strlen(argv[i]);
+    if (dlq_command(self, sizeof argv / sizeof *argv, argv, argvlen, REDIS_REPLY_STRING,
+                    dlq_take_id, &id) < 0)
+        return -1;
+    return dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY cf:{s0}:quality %s 1", "dead_letter",
+                   NULL);
+}
+
+typedef struct {
+    cf_dlq_fn *fn;
+    void *arg;
+} dlq_read_t;
+
+/* One XRANGE entry [id, [field, value, ...]] as a letter. */
+static int dlq_parse_entry(const redisReply *entry, cf_dead_letter_t *letter)
+{
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+        || entry->element[0]->type != REDIS_REPLY_STRING
+        || entry->element[0]->len >= CF_DLQ_ID_MAX
+        || entry->element[1]->type != REDIS_REPLY_ARRAY)
+        return -1;
+    memset(letter, 0, sizeof *letter);
+    memcpy(letter->id, entry->element[0]->str, entry->element[0]->len + 1);
+    const redisReply *fields = entry->element[1];
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            return -1;
+        if (!strcmp(k->str, "event_id"))
+            snprintf(letter->event_id, sizeof letter->event_id, "%s", v->str);
+        else if (!strcmp(k->str, "type"))
+            snprintf(letter->type, sizeof letter->type, "%s", v->str);
+        else if (!strcmp(k->str, "payload"))
+            letter->payload = v->str, letter->payload_len = v->len;
+        else if (!strcmp(k->str, "error"))
+            snprintf(letter->error, sizeof letter->error, "%s", v->str);
+        else if (!strcmp(k->str, "tries"))
+            letter->tries = (unsigned) strtoul(v->str, NULL, 10);
+        else if (!strcmp(k->str, "time"))
+            letter->time_ms = strtoll(v->str, NULL, 10);
+    }
+    return 0;
+}
+
+static int dlq_take_entries(cf_store_t *self, const redisReply *reply, void *arg)
+{
+    dlq_read_t *r = arg;
+    for (size_t i = 0; i < reply->elements; i++) {
+        cf_dead_letter_t letter;
+        if (dlq_parse_entry(reply->element[i], &letter) < 0)
+            return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "XRANGE: a malformed entry");
+        if (r->fn(r->arg, &letter) < 0)
+            break;
+    }
+    return 0;
+}
+
+int cf_store_dlq_read(cf_store_t *self, const char *first, const char *last, cf_dlq_fn *fn,
+                      void *arg)
+{
+    assert(self && first && last && fn);
+    cf_store_clear_error(self);
+    const char *argv[] = { "XRANGE", CF_STORE_DLQ_KEY, first, last };
+    size_t argvlen[] = { 6, strlen(CF_STORE_DLQ_KEY), strlen(first), strlen(last) };
+    dlq_read_t r = { fn, arg };
+    return dlq_command(self, 4, argv, argvlen, REDIS_REPLY_ARRAY, dlq_take_entries, &r);
+}
+
+int cf_store_dlq_delete(cf_store_t *self, const char *id)
+{
+    assert(self && id);
+    cf_store_clear_error(self);
+    return dlq_fmt(self, REDIS_REPLY_INTEGER, "XDEL " CF_STORE_DLQ_KEY " %s", id, NULL);
+}
