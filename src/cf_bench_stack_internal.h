@@ -1,0 +1,31 @@
+/*  cf_bench_stack internals shared by cf_bench_stack.c (the object,
+    stopping, logs, peaks) and cf_bench_stack_start.c (ports, processes and
+    the waits until they are ready). Not part of the public API.            */
+#ifndef CF_BENCH_STACK_INTERNAL_H
+#define CF_BENCH_STACK_INTERNAL_H
+
+#include "caseflow/cf_bench_stack.h"
+
+#define STACK_PORTS     4               /* redis, intake, workers, publish */
+#define STACK_STOP_MS   5000
+
+struct _cf_bench_stack_t {
+    char dir[64], key_file[96], intake[64];
+    int ports[STACK_PORTS];
+    pid_t redis, broker, workers[CF_BENCH_MAX_WORKERS];
+    unsigned worker_count;
+    bool failed;
+    char error[512];
+};
+
+/*  Records the error on self (and that the directory is to be kept); -1.   */
+int cf_bench_stack_fail(cf_bench_stack_t *self, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void cf_bench_stack_sleep_ms(long ms);
+
+/*  The lines of <dir>/<name>.log holding one of the NULL-terminated needles. */
+unsigned cf_bench_stack_log_count(const cf_bench_stack_t *self, const char *name,
+                                  const char *const *needles);
+
+#endif

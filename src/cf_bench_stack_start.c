@@ -1,0 +1,181 @@
+/*  cf_bench_stack_start: ports, processes, and the waits until the stack is
+    ready; see cf_bench_stack.h. Ports come from binding port 0 (the
+    kernel's choice, held until all are chosen, so no two are the same). A
+    child that cannot exec writes why into its log and exits 127, which the
+    waits notice.                                                            */
+#include "cf_bench_stack_internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <hiredis/hiredis.h>
+
+static int stack_free_ports(cf_bench_stack_t *self)
+{
+    int fds[STACK_PORTS], rc = 0;
+    for (int i = 0; i < STACK_PORTS; i++) {
+        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof addr;
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[i] < 0 || bind(fds[i], (struct sockaddr *) &addr, sizeof addr) < 0
+            || getsockname(fds[i], (struct sockaddr *) &addr, &len) < 0)
+            rc = cf_bench_stack_fail(self, "no free port: %s", strerror(errno));
+        self->ports[i] = ntohs(addr.sin_port);
+    }
+    for (int i = 0; i < STACK_PORTS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return rc;
+}
+
+/* Starts argv with stdout and stderr in <dir>/<name>.log; its pid, or -1. */
+static pid_t stack_spawn(cf_bench_stack_t *self, const char *name, char *const argv[])
+{
+    char log[160];
+    snprintf(log, sizeof log, "%s/%s.log", self->dir, name);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cf_bench_stack_fail(self, "%s: %s", log, strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);   /* nothing outlives the benchmark */
+        int in = open("/dev/null", O_RDONLY);
+        dup2(in, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execvp(argv[0], argv);
+        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fd);
+    if (pid < 0)
+        return cf_bench_stack_fail(self, "fork: %s", strerror(errno));
+    return pid;
+}
+
+static bool stack_alive(pid_t pid)
+{
+    return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+static int stack_wait_redis(cf_bench_stack_t *self)
+{
+    for (int tries = 0; tries < 250; tries++) {
+        struct timeval tv = { 0, 200000 };
+        redisContext *c = redisConnectWithTimeout("127.0.0.1", self->ports[0], tv);
+        redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
+        bool pong = r && r->type == REDIS_REPLY_STATUS;
+        if (r)
+            freeReplyObject(r);
+        redisFree(c);
+        if (pong)
+            return 0;
+        if (!stack_alive(self->redis)) {
+            self->redis = 0;
+            break;
+        }
+        cf_bench_stack_sleep_ms(20);
+    }
+    return cf_bench_stack_fail(self, "redis-server did not start (see %s/redis.log)", self->dir);
+}
+
+static unsigned stack_joined(const cf_bench_stack_t *self)
+{
+    static const char *const joined[] = { "msg=\"worker joined\"", NULL };
+    return cf_bench_stack_log_count(self, "broker", joined);
+}
+
+static int stack_wait_workers(cf_bench_stack_t *self)
+{
+    for (int tries = 0; tries < 1500; tries++) {
+        if (stack_joined(self) >= self->worker_count)
+            return 0;
+        if (!stack_alive(self->broker))
+            return cf_bench_stack_fail(self, "the broker stopped (see %s/broker.log)", self->dir);
+        for (unsigned i = 0; i < self->worker_count; i++)
+            if (!stack_alive(self->workers[i]))
+                return cf_bench_stack_fail(self, "worker %u stopped (see %s/worker-%u.log)", i + 1,
+                                  self->dir, i + 1);
+        cf_bench_stack_sleep_ms(20);
+    }
+    return cf_bench_stack_fail(self, "the workers did not join within 30 s (see %s)", self->dir);
+}
+
+/* 32 random bytes written as 64 hex digits: raw bytes would end in a
+   newline one time in 256, which cf_pseudo drops, leaving 31 bytes that
+   the workers refuse. */
+static int stack_write_key(cf_bench_stack_t *self)
+{
+    unsigned char raw[32];
+    char key[2 * sizeof raw + 1];
+    snprintf(self->key_file, sizeof self->key_file, "%s/hmac.key", self->dir);
+    int fd = open(self->key_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool random = getrandom(raw, sizeof raw, 0) == (ssize_t) sizeof raw;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(key + 2 * i, 3, "%02x", raw[i]);
+    if (!random || fd < 0 || write(fd, key, sizeof key - 1) != (ssize_t) sizeof key - 1) {
+        if (fd >= 0)
+            close(fd);
+        return cf_bench_stack_fail(self, "%s: %s", self->key_file, strerror(errno));
+    }
+    return close(fd);
+}
+
+static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_config_t *config)
+{
+    char broker[4096], worker[4096], redis[32], wk[64], pub[64], port[16];
+    snprintf(broker, sizeof broker, "%s/caseflow-broker", config->bin_dir);
+    snprintf(worker, sizeof worker, "%s/caseflow-worker", config->bin_dir);
+    snprintf(port, sizeof port, "%d", self->ports[0]);
+    snprintf(redis, sizeof redis, "127.0.0.1:%d", self->ports[0]);
+    snprintf(self->intake, sizeof self->intake, "tcp://127.0.0.1:%d", self->ports[1]);
+    snprintf(wk, sizeof wk, "tcp://127.0.0.1:%d", self->ports[2]);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", self->ports[3]);
+    const char *aof = config->persistence ? "yes" : "no";
+    char *redis_argv[] = { "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
+                           self->dir, "--appendonly", (char *) aof, "--appendfsync", "always",
+                           "--save", "", "--protected-mode", "yes", NULL };
+    if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0 || stack_wait_redis(self) < 0)
+        return -1;
+    char *broker_argv[] = { broker, "--intake", self->intake, "--workers", wk, "--publish", pub,
+                            NULL };
+    if ((self->broker = stack_spawn(self, "broker", broker_argv)) < 0)
+        return -1;
+    for (unsigned i = 0; i < config->workers; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "worker-%u", i + 1);
+        char *worker_argv[] = { worker, "--broker", wk, "--redis", redis, "--key-file",
+                                self->key_file, "--scripts", (char *) config->script_dir, NULL };
+        if ((self->workers[i] = stack_spawn(self, name, worker_argv)) < 0)
+            return -1;
+        self->worker_count++;
+    }
+    return stack_wait_workers(self);
+}
+
+int cf_bench_stack_start(cf_bench_stack_t *self, const cf_bench_stack_config_t *config)
+{
+    assert(self && config && !self->dir[0]);
+    assert(config->workers >= 1 && config->workers <= CF_BENCH_MAX_WORKERS);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(self->dir, sizeof self->dir, "%.40s/caseflow-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(self->dir)) {
+        int e = errno;
+        self->dir[0] = '\0';
+        return cf_bench_stack_fail(self, "mkdtemp: %s", strerror(e));
+    }
+    if (stack_write_key(self) < 0 || stack_free_ports(self) < 0)
+        return -1;
+    return stack_start_daemons(self, config);
+}
+
