@@ -71,8 +71,8 @@ static int careful_dead_letter(cf_apply_t *self, size_t v, const void *frame, si
     if (rc < 0 || cf_store_try_end(self->store, event->event_id) < 0)
         return -1;
     self->statuses[v] = CF_ACK_REJECTED;
-    /* the reason must fit an ack (CF_REASON_MAX): the error is cut at 80 */
-    snprintf(self->dead[v], sizeof self->dead[v], "dead_letter: after %u tries: %.80s "
+    /* the reason must fit an ack (CF_REASON_MAX): the error is cut at 70 */
+    snprintf(self->dead[v], sizeof self->dead[v], "dead_letter: after %u tries: %.70s "
              "(caseflow-ctl dlq replay %.24s)", tries, error, id);
     apply_reject_t reject = { .reason = "" };
     snprintf(reject.event_id, sizeof reject.event_id, "%s", event->event_id);
