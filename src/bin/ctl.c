@@ -2,7 +2,8 @@
     `report` (here) reads one counter family from Redis (summed
     over the shards by cf_store), builds the named report with cf_report
     (publication rules on unless --exact) and prints it as text, JSON or
-    CSV; `dlq` (ctl_dlq.c) lists and replays dead letters. A thin main: a
+    CSV; `dlq` (ctl_dlq.c) lists and replays dead letters; `rules`
+    (ctl_rules.c) checks a rules file. A thin main: a
     dispatch table of commands, option parsing in one helper, the work in the library. Usage
     errors exit 2, runtime errors (Redis unreachable) exit 1, each with one
     line on stderr.                                                          */
@@ -33,6 +34,8 @@ static const char *s_usage =
     "                          (caseflow-ctl report --help lists them)\n"
     "  dlq list|replay         the dead letters: events set aside after their tries\n"
     "                          (caseflow-ctl dlq --help)\n"
+    "  rules check FILE        validate a notification rules file\n"
+    "                          (caseflow-ctl rules --help)\n"
     "  --help                  this text\n";
 
 static const char *s_report_usage =
@@ -205,7 +208,7 @@ int ctl_report(int argc, char **argv)
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
-} s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq } };
+} s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules } };
 
 int main(int argc, char **argv)
 {

@@ -1,6 +1,6 @@
-/*  caseflow-ctl's commands, one file each: report (ctl.c) and dlq
-    (ctl_dlq.c). Each takes argv from its own name on and returns the exit
-    status: 0, 1 for a runtime error, 2 for a usage error.                   */
+/*  caseflow-ctl's commands, one file each: report (ctl.c), dlq (ctl_dlq.c)
+    and rules (ctl_rules.c). Each takes argv from its own name on and
+    returns the exit status: 0, 1 for a runtime error, 2 for a usage error.  */
 #ifndef CTL_H
 #define CTL_H
 
@@ -8,5 +8,6 @@
 
 int ctl_report(int argc, char **argv);
 int ctl_dlq(int argc, char **argv);
+int ctl_rules(int argc, char **argv);
 
 #endif

@@ -1,0 +1,264 @@
+/*  cf_rules: the object, its getters, the msgpack form for the apply script
+    and the operator's summary; the file is read by cf_rules_parse.c. The
+    rules live in one rules_set_t that a load replaces whole, so a failed
+    load leaves the old set in place and a getter never sees half a file.  */
+#include "cf_rules_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RULES_HOUR_MS   3600000ULL
+#define RULES_DAY_MS    (24 * RULES_HOUR_MS)
+
+const char *const rules_flag_names[RULES_FLAGS] = {
+    "vot", "uasc", "health", "disability", "elderly", "pregnant", "single_parent", "risk_high" };
+const char *const rules_limit_names[CF_RULES_LIMITS] = {
+    "registered_departed", "arrived_reintegrating", "detained" };
+
+struct _cf_rules_t {
+    rules_set_t *set;
+    char error[1024];
+};
+
+/*  The domain contract's defaults (docs/domain.md, Notifications): the
+    spike's minimum is the publication threshold.                           */
+rules_set_t *rules_set_new(void)
+{
+    rules_set_t *set = calloc(1, sizeof *set);
+    if (!set)
+        abort();
+    set->ratio = 1.5;
+    set->min_count = 10;
+    set->overdue_ms[CF_RULES_REGISTERED_DEPARTED] = 60 * RULES_DAY_MS;
+    set->overdue_ms[CF_RULES_ARRIVED_REINTEGRATING] = 30 * RULES_DAY_MS;
+    set->overdue_ms[CF_RULES_DETAINED] = 30 * RULES_DAY_MS;
+    set->vulnerable = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 7;   /* vot uasc health risk_high */
+    set->predeparture_ms = 72 * RULES_HOUR_MS;
+    return set;
+}
+
+void rules_set_free(rules_set_t *set)
+{
+    if (!set)
+        return;
+    free(set->programmes);
+    free(set->routes);
+    free(set);
+}
+
+cf_rules_t *cf_rules_new(void)
+{
+    cf_rules_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->set = rules_set_new();
+    return self;
+}
+
+void cf_rules_destroy(cf_rules_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rules_set_free((*self_p)->set);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int cf_rules_load(cf_rules_t *self, const char *path)
+{
+    assert(self && path);
+    rules_set_t *set = rules_set_new();
+    if (rules_parse(set, path, self->error, sizeof self->error) < 0) {
+        rules_set_free(set);
+        return -1;
+    }
+    rules_set_free(self->set);
+    self->set = set;
+    self->error[0] = '\0';
+    return 0;
+}
+
+const char *cf_rules_error(const cf_rules_t *self)
+{
+    assert(self);
+    return self->error;
+}
+
+static const rules_programme_t *rules_programme(const rules_set_t *set, const char *name)
+{
+    for (size_t i = 0; i < set->programmes_n; i++)
+        if (!strcmp(set->programmes[i].name, name))
+            return &set->programmes[i];
+    return NULL;
+}
+
+size_t cf_rules_milestones(const cf_rules_t *self, const char *programme,
+                           const cf_rules_mark_t **marks)
+{
+    assert(self && programme && marks);
+    const rules_programme_t *found = rules_programme(self->set, programme);
+    if (!found)
+        found = rules_programme(self->set, "*");
+    *marks = found ? found->marks : NULL;
+    return found ? found->count : 0;
+}
+
+/*  A route's rule merged with the defaults.                                 */
+static void rules_route(const rules_set_t *set, const rules_route_t *route, double *ratio,
+                        uint64_t *min_count)
+{
+    *ratio = route && route->ratio_line ? route->ratio : set->ratio;
+    *min_count = route && route->min_count_line ? route->min_count : set->min_count;
+}
+
+void cf_rules_spike(const cf_rules_t *self, const char *route, double *ratio,
+                    uint64_t *min_count)
+{
+    assert(self && ratio && min_count);
+    const rules_route_t *found = NULL;
+    for (size_t i = 0; route && i < self->set->routes_n && !found; i++)
+        if (!strcmp(self->set->routes[i].name, route))
+            found = &self->set->routes[i];
+    rules_route(self->set, found, ratio, min_count);
+}
+
+uint64_t cf_rules_overdue_ms(const cf_rules_t *self, cf_rules_limit_t limit)
+{
+    assert(self && limit < CF_RULES_LIMITS);
+    return self->set->overdue_ms[limit];
+}
+
+bool cf_rules_vulnerable(const cf_rules_t *self, const char *flag)
+{
+    assert(self && flag);
+    for (size_t i = 0; i < RULES_FLAGS; i++)
+        if (!strcmp(flag, rules_flag_names[i]))
+            return self->set->vulnerable & (1u << i);
+    return false;
+}
+
+uint64_t cf_rules_predeparture_ms(const cf_rules_t *self)
+{
+    assert(self);
+    return self->set->predeparture_ms;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static void pack_spike(msgpack_packer *pk, const rules_set_t *set, const rules_route_t *route)
+{
+    double ratio;
+    uint64_t min_count;
+    rules_route(set, route, &ratio, &min_count);
+    pack_str(pk, route ? route->name : "*");
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_double(pk, ratio);
+    msgpack_pack_uint64(pk, min_count);
+}
+
+void cf_rules_pack(const cf_rules_t *self, msgpack_sbuffer *out)
+{
+    assert(self && out);
+    const rules_set_t *set = self->set;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    pack_str(&pk, "milestones");
+    msgpack_pack_map(&pk, set->programmes_n);
+    for (size_t i = 0; i < set->programmes_n; i++) {
+        const rules_programme_t *programme = &set->programmes[i];
+        pack_str(&pk, programme->name);
+        msgpack_pack_array(&pk, programme->count);
+        for (size_t j = 0; j < programme->count; j++) {
+            msgpack_pack_array(&pk, 2);
+            msgpack_pack_uint64(&pk, programme->marks[j].mark);
+            pack_str(&pk, programme->marks[j].persons ? "persons" : "cases");
+        }
+    }
+    pack_str(&pk, "spike");
+    msgpack_pack_map(&pk, 1 + set->routes_n);
+    pack_spike(&pk, set, NULL);
+    for (size_t i = 0; i < set->routes_n; i++)
+        pack_spike(&pk, set, &set->routes[i]);
+    pack_str(&pk, "overdue");
+    msgpack_pack_map(&pk, CF_RULES_LIMITS);
+    for (size_t i = 0; i < CF_RULES_LIMITS; i++) {
+        pack_str(&pk, rules_limit_names[i]);
+        msgpack_pack_uint64(&pk, set->overdue_ms[i]);
+    }
+    pack_str(&pk, "vulnerable");
+    msgpack_pack_array(&pk, (size_t) __builtin_popcount(set->vulnerable));
+    for (size_t i = 0; i < RULES_FLAGS; i++)
+        if (set->vulnerable & (1u << i))
+            pack_str(&pk, rules_flag_names[i]);
+    pack_str(&pk, "predeparture_ms");
+    msgpack_pack_uint64(&pk, set->predeparture_ms);
+}
+
+/*  A duration in the largest unit that divides it, as the file writes it.   */
+static void describe_duration(FILE *out, uint64_t ms)
+{
+    static const struct { uint64_t ms; char unit; } units[] = {
+        { RULES_DAY_MS, 'd' }, { RULES_HOUR_MS, 'h' }, { 60000, 'm' }, { 1000, 's' } };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms % units[i].ms == 0) {
+            fprintf(out, "%llu%c", (unsigned long long) (ms / units[i].ms), units[i].unit);
+            return;
+        }
+    fprintf(out, "%llums", (unsigned long long) ms);
+}
+
+static void describe_spike(FILE *out, const rules_set_t *set, const rules_route_t *route)
+{
+    double ratio;
+    uint64_t min_count;
+    rules_route(set, route, &ratio, &min_count);
+    fprintf(out, "%s%s%sratio %g, min_count %llu", route ? "; " : "", route ? route->name : "",
+            route ? " " : "", ratio, (unsigned long long) min_count);
+}
+
+char *cf_rules_describe(const cf_rules_t *self)
+{
+    assert(self);
+    const rules_set_t *set = self->set;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out)
+        abort();
+    fputs("milestones:", out);
+    for (size_t i = 0; i < set->programmes_n; i++) {
+        const rules_programme_t *programme = &set->programmes[i];
+        fprintf(out, "%s %s %s", i ? ";" : "", programme->name, programme->count ? "" : "none");
+        for (size_t j = 0; j < programme->count; j++)
+            fprintf(out, "%s%llu%s", j ? ", " : "", (unsigned long long) programme->marks[j].mark,
+                    programme->marks[j].persons ? "p" : "");
+    }
+    fputs(set->programmes_n ? "\nspike: " : " none\nspike: ", out);
+    describe_spike(out, set, NULL);
+    for (size_t i = 0; i < set->routes_n; i++)
+        describe_spike(out, set, &set->routes[i]);
+    fputs("\noverdue:", out);
+    for (size_t i = 0; i < CF_RULES_LIMITS; i++) {
+        fprintf(out, "%s %s ", i ? "," : "", rules_limit_names[i]);
+        describe_duration(out, set->overdue_ms[i]);
+    }
+    fputs("\nvulnerable:", out);
+    for (size_t i = 0, first = 1; i < RULES_FLAGS; i++)
+        if (set->vulnerable & (1u << i)) {
+            fprintf(out, "%s %s", first ? "" : ",", rules_flag_names[i]);
+            first = 0;
+        }
+    fputs(set->vulnerable ? "\npredeparture: window " : " none\npredeparture: window ", out);
+    describe_duration(out, set->predeparture_ms);
+    fputs("\n", out);
+    if (fclose(out) != 0)
+        abort();
+    return text;
+}

@@ -1,0 +1,69 @@
+/*  Shared by cf_rules.c (the object, getters, pack), cf_rules_parse.c (the
+    INI file) and cf_rules_value.c (its values): one complete set of rules.
+    A load parses into a fresh set and swaps it in only when the whole file
+    is good.                                                                 */
+#ifndef CF_RULES_INTERNAL_H
+#define CF_RULES_INTERNAL_H
+
+#include "caseflow/cf_rules.h"
+
+#define RULES_FLAGS 8           /* the vulnerability flags of rules_flag_names */
+
+typedef struct {
+    char name[CF_RULES_NAME_MAX + 1];   /* or "*" */
+    int line;                           /* where the file set it */
+    size_t count;
+    cf_rules_mark_t marks[CF_RULES_MAX_MARKS];
+} rules_programme_t;
+
+typedef struct {
+    char name[CF_RULES_NAME_MAX + 1];
+    double ratio;
+    uint64_t min_count;
+    int ratio_line, min_count_line;     /* 0 = not given: the [spike] value */
+} rules_route_t;
+
+/*  The keys of the fixed sections, for duplicate checks.                    */
+typedef enum {
+    RULES_KEY_RATIO, RULES_KEY_MIN_COUNT,
+    RULES_KEY_OVERDUE,                  /* + cf_rules_limit_t */
+    RULES_KEY_FLAGS = RULES_KEY_OVERDUE + CF_RULES_LIMITS,
+    RULES_KEY_WINDOW,
+    RULES_KEYS
+} rules_key_t;
+
+typedef struct {
+    rules_programme_t *programmes;      /* file order */
+    size_t programmes_n, programmes_cap;
+    rules_route_t *routes;              /* file order */
+    size_t routes_n, routes_cap;
+    double ratio;
+    uint64_t min_count;
+    uint64_t overdue_ms[CF_RULES_LIMITS];
+    unsigned vulnerable;                /* bit i: rules_flag_names[i] alerts */
+    uint64_t predeparture_ms;
+    int key_lines[RULES_KEYS];          /* where the file set each; 0 = not */
+} rules_set_t;
+
+extern const char *const rules_flag_names[RULES_FLAGS];
+extern const char *const rules_limit_names[CF_RULES_LIMITS];
+
+/*  A set with the defaults; rules_set_free accepts NULL.                    */
+rules_set_t *rules_set_new(void);
+void rules_set_free(rules_set_t *set);
+
+/*  Reads the file at path into set. 0, or -1 with the message in err
+    (cf_rules_parse.c).                                                      */
+int rules_parse(rules_set_t *set, const char *path, char *err, size_t n);
+
+/*  The values of the file (cf_rules_value.c): 0, or -1 with the reason in
+    why ("'fast' is not a number above 0"). On -1 *out may be half-written. */
+bool rules_name_ok(const char *s, size_t len, bool star);  /* [A-Za-z0-9_-]{1,32}, or * */
+int rules_value_count(const char *value, uint64_t *out, char *why, size_t n);
+int rules_value_ratio(const char *value, double *out, char *why, size_t n);
+int rules_value_duration(const char *value, uint64_t *out, char *why, size_t n);
+int rules_value_flags(const char *value, unsigned *out, char *why, size_t n);
+int rules_value_marks(const char *value, cf_rules_mark_t marks[CF_RULES_MAX_MARKS],
+                      size_t *count, char *why, size_t n);
+
+#endif
