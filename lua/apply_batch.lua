@@ -7,20 +7,24 @@
 -- field at the end, and each case hash is read once (HGETALL), changed in a
 -- Lua table and written back once with the changed fields only.
 --
--- Returns {statuses, {event, stage, programme}, ...}: statuses has one char
--- per event, 'a' accepted or 'd' duplicate; then one triple per stage
--- entered (event index 1-based, stage code, programme).
+-- Notifications are appended to the shard's outbox stream in the same call
+-- (the broker publishes them from there), so that they are written exactly
+-- once, with the counters they announce.
+--
+-- Returns {statuses, notifications}: statuses has one char per event, 'a'
+-- accepted or 'd' duplicate; notifications is how many went to the outbox.
 
-local events, why = check_input()
-if not events then return redis.error_reply('ERR apply_batch: ' .. why) end
-why = read_before_writing(NFAMILIES + #events + 1)
+local events, times, rules = check_input()
+if not events then return redis.error_reply('ERR apply_batch: ' .. times) end
+TIMES_OF, RULES = times, rules
+local why = read_before_writing(NFIXED + #events + 1)
 if why then return redis.error_reply('WRONGTYPE apply_batch: ' .. why) end
 
 local ttl = ARGV[2]          -- checked above; passed on as the string it is
 local status = {}
 for i, e in ipairs(events) do
   -- SET NX both tests and marks: false when the event_id is known
-  if redis.call('SET', KEYS[NFAMILIES + i], '1', 'EX', ttl, 'NX') then
+  if redis.call('SET', KEYS[NFIXED + i], '1', 'EX', ttl, 'NX') then
     status[i] = 'a'
     if e[1] == T_FUNDING then apply_funding(e)
     elseif e[1] == T_FLOW then apply_flow(e)
@@ -33,6 +37,7 @@ end
 
 for key_index, c in pairs(cases) do
   settle_derived(c)
+  sync_due(c)
   if c.dirty.bits then c.f.bits = tostring(c.bits) end
   local args = {}
   for field in pairs(c.dirty) do
@@ -55,6 +60,6 @@ for family = 1, NFAMILIES do
   end
 end
 
-local reply = { table.concat(status) }
-for _, note in ipairs(notes) do reply[#reply + 1] = note end
-return reply
+settle_spikes()
+write_notes()
+return { table.concat(status), #notes }

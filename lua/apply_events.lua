@@ -32,15 +32,29 @@ local function count_ever(c, s, ev)
   local t = stage_fields(c.f.prog, s)
   add(F_STAGE, t[3], 1)
   add(F_STAGE, t[4], c.n)
-  notes[#notes + 1] = { ev, s, c.f.prog }
+  note(c, ev, 'case.' .. c.f.prog .. '.' .. STAGES[s], { stage = STAGES[s], persons = c.n })
 end
 
--- Adds the vulnerability flags the case has not seen; counted when registered.
-local function add_vulns(c, flags)
+-- alert.vulnerable.<flag> for a registered case, when the rules name the flag.
+local function alert_vulnerable(c, ev, flag)
+  for _, alerting in ipairs(RULES.vulnerable or {}) do
+    if alerting == flag then
+      note(c, ev, 'alert.vulnerable.' .. flag, { flag = flag })
+      return
+    end
+  end
+end
+
+-- Adds the vulnerability flags the case has not seen; counted (and alerted)
+-- when registered.
+local function add_vulns(c, flags, ev)
   for _, flag in ipairs(flags) do
     if not c.f['v|' .. flag] then
       set(c, 'v|' .. flag, '1')
-      if c.f.prog then add(F_VULN, c.f.prog .. '|' .. flag, 1) end
+      if c.f.prog then
+        add(F_VULN, c.f.prog .. '|' .. flag, 1)
+        alert_vulnerable(c, ev, flag)
+      end
     end
   end
 end
@@ -81,7 +95,7 @@ local function register(c, e, ev)
     return
   end
   touch(c)
-  add_vulns(c, e[9])          -- before prog is set: counted with the others below
+  add_vulns(c, e[9], ev)      -- before prog is set: counted with the others below
   local p = e[4]
   c.n = e[5]
   set(c, 'prog', p); set(c, 'n', tostring(e[5]))
@@ -97,8 +111,12 @@ local function register(c, e, ev)
   local demo = e[10]
   for j = 1, #demo, 2 do add(F_DEMO, p .. '|' .. demo[j], demo[j + 1]) end
   for field in pairs(c.f) do
-    if field:sub(1, 2) == 'v|' then add(F_VULN, p .. '|' .. field:sub(3), 1) end
+    if field:sub(1, 2) == 'v|' then
+      add(F_VULN, p .. '|' .. field:sub(3), 1)
+      alert_vulnerable(c, ev, field:sub(3))
+    end
   end
+  if c.risk == 3 then alert_vulnerable(c, ev, 'risk_high') end
   flush_pending(c)
 end
 
@@ -114,23 +132,40 @@ local function append_time(c, field, t)
   set(c, field, list and (list .. ',' .. int(t)) or int(t))
 end
 
+-- alert.predeparture: a departure with no medical screening in the rules'
+-- window before it (the screenings known when the departure is applied).
+local function check_predeparture(c, ev, t)
+  local window = RULES.predeparture_ms
+  if not window then return end
+  for v in string.gmatch(c.f.sm or '', '[^,]+') do
+    local screened = tonumber(v)
+    if screened <= t and screened >= t - window then return end
+  end
+  note(c, ev, 'alert.predeparture', { window_h = window / 3600000 })
+end
+
 local HANDLERS = {
-  [T_SCREENED] = function(c, e)
-    add_vulns(c, e[4])
+  [T_SCREENED] = function(c, e, ev)
+    add_vulns(c, e[4], ev)
     service(c, F_SERVICES, 'screening|' .. e[5] .. ':' .. e[6], '-', 0)
+    if e[5] == 'medical' then
+      set(c, 'sm', c.f.sm and (c.f.sm .. ',' .. int(e[8])) or int(e[8]))
+    end
     if e[7] > c.risk then
       touch(c)
       c.risk = e[7]
       set(c, 'risk', tostring(e[7]))
+      if e[7] == 3 and c.f.prog then alert_vulnerable(c, ev, 'risk_high') end
     end
   end,
   [T_ASSISTED] = function(c, e) service(c, F_SERVICES, 'assistance|' .. e[4], e[5], e[6]) end,
   [T_DETAINED] = function(c, e) append_time(c, 'd|' .. e[4], e[5]) end,
   [T_RELEASED] = function(c, e) append_time(c, 'r|' .. e[4], e[5]) end,
-  [T_DEPARTED] = function(c, e)
+  [T_DEPARTED] = function(c, e, ev)
     service(c, F_SERVICES, 'departure|' .. e[4], '-', 0)
     if e[5] == 1 then service(c, F_SERVICES, 'escort|' .. e[4], '-', 0) end
     keep_earliest(c, 'dt', e[6])
+    check_predeparture(c, ev, e[6])
   end,
   [T_ARRIVED] = function(c, e)
     if keep_earliest(c, 'at', e[5]) then set(c, 'ad', e[4]) end
@@ -171,14 +206,59 @@ local function apply_funding(e)
 end
 
 -- flow.observed: day, route, from, to, country, count, uasc, females, males
--- (-1 when not given).
+-- (-1 when not given), day number. The flows of one route meet in one shard
+-- (cf_store_shard_of), so that its spike can be seen here.
+local route_days = {}       -- route -> {latest day number, {day number -> count}}
 local function apply_flow(e)
   local base = table.concat({ e[4], e[5], e[6], e[7], e[8] }, '|') .. '|'
   add(F_FLOWS, base .. 'count', e[9])
+  if e[5] ~= '-' then
+    local r = route_days[e[5]] or { 0, {} }
+    route_days[e[5]] = r
+    r[1] = math.max(r[1], e[13])
+    r[2][e[13]] = (r[2][e[13]] or 0) + e[9]
+  end
   if e[10] >= 0 then
     add(F_FLOWS, base .. 'uasc', e[10])
     add(F_FLOWS, base .. 'uasc_base', e[9])
   end
   if e[11] >= 0 then add(F_FLOWS, base .. 'females', e[11]) end
   if e[12] >= 0 then add(F_FLOWS, base .. 'males', e[12]) end
+end
+
+-- ---- spikes ---------------------------------------------------------------
+
+-- Writes the batch's flow counts per route and day, then looks at each
+-- route's latest day: alert.spike.<route> when its last 7 days exceed the
+-- previous 28 days' daily mean x 7 x ratio with at least min_count, once
+-- per spike (the route stays marked until the condition ends).
+local function settle_spikes()
+  for route, r in pairs(route_days) do
+    for day, count in pairs(r[2]) do
+      redis.call('HINCRBY', KEYS[K_ROUTE_DAY], route .. '|' .. int(day), count)
+    end
+    local rule = (RULES.spike or {})[route] or (RULES.spike or {})['*']
+    local latest = math.max(r[1], tonumber(redis.call('HGET', KEYS[K_SPIKE], route .. '|day') or '0'))
+    redis.call('HSET', KEYS[K_SPIKE], route .. '|day', int(latest))
+    if rule then
+      local fields = {}
+      for d = latest - 34, latest do fields[#fields + 1] = route .. '|' .. int(d) end
+      local counts = redis.call('HMGET', KEYS[K_ROUTE_DAY], unpack(fields))
+      local last7, prev28 = 0, 0
+      for j, v in ipairs(counts) do
+        local n = tonumber(v or '0') or 0
+        if j > 28 then last7 = last7 + n else prev28 = prev28 + n end
+      end
+      local spiking = last7 >= rule[2] and last7 > prev28 / 28 * 7 * rule[1]
+      local marked = redis.call('HGET', KEYS[K_SPIKE], route)
+      if spiking and not marked then
+        redis.call('HSET', KEYS[K_SPIKE], route, '1')
+        notes[#notes + 1] = { 'alert.spike.' .. route, { route = route, last_7_days = last7,
+          previous_28_days = prev28, ratio = rule[1], min_count = rule[2],
+          day = int(latest) } }
+      elseif not spiking and marked then
+        redis.call('HDEL', KEYS[K_SPIKE], route)
+      end
+    end
+  end
 end

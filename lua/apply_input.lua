@@ -6,11 +6,15 @@
 -- back on error.
 --
 -- KEYS[1..12]     cf:{sN}:<family> for the families below, in order
--- KEYS[12+i]      cf:{sN}:eid:<event_id> of event i, i = 1..n
--- KEYS[13+n..]    cf:{sN}:case:<case_id>, each distinct case of the batch once
+-- KEYS[13..16]    cf:{sN}:outbox (notifications), :due (overdue deadlines),
+--                 :route_day (flow counts per route and day), :spike (routes in a spike)
+-- KEYS[16+i]      cf:{sN}:eid:<event_id> of event i, i = 1..n
+-- KEYS[17+n..]    cf:{sN}:case:<case_id>, each distinct case of the batch once
 -- ARGV[1]         msgpack array of n events, each {type, stage, case_key, payload...}
 -- ARGV[2]         seconds an event_id is remembered (dedupe window)
 -- ARGV[3]         seconds a case's state is kept after it is closed
+-- ARGV[4]         msgpack array of the n events' occurred_at (ms)
+-- ARGV[5]         msgpack map of the notification rules (docs/notifications.md)
 
 local STAGES = { [0] = 'registered', 'screened', 'assisted', 'departed', 'arrived',
                  'reintegrating', 'closed' }
@@ -23,6 +27,10 @@ local T_LAST_CASE, T_LAST = 10, 12
 local F_STAGE, F_RETURNS, F_VULN, F_DEMO, F_QUALITY, F_DUR = 1, 2, 3, 4, 5, 6
 local F_DETENTION, F_REINT, F_MONITOR, F_SERVICES, F_FUNDING, F_FLOWS = 7, 8, 9, 10, 11, 12
 local NFAMILIES = 12
+local K_OUTBOX, K_DUE, K_ROUTE_DAY, K_SPIKE = 13, 14, 15, 16
+local NFIXED = 16
+local FIXED_TYPES = { [K_OUTBOX] = 'stream', [K_DUE] = 'zset', [K_ROUTE_DAY] = 'hash',
+                      [K_SPIKE] = 'hash' }
 
 -- Shape of each type's payload after the 3-element header: the kinds of
 -- elements 4, 5, ...: 'string' (non-empty), 'int' (an integer, -1 = absent),
@@ -30,7 +38,7 @@ local NFAMILIES = 12
 -- 1..1000). docs/storage.md, "Script input", names each element.
 local PAYLOAD = {
   [T_REGISTERED] = { 'string', 'int', 'string', 'string', 'string', 'strings', 'pairs', 'int' },
-  [T_SCREENED] = { 'strings', 'string', 'string', 'int' },
+  [T_SCREENED] = { 'strings', 'string', 'string', 'int', 'int' },
   [T_ASSISTED] = { 'string', 'string', 'int' },
   [T_DETAINED] = { 'string', 'int' },
   [T_RELEASED] = { 'string', 'int' },
@@ -41,7 +49,8 @@ local PAYLOAD = {
   [T_REUNIFIED] = { 'string' },
   [T_CLOSED] = { 'string' },
   [T_FUNDING] = { 'string', 'string', 'string', 'string', 'string', 'int' },
-  [T_FLOW] = { 'string', 'string', 'string', 'string', 'string', 'int', 'int', 'int', 'int' },
+  [T_FLOW] = { 'string', 'string', 'string', 'string', 'string', 'int', 'int', 'int', 'int',
+               'int' },
 }
 
 local function is_int(v, lo, hi)
@@ -69,7 +78,7 @@ local function check_event(ev, n)
   if not is_int(ev[1], 0, T_LAST) then return 'bad type' end
   if not is_int(ev[2], -1, ST_LAST) then return 'bad stage' end
   local is_case = ev[1] <= T_LAST_CASE
-  if is_case and not is_int(ev[3], NFAMILIES + 1 + n, #KEYS) then return 'bad case key' end
+  if is_case and not is_int(ev[3], NFIXED + 1 + n, #KEYS) then return 'bad case key' end
   if not is_case and ev[3] ~= 0 then return 'case key on a non-case event' end
   local shape = PAYLOAD[ev[1]]
   if #ev ~= 3 + #shape then return 'payload has ' .. (#ev - 3) .. ' elements' end
@@ -88,12 +97,19 @@ local function check_input()
   local ok, events = pcall(cmsgpack.unpack, ARGV[1] or '')
   if not ok or type(events) ~= 'table' then return nil, 'ARGV[1] is not a msgpack array' end
   local n = #events
-  if #KEYS < NFAMILIES + n then return nil, 'KEYS has no eid key for every event' end
+  if #KEYS < NFIXED + n then return nil, 'KEYS has no eid key for every event' end
   if not check_ttl(ARGV[2]) then return nil, 'ARGV[2] is not a ttl' end
   if not check_ttl(ARGV[3]) then return nil, 'ARGV[3] is not a ttl' end
+  local ok_t, times = pcall(cmsgpack.unpack, ARGV[4] or '')
+  if not ok_t or type(times) ~= 'table' or #times ~= n then
+    return nil, 'ARGV[4] is not an array of one time per event'
+  end
   for i = 1, n do
+    if not is_int(times[i], -MAX_INT, MAX_INT) then return nil, 'ARGV[4]: time ' .. i end
     local why = check_event(events[i], n)
     if why then return nil, 'event ' .. i .. ': ' .. why end
   end
-  return events
+  local ok_r, rules = pcall(cmsgpack.unpack, ARGV[5] or '')
+  if not ok_r or type(rules) ~= 'table' then return nil, 'ARGV[5] is not a msgpack map' end
+  return events, times, rules
 end

@@ -8,7 +8,8 @@
 local delta = {}
 for f = 1, NFAMILIES do delta[f] = {} end
 local cases = {}
-local notes = {}
+local notes = {}            -- {topic, body table}, written to the outbox in order
+local TIMES_OF, RULES = {}, {}  -- occurred_at per event; the rules (set by the main part)
 
 local function add(family, field, d)
   local t = delta[family]
@@ -33,9 +34,10 @@ end
 -- back), with dedupe markers set for events that never counted. Returns an
 -- error text, or nil.
 local function read_before_writing(first)
-  for f = 1, NFAMILIES do
+  for f = 1, NFIXED do
+    local want = FIXED_TYPES[f] or 'hash'
     local t = redis.call('TYPE', KEYS[f]).ok
-    if t ~= 'hash' and t ~= 'none' then return KEYS[f] .. ' holds a ' .. t .. ', not a hash' end
+    if t ~= want and t ~= 'none' then return KEYS[f] .. ' holds a ' .. t .. ', not a ' .. want end
   end
   for key_index = first, #KEYS do
     local flat = redis.pcall('HGETALL', KEYS[key_index])
@@ -45,6 +47,7 @@ local function read_before_writing(first)
     c.bits = tonumber(c.f.bits or '0')
     c.n = c.f.n and tonumber(c.f.n)
     c.risk = tonumber(c.f.risk or '0')
+    c.id = KEYS[key_index]:sub(KEYS[key_index]:find(':case:', 1, true) + 6)
     for _, t in ipairs(TIMES) do c[t] = c.f[t] and tonumber(c.f[t]) end
     cases[key_index] = c
   end
@@ -198,6 +201,83 @@ local function flush_pending(c)
     if family then
       unset(c, field)
       emit(c, tonumber(family), rest, tonumber(v))
+    end
+  end
+end
+
+-- ---- notifications -----------------------------------------------------------
+
+-- The event_id of event ev, from its dedupe key cf:{sN}:eid:<event_id>.
+local function event_id_of(ev)
+  local key = KEYS[NFIXED + ev]
+  return key:sub(key:find(':eid:', 1, true) + 5)
+end
+
+-- Queues a notification about case c caused by event ev; fields are added
+-- to the body {case_id, programme, event_id, occurred_at}.
+local function note(c, ev, topic, fields)
+  local body = fields or {}
+  body.case_id = c.id
+  body.programme = c.f.prog
+  body.event_id = event_id_of(ev)
+  body.occurred_at = TIMES_OF[ev]
+  notes[#notes + 1] = { topic, body }
+end
+
+local function write_notes()
+  for _, n in ipairs(notes) do
+    redis.call('XADD', KEYS[K_OUTBOX], '*', 'topic', n[1], 'body', cmsgpack.pack(n[2]))
+  end
+end
+
+-- ---- overdue deadlines -------------------------------------------------------
+
+local LIMITS = { 'registered_departed', 'arrived_reintegrating', 'detained' }
+
+-- The earliest open detention's start (detentions beyond their releases).
+local function open_detention_since(c)
+  local since
+  for field in pairs(c.f) do
+    local country = field:match('^d|(.+)$')
+    if country then
+      local d, r = sorted_times(c.f[field]), sorted_times(c.f['r|' .. country])
+      if #d > #r and (not since or d[#r + 1] < since) then since = d[#r + 1] end
+    end
+  end
+  return since
+end
+
+-- When each of the case's limits falls due now, from its state: a limit
+-- runs while the case is registered, open and still in that stage.
+local function due_of(c)
+  local out, lim = {}, RULES.overdue or {}
+  if not c.f.prog or has_bit(c.bits, ST_LAST) then return out end
+  if lim.registered_departed and c.rt and not c.dt then
+    out.registered_departed = c.rt + lim.registered_departed
+  end
+  if lim.arrived_reintegrating and c.at and not c.it then
+    out.arrived_reintegrating = c.at + lim.arrived_reintegrating
+  end
+  local since = lim.detained and open_detention_since(c)
+  if since then out.detained = since + lim.detained end
+  return out
+end
+
+-- Keeps the shard's deadline set in line with the case: u|<limit> holds
+-- the deadline in the set; o|<limit> marks a limit that fired (once only).
+local function sync_due(c)
+  local want = due_of(c)
+  for _, limit in ipairs(LIMITS) do
+    local due = not c.f['o|' .. limit] and want[limit] and int(want[limit]) or nil
+    if due ~= c.f['u|' .. limit] then
+      local member = c.id .. '|' .. limit
+      if due then
+        redis.call('ZADD', KEYS[K_DUE], due, member)
+        set(c, 'u|' .. limit, due)
+      else
+        redis.call('ZREM', KEYS[K_DUE], member)
+        unset(c, 'u|' .. limit)
+      end
     end
   end
 end

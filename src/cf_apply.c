@@ -71,11 +71,6 @@ static void apply_add_note(cf_apply_t *self, const char *topic, size_t topic_len
     msgpack_sbuffer_write(&self->notes, body, body_len);
 }
 
-void cf_apply_on_store_note(void *arg, const char *topic, const void *body, size_t size)
-{
-    apply_add_note(arg, topic, strlen(topic), body, size);
-}
-
 static void pack_str_or_nil(msgpack_packer *pk, const char *s, size_t len)
 {
     if (!s || len == 0) {
@@ -205,8 +200,7 @@ int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *size
        a rejection counted twice on retry, while the reverse order would lose
        the notifications of events that a retry then finds duplicate. */
     if (cf_apply_count_rejections(self, count) < 0
-        || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses,
-                                    cf_apply_on_store_note, self) < 0)) {
+        || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses) < 0)) {
         return cf_apply_fail_store(self);
     }
     cf_apply_build_acks(self, count);

@@ -7,11 +7,11 @@
     dead-letter stream instead of taking more workers with it.              */
 #include "caseflow/cf_apply.h"
 #include "cf_apply_internal.h"
+#include "caseflow/cf_loop.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* The event map of frame, with the value of case_ref replaced by the
    pseudonym, into out: what a dead letter keeps (never the raw reference). */
@@ -44,13 +44,6 @@ static int careful_redact(const void *frame, size_t size, const cf_event_t *even
     return 0;
 }
 
-static int64_t careful_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sets event v aside: the dead letter, its ack reason, a reject note. */
 static int careful_dead_letter(cf_apply_t *self, size_t v, const void *frame, size_t size,
                                const char *error, unsigned tries)
@@ -60,7 +53,7 @@ static int careful_dead_letter(cf_apply_t *self, size_t v, const void *frame, si
     msgpack_sbuffer_init(&payload);
     careful_redact(frame, size, event, &payload);   /* it decoded: it is a map */
     cf_dead_letter_t letter = { .payload = payload.data, .payload_len = payload.size,
-                                .tries = tries, .time_ms = careful_now_ms() };
+                                .tries = tries, .time_ms = cf_wall_ms() };
     snprintf(letter.event_id, sizeof letter.event_id, "%s", event->event_id);
     snprintf(letter.type, sizeof letter.type, "%s", cf_event_type_name(event->type));
     snprintf(letter.error, sizeof letter.error, "%s", error);
@@ -97,8 +90,7 @@ static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t siz
             return careful_dead_letter(self, v, frame, size,
                                        error[0] ? error : "workers were lost while holding it",
                                        tries - 1);
-        if (cf_store_apply(self->store, event, 1, &self->statuses[v], cf_apply_on_store_note,
-                           self) == 0)
+        if (cf_store_apply(self->store, event, 1, &self->statuses[v]) == 0)
             return cf_store_try_end(self->store, event->event_id);
         if (cf_store_error_code(self->store) == CF_STORE_ERR_IO)
             return -1;

@@ -52,9 +52,6 @@ int cf_apply_count_rejections(cf_apply_t *self, size_t count);
 /*  Builds the acks of the run (and the reject notifications).              */
 void cf_apply_build_acks(cf_apply_t *self, size_t count);
 
-/*  cf_store's notification callback: appends to the run's notifications.  */
-void cf_apply_on_store_note(void *arg, const char *topic, const void *body, size_t size);
-
 /*  Publishes a "reject" notification for reject.                           */
 void cf_apply_note_reject(cf_apply_t *self, const apply_reject_t *reject);
 

@@ -62,14 +62,33 @@ static void args_on_signal(int signum)
     s_stop = 1;
 }
 
-volatile sig_atomic_t *cf_args_trap_signals(void)
+static volatile sig_atomic_t s_reload;
+
+static void args_on_reload(int signum)
+{
+    (void) signum;
+    s_reload = 1;
+}
+
+static void args_trap(int signum, void (*handler)(int))
 {
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = args_on_signal;
+    action.sa_handler = handler;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
+    sigaction(signum, &action, NULL);
+}
+
+volatile sig_atomic_t *cf_args_trap_reload(void)
+{
+    args_trap(SIGHUP, args_on_reload);
+    return &s_reload;
+}
+
+volatile sig_atomic_t *cf_args_trap_signals(void)
+{
+    args_trap(SIGINT, args_on_signal);
+    args_trap(SIGTERM, args_on_signal);
     signal(SIGPIPE, SIG_IGN);
     return &s_stop;
 }

@@ -33,17 +33,12 @@ typedef struct {
     int rc;
 } ceiling_thread_t;
 
-static void ceiling_on_note(void *arg, const char *topic, const void *body, size_t size)
-{
-    (void) arg, (void) topic, (void) body, (void) size;     /* the worker sends them on */
-}
-
 static void *ceiling_thread(void *arg)
 {
     ceiling_thread_t *t = arg;
     for (size_t k; t->rc == 0 && (k = atomic_fetch_add(t->next, 1)) * t->batch < t->count;) {
         size_t from = k * t->batch, n = t->count - from < t->batch ? t->count - from : t->batch;
-        t->rc = cf_store_apply(t->store, t->events + from, n, t->statuses, ceiling_on_note, t);
+        t->rc = cf_store_apply(t->store, t->events + from, n, t->statuses);
         if (t->rc < 0)
             snprintf(t->error, sizeof t->error, "%s", cf_store_error(t->store));
         for (size_t i = 0; t->rc == 0 && i < n; i++)

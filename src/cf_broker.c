@@ -1,9 +1,11 @@
-/*  cf_broker: intake, dispatch to workers by credit, ACK forwarding, worker
-    liveness and notification fan-out; see cf_broker.h. The sockets are served
-    by cf_loop; each handler drains a bounded number of messages per call so
-    that neither side can starve the other. Publishing lives in
-    cf_publisher.c, the multipart buffer in cf_parts.c.                     */
+/*  cf_broker: intake, dispatch to workers by credit, ACK forwarding and
+    worker liveness; see cf_broker.h. The sockets are served by cf_loop;
+    each handler drains a bounded number of messages per call so that
+    neither side can starve the other. Notifications (the outboxes, stats)
+    are cf_broker_notify.c, publishing cf_publisher.c, the multipart buffer
+    cf_parts.c.                                                              */
 #include "caseflow/cf_broker.h"
+#include "cf_broker_internal.h"
 #include "caseflow/cf_jobq.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
@@ -17,25 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
-
-#define BROKER_DRAIN_MAX 256        /* messages per handler call */
-#define BROKER_STOP_GRACE_MS 10000  /* how long a stopping broker waits for its workers */
-#define BROKER_CREDIT_MAX 64
-
-struct _cf_broker_t {
-    void *ctx, *intake, *workers;
-    cf_publisher_t *publisher;
-    cf_loop_t *loop;
-    cf_jobq_t *queue;
-    cf_roster_t *roster;
-    cf_parts_t *intake_parts;       /* reused receive buffers */
-    cf_parts_t *worker_parts;
-    size_t queue_limit;
-    int heartbeat_ms, liveness_ms;
-    uint64_t next_job_id;
-    int64_t stopping_since;         /* 0 while taking events */
-    msgpack_sbuffer sbuf;
-};
 
 static void *broker_socket(cf_broker_t *self, int type, const char *endpoint,
                            char *err, size_t err_size)
@@ -206,6 +189,7 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
         broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
         return;
     }
+    self->events_in += events;
     cf_job_t *job = cf_job_new(++self->next_job_id, events);
     zmq_msg_move(&job->producer, producer);
     zmq_msg_move(&job->request_id, request);
@@ -259,6 +243,7 @@ static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *me
     }
     member->jobs_done++;
     member->events_done += job->event_count;
+    self->events_acked += job->event_count;
     const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, zmq_msg_data(&job->request_id),
                            cf_parts_data(parts, 4) };
     size_t size[] = { 4, strlen(CF_CMD_ACK), zmq_msg_size(&job->request_id),
@@ -266,7 +251,8 @@ static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *me
     broker_send(self->intake, zmq_msg_data(&job->producer), zmq_msg_size(&job->producer),
                 data, size, 4);     /* a producer that left will resend */
     for (size_t i = 5; i + 1 < cf_parts_size(parts); i += 2)
-        cf_publisher_send(self->publisher, cf_parts_at(parts, i), cf_parts_at(parts, i + 1));
+        cf_publisher_send(self->publisher, cf_parts_at(parts, i), cf_parts_at(parts, i + 1),
+                          NULL);
     cf_job_destroy(&job);
 }
 
@@ -323,13 +309,6 @@ static int broker_on_heartbeat(cf_loop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int broker_on_subscription(cf_loop_t *loop, void *socket, void *arg)
-{
-    (void) loop, (void) socket;
-    cf_publisher_drain(arg);
-    return 0;
-}
-
 /* ---- life cycle ------------------------------------------------------- */
 
 cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t err_size)
@@ -351,23 +330,19 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->intake = broker_socket(self, ZMQ_ROUTER, config->intake_endpoint, err, err_size);
     self->workers = self->intake
         ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, err, err_size) : NULL;
-    self->publisher = self->workers
-        ? cf_publisher_new(self->ctx, config->publish_endpoint, err, err_size) : NULL;
-    if (!self->publisher) {
+    if (!self->workers || cf_broker_notify_start(self, config, err, err_size) < 0) {
         cf_broker_destroy(&self);
         return NULL;
     }
     cf_loop_add_socket(self->loop, self->intake, broker_on_intake, self);
     cf_loop_add_socket(self->loop, self->workers, broker_on_workers, self);
-    cf_loop_add_socket(self->loop, cf_publisher_socket(self->publisher), broker_on_subscription,
-                       self->publisher);
     cf_loop_add_timer(self->loop, self->heartbeat_ms / 2 > 0 ? self->heartbeat_ms / 2 : 1,
                       broker_on_heartbeat, self);
     return self;
 }
 
 /* Counts the jobs that workers hold. */
-static size_t broker_inflight(cf_broker_t *self)
+size_t cf_broker_inflight(cf_broker_t *self)
 {
     size_t jobs = 0;
     for (size_t i = 0; i < cf_roster_size(self->roster); i++)
@@ -381,7 +356,7 @@ static int broker_on_stopping(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     cf_broker_t *self = arg;
-    if (cf_jobq_jobs(self->queue) + broker_inflight(self) == 0)
+    if (cf_jobq_jobs(self->queue) + cf_broker_inflight(self) == 0)
         return -1;
     return cf_clock_ms() - self->stopping_since > BROKER_STOP_GRACE_MS ? -1 : 0;
 }
@@ -395,13 +370,13 @@ int cf_broker_run(cf_broker_t *self, volatile sig_atomic_t *stop)
     /* Stop: new events are answered busy, workers finish what they hold. */
     self->stopping_since = cf_clock_ms();
     CF_LOG(CF_LOG_INFO, "broker stopping", "queued_jobs=%zu inflight_jobs=%zu",
-           cf_jobq_jobs(self->queue), broker_inflight(self));
+           cf_jobq_jobs(self->queue), cf_broker_inflight(self));
     cf_loop_set_stop_flag(self->loop, NULL);
     cf_loop_add_timer(self->loop, 20, broker_on_stopping, self);
     int rc = cf_loop_run(self->loop);
-    if (cf_jobq_jobs(self->queue) + broker_inflight(self) > 0)
+    if (cf_jobq_jobs(self->queue) + cf_broker_inflight(self) > 0)
         CF_LOG(CF_LOG_WARN, "jobs left unanswered", "queued_jobs=%zu inflight_jobs=%zu",
-               cf_jobq_jobs(self->queue), broker_inflight(self));
+               cf_jobq_jobs(self->queue), cf_broker_inflight(self));
     return rc;
 }
 
@@ -411,7 +386,7 @@ void cf_broker_destroy(cf_broker_t **self_p)
         return;
     cf_broker_t *self = *self_p;
     cf_loop_destroy(&self->loop);
-    cf_publisher_destroy(&self->publisher);
+    cf_broker_notify_stop(self);
     if (self->intake)
         zmq_close(self->intake);
     if (self->workers)

@@ -77,7 +77,7 @@ static int dlq_replay_one(void *arg, const cf_dead_letter_t *letter)
     memcpy(event.case_id, event.case_ref, sizeof event.case_id - 1);
     event.case_id[sizeof event.case_id - 1] = '\0';
     memset(event.case_ref, 0, sizeof event.case_ref);
-    if (cf_store_apply(r->store, &event, 1, &status, NULL, NULL) < 0) {
+    if (cf_store_apply(r->store, &event, 1, &status) < 0) {
         cf_table_set_text(r->table, row, 2, "failed");
         cf_table_set_text(r->table, row, 3, cf_store_error(r->store));
         return 0;

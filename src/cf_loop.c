@@ -31,6 +31,13 @@ struct _cf_loop_t {
     volatile sig_atomic_t *stop_flag;
 };
 
+int64_t cf_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t cf_clock_ms(void)
 {
     struct timespec ts;

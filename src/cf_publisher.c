@@ -91,7 +91,7 @@ static void pack_str(msgpack_packer *pk, const char *s, size_t len)
     msgpack_pack_str_body(pk, s, len);
 }
 
-int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body)
+int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body, const char *id)
 {
     assert(self && topic && body);
     const char *name = zmq_msg_data(topic);
@@ -106,7 +106,11 @@ int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body)
     msgpack_sbuffer_clear(&self->sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &self->sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, entries + 4);
+    msgpack_pack_map(&pk, entries + (id ? 5 : 4));
+    if (id) {
+        pack_str(&pk, "id", 2);
+        pack_str(&pk, id, strlen(id));
+    }
     pack_str(&pk, "topic", 5);
     pack_str(&pk, name, name_len);
     pack_str(&pk, "publisher", 9);

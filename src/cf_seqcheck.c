@@ -5,13 +5,17 @@
 #include "caseflow/cf_seqmap.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define SEQCHECK_SHARDS 64      /* outbox shards an id may name */
 
 struct _cf_seqcheck_t {
     cf_seqmap_t *last;
     char *scratch;          /* the key being looked up */
     size_t scratch_size;
+    uint64_t last_ms[SEQCHECK_SHARDS], last_n[SEQCHECK_SHARDS];     /* last outbox id */
 };
 
 cf_seqcheck_t *cf_seqcheck_new(void)
@@ -59,4 +63,25 @@ size_t cf_seqcheck_size(const cf_seqcheck_t *self)
 {
     assert(self);
     return cf_seqmap_size(self->last);
+}
+
+bool cf_seqcheck_repeat(cf_seqcheck_t *self, const char *id, size_t len)
+{
+    assert(self && (id || !len));
+    char text[64];
+    if (len == 0 || len >= sizeof text)
+        return false;
+    memcpy(text, id, len);
+    text[len] = '\0';
+    unsigned shard;
+    unsigned long long ms, n;
+    int used = 0;
+    if (sscanf(text, "s%u-%llu-%llu%n", &shard, &ms, &n, &used) != 3 || (size_t) used != len
+        || shard >= SEQCHECK_SHARDS)
+        return false;
+    if (ms < self->last_ms[shard] || (ms == self->last_ms[shard] && n <= self->last_n[shard]))
+        return self->last_ms[shard] != 0;
+    self->last_ms[shard] = ms;
+    self->last_n[shard] = n;
+    return false;
 }

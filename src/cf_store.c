@@ -39,7 +39,7 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     self->eid_ttl = CF_STORE_EID_TTL;
     self->case_ttl = CF_STORE_CASE_TTL;
     cf_store_call_init(&self->call);
-    msgpack_sbuffer_init(&self->note);
+    cf_store_set_rules(self, "\x80", 1);     /* no rules until the caller sets them */
     return self;
 }
 
@@ -67,10 +67,11 @@ void cf_store_destroy(cf_store_t **self_p)
     store_disconnect(self);
     store_free_replies(self);
     cf_store_call_free(&self->call);
-    msgpack_sbuffer_destroy(&self->note);
+    free(self->rules);
     free(self->order);
     free(self->shard);
     free(self->script);
+    free(self->fire_script);
     free(self->script_dir);
     free(self->host);
     free(self);
@@ -87,6 +88,24 @@ void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
 {
     assert(self && seconds > 0 && seconds <= 1u << 31);
     self->eid_ttl = seconds;
+}
+
+void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
+{
+    assert(self && packed && len > 0);
+    char *copy = malloc(len);
+    if (!copy)
+        abort();
+    memcpy(copy, packed, len);
+    free(self->rules);
+    self->rules = copy;
+    self->rules_len = len;
+}
+
+uint64_t cf_store_notifications_written(const cf_store_t *self)
+{
+    assert(self);
+    return self->notes_written;
 }
 
 const char *cf_store_default_scripts(void)
@@ -164,13 +183,20 @@ static int store_append_file(const char *path, char **text, size_t *len, size_t 
 int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
                          size_t err_size)
 {
-    assert(script_dir && text && len && err);
+    return cf_store_read_files(script_dir, cf_store_script_parts, CF_STORE_SCRIPT_PARTS, text,
+                               len, err, err_size);
+}
+
+int cf_store_read_files(const char *script_dir, const char *const *names, size_t count,
+                        char **text, size_t *len, char *err, size_t err_size)
+{
+    assert(script_dir && names && text && len && err);
     char path[4096];
     size_t cap = 0;
     *text = NULL;
     *len = 0;
-    for (size_t i = 0; i < CF_STORE_SCRIPT_PARTS; i++) {
-        snprintf(path, sizeof path, "%s/%s", script_dir, cf_store_script_parts[i]);
+    for (size_t i = 0; i < count; i++) {
+        snprintf(path, sizeof path, "%s/%s", script_dir, names[i]);
         if (store_append_file(path, text, len, &cap, err, err_size) < 0) {
             free(*text);
             *text = NULL;
@@ -195,6 +221,12 @@ static int store_read_script(cf_store_t *self)
     free(self->script);
     self->script = text;
     self->script_len = len;
+    static const char *const fire[] = { CF_STORE_FIRE_SCRIPT };
+    if (cf_store_read_files(self->script_dir, fire, 1, &text, &len, err, sizeof err) < 0)
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
+    free(self->fire_script);
+    self->fire_script = text;
+    self->fire_script_len = len;
     return 0;
 }
 
@@ -319,26 +351,16 @@ static int store_noscript_shards(cf_store_t *self, unsigned pending, unsigned *a
     return 0;
 }
 
-/* Checks one shard's reply, {statuses, {event, stage, programme}...}, and
-   fills the statuses of its events. */
+/* Checks one shard's reply, {statuses, notifications}, and fills the
+   statuses of its events. */
 static int store_read_statuses(cf_store_t *self, unsigned s, cf_ack_status_t *statuses)
 {
     const redisReply *reply = self->replies[s];
     size_t n = self->start[s + 1] - self->start[s];
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len != n)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len != n
+        || reply->element[1]->type != REDIS_REPLY_INTEGER)
         return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: unexpected reply", s);
-    for (size_t j = 1; j < reply->elements; j++) {
-        const redisReply *note = reply->element[j];
-        if (note->type != REDIS_REPLY_ARRAY || note->elements != 3
-            || note->element[0]->type != REDIS_REPLY_INTEGER
-            || note->element[0]->integer < 1 || (size_t) note->element[0]->integer > n
-            || note->element[1]->type != REDIS_REPLY_INTEGER
-            || note->element[1]->integer < 0 || note->element[1]->integer >= CF_STAGE_COUNT
-            || note->element[2]->type != REDIS_REPLY_STRING
-            || note->element[2]->len > CF_PROGRAMME_MAX)
-            return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: bad notification", s);
-    }
     const char *codes = reply->element[0]->str;
     for (size_t i = 0; i < n; i++) {
         if (codes[i] != 'a' && codes[i] != 'd')
@@ -346,41 +368,8 @@ static int store_read_statuses(cf_store_t *self, unsigned s, cf_ack_status_t *st
         statuses[self->order[self->start[s] + i]] = codes[i] == 'a' ? CF_ACK_ACCEPTED
                                                                     : CF_ACK_DUPLICATE;
     }
+    self->notes_written += (uint64_t) reply->element[1]->integer;
     return 0;
-}
-
-static void pack_kv(msgpack_packer *pk, const char *key, const char *value, size_t len)
-{
-    msgpack_pack_str(pk, strlen(key));
-    msgpack_pack_str_body(pk, key, strlen(key));
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, value, len);
-}
-
-/* Calls notify for each notification of shard s's (checked) reply. */
-static void store_notify(cf_store_t *self, unsigned s, const cf_event_t *events,
-                         cf_store_notify_fn *notify, void *arg)
-{
-    const redisReply *reply = self->replies[s];
-    for (size_t j = 1; j < reply->elements; j++) {
-        const redisReply *const *note = (const redisReply *const *) reply->element[j]->element;
-        const cf_event_t *e = &events[self->order[self->start[s] + (size_t) note[0]->integer - 1]];
-        const char *stage = cf_stage_name((cf_stage_t) note[1]->integer);
-        char topic[CF_PROGRAMME_MAX + 32];
-        snprintf(topic, sizeof topic, "case.%.*s.%s", (int) note[2]->len, note[2]->str, stage);
-        msgpack_sbuffer_clear(&self->note);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &self->note, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 5);
-        pack_kv(&pk, "case_id", e->case_id, strlen(e->case_id));
-        pack_kv(&pk, "programme", note[2]->str, note[2]->len);
-        pack_kv(&pk, "stage", stage, strlen(stage));
-        pack_kv(&pk, "event_id", e->event_id, strlen(e->event_id));
-        msgpack_pack_str(&pk, 11);
-        msgpack_pack_str_body(&pk, "occurred_at", 11);
-        msgpack_pack_int64(&pk, e->occurred_at);
-        notify(arg, topic, self->note.data, self->note.size);
-    }
 }
 
 /* The round trip, with one reload and retry of the shards that got NOSCRIPT. */
@@ -400,7 +389,7 @@ static int store_run(cf_store_t *self, const cf_event_t *events, unsigned shards
 }
 
 int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
-                   cf_ack_status_t *statuses, cf_store_notify_fn *notify, void *arg)
+                   cf_ack_status_t *statuses)
 {
     assert(self && (count == 0 || (events && statuses)));
     cf_store_clear_error(self);
@@ -420,9 +409,6 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     for (unsigned s = 0; rc == 0 && s < CF_STORE_SHARDS; s++)
         if (shards & 1u << s)
             rc = store_read_statuses(self, s, statuses);
-    for (unsigned s = 0; rc == 0 && notify && s < CF_STORE_SHARDS; s++)
-        if (shards & 1u << s)
-            store_notify(self, s, events, notify, arg);
     store_free_replies(self);
     return rc;
 }

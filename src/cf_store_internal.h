@@ -12,11 +12,13 @@
 #include "caseflow/cf_store.h"
 
 #define STORE_FAMILIES      12      /* cf_store_families, in KEYS order */
+#define STORE_FIXED_KEYS    16      /* the families, then outbox, due, route_day, spike */
 #define STORE_KEY_MAX       96      /* "cf:{s7}:eid:" + 64 and NUL, with room */
 
 /*  The argument vector of one EVALSHA call, reused from call to call:
-    EVALSHA sha numkeys KEYS... blob ttl case_ttl. argv points into keys, blob, and
-    the small buffers here; all stay valid until the next build.            */
+    EVALSHA sha numkeys KEYS... blob ttl case_ttl times rules. argv points
+    into keys, blob, times, the store's rules and the small buffers here;
+    all stay valid until the next build.                                    */
 typedef struct {
     const char **argv;
     size_t *argvlen;
@@ -24,6 +26,7 @@ typedef struct {
     char (*keys)[STORE_KEY_MAX];
     size_t capacity;                /* events the arrays can hold */
     msgpack_sbuffer blob;
+    msgpack_sbuffer times;          /* ARGV[4]: the events' occurred_at */
     char numkeys[16];
     char ttl[16];
     char case_ttl[16];
@@ -39,6 +42,8 @@ struct _cf_store_t {
     redisContext *ctx;
     char *script;                   /* the script's text, read once */
     size_t script_len;
+    char *fire_script;              /* lua/fire_due.lua, sent with EVAL */
+    size_t fire_script_len;
     char sha[41];
     store_call_t call;
     size_t *order;                  /* event indexes grouped by shard */
@@ -46,7 +51,9 @@ struct _cf_store_t {
     size_t order_capacity;
     size_t start[CF_STORE_SHARDS + 1];
     redisReply *replies[CF_STORE_SHARDS];
-    msgpack_sbuffer note;
+    char *rules;                    /* ARGV[5]: the packed notification rules */
+    size_t rules_len;
+    uint64_t notes_written;         /* notifications the script put in outboxes */
     cf_store_err_t err;
     char errstr[256];
 };
@@ -60,6 +67,11 @@ int cf_store_fail_io(cf_store_t *self, const char *what);
 
 void cf_store_clear_error(cf_store_t *self);
 
+/*  Reads and joins count files of script_dir (a newline after each) into a
+    new text. 0, or -1 with "path: reason" in err.                           */
+int cf_store_read_files(const char *script_dir, const char *const *names, size_t count,
+                        char **text, size_t *len, char *err, size_t err_size);
+
 /*  Reconnects when there is no usable connection, and loads the script when
     need_script (the counter commands do not need it). 0 / -1.              */
 int cf_store_ensure(cf_store_t *self, int need_script);
@@ -68,6 +80,9 @@ int cf_store_ensure(cf_store_t *self, int need_script);
     "quality", "dur", "detention", "reint", "monitor", "services", "funding",
     "flows" (F_* in lua/apply_input.lua).                                    */
 extern const char *const cf_store_families[STORE_FAMILIES];
+/*  Every fixed key's name in KEYS order: the families, then "outbox", "due",
+    "route_day", "spike".                                                    */
+extern const char *const cf_store_fixed_keys[STORE_FIXED_KEYS];
 
 void cf_store_call_init(store_call_t *call);
 void cf_store_call_free(store_call_t *call);

@@ -18,6 +18,11 @@ const char *const cf_store_families[STORE_FAMILIES] = {
     "services", "funding", "flows"
 };
 
+const char *const cf_store_fixed_keys[STORE_FIXED_KEYS] = {
+    "stage", "returns", "vuln", "demo", "quality", "dur", "detention", "reint", "monitor",
+    "services", "funding", "flows", "outbox", "due", "route_day", "spike"
+};
+
 static const char s_sexes[] = "fmxu";
 #define STORE_AGE_BANDS 5
 
@@ -39,6 +44,8 @@ static int store_hex(char c)
 unsigned cf_store_shard_of(const cf_event_t *event)
 {
     assert(event);
+    if (event->type == CF_EV_FLOW_OBSERVED)     /* a route's flows meet in one shard */
+        return store_fnv1a(event->route[0] ? event->route : "-") % CF_STORE_SHARDS;
     if (!cf_event_is_case_event(event->type))
         return store_fnv1a(event->event_id) % CF_STORE_SHARDS;
     uint32_t v = 0;
@@ -98,6 +105,7 @@ void cf_store_call_init(store_call_t *call)
 {
     memset(call, 0, sizeof *call);
     msgpack_sbuffer_init(&call->blob);
+    msgpack_sbuffer_init(&call->times);
 }
 
 void cf_store_call_free(store_call_t *call)
@@ -106,6 +114,7 @@ void cf_store_call_free(store_call_t *call)
     free(call->argvlen);
     free(call->keys);
     msgpack_sbuffer_destroy(&call->blob);
+    msgpack_sbuffer_destroy(&call->times);
     memset(call, 0, sizeof *call);
 }
 
@@ -114,7 +123,7 @@ static void store_call_reserve(store_call_t *call, size_t n)
 {
     if (n <= call->capacity)
         return;
-    size_t keys = STORE_FAMILIES + 2 * n, args = keys + 6;  /* EVALSHA sha numkeys KEYS... blob ttl case_ttl */
+    size_t keys = STORE_FIXED_KEYS + 2 * n, args = keys + 8;    /* EVALSHA sha numkeys, 5 ARGV */
     call->argv = realloc(call->argv, args * sizeof *call->argv);
     call->argvlen = realloc(call->argvlen, args * sizeof *call->argvlen);
     call->keys = realloc(call->keys, keys * sizeof *call->keys);
@@ -226,11 +235,11 @@ static int pack_risk(const char *risk)
 
 /* The payload elements of each type; see PAYLOAD in lua/apply_input.lua. */
 static const uint8_t s_payload_size[CF_EV_TYPE_COUNT] = {
-    [CF_EV_CASE_REGISTERED] = 8, [CF_EV_CASE_SCREENED] = 4, [CF_EV_CASE_ASSISTED] = 3,
+    [CF_EV_CASE_REGISTERED] = 8, [CF_EV_CASE_SCREENED] = 5, [CF_EV_CASE_ASSISTED] = 3,
     [CF_EV_CASE_DETAINED] = 2, [CF_EV_CASE_RELEASED] = 2, [CF_EV_CASE_DEPARTED] = 3,
     [CF_EV_CASE_ARRIVED] = 2, [CF_EV_CASE_REINTEGRATION] = 5, [CF_EV_CASE_MONITORED] = 4,
     [CF_EV_CASE_REUNIFIED] = 1, [CF_EV_CASE_CLOSED] = 1, [CF_EV_FUNDING_TRANSACTION] = 6,
-    [CF_EV_FLOW_OBSERVED] = 9,
+    [CF_EV_FLOW_OBSERVED] = 10,
 };
 
 static void pack_registration(msgpack_packer *pk, const cf_event_t *e)
@@ -256,6 +265,8 @@ static void pack_flow(msgpack_packer *pk, const cf_event_t *e)
     pack_opt_uint(pk, e->has_uasc, e->uasc);
     pack_opt_uint(pk, e->has_females, e->females);
     pack_opt_uint(pk, e->has_males, e->males);
+    int64_t ms = e->occurred_at;                /* the UTC day number, for spikes */
+    msgpack_pack_int64(pk, ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000));
 }
 
 static void pack_funding(msgpack_packer *pk, const cf_event_t *e)
@@ -284,6 +295,7 @@ static void pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_key)
         pack_str(pk, e->screening);
         pack_str(pk, e->outcome);
         msgpack_pack_int(pk, pack_risk(e->risk));
+        msgpack_pack_int64(pk, e->occurred_at);
         break;
     case CF_EV_CASE_ASSISTED: pack_str(pk, e->assistance); pack_money(pk, e); break;
     case CF_EV_CASE_DETAINED: case CF_EV_CASE_RELEASED:
@@ -359,8 +371,8 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
     store_arg(call, sha, strlen(sha));
     store_arg(call, call->numkeys, 0);          /* length set below */
     size_t nkeys = 0;
-    for (size_t f = 0; f < STORE_FAMILIES; f++)
-        nkeys = store_key(call, nkeys, shard, cf_store_families[f], NULL);
+    for (size_t f = 0; f < STORE_FIXED_KEYS; f++)
+        nkeys = store_key(call, nkeys, shard, cf_store_fixed_keys[f], NULL);
     for (size_t i = 0; i < n; i++)
         nkeys = store_key(call, nkeys, shard, "eid", events[idx[i]].event_id);
     size_t *case_key = malloc(n * sizeof *case_key);
@@ -381,4 +393,11 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
                                                  store->eid_ttl));
     store_arg(call, call->case_ttl, (size_t) snprintf(call->case_ttl, sizeof call->case_ttl, "%u",
                                                       store->case_ttl));
+    msgpack_sbuffer_clear(&call->times);
+    msgpack_packer_init(&pk, &call->times, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++)
+        msgpack_pack_int64(&pk, events[idx[i]].occurred_at);
+    store_arg(call, call->times.data, call->times.size);
+    store_arg(call, store->rules, store->rules_len);
 }

@@ -6,6 +6,7 @@
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_rules.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #define WORKER_CREDIT_DEFAULT 2
 #define WORKER_RETRY_MIN_MS 100
 #define WORKER_RETRY_MAX_MS 5000
+#define WORKER_FIRE_EVERY_MS 1000   /* how often overdue deadlines are looked at */
 
 typedef struct {
     uint64_t id;
@@ -32,10 +34,11 @@ struct _cf_worker_t {
     cf_pseudo_t *pseudo;
     cf_store_t *store;
     cf_apply_t *apply;
+    cf_rules_t *rules;
     worker_job_t *jobs;             /* FIFO ring of config.credit jobs */
     size_t job_head, job_count;
     cf_parts_t *inbox;              /* receives; swapped into a job slot */
-    int64_t last_heard, last_sent, retry_at;
+    int64_t last_heard, last_sent, retry_at, fired_at;
     int retry_ms;
     uint64_t events_done;
     msgpack_sbuffer sbuf;
@@ -190,10 +193,50 @@ static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
+/* Hands the rules in force to the store, which passes them to the script. */
+static void worker_use_rules(cf_worker_t *self)
+{
+    msgpack_sbuffer_clear(&self->sbuf);
+    cf_rules_pack(self->rules, &self->sbuf);
+    cf_store_set_rules(self->store, self->sbuf.data, self->sbuf.size);
+}
+
+/* SIGHUP: the rules file again; an invalid one changes nothing. */
+static void worker_reload(cf_worker_t *self)
+{
+    *self->config.reload = 0;
+    if (!self->config.rules_file)
+        return;
+    if (cf_rules_load(self->rules, self->config.rules_file) < 0) {
+        CF_LOG(CF_LOG_ERROR, "rules not reloaded", "error=\"%s\"", cf_rules_error(self->rules));
+        return;
+    }
+    worker_use_rules(self);
+    CF_LOG(CF_LOG_INFO, "rules reloaded", "file=%s", self->config.rules_file);
+}
+
+/* Fires the overdue alerts whose time has come: by the clock an operator
+   set, else the wall clock. Every worker does it; each alert fires once. */
+static void worker_fire_due(cf_worker_t *self, int64_t now)
+{
+    if (now - self->fired_at < WORKER_FIRE_EVERY_MS || self->retry_at)
+        return;             /* not yet, or Redis is failing: the jobs come first */
+    self->fired_at = now;
+    int64_t clock;
+    unsigned fired = 0;
+    if (cf_store_clock(self->store, &clock) < 0
+        || cf_store_fire_due(self->store, clock >= 0 ? clock : cf_wall_ms(), &fired) < 0)
+        CF_LOG(CF_LOG_WARN, "overdue timer failed", "error=\"%s\"", cf_store_error(self->store));
+    else if (fired)
+        CF_LOG(CF_LOG_DEBUG, "overdue alerts fired", "count=%u", fired);
+}
+
 static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     cf_worker_t *self = arg;
+    if (self->config.reload && *self->config.reload)
+        worker_reload(self);
     int64_t now = cf_clock_ms();
     if (now - self->last_heard > self->config.liveness_ms) {
         CF_LOG(CF_LOG_WARN, "broker silent, reconnecting", "endpoint=%s",
@@ -203,6 +246,7 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
         worker_send_command(self, CF_CMD_HEARTBEAT);
     }
     worker_process(self);
+    worker_fire_due(self, now);
     return 0;
 }
 
@@ -229,6 +273,11 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
         snprintf(err, err_size, "%s", why);
         return -1;
     }
+    self->rules = cf_rules_new();
+    if (self->config.rules_file && cf_rules_load(self->rules, self->config.rules_file) < 0) {
+        snprintf(err, err_size, "%s", cf_rules_error(self->rules));
+        return -1;
+    }
     self->store = cf_store_new(self->config.redis_host, self->config.redis_port,
                                self->config.script_dir ? self->config.script_dir : CF_SCRIPT_DIR);
     if (self->config.eid_ttl_s)
@@ -240,6 +289,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
                  self->config.redis_port, cf_store_error(self->store));
         return -1;
     }
+    worker_use_rules(self);
     self->apply = cf_apply_new(self->pseudo, self->store);
     if (self->config.poison_tries)
         cf_apply_set_poison_tries(self->apply, self->config.poison_tries);
@@ -310,6 +360,7 @@ void cf_worker_destroy(cf_worker_t **self_p)
     cf_parts_destroy(&self->inbox);
     cf_apply_destroy(&self->apply);
     cf_store_destroy(&self->store);
+    cf_rules_destroy(&self->rules);
     cf_pseudo_destroy(&self->pseudo);
     msgpack_sbuffer_destroy(&self->sbuf);
     free(self);

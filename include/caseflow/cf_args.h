@@ -29,4 +29,8 @@ int cf_args_host_port(const char *what, const char *text, char *host, size_t hos
     is ignored). Returns the flag for loops to watch.                         */
 volatile sig_atomic_t *cf_args_trap_signals(void);
 
+/*  Installs a SIGHUP handler that sets the returned flag: "read your
+    configuration again". The daemon clears it when it has.                  */
+volatile sig_atomic_t *cf_args_trap_reload(void);
+
 #endif

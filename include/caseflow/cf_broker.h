@@ -3,8 +3,10 @@
     Producers push events on the intake endpoint; the broker queues each PUSH
     as one job (bounded, in events: beyond it producers are told `busy`),
     hands jobs to workers by credit, forwards each worker's DONE to the
-    producer as its ACK, and publishes the notifications a DONE carries on the
-    notification endpoint with a per-topic sequence number. Workers that fall
+    producer as its ACK, and publishes on the notification endpoint, with a
+    per-topic sequence number, the notifications the workers' script calls
+    put in the outboxes in Redis (read by a thread: cf_outbox), the rejects a
+    DONE carries, and a periodic `stats`. Workers that fall
     silent past the liveness limit are dropped and their jobs handed to
     others. The broker never parses an event: validation lives in the worker. */
 #ifndef CF_BROKER_H
@@ -20,6 +22,9 @@ typedef struct {
     size_t queue_limit;                 /* events waiting for a worker; 0 = default */
     int heartbeat_ms;                   /* 0 = default 1000 */
     int liveness_ms;                    /* 0 = default 3000 */
+    const char *redis_host;             /* where the outboxes are */
+    int redis_port;
+    int stats_ms;                       /* stats notification interval; 0 = 10000 */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000

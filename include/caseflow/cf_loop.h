@@ -38,6 +38,9 @@ int cf_loop_run(cf_loop_t *self);
 /*  Monotonic milliseconds, for deadlines and heartbeats.                     */
 int64_t cf_clock_ms(void);
 
+/*  Unix time in milliseconds (UTC), for what is compared with event times.   */
+int64_t cf_wall_ms(void);
+
 #define CF_LOOP_MAX_SOCKETS 16
 #define CF_LOOP_MAX_TIMERS  16
 

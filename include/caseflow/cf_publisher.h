@@ -1,6 +1,7 @@
 /*  cf_publisher: the broker's notification endpoint (XPUB).
 
-    Takes a topic and a msgpack map body from a worker's DONE and publishes
+    Takes a topic and a msgpack map body (from the outboxes, or a worker's
+    DONE) and publishes
     [topic, body'] where body' is the same map with four keys put in front:
     topic, publisher (this broker instance's random id), seq (per topic,
     from 1) and time (Unix ms). Sends never block: a subscriber that falls
@@ -19,8 +20,10 @@ cf_publisher_t *cf_publisher_new(void *ctx, const char *endpoint, char *err, siz
 void cf_publisher_destroy(cf_publisher_t **self_p);
 
 /*  Publishes one notification; 0, or -1 when the body is not a msgpack map or
-    the topic is empty (nothing is sent then).                               */
-int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body);
+    the topic is empty (nothing is sent then). id, when not NULL, is put in
+    the body as "id": the outbox entry's stable name ("s<shard>-<entry id>"),
+    the same when the entry is published again after a broker restart.     */
+int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body, const char *id);
 
 /*  Reads and discards subscription messages (XPUB delivers them).            */
 void cf_publisher_drain(cf_publisher_t *self);

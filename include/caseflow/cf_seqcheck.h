@@ -9,6 +9,7 @@
 #ifndef CF_SEQCHECK_H
 #define CF_SEQCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,12 @@ void cf_seqcheck_destroy(cf_seqcheck_t **self_p);
     last one (a repeat) replaces it and counts as no gap.                    */
 uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publisher_len,
                          const char *topic, size_t topic_len, uint64_t seq, uint64_t *last);
+
+/*  For the "id" of a notification from an outbox ("s<shard>-<ms>-<n>"): true
+    when it is at or before the last id seen of its shard, i.e. a repeat that
+    a restarted broker published again (drop it); else records it and
+    returns false. An id that does not parse is never a repeat.             */
+bool cf_seqcheck_repeat(cf_seqcheck_t *self, const char *id, size_t len);
 
 /*  The number of (publisher, topic) pairs seen.                             */
 size_t cf_seqcheck_size(const cf_seqcheck_t *self);

@@ -21,6 +21,7 @@
 #define CF_STORE_CASE_TTL       (30u * 24 * 3600)   /* default life of a closed case's state, s */
 #define CF_STORE_SCRIPT_NAME    "apply script (lua/apply_*.lua)"
 #define CF_STORE_SCRIPT_PARTS   4
+#define CF_STORE_FIRE_SCRIPT    "fire_due.lua"      /* the overdue timer's script */
 
 /*  The files of the apply script in script_dir, in the order they are
     joined into the one script Redis runs: apply_input.lua, apply_state.lua,
@@ -42,11 +43,6 @@ typedef enum {
 } cf_store_err_t;
 
 typedef struct _cf_store_t cf_store_t;
-
-/*  A notification a script emitted: topic "case.<programme>.<stage>" (a C
-    string) and a msgpack map body {case_id, programme, stage, event_id,
-    occurred_at}. Both are valid only during the call.                       */
-typedef void (cf_store_notify_fn)(void *arg, const char *topic, const void *body, size_t size);
 
 /*  Creates a store for Redis at host:port that will load its scripts from
     script_dir, or, with script_dir NULL, a reader that can only read
@@ -73,15 +69,25 @@ int cf_store_connect(cf_store_t *self);
 /*  Applies count validated events (case events must have case_id set, 32
     lower-case hex chars). All events of one shard go in one script call, in
     their order; the calls of all shards are pipelined. Returns 0 with
-    statuses[i] set to CF_ACK_ACCEPTED or CF_ACK_DUPLICATE for every event,
-    after which notify (if not NULL) is called once per stage a case entered,
-    in shard order and within a shard in event order. Returns -1 on any
-    error: statuses are undefined, notify is not called, and some shards may
+    statuses[i] set to CF_ACK_ACCEPTED or CF_ACK_DUPLICATE for every event.
+    The notifications the events cause (case.<programme>.<stage> and the
+    alerts, docs/notifications.md) are appended to the shards' outbox
+    streams cf:{sN}:outbox in the same atomic calls, for the broker to
+    publish: they exist exactly once, with the counters they announce.
+    Returns -1 on any error: statuses are undefined, and some shards may
     have committed (running the same batch again is safe: it finds those
     events duplicate). A script unknown to Redis (NOSCRIPT) is reloaded and
     the call retried once. Reconnects first when the connection broke.      */
 int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
-                   cf_ack_status_t *statuses, cf_store_notify_fn *notify, void *arg);
+                   cf_ack_status_t *statuses);
+
+/*  The notification rules the script applies, packed as cf_rules_pack
+    writes them (a msgpack map; copied). Until set: no rules (no alerts, no
+    milestones; case.* notifications only).                                 */
+void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len);
+
+/*  How many notifications this store's calls have put in the outboxes.      */
+uint64_t cf_store_notifications_written(const cf_store_t *self);
 
 /*  Adds 1 to the quality counter rejected|<field> for each of the count
     fields (NUL-terminated; a '|' in one becomes '_'), in one pipelined
@@ -158,6 +164,21 @@ int cf_store_dlq_read(cf_store_t *self, const char *first, const char *last, cf_
                       void *arg);
 /*  Removes one entry (after a replay). 0 / -1.                              */
 int cf_store_dlq_delete(cf_store_t *self, const char *id);
+
+/* ---- overdue deadlines and the clock (cf_store_due.c) ----------------- */
+
+/*  Fires, in every shard, the overdue alerts due by now_ms (at most 100 per
+    shard and call): each goes to its shard's outbox once, however many
+    workers call this. *fired gets how many fired. 0 / -1.                  */
+int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired);
+
+/*  The clock an operator set (caseflow-ctl clock set), for replays of past
+    events and for tests: *ms gets it, or -1 when none is set (then the wall
+    clock is the clock). 0 / -1.                                            */
+int cf_store_clock(cf_store_t *self, int64_t *ms);
+
+/*  Sets that clock to ms, or back to the wall clock with -1. 0 / -1.        */
+int cf_store_set_clock(cf_store_t *self, int64_t ms);
 
 /*  The script directory built in (CF_SCRIPT_DIR), for tools that apply
     events without a worker (caseflow-ctl dlq replay).                      */

@@ -26,13 +26,18 @@ typedef struct {
     uint32_t eid_ttl_s;                 /* 0 = store default (30 days) */
     uint32_t case_ttl_s;                /* closed case state kept; 0 = 30 days */
     unsigned poison_tries;              /* tries before a dead letter; 0 = 3 */
+    const char *rules_file;             /* notification rules; NULL = the defaults */
+    volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
 } cf_worker_config_t;
 
 typedef struct _cf_worker_t cf_worker_t;
 
-/*  Reads the key, connects to Redis and loads the scripts, connects to the
-    broker. NULL with the reason in err on any failure (fail fast: a worker
-    that cannot reach Redis at start-up is misconfigured).                   */
+/*  Reads the key and the rules, connects to Redis and loads the scripts,
+    connects to the broker. NULL with the reason in err on any failure (fail
+    fast: a worker that cannot reach Redis or whose rules file is invalid is
+    misconfigured). When *config->reload becomes non-zero, the rules file is
+    read again and applied from the next job on; a file that has become
+    invalid is logged and the rules in force stay.                           */
 cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t err_size);
 void cf_worker_destroy(cf_worker_t **self_p);
 

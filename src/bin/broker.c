@@ -14,6 +14,9 @@ static const char *s_usage =
     "  --intake ENDPOINT     where producers connect (env CASEFLOW_INTAKE)\n"
     "  --workers ENDPOINT    where workers connect (env CASEFLOW_WORKERS)\n"
     "  --publish ENDPOINT    where subscribers connect (env CASEFLOW_SUBSCRIBE)\n"
+    "  --redis HOST:PORT     Redis, whose outboxes hold the notifications to publish\n"
+    "                        (env CASEFLOW_REDIS, default 127.0.0.1:6379)\n"
+    "  --stats MS            how often to publish a stats notification (default 10000)\n"
     "  --queue N             events waiting for a worker before producers hear\n"
     "                        'busy' (default 100000)\n"
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
@@ -23,6 +26,8 @@ static const char *s_usage =
     "  --help                this text\n"
     "Endpoints are ZeroMQ addresses such as tcp://127.0.0.1:5570.\n";
 
+static char s_redis_host[256];
+
 static int parse_options(int argc, char **argv, cf_broker_config_t *config, char *err, size_t n)
 {
     static const struct option options[] = {
@@ -30,8 +35,9 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "publish", required_argument, 0, 'p' }, { "queue", required_argument, 0, 'q' },
         { "heartbeat", required_argument, 0, 'b' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
+        { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
         { 0, 0, 0, 0 } };
-    const char *intake = NULL, *workers = NULL, *publish = NULL;
+    const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL;
     long long number;
     cf_log_level_t level = CF_LOG_INFO;
     int opt;
@@ -48,6 +54,9 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
                   config->liveness_ms = (int) number; break;
         case 'L': if (cf_args_log_level(optarg, &level, err, n) < 0) return -1;
                   break;
+        case 'r': redis = optarg; break;
+        case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
+                  config->stats_ms = (int) number; break;
         case 'h': fputs(s_usage, stdout); exit(0);
         default: snprintf(err, n, "unknown option (see --help)"); return -1;
         }
@@ -60,6 +69,11 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
     config->intake_endpoint = cf_args_or_env(intake, "CASEFLOW_INTAKE", NULL);
     config->worker_endpoint = cf_args_or_env(workers, "CASEFLOW_WORKERS", NULL);
     config->publish_endpoint = cf_args_or_env(publish, "CASEFLOW_SUBSCRIBE", NULL);
+    const char *address = cf_args_or_env(redis, "CASEFLOW_REDIS", "127.0.0.1:6379");
+    if (cf_args_host_port(redis ? "--redis" : "CASEFLOW_REDIS", address, s_redis_host,
+                          sizeof s_redis_host, &config->redis_port, err, n) < 0)
+        return -1;
+    config->redis_host = s_redis_host;
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
         snprintf(err, n, "missing endpoint: give --intake, --workers and --publish "
                  "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE)");

@@ -36,6 +36,7 @@ static const char *s_usage =
     "                          (caseflow-ctl dlq --help)\n"
     "  rules check FILE        validate a notification rules file\n"
     "                          (caseflow-ctl rules --help)\n"
+    "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
     "  --help                  this text\n";
 
 static const char *s_report_usage =
@@ -208,7 +209,8 @@ int ctl_report(int argc, char **argv)
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
-} s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules } };
+} s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
+                   { "clock", ctl_clock } };
 
 int main(int argc, char **argv)
 {

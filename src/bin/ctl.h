@@ -8,6 +8,7 @@
 
 int ctl_report(int argc, char **argv);
 int ctl_dlq(int argc, char **argv);
+int ctl_clock(int argc, char **argv);
 int ctl_rules(int argc, char **argv);
 
 #endif

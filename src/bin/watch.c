@@ -3,7 +3,9 @@
     seq and time), flushed line by line so that a pipe or a file sees it at
     once. A body that is not a msgpack map prints as {"topic", "error"}. It
     keeps the last seq per (publisher, topic) through cf_seqcheck and warns on
-    stderr when some were missed; nothing else goes to stderr. A thin main:
+    stderr when some were missed, and drops a notification whose outbox id it
+    has seen (a broker that restarted publishes its last batch again);
+    nothing else goes to stderr. A thin main:
     options, a SUB socket on a cf_loop, cf_json for the text. Exits 0 after
     --count notifications, --idle seconds without one, or SIGINT/SIGTERM; 2
     on a usage error.                                                         */
@@ -152,7 +154,16 @@ static const char *watch_error_line(watch_t *w, const char *topic, size_t topic_
     return text;
 }
 
-/* Prints one notification. -1 when stdout failed (status set). */
+/* True when the body's outbox id was seen before (a republished entry). */
+static bool watch_repeat(watch_t *w, const msgpack_object *body)
+{
+    const msgpack_object *id = map_get(body, "id");
+    return id && id->type == MSGPACK_OBJECT_STR
+        && cf_seqcheck_repeat(w->seqs, id->via.str.ptr, id->via.str.size);
+}
+
+/* Prints one notification (a repeat of one seen is dropped: 1). -1 when
+   stdout failed (status set). */
 static int watch_print(watch_t *w)
 {
     const char *topic = cf_parts_len(w->parts, 0) ? cf_parts_data(w->parts, 0) : "";
@@ -162,6 +173,8 @@ static int watch_print(watch_t *w)
     const char *text = NULL;
     if (data && cf_unpack(&w->body, data, size) == 0 && w->body.data.type == MSGPACK_OBJECT_MAP) {
         watch_check_seq(w, topic, topic_len, &w->body.data);
+        if (watch_repeat(w, &w->body.data))
+            return 1;
         text = cf_json_from_object(w->json, &w->body.data);
         if (!text)
             text = watch_error_line(w, topic, topic_len, cf_json_error(w->json));
@@ -184,9 +197,10 @@ static int watch_on_readable(cf_loop_t *loop, void *socket, void *arg)
     watch_t *w = arg;
     while (cf_parts_recv(w->parts, socket) == 0) {
         w->last_at = cf_clock_ms();
-        if (watch_print(w) < 0)
+        int printed = watch_print(w);
+        if (printed < 0)
             return -1;
-        if (++w->seen == w->options.count)
+        if (printed == 0 && ++w->seen == w->options.count)
             return -1;
     }
     return 0;

@@ -18,6 +18,8 @@ static const char *s_usage =
     "  --credit N            jobs held at once (default 2)\n"
     "  --eid-ttl SECONDS     how long event_ids are remembered (default 2592000)\n"
     "  --case-ttl SECONDS    how long a closed case's state is kept (default 2592000)\n"
+    "  --rules FILE          notification rules (env CASEFLOW_RULES; default: the\n"
+    "                        domain's); SIGHUP reads the file again\n"
     "  --poison-tries N      tries of one event, across workers, before it goes to\n"
     "                        the dead-letter stream (default 3)\n"
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
@@ -43,10 +45,11 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 's' },
         { "credit", required_argument, 0, 'c' }, { "eid-ttl", required_argument, 0, 't' },
         { "case-ttl", required_argument, 0, 'T' }, { "poison-tries", required_argument, 0, 'p' },
+        { "rules", required_argument, 0, 'R' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };
-    const char *broker = NULL, *redis = NULL, *key = NULL, *scripts = NULL;
+    const char *broker = NULL, *redis = NULL, *key = NULL, *scripts = NULL, *rules = NULL;
     cf_log_level_t level = CF_LOG_INFO;
     long long v;
     int opt;
@@ -56,6 +59,7 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         case 'r': redis = optarg; break;
         case 'k': key = optarg; break;
         case 's': scripts = optarg; break;
+        case 'R': rules = optarg; break;
         case 'c': if (parse_number("--credit", 1, 64, &v, err, n) < 0) return -1;
                   o->config.credit = (unsigned) v; break;
         case 't': if (parse_number("--eid-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
@@ -82,6 +86,7 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
     o->config.broker_endpoint = cf_args_or_env(broker, "CASEFLOW_WORKERS", NULL);
     o->config.key_file = cf_args_or_env(key, "CASEFLOW_KEY_FILE", NULL);
     o->config.script_dir = cf_args_or_env(scripts, "CASEFLOW_SCRIPTS", NULL);
+    o->config.rules_file = cf_args_or_env(rules, "CASEFLOW_RULES", NULL);
     if (!o->config.broker_endpoint) {
         snprintf(err, n, "missing broker endpoint: give --broker or set CASEFLOW_WORKERS");
         return -1;
@@ -104,6 +109,7 @@ int main(int argc, char **argv)
         return 2;
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
+    options.config.reload = cf_args_trap_reload();
     cf_worker_t *worker = cf_worker_new(&options.config, err, sizeof err);
     if (!worker) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);

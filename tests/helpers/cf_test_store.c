@@ -115,6 +115,12 @@ void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event
     ev->count = 1;
 }
 
+cf_event_t *cf_test_at(cf_event_t *ev, int64_t t)
+{
+    ev->occurred_at = t;
+    return ev;
+}
+
 void cf_test_register(cf_event_t *ev, const char *id, const char *case_id, const char *programme,
                       const char *sexes, const char *bands)
 {
@@ -140,9 +146,8 @@ static void copy_str(char *out, size_t size, const msgpack_object *o)
     out[o->via.str.size] = '\0';
 }
 
-static void on_note(void *arg, const char *topic, const void *body, size_t size)
+static void on_note(fixture_t *f, const char *topic, const void *body, size_t size)
 {
-    fixture_t *f = arg;
     f->notes = realloc(f->notes, (f->note_count + 1) * sizeof *f->notes);
     assert_non_null(f->notes);
     cf_test_note_t *note = &f->notes[f->note_count++];
@@ -154,14 +159,13 @@ static void on_note(void *arg, const char *topic, const void *body, size_t size)
     assert_int_equal(msgpack_unpack_next(&result, body, size, NULL), MSGPACK_UNPACK_SUCCESS);
     const msgpack_object *map = &result.data;
     assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
-    assert_int_equal(map->via.map.size, 5);
     for (uint32_t i = 0; i < map->via.map.size; i++) {
-        char key[16];
+        char key[32];
         copy_str(key, sizeof key, &map->via.map.ptr[i].key);
         const msgpack_object *v = &map->via.map.ptr[i].val;
         if (!strcmp(key, "case_id"))
             copy_str(note->case_id, sizeof note->case_id, v);
-        else if (!strcmp(key, "programme"))
+        else if (!strcmp(key, "programme") && v->type == MSGPACK_OBJECT_STR)
             copy_str(note->programme, sizeof note->programme, v);
         else if (!strcmp(key, "stage"))
             copy_str(note->stage, sizeof note->stage, v);
@@ -169,17 +173,39 @@ static void on_note(void *arg, const char *topic, const void *body, size_t size)
             copy_str(note->event_id, sizeof note->event_id, v);
         else if (!strcmp(key, "occurred_at"))
             note->occurred_at = v->via.i64;
-        else
-            fail_msg("unexpected key %s", key);
+        else if (!strcmp(key, "persons"))
+            note->persons = (int) v->via.i64;
     }
     msgpack_unpacked_destroy(&result);
+}
+
+/* Reads what the outboxes got since the last read, shard by shard. */
+static void read_outboxes(fixture_t *f)
+{
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        char key[32];
+        snprintf(key, sizeof key, "cf:{s%u}:outbox", s);
+        char from[64];
+        snprintf(from, sizeof from, "(%s", f->cursor[s][0] ? f->cursor[s] : "0-0");
+        redisReply *reply = redisCommand(f->raw, "XRANGE %s %s +", key, from);
+        assert_non_null(reply);
+        assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *entry = reply->element[i], *fields = entry->element[1];
+            snprintf(f->cursor[s], sizeof f->cursor[s], "%s", entry->element[0]->str);
+            assert_int_equal(fields->elements, 4);      /* topic T body B */
+            on_note(f, fields->element[1]->str, fields->element[3]->str, fields->element[3]->len);
+        }
+        freeReplyObject(reply);
+    }
 }
 
 const char *cf_test_apply(fixture_t *f, cf_event_t *events, size_t count)
 {
     cf_ack_status_t *statuses = calloc(count, sizeof *statuses);
-    if (cf_store_apply(f->store, events, count, statuses, on_note, f) < 0)
+    if (cf_store_apply(f->store, events, count, statuses) < 0)
         fail_msg("cf_store_apply: %s", cf_store_error(f->store));
+    read_outboxes(f);
     char *codes = calloc(count + 1, 1);
     for (size_t i = 0; i < count; i++) {
         assert_true(statuses[i] == CF_ACK_ACCEPTED || statuses[i] == CF_ACK_DUPLICATE);
@@ -336,7 +362,17 @@ const char *cf_test_dump(fixture_t *f, int everything)
         }
         text_str(&t, names[i]);
         redisReply *value = redisCommand(f->raw, "GET %s", names[i]);
-        if (value->type == REDIS_REPLY_STRING) {
+        if (strstr(names[i], ":outbox")) {         /* a stream: its length */
+            char len[32];
+            snprintf(len, sizeof len, " stream(%lld)",
+                     (long long) cf_test_integer(f, "XLEN %s", names[i]));
+            text_str(&t, len);
+        } else if (strstr(names[i], ":due")) {     /* a sorted set: its size */
+            char len[32];
+            snprintf(len, sizeof len, " zset(%lld)",
+                     (long long) cf_test_integer(f, "ZCARD %s", names[i]));
+            text_str(&t, len);
+        } else if (value->type == REDIS_REPLY_STRING) {
             text_str(&t, " = ");
             text_str(&t, value->str);
         } else {
@@ -354,7 +390,7 @@ const char *cf_test_dump(fixture_t *f, int everything)
 
 /* ---- malformed script calls ------------------------------------------------- */
 
-#define BAD_FAMILIES 12     /* family keys before the eid keys (apply_input.lua) */
+#define BAD_FAMILIES 16     /* fixed keys before the eid keys (NFIXED, apply_input.lua) */
 
 static void pack_s(msgpack_packer *pk, const char *s)
 {
@@ -386,7 +422,7 @@ static void pack_registration(msgpack_packer *pk, int key, int persons, double c
    uasc, females, males}. */
 static void pack_flow(msgpack_packer *pk)
 {
-    msgpack_pack_array(pk, 12);
+    msgpack_pack_array(pk, 13);
     msgpack_pack_int(pk, CF_EV_FLOW_OBSERVED);
     msgpack_pack_int(pk, -1);
     msgpack_pack_int(pk, 0);
@@ -397,6 +433,7 @@ static void pack_flow(msgpack_packer *pk)
     pack_s(pk, "ITA");
     for (int i = 0; i < 4; i++)
         msgpack_pack_int(pk, i ? -1 : 5);
+    msgpack_pack_int(pk, 17897);                /* its day number */
 }
 
 /* The events of each kind of bad call (after a valid flow event); returns
@@ -406,7 +443,7 @@ static int bad_events(msgpack_packer *pk, const char *kind)
     msgpack_pack_array(pk, 2);
     pack_flow(pk);
     if (!strcmp(kind, "bad-stage")) {
-        msgpack_pack_array(pk, 7);
+        msgpack_pack_array(pk, 8);
         msgpack_pack_int(pk, CF_EV_CASE_SCREENED);
         msgpack_pack_int(pk, 9);
         msgpack_pack_int(pk, BAD_FAMILIES + 3);
@@ -414,6 +451,7 @@ static int bad_events(msgpack_packer *pk, const char *kind)
         pack_s(pk, "medical");
         pack_s(pk, "cleared");
         msgpack_pack_int(pk, 0);
+        msgpack_pack_int64(pk, 1546300800000);
         return BAD_FAMILIES + 3;
     }
     if (!strcmp(kind, "short-payload")) {       /* an arrival without its time */
@@ -455,8 +493,8 @@ char *cf_test_bad_call(fixture_t *f, const char *kind)
         nkeys = bad_events(&pk, kind);
     }
     char keys[BAD_FAMILIES + 3][32];
-    const char *argv[BAD_FAMILIES + 3 + 6] = { "EVAL", script, NULL };     /* keys + 6 */
-    size_t argvlen[BAD_FAMILIES + 3 + 6] = { 4, len, 0 };
+    const char *argv[BAD_FAMILIES + 3 + 8] = { "EVAL", script, NULL };     /* keys + 8 */
+    size_t argvlen[BAD_FAMILIES + 3 + 8] = { 4, len, 0 };
     char numkeys[8];
     argvlen[2] = (size_t) snprintf(numkeys, sizeof numkeys, "%d", nkeys);
     argv[2] = numkeys;
@@ -471,7 +509,22 @@ char *cf_test_bad_call(fixture_t *f, const char *kind)
     argvlen[4 + nkeys] = strlen(argv[4 + nkeys]);
     argv[5 + nkeys] = "100";
     argvlen[5 + nkeys] = 3;
-    redisReply *reply = redisCommandArgv(f->raw, 6 + nkeys, argv, argvlen);
+    /* one occurred_at per event (the events counted from the blob), no rules */
+    size_t events = blob.size && (unsigned char) blob.data[0] >= 0x90
+                  && (unsigned char) blob.data[0] <= 0x9f ? (unsigned char) blob.data[0] - 0x90 : 0;
+    msgpack_sbuffer times;
+    msgpack_sbuffer_init(&times);
+    msgpack_packer tp;
+    msgpack_packer_init(&tp, &times, msgpack_sbuffer_write);
+    msgpack_pack_array(&tp, events);
+    for (size_t i = 0; i < events; i++)
+        msgpack_pack_int64(&tp, 1546300800000);
+    argv[6 + nkeys] = times.data;
+    argvlen[6 + nkeys] = times.size;
+    argv[7 + nkeys] = "\x80";
+    argvlen[7 + nkeys] = 1;
+    redisReply *reply = redisCommandArgv(f->raw, 8 + nkeys, argv, argvlen);
+    msgpack_sbuffer_destroy(&times);
     msgpack_sbuffer_destroy(&blob);
     free(script);
     assert_non_null(reply);

@@ -21,6 +21,7 @@ typedef struct {
     char topic[96];
     char case_id[40], programme[40], stage[16], event_id[72];
     int64_t occurred_at;
+    int persons;
     int has_raw;                /* the body holds RAW_REF somewhere */
 } cf_test_note_t;
 
@@ -33,6 +34,7 @@ typedef struct {
     size_t note_count;
     char **garbage;             /* strings handed out, freed at clear */
     size_t garbage_count;
+    char cursor[CF_STORE_SHARDS][48];   /* last outbox entry read, per shard */
 } fixture_t;
 
 /*  cmocka setup and teardown: a throw-away redis-server, a store with the
@@ -46,11 +48,18 @@ int cf_test_store_teardown(void **state);
 void cf_test_register(cf_event_t *ev, const char *id, const char *case_id, const char *programme,
                       const char *sexes, const char *bands);
 
+#define HOUR        3600000LL
+#define DAY         (24 * HOUR)
+
+/*  Sets the event's occurred_at and returns it.                            */
+cf_event_t *cf_test_at(cf_event_t *ev, int64_t t);
+
 /*  An event of any other type with only the envelope filled (case_ref RAW_REF). */
 void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event_type_t type);
 
 /*  Applies; fails the test unless it returns 0. Returns one char per event:
-    'a' accepted, 'd' duplicate. Notifications are appended to f->notes.  */
+    'a' accepted, 'd' duplicate. The notifications the outboxes got are
+    appended to f->notes (shard by shard, in order within a shard).        */
 const char *cf_test_apply(fixture_t *f, cf_event_t *events, size_t count);
 
 /*  "name=value " for every field of the family summed over the shards, in

@@ -20,7 +20,7 @@ static void publish(cf_publisher_t *pub, const char *topic, const msgpack_sbuffe
     zmq_msg_t t, b;
     msg_from(&t, topic, strlen(topic));
     msg_from(&b, body->data, body->size);
-    assert_int_equal(cf_publisher_send(pub, &t, &b), 0);
+    assert_int_equal(cf_publisher_send(pub, &t, &b, NULL), 0);
     zmq_msg_close(&t);
     zmq_msg_close(&b);
 }
@@ -91,7 +91,7 @@ static void test_sequenced_bodies(void **unused)
     zmq_msg_t t, b;
     msg_from(&t, "case.A.departed", 15);
     msg_from(&b, "\x93\x01\x02\x03", 4);                /* an array, not a map */
-    assert_int_equal(cf_publisher_send(pub, &t, &b), -1);
+    assert_int_equal(cf_publisher_send(pub, &t, &b, NULL), -1);
     zmq_msg_close(&t);
     zmq_msg_close(&b);
 

@@ -55,7 +55,7 @@ static void test_registration(void **state)
     assert_int_equal(cf_test_integer(f, "TTL %s", key) > 30 * 86400 - 5, 1);
     snprintf(key, sizeof key, "cf:{s%u}:stage", shard);
     assert_int_equal(cf_test_integer(f, "HLEN %s", key), 4);
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 5);      /* eid, case, stage, demo, vuln */
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 6);      /* eid, case, stage, demo, vuln, outbox */
 }
 
 static void test_stage_moves(void **state)
@@ -239,9 +239,9 @@ static void test_many_cases_many_shards(void **state)
     assert_int_equal(cf_test_get(f, "stage", "EU-IOM-JI|departed|ever|persons"), CASES);
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|now|cases"), 0);
     assert_int_equal(f->note_count, 2 * CASES);
-    /* eids, cases, a stage, demo, dur and services hash in every shard, and
-       the flow's hash */
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 3 * CASES + 1 + 4 * CF_STORE_SHARDS + 1);
+    /* eids, cases, a stage, demo, dur and services hash and an outbox in
+       every shard, and the flow's hash */
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 3 * CASES + 1 + 5 * CF_STORE_SHARDS + 1);
     char key[64];
     snprintf(key, sizeof key, "cf:{s%u}:eid:m-flow", cf_store_shard_of(&ev[2 * CASES]));
     assert_int_equal(cf_test_integer(f, "EXISTS %s", key), 1);
@@ -277,7 +277,7 @@ static void test_noscript_and_reconnect(void **state)
     cf_test_integer(f, "CLIENT KILL TYPE normal SKIPME yes");
     cf_test_stage(&ev, "n-1", CASE_A, CF_EV_CASE_SCREENED);
     cf_ack_status_t status;
-    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status, NULL, NULL), -1);
+    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status), -1);
     assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_IO);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");       /* reconnected */
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|now|persons"), 1);
@@ -305,9 +305,9 @@ static void test_bad_events_and_ttl(void **state)
     cf_event_t ev;
     cf_ack_status_t status;
     cf_test_stage(&ev, "b-0", "not-hex", CF_EV_CASE_SCREENED);
-    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status, NULL, NULL), -1);
+    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status), -1);
     assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_INPUT);
-    assert_int_equal(cf_store_apply(f->store, &ev, 0, &status, NULL, NULL), 0);
+    assert_int_equal(cf_store_apply(f->store, &ev, 0, &status), 0);
     cf_store_set_eid_ttl(f->store, 100);
     cf_test_stage(&ev, "b-1", CASE_A, CF_EV_FUNDING_TRANSACTION);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
@@ -375,7 +375,7 @@ static void test_redis_down(void **state)
     cf_event_t ev;
     cf_test_register(&ev, "x-0", CASE_A, "CH-AVR", "f", "\3");
     cf_ack_status_t status;
-    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status, NULL, NULL), -1);
+    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status), -1);
     assert_true(strlen(cf_store_error(f->store)) > 0);
     assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_IO);
     cf_store_t *other = cf_store_new("127.0.0.1", port, CF_SOURCE_DIR "/lua");

@@ -16,18 +16,12 @@
 #include "caseflow/cf_store.h"
 #include "cf_test_store.h"
 
-#define HOUR    3600000LL
-#define DAY     (24 * HOUR)
 
 static const char *const s_families[] = { "stage", "returns", "vuln", "demo", "dur", "detention",
                                           "reint", "monitor", "services", "funding", "flows" };
 #define FAMILY_COUNT (sizeof s_families / sizeof *s_families)
 
-static cf_event_t *at(cf_event_t *ev, int64_t t)
-{
-    ev->occurred_at = t;
-    return ev;
-}
+#define at cf_test_at
 
 static void test_durations(void **state)
 {
@@ -183,13 +177,13 @@ static void test_wrong_type_writes_nothing(void **state)
     cf_test_register(&ev[0], "x-0", CASE_B, "CH-AVR", "f", "\3");
     cf_test_stage(&ev[1], "x-1", CASE_B, CF_EV_CASE_SCREENED);
     cf_test_integer(f, "SET cf:{s3}:services oops");
-    assert_int_equal(cf_store_apply(f->store, ev, 2, status, NULL, NULL), -1);
+    assert_int_equal(cf_store_apply(f->store, ev, 2, status), -1);
     assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_REDIS);
     assert_non_null(strstr(cf_store_error(f->store), "cf:{s3}:services holds a string"));
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
     cf_test_integer(f, "DEL cf:{s3}:services");
     cf_test_integer(f, "SET cf:{s3}:case:" CASE_B " oops");
-    assert_int_equal(cf_store_apply(f->store, ev, 2, status, NULL, NULL), -1);
+    assert_int_equal(cf_store_apply(f->store, ev, 2, status), -1);
     assert_non_null(strstr(cf_store_error(f->store), "WRONGTYPE"));
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
     cf_test_integer(f, "DEL cf:{s3}:case:" CASE_B);

@@ -1,0 +1,43 @@
+/*  cf_outbox: the broker's reader of the notification outboxes. The apply
+    script appends every notification to its shard's stream cf:{sN}:outbox
+    in the same atomic call as the counters it announces (docs/
+    notifications.md); this reader tails the eight streams in a thread of
+    its own (a slow or dead Redis never stalls the broker's event loop) and
+    hands each entry to the loop over an inproc PAIR socket as three frames:
+    topic, msgpack body, and the entry's stable id "s<shard>-<entry id>".
+
+    Where it has got to is kept in Redis, per shard (cf:{sN}:outbox:cursor),
+    after each batch is handed over: a restarted broker goes on from there,
+    so an entry is published once, or twice when a broker dies between
+    handing a batch over and saving its cursor; then with the same id, so
+    that a subscriber (caseflow-watch does) drops the repeat. Entries older
+    than the retention and already read are trimmed.                         */
+#ifndef CF_OUTBOX_H
+#define CF_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CF_OUTBOX_ENDPOINT      "inproc://caseflow-outbox"
+#define CF_OUTBOX_RETENTION_MS  (3600 * 1000)   /* read entries kept an hour */
+
+typedef struct _cf_outbox_t cf_outbox_t;
+
+/*  Binds a PAIR socket on endpoint in zmq_ctx (the loop reads it: see
+    cf_outbox_socket) and starts the reader thread on Redis host:port. NULL
+    with the reason in err when the socket cannot be made; Redis itself may
+    be down: the thread retries with backoff.                               */
+cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const char *endpoint,
+                           char *err, size_t err_size);
+
+/*  Stops the thread (within about half a second) and frees; accepts NULL.  */
+void cf_outbox_destroy(cf_outbox_t **self_p);
+
+/*  The loop's end of the pair: each message is [topic, body, id].          */
+void *cf_outbox_socket(cf_outbox_t *self);
+
+/*  Entries handed over, and the reader's Redis errors so far (atomic reads). */
+uint64_t cf_outbox_read(const cf_outbox_t *self);
+uint64_t cf_outbox_errors(const cf_outbox_t *self);
+
+#endif

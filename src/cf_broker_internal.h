@@ -1,0 +1,55 @@
+/*  cf_broker internals shared by cf_broker.c (intake, dispatch, workers)
+    and cf_broker_notify.c (the notification side: outboxes, stats). Not
+    installed.                                                              */
+#ifndef CF_BROKER_INTERNAL_H
+#define CF_BROKER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include "caseflow/cf_broker.h"
+#include "caseflow/cf_jobq.h"
+#include "caseflow/cf_loop.h"
+#include "caseflow/cf_outbox.h"
+#include "caseflow/cf_parts.h"
+#include "caseflow/cf_publisher.h"
+#include "caseflow/cf_roster.h"
+
+#define BROKER_DRAIN_MAX 256        /* messages per handler call */
+#define BROKER_STOP_GRACE_MS 10000  /* how long a stopping broker waits for its workers */
+#define BROKER_CREDIT_MAX 64
+
+struct _cf_broker_t {
+    void *ctx, *intake, *workers;
+    cf_publisher_t *publisher;
+    cf_outbox_t *outbox;            /* the notification outboxes' reader */
+    cf_parts_t *outbox_parts;
+    int stats_ms;
+    uint64_t events_in, events_acked;   /* since start */
+    uint64_t stats_in, stats_acked;     /* at the last stats notification */
+    int64_t stats_at;
+    cf_loop_t *loop;
+    cf_jobq_t *queue;
+    cf_roster_t *roster;
+    cf_parts_t *intake_parts;       /* reused receive buffers */
+    cf_parts_t *worker_parts;
+    size_t queue_limit;
+    int heartbeat_ms, liveness_ms;
+    uint64_t next_job_id;
+    int64_t stopping_since;         /* 0 while taking events */
+    msgpack_sbuffer sbuf;
+};
+
+/*  Binds the notification endpoint, starts the outbox reader on Redis and
+    registers their sockets and the stats timer in the loop. 0, or -1 with
+    the reason in err.                                                      */
+int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
+                           size_t err_size);
+
+/*  The jobs workers hold now.                                              */
+size_t cf_broker_inflight(cf_broker_t *self);
+
+/*  Stops the outbox reader and closes the notification endpoint.           */
+void cf_broker_notify_stop(cf_broker_t *self);
+
+#endif

@@ -1,0 +1,118 @@
+/*  cf_broker_notify: the broker's notification side. Entries of the shards'
+    outboxes arrive from the cf_outbox thread and are published with their
+    stable id; every stats_ms the broker publishes `stats`: what came in and
+    was acked since the last one, queue depth, jobs in flight, workers,
+    notifications published and lost to slow subscribers.                   */
+#include "cf_broker_internal.h"
+#include "caseflow/cf_log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NOTIFY_DRAIN_MAX 1024       /* outbox entries per handler call */
+
+static int notify_on_subscription(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop, (void) socket;
+    cf_publisher_drain(arg);
+    return 0;
+}
+
+static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    cf_broker_t *self = arg;
+    for (int i = 0; i < NOTIFY_DRAIN_MAX && cf_parts_recv(self->outbox_parts, socket) == 0; i++) {
+        if (cf_parts_size(self->outbox_parts) != 3)
+            continue;
+        char id[64];
+        size_t len = cf_parts_len(self->outbox_parts, 2);
+        snprintf(id, sizeof id, "%.*s", (int) (len < sizeof id ? len : sizeof id - 1),
+                 (const char *) cf_parts_data(self->outbox_parts, 2));
+        if (cf_publisher_send(self->publisher, cf_parts_at(self->outbox_parts, 0),
+                              cf_parts_at(self->outbox_parts, 1), id) < 0)
+            CF_LOG(CF_LOG_WARN, "outbox entry not published", "id=%s reason=\"not a map\"", id);
+    }
+    return 0;
+}
+
+static void pack_key(msgpack_packer *pk, const char *key)
+{
+    msgpack_pack_str(pk, strlen(key));
+    msgpack_pack_str_body(pk, key, strlen(key));
+}
+
+static void pack_count(msgpack_packer *pk, const char *key, uint64_t value)
+{
+    pack_key(pk, key);
+    msgpack_pack_uint64(pk, value);
+}
+
+static int notify_on_stats(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    cf_broker_t *self = arg;
+    int64_t now = cf_clock_ms();
+    double seconds = (double) (now - self->stats_at) / 1000.0;
+    msgpack_sbuffer_clear(&self->sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &self->sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 11);
+    pack_count(&pk, "events_in", self->events_in - self->stats_in);
+    pack_count(&pk, "events_acked", self->events_acked - self->stats_acked);
+    pack_key(&pk, "seconds");
+    msgpack_pack_double(&pk, seconds);
+    pack_key(&pk, "events_per_s");
+    msgpack_pack_double(&pk, seconds > 0 ? (double) (self->events_acked - self->stats_acked)
+                                           / seconds : 0);
+    pack_count(&pk, "queue_events", cf_jobq_events(self->queue));
+    pack_count(&pk, "queue_jobs", cf_jobq_jobs(self->queue));
+    pack_count(&pk, "inflight_jobs", cf_broker_inflight(self));
+    pack_count(&pk, "workers", cf_roster_size(self->roster));
+    pack_count(&pk, "published", cf_publisher_sent(self->publisher));
+    pack_count(&pk, "dropped", cf_publisher_dropped(self->publisher));
+    pack_count(&pk, "outbox_errors", cf_outbox_errors(self->outbox));
+    zmq_msg_t topic, body;
+    zmq_msg_init_size(&topic, 5);
+    memcpy(zmq_msg_data(&topic), "stats", 5);
+    zmq_msg_init_size(&body, self->sbuf.size);
+    memcpy(zmq_msg_data(&body), self->sbuf.data, self->sbuf.size);
+    cf_publisher_send(self->publisher, &topic, &body, NULL);
+    zmq_msg_close(&topic);
+    zmq_msg_close(&body);
+    self->stats_in = self->events_in;
+    self->stats_acked = self->events_acked;
+    self->stats_at = now;
+    return 0;
+}
+
+int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
+                           size_t err_size)
+{
+    assert(self && config);
+    self->publisher = cf_publisher_new(self->ctx, config->publish_endpoint, err, err_size);
+    if (!self->publisher)
+        return -1;
+    self->outbox = cf_outbox_new(self->ctx, config->redis_host ? config->redis_host : "127.0.0.1",
+                                 config->redis_port ? config->redis_port : 6379,
+                                 CF_OUTBOX_ENDPOINT, err, err_size);
+    if (!self->outbox)
+        return -1;
+    self->outbox_parts = cf_parts_new(4);
+    self->stats_ms = config->stats_ms > 0 ? config->stats_ms : 10000;
+    self->stats_at = cf_clock_ms();
+    cf_loop_add_socket(self->loop, cf_publisher_socket(self->publisher), notify_on_subscription,
+                       self->publisher);
+    cf_loop_add_socket(self->loop, cf_outbox_socket(self->outbox), notify_on_outbox, self);
+    cf_loop_add_timer(self->loop, self->stats_ms, notify_on_stats, self);
+    return 0;
+}
+
+void cf_broker_notify_stop(cf_broker_t *self)
+{
+    assert(self);
+    cf_outbox_destroy(&self->outbox);
+    cf_parts_destroy(&self->outbox_parts);
+    cf_publisher_destroy(&self->publisher);
+}

@@ -1,0 +1,264 @@
+/*  cf_outbox: the outbox reader thread; see cf_outbox.h. The thread owns its
+    Redis connection and its end of the pair; the loop's end and the counters
+    are all it shares, the counters as atomics.                              */
+#include "caseflow/cf_outbox.h"
+#include "caseflow/cf_store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+#include <zmq.h>
+
+#define OUTBOX_BATCH        "512"   /* entries per XREAD and stream */
+#define OUTBOX_BLOCK_MS     "500"   /* how long an XREAD waits: the stop latency */
+#define OUTBOX_BACKOFF_MAX  5000
+#define OUTBOX_TRIM_EVERY_S 10
+
+struct _cf_outbox_t {
+    void *ctx, *pair;
+    char *host, *endpoint;
+    int port;
+    pthread_t thread;
+    bool started;
+    atomic_int stop;
+    atomic_uint_fast64_t read, errors;
+};
+
+typedef struct {
+    cf_outbox_t *self;
+    redisContext *redis;
+    void *pair;                     /* the thread's end */
+    char keys[CF_STORE_SHARDS][32];
+    char cursor[CF_STORE_SHARDS][48];
+    time_t trimmed_at;
+} outbox_reader_t;
+
+static void outbox_sleep_ms(cf_outbox_t *self, int ms)
+{
+    for (; ms > 0 && !atomic_load(&self->stop); ms -= 100) {
+        struct timespec step = { 0, 100 * 1000000L };
+        nanosleep(&step, NULL);
+    }
+}
+
+/* Connects and reads the saved cursors. 0, or -1 (connection dropped). */
+static int outbox_connect(outbox_reader_t *r)
+{
+    struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
+    r->redis = redisConnectWithTimeout(r->self->host, r->self->port, connect_timeout);
+    if (!r->redis || r->redis->err || redisSetTimeout(r->redis, command_timeout) != REDIS_OK)
+        goto fail;
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        redisReply *reply = redisCommand(r->redis, "GET %s:cursor", r->keys[s]);
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            if (reply)
+                freeReplyObject(reply);
+            goto fail;
+        }
+        snprintf(r->cursor[s], sizeof r->cursor[s], "%s",
+                 reply->type == REDIS_REPLY_STRING ? reply->str : "0-0");
+        freeReplyObject(reply);
+    }
+    return 0;
+fail:
+    if (r->redis)
+        redisFree(r->redis);
+    r->redis = NULL;
+    return -1;
+}
+
+/* Sends one frame, waiting while the loop lags (the pair's high-water
+   mark); gives up only when the broker is stopping. */
+static int outbox_send(outbox_reader_t *r, const char *data, size_t len, int more)
+{
+    while (zmq_send(r->pair, data, len, more ? ZMQ_SNDMORE : 0) < 0)
+        if (zmq_errno() != EAGAIN || atomic_load(&r->self->stop))
+            return -1;
+    return 0;
+}
+
+/* Hands one stream's entries to the loop, moving the cursor past each;
+   returns how many, or -1 when the broker is stopping. */
+static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *entries)
+{
+    long n = 0;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *entry = entries->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+            || entry->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        const redisReply *fields = entry->element[1], *topic = NULL, *body = NULL;
+        for (size_t j = 0; fields->type == REDIS_REPLY_ARRAY && j + 1 < fields->elements; j += 2) {
+            const redisReply *k = fields->element[j];
+            if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "topic"))
+                topic = fields->element[j + 1];
+            else if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "body"))
+                body = fields->element[j + 1];
+        }
+        if (topic && body && topic->type == REDIS_REPLY_STRING
+            && body->type == REDIS_REPLY_STRING) {     /* else not ours: skipped */
+            char id[64];
+            int id_len = snprintf(id, sizeof id, "s%u-%s", s, entry->element[0]->str);
+            if (outbox_send(r, topic->str, topic->len, 1) < 0
+                || outbox_send(r, body->str, body->len, 1) < 0
+                || outbox_send(r, id, (size_t) id_len, 0) < 0)
+                return -1;
+            n++;
+        }
+        snprintf(r->cursor[s], sizeof r->cursor[s], "%s", entry->element[0]->str);
+    }
+    return n;
+}
+
+/* Saves the cursors, and now and then trims what was read long ago. */
+static int outbox_save(outbox_reader_t *r)
+{
+    time_t now = time(NULL);
+    bool trim = now - r->trimmed_at >= OUTBOX_TRIM_EVERY_S;
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        redisAppendCommand(r->redis, "SET %s:cursor %s", r->keys[s], r->cursor[s]);
+        if (trim) {
+            long long read_ms = strtoll(r->cursor[s], NULL, 10) - CF_OUTBOX_RETENTION_MS;
+            char minid[32];
+            snprintf(minid, sizeof minid, "%lld-0", read_ms > 0 ? read_ms : 0);
+            redisAppendCommand(r->redis, "XTRIM %s MINID ~ %s", r->keys[s], minid);
+        }
+    }
+    int rc = 0;
+    for (unsigned i = 0; i < CF_STORE_SHARDS * (trim ? 2u : 1u); i++) {
+        void *reply = NULL;
+        if (redisGetReply(r->redis, &reply) != REDIS_OK || !reply)
+            return -1;
+        rc |= ((redisReply *) reply)->type == REDIS_REPLY_ERROR ? -1 : 0;
+        freeReplyObject(reply);
+    }
+    if (trim)
+        r->trimmed_at = now;
+    return rc;
+}
+
+/* One XREAD over every shard; -1 on a Redis error. */
+static int outbox_poll(outbox_reader_t *r)
+{
+    const char *argv[6 + 2 * CF_STORE_SHARDS] = { "XREAD", "COUNT", OUTBOX_BATCH, "BLOCK",
+                                                  OUTBOX_BLOCK_MS, "STREAMS" };
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        argv[6 + s] = r->keys[s];
+        argv[6 + CF_STORE_SHARDS + s] = r->cursor[s];
+    }
+    redisReply *reply = redisCommandArgv(r->redis, 6 + 2 * CF_STORE_SHARDS, argv, NULL);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    long handed = 0, got;
+    for (size_t i = 0; handed >= 0 && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+        const redisReply *stream = reply->element[i];
+        for (unsigned s = 0; s < CF_STORE_SHARDS && stream->elements == 2; s++)
+            if (!strcmp(stream->element[0]->str, r->keys[s])) {
+                got = outbox_hand_over(r, s, stream->element[1]);
+                handed = got < 0 ? -1 : handed + got;
+                break;
+            }
+    }
+    freeReplyObject(reply);
+    if (handed <= 0)
+        return 0;       /* nothing new, or stopping: the cursor stays where it was saved */
+    atomic_fetch_add(&r->self->read, (uint64_t) handed);
+    return outbox_save(r);
+}
+
+static void *outbox_thread(void *arg)
+{
+    cf_outbox_t *self = arg;
+    outbox_reader_t r = { .self = self };
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
+        snprintf(r.keys[s], sizeof r.keys[s], "cf:{s%u}:outbox", s);
+    r.pair = zmq_socket(self->ctx, ZMQ_PAIR);
+    int linger = 0, timeout = 200;
+    zmq_setsockopt(r.pair, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(r.pair, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    zmq_connect(r.pair, self->endpoint);
+    int backoff = 100;
+    while (!atomic_load(&self->stop)) {
+        if ((!r.redis && outbox_connect(&r) < 0) || outbox_poll(&r) < 0) {
+            atomic_fetch_add(&self->errors, 1);
+            if (r.redis)
+                redisFree(r.redis);
+            r.redis = NULL;
+            outbox_sleep_ms(self, backoff);
+            backoff = backoff * 2 > OUTBOX_BACKOFF_MAX ? OUTBOX_BACKOFF_MAX : backoff * 2;
+            continue;
+        }
+        backoff = 100;
+    }
+    if (r.redis)
+        redisFree(r.redis);
+    zmq_close(r.pair);
+    return NULL;
+}
+
+cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const char *endpoint,
+                           char *err, size_t err_size)
+{
+    assert(zmq_ctx && host && endpoint);
+    cf_outbox_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->host = strdup(host)) || !(self->endpoint = strdup(endpoint)))
+        abort();
+    self->ctx = zmq_ctx;
+    self->port = port;
+    self->pair = zmq_socket(zmq_ctx, ZMQ_PAIR);
+    int linger = 0;
+    zmq_setsockopt(self->pair, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(self->pair, endpoint) < 0) {
+        snprintf(err, err_size, "outbox: cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        cf_outbox_destroy(&self);
+        return NULL;
+    }
+    if (pthread_create(&self->thread, NULL, outbox_thread, self) != 0)
+        abort();
+    self->started = true;
+    return self;
+}
+
+void cf_outbox_destroy(cf_outbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_outbox_t *self = *self_p;
+    if (self->started) {
+        atomic_store(&self->stop, 1);
+        pthread_join(self->thread, NULL);
+    }
+    zmq_close(self->pair);
+    free(self->host);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+void *cf_outbox_socket(cf_outbox_t *self)
+{
+    assert(self);
+    return self->pair;
+}
+
+uint64_t cf_outbox_read(const cf_outbox_t *self)
+{
+    assert(self);
+    return atomic_load(&((cf_outbox_t *) self)->read);
+}
+
+uint64_t cf_outbox_errors(const cf_outbox_t *self)
+{
+    assert(self);
+    return atomic_load(&((cf_outbox_t *) self)->errors);
+}

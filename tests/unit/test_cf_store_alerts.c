@@ -1,0 +1,186 @@
+/*  Tests of the notifications the apply and fire scripts write to the
+    shards' outboxes (docs/notifications.md): case.* with persons, the
+    vulnerable alerts (registration, screening, risk) once per case and flag,
+    the predeparture alert, route spikes once per spike, and overdue alerts
+    fired by time alone, once, and never again for that case and limit.
+    Against a throw-away redis-server, with the default rules.              */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "caseflow/cf_rules.h"
+#include "caseflow/cf_store.h"
+#include "cf_test_store.h"
+
+
+static int setup(void **state)
+{
+    if (cf_test_store_setup(state) < 0)
+        return -1;
+    fixture_t *f = *state;
+    cf_rules_t *rules = cf_rules_new();
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init(&packed);
+    cf_rules_pack(rules, &packed);
+    cf_store_set_rules(f->store, packed.data, packed.size);
+    msgpack_sbuffer_destroy(&packed);
+    cf_rules_destroy(&rules);
+    return 0;
+}
+
+#define at cf_test_at
+
+static void test_vulnerable_once_per_flag(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[4];
+    cf_test_stage(&ev[0], "v-0", CASE_A, CF_EV_CASE_SCREENED);     /* before registration */
+    ev[0].vulnerabilities = 1u << CF_VULN_UASC | 1u << CF_VULN_ELDERLY;
+    assert_string_equal(cf_test_apply(f, ev, 1), "a");
+    assert_string_equal(cf_test_topics(f), "");
+    cf_test_register(&ev[1], "v-1", CASE_A, "EU-IOM-JI", "m", "\2");
+    ev[1].vulnerabilities = 1u << CF_VULN_VOT;
+    cf_test_stage(&ev[2], "v-2", CASE_A, CF_EV_CASE_SCREENED);
+    ev[2].vulnerabilities = 1u << CF_VULN_VOT | 1u << CF_VULN_HEALTH;     /* vot again */
+    strcpy(ev[2].risk, "high");
+    cf_test_stage(&ev[3], "v-3", CASE_A, CF_EV_CASE_SCREENED);
+    strcpy(ev[3].risk, "high");                                        /* high again */
+    assert_string_equal(cf_test_apply(f, ev + 1, 3), "aaa");
+    assert_string_equal(cf_test_sorted_topics(f),
+        "alert.vulnerable.health alert.vulnerable.risk_high alert.vulnerable.uasc "
+        "alert.vulnerable.vot case.EU-IOM-JI.registered case.EU-IOM-JI.screened ");
+    for (size_t i = 0; i < f->note_count; i++) {
+        assert_string_equal(f->notes[i].case_id, CASE_A);
+        assert_int_equal(f->notes[i].has_raw, 0);
+    }
+}
+
+/* A departure with a medical screening in the 72 hours before it is fine;
+   one without (too long after it, or before it) alerts, once per departure. */
+static void test_predeparture(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_register(&ev[0], "p-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_stage(&ev[1], "p-1", CASE_A, CF_EV_CASE_SCREENED);      /* medical */
+    at(&ev[1], T0 + 12 * DAY);
+    cf_test_stage(&ev[2], "p-2", CASE_A, CF_EV_CASE_DEPARTED);      /* 2 days later */
+    at(&ev[2], T0 + 14 * DAY);
+    assert_string_equal(cf_test_apply(f, ev, 3), "aaa");
+    assert_null(strstr(cf_test_topics(f), "alert.predeparture"));
+    assert_non_null(strstr(cf_test_topics(f), "case.CH-AVR.departed"));
+    const int64_t late[] = { 20 * DAY, 5 * DAY };                   /* 8 days after; before it */
+    for (int i = 0; i < 2; i++) {
+        cf_test_notes_clear(f);
+        char id[8];
+        snprintf(id, sizeof id, "p-%d", 3 + i);
+        cf_test_stage(&ev[2], id, CASE_A, CF_EV_CASE_DEPARTED);
+        at(&ev[2], T0 + late[i]);
+        assert_string_equal(cf_test_apply(f, ev + 2, 1), "a");
+        assert_string_equal(cf_test_topics(f), "alert.predeparture ");
+        assert_string_equal(f->notes[0].event_id, id);
+        assert_string_equal(cf_test_apply(f, ev + 2, 1), "d");      /* resent: nothing */
+        assert_int_equal(f->note_count, 1);
+    }
+}
+
+static cf_event_t *flow(cf_event_t *ev, const char *id, int day, uint64_t count)
+{
+    cf_test_stage(ev, id, CASE_A, CF_EV_FLOW_OBSERVED);
+    strcpy(ev->route, "western_balkans");
+    ev->count = count;
+    return at(ev, T0 + day * DAY);
+}
+
+static void test_spike_once_per_spike(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[40];
+    size_t n = 0;
+    char id[16];
+    for (int d = 0; d < 35; d++) {                 /* 2 a day: 28 days 56, last 7 days 14 */
+        snprintf(id, sizeof id, "f-%d", d);
+        flow(&ev[n++], id, d, 2);
+    }
+    assert_int_equal(strspn(cf_test_apply(f, ev, n), "a"), n);
+    assert_string_equal(cf_test_topics(f), "");
+    flow(&ev[0], "f-x", 34, 10);                   /* last 7 days 24 > 14 x 1.5 = 21, >= 10 */
+    assert_string_equal(cf_test_apply(f, ev, 1), "a");
+    assert_string_equal(cf_test_topics(f), "alert.spike.western_balkans ");
+    cf_test_notes_clear(f);
+    flow(&ev[0], "f-y", 34, 5);                    /* still a spike: no second alert */
+    assert_string_equal(cf_test_apply(f, ev, 1), "a");
+    assert_string_equal(cf_test_topics(f), "");
+}
+
+static void test_overdue_by_time_alone(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_register(&ev[0], "o-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_stage(&ev[1], "o-1", CASE_B, CF_EV_CASE_DETAINED);
+    cf_test_register(&ev[2], "o-2", CASE_B, "EU-IOM-JI", "m", "\3");
+    at(&ev[1], T0 + 5 * DAY);
+    assert_string_equal(cf_test_apply(f, ev, 3), "aaa");
+    unsigned fired;
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 34 * DAY, &fired), 0);
+    assert_int_equal(fired, 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 35 * DAY, &fired), 0);
+    assert_int_equal(fired, 1);                    /* detained 30 days */
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, &fired), 0);
+    assert_int_equal(fired, 2);                    /* both registered 60 days, not departed */
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 400 * DAY, &fired), 0);
+    assert_int_equal(fired, 0);                    /* once each */
+    cf_test_notes_clear(f);
+    cf_test_apply(f, ev, 0 + 1);                   /* read the outboxes (a duplicate) */
+    assert_string_equal(cf_test_sorted_topics(f), "alert.overdue.detained "
+                        "alert.overdue.registered alert.overdue.registered ");
+    /* a limit that fired never fires again for that case */
+    cf_test_stage(&ev[1], "o-3", CASE_B, CF_EV_CASE_RELEASED);
+    cf_test_stage(&ev[2], "o-4", CASE_B, CF_EV_CASE_DETAINED);
+    at(&ev[2], T0 + 401 * DAY);
+    assert_string_equal(cf_test_apply(f, ev + 1, 2), "aa");
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 900 * DAY, &fired), 0);
+    assert_int_equal(fired, 0);
+    /* a departure ends the registered limit before it fires */
+    cf_event_t late[2];
+    cf_test_register(&late[0], "o-5", "00000003000000000000000000000000", "CH-AVR", "f", "\3");
+    cf_test_stage(&late[1], "o-6", "00000003000000000000000000000000", CF_EV_CASE_DEPARTED);
+    at(&late[1], T0 + DAY);
+    assert_string_equal(cf_test_apply(f, late, 2), "aa");
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 900 * DAY, &fired), 0);
+    assert_int_equal(fired, 0);
+    assert_int_equal(cf_test_integer(f, "ZCARD cf:{s3}:due"), 0);
+}
+
+static void test_clock(void **state)
+{
+    fixture_t *f = *state;
+    int64_t ms;
+    assert_int_equal(cf_store_clock(f->store, &ms), 0);
+    assert_int_equal(ms, -1);
+    assert_int_equal(cf_store_set_clock(f->store, T0), 0);
+    assert_int_equal(cf_store_clock(f->store, &ms), 0);
+    assert_int_equal(ms, T0);
+    assert_int_equal(cf_store_set_clock(f->store, -1), 0);
+    assert_int_equal(cf_store_clock(f->store, &ms), 0);
+    assert_int_equal(ms, -1);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_vulnerable_once_per_flag, setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_predeparture, setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_spike_once_per_spike, setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_overdue_by_time_alone, setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_clock, setup, cf_test_store_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
