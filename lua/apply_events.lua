@@ -255,7 +255,7 @@ local function settle_spikes()
         redis.call('HSET', KEYS[K_SPIKE], route, '1')
         notes[#notes + 1] = { 'alert.spike.' .. route, { route = route, last_7_days = last7,
           previous_28_days = prev28, ratio = rule[1], min_count = rule[2],
-          day = int(latest) } }
+          day = latest } }
       elseif not spiking and marked then
         redis.call('HDEL', KEYS[K_SPIKE], route)
       end

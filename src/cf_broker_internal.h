@@ -14,6 +14,7 @@
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_publisher.h"
 #include "caseflow/cf_roster.h"
+#include "caseflow/cf_rules.h"
 
 #define BROKER_DRAIN_MAX 256        /* messages per handler call */
 #define BROKER_STOP_GRACE_MS 10000  /* how long a stopping broker waits for its workers */
@@ -23,6 +24,9 @@ struct _cf_broker_t {
     void *ctx, *intake, *workers;
     cf_publisher_t *publisher;
     cf_outbox_t *outbox;            /* the notification outboxes' reader */
+    cf_rules_t *rules;              /* for the milestones */
+    const char *rules_file;
+    volatile sig_atomic_t *reload;
     cf_parts_t *outbox_parts;
     int stats_ms;
     uint64_t events_in, events_acked;   /* since start */

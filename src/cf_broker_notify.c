@@ -5,6 +5,7 @@
     notifications published and lost to slow subscribers.                   */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_store.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -49,6 +50,35 @@ static void pack_count(msgpack_packer *pk, const char *key, uint64_t value)
     msgpack_pack_uint64(pk, value);
 }
 
+/* Hands the rules in force to the outbox reader (its milestones). */
+static void notify_use_rules(cf_broker_t *self)
+{
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init(&packed);
+    cf_rules_pack(self->rules, &packed);
+    cf_outbox_set_rules(self->outbox, packed.data, packed.size);
+    msgpack_sbuffer_destroy(&packed);
+}
+
+/* SIGHUP: the rules file again; an invalid one changes nothing. */
+static int notify_on_reload(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    cf_broker_t *self = arg;
+    if (!self->reload || !*self->reload)
+        return 0;
+    *self->reload = 0;
+    if (!self->rules_file)
+        return 0;
+    if (cf_rules_load(self->rules, self->rules_file) < 0)
+        CF_LOG(CF_LOG_ERROR, "rules not reloaded", "error=\"%s\"", cf_rules_error(self->rules));
+    else {
+        notify_use_rules(self);
+        CF_LOG(CF_LOG_INFO, "rules reloaded", "file=%s", self->rules_file);
+    }
+    return 0;
+}
+
 static int notify_on_stats(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
@@ -91,14 +121,23 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
                            size_t err_size)
 {
     assert(self && config);
+    self->rules = cf_rules_new();
+    self->rules_file = config->rules_file;
+    self->reload = config->reload;
+    if (config->rules_file && cf_rules_load(self->rules, config->rules_file) < 0) {
+        snprintf(err, err_size, "%s", cf_rules_error(self->rules));
+        return -1;
+    }
     self->publisher = cf_publisher_new(self->ctx, config->publish_endpoint, err, err_size);
     if (!self->publisher)
         return -1;
     self->outbox = cf_outbox_new(self->ctx, config->redis_host ? config->redis_host : "127.0.0.1",
                                  config->redis_port ? config->redis_port : 6379,
-                                 CF_OUTBOX_ENDPOINT, err, err_size);
+                                 CF_OUTBOX_ENDPOINT, config->script_dir ? config->script_dir
+                                 : cf_store_default_scripts(), err, err_size);
     if (!self->outbox)
         return -1;
+    notify_use_rules(self);
     self->outbox_parts = cf_parts_new(4);
     self->stats_ms = config->stats_ms > 0 ? config->stats_ms : 10000;
     self->stats_at = cf_clock_ms();
@@ -106,6 +145,7 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
                        self->publisher);
     cf_loop_add_socket(self->loop, cf_outbox_socket(self->outbox), notify_on_outbox, self);
     cf_loop_add_timer(self->loop, self->stats_ms, notify_on_stats, self);
+    cf_loop_add_timer(self->loop, 250, notify_on_reload, self);
     return 0;
 }
 
@@ -113,6 +153,7 @@ void cf_broker_notify_stop(cf_broker_t *self)
 {
     assert(self);
     cf_outbox_destroy(&self->outbox);
+    cf_rules_destroy(&self->rules);
     cf_parts_destroy(&self->outbox_parts);
     cf_publisher_destroy(&self->publisher);
 }

@@ -183,11 +183,11 @@ static int store_append_file(const char *path, char **text, size_t *len, size_t 
 int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
                          size_t err_size)
 {
-    return cf_store_read_files(script_dir, cf_store_script_parts, CF_STORE_SCRIPT_PARTS, text,
+    return cf_store_read_script_files(script_dir, cf_store_script_parts, CF_STORE_SCRIPT_PARTS, text,
                                len, err, err_size);
 }
 
-int cf_store_read_files(const char *script_dir, const char *const *names, size_t count,
+int cf_store_read_script_files(const char *script_dir, const char *const *names, size_t count,
                         char **text, size_t *len, char *err, size_t err_size)
 {
     assert(script_dir && names && text && len && err);
@@ -222,7 +222,7 @@ static int store_read_script(cf_store_t *self)
     self->script = text;
     self->script_len = len;
     static const char *const fire[] = { CF_STORE_FIRE_SCRIPT };
-    if (cf_store_read_files(self->script_dir, fire, 1, &text, &len, err, sizeof err) < 0)
+    if (cf_store_read_script_files(self->script_dir, fire, 1, &text, &len, err, sizeof err) < 0)
         return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
     free(self->fire_script);
     self->fire_script = text;

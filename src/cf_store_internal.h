@@ -67,10 +67,6 @@ int cf_store_fail_io(cf_store_t *self, const char *what);
 
 void cf_store_clear_error(cf_store_t *self);
 
-/*  Reads and joins count files of script_dir (a newline after each) into a
-    new text. 0, or -1 with "path: reason" in err.                           */
-int cf_store_read_files(const char *script_dir, const char *const *names, size_t count,
-                        char **text, size_t *len, char *err, size_t err_size);
 
 /*  Reconnects when there is no usable connection, and loads the script when
     need_script (the counter commands do not need it). 0 / -1.              */

@@ -25,6 +25,9 @@ typedef struct {
     const char *redis_host;             /* where the outboxes are */
     int redis_port;
     int stats_ms;                       /* stats notification interval; 0 = 10000 */
+    const char *script_dir;             /* lua/milestones.lua; NULL = built-in default */
+    const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
+    volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000

@@ -6,8 +6,11 @@
     hands each entry to the loop over an inproc PAIR socket as three frames:
     topic, msgpack body, and the entry's stable id "s<shard>-<entry id>".
 
-    Where it has got to is kept in Redis, per shard (cf:{sN}:outbox:cursor),
-    after each batch is handed over: a restarted broker goes on from there,
+    Where it has got to is kept in Redis (cf:{pub}:cursor), after each batch
+    is handed over, in the same call of lua/milestones.lua that adds the
+    batch's returns to the programmes' totals and announces the milestones
+    they reach (into a ninth stream, cf:{pub}:outbox, read the same way, ids
+    "p-<entry id>"): a restarted broker goes on from there,
     so an entry is published once, or twice when a broker dies between
     handing a batch over and saving its cursor; then with the same id, so
     that a subscriber (caseflow-watch does) drops the repeat. Entries older
@@ -19,16 +22,22 @@
 #include <stdint.h>
 
 #define CF_OUTBOX_ENDPOINT      "inproc://caseflow-outbox"
+#define CF_OUTBOX_SCRIPT        "milestones.lua"    /* in the script directory */
 #define CF_OUTBOX_RETENTION_MS  (3600 * 1000)   /* read entries kept an hour */
 
 typedef struct _cf_outbox_t cf_outbox_t;
 
-/*  Binds a PAIR socket on endpoint in zmq_ctx (the loop reads it: see
-    cf_outbox_socket) and starts the reader thread on Redis host:port. NULL
-    with the reason in err when the socket cannot be made; Redis itself may
-    be down: the thread retries with backoff.                               */
+/*  Reads lua/milestones.lua from script_dir, binds a PAIR socket on
+    endpoint in zmq_ctx (the loop reads it: see cf_outbox_socket) and starts
+    the reader thread on Redis host:port. NULL with the reason in err when
+    the script cannot be read or the socket made; Redis itself may be down:
+    the thread retries with backoff.                                        */
 cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const char *endpoint,
-                           char *err, size_t err_size);
+                           const char *script_dir, char *err, size_t err_size);
+
+/*  The rules for milestones (cf_rules_pack's map; copied), from the next
+    batch on. Until set: none.                                              */
+void cf_outbox_set_rules(cf_outbox_t *self, const void *packed, size_t len);
 
 /*  Stops the thread (within about half a second) and frees; accepts NULL.  */
 void cf_outbox_destroy(cf_outbox_t **self_p);

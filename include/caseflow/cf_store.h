@@ -33,6 +33,11 @@ extern const char *const cf_store_script_parts[CF_STORE_SCRIPT_PARTS];
 int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
                          size_t err_size);
 
+/*  Reads and joins count files of script_dir (a newline after each) into a
+    new text (the caller frees it). 0, or -1 with "path: reason" in err.    */
+int cf_store_read_script_files(const char *script_dir, const char *const *names, size_t count,
+                               char **text, size_t *len, char *err, size_t err_size);
+
 typedef enum {
     CF_STORE_OK = 0,
     CF_STORE_ERR_IO,            /* connect, send, receive or timeout */

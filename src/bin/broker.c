@@ -17,6 +17,9 @@ static const char *s_usage =
     "  --redis HOST:PORT     Redis, whose outboxes hold the notifications to publish\n"
     "                        (env CASEFLOW_REDIS, default 127.0.0.1:6379)\n"
     "  --stats MS            how often to publish a stats notification (default 10000)\n"
+    "  --rules FILE          notification rules: the milestone marks (env\n"
+    "                        CASEFLOW_RULES); SIGHUP reads the file again\n"
+    "  --scripts DIR         the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --queue N             events waiting for a worker before producers hear\n"
     "                        'busy' (default 100000)\n"
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
@@ -36,8 +39,10 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "heartbeat", required_argument, 0, 'b' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
+        { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
         { 0, 0, 0, 0 } };
-    const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL;
+    const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
+               *scripts = NULL;
     long long number;
     cf_log_level_t level = CF_LOG_INFO;
     int opt;
@@ -55,6 +60,8 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         case 'L': if (cf_args_log_level(optarg, &level, err, n) < 0) return -1;
                   break;
         case 'r': redis = optarg; break;
+        case 'R': rules = optarg; break;
+        case 'S': scripts = optarg; break;
         case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
                   config->stats_ms = (int) number; break;
         case 'h': fputs(s_usage, stdout); exit(0);
@@ -74,6 +81,8 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
                           sizeof s_redis_host, &config->redis_port, err, n) < 0)
         return -1;
     config->redis_host = s_redis_host;
+    config->rules_file = cf_args_or_env(rules, "CASEFLOW_RULES", NULL);
+    config->script_dir = cf_args_or_env(scripts, "CASEFLOW_SCRIPTS", NULL);
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
         snprintf(err, n, "missing endpoint: give --intake, --workers and --publish "
                  "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE)");
@@ -91,6 +100,7 @@ int main(int argc, char **argv)
         return 2;
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
+    config.reload = cf_args_trap_reload();
     cf_broker_t *broker = cf_broker_new(&config, err, sizeof err);
     if (!broker) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
