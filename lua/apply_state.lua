@@ -248,7 +248,8 @@ local function open_detention_since(c)
 end
 
 -- When each of the case's limits falls due now, from its state: a limit
--- runs while the case is registered, open and still in that stage.
+-- runs while the case is registered, open and still in that stage (a case
+-- that departed is no longer held in detention).
 local function due_of(c)
   local out, lim = {}, RULES.overdue or {}
   if not c.f.prog or has_bit(c.bits, ST_LAST) then return out end
@@ -258,7 +259,7 @@ local function due_of(c)
   if lim.arrived_reintegrating and c.at and not c.it then
     out.arrived_reintegrating = c.at + lim.arrived_reintegrating
   end
-  local since = lim.detained and open_detention_since(c)
+  local since = lim.detained and not c.dt and open_detention_since(c)
   if since then out.detained = since + lim.detained end
   return out
 end

@@ -167,6 +167,11 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
 {
     zmq_msg_t *producer = cf_parts_at(parts, 0);
     size_t count = cf_parts_size(parts);
+    if (count == 4 && cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE)
+        && cf_parts_equals(parts, 2, CF_CMD_SNAPSHOT)) {
+        cf_broker_snapshot_request(self, parts);
+        return;
+    }
     zmq_msg_t *request = count > 3 ? cf_parts_at(parts, 3) : NULL;
     const void *rid = request ? zmq_msg_data(request) : "";
     size_t rid_len = request && zmq_msg_size(request) <= CF_PROTO_MAX_REQ_ID

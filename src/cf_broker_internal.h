@@ -50,6 +50,10 @@ struct _cf_broker_t {
 int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
                            size_t err_size);
 
+/*  Passes a late subscriber's SNAPSHOT [who, CF01, SNAPSHOT, request id]
+    to the outbox reader, which answers between batches.                     */
+void cf_broker_snapshot_request(cf_broker_t *self, cf_parts_t *parts);
+
 /*  The jobs workers hold now.                                              */
 size_t cf_broker_inflight(cf_broker_t *self);
 

@@ -5,6 +5,7 @@
     notifications published and lost to slow subscribers.                   */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_proto.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -20,11 +21,36 @@ static int notify_on_subscription(cf_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
+void cf_broker_snapshot_request(cf_broker_t *self, cf_parts_t *parts)
+{
+    void *pair = cf_outbox_socket(self->outbox);
+    zmq_send(pair, CF_CMD_SNAPSHOT, strlen(CF_CMD_SNAPSHOT), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(pair, cf_parts_data(parts, 0), cf_parts_len(parts, 0), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(pair, cf_parts_data(parts, 3), cf_parts_len(parts, 3), ZMQ_DONTWAIT);
+}
+
+/* The reader's answer [SNAPSHOT, who, request id, body] goes back to who. */
+static void notify_snapshot_reply(cf_broker_t *self, cf_parts_t *parts)
+{
+    const void *data[] = { cf_parts_data(parts, 1), CF_PROTO_SIGNATURE, CF_CMD_SNAPSHOT,
+                           cf_parts_data(parts, 2), cf_parts_data(parts, 3) };
+    size_t size[] = { cf_parts_len(parts, 1), 4, strlen(CF_CMD_SNAPSHOT), cf_parts_len(parts, 2),
+                      cf_parts_len(parts, 3) };
+    for (size_t i = 0; i < 5; i++)
+        if (zmq_send(self->intake, data[i], size[i], (i + 1 < 5 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+            return;         /* the subscriber left: it asks again */
+}
+
 static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
     cf_broker_t *self = arg;
     for (int i = 0; i < NOTIFY_DRAIN_MAX && cf_parts_recv(self->outbox_parts, socket) == 0; i++) {
+        if (cf_parts_size(self->outbox_parts) == 4
+            && cf_parts_equals(self->outbox_parts, 0, CF_CMD_SNAPSHOT)) {
+            notify_snapshot_reply(self, self->outbox_parts);
+            continue;
+        }
         if (cf_parts_size(self->outbox_parts) != 3)
             continue;
         char id[64];
@@ -138,7 +164,7 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
     if (!self->outbox)
         return -1;
     notify_use_rules(self);
-    self->outbox_parts = cf_parts_new(4);
+    self->outbox_parts = cf_parts_new(5);
     self->stats_ms = config->stats_ms > 0 ? config->stats_ms : 10000;
     self->stats_at = cf_clock_ms();
     cf_loop_add_socket(self->loop, cf_publisher_socket(self->publisher), notify_on_subscription,

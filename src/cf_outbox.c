@@ -2,6 +2,7 @@
     Redis connection and its end of the pair; the loop's end and the counters
     are all it shares, the counters as atomics.                              */
 #include "caseflow/cf_outbox.h"
+#include "cf_outbox_internal.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -22,13 +23,13 @@
 #define OUTBOX_BACKOFF_MAX  5000
 #define OUTBOX_TRIM_EVERY_S 10
 #define OUTBOX_STREAMS      (CF_STORE_SHARDS + 1)   /* the shards', then the milestones' */
-#define OUTBOX_PROGRAMMES   64      /* programmes with returns in one batch */
 
 struct _cf_outbox_t {
     void *ctx, *pair;
     char *host, *endpoint;
     int port;
-    char *script;                   /* lua/milestones.lua */
+    char *script;                   /* lua/publish_batch.lua (not NUL-terminated) */
+    size_t script_len;
     pthread_mutex_t lock;           /* guards rules: the loop sets, the thread reads */
     char *rules;
     size_t rules_len;
@@ -39,19 +40,13 @@ struct _cf_outbox_t {
 };
 
 typedef struct {
-    char name[CF_PROGRAMME_MAX + 1];
-    int64_t cases, persons;
-} outbox_returns_t;
-
-typedef struct {
     cf_outbox_t *self;
     redisContext *redis;
     void *pair;                     /* the thread's end */
     char keys[OUTBOX_STREAMS][32];
     char fields[OUTBOX_STREAMS][8]; /* s0..s7, pub: in cf:{pub}:cursor */
     char cursor[OUTBOX_STREAMS][48];
-    outbox_returns_t returns[OUTBOX_PROGRAMMES];    /* of the batch being handed over */
-    size_t programmes;
+    outbox_batch_t batch;           /* what the batch being handed over changes */
     time_t trimmed_at;
 } outbox_reader_t;
 
@@ -101,43 +96,6 @@ static int outbox_send(outbox_reader_t *r, const char *data, size_t len, int mor
     return 0;
 }
 
-/* Counts a case.<programme>.arrived entry in the batch's returns. */
-static void outbox_count_return(outbox_reader_t *r, const redisReply *topic,
-                                const redisReply *body)
-{
-    const char *dot = topic->len > 13 ? memchr(topic->str + 5, '.', topic->len - 5) : NULL;
-    if (strncmp(topic->str, "case.", 5) || !dot || strcmp(dot, ".arrived")
-        || (size_t) (dot - topic->str - 5) > CF_PROGRAMME_MAX)
-        return;
-    int64_t persons = 0;
-    msgpack_unpacked result;
-    msgpack_unpacked_init(&result);
-    if (msgpack_unpack_next(&result, body->str, body->len, NULL) == MSGPACK_UNPACK_SUCCESS
-        && result.data.type == MSGPACK_OBJECT_MAP)
-        for (uint32_t i = 0; i < result.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &result.data.via.map.ptr[i];
-            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 7
-                && !memcmp(kv->key.via.str.ptr, "persons", 7)
-                && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                persons = (int64_t) kv->val.via.u64;
-        }
-    msgpack_unpacked_destroy(&result);
-    size_t len = (size_t) (dot - topic->str - 5), p = 0;
-    while (p < r->programmes && (strlen(r->returns[p].name) != len
-                                 || memcmp(r->returns[p].name, topic->str + 5, len)))
-        p++;
-    if (p == OUTBOX_PROGRAMMES)
-        return;             /* more programmes than one batch can hold: cannot happen in practice */
-    if (p == r->programmes) {
-        memcpy(r->returns[p].name, topic->str + 5, len);
-        r->returns[p].name[len] = '\0';
-        r->returns[p].cases = r->returns[p].persons = 0;
-        r->programmes++;
-    }
-    r->returns[p].cases++;
-    r->returns[p].persons += persons;
-}
-
 /* Hands one stream's entries to the loop, moving the cursor past each;
    returns how many, or -1 when the broker is stopping. */
 static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *entries)
@@ -167,7 +125,7 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
                 || outbox_send(r, id, (size_t) id_len, 0) < 0)
                 return -1;
             if (s < CF_STORE_SHARDS)
-                outbox_count_return(r, topic, body);
+                cf_outbox_batch_note(&r->batch, topic->str, topic->len, body->str, body->len);
             n++;
         }
         snprintf(r->cursor[s], sizeof r->cursor[s], "%s", entry->element[0]->str);
@@ -175,13 +133,14 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
     return n;
 }
 
-/* Saves the cursors and adds the batch's returns to the programmes' totals
-   in one call of lua/milestones.lua, which announces the marks they reach. */
+/* Saves the cursors, the batch's returns (milestones) and its change to the
+   snapshot state in one call of lua/publish_batch.lua. */
 static int outbox_commit(outbox_reader_t *r)
 {
-    msgpack_sbuffer cursors, returns;
+    msgpack_sbuffer cursors, returns, state;
     msgpack_sbuffer_init(&cursors);
     msgpack_sbuffer_init(&returns);
+    msgpack_sbuffer_init(&state);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &cursors, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, OUTBOX_STREAMS);
@@ -189,29 +148,59 @@ static int outbox_commit(outbox_reader_t *r)
         msgpack_pack_str_with_body(&pk, r->fields[s], strlen(r->fields[s]));
         msgpack_pack_str_with_body(&pk, r->cursor[s], strlen(r->cursor[s]));
     }
-    msgpack_packer_init(&pk, &returns, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, r->programmes);
-    for (size_t p = 0; p < r->programmes; p++) {
-        msgpack_pack_str_with_body(&pk, r->returns[p].name, strlen(r->returns[p].name));
-        msgpack_pack_array(&pk, 2);
-        msgpack_pack_int64(&pk, r->returns[p].cases);
-        msgpack_pack_int64(&pk, r->returns[p].persons);
-    }
+    cf_outbox_batch_pack(&r->batch, &returns, &state);
     pthread_mutex_lock(&r->self->lock);
-    const char *argv[] = { "EVAL", r->self->script, "4", "cf:{pub}:cursor", "cf:{pub}:returns",
-                           "cf:{pub}:marks", "cf:{pub}:outbox", cursors.data, returns.data,
-                           r->self->rules };
-    size_t argvlen[] = { 4, strlen(r->self->script), 1, 15, 16, 14, 15, cursors.size,
-                         returns.size, r->self->rules_len };
-    redisReply *reply = redisCommandArgv(r->redis, 10, argv, argvlen);
+    const char *argv[] = { "EVAL", r->self->script, "7", "cf:{pub}:cursor", "cf:{pub}:returns",
+                           "cf:{pub}:marks", "cf:{pub}:outbox", "cf:{pub}:figures",
+                           "cf:{pub}:open", "cf:{pub}:last", cursors.data, returns.data,
+                           r->self->rules, state.data };
+    size_t argvlen[] = { 4, r->self->script_len, 1, 15, 16, 14, 15, 16, 13, 13, cursors.size,
+                         returns.size, r->self->rules_len, state.size };
+    redisReply *reply = redisCommandArgv(r->redis, 14, argv, argvlen);
     pthread_mutex_unlock(&r->self->lock);
     msgpack_sbuffer_destroy(&cursors);
     msgpack_sbuffer_destroy(&returns);
+    msgpack_sbuffer_destroy(&state);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (reply)
         freeReplyObject(reply);
-    r->programmes = 0;
+    cf_outbox_batch_clear(&r->batch);
     return rc;
+}
+
+/* Answers the snapshot requests the loop passed on: [SNAPSHOT, who, request
+   id] gets [SNAPSHOT, who, request id, body]. Between batches, so that the
+   state read is that of the cursors saved. */
+static int outbox_serve_snapshots(outbox_reader_t *r)
+{
+    zmq_msg_t part[3];
+    for (;;) {
+        int n = 0, more = 1;
+        for (; more && n < 3; n++) {
+            zmq_msg_init(&part[n]);
+            if (zmq_msg_recv(&part[n], r->pair, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&part[n]);
+                for (int i = 0; i < n; i++)
+                    zmq_msg_close(&part[i]);
+                return 0;           /* no request waiting */
+            }
+            more = zmq_msg_more(&part[n]);
+        }
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init(&body);
+        int rc = n == 3 ? cf_outbox_snapshot(r->redis, &body) : 0;
+        if (rc == 0 && n == 3) {
+            outbox_send(r, "SNAPSHOT", 8, 1);
+            outbox_send(r, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), 1);
+            outbox_send(r, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]), 1);
+            outbox_send(r, body.data, body.size, 0);
+        }
+        msgpack_sbuffer_destroy(&body);
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&part[i]);
+        if (rc < 0)
+            return -1;
+    }
 }
 
 /* Now and then trims what was read long ago. */
@@ -265,17 +254,18 @@ static int outbox_poll(outbox_reader_t *r)
     }
     freeReplyObject(reply);
     if (handed <= 0) {
-        r->programmes = 0;
-        return 0;       /* nothing new, or stopping: the cursor stays where it was saved */
+        cf_outbox_batch_clear(&r->batch);
+        return handed < 0 ? 0 : outbox_serve_snapshots(r);
     }
     atomic_fetch_add(&r->self->read, (uint64_t) handed);
-    return outbox_commit(r) < 0 || outbox_trim(r) < 0 ? -1 : 0;
+    return outbox_commit(r) < 0 || outbox_trim(r) < 0 || outbox_serve_snapshots(r) < 0 ? -1 : 0;
 }
 
 static void *outbox_thread(void *arg)
 {
     cf_outbox_t *self = arg;
     outbox_reader_t r = { .self = self };
+    cf_outbox_batch_init(&r.batch);
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
         snprintf(r.keys[s], sizeof r.keys[s], "cf:{s%u}:outbox", s);
         snprintf(r.fields[s], sizeof r.fields[s], "s%u", s);
@@ -302,6 +292,7 @@ static void *outbox_thread(void *arg)
     }
     if (r.redis)
         redisFree(r.redis);
+    cf_outbox_batch_free(&r.batch);
     zmq_close(r.pair);
     return NULL;
 }
@@ -316,8 +307,8 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const char
     pthread_mutex_init(&self->lock, NULL);
     cf_outbox_set_rules(self, "\x80", 1);
     static const char *const names[] = { CF_OUTBOX_SCRIPT };
-    size_t len;
-    if (cf_store_read_script_files(script_dir, names, 1, &self->script, &len, err, err_size) < 0) {
+    if (cf_store_read_script_files(script_dir, names, 1, &self->script, &self->script_len, err,
+                                   err_size) < 0) {
         cf_outbox_destroy(&self);
         return NULL;
     }

@@ -16,6 +16,7 @@ struct _cf_seqcheck_t {
     char *scratch;          /* the key being looked up */
     size_t scratch_size;
     uint64_t last_ms[SEQCHECK_SHARDS], last_n[SEQCHECK_SHARDS];     /* last outbox id */
+    bool seen[SEQCHECK_SHARDS];
 };
 
 cf_seqcheck_t *cf_seqcheck_new(void)
@@ -73,14 +74,18 @@ bool cf_seqcheck_repeat(cf_seqcheck_t *self, const char *id, size_t len)
         return false;
     memcpy(text, id, len);
     text[len] = '\0';
-    unsigned shard;
+    unsigned shard = SEQCHECK_SHARDS - 1;    /* p-<ms>-<n>: the milestones' stream */
     unsigned long long ms, n;
     int used = 0;
-    if (sscanf(text, "s%u-%llu-%llu%n", &shard, &ms, &n, &used) != 3 || (size_t) used != len
-        || shard >= SEQCHECK_SHARDS)
+    bool parsed = text[0] == 'p'
+                ? sscanf(text, "p-%llu-%llu%n", &ms, &n, &used) == 2
+                : sscanf(text, "s%u-%llu-%llu%n", &shard, &ms, &n, &used) == 3;
+    if (!parsed || (size_t) used != len || shard >= SEQCHECK_SHARDS)
         return false;
-    if (ms < self->last_ms[shard] || (ms == self->last_ms[shard] && n <= self->last_n[shard]))
-        return self->last_ms[shard] != 0;
+    if (self->seen[shard] && (ms < self->last_ms[shard]
+                              || (ms == self->last_ms[shard] && n <= self->last_n[shard])))
+        return true;
+    self->seen[shard] = true;
     self->last_ms[shard] = ms;
     self->last_n[shard] = n;
     return false;

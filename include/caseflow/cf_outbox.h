@@ -7,7 +7,7 @@
     topic, msgpack body, and the entry's stable id "s<shard>-<entry id>".
 
     Where it has got to is kept in Redis (cf:{pub}:cursor), after each batch
-    is handed over, in the same call of lua/milestones.lua that adds the
+    is handed over, in the same call of lua/publish_batch.lua that adds the
     batch's returns to the programmes' totals and announces the milestones
     they reach (into a ninth stream, cf:{pub}:outbox, read the same way, ids
     "p-<entry id>"): a restarted broker goes on from there,
@@ -22,12 +22,12 @@
 #include <stdint.h>
 
 #define CF_OUTBOX_ENDPOINT      "inproc://caseflow-outbox"
-#define CF_OUTBOX_SCRIPT        "milestones.lua"    /* in the script directory */
+#define CF_OUTBOX_SCRIPT        "publish_batch.lua"    /* in the script directory */
 #define CF_OUTBOX_RETENTION_MS  (3600 * 1000)   /* read entries kept an hour */
 
 typedef struct _cf_outbox_t cf_outbox_t;
 
-/*  Reads lua/milestones.lua from script_dir, binds a PAIR socket on
+/*  Reads lua/publish_batch.lua from script_dir, binds a PAIR socket on
     endpoint in zmq_ctx (the loop reads it: see cf_outbox_socket) and starts
     the reader thread on Redis host:port. NULL with the reason in err when
     the script cannot be read or the socket made; Redis itself may be down:

@@ -14,6 +14,7 @@
 
 /* Intake (producer DEALER -> broker ROUTER) */
 #define CF_CMD_PUSH             "PUSH"
+#define CF_CMD_SNAPSHOT         "SNAPSHOT"  /* a late subscriber's request, and its answer */
 #define CF_CMD_ACK              "ACK"
 #define CF_CMD_ERROR            "ERROR"
 /* Worker (worker DEALER -> broker ROUTER) */

@@ -27,7 +27,8 @@ void cf_seqcheck_destroy(cf_seqcheck_t **self_p);
 uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publisher_len,
                          const char *topic, size_t topic_len, uint64_t seq, uint64_t *last);
 
-/*  For the "id" of a notification from an outbox ("s<shard>-<ms>-<n>"): true
+/*  For the "id" of a notification from an outbox ("s<shard>-<ms>-<n>", or
+    "p-<ms>-<n>" for the milestones' stream): true
     when it is at or before the last id seen of its shard, i.e. a repeat that
     a restarted broker published again (drop it); else records it and
     returns false. An id that does not parse is never a repeat.             */

@@ -14,6 +14,7 @@
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_seqcheck.h"
+#include "caseflow/cf_snapshot.h"
 #include "caseflow/cf_unpack.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #define WATCH_RCVHWM    100000      /* notifications queued here before the broker drops */
@@ -35,12 +37,16 @@ static const char *s_usage =
     "when none is given) as JSON lines; warns on stderr about missed ones.\n"
     "  --subscribe ENDPOINT  the broker's notification endpoint\n"
     "                        (env CASEFLOW_SUBSCRIBE)\n"
+    "  --snapshot            first print the current state as one line\n"
+    "                        {\"snapshot\": ...}, then only what came after it\n"
+    "  --intake ENDPOINT     where to ask for the snapshot (env CASEFLOW_INTAKE)\n"
     "  --count N             exit after N notifications\n"
     "  --idle S              exit after S seconds without a notification\n"
     "  --help                this text\n";
 
 typedef struct {
-    const char *endpoint;
+    const char *endpoint, *intake;
+    bool snapshot;
     long long count, idle_s;            /* 0 = no limit */
     char **prefixes;
     int prefix_count;
@@ -62,12 +68,16 @@ static int parse_options(int argc, char **argv, watch_options_t *o, char *err, s
 {
     static const struct option options[] = {
         { "subscribe", required_argument, 0, 's' }, { "count", required_argument, 0, 'c' },
-        { "idle", required_argument, 0, 'i' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+        { "idle", required_argument, 0, 'i' }, { "help", no_argument, 0, 'h' },
+        { "snapshot", no_argument, 0, 'S' }, { "intake", required_argument, 0, 'I' },
+        { 0, 0, 0, 0 } };
     int opt, rc = 0;
     opterr = 0;
     while (rc == 0 && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         switch (opt) {
         case 's': o->endpoint = optarg; break;
+        case 'S': o->snapshot = true; break;
+        case 'I': o->intake = optarg; break;
         case 'c': rc = cf_args_number("--count", optarg, 1, INT64_MAX, &o->count, err, n); break;
         case 'i': rc = cf_args_number("--idle", optarg, 1, 86400 * 365, &o->idle_s, err, n); break;
         case 'h': fputs(s_usage, stdout); exit(0);
@@ -80,6 +90,11 @@ static int parse_options(int argc, char **argv, watch_options_t *o, char *err, s
     o->endpoint = cf_args_or_env(o->endpoint, "CASEFLOW_SUBSCRIBE", NULL);
     if (!o->endpoint) {
         snprintf(err, n, "no notification endpoint: set CASEFLOW_SUBSCRIBE or pass --subscribe");
+        return -1;
+    }
+    o->intake = cf_args_or_env(o->intake, "CASEFLOW_INTAKE", NULL);
+    if (o->snapshot && !o->intake) {
+        snprintf(err, n, "--snapshot: no intake endpoint: set CASEFLOW_INTAKE or pass --intake");
         return -1;
     }
     o->prefixes = argv + optind;
@@ -213,6 +228,27 @@ static int watch_on_tick(cf_loop_t *loop, int timer_id, void *arg)
     return cf_clock_ms() - w->last_at >= w->options.idle_s * 1000 ? -1 : 0;
 }
 
+/* Subscribed already: fetches the snapshot, prints it, and primes the
+   repeat check so that only what came after it is printed. */
+static int watch_snapshot(watch_t *w, char *err, size_t n)
+{
+    struct timespec settle = { 0, 300 * 1000000L };     /* the subscription reaches the broker */
+    nanosleep(&settle, NULL);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    int rc = cf_snapshot_fetch(w->ctx, w->options.intake, 10000, &body, err, n);
+    if (rc == 0 && (cf_unpack(&w->body, body.data, body.size) < 0
+                    || cf_snapshot_prime(w->seqs, &w->body.data) < 0)) {
+        snprintf(err, n, "the snapshot is not a snapshot map");
+        rc = -1;
+    }
+    const char *text = rc == 0 ? cf_json_from_object(w->json, &w->body.data) : NULL;
+    if (rc == 0 && text)
+        printf("{\"snapshot\":%s}\n", text), fflush(stdout);
+    msgpack_sbuffer_destroy(&body);
+    return rc == 0 && text ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     watch_t w = { .status = 0 };
@@ -230,12 +266,16 @@ int main(int argc, char **argv)
         w.seqs = cf_seqcheck_new();
         msgpack_unpacked_init(&w.body);
         w.last_at = cf_clock_ms();
+        if (w.options.snapshot && watch_snapshot(&w, err, sizeof err) < 0) {
+            fprintf(stderr, "caseflow-watch: snapshot: %s\n", err);
+            w.status = 1;
+        }
         cf_loop_t *loop = cf_loop_new();
         cf_loop_add_socket(loop, w.socket, watch_on_readable, &w);
         if (w.options.idle_s)
             cf_loop_add_timer(loop, WATCH_TICK_MS, watch_on_tick, &w);
         cf_loop_set_stop_flag(loop, cf_args_trap_signals());
-        if (cf_loop_run(loop) < 0) {
+        if (w.status == 0 && cf_loop_run(loop) < 0) {
             fprintf(stderr, "caseflow-watch: poll: %s\n", zmq_strerror(errno));
             w.status = 1;
         }

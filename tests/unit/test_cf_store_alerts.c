@@ -173,7 +173,7 @@ static void test_clock(void **state)
     assert_int_equal(ms, -1);
 }
 
-/* lua/milestones.lua (the broker's outbox reader calls it per batch): a
+/* lua/publish_batch.lua (the broker's outbox reader calls it per batch): a
    mark reached is announced once, the totals and cursors saved with it. */
 static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t cases, int64_t persons)
 {
@@ -201,17 +201,19 @@ static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t case
     msgpack_pack_int64(&pk, persons);
     char *script, err[256];
     size_t len;
-    static const char *const names[] = { "milestones.lua" };
+    static const char *const names[] = { "publish_batch.lua" };
     assert_int_equal(cf_store_read_script_files(f->script_dir, names, 1, &script, &len, err,
                                                 sizeof err), 0);
-    const char *argv[] = { "EVAL", script, "4", "cf:{pub}:cursor", "cf:{pub}:returns",
-                           "cf:{pub}:marks", "cf:{pub}:outbox", cursors.data, returns.data,
-                           packed.data };
-    size_t argvlen[] = { 4, len, 1, 15, 16, 14, 15, cursors.size, returns.size, packed.size };
-    redisReply *reply = redisCommandArgv(f->raw, 10, argv, argvlen);
+    const char *argv[] = { "EVAL", script, "7", "cf:{pub}:cursor", "cf:{pub}:returns",
+                           "cf:{pub}:marks", "cf:{pub}:outbox", "cf:{pub}:figures",
+                           "cf:{pub}:open", "cf:{pub}:last", cursors.data, returns.data,
+                           packed.data, "\x80" };
+    size_t argvlen[] = { 4, len, 1, 15, 16, 14, 15, 16, 13, 13, cursors.size, returns.size,
+                         packed.size, 1 };
+    redisReply *reply = redisCommandArgv(f->raw, 14, argv, argvlen);
     assert_non_null(reply);
     if (reply->type != REDIS_REPLY_INTEGER)
-        fail_msg("milestones.lua: %s", reply->str);
+        fail_msg("publish_batch.lua: %s", reply->str);
     int64_t announced = reply->integer;
     freeReplyObject(reply);
     free(script);
@@ -232,6 +234,7 @@ static void test_milestones_once(void **state)
     assert_string_equal(cf_test_hgetall(f, "cf:{pub}:returns"),
                         "CH-AVR|cases=1250 CH-AVR|persons=1255 ");
     assert_string_equal(cf_test_hgetall(f, "cf:{pub}:cursor"), "s0=7-0 ");
+    assert_int_equal(cf_test_integer(f, "HLEN cf:{pub}:last"), 1);     /* CH-AVR's last */
 }
 
 int main(void)
