@@ -332,6 +332,10 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->worker_parts = cf_parts_new(CF_PROTO_MAX_DONE_PARTS);
     self->loop = cf_loop_new();
     msgpack_sbuffer_init(&self->sbuf);
+    if (cf_broker_notify_rules(self, config, err, err_size) < 0) {
+        cf_broker_destroy(&self);
+        return NULL;
+    }
     self->intake = broker_socket(self, ZMQ_ROUTER, config->intake_endpoint, err, err_size);
     self->workers = self->intake
         ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, err, err_size) : NULL;

@@ -44,6 +44,11 @@ struct _cf_broker_t {
     msgpack_sbuffer sbuf;
 };
 
+/*  Reads the rules file (before anything is bound: a bad file stops the
+    broker with its line and reason). 0, or -1 with the reason in err.     */
+int cf_broker_notify_rules(cf_broker_t *self, const cf_broker_config_t *config, char *err,
+                           size_t err_size);
+
 /*  Binds the notification endpoint, starts the outbox reader on Redis and
     registers their sockets and the stats timer in the loop. 0, or -1 with
     the reason in err.                                                      */

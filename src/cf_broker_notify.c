@@ -143,7 +143,7 @@ static int notify_on_stats(cf_loop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
+int cf_broker_notify_rules(cf_broker_t *self, const cf_broker_config_t *config, char *err,
                            size_t err_size)
 {
     assert(self && config);
@@ -154,6 +154,13 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
         snprintf(err, err_size, "%s", cf_rules_error(self->rules));
         return -1;
     }
+    return 0;
+}
+
+int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
+                           size_t err_size)
+{
+    assert(self && config);
     self->publisher = cf_publisher_new(self->ctx, config->publish_endpoint, err, err_size);
     if (!self->publisher)
         return -1;
