@@ -1,0 +1,352 @@
+"""harness: what the integration and fault tests share to drive caseflow for
+real: printed checks (Checks), a stack started with scripts/up in a
+temporary folder (Stack), a background caseflow-watch (Watcher), a minimal
+Redis client to read everything (Redis), and row comparison helpers. The
+independent model of the reports is expect.py, which re-exports these.
+"""
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+class Checks:
+    """Prints one line per check; remembers failures."""
+
+    def __init__(self):
+        self.failed = []
+        self.passed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok   {what}", flush=True)
+        else:
+            self.failed.append(what)
+            print(f"FAIL {what}" + (f"\n     {detail}" if detail else ""), flush=True)
+        return ok
+
+    def note(self, text):
+        print(f"     {text}", flush=True)
+
+    def finish(self):
+        print(f"\n{self.passed} checks passed, {len(self.failed)} failed", flush=True)
+        for what in self.failed:
+            print(f"  failed: {what}")
+        return 1 if self.failed else 0
+
+
+def diff_rows(got, want, limit=6):
+    """A short description of how two row lists differ ('' when equal)."""
+    if got == want:
+        return ""
+    gk = [json.dumps(r, sort_keys=True) for r in got]
+    wk = [json.dumps(r, sort_keys=True) for r in want]
+    if sorted(gk) == sorted(wk):
+        return "same rows, different order"
+    missing = [r for r in wk if r not in set(gk)]
+    extra = [r for r in gk if r not in set(wk)]
+    lines = [f"{len(got)} rows, expected {len(want)}"]
+    lines += [f"expected, not shown: {r}" for r in missing[:limit]]
+    lines += [f"shown, not expected: {r}" for r in extra[:limit]]
+    if len(missing) > limit or len(extra) > limit:
+        lines.append(f"... {len(missing)} missing and {len(extra)} extra in all")
+    return "\n     ".join(lines)
+
+
+def ordered(rows):
+    """Rows with their key order, for a comparison that checks column order too."""
+    return [list(r.items()) for r in rows]
+
+
+def source_dir():
+    return os.environ.get("CASEFLOW_SOURCE") or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def bin_dir():
+    return os.environ.get("CASEFLOW_BIN") or os.path.join(source_dir(), "build")
+
+
+class Stack:
+    """A stack started with scripts/up in a temporary folder; use with `with`."""
+
+    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None):
+        self.workers = workers
+        self.queue = queue
+        self.tmp = tempfile.mkdtemp(prefix="caseflow-test-")
+        self.dir = os.path.join(self.tmp, "stack")
+        self.env = dict(os.environ)
+        self.started = False
+        self.down_status = None
+
+    def __enter__(self):
+        src, bins = source_dir(), bin_dir()
+        for name in ("caseflow-broker", "caseflow-worker", "caseflow-push", "caseflow-ctl",
+                     "caseflow-watch"):
+            if not os.access(os.path.join(bins, name), os.X_OK):
+                print(f"note: {name} is not in {bins}", flush=True)
+        proc = subprocess.run([os.path.join(src, "scripts", "up"), "--dir", self.dir,
+                               "--workers", str(self.workers), "--bin", bins]
+                              + (["--queue", str(self.queue)] if self.queue else []),
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            self.started = os.path.isdir(self.dir)
+            self._down()
+            raise RuntimeError(f"scripts/up failed ({proc.returncode}): {proc.stderr.strip()}")
+        self.started = True
+        for line in proc.stdout.splitlines():
+            if not line.startswith("export ") or "=" not in line:
+                continue
+            name, value = line[len("export "):].split("=", 1)
+            if name == "PATH":
+                continue
+            self.env[name] = shlex.split(value)[0] if value else ""
+        self.env["PATH"] = bins + os.pathsep + self.env.get("PATH", "")
+        for var in ("CASEFLOW_INTAKE", "CASEFLOW_SUBSCRIBE", "CASEFLOW_REDIS"):
+            if not self.env.get(var):
+                raise RuntimeError(f"scripts/up printed no {var}")
+        return self
+
+    def _down(self, keep=False):
+        if not self.started:
+            return
+        proc = subprocess.run([os.path.join(source_dir(), "scripts", "down"), "--dir", self.dir]
+                              + (["--keep"] if keep else []),
+                              capture_output=True, text=True, timeout=60)
+        self.down_status = proc.returncode
+        self.started = False
+        if proc.returncode != 0:
+            print(f"scripts/down exited {proc.returncode}: {proc.stderr.strip()}", flush=True)
+
+    def stop(self):
+        """Stops the daemons (scripts/down --keep): their logs and Redis's files
+        stay in self.dir until the with block ends."""
+        self._down(keep=True)
+
+    def __exit__(self, *exc):
+        self._down()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+    def pids(self):
+        """{name: pid} from the stack's pid files."""
+        out = {}
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith(".pid"):
+                with open(os.path.join(self.dir, name)) as f:
+                    out[name[:-4]] = int(f.read().strip())
+        return out
+
+    def alive(self):
+        """{name: bool}: is each daemon still running (and not a zombie)?"""
+        state = {}
+        for name, pid in self.pids().items():
+            try:
+                os.kill(pid, 0)
+                with open(f"/proc/{pid}/stat") as f:
+                    state[name] = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            except (OSError, IndexError):
+                state[name] = False
+        return state
+
+    def log_tail(self, name, lines=20):
+        try:
+            with open(os.path.join(self.dir, name + ".log"), errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def run(self, *args, timeout=300, stdin=None):
+        return subprocess.run(list(args), capture_output=True, text=True, env=self.env,
+                              timeout=timeout, input=stdin)
+
+    def report(self, name, by=None, period=None, programme=None, frm=None, to=None, exact=True,
+               fmt="--json"):
+        """caseflow-ctl report NAME --exact --json ... as a list of rows (order kept);
+        exact=False for the published figures; fmt "--csv" or None gives the text."""
+        args = ["caseflow-ctl", "report", name] + ([fmt] if fmt else []) + (["--exact"] if exact else [])
+        for flag, value in (("--by", by), ("--period", period), ("--programme", programme),
+                            ("--from", frm), ("--to", to)):
+            if value:
+                args += [flag, value]
+        proc = self.run(*args, timeout=60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
+        return json.loads(proc.stdout) if fmt == "--json" else proc.stdout
+
+    def push(self, path, timeout=400):
+        """caseflow-push --json PATH: (the process, its summary map or None)."""
+        proc = self.run("caseflow-push", "--json", path, timeout=timeout)
+        summary = None
+        for text in (proc.stdout, (proc.stdout.strip().splitlines() or [""])[-1]):
+            try:
+                summary = json.loads(text)
+                break
+            except ValueError:
+                pass
+        return proc, summary
+
+    def redis_address(self):
+        host, port = self.env["CASEFLOW_REDIS"].rsplit(":", 1)
+        return host, int(port)
+
+    def redis_cli(self, *args):
+        """redis-cli -h HOST -p PORT ARGS...: its stdout (raises on failure)."""
+        host, port = self.redis_address()
+        proc = self.run("redis-cli", "-h", host, "-p", str(port), *args, timeout=60)
+        if proc.returncode != 0 or proc.stdout.startswith("ERR"):
+            raise RuntimeError(f"redis-cli {' '.join(args)}: {proc.stdout.strip()} {proc.stderr.strip()}")
+        return proc.stdout
+
+    def flush(self):
+        """Empties Redis (FLUSHALL): the workers load their script again on NOSCRIPT."""
+        return self.redis_cli("FLUSHALL").strip() == "OK"
+
+
+class Redis:
+    """A minimal RESP client (standard library only) for reading everything a
+    test wants to inspect; replies as bytes, ints, lists or None."""
+
+    def __init__(self, host, port, timeout=30):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = self.sock.makefile("rb")
+
+    def close(self):
+        self.buf.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def pipeline(self, commands):
+        """Sends every command, then reads every reply (in order)."""
+        out = bytearray()
+        for args in commands:
+            out += b"*%d\r\n" % len(args)
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(bytes(out))
+        return [self._reply() for _ in commands]
+
+    def call(self, *args):
+        return self.pipeline([args])[0]
+
+    def _reply(self):
+        line = self.buf.readline()
+        if not line:
+            raise ConnectionError("redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RuntimeError("redis: " + rest.decode(errors="replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.buf.read(n + 2)
+            return data[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RuntimeError(f"redis: unexpected reply {line!r}")
+
+    def dump_all(self, batch=500):
+        """{key: (type, value)} of every key: strings as bytes, hashes as dicts,
+        sets and lists as lists, streams as their XRANGE, zsets WITHSCORES."""
+        keys, cursor = [], b"0"
+        while True:
+            cursor, found = self.call("SCAN", cursor, "COUNT", 1000)
+            keys += found
+            if cursor == b"0":
+                break
+        keys = sorted(set(keys))
+        out = {}
+        for i in range(0, len(keys), batch):
+            chunk = keys[i:i + batch]
+            types = self.pipeline([("TYPE", k) for k in chunk])
+            read = {b"string": ("GET",), b"hash": ("HGETALL",), b"set": ("SMEMBERS",),
+                    b"list": ("LRANGE", 0, -1), b"zset": ("ZRANGE", 0, -1, "WITHSCORES"),
+                    b"stream": ("XRANGE", "-", "+")}
+            cmds = [(read[t][0], k) + read[t][1:] if t in read else ("TYPE", k)
+                    for k, t in zip(chunk, types)]
+            for k, t, v in zip(chunk, types, self.pipeline(cmds)):
+                if t == b"hash":
+                    v = dict(zip(v[0::2], v[1::2]))
+                out[k] = (t.decode(), v)
+        return out
+
+
+class Watcher:
+    """caseflow-watch in the background, its lines in a file."""
+
+    def __init__(self, stack, *prefixes):
+        self.path = os.path.join(stack.tmp, "watch-%d.jsonl" % len(os.listdir(stack.tmp)))
+        self.out = open(self.path, "w")
+        self.err = open(self.path + ".err", "w")
+        self.proc = subprocess.Popen(["caseflow-watch", *prefixes], stdout=self.out,
+                                     stderr=self.err, env=stack.env)
+        time.sleep(1.0)     # let the subscription reach the broker
+
+    def lines(self):
+        if not self.out.closed:
+            self.out.flush()
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            return [line for line in f if line.strip()]
+
+    def settle(self, quiet=2.0, limit=60.0):
+        """Waits until no new line came for `quiet` seconds (at most `limit`)."""
+        start = last_change = time.monotonic()
+        count = len(self.lines())
+        while time.monotonic() - start < limit:
+            time.sleep(0.25)
+            n = len(self.lines())
+            if n != count:
+                count, last_change = n, time.monotonic()
+            elif time.monotonic() - last_change >= quiet:
+                break
+        return count
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        self.err.close()
+        with open(self.path + ".err", errors="replace") as f:
+            stderr = f.read()
+        lines = self.lines()
+        for p in (self.path, self.path + ".err"):
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        return lines, stderr
+
+    def still_running(self):
+        return self.proc.poll() is None
+
+
+def parse_notification(line):
+    """A watcher line as its body map (accepts {"topic", "body"} wrappers too)."""
+    note = json.loads(line)
+    if isinstance(note, dict) and isinstance(note.get("body"), dict) and "seq" not in note:
+        body = dict(note["body"])
+        body.setdefault("topic", note.get("topic"))
+        return body
+    return note
