@@ -1,10 +1,12 @@
 /*  cf_store: the connection to Redis, the pipelined script calls of a batch
     and their replies; see include/caseflow/cf_store.h and docs/storage.md.
-    cf_store_pack.c builds each shard's call, cf_store_counters.c holds the
-    commands that need no script. Any I/O error
-    drops the connection (a hiredis context is unusable after one), and the
-    next call opens a new one; an error reply leaves it open, since every
-    pipelined reply is still read.                                          */
+    Beside it: cf_store_pack.c builds each shard's call (cf_store_payload.c
+    its events), cf_store_script.c reads the scripts, cf_store_counters.c
+    holds the commands that need no script, cf_store_dlq.c the dead
+    letters, cf_store_due.c the overdue timer, cf_store_durability.c the
+    persistence check. Any I/O error drops the connection (a hiredis context
+    is unusable after one), and the next call opens a new one; an error
+    reply leaves it open, since every pipelined reply is still read.        */
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
@@ -150,64 +152,6 @@ int cf_store_fail_io(cf_store_t *self, const char *what)
 }
 
 /* ---- connection and script ---------------------------------------------- */
-
-const char *const cf_store_script_parts[CF_STORE_SCRIPT_PARTS] = {
-    "apply_input.lua", "apply_state.lua", "apply_events.lua", "apply_batch.lua"
-};
-
-/* Appends the file at path to *text (length *len, capacity *cap). */
-static int store_append_file(const char *path, char **text, size_t *len, size_t *cap,
-                             char *err, size_t err_size)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) {
-        snprintf(err, err_size, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t got, start = *len;
-    do {
-        if (*len == *cap && !(*text = realloc(*text, *cap = *cap ? *cap * 2 : 16384)))
-            abort();
-        got = fread(*text + *len, 1, *cap - *len, file);
-        *len += got;
-    } while (got > 0);
-    int failed = ferror(file);
-    fclose(file);
-    if (failed || *len == start) {
-        snprintf(err, err_size, "%s: %s", path, failed ? "read error" : "empty file");
-        return -1;
-    }
-    return 0;
-}
-
-int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
-                         size_t err_size)
-{
-    return cf_store_read_script_files(script_dir, cf_store_script_parts, CF_STORE_SCRIPT_PARTS, text,
-                               len, err, err_size);
-}
-
-int cf_store_read_script_files(const char *script_dir, const char *const *names, size_t count,
-                        char **text, size_t *len, char *err, size_t err_size)
-{
-    assert(script_dir && names && text && len && err);
-    char path[4096];
-    size_t cap = 0;
-    *text = NULL;
-    *len = 0;
-    for (size_t i = 0; i < count; i++) {
-        snprintf(path, sizeof path, "%s/%s", script_dir, names[i]);
-        if (store_append_file(path, text, len, &cap, err, err_size) < 0) {
-            free(*text);
-            *text = NULL;
-            return -1;
-        }
-        if (*len == cap && !(*text = realloc(*text, cap *= 2)))
-            abort();
-        (*text)[(*len)++] = '\n';     /* a part may lack its last newline */
-    }
-    return 0;
-}
 
 static int store_read_script(cf_store_t *self)
 {

@@ -14,6 +14,8 @@
 #define STORE_FAMILIES      12      /* cf_store_families, in KEYS order */
 #define STORE_FIXED_KEYS    16      /* the families, then outbox, due, route_day, spike */
 #define STORE_KEY_MAX       96      /* "cf:{s7}:eid:" + 64 and NUL, with room */
+#define STORE_SEXES         "fmxu"  /* the codes of a person's sex, in counter order */
+#define STORE_AGE_BANDS     5
 
 /*  The argument vector of one EVALSHA call, reused from call to call:
     EVALSHA sha numkeys KEYS... blob ttl case_ttl times rules. argv points
@@ -88,6 +90,10 @@ void cf_store_call_free(store_call_t *call);
     cf_store_check_events.                                                   */
 void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned shard,
                          const cf_event_t *events, const size_t *idx, size_t n);
+
+/*  Appends event e as the script reads it, {type, stage, case_key,
+    payload...}, with case_key its case hash's index in KEYS (0: none).    */
+void cf_store_pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_key);
 
 /*  Checks what the store relies on: known type, an event_id of 1..64 bytes,
     and for case events a 32-char lower-case hex case_id, a programme and
