@@ -36,7 +36,7 @@ struct _cf_outbox_t {
     pthread_t thread;
     bool started;
     atomic_int stop;
-    atomic_uint_fast64_t read, errors;
+    atomic_uint_fast64_t errors;
 };
 
 typedef struct {
@@ -257,7 +257,6 @@ static int outbox_poll(outbox_reader_t *r)
         cf_outbox_batch_clear(&r->batch);
         return handed < 0 ? 0 : outbox_serve_snapshots(r);
     }
-    atomic_fetch_add(&r->self->read, (uint64_t) handed);
     return outbox_commit(r) < 0 || outbox_trim(r) < 0 || outbox_serve_snapshots(r) < 0 ? -1 : 0;
 }
 
@@ -366,12 +365,6 @@ void *cf_outbox_socket(cf_outbox_t *self)
 {
     assert(self);
     return self->pair;
-}
-
-uint64_t cf_outbox_read(const cf_outbox_t *self)
-{
-    assert(self);
-    return atomic_load(&((cf_outbox_t *) self)->read);
 }
 
 uint64_t cf_outbox_errors(const cf_outbox_t *self)

@@ -104,12 +104,6 @@ void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
     self->rules_len = len;
 }
 
-uint64_t cf_store_notifications_written(const cf_store_t *self)
-{
-    assert(self);
-    return self->notes_written;
-}
-
 const char *cf_store_default_scripts(void)
 {
     return CF_SCRIPT_DIR;
@@ -312,7 +306,6 @@ static int store_read_statuses(cf_store_t *self, unsigned s, cf_ack_status_t *st
         statuses[self->order[self->start[s] + i]] = codes[i] == 'a' ? CF_ACK_ACCEPTED
                                                                     : CF_ACK_DUPLICATE;
     }
-    self->notes_written += (uint64_t) reply->element[1]->integer;
     return 0;
 }
 

@@ -55,7 +55,6 @@ struct _cf_store_t {
     redisReply *replies[CF_STORE_SHARDS];
     char *rules;                    /* ARGV[5]: the packed notification rules */
     size_t rules_len;
-    uint64_t notes_written;         /* notifications the script put in outboxes */
     cf_store_err_t err;
     char errstr[256];
 };

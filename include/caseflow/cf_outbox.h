@@ -45,8 +45,7 @@ void cf_outbox_destroy(cf_outbox_t **self_p);
 /*  The loop's end of the pair: each message is [topic, body, id].          */
 void *cf_outbox_socket(cf_outbox_t *self);
 
-/*  Entries handed over, and the reader's Redis errors so far (atomic reads). */
-uint64_t cf_outbox_read(const cf_outbox_t *self);
+/*  The reader's Redis errors so far (an atomic read).                       */
 uint64_t cf_outbox_errors(const cf_outbox_t *self);
 
 #endif

@@ -91,9 +91,6 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     milestones; case.* notifications only).                                 */
 void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len);
 
-/*  How many notifications this store's calls have put in the outboxes.      */
-uint64_t cf_store_notifications_written(const cf_store_t *self);
-
 /*  Adds 1 to the quality counter rejected|<field> for each of the count
     fields (NUL-terminated; a '|' in one becomes '_'), in one pipelined
     round trip, one HINCRBY per distinct field. 0 / -1. Like the read below
