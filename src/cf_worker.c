@@ -40,6 +40,7 @@ struct _cf_worker_t {
     cf_parts_t *inbox;              /* receives; swapped into a job slot */
     int64_t last_heard, last_sent, retry_at, fired_at;
     int retry_ms;
+    bool redis_down;                /* the last Redis call failed */
     uint64_t events_done;
     msgpack_sbuffer sbuf;
 };
@@ -91,6 +92,24 @@ static void worker_connect(cf_worker_t *self)
     worker_send(self, data, size, 3);
     self->last_heard = cf_clock_ms();
     cf_loop_add_socket(self->loop, self->socket, worker_on_broker, self);
+}
+
+/* ---- Redis outages ---------------------------------------------------- */
+
+/* One line when a Redis call fails (a job kept for retry, or the overdue
+   timer) and one when Redis answers again, whichever call sees it first. */
+static void worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
+                                int retry_in_ms)
+{
+    self->redis_down = true;
+    CF_LOG(CF_LOG_WARN, what, "error=\"%s\" retry_in_ms=%d", error, retry_in_ms);
+}
+
+static void worker_redis_ok(cf_worker_t *self)
+{
+    if (self->redis_down)
+        CF_LOG(CF_LOG_INFO, "redis back", "%s", "");
+    self->redis_down = false;
 }
 
 /* ---- jobs ------------------------------------------------------------- */
@@ -149,12 +168,11 @@ static void worker_process(cf_worker_t *self)
             if (self->retry_ms > WORKER_RETRY_MAX_MS)
                 self->retry_ms = WORKER_RETRY_MAX_MS;
             self->retry_at = cf_clock_ms() + self->retry_ms;
-            CF_LOG(CF_LOG_WARN, "redis failed, job kept", "error=\"%s\" retry_in_ms=%d",
-                   cf_apply_error(self->apply), self->retry_ms);
+            worker_redis_failed(self, "redis failed, job kept", cf_apply_error(self->apply),
+                                self->retry_ms);
             return;
         }
-        if (self->retry_at)
-            CF_LOG(CF_LOG_INFO, "redis back", "%s", "");
+        worker_redis_ok(self);
         self->retry_at = 0;
         self->retry_ms = 0;
         self->job_head = (self->job_head + 1) % self->config.credit;
@@ -225,9 +243,13 @@ static void worker_fire_due(cf_worker_t *self, int64_t now)
     int64_t clock;
     unsigned fired = 0;
     if (cf_store_clock(self->store, &clock) < 0
-        || cf_store_fire_due(self->store, clock >= 0 ? clock : cf_wall_ms(), &fired) < 0)
-        CF_LOG(CF_LOG_WARN, "overdue timer failed", "error=\"%s\"", cf_store_error(self->store));
-    else if (fired)
+        || cf_store_fire_due(self->store, clock >= 0 ? clock : cf_wall_ms(), &fired) < 0) {
+        worker_redis_failed(self, "redis failed, overdue timer", cf_store_error(self->store),
+                            WORKER_FIRE_EVERY_MS);
+        return;
+    }
+    worker_redis_ok(self);
+    if (fired)
         CF_LOG(CF_LOG_DEBUG, "overdue alerts fired", "count=%u", fired);
 }
 
