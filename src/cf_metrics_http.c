@@ -136,3 +136,24 @@ int cf_metrics_http_port(const cf_metrics_http_t *self)
     assert(self);
     return self->port;
 }
+
+int cf_metrics_http_serve(const char *host, int port, cf_metrics_t **metrics,
+                          cf_metrics_http_t **http, char *err, size_t err_size)
+{
+    assert(metrics && http);
+    *metrics = NULL;
+    *http = NULL;
+    if (port == 0)
+        return 0;
+    *metrics = cf_metrics_new();
+    *http = cf_metrics_http_new(*metrics, host, port, err, err_size);
+    if (!*http)
+        cf_metrics_destroy(metrics);
+    return *http ? 0 : -1;
+}
+
+void cf_metrics_http_stop(cf_metrics_http_t **http, cf_metrics_t **metrics)
+{
+    cf_metrics_http_destroy(http);      /* first: its thread reads the registry */
+    cf_metrics_destroy(metrics);
+}

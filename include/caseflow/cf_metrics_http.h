@@ -24,4 +24,13 @@ void cf_metrics_http_destroy(cf_metrics_http_t **self_p);
 /*  The port it listens on.                                                  */
 int cf_metrics_http_port(const cf_metrics_http_t *self);
 
+/*  For a daemon's main: port 0 sets *metrics and *http to NULL (no metrics);
+    else a new registry in *metrics, served on host:port by *http. 0, or -1
+    with the reason in err (then both are NULL).                            */
+int cf_metrics_http_serve(const char *host, int port, cf_metrics_t **metrics,
+                          cf_metrics_http_t **http, char *err, size_t err_size);
+
+/*  Stops *http and destroys *metrics (either may be NULL); nulls both.      */
+void cf_metrics_http_stop(cf_metrics_http_t **http, cf_metrics_t **metrics);
+
 #endif
