@@ -99,12 +99,14 @@ static void worker_connect(cf_worker_t *self)
 /* ---- Redis outages ---------------------------------------------------- */
 
 /* One line when a Redis call fails (a job kept for retry, or the overdue
-   timer) and one when Redis answers again, whichever call sees it first. */
+   timer) and one when Redis answers again, whichever call sees it first;
+   the retries between them log at debug only. */
 static void worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
                                 int retry_in_ms)
 {
+    CF_LOG(self->redis_down ? CF_LOG_DEBUG : CF_LOG_WARN, what, "error=\"%s\" retry_in_ms=%d",
+           error, retry_in_ms);
     self->redis_down = true;
-    CF_LOG(CF_LOG_WARN, what, "error=\"%s\" retry_in_ms=%d", error, retry_in_ms);
 }
 
 static void worker_redis_ok(cf_worker_t *self)
