@@ -119,8 +119,9 @@ static void broker_requeue(cf_broker_t *self, cf_job_t *jobs)
 
 static void broker_drop_member(cf_broker_t *self, cf_member_t *member, const char *why)
 {
-    CF_LOG(CF_LOG_WARN, "worker removed", "worker=%s reason=\"%s\" requeued_jobs=%zu",
-           member->name, why, member->inflight_count);
+    /* a worker that said BYE left as it should: not a warning */
+    CF_LOG(strcmp(why, "said BYE") ? CF_LOG_WARN : CF_LOG_INFO, "worker removed",
+           "worker=%s reason=\"%s\" requeued_jobs=%zu", member->name, why, member->inflight_count);
     broker_requeue(self, cf_member_take_all(member));
     cf_roster_remove(self->roster, member);
 }
