@@ -8,6 +8,8 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,10 +110,16 @@ cf_metrics_http_t *cf_metrics_http_new(cf_metrics_t *metrics, const char *host, 
         abort();
     self->metrics = metrics;
     self->port = http_bound_port(fd);
+    /* its thread starts with every signal blocked, so that SIGTERM and
+       SIGHUP reach the daemon's own thread and wake its poll */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
                                     http_answer, self, MHD_OPTION_LISTEN_SOCKET, fd,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
                                     MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!self->daemon) {
         snprintf(err, err_size, "cannot start the metrics server on %s:%d", host, port);
         close(fd);
