@@ -116,10 +116,13 @@ void cf_settings_set_flag(cf_settings_t *self, const char *name, const char *val
         return;
     }
     setting_t *item = settings_item(self, name);
+    for (size_t i = 0; !item && i < self->count; i++)
+        if (self->items[i].row->alias && !strcmp(self->items[i].row->alias, name))
+            item = &self->items[i];
     assert(item && !(item->row->flags & CF_SETTING_ENV_ONLY));
     free(item->flag);
     item->flag = copy(value);
-    item->flag_name = item->row->name;
+    item->flag_name = strcmp(name, item->row->name) ? item->row->alias : item->row->name;
 }
 
 int cf_settings_getopt(cf_settings_t *self, int argc, char **argv, const char *shortopts,
@@ -136,9 +139,7 @@ int cf_settings_getopt(cf_settings_t *self, int argc, char **argv, const char *s
         if (opt == OPT_CONFIG) {
             cf_settings_set_flag(self, "config", optarg);
         } else if (opt >= OPT_BASE && opt < OPT_BASE + (int) self->count) {
-            setting_t *item = &self->items[opt - OPT_BASE];
-            cf_settings_set_flag(self, item->row->name, optarg);
-            item->flag_name = self->options[index].name;
+            cf_settings_set_flag(self, self->options[index].name, optarg);
         } else
             return opt;
         index = -1;

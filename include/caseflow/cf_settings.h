@@ -113,7 +113,7 @@ int cf_settings_getopt(cf_settings_t *self, int argc, char **argv, const char *s
 int cf_settings_parse(cf_settings_t *self, int argc, char **argv);
 
 /*  Sets name's flag value as if --name value had been given (a main's own
-    spelling of a setting, or a test).                                      */
+    spelling of a setting, or a test); name may be an alias, or "config".   */
 void cf_settings_set_flag(cf_settings_t *self, const char *name, const char *value);
 
 /*  Reads the --config file (or CASEFLOW_CONFIG) when there is one, takes
