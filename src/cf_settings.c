@@ -2,7 +2,7 @@
     file and the table's defaults, in that order (see cf_settings.h). The
     rows are in cf_settings_table.c, the value checks in cf_settings_value.c
     and the file in cf_config.c.                                             */
-#include "caseflow/cf_settings.h"
+#include "cf_settings_internal.h"
 #include "caseflow/cf_config.h"
 
 #include <assert.h>
@@ -12,8 +12,6 @@
 
 #define OPT_CONFIG 0x0fff           /* getopt values of --config and the settings */
 #define OPT_BASE   0x1000
-#define HELP_COLUMN 24
-#define HELP_WIDTH 79
 
 typedef struct {
     const cf_setting_t *row;
@@ -291,62 +289,10 @@ int cf_settings_host_port(const cf_settings_t *self, const char *name, char *hos
     return 0;
 }
 
-/*  One --help entry: left column, then text wrapped at HELP_WIDTH.          */
-static void help_entry(FILE *out, const char *left, const char *text)
-{
-    int column = fprintf(out, "  %s", left);
-    if (column >= HELP_COLUMN) {
-        fputc('\n', out);
-        column = 0;
-    }
-    column += fprintf(out, "%*s", HELP_COLUMN - column, "");
-    bool line_start = true;
-    for (const char *word = text; *word;) {
-        int len = (int) strcspn(word, " ");
-        if (!line_start && column + 1 + len > HELP_WIDTH) {
-            column = fprintf(out, "\n%*s", HELP_COLUMN, "") - 1;
-            line_start = true;
-        }
-        column += fprintf(out, "%s%.*s", line_start ? "" : " ", len, word);
-        line_start = false;
-        word += len;
-        word += strspn(word, " ");
-    }
-    fputc('\n', out);
-}
-
 const char *cf_settings_usage(cf_settings_t *self, const char *head, const char *tail)
 {
     assert(self && head);
-    char left[128], right[1024], env[64];
-    size_t size = 0;
     free(self->usage);
-    self->usage = NULL;
-    FILE *out = open_memstream(&self->usage, &size);
-    if (!out)
-        abort();
-    fputs(head, out);
-    for (size_t i = 0; i < self->count; i++) {
-        const cf_setting_t *row = self->items[i].row;
-        cf_settings_env_name(row, env, sizeof env);
-        if (row->flags & CF_SETTING_ENV_ONLY)
-            snprintf(left, sizeof left, "env %s", env);
-        else
-            snprintf(left, sizeof left, "--%s %s", row->name, row->arg);
-        char range[64] = "";
-        if (row->type == CF_SETTING_NUMBER)
-            snprintf(range, sizeof range, ", %lld to %lld", row->min, row->max);
-        snprintf(right, sizeof right, "%s [%s%s%s%s%s]", row->help,
-                 row->flags & CF_SETTING_ENV_ONLY ? "environment only" : "env ",
-                 row->flags & CF_SETTING_ENV_ONLY ? "" : env, range,
-                 row->def ? ", default " : "", row->def ? row->def : "");
-        help_entry(out, left, right);
-    }
-    snprintf(right, sizeof right, "settings from FILE: keys named as the flags, in [%s] or, "
-             "for shared ones, [%s] [env CASEFLOW_CONFIG]", self->section, CF_SETTINGS_SHARED);
-    help_entry(out, "--config FILE", right);
-    fputs(tail ? tail : "  --help                this text\n", out);
-    if (fclose(out) != 0)
-        abort();
+    self->usage = settings_usage_text(self->section, head, tail);
     return self->usage;
 }

@@ -1,9 +1,15 @@
 /*  cf_settings_table: every setting of every caseflow program, one row each
     (see cf_settings.h). Adding a setting is adding a row here and reading it
-    in the program's main with cf_settings_text / _number / _host_port; its
-    flag, environment variable, file key, check and --help line follow from
-    the row, and deploy/caseflow.conf must document it (integration.config
-    fails until it does).
+    in the program's main with cf_settings_text / _number / _host_port /
+    _log_level after cf_settings_resolve; its flag, environment variable,
+    file key, check and --help line follow from the row, and
+    deploy/caseflow.conf must document it (integration.config fails until
+    it does). A getopt flag becomes a row by moving its struct option line,
+    its case (the parsing and range check) and its env name out of the main:
+        { "metrics", BROKER, CF_HOST_PORT, NULL, 0, "HOST:PORT",
+          "where Prometheus scrapes the metrics", NULL },
+    SHARED when several programs read the same value (then it may stand in
+    [caseflow]); CF_SETTING_ENV_ONLY | CF_SETTING_SECRET for a password.
 
     Endpoints that one program binds and another connects to are one name:
     `workers` (the broker's --workers; the worker's --broker, kept as an

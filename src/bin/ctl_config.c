@@ -68,23 +68,26 @@ static int config_check(const char *path, bool json)
 }
 
 /*  Adds (or prints) one accepted key; shared_too: a shared key given in a
-    program's section, documented under [caseflow].                         */
+    program's section, documented under [caseflow]. A setting taken from
+    the environment only (a password) is listed too, as env_only.           */
 static void config_key(json_t *list, const char *section, const cf_setting_t *row, bool shared_too)
 {
+    bool env_only = row->flags & CF_SETTING_ENV_ONLY;
     char env[64], range[64] = "";
     cf_settings_env_name(row, env, sizeof env);
     if (row->type == CF_SETTING_NUMBER)
         snprintf(range, sizeof range, "%lld..%lld", row->min, row->max);
     if (list) {
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s, s:b, s:s}",
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s, s:b, s:b, s:s}",
                                               "section", section, "key", row->name, "type",
                                               s_types[row->type], "range", range, "default",
                                               row->def, "env", env, "shared_too", shared_too,
-                                              "help", row->help));
+                                              "env_only", env_only, "help", row->help));
         return;
     }
     printf("%-10s %-14s %-14s %-16s %s%s\n", section, row->name, *range ? range : s_types[row->type],
-           row->def ? row->def : "-", env, shared_too ? " (also [caseflow])" : "");
+           row->def ? row->def : "-", env, env_only ? " (environment only)"
+           : shared_too ? " (also [caseflow])" : "");
 }
 
 /*  Every section's keys: [caseflow]'s shared ones, then each program's.    */
@@ -103,7 +106,7 @@ static int config_keys(bool json)
         const char *section = cf_settings_program_name(p);
         for (size_t i = 0; i < cf_settings_rows(); i++) {
             const cf_setting_t *row = cf_settings_row(i);
-            if ((row->programs & (1u << p)) && !(row->flags & CF_SETTING_ENV_ONLY))
+            if (row->programs & (1u << p))
                 config_key(list, section, row, row->flags & CF_SETTING_SHARED);
         }
     }
