@@ -245,7 +245,8 @@ static const setting_t *settings_get(const cf_settings_t *self, const char *name
 {
     assert(self && name);
     const setting_t *item = settings_item(self, name);
-    assert(item && item->origin);       /* a setting of the program, resolved */
+    if (!item || !item->origin)         /* not a setting of the program, or not resolved */
+        abort();
     return item;
 }
 

@@ -38,7 +38,9 @@ static const char *s_usage =
     "  config check FILE       validate a configuration file; config keys lists\n"
     "                          every setting (caseflow-ctl config --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
-    "  --help                  this text\n";
+    "  --help                  this text\n"
+    "The commands that reach Redis take --redis HOST:PORT (env CASEFLOW_REDIS) and\n"
+    "--config FILE (env CASEFLOW_CONFIG; keys of [ctl] and [caseflow]).\n";
 
 static const char *s_report_usage =
     "usage: caseflow-ctl report NAME [options]\n"
