@@ -158,6 +158,9 @@ static int config_unknown(cf_config_t *self, const char *section, const char *ke
     char owners[128] = "";
     for (size_t i = 0; i < cf_settings_rows(); i++) {
         const cf_setting_t *row = cf_settings_row(i);
+        if (row->alias && !strcmp(row->alias, key))
+            return config_fail(self, "key '%s': --%s is an older name of --%s: the key is '%s'",
+                               key, key, row->name, row->name);
         if (strcmp(row->name, key))
             continue;
         if (row->flags & CF_SETTING_ENV_ONLY) {

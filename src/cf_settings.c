@@ -117,7 +117,8 @@ void cf_settings_set_flag(cf_settings_t *self, const char *name, const char *val
     for (size_t i = 0; !item && i < self->count; i++)
         if (self->items[i].row->alias && !strcmp(self->items[i].row->alias, name))
             item = &self->items[i];
-    assert(item && !(item->row->flags & CF_SETTING_ENV_ONLY));
+    if (!item || (item->row->flags & CF_SETTING_ENV_ONLY))
+        abort();                        /* not a flag of the program: a bug */
     free(item->flag);
     item->flag = copy(value);
     item->flag_name = strcmp(name, item->row->name) ? item->row->alias : item->row->name;
@@ -170,6 +171,7 @@ static int settings_load(cf_settings_t *self)
     const char *path = self->config_flag ? self->config_flag : env && *env ? env : NULL;
     if (!path)
         return 0;
+    cf_config_destroy(&self->config);   /* resolved before */
     self->config = cf_config_new();
     if (cf_config_load(self->config, path) == 0)
         return 0;

@@ -90,6 +90,8 @@ static void test_precedence(void **unused)
     assert_int_equal(cf_settings_number(s, "stats"), 10000);            /* default */
     assert_string_equal(cf_settings_origin(s, "stats"), "default");
     assert_null(cf_settings_text(s, "intake"));                         /* no default */
+    assert_int_equal(cf_settings_resolve(s), 0);                        /* again: the same */
+    assert_int_equal(cf_settings_number(s, "liveness"), 900);
     cf_settings_destroy(&s);
     assert_null(s);
     cf_settings_destroy(&s);                                            /* NULL is fine */
@@ -186,7 +188,9 @@ static void test_file_errors(void **unused)
                                   "just words\n"                    /* 12: syntax */
                                   "[worker\n"                       /* 13: syntax */
                                   "[push]\n"
-                                  "batch = 1001\n");                /* 15: out of range */
+                                  "batch = 1001\n"                  /* 15: out of range */
+                                  "[broker]\n"
+                                  "publish = tcp://*:1\n");         /* 17: the flag's old name */
     cf_config_t *c = cf_config_new();
     assert_int_equal(cf_config_load(c, path), -1);
     static const struct { int line; const char *says; } want[] = {
@@ -195,7 +199,8 @@ static void test_file_errors(void **unused)
         { 9, "key 'queue': not a key of [caseflow] (it belongs in [broker])" },
         { 10, "key 'key_file': unknown key (did you mean 'key-file'?)" },
         { 11, "key 'redis': empty value" }, { 12, "syntax error" }, { 13, "syntax error" },
-        { 15, "key 'batch': '1001' is not a number from 1 to 1000" } };
+        { 15, "key 'batch': '1001' is not a number from 1 to 1000" },
+        { 17, "key 'publish': --publish is an older name of --subscribe: the key is 'subscribe'" } };
     assert_int_equal(cf_config_errors(c), sizeof want / sizeof *want);
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         char prefix[128];
