@@ -1,7 +1,7 @@
-/*  Tests of cf_settings and cf_config: flag > environment > [program] >
-    [caseflow] > default, with each value's origin; a whole file checked,
-    every error with its line; errors that name the origin of the value
-    (--queue, CASEFLOW_QUEUE, FILE:LINE); a table whose rows agree.          */
+/*  Tests of cf_settings: flag > environment > [program] > [caseflow] >
+    default, with each value's origin; errors that name the origin of the
+    value (--queue, CASEFLOW_QUEUE, FILE:LINE); the value checks; a table
+    whose rows agree; --help made from it.                                   */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,13 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include "caseflow/cf_config.h"
 #include "caseflow/cf_settings.h"
+#include "cf_test_files.h"
 
 extern char **environ;
-
-static char s_path[64];
 
 /*  No CASEFLOW_* variable from the caller's environment.                    */
 static int clear_env(void **unused)
@@ -35,29 +32,10 @@ static int clear_env(void **unused)
     return 0;
 }
 
-static const char *write_file(const char *text)
-{
-    snprintf(s_path, sizeof s_path, "/tmp/cf_settings_test.XXXXXX");
-    int fd = mkstemp(s_path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-    close(fd);
-    return s_path;
-}
-
-static int remove_file(void **unused)
-{
-    (void) unused;
-    if (*s_path)
-        unlink(s_path);
-    s_path[0] = '\0';
-    return 0;
-}
-
 static void test_precedence(void **unused)
 {
     (void) unused;
-    const char *path = write_file("[caseflow]\n"
+    const char *path = cf_test_file_write("[caseflow]\n"
                                   "redis = 10.0.0.1:6380\n"             /* 2 */
                                   "log-level = warn\n"                  /* 3 */
                                   "[broker]\n"
@@ -100,7 +78,7 @@ static void test_precedence(void **unused)
 static void test_getopt(void **unused)
 {
     (void) unused;
-    const char *path = write_file("[broker]\nqueue = 9\n");
+    const char *path = cf_test_file_write("[broker]\nqueue = 9\n");
     static const struct option extra[] = { { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
     char *argv[] = { "caseflow-broker", "--publish", "tcp://127.0.0.1:5", "--json",
                      "--config", (char *) path, "--workers=tcp://*:6", "rest", NULL };
@@ -135,8 +113,8 @@ static void expect_error(const char *program, const char *flag, const char *env,
                          const char *value, const char *want)
 {
     cf_settings_t *s = cf_settings_new(program);
-    if (*s_path)
-        cf_settings_set_flag(s, "config", s_path);
+    if (cf_test_file_path())
+        cf_settings_set_flag(s, "config", cf_test_file_path());
     if (flag)
         cf_settings_set_flag(s, flag, value);
     if (env)
@@ -157,72 +135,18 @@ static void test_origins_in_errors(void **unused)
     expect_error("worker", "broker", NULL, "nonsense", "--broker: 'nonsense' is not a ZeroMQ endpoint");
     expect_error("ctl", NULL, "CASEFLOW_REDIS", "nowhere", "CASEFLOW_REDIS: 'nowhere' is not HOST:PORT");
     expect_error("worker", "log-level", NULL, "loud", "--log-level: 'loud' is not error, warn, info or debug");
-    const char *path = write_file("[caseflow]\nintake = tcp://127.0.0.1:1\n[broker]\nqueue = lots\n");
+    const char *path = cf_test_file_write("[caseflow]\nintake = tcp://127.0.0.1:1\n[broker]\nqueue = lots\n");
     char want[128];
     snprintf(want, sizeof want, "%s:4: key 'queue': 'lots' is not a number from 1 to 100000000", path);
     expect_error("broker", NULL, NULL, NULL, want);
     /* the file is checked whole: the worker refuses the broker's bad line too */
     expect_error("worker", NULL, NULL, NULL, want);
-    remove_file(NULL);
+    cf_test_file_remove();
     expect_error("worker", "config", NULL, "/nonexistent/caseflow.conf",
                  "--config: /nonexistent/caseflow.conf: cannot open: No such file");
     setenv("CASEFLOW_CONFIG", "/nonexistent/x.conf", 1);
     expect_error("push", NULL, NULL, NULL, "CASEFLOW_CONFIG: /nonexistent/x.conf: cannot open");
     unsetenv("CASEFLOW_CONFIG");
-}
-
-static void test_file_errors(void **unused)
-{
-    (void) unused;
-    const char *path = write_file("queue = 1\n"                     /* 1: outside a section */
-                                  "[brokr]\n"                       /* 2: unknown section */
-                                  "queue = 1\n"                     /* 3: skipped with it */
-                                  "[broker]\n"
-                                  "queu = 4\n"                      /* 5: unknown key */
-                                  "  queue = 4 ; a comment\n"       /* 6: good */
-                                  "queue = 5\n"                     /* 7: twice */
-                                  "[caseflow]\n"
-                                  "queue = 5\n"                     /* 9: not shared */
-                                  "key_file = x\n"                  /* 10: near miss */
-                                  "redis =\n"                       /* 11: empty */
-                                  "just words\n"                    /* 12: syntax */
-                                  "[worker\n"                       /* 13: syntax */
-                                  "[push]\n"
-                                  "batch = 1001\n"                  /* 15: out of range */
-                                  "[broker]\n"
-                                  "publish = tcp://*:1\n");         /* 17: the flag's old name */
-    cf_config_t *c = cf_config_new();
-    assert_int_equal(cf_config_load(c, path), -1);
-    static const struct { int line; const char *says; } want[] = {
-        { 1, "key 'queue': outside a section" }, { 2, "section 'brokr': unknown section" },
-        { 5, "key 'queu': unknown key" }, { 7, "key 'queue': given twice in [broker] (first on line 6)" },
-        { 9, "key 'queue': not a key of [caseflow] (it belongs in [broker])" },
-        { 10, "key 'key_file': unknown key (did you mean 'key-file'?)" },
-        { 11, "key 'redis': empty value" }, { 12, "syntax error" }, { 13, "syntax error" },
-        { 15, "key 'batch': '1001' is not a number from 1 to 1000" },
-        { 17, "key 'publish': --publish is an older name of --subscribe: the key is 'subscribe'" } };
-    assert_int_equal(cf_config_errors(c), sizeof want / sizeof *want);
-    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        char prefix[128];
-        snprintf(prefix, sizeof prefix, "%s:%d: ", path, want[i].line);
-        assert_int_equal(cf_config_error_line(c, i), want[i].line);
-        const char *text = cf_config_error(c, i);
-        if (strncmp(text, prefix, strlen(prefix)) || !strstr(text, want[i].says))
-            fail_msg("error %zu is '%s', not %s%s", i, text, prefix, want[i].says);
-    }
-    cf_config_destroy(&c);
-    assert_null(c);
-
-    path = write_file("\xEF\xBB\xBF[caseflow]\n# a comment\n; another\n\nredis = h:1\n[ctl]\nredis = h:2\n");
-    c = cf_config_new();
-    assert_int_equal(cf_config_load(c, path), 0);
-    int line;
-    assert_string_equal(cf_config_value(c, "ctl", "redis", &line), "h:2");
-    assert_int_equal(line, 7);
-    assert_int_equal(cf_config_keys(c), 2);
-    assert_int_equal(cf_config_sections(c), 2);
-    assert_null(cf_config_value(c, "broker", "redis", NULL));
-    cf_config_destroy(&c);
 }
 
 static void test_values(void **unused)
@@ -297,10 +221,9 @@ static void test_usage(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_precedence, clear_env, remove_file),
-        cmocka_unit_test_setup_teardown(test_getopt, clear_env, remove_file),
-        cmocka_unit_test_setup_teardown(test_origins_in_errors, clear_env, remove_file),
-        cmocka_unit_test_setup_teardown(test_file_errors, clear_env, remove_file),
+        cmocka_unit_test_setup_teardown(test_precedence, clear_env, cf_test_file_teardown),
+        cmocka_unit_test_setup_teardown(test_getopt, clear_env, cf_test_file_teardown),
+        cmocka_unit_test_setup_teardown(test_origins_in_errors, clear_env, cf_test_file_teardown),
         cmocka_unit_test_setup_teardown(test_values, clear_env, NULL),
         cmocka_unit_test_setup_teardown(test_table, clear_env, NULL),
         cmocka_unit_test_setup_teardown(test_usage, clear_env, NULL),
