@@ -100,6 +100,52 @@ def seconds(text):
     return total
 
 
+def unit_settings(text):
+    """[(section, key, value)] of a unit file, in order."""
+    section, out = None, []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            out.append((section, key.strip(), value.strip()))
+    return out
+
+
+def values(settings, key):
+    return [v for _, k, v in settings if k == key]
+
+
+def syscall_group(name, seen=None):
+    """The syscalls of a systemd-analyze syscall-filter group, expanded."""
+    seen = seen if seen is not None else set()
+    if name in seen:
+        return set()
+    seen.add(name)
+    out = subprocess.run(["systemd-analyze", "syscall-filter", name], capture_output=True,
+                         text=True, timeout=60).stdout
+    calls = set()
+    for line in out.splitlines()[1:]:
+        word = line.strip()
+        if word and not word.startswith("#"):
+            calls |= syscall_group(word, seen) if word.startswith("@") else {word}
+    return calls
+
+
+def allowed_syscalls(settings):
+    """The calls a unit's SystemCallFilter= lines let through (allow lists
+    first, then the ~ deny lists, as systemd applies them)."""
+    allow, deny = set(), set()
+    for value in values(settings, "SystemCallFilter"):
+        target = deny if value.startswith("~") else allow
+        for word in value.lstrip("~").split():
+            target |= syscall_group(word) if word.startswith("@") else {word}
+    return allow - deny
+
+
 def proc_net_hex(port):
     """How /proc/net/tcp writes a port (5571 -> '15C3')."""
     return f"{port:04X}"
