@@ -74,6 +74,15 @@ def stop_grace_s():
     return int(m.group(1)) / 1000
 
 
+def project_version():
+    """The version in CMakeLists.txt's project(), which the image tags carry."""
+    text = open(os.path.join(source_dir(), "CMakeLists.txt")).read()
+    m = re.search(r"project\(caseflow VERSION ([0-9.]+)", text)
+    if not m:
+        raise SystemExit("no project(caseflow VERSION ...) in CMakeLists.txt")
+    return m.group(1)
+
+
 def endpoint(text):
     """'tcp://host:port' -> (host, port); None when it is not one."""
     m = re.fullmatch(r"tcp://(\[[^\]]+\]|[^:/]+):(\d+)", text or "")

@@ -4,10 +4,12 @@ ports, Service names in the endpoints, the Secret and its mount, the
 autoscaler's target and metric, the pods' sandbox and grace period).
 """
 import os
+import shutil
+import subprocess
 
 import yaml
 
-from deployment import check_env_names, endpoint, host_port
+from deployment import check_env_names, endpoint, host_port, project_version
 
 NAMESPACE = "caseflow"
 QUEUE_GAUGE = "caseflow_broker_queue_events"
@@ -23,6 +25,22 @@ def load(folder):
             except yaml.YAMLError as e:
                 problems.append(f"{name}: {e}")
     return files, problems
+
+
+def check_kustomize(c, folder, objects):
+    """When kubectl is there: `kubectl kustomize` (offline) renders the same
+    objects as the files, every one in the namespace."""
+    if not shutil.which("kubectl"):
+        c.note("kubectl not found: kustomize rendering not tried")
+        return
+    run = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True,
+                         timeout=120)
+    rendered = [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
+    key = lambda o: (o.get("kind"), o.get("metadata", {}).get("name"))
+    want = {key(o) for o in objects if o.get("kind") != "Kustomization"} - {("Secret", "caseflow-hmac")}
+    c.check(run.returncode == 0 and {key(o) for o in rendered} == want,
+            "k8s: kubectl kustomize renders every object but the placeholder secret",
+            run.stderr.strip()[-300:])
 
 
 def find(objects, kind, name=None):
@@ -105,6 +123,7 @@ def check_kubernetes(c, progs, grace, folder, check_health_check):
             c.check(o.get("metadata", {}).get("namespace") == NAMESPACE,
                     f"k8s {o.get('kind')} {o.get('metadata', {}).get('name')}: in namespace {NAMESPACE}")
     c.check(bool(find(objects, "Namespace", NAMESPACE)), f"k8s: namespace {NAMESPACE} defined")
+    check_kustomize(c, folder, objects)
     broker = (find(objects, "Deployment", "caseflow-broker") or [None])[0]
     worker = (find(objects, "Deployment", "caseflow-worker") or [None])[0]
     redis = (find(objects, "StatefulSet") or [None])[0]
@@ -113,6 +132,12 @@ def check_kubernetes(c, progs, grace, folder, check_health_check):
     for obj in (broker, worker):
         check_workload(c, obj, progs, grace)
     c.check(broker["spec"].get("replicas") == 1, "k8s broker: one replica")
+    images = {ct.get("image") for o in (broker, worker) for ct in pod(o)["spec"]["containers"]}
+    tags = {(i["name"], i.get("newTag")) for i in (kust[0].get("images", []) if kust else [])}
+    version = project_version()
+    c.check(images == {f"caseflow:{version}"} and tags <= {("caseflow", version)},
+            f"k8s: broker and worker run caseflow:{version} (the project's version)",
+            f"{images} {tags}")
     check_broker(c, objects, broker)
     check_worker(c, objects, broker, worker, redis, check_health_check)
     check_redis(c, objects, redis)
