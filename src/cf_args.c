@@ -56,6 +56,17 @@ int cf_args_host_port(const char *what, const char *text, char *host, size_t hos
     return 0;
 }
 
+int cf_args_metrics(const char *value, char *host, size_t host_size, int *port, char *err,
+                    size_t err_size)
+{
+    const char *text = cf_args_or_env(value, "CASEFLOW_METRICS", NULL);
+    *port = 0;
+    if (!text)
+        return 0;
+    return cf_args_host_port(value ? "--metrics" : "CASEFLOW_METRICS", text, host, host_size,
+                             port, err, err_size);
+}
+
 static void args_on_signal(int signum)
 {
     (void) signum;

@@ -25,6 +25,12 @@ const char *cf_args_or_env(const char *value, const char *env, const char *fallb
 int cf_args_host_port(const char *what, const char *text, char *host, size_t host_size,
                       int *port, char *err, size_t err_size);
 
+/*  The metrics address: value (from --metrics) or else $CASEFLOW_METRICS,
+    as HOST:PORT; neither given: *port = 0 (metrics off). 0, or -1 with the
+    reason naming the flag or the variable.                                   */
+int cf_args_metrics(const char *value, char *host, size_t host_size, int *port, char *err,
+                    size_t err_size);
+
 /*  Installs SIGINT and SIGTERM handlers that set *cf_args_stop (and SIGPIPE
     is ignored). Returns the flag for loops to watch.                         */
 volatile sig_atomic_t *cf_args_trap_signals(void);

@@ -4,6 +4,7 @@
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_metrics_http.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -25,11 +26,15 @@ static const char *s_usage =
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
     "  --liveness MS         a worker silent this long is dropped and its jobs\n"
     "                        handed to others (default 3000)\n"
+    "  --metrics HOST:PORT   serve Prometheus metrics on http://HOST:PORT/metrics\n"
+    "                        (env CASEFLOW_METRICS; default: off)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n"
     "  --help                this text\n"
     "Endpoints are ZeroMQ addresses such as tcp://127.0.0.1:5570.\n";
 
 static char s_redis_host[256];
+static char s_metrics_host[256];
+static int s_metrics_port;     /* 0: no metrics */
 
 static int parse_options(int argc, char **argv, cf_broker_config_t *config, char *err, size_t n)
 {
@@ -40,9 +45,9 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
         { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
-        { 0, 0, 0, 0 } };
+        { "metrics", required_argument, 0, 'm' }, { 0, 0, 0, 0 } };
     const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
-               *scripts = NULL;
+               *scripts = NULL, *metrics = NULL;
     long long number;
     cf_log_level_t level = CF_LOG_INFO;
     int opt;
@@ -62,6 +67,7 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         case 'r': redis = optarg; break;
         case 'R': rules = optarg; break;
         case 'S': scripts = optarg; break;
+        case 'm': metrics = optarg; break;
         case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
                   config->stats_ms = (int) number; break;
         case 'h': fputs(s_usage, stdout); exit(0);
@@ -81,6 +87,8 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
                           sizeof s_redis_host, &config->redis_port, err, n) < 0)
         return -1;
     config->redis_host = s_redis_host;
+    if (cf_args_metrics(metrics, s_metrics_host, sizeof s_metrics_host, &s_metrics_port, err, n) < 0)
+        return -1;
     config->rules_file = cf_args_or_env(rules, "CASEFLOW_RULES", NULL);
     config->script_dir = cf_args_or_env(scripts, "CASEFLOW_SCRIPTS", NULL);
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
@@ -101,15 +109,25 @@ int main(int argc, char **argv)
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     config.reload = cf_args_trap_reload();
+    cf_metrics_http_t *http = NULL;
+    if (cf_metrics_http_serve(s_metrics_host, s_metrics_port, &config.metrics, &http, err,
+                              sizeof err) < 0) {
+        CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        return 1;
+    }
     cf_broker_t *broker = cf_broker_new(&config, err, sizeof err);
     if (!broker) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        cf_metrics_http_stop(&http, &config.metrics);
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s",
            config.intake_endpoint, config.worker_endpoint, config.publish_endpoint);
+    if (http)
+        CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", s_metrics_host, s_metrics_port);
     int rc = cf_broker_run(broker, stop);
     cf_broker_destroy(&broker);
+    cf_metrics_http_stop(&http, &config.metrics);
     CF_LOG(CF_LOG_INFO, "broker stopped", "%s", "");
     return rc < 0 ? 1 : 0;
 }

@@ -2,6 +2,7 @@
     what they change. A thin main over cf_worker.                            */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_metrics_http.h"
 #include "caseflow/cf_worker.h"
 
 #include <getopt.h>
@@ -24,12 +25,16 @@ static const char *s_usage =
     "                        the dead-letter stream (default 3)\n"
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
     "  --liveness MS         reconnect when the broker is silent this long (default 3000)\n"
+    "  --metrics HOST:PORT   serve Prometheus metrics on http://HOST:PORT/metrics\n"
+    "                        (env CASEFLOW_METRICS; default: off)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n"
     "  --help                this text\n";
 
 typedef struct {
     cf_worker_config_t config;
     char redis_host[256];
+    char metrics_host[256];
+    int metrics_port;           /* 0: no metrics */
 } worker_options_t;
 
 static int parse_number(const char *flag, long long min, long long max, long long *out,
@@ -45,11 +50,12 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 's' },
         { "credit", required_argument, 0, 'c' }, { "eid-ttl", required_argument, 0, 't' },
         { "case-ttl", required_argument, 0, 'T' }, { "poison-tries", required_argument, 0, 'p' },
-        { "rules", required_argument, 0, 'R' },
+        { "rules", required_argument, 0, 'R' }, { "metrics", required_argument, 0, 'm' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };
-    const char *broker = NULL, *redis = NULL, *key = NULL, *scripts = NULL, *rules = NULL;
+    const char *broker = NULL, *redis = NULL, *key = NULL, *scripts = NULL, *rules = NULL,
+               *metrics = NULL;
     cf_log_level_t level = CF_LOG_INFO;
     long long v;
     int opt;
@@ -60,6 +66,7 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         case 'k': key = optarg; break;
         case 's': scripts = optarg; break;
         case 'R': rules = optarg; break;
+        case 'm': metrics = optarg; break;
         case 'c': if (parse_number("--credit", 1, 64, &v, err, n) < 0) return -1;
                   o->config.credit = (unsigned) v; break;
         case 't': if (parse_number("--eid-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
@@ -96,6 +103,9 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         return -1;
     }
     o->config.redis_host = o->redis_host;
+    if (cf_args_metrics(metrics, o->metrics_host, sizeof o->metrics_host, &o->metrics_port,
+                        err, n) < 0)
+        return -1;
     return cf_args_host_port("--redis", cf_args_or_env(redis, "CASEFLOW_REDIS", "127.0.0.1:6379"),
                              o->redis_host, sizeof o->redis_host, &o->config.redis_port, err, n);
 }
@@ -110,14 +120,25 @@ int main(int argc, char **argv)
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     options.config.reload = cf_args_trap_reload();
+    cf_metrics_http_t *http = NULL;
+    if (cf_metrics_http_serve(options.metrics_host, options.metrics_port,
+                              &options.config.metrics, &http, err, sizeof err) < 0) {
+        CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        return 1;
+    }
     cf_worker_t *worker = cf_worker_new(&options.config, err, sizeof err);
     if (!worker) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        cf_metrics_http_stop(&http, &options.config.metrics);
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d",
            options.config.broker_endpoint, options.redis_host, options.config.redis_port);
+    if (http)
+        CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", options.metrics_host,
+               options.metrics_port);
     int rc = cf_worker_run(worker, stop);
     cf_worker_destroy(&worker);
+    cf_metrics_http_stop(&http, &options.config.metrics);
     return rc < 0 ? 1 : 0;
 }
