@@ -10,11 +10,11 @@ import subprocess
 
 from harness import Checks, bin_dir, source_dir  # noqa: F401 (re-exported)
 
-# Settings another change adds in parallel (the config file, the metrics
-# endpoint). The manifests may name them already: an unknown variable is
-# ignored by the daemons. Accepted while a program's --help does not list
-# them, with a note, so that the test tightens by itself once it does.
-PENDING_ENV = {"CASEFLOW_CONFIG": "--config", "CASEFLOW_METRICS": "--metrics"}
+# Settings another change adds in parallel (the config file). The manifests
+# may name them already: an unknown variable is ignored by the daemons.
+# Accepted while a program's --help does not list them, with a note, so
+# that the test tightens by itself once it does.
+PENDING_ENV = {"CASEFLOW_CONFIG": "--config"}
 
 
 class Program:

@@ -84,6 +84,20 @@ def check_workload(c, obj, progs, grace):
             flags = [a.split("=")[0] for a in ct.get("args", []) if a.startswith("--")]
             c.check(all(f in prog.flags for f in flags), f"k8s {name}: its flags are in --help")
         check_sandbox(c, f"k8s {name}", ct)
+        check_metrics(c, f"k8s {name}", template, ct)
+
+
+def check_metrics(c, where, template, ct):
+    """CASEFLOW_METRICS, the metrics port, the scrape annotation and the
+    liveness probe name the same port."""
+    metrics = host_port(env_of(ct).get("CASEFLOW_METRICS"))
+    ports = ports_of(ct)
+    notes = template.get("metadata", {}).get("annotations", {})
+    c.check(metrics and metrics[1] == ports.get("metrics") == int(notes.get("prometheus.io/port", 0)),
+            f"{where}: CASEFLOW_METRICS, the metrics port and the scrape annotation agree")
+    probe = ct.get("livenessProbe", {}).get("httpGet", {})
+    c.check(probe.get("path") == "/metrics" and probe.get("port") in ("metrics", ports.get("metrics")),
+            f"{where}: the liveness probe asks /metrics", str(probe))
 
 
 def check_sandbox(c, where, ct):
@@ -151,10 +165,6 @@ def check_broker(c, objects, broker):
         bound = endpoint(env.get(var))
         c.check(bound and bound[1] == ports.get(port),
                 f"k8s broker: {var} binds the {port} container port", f"{env.get(var)} {ports}")
-    metrics = host_port(env.get("CASEFLOW_METRICS"))
-    notes = pod(broker)["metadata"].get("annotations", {})
-    c.check(metrics and metrics[1] == ports.get("metrics") == int(notes.get("prometheus.io/port", 0)),
-            "k8s broker: CASEFLOW_METRICS, the metrics port and the scrape annotation agree")
     svc = find(objects, "Service", "caseflow-broker")
     if c.check(bool(svc), "k8s: a caseflow-broker Service"):
         names = set(check_service(c, svc[0], broker).values())
