@@ -1,5 +1,6 @@
 /*  cf_args: shared command-line helpers; see cf_args.h.                     */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -54,6 +55,27 @@ int cf_args_host_port(const char *what, const char *text, char *host, size_t hos
     host[colon - text] = '\0';
     *port = (int) number;
     return 0;
+}
+
+int cf_args_flag_env(const char *env, bool *out, char *err, size_t err_size)
+{
+    const char *value = getenv(env);
+    if (!value || !*value)
+        return 0;
+    if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0) {
+        snprintf(err, err_size, "%s: '%s' is not 0 or 1", env, value);
+        return -1;
+    }
+    *out = *value == '1';
+    return 0;
+}
+
+int cf_args_curve(const char *key_file, const char *key_env, const char *server_file,
+                  cf_curve_t **out, char *err, size_t err_size)
+{
+    return cf_curve_client_new(cf_args_or_env(key_file, key_env, NULL),
+                               cf_args_or_env(server_file, "CASEFLOW_SERVER_KEY", NULL), out,
+                               err, err_size);
 }
 
 static void args_on_signal(int signum)

@@ -1,6 +1,7 @@
 /*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry;
     the work on each job itself is cf_apply. See cf_worker.h.               */
 #include "caseflow/cf_worker.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_apply.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
@@ -82,6 +83,8 @@ static void worker_connect(cf_worker_t *self)
     self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
     int linger = 1000;
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    if (self->config.curve)
+        cf_curve_client(self->config.curve, self->socket);
     zmq_connect(self->socket, self->config.broker_endpoint);
     cf_ready_t ready = { .credit = self->config.credit, .pid = (unsigned) getpid() };
     gethostname(ready.host, sizeof ready.host - 1);

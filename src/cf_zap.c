@@ -151,7 +151,7 @@ static void zap_log_denied(cf_zap_t *self, const uint8_t *key, const char *domai
     char z85[CF_CURVE_Z85_LEN + 1];
     zmq_z85_encode(z85, key, 32);
     CF_LOG(CF_LOG_WARN, "client refused: key not in the allow-list",
-           "key=%.8s roles=%s address=%s", z85, domain, address);
+           "key=\"%.8s\" roles=%s address=%s", z85, domain, address);
 }
 
 static void zap_text(zmq_msg_t *frame, char *out, size_t size)

@@ -6,6 +6,7 @@
 #define CF_ARGS_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "caseflow/cf_log.h"
 
@@ -24,6 +25,25 @@ const char *cf_args_or_env(const char *value, const char *env, const char *fallb
     0, or -1 and a reason naming what (from `what`) was wrong.               */
 int cf_args_host_port(const char *what, const char *text, char *host, size_t host_size,
                       int *port, char *err, size_t err_size);
+
+/*  The clients' two CURVE options for their --help; env names the role's
+    key variable.                                                           */
+#define CF_ARGS_CURVE_USAGE(env) \
+    "  --curve-key FILE      this client's CURVE secret key, NAME.key, mode 0600\n" \
+    "                        (env " env ")\n" \
+    "  --server-key FILE     the broker's public key, NAME.pub (env\n" \
+    "                        CASEFLOW_SERVER_KEY); CURVE with both, plain with neither\n"
+
+/*  A yes/no environment setting (CASEFLOW_PLAIN): unset or empty leaves
+    *out, "1" sets it, "0" clears it; anything else is an error naming env. */
+int cf_args_flag_env(const char *env, bool *out, char *err, size_t err_size);
+
+/*  A client's CURVE settings (cf_curve_client_new): --curve-key or the
+    role's env (CASEFLOW_PRODUCER_KEY, ...), --server-key or
+    CASEFLOW_SERVER_KEY. *out NULL = plain. 0, or -1 with err.             */
+typedef struct _cf_curve_t cf_curve_t;
+int cf_args_curve(const char *key_file, const char *key_env, const char *server_file,
+                  cf_curve_t **out, char *err, size_t err_size);
 
 /*  Installs SIGINT and SIGTERM handlers that set *cf_args_stop (and SIGPIPE
     is ignored). Returns the flag for loops to watch.                         */

@@ -7,6 +7,7 @@
     stderr when it is a terminal. Exit 0 when every event was accepted, 1
     when a phase failed or an event was not, 2 on a usage error.            */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_bench.h"
 #include "caseflow/cf_bench_stack.h"
 #include "caseflow/cf_proto.h"
@@ -39,6 +40,10 @@ static const char *s_usage =
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
     "  --redis HOST:PORT   ... and the Redis its workers use (its aggregates change)\n"
     "  --key-file FILE     ... and the workers' key (env CASEFLOW_KEY_FILE)\n"
+    "  --curve-key FILE    ... and a producer's CURVE secret key (env\n"
+    "                      CASEFLOW_PRODUCER_KEY); with --server-key FILE (env\n"
+    "                      CASEFLOW_SERVER_KEY), the broker's public key. The\n"
+    "                      bench's own stack is plain ZeroMQ on loopback\n"
     "  --scripts DIR       the Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --bin DIR           where caseflow-broker and caseflow-worker are (default: beside this)\n"
     "  --quiet             no progress on stderr\n"
@@ -46,7 +51,8 @@ static const char *s_usage =
 
 typedef struct {
     cf_bench_config_t bench;
-    const char *redis, *bin, *scripts;
+    const char *redis, *bin, *scripts, *curve_key, *server_key;
+    cf_curve_t *curve;
     long long workers;
     bool json, quiet, persistence;
     char redis_host[256];
@@ -90,7 +96,8 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
         { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
         { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 'x' },
         { "bin", required_argument, 0, 'B' }, { "quiet", no_argument, 0, 'q' },
-        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+        { "help", no_argument, 0, 'h' }, { "curve-key", required_argument, 0, 'K' },
+        { "server-key", required_argument, 0, 'E' }, { 0, 0, 0, 0 } };
     *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
         .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .open_senders = 16,
         .seed = 1 }, .workers = 2, .persistence = true };
@@ -106,6 +113,8 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
         case 'x': o->scripts = optarg; break;
         case 'B': o->bin = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'K': o->curve_key = optarg; break;
+        case 'E': o->server_key = optarg; break;
         case 'h': fputs(s_usage, stdout); exit(0);
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         case '?': snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
@@ -132,6 +141,10 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
         snprintf(err, n, "a running stack needs its key: set CASEFLOW_KEY_FILE or pass --key-file");
         return -1;
     }
+    if (o->bench.intake && cf_args_curve(o->curve_key, "CASEFLOW_PRODUCER_KEY", o->server_key,
+                                         &o->curve, err, n) < 0)
+        return -1;
+    o->bench.curve = o->curve;
     o->bench.script_dir = cf_bench_scripts(cf_args_or_env(o->scripts, "CASEFLOW_SCRIPTS", NULL));
     o->bench.redis_host = o->redis_host;
     o->bench.ceiling_threads = (unsigned) o->workers;
@@ -206,6 +219,8 @@ int main(int argc, char **argv)
         o.bench.redis_host = "127.0.0.1";
         o.bench.redis_port = cf_bench_stack_redis_port(stack);
         o.bench.key_file = cf_bench_stack_key_file(stack);
+        if (!o.quiet)
+            fputs("caseflow-bench: own stack on loopback, plain ZeroMQ (no CURVE)\n", stderr);
     }
     int status = bench_run(&o, stack);
     if (stack && cf_bench_stack_stop(stack) < 0) {
@@ -213,5 +228,6 @@ int main(int argc, char **argv)
         status = 1;
     }
     cf_bench_stack_destroy(&stack);
+    cf_curve_destroy(&o.curve);
     return status;
 }

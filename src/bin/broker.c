@@ -6,6 +6,7 @@
 #include "caseflow/cf_log.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -25,6 +26,16 @@ static const char *s_usage =
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
     "  --liveness MS         a worker silent this long is dropped and its jobs\n"
     "                        handed to others (default 3000)\n"
+    "  --curve-key FILE      the broker's CURVE secret key, NAME.key, mode 0600\n"
+    "                        (env CASEFLOW_BROKER_KEY; caseflow-ctl keygen makes one)\n"
+    "  --allow-producers F   public keys that may push, one Z85 key a line\n"
+    "                        (env CASEFLOW_ALLOW_PRODUCERS)\n"
+    "  --allow-workers F     ... that may work (env CASEFLOW_ALLOW_WORKERS)\n"
+    "  --allow-subscribers F ... that may subscribe (env CASEFLOW_ALLOW_SUBSCRIBERS)\n"
+    "  --allow-operators F   ... that may control (env CASEFLOW_ALLOW_OPERATORS)\n"
+    "                        SIGHUP reads the lists again\n"
+    "  --plain               no CURVE (env CASEFLOW_PLAIN=1): only for loopback\n"
+    "                        endpoints; the broker refuses to start otherwise\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n"
     "  --help                this text\n"
     "Endpoints are ZeroMQ addresses such as tcp://127.0.0.1:5570.\n";
@@ -40,7 +51,14 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
         { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
+        { "curve-key", required_argument, 0, 'K' }, { "plain", no_argument, 0, 'P' },
+        { "allow-producers", required_argument, 0, '1' },
+        { "allow-workers", required_argument, 0, '2' },
+        { "allow-subscribers", required_argument, 0, '3' },
+        { "allow-operators", required_argument, 0, '4' },
         { 0, 0, 0, 0 } };
+    const char *allow[4] = { 0 }, *curve_key = NULL;
+    bool plain = false;
     const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
                *scripts = NULL;
     long long number;
@@ -64,6 +82,9 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         case 'S': scripts = optarg; break;
         case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
                   config->stats_ms = (int) number; break;
+        case 'K': curve_key = optarg; break;
+        case 'P': plain = true; break;
+        case '1': case '2': case '3': case '4': allow[opt - '1'] = optarg; break;
         case 'h': fputs(s_usage, stdout); exit(0);
         default: snprintf(err, n, "unknown option (see --help)"); return -1;
         }
@@ -83,6 +104,14 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
     config->redis_host = s_redis_host;
     config->rules_file = cf_args_or_env(rules, "CASEFLOW_RULES", NULL);
     config->script_dir = cf_args_or_env(scripts, "CASEFLOW_SCRIPTS", NULL);
+    config->curve_key = cf_args_or_env(curve_key, "CASEFLOW_BROKER_KEY", NULL);
+    config->allow_producers = cf_args_or_env(allow[0], "CASEFLOW_ALLOW_PRODUCERS", NULL);
+    config->allow_workers = cf_args_or_env(allow[1], "CASEFLOW_ALLOW_WORKERS", NULL);
+    config->allow_subscribers = cf_args_or_env(allow[2], "CASEFLOW_ALLOW_SUBSCRIBERS", NULL);
+    config->allow_operators = cf_args_or_env(allow[3], "CASEFLOW_ALLOW_OPERATORS", NULL);
+    if (!plain && cf_args_flag_env("CASEFLOW_PLAIN", &plain, err, n) < 0)
+        return -1;
+    config->plain = plain;
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
         snprintf(err, n, "missing endpoint: give --intake, --workers and --publish "
                  "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE)");
@@ -106,8 +135,9 @@ int main(int argc, char **argv)
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s",
-           config.intake_endpoint, config.worker_endpoint, config.publish_endpoint);
+    CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s security=%s",
+           config.intake_endpoint, config.worker_endpoint, config.publish_endpoint,
+           config.plain ? "plain" : "curve");
     int rc = cf_broker_run(broker, stop);
     cf_broker_destroy(&broker);
     CF_LOG(CF_LOG_INFO, "broker stopped", "%s", "");

@@ -37,6 +37,7 @@ static const char *s_usage =
     "  rules check FILE        validate a notification rules file\n"
     "                          (caseflow-ctl rules --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
+    "  keygen NAME [--dir D]   a CURVE key pair: NAME.key (secret) and NAME.pub\n"
     "  --help                  this text\n";
 
 static const char *s_report_usage =
@@ -210,7 +211,7 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
-                   { "clock", ctl_clock } };
+                   { "clock", ctl_clock }, { "keygen", ctl_keygen } };
 
 int main(int argc, char **argv)
 {

@@ -8,6 +8,7 @@
     when every event was accepted or duplicate, 1 when one was rejected or
     unacked, 2 on a usage or I/O error.                                      */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_client.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
@@ -33,6 +34,7 @@ static const char *s_usage =
     "  --deadline S        give up after S seconds without progress (default 60)\n"
     "  --json              print the summary as one JSON object\n"
     "  --quiet             no progress bar\n"
+    CF_ARGS_CURVE_USAGE("CASEFLOW_PRODUCER_KEY")
     "  --help              this text\n"
     "Exit status: 0 all accepted or duplicate, 1 some rejected or unacked,\n"
     "2 usage or I/O error.\n";
@@ -43,6 +45,8 @@ typedef struct {
     bool json, quiet;
     char **files;
     int file_count;
+    const char *curve_key, *server_key;
+    cf_curve_t *curve;          /* NULL = plain */
 } push_options_t;
 
 typedef struct {
@@ -97,9 +101,12 @@ static int parse_options(int argc, char **argv, push_options_t *o, char *err, si
         { "intake", required_argument, 0, 'i' }, { "batch", required_argument, 0, 'b' },
         { "window", required_argument, 0, 'w' }, { "timeout", required_argument, 0, 't' },
         { "deadline", required_argument, 0, 'd' }, { "json", no_argument, 0, 'j' },
-        { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+        { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
+        { "curve-key", required_argument, 0, 'K' }, { "server-key", required_argument, 0, 'E' },
+        { 0, 0, 0, 0 } };
     *o = (push_options_t) { NULL, CF_CLIENT_BATCH, CF_CLIENT_WINDOW, CF_CLIENT_TIMEOUT_MS,
-                            CF_CLIENT_DEADLINE_MS / 1000, false, false, NULL, 0 };
+                            CF_CLIENT_DEADLINE_MS / 1000, false, false, NULL, 0, NULL, NULL,
+                            NULL };
     int opt, rc = 0;
     opterr = 0;
     while (rc == 0 && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
@@ -111,6 +118,8 @@ static int parse_options(int argc, char **argv, push_options_t *o, char *err, si
         case 'd': rc = cf_args_number("--deadline", optarg, 1, 86400, &o->deadline_s, err, n); break;
         case 'j': o->json = true; break;
         case 'q': o->quiet = true; break;
+        case 'K': o->curve_key = optarg; break;
+        case 'E': o->server_key = optarg; break;
         case 'h': fputs(s_usage, stdout); exit(0);
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         default: snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
@@ -123,6 +132,9 @@ static int parse_options(int argc, char **argv, push_options_t *o, char *err, si
         snprintf(err, n, "no intake endpoint: set CASEFLOW_INTAKE or pass --intake");
         return -1;
     }
+    if (cf_args_curve(o->curve_key, "CASEFLOW_PRODUCER_KEY", o->server_key, &o->curve, err,
+                      n) < 0)
+        return -1;
     o->files = argv + optind;
     o->file_count = argc - optind;
     return 0;
@@ -339,6 +351,8 @@ int main(int argc, char **argv)
     cf_client_set_window(p.client, (unsigned) p.options.window);
     cf_client_set_timeout(p.client, (int) p.options.timeout_ms);
     cf_client_set_deadline(p.client, (int) (p.options.deadline_s * 1000));
+    if (p.options.curve)
+        cf_client_set_curve(p.client, p.options.curve);
     int status = 2;
     if (cf_client_connect(p.client) < 0)
         fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p.client));
@@ -357,6 +371,7 @@ int main(int argc, char **argv)
         }
     }
     cf_client_destroy(&p.client);
+    cf_curve_destroy(&p.options.curve);
     cf_json_destroy(&p.json);
     list_free(&p.local);
     free(p.origins);

@@ -10,6 +10,7 @@
     --count notifications, --idle seconds without one, or SIGINT/SIGTERM; 2
     on a usage error.                                                         */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
@@ -42,10 +43,13 @@ static const char *s_usage =
     "  --intake ENDPOINT     where to ask for the snapshot (env CASEFLOW_INTAKE)\n"
     "  --count N             exit after N notifications\n"
     "  --idle S              exit after S seconds without a notification\n"
+    CF_ARGS_CURVE_USAGE("CASEFLOW_SUBSCRIBER_KEY")
     "  --help                this text\n";
 
 typedef struct {
     const char *endpoint, *intake;
+    const char *curve_key, *server_key;
+    cf_curve_t *curve;                  /* NULL = plain */
     bool snapshot;
     long long count, idle_s;            /* 0 = no limit */
     char **prefixes;
@@ -70,6 +74,7 @@ static int parse_options(int argc, char **argv, watch_options_t *o, char *err, s
         { "subscribe", required_argument, 0, 's' }, { "count", required_argument, 0, 'c' },
         { "idle", required_argument, 0, 'i' }, { "help", no_argument, 0, 'h' },
         { "snapshot", no_argument, 0, 'S' }, { "intake", required_argument, 0, 'I' },
+        { "curve-key", required_argument, 0, 'K' }, { "server-key", required_argument, 0, 'E' },
         { 0, 0, 0, 0 } };
     int opt, rc = 0;
     opterr = 0;
@@ -78,6 +83,8 @@ static int parse_options(int argc, char **argv, watch_options_t *o, char *err, s
         case 's': o->endpoint = optarg; break;
         case 'S': o->snapshot = true; break;
         case 'I': o->intake = optarg; break;
+        case 'K': o->curve_key = optarg; break;
+        case 'E': o->server_key = optarg; break;
         case 'c': rc = cf_args_number("--count", optarg, 1, INT64_MAX, &o->count, err, n); break;
         case 'i': rc = cf_args_number("--idle", optarg, 1, 86400 * 365, &o->idle_s, err, n); break;
         case 'h': fputs(s_usage, stdout); exit(0);
@@ -97,6 +104,9 @@ static int parse_options(int argc, char **argv, watch_options_t *o, char *err, s
         snprintf(err, n, "--snapshot: no intake endpoint: set CASEFLOW_INTAKE or pass --intake");
         return -1;
     }
+    if (cf_args_curve(o->curve_key, "CASEFLOW_SUBSCRIBER_KEY", o->server_key, &o->curve, err,
+                      n) < 0)
+        return -1;
     o->prefixes = argv + optind;
     o->prefix_count = argc - optind;
     return 0;
@@ -115,6 +125,8 @@ static int watch_connect(watch_t *w, char *err, size_t n)
                        strlen(w->options.prefixes[i]));
     if (w->options.prefix_count == 0)
         zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, "", 0);
+    if (w->options.curve)
+        cf_curve_client(w->options.curve, w->socket);
     if (zmq_connect(w->socket, w->options.endpoint) < 0) {
         snprintf(err, n, "notification endpoint '%s': %s", w->options.endpoint,
                  zmq_strerror(errno));
@@ -236,7 +248,7 @@ static int watch_snapshot(watch_t *w, char *err, size_t n)
     nanosleep(&settle, NULL);
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
-    int rc = cf_snapshot_fetch(w->ctx, w->options.intake, 10000, &body, err, n);
+    int rc = cf_snapshot_fetch(w->ctx, w->options.intake, w->options.curve, 10000, &body, err, n);
     if (rc == 0 && (cf_unpack(&w->body, body.data, body.size) < 0
                     || cf_snapshot_prime(w->seqs, &w->body.data) < 0)) {
         snprintf(err, n, "the snapshot is not a snapshot map");
@@ -287,5 +299,6 @@ int main(int argc, char **argv)
     }
     zmq_close(w.socket);
     zmq_ctx_term(w.ctx);
+    cf_curve_destroy(&w.options.curve);
     return w.status;
 }

@@ -1,6 +1,7 @@
 /*  caseflow-worker: validates events, applies them to Redis and publishes
     what they change. A thin main over cf_worker.                            */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_worker.h"
 
@@ -25,11 +26,13 @@ static const char *s_usage =
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
     "  --liveness MS         reconnect when the broker is silent this long (default 3000)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n"
+    CF_ARGS_CURVE_USAGE("CASEFLOW_WORKER_KEY")
     "  --help                this text\n";
 
 typedef struct {
     cf_worker_config_t config;
     char redis_host[256];
+    cf_curve_t *curve;              /* NULL = plain */
 } worker_options_t;
 
 static int parse_number(const char *flag, long long min, long long max, long long *out,
@@ -48,8 +51,10 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         { "rules", required_argument, 0, 'R' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
+        { "curve-key", required_argument, 0, 'K' }, { "server-key", required_argument, 0, 'E' },
         { 0, 0, 0, 0 } };
     const char *broker = NULL, *redis = NULL, *key = NULL, *scripts = NULL, *rules = NULL;
+    const char *curve_key = NULL, *server_key = NULL;
     cf_log_level_t level = CF_LOG_INFO;
     long long v;
     int opt;
@@ -60,6 +65,8 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         case 'k': key = optarg; break;
         case 's': scripts = optarg; break;
         case 'R': rules = optarg; break;
+        case 'K': curve_key = optarg; break;
+        case 'E': server_key = optarg; break;
         case 'c': if (parse_number("--credit", 1, 64, &v, err, n) < 0) return -1;
                   o->config.credit = (unsigned) v; break;
         case 't': if (parse_number("--eid-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
@@ -95,6 +102,9 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         snprintf(err, n, "missing key file: give --key-file or set CASEFLOW_KEY_FILE");
         return -1;
     }
+    if (cf_args_curve(curve_key, "CASEFLOW_WORKER_KEY", server_key, &o->curve, err, n) < 0)
+        return -1;
+    o->config.curve = o->curve;
     o->config.redis_host = o->redis_host;
     return cf_args_host_port("--redis", cf_args_or_env(redis, "CASEFLOW_REDIS", "127.0.0.1:6379"),
                              o->redis_host, sizeof o->redis_host, &o->config.redis_port, err, n);
@@ -113,11 +123,14 @@ int main(int argc, char **argv)
     cf_worker_t *worker = cf_worker_new(&options.config, err, sizeof err);
     if (!worker) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        cf_curve_destroy(&options.curve);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d",
-           options.config.broker_endpoint, options.redis_host, options.config.redis_port);
+    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d security=%s",
+           options.config.broker_endpoint, options.redis_host, options.config.redis_port,
+           options.curve ? "curve" : "plain");
     int rc = cf_worker_run(worker, stop);
     cf_worker_destroy(&worker);
+    cf_curve_destroy(&options.curve);
     return rc < 0 ? 1 : 0;
 }
