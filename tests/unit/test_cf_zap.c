@@ -76,9 +76,6 @@ static void *client(fixture_t *f, cf_curve_t *keys, void **monitor)
 {
     char pub_file[600], err[256];
     snprintf(pub_file, sizeof pub_file, "%s/server.pub", s_dir);
-    remove(pub_file);
-    write_list(pub_file, cf_curve_public(f->server_keys), NULL);   /* first line: the key */
-    assert_int_equal(cf_curve_set_server(keys, pub_file, err, sizeof err), -1);  /* "#..." */
     FILE *file = fopen(pub_file, "w");
     fprintf(file, "%s\n", cf_curve_public(f->server_keys));
     fclose(file);
