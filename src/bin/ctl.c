@@ -38,6 +38,7 @@ static const char *s_usage =
     "  config check FILE       validate a configuration file; config keys lists\n"
     "                          every setting (caseflow-ctl config --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
+    "  keygen NAME [--dir D]   a CURVE key pair: NAME.key (secret) and NAME.pub\n"
     "  --help                  this text\n"
     "The commands that reach Redis take --redis HOST:PORT (env CASEFLOW_REDIS) and\n"
     "--config FILE (env CASEFLOW_CONFIG; keys of [ctl] and [caseflow]).\n";
@@ -234,7 +235,7 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
-                   { "clock", ctl_clock }, { "config", ctl_config } };
+                   { "clock", ctl_clock }, { "config", ctl_config }, { "keygen", ctl_keygen } };
 
 int main(int argc, char **argv)
 {
