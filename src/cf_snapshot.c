@@ -16,6 +16,8 @@ int cf_snapshot_fetch(void *zmq_ctx, const char *intake, int timeout_ms, msgpack
     int linger = 0;
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    int64_t max_frame = CF_PROTO_MAX_SNAPSHOT_BYTES;
+    zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     int rc = -1;
     if (zmq_connect(dealer, intake) < 0) {
         snprintf(err, err_size, "intake endpoint '%s': %s", intake, zmq_strerror(zmq_errno()));
