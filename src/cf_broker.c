@@ -146,6 +146,26 @@ static void broker_dispatch(cf_broker_t *self)
 
 /* ---- intake ----------------------------------------------------------- */
 
+/* True (with the busy reason) when the producer is over its rate, or is a new
+   one while producers_max are active. */
+static bool broker_over_rate(cf_broker_t *self, zmq_msg_t *producer, size_t events,
+                             char *reason, size_t reason_size)
+{
+    switch (cf_ratelimit_take(self->rates, zmq_msg_data(producer), zmq_msg_size(producer),
+                              events, cf_clock_ms())) {
+    case CF_RATELIMIT_OVER:
+        snprintf(reason, reason_size, "rate: over %.0f events/s for this producer, "
+                 "send again later", self->producer_rate);
+        return true;
+    case CF_RATELIMIT_FULL:
+        snprintf(reason, reason_size, "producers: %zu producers active, send again later",
+                 self->producers_max);
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
 {
     zmq_msg_t *producer = cf_parts_at(parts, 0);
@@ -167,6 +187,10 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
     if (self->stopping_since) {
         broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY,
                         "broker: shutting down, send again later");
+        return;
+    }
+    if (broker_over_rate(self, producer, events, reason, sizeof reason)) {
+        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
         return;
     }
     if (cf_jobq_events(self->queue) + events > self->queue_limit) {
@@ -307,6 +331,14 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->queue_limit = config->queue_limit ? config->queue_limit : CF_BROKER_QUEUE_DEFAULT;
     self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
     self->liveness_ms = config->liveness_ms > 0 ? config->liveness_ms : 3000;
+    self->producer_rate = config->producer_rate > 0 ? config->producer_rate
+                                                    : CF_RATELIMIT_RATE_DEFAULT;
+    self->producers_max = config->producers_max ? config->producers_max
+                                                : CF_RATELIMIT_PEERS_DEFAULT;
+    self->rates = cf_ratelimit_new(self->producer_rate,     /* a whole PUSH always fits */
+                                   self->producer_rate > CF_PROTO_MAX_EVENTS
+                                   ? self->producer_rate : CF_PROTO_MAX_EVENTS,
+                                   self->producers_max);
     self->queue = cf_jobq_new();
     self->roster = cf_roster_new();
     self->intake_parts = cf_parts_new(4 + CF_PROTO_MAX_EVENTS + 1);
@@ -383,6 +415,7 @@ void cf_broker_destroy(cf_broker_t **self_p)
         zmq_close(self->workers);
     cf_roster_destroy(&self->roster);
     cf_jobq_destroy(&self->queue);
+    cf_ratelimit_destroy(&self->rates);
     cf_parts_destroy(&self->intake_parts);
     cf_parts_destroy(&self->worker_parts);
     msgpack_sbuffer_destroy(&self->sbuf);

@@ -13,6 +13,7 @@
 #include "caseflow/cf_outbox.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_publisher.h"
+#include "caseflow/cf_ratelimit.h"
 #include "caseflow/cf_roster.h"
 #include "caseflow/cf_rules.h"
 
@@ -38,6 +39,9 @@ struct _cf_broker_t {
     cf_parts_t *intake_parts;       /* reused receive buffers */
     cf_parts_t *worker_parts;
     size_t queue_limit;
+    cf_ratelimit_t *rates;          /* per producer (intake routing id) */
+    double producer_rate;
+    size_t producers_max;
     int heartbeat_ms, liveness_ms;
     uint64_t next_job_id;
     int64_t stopping_since;         /* 0 while taking events */

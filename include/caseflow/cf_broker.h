@@ -28,6 +28,8 @@ typedef struct {
     const char *script_dir;             /* lua/publish_batch.lua; NULL = built-in default */
     const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
+    double producer_rate;               /* events/s per producer; 0 = CF_RATELIMIT_RATE_DEFAULT */
+    size_t producers_max;               /* producers tracked; 0 = CF_RATELIMIT_PEERS_DEFAULT */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000

@@ -22,6 +22,10 @@ static const char *s_usage =
     "  --scripts DIR         the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --queue N             events waiting for a worker before producers hear\n"
     "                        'busy' (default 100000)\n"
+    "  --producer-rate N     events per second one producer may push; beyond it\n"
+    "                        'busy' (env CASEFLOW_PRODUCER_RATE, default 50000)\n"
+    "  --producers-max N     producers tracked at once; a new one beyond it hears\n"
+    "                        'busy' (env CASEFLOW_PRODUCERS_MAX, default 10000)\n"
     "  --heartbeat MS        heartbeat interval (default 1000)\n"
     "  --liveness MS         a worker silent this long is dropped and its jobs\n"
     "                        handed to others (default 3000)\n"
@@ -40,9 +44,11 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
         { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
+        { "producer-rate", required_argument, 0, 'P' },
+        { "producers-max", required_argument, 0, 'M' },
         { 0, 0, 0, 0 } };
     const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
-               *scripts = NULL;
+               *scripts = NULL, *rate = NULL, *producers = NULL;
     long long number;
     cf_log_level_t level = CF_LOG_INFO;
     int opt;
@@ -62,6 +68,8 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         case 'r': redis = optarg; break;
         case 'R': rules = optarg; break;
         case 'S': scripts = optarg; break;
+        case 'P': rate = optarg; break;
+        case 'M': producers = optarg; break;
         case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
                   config->stats_ms = (int) number; break;
         case 'h': fputs(s_usage, stdout); exit(0);
@@ -83,6 +91,14 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
     config->redis_host = s_redis_host;
     config->rules_file = cf_args_or_env(rules, "CASEFLOW_RULES", NULL);
     config->script_dir = cf_args_or_env(scripts, "CASEFLOW_SCRIPTS", NULL);
+    rate = cf_args_or_env(rate, "CASEFLOW_PRODUCER_RATE", NULL);
+    producers = cf_args_or_env(producers, "CASEFLOW_PRODUCERS_MAX", NULL);
+    if (rate && cf_args_number("--producer-rate", rate, 1, 100000000, &number, err, n) < 0)
+        return -1;
+    config->producer_rate = rate ? (double) number : 0;
+    if (producers && cf_args_number("--producers-max", producers, 1, 10000000, &number, err, n) < 0)
+        return -1;
+    config->producers_max = producers ? (size_t) number : 0;
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
         snprintf(err, n, "missing endpoint: give --intake, --workers and --publish "
                  "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE)");
