@@ -193,9 +193,14 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
         broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
         return;
     }
-    if (cf_jobq_events(self->queue) + events > self->queue_limit) {
-        snprintf(reason, sizeof reason, "queue: broker queue is full (%zu events)",
-                 self->queue_limit);
+    if (cf_jobq_events(self->queue) + events > self->queue_limit
+        || cf_jobq_bytes(self->queue) + cf_frames_push_bytes(parts) > self->queue_bytes) {
+        if (cf_jobq_events(self->queue) + events > self->queue_limit)
+            snprintf(reason, sizeof reason, "queue: broker queue is full (%zu events)",
+                     self->queue_limit);
+        else
+            snprintf(reason, sizeof reason, "queue: broker queue is full (%zu bytes)",
+                     self->queue_bytes);
         broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
         return;
     }
@@ -329,6 +334,7 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
         abort();
     self->ctx = zmq_ctx_new();
     self->queue_limit = config->queue_limit ? config->queue_limit : CF_BROKER_QUEUE_DEFAULT;
+    self->queue_bytes = config->queue_bytes ? config->queue_bytes : CF_BROKER_QUEUE_BYTES_DEFAULT;
     self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
     self->liveness_ms = config->liveness_ms > 0 ? config->liveness_ms : 3000;
     self->producer_rate = config->producer_rate > 0 ? config->producer_rate

@@ -38,7 +38,7 @@ struct _cf_broker_t {
     cf_roster_t *roster;
     cf_parts_t *intake_parts;       /* reused receive buffers */
     cf_parts_t *worker_parts;
-    size_t queue_limit;
+    size_t queue_limit, queue_bytes;
     cf_ratelimit_t *rates;          /* per producer (intake routing id) */
     double producer_rate;
     size_t producers_max;

@@ -43,15 +43,22 @@ const char *cf_frames_check_push(cf_parts_t *parts, char *reason, size_t reason_
                  CF_PROTO_MAX_EVENTS, cf_parts_truncated(parts) ? "more than " : "", events);
         return reason;
     }
-    size_t bytes = 0;
-    for (size_t i = 4; i < count; i++)
-        bytes += cf_parts_len(parts, i);
+    size_t bytes = cf_frames_push_bytes(parts);
     if (bytes > CF_PROTO_MAX_PUSH_BYTES) {
         snprintf(reason, reason_size, "push_bytes: the events of a PUSH are at most %d bytes, "
                  "got %zu", CF_PROTO_MAX_PUSH_BYTES, bytes);
         return reason;
     }
     return NULL;
+}
+
+size_t cf_frames_push_bytes(cf_parts_t *parts)
+{
+    assert(parts);
+    size_t bytes = 0;
+    for (size_t i = 4; i < cf_parts_size(parts); i++)
+        bytes += cf_parts_len(parts, i);
+    return bytes;
 }
 
 cf_frames_worker_t cf_frames_worker_command(cf_parts_t *parts)

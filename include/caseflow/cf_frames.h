@@ -27,6 +27,9 @@ void cf_frames_request_id(cf_parts_t *parts, const void **id, size_t *len);
     (a constant, or written into reason), which names the limit.           */
 const char *cf_frames_check_push(cf_parts_t *parts, char *reason, size_t reason_size);
 
+/*  The bytes of a PUSH's event frames together (frames 4 on).            */
+size_t cf_frames_push_bytes(cf_parts_t *parts);
+
 /* ---- broker's worker socket: [routing id, CF01, command, ...] ---------- */
 
 typedef enum {

@@ -22,6 +22,8 @@ static const char *s_usage =
     "  --scripts DIR         the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --queue N             events waiting for a worker before producers hear\n"
     "                        'busy' (default 100000)\n"
+    "  --queue-bytes N       the same in bytes of events (env CASEFLOW_QUEUE_BYTES,\n"
+    "                        default 1073741824 = 1 GiB; at least 16777216)\n"
     "  --producer-rate N     events per second one producer may push; beyond it\n"
     "                        'busy' (env CASEFLOW_PRODUCER_RATE, default 50000)\n"
     "  --producers-max N     producers tracked at once; a new one beyond it hears\n"
@@ -46,9 +48,11 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
         { "producer-rate", required_argument, 0, 'P' },
         { "producers-max", required_argument, 0, 'M' },
+        { "queue-bytes", required_argument, 0, 'Q' },
         { 0, 0, 0, 0 } };
     const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
-               *scripts = NULL, *rate = NULL, *producers = NULL;
+               *scripts = NULL, *rate = NULL, *producers = NULL,
+               *queue_bytes = NULL;
     long long number;
     cf_log_level_t level = CF_LOG_INFO;
     int opt;
@@ -70,6 +74,7 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         case 'S': scripts = optarg; break;
         case 'P': rate = optarg; break;
         case 'M': producers = optarg; break;
+        case 'Q': queue_bytes = optarg; break;
         case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
                   config->stats_ms = (int) number; break;
         case 'h': fputs(s_usage, stdout); exit(0);
@@ -99,6 +104,11 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
     if (producers && cf_args_number("--producers-max", producers, 1, 10000000, &number, err, n) < 0)
         return -1;
     config->producers_max = producers ? (size_t) number : 0;
+    queue_bytes = cf_args_or_env(queue_bytes, "CASEFLOW_QUEUE_BYTES", NULL);
+    if (queue_bytes && cf_args_number("--queue-bytes", queue_bytes, 16 << 20, 1LL << 40, &number,
+                                      err, n) < 0)
+        return -1;      /* at least one PUSH of the largest size fits an empty queue */
+    config->queue_bytes = queue_bytes ? (size_t) number : 0;
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
         snprintf(err, n, "missing endpoint: give --intake, --workers and --publish "
                  "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE)");
