@@ -14,6 +14,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include "caseflow/cf_metrics.h"
 
 typedef struct {
     const char *intake_endpoint;        /* ROUTER, producers */
@@ -28,6 +29,7 @@ typedef struct {
     const char *script_dir;             /* lua/publish_batch.lua; NULL = built-in default */
     const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
+    cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
     double producer_rate;               /* events/s per producer; 0 = CF_RATELIMIT_RATE_DEFAULT */
     size_t producers_max;               /* producers tracked; 0 = CF_RATELIMIT_PEERS_DEFAULT */
     size_t queue_bytes;                 /* event bytes waiting for a worker; 0 = default */

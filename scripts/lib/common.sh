@@ -4,7 +4,7 @@
 
 CF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CF_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhiredis-dev
-             libcmocka-dev libsodium-dev libjansson-dev libinih-dev redis-server redis-tools
+             libcmocka-dev libsodium-dev libjansson-dev libinih-dev libmicrohttpd-dev redis-server redis-tools
              python3 python3-zmq python3-msgpack clang libclang-rt-14-dev)
 
 cf_say() { printf '%s\n' "$*" >&2; }
