@@ -6,6 +6,7 @@
     cf_parts.c.                                                              */
 #include "caseflow/cf_broker.h"
 #include "cf_broker_internal.h"
+#include "caseflow/cf_frames.h"
 #include "caseflow/cf_jobq.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
@@ -31,6 +32,8 @@ static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, co
         return NULL;
     }
     int on = 1, linger = 0, sndtimeo = 0;
+    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;   /* a larger frame drops its peer */
+    zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (type == ZMQ_ROUTER)
         zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
@@ -154,24 +157,24 @@ static void broker_dispatch(cf_broker_t *self)
 
 /* ---- intake ----------------------------------------------------------- */
 
-/* Validates the envelope of a PUSH; returns NULL when it may be queued, else
-   the reason for the ERROR reply. */
-static const char *broker_check_push(cf_parts_t *parts, char *reason, size_t reason_size)
+/* True (with the busy reason) when the producer is over its rate, or is a new
+   one while producers_max are active. */
+static bool broker_over_rate(cf_broker_t *self, zmq_msg_t *producer, size_t events,
+                             char *reason, size_t reason_size)
 {
-    size_t count = cf_parts_size(parts);
-    if (count < 2 || !cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE))
-        return "signature: frame 0 must be CF01";
-    if (count < 3 || !cf_parts_equals(parts, 2, CF_CMD_PUSH))
-        return "command: expected PUSH";
-    if (count < 4 || cf_parts_len(parts, 3) == 0 || cf_parts_len(parts, 3) > CF_PROTO_MAX_REQ_ID)
-        return "request_id: frame 2 must be 1 to 64 bytes";
-    size_t events = count - 4;
-    if (events == 0 || events > CF_PROTO_MAX_EVENTS || cf_parts_truncated(parts)) {
-        snprintf(reason, reason_size, "events: a PUSH carries 1 to %d events, got %s%zu",
-                 CF_PROTO_MAX_EVENTS, cf_parts_truncated(parts) ? "more than " : "", events);
-        return reason;
+    switch (cf_ratelimit_take(self->rates, zmq_msg_data(producer), zmq_msg_size(producer),
+                              events, cf_clock_ms())) {
+    case CF_RATELIMIT_OVER:
+        snprintf(reason, reason_size, "rate: over %.0f events/s for this producer, "
+                 "send again later", self->producer_rate);
+        return true;
+    case CF_RATELIMIT_FULL:
+        snprintf(reason, reason_size, "producers: %zu producers active, send again later",
+                 self->producers_max);
+        return true;
+    default:
+        return false;
     }
-    return NULL;
 }
 
 static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
@@ -179,17 +182,15 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
     zmq_msg_t *producer = cf_parts_at(parts, 0);
     size_t count = cf_parts_size(parts);
     cf_metric_inc(self->metrics.requests);
-    if (count == 4 && cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE)
-        && cf_parts_equals(parts, 2, CF_CMD_SNAPSHOT)) {
+    if (cf_frames_is_snapshot(parts)) {
         cf_broker_snapshot_request(self, parts);
         return;
     }
-    zmq_msg_t *request = count > 3 ? cf_parts_at(parts, 3) : NULL;
-    const void *rid = request ? zmq_msg_data(request) : "";
-    size_t rid_len = request && zmq_msg_size(request) <= CF_PROTO_MAX_REQ_ID
-                   ? zmq_msg_size(request) : 0;
+    const void *rid;
+    size_t rid_len;
+    cf_frames_request_id(parts, &rid, &rid_len);
     char reason[128];
-    const char *error = broker_check_push(parts, reason, sizeof reason);
+    const char *error = cf_frames_check_push(parts, reason, sizeof reason);
     if (!error && !cf_broker_secure_may(self, cf_parts_at(parts, 1), CF_ZAP_PRODUCERS))
         error = "auth: this key may not push (it is not in the producers' allow-list)";
     if (error) {
@@ -202,16 +203,25 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
                         "broker: shutting down, send again later");
         return;
     }
-    if (cf_jobq_events(self->queue) + events > self->queue_limit) {
-        snprintf(reason, sizeof reason, "queue: broker queue is full (%zu events)",
-                 self->queue_limit);
+    if (broker_over_rate(self, producer, events, reason, sizeof reason)) {
+        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
+        return;
+    }
+    if (cf_jobq_events(self->queue) + events > self->queue_limit
+        || cf_jobq_bytes(self->queue) + cf_frames_push_bytes(parts) > self->queue_bytes) {
+        if (cf_jobq_events(self->queue) + events > self->queue_limit)
+            snprintf(reason, sizeof reason, "queue: broker queue is full (%zu events)",
+                     self->queue_limit);
+        else
+            snprintf(reason, sizeof reason, "queue: broker queue is full (%zu bytes)",
+                     self->queue_bytes);
         broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
         return;
     }
     self->events_in += events;
     cf_job_t *job = cf_job_new(++self->next_job_id, events);
     zmq_msg_move(&job->producer, producer);
-    zmq_msg_move(&job->request_id, request);
+    zmq_msg_move(&job->request_id, cf_parts_at(parts, 3));
     for (size_t i = 0; i < events; i++)
         zmq_msg_move(&job->events[i], cf_parts_at(parts, 4 + i));
     cf_jobq_push(self->queue, job);
@@ -251,9 +261,8 @@ static void broker_on_ready(cf_broker_t *self, cf_parts_t *parts, cf_member_t *m
 static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *member)
 {
     uint64_t job_id = 0;
-    if (cf_parts_size(parts) < 5 || cf_parts_len(parts, 3) != sizeof job_id)
+    if (cf_frames_parse_done(parts, &job_id) < 0)
         return;
-    memcpy(&job_id, cf_parts_data(parts, 3), sizeof job_id);
     cf_job_t *job = cf_member_release(member, job_id);
     if (!job) {
         CF_LOG(CF_LOG_DEBUG, "late DONE dropped", "worker=%s job=%llu", member->name,
@@ -284,15 +293,16 @@ static void broker_on_worker_message(cf_broker_t *self, cf_parts_t *parts)
     cf_member_t *member = cf_roster_find(self->roster, zmq_msg_data(id), zmq_msg_size(id));
     if (cf_parts_size(parts) < 3 || !cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE))
         return;
+    cf_frames_worker_t command = cf_frames_worker_command(parts);
     if (member)
         member->last_seen = cf_clock_ms();
-    if (cf_parts_equals(parts, 2, CF_CMD_READY))
+    if (command == CF_FRAMES_READY)
         broker_on_ready(self, parts, member);
     else if (!member)
         CF_LOG(CF_LOG_DEBUG, "message from unknown worker dropped", "%s", "");
-    else if (cf_parts_equals(parts, 2, CF_CMD_DONE))
+    else if (command == CF_FRAMES_DONE)
         broker_on_done(self, parts, member);
-    else if (cf_parts_equals(parts, 2, CF_CMD_BYE))
+    else if (command == CF_FRAMES_BYE)
         broker_drop_member(self, member, "said BYE");
 }
 
@@ -341,8 +351,17 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
         abort();
     self->ctx = zmq_ctx_new();
     self->queue_limit = config->queue_limit ? config->queue_limit : CF_BROKER_QUEUE_DEFAULT;
+    self->queue_bytes = config->queue_bytes ? config->queue_bytes : CF_BROKER_QUEUE_BYTES_DEFAULT;
     self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
     self->liveness_ms = config->liveness_ms > 0 ? config->liveness_ms : 3000;
+    self->producer_rate = config->producer_rate > 0 ? config->producer_rate
+                                                    : CF_RATELIMIT_RATE_DEFAULT;
+    self->producers_max = config->producers_max ? config->producers_max
+                                                : CF_RATELIMIT_PEERS_DEFAULT;
+    self->rates = cf_ratelimit_new(self->producer_rate,     /* a whole PUSH always fits */
+                                   self->producer_rate > CF_PROTO_MAX_EVENTS
+                                   ? self->producer_rate : CF_PROTO_MAX_EVENTS,
+                                   self->producers_max);
     self->queue = cf_jobq_new();
     self->roster = cf_roster_new();
     self->intake_parts = cf_parts_new(4 + CF_PROTO_MAX_EVENTS + 1);
@@ -424,6 +443,7 @@ void cf_broker_destroy(cf_broker_t **self_p)
         zmq_close(self->workers);
     cf_roster_destroy(&self->roster);
     cf_jobq_destroy(&self->queue);
+    cf_ratelimit_destroy(&self->rates);
     cf_parts_destroy(&self->intake_parts);
     cf_parts_destroy(&self->worker_parts);
     msgpack_sbuffer_destroy(&self->sbuf);

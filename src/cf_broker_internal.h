@@ -17,6 +17,7 @@
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_publisher.h"
+#include "caseflow/cf_ratelimit.h"
 #include "caseflow/cf_roster.h"
 #include "caseflow/cf_rules.h"
 
@@ -50,7 +51,10 @@ struct _cf_broker_t {
     cf_roster_t *roster;
     cf_parts_t *intake_parts;       /* reused receive buffers */
     cf_parts_t *worker_parts;
-    size_t queue_limit;
+    size_t queue_limit, queue_bytes;
+    cf_ratelimit_t *rates;          /* per producer (intake routing id) */
+    double producer_rate;
+    size_t producers_max;
     int heartbeat_ms, liveness_ms;
     uint64_t next_job_id;
     int64_t stopping_since;         /* 0 while taking events */

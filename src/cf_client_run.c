@@ -9,6 +9,7 @@
     answered matches nothing and is ignored.                                */
 #include "cf_client_internal.h"
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_frames.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 
@@ -42,6 +43,8 @@ int cf_client_connect(cf_client_t *self)
         self->socket = NULL;
         return -1;
     }
+    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;
+    zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (zmq_connect(self->socket, self->endpoint) < 0) {
         cf_client_fail(self, CF_CLIENT_ERR_ENDPOINT, "intake endpoint '%s': %s", self->endpoint,
                        zmq_strerror(errno));
@@ -138,13 +141,13 @@ static void client_release(cf_client_t *self, client_request_t *r)
 }
 
 /* A whole request refused by ERROR: resending it unchanged cannot help. */
-static void client_on_error(cf_client_t *self, client_request_t *r, cf_parts_t *parts)
+static void client_on_error(cf_client_t *self, client_request_t *r, const cf_frames_reply_t *reply)
 {
     const char *text = "(no reason given)";
     int len = (int) strlen(text);
-    if (cf_parts_size(parts) >= 4 && cf_parts_len(parts, 3) > 0) {
-        text = cf_parts_data(parts, 3);
-        len = cf_parts_len(parts, 3) < 200 ? (int) cf_parts_len(parts, 3) : 200;
+    if (reply->body_len > 0) {
+        text = reply->body;
+        len = reply->body_len < 200 ? (int) reply->body_len : 200;
     }
     char reason[256];
     snprintf(reason, sizeof reason, "request refused by the broker: %.*s", len, text);
@@ -176,13 +179,12 @@ static void client_note_busy(cf_client_t *self, uint32_t index, const cf_ack_t *
 
 /* Applies an ACK to the events of r. An ACK that does not fit the request
    is ignored: the request stays in flight and its timeout resends it. */
-static void client_on_ack(cf_client_t *self, client_request_t *r, cf_parts_t *parts, int64_t now)
+static void client_on_ack(cf_client_t *self, client_request_t *r, const cf_frames_reply_t *reply,
+                          int64_t now)
 {
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
-    int n = cf_parts_size(parts) == 4
-          ? cf_proto_unpack_acks(&result, cf_parts_data(parts, 3), cf_parts_len(parts, 3),
-                                 self->acks, r->count) : -1;
+    int n = cf_proto_unpack_acks(&result, reply->body, reply->body_len, self->acks, r->count);
     if (n == (int) r->count) {
         uint32_t busy = 0;
         for (uint32_t i = 0; i < r->count; i++)
@@ -217,16 +219,17 @@ static void client_on_ack(cf_client_t *self, client_request_t *r, cf_parts_t *pa
 
 static void client_on_reply(cf_client_t *self, cf_parts_t *parts, int64_t now)
 {
-    if (cf_parts_size(parts) < 3 || !cf_parts_equals(parts, 0, CF_PROTO_SIGNATURE))
+    cf_frames_reply_t reply;
+    if (cf_frames_parse_reply(parts, &reply) < 0)
         return;
-    client_request_t *r = client_find(self, cf_parts_data(parts, 2), cf_parts_len(parts, 2));
+    client_request_t *r = client_find(self, reply.request_id, reply.request_id_len);
     if (!r)
         return;                 /* a late reply to a request answered before */
     size_t before = self->final_count;
-    if (cf_parts_equals(parts, 1, CF_CMD_ACK))
-        client_on_ack(self, r, parts, now);
-    else if (cf_parts_equals(parts, 1, CF_CMD_ERROR))
-        client_on_error(self, r, parts);
+    if (reply.is_ack)
+        client_on_ack(self, r, &reply, now);
+    else
+        client_on_error(self, r, &reply);
     if (self->final_count != before)
         self->last_progress = now;
 }

@@ -7,7 +7,7 @@
 
 struct _cf_jobq_t {
     cf_job_t *head, *tail;
-    size_t jobs, events;
+    size_t jobs, events, bytes;
 };
 
 cf_job_t *cf_job_new(uint64_t id, size_t event_count)
@@ -57,6 +57,15 @@ void cf_jobq_destroy(cf_jobq_t **self_p)
     *self_p = NULL;
 }
 
+/* The bytes of a job's event frames (the payload the queue holds). */
+static size_t jobq_bytes(cf_job_t *job)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < job->event_count; i++)
+        bytes += zmq_msg_size(&job->events[i]);
+    return bytes;
+}
+
 void cf_jobq_push(cf_jobq_t *self, cf_job_t *job)
 {
     assert(self && job);
@@ -68,6 +77,7 @@ void cf_jobq_push(cf_jobq_t *self, cf_job_t *job)
     self->tail = job;
     self->jobs++;
     self->events += job->event_count;
+    self->bytes += jobq_bytes(job);
 }
 
 void cf_jobq_push_front(cf_jobq_t *self, cf_job_t *job)
@@ -79,6 +89,7 @@ void cf_jobq_push_front(cf_jobq_t *self, cf_job_t *job)
         self->tail = job;
     self->jobs++;
     self->events += job->event_count;
+    self->bytes += jobq_bytes(job);
 }
 
 cf_job_t *cf_jobq_pop(cf_jobq_t *self)
@@ -93,6 +104,7 @@ cf_job_t *cf_jobq_pop(cf_jobq_t *self)
     job->next = NULL;
     self->jobs--;
     self->events -= job->event_count;
+    self->bytes -= jobq_bytes(job);
     return job;
 }
 
@@ -106,4 +118,10 @@ size_t cf_jobq_events(const cf_jobq_t *self)
 {
     assert(self);
     return self->events;
+}
+
+size_t cf_jobq_bytes(const cf_jobq_t *self)
+{
+    assert(self);
+    return self->bytes;
 }

@@ -122,6 +122,9 @@ int cf_json_to_msgpack(cf_json_t *self, const char *text, size_t len, int flags)
     msgpack_sbuffer_clear(&self->packed);
     self->code = CF_JSON_OK;
     self->error[0] = '\0';
+    if (len > CF_JSON_MAX_TEXT)     /* an event is at most 64 KiB of msgpack: this is not one */
+        return cf_json_fail(self, CF_JSON_ERR_SIZE, "json: %zu bytes exceeds the limit of %d bytes",
+                            len, CF_JSON_MAX_TEXT);
     json_error_t error;
     self->root = json_loadb(text ? text : "", len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
                             &error);

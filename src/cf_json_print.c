@@ -66,7 +66,8 @@ static void put_string(json_text_t *t, const char *str, size_t len)
         }
         i++;
     }
-    cf_json_text_append(t, s + len - run, run);
+    if (run)                    /* an empty msgpack str may have no bytes at all (NULL) */
+        cf_json_text_append(t, s + len - run, run);
     cf_json_text_append(t, "\"", 1);
 }
 

@@ -45,6 +45,27 @@ static void parts_clear(cf_parts_t *self)
     self->truncated = false;
 }
 
+void cf_parts_clear(cf_parts_t *self)
+{
+    assert(self);
+    parts_clear(self);
+}
+
+void cf_parts_add(cf_parts_t *self, const void *data, size_t size)
+{
+    assert(self && (data || size == 0));
+    if (self->size == self->max) {
+        self->truncated = true;
+        return;
+    }
+    zmq_msg_t *msg = &self->parts[self->size++];
+    zmq_msg_close(msg);
+    if (zmq_msg_init_size(msg, size) < 0)
+        abort();
+    if (size)
+        memcpy(zmq_msg_data(msg), data, size);
+}
+
 int cf_parts_recv(cf_parts_t *self, void *socket)
 {
     assert(self && socket);

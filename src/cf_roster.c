@@ -53,7 +53,7 @@ cf_member_t *cf_roster_find(cf_roster_t *self, const void *id, size_t id_len)
 cf_member_t *cf_roster_add(cf_roster_t *self, const void *id, size_t id_len, int64_t now)
 {
     assert(self);
-    if (id_len == 0 || id_len > CF_ROSTER_ID_MAX)
+    if (id_len == 0 || id_len > CF_ROSTER_ID_MAX || self->size == CF_ROSTER_MAX)
         return NULL;
     if (self->size == self->capacity) {
         self->capacity = self->capacity ? self->capacity * 2 : 8;

@@ -54,7 +54,9 @@ uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publ
     self->scratch[publisher_len] = '\0';
     if (topic_len)
         memcpy(self->scratch + publisher_len + 1, topic, topic_len);
-    uint64_t previous = cf_seqmap_set(self->last, self->scratch, len, seq);
+    uint64_t previous = cf_seqmap_size(self->last) < CF_SEQCHECK_MAX_PAIRS
+                      || cf_seqmap_last(self->last, self->scratch, len)
+                      ? cf_seqmap_set(self->last, self->scratch, len, seq) : 0;
     if (last)
         *last = previous;
     return previous && seq > previous + 1 ? seq - previous - 1 : 0;

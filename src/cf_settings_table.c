@@ -20,6 +20,7 @@
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_client.h"
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_ratelimit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,12 @@ static const cf_setting_t s_rows[] = {
       "error, warn, info or debug", NULL },
     { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_BROKER_QUEUE_DEFAULT), 0, "N",
       "events waiting for a worker before producers hear 'busy'", NULL },
+    { "queue-bytes", BROKER, CF_NUMBER(CF_PROTO_MAX_PUSH_BYTES, 1LL << 40), "1073741824", 0, "N",
+      "the same in bytes of events (at least one largest PUSH)", NULL },
+    { "producer-rate", BROKER, CF_NUMBER(1, 100000000), STR(CF_RATELIMIT_RATE_DEFAULT), 0, "N",
+      "events per second one producer (connection) may push before it hears 'busy'", NULL },
+    { "producers-max", BROKER, CF_NUMBER(1, 10000000), STR(CF_RATELIMIT_PEERS_DEFAULT), 0, "N",
+      "producers tracked at once; a new one beyond it hears 'busy'", NULL },
     { "stats", BROKER, CF_NUMBER(100, 3600000), "10000", 0, "MS",
       "how often to publish a stats notification", NULL },
     { "heartbeat", BROKER, CF_NUMBER(10, 60000), "1000", 0, "MS",

@@ -19,6 +19,8 @@ int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve
     zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
     if (curve)
         cf_curve_client(curve, dealer);
+    int64_t max_frame = CF_PROTO_MAX_SNAPSHOT_BYTES;
+    zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     int rc = -1;
     if (zmq_connect(dealer, intake) < 0) {
         snprintf(err, err_size, "intake endpoint '%s': %s", intake, zmq_strerror(zmq_errno()));

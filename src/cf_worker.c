@@ -4,6 +4,7 @@
 #include "cf_worker_internal.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_apply.h"
+#include "caseflow/cf_frames.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
@@ -86,8 +87,10 @@ static void worker_connect(cf_worker_t *self)
     /* a send never blocks for long: a broker that refused our key (CURVE)
        leaves no peer to queue for, and stopping must still work */
     int linger = 1000, sndtimeo = 1000;
+    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;   /* a larger JOB frame drops the connection */
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(self->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
+    zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (self->config.curve)
         cf_curve_client(self->config.curve, self->socket);
     zmq_connect(self->socket, self->config.broker_endpoint);
@@ -196,12 +199,15 @@ static void worker_process(cf_worker_t *self)
 static void worker_take_job(cf_worker_t *self)
 {
     cf_parts_t *parts = self->inbox;
-    if (cf_parts_size(parts) < 4 || cf_parts_len(parts, 2) != sizeof(uint64_t)
+    uint64_t id;
+    bool redo;
+    size_t events;
+    if (cf_frames_parse_job(parts, &id, &redo, &events) < 0
         || self->job_count == self->config.credit)
         return;     /* malformed, or beyond our credit: the broker redelivers */
     worker_job_t *job = worker_job_at(self, self->job_count);
-    memcpy(&job->id, cf_parts_data(parts, 2), sizeof job->id);
-    job->careful = cf_parts_equals(parts, 1, CF_CMD_REDO);
+    job->id = id;
+    job->careful = redo;
     self->inbox = job->parts;
     job->parts = parts;
     self->job_count++;
@@ -213,10 +219,7 @@ static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
     cf_worker_t *self = arg;
     while (cf_parts_recv(self->inbox, socket) == 0) {
         self->last_heard = cf_clock_ms();
-        if (cf_parts_size(self->inbox) >= 2 && cf_parts_equals(self->inbox, 0, CF_PROTO_SIGNATURE)
-            && (cf_parts_equals(self->inbox, 1, CF_CMD_JOB)
-                || cf_parts_equals(self->inbox, 1, CF_CMD_REDO)))
-            worker_take_job(self);
+        worker_take_job(self);      /* anything but a whole JOB or REDO is only a sign of life */
     }
     worker_process(self);
     return 0;

@@ -38,9 +38,13 @@ typedef struct {
     const char *allow_producers, *allow_workers, *allow_subscribers, *allow_operators;
     bool plain;
     cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
+    double producer_rate;               /* events/s per producer; 0 = CF_RATELIMIT_RATE_DEFAULT */
+    size_t producers_max;               /* producers tracked; 0 = CF_RATELIMIT_PEERS_DEFAULT */
+    size_t queue_bytes;                 /* event bytes waiting for a worker; 0 = default */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000
+#define CF_BROKER_QUEUE_BYTES_DEFAULT ((size_t) 1 << 30)     /* 1 GiB */
 
 typedef struct _cf_broker_t cf_broker_t;
 

@@ -3,8 +3,8 @@
     A job is one producer PUSH: who sent it (routing id and request id) and
     its event frames, kept as ZeroMQ messages so that handing them to a worker,
     and again to another worker after a failure, copies no payload (zmq_msg_copy
-    shares the buffer). The queue counts events as well as jobs, because its
-    bound is in events.                                                        */
+    shares the buffer). The queue counts events and their bytes as well as
+    jobs, because its bounds are in events and bytes.                         */
 #ifndef CF_JOBQ_H
 #define CF_JOBQ_H
 
@@ -43,5 +43,6 @@ cf_job_t *cf_jobq_pop(cf_jobq_t *self);
 
 size_t cf_jobq_jobs(const cf_jobq_t *self);
 size_t cf_jobq_events(const cf_jobq_t *self);
+size_t cf_jobq_bytes(const cf_jobq_t *self);        /* of the queued jobs' event frames */
 
 #endif

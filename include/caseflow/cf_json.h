@@ -22,13 +22,15 @@
 
 #define CF_JSON_MAX_DEPTH   CF_UNPACK_MAX_DEPTH     /* nested arrays and maps: what a peer may send */
 #define CF_JSON_OBJECT      1       /* flag: the top-level value must be an object */
+#define CF_JSON_MAX_TEXT    (1 << 20)   /* bytes of one JSON text (a line of caseflow-push) */
 
 typedef enum {
     CF_JSON_OK = 0,
     CF_JSON_ERR_SYNTAX,         /* not JSON (reason has jansson's text and column) */
     CF_JSON_ERR_TYPE,           /* valid JSON, but not the object CF_JSON_OBJECT asked for */
     CF_JSON_ERR_DEPTH,          /* nested deeper than CF_JSON_MAX_DEPTH */
-    CF_JSON_ERR_MSGPACK         /* bytes that are not exactly one msgpack value */
+    CF_JSON_ERR_MSGPACK,        /* bytes that are not exactly one msgpack value */
+    CF_JSON_ERR_SIZE            /* text longer than CF_JSON_MAX_TEXT */
 } cf_json_err_t;
 
 typedef struct _cf_json_t cf_json_t;

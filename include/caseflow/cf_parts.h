@@ -27,6 +27,13 @@ zmq_msg_t *cf_parts_at(cf_parts_t *self, size_t index);
 const void *cf_parts_data(cf_parts_t *self, size_t index);
 size_t cf_parts_len(cf_parts_t *self, size_t index);
 
+/*  cf_parts_clear empties the buffer; cf_parts_add appends a copy of size
+    bytes as the next part (when it is full: marks it truncated instead), as
+    cf_parts_recv would have: for the parsers' tests and fuzz harnesses,
+    which have no socket.                                                    */
+void cf_parts_clear(cf_parts_t *self);
+void cf_parts_add(cf_parts_t *self, const void *data, size_t size);
+
 /*  True when part index exists and equals the C string text exactly.        */
 bool cf_parts_equals(cf_parts_t *self, size_t index, const char *text);
 

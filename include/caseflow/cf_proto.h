@@ -28,6 +28,10 @@
 #define CF_PROTO_MAX_EVENTS     1000    /* events in one PUSH */
 #define CF_PROTO_MAX_REQ_ID     64      /* bytes of a producer's request id */
 #define CF_PROTO_MAX_DONE_PARTS 40000   /* frames of one DONE (acks and notifications) */
+#define CF_PROTO_MAX_PUSH_BYTES (16 << 20)  /* event bytes of one PUSH, all frames together */
+#define CF_PROTO_MAX_FRAME_BYTES (1 << 20)  /* ZMQ_MAXMSGSIZE: one frame from any peer; a
+                                               larger one drops the peer's connection */
+#define CF_PROTO_MAX_SNAPSHOT_BYTES (64 << 20)  /* a SNAPSHOT answer, at the subscriber */
 
 typedef enum {
     CF_ACK_ACCEPTED = 0,    /* applied and committed in Redis */

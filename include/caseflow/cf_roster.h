@@ -14,6 +14,7 @@
 #include "caseflow/cf_jobq.h"
 
 #define CF_ROSTER_ID_MAX 256
+#define CF_ROSTER_MAX    1024   /* workers at once: a READY beyond it is ignored */
 
 typedef struct {
     unsigned char id[CF_ROSTER_ID_MAX];
@@ -34,7 +35,8 @@ void cf_roster_destroy(cf_roster_t **self_p);
 
 cf_member_t *cf_roster_find(cf_roster_t *self, const void *id, size_t id_len);
 
-/*  Adds a member with no credit; NULL when id_len is 0 or too long.          */
+/*  Adds a member with no credit; NULL when id_len is 0 or too long, or the
+    roster already has CF_ROSTER_MAX members.                                */
 cf_member_t *cf_roster_add(cf_roster_t *self, const void *id, size_t id_len, int64_t now);
 
 /*  Removes the member; its jobs in flight must have been taken back first.   */

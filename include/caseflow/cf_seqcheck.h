@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CF_SEQCHECK_MAX_PAIRS   100000  /* pairs tracked; a publisher cannot grow a
+                                           subscriber without bound with made-up topics */
+
 typedef struct _cf_seqcheck_t cf_seqcheck_t;
 
 cf_seqcheck_t *cf_seqcheck_new(void);
@@ -23,7 +26,8 @@ void cf_seqcheck_destroy(cf_seqcheck_t **self_p);
 /*  Records seq for the pair and returns how many were missed before it
     (seq - last - 1 when seq > last + 1, else 0). *last (when not NULL) gets
     the previous seq of the pair, 0 when it is new. A seq at or below the
-    last one (a repeat) replaces it and counts as no gap.                    */
+    last one (a repeat) replaces it and counts as no gap. A new pair beyond
+    CF_SEQCHECK_MAX_PAIRS is not tracked (0, *last 0).                       */
 uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publisher_len,
                          const char *topic, size_t topic_len, uint64_t seq, uint64_t *last);
 

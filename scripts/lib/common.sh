@@ -6,6 +6,8 @@ CF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CF_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhiredis-dev
              libcmocka-dev libsodium-dev libjansson-dev libinih-dev libmicrohttpd-dev redis-server redis-tools
              python3 python3-zmq python3-msgpack python3-yaml python3-seccomp systemd)
+# Only the tests' fuzzing pass (scripts/fuzz) needs these; an image does not.
+CF_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 cf_say() { printf '%s\n' "$*" >&2; }
 cf_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
@@ -13,7 +15,7 @@ cf_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 # Installs the packages that are missing (apt-get, as root or through sudo).
 cf_ensure_deps() {
   local missing=() pkg
-  for pkg in "${CF_PACKAGES[@]}"; do
+  for pkg in "${CF_PACKAGES[@]}" "${CF_FUZZ_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
       || missing+=("$pkg")
   done

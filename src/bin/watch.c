@@ -11,9 +11,11 @@
     on a usage error.                                                         */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_frames.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
+#include "caseflow/cf_proto.h"
 #include "caseflow/cf_seqcheck.h"
 #include "caseflow/cf_settings.h"
 #include "caseflow/cf_snapshot.h"
@@ -120,6 +122,8 @@ static int watch_connect(watch_t *w, char *err, size_t n)
     w->socket = zmq_socket(w->ctx, ZMQ_SUB);
     zmq_setsockopt(w->socket, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->socket, ZMQ_LINGER, &linger, sizeof linger);
+    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;
+    zmq_setsockopt(w->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     for (int i = 0; i < w->options.prefix_count; i++)
         zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, w->options.prefixes[i],
                        strlen(w->options.prefixes[i]));
@@ -135,32 +139,18 @@ static int watch_connect(watch_t *w, char *err, size_t n)
     return 0;
 }
 
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
+/* Warns when the notification's seq skipped some on its (publisher, topic). */
+static void watch_check_seq(watch_t *w, const cf_frames_notice_t *n)
 {
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key)
-            && memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
-/* Warns when the body's seq skipped some on its (publisher, topic). */
-static void watch_check_seq(watch_t *w, const char *topic, size_t topic_len,
-                            const msgpack_object *body)
-{
-    const msgpack_object *publisher = map_get(body, "publisher"), *seq = map_get(body, "seq");
-    if (!publisher || publisher->type != MSGPACK_OBJECT_STR
-        || !seq || seq->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    if (!n->publisher || !n->has_seq)
         return;
     uint64_t last;
-    uint64_t missed = cf_seqcheck_see(w->seqs, publisher->via.str.ptr, publisher->via.str.size,
-                                      topic, topic_len, seq->via.u64, &last);
+    uint64_t missed = cf_seqcheck_see(w->seqs, n->publisher, n->publisher_len, n->topic,
+                                      n->topic_len, n->seq, &last);
     if (missed)
         fprintf(stderr, "caseflow-watch: missed %" PRIu64 " on %.*s (publisher %.*s): "
-                "seq %" PRIu64 " after %" PRIu64 "\n", missed, (int) topic_len, topic,
-                (int) publisher->via.str.size, publisher->via.str.ptr, seq->via.u64, last);
+                "seq %" PRIu64 " after %" PRIu64 "\n", missed, (int) n->topic_len, n->topic,
+                (int) n->publisher_len, n->publisher, n->seq, last);
 }
 
 /* {"topic": topic, "error": reason} as JSON text. */
@@ -181,32 +171,21 @@ static const char *watch_error_line(watch_t *w, const char *topic, size_t topic_
     return text;
 }
 
-/* True when the body's outbox id was seen before (a republished entry). */
-static bool watch_repeat(watch_t *w, const msgpack_object *body)
-{
-    const msgpack_object *id = map_get(body, "id");
-    return id && id->type == MSGPACK_OBJECT_STR
-        && cf_seqcheck_repeat(w->seqs, id->via.str.ptr, id->via.str.size);
-}
-
 /* Prints one notification (a repeat of one seen is dropped: 1). -1 when
    stdout failed (status set). */
 static int watch_print(watch_t *w)
 {
-    const char *topic = cf_parts_len(w->parts, 0) ? cf_parts_data(w->parts, 0) : "";
-    size_t topic_len = cf_parts_len(w->parts, 0);
-    const void *data = cf_parts_size(w->parts) > 1 ? cf_parts_data(w->parts, 1) : NULL;
-    size_t size = cf_parts_size(w->parts) > 1 ? cf_parts_len(w->parts, 1) : 0;
+    cf_frames_notice_t n;
     const char *text = NULL;
-    if (data && cf_unpack(&w->body, data, size) == 0 && w->body.data.type == MSGPACK_OBJECT_MAP) {
-        watch_check_seq(w, topic, topic_len, &w->body.data);
-        if (watch_repeat(w, &w->body.data))
-            return 1;
-        text = cf_json_from_object(w->json, &w->body.data);
+    if (cf_frames_parse_notice(w->parts, &w->body, &n) == 0) {
+        watch_check_seq(w, &n);
+        if (n.id && cf_seqcheck_repeat(w->seqs, n.id, n.id_len))
+            return 1;       /* an outbox id seen before: a republished entry */
+        text = cf_json_from_object(w->json, n.body);
         if (!text)
-            text = watch_error_line(w, topic, topic_len, cf_json_error(w->json));
+            text = watch_error_line(w, n.topic, n.topic_len, cf_json_error(w->json));
     } else {
-        text = watch_error_line(w, topic, topic_len, "body is not a msgpack map");
+        text = watch_error_line(w, n.topic, n.topic_len, "body is not a msgpack map");
     }
     if (fputs(text, stdout) < 0 || fputc('\n', stdout) < 0 || fflush(stdout) != 0) {
         if (errno != EPIPE) {

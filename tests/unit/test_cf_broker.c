@@ -50,7 +50,9 @@ static int setup(void **state)
     cf_test_free_endpoint(f->publish, sizeof f->publish);
     /* Redis on port 1: nothing there, the outbox reader just retries */
     cf_broker_config_t config = { f->intake, f->workers, f->publish, 5, 100, 400, "127.0.0.1", 1,
-                                  0, CF_SOURCE_DIR "/lua", NULL, NULL, .plain = true };
+                                  0, CF_SOURCE_DIR "/lua", NULL, NULL, .plain = true,
+                                  .queue_bytes = 100 };
+    /* at most 100 bytes queued: a larger PUSH is busy */
     char err[256];
     f->broker = cf_broker_new(&config, err, sizeof err);
     if (!f->broker)
@@ -194,6 +196,22 @@ static void test_envelope_errors(void **state)
     send_strings(producer, "CF01", "PUSH", "r1", NULL);
     receive(producer, &m);
     assert_true(part_is(&m, 1, "ERROR") && part_is(&m, 2, "r1") && part_starts(&m, 3, "events:"));
+    release(&m);
+    char big[201];          /* over the fixture's 100 bytes of queue: busy, naming the bound */
+    memset(big, 'x', 200);
+    big[200] = '\0';
+    send_strings(producer, "CF01", "PUSH", "r5", big, NULL);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "r5"));
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    cf_ack_t ack;
+    assert_int_equal(cf_proto_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
+                                          zmq_msg_size(&m.parts[3]), &ack, 1), 1);
+    assert_int_equal(ack.status, CF_ACK_BUSY);
+    const char want[] = "queue: broker queue is full (100 bytes)";
+    assert_true(ack.reason_len == strlen(want) && memcmp(ack.reason, want, ack.reason_len) == 0);
+    msgpack_unpacked_destroy(&result);
     release(&m);
 }
 

@@ -26,11 +26,14 @@ static void test_fifo_and_counts(void **state)
     cf_jobq_push(queue, job_with(2, 5));
     assert_int_equal(cf_jobq_jobs(queue), 2);
     assert_int_equal(cf_jobq_events(queue), 8);
+    assert_int_equal(cf_jobq_bytes(queue), 8 * 8);  /* 8-byte events */
     cf_job_t *job = cf_jobq_pop(queue);
     assert_int_equal(job->id, 1);
     assert_int_equal(cf_jobq_events(queue), 5);
+    assert_int_equal(cf_jobq_bytes(queue), 5 * 8);
     cf_jobq_push_front(queue, job);                 /* a redelivered job goes first */
     assert_int_equal(cf_jobq_events(queue), 8);
+    assert_int_equal(cf_jobq_bytes(queue), 8 * 8);
     job = cf_jobq_pop(queue);
     assert_int_equal(job->id, 1);
     cf_job_destroy(&job);

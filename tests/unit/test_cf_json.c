@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "caseflow/cf_json.h"
 
@@ -128,6 +129,14 @@ static void test_rejects(void **state)
     assert_non_null(cf_json_from_msgpack(json, copy, size));
     assert_int_equal(cf_json_error_code(json), CF_JSON_OK);
     assert_string_equal(cf_json_error(json), "");
+    /* a text over CF_JSON_MAX_TEXT is refused before it is parsed */
+    char *huge = malloc(CF_JSON_MAX_TEXT + 2);
+    memset(huge, ' ', CF_JSON_MAX_TEXT + 1);
+    huge[0] = '1';
+    huge[CF_JSON_MAX_TEXT + 1] = '\0';
+    assert_int_equal(cf_json_to_msgpack(json, huge, CF_JSON_MAX_TEXT, 0), 0);
+    expect_reject(json, huge, 0, CF_JSON_ERR_SIZE, "json: 1048577 bytes exceeds the limit");
+    free(huge);
     cf_json_destroy(&json);
 }
 

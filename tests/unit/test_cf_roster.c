@@ -48,8 +48,22 @@ static void test_credit_and_pick(void **state)
     assert_null(roster);
 }
 
+/* A peer that makes up routing ids cannot grow the roster past its bound. */
+static void test_bounded(void **state)
+{
+    (void) state;
+    cf_roster_t *roster = cf_roster_new();
+    unsigned id;
+    for (id = 0; id < CF_ROSTER_MAX; id++)
+        assert_non_null(cf_roster_add(roster, &id, sizeof id, 0));
+    assert_null(cf_roster_add(roster, &id, sizeof id, 0));
+    assert_int_equal(cf_roster_size(roster), CF_ROSTER_MAX);
+    cf_roster_destroy(&roster);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_credit_and_pick) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_credit_and_pick),
+                                        cmocka_unit_test(test_bounded) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

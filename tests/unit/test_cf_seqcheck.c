@@ -51,11 +51,29 @@ static void test_growth(void **state)
     cf_seqcheck_destroy(&check);
 }
 
+/* Made-up topics stop being tracked at the bound; tracked pairs still work. */
+static void test_bounded(void **state)
+{
+    (void) state;
+    cf_seqcheck_t *check = cf_seqcheck_new();
+    char topic[64];
+    for (int i = 0; i < CF_SEQCHECK_MAX_PAIRS; i++) {
+        snprintf(topic, sizeof topic, "t%d", i);
+        see(check, "pub", topic, 1);
+    }
+    assert_int_equal(see(check, "pub", "one-more", 1), 0);
+    assert_int_equal(see(check, "pub", "one-more", 9), 0);      /* not tracked: no gap */
+    assert_int_equal(cf_seqcheck_size(check), CF_SEQCHECK_MAX_PAIRS);
+    assert_int_equal(see(check, "pub", "t7", 5), 3);            /* a tracked pair: 2, 3, 4 */
+    cf_seqcheck_destroy(&check);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gaps),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,46 @@
+/*  cf_ratelimit: a token bucket per producer, as the broker's intake ROUTER
+    names them (routing ids), in a table of bounded size.
+
+    Each producer may send `rate` events per second on average and up to
+    `burst` at once. A producer seen for the first time starts with a full
+    bucket. The table holds at most `max_peers` producers: when it is full, a
+    sweep forgets every producer whose bucket has refilled (forgetting it
+    loses nothing, it would start full again), at most once per 100 ms; when
+    nothing can be forgotten, the new producer is refused. So a peer that
+    makes up routing ids can neither grow the table nor reset others'
+    buckets. Routing ids are hashed with a keyed hash (libsodium's SipHash,
+    a random key per table), so a peer cannot choose an id that shares
+    another producer's bucket. No sockets, no clock of its own.             */
+#ifndef CF_RATELIMIT_H
+#define CF_RATELIMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CF_RATELIMIT_RATE_DEFAULT    50000  /* events per second per producer */
+#define CF_RATELIMIT_PEERS_DEFAULT   10000  /* producers tracked at once */
+
+typedef enum {
+    CF_RATELIMIT_OK = 0,        /* taken */
+    CF_RATELIMIT_OVER,          /* this producer is over its rate: nothing taken */
+    CF_RATELIMIT_FULL           /* a new producer, and max_peers are active */
+} cf_ratelimit_result_t;
+
+typedef struct _cf_ratelimit_t cf_ratelimit_t;
+
+/*  rate: events per second (> 0); burst: bucket size in events (>= 1);
+    max_peers >= 1.                                                        */
+cf_ratelimit_t *cf_ratelimit_new(double rate, double burst, size_t max_peers);
+
+/*  Frees and nulls *self_p; accepts NULL.                                 */
+void cf_ratelimit_destroy(cf_ratelimit_t **self_p);
+
+/*  Takes n events from the bucket of producer id at time now_ms (any
+    monotonic clock in ms).                                                */
+cf_ratelimit_result_t cf_ratelimit_take(cf_ratelimit_t *self, const void *id, size_t id_len,
+                                        size_t n, int64_t now_ms);
+
+/*  Producers tracked now.                                                 */
+size_t cf_ratelimit_size(const cf_ratelimit_t *self);
+
+#endif
