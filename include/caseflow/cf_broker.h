@@ -8,7 +8,9 @@
     put in the outboxes in Redis (read by a thread: cf_outbox), the rejects a
     DONE carries, and a periodic `stats`. Workers that fall
     silent past the liveness limit are dropped and their jobs handed to
-    others. The broker never parses an event: validation lives in the worker. */
+    others. On the optional control endpoint operators ask for its status,
+    drain a worker and pause intake (docs/protocol.md, section 6). The
+    broker never parses an event: validation lives in the worker.            */
 #ifndef CF_BROKER_H
 #define CF_BROKER_H
 
@@ -28,6 +30,7 @@ typedef struct {
     const char *script_dir;             /* lua/publish_batch.lua; NULL = built-in default */
     const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
+    const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000

@@ -14,6 +14,9 @@ static const char *s_usage =
     "  --intake ENDPOINT     where producers connect (env CASEFLOW_INTAKE)\n"
     "  --workers ENDPOINT    where workers connect (env CASEFLOW_WORKERS)\n"
     "  --publish ENDPOINT    where subscribers connect (env CASEFLOW_SUBSCRIBE)\n"
+    "  --control ENDPOINT    where operators connect: caseflow-ctl status, workers,\n"
+    "                        drain, pause, resume (env CASEFLOW_CONTROL; default:\n"
+    "                        no control endpoint)\n"
     "  --redis HOST:PORT     Redis, whose outboxes hold the notifications to publish\n"
     "                        (env CASEFLOW_REDIS, default 127.0.0.1:6379)\n"
     "  --stats MS            how often to publish a stats notification (default 10000)\n"
@@ -40,9 +43,10 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
         { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
+        { "control", required_argument, 0, 'c' },
         { 0, 0, 0, 0 } };
     const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
-               *scripts = NULL;
+               *scripts = NULL, *control = NULL;
     long long number;
     cf_log_level_t level = CF_LOG_INFO;
     int opt;
@@ -51,6 +55,7 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         case 'i': intake = optarg; break;
         case 'w': workers = optarg; break;
         case 'p': publish = optarg; break;
+        case 'c': control = optarg; break;
         case 'q': if (cf_args_number("--queue", optarg, 1, 100000000, &number, err, n) < 0) return -1;
                   config->queue_limit = (size_t) number; break;
         case 'b': if (cf_args_number("--heartbeat", optarg, 10, 60000, &number, err, n) < 0) return -1;
@@ -76,6 +81,7 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
     config->intake_endpoint = cf_args_or_env(intake, "CASEFLOW_INTAKE", NULL);
     config->worker_endpoint = cf_args_or_env(workers, "CASEFLOW_WORKERS", NULL);
     config->publish_endpoint = cf_args_or_env(publish, "CASEFLOW_SUBSCRIBE", NULL);
+    config->control_endpoint = cf_args_or_env(control, "CASEFLOW_CONTROL", NULL);
     const char *address = cf_args_or_env(redis, "CASEFLOW_REDIS", "127.0.0.1:6379");
     if (cf_args_host_port(redis ? "--redis" : "CASEFLOW_REDIS", address, s_redis_host,
                           sizeof s_redis_host, &config->redis_port, err, n) < 0)
@@ -106,8 +112,9 @@ int main(int argc, char **argv)
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s",
-           config.intake_endpoint, config.worker_endpoint, config.publish_endpoint);
+    CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s control=%s",
+           config.intake_endpoint, config.worker_endpoint, config.publish_endpoint,
+           config.control_endpoint ? config.control_endpoint : "none");
     int rc = cf_broker_run(broker, stop);
     cf_broker_destroy(&broker);
     CF_LOG(CF_LOG_INFO, "broker stopped", "%s", "");

@@ -3,7 +3,8 @@
     over the shards by cf_store), builds the named report with cf_report
     (publication rules on unless --exact) and prints it as text, JSON or
     CSV; `dlq` (ctl_dlq.c) lists and replays dead letters; `rules`
-    (ctl_rules.c) checks a rules file. A thin main: a
+    (ctl_rules.c) checks a rules file; status, workers, drain, pause and
+    resume (ctl_control.c) ask the running broker. A thin main: a
     dispatch table of commands, option parsing in one helper, the work in the library. Usage
     errors exit 2, runtime errors (Redis unreachable) exit 1, each with one
     line on stderr.                                                          */
@@ -37,6 +38,11 @@ static const char *s_usage =
     "  rules check FILE        validate a notification rules file\n"
     "                          (caseflow-ctl rules --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
+    "  status                  the running broker: queue, rates, workers\n"
+    "  workers                 the broker's connected workers\n"
+    "  drain WORKER            let a worker finish what it holds, then exit\n"
+    "  pause, resume           stop or start the broker's intake\n"
+    "                          (caseflow-ctl status --help)\n"
     "  --help                  this text\n";
 
 static const char *s_report_usage =
@@ -210,7 +216,9 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
-                   { "clock", ctl_clock } };
+                   { "clock", ctl_clock }, { "status", ctl_control },
+                   { "workers", ctl_control }, { "drain", ctl_control },
+                   { "pause", ctl_control }, { "resume", ctl_control } };
 
 int main(int argc, char **argv)
 {

@@ -123,22 +123,11 @@ static int watch_connect(watch_t *w, char *err, size_t n)
     return 0;
 }
 
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
-{
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key)
-            && memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 /* Warns when the body's seq skipped some on its (publisher, topic). */
 static void watch_check_seq(watch_t *w, const char *topic, size_t topic_len,
                             const msgpack_object *body)
 {
-    const msgpack_object *publisher = map_get(body, "publisher"), *seq = map_get(body, "seq");
+    const msgpack_object *publisher = cf_unpack_get(body, "publisher"), *seq = cf_unpack_get(body, "seq");
     if (!publisher || publisher->type != MSGPACK_OBJECT_STR
         || !seq || seq->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return;
@@ -172,7 +161,7 @@ static const char *watch_error_line(watch_t *w, const char *topic, size_t topic_
 /* True when the body's outbox id was seen before (a republished entry). */
 static bool watch_repeat(watch_t *w, const msgpack_object *body)
 {
-    const msgpack_object *id = map_get(body, "id");
+    const msgpack_object *id = cf_unpack_get(body, "id");
     return id && id->type == MSGPACK_OBJECT_STR
         && cf_seqcheck_repeat(w->seqs, id->via.str.ptr, id->via.str.size);
 }
