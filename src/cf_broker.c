@@ -68,6 +68,8 @@ static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const 
     cf_ack_t *acks = calloc(count, sizeof *acks);
     if (!acks)
         abort();
+    if (status == CF_ACK_BUSY)
+        self->events_busy += count;
     for (size_t i = 0; i < count; i++)
         acks[i] = (cf_ack_t) { status, NULL, 0, reason, strlen(reason) };
     msgpack_sbuffer_clear(&self->sbuf);

@@ -84,7 +84,7 @@ static void pack_status(cf_broker_t *self, msgpack_packer *pk)
     for (size_t i = 0; i < cf_roster_size(self->roster); i++)
         held += member_events_held(cf_roster_at(self->roster, i));
     double seconds, in_rate = control_rate(self, false, &seconds);
-    msgpack_pack_map(pk, 12);
+    msgpack_pack_map(pk, 13);
     broker_pack_count(pk, "uptime_ms", (uint64_t) (cf_clock_ms() - self->started_at));
     broker_pack_key(pk, "paused");
     if (self->paused)
@@ -97,6 +97,7 @@ static void pack_status(cf_broker_t *self, msgpack_packer *pk)
     broker_pack_count(pk, "inflight_events", held);
     broker_pack_count(pk, "events_in", self->events_in);
     broker_pack_count(pk, "events_acked", self->events_acked);
+    broker_pack_count(pk, "events_busy", self->events_busy);
     pack_real(pk, "in_per_s", in_rate);
     pack_real(pk, "acked_per_s", control_rate(self, true, &seconds));
     pack_real(pk, "rate_seconds", seconds);

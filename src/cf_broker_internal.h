@@ -44,6 +44,7 @@ struct _cf_broker_t {
     cf_parts_t *outbox_parts;
     int stats_ms;
     uint64_t events_in, events_acked;   /* since start */
+    uint64_t events_busy;               /* answered busy since start */
     uint64_t stats_in, stats_acked;     /* at the last stats notification */
     int64_t stats_at;
     cf_loop_t *loop;

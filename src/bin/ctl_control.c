@@ -156,23 +156,24 @@ static bool reply_true(const msgpack_object *map, const char *key)
 
 static int print_workers(const msgpack_object *workers)
 {
-    static const char *const texts[] = { "id", "host", "state" };
-    static const char *const ints[] = { "pid", "credit", "jobs_held", "events_held",
-                                        "events_done", "heartbeat_age_ms" };
+    static const struct { const char *name; bool text; } columns[] = {
+        { "id", true }, { "host", true }, { "pid", false }, { "state", true },
+        { "credit", false }, { "jobs_held", false }, { "events_held", false },
+        { "events_done", false }, { "heartbeat_age_ms", false } };
+    size_t ncolumns = sizeof columns / sizeof columns[0];
     cf_table_t *table = cf_table_new();
-    for (size_t i = 0; i < 3; i++)
-        cf_table_add_column(table, texts[i], CF_TABLE_TEXT);
-    for (size_t i = 0; i < 6; i++)
-        cf_table_add_column(table, ints[i], CF_TABLE_INT);
+    for (size_t i = 0; i < ncolumns; i++)
+        cf_table_add_column(table, columns[i].name, columns[i].text ? CF_TABLE_TEXT : CF_TABLE_INT);
     for (uint32_t r = 0; workers && workers->type == MSGPACK_OBJECT_ARRAY
                          && r < workers->via.array.size; r++) {
         const msgpack_object *w = &workers->via.array.ptr[r];
         size_t row = cf_table_add_row(table);
         char buf[128];
-        for (size_t i = 0; i < 3; i++)
-            cf_table_set_text(table, row, i, reply_text(w, texts[i], buf, sizeof buf));
-        for (size_t i = 0; i < 6; i++)
-            cf_table_set_int(table, row, 3 + i, reply_int(w, ints[i]));
+        for (size_t i = 0; i < ncolumns; i++)
+            if (columns[i].text)
+                cf_table_set_text(table, row, i, reply_text(w, columns[i].name, buf, sizeof buf));
+            else
+                cf_table_set_int(table, row, i, reply_int(w, columns[i].name));
     }
     char *text = cf_table_render(table, CF_TABLE_PLAIN);
     int rc = fputs(text, stdout) < 0 ? -1 : 0;
@@ -192,8 +193,9 @@ static int print_status(const msgpack_object *s)
            (long long) reply_int(s, "queue_jobs"));
     printf("in flight  %lld events in %lld jobs\n", (long long) reply_int(s, "inflight_events"),
            (long long) reply_int(s, "inflight_jobs"));
-    printf("events     %lld in, %lld acked since start\n", (long long) reply_int(s, "events_in"),
-           (long long) reply_int(s, "events_acked"));
+    printf("events     %lld in, %lld acked, %lld answered busy since start\n",
+           (long long) reply_int(s, "events_in"), (long long) reply_int(s, "events_acked"),
+           (long long) reply_int(s, "events_busy"));
     printf("rates      %.1f in/s, %.1f acked/s (over the last %.1f s)\n",
            reply_real(s, "in_per_s"), reply_real(s, "acked_per_s"),
            reply_real(s, "rate_seconds"));
