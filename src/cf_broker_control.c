@@ -1,5 +1,5 @@
 /*  cf_broker_control: the operators' control socket of the broker
-    (docs/protocol.md, section 6). A ROUTER bound by cf_broker.c; each
+    (docs/protocol.md, section 7). A ROUTER bound by cf_broker.c; each
     request [CF01, COMMAND, argument?] gets one reply [CF01, OK or ERROR,
     msgpack body]: STATUS (uptime, queue, in flight, rates, the workers),
     WORKERS, DRAIN <id>, PAUSE and RESUME. A drained worker gets no more jobs

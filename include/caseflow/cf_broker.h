@@ -9,7 +9,7 @@
     DONE carries, and a periodic `stats`. Workers that fall
     silent past the liveness limit are dropped and their jobs handed to
     others. On the optional control endpoint operators ask for its status,
-    drain a worker and pause intake (docs/protocol.md, section 6). The
+    drain a worker and pause intake (docs/protocol.md, section 7). The
     broker never parses an event: validation lives in the worker.            */
 #ifndef CF_BROKER_H
 #define CF_BROKER_H

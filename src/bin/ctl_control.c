@@ -1,6 +1,6 @@
 /*  caseflow-ctl status | workers | drain WORKER | pause | resume: the
     running broker, through its control endpoint (docs/protocol.md, section
-    6). One request, one reply: the body (msgpack) is printed as JSON with
+    7). One request, one reply: the body (msgpack) is printed as JSON with
     --json (status: one object with a `workers` array) or as a short text
     and a table (cf_table). A broker that does not answer within --timeout
     is a runtime error (exit 1), as is an ERROR reply; usage errors exit 2. */
