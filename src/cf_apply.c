@@ -185,6 +185,8 @@ void cf_apply_build_acks(cf_apply_t *self, size_t count)
             cf_apply_note_reject(self, reject);
         }
         self->counts[acks[i].status]++;
+        cf_metric_inc(self->metrics.events[v >= 0 ? self->valid[v].type : CF_EV_TYPE_COUNT]
+                                          [acks[i].status]);
     }
     msgpack_sbuffer_clear(&self->acks);
     cf_proto_pack_acks(&self->acks, acks, count);
@@ -224,6 +226,12 @@ void cf_apply_set_poison_tries(cf_apply_t *self, unsigned tries)
 {
     assert(self && tries >= 1);
     self->poison_tries = tries;
+}
+
+void cf_apply_set_metrics(cf_apply_t *self, const cf_apply_metrics_t *metrics)
+{
+    assert(self && metrics);
+    self->metrics = *metrics;
 }
 
 const msgpack_sbuffer *cf_apply_acks(const cf_apply_t *self)

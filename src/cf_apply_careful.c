@@ -64,6 +64,7 @@ static int careful_dead_letter(cf_apply_t *self, size_t v, const void *frame, si
     if (rc < 0 || cf_store_try_end(self->store, event->event_id) < 0)
         return -1;
     self->statuses[v] = CF_ACK_REJECTED;
+    cf_metric_inc(self->metrics.dead_letters);
     /* the reason must fit an ack (CF_REASON_MAX): the error is cut at 70 */
     snprintf(self->dead[v], sizeof self->dead[v], "dead_letter: after %u tries: %.70s "
              "(caseflow-ctl dlq replay %.24s)", tries, error, id);

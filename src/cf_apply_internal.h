@@ -36,6 +36,7 @@ struct _cf_apply_t {
     size_t counts[CF_ACK_STATUS_COUNT];
     char (*dead)[CF_REASON_MAX];    /* per valid event: why it was dead-lettered */
     unsigned poison_tries;
+    cf_apply_metrics_t metrics;
     cf_store_err_t err;
     char error[256];
 };

@@ -75,6 +75,7 @@ static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const 
     msgpack_sbuffer_clear(&self->sbuf);
     cf_proto_pack_acks(&self->sbuf, acks, count);
     free(acks);
+    cf_metric_add(self->metrics.events[status], count);
     const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, request_id, self->sbuf.data };
     size_t size[] = { 4, strlen(CF_CMD_ACK), request_id_len, self->sbuf.size };
     broker_send(self->intake, zmq_msg_data((zmq_msg_t *) producer),
@@ -119,8 +120,9 @@ static void broker_requeue(cf_broker_t *self, cf_job_t *jobs)
 
 static void broker_drop_member(cf_broker_t *self, cf_member_t *member, const char *why)
 {
-    CF_LOG(CF_LOG_WARN, "worker removed", "worker=%s reason=\"%s\" requeued_jobs=%zu",
-           member->name, why, member->inflight_count);
+    /* a worker that said BYE left as it should: not a warning */
+    CF_LOG(strcmp(why, "said BYE") ? CF_LOG_WARN : CF_LOG_INFO, "worker removed",
+           "worker=%s reason=\"%s\" requeued_jobs=%zu", member->name, why, member->inflight_count);
     broker_requeue(self, cf_member_take_all(member));
     cf_roster_remove(self->roster, member);
 }
@@ -136,10 +138,13 @@ static void broker_dispatch(cf_broker_t *self)
             broker_drop_member(self, member, "unreachable");
             continue;
         }
+        if (job->attempts)
+            cf_metric_inc(self->metrics.redeliveries);
         job->attempts++;
         job->sent_at = member->last_sent = cf_clock_ms();
         cf_member_hold(member, job);
     }
+    cf_broker_metrics_gauges(self);
 }
 
 /* ---- intake ----------------------------------------------------------- */
@@ -168,6 +173,7 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
 {
     zmq_msg_t *producer = cf_parts_at(parts, 0);
     size_t count = cf_parts_size(parts);
+    cf_metric_inc(self->metrics.requests);
     if (count == 4 && cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE)
         && cf_parts_equals(parts, 2, CF_CMD_SNAPSHOT)) {
         cf_broker_snapshot_request(self, parts);
@@ -258,15 +264,18 @@ static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *me
     member->jobs_done++;
     member->events_done += job->event_count;
     self->events_acked += job->event_count;
+    cf_broker_metrics_acks(self, cf_parts_data(parts, 4), cf_parts_len(parts, 4));
     const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, zmq_msg_data(&job->request_id),
                            cf_parts_data(parts, 4) };
     size_t size[] = { 4, strlen(CF_CMD_ACK), zmq_msg_size(&job->request_id),
                       cf_parts_len(parts, 4) };
     broker_send(self->intake, zmq_msg_data(&job->producer), zmq_msg_size(&job->producer),
                 data, size, 4);     /* a producer that left will resend */
-    for (size_t i = 5; i + 1 < cf_parts_size(parts); i += 2)
+    for (size_t i = 5; i + 1 < cf_parts_size(parts); i += 2) {
         cf_publisher_send(self->publisher, cf_parts_at(parts, i), cf_parts_at(parts, i + 1),
                           NULL);
+        cf_broker_metrics_published(self, cf_parts_at(parts, i));
+    }
     cf_job_destroy(&job);
 }
 
@@ -342,6 +351,7 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->worker_parts = cf_parts_new(CF_PROTO_MAX_DONE_PARTS);
     self->loop = cf_loop_new();
     msgpack_sbuffer_init(&self->sbuf);
+    cf_broker_metrics_new(self, config->metrics);
     if (cf_broker_notify_rules(self, config, err, err_size) < 0) {
         cf_broker_destroy(&self);
         return NULL;

@@ -11,8 +11,10 @@
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_jobq.h"
 #include "caseflow/cf_loop.h"
+#include "caseflow/cf_metrics.h"
 #include "caseflow/cf_outbox.h"
 #include "caseflow/cf_parts.h"
+#include "caseflow/cf_proto.h"
 #include "caseflow/cf_publisher.h"
 #include "caseflow/cf_roster.h"
 #include "caseflow/cf_rules.h"
@@ -20,6 +22,16 @@
 #define BROKER_DRAIN_MAX 256        /* messages per handler call */
 #define BROKER_STOP_GRACE_MS 10000  /* how long a stopping broker waits for its workers */
 #define BROKER_CREDIT_MAX 64
+#define BROKER_TOPIC_FAMILIES 6     /* case, milestone, alert, reject, stats, other */
+
+/* The broker's series (cf_broker_metrics.c); all NULL without --metrics. */
+typedef struct {
+    cf_metric_t *events[CF_ACK_STATUS_COUNT];   /* by outcome */
+    cf_metric_t *requests, *redeliveries;
+    cf_metric_t *queue_events, *queue_jobs, *inflight, *workers;
+    cf_metric_t *published[BROKER_TOPIC_FAMILIES], *dropped, *outbox_errors;
+} broker_metrics_t;
+
 #define BROKER_RATE_SAMPLES 6       /* one a second: rates over the last 5 s */
 
 typedef struct {
@@ -57,6 +69,7 @@ struct _cf_broker_t {
     uint64_t next_job_id;
     int64_t stopping_since;         /* 0 while taking events */
     msgpack_sbuffer sbuf;
+    broker_metrics_t metrics;
 };
 
 /*  Reads the rules file (before anything is bound: a bad file stops the
@@ -93,6 +106,18 @@ void broker_pack_count(msgpack_packer *pk, const char *key, uint64_t value);
 
 /*  The jobs workers hold now.                                              */
 size_t cf_broker_inflight(cf_broker_t *self);
+
+/*  Creates the broker's series in registry (may be NULL: none).           */
+void cf_broker_metrics_new(cf_broker_t *self, cf_metrics_t *registry);
+
+/*  Sets the gauges: queue depth, jobs in flight, workers, drops so far.    */
+void cf_broker_metrics_gauges(cf_broker_t *self);
+
+/*  Counts a DONE's acks (its frame 4) by outcome.                          */
+void cf_broker_metrics_acks(cf_broker_t *self, const void *acks, size_t size);
+
+/*  Counts a notification published on topic, by the topic's family.        */
+void cf_broker_metrics_published(cf_broker_t *self, const zmq_msg_t *topic);
 
 /*  Stops the outbox reader and closes the notification endpoint.           */
 void cf_broker_notify_stop(cf_broker_t *self);

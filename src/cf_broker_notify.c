@@ -60,6 +60,8 @@ static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
         if (cf_publisher_send(self->publisher, cf_parts_at(self->outbox_parts, 0),
                               cf_parts_at(self->outbox_parts, 1), id) < 0)
             CF_LOG(CF_LOG_WARN, "outbox entry not published", "id=%s reason=\"not a map\"", id);
+        else
+            cf_broker_metrics_published(self, cf_parts_at(self->outbox_parts, 0));
     }
     return 0;
 }
@@ -135,6 +137,7 @@ static int notify_on_stats(cf_loop_t *loop, int timer_id, void *arg)
     zmq_msg_init_size(&body, self->sbuf.size);
     memcpy(zmq_msg_data(&body), self->sbuf.data, self->sbuf.size);
     cf_publisher_send(self->publisher, &topic, &body, NULL);
+    cf_broker_metrics_published(self, &topic);
     zmq_msg_close(&topic);
     zmq_msg_close(&body);
     self->stats_in = self->events_in;

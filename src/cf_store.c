@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <hiredis/hiredis.h>
 
 #define STORE_CONNECT_TIMEOUT_S     2
@@ -86,6 +87,13 @@ void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds)
     self->case_ttl = seconds;
 }
 
+void cf_store_set_metrics(cf_store_t *self, cf_metric_t *latency, cf_metric_t *errors)
+{
+    assert(self);
+    self->latency = latency;
+    self->errors = errors;
+}
+
 void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
 {
     assert(self && seconds > 0 && seconds <= 1u << 31);
@@ -128,6 +136,8 @@ int cf_store_fail(cf_store_t *self, cf_store_err_t err, const char *fmt, ...)
     vsnprintf(self->errstr, sizeof self->errstr, fmt, args);
     va_end(args);
     self->err = err;
+    if (err == CF_STORE_ERR_IO || err == CF_STORE_ERR_REDIS || err == CF_STORE_ERR_PROTOCOL)
+        cf_metric_inc(self->errors);
     return -1;
 }
 
@@ -252,6 +262,8 @@ static void store_group(cf_store_t *self, const cf_event_t *events, size_t count
    self->replies. Returns 0 when every reply came (error replies included). */
 static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned pending)
 {
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
         if (!(pending & 1u << s))
             continue;
@@ -269,6 +281,9 @@ static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned
             return cf_store_fail_io(self, "EVALSHA");
         self->replies[s] = reply;
     }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)
+                                     + (double) (end.tv_nsec - start.tv_nsec) / 1e9);
     return 0;
 }
 

@@ -57,6 +57,7 @@ struct _cf_store_t {
     size_t rules_len;
     cf_store_err_t err;
     char errstr[256];
+    cf_metric_t *latency, *errors;  /* NULL: not counted */
 };
 
 /*  Sets the error (code and message) and returns -1.                       */

@@ -1,6 +1,7 @@
 /*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry;
     the work on each job itself is cf_apply. See cf_worker.h.               */
 #include "caseflow/cf_worker.h"
+#include "cf_worker_internal.h"
 #include "caseflow/cf_apply.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
@@ -42,6 +43,7 @@ struct _cf_worker_t {
     int retry_ms;
     bool redis_down;                /* the last Redis call failed */
     uint64_t events_done;
+    worker_metrics_t metrics;
     msgpack_sbuffer sbuf;
 };
 
@@ -97,12 +99,14 @@ static void worker_connect(cf_worker_t *self)
 /* ---- Redis outages ---------------------------------------------------- */
 
 /* One line when a Redis call fails (a job kept for retry, or the overdue
-   timer) and one when Redis answers again, whichever call sees it first. */
+   timer) and one when Redis answers again, whichever call sees it first;
+   the retries between them log at debug only. */
 static void worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
                                 int retry_in_ms)
 {
+    CF_LOG(self->redis_down ? CF_LOG_DEBUG : CF_LOG_WARN, what, "error=\"%s\" retry_in_ms=%d",
+           error, retry_in_ms);
     self->redis_down = true;
-    CF_LOG(CF_LOG_WARN, what, "error=\"%s\" retry_in_ms=%d", error, retry_in_ms);
 }
 
 static void worker_redis_ok(cf_worker_t *self)
@@ -153,6 +157,7 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
     }
     self->last_sent = cf_clock_ms();
     self->events_done += count;
+    cf_metric_inc(self->metrics.jobs[job->careful]);
     return 0;
 }
 
@@ -256,6 +261,7 @@ static void worker_fire_due(cf_worker_t *self, int64_t now)
         return;
     }
     worker_redis_ok(self);
+    cf_metric_add(self->metrics.alerts_fired, fired);
     if (fired)
         CF_LOG(CF_LOG_DEBUG, "overdue alerts fired", "count=%u", fired);
 }
@@ -322,6 +328,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
     self->apply = cf_apply_new(self->pseudo, self->store);
     if (self->config.poison_tries)
         cf_apply_set_poison_tries(self->apply, self->config.poison_tries);
+    cf_worker_metrics_new(self->config.metrics, self->apply, self->store, &self->metrics);
     worker_log_durability(self);
     return 0;
 }

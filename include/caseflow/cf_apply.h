@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <msgpack.h>
+#include "caseflow/cf_metrics.h"
 #include "caseflow/cf_pseudo.h"
 #include "caseflow/cf_store.h"
 
@@ -57,5 +58,16 @@ int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size
 
 /*  How many tries (>= 1) one event gets; CF_APPLY_POISON_TRIES by default.  */
 void cf_apply_set_poison_tries(cf_apply_t *self, unsigned tries);
+
+/*  Where a run counts what it did: each event of a successful run by its
+    type (the last row: events that did not decode) and ack status, and
+    each dead letter written. Any series may be NULL (not counted).         */
+typedef struct {
+    cf_metric_t *events[CF_EV_TYPE_COUNT + 1][CF_ACK_STATUS_COUNT];
+    cf_metric_t *dead_letters;
+} cf_apply_metrics_t;
+
+/*  Copies metrics (its series must outlive the object).                     */
+void cf_apply_set_metrics(cf_apply_t *self, const cf_apply_metrics_t *metrics);
 
 #endif

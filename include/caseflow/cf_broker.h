@@ -16,6 +16,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include "caseflow/cf_metrics.h"
 
 typedef struct {
     const char *intake_endpoint;        /* ROUTER, producers */
@@ -30,6 +31,7 @@ typedef struct {
     const char *script_dir;             /* lua/publish_batch.lua; NULL = built-in default */
     const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
+    cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
     const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */
 } cf_broker_config_t;
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "caseflow/cf_counts.h"
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_metrics.h"
 #include "caseflow/cf_proto.h"
 
 #define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */
@@ -65,6 +66,11 @@ void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds);
     (1 .. 2^31 s; CF_STORE_CASE_TTL by default). Each later event of the case
     starts the time again; the aggregates it fed are never removed.         */
 void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds);
+
+/*  Where to count: latency observes each apply round trip (its seconds),
+    errors counts each failed Redis call (unreachable, error reply, bad
+    reply). Either may be NULL; both must outlive the store.                  */
+void cf_store_set_metrics(cf_store_t *self, cf_metric_t *latency, cf_metric_t *errors);
 
 /*  Connects (2 s connect timeout, 10 s per command), reads the script from
     script_dir and loads it (SCRIPT LOAD). Returns 0, or -1 with the error

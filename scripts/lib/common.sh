@@ -4,8 +4,8 @@
 
 CF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CF_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhiredis-dev
-             libcmocka-dev libsodium-dev libjansson-dev libinih-dev redis-server redis-tools
-             python3 python3-zmq python3-msgpack)
+             libcmocka-dev libsodium-dev libjansson-dev libinih-dev libmicrohttpd-dev redis-server redis-tools
+             python3 python3-zmq python3-msgpack python3-yaml python3-seccomp systemd)
 
 cf_say() { printf '%s\n' "$*" >&2; }
 cf_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }

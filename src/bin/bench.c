@@ -10,6 +10,7 @@
 #include "caseflow/cf_bench.h"
 #include "caseflow/cf_bench_stack.h"
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_settings.h"
 
 #include <getopt.h>
 #include <libgen.h>
@@ -38,15 +39,15 @@ static const char *s_usage =
     "  --no-persistence    the bench's own Redis without AOF (default: appendfsync always)\n"
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
     "  --redis HOST:PORT   ... and the Redis its workers use (its aggregates change)\n"
-    "  --key-file FILE     ... and the workers' key (env CASEFLOW_KEY_FILE)\n"
-    "  --scripts DIR       the Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --bin DIR           where caseflow-broker and caseflow-worker are (default: beside this)\n"
     "  --quiet             no progress on stderr\n"
-    "  --help              this text\n";
+    "  --help              this text\n"
+    "Settings (a flag, an environment variable or a key of [bench], or [caseflow]\n"
+    "for shared ones, in the --config file, in that order of precedence):\n";
 
 typedef struct {
     cf_bench_config_t bench;
-    const char *redis, *bin, *scripts;
+    const char *redis, *bin;
     long long workers;
     bool json, quiet, persistence;
     char redis_host[256];
@@ -78,7 +79,8 @@ static int parse_values(bench_options_t *o, int opt, char *err, size_t n)
     return rc;
 }
 
-static int parse_options(int argc, char **argv, bench_options_t *o, char *err, size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_options_t *o,
+                         char *err, size_t n)
 {
     static const struct option options[] = {
         { "json", no_argument, 0, 'j' }, { "events", required_argument, 0, 'e' },
@@ -88,7 +90,6 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
         { "open-batch", required_argument, 0, 'O' }, { "senders", required_argument, 0, 'S' },
         { "seed", required_argument, 0, 's' }, { "no-persistence", no_argument, 0, 'N' },
         { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
-        { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 'x' },
         { "bin", required_argument, 0, 'B' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
@@ -96,17 +97,15 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
         .seed = 1 }, .workers = 2, .persistence = true };
     int opt;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+    while ((opt = cf_settings_getopt(settings, argc, argv, ":", options)) != -1) {
         switch (opt) {
         case 'j': o->json = true; break;
         case 'N': o->persistence = false; break;
         case 'i': o->bench.intake = optarg; break;
         case 'R': o->redis = optarg; break;
-        case 'k': o->bench.key_file = optarg; break;
-        case 'x': o->scripts = optarg; break;
         case 'B': o->bin = optarg; break;
         case 'q': o->quiet = true; break;
-        case 'h': fputs(s_usage, stdout); exit(0);
+        case 'h': fputs(cf_settings_usage(settings, s_usage, ""), stdout); return 1;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         case '?': snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
         default: if (parse_values(o, opt, err, n) < 0) return -1;
@@ -127,12 +126,17 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
     if (o->redis && cf_args_host_port("--redis", o->redis, o->redis_host, sizeof o->redis_host,
                                       &o->bench.redis_port, err, n) < 0)
         return -1;
-    o->bench.key_file = cf_args_or_env(o->bench.key_file, "CASEFLOW_KEY_FILE", NULL);
-    if (o->redis && !o->bench.key_file) {
-        snprintf(err, n, "a running stack needs its key: set CASEFLOW_KEY_FILE or pass --key-file");
+    if (cf_settings_resolve(settings) < 0) {
+        snprintf(err, n, "%s", cf_settings_error(settings));
         return -1;
     }
-    o->bench.script_dir = cf_bench_scripts(cf_args_or_env(o->scripts, "CASEFLOW_SCRIPTS", NULL));
+    o->bench.key_file = cf_settings_text(settings, "key-file");
+    if (o->redis && !o->bench.key_file) {
+        snprintf(err, n, "a running stack needs its key: pass --key-file, set CASEFLOW_KEY_FILE "
+                 "or put key-file in the --config file");
+        return -1;
+    }
+    o->bench.script_dir = cf_bench_scripts(cf_settings_text(settings, "scripts"));
     o->bench.redis_host = o->redis_host;
     o->bench.ceiling_threads = (unsigned) o->workers;
     return 0;
@@ -184,10 +188,14 @@ static int bench_run(bench_options_t *o, cf_bench_stack_t *stack)
 int main(int argc, char **argv)
 {
     bench_options_t o;
-    char err[512], bin[PATH_MAX];
-    if (parse_options(argc, argv, &o, err, sizeof err) < 0) {
-        fprintf(stderr, "caseflow-bench: %s\n", err);
-        return 2;
+    char err[2048], bin[PATH_MAX];
+    cf_settings_t *settings = cf_settings_new("bench");
+    int parsed = parse_options(argc, argv, settings, &o, err, sizeof err);
+    if (parsed != 0) {
+        if (parsed < 0)
+            fprintf(stderr, "caseflow-bench: %s\n", err);
+        cf_settings_destroy(&settings);
+        return parsed < 0 ? 2 : 0;
     }
     if (!o.quiet && isatty(STDERR_FILENO))
         o.bench.progress = on_progress;
@@ -200,6 +208,7 @@ int main(int argc, char **argv)
         if (cf_bench_stack_start(stack, &sc) < 0) {
             fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));
             cf_bench_stack_destroy(&stack);
+            cf_settings_destroy(&settings);
             return 1;
         }
         o.bench.intake = cf_bench_stack_intake(stack);
@@ -213,5 +222,6 @@ int main(int argc, char **argv)
         status = 1;
     }
     cf_bench_stack_destroy(&stack);
+    cf_settings_destroy(&settings);
     return status;
 }

@@ -4,94 +4,53 @@
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_metrics_http.h"
+#include "caseflow/cf_settings.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char *s_usage =
     "usage: caseflow-broker [options]\n"
-    "  --intake ENDPOINT     where producers connect (env CASEFLOW_INTAKE)\n"
-    "  --workers ENDPOINT    where workers connect (env CASEFLOW_WORKERS)\n"
-    "  --publish ENDPOINT    where subscribers connect (env CASEFLOW_SUBSCRIBE)\n"
-    "  --control ENDPOINT    where operators connect: caseflow-ctl status, workers,\n"
-    "                        drain, pause, resume (env CASEFLOW_CONTROL; default:\n"
-    "                        no control endpoint)\n"
-    "  --redis HOST:PORT     Redis, whose outboxes hold the notifications to publish\n"
-    "                        (env CASEFLOW_REDIS, default 127.0.0.1:6379)\n"
-    "  --stats MS            how often to publish a stats notification (default 10000)\n"
-    "  --rules FILE          notification rules: the milestone marks (env\n"
-    "                        CASEFLOW_RULES); SIGHUP reads the file again\n"
-    "  --scripts DIR         the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
-    "  --queue N             events waiting for a worker before producers hear\n"
-    "                        'busy' (default 100000)\n"
-    "  --heartbeat MS        heartbeat interval (default 1000)\n"
-    "  --liveness MS         a worker silent this long is dropped and its jobs\n"
-    "                        handed to others (default 3000)\n"
-    "  --log-level LEVEL     error, warn, info (default) or debug\n"
-    "  --help                this text\n"
-    "Endpoints are ZeroMQ addresses such as tcp://127.0.0.1:5570.\n";
+    "Each setting is a flag, an environment variable or a key of the --config\n"
+    "file ([broker], or [caseflow] for shared ones); a flag wins, then the\n"
+    "environment, then the file, then the default. Endpoints are ZeroMQ\n"
+    "addresses such as tcp://127.0.0.1:5570.\n";
 
-static char s_redis_host[256];
+static char s_metrics_host[CF_SETTINGS_HOST_MAX];
+static int s_metrics_port;     /* 0: no metrics */
 
-static int parse_options(int argc, char **argv, cf_broker_config_t *config, char *err, size_t n)
+/*  Reads the settings into config. 0, -1 with err set, or 1 after --help.  */
+static int parse_options(int argc, char **argv, cf_settings_t *s, cf_broker_config_t *config,
+                         char *err, size_t n)
 {
-    static const struct option options[] = {
-        { "intake", required_argument, 0, 'i' }, { "workers", required_argument, 0, 'w' },
-        { "publish", required_argument, 0, 'p' }, { "queue", required_argument, 0, 'q' },
-        { "heartbeat", required_argument, 0, 'b' }, { "liveness", required_argument, 0, 'l' },
-        { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
-        { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
-        { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
-        { "control", required_argument, 0, 'c' },
-        { 0, 0, 0, 0 } };
-    const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
-               *scripts = NULL, *control = NULL;
-    long long number;
-    cf_log_level_t level = CF_LOG_INFO;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (opt) {
-        case 'i': intake = optarg; break;
-        case 'w': workers = optarg; break;
-        case 'p': publish = optarg; break;
-        case 'c': control = optarg; break;
-        case 'q': if (cf_args_number("--queue", optarg, 1, 100000000, &number, err, n) < 0) return -1;
-                  config->queue_limit = (size_t) number; break;
-        case 'b': if (cf_args_number("--heartbeat", optarg, 10, 60000, &number, err, n) < 0) return -1;
-                  config->heartbeat_ms = (int) number; break;
-        case 'l': if (cf_args_number("--liveness", optarg, 20, 600000, &number, err, n) < 0) return -1;
-                  config->liveness_ms = (int) number; break;
-        case 'L': if (cf_args_log_level(optarg, &level, err, n) < 0) return -1;
-                  break;
-        case 'r': redis = optarg; break;
-        case 'R': rules = optarg; break;
-        case 'S': scripts = optarg; break;
-        case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
-                  config->stats_ms = (int) number; break;
-        case 'h': fputs(s_usage, stdout); exit(0);
-        default: snprintf(err, n, "unknown option (see --help)"); return -1;
-        }
+    static char redis_host[CF_SETTINGS_HOST_MAX];
+    int rc = cf_settings_parse(s, argc, argv);
+    if (rc != 0) {          /* --help, or a bad flag or value */
+        fputs(rc > 0 ? cf_settings_usage(s, s_usage, NULL) : "", stdout);
+        snprintf(err, n, "%s", cf_settings_error(s));
+        return rc;
     }
-    if (optind < argc) {
-        snprintf(err, n, "unexpected argument '%s' (see --help)", argv[optind]);
-        return -1;
-    }
-    cf_log_init("broker", level);
-    config->intake_endpoint = cf_args_or_env(intake, "CASEFLOW_INTAKE", NULL);
-    config->worker_endpoint = cf_args_or_env(workers, "CASEFLOW_WORKERS", NULL);
-    config->publish_endpoint = cf_args_or_env(publish, "CASEFLOW_SUBSCRIBE", NULL);
-    config->control_endpoint = cf_args_or_env(control, "CASEFLOW_CONTROL", NULL);
-    const char *address = cf_args_or_env(redis, "CASEFLOW_REDIS", "127.0.0.1:6379");
-    if (cf_args_host_port(redis ? "--redis" : "CASEFLOW_REDIS", address, s_redis_host,
-                          sizeof s_redis_host, &config->redis_port, err, n) < 0)
-        return -1;
-    config->redis_host = s_redis_host;
-    config->rules_file = cf_args_or_env(rules, "CASEFLOW_RULES", NULL);
-    config->script_dir = cf_args_or_env(scripts, "CASEFLOW_SCRIPTS", NULL);
+    cf_log_init("broker", cf_settings_log_level(s, "log-level"));
+    config->intake_endpoint = cf_settings_text(s, "intake");
+    config->worker_endpoint = cf_settings_text(s, "workers");
+    config->publish_endpoint = cf_settings_text(s, "subscribe");
+    config->control_endpoint = cf_settings_text(s, "control");
+    cf_settings_host_port(s, "redis", redis_host, sizeof redis_host, &config->redis_port);
+    config->redis_host = redis_host;
+    config->rules_file = cf_settings_text(s, "rules");
+    config->script_dir = cf_settings_text(s, "scripts");
+    config->queue_limit = (size_t) cf_settings_number(s, "queue");
+    config->heartbeat_ms = (int) cf_settings_number(s, "heartbeat");
+    config->liveness_ms = (int) cf_settings_number(s, "liveness");
+    config->stats_ms = (int) cf_settings_number(s, "stats");
+    if (cf_settings_host_port(s, "metrics", s_metrics_host, sizeof s_metrics_host,
+                              &s_metrics_port) < 0)
+        s_metrics_port = 0;
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
-        snprintf(err, n, "missing endpoint: give --intake, --workers and --publish "
-                 "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE)");
+        snprintf(err, n, "missing endpoint: give --intake, --workers and --subscribe "
+                 "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE, or intake, "
+                 "workers and subscribe in the --config file)");
         return -1;
     }
     return 0;
@@ -100,23 +59,36 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
 int main(int argc, char **argv)
 {
     cf_broker_config_t config = { 0 };
-    char err[256];
-    if (parse_options(argc, argv, &config, err, sizeof err) < 0) {
-        fprintf(stderr, "caseflow-broker: %s\n", err);
-        return 2;
+    cf_settings_t *settings = cf_settings_new("broker");
+    char err[2048];
+    int parsed = parse_options(argc, argv, settings, &config, err, sizeof err);
+    if (parsed != 0) {
+        if (parsed < 0)
+            fprintf(stderr, "caseflow-broker: %s\n", err);
+        cf_settings_destroy(&settings);
+        return parsed < 0 ? 2 : 0;
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     config.reload = cf_args_trap_reload();
-    cf_broker_t *broker = cf_broker_new(&config, err, sizeof err);
-    if (!broker) {
+    cf_metrics_http_t *http = NULL;
+    cf_broker_t *broker = NULL;
+    if (cf_metrics_http_serve(s_metrics_host, s_metrics_port, &config.metrics, &http, err,
+                              sizeof err) < 0
+        || !(broker = cf_broker_new(&config, err, sizeof err))) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        cf_metrics_http_stop(&http, &config.metrics);
+        cf_settings_destroy(&settings);
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s control=%s",
            config.intake_endpoint, config.worker_endpoint, config.publish_endpoint,
            config.control_endpoint ? config.control_endpoint : "none");
+    if (http)
+        CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", s_metrics_host, s_metrics_port);
     int rc = cf_broker_run(broker, stop);
     cf_broker_destroy(&broker);
+    cf_metrics_http_stop(&http, &config.metrics);
+    cf_settings_destroy(&settings);
     CF_LOG(CF_LOG_INFO, "broker stopped", "%s", "");
     return rc < 0 ? 1 : 0;
 }

@@ -3,19 +3,18 @@
     over the shards by cf_store), builds the named report with cf_report
     (publication rules on unless --exact) and prints it as text, JSON or
     CSV; `dlq` (ctl_dlq.c) lists and replays dead letters; `rules`
-    (ctl_rules.c) checks a rules file; status, workers, drain, pause and
-    resume (ctl_control.c) ask the running broker. A thin main: a
+    (ctl_rules.c) checks a rules file, `config` (ctl_config.c) a
+    configuration file; status, workers, drain, pause and resume
+    (ctl_control.c) ask the running broker. A thin main: a
     dispatch table of commands, option parsing in one helper, the work in the library. Usage
     errors exit 2, runtime errors (Redis unreachable) exit 1, each with one
     line on stderr.                                                          */
 #include "ctl.h"
-#include "caseflow/cf_args.h"
 #include "caseflow/cf_counts.h"
 #include "caseflow/cf_report.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_table.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,7 @@
 
 typedef struct {
     const char *name;           /* NULL until given */
-    const char *redis, *by, *period, *programme, *from, *to;
+    const char *by, *period, *programme, *from, *to;
     cf_table_format_t format;
     bool exact, round, help;
 } report_args_t;
@@ -37,17 +36,20 @@ static const char *s_usage =
     "                          (caseflow-ctl dlq --help)\n"
     "  rules check FILE        validate a notification rules file\n"
     "                          (caseflow-ctl rules --help)\n"
+    "  config check FILE       validate a configuration file; config keys lists\n"
+    "                          every setting (caseflow-ctl config --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
     "  status                  the running broker: queue, rates, workers\n"
     "  workers                 the broker's connected workers\n"
     "  drain WORKER            let a worker finish what it holds, then exit\n"
     "  pause, resume           stop or start the broker's intake\n"
     "                          (caseflow-ctl status --help)\n"
-    "  --help                  this text\n";
+    "  --help                  this text\n"
+    "The commands that reach Redis take --redis HOST:PORT (env CASEFLOW_REDIS) and\n"
+    "--config FILE (env CASEFLOW_CONFIG; keys of [ctl] and [caseflow]).\n";
 
 static const char *s_report_usage =
     "usage: caseflow-ctl report NAME [options]\n"
-    "  --redis HOST:PORT     Redis to read (env CASEFLOW_REDIS, default " CTL_DEFAULT_REDIS ")\n"
     "  --json                an array of objects, one per row\n"
     "  --csv                 RFC 4180 CSV with a header record\n"
     "  --programme P         only programme P's counters (not funding, flows, quality)\n"
@@ -64,21 +66,22 @@ static const char *s_report_usage =
     "                        to 9 shows as <10 (to 10 as <11 for vot, uasc, health),\n"
     "                        with the other counts that would give it away\n"
     "  --round               counts shown rounded to the nearest 5\n"
-    "  --help                this text\n"
-    "reports:\n";
+    "  --help                this text\n";
 
-static void report_help(void)
+static void report_help(cf_settings_t *settings)
 {
-    fputs(s_report_usage, stdout);
+    ctl_help(s_report_usage, settings);
+    fputs("reports:\n", stdout);
     for (size_t i = 0; i < cf_report_catalogue_size(); i++)
         printf("  %-15s %s\n", cf_report_catalogue_name(i), cf_report_catalogue_summary(i));
 }
 
 /*  Fills args from argv (argv[0] is "report"). 0, or -1 with err set.       */
-static int report_parse(int argc, char **argv, report_args_t *args, char *err, size_t n)
+static int report_parse(int argc, char **argv, cf_settings_t *settings, report_args_t *args,
+                        char *err, size_t n)
 {
     static const struct option options[] = {
-        { "redis", required_argument, 0, 'r' },  { "json", no_argument, 0, 'j' },
+        { "json", no_argument, 0, 'j' },
         { "csv", no_argument, 0, 'c' },          { "programme", required_argument, 0, 'P' },
         { "by", required_argument, 0, 'b' },     { "period", required_argument, 0, 'p' },
         { "from", required_argument, 0, 'f' },   { "to", required_argument, 0, 't' },
@@ -87,9 +90,8 @@ static int report_parse(int argc, char **argv, report_args_t *args, char *err, s
         { 0, 0, 0, 0 } };
     int opt;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = cf_settings_getopt(settings, argc, argv, ":h", options)) != -1) {
         switch (opt) {
-        case 'r': args->redis = optarg; break;
         case 'j': case 'c':
             if (args->format != CF_TABLE_PLAIN) {
                 snprintf(err, n, "--json and --csv: give one of them");
@@ -180,27 +182,41 @@ static int report_print(const cf_report_t *report, const char *host, int port,
     return rc;
 }
 
-int ctl_report(int argc, char **argv)
+void ctl_help(const char *usage, cf_settings_t *settings)
+{
+    fputs(cf_settings_usage(settings, usage, ""), stdout);
+}
+
+int ctl_settings_redis(cf_settings_t *settings, char *host, size_t size, int *port, char *err,
+                       size_t n)
+{
+    if (cf_settings_resolve(settings) < 0) {
+        snprintf(err, n, "%s", cf_settings_error(settings));
+        return -1;
+    }
+    return cf_settings_host_port(settings, "redis", host, size, port);
+}
+
+/*  The report command, with the settings it reads. Exit status.            */
+static int report_run(int argc, char **argv, cf_settings_t *settings)
 {
     report_args_t args = { 0 };
-    char err[1024], host[256];
+    char err[2048], host[CF_SETTINGS_HOST_MAX];
     int port;
-    if (report_parse(argc, argv, &args, err, sizeof err) < 0) {
+    if (report_parse(argc, argv, settings, &args, err, sizeof err) < 0) {
         fprintf(stderr, "caseflow-ctl: report: %s\n", err);
         return 2;
     }
     if (args.help) {
-        report_help();
+        report_help(settings);
         return 0;
     }
     if (!args.name) {
         fprintf(stderr, "caseflow-ctl: report: which report? (see caseflow-ctl report --help)\n");
         return 2;
     }
-    const char *redis = cf_args_or_env(args.redis, "CASEFLOW_REDIS", CTL_DEFAULT_REDIS);
     cf_report_t *report = report_choose(&args, err, sizeof err);
-    if (!report || cf_args_host_port(args.redis ? "--redis" : "CASEFLOW_REDIS", redis, host,
-                                     sizeof host, &port, err, sizeof err) < 0) {
+    if (!report || ctl_settings_redis(settings, host, sizeof host, &port, err, sizeof err) < 0) {
         fprintf(stderr, "caseflow-ctl: report: %s\n", err);
         cf_report_destroy(&report);
         return 2;
@@ -212,13 +228,22 @@ int ctl_report(int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
+int ctl_report(int argc, char **argv)
+{
+    cf_settings_t *settings = cf_settings_new("ctl");
+    int rc = report_run(argc, argv, settings);
+    cf_settings_destroy(&settings);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
-                   { "clock", ctl_clock }, { "status", ctl_control },
-                   { "workers", ctl_control }, { "drain", ctl_control },
-                   { "pause", ctl_control }, { "resume", ctl_control } };
+                   { "clock", ctl_clock }, { "config", ctl_config },
+                   { "status", ctl_control }, { "workers", ctl_control },
+                   { "drain", ctl_control }, { "pause", ctl_control },
+                   { "resume", ctl_control } };
 
 int main(int argc, char **argv)
 {

@@ -1,16 +1,30 @@
 /*  caseflow-ctl's commands, one file each: report (ctl.c), dlq (ctl_dlq.c),
-    rules (ctl_rules.c) and the broker's control (ctl_control.c: status,
-    workers, drain, pause, resume, by argv[0]). Each takes argv from its own name on and
+    rules (ctl_rules.c), config (ctl_config.c) and the broker's control
+    (ctl_control.c: status, workers, drain, pause, resume, by argv[0]).
+    Each takes argv from its own name on and
     returns the exit status: 0, 1 for a runtime error, 2 for a usage error.  */
 #ifndef CTL_H
 #define CTL_H
 
+#include "caseflow/cf_settings.h"
+
+#include <stddef.h>
+
 #define CTL_DEFAULT_REDIS "127.0.0.1:6379"
+
+/*  Prints usage, then the [ctl] settings' --help lines (--redis, --config...). */
+void ctl_help(const char *usage, cf_settings_t *settings);
+
+/*  Resolves the settings (flags given to cf_settings_getopt, environment,
+    --config file) and gives the Redis address. 0, or -1 with err set.       */
+int ctl_settings_redis(cf_settings_t *settings, char *host, size_t size, int *port, char *err,
+                       size_t n);
 
 int ctl_report(int argc, char **argv);
 int ctl_dlq(int argc, char **argv);
 int ctl_clock(int argc, char **argv);
 int ctl_rules(int argc, char **argv);
+int ctl_config(int argc, char **argv);
 int ctl_control(int argc, char **argv);
 
 #endif

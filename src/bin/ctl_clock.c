@@ -3,10 +3,8 @@
     test) sets it to a time of the events' own, and back to the wall clock
     when done. The workers read it every second.                            */
 #include "ctl.h"
-#include "caseflow/cf_args.h"
 #include "caseflow/cf_store.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +15,6 @@ static const char *s_clock_usage =
     "       caseflow-ctl clock set TIME       TIME: YYYY-MM-DD[THH:MM[:SS]][Z] (UTC)\n"
     "                                         or Unix milliseconds\n"
     "       caseflow-ctl clock wall           back to the wall clock\n"
-    "  --redis HOST:PORT     Redis (env CASEFLOW_REDIS, default " CTL_DEFAULT_REDIS ")\n"
     "  --help                this text\n";
 
 /* TIME as Unix ms; -1 when it is neither form. */
@@ -53,25 +50,21 @@ static void clock_print(int64_t ms)
     printf("%s (%lld, set with caseflow-ctl clock set)\n", text, (long long) ms);
 }
 
-int ctl_clock(int argc, char **argv)
+/*  The clock command, with the settings it reads. Exit status.             */
+static int clock_run(int argc, char **argv, cf_settings_t *settings)
 {
-    static const struct option options[] = {
-        { "redis", required_argument, 0, 'r' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    const char *redis = NULL;
+    static const struct option options[] = { { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     int opt;
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        if (opt == 'r')
-            redis = optarg;
-        else if (opt == 'h') {
-            fputs(s_clock_usage, stdout);
+    while ((opt = cf_settings_getopt(settings, argc, argv, ":h", options)) != -1) {
+        if (opt == 'h') {
+            ctl_help(s_clock_usage, settings);
             return 0;
-        } else {
-            fprintf(stderr, "caseflow-ctl: clock: %s '%s' (see caseflow-ctl clock --help)\n",
-                    opt == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
-            return 2;
         }
+        fprintf(stderr, "caseflow-ctl: clock: %s '%s' (see caseflow-ctl clock --help)\n",
+                opt == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+        return 2;
     }
     const char *action = optind < argc ? argv[optind++] : "show";
     const char *value = optind < argc ? argv[optind++] : NULL;
@@ -85,11 +78,9 @@ int ctl_clock(int argc, char **argv)
                               : "give show, set TIME or wall");
         return 2;
     }
-    char host[256], err[512];
+    char host[CF_SETTINGS_HOST_MAX], err[2048];
     int port;
-    const char *address = cf_args_or_env(redis, "CASEFLOW_REDIS", CTL_DEFAULT_REDIS);
-    if (cf_args_host_port(redis ? "--redis" : "CASEFLOW_REDIS", address, host, sizeof host, &port,
-                          err, sizeof err) < 0) {
+    if (ctl_settings_redis(settings, host, sizeof host, &port, err, sizeof err) < 0) {
         fprintf(stderr, "caseflow-ctl: clock: %s\n", err);
         return 2;
     }
@@ -103,4 +94,12 @@ int ctl_clock(int argc, char **argv)
         clock_print(!strcmp(action, "wall") ? -1 : ms);
     cf_store_destroy(&store);
     return rc < 0 ? 1 : 0;
+}
+
+int ctl_clock(int argc, char **argv)
+{
+    cf_settings_t *settings = cf_settings_new("ctl");
+    int rc = clock_run(argc, argv, settings);
+    cf_settings_destroy(&settings);
+    return rc;
 }

@@ -2,10 +2,9 @@
     running broker, through its control endpoint (docs/protocol.md, section
     7). One request, one reply: the body (msgpack) is printed as JSON with
     --json (status: one object with a `workers` array) or as a short text
-    and a table (cf_table). A broker that does not answer within --timeout
+    and a table (cf_table). A broker that does not answer within --control-timeout
     is a runtime error (exit 1), as is an ERROR reply; usage errors exit 2. */
 #include "ctl.h"
-#include "caseflow/cf_args.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_table.h"
@@ -19,8 +18,6 @@
 #include <string.h>
 #include <zmq.h>
 
-#define CONTROL_TIMEOUT_DEFAULT 5000
-
 static const char *s_control_usage =
     "usage: caseflow-ctl status|workers|pause|resume [options]\n"
     "       caseflow-ctl drain WORKER [options]\n"
@@ -31,31 +28,25 @@ static const char *s_control_usage =
     "                        it has finished what it holds it is told to exit\n"
     "  pause, resume         stop and start taking events: while paused every push\n"
     "                        is answered busy (producers send again later)\n"
-    "  --control ENDPOINT    the broker's control endpoint (env CASEFLOW_CONTROL)\n"
-    "  --timeout MS          how long to wait for the answer (env\n"
-    "                        CASEFLOW_CTL_TIMEOUT, default 5000)\n"
     "  --json                the answer as JSON\n"
     "  --help                this text\n";
 
 typedef struct {
-    const char *command, *worker, *control, *timeout;
+    const char *command, *worker;
     bool json, help;
 } control_args_t;
 
-static int control_parse(int argc, char **argv, control_args_t *a, char *err, size_t n)
+static int control_parse(int argc, char **argv, cf_settings_t *settings, control_args_t *a,
+                         char *err, size_t n)
 {
     static const struct option options[] = {
-        { "control", required_argument, 0, 'c' }, { "timeout", required_argument, 0, 't' },
-        { "json", no_argument, 0, 'j' },          { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 } };
+        { "json", no_argument, 0, 'j' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     int opt;
     opterr = 0;
     optind = 1;
     a->command = argv[0];
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = cf_settings_getopt(settings, argc, argv, ":h", options)) != -1) {
         switch (opt) {
-        case 'c': a->control = optarg; break;
-        case 't': a->timeout = optarg; break;
         case 'j': a->json = true; break;
         case 'h': a->help = true; break;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
@@ -75,6 +66,15 @@ static int control_parse(int argc, char **argv, control_args_t *a, char *err, si
     }
     if (drain && !a->worker && !a->help) {
         snprintf(err, n, "which worker? give its id, such as w2 (caseflow-ctl workers lists them)");
+        return -1;
+    }
+    if (!a->help && cf_settings_resolve(settings) < 0) {
+        snprintf(err, n, "%s", cf_settings_error(settings));
+        return -1;
+    }
+    if (!a->help && !cf_settings_text(settings, "control")) {
+        snprintf(err, n, "no control endpoint: give --control or set CASEFLOW_CONTROL (or "
+                 "control in the --config file)");
         return -1;
     }
     return 0;
@@ -246,46 +246,44 @@ static int control_show(const control_args_t *a, const char *verdict, zmq_msg_t 
     return rc;
 }
 
-int ctl_control(int argc, char **argv)
+/*  The command, with the settings it reads. Exit status.                    */
+static int control_run(int argc, char **argv, cf_settings_t *settings)
 {
     static const char *const commands[][2] = {
         { "status", CF_CMD_STATUS }, { "workers", CF_CMD_WORKERS }, { "drain", CF_CMD_DRAIN },
         { "pause", CF_CMD_PAUSE }, { "resume", CF_CMD_RESUME } };
     control_args_t a = { 0 };
-    char err[1024] = "";
-    long long timeout = CONTROL_TIMEOUT_DEFAULT;
-    if (control_parse(argc, argv, &a, err, sizeof err) < 0) {
+    char err[2048] = "";
+    if (control_parse(argc, argv, settings, &a, err, sizeof err) < 0) {
         fprintf(stderr, "caseflow-ctl: %s: %s\n", argv[0], err);
         return 2;
     }
     if (a.help) {
-        fputs(s_control_usage, stdout);
+        ctl_help(s_control_usage, settings);
         return 0;
-    }
-    const char *endpoint = cf_args_or_env(a.control, "CASEFLOW_CONTROL", NULL);
-    const char *wait = cf_args_or_env(a.timeout, "CASEFLOW_CTL_TIMEOUT", NULL);
-    if (!endpoint)
-        snprintf(err, sizeof err, "no control endpoint: give --control or set CASEFLOW_CONTROL");
-    else if (wait)
-        cf_args_number(a.timeout ? "--timeout" : "CASEFLOW_CTL_TIMEOUT", wait, 1, 3600000,
-                       &timeout, err, sizeof err);
-    if (*err) {
-        fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
-        return 2;
     }
     const char *command = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(a.command, commands[i][0]))
             command = commands[i][1];
+    const char *endpoint = cf_settings_text(settings, "control");
     char verdict[16];
     zmq_msg_t body;
     zmq_msg_init(&body);
-    int rc = control_request(endpoint, (int) timeout, command, a.worker, verdict, sizeof verdict,
-                             &body, err, sizeof err);
+    int rc = control_request(endpoint, (int) cf_settings_number(settings, "control-timeout"),
+                             command, a.worker, verdict, sizeof verdict, &body, err, sizeof err);
     if (rc == 0)
         rc = control_show(&a, verdict, &body, err, sizeof err);
     zmq_msg_close(&body);
     if (rc < 0)
         fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
     return rc < 0 ? 1 : 0;
+}
+
+int ctl_control(int argc, char **argv)
+{
+    cf_settings_t *settings = cf_settings_new("ctl");
+    int rc = control_run(argc, argv, settings);
+    cf_settings_destroy(&settings);
+    return rc;
 }

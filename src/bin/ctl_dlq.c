@@ -2,12 +2,10 @@
     `dlq replay ID` (or --all) applies entries again once their cause is
     fixed. The work is in cf_dlq; this file parses options and prints.      */
 #include "ctl.h"
-#include "caseflow/cf_args.h"
 #include "caseflow/cf_dlq.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_table.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +17,27 @@ static const char *s_dlq_usage =
     "  list                  the dead letters: id, time, event_id, type, tries, error\n"
     "  replay ID             apply entry ID again; it leaves the stream once Redis took it\n"
     "  --all                 replay: every entry\n"
-    "  --redis HOST:PORT     Redis (env CASEFLOW_REDIS, default " CTL_DEFAULT_REDIS ")\n"
-    "  --scripts DIR         replay: the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --json, --csv         machine-readable output\n"
     "  --help                this text\n";
 
 typedef struct {
-    const char *action, *id, *redis, *scripts;
+    const char *action, *id;
     bool all, help;
     cf_table_format_t format;
 } dlq_args_t;
 
-static int dlq_parse(int argc, char **argv, dlq_args_t *a, char *err, size_t n)
+static int dlq_parse(int argc, char **argv, cf_settings_t *settings, dlq_args_t *a, char *err,
+                     size_t n)
 {
     static const struct option options[] = {
-        { "redis", required_argument, 0, 'r' }, { "scripts", required_argument, 0, 's' },
         { "all", no_argument, 0, 'a' },         { "json", no_argument, 0, 'j' },
         { "csv", no_argument, 0, 'c' },         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };
     int opt;
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = cf_settings_getopt(settings, argc, argv, ":h", options)) != -1) {
         switch (opt) {
-        case 'r': a->redis = optarg; break;
-        case 's': a->scripts = optarg; break;
         case 'a': a->all = true; break;
         case 'j': case 'c':
             if (a->format != CF_TABLE_PLAIN) {
@@ -90,29 +84,28 @@ static int dlq_print(cf_table_t *table, cf_table_format_t format)
     return rc;
 }
 
-int ctl_dlq(int argc, char **argv)
+/*  The dlq command, with the settings it reads. Exit status.               */
+static int dlq_run(int argc, char **argv, cf_settings_t *settings)
 {
     dlq_args_t a = { 0 };
-    char err[512], host[256];
+    char err[2048], host[CF_SETTINGS_HOST_MAX];
     int port;
     const char *problem = NULL;
-    if (dlq_parse(argc, argv, &a, err, sizeof err) < 0)
+    if (dlq_parse(argc, argv, settings, &a, err, sizeof err) < 0)
         problem = err;
     else if (a.help) {
-        fputs(s_dlq_usage, stdout);
+        ctl_help(s_dlq_usage, settings);
         return 0;
-    } else if ((problem = dlq_check(&a)) == NULL) {
-        const char *redis = cf_args_or_env(a.redis, "CASEFLOW_REDIS", CTL_DEFAULT_REDIS);
-        if (cf_args_host_port(a.redis ? "--redis" : "CASEFLOW_REDIS", redis, host, sizeof host,
-                              &port, err, sizeof err) < 0)
-            problem = err;
-    }
+    } else if ((problem = dlq_check(&a)) == NULL
+               && ctl_settings_redis(settings, host, sizeof host, &port, err, sizeof err) < 0)
+        problem = err;
     if (problem) {
         fprintf(stderr, "caseflow-ctl: dlq: %s\n", problem);
         return 2;
     }
     bool replay = !strcmp(a.action, "replay");
-    const char *scripts = cf_args_or_env(a.scripts, "CASEFLOW_SCRIPTS", cf_store_default_scripts());
+    const char *scripts = cf_settings_text(settings, "scripts");
+    scripts = scripts ? scripts : cf_store_default_scripts();
     cf_store_t *store = cf_store_new(host, port, replay ? scripts : NULL);
     cf_table_t *table = NULL;
     if (cf_store_connect(store) < 0)
@@ -125,5 +118,13 @@ int ctl_dlq(int argc, char **argv)
         fprintf(stderr, "caseflow-ctl: dlq %s: %s\n", a.action, err);
     cf_table_destroy(&table);
     cf_store_destroy(&store);
+    return rc;
+}
+
+int ctl_dlq(int argc, char **argv)
+{
+    cf_settings_t *settings = cf_settings_new("ctl");
+    int rc = dlq_run(argc, argv, settings);
+    cf_settings_destroy(&settings);
     return rc;
 }

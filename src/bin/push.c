@@ -11,10 +11,9 @@
 #include "caseflow/cf_client.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_settings.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,15 +24,13 @@
 static const char *s_usage =
     "usage: caseflow-push [options] [FILE ...]\n"
     "Sends events (JSON lines; stdin when no FILE or FILE is -) to the broker.\n"
-    "  --intake ENDPOINT   the broker's intake endpoint (env CASEFLOW_INTAKE)\n"
-    "  --batch N           events per request, 1..1000 (default 200)\n"
-    "  --window N          requests in flight, 1..1000 (default 8)\n"
-    "  --timeout MS        resend a request without ACK after MS, doubling up to\n"
-    "                      30 s (default 5000)\n"
-    "  --deadline S        give up after S seconds without progress (default 60)\n"
-    "  --json              print the summary as one JSON object\n"
-    "  --quiet             no progress bar\n"
-    "  --help              this text\n"
+    "Each setting is a flag, an environment variable or a key of the --config\n"
+    "file ([push], or [caseflow] for shared ones), in that order of precedence.\n";
+
+static const char *s_usage_end =
+    "  --json                print the summary as one JSON object\n"
+    "  --quiet               no progress bar\n"
+    "  --help                this text\n"
     "Exit status: 0 all accepted or duplicate, 1 some rejected or unacked,\n"
     "2 usage or I/O error.\n";
 
@@ -91,36 +88,37 @@ static void list_free(push_list_t *list)
 
 /* ---- options ---------------------------------------------------------- */
 
-static int parse_options(int argc, char **argv, push_options_t *o, char *err, size_t n)
+/*  Fills o from argv and the settings s. 0, -1 with err set, 1 after --help. */
+static int parse_options(int argc, char **argv, cf_settings_t *s, push_options_t *o, char *err,
+                         size_t n)
 {
     static const struct option options[] = {
-        { "intake", required_argument, 0, 'i' }, { "batch", required_argument, 0, 'b' },
-        { "window", required_argument, 0, 'w' }, { "timeout", required_argument, 0, 't' },
-        { "deadline", required_argument, 0, 'd' }, { "json", no_argument, 0, 'j' },
-        { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    *o = (push_options_t) { NULL, CF_CLIENT_BATCH, CF_CLIENT_WINDOW, CF_CLIENT_TIMEOUT_MS,
-                            CF_CLIENT_DEADLINE_MS / 1000, false, false, NULL, 0 };
-    int opt, rc = 0;
+        { "json", no_argument, 0, 'j' }, { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    *o = (push_options_t) { 0 };
+    int opt;
     opterr = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+    while ((opt = cf_settings_getopt(s, argc, argv, ":", options)) != -1) {
         switch (opt) {
-        case 'i': o->intake = optarg; break;
-        case 'b': rc = cf_args_number("--batch", optarg, 1, CF_PROTO_MAX_EVENTS, &o->batch, err, n); break;
-        case 'w': rc = cf_args_number("--window", optarg, 1, CF_CLIENT_MAX_WINDOW, &o->window, err, n); break;
-        case 't': rc = cf_args_number("--timeout", optarg, 1, 3600000, &o->timeout_ms, err, n); break;
-        case 'd': rc = cf_args_number("--deadline", optarg, 1, 86400, &o->deadline_s, err, n); break;
         case 'j': o->json = true; break;
         case 'q': o->quiet = true; break;
-        case 'h': fputs(s_usage, stdout); exit(0);
+        case 'h': fputs(cf_settings_usage(s, s_usage, s_usage_end), stdout); return 1;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         default: snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
         }
     }
-    if (rc < 0)
+    if (cf_settings_resolve(s) < 0) {
+        snprintf(err, n, "%s", cf_settings_error(s));
         return -1;
-    o->intake = cf_args_or_env(o->intake, "CASEFLOW_INTAKE", NULL);
+    }
+    o->intake = cf_settings_text(s, "intake");
+    o->batch = cf_settings_number(s, "batch");
+    o->window = cf_settings_number(s, "window");
+    o->timeout_ms = cf_settings_number(s, "timeout");
+    o->deadline_s = cf_settings_number(s, "deadline");
     if (!o->intake) {
-        snprintf(err, n, "no intake endpoint: set CASEFLOW_INTAKE or pass --intake");
+        snprintf(err, n, "no intake endpoint: pass --intake, set CASEFLOW_INTAKE or put "
+                 "intake in the --config file");
         return -1;
     }
     o->files = argv + optind;
@@ -328,10 +326,14 @@ static int push_summary(push_t *p)
 int main(int argc, char **argv)
 {
     push_t p = { .started = cf_clock_ms() };
-    char err[512];
-    if (parse_options(argc, argv, &p.options, err, sizeof err) < 0) {
-        fprintf(stderr, "caseflow-push: %s\n", err);
-        return 2;
+    char err[2048];
+    cf_settings_t *settings = cf_settings_new("push");
+    int parsed = parse_options(argc, argv, settings, &p.options, err, sizeof err);
+    if (parsed != 0) {
+        if (parsed < 0)
+            fprintf(stderr, "caseflow-push: %s\n", err);
+        cf_settings_destroy(&settings);
+        return parsed < 0 ? 2 : 0;
     }
     p.client = cf_client_new(p.options.intake);
     p.json = cf_json_new();
@@ -358,6 +360,7 @@ int main(int argc, char **argv)
     }
     cf_client_destroy(&p.client);
     cf_json_destroy(&p.json);
+    cf_settings_destroy(&settings);
     list_free(&p.local);
     free(p.origins);
     return status;

@@ -14,11 +14,11 @@
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_seqcheck.h"
+#include "caseflow/cf_settings.h"
 #include "caseflow/cf_snapshot.h"
 #include "caseflow/cf_unpack.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,11 +35,12 @@ static const char *s_usage =
     "usage: caseflow-watch [options] [PREFIX ...]\n"
     "Prints the broker's notifications whose topic starts with a PREFIX (all\n"
     "when none is given) as JSON lines; warns on stderr about missed ones.\n"
-    "  --subscribe ENDPOINT  the broker's notification endpoint\n"
-    "                        (env CASEFLOW_SUBSCRIBE)\n"
+    "Each setting is a flag, an environment variable or a key of the --config\n"
+    "file ([watch], or [caseflow] for shared ones), in that order of precedence.\n";
+
+static const char *s_usage_end =
     "  --snapshot            first print the current state as one line\n"
     "                        {\"snapshot\": ...}, then only what came after it\n"
-    "  --intake ENDPOINT     where to ask for the snapshot (env CASEFLOW_INTAKE)\n"
     "  --count N             exit after N notifications\n"
     "  --idle S              exit after S seconds without a notification\n"
     "  --help                this text\n";
@@ -64,37 +65,41 @@ typedef struct {
     int status;
 } watch_t;
 
-static int parse_options(int argc, char **argv, watch_options_t *o, char *err, size_t n)
+/*  Fills o from argv and the settings s. 0, -1 with err set, 1 after --help. */
+static int parse_options(int argc, char **argv, cf_settings_t *s, watch_options_t *o, char *err,
+                         size_t n)
 {
     static const struct option options[] = {
-        { "subscribe", required_argument, 0, 's' }, { "count", required_argument, 0, 'c' },
-        { "idle", required_argument, 0, 'i' }, { "help", no_argument, 0, 'h' },
-        { "snapshot", no_argument, 0, 'S' }, { "intake", required_argument, 0, 'I' },
-        { 0, 0, 0, 0 } };
+        { "count", required_argument, 0, 'c' }, { "idle", required_argument, 0, 'i' },
+        { "help", no_argument, 0, 'h' }, { "snapshot", no_argument, 0, 'S' }, { 0, 0, 0, 0 } };
     int opt, rc = 0;
     opterr = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+    while (rc == 0 && (opt = cf_settings_getopt(s, argc, argv, ":", options)) != -1) {
         switch (opt) {
-        case 's': o->endpoint = optarg; break;
         case 'S': o->snapshot = true; break;
-        case 'I': o->intake = optarg; break;
         case 'c': rc = cf_args_number("--count", optarg, 1, INT64_MAX, &o->count, err, n); break;
         case 'i': rc = cf_args_number("--idle", optarg, 1, 86400 * 365, &o->idle_s, err, n); break;
-        case 'h': fputs(s_usage, stdout); exit(0);
+        case 'h': fputs(cf_settings_usage(s, s_usage, s_usage_end), stdout); return 1;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         default: snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
         }
     }
     if (rc < 0)
         return -1;
-    o->endpoint = cf_args_or_env(o->endpoint, "CASEFLOW_SUBSCRIBE", NULL);
-    if (!o->endpoint) {
-        snprintf(err, n, "no notification endpoint: set CASEFLOW_SUBSCRIBE or pass --subscribe");
+    if (cf_settings_resolve(s) < 0) {
+        snprintf(err, n, "%s", cf_settings_error(s));
         return -1;
     }
-    o->intake = cf_args_or_env(o->intake, "CASEFLOW_INTAKE", NULL);
+    o->endpoint = cf_settings_text(s, "subscribe");
+    if (!o->endpoint) {
+        snprintf(err, n, "no notification endpoint: pass --subscribe, set CASEFLOW_SUBSCRIBE "
+                 "or put subscribe in the --config file");
+        return -1;
+    }
+    o->intake = cf_settings_text(s, "intake");
     if (o->snapshot && !o->intake) {
-        snprintf(err, n, "--snapshot: no intake endpoint: set CASEFLOW_INTAKE or pass --intake");
+        snprintf(err, n, "--snapshot: no intake endpoint: pass --intake, set CASEFLOW_INTAKE "
+                 "or put intake in the --config file");
         return -1;
     }
     o->prefixes = argv + optind;
@@ -241,10 +246,14 @@ static int watch_snapshot(watch_t *w, char *err, size_t n)
 int main(int argc, char **argv)
 {
     watch_t w = { .status = 0 };
-    char err[512];
-    if (parse_options(argc, argv, &w.options, err, sizeof err) < 0) {
-        fprintf(stderr, "caseflow-watch: %s\n", err);
-        return 2;
+    char err[2048];
+    cf_settings_t *settings = cf_settings_new("watch");
+    int parsed = parse_options(argc, argv, settings, &w.options, err, sizeof err);
+    if (parsed != 0) {
+        if (parsed < 0)
+            fprintf(stderr, "caseflow-watch: %s\n", err);
+        cf_settings_destroy(&settings);
+        return parsed < 0 ? 2 : 0;
     }
     if (watch_connect(&w, err, sizeof err) < 0) {
         fprintf(stderr, "caseflow-watch: %s\n", err);
@@ -276,5 +285,6 @@ int main(int argc, char **argv)
     }
     zmq_close(w.socket);
     zmq_ctx_term(w.ctx);
+    cf_settings_destroy(&settings);
     return w.status;
 }

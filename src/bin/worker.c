@@ -2,122 +2,98 @@
     what they change. A thin main over cf_worker.                            */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_metrics_http.h"
+#include "caseflow/cf_settings.h"
 #include "caseflow/cf_worker.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char *s_usage =
     "usage: caseflow-worker [options]\n"
-    "  --broker ENDPOINT     the broker's worker endpoint (env CASEFLOW_WORKERS)\n"
-    "  --redis HOST:PORT     Redis server (env CASEFLOW_REDIS, default 127.0.0.1:6379)\n"
-    "  --key-file FILE       HMAC key for case_ref pseudonyms, at least 32 bytes\n"
-    "                        (env CASEFLOW_KEY_FILE; required)\n"
-    "  --scripts DIR         the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
-    "  --credit N            jobs held at once (default 2)\n"
-    "  --eid-ttl SECONDS     how long event_ids are remembered (default 2592000)\n"
-    "  --case-ttl SECONDS    how long a closed case's state is kept (default 2592000)\n"
-    "  --rules FILE          notification rules (env CASEFLOW_RULES; default: the\n"
-    "                        domain's); SIGHUP reads the file again\n"
-    "  --poison-tries N      tries of one event, across workers, before it goes to\n"
-    "                        the dead-letter stream (default 3)\n"
-    "  --heartbeat MS        heartbeat interval (default 1000)\n"
-    "  --liveness MS         reconnect when the broker is silent this long (default 3000)\n"
-    "  --log-level LEVEL     error, warn, info (default) or debug\n"
-    "  --help                this text\n";
+    "Each setting is a flag, an environment variable or a key of the --config\n"
+    "file ([worker], or [caseflow] for shared ones); a flag wins, then the\n"
+    "environment, then the file, then the default.\n";
 
 typedef struct {
     cf_worker_config_t config;
-    char redis_host[256];
+    char redis_host[CF_SETTINGS_HOST_MAX];
+    char metrics_host[CF_SETTINGS_HOST_MAX];
+    int metrics_port;           /* 0: no metrics */
 } worker_options_t;
 
-static int parse_number(const char *flag, long long min, long long max, long long *out,
-                        char *err, size_t n)
+/*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
+static int parse_options(int argc, char **argv, cf_settings_t *s, worker_options_t *o,
+                         char *err, size_t n)
 {
-    return cf_args_number(flag, optarg, min, max, out, err, n);
-}
-
-static int parse_options(int argc, char **argv, worker_options_t *o, char *err, size_t n)
-{
-    static const struct option options[] = {
-        { "broker", required_argument, 0, 'b' }, { "redis", required_argument, 0, 'r' },
-        { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 's' },
-        { "credit", required_argument, 0, 'c' }, { "eid-ttl", required_argument, 0, 't' },
-        { "case-ttl", required_argument, 0, 'T' }, { "poison-tries", required_argument, 0, 'p' },
-        { "rules", required_argument, 0, 'R' },
-        { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'l' },
-        { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 } };
-    const char *broker = NULL, *redis = NULL, *key = NULL, *scripts = NULL, *rules = NULL;
-    cf_log_level_t level = CF_LOG_INFO;
-    long long v;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (opt) {
-        case 'b': broker = optarg; break;
-        case 'r': redis = optarg; break;
-        case 'k': key = optarg; break;
-        case 's': scripts = optarg; break;
-        case 'R': rules = optarg; break;
-        case 'c': if (parse_number("--credit", 1, 64, &v, err, n) < 0) return -1;
-                  o->config.credit = (unsigned) v; break;
-        case 't': if (parse_number("--eid-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
-                  o->config.eid_ttl_s = (uint32_t) v; break;
-        case 'T': if (parse_number("--case-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
-                  o->config.case_ttl_s = (uint32_t) v; break;
-        case 'p': if (parse_number("--poison-tries", 1, 100, &v, err, n) < 0) return -1;
-                  o->config.poison_tries = (unsigned) v; break;
-        case 'H': if (parse_number("--heartbeat", 10, 60000, &v, err, n) < 0) return -1;
-                  o->config.heartbeat_ms = (int) v; break;
-        case 'l': if (parse_number("--liveness", 20, 600000, &v, err, n) < 0) return -1;
-                  o->config.liveness_ms = (int) v; break;
-        case 'L': if (cf_args_log_level(optarg, &level, err, n) < 0) return -1;
-                  break;
-        case 'h': fputs(s_usage, stdout); exit(0);
-        default: snprintf(err, n, "unknown option (see --help)"); return -1;
-        }
+    int rc = cf_settings_parse(s, argc, argv);
+    if (rc != 0) {          /* --help, or a bad flag or value */
+        fputs(rc > 0 ? cf_settings_usage(s, s_usage, NULL) : "", stdout);
+        snprintf(err, n, "%s", cf_settings_error(s));
+        return rc;
     }
-    if (optind < argc) {
-        snprintf(err, n, "unexpected argument '%s' (see --help)", argv[optind]);
+    cf_log_init("worker", cf_settings_log_level(s, "log-level"));
+    cf_worker_config_t *c = &o->config;
+    c->broker_endpoint = cf_settings_text(s, "workers");
+    c->key_file = cf_settings_text(s, "key-file");
+    c->script_dir = cf_settings_text(s, "scripts");
+    c->rules_file = cf_settings_text(s, "rules");
+    c->credit = (unsigned) cf_settings_number(s, "credit");
+    c->eid_ttl_s = (uint32_t) cf_settings_number(s, "eid-ttl");
+    c->case_ttl_s = (uint32_t) cf_settings_number(s, "case-ttl");
+    c->poison_tries = (unsigned) cf_settings_number(s, "poison-tries");
+    c->heartbeat_ms = (int) cf_settings_number(s, "heartbeat");
+    c->liveness_ms = (int) cf_settings_number(s, "liveness");
+    cf_settings_host_port(s, "redis", o->redis_host, sizeof o->redis_host, &c->redis_port);
+    c->redis_host = o->redis_host;
+    if (cf_settings_host_port(s, "metrics", o->metrics_host, sizeof o->metrics_host,
+                              &o->metrics_port) < 0)
+        o->metrics_port = 0;
+    if (!c->broker_endpoint) {
+        snprintf(err, n, "missing broker endpoint: give --workers (or --broker), set "
+                 "CASEFLOW_WORKERS or put workers in the --config file");
         return -1;
     }
-    cf_log_init("worker", level);
-    o->config.broker_endpoint = cf_args_or_env(broker, "CASEFLOW_WORKERS", NULL);
-    o->config.key_file = cf_args_or_env(key, "CASEFLOW_KEY_FILE", NULL);
-    o->config.script_dir = cf_args_or_env(scripts, "CASEFLOW_SCRIPTS", NULL);
-    o->config.rules_file = cf_args_or_env(rules, "CASEFLOW_RULES", NULL);
-    if (!o->config.broker_endpoint) {
-        snprintf(err, n, "missing broker endpoint: give --broker or set CASEFLOW_WORKERS");
+    if (!c->key_file) {
+        snprintf(err, n, "missing key file: give --key-file, set CASEFLOW_KEY_FILE or put "
+                 "key-file in the --config file");
         return -1;
     }
-    if (!o->config.key_file) {
-        snprintf(err, n, "missing key file: give --key-file or set CASEFLOW_KEY_FILE");
-        return -1;
-    }
-    o->config.redis_host = o->redis_host;
-    return cf_args_host_port("--redis", cf_args_or_env(redis, "CASEFLOW_REDIS", "127.0.0.1:6379"),
-                             o->redis_host, sizeof o->redis_host, &o->config.redis_port, err, n);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     worker_options_t options = { 0 };
-    char err[512];
-    if (parse_options(argc, argv, &options, err, sizeof err) < 0) {
-        fprintf(stderr, "caseflow-worker: %s\n", err);
-        return 2;
+    cf_settings_t *settings = cf_settings_new("worker");
+    char err[2048];
+    int parsed = parse_options(argc, argv, settings, &options, err, sizeof err);
+    if (parsed != 0) {
+        if (parsed < 0)
+            fprintf(stderr, "caseflow-worker: %s\n", err);
+        cf_settings_destroy(&settings);
+        return parsed < 0 ? 2 : 0;
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     options.config.reload = cf_args_trap_reload();
-    cf_worker_t *worker = cf_worker_new(&options.config, err, sizeof err);
-    if (!worker) {
+    cf_metrics_http_t *http = NULL;
+    cf_worker_t *worker = NULL;
+    if (cf_metrics_http_serve(options.metrics_host, options.metrics_port,
+                              &options.config.metrics, &http, err, sizeof err) < 0
+        || !(worker = cf_worker_new(&options.config, err, sizeof err))) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        cf_metrics_http_stop(&http, &options.config.metrics);
+        cf_settings_destroy(&settings);
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d",
            options.config.broker_endpoint, options.redis_host, options.config.redis_port);
+    if (http)
+        CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", options.metrics_host,
+               options.metrics_port);
     int rc = cf_worker_run(worker, stop);
     cf_worker_destroy(&worker);
+    cf_metrics_http_stop(&http, &options.config.metrics);
+    cf_settings_destroy(&settings);
     return rc < 0 ? 1 : 0;
 }

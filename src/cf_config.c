@@ -1,0 +1,318 @@
+/*  cf_config: a configuration file read by libinih and checked against the
+    settings table (see cf_config.h).
+
+    Debian's inih calls the handler without a line number, reads an indented
+    line as the continuation of the one above, says nothing of a section
+    without keys and reports only its first syntax error. So the file reaches
+    it through our reader, which counts lines, drops the indentation, checks
+    each [heading] as it passes and reports a line that is neither a heading,
+    a comment nor key = value (handing inih a blank line instead), so that
+    every error is found in one reading.                                     */
+#include "caseflow/cf_config.h"
+#include "caseflow/cf_settings.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *section, *key, *value;
+    int line;
+} config_entry_t;
+
+typedef struct {
+    char *text;
+    int line;
+} config_error_t;
+
+struct _cf_config_t {
+    char *path;
+    config_entry_t *entries;
+    size_t entries_n, entries_cap;
+    config_error_t *errors;
+    size_t errors_n, errors_cap;
+    FILE *file;                 /* while loading */
+    char *buf;
+    size_t cap;
+    int line;                   /* of the line inih has now */
+    bool skip;                  /* in a section already refused */
+};
+
+static void *grow(void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    *cap = *cap ? *cap * 2 : 8;
+    if (!(items = realloc(items, *cap * size)))
+        abort();
+    return items;
+}
+
+static char *copy(const char *text)
+{
+    char *out = strdup(text);
+    if (!out)
+        abort();
+    return out;
+}
+
+/*  Records "path:line: " + the formatted reason. Returns 1: inih goes on.   */
+__attribute__((format(printf, 2, 3)))
+static int config_fail(cf_config_t *self, const char *fmt, ...)
+{
+    char reason[512];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof reason, fmt, args);
+    va_end(args);
+    self->errors = grow(self->errors, self->errors_n, &self->errors_cap, sizeof *self->errors);
+    size_t size = strlen(self->path) + strlen(reason) + 16;
+    char *text = malloc(size);
+    if (!text)
+        abort();
+    if (self->line)
+        snprintf(text, size, "%s:%d: %s", self->path, self->line, reason);
+    else
+        snprintf(text, size, "%s: %s", self->path, reason);
+    self->errors[self->errors_n++] = (config_error_t) { text, self->line };
+    return 1;
+}
+
+/*  The sections a file may have, for messages.                              */
+static void config_sections_list(char *out, size_t n)
+{
+    snprintf(out, n, "%s", CF_SETTINGS_SHARED);
+    for (size_t i = 0; cf_settings_program_name(i); i++)
+        snprintf(out + strlen(out), n - strlen(out), ", %s", cf_settings_program_name(i));
+}
+
+/*  A heading line "[name]": refuses an unknown or malformed one, and marks
+    its keys to be skipped (they would only repeat the error).               */
+static bool config_heading(cf_config_t *self, const char *line)
+{
+    const char *end = strchr(line, ']');
+    const char *rest = end ? end + 1 + strspn(end + 1, " \t") : NULL;
+    self->skip = true;
+    if (!end || (*rest && *rest != ';' && *rest != '#')) {
+        config_fail(self, "syntax error: expected [section]");
+        return false;
+    }
+    int len = (int) (end - line - 1);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", len, line + 1);
+    if ((size_t) len < sizeof name
+        && (!strcmp(name, CF_SETTINGS_SHARED) || cf_settings_program(name))) {
+        self->skip = false;
+        return true;
+    }
+    char known[128];
+    config_sections_list(known, sizeof known);
+    config_fail(self, "section '%.*s': unknown section (%s)", len, line + 1, known);
+    return false;
+}
+
+/*  inih's fgets: one line of the file per call, as said at the top.         */
+static char *config_reader(char *str, int num, void *stream)
+{
+    cf_config_t *self = stream;
+    ssize_t got = getline(&self->buf, &self->cap, self->file);
+    if (got < 0)
+        return NULL;
+    self->line++;
+    char *s = self->buf;
+    bool nul = memchr(s, '\0', (size_t) got) != NULL;
+    if (self->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+        s += 3;
+    s += strspn(s, " \t");
+    size_t len = strcspn(s, "\r\n");
+    s[len] = '\0';
+    str[0] = '\0';
+    if (nul)
+        config_fail(self, "a NUL byte in the line");
+    else if (len + 3 > (size_t) num)
+        config_fail(self, "line longer than %d characters", num - 3);
+    else if (*s == '[') {
+        if (config_heading(self, s))
+            return strcpy(str, s);
+    } else if (*s && *s != '#' && *s != ';' && !strpbrk(s, "=:"))
+        config_fail(self, "syntax error: expected [section], key = value or a comment");
+    else
+        return strcpy(str, s);
+    return str;                 /* a blank line for inih: the error is recorded */
+}
+
+/*  Why key is not a key of section, as precisely as the table allows.       */
+static int config_unknown(cf_config_t *self, const char *section, const char *key)
+{
+    char near[64];
+    snprintf(near, sizeof near, "%s", key);
+    for (char *c = near; *c; c++)
+        *c = *c == '_' ? '-' : *c;
+    if (strcmp(near, key) && cf_settings_find(section, near))
+        return config_fail(self, "key '%s': unknown key (did you mean '%s'?)", key, near);
+    char owners[128] = "";
+    for (size_t i = 0; i < cf_settings_rows(); i++) {
+        const cf_setting_t *row = cf_settings_row(i);
+        if (row->alias && !strcmp(row->alias, key))
+            return config_fail(self, "key '%s': --%s is an older name of --%s: the key is '%s'",
+                               key, key, row->name, row->name);
+        if (strcmp(row->name, key))
+            continue;
+        if (row->flags & CF_SETTING_ENV_ONLY) {
+            char env[64];
+            return config_fail(self, "key '%s': only from the environment (%s)", key,
+                               cf_settings_env_name(row, env, sizeof env));
+        }
+        for (size_t p = 0; cf_settings_program_name(p); p++)
+            if ((row->programs & (1u << p)) && !strstr(owners, cf_settings_program_name(p)))
+                snprintf(owners + strlen(owners), sizeof owners - strlen(owners), "%s[%s]",
+                         *owners ? ", " : "", cf_settings_program_name(p));
+    }
+    if (*owners)
+        return config_fail(self, "key '%s': not a key of [%s] (it belongs in %s)", key, section,
+                           owners);
+    return config_fail(self, "key '%s': unknown key (caseflow-ctl config keys lists them)", key);
+}
+
+static int config_handler(void *user, const char *section, const char *key, const char *value)
+{
+    cf_config_t *self = user;
+    if (self->skip)
+        return 1;
+    if (!*section)
+        return config_fail(self, "key '%s': outside a section (put it under [%s] or a "
+                           "program's section)", key, CF_SETTINGS_SHARED);
+    const cf_setting_t *row = cf_settings_find(section, key);
+    if (!row)
+        return config_unknown(self, section, key);
+    int first;
+    if (cf_config_value(self, section, key, &first))
+        return config_fail(self, "key '%s': given twice in [%s] (first on line %d)", key,
+                           section, first);
+    /* kept even when bad, so that a second one is called a duplicate too */
+    self->entries = grow(self->entries, self->entries_n, &self->entries_cap,
+                         sizeof *self->entries);
+    self->entries[self->entries_n++] = (config_entry_t) { copy(section), copy(key), copy(value),
+                                                          self->line };
+    char why[512];
+    if (cf_settings_check(row, value, why, sizeof why) < 0)
+        return config_fail(self, "key '%s': %s", key, why);
+    return 1;
+}
+
+cf_config_t *cf_config_new(void)
+{
+    cf_config_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->path = copy("");
+    return self;
+}
+
+void cf_config_destroy(cf_config_t **self_p)
+{
+    cf_config_t *self = self_p ? *self_p : NULL;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->entries_n; i++) {
+        free(self->entries[i].section);
+        free(self->entries[i].key);
+        free(self->entries[i].value);
+    }
+    for (size_t i = 0; i < self->errors_n; i++)
+        free(self->errors[i].text);
+    free(self->entries);
+    free(self->errors);
+    free(self->path);
+    free(self->buf);
+    free(self);
+    *self_p = NULL;
+}
+
+int cf_config_load(cf_config_t *self, const char *path)
+{
+    assert(self && path && !self->file && !self->entries_n && !self->errors_n);
+    free(self->path);
+    self->path = copy(path);
+    if (!(self->file = fopen(path, "r"))) {
+        config_fail(self, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_stream(config_reader, self, config_handler, self);
+    if (rc == -2)
+        abort();                        /* inih out of memory */
+    if (rc > 0) {                       /* what our reader let through, inih refused */
+        self->line = rc;
+        config_fail(self, "syntax error: expected [section], key = value or a comment");
+    }
+    if (ferror(self->file)) {
+        self->line = 0;
+        config_fail(self, "cannot read: %s", strerror(errno));
+    }
+    fclose(self->file);
+    self->file = NULL;
+    return self->errors_n ? -1 : 0;
+}
+
+size_t cf_config_errors(const cf_config_t *self)
+{
+    assert(self);
+    return self->errors_n;
+}
+
+const char *cf_config_error(const cf_config_t *self, size_t index)
+{
+    assert(self && index < self->errors_n);
+    return self->errors[index].text;
+}
+
+int cf_config_error_line(const cf_config_t *self, size_t index)
+{
+    assert(self && index < self->errors_n);
+    return self->errors[index].line;
+}
+
+const char *cf_config_value(const cf_config_t *self, const char *section, const char *key,
+                            int *line)
+{
+    assert(self);
+    for (size_t i = 0; i < self->entries_n; i++) {
+        const config_entry_t *e = &self->entries[i];
+        if (!strcmp(e->section, section) && !strcmp(e->key, key)) {
+            if (line)
+                *line = e->line;
+            return e->value;
+        }
+    }
+    return NULL;
+}
+
+size_t cf_config_keys(const cf_config_t *self)
+{
+    assert(self);
+    return self->entries_n;
+}
+
+size_t cf_config_sections(const cf_config_t *self)
+{
+    assert(self);
+    size_t count = 0;
+    for (size_t i = 0; i < self->entries_n; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(self->entries[j].section, self->entries[i].section))
+            j++;
+        count += j == i;
+    }
+    return count;
+}
+
+const char *cf_config_path(const cf_config_t *self)
+{
+    assert(self);
+    return self->path;
+}

@@ -1,0 +1,156 @@
+/*  cf_settings_table: every setting of every caseflow program, one row each
+    (see cf_settings.h). Adding a setting is adding a row here and reading it
+    in the program's main with cf_settings_text / _number / _host_port /
+    _log_level after cf_settings_resolve; its flag, environment variable,
+    file key, check and --help line follow from the row, and
+    deploy/caseflow.conf must document it (integration.config fails until
+    it does). A getopt flag becomes a row by moving its struct option line,
+    its case (the parsing and range check) and its env name out of the main:
+        { "metrics", BROKER, CF_HOST_PORT, NULL, 0, "HOST:PORT",
+          "where Prometheus scrapes the metrics", NULL },
+    SHARED when several programs read the same value (then it may stand in
+    [caseflow]); CF_SETTING_ENV_ONLY | CF_SETTING_SECRET for a password.
+
+    Endpoints that one program binds and another connects to are one name:
+    `workers` (the broker's --workers; the worker's --broker, kept as an
+    alias) and `subscribe` (the watcher's --subscribe; the broker's
+    --publish, kept as an alias), which are the environment variables
+    CASEFLOW_WORKERS and CASEFLOW_SUBSCRIBE that scripts/up has always set. */
+#include "caseflow/cf_settings.h"
+#include "caseflow/cf_broker.h"
+#include "caseflow/cf_client.h"
+#include "caseflow/cf_proto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define BROKER CF_PROG_BROKER
+#define WORKER CF_PROG_WORKER
+#define PUSH CF_PROG_PUSH
+#define WATCH CF_PROG_WATCH
+#define CTL CF_PROG_CTL
+#define BENCH CF_PROG_BENCH
+#define SHARED CF_SETTING_SHARED
+#define TEN_YEARS (10LL * 365 * 86400)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const cf_setting_t s_rows[] = {
+    /* name, programs, type, default, flags, arg, help[, alias] */
+    { "intake", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "where producers connect (required)", NULL },
+    { "intake", PUSH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "the broker's intake endpoint (required)", NULL },
+    { "intake", WATCH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "where to ask for the --snapshot: the broker's intake endpoint", NULL },
+    { "workers", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "where workers connect (required)", NULL },
+    { "workers", WORKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "the broker's worker endpoint (required; also --broker)", "broker" },
+    { "subscribe", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "where subscribers connect (required; also --publish)", "publish" },
+    { "subscribe", WATCH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "the broker's notification endpoint (required)", NULL },
+    { "control", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "where operators connect: caseflow-ctl status, workers, drain, pause, resume "
+      "(default: none)", NULL },
+    { "control", CTL, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "the broker's control endpoint (status, workers, drain, pause, resume)", NULL },
+    { "redis", BROKER | WORKER | CTL, CF_HOST_PORT, "127.0.0.1:6379", SHARED, "HOST:PORT",
+      "the Redis server", NULL },
+    { "key-file", WORKER, CF_PATH, NULL, SHARED, "FILE",
+      "HMAC key for case_ref pseudonyms, at least 32 bytes (required)", NULL },
+    { "key-file", BENCH, CF_PATH, NULL, SHARED, "FILE",
+      "the running stack's HMAC key (with --intake and --redis)", NULL },
+    { "scripts", BROKER | WORKER | CTL | BENCH, CF_PATH, NULL, SHARED, "DIR",
+      "the Redis Lua scripts (default: where they were built or installed)", NULL },
+    { "rules", BROKER | WORKER, CF_PATH, NULL, SHARED, "FILE",
+      "notification rules (deploy/rules.ini; default: the domain's); SIGHUP reads it again",
+      NULL },
+    { "log-level", BROKER | WORKER, CF_LOG_LEVEL, "info", SHARED, "LEVEL",
+      "error, warn, info or debug", NULL },
+    { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_BROKER_QUEUE_DEFAULT), 0, "N",
+      "events waiting for a worker before producers hear 'busy'", NULL },
+    { "stats", BROKER, CF_NUMBER(100, 3600000), "10000", 0, "MS",
+      "how often to publish a stats notification", NULL },
+    { "heartbeat", BROKER, CF_NUMBER(10, 60000), "1000", 0, "MS",
+      "heartbeat interval", NULL },
+    { "liveness", BROKER, CF_NUMBER(20, 600000), "3000", 0, "MS",
+      "a worker silent this long is dropped and its jobs handed to others", NULL },
+    { "metrics", BROKER, CF_HOST_PORT, NULL, 0, "HOST:PORT",
+      "serve Prometheus metrics on http://HOST:PORT/metrics (default: off)", NULL },
+    { "metrics", WORKER, CF_HOST_PORT, NULL, 0, "HOST:PORT",
+      "serve Prometheus metrics on http://HOST:PORT/metrics (default: off; one port per worker)",
+      NULL },
+    { "credit", WORKER, CF_NUMBER(1, 64), "2", 0, "N", "jobs held at once", NULL },
+    { "eid-ttl", WORKER, CF_NUMBER(60, TEN_YEARS), "2592000", 0, "SECONDS",
+      "how long event_ids are remembered for duplicate detection", NULL },
+    { "case-ttl", WORKER, CF_NUMBER(60, TEN_YEARS), "2592000", 0, "SECONDS",
+      "how long a closed case's state is kept", NULL },
+    { "poison-tries", WORKER, CF_NUMBER(1, 100), "3", 0, "N",
+      "tries of one event, across workers, before it goes to the dead-letter stream", NULL },
+    { "heartbeat", WORKER, CF_NUMBER(10, 60000), "1000", 0, "MS", "heartbeat interval", NULL },
+    { "liveness", WORKER, CF_NUMBER(20, 600000), "3000", 0, "MS",
+      "reconnect when the broker is silent this long", NULL },
+    { "batch", PUSH, CF_NUMBER(1, CF_PROTO_MAX_EVENTS), STR(CF_CLIENT_BATCH), 0, "N",
+      "events per request", NULL },
+    { "window", PUSH, CF_NUMBER(1, CF_CLIENT_MAX_WINDOW), STR(CF_CLIENT_WINDOW), 0, "N",
+      "requests in flight", NULL },
+    { "timeout", PUSH, CF_NUMBER(1, 3600000), STR(CF_CLIENT_TIMEOUT_MS), 0, "MS",
+      "resend a request without ACK after MS, doubling up to 30 s", NULL },
+    { "control-timeout", CTL, CF_NUMBER(1, 3600000), "5000", 0, "MS",
+      "how long status, workers, drain, pause and resume wait for the broker's answer",
+      NULL },
+    { "deadline", PUSH, CF_NUMBER(1, 86400), "60", 0, "S",
+      "give up after S seconds without progress", NULL },
+};
+#define S_ROWS (sizeof s_rows / sizeof s_rows[0])
+
+/*  Section names, in the order of the CF_PROG_* bits.                       */
+static const char *s_programs[] = { "broker", "worker", "push", "watch", "ctl", "bench" };
+#define S_PROGRAMS (sizeof s_programs / sizeof s_programs[0])
+
+size_t cf_settings_rows(void)
+{
+    return S_ROWS;
+}
+
+const cf_setting_t *cf_settings_row(size_t index)
+{
+    return index < S_ROWS ? &s_rows[index] : NULL;
+}
+
+unsigned cf_settings_program(const char *section)
+{
+    for (size_t i = 0; i < S_PROGRAMS; i++)
+        if (!strcmp(section, s_programs[i]))
+            return 1u << i;
+    return 0;
+}
+
+const char *cf_settings_program_name(size_t n)
+{
+    return n < S_PROGRAMS ? s_programs[n] : NULL;
+}
+
+const cf_setting_t *cf_settings_find(const char *section, const char *key)
+{
+    bool shared = !strcmp(section, CF_SETTINGS_SHARED);
+    unsigned program = shared ? 0 : cf_settings_program(section);
+    for (size_t i = 0; i < S_ROWS; i++) {
+        const cf_setting_t *row = &s_rows[i];
+        if (strcmp(row->name, key) || (row->flags & CF_SETTING_ENV_ONLY))
+            continue;
+        if (shared ? (row->flags & CF_SETTING_SHARED) != 0 : (row->programs & program) != 0)
+            return row;
+    }
+    return NULL;
+}
+
+const char *cf_settings_env_name(const cf_setting_t *row, char *buf, size_t size)
+{
+    size_t len = (size_t) snprintf(buf, size, "CASEFLOW_%s", row->name);
+    for (size_t i = 9; i < len && i < size; i++)
+        buf[i] = buf[i] == '-' ? '_' : (char) (buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 32 : buf[i]);
+    return buf;
+}

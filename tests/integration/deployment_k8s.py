@@ -1,0 +1,237 @@
+"""deployment_k8s: test_deploy_manifests' checks of deploy/kubernetes: each
+file parses, the kustomization lists them, and the objects agree (selectors,
+ports, Service names in the endpoints, the Secret and its mount, the
+autoscaler's target and metric, the pods' sandbox and grace period).
+"""
+import os
+import shutil
+import subprocess
+
+import yaml
+
+from deployment import check_env_names, endpoint, host_port, project_version
+
+NAMESPACE = "caseflow"
+QUEUE_GAUGE = "caseflow_broker_queue_events"
+
+
+def load(folder):
+    """({file: [objects]}, problems) for every *.yaml in folder."""
+    files, problems = {}, []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith((".yaml", ".yml")):
+            try:
+                files[name] = [d for d in yaml.safe_load_all(open(os.path.join(folder, name))) if d]
+            except yaml.YAMLError as e:
+                problems.append(f"{name}: {e}")
+    return files, problems
+
+
+def check_kustomize(c, folder, objects):
+    """When kubectl is there: `kubectl kustomize` (offline) renders the same
+    objects as the files, every one in the namespace."""
+    if not shutil.which("kubectl"):
+        c.note("kubectl not found: kustomize rendering not tried")
+        return
+    run = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True,
+                         timeout=120)
+    rendered = [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
+    key = lambda o: (o.get("kind"), o.get("metadata", {}).get("name"))
+    want = {key(o) for o in objects if o.get("kind") != "Kustomization"} - {("Secret", "caseflow-hmac")}
+    c.check(run.returncode == 0 and {key(o) for o in rendered} == want,
+            "k8s: kubectl kustomize renders every object but the placeholder secret",
+            run.stderr.strip()[-300:])
+
+
+def find(objects, kind, name=None):
+    return [o for o in objects if o.get("kind") == kind
+            and (name is None or o.get("metadata", {}).get("name") == name)]
+
+
+def selects(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def pod(obj):
+    return obj.get("spec", {}).get("template", {})
+
+
+def env_of(container):
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def ports_of(container):
+    return {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+
+
+def check_workload(c, obj, progs, grace):
+    """A caseflow Deployment: its selector, program, variables, sandbox."""
+    name = obj["metadata"]["name"]
+    template = pod(obj)
+    spec = template.get("spec", {})
+    c.check(selects(obj["spec"].get("selector", {}).get("matchLabels"),
+                    template.get("metadata", {}).get("labels", {})),
+            f"k8s {name}: the selector matches its pods")
+    c.check(spec.get("terminationGracePeriodSeconds", 30) > grace,
+            f"k8s {name}: terminationGracePeriodSeconds above the {grace:g} s drain")
+    c.check(spec.get("enableServiceLinks") is False,
+            f"k8s {name}: no service links (their CASEFLOW_* names would look like settings)")
+    c.check(spec.get("securityContext", {}).get("runAsNonRoot") is True, f"k8s {name}: runAsNonRoot")
+    for ct in spec.get("containers", []):
+        prog = progs.get((ct.get("command") or [""])[0])
+        if c.check(prog is not None, f"k8s {name}: runs a caseflow daemon", str(ct.get("command"))):
+            check_env_names(c, prog, env_of(ct), f"k8s {name}")
+            flags = [a.split("=")[0] for a in ct.get("args", []) if a.startswith("--")]
+            c.check(all(f in prog.flags for f in flags), f"k8s {name}: its flags are in --help")
+        check_sandbox(c, f"k8s {name}", ct)
+        check_metrics(c, f"k8s {name}", template, ct)
+
+
+def check_metrics(c, where, template, ct):
+    """CASEFLOW_METRICS, the metrics port, the scrape annotation and the
+    liveness probe name the same port."""
+    metrics = host_port(env_of(ct).get("CASEFLOW_METRICS"))
+    ports = ports_of(ct)
+    notes = template.get("metadata", {}).get("annotations", {})
+    c.check(metrics and metrics[1] == ports.get("metrics") == int(notes.get("prometheus.io/port", 0)),
+            f"{where}: CASEFLOW_METRICS, the metrics port and the scrape annotation agree")
+    probe = ct.get("livenessProbe", {}).get("httpGet", {})
+    c.check(probe.get("path") == "/metrics" and probe.get("port") in ("metrics", ports.get("metrics")),
+            f"{where}: the liveness probe asks /metrics", str(probe))
+
+
+def check_sandbox(c, where, ct):
+    sc = ct.get("securityContext", {})
+    c.check(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+            and sc.get("capabilities", {}).get("drop") == ["ALL"],
+            f"{where}: read-only root, no privilege escalation, drop ALL")
+    c.check(bool(ct.get("resources", {}).get("requests")) and
+            bool(ct.get("resources", {}).get("limits")), f"{where}: resources set")
+    c.check("readinessProbe" in ct, f"{where}: readiness probe")
+
+
+def check_service(c, svc, workload):
+    """A Service selects the workload's pods and targets ports it has."""
+    name = svc["metadata"]["name"]
+    ct = pod(workload)["spec"]["containers"][0]
+    c.check(selects(svc["spec"].get("selector"), pod(workload)["metadata"]["labels"]),
+            f"k8s Service {name}: selects {workload['metadata']['name']}")
+    have = ports_of(ct)
+    for p in svc["spec"]["ports"]:
+        t = p.get("targetPort", p["port"])
+        c.check(t in have or t in have.values(), f"k8s Service {name}: port {p['name']} -> a container port",
+                f"{t} not in {have}")
+    return {p["port"]: p.get("name") for p in svc["spec"]["ports"]}
+
+
+def check_kubernetes(c, progs, grace, folder, check_health_check):
+    files, problems = load(folder)
+    c.check(not problems, "k8s: every manifest parses", "; ".join(problems))
+    objects = [o for docs in files.values() for o in docs]
+    kust = find(objects, "Kustomization")
+    listed = set(kust[0].get("resources", [])) if kust else set()
+    c.check(listed == set(files) - {"kustomization.yaml", "secret.yaml"},
+            "k8s: kustomization.yaml lists every manifest but the placeholder secret", str(listed))
+    for o in objects:
+        if o.get("kind") not in ("Kustomization", "Namespace"):
+            c.check(o.get("metadata", {}).get("namespace") == NAMESPACE,
+                    f"k8s {o.get('kind')} {o.get('metadata', {}).get('name')}: in namespace {NAMESPACE}")
+    c.check(bool(find(objects, "Namespace", NAMESPACE)), f"k8s: namespace {NAMESPACE} defined")
+    check_kustomize(c, folder, objects)
+    broker = (find(objects, "Deployment", "caseflow-broker") or [None])[0]
+    worker = (find(objects, "Deployment", "caseflow-worker") or [None])[0]
+    redis = (find(objects, "StatefulSet") or [None])[0]
+    if not c.check(broker and worker and redis, "k8s: broker, worker and Redis workloads"):
+        return
+    for obj in (broker, worker):
+        check_workload(c, obj, progs, grace)
+    c.check(broker["spec"].get("replicas") == 1, "k8s broker: one replica")
+    images = {ct.get("image") for o in (broker, worker) for ct in pod(o)["spec"]["containers"]}
+    tags = {(i["name"], i.get("newTag")) for i in (kust[0].get("images", []) if kust else [])}
+    version = project_version()
+    c.check(images == {f"caseflow:{version}"} and tags <= {("caseflow", version)},
+            f"k8s: broker and worker run caseflow:{version} (the project's version)",
+            f"{images} {tags}")
+    check_broker(c, objects, broker)
+    check_worker(c, objects, broker, worker, redis, check_health_check)
+    check_redis(c, objects, redis)
+
+
+def check_broker(c, objects, broker):
+    ct = pod(broker)["spec"]["containers"][0]
+    env, ports = env_of(ct), ports_of(ct)
+    for var, port in (("CASEFLOW_INTAKE", "intake"), ("CASEFLOW_WORKERS", "workers"),
+                      ("CASEFLOW_SUBSCRIBE", "publish")):
+        bound = endpoint(env.get(var))
+        c.check(bound and bound[1] == ports.get(port),
+                f"k8s broker: {var} binds the {port} container port", f"{env.get(var)} {ports}")
+    svc = find(objects, "Service", "caseflow-broker")
+    if c.check(bool(svc), "k8s: a caseflow-broker Service"):
+        names = set(check_service(c, svc[0], broker).values())
+        c.check({"intake", "workers", "publish", "metrics"} <= names,
+                "k8s Service caseflow-broker: intake, workers, publish and metrics", str(names))
+
+
+def check_worker(c, objects, broker, worker, redis, check_health_check):
+    spec = pod(worker)["spec"]
+    ct = spec["containers"][0]
+    env = env_of(ct)
+    target = endpoint(env.get("CASEFLOW_WORKERS"))
+    svc = find(objects, "Service", target[0] if target else "")
+    svc_ports = {p["port"]: p for p in svc[0]["spec"]["ports"]} if svc else {}
+    ok = svc and selects(svc[0]["spec"]["selector"], pod(broker)["metadata"]["labels"]) \
+        and svc_ports.get(target[1], {}).get("targetPort") == "workers"
+    c.check(ok, "k8s worker: CASEFLOW_WORKERS is the broker Service's workers port", str(target))
+    r = host_port(env.get("CASEFLOW_REDIS"))
+    rsvc = find(objects, "Service", r[0] if r else "")
+    c.check(rsvc and r[1] in [p["port"] for p in rsvc[0]["spec"]["ports"]]
+            and selects(rsvc[0]["spec"]["selector"], pod(redis)["metadata"]["labels"]),
+            "k8s worker: CASEFLOW_REDIS is the Redis Service", env.get("CASEFLOW_REDIS"))
+    c.check(env.get("CASEFLOW_REDIS") == env_of(pod(broker)["spec"]["containers"][0]).get("CASEFLOW_REDIS"),
+            "k8s: broker and workers use the same Redis")
+    check_key_mount(c, objects, spec, ct, env)
+    probe = ct.get("readinessProbe", {}).get("exec", {}).get("command", [])
+    if c.check(bool(probe) and target, "k8s worker: an exec readiness probe"):
+        check_health_check(c, "k8s worker", probe, target[1])
+    labels = pod(worker)["metadata"]["labels"]
+    pdb = find(objects, "PodDisruptionBudget")
+    c.check(pdb and selects(pdb[0]["spec"]["selector"]["matchLabels"], labels),
+            "k8s: the PodDisruptionBudget selects the workers")
+    so = find(objects, "ScaledObject")
+    ref = so[0]["spec"]["scaleTargetRef"] if so else {}
+    c.check(ref.get("name") == worker["metadata"]["name"] and ref.get("kind", "Deployment") == "Deployment",
+            "k8s: the ScaledObject scales the worker Deployment", str(ref))
+    trig = so[0]["spec"].get("triggers", []) if so else []
+    c.check(any(t.get("type") == "prometheus" and QUEUE_GAUGE in t["metadata"].get("query", "")
+                and float(t["metadata"].get("threshold", 0)) > 0 for t in trig),
+            f"k8s: the ScaledObject follows {QUEUE_GAUGE}")
+
+
+def check_key_mount(c, objects, spec, ct, env):
+    key = env.get("CASEFLOW_KEY_FILE", "")
+    secret = find(objects, "Secret")
+    mounts = {m["name"]: m["mountPath"] for m in ct.get("volumeMounts", [])}
+    found = False
+    for vol in spec.get("volumes", []):
+        s = vol.get("secret")
+        if not s or vol["name"] not in mounts:
+            continue
+        for item in s.get("items", []):
+            found |= (f"{mounts[vol['name']]}/{item['path']}" == key and bool(secret)
+                      and s["secretName"] == secret[0]["metadata"]["name"]
+                      and item["key"] in (secret[0].get("stringData") or secret[0].get("data") or {}))
+    c.check(found, "k8s worker: CASEFLOW_KEY_FILE is the HMAC Secret's key, mounted", key)
+
+
+def check_redis(c, objects, redis):
+    spec = pod(redis)["spec"]
+    ct = spec["containers"][0]
+    args = " ".join(ct.get("args", []))
+    c.check("--appendonly yes" in args and "--appendfsync always" in args,
+            "k8s redis: appendonly yes, appendfsync always", args)
+    claims = [t["metadata"]["name"] for t in redis["spec"].get("volumeClaimTemplates", [])]
+    dirs = [m["mountPath"] for m in ct.get("volumeMounts", []) if m["name"] in claims]
+    c.check(bool(dirs) and f"--dir {dirs[0]}" in args, "k8s redis: its files on the claimed volume")
+    c.check(bool(find(objects, "Service", redis["spec"].get("serviceName"))),
+            "k8s redis: its serviceName is a Service")
+    check_sandbox(c, "k8s redis", ct)
