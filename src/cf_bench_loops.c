@@ -55,6 +55,8 @@ static cf_client_t *loop_client(cf_bench_t *self, unsigned batch, unsigned windo
     cf_client_set_batch(client, batch);
     cf_client_set_window(client, window);
     cf_client_set_deadline(client, LOOP_DEADLINE_MS);
+    if (self->config->curve)
+        cf_client_set_curve(client, self->config->curve);
     if (cf_client_connect(client) < 0) {
         cf_bench_fail(self, "%s", cf_client_error(client));
         cf_client_destroy(&client);

@@ -49,6 +49,11 @@ static pid_t stack_spawn(cf_bench_stack_t *self, const char *name, char *const a
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);   /* nothing outlives the benchmark */
+        /* the own stack is plain on loopback: no CURVE settings from a
+           shell that ran scripts/up (the broker refuses --plain with a key) */
+        unsetenv("CASEFLOW_BROKER_KEY");
+        unsetenv("CASEFLOW_WORKER_KEY");
+        unsetenv("CASEFLOW_SERVER_KEY");
         int in = open("/dev/null", O_RDONLY);
         dup2(in, 0);
         dup2(fd, 1);
@@ -148,7 +153,7 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
     if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0 || stack_wait_redis(self) < 0)
         return -1;
     char *broker_argv[] = { broker, "--intake", self->intake, "--workers", wk, "--publish", pub,
-                            NULL };
+                            "--plain", NULL };
     if ((self->broker = stack_spawn(self, "broker", broker_argv)) < 0)
         return -1;
     for (unsigned i = 0; i < config->workers; i++) {

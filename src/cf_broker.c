@@ -20,10 +20,16 @@
 #include <string.h>
 #include <zmq.h>
 
-static void *broker_socket(cf_broker_t *self, int type, const char *endpoint,
+/* A bound server socket admitting roles (a ZAP domain: "producers",
+   "producers,subscribers"; see cf_zap.h), or NULL with err. */
+static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, const char *roles,
                            char *err, size_t err_size)
 {
     void *socket = zmq_socket(self->ctx, type);
+    if (cf_broker_secure_socket(self, socket, endpoint, roles, err, err_size) < 0) {
+        zmq_close(socket);
+        return NULL;
+    }
     int on = 1, linger = 0, sndtimeo = 0;
     if (type == ZMQ_ROUTER)
         zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
@@ -185,6 +191,8 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
                    ? zmq_msg_size(request) : 0;
     char reason[128];
     const char *error = broker_check_push(parts, reason, sizeof reason);
+    if (!error && !cf_broker_secure_may(self, cf_parts_at(parts, 1), CF_ZAP_PRODUCERS))
+        error = "auth: this key may not push (it is not in the producers' allow-list)";
     if (error) {
         broker_send_error(self, producer, rid, rid_len, error);
         return;
@@ -352,15 +360,20 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->loop = cf_loop_new();
     msgpack_sbuffer_init(&self->sbuf);
     cf_broker_metrics_new(self, config->metrics);
-    if (cf_broker_notify_rules(self, config, err, err_size) < 0) {
+    if (cf_broker_notify_rules(self, config, err, err_size) < 0
+        || cf_broker_secure_start(self, config, err, err_size) < 0) {
         cf_broker_destroy(&self);
         return NULL;
     }
-    self->intake = broker_socket(self, ZMQ_ROUTER, config->intake_endpoint, err, err_size);
+    /* subscribers ask for their snapshot on intake; only producers may PUSH */
+    self->intake = broker_socket(self, ZMQ_ROUTER, config->intake_endpoint,
+                                 CF_ZAP_PRODUCERS "," CF_ZAP_SUBSCRIBERS, err, err_size);
     self->workers = self->intake
-        ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, err, err_size) : NULL;
+        ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, CF_ZAP_WORKERS, err, err_size)
+        : NULL;
     self->control = self->workers && config->control_endpoint
-        ? broker_socket(self, ZMQ_ROUTER, config->control_endpoint, err, err_size) : NULL;
+        ? broker_socket(self, ZMQ_ROUTER, config->control_endpoint, CF_ZAP_OPERATORS, err,
+                        err_size) : NULL;
     if (!self->workers || (config->control_endpoint && !self->control)
         || cf_broker_notify_start(self, config, err, err_size) < 0) {
         cf_broker_destroy(&self);
@@ -433,6 +446,7 @@ void cf_broker_destroy(cf_broker_t **self_p)
     cf_parts_destroy(&self->intake_parts);
     cf_parts_destroy(&self->worker_parts);
     msgpack_sbuffer_destroy(&self->sbuf);
+    cf_broker_secure_stop(self);
     zmq_ctx_term(self->ctx);
     free(self);
     *self_p = NULL;

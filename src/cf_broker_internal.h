@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include "caseflow/cf_broker.h"
+#include "caseflow/cf_curve.h"
+#include "caseflow/cf_zap.h"
 #include "caseflow/cf_jobq.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_metrics.h"
@@ -70,6 +72,9 @@ struct _cf_broker_t {
     int64_t stopping_since;         /* 0 while taking events */
     msgpack_sbuffer sbuf;
     broker_metrics_t metrics;
+    bool plain;                     /* no CURVE (loopback only); else: */
+    cf_curve_t *curve;              /* the broker's key pair */
+    cf_zap_t *zap;                  /* who may connect, per role */
 };
 
 /*  Reads the rules file (before anything is bound: a bad file stops the
@@ -118,6 +123,26 @@ void cf_broker_metrics_acks(cf_broker_t *self, const void *acks, size_t size);
 
 /*  Counts a notification published on topic, by the topic's family.        */
 void cf_broker_metrics_published(cf_broker_t *self, const zmq_msg_t *topic);
+/*  The start-up checks of the security settings (cf_broker_secure.c): the
+    key and the ZAP handler, or plain on loopback endpoints only. 0, or -1
+    with the reason in err.                                                 */
+int cf_broker_secure_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
+                           size_t err_size);
+
+/*  Before bind: makes socket a CURVE server admitting roles (a ZAP domain,
+    cf_zap.h), or, plain, refuses an endpoint that is not loopback. 0, or
+    -1 with the reason in err.                                               */
+int cf_broker_secure_socket(cf_broker_t *self, void *socket, const char *endpoint,
+                            const char *roles, char *err, size_t err_size);
+
+/*  Whether the connection msg came on was admitted as role (always, plain). */
+bool cf_broker_secure_may(cf_broker_t *self, zmq_msg_t *msg, const char *role);
+
+/*  SIGHUP: reads the allow-lists again and logs the outcome.               */
+void cf_broker_secure_reload(cf_broker_t *self);
+
+/*  Stops the ZAP handler and wipes the key (before the context ends).      */
+void cf_broker_secure_stop(cf_broker_t *self);
 
 /*  Stops the outbox reader and closes the notification endpoint.           */
 void cf_broker_notify_stop(cf_broker_t *self);

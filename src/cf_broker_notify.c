@@ -88,7 +88,8 @@ static void notify_use_rules(cf_broker_t *self)
     msgpack_sbuffer_destroy(&packed);
 }
 
-/* SIGHUP: the rules file again; an invalid one changes nothing. */
+/* SIGHUP: the allow-lists and the rules file again; an invalid one
+   changes nothing. */
 static int notify_on_reload(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
@@ -96,6 +97,7 @@ static int notify_on_reload(cf_loop_t *loop, int timer_id, void *arg)
     if (!self->reload || !*self->reload)
         return 0;
     *self->reload = 0;
+    cf_broker_secure_reload(self);
     if (!self->rules_file)
         return 0;
     if (cf_rules_load(self->rules, self->rules_file) < 0)
@@ -164,7 +166,8 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
                            size_t err_size)
 {
     assert(self && config);
-    self->publisher = cf_publisher_new(self->ctx, config->publish_endpoint, err, err_size);
+    self->publisher = cf_publisher_new_secure(self->ctx, config->publish_endpoint, self->curve,
+                                              CF_ZAP_SUBSCRIBERS, err, err_size);
     if (!self->publisher)
         return -1;
     self->outbox = cf_outbox_new(self->ctx, config->redis_host ? config->redis_host : "127.0.0.1",

@@ -26,6 +26,12 @@ static void *client_grow(void *block, size_t *capacity, size_t need, size_t item
     return block;
 }
 
+void cf_client_set_curve(cf_client_t *self, const cf_curve_t *curve)
+{
+    assert(self && !self->socket);
+    self->curve = curve;
+}
+
 cf_client_t *cf_client_new(const char *endpoint)
 {
     assert(endpoint);

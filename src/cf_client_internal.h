@@ -37,6 +37,7 @@ typedef struct {
 
 struct _cf_client_t {
     char *endpoint;
+    const cf_curve_t *curve;        /* borrowed; NULL = plain */
     unsigned batch, window;
     unsigned allowed;           /* requests in flight allowed now: halves on busy,
                                    grows by one per request taken whole, up to window */

@@ -8,6 +8,7 @@
     open answers it (the first one wins), and a reply to a request already
     answered matches nothing and is ignored.                                */
 #include "cf_client_internal.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 
@@ -35,6 +36,12 @@ int cf_client_connect(cf_client_t *self)
     if (!self->socket)
         return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "zmq_socket: %s", zmq_strerror(errno));
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    if (self->curve && cf_curve_client(self->curve, self->socket) < 0) {
+        cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "CURVE: %s", zmq_strerror(errno));
+        zmq_close(self->socket);
+        self->socket = NULL;
+        return -1;
+    }
     if (zmq_connect(self->socket, self->endpoint) < 0) {
         cf_client_fail(self, CF_CLIENT_ERR_ENDPOINT, "intake endpoint '%s': %s", self->endpoint,
                        zmq_strerror(errno));

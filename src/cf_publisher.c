@@ -1,6 +1,7 @@
 /*  cf_publisher: XPUB fan-out of notifications with per-topic sequence
     numbers; see cf_publisher.h.                                             */
 #include "caseflow/cf_publisher.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_seqmap.h"
 #include "caseflow/cf_unpack.h"
 
@@ -24,7 +25,13 @@ struct _cf_publisher_t {
 
 cf_publisher_t *cf_publisher_new(void *ctx, const char *endpoint, char *err, size_t err_size)
 {
-    assert(ctx);
+    return cf_publisher_new_secure(ctx, endpoint, NULL, NULL, err, err_size);
+}
+
+cf_publisher_t *cf_publisher_new_secure(void *ctx, const char *endpoint, const cf_curve_t *curve,
+                                        const char *roles, char *err, size_t err_size)
+{
+    assert(ctx && (!curve || roles));
     cf_publisher_t *self = calloc(1, sizeof *self);
     if (!self)
         abort();
@@ -32,6 +39,12 @@ cf_publisher_t *cf_publisher_new(void *ctx, const char *endpoint, char *err, siz
     int hwm = PUBLISHER_HWM, linger = 0;
     zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    if (curve && cf_curve_server(curve, self->socket, roles) < 0) {
+        snprintf(err, err_size, "CURVE on %s: %s", endpoint ? endpoint : "(none)",
+                 zmq_strerror(zmq_errno()));
+        cf_publisher_destroy(&self);
+        return NULL;
+    }
     if (!endpoint || zmq_bind(self->socket, endpoint) < 0) {
         snprintf(err, err_size, "cannot bind %s: %s", endpoint ? endpoint : "(none)",
                  endpoint ? zmq_strerror(zmq_errno()) : "no endpoint given");

@@ -95,9 +95,10 @@ static struct option *settings_options(const cf_settings_t *self, const struct o
         const cf_setting_t *row = self->items[i].row;
         if (row->flags & CF_SETTING_ENV_ONLY)
             continue;
-        options[n++] = (struct option) { row->name, required_argument, 0, OPT_BASE + (int) i };
+        int has_arg = row->type == CF_SETTING_BOOL ? no_argument : required_argument;
+        options[n++] = (struct option) { row->name, has_arg, 0, OPT_BASE + (int) i };
         if (row->alias)
-            options[n++] = (struct option) { row->alias, required_argument, 0, OPT_BASE + (int) i };
+            options[n++] = (struct option) { row->alias, has_arg, 0, OPT_BASE + (int) i };
     }
     options[n++] = (struct option) { "config", required_argument, 0, OPT_CONFIG };
     for (size_t i = 0; i < extras; i++)
@@ -138,7 +139,7 @@ int cf_settings_getopt(cf_settings_t *self, int argc, char **argv, const char *s
         if (opt == OPT_CONFIG) {
             cf_settings_set_flag(self, "config", optarg);
         } else if (opt >= OPT_BASE && opt < OPT_BASE + (int) self->count) {
-            cf_settings_set_flag(self, self->options[index].name, optarg);
+            cf_settings_set_flag(self, self->options[index].name, optarg ? optarg : "1");
         } else
             return opt;
         index = -1;
@@ -277,6 +278,16 @@ cf_log_level_t cf_settings_log_level(const cf_settings_t *self, const char *name
     if (item->value)
         cf_log_level_parse(item->value, &level);
     return level;
+}
+
+bool cf_settings_bool(const cf_settings_t *self, const char *name)
+{
+    const setting_t *item = settings_get(self, name);
+    bool yes = false;
+    assert(item->row->type == CF_SETTING_BOOL);
+    if (item->value)
+        cf_settings_yes(item->value, &yes);
+    return yes;
 }
 
 int cf_settings_host_port(const cf_settings_t *self, const char *name, char *host, size_t size,

@@ -53,7 +53,7 @@ char *settings_usage_text(const char *section, const char *head, const char *tai
         if (row->flags & CF_SETTING_ENV_ONLY)
             snprintf(left, sizeof left, "env %s", env);
         else
-            snprintf(left, sizeof left, "--%s %s", row->name, row->arg);
+            snprintf(left, sizeof left, "--%s%s%s", row->name, *row->arg ? " " : "", row->arg);
         char range[64] = "";
         if (row->type == CF_SETTING_NUMBER)
             snprintf(range, sizeof range, ", %lld to %lld", row->min, row->max);

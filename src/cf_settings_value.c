@@ -34,6 +34,19 @@ static int check_endpoint(const char *text, char *why, size_t n)
     return ok ? 0 : -1;
 }
 
+int cf_settings_yes(const char *text, bool *out)
+{
+    static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no",
+                                                                                 "false", "off" };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (!strcmp(text, yes[i]) || !strcmp(text, no[i])) {
+            *out = !strcmp(text, yes[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int cf_settings_check(const cf_setting_t *row, const char *text, char *why, size_t n)
 {
     bool secret = row->flags & CF_SETTING_SECRET;
@@ -60,6 +73,11 @@ int cf_settings_check(const cf_setting_t *row, const char *text, char *why, size
         break;
     case CF_SETTING_ENDPOINT:
         return check_endpoint(text, why, n);
+    case CF_SETTING_BOOL:
+        if (cf_settings_yes(text, &(bool) { false }) == 0)
+            return 0;
+        snprintf(why, n, "'%s' is not yes or no (1, yes, true, on; 0, no, false, off)", text);
+        return -1;
     case CF_SETTING_TEXT:
     case CF_SETTING_PATH:
         return 0;

@@ -2,20 +2,23 @@
     subscriber's repeat check with its cursors; see cf_snapshot.h.          */
 #include "caseflow/cf_snapshot.h"
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_curve.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
-int cf_snapshot_fetch(void *zmq_ctx, const char *intake, int timeout_ms, msgpack_sbuffer *body,
-                      char *err, size_t err_size)
+int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve, int timeout_ms,
+                      msgpack_sbuffer *body, char *err, size_t err_size)
 {
     assert(zmq_ctx && intake && body && err);
     void *dealer = zmq_socket(zmq_ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    if (curve)
+        cf_curve_client(curve, dealer);
     int rc = -1;
     if (zmq_connect(dealer, intake) < 0) {
         snprintf(err, err_size, "intake endpoint '%s': %s", intake, zmq_strerror(zmq_errno()));

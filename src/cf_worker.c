@@ -2,6 +2,7 @@
     the work on each job itself is cf_apply. See cf_worker.h.               */
 #include "caseflow/cf_worker.h"
 #include "cf_worker_internal.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_apply.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
@@ -82,8 +83,13 @@ static void worker_connect(cf_worker_t *self)
     }
     worker_drop_jobs(self);
     self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
-    int linger = 1000;
+    /* a send never blocks for long: a broker that refused our key (CURVE)
+       leaves no peer to queue for, and stopping must still work */
+    int linger = 1000, sndtimeo = 1000;
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(self->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
+    if (self->config.curve)
+        cf_curve_client(self->config.curve, self->socket);
     zmq_connect(self->socket, self->config.broker_endpoint);
     cf_ready_t ready = { .credit = self->config.credit, .pid = (unsigned) getpid() };
     gethostname(ready.host, sizeof ready.host - 1);

@@ -38,6 +38,7 @@ typedef void (cf_bench_progress_fn)(const char *phase, size_t done, size_t total
 
 typedef struct {
     const char *intake;         /* tcp://host:port of the broker */
+    const struct _cf_curve_t *curve;    /* the producers' CURVE settings; NULL = plain */
     const char *redis_host;
     int redis_port;
     const char *key_file;       /* the workers' HMAC key (the ceiling pseudonymises) */

@@ -15,6 +15,7 @@
 #define CF_BROKER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "caseflow/cf_metrics.h"
 
@@ -30,7 +31,14 @@ typedef struct {
     int stats_ms;                       /* stats notification interval; 0 = 10000 */
     const char *script_dir;             /* lua/publish_batch.lua; NULL = built-in default */
     const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
-    volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
+    volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file and the allow-lists
+                                           again; may be NULL */
+    /* Security (docs/security.md): CURVE with the secret key in curve_key
+       and a ZAP allow-list file per role, or plain, which only loopback
+       endpoints may be. Neither, or both, is refused at start. */
+    const char *curve_key;              /* the broker's NAME.key */
+    const char *allow_producers, *allow_workers, *allow_subscribers, *allow_operators;
+    bool plain;
     cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
     const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */
 } cf_broker_config_t;
@@ -39,8 +47,10 @@ typedef struct {
 
 typedef struct _cf_broker_t cf_broker_t;
 
-/*  Creates the sockets and binds them. NULL with the reason in err when an
-    endpoint cannot be bound.                                                 */
+/*  Checks the security settings, creates the sockets and binds them. NULL
+    with the reason in err when the settings are refused (plain on an
+    endpoint that is not loopback, a loose or bad key file, a bad
+    allow-list) or an endpoint cannot be bound.                              */
 cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t err_size);
 void cf_broker_destroy(cf_broker_t **self_p);
 

@@ -74,6 +74,12 @@ void cf_client_set_window(cf_client_t *self, unsigned requests);
 void cf_client_set_timeout(cf_client_t *self, int ms);
 void cf_client_set_deadline(cf_client_t *self, int ms);
 
+/*  Connects with CURVE (cf_curve_client: the producer's pair and the
+    broker's key); curve is borrowed and must outlive the client. NULL, the
+    default, is plain. Before the first connect.                           */
+typedef struct _cf_curve_t cf_curve_t;
+void cf_client_set_curve(cf_client_t *self, const cf_curve_t *curve);
+
 /*  cf_client_run ends early when *flag becomes non-zero (set it from a
     SIGINT handler); what is not final then is unacked, "interrupted".       */
 void cf_client_set_stop_flag(cf_client_t *self, volatile sig_atomic_t *flag);

@@ -17,6 +17,12 @@ typedef struct _cf_publisher_t cf_publisher_t;
 
 /*  Binds an XPUB socket on endpoint. NULL with the reason in err.            */
 cf_publisher_t *cf_publisher_new(void *ctx, const char *endpoint, char *err, size_t err_size);
+
+/*  The same as a CURVE server with curve's pair admitting roles (a ZAP
+    domain, cf_zap.h); curve NULL = plain.                                  */
+typedef struct _cf_curve_t cf_curve_t;
+cf_publisher_t *cf_publisher_new_secure(void *ctx, const char *endpoint, const cf_curve_t *curve,
+                                        const char *roles, char *err, size_t err_size);
 void cf_publisher_destroy(cf_publisher_t **self_p);
 
 /*  Publishes one notification; 0, or -1 when the body is not a msgpack map or

@@ -31,7 +31,9 @@ typedef enum {
     CF_SETTING_ENDPOINT,        /* a ZeroMQ endpoint: tcp://HOST:PORT, ipc://PATH ... */
     CF_SETTING_HOST_PORT,       /* HOST:PORT, port 1..65535 */
     CF_SETTING_LOG_LEVEL,       /* error, warn, info or debug */
-    CF_SETTING_PATH             /* a file or directory name (existence is checked by its user) */
+    CF_SETTING_PATH,            /* a file or directory name (existence is checked by its user) */
+    CF_SETTING_BOOL             /* yes or no: a flag without a value; 1/0, yes/no, true/false,
+                                   on/off in the environment or the file */
 } cf_setting_type_t;
 
 /*  Row flags.                                                               */
@@ -61,6 +63,7 @@ typedef struct {
 #define CF_HOST_PORT        CF_SETTING_HOST_PORT, 0, 0
 #define CF_LOG_LEVEL        CF_SETTING_LOG_LEVEL, 0, 0
 #define CF_PATH             CF_SETTING_PATH, 0, 0
+#define CF_BOOL             CF_SETTING_BOOL, 0, 0
 
 #define CF_SETTINGS_HOST_MAX 256    /* bytes of a HOST:PORT's host, with its NUL */
 #define CF_SETTINGS_SHARED "caseflow"
@@ -86,6 +89,10 @@ const char *cf_settings_env_name(const cf_setting_t *row, char *buf, size_t size
 /*  Checks text against row's type. 0, or -1 with the reason in why
     ("'x' is not a number from 1 to 64"; a secret's value is not quoted).   */
 int cf_settings_check(const cf_setting_t *row, const char *text, char *why, size_t n);
+
+/*  Reads a yes/no value: 1, yes, true, on or 0, no, false, off. 0, or -1
+    when text is none of them.                                               */
+int cf_settings_yes(const char *text, bool *out);
 
 /* ---- one program's settings ----------------------------------------- */
 
@@ -136,6 +143,7 @@ const char *cf_settings_origin(const cf_settings_t *self, const char *name);
 /*  Typed views of a resolved (so already checked) value.                    */
 long long cf_settings_number(const cf_settings_t *self, const char *name);
 cf_log_level_t cf_settings_log_level(const cf_settings_t *self, const char *name);
+bool cf_settings_bool(const cf_settings_t *self, const char *name);
 /*  host gets CF_SETTINGS_HOST_MAX bytes at most. 0, or -1 when unset.       */
 int cf_settings_host_port(const cf_settings_t *self, const char *name, char *host, size_t size,
                           int *port);

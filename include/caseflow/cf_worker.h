@@ -30,6 +30,8 @@ typedef struct {
     const char *rules_file;             /* notification rules; NULL = the defaults */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
     cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
+    const struct _cf_curve_t *curve;    /* the worker's pair and the broker's key (cf_curve);
+                                           borrowed; NULL = plain */
 } cf_worker_config_t;
 
 typedef struct _cf_worker_t cf_worker_t;

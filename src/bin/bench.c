@@ -7,6 +7,7 @@
     stderr when it is a terminal. Exit 0 when every event was accepted, 1
     when a phase failed or an event was not, 2 on a usage error.            */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_bench.h"
 #include "caseflow/cf_bench_stack.h"
 #include "caseflow/cf_proto.h"
@@ -48,6 +49,7 @@ static const char *s_usage =
 typedef struct {
     cf_bench_config_t bench;
     const char *redis, *bin;
+    cf_curve_t *curve;
     long long workers;
     bool json, quiet, persistence;
     char redis_host[256];
@@ -136,6 +138,11 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_o
                  "or put key-file in the --config file");
         return -1;
     }
+    if (o->bench.intake
+        && cf_curve_client_new(cf_settings_text(settings, "producer-key"),
+                               cf_settings_text(settings, "server-key"), &o->curve, err, n) < 0)
+        return -1;
+    o->bench.curve = o->curve;
     o->bench.script_dir = cf_bench_scripts(cf_settings_text(settings, "scripts"));
     o->bench.redis_host = o->redis_host;
     o->bench.ceiling_threads = (unsigned) o->workers;
@@ -215,6 +222,8 @@ int main(int argc, char **argv)
         o.bench.redis_host = "127.0.0.1";
         o.bench.redis_port = cf_bench_stack_redis_port(stack);
         o.bench.key_file = cf_bench_stack_key_file(stack);
+        if (!o.quiet)
+            fputs("caseflow-bench: own stack on loopback, plain ZeroMQ (no CURVE)\n", stderr);
     }
     int status = bench_run(&o, stack);
     if (stack && cf_bench_stack_stop(stack) < 0) {
@@ -222,6 +231,7 @@ int main(int argc, char **argv)
         status = 1;
     }
     cf_bench_stack_destroy(&stack);
+    cf_curve_destroy(&o.curve);
     cf_settings_destroy(&settings);
     return status;
 }

@@ -47,6 +47,12 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, cf_broker_conf
     if (cf_settings_host_port(s, "metrics", s_metrics_host, sizeof s_metrics_host,
                               &s_metrics_port) < 0)
         s_metrics_port = 0;
+    config->curve_key = cf_settings_text(s, "broker-key");
+    config->allow_producers = cf_settings_text(s, "allow-producers");
+    config->allow_workers = cf_settings_text(s, "allow-workers");
+    config->allow_subscribers = cf_settings_text(s, "allow-subscribers");
+    config->allow_operators = cf_settings_text(s, "allow-operators");
+    config->plain = cf_settings_bool(s, "plain");
     if (!config->intake_endpoint || !config->worker_endpoint || !config->publish_endpoint) {
         snprintf(err, n, "missing endpoint: give --intake, --workers and --subscribe "
                  "(or CASEFLOW_INTAKE, CASEFLOW_WORKERS, CASEFLOW_SUBSCRIBE, or intake, "
@@ -80,9 +86,11 @@ int main(int argc, char **argv)
         cf_settings_destroy(&settings);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s control=%s",
-           config.intake_endpoint, config.worker_endpoint, config.publish_endpoint,
-           config.control_endpoint ? config.control_endpoint : "none");
+    CF_LOG(CF_LOG_INFO, "broker started",
+           "intake=%s workers=%s publish=%s control=%s security=%s", config.intake_endpoint,
+           config.worker_endpoint, config.publish_endpoint,
+           config.control_endpoint ? config.control_endpoint : "none",
+           config.plain ? "plain" : "curve");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", s_metrics_host, s_metrics_port);
     int rc = cf_broker_run(broker, stop);

@@ -39,6 +39,7 @@ static const char *s_usage =
     "  config check FILE       validate a configuration file; config keys lists\n"
     "                          every setting (caseflow-ctl config --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
+    "  keygen NAME [--dir D]   a CURVE key pair: NAME.key (secret) and NAME.pub\n"
     "  status                  the running broker: queue, rates, workers\n"
     "  workers                 the broker's connected workers\n"
     "  drain WORKER            let a worker finish what it holds, then exit\n"
@@ -240,7 +241,7 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
-                   { "clock", ctl_clock }, { "config", ctl_config },
+                   { "clock", ctl_clock }, { "config", ctl_config }, { "keygen", ctl_keygen },
                    { "status", ctl_control }, { "workers", ctl_control },
                    { "drain", ctl_control }, { "pause", ctl_control },
                    { "resume", ctl_control } };

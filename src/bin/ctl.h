@@ -25,6 +25,12 @@ int ctl_dlq(int argc, char **argv);
 int ctl_clock(int argc, char **argv);
 int ctl_rules(int argc, char **argv);
 int ctl_config(int argc, char **argv);
+int ctl_keygen(int argc, char **argv);
 int ctl_control(int argc, char **argv);
+
+/*  A command that talks to the broker takes --operator-key FILE (env
+    CASEFLOW_OPERATOR_KEY) and --server-key FILE (env CASEFLOW_SERVER_KEY),
+    settings rows of the ctl program; the broker admits it on an endpoint
+    whose ZAP domain names CF_ZAP_OPERATORS.                                 */
 
 #endif

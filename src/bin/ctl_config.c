@@ -27,7 +27,8 @@ static const char *s_config_usage =
     "  --json                one JSON object (check) or array (keys) on stdout\n"
     "  --help                this text\n";
 
-static const char *s_types[] = { "text", "number", "endpoint", "host:port", "log level", "path" };
+static const char *s_types[] = { "text", "number", "endpoint", "host:port", "log level", "path",
+                                 "yes/no" };
 
 /*  Prints and frees the JSON value. 0, or 1 when stdout fails.              */
 static int config_print_json(json_t *value)

@@ -5,6 +5,7 @@
     and a table (cf_table). A broker that does not answer within --control-timeout
     is a runtime error (exit 1), as is an ERROR reply; usage errors exit 2. */
 #include "ctl.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_table.h"
@@ -85,16 +86,18 @@ static int control_parse(int argc, char **argv, cf_settings_t *settings, control
 /*  Sends [CF01, command, argument?] and receives the reply; its verdict
     (OK or ERROR) in verdict, its body in *body (malloc'ed). 0, or -1 with
     err set when the broker does not answer in time or answers nonsense.   */
-static int control_request(const char *endpoint, int timeout_ms, const char *command,
-                           const char *argument, char *verdict, size_t verdict_size,
-                           zmq_msg_t *body, char *err, size_t n)
+static int control_request(const char *endpoint, int timeout_ms, const cf_curve_t *curve,
+                           const char *command, const char *argument, char *verdict,
+                           size_t verdict_size, zmq_msg_t *body, char *err, size_t n)
 {
     void *ctx = zmq_ctx_new(), *socket = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0, rc = -1;
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(socket, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
-    if (zmq_connect(socket, endpoint) < 0)
+    if (curve && cf_curve_client(curve, socket) < 0)
+        snprintf(err, n, "CURVE: %s", zmq_strerror(zmq_errno()));
+    else if (zmq_connect(socket, endpoint) < 0)
         snprintf(err, n, "--control %s: %s", endpoint, zmq_strerror(zmq_errno()));
     else if (zmq_send(socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE) < 0
              || zmq_send(socket, command, strlen(command), argument ? ZMQ_SNDMORE : 0) < 0
@@ -267,14 +270,23 @@ static int control_run(int argc, char **argv, cf_settings_t *settings)
         if (!strcmp(a.command, commands[i][0]))
             command = commands[i][1];
     const char *endpoint = cf_settings_text(settings, "control");
+    cf_curve_t *curve = NULL;
+    if (cf_curve_client_new(cf_settings_text(settings, "operator-key"),
+                            cf_settings_text(settings, "server-key"), &curve, err,
+                            sizeof err) < 0) {
+        fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
+        return 2;
+    }
     char verdict[16];
     zmq_msg_t body;
     zmq_msg_init(&body);
     int rc = control_request(endpoint, (int) cf_settings_number(settings, "control-timeout"),
-                             command, a.worker, verdict, sizeof verdict, &body, err, sizeof err);
+                             curve, command, a.worker, verdict, sizeof verdict, &body, err,
+                             sizeof err);
     if (rc == 0)
         rc = control_show(&a, verdict, &body, err, sizeof err);
     zmq_msg_close(&body);
+    cf_curve_destroy(&curve);
     if (rc < 0)
         fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
     return rc < 0 ? 1 : 0;

@@ -8,6 +8,7 @@
     when every event was accepted or duplicate, 1 when one was rejected or
     unacked, 2 on a usage or I/O error.                                      */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_client.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
@@ -40,6 +41,7 @@ typedef struct {
     bool json, quiet;
     char **files;
     int file_count;
+    cf_curve_t *curve;          /* NULL = plain */
 } push_options_t;
 
 typedef struct {
@@ -121,6 +123,9 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, push_options_t
                  "intake in the --config file");
         return -1;
     }
+    if (cf_curve_client_new(cf_settings_text(s, "producer-key"), cf_settings_text(s, "server-key"),
+                            &o->curve, err, n) < 0)
+        return -1;
     o->files = argv + optind;
     o->file_count = argc - optind;
     return 0;
@@ -341,6 +346,8 @@ int main(int argc, char **argv)
     cf_client_set_window(p.client, (unsigned) p.options.window);
     cf_client_set_timeout(p.client, (int) p.options.timeout_ms);
     cf_client_set_deadline(p.client, (int) (p.options.deadline_s * 1000));
+    if (p.options.curve)
+        cf_client_set_curve(p.client, p.options.curve);
     int status = 2;
     if (cf_client_connect(p.client) < 0)
         fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p.client));
@@ -359,6 +366,7 @@ int main(int argc, char **argv)
         }
     }
     cf_client_destroy(&p.client);
+    cf_curve_destroy(&p.options.curve);
     cf_json_destroy(&p.json);
     cf_settings_destroy(&settings);
     list_free(&p.local);

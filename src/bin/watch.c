@@ -10,6 +10,7 @@
     --count notifications, --idle seconds without one, or SIGINT/SIGTERM; 2
     on a usage error.                                                         */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
@@ -47,6 +48,7 @@ static const char *s_usage_end =
 
 typedef struct {
     const char *endpoint, *intake;
+    cf_curve_t *curve;                  /* NULL = plain */
     bool snapshot;
     long long count, idle_s;            /* 0 = no limit */
     char **prefixes;
@@ -102,6 +104,9 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, watch_options_
                  "or put intake in the --config file");
         return -1;
     }
+    if (cf_curve_client_new(cf_settings_text(s, "subscriber-key"),
+                            cf_settings_text(s, "server-key"), &o->curve, err, n) < 0)
+        return -1;
     o->prefixes = argv + optind;
     o->prefix_count = argc - optind;
     return 0;
@@ -120,6 +125,8 @@ static int watch_connect(watch_t *w, char *err, size_t n)
                        strlen(w->options.prefixes[i]));
     if (w->options.prefix_count == 0)
         zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, "", 0);
+    if (w->options.curve)
+        cf_curve_client(w->options.curve, w->socket);
     if (zmq_connect(w->socket, w->options.endpoint) < 0) {
         snprintf(err, n, "notification endpoint '%s': %s", w->options.endpoint,
                  zmq_strerror(errno));
@@ -230,7 +237,7 @@ static int watch_snapshot(watch_t *w, char *err, size_t n)
     nanosleep(&settle, NULL);
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
-    int rc = cf_snapshot_fetch(w->ctx, w->options.intake, 10000, &body, err, n);
+    int rc = cf_snapshot_fetch(w->ctx, w->options.intake, w->options.curve, 10000, &body, err, n);
     if (rc == 0 && (cf_unpack(&w->body, body.data, body.size) < 0
                     || cf_snapshot_prime(w->seqs, &w->body.data) < 0)) {
         snprintf(err, n, "the snapshot is not a snapshot map");
@@ -286,5 +293,6 @@ int main(int argc, char **argv)
     zmq_close(w.socket);
     zmq_ctx_term(w.ctx);
     cf_settings_destroy(&settings);
+    cf_curve_destroy(&w.options.curve);
     return w.status;
 }

@@ -1,6 +1,7 @@
 /*  caseflow-worker: validates events, applies them to Redis and publishes
     what they change. A thin main over cf_worker.                            */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_metrics_http.h"
 #include "caseflow/cf_settings.h"
@@ -20,6 +21,7 @@ typedef struct {
     char redis_host[CF_SETTINGS_HOST_MAX];
     char metrics_host[CF_SETTINGS_HOST_MAX];
     int metrics_port;           /* 0: no metrics */
+    cf_curve_t *curve;          /* NULL = plain */
 } worker_options_t;
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
@@ -59,6 +61,10 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, worker_options
                  "key-file in the --config file");
         return -1;
     }
+    if (cf_curve_client_new(cf_settings_text(s, "worker-key"), cf_settings_text(s, "server-key"),
+                            &o->curve, err, n) < 0)
+        return -1;
+    c->curve = o->curve;
     return 0;
 }
 
@@ -84,10 +90,12 @@ int main(int argc, char **argv)
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
         cf_metrics_http_stop(&http, &options.config.metrics);
         cf_settings_destroy(&settings);
+        cf_curve_destroy(&options.curve);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d",
-           options.config.broker_endpoint, options.redis_host, options.config.redis_port);
+    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d security=%s",
+           options.config.broker_endpoint, options.redis_host, options.config.redis_port,
+           options.curve ? "curve" : "plain");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", options.metrics_host,
                options.metrics_port);
@@ -95,5 +103,6 @@ int main(int argc, char **argv)
     cf_worker_destroy(&worker);
     cf_metrics_http_stop(&http, &options.config.metrics);
     cf_settings_destroy(&settings);
+    cf_curve_destroy(&options.curve);
     return rc < 0 ? 1 : 0;
 }

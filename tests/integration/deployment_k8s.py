@@ -37,7 +37,8 @@ def check_kustomize(c, folder, objects):
                          timeout=120)
     rendered = [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
     key = lambda o: (o.get("kind"), o.get("metadata", {}).get("name"))
-    want = {key(o) for o in objects if o.get("kind") != "Kustomization"} - {("Secret", "caseflow-hmac")}
+    want = {key(o) for o in objects if o.get("kind") != "Kustomization"} - {("Secret", "caseflow-hmac"),
+                                                                                 ("Secret", "caseflow-curve")}
     c.check(run.returncode == 0 and {key(o) for o in rendered} == want,
             "k8s: kubectl kustomize renders every object but the placeholder secret",
             run.stderr.strip()[-300:])
@@ -160,6 +161,7 @@ def check_kubernetes(c, progs, grace, folder, check_health_check):
 def check_broker(c, objects, broker):
     ct = pod(broker)["spec"]["containers"][0]
     env, ports = env_of(ct), ports_of(ct)
+    check_curve_mounts(c, objects, pod(broker)["spec"], ct, env, "broker")
     for var, port in (("CASEFLOW_INTAKE", "intake"), ("CASEFLOW_WORKERS", "workers"),
                       ("CASEFLOW_SUBSCRIBE", "publish")):
         bound = endpoint(env.get(var))
@@ -207,20 +209,35 @@ def check_worker(c, objects, broker, worker, redis, check_health_check):
             f"k8s: the ScaledObject follows {QUEUE_GAUGE}")
 
 
-def check_key_mount(c, objects, spec, ct, env):
-    key = env.get("CASEFLOW_KEY_FILE", "")
-    secret = find(objects, "Secret")
+def secret_file(objects, spec, ct, path):
+    """Whether path is an item of a Secret of the manifests, mounted in ct."""
+    secrets = {o["metadata"]["name"]: o for o in find(objects, "Secret")}
     mounts = {m["name"]: m["mountPath"] for m in ct.get("volumeMounts", [])}
-    found = False
     for vol in spec.get("volumes", []):
         s = vol.get("secret")
-        if not s or vol["name"] not in mounts:
+        if not s or vol["name"] not in mounts or s["secretName"] not in secrets:
             continue
-        for item in s.get("items", []):
-            found |= (f"{mounts[vol['name']]}/{item['path']}" == key and bool(secret)
-                      and s["secretName"] == secret[0]["metadata"]["name"]
-                      and item["key"] in (secret[0].get("stringData") or secret[0].get("data") or {}))
-    c.check(found, "k8s worker: CASEFLOW_KEY_FILE is the HMAC Secret's key, mounted", key)
+        data = secrets[s["secretName"]].get("stringData") or secrets[s["secretName"]].get("data") or {}
+        if any(f"{mounts[vol['name']]}/{item['path']}" == path and item["key"] in data
+               for item in s.get("items", [])):
+            return True
+    return False
+
+
+def check_key_mount(c, objects, spec, ct, env):
+    key = env.get("CASEFLOW_KEY_FILE", "")
+    c.check(secret_file(objects, spec, ct, key),
+            "k8s worker: CASEFLOW_KEY_FILE is the HMAC Secret's key, mounted", key)
+    check_curve_mounts(c, objects, spec, ct, env, "worker")
+
+
+def check_curve_mounts(c, objects, spec, ct, env, who):
+    """Every CURVE file a container is told of is a mounted Secret item."""
+    names = [n for n in env if n.endswith("_KEY") and n != "CASEFLOW_KEY_FILE"
+             or n.startswith("CASEFLOW_ALLOW_")]
+    c.check(bool(names), f"k8s {who}: CURVE keys are configured", str(sorted(env)))
+    bad = [n for n in names if not secret_file(objects, spec, ct, env[n])]
+    c.check(not bad, f"k8s {who}: every CURVE key and allow-list is a mounted Secret item", bad)
 
 
 def check_redis(c, objects, redis):

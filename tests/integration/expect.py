@@ -640,7 +640,7 @@ def compare(name, got, want):
 # ---- shared test helpers (harness.py), and the model against a stack -----------
 
 from harness import (Checks, Redis, Stack, Watcher, bin_dir, diff_rows,  # noqa: E402,F401
-                     ordered, parse_notification, source_dir)
+                     ordered, parse_notification, source_dir, curve_client, curve_server)
 
 
 def check_reports(c, stack, model, label, skip=(), variants=None):

@@ -71,6 +71,41 @@ def bin_dir():
     return os.environ.get("CASEFLOW_BIN") or os.path.join(source_dir(), "build")
 
 
+# Which of the stack's key files a client of each role uses (scripts/up).
+CURVE_KEYS = {"producer": "CASEFLOW_PRODUCER_KEY", "worker": "CASEFLOW_WORKER_KEY",
+              "subscriber": "CASEFLOW_SUBSCRIBER_KEY", "operator": "CASEFLOW_OPERATOR_KEY"}
+
+
+def read_key(path):
+    """The one Z85 line of a key file, as bytes."""
+    with open(path, "rb") as f:
+        return f.read().strip()
+
+
+def curve_client(sock, env, role, key_file=None):
+    """Makes a pyzmq socket (before connect) a CURVE client of the stack's
+    broker with the key pair of role ("producer", "subscriber", ...), or of
+    key_file; leaves it plain when the stack runs plain. Returns sock."""
+    import zmq      # here: most tests never open a socket of their own
+    if not env.get("CASEFLOW_SERVER_KEY"):
+        return sock
+    secret = read_key(key_file or env[CURVE_KEYS[role]])
+    sock.curve_secretkey = secret
+    sock.curve_publickey = zmq.curve_public(secret)
+    sock.curve_serverkey = read_key(env["CASEFLOW_SERVER_KEY"])
+    return sock
+
+
+def curve_server(sock, env):
+    """Makes a pyzmq socket (before bind) a CURVE server with the broker's
+    key (a test's stand-in for the broker, with no allow-list); plain when
+    the stack is. Returns sock."""
+    if env.get("CASEFLOW_BROKER_KEY"):
+        sock.curve_server = True
+        sock.curve_secretkey = read_key(env["CASEFLOW_BROKER_KEY"])
+    return sock
+
+
 class Stack:
     """A stack started with scripts/up in a temporary folder; use with `with`."""
 
@@ -131,6 +166,10 @@ class Stack:
         self._down()
         shutil.rmtree(self.tmp, ignore_errors=True)
         return False
+
+    def secure(self, sock, role, key_file=None):
+        """curve_client(sock, self.env, role, key_file): a socket of this stack's."""
+        return curve_client(sock, self.env, role, key_file)
 
     def pids(self):
         """{name: pid} from the stack's pid files."""

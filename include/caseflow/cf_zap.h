@@ -1,0 +1,57 @@
+/*  cf_zap: the broker's ZAP handler (ZeroMQ RFC 27), which decides which
+    CURVE clients may connect. Without one libzmq admits any client that
+    knows the server's public key.
+
+    A thread answers on inproc://zeromq.zap.01 of the given context. Each
+    role (producers, workers, subscribers, operators) has an allow-list: a
+    text file of Z85 public keys, one per line (blank lines and lines
+    starting with '#' ignored); a role without a file admits nobody. A CURVE
+    server socket names, as its ZAP domain, the roles it admits, separated
+    by commas ("producers,subscribers"); a client is admitted (200) when its
+    key is in one of them, and the role that admitted it becomes the
+    connection's User-Id (cf_zap_role_of reads it from a message). Anyone
+    else gets 400 and one warning line per key (its fingerprint: the first
+    8 Z85 characters of its public key). cf_zap_reload reads the files
+    again while connections go on.                                           */
+#ifndef CF_ZAP_H
+#define CF_ZAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <zmq.h>
+
+#define CF_ZAP_PRODUCERS   "producers"
+#define CF_ZAP_WORKERS     "workers"
+#define CF_ZAP_SUBSCRIBERS "subscribers"
+#define CF_ZAP_OPERATORS   "operators"
+
+typedef struct {
+    const char *role;       /* one word, no comma */
+    const char *file;       /* its allow-list; NULL = nobody */
+} cf_zap_list_t;
+
+typedef struct _cf_zap_t cf_zap_t;
+
+/*  Reads the lists (the names are copied) and starts the handler on ctx.
+    NULL with the reason in err (a file that cannot be read, a bad line,
+    with its number, or the ZAP endpoint already taken).                    */
+cf_zap_t *cf_zap_new(void *ctx, const cf_zap_list_t *lists, size_t count, char *err,
+                     size_t err_size);
+
+/*  Stops the thread (before the context is terminated), frees, nulls
+    *self_p; accepts NULL.                                                  */
+void cf_zap_destroy(cf_zap_t **self_p);
+
+/*  Reads every list again; they take effect for the next connections (a
+    connection admitted before stays). On error the lists in force stay.
+    0, or -1 with the reason in err.                                        */
+int cf_zap_reload(cf_zap_t *self, char *err, size_t err_size);
+
+/*  Keys in the lists now, all roles together.                              */
+size_t cf_zap_keys(cf_zap_t *self);
+
+/*  Whether the connection msg came in on was admitted as role (its
+    User-Id). false for a plain connection.                                 */
+bool cf_zap_role_of(zmq_msg_t *msg, const char *role);
+
+#endif
