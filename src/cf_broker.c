@@ -49,9 +49,8 @@ static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, co
 
 /* ---- sending ---------------------------------------------------------- */
 
-/* Sends count frames of (data, size) after the routing id; 0 or -1. */
-static int broker_send(void *socket, const void *id, size_t id_len,
-                       const void *const *data, const size_t *size, size_t count)
+int broker_send(void *socket, const void *id, size_t id_len,
+                const void *const *data, const size_t *size, size_t count)
 {
     if (zmq_send(socket, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return -1;
@@ -78,6 +77,8 @@ static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const 
     cf_ack_t *acks = calloc(count, sizeof *acks);
     if (!acks)
         abort();
+    if (status == CF_ACK_BUSY)
+        self->events_busy += count;
     for (size_t i = 0; i < count; i++)
         acks[i] = (cf_ack_t) { status, NULL, 0, reason, strlen(reason) };
     msgpack_sbuffer_clear(&self->sbuf);
@@ -203,6 +204,11 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
                         "broker: shutting down, send again later");
         return;
     }
+    if (self->paused) {
+        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY,
+                        "broker: intake paused by an operator, send again later");
+        return;
+    }
     if (broker_over_rate(self, producer, events, reason, sizeof reason)) {
         broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
         return;
@@ -254,8 +260,11 @@ static void broker_on_ready(cf_broker_t *self, cf_parts_t *parts, cf_member_t *m
                          has_body ? cf_parts_len(parts, 3) : 0, &ready);
     member->credit = ready.credit >= 1 && ready.credit <= BROKER_CREDIT_MAX ? ready.credit : 1;
     snprintf(member->name, sizeof member->name, "%s:%u", ready.host, ready.pid);
-    CF_LOG(CF_LOG_INFO, "worker joined", "worker=%s credit=%u workers=%zu", member->name,
-           member->credit, cf_roster_size(self->roster));
+    snprintf(member->host, sizeof member->host, "%s", ready.host);
+    member->pid = ready.pid;
+    cf_broker_control_label(self, member);
+    CF_LOG(CF_LOG_INFO, "worker joined", "worker=%s id=%s credit=%u workers=%zu", member->name,
+           member->label, member->credit, cf_roster_size(self->roster));
 }
 
 static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *member)
@@ -350,6 +359,7 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     if (!self)
         abort();
     self->ctx = zmq_ctx_new();
+    self->started_at = cf_clock_ms();
     self->queue_limit = config->queue_limit ? config->queue_limit : CF_BROKER_QUEUE_DEFAULT;
     self->queue_bytes = config->queue_bytes ? config->queue_bytes : CF_BROKER_QUEUE_BYTES_DEFAULT;
     self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
@@ -380,7 +390,11 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->workers = self->intake
         ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, CF_ZAP_WORKERS, err, err_size)
         : NULL;
-    if (!self->workers || cf_broker_notify_start(self, config, err, err_size) < 0) {
+    self->control = self->workers && config->control_endpoint
+        ? broker_socket(self, ZMQ_ROUTER, config->control_endpoint, CF_ZAP_OPERATORS, err,
+                        err_size) : NULL;
+    if (!self->workers || (config->control_endpoint && !self->control)
+        || cf_broker_notify_start(self, config, err, err_size) < 0) {
         cf_broker_destroy(&self);
         return NULL;
     }
@@ -388,6 +402,8 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     cf_loop_add_socket(self->loop, self->workers, broker_on_workers, self);
     cf_loop_add_timer(self->loop, self->heartbeat_ms / 2 > 0 ? self->heartbeat_ms / 2 : 1,
                       broker_on_heartbeat, self);
+    if (self->control)
+        cf_broker_control_start(self);
     return self;
 }
 
@@ -441,6 +457,9 @@ void cf_broker_destroy(cf_broker_t **self_p)
         zmq_close(self->intake);
     if (self->workers)
         zmq_close(self->workers);
+    if (self->control)
+        zmq_close(self->control);
+    cf_parts_destroy(&self->control_parts);
     cf_roster_destroy(&self->roster);
     cf_jobq_destroy(&self->queue);
     cf_ratelimit_destroy(&self->rates);

@@ -1,9 +1,10 @@
-/*  cf_broker internals shared by cf_broker.c (intake, dispatch, workers)
-    and cf_broker_notify.c (the notification side: outboxes, stats). Not
-    installed.                                                              */
+/*  cf_broker internals shared by cf_broker.c (intake, dispatch, workers),
+    cf_broker_notify.c (the notification side: outboxes, stats) and
+    cf_broker_control.c (the operators' control socket). Not installed.     */
 #ifndef CF_BROKER_INTERNAL_H
 #define CF_BROKER_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
@@ -34,8 +35,22 @@ typedef struct {
     cf_metric_t *published[BROKER_TOPIC_FAMILIES], *dropped, *outbox_errors;
 } broker_metrics_t;
 
+#define BROKER_RATE_SAMPLES 6       /* one a second: rates over the last 5 s */
+
+typedef struct {
+    int64_t at;
+    uint64_t events_in, events_acked;
+} broker_sample_t;
+
 struct _cf_broker_t {
     void *ctx, *intake, *workers;
+    void *control;                  /* NULL when there is no control endpoint */
+    cf_parts_t *control_parts;
+    bool paused;                    /* intake answers every PUSH busy */
+    int64_t started_at;
+    unsigned workers_seen;          /* for the next worker's label */
+    broker_sample_t samples[BROKER_RATE_SAMPLES];   /* a ring, for the rates */
+    size_t sample_next, sample_count;
     cf_publisher_t *publisher;
     cf_outbox_t *outbox;            /* the notification outboxes' reader */
     cf_rules_t *rules;              /* for the milestones */
@@ -44,6 +59,7 @@ struct _cf_broker_t {
     cf_parts_t *outbox_parts;
     int stats_ms;
     uint64_t events_in, events_acked;   /* since start */
+    uint64_t events_busy;               /* answered busy since start */
     uint64_t stats_in, stats_acked;     /* at the last stats notification */
     int64_t stats_at;
     cf_loop_t *loop;
@@ -79,6 +95,23 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
 /*  Passes a late subscriber's SNAPSHOT [who, CF01, SNAPSHOT, request id]
     to the outbox reader, which answers between batches.                     */
 void cf_broker_snapshot_request(cf_broker_t *self, cf_parts_t *parts);
+
+/*  Registers the control socket (already bound) and the control timers
+    (rate samples, telling drained workers to exit) in the loop.            */
+void cf_broker_control_start(cf_broker_t *self);
+
+/*  A freshly joined member gets its label (w1, w2...).                      */
+void cf_broker_control_label(cf_broker_t *self, cf_member_t *member);
+
+/*  Sends count frames of (data, size) after the routing id, never
+    blocking; 0 or -1.                                                      */
+int broker_send(void *socket, const void *id, size_t id_len,
+                const void *const *data, const size_t *size, size_t count);
+
+/*  msgpack map members for the broker's replies and notifications: a key
+    (any string), and a key with an unsigned count (cf_broker_notify.c).    */
+void broker_pack_key(msgpack_packer *pk, const char *key);
+void broker_pack_count(msgpack_packer *pk, const char *key, uint64_t value);
 
 /*  The jobs workers hold now.                                              */
 size_t cf_broker_inflight(cf_broker_t *self);

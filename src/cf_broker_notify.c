@@ -66,15 +66,15 @@ static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
-static void pack_key(msgpack_packer *pk, const char *key)
+void broker_pack_key(msgpack_packer *pk, const char *key)
 {
     msgpack_pack_str(pk, strlen(key));
     msgpack_pack_str_body(pk, key, strlen(key));
 }
 
-static void pack_count(msgpack_packer *pk, const char *key, uint64_t value)
+void broker_pack_count(msgpack_packer *pk, const char *key, uint64_t value)
 {
-    pack_key(pk, key);
+    broker_pack_key(pk, key);
     msgpack_pack_uint64(pk, value);
 }
 
@@ -119,20 +119,20 @@ static int notify_on_stats(cf_loop_t *loop, int timer_id, void *arg)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &self->sbuf, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 11);
-    pack_count(&pk, "events_in", self->events_in - self->stats_in);
-    pack_count(&pk, "events_acked", self->events_acked - self->stats_acked);
-    pack_key(&pk, "seconds");
+    broker_pack_count(&pk, "events_in", self->events_in - self->stats_in);
+    broker_pack_count(&pk, "events_acked", self->events_acked - self->stats_acked);
+    broker_pack_key(&pk, "seconds");
     msgpack_pack_double(&pk, seconds);
-    pack_key(&pk, "events_per_s");
+    broker_pack_key(&pk, "events_per_s");
     msgpack_pack_double(&pk, seconds > 0 ? (double) (self->events_acked - self->stats_acked)
                                            / seconds : 0);
-    pack_count(&pk, "queue_events", cf_jobq_events(self->queue));
-    pack_count(&pk, "queue_jobs", cf_jobq_jobs(self->queue));
-    pack_count(&pk, "inflight_jobs", cf_broker_inflight(self));
-    pack_count(&pk, "workers", cf_roster_size(self->roster));
-    pack_count(&pk, "published", cf_publisher_sent(self->publisher));
-    pack_count(&pk, "dropped", cf_publisher_dropped(self->publisher));
-    pack_count(&pk, "outbox_errors", cf_outbox_errors(self->outbox));
+    broker_pack_count(&pk, "queue_events", cf_jobq_events(self->queue));
+    broker_pack_count(&pk, "queue_jobs", cf_jobq_jobs(self->queue));
+    broker_pack_count(&pk, "inflight_jobs", cf_broker_inflight(self));
+    broker_pack_count(&pk, "workers", cf_roster_size(self->roster));
+    broker_pack_count(&pk, "published", cf_publisher_sent(self->publisher));
+    broker_pack_count(&pk, "dropped", cf_publisher_dropped(self->publisher));
+    broker_pack_count(&pk, "outbox_errors", cf_outbox_errors(self->outbox));
     zmq_msg_t topic, body;
     zmq_msg_init_size(&topic, 5);
     memcpy(zmq_msg_data(&topic), "stats", 5);

@@ -90,7 +90,7 @@ cf_member_t *cf_roster_pick(cf_roster_t *self)
     cf_member_t *best = NULL;
     for (size_t i = 0; i < self->size; i++) {
         cf_member_t *member = self->members[i];
-        if (member->credit == 0)
+        if (member->credit == 0 || member->draining)
             continue;
         if (!best || member->inflight_count < best->inflight_count
             || (member->inflight_count == best->inflight_count

@@ -52,6 +52,11 @@ static const cf_setting_t s_rows[] = {
       "where subscribers connect (required; also --publish)", "publish" },
     { "subscribe", WATCH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "the broker's notification endpoint (required)", NULL },
+    { "control", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "where operators connect: caseflow-ctl status, workers, drain, pause, resume "
+      "(default: none)", NULL },
+    { "control", CTL, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "the broker's control endpoint (status, workers, drain, pause, resume)", NULL },
     { "redis", BROKER | WORKER | CTL, CF_HOST_PORT, "127.0.0.1:6379", SHARED, "HOST:PORT",
       "the Redis server", NULL },
     { "key-file", WORKER, CF_PATH, NULL, SHARED, "FILE",
@@ -95,7 +100,7 @@ static const cf_setting_t s_rows[] = {
       "public keys that may use the control endpoint", NULL },
     { "plain", BROKER, CF_BOOL, "no", 0, "",
       "no CURVE: allowed only when every endpoint is on loopback", NULL },
-    { "server-key", WORKER | PUSH | WATCH | BENCH, CF_PATH, NULL, SHARED, "FILE",
+    { "server-key", WORKER | PUSH | WATCH | BENCH | CTL, CF_PATH, NULL, SHARED, "FILE",
       "the broker's CURVE public key, NAME.pub: CURVE with it and this program's key, plain "
       "with neither", NULL },
     { "worker-key", WORKER, CF_PATH, NULL, 0, "FILE",
@@ -120,6 +125,12 @@ static const cf_setting_t s_rows[] = {
       "requests in flight", NULL },
     { "timeout", PUSH, CF_NUMBER(1, 3600000), STR(CF_CLIENT_TIMEOUT_MS), 0, "MS",
       "resend a request without ACK after MS, doubling up to 30 s", NULL },
+    { "operator-key", CTL, CF_PATH, NULL, 0, "FILE",
+      "status, workers, drain, pause, resume: the operator's CURVE secret key, NAME.key, "
+      "mode 0600 (with server-key)", NULL },
+    { "control-timeout", CTL, CF_NUMBER(1, 3600000), "5000", 0, "MS",
+      "how long status, workers, drain, pause and resume wait for the broker's answer",
+      NULL },
     { "deadline", PUSH, CF_NUMBER(1, 86400), "60", 0, "S",
       "give up after S seconds without progress", NULL },
 };

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The big-endian number of `width` bytes at p. */
 static size_t unpack_be(const unsigned char *p, int width)
@@ -101,4 +102,19 @@ int cf_unpack(msgpack_unpacked *result, const void *data, size_t size)
     if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
         abort();                /* the walk bounded the request: this is the heap */
     return ret == MSGPACK_UNPACK_SUCCESS && offset == size ? 0 : CF_UNPACK_INVALID;
+}
+
+const msgpack_object *cf_unpack_get(const msgpack_object *map, const char *key)
+{
+    assert(key);
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t len = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
+            && memcmp(k->via.str.ptr, key, len) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
 }

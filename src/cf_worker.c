@@ -213,16 +213,25 @@ static void worker_take_job(cf_worker_t *self)
     self->job_count++;
 }
 
+/* An EXIT (an operator drained us, and we hold nothing the broker knows
+   of) ends the loop: cf_worker_run then leaves as on SIGTERM. */
 static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
     cf_worker_t *self = arg;
+    bool leave = false;
     while (cf_parts_recv(self->inbox, socket) == 0) {
         self->last_heard = cf_clock_ms();
-        worker_take_job(self);      /* anything but a whole JOB or REDO is only a sign of life */
+        if (cf_parts_size(self->inbox) == 2 && cf_parts_equals(self->inbox, 0, CF_PROTO_SIGNATURE)
+            && cf_parts_equals(self->inbox, 1, CF_CMD_EXIT))
+            leave = true;
+        else
+            worker_take_job(self);  /* anything but a whole JOB or REDO is only a sign of life */
     }
     worker_process(self);
-    return 0;
+    if (leave)
+        CF_LOG(CF_LOG_INFO, "drained, leaving", "jobs=%zu", self->job_count);
+    return leave ? -1 : 0;
 }
 
 /* Hands the rules in force to the store, which passes them to the script. */

@@ -8,7 +8,9 @@
     put in the outboxes in Redis (read by a thread: cf_outbox), the rejects a
     DONE carries, and a periodic `stats`. Workers that fall
     silent past the liveness limit are dropped and their jobs handed to
-    others. The broker never parses an event: validation lives in the worker. */
+    others. On the optional control endpoint operators ask for its status,
+    drain a worker and pause intake (docs/protocol.md, section 7). The
+    broker never parses an event: validation lives in the worker.            */
 #ifndef CF_BROKER_H
 #define CF_BROKER_H
 
@@ -41,6 +43,7 @@ typedef struct {
     double producer_rate;               /* events/s per producer; 0 = CF_RATELIMIT_RATE_DEFAULT */
     size_t producers_max;               /* producers tracked; 0 = CF_RATELIMIT_PEERS_DEFAULT */
     size_t queue_bytes;                 /* event bytes waiting for a worker; 0 = default */
+    const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000

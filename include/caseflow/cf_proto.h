@@ -24,6 +24,14 @@
 #define CF_CMD_DONE             "DONE"
 #define CF_CMD_HEARTBEAT        "HEARTBEAT"
 #define CF_CMD_BYE              "BYE"
+#define CF_CMD_EXIT             "EXIT"  /* broker -> worker: drained, finish and leave */
+/* Control (operator DEALER -> broker ROUTER; replies OK or ERROR) */
+#define CF_CMD_STATUS           "STATUS"
+#define CF_CMD_WORKERS          "WORKERS"
+#define CF_CMD_DRAIN            "DRAIN"
+#define CF_CMD_PAUSE            "PAUSE"
+#define CF_CMD_RESUME           "RESUME"
+#define CF_CMD_OK               "OK"
 
 #define CF_PROTO_MAX_EVENTS     1000    /* events in one PUSH */
 #define CF_PROTO_MAX_REQ_ID     64      /* bytes of a producer's request id */

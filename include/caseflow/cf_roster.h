@@ -20,6 +20,11 @@ typedef struct {
     unsigned char id[CF_ROSTER_ID_MAX];
     size_t id_len;
     char name[80];              /* host:pid, for logs and status */
+    char label[16];             /* w1, w2...: what operators name it by (control) */
+    char host[64];
+    unsigned pid;
+    bool draining;              /* gets no more jobs; told to exit once it holds none */
+    int64_t exit_sent;          /* when it was last told to exit; 0 = not yet */
     unsigned credit;
     cf_job_t *inflight;         /* linked through job->next */
     size_t inflight_count;
@@ -42,7 +47,8 @@ cf_member_t *cf_roster_add(cf_roster_t *self, const void *id, size_t id_len, int
 /*  Removes the member; its jobs in flight must have been taken back first.   */
 void cf_roster_remove(cf_roster_t *self, cf_member_t *member);
 
-/*  The member with credit that was least recently sent to, or NULL.         */
+/*  The member with credit, not draining, that was least recently sent to,
+    or NULL.                                                                  */
 cf_member_t *cf_roster_pick(cf_roster_t *self);
 
 size_t cf_roster_size(const cf_roster_t *self);

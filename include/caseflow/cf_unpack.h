@@ -30,4 +30,8 @@ int cf_unpack_scan(const void *data, size_t size, size_t *end);
     CF_UNPACK_TOO_DEEP. Out of memory aborts.                                */
 int cf_unpack(msgpack_unpacked *result, const void *data, size_t size);
 
+/*  The value of the string key `key` in a decoded map, or NULL when map is
+    NULL, not a map, or has no such key.                                     */
+const msgpack_object *cf_unpack_get(const msgpack_object *map, const char *key);
+
 #endif

@@ -35,6 +35,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, cf_broker_conf
     config->intake_endpoint = cf_settings_text(s, "intake");
     config->worker_endpoint = cf_settings_text(s, "workers");
     config->publish_endpoint = cf_settings_text(s, "subscribe");
+    config->control_endpoint = cf_settings_text(s, "control");
     cf_settings_host_port(s, "redis", redis_host, sizeof redis_host, &config->redis_port);
     config->redis_host = redis_host;
     config->rules_file = cf_settings_text(s, "rules");
@@ -88,8 +89,10 @@ int main(int argc, char **argv)
         cf_settings_destroy(&settings);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s security=%s",
-           config.intake_endpoint, config.worker_endpoint, config.publish_endpoint,
+    CF_LOG(CF_LOG_INFO, "broker started",
+           "intake=%s workers=%s publish=%s control=%s security=%s", config.intake_endpoint,
+           config.worker_endpoint, config.publish_endpoint,
+           config.control_endpoint ? config.control_endpoint : "none",
            config.plain ? "plain" : "curve");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", s_metrics_host, s_metrics_port);

@@ -4,7 +4,8 @@
     (publication rules on unless --exact) and prints it as text, JSON or
     CSV; `dlq` (ctl_dlq.c) lists and replays dead letters; `rules`
     (ctl_rules.c) checks a rules file, `config` (ctl_config.c) a
-    configuration file. A thin main: a
+    configuration file; status, workers, drain, pause and resume
+    (ctl_control.c) ask the running broker. A thin main: a
     dispatch table of commands, option parsing in one helper, the work in the library. Usage
     errors exit 2, runtime errors (Redis unreachable) exit 1, each with one
     line on stderr.                                                          */
@@ -39,6 +40,11 @@ static const char *s_usage =
     "                          every setting (caseflow-ctl config --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
     "  keygen NAME [--dir D]   a CURVE key pair: NAME.key (secret) and NAME.pub\n"
+    "  status                  the running broker: queue, rates, workers\n"
+    "  workers                 the broker's connected workers\n"
+    "  drain WORKER            let a worker finish what it holds, then exit\n"
+    "  pause, resume           stop or start the broker's intake\n"
+    "                          (caseflow-ctl status --help)\n"
     "  --help                  this text\n"
     "The commands that reach Redis take --redis HOST:PORT (env CASEFLOW_REDIS) and\n"
     "--config FILE (env CASEFLOW_CONFIG; keys of [ctl] and [caseflow]).\n";
@@ -235,7 +241,10 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
-                   { "clock", ctl_clock }, { "config", ctl_config }, { "keygen", ctl_keygen } };
+                   { "clock", ctl_clock }, { "config", ctl_config }, { "keygen", ctl_keygen },
+                   { "status", ctl_control }, { "workers", ctl_control },
+                   { "drain", ctl_control }, { "pause", ctl_control },
+                   { "resume", ctl_control } };
 
 int main(int argc, char **argv)
 {

@@ -1,5 +1,7 @@
 /*  caseflow-ctl's commands, one file each: report (ctl.c), dlq (ctl_dlq.c),
-    rules (ctl_rules.c) and config (ctl_config.c). Each takes argv from its own name on and
+    rules (ctl_rules.c), config (ctl_config.c) and the broker's control
+    (ctl_control.c: status, workers, drain, pause, resume, by argv[0]).
+    Each takes argv from its own name on and
     returns the exit status: 0, 1 for a runtime error, 2 for a usage error.  */
 #ifndef CTL_H
 #define CTL_H
@@ -24,6 +26,7 @@ int ctl_clock(int argc, char **argv);
 int ctl_rules(int argc, char **argv);
 int ctl_config(int argc, char **argv);
 int ctl_keygen(int argc, char **argv);
+int ctl_control(int argc, char **argv);
 
 /*  A command that talks to the broker takes --operator-key FILE (env
     CASEFLOW_OPERATOR_KEY) and --server-key FILE (env CASEFLOW_SERVER_KEY),

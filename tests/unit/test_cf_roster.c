@@ -1,5 +1,5 @@
-/*  Tests of cf_roster: credit accounting, picking the least busy worker,
-    releasing and taking back jobs.                                          */
+/*  Tests of cf_roster: credit accounting, picking the least busy worker
+    (never a draining one), releasing and taking back jobs.                                          */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -61,9 +61,27 @@ static void test_bounded(void **state)
     cf_roster_destroy(&roster);
 }
 
+/* A draining member keeps its jobs and credit but gets no new job. */
+static void test_draining_not_picked(void **state)
+{
+    (void) state;
+    cf_roster_t *roster = cf_roster_new();
+    cf_member_t *a = cf_roster_add(roster, "a", 1, 100);
+    cf_member_t *b = cf_roster_add(roster, "b", 1, 100);
+    a->credit = b->credit = 2;
+    a->last_sent = 50;
+    a->draining = true;
+    assert_ptr_equal(cf_roster_pick(roster), b);    /* a is idle longest, but draining */
+    b->draining = true;
+    assert_null(cf_roster_pick(roster));
+    cf_roster_destroy(&roster);
+    assert_null(roster);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = { cmocka_unit_test(test_credit_and_pick),
-                                        cmocka_unit_test(test_bounded) };
+                                        cmocka_unit_test(test_bounded),
+                                        cmocka_unit_test(test_draining_not_picked) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

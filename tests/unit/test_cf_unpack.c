@@ -89,11 +89,40 @@ static void test_hostile_headers(void **state)
     msgpack_unpacked_destroy(&result);
 }
 
+/* cf_unpack_get finds a string key in a map, and nothing in what is not one. */
+static void test_get(void **state)
+{
+    (void) state;
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_uint64(&pk, 7);            msgpack_pack_uint64(&pk, 1);   /* not a str key */
+    msgpack_pack_str(&pk, 2);               msgpack_pack_str_body(&pk, "ab", 2);
+    msgpack_pack_uint64(&pk, 2);
+    msgpack_pack_str(&pk, 1);               msgpack_pack_str_body(&pk, "a", 1);
+    msgpack_pack_uint64(&pk, 3);
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    assert_int_equal(cf_unpack(&result, sbuf.data, sbuf.size), 0);
+    assert_non_null(cf_unpack_get(&result.data, "a"));
+    assert_int_equal(cf_unpack_get(&result.data, "a")->via.u64, 3);
+    assert_int_equal(cf_unpack_get(&result.data, "ab")->via.u64, 2);
+    assert_null(cf_unpack_get(&result.data, "b"));
+    assert_null(cf_unpack_get(&result.data, "abc"));
+    assert_null(cf_unpack_get(NULL, "a"));
+    assert_null(cf_unpack_get(&result.data.via.map.ptr[0].val, "a"));     /* an integer */
+    msgpack_unpacked_destroy(&result);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_format),
         cmocka_unit_test(test_hostile_headers),
+        cmocka_unit_test(test_get),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

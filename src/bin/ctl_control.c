@@ -1,0 +1,301 @@
+/*  caseflow-ctl status | workers | drain WORKER | pause | resume: the
+    running broker, through its control endpoint (docs/protocol.md, section
+    7). One request, one reply: the body (msgpack) is printed as JSON with
+    --json (status: one object with a `workers` array) or as a short text
+    and a table (cf_table). A broker that does not answer within --control-timeout
+    is a runtime error (exit 1), as is an ERROR reply; usage errors exit 2. */
+#include "ctl.h"
+#include "caseflow/cf_curve.h"
+#include "caseflow/cf_json.h"
+#include "caseflow/cf_proto.h"
+#include "caseflow/cf_table.h"
+#include "caseflow/cf_unpack.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+static const char *s_control_usage =
+    "usage: caseflow-ctl status|workers|pause|resume [options]\n"
+    "       caseflow-ctl drain WORKER [options]\n"
+    "  status                the broker: uptime, queue, in flight, rates, its workers\n"
+    "  workers               the connected workers: id, host, pid, credit, jobs and\n"
+    "                        events held, events done, last heartbeat, state\n"
+    "  drain WORKER          send worker WORKER (an id such as w2) no more jobs; once\n"
+    "                        it has finished what it holds it is told to exit\n"
+    "  pause, resume         stop and start taking events: while paused every push\n"
+    "                        is answered busy (producers send again later)\n"
+    "  --json                the answer as JSON\n"
+    "  --help                this text\n";
+
+typedef struct {
+    const char *command, *worker;
+    bool json, help;
+} control_args_t;
+
+static int control_parse(int argc, char **argv, cf_settings_t *settings, control_args_t *a,
+                         char *err, size_t n)
+{
+    static const struct option options[] = {
+        { "json", no_argument, 0, 'j' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    int opt;
+    opterr = 0;
+    optind = 1;
+    a->command = argv[0];
+    while ((opt = cf_settings_getopt(settings, argc, argv, ":h", options)) != -1) {
+        switch (opt) {
+        case 'j': a->json = true; break;
+        case 'h': a->help = true; break;
+        case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
+        default:
+            snprintf(err, n, "unknown option '%s' (see caseflow-ctl %s --help)", argv[optind - 1],
+                     a->command);
+            return -1;
+        }
+    }
+    bool drain = strcmp(a->command, "drain") == 0;
+    if (drain && optind < argc)
+        a->worker = argv[optind++];
+    if (optind < argc) {
+        snprintf(err, n, "unexpected argument '%s' (see caseflow-ctl %s --help)", argv[optind],
+                 a->command);
+        return -1;
+    }
+    if (drain && !a->worker && !a->help) {
+        snprintf(err, n, "which worker? give its id, such as w2 (caseflow-ctl workers lists them)");
+        return -1;
+    }
+    if (!a->help && cf_settings_resolve(settings) < 0) {
+        snprintf(err, n, "%s", cf_settings_error(settings));
+        return -1;
+    }
+    if (!a->help && !cf_settings_text(settings, "control")) {
+        snprintf(err, n, "no control endpoint: give --control or set CASEFLOW_CONTROL (or "
+                 "control in the --config file)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the request ------------------------------------------------------ */
+
+/*  Sends [CF01, command, argument?] and receives the reply; its verdict
+    (OK or ERROR) in verdict, its body in *body (malloc'ed). 0, or -1 with
+    err set when the broker does not answer in time or answers nonsense.   */
+static int control_request(const char *endpoint, int timeout_ms, const cf_curve_t *curve,
+                           const char *command, const char *argument, char *verdict,
+                           size_t verdict_size, zmq_msg_t *body, char *err, size_t n)
+{
+    void *ctx = zmq_ctx_new(), *socket = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0, rc = -1;
+    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(socket, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    if (curve && cf_curve_client(curve, socket) < 0)
+        snprintf(err, n, "CURVE: %s", zmq_strerror(zmq_errno()));
+    else if (zmq_connect(socket, endpoint) < 0)
+        snprintf(err, n, "--control %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    else if (zmq_send(socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE) < 0
+             || zmq_send(socket, command, strlen(command), argument ? ZMQ_SNDMORE : 0) < 0
+             || (argument && zmq_send(socket, argument, strlen(argument), 0) < 0))
+        snprintf(err, n, "cannot send to the broker at %s: %s", endpoint,
+                 zmq_strerror(zmq_errno()));
+    else {
+        char signature[8];
+        int more = 0;
+        size_t more_size = sizeof more;
+        int got = zmq_recv(socket, signature, sizeof signature, 0);
+        int vlen = got == 4 ? zmq_recv(socket, verdict, verdict_size - 1, 0) : -1;
+        if (got < 0 && zmq_errno() == EAGAIN)
+            snprintf(err, n, "no answer from the broker at %s within %d ms (is it running, "
+                     "with --control?)", endpoint, timeout_ms);
+        else if (vlen < 0 || (size_t) vlen >= verdict_size
+                 || zmq_getsockopt(socket, ZMQ_RCVMORE, &more, &more_size) < 0 || !more
+                 || zmq_msg_recv(body, socket, 0) < 0)
+            snprintf(err, n, "the broker at %s sent a reply that is not a control reply",
+                     endpoint);
+        else {
+            verdict[vlen] = '\0';
+            rc = 0;
+        }
+    }
+    zmq_close(socket);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+/* ---- the reply -------------------------------------------------------- */
+
+static int64_t reply_int(const msgpack_object *map, const char *key)
+{
+    const msgpack_object *v = cf_unpack_get(map, key);
+    return v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t) v->via.u64 : 0;
+}
+
+static double reply_real(const msgpack_object *map, const char *key)
+{
+    const msgpack_object *v = cf_unpack_get(map, key);
+    return v && v->type == MSGPACK_OBJECT_FLOAT64 ? v->via.f64 : (double) reply_int(map, key);
+}
+
+/* A string member as a NUL-terminated copy in buf ("" when absent). */
+static const char *reply_text(const msgpack_object *map, const char *key, char *buf, size_t n)
+{
+    const msgpack_object *v = cf_unpack_get(map, key);
+    snprintf(buf, n, "%.*s", v && v->type == MSGPACK_OBJECT_STR ? (int) v->via.str.size : 0,
+             v && v->type == MSGPACK_OBJECT_STR ? v->via.str.ptr : "");
+    return buf;
+}
+
+static bool reply_true(const msgpack_object *map, const char *key)
+{
+    const msgpack_object *v = cf_unpack_get(map, key);
+    return v && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
+}
+
+static int print_workers(const msgpack_object *workers)
+{
+    static const struct { const char *name; bool text; } columns[] = {
+        { "id", true }, { "host", true }, { "pid", false }, { "state", true },
+        { "credit", false }, { "jobs_held", false }, { "events_held", false },
+        { "events_done", false }, { "heartbeat_age_ms", false } };
+    size_t ncolumns = sizeof columns / sizeof columns[0];
+    cf_table_t *table = cf_table_new();
+    for (size_t i = 0; i < ncolumns; i++)
+        cf_table_add_column(table, columns[i].name, columns[i].text ? CF_TABLE_TEXT : CF_TABLE_INT);
+    for (uint32_t r = 0; workers && workers->type == MSGPACK_OBJECT_ARRAY
+                         && r < workers->via.array.size; r++) {
+        const msgpack_object *w = &workers->via.array.ptr[r];
+        size_t row = cf_table_add_row(table);
+        char buf[128];
+        for (size_t i = 0; i < ncolumns; i++)
+            if (columns[i].text)
+                cf_table_set_text(table, row, i, reply_text(w, columns[i].name, buf, sizeof buf));
+            else
+                cf_table_set_int(table, row, i, reply_int(w, columns[i].name));
+    }
+    char *text = cf_table_render(table, CF_TABLE_PLAIN);
+    int rc = fputs(text, stdout) < 0 ? -1 : 0;
+    free(text);
+    cf_table_destroy(&table);
+    return rc;
+}
+
+static int print_status(const msgpack_object *s)
+{
+    int64_t uptime = reply_int(s, "uptime_ms") / 1000;
+    printf("uptime     %lldh %02lldm %02llds\n", (long long) uptime / 3600,
+           (long long) uptime / 60 % 60, (long long) uptime % 60);
+    printf("intake     %s\n", reply_true(s, "paused") ? "paused (pushes answered busy)"
+                                                      : "taking events");
+    printf("queue      %lld events in %lld jobs\n", (long long) reply_int(s, "queue_events"),
+           (long long) reply_int(s, "queue_jobs"));
+    printf("in flight  %lld events in %lld jobs\n", (long long) reply_int(s, "inflight_events"),
+           (long long) reply_int(s, "inflight_jobs"));
+    printf("events     %lld in, %lld acked, %lld answered busy since start\n",
+           (long long) reply_int(s, "events_in"), (long long) reply_int(s, "events_acked"),
+           (long long) reply_int(s, "events_busy"));
+    printf("rates      %.1f in/s, %.1f acked/s (over the last %.1f s)\n",
+           reply_real(s, "in_per_s"), reply_real(s, "acked_per_s"),
+           reply_real(s, "rate_seconds"));
+    const msgpack_object *workers = cf_unpack_get(s, "workers");
+    printf("workers    %u\n\n", workers && workers->type == MSGPACK_OBJECT_ARRAY
+                                ? workers->via.array.size : 0);
+    return print_workers(workers);
+}
+
+static int print_reply(const control_args_t *a, const msgpack_object *body)
+{
+    char id[64], state[32];
+    if (!strcmp(a->command, "status"))
+        return print_status(body);
+    if (!strcmp(a->command, "workers"))
+        return print_workers(body);
+    if (!strcmp(a->command, "drain"))
+        return printf("%s %s: it holds %lld jobs and exits once they are done\n",
+                      reply_text(body, "id", id, sizeof id),
+                      reply_text(body, "state", state, sizeof state),
+                      (long long) reply_int(body, "jobs_held")) < 0 ? -1 : 0;
+    return printf("intake %s\n", reply_true(body, "paused") ? "paused" : "resumed") < 0 ? -1 : 0;
+}
+
+/* Prints the reply (or, for ERROR, puts its reason in err). 0 or -1. */
+static int control_show(const control_args_t *a, const char *verdict, zmq_msg_t *body,
+                        char *err, size_t n)
+{
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    int rc = -1;
+    cf_json_t *json = cf_json_new();
+    if (cf_unpack(&result, zmq_msg_data(body), zmq_msg_size(body)) != 0)
+        snprintf(err, n, "the broker's reply body is not msgpack");
+    else if (strcmp(verdict, CF_CMD_OK) != 0) {
+        char reason[512];
+        snprintf(err, n, "the broker says: %s", reply_text(&result.data, "error", reason,
+                                                           sizeof reason));
+    } else if (a->json) {
+        const char *text = cf_json_from_object(json, &result.data);
+        rc = text && printf("%s\n", text) >= 0 ? 0 : -1;
+    } else
+        rc = print_reply(a, &result.data);
+    if (rc < 0 && !*err)
+        snprintf(err, n, "cannot write the answer to standard output");
+    cf_json_destroy(&json);
+    msgpack_unpacked_destroy(&result);
+    return rc;
+}
+
+/*  The command, with the settings it reads. Exit status.                    */
+static int control_run(int argc, char **argv, cf_settings_t *settings)
+{
+    static const char *const commands[][2] = {
+        { "status", CF_CMD_STATUS }, { "workers", CF_CMD_WORKERS }, { "drain", CF_CMD_DRAIN },
+        { "pause", CF_CMD_PAUSE }, { "resume", CF_CMD_RESUME } };
+    control_args_t a = { 0 };
+    char err[2048] = "";
+    if (control_parse(argc, argv, settings, &a, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-ctl: %s: %s\n", argv[0], err);
+        return 2;
+    }
+    if (a.help) {
+        ctl_help(s_control_usage, settings);
+        return 0;
+    }
+    const char *command = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(a.command, commands[i][0]))
+            command = commands[i][1];
+    const char *endpoint = cf_settings_text(settings, "control");
+    cf_curve_t *curve = NULL;
+    if (cf_curve_client_new(cf_settings_text(settings, "operator-key"),
+                            cf_settings_text(settings, "server-key"), &curve, err,
+                            sizeof err) < 0) {
+        fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
+        return 2;
+    }
+    char verdict[16];
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    int rc = control_request(endpoint, (int) cf_settings_number(settings, "control-timeout"),
+                             curve, command, a.worker, verdict, sizeof verdict, &body, err,
+                             sizeof err);
+    if (rc == 0)
+        rc = control_show(&a, verdict, &body, err, sizeof err);
+    zmq_msg_close(&body);
+    cf_curve_destroy(&curve);
+    if (rc < 0)
+        fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
+    return rc < 0 ? 1 : 0;
+}
+
+int ctl_control(int argc, char **argv)
+{
+    cf_settings_t *settings = cf_settings_new("ctl");
+    int rc = control_run(argc, argv, settings);
+    cf_settings_destroy(&settings);
+    return rc;
+}
