@@ -14,6 +14,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include "caseflow/cf_redis_auth.h"
 
 typedef struct {
     const char *intake_endpoint;        /* ROUTER, producers */
@@ -28,6 +29,7 @@ typedef struct {
     const char *script_dir;             /* lua/publish_batch.lua; NULL = built-in default */
     const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
+    const cf_redis_auth_t *redis_auth;  /* Redis credentials; NULL = none */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "caseflow/cf_redis_auth.h"
 
 typedef struct {
     const char *broker_endpoint;        /* the broker's worker endpoint */
@@ -28,6 +29,7 @@ typedef struct {
     unsigned poison_tries;              /* tries before a dead letter; 0 = 3 */
     const char *rules_file;             /* notification rules; NULL = the defaults */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
+    const cf_redis_auth_t *redis_auth;  /* Redis credentials; NULL = none */
 } cf_worker_config_t;
 
 typedef struct _cf_worker_t cf_worker_t;

@@ -4,6 +4,7 @@
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_redis_auth.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@ static const char *s_usage =
     "  --publish ENDPOINT    where subscribers connect (env CASEFLOW_SUBSCRIBE)\n"
     "  --redis HOST:PORT     Redis, whose outboxes hold the notifications to publish\n"
     "                        (env CASEFLOW_REDIS, default 127.0.0.1:6379)\n"
+    CF_REDIS_AUTH_USAGE
     "  --stats MS            how often to publish a stats notification (default 10000)\n"
     "  --rules FILE          notification rules: the milestone marks (env\n"
     "                        CASEFLOW_RULES); SIGHUP reads the file again\n"
@@ -30,6 +32,7 @@ static const char *s_usage =
     "Endpoints are ZeroMQ addresses such as tcp://127.0.0.1:5570.\n";
 
 static char s_redis_host[256];
+static const char *s_redis_user, *s_redis_password_file;
 
 static int parse_options(int argc, char **argv, cf_broker_config_t *config, char *err, size_t n)
 {
@@ -40,6 +43,8 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { "redis", required_argument, 0, 'r' }, { "stats", required_argument, 0, 's' },
         { "rules", required_argument, 0, 'R' }, { "scripts", required_argument, 0, 'S' },
+        { "redis-user", required_argument, 0, 'u' },
+        { "redis-password-file", required_argument, 0, 'P' },
         { 0, 0, 0, 0 } };
     const char *intake = NULL, *workers = NULL, *publish = NULL, *redis = NULL, *rules = NULL,
                *scripts = NULL;
@@ -60,6 +65,8 @@ static int parse_options(int argc, char **argv, cf_broker_config_t *config, char
         case 'L': if (cf_args_log_level(optarg, &level, err, n) < 0) return -1;
                   break;
         case 'r': redis = optarg; break;
+        case 'u': s_redis_user = optarg; break;
+        case 'P': s_redis_password_file = optarg; break;
         case 'R': rules = optarg; break;
         case 'S': scripts = optarg; break;
         case 's': if (cf_args_number("--stats", optarg, 100, 3600000, &number, err, n) < 0) return -1;
@@ -101,15 +108,20 @@ int main(int argc, char **argv)
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     config.reload = cf_args_trap_reload();
-    cf_broker_t *broker = cf_broker_new(&config, err, sizeof err);
+    cf_redis_auth_t *auth = cf_redis_auth_from_env(s_redis_user, s_redis_password_file, err,
+                                                   sizeof err);
+    config.redis_auth = auth;
+    cf_broker_t *broker = auth ? cf_broker_new(&config, err, sizeof err) : NULL;
     if (!broker) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        cf_redis_auth_destroy(&auth);
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "broker started", "intake=%s workers=%s publish=%s",
            config.intake_endpoint, config.worker_endpoint, config.publish_endpoint);
     int rc = cf_broker_run(broker, stop);
     cf_broker_destroy(&broker);
+    cf_redis_auth_destroy(&auth);
     CF_LOG(CF_LOG_INFO, "broker stopped", "%s", "");
     return rc < 0 ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 #include "ctl.h"
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_counts.h"
+#include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_report.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_table.h"
@@ -37,7 +38,10 @@ static const char *s_usage =
     "  rules check FILE        validate a notification rules file\n"
     "                          (caseflow-ctl rules --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
-    "  --help                  this text\n";
+    "  --help                  this text\n"
+    "Redis credentials come from the environment: CASEFLOW_REDIS_USER and\n"
+    "CASEFLOW_REDIS_PASSWORD_FILE (a file only the owner can read) or\n"
+    "CASEFLOW_REDIS_PASSWORD.\n";
 
 static const char *s_report_usage =
     "usage: caseflow-ctl report NAME [options]\n"
@@ -149,12 +153,26 @@ static cf_report_t *report_choose(const report_args_t *args, char *err, size_t n
     return report;
 }
 
+cf_store_t *ctl_store_new(const char *host, int port, const char *script_dir, char *err,
+                          size_t err_size)
+{
+    cf_redis_auth_t *auth = cf_redis_auth_from_env(NULL, NULL, err, err_size);
+    if (!auth)
+        return NULL;
+    cf_store_t *store = cf_store_new(host, port, script_dir);
+    cf_store_set_auth(store, auth);
+    cf_redis_auth_destroy(&auth);
+    return store;
+}
+
 /*  Reads the report's counters from Redis at host:port and prints the
     report. 0, or -1 with err set.                                           */
 static int report_print(const cf_report_t *report, const char *host, int port,
                         cf_table_format_t format, char *err, size_t n)
 {
-    cf_store_t *store = cf_store_new(host, port, NULL);    /* a reader: no scripts */
+    cf_store_t *store = ctl_store_new(host, port, NULL, err, n);    /* a reader: no scripts */
+    if (!store)
+        return -1;
     cf_counts_t *counts = NULL;
     int rc = -1;
     if (cf_store_connect(store) < 0

@@ -113,9 +113,11 @@ int ctl_dlq(int argc, char **argv)
     }
     bool replay = !strcmp(a.action, "replay");
     const char *scripts = cf_args_or_env(a.scripts, "CASEFLOW_SCRIPTS", cf_store_default_scripts());
-    cf_store_t *store = cf_store_new(host, port, replay ? scripts : NULL);
+    cf_store_t *store = ctl_store_new(host, port, replay ? scripts : NULL, err, sizeof err);
     cf_table_t *table = NULL;
-    if (cf_store_connect(store) < 0)
+    if (!store)
+        ;                           /* err says why */
+    else if (cf_store_connect(store) < 0)
         snprintf(err, sizeof err, "redis %s:%d: %s", host, port, cf_store_error(store));
     else
         table = replay ? cf_dlq_replay(store, a.id, err, sizeof err)

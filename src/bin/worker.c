@@ -2,6 +2,7 @@
     what they change. A thin main over cf_worker.                            */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_worker.h"
 
 #include <getopt.h>
@@ -12,6 +13,7 @@ static const char *s_usage =
     "usage: caseflow-worker [options]\n"
     "  --broker ENDPOINT     the broker's worker endpoint (env CASEFLOW_WORKERS)\n"
     "  --redis HOST:PORT     Redis server (env CASEFLOW_REDIS, default 127.0.0.1:6379)\n"
+    CF_REDIS_AUTH_USAGE
     "  --key-file FILE       HMAC key for case_ref pseudonyms, at least 32 bytes\n"
     "                        (env CASEFLOW_KEY_FILE; required)\n"
     "  --scripts DIR         the Redis Lua scripts (env CASEFLOW_SCRIPTS)\n"
@@ -30,6 +32,7 @@ static const char *s_usage =
 typedef struct {
     cf_worker_config_t config;
     char redis_host[256];
+    const char *redis_user, *redis_password_file;
 } worker_options_t;
 
 static int parse_number(const char *flag, long long min, long long max, long long *out,
@@ -45,7 +48,8 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 's' },
         { "credit", required_argument, 0, 'c' }, { "eid-ttl", required_argument, 0, 't' },
         { "case-ttl", required_argument, 0, 'T' }, { "poison-tries", required_argument, 0, 'p' },
-        { "rules", required_argument, 0, 'R' },
+        { "rules", required_argument, 0, 'R' }, { "redis-user", required_argument, 0, 'u' },
+        { "redis-password-file", required_argument, 0, 'P' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'l' },
         { "log-level", required_argument, 0, 'L' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };
@@ -60,6 +64,8 @@ static int parse_options(int argc, char **argv, worker_options_t *o, char *err, 
         case 'k': key = optarg; break;
         case 's': scripts = optarg; break;
         case 'R': rules = optarg; break;
+        case 'u': o->redis_user = optarg; break;
+        case 'P': o->redis_password_file = optarg; break;
         case 'c': if (parse_number("--credit", 1, 64, &v, err, n) < 0) return -1;
                   o->config.credit = (unsigned) v; break;
         case 't': if (parse_number("--eid-ttl", 60, 10LL * 365 * 86400, &v, err, n) < 0) return -1;
@@ -110,14 +116,20 @@ int main(int argc, char **argv)
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     options.config.reload = cf_args_trap_reload();
-    cf_worker_t *worker = cf_worker_new(&options.config, err, sizeof err);
+    cf_redis_auth_t *auth = cf_redis_auth_from_env(options.redis_user,
+                                                   options.redis_password_file, err, sizeof err);
+    options.config.redis_auth = auth;
+    cf_worker_t *worker = auth ? cf_worker_new(&options.config, err, sizeof err) : NULL;
     if (!worker) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        cf_redis_auth_destroy(&auth);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d",
-           options.config.broker_endpoint, options.redis_host, options.config.redis_port);
+    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d redis_user=%s",
+           options.config.broker_endpoint, options.redis_host, options.config.redis_port,
+           cf_redis_auth_user(auth));
     int rc = cf_worker_run(worker, stop);
     cf_worker_destroy(&worker);
+    cf_redis_auth_destroy(&auth);
     return rc < 0 ? 1 : 0;
 }

@@ -50,7 +50,7 @@ static int setup(void **state)
     cf_test_free_endpoint(f->publish, sizeof f->publish);
     /* Redis on port 1: nothing there, the outbox reader just retries */
     cf_broker_config_t config = { f->intake, f->workers, f->publish, 5, 100, 400, "127.0.0.1", 1,
-                                  0, CF_SOURCE_DIR "/lua", NULL, NULL };
+                                  0, CF_SOURCE_DIR "/lua", NULL, NULL, NULL };
     char err[256];
     f->broker = cf_broker_new(&config, err, sizeof err);
     if (!f->broker)
