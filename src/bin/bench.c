@@ -39,6 +39,10 @@ static const char *s_usage =
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
     "  --redis HOST:PORT   ... and the Redis its workers use (its aggregates change)\n"
     "  --key-file FILE     ... and the workers' key (env CASEFLOW_KEY_FILE)\n"
+    "  --redis-user NAME   ... and a Redis user that may run every command (INFO,\n"
+    "                      DEL, the scripts), e.g. caseflow-admin (env CASEFLOW_REDIS_USER)\n"
+    "  --redis-password-file FILE  ... its password (env CASEFLOW_REDIS_PASSWORD_FILE,\n"
+    "                      or CASEFLOW_REDIS_PASSWORD)\n"
     "  --scripts DIR       the Lua scripts (env CASEFLOW_SCRIPTS)\n"
     "  --bin DIR           where caseflow-broker and caseflow-worker are (default: beside this)\n"
     "  --quiet             no progress on stderr\n"
@@ -46,7 +50,7 @@ static const char *s_usage =
 
 typedef struct {
     cf_bench_config_t bench;
-    const char *redis, *bin, *scripts;
+    const char *redis, *bin, *scripts, *redis_user, *redis_password_file;
     long long workers;
     bool json, quiet, persistence;
     char redis_host[256];
@@ -90,6 +94,8 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
         { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
         { "key-file", required_argument, 0, 'k' }, { "scripts", required_argument, 0, 'x' },
         { "bin", required_argument, 0, 'B' }, { "quiet", no_argument, 0, 'q' },
+        { "redis-user", required_argument, 0, 'u' },
+        { "redis-password-file", required_argument, 0, 'p' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
         .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .open_senders = 16,
@@ -105,6 +111,8 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
         case 'k': o->bench.key_file = optarg; break;
         case 'x': o->scripts = optarg; break;
         case 'B': o->bin = optarg; break;
+        case 'u': o->redis_user = optarg; break;
+        case 'p': o->redis_password_file = optarg; break;
         case 'q': o->quiet = true; break;
         case 'h': fputs(s_usage, stdout); exit(0);
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
@@ -118,6 +126,10 @@ static int parse_options(int argc, char **argv, bench_options_t *o, char *err, s
     }
     if (!o->bench.intake != !o->redis) {
         snprintf(err, n, "--intake and --redis go together (a running stack), or neither");
+        return -1;
+    }
+    if (!o->redis && (o->redis_user || o->redis_password_file)) {
+        snprintf(err, n, "--redis-user and --redis-password-file are for a running stack (--redis)");
         return -1;
     }
     if (o->redis && !o->persistence) {
@@ -192,7 +204,14 @@ int main(int argc, char **argv)
     if (!o.quiet && isatty(STDERR_FILENO))
         o.bench.progress = on_progress;
     cf_bench_stack_t *stack = NULL;
-    if (!o.bench.intake) {
+    cf_redis_auth_t *auth = NULL;
+    if (o.bench.intake) {
+        if (!(auth = cf_redis_auth_from_env(o.redis_user, o.redis_password_file, err, sizeof err))) {
+            fprintf(stderr, "caseflow-bench: %s\n", err);
+            return 1;
+        }
+        o.bench.redis_auth = auth;
+    } else {
         own_dir(bin, sizeof bin);
         cf_bench_stack_config_t sc = { o.bin ? o.bin : bin, o.bench.script_dir,
                                        (unsigned) o.workers, o.persistence };
@@ -206,6 +225,7 @@ int main(int argc, char **argv)
         o.bench.redis_host = "127.0.0.1";
         o.bench.redis_port = cf_bench_stack_redis_port(stack);
         o.bench.key_file = cf_bench_stack_key_file(stack);
+        o.bench.redis_auth = cf_bench_stack_redis_auth(stack);
     }
     int status = bench_run(&o, stack);
     if (stack && cf_bench_stack_stop(stack) < 0) {
@@ -213,5 +233,6 @@ int main(int argc, char **argv)
         status = 1;
     }
     cf_bench_stack_destroy(&stack);
+    cf_redis_auth_destroy(&auth);
     return status;
 }
