@@ -222,6 +222,13 @@ class Stack:
         return Redis(*self.redis_address(), user=f"caseflow-{role}",
                      password=self.redis_password(role))
 
+    def redis_server_argv(self):
+        """redis-server's argv as scripts/up starts it (its data and ACL in
+        the stack folder), for a test that kills Redis and starts it again."""
+        return ["redis-server", "--port", str(self.redis_address()[1]), "--bind", "127.0.0.1",
+                "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                "--protected-mode", "yes", "--aclfile", os.path.join(self.dir, "redis-users.acl")]
+
     def redis_cli_as(self, role, *args):
         """redis-cli ARGS... as caseflow-ROLE, the password in the
         environment (REDISCLI_AUTH), never on its command line: the process."""
