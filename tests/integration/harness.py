@@ -241,7 +241,7 @@ class Stack:
     def redis_cli(self, *args):
         """redis-cli ARGS... as the admin user: its stdout (raises on failure)."""
         proc = self.redis_cli_as("admin", *args)
-        if proc.returncode != 0 or proc.stdout.startswith(("ERR", "NOPERM", "NOAUTH")):
+        if proc.returncode != 0 or proc.stdout.startswith(("ERR", "NOPERM", "NOAUTH", "LOADING")):
             raise RuntimeError(f"redis-cli {' '.join(args)}: {proc.stdout.strip()} {proc.stderr.strip()}")
         return proc.stdout
 
