@@ -130,6 +130,13 @@ cf_redis_auth_t *cf_redis_auth_from_env(const char *user, const char *password_f
         return self;
     }
     const char *password = getenv("CASEFLOW_REDIS_PASSWORD");
+    if (user && *user && !(password && *password)) {
+        /* without AUTH the connection would be Redis's default user, not this one */
+        snprintf(err, err_size, "redis user '%s' given without a password: give "
+                 "--redis-password-file, CASEFLOW_REDIS_PASSWORD_FILE or CASEFLOW_REDIS_PASSWORD",
+                 user);
+        return NULL;
+    }
     return cf_redis_auth_new(user, password && *password ? password : NULL);
 }
 

@@ -30,8 +30,8 @@ typedef struct redisContext redisContext;
     CASEFLOW_REDIS_PASSWORD_FILE names, else CASEFLOW_REDIS_PASSWORD. The
     file must be a regular file not readable or writable by group or others
     (refused, naming the file and its mode). With no password at all, the
-    object sends no AUTH (a Redis without requirepass or ACL). NULL with the
-    reason in err.                                                          */
+    object sends no AUTH (a Redis without requirepass or ACL); a user without
+    a password is refused. NULL with the reason in err.                     */
 cf_redis_auth_t *cf_redis_auth_from_env(const char *user, const char *password_file, char *err,
                                         size_t err_size);
 

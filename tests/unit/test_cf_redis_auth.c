@@ -71,7 +71,11 @@ static void test_password_env(void **state)
 {
     (void) state;
     char err[256];
+    unsetenv("CASEFLOW_REDIS_USER");
+    unsetenv("CASEFLOW_REDIS_PASSWORD_FILE");
     unsetenv("CASEFLOW_REDIS_PASSWORD");
+    assert_null(cf_redis_auth_from_env("someone", NULL, err, sizeof err));
+    assert_non_null(strstr(err, "'someone' given without a password"));
     cf_redis_auth_t *auth = cf_redis_auth_from_env(NULL, NULL, err, sizeof err);
     assert_non_null(auth);
     assert_false(cf_redis_auth_enabled(auth));   /* no password: no AUTH */
