@@ -77,6 +77,13 @@ static int bench_connect(cf_bench_t *self)
                              self->config->redis_port, self->redis->errstr);
     tv.tv_sec = 30;
     redisSetTimeout(self->redis, tv);
+    char why[300];
+    if (cf_redis_auth_send(self->config->redis_auth, self->redis, why, sizeof why) < 0) {
+        redisFree(self->redis);
+        self->redis = NULL;
+        return cf_bench_fail(self, "redis %s:%d: %s", self->config->redis_host,
+                             self->config->redis_port, why);
+    }
     return 0;
 }
 

@@ -182,6 +182,7 @@ int cf_bench_ceiling(cf_bench_t *self)
         threads[i] = (ceiling_thread_t) { .bench = self, .events = events, .count = c->events,
             .batch = c->batch, .next = &next, .done = &done, .running = &running,
             .store = cf_store_new(c->redis_host, c->redis_port, c->script_dir) };
+        cf_store_set_auth(threads[i].store, c->redis_auth);
         if (cf_store_connect(threads[i].store) < 0)
             rc = cf_bench_fail(self, "ceiling: %s", cf_store_error(threads[i].store));
     }

@@ -126,6 +126,7 @@ void cf_bench_stack_destroy(cf_bench_stack_t **self_p)
     cf_bench_stack_stop(self);
     if (self->dir[0] && !self->failed)
         nftw(self->dir, stack_remove, 16, FTW_DEPTH | FTW_PHYS);
+    cf_redis_auth_destroy(&self->auth);
     free(self);
     *self_p = NULL;
 }
@@ -140,6 +141,12 @@ int cf_bench_stack_redis_port(const cf_bench_stack_t *self)
 {
     assert(self);
     return self->ports[0];
+}
+
+const cf_redis_auth_t *cf_bench_stack_redis_auth(const cf_bench_stack_t *self)
+{
+    assert(self);
+    return self->auth;
 }
 
 const char *cf_bench_stack_key_file(const cf_bench_stack_t *self)

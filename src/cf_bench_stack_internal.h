@@ -5,12 +5,15 @@
 #define CF_BENCH_STACK_INTERNAL_H
 
 #include "caseflow/cf_bench_stack.h"
+#include "caseflow/cf_redis_auth.h"
 
 #define STACK_PORTS     4               /* redis, intake, workers, publish */
 #define STACK_STOP_MS   5000
 
 struct _cf_bench_stack_t {
     char dir[64], key_file[96], intake[64];
+    char password_file[96], redis_conf[96];     /* its Redis's password (requirepass) */
+    cf_redis_auth_t *auth;                      /* ... as the bench presents it */
     int ports[STACK_PORTS];
     pid_t redis, broker, workers[CF_BENCH_MAX_WORKERS];
     unsigned worker_count;

@@ -78,7 +78,9 @@ static int stack_wait_redis(cf_bench_stack_t *self)
     for (int tries = 0; tries < 250; tries++) {
         struct timeval tv = { 0, 200000 };
         redisContext *c = redisConnectWithTimeout("127.0.0.1", self->ports[0], tv);
-        redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
+        char why[300];
+        redisReply *r = c && !c->err && cf_redis_auth_send(self->auth, c, why, sizeof why) == 0
+                      ? redisCommand(c, "PING") : NULL;
         bool pong = r && r->type == REDIS_REPLY_STATUS;
         if (r)
             freeReplyObject(r);
@@ -116,23 +118,47 @@ static int stack_wait_workers(cf_bench_stack_t *self)
     return cf_bench_stack_fail(self, "the workers did not join within 30 s (see %s)", self->dir);
 }
 
-/* 32 random bytes written as 64 hex digits: raw bytes would end in a
-   newline one time in 256, which cf_pseudo drops, leaving 31 bytes that
-   the workers refuse. */
-static int stack_write_key(cf_bench_stack_t *self)
+/* Writes prefix, then 32 random bytes as 64 hex digits (into hex too),
+   into a new file <dir>/<name>, mode 0600. Hex, because raw bytes would end
+   in a newline one time in 256, which cf_pseudo drops, leaving 31 bytes
+   that the workers refuse. */
+static int stack_write_secret(cf_bench_stack_t *self, char *path, size_t size, const char *name,
+                              const char *prefix, char hex[65])
 {
     unsigned char raw[32];
-    char key[2 * sizeof raw + 1];
-    snprintf(self->key_file, sizeof self->key_file, "%s/hmac.key", self->dir);
-    int fd = open(self->key_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    char text[64 + 65];
+    snprintf(path, size, "%s/%s", self->dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     bool random = getrandom(raw, sizeof raw, 0) == (ssize_t) sizeof raw;
     for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(key + 2 * i, 3, "%02x", raw[i]);
-    if (!random || fd < 0 || write(fd, key, sizeof key - 1) != (ssize_t) sizeof key - 1) {
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    int len = snprintf(text, sizeof text, "%s%s", prefix, hex);
+    if (!random || fd < 0 || write(fd, text, (size_t) len) != (ssize_t) len) {
         if (fd >= 0)
             close(fd);
-        return cf_bench_stack_fail(self, "%s: %s", self->key_file, strerror(errno));
+        return cf_bench_stack_fail(self, "%s: %s", path, strerror(errno));
     }
+    return close(fd);
+}
+
+/* The HMAC key, and Redis's password: in the password file for the daemons
+   and in redis.conf for redis-server (requirepass), so never in an argv. */
+static int stack_write_secrets(cf_bench_stack_t *self)
+{
+    char hex[65], conf[96];
+    if (stack_write_secret(self, self->key_file, sizeof self->key_file, "hmac.key", "", hex) < 0
+        || stack_write_secret(self, self->password_file, sizeof self->password_file,
+                              "redis.password", "", hex) < 0)
+        return -1;
+    snprintf(conf, sizeof conf, "%s/redis.conf", self->dir);
+    int fd = open(conf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || dprintf(fd, "requirepass %s\n", hex) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return cf_bench_stack_fail(self, "%s: %s", conf, strerror(errno));
+    }
+    snprintf(self->redis_conf, sizeof self->redis_conf, "%s", conf);
+    self->auth = cf_redis_auth_new("default", hex);
     return close(fd);
 }
 
@@ -147,7 +173,7 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
     snprintf(wk, sizeof wk, "tcp://127.0.0.1:%d", self->ports[2]);
     snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", self->ports[3]);
     const char *aof = config->persistence ? "yes" : "no";
-    char *redis_argv[] = { "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
+    char *redis_argv[] = { "redis-server", self->redis_conf, "--port", port, "--bind", "127.0.0.1", "--dir",
                            self->dir, "--appendonly", (char *) aof, "--appendfsync", "always",
                            "--save", "", "--protected-mode", "yes", NULL };
     if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0 || stack_wait_redis(self) < 0)
@@ -160,7 +186,9 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
         char name[32];
         snprintf(name, sizeof name, "worker-%u", i + 1);
         char *worker_argv[] = { worker, "--broker", wk, "--redis", redis, "--key-file",
-                                self->key_file, "--scripts", (char *) config->script_dir, NULL };
+                                self->key_file, "--scripts", (char *) config->script_dir,
+                                "--redis-user", "default", "--redis-password-file",
+                                self->password_file, NULL };
         if ((self->workers[i] = stack_spawn(self, name, worker_argv)) < 0)
             return -1;
         self->worker_count++;
@@ -179,7 +207,7 @@ int cf_bench_stack_start(cf_bench_stack_t *self, const cf_bench_stack_config_t *
         self->dir[0] = '\0';
         return cf_bench_stack_fail(self, "mkdtemp: %s", strerror(e));
     }
-    if (stack_write_key(self) < 0 || stack_free_ports(self) < 0)
+    if (stack_write_secrets(self) < 0 || stack_free_ports(self) < 0)
         return -1;
     return stack_start_daemons(self, config);
 }

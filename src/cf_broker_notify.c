@@ -172,7 +172,7 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
         return -1;
     self->outbox = cf_outbox_new(self->ctx, config->redis_host ? config->redis_host : "127.0.0.1",
                                  config->redis_port ? config->redis_port : 6379,
-                                 CF_OUTBOX_ENDPOINT, config->script_dir ? config->script_dir
+                                 config->redis_auth, CF_OUTBOX_ENDPOINT, config->script_dir ? config->script_dir
                                  : cf_store_default_scripts(), err, err_size);
     if (!self->outbox)
         return -1;

@@ -28,6 +28,7 @@ struct _cf_outbox_t {
     void *ctx, *pair;
     char *host, *endpoint;
     int port;
+    cf_redis_auth_t *auth;          /* sent on every connect; NULL: none */
     char *script;                   /* lua/publish_batch.lua (not NUL-terminated) */
     size_t script_len;
     pthread_mutex_t lock;           /* guards rules: the loop sets, the thread reads */
@@ -63,7 +64,9 @@ static int outbox_connect(outbox_reader_t *r)
 {
     struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
     r->redis = redisConnectWithTimeout(r->self->host, r->self->port, connect_timeout);
-    if (!r->redis || r->redis->err || redisSetTimeout(r->redis, command_timeout) != REDIS_OK)
+    char why[300];
+    if (!r->redis || r->redis->err || redisSetTimeout(r->redis, command_timeout) != REDIS_OK
+        || cf_redis_auth_send(r->self->auth, r->redis, why, sizeof why) < 0)
         goto fail;
     redisReply *reply = redisCommand(r->redis, "HGETALL cf:{pub}:cursor");
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
@@ -296,8 +299,9 @@ static void *outbox_thread(void *arg)
     return NULL;
 }
 
-cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const char *endpoint,
-                           const char *script_dir, char *err, size_t err_size)
+cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_redis_auth_t *auth,
+                           const char *endpoint, const char *script_dir, char *err,
+                           size_t err_size)
 {
     assert(zmq_ctx && host && endpoint && script_dir);
     cf_outbox_t *self = calloc(1, sizeof *self);
@@ -313,6 +317,13 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const char
     }
     self->ctx = zmq_ctx;
     self->port = port;
+    self->auth = cf_redis_auth_dup(auth);
+    char why[300];
+    if (cf_redis_auth_check(auth, host, port, why, sizeof why) < 0) {
+        snprintf(err, err_size, "redis %s:%d: %s", host, port, why);
+        cf_outbox_destroy(&self);
+        return NULL;
+    }
     self->pair = zmq_socket(zmq_ctx, ZMQ_PAIR);
     int linger = 0;
     zmq_setsockopt(self->pair, ZMQ_LINGER, &linger, sizeof linger);
@@ -341,6 +352,7 @@ void cf_outbox_destroy(cf_outbox_t **self_p)
     pthread_mutex_destroy(&self->lock);
     free(self->script);
     free(self->rules);
+    cf_redis_auth_destroy(&self->auth);
     free(self->host);
     free(self->endpoint);
     free(self);

@@ -68,6 +68,7 @@ void cf_store_destroy(cf_store_t **self_p)
         return;
     cf_store_t *self = *self_p;
     store_disconnect(self);
+    cf_redis_auth_destroy(&self->auth);
     store_free_replies(self);
     cf_store_call_free(&self->call);
     free(self->rules);
@@ -79,6 +80,13 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->host);
     free(self);
     *self_p = NULL;
+}
+
+void cf_store_set_auth(cf_store_t *self, const cf_redis_auth_t *auth)
+{
+    assert(self);
+    cf_redis_auth_destroy(&self->auth);
+    self->auth = cf_redis_auth_dup(auth);
 }
 
 void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds)
@@ -207,6 +215,12 @@ static int store_open(cf_store_t *self)
         abort();                    /* hiredis could not allocate */
     if (self->ctx->err || redisSetTimeout(self->ctx, command_timeout) != REDIS_OK)
         return cf_store_fail_io(self, "connect");
+    char why[300];
+    if (cf_redis_auth_send(self->auth, self->ctx, why, sizeof why) < 0) {
+        cf_store_fail(self, self->ctx->err ? CF_STORE_ERR_IO : CF_STORE_ERR_REDIS, "%s", why);
+        store_disconnect(self);     /* never left open unauthenticated */
+        return -1;
+    }
     redisEnableKeepAlive(self->ctx);
     return 0;
 }

@@ -42,6 +42,7 @@ struct _cf_store_t {
     uint32_t eid_ttl;
     uint32_t case_ttl;
     redisContext *ctx;
+    cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */
     char *script;                   /* the script's text, read once */
     size_t script_len;
     char *fire_script;              /* lua/fire_due.lua, sent with EVAL */

@@ -330,6 +330,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
         cf_store_set_eid_ttl(self->store, self->config.eid_ttl_s);
     if (self->config.case_ttl_s)
         cf_store_set_case_ttl(self->store, self->config.case_ttl_s);
+    cf_store_set_auth(self->store, self->config.redis_auth);
     if (cf_store_connect(self->store) < 0) {
         snprintf(err, err_size, "redis %s:%d: %s", self->config.redis_host,
                  self->config.redis_port, cf_store_error(self->store));

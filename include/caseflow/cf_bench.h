@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "caseflow/cf_bench_stats.h"
+#include "caseflow/cf_redis_auth.h"
 
 #define CF_BENCH_MAX_COMMANDS   64      /* distinct Redis commands reported */
 
@@ -53,6 +54,7 @@ typedef struct {
     uint64_t seed;
     cf_bench_progress_fn *progress;
     void *progress_arg;
+    const cf_redis_auth_t *redis_auth;  /* Redis credentials (all commands: INFO, DEL...); NULL = none */
 } cf_bench_config_t;
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "caseflow/cf_redis_auth.h"
 
 #define CF_BENCH_MAX_WORKERS    64
 
@@ -45,6 +46,10 @@ const char *cf_bench_stack_intake(const cf_bench_stack_t *self);
 int cf_bench_stack_redis_port(const cf_bench_stack_t *self);
 const char *cf_bench_stack_key_file(const cf_bench_stack_t *self);
 const char *cf_bench_stack_dir(const cf_bench_stack_t *self);
+
+/*  After a start: the credentials of its Redis (a random password, kept in
+    the directory, mode 0600, and never on a command line).                 */
+const cf_redis_auth_t *cf_bench_stack_redis_auth(const cf_bench_stack_t *self);
 
 /*  Peak resident set (VmHWM, kB) of the broker, and the largest of the
     workers'; -1 when unknown (a process gone).                             */

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "caseflow/cf_metrics.h"
+#include "caseflow/cf_redis_auth.h"
 
 typedef struct {
     const char *intake_endpoint;        /* ROUTER, producers */
@@ -44,6 +45,7 @@ typedef struct {
     size_t producers_max;               /* producers tracked; 0 = CF_RATELIMIT_PEERS_DEFAULT */
     size_t queue_bytes;                 /* event bytes waiting for a worker; 0 = default */
     const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */
+    const cf_redis_auth_t *redis_auth;  /* Redis credentials; NULL = none */
 } cf_broker_config_t;
 
 #define CF_BROKER_QUEUE_DEFAULT 100000

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "caseflow/cf_redis_auth.h"
 
 #define CF_OUTBOX_ENDPOINT      "inproc://caseflow-outbox"
 #define CF_OUTBOX_SCRIPT        "publish_batch.lua"    /* in the script directory */
@@ -30,10 +31,12 @@ typedef struct _cf_outbox_t cf_outbox_t;
 /*  Reads lua/publish_batch.lua from script_dir, binds a PAIR socket on
     endpoint in zmq_ctx (the loop reads it: see cf_outbox_socket) and starts
     the reader thread on Redis host:port. NULL with the reason in err when
-    the script cannot be read or the socket made; Redis itself may be down:
-    the thread retries with backoff.                                        */
-cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const char *endpoint,
-                           const char *script_dir, char *err, size_t err_size);
+    the script cannot be read or the socket made, or when Redis refuses the
+    credentials auth (copied; NULL: none); Redis itself may be down: the
+    thread retries with backoff.                                            */
+cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_redis_auth_t *auth,
+                           const char *endpoint, const char *script_dir, char *err,
+                           size_t err_size);
 
 /*  The rules for milestones (cf_rules_pack's map; copied), from the next
     batch on. Until set: none.                                              */

@@ -16,6 +16,7 @@
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_metrics.h"
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_redis_auth.h"
 
 #define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */
 #define CF_STORE_EID_TTL        (30u * 24 * 3600)   /* default dedupe window, s */
@@ -71,6 +72,9 @@ void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds);
     errors counts each failed Redis call (unreachable, error reply, bad
     reply). Either may be NULL; both must outlive the store.                  */
 void cf_store_set_metrics(cf_store_t *self, cf_metric_t *latency, cf_metric_t *errors);
+/*  The credentials sent (AUTH) on every connection from now on, copied;
+    NULL: none. Set before cf_store_connect.                                 */
+void cf_store_set_auth(cf_store_t *self, const cf_redis_auth_t *auth);
 
 /*  Connects (2 s connect timeout, 10 s per command), reads the script from
     script_dir and loads it (SCRIPT LOAD). Returns 0, or -1 with the error

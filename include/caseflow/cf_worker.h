@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "caseflow/cf_metrics.h"
+#include "caseflow/cf_redis_auth.h"
 
 typedef struct {
     const char *broker_endpoint;        /* the broker's worker endpoint */
@@ -32,6 +33,7 @@ typedef struct {
     cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
     const struct _cf_curve_t *curve;    /* the worker's pair and the broker's key (cf_curve);
                                            borrowed; NULL = plain */
+    const cf_redis_auth_t *redis_auth;  /* Redis credentials; NULL = none */
 } cf_worker_config_t;
 
 typedef struct _cf_worker_t cf_worker_t;

@@ -132,6 +132,12 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_o
         snprintf(err, n, "%s", cf_settings_error(settings));
         return -1;
     }
+    /* the environment may name a stack's credentials; a flag says "use them" */
+    if (!o->redis && (!strncmp(cf_settings_origin(settings, "redis-user"), "--", 2)
+                      || !strncmp(cf_settings_origin(settings, "redis-password-file"), "--", 2))) {
+        snprintf(err, n, "--redis-user and --redis-password-file are for a running stack (--redis)");
+        return -1;
+    }
     o->bench.key_file = cf_settings_text(settings, "key-file");
     if (o->redis && !o->bench.key_file) {
         snprintf(err, n, "a running stack needs its key: pass --key-file, set CASEFLOW_KEY_FILE "
@@ -207,7 +213,19 @@ int main(int argc, char **argv)
     if (!o.quiet && isatty(STDERR_FILENO))
         o.bench.progress = on_progress;
     cf_bench_stack_t *stack = NULL;
-    if (!o.bench.intake) {
+    cf_redis_auth_t *auth = NULL;
+    if (o.bench.intake) {
+        /* a running stack's Redis: its credentials (redis-user, redis-password-file
+           or CASEFLOW_REDIS_PASSWORD); the bench's own stack makes its own */
+        if (!(auth = cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
+                                            cf_settings_text(settings, "redis-password-file"),
+                                            err, sizeof err))) {
+            fprintf(stderr, "caseflow-bench: %s\n", err);
+            cf_settings_destroy(&settings);
+            return 1;
+        }
+        o.bench.redis_auth = auth;
+    } else {
         own_dir(bin, sizeof bin);
         cf_bench_stack_config_t sc = { o.bin ? o.bin : bin, o.bench.script_dir,
                                        (unsigned) o.workers, o.persistence };
@@ -224,6 +242,7 @@ int main(int argc, char **argv)
         o.bench.key_file = cf_bench_stack_key_file(stack);
         if (!o.quiet)
             fputs("caseflow-bench: own stack on loopback, plain ZeroMQ (no CURVE)\n", stderr);
+        o.bench.redis_auth = cf_bench_stack_redis_auth(stack);
     }
     int status = bench_run(&o, stack);
     if (stack && cf_bench_stack_stop(stack) < 0) {
@@ -233,5 +252,6 @@ int main(int argc, char **argv)
     cf_bench_stack_destroy(&stack);
     cf_curve_destroy(&o.curve);
     cf_settings_destroy(&settings);
+    cf_redis_auth_destroy(&auth);
     return status;
 }

@@ -6,6 +6,7 @@
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_metrics_http.h"
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_redis_auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +82,17 @@ int main(int argc, char **argv)
     config.reload = cf_args_trap_reload();
     cf_metrics_http_t *http = NULL;
     cf_broker_t *broker = NULL;
-    if (cf_metrics_http_serve(s_metrics_host, s_metrics_port, &config.metrics, &http, err,
-                              sizeof err) < 0
+    cf_redis_auth_t *auth = cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
+                                                   cf_settings_text(settings, "redis-password-file"),
+                                                   err, sizeof err);
+    config.redis_auth = auth;
+    if (!auth
+        || cf_metrics_http_serve(s_metrics_host, s_metrics_port, &config.metrics, &http, err,
+                                 sizeof err) < 0
         || !(broker = cf_broker_new(&config, err, sizeof err))) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
         cf_metrics_http_stop(&http, &config.metrics);
+        cf_redis_auth_destroy(&auth);
         cf_settings_destroy(&settings);
         return 1;
     }
@@ -100,6 +107,7 @@ int main(int argc, char **argv)
     cf_broker_destroy(&broker);
     cf_metrics_http_stop(&http, &config.metrics);
     cf_settings_destroy(&settings);
+    cf_redis_auth_destroy(&auth);
     CF_LOG(CF_LOG_INFO, "broker stopped", "%s", "");
     return rc < 0 ? 1 : 0;
 }

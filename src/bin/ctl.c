@@ -11,6 +11,7 @@
     line on stderr.                                                          */
 #include "ctl.h"
 #include "caseflow/cf_counts.h"
+#include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_report.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_table.h"
@@ -47,7 +48,8 @@ static const char *s_usage =
     "                          (caseflow-ctl status --help)\n"
     "  --help                  this text\n"
     "The commands that reach Redis take --redis HOST:PORT (env CASEFLOW_REDIS) and\n"
-    "--config FILE (env CASEFLOW_CONFIG; keys of [ctl] and [caseflow]).\n";
+    "--config FILE (env CASEFLOW_CONFIG; keys of [ctl] and [caseflow]), and its\n"
+    "credentials --redis-user and --redis-password-file (or CASEFLOW_REDIS_PASSWORD).\n";
 
 static const char *s_report_usage =
     "usage: caseflow-ctl report NAME [options]\n"
@@ -158,12 +160,28 @@ static cf_report_t *report_choose(const report_args_t *args, char *err, size_t n
     return report;
 }
 
+cf_store_t *ctl_store_new(cf_settings_t *settings, const char *host, int port,
+                          const char *script_dir, char *err, size_t err_size)
+{
+    cf_redis_auth_t *auth = cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
+                                                   cf_settings_text(settings, "redis-password-file"),
+                                                   err, err_size);
+    if (!auth)
+        return NULL;
+    cf_store_t *store = cf_store_new(host, port, script_dir);
+    cf_store_set_auth(store, auth);
+    cf_redis_auth_destroy(&auth);
+    return store;
+}
+
 /*  Reads the report's counters from Redis at host:port and prints the
     report. 0, or -1 with err set.                                           */
-static int report_print(const cf_report_t *report, const char *host, int port,
-                        cf_table_format_t format, char *err, size_t n)
+static int report_print(cf_settings_t *settings, const cf_report_t *report, const char *host,
+                        int port, cf_table_format_t format, char *err, size_t n)
 {
-    cf_store_t *store = cf_store_new(host, port, NULL);    /* a reader: no scripts */
+    cf_store_t *store = ctl_store_new(settings, host, port, NULL, err, n);    /* a reader: no scripts */
+    if (!store)
+        return -1;
     cf_counts_t *counts = NULL;
     int rc = -1;
     if (cf_store_connect(store) < 0
@@ -222,7 +240,7 @@ static int report_run(int argc, char **argv, cf_settings_t *settings)
         cf_report_destroy(&report);
         return 2;
     }
-    int rc = report_print(report, host, port, args.format, err, sizeof err);
+    int rc = report_print(settings, report, host, port, args.format, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "caseflow-ctl: report %s: %s\n", cf_report_name(report), err);
     cf_report_destroy(&report);

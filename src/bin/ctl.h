@@ -19,6 +19,14 @@ void ctl_help(const char *usage, cf_settings_t *settings);
     --config file) and gives the Redis address. 0, or -1 with err set.       */
 int ctl_settings_redis(cf_settings_t *settings, char *host, size_t size, int *port, char *err,
                        size_t n);
+#include "caseflow/cf_store.h"
+
+/*  A store for Redis at host:port (script_dir NULL: a reader) that
+    authenticates with the credentials of the settings (redis-user,
+    redis-password-file, or CASEFLOW_REDIS_PASSWORD: cf_redis_auth). NULL
+    with the reason in err when they cannot be read.                         */
+cf_store_t *ctl_store_new(cf_settings_t *settings, const char *host, int port,
+                          const char *script_dir, char *err, size_t err_size);
 
 int ctl_report(int argc, char **argv);
 int ctl_dlq(int argc, char **argv);

@@ -84,7 +84,11 @@ static int clock_run(int argc, char **argv, cf_settings_t *settings)
         fprintf(stderr, "caseflow-ctl: clock: %s\n", err);
         return 2;
     }
-    cf_store_t *store = cf_store_new(host, port, NULL);
+    cf_store_t *store = ctl_store_new(settings, host, port, NULL, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "caseflow-ctl: clock: %s\n", err);
+        return 1;
+    }
     int rc = !strcmp(action, "show") ? cf_store_clock(store, &ms)
            : cf_store_set_clock(store, !strcmp(action, "set") ? ms : -1);
     if (rc < 0)

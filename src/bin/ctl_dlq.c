@@ -106,9 +106,11 @@ static int dlq_run(int argc, char **argv, cf_settings_t *settings)
     bool replay = !strcmp(a.action, "replay");
     const char *scripts = cf_settings_text(settings, "scripts");
     scripts = scripts ? scripts : cf_store_default_scripts();
-    cf_store_t *store = cf_store_new(host, port, replay ? scripts : NULL);
+    cf_store_t *store = ctl_store_new(settings, host, port, replay ? scripts : NULL, err, sizeof err);
     cf_table_t *table = NULL;
-    if (cf_store_connect(store) < 0)
+    if (!store)
+        ;                           /* err says why */
+    else if (cf_store_connect(store) < 0)
         snprintf(err, sizeof err, "redis %s:%d: %s", host, port, cf_store_error(store));
     else
         table = replay ? cf_dlq_replay(store, a.id, err, sizeof err)

@@ -5,6 +5,7 @@
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_metrics_http.h"
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_worker.h"
 
 #include <stdio.h>
@@ -84,24 +85,31 @@ int main(int argc, char **argv)
     options.config.reload = cf_args_trap_reload();
     cf_metrics_http_t *http = NULL;
     cf_worker_t *worker = NULL;
-    if (cf_metrics_http_serve(options.metrics_host, options.metrics_port,
-                              &options.config.metrics, &http, err, sizeof err) < 0
+    cf_redis_auth_t *auth = cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
+                                                   cf_settings_text(settings, "redis-password-file"),
+                                                   err, sizeof err);
+    options.config.redis_auth = auth;
+    if (!auth
+        || cf_metrics_http_serve(options.metrics_host, options.metrics_port,
+                                 &options.config.metrics, &http, err, sizeof err) < 0
         || !(worker = cf_worker_new(&options.config, err, sizeof err))) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
         cf_metrics_http_stop(&http, &options.config.metrics);
+        cf_redis_auth_destroy(&auth);
         cf_settings_destroy(&settings);
         cf_curve_destroy(&options.curve);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d security=%s",
+    CF_LOG(CF_LOG_INFO, "worker started", "broker=%s redis=%s:%d redis_user=%s security=%s",
            options.config.broker_endpoint, options.redis_host, options.config.redis_port,
-           options.curve ? "curve" : "plain");
+           cf_redis_auth_user(auth), options.curve ? "curve" : "plain");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", options.metrics_host,
                options.metrics_port);
     int rc = cf_worker_run(worker, stop);
     cf_worker_destroy(&worker);
     cf_metrics_http_stop(&http, &options.config.metrics);
+    cf_redis_auth_destroy(&auth);
     cf_settings_destroy(&settings);
     cf_curve_destroy(&options.curve);
     return rc < 0 ? 1 : 0;

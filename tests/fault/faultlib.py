@@ -61,7 +61,7 @@ class Push:
         file seconds after it started, and the fault would hit an idle
         system."""
         deadline = time.monotonic() + limit
-        with expect.Redis(*stack.redis_address()) as redis:
+        with stack.redis() as redis:
             while self.running() and time.monotonic() < deadline \
                     and redis.call("DBSIZE") < keys:
                 time.sleep(0.1)
@@ -81,7 +81,7 @@ class Push:
 def marked_event_ids(stack):
     """The event_ids that have a dedupe marker (cf:{sN}:eid:<id>) in Redis."""
     ids, cursor = set(), b"0"
-    with expect.Redis(*stack.redis_address()) as redis:
+    with stack.redis() as redis:
         while True:
             cursor, keys = redis.call("SCAN", cursor, "MATCH", "cf:*:eid:*", "COUNT", 5000)
             ids.update(k.split(b":eid:", 1)[1].decode() for k in keys)
@@ -130,7 +130,10 @@ def judge(c, stack, model, events, summary, label=""):
 
 def start_daemon(stack, name, argv):
     """A daemon like scripts/up's, logging to <name>.log in the stack folder
-    (appended) with a <name>.pid file, so that scripts/down stops it."""
+    (appended) with a <name>.pid file, so that scripts/down stops it. A
+    broker or worker authenticates to Redis as its own user, as scripts/up's."""
+    role = {"caseflow-broker": "broker", "caseflow-worker": "worker"}.get(os.path.basename(argv[0]))
+    argv = list(argv) + (stack.role_args(role) if role else [])
     log = open(os.path.join(stack.dir, f"{name}.log"), "a")
     proc = subprocess.Popen(argv, env=stack.env, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=log, start_new_session=True)

@@ -203,6 +203,15 @@ class Stack:
         return subprocess.run(list(args), capture_output=True, text=True, env=self.env,
                               timeout=timeout, input=stdin)
 
+    def run_as(self, role, *args, timeout=300, stdin=None):
+        """run(), with caseflow-ctl (or any caseflow tool) authenticating to
+        Redis as caseflow-ROLE instead of the stack's read-only caseflow-ctl:
+        "admin" for dlq replay and clock set."""
+        env = dict(self.env, CASEFLOW_REDIS_USER=f"caseflow-{role}",
+                   CASEFLOW_REDIS_PASSWORD_FILE=os.path.join(self.dir, f"redis-{role}.password"))
+        return subprocess.run(list(args), capture_output=True, text=True, env=env,
+                              timeout=timeout, input=stdin)
+
     def report(self, name, by=None, period=None, programme=None, frm=None, to=None, exact=True,
                fmt="--json"):
         """caseflow-ctl report NAME --exact --json ... as a list of rows (order kept);
@@ -233,11 +242,45 @@ class Stack:
         host, port = self.env["CASEFLOW_REDIS"].rsplit(":", 1)
         return host, int(port)
 
-    def redis_cli(self, *args):
-        """redis-cli -h HOST -p PORT ARGS...: its stdout (raises on failure)."""
+    def redis_password(self, role):
+        """The password scripts/up made for Redis user caseflow-ROLE (worker,
+        broker, ctl, admin; see deploy/redis-users.acl)."""
+        with open(os.path.join(self.dir, f"redis-{role}.password")) as f:
+            return f.read().strip()
+
+    def role_args(self, role):
+        """The flags that make a daemon started by a test authenticate to
+        Redis as caseflow-ROLE, as scripts/up starts them (the stack's
+        environment holds caseflow-ctl's read-only credentials)."""
+        return ["--redis-user", f"caseflow-{role}",
+                "--redis-password-file", os.path.join(self.dir, f"redis-{role}.password")]
+
+    def redis(self, role="admin"):
+        """A Redis client (below) authenticated as caseflow-ROLE: the one way
+        the tests talk to Redis directly (admin: every command and key)."""
+        return Redis(*self.redis_address(), user=f"caseflow-{role}",
+                     password=self.redis_password(role))
+
+    def redis_server_argv(self):
+        """redis-server's argv as scripts/up starts it (its data and ACL in
+        the stack folder), for a test that kills Redis and starts it again."""
+        return ["redis-server", "--port", str(self.redis_address()[1]), "--bind", "127.0.0.1",
+                "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                "--protected-mode", "yes", "--aclfile", os.path.join(self.dir, "redis-users.acl")]
+
+    def redis_cli_as(self, role, *args):
+        """redis-cli ARGS... as caseflow-ROLE, the password in the
+        environment (REDISCLI_AUTH), never on its command line: the process."""
         host, port = self.redis_address()
-        proc = self.run("redis-cli", "-h", host, "-p", str(port), *args, timeout=60)
-        if proc.returncode != 0 or proc.stdout.startswith("ERR"):
+        env = dict(self.env, REDISCLI_AUTH=self.redis_password(role))
+        return subprocess.run(["redis-cli", "--user", f"caseflow-{role}", "-h", host,
+                               "-p", str(port), *args], capture_output=True, text=True,
+                              env=env, timeout=60)
+
+    def redis_cli(self, *args):
+        """redis-cli ARGS... as the admin user: its stdout (raises on failure)."""
+        proc = self.redis_cli_as("admin", *args)
+        if proc.returncode != 0 or proc.stdout.startswith(("ERR", "NOPERM", "NOAUTH", "LOADING")):
             raise RuntimeError(f"redis-cli {' '.join(args)}: {proc.stdout.strip()} {proc.stderr.strip()}")
         return proc.stdout
 
@@ -250,9 +293,15 @@ class Redis:
     """A minimal RESP client (standard library only) for reading everything a
     test wants to inspect; replies as bytes, ints, lists or None."""
 
-    def __init__(self, host, port, timeout=30):
+    def __init__(self, host, port, timeout=30, user=None, password=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = self.sock.makefile("rb")
+        if password is not None:
+            try:
+                self.call("AUTH", *([user] if user else []), password)
+            except BaseException:
+                self.close()
+                raise
 
     def close(self):
         self.buf.close()
