@@ -38,3 +38,10 @@ const char *cf_test_file_path(void)
 {
     return *s_path ? s_path : NULL;
 }
+
+int cf_test_dir_remove(const char *dir, int failed)
+{
+    char command[512];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    return system(command) != 0 ? 1 : failed;
+}

@@ -16,4 +16,8 @@ int cf_test_file_teardown(void **state);
 /*  The last file's path, or NULL when there is none.                        */
 const char *cf_test_file_path(void);
 
+/*  Removes a test's temporary directory (mkdtemp) and all in it; a main
+    returns failed, or 1 when the directory could not be removed.            */
+int cf_test_dir_remove(const char *dir, int failed);
+
 #endif

@@ -1,6 +1,7 @@
 /*  Tests of cf_curve: a pair saved and loaded again is the same pair, the
     secret file is 0600 and a looser one is refused, files are never
     overwritten, client settings need both files, loopback endpoints.      */
+#include "cf_test_files.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -139,10 +140,5 @@ int main(void)
                                         cmocka_unit_test(test_bad_files),
                                         cmocka_unit_test(test_client_settings),
                                         cmocka_unit_test(test_loopback) };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", s_dir);
-    if (system(command) != 0)
-        return 1;
-    return failed;
+    return cf_test_dir_remove(s_dir, cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -3,6 +3,7 @@
     role as User-Id), an unknown key and a key of another role fail the
     handshake (seen by the client's monitor, with status 400), a bad list
     line is refused, and a reload admits a key added to the file.           */
+#include "cf_test_files.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -218,10 +219,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_role_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
         cmocka_unit_test(test_bad_list) };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", s_dir);
-    if (system(command) != 0)
-        return 1;
-    return failed;
+    return cf_test_dir_remove(s_dir, cmocka_run_group_tests(tests, NULL, NULL));
 }
