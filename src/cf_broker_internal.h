@@ -26,6 +26,7 @@
 #define BROKER_STOP_GRACE_MS 10000  /* how long a stopping broker waits for its workers */
 #define BROKER_CREDIT_MAX 64
 #define BROKER_TOPIC_FAMILIES 6     /* case, milestone, alert, reject, stats, other */
+#define BROKER_ENDPOINTS 4          /* intake, workers, publish, control */
 
 /* The broker's series (cf_broker_metrics.c); all NULL without --metrics. */
 typedef struct {
@@ -33,6 +34,7 @@ typedef struct {
     cf_metric_t *requests, *redeliveries;
     cf_metric_t *queue_events, *queue_jobs, *inflight, *workers;
     cf_metric_t *published[BROKER_TOPIC_FAMILIES], *dropped, *outbox_errors;
+    cf_metric_t *connections[BROKER_ENDPOINTS], *refused[BROKER_ENDPOINTS];   /* per endpoint */
 } broker_metrics_t;
 
 #define BROKER_RATE_SAMPLES 6       /* one a second: rates over the last 5 s */
@@ -78,7 +80,8 @@ struct _cf_broker_t {
     broker_metrics_t metrics;
     bool plain;                     /* no CURVE (loopback only); else: */
     cf_curve_t *curve;              /* the broker's key pair */
-    cf_zap_t *zap;                  /* who may connect, per role */
+    cf_zap_t *zap;                  /* who may connect, per role, and how many */
+    size_t connections_max;         /* per endpoint */
 };
 
 /*  Reads the rules file (before anything is bound: a bad file stops the
@@ -134,8 +137,9 @@ int cf_broker_secure_start(cf_broker_t *self, const cf_broker_config_t *config, 
                            size_t err_size);
 
 /*  Before bind: makes socket a CURVE server admitting roles (a ZAP domain,
-    cf_zap.h), or, plain, refuses an endpoint that is not loopback. 0, or
-    -1 with the reason in err.                                               */
+    cf_zap.h), or, plain, refuses an endpoint that is not loopback; then
+    limits its connections to --connections-max. 0, or -1 with the reason
+    in err.                                                                  */
 int cf_broker_secure_socket(cf_broker_t *self, void *socket, const char *endpoint,
                             const char *roles, char *err, size_t err_size);
 

@@ -13,6 +13,11 @@
 static const char *const s_families[BROKER_TOPIC_FAMILIES] = {
     "case", "milestone", "alert", "reject", "stats", "other" };
 
+/* Each endpoint's name in the labels, and the ZAP domain it is known by. */
+static const char *const s_endpoints[BROKER_ENDPOINTS][2] = {
+    { "intake", CF_ZAP_PRODUCERS "," CF_ZAP_SUBSCRIBERS }, { "workers", CF_ZAP_WORKERS },
+    { "publish", CF_ZAP_SUBSCRIBERS }, { "control", CF_ZAP_OPERATORS } };
+
 /* The series without labels, as a table: where each goes, its kind, name
    and help. */
 static const struct {
@@ -56,6 +61,13 @@ void cf_broker_metrics_new(cf_broker_t *self, cf_metrics_t *registry)
         m->published[f] = cf_metrics_counter(registry, "caseflow_broker_notifications_total",
             "Notifications published, by topic family.", labels);
     }
+    for (int e = 0; e < BROKER_ENDPOINTS; e++) {
+        snprintf(labels, sizeof labels, "endpoint=\"%s\"", s_endpoints[e][0]);
+        m->connections[e] = cf_metrics_gauge(registry, "caseflow_broker_connections",
+            "Connections open (in their handshake too), by endpoint.", labels);
+        m->refused[e] = cf_metrics_counter(registry, "caseflow_broker_connections_refused_total",
+            "Handshakes refused because the endpoint was at --connections-max.", labels);
+    }
 }
 
 void cf_broker_metrics_gauges(cf_broker_t *self)
@@ -72,6 +84,13 @@ void cf_broker_metrics_gauges(cf_broker_t *self)
         cf_metric_set(m->dropped, (int64_t) cf_publisher_dropped(self->publisher));
     if (self->outbox)
         cf_metric_set(m->outbox_errors, (int64_t) cf_outbox_errors(self->outbox));
+    for (int e = 0; self->zap && e < BROKER_ENDPOINTS; e++) {
+        size_t open;
+        uint64_t refused;
+        cf_zap_connections(self->zap, s_endpoints[e][1], &open, &refused);
+        cf_metric_set(m->connections[e], (int64_t) open);
+        cf_metric_set(m->refused[e], (int64_t) refused);
+    }
 }
 
 void cf_broker_metrics_acks(cf_broker_t *self, const void *data, size_t size)

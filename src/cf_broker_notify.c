@@ -162,12 +162,19 @@ int cf_broker_notify_rules(cf_broker_t *self, const cf_broker_config_t *config, 
     return 0;
 }
 
+/* The publisher's socket admits subscribers, as many as the limit. */
+static int notify_prepare(void *arg, void *socket, const char *endpoint, char *err,
+                          size_t err_size)
+{
+    return cf_broker_secure_socket(arg, socket, endpoint, CF_ZAP_SUBSCRIBERS, err, err_size);
+}
+
 int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
                            size_t err_size)
 {
     assert(self && config);
-    self->publisher = cf_publisher_new_secure(self->ctx, config->publish_endpoint, self->curve,
-                                              CF_ZAP_SUBSCRIBERS, err, err_size);
+    self->publisher = cf_publisher_new_prepared(self->ctx, config->publish_endpoint,
+                                                notify_prepare, self, err, err_size);
     if (!self->publisher)
         return -1;
     self->outbox = cf_outbox_new(self->ctx, config->redis_host ? config->redis_host : "127.0.0.1",

@@ -51,6 +51,7 @@ void cf_client_destroy(cf_client_t **self_p)
     if (!self_p || !*self_p)
         return;
     cf_client_t *self = *self_p;
+    cf_handshake_destroy(&self->handshake);
     if (self->socket)
         zmq_close(self->socket);
     if (self->ctx)
@@ -211,6 +212,12 @@ const char *cf_client_error(const cf_client_t *self)
 {
     assert(self);
     return self->error;
+}
+
+int cf_client_refused(const cf_client_t *self)
+{
+    assert(self);
+    return self->refused;
 }
 
 cf_client_err_t cf_client_error_code(const cf_client_t *self)

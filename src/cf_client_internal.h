@@ -5,6 +5,7 @@
 #define CF_CLIENT_INTERNAL_H
 
 #include "caseflow/cf_client.h"
+#include "caseflow/cf_handshake.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"
 
@@ -53,6 +54,8 @@ struct _cf_client_t {
     cf_client_stats_t stats;
 
     void *ctx, *socket;
+    cf_handshake_t *handshake;  /* the socket's handshake outcomes */
+    int refused;                /* the broker's last refusal (ZAP status), 0 */
     client_request_t *slots;    /* window of them while running */
     unsigned in_flight;
     uint64_t last_id;

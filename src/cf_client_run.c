@@ -45,14 +45,28 @@ int cf_client_connect(cf_client_t *self)
     }
     int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;
     zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
+    self->handshake = cf_handshake_new(self->ctx, self->socket);   /* NULL: not watched */
     if (zmq_connect(self->socket, self->endpoint) < 0) {
         cf_client_fail(self, CF_CLIENT_ERR_ENDPOINT, "intake endpoint '%s': %s", self->endpoint,
                        zmq_strerror(errno));
+        cf_handshake_destroy(&self->handshake);
         zmq_close(self->socket);
         self->socket = NULL;
         return -1;
     }
     return 0;
+}
+
+/* A refused handshake is never tried again by libzmq: cf_handshake
+   connects again now and then (a place may free up under the broker's
+   connection limit, a key may be added to its allow-list); the refusal is
+   kept for the give-up message. */
+static void client_check_handshake(cf_client_t *self)
+{
+    int refused = self->handshake ? cf_handshake_keep_trying(self->handshake, self->endpoint)
+                                  : 0;
+    if (refused)
+        self->refused = refused;
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -222,6 +236,7 @@ static void client_on_reply(cf_client_t *self, cf_parts_t *parts, int64_t now)
     cf_frames_reply_t reply;
     if (cf_frames_parse_reply(parts, &reply) < 0)
         return;
+    self->refused = 0;          /* an answer: admitted */
     client_request_t *r = client_find(self, reply.request_id, reply.request_id_len);
     if (!r)
         return;                 /* a late reply to a request answered before */
@@ -260,6 +275,7 @@ static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
     (void) loop, (void) timer_id;
     cf_client_t *self = arg;
     int64_t now = cf_clock_ms();
+    client_check_handshake(self);
     for (unsigned s = 0; s < self->window; s++) {
         client_request_t *r = &self->slots[s];
         if (r->id && r->due <= now && client_send(self, r, now) < 0)
@@ -280,7 +296,7 @@ static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
 static void client_abandon(cf_client_t *self, uint32_t index, const char *why)
 {
     const client_event_t *event = &self->events[index];
-    char reason[256];
+    char reason[384];
     char sent[32];
     snprintf(sent, sizeof sent, event->sends == 1 ? "once" : "%u times", event->sends);
     if (event->sends == 0)
@@ -296,9 +312,12 @@ static void client_abandon(cf_client_t *self, uint32_t index, const char *why)
 /* Everything still in flight or queued becomes unacked. */
 static void client_give_up(cf_client_t *self)
 {
-    char why[64];
+    char why[128];
     if (self->code != CF_CLIENT_OK)
         snprintf(why, sizeof why, "socket error");
+    else if (self->ending && self->refused)
+        snprintf(why, sizeof why, "gave up after %g s without progress; the broker refused "
+                 "the handshake, ZAP %d", self->deadline_ms / 1000.0, self->refused);
     else if (self->ending)
         snprintf(why, sizeof why, "gave up after %g s without progress",
                  self->deadline_ms / 1000.0);

@@ -118,7 +118,8 @@ cf_metrics_http_t *cf_metrics_http_new(cf_metrics_t *metrics, const char *host, 
     self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
                                     http_answer, self, MHD_OPTION_LISTEN_SOCKET, fd,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
-                                    MHD_OPTION_END);
+                                    MHD_OPTION_CONNECTION_LIMIT,
+                                    (unsigned) CF_METRICS_HTTP_CONNECTIONS, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!self->daemon) {
         snprintf(err, err_size, "cannot start the metrics server on %s:%d", host, port);

@@ -1,7 +1,6 @@
 /*  cf_publisher: XPUB fan-out of notifications with per-topic sequence
     numbers; see cf_publisher.h.                                             */
 #include "caseflow/cf_publisher.h"
-#include "caseflow/cf_curve.h"
 #include "caseflow/cf_seqmap.h"
 #include "caseflow/cf_unpack.h"
 
@@ -25,13 +24,14 @@ struct _cf_publisher_t {
 
 cf_publisher_t *cf_publisher_new(void *ctx, const char *endpoint, char *err, size_t err_size)
 {
-    return cf_publisher_new_secure(ctx, endpoint, NULL, NULL, err, err_size);
+    return cf_publisher_new_prepared(ctx, endpoint, NULL, NULL, err, err_size);
 }
 
-cf_publisher_t *cf_publisher_new_secure(void *ctx, const char *endpoint, const cf_curve_t *curve,
-                                        const char *roles, char *err, size_t err_size)
+cf_publisher_t *cf_publisher_new_prepared(void *ctx, const char *endpoint,
+                                          cf_publisher_prepare_fn *prepare, void *arg, char *err,
+                                          size_t err_size)
 {
-    assert(ctx && (!curve || roles));
+    assert(ctx);
     cf_publisher_t *self = calloc(1, sizeof *self);
     if (!self)
         abort();
@@ -39,9 +39,7 @@ cf_publisher_t *cf_publisher_new_secure(void *ctx, const char *endpoint, const c
     int hwm = PUBLISHER_HWM, linger = 0;
     zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
-    if (curve && cf_curve_server(curve, self->socket, roles) < 0) {
-        snprintf(err, err_size, "CURVE on %s: %s", endpoint ? endpoint : "(none)",
-                 zmq_strerror(zmq_errno()));
+    if (prepare && prepare(arg, self->socket, endpoint, err, err_size) < 0) {
         cf_publisher_destroy(&self);
         return NULL;
     }

@@ -86,6 +86,9 @@ static const cf_setting_t s_rows[] = {
       "events per second one producer (connection) may push before it hears 'busy'", NULL },
     { "producers-max", BROKER, CF_NUMBER(1, 10000000), STR(CF_RATELIMIT_PEERS_DEFAULT), 0, "N",
       "producers tracked at once; a new one beyond it hears 'busy'", NULL },
+    { "connections-max", BROKER, CF_NUMBER(1, 1000000), STR(CF_BROKER_CONNECTIONS_DEFAULT), 0,
+      "N", "connections each endpoint (intake, workers, publish, control) keeps open at once; "
+      "a handshake beyond it is refused", NULL },
     { "stats", BROKER, CF_NUMBER(100, 3600000), "10000", 0, "MS",
       "how often to publish a stats notification", NULL },
     { "heartbeat", BROKER, CF_NUMBER(10, 60000), "1000", 0, "MS",

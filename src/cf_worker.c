@@ -3,6 +3,7 @@
 #include "caseflow/cf_worker.h"
 #include "cf_worker_internal.h"
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_handshake.h"
 #include "caseflow/cf_apply.h"
 #include "caseflow/cf_frames.h"
 #include "caseflow/cf_log.h"
@@ -33,6 +34,8 @@ typedef struct {
 struct _cf_worker_t {
     cf_worker_config_t config;
     void *ctx, *socket;
+    cf_handshake_t *handshake;      /* the socket's handshake outcomes */
+    bool refusal_logged;            /* since the broker last answered */
     cf_loop_t *loop;
     cf_pseudo_t *pseudo;
     cf_store_t *store;
@@ -80,6 +83,7 @@ static void worker_connect(cf_worker_t *self)
 {
     if (self->socket) {
         cf_loop_remove_socket(self->loop, self->socket);
+        cf_handshake_destroy(&self->handshake);
         zmq_close(self->socket);
     }
     worker_drop_jobs(self);
@@ -93,6 +97,7 @@ static void worker_connect(cf_worker_t *self)
     zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (self->config.curve)
         cf_curve_client(self->config.curve, self->socket);
+    self->handshake = cf_handshake_new(self->ctx, self->socket);   /* NULL: not watched */
     zmq_connect(self->socket, self->config.broker_endpoint);
     cf_ready_t ready = { .credit = self->config.credit, .pid = (unsigned) getpid() };
     gethostname(ready.host, sizeof ready.host - 1);
@@ -222,6 +227,7 @@ static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
     bool leave = false;
     while (cf_parts_recv(self->inbox, socket) == 0) {
         self->last_heard = cf_clock_ms();
+        self->refusal_logged = false;
         if (cf_parts_size(self->inbox) == 2 && cf_parts_equals(self->inbox, 0, CF_PROTO_SIGNATURE)
             && cf_parts_equals(self->inbox, 1, CF_CMD_EXIT))
             leave = true;
@@ -277,6 +283,23 @@ static void worker_fire_due(cf_worker_t *self, int64_t now)
         CF_LOG(CF_LOG_DEBUG, "overdue alerts fired", "count=%u", fired);
 }
 
+/* Before a reconnect: why the broker is silent, when the socket knows. A
+   refusal (its key is not allowed, or the endpoint is at its connection
+   limit) is logged at warn once, then at debug until the broker answers. */
+static void worker_log_silence(cf_worker_t *self)
+{
+    int refused = self->handshake ? cf_handshake_refused(self->handshake) : 0;
+    if (!refused) {
+        CF_LOG(CF_LOG_WARN, "broker silent, reconnecting", "endpoint=%s",
+               self->config.broker_endpoint);
+        return;
+    }
+    CF_LOG(self->refusal_logged ? CF_LOG_DEBUG : CF_LOG_WARN,
+           "broker refused the handshake, reconnecting", "endpoint=%s status=%d why=\"%s\"",
+           self->config.broker_endpoint, refused, cf_handshake_explain(refused));
+    self->refusal_logged = true;
+}
+
 static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
@@ -285,8 +308,7 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
         worker_reload(self);
     int64_t now = cf_clock_ms();
     if (now - self->last_heard > self->config.liveness_ms) {
-        CF_LOG(CF_LOG_WARN, "broker silent, reconnecting", "endpoint=%s",
-               self->config.broker_endpoint);
+        worker_log_silence(self);
         worker_connect(self);
     } else if (now - self->last_sent >= self->config.heartbeat_ms) {
         worker_send_command(self, CF_CMD_HEARTBEAT);
@@ -398,6 +420,7 @@ void cf_worker_destroy(cf_worker_t **self_p)
         return;
     cf_worker_t *self = *self_p;
     cf_loop_destroy(&self->loop);
+    cf_handshake_destroy(&self->handshake);
     if (self->socket)
         zmq_close(self->socket);
     if (self->ctx)

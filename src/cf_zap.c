@@ -1,141 +1,20 @@
-/*  cf_zap: the ZAP handler thread and its allow-lists; see cf_zap.h. The
-    lists are swapped whole under a mutex on reload, so the thread always
-    sees one consistent set. A denied key is logged the first time only
-    (a refused client retries every reconnect interval).                    */
-#include "caseflow/cf_zap.h"
+/*  cf_zap: the ZAP handler thread, its answers and its life cycle; see
+    cf_zap.h. The allow-lists are in cf_zap_keys.c, the connection limits
+    in cf_zap_limit.c. A denied key is logged the first time only (a
+    refused client may come back, on a new connection, again and again).    */
+#include "cf_zap_internal.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_log.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define ZAP_ROLES_MAX 8
-#define ZAP_ROLE_LEN 32
-#define ZAP_DENIED_MAX 256         /* keys remembered as logged already */
-#define ZAP_FRAMES 7               /* version .. credentials, after REP's envelope */
-
-typedef uint8_t zap_key_t[32];
-
-typedef struct {
-    char role[ZAP_ROLE_LEN];
-    char *file;
-    zap_key_t *keys;
-    size_t count;
-} zap_list_t;
-
-struct _cf_zap_t {
-    void *ctx, *handler, *pipe, *thread_pipe;
-    pthread_t thread;
-    bool running;
-    pthread_mutex_t lock;           /* guards lists[].keys and .count */
-    zap_list_t lists[ZAP_ROLES_MAX];
-    size_t list_count;
-    zap_key_t denied[ZAP_DENIED_MAX];    /* the thread's own */
-    size_t denied_count;
-};
-
-/* ---- allow-lists ------------------------------------------------------ */
-
-/* Reads the keys of path into *keys (*count of them). 0, or -1 with err. */
-static int zap_read_file(const char *path, zap_key_t **keys, size_t *count, char *err,
-                         size_t err_size)
-{
-    *keys = NULL;
-    *count = 0;
-    if (!path)
-        return 0;
-    FILE *file = fopen(path, "r");
-    if (!file) {
-        snprintf(err, err_size, "allow-list %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char line[256];
-    size_t capacity = 0;
-    for (unsigned number = 1; fgets(line, sizeof line, file); number++) {
-        char *text = line + strspn(line, " \t");
-        text[strcspn(text, " \t\r\n")] = '\0';
-        if (!*text || *text == '#')
-            continue;
-        if (*count == capacity) {
-            capacity = capacity ? capacity * 2 : 16;
-            *keys = realloc(*keys, capacity * sizeof **keys);
-            if (!*keys)
-                abort();
-        }
-        if (strlen(text) != CF_CURVE_Z85_LEN || !zmq_z85_decode((*keys)[*count], text)) {
-            snprintf(err, err_size, "allow-list %s, line %u: not a Z85 public key (%d "
-                     "characters)", path, number, CF_CURVE_Z85_LEN);
-            free(*keys);
-            *keys = NULL;
-            fclose(file);
-            return -1;
-        }
-        (*count)++;
-    }
-    fclose(file);
-    return 0;
-}
-
-int cf_zap_reload(cf_zap_t *self, char *err, size_t err_size)
-{
-    assert(self);
-    zap_key_t *keys[ZAP_ROLES_MAX] = { 0 };
-    size_t counts[ZAP_ROLES_MAX] = { 0 };
-    for (size_t i = 0; i < self->list_count; i++)
-        if (zap_read_file(self->lists[i].file, &keys[i], &counts[i], err, err_size) < 0) {
-            while (i-- > 0)
-                free(keys[i]);
-            return -1;
-        }
-    pthread_mutex_lock(&self->lock);
-    for (size_t i = 0; i < self->list_count; i++) {
-        zap_key_t *old = self->lists[i].keys;
-        self->lists[i].keys = keys[i];
-        self->lists[i].count = counts[i];
-        keys[i] = old;
-    }
-    pthread_mutex_unlock(&self->lock);
-    for (size_t i = 0; i < self->list_count; i++)
-        free(keys[i]);
-    return 0;
-}
-
-size_t cf_zap_keys(cf_zap_t *self)
-{
-    assert(self);
-    size_t keys = 0;
-    pthread_mutex_lock(&self->lock);
-    for (size_t i = 0; i < self->list_count; i++)
-        keys += self->lists[i].count;
-    pthread_mutex_unlock(&self->lock);
-    return keys;
-}
-
-/* The first role named in domain ("a,b") whose list has key, or NULL. */
-static const char *zap_admit(cf_zap_t *self, const char *domain, const uint8_t *key)
-{
-    const char *role = NULL;
-    pthread_mutex_lock(&self->lock);
-    for (const char *p = domain; *p && !role; p += strcspn(p, ","), p += *p == ',') {
-        size_t len = strcspn(p, ",");
-        for (size_t i = 0; i < self->list_count && !role; i++) {
-            zap_list_t *list = &self->lists[i];
-            if (strlen(list->role) != len || memcmp(list->role, p, len) != 0)
-                continue;
-            for (size_t k = 0; k < list->count && !role; k++)
-                if (memcmp(list->keys[k], key, sizeof list->keys[k]) == 0)
-                    role = list->role;
-        }
-    }
-    pthread_mutex_unlock(&self->lock);
-    return role;
-}
+#define ZAP_FRAMES_NULL 6          /* version .. mechanism, after REP's envelope */
+#define ZAP_FRAMES 7               /* ... and CURVE's credentials */
 
 /* ---- the handler thread ----------------------------------------------- */
 
@@ -161,26 +40,49 @@ static void zap_text(zmq_msg_t *frame, char *out, size_t size)
     out[len] = '\0';
 }
 
+/* The verdict on a request whose frames have been checked: the role that
+   admits it (NULL for plain), or the refusal's text. */
+static bool zap_judge(cf_zap_t *self, zmq_msg_t *frames, size_t count, const char *domain,
+                      const char *address, const char **role, const char **text)
+{
+    char mechanism[16] = "";
+    zap_text(&frames[5], mechanism, sizeof mechanism);
+    if (self->plain) {
+        if (strcmp(mechanism, "NULL") != 0) {
+            *text = "plain broker: NULL mechanism only";
+            return false;
+        }
+    } else if (strcmp(mechanism, "CURVE") != 0 || count != ZAP_FRAMES
+               || zmq_msg_size(&frames[6]) != 32) {
+        *text = "CURVE only";
+        return false;
+    } else if (!(*role = zap_admit(self, domain, zmq_msg_data(&frames[6])))) {
+        zap_log_denied(self, zmq_msg_data(&frames[6]), domain, address);
+        *text = "not allowed";
+        return false;
+    }
+    if (zap_limit_exceeded(self, domain, address)) {
+        *role = NULL;
+        *text = "too many connections";
+        return false;
+    }
+    return true;
+}
+
 /* Answers one request: frames are version, request id, domain, address,
-   routing id, mechanism, credentials (the client's 32-byte key). */
+   routing id, mechanism, then CURVE's credentials (the client's 32-byte
+   key); NULL has none. */
 static void zap_answer(cf_zap_t *self, zmq_msg_t *frames, size_t count)
 {
-    char domain[256] = "", address[64] = "", mechanism[16] = "";
-    const char *role = NULL, *status = "400", *text = "not allowed";
-    if (count == ZAP_FRAMES) {
+    char domain[ZAP_DOMAIN_LEN] = "", address[64] = "";
+    const char *role = NULL, *status = "400", *text = "malformed ZAP request";
+    if (count >= ZAP_FRAMES_NULL && count <= ZAP_FRAMES && zmq_msg_size(&frames[0]) == 3
+        && memcmp(zmq_msg_data(&frames[0]), "1.0", 3) == 0) {
         zap_text(&frames[2], domain, sizeof domain);
         zap_text(&frames[3], address, sizeof address);
-        zap_text(&frames[5], mechanism, sizeof mechanism);
+        if (zap_judge(self, frames, count, domain, address, &role, &text))
+            status = "200", text = "OK";
     }
-    if (count != ZAP_FRAMES || zmq_msg_size(&frames[0]) != 3
-        || memcmp(zmq_msg_data(&frames[0]), "1.0", 3) != 0)
-        text = "malformed ZAP request";
-    else if (strcmp(mechanism, "CURVE") != 0 || zmq_msg_size(&frames[6]) != 32)
-        text = "CURVE only";
-    else if ((role = zap_admit(self, domain, zmq_msg_data(&frames[6]))) != NULL)
-        status = "200", text = "OK";
-    else
-        zap_log_denied(self, zmq_msg_data(&frames[6]), domain, address);
     /* version, the request id echoed, status, text, User-Id, metadata */
     zmq_send(self->handler, "1.0", 3, ZMQ_SNDMORE);
     zmq_send(self->handler, count > 1 ? zmq_msg_data(&frames[1]) : "",
@@ -214,14 +116,38 @@ static void zap_on_request(cf_zap_t *self)
         zmq_msg_close(&frames[i]);
 }
 
+/* A command from the owning thread on the pipe: "LIMIT" and an index
+   (cf_zap_limit), answered OK or NO; anything else stops the thread. */
+static bool zap_on_command(cf_zap_t *self)
+{
+    char command[8] = "";
+    uint32_t index = 0;
+    int len = zmq_recv(self->thread_pipe, command, sizeof command, 0);
+    int more = 0;
+    size_t more_size = sizeof more;
+    zmq_getsockopt(self->thread_pipe, ZMQ_RCVMORE, &more, &more_size);
+    if (len != 5 || memcmp(command, "LIMIT", 5) != 0 || !more)
+        return false;
+    bool ok = zmq_recv(self->thread_pipe, &index, sizeof index, 0) == sizeof index
+              && index < ZAP_LIMITS_MAX && zap_limit_connect(self, index) == 0;
+    zmq_send(self->thread_pipe, ok ? "OK" : "NO", 2, 0);
+    return true;
+}
+
 static void *zap_run(void *arg)
 {
     cf_zap_t *self = arg;
-    zmq_pollitem_t items[] = { { self->handler, 0, ZMQ_POLLIN, 0 },
-                               { self->thread_pipe, 0, ZMQ_POLLIN, 0 } };
-    while (zmq_poll(items, 2, -1) >= 0 || zmq_errno() == EINTR) {
-        if (items[1].revents & ZMQ_POLLIN)
+    zmq_pollitem_t items[2 + ZAP_LIMITS_MAX];
+    for (;;) {
+        items[0] = (zmq_pollitem_t) { self->handler, 0, ZMQ_POLLIN, 0 };
+        items[1] = (zmq_pollitem_t) { self->thread_pipe, 0, ZMQ_POLLIN, 0 };
+        for (size_t i = 0; i < self->limit_active; i++)
+            items[2 + i] = (zmq_pollitem_t) { self->limits[i].monitor, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(items, 2 + (int) self->limit_active, -1) < 0 && zmq_errno() != EINTR)
+            break;
+        if ((items[1].revents & ZMQ_POLLIN) && !zap_on_command(self))
             break;                  /* cf_zap_destroy */
+        zap_limits_drain(self);     /* the counts first, then the request */
         if (items[0].revents & ZMQ_POLLIN)
             zap_on_request(self);
     }
@@ -253,23 +179,9 @@ static int zap_open(cf_zap_t *self, char *err, size_t err_size)
     return 0;
 }
 
-cf_zap_t *cf_zap_new(void *ctx, const cf_zap_list_t *lists, size_t count, char *err,
-                     size_t err_size)
+/* Opens the sockets and starts the thread; destroys self on failure. */
+static cf_zap_t *zap_start(cf_zap_t *self, char *err, size_t err_size)
 {
-    assert(ctx && (lists || count == 0) && count <= ZAP_ROLES_MAX);
-    cf_zap_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
-    self->ctx = ctx;
-    pthread_mutex_init(&self->lock, NULL);
-    for (size_t i = 0; i < count; i++) {
-        assert(lists[i].role && strlen(lists[i].role) < ZAP_ROLE_LEN
-               && !strchr(lists[i].role, ','));
-        snprintf(self->lists[i].role, ZAP_ROLE_LEN, "%s", lists[i].role);
-        if (lists[i].file && !(self->lists[i].file = strdup(lists[i].file)))
-            abort();
-    }
-    self->list_count = count;
     if (cf_zap_reload(self, err, err_size) < 0 || zap_open(self, err, err_size) < 0) {
         cf_zap_destroy(&self);
         return NULL;
@@ -281,6 +193,40 @@ cf_zap_t *cf_zap_new(void *ctx, const cf_zap_list_t *lists, size_t count, char *
     }
     self->running = true;
     return self;
+}
+
+static cf_zap_t *zap_alloc(void *ctx)
+{
+    cf_zap_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort();
+    self->ctx = ctx;
+    pthread_mutex_init(&self->lock, NULL);
+    return self;
+}
+
+cf_zap_t *cf_zap_new(void *ctx, const cf_zap_list_t *lists, size_t count, char *err,
+                     size_t err_size)
+{
+    assert(ctx && (lists || count == 0) && count <= ZAP_ROLES_MAX);
+    cf_zap_t *self = zap_alloc(ctx);
+    for (size_t i = 0; i < count; i++) {
+        assert(lists[i].role && strlen(lists[i].role) < ZAP_ROLE_LEN
+               && !strchr(lists[i].role, ','));
+        snprintf(self->lists[i].role, ZAP_ROLE_LEN, "%s", lists[i].role);
+        if (lists[i].file && !(self->lists[i].file = strdup(lists[i].file)))
+            abort();
+    }
+    self->list_count = count;
+    return zap_start(self, err, err_size);
+}
+
+cf_zap_t *cf_zap_new_plain(void *ctx, char *err, size_t err_size)
+{
+    assert(ctx);
+    cf_zap_t *self = zap_alloc(ctx);
+    self->plain = true;
+    return zap_start(self, err, err_size);
 }
 
 void cf_zap_destroy(cf_zap_t **self_p)
@@ -298,10 +244,8 @@ void cf_zap_destroy(cf_zap_t **self_p)
         zmq_close(self->pipe);
     if (self->thread_pipe)
         zmq_close(self->thread_pipe);
-    for (size_t i = 0; i < self->list_count; i++) {
-        free(self->lists[i].file);
-        free(self->lists[i].keys);
-    }
+    zap_limits_close(self);
+    zap_lists_free(self);
     pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;

@@ -4,12 +4,16 @@
     registry's text (Content-Type text/plain; version=0.0.4); any other path
     or method answers 404. The listening socket is bound here, before the
     server starts, so that a bad address or a port in use is reported as
-    such.                                                                     */
+    such. At most CF_METRICS_HTTP_CONNECTIONS connections are served at once
+    (a scraper needs one); beyond them a connection waits in the kernel's
+    backlog, or is closed, until one ends, and an idle one ends after 10 s. */
 #ifndef CF_METRICS_HTTP_H
 #define CF_METRICS_HTTP_H
 
 #include <stddef.h>
 #include "caseflow/cf_metrics.h"
+
+#define CF_METRICS_HTTP_CONNECTIONS 16
 
 typedef struct _cf_metrics_http_t cf_metrics_http_t;
 

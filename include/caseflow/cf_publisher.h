@@ -18,11 +18,16 @@ typedef struct _cf_publisher_t cf_publisher_t;
 /*  Binds an XPUB socket on endpoint. NULL with the reason in err.            */
 cf_publisher_t *cf_publisher_new(void *ctx, const char *endpoint, char *err, size_t err_size);
 
-/*  The same as a CURVE server with curve's pair admitting roles (a ZAP
-    domain, cf_zap.h); curve NULL = plain.                                  */
-typedef struct _cf_curve_t cf_curve_t;
-cf_publisher_t *cf_publisher_new_secure(void *ctx, const char *endpoint, const cf_curve_t *curve,
-                                        const char *roles, char *err, size_t err_size);
+/*  Called with the new socket before it is bound, to set who may connect
+    (the broker makes it a CURVE server and limits its connections); 0, or
+    -1 with the reason in err, which stops the publisher's creation.         */
+typedef int (cf_publisher_prepare_fn)(void *arg, void *socket, const char *endpoint, char *err,
+                                      size_t err_size);
+
+/*  The same, with prepare (NULL: none) called on the socket first.          */
+cf_publisher_t *cf_publisher_new_prepared(void *ctx, const char *endpoint,
+                                          cf_publisher_prepare_fn *prepare, void *arg, char *err,
+                                          size_t err_size);
 void cf_publisher_destroy(cf_publisher_t **self_p);
 
 /*  Publishes one notification; 0, or -1 when the body is not a msgpack map or

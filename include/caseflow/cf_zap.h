@@ -12,12 +12,22 @@
     connection's User-Id (cf_zap_role_of reads it from a message). Anyone
     else gets 400 and one warning line per key (its fingerprint: the first
     8 Z85 characters of its public key). cf_zap_reload reads the files
-    again while connections go on.                                           */
+    again while connections go on.
+
+    cf_zap_limit caps the connections open on one server socket: a
+    handshake that would make them more than the cap is refused (400) with
+    the warning "client refused: too many connections" (at most one line per
+    socket every 10 s, with the count refused since). A broker in plain mode
+    (loopback only, no CURVE) runs the handler too, made with
+    cf_zap_new_plain: it admits every NULL-mechanism client, as no role,
+    within the limits; its sockets must name a ZAP domain (ZMQ_ZAP_DOMAIN)
+    for libzmq to ask it.                                                    */
 #ifndef CF_ZAP_H
 #define CF_ZAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <zmq.h>
 
 #define CF_ZAP_PRODUCERS   "producers"
@@ -38,8 +48,12 @@ typedef struct _cf_zap_t cf_zap_t;
 cf_zap_t *cf_zap_new(void *ctx, const cf_zap_list_t *lists, size_t count, char *err,
                      size_t err_size);
 
-/*  Stops the thread (before the context is terminated), frees, nulls
-    *self_p; accepts NULL.                                                  */
+/*  The handler of a plain broker: no lists, NULL mechanism only; for the
+    connection limits. NULL with the reason in err.                          */
+cf_zap_t *cf_zap_new_plain(void *ctx, char *err, size_t err_size);
+
+/*  Stops the thread (after the limited sockets are closed, before the
+    context is terminated), frees, nulls *self_p; accepts NULL.             */
 void cf_zap_destroy(cf_zap_t **self_p);
 
 /*  Reads every list again; they take effect for the next connections (a
@@ -49,6 +63,17 @@ int cf_zap_reload(cf_zap_t *self, char *err, size_t err_size);
 
 /*  Keys in the lists now, all roles together.                              */
 size_t cf_zap_keys(cf_zap_t *self);
+
+/*  Limits socket (a server socket of the context whose ZAP domain is
+    domain, one socket per domain) to max connections open at once; those
+    still in their handshake count. Call it from the thread that owns the
+    socket, before the socket is bound. 0, or -1 with the reason in err.    */
+int cf_zap_limit(cf_zap_t *self, void *socket, const char *domain, size_t max, char *err,
+                 size_t err_size);
+
+/*  The connections open now on the socket limited with domain, and the
+    handshakes refused for its limit since start (either may be NULL).      */
+void cf_zap_connections(cf_zap_t *self, const char *domain, size_t *open, uint64_t *refused);
 
 /*  Whether the connection msg came in on was admitted as role (its
     User-Id). false for a plain connection.                                 */

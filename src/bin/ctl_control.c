@@ -6,6 +6,7 @@
     is a runtime error (exit 1), as is an ERROR reply; usage errors exit 2. */
 #include "ctl.h"
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_table.h"
@@ -83,6 +84,18 @@ static int control_parse(int argc, char **argv, cf_settings_t *settings, control
 
 /* ---- the request ------------------------------------------------------ */
 
+/* Why no reply came: the broker refused the handshake, or is silent. */
+static void control_silence(cf_handshake_t *handshake, const char *endpoint, int timeout_ms,
+                            char *err, size_t n)
+{
+    int refused = handshake ? cf_handshake_refused(handshake) : 0;
+    if (refused)
+        snprintf(err, n, "the broker at %s: %s", endpoint, cf_handshake_explain(refused));
+    else
+        snprintf(err, n, "no answer from the broker at %s within %d ms (is it running, "
+                 "with --control?)", endpoint, timeout_ms);
+}
+
 /*  Sends [CF01, command, argument?] and receives the reply; its verdict
     (OK or ERROR) in verdict, its body in *body (malloc'ed). 0, or -1 with
     err set when the broker does not answer in time or answers nonsense.   */
@@ -95,6 +108,7 @@ static int control_request(const char *endpoint, int timeout_ms, const cf_curve_
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(socket, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    cf_handshake_t *handshake = cf_handshake_new(ctx, socket);     /* NULL: not watched */
     if (curve && cf_curve_client(curve, socket) < 0)
         snprintf(err, n, "CURVE: %s", zmq_strerror(zmq_errno()));
     else if (zmq_connect(socket, endpoint) < 0)
@@ -111,8 +125,7 @@ static int control_request(const char *endpoint, int timeout_ms, const cf_curve_
         int got = zmq_recv(socket, signature, sizeof signature, 0);
         int vlen = got == 4 ? zmq_recv(socket, verdict, verdict_size - 1, 0) : -1;
         if (got < 0 && zmq_errno() == EAGAIN)
-            snprintf(err, n, "no answer from the broker at %s within %d ms (is it running, "
-                     "with --control?)", endpoint, timeout_ms);
+            control_silence(handshake, endpoint, timeout_ms, err, n);
         else if (vlen < 0 || (size_t) vlen >= verdict_size
                  || zmq_getsockopt(socket, ZMQ_RCVMORE, &more, &more_size) < 0 || !more
                  || zmq_msg_recv(body, socket, 0) < 0)
@@ -123,6 +136,7 @@ static int control_request(const char *endpoint, int timeout_ms, const cf_curve_
             rc = 0;
         }
     }
+    cf_handshake_destroy(&handshake);
     zmq_close(socket);
     zmq_ctx_term(ctx);
     return rc;

@@ -10,6 +10,7 @@
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_client.h"
+#include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_settings.h"
@@ -360,6 +361,8 @@ int main(int argc, char **argv)
         if (p.bar)
             fputc('\n', stderr);
         status = push_summary(&p);
+        if (cf_client_refused(p.client))
+            fprintf(stderr, "caseflow-push: %s\n", cf_handshake_explain(cf_client_refused(p.client)));
         if (rc < 0) {
             fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p.client));
             status = 2;

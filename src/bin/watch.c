@@ -12,6 +12,7 @@
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_frames.h"
+#include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
@@ -32,7 +33,7 @@
 #include <zmq.h>
 
 #define WATCH_RCVHWM    100000      /* notifications queued here before the broker drops */
-#define WATCH_TICK_MS   100         /* how often --idle is checked */
+#define WATCH_TICK_MS   100         /* how often --idle and the handshake are checked */
 
 static const char *s_usage =
     "usage: caseflow-watch [options] [PREFIX ...]\n"
@@ -60,6 +61,8 @@ typedef struct {
 typedef struct {
     watch_options_t options;
     void *ctx, *socket;
+    cf_handshake_t *handshake;          /* says when the broker refused us */
+    bool refusal_told;                  /* on stderr, once */
     cf_parts_t *parts;
     cf_json_t *json;
     cf_seqcheck_t *seqs;
@@ -131,6 +134,7 @@ static int watch_connect(watch_t *w, char *err, size_t n)
         zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, "", 0);
     if (w->options.curve)
         cf_curve_client(w->options.curve, w->socket);
+    w->handshake = cf_handshake_new(w->ctx, w->socket);    /* NULL: not watched */
     if (zmq_connect(w->socket, w->options.endpoint) < 0) {
         snprintf(err, n, "notification endpoint '%s': %s", w->options.endpoint,
                  zmq_strerror(errno));
@@ -216,7 +220,11 @@ static int watch_on_tick(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     watch_t *w = arg;
-    return cf_clock_ms() - w->last_at >= w->options.idle_s * 1000 ? -1 : 0;
+    int refused = w->handshake ? cf_handshake_keep_trying(w->handshake, w->options.endpoint) : 0;
+    if (refused && !w->refusal_told)
+        fprintf(stderr, "caseflow-watch: %s; trying again\n", cf_handshake_explain(refused));
+    w->refusal_told = w->refusal_told || refused;
+    return w->options.idle_s && cf_clock_ms() - w->last_at >= w->options.idle_s * 1000 ? -1 : 0;
 }
 
 /* Subscribed already: fetches the snapshot, prints it, and primes the
@@ -267,8 +275,7 @@ int main(int argc, char **argv)
         }
         cf_loop_t *loop = cf_loop_new();
         cf_loop_add_socket(loop, w.socket, watch_on_readable, &w);
-        if (w.options.idle_s)
-            cf_loop_add_timer(loop, WATCH_TICK_MS, watch_on_tick, &w);
+        cf_loop_add_timer(loop, WATCH_TICK_MS, watch_on_tick, &w);
         cf_loop_set_stop_flag(loop, cf_args_trap_signals());
         if (w.status == 0 && cf_loop_run(loop) < 0) {
             fprintf(stderr, "caseflow-watch: poll: %s\n", zmq_strerror(errno));
@@ -280,6 +287,7 @@ int main(int argc, char **argv)
         cf_json_destroy(&w.json);
         cf_parts_destroy(&w.parts);
     }
+    cf_handshake_destroy(&w.handshake);
     zmq_close(w.socket);
     zmq_ctx_term(w.ctx);
     cf_settings_destroy(&settings);

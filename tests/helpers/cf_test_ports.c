@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 /* Ports are drawn from 10000 up to the kernel's ephemeral range, so that no
    outgoing connection can take one as its source port before the test binds
@@ -34,4 +35,14 @@ int cf_test_free_port(void)
 void cf_test_free_endpoint(char *buf, unsigned size)
 {
     snprintf(buf, size, "tcp://127.0.0.1:%d", cf_test_free_port());
+}
+
+void cf_test_bind_loopback(void *socket, char *buf, unsigned size)
+{
+    size_t len = size;
+    if (zmq_bind(socket, "tcp://127.0.0.1:*") < 0
+        || zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, buf, &len) < 0) {
+        fprintf(stderr, "cf_test_bind_loopback: %s\n", zmq_strerror(zmq_errno()));
+        abort();
+    }
 }

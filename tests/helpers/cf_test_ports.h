@@ -8,4 +8,8 @@ int cf_test_free_port(void);
 /*  Writes "tcp://127.0.0.1:<free port>" into buf.                           */
 void cf_test_free_endpoint(char *buf, unsigned size);
 
+/*  Binds a ZeroMQ socket to a port the kernel picks on 127.0.0.1 and
+    writes the endpoint ("tcp://127.0.0.1:N") into buf; aborts on failure. */
+void cf_test_bind_loopback(void *socket, char *buf, unsigned size);
+
 #endif

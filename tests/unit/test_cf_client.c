@@ -161,9 +161,7 @@ static fake_t *fake_start(fake_mode_t mode)
     fake->router = zmq_socket(fake->ctx, ZMQ_ROUTER);
     int linger = 0;
     zmq_setsockopt(fake->router, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_bind(fake->router, "tcp://127.0.0.1:*"), 0);
-    size_t len = sizeof fake->endpoint;
-    zmq_getsockopt(fake->router, ZMQ_LAST_ENDPOINT, fake->endpoint, &len);
+    cf_test_bind_loopback(fake->router, fake->endpoint, sizeof fake->endpoint);
     pthread_create(&fake->thread, NULL, fake_run, fake);
     return fake;
 }

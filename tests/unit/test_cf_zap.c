@@ -1,9 +1,13 @@
 /*  Tests of cf_zap over real tcp sockets on loopback: a client whose key is
     in the role's list connects and exchanges a message (and carries the
     role as User-Id), an unknown key and a key of another role fail the
-    handshake (seen by the client's monitor, with status 400), a bad list
-    line is refused, and a reload admits a key added to the file.           */
+    handshake (seen by the client's cf_handshake, with status 400), a bad
+    list line is refused, and a reload admits a key added to the file. The
+    connection limit: with a cap of 2 a third client is refused (400) and
+    gets in once one of the two leaves; a plain handler does the same for
+    NULL-mechanism clients; a domain cannot be limited twice.               */
 #include "cf_test_files.h"
+#include "cf_test_ports.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_handshake.h"
 #include "caseflow/cf_zap.h"
 
 static char s_dir[] = "/tmp/cf_zap_XXXXXX";
@@ -50,9 +55,7 @@ static int setup(void **state)
     assert_int_equal(cf_zap_keys(f->zap), 2);
     f->server = zmq_socket(f->ctx, ZMQ_ROUTER);
     assert_int_equal(cf_curve_server(f->server_keys, f->server, "producers,operators"), 0);
-    assert_int_equal(zmq_bind(f->server, "tcp://127.0.0.1:*"), 0);
-    size_t len = sizeof f->endpoint;
-    zmq_getsockopt(f->server, ZMQ_LAST_ENDPOINT, f->endpoint, &len);
+    cf_test_bind_loopback(f->server, f->endpoint, sizeof f->endpoint);
     *state = f;
     return 0;
 }
@@ -72,57 +75,52 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A DEALER with keys, connected to the server; its monitor, when asked. */
-static void *client(fixture_t *f, cf_curve_t *keys, void **monitor)
+/* A DEALER with keys (NULL: plain) connected to endpoint, with its
+   handshake watcher. */
+static void *client_to(void *ctx, const char *endpoint, cf_curve_t *server_keys,
+                       cf_curve_t *keys, cf_handshake_t **handshake)
 {
-    char pub_file[600], err[256];
-    snprintf(pub_file, sizeof pub_file, "%s/server.pub", s_dir);
-    FILE *file = fopen(pub_file, "w");
-    fprintf(file, "%s\n", cf_curve_public(f->server_keys));
-    fclose(file);
-    assert_int_equal(cf_curve_set_server(keys, pub_file, err, sizeof err), 0);
-    void *dealer = zmq_socket(f->ctx, ZMQ_DEALER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(cf_curve_client(keys, dealer), 0);
-    if (monitor) {
-        char name[64];
-        snprintf(name, sizeof name, "inproc://monitor-%p", dealer);
-        zmq_socket_monitor(dealer, name, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                           | ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-        *monitor = zmq_socket(f->ctx, ZMQ_PAIR);
-        zmq_setsockopt(*monitor, ZMQ_LINGER, &linger, sizeof linger);
-        assert_int_equal(zmq_connect(*monitor, name), 0);
+    if (keys) {
+        char pub_file[600], err[256];
+        snprintf(pub_file, sizeof pub_file, "%s/server.pub", s_dir);
+        FILE *file = fopen(pub_file, "w");
+        fprintf(file, "%s\n", cf_curve_public(server_keys));
+        fclose(file);
+        assert_int_equal(cf_curve_set_server(keys, pub_file, err, sizeof err), 0);
+        assert_int_equal(cf_curve_client(keys, dealer), 0);
     }
-    assert_int_equal(zmq_connect(dealer, f->endpoint), 0);
+    *handshake = cf_handshake_new(ctx, dealer);
+    assert_non_null(*handshake);
+    assert_int_equal(zmq_connect(dealer, endpoint), 0);
     return dealer;
 }
 
-/* Waits (up to 10 s, a loaded machine) for the monitor's first event;
-   returns it, with its value (the ZAP status for a failed auth). */
-static int handshake_event(void *monitor, int *value)
+static void *client(fixture_t *f, cf_curve_t *keys, cf_handshake_t **handshake)
 {
-    int timeout = 10000;
-    zmq_setsockopt(monitor, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, monitor, 0) < 0)
-        return -1;
-    uint16_t event;
-    uint32_t v;
-    memcpy(&event, zmq_msg_data(&msg), 2);
-    memcpy(&v, (char *) zmq_msg_data(&msg) + 2, 4);
-    zmq_msg_close(&msg);
-    char address[256];
-    zmq_recv(monitor, address, sizeof address, 0);
-    *value = (int) v;
-    return event;
+    return client_to(f->ctx, f->endpoint, f->server_keys, keys, handshake);
+}
+
+static void client_close(void *dealer, cf_handshake_t **handshake)
+{
+    cf_handshake_destroy(handshake);
+    assert_null(*handshake);
+    zmq_close(dealer);
+}
+
+/* The next handshake's outcome, waiting up to 10 s (a loaded machine). */
+static int handshake_outcome(cf_handshake_t *handshake)
+{
+    return cf_handshake_wait(handshake, 10000);
 }
 
 static void test_allowed_key_exchanges(void **state)
 {
     fixture_t *f = *state;
-    void *dealer = client(f, f->allowed, NULL);
+    cf_handshake_t *handshake;
+    void *dealer = client(f, f->allowed, &handshake);
     assert_int_equal(zmq_send(dealer, "hello", 5, 0), 5);
     int timeout = 10000;
     zmq_setsockopt(f->server, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
@@ -139,23 +137,24 @@ static void test_allowed_key_exchanges(void **state)
     char reply[8];
     zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     assert_int_equal(zmq_recv(dealer, reply, sizeof reply, 0), 4);
+    assert_true(cf_handshake_ever_succeeded(handshake));
+    assert_int_equal(cf_handshake_refused(handshake), 0);
     zmq_msg_close(&body);
-    zmq_close(dealer);
+    client_close(dealer, &handshake);
 }
 
 /* key is refused with 400, and what it sent never arrives. */
 static void expect_refused(fixture_t *f, cf_curve_t *key)
 {
-    void *monitor;
-    void *dealer = client(f, key, &monitor);
+    cf_handshake_t *handshake;
+    void *dealer = client(f, key, &handshake);
     zmq_send(dealer, "sneak", 5, ZMQ_DONTWAIT);
-    int status = 0;
-    assert_int_equal(handshake_event(monitor, &status), ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-    assert_int_equal(status, 400);
+    assert_int_equal(handshake_outcome(handshake), 400);
+    assert_int_equal(cf_handshake_refused(handshake), 400);
+    assert_false(cf_handshake_ever_succeeded(handshake));
     char buf[16];
     assert_int_equal(zmq_recv(f->server, buf, sizeof buf, ZMQ_DONTWAIT), -1);
-    zmq_close(dealer);
-    zmq_close(monitor);
+    client_close(dealer, &handshake);
 }
 
 static void test_unknown_key_refused(void **state)
@@ -181,12 +180,10 @@ static void test_reload(void **state)
     write_list(s_list, cf_curve_public(f->allowed), cf_curve_public(f->unknown));
     assert_int_equal(cf_zap_reload(f->zap, err, sizeof err), 0);
     assert_int_equal(cf_zap_keys(f->zap), 3);
-    void *monitor;
-    void *dealer = client(f, f->unknown, &monitor);
-    int status = 0;
-    assert_int_equal(handshake_event(monitor, &status), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-    zmq_close(dealer);
-    zmq_close(monitor);
+    cf_handshake_t *handshake;
+    void *dealer = client(f, f->unknown, &handshake);
+    assert_int_equal(handshake_outcome(handshake), 0);
+    client_close(dealer, &handshake);
 }
 
 static void test_bad_list(void **unused)
@@ -207,6 +204,89 @@ static void test_bad_list(void **unused)
     zmq_ctx_term(ctx);
 }
 
+/* A ROUTER admitting domain (CURVE with keys, else plain), limited to
+   max connections, bound on a free loopback port written to endpoint. */
+static void *limited_server(void *ctx, cf_zap_t *zap, cf_curve_t *keys, const char *domain,
+                            size_t max, char *endpoint, size_t endpoint_size)
+{
+    void *server = zmq_socket(ctx, ZMQ_ROUTER);
+    int linger = 0, timeout = 10000;
+    zmq_setsockopt(server, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(server, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (keys)
+        assert_int_equal(cf_curve_server(keys, server, domain), 0);
+    else
+        zmq_setsockopt(server, ZMQ_ZAP_DOMAIN, domain, strlen(domain));
+    char err[256];
+    assert_int_equal(cf_zap_limit(zap, server, domain, max, err, sizeof err), 0);
+    cf_test_bind_loopback(server, endpoint, (unsigned) endpoint_size);
+    return server;
+}
+
+/* Two clients get in; the third is refused (400), and nothing it sent
+   arrives, until one of the two leaves: then its retry gets in, and what
+   it sends arrives. */
+static void expect_capped_at_two(void *ctx, cf_zap_t *zap, const char *domain,
+                                 cf_curve_t *server_keys, cf_curve_t *keys)
+{
+    char endpoint[128];
+    void *server = limited_server(ctx, zap, server_keys, domain, 2, endpoint, sizeof endpoint);
+    void *dealer[3];
+    cf_handshake_t *handshake[3];
+    for (int i = 0; i < 2; i++) {
+        dealer[i] = client_to(ctx, endpoint, server_keys, keys, &handshake[i]);
+        assert_int_equal(handshake_outcome(handshake[i]), 0);
+    }
+    dealer[2] = client_to(ctx, endpoint, server_keys, keys, &handshake[2]);
+    zmq_send(dealer[2], "early", 5, ZMQ_DONTWAIT);
+    assert_int_equal(handshake_outcome(handshake[2]), 400);
+    size_t open = 0;
+    uint64_t refused = 0;
+    cf_zap_connections(zap, domain, &open, &refused);
+    assert_true(refused >= 1);
+    assert_true(open >= 2 && open <= 3);        /* the third's retry may be open */
+    char buf[16];
+    assert_int_equal(zmq_recv(server, buf, sizeof buf, ZMQ_DONTWAIT), -1);
+    client_close(dealer[0], &handshake[0]);
+    int outcome = 400;
+    for (int tries = 0; tries < 100 && outcome == 400; tries++) {
+        assert_int_equal(cf_handshake_retry(handshake[2], endpoint), 0);
+        outcome = handshake_outcome(handshake[2]);
+    }
+    assert_int_equal(outcome, 0);
+    zmq_send(dealer[2], "late", 4, 0);
+    assert_true(zmq_recv(server, buf, sizeof buf, 0) > 0);     /* its routing id */
+    assert_int_equal(zmq_recv(server, buf, sizeof buf, 0), 4);
+    assert_memory_equal(buf, "late", 4);
+    client_close(dealer[1], &handshake[1]);
+    client_close(dealer[2], &handshake[2]);
+    zmq_close(server);
+}
+
+static void test_limit_curve(void **state)
+{
+    fixture_t *f = *state;
+    expect_capped_at_two(f->ctx, f->zap, CF_ZAP_PRODUCERS, f->server_keys, f->allowed);
+    char err[256];
+    void *again = zmq_socket(f->ctx, ZMQ_ROUTER);
+    assert_int_equal(cf_zap_limit(f->zap, again, CF_ZAP_PRODUCERS, 5, err, sizeof err), -1);
+    assert_non_null(strstr(err, "limited already"));
+    zmq_close(again);
+}
+
+static void test_limit_plain(void **unused)
+{
+    (void) unused;
+    void *ctx = zmq_ctx_new();
+    char err[256];
+    cf_zap_t *zap = cf_zap_new_plain(ctx, err, sizeof err);
+    assert_non_null(zap);
+    assert_int_equal(cf_zap_keys(zap), 0);
+    expect_capped_at_two(ctx, zap, CF_ZAP_SUBSCRIBERS, NULL, NULL);
+    cf_zap_destroy(&zap);
+    zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
     if (!mkdtemp(s_dir))
@@ -218,6 +298,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_key_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_role_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
-        cmocka_unit_test(test_bad_list) };
+        cmocka_unit_test(test_bad_list),
+        cmocka_unit_test_setup_teardown(test_limit_curve, setup, teardown),
+        cmocka_unit_test(test_limit_plain) };
     return cf_test_dir_remove(s_dir, cmocka_run_group_tests(tests, NULL, NULL));
 }
