@@ -1,8 +1,9 @@
-/*  cf_broker: intake, dispatch to workers by credit, ACK forwarding and
-    worker liveness; see cf_broker.h. The sockets are served by cf_loop;
-    each handler drains a bounded number of messages per call so that
-    neither side can starve the other. Notifications (the outboxes, stats)
-    are cf_broker_notify.c, publishing cf_publisher.c, the multipart buffer
+/*  cf_broker: dispatch to workers by credit, ACK forwarding and worker
+    liveness; see cf_broker.h. The sockets are served by cf_loop; each
+    handler drains a bounded number of messages per call so that neither
+    side can starve the other. The intake (what a PUSH must pass to be
+    queued) is cf_broker_intake.c, notifications (the outboxes, stats)
+    cf_broker_notify.c, publishing cf_publisher.c, the multipart buffer
     cf_parts.c.                                                              */
 #include "caseflow/cf_broker.h"
 #include "cf_broker_internal.h"
@@ -60,37 +61,6 @@ int broker_send(void *socket, const void *id, size_t id_len,
     return 0;
 }
 
-static void broker_send_error(cf_broker_t *self, const zmq_msg_t *producer,
-                              const void *request_id, size_t request_id_len, const char *reason)
-{
-    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ERROR, request_id, reason };
-    size_t size[] = { 4, strlen(CF_CMD_ERROR), request_id_len, strlen(reason) };
-    broker_send(self->intake, zmq_msg_data((zmq_msg_t *) producer),
-                zmq_msg_size((zmq_msg_t *) producer), data, size, 4);
-}
-
-/* Answers every event of a request with the same status and reason. */
-static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const void *request_id,
-                            size_t request_id_len, size_t count, cf_ack_status_t status,
-                            const char *reason)
-{
-    cf_ack_t *acks = calloc(count, sizeof *acks);
-    if (!acks)
-        abort();
-    if (status == CF_ACK_BUSY)
-        self->events_busy += count;
-    for (size_t i = 0; i < count; i++)
-        acks[i] = (cf_ack_t) { status, NULL, 0, reason, strlen(reason) };
-    msgpack_sbuffer_clear(&self->sbuf);
-    cf_proto_pack_acks(&self->sbuf, acks, count);
-    free(acks);
-    cf_metric_add(self->metrics.events[status], count);
-    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, request_id, self->sbuf.data };
-    size_t size[] = { 4, strlen(CF_CMD_ACK), request_id_len, self->sbuf.size };
-    broker_send(self->intake, zmq_msg_data((zmq_msg_t *) producer),
-                zmq_msg_size((zmq_msg_t *) producer), data, size, 4);
-}
-
 /* ---- dispatch --------------------------------------------------------- */
 
 /* A job handed out before went to a worker that was lost while it held it:
@@ -137,7 +107,7 @@ static void broker_drop_member(cf_broker_t *self, cf_member_t *member, const cha
 }
 
 /* Hands queued jobs to workers with credit, least busy first. */
-static void broker_dispatch(cf_broker_t *self)
+void broker_dispatch(cf_broker_t *self)
 {
     cf_member_t *member;
     while (cf_jobq_jobs(self->queue) > 0 && (member = cf_roster_pick(self->roster))) {
@@ -154,93 +124,6 @@ static void broker_dispatch(cf_broker_t *self)
         cf_member_hold(member, job);
     }
     cf_broker_metrics_gauges(self);
-}
-
-/* ---- intake ----------------------------------------------------------- */
-
-/* True (with the busy reason) when the producer is over its rate, or is a new
-   one while producers_max are active. */
-static bool broker_over_rate(cf_broker_t *self, zmq_msg_t *producer, size_t events,
-                             char *reason, size_t reason_size)
-{
-    switch (cf_ratelimit_take(self->rates, zmq_msg_data(producer), zmq_msg_size(producer),
-                              events, cf_clock_ms())) {
-    case CF_RATELIMIT_OVER:
-        snprintf(reason, reason_size, "rate: over %.0f events/s for this producer, "
-                 "send again later", self->producer_rate);
-        return true;
-    case CF_RATELIMIT_FULL:
-        snprintf(reason, reason_size, "producers: %zu producers active, send again later",
-                 self->producers_max);
-        return true;
-    default:
-        return false;
-    }
-}
-
-static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
-{
-    zmq_msg_t *producer = cf_parts_at(parts, 0);
-    size_t count = cf_parts_size(parts);
-    cf_metric_inc(self->metrics.requests);
-    if (cf_frames_is_snapshot(parts)) {
-        cf_broker_snapshot_request(self, parts);
-        return;
-    }
-    const void *rid;
-    size_t rid_len;
-    cf_frames_request_id(parts, &rid, &rid_len);
-    char reason[128];
-    const char *error = cf_frames_check_push(parts, reason, sizeof reason);
-    if (!error && !cf_broker_secure_may(self, cf_parts_at(parts, 1), CF_ZAP_PRODUCERS))
-        error = "auth: this key may not push (it is not in the producers' allow-list)";
-    if (error) {
-        broker_send_error(self, producer, rid, rid_len, error);
-        return;
-    }
-    size_t events = count - 4;
-    if (self->stopping_since) {
-        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY,
-                        "broker: shutting down, send again later");
-        return;
-    }
-    if (self->paused) {
-        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY,
-                        "broker: intake paused by an operator, send again later");
-        return;
-    }
-    if (broker_over_rate(self, producer, events, reason, sizeof reason)) {
-        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
-        return;
-    }
-    if (cf_jobq_events(self->queue) + events > self->queue_limit
-        || cf_jobq_bytes(self->queue) + cf_frames_push_bytes(parts) > self->queue_bytes) {
-        if (cf_jobq_events(self->queue) + events > self->queue_limit)
-            snprintf(reason, sizeof reason, "queue: broker queue is full (%zu events)",
-                     self->queue_limit);
-        else
-            snprintf(reason, sizeof reason, "queue: broker queue is full (%zu bytes)",
-                     self->queue_bytes);
-        broker_send_all(self, producer, rid, rid_len, events, CF_ACK_BUSY, reason);
-        return;
-    }
-    self->events_in += events;
-    cf_job_t *job = cf_job_new(++self->next_job_id, events);
-    zmq_msg_move(&job->producer, producer);
-    zmq_msg_move(&job->request_id, cf_parts_at(parts, 3));
-    for (size_t i = 0; i < events; i++)
-        zmq_msg_move(&job->events[i], cf_parts_at(parts, 4 + i));
-    cf_jobq_push(self->queue, job);
-}
-
-static int broker_on_intake(cf_loop_t *loop, void *socket, void *arg)
-{
-    (void) loop;
-    cf_broker_t *self = arg;
-    for (int i = 0; i < BROKER_DRAIN_MAX && cf_parts_recv(self->intake_parts, socket) == 0; i++)
-        broker_on_push(self, self->intake_parts);
-    broker_dispatch(self);
-    return 0;
 }
 
 /* ---- workers ---------------------------------------------------------- */
@@ -398,7 +281,7 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
         cf_broker_destroy(&self);
         return NULL;
     }
-    cf_loop_add_socket(self->loop, self->intake, broker_on_intake, self);
+    cf_loop_add_socket(self->loop, self->intake, cf_broker_on_intake, self);
     cf_loop_add_socket(self->loop, self->workers, broker_on_workers, self);
     cf_loop_add_timer(self->loop, self->heartbeat_ms / 2 > 0 ? self->heartbeat_ms / 2 : 1,
                       broker_on_heartbeat, self);

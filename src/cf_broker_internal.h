@@ -1,4 +1,5 @@
-/*  cf_broker internals shared by cf_broker.c (intake, dispatch, workers),
+/*  cf_broker internals shared by cf_broker.c (dispatch, workers),
+    cf_broker_intake.c (what a PUSH must pass to be queued),
     cf_broker_notify.c (the notification side: outboxes, stats) and
     cf_broker_control.c (the operators' control socket). Not installed.     */
 #ifndef CF_BROKER_INTERNAL_H
@@ -110,6 +111,13 @@ void cf_broker_control_label(cf_broker_t *self, cf_member_t *member);
     blocking; 0 or -1.                                                      */
 int broker_send(void *socket, const void *id, size_t id_len,
                 const void *const *data, const size_t *size, size_t count);
+
+/*  The intake socket's handler (cf_broker_intake.c): reads PUSH and
+    SNAPSHOT requests, queues what is admitted, then dispatches.            */
+int cf_broker_on_intake(cf_loop_t *loop, void *socket, void *arg);
+
+/*  Hands queued jobs to workers with credit (cf_broker.c).                 */
+void broker_dispatch(cf_broker_t *self);
 
 /*  msgpack map members for the broker's replies and notifications: a key
     (any string), and a key with an unsigned count (cf_broker_notify.c).    */
