@@ -153,15 +153,17 @@ size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t
     return valid;
 }
 
-/* Counts the rejections in Redis (quality report) by the field they name. */
+/* Counts the rejections in Redis (quality report) by the field they name,
+   each (event_id, field) once (cf_store_count_rejections). */
 int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 {
-    const char *fields[CF_PROTO_MAX_EVENTS];
+    cf_store_rejection_t rejections[CF_PROTO_MAX_EVENTS];
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
         if (self->slot[i] < 0)
-            fields[n++] = self->rejects[i].counter;
-    return n ? cf_store_count_rejections(self->store, fields, n) : 0;
+            rejections[n++] = (cf_store_rejection_t) { self->rejects[i].counter,
+                                                       self->rejects[i].event_id };
+    return n ? cf_store_count_rejections(self->store, rejections, n, NULL) : 0;
 }
 
 void cf_apply_build_acks(cf_apply_t *self, size_t count)
@@ -198,9 +200,9 @@ int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *size
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     size_t valid = cf_apply_decode(self, frames, sizes, count);
-    /* Rejections are counted first: a store failure after them only means
-       a rejection counted twice on retry, while the reverse order would lose
-       the notifications of events that a retry then finds duplicate. */
+    /* Rejections are counted first (the reverse order would lose the
+       notifications of events that a retry then finds duplicate); a retry
+       after a store failure finds them counted already. */
     if (cf_apply_count_rejections(self, count) < 0
         || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses) < 0)) {
         return cf_apply_fail_store(self);

@@ -76,6 +76,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->shard);
     free(self->script);
     free(self->fire_script);
+    free(self->reject_script);
     free(self->script_dir);
     free(self->host);
     free(self);
@@ -165,6 +166,18 @@ int cf_store_fail_io(cf_store_t *self, const char *what)
 
 /* ---- connection and script ---------------------------------------------- */
 
+/* Reads one single script (sent with EVAL) into *script, replacing it. */
+static int store_read_single(cf_store_t *self, const char *name, char **script, size_t *len)
+{
+    const char *const names[] = { name };
+    char *text, err[4200];
+    if (cf_store_read_script_files(self->script_dir, names, 1, &text, len, err, sizeof err) < 0)
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
+    free(*script);
+    *script = text;
+    return 0;
+}
+
 static int store_read_script(cf_store_t *self)
 {
     if (!self->script_dir)
@@ -177,12 +190,11 @@ static int store_read_script(cf_store_t *self)
     free(self->script);
     self->script = text;
     self->script_len = len;
-    static const char *const fire[] = { CF_STORE_FIRE_SCRIPT };
-    if (cf_store_read_script_files(self->script_dir, fire, 1, &text, &len, err, sizeof err) < 0)
-        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
-    free(self->fire_script);
-    self->fire_script = text;
-    self->fire_script_len = len;
+    if (store_read_single(self, CF_STORE_FIRE_SCRIPT, &self->fire_script,
+                          &self->fire_script_len) < 0
+        || store_read_single(self, CF_STORE_REJECT_SCRIPT, &self->reject_script,
+                             &self->reject_script_len) < 0)
+        return -1;
     return 0;
 }
 

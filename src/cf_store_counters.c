@@ -1,8 +1,8 @@
-/*  cf_store_counters: the plain counter commands of cf_store, outside the
-    script: the quality counters of rejected events (one pipelined HINCRBY
-    per distinct field) and the read of one family summed over the shards
-    (eight pipelined HGETALLs). Neither needs the script loaded, so a
-    reporting tool can read without the scripts directory.                  */
+/*  cf_store_counters: the counter commands of cf_store outside the apply
+    script: the quality counters of rejected events (lua/count_rejection.lua,
+    one pipelined call per rejection) and the read of one family summed
+    over the shards (eight pipelined HGETALLs, which need no script, so a
+    reporting tool can read without the scripts directory).                  */
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
@@ -43,32 +43,58 @@ static unsigned store_shard_of_name(const char *s)
     return h % CF_STORE_SHARDS;
 }
 
-int cf_store_count_rejections(cf_store_t *self, const char *const *fields, size_t count)
+/* Appends the count_rejection.lua call of one rejection (docs in the
+   script): its shard is the counter's, so that the marker sits in the
+   same cluster slot as the hash it guards. */
+static void store_append_rejection(cf_store_t *self, const cf_store_rejection_t *rejection)
 {
-    assert(self && (count == 0 || fields));
+    char counter[160], marker[256], ttl[16];
+    int len = snprintf(counter, sizeof counter, "rejected|%s", rejection->field);
+    for (char *p = counter + 9; *p; p++)
+        *p = *p == '|' ? '_' : *p;              /* keep the field grammar */
+    size_t counter_len = len < (int) sizeof counter ? (size_t) len : sizeof counter - 1;
+    unsigned shard = store_shard_of_name(counter);
+    char quality[32];
+    snprintf(quality, sizeof quality, "cf:{s%u}:quality", shard);
+    bool has_id = rejection->event_id && *rejection->event_id;
+    snprintf(marker, sizeof marker, "cf:{s%u}:rej:%s|%s", shard,
+             has_id ? rejection->event_id : "", counter + 9);
+    snprintf(ttl, sizeof ttl, "%u", self->eid_ttl);
+    const char *argv[] = { "EVAL", self->reject_script, has_id ? "2" : "1", quality,
+                           has_id ? marker : counter, has_id ? counter : ttl, ttl };
+    size_t argvlen[] = { 4, self->reject_script_len, 1, strlen(quality),
+                         has_id ? strlen(marker) : counter_len,
+                         has_id ? counter_len : strlen(ttl), strlen(ttl) };
+    if (redisAppendCommandArgv(self->ctx, has_id ? 7 : 6, argv, argvlen) != REDIS_OK)
+        abort();
+}
+
+/* Takes one script reply: whether that rejection counted now. */
+static int store_take_counted(cf_store_t *self, const redisReply *reply, void *arg)
+{
+    (void) self;
+    bool **counted = arg;
+    if (*counted)
+        *(*counted)++ = reply->integer == 1;
+    return 0;
+}
+
+int cf_store_count_rejections(cf_store_t *self, const cf_store_rejection_t *rejections,
+                              size_t count, bool *counted)
+{
+    assert(self && (count == 0 || rejections));
     cf_store_clear_error(self);
     if (count == 0)
         return 0;
+    if (!self->reject_script)
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "no script directory: cannot count "
+                             "rejections");
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    cf_counts_t *sums = cf_counts_new();       /* one HINCRBY per distinct field */
-    char field[160];
-    for (size_t i = 0; i < count; i++) {
-        int len = snprintf(field, sizeof field, "rejected|%s", fields[i]);
-        for (char *p = field + 9; *p; p++)
-            *p = *p == '|' ? '_' : *p;          /* keep the field grammar */
-        cf_counts_add(sums, field, len < (int) sizeof field ? (size_t) len : sizeof field - 1, 1);
-    }
-    size_t n = cf_counts_size(sums);
-    for (size_t i = 0; i < n; i++) {
-        const char *name = cf_counts_name(sums, i);
-        if (redisAppendCommand(self->ctx, "HINCRBY cf:{s%u}:quality %s %lld",
-                               store_shard_of_name(name), name,
-                               (long long) cf_counts_value(sums, i)) != REDIS_OK)
-            abort();
-    }
-    cf_counts_destroy(&sums);
-    return store_read_replies(self, n, REDIS_REPLY_INTEGER, "HINCRBY", NULL, NULL);
+    for (size_t i = 0; i < count; i++)
+        store_append_rejection(self, &rejections[i]);
+    return store_read_replies(self, count, REDIS_REPLY_INTEGER, "EVAL count_rejection",
+                              store_take_counted, &counted);
 }
 
 static int store_sum_hash(cf_store_t *self, const redisReply *reply, void *arg)

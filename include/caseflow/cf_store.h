@@ -24,6 +24,7 @@
 #define CF_STORE_SCRIPT_NAME    "apply script (lua/apply_*.lua)"
 #define CF_STORE_SCRIPT_PARTS   4
 #define CF_STORE_FIRE_SCRIPT    "fire_due.lua"      /* the overdue timer's script */
+#define CF_STORE_REJECT_SCRIPT  "count_rejection.lua"   /* a rejection, counted once */
 
 /*  The files of the apply script in script_dir, in the order they are
     joined into the one script Redis runs: apply_input.lua, apply_state.lua,
@@ -101,11 +102,20 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     milestones; case.* notifications only).                                 */
 void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len);
 
-/*  Adds 1 to the quality counter rejected|<field> for each of the count
-    fields (NUL-terminated; a '|' in one becomes '_'), in one pipelined
-    round trip, one HINCRBY per distinct field. 0 / -1. Like the read below
-    it needs no script: it connects by itself when not connected.          */
-int cf_store_count_rejections(cf_store_t *self, const char *const *fields, size_t count);
+/*  One rejected event: the field its reason names and its event_id ("" or
+    NULL when it has none that could be read).                               */
+typedef struct {
+    const char *field, *event_id;
+} cf_store_rejection_t;
+
+/*  Adds 1 to the quality counter rejected|<field> (a '|' in the field
+    becomes '_') for each of the count rejections not counted before: an
+    event_id rejected for the same field within the --eid-ttl window counts
+    once, however often it is sent or retried; one without an id counts
+    each time. One pipelined round trip of lua/count_rejection.lua calls;
+    counted[i] (may be NULL) says whether rejection i counted now. 0 / -1.  */
+int cf_store_count_rejections(cf_store_t *self, const cf_store_rejection_t *rejections,
+                              size_t count, bool *counted);
 
 /*  Reads family (stage, returns, vuln, demo or quality) from every shard
     (eight pipelined HGETALLs) and sums each field over the shards into a

@@ -286,10 +286,21 @@ static void test_noscript_and_reconnect(void **state)
 static void test_rejections_and_reads(void **state)
 {
     fixture_t *f = *state;
-    const char *fields[] = { "origin_country", "persons.sex", "origin_country", "a|b" };
-    assert_int_equal(cf_store_count_rejections(f->store, fields, 4), 0);
+    const cf_store_rejection_t rejections[] = { { "origin_country", "e1" },
+                                                { "persons.sex", "e2" },
+                                                { "origin_country", "e3" }, { "a|b", "" } };
+    bool counted[4];
+    assert_int_equal(cf_store_count_rejections(f->store, rejections, 4, counted), 0);
+    assert_true(counted[0] && counted[1] && counted[2] && counted[3]);
     assert_string_equal(cf_test_family(f, "quality"),
                         "rejected|a_b=1 rejected|origin_country=2 rejected|persons.sex=1 ");
+    /* again: only the one without an event_id counts; e1 for another field does */
+    assert_int_equal(cf_store_count_rejections(f->store, rejections, 4, counted), 0);
+    assert_true(!counted[0] && !counted[1] && !counted[2] && counted[3]);
+    const cf_store_rejection_t other = { "mode", "e1" };
+    assert_int_equal(cf_store_count_rejections(f->store, &other, 1, NULL), 0);
+    assert_string_equal(cf_test_family(f, "quality"), "rejected|a_b=2 rejected|mode=1 "
+                        "rejected|origin_country=2 rejected|persons.sex=1 ");
     cf_counts_t *counts = (cf_counts_t *) 1;
     assert_int_equal(cf_store_read_family(f->store, "cases", &counts), -1);
     assert_null(counts);
