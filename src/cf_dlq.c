@@ -83,7 +83,7 @@ static int dlq_replay_one(void *arg, const cf_dead_letter_t *letter)
         return 0;
     }
     cf_table_set_text(r->table, row, 2, cf_ack_status_name(status));
-    if (cf_store_dlq_delete(r->store, letter->id) < 0)
+    if (cf_store_dlq_delete(r->store, letter->id, letter->event_id) < 0)
         cf_table_set_text(r->table, row, 3, cf_store_error(r->store));
     return 0;
 }

@@ -77,6 +77,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->script);
     free(self->fire_script);
     free(self->reject_script);
+    free(self->dead_script);
     free(self->script_dir);
     free(self->host);
     free(self);
@@ -193,7 +194,9 @@ static int store_read_script(cf_store_t *self)
     if (store_read_single(self, CF_STORE_FIRE_SCRIPT, &self->fire_script,
                           &self->fire_script_len) < 0
         || store_read_single(self, CF_STORE_REJECT_SCRIPT, &self->reject_script,
-                             &self->reject_script_len) < 0)
+                             &self->reject_script_len) < 0
+        || store_read_single(self, CF_STORE_DEAD_SCRIPT, &self->dead_script,
+                             &self->dead_script_len) < 0)
         return -1;
     return 0;
 }

@@ -3,18 +3,20 @@
     errors) counts its tries at each event in a small hash that outlives
     the worker, cf:{dlq}:try:<event_id>; an event tried too often goes to
     the stream cf:{dlq}:stream with its payload (case_ref already replaced
-    by the pseudonym), the error and the time, where caseflow-ctl dlq lists
-    and replays it. See docs/reliability.md.                                */
+    by the pseudonym), the error and the time, once (lua/dead_letter.lua),
+    where caseflow-ctl dlq lists and replays it. See docs/reliability.md.   */
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
 
 #define DLQ_TRY_TTL_S   86400       /* a try counter left by a crash goes after a day */
+#define DLQ_MARK_TTL_S  604800      /* an event set aside is known as such for a week */
 
 /* Runs one command (argv form); checks the reply type. The reply is handed
    to take (may be NULL) before it is freed. */
@@ -114,12 +116,16 @@ int cf_store_try_end(cf_store_t *self, const char *event_id)
 
 /* ---- the stream ---------------------------------------------------------- */
 
-static int dlq_take_id(cf_store_t *self, const redisReply *reply, void *arg)
+/* Takes dead_letter.lua's {id, added}. */
+static int dlq_take_added(cf_store_t *self, const redisReply *reply, void *arg)
 {
-    char **id = arg;
-    if (reply->len >= CF_DLQ_ID_MAX)
-        return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "XADD: id too long");
-    memcpy(*id, reply->str, reply->len + 1);
+    char *id = ((char **) arg)[0];
+    bool *added = ((bool **) arg)[1];
+    if (reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len >= CF_DLQ_ID_MAX || reply->element[1]->type != REDIS_REPLY_INTEGER)
+        return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "dead_letter: unexpected reply");
+    memcpy(id, reply->element[0]->str, reply->element[0]->len + 1);
+    *added = reply->element[1]->integer == 1;
     return 0;
 }
 
@@ -127,18 +133,29 @@ int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char 
 {
     assert(self && letter && id);
     cf_store_clear_error(self);
-    char tries[16], time_ms[24];
+    if (!self->dead_script)
+        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "no script directory: cannot set a "
+                             "dead letter aside");
+    char marker[STORE_KEY_MAX], ttl[16], tries[16], time_ms[24];
+    snprintf(marker, sizeof marker, "cf:{dlq}:dead:%s", letter->event_id);
+    snprintf(ttl, sizeof ttl, "%d", DLQ_MARK_TTL_S);
     snprintf(tries, sizeof tries, "%u", letter->tries);
     snprintf(time_ms, sizeof time_ms, "%lld", (long long) letter->time_ms);
-    const char *argv[] = { "XADD", CF_STORE_DLQ_KEY, "*", "event_id", letter->event_id, "type",
-                           letter->type, "payload", letter->payload, "error", letter->error,
-                           "tries", tries, "time", time_ms };
+    const char *argv[] = { "EVAL", self->dead_script, "2", marker, CF_STORE_DLQ_KEY, ttl,
+                           "event_id", letter->event_id, "type", letter->type, "payload",
+                           letter->payload, "error", letter->error, "tries", tries, "time",
+                           time_ms };
     size_t argvlen[sizeof argv / sizeof *argv];
     for (size_t i = 0; i < sizeof argv / sizeof *argv; i++)
-        argvlen[i] = argv[i] == letter->payload ? letter->payload_len : strlen(argv[i]);
-    if (dlq_command(self, sizeof argv / sizeof *argv, argv, argvlen, REDIS_REPLY_STRING,
-                    dlq_take_id, &id) < 0)
+        argvlen[i] = argv[i] == letter->payload ? letter->payload_len
+                   : argv[i] == self->dead_script ? self->dead_script_len : strlen(argv[i]);
+    bool added = false;
+    void *out[] = { id, &added };
+    if (dlq_command(self, sizeof argv / sizeof *argv, argv, argvlen, REDIS_REPLY_ARRAY,
+                    dlq_take_added, out) < 0)
         return -1;
+    if (!added)
+        return 0;
     return dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY cf:{s0}:quality %s 1", "dead_letter",
                    NULL);
 }
@@ -203,9 +220,13 @@ int cf_store_dlq_read(cf_store_t *self, const char *first, const char *last, cf_
     return dlq_command(self, 4, argv, argvlen, REDIS_REPLY_ARRAY, dlq_take_entries, &r);
 }
 
-int cf_store_dlq_delete(cf_store_t *self, const char *id)
+int cf_store_dlq_delete(cf_store_t *self, const char *id, const char *event_id)
 {
-    assert(self && id);
+    assert(self && id && event_id);
     cf_store_clear_error(self);
-    return dlq_fmt(self, REDIS_REPLY_INTEGER, "XDEL " CF_STORE_DLQ_KEY " %s", id, NULL);
+    char marker[STORE_KEY_MAX];
+    snprintf(marker, sizeof marker, "cf:{dlq}:dead:%s", event_id);
+    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "XDEL " CF_STORE_DLQ_KEY " %s", id, NULL) < 0)
+        return -1;
+    return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", marker, NULL);
 }

@@ -49,6 +49,8 @@ struct _cf_store_t {
     size_t fire_script_len;
     char *reject_script;            /* lua/count_rejection.lua, sent with EVAL */
     size_t reject_script_len;
+    char *dead_script;              /* lua/dead_letter.lua, sent with EVAL */
+    size_t dead_script_len;
     char sha[41];
     store_call_t call;
     size_t *order;                  /* event indexes grouped by shard */

@@ -25,6 +25,7 @@
 #define CF_STORE_SCRIPT_PARTS   4
 #define CF_STORE_FIRE_SCRIPT    "fire_due.lua"      /* the overdue timer's script */
 #define CF_STORE_REJECT_SCRIPT  "count_rejection.lua"   /* a rejection, counted once */
+#define CF_STORE_DEAD_SCRIPT    "dead_letter.lua"       /* a dead letter, set aside once */
 
 /*  The files of the apply script in script_dir, in the order they are
     joined into the one script Redis runs: apply_input.lua, apply_state.lua,
@@ -175,8 +176,10 @@ int cf_store_try_failed(cf_store_t *self, const char *event_id, const char *erro
 /*  Forgets the tries of an event that was applied. 0 / -1.                  */
 int cf_store_try_end(cf_store_t *self, const char *event_id);
 
-/*  Appends letter to the dead-letter stream and counts quality dead_letter;
-    writes the entry's id into id (CF_DLQ_ID_MAX bytes). 0 / -1.             */
+/*  Appends letter to the dead-letter stream and counts quality dead_letter,
+    unless its event is in the stream already (another worker set it aside:
+    lua/dead_letter.lua); writes the entry's id into id (CF_DLQ_ID_MAX
+    bytes). 0 / -1.                                                          */
 int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char *id);
 
 /*  Calls fn for each dead letter with first <= id <= last ("-" and "+" for
@@ -184,8 +187,9 @@ int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char 
 typedef int (cf_dlq_fn)(void *arg, const cf_dead_letter_t *letter);
 int cf_store_dlq_read(cf_store_t *self, const char *first, const char *last, cf_dlq_fn *fn,
                       void *arg);
-/*  Removes one entry (after a replay). 0 / -1.                              */
-int cf_store_dlq_delete(cf_store_t *self, const char *id);
+/*  Removes one entry (after a replay) and its event's marker, so that the
+    event can be set aside again if it fails again. 0 / -1.                  */
+int cf_store_dlq_delete(cf_store_t *self, const char *id, const char *event_id);
 
 /* ---- overdue deadlines and the clock (cf_store_due.c) ----------------- */
 

@@ -199,10 +199,35 @@ static void unpack_acks(fixture_t *f, msgpack_unpacked *result, cf_ack_t *acks, 
     assert_int_equal(cf_proto_unpack_acks(result, body->data, body->size, acks, n), (int) n);
 }
 
+/* The same job run carefully again (as a second worker holding it would):
+   the event gives up again, but the stream keeps one entry, the ack names
+   the same one, and quality dead_letter stays 1. */
+static void expect_set_aside_once(fixture_t *f, const void *const *frames, const size_t *sizes,
+                                  const char *first_reason, size_t first_len)
+{
+    char first[CF_REASON_MAX];
+    snprintf(first, sizeof first, "%.*s", (int) first_len, first_reason);
+    assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 2), 0);
+    msgpack_unpacked result;
+    cf_ack_t acks[2];
+    unpack_acks(f, &result, acks, 2);
+    assert_int_equal(acks[0].status, CF_ACK_REJECTED);
+    assert_int_equal(acks[0].reason_len, strlen(first));
+    assert_memory_equal(acks[0].reason, first, acks[0].reason_len);
+    msgpack_unpacked_destroy(&result);
+    redisReply *entries = command(f, "XLEN %s", CF_STORE_DLQ_KEY);
+    assert_int_equal(entries->integer, 1);
+    freeReplyObject(entries);
+    redisReply *counted = command(f, "HGET cf:{s0}:quality %s", "dead_letter");
+    assert_string_equal(counted->str, "1");
+    freeReplyObject(counted);
+}
+
 /* Redis refuses every call on shard 0 (a family key of the wrong type): its
    event is tried three times, then dead-lettered with the error, without
-   the raw case_ref; the other shard's event is applied. Once the key is
-   fixed, a replay applies the dead letter and empties the stream. */
+   the raw case_ref; the other shard's event is applied. Run again, it is
+   not set aside twice. Once the key is fixed, a replay applies the dead
+   letter and empties the stream. */
 static void test_careful_dead_letters_what_redis_refuses(void **state)
 {
     fixture_t *f = *state;
@@ -242,6 +267,7 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     assert_true(payload_ok);
     freeReplyObject(entries);
     freeReplyObject(command(f, "EXISTS cf:{dlq}:try:%s", "ev-a"));
+    expect_set_aside_once(f, frames, sizes, acks[0].reason, acks[0].reason_len);
 
     char err[256];
     cf_table_t *table = cf_dlq_replay(f->store, NULL, err, sizeof err);
