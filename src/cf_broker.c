@@ -269,7 +269,7 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     }
     /* subscribers ask for their snapshot on intake; only producers may PUSH */
     self->intake = broker_socket(self, ZMQ_ROUTER, config->intake_endpoint,
-                                 CF_ZAP_PRODUCERS "," CF_ZAP_SUBSCRIBERS, err, err_size);
+                                 BROKER_INTAKE_ROLES, err, err_size);
     self->workers = self->intake
         ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, CF_ZAP_WORKERS, err, err_size)
         : NULL;

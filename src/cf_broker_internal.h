@@ -28,6 +28,8 @@
 #define BROKER_CREDIT_MAX 64
 #define BROKER_TOPIC_FAMILIES 6     /* case, milestone, alert, reject, stats, other */
 #define BROKER_ENDPOINTS 4          /* intake, workers, publish, control */
+/* The intake's ZAP domain: subscribers ask for their snapshot there too. */
+#define BROKER_INTAKE_ROLES CF_ZAP_PRODUCERS "," CF_ZAP_SUBSCRIBERS
 
 /* The broker's series (cf_broker_metrics.c); all NULL without --metrics. */
 typedef struct {

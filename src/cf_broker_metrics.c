@@ -15,7 +15,7 @@ static const char *const s_families[BROKER_TOPIC_FAMILIES] = {
 
 /* Each endpoint's name in the labels, and the ZAP domain it is known by. */
 static const char *const s_endpoints[BROKER_ENDPOINTS][2] = {
-    { "intake", CF_ZAP_PRODUCERS "," CF_ZAP_SUBSCRIBERS }, { "workers", CF_ZAP_WORKERS },
+    { "intake", BROKER_INTAKE_ROLES }, { "workers", CF_ZAP_WORKERS },
     { "publish", CF_ZAP_SUBSCRIBERS }, { "control", CF_ZAP_OPERATORS } };
 
 /* The series without labels, as a table: where each goes, its kind, name

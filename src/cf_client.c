@@ -214,10 +214,10 @@ const char *cf_client_error(const cf_client_t *self)
     return self->error;
 }
 
-int cf_client_refused(const cf_client_t *self)
+int cf_client_refused(cf_client_t *self)
 {
     assert(self);
-    return self->refused;
+    return self->handshake ? cf_handshake_refused(self->handshake) : 0;
 }
 
 cf_client_err_t cf_client_error_code(const cf_client_t *self)

@@ -54,8 +54,7 @@ struct _cf_client_t {
     cf_client_stats_t stats;
 
     void *ctx, *socket;
-    cf_handshake_t *handshake;  /* the socket's handshake outcomes */
-    int refused;                /* the broker's last refusal (ZAP status), 0 */
+    cf_handshake_t *handshake;  /* the socket's handshake outcomes; NULL: not watched */
     client_request_t *slots;    /* window of them while running */
     unsigned in_flight;
     uint64_t last_id;

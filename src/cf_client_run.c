@@ -57,18 +57,6 @@ int cf_client_connect(cf_client_t *self)
     return 0;
 }
 
-/* A refused handshake is never tried again by libzmq: cf_handshake
-   connects again now and then (a place may free up under the broker's
-   connection limit, a key may be added to its allow-list); the refusal is
-   kept for the give-up message. */
-static void client_check_handshake(cf_client_t *self)
-{
-    int refused = self->handshake ? cf_handshake_keep_trying(self->handshake, self->endpoint)
-                                  : 0;
-    if (refused)
-        self->refused = refused;
-}
-
 /* ---- sending ---------------------------------------------------------- */
 
 /* The ACK timeout after a request's sends-th send: doubling, capped. */
@@ -236,7 +224,6 @@ static void client_on_reply(cf_client_t *self, cf_parts_t *parts, int64_t now)
     cf_frames_reply_t reply;
     if (cf_frames_parse_reply(parts, &reply) < 0)
         return;
-    self->refused = 0;          /* an answer: admitted */
     client_request_t *r = client_find(self, reply.request_id, reply.request_id_len);
     if (!r)
         return;                 /* a late reply to a request answered before */
@@ -275,7 +262,11 @@ static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
     (void) loop, (void) timer_id;
     cf_client_t *self = arg;
     int64_t now = cf_clock_ms();
-    client_check_handshake(self);
+    /* libzmq never tries a refused handshake again: cf_handshake does, now
+       and then (a place may free up under the broker's connection limit, a
+       key may be added to its allow-list) */
+    if (self->handshake)
+        cf_handshake_keep_trying(self->handshake, self->endpoint);
     for (unsigned s = 0; s < self->window; s++) {
         client_request_t *r = &self->slots[s];
         if (r->id && r->due <= now && client_send(self, r, now) < 0)
@@ -313,11 +304,12 @@ static void client_abandon(cf_client_t *self, uint32_t index, const char *why)
 static void client_give_up(cf_client_t *self)
 {
     char why[128];
+    int refused = cf_client_refused(self);
     if (self->code != CF_CLIENT_OK)
         snprintf(why, sizeof why, "socket error");
-    else if (self->ending && self->refused)
+    else if (self->ending && refused)
         snprintf(why, sizeof why, "gave up after %g s without progress; the broker refused "
-                 "the handshake, ZAP %d", self->deadline_ms / 1000.0, self->refused);
+                 "the handshake, ZAP %d", self->deadline_ms / 1000.0, refused);
     else if (self->ending)
         snprintf(why, sizeof why, "gave up after %g s without progress",
                  self->deadline_ms / 1000.0);

@@ -18,6 +18,7 @@ struct _cf_handshake_t {
     void *socket, *monitor;
     int refused;                /* the last refusal's status, 0 after a success */
     bool succeeded;
+    bool awaiting;              /* a retry whose outcome has not come yet */
     int64_t retry_at;           /* cf_handshake_keep_trying's next try */
     int retry_ms;
 };
@@ -69,6 +70,7 @@ static int handshake_read(cf_handshake_t *self, int flags)
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         self->refused = value ? (int) value : 400;
     }
+    self->awaiting = false;
     return 0;
 }
 
@@ -84,7 +86,7 @@ int cf_handshake_retry(cf_handshake_t *self, const char *endpoint)
 {
     assert(self && endpoint);
     zmq_disconnect(self->socket, endpoint);     /* ENOENT when libzmq dropped it already */
-    self->refused = 0;
+    self->awaiting = true;      /* the refusal stands until a handshake succeeds */
     return zmq_connect(self->socket, endpoint);
 }
 
@@ -92,7 +94,7 @@ int cf_handshake_keep_trying(cf_handshake_t *self, const char *endpoint)
 {
     int refused = cf_handshake_refused(self);
     int64_t now = cf_clock_ms();
-    if (!refused || now < self->retry_at)
+    if (!refused || self->awaiting || now < self->retry_at)
         return refused;
     self->retry_ms = self->retry_ms ? self->retry_ms * 2 : HANDSHAKE_RETRY_MS;
     if (self->retry_ms > HANDSHAKE_RETRY_MAX_MS)

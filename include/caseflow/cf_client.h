@@ -121,10 +121,10 @@ void cf_client_stats(const cf_client_t *self, cf_client_stats_t *stats);
 const char *cf_client_status_name(cf_client_status_t status);
 
 /*  The ZAP status (400) of the broker's last refusal of this client's
-    handshake, not followed by an answer since; 0 when none. The client
+    handshake, not followed by a successful one; 0 when none. The client
     connects again now and then (cf_handshake.h says why it must); what the
     status means is cf_handshake_explain's.                                   */
-int cf_client_refused(const cf_client_t *self);
+int cf_client_refused(cf_client_t *self);
 
 /*  The last error's message ("" when none) and code.                        */
 const char *cf_client_error(const cf_client_t *self);
