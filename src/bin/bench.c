@@ -8,8 +8,8 @@
     when a phase failed or an event was not, 2 on a usage error.            */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_curve.h"
-#include "caseflow/cf_bench.h"
-#include "caseflow/cf_bench_stack.h"
+#include "cf_bench.h"
+#include "cf_bench_stack.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_settings.h"
 

@@ -66,10 +66,10 @@ def check_env_names(checks, program, names, where):
 
 def stop_grace_s():
     """The broker's drain on SIGTERM, in seconds, from its source."""
-    text = open(os.path.join(source_dir(), "src", "cf_broker_internal.h")).read()
+    text = open(os.path.join(source_dir(), "src", "broker", "cf_broker_internal.h")).read()
     m = re.search(r"#define\s+BROKER_STOP_GRACE_MS\s+(\d+)", text)
     if not m:
-        raise SystemExit("BROKER_STOP_GRACE_MS not found in src/cf_broker_internal.h")
+        raise SystemExit("BROKER_STOP_GRACE_MS not found in src/broker/cf_broker_internal.h")
     return int(m.group(1)) / 1000
 
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <hiredis/hiredis.h>
-#include "caseflow/cf_apply.h"
+#include "cf_apply.h"
 #include "caseflow/cf_dlq.h"
 #include "caseflow/cf_proto.h"
 #include "cf_test_redis.h"

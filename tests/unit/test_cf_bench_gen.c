@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "caseflow/cf_bench_gen.h"
+#include "cf_bench_gen.h"
 
 #define EVENTS 20000
 

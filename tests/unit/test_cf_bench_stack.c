@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "caseflow/cf_bench_stack.h"
+#include "cf_bench_stack.h"
 
 static void test_peak_rss(void **state)
 {

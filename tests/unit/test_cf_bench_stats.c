@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include "caseflow/cf_bench_stats.h"
+#include "cf_bench_stats.h"
 
 static void test_quantiles(void **state)
 {

@@ -8,7 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
-#include "caseflow/cf_codes.h"
+#include "cf_codes.h"
 
 static size_t scan_all(bool (*is_code)(const char *, size_t))
 {

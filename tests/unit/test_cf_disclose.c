@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "caseflow/cf_disclose.h"
+#include "cf_disclose.h"
 
 /*  A table of key columns a and b and count columns n and m, one row per
     "a b n m" line of spec (m optional, 0 when absent).                       */

@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
-#include "caseflow/cf_jobq.h"
+#include "cf_jobq.h"
 
 static cf_job_t *job_with(uint64_t id, size_t events)
 {

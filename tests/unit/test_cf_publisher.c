@@ -7,7 +7,7 @@
 #include <msgpack.h>
 #include <string.h>
 #include <zmq.h>
-#include "caseflow/cf_publisher.h"
+#include "cf_publisher.h"
 
 static void msg_from(zmq_msg_t *msg, const void *data, size_t size)
 {

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include "caseflow/cf_roster.h"
+#include "cf_roster.h"
 
 static void test_credit_and_pick(void **state)
 {

@@ -4,7 +4,7 @@
 #ifndef CF_BENCH_GEN_INTERNAL_H
 #define CF_BENCH_GEN_INTERNAL_H
 
-#include "caseflow/cf_bench_gen.h"
+#include "cf_bench_gen.h"
 
 #include <stdbool.h>
 #include <msgpack.h>

@@ -6,7 +6,7 @@
     and XXX (no currency), which never describe a real amount. Both tables are
     sorted, constant and searched with bsearch; when ISO amends either list,
     edit the table here and the counts in tests/unit/test_cf_codes.c.        */
-#include "caseflow/cf_codes.h"
+#include "cf_codes.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
     counted in Redis, so that the one event that takes workers down, or that
     Redis keeps refusing, is found after a few tries and set aside in the
     dead-letter stream instead of taking more workers with it.              */
-#include "caseflow/cf_apply.h"
+#include "cf_apply.h"
 #include "cf_apply_internal.h"
 #include "caseflow/cf_loop.h"
 

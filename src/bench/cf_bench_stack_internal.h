@@ -4,7 +4,7 @@
 #ifndef CF_BENCH_STACK_INTERNAL_H
 #define CF_BENCH_STACK_INTERNAL_H
 
-#include "caseflow/cf_bench_stack.h"
+#include "cf_bench_stack.h"
 #include "caseflow/cf_redis_auth.h"
 
 #define STACK_PORTS     4               /* redis, intake, workers, publish */

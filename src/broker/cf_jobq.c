@@ -1,6 +1,6 @@
 /*  cf_jobq: jobs (one producer PUSH each) and the broker's FIFO of them;
     see cf_jobq.h.                                                            */
-#include "caseflow/cf_jobq.h"
+#include "cf_jobq.h"
 
 #include <assert.h>
 #include <stdlib.h>

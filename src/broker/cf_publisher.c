@@ -1,6 +1,6 @@
 /*  cf_publisher: XPUB fan-out of notifications with per-topic sequence
     numbers; see cf_publisher.h.                                             */
-#include "caseflow/cf_publisher.h"
+#include "cf_publisher.h"
 #include "caseflow/cf_seqmap.h"
 #include "caseflow/cf_unpack.h"
 

@@ -1,7 +1,7 @@
 /*  cf_roster: the broker's connected workers, their credit and the jobs they
     hold; see cf_roster.h. A worker pool is small (tens), so members live in
     an array searched linearly.                                              */
-#include "caseflow/cf_roster.h"
+#include "cf_roster.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <msgpack.h>
-#include "caseflow/cf_apply.h"
+#include "cf_apply.h"
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_store.h"

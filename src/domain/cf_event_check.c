@@ -6,7 +6,7 @@
     values that failed a closed set (codes, enums) are echoed, escaped to
     printable ASCII and cut short, never free text, which may be personal.   */
 #include "cf_event_internal.h"
-#include "caseflow/cf_codes.h"
+#include "cf_codes.h"
 
 #include <assert.h>
 #include <inttypes.h>

@@ -1,7 +1,7 @@
 /*  cf_apply: decode, validate, pseudonymise, store, and build the job's acks
     and notifications; see cf_apply.h. The event-by-event run for suspect
     jobs, with its try counters and dead letters, is cf_apply_careful.c.     */
-#include "caseflow/cf_apply.h"
+#include "cf_apply.h"
 #include "cf_apply_internal.h"
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_proto.h"

@@ -3,7 +3,7 @@
 #ifndef CF_WORKER_INTERNAL_H
 #define CF_WORKER_INTERNAL_H
 
-#include "caseflow/cf_apply.h"
+#include "cf_apply.h"
 #include "caseflow/cf_metrics.h"
 #include "caseflow/cf_store.h"
 

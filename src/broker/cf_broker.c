@@ -8,13 +8,13 @@
 #include "caseflow/cf_broker.h"
 #include "cf_broker_internal.h"
 #include "caseflow/cf_frames.h"
-#include "caseflow/cf_jobq.h"
+#include "cf_jobq.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"
-#include "caseflow/cf_roster.h"
-#include "caseflow/cf_publisher.h"
+#include "cf_roster.h"
+#include "cf_publisher.h"
 
 #include <assert.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "caseflow/cf_jobq.h"
+#include "cf_jobq.h"
 
 #define CF_ROSTER_ID_MAX 256
 #define CF_ROSTER_MAX    1024   /* workers at once: a READY beyond it is ignored */

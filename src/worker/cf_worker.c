@@ -4,7 +4,7 @@
 #include "cf_worker_internal.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_handshake.h"
-#include "caseflow/cf_apply.h"
+#include "cf_apply.h"
 #include "caseflow/cf_frames.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"

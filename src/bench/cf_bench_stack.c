@@ -2,6 +2,7 @@
     directory, the logs' sanitizer reports, peak RSS; see cf_bench_stack.h.
     Starting is cf_bench_stack_start.c.                                      */
 #include "cf_bench_stack_internal.h"
+#include "caseflow/cf_store.h"
 
 #include <assert.h>
 #include <ftw.h>
@@ -202,5 +203,5 @@ const char *cf_bench_stack_error(const cf_bench_stack_t *self)
 
 const char *cf_bench_scripts(const char *dir)
 {
-    return dir ? dir : CF_SCRIPT_DIR;
+    return dir ? dir : cf_store_default_scripts();
 }

@@ -2,7 +2,7 @@
     Samples are kept whole (a run has at most a few hundred thousand
     requests) and sorted when a quantile is asked for, so the percentiles
     are exact rather than read off a histogram.                              */
-#include "caseflow/cf_bench_stats.h"
+#include "cf_bench_stats.h"
 
 #include <assert.h>
 #include <math.h>

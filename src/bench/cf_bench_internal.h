@@ -5,8 +5,8 @@
 #ifndef CF_BENCH_INTERNAL_H
 #define CF_BENCH_INTERNAL_H
 
-#include "caseflow/cf_bench.h"
-#include "caseflow/cf_bench_gen.h"
+#include "cf_bench.h"
+#include "cf_bench_gen.h"
 
 #include <stdatomic.h>
 #include <hiredis/hiredis.h>

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "caseflow/cf_bench_stats.h"
+#include "cf_bench_stats.h"
 #include "caseflow/cf_redis_auth.h"
 
 #define CF_BENCH_MAX_COMMANDS   64      /* distinct Redis commands reported */

@@ -6,7 +6,7 @@
     notification side. Separate from cf_broker.c, which hands the jobs out. */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_frames.h"
-#include "caseflow/cf_jobq.h"
+#include "cf_jobq.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"

@@ -5,7 +5,7 @@
     index (a cf_counts of the joined other keys -> group + 1), so a pass is
     linear in the cells and a daily table of tens of thousands of rows stays
     quick.                                                                   */
-#include "caseflow/cf_disclose.h"
+#include "cf_disclose.h"
 
 #include "caseflow/cf_counts.h"
 

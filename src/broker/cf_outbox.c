@@ -1,7 +1,7 @@
 /*  cf_outbox: the outbox reader thread; see cf_outbox.h. The thread owns its
     Redis connection and its end of the pair; the loop's end and the counters
     are all it shares, the counters as atomics.                              */
-#include "caseflow/cf_outbox.h"
+#include "cf_outbox.h"
 #include "cf_outbox_internal.h"
 #include "caseflow/cf_store.h"
 

@@ -9,7 +9,7 @@
 #ifndef CF_REPORT_INT_H
 #define CF_REPORT_INT_H
 
-#include "caseflow/cf_disclose.h"
+#include "cf_disclose.h"
 #include "caseflow/cf_report.h"
 
 #include <stdbool.h>
