@@ -11,8 +11,15 @@
 -- (the broker publishes them from there), so that they are written exactly
 -- once, with the counters they announce.
 --
+-- The call is whole or nothing: it reads and computes first, checks what
+-- Redis could refuse (key types, above; counters that would overflow, below)
+-- and only then writes, because Redis rolls nothing back on an error.
+--
 -- Returns {statuses, notifications}: statuses has one char per event, 'a'
 -- accepted or 'd' duplicate; notifications is how many went to the outbox.
+-- 'a' is an event first applied while serving this request (ARGV[6]), by
+-- this call or by an earlier attempt of the same request whose reply was
+-- lost; 'd' one that another request applied, or a repeat within the batch.
 
 local events, times, rules = check_input()
 if not events then return redis.error_reply('ERR apply_batch: ' .. times) end
@@ -21,19 +28,68 @@ local why = read_before_writing(NFIXED + #events + 1)
 if why then return redis.error_reply('WRONGTYPE apply_batch: ' .. why) end
 
 local ttl = ARGV[2]          -- checked above; passed on as the string it is
+local request = ARGV[6]
+local mark = request ~= '' and request or '1'
 local status = {}
+local fresh = {}             -- the markers to set, once the batch is known good
+local seen = {}
 for i, e in ipairs(events) do
-  -- SET NX both tests and marks: false when the event_id is known
-  if redis.call('SET', KEYS[NFIXED + i], '1', 'EX', ttl, 'NX') then
+  local key = KEYS[NFIXED + i]
+  local marked = seen[key] or redis.call('GET', key)
+  seen[key] = true
+  if not marked then
     status[i] = 'a'
+    fresh[#fresh + 1] = key
     if e[1] == T_FUNDING then apply_funding(e)
     elseif e[1] == T_FLOW then apply_flow(e)
     else apply_case(e, i) end
+  elseif marked == request then
+    status[i] = 'a'            -- applied by an earlier attempt of this request
   else
     status[i] = 'd'
     add(F_QUALITY, 'duplicate', 1)
   end
 end
+
+-- A counter HINCRBY would refuse (past a signed 64-bit integer) stops the
+-- batch here, before any write. Lua's numbers are doubles, so the bound
+-- keeps a margin: a value within 2^12 of the limit is refused too.
+local LIMIT = 2 ^ 63 - 2 ^ 12
+local function overflows(key, fields, deltas)
+  if #fields == 0 then return nil end
+  local now = redis.call('HMGET', key, unpack(fields))
+  for j, field in ipairs(fields) do
+    local sum = (tonumber(now[j] or '0') or 0) + deltas[j]
+    if math.abs(deltas[j]) > MAX_INT or math.abs(sum) > LIMIT then
+      return 'counter would overflow: ' .. key .. ' ' .. field .. ' (' .. (now[j] or '0')
+             .. ' + ' .. int(deltas[j]) .. ')'
+    end
+  end
+  return nil
+end
+local function check_counters()
+  for family = 1, NFAMILIES do
+    local fields, deltas = {}, {}
+    for field, d in pairs(delta[family]) do
+      if d ~= 0 then fields[#fields + 1] = field; deltas[#deltas + 1] = d end
+    end
+    local why = overflows(KEYS[family], fields, deltas)
+    if why then return why end
+  end
+  for route, r in pairs(route_days) do
+    local fields, deltas = {}, {}
+    for day, count in pairs(r[2]) do
+      fields[#fields + 1] = route .. '|' .. int(day); deltas[#deltas + 1] = count
+    end
+    local why = overflows(KEYS[K_ROUTE_DAY], fields, deltas)
+    if why then return why end
+  end
+  return nil
+end
+local why_not = check_counters()
+if why_not then return redis.error_reply('ERR apply_batch: ' .. why_not) end
+
+for _, key in ipairs(fresh) do redis.call('SET', key, mark, 'EX', ttl) end
 
 for key_index, c in pairs(cases) do
   settle_derived(c)

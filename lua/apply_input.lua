@@ -15,6 +15,9 @@
 -- ARGV[3]         seconds a case's state is kept after it is closed
 -- ARGV[4]         msgpack array of the n events' occurred_at (ms)
 -- ARGV[5]         msgpack map of the notification rules (docs/notifications.md)
+-- ARGV[6]         the request these events serve (hex, at most 64 chars; may be
+--                 empty): each dedupe marker holds it, so that a retry of the
+--                 same request finds its own earlier writes (docs/reliability.md)
 
 local STAGES = { [0] = 'registered', 'screened', 'assisted', 'departed', 'arrived',
                  'reintegrating', 'closed' }
@@ -111,5 +114,8 @@ local function check_input()
   end
   local ok_r, rules = pcall(cmsgpack.unpack, ARGV[5] or '')
   if not ok_r or type(rules) ~= 'table' then return nil, 'ARGV[5] is not a msgpack map' end
+  if type(ARGV[6]) ~= 'string' or #ARGV[6] > 64 or not ARGV[6]:match('^[0-9a-f]*$') then
+    return nil, 'ARGV[6] is not a request id'
+  end
   return events, times, rules
 end

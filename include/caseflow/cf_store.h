@@ -91,12 +91,26 @@ int cf_store_connect(cf_store_t *self);
     alerts, docs/notifications.md) are appended to the shards' outbox
     streams cf:{sN}:outbox in the same atomic calls, for the broker to
     publish: they exist exactly once, with the counters they announce.
-    Returns -1 on any error: statuses are undefined, and some shards may
-    have committed (running the same batch again is safe: it finds those
-    events duplicate). A script unknown to Redis (NOSCRIPT) is reloaded and
+    Each shard's call is whole or nothing: everything Redis could refuse (a
+    key of the wrong type, a counter that would overflow) is checked before
+    its first write. Returns -1 on any error: statuses are undefined, and
+    some shards may have committed. Running the same batch again for the
+    same request (cf_store_set_request) is safe and truthful: an event that
+    request applied before is found applied and reported accepted, one that
+    another request applied is duplicate. A script unknown to Redis (NOSCRIPT) is reloaded and
     the call retried once. Reconnects first when the connection broke.      */
 int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
                    cf_ack_status_t *statuses);
+
+/*  The request the next cf_store_apply calls serve: an opaque id of at
+    most CF_STORE_REQUEST_MAX bytes (copied), the same for every attempt of
+    one producer request (the worker passes the broker's job id, which a
+    redelivery keeps). Each event's dedupe marker holds it, so that a retry
+    or a redelivery of the request reports the events it applied earlier
+    as accepted, not duplicate (docs/reliability.md, "Acks"). len 0 (the
+    default): no request; every event already marked is duplicate.          */
+#define CF_STORE_REQUEST_MAX    32
+void cf_store_set_request(cf_store_t *self, const void *id, size_t len);
 
 /*  The notification rules the script applies, packed as cf_rules_pack
     writes them (a msgpack map; copied). Until set: no rules (no alerts, no

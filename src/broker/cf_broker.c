@@ -17,6 +17,7 @@
 #include "cf_publisher.h"
 
 #include <assert.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,10 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
         abort();
     self->ctx = zmq_ctx_new();
     self->started_at = cf_clock_ms();
+    /* Job ids start at random so that no two broker runs hand out the same
+       id: a worker writes it into the dedupe markers of the events it
+       applies, and a later request must never pass for an earlier one. */
+    randombytes_buf(&self->next_job_id, sizeof self->next_job_id);
     self->queue_limit = config->queue_limit ? config->queue_limit : CF_BROKER_QUEUE_DEFAULT;
     self->queue_bytes = config->queue_bytes ? config->queue_bytes : CF_BROKER_QUEUE_BYTES_DEFAULT;
     self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;

@@ -122,6 +122,21 @@ void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
     self->rules_len = len;
 }
 
+void cf_store_set_request(cf_store_t *self, const void *id, size_t len)
+{
+    assert(self && (id || len == 0) && len <= CF_STORE_REQUEST_MAX);
+    /* hex, so that the marker is a printable string for operators reading
+       the keys, and never the '1' that a marker without a request holds */
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *bytes = id;
+    for (size_t i = 0; i < len; i++) {
+        self->request[2 * i] = digits[bytes[i] >> 4];
+        self->request[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    self->request_len = 2 * len;
+    self->request[self->request_len] = '\0';
+}
+
 const char *cf_store_default_scripts(void)
 {
     return CF_SCRIPT_DIR;

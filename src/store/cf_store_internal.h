@@ -18,7 +18,7 @@
 #define STORE_AGE_BANDS     5
 
 /*  The argument vector of one EVALSHA call, reused from call to call:
-    EVALSHA sha numkeys KEYS... blob ttl case_ttl times rules. argv points
+    EVALSHA sha numkeys KEYS... blob ttl case_ttl times rules request. argv points
     into keys, blob, times, the store's rules and the small buffers here;
     all stay valid until the next build.                                    */
 typedef struct {
@@ -60,6 +60,8 @@ struct _cf_store_t {
     redisReply *replies[CF_STORE_SHARDS];
     char *rules;                    /* ARGV[5]: the packed notification rules */
     size_t rules_len;
+    char request[2 * CF_STORE_REQUEST_MAX + 1];     /* ARGV[6]: hex of the request's id */
+    size_t request_len;
     cf_store_err_t err;
     char errstr[256];
     cf_metric_t *latency, *errors;  /* NULL: not counted */

@@ -121,7 +121,7 @@ static void store_call_reserve(store_call_t *call, size_t n)
 {
     if (n <= call->capacity)
         return;
-    size_t keys = STORE_FIXED_KEYS + 2 * n, args = keys + 8;    /* EVALSHA sha numkeys, 5 ARGV */
+    size_t keys = STORE_FIXED_KEYS + 2 * n, args = keys + 9;    /* EVALSHA sha numkeys, 6 ARGV */
     call->argv = realloc(call->argv, args * sizeof *call->argv);
     call->argvlen = realloc(call->argvlen, args * sizeof *call->argvlen);
     call->keys = realloc(call->keys, keys * sizeof *call->keys);
@@ -216,4 +216,5 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
         msgpack_pack_int64(&pk, events[idx[i]].occurred_at);
     store_arg(call, call->times.data, call->times.size);
     store_arg(call, store->rules, store->rules_len);
+    store_arg(call, store->request, store->request_len);
 }

@@ -149,6 +149,9 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
         frames[i] = cf_parts_data(job->parts, 3 + i);
         sizes[i] = cf_parts_len(job->parts, 3 + i);
     }
+    /* every attempt of this job, here or at the worker a redelivery goes
+       to, writes its job id into the markers it sets: its acks stay true */
+    cf_store_set_request(self->store, &job->id, sizeof job->id);
     int rc = job->careful ? cf_apply_run_careful(self->apply, frames, sizes, count)
                           : cf_apply_run(self->apply, frames, sizes, count);
     if (rc < 0) {

@@ -1,0 +1,123 @@
+/*  cf_store's commit, against a real redis-server: each shard's call is
+    whole or nothing (a counter that would overflow stops it before its first
+    write), and the statuses tell the truth across retries of one request
+    (cf_store_set_request): accepted for an event this request applied, in
+    this attempt or an earlier one, duplicate for one another request
+    applied. docs/reliability.md, "Acks", is the contract.                   */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "caseflow/cf_store.h"
+#include "cf_test_store.h"
+
+static void request(fixture_t *f, const char *id)
+{
+    cf_store_set_request(f->store, id, strlen(id));
+}
+
+/* A job spans two shards and one of them fails (a key of the wrong type):
+   the other shard has committed. The retry of the same request reports all
+   its events accepted and counts no duplicate; another request with the
+   same events finds them all duplicate. */
+static void test_retry_of_a_request_is_accepted(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[4];
+    cf_ack_status_t status[4];
+    cf_test_register(&ev[0], "r-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_stage(&ev[1], "r-1", CASE_A, CF_EV_CASE_SCREENED);
+    cf_test_register(&ev[2], "r-2", CASE_B, "CH-AVR", "m", "\3");
+    cf_test_stage(&ev[3], "r-3", CASE_B, CF_EV_CASE_SCREENED);
+    assert_int_not_equal(cf_store_shard_of(&ev[0]), cf_store_shard_of(&ev[2]));
+
+    request(f, "job-1");
+    cf_test_integer(f, "SET cf:{s3}:services oops");
+    assert_int_equal(cf_store_apply(f->store, ev, 4, status), -1);
+    assert_non_null(strstr(cf_store_error(f->store), "cf:{s3}:services holds a string"));
+    assert_int_equal(cf_test_integer(f, "EXISTS cf:{s3}:eid:r-2"), 0);   /* shard 3: nothing */
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);  /* CASE_A's */
+    cf_test_integer(f, "DEL cf:{s3}:services");
+
+    assert_string_equal(cf_test_apply(f, ev, 4), "aaaa");
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 2);
+    assert_string_equal(cf_test_family_nonzero(f, "quality"), "");
+
+    request(f, "job-2");
+    assert_string_equal(cf_test_apply(f, ev, 4), "dddd");
+    assert_string_equal(cf_test_family_nonzero(f, "quality"), "duplicate=4 ");
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 2);
+}
+
+/* Within one request an event twice is applied once: the second is a
+   duplicate, in the first attempt and in a retry. Without a request, a
+   marker counts as another request's. */
+static void test_repeat_within_a_request(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    cf_test_register(&ev[0], "w-0", CASE_A, "CH-AVR", "m", "\3");
+    ev[1] = ev[0];
+    request(f, "job-7");
+    assert_string_equal(cf_test_apply(f, ev, 2), "ad");
+    assert_string_equal(cf_test_apply(f, ev, 2), "ad");
+    assert_string_equal(cf_test_family_nonzero(f, "quality"), "duplicate=2 ");
+    cf_store_set_request(f->store, NULL, 0);
+    assert_string_equal(cf_test_apply(f, ev, 1), "d");
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);
+}
+
+/* A funding counter one transaction short of the 64-bit limit: the next
+   transaction's call fails before its first write (no dedupe marker, no
+   counter, no notification), names the counter, and fails the same way
+   when retried. The events stay unapplied, never duplicate. */
+static void test_overflow_refuses_the_whole_call(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    cf_ack_status_t status[2];
+    for (int i = 0; i < 2; i++) {
+        cf_test_stage(&ev[i], i ? "big-1" : "big-0", CASE_A, CF_EV_FUNDING_TRANSACTION);
+        strcpy(ev[i].donor, "US");
+        ev[i].value = 1000000000000LL;
+        strcpy(ev[i].currency, "USD");
+    }
+    request(f, "job-3");
+    assert_string_equal(cf_test_apply(f, ev, 1), "a");
+    unsigned shard = cf_store_shard_of(&ev[1]);
+    const char *field = "day:2024-03-01|US|XM-DAC-1|USD|2|value";
+    assert_int_equal(cf_test_get(f, "funding", field), 100000000000000LL);
+    cf_test_integer(f, "HSET cf:{s%u}:funding %s 9223300000000000000", cf_store_shard_of(&ev[0]),
+                    field);
+    if (shard != cf_store_shard_of(&ev[0]))      /* the counter lives in each shard apart */
+        cf_test_integer(f, "HSET cf:{s%u}:funding %s 9223300000000000000", shard, field);
+    char *before = strdup(cf_test_dump(f, 1));
+
+    request(f, "job-4");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        assert_int_equal(cf_store_apply(f->store, &ev[1], 1, status), -1);
+        assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_REDIS);
+        const char *error = cf_store_error(f->store);
+        if (!strstr(error, "would overflow") || !strstr(error, field))
+            fail_msg("got '%s'", error);
+        assert_string_equal(cf_test_dump(f, 1), before);
+    }
+    assert_int_equal(cf_test_integer(f, "EXISTS cf:{s%u}:eid:big-1", shard), 0);
+    free(before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_retry_of_a_request_is_accepted, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_repeat_within_a_request, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_overflow_refuses_the_whole_call, cf_test_store_setup,
+                                        cf_test_store_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
