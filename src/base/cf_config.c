@@ -9,6 +9,7 @@
     a comment nor key = value (handing inih a blank line instead), so that
     every error is found in one reading.                                     */
 #include "caseflow/cf_config.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_settings.h"
 
 #include <assert.h>
@@ -43,24 +44,6 @@ struct _cf_config_t {
     bool skip;                  /* in a section already refused */
 };
 
-static void *grow(void *items, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    *cap = *cap ? *cap * 2 : 8;
-    if (!(items = realloc(items, *cap * size)))
-        abort();
-    return items;
-}
-
-static char *copy(const char *text)
-{
-    char *out = strdup(text);
-    if (!out)
-        abort();
-    return out;
-}
-
 /*  Records "path:line: " + the formatted reason. Returns 1: inih goes on.   */
 __attribute__((format(printf, 2, 3)))
 static int config_fail(cf_config_t *self, const char *fmt, ...)
@@ -70,11 +53,10 @@ static int config_fail(cf_config_t *self, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(reason, sizeof reason, fmt, args);
     va_end(args);
-    self->errors = grow(self->errors, self->errors_n, &self->errors_cap, sizeof *self->errors);
+    self->errors = cf_grow(self->errors, &self->errors_cap, self->errors_n + 1,
+                           sizeof *self->errors);
     size_t size = strlen(self->path) + strlen(reason) + 16;
-    char *text = malloc(size);
-    if (!text)
-        abort();
+    char *text = cf_malloc(size);
     if (self->line)
         snprintf(text, size, "%s:%d: %s", self->path, self->line, reason);
     else
@@ -195,10 +177,10 @@ static int config_handler(void *user, const char *section, const char *key, cons
         return config_fail(self, "key '%s': given twice in [%s] (first on line %d)", key,
                            section, first);
     /* kept even when bad, so that a second one is called a duplicate too */
-    self->entries = grow(self->entries, self->entries_n, &self->entries_cap,
-                         sizeof *self->entries);
-    self->entries[self->entries_n++] = (config_entry_t) { copy(section), copy(key), copy(value),
-                                                          self->line };
+    self->entries = cf_grow(self->entries, &self->entries_cap, self->entries_n + 1,
+                            sizeof *self->entries);
+    self->entries[self->entries_n++] = (config_entry_t) { cf_strdup(section), cf_strdup(key),
+                                                          cf_strdup(value), self->line };
     char why[512];
     if (cf_settings_check(row, value, why, sizeof why) < 0)
         return config_fail(self, "key '%s': %s", key, why);
@@ -207,10 +189,8 @@ static int config_handler(void *user, const char *section, const char *key, cons
 
 cf_config_t *cf_config_new(void)
 {
-    cf_config_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
-    self->path = copy("");
+    cf_config_t *self = cf_calloc(1, sizeof *self);
+    self->path = cf_strdup("");
     return self;
 }
 
@@ -238,7 +218,7 @@ int cf_config_load(cf_config_t *self, const char *path)
 {
     assert(self && path && !self->file && !self->entries_n && !self->errors_n);
     free(self->path);
-    self->path = copy(path);
+    self->path = cf_strdup(path);
     if (!(self->file = fopen(path, "r"))) {
         config_fail(self, "cannot open: %s", strerror(errno));
         return -1;

@@ -4,6 +4,7 @@
     full) maps names to entries, and a separate index array is sorted by name
     the first time someone iterates after an add.                            */
 #include "caseflow/cf_counts.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -24,14 +25,6 @@ struct _cf_counts_t {
     int sorted;
 };
 
-static void *counts_alloc(void *ptr, size_t count, size_t size)
-{
-    void *p = realloc(ptr, count * size);
-    if (!p)
-        abort();
-    return p;
-}
-
 static uint32_t counts_hash(const char *name, size_t len)
 {
     uint32_t h = 2166136261u;
@@ -44,13 +37,9 @@ static uint32_t counts_hash(const char *name, size_t len)
 
 cf_counts_t *cf_counts_new(void)
 {
-    cf_counts_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_counts_t *self = cf_calloc(1, sizeof *self);
     self->slot_count = 64;
-    self->slots = calloc(self->slot_count, sizeof *self->slots);
-    if (!self->slots)
-        abort();
+    self->slots = cf_calloc(self->slot_count, sizeof *self->slots);
     self->sorted = 1;
     return self;
 }
@@ -87,9 +76,7 @@ static void counts_grow_table(cf_counts_t *self)
 {
     free(self->slots);
     self->slot_count *= 2;
-    self->slots = calloc(self->slot_count, sizeof *self->slots);
-    if (!self->slots)
-        abort();
+    self->slots = cf_calloc(self->slot_count, sizeof *self->slots);
     for (size_t i = 0; i < self->size; i++) {
         const counts_entry_t *entry = &self->entries[i];
         self->slots[counts_find(self, entry->name, entry->len)] = i + 1;
@@ -104,12 +91,9 @@ void cf_counts_add(cf_counts_t *self, const char *name, size_t len, int64_t delt
         self->entries[self->slots[slot] - 1].value += delta;
         return;
     }
-    if (self->size == self->capacity) {
-        self->capacity = self->capacity ? self->capacity * 2 : 32;
-        self->entries = counts_alloc(self->entries, self->capacity, sizeof *self->entries);
-    }
+    self->entries = cf_grow(self->entries, &self->capacity, self->size + 1, sizeof *self->entries);
     counts_entry_t *entry = &self->entries[self->size];
-    entry->name = counts_alloc(NULL, len + 1, 1);
+    entry->name = cf_malloc(len + 1);
     if (len)
         memcpy(entry->name, name, len);
     entry->name[len] = '\0';
@@ -158,11 +142,11 @@ static void counts_sort(const cf_counts_t *cself)
     cf_counts_t *self = (cf_counts_t *) cself;
     if (self->sorted)
         return;
-    counts_sort_t *tmp = counts_alloc(NULL, self->size, sizeof *tmp);
+    counts_sort_t *tmp = cf_malloc(self->size * sizeof *tmp);
     for (size_t i = 0; i < self->size; i++)
         tmp[i] = (counts_sort_t) { self->entries[i].name, i };
     qsort(tmp, self->size, sizeof *tmp, counts_compare);
-    self->order = counts_alloc(self->order, self->size, sizeof *self->order);
+    self->order = cf_realloc(self->order, self->size * sizeof *self->order);
     for (size_t i = 0; i < self->size; i++)
         self->order[i] = tmp[i].index;
     free(tmp);

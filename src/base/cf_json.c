@@ -3,6 +3,7 @@
     keeps object keys in input order, so the map has them in that order too.
     The printing direction is in cf_json_print.c.                            */
 #include "cf_json_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -12,9 +13,7 @@
 
 cf_json_t *cf_json_new(void)
 {
-    cf_json_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_json_t *self = cf_calloc(1, sizeof *self);
     msgpack_sbuffer_init(&self->packed);
     msgpack_unpacked_init(&self->unpacked);
     return self;
@@ -45,14 +44,7 @@ int cf_json_fail(cf_json_t *self, cf_json_err_t code, const char *fmt, ...)
 
 void cf_json_text_append(json_text_t *text, const void *data, size_t len)
 {
-    if (text->len + len + 1 > text->cap) {
-        size_t cap = text->cap ? text->cap : 256;
-        while (text->len + len + 1 > cap)
-            cap *= 2;
-        if (!(text->data = realloc(text->data, cap)))
-            abort();
-        text->cap = cap;
-    }
+    text->data = cf_grow(text->data, &text->cap, text->len + len + 1, 1);
     if (len)                    /* data may be NULL then (an empty msgpack str) */
         memcpy(text->data + text->len, data, len);
     text->len += len;

@@ -5,6 +5,7 @@
     repaired rather than refused. Input bytes are walked by cf_unpack first,
     so a hostile header cannot make msgpack-c allocate without bound.        */
 #include "cf_json_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_unpack.h"
 
 #include <assert.h>
@@ -121,10 +122,7 @@ static int put_key(cf_json_t *self, const msgpack_object *key, int depth)
     if (put_value(self, key, depth) < 0)
         return -1;
     size_t len = self->text.len - mark;
-    char *copy = malloc(len + 1);
-    if (!copy)
-        abort();
-    memcpy(copy, self->text.data + mark, len);
+    char *copy = cf_memdup(self->text.data + mark, len);
     self->text.len = mark;
     put_string(&self->text, copy, len);
     free(copy);

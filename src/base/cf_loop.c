@@ -1,6 +1,7 @@
 /*  cf_loop: a small zmq_poll reactor with socket handlers and repeating
     timers, in the manner of Redis's ae.c and CZMQ's zloop; see cf_loop.h.    */
 #include "caseflow/cf_loop.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -47,9 +48,7 @@ int64_t cf_clock_ms(void)
 
 cf_loop_t *cf_loop_new(void)
 {
-    cf_loop_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_loop_t *self = cf_calloc(1, sizeof *self);
     self->next_timer_id = 1;
     return self;
 }

@@ -2,6 +2,7 @@
     Series are kept in creation order; the render groups each name's series
     under one # HELP and # TYPE, as the format asks.                         */
 #include "caseflow/cf_metrics.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -35,9 +36,7 @@ struct _cf_metrics_t {
 
 cf_metrics_t *cf_metrics_new(void)
 {
-    cf_metrics_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_metrics_t *self = cf_calloc(1, sizeof *self);
     pthread_mutex_init(&self->lock, NULL);
     return self;
 }
@@ -62,35 +61,20 @@ void cf_metrics_destroy(cf_metrics_t **self_p)
     *self_p = NULL;
 }
 
-static char *metrics_strdup(const char *text)
-{
-    char *copy = text ? strdup(text) : NULL;
-    if (text && !copy)
-        abort();
-    return copy;
-}
-
 static cf_metric_t *metrics_add(cf_metrics_t *self, metric_kind_t kind, const char *name,
                                 const char *help, const char *labels)
 {
     if (!self)
         return NULL;
     assert(name && *name && help);
-    cf_metric_t *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
+    cf_metric_t *m = cf_calloc(1, sizeof *m);
     m->kind = kind;
-    m->name = metrics_strdup(name);
-    m->help = metrics_strdup(help);
-    m->labels = labels && *labels ? metrics_strdup(labels) : NULL;
+    m->name = cf_strdup(name);
+    m->help = cf_strdup(help);
+    m->labels = labels && *labels ? cf_strdup(labels) : NULL;
     m->lock = &self->lock;
     pthread_mutex_lock(&self->lock);
-    if (self->count == self->capacity) {
-        self->capacity = self->capacity ? self->capacity * 2 : 32;
-        self->series = realloc(self->series, self->capacity * sizeof *self->series);
-        if (!self->series)
-            abort();
-    }
+    self->series = cf_grow(self->series, &self->capacity, self->count + 1, sizeof *self->series);
     self->series[self->count++] = m;
     pthread_mutex_unlock(&self->lock);
     return m;
@@ -115,10 +99,8 @@ cf_metric_t *cf_metrics_histogram(cf_metrics_t *self, const char *name, const ch
     if (!m)
         return NULL;
     assert(bounds || count == 0);
-    m->bounds = calloc(count + 1, sizeof *m->bounds);
-    m->buckets = calloc(count + 1, sizeof *m->buckets);
-    if (!m->bounds || !m->buckets)
-        abort();
+    m->bounds = cf_calloc(count + 1, sizeof *m->bounds);
+    m->buckets = cf_calloc(count + 1, sizeof *m->buckets);
     for (size_t i = 0; i < count; i++) {
         assert(i == 0 || bounds[i] > bounds[i - 1]);
         m->bounds[i] = bounds[i];
@@ -204,9 +186,7 @@ char *cf_metrics_render(cf_metrics_t *self, size_t *len)
 {
     assert(self && len);
     char *text = NULL;
-    FILE *out = open_memstream(&text, len);
-    if (!out)
-        abort();
+    FILE *out = cf_memstream_open(&text, len);
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->count; i++) {
         const cf_metric_t *first = self->series[i];
@@ -222,7 +202,6 @@ char *cf_metrics_render(cf_metrics_t *self, size_t *len)
                 render_series(out, self->series[j]);
     }
     pthread_mutex_unlock(&self->lock);
-    if (fclose(out) != 0)
-        abort();
+    cf_memstream_close(out);
     return text;
 }

@@ -2,6 +2,7 @@
     cf_metrics_http.h. The server runs in libmicrohttpd's own thread and only
     reads the registry (cf_metrics_render takes its lock).                   */
 #include "caseflow/cf_metrics_http.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -105,9 +106,7 @@ cf_metrics_http_t *cf_metrics_http_new(cf_metrics_t *metrics, const char *host, 
     int fd = http_listen(host, port, err, err_size);
     if (fd < 0)
         return NULL;
-    cf_metrics_http_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_metrics_http_t *self = cf_calloc(1, sizeof *self);
     self->metrics = metrics;
     self->port = http_bound_port(fd);
     /* its thread starts with every signal blocked, so that SIGTERM and

@@ -3,6 +3,7 @@
     rows are in cf_settings_table.c, the value checks in cf_settings_value.c
     and the file in cf_config.c.                                             */
 #include "cf_settings_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_config.h"
 
 #include <assert.h>
@@ -33,21 +34,12 @@ struct _cf_settings_t {
     char err[2048];
 };
 
-static char *copy(const char *text)
-{
-    char *out = strdup(text);
-    if (!out)
-        abort();
-    return out;
-}
-
 cf_settings_t *cf_settings_new(const char *section)
 {
     unsigned program = cf_settings_program(section);
     assert(program);
-    cf_settings_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->items = calloc(cf_settings_rows(), sizeof *self->items)))
-        abort();
+    cf_settings_t *self = cf_calloc(1, sizeof *self);
+    self->items = cf_calloc(cf_settings_rows(), sizeof *self->items);
     self->section = cf_settings_program_name((size_t) __builtin_ctz(program));
     for (size_t i = 0; i < cf_settings_rows(); i++)
         if (cf_settings_row(i)->programs & program)
@@ -87,9 +79,7 @@ static struct option *settings_options(const cf_settings_t *self, const struct o
     size_t extras = 0;
     while (extra && extra[extras].name)
         extras++;
-    struct option *options = calloc(2 * self->count + extras + 2, sizeof *options);
-    if (!options)
-        abort();
+    struct option *options = cf_calloc(2 * self->count + extras + 2, sizeof *options);
     size_t n = 0;
     for (size_t i = 0; i < self->count; i++) {
         const cf_setting_t *row = self->items[i].row;
@@ -111,7 +101,7 @@ void cf_settings_set_flag(cf_settings_t *self, const char *name, const char *val
     assert(self && name && value);
     if (!strcmp(name, "config")) {
         free(self->config_flag);
-        self->config_flag = copy(value);
+        self->config_flag = cf_strdup(value);
         return;
     }
     setting_t *item = settings_item(self, name);
@@ -121,7 +111,7 @@ void cf_settings_set_flag(cf_settings_t *self, const char *name, const char *val
     if (!item || (item->row->flags & CF_SETTING_ENV_ONLY))
         abort();                        /* not a flag of the program: a bug */
     free(item->flag);
-    item->flag = copy(value);
+    item->flag = cf_strdup(value);
     item->flag_name = strcmp(name, item->row->name) ? item->row->alias : item->row->name;
 }
 
@@ -215,7 +205,7 @@ static int settings_choose(cf_settings_t *self, setting_t *item)
         snprintf(origin, sizeof origin, "default");
     }
     free(item->origin);
-    item->origin = copy(origin);
+    item->origin = cf_strdup(origin);
     if (!item->value || cf_settings_check(row, item->value, why, sizeof why) == 0)
         return 0;
     assert(line || item->value != row->def);      /* a table default is good */

@@ -3,6 +3,7 @@
     flag and its argument, the help text wrapped at 79 columns, and the
     environment variable, range and default in brackets.                    */
 #include "cf_settings_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,9 +42,7 @@ char *settings_usage_text(const char *section, const char *head, const char *tai
     unsigned program = cf_settings_program(section);
     char left[128], right[1024], env[64], *text = NULL;
     size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    if (!out)
-        abort();
+    FILE *out = cf_memstream_open(&text, &size);
     fputs(head, out);
     for (size_t i = 0; i < cf_settings_rows(); i++) {
         const cf_setting_t *row = cf_settings_row(i);
@@ -67,7 +66,6 @@ char *settings_usage_text(const char *section, const char *head, const char *tai
              "for shared ones, [%s] [env CASEFLOW_CONFIG]", section, CF_SETTINGS_SHARED);
     help_entry(out, "--config FILE", right);
     fputs(tail ? tail : "  --help                this text\n", out);
-    if (fclose(out) != 0)
-        abort();
+    cf_memstream_close(out);
     return text;
 }

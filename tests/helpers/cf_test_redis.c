@@ -3,6 +3,7 @@
     redis-server binds it, a server that exits at once is retried on a new
     port. Test support code: failures go to stderr, not to an error object. */
 #include "cf_test_redis.h"
+#include "caseflow/cf_alloc.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -131,9 +132,7 @@ static void test_redis_remove_dir(const char *path)
 
 cf_test_redis_t *cf_test_redis_start(void)
 {
-    cf_test_redis_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_test_redis_t *self = cf_calloc(1, sizeof *self);
     snprintf(self->dir, sizeof self->dir, "/tmp/cf_test_redis_XXXXXX");
     if (!mkdtemp(self->dir)) {
         perror("cf_test_redis_start: mkdtemp");
