@@ -1,5 +1,6 @@
 /*  cf_parts: bounded multipart receive buffer; see cf_parts.h.              */
 #include "caseflow/cf_parts.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -14,9 +15,8 @@ struct _cf_parts_t {
 cf_parts_t *cf_parts_new(size_t max)
 {
     assert(max > 0);
-    cf_parts_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->parts = calloc(max, sizeof(zmq_msg_t))))
-        abort();
+    cf_parts_t *self = cf_calloc(1, sizeof *self);
+    self->parts = cf_calloc(max, sizeof(zmq_msg_t));
     self->max = max;
     for (size_t i = 0; i < max; i++)
         zmq_msg_init(&self->parts[i]);
