@@ -1,6 +1,7 @@
 /*  cf_curve: key pairs in Z85 files and the CURVE socket options; see
     cf_curve.h.                                                              */
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -22,9 +23,7 @@ struct _cf_curve_t {
 
 static cf_curve_t *curve_alloc(void)
 {
-    cf_curve_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_curve_t *self = cf_calloc(1, sizeof *self);
     return self;
 }
 

@@ -1,6 +1,7 @@
 /*  cf_handshake: a client socket's handshake outcomes from its socket
     monitor (read with cf_monitor); see cf_handshake.h.                     */
 #include "caseflow/cf_handshake.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -26,9 +27,7 @@ struct _cf_handshake_t {
 cf_handshake_t *cf_handshake_new(void *ctx, void *socket)
 {
     assert(ctx && socket);
-    cf_handshake_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_handshake_t *self = cf_calloc(1, sizeof *self);
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://cf-handshake-%p", (void *) self);
     if (zmq_socket_monitor(socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH

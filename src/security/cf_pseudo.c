@@ -1,6 +1,7 @@
 /*  cf_pseudo: keyed HMAC-SHA-256 pseudonyms of case references (libsodium).
     See include/caseflow/cf_pseudo.h for the contract.                        */
 #include "caseflow/cf_pseudo.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -49,9 +50,7 @@ cf_pseudo_t *cf_pseudo_new(const char *key_file, char *err, size_t err_size)
         snprintf(err, err_size, "libsodium failed to initialise");
         return NULL;
     }
-    cf_pseudo_t *self = calloc(1, sizeof *self + 1);
-    if (!self)
-        abort();
+    cf_pseudo_t *self = cf_calloc(1, sizeof *self + 1);
     unsigned char buf[CF_PSEUDO_KEY_MAX + 1];
     if (read_key(key_file, buf, &self->key_len, err, err_size) < 0) {
         sodium_memzero(buf, sizeof buf);

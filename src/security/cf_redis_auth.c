@@ -3,6 +3,7 @@
     a secret that others can read is treated as already leaked, so it is
     refused rather than used.                                                */
 #include "caseflow/cf_redis_auth.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_args.h"
 
 #include <assert.h>
@@ -22,23 +23,12 @@ struct _cf_redis_auth_t {
     size_t password_len;
 };
 
-static char *auth_strdup(const char *text)
-{
-    char *copy = text ? strdup(text) : NULL;
-    if (text && !copy)
-        abort();
-    return copy;
-}
-
 static cf_redis_auth_t *auth_make(const char *user, const char *password, size_t len)
 {
-    cf_redis_auth_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
-    self->user = auth_strdup(user && *user ? user : NULL);
+    cf_redis_auth_t *self = cf_calloc(1, sizeof *self);
+    self->user = user && *user ? cf_strdup(user) : NULL;
     if (password) {
-        if (!(self->password = malloc(len + 1)))
-            abort();
+        self->password = cf_malloc(len + 1);
         memcpy(self->password, password, len);
         self->password[len] = '\0';
         self->password_len = len;

@@ -3,6 +3,7 @@
     in cf_zap_limit.c. A denied key is logged the first time only (a
     refused client may come back, on a new connection, again and again).    */
 #include "cf_zap_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_log.h"
 
@@ -197,9 +198,7 @@ static cf_zap_t *zap_start(cf_zap_t *self, char *err, size_t err_size)
 
 static cf_zap_t *zap_alloc(void *ctx)
 {
-    cf_zap_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_zap_t *self = cf_calloc(1, sizeof *self);
     self->ctx = ctx;
     pthread_mutex_init(&self->lock, NULL);
     return self;
@@ -214,8 +213,8 @@ cf_zap_t *cf_zap_new(void *ctx, const cf_zap_list_t *lists, size_t count, char *
         assert(lists[i].role && strlen(lists[i].role) < ZAP_ROLE_LEN
                && !strchr(lists[i].role, ','));
         snprintf(self->lists[i].role, ZAP_ROLE_LEN, "%s", lists[i].role);
-        if (lists[i].file && !(self->lists[i].file = strdup(lists[i].file)))
-            abort();
+        if (lists[i].file)
+            self->lists[i].file = cf_strdup(lists[i].file);
     }
     self->list_count = count;
     return zap_start(self, err, err_size);

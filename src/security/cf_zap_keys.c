@@ -2,6 +2,7 @@
     mutex on reload (so the thread always sees one consistent set), and
     finding a key in the roles a socket admits; see cf_zap.h.                */
 #include "cf_zap_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
 
 #include <assert.h>
@@ -30,12 +31,7 @@ static int zap_read_file(const char *path, zap_key_t **keys, size_t *count, char
         text[strcspn(text, " \t\r\n")] = '\0';
         if (!*text || *text == '#')
             continue;
-        if (*count == capacity) {
-            capacity = capacity ? capacity * 2 : 16;
-            *keys = realloc(*keys, capacity * sizeof **keys);
-            if (!*keys)
-                abort();
-        }
+        *keys = cf_grow(*keys, &capacity, *count + 1, sizeof **keys);
         if (strlen(text) != CF_CURVE_Z85_LEN || !zmq_z85_decode((*keys)[*count], text)) {
             snprintf(err, err_size, "allow-list %s, line %u: not a Z85 public key (%d "
                      "characters)", path, number, CF_CURVE_Z85_LEN);
