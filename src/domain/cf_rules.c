@@ -3,6 +3,7 @@
     rules live in one rules_set_t that a load replaces whole, so a failed
     load leaves the old set in place and a getter never sees half a file.  */
 #include "cf_rules_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -26,9 +27,7 @@ struct _cf_rules_t {
     spike's minimum is the publication threshold.                           */
 rules_set_t *rules_set_new(void)
 {
-    rules_set_t *set = calloc(1, sizeof *set);
-    if (!set)
-        abort();
+    rules_set_t *set = cf_calloc(1, sizeof *set);
     set->ratio = 1.5;
     set->min_count = 10;
     set->overdue_ms[CF_RULES_REGISTERED_DEPARTED] = 60 * RULES_DAY_MS;
@@ -50,9 +49,7 @@ void rules_set_free(rules_set_t *set)
 
 cf_rules_t *cf_rules_new(void)
 {
-    cf_rules_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_rules_t *self = cf_calloc(1, sizeof *self);
     self->set = rules_set_new();
     return self;
 }
@@ -229,9 +226,7 @@ char *cf_rules_describe(const cf_rules_t *self)
     const rules_set_t *set = self->set;
     char *text = NULL;
     size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    if (!out)
-        abort();
+    FILE *out = cf_memstream_open(&text, &size);
     fputs("milestones:", out);
     for (size_t i = 0; i < set->programmes_n; i++) {
         const rules_programme_t *programme = &set->programmes[i];
@@ -258,7 +253,6 @@ char *cf_rules_describe(const cf_rules_t *self)
     fputs(set->vulnerable ? "\npredeparture: window " : " none\npredeparture: window ", out);
     describe_duration(out, set->predeparture_ms);
     fputs("\n", out);
-    if (fclose(out) != 0)
-        abort();
+    cf_memstream_close(out);
     return text;
 }

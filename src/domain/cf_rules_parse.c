@@ -9,6 +9,7 @@
     [section] heading as it passes. The first error stops the parse; the
     values are read by cf_rules_value.c.                                     */
 #include "cf_rules_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -128,17 +129,6 @@ static char *parse_reader(char *str, int num, void *stream)
     return str;
 }
 
-/*  items (n of size bytes, room for *cap) with room for one more.          */
-static void *parse_grow(void *items, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    *cap = *cap ? *cap * 2 : 4;
-    if (!(items = realloc(items, *cap * size)))
-        abort();
-    return items;
-}
-
 /*  A [milestones] line: programme = marks, each increasing on its kind.     */
 static int parse_programme(parse_t *p, const char *where, const char *name, const char *value)
 {
@@ -150,8 +140,8 @@ static int parse_programme(parse_t *p, const char *where, const char *name, cons
         if (!strcmp(set->programmes[i].name, name))
             return parse_fail(p, where, "duplicate key (first on line %d)",
                               set->programmes[i].line);
-    set->programmes = parse_grow(set->programmes, set->programmes_n, &set->programmes_cap,
-                                 sizeof *set->programmes);
+    set->programmes = cf_grow(set->programmes, &set->programmes_cap, set->programmes_n + 1,
+                              sizeof *set->programmes);
     rules_programme_t *programme = &set->programmes[set->programmes_n++];
     memset(programme, 0, sizeof *programme);
     strcpy(programme->name, name);
@@ -175,8 +165,8 @@ static int parse_route(parse_t *p, const char *where, const char *route, const c
         if (!strcmp(set->routes[i].name, route))
             slot = &set->routes[i];
     if (!slot) {
-        set->routes = parse_grow(set->routes, set->routes_n, &set->routes_cap,
-                                 sizeof *set->routes);
+        set->routes = cf_grow(set->routes, &set->routes_cap, set->routes_n + 1,
+                              sizeof *set->routes);
         slot = &set->routes[set->routes_n++];
         memset(slot, 0, sizeof *slot);
         strcpy(slot->name, route);      /* checked by parse_heading: fits */
