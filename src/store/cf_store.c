@@ -8,6 +8,7 @@
     is unusable after one), and the next call opens a new one; an error
     reply leaves it open, since every pipelined reply is still read.        */
 #include "caseflow/cf_store.h"
+#include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
 
 #include <assert.h>
@@ -22,23 +23,13 @@
 #define STORE_CONNECT_TIMEOUT_S     2
 #define STORE_COMMAND_TIMEOUT_S     10
 
-static char *store_strdup(const char *s)
-{
-    char *copy = strdup(s);
-    if (!copy)
-        abort();
-    return copy;
-}
-
 cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
 {
     assert(host);
-    cf_store_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
-    self->host = store_strdup(host);
+    cf_store_t *self = cf_calloc(1, sizeof *self);
+    self->host = cf_strdup(host);
     self->port = port;
-    self->script_dir = script_dir ? store_strdup(script_dir) : NULL;
+    self->script_dir = script_dir ? cf_strdup(script_dir) : NULL;
     self->eid_ttl = CF_STORE_EID_TTL;
     self->case_ttl = CF_STORE_CASE_TTL;
     cf_store_call_init(&self->call);
@@ -113,10 +104,7 @@ void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
 void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
 {
     assert(self && packed && len > 0);
-    char *copy = malloc(len);
-    if (!copy)
-        abort();
-    memcpy(copy, packed, len);
+    char *copy = cf_memdup(packed, len);
     free(self->rules);
     self->rules = copy;
     self->rules_len = len;
@@ -283,10 +271,8 @@ int cf_store_ensure(cf_store_t *self, int need_script)
 static void store_group(cf_store_t *self, const cf_event_t *events, size_t count)
 {
     if (count > self->order_capacity) {
-        self->order = realloc(self->order, count * sizeof *self->order);
-        self->shard = realloc(self->shard, count * sizeof *self->shard);
-        if (!self->order || !self->shard)
-            abort();
+        self->order = cf_realloc(self->order, count * sizeof *self->order);
+        self->shard = cf_realloc(self->shard, count * sizeof *self->shard);
         self->order_capacity = count;
     }
     unsigned *shard_of = self->shard;

@@ -4,6 +4,7 @@
     named in the call, as Redis Cluster wants). The clock is the wall clock
     unless an operator set cf:clock (replays of past events, tests).        */
 #include "caseflow/cf_store.h"
+#include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
 
 #include <assert.h>
@@ -20,12 +21,10 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
                           const char *now, unsigned *fired)
 {
     size_t n = members->elements, argc = 6 + 2 * n;     /* EVAL script numkeys, 2 + n keys, 1 + n args */
-    const char **argv = calloc(argc, sizeof *argv);
-    size_t *argvlen = calloc(argc, sizeof *argvlen);
-    char (*keys)[STORE_KEY_MAX] = calloc(n + 2, sizeof *keys);
+    const char **argv = cf_calloc(argc, sizeof *argv);
+    size_t *argvlen = cf_calloc(argc, sizeof *argvlen);
+    char (*keys)[STORE_KEY_MAX] = cf_calloc(n + 2, sizeof *keys);
     char numkeys[16];
-    if (!argv || !argvlen || !keys)
-        abort();
     snprintf(keys[0], STORE_KEY_MAX, "cf:{s%u}:due", shard);
     snprintf(keys[1], STORE_KEY_MAX, "cf:{s%u}:outbox", shard);
     argv[0] = "EVAL", argv[1] = self->fire_script, argvlen[1] = self->fire_script_len;

@@ -6,6 +6,7 @@
     input"). Also the shard function and the checks the store relies on.
     No I/O.                                                                  */
 #include "cf_store_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -122,11 +123,9 @@ static void store_call_reserve(store_call_t *call, size_t n)
     if (n <= call->capacity)
         return;
     size_t keys = STORE_FIXED_KEYS + 2 * n, args = keys + 9;    /* EVALSHA sha numkeys, 6 ARGV */
-    call->argv = realloc(call->argv, args * sizeof *call->argv);
-    call->argvlen = realloc(call->argvlen, args * sizeof *call->argvlen);
-    call->keys = realloc(call->keys, keys * sizeof *call->keys);
-    if (!call->argv || !call->argvlen || !call->keys)
-        abort();
+    call->argv = cf_realloc(call->argv, args * sizeof *call->argv);
+    call->argvlen = cf_realloc(call->argvlen, args * sizeof *call->argvlen);
+    call->keys = cf_realloc(call->keys, keys * sizeof *call->keys);
     call->capacity = n;
 }
 
@@ -155,9 +154,7 @@ static void store_case_keys(store_call_t *call, size_t *nkeys, unsigned shard,
     size_t slots = 16;
     while (slots < 2 * n)
         slots *= 2;
-    size_t *table = calloc(slots, sizeof *table);      /* i + 1 of an event */
-    if (!table)
-        abort();
+    size_t *table = cf_calloc(slots, sizeof *table);   /* i + 1 of an event */
     for (size_t i = 0; i < n; i++) {
         const cf_event_t *e = &events[idx[i]];
         case_key[i] = 0;
@@ -191,9 +188,7 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
         nkeys = store_key(call, nkeys, shard, cf_store_fixed_keys[f], NULL);
     for (size_t i = 0; i < n; i++)
         nkeys = store_key(call, nkeys, shard, "eid", events[idx[i]].event_id);
-    size_t *case_key = malloc(n * sizeof *case_key);
-    if (!case_key)
-        abort();
+    size_t *case_key = cf_malloc(n * sizeof *case_key);
     store_case_keys(call, &nkeys, shard, events, idx, n, case_key);
     call->argvlen[2] = (size_t) snprintf(call->numkeys, sizeof call->numkeys, "%zu", nkeys);
 

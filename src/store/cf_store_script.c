@@ -2,6 +2,7 @@
     the apply script's four parts joined in order, and single scripts (the
     overdue timer's, the broker's publisher's). Files only, no Redis.       */
 #include "caseflow/cf_store.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -24,8 +25,7 @@ static int store_append_file(const char *path, char **text, size_t *len, size_t 
     }
     size_t got, start = *len;
     do {
-        if (*len == *cap && !(*text = realloc(*text, *cap = *cap ? *cap * 2 : 16384)))
-            abort();
+        *text = cf_grow(*text, cap, *len + 1, 1);
         got = fread(*text + *len, 1, *cap - *len, file);
         *len += got;
     } while (got > 0);
@@ -60,8 +60,7 @@ int cf_store_read_script_files(const char *script_dir, const char *const *names,
             *text = NULL;
             return -1;
         }
-        if (*len == cap && !(*text = realloc(*text, cap *= 2)))
-            abort();
+        *text = cf_grow(*text, &cap, *len + 1, 1);
         (*text)[(*len)++] = '\n';     /* a part may lack its last newline */
     }
     return 0;
