@@ -2,6 +2,7 @@
     and notifications; see cf_apply.h. The event-by-event run for suspect
     jobs, with its try counters and dead letters, is cf_apply_careful.c.     */
 #include "cf_apply.h"
+#include "caseflow/cf_alloc.h"
 #include "cf_apply_internal.h"
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_proto.h"
@@ -16,18 +17,14 @@
 cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
 {
     assert(pseudo && store);
-    cf_apply_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_apply_t *self = cf_calloc(1, sizeof *self);
     self->pseudo = pseudo;
     self->store = store;
-    self->valid = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->valid);
-    self->statuses = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->statuses);
-    self->slot = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->slot);
-    self->rejects = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->rejects);
-    self->dead = calloc(CF_PROTO_MAX_EVENTS, sizeof *self->dead);
-    if (!self->valid || !self->statuses || !self->slot || !self->rejects || !self->dead)
-        abort();
+    self->valid = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->valid);
+    self->statuses = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->statuses);
+    self->slot = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->slot);
+    self->rejects = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->rejects);
+    self->dead = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->dead);
     self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
     msgpack_sbuffer_init(&self->notes);
@@ -56,12 +53,8 @@ void cf_apply_destroy(cf_apply_t **self_p)
 static void apply_add_note(cf_apply_t *self, const char *topic, size_t topic_len,
                            const void *body, size_t body_len)
 {
-    if (self->note_count == self->note_capacity) {
-        self->note_capacity = self->note_capacity ? self->note_capacity * 2 : 64;
-        self->note_index = realloc(self->note_index, self->note_capacity * sizeof *self->note_index);
-        if (!self->note_index)
-            abort();
-    }
+    self->note_index = cf_grow(self->note_index, &self->note_capacity, self->note_count + 1,
+                               sizeof *self->note_index);
     apply_note_t *note = &self->note_index[self->note_count++];
     note->topic_at = self->notes.size;
     note->topic_len = topic_len;

@@ -1,6 +1,7 @@
 /*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry;
     the work on each job itself is cf_apply. See cf_worker.h.               */
 #include "caseflow/cf_worker.h"
+#include "caseflow/cf_alloc.h"
 #include "cf_worker_internal.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_handshake.h"
@@ -373,9 +374,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
 cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t err_size)
 {
     assert(config && config->broker_endpoint && config->redis_host && config->key_file);
-    cf_worker_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_worker_t *self = cf_calloc(1, sizeof *self);
     self->config = *config;
     if (!self->config.credit)
         self->config.credit = WORKER_CREDIT_DEFAULT;
@@ -384,9 +383,7 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     if (self->config.liveness_ms <= 0)
         self->config.liveness_ms = 3000;
     msgpack_sbuffer_init(&self->sbuf);
-    self->jobs = calloc(self->config.credit, sizeof *self->jobs);
-    if (!self->jobs)
-        abort();
+    self->jobs = cf_calloc(self->config.credit, sizeof *self->jobs);
     for (size_t i = 0; i < self->config.credit; i++)
         self->jobs[i].parts = cf_parts_new(3 + CF_PROTO_MAX_EVENTS + 1);
     self->inbox = cf_parts_new(3 + CF_PROTO_MAX_EVENTS + 1);
