@@ -6,6 +6,7 @@
     cf_broker_notify.c, publishing cf_publisher.c, the multipart buffer
     cf_parts.c.                                                              */
 #include "caseflow/cf_broker.h"
+#include "caseflow/cf_alloc.h"
 #include "cf_broker_internal.h"
 #include "caseflow/cf_frames.h"
 #include "cf_jobq.h"
@@ -239,9 +240,7 @@ static int broker_on_heartbeat(cf_loop_t *loop, int timer_id, void *arg)
 cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t err_size)
 {
     assert(config);
-    cf_broker_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_broker_t *self = cf_calloc(1, sizeof *self);
     self->ctx = zmq_ctx_new();
     self->started_at = cf_clock_ms();
     /* Job ids start at random so that no two broker runs hand out the same

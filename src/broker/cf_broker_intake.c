@@ -5,6 +5,7 @@
     event busy for one that must wait). A SNAPSHOT request goes on to the
     notification side. Separate from cf_broker.c, which hands the jobs out. */
 #include "cf_broker_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_frames.h"
 #include "cf_jobq.h"
 #include "caseflow/cf_loop.h"
@@ -30,9 +31,7 @@ static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const 
                             size_t request_id_len, size_t count, cf_ack_status_t status,
                             const char *reason)
 {
-    cf_ack_t *acks = calloc(count, sizeof *acks);
-    if (!acks)
-        abort();
+    cf_ack_t *acks = cf_calloc(count, sizeof *acks);
     if (status == CF_ACK_BUSY)
         self->events_busy += count;
     for (size_t i = 0; i < count; i++)

@@ -1,6 +1,7 @@
 /*  cf_jobq: jobs (one producer PUSH each) and the broker's FIFO of them;
     see cf_jobq.h.                                                            */
 #include "cf_jobq.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -12,9 +13,8 @@ struct _cf_jobq_t {
 
 cf_job_t *cf_job_new(uint64_t id, size_t event_count)
 {
-    cf_job_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->events = calloc(event_count ? event_count : 1, sizeof(zmq_msg_t))))
-        abort();
+    cf_job_t *self = cf_calloc(1, sizeof *self);
+    self->events = cf_calloc(event_count, sizeof(zmq_msg_t));
     self->id = id;
     self->event_count = event_count;
     zmq_msg_init(&self->producer);
@@ -40,9 +40,7 @@ void cf_job_destroy(cf_job_t **self_p)
 
 cf_jobq_t *cf_jobq_new(void)
 {
-    cf_jobq_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_jobq_t *self = cf_calloc(1, sizeof *self);
     return self;
 }
 

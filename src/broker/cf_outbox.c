@@ -2,6 +2,7 @@
     Redis connection and its end of the pair; the loop's end and the counters
     are all it shares, the counters as atomics.                              */
 #include "cf_outbox.h"
+#include "caseflow/cf_alloc.h"
 #include "cf_outbox_internal.h"
 #include "caseflow/cf_store.h"
 
@@ -304,9 +305,9 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
                            size_t err_size)
 {
     assert(zmq_ctx && host && endpoint && script_dir);
-    cf_outbox_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->host = strdup(host)) || !(self->endpoint = strdup(endpoint)))
-        abort();
+    cf_outbox_t *self = cf_calloc(1, sizeof *self);
+    self->host = cf_strdup(host);
+    self->endpoint = cf_strdup(endpoint);
     pthread_mutex_init(&self->lock, NULL);
     cf_outbox_set_rules(self, "\x80", 1);
     static const char *const names[] = { CF_OUTBOX_SCRIPT };
@@ -362,10 +363,7 @@ void cf_outbox_destroy(cf_outbox_t **self_p)
 void cf_outbox_set_rules(cf_outbox_t *self, const void *packed, size_t len)
 {
     assert(self && packed && len > 0);
-    char *copy = malloc(len);
-    if (!copy)
-        abort();
-    memcpy(copy, packed, len);
+    char *copy = cf_memdup(packed, len);
     pthread_mutex_lock(&self->lock);
     free(self->rules);
     self->rules = copy;

@@ -1,6 +1,7 @@
 /*  cf_publisher: XPUB fan-out of notifications with per-topic sequence
     numbers; see cf_publisher.h.                                             */
 #include "cf_publisher.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_seqmap.h"
 #include "caseflow/cf_unpack.h"
 
@@ -32,9 +33,7 @@ cf_publisher_t *cf_publisher_new_prepared(void *ctx, const char *endpoint,
                                           size_t err_size)
 {
     assert(ctx);
-    cf_publisher_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_publisher_t *self = cf_calloc(1, sizeof *self);
     self->socket = zmq_socket(ctx, ZMQ_XPUB);
     int hwm = PUBLISHER_HWM, linger = 0;
     zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm);

@@ -4,6 +4,7 @@
     the table, so there are no tombstones. Buckets are refilled lazily, when
     their producer is next seen.                                           */
 #include "caseflow/cf_ratelimit.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <sodium.h>
@@ -33,17 +34,14 @@ cf_ratelimit_t *cf_ratelimit_new(double rate, double burst, size_t max_peers)
     assert(rate > 0 && burst >= 1 && max_peers >= 1);
     if (sodium_init() < 0)
         abort();
-    cf_ratelimit_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_ratelimit_t *self = cf_calloc(1, sizeof *self);
     self->rate = rate;
     self->burst = burst;
     self->max_peers = max_peers;
     self->slots = 16;
     while (self->slots < 2 * max_peers)
         self->slots *= 2;
-    if (!(self->table = calloc(self->slots, sizeof *self->table)))
-        abort();
+    self->table = cf_calloc(self->slots, sizeof *self->table);
     crypto_shorthash_keygen(self->key);
     return self;
 }
@@ -81,8 +79,7 @@ static bucket_t *ratelimit_slot(cf_ratelimit_t *self, uint64_t key)
 static void ratelimit_sweep(cf_ratelimit_t *self, int64_t now)
 {
     bucket_t *old = self->table;
-    if (!(self->table = calloc(self->slots, sizeof *self->table)))
-        abort();
+    self->table = cf_calloc(self->slots, sizeof *self->table);
     self->size = 0;
     for (size_t i = 0; i < self->slots; i++) {
         if (!old[i].key)

@@ -2,6 +2,7 @@
     hold; see cf_roster.h. A worker pool is small (tens), so members live in
     an array searched linearly.                                              */
 #include "cf_roster.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -14,9 +15,7 @@ struct _cf_roster_t {
 
 cf_roster_t *cf_roster_new(void)
 {
-    cf_roster_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_roster_t *self = cf_calloc(1, sizeof *self);
     return self;
 }
 
@@ -55,15 +54,8 @@ cf_member_t *cf_roster_add(cf_roster_t *self, const void *id, size_t id_len, int
     assert(self);
     if (id_len == 0 || id_len > CF_ROSTER_ID_MAX || self->size == CF_ROSTER_MAX)
         return NULL;
-    if (self->size == self->capacity) {
-        self->capacity = self->capacity ? self->capacity * 2 : 8;
-        self->members = realloc(self->members, self->capacity * sizeof *self->members);
-        if (!self->members)
-            abort();
-    }
-    cf_member_t *member = calloc(1, sizeof *member);
-    if (!member)
-        abort();
+    self->members = cf_grow(self->members, &self->capacity, self->size + 1, sizeof *self->members);
+    cf_member_t *member = cf_calloc(1, sizeof *member);
     memcpy(member->id, id, id_len);
     member->id_len = id_len;
     member->last_seen = member->last_sent = now;
