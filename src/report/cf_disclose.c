@@ -6,6 +6,7 @@
     linear in the cells and a daily table of tens of thousands of rows stays
     quick.                                                                   */
 #include "cf_disclose.h"
+#include "caseflow/cf_alloc.h"
 
 #include "caseflow/cf_counts.h"
 
@@ -25,17 +26,9 @@ struct _cf_disclose_t {
     size_t ncounts, nsensitive, ndependents;
 };
 
-static void *disclose_alloc(size_t count, size_t size)
-{
-    void *ptr = calloc(count ? count : 1, size);
-    if (!ptr)
-        abort();
-    return ptr;
-}
-
 cf_disclose_t *cf_disclose_new(void)
 {
-    return disclose_alloc(1, sizeof(cf_disclose_t));
+    return cf_calloc(1, sizeof(cf_disclose_t));
 }
 
 void cf_disclose_destroy(cf_disclose_t **self_p)
@@ -95,7 +88,7 @@ static size_t disclose_groups(const cf_table_t *table, const size_t *keys, size_
         size_t len = 1;
         for (size_t j = 0; j < nkeys; j++)
             len += j == k ? 1 : strlen(cf_table_text(table, r, keys[j])) + 1;
-        char *joined = disclose_alloc(len, 1), *p = joined;
+        char *joined = cf_calloc(len, 1), *p = joined;
         for (size_t j = 0; j < nkeys; j++)
             p += sprintf(p, "%s\x1f", j == k ? "" : cf_table_text(table, r, keys[j]));
         int64_t found = cf_counts_get(index, joined);
@@ -115,8 +108,8 @@ static size_t disclose_groups(const cf_table_t *table, const size_t *keys, size_
 static bool disclose_complement(const cf_table_t *table, size_t column, bool *masked,
                                 size_t stride, const size_t *group, size_t ngroups)
 {
-    size_t *nmasked = disclose_alloc(ngroups, sizeof *nmasked);
-    size_t *smallest = disclose_alloc(ngroups, sizeof *smallest);
+    size_t *nmasked = cf_calloc(ngroups, sizeof *nmasked);
+    size_t *smallest = cf_calloc(ngroups, sizeof *smallest);
     for (size_t g = 0; g < ngroups; g++)
         smallest[g] = DISCLOSE_NONE;
     size_t rows = cf_table_rows(table);
@@ -154,20 +147,20 @@ static size_t disclose_count_index(const cf_disclose_t *self, size_t column)
 static void disclose_suppress(const cf_disclose_t *self, cf_table_t *table)
 {
     size_t rows = cf_table_rows(table), stride = self->ncounts, nkeys = 0;
-    size_t *keys = disclose_alloc(cf_table_columns(table), sizeof *keys);
+    size_t *keys = cf_calloc(cf_table_columns(table), sizeof *keys);
     for (size_t c = 0; c < cf_table_columns(table); c++)
         if (cf_table_column_type(table, c) == CF_TABLE_TEXT)
             keys[nkeys++] = c;
-    bool *masked = disclose_alloc(rows * stride, sizeof *masked);
-    int64_t *limits = disclose_alloc(rows * stride, sizeof *limits);
+    bool *masked = cf_calloc(rows * stride, sizeof *masked);
+    int64_t *limits = cf_calloc(rows * stride, sizeof *limits);
     for (size_t r = 0; r < rows; r++)
         for (size_t i = 0; i < stride; i++) {
             int64_t value = cf_table_int(table, r, self->counts[i].column);
             limits[r * stride + i] = disclose_limit(self, table, r, i);
             masked[r * stride + i] = value >= 1 && value < limits[r * stride + i];
         }
-    size_t *groups = disclose_alloc(rows * nkeys, sizeof *groups);
-    size_t *ngroups = disclose_alloc(nkeys, sizeof *ngroups);
+    size_t *groups = cf_calloc(rows * nkeys, sizeof *groups);
+    size_t *ngroups = cf_calloc(nkeys, sizeof *ngroups);
     for (size_t k = 0; k < nkeys; k++)
         ngroups[k] = disclose_groups(table, keys, nkeys, k, groups + k * rows);
     /*  Each change masks a cell, so the fixpoint ends.                      */

@@ -5,6 +5,7 @@
     into rows with the helpers of cf_report_rows.c and declare their count
     columns, and cf_report_build applies the publication rules to them.    */
 #include "cf_report_int.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -67,9 +68,7 @@ cf_report_t *cf_report_new(const char *name)
     assert(name);
     for (size_t i = 0; i < REPORT_COUNT; i++)
         if (strcmp(s_reports[i].name, name) == 0) {
-            cf_report_t *self = calloc(1, sizeof *self);
-            if (!self)
-                abort();
+            cf_report_t *self = cf_calloc(1, sizeof *self);
             self->def = &s_reports[i];
             self->by = self->def->by[0];
             self->period = self->def->period;
@@ -127,8 +126,7 @@ int cf_report_set_programme(cf_report_t *self, const char *programme)
     if (!*programme)
         return report_fail(self, "the programme is empty");
     free(self->programme);
-    if (!(self->programme = strdup(programme)))
-        abort();
+    self->programme = cf_strdup(programme);
     return 0;
 }
 

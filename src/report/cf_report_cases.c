@@ -3,6 +3,7 @@
     and of quality. Each parses its family's counter grammar (the spec's,
     docs/reports.md) with the shared row helpers of cf_report_rows.c.       */
 #include "cf_report_int.h"
+#include "caseflow/cf_alloc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -146,8 +147,7 @@ void report_durations(const cf_report_t *self, const cf_counts_t *counts, report
             report_measure(rows, (const char *const *) parts, parts[2], measures, 1, 2, value);
         else if (n == 5 && strcmp(parts[2], "bucket") == 0 && report_hours(parts[3], &lo)
                  && report_hours(parts[4], &hi) && hi > lo && value > 0) {
-            if (!(buckets = realloc(buckets, (nbuckets + 1) * sizeof *buckets)))
-                abort();
+            buckets = cf_realloc(buckets, (nbuckets + 1) * sizeof *buckets);
             buckets[nbuckets++] = (bucket_t) { report_row(rows, (const char *const *) parts),
                                                lo, hi, value };
         }
@@ -208,9 +208,7 @@ void report_quality(const cf_report_t *self, const cf_counts_t *counts, report_r
     for (size_t i = 1; s_quality[i]; i++)
         report_row(rows, &s_quality[i]);
     for (size_t i = 0; i < cf_counts_size(counts); i++) {
-        char *measure = strdup(cf_counts_name(counts, i)), *bar;
-        if (!measure)
-            abort();
+        char *measure = cf_strdup(cf_counts_name(counts, i)), *bar;
         if ((bar = strchr(measure, '|')))
             *bar = ':';
         int64_t value = cf_counts_value(counts, i);

@@ -4,6 +4,7 @@
     found through a hashed index so that tens of thousands of daily rows
     stay quick.                                                             */
 #include "cf_report_int.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <math.h>
@@ -38,9 +39,7 @@ void report_reals(report_rows_t *rows, const char *names, int decimals)
 
 char *report_split(const char *name, char **parts, size_t max, size_t *n)
 {
-    char *copy = strdup(name);
-    if (!copy)
-        abort();
+    char *copy = cf_strdup(name);
     *n = 0;
     for (char *p = copy; p; (*n)++) {
         if (*n == max) {
@@ -72,9 +71,7 @@ size_t report_row(report_rows_t *rows, const char *const *keys)
     size_t len = 1;
     for (size_t k = 0; k < rows->nkeys; k++)
         len += strlen(keys[k]) + 1;
-    char *joined = malloc(len), *p = joined;
-    if (!joined)
-        abort();
+    char *joined = cf_malloc(len), *p = joined;
     *p = '\0';
     for (size_t k = 0; k < rows->nkeys; k++)
         p += sprintf(p, "%s%s", k ? "\x1f" : "", keys[k]);
@@ -93,15 +90,11 @@ int64_t *report_slots(report_rows_t *rows, size_t row)
 {
     assert(rows->nslots && row < cf_table_rows(rows->table));
     if (row >= rows->capacity) {
-        size_t capacity = rows->capacity ? rows->capacity : 16;
-        while (capacity <= row)
-            capacity *= 2;
-        rows->slots = realloc(rows->slots, capacity * rows->nslots * sizeof *rows->slots);
-        if (!rows->slots)
-            abort();
-        memset(rows->slots + rows->capacity * rows->nslots, 0,
-               (capacity - rows->capacity) * rows->nslots * sizeof *rows->slots);
-        rows->capacity = capacity;
+        size_t old = rows->capacity;
+        rows->slots = cf_grow(rows->slots, &rows->capacity, row + 1,
+                              rows->nslots * sizeof *rows->slots);
+        memset(rows->slots + old * rows->nslots, 0,
+               (rows->capacity - old) * rows->nslots * sizeof *rows->slots);
     }
     return rows->slots + row * rows->nslots;
 }

@@ -4,6 +4,7 @@
     the caller sees; JSON objects are built with jansson so that escaping is
     never done by hand.                                                      */
 #include "caseflow/cf_table.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -34,27 +35,9 @@ struct _cf_table_t {
     size_t nrows, capacity;
 };
 
-static void *table_alloc(void *ptr, size_t count, size_t size)
-{
-    ptr = realloc(ptr, (count ? count : 1) * size);
-    if (!ptr)
-        abort();
-    return ptr;
-}
-
-static char *table_strdup(const char *text)
-{
-    char *copy = strdup(text);
-    if (!copy)
-        abort();
-    return copy;
-}
-
 cf_table_t *cf_table_new(void)
 {
-    cf_table_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_table_t *self = cf_calloc(1, sizeof *self);
     return self;
 }
 
@@ -80,8 +63,8 @@ size_t cf_table_add_column(cf_table_t *self, const char *name, cf_table_type_t t
 {
     assert(self && name);
     assert(self->nrows == 0);
-    self->columns = table_alloc(self->columns, self->ncolumns + 1, sizeof *self->columns);
-    self->columns[self->ncolumns] = (table_column_t) { table_strdup(name), type, 0 };
+    self->columns = cf_realloc(self->columns, (self->ncolumns + 1) * sizeof *self->columns);
+    self->columns[self->ncolumns] = (table_column_t) { cf_strdup(name), type, 0 };
     return self->ncolumns++;
 }
 
@@ -96,13 +79,8 @@ size_t cf_table_add_real_column(cf_table_t *self, const char *name, int decimals
 size_t cf_table_add_row(cf_table_t *self)
 {
     assert(self);
-    if (self->nrows == self->capacity) {
-        self->capacity = self->capacity ? self->capacity * 2 : 16;
-        self->rows = table_alloc(self->rows, self->capacity, sizeof *self->rows);
-    }
-    table_cell_t *row = calloc(self->ncolumns ? self->ncolumns : 1, sizeof *row);
-    if (!row)
-        abort();
+    self->rows = cf_grow(self->rows, &self->capacity, self->nrows + 1, sizeof *self->rows);
+    table_cell_t *row = cf_calloc(self->ncolumns, sizeof *row);
     self->rows[self->nrows] = row;
     return self->nrows++;
 }
@@ -145,7 +123,7 @@ void cf_table_set_text(cf_table_t *self, size_t row, size_t column, const char *
     assert(text);
     table_cell_t *cell = table_cell(self, row, column, CF_TABLE_TEXT);
     free(cell->text);
-    cell->text = table_strdup(text);
+    cell->text = cf_strdup(text);
 }
 
 void cf_table_set_int(cf_table_t *self, size_t row, size_t column, int64_t value)
@@ -171,7 +149,7 @@ void cf_table_mask(cf_table_t *self, size_t row, size_t column, const char *mark
     table_cell_t *cell = table_cell(self, row, column, self->columns[column].type);
     assert(self->columns[column].type != CF_TABLE_TEXT);
     free(cell->text);
-    cell->text = table_strdup(mark);
+    cell->text = cf_strdup(mark);
 }
 
 const char *cf_table_text(const cf_table_t *self, size_t row, size_t column)
@@ -243,7 +221,7 @@ void cf_table_sort(cf_table_t *self, const cf_table_key_t *keys, size_t nkeys)
         assert(keys[k].column < self->ncolumns);
     /*  A bottom-up merge sort: stable, and quick for thousands of daily rows
         (qsort is neither stable nor given a context).                       */
-    table_cell_t **tmp = table_alloc(NULL, self->nrows, sizeof *tmp);
+    table_cell_t **tmp = cf_malloc(self->nrows * sizeof *tmp);
     for (size_t width = 1; width < self->nrows; width *= 2) {
         for (size_t lo = 0; lo < self->nrows; lo += 2 * width) {
             size_t mid = lo + width < self->nrows ? lo + width : self->nrows;
@@ -325,9 +303,9 @@ static void table_plain_line(const cf_table_t *self, FILE *out, const size_t *wi
 
 static void table_plain(const cf_table_t *self, FILE *out)
 {
-    size_t *width = table_alloc(NULL, self->ncolumns, sizeof *width);
-    const char **cells = table_alloc(NULL, self->ncolumns, sizeof *cells);
-    char (*bufs)[TABLE_NUMBER] = table_alloc(NULL, self->ncolumns, sizeof *bufs);
+    size_t *width = cf_malloc(self->ncolumns * sizeof *width);
+    const char **cells = cf_malloc(self->ncolumns * sizeof *cells);
+    char (*bufs)[TABLE_NUMBER] = cf_malloc(self->ncolumns * sizeof *bufs);
     for (size_t c = 0; c < self->ncolumns; c++)
         width[c] = strlen(self->columns[c].name);
     for (size_t r = 0; r < self->nrows; r++)
@@ -361,7 +339,7 @@ static json_t *table_json_string(const char *text)
 {
     json_t *value = json_string(text);
     if (!value) {
-        char *copy = table_strdup(text);
+        char *copy = cf_strdup(text);
         for (char *p = copy; *p; p++)
             *p = (unsigned char) *p < 0x80 ? *p : '?';
         value = json_string(copy);
@@ -446,16 +424,13 @@ char *cf_table_render(const cf_table_t *self, cf_table_format_t format)
     assert(self);
     char *text = NULL;
     size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    if (!out)
-        abort();
+    FILE *out = cf_memstream_open(&text, &size);
     if (format == CF_TABLE_JSON)
         table_json(self, out);
     else if (format == CF_TABLE_CSV)
         table_csv(self, out);
     else
         table_plain(self, out);
-    if (fclose(out) != 0)
-        abort();
+    cf_memstream_close(out);
     return text;
 }
