@@ -4,6 +4,7 @@
     threaded through the records, so adding, queueing and requeueing are
     O(1) whatever the number of events. The socket side is cf_client_run.c. */
 #include "cf_client_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -11,20 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
-
-static void *client_grow(void *block, size_t *capacity, size_t need, size_t item)
-{
-    if (need <= *capacity)
-        return block;
-    size_t cap = *capacity ? *capacity : 1024;
-    while (cap < need)
-        cap *= 2;
-    block = realloc(block, cap * item);
-    if (!block)
-        abort();
-    *capacity = cap;
-    return block;
-}
 
 void cf_client_set_curve(cf_client_t *self, const cf_curve_t *curve)
 {
@@ -35,9 +22,8 @@ void cf_client_set_curve(cf_client_t *self, const cf_curve_t *curve)
 cf_client_t *cf_client_new(const char *endpoint)
 {
     assert(endpoint);
-    cf_client_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->endpoint = strdup(endpoint)))
-        abort();
+    cf_client_t *self = cf_calloc(1, sizeof *self);
+    self->endpoint = cf_strdup(endpoint);
     self->batch = CF_CLIENT_BATCH;
     self->window = CF_CLIENT_WINDOW;
     self->timeout_ms = CF_CLIENT_TIMEOUT_MS;
@@ -114,9 +100,9 @@ int64_t cf_client_add(cf_client_t *self, const void *msgpack, size_t size, const
     if (self->event_count >= CLIENT_NONE - 1)
         return cf_client_fail(self, CF_CLIENT_ERR_INPUT, "more than %u events", CLIENT_NONE - 1);
     size_t id_len = event_id ? strlen(event_id) + 1 : 0;
-    self->arena = client_grow(self->arena, &self->arena_size, self->arena_used + size + id_len, 1);
-    self->events = client_grow(self->events, &self->event_size, self->event_count + 1,
-                               sizeof *self->events);
+    self->arena = cf_grow(self->arena, &self->arena_size, self->arena_used + size + id_len, 1);
+    self->events = cf_grow(self->events, &self->event_size, self->event_count + 1,
+                           sizeof *self->events);
     uint32_t index = (uint32_t) self->event_count++;
     self->events[index] = (client_event_t) { self->arena_used, (uint32_t) size, CLIENT_NONE, NULL,
                                              CF_CLIENT_PENDING, 0, event_id ? CLIENT_HAS_ID : 0 };
@@ -162,8 +148,8 @@ void cf_client_finish(cf_client_t *self, uint32_t index, cf_client_status_t stat
     client_event_t *event = &self->events[index];
     assert(event->status == CF_CLIENT_PENDING && status != CF_CLIENT_PENDING);
     event->status = (uint8_t) status;
-    if (reason && !(event->reason = strndup(reason, reason_len)))
-        abort();
+    if (reason)
+        event->reason = cf_strndup(reason, reason_len);
     size_t *counts[] = { NULL, &self->stats.accepted, &self->stats.duplicate,
                          &self->stats.rejected, &self->stats.unacked };
     (*counts[status])++;

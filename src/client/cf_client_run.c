@@ -8,6 +8,7 @@
     open answers it (the first one wins), and a reply to a request already
     answered matches nothing and is ignored.                                */
 #include "cf_client_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_frames.h"
 #include "caseflow/cf_loop.h"
@@ -328,14 +329,11 @@ static void client_give_up(cf_client_t *self)
 /* The buffers of one run, sized by the settings. */
 static void client_start(cf_client_t *self)
 {
-    self->slots = calloc(self->window, sizeof *self->slots);
-    self->acks = calloc(self->batch, sizeof *self->acks);
-    self->busy = calloc(self->batch, sizeof *self->busy);
-    if (!self->slots || !self->acks || !self->busy)
-        abort();
+    self->slots = cf_calloc(self->window, sizeof *self->slots);
+    self->acks = cf_calloc(self->batch, sizeof *self->acks);
+    self->busy = cf_calloc(self->batch, sizeof *self->busy);
     for (unsigned s = 0; s < self->window; s++)
-        if (!(self->slots[s].events = calloc(self->batch, sizeof(uint32_t))))
-            abort();
+        self->slots[s].events = cf_calloc(self->batch, sizeof(uint32_t));
     self->parts = cf_parts_new(CLIENT_REPLY_PARTS);
     self->code = CF_CLIENT_OK;
     self->error[0] = '\0';

@@ -2,6 +2,7 @@
     publisher, a NUL byte and the topic, so that no two pairs share a key;
     see cf_seqcheck.h.                                                       */
 #include "caseflow/cf_seqcheck.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_seqmap.h"
 
 #include <assert.h>
@@ -21,9 +22,7 @@ struct _cf_seqcheck_t {
 
 cf_seqcheck_t *cf_seqcheck_new(void)
 {
-    cf_seqcheck_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_seqcheck_t *self = cf_calloc(1, sizeof *self);
     self->last = cf_seqmap_new();
     return self;
 }
@@ -45,8 +44,7 @@ uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publ
     assert(self && (publisher || !publisher_len) && (topic || !topic_len));
     size_t len = publisher_len + 1 + topic_len;
     if (len > self->scratch_size) {
-        if (!(self->scratch = realloc(self->scratch, len)))
-            abort();
+        self->scratch = cf_realloc(self->scratch, len);
         self->scratch_size = len;
     }
     if (publisher_len)

@@ -1,6 +1,7 @@
 /*  cf_seqmap: key -> last sequence number, open addressing with linear
     probing and doubling at 1/2 load; see cf_seqmap.h.                       */
 #include "caseflow/cf_seqmap.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -28,9 +29,8 @@ static uint64_t seqmap_hash(const char *s, size_t len)
 
 cf_seqmap_t *cf_seqmap_new(void)
 {
-    cf_seqmap_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->slots = calloc(16, sizeof *self->slots)))
-        abort();
+    cf_seqmap_t *self = cf_calloc(1, sizeof *self);
+    self->slots = cf_calloc(16, sizeof *self->slots);
     self->capacity = 16;
     return self;
 }
@@ -60,9 +60,7 @@ static seqmap_slot_t *seqmap_probe(seqmap_slot_t *slots, size_t capacity, const 
 static void seqmap_grow(cf_seqmap_t *self)
 {
     size_t capacity = self->capacity * 2;
-    seqmap_slot_t *slots = calloc(capacity, sizeof *slots);
-    if (!slots)
-        abort();
+    seqmap_slot_t *slots = cf_calloc(capacity, sizeof *slots);
     for (size_t i = 0; i < self->capacity; i++) {
         seqmap_slot_t *old = &self->slots[i];
         if (old->topic)
@@ -81,8 +79,7 @@ static seqmap_slot_t *seqmap_slot(cf_seqmap_t *self, const char *topic, size_t l
     uint64_t hash = seqmap_hash(topic, len);
     seqmap_slot_t *slot = seqmap_probe(self->slots, self->capacity, topic, len, hash);
     if (!slot->topic) {
-        if (!(slot->topic = malloc(len + 1)))
-            abort();
+        slot->topic = cf_malloc(len + 1);
         memcpy(slot->topic, topic, len);
         slot->topic[len] = '\0';
         slot->len = len;
