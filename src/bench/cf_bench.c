@@ -2,6 +2,7 @@
     progress watch; see cf_bench.h. The phases are in cf_bench_loops.c and
     cf_bench_ceiling.c.                                                      */
 #include "cf_bench_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -15,9 +16,7 @@
 cf_bench_t *cf_bench_new(const cf_bench_config_t *config)
 {
     assert(config && config->intake && config->redis_host);
-    cf_bench_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_bench_t *self = cf_calloc(1, sizeof *self);
     self->config = config;
     return self;
 }

@@ -4,6 +4,7 @@
     worker's decoding and nothing of ZeroMQ. Threads take batches in order
     from a shared counter, as the broker hands jobs to workers.            */
 #include "cf_bench_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_pseudo.h"
 #include "caseflow/cf_store.h"
 
@@ -59,8 +60,8 @@ static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, ceiling_case_t 
         return cf_bench_fail(self, "%s", err);
     cf_bench_gen_t *gen = cf_bench_gen_new(c->seed, BENCH_NS(c, BENCH_NS_CEILING));
     cf_bench_gen_fill(gen, c->events);
-    ceiling_case_t *cases = calloc(cf_bench_gen_cases(gen) + 1, sizeof *cases);
-    int rc = cases ? 0 : -1;
+    ceiling_case_t *cases = cf_calloc(cf_bench_gen_cases(gen) + 1, sizeof *cases);
+    int rc = 0;
     for (size_t i = 0; i < c->events && rc == 0; i++) {
         size_t size;
         const void *data = cf_bench_gen_data(gen, i, &size);
@@ -112,7 +113,7 @@ static int ceiling_delete(cf_bench_t *self, char **keys, size_t n, size_t *delet
 /* Memory per key of a kind: used_memory before and after deleting them. */
 static int ceiling_weigh(cf_bench_t *self, char **keys, size_t n, size_t *found, double *bytes)
 {
-    bench_snapshot_t *snap = calloc(2, sizeof *snap);
+    bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
     int rc = cf_bench_snapshot(self, snap);
     if (rc == 0)
         rc = ceiling_delete(self, keys, n, found);
@@ -137,7 +138,7 @@ static int ceiling_memory(cf_bench_t *self, const cf_event_t *events, const ceil
 {
     cf_bench_result_t *r = &self->result;
     size_t n = self->config->events, cases_n = r->open_cases + r->closed_cases, found;
-    char **keys = calloc(n > cases_n ? n : cases_n, sizeof *keys);
+    char **keys = cf_calloc(n > cases_n ? n : cases_n, sizeof *keys);
     for (size_t i = 0; i < n; i++)
         keys[i] = ceiling_key(cf_store_shard_of(&events[i]), "eid", events[i].event_id);
     int rc = ceiling_weigh(self, keys, n, &r->event_ids, &r->bytes_per_event_id);
@@ -169,12 +170,10 @@ int cf_bench_ceiling(cf_bench_t *self)
     const cf_bench_config_t *c = self->config;
     cf_bench_result_t *r = &self->result;
     unsigned n = c->ceiling_threads;
-    cf_event_t *events = calloc(c->events, sizeof *events);
-    ceiling_thread_t *threads = calloc(n, sizeof *threads);
-    bench_snapshot_t *snap = calloc(2, sizeof *snap);
+    cf_event_t *events = cf_calloc(c->events, sizeof *events);
+    ceiling_thread_t *threads = cf_calloc(n, sizeof *threads);
+    bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
     ceiling_case_t *cases = NULL;
-    if (!events || !threads || !snap)
-        abort();
     atomic_size_t next = 0, done = 0;
     atomic_uint running = 0;
     int rc = ceiling_prepare(self, events, &cases);

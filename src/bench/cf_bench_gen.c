@@ -7,6 +7,7 @@
     it. The random generator is splitmix64: small, fast and the same
     everywhere.                                                              */
 #include "cf_bench_gen_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -82,11 +83,7 @@ void cf_bench_gen_real(cf_bench_gen_t *self, const char *key, double value)
    most intake systems send), its first group the namespace. */
 void cf_bench_gen_begin(cf_bench_gen_t *self, cf_event_type_t type, int64_t at, uint32_t case_of)
 {
-    if (self->count == self->capacity) {
-        self->capacity = self->capacity ? self->capacity * 2 : 4096;
-        if (!(self->events = realloc(self->events, self->capacity * sizeof *self->events)))
-            abort();
-    }
+    self->events = cf_grow(self->events, &self->capacity, self->count + 1, sizeof *self->events);
     uint64_t r = cf_bench_gen_next(self);
     char id[48];
     snprintf(id, sizeof id, "%08x-%04x-4%03x-a%03x-%012llx", (unsigned) (self->ns * 100003u),
@@ -163,9 +160,7 @@ static void gen_flow(cf_bench_gen_t *self)
 cf_bench_gen_t *cf_bench_gen_new(uint64_t seed, unsigned ns)
 {
     assert(ns <= 9999);
-    cf_bench_gen_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_bench_gen_t *self = cf_calloc(1, sizeof *self);
     self->state = seed * 0x2545f4914f6cdd1dULL + ns;
     self->ns = ns;
     msgpack_sbuffer_init(&self->arena);

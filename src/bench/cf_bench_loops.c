@@ -4,6 +4,7 @@
     only watches the progress. In the closed loop a case's events all go to
     one producer, in their order, as one intake system would send them.    */
 #include "cf_bench_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_client.h"
 
 #include <assert.h>
@@ -69,9 +70,7 @@ static void loop_run_threads(cf_bench_t *self, const char *phase, void *threads,
                              unsigned n, void *(*fn)(void *), atomic_size_t *done, size_t total,
                              atomic_uint *running, double started)
 {
-    pthread_t *ids = calloc(n, sizeof *ids);
-    if (!ids)
-        abort();
+    pthread_t *ids = cf_calloc(n, sizeof *ids);
     atomic_store(running, n);
     for (unsigned i = 0; i < n; i++)
         if (pthread_create(&ids[i], NULL, fn, (char *) threads + i * size) != 0)
@@ -99,7 +98,7 @@ int cf_bench_closed(cf_bench_t *self)
     const cf_bench_config_t *c = self->config;
     cf_bench_result_t *r = &self->result;
     unsigned n = c->producers;
-    loop_thread_t *threads = calloc(n, sizeof *threads);
+    loop_thread_t *threads = cf_calloc(n, sizeof *threads);
     atomic_size_t done = 0;
     atomic_uint running = 0;
     int rc = 0;
@@ -118,7 +117,7 @@ int cf_bench_closed(cf_bench_t *self)
                       cf_bench_gen_event_id(gen, i));
     }
     cf_bench_gen_destroy(&gen);
-    bench_snapshot_t *before = calloc(2, sizeof *before), *after = before + 1;
+    bench_snapshot_t *before = cf_calloc(2, sizeof *before), *after = before + 1;
     if (rc == 0)
         rc = cf_bench_snapshot(self, before);
     double started = cf_bench_now(), finished = started;
@@ -193,7 +192,7 @@ int cf_bench_open(cf_bench_t *self)
                              c->open_batch / c->rate };
     cf_bench_gen_fill(plan.gen, events);
     unsigned n = c->open_senders;
-    loop_sender_t *senders = calloc(n, sizeof *senders);
+    loop_sender_t *senders = cf_calloc(n, sizeof *senders);
     atomic_size_t done = 0;
     atomic_uint running = 0;
     int rc = 0;

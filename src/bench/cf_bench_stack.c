@@ -2,6 +2,7 @@
     directory, the logs' sanitizer reports, peak RSS; see cf_bench_stack.h.
     Starting is cf_bench_stack_start.c.                                      */
 #include "cf_bench_stack_internal.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -51,9 +52,7 @@ unsigned cf_bench_stack_log_count(const cf_bench_stack_t *self, const char *name
 
 cf_bench_stack_t *cf_bench_stack_new(void)
 {
-    cf_bench_stack_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_bench_stack_t *self = cf_calloc(1, sizeof *self);
     return self;
 }
 

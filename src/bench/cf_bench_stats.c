@@ -3,6 +3,7 @@
     requests) and sorted when a quantile is asked for, so the percentiles
     are exact rather than read off a histogram.                              */
 #include "cf_bench_stats.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <math.h>
@@ -25,9 +26,7 @@ struct _cf_bench_stats_t {
 
 cf_bench_stats_t *cf_bench_stats_new(void)
 {
-    cf_bench_stats_t *self = calloc(1, sizeof *self);
-    if (!self)
-        abort();
+    cf_bench_stats_t *self = cf_calloc(1, sizeof *self);
     self->sorted = true;
     return self;
 }
@@ -46,12 +45,7 @@ void cf_bench_stats_add(cf_bench_stats_t *self, uint64_t us, uint32_t weight)
     assert(self);
     if (weight == 0)
         return;
-    if (self->count == self->capacity) {
-        self->capacity = self->capacity ? self->capacity * 2 : 1024;
-        self->samples = realloc(self->samples, self->capacity * sizeof *self->samples);
-        if (!self->samples)
-            abort();
-    }
+    self->samples = cf_grow(self->samples, &self->capacity, self->count + 1, sizeof *self->samples);
     self->samples[self->count++] = (stats_sample_t) { us, weight };
     self->total += weight;
     self->sum += (double) us * weight;
