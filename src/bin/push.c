@@ -8,6 +8,7 @@
     when every event was accepted or duplicate, 1 when one was rejected or
     unacked, 2 on a usage or I/O error.                                      */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_client.h"
 #include "caseflow/cf_handshake.h"
@@ -74,11 +75,7 @@ typedef struct {
 
 static void list_add(push_list_t *list, push_entry_t entry)
 {
-    if (list->count == list->size) {
-        list->size = list->size ? list->size * 2 : 64;
-        if (!(list->items = realloc(list->items, list->size * sizeof *list->items)))
-            abort();
-    }
+    list->items = cf_grow(list->items, &list->size, list->count + 1, sizeof *list->items);
     list->items[list->count++] = entry;
 }
 
@@ -158,17 +155,11 @@ static void push_line(push_t *p, uint32_t file, uint32_t line, char *text, size_
         why = index < 0 ? cf_client_error(p->client) : NULL;
     }
     if (why) {
-        char *owned = strdup(why);
-        if (!owned)
-            abort();
+        char *owned = cf_strdup(why);
         list_add(&p->local, (push_entry_t) { file, line, NULL, owned, owned });
         return;
     }
-    if ((size_t) index >= p->origin_size) {
-        p->origin_size = p->origin_size ? p->origin_size * 2 : 1024;
-        if (!(p->origins = realloc(p->origins, p->origin_size * sizeof *p->origins)))
-            abort();
-    }
+    p->origins = cf_grow(p->origins, &p->origin_size, (size_t) index + 1, sizeof *p->origins);
     p->origins[index] = (push_origin_t) { file, line };
 }
 
