@@ -1,6 +1,7 @@
-/*  cf_bench_gen internals shared by cf_bench_gen.c (the set, the random
-    generator, packing, funding and flows) and cf_bench_gen_case.c (the
-    programmes and the events of a case). Not part of the public API.       */
+/*  cf_bench_gen internals shared by cf_bench_gen.c (the set, funding and
+    flows), cf_bench_gen_case.c (the programmes and the events of a case)
+    and cf_bench_gen_pack.c (the random generator and the packing both
+    write their events with). Not part of the public API.                   */
 #ifndef CF_BENCH_GEN_INTERNAL_H
 #define CF_BENCH_GEN_INTERNAL_H
 

@@ -229,9 +229,3 @@ const char *cf_stage_name(cf_stage_t stage)
 {
     return stage >= 0 && stage < CF_STAGE_COUNT ? s_stage_names[stage] : NULL;
 }
-
-/* True for the case.* types, which carry case_ref. */
-bool cf_event_is_case_event(cf_event_type_t type)
-{
-    return type >= CF_EV_CASE_REGISTERED && type <= CF_EV_CASE_CLOSED;
-}

@@ -153,6 +153,12 @@ static const uint64_t s_optional[CF_EV_TYPE_COUNT] = {
 #define ENVELOPE_REQUIRED   (B(EVENT_ID) | B(EVENT_TYPE) | B(SCHEMA_VERSION) | B(OCCURRED_AT))
 #define ENVELOPE_OPTIONAL   (B(REPORTED_AT) | B(SOURCE_SYSTEM))
 
+/* True for the case.* types, which carry case_ref. */
+bool cf_event_is_case_event(cf_event_type_t type)
+{
+    return type >= CF_EV_CASE_REGISTERED && type <= CF_EV_CASE_CLOSED;
+}
+
 /* The envelope's required fields (case_ref for case.*) plus the type's. */
 uint64_t cf_event_fields_required(cf_event_type_t type)
 {
