@@ -41,17 +41,14 @@ typedef struct {
     const char *allow_producers, *allow_workers, *allow_subscribers, *allow_operators;
     bool plain;
     cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
-    double producer_rate;               /* events/s per producer; 0 = CF_RATELIMIT_RATE_DEFAULT */
-    size_t producers_max;               /* producers tracked; 0 = CF_RATELIMIT_PEERS_DEFAULT */
+    double producer_rate;               /* events/s per producer; 0 = default */
+    size_t producers_max;               /* producers tracked; 0 = default */
     size_t queue_bytes;                 /* event bytes waiting for a worker; 0 = default */
     const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */
     const cf_redis_auth_t *redis_auth;  /* Redis credentials; NULL = none */
-    size_t connections_max;             /* per endpoint; 0 = CF_BROKER_CONNECTIONS_DEFAULT */
+    size_t connections_max;             /* per endpoint; 0 = default */
 } cf_broker_config_t;
 
-#define CF_BROKER_QUEUE_DEFAULT 100000
-#define CF_BROKER_QUEUE_BYTES_DEFAULT ((size_t) 1 << 30)     /* 1 GiB */
-#define CF_BROKER_CONNECTIONS_DEFAULT 4096  /* per endpoint */
 #define CF_BROKER_HANDSHAKE_MS 10000        /* a connection's handshake, at most */
 
 typedef struct _cf_broker_t cf_broker_t;

@@ -21,12 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CF_CLIENT_BATCH             200     /* events per PUSH, default */
-#define CF_CLIENT_WINDOW            8       /* requests in flight, default */
-#define CF_CLIENT_MAX_WINDOW        1000
-#define CF_CLIENT_TIMEOUT_MS        5000    /* first ACK timeout, default */
 #define CF_CLIENT_MAX_TIMEOUT_MS    30000   /* the timeout doubles up to this */
-#define CF_CLIENT_DEADLINE_MS       60000   /* give up after this without progress */
 #define CF_CLIENT_TICK_MS           100     /* timer and progress period */
 
 typedef enum {
@@ -67,7 +62,7 @@ void cf_client_destroy(cf_client_t **self_p);
 
 /*  Settings, before cf_client_run. Values out of range are programmer
     errors (asserted): batch 1..CF_PROTO_MAX_EVENTS, window
-    1..CF_CLIENT_MAX_WINDOW, timeout and deadline > 0 ms. A first timeout
+    1..CF_SETTINGS_WINDOW_MAX, timeout and deadline > 0 ms. A first timeout
     above CF_CLIENT_MAX_TIMEOUT_MS stays as it is, without doubling.        */
 void cf_client_set_batch(cf_client_t *self, unsigned events);
 void cf_client_set_window(cf_client_t *self, unsigned requests);

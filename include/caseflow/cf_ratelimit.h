@@ -17,9 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CF_RATELIMIT_RATE_DEFAULT    50000  /* events per second per producer */
-#define CF_RATELIMIT_PEERS_DEFAULT   10000  /* producers tracked at once */
-
 typedef enum {
     CF_RATELIMIT_OK = 0,        /* taken */
     CF_RATELIMIT_OVER,          /* this producer is over its rate: nothing taken */

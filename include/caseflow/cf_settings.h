@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "caseflow/cf_config.h"
 #include "caseflow/cf_log.h"
 
 /*  The programs; a row's `programs` is a set of these bits.                 */
@@ -68,6 +69,24 @@ typedef struct {
 #define CF_SETTINGS_HOST_MAX 256    /* bytes of a HOST:PORT's host, with its NUL */
 #define CF_SETTINGS_SHARED "caseflow"
 
+/*  The numeric defaults, one number each: the table's rows show them, and
+    the modules fall back on them when their config leaves a value 0 (a
+    test, or a program that does not read the setting).                     */
+#define CF_SETTINGS_QUEUE_DEFAULT           100000      /* broker: events waiting for a worker */
+#define CF_SETTINGS_QUEUE_BYTES_DEFAULT     1073741824  /* broker: their bytes (1 GiB) */
+#define CF_SETTINGS_PRODUCER_RATE_DEFAULT   50000       /* broker: events/s per producer */
+#define CF_SETTINGS_PRODUCERS_MAX_DEFAULT   10000       /* broker: producers tracked at once */
+#define CF_SETTINGS_CONNECTIONS_MAX_DEFAULT 4096        /* broker: per endpoint */
+#define CF_SETTINGS_STATS_DEFAULT           10000       /* broker: ms between stats */
+#define CF_SETTINGS_HEARTBEAT_DEFAULT       1000        /* broker, worker: ms */
+#define CF_SETTINGS_LIVENESS_DEFAULT        3000        /* broker, worker: ms */
+#define CF_SETTINGS_CREDIT_DEFAULT          2           /* worker: jobs held at once */
+#define CF_SETTINGS_BATCH_DEFAULT           200         /* push: events per PUSH */
+#define CF_SETTINGS_WINDOW_DEFAULT          8           /* push: requests in flight */
+#define CF_SETTINGS_WINDOW_MAX              1000        /* push: the most --window takes */
+#define CF_SETTINGS_TIMEOUT_DEFAULT         5000        /* push: ms before the first resend */
+#define CF_SETTINGS_DEADLINE_DEFAULT        60          /* push: s without progress */
+
 /* ---- the table ------------------------------------------------------ */
 
 /*  The rows, in --help order; cf_settings_row(i) for i < cf_settings_rows(). */
@@ -93,6 +112,12 @@ int cf_settings_check(const cf_setting_t *row, const char *text, char *why, size
 /*  Reads a yes/no value: 1, yes, true, on or 0, no, false, off. 0, or -1
     when text is none of them.                                               */
 int cf_settings_yes(const char *text, bool *out);
+
+/*  A configuration file reader whose rules are the table's (sections are
+    programs or [caseflow], keys their settings, values checked by type):
+    what every program and caseflow-ctl config check read a file with.
+    cf_settings_file.c.                                                      */
+cf_config_t *cf_settings_config_new(void);
 
 /* ---- one program's settings ----------------------------------------- */
 

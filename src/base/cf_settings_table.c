@@ -17,10 +17,7 @@
     --publish, kept as an alias), which are the environment variables
     CASEFLOW_WORKERS and CASEFLOW_SUBSCRIBE that scripts/up has always set. */
 #include "caseflow/cf_settings.h"
-#include "caseflow/cf_broker.h"
-#include "caseflow/cf_client.h"
 #include "caseflow/cf_proto.h"
-#include "caseflow/cf_ratelimit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,22 +75,23 @@ static const cf_setting_t s_rows[] = {
       NULL },
     { "log-level", BROKER | WORKER, CF_LOG_LEVEL, "info", SHARED, "LEVEL",
       "error, warn, info or debug", NULL },
-    { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_BROKER_QUEUE_DEFAULT), 0, "N",
+    { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_QUEUE_DEFAULT), 0, "N",
       "events waiting for a worker before producers hear 'busy'", NULL },
-    { "queue-bytes", BROKER, CF_NUMBER(CF_PROTO_MAX_PUSH_BYTES, 1LL << 40), "1073741824", 0, "N",
+    { "queue-bytes", BROKER, CF_NUMBER(CF_PROTO_MAX_PUSH_BYTES, 1LL << 40), STR(CF_SETTINGS_QUEUE_BYTES_DEFAULT), 0,
+      "N",
       "the same in bytes of events (at least one largest PUSH)", NULL },
-    { "producer-rate", BROKER, CF_NUMBER(1, 100000000), STR(CF_RATELIMIT_RATE_DEFAULT), 0, "N",
+    { "producer-rate", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_PRODUCER_RATE_DEFAULT), 0, "N",
       "events per second one producer (connection) may push before it hears 'busy'", NULL },
-    { "producers-max", BROKER, CF_NUMBER(1, 10000000), STR(CF_RATELIMIT_PEERS_DEFAULT), 0, "N",
+    { "producers-max", BROKER, CF_NUMBER(1, 10000000), STR(CF_SETTINGS_PRODUCERS_MAX_DEFAULT), 0, "N",
       "producers tracked at once; a new one beyond it hears 'busy'", NULL },
-    { "connections-max", BROKER, CF_NUMBER(1, 1000000), STR(CF_BROKER_CONNECTIONS_DEFAULT), 0,
+    { "connections-max", BROKER, CF_NUMBER(1, 1000000), STR(CF_SETTINGS_CONNECTIONS_MAX_DEFAULT), 0,
       "N", "connections each endpoint (intake, workers, publish, control) keeps open at once; "
       "a handshake beyond it is refused", NULL },
-    { "stats", BROKER, CF_NUMBER(100, 3600000), "10000", 0, "MS",
+    { "stats", BROKER, CF_NUMBER(100, 3600000), STR(CF_SETTINGS_STATS_DEFAULT), 0, "MS",
       "how often to publish a stats notification", NULL },
-    { "heartbeat", BROKER, CF_NUMBER(10, 60000), "1000", 0, "MS",
+    { "heartbeat", BROKER, CF_NUMBER(10, 60000), STR(CF_SETTINGS_HEARTBEAT_DEFAULT), 0, "MS",
       "heartbeat interval", NULL },
-    { "liveness", BROKER, CF_NUMBER(20, 600000), "3000", 0, "MS",
+    { "liveness", BROKER, CF_NUMBER(20, 600000), STR(CF_SETTINGS_LIVENESS_DEFAULT), 0, "MS",
       "a worker silent this long is dropped and its jobs handed to others", NULL },
     { "metrics", BROKER, CF_HOST_PORT, NULL, 0, "HOST:PORT",
       "serve Prometheus metrics on http://HOST:PORT/metrics (default: off)", NULL },
@@ -120,21 +118,23 @@ static const cf_setting_t s_rows[] = {
       "this producer's CURVE secret key, NAME.key, mode 0600", "curve-key" },
     { "subscriber-key", WATCH, CF_PATH, NULL, 0, "FILE",
       "this subscriber's CURVE secret key, NAME.key, mode 0600", "curve-key" },
-    { "credit", WORKER, CF_NUMBER(1, 64), "2", 0, "N", "jobs held at once", NULL },
+    { "credit", WORKER, CF_NUMBER(1, 64), STR(CF_SETTINGS_CREDIT_DEFAULT), 0, "N",
+      "jobs held at once", NULL },
     { "eid-ttl", WORKER, CF_NUMBER(60, TEN_YEARS), "2592000", 0, "SECONDS",
       "how long event_ids are remembered for duplicate detection", NULL },
     { "case-ttl", WORKER, CF_NUMBER(60, TEN_YEARS), "2592000", 0, "SECONDS",
       "how long a closed case's state is kept", NULL },
     { "poison-tries", WORKER, CF_NUMBER(1, 100), "3", 0, "N",
       "tries of one event, across workers, before it goes to the dead-letter stream", NULL },
-    { "heartbeat", WORKER, CF_NUMBER(10, 60000), "1000", 0, "MS", "heartbeat interval", NULL },
-    { "liveness", WORKER, CF_NUMBER(20, 600000), "3000", 0, "MS",
+    { "heartbeat", WORKER, CF_NUMBER(10, 60000), STR(CF_SETTINGS_HEARTBEAT_DEFAULT), 0, "MS",
+      "heartbeat interval", NULL },
+    { "liveness", WORKER, CF_NUMBER(20, 600000), STR(CF_SETTINGS_LIVENESS_DEFAULT), 0, "MS",
       "reconnect when the broker is silent this long", NULL },
-    { "batch", PUSH, CF_NUMBER(1, CF_PROTO_MAX_EVENTS), STR(CF_CLIENT_BATCH), 0, "N",
+    { "batch", PUSH, CF_NUMBER(1, CF_PROTO_MAX_EVENTS), STR(CF_SETTINGS_BATCH_DEFAULT), 0, "N",
       "events per request", NULL },
-    { "window", PUSH, CF_NUMBER(1, CF_CLIENT_MAX_WINDOW), STR(CF_CLIENT_WINDOW), 0, "N",
+    { "window", PUSH, CF_NUMBER(1, CF_SETTINGS_WINDOW_MAX), STR(CF_SETTINGS_WINDOW_DEFAULT), 0, "N",
       "requests in flight", NULL },
-    { "timeout", PUSH, CF_NUMBER(1, 3600000), STR(CF_CLIENT_TIMEOUT_MS), 0, "MS",
+    { "timeout", PUSH, CF_NUMBER(1, 3600000), STR(CF_SETTINGS_TIMEOUT_DEFAULT), 0, "MS",
       "resend a request without ACK after MS, doubling up to 30 s", NULL },
     { "operator-key", CTL, CF_PATH, NULL, 0, "FILE",
       "status, workers, drain, pause, resume: the operator's CURVE secret key, NAME.key, "
@@ -142,7 +142,7 @@ static const cf_setting_t s_rows[] = {
     { "control-timeout", CTL, CF_NUMBER(1, 3600000), "5000", 0, "MS",
       "how long status, workers, drain, pause and resume wait for the broker's answer",
       NULL },
-    { "deadline", PUSH, CF_NUMBER(1, 86400), "60", 0, "S",
+    { "deadline", PUSH, CF_NUMBER(1, 86400), STR(CF_SETTINGS_DEADLINE_DEFAULT), 0, "S",
       "give up after S seconds without progress", NULL },
 };
 #define S_ROWS (sizeof s_rows / sizeof s_rows[0])

@@ -14,6 +14,7 @@
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_settings.h"
 #include "cf_roster.h"
 #include "cf_publisher.h"
 
@@ -247,14 +248,17 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
        id: a worker writes it into the dedupe markers of the events it
        applies, and a later request must never pass for an earlier one. */
     randombytes_buf(&self->next_job_id, sizeof self->next_job_id);
-    self->queue_limit = config->queue_limit ? config->queue_limit : CF_BROKER_QUEUE_DEFAULT;
-    self->queue_bytes = config->queue_bytes ? config->queue_bytes : CF_BROKER_QUEUE_BYTES_DEFAULT;
-    self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : 1000;
-    self->liveness_ms = config->liveness_ms > 0 ? config->liveness_ms : 3000;
+    self->queue_limit = config->queue_limit ? config->queue_limit : CF_SETTINGS_QUEUE_DEFAULT;
+    self->queue_bytes = config->queue_bytes ? config->queue_bytes
+                                            : CF_SETTINGS_QUEUE_BYTES_DEFAULT;
+    self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms
+                                                  : CF_SETTINGS_HEARTBEAT_DEFAULT;
+    self->liveness_ms = config->liveness_ms > 0 ? config->liveness_ms
+                                                : CF_SETTINGS_LIVENESS_DEFAULT;
     self->producer_rate = config->producer_rate > 0 ? config->producer_rate
-                                                    : CF_RATELIMIT_RATE_DEFAULT;
+                                                    : CF_SETTINGS_PRODUCER_RATE_DEFAULT;
     self->producers_max = config->producers_max ? config->producers_max
-                                                : CF_RATELIMIT_PEERS_DEFAULT;
+                                                : CF_SETTINGS_PRODUCERS_MAX_DEFAULT;
     self->rates = cf_ratelimit_new(self->producer_rate,     /* a whole PUSH always fits */
                                    self->producer_rate > CF_PROTO_MAX_EVENTS
                                    ? self->producer_rate : CF_PROTO_MAX_EVENTS,

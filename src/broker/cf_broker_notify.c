@@ -6,6 +6,7 @@
 #include "cf_broker_internal.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_proto.h"
+#include "caseflow/cf_settings.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -185,7 +186,7 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
         return -1;
     notify_use_rules(self);
     self->outbox_parts = cf_parts_new(5);
-    self->stats_ms = config->stats_ms > 0 ? config->stats_ms : 10000;
+    self->stats_ms = config->stats_ms > 0 ? config->stats_ms : CF_SETTINGS_STATS_DEFAULT;
     self->stats_at = cf_clock_ms();
     cf_loop_add_socket(self->loop, cf_publisher_socket(self->publisher), notify_on_subscription,
                        self->publisher);

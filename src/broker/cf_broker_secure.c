@@ -8,6 +8,7 @@
     them.                                                                   */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_settings.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ int cf_broker_secure_start(cf_broker_t *self, const cf_broker_config_t *config, 
 {
     assert(self && config);
     self->connections_max = config->connections_max ? config->connections_max
-                                                    : CF_BROKER_CONNECTIONS_DEFAULT;
+                                                    : CF_SETTINGS_CONNECTIONS_MAX_DEFAULT;
     secure_fit_descriptors(self, config->control_endpoint ? 4 : 3);
     if (config->plain && config->curve_key) {
         snprintf(err, err_size, "--plain and --curve-key (or CASEFLOW_PLAIN and "

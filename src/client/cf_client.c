@@ -5,6 +5,7 @@
     O(1) whatever the number of events. The socket side is cf_client_run.c. */
 #include "cf_client_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_settings.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -24,10 +25,10 @@ cf_client_t *cf_client_new(const char *endpoint)
     assert(endpoint);
     cf_client_t *self = cf_calloc(1, sizeof *self);
     self->endpoint = cf_strdup(endpoint);
-    self->batch = CF_CLIENT_BATCH;
-    self->window = CF_CLIENT_WINDOW;
-    self->timeout_ms = CF_CLIENT_TIMEOUT_MS;
-    self->deadline_ms = CF_CLIENT_DEADLINE_MS;
+    self->batch = CF_SETTINGS_BATCH_DEFAULT;       /* caseflow-push's defaults */
+    self->window = CF_SETTINGS_WINDOW_DEFAULT;
+    self->timeout_ms = CF_SETTINGS_TIMEOUT_DEFAULT;
+    self->deadline_ms = CF_SETTINGS_DEADLINE_DEFAULT * 1000;
     self->head = self->tail = CLIENT_NONE;
     return self;
 }
@@ -59,7 +60,7 @@ void cf_client_set_batch(cf_client_t *self, unsigned events)
 
 void cf_client_set_window(cf_client_t *self, unsigned requests)
 {
-    assert(self && !self->slots && requests >= 1 && requests <= CF_CLIENT_MAX_WINDOW);
+    assert(self && !self->slots && requests >= 1 && requests <= CF_SETTINGS_WINDOW_MAX);
     self->window = requests;
 }
 

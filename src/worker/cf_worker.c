@@ -12,6 +12,7 @@
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_rules.h"
+#include "caseflow/cf_settings.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -21,7 +22,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define WORKER_CREDIT_DEFAULT 2
 #define WORKER_RETRY_MIN_MS 100
 #define WORKER_RETRY_MAX_MS 5000
 #define WORKER_FIRE_EVERY_MS 1000   /* how often overdue deadlines are looked at */
@@ -377,11 +377,11 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     cf_worker_t *self = cf_calloc(1, sizeof *self);
     self->config = *config;
     if (!self->config.credit)
-        self->config.credit = WORKER_CREDIT_DEFAULT;
+        self->config.credit = CF_SETTINGS_CREDIT_DEFAULT;
     if (self->config.heartbeat_ms <= 0)
-        self->config.heartbeat_ms = 1000;
+        self->config.heartbeat_ms = CF_SETTINGS_HEARTBEAT_DEFAULT;
     if (self->config.liveness_ms <= 0)
-        self->config.liveness_ms = 3000;
+        self->config.liveness_ms = CF_SETTINGS_LIVENESS_DEFAULT;
     msgpack_sbuffer_init(&self->sbuf);
     self->jobs = cf_calloc(self->config.credit, sizeof *self->jobs);
     for (size_t i = 0; i < self->config.credit; i++)
