@@ -1,11 +1,12 @@
 /*  cf_config: a caseflow configuration file (deploy/caseflow.conf), read
-    with libinih and checked whole: every [section] is a program's (broker,
-    worker, push, watch, ctl, bench) or the shared [caseflow], every key one
-    of that section's settings (cf_settings_table.c), every value good for
-    its type, no key twice. Unlike a parser that stops at the first problem,
-    it collects every error, each as "FILE:LINE: key 'x': reason", so that
-    caseflow-ctl config check can list them all; a program refuses to start
-    on the first.                                                            */
+    with libinih and checked whole against the rules it is made with: every
+    [section] and every key one the rules know, every value good, no key
+    twice. The rules are the settings table's (cf_settings_config_new:
+    sections are programs or the shared [caseflow], keys their settings);
+    this reader knows none of them. Unlike a parser that stops at the first
+    problem, it collects every error, each as "FILE:LINE: key 'x': reason",
+    so that caseflow-ctl config check can list them all; a program refuses
+    to start on the first.                                                   */
 #ifndef CF_CONFIG_H
 #define CF_CONFIG_H
 
@@ -13,7 +14,20 @@
 
 typedef struct _cf_config_t cf_config_t;
 
-cf_config_t *cf_config_new(void);
+/*  What a file may hold. Each check returns 0, or -1 with the reason in why
+    ("unknown section (caseflow, broker, ...)"), which the error quotes
+    after "section 'x': " or "key 'x': ". A key outside any section is
+    checked with section "". A key that passes `key` is kept even when its
+    value fails, so that a second one is called a duplicate too.            */
+typedef struct {
+    int (*section)(const char *name, char *why, size_t size);
+    int (*key)(const char *section, const char *key, char *why, size_t size);
+    int (*value)(const char *section, const char *key, const char *value, char *why,
+                 size_t size);
+} cf_config_rules_t;
+
+/*  A reader checking by rules, which it borrows.                           */
+cf_config_t *cf_config_new(const cf_config_rules_t *rules);
 
 /*  Frees *self_p and sets it to NULL; accepts NULL.                        */
 void cf_config_destroy(cf_config_t **self_p);

@@ -1,5 +1,5 @@
-/*  cf_config: a configuration file read by libinih and checked against the
-    settings table (see cf_config.h).
+/*  cf_config: a configuration file read by libinih and checked by the
+    caller's rules (see cf_config.h).
 
     Debian's inih calls the handler without a line number, reads an indented
     line as the continuation of the one above, says nothing of a section
@@ -10,7 +10,6 @@
     every error is found in one reading.                                     */
 #include "caseflow/cf_config.h"
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_settings.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -32,6 +31,7 @@ typedef struct {
 } config_error_t;
 
 struct _cf_config_t {
+    const cf_config_rules_t *rules;
     char *path;
     config_entry_t *entries;
     size_t entries_n, entries_cap;
@@ -65,14 +65,6 @@ static int config_fail(cf_config_t *self, const char *fmt, ...)
     return 1;
 }
 
-/*  The sections a file may have, for messages.                              */
-static void config_sections_list(char *out, size_t n)
-{
-    snprintf(out, n, "%s", CF_SETTINGS_SHARED);
-    for (size_t i = 0; cf_settings_program_name(i); i++)
-        snprintf(out + strlen(out), n - strlen(out), ", %s", cf_settings_program_name(i));
-}
-
 /*  A heading line "[name]": refuses an unknown or malformed one, and marks
     its keys to be skipped (they would only repeat the error).               */
 static bool config_heading(cf_config_t *self, const char *line)
@@ -85,16 +77,14 @@ static bool config_heading(cf_config_t *self, const char *line)
         return false;
     }
     int len = (int) (end - line - 1);
-    char name[64];
+    char name[64], why[256] = "unknown section";
     snprintf(name, sizeof name, "%.*s", len, line + 1);
-    if ((size_t) len < sizeof name
-        && (!strcmp(name, CF_SETTINGS_SHARED) || cf_settings_program(name))) {
+    /* a name cut short is no section's: the rules say why */
+    if (self->rules->section(name, why, sizeof why) == 0 && (size_t) len < sizeof name) {
         self->skip = false;
         return true;
     }
-    char known[128];
-    config_sections_list(known, sizeof known);
-    config_fail(self, "section '%.*s': unknown section (%s)", len, line + 1, known);
+    config_fail(self, "section '%.*s': %s", len, line + 1, why);
     return false;
 }
 
@@ -128,50 +118,14 @@ static char *config_reader(char *str, int num, void *stream)
     return str;                 /* a blank line for inih: the error is recorded */
 }
 
-/*  Why key is not a key of section, as precisely as the table allows.       */
-static int config_unknown(cf_config_t *self, const char *section, const char *key)
-{
-    char near[64];
-    snprintf(near, sizeof near, "%s", key);
-    for (char *c = near; *c; c++)
-        *c = *c == '_' ? '-' : *c;
-    if (strcmp(near, key) && cf_settings_find(section, near))
-        return config_fail(self, "key '%s': unknown key (did you mean '%s'?)", key, near);
-    char owners[128] = "";
-    for (size_t i = 0; i < cf_settings_rows(); i++) {
-        const cf_setting_t *row = cf_settings_row(i);
-        if (row->alias && !strcmp(row->alias, key))
-            return config_fail(self, "key '%s': --%s is an older name of --%s: the key is '%s'",
-                               key, key, row->name, row->name);
-        if (strcmp(row->name, key))
-            continue;
-        if (row->flags & CF_SETTING_ENV_ONLY) {
-            char env[64];
-            return config_fail(self, "key '%s': only from the environment (%s)", key,
-                               cf_settings_env_name(row, env, sizeof env));
-        }
-        for (size_t p = 0; cf_settings_program_name(p); p++)
-            if ((row->programs & (1u << p)) && !strstr(owners, cf_settings_program_name(p)))
-                snprintf(owners + strlen(owners), sizeof owners - strlen(owners), "%s[%s]",
-                         *owners ? ", " : "", cf_settings_program_name(p));
-    }
-    if (*owners)
-        return config_fail(self, "key '%s': not a key of [%s] (it belongs in %s)", key, section,
-                           owners);
-    return config_fail(self, "key '%s': unknown key (caseflow-ctl config keys lists them)", key);
-}
-
 static int config_handler(void *user, const char *section, const char *key, const char *value)
 {
     cf_config_t *self = user;
     if (self->skip)
         return 1;
-    if (!*section)
-        return config_fail(self, "key '%s': outside a section (put it under [%s] or a "
-                           "program's section)", key, CF_SETTINGS_SHARED);
-    const cf_setting_t *row = cf_settings_find(section, key);
-    if (!row)
-        return config_unknown(self, section, key);
+    char why[512];
+    if (self->rules->key(section, key, why, sizeof why) < 0)
+        return config_fail(self, "key '%s': %s", key, why);
     int first;
     if (cf_config_value(self, section, key, &first))
         return config_fail(self, "key '%s': given twice in [%s] (first on line %d)", key,
@@ -181,15 +135,16 @@ static int config_handler(void *user, const char *section, const char *key, cons
                             sizeof *self->entries);
     self->entries[self->entries_n++] = (config_entry_t) { cf_strdup(section), cf_strdup(key),
                                                           cf_strdup(value), self->line };
-    char why[512];
-    if (cf_settings_check(row, value, why, sizeof why) < 0)
+    if (self->rules->value(section, key, value, why, sizeof why) < 0)
         return config_fail(self, "key '%s': %s", key, why);
     return 1;
 }
 
-cf_config_t *cf_config_new(void)
+cf_config_t *cf_config_new(const cf_config_rules_t *rules)
 {
+    assert(rules && rules->section && rules->key && rules->value);
     cf_config_t *self = cf_calloc(1, sizeof *self);
+    self->rules = rules;
     self->path = cf_strdup("");
     return self;
 }

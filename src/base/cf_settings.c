@@ -1,7 +1,7 @@
 /*  cf_settings: one program's settings from flags, environment, the --config
     file and the table's defaults, in that order (see cf_settings.h). The
-    rows are in cf_settings_table.c, the value checks in cf_settings_value.c
-    and the file in cf_config.c.                                             */
+    rows are in cf_settings_table.c, the value checks in cf_settings_value.c;
+    the file is read by cf_config with the rules of cf_settings_file.c.      */
 #include "cf_settings_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_config.h"
@@ -163,7 +163,7 @@ static int settings_load(cf_settings_t *self)
     if (!path)
         return 0;
     cf_config_destroy(&self->config);   /* resolved before */
-    self->config = cf_config_new();
+    self->config = cf_settings_config_new();
     if (cf_config_load(self->config, path) == 0)
         return 0;
     snprintf(self->err, sizeof self->err, "%s%s%s", cf_config_error_line(self->config, 0) ? ""

@@ -42,7 +42,7 @@ static int config_print_json(json_t *value)
 
 static int config_check(const char *path, bool json)
 {
-    cf_config_t *config = cf_config_new();
+    cf_config_t *config = cf_settings_config_new();
     int bad = cf_config_load(config, path) < 0;
     size_t errors = cf_config_errors(config);
     int rc = 0;

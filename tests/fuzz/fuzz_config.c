@@ -39,7 +39,7 @@ static void check_good(const cf_config_t *config)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_file_write("config", data, size);
-    cf_config_t *config = cf_config_new();
+    cf_config_t *config = cf_settings_config_new();
     if (cf_config_load(config, path) < 0)
         check_refused(config, path);
     else

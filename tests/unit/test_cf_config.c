@@ -1,4 +1,5 @@
-/*  Tests of cf_config: a whole file checked, every error found in one
+/*  Tests of cf_config, with the settings table's rules
+    (cf_settings_config_new): a whole file checked, every error found in one
     reading with its line (unknown sections and keys, keys twice or in the
     wrong section, bad values, syntax), and the values of a good file.      */
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "caseflow/cf_config.h"
+#include "caseflow/cf_settings.h"
 #include "cf_test_files.h"
 
 static void test_file_errors(void **unused)
@@ -30,7 +32,7 @@ static void test_file_errors(void **unused)
                                   "batch = 1001\n"                  /* 15: out of range */
                                   "[broker]\n"
                                   "publish = tcp://*:1\n");         /* 17: the flag's old name */
-    cf_config_t *c = cf_config_new();
+    cf_config_t *c = cf_settings_config_new();
     assert_int_equal(cf_config_load(c, path), -1);
     static const struct { int line; const char *says; } want[] = {
         { 1, "key 'queue': outside a section" }, { 2, "section 'brokr': unknown section" },
@@ -53,7 +55,7 @@ static void test_file_errors(void **unused)
     assert_null(c);
 
     path = cf_test_file_write("\xEF\xBB\xBF[caseflow]\n# a comment\n; another\n\nredis = h:1\n[ctl]\nredis = h:2\n");
-    c = cf_config_new();
+    c = cf_settings_config_new();
     assert_int_equal(cf_config_load(c, path), 0);
     int line;
     assert_string_equal(cf_config_value(c, "ctl", "redis", &line), "h:2");
@@ -67,7 +69,7 @@ static void test_file_errors(void **unused)
 static void test_cannot_open(void **unused)
 {
     (void) unused;
-    cf_config_t *c = cf_config_new();
+    cf_config_t *c = cf_settings_config_new();
     assert_int_equal(cf_config_load(c, "/nonexistent/caseflow.conf"), -1);
     assert_int_equal(cf_config_errors(c), 1);
     assert_int_equal(cf_config_error_line(c, 0), 0);
@@ -83,7 +85,7 @@ static void test_long_line(void **unused)
     char text[400];
     snprintf(text, sizeof text, "[broker]\nqueue = 1%0250d\nheartbeat = 100\n", 0);
     const char *path = cf_test_file_write(text);
-    cf_config_t *c = cf_config_new();
+    cf_config_t *c = cf_settings_config_new();
     assert_int_equal(cf_config_load(c, path), -1);
     assert_int_equal(cf_config_errors(c), 1);
     assert_int_equal(cf_config_error_line(c, 0), 2);
