@@ -4,7 +4,6 @@
     refused rather than used.                                                */
 #include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_args.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -109,8 +108,10 @@ static int auth_read_file(const char *path, char *buf, size_t size, size_t *len,
 cf_redis_auth_t *cf_redis_auth_from_env(const char *user, const char *password_file, char *err,
                                         size_t err_size)
 {
-    user = cf_args_or_env(user, "CASEFLOW_REDIS_USER", NULL);
-    password_file = cf_args_or_env(password_file, "CASEFLOW_REDIS_PASSWORD_FILE", NULL);
+    if (!user)
+        user = getenv("CASEFLOW_REDIS_USER");
+    if (!password_file)
+        password_file = getenv("CASEFLOW_REDIS_PASSWORD_FILE");
     if (password_file && *password_file) {
         char buf[CF_REDIS_AUTH_PASSWORD_MAX + 2];
         size_t len = 0;
