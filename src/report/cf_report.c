@@ -4,7 +4,7 @@
     cf_report_money.c, cf_report_dated.c) parse their family's counters
     into rows with the helpers of cf_report_rows.c and declare their count
     columns, and cf_report_build applies the publication rules to them.    */
-#include "cf_report_int.h"
+#include "cf_report_internal.h"
 #include "caseflow/cf_alloc.h"
 
 #include <assert.h>

@@ -2,7 +2,7 @@
     programme (stages, vulnerability, demographics, durations, detention)
     and of quality. Each parses its family's counter grammar (the spec's,
     docs/reports.md) with the shared row helpers of cf_report_rows.c.       */
-#include "cf_report_int.h"
+#include "cf_report_internal.h"
 #include "caseflow/cf_alloc.h"
 
 #include <errno.h>

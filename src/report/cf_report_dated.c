@@ -2,7 +2,7 @@
     flows. Redis holds day counters only; the report cuts each day to the
     chosen period (so a month or a year is always the sum of its days) and
     drops the days outside --from/--to. Rows sort by period, then by key.   */
-#include "cf_report_int.h"
+#include "cf_report_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
     as counts: reintegration (services delivered, or monitoring scores by
     origin), services and funding. Values are summed as integers (cents,
     scores x 10 000) and divided once per row, so that a sum never drifts.  */
-#include "cf_report_int.h"
+#include "cf_report_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /*  cf_report_rows: the helpers every report builder shares (see
-    cf_report_int.h), so that each builder is only its counter grammar: how
-    a name splits, which parts are keys, where each measure goes. Rows are
+    cf_report_internal.h), so that each builder is only its counter grammar:
+    how a name splits, which parts are keys, where each measure goes. Rows are
     found through a hashed index so that tens of thousands of daily rows
     stay quick.                                                             */
-#include "cf_report_int.h"
+#include "cf_report_internal.h"
 #include "caseflow/cf_alloc.h"
 
 #include <assert.h>

@@ -1,13 +1,13 @@
-/*  cf_report_int.h: what the report builders share, private to
-    src/cf_report*.c. The report object and its catalogue entry; the row
+/*  cf_report_internal.h: what the report builders share, private to
+    src/report/cf_report*.c. The report object and its catalogue entry; the row
     helpers every builder uses to turn '|'-separated counter names into rows
     (split a name, find or add the row its keys name, add a value into a
     shown column or into a hidden per-row sum, read a day field against the
     period and the date range). cf_report.c holds the catalogue and the
     setters; cf_report_cases.c, cf_report_money.c and cf_report_dated.c hold
     the builders.                                                            */
-#ifndef CF_REPORT_INT_H
-#define CF_REPORT_INT_H
+#ifndef CF_REPORT_INTERNAL_H
+#define CF_REPORT_INTERNAL_H
 
 #include "cf_disclose.h"
 #include "caseflow/cf_report.h"
