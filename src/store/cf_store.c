@@ -1,12 +1,13 @@
-/*  cf_store: the connection to Redis, the pipelined script calls of a batch
-    and their replies; see include/caseflow/cf_store.h and docs/storage.md.
-    Beside it: cf_store_pack.c builds each shard's call (cf_store_payload.c
-    its events), cf_store_script.c reads the scripts, cf_store_counters.c
-    holds the commands that need no script, cf_store_dlq.c the dead
-    letters, cf_store_due.c the overdue timer, cf_store_durability.c the
-    persistence check. Any I/O error drops the connection (a hiredis context
-    is unusable after one), and the next call opens a new one; an error
-    reply leaves it open, since every pipelined reply is still read.        */
+/*  cf_store: the connection to Redis and what its persistence settings make
+    of an `accepted` ack, the pipelined script calls of a batch and their
+    replies; see include/caseflow/cf_store.h and docs/storage.md. Beside it:
+    cf_store_pack.c builds each shard's call (cf_store_payload.c its
+    events), cf_store_script.c reads the scripts, cf_store_counters.c holds
+    the commands that need no script, cf_store_dlq.c the dead letters,
+    cf_store_due.c the overdue timer. Any I/O error drops the connection (a
+    hiredis context is unusable after one), and the next call opens a new
+    one; an error reply leaves it open, since every pipelined reply is still
+    read.                                                                    */
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
@@ -263,6 +264,54 @@ int cf_store_ensure(cf_store_t *self, int need_script)
     if (!self->script && store_read_script(self) < 0)
         return -1;
     return store_load_script(self);
+}
+
+/* ---- durability ----------------------------------------------------------- */
+
+/* What an `accepted` ack means is read from the server's own persistence
+   settings (CONFIG GET appendonly, appendfsync, save), so that the worker
+   can log the guarantee in force at start-up (docs/operations.md has the
+   table). */
+
+/* The value of one setting, "" when Redis did not give it. */
+static int store_config(cf_store_t *self, const char *name, char *value, size_t size)
+{
+    redisReply *reply = redisCommand(self->ctx, "CONFIG GET %s", name);
+    if (!reply)
+        return cf_store_fail_io(self, "CONFIG GET");
+    int rc = 0;
+    value[0] = '\0';
+    if (reply->type == REDIS_REPLY_ERROR)
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "CONFIG GET %s: %s", name, reply->str);
+    else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+             && reply->element[1]->type == REDIS_REPLY_STRING)
+        snprintf(value, size, "%s", reply->element[1]->str);
+    freeReplyObject(reply);
+    return rc;
+}
+
+int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *text, size_t size)
+{
+    assert(self && mode && text);
+    char aof[16], fsync[16], save[128];
+    if (cf_store_ensure(self, 0) < 0 || store_config(self, "appendonly", aof, sizeof aof) < 0
+        || store_config(self, "appendfsync", fsync, sizeof fsync) < 0
+        || store_config(self, "save", save, sizeof save) < 0)
+        return -1;
+    if (strcmp(aof, "yes") == 0 && strcmp(fsync, "always") == 0) {
+        *mode = CF_STORE_DURABLE_STRICT;
+        snprintf(text, size, "appendonly yes, appendfsync always: an accepted event survives "
+                 "a crash of redis-server or of the machine");
+    } else if (strcmp(aof, "yes") == 0) {
+        *mode = CF_STORE_DURABLE_SECOND;
+        snprintf(text, size, "appendonly yes, appendfsync %s: an accepted event survives a crash "
+                 "of redis-server; a machine crash may lose about the last second", fsync);
+    } else {
+        *mode = CF_STORE_DURABLE_NONE;
+        snprintf(text, size, "appendonly no (save '%s'): a crash of redis-server loses the "
+                 "events accepted since the last snapshot", save);
+    }
+    return 0;
 }
 
 /* ---- apply ---------------------------------------------------------------- */

@@ -1,18 +1,21 @@
-/*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry;
-    the work on each job itself is cf_apply. See cf_worker.h.               */
+/*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry,
+    and its Prometheus series (docs/operations.md, "Metrics"); the work on
+    each job itself is cf_apply. See cf_worker.h.                           */
 #include "caseflow/cf_worker.h"
 #include "caseflow/cf_alloc.h"
-#include "cf_worker_internal.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_handshake.h"
 #include "cf_apply.h"
+#include "caseflow/cf_event.h"
 #include "caseflow/cf_frames.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
+#include "caseflow/cf_metrics.h"
 #include "caseflow/cf_parts.h"
 #include "caseflow/cf_proto.h"
 #include "caseflow/cf_rules.h"
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_store.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -25,6 +28,11 @@
 #define WORKER_RETRY_MIN_MS 100
 #define WORKER_RETRY_MAX_MS 5000
 #define WORKER_FIRE_EVERY_MS 1000   /* how often overdue deadlines are looked at */
+
+typedef struct {
+    cf_metric_t *jobs[2];           /* answered, by run: [0] batch, [1] careful */
+    cf_metric_t *alerts_fired;
+} worker_metrics_t;
 
 typedef struct {
     uint64_t id;
@@ -324,6 +332,50 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
 
 /* ---- life cycle ------------------------------------------------------- */
 
+/* Seconds, from 0.5 ms to 5 s. */
+static const double s_redis_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                          0.1, 0.25, 0.5, 1, 2.5, 5 };
+
+/* Creates every series of a worker in registry (NULL: none, and *out is
+   all NULL): events by type and outcome and dead letters (counted by
+   cf_apply), Redis latency and errors (cf_store), jobs and overdue alerts
+   (here), and hands apply and store theirs. */
+static void worker_metrics_new(cf_metrics_t *registry, cf_apply_t *apply, cf_store_t *store,
+                               worker_metrics_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!registry)
+        return;
+    cf_apply_metrics_t counts = { .dead_letters = cf_metrics_counter(registry,
+        "caseflow_worker_dead_letters_total", "Events set aside in the dead-letter stream.",
+        NULL) };
+    char labels[96];
+    for (int t = 0; t <= CF_EV_TYPE_COUNT; t++)
+        for (int s = 0; s < CF_ACK_BUSY; s++) {     /* a worker never answers busy */
+            snprintf(labels, sizeof labels, "type=\"%s\",outcome=\"%s\"",
+                     t < CF_EV_TYPE_COUNT ? cf_event_type_name((cf_event_type_t) t) : "invalid",
+                     cf_ack_status_name((cf_ack_status_t) s));
+            counts.events[t][s] = cf_metrics_counter(registry, "caseflow_worker_events_total",
+                "Events processed, by type (invalid: did not decode) and outcome.", labels);
+        }
+    cf_apply_set_metrics(apply, &counts);
+    const char *help = "Jobs answered, by run (careful: event by event, after a lost worker "
+                       "or a refusal).";
+    out->jobs[0] = cf_metrics_counter(registry, "caseflow_worker_jobs_total", help,
+                                      "run=\"batch\"");
+    out->jobs[1] = cf_metrics_counter(registry, "caseflow_worker_jobs_total", help,
+                                      "run=\"careful\"");
+    out->alerts_fired = cf_metrics_counter(registry, "caseflow_worker_overdue_alerts_total",
+                                           "Overdue alerts fired.", NULL);
+    cf_store_set_metrics(store,
+        cf_metrics_histogram(registry, "caseflow_worker_redis_seconds",
+                             "Latency of a job's apply round trip to Redis, in seconds.", NULL,
+                             s_redis_buckets, sizeof s_redis_buckets / sizeof *s_redis_buckets),
+        cf_metrics_counter(registry, "caseflow_worker_redis_errors_total",
+                           "Failed Redis calls (unreachable, error reply, unexpected reply).",
+                           NULL));
+}
+
 /* Says at start-up what an `accepted` ack means on this Redis. */
 static void worker_log_durability(cf_worker_t *self)
 {
@@ -366,7 +418,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
     self->apply = cf_apply_new(self->pseudo, self->store);
     if (self->config.poison_tries)
         cf_apply_set_poison_tries(self->apply, self->config.poison_tries);
-    cf_worker_metrics_new(self->config.metrics, self->apply, self->store, &self->metrics);
+    worker_metrics_new(self->config.metrics, self->apply, self->store, &self->metrics);
     worker_log_durability(self);
     return 0;
 }
