@@ -1,8 +1,10 @@
-/*  caseflow-ctl's commands, one file each: report (ctl.c), dlq (ctl_dlq.c),
-    rules (ctl_rules.c), config (ctl_config.c) and the broker's control
-    (ctl_control.c: status, workers, drain, pause, resume, by argv[0]).
-    Each takes argv from its own name on and
-    returns the exit status: 0, 1 for a runtime error, 2 for a usage error.  */
+/*  caseflow-ctl's commands, one file each, dispatched by ctl.c: report
+    (ctl_report.c), dlq (ctl_dlq.c), rules (ctl_rules.c), config
+    (ctl_config.c), clock (ctl_clock.c), keygen (ctl_keygen.c) and the
+    broker's control (ctl_control.c: status, workers, drain, pause, resume,
+    by argv[0]). Each takes argv from its own name on and returns the exit
+    status: 0, 1 for a runtime error, 2 for a usage error. The helpers below
+    are ctl_settings.c's.                                                    */
 #ifndef CTL_H
 #define CTL_H
 
