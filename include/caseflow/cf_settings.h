@@ -87,6 +87,12 @@ typedef struct {
 #define CF_SETTINGS_TIMEOUT_DEFAULT         5000        /* push: ms before the first resend */
 #define CF_SETTINGS_DEADLINE_DEFAULT        60          /* push: s without progress */
 
+/*  The protocol's limits that bound a setting, restated so that the
+    settings module includes nothing above it; cf_broker.c and cf_client.c
+    check at compile time that they are cf_proto.h's.                       */
+#define CF_SETTINGS_QUEUE_BYTES_MIN     (16 << 20)  /* CF_PROTO_MAX_PUSH_BYTES: one largest PUSH */
+#define CF_SETTINGS_BATCH_MAX           1000        /* CF_PROTO_MAX_EVENTS: events in one PUSH */
+
 /* ---- the table ------------------------------------------------------ */
 
 /*  The rows, in --help order; cf_settings_row(i) for i < cf_settings_rows(). */

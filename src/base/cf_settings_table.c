@@ -17,7 +17,6 @@
     --publish, kept as an alias), which are the environment variables
     CASEFLOW_WORKERS and CASEFLOW_SUBSCRIBE that scripts/up has always set. */
 #include "caseflow/cf_settings.h"
-#include "caseflow/cf_proto.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -77,12 +76,14 @@ static const cf_setting_t s_rows[] = {
       "error, warn, info or debug", NULL },
     { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_QUEUE_DEFAULT), 0, "N",
       "events waiting for a worker before producers hear 'busy'", NULL },
-    { "queue-bytes", BROKER, CF_NUMBER(CF_PROTO_MAX_PUSH_BYTES, 1LL << 40), STR(CF_SETTINGS_QUEUE_BYTES_DEFAULT), 0,
-      "N",
+    { "queue-bytes", BROKER, CF_NUMBER(CF_SETTINGS_QUEUE_BYTES_MIN, 1LL << 40),
+      STR(CF_SETTINGS_QUEUE_BYTES_DEFAULT), 0, "N",
       "the same in bytes of events (at least one largest PUSH)", NULL },
-    { "producer-rate", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_PRODUCER_RATE_DEFAULT), 0, "N",
+    { "producer-rate", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_PRODUCER_RATE_DEFAULT),
+      0, "N",
       "events per second one producer (connection) may push before it hears 'busy'", NULL },
-    { "producers-max", BROKER, CF_NUMBER(1, 10000000), STR(CF_SETTINGS_PRODUCERS_MAX_DEFAULT), 0, "N",
+    { "producers-max", BROKER, CF_NUMBER(1, 10000000), STR(CF_SETTINGS_PRODUCERS_MAX_DEFAULT),
+      0, "N",
       "producers tracked at once; a new one beyond it hears 'busy'", NULL },
     { "connections-max", BROKER, CF_NUMBER(1, 1000000), STR(CF_SETTINGS_CONNECTIONS_MAX_DEFAULT), 0,
       "N", "connections each endpoint (intake, workers, publish, control) keeps open at once; "
@@ -130,7 +131,7 @@ static const cf_setting_t s_rows[] = {
       "heartbeat interval", NULL },
     { "liveness", WORKER, CF_NUMBER(20, 600000), STR(CF_SETTINGS_LIVENESS_DEFAULT), 0, "MS",
       "reconnect when the broker is silent this long", NULL },
-    { "batch", PUSH, CF_NUMBER(1, CF_PROTO_MAX_EVENTS), STR(CF_SETTINGS_BATCH_DEFAULT), 0, "N",
+    { "batch", PUSH, CF_NUMBER(1, CF_SETTINGS_BATCH_MAX), STR(CF_SETTINGS_BATCH_DEFAULT), 0, "N",
       "events per request", NULL },
     { "window", PUSH, CF_NUMBER(1, CF_SETTINGS_WINDOW_MAX), STR(CF_SETTINGS_WINDOW_DEFAULT), 0, "N",
       "requests in flight", NULL },

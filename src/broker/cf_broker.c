@@ -25,6 +25,9 @@
 #include <string.h>
 #include <zmq.h>
 
+_Static_assert(CF_SETTINGS_QUEUE_BYTES_MIN == CF_PROTO_MAX_PUSH_BYTES,
+               "--queue-bytes holds at least one largest PUSH");
+
 /* A bound server socket admitting roles (a ZAP domain: "producers",
    "producers,subscribers"; see cf_zap.h), or NULL with err. */
 static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, const char *roles,

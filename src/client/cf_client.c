@@ -7,6 +7,8 @@
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_settings.h"
 
+_Static_assert(CF_SETTINGS_BATCH_MAX == CF_PROTO_MAX_EVENTS, "--batch is at most one PUSH");
+
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
