@@ -61,7 +61,7 @@ cf_client_t *cf_client_new(const char *endpoint);
 void cf_client_destroy(cf_client_t **self_p);
 
 /*  Settings, before cf_client_run. Values out of range are programmer
-    errors (asserted): batch 1..CF_PROTO_MAX_EVENTS, window
+    errors (asserted): batch 1..CF_MSG_MAX_EVENTS, window
     1..CF_SETTINGS_WINDOW_MAX, timeout and deadline > 0 ms. A first timeout
     above CF_CLIENT_MAX_TIMEOUT_MS stays as it is, without doubling.        */
 void cf_client_set_batch(cf_client_t *self, unsigned events);

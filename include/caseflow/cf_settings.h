@@ -89,9 +89,9 @@ typedef struct {
 
 /*  The protocol's limits that bound a setting, restated so that the
     settings module includes nothing above it; cf_broker.c and cf_client.c
-    check at compile time that they are cf_proto.h's.                       */
-#define CF_SETTINGS_QUEUE_BYTES_MIN     (16 << 20)  /* CF_PROTO_MAX_PUSH_BYTES: one largest PUSH */
-#define CF_SETTINGS_BATCH_MAX           1000        /* CF_PROTO_MAX_EVENTS: events in one PUSH */
+    check at compile time that they are cf_msg.h's.                         */
+#define CF_SETTINGS_QUEUE_BYTES_MIN     (16 << 20)  /* CF_MSG_MAX_PUSH_BYTES: one largest PUSH */
+#define CF_SETTINGS_BATCH_MAX           1000        /* CF_MSG_MAX_EVENTS: events in one PUSH */
 
 /* ---- the table ------------------------------------------------------ */
 

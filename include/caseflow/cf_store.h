@@ -15,7 +15,7 @@
 #include "caseflow/cf_counts.h"
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_metrics.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
 #include "caseflow/cf_redis_auth.h"
 
 #define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */

@@ -11,6 +11,7 @@
 #ifndef CF_UNPACK_H
 #define CF_UNPACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <msgpack.h>
 
@@ -33,5 +34,8 @@ int cf_unpack(msgpack_unpacked *result, const void *data, size_t size);
 /*  The value of the string key `key` in a decoded map, or NULL when map is
     NULL, not a map, or has no such key.                                     */
 const msgpack_object *cf_unpack_get(const msgpack_object *map, const char *key);
+
+/*  True when obj is a msgpack str holding exactly the C string text.        */
+bool cf_unpack_str_equals(const msgpack_object *obj, const char *text);
 
 #endif

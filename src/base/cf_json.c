@@ -4,6 +4,7 @@
     The printing direction is in cf_json_print.c.                            */
 #include "cf_json_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_pack.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -63,12 +64,6 @@ static const char *json_type_name(const json_t *value)
     }
 }
 
-static void pack_string(msgpack_packer *pk, const char *s, size_t len)
-{
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, s, len);
-}
-
 /* Packs value and what it holds; -1 (error set) when nested too deep. */
 static int pack_value(cf_json_t *self, msgpack_packer *pk, json_t *value, int depth)
 {
@@ -90,13 +85,13 @@ static int pack_value(cf_json_t *self, msgpack_packer *pk, json_t *value, int de
         }
         msgpack_pack_map(pk, json_object_size(value));
         json_object_foreach(value, key, item) {
-            pack_string(pk, key, strlen(key));      /* keys cannot hold NUL: jansson refuses */
+            cf_pack_str(pk, key);       /* keys cannot hold NUL: jansson refuses */
             if (pack_value(self, pk, item, depth + 1) < 0)
                 return -1;
         }
         return 0;
     case JSON_STRING:
-        pack_string(pk, json_string_value(value), json_string_length(value));
+        cf_pack_strn(pk, json_string_value(value), json_string_length(value));
         return 0;
     case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(value)); return 0;
     case JSON_REAL: msgpack_pack_double(pk, json_real_value(value)); return 0;

@@ -29,7 +29,7 @@ typedef struct {
     size_t count, batch, accepted;
     atomic_size_t *next, *done;
     atomic_uint *running;
-    cf_ack_status_t statuses[CF_PROTO_MAX_EVENTS];
+    cf_ack_status_t statuses[CF_MSG_MAX_EVENTS];
     char error[256];
     int rc;
 } ceiling_thread_t;

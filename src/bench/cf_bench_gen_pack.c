@@ -7,6 +7,7 @@
     written in front of it.                                                  */
 #include "cf_bench_gen_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_pack.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -47,15 +48,13 @@ const char *cf_bench_gen_pick(cf_bench_gen_t *self, const gen_choice_t *table, s
 
 void cf_bench_gen_key(cf_bench_gen_t *self, const char *key)
 {
-    msgpack_pack_str(&self->pk, strlen(key));
-    msgpack_pack_str_body(&self->pk, key, strlen(key));
+    cf_pack_str(&self->pk, key);
     self->fields++;
 }
 
 void cf_bench_gen_text(msgpack_packer *pk, const char *value)
 {
-    msgpack_pack_str(pk, strlen(value));
-    msgpack_pack_str_body(pk, value, strlen(value));
+    cf_pack_str(pk, value);
 }
 
 void cf_bench_gen_str(cf_bench_gen_t *self, const char *key, const char *value)

@@ -10,7 +10,7 @@
 #include "caseflow/cf_curve.h"
 #include "cf_bench.h"
 #include "cf_bench_stack.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
 #include "caseflow/cf_settings.h"
 
 #include <getopt.h>
@@ -70,11 +70,11 @@ static int parse_values(bench_options_t *o, int opt, char *err, size_t n)
     case 'e': rc = parse_number("--events", 1, 10000000, &v, err, n); b->events = (size_t) v; break;
     case 'W': rc = parse_number("--workers", 1, CF_BENCH_MAX_WORKERS, &o->workers, err, n); break;
     case 'P': rc = parse_number("--producers", 1, 64, &v, err, n); b->producers = (unsigned) v; break;
-    case 'b': rc = parse_number("--batch", 1, CF_PROTO_MAX_EVENTS, &v, err, n); b->batch = (unsigned) v; break;
+    case 'b': rc = parse_number("--batch", 1, CF_MSG_MAX_EVENTS, &v, err, n); b->batch = (unsigned) v; break;
     case 'w': rc = parse_number("--window", 1, 1000, &v, err, n); b->window = (unsigned) v; break;
     case 'r': rc = parse_number("--rate", 0, 10000000, &v, err, n); b->rate = (double) v; break;
     case 'o': rc = parse_number("--open-seconds", 1, 3600, &v, err, n); b->open_seconds = (double) v; break;
-    case 'O': rc = parse_number("--open-batch", 1, CF_PROTO_MAX_EVENTS, &v, err, n); b->open_batch = (unsigned) v; break;
+    case 'O': rc = parse_number("--open-batch", 1, CF_MSG_MAX_EVENTS, &v, err, n); b->open_batch = (unsigned) v; break;
     case 'S': rc = parse_number("--senders", 1, 256, &v, err, n); b->open_senders = (unsigned) v; break;
     case 's': rc = parse_number("--seed", 0, 999, &v, err, n); b->seed = (uint64_t) v; break;
     }

@@ -8,7 +8,8 @@
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 #include "caseflow/cf_table.h"
 #include "caseflow/cf_unpack.h"
 
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+#define CONTROL_REPLY_PARTS 4       /* a reply has 3; more is not a control reply */
 
 static const char *s_control_usage =
     "usage: caseflow-ctl status|workers|pause|resume [options]\n"
@@ -96,12 +99,12 @@ static void control_silence(cf_handshake_t *handshake, const char *endpoint, int
                  "with --control?)", endpoint, timeout_ms);
 }
 
-/*  Sends [CF01, command, argument?] and receives the reply; its verdict
-    (OK or ERROR) in verdict, its body in *body (malloc'ed). 0, or -1 with
-    err set when the broker does not answer in time or answers nonsense.   */
+/*  Sends the request and receives the reply into parts, then *reply. 0, or
+    -1 with err set when the broker does not answer in time or answers
+    nonsense.                                                               */
 static int control_request(const char *endpoint, int timeout_ms, const cf_curve_t *curve,
-                           const char *command, const char *argument, char *verdict,
-                           size_t verdict_size, zmq_msg_t *body, char *err, size_t n)
+                           cf_msg_command_t command, const char *worker, cf_multipart_t *parts,
+                           cf_msg_control_reply_t *reply, char *err, size_t n)
 {
     void *ctx = zmq_ctx_new(), *socket = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0, rc = -1;
@@ -113,29 +116,16 @@ static int control_request(const char *endpoint, int timeout_ms, const cf_curve_
         snprintf(err, n, "CURVE: %s", zmq_strerror(zmq_errno()));
     else if (zmq_connect(socket, endpoint) < 0)
         snprintf(err, n, "--control %s: %s", endpoint, zmq_strerror(zmq_errno()));
-    else if (zmq_send(socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE) < 0
-             || zmq_send(socket, command, strlen(command), argument ? ZMQ_SNDMORE : 0) < 0
-             || (argument && zmq_send(socket, argument, strlen(argument), 0) < 0))
+    else if (cf_msg_send_control(socket, 0, command, worker) < 0)
         snprintf(err, n, "cannot send to the broker at %s: %s", endpoint,
                  zmq_strerror(zmq_errno()));
-    else {
-        char signature[8];
-        int more = 0;
-        size_t more_size = sizeof more;
-        int got = zmq_recv(socket, signature, sizeof signature, 0);
-        int vlen = got == 4 ? zmq_recv(socket, verdict, verdict_size - 1, 0) : -1;
-        if (got < 0 && zmq_errno() == EAGAIN)
-            control_silence(handshake, endpoint, timeout_ms, err, n);
-        else if (vlen < 0 || (size_t) vlen >= verdict_size
-                 || zmq_getsockopt(socket, ZMQ_RCVMORE, &more, &more_size) < 0 || !more
-                 || zmq_msg_recv(body, socket, 0) < 0)
-            snprintf(err, n, "the broker at %s sent a reply that is not a control reply",
-                     endpoint);
-        else {
-            verdict[vlen] = '\0';
-            rc = 0;
-        }
-    }
+    else if (cf_multipart_wait(parts, socket) < 0 && zmq_errno() == EAGAIN)
+        control_silence(handshake, endpoint, timeout_ms, err, n);
+    else if (cf_multipart_size(parts) == 0 || cf_msg_parse_control_reply(parts, reply) < 0)
+        snprintf(err, n, "the broker at %s sent a reply that is not a control reply",
+                 endpoint);
+    else
+        rc = 0;
     cf_handshake_destroy(&handshake);
     zmq_close(socket);
     zmq_ctx_term(ctx);
@@ -143,33 +133,6 @@ static int control_request(const char *endpoint, int timeout_ms, const cf_curve_
 }
 
 /* ---- the reply -------------------------------------------------------- */
-
-static int64_t reply_int(const msgpack_object *map, const char *key)
-{
-    const msgpack_object *v = cf_unpack_get(map, key);
-    return v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t) v->via.u64 : 0;
-}
-
-static double reply_real(const msgpack_object *map, const char *key)
-{
-    const msgpack_object *v = cf_unpack_get(map, key);
-    return v && v->type == MSGPACK_OBJECT_FLOAT64 ? v->via.f64 : (double) reply_int(map, key);
-}
-
-/* A string member as a NUL-terminated copy in buf ("" when absent). */
-static const char *reply_text(const msgpack_object *map, const char *key, char *buf, size_t n)
-{
-    const msgpack_object *v = cf_unpack_get(map, key);
-    snprintf(buf, n, "%.*s", v && v->type == MSGPACK_OBJECT_STR ? (int) v->via.str.size : 0,
-             v && v->type == MSGPACK_OBJECT_STR ? v->via.str.ptr : "");
-    return buf;
-}
-
-static bool reply_true(const msgpack_object *map, const char *key)
-{
-    const msgpack_object *v = cf_unpack_get(map, key);
-    return v && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
-}
 
 static int print_workers(const msgpack_object *workers)
 {
@@ -181,16 +144,18 @@ static int print_workers(const msgpack_object *workers)
     cf_table_t *table = cf_table_new();
     for (size_t i = 0; i < ncolumns; i++)
         cf_table_add_column(table, columns[i].name, columns[i].text ? CF_TABLE_TEXT : CF_TABLE_INT);
-    for (uint32_t r = 0; workers && workers->type == MSGPACK_OBJECT_ARRAY
-                         && r < workers->via.array.size; r++) {
-        const msgpack_object *w = &workers->via.array.ptr[r];
+    for (uint32_t r = 0; workers && r < workers->via.array.size; r++) {
+        cf_msg_worker_t w;
+        cf_msg_read_worker(&workers->via.array.ptr[r], &w);
+        const char *texts[] = { w.id, w.host, NULL, w.draining ? "draining" : "active" };
+        uint64_t ints[] = { 0, 0, w.pid, 0, w.credit, w.jobs_held, w.events_held, w.events_done,
+                            w.heartbeat_age_ms };
         size_t row = cf_table_add_row(table);
-        char buf[128];
         for (size_t i = 0; i < ncolumns; i++)
             if (columns[i].text)
-                cf_table_set_text(table, row, i, reply_text(w, columns[i].name, buf, sizeof buf));
+                cf_table_set_text(table, row, i, texts[i]);
             else
-                cf_table_set_int(table, row, i, reply_int(w, columns[i].name));
+                cf_table_set_int(table, row, i, (int64_t) ints[i]);
     }
     char *text = cf_table_render(table, CF_TABLE_PLAIN);
     int rc = fputs(text, stdout) < 0 ? -1 : 0;
@@ -199,58 +164,54 @@ static int print_workers(const msgpack_object *workers)
     return rc;
 }
 
-static int print_status(const msgpack_object *s)
+static int print_status(const msgpack_object *body)
 {
-    int64_t uptime = reply_int(s, "uptime_ms") / 1000;
-    printf("uptime     %lldh %02lldm %02llds\n", (long long) uptime / 3600,
-           (long long) uptime / 60 % 60, (long long) uptime % 60);
-    printf("intake     %s\n", reply_true(s, "paused") ? "paused (pushes answered busy)"
-                                                      : "taking events");
-    printf("queue      %lld events in %lld jobs\n", (long long) reply_int(s, "queue_events"),
-           (long long) reply_int(s, "queue_jobs"));
-    printf("in flight  %lld events in %lld jobs\n", (long long) reply_int(s, "inflight_events"),
-           (long long) reply_int(s, "inflight_jobs"));
+    cf_msg_status_t s;
+    const msgpack_object *workers = cf_msg_read_status(body, &s);
+    long long uptime = (long long) (s.uptime_ms / 1000);
+    printf("uptime     %lldh %02lldm %02llds\n", uptime / 3600, uptime / 60 % 60, uptime % 60);
+    printf("intake     %s\n", s.paused ? "paused (pushes answered busy)" : "taking events");
+    printf("queue      %lld events in %lld jobs\n", (long long) s.queue_events,
+           (long long) s.queue_jobs);
+    printf("in flight  %lld events in %lld jobs\n", (long long) s.inflight_events,
+           (long long) s.inflight_jobs);
     printf("events     %lld in, %lld acked, %lld answered busy since start\n",
-           (long long) reply_int(s, "events_in"), (long long) reply_int(s, "events_acked"),
-           (long long) reply_int(s, "events_busy"));
-    printf("rates      %.1f in/s, %.1f acked/s (over the last %.1f s)\n",
-           reply_real(s, "in_per_s"), reply_real(s, "acked_per_s"),
-           reply_real(s, "rate_seconds"));
-    const msgpack_object *workers = cf_unpack_get(s, "workers");
-    printf("workers    %u\n\n", workers && workers->type == MSGPACK_OBJECT_ARRAY
-                                ? workers->via.array.size : 0);
+           (long long) s.events_in, (long long) s.events_acked, (long long) s.events_busy);
+    printf("rates      %.1f in/s, %.1f acked/s (over the last %.1f s)\n", s.in_per_s,
+           s.acked_per_s, s.rate_seconds);
+    printf("workers    %zu\n\n", s.workers);
     return print_workers(workers);
 }
 
 static int print_reply(const control_args_t *a, const msgpack_object *body)
 {
-    char id[64], state[32];
     if (!strcmp(a->command, "status"))
         return print_status(body);
     if (!strcmp(a->command, "workers"))
-        return print_workers(body);
-    if (!strcmp(a->command, "drain"))
-        return printf("%s %s: it holds %lld jobs and exits once they are done\n",
-                      reply_text(body, "id", id, sizeof id),
-                      reply_text(body, "state", state, sizeof state),
-                      (long long) reply_int(body, "jobs_held")) < 0 ? -1 : 0;
-    return printf("intake %s\n", reply_true(body, "paused") ? "paused" : "resumed") < 0 ? -1 : 0;
+        return print_workers(body && body->type == MSGPACK_OBJECT_ARRAY ? body : NULL);
+    if (!strcmp(a->command, "drain")) {
+        cf_msg_worker_t w;
+        cf_msg_read_worker(body, &w);
+        return printf("%s %s: it holds %lld jobs and exits once they are done\n", w.id,
+                      w.draining ? "draining" : "", (long long) w.jobs_held) < 0 ? -1 : 0;
+    }
+    return printf("intake %s\n", cf_msg_read_paused(body) ? "paused" : "resumed") < 0 ? -1 : 0;
 }
 
 /* Prints the reply (or, for ERROR, puts its reason in err). 0 or -1. */
-static int control_show(const control_args_t *a, const char *verdict, zmq_msg_t *body,
-                        char *err, size_t n)
+static int control_show(const control_args_t *a, const cf_msg_control_reply_t *reply, char *err,
+                        size_t n)
 {
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     int rc = -1;
     cf_json_t *json = cf_json_new();
-    if (cf_unpack(&result, zmq_msg_data(body), zmq_msg_size(body)) != 0)
+    if (cf_unpack(&result, reply->body, reply->body_len) != 0)
         snprintf(err, n, "the broker's reply body is not msgpack");
-    else if (strcmp(verdict, CF_CMD_OK) != 0) {
+    else if (!reply->ok) {
         char reason[512];
-        snprintf(err, n, "the broker says: %s", reply_text(&result.data, "error", reason,
-                                                           sizeof reason));
+        cf_msg_read_control_error(&result.data, reason, sizeof reason);
+        snprintf(err, n, "the broker says: %s", reason);
     } else if (a->json) {
         const char *text = cf_json_from_object(json, &result.data);
         rc = text && printf("%s\n", text) >= 0 ? 0 : -1;
@@ -266,9 +227,9 @@ static int control_show(const control_args_t *a, const char *verdict, zmq_msg_t 
 /*  The command, with the settings it reads. Exit status.                    */
 static int control_run(int argc, char **argv, cf_settings_t *settings)
 {
-    static const char *const commands[][2] = {
-        { "status", CF_CMD_STATUS }, { "workers", CF_CMD_WORKERS }, { "drain", CF_CMD_DRAIN },
-        { "pause", CF_CMD_PAUSE }, { "resume", CF_CMD_RESUME } };
+    static const struct { const char *name; cf_msg_command_t command; } commands[] = {
+        { "status", CF_MSG_STATUS }, { "workers", CF_MSG_WORKERS }, { "drain", CF_MSG_DRAIN },
+        { "pause", CF_MSG_PAUSE }, { "resume", CF_MSG_RESUME } };
     control_args_t a = { 0 };
     char err[2048] = "";
     if (control_parse(argc, argv, settings, &a, err, sizeof err) < 0) {
@@ -279,10 +240,10 @@ static int control_run(int argc, char **argv, cf_settings_t *settings)
         ctl_help(s_control_usage, settings);
         return 0;
     }
-    const char *command = NULL;
+    cf_msg_command_t command = CF_MSG_NONE;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(a.command, commands[i][0]))
-            command = commands[i][1];
+        if (!strcmp(a.command, commands[i].name))
+            command = commands[i].command;
     const char *endpoint = cf_settings_text(settings, "control");
     cf_curve_t *curve = NULL;
     if (cf_curve_client_new(cf_settings_text(settings, "operator-key"),
@@ -291,15 +252,13 @@ static int control_run(int argc, char **argv, cf_settings_t *settings)
         fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
         return 2;
     }
-    char verdict[16];
-    zmq_msg_t body;
-    zmq_msg_init(&body);
+    cf_multipart_t *parts = cf_multipart_new(CONTROL_REPLY_PARTS);
+    cf_msg_control_reply_t reply;
     int rc = control_request(endpoint, (int) cf_settings_number(settings, "control-timeout"),
-                             curve, command, a.worker, verdict, sizeof verdict, &body, err,
-                             sizeof err);
+                             curve, command, a.worker, parts, &reply, err, sizeof err);
     if (rc == 0)
-        rc = control_show(&a, verdict, &body, err, sizeof err);
-    zmq_msg_close(&body);
+        rc = control_show(&a, &reply, err, sizeof err);
+    cf_multipart_destroy(&parts);
     cf_curve_destroy(&curve);
     if (rc < 0)
         fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);

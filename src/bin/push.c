@@ -14,6 +14,7 @@
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
+#include "caseflow/cf_pack.h"
 #include "caseflow/cf_settings.h"
 
 #include <errno.h>
@@ -238,26 +239,16 @@ static push_list_t push_collect(const push_t *p, cf_client_status_t status)
     return list;
 }
 
-static void pack_text(msgpack_packer *pk, const char *text)
-{
-    if (!text) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    msgpack_pack_str(pk, strlen(text));
-    msgpack_pack_str_body(pk, text, strlen(text));
-}
-
 static void pack_entries(const push_t *p, msgpack_packer *pk, const push_list_t *list)
 {
     msgpack_pack_array(pk, list->count);
     for (size_t i = 0; i < list->count; i++) {
         const push_entry_t *e = &list->items[i];
         msgpack_pack_map(pk, 4);
-        pack_text(pk, "file");      pack_text(pk, file_name(p, e->file));
-        pack_text(pk, "line");      msgpack_pack_uint32(pk, e->line);
-        pack_text(pk, "event_id");  pack_text(pk, e->event_id);
-        pack_text(pk, "reason");    pack_text(pk, e->reason);
+        cf_pack_str_or_nil(pk, "file");      cf_pack_str_or_nil(pk, file_name(p, e->file));
+        cf_pack_str_or_nil(pk, "line");      msgpack_pack_uint32(pk, e->line);
+        cf_pack_str_or_nil(pk, "event_id");  cf_pack_str_or_nil(pk, e->event_id);
+        cf_pack_str_or_nil(pk, "reason");    cf_pack_str_or_nil(pk, e->reason);
     }
 }
 
@@ -271,14 +262,14 @@ static void print_json(push_t *p, const cf_client_stats_t *s, const push_list_t 
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 8);
-    pack_text(&pk, "events");       msgpack_pack_uint64(&pk, s->events + p->local.count);
-    pack_text(&pk, "accepted");     msgpack_pack_uint64(&pk, s->accepted);
-    pack_text(&pk, "duplicate");    msgpack_pack_uint64(&pk, s->duplicate);
-    pack_text(&pk, "rejected");     pack_entries(p, &pk, rejected);
-    pack_text(&pk, "unacked");      pack_entries(p, &pk, unacked);
-    pack_text(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
-    pack_text(&pk, "busy");         msgpack_pack_uint64(&pk, s->busy);      /* acks, then resent */
-    pack_text(&pk, "resent");       msgpack_pack_uint64(&pk, s->resent);
+    cf_pack_str_or_nil(&pk, "events");       msgpack_pack_uint64(&pk, s->events + p->local.count);
+    cf_pack_str_or_nil(&pk, "accepted");     msgpack_pack_uint64(&pk, s->accepted);
+    cf_pack_str_or_nil(&pk, "duplicate");    msgpack_pack_uint64(&pk, s->duplicate);
+    cf_pack_str_or_nil(&pk, "rejected");     pack_entries(p, &pk, rejected);
+    cf_pack_str_or_nil(&pk, "unacked");      pack_entries(p, &pk, unacked);
+    cf_pack_str_or_nil(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
+    cf_pack_str_or_nil(&pk, "busy");         msgpack_pack_uint64(&pk, s->busy);      /* acks, then resent */
+    cf_pack_str_or_nil(&pk, "resent");       msgpack_pack_uint64(&pk, s->resent);
     const char *text = cf_json_from_msgpack(p->json, sbuf.data, sbuf.size);
     printf("%s\n", text ? text : "{}");
     msgpack_sbuffer_destroy(&sbuf);

@@ -11,12 +11,11 @@
     on a usage error.                                                         */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_curve.h"
-#include "caseflow/cf_frames.h"
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
-#include "caseflow/cf_parts.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 #include "caseflow/cf_seqcheck.h"
 #include "caseflow/cf_settings.h"
 #include "caseflow/cf_snapshot.h"
@@ -63,7 +62,7 @@ typedef struct {
     void *ctx, *socket;
     cf_handshake_t *handshake;          /* says when the broker refused us */
     bool refusal_told;                  /* on stderr, once */
-    cf_parts_t *parts;
+    cf_multipart_t *parts;
     cf_json_t *json;
     cf_seqcheck_t *seqs;
     msgpack_unpacked body;
@@ -125,7 +124,7 @@ static int watch_connect(watch_t *w, char *err, size_t n)
     w->socket = zmq_socket(w->ctx, ZMQ_SUB);
     zmq_setsockopt(w->socket, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->socket, ZMQ_LINGER, &linger, sizeof linger);
-    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;
+    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;
     zmq_setsockopt(w->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     for (int i = 0; i < w->options.prefix_count; i++)
         zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, w->options.prefixes[i],
@@ -144,7 +143,7 @@ static int watch_connect(watch_t *w, char *err, size_t n)
 }
 
 /* Warns when the notification's seq skipped some on its (publisher, topic). */
-static void watch_check_seq(watch_t *w, const cf_frames_notice_t *n)
+static void watch_check_seq(watch_t *w, const cf_msg_notice_t *n)
 {
     if (!n->publisher || !n->has_seq)
         return;
@@ -179,9 +178,9 @@ static const char *watch_error_line(watch_t *w, const char *topic, size_t topic_
    stdout failed (status set). */
 static int watch_print(watch_t *w)
 {
-    cf_frames_notice_t n;
+    cf_msg_notice_t n;
     const char *text = NULL;
-    if (cf_frames_parse_notice(w->parts, &w->body, &n) == 0) {
+    if (cf_msg_parse_notice(w->parts, &w->body, &n) == 0) {
         watch_check_seq(w, &n);
         if (n.id && cf_seqcheck_repeat(w->seqs, n.id, n.id_len))
             return 1;       /* an outbox id seen before: a republished entry */
@@ -205,7 +204,7 @@ static int watch_on_readable(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
     watch_t *w = arg;
-    while (cf_parts_recv(w->parts, socket) == 0) {
+    while (cf_multipart_recv(w->parts, socket) == 0) {
         w->last_at = cf_clock_ms();
         int printed = watch_print(w);
         if (printed < 0)
@@ -264,7 +263,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "caseflow-watch: %s\n", err);
         w.status = 2;
     } else {
-        w.parts = cf_parts_new(4);
+        w.parts = cf_multipart_new(4);
         w.json = cf_json_new();
         w.seqs = cf_seqcheck_new();
         msgpack_unpacked_init(&w.body);
@@ -285,7 +284,7 @@ int main(int argc, char **argv)
         msgpack_unpacked_destroy(&w.body);
         cf_seqcheck_destroy(&w.seqs);
         cf_json_destroy(&w.json);
-        cf_parts_destroy(&w.parts);
+        cf_multipart_destroy(&w.parts);
     }
     cf_handshake_destroy(&w.handshake);
     zmq_close(w.socket);

@@ -1,19 +1,19 @@
 /*  cf_broker: dispatch to workers by credit, ACK forwarding and worker
     liveness; see cf_broker.h. The sockets are served by cf_loop; each
     handler drains a bounded number of messages per call so that neither
-    side can starve the other. The intake (what a PUSH must pass to be
-    queued) is cf_broker_intake.c, notifications (the outboxes, stats)
-    cf_broker_notify.c, publishing cf_publisher.c, the multipart buffer
-    cf_parts.c.                                                              */
+    side can starve the other. This core starts the broker's other parts
+    and calls them, never the reverse: the intake (what a PUSH must pass to
+    be queued) is cf_broker_intake.c, notifications (the outboxes, stats)
+    cf_broker_notify.c, the operators' socket cf_broker_control.c, the
+    series cf_broker_metrics.c; messages are built and read by cf_msg.     */
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_broker_internal.h"
-#include "caseflow/cf_frames.h"
 #include "cf_jobq.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
-#include "caseflow/cf_parts.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 #include "caseflow/cf_settings.h"
 #include "cf_roster.h"
 #include "cf_publisher.h"
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <zmq.h>
 
-_Static_assert(CF_SETTINGS_QUEUE_BYTES_MIN == CF_PROTO_MAX_PUSH_BYTES,
+_Static_assert(CF_SETTINGS_QUEUE_BYTES_MIN == CF_MSG_MAX_PUSH_BYTES,
                "--queue-bytes holds at least one largest PUSH");
 
 /* A bound server socket admitting roles (a ZAP domain: "producers",
@@ -39,7 +39,7 @@ static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, co
         return NULL;
     }
     int on = 1, linger = 0, sndtimeo = 0;
-    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;   /* a larger frame drops its peer */
+    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;   /* a larger frame drops its peer */
     zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (type == ZMQ_ROUTER)
         zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
@@ -54,19 +54,6 @@ static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, co
     return socket;
 }
 
-/* ---- sending ---------------------------------------------------------- */
-
-int broker_send(void *socket, const void *id, size_t id_len,
-                const void *const *data, const size_t *size, size_t count)
-{
-    if (zmq_send(socket, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -1;
-    for (size_t i = 0; i < count; i++)
-        if (zmq_send(socket, data[i], size[i], (i + 1 < count ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
-            return -1;
-    return 0;
-}
-
 /* ---- dispatch --------------------------------------------------------- */
 
 /* A job handed out before went to a worker that was lost while it held it:
@@ -74,24 +61,8 @@ int broker_send(void *socket, const void *id, size_t id_len,
    that an event that takes workers down is found and dead-lettered. */
 static int broker_send_job(cf_broker_t *self, cf_member_t *member, cf_job_t *job)
 {
-    uint64_t id = job->id;
-    const char *command = job->attempts ? CF_CMD_REDO : CF_CMD_JOB;
-    if (zmq_send(self->workers, member->id, member->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send(self->workers, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send(self->workers, command, strlen(command), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send(self->workers, &id, sizeof id, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -1;
-    for (size_t i = 0; i < job->event_count; i++) {
-        zmq_msg_t copy;
-        zmq_msg_init(&copy);
-        zmq_msg_copy(&copy, &job->events[i]);   /* shares the buffer */
-        int flags = (i + 1 < job->event_count ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT;
-        if (zmq_msg_send(&copy, self->workers, flags) < 0) {
-            zmq_msg_close(&copy);
-            return -1;
-        }
-    }
-    return 0;
+    return cf_msg_send_job(self->workers, ZMQ_DONTWAIT, member->id, member->id_len,
+                           job->attempts > 0, job->id, job->events, job->event_count);
 }
 
 static void broker_requeue(cf_broker_t *self, cf_job_t *jobs)
@@ -113,7 +84,7 @@ static void broker_drop_member(cf_broker_t *self, cf_member_t *member, const cha
 }
 
 /* Hands queued jobs to workers with credit, least busy first. */
-void broker_dispatch(cf_broker_t *self)
+static void broker_dispatch(cf_broker_t *self)
 {
     cf_member_t *member;
     while (cf_jobq_jobs(self->queue) > 0 && (member = cf_roster_pick(self->roster))) {
@@ -134,19 +105,17 @@ void broker_dispatch(cf_broker_t *self)
 
 /* ---- workers ---------------------------------------------------------- */
 
-static void broker_on_ready(cf_broker_t *self, cf_parts_t *parts, cf_member_t *member)
+static void broker_on_ready(cf_broker_t *self, cf_multipart_t *parts, cf_member_t *member)
 {
-    zmq_msg_t *id = cf_parts_at(parts, 0);
+    zmq_msg_t *id = cf_multipart_at(parts, 0);
     int64_t now = cf_clock_ms();
     if (member)     /* a worker that reconnected: whatever it held is redone */
         broker_drop_member(self, member, "re-registered");
     member = cf_roster_add(self->roster, zmq_msg_data(id), zmq_msg_size(id), now);
     if (!member)
         return;
-    cf_ready_t ready;
-    bool has_body = cf_parts_size(parts) > 3;
-    cf_proto_parse_ready(has_body ? cf_parts_data(parts, 3) : NULL,
-                         has_body ? cf_parts_len(parts, 3) : 0, &ready);
+    cf_msg_ready_t ready;
+    cf_msg_parse_ready(parts, &ready);     /* a bad body leaves the defaults */
     member->credit = ready.credit >= 1 && ready.credit <= BROKER_CREDIT_MAX ? ready.credit : 1;
     snprintf(member->name, sizeof member->name, "%s:%u", ready.host, ready.pid);
     snprintf(member->host, sizeof member->host, "%s", ready.host);
@@ -156,10 +125,10 @@ static void broker_on_ready(cf_broker_t *self, cf_parts_t *parts, cf_member_t *m
            member->label, member->credit, cf_roster_size(self->roster));
 }
 
-static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *member)
+static void broker_on_done(cf_broker_t *self, cf_multipart_t *parts, cf_member_t *member)
 {
     uint64_t job_id = 0;
-    if (cf_frames_parse_done(parts, &job_id) < 0)
+    if (cf_msg_parse_done(parts, &job_id) < 0)
         return;
     cf_job_t *job = cf_member_release(member, job_id);
     if (!job) {
@@ -170,45 +139,52 @@ static void broker_on_done(cf_broker_t *self, cf_parts_t *parts, cf_member_t *me
     member->jobs_done++;
     member->events_done += job->event_count;
     self->events_acked += job->event_count;
-    cf_broker_metrics_acks(self, cf_parts_data(parts, 4), cf_parts_len(parts, 4));
-    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, zmq_msg_data(&job->request_id),
-                           cf_parts_data(parts, 4) };
-    size_t size[] = { 4, strlen(CF_CMD_ACK), zmq_msg_size(&job->request_id),
-                      cf_parts_len(parts, 4) };
-    broker_send(self->intake, zmq_msg_data(&job->producer), zmq_msg_size(&job->producer),
-                data, size, 4);     /* a producer that left will resend */
-    for (size_t i = 5; i + 1 < cf_parts_size(parts); i += 2) {
-        cf_publisher_send(self->publisher, cf_parts_at(parts, i), cf_parts_at(parts, i + 1),
+    cf_broker_metrics_acks(self, cf_multipart_data(parts, 4), cf_multipart_len(parts, 4));
+    cf_msg_send_ack(self->intake, ZMQ_DONTWAIT, zmq_msg_data(&job->producer),
+                    zmq_msg_size(&job->producer), zmq_msg_data(&job->request_id),
+                    zmq_msg_size(&job->request_id), cf_multipart_data(parts, 4),
+                    cf_multipart_len(parts, 4));     /* a producer that left will resend */
+    for (size_t i = 5; i + 1 < cf_multipart_size(parts); i += 2) {
+        cf_publisher_send(self->publisher, cf_multipart_at(parts, i), cf_multipart_at(parts, i + 1),
                           NULL);
-        cf_broker_metrics_published(self, cf_parts_at(parts, i));
+        cf_broker_metrics_published(self, cf_multipart_at(parts, i));
     }
     cf_job_destroy(&job);
 }
 
-static void broker_on_worker_message(cf_broker_t *self, cf_parts_t *parts)
+static void broker_on_worker_message(cf_broker_t *self, cf_multipart_t *parts)
 {
-    zmq_msg_t *id = cf_parts_at(parts, 0);
+    zmq_msg_t *id = cf_multipart_at(parts, 0);
     cf_member_t *member = cf_roster_find(self->roster, zmq_msg_data(id), zmq_msg_size(id));
-    if (cf_parts_size(parts) < 3 || !cf_parts_equals(parts, 1, CF_PROTO_SIGNATURE))
+    if (!cf_msg_signed(parts, 1))
         return;
-    cf_frames_worker_t command = cf_frames_worker_command(parts);
+    cf_msg_command_t command = cf_msg_worker_command(parts);
     if (member)
         member->last_seen = cf_clock_ms();
-    if (command == CF_FRAMES_READY)
+    if (command == CF_MSG_READY)
         broker_on_ready(self, parts, member);
     else if (!member)
         CF_LOG(CF_LOG_DEBUG, "message from unknown worker dropped", "%s", "");
-    else if (command == CF_FRAMES_DONE)
+    else if (command == CF_MSG_DONE)
         broker_on_done(self, parts, member);
-    else if (command == CF_FRAMES_BYE)
+    else if (command == CF_MSG_BYE)
         broker_drop_member(self, member, "said BYE");
+}
+
+static int broker_on_intake(cf_loop_t *loop, void *socket, void *arg)
+{
+    (void) loop;
+    cf_broker_t *self = arg;
+    cf_broker_intake_read(self, socket);
+    broker_dispatch(self);
+    return 0;
 }
 
 static int broker_on_workers(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
     cf_broker_t *self = arg;
-    for (int i = 0; i < BROKER_DRAIN_MAX && cf_parts_recv(self->worker_parts, socket) == 0; i++)
+    for (int i = 0; i < BROKER_DRAIN_MAX && cf_multipart_recv(self->worker_parts, socket) == 0; i++)
         broker_on_worker_message(self, self->worker_parts);
     broker_dispatch(self);
     return 0;
@@ -228,9 +204,7 @@ static int broker_on_heartbeat(cf_loop_t *loop, int timer_id, void *arg)
         }
         if (now - member->last_sent < self->heartbeat_ms)
             continue;
-        const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_HEARTBEAT };
-        size_t size[] = { 4, strlen(CF_CMD_HEARTBEAT) };
-        if (broker_send(self->workers, member->id, member->id_len, data, size, 2) < 0)
+        if (cf_msg_send_heartbeat(self->workers, ZMQ_DONTWAIT, member->id, member->id_len) < 0)
             broker_drop_member(self, member, "unreachable");
         else
             member->last_sent = now;
@@ -263,13 +237,13 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->producers_max = config->producers_max ? config->producers_max
                                                 : CF_SETTINGS_PRODUCERS_MAX_DEFAULT;
     self->rates = cf_ratelimit_new(self->producer_rate,     /* a whole PUSH always fits */
-                                   self->producer_rate > CF_PROTO_MAX_EVENTS
-                                   ? self->producer_rate : CF_PROTO_MAX_EVENTS,
+                                   self->producer_rate > CF_MSG_MAX_EVENTS
+                                   ? self->producer_rate : CF_MSG_MAX_EVENTS,
                                    self->producers_max);
     self->queue = cf_jobq_new();
     self->roster = cf_roster_new();
-    self->intake_parts = cf_parts_new(4 + CF_PROTO_MAX_EVENTS + 1);
-    self->worker_parts = cf_parts_new(CF_PROTO_MAX_DONE_PARTS);
+    self->intake_parts = cf_multipart_new(4 + CF_MSG_MAX_EVENTS + 1);
+    self->worker_parts = cf_multipart_new(CF_MSG_MAX_DONE_PARTS);
     self->loop = cf_loop_new();
     msgpack_sbuffer_init(&self->sbuf);
     cf_broker_metrics_new(self, config->metrics);
@@ -292,7 +266,7 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
         cf_broker_destroy(&self);
         return NULL;
     }
-    cf_loop_add_socket(self->loop, self->intake, cf_broker_on_intake, self);
+    cf_loop_add_socket(self->loop, self->intake, broker_on_intake, self);
     cf_loop_add_socket(self->loop, self->workers, broker_on_workers, self);
     cf_loop_add_timer(self->loop, self->heartbeat_ms / 2 > 0 ? self->heartbeat_ms / 2 : 1,
                       broker_on_heartbeat, self);
@@ -301,22 +275,13 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     return self;
 }
 
-/* Counts the jobs that workers hold. */
-size_t cf_broker_inflight(cf_broker_t *self)
-{
-    size_t jobs = 0;
-    for (size_t i = 0; i < cf_roster_size(self->roster); i++)
-        jobs += cf_roster_at(self->roster, i)->inflight_count;
-    return jobs;
-}
-
 /* While stopping: ends the loop once every job is answered, or the grace
    time is over (what is left was never acked: its producers resend). */
 static int broker_on_stopping(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     cf_broker_t *self = arg;
-    if (cf_jobq_jobs(self->queue) + cf_broker_inflight(self) == 0)
+    if (cf_jobq_jobs(self->queue) + cf_roster_inflight(self->roster) == 0)
         return -1;
     return cf_clock_ms() - self->stopping_since > BROKER_STOP_GRACE_MS ? -1 : 0;
 }
@@ -330,13 +295,13 @@ int cf_broker_run(cf_broker_t *self, volatile sig_atomic_t *stop)
     /* Stop: new events are answered busy, workers finish what they hold. */
     self->stopping_since = cf_clock_ms();
     CF_LOG(CF_LOG_INFO, "broker stopping", "queued_jobs=%zu inflight_jobs=%zu",
-           cf_jobq_jobs(self->queue), cf_broker_inflight(self));
+           cf_jobq_jobs(self->queue), cf_roster_inflight(self->roster));
     cf_loop_set_stop_flag(self->loop, NULL);
     cf_loop_add_timer(self->loop, 20, broker_on_stopping, self);
     int rc = cf_loop_run(self->loop);
-    if (cf_jobq_jobs(self->queue) + cf_broker_inflight(self) > 0)
+    if (cf_jobq_jobs(self->queue) + cf_roster_inflight(self->roster) > 0)
         CF_LOG(CF_LOG_WARN, "jobs left unanswered", "queued_jobs=%zu inflight_jobs=%zu",
-               cf_jobq_jobs(self->queue), cf_broker_inflight(self));
+               cf_jobq_jobs(self->queue), cf_roster_inflight(self->roster));
     return rc;
 }
 
@@ -353,12 +318,12 @@ void cf_broker_destroy(cf_broker_t **self_p)
         zmq_close(self->workers);
     if (self->control)
         zmq_close(self->control);
-    cf_parts_destroy(&self->control_parts);
+    cf_multipart_destroy(&self->control_parts);
     cf_roster_destroy(&self->roster);
     cf_jobq_destroy(&self->queue);
     cf_ratelimit_destroy(&self->rates);
-    cf_parts_destroy(&self->intake_parts);
-    cf_parts_destroy(&self->worker_parts);
+    cf_multipart_destroy(&self->intake_parts);
+    cf_multipart_destroy(&self->worker_parts);
     msgpack_sbuffer_destroy(&self->sbuf);
     cf_broker_secure_stop(self);
     zmq_ctx_term(self->ctx);

@@ -3,28 +3,19 @@
     paused, within the producer's rate and the queue's bounds) and the
     answers it gets when it does not (ERROR for a malformed request, every
     event busy for one that must wait). A SNAPSHOT request goes on to the
-    notification side. Separate from cf_broker.c, which hands the jobs out. */
+    notification side. Separate from cf_broker.c, which hands the jobs out
+    after each read.                                                         */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_frames.h"
 #include "cf_jobq.h"
 #include "caseflow/cf_loop.h"
-#include "caseflow/cf_parts.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
-
-static void broker_send_error(cf_broker_t *self, const zmq_msg_t *producer,
-                              const void *request_id, size_t request_id_len, const char *reason)
-{
-    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ERROR, request_id, reason };
-    size_t size[] = { 4, strlen(CF_CMD_ERROR), request_id_len, strlen(reason) };
-    broker_send(self->intake, zmq_msg_data((zmq_msg_t *) producer),
-                zmq_msg_size((zmq_msg_t *) producer), data, size, 4);
-}
 
 /* Answers every event of a request with the same status and reason. */
 static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const void *request_id,
@@ -37,13 +28,12 @@ static void broker_send_all(cf_broker_t *self, const zmq_msg_t *producer, const 
     for (size_t i = 0; i < count; i++)
         acks[i] = (cf_ack_t) { status, NULL, 0, reason, strlen(reason) };
     msgpack_sbuffer_clear(&self->sbuf);
-    cf_proto_pack_acks(&self->sbuf, acks, count);
+    cf_msg_pack_acks(&self->sbuf, acks, count);
     free(acks);
     cf_metric_add(self->metrics.events[status], count);
-    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_ACK, request_id, self->sbuf.data };
-    size_t size[] = { 4, strlen(CF_CMD_ACK), request_id_len, self->sbuf.size };
-    broker_send(self->intake, zmq_msg_data((zmq_msg_t *) producer),
-                zmq_msg_size((zmq_msg_t *) producer), data, size, 4);
+    cf_msg_send_ack(self->intake, ZMQ_DONTWAIT, zmq_msg_data((zmq_msg_t *) producer),
+                    zmq_msg_size((zmq_msg_t *) producer), request_id, request_id_len,
+                    self->sbuf.data, self->sbuf.size);
 }
 
 /* True (with the busy reason) when the producer is over its rate, or is a new
@@ -69,21 +59,21 @@ static bool broker_over_rate(cf_broker_t *self, zmq_msg_t *producer, size_t even
 /* Why a well-formed PUSH of events must wait (its busy reason, in reason
    or a constant), or NULL when it may be queued: the broker is stopping or
    paused, the producer is over its rate, or the queue is full. */
-static const char *broker_admit(cf_broker_t *self, cf_parts_t *parts, size_t events,
+static const char *broker_admit(cf_broker_t *self, cf_multipart_t *parts, size_t events,
                                 char *reason, size_t reason_size)
 {
     if (self->stopping_since)
         return "broker: shutting down, send again later";
     if (self->paused)
         return "broker: intake paused by an operator, send again later";
-    if (broker_over_rate(self, cf_parts_at(parts, 0), events, reason, reason_size))
+    if (broker_over_rate(self, cf_multipart_at(parts, 0), events, reason, reason_size))
         return reason;
     if (cf_jobq_events(self->queue) + events > self->queue_limit) {
         snprintf(reason, reason_size, "queue: broker queue is full (%zu events)",
                  self->queue_limit);
         return reason;
     }
-    if (cf_jobq_bytes(self->queue) + cf_frames_push_bytes(parts) > self->queue_bytes) {
+    if (cf_jobq_bytes(self->queue) + cf_msg_push_bytes(parts) > self->queue_bytes) {
         snprintf(reason, reason_size, "queue: broker queue is full (%zu bytes)",
                  self->queue_bytes);
         return reason;
@@ -91,24 +81,25 @@ static const char *broker_admit(cf_broker_t *self, cf_parts_t *parts, size_t eve
     return NULL;
 }
 
-static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
+static void broker_on_push(cf_broker_t *self, cf_multipart_t *parts)
 {
-    zmq_msg_t *producer = cf_parts_at(parts, 0);
-    size_t count = cf_parts_size(parts);
+    zmq_msg_t *producer = cf_multipart_at(parts, 0);
+    size_t count = cf_multipart_size(parts);
     cf_metric_inc(self->metrics.requests);
-    if (cf_frames_is_snapshot(parts)) {
+    if (cf_msg_is_snapshot(parts)) {
         cf_broker_snapshot_request(self, parts);
         return;
     }
     const void *rid;
     size_t rid_len;
-    cf_frames_request_id(parts, &rid, &rid_len);
+    cf_msg_request_id(parts, &rid, &rid_len);
     char reason[128];
-    const char *error = cf_frames_check_push(parts, reason, sizeof reason);
-    if (!error && !cf_broker_secure_may(self, cf_parts_at(parts, 1), CF_ZAP_PRODUCERS))
+    const char *error = cf_msg_check_push(parts, reason, sizeof reason);
+    if (!error && !cf_broker_secure_may(self, cf_multipart_at(parts, 1), CF_ZAP_PRODUCERS))
         error = "auth: this key may not push (it is not in the producers' allow-list)";
     if (error) {
-        broker_send_error(self, producer, rid, rid_len, error);
+        cf_msg_send_error(self->intake, ZMQ_DONTWAIT, zmq_msg_data(producer),
+                          zmq_msg_size(producer), rid, rid_len, error);
         return;
     }
     size_t events = count - 4;
@@ -120,19 +111,16 @@ static void broker_on_push(cf_broker_t *self, cf_parts_t *parts)
     self->events_in += events;
     cf_job_t *job = cf_job_new(++self->next_job_id, events);
     zmq_msg_move(&job->producer, producer);
-    zmq_msg_move(&job->request_id, cf_parts_at(parts, 3));
+    zmq_msg_move(&job->request_id, cf_multipart_at(parts, 3));
     for (size_t i = 0; i < events; i++)
-        zmq_msg_move(&job->events[i], cf_parts_at(parts, 4 + i));
+        zmq_msg_move(&job->events[i], cf_multipart_at(parts, 4 + i));
     cf_jobq_push(self->queue, job);
 }
 
-int cf_broker_on_intake(cf_loop_t *loop, void *socket, void *arg)
+void cf_broker_intake_read(cf_broker_t *self, void *socket)
 {
-    (void) loop;
-    cf_broker_t *self = arg;
-    for (int i = 0; i < BROKER_DRAIN_MAX && cf_parts_recv(self->intake_parts, socket) == 0; i++)
+    for (int i = 0; i < BROKER_DRAIN_MAX && cf_multipart_recv(self->intake_parts, socket) == 0;
+         i++)
         broker_on_push(self, self->intake_parts);
-    broker_dispatch(self);
-    return 0;
 }
 

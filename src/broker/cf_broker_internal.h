@@ -1,7 +1,9 @@
-/*  cf_broker internals shared by cf_broker.c (dispatch, workers),
-    cf_broker_intake.c (what a PUSH must pass to be queued),
-    cf_broker_notify.c (the notification side: outboxes, stats) and
-    cf_broker_control.c (the operators' control socket). Not installed.     */
+/*  cf_broker internals shared by cf_broker.c (the core: life cycle,
+    dispatch, workers), cf_broker_intake.c (what a PUSH must pass to be
+    queued), cf_broker_notify.c (the notification side: outboxes, stats),
+    cf_broker_control.c (the operators' control socket), cf_broker_metrics.c
+    and cf_broker_secure.c. The core calls the others; none of them calls
+    the core back. Not installed.                                           */
 #ifndef CF_BROKER_INTERNAL_H
 #define CF_BROKER_INTERNAL_H
 
@@ -16,8 +18,8 @@
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_metrics.h"
 #include "cf_outbox.h"
-#include "caseflow/cf_parts.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 #include "cf_publisher.h"
 #include "caseflow/cf_ratelimit.h"
 #include "cf_roster.h"
@@ -50,7 +52,7 @@ typedef struct {
 struct _cf_broker_t {
     void *ctx, *intake, *workers;
     void *control;                  /* NULL when there is no control endpoint */
-    cf_parts_t *control_parts;
+    cf_multipart_t *control_parts;
     bool paused;                    /* intake answers every PUSH busy */
     int64_t started_at;
     unsigned workers_seen;          /* for the next worker's label */
@@ -61,7 +63,7 @@ struct _cf_broker_t {
     cf_rules_t *rules;              /* for the milestones */
     const char *rules_file;
     volatile sig_atomic_t *reload;
-    cf_parts_t *outbox_parts;
+    cf_multipart_t *outbox_parts;
     int stats_ms;
     uint64_t events_in, events_acked;   /* since start */
     uint64_t events_busy;               /* answered busy since start */
@@ -70,8 +72,8 @@ struct _cf_broker_t {
     cf_loop_t *loop;
     cf_jobq_t *queue;
     cf_roster_t *roster;
-    cf_parts_t *intake_parts;       /* reused receive buffers */
-    cf_parts_t *worker_parts;
+    cf_multipart_t *intake_parts;       /* reused receive buffers */
+    cf_multipart_t *worker_parts;
     size_t queue_limit, queue_bytes;
     cf_ratelimit_t *rates;          /* per producer (intake routing id) */
     double producer_rate;
@@ -100,7 +102,7 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
 
 /*  Passes a late subscriber's SNAPSHOT [who, CF01, SNAPSHOT, request id]
     to the outbox reader, which answers between batches.                     */
-void cf_broker_snapshot_request(cf_broker_t *self, cf_parts_t *parts);
+void cf_broker_snapshot_request(cf_broker_t *self, cf_multipart_t *parts);
 
 /*  Registers the control socket (already bound) and the control timers
     (rate samples, telling drained workers to exit) in the loop.            */
@@ -109,25 +111,10 @@ void cf_broker_control_start(cf_broker_t *self);
 /*  A freshly joined member gets its label (w1, w2...).                      */
 void cf_broker_control_label(cf_broker_t *self, cf_member_t *member);
 
-/*  Sends count frames of (data, size) after the routing id, never
-    blocking; 0 or -1.                                                      */
-int broker_send(void *socket, const void *id, size_t id_len,
-                const void *const *data, const size_t *size, size_t count);
-
-/*  The intake socket's handler (cf_broker_intake.c): reads PUSH and
-    SNAPSHOT requests, queues what is admitted, then dispatches.            */
-int cf_broker_on_intake(cf_loop_t *loop, void *socket, void *arg);
-
-/*  Hands queued jobs to workers with credit (cf_broker.c).                 */
-void broker_dispatch(cf_broker_t *self);
-
-/*  msgpack map members for the broker's replies and notifications: a key
-    (any string), and a key with an unsigned count (cf_broker_notify.c).    */
-void broker_pack_key(msgpack_packer *pk, const char *key);
-void broker_pack_count(msgpack_packer *pk, const char *key, uint64_t value);
-
-/*  The jobs workers hold now.                                              */
-size_t cf_broker_inflight(cf_broker_t *self);
+/*  Reads what waits on the intake socket (cf_broker_intake.c): PUSH and
+    SNAPSHOT requests, a bounded number of them; queues what is admitted
+    and answers the rest. The core dispatches after it.                     */
+void cf_broker_intake_read(cf_broker_t *self, void *socket);
 
 /*  Creates the broker's series in registry (may be NULL: none).           */
 void cf_broker_metrics_new(cf_broker_t *self, cf_metrics_t *registry);
@@ -140,6 +127,7 @@ void cf_broker_metrics_acks(cf_broker_t *self, const void *acks, size_t size);
 
 /*  Counts a notification published on topic, by the topic's family.        */
 void cf_broker_metrics_published(cf_broker_t *self, const zmq_msg_t *topic);
+
 /*  The start-up checks of the security settings (cf_broker_secure.c): the
     key and the ZAP handler, or plain on loopback endpoints only. 0, or -1
     with the reason in err.                                                 */

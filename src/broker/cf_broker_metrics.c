@@ -77,7 +77,7 @@ void cf_broker_metrics_gauges(cf_broker_t *self)
         return;
     cf_metric_set(m->queue_events, (int64_t) cf_jobq_events(self->queue));
     cf_metric_set(m->queue_jobs, (int64_t) cf_jobq_jobs(self->queue));
-    cf_metric_set(m->inflight, (int64_t) cf_broker_inflight(self));
+    cf_metric_set(m->inflight, (int64_t) cf_roster_inflight(self->roster));
     cf_metric_set(m->workers, (int64_t) cf_roster_size(self->roster));
     /* the publisher and the outbox reader keep these counts: mirror them */
     if (self->publisher)
@@ -97,10 +97,10 @@ void cf_broker_metrics_acks(cf_broker_t *self, const void *data, size_t size)
 {
     if (!self->metrics.workers)
         return;
-    static cf_ack_t acks[CF_PROTO_MAX_EVENTS];     /* the broker's one thread */
+    static cf_ack_t acks[CF_MSG_MAX_EVENTS];     /* the broker's one thread */
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
-    int count = cf_proto_unpack_acks(&result, data, size, acks, CF_PROTO_MAX_EVENTS);
+    int count = cf_msg_unpack_acks(&result, data, size, acks, CF_MSG_MAX_EVENTS);
     for (int i = 0; i < count; i++)
         if (acks[i].status < CF_ACK_STATUS_COUNT)
             cf_metric_inc(self->metrics.events[acks[i].status]);

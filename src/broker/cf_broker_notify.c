@@ -5,7 +5,8 @@
     notifications published and lost to slow subscribers.                   */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_log.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_pack.h"
 #include "caseflow/cf_settings.h"
 #include "caseflow/cf_store.h"
 
@@ -22,61 +23,47 @@ static int notify_on_subscription(cf_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
-void cf_broker_snapshot_request(cf_broker_t *self, cf_parts_t *parts)
+void cf_broker_snapshot_request(cf_broker_t *self, cf_multipart_t *parts)
 {
     void *pair = cf_outbox_socket(self->outbox);
-    zmq_send(pair, CF_CMD_SNAPSHOT, strlen(CF_CMD_SNAPSHOT), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send(pair, cf_parts_data(parts, 0), cf_parts_len(parts, 0), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send(pair, cf_parts_data(parts, 3), cf_parts_len(parts, 3), ZMQ_DONTWAIT);
+    zmq_send(pair, CF_OUTBOX_SNAPSHOT, strlen(CF_OUTBOX_SNAPSHOT), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(pair, cf_multipart_data(parts, 0), cf_multipart_len(parts, 0), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(pair, cf_multipart_data(parts, 3), cf_multipart_len(parts, 3), ZMQ_DONTWAIT);
 }
 
-/* The reader's answer [SNAPSHOT, who, request id, body] goes back to who. */
-static void notify_snapshot_reply(cf_broker_t *self, cf_parts_t *parts)
+/* The reader's answer [SNAPSHOT, who, request id, body] goes back to who
+   (a subscriber that left asks again). */
+static void notify_snapshot_reply(cf_broker_t *self, cf_multipart_t *parts)
 {
-    const void *data[] = { cf_parts_data(parts, 1), CF_PROTO_SIGNATURE, CF_CMD_SNAPSHOT,
-                           cf_parts_data(parts, 2), cf_parts_data(parts, 3) };
-    size_t size[] = { cf_parts_len(parts, 1), 4, strlen(CF_CMD_SNAPSHOT), cf_parts_len(parts, 2),
-                      cf_parts_len(parts, 3) };
-    for (size_t i = 0; i < 5; i++)
-        if (zmq_send(self->intake, data[i], size[i], (i + 1 < 5 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
-            return;         /* the subscriber left: it asks again */
+    cf_msg_send_snapshot(self->intake, ZMQ_DONTWAIT, cf_multipart_data(parts, 1),
+                         cf_multipart_len(parts, 1), cf_multipart_data(parts, 2),
+                         cf_multipart_len(parts, 2), cf_multipart_data(parts, 3),
+                         cf_multipart_len(parts, 3));
 }
 
 static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
     cf_broker_t *self = arg;
-    for (int i = 0; i < NOTIFY_DRAIN_MAX && cf_parts_recv(self->outbox_parts, socket) == 0; i++) {
-        if (cf_parts_size(self->outbox_parts) == 4
-            && cf_parts_equals(self->outbox_parts, 0, CF_CMD_SNAPSHOT)) {
+    for (int i = 0; i < NOTIFY_DRAIN_MAX && cf_multipart_recv(self->outbox_parts, socket) == 0; i++) {
+        if (cf_multipart_size(self->outbox_parts) == 4
+            && cf_multipart_equals(self->outbox_parts, 0, CF_OUTBOX_SNAPSHOT)) {
             notify_snapshot_reply(self, self->outbox_parts);
             continue;
         }
-        if (cf_parts_size(self->outbox_parts) != 3)
+        if (cf_multipart_size(self->outbox_parts) != 3)
             continue;
         char id[64];
-        size_t len = cf_parts_len(self->outbox_parts, 2);
+        size_t len = cf_multipart_len(self->outbox_parts, 2);
         snprintf(id, sizeof id, "%.*s", (int) (len < sizeof id ? len : sizeof id - 1),
-                 (const char *) cf_parts_data(self->outbox_parts, 2));
-        if (cf_publisher_send(self->publisher, cf_parts_at(self->outbox_parts, 0),
-                              cf_parts_at(self->outbox_parts, 1), id) < 0)
+                 (const char *) cf_multipart_data(self->outbox_parts, 2));
+        if (cf_publisher_send(self->publisher, cf_multipart_at(self->outbox_parts, 0),
+                              cf_multipart_at(self->outbox_parts, 1), id) < 0)
             CF_LOG(CF_LOG_WARN, "outbox entry not published", "id=%s reason=\"not a map\"", id);
         else
-            cf_broker_metrics_published(self, cf_parts_at(self->outbox_parts, 0));
+            cf_broker_metrics_published(self, cf_multipart_at(self->outbox_parts, 0));
     }
     return 0;
-}
-
-void broker_pack_key(msgpack_packer *pk, const char *key)
-{
-    msgpack_pack_str(pk, strlen(key));
-    msgpack_pack_str_body(pk, key, strlen(key));
-}
-
-void broker_pack_count(msgpack_packer *pk, const char *key, uint64_t value)
-{
-    broker_pack_key(pk, key);
-    msgpack_pack_uint64(pk, value);
 }
 
 /* Hands the rules in force to the outbox reader (its milestones). */
@@ -120,20 +107,19 @@ static int notify_on_stats(cf_loop_t *loop, int timer_id, void *arg)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &self->sbuf, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 11);
-    broker_pack_count(&pk, "events_in", self->events_in - self->stats_in);
-    broker_pack_count(&pk, "events_acked", self->events_acked - self->stats_acked);
-    broker_pack_key(&pk, "seconds");
-    msgpack_pack_double(&pk, seconds);
-    broker_pack_key(&pk, "events_per_s");
-    msgpack_pack_double(&pk, seconds > 0 ? (double) (self->events_acked - self->stats_acked)
-                                           / seconds : 0);
-    broker_pack_count(&pk, "queue_events", cf_jobq_events(self->queue));
-    broker_pack_count(&pk, "queue_jobs", cf_jobq_jobs(self->queue));
-    broker_pack_count(&pk, "inflight_jobs", cf_broker_inflight(self));
-    broker_pack_count(&pk, "workers", cf_roster_size(self->roster));
-    broker_pack_count(&pk, "published", cf_publisher_sent(self->publisher));
-    broker_pack_count(&pk, "dropped", cf_publisher_dropped(self->publisher));
-    broker_pack_count(&pk, "outbox_errors", cf_outbox_errors(self->outbox));
+    cf_pack_key_uint(&pk, "events_in", self->events_in - self->stats_in);
+    cf_pack_key_uint(&pk, "events_acked", self->events_acked - self->stats_acked);
+    cf_pack_key_real(&pk, "seconds", seconds);
+    cf_pack_key_real(&pk, "events_per_s", seconds > 0 ? (double) (self->events_acked
+                                                                   - self->stats_acked) / seconds
+                                                      : 0);
+    cf_pack_key_uint(&pk, "queue_events", cf_jobq_events(self->queue));
+    cf_pack_key_uint(&pk, "queue_jobs", cf_jobq_jobs(self->queue));
+    cf_pack_key_uint(&pk, "inflight_jobs", cf_roster_inflight(self->roster));
+    cf_pack_key_uint(&pk, "workers", cf_roster_size(self->roster));
+    cf_pack_key_uint(&pk, "published", cf_publisher_sent(self->publisher));
+    cf_pack_key_uint(&pk, "dropped", cf_publisher_dropped(self->publisher));
+    cf_pack_key_uint(&pk, "outbox_errors", cf_outbox_errors(self->outbox));
     zmq_msg_t topic, body;
     zmq_msg_init_size(&topic, 5);
     memcpy(zmq_msg_data(&topic), "stats", 5);
@@ -185,7 +171,7 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
     if (!self->outbox)
         return -1;
     notify_use_rules(self);
-    self->outbox_parts = cf_parts_new(5);
+    self->outbox_parts = cf_multipart_new(5);
     self->stats_ms = config->stats_ms > 0 ? config->stats_ms : CF_SETTINGS_STATS_DEFAULT;
     self->stats_at = cf_clock_ms();
     cf_loop_add_socket(self->loop, cf_publisher_socket(self->publisher), notify_on_subscription,
@@ -201,6 +187,6 @@ void cf_broker_notify_stop(cf_broker_t *self)
     assert(self);
     cf_outbox_destroy(&self->outbox);
     cf_rules_destroy(&self->rules);
-    cf_parts_destroy(&self->outbox_parts);
+    cf_multipart_destroy(&self->outbox_parts);
     cf_publisher_destroy(&self->publisher);
 }

@@ -194,7 +194,7 @@ static int outbox_serve_snapshots(outbox_reader_t *r)
         msgpack_sbuffer_init(&body);
         int rc = n == 3 ? cf_outbox_snapshot(r->redis, &body) : 0;
         if (rc == 0 && n == 3) {
-            outbox_send(r, "SNAPSHOT", 8, 1);
+            outbox_send(r, CF_OUTBOX_SNAPSHOT, strlen(CF_OUTBOX_SNAPSHOT), 1);
             outbox_send(r, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), 1);
             outbox_send(r, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]), 1);
             outbox_send(r, body.data, body.size, 0);

@@ -25,6 +25,8 @@
 #define CF_OUTBOX_ENDPOINT      "inproc://caseflow-outbox"
 #define CF_OUTBOX_SCRIPT        "publish_batch.lua"    /* in the script directory */
 #define CF_OUTBOX_RETENTION_MS  (3600 * 1000)   /* read entries kept an hour */
+#define CF_OUTBOX_SNAPSHOT      "SNAPSHOT"  /* on the PAIR: [it, who, request id] asks for a
+                                               snapshot, [it, who, request id, body] answers */
 
 typedef struct _cf_outbox_t cf_outbox_t;
 

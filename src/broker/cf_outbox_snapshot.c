@@ -3,6 +3,7 @@
     cursors, so that it is exactly the state of the notifications up to the
     cursors it names (docs/notifications.md, "Late joiners").                */
 #include "cf_outbox_internal.h"
+#include "caseflow/cf_pack.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -14,12 +15,6 @@ static const char *const s_names[] = { "cursors", "returns", "figures", "open_al
                                        "last_milestones" };
 #define SNAPSHOT_PARTS 5
 #define SNAPSHOT_SMALL_CELL 10      /* counts below it are published as nil */
-
-static void pack_str(msgpack_packer *pk, const char *s, size_t len)
-{
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, s, len);
-}
 
 /* One HGETALL reply: a map of strings, counters as integers, bodies (which
    are msgpack maps) as they are; the open alerts as an array of bodies. */
@@ -34,7 +29,7 @@ static void snapshot_pack_hash(msgpack_packer *pk, msgpack_sbuffer *out, unsigne
     for (size_t i = 0; i < n; i++) {
         const redisReply *k = hash->element[2 * i], *v = hash->element[2 * i + 1];
         if (part != 3)
-            pack_str(pk, k->str, k->len);
+            cf_pack_strn(pk, k->str, k->len);
         if (part == 1 || part == 2) {
             /* published figures: a count from 1 to 9 is not shown (docs/domain.md) */
             long long count = strtoll(v->str, NULL, 10);
@@ -44,7 +39,7 @@ static void snapshot_pack_hash(msgpack_packer *pk, msgpack_sbuffer *out, unsigne
                 msgpack_pack_int64(pk, count);
         }
         else if (part == 0)
-            pack_str(pk, v->str, v->len);
+            cf_pack_strn(pk, v->str, v->len);
         else
             msgpack_sbuffer_write(out, v->str, v->len);
     }
@@ -78,7 +73,7 @@ int cf_outbox_snapshot(redisContext *redis, msgpack_sbuffer *out)
         msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
         msgpack_pack_map(&pk, SNAPSHOT_PARTS);
         for (unsigned i = 0; i < SNAPSHOT_PARTS; i++) {
-            pack_str(&pk, s_names[i], strlen(s_names[i]));
+            cf_pack_str(&pk, s_names[i]);
             snapshot_pack_hash(&pk, out, i, exec->element[i]);
         }
     }

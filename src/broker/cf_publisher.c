@@ -2,8 +2,8 @@
     numbers; see cf_publisher.h.                                             */
 #include "cf_publisher.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_msg.h"
 #include "caseflow/cf_seqmap.h"
-#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
 #include <msgpack.h>
@@ -71,68 +71,25 @@ void cf_publisher_destroy(cf_publisher_t **self_p)
     *self_p = NULL;
 }
 
-/* Checks that body is exactly one msgpack map and returns its entry count
-   and header length, so that its entries can be copied as they are. */
-static int publisher_map_header(const unsigned char *body, size_t size, uint32_t *entries,
-                                size_t *header)
-{
-    size_t end;     /* the walk checks the whole map without allocating */
-    if (size == 0 || cf_unpack_scan(body, size, &end) != 0 || end != size)
-        return -1;
-    if (body[0] >= 0x80 && body[0] <= 0x8f) {           /* fixmap */
-        *entries = body[0] & 0x0f;
-        *header = 1;
-    } else if (body[0] == 0xde) {                       /* map 16 */
-        *entries = (uint32_t) body[1] << 8 | body[2];
-        *header = 3;
-    } else if (body[0] == 0xdf) {                       /* map 32 */
-        *entries = (uint32_t) body[1] << 24 | (uint32_t) body[2] << 16
-                 | (uint32_t) body[3] << 8 | body[4];
-        *header = 5;
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
-static void pack_str(msgpack_packer *pk, const char *s, size_t len)
-{
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, s, len);
-}
-
 int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body, const char *id)
 {
     assert(self && topic && body);
-    const char *name = zmq_msg_data(topic);
-    size_t name_len = zmq_msg_size(topic);
-    uint32_t entries;
-    size_t header;
-    if (name_len == 0
-        || publisher_map_header(zmq_msg_data(body), zmq_msg_size(body), &entries, &header) < 0)
+    if (zmq_msg_size(topic) == 0)
         return -1;
     struct timeval now;
     gettimeofday(&now, NULL);
-    msgpack_sbuffer_clear(&self->sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &self->sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, entries + (id ? 5 : 4));
-    if (id) {
-        pack_str(&pk, "id", 2);
-        pack_str(&pk, id, strlen(id));
-    }
-    pack_str(&pk, "topic", 5);
-    pack_str(&pk, name, name_len);
-    pack_str(&pk, "publisher", 9);
-    pack_str(&pk, self->id, strlen(self->id));
-    pack_str(&pk, "seq", 3);
-    msgpack_pack_uint64(&pk, cf_seqmap_next(self->seqs, name, name_len));
-    pack_str(&pk, "time", 4);
-    msgpack_pack_int64(&pk, (int64_t) now.tv_sec * 1000 + now.tv_usec / 1000);
-    msgpack_sbuffer_write(&self->sbuf, (const char *) zmq_msg_data(body) + header,
-                          zmq_msg_size(body) - header);
-    if (zmq_send(self->socket, name, name_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send(self->socket, self->sbuf.data, self->sbuf.size, ZMQ_DONTWAIT) < 0)
+    cf_msg_notice_t notice = {
+        .topic = zmq_msg_data(topic), .topic_len = zmq_msg_size(topic),
+        .publisher = self->id, .publisher_len = strlen(self->id), .has_seq = true,
+        .id = id, .id_len = id ? strlen(id) : 0,
+        .time = (int64_t) now.tv_sec * 1000 + now.tv_usec / 1000 };
+    /* the number is taken only for what is published: no gap for a bad body */
+    notice.seq = cf_seqmap_last(self->seqs, notice.topic, notice.topic_len) + 1;
+    if (cf_msg_pack_notice(&self->sbuf, &notice, zmq_msg_data(body), zmq_msg_size(body)) < 0)
+        return -1;
+    cf_seqmap_set(self->seqs, notice.topic, notice.topic_len, notice.seq);
+    if (cf_msg_send_notice(self->socket, ZMQ_DONTWAIT, &notice, self->sbuf.data,
+                           self->sbuf.size) < 0)
         self->dropped++;
     else
         self->sent++;

@@ -104,6 +104,15 @@ cf_member_t *cf_roster_at(cf_roster_t *self, size_t index)
     return self->members[index];
 }
 
+size_t cf_roster_inflight(const cf_roster_t *self)
+{
+    assert(self);
+    size_t jobs = 0;
+    for (size_t i = 0; i < self->size; i++)
+        jobs += self->members[i]->inflight_count;
+    return jobs;
+}
+
 void cf_member_hold(cf_member_t *member, cf_job_t *job)
 {
     assert(member && job && member->credit > 0);
@@ -136,4 +145,13 @@ cf_job_t *cf_member_take_all(cf_member_t *member)
     member->credit += (unsigned) member->inflight_count;
     member->inflight_count = 0;
     return jobs;
+}
+
+size_t cf_member_events_held(const cf_member_t *member)
+{
+    assert(member);
+    size_t events = 0;
+    for (const cf_job_t *job = member->inflight; job; job = job->next)
+        events += job->event_count;
+    return events;
 }

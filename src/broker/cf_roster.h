@@ -54,6 +54,9 @@ cf_member_t *cf_roster_pick(cf_roster_t *self);
 size_t cf_roster_size(const cf_roster_t *self);
 cf_member_t *cf_roster_at(cf_roster_t *self, size_t index);
 
+/*  The jobs that the members hold, all together.                            */
+size_t cf_roster_inflight(const cf_roster_t *self);
+
 /*  The member now holds job (and spends one credit).                         */
 void cf_member_hold(cf_member_t *member, cf_job_t *job);
 
@@ -63,5 +66,8 @@ cf_job_t *cf_member_release(cf_member_t *member, uint64_t job_id);
 
 /*  Takes every held job back (for redelivery), as a list through job->next. */
 cf_job_t *cf_member_take_all(cf_member_t *member);
+
+/*  The events in the jobs the member holds.                                 */
+size_t cf_member_events_held(const cf_member_t *member);
 
 #endif

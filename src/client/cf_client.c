@@ -7,7 +7,7 @@
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_settings.h"
 
-_Static_assert(CF_SETTINGS_BATCH_MAX == CF_PROTO_MAX_EVENTS, "--batch is at most one PUSH");
+_Static_assert(CF_SETTINGS_BATCH_MAX == CF_MSG_MAX_EVENTS, "--batch is at most one PUSH");
 
 #include <assert.h>
 #include <stdarg.h>
@@ -56,7 +56,7 @@ void cf_client_destroy(cf_client_t **self_p)
 
 void cf_client_set_batch(cf_client_t *self, unsigned events)
 {
-    assert(self && !self->slots && events >= 1 && events <= CF_PROTO_MAX_EVENTS);
+    assert(self && !self->slots && events >= 1 && events <= CF_MSG_MAX_EVENTS);
     self->batch = events;
 }
 

@@ -10,9 +10,9 @@
 #include "cf_client_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
-#include "caseflow/cf_frames.h"
 #include "caseflow/cf_loop.h"
-#include "caseflow/cf_parts.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -44,7 +44,7 @@ int cf_client_connect(cf_client_t *self)
         self->socket = NULL;
         return -1;
     }
-    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;
+    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;
     zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     self->handshake = cf_handshake_new(self->ctx, self->socket);   /* NULL: not watched */
     if (zmq_connect(self->socket, self->endpoint) < 0) {
@@ -84,16 +84,17 @@ static int client_send(cf_client_t *self, client_request_t *r, int64_t now)
     }
     char id[40];
     int id_len = snprintf(id, sizeof id, "%" PRIu64 ".%d", r->id, r->sends);
-    if (zmq_send(self->socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    const void *events[CF_MSG_MAX_EVENTS];
+    size_t sizes[CF_MSG_MAX_EVENTS];
+    for (uint32_t i = 0; i < r->count; i++) {
+        events[i] = cf_client_event_data(self, r->events[i]);
+        sizes[i] = self->events[r->events[i]].size;
+    }
+    if (cf_msg_send_push(self->socket, ZMQ_DONTWAIT, id, (size_t) id_len, events, sizes,
+                         r->count) < 0)
         return errno == EAGAIN ? 0 : cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "send: %s",
                                                     zmq_strerror(errno));
-    int rc = zmq_send(self->socket, CF_CMD_PUSH, strlen(CF_CMD_PUSH), ZMQ_SNDMORE);
-    if (rc >= 0)
-        rc = zmq_send(self->socket, id, (size_t) id_len, ZMQ_SNDMORE);
-    for (uint32_t i = 0; i < r->count && rc >= 0; i++)
-        rc = zmq_send(self->socket, cf_client_event_data(self, r->events[i]),
-                      self->events[r->events[i]].size, i + 1 < r->count ? ZMQ_SNDMORE : 0);
-    return rc < 0 ? cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "send: %s", zmq_strerror(errno)) : 0;
+    return 0;
 }
 
 /* Fills free slots with queued events, unless a busy pause holds them. */
@@ -144,7 +145,7 @@ static void client_release(cf_client_t *self, client_request_t *r)
 }
 
 /* A whole request refused by ERROR: resending it unchanged cannot help. */
-static void client_on_error(cf_client_t *self, client_request_t *r, const cf_frames_reply_t *reply)
+static void client_on_error(cf_client_t *self, client_request_t *r, const cf_msg_reply_t *reply)
 {
     const char *text = "(no reason given)";
     int len = (int) strlen(text);
@@ -182,12 +183,12 @@ static void client_note_busy(cf_client_t *self, uint32_t index, const cf_ack_t *
 
 /* Applies an ACK to the events of r. An ACK that does not fit the request
    is ignored: the request stays in flight and its timeout resends it. */
-static void client_on_ack(cf_client_t *self, client_request_t *r, const cf_frames_reply_t *reply,
+static void client_on_ack(cf_client_t *self, client_request_t *r, const cf_msg_reply_t *reply,
                           int64_t now)
 {
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
-    int n = cf_proto_unpack_acks(&result, reply->body, reply->body_len, self->acks, r->count);
+    int n = cf_msg_unpack_acks(&result, reply->body, reply->body_len, self->acks, r->count);
     if (n == (int) r->count) {
         uint32_t busy = 0;
         for (uint32_t i = 0; i < r->count; i++)
@@ -220,10 +221,10 @@ static void client_on_ack(cf_client_t *self, client_request_t *r, const cf_frame
     msgpack_unpacked_destroy(&result);
 }
 
-static void client_on_reply(cf_client_t *self, cf_parts_t *parts, int64_t now)
+static void client_on_reply(cf_client_t *self, cf_multipart_t *parts, int64_t now)
 {
-    cf_frames_reply_t reply;
-    if (cf_frames_parse_reply(parts, &reply) < 0)
+    cf_msg_reply_t reply;
+    if (cf_msg_parse_reply(parts, &reply) < 0)
         return;
     client_request_t *r = client_find(self, reply.request_id, reply.request_id_len);
     if (!r)
@@ -249,7 +250,7 @@ static int client_on_readable(cf_loop_t *loop, void *socket, void *arg)
     (void) loop;
     cf_client_t *self = arg;
     int64_t now = cf_clock_ms();
-    while (cf_parts_recv(self->parts, socket) == 0)
+    while (cf_multipart_recv(self->parts, socket) == 0)
         client_on_reply(self, self->parts, now);
     if (errno != EAGAIN && errno != EINTR)
         return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "receive: %s", zmq_strerror(errno));
@@ -334,7 +335,7 @@ static void client_start(cf_client_t *self)
     self->busy = cf_calloc(self->batch, sizeof *self->busy);
     for (unsigned s = 0; s < self->window; s++)
         self->slots[s].events = cf_calloc(self->batch, sizeof(uint32_t));
-    self->parts = cf_parts_new(CLIENT_REPLY_PARTS);
+    self->parts = cf_multipart_new(CLIENT_REPLY_PARTS);
     self->code = CF_CLIENT_OK;
     self->error[0] = '\0';
     self->ending = NULL;
@@ -354,7 +355,7 @@ static void client_stop(cf_client_t *self)
     self->slots = NULL;
     self->acks = NULL;
     self->busy = NULL;
-    cf_parts_destroy(&self->parts);
+    cf_multipart_destroy(&self->parts);
 }
 
 static int client_loop(cf_client_t *self)

@@ -1,13 +1,37 @@
 /*  cf_snapshot: fetching a snapshot from the broker and priming a
     subscriber's repeat check with its cursors; see cf_snapshot.h.          */
 #include "caseflow/cf_snapshot.h"
-#include "caseflow/cf_proto.h"
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
+#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
+
+#define SNAPSHOT_REPLY_PARTS 5      /* a SNAPSHOT answer has 4; more is malformed */
+
+/* Asks on the connected dealer and waits for the answer. 0 or -1 (err). */
+static int snapshot_ask(void *dealer, const char *intake, int timeout_ms, msgpack_sbuffer *body,
+                        char *err, size_t err_size)
+{
+    cf_multipart_t *parts = cf_multipart_new(SNAPSHOT_REPLY_PARTS);
+    cf_msg_reply_t reply;
+    int rc = -1;
+    cf_msg_send_snapshot_request(dealer, 0, "snapshot-1", 10);
+    if (cf_multipart_wait(parts, dealer) < 0)
+        snprintf(err, err_size, "no snapshot from %s within %d ms", intake, timeout_ms);
+    else if (cf_msg_parse_snapshot(parts, &reply) < 0)
+        snprintf(err, err_size, "malformed snapshot reply from %s", intake);
+    else {
+        msgpack_sbuffer_write(body, reply.body, reply.body_len);
+        rc = 0;
+    }
+    cf_multipart_destroy(&parts);
+    return rc;
+}
 
 int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve, int timeout_ms,
                       msgpack_sbuffer *body, char *err, size_t err_size)
@@ -19,33 +43,13 @@ int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve
     zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
     if (curve)
         cf_curve_client(curve, dealer);
-    int64_t max_frame = CF_PROTO_MAX_SNAPSHOT_BYTES;
+    int64_t max_frame = CF_MSG_MAX_SNAPSHOT_BYTES;
     zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     int rc = -1;
-    if (zmq_connect(dealer, intake) < 0) {
+    if (zmq_connect(dealer, intake) < 0)
         snprintf(err, err_size, "intake endpoint '%s': %s", intake, zmq_strerror(zmq_errno()));
-        goto done;
-    }
-    zmq_send(dealer, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
-    zmq_send(dealer, CF_CMD_SNAPSHOT, strlen(CF_CMD_SNAPSHOT), ZMQ_SNDMORE);
-    zmq_send(dealer, "snapshot-1", 10, 0);
-    zmq_msg_t part;
-    for (int n = 0, more = 1; more; n++) {
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, dealer, 0) < 0) {
-            snprintf(err, err_size, "no snapshot from %s within %d ms", intake, timeout_ms);
-            zmq_msg_close(&part);
-            goto done;
-        }
-        more = zmq_msg_more(&part);
-        if (n == 3)                 /* CF01, SNAPSHOT, request id, body */
-            msgpack_sbuffer_write(body, zmq_msg_data(&part), zmq_msg_size(&part));
-        zmq_msg_close(&part);
-        rc = n >= 3 ? 0 : -1;
-    }
-    if (rc < 0)
-        snprintf(err, err_size, "malformed snapshot reply from %s", intake);
-done:
+    else
+        rc = snapshot_ask(dealer, intake, timeout_ms, body, err, err_size);
     zmq_close(dealer);
     return rc;
 }
@@ -57,8 +61,7 @@ int cf_snapshot_prime(cf_seqcheck_t *seqs, const msgpack_object *snapshot)
         return -1;
     for (uint32_t i = 0; i < snapshot->via.map.size; i++) {
         const msgpack_object_kv *kv = &snapshot->via.map.ptr[i];
-        if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size != 7
-            || memcmp(kv->key.via.str.ptr, "cursors", 7) || kv->val.type != MSGPACK_OBJECT_MAP)
+        if (!cf_unpack_str_equals(&kv->key, "cursors") || kv->val.type != MSGPACK_OBJECT_MAP)
             continue;
         for (uint32_t j = 0; j < kv->val.via.map.size; j++) {
             const msgpack_object *field = &kv->val.via.map.ptr[j].key;
@@ -66,7 +69,7 @@ int cf_snapshot_prime(cf_seqcheck_t *seqs, const msgpack_object *snapshot)
             if (field->type != MSGPACK_OBJECT_STR || cursor->type != MSGPACK_OBJECT_STR)
                 continue;
             char id[96];
-            int len = field->via.str.size == 3 && !memcmp(field->via.str.ptr, "pub", 3)
+            int len = cf_unpack_str_equals(field, "pub")
                     ? snprintf(id, sizeof id, "p-%.*s", (int) cursor->via.str.size,
                                cursor->via.str.ptr)
                     : snprintf(id, sizeof id, "%.*s-%.*s", (int) field->via.str.size,

@@ -4,6 +4,7 @@
     load leaves the old set in place and a getter never sees half a file.  */
 #include "cf_rules_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_pack.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -142,18 +143,12 @@ uint64_t cf_rules_predeparture_ms(const cf_rules_t *self)
     return self->set->predeparture_ms;
 }
 
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
 static void pack_spike(msgpack_packer *pk, const rules_set_t *set, const rules_route_t *route)
 {
     double ratio;
     uint64_t min_count;
     rules_route(set, route, &ratio, &min_count);
-    pack_str(pk, route ? route->name : "*");
+    cf_pack_str(pk, route ? route->name : "*");
     msgpack_pack_array(pk, 2);
     msgpack_pack_double(pk, ratio);
     msgpack_pack_uint64(pk, min_count);
@@ -166,35 +161,35 @@ void cf_rules_pack(const cf_rules_t *self, msgpack_sbuffer *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 5);
-    pack_str(&pk, "milestones");
+    cf_pack_str(&pk, "milestones");
     msgpack_pack_map(&pk, set->programmes_n);
     for (size_t i = 0; i < set->programmes_n; i++) {
         const rules_programme_t *programme = &set->programmes[i];
-        pack_str(&pk, programme->name);
+        cf_pack_str(&pk, programme->name);
         msgpack_pack_array(&pk, programme->count);
         for (size_t j = 0; j < programme->count; j++) {
             msgpack_pack_array(&pk, 2);
             msgpack_pack_uint64(&pk, programme->marks[j].mark);
-            pack_str(&pk, programme->marks[j].persons ? "persons" : "cases");
+            cf_pack_str(&pk, programme->marks[j].persons ? "persons" : "cases");
         }
     }
-    pack_str(&pk, "spike");
+    cf_pack_str(&pk, "spike");
     msgpack_pack_map(&pk, 1 + set->routes_n);
     pack_spike(&pk, set, NULL);
     for (size_t i = 0; i < set->routes_n; i++)
         pack_spike(&pk, set, &set->routes[i]);
-    pack_str(&pk, "overdue");
+    cf_pack_str(&pk, "overdue");
     msgpack_pack_map(&pk, CF_RULES_LIMITS);
     for (size_t i = 0; i < CF_RULES_LIMITS; i++) {
-        pack_str(&pk, rules_limit_names[i]);
+        cf_pack_str(&pk, rules_limit_names[i]);
         msgpack_pack_uint64(&pk, set->overdue_ms[i]);
     }
-    pack_str(&pk, "vulnerable");
+    cf_pack_str(&pk, "vulnerable");
     msgpack_pack_array(&pk, (size_t) __builtin_popcount(set->vulnerable));
     for (size_t i = 0; i < RULES_FLAGS; i++)
         if (set->vulnerable & (1u << i))
-            pack_str(&pk, rules_flag_names[i]);
-    pack_str(&pk, "predeparture_ms");
+            cf_pack_str(&pk, rules_flag_names[i]);
+    cf_pack_str(&pk, "predeparture_ms");
     msgpack_pack_uint64(&pk, set->predeparture_ms);
 }
 

@@ -4,18 +4,12 @@
     script sums exactly: money in cents, scores in ten-thousandths, days as
     "day:YYYY-MM-DD" and UTC day numbers, free strings escaped. No I/O.    */
 #include "cf_store_internal.h"
+#include "caseflow/cf_pack.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen(s);
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, s, len);
-}
 
 static void pack_vulns(msgpack_packer *pk, uint32_t mask)
 {
@@ -25,7 +19,7 @@ static void pack_vulns(msgpack_packer *pk, uint32_t mask)
     msgpack_pack_array(pk, n);
     for (unsigned f = 0; f < CF_VULN_COUNT; f++)
         if ((mask >> f) & 1u)
-            pack_str(pk, cf_vuln_name(f));
+            cf_pack_str(pk, cf_vuln_name(f));
 }
 
 /* Persons by sex x age band, as alternating "<sex>|<band>", count. */
@@ -42,7 +36,7 @@ static void pack_demo(msgpack_packer *pk, const cf_event_t *e)
         for (unsigned b = 0; b < STORE_AGE_BANDS; b++)
             if (counts[s][b]) {
                 snprintf(cell, sizeof cell, "%c|%s", STORE_SEXES[s], cf_event_age_band_name(b));
-                pack_str(pk, cell);
+                cf_pack_str(pk, cell);
                 msgpack_pack_unsigned_int(pk, counts[s][b]);
             }
 }
@@ -55,7 +49,7 @@ static void pack_day(msgpack_packer *pk, int64_t ms)
     gmtime_r(&t, &tm);
     char buf[32];
     strftime(buf, sizeof buf, "day:%Y-%m-%d", &tm);
-    pack_str(pk, buf);
+    cf_pack_str(pk, buf);
 }
 
 /* A free string as a field part: '%' and '|' escaped as %25 and %7C. */
@@ -69,7 +63,7 @@ static void pack_escaped(msgpack_packer *pk, const char *s)
             *p++ = *s;
     }
     *p = '\0';
-    pack_str(pk, buf);
+    cf_pack_str(pk, buf);
 }
 
 /* An amount in hundredths, -1 when none; or a score in ten-thousandths. */
@@ -80,7 +74,7 @@ static void pack_scaled(msgpack_packer *pk, bool given, double x, double scale)
 
 static void pack_money(msgpack_packer *pk, const cf_event_t *e)
 {
-    pack_str(pk, e->has_value ? e->currency : "-");
+    cf_pack_str(pk, e->has_value ? e->currency : "-");
     msgpack_pack_int64(pk, e->has_value ? (int64_t) llround(e->value * 100) : 0);
 }
 
@@ -105,11 +99,11 @@ static const uint8_t s_payload_size[CF_EV_TYPE_COUNT] = {
 
 static void pack_registration(msgpack_packer *pk, const cf_event_t *e)
 {
-    pack_str(pk, e->programme);
+    cf_pack_str(pk, e->programme);
     msgpack_pack_unsigned_int(pk, e->person_count);
-    pack_str(pk, e->origin_country);
-    pack_str(pk, e->host_country);
-    pack_str(pk, e->route[0] ? e->route : "-");
+    cf_pack_str(pk, e->origin_country);
+    cf_pack_str(pk, e->host_country);
+    cf_pack_str(pk, e->route[0] ? e->route : "-");
     pack_vulns(pk, e->vulnerabilities);
     pack_demo(pk, e);
     msgpack_pack_int64(pk, e->occurred_at);
@@ -118,10 +112,10 @@ static void pack_registration(msgpack_packer *pk, const cf_event_t *e)
 static void pack_flow(msgpack_packer *pk, const cf_event_t *e)
 {
     pack_day(pk, e->occurred_at);
-    pack_str(pk, e->route[0] ? e->route : "-");
-    pack_str(pk, e->from_country);
-    pack_str(pk, e->to_country);
-    pack_str(pk, e->country);
+    cf_pack_str(pk, e->route[0] ? e->route : "-");
+    cf_pack_str(pk, e->from_country);
+    cf_pack_str(pk, e->to_country);
+    cf_pack_str(pk, e->country);
     msgpack_pack_int64(pk, (int64_t) e->count);
     pack_opt_uint(pk, e->has_uasc, e->uasc);
     pack_opt_uint(pk, e->has_females, e->females);
@@ -137,8 +131,8 @@ static void pack_funding(msgpack_packer *pk, const cf_event_t *e)
     pack_day(pk, e->occurred_at);
     pack_escaped(pk, e->donor);
     pack_escaped(pk, e->project_id);
-    pack_str(pk, e->currency);
-    pack_str(pk, type);
+    cf_pack_str(pk, e->currency);
+    cf_pack_str(pk, type);
     msgpack_pack_int64(pk, (int64_t) llround(e->value * 100));
 }
 
@@ -153,18 +147,18 @@ void cf_store_pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_ke
     case CF_EV_CASE_REGISTERED: pack_registration(pk, e); break;
     case CF_EV_CASE_SCREENED:
         pack_vulns(pk, e->vulnerabilities);
-        pack_str(pk, e->screening);
-        pack_str(pk, e->outcome);
+        cf_pack_str(pk, e->screening);
+        cf_pack_str(pk, e->outcome);
         msgpack_pack_int(pk, pack_risk(e->risk));
         msgpack_pack_int64(pk, e->occurred_at);
         break;
-    case CF_EV_CASE_ASSISTED: pack_str(pk, e->assistance); pack_money(pk, e); break;
+    case CF_EV_CASE_ASSISTED: cf_pack_str(pk, e->assistance); pack_money(pk, e); break;
     case CF_EV_CASE_DETAINED: case CF_EV_CASE_RELEASED:
-        pack_str(pk, e->country);
+        cf_pack_str(pk, e->country);
         msgpack_pack_int64(pk, e->occurred_at);
         break;
     case CF_EV_CASE_DEPARTED:
-        pack_str(pk, e->mode);
+        cf_pack_str(pk, e->mode);
         msgpack_pack_int(pk, e->has_escort && e->escort);
         msgpack_pack_int64(pk, e->occurred_at);
         break;
@@ -173,8 +167,8 @@ void cf_store_pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_ke
         msgpack_pack_int64(pk, e->occurred_at);
         break;
     case CF_EV_CASE_REINTEGRATION:
-        pack_str(pk, e->dimension);
-        pack_str(pk, e->modality);
+        cf_pack_str(pk, e->dimension);
+        cf_pack_str(pk, e->modality);
         pack_money(pk, e);
         msgpack_pack_int64(pk, e->occurred_at);
         break;
@@ -184,8 +178,8 @@ void cf_store_pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_ke
         pack_scaled(pk, true, e->psychosocial, 1e4);
         pack_scaled(pk, e->has_composite, e->composite, 1e4);
         break;
-    case CF_EV_CASE_REUNIFIED: pack_str(pk, e->country); break;
-    case CF_EV_CASE_CLOSED: pack_str(pk, e->reason); break;
+    case CF_EV_CASE_REUNIFIED: cf_pack_str(pk, e->country); break;
+    case CF_EV_CASE_CLOSED: cf_pack_str(pk, e->reason); break;
     case CF_EV_FUNDING_TRANSACTION: pack_funding(pk, e); break;
     case CF_EV_FLOW_OBSERVED: pack_flow(pk, e); break;
     case CF_EV_TYPE_COUNT: break;

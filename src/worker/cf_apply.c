@@ -5,7 +5,8 @@
 #include "caseflow/cf_alloc.h"
 #include "cf_apply_internal.h"
 #include "caseflow/cf_event.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_pack.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -20,11 +21,11 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     cf_apply_t *self = cf_calloc(1, sizeof *self);
     self->pseudo = pseudo;
     self->store = store;
-    self->valid = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->valid);
-    self->statuses = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->statuses);
-    self->slot = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->slot);
-    self->rejects = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->rejects);
-    self->dead = cf_calloc(CF_PROTO_MAX_EVENTS, sizeof *self->dead);
+    self->valid = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->valid);
+    self->statuses = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->statuses);
+    self->slot = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->slot);
+    self->rejects = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->rejects);
+    self->dead = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->dead);
     self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
     msgpack_sbuffer_init(&self->notes);
@@ -64,22 +65,6 @@ static void apply_add_note(cf_apply_t *self, const char *topic, size_t topic_len
     msgpack_sbuffer_write(&self->notes, body, body_len);
 }
 
-static void pack_str_or_nil(msgpack_packer *pk, const char *s, size_t len)
-{
-    if (!s || len == 0) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, s, len);
-}
-
-static void pack_key(msgpack_packer *pk, const char *key)
-{
-    msgpack_pack_str(pk, strlen(key));
-    msgpack_pack_str_body(pk, key, strlen(key));
-}
-
 /* The field a reason names: "persons[2].sex" from "persons[2].sex: ...".
    Without indexes ("persons.sex") it names a quality counter, so that the
    counters stay few. */
@@ -107,14 +92,14 @@ void cf_apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    pack_key(&pk, "event_id");
-    pack_str_or_nil(&pk, reject->event_id, strlen(reject->event_id));
-    pack_key(&pk, "reason");
-    pack_str_or_nil(&pk, reject->reason, strlen(reject->reason));
-    pack_key(&pk, "field");
-    pack_str_or_nil(&pk, field, field_len);
-    pack_key(&pk, "source");
-    pack_str_or_nil(&pk, reject->source, strlen(reject->source));
+    cf_pack_str(&pk, "event_id");
+    cf_pack_strn_or_nil(&pk, reject->event_id, strlen(reject->event_id));
+    cf_pack_str(&pk, "reason");
+    cf_pack_strn_or_nil(&pk, reject->reason, strlen(reject->reason));
+    cf_pack_str(&pk, "field");
+    cf_pack_strn_or_nil(&pk, field, field_len);
+    cf_pack_str(&pk, "source");
+    cf_pack_strn_or_nil(&pk, reject->source, strlen(reject->source));
     apply_add_note(self, "reject", 6, body.data, body.size);
     msgpack_sbuffer_destroy(&body);
 }
@@ -150,7 +135,7 @@ size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t
    each (event_id, field) once (cf_store_count_rejections). */
 int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 {
-    cf_store_rejection_t rejections[CF_PROTO_MAX_EVENTS];
+    cf_store_rejection_t rejections[CF_MSG_MAX_EVENTS];
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
         if (self->slot[i] < 0)
@@ -161,7 +146,7 @@ int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 
 void cf_apply_build_acks(cf_apply_t *self, size_t count)
 {
-    cf_ack_t acks[CF_PROTO_MAX_EVENTS];
+    cf_ack_t acks[CF_MSG_MAX_EVENTS];
     memset(self->counts, 0, sizeof self->counts);
     for (size_t i = 0; i < count; i++) {
         int v = self->slot[i];
@@ -184,12 +169,12 @@ void cf_apply_build_acks(cf_apply_t *self, size_t count)
                                           [acks[i].status]);
     }
     msgpack_sbuffer_clear(&self->acks);
-    cf_proto_pack_acks(&self->acks, acks, count);
+    cf_msg_pack_acks(&self->acks, acks, count);
 }
 
 int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *sizes, size_t count)
 {
-    assert(self && count <= CF_PROTO_MAX_EVENTS);
+    assert(self && count <= CF_MSG_MAX_EVENTS);
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     size_t valid = cf_apply_decode(self, frames, sizes, count);

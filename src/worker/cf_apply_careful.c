@@ -8,6 +8,8 @@
 #include "cf_apply.h"
 #include "cf_apply_internal.h"
 #include "caseflow/cf_loop.h"
+#include "caseflow/cf_pack.h"
+#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -32,10 +34,8 @@ static int careful_redact(const void *frame, size_t size, const cf_event_t *even
     for (uint32_t i = 0; i < map->size; i++) {
         const msgpack_object *key = &map->ptr[i].key;
         msgpack_pack_object(&pk, *key);
-        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 8
-            && !memcmp(key->via.str.ptr, "case_ref", 8)) {
-            msgpack_pack_str(&pk, strlen(event->case_id));
-            msgpack_pack_str_body(&pk, event->case_id, strlen(event->case_id));
+        if (cf_unpack_str_equals(key, "case_ref")) {
+            cf_pack_str(&pk, event->case_id);
         } else {
             msgpack_pack_object(&pk, map->ptr[i].val);
         }
@@ -104,7 +104,7 @@ static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t siz
 int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size_t *sizes,
                          size_t count)
 {
-    assert(self && count <= CF_PROTO_MAX_EVENTS);
+    assert(self && count <= CF_MSG_MAX_EVENTS);
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     cf_apply_decode(self, frames, sizes, count);

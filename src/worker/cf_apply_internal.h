@@ -9,7 +9,7 @@
 #include <msgpack.h>
 #include "cf_apply.h"
 #include "caseflow/cf_event.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
 #include "caseflow/cf_store.h"
 
 typedef struct {

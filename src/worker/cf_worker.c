@@ -7,12 +7,11 @@
 #include "caseflow/cf_handshake.h"
 #include "cf_apply.h"
 #include "caseflow/cf_event.h"
-#include "caseflow/cf_frames.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_metrics.h"
-#include "caseflow/cf_parts.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 #include "caseflow/cf_rules.h"
 #include "caseflow/cf_settings.h"
 #include "caseflow/cf_store.h"
@@ -37,7 +36,7 @@ typedef struct {
 typedef struct {
     uint64_t id;
     bool careful;               /* REDO, or Redis refused it: event by event */
-    cf_parts_t *parts;          /* [CF01, JOB or REDO, id, events...] */
+    cf_multipart_t *parts;          /* [CF01, JOB or REDO, id, events...] */
 } worker_job_t;
 
 struct _cf_worker_t {
@@ -52,7 +51,7 @@ struct _cf_worker_t {
     cf_rules_t *rules;
     worker_job_t *jobs;             /* FIFO ring of config.credit jobs */
     size_t job_head, job_count;
-    cf_parts_t *inbox;              /* receives; swapped into a job slot */
+    cf_multipart_t *inbox;              /* receives; swapped into a job slot */
     int64_t last_heard, last_sent, retry_at, fired_at;
     int retry_ms;
     bool redis_down;                /* the last Redis call failed */
@@ -65,20 +64,12 @@ static cf_loop_socket_fn worker_on_broker;
 
 /* ---- the broker connection -------------------------------------------- */
 
-static int worker_send(cf_worker_t *self, const void *const *data, const size_t *size, size_t n)
+/* What the worker sends on its own: HEARTBEAT and BYE. */
+static void worker_send_command(cf_worker_t *self, cf_msg_command_t command)
 {
-    for (size_t i = 0; i < n; i++)
-        if (zmq_send(self->socket, data[i], size[i], i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
-            return -1;
-    self->last_sent = cf_clock_ms();
-    return 0;
-}
-
-static int worker_send_command(cf_worker_t *self, const char *command)
-{
-    const void *data[] = { CF_PROTO_SIGNATURE, command };
-    size_t size[] = { 4, strlen(command) };
-    return worker_send(self, data, size, 2);
+    if ((command == CF_MSG_BYE ? cf_msg_send_bye(self->socket, 0)
+                               : cf_msg_send_heartbeat(self->socket, 0, NULL, 0)) == 0)
+        self->last_sent = cf_clock_ms();
 }
 
 static void worker_drop_jobs(cf_worker_t *self)
@@ -100,7 +91,7 @@ static void worker_connect(cf_worker_t *self)
     /* a send never blocks for long: a broker that refused our key (CURVE)
        leaves no peer to queue for, and stopping must still work */
     int linger = 1000, sndtimeo = 1000;
-    int64_t max_frame = CF_PROTO_MAX_FRAME_BYTES;   /* a larger JOB frame drops the connection */
+    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;   /* a larger JOB frame drops the connection */
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(self->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
@@ -108,13 +99,10 @@ static void worker_connect(cf_worker_t *self)
         cf_curve_client(self->config.curve, self->socket);
     self->handshake = cf_handshake_new(self->ctx, self->socket);   /* NULL: not watched */
     zmq_connect(self->socket, self->config.broker_endpoint);
-    cf_ready_t ready = { .credit = self->config.credit, .pid = (unsigned) getpid() };
+    cf_msg_ready_t ready = { .credit = self->config.credit, .pid = (unsigned) getpid() };
     gethostname(ready.host, sizeof ready.host - 1);
-    msgpack_sbuffer_clear(&self->sbuf);
-    cf_proto_pack_ready(&self->sbuf, &ready);
-    const void *data[] = { CF_PROTO_SIGNATURE, CF_CMD_READY, self->sbuf.data };
-    size_t size[] = { 4, strlen(CF_CMD_READY), self->sbuf.size };
-    worker_send(self, data, size, 3);
+    if (cf_msg_send_ready(self->socket, 0, &ready) == 0)
+        self->last_sent = cf_clock_ms();
     self->last_heard = cf_clock_ms();
     cf_loop_add_socket(self->loop, self->socket, worker_on_broker, self);
 }
@@ -146,17 +134,24 @@ static worker_job_t *worker_job_at(cf_worker_t *self, size_t i)
     return &self->jobs[(self->job_head + i) % self->config.credit];
 }
 
+/* The index-th notification of the job just run, for its DONE. */
+static void worker_notice(const void *apply, size_t index, const char **topic,
+                          size_t *topic_len, const char **body, size_t *body_len)
+{
+    cf_apply_notification(apply, index, topic, topic_len, body, body_len);
+}
+
 /* Runs the oldest job and answers DONE. -1 when Redis failed (keep it): a
    job Redis refused (an error reply, not an outage) is run event by event
    next time, so that the event it refuses is found and dead-lettered. */
 static int worker_run_job(cf_worker_t *self, worker_job_t *job)
 {
-    size_t count = cf_parts_size(job->parts) - 3;
-    const void *frames[CF_PROTO_MAX_EVENTS];
-    size_t sizes[CF_PROTO_MAX_EVENTS];
+    size_t count = cf_multipart_size(job->parts) - 3;
+    const void *frames[CF_MSG_MAX_EVENTS];
+    size_t sizes[CF_MSG_MAX_EVENTS];
     for (size_t i = 0; i < count; i++) {
-        frames[i] = cf_parts_data(job->parts, 3 + i);
-        sizes[i] = cf_parts_len(job->parts, 3 + i);
+        frames[i] = cf_multipart_data(job->parts, 3 + i);
+        sizes[i] = cf_multipart_len(job->parts, 3 + i);
     }
     /* every attempt of this job, here or at the worker a redelivery goes
        to, writes its job id into the markers it sets: its acks stay true */
@@ -167,20 +162,10 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
         job->careful |= cf_apply_error_code(self->apply) != CF_STORE_ERR_IO;
         return -1;
     }
-    size_t notes = cf_apply_notifications(self->apply);
     const msgpack_sbuffer *acks = cf_apply_acks(self->apply);
-    if (zmq_send(self->socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE) < 0
-        || zmq_send(self->socket, CF_CMD_DONE, strlen(CF_CMD_DONE), ZMQ_SNDMORE) < 0
-        || zmq_send(self->socket, &job->id, sizeof job->id, ZMQ_SNDMORE) < 0
-        || zmq_send(self->socket, acks->data, acks->size, notes ? ZMQ_SNDMORE : 0) < 0)
+    if (cf_msg_send_done(self->socket, 0, job->id, acks->data, acks->size,
+                         cf_apply_notifications(self->apply), worker_notice, self->apply) < 0)
         return 0;   /* the broker will redeliver; idempotency makes it safe */
-    for (size_t i = 0; i < notes; i++) {
-        const char *topic, *body;
-        size_t topic_len, body_len;
-        cf_apply_notification(self->apply, i, &topic, &topic_len, &body, &body_len);
-        zmq_send(self->socket, topic, topic_len, ZMQ_SNDMORE);
-        zmq_send(self->socket, body, body_len, i + 1 < notes ? ZMQ_SNDMORE : 0);
-    }
     self->last_sent = cf_clock_ms();
     self->events_done += count;
     cf_metric_inc(self->metrics.jobs[job->careful]);
@@ -215,11 +200,11 @@ static void worker_process(cf_worker_t *self)
    spare buffer becomes the inbox, so no event is copied. */
 static void worker_take_job(cf_worker_t *self)
 {
-    cf_parts_t *parts = self->inbox;
+    cf_multipart_t *parts = self->inbox;
     uint64_t id;
     bool redo;
     size_t events;
-    if (cf_frames_parse_job(parts, &id, &redo, &events) < 0
+    if (cf_msg_parse_job(parts, &id, &redo, &events) < 0
         || self->job_count == self->config.credit)
         return;     /* malformed, or beyond our credit: the broker redelivers */
     worker_job_t *job = worker_job_at(self, self->job_count);
@@ -237,11 +222,10 @@ static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
     (void) loop;
     cf_worker_t *self = arg;
     bool leave = false;
-    while (cf_parts_recv(self->inbox, socket) == 0) {
+    while (cf_multipart_recv(self->inbox, socket) == 0) {
         self->last_heard = cf_clock_ms();
         self->refusal_logged = false;
-        if (cf_parts_size(self->inbox) == 2 && cf_parts_equals(self->inbox, 0, CF_PROTO_SIGNATURE)
-            && cf_parts_equals(self->inbox, 1, CF_CMD_EXIT))
+        if (cf_msg_is_exit(self->inbox))
             leave = true;
         else
             worker_take_job(self);  /* anything but a whole JOB or REDO is only a sign of life */
@@ -323,7 +307,7 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
         worker_log_silence(self);
         worker_connect(self);
     } else if (now - self->last_sent >= self->config.heartbeat_ms) {
-        worker_send_command(self, CF_CMD_HEARTBEAT);
+        worker_send_command(self, CF_MSG_HEARTBEAT);
     }
     worker_process(self);
     worker_fire_due(self, now);
@@ -437,8 +421,8 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     msgpack_sbuffer_init(&self->sbuf);
     self->jobs = cf_calloc(self->config.credit, sizeof *self->jobs);
     for (size_t i = 0; i < self->config.credit; i++)
-        self->jobs[i].parts = cf_parts_new(3 + CF_PROTO_MAX_EVENTS + 1);
-    self->inbox = cf_parts_new(3 + CF_PROTO_MAX_EVENTS + 1);
+        self->jobs[i].parts = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);
+    self->inbox = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);
     if (worker_open_store(self, err, err_size) < 0) {
         cf_worker_destroy(&self);
         return NULL;
@@ -460,7 +444,7 @@ int cf_worker_run(cf_worker_t *self, volatile sig_atomic_t *stop)
     worker_process(self);   /* one more try for what we hold */
     if (self->job_count)
         CF_LOG(CF_LOG_WARN, "leaving jobs to the broker", "jobs=%zu", self->job_count);
-    worker_send_command(self, CF_CMD_BYE);
+    worker_send_command(self, CF_MSG_BYE);
     CF_LOG(CF_LOG_INFO, "worker stopped", "events_done=%llu",
            (unsigned long long) self->events_done);
     return rc;
@@ -478,9 +462,9 @@ void cf_worker_destroy(cf_worker_t **self_p)
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     for (size_t i = 0; self->jobs && i < self->config.credit; i++)
-        cf_parts_destroy(&self->jobs[i].parts);
+        cf_multipart_destroy(&self->jobs[i].parts);
     free(self->jobs);
-    cf_parts_destroy(&self->inbox);
+    cf_multipart_destroy(&self->inbox);
     cf_apply_destroy(&self->apply);
     cf_store_destroy(&self->store);
     cf_rules_destroy(&self->rules);

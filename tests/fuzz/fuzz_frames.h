@@ -7,19 +7,19 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "caseflow/cf_parts.h"
+#include "caseflow/cf_multipart.h"
 
 /* Fills parts (cleared first) with the frames of data. */
-static inline void fuzz_frames_fill(cf_parts_t *parts, const uint8_t *data, size_t size)
+static inline void fuzz_frames_fill(cf_multipart_t *parts, const uint8_t *data, size_t size)
 {
-    cf_parts_clear(parts);
+    cf_multipart_clear(parts);
     size_t pos = 0;
     while (pos + 2 <= size) {
         size_t len = (size_t) data[pos] << 8 | data[pos + 1];
         pos += 2;
         if (len > size - pos)
             len = size - pos;
-        cf_parts_add(parts, data + pos, len);
+        cf_multipart_add(parts, data + pos, len);
         pos += len;
     }
 }

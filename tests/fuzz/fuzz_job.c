@@ -1,29 +1,28 @@
 /*  libFuzzer harness: the worker's JOB and REDO frames, as cf_worker.c reads
-    them (cf_frames_parse_job), then the decoder on the first event frames
+    them (cf_msg_parse_job), then the decoder on the first event frames
     as cf_apply would. Input: frames as in fuzz_frames.h.                  */
 #include "fuzz_frames.h"
 #include "caseflow/cf_event.h"
-#include "caseflow/cf_frames.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
 
 #include <assert.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static cf_parts_t *parts;
+    static cf_multipart_t *parts;
     if (!parts)
-        parts = cf_parts_new(3 + CF_PROTO_MAX_EVENTS + 1);    /* as the worker's */
+        parts = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);    /* as the worker's */
     fuzz_frames_fill(parts, data, size);
     uint64_t id;
     bool redo;
     size_t events;
-    if (cf_frames_parse_job(parts, &id, &redo, &events) < 0)
+    if (cf_msg_parse_job(parts, &id, &redo, &events) < 0)
         return 0;
-    assert(events >= 1 && events <= CF_PROTO_MAX_EVENTS && 3 + events == cf_parts_size(parts));
+    assert(events >= 1 && events <= CF_MSG_MAX_EVENTS && 3 + events == cf_multipart_size(parts));
     for (size_t i = 0; i < events && i < 4; i++) {
         cf_event_t event;
         char reason[CF_REASON_MAX];
-        cf_event_decode(&event, cf_parts_data(parts, 3 + i), cf_parts_len(parts, 3 + i),
+        cf_event_decode(&event, cf_multipart_data(parts, 3 + i), cf_multipart_len(parts, 3 + i),
                         reason, sizeof reason);
     }
     return 0;

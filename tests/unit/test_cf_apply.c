@@ -15,7 +15,7 @@
 #include <hiredis/hiredis.h>
 #include "cf_apply.h"
 #include "caseflow/cf_dlq.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
 #include "cf_test_redis.h"
 
 #define RAW_REF "BEL-2019-000123"
@@ -133,7 +133,7 @@ static void test_acks_and_notifications(void **state)
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     cf_ack_t acks[3];
-    assert_int_equal(cf_proto_unpack_acks(&result, body->data, body->size, acks, 3), 3);
+    assert_int_equal(cf_msg_unpack_acks(&result, body->data, body->size, acks, 3), 3);
     assert_int_equal(acks[0].status, CF_ACK_ACCEPTED);
     assert_int_equal(acks[0].event_id_len, 4);
     assert_memory_equal(acks[0].event_id, "ev-1", 4);
@@ -196,7 +196,7 @@ static void unpack_acks(fixture_t *f, msgpack_unpacked *result, cf_ack_t *acks, 
 {
     const msgpack_sbuffer *body = cf_apply_acks(f->apply);
     msgpack_unpacked_init(result);
-    assert_int_equal(cf_proto_unpack_acks(result, body->data, body->size, acks, n), (int) n);
+    assert_int_equal(cf_msg_unpack_acks(result, body->data, body->size, acks, n), (int) n);
 }
 
 /* The same job run carefully again (as a second worker holding it would):

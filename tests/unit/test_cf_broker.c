@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "caseflow/cf_broker.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
 #include "cf_test_ports.h"
 
 #define TIMEOUT_MS 3000
@@ -117,20 +117,19 @@ static void receive(void *socket, message_t *m)
 }
 
 static void release(message_t *m);
+static int part_is(message_t *m, int i, const char *text);
 
 /* Receives the next message that is not a HEARTBEAT (a worker's view),
    sending heartbeats meanwhile as a live worker does. */
 static void receive_work(void *socket, message_t *m)
 {
     for (int waited = 0; waited < TIMEOUT_MS; waited += 50) {
-        zmq_send(socket, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
-        zmq_send(socket, CF_CMD_HEARTBEAT, strlen(CF_CMD_HEARTBEAT), 0);
+        cf_msg_send_heartbeat(socket, 0, NULL, 0);
         zmq_pollitem_t item = { socket, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll(&item, 1, 50) < 1)
             continue;
         receive(socket, m);
-        if (m->count < 2 || zmq_msg_size(&m->parts[1]) != strlen(CF_CMD_HEARTBEAT)
-            || memcmp(zmq_msg_data(&m->parts[1]), CF_CMD_HEARTBEAT, 9) != 0)
+        if (!part_is(m, 1, "HEARTBEAT"))
             return;
         release(m);
     }
@@ -158,26 +157,29 @@ static int part_starts(message_t *m, int i, const char *text)
 
 static void send_ready(void *worker)
 {
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
-    cf_ready_t ready = { .credit = 1, .pid = 42, .host = "test" };
-    cf_proto_pack_ready(&sbuf, &ready);
-    zmq_send(worker, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
-    zmq_send(worker, CF_CMD_READY, strlen(CF_CMD_READY), ZMQ_SNDMORE);
-    zmq_send(worker, sbuf.data, sbuf.size, 0);
-    msgpack_sbuffer_destroy(&sbuf);
+    cf_msg_ready_t ready = { .credit = 1, .pid = 42, .host = "test" };
+    cf_msg_send_ready(worker, 0, &ready);
+}
+
+/* The one notification of a DONE: topic (arg), {"stage": "departed"}. */
+static void done_notice(const void *arg, size_t index, const char **topic, size_t *topic_len,
+                        const char **body, size_t *body_len)
+{
+    (void) index;
+    static const char stage[] = "\x81\xa5stage\xa8" "departed";
+    *topic = arg;
+    *topic_len = strlen(arg);
+    *body = stage;
+    *body_len = sizeof stage - 1;
 }
 
 /* DONE for the job in m (a JOB message), with one notification. */
 static void send_done(void *worker, message_t *job, const char *acks, const char *topic)
 {
-    static const char body[] = "\x81\xa5stage\xa8" "departed";    /* {"stage": "departed"} */
-    zmq_send(worker, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
-    zmq_send(worker, CF_CMD_DONE, strlen(CF_CMD_DONE), ZMQ_SNDMORE);
-    zmq_send(worker, zmq_msg_data(&job->parts[2]), zmq_msg_size(&job->parts[2]), ZMQ_SNDMORE);
-    zmq_send(worker, acks, strlen(acks), ZMQ_SNDMORE);
-    zmq_send(worker, topic, strlen(topic), ZMQ_SNDMORE);
-    zmq_send(worker, body, sizeof body - 1, 0);
+    uint64_t job_id;
+    assert_int_equal(zmq_msg_size(&job->parts[2]), sizeof job_id);
+    memcpy(&job_id, zmq_msg_data(&job->parts[2]), sizeof job_id);
+    cf_msg_send_done(worker, 0, job_id, acks, strlen(acks), 1, done_notice, topic);
 }
 
 static void test_envelope_errors(void **state)
@@ -206,7 +208,7 @@ static void test_envelope_errors(void **state)
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     cf_ack_t ack;
-    assert_int_equal(cf_proto_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
+    assert_int_equal(cf_msg_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
                                           zmq_msg_size(&m.parts[3]), &ack, 1), 1);
     assert_int_equal(ack.status, CF_ACK_BUSY);
     const char want[] = "queue: broker queue is full (100 bytes)";
@@ -231,7 +233,7 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     cf_ack_t acks[3];
-    assert_int_equal(cf_proto_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
+    assert_int_equal(cf_msg_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
                                           zmq_msg_size(&m.parts[3]), acks, 3), 3);
     assert_int_equal(acks[2].status, CF_ACK_BUSY);
     assert_true(acks[2].reason_len > 0 && memcmp(acks[2].reason, "queue:", 6) == 0);
@@ -259,7 +261,7 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
     do {                                /* skip heartbeats, and send none from now on */
         release(&job);
         receive(worker, &job);
-    } while (part_is(&job, 1, CF_CMD_HEARTBEAT));
+    } while (part_is(&job, 1, "HEARTBEAT"));
     assert_true(part_is(&job, 1, "JOB") && part_is(&job, 3, "e7"));
     void *second = open_socket(f, ZMQ_DEALER, f->workers);
     send_ready(second);
@@ -281,8 +283,7 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
 static void keep_alive(void *worker, int ms)
 {
     for (int waited = 0; waited < ms; waited += 50) {
-        zmq_send(worker, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
-        zmq_send(worker, CF_CMD_HEARTBEAT, strlen(CF_CMD_HEARTBEAT), 0);
+        cf_msg_send_heartbeat(worker, 0, NULL, 0);
         usleep(50 * 1000);
     }
 }
@@ -307,7 +308,7 @@ static void test_graceful_stop(void **state)
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     cf_ack_t acks[1];
-    assert_int_equal(cf_proto_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
+    assert_int_equal(cf_msg_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
                                           zmq_msg_size(&m.parts[3]), acks, 1), 1);
     assert_int_equal(acks[0].status, CF_ACK_BUSY);
     assert_memory_equal(acks[0].reason, "broker: shutting down", 21);

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <zmq.h>
 #include "caseflow/cf_client.h"
-#include "caseflow/cf_parts.h"
-#include "caseflow/cf_proto.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
 #include "cf_test_ports.h"
 
 typedef enum { FAKE_NORMAL, FAKE_BUSY_FIRST, FAKE_DROP_FIRST, FAKE_GARBAGE_FIRST, FAKE_ERROR,
@@ -55,101 +55,101 @@ static cf_ack_t fake_ack(const void *data, size_t size)
     return ack;
 }
 
-static void fake_reply(fake_t *fake, zmq_msg_t *peer, zmq_msg_t *id, const char *command,
-                       const void *body, size_t size)
+/* An ACK with the ack list body to peer's request id. */
+static void fake_reply(fake_t *fake, zmq_msg_t *peer, zmq_msg_t *id, const void *body,
+                       size_t size)
 {
-    zmq_send(fake->router, zmq_msg_data(peer), zmq_msg_size(peer), ZMQ_SNDMORE);
-    zmq_send(fake->router, CF_PROTO_SIGNATURE, 4, ZMQ_SNDMORE);
-    zmq_send(fake->router, command, strlen(command), ZMQ_SNDMORE);
-    zmq_send(fake->router, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
-    zmq_send(fake->router, body, size, 0);
+    cf_msg_send_ack(fake->router, 0, zmq_msg_data(peer), zmq_msg_size(peer), zmq_msg_data(id),
+                    zmq_msg_size(id), body, size);
 }
 
-static void fake_send(fake_t *fake, cf_parts_t *parts, const char *command, const void *body,
-                      size_t size)
+static void fake_send(fake_t *fake, cf_multipart_t *parts, const void *body, size_t size)
 {
-    fake_reply(fake, cf_parts_at(parts, 0), cf_parts_at(parts, 3), command, body, size);
+    fake_reply(fake, cf_multipart_at(parts, 0), cf_multipart_at(parts, 3), body, size);
 }
 
 /* An ACK of count events all with status. */
 static void fake_send_all(fake_t *fake, zmq_msg_t *peer, zmq_msg_t *id, size_t count,
                           cf_ack_status_t status)
 {
-    static cf_ack_t acks[CF_PROTO_MAX_EVENTS];
+    static cf_ack_t acks[CF_MSG_MAX_EVENTS];
     for (size_t i = 0; i < count; i++)
         acks[i] = (cf_ack_t) { status, NULL, 0, NULL, 0 };
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
-    cf_proto_pack_acks(&sbuf, acks, count);
-    fake_reply(fake, peer, id, CF_CMD_ACK, sbuf.data, sbuf.size);
+    cf_msg_pack_acks(&sbuf, acks, count);
+    fake_reply(fake, peer, id, sbuf.data, sbuf.size);
     msgpack_sbuffer_destroy(&sbuf);
 }
 
 /* FAKE_LATE_FIRST: holds the first push; when its resend comes, answers the
    first attempt (accepted) and then the resend (duplicate). */
-static bool fake_late(fake_t *fake, cf_parts_t *parts, int push, size_t events)
+static bool fake_late(fake_t *fake, cf_multipart_t *parts, int push, size_t events)
 {
     if (push == 1) {
         zmq_msg_init(&fake->held[0]);
         zmq_msg_init(&fake->held[1]);
-        zmq_msg_copy(&fake->held[0], cf_parts_at(parts, 0));
-        zmq_msg_copy(&fake->held[1], cf_parts_at(parts, 3));
+        zmq_msg_copy(&fake->held[0], cf_multipart_at(parts, 0));
+        zmq_msg_copy(&fake->held[1], cf_multipart_at(parts, 3));
         return true;
     }
     if (push != 4)              /* the resend comes after the two others */
         return false;
     fake_send_all(fake, &fake->held[0], &fake->held[1], events, CF_ACK_ACCEPTED);
-    fake_send_all(fake, cf_parts_at(parts, 0), cf_parts_at(parts, 3), events, CF_ACK_DUPLICATE);
+    fake_send_all(fake, cf_multipart_at(parts, 0), cf_multipart_at(parts, 3), events, CF_ACK_DUPLICATE);
     zmq_msg_close(&fake->held[0]);
     zmq_msg_close(&fake->held[1]);
     return true;
 }
 
-static void fake_answer(fake_t *fake, cf_parts_t *parts)
+static void fake_answer(fake_t *fake, cf_multipart_t *parts)
 {
     int push = atomic_fetch_add(&fake->pushes, 1) + 1;
-    size_t events = cf_parts_size(parts) - 4;
+    size_t events = cf_multipart_size(parts) - 4;
     if (push <= 4)
-        snprintf(fake->ids[push - 1], sizeof fake->ids[0], "%.*s", (int) cf_parts_len(parts, 3),
-                 (const char *) cf_parts_data(parts, 3));
+        snprintf(fake->ids[push - 1], sizeof fake->ids[0], "%.*s", (int) cf_multipart_len(parts, 3),
+                 (const char *) cf_multipart_data(parts, 3));
     if ((fake->mode == FAKE_DROP_FIRST && push == 1)
         || (fake->mode == FAKE_LATE_FIRST && fake_late(fake, parts, push, events)))
         return;
     if (fake->mode == FAKE_GARBAGE_FIRST && push == 1) {
-        fake_send(fake, parts, CF_CMD_ACK, "\x91\x80", 2);     /* one ack, and no status */
+        fake_send(fake, parts, "\x91\x80", 2);     /* one ack, and no status */
         return;
     }
     if (fake->mode == FAKE_ERROR) {
-        fake_send(fake, parts, CF_CMD_ERROR, "no events", 9);
+        cf_msg_send_error(fake->router, 0, cf_multipart_data(parts, 0),
+                          cf_multipart_len(parts, 0), cf_multipart_data(parts, 3),
+                          cf_multipart_len(parts, 3), "no events");
         return;
     }
-    static cf_ack_t acks[CF_PROTO_MAX_EVENTS];
+    static cf_ack_t acks[CF_MSG_MAX_EVENTS];
     for (size_t i = 0; i < events; i++)
         acks[i] = fake->mode == FAKE_BUSY_FIRST && push == 1
                 ? (cf_ack_t) { CF_ACK_BUSY, NULL, 0, "queue full", 10 }
-                : fake_ack(cf_parts_data(parts, 4 + i), cf_parts_len(parts, 4 + i));
+                : fake_ack(cf_multipart_data(parts, 4 + i), cf_multipart_len(parts, 4 + i));
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
-    cf_proto_pack_acks(&sbuf, acks, events);
-    fake_send(fake, parts, CF_CMD_ACK, sbuf.data, sbuf.size);
+    cf_msg_pack_acks(&sbuf, acks, events);
+    fake_send(fake, parts, sbuf.data, sbuf.size);
     if (fake->mode == FAKE_TWICE)
-        fake_send(fake, parts, CF_CMD_ACK, sbuf.data, sbuf.size);
+        fake_send(fake, parts, sbuf.data, sbuf.size);
     msgpack_sbuffer_destroy(&sbuf);
 }
 
 static void *fake_run(void *arg)
 {
     fake_t *fake = arg;
-    cf_parts_t *parts = cf_parts_new(CF_PROTO_MAX_EVENTS + 4);
+    cf_multipart_t *parts = cf_multipart_new(CF_MSG_MAX_EVENTS + 4);
+    char reason[128];
     while (!atomic_load(&fake->stop)) {
         zmq_pollitem_t item = { fake->router, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll(&item, 1, 20) <= 0)
             continue;
-        while (cf_parts_recv(parts, fake->router) == 0)
-            if (cf_parts_size(parts) >= 5 && cf_parts_equals(parts, 2, CF_CMD_PUSH))
+        while (cf_multipart_recv(parts, fake->router) == 0)
+            if (!cf_msg_check_push(parts, reason, sizeof reason))
                 fake_answer(fake, parts);
     }
-    cf_parts_destroy(&parts);
+    cf_multipart_destroy(&parts);
     return NULL;
 }
 

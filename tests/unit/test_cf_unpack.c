@@ -89,7 +89,8 @@ static void test_hostile_headers(void **state)
     msgpack_unpacked_destroy(&result);
 }
 
-/* cf_unpack_get finds a string key in a map, and nothing in what is not one. */
+/* cf_unpack_get finds a string key in a map, and nothing in what is not
+   one; cf_unpack_str_equals matches a whole str only. */
 static void test_get(void **state)
 {
     (void) state;
@@ -113,6 +114,11 @@ static void test_get(void **state)
     assert_null(cf_unpack_get(&result.data, "abc"));
     assert_null(cf_unpack_get(NULL, "a"));
     assert_null(cf_unpack_get(&result.data.via.map.ptr[0].val, "a"));     /* an integer */
+    const msgpack_object *ab = &result.data.via.map.ptr[1].key;
+    assert_true(cf_unpack_str_equals(ab, "ab"));
+    assert_false(cf_unpack_str_equals(ab, "a"));
+    assert_false(cf_unpack_str_equals(ab, "abc"));
+    assert_false(cf_unpack_str_equals(&result.data.via.map.ptr[0].key, "7"));   /* no str */
     msgpack_unpacked_destroy(&result);
     msgpack_sbuffer_destroy(&sbuf);
 }

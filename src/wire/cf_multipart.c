@@ -1,21 +1,21 @@
-/*  cf_parts: bounded multipart receive buffer; see cf_parts.h.              */
-#include "caseflow/cf_parts.h"
+/*  cf_multipart: bounded multipart receive buffer; see cf_multipart.h.      */
+#include "caseflow/cf_multipart.h"
 #include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct _cf_parts_t {
+struct _cf_multipart_t {
     zmq_msg_t *parts;
     size_t size, max;
     bool truncated;
 };
 
-cf_parts_t *cf_parts_new(size_t max)
+cf_multipart_t *cf_multipart_new(size_t max)
 {
     assert(max > 0);
-    cf_parts_t *self = cf_calloc(1, sizeof *self);
+    cf_multipart_t *self = cf_calloc(1, sizeof *self);
     self->parts = cf_calloc(max, sizeof(zmq_msg_t));
     self->max = max;
     for (size_t i = 0; i < max; i++)
@@ -23,11 +23,11 @@ cf_parts_t *cf_parts_new(size_t max)
     return self;
 }
 
-void cf_parts_destroy(cf_parts_t **self_p)
+void cf_multipart_destroy(cf_multipart_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    cf_parts_t *self = *self_p;
+    cf_multipart_t *self = *self_p;
     for (size_t i = 0; i < self->max; i++)
         zmq_msg_close(&self->parts[i]);
     free(self->parts);
@@ -35,7 +35,7 @@ void cf_parts_destroy(cf_parts_t **self_p)
     *self_p = NULL;
 }
 
-static void parts_clear(cf_parts_t *self)
+static void multipart_clear(cf_multipart_t *self)
 {
     for (size_t i = 0; i < self->size; i++) {
         zmq_msg_close(&self->parts[i]);
@@ -45,13 +45,13 @@ static void parts_clear(cf_parts_t *self)
     self->truncated = false;
 }
 
-void cf_parts_clear(cf_parts_t *self)
+void cf_multipart_clear(cf_multipart_t *self)
 {
     assert(self);
-    parts_clear(self);
+    multipart_clear(self);
 }
 
-void cf_parts_add(cf_parts_t *self, const void *data, size_t size)
+void cf_multipart_add(cf_multipart_t *self, const void *data, size_t size)
 {
     assert(self && (data || size == 0));
     if (self->size == self->max) {
@@ -66,16 +66,17 @@ void cf_parts_add(cf_parts_t *self, const void *data, size_t size)
         memcpy(zmq_msg_data(msg), data, size);
 }
 
-int cf_parts_recv(cf_parts_t *self, void *socket)
+/* Receives one message, its first part with flags. */
+static int multipart_recv(cf_multipart_t *self, void *socket, int flags)
 {
     assert(self && socket);
-    parts_clear(self);
+    multipart_clear(self);
     int more = 1;
     while (more) {
         zmq_msg_t scratch, *msg = self->size < self->max ? &self->parts[self->size] : &scratch;
         if (msg == &scratch)
             zmq_msg_init(&scratch);
-        if (zmq_msg_recv(msg, socket, self->size == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+        if (zmq_msg_recv(msg, socket, self->size == 0 ? flags : 0) < 0) {
             if (msg == &scratch)
                 zmq_msg_close(&scratch);
             return -1;      /* nothing waiting: a message's later parts are always there */
@@ -91,35 +92,45 @@ int cf_parts_recv(cf_parts_t *self, void *socket)
     return 0;
 }
 
-size_t cf_parts_size(const cf_parts_t *self)
+int cf_multipart_recv(cf_multipart_t *self, void *socket)
+{
+    return multipart_recv(self, socket, ZMQ_DONTWAIT);
+}
+
+int cf_multipart_wait(cf_multipart_t *self, void *socket)
+{
+    return multipart_recv(self, socket, 0);
+}
+
+size_t cf_multipart_size(const cf_multipart_t *self)
 {
     assert(self);
     return self->size;
 }
 
-bool cf_parts_truncated(const cf_parts_t *self)
+bool cf_multipart_truncated(const cf_multipart_t *self)
 {
     assert(self);
     return self->truncated;
 }
 
-zmq_msg_t *cf_parts_at(cf_parts_t *self, size_t index)
+zmq_msg_t *cf_multipart_at(cf_multipart_t *self, size_t index)
 {
     assert(self && index < self->size);
     return &self->parts[index];
 }
 
-const void *cf_parts_data(cf_parts_t *self, size_t index)
+const void *cf_multipart_data(cf_multipart_t *self, size_t index)
 {
-    return zmq_msg_data(cf_parts_at(self, index));
+    return zmq_msg_data(cf_multipart_at(self, index));
 }
 
-size_t cf_parts_len(cf_parts_t *self, size_t index)
+size_t cf_multipart_len(cf_multipart_t *self, size_t index)
 {
-    return zmq_msg_size(cf_parts_at(self, index));
+    return zmq_msg_size(cf_multipart_at(self, index));
 }
 
-bool cf_parts_equals(cf_parts_t *self, size_t index, const char *text)
+bool cf_multipart_equals(cf_multipart_t *self, size_t index, const char *text)
 {
     assert(self && text);
     if (index >= self->size)

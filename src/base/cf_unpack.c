@@ -109,12 +109,16 @@ const msgpack_object *cf_unpack_get(const msgpack_object *map, const char *key)
     assert(key);
     if (!map || map->type != MSGPACK_OBJECT_MAP)
         return NULL;
-    size_t len = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
-            && memcmp(k->via.str.ptr, key, len) == 0)
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (cf_unpack_str_equals(&map->via.map.ptr[i].key, key))
             return &map->via.map.ptr[i].val;
-    }
     return NULL;
+}
+
+bool cf_unpack_str_equals(const msgpack_object *obj, const char *text)
+{
+    assert(obj && text);
+    size_t len = strlen(text);
+    return obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == len
+        && (len == 0 || memcmp(obj->via.str.ptr, text, len) == 0);
 }

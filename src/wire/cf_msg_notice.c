@@ -1,0 +1,105 @@
+/*  cf_msg (notifications): [topic, body] from the broker's XPUB to its
+    subscribers. The broker stamps each body, written by a worker's script,
+    the outbox reader or itself, with the keys every notification carries
+    (docs/protocol.md, section 4); a subscriber reads them back. See
+    cf_msg.h.                                                                */
+#include "cf_msg_internal.h"
+#include "caseflow/cf_pack.h"
+#include "caseflow/cf_unpack.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* Checks that body is exactly one msgpack map and returns its entry count
+   and header length, so that its entries can be copied as they are. */
+static int notice_map_header(const unsigned char *body, size_t size, uint32_t *entries,
+                             size_t *header)
+{
+    size_t end;     /* the walk checks the whole map without allocating */
+    if (size == 0 || cf_unpack_scan(body, size, &end) != 0 || end != size)
+        return -1;
+    if (body[0] >= 0x80 && body[0] <= 0x8f) {           /* fixmap */
+        *entries = body[0] & 0x0f;
+        *header = 1;
+    } else if (body[0] == 0xde) {                       /* map 16 */
+        *entries = (uint32_t) body[1] << 8 | body[2];
+        *header = 3;
+    } else if (body[0] == 0xdf) {                       /* map 32 */
+        *entries = (uint32_t) body[1] << 24 | (uint32_t) body[2] << 16
+                 | (uint32_t) body[3] << 8 | body[4];
+        *header = 5;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+int cf_msg_pack_notice(msgpack_sbuffer *out, const cf_msg_notice_t *notice, const void *body,
+                       size_t size)
+{
+    assert(out && notice && notice->publisher);
+    uint32_t entries;
+    size_t header;
+    if (notice->topic_len == 0 || notice_map_header(body, size, &entries, &header) < 0)
+        return -1;
+    msgpack_sbuffer_clear(out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, entries + (notice->id ? 5 : 4));
+    if (notice->id) {
+        cf_pack_str(&pk, "id");
+        cf_pack_strn(&pk, notice->id, notice->id_len);
+    }
+    cf_pack_str(&pk, "topic");
+    cf_pack_strn(&pk, notice->topic, notice->topic_len);
+    cf_pack_str(&pk, "publisher");
+    cf_pack_strn(&pk, notice->publisher, notice->publisher_len);
+    cf_pack_key_uint(&pk, "seq", notice->seq);
+    cf_pack_str(&pk, "time");
+    msgpack_pack_int64(&pk, notice->time);
+    msgpack_sbuffer_write(out, (const char *) body + header, size - header);
+    return 0;
+}
+
+int cf_msg_send_notice(void *socket, int flags, const cf_msg_notice_t *notice,
+                       const void *stamped, size_t size)
+{
+    assert(socket && notice && stamped);
+    if (msg_send_frame(socket, flags, notice->topic, notice->topic_len, true) < 0)
+        return -1;
+    return msg_send_frame(socket, flags, stamped, size, false);
+}
+
+int cf_msg_parse_notice(cf_multipart_t *parts, msgpack_unpacked *body, cf_msg_notice_t *notice)
+{
+    assert(parts && body && notice);
+    memset(notice, 0, sizeof *notice);
+    size_t count = cf_multipart_size(parts);
+    notice->topic = count && cf_multipart_len(parts, 0) ? cf_multipart_data(parts, 0) : "";
+    notice->topic_len = count ? cf_multipart_len(parts, 0) : 0;
+    if (count < 2
+        || cf_unpack(body, cf_multipart_data(parts, 1), cf_multipart_len(parts, 1)) < 0
+        || body->data.type != MSGPACK_OBJECT_MAP)
+        return -1;
+    notice->body = &body->data;
+    const msgpack_object *publisher = cf_unpack_get(&body->data, "publisher");
+    const msgpack_object *seq = cf_unpack_get(&body->data, "seq");
+    const msgpack_object *id = cf_unpack_get(&body->data, "id");
+    const msgpack_object *time = cf_unpack_get(&body->data, "time");
+    if (publisher && publisher->type == MSGPACK_OBJECT_STR) {
+        notice->publisher = publisher->via.str.ptr;
+        notice->publisher_len = publisher->via.str.size;
+    }
+    if (seq && seq->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        notice->has_seq = true;
+        notice->seq = seq->via.u64;
+    }
+    if (id && id->type == MSGPACK_OBJECT_STR) {
+        notice->id = id->via.str.ptr;
+        notice->id_len = id->via.str.size;
+    }
+    if (time && (time->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                 || time->type == MSGPACK_OBJECT_NEGATIVE_INTEGER))
+        notice->time = time->via.i64;
+    return 0;
+}

@@ -1,0 +1,111 @@
+/*  Tests of cf_msg (notifications): a body stamped by the broker's builder
+    and sent is read back by the subscriber's parser with its stamp and its
+    own entries; bodies that are no map, and notifications without a body
+    or with keys of the wrong type.                                         */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_unpack.h"
+
+static void test_stamp_roundtrip(void **unused)
+{
+    (void) unused;
+    void *ctx = zmq_ctx_new();
+    void *in = zmq_socket(ctx, ZMQ_PAIR), *out = zmq_socket(ctx, ZMQ_PAIR);
+    zmq_bind(in, "inproc://notice-test");
+    zmq_connect(out, "inproc://notice-test");
+    msgpack_sbuffer stamped;
+    msgpack_sbuffer_init(&stamped);
+    const char body[] = "\x82\xa5stage\xa8" "departed\xa7persons\x02";
+    cf_msg_notice_t stamp = { .topic = "case.P.departed", .topic_len = 15, .publisher = "pub1",
+                              .publisher_len = 4, .has_seq = true, .seq = 300, .id = "s3-1-0",
+                              .id_len = 6, .time = 1700000000123 };
+    assert_int_equal(cf_msg_pack_notice(&stamped, &stamp, body, sizeof body - 1), 0);
+    assert_int_equal(cf_msg_send_notice(out, 0, &stamp, stamped.data, stamped.size), 0);
+    cf_multipart_t *parts = cf_multipart_new(4);
+    assert_int_equal(cf_multipart_wait(parts, in), 0);
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    cf_msg_notice_t n;
+    assert_int_equal(cf_msg_parse_notice(parts, &result, &n), 0);
+    assert_int_equal(n.topic_len, 15);
+    assert_memory_equal(n.topic, "case.P.departed", 15);
+    assert_int_equal(n.publisher_len, 4);
+    assert_true(n.has_seq);
+    assert_int_equal(n.seq, 300);
+    assert_int_equal(n.id_len, 6);
+    assert_memory_equal(n.id, "s3-1-0", 6);
+    assert_int_equal(n.time, 1700000000123);
+    assert_int_equal(n.body->via.map.size, 5 + 2);      /* the stamp, then its own */
+    const msgpack_object *persons = cf_unpack_get(n.body, "persons");
+    assert_true(persons && persons->via.u64 == 2);
+    assert_true(cf_unpack_str_equals(cf_unpack_get(n.body, "topic"), "case.P.departed"));
+
+    stamp.id = NULL;                                    /* a stats notification: no id */
+    assert_int_equal(cf_msg_pack_notice(&stamped, &stamp, "\x80", 1), 0);
+    assert_int_equal(cf_unpack(&result, stamped.data, stamped.size), 0);
+    assert_int_equal(result.data.via.map.size, 4);
+    assert_null(cf_unpack_get(&result.data, "id"));
+    assert_int_equal(cf_msg_pack_notice(&stamped, &stamp, "\x90", 1), -1);  /* not a map */
+    assert_int_equal(cf_msg_pack_notice(&stamped, &stamp, "\x81\xa1" "a", 3), -1);  /* cut */
+    stamp.topic_len = 0;
+    assert_int_equal(cf_msg_pack_notice(&stamped, &stamp, "\x80", 1), -1);  /* no topic */
+    msgpack_unpacked_destroy(&result);
+    msgpack_sbuffer_destroy(&stamped);
+    cf_multipart_destroy(&parts);
+    zmq_close(in);
+    zmq_close(out);
+    zmq_ctx_term(ctx);
+}
+
+static void test_notice_shapes(void **unused)
+{
+    (void) unused;
+    cf_multipart_t *parts = cf_multipart_new(4);
+    msgpack_unpacked body;
+    msgpack_unpacked_init(&body);
+    cf_msg_notice_t n;
+    /* {"publisher": "p", "seq": 3, "id": "s0-1"} */
+    const char map[] = "\x83\xa9publisher\xa1p\xa3seq\x03\xa2id\xa4s0-1";
+    cf_multipart_clear(parts);
+    cf_multipart_add(parts, "stats", 5);
+    cf_multipart_add(parts, map, sizeof map - 1);
+    assert_int_equal(cf_msg_parse_notice(parts, &body, &n), 0);
+    assert_int_equal(n.topic_len, 5);
+    assert_int_equal(n.publisher_len, 1);
+    assert_true(n.has_seq);
+    assert_int_equal(n.seq, 3);
+    assert_int_equal(n.id_len, 4);
+    assert_int_equal(n.time, 0);
+    /* {"publisher": 1, "seq": -3, "id": nil}: none of them read */
+    const char odd[] = "\x83\xa9publisher\x01\xa3seq\xfd\xa2id\xc0";
+    cf_multipart_clear(parts);
+    cf_multipart_add(parts, "stats", 5);
+    cf_multipart_add(parts, odd, sizeof odd - 1);
+    assert_int_equal(cf_msg_parse_notice(parts, &body, &n), 0);
+    assert_null(n.publisher);
+    assert_false(n.has_seq);
+    assert_null(n.id);
+    cf_multipart_clear(parts);
+    cf_multipart_add(parts, "stats", 5);
+    cf_multipart_add(parts, "\x91\x80", 2);        /* an array, not a map */
+    assert_int_equal(cf_msg_parse_notice(parts, &body, &n), -1);
+    assert_int_equal(n.topic_len, 5);
+    cf_multipart_clear(parts);
+    cf_multipart_add(parts, "t", 1);               /* no body */
+    assert_int_equal(cf_msg_parse_notice(parts, &body, &n), -1);
+    msgpack_unpacked_destroy(&body);
+    cf_multipart_destroy(&parts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stamp_roundtrip),
+        cmocka_unit_test(test_notice_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
