@@ -85,7 +85,7 @@ static int pack_value(cf_json_t *self, msgpack_packer *pk, json_t *value, int de
         }
         msgpack_pack_map(pk, json_object_size(value));
         json_object_foreach(value, key, item) {
-            cf_pack_str(pk, key);       /* keys cannot hold NUL: jansson refuses */
+            cf_pack_str(pk, key);                   /* keys cannot hold NUL: jansson refuses */
             if (pack_value(self, pk, item, depth + 1) < 0)
                 return -1;
         }

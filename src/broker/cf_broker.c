@@ -39,7 +39,7 @@ static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, co
         return NULL;
     }
     int on = 1, linger = 0, sndtimeo = 0;
-    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;   /* a larger frame drops its peer */
+    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;     /* a larger frame drops its peer */
     zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (type == ZMQ_ROUTER)
         zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on);

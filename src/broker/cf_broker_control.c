@@ -10,12 +10,12 @@
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_msg.h"
 
-_Static_assert(sizeof ((cf_member_t *) 0)->label == CF_MSG_WORKER_ID_MAX,
-               "a worker's label is what DRAIN names it by");
-
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+
+_Static_assert(sizeof ((cf_member_t *) 0)->label == CF_MSG_WORKER_ID_MAX,
+               "a worker's label is what DRAIN names it by");
 
 #define CONTROL_TICK_MS 100
 #define CONTROL_SAMPLE_MS 1000

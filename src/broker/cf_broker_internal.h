@@ -72,7 +72,7 @@ struct _cf_broker_t {
     cf_loop_t *loop;
     cf_jobq_t *queue;
     cf_roster_t *roster;
-    cf_multipart_t *intake_parts;       /* reused receive buffers */
+    cf_multipart_t *intake_parts;   /* reused receive buffers */
     cf_multipart_t *worker_parts;
     size_t queue_limit, queue_bytes;
     cf_ratelimit_t *rates;          /* per producer (intake routing id) */

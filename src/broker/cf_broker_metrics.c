@@ -97,7 +97,7 @@ void cf_broker_metrics_acks(cf_broker_t *self, const void *data, size_t size)
 {
     if (!self->metrics.workers)
         return;
-    static cf_ack_t acks[CF_MSG_MAX_EVENTS];     /* the broker's one thread */
+    static cf_ack_t acks[CF_MSG_MAX_EVENTS];       /* the broker's one thread */
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     int count = cf_msg_unpack_acks(&result, data, size, acks, CF_MSG_MAX_EVENTS);

@@ -58,7 +58,7 @@ struct _cf_client_t {
     client_request_t *slots;    /* window of them while running */
     unsigned in_flight;
     uint64_t last_id;
-    cf_multipart_t *parts;          /* a reply */
+    cf_multipart_t *parts;      /* a reply */
     cf_ack_t *acks;             /* batch of them, for decoding */
     uint32_t *busy;             /* batch of them, events acked busy */
     int64_t busy_until;         /* send nothing new before this */

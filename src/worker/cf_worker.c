@@ -36,7 +36,7 @@ typedef struct {
 typedef struct {
     uint64_t id;
     bool careful;               /* REDO, or Redis refused it: event by event */
-    cf_multipart_t *parts;          /* [CF01, JOB or REDO, id, events...] */
+    cf_multipart_t *parts;      /* [CF01, JOB or REDO, id, events...] */
 } worker_job_t;
 
 struct _cf_worker_t {
@@ -51,7 +51,7 @@ struct _cf_worker_t {
     cf_rules_t *rules;
     worker_job_t *jobs;             /* FIFO ring of config.credit jobs */
     size_t job_head, job_count;
-    cf_multipart_t *inbox;              /* receives; swapped into a job slot */
+    cf_multipart_t *inbox;          /* receives; swapped into a job slot */
     int64_t last_heard, last_sent, retry_at, fired_at;
     int retry_ms;
     bool redis_down;                /* the last Redis call failed */
@@ -91,7 +91,7 @@ static void worker_connect(cf_worker_t *self)
     /* a send never blocks for long: a broker that refused our key (CURVE)
        leaves no peer to queue for, and stopping must still work */
     int linger = 1000, sndtimeo = 1000;
-    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;   /* a larger JOB frame drops the connection */
+    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;     /* a larger JOB frame drops the connection */
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(self->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);

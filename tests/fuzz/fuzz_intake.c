@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static cf_multipart_t *parts;
     if (!parts)
-        parts = cf_multipart_new(4 + CF_MSG_MAX_EVENTS + 1);    /* as the broker's */
+        parts = cf_multipart_new(4 + CF_MSG_MAX_EVENTS + 1);  /* as the broker's */
     fuzz_frames_fill(parts, data, size);
     if (cf_multipart_size(parts) == 0)
         return 0;           /* a ROUTER always has the routing id */

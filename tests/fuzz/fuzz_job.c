@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static cf_multipart_t *parts;
     if (!parts)
-        parts = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);    /* as the worker's */
+        parts = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);  /* as the worker's */
     fuzz_frames_fill(parts, data, size);
     uint64_t id;
     bool redo;

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static cf_multipart_t *parts;
     static cf_json_t *json;
     if (!parts) {
-        parts = cf_multipart_new(4);        /* as caseflow-watch's */
+        parts = cf_multipart_new(4);    /* as caseflow-watch's */
         json = cf_json_new();
     }
     fuzz_frames_fill(parts, data, size);

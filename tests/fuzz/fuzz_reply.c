@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static cf_multipart_t *parts;
     if (!parts)
-        parts = cf_multipart_new(8);        /* as the client's */
+        parts = cf_multipart_new(8);    /* as the client's */
     fuzz_frames_fill(parts, data, size);
     cf_msg_reply_t reply;
     if (cf_msg_parse_snapshot(parts, &reply) == 0)

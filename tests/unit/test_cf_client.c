@@ -113,7 +113,7 @@ static void fake_answer(fake_t *fake, cf_multipart_t *parts)
         || (fake->mode == FAKE_LATE_FIRST && fake_late(fake, parts, push, events)))
         return;
     if (fake->mode == FAKE_GARBAGE_FIRST && push == 1) {
-        fake_send(fake, parts, "\x91\x80", 2);     /* one ack, and no status */
+        fake_send(fake, parts, "\x91\x80", 2);                 /* one ack, and no status */
         return;
     }
     if (fake->mode == FAKE_ERROR) {
