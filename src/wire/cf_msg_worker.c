@@ -19,10 +19,8 @@ int cf_msg_send_ready(void *socket, int flags, const cf_msg_ready_t *ready)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 3);
-    cf_pack_str(&pk, "credit");
-    msgpack_pack_unsigned_int(&pk, ready->credit);
-    cf_pack_str(&pk, "pid");
-    msgpack_pack_unsigned_int(&pk, ready->pid);
+    cf_pack_key_uint(&pk, "credit", ready->credit);
+    cf_pack_key_uint(&pk, "pid", ready->pid);
     cf_pack_key_str(&pk, "host", ready->host);
     const void *data[] = { sbuf.data };
     size_t size[] = { sbuf.size };
