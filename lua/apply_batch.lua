@@ -40,8 +40,8 @@ for i, e in ipairs(events) do
   if not marked then
     status[i] = 'a'
     fresh[#fresh + 1] = key
-    if e[1] == T_FUNDING then apply_funding(e)
-    elseif e[1] == T_FLOW then apply_flow(e)
+    if e[1] == T_FUNDING_TRANSACTION then apply_funding(e)
+    elseif e[1] == T_FLOW_OBSERVED then apply_flow(e)
     else apply_case(e, i) end
   elseif marked == request then
     status[i] = 'a'            -- applied by an earlier attempt of this request
@@ -106,7 +106,7 @@ for key_index, c in pairs(cases) do
   if #gone > 0 then redis.call('HDEL', KEYS[key_index], unpack(gone)) end
   -- A closed case's state goes after ARGV[3] seconds (counted again from its
   -- latest event); the aggregates it fed stay.
-  if (#args > 0 or #gone > 0) and has_bit(c.bits, ST_LAST) then
+  if (#args > 0 or #gone > 0) and has_bit(c.bits, ST_CLOSED) then
     redis.call('EXPIRE', KEYS[key_index], ARGV[3])
   end
 end

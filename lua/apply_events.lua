@@ -1,7 +1,10 @@
 -- apply_events.lua: the third part of the apply script: what each event
 -- type does to its case (stages, vulnerabilities, times, detention lists,
 -- services) and to the non-case families (funding, flows). Per-type payload
--- elements e[4], e[5], ... are listed in PAYLOAD (apply_input.lua).
+-- elements e[4], e[5], ... are those of the type's row in
+-- src/domain/cf_event_types.c (their kinds: PAYLOAD, in the prelude). The
+-- services a type counts are table-driven too (SERVICES); a type that only
+-- counts services needs no handler here.
 
 -- The four stage field names of programme p and stage s, built once a call.
 local stage_names = {}
@@ -104,7 +107,7 @@ local function register(c, e, ev)
   set(c, 'rt', int(e[11]))
   if not has_bit(c.bits, 0) then c.bits = c.bits + 1 end
   c.dirty.bits = true
-  for s = 0, ST_LAST do
+  for s = 0, NSTAGES - 1 do
     if has_bit(c.bits, s) then count_ever(c, s, ev) end
   end
   count_now(c, highest(c.bits), 1)
@@ -116,7 +119,7 @@ local function register(c, e, ev)
       alert_vulnerable(c, ev, field:sub(3))
     end
   end
-  if c.risk == 3 then alert_vulnerable(c, ev, 'risk_high') end
+  if c.risk == 3 then alert_vulnerable(c, ev, ALERT_RISK) end
   flush_pending(c)
 end
 
@@ -144,10 +147,24 @@ local function check_predeparture(c, ev, t)
   note(c, ev, 'alert.predeparture', { window_h = window / 3600000 })
 end
 
+-- The services the type's row lists (SERVICES: {kind, detail, detail2,
+-- money, when} as positions in e, false when none): <kind>|<detail>[:<detail2>],
+-- with the money's currency and cents, when e[when] is 1 if it names one.
+local function count_services(c, e)
+  local list = SERVICES[e[1]]
+  if not list then return end
+  for _, s in ipairs(list) do
+    if not s[5] or e[s[5]] == 1 then
+      local rest = s[1] .. '|' .. e[s[2]] .. (s[3] and ':' .. e[s[3]] or '')
+      if s[4] then service(c, F_SERVICES, rest, e[s[4]], e[s[4] + 1])
+      else service(c, F_SERVICES, rest, '-', 0) end
+    end
+  end
+end
+
 local HANDLERS = {
-  [T_SCREENED] = function(c, e, ev)
+  [T_CASE_SCREENED] = function(c, e, ev)
     add_vulns(c, e[4], ev)
-    service(c, F_SERVICES, 'screening|' .. e[5] .. ':' .. e[6], '-', 0)
     if e[5] == 'medical' then
       set(c, 'sm', c.f.sm and (c.f.sm .. ',' .. int(e[8])) or int(e[8]))
     end
@@ -155,26 +172,23 @@ local HANDLERS = {
       touch(c)
       c.risk = e[7]
       set(c, 'risk', tostring(e[7]))
-      if e[7] == 3 and c.f.prog then alert_vulnerable(c, ev, 'risk_high') end
+      if e[7] == 3 and c.f.prog then alert_vulnerable(c, ev, ALERT_RISK) end
     end
   end,
-  [T_ASSISTED] = function(c, e) service(c, F_SERVICES, 'assistance|' .. e[4], e[5], e[6]) end,
-  [T_DETAINED] = function(c, e) append_time(c, 'd|' .. e[4], e[5]) end,
-  [T_RELEASED] = function(c, e) append_time(c, 'r|' .. e[4], e[5]) end,
-  [T_DEPARTED] = function(c, e, ev)
-    service(c, F_SERVICES, 'departure|' .. e[4], '-', 0)
-    if e[5] == 1 then service(c, F_SERVICES, 'escort|' .. e[4], '-', 0) end
+  [T_CASE_DETAINED] = function(c, e) append_time(c, 'd|' .. e[4], e[5]) end,
+  [T_CASE_RELEASED] = function(c, e) append_time(c, 'r|' .. e[4], e[5]) end,
+  [T_CASE_DEPARTED] = function(c, e, ev)
     keep_earliest(c, 'dt', e[6])
     check_predeparture(c, ev, e[6])
   end,
-  [T_ARRIVED] = function(c, e)
+  [T_CASE_ARRIVED] = function(c, e)
     if keep_earliest(c, 'at', e[5]) then set(c, 'ad', e[4]) end
   end,
-  [T_REINTEGRATION] = function(c, e)
+  [T_CASE_REINTEGRATION] = function(c, e)
     service(c, F_REINT, e[4] .. '|' .. e[5], e[6], e[7])
     keep_earliest(c, 'it', e[8])
   end,
-  [T_MONITORED] = function(c, e)
+  [T_CASE_MONITORED] = function(c, e)
     emit(c, F_MONITOR, 'surveys', 1)
     emit(c, F_MONITOR, 'economic', e[4])
     emit(c, F_MONITOR, 'social', e[5])
@@ -184,14 +198,13 @@ local HANDLERS = {
       emit(c, F_MONITOR, 'composite_surveys', 1)
     end
   end,
-  [T_REUNIFIED] = function(c, e) service(c, F_SERVICES, 'reunification|' .. e[4], '-', 0) end,
-  [T_CLOSED] = function(c, e) service(c, F_SERVICES, 'closure|' .. e[4], '-', 0) end,
 }
 
 local function apply_case(e, ev)
   local c = load_case(e[3])
-  if e[1] == T_REGISTERED then return register(c, e, ev) end
+  if e[1] == T_CASE_REGISTERED then return register(c, e, ev) end
   if not c.f.prog then add(F_QUALITY, 'before_registration', 1) end
+  count_services(c, e)
   local handler = HANDLERS[e[1]]
   if handler then handler(c, e, ev) end
   if e[2] >= 0 then enter_stage(c, e[2], ev) end

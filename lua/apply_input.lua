@@ -1,15 +1,28 @@
 -- apply_input.lua: the first part of caseflow's apply script (the store loads
 -- apply_input, apply_state, apply_events and apply_batch, in that order, as
--- one script: docs/storage.md). Here: the numeric codes, which mirror
--- include/caseflow/cf_event.h, the key layout, and the check of the whole
--- input, done before the first write because Redis does not roll a script
--- back on error.
+-- one script: docs/storage.md). Here: the check of the whole input, done
+-- before the first write because Redis does not roll a script back on error.
 --
--- KEYS[1..12]     cf:{sN}:<family> for the families below, in order
--- KEYS[13..16]    cf:{sN}:outbox (notifications), :due (overdue deadlines),
---                 :route_day (flow counts per route and day), :spike (routes in a spike)
--- KEYS[16+i]      cf:{sN}:eid:<event_id> of event i, i = 1..n
--- KEYS[17+n..]    cf:{sN}:case:<case_id>, each distinct case of the batch once
+-- The codes, the key layout and the payload shapes are not kept here: the
+-- store puts a prelude of Lua locals made from its C tables before this file
+-- (cf_store_script.c; unit.cf_vocab checks that it names every entry and
+-- that these files use no name it lacks):
+--   STAGES, ST_<STAGE>, NSTAGES   the stages (codes from 0)
+--   T_<TYPE>, NTYPES, CASE_TYPES  the cf_event_type_t codes (T_CASE_REGISTERED ...)
+--   F_<FAMILY>, NFAMILIES         the families' KEYS indexes (F_STAGE ...)
+--   K_OUTBOX, K_DUE, K_ROUTE_DAY, K_SPIKE, NFIXED, FIXED_TYPES   the other fixed KEYS
+--   PAYLOAD     each type's element kinds after the 3-element header: 'string'
+--               (non-empty), 'int' (an integer, -1 = absent), 'strings' (an
+--               array of strings), 'pairs' (alternating string and integer
+--               1..1000); docs/storage.md, "Script input", names each element
+--   SERVICES    what each type counts in the services family (apply_events.lua)
+--   RISKS, ALERT_RISK, LIMITS     risk levels 1..3, the flag of a high risk, the limits
+--
+-- KEYS[1..NFIXED]     cf:{sN}:<family> for the families, in F_* order, then
+--                     cf:{sN}:outbox (notifications), :due (overdue deadlines),
+--                     :route_day (flow counts per route and day), :spike (routes in a spike)
+-- KEYS[NFIXED+i]      cf:{sN}:eid:<event_id> of event i, i = 1..n
+-- KEYS[NFIXED+1+n..]  cf:{sN}:case:<case_id>, each distinct case of the batch once
 -- ARGV[1]         msgpack array of n events, each {type, stage, case_key, payload...}
 -- ARGV[2]         seconds an event_id is remembered (dedupe window)
 -- ARGV[3]         seconds a case's state is kept after it is closed
@@ -18,43 +31,6 @@
 -- ARGV[6]         the request these events serve (hex, at most 64 chars; may be
 --                 empty): each dedupe marker holds it, so that a retry of the
 --                 same request finds its own earlier writes (docs/reliability.md)
-
-local STAGES = { [0] = 'registered', 'screened', 'assisted', 'departed', 'arrived',
-                 'reintegrating', 'closed' }
-local ST_LAST = 6
-local T_REGISTERED, T_SCREENED, T_ASSISTED, T_DETAINED, T_RELEASED = 0, 1, 2, 3, 4
-local T_DEPARTED, T_ARRIVED, T_REINTEGRATION, T_MONITORED, T_REUNIFIED = 5, 6, 7, 8, 9
-local T_CLOSED, T_FUNDING, T_FLOW = 10, 11, 12
-local T_LAST_CASE, T_LAST = 10, 12
-
-local F_STAGE, F_RETURNS, F_VULN, F_DEMO, F_QUALITY, F_DUR = 1, 2, 3, 4, 5, 6
-local F_DETENTION, F_REINT, F_MONITOR, F_SERVICES, F_FUNDING, F_FLOWS = 7, 8, 9, 10, 11, 12
-local NFAMILIES = 12
-local K_OUTBOX, K_DUE, K_ROUTE_DAY, K_SPIKE = 13, 14, 15, 16
-local NFIXED = 16
-local FIXED_TYPES = { [K_OUTBOX] = 'stream', [K_DUE] = 'zset', [K_ROUTE_DAY] = 'hash',
-                      [K_SPIKE] = 'hash' }
-
--- Shape of each type's payload after the 3-element header: the kinds of
--- elements 4, 5, ...: 'string' (non-empty), 'int' (an integer, -1 = absent),
--- 'strings' (an array of strings), 'pairs' (alternating string and integer
--- 1..1000). docs/storage.md, "Script input", names each element.
-local PAYLOAD = {
-  [T_REGISTERED] = { 'string', 'int', 'string', 'string', 'string', 'strings', 'pairs', 'int' },
-  [T_SCREENED] = { 'strings', 'string', 'string', 'int', 'int' },
-  [T_ASSISTED] = { 'string', 'string', 'int' },
-  [T_DETAINED] = { 'string', 'int' },
-  [T_RELEASED] = { 'string', 'int' },
-  [T_DEPARTED] = { 'string', 'int', 'int' },
-  [T_ARRIVED] = { 'string', 'int' },
-  [T_REINTEGRATION] = { 'string', 'string', 'string', 'int', 'int' },
-  [T_MONITORED] = { 'int', 'int', 'int', 'int' },
-  [T_REUNIFIED] = { 'string' },
-  [T_CLOSED] = { 'string' },
-  [T_FUNDING] = { 'string', 'string', 'string', 'string', 'string', 'int' },
-  [T_FLOW] = { 'string', 'string', 'string', 'string', 'string', 'int', 'int', 'int', 'int',
-               'int' },
-}
 
 local function is_int(v, lo, hi)
   return type(v) == 'number' and v == math.floor(v) and v >= lo and v <= hi
@@ -78,9 +54,9 @@ end
 
 local function check_event(ev, n)
   if type(ev) ~= 'table' then return 'not an array' end
-  if not is_int(ev[1], 0, T_LAST) then return 'bad type' end
-  if not is_int(ev[2], -1, ST_LAST) then return 'bad stage' end
-  local is_case = ev[1] <= T_LAST_CASE
+  if not is_int(ev[1], 0, NTYPES - 1) then return 'bad type' end
+  if not is_int(ev[2], -1, NSTAGES - 1) then return 'bad stage' end
+  local is_case = CASE_TYPES[ev[1]]
   if is_case and not is_int(ev[3], NFIXED + 1 + n, #KEYS) then return 'bad case key' end
   if not is_case and ev[3] ~= 0 then return 'case key on a non-case event' end
   local shape = PAYLOAD[ev[1]]
@@ -88,7 +64,7 @@ local function check_event(ev, n)
   for j, want in ipairs(shape) do
     if not check_value(ev[3 + j], want) then return 'payload element ' .. j end
   end
-  if ev[1] == T_REGISTERED and not is_int(ev[5], 1, 1000) then return 'bad persons' end
+  if ev[1] == T_CASE_REGISTERED and not is_int(ev[5], 1, 1000) then return 'bad persons' end
   return nil
 end
 

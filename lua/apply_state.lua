@@ -67,11 +67,11 @@ local function unset(c, field)
 end
 
 local BIT = {}
-for s = 0, ST_LAST do BIT[s] = 2 ^ s end
+for s = 0, NSTAGES - 1 do BIT[s] = 2 ^ s end
 local function has_bit(bits, s) return bits % (2 * BIT[s]) >= BIT[s] end
 
 local function highest(bits)
-  for s = ST_LAST, 0, -1 do
+  for s = NSTAGES - 1, 0, -1 do
     if has_bit(bits, s) then return s end
   end
   return -1
@@ -79,7 +79,6 @@ end
 
 -- ---- derived aggregates ----------------------------------------------------
 
-local RISKS = { 'low', 'medium', 'high' }
 local INTERVALS = { { 'registered-departed', 'rt', 'dt' }, { 'departed-arrived', 'dt', 'at' },
                     { 'arrived-reintegrating', 'at', 'it' } }
 
@@ -232,8 +231,6 @@ end
 
 -- ---- overdue deadlines -------------------------------------------------------
 
-local LIMITS = { 'registered_departed', 'arrived_reintegrating', 'detained' }
-
 -- The earliest open detention's start (detentions beyond their releases).
 local function open_detention_since(c)
   local since
@@ -252,7 +249,7 @@ end
 -- that departed is no longer held in detention).
 local function due_of(c)
   local out, lim = {}, RULES.overdue or {}
-  if not c.f.prog or has_bit(c.bits, ST_LAST) then return out end
+  if not c.f.prog or has_bit(c.bits, ST_CLOSED) then return out end
   if lim.registered_departed and c.rt and not c.dt then
     out.registered_departed = c.rt + lim.registered_departed
   end

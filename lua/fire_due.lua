@@ -13,9 +13,10 @@
 -- ARGV[1]      now, ms (the wall clock, or the clock an operator set)
 -- ARGV[2..]    candidate i's member, <case_id>|<limit>
 -- Returns      how many alerts fired
+--
+-- LIMIT_ALERT (limit -> the word of its alert's topic) comes from the
+-- prelude the store puts before this file (cf_store_script.c).
 
-local STAGE_OF = { registered_departed = 'registered', arrived_reintegrating = 'arrived',
-                   detained = 'detained' }
 local now = tonumber(ARGV[1])
 if not now or #ARGV - 1 ~= #KEYS - 2 then
   return redis.error_reply('ERR fire_due: ARGV[1] is not a time, or candidates and keys differ')
@@ -26,16 +27,16 @@ for i = 2, #ARGV do
   local member = ARGV[i]
   local case_id, limit = member:match('^(.+)|([%a_]+)$')
   local due = tonumber(redis.call('ZSCORE', KEYS[1], member) or 'x')
-  if case_id and STAGE_OF[limit] and due and due <= now then
+  if case_id and LIMIT_ALERT[limit] and due and due <= now then
     redis.call('ZREM', KEYS[1], member)
     local case_key = KEYS[2 + i - 1]
     local prog = redis.call('HGET', case_key, 'prog')
     redis.call('HSET', case_key, 'o|' .. limit, '1')
     redis.call('HDEL', case_key, 'u|' .. limit)
     local body = { case_id = case_id, programme = prog or nil, limit = limit,
-                   stage = STAGE_OF[limit], due = due, now = now,
+                   stage = LIMIT_ALERT[limit], due = due, now = now,
                    overdue_days = math.floor((now - due) / 86400000) }
-    redis.call('XADD', KEYS[2], '*', 'topic', 'alert.overdue.' .. STAGE_OF[limit],
+    redis.call('XADD', KEYS[2], '*', 'topic', 'alert.overdue.' .. LIMIT_ALERT[limit],
                'body', cmsgpack.pack(body))
     fired = fired + 1
   end

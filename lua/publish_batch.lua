@@ -8,13 +8,15 @@
 -- is always exactly that of the notifications up to the saved cursors, and
 -- a reader that dies and reads a batch again counts it once.
 --
--- KEYS[1]  cf:{pub}:cursor    hash: shard (s0..s7, pub) -> last entry read
--- KEYS[2]  cf:{pub}:returns   hash: <programme>|cases, <programme>|persons
--- KEYS[3]  cf:{pub}:marks     hash: <programme>|<kind>|<mark> -> 1 when announced
--- KEYS[4]  cf:{pub}:outbox    the milestone notifications
--- KEYS[5]  cf:{pub}:figures   hash: <programme>|<stage>|cases, ...|persons (entered)
--- KEYS[6]  cf:{pub}:open      hash: <case_id>|<limit> -> the alert's body
--- KEYS[7]  cf:{pub}:last      hash: <programme> -> its last milestone's body
+-- KEYS, in the order of cf_keys_pub_t (PUB_* in the prelude the store puts
+-- before this file, cf_store_script.c):
+-- KEYS[PUB_CURSOR]   cf:{pub}:cursor    hash: shard (s0..s7, pub) -> last entry read
+-- KEYS[PUB_RETURNS]  cf:{pub}:returns   hash: <programme>|cases, <programme>|persons
+-- KEYS[PUB_MARKS]    cf:{pub}:marks     hash: <programme>|<kind>|<mark> -> 1 when announced
+-- KEYS[PUB_OUTBOX]   cf:{pub}:outbox    the milestone notifications
+-- KEYS[PUB_FIGURES]  cf:{pub}:figures   hash: <programme>|<stage>|cases, ...|persons (entered)
+-- KEYS[PUB_OPEN]     cf:{pub}:open      hash: <case_id>|<limit> -> the alert's body
+-- KEYS[PUB_LAST]     cf:{pub}:last      hash: <programme> -> its last milestone's body
 -- ARGV[1]  msgpack map of the cursors to save, {field: entry id}
 -- ARGV[2]  msgpack map of the batch's returns, {programme: [cases, persons]}
 -- ARGV[3]  the packed rules (cf_rules_pack): milestones {programme or *: [[mark, kind]...]}
@@ -33,7 +35,7 @@ if not (ok1 and ok2 and ok3 and ok4) or type(cursors) ~= 'table' or type(returns
   return redis.error_reply('ERR publish_batch: ARGV[1..4] must be msgpack maps')
 end
 
-for field, id in pairs(cursors) do redis.call('HSET', KEYS[1], field, id) end
+for field, id in pairs(cursors) do redis.call('HSET', KEYS[PUB_CURSOR], field, id) end
 local sums = {}
 for _, f in ipairs(state.figures or {}) do
   local s = sums[f[1]] or { 0, 0 }
@@ -41,12 +43,12 @@ for _, f in ipairs(state.figures or {}) do
   sums[f[1]] = s
 end
 for field, s in pairs(sums) do
-  redis.call('HINCRBY', KEYS[5], field .. '|cases', s[1])
-  redis.call('HINCRBY', KEYS[5], field .. '|persons', s[2])
+  redis.call('HINCRBY', KEYS[PUB_FIGURES], field .. '|cases', s[1])
+  redis.call('HINCRBY', KEYS[PUB_FIGURES], field .. '|persons', s[2])
 end
 for _, op in ipairs(state.alerts or {}) do
-  if op[1] == 'o' then redis.call('HSET', KEYS[6], op[2], op[3])
-  else redis.call('HDEL', KEYS[6], op[2]) end
+  if op[1] == 'o' then redis.call('HSET', KEYS[PUB_OPEN], op[2], op[3])
+  else redis.call('HDEL', KEYS[PUB_OPEN], op[2]) end
 end
 
 local marks_of = rules.milestones or {}
@@ -55,20 +57,21 @@ for programme, delta in pairs(returns) do
   local totals = {}
   for i, kind in ipairs({ 'cases', 'persons' }) do
     local field = programme .. '|' .. kind
-    local before = tonumber(redis.call('HGET', KEYS[2], field) or '0')
+    local before = tonumber(redis.call('HGET', KEYS[PUB_RETURNS], field) or '0')
     totals[kind] = { before, before + delta[i] }
-    if delta[i] ~= 0 then redis.call('HINCRBY', KEYS[2], field, delta[i]) end
+    if delta[i] ~= 0 then redis.call('HINCRBY', KEYS[PUB_RETURNS], field, delta[i]) end
   end
   for _, mark in ipairs(marks_of[programme] or marks_of['*'] or {}) do
     local value, kind = mark[1], mark[2]
     local t = totals[kind]
     local flag = programme .. '|' .. kind .. '|' .. value
-    if t and t[1] < value and t[2] >= value and redis.call('HSETNX', KEYS[3], flag, '1') == 1 then
+    if t and t[1] < value and t[2] >= value
+        and redis.call('HSETNX', KEYS[PUB_MARKS], flag, '1') == 1 then
       local body = cmsgpack.pack({ programme = programme, mark = value, kind = kind,
                                    returned_cases = totals.cases[2],
                                    returned_persons = totals.persons[2] })
-      redis.call('XADD', KEYS[4], '*', 'topic', 'milestone.' .. programme, 'body', body)
-      redis.call('HSET', KEYS[7], programme, body)
+      redis.call('XADD', KEYS[PUB_OUTBOX], '*', 'topic', 'milestone.' .. programme, 'body', body)
+      redis.call('HSET', KEYS[PUB_LAST], programme, body)
       announced = announced + 1
     end
   end

@@ -8,13 +8,20 @@
     valid one, so that the rejection can be acknowledged by id.
 
     The struct is a plain value (no heap), so a worker can keep an array of
-    them per batch and reuse it.                                              */
+    them per batch and reuse it.
+
+    Each event type is one row of cf_event_types.c (its name, stage, fields,
+    its payload for the store and the services it counts), each field one row
+    of cf_event_rules.c: a new type is its enum value and members here, its
+    row, and the rows of any new fields.                                     */
 #ifndef CF_EVENT_H
 #define CF_EVENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "caseflow/cf_vocab.h"
 
 #define CF_EVENT_MAX_BYTES      65536   /* one encoded event, larger is rejected */
 #define CF_EVENT_ID_MAX         64
@@ -30,6 +37,8 @@
 #define CF_AMOUNT_MAX           1e12    /* value: summed exactly in cents below 2^53 */
 #define CF_HEADCOUNT_MAX        1000000000u     /* flow.observed count */
 
+/*  The event types; each has its row in cf_event_types.c. Their numbers are
+    the apply script's (its prelude is made from the rows): not stored.     */
 typedef enum {
     CF_EV_CASE_REGISTERED = 0,
     CF_EV_CASE_SCREENED,
@@ -47,28 +56,35 @@ typedef enum {
     CF_EV_TYPE_COUNT
 } cf_event_type_t;
 
-/*  Case stages, in their order; a case never moves back.                     */
+/*  Every field name the schema knows (each with its row in cf_event_rules.c),
+    in the order values are checked (the envelope first), so that the first
+    failing field is the same whatever the order of the keys in the map. Bit
+    i of a field mask is field i.                                            */
 typedef enum {
-    CF_STAGE_NONE = -1,           /* the event does not move the stage */
-    CF_STAGE_REGISTERED = 0,
-    CF_STAGE_SCREENED,
-    CF_STAGE_ASSISTED,
-    CF_STAGE_DEPARTED,
-    CF_STAGE_ARRIVED,
-    CF_STAGE_REINTEGRATING,
-    CF_STAGE_CLOSED,
-    CF_STAGE_COUNT
-} cf_stage_t;
+    CF_F_EVENT_ID = 0, CF_F_EVENT_TYPE, CF_F_SCHEMA_VERSION, CF_F_OCCURRED_AT,
+    CF_F_REPORTED_AT, CF_F_SOURCE_SYSTEM, CF_F_CASE_REF, CF_F_CASE_SEQ,
+    CF_F_PROGRAMME, CF_F_PROGRAMME_TYPE, CF_F_HOST_COUNTRY, CF_F_ORIGIN_COUNTRY,
+    CF_F_DESTINATION_COUNTRY, CF_F_ROUTE, CF_F_CATEGORY, CF_F_PERSONS,
+    CF_F_VULNERABILITIES, CF_F_CONSENT, CF_F_PROJECT_ID,
+    CF_F_SCREENING, CF_F_OUTCOME, CF_F_RISK,
+    CF_F_ASSISTANCE, CF_F_VALUE, CF_F_CURRENCY,
+    CF_F_COUNTRY,
+    CF_F_DEPARTURE_COUNTRY, CF_F_MODE, CF_F_ESCORT, CF_F_TRANSIT,
+    CF_F_ARRIVAL_COUNTRY, CF_F_ADMIN1,
+    CF_F_DIMENSION, CF_F_MODALITY, CF_F_LEVEL,
+    CF_F_ECONOMIC, CF_F_SOCIAL, CF_F_PSYCHOSOCIAL, CF_F_COMPOSITE,
+    CF_F_REASON,
+    CF_F_DONOR, CF_F_TRANSACTION_TYPE, CF_F_RECIPIENT_COUNTRY,
+    CF_F_POINT, CF_F_FROM_COUNTRY, CF_F_TO_COUNTRY, CF_F_COUNT, CF_F_FEMALES,
+    CF_F_MALES, CF_F_UASC,
+    CF_F_COUNT_ALL
+} cf_field_id_t;
 
-/*  Vulnerability flags, as a bit mask (bit = 1 << index).                    */
-typedef enum {
-    CF_VULN_VOT = 0, CF_VULN_UASC, CF_VULN_HEALTH, CF_VULN_DISABILITY,
-    CF_VULN_ELDERLY, CF_VULN_PREGNANT, CF_VULN_SINGLE_PARENT, CF_VULN_COUNT
-} cf_vuln_t;
+#define CF_FIELD_BIT(id)    (UINT64_C(1) << (id))
 
 typedef struct {
     char sex;                   /* 'f', 'm', 'x' or 'u' */
-    uint8_t age_band;           /* index into cf_event_age_band_name() */
+    uint8_t age_band;           /* index into cf_vocab_age_bands() */
     bool principal;             /* role: principal (true) or dependant */
 } cf_person_t;
 
@@ -163,20 +179,81 @@ typedef struct {
 int cf_event_decode(cf_event_t *event, const void *data, size_t size,
                     char *reason, size_t reason_size);
 
+/* ---- the event types (cf_event_types.c) ------------------------------------- */
+
+/*  How the store hands one payload element to the apply script
+    (docs/storage.md, "Script input"); the script's kind of each element in
+    brackets. The members named by an element are fixed where none is given. */
+typedef enum {
+    CF_PAY_END = 0,
+    CF_PAY_TEXT,                /* a string member ['string', not empty] */
+    CF_PAY_TEXT_OR_DASH,        /* a string member, "-" when empty ['string'] */
+    CF_PAY_ESCAPED,             /* a free string, '%' and '|' as %25 and %7C ['string'] */
+    CF_PAY_CODE,                /* a uint8_t member in decimal ['string'] */
+    CF_PAY_UINT,                /* a uint64_t member, -1 when not given ['int'] */
+    CF_PAY_BOOL,                /* a bool member, 1 when given and true, else 0 ['int'] */
+    CF_PAY_SCORE,               /* a double member x 10 000, rounded, -1 when not given ['int'] */
+    CF_PAY_MONEY,               /* two elements: currency ("-" without value) ['string'],
+                                   then value in cents (0 without) ['int'] */
+    CF_PAY_CENTS,               /* value in cents ['int'] */
+    CF_PAY_TIME,                /* occurred_at, ms ['int'] */
+    CF_PAY_DAY,                 /* "day:YYYY-MM-DD" of occurred_at (UTC) ['string'] */
+    CF_PAY_DAY_NUMBER,          /* occurred_at's UTC day number ['int'] */
+    CF_PAY_RISK,                /* risk: 0 none, 1 low .. 3 high ['int'] */
+    CF_PAY_PERSONS,             /* person_count ['int'] */
+    CF_PAY_VULNS,               /* the vulnerability flags' names ['strings'] */
+    CF_PAY_DEMO,                /* persons by sex and age band: "<sex>|<band>", count, ...
+                                   ['pairs'] */
+    CF_PAY_KINDS
+} cf_pay_t;
+
+#define CF_PAY_MAX          10          /* elements of one payload (flow.observed's) */
+#define CF_PAY_ALWAYS       SIZE_MAX    /* an element without a has_ flag */
+
+/*  One payload element: how, and which member (offsets in cf_event_t).     */
+typedef struct {
+    cf_pay_t how;
+    size_t at;                  /* the member, for TEXT .. SCORE */
+    size_t has;                 /* its has_ flag, or CF_PAY_ALWAYS */
+} cf_pay_element_t;
+
+/*  A service the type counts in the services family, once per event:
+    <programme>|<kind>|<detail>|<currency>|events (and |value in cents).
+    Members are offsets in cf_event_t of payload elements; 0 is none (the
+    offset of event_id, which no payload carries).                           */
+typedef struct {
+    const char *kind;           /* "screening", ...; NULL ends the list */
+    size_t detail[2];           /* the detail, the second joined with ':' */
+    size_t when;                /* a CF_PAY_BOOL member that must be 1, or 0 */
+    bool money;                 /* with the payload's CF_PAY_MONEY value */
+} cf_event_service_t;
+
+#define CF_EVENT_SERVICES_MAX   2
+
+/*  Everything caseflow knows of one event type: validated by cf_event,
+    stored by cf_store (its payload and services; the apply script's prelude
+    is made from the same rows).                                             */
+typedef struct {
+    const char *name;           /* "case.registered" ... "flow.observed" */
+    bool is_case;               /* carries case_ref and case_seq, lives in a case */
+    cf_stage_t stage;           /* the stage it moves a case to, or CF_STAGE_NONE */
+    uint64_t required;          /* CF_FIELD_BITs beyond the envelope */
+    uint64_t optional;
+    cf_pay_element_t payload[CF_PAY_MAX + 1];      /* ends with CF_PAY_END */
+    cf_event_service_t services[CF_EVENT_SERVICES_MAX + 1];    /* ends with kind NULL */
+} cf_event_type_info_t;
+
+/*  The row of type; NULL for an out-of-range type.                          */
+const cf_event_type_info_t *cf_event_type_info(cf_event_type_t type);
+
 /*  "case.registered" ... "flow.observed"; NULL for an out-of-range type.     */
 const char *cf_event_type_name(cf_event_type_t type);
 
+/*  The type of the len bytes at name, or -1.                                */
+int cf_event_type_find(const char *name, size_t len);
+
 /*  The stage an event type moves a case to, or CF_STAGE_NONE.              */
 cf_stage_t cf_event_stage(cf_event_type_t type);
-
-/*  "registered" ... "closed"; NULL for an out-of-range stage.                */
-const char *cf_stage_name(cf_stage_t stage);
-
-/*  "0-4", "5-11", "12-17", "18-59", "60+"; NULL when out of range.          */
-const char *cf_event_age_band_name(unsigned band);
-
-/*  "vot", "uasc", ...; NULL when out of range.                               */
-const char *cf_vuln_name(unsigned flag);
 
 /*  True for every type that carries a case_ref (case.*).                     */
 bool cf_event_is_case_event(cf_event_type_t type);

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <msgpack.h>
 
+#include "caseflow/cf_vocab.h"
+
 #define CF_RULES_MAX_MARKS  64      /* milestone marks per programme */
 #define CF_RULES_NAME_MAX   32      /* a programme's or a route's name, as in events */
 
@@ -29,14 +31,6 @@ typedef struct {
     uint64_t mark;
     bool persons;
 } cf_rules_mark_t;
-
-/*  The overdue limits, one per stage a case can be stuck in.                */
-typedef enum {
-    CF_RULES_REGISTERED_DEPARTED,       /* registered, not yet departed */
-    CF_RULES_ARRIVED_REINTEGRATING,     /* arrived, no reintegration service yet */
-    CF_RULES_DETAINED,                  /* detained, not yet released */
-    CF_RULES_LIMITS
-} cf_rules_limit_t;
 
 /*  The defaults: spike ratio 1.5 and min_count 10, overdue 60d/30d/30d,
     vulnerable vot uasc health risk_high, predeparture 72h, no milestones.   */
@@ -65,8 +59,8 @@ size_t cf_rules_milestones(const cf_rules_t *self, const char *programme,
 void cf_rules_spike(const cf_rules_t *self, const char *route, double *ratio,
                     uint64_t *min_count);
 
-/*  An overdue limit in milliseconds.                                        */
-uint64_t cf_rules_overdue_ms(const cf_rules_t *self, cf_rules_limit_t limit);
+/*  An overdue limit (cf_vocab.h) in milliseconds.                           */
+uint64_t cf_rules_overdue_ms(const cf_rules_t *self, cf_limit_t limit);
 
 /*  Whether a case registered or screened with flag alerts (flag is one of
     vot uasc health disability elderly pregnant single_parent risk_high).    */

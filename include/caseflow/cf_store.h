@@ -10,6 +10,7 @@
 #ifndef CF_STORE_H
 #define CF_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "caseflow/cf_counts.h"
@@ -32,15 +33,25 @@
     apply_events.lua, apply_batch.lua.                                       */
 extern const char *const cf_store_script_parts[CF_STORE_SCRIPT_PARTS];
 
-/*  Reads the parts from script_dir and joins them into one new text
-    (*text, *len; the caller frees it). 0, or -1 with "path: reason" in err. */
+/*  Reads the parts from script_dir and joins them, after the apply prelude,
+    into one new text (*text, *len; the caller frees it). 0, or -1 with
+    "path: reason" in err.                                                   */
 int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
                          size_t err_size);
 
-/*  Reads and joins count files of script_dir (a newline after each) into a
-    new text (the caller frees it). 0, or -1 with "path: reason" in err.    */
-int cf_store_read_script_files(const char *script_dir, const char *const *names, size_t count,
-                               char **text, size_t *len, char *err, size_t err_size);
+/*  Reads the single script name of script_dir (fire_due.lua,
+    publish_batch.lua, ...), after the single scripts' prelude, into a new
+    text (the caller frees it). 0, or -1 with "path: reason" in err.        */
+int cf_store_script_single(const char *script_dir, const char *name, char **text, size_t *len,
+                           char *err, size_t err_size);
+
+/*  The prelude (a new text; the caller frees it): Lua locals made from the
+    C tables. The apply script's (apply) names the stages (STAGES, ST_*),
+    types (T_*, CASE_TYPES), families (F_*), fixed KEYS (K_*, FIXED_TYPES),
+    payload shapes (PAYLOAD), services (SERVICES), risk levels (RISKS,
+    ALERT_RISK) and limits (LIMITS); the single scripts' the publisher's
+    KEYS (PUB_*) and each limit's alert (LIMIT_ALERT). docs/storage.md.     */
+char *cf_store_script_prelude(bool apply, size_t *len);
 
 typedef enum {
     CF_STORE_OK = 0,
@@ -161,7 +172,6 @@ int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *tex
 
 /* ---- poison events and dead letters (cf_store_dlq.c) ----------------- */
 
-#define CF_STORE_DLQ_KEY    "cf:{dlq}:stream"
 #define CF_DLQ_ID_MAX       48
 
 /*  A dead letter: an event that could not be applied after its tries. The

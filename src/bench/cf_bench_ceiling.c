@@ -5,6 +5,7 @@
     from a shared counter, as the broker hands jobs to workers.            */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_pseudo.h"
 #include "caseflow/cf_store.h"
 
@@ -126,11 +127,14 @@ static int ceiling_weigh(cf_bench_t *self, char **keys, size_t n, size_t *found,
     return rc;
 }
 
-static char *ceiling_key(unsigned shard, const char *kind, const char *id)
+/* A new copy of the eid key (case false) or the case key of id. */
+static char *ceiling_key(unsigned shard, bool is_case, const char *id)
 {
-    char *key;
-    if (asprintf(&key, "cf:{s%u}:%s:%s", shard, kind, id) < 0)
-        abort();
+    char *key = cf_malloc(CF_KEYS_MAX);
+    if (is_case)
+        cf_keys_case(key, CF_KEYS_MAX, shard, id, strlen(id));
+    else
+        cf_keys_eid(key, CF_KEYS_MAX, shard, id);
     return key;
 }
 
@@ -140,13 +144,13 @@ static int ceiling_memory(cf_bench_t *self, const cf_event_t *events, const ceil
     size_t n = self->config->events, cases_n = r->open_cases + r->closed_cases, found;
     char **keys = cf_calloc(n > cases_n ? n : cases_n, sizeof *keys);
     for (size_t i = 0; i < n; i++)
-        keys[i] = ceiling_key(cf_store_shard_of(&events[i]), "eid", events[i].event_id);
+        keys[i] = ceiling_key(cf_store_shard_of(&events[i]), false, events[i].event_id);
     int rc = ceiling_weigh(self, keys, n, &r->event_ids, &r->bytes_per_event_id);
     for (int closed = 0; closed < 2 && rc == 0; closed++) {
         size_t m = 0;
         for (size_t i = 0; i < cases_n; i++)
             if (cases[i].closed == closed)
-                keys[m++] = ceiling_key(cases[i].shard, "case", cases[i].case_id);
+                keys[m++] = ceiling_key(cases[i].shard, true, cases[i].case_id);
         rc = ceiling_weigh(self, keys, m, &found,
                            closed ? &r->bytes_per_closed_case : &r->bytes_per_open_case);
     }

@@ -27,7 +27,6 @@ static const gen_programme_t s_programmes[] = {
 
 static const char *const s_assistance[] = { "counselling", "documents", "accommodation",
                                             "medical", "cash", "transport" };
-static const char *const s_bands[] = { "0-4", "5-11", "12-17", "18-59", "60+" };
 static const char *const s_vulns[] = { "health", "single_parent", "elderly", "uasc", "vot" };
 
 /* ---- cases -------------------------------------------------------------- */
@@ -98,7 +97,7 @@ static void gen_persons(cf_bench_gen_t *self)
         cf_bench_gen_text(&self->pk, cf_bench_gen_chance(self, principal ? 70 : 50) ? "m" : "f");
         cf_bench_gen_text(&self->pk, "age_band");
         cf_bench_gen_text(&self->pk, principal ? (cf_bench_gen_chance(self, 92) ? "18-59" : "60+")
-                                      : s_bands[cf_bench_gen_below(self, 4)]);
+                                      : cf_vocab_age_bands[cf_bench_gen_below(self, 4)]);
         cf_bench_gen_text(&self->pk, "role");
         cf_bench_gen_text(&self->pk, principal ? "principal" : "dependant");
     }

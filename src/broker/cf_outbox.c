@@ -4,6 +4,7 @@
 #include "cf_outbox.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_outbox_internal.h"
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -45,7 +46,7 @@ typedef struct {
     cf_outbox_t *self;
     redisContext *redis;
     void *pair;                     /* the thread's end */
-    char keys[OUTBOX_STREAMS][32];
+    char keys[OUTBOX_STREAMS][CF_KEYS_MAX];
     char fields[OUTBOX_STREAMS][8]; /* s0..s7, pub: in cf:{pub}:cursor */
     char cursor[OUTBOX_STREAMS][48];
     outbox_batch_t batch;           /* what the batch being handed over changes */
@@ -69,7 +70,7 @@ static int outbox_connect(outbox_reader_t *r)
     if (!r->redis || r->redis->err || redisSetTimeout(r->redis, command_timeout) != REDIS_OK
         || cf_redis_auth_send(r->self->auth, r->redis, why, sizeof why) < 0)
         goto fail;
-    redisReply *reply = redisCommand(r->redis, "HGETALL cf:{pub}:cursor");
+    redisReply *reply = redisCommand(r->redis, "HGETALL %s", cf_keys_pub(CF_KEYS_PUB_CURSOR));
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
         if (reply)
             freeReplyObject(reply);
@@ -137,6 +138,13 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
     return n;
 }
 
+/* Appends one argument of an argv-form command. */
+static void outbox_arg(const char **argv, size_t *argvlen, size_t *argc, const char *s, size_t len)
+{
+    argv[*argc] = s;
+    argvlen[(*argc)++] = len;
+}
+
 /* Saves the cursors, the batch's returns (milestones) and its change to the
    snapshot state in one call of lua/publish_batch.lua. */
 static int outbox_commit(outbox_reader_t *r)
@@ -154,13 +162,21 @@ static int outbox_commit(outbox_reader_t *r)
     }
     cf_outbox_batch_pack(&r->batch, &returns, &state);
     pthread_mutex_lock(&r->self->lock);
-    const char *argv[] = { "EVAL", r->self->script, "7", "cf:{pub}:cursor", "cf:{pub}:returns",
-                           "cf:{pub}:marks", "cf:{pub}:outbox", "cf:{pub}:figures",
-                           "cf:{pub}:open", "cf:{pub}:last", cursors.data, returns.data,
-                           r->self->rules, state.data };
-    size_t argvlen[] = { 4, r->self->script_len, 1, 15, 16, 14, 15, 16, 13, 13, cursors.size,
-                         returns.size, r->self->rules_len, state.size };
-    redisReply *reply = redisCommandArgv(r->redis, 14, argv, argvlen);
+    /* EVAL script numkeys, the publisher's keys in their order, 4 ARGV */
+    const char *argv[3 + CF_KEYS_PUB_COUNT + 4];
+    size_t argvlen[3 + CF_KEYS_PUB_COUNT + 4], argc = 0;
+    char numkeys[8];
+    outbox_arg(argv, argvlen, &argc, "EVAL", 4);
+    outbox_arg(argv, argvlen, &argc, r->self->script, r->self->script_len);
+    outbox_arg(argv, argvlen, &argc, numkeys,
+               (size_t) snprintf(numkeys, sizeof numkeys, "%d", CF_KEYS_PUB_COUNT));
+    for (int k = 0; k < CF_KEYS_PUB_COUNT; k++)
+        outbox_arg(argv, argvlen, &argc, cf_keys_pub(k), strlen(cf_keys_pub(k)));
+    outbox_arg(argv, argvlen, &argc, cursors.data, cursors.size);
+    outbox_arg(argv, argvlen, &argc, returns.data, returns.size);
+    outbox_arg(argv, argvlen, &argc, r->self->rules, r->self->rules_len);
+    outbox_arg(argv, argvlen, &argc, state.data, state.size);
+    redisReply *reply = redisCommandArgv(r->redis, (int) argc, argv, argvlen);
     pthread_mutex_unlock(&r->self->lock);
     msgpack_sbuffer_destroy(&cursors);
     msgpack_sbuffer_destroy(&returns);
@@ -270,10 +286,10 @@ static void *outbox_thread(void *arg)
     outbox_reader_t r = { .self = self };
     cf_outbox_batch_init(&r.batch);
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        snprintf(r.keys[s], sizeof r.keys[s], "cf:{s%u}:outbox", s);
+        cf_keys_fixed(r.keys[s], sizeof r.keys[s], s, CF_KEYS_OUTBOX);
         snprintf(r.fields[s], sizeof r.fields[s], "s%u", s);
     }
-    snprintf(r.keys[CF_STORE_SHARDS], sizeof r.keys[0], "cf:{pub}:outbox");
+    snprintf(r.keys[CF_STORE_SHARDS], sizeof r.keys[0], "%s", cf_keys_pub(CF_KEYS_PUB_OUTBOX));
     snprintf(r.fields[CF_STORE_SHARDS], sizeof r.fields[0], "pub");
     r.pair = zmq_socket(self->ctx, ZMQ_PAIR);
     int linger = 0, timeout = 200;
@@ -310,9 +326,8 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
     self->endpoint = cf_strdup(endpoint);
     pthread_mutex_init(&self->lock, NULL);
     cf_outbox_set_rules(self, "\x80", 1);
-    static const char *const names[] = { CF_OUTBOX_SCRIPT };
-    if (cf_store_read_script_files(script_dir, names, 1, &self->script, &self->script_len, err,
-                                   err_size) < 0) {
+    if (cf_store_script_single(script_dir, CF_OUTBOX_SCRIPT, &self->script, &self->script_len, err,
+                               err_size) < 0) {
         cf_outbox_destroy(&self);
         return NULL;
     }

@@ -122,15 +122,12 @@ static void batch_case(outbox_batch_t *b, const char *topic, size_t len, const b
     msgpack_pack_int(&pk, 1);
     msgpack_pack_int64(&pk, body->persons);
     b->nfigures++;
-    const char *stage = dot + 1;
-    if (slen == 7 && !memcmp(stage, "arrived", 7))
+    int stage = cf_vocab_stage_find(dot + 1, slen);
+    if (stage == CF_STAGE_ARRIVED)
         batch_return(b, topic + 5, plen, body->persons);
-    if ((slen == 8 && !memcmp(stage, "departed", 8)) || (slen == 6 && !memcmp(stage, "closed", 6))) {
-        batch_close(b, body, "registered_departed");
-        batch_close(b, body, "detained");
-    }
-    if ((slen == 13 && !memcmp(stage, "reintegrating", 13)) || (slen == 6 && !memcmp(stage, "closed", 6)))
-        batch_close(b, body, "arrived_reintegrating");
+    for (int limit = 0; limit < CF_LIMIT_COUNT; limit++)
+        if (cf_vocab_limit_ended_by((cf_limit_t) limit, (cf_stage_t) stage))
+            batch_close(b, body, cf_vocab_limit_name(limit));
 }
 
 void cf_outbox_batch_note(outbox_batch_t *b, const char *topic, size_t topic_len,

@@ -3,14 +3,15 @@
     cursors, so that it is exactly the state of the notifications up to the
     cursors it names (docs/notifications.md, "Late joiners").                */
 #include "cf_outbox_internal.h"
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_pack.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_keys[] = { "cf:{pub}:cursor", "cf:{pub}:returns", "cf:{pub}:figures",
-                                      "cf:{pub}:open", "cf:{pub}:last" };
+static const cf_keys_pub_t s_keys[] = { CF_KEYS_PUB_CURSOR, CF_KEYS_PUB_RETURNS,
+                                       CF_KEYS_PUB_FIGURES, CF_KEYS_PUB_OPEN, CF_KEYS_PUB_LAST };
 static const char *const s_names[] = { "cursors", "returns", "figures", "open_alerts",
                                        "last_milestones" };
 #define SNAPSHOT_PARTS 5
@@ -50,7 +51,7 @@ int cf_outbox_snapshot(redisContext *redis, msgpack_sbuffer *out)
     assert(redis && out);
     redisAppendCommand(redis, "MULTI");
     for (unsigned i = 0; i < SNAPSHOT_PARTS; i++)
-        redisAppendCommand(redis, "HGETALL %s", s_keys[i]);
+        redisAppendCommand(redis, "HGETALL %s", cf_keys_pub(s_keys[i]));
     redisAppendCommand(redis, "EXEC");
     int rc = 0;
     redisReply *exec = NULL;

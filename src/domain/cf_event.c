@@ -18,16 +18,6 @@
 #include <string.h>
 
 
-static const char *const s_type_names[CF_EV_TYPE_COUNT] = {
-    "case.registered", "case.screened", "case.assisted", "case.detained", "case.released",
-    "case.departed", "case.arrived", "case.reintegration", "case.monitored", "case.reunified",
-    "case.closed", "funding.transaction", "flow.observed"
-};
-
-static const char *const s_stage_names[CF_STAGE_COUNT] = {
-    "registered", "screened", "assisted", "departed", "arrived", "reintegrating", "closed"
-};
-
 /* ---- the map --------------------------------------------------------------- */
 
 /* Fills event_id and source_system ahead of every other check, when each
@@ -77,12 +67,11 @@ static int event_type(cf_decode_t *d, const msgpack_object *value)
         return cf_event_fail(d, "event_type: required");
     if (value->type != MSGPACK_OBJECT_STR)
         return cf_event_fail(d, "event_type: expected a string, got %s", cf_event_got(value));
-    for (int type = 0; type < CF_EV_TYPE_COUNT; type++)
-        if (strlen(s_type_names[type]) == value->via.str.size
-            && memcmp(s_type_names[type], value->via.str.ptr, value->via.str.size) == 0) {
-            d->event->type = (cf_event_type_t) type;
-            return 0;
-        }
+    int type = cf_event_type_find(value->via.str.ptr, value->via.str.size);
+    if (type >= 0) {
+        d->event->type = (cf_event_type_t) type;
+        return 0;
+    }
     char echo[CF_ECHO_BUF];
     return cf_event_fail(d, "event_type: '%s' is not a known event type",
                          cf_event_echo(echo, value->via.str.ptr, value->via.str.size));
@@ -114,11 +103,11 @@ static int event_allowed(cf_decode_t *d, const msgpack_object *map)
             continue;
         if (id == CF_F_CASE_REF || id == CF_F_CASE_SEQ)
             return cf_event_fail(d, "%s: not allowed for %s", cf_event_field_name(id),
-                                 s_type_names[type]);
+                                 cf_event_type_name(type));
         char echo[CF_ECHO_BUF];
         return cf_event_fail(d, "%s: unknown field for %s",
                              cf_event_echo(echo, key->via.str.ptr, key->via.str.size),
-                             s_type_names[type]);
+                             cf_event_type_name(type));
     }
     return 0;
 }
@@ -131,7 +120,7 @@ static int event_fields(cf_decode_t *d, const msgpack_object *const *values)
     for (int id = 0; id < CF_F_COUNT_ALL; id++)
         if ((required & CF_FIELD_BIT(id)) && !values[id])
             return cf_event_fail(d, "%s: required for %s", cf_event_field_name(id),
-                                 s_type_names[type]);
+                                 cf_event_type_name(type));
     for (int id = CF_F_OCCURRED_AT; id < CF_F_COUNT_ALL; id++)
         if (values[id] && cf_event_field_check(d, id, values[id]) < 0)
             return -1;
@@ -200,32 +189,4 @@ int cf_event_decode(cf_event_t *event, const void *data, size_t size,
     if (rc < 0)
         event_clear_failed(event);
     return rc;
-}
-
-/* The wire name of a type, NULL when out of range. */
-const char *cf_event_type_name(cf_event_type_t type)
-{
-    return type >= 0 && type < CF_EV_TYPE_COUNT ? s_type_names[type] : NULL;
-}
-
-/* The stage a type moves a case to; detained, released, monitored and
-   reunified (and non-case types) move nothing. */
-cf_stage_t cf_event_stage(cf_event_type_t type)
-{
-    switch (type) {
-    case CF_EV_CASE_REGISTERED: return CF_STAGE_REGISTERED;
-    case CF_EV_CASE_SCREENED: return CF_STAGE_SCREENED;
-    case CF_EV_CASE_ASSISTED: return CF_STAGE_ASSISTED;
-    case CF_EV_CASE_DEPARTED: return CF_STAGE_DEPARTED;
-    case CF_EV_CASE_ARRIVED: return CF_STAGE_ARRIVED;
-    case CF_EV_CASE_REINTEGRATION: return CF_STAGE_REINTEGRATING;
-    case CF_EV_CASE_CLOSED: return CF_STAGE_CLOSED;
-    default: return CF_STAGE_NONE;
-    }
-}
-
-/* The name used in topics (case.<programme>.<stage>), NULL when out of range. */
-const char *cf_stage_name(cf_stage_t stage)
-{
-    return stage >= 0 && stage < CF_STAGE_COUNT ? s_stage_names[stage] : NULL;
 }

@@ -1,39 +1,15 @@
 /*  cf_event_internal: what the two halves of the event decoder share. The
     decode pipeline (cf_event.c: bytes, map, keys, envelope, which fields a type
-    takes) drives the per-field rules (cf_event_rules.c: the field table, the
-    value sets and one checker per kind of value). Not installed, not for other
-    modules: they see only caseflow/cf_event.h.                              */
+    takes, from the type table of cf_event_types.c) drives the per-field rules
+    (cf_event_rules.c: the field table, the value sets and one checker per
+    kind of value). Not installed, not for other modules: they see only
+    caseflow/cf_event.h.                                                     */
 #ifndef CF_EVENT_INTERNAL_H
 #define CF_EVENT_INTERNAL_H
 
 #include "caseflow/cf_event.h"
 
 #include <msgpack.h>
-
-/*  Every field name the schema knows, in the order values are checked (the
-    envelope first), so that the first failing field is the same whatever the
-    order of the keys in the map. Bit i of a field mask is field i.          */
-typedef enum {
-    CF_F_EVENT_ID = 0, CF_F_EVENT_TYPE, CF_F_SCHEMA_VERSION, CF_F_OCCURRED_AT,
-    CF_F_REPORTED_AT, CF_F_SOURCE_SYSTEM, CF_F_CASE_REF, CF_F_CASE_SEQ,
-    CF_F_PROGRAMME, CF_F_PROGRAMME_TYPE, CF_F_HOST_COUNTRY, CF_F_ORIGIN_COUNTRY,
-    CF_F_DESTINATION_COUNTRY, CF_F_ROUTE, CF_F_CATEGORY, CF_F_PERSONS,
-    CF_F_VULNERABILITIES, CF_F_CONSENT, CF_F_PROJECT_ID,
-    CF_F_SCREENING, CF_F_OUTCOME, CF_F_RISK,
-    CF_F_ASSISTANCE, CF_F_VALUE, CF_F_CURRENCY,
-    CF_F_COUNTRY,
-    CF_F_DEPARTURE_COUNTRY, CF_F_MODE, CF_F_ESCORT, CF_F_TRANSIT,
-    CF_F_ARRIVAL_COUNTRY, CF_F_ADMIN1,
-    CF_F_DIMENSION, CF_F_MODALITY, CF_F_LEVEL,
-    CF_F_ECONOMIC, CF_F_SOCIAL, CF_F_PSYCHOSOCIAL, CF_F_COMPOSITE,
-    CF_F_REASON,
-    CF_F_DONOR, CF_F_TRANSACTION_TYPE, CF_F_RECIPIENT_COUNTRY,
-    CF_F_POINT, CF_F_FROM_COUNTRY, CF_F_TO_COUNTRY, CF_F_COUNT, CF_F_FEMALES,
-    CF_F_MALES, CF_F_UASC,
-    CF_F_COUNT_ALL
-} cf_field_id_t;
-
-#define CF_FIELD_BIT(id)    (UINT64_C(1) << (id))
 
 /*  One decode in progress: the event being filled and where its reason goes
     (reason may be NULL when a caller only probes, as the prefill does).     */
@@ -91,7 +67,8 @@ int cf_event_field_find(const char *name, size_t len);
 /*  The field's name, for reasons.                                          */
 const char *cf_event_field_name(cf_field_id_t id);
 
-/*  The fields a type requires, and those it also allows, envelope included. */
+/*  The fields a type requires, and those it also allows, envelope included
+    (its row in cf_event_types.c).                                           */
 uint64_t cf_event_fields_required(cf_event_type_t type);
 uint64_t cf_event_fields_allowed(cf_event_type_t type);
 

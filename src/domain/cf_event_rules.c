@@ -1,11 +1,13 @@
-/*  cf_event_rules: the schema of docs/domain.md as data. The field table says,
+/*  cf_event_rules: the fields of docs/domain.md as data. The field table says,
     for every field name, what kind of value it takes, its limits or its set
-    of values and where it lands in cf_event_t; the type tables say which
-    fields each event type requires and allows. Adding a field is a row in
-    each table, not new code, unless it is a new kind of value. The checks
-    themselves live in cf_event_check.c; this file picks one per field, walks
-    the arrays (persons, vulnerabilities, transit) and applies the rules that
-    tie fields together. Free text and case_ref are never echoed in a reason. */
+    of values and where it lands in cf_event_t; the type table
+    (cf_event_types.c) says which fields each event type requires and allows,
+    and cf_vocab holds the domain's plain lists (flags, risks, sexes, age
+    bands). Adding a field is a row here, not new code, unless it is a new
+    kind of value. The checks themselves live in cf_event_check.c; this file
+    picks one per field, walks the arrays (persons, vulnerabilities, transit)
+    and applies the rules that tie fields together. Free text and case_ref
+    are never echoed in a reason.                                           */
 #include "cf_event_internal.h"
 
 #include <assert.h>
@@ -34,12 +36,9 @@ static const char *const s_programme_types[] = {
     "avrr", "vhr", "evacuation", "family_reunification", "resettlement", "idp_return", NULL };
 static const char *const s_categories[] = {
     "stranded", "irregular", "rejected_asylum", "withdrawn_asylum", "regular", "displaced", NULL };
-static const char *const s_vulns[] = {
-    "vot", "uasc", "health", "disability", "elderly", "pregnant", "single_parent", NULL };
 static const char *const s_screenings[] = {
     "vulnerability", "medical", "documents", "immigration", NULL };
 static const char *const s_outcomes[] = { "cleared", "not_cleared", "pending", "referred", NULL };
-static const char *const s_risks[] = { "low", "medium", "high", NULL };
 static const char *const s_assistances[] = {
     "counselling", "accommodation", "medical", "psychosocial", "documents", "cash", "transport", NULL };
 static const char *const s_modes[] = { "charter", "commercial", "land", "sea", NULL };
@@ -48,8 +47,6 @@ static const char *const s_modalities[] = { "cash", "in_kind", "voucher", "servi
 static const char *const s_levels[] = { "individual", "collective", "community", NULL };
 static const char *const s_reasons[] = {
     "completed", "withdrawn", "no_show", "absconded", "deceased", "referred", NULL };
-static const char *const s_sexes[] = { "f", "m", "x", "u", NULL };
-static const char *const s_age_bands[] = { "0-4", "5-11", "12-17", "18-59", "60+", NULL };
 static const char *const s_roles[] = { "principal", "dependant", NULL };
 
 #define AT(member)      offsetof(cf_event_t, member)
@@ -62,7 +59,7 @@ static const char *const s_roles[] = { "principal", "dependant", NULL };
 #define OPT(name, kind, member, flag) { name, kind, 0, 0, AT(member), 0, AT(flag), NULL }
 #define LIST(name, kind, min, max)  { name, kind, min, max, 0, 0, NO_FLAG, NULL }
 
-static const rules_field_t s_fields[CF_F_COUNT_ALL] = {
+static const rules_field_t s_fields[] = {
     [CF_F_EVENT_ID]            = STR("event_id", K_ID, 1, CF_EVENT_ID_MAX, event_id),
     [CF_F_EVENT_TYPE]          = { "event_type", K_TYPE, 0, 0, 0, 0, NO_FLAG, NULL },
     [CF_F_SCHEMA_VERSION]      = { "schema_version", K_SCHEMA, 0, 0, 0, 0, NO_FLAG, NULL },
@@ -84,7 +81,7 @@ static const rules_field_t s_fields[CF_F_COUNT_ALL] = {
     [CF_F_PROJECT_ID]          = STR("project_id", K_TEXT, 1, CF_NAME_MAX, project_id),
     [CF_F_SCREENING]           = ENUM("screening", screening, s_screenings),
     [CF_F_OUTCOME]             = ENUM("outcome", outcome, s_outcomes),
-    [CF_F_RISK]                = ENUM("risk", risk, s_risks),
+    [CF_F_RISK]                = ENUM("risk", risk, cf_vocab_risks),
     [CF_F_ASSISTANCE]          = ENUM("assistance", assistance, s_assistances),
     [CF_F_VALUE]               = OPT("value", K_AMOUNT, value, has_value),
     [CF_F_CURRENCY]            = STR("currency", K_CURRENCY, 3, 3, currency),
@@ -114,65 +111,8 @@ static const rules_field_t s_fields[CF_F_COUNT_ALL] = {
     [CF_F_MALES]               = OPT("males", K_UINT, males, has_males),
     [CF_F_UASC]                = OPT("uasc", K_UINT, uasc, has_uasc),
 };
-
-/* ---- which fields each type takes ---------------------------------------- */
-
-#define B(f)    CF_FIELD_BIT(CF_F_##f)
-
-static const uint64_t s_required[CF_EV_TYPE_COUNT] = {
-    [CF_EV_CASE_REGISTERED]    = B(PROGRAMME) | B(PROGRAMME_TYPE) | B(HOST_COUNTRY)
-                               | B(ORIGIN_COUNTRY) | B(PERSONS),
-    [CF_EV_CASE_SCREENED]      = B(SCREENING) | B(OUTCOME),
-    [CF_EV_CASE_ASSISTED]      = B(ASSISTANCE),
-    [CF_EV_CASE_DETAINED]      = B(COUNTRY),
-    [CF_EV_CASE_RELEASED]      = B(COUNTRY),
-    [CF_EV_CASE_DEPARTED]      = B(DEPARTURE_COUNTRY) | B(MODE),
-    [CF_EV_CASE_ARRIVED]       = B(ARRIVAL_COUNTRY),
-    [CF_EV_CASE_REINTEGRATION] = B(DIMENSION) | B(MODALITY),
-    [CF_EV_CASE_MONITORED]     = B(ECONOMIC) | B(SOCIAL) | B(PSYCHOSOCIAL),
-    [CF_EV_CASE_REUNIFIED]     = B(COUNTRY),
-    [CF_EV_CASE_CLOSED]        = B(REASON),
-    [CF_EV_FUNDING_TRANSACTION] = B(PROJECT_ID) | B(DONOR) | B(TRANSACTION_TYPE) | B(VALUE)
-                               | B(CURRENCY),
-    [CF_EV_FLOW_OBSERVED]      = B(POINT) | B(COUNTRY) | B(FROM_COUNTRY) | B(TO_COUNTRY) | B(COUNT),
-};
-
-static const uint64_t s_optional[CF_EV_TYPE_COUNT] = {
-    [CF_EV_CASE_REGISTERED]    = B(DESTINATION_COUNTRY) | B(ROUTE) | B(CATEGORY)
-                               | B(VULNERABILITIES) | B(CONSENT) | B(PROJECT_ID),
-    [CF_EV_CASE_SCREENED]      = B(VULNERABILITIES) | B(RISK),
-    [CF_EV_CASE_ASSISTED]      = B(VALUE) | B(CURRENCY),
-    [CF_EV_CASE_DEPARTED]      = B(ESCORT) | B(TRANSIT),
-    [CF_EV_CASE_ARRIVED]       = B(ADMIN1),
-    [CF_EV_CASE_REINTEGRATION] = B(LEVEL) | B(VALUE) | B(CURRENCY),
-    [CF_EV_CASE_MONITORED]     = B(COMPOSITE),
-    [CF_EV_FUNDING_TRANSACTION] = B(RECIPIENT_COUNTRY),
-    [CF_EV_FLOW_OBSERVED]      = B(ROUTE) | B(FEMALES) | B(MALES) | B(UASC),
-};
-
-#define ENVELOPE_REQUIRED   (B(EVENT_ID) | B(EVENT_TYPE) | B(SCHEMA_VERSION) | B(OCCURRED_AT))
-#define ENVELOPE_OPTIONAL   (B(REPORTED_AT) | B(SOURCE_SYSTEM))
-
-/* True for the case.* types, which carry case_ref. */
-bool cf_event_is_case_event(cf_event_type_t type)
-{
-    return type >= CF_EV_CASE_REGISTERED && type <= CF_EV_CASE_CLOSED;
-}
-
-/* The envelope's required fields (case_ref for case.*) plus the type's. */
-uint64_t cf_event_fields_required(cf_event_type_t type)
-{
-    assert(type >= 0 && type < CF_EV_TYPE_COUNT);
-    return ENVELOPE_REQUIRED | (cf_event_is_case_event(type) ? B(CASE_REF) : 0) | s_required[type];
-}
-
-/* Required plus optional: anything else in the map is refused. */
-uint64_t cf_event_fields_allowed(cf_event_type_t type)
-{
-    assert(type >= 0 && type < CF_EV_TYPE_COUNT);
-    return cf_event_fields_required(type) | ENVELOPE_OPTIONAL
-         | (cf_event_is_case_event(type) ? B(CASE_SEQ) : 0) | s_optional[type];
-}
+_Static_assert(sizeof s_fields / sizeof *s_fields == CF_F_COUNT_ALL, "a field without its row");
+_Static_assert(CF_F_COUNT_ALL <= 64, "field masks are 64 bits");
 
 /* A linear scan: 50 short names, and a map with many unknown keys stops at
    the first. */
@@ -248,7 +188,7 @@ static int rules_array(cf_decode_t *d, const rules_field_t *f, const msgpack_obj
 static int rules_person(cf_decode_t *d, unsigned i, const msgpack_object *o, cf_person_t *person)
 {
     static const char *const names[] = { "sex", "age_band", "role" };
-    static const char *const *const sets[] = { s_sexes, s_age_bands, s_roles };
+    static const char *const *const sets[] = { cf_vocab_sexes, cf_vocab_age_bands, s_roles };
     char path[64], echo[CF_ECHO_BUF];
     snprintf(path, sizeof path, "persons[%u]", i);
     if (o->type != MSGPACK_OBJECT_MAP)
@@ -279,7 +219,7 @@ static int rules_person(cf_decode_t *d, unsigned i, const msgpack_object *o, cf_
         if ((index[j] = cf_event_check_enum(d, field, sets[j], values[j])) < 0)
             return -1;
     }
-    person->sex = s_sexes[index[0]][0];
+    person->sex = cf_vocab_sexes[index[0]][0];
     person->age_band = (uint8_t) index[1];
     person->principal = index[2] == 0;
     return 0;
@@ -296,7 +236,7 @@ static int rules_persons(cf_decode_t *d, const rules_field_t *f, const msgpack_o
     return 0;
 }
 
-static int rules_vulns(cf_decode_t *d, const rules_field_t *f, const msgpack_object *o)
+static int rulecf_vocab_vulns(cf_decode_t *d, const rules_field_t *f, const msgpack_object *o)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return cf_event_check_type(d, f->name, "an array", o);
@@ -304,11 +244,11 @@ static int rules_vulns(cf_decode_t *d, const rules_field_t *f, const msgpack_obj
     for (uint32_t i = 0; i < o->via.array.size; i++) {
         char path[48];
         snprintf(path, sizeof path, "%s[%" PRIu32 "]", f->name, i);
-        int index = cf_event_check_enum(d, path, s_vulns, &o->via.array.ptr[i]);
+        int index = cf_event_check_enum(d, path, cf_vocab_vulns, &o->via.array.ptr[i]);
         if (index < 0)
             return -1;
         if (mask & (UINT32_C(1) << index))
-            return cf_event_fail(d, "%s: '%s' appears twice", path, s_vulns[index]);
+            return cf_event_fail(d, "%s: '%s' appears twice", path, cf_vocab_vulns[index]);
         mask |= UINT32_C(1) << index;
     }
     d->event->vulnerabilities = mask;
@@ -405,7 +345,7 @@ int cf_event_field_check(cf_decode_t *d, cf_field_id_t id, const msgpack_object 
         rc = rules_persons(d, f, value);
         break;
     case K_VULNS:
-        rc = rules_vulns(d, f, value);
+        rc = rulecf_vocab_vulns(d, f, value);
         break;
     case K_TRANSIT:
         rc = rules_transit(d, f, value);
@@ -449,18 +389,4 @@ int cf_event_fields_finish(cf_decode_t *d, const msgpack_object *const *values)
     if (e->type == CF_EV_CASE_REGISTERED && !values[CF_F_DESTINATION_COUNTRY])
         memcpy(e->destination_country, e->origin_country, sizeof e->destination_country);
     return 0;
-}
-
-/* ---- names --------------------------------------------------------------- */
-
-/* "0-4" ... "60+" for cf_person_t.age_band; NULL when out of range. */
-const char *cf_event_age_band_name(unsigned band)
-{
-    return band < sizeof s_age_bands / sizeof *s_age_bands - 1 ? s_age_bands[band] : NULL;
-}
-
-/* "vot" ... "single_parent" for a cf_vuln_t; NULL when out of range. */
-const char *cf_vuln_name(unsigned flag)
-{
-    return flag < CF_VULN_COUNT ? s_vulns[flag] : NULL;
 }

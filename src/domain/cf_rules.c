@@ -14,11 +14,6 @@
 #define RULES_HOUR_MS   3600000ULL
 #define RULES_DAY_MS    (24 * RULES_HOUR_MS)
 
-const char *const rules_flag_names[RULES_FLAGS] = {
-    "vot", "uasc", "health", "disability", "elderly", "pregnant", "single_parent", "risk_high" };
-const char *const rules_limit_names[CF_RULES_LIMITS] = {
-    "registered_departed", "arrived_reintegrating", "detained" };
-
 struct _cf_rules_t {
     rules_set_t *set;
     char error[1024];
@@ -31,10 +26,10 @@ rules_set_t *rules_set_new(void)
     rules_set_t *set = cf_calloc(1, sizeof *set);
     set->ratio = 1.5;
     set->min_count = 10;
-    set->overdue_ms[CF_RULES_REGISTERED_DEPARTED] = 60 * RULES_DAY_MS;
-    set->overdue_ms[CF_RULES_ARRIVED_REINTEGRATING] = 30 * RULES_DAY_MS;
-    set->overdue_ms[CF_RULES_DETAINED] = 30 * RULES_DAY_MS;
-    set->vulnerable = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 7;   /* vot uasc health risk_high */
+    for (int limit = 0; limit < CF_LIMIT_COUNT; limit++)
+        set->overdue_ms[limit] = cf_vocab_limit_default_days((cf_limit_t) limit) * RULES_DAY_MS;
+    set->vulnerable = 1u << CF_VULN_VOT | 1u << CF_VULN_UASC | 1u << CF_VULN_HEALTH
+                    | 1u << CF_VULN_COUNT;      /* the last alert flag: risk_high */
     set->predeparture_ms = 72 * RULES_HOUR_MS;
     return set;
 }
@@ -122,17 +117,17 @@ void cf_rules_spike(const cf_rules_t *self, const char *route, double *ratio,
     rules_route(self->set, found, ratio, min_count);
 }
 
-uint64_t cf_rules_overdue_ms(const cf_rules_t *self, cf_rules_limit_t limit)
+uint64_t cf_rules_overdue_ms(const cf_rules_t *self, cf_limit_t limit)
 {
-    assert(self && limit < CF_RULES_LIMITS);
+    assert(self && limit >= 0 && limit < CF_LIMIT_COUNT);
     return self->set->overdue_ms[limit];
 }
 
 bool cf_rules_vulnerable(const cf_rules_t *self, const char *flag)
 {
     assert(self && flag);
-    for (size_t i = 0; i < RULES_FLAGS; i++)
-        if (!strcmp(flag, rules_flag_names[i]))
+    for (int i = 0; i < CF_VOCAB_ALERT_FLAGS; i++)
+        if (!strcmp(flag, cf_vocab_alert_flag_name(i)))
             return self->set->vulnerable & (1u << i);
     return false;
 }
@@ -179,16 +174,16 @@ void cf_rules_pack(const cf_rules_t *self, msgpack_sbuffer *out)
     for (size_t i = 0; i < set->routes_n; i++)
         pack_spike(&pk, set, &set->routes[i]);
     cf_pack_str(&pk, "overdue");
-    msgpack_pack_map(&pk, CF_RULES_LIMITS);
-    for (size_t i = 0; i < CF_RULES_LIMITS; i++) {
-        cf_pack_str(&pk, rules_limit_names[i]);
+    msgpack_pack_map(&pk, CF_LIMIT_COUNT);
+    for (int i = 0; i < CF_LIMIT_COUNT; i++) {
+        cf_pack_str(&pk, cf_vocab_limit_name(i));
         msgpack_pack_uint64(&pk, set->overdue_ms[i]);
     }
     cf_pack_str(&pk, "vulnerable");
     msgpack_pack_array(&pk, (size_t) __builtin_popcount(set->vulnerable));
-    for (size_t i = 0; i < RULES_FLAGS; i++)
+    for (int i = 0; i < CF_VOCAB_ALERT_FLAGS; i++)
         if (set->vulnerable & (1u << i))
-            cf_pack_str(&pk, rules_flag_names[i]);
+            cf_pack_str(&pk, cf_vocab_alert_flag_name(i));
     cf_pack_str(&pk, "predeparture_ms");
     msgpack_pack_uint64(&pk, set->predeparture_ms);
 }
@@ -235,14 +230,14 @@ char *cf_rules_describe(const cf_rules_t *self)
     for (size_t i = 0; i < set->routes_n; i++)
         describe_spike(out, set, &set->routes[i]);
     fputs("\noverdue:", out);
-    for (size_t i = 0; i < CF_RULES_LIMITS; i++) {
-        fprintf(out, "%s %s ", i ? "," : "", rules_limit_names[i]);
+    for (int i = 0; i < CF_LIMIT_COUNT; i++) {
+        fprintf(out, "%s %s ", i ? "," : "", cf_vocab_limit_name(i));
         describe_duration(out, set->overdue_ms[i]);
     }
     fputs("\nvulnerable:", out);
-    for (size_t i = 0, first = 1; i < RULES_FLAGS; i++)
+    for (int i = 0, first = 1; i < CF_VOCAB_ALERT_FLAGS; i++)
         if (set->vulnerable & (1u << i)) {
-            fprintf(out, "%s %s", first ? "" : ",", rules_flag_names[i]);
+            fprintf(out, "%s %s", first ? "" : ",", cf_vocab_alert_flag_name(i));
             first = 0;
         }
     fputs(set->vulnerable ? "\npredeparture: window " : " none\npredeparture: window ", out);

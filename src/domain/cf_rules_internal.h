@@ -7,7 +7,6 @@
 
 #include "caseflow/cf_rules.h"
 
-#define RULES_FLAGS 8           /* the vulnerability flags of rules_flag_names */
 
 typedef struct {
     char name[CF_RULES_NAME_MAX + 1];   /* or "*" */
@@ -26,8 +25,8 @@ typedef struct {
 /*  The keys of the fixed sections, for duplicate checks.                    */
 typedef enum {
     RULES_KEY_RATIO, RULES_KEY_MIN_COUNT,
-    RULES_KEY_OVERDUE,                  /* + cf_rules_limit_t */
-    RULES_KEY_FLAGS = RULES_KEY_OVERDUE + CF_RULES_LIMITS,
+    RULES_KEY_OVERDUE,                  /* + cf_limit_t */
+    RULES_KEY_FLAGS = RULES_KEY_OVERDUE + CF_LIMIT_COUNT,
     RULES_KEY_WINDOW,
     RULES_KEYS
 } rules_key_t;
@@ -39,14 +38,11 @@ typedef struct {
     size_t routes_n, routes_cap;
     double ratio;
     uint64_t min_count;
-    uint64_t overdue_ms[CF_RULES_LIMITS];
-    unsigned vulnerable;                /* bit i: rules_flag_names[i] alerts */
+    uint64_t overdue_ms[CF_LIMIT_COUNT];
+    unsigned vulnerable;                /* bit i: cf_vocab_alert_flag_name(i) alerts */
     uint64_t predeparture_ms;
     int key_lines[RULES_KEYS];          /* where the file set each; 0 = not */
 } rules_set_t;
-
-extern const char *const rules_flag_names[RULES_FLAGS];
-extern const char *const rules_limit_names[CF_RULES_LIMITS];
 
 /*  A set with the defaults; rules_set_free accepts NULL.                    */
 rules_set_t *rules_set_new(void);

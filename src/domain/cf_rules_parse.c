@@ -31,16 +31,15 @@ typedef struct {
     size_t n;
 } parse_t;
 
-/*  The keys of the fixed sections; [spike.<route>] takes spike's two.       */
+/*  The keys of the fixed sections; [spike.<route>] takes spike's two, and
+    [overdue]'s keys (key NULL) are the limits (cf_vocab).                    */
 static const struct {
     const char *section, *key;
     rules_key_t id;
 } s_keys[] = {
     { "spike", "ratio", RULES_KEY_RATIO },
     { "spike", "min_count", RULES_KEY_MIN_COUNT },
-    { "overdue", "registered_departed", RULES_KEY_OVERDUE + CF_RULES_REGISTERED_DEPARTED },
-    { "overdue", "arrived_reintegrating", RULES_KEY_OVERDUE + CF_RULES_ARRIVED_REINTEGRATING },
-    { "overdue", "detained", RULES_KEY_OVERDUE + CF_RULES_DETAINED },
+    { "overdue", NULL, RULES_KEY_OVERDUE },
     { "vulnerable", "flags", RULES_KEY_FLAGS },
     { "predeparture", "window", RULES_KEY_WINDOW } };
 #define S_KEYS (sizeof s_keys / sizeof s_keys[0])
@@ -182,20 +181,43 @@ static int parse_route(parse_t *p, const char *where, const char *route, const c
     return 1;
 }
 
+/*  Appends name to the comma-separated list known (size bytes).            */
+static void parse_known(char *known, size_t size, const char *name)
+{
+    snprintf(known + strlen(known), size - strlen(known), "%s%s", *known ? ", " : "", name);
+}
+
+/*  The id of key in section (s_keys), or -1 with the section's keys listed
+    in known.                                                                */
+static int parse_key_id(const char *section, const char *key, char *known, size_t size)
+{
+    for (size_t i = 0; i < S_KEYS; i++) {
+        if (strcmp(s_keys[i].section, section))
+            continue;
+        if (s_keys[i].key && !strcmp(s_keys[i].key, key))
+            return (int) s_keys[i].id;
+        if (s_keys[i].key) {
+            parse_known(known, size, s_keys[i].key);
+            continue;
+        }
+        int limit = cf_vocab_limit_find(key, strlen(key));
+        if (limit >= 0)
+            return (int) s_keys[i].id + limit;
+        for (int l = 0; l < CF_LIMIT_COUNT; l++)
+            parse_known(known, size, cf_vocab_limit_name(l));
+    }
+    return -1;
+}
+
 /*  A key of a section with fixed keys (s_keys).                             */
 static int parse_fixed(parse_t *p, const char *where, const char *section, const char *key,
                        const char *value)
 {
     rules_set_t *set = p->set;
     char known[128] = "";
-    size_t i = 0;
-    for (; i < S_KEYS && (strcmp(s_keys[i].section, section) || strcmp(s_keys[i].key, key)); i++)
-        if (!strcmp(s_keys[i].section, section))
-            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
-                     *known ? ", " : "", s_keys[i].key);
-    if (i == S_KEYS)
+    int id = parse_key_id(section, key, known, sizeof known);
+    if (id < 0)
         return parse_fail(p, where, "unknown key (%s)", known);
-    rules_key_t id = s_keys[i].id;
     if (set->key_lines[id])
         return parse_fail(p, where, "duplicate key (first on line %d)", set->key_lines[id]);
     char why[512];

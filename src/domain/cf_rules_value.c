@@ -117,12 +117,16 @@ int rules_value_flags(const char *value, unsigned *out, char *why, size_t n)
     char item[RULES_ITEM];
     unsigned mask = 0;
     for (const char *cursor = *value ? value : NULL; value_item(&cursor, item);) {
-        size_t i = 0;
-        while (i < RULES_FLAGS && strcmp(item, rules_flag_names[i]))
+        int i = 0;
+        while (i < CF_VOCAB_ALERT_FLAGS && strcmp(item, cf_vocab_alert_flag_name(i)))
             i++;
-        if (i == RULES_FLAGS)
-            return value_fail(why, n, "'%s' is not one of vot, uasc, health, disability, "
-                              "elderly, pregnant, single_parent, risk_high", item);
+        if (i == CF_VOCAB_ALERT_FLAGS) {
+            char flags[160] = "";
+            for (int f = 0; f < CF_VOCAB_ALERT_FLAGS; f++)
+                snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%s%s",
+                         f ? ", " : "", cf_vocab_alert_flag_name(f));
+            return value_fail(why, n, "'%s' is not one of %s", item, flags);
+        }
         if (mask & (1u << i))
             return value_fail(why, n, "'%s' is listed twice", item);
         mask |= 1u << i;

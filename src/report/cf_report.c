@@ -15,31 +15,31 @@
 
 #define P REPORT_PROGRAMME
 static const report_def_t s_reports[] = {
-    { "stages", "stage", "cases and persons by programme and stage, open now and ever entered",
-      P, { NULL }, { NULL }, NULL, report_stages },
-    { "returns", "returns", "returns by origin, host, programme or route per year, month or "
-      "day", P | REPORT_PERIOD | REPORT_DATES, { "origin", "host", "programme", "route" },
-      { NULL }, "year", report_returns },
-    { "vulnerability", "vuln", "cases by programme and vulnerability flag or screening risk", P,
-      { NULL }, { NULL }, NULL, report_vulnerability },
-    { "demographics", "demo", "persons by programme, sex and age band", P, { NULL }, { NULL },
-      NULL, report_demographics },
-    { "durations", "dur", "days between stages: cases, mean, p50 and p90 by programme", P,
-      { NULL }, { NULL }, NULL, report_durations },
-    { "detention", "detention", "detentions by country: now, ever, episodes and their days", P,
-      { NULL }, { NULL }, NULL, report_detention },
-    { "reintegration", "reint", "reintegration services and value, or monitoring scores by "
-      "origin", P, { "service", "origin" },
-      { NULL, "monitor" }, NULL, report_reintegration },
-    { "services", "services", "services delivered and their value by programme and service", P,
-      { NULL }, { NULL }, NULL, report_services },
-    { "funding", "funding", "funding transactions and value by donor or project, currency "
-      "and type", REPORT_DATES, { "donor", "project" }, { NULL }, NULL, report_funding },
-    { "flows", "flows", "observed flows by route, country pair or country per month, day or "
-      "year", REPORT_PERIOD | REPORT_DATES, { "route", "pair", "country" }, { NULL }, "month",
-      report_flows },
-    { "quality", "quality", "data quality: rejections by field, duplicates, out-of-order events",
-      0, { NULL }, { NULL }, NULL, report_quality },
+    { "stages", CF_FAMILY_STAGE, "cases and persons by programme and stage, open now and ever "
+      "entered", P, { NULL }, NULL, 0, NULL, report_stages },
+    { "returns", CF_FAMILY_RETURNS, "returns by origin, host, programme or route per year, month "
+      "or day", P | REPORT_PERIOD | REPORT_DATES, { "origin", "host", "programme", "route" },
+      NULL, 0, "year", report_returns },
+    { "vulnerability", CF_FAMILY_VULN, "cases by programme and vulnerability flag or screening "
+      "risk", P, { NULL }, NULL, 0, NULL, report_vulnerability },
+    { "demographics", CF_FAMILY_DEMO, "persons by programme, sex and age band", P, { NULL },
+      NULL, 0, NULL, report_demographics },
+    { "durations", CF_FAMILY_DUR, "days between stages: cases, mean, p50 and p90 by programme",
+      P, { NULL }, NULL, 0, NULL, report_durations },
+    { "detention", CF_FAMILY_DETENTION, "detentions by country: now, ever, episodes and their "
+      "days", P, { NULL }, NULL, 0, NULL, report_detention },
+    { "reintegration", CF_FAMILY_REINT, "reintegration services and value, or monitoring scores "
+      "by origin", P, { "service", "origin" }, "origin", CF_FAMILY_MONITOR, NULL,
+      report_reintegration },
+    { "services", CF_FAMILY_SERVICES, "services delivered and their value by programme and "
+      "service", P, { NULL }, NULL, 0, NULL, report_services },
+    { "funding", CF_FAMILY_FUNDING, "funding transactions and value by donor or project, "
+      "currency and type", REPORT_DATES, { "donor", "project" }, NULL, 0, NULL, report_funding },
+    { "flows", CF_FAMILY_FLOWS, "observed flows by route, country pair or country per month, "
+      "day or year", REPORT_PERIOD | REPORT_DATES, { "route", "pair", "country" }, NULL, 0,
+      "month", report_flows },
+    { "quality", CF_FAMILY_QUALITY, "data quality: rejections by field, duplicates, "
+      "out-of-order events", 0, { NULL }, NULL, 0, NULL, report_quality },
 };
 #undef P
 #define REPORT_COUNT (sizeof s_reports / sizeof s_reports[0])
@@ -95,10 +95,8 @@ const char *cf_report_name(const cf_report_t *self)
 const char *cf_report_family(const cf_report_t *self)
 {
     assert(self);
-    for (size_t i = 0; self->by && self->def->by[i]; i++)
-        if (self->def->by[i] == self->by && self->def->by_family[i])
-            return self->def->by_family[i];
-    return self->def->family;
+    bool other = self->by && self->def->other_by && strcmp(self->by, self->def->other_by) == 0;
+    return cf_vocab_family_name(other ? self->def->other_family : self->def->family);
 }
 
 static int report_fail(cf_report_t *self, const char *format, ...)

@@ -7,20 +7,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_stages[] = { "registered", "screened", "assisted", "departed",
-                                        "arrived", "reintegrating", "closed", NULL };
 static const char *const s_stage_measures[] = { "now|cases", "now|persons", "ever|cases",
                                                 "ever|persons", NULL };
-/*  Known flags alphabetically, then the risk levels by rising risk.         */
-static const char *const s_vulns[] = { "disability", "elderly", "health", "pregnant",
-                                       "single_parent", "uasc", "vot", "risk:low",
-                                       "risk:medium", "risk:high", NULL };
-static const char *const s_sensitive[] = { "vot", "uasc", "health", NULL };
-static const char *const s_sexes[] = { "f", "m", "x", "u", NULL };
-static const char *const s_age_bands[] = { "0-4", "5-11", "12-17", "18-59", "60+", NULL };
 static const char *const s_intervals[] = { "registered-departed", "departed-arrived",
                                            "arrived-reintegrating", NULL };
 static const char *const s_detention[] = { "now", "cases", "episodes", "seconds", NULL };
@@ -44,7 +36,7 @@ void report_stages(const cf_report_t *self, const cf_counts_t *counts, report_ro
         }
         free(copy);
     }
-    cf_table_sort(rows->table, (cf_table_key_t[]) { { 0, NULL }, { 1, s_stages } }, 2);
+    cf_table_sort(rows->table, (cf_table_key_t[]) { { 0, NULL }, { 1, cf_vocab_stages } }, 2);
     report_counts(rules, 2, 4, 10);
 }
 
@@ -64,16 +56,31 @@ static void report_single(const cf_report_t *self, const cf_counts_t *counts,
     }
 }
 
-/*  <programme>|<flag> and <programme>|risk:<level> -> cases; vot, uasc and
+static int report_compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*  <programme>|<flag> and <programme>|risk:<level> -> cases, the known flags
+    alphabetically, then the risk levels by rising risk; vot, uasc and
     health rows are more sensitive.                                          */
 void report_vulnerability(const cf_report_t *self, const cf_counts_t *counts,
                           report_rows_t *rows, cf_disclose_t *rules)
 {
+    const char *order[CF_VULN_COUNT + CF_RISK_LEVELS + 1];
+    char risks[CF_RISK_LEVELS][24];
+    memcpy(order, cf_vocab_vulns, CF_VULN_COUNT * sizeof *order);
+    qsort(order, CF_VULN_COUNT, sizeof *order, report_compare_names);
+    for (int level = 1; level <= CF_RISK_LEVELS; level++) {
+        snprintf(risks[level - 1], sizeof risks[0], "risk:%s", cf_vocab_risk_name(level));
+        order[CF_VULN_COUNT + level - 1] = risks[level - 1];
+    }
+    order[CF_VULN_COUNT + CF_RISK_LEVELS] = NULL;
     report_columns(rows, "programme vulnerability", "cases");
     report_single(self, counts, rows);
-    cf_table_sort(rows->table, (cf_table_key_t[]) { { 0, NULL }, { 1, s_vulns } }, 2);
+    cf_table_sort(rows->table, (cf_table_key_t[]) { { 0, NULL }, { 1, order } }, 2);
     report_counts(rules, 2, 1, 10);
-    cf_disclose_sensitive(rules, 1, s_sensitive, 11);
+    cf_disclose_sensitive(rules, 1, cf_vocab_vulns_sensitive, 11);
 }
 
 /*  <programme>|<sex>|<age_band> -> persons.                                 */
@@ -83,7 +90,8 @@ void report_demographics(const cf_report_t *self, const cf_counts_t *counts,
     report_columns(rows, "programme sex age_band", "persons");
     report_single(self, counts, rows);
     cf_table_sort(rows->table,
-                  (cf_table_key_t[]) { { 0, NULL }, { 1, s_sexes }, { 2, s_age_bands } }, 3);
+                  (cf_table_key_t[]) { { 0, NULL }, { 1, cf_vocab_sexes },
+                                       { 2, cf_vocab_age_bands } }, 3);
     report_counts(rules, 3, 1, 10);
 }
 

@@ -11,6 +11,7 @@
 
 #include "cf_disclose.h"
 #include "caseflow/cf_report.h"
+#include "caseflow/cf_vocab.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,10 +25,13 @@ enum {
 typedef struct report_rows_t report_rows_t;
 
 typedef struct {
-    const char *name, *family, *summary;
+    const char *name;
+    cf_family_t family;         /* the counters it reads */
+    const char *summary;
     unsigned takes;
     const char *by[5];          /* --by choices, NULL-terminated, the first the default */
-    const char *by_family[5];   /* the family read for each choice; NULL = family */
+    const char *other_by;       /* the choice that reads other_family instead, or NULL */
+    cf_family_t other_family;
     const char *period;         /* the default --period, with REPORT_PERIOD */
     /*  Adds the columns and rows to rows->table, sorts them and declares
         the count and dependent columns to rules.                            */

@@ -3,14 +3,13 @@
     origin), services and funding. Values are summed as integers (cents,
     scores x 10 000) and divided once per row, so that a sum never drifts.  */
 #include "cf_report_internal.h"
+#include "caseflow/cf_event.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const s_money[] = { "services", "value", NULL };   /* [0]: reint's count */
 static const char *const s_events[] = { "events", "value", NULL };
-static const char *const s_service_order[] = { "screening", "assistance", "departure", "escort",
-                                               "reunification", "closure", NULL };
 static const char *const s_monitor[] = { "surveys", "economic", "social", "psychosocial",
                                          "composite", "composite_surveys", NULL };
 /*  IATI transaction type codes and the names the report shows, in pairs.    */
@@ -77,11 +76,20 @@ void report_reintegration(const cf_report_t *self, const cf_counts_t *counts,
                       s_money, NULL);
 }
 
+/*  The services in the order of the types that count them (their rows in
+    cf_event_types.c: screening, assistance, departure, escort, ...).       */
 void report_services(const cf_report_t *self, const cf_counts_t *counts, report_rows_t *rows,
                      cf_disclose_t *rules)
 {
+    const char *order[CF_EV_TYPE_COUNT * CF_EVENT_SERVICES_MAX + 1];
+    size_t n = 0;
+    for (int t = 0; t < CF_EV_TYPE_COUNT; t++)
+        for (const cf_event_service_t *s = cf_event_type_info((cf_event_type_t) t)->services;
+             s->kind; s++)
+            order[n++] = s->kind;
+    order[n] = NULL;
     report_valued(self, counts, rows, rules, "programme service detail currency", s_events,
-                  s_service_order);
+                  order);
 }
 
 /*  Undoes the funding names' escaping in place: %25 is '%', %7C is '|'.     */

@@ -174,9 +174,8 @@ int cf_store_fail_io(cf_store_t *self, const char *what)
 /* Reads one single script (sent with EVAL) into *script, replacing it. */
 static int store_read_single(cf_store_t *self, const char *name, char **script, size_t *len)
 {
-    const char *const names[] = { name };
     char *text, err[4200];
-    if (cf_store_read_script_files(self->script_dir, names, 1, &text, len, err, sizeof err) < 0)
+    if (cf_store_script_single(self->script_dir, name, &text, len, err, sizeof err) < 0)
         return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
     free(*script);
     *script = text;

@@ -3,6 +3,7 @@
     one pipelined call per rejection) and the read of one family summed
     over the shards (eight pipelined HGETALLs, which need no script, so a
     reporting tool can read without the scripts directory).                  */
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
@@ -48,17 +49,16 @@ static unsigned store_shard_of_name(const char *s)
    same cluster slot as the hash it guards. */
 static void store_append_rejection(cf_store_t *self, const cf_store_rejection_t *rejection)
 {
-    char counter[160], marker[256], ttl[16];
+    char counter[160], marker[CF_KEYS_REJECTION_MAX], ttl[16];
     int len = snprintf(counter, sizeof counter, "rejected|%s", rejection->field);
     for (char *p = counter + 9; *p; p++)
         *p = *p == '|' ? '_' : *p;              /* keep the field grammar */
     size_t counter_len = len < (int) sizeof counter ? (size_t) len : sizeof counter - 1;
     unsigned shard = store_shard_of_name(counter);
-    char quality[32];
-    snprintf(quality, sizeof quality, "cf:{s%u}:quality", shard);
+    char quality[CF_KEYS_MAX];
+    cf_keys_fixed(quality, sizeof quality, shard, CF_FAMILY_QUALITY);
     bool has_id = rejection->event_id && *rejection->event_id;
-    snprintf(marker, sizeof marker, "cf:{s%u}:rej:%s|%s", shard,
-             has_id ? rejection->event_id : "", counter + 9);
+    cf_keys_rejection(marker, sizeof marker, shard, has_id ? rejection->event_id : "", counter + 9);
     snprintf(ttl, sizeof ttl, "%u", self->eid_ttl);
     const char *argv[] = { "EVAL", self->reject_script, has_id ? "2" : "1", quality,
                            has_id ? marker : counter, has_id ? counter : ttl, ttl };
@@ -119,16 +119,17 @@ int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **cou
     assert(self && family && counts);
     cf_store_clear_error(self);
     *counts = NULL;
-    int known = 0;
-    for (int f = 0; f < STORE_FAMILIES; f++)
-        known |= strcmp(family, cf_store_families[f]) == 0;
-    if (!known)
+    int known = cf_vocab_family_find(family, strlen(family));
+    if (known < 0)
         return cf_store_fail(self, CF_STORE_ERR_INPUT, "unknown family '%.32s'", family);
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
-        if (redisAppendCommand(self->ctx, "HGETALL cf:{s%u}:%s", s, family) != REDIS_OK)
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        char key[CF_KEYS_MAX];
+        cf_keys_fixed(key, sizeof key, s, known);
+        if (redisAppendCommand(self->ctx, "HGETALL %s", key) != REDIS_OK)
             abort();
+    }
     *counts = cf_counts_new();
     if (store_read_replies(self, CF_STORE_SHARDS, REDIS_REPLY_ARRAY, "HGETALL",
                            store_sum_hash, *counts) < 0) {

@@ -5,6 +5,7 @@
     the stream cf:{dlq}:stream with its payload (case_ref already replaced
     by the pseudonym), the error and the time, once (lua/dead_letter.lua),
     where caseflow-ctl dlq lists and replays it. See docs/reliability.md.   */
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
@@ -85,8 +86,8 @@ int cf_store_try_begin(cf_store_t *self, const char *event_id, unsigned *tries,
     assert(self && event_id && tries && last_error && size > 0);
     cf_store_clear_error(self);
     *tries = 0;
-    char key[STORE_KEY_MAX];
-    snprintf(key, sizeof key, "cf:{dlq}:try:%s", event_id);
+    char key[CF_KEYS_MAX];
+    cf_keys_dlq_try(key, sizeof key, event_id);
     char ttl[16];
     snprintf(ttl, sizeof ttl, "%d", DLQ_TRY_TTL_S);
     if (dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY %s n 1", key, NULL) < 0
@@ -101,16 +102,16 @@ int cf_store_try_begin(cf_store_t *self, const char *event_id, unsigned *tries,
 int cf_store_try_failed(cf_store_t *self, const char *event_id, const char *error)
 {
     assert(self && event_id && error);
-    char key[STORE_KEY_MAX];
-    snprintf(key, sizeof key, "cf:{dlq}:try:%s", event_id);
+    char key[CF_KEYS_MAX];
+    cf_keys_dlq_try(key, sizeof key, event_id);
     return dlq_fmt(self, REDIS_REPLY_INTEGER, "HSET %s error %s", key, error);
 }
 
 int cf_store_try_end(cf_store_t *self, const char *event_id)
 {
     assert(self && event_id);
-    char key[STORE_KEY_MAX];
-    snprintf(key, sizeof key, "cf:{dlq}:try:%s", event_id);
+    char key[CF_KEYS_MAX];
+    cf_keys_dlq_try(key, sizeof key, event_id);
     return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", key, NULL);
 }
 
@@ -136,12 +137,12 @@ int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char 
     if (!self->dead_script)
         return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "no script directory: cannot set a "
                              "dead letter aside");
-    char marker[STORE_KEY_MAX], ttl[16], tries[16], time_ms[24];
-    snprintf(marker, sizeof marker, "cf:{dlq}:dead:%s", letter->event_id);
+    char marker[CF_KEYS_MAX], ttl[16], tries[16], time_ms[24];
+    cf_keys_dlq_dead(marker, sizeof marker, letter->event_id);
     snprintf(ttl, sizeof ttl, "%d", DLQ_MARK_TTL_S);
     snprintf(tries, sizeof tries, "%u", letter->tries);
     snprintf(time_ms, sizeof time_ms, "%lld", (long long) letter->time_ms);
-    const char *argv[] = { "EVAL", self->dead_script, "2", marker, CF_STORE_DLQ_KEY, ttl,
+    const char *argv[] = { "EVAL", self->dead_script, "2", marker, CF_KEYS_DLQ_STREAM, ttl,
                            "event_id", letter->event_id, "type", letter->type, "payload",
                            letter->payload, "error", letter->error, "tries", tries, "time",
                            time_ms };
@@ -156,8 +157,9 @@ int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char 
         return -1;
     if (!added)
         return 0;
-    return dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY cf:{s0}:quality %s 1", "dead_letter",
-                   NULL);
+    char quality[CF_KEYS_MAX];
+    cf_keys_fixed(quality, sizeof quality, 0, CF_FAMILY_QUALITY);
+    return dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY %s %s 1", quality, "dead_letter");
 }
 
 typedef struct {
@@ -214,8 +216,8 @@ int cf_store_dlq_read(cf_store_t *self, const char *first, const char *last, cf_
 {
     assert(self && first && last && fn);
     cf_store_clear_error(self);
-    const char *argv[] = { "XRANGE", CF_STORE_DLQ_KEY, first, last };
-    size_t argvlen[] = { 6, strlen(CF_STORE_DLQ_KEY), strlen(first), strlen(last) };
+    const char *argv[] = { "XRANGE", CF_KEYS_DLQ_STREAM, first, last };
+    size_t argvlen[] = { 6, strlen(CF_KEYS_DLQ_STREAM), strlen(first), strlen(last) };
     dlq_read_t r = { fn, arg };
     return dlq_command(self, 4, argv, argvlen, REDIS_REPLY_ARRAY, dlq_take_entries, &r);
 }
@@ -224,9 +226,9 @@ int cf_store_dlq_delete(cf_store_t *self, const char *id, const char *event_id)
 {
     assert(self && id && event_id);
     cf_store_clear_error(self);
-    char marker[STORE_KEY_MAX];
-    snprintf(marker, sizeof marker, "cf:{dlq}:dead:%s", event_id);
-    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "XDEL " CF_STORE_DLQ_KEY " %s", id, NULL) < 0)
+    char marker[CF_KEYS_MAX];
+    cf_keys_dlq_dead(marker, sizeof marker, event_id);
+    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "XDEL " CF_KEYS_DLQ_STREAM " %s", id, NULL) < 0)
         return -1;
     return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", marker, NULL);
 }

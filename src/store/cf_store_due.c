@@ -3,6 +3,7 @@
     due by now and has lua/fire_due.lua fire them, shard by shard (its keys
     named in the call, as Redis Cluster wants). The clock is the wall clock
     unless an operator set cf:clock (replays of past events, tests).        */
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
@@ -14,7 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #define DUE_BATCH       "100"       /* alerts fired per shard and call */
-#define DUE_CLOCK_KEY   "cf:clock"
+#define DUE_CLOCK_KEY   CF_KEYS_CLOCK
 
 /* The fire script's call for the members of one shard's ZRANGEBYSCORE. */
 static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *members,
@@ -23,10 +24,10 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
     size_t n = members->elements, argc = 6 + 2 * n;     /* EVAL script numkeys, 2 + n keys, 1 + n args */
     const char **argv = cf_calloc(argc, sizeof *argv);
     size_t *argvlen = cf_calloc(argc, sizeof *argvlen);
-    char (*keys)[STORE_KEY_MAX] = cf_calloc(n + 2, sizeof *keys);
+    char (*keys)[CF_KEYS_MAX] = cf_calloc(n + 2, sizeof *keys);
     char numkeys[16];
-    snprintf(keys[0], STORE_KEY_MAX, "cf:{s%u}:due", shard);
-    snprintf(keys[1], STORE_KEY_MAX, "cf:{s%u}:outbox", shard);
+    cf_keys_fixed(keys[0], CF_KEYS_MAX, shard, CF_KEYS_DUE);
+    cf_keys_fixed(keys[1], CF_KEYS_MAX, shard, CF_KEYS_OUTBOX);
     argv[0] = "EVAL", argv[1] = self->fire_script, argvlen[1] = self->fire_script_len;
     snprintf(numkeys, sizeof numkeys, "%zu", n + 2);
     argv[2] = numkeys;
@@ -34,8 +35,7 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
     for (size_t i = 0; i < n; i++) {
         const redisReply *m = members->element[i];
         const char *bar = memchr(m->str, '|', m->len);
-        snprintf(keys[2 + i], STORE_KEY_MAX, "cf:{s%u}:case:%.*s", shard,
-                 bar ? (int) (bar - m->str) : 0, m->str);
+        cf_keys_case(keys[2 + i], CF_KEYS_MAX, shard, m->str, bar ? (size_t) (bar - m->str) : 0);
         argv[5 + i] = keys[2 + i];
         argv[5 + n + 1 + i] = m->str, argvlen[5 + n + 1 + i] = m->len;
     }
@@ -69,8 +69,10 @@ int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long) now_ms);
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        redisReply *members = redisCommand(self->ctx, "ZRANGEBYSCORE cf:{s%u}:due -inf %s LIMIT 0 "
-                                           DUE_BATCH, s, now);
+        char due[CF_KEYS_MAX];
+        cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
+        redisReply *members = redisCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s LIMIT 0 "
+                                           DUE_BATCH, due, now);
         if (!members)
             return cf_store_fail_io(self, "ZRANGEBYSCORE");
         int rc = 0;

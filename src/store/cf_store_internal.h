@@ -9,13 +9,9 @@
 #include <msgpack.h>
 #include <hiredis/hiredis.h>
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 
-#define STORE_FAMILIES      12      /* cf_store_families, in KEYS order */
-#define STORE_FIXED_KEYS    16      /* the families, then outbox, due, route_day, spike */
-#define STORE_KEY_MAX       96      /* "cf:{s7}:eid:" + 64 and NUL, with room */
-#define STORE_SEXES         "fmxu"  /* the codes of a person's sex, in counter order */
-#define STORE_AGE_BANDS     5
 
 /*  The argument vector of one EVALSHA call, reused from call to call:
     EVALSHA sha numkeys KEYS... blob ttl case_ttl times rules request. argv points
@@ -25,7 +21,7 @@ typedef struct {
     const char **argv;
     size_t *argvlen;
     size_t argc;
-    char (*keys)[STORE_KEY_MAX];
+    char (*keys)[CF_KEYS_MAX];
     size_t capacity;                /* events the arrays can hold */
     msgpack_sbuffer blob;
     msgpack_sbuffer times;          /* ARGV[4]: the events' occurred_at */
@@ -81,14 +77,6 @@ void cf_store_clear_error(cf_store_t *self);
     need_script (the counter commands do not need it). 0 / -1.              */
 int cf_store_ensure(cf_store_t *self, int need_script);
 
-/*  The family names in KEYS order: "stage", "returns", "vuln", "demo",
-    "quality", "dur", "detention", "reint", "monitor", "services", "funding",
-    "flows" (F_* in lua/apply_input.lua).                                    */
-extern const char *const cf_store_families[STORE_FAMILIES];
-/*  Every fixed key's name in KEYS order: the families, then "outbox", "due",
-    "route_day", "spike".                                                    */
-extern const char *const cf_store_fixed_keys[STORE_FIXED_KEYS];
-
 void cf_store_call_init(store_call_t *call);
 void cf_store_call_free(store_call_t *call);
 
@@ -99,7 +87,8 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
                          const cf_event_t *events, const size_t *idx, size_t n);
 
 /*  Appends event e as the script reads it, {type, stage, case_key,
-    payload...}, with case_key its case hash's index in KEYS (0: none).    */
+    payload...}, with case_key its case hash's index in KEYS (0: none) and
+    the payload its type's row says (cf_event_type_info).                   */
 void cf_store_pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_key);
 
 /*  Checks what the store relies on: known type, an event_id of 1..64 bytes,

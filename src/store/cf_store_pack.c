@@ -14,17 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const cf_store_families[STORE_FAMILIES] = {
-    "stage", "returns", "vuln", "demo", "quality", "dur", "detention", "reint", "monitor",
-    "services", "funding", "flows"
-};
-
-const char *const cf_store_fixed_keys[STORE_FIXED_KEYS] = {
-    "stage", "returns", "vuln", "demo", "quality", "dur", "detention", "reint", "monitor",
-    "services", "funding", "flows", "outbox", "due", "route_day", "spike"
-};
-
-
 static uint32_t store_fnv1a(const char *s)
 {
     uint32_t h = 2166136261u;
@@ -80,8 +69,8 @@ static const char *store_event_problem(const cf_event_t *e)
     if (e->person_count < 1 || e->person_count > CF_PERSONS_MAX)
         return "person_count is not 1..64";
     for (unsigned i = 0; i < e->person_count; i++)
-        if (!e->persons[i].sex || !strchr(STORE_SEXES, e->persons[i].sex)
-            || e->persons[i].age_band >= STORE_AGE_BANDS)
+        if (cf_vocab_sex_find(&e->persons[i].sex, 1) < 0
+            || e->persons[i].age_band >= CF_AGE_BANDS)
             return "a person has an unknown sex or age band";
     return NULL;
 }
@@ -122,7 +111,7 @@ static void store_call_reserve(store_call_t *call, size_t n)
 {
     if (n <= call->capacity)
         return;
-    size_t keys = STORE_FIXED_KEYS + 2 * n, args = keys + 9;    /* EVALSHA sha numkeys, 6 ARGV */
+    size_t keys = CF_KEYS_FIXED + 2 * n, args = keys + 9;    /* EVALSHA sha numkeys, 6 ARGV */
     call->argv = cf_realloc(call->argv, args * sizeof *call->argv);
     call->argvlen = cf_realloc(call->argvlen, args * sizeof *call->argvlen);
     call->keys = cf_realloc(call->keys, keys * sizeof *call->keys);
@@ -135,14 +124,11 @@ static void store_arg(store_call_t *call, const char *s, size_t len)
     call->argvlen[call->argc++] = len;
 }
 
-/* Formats KEYS[nkeys + 1] and appends it to argv; returns its 1-based index. */
-static size_t store_key(store_call_t *call, size_t nkeys, unsigned shard, const char *kind,
-                        const char *id)
+/* Appends KEYS[nkeys + 1], of len bytes in call->keys[nkeys], to argv;
+   returns its 1-based index. */
+static size_t store_key(store_call_t *call, size_t nkeys, size_t len)
 {
-    int len = snprintf(call->keys[nkeys], STORE_KEY_MAX, "cf:{s%u}:%s%s%s", shard, kind,
-                       id ? ":" : "", id ? id : "");
-    assert(len > 0 && len < STORE_KEY_MAX);
-    store_arg(call, call->keys[nkeys], (size_t) len);
+    store_arg(call, call->keys[nkeys], len);
     return nkeys + 1;
 }
 
@@ -167,7 +153,9 @@ static void store_case_keys(store_call_t *call, size_t *nkeys, unsigned shard,
             case_key[i] = case_key[table[slot] - 1];
         } else {
             table[slot] = i + 1;
-            case_key[i] = *nkeys = store_key(call, *nkeys, shard, "case", e->case_id);
+            size_t len = cf_keys_case(call->keys[*nkeys], CF_KEYS_MAX, shard, e->case_id,
+                                      strlen(e->case_id));
+            case_key[i] = *nkeys = store_key(call, *nkeys, len);
         }
     }
     free(table);
@@ -184,10 +172,11 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
     store_arg(call, sha, strlen(sha));
     store_arg(call, call->numkeys, 0);          /* length set below */
     size_t nkeys = 0;
-    for (size_t f = 0; f < STORE_FIXED_KEYS; f++)
-        nkeys = store_key(call, nkeys, shard, cf_store_fixed_keys[f], NULL);
+    for (int k = 0; k < CF_KEYS_FIXED; k++)
+        nkeys = store_key(call, nkeys, cf_keys_fixed(call->keys[nkeys], CF_KEYS_MAX, shard, k));
     for (size_t i = 0; i < n; i++)
-        nkeys = store_key(call, nkeys, shard, "eid", events[idx[i]].event_id);
+        nkeys = store_key(call, nkeys, cf_keys_eid(call->keys[nkeys], CF_KEYS_MAX, shard,
+                                                   events[idx[i]].event_id));
     size_t *case_key = cf_malloc(n * sizeof *case_key);
     store_case_keys(call, &nkeys, shard, events, idx, n, case_key);
     call->argvlen[2] = (size_t) snprintf(call->numkeys, sizeof call->numkeys, "%zu", nkeys);

@@ -1,6 +1,7 @@
 /*  Helpers for tests of cf_store; see cf_test_store.h. Test support code: it
     fails the running cmocka test on unexpected replies.                   */
 #include "cf_test_store.h"
+#include "caseflow/cf_keys.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -390,7 +391,7 @@ const char *cf_test_dump(fixture_t *f, int everything)
 
 /* ---- malformed script calls ------------------------------------------------- */
 
-#define BAD_FAMILIES 16     /* fixed keys before the eid keys (NFIXED, apply_input.lua) */
+#define BAD_FAMILIES CF_KEYS_FIXED  /* fixed keys before the eid keys (NFIXED) */
 
 static void pack_s(msgpack_packer *pk, const char *s)
 {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <hiredis/hiredis.h>
 #include "cf_apply.h"
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_dlq.h"
 #include "caseflow/cf_msg.h"
 #include "cf_test_redis.h"
@@ -215,7 +216,7 @@ static void expect_set_aside_once(fixture_t *f, const void *const *frames, const
     assert_int_equal(acks[0].reason_len, strlen(first));
     assert_memory_equal(acks[0].reason, first, acks[0].reason_len);
     msgpack_unpacked_destroy(&result);
-    redisReply *entries = command(f, "XLEN %s", CF_STORE_DLQ_KEY);
+    redisReply *entries = command(f, "XLEN %s", CF_KEYS_DLQ_STREAM);
     assert_int_equal(entries->integer, 1);
     freeReplyObject(entries);
     redisReply *counted = command(f, "HGET cf:{s0}:quality %s", "dead_letter");
@@ -276,7 +277,7 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     assert_int_equal(acks[1].status, CF_ACK_DUPLICATE);
     msgpack_unpacked_destroy(&result);
 
-    redisReply *entries = command(f, "XRANGE %s - +", CF_STORE_DLQ_KEY);
+    redisReply *entries = command(f, "XRANGE %s - +", CF_KEYS_DLQ_STREAM);
     assert_int_equal(entries->elements, 1);
     const redisReply *fields = entries->element[0]->element[1];
     int payload_ok = 0;

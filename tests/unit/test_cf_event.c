@@ -456,16 +456,16 @@ static void test_valid_registered(void **state)
     assert_string_equal(e.project_id, "XM-DAC-47066-PR-1234");
     assert_int_equal(e.person_count, 5);
     assert_int_equal(e.persons[0].sex, 'f');
-    assert_string_equal(cf_event_age_band_name(e.persons[0].age_band), "18-59");
+    assert_string_equal(cf_vocab_age_band_name(e.persons[0].age_band), "18-59");
     assert_true(e.persons[0].principal);
     assert_int_equal(e.persons[1].sex, 'm');
-    assert_string_equal(cf_event_age_band_name(e.persons[1].age_band), "5-11");
+    assert_string_equal(cf_vocab_age_band_name(e.persons[1].age_band), "5-11");
     assert_false(e.persons[1].principal);
     assert_int_equal(e.persons[2].sex, 'x');
     assert_int_equal(e.persons[2].age_band, 0);
     assert_int_equal(e.persons[3].sex, 'u');
-    assert_string_equal(cf_event_age_band_name(e.persons[3].age_band), "60+");
-    assert_string_equal(cf_event_age_band_name(e.persons[4].age_band), "12-17");
+    assert_string_equal(cf_vocab_age_band_name(e.persons[3].age_band), "60+");
+    assert_string_equal(cf_vocab_age_band_name(e.persons[4].age_band), "12-17");
     assert_false(e.has_value);
 
     /* The minimum, and the explicit destination. */
@@ -1136,15 +1136,15 @@ static void test_names(void **state)
     const char *stage_names[] = { "registered", "screened", "assisted", "departed", "arrived",
                                   "reintegrating", "closed" };
     for (int stage = 0; stage < CF_STAGE_COUNT; stage++)
-        assert_string_equal(cf_stage_name(stage), stage_names[stage]);
-    assert_null(cf_stage_name(CF_STAGE_NONE));
-    assert_null(cf_stage_name(CF_STAGE_COUNT));
-    assert_string_equal(cf_event_age_band_name(0), "0-4");
-    assert_string_equal(cf_event_age_band_name(4), "60+");
-    assert_null(cf_event_age_band_name(5));
-    assert_string_equal(cf_vuln_name(CF_VULN_VOT), "vot");
-    assert_string_equal(cf_vuln_name(CF_VULN_SINGLE_PARENT), "single_parent");
-    assert_null(cf_vuln_name(CF_VULN_COUNT));
+        assert_string_equal(cf_vocab_stage_name(stage), stage_names[stage]);
+    assert_null(cf_vocab_stage_name(CF_STAGE_NONE));
+    assert_null(cf_vocab_stage_name(CF_STAGE_COUNT));
+    assert_string_equal(cf_vocab_age_band_name(0), "0-4");
+    assert_string_equal(cf_vocab_age_band_name(4), "60+");
+    assert_null(cf_vocab_age_band_name(5));
+    assert_string_equal(cf_vocab_vuln_name(CF_VULN_VOT), "vot");
+    assert_string_equal(cf_vocab_vuln_name(CF_VULN_SINGLE_PARENT), "single_parent");
+    assert_null(cf_vocab_vuln_name(CF_VULN_COUNT));
 }
 
 int main(void)

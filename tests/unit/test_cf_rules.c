@@ -90,9 +90,9 @@ static void test_defaults(void **state)
     assert_null(marks);
     assert_spike(rules, NULL, 1.5, 10);
     assert_spike(rules, "central_mediterranean", 1.5, 10);
-    assert_int_equal(cf_rules_overdue_ms(rules, CF_RULES_REGISTERED_DEPARTED), 60 * 86400000ULL);
-    assert_int_equal(cf_rules_overdue_ms(rules, CF_RULES_ARRIVED_REINTEGRATING), 30 * 86400000ULL);
-    assert_int_equal(cf_rules_overdue_ms(rules, CF_RULES_DETAINED), 30 * 86400000ULL);
+    assert_int_equal(cf_rules_overdue_ms(rules, CF_LIMIT_REGISTERED_DEPARTED), 60 * 86400000ULL);
+    assert_int_equal(cf_rules_overdue_ms(rules, CF_LIMIT_ARRIVED_REINTEGRATING), 30 * 86400000ULL);
+    assert_int_equal(cf_rules_overdue_ms(rules, CF_LIMIT_DETAINED), 30 * 86400000ULL);
     assert_true(cf_rules_vulnerable(rules, "vot") && cf_rules_vulnerable(rules, "uasc")
                 && cf_rules_vulnerable(rules, "health") && cf_rules_vulnerable(rules, "risk_high"));
     assert_false(cf_rules_vulnerable(rules, "elderly") || cf_rules_vulnerable(rules, "nope"));
@@ -145,8 +145,8 @@ static void test_full_file(void **state)
     assert_int_equal(marks[2].mark, 65000);
     assert_spike(rules, "central_mediterranean", 2.0, 0);     /* min_count: [spike]'s */
     assert_spike(rules, "western_balkans", 1.25, 50);
-    assert_int_equal(cf_rules_overdue_ms(rules, CF_RULES_ARRIVED_REINTEGRATING), 36 * 3600000ULL);
-    assert_int_equal(cf_rules_overdue_ms(rules, CF_RULES_DETAINED), 45 * 60000ULL);
+    assert_int_equal(cf_rules_overdue_ms(rules, CF_LIMIT_ARRIVED_REINTEGRATING), 36 * 3600000ULL);
+    assert_int_equal(cf_rules_overdue_ms(rules, CF_LIMIT_DETAINED), 45 * 60000ULL);
     assert_true(cf_rules_vulnerable(rules, "elderly"));
     assert_false(cf_rules_vulnerable(rules, "uasc"));
     assert_int_equal(cf_rules_predeparture_ms(rules), 30000);

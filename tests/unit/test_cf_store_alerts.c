@@ -201,9 +201,8 @@ static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t case
     msgpack_pack_int64(&pk, persons);
     char *script, err[256];
     size_t len;
-    static const char *const names[] = { "publish_batch.lua" };
-    assert_int_equal(cf_store_read_script_files(f->script_dir, names, 1, &script, &len, err,
-                                                sizeof err), 0);
+    assert_int_equal(cf_store_script_single(f->script_dir, "publish_batch.lua", &script, &len,
+                                            err, sizeof err), 0);
     const char *argv[] = { "EVAL", script, "7", "cf:{pub}:cursor", "cf:{pub}:returns",
                            "cf:{pub}:marks", "cf:{pub}:outbox", "cf:{pub}:figures",
                            "cf:{pub}:open", "cf:{pub}:last", cursors.data, returns.data,

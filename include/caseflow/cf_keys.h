@@ -1,0 +1,77 @@
+/*  cf_keys: the names of caseflow's Redis keys (docs/storage.md, "Keys"), one
+    function or constant per key, so that no other file spells a key. Shard
+    keys carry the hash tag {sN} of their shard; the broker's publisher keeps
+    its keys under {pub}, the dead letters under {dlq}. The apply script's
+    fixed KEYS are the families then the shard's outbox, due, route_day and
+    spike keys, in cf_keys_fixed_t order (its prelude is made from this).
+    A function writes the name into buf (size bytes, always terminated) and
+    returns its length; a name that does not fit is a programmer error
+    (assert): CF_KEYS_MAX holds every key of an id of at most 64 bytes. No
+    I/O, no allocation.                                                      */
+#ifndef CF_KEYS_H
+#define CF_KEYS_H
+
+#include <stddef.h>
+
+#include "caseflow/cf_vocab.h"
+
+#define CF_KEYS_MAX         96      /* "cf:{s7}:case:" or ":eid:" + 64 bytes, and NUL */
+#define CF_KEYS_REJECTION_MAX   256 /* "cf:{s7}:rej:" + event_id + "|" + a field name */
+
+/*  The apply script's fixed keys in KEYS order: KEYS[k + 1] is key k, the
+    families first (a cf_family_t is its own key index).                    */
+typedef enum {
+    CF_KEYS_OUTBOX = CF_FAMILY_COUNT,   /* stream: the shard's notifications */
+    CF_KEYS_DUE,                        /* sorted set: overdue deadlines */
+    CF_KEYS_ROUTE_DAY,                  /* hash: flow counts per route and day */
+    CF_KEYS_SPIKE,                      /* hash: routes in a spike */
+    CF_KEYS_FIXED
+} cf_keys_fixed_t;
+
+/*  The publisher's keys, in the KEYS order of lua/publish_batch.lua.       */
+typedef enum {
+    CF_KEYS_PUB_CURSOR = 0,             /* hash: stream -> last entry read */
+    CF_KEYS_PUB_RETURNS,                /* hash: <programme>|cases, |persons */
+    CF_KEYS_PUB_MARKS,                  /* hash: milestones announced */
+    CF_KEYS_PUB_OUTBOX,                 /* stream: the milestone notifications */
+    CF_KEYS_PUB_FIGURES,                /* hash: figures per programme and stage */
+    CF_KEYS_PUB_OPEN,                   /* hash: the open overdue alerts */
+    CF_KEYS_PUB_LAST,                   /* hash: each programme's last milestone */
+    CF_KEYS_PUB_COUNT
+} cf_keys_pub_t;
+
+#define CF_KEYS_DLQ_STREAM  "cf:{dlq}:stream"   /* the dead letters */
+#define CF_KEYS_CLOCK       "cf:clock"          /* the clock an operator set */
+
+/*  A fixed key's name ("stage" ... "flows", "outbox", "due", "route_day",
+    "spike") and its Redis type ("hash", "stream", "zset"); NULL when out
+    of range.                                                                */
+const char *cf_keys_fixed_name(int key);
+const char *cf_keys_fixed_type(int key);
+
+/*  cf:{s<shard>}:<name> of fixed key `key` (a cf_family_t or a
+    cf_keys_fixed_t).                                                        */
+size_t cf_keys_fixed(char *buf, size_t size, unsigned shard, int key);
+
+/*  cf:{s<shard>}:case:<case_id>, of the first len bytes of case_id (a case
+    id may end at a '|' in a due member).                                    */
+size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id, size_t len);
+
+/*  cf:{s<shard>}:eid:<event_id>, an applied event's dedupe marker.         */
+size_t cf_keys_eid(char *buf, size_t size, unsigned shard, const char *event_id);
+
+/*  cf:{s<shard>}:rej:<event_id>|<field>, a rejection counted already.      */
+size_t cf_keys_rejection(char *buf, size_t size, unsigned shard, const char *event_id,
+                         const char *field);
+
+/*  cf:{pub}:cursor ... cf:{pub}:last, and the last part alone ("cursor"
+    ...); NULL when out of range.                                            */
+const char *cf_keys_pub(int key);
+const char *cf_keys_pub_name(int key);
+
+/*  cf:{dlq}:try:<event_id> (the tries of a suspect event) and
+    cf:{dlq}:dead:<event_id> (the entry id of an event set aside).          */
+size_t cf_keys_dlq_try(char *buf, size_t size, const char *event_id);
+size_t cf_keys_dlq_dead(char *buf, size_t size, const char *event_id);
+
+#endif

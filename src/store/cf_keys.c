@@ -1,0 +1,108 @@
+/*  cf_keys: every Redis key name caseflow uses (see cf_keys.h and
+    docs/storage.md). The formats are here and nowhere else.               */
+#include "caseflow/cf_keys.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static const struct {
+    const char *name, *type;
+} s_fixed[] = {
+    [CF_KEYS_OUTBOX - CF_FAMILY_COUNT] = { "outbox", "stream" },
+    [CF_KEYS_DUE - CF_FAMILY_COUNT] = { "due", "zset" },
+    [CF_KEYS_ROUTE_DAY - CF_FAMILY_COUNT] = { "route_day", "hash" },
+    [CF_KEYS_SPIKE - CF_FAMILY_COUNT] = { "spike", "hash" },
+};
+_Static_assert(sizeof s_fixed / sizeof *s_fixed == CF_KEYS_FIXED - CF_FAMILY_COUNT,
+               "a fixed key without its row");
+
+#define PUB(name)       { "cf:{pub}:" name, name }
+static const struct {
+    const char *key, *name;
+} s_pub[] = {
+    [CF_KEYS_PUB_CURSOR] = PUB("cursor"), [CF_KEYS_PUB_RETURNS] = PUB("returns"),
+    [CF_KEYS_PUB_MARKS] = PUB("marks"), [CF_KEYS_PUB_OUTBOX] = PUB("outbox"),
+    [CF_KEYS_PUB_FIGURES] = PUB("figures"), [CF_KEYS_PUB_OPEN] = PUB("open"),
+    [CF_KEYS_PUB_LAST] = PUB("last"),
+};
+_Static_assert(sizeof s_pub / sizeof *s_pub == CF_KEYS_PUB_COUNT, "a publisher key unnamed");
+
+/* snprintf that must fit. */
+static size_t keys_format(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static size_t keys_format(char *buf, size_t size, const char *fmt, ...)
+{
+    assert(buf && size > 0);
+    va_list args;
+    va_start(args, fmt);
+    int len = vsnprintf(buf, size, fmt, args);
+    va_end(args);
+    assert(len > 0 && (size_t) len < size);
+    return (size_t) len;
+}
+
+const char *cf_keys_fixed_name(int key)
+{
+    if (key >= 0 && key < CF_FAMILY_COUNT)
+        return cf_vocab_family_name(key);
+    return key >= CF_FAMILY_COUNT && key < CF_KEYS_FIXED ? s_fixed[key - CF_FAMILY_COUNT].name
+                                                         : NULL;
+}
+
+const char *cf_keys_fixed_type(int key)
+{
+    if (key >= 0 && key < CF_FAMILY_COUNT)
+        return "hash";
+    return key >= CF_FAMILY_COUNT && key < CF_KEYS_FIXED ? s_fixed[key - CF_FAMILY_COUNT].type
+                                                         : NULL;
+}
+
+size_t cf_keys_fixed(char *buf, size_t size, unsigned shard, int key)
+{
+    const char *name = cf_keys_fixed_name(key);
+    assert(name);
+    return keys_format(buf, size, "cf:{s%u}:%s", shard, name);
+}
+
+size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id, size_t len)
+{
+    assert(case_id);
+    return keys_format(buf, size, "cf:{s%u}:case:%.*s", shard, (int) len, case_id);
+}
+
+size_t cf_keys_eid(char *buf, size_t size, unsigned shard, const char *event_id)
+{
+    assert(event_id);
+    return keys_format(buf, size, "cf:{s%u}:eid:%s", shard, event_id);
+}
+
+size_t cf_keys_rejection(char *buf, size_t size, unsigned shard, const char *event_id,
+                         const char *field)
+{
+    assert(event_id && field);
+    return keys_format(buf, size, "cf:{s%u}:rej:%s|%s", shard, event_id, field);
+}
+
+const char *cf_keys_pub(int key)
+{
+    return key >= 0 && key < CF_KEYS_PUB_COUNT ? s_pub[key].key : NULL;
+}
+
+const char *cf_keys_pub_name(int key)
+{
+    return key >= 0 && key < CF_KEYS_PUB_COUNT ? s_pub[key].name : NULL;
+}
+
+size_t cf_keys_dlq_try(char *buf, size_t size, const char *event_id)
+{
+    assert(event_id);
+    return keys_format(buf, size, "cf:{dlq}:try:%s", event_id);
+}
+
+size_t cf_keys_dlq_dead(char *buf, size_t size, const char *event_id)
+{
+    assert(event_id);
+    return keys_format(buf, size, "cf:{dlq}:dead:%s", event_id);
+}
