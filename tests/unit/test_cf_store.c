@@ -135,6 +135,8 @@ static char *run_order(fixture_t *f, const int *order)
     cf_test_stage(&all[3], "o-arr", CASE_A, CF_EV_CASE_ARRIVED);
     cf_test_integer(f, "FLUSHALL");
     cf_test_notes_clear(f);
+    /* the new outbox entries may get ids below the old ones' (same ms) */
+    memset(f->cursor, 0, sizeof f->cursor);
     for (int i = 0; i < 4; i++)
         assert_string_equal(cf_test_apply(f, &all[order[i]], 1), "a");
     char *text = NULL;
