@@ -50,6 +50,7 @@ typedef enum {
     CF_EV_CASE_REINTEGRATION,
     CF_EV_CASE_MONITORED,
     CF_EV_CASE_REUNIFIED,
+    CF_EV_CASE_REFERRED,
     CF_EV_CASE_CLOSED,
     CF_EV_FUNDING_TRANSACTION,
     CF_EV_FLOW_OBSERVED,
@@ -73,6 +74,7 @@ typedef enum {
     CF_F_ARRIVAL_COUNTRY, CF_F_ADMIN1,
     CF_F_DIMENSION, CF_F_MODALITY, CF_F_LEVEL,
     CF_F_ECONOMIC, CF_F_SOCIAL, CF_F_PSYCHOSOCIAL, CF_F_COMPOSITE,
+    CF_F_SERVICE, CF_F_PROVIDER_TYPE, CF_F_URGENT,
     CF_F_REASON,
     CF_F_DONOR, CF_F_TRANSACTION_TYPE, CF_F_RECIPIENT_COUNTRY,
     CF_F_POINT, CF_F_FROM_COUNTRY, CF_F_TO_COUNTRY, CF_F_COUNT, CF_F_FEMALES,
@@ -128,7 +130,7 @@ typedef struct {
     double value;
     char currency[4];                           /* "" when absent */
 
-    /* case.detained, case.released, case.reunified, flow.observed: country */
+    /* case.detained, case.released, case.reunified, case.referred, flow.observed */
     char country[4];
 
     /* case.departed */
@@ -151,6 +153,11 @@ typedef struct {
     double economic, social, psychosocial;
     bool has_composite;
     double composite;
+
+    /* case.referred (and country) */
+    char service[20];
+    char provider_type[12];
+    bool has_urgent, urgent;
 
     /* case.closed */
     char reason[12];

@@ -45,6 +45,11 @@ static const char *const s_modes[] = { "charter", "commercial", "land", "sea", N
 static const char *const s_dimensions[] = { "economic", "social", "psychosocial", NULL };
 static const char *const s_modalities[] = { "cash", "in_kind", "voucher", "service", NULL };
 static const char *const s_levels[] = { "individual", "collective", "community", NULL };
+static const char *const s_services[] = {
+    "health", "mental_health", "legal", "shelter", "education", "livelihood", "family_tracing",
+    "child_protection", "gbv", "other", NULL };
+static const char *const s_provider_types[] = {
+    "government", "un_agency", "ngo", "community", "private", NULL };
 static const char *const s_reasons[] = {
     "completed", "withdrawn", "no_show", "absconded", "deceased", "referred", NULL };
 static const char *const s_roles[] = { "principal", "dependant", NULL };
@@ -99,6 +104,9 @@ static const rules_field_t s_fields[] = {
     [CF_F_SOCIAL]              = VAL("social", K_SCORE, social),
     [CF_F_PSYCHOSOCIAL]        = VAL("psychosocial", K_SCORE, psychosocial),
     [CF_F_COMPOSITE]           = OPT("composite", K_SCORE, composite, has_composite),
+    [CF_F_SERVICE]             = ENUM("service", service, s_services),
+    [CF_F_PROVIDER_TYPE]       = ENUM("provider_type", provider_type, s_provider_types),
+    [CF_F_URGENT]              = OPT("urgent", K_BOOL, urgent, has_urgent),
     [CF_F_REASON]              = ENUM("reason", reason, s_reasons),
     [CF_F_DONOR]               = STR("donor", K_TEXT, 1, CF_NAME_MAX, donor),
     [CF_F_TRANSACTION_TYPE]    = VAL("transaction_type", K_TXTYPE, transaction_type),

@@ -90,6 +90,11 @@ static const cf_event_type_info_t s_types[] = {
         B(COUNTRY), 0,
         { TEXT(country) },
         { { .kind = "reunification", .detail = { AT(country) } } } },
+    [CF_EV_CASE_REFERRED] = {
+        "case.referred", CASE, CF_STAGE_NONE,
+        B(SERVICE) | B(PROVIDER_TYPE), B(COUNTRY) | B(URGENT),
+        { TEXT(service), TEXT(provider_type) },
+        { { .kind = "referral", .detail = { AT(service), AT(provider_type) } } } },
     [CF_EV_CASE_CLOSED] = {
         "case.closed", CASE, CF_STAGE_CLOSED,
         B(REASON), 0,

@@ -107,6 +107,8 @@ void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event
     strcpy(ev->dimension, "economic");
     strcpy(ev->modality, "cash");
     strcpy(ev->reason, "completed");
+    strcpy(ev->service, "legal");
+    strcpy(ev->provider_type, "ngo");
     strcpy(ev->donor, "EU");
     strcpy(ev->project_id, "XM-DAC-1");
     strcpy(ev->currency, "EUR");

@@ -43,7 +43,8 @@ The model, for valid events (each file line one event):
   origin, scores x 10 000 rounded per event, means over surveys (composite
   over the surveys that carried one);
 - services: screening (<screening>:<outcome>), assistance, departure (mode),
-  escort (mode, escort true), reunification (country), closure (reason); rows
+  escort (mode, escort true), reunification (country), referral
+  (<service>:<provider_type>), closure (reason); rows
   by programme, service in that order, detail, currency;
 - money in cents and scores x 10 000 are rounded per event half away from zero
   (C's llround of value x 100, of score x 10 000);
@@ -86,7 +87,8 @@ STAGE_OF = {
 SEXES = ["f", "m", "x", "u"]
 AGE_BANDS = ["0-4", "5-11", "12-17", "18-59", "60+"]
 RISKS = ["low", "medium", "high"]
-SERVICES = ["screening", "assistance", "departure", "escort", "reunification", "closure"]
+SERVICES = ["screening", "assistance", "departure", "escort", "reunification", "referral",
+            "closure"]
 INTERVALS = ["registered-departed", "departed-arrived", "arrived-reintegrating"]
 BY_COLUMN = {"origin": "origin_country", "host": "host_country", "programme": "programme",
              "route": "route"}
@@ -458,6 +460,8 @@ class Model:
             return out
         if t == "case.reunified":
             return [("reunification", e["country"], None, "-")]
+        if t == "case.referred":
+            return [("referral", f"{e['service']}:{e['provider_type']}", None, "-")]
         if t == "case.closed":
             return [("closure", e["reason"], None, "-")]
         return []

@@ -357,6 +357,9 @@ static const kv_t ev_monitored[] = {
     ENV("case.monitored"), CASE, D("economic", 0.5), F32("social", 0.75), U("psychosocial", 1),
     D("composite", 0.25), END };
 static const kv_t ev_reunified[] = { ENV("case.reunified"), CASE, S("country", "DEU"), END };
+static const kv_t ev_referred[] = {
+    ENV("case.referred"), CASE, S("service", "mental_health"), S("provider_type", "ngo"),
+    S("country", "GMB"), BOOL("urgent", true), END };
 static const kv_t ev_closed[] = { ENV("case.closed"), CASE, S("reason", "completed"), END };
 static const kv_t ev_funding[] = {
     ENV("funding.transaction"), S("project_id", "XM-DAC-47066-PR-1234"), S("donor", "CH-SEM"),
@@ -369,7 +372,7 @@ static const kv_t ev_flow[] = {
 
 static const kv_t *const s_bases[CF_EV_TYPE_COUNT] = {
     ev_registered, ev_screened, ev_assisted, ev_detained, ev_released, ev_departed, ev_arrived,
-    ev_reintegration, ev_monitored, ev_reunified, ev_closed, ev_funding, ev_flow };
+    ev_reintegration, ev_monitored, ev_reunified, ev_referred, ev_closed, ev_funding, ev_flow };
 
 /* ---- decoding ---------------------------------------------------------------- */
 
@@ -555,6 +558,16 @@ static void test_valid_case_types(void **state)
     assert_int_equal(e.type, CF_EV_CASE_REUNIFIED);
     assert_string_equal(e.country, "DEU");
 
+    accept_(ev_referred, NULL, &e, __LINE__);
+    assert_int_equal(e.type, CF_EV_CASE_REFERRED);
+    assert_string_equal(e.service, "mental_health");
+    assert_string_equal(e.provider_type, "ngo");
+    assert_string_equal(e.country, "GMB");
+    assert_true(e.has_urgent && e.urgent);
+    ACCEPT(ev_referred, &e, OMIT("country"), OMIT("urgent"));
+    assert_string_equal(e.country, "");
+    assert_false(e.has_urgent);
+
     accept_(ev_closed, NULL, &e, __LINE__);
     assert_int_equal(e.type, CF_EV_CASE_CLOSED);
     assert_string_equal(e.reason, "completed");
@@ -617,6 +630,11 @@ static void test_every_enum_value(void **state)
         { ev_reintegration, "level", { "individual", "collective", "community" } },
         { ev_closed, "reason", { "completed", "withdrawn", "no_show", "absconded", "deceased",
                                  "referred" } },
+        { ev_referred, "service", { "health", "mental_health", "legal", "shelter", "education",
+                                    "livelihood", "family_tracing" } },
+        { ev_referred, "service", { "child_protection", "gbv", "other" } },
+        { ev_referred, "provider_type", { "government", "un_agency", "ngo", "community",
+                                          "private" } },
     };
     for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
         for (size_t j = 0; sets[i].values[j]; j++) {
@@ -939,6 +957,19 @@ static void test_reject_case_fields(void **state)
     REJECT(ev_closed, "reason: required for case.closed", OMIT("reason"));
     REJECT(ev_closed, "reason: 'done' is not one of completed, withdrawn, no_show, absconded, "
                       "deceased, referred", S("reason", "done"));
+    REJECT(ev_referred, "service: required for case.referred", OMIT("service"));
+    REJECT(ev_referred, "provider_type: required for case.referred", OMIT("provider_type"));
+    REJECT(ev_referred, "service: 'dental' is not one of health, mental_health, legal, shelter, "
+                        "education, livelihood, family_tracing, child_protection, gbv, other",
+           S("service", "dental"));
+    REJECT(ev_referred, "provider_type: 'church' is not one of government, un_agency, ngo, "
+                        "community, private", S("provider_type", "church"));
+    REJECT(ev_referred, "service: expected a string, got integer", U("service", 3));
+    REJECT(ev_referred, "country: 'ZZZ' is not an ISO 3166-1 alpha-3 code",
+           S("country", "ZZZ"));
+    REJECT(ev_referred, "urgent: expected a boolean, got string", S("urgent", "yes"));
+    REJECT(ev_referred, "case_ref: required for case.referred", OMIT("case_ref"));
+    REJECT(ev_referred, "mode: unknown field for case.referred", S("mode", "land"));
 }
 
 static void test_reject_funding_and_flow(void **state)
@@ -1125,7 +1156,7 @@ static void test_names(void **state)
     static const cf_stage_t stages[CF_EV_TYPE_COUNT] = {
         CF_STAGE_REGISTERED, CF_STAGE_SCREENED, CF_STAGE_ASSISTED, CF_STAGE_NONE, CF_STAGE_NONE,
         CF_STAGE_DEPARTED, CF_STAGE_ARRIVED, CF_STAGE_REINTEGRATING, CF_STAGE_NONE, CF_STAGE_NONE,
-        CF_STAGE_CLOSED, CF_STAGE_NONE, CF_STAGE_NONE };
+        CF_STAGE_NONE, CF_STAGE_CLOSED, CF_STAGE_NONE, CF_STAGE_NONE };
     for (int type = 0; type < CF_EV_TYPE_COUNT; type++) {
         assert_int_equal(cf_event_stage(type), stages[type]);
         assert_int_equal(cf_event_is_case_event(type), type <= CF_EV_CASE_CLOSED);

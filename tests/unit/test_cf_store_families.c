@@ -107,7 +107,7 @@ static void test_detention(void **state)
 static void test_services_wait_for_registration(void **state)
 {
     fixture_t *f = *state;
-    cf_event_t ev[6];
+    cf_event_t ev[7];
     cf_test_stage(&ev[0], "w-0", CASE_A, CF_EV_CASE_ASSISTED);
     strcpy(ev[0].assistance, "cash");
     ev[0].has_value = true;
@@ -118,16 +118,21 @@ static void test_services_wait_for_registration(void **state)
     cf_test_stage(&ev[2], "w-2", CASE_A, CF_EV_CASE_REINTEGRATION);
     cf_test_stage(&ev[3], "w-3", CASE_A, CF_EV_CASE_SCREENED);
     strcpy(ev[3].risk, "high");
-    assert_string_equal(cf_test_apply(f, ev, 4), "aaaa");
+    cf_test_stage(&ev[4], "w-6", CASE_A, CF_EV_CASE_REFERRED);
+    strcpy(ev[4].service, "mental_health");
+    assert_string_equal(cf_test_apply(f, ev, 5), "aaaaa");
     for (size_t i = 0; i < FAMILY_COUNT; i++)
         assert_string_equal(cf_test_family(f, s_families[i]), "");
-    cf_test_register(&ev[4], "w-4", CASE_A, "CH-AVR", "f", "\3");
-    cf_test_stage(&ev[5], "w-5", CASE_A, CF_EV_CASE_SCREENED);
-    strcpy(ev[5].risk, "low");
-    assert_string_equal(cf_test_apply(f, ev + 4, 2), "aa");
+    cf_test_register(&ev[5], "w-4", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_stage(&ev[6], "w-5", CASE_A, CF_EV_CASE_SCREENED);
+    strcpy(ev[6].risk, "low");
+    assert_string_equal(cf_test_apply(f, ev + 5, 2), "aa");
     assert_string_equal(cf_test_family(f, "services"),
         "CH-AVR|assistance|cash|CHF|events=1 CH-AVR|assistance|cash|CHF|value=15025 "
+        "CH-AVR|referral|mental_health:ngo|-|events=1 "
         "CH-AVR|screening|medical:cleared|-|events=2 ");
+    /* the referral moved no stage: the case is where its reintegration put it */
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|reintegrating|now|cases"), 1);
     assert_string_equal(cf_test_family(f, "monitor"),
         "CH-AVR|SRB|economic=5000 CH-AVR|SRB|psychosocial=10000 CH-AVR|SRB|social=2500 "
         "CH-AVR|SRB|surveys=1 ");
@@ -135,7 +140,7 @@ static void test_services_wait_for_registration(void **state)
     assert_string_equal(cf_test_family(f, "vuln"), "CH-AVR|risk:high=1 ");
     /* the pending counters are gone from the case once counted */
     char key[96];
-    snprintf(key, sizeof key, "cf:{s%u}:case:%s", cf_store_shard_of(&ev[4]), CASE_A);
+    snprintf(key, sizeof key, "cf:{s%u}:case:%s", cf_store_shard_of(&ev[5]), CASE_A);
     assert_null(strstr(cf_test_hgetall(f, key), "q|"));
 }
 
@@ -192,21 +197,22 @@ static void test_wrong_type_writes_nothing(void **state)
 
 /* ---- order independence ---------------------------------------------------- */
 
-enum { ORDER_CASES = 12, ORDER_EVENTS = ORDER_CASES * 12 };
+enum { ORDER_CASES = 12, ORDER_PER_CASE = 13, ORDER_EVENTS = ORDER_CASES * ORDER_PER_CASE };
 
-/* Twelve events of every case: every type, two departures and arrivals,
-   two detentions and releases, with values and scores. */
+/* Thirteen events of every case: two departures and arrivals, two
+   detentions and releases, a referral, with values and scores. */
 static size_t order_events(cf_event_t *ev)
 {
-    static const cf_event_type_t types[] = {
+    static const cf_event_type_t types[ORDER_PER_CASE] = {
         CF_EV_CASE_REGISTERED, CF_EV_CASE_SCREENED, CF_EV_CASE_ASSISTED, CF_EV_CASE_DETAINED,
         CF_EV_CASE_RELEASED, CF_EV_CASE_DETAINED, CF_EV_CASE_RELEASED, CF_EV_CASE_DEPARTED,
-        CF_EV_CASE_DEPARTED, CF_EV_CASE_ARRIVED, CF_EV_CASE_ARRIVED, CF_EV_CASE_REINTEGRATION };
+        CF_EV_CASE_DEPARTED, CF_EV_CASE_ARRIVED, CF_EV_CASE_ARRIVED, CF_EV_CASE_REINTEGRATION,
+        CF_EV_CASE_REFERRED };
     size_t n = 0;
     for (int c = 0; c < ORDER_CASES; c++) {
         char case_id[40];
         snprintf(case_id, sizeof case_id, "%08x%024d", (unsigned) c * 2654435761u, c);
-        for (int k = 0; k < 12; k++, n++) {
+        for (int k = 0; k < ORDER_PER_CASE; k++, n++) {
             char id[32];
             snprintf(id, sizeof id, "o-%d-%d", c, k);
             if (types[k] == CF_EV_CASE_REGISTERED)
