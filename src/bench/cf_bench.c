@@ -37,6 +37,12 @@ const cf_bench_result_t *cf_bench_result(const cf_bench_t *self)
     return &self->result;
 }
 
+cf_bench_cpu_t *cf_bench_processes(cf_bench_t *self)
+{
+    assert(self);
+    return &self->result.cpu;
+}
+
 const char *cf_bench_error(const cf_bench_t *self)
 {
     assert(self);

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "cf_bench_cpu.h"
 #include "cf_bench_stats.h"
 #include "caseflow/cf_redis_auth.h"
 
@@ -84,6 +85,9 @@ typedef struct {
     char redis_version[32];
     char durability[16];        /* strict, second, none */
     long broker_peak_kb, worker_peak_kb;        /* VmHWM, -1 unknown */
+    /* CPU of this process (the producers), the broker and each worker over
+       the closed loop; the processes are the caller's (cf_bench_processes) */
+    cf_bench_cpu_t cpu;
 } cf_bench_result_t;
 
 typedef struct _cf_bench_t cf_bench_t;
@@ -100,6 +104,11 @@ int cf_bench_ceiling(cf_bench_t *self);
 int cf_bench_open(cf_bench_t *self);
 
 const cf_bench_result_t *cf_bench_result(const cf_bench_t *self);
+
+/*  The stack's processes whose CPU the closed loop measures: the caller
+    adds them (cf_bench_cpu_add, cf_bench_cpu_from_dir) or says why not
+    (cf_bench_cpu_set_unknown) before cf_bench_closed.                     */
+cf_bench_cpu_t *cf_bench_processes(cf_bench_t *self);
 
 /*  The peak RSS of the broker and the largest of the workers (kB; -1 when
     unknown), for the report.                                               */

@@ -2,7 +2,8 @@
     events are decoded and pseudonymised before the clock starts, so the
     ceiling is what Redis and the store code can do, with nothing of the
     worker's decoding and nothing of ZeroMQ. Threads take batches in order
-    from a shared counter, as the broker hands jobs to workers.            */
+    from a shared counter, as the broker hands jobs to workers, and serve
+    each as a request of its own, as a worker serves a job.                 */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
@@ -40,6 +41,10 @@ static void *ceiling_thread(void *arg)
     ceiling_thread_t *t = arg;
     for (size_t k; t->rc == 0 && (k = atomic_fetch_add(t->next, 1)) * t->batch < t->count;) {
         size_t from = k * t->batch, n = t->count - from < t->batch ? t->count - from : t->batch;
+        /* a request per batch, as the worker serves each job as the
+           broker's request: the markers then hold what live ones hold */
+        uint64_t request = k + 1;
+        cf_store_set_request(t->store, &request, sizeof request);
         t->rc = cf_store_apply(t->store, t->events + from, n, t->statuses);
         if (t->rc < 0)
             snprintf(t->error, sizeof t->error, "%s", cf_store_error(t->store));

@@ -121,9 +121,12 @@ int cf_bench_closed(cf_bench_t *self)
     if (rc == 0)
         rc = cf_bench_snapshot(self, before);
     double started = cf_bench_now(), finished = started;
-    if (rc == 0)
+    if (rc == 0) {
+        cf_bench_cpu_start(&r->cpu);
         loop_run_threads(self, "closed", threads, sizeof *threads, n, loop_closed_thread, &done,
                          c->events, &running, started);
+        cf_bench_cpu_stop(&r->cpu);
+    }
     for (unsigned i = 0; i < n && threads[i].client; i++) {
         cf_client_stats_t s;
         cf_client_stats(threads[i].client, &s);

@@ -109,6 +109,49 @@ static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     report_num(o, "ratio", r->events_per_s / r->ceiling_events_per_s, r->ceiling_events_per_s > 0);
 }
 
+/* CPU seconds scaled by k: per event (k = 1e6 / events) or cores (k = 1 /
+   seconds); null for what is unknown. */
+static json_t *report_scaled(double seconds, double k)
+{
+    return seconds >= 0 && isfinite(k) ? report_real(seconds * k, 1000) : json_null();
+}
+
+/* {"producer", "broker", "workers": [...], "redis", "total"}: each
+   process's CPU over the closed loop, scaled by k. */
+static json_t *report_processes(const cf_bench_result_t *r, double k)
+{
+    const cf_bench_cpu_t *cpu = &r->cpu;
+    bool known = cpu->measured && !cpu->unknown[0];
+    json_t *o = json_object(), *workers = known ? json_array() : json_null();
+    report_set(o, "producer", report_scaled(cpu->measured ? cpu->self_s : -1, k));
+    report_set(o, "broker", json_null());
+    for (size_t i = 0; known && i < cpu->count; i++) {
+        json_t *v = report_scaled(cpu->procs[i].cpu_s, k);
+        if (strcmp(cpu->procs[i].name, "broker") == 0)
+            report_set(o, "broker", v);
+        else
+            json_array_append_new(workers, v);
+    }
+    report_set(o, "workers", workers);
+    report_set(o, "redis", report_scaled(cpu->measured ? r->redis_cpu_s : -1, k));
+    report_set(o, "total", report_scaled(cpu->measured ? cf_bench_cpu_total(cpu, r->redis_cpu_s)
+                                                       : -1, k));
+    return o;
+}
+
+static void report_cpu_per_process(json_t *o, const cf_bench_result_t *r)
+{
+    const cf_bench_cpu_t *cpu = &r->cpu;
+    report_set(o, "cpu_us_per_event", report_processes(r, r->events ? 1e6 / (double) r->events
+                                                                   : NAN));
+    report_set(o, "cpu_cores", report_processes(r, r->seconds > 0 ? 1 / r->seconds : NAN));
+    report_set(o, "cpu_busiest", cpu->measured ? json_string(cf_bench_cpu_busiest(cpu, r->redis_cpu_s))
+                                               : json_null());
+    report_set(o, "cpu_unknown", cpu->unknown[0] ? json_string(cpu->unknown)
+                                 : cpu->measured ? json_null()
+                                                 : json_string("the closed loop did not run"));
+}
+
 char *cf_bench_json(const cf_bench_t *self)
 {
     assert(self);
@@ -116,6 +159,7 @@ char *cf_bench_json(const cf_bench_t *self)
     json_t *o = json_object();
     report_loops(o, self->config, r);
     report_redis(o, self->config, r);
+    report_cpu_per_process(o, r);
     report_set(o, "persistence", json_string(r->durability[0] ? r->durability : "unknown"));
     char cpu[256];
     report_cpu(cpu, sizeof cpu);
@@ -129,6 +173,31 @@ char *cf_bench_json(const cf_bench_t *self)
     if (!text)
         abort();
     return text;
+}
+
+/* One line: each process's CPU per event over the closed loop, and its
+   share of a core. */
+static void report_print_processes(const cf_bench_result_t *r, FILE *out)
+{
+    const cf_bench_cpu_t *cpu = &r->cpu;
+    if (!cpu->measured || !r->events || r->seconds <= 0)
+        return;
+    double per = 1e6 / (double) r->events;
+    fprintf(out, "CPU per event (closed loop): producer %.1f us (%.2f cores)", cpu->self_s * per,
+            cpu->self_s / r->seconds);
+    for (size_t i = 0; !cpu->unknown[0] && i < cpu->count; i++)
+        if (cpu->procs[i].cpu_s >= 0)
+            fprintf(out, ", %s %.1f us (%.2f)", cpu->procs[i].name, cpu->procs[i].cpu_s * per,
+                    cpu->procs[i].cpu_s / r->seconds);
+        else
+            fprintf(out, ", %s unknown", cpu->procs[i].name);
+    fprintf(out, ", redis %.1f us (%.2f)", r->redis_cpu_s * per, r->redis_cpu_s / r->seconds);
+    double total = cf_bench_cpu_total(cpu, r->redis_cpu_s);
+    if (total >= 0)
+        fprintf(out, "; total %.1f us", total * per);
+    fprintf(out, "; busiest %s\n", cf_bench_cpu_busiest(cpu, r->redis_cpu_s));
+    if (cpu->unknown[0])
+        fprintf(out, "CPU of the broker and workers unknown: %s\n", cpu->unknown);
 }
 
 void cf_bench_print(const cf_bench_t *self, FILE *out)
@@ -154,6 +223,7 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
     fprintf(out, "redis memory: %.0f bytes per open case, %.0f per closed case, %.0f per "
             "event id (%.0f MB per million events)\n", r->bytes_per_open_case,
             r->bytes_per_closed_case, r->bytes_per_event_id, r->bytes_per_event_id);
+    report_print_processes(r, out);
     fprintf(out, "peak RSS: broker %ld kB, worker %ld kB (-1: unknown)\n", r->broker_peak_kb,
             r->worker_peak_kb);
 }

@@ -161,6 +161,17 @@ const char *cf_bench_stack_dir(const cf_bench_stack_t *self)
     return self->dir;
 }
 
+void cf_bench_stack_processes(const cf_bench_stack_t *self, cf_bench_cpu_t *cpu)
+{
+    assert(self && cpu);
+    cf_bench_cpu_add(cpu, "broker", self->broker);
+    for (unsigned i = 0; i < self->worker_count; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "worker-%u", i + 1);
+        cf_bench_cpu_add(cpu, name, self->workers[i]);
+    }
+}
+
 long cf_bench_peak_rss_kb(pid_t pid)
 {
     char path[64], line[256];

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "caseflow/cf_redis_auth.h"
+#include "cf_bench_cpu.h"
 
 #define CF_BENCH_MAX_WORKERS    64
 
@@ -50,6 +51,10 @@ const char *cf_bench_stack_dir(const cf_bench_stack_t *self);
 /*  After a start: the credentials of its Redis (a random password, kept in
     the directory, mode 0600, and never on a command line).                 */
 const cf_redis_auth_t *cf_bench_stack_redis_auth(const cf_bench_stack_t *self);
+
+/*  After a start: adds its broker ("broker") and workers ("worker-1"...)
+    to the processes whose CPU is measured.                                */
+void cf_bench_stack_processes(const cf_bench_stack_t *self, cf_bench_cpu_t *cpu);
 
 /*  Peak resident set (VmHWM, kB) of the broker, and the largest of the
     workers'; -1 when unknown (a process gone).                             */

@@ -40,6 +40,8 @@ static const char *s_usage =
     "  --no-persistence    the bench's own Redis without AOF (default: appendfsync always)\n"
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
     "  --redis HOST:PORT   ... and the Redis its workers use (its aggregates change)\n"
+    "  --stack DIR         ... and the scripts/up directory of its pid files, for the CPU\n"
+    "                      of its broker and workers (default: $CASEFLOW_STACK)\n"
     "  --bin DIR           where caseflow-broker and caseflow-worker are (default: beside this)\n"
     "  --quiet             no progress on stderr\n"
     "  --help              this text\n"
@@ -48,7 +50,7 @@ static const char *s_usage =
 
 typedef struct {
     cf_bench_config_t bench;
-    const char *redis, *bin;
+    const char *redis, *bin, *stack;
     cf_curve_t *curve;
     long long workers;
     bool json, quiet, persistence;
@@ -92,7 +94,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_o
         { "open-batch", required_argument, 0, 'O' }, { "senders", required_argument, 0, 'S' },
         { "seed", required_argument, 0, 's' }, { "no-persistence", no_argument, 0, 'N' },
         { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
-        { "bin", required_argument, 0, 'B' }, { "quiet", no_argument, 0, 'q' },
+        { "bin", required_argument, 0, 'B' }, { "stack", required_argument, 0, 'D' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
         .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .open_senders = 16,
@@ -106,6 +108,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_o
         case 'i': o->bench.intake = optarg; break;
         case 'R': o->redis = optarg; break;
         case 'B': o->bin = optarg; break;
+        case 'D': o->stack = optarg; break;
         case 'q': o->quiet = true; break;
         case 'h': fputs(cf_settings_usage(settings, s_usage, ""), stdout); return 1;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
@@ -119,6 +122,10 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_o
     }
     if (!o->bench.intake != !o->redis) {
         snprintf(err, n, "--intake and --redis go together (a running stack), or neither");
+        return -1;
+    }
+    if (o->stack && !o->redis) {
+        snprintf(err, n, "--stack is for a running stack (--intake and --redis)");
         return -1;
     }
     if (o->redis && !o->persistence) {
@@ -171,10 +178,26 @@ static void own_dir(char *out, size_t size)
     snprintf(out, size, "%s", n > 0 ? dirname(self) : ".");
 }
 
+/* The processes whose CPU the closed loop measures: those of the own
+   stack, or of a running one's directory (--stack, $CASEFLOW_STACK). */
+static void bench_processes(const bench_options_t *o, const cf_bench_stack_t *stack,
+                            cf_bench_cpu_t *cpu)
+{
+    const char *dir = o->stack ? o->stack : getenv("CASEFLOW_STACK");
+    if (stack)
+        cf_bench_stack_processes(stack, cpu);
+    else if (dir && *dir)
+        cf_bench_cpu_from_dir(cpu, dir, o->bench.intake);
+    else
+        cf_bench_cpu_set_unknown(cpu, "a running stack without --stack DIR (nor CASEFLOW_STACK): "
+                                 "its broker's and workers' pids are unknown");
+}
+
 static int bench_run(bench_options_t *o, cf_bench_stack_t *stack)
 {
     cf_bench_t *bench = cf_bench_new(&o->bench);
     int status = 0;
+    bench_processes(o, stack, cf_bench_processes(bench));
     if (cf_bench_closed(bench) < 0 || cf_bench_ceiling(bench) < 0
         || (o->bench.rate > 0 && cf_bench_open(bench) < 0)) {
         fprintf(stderr, "%scaseflow-bench: %s\n", o->bench.progress ? "\n" : "",

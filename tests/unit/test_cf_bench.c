@@ -1,0 +1,151 @@
+/*  Tests of cf_bench that need no stack: the report's JSON has the
+    per-process CPU figures (per event, in cores, the total, the busiest,
+    null and a reason for what is unknown) computed from the CPU seconds,
+    and the ceiling, run against a throw-away redis-server, serves each
+    batch as a request of its own, so that its dedupe markers hold a
+    request id as the worker's do (the memory per event id it weighs is
+    then the live one).                                                     */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cf_bench_internal.h"
+#include "cf_bench_stack.h"
+#include "cf_test_files.h"
+#include "cf_test_redis.h"
+
+static double number(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    assert_true(json_is_number(v));
+    return json_number_value(v);
+}
+
+static json_t *report(cf_bench_t *bench)
+{
+    char *text = cf_bench_json(bench);
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(o);
+    return o;
+}
+
+static void test_json_cpu(void **state)
+{
+    (void) state;
+    cf_bench_config_t config = { .intake = "tcp://127.0.0.1:1", .redis_host = "127.0.0.1",
+                                 .producers = 1, .batch = 200, .window = 8 };
+    cf_bench_t *bench = cf_bench_new(&config);
+    json_t *o = report(bench);          /* before any phase: unknown, with a reason */
+    assert_true(json_is_null(json_object_get(json_object_get(o, "cpu_us_per_event"), "producer")));
+    assert_true(json_is_null(json_object_get(o, "cpu_busiest")));
+    assert_true(json_is_string(json_object_get(o, "cpu_unknown")));
+    json_decref(o);
+
+    cf_bench_result_t *r = &bench->result;
+    r->events = 100000, r->seconds = 4.0, r->redis_cpu_s = 3.5;
+    cf_bench_cpu_t *cpu = cf_bench_processes(bench);
+    cf_bench_cpu_add(cpu, "broker", 11);
+    cf_bench_cpu_add(cpu, "worker-1", 12);
+    cf_bench_cpu_add(cpu, "worker-2", 13);
+    cpu->self_s = 0.3, cpu->procs[0].cpu_s = 0.2, cpu->procs[1].cpu_s = 0.4, cpu->procs[2].cpu_s = 0.6;
+    cpu->measured = true;
+    o = report(bench);
+    json_t *us = json_object_get(o, "cpu_us_per_event"), *cores = json_object_get(o, "cpu_cores");
+    assert_true(fabs(number(us, "producer") - 3.0) < 1e-9);
+    assert_true(fabs(number(us, "broker") - 2.0) < 1e-9);
+    assert_true(fabs(number(us, "redis") - 35.0) < 1e-9);
+    assert_true(fabs(number(us, "total") - 50.0) < 1e-9);
+    json_t *workers = json_object_get(us, "workers");
+    assert_int_equal(json_array_size(workers), 2);
+    assert_true(fabs(json_number_value(json_array_get(workers, 1)) - 6.0) < 1e-9);
+    assert_true(fabs(number(cores, "redis") - 0.875) < 1e-9);
+    assert_true(fabs(number(cores, "total") - 1.25) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(o, "cpu_busiest")), "redis");
+    assert_true(json_is_null(json_object_get(o, "cpu_unknown")));
+    json_decref(o);
+
+    cpu->procs[2].cpu_s = -1;           /* a worker gone: its figure and the total null */
+    o = report(bench);
+    us = json_object_get(o, "cpu_us_per_event");
+    assert_true(json_is_null(json_array_get(json_object_get(us, "workers"), 1)));
+    assert_true(json_is_null(json_object_get(us, "total")));
+    json_decref(o);
+
+    cf_bench_cpu_set_unknown(cpu, "no stack directory");
+    o = report(bench);                  /* a running stack without pids */
+    us = json_object_get(o, "cpu_us_per_event");
+    assert_true(fabs(number(us, "producer") - 3.0) < 1e-9);
+    assert_true(json_is_null(json_object_get(us, "broker")));
+    assert_true(json_is_null(json_object_get(us, "workers")));
+    assert_true(json_is_null(json_object_get(us, "total")));
+    assert_true(fabs(number(us, "redis") - 35.0) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(o, "cpu_unknown")), "no stack directory");
+    json_decref(o);
+    cf_bench_destroy(&bench);
+}
+
+/* The value of the first SET of a dedupe marker in MONITOR's lines, into out. */
+static int monitor_marker(redisContext *c, char out[64])
+{
+    redisReply *r;
+    while (redisGetReply(c, (void **) &r) == REDIS_OK) {
+        const char *set = r->type == REDIS_REPLY_STATUS ? strstr(r->str, "\"SET\" \"cf:{s") : NULL;
+        const char *value = set && strstr(set, ":eid:") ? strstr(set + 7, "\" \"") : NULL;
+        int found = value && sscanf(value + 3, "%63[^\"]", out) == 1;
+        freeReplyObject(r);
+        if (found)
+            return 0;
+    }
+    return -1;
+}
+
+static void test_ceiling_requests(void **state)
+{
+    (void) state;
+    cf_test_redis_t *redis = cf_test_redis_start();
+    assert_non_null(redis);
+    const char *key = cf_test_file_write("00112233445566778899aabbccddeeff"
+                                         "00112233445566778899aabbccddeeff");
+    cf_bench_config_t config = { .intake = "tcp://127.0.0.1:1", .redis_host = "127.0.0.1",
+        .redis_port = cf_test_redis_port(redis), .key_file = key,
+        .script_dir = cf_bench_scripts(NULL), .events = 60, .producers = 1, .batch = 20,
+        .window = 1, .ceiling_threads = 1, .seed = 7 };
+    redisContext *monitor = redisConnect("127.0.0.1", config.redis_port);
+    assert_true(monitor && !monitor->err);
+    redisReply *ok = redisCommand(monitor, "MONITOR");
+    assert_non_null(ok);
+    freeReplyObject(ok);
+    cf_bench_t *bench = cf_bench_new(&config);
+    assert_int_equal(cf_bench_ceiling(bench), 0);
+    const cf_bench_result_t *r = cf_bench_result(bench);
+    assert_int_equal(r->ceiling_events, 60);
+    assert_int_equal(r->event_ids, 60);         /* each marker found and weighed */
+    char marker[64] = "";
+    struct timeval tv = { 5, 0 };
+    redisSetTimeout(monitor, tv);
+    assert_int_equal(monitor_marker(monitor, marker), 0);
+    /* a request id in hex (8 bytes), as the worker's markers hold; not the
+       "1" of a marker set without a request */
+    assert_int_equal(strlen(marker), 16);
+    for (size_t i = 0; i < 16; i++)
+        assert_true(isxdigit((unsigned char) marker[i]));
+    cf_bench_destroy(&bench);
+    redisFree(monitor);
+    cf_test_file_remove();
+    cf_test_redis_stop(&redis);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_cpu),
+        cmocka_unit_test(test_ceiling_requests),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
