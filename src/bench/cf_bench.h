@@ -8,9 +8,10 @@
       commandstats) and CPU seconds (INFO cpu).
     - ceiling: the same mix (same seed, other ids) decoded and pseudonymised
       beforehand and applied with cf_store_apply, the worker's own store
-      code, from W threads with no ZeroMQ; then Redis's memory per event id
-      and per open and closed case, from INFO used_memory before and after
-      deleting exactly those keys.
+      code, from W threads with no ZeroMQ; then Redis's memory per event id,
+      per open and closed case (its hash and its deadlines) and per open
+      overdue alert, from INFO used_memory before and after deleting
+      exactly those keys, members and fields.
     - open loop (when rate > 0): requests of a few events due at a fixed rate, sent by a
       pool of producer threads (cf_client each); a request's latency runs
       from when it was due, not from when a thread was free to send it, so a
@@ -76,7 +77,10 @@ typedef struct {
     double ceiling_commands_per_event;
     /* memory, from the ceiling's keys */
     size_t event_ids, open_cases, closed_cases;
-    double bytes_per_event_id, bytes_per_open_case, bytes_per_closed_case;
+    double bytes_per_event_id, bytes_per_open_case, bytes_per_closed_case;    /* a case: its hash and deadlines */
+    size_t open_deadlines;      /* deadlines of the open cases, weighed with them */
+    size_t open_alerts;         /* overdue alerts of the cases, open in cf:{pub}:open */
+    double bytes_per_open_alert;
     /* open loop */
     size_t open_events, open_failed;    /* failed: not accepted */
     double open_rate, open_seconds, open_events_per_s;

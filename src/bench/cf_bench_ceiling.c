@@ -1,13 +1,15 @@
 /*  cf_bench: the ceiling and Redis's memory figures; see cf_bench.h. The
     events are decoded and pseudonymised before the clock starts, so the
     ceiling is what Redis and the store code can do, with nothing of the
-    worker's decoding and nothing of ZeroMQ. Threads take batches in order
+    worker's decoding and nothing of ZeroMQ. The memory figures that follow
+    it are cf_bench_memory.c. Threads take batches in order
     from a shared counter, as the broker hands jobs to workers, and serve
-    each as a request of its own, as a worker serves a job.                 */
+    each as a request of its own, as a worker serves a job, under the
+    default rules of a worker (deadlines and alerts included).             */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_keys.h"
 #include "caseflow/cf_pseudo.h"
+#include "caseflow/cf_rules.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -15,14 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CEILING_DEL_KEYS    1000    /* keys per DEL */
-
-typedef struct {
-    char case_id[CF_PSEUDONYM_LEN + 1];
-    unsigned shard;
-    bool closed;
-} ceiling_case_t;
 
 typedef struct {
     cf_bench_t *bench;
@@ -57,7 +51,7 @@ static void *ceiling_thread(void *arg)
 }
 
 /* The ceiling's events, decoded and pseudonymised, and its cases. */
-static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, ceiling_case_t **cases_p)
+static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, bench_case_t **cases_p)
 {
     const cf_bench_config_t *c = self->config;
     char err[512];
@@ -66,7 +60,7 @@ static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, ceiling_case_t 
         return cf_bench_fail(self, "%s", err);
     cf_bench_gen_t *gen = cf_bench_gen_new(c->seed, BENCH_NS(c, BENCH_NS_CEILING));
     cf_bench_gen_fill(gen, c->events);
-    ceiling_case_t *cases = cf_calloc(cf_bench_gen_cases(gen) + 1, sizeof *cases);
+    bench_case_t *cases = cf_calloc(cf_bench_gen_cases(gen) + 1, sizeof *cases);
     int rc = 0;
     for (size_t i = 0; i < c->events && rc == 0; i++) {
         size_t size;
@@ -94,75 +88,6 @@ static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, ceiling_case_t 
     return rc;
 }
 
-/* DEL of every key, CEILING_DEL_KEYS at a time; *deleted counts those that were there. */
-static int ceiling_delete(cf_bench_t *self, char **keys, size_t n, size_t *deleted)
-{
-    const char *argv[CEILING_DEL_KEYS + 1] = { "DEL" };
-    *deleted = 0;
-    for (size_t at = 0; at < n; at += CEILING_DEL_KEYS) {
-        size_t m = n - at < CEILING_DEL_KEYS ? n - at : CEILING_DEL_KEYS;
-        memcpy(argv + 1, keys + at, m * sizeof *keys);
-        if (cf_bench_redis(self, NULL, "PING") < 0)     /* connects when needed */
-            return -1;
-        redisReply *r = redisCommandArgv(self->redis, (int) m + 1, argv, NULL);
-        if (!r || r->type != REDIS_REPLY_INTEGER) {
-            if (r)
-                freeReplyObject(r);
-            return cf_bench_fail(self, "redis: DEL failed");
-        }
-        *deleted += (size_t) r->integer;
-        freeReplyObject(r);
-    }
-    return 0;
-}
-
-/* Memory per key of a kind: used_memory before and after deleting them. */
-static int ceiling_weigh(cf_bench_t *self, char **keys, size_t n, size_t *found, double *bytes)
-{
-    bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
-    int rc = cf_bench_snapshot(self, snap);
-    if (rc == 0)
-        rc = ceiling_delete(self, keys, n, found);
-    if (rc == 0)
-        rc = cf_bench_snapshot(self, snap + 1);
-    *bytes = rc == 0 && *found ? (snap[0].used_memory - snap[1].used_memory) / (double) *found : 0;
-    free(snap);
-    for (size_t i = 0; i < n; i++)
-        free(keys[i]);
-    return rc;
-}
-
-/* A new copy of the eid key (case false) or the case key of id. */
-static char *ceiling_key(unsigned shard, bool is_case, const char *id)
-{
-    char *key = cf_malloc(CF_KEYS_MAX);
-    if (is_case)
-        cf_keys_case(key, CF_KEYS_MAX, shard, id, strlen(id));
-    else
-        cf_keys_eid(key, CF_KEYS_MAX, shard, id);
-    return key;
-}
-
-static int ceiling_memory(cf_bench_t *self, const cf_event_t *events, const ceiling_case_t *cases)
-{
-    cf_bench_result_t *r = &self->result;
-    size_t n = self->config->events, cases_n = r->open_cases + r->closed_cases, found;
-    char **keys = cf_calloc(n > cases_n ? n : cases_n, sizeof *keys);
-    for (size_t i = 0; i < n; i++)
-        keys[i] = ceiling_key(cf_store_shard_of(&events[i]), false, events[i].event_id);
-    int rc = ceiling_weigh(self, keys, n, &r->event_ids, &r->bytes_per_event_id);
-    for (int closed = 0; closed < 2 && rc == 0; closed++) {
-        size_t m = 0;
-        for (size_t i = 0; i < cases_n; i++)
-            if (cases[i].closed == closed)
-                keys[m++] = ceiling_key(cases[i].shard, true, cases[i].case_id);
-        rc = ceiling_weigh(self, keys, m, &found,
-                           closed ? &r->bytes_per_closed_case : &r->bytes_per_open_case);
-    }
-    free(keys);
-    return rc;
-}
-
 static const char *ceiling_durability(cf_store_t *store, char *out, size_t size)
 {
     static const char *const names[] = { "strict", "second", "none" };
@@ -182,15 +107,23 @@ int cf_bench_ceiling(cf_bench_t *self)
     cf_event_t *events = cf_calloc(c->events, sizeof *events);
     ceiling_thread_t *threads = cf_calloc(n, sizeof *threads);
     bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
-    ceiling_case_t *cases = NULL;
+    bench_case_t *cases = NULL;
     atomic_size_t next = 0, done = 0;
     atomic_uint running = 0;
+    /* the default rules, as a worker started without a rules file has: the
+       script keeps deadlines and writes alerts as the workers' do */
+    cf_rules_t *rules = cf_rules_new();
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init(&packed);
+    cf_rules_pack(rules, &packed);
+    cf_rules_destroy(&rules);
     int rc = ceiling_prepare(self, events, &cases);
     for (unsigned i = 0; i < n && rc == 0; i++) {
         threads[i] = (ceiling_thread_t) { .bench = self, .events = events, .count = c->events,
             .batch = c->batch, .next = &next, .done = &done, .running = &running,
             .store = cf_store_new(c->redis_host, c->redis_port, c->script_dir) };
         cf_store_set_auth(threads[i].store, c->redis_auth);
+        cf_store_set_rules(threads[i].store, packed.data, packed.size);
         if (cf_store_connect(threads[i].store) < 0)
             rc = cf_bench_fail(self, "ceiling: %s", cf_store_error(threads[i].store));
     }
@@ -225,8 +158,9 @@ int cf_bench_ceiling(cf_bench_t *self)
         r->ceiling_redis_cpu_s = snap[1].cpu_s - snap[0].cpu_s;
         r->ceiling_commands_per_event = cf_bench_commands_per_event(&snap[0], &snap[1],
                                                                     c->events, NULL, NULL);
-        rc = ceiling_memory(self, events, cases);
+        rc = cf_bench_memory(self, events, cases);
     }
+    msgpack_sbuffer_destroy(&packed);
     free(snap);
     free(cases);
     free(threads);

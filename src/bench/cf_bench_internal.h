@@ -1,12 +1,14 @@
 /*  cf_bench internals shared by cf_bench.c (the object, Redis snapshots,
-    progress), cf_bench_loops.c (the closed and open loops) and
-    cf_bench_ceiling.c (the ceiling and the memory figures). Not part of the
-    public API.                                                              */
+    progress), cf_bench_loops.c (the closed and open loops),
+    cf_bench_ceiling.c (the ceiling) and cf_bench_memory.c (the memory
+    figures). Not part of the public API.                                   */
 #ifndef CF_BENCH_INTERNAL_H
 #define CF_BENCH_INTERNAL_H
 
 #include "cf_bench.h"
 #include "cf_bench_gen.h"
+
+#include "caseflow/cf_event.h"
 
 #include <stdatomic.h>
 #include <hiredis/hiredis.h>
@@ -32,6 +34,19 @@ typedef struct {
     ids and case_refs, so runs against a kept Redis need not collide.       */
 enum { BENCH_NS_CLOSED = 1, BENCH_NS_CEILING = 2, BENCH_NS_OPEN = 3 };
 #define BENCH_NS(config, phase)     ((unsigned) ((config)->seed % 1000 * 10 + (phase)))
+
+/*  A case of the ceiling's events, for the memory figures.                 */
+typedef struct {
+    char case_id[CF_PSEUDONYM_LEN + 1];
+    unsigned shard;
+    bool closed;
+} bench_case_t;
+
+/*  Redis's memory per event id, per open and per closed case and per open
+    alert of the ceiling's n events and cases (result's open_cases +
+    closed_cases of them), from INFO used_memory before and after deleting
+    exactly those keys, members and fields. 0, or -1 with the error set.   */
+int cf_bench_memory(cf_bench_t *self, const cf_event_t *events, const bench_case_t *cases);
 
 int cf_bench_fail(cf_bench_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

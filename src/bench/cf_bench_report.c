@@ -97,7 +97,10 @@ static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     report_num(o, "redis_bytes_per_closed_case", r->bytes_per_closed_case, r->closed_cases > 0);
     report_num(o, "redis_bytes_per_event_id", r->bytes_per_event_id, r->event_ids > 0);
     report_num(o, "redis_eid_mb_per_million_events", r->bytes_per_event_id, r->event_ids > 0);
+    report_num(o, "redis_bytes_per_open_alert", r->bytes_per_open_alert, r->open_alerts > 0);
     report_int(o, "memory_open_cases", (long long) r->open_cases, true);
+    report_int(o, "memory_open_deadlines", (long long) r->open_deadlines, true);
+    report_int(o, "memory_open_alerts", (long long) r->open_alerts, true);
     report_int(o, "memory_closed_cases", (long long) r->closed_cases, true);
     report_int(o, "memory_event_ids", (long long) r->event_ids, true);
     report_int(o, "ceiling_events", (long long) r->ceiling_events, true);
@@ -221,8 +224,10 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
             r->redis_version, r->durability, r->redis_commands_per_event, r->redis_cpu_s,
             r->events ? r->redis_cpu_s * 1e6 / (double) r->events : 0.0);
     fprintf(out, "redis memory: %.0f bytes per open case, %.0f per closed case, %.0f per "
-            "event id (%.0f MB per million events)\n", r->bytes_per_open_case,
-            r->bytes_per_closed_case, r->bytes_per_event_id, r->bytes_per_event_id);
+            "event id (%.0f MB per million events); %zu open alerts of %zu open cases, %.0f "
+            "bytes each\n", r->bytes_per_open_case, r->bytes_per_closed_case,
+            r->bytes_per_event_id, r->bytes_per_event_id, r->open_alerts, r->open_cases,
+            r->bytes_per_open_alert);
     report_print_processes(r, out);
     fprintf(out, "peak RSS: broker %ld kB, worker %ld kB (-1: unknown)\n", r->broker_peak_kb,
             r->worker_peak_kb);

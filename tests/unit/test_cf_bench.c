@@ -4,7 +4,8 @@
     and the ceiling, run against a throw-away redis-server, serves each
     batch as a request of its own, so that its dedupe markers hold a
     request id as the worker's do (the memory per event id it weighs is
-    then the live one).                                                     */
+    then the live one), and weighs each of its cases with its deadlines,
+    leaving other phases' deadlines and alerts alone.                       */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -121,11 +122,40 @@ static void test_ceiling_requests(void **state)
     redisReply *ok = redisCommand(monitor, "MONITOR");
     assert_non_null(ok);
     freeReplyObject(ok);
+    redisContext *raw = redisConnect("127.0.0.1", config.redis_port);
+    assert_true(raw && !raw->err);
+    /* another phase's deadline and open alert: not the ceiling's to weigh */
+    static const char *const others[] = {
+        "ZADD cf:{s0}:due 1 ffffffffffffffffffffffffffffffff|detained",
+        "HSET cf:{pub}:open ffffffffffffffffffffffffffffffff|detained body" };
+    for (size_t i = 0; i < 2; i++) {
+        redisReply *reply = redisCommand(raw, others[i]);
+        assert_true(reply && reply->type == REDIS_REPLY_INTEGER);
+        freeReplyObject(reply);
+    }
     cf_bench_t *bench = cf_bench_new(&config);
     assert_int_equal(cf_bench_ceiling(bench), 0);
     const cf_bench_result_t *r = cf_bench_result(bench);
     assert_int_equal(r->ceiling_events, 60);
     assert_int_equal(r->event_ids, 60);         /* each marker found and weighed */
+    /* no worker fires them here: the open cases' deadlines are all there,
+       weighed with their cases, and only the other phase's are left */
+    assert_true(r->open_cases > 0 && r->open_deadlines > 0);
+    assert_int_equal(r->open_alerts, 0);
+    static const char *const left[] = { "ZCARD cf:{s0}:due", "HLEN cf:{pub}:open", "DBSIZE" };
+    long long want[] = { 1, 1, -1 };
+    for (size_t i = 0; i < 3; i++) {
+        redisReply *reply = redisCommand(raw, left[i]);
+        assert_true(reply && reply->type == REDIS_REPLY_INTEGER);
+        if (want[i] >= 0)
+            assert_int_equal(reply->integer, want[i]);
+        freeReplyObject(reply);
+    }
+    redisReply *cases = redisCommand(raw, "KEYS cf:*:case:*");
+    assert_true(cases && cases->type == REDIS_REPLY_ARRAY);
+    assert_int_equal(cases->elements, 0);       /* every case weighed */
+    freeReplyObject(cases);
+    redisFree(raw);
     char marker[64] = "";
     struct timeval tv = { 5, 0 };
     redisSetTimeout(monitor, tv);
