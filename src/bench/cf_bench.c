@@ -3,6 +3,8 @@
     cf_bench_ceiling.c.                                                      */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_keys.h"
+#include "caseflow/cf_store.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -12,6 +14,9 @@
 #include <time.h>
 
 #define BENCH_WATCH_MS  200
+#define BENCH_SETTLE_POLL_MS    100
+#define BENCH_SETTLE_IDLE_S     2.0     /* above a worker's look at the deadlines (1 s) */
+#define BENCH_SETTLE_MAX_S      120.0
 
 cf_bench_t *cf_bench_new(const cf_bench_config_t *config)
 {
@@ -153,6 +158,69 @@ int cf_bench_snapshot(cf_bench_t *self, bench_snapshot_t *snap)
             sscanf(v + 14, "%31[^\r\n]", self->result.redis_version);
         freeReplyObject(server);
     }
+    return 0;
+}
+
+/* What the stack still owes: into *pending the shards whose outbox the
+   publisher has not read to its last entry, plus the deadlines due by now;
+   into progress (size bytes) a text that changes whenever either moves. */
+static int bench_pending(cf_bench_t *self, size_t *pending, char *progress, size_t size)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long now_ms = (long long) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    size_t at = 0;
+    *pending = 0;
+    progress[0] = '\0';
+    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+        char outbox[CF_KEYS_MAX], due[CF_KEYS_MAX];
+        cf_keys_fixed(outbox, sizeof outbox, s, CF_KEYS_OUTBOX);
+        cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
+        redisReply *last, *cursor, *count;
+        if (cf_bench_redis(self, &last, "XREVRANGE %s + - COUNT 1", outbox) < 0)
+            return -1;
+        if (cf_bench_redis(self, &cursor, "HGET %s s%u", cf_keys_pub(CF_KEYS_PUB_CURSOR), s) < 0) {
+            freeReplyObject(last);
+            return -1;
+        }
+        int rc = cf_bench_redis(self, &count, "ZCOUNT %s -inf %lld", due, now_ms);
+        const char *last_id = last->type == REDIS_REPLY_ARRAY && last->elements
+                            && last->element[0]->type == REDIS_REPLY_ARRAY
+                            && last->element[0]->elements ? last->element[0]->element[0]->str : NULL;
+        const char *read = cursor->type == REDIS_REPLY_STRING ? cursor->str : "";
+        long long due_now = rc == 0 && count->type == REDIS_REPLY_INTEGER ? count->integer : 0;
+        *pending += (last_id && strcmp(last_id, read) != 0) + (size_t) due_now;
+        if (at < size)
+            at += (size_t) snprintf(progress + at, size - at, "%s/%lld ", read, due_now);
+        freeReplyObject(last);
+        freeReplyObject(cursor);
+        if (rc < 0)
+            return -1;
+        freeReplyObject(count);
+    }
+    return 0;
+}
+
+int cf_bench_settle(cf_bench_t *self, double *seconds)
+{
+    double started = cf_bench_now(), moved = started;
+    char seen[1024] = "", now[sizeof seen];
+    struct timespec tick = { 0, BENCH_SETTLE_POLL_MS * 1000000L };
+    for (;;) {
+        size_t pending;
+        if (bench_pending(self, &pending, now, sizeof now) < 0)
+            return -1;
+        double t = cf_bench_now();
+        if (strcmp(now, seen) != 0) {
+            moved = t;
+            memcpy(seen, now, sizeof seen);
+        }
+        if (pending == 0 || t - moved >= BENCH_SETTLE_IDLE_S || t - started >= BENCH_SETTLE_MAX_S)
+            break;
+        nanosleep(&tick, NULL);
+    }
+    if (seconds)
+        *seconds = cf_bench_now() - started;
     return 0;
 }
 

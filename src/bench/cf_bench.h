@@ -5,7 +5,10 @@
       producer library (cf_client) by P producer threads, each with its own
       socket, batch and window; events per second of acknowledged events,
       and over the same interval Redis's commands per event (INFO
-      commandstats) and CPU seconds (INFO cpu).
+      commandstats) and CPU seconds (INFO cpu). Then the drain: until the
+      broker has published what the events caused and the workers have
+      fired the deadlines due; each process's CPU (cf_bench_cpu, Redis's
+      from INFO) runs from the start of the loop to the end of the drain.
     - ceiling: the same mix (same seed, other ids) decoded and pseudonymised
       beforehand and applied with cf_store_apply, the worker's own store
       code, from W threads with no ZeroMQ; then Redis's memory per event id,
@@ -69,6 +72,8 @@ typedef struct {
     size_t events, accepted, duplicate, rejected, unacked;
     double seconds, events_per_s;
     double redis_commands_per_event, redis_cpu_s;
+    double drain_seconds;       /* after the last ack, until the stack had settled (cf_bench_settle) */
+    double redis_cpu_drained_s; /* Redis's CPU over the closed loop and its drain */
     cf_bench_rate_t commands[CF_BENCH_MAX_COMMANDS];    /* per event, by command */
     size_t command_count;
     /* ceiling */
@@ -90,7 +95,8 @@ typedef struct {
     char durability[16];        /* strict, second, none */
     long broker_peak_kb, worker_peak_kb;        /* VmHWM, -1 unknown */
     /* CPU of this process (the producers), the broker and each worker over
-       the closed loop; the processes are the caller's (cf_bench_processes) */
+       the closed loop and its drain; the processes are the caller's
+       (cf_bench_processes) */
     cf_bench_cpu_t cpu;
 } cf_bench_result_t;
 

@@ -60,6 +60,14 @@ int cf_bench_redis(cf_bench_t *self, redisReply **reply, const char *fmt, ...);
 
 int cf_bench_snapshot(cf_bench_t *self, bench_snapshot_t *snap);
 
+/*  Waits until the stack has done the work the events so far caused after
+    their acks: the broker has published every shard's outbox to its last
+    entry, and the workers have fired every deadline due by now; or until
+    neither moved for 2 s (a stack that does neither: then what is left is
+    not the bench's to wait for), or 2 minutes. *seconds (when not NULL)
+    is how long it waited. 0, or -1 with the error set.                      */
+int cf_bench_settle(cf_bench_t *self, double *seconds);
+
 /*  Calls per event between two snapshots, without the bench's own INFO; the
     total, and by command into out (at most CF_BENCH_MAX_COMMANDS, the most
     called first) when out is not NULL.                                     */

@@ -117,7 +117,8 @@ int cf_bench_closed(cf_bench_t *self)
                       cf_bench_gen_event_id(gen, i));
     }
     cf_bench_gen_destroy(&gen);
-    bench_snapshot_t *before = cf_calloc(2, sizeof *before), *after = before + 1;
+    bench_snapshot_t *before = cf_calloc(3, sizeof *before), *after = before + 1;
+    bench_snapshot_t *drained = before + 2;
     if (rc == 0)
         rc = cf_bench_snapshot(self, before);
     double started = cf_bench_now(), finished = started;
@@ -125,7 +126,6 @@ int cf_bench_closed(cf_bench_t *self)
         cf_bench_cpu_start(&r->cpu);
         loop_run_threads(self, "closed", threads, sizeof *threads, n, loop_closed_thread, &done,
                          c->events, &running, started);
-        cf_bench_cpu_stop(&r->cpu);
     }
     for (unsigned i = 0; i < n && threads[i].client; i++) {
         cf_client_stats_t s;
@@ -144,7 +144,13 @@ int cf_bench_closed(cf_bench_t *self)
         r->redis_commands_per_event = cf_bench_commands_per_event(before, after, c->events,
                                                                   r->commands, &r->command_count);
         r->redis_cpu_s = after->cpu_s - before->cpu_s;
+        /* every process's CPU runs on until the work the events caused
+           after their acks (publishing, overdue alerts) is done */
+        rc = cf_bench_settle(self, &r->drain_seconds);
+        cf_bench_cpu_stop(&r->cpu);
     }
+    if (rc == 0 && (rc = cf_bench_snapshot(self, drained)) == 0)
+        r->redis_cpu_drained_s = drained->cpu_s - before->cpu_s;
     free(before);
     free(threads);
     return rc;

@@ -8,8 +8,8 @@
     shard's `due` set, docs/storage.md). Its deadlines fire (the workers
     look every second; the bench's events are years old, so every limit is
     past) into overdue alerts, which the broker keeps in `cf:{pub}:open`
-    while the case stays open: those are weighed apart, per alert, after a
-    pause that lets the last deadlines fire and be published.             */
+    while the case stays open: those are weighed apart, per alert, once the
+    last deadlines have fired and been published (cf_bench_settle).       */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
@@ -18,10 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MEMORY_DEL_ITEMS    1000    /* keys, members or fields per command */
-#define MEMORY_SETTLE_MS    1500    /* a worker's look at the deadlines (1 s), and publishing */
 
 /* command [key] item... for every item, MEMORY_DEL_ITEMS at a time; adds
    what the replies count (the items that were there) to *removed. */
@@ -178,8 +176,8 @@ int cf_bench_memory(cf_bench_t *self, const cf_event_t *events, const bench_case
 {
     cf_bench_result_t *r = &self->result;
     size_t n = self->config->events, cases_n = r->open_cases + r->closed_cases;
-    struct timespec settle = { MEMORY_SETTLE_MS / 1000, MEMORY_SETTLE_MS % 1000 * 1000000L };
-    nanosleep(&settle, NULL);
+    if (cf_bench_settle(self, NULL) < 0)    /* the last deadlines fired and published */
+        return -1;
     char **keys = cf_calloc(n, sizeof *keys);
     for (size_t i = 0; i < n; i++)
         keys[i] = memory_key(cf_store_shard_of(&events[i]), false, events[i].event_id);

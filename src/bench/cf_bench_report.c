@@ -136,8 +136,8 @@ static json_t *report_processes(const cf_bench_result_t *r, double k)
             json_array_append_new(workers, v);
     }
     report_set(o, "workers", workers);
-    report_set(o, "redis", report_scaled(cpu->measured ? r->redis_cpu_s : -1, k));
-    report_set(o, "total", report_scaled(cpu->measured ? cf_bench_cpu_total(cpu, r->redis_cpu_s)
+    report_set(o, "redis", report_scaled(cpu->measured ? r->redis_cpu_drained_s : -1, k));
+    report_set(o, "total", report_scaled(cpu->measured ? cf_bench_cpu_total(cpu, r->redis_cpu_drained_s)
                                                        : -1, k));
     return o;
 }
@@ -147,9 +147,12 @@ static void report_cpu_per_process(json_t *o, const cf_bench_result_t *r)
     const cf_bench_cpu_t *cpu = &r->cpu;
     report_set(o, "cpu_us_per_event", report_processes(r, r->events ? 1e6 / (double) r->events
                                                                    : NAN));
-    report_set(o, "cpu_cores", report_processes(r, r->seconds > 0 ? 1 / r->seconds : NAN));
-    report_set(o, "cpu_busiest", cpu->measured ? json_string(cf_bench_cpu_busiest(cpu, r->redis_cpu_s))
-                                               : json_null());
+    double wall = r->seconds + r->drain_seconds;
+    report_set(o, "cpu_cores", report_processes(r, wall > 0 ? 1 / wall : NAN));
+    report_set(o, "cpu_busiest", cpu->measured
+                                 ? json_string(cf_bench_cpu_busiest(cpu, r->redis_cpu_drained_s))
+                                 : json_null());
+    report_num(o, "drain_seconds", r->drain_seconds, cpu->measured);
     report_set(o, "cpu_unknown", cpu->unknown[0] ? json_string(cpu->unknown)
                                  : cpu->measured ? json_null()
                                                  : json_string("the closed loop did not run"));
@@ -183,22 +186,23 @@ char *cf_bench_json(const cf_bench_t *self)
 static void report_print_processes(const cf_bench_result_t *r, FILE *out)
 {
     const cf_bench_cpu_t *cpu = &r->cpu;
-    if (!cpu->measured || !r->events || r->seconds <= 0)
+    double wall = r->seconds + r->drain_seconds, redis = r->redis_cpu_drained_s;
+    if (!cpu->measured || !r->events || wall <= 0)
         return;
     double per = 1e6 / (double) r->events;
-    fprintf(out, "CPU per event (closed loop): producer %.1f us (%.2f cores)", cpu->self_s * per,
-            cpu->self_s / r->seconds);
+    fprintf(out, "CPU per event (closed loop and %.2f s of drain): producer %.1f us (%.2f cores)",
+            r->drain_seconds, cpu->self_s * per, cpu->self_s / wall);
     for (size_t i = 0; !cpu->unknown[0] && i < cpu->count; i++)
         if (cpu->procs[i].cpu_s >= 0)
             fprintf(out, ", %s %.1f us (%.2f)", cpu->procs[i].name, cpu->procs[i].cpu_s * per,
-                    cpu->procs[i].cpu_s / r->seconds);
+                    cpu->procs[i].cpu_s / wall);
         else
             fprintf(out, ", %s unknown", cpu->procs[i].name);
-    fprintf(out, ", redis %.1f us (%.2f)", r->redis_cpu_s * per, r->redis_cpu_s / r->seconds);
-    double total = cf_bench_cpu_total(cpu, r->redis_cpu_s);
+    fprintf(out, ", redis %.1f us (%.2f)", redis * per, redis / wall);
+    double total = cf_bench_cpu_total(cpu, redis);
     if (total >= 0)
         fprintf(out, "; total %.1f us", total * per);
-    fprintf(out, "; busiest %s\n", cf_bench_cpu_busiest(cpu, r->redis_cpu_s));
+    fprintf(out, "; busiest %s\n", cf_bench_cpu_busiest(cpu, redis));
     if (cpu->unknown[0])
         fprintf(out, "CPU of the broker and workers unknown: %s\n", cpu->unknown);
 }

@@ -1,6 +1,7 @@
 /*  Tests of cf_bench that need no stack: the report's JSON has the
-    per-process CPU figures (per event, in cores, the total, the busiest,
-    null and a reason for what is unknown) computed from the CPU seconds,
+    per-process CPU figures (per event, in cores over the closed loop and
+    its drain, the total, the busiest, null and a reason for what is
+    unknown) computed from the CPU seconds,
     and the ceiling, run against a throw-away redis-server, serves each
     batch as a request of its own, so that its dedupe markers hold a
     request id as the worker's do (the memory per event id it weighs is
@@ -49,7 +50,9 @@ static void test_json_cpu(void **state)
     json_decref(o);
 
     cf_bench_result_t *r = &bench->result;
-    r->events = 100000, r->seconds = 4.0, r->redis_cpu_s = 3.5;
+    /* Redis over the loop and its drain; cores over both (3 s + 1 s) */
+    r->events = 100000, r->seconds = 3.0, r->drain_seconds = 1.0;
+    r->redis_cpu_s = 3.0, r->redis_cpu_drained_s = 3.5;
     cf_bench_cpu_t *cpu = cf_bench_processes(bench);
     cf_bench_cpu_add(cpu, "broker", 11);
     cf_bench_cpu_add(cpu, "worker-1", 12);
@@ -69,6 +72,7 @@ static void test_json_cpu(void **state)
     assert_true(fabs(number(cores, "total") - 1.25) < 1e-9);
     assert_string_equal(json_string_value(json_object_get(o, "cpu_busiest")), "redis");
     assert_true(json_is_null(json_object_get(o, "cpu_unknown")));
+    assert_true(fabs(number(o, "drain_seconds") - 1.0) < 1e-9);
     json_decref(o);
 
     cpu->procs[2].cpu_s = -1;           /* a worker gone: its figure and the total null */
