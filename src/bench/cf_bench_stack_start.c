@@ -178,8 +178,12 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
                            "--save", "", "--protected-mode", "yes", NULL };
     if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0 || stack_wait_redis(self) < 0)
         return -1;
+    /* the broker reads the outboxes from this Redis to publish them, as a
+       real stack's does: without it, it would look for one at the default
+       address and the publishing would cost the measured Redis nothing */
     char *broker_argv[] = { broker, "--intake", self->intake, "--workers", wk, "--publish", pub,
-                            "--plain", NULL };
+                            "--plain", "--redis", redis, "--redis-user", "default",
+                            "--redis-password-file", self->password_file, NULL };
     if ((self->broker = stack_spawn(self, "broker", broker_argv)) < 0)
         return -1;
     for (unsigned i = 0; i < config->workers; i++) {

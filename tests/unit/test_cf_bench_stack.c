@@ -1,7 +1,11 @@
 /*  Tests of cf_bench_stack without the caseflow daemons: the peak RSS of a
-    live process and of none, the default scripts directory, and a start
+    live process and of none, the default scripts directory, a start
     whose broker cannot run: the error names the broker's log, the Redis it
-    started is stopped, and the directory is kept for the log.             */
+    started is stopped, and the directory is kept for the log; and, with
+    stand-in daemons that log their arguments, that the broker is given
+    the stack's Redis and its credentials (it publishes the outboxes from
+    there) and that the stack names its broker and workers for the CPU
+    figures.                                                                */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -47,11 +51,59 @@ static void test_broker_missing(void **state)
     cf_bench_stack_destroy(&stack);
 }
 
+static void write_script(const char *dir, const char *name, const char *body)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    fclose(f);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void test_broker_arguments(void **state)
+{
+    (void) state;
+    char tmp[] = "/tmp/test_cf_bench_stack.XXXXXX", bin[64];
+    assert_non_null(mkdtemp(tmp));
+    snprintf(bin, sizeof bin, "%s/bin", tmp);
+    assert_int_equal(mkdir(bin, 0700), 0);
+    /* a broker that logs its arguments and waits; a worker that fails at once */
+    write_script(bin, "caseflow-broker", "echo \"args: $*\"; exec sleep 30");
+    write_script(bin, "caseflow-worker", "sleep 0.3; exit 3");
+    setenv("TMPDIR", tmp, 1);
+    cf_bench_stack_t *stack = cf_bench_stack_new();
+    cf_bench_stack_config_t config = { bin, cf_bench_scripts(NULL), 2, false };
+    assert_int_equal(cf_bench_stack_start(stack, &config), -1);
+    assert_non_null(strstr(cf_bench_stack_error(stack), "worker 1 stopped"));
+    cf_bench_cpu_t cpu = { .count = 0 };
+    cf_bench_stack_processes(stack, &cpu);
+    assert_int_equal(cpu.count, 3);                 /* the broker and both workers started */
+    assert_string_equal(cpu.procs[0].name, "broker");
+    assert_true(cpu.procs[0].pid > 0);
+    assert_string_equal(cpu.procs[2].name, "worker-2");
+    char log[256], line[1024] = "", want[128];
+    snprintf(log, sizeof log, "%s/broker.log", cf_bench_stack_dir(stack));
+    snprintf(want, sizeof want, "--redis 127.0.0.1:%d --redis-user default --redis-password-file %s/redis.password",
+             cf_bench_stack_redis_port(stack), cf_bench_stack_dir(stack));
+    cf_bench_stack_destroy(&stack);                 /* stops them; keeps the directory */
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_non_null(strstr(line, want));
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s'", tmp);
+    assert_int_equal(system(command), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peak_rss),
         cmocka_unit_test(test_broker_missing),
+        cmocka_unit_test(test_broker_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
