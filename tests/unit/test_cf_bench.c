@@ -1,7 +1,7 @@
 /*  Tests of cf_bench that need no stack: the report's JSON has the
     per-process CPU figures (per event, in cores over the closed loop and
     its drain, the total, the busiest, null and a reason for what is
-    unknown) computed from the CPU seconds,
+    unknown) computed from the CPU seconds, and the text report's line,
     and the ceiling, run against a throw-away redis-server, serves each
     batch as a request of its own, so that its dedupe markers hold a
     request id as the worker's do (the memory per event id it weighs is
@@ -74,6 +74,16 @@ static void test_json_cpu(void **state)
     assert_true(json_is_null(json_object_get(o, "cpu_unknown")));
     assert_true(fabs(number(o, "drain_seconds") - 1.0) < 1e-9);
     json_decref(o);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    cf_bench_print(bench, out);
+    fclose(out);
+    assert_non_null(strstr(text, "CPU per event (closed loop and 1.00 s of drain): producer 3.0 us "
+                                 "(0.07 cores), broker 2.0 us (0.05), worker-1 4.0 us (0.10), "
+                                 "worker-2 6.0 us (0.15), redis 35.0 us (0.88); total 50.0 us; "
+                                 "busiest redis\n"));
+    free(text);
 
     cpu->procs[2].cpu_s = -1;           /* a worker gone: its figure and the total null */
     o = report(bench);
