@@ -38,7 +38,8 @@ static const struct {
     { offsetof(broker_metrics_t, workers), true, "caseflow_broker_workers",
       "Workers connected." },
     { offsetof(broker_metrics_t, dropped), false, "caseflow_broker_notifications_dropped_total",
-      "Notifications not sent because the endpoint was at its high-water mark." },
+      "Overflows: times a subscriber's queue was full and it began to lose notifications "
+      "(not how many it lost: its seq gaps tell); 0 only when no subscriber lost any." },
     { offsetof(broker_metrics_t, outbox_errors), false, "caseflow_broker_outbox_errors_total",
       "Failed reads of the notification outboxes in Redis (retried)." },
 };

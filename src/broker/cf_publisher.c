@@ -35,8 +35,9 @@ cf_publisher_t *cf_publisher_new_prepared(void *ctx, const char *endpoint,
     assert(ctx);
     cf_publisher_t *self = cf_calloc(1, sizeof *self);
     self->socket = zmq_socket(ctx, ZMQ_XPUB);
-    int hwm = PUBLISHER_HWM, linger = 0;
+    int hwm = PUBLISHER_HWM, linger = 0, nodrop = 1;
     zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->socket, ZMQ_XPUB_NODROP, &nodrop, sizeof nodrop);
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     if (prepare && prepare(arg, self->socket, endpoint, err, err_size) < 0) {
         cf_publisher_destroy(&self);
@@ -71,6 +72,35 @@ void cf_publisher_destroy(cf_publisher_t **self_p)
     *self_p = NULL;
 }
 
+/* Sends a stamped notification, counting subscribers' overflows. XPUB
+   drops silently for a subscriber whose queue is full. With NODROP it
+   refuses the whole message instead (EAGAIN) while such a subscriber is
+   still in its fan-out, and sends nothing to anyone; so a refused
+   notification is sent again lossy, which gives it to every subscriber
+   with room, drops it for the full one and takes that one out of the
+   fan-out until it has read enough to have room again. What it loses
+   meanwhile libzmq does not say: one count per overflow, a lower bound
+   of what was lost that is 0 only when nothing was. (A refusal can come
+   only on the first frame: a queue's fill counts whole messages.) */
+static void publisher_put(cf_publisher_t *self, const cf_msg_notice_t *notice)
+{
+    if (cf_msg_send_notice(self->socket, ZMQ_DONTWAIT, notice, self->sbuf.data,
+                           self->sbuf.size) == 0) {
+        self->sent++;
+        return;
+    }
+    self->dropped++;
+    if (zmq_errno() != EAGAIN)
+        return;
+    int nodrop = 0;
+    zmq_setsockopt(self->socket, ZMQ_XPUB_NODROP, &nodrop, sizeof nodrop);
+    if (cf_msg_send_notice(self->socket, ZMQ_DONTWAIT, notice, self->sbuf.data,
+                           self->sbuf.size) == 0)
+        self->sent++;
+    nodrop = 1;
+    zmq_setsockopt(self->socket, ZMQ_XPUB_NODROP, &nodrop, sizeof nodrop);
+}
+
 int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body, const char *id)
 {
     assert(self && topic && body);
@@ -88,11 +118,7 @@ int cf_publisher_send(cf_publisher_t *self, zmq_msg_t *topic, zmq_msg_t *body, c
     if (cf_msg_pack_notice(&self->sbuf, &notice, zmq_msg_data(body), zmq_msg_size(body)) < 0)
         return -1;
     cf_seqmap_set(self->seqs, notice.topic, notice.topic_len, notice.seq);
-    if (cf_msg_send_notice(self->socket, ZMQ_DONTWAIT, &notice, self->sbuf.data,
-                           self->sbuf.size) < 0)
-        self->dropped++;
-    else
-        self->sent++;
+    publisher_put(self, &notice);
     return 0;
 }
 

@@ -5,7 +5,9 @@
     [topic, body'] where body' is the same map with four keys put in front:
     topic, publisher (this broker instance's random id), seq (per topic,
     from 1) and time (Unix ms). Sends never block: a subscriber that falls
-    behind its high-water mark loses messages, and sees the gap in seq.      */
+    behind its high-water mark loses messages, and sees the gap in seq; the
+    publisher counts each such overflow (cf_publisher_dropped), not what
+    was lost in it, which libzmq does not tell. The others get everything. */
 #ifndef CF_PUBLISHER_H
 #define CF_PUBLISHER_H
 
@@ -41,6 +43,12 @@ void cf_publisher_drain(cf_publisher_t *self);
 
 void *cf_publisher_socket(cf_publisher_t *self);
 const char *cf_publisher_id(const cf_publisher_t *self);
+/*  Notifications handed to the socket (every subscriber with room got
+    them); and overflows: each time a subscriber's queue was full when a
+    notification for it came, which it lost with the ones after it until
+    it caught up (how many is known to the subscriber only, from its seq
+    gaps), plus sends the socket refused. At least 1 whenever a subscriber
+    lost anything; 0 means none did.                                        */
 uint64_t cf_publisher_sent(const cf_publisher_t *self);
 uint64_t cf_publisher_dropped(const cf_publisher_t *self);
 
