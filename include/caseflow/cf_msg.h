@@ -36,6 +36,8 @@
                                                larger one drops the peer's connection */
 #define CF_MSG_MAX_SNAPSHOT_BYTES (64 << 20)  /* a SNAPSHOT answer, at the subscriber */
 #define CF_MSG_WORKER_ID_MAX    16      /* a worker's id in DRAIN ("w1"), with its NUL */
+#define CF_MSG_MAX_WORKER_NOTICE_BYTES 1024 /* a notification's body in a DONE (a reject
+                                               is at most about 450) */
 
 /*  The commands, frame 1 after the signature. One table in cf_msg.c names
     them.                                                                    */
@@ -127,7 +129,8 @@ void cf_msg_request_id(cf_multipart_t *parts, const void **id, size_t *len);
     CF_MSG_MAX_EVENTS event frames (from index 4), at most
     CF_MSG_MAX_PUSH_BYTES of them. NULL when it may be queued, else the
     reason for the ERROR reply (a constant, or written into reason), which
-    names the limit.                                                         */
+    names the limit. For what is not a SNAPSHOT by cf_msg_is_snapshot: a
+    SNAPSHOT of another shape gets its own reason.                           */
 const char *cf_msg_check_push(cf_multipart_t *parts, char *reason, size_t reason_size);
 
 /*  The bytes of a PUSH's event frames together (frames 4 on).            */
@@ -296,9 +299,20 @@ typedef struct {
 /*  Writes into out (cleared first) the body, one msgpack map, with the
     stamp of notice (id when notice->id, topic, publisher, seq, time) in
     front of its entries, which are copied as they are. -1 (nothing
-    written) when the topic is empty or body is not one msgpack map.       */
+    written) when the topic is empty, body is not one msgpack map, or it
+    has a key of the stamp itself (the broker owns the envelope: a body
+    cannot add a second seq, publisher or id that a subscriber might read). */
 int cf_msg_pack_notice(msgpack_sbuffer *out, const cf_msg_notice_t *notice, const void *body,
                        size_t size);
+
+/*  Checks a (topic, body) pair of a worker's DONE before the broker
+    publishes it: the topic is one a worker may publish (`reject`; the
+    others come from the outboxes and the broker), the body one msgpack map
+    of at most CF_MSG_MAX_WORKER_NOTICE_BYTES without a key of the stamp.
+    NULL when it may be published, else the reason (a constant, or written
+    into reason, printable ASCII).                                          */
+const char *cf_msg_check_worker_notice(const void *topic, size_t topic_len, const void *body,
+                                       size_t size, char *reason, size_t reason_size);
 
 /*  Sends [topic, stamped body] (on the broker's XPUB).                     */
 int cf_msg_send_notice(void *socket, int flags, const cf_msg_notice_t *notice,

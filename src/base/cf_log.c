@@ -1,7 +1,9 @@
 /*  cf_log: logfmt lines on stderr for the daemons; see cf_log.h.            */
 #include "caseflow/cf_log.h"
 
+#include <assert.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -25,6 +27,62 @@ int cf_log_level_parse(const char *name, cf_log_level_t *level)
             return 0;
         }
     return -1;
+}
+
+static bool log_plain(unsigned char c)
+{
+    return c > ' ' && c < 0x7f && c != '"' && c != '=' && c != '\\';
+}
+
+/* The escape of byte c, into esc (at least 5 bytes); its length. */
+static size_t log_escape(unsigned char c, char *esc)
+{
+    static const char named[][2] = { { '"', '"' }, { '\\', '\\' }, { '\n', 'n' },
+                                     { '\r', 'r' }, { '\t', 't' } };
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+        if (c == (unsigned char) named[i][0]) {
+            esc[0] = '\\';
+            esc[1] = named[i][1];
+            return 2;
+        }
+    if (c >= ' ' && c < 0x7f) {
+        esc[0] = (char) c;
+        return 1;
+    }
+    snprintf(esc, 5, "\\x%02x", c);
+    return 4;
+}
+
+const char *cf_log_quote(char *out, size_t size, const void *text, size_t len)
+{
+    assert(out && size >= 8 && (text || len == 0));
+    const unsigned char *p = text;
+    bool plain = len > 0;
+    for (size_t i = 0; i < len && plain; i++)
+        plain = log_plain(p[i]);
+    if (plain && len < size) {
+        memcpy(out, p, len);
+        out[len] = '\0';
+        return out;
+    }
+    out[0] = '"';
+    size_t n = 1, cut = 1;      /* cut: the last end of an escape where "..." still fits */
+    for (size_t i = 0; i < len; i++) {
+        char esc[5];
+        size_t k = log_escape(p[i], esc);
+        if (n + k + 2 > size) {             /* no room for it and the closing quote */
+            memcpy(out + cut, "...", 3);
+            n = cut + 3;
+            break;
+        }
+        memcpy(out + n, esc, k);
+        n += k;
+        if (n + 5 <= size)
+            cut = n;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return out;
 }
 
 void cf_log_write(cf_log_level_t level, const char *msg, const char *fmt, ...)

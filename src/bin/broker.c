@@ -91,7 +91,7 @@ int main(int argc, char **argv)
         || cf_metrics_http_serve(s_metrics_host, s_metrics_port, &config.metrics, &http, err,
                                  sizeof err) < 0
         || !(broker = cf_broker_new(&config, err, sizeof err))) {
-        CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        CF_LOG(CF_LOG_ERROR, "cannot start", "error=%s", CF_LOG_QUOTE(err));
         cf_metrics_http_stop(&http, &config.metrics);
         cf_redis_auth_destroy(&auth);
         cf_settings_destroy(&settings);

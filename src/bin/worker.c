@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         || cf_metrics_http_serve(options.metrics_host, options.metrics_port,
                                  &options.config.metrics, &http, err, sizeof err) < 0
         || !(worker = cf_worker_new(&options.config, err, sizeof err))) {
-        CF_LOG(CF_LOG_ERROR, "cannot start", "error=\"%s\"", err);
+        CF_LOG(CF_LOG_ERROR, "cannot start", "error=%s", CF_LOG_QUOTE(err));
         cf_metrics_http_stop(&http, &options.config.metrics);
         cf_redis_auth_destroy(&auth);
         cf_settings_destroy(&settings);

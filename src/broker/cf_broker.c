@@ -78,7 +78,8 @@ static void broker_drop_member(cf_broker_t *self, cf_member_t *member, const cha
 {
     /* a worker that said BYE left as it should: not a warning */
     CF_LOG(strcmp(why, "said BYE") ? CF_LOG_WARN : CF_LOG_INFO, "worker removed",
-           "worker=%s reason=\"%s\" requeued_jobs=%zu", member->name, why, member->inflight_count);
+           "worker=%s reason=\"%s\" requeued_jobs=%zu", CF_LOG_QUOTE(member->name), why,
+           member->inflight_count);
     broker_requeue(self, cf_member_take_all(member));
     cf_roster_remove(self->roster, member);
 }
@@ -121,8 +122,8 @@ static void broker_on_ready(cf_broker_t *self, cf_multipart_t *parts, cf_member_
     snprintf(member->host, sizeof member->host, "%s", ready.host);
     member->pid = ready.pid;
     cf_broker_control_label(self, member);
-    CF_LOG(CF_LOG_INFO, "worker joined", "worker=%s id=%s credit=%u workers=%zu", member->name,
-           member->label, member->credit, cf_roster_size(self->roster));
+    CF_LOG(CF_LOG_INFO, "worker joined", "worker=%s id=%s credit=%u workers=%zu",
+           CF_LOG_QUOTE(member->name), member->label, member->credit, cf_roster_size(self->roster));
 }
 
 static void broker_on_done(cf_broker_t *self, cf_multipart_t *parts, cf_member_t *member)
@@ -132,7 +133,8 @@ static void broker_on_done(cf_broker_t *self, cf_multipart_t *parts, cf_member_t
         return;
     cf_job_t *job = cf_member_release(member, job_id);
     if (!job) {
-        CF_LOG(CF_LOG_DEBUG, "late DONE dropped", "worker=%s job=%llu", member->name,
+        CF_LOG(CF_LOG_DEBUG, "late DONE dropped", "worker=%s job=%llu",
+               CF_LOG_QUOTE(member->name),
                (unsigned long long) job_id);
         return;
     }
@@ -144,11 +146,7 @@ static void broker_on_done(cf_broker_t *self, cf_multipart_t *parts, cf_member_t
                     zmq_msg_size(&job->producer), zmq_msg_data(&job->request_id),
                     zmq_msg_size(&job->request_id), cf_multipart_data(parts, 4),
                     cf_multipart_len(parts, 4));     /* a producer that left will resend */
-    for (size_t i = 5; i + 1 < cf_multipart_size(parts); i += 2) {
-        cf_publisher_send(self->publisher, cf_multipart_at(parts, i), cf_multipart_at(parts, i + 1),
-                          NULL);
-        cf_broker_metrics_published(self, cf_multipart_at(parts, i));
-    }
+    cf_broker_notify_done(self, member, parts);
     cf_job_destroy(&job);
 }
 

@@ -97,8 +97,8 @@ static const char *control_drain(cf_broker_t *self, const char *label, msgpack_p
         return reason;
     }
     if (!member->draining)
-        CF_LOG(CF_LOG_INFO, "worker draining", "worker=%s id=%s jobs_held=%zu", member->name,
-               member->label, member->inflight_count);
+        CF_LOG(CF_LOG_INFO, "worker draining", "worker=%s id=%s jobs_held=%zu",
+               CF_LOG_QUOTE(member->name), member->label, member->inflight_count);
     member->draining = true;
     cf_msg_pack_drained(pk, member->label, member->inflight_count);
     return NULL;
@@ -188,7 +188,7 @@ static void control_exit_drained(cf_broker_t *self, int64_t now)
         if (cf_msg_send_exit(self->workers, ZMQ_DONTWAIT, member->id, member->id_len) == 0) {
             if (!member->exit_sent)
                 CF_LOG(CF_LOG_INFO, "worker drained, told to exit", "worker=%s id=%s",
-                       member->name, member->label);
+                       CF_LOG_QUOTE(member->name), member->label);
             member->exit_sent = member->last_sent = now;
         }
     }

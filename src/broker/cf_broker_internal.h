@@ -28,6 +28,7 @@
 #define BROKER_DRAIN_MAX 256        /* messages per handler call */
 #define BROKER_STOP_GRACE_MS 10000  /* how long a stopping broker waits for its workers */
 #define BROKER_CREDIT_MAX 64
+#define BROKER_REFUSED_LOG_MS 10000 /* a worker's refused notifications: a line at most this often */
 #define BROKER_TOPIC_FAMILIES 6     /* case, milestone, alert, reject, stats, other */
 #define BROKER_ENDPOINTS 4          /* intake, workers, publish, control */
 /* The intake's ZAP domain: subscribers ask for their snapshot there too. */
@@ -39,6 +40,7 @@ typedef struct {
     cf_metric_t *requests, *redeliveries;
     cf_metric_t *queue_events, *queue_jobs, *inflight, *workers;
     cf_metric_t *published[BROKER_TOPIC_FAMILIES], *dropped, *outbox_errors;
+    cf_metric_t *notices_refused;   /* a worker's DONE notifications not published */
     cf_metric_t *connections[BROKER_ENDPOINTS], *refused[BROKER_ENDPOINTS];   /* per endpoint */
 } broker_metrics_t;
 
@@ -103,6 +105,11 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
 /*  Passes a late subscriber's SNAPSHOT [who, CF01, SNAPSHOT, request id]
     to the outbox reader, which answers between batches.                     */
 void cf_broker_snapshot_request(cf_broker_t *self, cf_multipart_t *parts);
+
+/*  Publishes the notifications of a worker's DONE (its (topic, body) pairs
+    from frame 5) that pass cf_msg_check_worker_notice; the others are
+    counted, and logged at most once per BROKER_REFUSED_LOG_MS per worker. */
+void cf_broker_notify_done(cf_broker_t *self, cf_member_t *member, cf_multipart_t *parts);
 
 /*  Registers the control socket (already bound) and the control timers
     (rate samples, telling drained workers to exit) in the loop.            */

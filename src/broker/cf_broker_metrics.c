@@ -40,6 +40,10 @@ static const struct {
     { offsetof(broker_metrics_t, dropped), false, "caseflow_broker_notifications_dropped_total",
       "Overflows: times a subscriber's queue was full and it began to lose notifications "
       "(not how many it lost: its seq gaps tell); 0 only when no subscriber lost any." },
+    { offsetof(broker_metrics_t, notices_refused), false,
+      "caseflow_broker_notifications_refused_total",
+      "Notifications in workers' DONEs not published: a topic a worker may not publish, a body "
+      "too large, not a map, or with a key of the broker's stamp." },
     { offsetof(broker_metrics_t, outbox_errors), false, "caseflow_broker_outbox_errors_total",
       "Failed reads of the notification outboxes in Redis (retried)." },
 };

@@ -1,6 +1,7 @@
 /*  cf_broker_notify: the broker's notification side. Entries of the shards'
     outboxes arrive from the cf_outbox thread and are published with their
-    stable id; every stats_ms the broker publishes `stats`: what came in and
+    stable id; a worker's DONE may add rejects, checked first (a worker
+    cannot forge the envelope or other topics); every stats_ms the broker publishes `stats`: what came in and
     was acked since the last one, queue depth, jobs in flight, workers,
     notifications published and lost to slow subscribers.                   */
 #include "cf_broker_internal.h"
@@ -59,11 +60,45 @@ static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
                  (const char *) cf_multipart_data(self->outbox_parts, 2));
         if (cf_publisher_send(self->publisher, cf_multipart_at(self->outbox_parts, 0),
                               cf_multipart_at(self->outbox_parts, 1), id) < 0)
-            CF_LOG(CF_LOG_WARN, "outbox entry not published", "id=%s reason=\"not a map\"", id);
+            CF_LOG(CF_LOG_WARN, "outbox entry not published",
+                   "id=%s reason=\"not a map, or a key of the stamp\"", CF_LOG_QUOTE(id));
         else
             cf_broker_metrics_published(self, cf_multipart_at(self->outbox_parts, 0));
     }
     return 0;
+}
+
+/* Counts a refused notification of member's DONE; a line when the last
+   about that worker is BROKER_REFUSED_LOG_MS old, with its count so far. */
+static void notify_refused(cf_broker_t *self, cf_member_t *member, const char *why)
+{
+    cf_metric_inc(self->metrics.notices_refused);
+    member->notices_refused++;
+    int64_t now = cf_clock_ms();
+    if (member->refused_logged_at && now - member->refused_logged_at < BROKER_REFUSED_LOG_MS)
+        return;
+    member->refused_logged_at = now;
+    CF_LOG(CF_LOG_WARN, "worker notification refused", "worker=%s id=%s reason=%s refused=%llu",
+           CF_LOG_QUOTE(member->name), member->label, CF_LOG_QUOTE(why),
+           (unsigned long long) member->notices_refused);
+}
+
+void cf_broker_notify_done(cf_broker_t *self, cf_member_t *member, cf_multipart_t *parts)
+{
+    assert(self && member && parts);
+    size_t count = cf_multipart_size(parts);
+    for (size_t i = 5; i < count; i += 2) {
+        char reason[96];
+        const char *why = i + 1 == count ? "a topic without a body"
+            : cf_msg_check_worker_notice(cf_multipart_data(parts, i), cf_multipart_len(parts, i),
+                                         cf_multipart_data(parts, i + 1),
+                                         cf_multipart_len(parts, i + 1), reason, sizeof reason);
+        if (why)
+            notify_refused(self, member, why);
+        else if (cf_publisher_send(self->publisher, cf_multipart_at(parts, i),
+                                   cf_multipart_at(parts, i + 1), NULL) == 0)
+            cf_broker_metrics_published(self, cf_multipart_at(parts, i));
+    }
 }
 
 /* Hands the rules in force to the outbox reader (its milestones). */
@@ -89,7 +124,8 @@ static int notify_on_reload(cf_loop_t *loop, int timer_id, void *arg)
     if (!self->rules_file)
         return 0;
     if (cf_rules_load(self->rules, self->rules_file) < 0)
-        CF_LOG(CF_LOG_ERROR, "rules not reloaded", "error=\"%s\"", cf_rules_error(self->rules));
+        CF_LOG(CF_LOG_ERROR, "rules not reloaded", "error=%s",
+               CF_LOG_QUOTE(cf_rules_error(self->rules)));
     else {
         notify_use_rules(self);
         CF_LOG(CF_LOG_INFO, "rules reloaded", "file=%s", self->rules_file);

@@ -133,7 +133,8 @@ void cf_broker_secure_reload(cf_broker_t *self)
         return;
     char err[512];
     if (cf_zap_reload(self->zap, err, sizeof err) < 0)
-        CF_LOG(CF_LOG_ERROR, "allow-lists not reloaded, the old ones stay", "error=\"%s\"", err);
+        CF_LOG(CF_LOG_ERROR, "allow-lists not reloaded, the old ones stay", "error=%s",
+               CF_LOG_QUOTE(err));
     else
         CF_LOG(CF_LOG_INFO, "allow-lists reloaded", "allowed_keys=%zu", cf_zap_keys(self->zap));
 }

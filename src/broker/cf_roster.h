@@ -30,6 +30,8 @@ typedef struct {
     size_t inflight_count;
     int64_t last_seen, last_sent;
     uint64_t jobs_done, events_done;
+    uint64_t notices_refused;   /* notifications of its DONEs not published */
+    int64_t refused_logged_at;  /* the last log line about them */
 } cf_member_t;
 
 typedef struct _cf_roster_t cf_roster_t;

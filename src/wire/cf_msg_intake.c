@@ -174,15 +174,23 @@ const char *cf_msg_check_push(cf_multipart_t *parts, char *reason, size_t reason
     size_t count = cf_multipart_size(parts);
     if (count < 2 || !cf_multipart_equals(parts, 1, CF_MSG_SIGNATURE))
         return "signature: frame 0 must be CF01";
+    if (count >= 3 && msg_is(parts, 1, CF_MSG_SNAPSHOT))   /* not cf_msg_is_snapshot's shape */
+        return "snapshot: expected CF01, SNAPSHOT, request id (3 frames)";
     if (count < 3 || !msg_is(parts, 1, CF_MSG_PUSH))
-        return "command: expected PUSH";
+        return "command: expected PUSH or SNAPSHOT";
     if (count < 4 || cf_multipart_len(parts, 3) == 0
         || cf_multipart_len(parts, 3) > CF_MSG_MAX_REQ_ID)
         return "request_id: frame 2 must be 1 to 64 bytes";
     size_t events = count - 4;
     if (events == 0 || events > CF_MSG_MAX_EVENTS || cf_multipart_truncated(parts)) {
-        snprintf(reason, reason_size, "events: a PUSH carries 1 to %d events, got %s%zu",
-                 CF_MSG_MAX_EVENTS, cf_multipart_truncated(parts) ? "more than " : "", events);
+        /* truncated: the receive buffer kept a few frames past the limit,
+           not how many came; the limit is what the reply can say */
+        if (cf_multipart_truncated(parts))
+            snprintf(reason, reason_size, "events: a PUSH carries 1 to %d events, got more "
+                     "than %d", CF_MSG_MAX_EVENTS, CF_MSG_MAX_EVENTS);
+        else
+            snprintf(reason, reason_size, "events: a PUSH carries 1 to %d events, got %zu",
+                     CF_MSG_MAX_EVENTS, events);
         return reason;
     }
     size_t bytes = cf_msg_push_bytes(parts);

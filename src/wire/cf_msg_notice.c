@@ -1,14 +1,24 @@
 /*  cf_msg (notifications): [topic, body] from the broker's XPUB to its
     subscribers. The broker stamps each body, written by a worker's script,
     the outbox reader or itself, with the keys every notification carries
-    (docs/protocol.md, section 4); a subscriber reads them back. See
-    cf_msg.h.                                                                */
+    (docs/protocol.md, section 4); a subscriber reads them back. Those keys
+    are the broker's alone: a body that brings one is refused, and what a
+    worker may publish in its DONE is checked here too. See cf_msg.h.      */
 #include "cf_msg_internal.h"
 #include "caseflow/cf_pack.h"
 #include "caseflow/cf_unpack.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
+
+/* The keys of the stamp, which only the broker writes. */
+static const char *const s_stamp_keys[] = { "id", "topic", "publisher", "seq", "time" };
+
+/* The topics a worker may publish in its DONE: the notifications it makes
+   itself. The others come from the outboxes (the scripts write them in the
+   same call as the state they announce) or from the broker (stats). */
+static const char *const s_worker_topics[] = { "reject" };
 
 /* Checks that body is exactly one msgpack map and returns its entry count
    and header length, so that its entries can be copied as they are. */
@@ -34,13 +44,51 @@ static int notice_map_header(const unsigned char *body, size_t size, uint32_t *e
     return 0;
 }
 
+/* The msgpack string at p (one whole value, end bytes), or false. */
+static bool notice_str(const unsigned char *p, size_t end, const unsigned char **str,
+                       size_t *len)
+{
+    size_t skip;
+    if (p[0] >= 0xa0 && p[0] <= 0xbf)
+        skip = 1;
+    else if (p[0] >= 0xd9 && p[0] <= 0xdb)      /* str 8, 16, 32 */
+        skip = 1 + ((size_t) 1 << (p[0] - 0xd9));
+    else
+        return false;
+    *str = p + skip;
+    *len = end - skip;
+    return true;
+}
+
+/* The stamp's key that a body (a checked map of entries after its header)
+   carries at its top level, or NULL. A key spelt in a longer string format
+   is the same key to a subscriber, and found as well. */
+static const char *notice_stamp_key(const unsigned char *body, size_t size, size_t header,
+                                    uint32_t entries)
+{
+    size_t pos = header, end;
+    for (uint64_t i = 0; i < 2 * (uint64_t) entries; i++, pos += end) {
+        if (cf_unpack_scan(body + pos, size - pos, &end) != 0)
+            return s_stamp_keys[0];     /* cannot happen: the whole map was walked */
+        const unsigned char *key;
+        size_t len;
+        if (i % 2 || !notice_str(body + pos, end, &key, &len))
+            continue;
+        for (size_t k = 0; k < sizeof s_stamp_keys / sizeof *s_stamp_keys; k++)
+            if (strlen(s_stamp_keys[k]) == len && memcmp(s_stamp_keys[k], key, len) == 0)
+                return s_stamp_keys[k];
+    }
+    return NULL;
+}
+
 int cf_msg_pack_notice(msgpack_sbuffer *out, const cf_msg_notice_t *notice, const void *body,
                        size_t size)
 {
     assert(out && notice && notice->publisher);
     uint32_t entries;
     size_t header;
-    if (notice->topic_len == 0 || notice_map_header(body, size, &entries, &header) < 0)
+    if (notice->topic_len == 0 || notice_map_header(body, size, &entries, &header) < 0
+        || notice_stamp_key(body, size, header, entries))
         return -1;
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
@@ -59,6 +107,33 @@ int cf_msg_pack_notice(msgpack_sbuffer *out, const cf_msg_notice_t *notice, cons
     msgpack_pack_int64(&pk, notice->time);
     msgpack_sbuffer_write(out, (const char *) body + header, size - header);
     return 0;
+}
+
+const char *cf_msg_check_worker_notice(const void *topic, size_t topic_len, const void *body,
+                                       size_t size, char *reason, size_t reason_size)
+{
+    assert(reason && (topic || topic_len == 0) && (body || size == 0));
+    bool known = false;
+    for (size_t t = 0; t < sizeof s_worker_topics / sizeof *s_worker_topics && !known; t++)
+        known = strlen(s_worker_topics[t]) == topic_len
+             && memcmp(s_worker_topics[t], topic, topic_len) == 0;
+    if (!known)
+        return "topic: a worker publishes reject only";
+    uint32_t entries;
+    size_t header;
+    if (size > CF_MSG_MAX_WORKER_NOTICE_BYTES) {
+        snprintf(reason, reason_size, "body: %zu bytes exceeds the limit of %d", size,
+                 CF_MSG_MAX_WORKER_NOTICE_BYTES);
+        return reason;
+    }
+    if (notice_map_header(body, size, &entries, &header) < 0)
+        return "body: not one msgpack map";
+    const char *key = notice_stamp_key(body, size, header, entries);
+    if (key) {
+        snprintf(reason, reason_size, "body: the key %s is the broker's", key);
+        return reason;
+    }
+    return NULL;
 }
 
 int cf_msg_send_notice(void *socket, int flags, const cf_msg_notice_t *notice,

@@ -83,23 +83,28 @@ static size_t apply_reason_field(const char *reason, bool keep_indexes, char *fi
     return n;
 }
 
+/* A notification body leaves out what is not known rather than packing
+   nil (docs/notifications.md): a reject of an event without a readable
+   event_id has no event_id key. */
 void cf_apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
 {
     char field[96];
-    size_t field_len = apply_reason_field(reject->reason, true, field, sizeof field);
+    apply_reason_field(reject->reason, true, field, sizeof field);
+    const char *keys[] = { "event_id", "reason", "field", "source" };
+    const char *values[] = { reject->event_id, reject->reason, field, reject->source };
+    uint32_t known = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        known += values[i][0] != '\0';
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
-    cf_pack_str(&pk, "event_id");
-    cf_pack_strn_or_nil(&pk, reject->event_id, strlen(reject->event_id));
-    cf_pack_str(&pk, "reason");
-    cf_pack_strn_or_nil(&pk, reject->reason, strlen(reject->reason));
-    cf_pack_str(&pk, "field");
-    cf_pack_strn_or_nil(&pk, field, field_len);
-    cf_pack_str(&pk, "source");
-    cf_pack_strn_or_nil(&pk, reject->source, strlen(reject->source));
+    msgpack_pack_map(&pk, known);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (values[i][0])
+            cf_pack_key_str(&pk, keys[i], values[i]);
+    _Static_assert(CF_EVENT_ID_MAX + 2 * CF_REASON_MAX + CF_SOURCE_MAX + 64
+                   <= CF_MSG_MAX_WORKER_NOTICE_BYTES, "a reject passes the broker's limit");
     apply_add_note(self, "reject", 6, body.data, body.size);
     msgpack_sbuffer_destroy(&body);
 }

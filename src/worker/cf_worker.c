@@ -115,8 +115,8 @@ static void worker_connect(cf_worker_t *self)
 static void worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
                                 int retry_in_ms)
 {
-    CF_LOG(self->redis_down ? CF_LOG_DEBUG : CF_LOG_WARN, what, "error=\"%s\" retry_in_ms=%d",
-           error, retry_in_ms);
+    CF_LOG(self->redis_down ? CF_LOG_DEBUG : CF_LOG_WARN, what, "error=%s retry_in_ms=%d",
+           CF_LOG_QUOTE(error), retry_in_ms);
     self->redis_down = true;
 }
 
@@ -251,7 +251,8 @@ static void worker_reload(cf_worker_t *self)
     if (!self->config.rules_file)
         return;
     if (cf_rules_load(self->rules, self->config.rules_file) < 0) {
-        CF_LOG(CF_LOG_ERROR, "rules not reloaded", "error=\"%s\"", cf_rules_error(self->rules));
+        CF_LOG(CF_LOG_ERROR, "rules not reloaded", "error=%s",
+               CF_LOG_QUOTE(cf_rules_error(self->rules)));
         return;
     }
     worker_use_rules(self);
@@ -366,7 +367,8 @@ static void worker_log_durability(cf_worker_t *self)
     cf_store_durability_t mode;
     char text[256];
     if (cf_store_durability(self->store, &mode, text, sizeof text) < 0)
-        CF_LOG(CF_LOG_WARN, "durability unknown", "error=\"%s\"", cf_store_error(self->store));
+        CF_LOG(CF_LOG_WARN, "durability unknown", "error=%s",
+               CF_LOG_QUOTE(cf_store_error(self->store)));
     else
         CF_LOG(mode == CF_STORE_DURABLE_STRICT ? CF_LOG_INFO : CF_LOG_WARN, "durability",
                "mode=%s guarantee=\"%s\"", mode == CF_STORE_DURABLE_STRICT ? "strict"

@@ -107,9 +107,14 @@ static void test_push_limits(void **unused)
     fill(parts, head, 4, "\x80", 1, CF_MSG_MAX_EVENTS + 1);
     assert_string_equal(cf_msg_check_push(parts, reason, sizeof reason),
                         "events: a PUSH carries 1 to 1000 events, got 1001");
-    fill(parts, head, 4, "\x80", 1, CF_MSG_MAX_EVENTS + 5);     /* past the buffer */
-    assert_true(cf_multipart_truncated(parts));
-    assert_non_null(strstr(cf_msg_check_push(parts, reason, sizeof reason), "more than"));
+    /* past the buffer, by one or more: the limit, as docs/protocol.md says
+       (it said "got more than 1001" before, issue 15, item 10) */
+    for (size_t more = 2; more <= 5; more += 3) {
+        fill(parts, head, 4, "\x80", 1, CF_MSG_MAX_EVENTS + more);
+        assert_true(cf_multipart_truncated(parts));
+        assert_string_equal(cf_msg_check_push(parts, reason, sizeof reason),
+                            "events: a PUSH carries 1 to 1000 events, got more than 1000");
+    }
     size_t big = CF_MSG_MAX_PUSH_BYTES / 16 + 1;     /* 16 of them: just over */
     char *event = calloc(1, big);
     fill(parts, head, 4, event, big, 16);
@@ -136,6 +141,19 @@ static void test_push_limits(void **unused)
     assert_true(cf_msg_is_snapshot(parts));
     cf_msg_request_id(parts, &rid, &rid_len);
     assert_int_equal(rid_len, 2);
+    /* a SNAPSHOT of another shape, and an unknown command, are named as
+       such (both got "command: expected PUSH" before, issue 15, item 10) */
+    fill(parts, snap, 3, NULL, 0, 0);                           /* no request id */
+    assert_false(cf_msg_is_snapshot(parts));
+    assert_string_equal(cf_msg_check_push(parts, reason, sizeof reason),
+                        "snapshot: expected CF01, SNAPSHOT, request id (3 frames)");
+    fill(parts, snap, 4, "x", 1, 1);                            /* a frame too many */
+    assert_string_equal(cf_msg_check_push(parts, reason, sizeof reason),
+                        "snapshot: expected CF01, SNAPSHOT, request id (3 frames)");
+    const char *shove[] = { "who", "CF01", "SHOVE", "1" };
+    fill(parts, shove, 4, "\x80", 1, 1);
+    assert_string_equal(cf_msg_check_push(parts, reason, sizeof reason),
+                        "command: expected PUSH or SNAPSHOT");
     cf_multipart_destroy(&parts);
 }
 

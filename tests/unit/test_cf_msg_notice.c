@@ -1,7 +1,8 @@
 /*  Tests of cf_msg (notifications): a body stamped by the broker's builder
     and sent is read back by the subscriber's parser with its stamp and its
     own entries; bodies that are no map, and notifications without a body
-    or with keys of the wrong type.                                         */
+    or with keys of the wrong type; a body with a key of the stamp is
+    refused, and what a worker may publish in its DONE (issue 15, item 4). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -61,6 +62,61 @@ static void test_stamp_roundtrip(void **unused)
     zmq_ctx_term(ctx);
 }
 
+/* A body cannot bring its own seq, publisher, id, topic or time: before,
+   they were copied after the broker's and a subscriber read the forged
+   ones. However the key is spelt (fixstr, str 8, str 16). */
+static void test_stamp_keys_refused(void **unused)
+{
+    (void) unused;
+    msgpack_sbuffer stamped;
+    msgpack_sbuffer_init(&stamped);
+    cf_msg_notice_t stamp = { .topic = "reject", .topic_len = 6, .publisher = "pub1",
+                              .publisher_len = 4, .has_seq = true, .seq = 1 };
+    static const struct { const char *body; size_t size; } forged[] = {
+        { "\x82\xa1x\x01\xa3seq\xce\x00\x0f\x42\x3f", 13 },
+        { "\x81\xa9publisher\xa4" "fake", 15 },
+        { "\x81\xa2id\xa8s9-99999", 12 },
+        { "\x81\xa5topic\xa1x", 8 },
+        { "\x81\xa4time\x00", 7 },
+        { "\x81\xd9\x03seq\x01", 7 },
+        { "\x81\xda\x00\x03seq\x01", 8 },
+        { "\xde\x00\x02\xa1x\x81\xa3seq\x01\xa3seq\x02", 15 },  /* one nested, one not */
+    };
+    for (size_t i = 0; i < sizeof forged / sizeof *forged; i++)
+        assert_int_equal(cf_msg_pack_notice(&stamped, &stamp, forged[i].body, forged[i].size), -1);
+    /* the same words as values, or nested, are the body's own */
+    assert_int_equal(cf_msg_pack_notice(&stamped, &stamp, "\x82\xa1x\xa3seq\xa1y\x81\xa2id\x01",
+                                        14), 0);
+    msgpack_sbuffer_destroy(&stamped);
+}
+
+static void test_worker_notice(void **unused)
+{
+    (void) unused;
+    char reason[96];
+    const char ok[] = "\x82\xa8" "event_id\xc0\xa6reason\xa1x";
+    assert_null(cf_msg_check_worker_notice("reject", 6, ok, sizeof ok - 1, reason, sizeof reason));
+    assert_string_equal(cf_msg_check_worker_notice("case.P.arrived", 14, ok, sizeof ok - 1, reason,
+                                                   sizeof reason),
+                        "topic: a worker publishes reject only");
+    assert_non_null(cf_msg_check_worker_notice("rejects", 7, ok, sizeof ok - 1, reason,
+                                               sizeof reason));
+    assert_non_null(cf_msg_check_worker_notice("", 0, ok, sizeof ok - 1, reason, sizeof reason));
+    assert_string_equal(cf_msg_check_worker_notice("reject", 6, "\x90", 1, reason, sizeof reason),
+                        "body: not one msgpack map");
+    assert_string_equal(cf_msg_check_worker_notice("reject", 6, "\x81\xa3seq\x01", 6, reason,
+                                                   sizeof reason),
+                        "body: the key seq is the broker's");
+    char big[CF_MSG_MAX_WORKER_NOTICE_BYTES + 1];
+    memset(big, 0, sizeof big);         /* {nil: 1019 bytes of bin 16}: 1024 bytes */
+    memcpy(big, "\x81\xc0\xc5\x03\xfb", 5);
+    assert_string_equal(cf_msg_check_worker_notice("reject", 6, big, sizeof big, reason,
+                                                   sizeof reason),
+                        "body: 1025 bytes exceeds the limit of 1024");
+    assert_null(cf_msg_check_worker_notice("reject", 6, big, sizeof big - 1, reason,
+                                           sizeof reason));
+}
+
 static void test_notice_shapes(void **unused)
 {
     (void) unused;
@@ -106,6 +162,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stamp_roundtrip),
         cmocka_unit_test(test_notice_shapes),
+        cmocka_unit_test(test_stamp_keys_refused),
+        cmocka_unit_test(test_worker_notice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
