@@ -1,8 +1,10 @@
 /*  libFuzzer harness: the subscriber's side, as caseflow-watch reads it: a
     notification [topic, body] through cf_msg_parse_notice, the sequence
     and repeat checks (cf_seqcheck) and the JSON printer; frame 1 read as a
-    SNAPSHOT answer through cf_snapshot_prime. Input: frames as in
-    fuzz_frames.h.                                                          */
+    SNAPSHOT answer through cf_snapshot_prime. And the broker's side of
+    the same two frames as a worker's DONE pair: cf_msg_check_worker_notice
+    and the stamp (cf_msg_pack_notice), which must take every pair that the
+    check passes. Input: frames as in fuzz_frames.h.                        */
 #include "fuzz_frames.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_msg.h"
@@ -39,5 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cf_snapshot_prime(seqs, &body.data);
     msgpack_unpacked_destroy(&body);
     cf_seqcheck_destroy(&seqs);
+    if (cf_multipart_size(parts) >= 2) {
+        static msgpack_sbuffer stamped;     /* reused; never freed, as parts */
+        char reason[96];
+        cf_msg_notice_t stamp = {
+            .topic = cf_multipart_data(parts, 0), .topic_len = cf_multipart_len(parts, 0),
+            .publisher = "fuzz", .publisher_len = 4, .has_seq = true, .seq = 1 };
+        const char *why = cf_msg_check_worker_notice(stamp.topic, stamp.topic_len,
+                                                     cf_multipart_data(parts, 1),
+                                                     cf_multipart_len(parts, 1), reason,
+                                                     sizeof reason);
+        int packed = cf_msg_pack_notice(&stamped, &stamp, cf_multipart_data(parts, 1),
+                                        cf_multipart_len(parts, 1));
+        assert(why || packed == 0);
+    }
     return 0;
 }
