@@ -32,8 +32,20 @@
 #define CF_MSG_MAX_REQ_ID       64      /* bytes of a producer's request id */
 #define CF_MSG_MAX_DONE_PARTS   40000   /* frames of one DONE (acks and notifications) */
 #define CF_MSG_MAX_PUSH_BYTES   (16 << 20)  /* event bytes of one PUSH, all frames together */
-#define CF_MSG_MAX_FRAME_BYTES  (1 << 20)   /* ZMQ_MAXMSGSIZE: one frame from any peer; a
-                                               larger one drops the peer's connection */
+#define CF_MSG_MAX_FRAME_BYTES  (1 << 20)   /* ZMQ_MAXMSGSIZE: one frame from a worker, and
+                                               at the clients; a larger one drops the
+                                               peer's connection */
+#define CF_MSG_CURVE_OVERHEAD   33      /* bytes CURVE adds to a frame on the wire: the
+                                           MESSAGE command's name 8, nonce 8, MAC 16, flags 1 */
+#define CF_MSG_MAX_INTAKE_FRAME_BYTES (68 << 10)    /* ZMQ_MAXMSGSIZE on the intake and the
+                                               control socket: one event (64 KiB,
+                                               CF_EVENT_MAX_BYTES) with CURVE's overhead
+                                               and 4 KiB over, so that an event a little
+                                               too large is still answered `rejected` */
+#define CF_MSG_MAX_SUBSCRIPTION_FRAME 512   /* ZMQ_MAXMSGSIZE on the publish socket: a
+                                               subscription (topic prefix and its 10-byte
+                                               SUBSCRIBE name, CURVE's overhead), and the
+                                               handshake's commands (INITIATE, ~300 bytes) */
 #define CF_MSG_MAX_SNAPSHOT_BYTES (64 << 20)  /* a SNAPSHOT answer, at the subscriber */
 #define CF_MSG_WORKER_ID_MAX    16      /* a worker's id in DRAIN ("w1"), with its NUL */
 #define CF_MSG_MAX_WORKER_NOTICE_BYTES 1024 /* a notification's body in a DONE (a reject
@@ -120,6 +132,15 @@ int cf_msg_send_snapshot(void *socket, int flags, const void *to, size_t to_len,
 /*  At the broker's intake [routing id, CF01, command, request id, ...]:
     true for a subscriber's [who, CF01, SNAPSHOT, request id].             */
 bool cf_msg_is_snapshot(cf_multipart_t *parts);
+
+/*  The same: PUSH or SNAPSHOT (whatever the message's shape), else
+    CF_MSG_NONE.                                                             */
+cf_msg_command_t cf_msg_intake_command(cf_multipart_t *parts);
+
+/*  Checks a SNAPSHOT request (cf_msg_is_snapshot): its request id must be
+    1 to CF_MSG_MAX_REQ_ID bytes, as a PUSH's. NULL when it is, else the
+    reason for the ERROR reply.                                              */
+const char *cf_msg_check_snapshot(cf_multipart_t *parts);
 
 /*  The request id to echo in a reply: frame 3 when there is one of at most
     CF_MSG_MAX_REQ_ID bytes, else empty ("" and 0).                         */

@@ -5,10 +5,12 @@
     and calls them, never the reverse: the intake (what a PUSH must pass to
     be queued) is cf_broker_intake.c, notifications (the outboxes, stats)
     cf_broker_notify.c, the operators' socket cf_broker_control.c, the
-    series cf_broker_metrics.c; messages are built and read by cf_msg.     */
+    series cf_broker_metrics.c, SNAPSHOT requests cf_broker_snapshot.c;
+    messages are built and read by cf_msg.                                  */
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_broker_internal.h"
+#include "caseflow/cf_event.h"
 #include "cf_jobq.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
@@ -28,10 +30,22 @@
 _Static_assert(CF_SETTINGS_QUEUE_BYTES_MIN == CF_MSG_MAX_PUSH_BYTES,
                "--queue-bytes holds at least one largest PUSH");
 
+_Static_assert(CF_MSG_MAX_INTAKE_FRAME_BYTES >= CF_EVENT_MAX_BYTES + CF_MSG_CURVE_OVERHEAD,
+               "the largest valid event passes the intake's frame limit under CURVE");
+
+/* What one connection to a server socket may make libzmq hold before the
+   broker reads a byte of it (docs/security.md, "Memory"): frames of at most
+   max_frame bytes (a larger one drops the connection) and rcvhwm whole
+   messages queued. */
+typedef struct {
+    int64_t max_frame;
+    int rcvhwm;
+} broker_bounds_t;
+
 /* A bound server socket admitting roles (a ZAP domain: "producers",
    "producers,subscribers"; see cf_zap.h), or NULL with err. */
 static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, const char *roles,
-                           char *err, size_t err_size)
+                           broker_bounds_t bounds, char *err, size_t err_size)
 {
     void *socket = zmq_socket(self->ctx, type);
     if (cf_broker_secure_socket(self, socket, endpoint, roles, err, err_size) < 0) {
@@ -39,8 +53,8 @@ static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, co
         return NULL;
     }
     int on = 1, linger = 0, sndtimeo = 0;
-    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;     /* a larger frame drops its peer */
-    zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
+    zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &bounds.max_frame, sizeof bounds.max_frame);
+    zmq_setsockopt(socket, ZMQ_RCVHWM, &bounds.rcvhwm, sizeof bounds.rcvhwm);
     if (type == ZMQ_ROUTER)
         zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
@@ -238,6 +252,8 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
                                    self->producer_rate > CF_MSG_MAX_EVENTS
                                    ? self->producer_rate : CF_MSG_MAX_EVENTS,
                                    self->producers_max);
+    self->snapshot_rates = cf_ratelimit_new(1.0 / BROKER_SNAPSHOT_EVERY_S, BROKER_SNAPSHOT_BURST,
+                                            BROKER_SNAPSHOT_CONNECTIONS);
     self->queue = cf_jobq_new();
     self->roster = cf_roster_new();
     self->intake_parts = cf_multipart_new(4 + CF_MSG_MAX_EVENTS + 1);
@@ -251,14 +267,17 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
         return NULL;
     }
     /* subscribers ask for their snapshot on intake; only producers may PUSH */
+    const broker_bounds_t intake = { CF_MSG_MAX_INTAKE_FRAME_BYTES, BROKER_INTAKE_RCVHWM },
+                          workers = { CF_MSG_MAX_FRAME_BYTES, BROKER_WORKERS_RCVHWM },
+                          control = { CF_MSG_MAX_INTAKE_FRAME_BYTES, BROKER_CONTROL_RCVHWM };
     self->intake = broker_socket(self, ZMQ_ROUTER, config->intake_endpoint,
-                                 BROKER_INTAKE_ROLES, err, err_size);
+                                 BROKER_INTAKE_ROLES, intake, err, err_size);
     self->workers = self->intake
-        ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, CF_ZAP_WORKERS, err, err_size)
-        : NULL;
-    self->control = self->workers && config->control_endpoint
-        ? broker_socket(self, ZMQ_ROUTER, config->control_endpoint, CF_ZAP_OPERATORS, err,
+        ? broker_socket(self, ZMQ_ROUTER, config->worker_endpoint, CF_ZAP_WORKERS, workers, err,
                         err_size) : NULL;
+    self->control = self->workers && config->control_endpoint
+        ? broker_socket(self, ZMQ_ROUTER, config->control_endpoint, CF_ZAP_OPERATORS, control,
+                        err, err_size) : NULL;
     if (!self->workers || (config->control_endpoint && !self->control)
         || cf_broker_notify_start(self, config, err, err_size) < 0) {
         cf_broker_destroy(&self);
@@ -320,6 +339,7 @@ void cf_broker_destroy(cf_broker_t **self_p)
     cf_roster_destroy(&self->roster);
     cf_jobq_destroy(&self->queue);
     cf_ratelimit_destroy(&self->rates);
+    cf_ratelimit_destroy(&self->snapshot_rates);
     cf_multipart_destroy(&self->intake_parts);
     cf_multipart_destroy(&self->worker_parts);
     msgpack_sbuffer_destroy(&self->sbuf);

@@ -1,9 +1,9 @@
 /*  cf_broker's intake: what a producer's PUSH must pass to be queued as a
-    job (its frames, the producers' role, then admission: not stopping, not
+    job (the producers' role, its frames, then admission: not stopping, not
     paused, within the producer's rate and the queue's bounds) and the
     answers it gets when it does not (ERROR for a malformed request, every
-    event busy for one that must wait). A SNAPSHOT request goes on to the
-    notification side. Separate from cf_broker.c, which hands the jobs out
+    event busy for one that must wait). A SNAPSHOT request goes on to
+    cf_broker_snapshot.c. Separate from cf_broker.c, which hands the jobs out
     after each read.                                                         */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_alloc.h"
@@ -94,9 +94,15 @@ static void broker_on_push(cf_broker_t *self, cf_multipart_t *parts)
     size_t rid_len;
     cf_msg_request_id(parts, &rid, &rid_len);
     char reason[128];
-    const char *error = cf_msg_check_push(parts, reason, sizeof reason);
-    if (!error && !cf_broker_secure_may(self, cf_multipart_at(parts, 1), CF_ZAP_PRODUCERS))
+    /* the role first (frame 1 carries the connection's metadata; the routing
+       id, made by the ROUTER, none): a subscriber's message is not looked
+       into, but for a SNAPSHOT of the wrong shape, which has its own reason */
+    const char *error = NULL;
+    if (cf_multipart_size(parts) > 1 && cf_msg_intake_command(parts) != CF_MSG_SNAPSHOT
+        && !cf_broker_secure_may(self, cf_multipart_at(parts, 1), CF_ZAP_PRODUCERS))
         error = "auth: this key may not push (it is not in the producers' allow-list)";
+    else
+        error = cf_msg_check_push(parts, reason, sizeof reason);
     if (error) {
         cf_msg_send_error(self->intake, ZMQ_DONTWAIT, zmq_msg_data(producer),
                           zmq_msg_size(producer), rid, rid_len, error);

@@ -1,9 +1,10 @@
 /*  cf_broker internals shared by cf_broker.c (the core: life cycle,
     dispatch, workers), cf_broker_intake.c (what a PUSH must pass to be
     queued), cf_broker_notify.c (the notification side: outboxes, stats),
-    cf_broker_control.c (the operators' control socket), cf_broker_metrics.c
-    and cf_broker_secure.c. The core calls the others; none of them calls
-    the core back. Not installed.                                           */
+    cf_broker_control.c (the operators' control socket), cf_broker_snapshot.c
+    (the bounds on SNAPSHOT requests), cf_broker_metrics.c and
+    cf_broker_secure.c. The core calls the others; none of them calls the
+    core back. Not installed.                                               */
 #ifndef CF_BROKER_INTERNAL_H
 #define CF_BROKER_INTERNAL_H
 
@@ -31,6 +32,20 @@
 #define BROKER_REFUSED_LOG_MS 10000 /* a worker's refused notifications: a line at most this often */
 #define BROKER_TOPIC_FAMILIES 6     /* case, milestone, alert, reject, stats, other */
 #define BROKER_ENDPOINTS 4          /* intake, workers, publish, control */
+/* Receive high-water marks (ZMQ_RCVHWM), whole messages queued per
+   connection before libzmq stops reading it (docs/security.md, "Memory"). */
+#define BROKER_INTAKE_RCVHWM 4
+#define BROKER_WORKERS_RCVHWM (2 * BROKER_CREDIT_MAX)  /* a DONE per job held, heartbeats */
+#define BROKER_CONTROL_RCVHWM 4
+#define BROKER_PUBLISH_RCVHWM 64    /* subscriptions; libzmq reads them all at once */
+/* SNAPSHOT requests (cf_broker_snapshot.c): pending at once (one per
+   connection), a rate per connection (one every EVERY_S, bursts of BURST,
+   connections tracked), and how long a lost one holds its place. */
+#define BROKER_SNAPSHOTS_PENDING 4
+#define BROKER_SNAPSHOT_EVERY_S 2
+#define BROKER_SNAPSHOT_BURST 4
+#define BROKER_SNAPSHOT_CONNECTIONS 1024
+#define BROKER_SNAPSHOT_PENDING_MS 30000
 /* The intake's ZAP domain: subscribers ask for their snapshot there too. */
 #define BROKER_INTAKE_ROLES CF_ZAP_PRODUCERS "," CF_ZAP_SUBSCRIBERS
 
@@ -51,6 +66,12 @@ typedef struct {
     uint64_t events_in, events_acked;
 } broker_sample_t;
 
+typedef struct {
+    int64_t since;                  /* 0: a free place */
+    unsigned char id[255];          /* the connection's routing id */
+    size_t id_len;
+} broker_snapshot_t;
+
 struct _cf_broker_t {
     void *ctx, *intake, *workers;
     void *control;                  /* NULL when there is no control endpoint */
@@ -66,6 +87,8 @@ struct _cf_broker_t {
     const char *rules_file;
     volatile sig_atomic_t *reload;
     cf_multipart_t *outbox_parts;
+    broker_snapshot_t snapshots[BROKER_SNAPSHOTS_PENDING];  /* requests with the reader */
+    cf_ratelimit_t *snapshot_rates;     /* per connection (intake routing id) */
     int stats_ms;
     uint64_t events_in, events_acked;   /* since start */
     uint64_t events_busy;               /* answered busy since start */
@@ -102,14 +125,19 @@ int cf_broker_notify_rules(cf_broker_t *self, const cf_broker_config_t *config, 
 int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, char *err,
                            size_t err_size);
 
-/*  Passes a late subscriber's SNAPSHOT [who, CF01, SNAPSHOT, request id]
-    to the outbox reader, which answers between batches.                     */
+/*  A late subscriber's SNAPSHOT [who, CF01, SNAPSHOT, request id]
+    (cf_broker_snapshot.c): passed to the outbox reader, which answers
+    between batches, when it is within the bounds; else answered ERROR.    */
 void cf_broker_snapshot_request(cf_broker_t *self, cf_multipart_t *parts);
 
 /*  Publishes the notifications of a worker's DONE (its (topic, body) pairs
     from frame 5) that pass cf_msg_check_worker_notice; the others are
     counted, and logged at most once per BROKER_REFUSED_LOG_MS per worker. */
 void cf_broker_notify_done(cf_broker_t *self, cf_member_t *member, cf_multipart_t *parts);
+
+/*  The reader's answer [SNAPSHOT, who, request id, body]: sent to who,
+    whose place is freed.                                                   */
+void cf_broker_snapshot_reply(cf_broker_t *self, cf_multipart_t *parts);
 
 /*  Registers the control socket (already bound) and the control timers
     (rate samples, telling drained workers to exit) in the loop.            */

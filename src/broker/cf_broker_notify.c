@@ -24,24 +24,6 @@ static int notify_on_subscription(cf_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
-void cf_broker_snapshot_request(cf_broker_t *self, cf_multipart_t *parts)
-{
-    void *pair = cf_outbox_socket(self->outbox);
-    zmq_send(pair, CF_OUTBOX_SNAPSHOT, strlen(CF_OUTBOX_SNAPSHOT), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send(pair, cf_multipart_data(parts, 0), cf_multipart_len(parts, 0), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send(pair, cf_multipart_data(parts, 3), cf_multipart_len(parts, 3), ZMQ_DONTWAIT);
-}
-
-/* The reader's answer [SNAPSHOT, who, request id, body] goes back to who
-   (a subscriber that left asks again). */
-static void notify_snapshot_reply(cf_broker_t *self, cf_multipart_t *parts)
-{
-    cf_msg_send_snapshot(self->intake, ZMQ_DONTWAIT, cf_multipart_data(parts, 1),
-                         cf_multipart_len(parts, 1), cf_multipart_data(parts, 2),
-                         cf_multipart_len(parts, 2), cf_multipart_data(parts, 3),
-                         cf_multipart_len(parts, 3));
-}
-
 static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
@@ -49,7 +31,7 @@ static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
     for (int i = 0; i < NOTIFY_DRAIN_MAX && cf_multipart_recv(self->outbox_parts, socket) == 0; i++) {
         if (cf_multipart_size(self->outbox_parts) == 4
             && cf_multipart_equals(self->outbox_parts, 0, CF_OUTBOX_SNAPSHOT)) {
-            notify_snapshot_reply(self, self->outbox_parts);
+            cf_broker_snapshot_reply(self, self->outbox_parts);
             continue;
         }
         if (cf_multipart_size(self->outbox_parts) != 3)
@@ -185,10 +167,17 @@ int cf_broker_notify_rules(cf_broker_t *self, const cf_broker_config_t *config, 
     return 0;
 }
 
-/* The publisher's socket admits subscribers, as many as the limit. */
+/* The publisher's socket admits subscribers, as many as the limit. What a
+   subscriber sends it is subscriptions, which libzmq keeps in a trie of its
+   own (a node per byte of topic) until the subscriber leaves, even with
+   ZMQ_XPUB_MANUAL: only the frame limit keeps a long topic out of it. */
 static int notify_prepare(void *arg, void *socket, const char *endpoint, char *err,
                           size_t err_size)
 {
+    int64_t max_frame = CF_MSG_MAX_SUBSCRIPTION_FRAME;
+    int rcvhwm = BROKER_PUBLISH_RCVHWM;
+    zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
+    zmq_setsockopt(socket, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     return cf_broker_secure_socket(arg, socket, endpoint, CF_ZAP_SUBSCRIBERS, err, err_size);
 }
 

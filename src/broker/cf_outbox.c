@@ -24,6 +24,8 @@
 #define OUTBOX_BLOCK_MS     "500"   /* how long an XREAD waits: the stop latency */
 #define OUTBOX_BACKOFF_MAX  5000
 #define OUTBOX_TRIM_EVERY_S 10
+#define OUTBOX_SNAPSHOTS_BUSY 1     /* snapshots answered after a batch of entries */
+#define OUTBOX_SNAPSHOTS_IDLE 4     /* after a read that found none */
 #define OUTBOX_STREAMS      (CF_STORE_SHARDS + 1)   /* the shards', then the milestones' */
 
 struct _cf_outbox_t {
@@ -188,13 +190,14 @@ static int outbox_commit(outbox_reader_t *r)
     return rc;
 }
 
-/* Answers the snapshot requests the loop passed on: [SNAPSHOT, who, request
-   id] gets [SNAPSHOT, who, request id, body]. Between batches, so that the
-   state read is that of the cursors saved. */
-static int outbox_serve_snapshots(outbox_reader_t *r)
+/* Answers at most max of the snapshot requests the loop passed on:
+   [SNAPSHOT, who, request id] gets [SNAPSHOT, who, request id, body].
+   Between batches, so that the state read is that of the cursors saved;
+   a few at a time, so that the batches (notifications) keep going. */
+static int outbox_serve_snapshots(outbox_reader_t *r, int max)
 {
     zmq_msg_t part[3];
-    for (;;) {
+    for (int served = 0; served < max; served++) {
         int n = 0, more = 1;
         for (; more && n < 3; n++) {
             zmq_msg_init(&part[n]);
@@ -221,6 +224,7 @@ static int outbox_serve_snapshots(outbox_reader_t *r)
         if (rc < 0)
             return -1;
     }
+    return 0;
 }
 
 /* Now and then trims what was read long ago. */
@@ -275,9 +279,10 @@ static int outbox_poll(outbox_reader_t *r)
     freeReplyObject(reply);
     if (handed <= 0) {
         cf_outbox_batch_clear(&r->batch);
-        return handed < 0 ? 0 : outbox_serve_snapshots(r);
+        return handed < 0 ? 0 : outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
     }
-    return outbox_commit(r) < 0 || outbox_trim(r) < 0 || outbox_serve_snapshots(r) < 0 ? -1 : 0;
+    return outbox_commit(r) < 0 || outbox_trim(r) < 0
+        || outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_BUSY) < 0 ? -1 : 0;
 }
 
 static void *outbox_thread(void *arg)

@@ -158,6 +158,29 @@ bool cf_msg_is_snapshot(cf_multipart_t *parts)
         && msg_is(parts, 1, CF_MSG_SNAPSHOT);
 }
 
+cf_msg_command_t cf_msg_intake_command(cf_multipart_t *parts)
+{
+    assert(parts);
+    return msg_is(parts, 1, CF_MSG_PUSH) ? CF_MSG_PUSH
+         : msg_is(parts, 1, CF_MSG_SNAPSHOT) ? CF_MSG_SNAPSHOT : CF_MSG_NONE;
+}
+
+/* Whether frame 3 is a request id of 1 to CF_MSG_MAX_REQ_ID bytes. */
+static bool msg_request_id_valid(cf_multipart_t *parts)
+{
+    return cf_multipart_size(parts) > 3 && cf_multipart_len(parts, 3) > 0
+        && cf_multipart_len(parts, 3) <= CF_MSG_MAX_REQ_ID;
+}
+
+#define MSG_REQUEST_ID_REASON "request_id: frame 2 must be 1 to 64 bytes"
+_Static_assert(CF_MSG_MAX_REQ_ID == 64, "the reason names the limit");
+
+const char *cf_msg_check_snapshot(cf_multipart_t *parts)
+{
+    assert(parts);
+    return msg_request_id_valid(parts) ? NULL : MSG_REQUEST_ID_REASON;
+}
+
 void cf_msg_request_id(cf_multipart_t *parts, const void **id, size_t *len)
 {
     assert(parts && id && len);
@@ -178,9 +201,8 @@ const char *cf_msg_check_push(cf_multipart_t *parts, char *reason, size_t reason
         return "snapshot: expected CF01, SNAPSHOT, request id (3 frames)";
     if (count < 3 || !msg_is(parts, 1, CF_MSG_PUSH))
         return "command: expected PUSH or SNAPSHOT";
-    if (count < 4 || cf_multipart_len(parts, 3) == 0
-        || cf_multipart_len(parts, 3) > CF_MSG_MAX_REQ_ID)
-        return "request_id: frame 2 must be 1 to 64 bytes";
+    if (!msg_request_id_valid(parts))
+        return MSG_REQUEST_ID_REASON;
     size_t events = count - 4;
     if (events == 0 || events > CF_MSG_MAX_EVENTS || cf_multipart_truncated(parts)) {
         /* truncated: the receive buffer kept a few frames past the limit,

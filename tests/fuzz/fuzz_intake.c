@@ -19,8 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t rid_len;
     cf_msg_request_id(parts, &rid, &rid_len);
     assert(rid && rid_len <= CF_MSG_MAX_REQ_ID);
-    if (cf_msg_is_snapshot(parts))
+    if (cf_msg_is_snapshot(parts)) {
+        /* what passes has an id of 1 to 64 bytes, the one echoed */
+        if (!cf_msg_check_snapshot(parts))
+            assert(rid_len >= 1 && rid_len == cf_multipart_len(parts, 3));
         return 0;
+    }
     char reason[128];
     const char *error = cf_msg_check_push(parts, reason, sizeof reason);
     if (!error) {

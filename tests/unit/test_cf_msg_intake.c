@@ -145,6 +145,7 @@ static void test_push_limits(void **unused)
        such (both got "command: expected PUSH" before, issue 15, item 10) */
     fill(parts, snap, 3, NULL, 0, 0);                           /* no request id */
     assert_false(cf_msg_is_snapshot(parts));
+    assert_int_equal(cf_msg_intake_command(parts), CF_MSG_SNAPSHOT);    /* whatever its shape */
     assert_string_equal(cf_msg_check_push(parts, reason, sizeof reason),
                         "snapshot: expected CF01, SNAPSHOT, request id (3 frames)");
     fill(parts, snap, 4, "x", 1, 1);                            /* a frame too many */
@@ -154,6 +155,21 @@ static void test_push_limits(void **unused)
     fill(parts, shove, 4, "\x80", 1, 1);
     assert_string_equal(cf_msg_check_push(parts, reason, sizeof reason),
                         "command: expected PUSH or SNAPSHOT");
+    assert_int_equal(cf_msg_intake_command(parts), CF_MSG_NONE);
+    fill(parts, head, 4, "\x80", 1, 1);
+    assert_int_equal(cf_msg_intake_command(parts), CF_MSG_PUSH);
+    assert_null(cf_msg_check_snapshot(parts));
+    /* a SNAPSHOT's request id has the PUSH's bounds: empty and 65 bytes refused */
+    const char *snap_empty[] = { "who", "CF01", "SNAPSHOT", "" };
+    fill(parts, snap_empty, 4, NULL, 0, 0);
+    assert_true(cf_msg_is_snapshot(parts));
+    assert_string_equal(cf_msg_check_snapshot(parts), "request_id: frame 2 must be 1 to 64 bytes");
+    const char *snap_long[] = { "who", "CF01", "SNAPSHOT", long_id[3] };
+    fill(parts, snap_long, 4, NULL, 0, 0);
+    assert_string_equal(cf_msg_check_snapshot(parts), "request_id: frame 2 must be 1 to 64 bytes");
+    snap_long[3] = long_id[3] + 1;      /* 64 bytes */
+    fill(parts, snap_long, 4, NULL, 0, 0);
+    assert_null(cf_msg_check_snapshot(parts));
     cf_multipart_destroy(&parts);
 }
 
