@@ -45,6 +45,64 @@ int cf_store_script_read(const char *script_dir, char **text, size_t *len, char 
 int cf_store_script_single(const char *script_dir, const char *name, char **text, size_t *len,
                            char *err, size_t err_size);
 
+/*  The function library "caseflow" (Redis 7 Functions) that the workers and
+    the broker call with FCALL, so that their Redis users may run no script
+    of their own (docs/security.md). Its functions, each the script of the
+    same name wrapped as a function, after its prelude:                      */
+#define CF_STORE_LIBRARY        "caseflow"
+#define CF_STORE_FN_APPLY       "caseflow_apply"            /* lua/apply_*.lua */
+#define CF_STORE_FN_FIRE        "caseflow_fire_due"         /* CF_STORE_FIRE_SCRIPT */
+#define CF_STORE_FN_REJECT      "caseflow_count_rejection"  /* CF_STORE_REJECT_SCRIPT */
+#define CF_STORE_FN_DEAD        "caseflow_dead_letter"      /* CF_STORE_DEAD_SCRIPT */
+#define CF_STORE_FN_PUBLISH     "caseflow_publish_batch"    /* CF_STORE_PUBLISH_SCRIPT */
+#define CF_STORE_FN_VERSION     "caseflow_version"          /* no-writes: {version, record...} */
+#define CF_STORE_PUBLISH_SCRIPT "publish_batch.lua"         /* the broker's outbox reader's */
+#define CF_STORE_VERSION_LEN    32      /* hex of the first 16 bytes of SHA-256 of the body */
+
+/*  Reads the scripts of script_dir into the library's body (a new text; the
+    caller frees it) and writes its version (SHA-256 of the body, cut to
+    CF_STORE_VERSION_LEN hex digits, then NUL) into version. Every function
+    but caseflow_version takes the version as its first argument and
+    answers an error starting "CFVERSION" when Redis holds another one, so
+    that a caller never runs a library other than its own. The body is not
+    loadable alone: cf_store_library_load puts the header before it.
+    0, or -1 with "path: reason" in err.                                     */
+int cf_store_script_library(const char *script_dir, char **body, size_t *len, char *version,
+                            char *err, size_t err_size);
+
+/*  What Redis holds, as caseflow_version answers: the library's version
+    ("" when Redis has no caseflow library) and the persistence settings
+    recorded when it was loaded ("" when unknown).                            */
+typedef struct {
+    char version[CF_STORE_VERSION_LEN + 1];
+    char appendfsync[16];
+    char save[128];
+} cf_store_library_info_t;
+
+/*  Asks Redis at c (connected and authenticated) for info. 0, or -1 with
+    the reason in err (c->err set on an I/O error).                          */
+int cf_store_library_info(redisContext *c, cf_store_library_info_t *info, char *err,
+                          size_t err_size);
+
+/*  The Redis admin's part: loads the library (FUNCTION LOAD REPLACE) whose
+    body and version cf_store_script_library made, recording the server's
+    appendfsync and save (CONFIG GET), which the workers may not read, for
+    cf_store_durability. 0, or -1 with the reason in err.                    */
+int cf_store_library_load(redisContext *c, const char *body, size_t len, const char *version,
+                          char *err, size_t err_size);
+
+/*  Makes sure Redis at c holds the library of this version. When it holds
+    none or another, loads it if this user may (an admin connection: tests,
+    tools, Redis without ACL); a daemon's ACL user may not, and gets -1
+    with an err that names the fix (caseflow-ctl functions load, as the
+    Redis admin). 0 / -1.                                                    */
+int cf_store_library_ensure(redisContext *c, const char *body, size_t len, const char *version,
+                            char *err, size_t err_size);
+
+/*  Whether an error reply means the library is missing or not the caller's
+    version (ERR Function not found, CFVERSION ...).                         */
+bool cf_store_library_gone(const char *error_reply);
+
 /*  The prelude (a new text; the caller frees it): Lua locals made from the
     C tables. The apply script's (apply) names the stages (STAGES, ST_*),
     types (T_*, CASE_TYPES), families (F_*), fixed KEYS (K_*, FIXED_TYPES),
@@ -55,7 +113,10 @@ char *cf_store_script_prelude(bool apply, size_t *len);
 
 typedef enum {
     CF_STORE_OK = 0,
-    CF_STORE_ERR_IO,            /* connect, send, receive or timeout */
+    CF_STORE_ERR_IO,            /* connect, send, receive or timeout; or the
+                                   function library missing or outdated and
+                                   not loadable by this user (an outage until
+                                   an admin loads it) */
     CF_STORE_ERR_REDIS,         /* Redis answered with an error */
     CF_STORE_ERR_SCRIPT,        /* the script file could not be read */
     CF_STORE_ERR_INPUT,         /* bad arguments (e.g. a case event without case_id) */
@@ -89,10 +150,26 @@ void cf_store_set_metrics(cf_store_t *self, cf_metric_t *latency, cf_metric_t *e
     NULL: none. Set before cf_store_connect.                                 */
 void cf_store_set_auth(cf_store_t *self, const cf_redis_auth_t *auth);
 
-/*  Connects (2 s connect timeout, 10 s per command), reads the script from
-    script_dir and loads it (SCRIPT LOAD). Returns 0, or -1 with the error
-    on the object. Calling it again reconnects.                              */
+/*  Connects (2 s connect timeout, 10 s per command), makes the function
+    library from script_dir and checks that Redis holds it
+    (cf_store_library_ensure: loaded when missing or outdated only if this
+    user may). Returns 0, or -1 with the error on the object. Calling it
+    again reconnects.                                                        */
 int cf_store_connect(cf_store_t *self);
+
+/*  The version of the library this store's scripts make (version:
+    CF_STORE_VERSION_LEN + 1 bytes). 0 / -1.                                 */
+int cf_store_library_version(cf_store_t *self, char *version);
+
+/*  What Redis holds (cf_store_library_info; version "" when no library).
+    Needs no script directory. 0 / -1.                                      */
+int cf_store_library_held(cf_store_t *self, cf_store_library_info_t *info);
+
+/*  Loads the library from script_dir (FUNCTION LOAD REPLACE, with the
+    record of the persistence settings), whatever Redis holds: the admin's
+    command (caseflow-ctl functions load). On success writes its version
+    (CF_STORE_VERSION_LEN + 1 bytes) into version. 0 / -1.                   */
+int cf_store_load_library(cf_store_t *self, char *version);
 
 /*  Applies count validated events (case events must have case_id set, 32
     lower-case hex chars). All events of one shard go in one script call, in
@@ -108,8 +185,10 @@ int cf_store_connect(cf_store_t *self);
     some shards may have committed. Running the same batch again for the
     same request (cf_store_set_request) is safe and truthful: an event that
     request applied before is found applied and reported accepted, one that
-    another request applied is duplicate. A script unknown to Redis (NOSCRIPT) is reloaded and
-    the call retried once. Reconnects first when the connection broke.      */
+    another request applied is duplicate. When the library is missing or
+    outdated (FUNCTION FLUSH, another version loaded), it is checked again
+    (cf_store_library_ensure) and the call retried once. Reconnects first
+    when the connection broke.                                              */
 int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
                    cf_ack_status_t *statuses);
 
@@ -158,16 +237,18 @@ unsigned cf_store_shard_of(const cf_event_t *event);
 /*  The last error's message ("" when none) and code.                        */
 /*  How durable an accepted event is on this Redis, from its persistence
     settings: strict (AOF, fsync always), second (AOF, fsync everysec or
-    no) or none (no AOF).                                                    */
+    no, or not known) or none (no AOF).                                      */
 typedef enum {
     CF_STORE_DURABLE_STRICT = 0,
     CF_STORE_DURABLE_SECOND,
     CF_STORE_DURABLE_NONE
 } cf_store_durability_t;
 
-/*  Reads the settings (CONFIG GET) and writes one sentence on what an ack
-    means into text. 0, or -1 with the error on the object (for instance
-    when CONFIG is disabled on the server).                                  */
+/*  Reads the settings and writes one sentence on what an ack means into
+    text: whether the AOF is on from INFO persistence (now), appendfsync
+    and save from the record the library's loader took (CONFIG GET, which
+    a worker's user may not run); with no record, appendfsync is unknown and
+    the mode second. 0, or -1 with the error on the object.                 */
 int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *text, size_t size);
 
 /* ---- poison events and dead letters (cf_store_dlq.c) ----------------- */

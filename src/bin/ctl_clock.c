@@ -53,19 +53,9 @@ static void clock_print(int64_t ms)
 /*  The clock command, with the settings it reads. Exit status.             */
 static int clock_run(int argc, char **argv, cf_settings_t *settings)
 {
-    static const struct option options[] = { { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    int opt;
-    opterr = 0;
-    optind = 1;
-    while ((opt = cf_settings_getopt(settings, argc, argv, ":h", options)) != -1) {
-        if (opt == 'h') {
-            ctl_help(s_clock_usage, settings);
-            return 0;
-        }
-        fprintf(stderr, "caseflow-ctl: clock: %s '%s' (see caseflow-ctl clock --help)\n",
-                opt == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
-        return 2;
-    }
+    int rc = ctl_options("clock", s_clock_usage, argc, argv, settings);
+    if (rc >= 0)
+        return rc;
     const char *action = optind < argc ? argv[optind++] : "show";
     const char *value = optind < argc ? argv[optind++] : NULL;
     int64_t ms = -1;
@@ -78,22 +68,14 @@ static int clock_run(int argc, char **argv, cf_settings_t *settings)
                               : "give show, set TIME or wall");
         return 2;
     }
-    char host[CF_SETTINGS_HOST_MAX], err[2048];
-    int port;
-    if (ctl_settings_redis(settings, host, sizeof host, &port, err, sizeof err) < 0) {
-        fprintf(stderr, "caseflow-ctl: clock: %s\n", err);
-        return 2;
-    }
-    cf_store_t *store = ctl_store_new(settings, host, port, NULL, err, sizeof err);
-    if (!store) {
-        fprintf(stderr, "caseflow-ctl: clock: %s\n", err);
-        return 1;
-    }
-    int rc = !strcmp(action, "show") ? cf_store_clock(store, &ms)
+    char where[CF_SETTINGS_HOST_MAX + 16];
+    cf_store_t *store = ctl_store_open("clock", settings, false, where, sizeof where, &rc);
+    if (!store)
+        return rc;
+    rc = !strcmp(action, "show") ? cf_store_clock(store, &ms)
            : cf_store_set_clock(store, !strcmp(action, "set") ? ms : -1);
     if (rc < 0)
-        fprintf(stderr, "caseflow-ctl: clock: redis %s:%d: %s\n", host, port,
-                cf_store_error(store));
+        fprintf(stderr, "caseflow-ctl: clock: redis %s: %s\n", where, cf_store_error(store));
     else
         clock_print(!strcmp(action, "wall") ? -1 : ms);
     cf_store_destroy(&store);

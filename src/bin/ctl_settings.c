@@ -34,3 +34,42 @@ cf_store_t *ctl_store_new(cf_settings_t *settings, const char *host, int port,
     cf_redis_auth_destroy(&auth);
     return store;
 }
+
+int ctl_options(const char *command, const char *usage, int argc, char **argv,
+                cf_settings_t *settings)
+{
+    static const struct option options[] = { { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    int opt;
+    opterr = 0;
+    optind = 1;
+    while ((opt = cf_settings_getopt(settings, argc, argv, ":h", options)) != -1) {
+        if (opt == 'h') {
+            ctl_help(usage, settings);
+            return 0;
+        }
+        fprintf(stderr, "caseflow-ctl: %s: %s '%s' (see caseflow-ctl %s --help)\n", command,
+                opt == ':' ? "missing value for" : "unknown option", argv[optind - 1], command);
+        return 2;
+    }
+    return -1;
+}
+
+cf_store_t *ctl_store_open(const char *command, cf_settings_t *settings, bool with_scripts,
+                           char *where, size_t where_size, int *rc)
+{
+    char host[CF_SETTINGS_HOST_MAX], err[2048];
+    int port;
+    *rc = 2;
+    if (ctl_settings_redis(settings, host, sizeof host, &port, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-ctl: %s: %s\n", command, err);
+        return NULL;
+    }
+    snprintf(where, where_size, "%s:%d", host, port);
+    *rc = 1;
+    const char *scripts = cf_settings_text(settings, "scripts");
+    scripts = !with_scripts ? NULL : scripts ? scripts : cf_store_default_scripts();
+    cf_store_t *store = ctl_store_new(settings, host, port, scripts, err, sizeof err);
+    if (!store)
+        fprintf(stderr, "caseflow-ctl: %s: %s\n", command, err);
+    return store;
+}

@@ -33,8 +33,9 @@ struct _cf_outbox_t {
     char *host, *endpoint;
     int port;
     cf_redis_auth_t *auth;          /* sent on every connect; NULL: none */
-    char *script;                   /* lua/publish_batch.lua (not NUL-terminated) */
-    size_t script_len;
+    char *library;                  /* the function library's body (cf_store_script_library) */
+    size_t library_len;
+    char version[CF_STORE_VERSION_LEN + 1];     /* its version, the first argument of FCALL */
     pthread_mutex_t lock;           /* guards rules: the loop sets, the thread reads */
     char *rules;
     size_t rules_len;
@@ -63,15 +64,35 @@ static void outbox_sleep_ms(cf_outbox_t *self, int ms)
     }
 }
 
+/* A connection to Redis, authenticated, on which Redis holds the function
+   library (cf_store_library_ensure); NULL with why, and *answered set when
+   Redis refused (credentials, no library) rather than could not be reached. */
+static redisContext *outbox_open(cf_outbox_t *self, char *why, size_t size, bool *answered)
+{
+    struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
+    redisContext *c = redisConnectWithTimeout(self->host, self->port, connect_timeout);
+    if (!c)
+        abort();                    /* hiredis could not allocate */
+    snprintf(why, size, "%s", c->errstr);
+    if (c->err || redisSetTimeout(c, command_timeout) != REDIS_OK
+        || cf_redis_auth_send(self->auth, c, why, size) < 0
+        || cf_store_library_ensure(c, self->library, self->library_len, self->version, why,
+                                   size) < 0) {
+        *answered = !c->err;
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
 /* Connects and reads the saved cursors. 0, or -1 (connection dropped). */
 static int outbox_connect(outbox_reader_t *r)
 {
-    struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
-    r->redis = redisConnectWithTimeout(r->self->host, r->self->port, connect_timeout);
-    char why[300];
-    if (!r->redis || r->redis->err || redisSetTimeout(r->redis, command_timeout) != REDIS_OK
-        || cf_redis_auth_send(r->self->auth, r->redis, why, sizeof why) < 0)
-        goto fail;
+    char why[600];
+    bool answered;
+    r->redis = outbox_open(r->self, why, sizeof why, &answered);
+    if (!r->redis)
+        return -1;
     redisReply *reply = redisCommand(r->redis, "HGETALL %s", cf_keys_pub(CF_KEYS_PUB_CURSOR));
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
         if (reply)
@@ -148,7 +169,9 @@ static void outbox_arg(const char **argv, size_t *argvlen, size_t *argc, const c
 }
 
 /* Saves the cursors, the batch's returns (milestones) and its change to the
-   snapshot state in one call of lua/publish_batch.lua. */
+   snapshot state in one call of the library's caseflow_publish_batch
+   (lua/publish_batch.lua). An error (the library gone too) drops the
+   connection, and the next one checks the library again. */
 static int outbox_commit(outbox_reader_t *r)
 {
     msgpack_sbuffer cursors, returns, state;
@@ -164,16 +187,17 @@ static int outbox_commit(outbox_reader_t *r)
     }
     cf_outbox_batch_pack(&r->batch, &returns, &state);
     pthread_mutex_lock(&r->self->lock);
-    /* EVAL script numkeys, the publisher's keys in their order, 4 ARGV */
-    const char *argv[3 + CF_KEYS_PUB_COUNT + 4];
-    size_t argvlen[3 + CF_KEYS_PUB_COUNT + 4], argc = 0;
+    /* FCALL fn numkeys, the publisher's keys in their order, the version, 4 ARGV */
+    const char *argv[3 + CF_KEYS_PUB_COUNT + 5];
+    size_t argvlen[3 + CF_KEYS_PUB_COUNT + 5], argc = 0;
     char numkeys[8];
-    outbox_arg(argv, argvlen, &argc, "EVAL", 4);
-    outbox_arg(argv, argvlen, &argc, r->self->script, r->self->script_len);
+    outbox_arg(argv, argvlen, &argc, "FCALL", 5);
+    outbox_arg(argv, argvlen, &argc, CF_STORE_FN_PUBLISH, strlen(CF_STORE_FN_PUBLISH));
     outbox_arg(argv, argvlen, &argc, numkeys,
                (size_t) snprintf(numkeys, sizeof numkeys, "%d", CF_KEYS_PUB_COUNT));
     for (int k = 0; k < CF_KEYS_PUB_COUNT; k++)
         outbox_arg(argv, argvlen, &argc, cf_keys_pub(k), strlen(cf_keys_pub(k)));
+    outbox_arg(argv, argvlen, &argc, r->self->version, CF_STORE_VERSION_LEN);
     outbox_arg(argv, argvlen, &argc, cursors.data, cursors.size);
     outbox_arg(argv, argvlen, &argc, returns.data, returns.size);
     outbox_arg(argv, argvlen, &argc, r->self->rules, r->self->rules_len);
@@ -331,16 +355,22 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
     self->endpoint = cf_strdup(endpoint);
     pthread_mutex_init(&self->lock, NULL);
     cf_outbox_set_rules(self, "\x80", 1);
-    if (cf_store_script_single(script_dir, CF_OUTBOX_SCRIPT, &self->script, &self->script_len, err,
-                               err_size) < 0) {
+    if (cf_store_script_library(script_dir, &self->library, &self->library_len, self->version,
+                                err, err_size) < 0) {
         cf_outbox_destroy(&self);
         return NULL;
     }
     self->ctx = zmq_ctx;
     self->port = port;
     self->auth = cf_redis_auth_dup(auth);
-    char why[300];
-    if (cf_redis_auth_check(auth, host, port, why, sizeof why) < 0) {
+    /* refused credentials or a missing library stop the broker at start-up;
+       a Redis not up yet is waited for by the thread */
+    char why[600];
+    bool answered = false;
+    redisContext *c = outbox_open(self, why, sizeof why, &answered);
+    if (c)
+        redisFree(c);
+    else if (answered) {
         snprintf(err, err_size, "redis %s:%d: %s", host, port, why);
         cf_outbox_destroy(&self);
         return NULL;
@@ -371,7 +401,7 @@ void cf_outbox_destroy(cf_outbox_t **self_p)
     if (self->pair)
         zmq_close(self->pair);
     pthread_mutex_destroy(&self->lock);
-    free(self->script);
+    free(self->library);
     free(self->rules);
     cf_redis_auth_destroy(&self->auth);
     free(self->host);

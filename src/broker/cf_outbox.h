@@ -7,7 +7,8 @@
     topic, msgpack body, and the entry's stable id "s<shard>-<entry id>".
 
     Where it has got to is kept in Redis (cf:{pub}:cursor), after each batch
-    is handed over, in the same call of lua/publish_batch.lua that adds the
+    is handed over, in the same call of lua/publish_batch.lua (FCALL
+    caseflow_publish_batch) that adds the
     batch's returns to the programmes' totals and announces the milestones
     they reach (into a ninth stream, cf:{pub}:outbox, read the same way, ids
     "p-<entry id>"): a restarted broker goes on from there,
@@ -23,19 +24,21 @@
 #include "caseflow/cf_redis_auth.h"
 
 #define CF_OUTBOX_ENDPOINT      "inproc://caseflow-outbox"
-#define CF_OUTBOX_SCRIPT        "publish_batch.lua"    /* in the script directory */
 #define CF_OUTBOX_RETENTION_MS  (3600 * 1000)   /* read entries kept an hour */
 #define CF_OUTBOX_SNAPSHOT      "SNAPSHOT"  /* on the PAIR: [it, who, request id] asks for a
                                                snapshot, [it, who, request id, body] answers */
 
 typedef struct _cf_outbox_t cf_outbox_t;
 
-/*  Reads lua/publish_batch.lua from script_dir, binds a PAIR socket on
-    endpoint in zmq_ctx (the loop reads it: see cf_outbox_socket) and starts
-    the reader thread on Redis host:port. NULL with the reason in err when
-    the script cannot be read or the socket made, or when Redis refuses the
-    credentials auth (copied; NULL: none); Redis itself may be down: the
-    thread retries with backoff.                                            */
+/*  Makes the function library from script_dir (it calls its
+    caseflow_publish_batch, lua/publish_batch.lua, with FCALL), binds a PAIR
+    socket on endpoint in zmq_ctx (the loop reads it: see cf_outbox_socket)
+    and starts the reader thread on Redis host:port. NULL with the reason in
+    err when the scripts cannot be read or the socket made, when Redis
+    refuses the credentials auth (copied; NULL: none), or when it lacks the
+    library and this user may not load it (cf_store_library_ensure); Redis
+    itself may be down: the thread retries with backoff, and checks the
+    library on each connection.                                              */
 cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_redis_auth_t *auth,
                            const char *endpoint, const char *script_dir, char *err,
                            size_t err_size);

@@ -1,8 +1,9 @@
 /*  cf_store: the connection to Redis and what its persistence settings make
-    of an `accepted` ack, the pipelined script calls of a batch and their
+    of an `accepted` ack, the pipelined function calls of a batch and their
     replies; see include/caseflow/cf_store.h and docs/storage.md. Beside it:
     cf_store_pack.c builds each shard's call (cf_store_payload.c its
-    events), cf_store_script.c reads the scripts, cf_store_counters.c holds
+    events), cf_store_script.c makes the function library from the scripts,
+    cf_store_library.c checks and loads it, cf_store_counters.c holds
     the commands that need no script, cf_store_dlq.c the dead letters,
     cf_store_due.c the overdue timer. Any I/O error drops the connection (a
     hiredis context is unusable after one), and the next call opens a new
@@ -66,10 +67,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->rules);
     free(self->order);
     free(self->shard);
-    free(self->script);
-    free(self->fire_script);
-    free(self->reject_script);
-    free(self->dead_script);
+    free(self->library);
     free(self->script_dir);
     free(self->host);
     free(self);
@@ -169,63 +167,55 @@ int cf_store_fail_io(cf_store_t *self, const char *what)
     return -1;
 }
 
-/* ---- connection and script ---------------------------------------------- */
+/* ---- connection and library --------------------------------------------- */
 
-/* Reads one single script (sent with EVAL) into *script, replacing it. */
-static int store_read_single(cf_store_t *self, const char *name, char **script, size_t *len)
-{
-    char *text, err[4200];
-    if (cf_store_script_single(self->script_dir, name, &text, len, err, sizeof err) < 0)
-        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
-    free(*script);
-    *script = text;
-    return 0;
-}
-
-static int store_read_script(cf_store_t *self)
+static int store_read_library(cf_store_t *self)
 {
     if (!self->script_dir)
         return cf_store_fail(self, CF_STORE_ERR_SCRIPT,
                              "no script directory: this store can only read");
-    char *text, err[4200];
-    size_t len;
-    if (cf_store_script_read(self->script_dir, &text, &len, err, sizeof err) < 0)
+    if (self->library)
+        return 0;
+    char err[4200];
+    if (cf_store_script_library(self->script_dir, &self->library, &self->library_len,
+                                self->version, err, sizeof err) < 0)
         return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "%.250s", err);
-    free(self->script);
-    self->script = text;
-    self->script_len = len;
-    if (store_read_single(self, CF_STORE_FIRE_SCRIPT, &self->fire_script,
-                          &self->fire_script_len) < 0
-        || store_read_single(self, CF_STORE_REJECT_SCRIPT, &self->reject_script,
-                             &self->reject_script_len) < 0
-        || store_read_single(self, CF_STORE_DEAD_SCRIPT, &self->dead_script,
-                             &self->dead_script_len) < 0)
-        return -1;
     return 0;
 }
 
-static int store_load_script(cf_store_t *self)
+/* A failed check or load of the library: an I/O error drops the
+   connection; anything else (missing and not ours to load) is an outage
+   until an admin loads it. */
+static int store_fail_library(cf_store_t *self, const char *why)
 {
-    redisReply *reply = redisCommand(self->ctx, "SCRIPT LOAD %b", self->script, self->script_len);
-    if (!reply)
-        return cf_store_fail_io(self, "SCRIPT LOAD");
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ERROR)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "SCRIPT LOAD %s: %s", CF_STORE_SCRIPT_NAME,
-                           reply->str);
-    else if (reply->type != REDIS_REPLY_STRING || reply->len != 40)
-        rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "SCRIPT LOAD: unexpected reply");
-    else
-        memcpy(self->sha, reply->str, 41);
-    freeReplyObject(reply);
-    return rc;
+    if (self->ctx->err)
+        return cf_store_fail_io(self, "function library");
+    return cf_store_fail(self, CF_STORE_ERR_IO, "%s", why);
 }
 
-/* Opens a new connection; the script must be loaded on it again. */
+static int store_check_library(cf_store_t *self)
+{
+    char why[600];
+    if (cf_store_library_ensure(self->ctx, self->library, self->library_len, self->version, why,
+                                sizeof why) < 0)
+        return store_fail_library(self, why);
+    self->library_ok = true;
+    return 0;
+}
+
+int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_reply)
+{
+    if (!cf_store_library_gone(error_reply))
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "%s: %s", what, error_reply);
+    self->library_ok = false;
+    return cf_store_fail(self, CF_STORE_ERR_IO, "%s: %s", what, error_reply);
+}
+
+/* Opens a new connection; the library is checked on it again. */
 static int store_open(cf_store_t *self)
 {
     store_disconnect(self);
-    self->sha[0] = '\0';
+    self->library_ok = false;
     struct timeval connect_timeout = { STORE_CONNECT_TIMEOUT_S, 0 };
     struct timeval command_timeout = { STORE_COMMAND_TIMEOUT_S, 0 };
     self->ctx = redisConnectWithTimeout(self->host, self->port, connect_timeout);
@@ -248,43 +238,85 @@ int cf_store_connect(cf_store_t *self)
     assert(self);
     cf_store_clear_error(self);
     if (!self->script_dir)
-        return store_open(self);    /* a reader: counters need no script */
-    if (store_read_script(self) < 0 || store_open(self) < 0)
+        return store_open(self);    /* a reader: counters need no library */
+    if (store_read_library(self) < 0 || store_open(self) < 0)
         return -1;
-    return store_load_script(self);
+    return store_check_library(self);
 }
 
-int cf_store_ensure(cf_store_t *self, int need_script)
+int cf_store_load_library(cf_store_t *self, char *version)
+{
+    assert(self && version);
+    cf_store_clear_error(self);
+    if (store_read_library(self) < 0 || cf_store_ensure(self, 0) < 0)
+        return -1;
+    char why[600];
+    if (cf_store_library_load(self->ctx, self->library, self->library_len, self->version, why,
+                              sizeof why) < 0)
+        return self->ctx->err ? cf_store_fail_io(self, "function library")
+                              : cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
+    self->library_ok = true;
+    memcpy(version, self->version, sizeof self->version);
+    return 0;
+}
+
+int cf_store_library_version(cf_store_t *self, char *version)
+{
+    assert(self && version);
+    cf_store_clear_error(self);
+    if (store_read_library(self) < 0)
+        return -1;
+    memcpy(version, self->version, sizeof self->version);
+    return 0;
+}
+
+int cf_store_library_held(cf_store_t *self, cf_store_library_info_t *info)
+{
+    assert(self && info);
+    cf_store_clear_error(self);
+    char why[300];
+    if (cf_store_ensure(self, 0) < 0)
+        return -1;
+    if (cf_store_library_info(self->ctx, info, why, sizeof why) < 0)
+        return self->ctx->err ? cf_store_fail_io(self, "function library")
+                              : cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
+    return 0;
+}
+
+int cf_store_ensure(cf_store_t *self, int need_library)
 {
     if ((!self->ctx || self->ctx->err) && store_open(self) < 0)
         return -1;
-    if (!need_script || self->sha[0])
+    if (!need_library || self->library_ok)
         return 0;
-    if (!self->script && store_read_script(self) < 0)
+    if (store_read_library(self) < 0)
         return -1;
-    return store_load_script(self);
+    return store_check_library(self);
 }
 
 /* ---- durability ----------------------------------------------------------- */
 
-/* What an `accepted` ack means is read from the server's own persistence
-   settings (CONFIG GET appendonly, appendfsync, save), so that the worker
-   can log the guarantee in force at start-up (docs/operations.md has the
-   table). */
+/* What an `accepted` ack means is read from the server's persistence: the
+   AOF from INFO persistence (now), appendfsync and save from the record
+   the library's loader took (CONFIG GET is the admin's alone: it shows
+   secrets such as the replication password), so that the worker can log
+   the guarantee in force at start-up (docs/operations.md has the table). */
 
-/* The value of one setting, "" when Redis did not give it. */
-static int store_config(cf_store_t *self, const char *name, char *value, size_t size)
+/* aof_enabled from INFO persistence: 1, 0, or -1 with the error set. */
+static int store_aof_enabled(cf_store_t *self)
 {
-    redisReply *reply = redisCommand(self->ctx, "CONFIG GET %s", name);
+    redisReply *reply = redisCommand(self->ctx, "INFO persistence");
     if (!reply)
-        return cf_store_fail_io(self, "CONFIG GET");
-    int rc = 0;
-    value[0] = '\0';
+        return cf_store_fail_io(self, "INFO persistence");
+    int rc;
+    const char *line = reply->type == REDIS_REPLY_STRING
+                     ? strstr(reply->str, "aof_enabled:") : NULL;
     if (reply->type == REDIS_REPLY_ERROR)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "CONFIG GET %s: %s", name, reply->str);
-    else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-             && reply->element[1]->type == REDIS_REPLY_STRING)
-        snprintf(value, size, "%s", reply->element[1]->str);
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "INFO persistence: %s", reply->str);
+    else if (!line)
+        rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "INFO persistence: no aof_enabled");
+    else
+        rc = line[12] == '1';
     freeReplyObject(reply);
     return rc;
 }
@@ -292,23 +324,30 @@ static int store_config(cf_store_t *self, const char *name, char *value, size_t 
 int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *text, size_t size)
 {
     assert(self && mode && text);
-    char aof[16], fsync[16], save[128];
-    if (cf_store_ensure(self, 0) < 0 || store_config(self, "appendonly", aof, sizeof aof) < 0
-        || store_config(self, "appendfsync", fsync, sizeof fsync) < 0
-        || store_config(self, "save", save, sizeof save) < 0)
+    cf_store_library_info_t info;
+    if (cf_store_library_held(self, &info) < 0)
         return -1;
-    if (strcmp(aof, "yes") == 0 && strcmp(fsync, "always") == 0) {
+    int aof = store_aof_enabled(self);
+    if (aof < 0)
+        return -1;
+    const char *fsync = info.appendfsync;
+    if (aof && strcmp(fsync, "always") == 0) {
         *mode = CF_STORE_DURABLE_STRICT;
         snprintf(text, size, "appendonly yes, appendfsync always: an accepted event survives "
                  "a crash of redis-server or of the machine");
-    } else if (strcmp(aof, "yes") == 0) {
+    } else if (aof && fsync[0]) {
         *mode = CF_STORE_DURABLE_SECOND;
         snprintf(text, size, "appendonly yes, appendfsync %s: an accepted event survives a crash "
                  "of redis-server; a machine crash may lose about the last second", fsync);
+    } else if (aof) {
+        *mode = CF_STORE_DURABLE_SECOND;
+        snprintf(text, size, "appendonly yes, appendfsync unknown (recorded when the function "
+                 "library is loaded: caseflow-ctl functions load): an accepted event survives a "
+                 "crash of redis-server; a machine crash may lose about the last second");
     } else {
         *mode = CF_STORE_DURABLE_NONE;
         snprintf(text, size, "appendonly no (save '%s'): a crash of redis-server loses the "
-                 "events accepted since the last snapshot", save);
+                 "events accepted since the last snapshot", info.save[0] ? info.save : "unknown");
     }
     return 0;
 }
@@ -356,7 +395,7 @@ static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned
             continue;
         void *reply = NULL;
         if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "EVALSHA");
+            return cf_store_fail_io(self, "FCALL " CF_STORE_FN_APPLY);
         self->replies[s] = reply;
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
@@ -365,15 +404,16 @@ static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned
     return 0;
 }
 
-/* Shards whose reply is NOSCRIPT (their reply freed); -1 on another error. */
-static int store_noscript_shards(cf_store_t *self, unsigned pending, unsigned *again)
+/* Shards whose reply says the library is gone (their reply freed); -1 on
+   another error. */
+static int store_gone_shards(cf_store_t *self, unsigned pending, unsigned *again)
 {
     *again = 0;
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
         redisReply *reply = self->replies[s];
         if (!(pending & 1u << s) || reply->type != REDIS_REPLY_ERROR)
             continue;
-        if (strncmp(reply->str, "NOSCRIPT", 8) != 0)
+        if (!cf_store_library_gone(reply->str))
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", s, reply->str);
         freeReplyObject(reply);
         self->replies[s] = NULL;
@@ -402,17 +442,19 @@ static int store_read_statuses(cf_store_t *self, unsigned s, cf_ack_status_t *st
     return 0;
 }
 
-/* The round trip, with one reload and retry of the shards that got NOSCRIPT. */
+/* The round trip, with one check of the library and a retry of the shards
+   that found it gone (flushed, or another version loaded). */
 static int store_run(cf_store_t *self, const cf_event_t *events, unsigned shards)
 {
     unsigned pending = shards;
     for (int attempt = 0; pending; attempt++) {
         if (attempt == 2)
-            return cf_store_fail(self, CF_STORE_ERR_REDIS, "NOSCRIPT after reloading the script");
-        if (attempt == 1 && store_load_script(self) < 0)
+            return cf_store_fail(self, CF_STORE_ERR_IO, "the function library changed again "
+                                 "after it was checked");
+        if (attempt == 1 && store_check_library(self) < 0)
             return -1;
         if (store_round_trip(self, events, pending) < 0
-            || store_noscript_shards(self, pending, &pending) < 0)
+            || store_gone_shards(self, pending, &pending) < 0)
             return -1;
     }
     return 0;

@@ -1,6 +1,7 @@
 /*  cf_store_counters: the counter commands of cf_store outside the apply
-    script: the quality counters of rejected events (lua/count_rejection.lua,
-    one pipelined call per rejection) and the read of one family summed
+    script: the quality counters of rejected events (the library's
+    caseflow_count_rejection, lua/count_rejection.lua, one pipelined call
+    per rejection) and the read of one family summed
     over the shards (eight pipelined HGETALLs, which need no script, so a
     reporting tool can read without the scripts directory).                  */
 #include "caseflow/cf_keys.h"
@@ -26,7 +27,7 @@ static int store_read_replies(cf_store_t *self, size_t count, int want, const ch
             return cf_store_fail_io(self, what);
         const redisReply *reply = p;
         if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
-            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s: %s", what, reply->str);
+            rc = cf_store_fail_call(self, what, reply->str);
         else if (rc == 0 && reply->type != want)
             rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "%s: unexpected reply", what);
         else if (rc == 0 && take)
@@ -60,12 +61,14 @@ static void store_append_rejection(cf_store_t *self, const cf_store_rejection_t 
     bool has_id = rejection->event_id && *rejection->event_id;
     cf_keys_rejection(marker, sizeof marker, shard, has_id ? rejection->event_id : "", counter + 9);
     snprintf(ttl, sizeof ttl, "%u", self->eid_ttl);
-    const char *argv[] = { "EVAL", self->reject_script, has_id ? "2" : "1", quality,
-                           has_id ? marker : counter, has_id ? counter : ttl, ttl };
-    size_t argvlen[] = { 4, self->reject_script_len, 1, strlen(quality),
-                         has_id ? strlen(marker) : counter_len,
+    const char *argv[] = { "FCALL", CF_STORE_FN_REJECT, has_id ? "2" : "1", quality,
+                           has_id ? marker : self->version, has_id ? self->version : counter,
+                           has_id ? counter : ttl, ttl };
+    size_t argvlen[] = { 5, strlen(CF_STORE_FN_REJECT), 1, strlen(quality),
+                         has_id ? strlen(marker) : CF_STORE_VERSION_LEN,
+                         has_id ? CF_STORE_VERSION_LEN : counter_len,
                          has_id ? counter_len : strlen(ttl), strlen(ttl) };
-    if (redisAppendCommandArgv(self->ctx, has_id ? 7 : 6, argv, argvlen) != REDIS_OK)
+    if (redisAppendCommandArgv(self->ctx, has_id ? 8 : 7, argv, argvlen) != REDIS_OK)
         abort();
 }
 
@@ -86,14 +89,11 @@ int cf_store_count_rejections(cf_store_t *self, const cf_store_rejection_t *reje
     cf_store_clear_error(self);
     if (count == 0)
         return 0;
-    if (!self->reject_script)
-        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "no script directory: cannot count "
-                             "rejections");
-    if (cf_store_ensure(self, 0) < 0)
+    if (cf_store_ensure(self, 1) < 0)
         return -1;
     for (size_t i = 0; i < count; i++)
         store_append_rejection(self, &rejections[i]);
-    return store_read_replies(self, count, REDIS_REPLY_INTEGER, "EVAL count_rejection",
+    return store_read_replies(self, count, REDIS_REPLY_INTEGER, CF_STORE_FN_REJECT,
                               store_take_counted, &counted);
 }
 

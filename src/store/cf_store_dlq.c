@@ -3,7 +3,8 @@
     errors) counts its tries at each event in a small hash that outlives
     the worker, cf:{dlq}:try:<event_id>; an event tried too often goes to
     the stream cf:{dlq}:stream with its payload (case_ref already replaced
-    by the pseudonym), the error and the time, once (lua/dead_letter.lua),
+    by the pseudonym), the error and the time, once (the library's
+    caseflow_dead_letter, lua/dead_letter.lua),
     where caseflow-ctl dlq lists and replays it. See docs/reliability.md.   */
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -31,7 +32,7 @@ static int dlq_command(cf_store_t *self, int argc, const char **argv, const size
         return cf_store_fail_io(self, argv[0]);
     int rc = 0;
     if (reply->type == REDIS_REPLY_ERROR)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s: %s", argv[0], reply->str);
+        rc = cf_store_fail_call(self, argv[0], reply->str);
     else if (want >= 0 && reply->type != want)
         rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "%s: unexpected reply", argv[0]);
     else if (take)
@@ -134,22 +135,21 @@ int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char 
 {
     assert(self && letter && id);
     cf_store_clear_error(self);
-    if (!self->dead_script)
-        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "no script directory: cannot set a "
-                             "dead letter aside");
+    if (cf_store_ensure(self, 1) < 0)       /* the library, and so its version */
+        return -1;
     char marker[CF_KEYS_MAX], ttl[16], tries[16], time_ms[24];
     cf_keys_dlq_dead(marker, sizeof marker, letter->event_id);
     snprintf(ttl, sizeof ttl, "%d", DLQ_MARK_TTL_S);
     snprintf(tries, sizeof tries, "%u", letter->tries);
     snprintf(time_ms, sizeof time_ms, "%lld", (long long) letter->time_ms);
-    const char *argv[] = { "EVAL", self->dead_script, "2", marker, CF_KEYS_DLQ_STREAM, ttl,
+    const char *argv[] = { "FCALL", CF_STORE_FN_DEAD, "2", marker, CF_KEYS_DLQ_STREAM,
+                           self->version, ttl,
                            "event_id", letter->event_id, "type", letter->type, "payload",
                            letter->payload, "error", letter->error, "tries", tries, "time",
                            time_ms };
     size_t argvlen[sizeof argv / sizeof *argv];
     for (size_t i = 0; i < sizeof argv / sizeof *argv; i++)
-        argvlen[i] = argv[i] == letter->payload ? letter->payload_len
-                   : argv[i] == self->dead_script ? self->dead_script_len : strlen(argv[i]);
+        argvlen[i] = argv[i] == letter->payload ? letter->payload_len : strlen(argv[i]);
     bool added = false;
     void *out[] = { id, &added };
     if (dlq_command(self, sizeof argv / sizeof *argv, argv, argvlen, REDIS_REPLY_ARRAY,

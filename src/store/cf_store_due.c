@@ -1,6 +1,6 @@
 /*  cf_store_due: the overdue timer's side of the store. The apply script
     keeps each shard's deadlines in cf:{sN}:due; here a timer reads the ones
-    due by now and has lua/fire_due.lua fire them, shard by shard (its keys
+    due by now and has the library's caseflow_fire_due (lua/fire_due.lua) fire them, shard by shard (its keys
     named in the call, as Redis Cluster wants). The clock is the wall clock
     unless an operator set cf:clock (replays of past events, tests).        */
 #include "caseflow/cf_keys.h"
@@ -21,14 +21,14 @@
 static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *members,
                           const char *now, unsigned *fired)
 {
-    size_t n = members->elements, argc = 6 + 2 * n;     /* EVAL script numkeys, 2 + n keys, 1 + n args */
+    size_t n = members->elements, argc = 7 + 2 * n;     /* FCALL fn numkeys, 2 + n keys, version, 1 + n args */
     const char **argv = cf_calloc(argc, sizeof *argv);
     size_t *argvlen = cf_calloc(argc, sizeof *argvlen);
     char (*keys)[CF_KEYS_MAX] = cf_calloc(n + 2, sizeof *keys);
     char numkeys[16];
     cf_keys_fixed(keys[0], CF_KEYS_MAX, shard, CF_KEYS_DUE);
     cf_keys_fixed(keys[1], CF_KEYS_MAX, shard, CF_KEYS_OUTBOX);
-    argv[0] = "EVAL", argv[1] = self->fire_script, argvlen[1] = self->fire_script_len;
+    argv[0] = "FCALL", argv[1] = CF_STORE_FN_FIRE;
     snprintf(numkeys, sizeof numkeys, "%zu", n + 2);
     argv[2] = numkeys;
     argv[3] = keys[0], argv[4] = keys[1];
@@ -37,22 +37,23 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
         const char *bar = memchr(m->str, '|', m->len);
         cf_keys_case(keys[2 + i], CF_KEYS_MAX, shard, m->str, bar ? (size_t) (bar - m->str) : 0);
         argv[5 + i] = keys[2 + i];
-        argv[5 + n + 1 + i] = m->str, argvlen[5 + n + 1 + i] = m->len;
+        argv[7 + n + i] = m->str, argvlen[7 + n + i] = m->len;
     }
-    argv[5 + n] = now;
+    argv[5 + n] = self->version;
+    argv[6 + n] = now;
     for (size_t i = 0; i < argc; i++)
         if (!argvlen[i])
             argvlen[i] = strlen(argv[i]);
     redisReply *reply = redisCommandArgv(self->ctx, (int) argc, argv, argvlen);
     free(argv), free(argvlen), free(keys);
     if (!reply)
-        return cf_store_fail_io(self, "EVAL fire_due");
+        return cf_store_fail_io(self, "FCALL " CF_STORE_FN_FIRE);
     int rc = 0;
     if (reply->type == REDIS_REPLY_INTEGER)
         *fired += (unsigned) reply->integer;
     else
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "fire_due: %s",
-                           reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        rc = cf_store_fail_call(self, CF_STORE_FN_FIRE, reply->type == REDIS_REPLY_ERROR
+                                                        ? reply->str : "unexpected reply");
     freeReplyObject(reply);
     return rc;
 }
@@ -62,9 +63,7 @@ int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
     assert(self && fired);
     cf_store_clear_error(self);
     *fired = 0;
-    if (!self->fire_script)
-        return cf_store_fail(self, CF_STORE_ERR_SCRIPT, "no script directory: cannot fire");
-    if (cf_store_ensure(self, 0) < 0)
+    if (cf_store_ensure(self, 1) < 0)
         return -1;
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long) now_ms);

@@ -13,8 +13,9 @@
 #include "caseflow/cf_store.h"
 
 
-/*  The argument vector of one EVALSHA call, reused from call to call:
-    EVALSHA sha numkeys KEYS... blob ttl case_ttl times rules request. argv points
+/*  The argument vector of one FCALL of the apply script, reused from call
+    to call: FCALL caseflow_apply numkeys KEYS... version blob ttl case_ttl
+    times rules request. argv points
     into keys, blob, times, the store's rules and the small buffers here;
     all stay valid until the next build.                                    */
 typedef struct {
@@ -39,15 +40,10 @@ struct _cf_store_t {
     uint32_t case_ttl;
     redisContext *ctx;
     cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */
-    char *script;                   /* the script's text, read once */
-    size_t script_len;
-    char *fire_script;              /* lua/fire_due.lua, sent with EVAL */
-    size_t fire_script_len;
-    char *reject_script;            /* lua/count_rejection.lua, sent with EVAL */
-    size_t reject_script_len;
-    char *dead_script;              /* lua/dead_letter.lua, sent with EVAL */
-    size_t dead_script_len;
-    char sha[41];
+    char *library;                  /* the function library's body, made once */
+    size_t library_len;
+    char version[CF_STORE_VERSION_LEN + 1];     /* its version, the first argument of each FCALL */
+    bool library_ok;                /* Redis holds it (checked on this connection) */
     store_call_t call;
     size_t *order;                  /* event indexes grouped by shard */
     unsigned *shard;                /* each event's shard */
@@ -73,9 +69,16 @@ int cf_store_fail_io(cf_store_t *self, const char *what);
 void cf_store_clear_error(cf_store_t *self);
 
 
-/*  Reconnects when there is no usable connection, and loads the script when
-    need_script (the counter commands do not need it). 0 / -1.              */
-int cf_store_ensure(cf_store_t *self, int need_script);
+/*  Reconnects when there is no usable connection, and when need_library
+    (the plain commands do not need it) makes sure Redis holds the function
+    library (cf_store_library_ensure). 0 / -1.                              */
+int cf_store_ensure(cf_store_t *self, int need_library);
+
+/*  Sets the error for an error reply to a call of a library function
+    (what): when the library is gone (cf_store_library_gone) it is checked
+    again on the next call and the error is CF_STORE_ERR_IO, an outage
+    until someone loads it; else CF_STORE_ERR_REDIS. Returns -1.            */
+int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_reply);
 
 void cf_store_call_init(store_call_t *call);
 void cf_store_call_free(store_call_t *call);

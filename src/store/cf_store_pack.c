@@ -1,5 +1,5 @@
 /*  cf_store_pack: turns one shard's events into the argument vector of one
-    EVALSHA of the apply script (lua/apply_*.lua): its KEYS (the fixed keys,
+    FCALL of the apply script (lua/apply_*.lua): its KEYS (the fixed keys,
     one dedupe key per event, each distinct case hash once) and its ARGV
     (the msgpack blob of the events, whose payloads cf_store_payload.c
     packs, the TTLs, the times, the rules; docs/storage.md, "Script
@@ -111,7 +111,7 @@ static void store_call_reserve(store_call_t *call, size_t n)
 {
     if (n <= call->capacity)
         return;
-    size_t keys = CF_KEYS_FIXED + 2 * n, args = keys + 9;    /* EVALSHA sha numkeys, 6 ARGV */
+    size_t keys = CF_KEYS_FIXED + 2 * n, args = keys + 10;   /* FCALL fn numkeys, version, 6 ARGV */
     call->argv = cf_realloc(call->argv, args * sizeof *call->argv);
     call->argvlen = cf_realloc(call->argvlen, args * sizeof *call->argvlen);
     call->keys = cf_realloc(call->keys, keys * sizeof *call->keys);
@@ -165,11 +165,10 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
                          const cf_event_t *events, const size_t *idx, size_t n)
 {
     assert(call && store && shard < CF_STORE_SHARDS && n > 0);
-    const char *sha = store->sha;
     store_call_reserve(call, n);
     call->argc = 0;
-    store_arg(call, "EVALSHA", 7);
-    store_arg(call, sha, strlen(sha));
+    store_arg(call, "FCALL", 5);
+    store_arg(call, CF_STORE_FN_APPLY, strlen(CF_STORE_FN_APPLY));
     store_arg(call, call->numkeys, 0);          /* length set below */
     size_t nkeys = 0;
     for (int k = 0; k < CF_KEYS_FIXED; k++)
@@ -180,6 +179,7 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
     size_t *case_key = cf_malloc(n * sizeof *case_key);
     store_case_keys(call, &nkeys, shard, events, idx, n, case_key);
     call->argvlen[2] = (size_t) snprintf(call->numkeys, sizeof call->numkeys, "%zu", nkeys);
+    store_arg(call, store->version, CF_STORE_VERSION_LEN);
 
     msgpack_sbuffer_clear(&call->blob);
     msgpack_packer pk;

@@ -4,7 +4,10 @@
     locals made here from the C tables (stages, types, families, keys,
     payload shapes, services, risk levels, limits: cf_vocab, cf_event_types,
     cf_keys), so that no script keeps a list of its own and a script always
-    agrees with the C code that calls it. Files and text only, no Redis.   */
+    agrees with the C code that calls it; and all of them as the function
+    library "caseflow" that the admin loads (Redis 7 Functions: each script
+    the body of one function, KEYS and ARGV its parameters). Files and text
+    only, no Redis.                                                          */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 const char *const cf_store_script_parts[CF_STORE_SCRIPT_PARTS] = {
     "apply_input.lua", "apply_state.lua", "apply_events.lua", "apply_batch.lua"
@@ -253,4 +257,80 @@ int cf_store_script_single(const char *script_dir, const char *name, char **text
 {
     assert(name);
     return store_read_script(script_dir, false, &name, 1, text, len, err, err_size);
+}
+
+/* ---- the function library --------------------------------------------------- */
+
+/* The library's functions and the scripts they run (NULL: the apply
+   script's parts). */
+static const struct {
+    const char *function, *script;
+} s_functions[] = {
+    { CF_STORE_FN_APPLY, NULL }, { CF_STORE_FN_FIRE, CF_STORE_FIRE_SCRIPT },
+    { CF_STORE_FN_REJECT, CF_STORE_REJECT_SCRIPT }, { CF_STORE_FN_DEAD, CF_STORE_DEAD_SCRIPT },
+    { CF_STORE_FN_PUBLISH, CF_STORE_PUBLISH_SCRIPT }
+};
+
+/* After the functions: each is registered behind a check of the caller's
+   version (its first argument, removed before the script sees ARGV), and
+   caseflow_version answers what was loaded. VERSION and LOADED are the
+   header's, which cf_store_library_load writes. No flags on the scripts:
+   they write, so Redis refuses them whole under maxmemory (OOM) or on a
+   read-only replica, before their first command, rather than halfway. */
+static const char s_library_footer[] =
+    "local function checked(script)\n"
+    "  return function(keys, args)\n"
+    "    if args[1] ~= VERSION then\n"
+    "      return redis.error_reply('CFVERSION Redis holds caseflow library ' .. VERSION ..\n"
+    "        ', the caller is of ' .. tostring(args[1]) ..\n"
+    "        ': load the caller\\'s with caseflow-ctl functions load, as the Redis admin')\n"
+    "    end\n"
+    "    table.remove(args, 1)\n"
+    "    return script(keys, args)\n"
+    "  end\n"
+    "end\n"
+    "redis.register_function{ function_name = '" CF_STORE_FN_VERSION "', flags = { 'no-writes' },\n"
+    "  callback = function() return { VERSION, LOADED.appendfsync, LOADED.save } end }\n";
+
+int cf_store_script_library(const char *script_dir, char **body, size_t *len, char *version,
+                            char *err, size_t err_size)
+{
+    assert(script_dir && body && len && version && err);
+    size_t count = sizeof s_functions / sizeof *s_functions;
+    FILE *out = cf_memstream_open(body, len);
+    fputs("-- the function library " CF_STORE_LIBRARY ", made by cf_store_script.c from lua/*.lua"
+          " and caseflow's C tables;\n-- loaded by the Redis admin (caseflow-ctl functions"
+          " load), called with FCALL\n", out);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char *text;
+        size_t text_len;
+        rc = s_functions[i].script
+           ? cf_store_script_single(script_dir, s_functions[i].script, &text, &text_len, err,
+                                    err_size)
+           : cf_store_script_read(script_dir, &text, &text_len, err, err_size);
+        if (rc == 0) {
+            fprintf(out, "local function %s(KEYS, ARGV)\n", s_functions[i].function);
+            fwrite(text, 1, text_len, out);
+            fputs("end\n", out);
+            free(text);
+        }
+    }
+    fputs(s_library_footer, out);
+    for (size_t i = 0; i < count; i++)
+        fprintf(out, "redis.register_function('%s', checked(%s))\n", s_functions[i].function,
+                s_functions[i].function);
+    cf_memstream_close(out);
+    if (rc < 0) {
+        free(*body);
+        *body = NULL;
+        return -1;
+    }
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    if (sodium_init() < 0)
+        abort();
+    crypto_hash_sha256(hash, (const unsigned char *) *body, *len);
+    for (size_t i = 0; i < CF_STORE_VERSION_LEN / 2; i++)
+        snprintf(version + 2 * i, 3, "%02x", hash[i]);
+    return 0;
 }

@@ -3,7 +3,9 @@
     duplicates (resent and within one batch) that change nothing, the same
     aggregates whatever the order of a case's events, one notification per
     case and stage, no raw case_ref anywhere in Redis, the script's input
-    checks before any write, NOSCRIPT recovery, reconnection, and a dead
+    checks before any write, a missing or outdated function library (an
+    admin's connection loads its own, a worker's user names the fix),
+    reconnection, and a dead
     Redis. Events are built by hand, not decoded.                           */
 #include <stdarg.h>
 #include <stddef.h>
@@ -269,20 +271,115 @@ static void test_script_checks_before_writing(void **state)
     }
 }
 
-static void test_noscript_and_reconnect(void **state)
+/* Loads this build's library as another version would have (the same body,
+   another version string): what a worker of another release finds. */
+static void load_other_version(fixture_t *f)
+{
+    char *body, version[CF_STORE_VERSION_LEN + 1], err[256];
+    size_t len;
+    assert_int_equal(cf_store_script_library(f->script_dir, &body, &len, version, err,
+                                             sizeof err), 0);
+    assert_int_equal(cf_store_library_load(f->raw, body, len, "0123456789abcdef0123456789abcdef",
+                                           err, sizeof err), 0);
+    free(body);
+}
+
+/* The library flushed or replaced by another version: an admin connection
+   (the fixture's has no ACL) loads its own again and goes on; a broken
+   connection is reopened. */
+static void test_library_gone_and_reconnect(void **state)
 {
     fixture_t *f = *state;
     cf_event_t ev;
     cf_test_register(&ev, "n-0", CASE_A, "CH-AVR", "f", "\3");
-    cf_test_integer(f, "SCRIPT FLUSH");
+    cf_test_integer(f, "FUNCTION DELETE " CF_STORE_LIBRARY);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    load_other_version(f);
+    cf_test_stage(&ev, "n-1", CASE_A, CF_EV_CASE_SCREENED);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
     cf_test_integer(f, "CLIENT KILL TYPE normal SKIPME yes");
-    cf_test_stage(&ev, "n-1", CASE_A, CF_EV_CASE_SCREENED);
+    cf_test_stage(&ev, "n-2", CASE_A, CF_EV_CASE_DEPARTED);
     cf_ack_status_t status;
     assert_int_equal(cf_store_apply(f->store, &ev, 1, &status), -1);
     assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_IO);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");       /* reconnected */
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|departed|now|persons"), 1);
+}
+
+/* Creates user (password "pw") with its rules in deploy/redis-users.acl. */
+static void acl_user(fixture_t *f, const char *user)
+{
+    FILE *acl = fopen(CF_SOURCE_DIR "/deploy/redis-users.acl", "r");
+    assert_non_null(acl);
+    char line[1024], prefix[64];
+    snprintf(prefix, sizeof prefix, "user %s ", user);
+    const char *argv[64] = { "ACL", "SETUSER" };
+    int argc = 2;
+    while (argc == 2 && fgets(line, sizeof line, acl))
+        if (!strncmp(line, prefix, strlen(prefix)))
+            for (char *word = strtok(line + 5, " \n"); word && argc < 64; word = strtok(NULL, " \n"))
+                argv[argc++] = word[0] == '>' ? ">pw" : word;
+    fclose(acl);
+    assert_true(argc > 4);
+    redisReply *reply = redisCommandArgv(f->raw, argc, argv, NULL);
+    assert_non_null(reply);
+    if (reply->type == REDIS_REPLY_ERROR)
+        fail_msg("ACL SETUSER %s: %s", user, reply->str);
+    freeReplyObject(reply);
+}
+
+/* A worker's Redis user (FCALL, no EVAL, FUNCTION LOAD or CONFIG: the
+   rules of deploy/redis-users.acl): it runs the library the admin loaded, finds a
+   missing or outdated one and names the fix instead of loading it (an
+   outage, CF_STORE_ERR_IO, until the admin does), and reads the
+   durability without CONFIG. */
+static void test_library_least_privilege(void **state)
+{
+    fixture_t *f = *state;
+    acl_user(f, "caseflow-worker");
+    cf_redis_auth_t *auth = cf_redis_auth_new("caseflow-worker", "pw");
+    cf_store_t *worker = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
+    cf_store_set_auth(worker, auth);
+    cf_redis_auth_destroy(&auth);
+    cf_test_integer(f, "FUNCTION DELETE " CF_STORE_LIBRARY);
+    assert_int_equal(cf_store_connect(worker), -1);
+    assert_int_equal(cf_store_error_code(worker), CF_STORE_ERR_IO);
+    assert_non_null(strstr(cf_store_error(worker), "no function library caseflow"));
+    assert_non_null(strstr(cf_store_error(worker), "caseflow-ctl functions load"));
+    assert_non_null(strstr(cf_store_error(worker), "NOPERM"));
+
+    char version[CF_STORE_VERSION_LEN + 1];
+    assert_int_equal(cf_store_load_library(f->store, version), 0);     /* the admin */
+    assert_int_equal(strlen(version), CF_STORE_VERSION_LEN);
+    assert_int_equal(cf_store_connect(worker), 0);
+    cf_event_t ev;
+    cf_ack_status_t status;
+    cf_test_register(&ev, "p-0", CASE_A, "CH-AVR", "f", "\3");
+    if (cf_store_apply(worker, &ev, 1, &status) < 0) fail_msg("%s", cf_store_error(worker));
+    assert_int_equal(status, CF_ACK_ACCEPTED);
+    const cf_store_rejection_t rejection = { "origin_country", "p-r" };
+    assert_int_equal(cf_store_count_rejections(worker, &rejection, 1, NULL), 0);
+    unsigned fired;
+    assert_int_equal(cf_store_fire_due(worker, 0, &fired), 0);
+    cf_store_durability_t mode;
+    char text[256];
+    assert_int_equal(cf_store_durability(worker, &mode, text, sizeof text), 0);
+    assert_int_equal(mode, CF_STORE_DURABLE_NONE);
+
+    load_other_version(f);          /* another release's library, under a running worker */
+    cf_test_stage(&ev, "p-1", CASE_A, CF_EV_CASE_SCREENED);
+    assert_int_equal(cf_store_apply(worker, &ev, 1, &status), -1);
+    assert_int_equal(cf_store_error_code(worker), CF_STORE_ERR_IO);
+    assert_non_null(strstr(cf_store_error(worker), "holds function library caseflow "
+                           "0123456789abcdef0123456789abcdef"));
+    assert_non_null(strstr(cf_store_error(worker), "caseflow-ctl functions load"));
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|now|persons"), 0);
+    assert_int_equal(cf_store_count_rejections(worker, &rejection, 1, NULL), -1);
+    assert_int_equal(cf_store_error_code(worker), CF_STORE_ERR_IO);
+    assert_int_equal(cf_store_load_library(f->store, version), 0);
+    assert_int_equal(cf_store_apply(worker, &ev, 1, &status), 0);
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|now|persons"), 1);
+    cf_store_destroy(&worker);
 }
 
 static void test_rejections_and_reads(void **state)
@@ -369,15 +466,26 @@ static void test_durability(void **state)
     assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
     assert_int_equal(mode, CF_STORE_DURABLE_NONE);      /* the test server has no AOF */
     assert_non_null(strstr(text, "appendonly no"));
+    /* the AOF is read now (INFO); appendfsync as the library's loader
+       recorded it (CONFIG GET is the admin's), and unknown without it */
     config_set(f, "appendonly", "yes");
     config_set(f, "appendfsync", "everysec");
+    char version[CF_STORE_VERSION_LEN + 1];
+    assert_int_equal(cf_store_load_library(f->store, version), 0);
     assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
     assert_int_equal(mode, CF_STORE_DURABLE_SECOND);
     assert_non_null(strstr(text, "appendfsync everysec"));
     config_set(f, "appendfsync", "always");
     assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
+    assert_int_equal(mode, CF_STORE_DURABLE_SECOND);       /* recorded: everysec */
+    assert_int_equal(cf_store_load_library(f->store, version), 0);
+    assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
     assert_int_equal(mode, CF_STORE_DURABLE_STRICT);
     assert_non_null(strstr(text, "survives a crash of redis-server or of the machine"));
+    cf_test_integer(f, "FUNCTION DELETE " CF_STORE_LIBRARY);
+    assert_int_equal(cf_store_durability(f->store, &mode, text, sizeof text), 0);
+    assert_int_equal(mode, CF_STORE_DURABLE_SECOND);
+    assert_non_null(strstr(text, "appendfsync unknown"));
 }
 
 static void test_redis_down(void **state)
@@ -416,7 +524,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_raw_case_ref, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_cases_many_shards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_script_checks_before_writing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_noscript_and_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_library_gone_and_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_library_least_privilege, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_case_expires, setup, teardown),
