@@ -1,6 +1,7 @@
 /*  cf_args: the small pieces every caseflow command line shares: numbers
     checked against a range, values that fall back to an environment
-    variable, and a stop flag wired to SIGINT and SIGTERM. Errors name the
+    variable, a stop flag wired to SIGINT and SIGTERM, and the daemons'
+    refusal to dump core. Errors name the
     flag and the bad value, so that a typo never starts a daemon wrongly.    */
 #ifndef CF_ARGS_H
 #define CF_ARGS_H
@@ -32,5 +33,12 @@ volatile sig_atomic_t *cf_args_trap_signals(void);
 /*  Installs a SIGHUP handler that sets the returned flag: "read your
     configuration again". The daemon clears it when it has.                  */
 volatile sig_atomic_t *cf_args_trap_reload(void);
+
+/*  Makes the process undumpable, first thing in a daemon's main: no core
+    file (RLIMIT_CORE 0, hard and soft) and PR_SET_DUMPABLE 0, which also
+    keeps other processes of the same user from ptrace and from reading its
+    memory in /proc (docs/security.md: a broker's or worker's memory holds
+    raw case refs and the HMAC key). 0, or -1 with the reason in err.        */
+int cf_args_no_dumps(char *err, size_t err_size);
 
 #endif

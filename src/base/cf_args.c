@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 static volatile sig_atomic_t s_stop;
 
@@ -91,4 +93,14 @@ volatile sig_atomic_t *cf_args_trap_signals(void)
     args_trap(SIGTERM, args_on_signal);
     signal(SIGPIPE, SIG_IGN);
     return &s_stop;
+}
+
+int cf_args_no_dumps(char *err, size_t err_size)
+{
+    const struct rlimit none = { 0, 0 };
+    if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+        snprintf(err, err_size, "cannot turn core dumps off: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
 }

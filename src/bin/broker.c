@@ -70,8 +70,12 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, cf_broker_conf
 int main(int argc, char **argv)
 {
     cf_broker_config_t config = { 0 };
-    cf_settings_t *settings = cf_settings_new("broker");
     char err[2048];
+    if (cf_args_no_dumps(err, sizeof err) < 0) {      /* before any secret is read */
+        fprintf(stderr, "caseflow-broker: %s\n", err);
+        return 1;
+    }
+    cf_settings_t *settings = cf_settings_new("broker");
     int parsed = parse_options(argc, argv, settings, &config, err, sizeof err);
     if (parsed != 0) {
         if (parsed < 0)

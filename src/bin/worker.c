@@ -72,8 +72,12 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, worker_options
 int main(int argc, char **argv)
 {
     worker_options_t options = { 0 };
-    cf_settings_t *settings = cf_settings_new("worker");
     char err[2048];
+    if (cf_args_no_dumps(err, sizeof err) < 0) {      /* before any secret is read */
+        fprintf(stderr, "caseflow-worker: %s\n", err);
+        return 1;
+    }
+    cf_settings_t *settings = cf_settings_new("worker");
     int parsed = parse_options(argc, argv, settings, &options, err, sizeof err);
     if (parsed != 0) {
         if (parsed < 0)

@@ -285,7 +285,7 @@ class Stack:
         return proc.stdout
 
     def flush(self):
-        """Empties Redis (FLUSHALL): the workers load their script again on NOSCRIPT."""
+        """Empties Redis (FLUSHALL): the keys go, the function library stays."""
         return self.redis_cli("FLUSHALL").strip() == "OK"
 
 
