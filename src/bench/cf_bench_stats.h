@@ -37,7 +37,7 @@ uint64_t cf_bench_stats_max(const cf_bench_stats_t *self);
 int cf_bench_info_number(const char *info, const char *field, double *value);
 
 typedef struct {
-    char name[48];              /* "evalsha", "hincrby", ... */
+    char name[48];              /* "fcall", "hincrby", ... */
     uint64_t calls;
 } cf_bench_command_t;
 
