@@ -41,7 +41,8 @@ typedef struct {
     const char *allow_producers, *allow_workers, *allow_subscribers, *allow_operators;
     bool plain;
     cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */
-    double producer_rate;               /* events/s per producer; 0 = default */
+    double producer_rate;               /* events/s per producer (key); 0 = default */
+    size_t producer_bytes;              /* event bytes held per producer (key); 0 = default */
     size_t producers_max;               /* producers tracked; 0 = default */
     size_t queue_bytes;                 /* event bytes waiting for a worker; 0 = default */
     const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */

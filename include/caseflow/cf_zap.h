@@ -8,11 +8,15 @@
     starting with '#' ignored); a role without a file admits nobody. A CURVE
     server socket names, as its ZAP domain, the roles it admits, separated
     by commas ("producers,subscribers"); a client is admitted (200) when its
-    key is in one of them, and the role that admitted it becomes the
-    connection's User-Id (cf_zap_role_of reads it from a message). Anyone
+    key is in one of them, and the role that admitted it and the key, as
+    "role/<Z85 key>", become the connection's User-Id (cf_zap_role_of and
+    cf_zap_key_of read them from a message). Anyone
     else gets 400 and one warning line per key (its fingerprint: the first
     8 Z85 characters of its public key). cf_zap_reload reads the files
-    again while connections go on.
+    again while connections go on: a new connection is judged by the new
+    lists, and cf_zap_current tells whether the key of a connection already
+    open is still in its role's list, for the caller to check each message
+    (a key removed on reload must stop being served at once).
 
     cf_zap_limit caps the connections open on one server socket: a
     handshake that would make them more than the cap is refused (400) with
@@ -56,9 +60,10 @@ cf_zap_t *cf_zap_new_plain(void *ctx, char *err, size_t err_size);
     context is terminated), frees, nulls *self_p; accepts NULL.             */
 void cf_zap_destroy(cf_zap_t **self_p);
 
-/*  Reads every list again; they take effect for the next connections (a
-    connection admitted before stays). On error the lists in force stay.
-    0, or -1 with the reason in err.                                        */
+/*  Reads every list again; they take effect for the next connections and
+    for cf_zap_current (libzmq keeps a connection admitted before open: its
+    owner must check its messages). On error the lists in force stay. 0,
+    or -1 with the reason in err.                                           */
 int cf_zap_reload(cf_zap_t *self, char *err, size_t err_size);
 
 /*  Keys in the lists now, all roles together.                              */
@@ -78,5 +83,16 @@ void cf_zap_connections(cf_zap_t *self, const char *domain, size_t *open, uint64
 /*  Whether the connection msg came in on was admitted as role (its
     User-Id). false for a plain connection.                                 */
 bool cf_zap_role_of(zmq_msg_t *msg, const char *role);
+
+/*  The public key (CF_CURVE_Z85_LEN characters of Z85 text, NUL-ended, in
+    msg's metadata: valid while msg is) of the CURVE client whose connection
+    msg came in on, or NULL for a plain connection.                         */
+const char *cf_zap_key_of(zmq_msg_t *msg);
+
+/*  Whether the key that admitted the connection msg came in on is in the
+    list of the role that admitted it now, after any reload since: false
+    for a key removed since (revoked) and for a message with no key; always
+    true for a plain handler. Takes the lists' mutex, a binary search.      */
+bool cf_zap_current(cf_zap_t *self, zmq_msg_t *msg);
 
 #endif

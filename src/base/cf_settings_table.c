@@ -81,7 +81,12 @@ static const cf_setting_t s_rows[] = {
       "the same in bytes of events (at least one largest PUSH)", NULL },
     { "producer-rate", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_PRODUCER_RATE_DEFAULT),
       0, "N",
-      "events per second one producer (connection) may push before it hears 'busy'", NULL },
+      "events per second one producer (CURVE key: all its connections together) may push "
+      "before it hears 'busy'", NULL },
+    { "producer-bytes", BROKER, CF_NUMBER(CF_SETTINGS_QUEUE_BYTES_MIN, 1LL << 40),
+      STR(CF_SETTINGS_PRODUCER_BYTES_DEFAULT), 0, "N",
+      "bytes of events of one producer (CURVE key) the broker holds, queued or with a worker, "
+      "before it hears 'busy' (at least one largest PUSH)", NULL },
     { "producers-max", BROKER, CF_NUMBER(1, 10000000), STR(CF_SETTINGS_PRODUCERS_MAX_DEFAULT),
       0, "N",
       "producers tracked at once; a new one beyond it hears 'busy'", NULL },

@@ -47,6 +47,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, cf_broker_conf
     config->stats_ms = (int) cf_settings_number(s, "stats");
     config->queue_bytes = (size_t) cf_settings_number(s, "queue-bytes");
     config->producer_rate = (double) cf_settings_number(s, "producer-rate");
+    config->producer_bytes = (size_t) cf_settings_number(s, "producer-bytes");
     config->producers_max = (size_t) cf_settings_number(s, "producers-max");
     config->connections_max = (size_t) cf_settings_number(s, "connections-max");
     if (cf_settings_host_port(s, "metrics", s_metrics_host, sizeof s_metrics_host,

@@ -170,6 +170,11 @@ static void broker_on_worker_message(cf_broker_t *self, cf_multipart_t *parts)
     cf_member_t *member = cf_roster_find(self->roster, zmq_msg_data(id), zmq_msg_size(id));
     if (!cf_msg_signed(parts, 1))
         return;
+    if (!cf_zap_current(self->zap, cf_multipart_at(parts, 1))) {   /* revoked on SIGHUP */
+        if (member)
+            broker_drop_member(self, member, "key revoked");
+        return;
+    }
     cf_msg_command_t command = cf_msg_worker_command(parts);
     if (member)
         member->last_seen = cf_clock_ms();
@@ -246,6 +251,8 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
                                                 : CF_SETTINGS_LIVENESS_DEFAULT;
     self->producer_rate = config->producer_rate > 0 ? config->producer_rate
                                                     : CF_SETTINGS_PRODUCER_RATE_DEFAULT;
+    self->producer_bytes = config->producer_bytes ? config->producer_bytes
+                                                  : CF_SETTINGS_PRODUCER_BYTES_DEFAULT;
     self->producers_max = config->producers_max ? config->producers_max
                                                 : CF_SETTINGS_PRODUCERS_MAX_DEFAULT;
     self->rates = cf_ratelimit_new(self->producer_rate,     /* a whole PUSH always fits */

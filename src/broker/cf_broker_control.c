@@ -149,7 +149,9 @@ static int control_on_request(cf_loop_t *loop, void *socket, void *arg)
     for (int i = 0; i < BROKER_DRAIN_MAX && cf_multipart_recv(self->control_parts, socket) == 0;
          i++) {
         char reason[160];
-        const char *error = control_run(self, self->control_parts, reason, sizeof reason);
+        const char *error = cf_zap_current(self->zap, cf_multipart_at(self->control_parts, 1))
+                            ? control_run(self, self->control_parts, reason, sizeof reason)
+                            : BROKER_REVOKED;
         const void *to = cf_multipart_data(self->control_parts, 0);
         size_t to_len = cf_multipart_len(self->control_parts, 0);
         if (error)

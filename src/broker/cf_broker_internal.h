@@ -46,6 +46,10 @@
 #define BROKER_SNAPSHOT_BURST 4
 #define BROKER_SNAPSHOT_CONNECTIONS 1024
 #define BROKER_SNAPSHOT_PENDING_MS 30000
+/* The ERROR a message gets when its key was taken out of the allow-list of
+   the role that admitted its connection (SIGHUP) since it connected. */
+#define BROKER_REVOKED "auth: key revoked (removed from its allow-list since this connection " \
+    "was opened)"
 /* The intake's ZAP domain: subscribers ask for their snapshot there too. */
 #define BROKER_INTAKE_ROLES CF_ZAP_PRODUCERS "," CF_ZAP_SUBSCRIBERS
 
@@ -100,8 +104,9 @@ struct _cf_broker_t {
     cf_multipart_t *intake_parts;   /* reused receive buffers */
     cf_multipart_t *worker_parts;
     size_t queue_limit, queue_bytes;
-    cf_ratelimit_t *rates;          /* per producer (intake routing id) */
+    cf_ratelimit_t *rates;          /* per producer: its key, or plain its routing id */
     double producer_rate;
+    size_t producer_bytes;          /* held per producer (cf_job_charge) */
     size_t producers_max;
     int heartbeat_ms, liveness_ms;
     uint64_t next_job_id;

@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct _cf_jobq_t {
     cf_job_t *head, *tail;
@@ -19,6 +20,7 @@ cf_job_t *cf_job_new(uint64_t id, size_t event_count)
     self->event_count = event_count;
     zmq_msg_init(&self->producer);
     zmq_msg_init(&self->request_id);
+    zmq_msg_init(&self->owner);
     for (size_t i = 0; i < event_count; i++)
         zmq_msg_init(&self->events[i]);
     return self;
@@ -29,6 +31,10 @@ void cf_job_destroy(cf_job_t **self_p)
     if (!self_p || !*self_p)
         return;
     cf_job_t *self = *self_p;
+    if (self->quota)
+        cf_ratelimit_release(self->quota, zmq_msg_data(&self->owner), zmq_msg_size(&self->owner),
+                             self->charged);
+    zmq_msg_close(&self->owner);
     zmq_msg_close(&self->producer);
     zmq_msg_close(&self->request_id);
     for (size_t i = 0; i < self->event_count; i++)
@@ -36,6 +42,18 @@ void cf_job_destroy(cf_job_t **self_p)
     free(self->events);
     free(self);
     *self_p = NULL;
+}
+
+void cf_job_charge(cf_job_t *self, cf_ratelimit_t *quota, const void *owner, size_t owner_len,
+                   size_t bytes)
+{
+    assert(self && quota && !self->quota && (owner || owner_len == 0));
+    zmq_msg_close(&self->owner);
+    zmq_msg_init_size(&self->owner, owner_len);
+    if (owner_len)
+        memcpy(zmq_msg_data(&self->owner), owner, owner_len);
+    self->quota = quota;
+    self->charged = bytes;
 }
 
 cf_jobq_t *cf_jobq_new(void)

@@ -4,13 +4,17 @@
     its event frames, kept as ZeroMQ messages so that handing them to a worker,
     and again to another worker after a failure, copies no payload (zmq_msg_copy
     shares the buffer). The queue counts events and their bytes as well as
-    jobs, because its bounds are in events and bytes.                         */
+    jobs, because its bounds are in events and bytes. A job also carries its
+    producer's share of bytes (cf_job_charge) and gives it back when it is
+    destroyed: a producer's share counts its jobs as long as the broker holds
+    them, queued or with a worker.                                            */
 #ifndef CF_JOBQ_H
 #define CF_JOBQ_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
+#include "caseflow/cf_ratelimit.h"
 
 typedef struct _cf_job_t {
     uint64_t id;
@@ -20,6 +24,9 @@ typedef struct _cf_job_t {
     size_t event_count;
     unsigned attempts;          /* how often it was handed to a worker */
     int64_t sent_at;            /* cf_clock_ms() of the last hand-out */
+    cf_ratelimit_t *quota;      /* holds charged bytes of owner; NULL: none */
+    zmq_msg_t owner;            /* the producer as quota names it (its key) */
+    size_t charged;
     struct _cf_job_t *next;
 } cf_job_t;
 
@@ -27,7 +34,15 @@ typedef struct _cf_jobq_t cf_jobq_t;
 
 /*  A job with room for event_count events (all messages initialised empty). */
 cf_job_t *cf_job_new(uint64_t id, size_t event_count);
+/*  Gives back what the job was charged (cf_job_charge), frees, nulls
+    *self_p; accepts NULL.                                                     */
 void cf_job_destroy(cf_job_t **self_p);
+
+/*  Records that bytes were added to owner's share in quota for this job
+    (cf_ratelimit_hold, by the caller), for cf_job_destroy to give back;
+    quota must outlive the job. Once per job.                                  */
+void cf_job_charge(cf_job_t *self, cf_ratelimit_t *quota, const void *owner, size_t owner_len,
+                   size_t bytes);
 
 cf_jobq_t *cf_jobq_new(void);
 /*  Destroys the queue and every job still in it.                              */

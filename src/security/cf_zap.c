@@ -41,11 +41,13 @@ static void zap_text(zmq_msg_t *frame, char *out, size_t size)
     out[len] = '\0';
 }
 
-/* The verdict on a request whose frames have been checked: the role that
-   admits it (NULL for plain), or the refusal's text. */
+/* The verdict on a request whose frames have been checked: the User-Id
+   ("role/key", empty for plain) in user, or the refusal's text. */
 static bool zap_judge(cf_zap_t *self, zmq_msg_t *frames, size_t count, const char *domain,
-                      const char *address, const char **role, const char **text)
+                      const char *address, char *user, size_t user_size, const char **text)
 {
+    const char *role = NULL;
+    char key[CF_CURVE_Z85_LEN + 1];
     char mechanism[16] = "";
     zap_text(&frames[5], mechanism, sizeof mechanism);
     if (self->plain) {
@@ -57,16 +59,18 @@ static bool zap_judge(cf_zap_t *self, zmq_msg_t *frames, size_t count, const cha
                || zmq_msg_size(&frames[6]) != 32) {
         *text = "CURVE only";
         return false;
-    } else if (!(*role = zap_admit(self, domain, zmq_msg_data(&frames[6])))) {
+    } else if (!zmq_z85_encode(key, zmq_msg_data(&frames[6]), 32)
+               || !(role = zap_admit(self, domain, key))) {
         zap_log_denied(self, zmq_msg_data(&frames[6]), domain, address);
         *text = "not allowed";
         return false;
     }
     if (zap_limit_exceeded(self, domain, address)) {
-        *role = NULL;
         *text = "too many connections";
         return false;
     }
+    if (role)
+        snprintf(user, user_size, "%s/%s", role, key);
     return true;
 }
 
@@ -76,12 +80,13 @@ static bool zap_judge(cf_zap_t *self, zmq_msg_t *frames, size_t count, const cha
 static void zap_answer(cf_zap_t *self, zmq_msg_t *frames, size_t count)
 {
     char domain[ZAP_DOMAIN_LEN] = "", address[64] = "";
-    const char *role = NULL, *status = "400", *text = "malformed ZAP request";
+    char user[ZAP_ROLE_LEN + 1 + CF_CURVE_Z85_LEN + 1] = "";
+    const char *status = "400", *text = "malformed ZAP request";
     if (count >= ZAP_FRAMES_NULL && count <= ZAP_FRAMES && zmq_msg_size(&frames[0]) == 3
         && memcmp(zmq_msg_data(&frames[0]), "1.0", 3) == 0) {
         zap_text(&frames[2], domain, sizeof domain);
         zap_text(&frames[3], address, sizeof address);
-        if (zap_judge(self, frames, count, domain, address, &role, &text))
+        if (zap_judge(self, frames, count, domain, address, user, sizeof user, &text))
             status = "200", text = "OK";
     }
     /* version, the request id echoed, status, text, User-Id, metadata */
@@ -90,7 +95,7 @@ static void zap_answer(cf_zap_t *self, zmq_msg_t *frames, size_t count)
              count > 1 ? zmq_msg_size(&frames[1]) : 0, ZMQ_SNDMORE);
     zmq_send(self->handler, status, strlen(status), ZMQ_SNDMORE);
     zmq_send(self->handler, text, strlen(text), ZMQ_SNDMORE);
-    zmq_send(self->handler, role ? role : "", role ? strlen(role) : 0, ZMQ_SNDMORE);
+    zmq_send(self->handler, user, strlen(user), ZMQ_SNDMORE);
     zmq_send(self->handler, "", 0, 0);
 }
 
@@ -254,5 +259,14 @@ bool cf_zap_role_of(zmq_msg_t *msg, const char *role)
 {
     assert(msg && role);
     const char *user = zmq_msg_gets(msg, "User-Id");
-    return user && strcmp(user, role) == 0;
+    size_t len = strlen(role);
+    return user && strncmp(user, role, len) == 0 && user[len] == '/';
+}
+
+const char *cf_zap_key_of(zmq_msg_t *msg)
+{
+    assert(msg);
+    const char *user = zmq_msg_gets(msg, "User-Id");
+    const char *key = user ? strchr(user, '/') : NULL;
+    return key && strlen(key + 1) == CF_CURVE_Z85_LEN ? key + 1 : NULL;
 }

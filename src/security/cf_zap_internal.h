@@ -4,6 +4,7 @@
 #ifndef CF_ZAP_INTERNAL_H
 #define CF_ZAP_INTERNAL_H
 
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_zap.h"
 
 #include <pthread.h>
@@ -17,11 +18,15 @@
 #define ZAP_LIMIT_LOG_MS 10000     /* at most one "too many" line per socket this often */
 
 typedef uint8_t zap_key_t[32];
+/* A key as its canonical Z85 text, as User-Ids carry it (no NUL): the lists
+   hold this form, sorted, so that a message's key is found by bsearch
+   without decoding it. */
+typedef char zap_text_t[CF_CURVE_Z85_LEN];
 
 typedef struct {
     char role[ZAP_ROLE_LEN];
     char *file;
-    zap_key_t *keys;
+    zap_text_t *keys;               /* sorted (memcmp) */
     size_t count;
 } zap_list_t;
 
@@ -51,9 +56,9 @@ struct _cf_zap_t {
     size_t limit_active;            /* the thread's: readers connected */
 };
 
-/*  The first role named in domain ("a,b") whose list has key, or NULL
-    (cf_zap_keys.c).                                                         */
-const char *zap_admit(cf_zap_t *self, const char *domain, const uint8_t *key);
+/*  The first role named in domain ("a,b") whose list has key (Z85 text),
+    or NULL (cf_zap_keys.c).                                                 */
+const char *zap_admit(cf_zap_t *self, const char *domain, const char *key);
 
 /*  Frees the lists' keys and file names (cf_zap_keys.c).                   */
 void zap_lists_free(cf_zap_t *self);

@@ -1,8 +1,10 @@
 /*  Tests of cf_zap over real tcp sockets on loopback: a client whose key is
     in the role's list connects and exchanges a message (and carries the
-    role as User-Id), an unknown key and a key of another role fail the
+    role and its key as User-Id), an unknown key and a key of another role fail the
     handshake (seen by the client's cf_handshake, with status 400), a bad
-    list line is refused, and a reload admits a key added to the file. The
+    list line is refused, a reload admits a key added to the file, and a
+    key removed on reload is no longer current on the connection it opened
+    before (nor when it is in another role's list), while a kept one is. The
     connection limit: with a cap of 2 a third client is refused (400) and
     gets in once one of the two leaves; a plain handler does the same for
     NULL-mechanism clients; a domain cannot be limited twice.               */
@@ -132,6 +134,8 @@ static void test_allowed_key_exchanges(void **state)
     assert_memory_equal(zmq_msg_data(&body), "hello", 5);
     assert_true(cf_zap_role_of(&body, CF_ZAP_PRODUCERS));
     assert_false(cf_zap_role_of(&body, CF_ZAP_OPERATORS));
+    assert_string_equal(cf_zap_key_of(&body), cf_curve_public(f->allowed));
+    assert_true(cf_zap_current(f->zap, &body));
     zmq_msg_send(&id, f->server, ZMQ_SNDMORE);
     zmq_send(f->server, "back", 4, 0);
     char reply[8];
@@ -184,6 +188,56 @@ static void test_reload(void **state)
     void *dealer = client(f, f->unknown, &handshake);
     assert_int_equal(handshake_outcome(handshake), 0);
     client_close(dealer, &handshake);
+}
+
+/* A message from key, received on the server: its metadata as the broker
+   sees it. */
+static void receive_from(fixture_t *f, cf_curve_t *key, zmq_msg_t *body, void **dealer,
+                         cf_handshake_t **handshake)
+{
+    *dealer = client(f, key, handshake);
+    assert_int_equal(zmq_send(*dealer, "x", 1, 0), 1);
+    int timeout = 10000;
+    zmq_setsockopt(f->server, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_msg_t id;
+    zmq_msg_init(&id);
+    zmq_msg_init(body);
+    assert_true(zmq_msg_recv(&id, f->server, 0) > 0);
+    assert_int_equal(zmq_msg_recv(body, f->server, 0), 1);
+    zmq_msg_close(&id);
+}
+
+static void test_revoked_on_reload(void **state)
+{
+    fixture_t *f = *state;
+    char err[256];
+    write_list(s_list, cf_curve_public(f->allowed), cf_curve_public(f->unknown));
+    assert_int_equal(cf_zap_reload(f->zap, err, sizeof err), 0);
+    cf_handshake_t *kept_handshake, *gone_handshake;
+    void *kept_dealer, *gone_dealer;
+    zmq_msg_t kept, gone;
+    receive_from(f, f->allowed, &kept, &kept_dealer, &kept_handshake);
+    receive_from(f, f->unknown, &gone, &gone_dealer, &gone_handshake);
+    assert_true(cf_zap_current(f->zap, &kept));
+    assert_true(cf_zap_current(f->zap, &gone));
+    /* the second key leaves the producers' list for the workers' one: it was
+       admitted as a producer, so it is no longer current */
+    write_list(s_list, cf_curve_public(f->allowed), NULL);
+    write_list(s_other, cf_curve_public(f->other), cf_curve_public(f->unknown));
+    assert_int_equal(cf_zap_reload(f->zap, err, sizeof err), 0);
+    assert_true(cf_zap_current(f->zap, &kept));
+    assert_false(cf_zap_current(f->zap, &gone));
+    assert_true(cf_zap_role_of(&gone, CF_ZAP_PRODUCERS));    /* libzmq keeps the User-Id */
+    /* and a message with no User-Id (not from a CURVE connection) is not */
+    zmq_msg_t bare;
+    zmq_msg_init_size(&bare, 1);
+    assert_false(cf_zap_current(f->zap, &bare));
+    assert_null(cf_zap_key_of(&bare));
+    zmq_msg_close(&bare);
+    zmq_msg_close(&kept);
+    zmq_msg_close(&gone);
+    client_close(kept_dealer, &kept_handshake);
+    client_close(gone_dealer, &gone_handshake);
 }
 
 static void test_bad_list(void **unused)
@@ -282,6 +336,10 @@ static void test_limit_plain(void **unused)
     cf_zap_t *zap = cf_zap_new_plain(ctx, err, sizeof err);
     assert_non_null(zap);
     assert_int_equal(cf_zap_keys(zap), 0);
+    zmq_msg_t bare;                             /* plain: every connection is current */
+    zmq_msg_init_size(&bare, 1);
+    assert_true(cf_zap_current(zap, &bare));
+    zmq_msg_close(&bare);
     expect_capped_at_two(ctx, zap, CF_ZAP_SUBSCRIBERS, NULL, NULL);
     cf_zap_destroy(&zap);
     zmq_ctx_term(ctx);
@@ -298,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_key_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_role_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_on_reload, setup, teardown),
         cmocka_unit_test(test_bad_list),
         cmocka_unit_test_setup_teardown(test_limit_curve, setup, teardown),
         cmocka_unit_test(test_limit_plain) };
