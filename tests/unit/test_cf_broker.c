@@ -1,5 +1,6 @@
 /*  Tests of cf_broker over real ZeroMQ sockets on loopback: envelope errors,
-    busy when the queue is full, dispatch by credit, ACK forwarding, fan-out
+    busy when the queue is full or a producer holds its share of it (per
+    producer: another one still gets in), dispatch by credit, ACK forwarding, fan-out
     with per-topic sequence numbers, redelivery when a worker falls silent,
     and that a late DONE from the lost worker is not forwarded twice; a
     worker's notification other than a reject is not published. The
@@ -30,6 +31,8 @@ typedef struct {
     int socket_count;
 } fixture_t;
 
+static size_t s_producer_bytes;     /* the fixture's producer_bytes (0: the default) */
+
 typedef struct {
     zmq_msg_t parts[16];
     int count;
@@ -52,7 +55,7 @@ static int setup(void **state)
     /* Redis on port 1: nothing there, the outbox reader just retries */
     cf_broker_config_t config = { f->intake, f->workers, f->publish, 5, 100, 400, "127.0.0.1", 1,
                                   0, CF_SOURCE_DIR "/lua", NULL, NULL, .plain = true,
-                                  .queue_bytes = 100 };
+                                  .queue_bytes = 100, .producer_bytes = s_producer_bytes };
     /* at most 100 bytes queued: a larger PUSH is busy */
     char err[256];
     f->broker = cf_broker_new(&config, err, sizeof err);
@@ -119,6 +122,20 @@ static void receive(void *socket, message_t *m)
 
 static void release(message_t *m);
 static int part_is(message_t *m, int i, const char *text);
+
+/* m is an ACK of one event with status and reason. */
+static void expect_one_ack(message_t *m, cf_ack_status_t status, const char *reason)
+{
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    cf_ack_t ack;
+    assert_int_equal(cf_msg_unpack_acks(&result, zmq_msg_data(&m->parts[3]),
+                                        zmq_msg_size(&m->parts[3]), &ack, 1), 1);
+    assert_int_equal(ack.status, status);
+    assert_true(ack.reason_len == strlen(reason)
+                && memcmp(ack.reason, reason, ack.reason_len) == 0);
+    msgpack_unpacked_destroy(&result);
+}
 
 /* Receives the next message that is not a HEARTBEAT (a worker's view),
    sending heartbeats meanwhile as a live worker does. */
@@ -206,16 +223,51 @@ static void test_envelope_errors(void **state)
     send_strings(producer, "CF01", "PUSH", "r5", big, NULL);
     receive(producer, &m);
     assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "r5"));
-    msgpack_unpacked result;
-    msgpack_unpacked_init(&result);
-    cf_ack_t ack;
-    assert_int_equal(cf_msg_unpack_acks(&result, zmq_msg_data(&m.parts[3]),
-                                          zmq_msg_size(&m.parts[3]), &ack, 1), 1);
-    assert_int_equal(ack.status, CF_ACK_BUSY);
-    const char want[] = "queue: broker queue is full (100 bytes)";
-    assert_true(ack.reason_len == strlen(want) && memcmp(ack.reason, want, ack.reason_len) == 0);
-    msgpack_unpacked_destroy(&result);
+    expect_one_ack(&m, CF_ACK_BUSY, "queue: broker queue is full (100 bytes)");
     release(&m);
+}
+
+/* A share of 60 bytes per producer, no worker: what is pushed stays held. */
+static int setup_share(void **state)
+{
+    s_producer_bytes = 60;
+    int rc = setup(state);
+    s_producer_bytes = 0;
+    return rc;
+}
+
+/* One event of size bytes pushed by producer as request rid: its ACK. */
+static void push_event(void *producer, const char *rid, size_t size, message_t *m)
+{
+    char event[64];
+    assert_true(size < sizeof event);
+    memset(event, 'x', size);
+    event[size] = '\0';
+    send_strings(producer, "CF01", "PUSH", rid, event, NULL);
+    receive(producer, m);
+    assert_true(part_is(m, 1, "ACK") && part_is(m, 2, rid));
+}
+
+static void test_producer_share(void **state)
+{
+    fixture_t *f = *state;
+    void *first = open_socket(f, ZMQ_DEALER, f->intake);
+    void *second = open_socket(f, ZMQ_DEALER, f->intake);
+    message_t m;
+    /* queued: the ACK comes only from a worker, so none is received */
+    send_strings(first, "CF01", "PUSH", "a1", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                 NULL);
+    receive(first, &m);
+    assert_int_equal(m.count, 0);
+    /* 50 + 20 would pass the queue's 100 bytes, not the first producer's 60 */
+    push_event(first, "a2", 20, &m);
+    expect_one_ack(&m, CF_ACK_BUSY, "queue: this producer's share is full (60 bytes), "
+                   "send again later");
+    release(&m);
+    /* another producer (plain: another connection) has a share of its own */
+    send_strings(second, "CF01", "PUSH", "b1", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL);
+    receive(second, &m);
+    assert_int_equal(m.count, 0);
 }
 
 static void test_dispatch_ack_publish_and_redelivery(void **state)
@@ -333,6 +385,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_envelope_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_producer_share, setup_share, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_ack_publish_and_redelivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
     };
