@@ -2,7 +2,8 @@
     (docs/protocol.md, section 7). A ROUTER bound by cf_broker.c; each
     request [CF01, COMMAND, argument?] gets one reply [CF01, OK or ERROR,
     msgpack body]: STATUS (uptime, queue, in flight, rates, the workers),
-    WORKERS, DRAIN <id>, PAUSE and RESUME. A drained worker gets no more jobs
+    WORKERS, DRAIN <id>, PAUSE and RESUME; a request whose key was taken out
+    of the operators' list since it connected gets ERROR. A drained worker gets no more jobs
     (cf_roster_pick skips it) and is told EXIT once it holds none; it then
     leaves as on SIGTERM, with a BYE. A timer samples the event counters once
     a second for the rates and looks for drained workers to tell.           */
@@ -149,9 +150,11 @@ static int control_on_request(cf_loop_t *loop, void *socket, void *arg)
     for (int i = 0; i < BROKER_DRAIN_MAX && cf_multipart_recv(self->control_parts, socket) == 0;
          i++) {
         char reason[160];
-        const char *error = cf_zap_current(self->zap, cf_multipart_at(self->control_parts, 1))
-                            ? control_run(self, self->control_parts, reason, sizeof reason)
-                            : BROKER_REVOKED;
+        /* the key first (revoked on SIGHUP: refused on its open connection) */
+        cf_multipart_t *parts = self->control_parts;
+        const char *error = cf_multipart_size(parts) > 1
+                            && !cf_zap_current(self->zap, cf_multipart_at(parts, 1))
+                            ? BROKER_REVOKED : control_run(self, parts, reason, sizeof reason);
         const void *to = cf_multipart_data(self->control_parts, 0);
         size_t to_len = cf_multipart_len(self->control_parts, 0);
         if (error)
