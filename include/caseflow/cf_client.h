@@ -6,11 +6,13 @@
     to `batch` events with up to `window` requests in flight, matches each ACK
     to its request by id, resends a request that got no ACK within the
     timeout under a new id ("<request>.<attempt>"; the timeout doubles up to
-    30 s) while still taking an ACK to any earlier attempt of it, sends
+    30 s) while still taking an ACK to any earlier attempt of it, resends
+    every request in flight at once when its connection comes back (a
+    broker restart; the timeouts start afresh, see cf_handshake), sends
     events acked busy again after a pause (0.1 s doubling to 5 s while the
     broker stays busy) with half as many requests in flight (growing back
     by one per request taken whole), and gives up when no event became final for
-    `deadline`. Every event ends accepted, duplicate, rejected (with
+    `deadline` (wall time, whether the broker was up or not). Every event ends accepted, duplicate, rejected (with
     the broker's reason) or unacked (with why). Memory is linear in the
     events and each reply costs O(batch), so 10^6 events are fine. Not
     thread-safe; never prints.                                                */

@@ -11,7 +11,12 @@
 
     libzmq 4.3 treats a refusal as a protocol error: that connection is
     never tried again. cf_handshake_retry connects anew, for a client that
-    wants to wait for its place (a limit) or for its key to be added.        */
+    wants to wait for its place (a limit) or for its key to be added.
+
+    libzmq also reconnects by itself when the broker restarts, and says
+    nothing to the socket's user. cf_handshake_reconnected tells it, so that
+    a worker registers again and a producer resends at once instead of
+    waiting out a liveness or an ACK timeout (docs/reliability.md).          */
 #ifndef CF_HANDSHAKE_H
 #define CF_HANDSHAKE_H
 
@@ -39,6 +44,11 @@ int cf_handshake_retry(cf_handshake_t *self, const char *endpoint);
     again once its pause is over (500 ms, doubling up to 5 s; a successful
     handshake resets it). Returns what cf_handshake_refused returns.         */
 int cf_handshake_keep_trying(cf_handshake_t *self, const char *endpoint);
+
+/*  Reads the events so far, never blocking: true once for each time the
+    connection came back (a handshake succeeded after the connection was
+    lost), false otherwise; the socket's first handshake is not a return.   */
+bool cf_handshake_reconnected(cf_handshake_t *self);
 
 /*  Whether a handshake has succeeded since the socket connected.           */
 bool cf_handshake_ever_succeeded(cf_handshake_t *self);

@@ -113,8 +113,9 @@ char *cf_store_script_prelude(bool apply, size_t *len);
 
 typedef enum {
     CF_STORE_OK = 0,
-    CF_STORE_ERR_IO,            /* connect, send, receive or timeout; or the
-                                   function library missing or outdated and
+    CF_STORE_ERR_IO,            /* connect, send, receive or timeout; Redis
+                                   still loading its data after a restart; or
+                                   the function library missing or outdated and
                                    not loadable by this user (an outage until
                                    an admin loads it) */
     CF_STORE_ERR_REDIS,         /* Redis answered with an error */

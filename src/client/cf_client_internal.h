@@ -33,6 +33,7 @@ typedef struct {
     uint32_t *events;       /* batch indexes */
     uint32_t count;
     int sends;
+    int timeouts;           /* sends that timed out since the connection last came back */
     int64_t due;            /* resend when no reply came by then */
 } client_request_t;
 

@@ -1,9 +1,10 @@
 /*  cf_client (the socket): requests, replies and timers on a cf_loop; see
     cf_client.h. The loop has two handlers: a reply finishes (or requeues,
     when busy) the events of its request and refills the window at once; a
-    tick every CF_CLIENT_TICK_MS resends requests whose timeout passed,
-    sends what a busy pause held back, checks the deadline and reports
-    progress. A request's attempts go out as "<n>.<attempt>" with n a
+    tick every CF_CLIENT_TICK_MS resends requests whose timeout passed (or
+    every request in flight, when the connection has just come back: a
+    restarted broker lost them), sends what a busy pause held back, checks
+    the deadline and reports progress. A request's attempts go out as "<n>.<attempt>" with n a
     counter that is never reused: an ACK to any attempt of a request still
     open answers it (the first one wins), and a reply to a request already
     answered matches nothing and is ignored.                                */
@@ -60,11 +61,12 @@ int cf_client_connect(cf_client_t *self)
 
 /* ---- sending ---------------------------------------------------------- */
 
-/* The ACK timeout after a request's sends-th send: doubling, capped. */
-static int64_t client_backoff(const cf_client_t *self, int sends)
+/* The ACK timeout after a send that follows `timeouts` timed-out ones:
+   doubling, capped. */
+static int64_t client_backoff(const cf_client_t *self, int timeouts)
 {
     int64_t ms = self->timeout_ms;
-    for (int i = 1; i < sends && ms < CF_CLIENT_MAX_TIMEOUT_MS; i++)
+    for (int i = 0; i < timeouts && ms < CF_CLIENT_MAX_TIMEOUT_MS; i++)
         ms = ms * 2 < CF_CLIENT_MAX_TIMEOUT_MS ? ms * 2 : CF_CLIENT_MAX_TIMEOUT_MS;
     return ms;
 }
@@ -74,7 +76,7 @@ static int64_t client_backoff(const cf_client_t *self, int sends)
 static int client_send(cf_client_t *self, client_request_t *r, int64_t now)
 {
     r->sends++;
-    r->due = now + client_backoff(self, r->sends);
+    r->due = now + client_backoff(self, r->timeouts);
     self->stats.requests++;
     for (uint32_t i = 0; i < r->count; i++) {
         client_event_t *event = &self->events[r->events[i]];
@@ -107,7 +109,7 @@ static int client_fill(cf_client_t *self, int64_t now)
         client_request_t *r = &self->slots[s];
         if (r->id)
             continue;
-        *r = (client_request_t) { ++self->last_id, r->events, 0, 0, 0 };
+        *r = (client_request_t) { ++self->last_id, r->events, 0, 0, 0, 0 };
         while (r->count < self->batch && self->head != CLIENT_NONE)
             r->events[r->count++] = cf_client_queue_pop(self);
         self->in_flight++;
@@ -259,6 +261,27 @@ static int client_on_readable(cf_loop_t *loop, void *socket, void *arg)
     return client_done(self) ? -1 : 0;
 }
 
+/* The connection came back (libzmq reconnected): a broker that restarted
+   lost what it held of ours, and one that only lost the connection has no
+   way to answer on it. So every request in flight goes again now, with
+   its timeout started afresh, and what held us back before (a busy pause,
+   a halved window) was about the connection that is gone. */
+static int client_on_reconnect(cf_client_t *self, int64_t now)
+{
+    self->busy_until = 0;
+    self->busy_pause_ms = CLIENT_BUSY_PAUSE_MS;
+    self->allowed = self->window;
+    for (unsigned s = 0; s < self->window; s++) {
+        client_request_t *r = &self->slots[s];
+        if (!r->id)
+            continue;
+        r->timeouts = 0;
+        if (client_send(self, r, now) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
@@ -269,9 +292,15 @@ static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
        key may be added to its allow-list) */
     if (self->handshake)
         cf_handshake_keep_trying(self->handshake, self->endpoint);
+    if (self->handshake && cf_handshake_reconnected(self->handshake)
+        && client_on_reconnect(self, now) < 0)
+        return -1;
     for (unsigned s = 0; s < self->window; s++) {
         client_request_t *r = &self->slots[s];
-        if (r->id && r->due <= now && client_send(self, r, now) < 0)
+        if (!r->id || r->due > now)
+            continue;
+        r->timeouts++;
+        if (client_send(self, r, now) < 0)
             return -1;
     }
     if (now - self->last_progress >= self->deadline_ms) {

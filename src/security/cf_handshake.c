@@ -1,5 +1,6 @@
-/*  cf_handshake: a client socket's handshake outcomes from its socket
-    monitor (read with cf_monitor); see cf_handshake.h.                     */
+/*  cf_handshake: a client socket's handshake outcomes, and its connection
+    coming back after a loss, from its socket monitor (read with
+    cf_monitor); see cf_handshake.h.                                        */
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_alloc.h"
 
@@ -19,6 +20,8 @@ struct _cf_handshake_t {
     void *socket, *monitor;
     int refused;                /* the last refusal's status, 0 after a success */
     bool succeeded;
+    bool lost;                  /* disconnected since the last successful handshake */
+    bool reconnected;           /* a handshake succeeded after a loss, not yet told */
     bool awaiting;              /* a retry whose outcome has not come yet */
     int64_t retry_at;           /* cf_handshake_keep_trying's next try */
     int retry_ms;
@@ -31,7 +34,7 @@ cf_handshake_t *cf_handshake_new(void *ctx, void *socket)
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://cf-handshake-%p", (void *) self);
     if (zmq_socket_monitor(socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                           | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0) {
+                           | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) < 0) {
         free(self);
         return NULL;
     }
@@ -55,30 +58,46 @@ void cf_handshake_destroy(cf_handshake_t **self_p)
     *self_p = NULL;
 }
 
-/* Reads one event (flags: 0 or ZMQ_DONTWAIT); 0, or -1 when none. */
+/* Reads one event (flags: 0 or ZMQ_DONTWAIT): 1 for a handshake's
+   outcome, 0 for a lost connection, -1 when none came. */
 static int handshake_read(cf_handshake_t *self, int flags)
 {
     uint16_t event;
     uint32_t value;
     if (cf_monitor_read(self->monitor, flags, &event, &value) < 0)
         return -1;
+    if (event == ZMQ_EVENT_DISCONNECTED) {
+        self->lost = true;
+        return 0;
+    }
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         self->succeeded = true;
+        self->reconnected |= self->lost;
+        self->lost = false;
         self->refused = 0;
         self->retry_ms = 0;
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         self->refused = value ? (int) value : 400;
     }
     self->awaiting = false;
-    return 0;
+    return 1;
 }
 
 int cf_handshake_refused(cf_handshake_t *self)
 {
     assert(self);
-    while (handshake_read(self, ZMQ_DONTWAIT) == 0)
+    while (handshake_read(self, ZMQ_DONTWAIT) >= 0)
         ;
     return self->refused;
+}
+
+bool cf_handshake_reconnected(cf_handshake_t *self)
+{
+    assert(self);
+    cf_handshake_refused(self);
+    bool reconnected = self->reconnected;
+    self->reconnected = false;
+    return reconnected;
 }
 
 int cf_handshake_retry(cf_handshake_t *self, const char *endpoint)
@@ -113,9 +132,17 @@ int cf_handshake_wait(cf_handshake_t *self, int timeout_ms)
 {
     assert(self);
     zmq_pollitem_t item = { self->monitor, 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll(&item, 1, timeout_ms) <= 0 || handshake_read(self, ZMQ_DONTWAIT) < 0)
-        return -1;
-    return self->refused;
+    int64_t until = cf_clock_ms() + timeout_ms;
+    for (int64_t left = timeout_ms; left >= 0; left = until - cf_clock_ms()) {
+        if (zmq_poll(&item, 1, (long) left) <= 0)
+            return -1;
+        int read = handshake_read(self, ZMQ_DONTWAIT);
+        if (read > 0)
+            return self->refused;
+        if (read < 0)
+            return -1;
+    }
+    return -1;      /* only lost connections came */
 }
 
 const char *cf_handshake_explain(int status)

@@ -141,12 +141,20 @@ cf_store_err_t cf_store_error_code(const cf_store_t *self)
     return self->err;
 }
 
+/* The error reply of a Redis that is still reading its data after a
+   restart: it refuses every command for a second or so, and then serves. */
+#define STORE_LOADING_REPLY "LOADING Redis is loading"
+
 int cf_store_fail(cf_store_t *self, cf_store_err_t err, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
     vsnprintf(self->errstr, sizeof self->errstr, fmt, args);
     va_end(args);
+    /* not a refusal of what we sent but an outage, so the caller retries
+       as for one (a worker would otherwise redo the job event by event) */
+    if (err == CF_STORE_ERR_REDIS && strstr(self->errstr, STORE_LOADING_REPLY))
+        err = CF_STORE_ERR_IO;
     self->err = err;
     if (err == CF_STORE_ERR_IO || err == CF_STORE_ERR_REDIS || err == CF_STORE_ERR_PROTOCOL)
         cf_metric_inc(self->errors);

@@ -25,7 +25,7 @@
 #include <zmq.h>
 
 #define WORKER_RETRY_MIN_MS 100
-#define WORKER_RETRY_MAX_MS 5000
+#define WORKER_RETRY_MAX_MS 1000   /* a Redis back is used within a second */
 #define WORKER_FIRE_EVERY_MS 1000   /* how often overdue deadlines are looked at */
 
 typedef struct {
@@ -306,6 +306,14 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
     int64_t now = cf_clock_ms();
     if (now - self->last_heard > self->config.liveness_ms) {
         worker_log_silence(self);
+        worker_connect(self);
+    } else if (self->handshake && cf_handshake_reconnected(self->handshake)) {
+        /* libzmq reconnected us, to a broker that restarted (and knows
+           nothing of us) or that lost our connection (and will redeliver
+           what we hold): either way, register again now, not after the
+           liveness */
+        CF_LOG(CF_LOG_WARN, "broker connection back, registering again", "endpoint=%s jobs=%zu",
+               self->config.broker_endpoint, self->job_count);
         worker_connect(self);
     } else if (now - self->last_sent >= self->config.heartbeat_ms) {
         worker_send_command(self, CF_MSG_HEARTBEAT);

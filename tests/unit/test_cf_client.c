@@ -2,8 +2,9 @@
     loopback port) that answers by a script: statuses by event_id, busy
     then accepted, a lost request resent after its timeout, an ACK that does
     not fit ignored, a late ACK to a first attempt, ERROR, a reply sent
-    twice, no broker at all, the stop flag, bad input, and 200 000 events in
-    one run.                                                                 */
+    twice, a broker that restarts holding a request (resent at once, not
+    after its timeout), no broker at all, the stop flag, bad input, and
+    200 000 events in one run.                                               */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,14 +15,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 #include "caseflow/cf_client.h"
+#include "caseflow/cf_loop.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_multipart.h"
 #include "cf_test_ports.h"
 
 typedef enum { FAKE_NORMAL, FAKE_BUSY_FIRST, FAKE_DROP_FIRST, FAKE_GARBAGE_FIRST, FAKE_ERROR,
-               FAKE_TWICE, FAKE_LATE_FIRST } fake_mode_t;
+               FAKE_TWICE, FAKE_LATE_FIRST, FAKE_RESTART_FIRST } fake_mode_t;
 
 typedef struct {
     fake_mode_t mode;
@@ -102,6 +105,19 @@ static bool fake_late(fake_t *fake, cf_multipart_t *parts, int push, size_t even
     return true;
 }
 
+/* FAKE_RESTART_FIRST: the first push is lost with the broker, which comes
+   back on the same endpoint as a new socket (a restart). */
+static void fake_restart(fake_t *fake)
+{
+    zmq_close(fake->router);
+    usleep(200 * 1000);             /* down for a while, as a broker is */
+    fake->router = zmq_socket(fake->ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(fake->router, ZMQ_LINGER, &linger, sizeof linger);
+    for (int tries = 0; zmq_bind(fake->router, fake->endpoint) < 0 && tries < 100; tries++)
+        usleep(20 * 1000);          /* the old listener closes in libzmq's thread */
+}
+
 static void fake_answer(fake_t *fake, cf_multipart_t *parts)
 {
     int push = atomic_fetch_add(&fake->pushes, 1) + 1;
@@ -109,6 +125,10 @@ static void fake_answer(fake_t *fake, cf_multipart_t *parts)
     if (push <= 4)
         snprintf(fake->ids[push - 1], sizeof fake->ids[0], "%.*s", (int) cf_multipart_len(parts, 3),
                  (const char *) cf_multipart_data(parts, 3));
+    if (fake->mode == FAKE_RESTART_FIRST && push == 1) {
+        fake_restart(fake);
+        return;
+    }
     if ((fake->mode == FAKE_DROP_FIRST && push == 1)
         || (fake->mode == FAKE_LATE_FIRST && fake_late(fake, parts, push, events)))
         return;
@@ -311,6 +331,27 @@ static void test_late_first_ack(void **state)
     fake_stop(&fake);
 }
 
+/* A broker that restarts while it holds the only request: the request
+   goes again as soon as the connection is back, long before its 5 s
+   timeout (and within the 3 s deadline, which the timeout would miss). */
+static void test_resent_on_reconnect(void **state)
+{
+    (void) state;
+    fake_t *fake = fake_start(FAKE_RESTART_FIRST);
+    int64_t start = cf_clock_ms();
+    cf_client_t *client = run_mode(fake, 10, 5000, 3000);
+    int64_t took = cf_clock_ms() - start;
+    cf_client_stats_t stats;
+    cf_client_stats(client, &stats);
+    assert_int_equal(stats.accepted, 10);
+    assert_int_equal(stats.requests, 2);
+    assert_string_equal(fake->ids[1], "1.2");
+    if (took > 2000)
+        fail_msg("the resend came %lld ms after the start", (long long) took);
+    cf_client_destroy(&client);
+    fake_stop(&fake);
+}
+
 static void test_error_and_twice(void **state)
 {
     (void) state;
@@ -408,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_busy_then_accepted),
         cmocka_unit_test(test_lost_and_garbled_replies),
         cmocka_unit_test(test_late_first_ack),
+        cmocka_unit_test(test_resent_on_reconnect),
         cmocka_unit_test(test_error_and_twice),
         cmocka_unit_test(test_no_broker),
         cmocka_unit_test(test_stop_flag_and_bad_input),

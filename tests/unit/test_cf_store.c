@@ -5,8 +5,8 @@
     case and stage, no raw case_ref anywhere in Redis, the script's input
     checks before any write, a missing or outdated function library (an
     admin's connection loads its own, a worker's user names the fix),
-    reconnection, and a dead
-    Redis. Events are built by hand, not decoded.                           */
+    reconnection, a dead Redis, and a Redis still loading its data (an
+    outage, not a refusal). Events are built by hand, not decoded.          */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "caseflow/cf_store.h"
 #include "cf_test_redis.h"
 #include "cf_test_store.h"
@@ -511,6 +515,41 @@ static void test_redis_down(void **state)
     assert_null(other);
 }
 
+/* A server that answers every read as a restarted Redis does while it
+   reads its append-only file. */
+static void *loading_server(void *arg)
+{
+    int listener = *(int *) arg, peer = accept(listener, NULL, NULL);
+    static const char reply[] = "-LOADING Redis is loading the dataset in memory\r\n";
+    char buf[4096];
+    while (peer >= 0 && read(peer, buf, sizeof buf) > 0)
+        if (write(peer, reply, sizeof reply - 1) < 0)
+            break;
+    if (peer >= 0)
+        close(peer);
+    return NULL;
+}
+
+static void test_redis_loading(void **state)
+{
+    (void) state;
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof addr;
+    assert_int_equal(bind(listener, (struct sockaddr *) &addr, sizeof addr), 0);
+    assert_int_equal(listen(listener, 1), 0);
+    getsockname(listener, (struct sockaddr *) &addr, &len);
+    pthread_t thread;
+    pthread_create(&thread, NULL, loading_server, &listener);
+    cf_store_t *store = cf_store_new("127.0.0.1", ntohs(addr.sin_port), CF_SOURCE_DIR "/lua");
+    assert_int_equal(cf_store_connect(store), -1);
+    assert_non_null(strstr(cf_store_error(store), "LOADING"));
+    assert_int_equal(cf_store_error_code(store), CF_STORE_ERR_IO);
+    cf_store_destroy(&store);
+    pthread_join(thread, NULL);
+    close(listener);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);       /* as the daemons do: a killed connection is an error */
@@ -531,6 +570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_closed_case_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down, setup, teardown),
+        cmocka_unit_test(test_redis_loading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
