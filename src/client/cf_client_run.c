@@ -4,10 +4,10 @@
     tick every CF_CLIENT_TICK_MS resends requests whose timeout passed (or
     every request in flight, when the connection has just come back: a
     restarted broker lost them), sends what a busy pause held back, checks
-    the deadline and reports progress. A request's attempts go out as "<n>.<attempt>" with n a
-    counter that is never reused: an ACK to any attempt of a request still
-    open answers it (the first one wins), and a reply to a request already
-    answered matches nothing and is ignored.                                */
+    the deadline and reports progress. A request's attempts go out as
+    "<n>.<attempt>" with n a counter that is never reused: an ACK to any
+    attempt of a request still open answers it (the first one wins), and a
+    reply to a request already answered matches nothing and is ignored.     */
 #include "cf_client_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
