@@ -21,25 +21,41 @@
 -- this call or by an earlier attempt of the same request whose reply was
 -- lost; 'd' one that another request applied, or a repeat within the batch.
 
-local events, times, rules = check_input()
+local events, times, rules, ids = check_input()
 if not events then return redis.error_reply('ERR apply_batch: ' .. times) end
-TIMES_OF, RULES = times, rules
-local why = read_before_writing(NFIXED + #events + 1)
+TIMES_OF, RULES, EVENT_IDS = times, rules, ids
+
+-- The dedupe markers' generation is Redis's clock over --eid-ttl (ARGV[2]),
+-- one clock for every worker, so that no worker's skew hides a marker. The
+-- caller named the marker KEYS for ARGV[9]; when that is not the
+-- generation now, nothing is read or written and the caller is told which
+-- one it is (CFGEN <generation>), to name the keys again.
+local ttl = tonumber(ARGV[2])
+local generation = math.floor(tonumber(redis.call('TIME')[1]) / ttl)
+if string.format('%d', generation) ~= ARGV[9] then
+  return redis.error_reply(string.format('CFGEN %d', generation))
+end
+
+local n = #events
+local why = read_before_writing(NFIXED + 2 * n + 1)
 if why then return redis.error_reply('WRONGTYPE apply_batch: ' .. why) end
 
-local ttl = ARGV[2]          -- checked above; passed on as the string it is
+-- Event i's marker is the field digest(i) of its bucket in this generation
+-- (KEYS[NFIXED + 2i - 1]) or the previous one (KEYS[NFIXED + 2i]); its value
+-- is the request's tag (ARGV[6]).
 local request = ARGV[6]
-local mark = request ~= '' and request or '1'
+local mark = request ~= '' and request or '0'
 local status = {}
 local fresh = {}             -- the markers to set, once the batch is known good
 local seen = {}
 for i, e in ipairs(events) do
-  local key = KEYS[NFIXED + i]
-  local marked = seen[key] or redis.call('GET', key)
-  seen[key] = true
+  local key, digest = KEYS[NFIXED + 2 * i - 1], ARGV[7]:sub(12 * i - 11, 12 * i)
+  local marked = seen[digest] or redis.call('HGET', key, digest)
+                 or redis.call('HGET', KEYS[NFIXED + 2 * i], digest)
+  seen[digest] = true
   if not marked then
     status[i] = 'a'
-    fresh[#fresh + 1] = key
+    fresh[#fresh + 1] = i
     if e[1] == T_FUNDING_TRANSACTION then apply_funding(e)
     elseif e[1] == T_FLOW_OBSERVED then apply_flow(e)
     else apply_case(e, i) end
@@ -89,7 +105,22 @@ end
 local why_not = check_counters()
 if why_not then return redis.error_reply('ERR apply_batch: ' .. why_not) end
 
-for _, key in ipairs(fresh) do redis.call('SET', key, mark, 'EX', ttl) end
+-- A bucket of generation g lives until the end of generation g + 1, the
+-- last in which a lookup reads it: a marker is kept between one and two
+-- --eid-ttl (docs/storage.md). EXPIREAT is set once per bucket per call.
+local by_bucket, buckets = {}, {}
+for _, i in ipairs(fresh) do
+  local key = KEYS[NFIXED + 2 * i - 1]
+  local b = by_bucket[key]
+  if not b then b = {}; by_bucket[key] = b; buckets[#buckets + 1] = key end
+  b[#b + 1] = ARGV[7]:sub(12 * i - 11, 12 * i)
+  b[#b + 1] = mark
+end
+local expire_at = (generation + 2) * ttl
+for _, key in ipairs(buckets) do
+  redis.call('HSET', key, unpack(by_bucket[key]))
+  redis.call('EXPIREAT', key, expire_at)
+end
 
 for key_index, c in pairs(cases) do
   settle_derived(c)

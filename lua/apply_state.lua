@@ -9,7 +9,7 @@ local delta = {}
 for f = 1, NFAMILIES do delta[f] = {} end
 local cases = {}
 local notes = {}            -- {topic, body table}, written to the outbox in order
-local TIMES_OF, RULES = {}, {}  -- occurred_at per event; the rules (set by the main part)
+local TIMES_OF, RULES, EVENT_IDS = {}, {}, {}  -- occurred_at, the rules, event_id (set by the main part)
 
 local function add(family, field, d)
   local t = delta[family]
@@ -206,10 +206,9 @@ end
 
 -- ---- notifications -----------------------------------------------------------
 
--- The event_id of event ev, from its dedupe key cf:{sN}:eid:<event_id>.
+-- The event_id of event ev (ARGV[8]).
 local function event_id_of(ev)
-  local key = KEYS[NFIXED + ev]
-  return key:sub(key:find(':eid:', 1, true) + 5)
+  return EVENT_IDS[ev]
 end
 
 -- Queues a notification about case c caused by event ev; fields are added

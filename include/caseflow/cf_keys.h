@@ -15,7 +15,7 @@
 
 #include "caseflow/cf_vocab.h"
 
-#define CF_KEYS_MAX         96      /* "cf:{s7}:case:" or ":eid:" + 64 bytes, and NUL */
+#define CF_KEYS_MAX         96      /* "cf:{s7}:case:" + 64 bytes, and NUL */
 #define CF_KEYS_REJECTION_MAX   256 /* "cf:{s7}:rej:" + event_id + "|" + a field name */
 
 /*  The apply script's fixed keys in KEYS order: KEYS[k + 1] is key k, the
@@ -57,8 +57,23 @@ size_t cf_keys_fixed(char *buf, size_t size, unsigned shard, int key);
     id may end at a '|' in a due member).                                    */
 size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id, size_t len);
 
-/*  cf:{s<shard>}:eid:<event_id>, an applied event's dedupe marker.         */
-size_t cf_keys_eid(char *buf, size_t size, unsigned shard, const char *event_id);
+/*  Dedupe markers (docs/storage.md, "Dedupe markers"): an applied event is
+    the field <digest> = <request tag> of the hash
+    cf:{s<shard>}:eid:<generation>:<bucket>, where generation is the Redis
+    clock divided by --eid-ttl and bucket and digest come from the event id
+    (BLAKE2b-128: bytes 0..11 the digest, 12..15 little-endian the bucket
+    modulo CF_KEYS_EID_BUCKETS). The bucket count keeps each hash within
+    Redis's listpack encoding (128 fields) for about a million ids per shard
+    and generation; every worker must use the same value.                  */
+#define CF_KEYS_EID_BUCKETS 1024
+#define CF_KEYS_EID_DIGEST  12
+
+/*  The marker field of event_id into digest; returns its bucket.          */
+unsigned cf_keys_eid_digest(const char *event_id, unsigned char digest[CF_KEYS_EID_DIGEST]);
+
+/*  cf:{s<shard>}:eid:<generation>:<bucket>, a hash of dedupe markers.     */
+size_t cf_keys_eid(char *buf, size_t size, unsigned shard, long long generation,
+                   unsigned bucket);
 
 /*  cf:{s<shard>}:rej:<event_id>|<field>, a rejection counted already.      */
 size_t cf_keys_rejection(char *buf, size_t size, unsigned shard, const char *event_id,

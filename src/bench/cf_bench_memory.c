@@ -4,6 +4,11 @@
     were there, so it holds every cost of the kind (Redis's dictionaries
     and expiry entries too) and nothing of the other phases' data.
 
+    An event id is its field in its dedupe bucket (docs/storage.md): the
+    ceiling's fields are removed from every bucket key there is, so that a
+    bucket left empty goes with its key (and its share of the key's cost);
+    a bucket that other phases' ids keep keeps its key's cost unweighed.
+
     A case is its hash and its deadlines (`<case_id>|<limit>` in its
     shard's `due` set, docs/storage.md). Its deadlines fire (the workers
     look every second; the bench's events are years old, so every limit is
@@ -22,18 +27,22 @@
 #define MEMORY_DEL_ITEMS    1000    /* keys, members or fields per command */
 
 /* command [key] item... for every item, MEMORY_DEL_ITEMS at a time; adds
-   what the replies count (the items that were there) to *removed. */
-static int memory_delete(cf_bench_t *self, const char *command, const char *key, char **items,
-                         size_t n, size_t *removed)
+   what the replies count (the items that were there) to *removed. The
+   items are strings, or item_len bytes each when item_len is not 0. */
+static int memory_delete_items(cf_bench_t *self, const char *command, const char *key,
+                               char **items, size_t item_len, size_t n, size_t *removed)
 {
     const char *argv[MEMORY_DEL_ITEMS + 2] = { command, key };
+    size_t argvlen[MEMORY_DEL_ITEMS + 2];
     size_t head = key ? 2 : 1;
     for (size_t at = 0; at < n; at += MEMORY_DEL_ITEMS) {
         size_t m = n - at < MEMORY_DEL_ITEMS ? n - at : MEMORY_DEL_ITEMS;
         memcpy(argv + head, items + at, m * sizeof *items);
+        for (size_t j = 0; j < m + head; j++)
+            argvlen[j] = item_len && j >= head ? item_len : strlen(argv[j]);
         if (cf_bench_redis(self, NULL, "PING") < 0)     /* connects when needed */
             return -1;
-        redisReply *r = redisCommandArgv(self->redis, (int) (m + head), argv, NULL);
+        redisReply *r = redisCommandArgv(self->redis, (int) (m + head), argv, argvlen);
         if (!r || r->type != REDIS_REPLY_INTEGER) {
             if (r)
                 freeReplyObject(r);
@@ -43,6 +52,12 @@ static int memory_delete(cf_bench_t *self, const char *command, const char *key,
         freeReplyObject(r);
     }
     return 0;
+}
+
+static int memory_delete(cf_bench_t *self, const char *command, const char *key, char **items,
+                         size_t n, size_t *removed)
+{
+    return memory_delete_items(self, command, key, items, 0, n, removed);
 }
 
 static int memory_case_order(const void *a, const void *b)
@@ -95,15 +110,102 @@ static int memory_delete_deadlines(cf_bench_t *self, const char **ids, size_t n,
     return rc;
 }
 
-/* A new copy of the eid key (case false) or the case key of id. */
-static char *memory_key(unsigned shard, bool is_case, const char *id)
+/* A new copy of the case key of id. */
+static char *memory_key(unsigned shard, const char *id)
 {
     char *key = cf_malloc(CF_KEYS_MAX);
-    if (is_case)
-        cf_keys_case(key, CF_KEYS_MAX, shard, id, strlen(id));
-    else
-        cf_keys_eid(key, CF_KEYS_MAX, shard, id);
+    cf_keys_case(key, CF_KEYS_MAX, shard, id, strlen(id));
     return key;
+}
+
+/* The dedupe markers of the n events, by bucket: each event's digest in
+   digests, its bucket's (shard * CF_KEYS_EID_BUCKETS + bucket) events
+   from first[slot] to first[slot + 1] of by_slot. */
+typedef struct {
+    unsigned char (*digests)[CF_KEYS_EID_DIGEST];
+    char **by_slot;
+    size_t first[CF_STORE_SHARDS * CF_KEYS_EID_BUCKETS + 1];
+} memory_marks_t;
+
+static memory_marks_t *memory_marks_new(const cf_event_t *events, size_t n)
+{
+    memory_marks_t *m = cf_calloc(1, sizeof *m);
+    m->digests = cf_calloc(n + 1, sizeof *m->digests);
+    m->by_slot = cf_calloc(n + 1, sizeof *m->by_slot);
+    size_t *slot = cf_calloc(n + 1, sizeof *slot), fill[CF_STORE_SHARDS * CF_KEYS_EID_BUCKETS];
+    for (size_t i = 0; i < n; i++) {
+        slot[i] = cf_store_shard_of(&events[i]) * CF_KEYS_EID_BUCKETS
+                + cf_keys_eid_digest(events[i].event_id, m->digests[i]);
+        m->first[slot[i] + 1]++;
+    }
+    for (size_t s = 0; s < CF_STORE_SHARDS * CF_KEYS_EID_BUCKETS; s++) {
+        m->first[s + 1] += m->first[s];
+        fill[s] = m->first[s];
+    }
+    for (size_t i = 0; i < n; i++)
+        m->by_slot[fill[slot[i]]++] = (char *) m->digests[i];
+    free(slot);
+    return m;
+}
+
+static void memory_marks_destroy(memory_marks_t **m_p)
+{
+    if (!*m_p)
+        return;
+    free((*m_p)->digests);
+    free((*m_p)->by_slot);
+    free(*m_p);
+    *m_p = NULL;
+}
+
+/* Every dedupe bucket key in Redis, whatever its generation. */
+static int memory_eid_keys(cf_bench_t *self, char ***keys, size_t *count)
+{
+    char cursor[32] = "0";
+    do {
+        redisReply *r;
+        if (cf_bench_redis(self, &r, "SCAN %s MATCH cf:*:eid:* COUNT 1000", cursor) < 0)
+            return -1;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            return cf_bench_fail(self, "redis: SCAN: unexpected reply");
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        const redisReply *found = r->element[1];
+        *keys = cf_realloc(*keys, (*count + found->elements + 1) * sizeof **keys);
+        for (size_t i = 0; i < found->elements; i++)
+            (*keys)[(*count)++] = cf_strdup(found->element[i]->str);
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+/* Removes the n events' markers (each bucket in every generation there is);
+   *removed counts them. */
+static int memory_delete_marks(cf_bench_t *self, const cf_event_t *events, size_t n,
+                               size_t *removed)
+{
+    char **keys = NULL;
+    size_t count = 0;
+    int rc = memory_eid_keys(self, &keys, &count);
+    memory_marks_t *m = memory_marks_new(events, n);
+    for (size_t k = 0; k < count && rc == 0; k++) {
+        unsigned shard, bucket;
+        long long generation;
+        if (sscanf(keys[k], "cf:{s%u}:eid:%lld:%u", &shard, &generation, &bucket) != 3
+            || shard >= CF_STORE_SHARDS || bucket >= CF_KEYS_EID_BUCKETS)
+            continue;
+        size_t slot = shard * CF_KEYS_EID_BUCKETS + bucket;
+        rc = memory_delete_items(self, "HDEL", keys[k], m->by_slot + m->first[slot],
+                                 CF_KEYS_EID_DIGEST, m->first[slot + 1] - m->first[slot],
+                                 removed);
+    }
+    memory_marks_destroy(&m);
+    memory_free(keys, count);
+    free(keys);
+    return rc;
 }
 
 /* Weighs the open (closed = 0) or closed cases: hashes and deadlines. */
@@ -116,7 +218,7 @@ static int memory_cases(cf_bench_t *self, const bench_case_t *cases, size_t n, i
     for (size_t i = 0; i < n; i++)
         if (cases[i].closed == closed) {
             ids[m] = cases[i].case_id;
-            keys[m++] = memory_key(cases[i].shard, true, cases[i].case_id);
+            keys[m++] = memory_key(cases[i].shard, cases[i].case_id);
         }
     qsort(ids, m, sizeof *ids, memory_case_order);
     bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
@@ -178,21 +280,16 @@ int cf_bench_memory(cf_bench_t *self, const cf_event_t *events, const bench_case
     size_t n = self->config->events, cases_n = r->open_cases + r->closed_cases;
     if (cf_bench_settle(self, NULL) < 0)    /* the last deadlines fired and published */
         return -1;
-    char **keys = cf_calloc(n, sizeof *keys);
-    for (size_t i = 0; i < n; i++)
-        keys[i] = memory_key(cf_store_shard_of(&events[i]), false, events[i].event_id);
     bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
     r->event_ids = 0;
     int rc = cf_bench_snapshot(self, snap);
     if (rc == 0)
-        rc = memory_delete(self, "DEL", NULL, keys, n, &r->event_ids);
+        rc = memory_delete_marks(self, events, n, &r->event_ids);
     if (rc == 0)
         rc = cf_bench_snapshot(self, snap + 1);
     r->bytes_per_event_id = rc == 0 && r->event_ids
                           ? (snap[0].used_memory - snap[1].used_memory) / (double) r->event_ids : 0;
     free(snap);
-    memory_free(keys, n);
-    free(keys);
     /* the cases before their alerts: with its deadlines gone, no case
        fires an alert that the weighing would miss */
     if (rc == 0)

@@ -4,7 +4,10 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <sodium.h>
 
 static const struct {
     const char *name, *type;
@@ -72,10 +75,25 @@ size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id,
     return keys_format(buf, size, "cf:{s%u}:case:%.*s", shard, (int) len, case_id);
 }
 
-size_t cf_keys_eid(char *buf, size_t size, unsigned shard, const char *event_id)
+unsigned cf_keys_eid_digest(const char *event_id, unsigned char digest[CF_KEYS_EID_DIGEST])
 {
-    assert(event_id);
-    return keys_format(buf, size, "cf:{s%u}:eid:%s", shard, event_id);
+    assert(event_id && digest);
+    /* a cryptographic hash, so that no producer can make its event id
+       collide with another's and have that one taken for a duplicate */
+    unsigned char hash[16];
+    crypto_generichash(hash, sizeof hash, (const unsigned char *) event_id, strlen(event_id),
+                       NULL, 0);
+    memcpy(digest, hash, CF_KEYS_EID_DIGEST);
+    uint32_t b = (uint32_t) hash[12] | (uint32_t) hash[13] << 8 | (uint32_t) hash[14] << 16
+               | (uint32_t) hash[15] << 24;
+    return b % CF_KEYS_EID_BUCKETS;
+}
+
+size_t cf_keys_eid(char *buf, size_t size, unsigned shard, long long generation,
+                   unsigned bucket)
+{
+    assert(generation >= 0 && bucket < CF_KEYS_EID_BUCKETS);
+    return keys_format(buf, size, "cf:{s%u}:eid:%lld:%u", shard, generation, bucket);
 }
 
 size_t cf_keys_rejection(char *buf, size_t size, unsigned shard, const char *event_id,

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <hiredis/hiredis.h>
+#include <sodium.h>
 
 #define STORE_CONNECT_TIMEOUT_S     2
 #define STORE_COMMAND_TIMEOUT_S     10
@@ -33,6 +34,7 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     self->port = port;
     self->script_dir = script_dir ? cf_strdup(script_dir) : NULL;
     self->eid_ttl = CF_STORE_EID_TTL;
+    self->eid_generation = -1;      /* the first call learns it from Redis */
     self->case_ttl = CF_STORE_CASE_TTL;
     cf_store_call_init(&self->call);
     cf_store_set_rules(self, "\x80", 1);     /* no rules until the caller sets them */
@@ -112,16 +114,18 @@ void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
 void cf_store_set_request(cf_store_t *self, const void *id, size_t len)
 {
     assert(self && (id || len == 0) && len <= CF_STORE_REQUEST_MAX);
-    /* hex, so that the marker is a printable string for operators reading
-       the keys, and never the '1' that a marker without a request holds */
-    static const char digits[] = "0123456789abcdef";
-    const unsigned char *bytes = id;
-    for (size_t i = 0; i < len; i++) {
-        self->request[2 * i] = digits[bytes[i] >> 4];
-        self->request[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    self->request_len = 2 * len;
-    self->request[self->request_len] = '\0';
+    /* the markers hold a 31-bit tag of the id, not the id: Redis keeps a
+       small integer in 6 bytes of a listpack (docs/storage.md) */
+    self->request_len = 0;
+    self->request[0] = '\0';
+    if (len == 0)
+        return;
+    unsigned char hash[4];
+    crypto_generichash(hash, sizeof hash, id, len, NULL, 0);
+    uint32_t tag = ((uint32_t) hash[0] | (uint32_t) hash[1] << 8 | (uint32_t) hash[2] << 16
+                    | (uint32_t) hash[3] << 24) & 0x7fffffffu;
+    self->request_len = (size_t) snprintf(self->request, sizeof self->request, "%u",
+                                          tag ? tag : 1u);
 }
 
 const char *cf_store_default_scripts(void)
@@ -412,16 +416,23 @@ static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned
     return 0;
 }
 
-/* Shards whose reply says the library is gone (their reply freed); -1 on
-   another error. */
-static int store_gone_shards(cf_store_t *self, unsigned pending, unsigned *again)
+/* Shards to send again (their reply freed): those whose reply says the
+   library is gone (*gone set), and those that named their markers for a
+   generation that is not Redis's (CFGEN <generation>, which the store
+   takes); -1 on another error. */
+static int store_retry_shards(cf_store_t *self, unsigned pending, unsigned *again, bool *gone)
 {
     *again = 0;
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
         redisReply *reply = self->replies[s];
         if (!(pending & 1u << s) || reply->type != REDIS_REPLY_ERROR)
             continue;
-        if (!cf_store_library_gone(reply->str))
+        long long generation;
+        if (cf_store_library_gone(reply->str))
+            *gone = true;
+        else if (sscanf(reply->str, "CFGEN %lld", &generation) == 1 && generation >= 0)
+            self->eid_generation = generation;
+        else
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", s, reply->str);
         freeReplyObject(reply);
         self->replies[s] = NULL;
@@ -451,18 +462,27 @@ static int store_read_statuses(cf_store_t *self, unsigned s, cf_ack_status_t *st
 }
 
 /* The round trip, with one check of the library and a retry of the shards
-   that found it gone (flushed, or another version loaded). */
+   that found it gone (flushed, or another version loaded), and a retry of
+   those that learnt the markers' generation (on a worker's first call, and
+   when a generation ends). */
 static int store_run(cf_store_t *self, const cf_event_t *events, unsigned shards)
 {
     unsigned pending = shards;
+    bool gone = false, checked = false;
     for (int attempt = 0; pending; attempt++) {
-        if (attempt == 2)
+        if (gone && checked)
             return cf_store_fail(self, CF_STORE_ERR_IO, "the function library changed again "
                                  "after it was checked");
-        if (attempt == 1 && store_check_library(self) < 0)
-            return -1;
+        if (attempt == 3)
+            return cf_store_fail(self, CF_STORE_ERR_REDIS, "the markers' generation keeps changing");
+        if (gone) {
+            if (store_check_library(self) < 0)
+                return -1;
+            checked = true;
+        }
+        gone = false;
         if (store_round_trip(self, events, pending) < 0
-            || store_gone_shards(self, pending, &pending) < 0)
+            || store_retry_shards(self, pending, &pending, &gone) < 0)
             return -1;
     }
     return 0;

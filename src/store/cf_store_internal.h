@@ -15,9 +15,9 @@
 
 /*  The argument vector of one FCALL of the apply script, reused from call
     to call: FCALL caseflow_apply numkeys KEYS... version blob ttl case_ttl
-    times rules request. argv points
-    into keys, blob, times, the store's rules and the small buffers here;
-    all stay valid until the next build.                                    */
+    times rules request digests ids generation. argv points into keys, blob,
+    times, ids, digests, the store's rules and the small buffers here; all
+    stay valid until the next build.                                         */
 typedef struct {
     const char **argv;
     size_t *argvlen;
@@ -26,7 +26,10 @@ typedef struct {
     size_t capacity;                /* events the arrays can hold */
     msgpack_sbuffer blob;
     msgpack_sbuffer times;          /* ARGV[4]: the events' occurred_at */
+    msgpack_sbuffer ids;            /* ARGV[8]: the events' event_id */
+    unsigned char *digests;         /* ARGV[7]: their marker fields */
     char numkeys[16];
+    char generation[24];            /* ARGV[9] */
     char ttl[16];
     char case_ttl[16];
 } store_call_t;
@@ -52,8 +55,9 @@ struct _cf_store_t {
     redisReply *replies[CF_STORE_SHARDS];
     char *rules;                    /* ARGV[5]: the packed notification rules */
     size_t rules_len;
-    char request[2 * CF_STORE_REQUEST_MAX + 1];     /* ARGV[6]: hex of the request's id */
+    char request[16];               /* ARGV[6]: the request's tag, "" for none */
     size_t request_len;
+    long long eid_generation;       /* the markers' generation, as Redis last said; -1 */
     cf_store_err_t err;
     char errstr[256];
     cf_metric_t *latency, *errors;  /* NULL: not counted */

@@ -2,11 +2,13 @@
     FCALL of the apply script (lua/apply_*.lua): its KEYS (the fixed keys,
     one dedupe key per event, each distinct case hash once) and its ARGV
     (the msgpack blob of the events, whose payloads cf_store_payload.c
-    packs, the TTLs, the times, the rules; docs/storage.md, "Script
+    packs, the TTLs, the times, the rules, the request's tag, the markers'
+    fields, the event ids and their generation; docs/storage.md, "Script
     input"). Also the shard function and the checks the store relies on.
     No I/O.                                                                  */
 #include "cf_store_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_pack.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -94,6 +96,7 @@ void cf_store_call_init(store_call_t *call)
     memset(call, 0, sizeof *call);
     msgpack_sbuffer_init(&call->blob);
     msgpack_sbuffer_init(&call->times);
+    msgpack_sbuffer_init(&call->ids);
 }
 
 void cf_store_call_free(store_call_t *call)
@@ -101,20 +104,23 @@ void cf_store_call_free(store_call_t *call)
     free(call->argv);
     free(call->argvlen);
     free(call->keys);
+    free(call->digests);
     msgpack_sbuffer_destroy(&call->blob);
     msgpack_sbuffer_destroy(&call->times);
+    msgpack_sbuffer_destroy(&call->ids);
     memset(call, 0, sizeof *call);
 }
 
-/* Room for n events: the family keys, n eid keys, at most n case keys. */
+/* Room for n events: the family keys, 2n eid keys, at most n case keys. */
 static void store_call_reserve(store_call_t *call, size_t n)
 {
     if (n <= call->capacity)
         return;
-    size_t keys = CF_KEYS_FIXED + 2 * n, args = keys + 10;   /* FCALL fn numkeys, version, 6 ARGV */
+    size_t keys = CF_KEYS_FIXED + 3 * n, args = keys + 13;   /* FCALL fn numkeys, version, 9 ARGV */
     call->argv = cf_realloc(call->argv, args * sizeof *call->argv);
     call->argvlen = cf_realloc(call->argvlen, args * sizeof *call->argvlen);
     call->keys = cf_realloc(call->keys, keys * sizeof *call->keys);
+    call->digests = cf_realloc(call->digests, n * CF_KEYS_EID_DIGEST);
     call->capacity = n;
 }
 
@@ -173,9 +179,16 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
     size_t nkeys = 0;
     for (int k = 0; k < CF_KEYS_FIXED; k++)
         nkeys = store_key(call, nkeys, cf_keys_fixed(call->keys[nkeys], CF_KEYS_MAX, shard, k));
-    for (size_t i = 0; i < n; i++)
-        nkeys = store_key(call, nkeys, cf_keys_eid(call->keys[nkeys], CF_KEYS_MAX, shard,
-                                                   events[idx[i]].event_id));
+    /* each event's bucket in the markers' generation and the one before
+       (the script checks the generation against Redis's clock) */
+    long long generation = store->eid_generation > 0 ? store->eid_generation : 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned bucket = cf_keys_eid_digest(events[idx[i]].event_id,
+                                             call->digests + i * CF_KEYS_EID_DIGEST);
+        for (long long g = generation; g >= generation - 1; g--)
+            nkeys = store_key(call, nkeys, cf_keys_eid(call->keys[nkeys], CF_KEYS_MAX, shard,
+                                                       g > 0 ? g : 0, bucket));
+    }
     size_t *case_key = cf_malloc(n * sizeof *case_key);
     store_case_keys(call, &nkeys, shard, events, idx, n, case_key);
     call->argvlen[2] = (size_t) snprintf(call->numkeys, sizeof call->numkeys, "%zu", nkeys);
@@ -201,4 +214,14 @@ void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned s
     store_arg(call, call->times.data, call->times.size);
     store_arg(call, store->rules, store->rules_len);
     store_arg(call, store->request, store->request_len);
+    store_arg(call, (const char *) call->digests, n * CF_KEYS_EID_DIGEST);
+    msgpack_sbuffer_clear(&call->ids);
+    msgpack_packer_init(&pk, &call->ids, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++)
+        cf_pack_str(&pk, events[idx[i]].event_id);
+    store_arg(call, call->ids.data, call->ids.size);
+    store_arg(call, call->generation, (size_t) snprintf(call->generation,
+                                                        sizeof call->generation, "%lld",
+                                                        generation));
 }

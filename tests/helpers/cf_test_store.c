@@ -370,6 +370,11 @@ const char *cf_test_dump(fixture_t *f, int everything)
             snprintf(len, sizeof len, " stream(%lld)",
                      (long long) cf_test_integer(f, "XLEN %s", names[i]));
             text_str(&t, len);
+        } else if (strstr(names[i], ":eid:")) {    /* dedupe markers: how many */
+            char len[32];
+            snprintf(len, sizeof len, " markers(%lld)",
+                     (long long) cf_test_integer(f, "HLEN %s", names[i]));
+            text_str(&t, len);
         } else if (strstr(names[i], ":due")) {     /* a sorted set: its size */
             char len[32];
             snprintf(len, sizeof len, " zset(%lld)",
@@ -389,6 +394,38 @@ const char *cf_test_dump(fixture_t *f, int everything)
     }
     free(names);
     return text_keep(f, &t);
+}
+
+int64_t cf_test_marker_ttl(fixture_t *f, unsigned shard, const char *event_id)
+{
+    unsigned char digest[CF_KEYS_EID_DIGEST];
+    unsigned bucket = cf_keys_eid_digest(event_id, digest);
+    redisReply *keys = redisCommand(f->raw, "KEYS cf:{s%u}:eid:*:%u", shard, bucket);
+    assert_non_null(keys);
+    assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+    int64_t ttl = -2;
+    for (size_t i = 0; i < keys->elements && ttl == -2; i++)
+        if (cf_test_integer(f, "HEXISTS %s %b", keys->element[i]->str, digest, sizeof digest))
+            ttl = cf_test_integer(f, "TTL %s", keys->element[i]->str);
+    freeReplyObject(keys);
+    return ttl;
+}
+
+int64_t cf_test_markers(fixture_t *f, int64_t *keys)
+{
+    size_t count;
+    char **names = all_keys(f, &count);
+    int64_t fields = 0;
+    *keys = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (strstr(names[i], ":eid:")) {
+            fields += cf_test_integer(f, "HLEN %s", names[i]);
+            ++*keys;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return fields;
 }
 
 /* ---- malformed script calls ------------------------------------------------- */
@@ -449,24 +486,24 @@ static int bad_events(msgpack_packer *pk, const char *kind)
         msgpack_pack_array(pk, 8);
         msgpack_pack_int(pk, CF_EV_CASE_SCREENED);
         msgpack_pack_int(pk, 9);
-        msgpack_pack_int(pk, BAD_FAMILIES + 3);
+        msgpack_pack_int(pk, BAD_FAMILIES + 5);
         msgpack_pack_array(pk, 0);
         pack_s(pk, "medical");
         pack_s(pk, "cleared");
         msgpack_pack_int(pk, 0);
         msgpack_pack_int64(pk, 1546300800000);
-        return BAD_FAMILIES + 3;
+        return BAD_FAMILIES + 5;
     }
     if (!strcmp(kind, "short-payload")) {       /* an arrival without its time */
         msgpack_pack_array(pk, 4);
         msgpack_pack_int(pk, CF_EV_CASE_ARRIVED);
         msgpack_pack_int(pk, 4);
-        msgpack_pack_int(pk, BAD_FAMILIES + 3);
+        msgpack_pack_int(pk, BAD_FAMILIES + 5);
         pack_s(pk, "day:2019-01-01");
-        return BAD_FAMILIES + 3;
+        return BAD_FAMILIES + 5;
     }
     pack_flow(pk);
-    return BAD_FAMILIES + (strcmp(kind, "few-keys") ? 2 : 1);     /* few-keys: one eid key */
+    return BAD_FAMILIES + (strcmp(kind, "few-keys") ? 4 : 3);     /* few-keys: three eid keys */
 }
 
 /* Runs the apply script (EVAL, so that no load is needed) on a malformed
@@ -486,18 +523,18 @@ char *cf_test_bad_call(fixture_t *f, const char *kind)
     if (one_registration) {
         msgpack_pack_array(&pk, 1);
         int persons = strcmp(kind, "no-persons") ? 1 : 0;
-        pack_registration(&pk, strcmp(kind, "bad-case-key") ? BAD_FAMILIES + 2 : 3, persons,
+        pack_registration(&pk, strcmp(kind, "bad-case-key") ? BAD_FAMILIES + 3 : 3, persons,
                           strcmp(kind, "float-demo") ? 1 : 1.5);
-        nkeys = BAD_FAMILIES + 2;
+        nkeys = BAD_FAMILIES + 3;
     } else if (!strcmp(kind, "not-msgpack")) {
         msgpack_sbuffer_write(&blob, "\xc1", 1);
         nkeys = BAD_FAMILIES;
     } else {
         nkeys = bad_events(&pk, kind);
     }
-    char keys[BAD_FAMILIES + 3][32];
-    const char *argv[BAD_FAMILIES + 3 + 8] = { "EVAL", script, NULL };     /* keys + 8 */
-    size_t argvlen[BAD_FAMILIES + 3 + 8] = { 4, len, 0 };
+    char keys[BAD_FAMILIES + 5][32];
+    const char *argv[BAD_FAMILIES + 5 + 12] = { "EVAL", script, NULL };    /* keys + 12 */
+    size_t argvlen[BAD_FAMILIES + 5 + 12] = { 4, len, 0 };
     char numkeys[8];
     argvlen[2] = (size_t) snprintf(numkeys, sizeof numkeys, "%d", nkeys);
     argv[2] = numkeys;
@@ -526,7 +563,22 @@ char *cf_test_bad_call(fixture_t *f, const char *kind)
     argvlen[6 + nkeys] = times.size;
     argv[7 + nkeys] = "\x80";
     argvlen[7 + nkeys] = 1;
-    redisReply *reply = redisCommandArgv(f->raw, 8 + nkeys, argv, argvlen);
+    /* no request, a digest and an event_id per event, generation 0 */
+    static const char digests[2 * CF_KEYS_EID_DIGEST];
+    msgpack_sbuffer ids;
+    msgpack_sbuffer_init(&ids);
+    msgpack_packer_init(&tp, &ids, msgpack_sbuffer_write);
+    msgpack_pack_array(&tp, events);
+    for (size_t i = 0; i < events; i++)
+        pack_s(&tp, "bad");
+    const char *more[] = { "", digests, ids.data, "0" };
+    size_t more_len[] = { 0, events * CF_KEYS_EID_DIGEST, ids.size, 1 };
+    for (int i = 0; i < 4; i++) {
+        argv[8 + nkeys + i] = more[i];
+        argvlen[8 + nkeys + i] = more_len[i];
+    }
+    redisReply *reply = redisCommandArgv(f->raw, 12 + nkeys, argv, argvlen);
+    msgpack_sbuffer_destroy(&ids);
     msgpack_sbuffer_destroy(&times);
     msgpack_sbuffer_destroy(&blob);
     free(script);

@@ -81,6 +81,13 @@ const char *cf_test_hgetall(fixture_t *f, const char *key);
     in key order.                                                           */
 const char *cf_test_dump(fixture_t *f, int everything);
 
+/*  The TTL of the dedupe bucket holding event_id's marker in shard, in
+    seconds; -2 when no bucket holds it.                                    */
+int64_t cf_test_marker_ttl(fixture_t *f, unsigned shard, const char *event_id);
+
+/*  How many dedupe markers there are, and in how many keys (*keys).       */
+int64_t cf_test_markers(fixture_t *f, int64_t *keys);
+
 /*  Runs a command on f->raw; its integer reply (0 for a status reply).    */
 int64_t cf_test_integer(fixture_t *f, const char *format, ...);
 

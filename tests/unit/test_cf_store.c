@@ -57,8 +57,9 @@ static void test_registration(void **state)
     assert_string_equal(cf_test_hgetall(f, key),
         "bits=1 host=CHE n=3 org=SRB prog=CH-AVR route=central_mediterranean rt=1709251200000 "
         "v|health=1 v|vot=1 ");
-    snprintf(key, sizeof key, "cf:{s%u}:eid:r-1", shard);
-    assert_int_equal(cf_test_integer(f, "TTL %s", key) > 30 * 86400 - 5, 1);
+    /* kept between one and two --eid-ttl (30 days by default) */
+    int64_t marker_ttl = cf_test_marker_ttl(f, shard, "r-1");
+    assert_true(marker_ttl > 30 * 86400 - 5 && marker_ttl <= 60 * 86400);
     snprintf(key, sizeof key, "cf:{s%u}:stage", shard);
     assert_int_equal(cf_test_integer(f, "HLEN %s", key), 4);
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 6);      /* eid, case, stage, demo, vuln, outbox */
@@ -249,10 +250,10 @@ static void test_many_cases_many_shards(void **state)
     assert_int_equal(f->note_count, 2 * CASES);
     /* eids, cases, a stage, demo, dur and services hash and an outbox in
        every shard, and the flow's hash */
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 3 * CASES + 1 + 5 * CF_STORE_SHARDS + 1);
-    char key[64];
-    snprintf(key, sizeof key, "cf:{s%u}:eid:m-flow", cf_store_shard_of(&ev[2 * CASES]));
-    assert_int_equal(cf_test_integer(f, "EXISTS %s", key), 1);
+    int64_t eid_keys, markers = cf_test_markers(f, &eid_keys);
+    assert_int_equal(markers, 2 * CASES + 1);
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), eid_keys + CASES + 5 * CF_STORE_SHARDS + 1);
+    assert_true(cf_test_marker_ttl(f, cf_store_shard_of(&ev[2 * CASES]), "m-flow") > 0);
     free(ev);
 }
 
@@ -425,9 +426,53 @@ static void test_bad_events_and_ttl(void **state)
     cf_store_set_eid_ttl(f->store, 100);
     cf_test_stage(&ev, "b-1", CASE_A, CF_EV_FUNDING_TRANSACTION);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
-    int64_t ttl = cf_test_integer(f, "TTL cf:{s%u}:eid:b-1", cf_store_shard_of(&ev));
-    assert_true(ttl > 90 && ttl <= 100);
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 2);         /* the eid, the funding hash */
+    /* the marker's bucket lives to the end of the next generation: between
+       one and two --eid-ttl from now */
+    int64_t ttl = cf_test_marker_ttl(f, cf_store_shard_of(&ev), "b-1");
+    assert_true(ttl >= 99 && ttl <= 200);
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 2);         /* the bucket, the funding hash */
+}
+
+/* The one dedupe bucket key there is, and its generation. */
+static long long marker_key(fixture_t *f, char key[96])
+{
+    redisReply *keys = redisCommand(f->raw, "KEYS cf:*:eid:*");
+    assert_true(keys && keys->type == REDIS_REPLY_ARRAY && keys->elements == 1);
+    snprintf(key, 96, "%s", keys->element[0]->str);
+    freeReplyObject(keys);
+    unsigned shard, bucket;
+    long long generation;
+    assert_int_equal(sscanf(key, "cf:{s%u}:eid:%lld:%u", &shard, &generation, &bucket), 3);
+    return generation;
+}
+
+/* A marker is found in its generation and the next (Redis's clock over
+   --eid-ttl), and no longer after that; the store learns the generation
+   from Redis, whatever its own clock says. */
+static void test_marker_generations(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev;
+    cf_store_set_eid_ttl(f->store, 100);
+    cf_test_stage(&ev, "gen-1", CASE_A, CF_EV_FUNDING_TRANSACTION);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    char key[96], older[96];
+    long long generation = marker_key(f, key);
+    redisReply *now = redisCommand(f->raw, "TIME");
+    assert_true(now && now->type == REDIS_REPLY_ARRAY);
+    assert_int_equal(generation, atoll(now->element[0]->str) / 100);
+    freeReplyObject(now);
+    /* the marker as if written one generation ago: still a duplicate */
+    snprintf(older, sizeof older, "%.*s%lld%s", (int) (strstr(key, ":eid:") - key + 5), key,
+             generation - 1, strrchr(key, ':'));
+    cf_test_integer(f, "RENAME %s %s", key, older);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "d");
+    /* two generations ago: forgotten, applied again */
+    snprintf(key, sizeof key, "%s", older);
+    snprintf(older, sizeof older, "%.*s%lld%s", (int) (strstr(key, ":eid:") - key + 5), key,
+             generation - 2, strrchr(key, ':'));
+    cf_test_integer(f, "RENAME %s %s", key, older);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
 }
 
 /* The TTL of the case hash of ev's case, in seconds (-1: none, -2: no key). */
@@ -567,6 +612,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_library_least_privilege, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_marker_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_case_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down, setup, teardown),

@@ -38,7 +38,8 @@ static void test_retry_of_a_request_is_accepted(void **state)
     cf_test_integer(f, "SET cf:{s3}:services oops");
     assert_int_equal(cf_store_apply(f->store, ev, 4, status), -1);
     assert_non_null(strstr(cf_store_error(f->store), "cf:{s3}:services holds a string"));
-    assert_int_equal(cf_test_integer(f, "EXISTS cf:{s3}:eid:r-2"), 0);   /* shard 3: nothing */
+    assert_int_equal(cf_test_marker_ttl(f, 3, "r-2"), -2);     /* shard 3: nothing */
+    assert_int_equal(cf_test_marker_ttl(f, cf_store_shard_of(&ev[0]), "r-0") > 0, 1);
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);  /* CASE_A's */
     cf_test_integer(f, "DEL cf:{s3}:services");
 
@@ -105,7 +106,7 @@ static void test_overflow_refuses_the_whole_call(void **state)
             fail_msg("got '%s'", error);
         assert_string_equal(cf_test_dump(f, 1), before);
     }
-    assert_int_equal(cf_test_integer(f, "EXISTS cf:{s%u}:eid:big-1", shard), 0);
+    assert_int_equal(cf_test_marker_ttl(f, shard, "big-1"), -2);
     free(before);
 }
 
