@@ -78,15 +78,9 @@ class Push:
         return self.proc.returncode, summary, err
 
 
-def marked_event_ids(stack):
-    """The event_ids that have a dedupe marker (cf:{sN}:eid:<id>) in Redis."""
-    ids, cursor = set(), b"0"
-    with stack.redis() as redis:
-        while True:
-            cursor, keys = redis.call("SCAN", cursor, "MATCH", "cf:*:eid:*", "COUNT", 5000)
-            ids.update(k.split(b":eid:", 1)[1].decode() for k in keys)
-            if cursor == b"0":
-                return ids
+def marked_event_ids(stack, event_ids):
+    """The event_ids among event_ids that have a dedupe marker in Redis."""
+    return stack.marked_event_ids(event_ids)
 
 
 def per_event_total(rows, column):
@@ -103,7 +97,7 @@ def judge(c, stack, model, events, summary, label="", applied_before=0):
     ids = [e["event_id"] for e in events]
     acked_ids = set(ids) - unacked - {r.get("event_id") for r in rejected}
     acked = summary.get("accepted", 0) + summary.get("duplicate", 0)
-    unmarked = len(acked_ids - marked_event_ids(stack))
+    unmarked = len(acked_ids - marked_event_ids(stack, acked_ids))
     short = surplus = counted = 0
     for name, by, column in PER_EVENT:
         got = per_event_total(stack.report(name, by), column)

@@ -4,6 +4,7 @@ temporary folder (Stack), a background caseflow-watch (Watcher), a minimal
 Redis client to read everything (Redis), and row comparison helpers. The
 independent model of the reports is expect.py, which re-exports these.
 """
+import hashlib
 import json
 import os
 import shlex
@@ -260,6 +261,28 @@ class Stack:
         the tests talk to Redis directly (admin: every command and key)."""
         return Redis(*self.redis_address(), user=f"caseflow-{role}",
                      password=self.redis_password(role))
+
+    def _markers(self, command):
+        """command (HKEYS, HLEN) of every dedupe bucket, the hashes
+        cf:{sN}:eid:<generation>:<bucket> (docs/storage.md)."""
+        replies, cursor = [], b"0"
+        with self.redis() as redis:
+            while True:
+                cursor, keys = redis.call("SCAN", cursor, "MATCH", "cf:*:eid:*", "COUNT", 5000)
+                replies += redis.pipeline([(command, k) for k in keys])
+                if cursor == b"0":
+                    return replies
+
+    def marker_count(self):
+        """How many dedupe markers there are (one per event applied)."""
+        return sum(self._markers("HLEN"))
+
+    def marked_event_ids(self, event_ids):
+        """The event_ids among event_ids that have a dedupe marker: its field
+        is the first 12 bytes of the event_id's BLAKE2b-128."""
+        fields = {f for got in self._markers("HKEYS") for f in got}
+        return {i for i in event_ids
+                if hashlib.blake2b(i.encode(), digest_size=16).digest()[:12] in fields}
 
     def redis_server_argv(self):
         """redis-server's argv as scripts/up starts it (its data and ACL in
