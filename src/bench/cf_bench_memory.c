@@ -274,11 +274,44 @@ static int memory_alerts(cf_bench_t *self, const bench_case_t *cases, size_t n)
     return rc;
 }
 
+/* Sets and deletes MEMORY_DEL_ITEMS scratch keys, each in one command, so
+   that what Redis allocates once and keeps on its first large deletion
+   (about 16 KB on 7.0: measured, 149 hashes deleted in one DEL weighed
+   107 bytes less than nothing without it, 224 bytes each with it) is not
+   weighed with the first kind measured after it. */
+static int memory_warm_up(cf_bench_t *self)
+{
+    char **keys = cf_calloc(MEMORY_DEL_ITEMS, sizeof *keys);
+    const char **argv = cf_calloc(2 * MEMORY_DEL_ITEMS + 1, sizeof *argv);
+    argv[0] = "MSET";
+    for (size_t i = 0; i < MEMORY_DEL_ITEMS; i++) {
+        keys[i] = cf_malloc(32);
+        snprintf(keys[i], 32, "cf:{bench}:warm-up:%zu", i);
+        argv[1 + 2 * i] = keys[i];
+        argv[2 + 2 * i] = "1";
+    }
+    size_t removed = 0;
+    int rc = cf_bench_redis(self, NULL, "PING");       /* connects when needed */
+    redisReply *r = rc == 0 ? redisCommandArgv(self->redis, 2 * MEMORY_DEL_ITEMS + 1, argv, NULL)
+                            : NULL;
+    if (rc == 0 && (!r || r->type == REDIS_REPLY_ERROR))
+        rc = cf_bench_fail(self, "redis: MSET failed");
+    if (r)
+        freeReplyObject(r);
+    if (rc == 0)
+        rc = memory_delete(self, "DEL", NULL, keys, MEMORY_DEL_ITEMS, &removed);
+    memory_free(keys, MEMORY_DEL_ITEMS);
+    free(keys);
+    free(argv);
+    return rc;
+}
+
 int cf_bench_memory(cf_bench_t *self, const cf_event_t *events, const bench_case_t *cases)
 {
     cf_bench_result_t *r = &self->result;
     size_t n = self->config->events, cases_n = r->open_cases + r->closed_cases;
-    if (cf_bench_settle(self, NULL) < 0)    /* the last deadlines fired and published */
+    if (cf_bench_settle(self, NULL) < 0     /* the last deadlines fired and published */
+        || memory_warm_up(self) < 0)
         return -1;
     bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
     r->event_ids = 0;
