@@ -54,17 +54,16 @@ class Push:
     def running(self):
         return self.proc.poll() is None
 
-    def wait_applied(self, stack, keys=10000, limit=120.0):
-        """Returns once Redis holds `keys` keys (part of the events are in)
-        or the push has ended. A fault is injected after this, not after a
-        fixed delay: on a slow machine the producer is still reading its
-        file seconds after it started, and the fault would hit an idle
-        system."""
+    def wait_applied(self, stack, events=10000, limit=120.0):
+        """Returns once Redis holds `events` dedupe markers (part of the
+        events are in) or the push has ended. A fault is injected after
+        this, not after a fixed delay: on a slow machine the producer is
+        still reading its file seconds after it started, and the fault
+        would hit an idle system."""
         deadline = time.monotonic() + limit
-        with stack.redis() as redis:
-            while self.running() and time.monotonic() < deadline \
-                    and redis.call("DBSIZE") < keys:
-                time.sleep(0.1)
+        while self.running() and time.monotonic() < deadline \
+                and stack.marker_count() < events:
+            time.sleep(0.1)
         return self.running()
 
     def wait(self, timeout=600):
