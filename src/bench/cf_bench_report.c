@@ -93,10 +93,23 @@ static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_r
                                                       : NAN, r->events > 0);
     report_int(o, "broker_rss_peak_kb", r->broker_peak_kb, r->broker_peak_kb >= 0);
     report_int(o, "worker_rss_peak_kb", r->worker_peak_kb, r->worker_peak_kb >= 0);
-    report_num(o, "redis_bytes_per_open_case", r->bytes_per_open_case, r->open_cases > 0);
-    report_num(o, "redis_bytes_per_closed_case", r->bytes_per_closed_case, r->closed_cases > 0);
-    report_num(o, "redis_bytes_per_event_id", r->bytes_per_event_id, r->event_ids > 0);
-    report_num(o, "redis_eid_mb_per_million_events", r->bytes_per_event_id, r->event_ids > 0);
+    /* A weighing is the drop in used_memory when the keys go: on a running
+       stack other writes land meanwhile, and a drop of 0 or less tells
+       nothing. Such a figure is null, and memory_unknown says why. */
+    bool open_ok = r->open_cases > 0 && r->bytes_per_open_case > 0;
+    bool closed_ok = r->closed_cases > 0 && r->bytes_per_closed_case > 0;
+    bool eid_ok = r->event_ids > 0 && r->bytes_per_event_id > 0;
+    report_num(o, "redis_bytes_per_open_case", r->bytes_per_open_case, open_ok);
+    report_num(o, "redis_bytes_per_closed_case", r->bytes_per_closed_case, closed_ok);
+    report_num(o, "redis_bytes_per_event_id", r->bytes_per_event_id, eid_ok);
+    report_num(o, "redis_eid_mb_per_million_events", r->bytes_per_event_id, eid_ok);
+    bool unknown = (r->open_cases > 0 && !open_ok) || (r->closed_cases > 0 && !closed_ok)
+                   || (r->event_ids > 0 && !eid_ok);
+    report_set(o, "memory_unknown", unknown
+               ? json_string("a weighing came out at 0 bytes or less: the store changed while "
+                             "it was weighed (other writes on a running stack); the bench's own "
+                             "stack weighs with nothing else running")
+               : json_null());
     report_num(o, "redis_bytes_per_open_alert", r->bytes_per_open_alert, r->open_alerts > 0);
     report_int(o, "memory_open_cases", (long long) r->open_cases, true);
     report_int(o, "memory_open_deadlines", (long long) r->open_deadlines, true);
