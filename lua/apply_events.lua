@@ -30,12 +30,18 @@ local function count_now(c, s, sign)
   add(F_STAGE, t[2], sign * c.n)
 end
 
--- ever totals and the notification of stage s, caused by event ev
+-- ever totals and the notification of stage s, caused by event ev; a stage
+-- entered before the registration is announced with the event that entered
+-- it (kept as st|<s> and se|<s> until then), not with the registration
 local function count_ever(c, s, ev)
   local t = stage_fields(c.f.prog, s)
   add(F_STAGE, t[3], 1)
   add(F_STAGE, t[4], c.n)
-  note(c, ev, 'case.' .. c.f.prog .. '.' .. STAGES[s], { stage = STAGES[s], persons = c.n })
+  local at, by = c.f['st|' .. s], c.f['se|' .. s]
+  local cause = at and by and { by, tonumber(at) } or nil
+  if at then unset(c, 'st|' .. s) end
+  if by then unset(c, 'se|' .. s) end
+  note(c, ev, 'case.' .. c.f.prog .. '.' .. STAGES[s], { stage = STAGES[s], persons = c.n }, cause)
 end
 
 -- alert.vulnerable.<flag> for a registered case, when the rules name the flag.
@@ -70,7 +76,11 @@ local function enter_stage(c, s, ev)
   local current = highest(bits)
   c.bits = bits + BIT[s]
   c.dirty.bits = true
-  if not c.f.prog then return end
+  if not c.f.prog then
+    set(c, 'st|' .. s, int(TIMES_OF[ev]))
+    set(c, 'se|' .. s, event_id_of(ev))
+    return
+  end
   count_ever(c, s, ev)
   if s > current then
     count_now(c, current, -1)

@@ -212,13 +212,15 @@ local function event_id_of(ev)
 end
 
 -- Queues a notification about case c caused by event ev; fields are added
--- to the body {case_id, programme, event_id, occurred_at}.
-local function note(c, ev, topic, fields)
+-- to the body {case_id, programme, event_id, occurred_at}. cause, when
+-- given, is {event_id, occurred_at} of an earlier event that the
+-- notification is about (a stage entered before the registration).
+local function note(c, ev, topic, fields, cause)
   local body = fields or {}
   body.case_id = c.id
   body.programme = c.f.prog
-  body.event_id = event_id_of(ev)
-  body.occurred_at = TIMES_OF[ev]
+  body.event_id = cause and cause[1] or event_id_of(ev)
+  body.occurred_at = cause and cause[2] or TIMES_OF[ev]
   notes[#notes + 1] = { topic, body }
 end
 

@@ -116,6 +116,42 @@ static void test_resent_is_duplicate(void **state)
     free(before);
 }
 
+/* A stage entered before the registration is announced when the case
+   registers, with the event that entered it and the time it was entered,
+   not the registration's; the case keeps nothing of it afterwards. */
+static void test_late_registration_keeps_stage_times(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_stage(&ev[0], "late-dep", CASE_A, CF_EV_CASE_DEPARTED);
+    cf_test_at(&ev[0], T0 + 2 * DAY);
+    cf_test_stage(&ev[1], "late-arr", CASE_A, CF_EV_CASE_ARRIVED);
+    cf_test_at(&ev[1], T0 + 3 * DAY);
+    cf_test_register(&ev[2], "late-reg", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_at(&ev[2], T0 + DAY);
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");   /* one batch ... */
+    assert_string_equal(cf_test_apply(f, &ev[2], 1), "a"); /* ... the registration later */
+    const char *want[][2] = { { "case.CH-AVR.registered", "late-reg" },
+                              { "case.CH-AVR.departed", "late-dep" },
+                              { "case.CH-AVR.arrived", "late-arr" } };
+    const int64_t at[] = { T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY };
+    size_t seen = 0;
+    for (size_t i = 0; i < f->note_count; i++)
+        for (size_t j = 0; j < 3; j++)
+            if (strcmp(f->notes[i].topic, want[j][0]) == 0) {
+                assert_string_equal(f->notes[i].event_id, want[j][1]);
+                assert_int_equal(f->notes[i].occurred_at, at[j]);
+                seen++;
+            }
+    assert_int_equal(seen, 3);
+    char key[96];
+    snprintf(key, sizeof key, "cf:{s%u}:case:%s", cf_store_shard_of(&ev[2]), CASE_A);
+    const char *state_now = cf_test_hgetall(f, key);
+    assert_non_null(strstr(state_now, "prog=CH-AVR"));
+    assert_null(strstr(state_now, "st|"));
+    assert_null(strstr(state_now, "se|"));
+}
+
 static void test_duplicate_within_batch(void **state)
 {
     fixture_t *f = *state;
@@ -168,7 +204,7 @@ static void test_order_does_not_matter(void **state)
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|ever|persons"), 3);
     assert_string_equal(f->notes[0].stage, "registered");      /* then in stage order */
     assert_string_equal(f->notes[2].stage, "arrived");
-    assert_string_equal(f->notes[2].event_id, "o-reg");       /* caused by the registration */
+    assert_string_equal(f->notes[2].event_id, "o-arr");       /* the event that entered it */
     char *reversed = run_order(f, (const int[]) { 3, 2, 1, 0 });
     assert_string_equal(reversed, in_order);
     assert_string_equal(cf_test_family(f, "quality"), "before_registration=3 ");
@@ -602,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resent_is_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_registration_keeps_stage_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_within_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_does_not_matter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registration_rules, setup, teardown),
