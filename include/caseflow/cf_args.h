@@ -34,6 +34,13 @@ volatile sig_atomic_t *cf_args_trap_signals(void);
     configuration again". The daemon clears it when it has.                  */
 volatile sig_atomic_t *cf_args_trap_reload(void);
 
+/*  --version: prints "<program> <version>" (CF_VERSION, the project's
+    version in CMakeLists.txt) on stdout, the form help2man reads. Returns
+    the exit status: 0, or 1 when stdout could not be written. Every
+    program's settings take --version (cf_settings_getopt calls this), and
+    caseflow-ctl's main for its first word.                                  */
+int cf_args_version(const char *program);
+
 /*  Makes the process undumpable, first thing in a daemon's main: no core
     file (RLIMIT_CORE 0, hard and soft) and PR_SET_DUMPABLE 0, which also
     keeps other processes of the same user from ptrace and from reading its

@@ -38,7 +38,8 @@ typedef enum {
     CF_CLIENT_OK = 0,
     CF_CLIENT_ERR_INPUT,        /* cf_client_add: an empty or oversized event, too many */
     CF_CLIENT_ERR_ENDPOINT,     /* the endpoint could not be connected to */
-    CF_CLIENT_ERR_SOCKET        /* sending or polling failed */
+    CF_CLIENT_ERR_SOCKET,       /* sending or polling failed */
+    CF_CLIENT_ERR_UNREACHABLE   /* no broker completed a handshake in the connect timeout */
 } cf_client_err_t;
 
 typedef struct {
@@ -70,6 +71,15 @@ void cf_client_set_batch(cf_client_t *self, unsigned events);
 void cf_client_set_window(cf_client_t *self, unsigned requests);
 void cf_client_set_timeout(cf_client_t *self, int ms);
 void cf_client_set_deadline(cf_client_t *self, int ms);
+
+/*  How long cf_client_run waits for a first answer from the endpoint (a
+    handshake that succeeds, or one the broker refuses) before it gives up
+    at once with CF_CLIENT_ERR_UNREACHABLE, "no broker answers at ENDPOINT
+    ...", instead of waiting out the deadline: nothing listens there, or
+    something that is not a caseflow broker does. 0, the default, waits.
+    Once the broker has answered, this client never times out this way
+    again: a broker that restarts or is slow is the deadline's business.     */
+void cf_client_set_connect_timeout(cf_client_t *self, int ms);
 
 /*  Connects with CURVE (cf_curve_client: the producer's pair and the
     broker's key); curve is borrowed and must outlive the client. NULL, the

@@ -87,6 +87,7 @@ typedef struct {
 #define CF_SETTINGS_WINDOW_MAX              1000        /* push: the most --window takes */
 #define CF_SETTINGS_TIMEOUT_DEFAULT         5000        /* push: ms before the first resend */
 #define CF_SETTINGS_DEADLINE_DEFAULT        60          /* push: s without progress */
+#define CF_SETTINGS_CONNECT_TIMEOUT_DEFAULT 2000        /* push: ms for the broker's first answer */
 
 /*  The protocol's limits that bound a setting, restated so that the
     settings module includes nothing above it; cf_broker.c and cf_client.c
@@ -141,7 +142,9 @@ void cf_settings_destroy(cf_settings_t **self_p);
     and --config taken here, and `extra` (the program's own options,
     terminated by a zero row; may be NULL) returned as getopt_long returns
     them, ':' and '?' included (shortopts should start with ':'). Setting
-    values are only recorded; cf_settings_resolve checks them.              */
+    values are only recorded; cf_settings_resolve checks them. --version is
+    taken here too, for every program: it prints "caseflow-<section>
+    <version>" (cf_args_version) and exits, as --help's text says.          */
 int cf_settings_getopt(cf_settings_t *self, int argc, char **argv, const char *shortopts,
                        const struct option *extra);
 

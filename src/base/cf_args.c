@@ -58,6 +58,12 @@ int cf_args_host_port(const char *what, const char *text, char *host, size_t hos
     return 0;
 }
 
+int cf_args_version(const char *program)
+{
+    printf("%s %s\n", program, CF_VERSION);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
 static void args_on_signal(int signum)
 {
     (void) signum;

@@ -4,6 +4,7 @@
     the file is read by cf_config with the rules of cf_settings_file.c.      */
 #include "cf_settings_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_args.h"
 #include "caseflow/cf_config.h"
 
 #include <assert.h>
@@ -11,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT_CONFIG 0x0fff           /* getopt values of --config and the settings */
-#define OPT_BASE   0x1000
+#define OPT_VERSION 0x0ffe          /* getopt values of --version, --config and the settings */
+#define OPT_CONFIG  0x0fff
+#define OPT_BASE    0x1000
 
 typedef struct {
     const cf_setting_t *row;
@@ -73,13 +75,14 @@ static setting_t *settings_item(const cf_settings_t *self, const char *name)
     return NULL;
 }
 
-/*  The long options: each setting (and its alias), --config, then extra.    */
+/*  The long options: each setting (and its alias), --config, --version,
+    then extra.                                                              */
 static struct option *settings_options(const cf_settings_t *self, const struct option *extra)
 {
     size_t extras = 0;
     while (extra && extra[extras].name)
         extras++;
-    struct option *options = cf_calloc(2 * self->count + extras + 2, sizeof *options);
+    struct option *options = cf_calloc(2 * self->count + extras + 3, sizeof *options);
     size_t n = 0;
     for (size_t i = 0; i < self->count; i++) {
         const cf_setting_t *row = self->items[i].row;
@@ -91,6 +94,7 @@ static struct option *settings_options(const cf_settings_t *self, const struct o
             options[n++] = (struct option) { row->alias, has_arg, 0, OPT_BASE + (int) i };
     }
     options[n++] = (struct option) { "config", required_argument, 0, OPT_CONFIG };
+    options[n++] = (struct option) { "version", no_argument, 0, OPT_VERSION };
     for (size_t i = 0; i < extras; i++)
         options[n++] = extra[i];
     return options;             /* calloc'd: the last row is zero */
@@ -128,6 +132,10 @@ int cf_settings_getopt(cf_settings_t *self, int argc, char **argv, const char *s
     while ((opt = getopt_long(argc, argv, shortopts, self->options, &index)) != -1) {
         if (opt == OPT_CONFIG) {
             cf_settings_set_flag(self, "config", optarg);
+        } else if (opt == OPT_VERSION) {
+            char program[64];
+            snprintf(program, sizeof program, "caseflow-%s", self->section);
+            exit(cf_args_version(program));
         } else if (opt >= OPT_BASE && opt < OPT_BASE + (int) self->count) {
             cf_settings_set_flag(self, self->options[index].name, optarg ? optarg : "1");
         } else

@@ -150,6 +150,9 @@ static const cf_setting_t s_rows[] = {
       NULL },
     { "deadline", PUSH, CF_NUMBER(1, 86400), STR(CF_SETTINGS_DEADLINE_DEFAULT), 0, "S",
       "give up after S seconds without progress", NULL },
+    { "connect-timeout", PUSH, CF_NUMBER(1, 3600000), STR(CF_SETTINGS_CONNECT_TIMEOUT_DEFAULT), 0,
+      "MS", "give up at once when no broker has answered (completed or refused a handshake) "
+      "within MS", NULL },
 };
 #define S_ROWS (sizeof s_rows / sizeof s_rows[0])
 

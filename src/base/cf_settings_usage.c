@@ -65,6 +65,7 @@ char *settings_usage_text(const char *section, const char *head, const char *tai
     snprintf(right, sizeof right, "settings from FILE: keys named as the flags, in [%s] or, "
              "for shared ones, [%s] [env CASEFLOW_CONFIG]", section, CF_SETTINGS_SHARED);
     help_entry(out, "--config FILE", right);
+    help_entry(out, "--version", "print the program's name and version, and exit");
     fputs(tail ? tail : "  --help                this text\n", out);
     cf_memstream_close(out);
     return text;

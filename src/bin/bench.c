@@ -23,9 +23,11 @@
 #include <unistd.h>
 
 static const char *s_usage =
-    "usage: caseflow-bench [options]\n"
+    "Usage: caseflow-bench [options]\n"
     "Pushes a generated event mix through broker, workers and Redis and reports\n"
     "throughput, ack latency, Redis cost and the ceiling of the store code.\n"
+    "\n"
+    "Options:\n"
     "  --json              the report as one JSON object\n"
     "  --events N          events of the closed loop and the ceiling (default 100000)\n"
     "  --workers W         workers of the bench's own stack, and ceiling threads (default 2)\n"

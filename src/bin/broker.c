@@ -12,11 +12,13 @@
 #include <stdlib.h>
 
 static const char *s_usage =
-    "usage: caseflow-broker [options]\n"
+    "Usage: caseflow-broker [options]\n"
     "Each setting is a flag, an environment variable or a key of the --config\n"
     "file ([broker], or [caseflow] for shared ones); a flag wins, then the\n"
     "environment, then the file, then the default. Endpoints are ZeroMQ\n"
-    "addresses such as tcp://127.0.0.1:5570.\n";
+    "addresses such as tcp://127.0.0.1:5570.\n"
+    "\n"
+    "Options:\n";
 
 static char s_metrics_host[CF_SETTINGS_HOST_MAX];
 static int s_metrics_port;     /* 0: no metrics */

@@ -10,12 +10,15 @@
     they share is in ctl_settings.c. Usage errors exit 2, runtime errors
     (Redis unreachable) exit 1, each with one line on stderr.                */
 #include "ctl.h"
+#include "caseflow/cf_args.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const char *s_usage =
-    "usage: caseflow-ctl COMMAND [options]\n"
+    "Usage: caseflow-ctl COMMAND [options]\n"
+    "\n"
+    "Commands:\n"
     "  report NAME [options]   print a report of the live aggregates\n"
     "                          (caseflow-ctl report --help lists them)\n"
     "  dlq list|replay         the dead letters: events set aside after their tries\n"
@@ -33,7 +36,11 @@ static const char *s_usage =
     "  drain WORKER            let a worker finish what it holds, then exit\n"
     "  pause, resume           stop or start the broker's intake\n"
     "                          (caseflow-ctl status --help)\n"
+    "\n"
+    "Options:\n"
     "  --help                  this text\n"
+    "  --version               print the program's name and version, and exit\n"
+    "\n"
     "The commands that reach Redis take --redis HOST:PORT (env CASEFLOW_REDIS) and\n"
     "--config FILE (env CASEFLOW_CONFIG; keys of [ctl] and [caseflow]), and its\n"
     "credentials --redis-user and --redis-password-file (or CASEFLOW_REDIS_PASSWORD).\n";
@@ -58,6 +65,8 @@ int main(int argc, char **argv)
         fputs(s_usage, stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0)
+        return cf_args_version("caseflow-ctl");
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (strcmp(argv[1], s_commands[i].name) == 0)
             return s_commands[i].run(argc - 1, argv + 1);

@@ -11,7 +11,7 @@
 #include <time.h>
 
 static const char *s_clock_usage =
-    "usage: caseflow-ctl clock [show]         the clock in force\n"
+    "Usage: caseflow-ctl clock [show]         the clock in force\n"
     "       caseflow-ctl clock set TIME       TIME: YYYY-MM-DD[THH:MM[:SS]][Z] (UTC)\n"
     "                                         or Unix milliseconds\n"
     "       caseflow-ctl clock wall           back to the wall clock\n"

@@ -3,10 +3,12 @@
     without starting or reaching anything: "FILE: ok (...)" on stdout and
     exit 0, or each error as "FILE:LINE: key 'x': reason" on stderr and exit
     1. `config keys` lists every setting the programs take, from the same
-    table they read (cf_settings_table.c). --json for both.                 */
+    table they read (cf_settings_table.c), as a cf_table like the other
+    commands' tables. --json for both.                                      */
 #include "ctl.h"
 #include "caseflow/cf_config.h"
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_table.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -16,7 +18,7 @@
 #include <string.h>
 
 static const char *s_config_usage =
-    "usage: caseflow-ctl config check FILE [--json]\n"
+    "Usage: caseflow-ctl config check FILE [--json]\n"
     "       caseflow-ctl config keys [--json]\n"
     "  check FILE            validate a configuration file (deploy/caseflow.conf):\n"
     "                        every section, key and value; exit 0 and one line\n"
@@ -68,10 +70,16 @@ static int config_check(const char *path, bool json)
     return rc || bad ? 1 : 0;
 }
 
-/*  Adds (or prints) one accepted key; shared_too: a shared key given in a
-    program's section, documented under [caseflow]. A setting taken from
-    the environment only (a password) is listed too, as env_only.           */
-static void config_key(json_t *list, const char *section, const cf_setting_t *row, bool shared_too)
+/*  The columns of `config keys` as text.                                    */
+enum { KEY_SECTION, KEY_NAME, KEY_TYPE, KEY_DEFAULT, KEY_ENV, KEY_COLUMNS };
+static const char *s_key_columns[KEY_COLUMNS] = { "section", "key", "type", "default", "env" };
+
+/*  Adds one accepted key to the JSON list, or else to the table; shared_too:
+    a shared key given in a program's section, documented under [caseflow].
+    A setting taken from the environment only (a password) is listed too, as
+    env_only.                                                                */
+static void config_key(json_t *list, cf_table_t *table, const char *section,
+                       const cf_setting_t *row, bool shared_too)
 {
     bool env_only = row->flags & CF_SETTING_ENV_ONLY;
     char env[64], range[64] = "";
@@ -86,34 +94,44 @@ static void config_key(json_t *list, const char *section, const cf_setting_t *ro
                                               "env_only", env_only, "help", row->help));
         return;
     }
-    printf("%-10s %-14s %-14s %-16s %s%s\n", section, row->name, *range ? range : s_types[row->type],
-           row->def ? row->def : "-", env, env_only ? " (environment only)"
-           : shared_too ? " (also [caseflow])" : "");
+    char env_note[128];
+    snprintf(env_note, sizeof env_note, "%s%s", env, env_only ? " (environment only)"
+             : shared_too ? " (also [caseflow])" : "");
+    const char *cells[KEY_COLUMNS] = { section, row->name, *range ? range : s_types[row->type],
+                                       row->def ? row->def : "-", env_note };
+    size_t r = cf_table_add_row(table);
+    for (size_t c = 0; c < KEY_COLUMNS; c++)
+        cf_table_set_text(table, r, c, cells[c]);
 }
 
 /*  Every section's keys: [caseflow]'s shared ones, then each program's.    */
 static int config_keys(bool json)
 {
     json_t *list = json ? json_array() : NULL;
-    if (!json)
-        printf("%-10s %-14s %-14s %-16s %s\n", "section", "key", "type", "default", "env");
+    cf_table_t *table = json ? NULL : cf_table_new();
+    for (size_t c = 0; table && c < KEY_COLUMNS; c++)
+        cf_table_add_column(table, s_key_columns[c], CF_TABLE_TEXT);
     for (size_t i = 0; i < cf_settings_rows(); i++) {
         const cf_setting_t *row = cf_settings_row(i);
         if ((row->flags & CF_SETTING_SHARED) && !(row->flags & CF_SETTING_ENV_ONLY)
             && cf_settings_find(CF_SETTINGS_SHARED, row->name) == row)
-            config_key(list, CF_SETTINGS_SHARED, row, false);
+            config_key(list, table, CF_SETTINGS_SHARED, row, false);
     }
     for (size_t p = 0; cf_settings_program_name(p); p++) {
         const char *section = cf_settings_program_name(p);
         for (size_t i = 0; i < cf_settings_rows(); i++) {
             const cf_setting_t *row = cf_settings_row(i);
             if (row->programs & (1u << p))
-                config_key(list, section, row, row->flags & CF_SETTING_SHARED);
+                config_key(list, table, section, row, row->flags & CF_SETTING_SHARED);
         }
     }
     if (json)
         return config_print_json(list);
-    return fflush(stdout) != 0;
+    char *text = cf_table_render(table, CF_TABLE_PLAIN);
+    int rc = fputs(text, stdout) < 0 || fflush(stdout) != 0;
+    free(text);
+    cf_table_destroy(&table);
+    return rc;
 }
 
 int ctl_config(int argc, char **argv)

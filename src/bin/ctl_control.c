@@ -24,7 +24,7 @@
 #define CONTROL_REPLY_PARTS 4       /* a reply has 3; more is not a control reply */
 
 static const char *s_control_usage =
-    "usage: caseflow-ctl status|workers|pause|resume [options]\n"
+    "Usage: caseflow-ctl status|workers|pause|resume [options]\n"
     "       caseflow-ctl drain WORKER [options]\n"
     "  status                the broker: uptime, queue, in flight, rates, its workers\n"
     "  workers               the connected workers: id, host, pid, credit, jobs and\n"

@@ -14,7 +14,7 @@
 #include <time.h>
 
 static const char *s_dlq_usage =
-    "usage: caseflow-ctl dlq list [options]\n"
+    "Usage: caseflow-ctl dlq list [options]\n"
     "       caseflow-ctl dlq replay ID|--all [options]\n"
     "  list                  the dead letters: id, time, event_id, type, tries, error\n"
     "  replay ID             apply entry ID again; it leaves the stream once Redis took it\n"

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *s_functions_usage =
-    "usage: caseflow-ctl functions load     load (or replace) the library from the scripts\n"
+    "Usage: caseflow-ctl functions load     load (or replace) the library from the scripts\n"
     "                                       directory, as the Redis admin (FUNCTION LOAD)\n"
     "       caseflow-ctl functions [status] the version Redis holds and the one this\n"
     "                                       build needs; exit 1 when they differ\n"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 static const char *s_keygen_usage =
-    "usage: caseflow-ctl keygen NAME [--dir DIR]\n"
+    "Usage: caseflow-ctl keygen NAME [--dir DIR]\n"
     "Writes DIR/NAME.key (the secret key, mode 0600) and DIR/NAME.pub (the\n"
     "public key; one Z85 line each) and prints the public key.\n"
     "  --dir DIR             where (default: the current directory)\n"

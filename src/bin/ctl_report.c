@@ -21,7 +21,7 @@ typedef struct {
 } report_args_t;
 
 static const char *s_report_usage =
-    "usage: caseflow-ctl report NAME [options]\n"
+    "Usage: caseflow-ctl report NAME [options]\n"
     "  --json                an array of objects, one per row\n"
     "  --csv                 RFC 4180 CSV with a header record\n"
     "  --programme P         only programme P's counters (not funding, flows, quality)\n"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char *s_rules_usage =
-    "usage: caseflow-ctl rules check FILE [--json]\n"
+    "Usage: caseflow-ctl rules check FILE [--json]\n"
     "  check FILE            validate a rules file (format: deploy/rules.ini,\n"
     "                        docs/notifications.md); exit 0 when good, 1 with\n"
     "                        FILE:LINE: section.key: reason on stderr when not\n"

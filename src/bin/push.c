@@ -15,6 +15,7 @@
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_pack.h"
+#include "caseflow/cf_progress.h"
 #include "caseflow/cf_settings.h"
 
 #include <errno.h>
@@ -26,10 +27,12 @@
 #include <unistd.h>
 
 static const char *s_usage =
-    "usage: caseflow-push [options] [FILE ...]\n"
+    "Usage: caseflow-push [options] [FILE ...]\n"
     "Sends events (JSON lines; stdin when no FILE or FILE is -) to the broker.\n"
     "Each setting is a flag, an environment variable or a key of the --config\n"
-    "file ([push], or [caseflow] for shared ones), in that order of precedence.\n";
+    "file ([push], or [caseflow] for shared ones), in that order of precedence.\n"
+    "\n"
+    "Options:\n";
 
 static const char *s_usage_end =
     "  --json                print the summary as one JSON object\n"
@@ -40,7 +43,7 @@ static const char *s_usage_end =
 
 typedef struct {
     const char *intake;
-    long long batch, window, timeout_ms, deadline_s;
+    long long batch, window, timeout_ms, deadline_s, connect_ms;
     bool json, quiet;
     char **files;
     int file_count;
@@ -71,6 +74,7 @@ typedef struct {
     size_t origin_size;
     push_list_t local;          /* lines rejected here */
     int64_t started;
+    int64_t sending;            /* when cf_client_run began: the bar's rate and ETA */
     bool bar;
 } push_t;
 
@@ -117,6 +121,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, push_options_t
     o->window = cf_settings_number(s, "window");
     o->timeout_ms = cf_settings_number(s, "timeout");
     o->deadline_s = cf_settings_number(s, "deadline");
+    o->connect_ms = cf_settings_number(s, "connect-timeout");
     if (!o->intake) {
         snprintf(err, n, "no intake endpoint: pass --intake, set CASEFLOW_INTAKE or put "
                  "intake in the --config file");
@@ -198,20 +203,16 @@ static int push_read(push_t *p, char *err, size_t n)
 
 /* ---- progress and summary --------------------------------------------- */
 
+/* The bar (cf_progress), redrawn in place: \033[K clears what a longer
+   line before it left. Only on a terminal (p->bar). */
 static void on_progress(const cf_client_stats_t *stats, void *arg)
 {
     push_t *p = arg;
     if (!p->bar || stats->events == 0)
         return;
-    size_t done = stats->accepted + stats->duplicate + stats->rejected + stats->unacked;
-    double seconds = (double) (cf_clock_ms() - p->started) / 1000;
-    char bar[31];
-    size_t filled = done * 30 / stats->events;
-    memset(bar, '#', filled);
-    memset(bar + filled, '.', 30 - filled);
-    bar[30] = '\0';
-    fprintf(stderr, "\r[%s] %zu/%zu events acked, %.0f/s ", bar, done, stats->events,
-            seconds > 0 ? done / seconds : 0.0);
+    char line[160];
+    fprintf(stderr, "\r%s\033[K", cf_progress_line(line, sizeof line, stats,
+                                                    (double) (cf_clock_ms() - p->sending) / 1000));
 }
 
 static int entry_order(const void *a, const void *b)
@@ -329,6 +330,7 @@ int main(int argc, char **argv)
     cf_client_set_window(p.client, (unsigned) p.options.window);
     cf_client_set_timeout(p.client, (int) p.options.timeout_ms);
     cf_client_set_deadline(p.client, (int) (p.options.deadline_s * 1000));
+    cf_client_set_connect_timeout(p.client, (int) p.options.connect_ms);
     if (p.options.curve)
         cf_client_set_curve(p.client, p.options.curve);
     int status = 2;
@@ -339,6 +341,7 @@ int main(int argc, char **argv)
     else {
         cf_client_set_stop_flag(p.client, cf_args_trap_signals());
         p.bar = !p.options.quiet && isatty(STDERR_FILENO);
+        p.sending = cf_clock_ms();
         int rc = cf_client_run(p.client, on_progress, &p);
         if (p.bar)
             fputc('\n', stderr);

@@ -35,11 +35,13 @@
 #define WATCH_TICK_MS   100         /* how often --idle and the handshake are checked */
 
 static const char *s_usage =
-    "usage: caseflow-watch [options] [PREFIX ...]\n"
+    "Usage: caseflow-watch [options] [PREFIX ...]\n"
     "Prints the broker's notifications whose topic starts with a PREFIX (all\n"
     "when none is given) as JSON lines; warns on stderr about missed ones.\n"
     "Each setting is a flag, an environment variable or a key of the --config\n"
-    "file ([watch], or [caseflow] for shared ones), in that order of precedence.\n";
+    "file ([watch], or [caseflow] for shared ones), in that order of precedence.\n"
+    "\n"
+    "Options:\n";
 
 static const char *s_usage_end =
     "  --snapshot            first print the current state as one line\n"

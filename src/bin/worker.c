@@ -12,10 +12,12 @@
 #include <stdlib.h>
 
 static const char *s_usage =
-    "usage: caseflow-worker [options]\n"
+    "Usage: caseflow-worker [options]\n"
     "Each setting is a flag, an environment variable or a key of the --config\n"
     "file ([worker], or [caseflow] for shared ones); a flag wins, then the\n"
-    "environment, then the file, then the default.\n";
+    "environment, then the file, then the default.\n"
+    "\n"
+    "Options:\n";
 
 typedef struct {
     cf_worker_config_t config;

@@ -78,6 +78,12 @@ void cf_client_set_deadline(cf_client_t *self, int ms)
     self->deadline_ms = ms;
 }
 
+void cf_client_set_connect_timeout(cf_client_t *self, int ms)
+{
+    assert(self && ms >= 0);
+    self->connect_ms = ms;
+}
+
 void cf_client_set_stop_flag(cf_client_t *self, volatile sig_atomic_t *flag)
 {
     assert(self);

@@ -44,6 +44,9 @@ struct _cf_client_t {
     unsigned allowed;           /* requests in flight allowed now: halves on busy,
                                    grows by one per request taken whole, up to window */
     int timeout_ms, deadline_ms;
+    int connect_ms;             /* 0: wait for the first handshake as long as it takes */
+    bool answered;              /* a handshake succeeded or was refused */
+    int64_t run_started;
     volatile sig_atomic_t *stop_flag;
 
     char *arena;            /* event bytes and ids, back to back */

@@ -282,6 +282,24 @@ static int client_on_reconnect(cf_client_t *self, int64_t now)
     return 0;
 }
 
+/* Whether the endpoint has answered (refused is an answer) before the
+   connect timeout: a ZeroMQ connect to a port where nothing listens is no
+   error, libzmq only tries again and again, so without this a producer
+   would wait out its whole deadline (60 s) to learn that. -1 with the
+   error set when it has not, else 0. */
+static int client_check_answered(cf_client_t *self, int refused, int64_t now)
+{
+    if (self->answered || !self->connect_ms || !self->handshake)
+        return 0;
+    self->answered = refused || cf_handshake_ever_succeeded(self->handshake);
+    if (self->answered || now - self->run_started < self->connect_ms)
+        return 0;
+    return cf_client_fail(self, CF_CLIENT_ERR_UNREACHABLE,
+                          "no broker answers at %s: nothing completed a handshake within %g s "
+                          "(is the broker running, and is this its intake endpoint?)",
+                          self->endpoint, self->connect_ms / 1000.0);
+}
+
 static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
@@ -290,8 +308,9 @@ static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
     /* libzmq never tries a refused handshake again: cf_handshake does, now
        and then (a place may free up under the broker's connection limit, a
        key may be added to its allow-list) */
-    if (self->handshake)
-        cf_handshake_keep_trying(self->handshake, self->endpoint);
+    int refused = self->handshake ? cf_handshake_keep_trying(self->handshake, self->endpoint) : 0;
+    if (client_check_answered(self, refused, now) < 0)
+        return -1;
     if (self->handshake && cf_handshake_reconnected(self->handshake)
         && client_on_reconnect(self, now) < 0)
         return -1;
@@ -323,6 +342,8 @@ static void client_abandon(cf_client_t *self, uint32_t index, const char *why)
     snprintf(sent, sizeof sent, event->sends == 1 ? "once" : "%u times", event->sends);
     if (event->sends == 0)
         snprintf(reason, sizeof reason, "never sent (%s)", why);
+    else if (self->code == CF_CLIENT_ERR_UNREACHABLE)   /* queued, but no connection to send on */
+        snprintf(reason, sizeof reason, "not delivered (%s)", why);
     else if (event->flags & CLIENT_WAS_BUSY)
         snprintf(reason, sizeof reason, "broker busy (%s), sent %s (%s)", self->busy_reason, sent,
                  why);
@@ -336,7 +357,9 @@ static void client_give_up(cf_client_t *self)
 {
     char why[128];
     int refused = cf_client_refused(self);
-    if (self->code != CF_CLIENT_OK)
+    if (self->code == CF_CLIENT_ERR_UNREACHABLE)
+        snprintf(why, sizeof why, "no broker answers");
+    else if (self->code != CF_CLIENT_OK)
         snprintf(why, sizeof why, "socket error");
     else if (self->ending && refused)
         snprintf(why, sizeof why, "gave up after %g s without progress; the broker refused "
@@ -371,7 +394,7 @@ static void client_start(cf_client_t *self)
     self->busy_until = 0;
     self->busy_pause_ms = CLIENT_BUSY_PAUSE_MS;
     self->allowed = self->window;
-    self->last_progress = cf_clock_ms();
+    self->last_progress = self->run_started = cf_clock_ms();
 }
 
 static void client_stop(cf_client_t *self)

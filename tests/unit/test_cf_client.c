@@ -372,17 +372,25 @@ static void test_error_and_twice(void **state)
     fake_stop(&fake);
 }
 
+/* A client of 30 events, 10 a request, 2 in flight, for a free endpoint
+   (written into endpoint): nothing listens there. */
+static cf_client_t *no_broker_client(char *endpoint, size_t size, int deadline_ms)
+{
+    cf_test_free_endpoint(endpoint, size);
+    cf_client_t *client = cf_client_new(endpoint);
+    cf_client_set_batch(client, 10);
+    cf_client_set_window(client, 2);
+    cf_client_set_deadline(client, deadline_ms);
+    add_events(client, "ok-", 30);
+    return client;
+}
+
 static void test_no_broker(void **state)
 {
     (void) state;
     char endpoint[64];
-    cf_test_free_endpoint(endpoint, sizeof endpoint);
-    cf_client_t *client = cf_client_new(endpoint);
-    cf_client_set_batch(client, 10);
-    cf_client_set_window(client, 2);
+    cf_client_t *client = no_broker_client(endpoint, sizeof endpoint, 400);
     cf_client_set_timeout(client, 50);
-    cf_client_set_deadline(client, 400);
-    add_events(client, "ok-", 30);
     assert_int_equal(cf_client_run(client, NULL, NULL), 0);
     cf_client_stats_t stats;
     cf_client_stats(client, &stats);
@@ -394,6 +402,48 @@ static void test_no_broker(void **state)
     cf_client_status(client, 29, &reason);
     assert_string_equal(reason, "never sent (gave up after 0.4 s without progress)");
     cf_client_destroy(&client);
+}
+
+/* Nothing listens at the endpoint: with a connect timeout the run ends
+   then, saying so, long before its deadline. */
+static void test_unreachable(void **state)
+{
+    (void) state;
+    char endpoint[64];
+    cf_client_t *client = no_broker_client(endpoint, sizeof endpoint, 60000);
+    cf_client_set_connect_timeout(client, 300);
+    int64_t started = cf_clock_ms();
+    assert_int_equal(cf_client_run(client, NULL, NULL), -1);
+    assert_true(cf_clock_ms() - started < 30000);       /* not the deadline */
+    assert_int_equal(cf_client_error_code(client), CF_CLIENT_ERR_UNREACHABLE);
+    if (!strstr(cf_client_error(client), "no broker answers at ")
+        || !strstr(cf_client_error(client), endpoint))
+        fail_msg("error: %s", cf_client_error(client));
+    const char *reason;
+    assert_int_equal(cf_client_status(client, 0, &reason), CF_CLIENT_UNACKED);
+    assert_string_equal(reason, "not delivered (no broker answers)");
+    cf_client_status(client, 29, &reason);
+    assert_string_equal(reason, "never sent (no broker answers)");
+    cf_client_destroy(&client);
+}
+
+/* A broker that answers the handshake but takes longer than the connect
+   timeout to ACK is only slow: the run goes on to the ACK. */
+static void test_slow_broker_is_not_unreachable(void **state)
+{
+    (void) state;
+    fake_t *fake = fake_start(FAKE_LATE_FIRST);
+    cf_client_t *client = cf_client_new(fake->endpoint);
+    cf_client_set_batch(client, 10);
+    cf_client_set_timeout(client, 800);     /* the first ACK comes after the resend */
+    cf_client_set_connect_timeout(client, 200);
+    add_events(client, "ok-", 5);
+    assert_int_equal(cf_client_run(client, NULL, NULL), 0);
+    cf_client_stats_t stats;
+    cf_client_stats(client, &stats);
+    assert_int_equal(stats.accepted, 5);
+    cf_client_destroy(&client);
+    fake_stop(&fake);
 }
 
 static void test_stop_flag_and_bad_input(void **state)
@@ -452,6 +502,8 @@ int main(void)
         cmocka_unit_test(test_resent_on_reconnect),
         cmocka_unit_test(test_error_and_twice),
         cmocka_unit_test(test_no_broker),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_slow_broker_is_not_unreachable),
         cmocka_unit_test(test_stop_flag_and_bad_input),
         cmocka_unit_test(test_many_events),
     };
