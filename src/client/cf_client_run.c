@@ -294,10 +294,13 @@ static int client_check_answered(cf_client_t *self, int refused, int64_t now)
     self->answered = refused || cf_handshake_ever_succeeded(self->handshake);
     if (self->answered || now - self->run_started < self->connect_ms)
         return 0;
+    /* with CURVE, a wrong server key looks the same: the broker cannot read
+       the client's HELLO and drops the connection without a word */
     return cf_client_fail(self, CF_CLIENT_ERR_UNREACHABLE,
                           "no broker answers at %s: nothing completed a handshake within %g s "
-                          "(is the broker running, and is this its intake endpoint?)",
-                          self->endpoint, self->connect_ms / 1000.0);
+                          "(is the broker running, %s?)", self->endpoint, self->connect_ms / 1000.0,
+                          self->curve ? "is this its intake endpoint, and is the server key its "
+                                        "public key" : "and is this its intake endpoint");
 }
 
 static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
