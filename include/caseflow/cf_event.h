@@ -265,4 +265,31 @@ cf_stage_t cf_event_stage(cf_event_type_t type);
 /*  True for every type that carries a case_ref (case.*).                     */
 bool cf_event_is_case_event(cf_event_type_t type);
 
+/* ---- the counted forms of values (cf_event_values.c) ------------------------ */
+
+#define CF_EVENT_DAY_SIZE       32      /* room for "day:YYYY-MM-DD" of any time */
+
+/*  The UTC day number of a time in ms (days since 1970-01-01, floored).      */
+int64_t cf_event_day_number(int64_t ms);
+
+/*  "day:YYYY-MM-DD" of a UTC ms time into buf (size >= CF_EVENT_DAY_SIZE):
+    the one period the counters keep.                                         */
+void cf_event_day(int64_t ms, char *buf, size_t size);
+
+/*  A free string as a part of a '|'-joined field: '%' and '|' as %25 and
+    %7C, cut to fit size (terminated). Returns the length written.            */
+size_t cf_event_escape(const char *s, char *buf, size_t size);
+
+/*  A score in ten-thousandths and a value in cents, rounded: integers that
+    sum exactly.                                                              */
+int64_t cf_event_score(double x);
+int64_t cf_event_cents(double value);
+
+/*  A screening's risk: 1 low .. 3 high, 0 when the screening gave none.     */
+int cf_event_risk_level(const char *risk);
+
+/*  The persons by sex x age band (cf_vocab's orders) into counts; returns
+    how many cells are not 0.                                                 */
+unsigned cf_event_demo(const cf_event_t *e, unsigned counts[CF_SEXES][CF_AGE_BANDS]);
+
 #endif

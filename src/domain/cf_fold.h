@@ -6,7 +6,8 @@
 
     A fold takes one shard's batch of validated events, with the states of
     their cases and routes as Redis held them (opaque packed bytes that only
-    this module reads and writes), and produces:
+    this module reads and writes: cf_fold_state.c describes the format,
+    which starts with a format byte), and produces:
       - each touched case's and route's new packed state;
       - the batch's counter deltas, merged: one delta per distinct
         (family, field), so that each counter is written once per batch;
@@ -54,7 +55,11 @@ int cf_fold_load_route(cf_fold_t *self, const char *route, const void *state, si
 /*  Applies one event whose case (or route) was loaded. fresh: the event was
     not applied before (no dedupe marker); a repeat (fresh false) only counts
     quality|duplicate. Order within the batch is the events' order in the
-    request; the result does not depend on it (order independence).       */
+    request; the result does not depend on it (order independence).
+    A counter whose sum within the batch would leave int64 (or a route's
+    day count) makes the batch fail: cf_fold_error is then not NULL, and
+    the store must commit nothing of the batch and dead-letter it (never
+    saturate). The store checks the sums against what Redis holds.         */
 void cf_fold_apply(cf_fold_t *self, const cf_event_t *event, bool fresh);
 
 /*  Fires the overdue deadline of `limit` (cf_limit_t) of the loaded case_id,
@@ -105,6 +110,8 @@ size_t cf_fold_deadlines(const cf_fold_t *self);
 void cf_fold_deadline(const cf_fold_t *self, size_t i, const char **member, size_t *member_len,
                       int64_t *due_ms);
 
+/*  Why the last call failed, or the batch's first error (an overflow, a
+    state that is not one); NULL when there is none. cf_fold_reset clears it. */
 const char *cf_fold_error(const cf_fold_t *self);
 
 #endif

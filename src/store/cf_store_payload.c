@@ -8,10 +8,8 @@
 #include "caseflow/cf_pack.h"
 
 #include <assert.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static void pack_vulns(msgpack_packer *pk, uint32_t mask)
 {
@@ -28,12 +26,8 @@ static void pack_vulns(msgpack_packer *pk, uint32_t mask)
    cf_vocab's orders. */
 static void pack_demo(msgpack_packer *pk, const cf_event_t *e)
 {
-    unsigned counts[CF_SEXES][CF_AGE_BANDS] = { { 0 } }, cells = 0;
-    for (unsigned i = 0; i < e->person_count; i++) {
-        int sex = cf_vocab_sex_find(&e->persons[i].sex, 1);
-        cells += counts[sex][e->persons[i].age_band]++ == 0;
-    }
-    msgpack_pack_array(pk, 2 * cells);
+    unsigned counts[CF_SEXES][CF_AGE_BANDS];
+    msgpack_pack_array(pk, 2 * cf_event_demo(e, counts));
     char cell[16];
     for (int s = 0; s < CF_SEXES; s++)
         for (int b = 0; b < CF_AGE_BANDS; b++)
@@ -45,56 +39,29 @@ static void pack_demo(msgpack_packer *pk, const cf_event_t *e)
             }
 }
 
-/* "day:YYYY-MM-DD" of a UTC ms time: the one period the counters keep. */
 static void pack_day(msgpack_packer *pk, int64_t ms)
 {
-    time_t t = (time_t) (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "day:%Y-%m-%d", &tm);
+    char buf[CF_EVENT_DAY_SIZE];
+    cf_event_day(ms, buf, sizeof buf);
     cf_pack_str(pk, buf);
 }
 
-/* A free string as a field part: '%' and '|' escaped as %25 and %7C. */
 static void pack_escaped(msgpack_packer *pk, const char *s)
 {
-    char buf[3 * CF_NAME_MAX + 1], *p = buf;
-    for (; *s && p < buf + sizeof buf - 3; s++) {
-        if (*s == '%' || *s == '|')
-            p += sprintf(p, "%%%02X", (unsigned char) *s);
-        else
-            *p++ = *s;
-    }
-    *p = '\0';
-    cf_pack_str(pk, buf);
+    char buf[3 * CF_NAME_MAX + 1];
+    cf_pack_strn(pk, buf, cf_event_escape(s, buf, sizeof buf));
 }
 
 /* A score in ten-thousandths, -1 when none. */
 static void pack_score(msgpack_packer *pk, bool given, double x)
 {
-    msgpack_pack_int64(pk, given ? (int64_t) llround(x * 1e4) : -1);
+    msgpack_pack_int64(pk, given ? cf_event_score(x) : -1);
 }
 
 static void pack_money(msgpack_packer *pk, const cf_event_t *e)
 {
     cf_pack_str(pk, e->has_value ? e->currency : "-");
-    msgpack_pack_int64(pk, e->has_value ? (int64_t) llround(e->value * 100) : 0);
-}
-
-/* 1 low .. 3 high, 0 when the screening gave none. */
-static int pack_risk(const char *risk)
-{
-    for (int level = 1; level <= CF_RISK_LEVELS; level++)
-        if (!strcmp(risk, cf_vocab_risk_name(level)))
-            return level;
-    return 0;
-}
-
-/* The UTC day number of a time in ms. */
-static int64_t pack_day_number(int64_t ms)
-{
-    return ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    msgpack_pack_int64(pk, e->has_value ? cf_event_cents(e->value) : 0);
 }
 
 /* One element of a payload (two for CF_PAY_MONEY). */
@@ -115,11 +82,11 @@ static void pack_element(msgpack_packer *pk, const cf_event_t *e, const cf_pay_e
     case CF_PAY_BOOL: msgpack_pack_int(pk, given && *(const bool *) at); break;
     case CF_PAY_SCORE: pack_score(pk, given, *(const double *) at); break;
     case CF_PAY_MONEY: pack_money(pk, e); break;
-    case CF_PAY_CENTS: msgpack_pack_int64(pk, (int64_t) llround(e->value * 100)); break;
+    case CF_PAY_CENTS: msgpack_pack_int64(pk, cf_event_cents(e->value)); break;
     case CF_PAY_TIME: msgpack_pack_int64(pk, e->occurred_at); break;
     case CF_PAY_DAY: pack_day(pk, e->occurred_at); break;
-    case CF_PAY_DAY_NUMBER: msgpack_pack_int64(pk, pack_day_number(e->occurred_at)); break;
-    case CF_PAY_RISK: msgpack_pack_int(pk, pack_risk(e->risk)); break;
+    case CF_PAY_DAY_NUMBER: msgpack_pack_int64(pk, cf_event_day_number(e->occurred_at)); break;
+    case CF_PAY_RISK: msgpack_pack_int(pk, cf_event_risk_level(e->risk)); break;
     case CF_PAY_PERSONS: msgpack_pack_unsigned_int(pk, e->person_count); break;
     case CF_PAY_VULNS: pack_vulns(pk, e->vulnerabilities); break;
     case CF_PAY_DEMO: pack_demo(pk, e); break;

@@ -139,6 +139,57 @@ void cf_test_register(cf_event_t *ev, const char *id, const char *case_id, const
         ev->persons[i] = (cf_person_t) { sexes[i], (uint8_t) bands[i], i == 0 };
 }
 
+enum { ORDER_CASES = 12, ORDER_PER_CASE = 13 };
+_Static_assert(ORDER_CASES * ORDER_PER_CASE == CF_TEST_ORDER_EVENTS, "the set's size");
+
+size_t cf_test_order_events(cf_event_t *ev)
+{
+    static const cf_event_type_t types[ORDER_PER_CASE] = {
+        CF_EV_CASE_REGISTERED, CF_EV_CASE_SCREENED, CF_EV_CASE_ASSISTED, CF_EV_CASE_DETAINED,
+        CF_EV_CASE_RELEASED, CF_EV_CASE_DETAINED, CF_EV_CASE_RELEASED, CF_EV_CASE_DEPARTED,
+        CF_EV_CASE_DEPARTED, CF_EV_CASE_ARRIVED, CF_EV_CASE_ARRIVED, CF_EV_CASE_REINTEGRATION,
+        CF_EV_CASE_REFERRED };
+    size_t n = 0;
+    for (int c = 0; c < ORDER_CASES; c++) {
+        char case_id[40];
+        snprintf(case_id, sizeof case_id, "%08x%024d", (unsigned) c * 2654435761u, c);
+        for (int k = 0; k < ORDER_PER_CASE; k++, n++) {
+            char id[32];
+            snprintf(id, sizeof id, "o-%d-%d", c, k);
+            if (types[k] == CF_EV_CASE_REGISTERED)
+                cf_test_register(&ev[n], id, case_id, c % 3 ? "CH-AVR" : "EU-IOM-JI", "fmu",
+                                 "\0\3\4");
+            else
+                cf_test_stage(&ev[n], id, case_id, types[k]);
+            /* times spread over days and hours, varied per case */
+            cf_test_at(&ev[n], T0 + (k * 7 + c) * DAY + ((k * 5 + c * 3) % 24) * HOUR);
+            ev[n].has_value = types[k] == CF_EV_CASE_ASSISTED;
+            ev[n].value = 10.5 * (c + 1);
+            strcpy(ev[n].currency, "EUR");
+            strcpy(ev[n].risk, c % 2 ? "medium" : "high");
+        }
+    }
+    return n;
+}
+
+void cf_test_shuffle(cf_event_t *ev, size_t n, unsigned *seed)
+{
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t) rand_r(seed) % (i + 1);
+        cf_event_t t = ev[i];
+        ev[i] = ev[j];
+        ev[j] = t;
+    }
+}
+
+cf_event_t *cf_test_flow(cf_event_t *ev, const char *id, int day, uint64_t count)
+{
+    cf_test_stage(ev, id, CASE_A, CF_EV_FLOW_OBSERVED);
+    strcpy(ev->route, "western_balkans");
+    ev->count = count;
+    return cf_test_at(ev, T0 + day * DAY);
+}
+
 /* ---- apply and notifications ---------------------------------------------- */
 
 static void copy_str(char *out, size_t size, const msgpack_object *o)

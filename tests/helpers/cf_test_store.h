@@ -57,6 +57,18 @@ cf_event_t *cf_test_at(cf_event_t *ev, int64_t t);
 /*  An event of any other type with only the envelope filled (case_ref RAW_REF). */
 void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event_type_t type);
 
+/*  test_cf_store_families's set for order independence: thirteen events of
+    each of twelve cases (two departures, arrivals, detentions and releases
+    each, a referral, values and risks); returns how many (CF_TEST_ORDER_EVENTS). */
+#define CF_TEST_ORDER_EVENTS    (12 * 13)
+size_t cf_test_order_events(cf_event_t *ev);
+
+/*  Shuffles n events with rand_r(seed).                                     */
+void cf_test_shuffle(cf_event_t *ev, size_t n, unsigned *seed);
+
+/*  A flow.observed of count on route western_balkans, day days after T0.   */
+cf_event_t *cf_test_flow(cf_event_t *ev, const char *id, int day, uint64_t count);
+
 /*  Applies; fails the test unless it returns 0. Returns one char per event:
     'a' accepted, 'd' duplicate. The notifications the outboxes got are
     appended to f->notes (shard by shard, in order within a shard).        */

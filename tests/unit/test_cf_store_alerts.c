@@ -90,14 +90,6 @@ static void test_predeparture(void **state)
     }
 }
 
-static cf_event_t *flow(cf_event_t *ev, const char *id, int day, uint64_t count)
-{
-    cf_test_stage(ev, id, CASE_A, CF_EV_FLOW_OBSERVED);
-    strcpy(ev->route, "western_balkans");
-    ev->count = count;
-    return at(ev, T0 + day * DAY);
-}
-
 static void test_spike_once_per_spike(void **state)
 {
     fixture_t *f = *state;
@@ -106,15 +98,15 @@ static void test_spike_once_per_spike(void **state)
     char id[16];
     for (int d = 0; d < 35; d++) {                 /* 2 a day: 28 days 56, last 7 days 14 */
         snprintf(id, sizeof id, "f-%d", d);
-        flow(&ev[n++], id, d, 2);
+        cf_test_flow(&ev[n++], id, d, 2);
     }
     assert_int_equal(strspn(cf_test_apply(f, ev, n), "a"), n);
     assert_string_equal(cf_test_topics(f), "");
-    flow(&ev[0], "f-x", 34, 10);                   /* last 7 days 24 > 14 x 1.5 = 21, >= 10 */
+    cf_test_flow(&ev[0], "f-x", 34, 10);                   /* last 7 days 24 > 14 x 1.5 = 21, >= 10 */
     assert_string_equal(cf_test_apply(f, ev, 1), "a");
     assert_string_equal(cf_test_topics(f), "alert.spike.western_balkans ");
     cf_test_notes_clear(f);
-    flow(&ev[0], "f-y", 34, 5);                    /* still a spike: no second alert */
+    cf_test_flow(&ev[0], "f-y", 34, 5);                    /* still a spike: no second alert */
     assert_string_equal(cf_test_apply(f, ev, 1), "a");
     assert_string_equal(cf_test_topics(f), "");
 }

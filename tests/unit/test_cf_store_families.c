@@ -197,50 +197,6 @@ static void test_wrong_type_writes_nothing(void **state)
 
 /* ---- order independence ---------------------------------------------------- */
 
-enum { ORDER_CASES = 12, ORDER_PER_CASE = 13, ORDER_EVENTS = ORDER_CASES * ORDER_PER_CASE };
-
-/* Thirteen events of every case: two departures and arrivals, two
-   detentions and releases, a referral, with values and scores. */
-static size_t order_events(cf_event_t *ev)
-{
-    static const cf_event_type_t types[ORDER_PER_CASE] = {
-        CF_EV_CASE_REGISTERED, CF_EV_CASE_SCREENED, CF_EV_CASE_ASSISTED, CF_EV_CASE_DETAINED,
-        CF_EV_CASE_RELEASED, CF_EV_CASE_DETAINED, CF_EV_CASE_RELEASED, CF_EV_CASE_DEPARTED,
-        CF_EV_CASE_DEPARTED, CF_EV_CASE_ARRIVED, CF_EV_CASE_ARRIVED, CF_EV_CASE_REINTEGRATION,
-        CF_EV_CASE_REFERRED };
-    size_t n = 0;
-    for (int c = 0; c < ORDER_CASES; c++) {
-        char case_id[40];
-        snprintf(case_id, sizeof case_id, "%08x%024d", (unsigned) c * 2654435761u, c);
-        for (int k = 0; k < ORDER_PER_CASE; k++, n++) {
-            char id[32];
-            snprintf(id, sizeof id, "o-%d-%d", c, k);
-            if (types[k] == CF_EV_CASE_REGISTERED)
-                cf_test_register(&ev[n], id, case_id, c % 3 ? "CH-AVR" : "EU-IOM-JI", "fmu",
-                                 "\0\3\4");
-            else
-                cf_test_stage(&ev[n], id, case_id, types[k]);
-            /* times spread over days and hours, varied per case */
-            at(&ev[n], T0 + (k * 7 + c) * DAY + ((k * 5 + c * 3) % 24) * HOUR);
-            ev[n].has_value = types[k] == CF_EV_CASE_ASSISTED;
-            ev[n].value = 10.5 * (c + 1);
-            strcpy(ev[n].currency, "EUR");
-            strcpy(ev[n].risk, c % 2 ? "medium" : "high");
-        }
-    }
-    return n;
-}
-
-static void shuffle(cf_event_t *ev, size_t n, unsigned *seed)
-{
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t) rand_r(seed) % (i + 1);
-        cf_event_t t = ev[i];
-        ev[i] = ev[j];
-        ev[j] = t;
-    }
-}
-
 /* Every family but quality, whose out-of-order counters depend on the order. */
 static char *all_families(fixture_t *f)
 {
@@ -257,8 +213,8 @@ static char *all_families(fixture_t *f)
 static void test_any_order_same_counters(void **state)
 {
     fixture_t *f = *state;
-    cf_event_t *ev = calloc(ORDER_EVENTS, sizeof *ev);
-    size_t n = order_events(ev);
+    cf_event_t *ev = calloc(CF_TEST_ORDER_EVENTS, sizeof *ev);
+    size_t n = cf_test_order_events(ev);
     assert_int_equal(strspn(cf_test_apply(f, ev, n), "a"), n);
     char *want = all_families(f);
     for (size_t i = 0; i < FAMILY_COUNT - 2; i++) {     /* all but funding and flows */
@@ -271,7 +227,7 @@ static void test_any_order_same_counters(void **state)
     unsigned seed = 20240301;
     for (int round = 0; round < 8; round++) {
         cf_test_integer(f, "FLUSHALL");
-        shuffle(ev, n, &seed);
+        cf_test_shuffle(ev, n, &seed);
         for (size_t done = 0; done < n;) {      /* random batch sizes, 1..40 */
             size_t take = 1 + (size_t) rand_r(&seed) % 40;
             take = take > n - done ? n - done : take;
