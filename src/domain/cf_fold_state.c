@@ -18,6 +18,7 @@
     Route, format 1:
       u8 1, u8 marked, svarint latest day, 35 x varint count (latest-34 .. latest). */
 #include "cf_fold_internal.h"
+#include "cf_event_internal.h"
 #include "caseflow/cf_alloc.h"
 
 #include <assert.h>
@@ -248,6 +249,16 @@ static int64_t get_svarint(reader_t *r)
     return (int64_t) (v >> 1) ^ -(int64_t) (v & 1);
 }
 
+/* A time as events give them (0 .. CF_EVENT_TIME_MAX), so that sums of
+   them cannot overflow. */
+static int64_t get_time(reader_t *r)
+{
+    int64_t t = get_svarint(r);
+    if (t < 0 || t > CF_EVENT_TIME_MAX)
+        r->why = r->why ? r->why : "a time out of range";
+    return t;
+}
+
 /* A string of 1..max bytes (min 0 allows ""), no NUL. */
 static void get_str(reader_t *r, char *out, size_t max, size_t min)
 {
@@ -286,7 +297,7 @@ static void decode_lists(reader_t *r, fold_case_t *c)
     for (uint64_t i = 0; i < n && !r->why; i++) {
         fold_time_t t = { .kind = (uint8_t) get_byte(r) };
         get_str(r, t.country, 3, 0);
-        t.t = get_svarint(r);
+        t.t = get_time(r);
         check(r, t.kind < FOLD_KINDS, "a bad kind of time");
         check(r, i == 0 || time_cmp(&c->times[i - 1], t.kind, t.country, t.t) <= 0,
               "times out of order");
@@ -313,7 +324,7 @@ static void decode_lists(reader_t *r, fold_case_t *c)
     check(r, c->waiting < (1u << CF_STAGE_COUNT), "bad waiting stages");
     for (int s = 0; s < CF_STAGE_COUNT && !r->why; s++)
         if (c->waiting & (1u << s)) {
-            c->stage_at[s] = get_svarint(r);
+            c->stage_at[s] = get_time(r);
             get_str(r, c->stage_by[s], CF_EVENT_ID_MAX, 1);
         }
 }
@@ -346,7 +357,7 @@ int fold_case_decode(fold_case_t *c, const uint8_t *p, size_t len, char *why, si
     }
     for (int t = 0; t < FOLD_TIMES && !r.why; t++)
         if (c->has_time & (1u << t))
-            c->time[t] = get_svarint(&r);
+            c->time[t] = get_time(&r);
     for (int l = 0; l < CF_LIMIT_COUNT && !r.why; l++)
         if (c->due_set & (1u << l))
             c->due[l] = get_svarint(&r);
@@ -365,6 +376,7 @@ int fold_route_decode(fold_route_t *rt, const uint8_t *p, size_t len, char *why,
     check(&r, marked <= 1, "bad mark");
     rt->marked = marked;
     rt->latest = get_svarint(&r);
+    check(&r, rt->latest >= 0 && rt->latest <= CF_EVENT_TIME_MAX / 86400000, "a day out of range");
     for (int d = 0; d < FOLD_WINDOW && !r.why; d++) {
         uint64_t n = get_varint(&r);
         check(&r, n <= INT64_MAX, "a count too large");
