@@ -2,12 +2,12 @@
     deltas, queuing notifications and deadline changes, and the output; see
     cf_fold.h. What each event does is in cf_fold_events.c, the derived
     aggregates and deadlines in cf_fold_derive.c, the packed states in
-    cf_fold_state.c. Every buffer is kept from batch to batch, so that a
+    cf_fold_state.c, the rules in cf_fold_rules.c, the output's readers in
+    cf_fold_output.c. Every buffer is kept from batch to batch, so that a
     steady stream of batches allocates nothing.                             */
 #include "cf_fold_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_pack.h"
-#include "caseflow/cf_unpack.h"
 
 #include <assert.h>
 #include <math.h>
@@ -77,102 +77,6 @@ const char *cf_fold_error(const cf_fold_t *self)
 {
     assert(self);
     return self->error[0] ? self->error : NULL;
-}
-
-/* ---- rules ------------------------------------------------------------------- */
-
-static bool rules_int(const msgpack_object *o, int64_t *out)
-{
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
-        *out = (int64_t) o->via.u64;
-    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        *out = o->via.i64;
-    else
-        return false;
-    return true;
-}
-
-static bool rules_number(const msgpack_object *o, double *out)
-{
-    int64_t i;
-    if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
-        *out = o->via.f64;
-    else if (rules_int(o, &i))
-        *out = (double) i;
-    else
-        return false;
-    return true;
-}
-
-static int rules_spikes(cf_fold_t *self, fold_rules_t *r, const msgpack_object *spike)
-{
-    if (spike->type != MSGPACK_OBJECT_MAP)
-        return fold_fail(self, "rules: spike is not a map"), -1;
-    for (uint32_t i = 0; i < spike->via.map.size; i++) {
-        const msgpack_object *k = &spike->via.map.ptr[i].key, *v = &spike->via.map.ptr[i].val;
-        r->spikes = cf_grow(r->spikes, &r->spikes_cap, r->spikes_n + 1, sizeof *r->spikes);
-        fold_spike_rule_t *rule = &r->spikes[r->spikes_n];
-        if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0
-            || k->via.str.size > CF_ROUTE_MAX || memchr(k->via.str.ptr, 0, k->via.str.size)
-            || v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 2
-            || !rules_number(&v->via.array.ptr[0], &rule->ratio)
-            || !rules_int(&v->via.array.ptr[1], &rule->min_count))
-            return fold_fail(self, "rules: spike rule %u is not route: [ratio, min_count]", i), -1;
-        memcpy(rule->route, k->via.str.ptr, k->via.str.size);
-        rule->route[k->via.str.size] = '\0';
-        r->spikes_n++;
-    }
-    return 0;
-}
-
-static int rules_read(cf_fold_t *self, fold_rules_t *r, const msgpack_object *map)
-{
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return fold_fail(self, "rules: not a msgpack map"), -1;
-    const msgpack_object *overdue = cf_unpack_get(map, "overdue");
-    if (overdue && overdue->type != MSGPACK_OBJECT_MAP)
-        return fold_fail(self, "rules: overdue is not a map"), -1;
-    for (int l = 0; overdue && l < CF_LIMIT_COUNT; l++) {
-        const msgpack_object *ms = cf_unpack_get(overdue, cf_vocab_limit_name(l));
-        if (ms && !rules_int(ms, &r->overdue_ms[l]))
-            return fold_fail(self, "rules: overdue.%s is not an integer", cf_vocab_limit_name(l)), -1;
-        r->has_overdue[l] = ms != NULL;
-    }
-    const msgpack_object *vulnerable = cf_unpack_get(map, "vulnerable");
-    if (vulnerable && vulnerable->type != MSGPACK_OBJECT_ARRAY)
-        return fold_fail(self, "rules: vulnerable is not an array"), -1;
-    for (uint32_t i = 0; vulnerable && i < vulnerable->via.array.size; i++)
-        for (int flag = 0; flag < CF_VOCAB_ALERT_FLAGS; flag++)
-            if (cf_unpack_str_equals(&vulnerable->via.array.ptr[i], cf_vocab_alert_flag_name(flag)))
-                r->vulnerable |= 1u << flag;
-    const msgpack_object *window = cf_unpack_get(map, "predeparture_ms");
-    if (window && !rules_int(window, &r->predeparture_ms))
-        return fold_fail(self, "rules: predeparture_ms is not an integer"), -1;
-    r->has_predeparture = window != NULL;
-    const msgpack_object *spike = cf_unpack_get(map, "spike");
-    return spike ? rules_spikes(self, r, spike) : 0;
-}
-
-int cf_fold_set_rules(cf_fold_t *self, const void *packed, size_t len)
-{
-    assert(self && (packed || len == 0));
-    self->error[0] = '\0';
-    msgpack_unpacked result;
-    msgpack_unpacked_init(&result);
-    fold_rules_t r = { 0 };
-    int rc = -1;
-    if (cf_unpack(&result, packed, len) < 0)
-        fold_fail(self, "rules: not msgpack");
-    else
-        rc = rules_read(self, &r, &result.data);
-    msgpack_unpacked_destroy(&result);
-    if (rc < 0) {
-        free(r.spikes);
-        return -1;
-    }
-    free(self->rules.spikes);
-    self->rules = r;
-    return 0;
 }
 
 /* ---- sums -------------------------------------------------------------------- */
@@ -471,7 +375,7 @@ bool cf_fold_fire(cf_fold_t *self, const char *case_id, int limit, int64_t due_m
     return true;
 }
 
-/* ---- the end of the batch and the output ------------------------------------------ */
+/* ---- the end of the batch -------------------------------------------------------- */
 
 void cf_fold_finish(cf_fold_t *self)
 {
@@ -507,101 +411,4 @@ void cf_fold_finish(cf_fold_t *self)
         sums[s]->entries_n = kept;      /* the index is stale now: finished */
     }
     self->finished = true;
-}
-
-size_t cf_fold_counters(const cf_fold_t *self)
-{
-    assert(self && self->finished);
-    return self->counters.entries_n;
-}
-
-void cf_fold_counter(const cf_fold_t *self, size_t i, int *family, const char **field,
-                     size_t *field_len, int64_t *delta)
-{
-    assert(self && self->finished && i < self->counters.entries_n);
-    const fold_sum_entry_t *e = &self->counters.entries[i];
-    *family = e->family;
-    *field = self->counters.text + e->off;
-    *field_len = e->len;
-    *delta = e->value;
-}
-
-size_t cf_fold_route_days(const cf_fold_t *self)
-{
-    assert(self && self->finished);
-    return self->route_days.entries_n;
-}
-
-void cf_fold_route_day(const cf_fold_t *self, size_t i, const char **field, size_t *field_len,
-                       int64_t *delta)
-{
-    assert(self && self->finished && i < self->route_days.entries_n);
-    const fold_sum_entry_t *e = &self->route_days.entries[i];
-    *field = self->route_days.text + e->off;
-    *field_len = e->len;
-    *delta = e->value;
-}
-
-size_t cf_fold_cases(const cf_fold_t *self)
-{
-    assert(self && self->finished);
-    return self->changed_cases_n;
-}
-
-void cf_fold_case(const cf_fold_t *self, size_t i, const char **case_id, const void **state,
-                  size_t *len, bool *closed)
-{
-    assert(self && self->finished && i < self->changed_cases_n);
-    const fold_case_t *c = &self->cases[self->changed_cases[i]];
-    *case_id = c->id;
-    *state = c->after.data;
-    *len = c->after.len;
-    *closed = c->bits & (1u << CF_STAGE_CLOSED);
-}
-
-size_t cf_fold_routes(const cf_fold_t *self)
-{
-    assert(self && self->finished);
-    return self->changed_routes_n;
-}
-
-void cf_fold_route(const cf_fold_t *self, size_t i, const char **route, const void **state,
-                   size_t *len)
-{
-    assert(self && self->finished && i < self->changed_routes_n);
-    const fold_route_t *r = &self->routes[self->changed_routes[i]];
-    *route = r->name;
-    *state = r->after.data;
-    *len = r->after.len;
-}
-
-size_t cf_fold_notes(const cf_fold_t *self)
-{
-    assert(self && self->finished);
-    return self->notes_n;
-}
-
-void cf_fold_note(const cf_fold_t *self, size_t i, const char **topic, const void **body,
-                  size_t *body_len)
-{
-    assert(self && self->finished && i < self->notes_n);
-    const fold_note_t *n = &self->notes[i];
-    *topic = self->notes_buf.data + n->topic_off;
-    *body = self->notes_buf.data + n->body_off;
-    *body_len = n->body_len;
-}
-
-size_t cf_fold_deadlines(const cf_fold_t *self)
-{
-    assert(self && self->finished);
-    return self->deadlines_n;
-}
-
-void cf_fold_deadline(const cf_fold_t *self, size_t i, const char **member, size_t *member_len,
-                      int64_t *due_ms)
-{
-    assert(self && self->finished && i < self->deadlines_n);
-    *member = self->members + self->deadlines[i].member_off;
-    *member_len = self->deadlines[i].member_len;
-    *due_ms = self->deadlines[i].due;
 }

@@ -1,8 +1,9 @@
 /*  cf_fold_internal: what the parts of cf_fold share: the fold object, a
     case's and a route's state as C values, and the functions across the
-    seams (cf_fold.c: batch, sums, output; cf_fold_state.c: the packed
-    states; cf_fold_events.c: what each event does; cf_fold_derive.c: the
-    aggregates that are a function of a case's state, and its deadlines).
+    seams (cf_fold.c: batch, sums, notifications; cf_fold_rules.c: the
+    rules; cf_fold_output.c: reading the output; cf_fold_state.c: the
+    packed states; cf_fold_events.c: what each event does; cf_fold_derive.c:
+    the aggregates that are a function of a case's state, and its deadlines).
     Not for other modules: they see cf_fold.h.                              */
 #ifndef CF_FOLD_INTERNAL_H
 #define CF_FOLD_INTERNAL_H
