@@ -73,6 +73,20 @@ void cf_report_set_round(cf_report_t *self, bool on);
     long as the report.                                                      */
 const char *cf_report_error(const cf_report_t *self);
 
+/*  The choices of caseflow-ctl report and of GET /api/v1/reports/NAME
+    (caseflow-web), each NULL or false when not given.                     */
+typedef struct {
+    const char *name, *programme, *by, *period, *from, *to;
+    bool exact, round;
+} cf_report_choices_t;
+
+/*  The report choices->name with the choices applied, in the order above.
+    NULL with the reason in err: "unknown report 'x'", or the first bad
+    choice as "<prefix><choice>: <reason>" (prefix "--" names ctl's flags,
+    "" the API's parameters).                                               */
+cf_report_t *cf_report_choose(const cf_report_choices_t *choices, const char *prefix, char *err,
+                              size_t n);
+
 /*  Builds the report's table from counts; the caller destroys it. Never
     NULL: no counters gives a table with columns and no rows.                */
 cf_table_t *cf_report_build(const cf_report_t *self, const cf_counts_t *counts);

@@ -14,10 +14,9 @@
 #include <string.h>
 
 typedef struct {
-    const char *name;           /* NULL until given */
-    const char *by, *period, *programme, *from, *to;
+    cf_report_choices_t choices;    /* name NULL until given */
     cf_table_format_t format;
-    bool exact, round, help;
+    bool help;
 } report_args_t;
 
 static const char *s_report_usage =
@@ -71,13 +70,13 @@ static int report_parse(int argc, char **argv, cf_settings_t *settings, report_a
             }
             args->format = opt == 'j' ? CF_TABLE_JSON : CF_TABLE_CSV;
             break;
-        case 'P': args->programme = optarg; break;
-        case 'b': args->by = optarg; break;
-        case 'p': args->period = optarg; break;
-        case 'f': args->from = optarg; break;
-        case 't': args->to = optarg; break;
-        case 'e': args->exact = true; break;
-        case 'R': args->round = true; break;
+        case 'P': args->choices.programme = optarg; break;
+        case 'b': args->choices.by = optarg; break;
+        case 'p': args->choices.period = optarg; break;
+        case 'f': args->choices.from = optarg; break;
+        case 't': args->choices.to = optarg; break;
+        case 'e': args->choices.exact = true; break;
+        case 'R': args->choices.round = true; break;
         case 'h': args->help = true; break;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         default:
@@ -90,43 +89,13 @@ static int report_parse(int argc, char **argv, cf_settings_t *settings, report_a
         }
     }
     if (optind < argc)
-        args->name = argv[optind++];
+        args->choices.name = argv[optind++];
     if (optind < argc) {
         snprintf(err, n, "unexpected argument '%s' (see caseflow-ctl report --help)",
                  argv[optind]);
         return -1;
     }
     return 0;
-}
-
-/*  Applies the choices in args to a new report. NULL with err set on a bad
-    name or choice.                                                         */
-static cf_report_t *report_choose(const report_args_t *args, char *err, size_t n)
-{
-    cf_report_t *report = cf_report_new(args->name);
-    if (!report) {
-        snprintf(err, n, "unknown report '%s' (see caseflow-ctl report --help)", args->name);
-        return NULL;
-    }
-    const char *flag = NULL;
-    if (args->programme && cf_report_set_programme(report, args->programme) < 0)
-        flag = "--programme";
-    else if (args->by && cf_report_set_by(report, args->by) < 0)
-        flag = "--by";
-    else if (args->period && cf_report_set_period(report, args->period) < 0)
-        flag = "--period";
-    else if (args->from && cf_report_set_from(report, args->from) < 0)
-        flag = "--from";
-    else if (args->to && cf_report_set_to(report, args->to) < 0)
-        flag = "--to";
-    if (flag) {
-        snprintf(err, n, "%s: %s", flag, cf_report_error(report));
-        cf_report_destroy(&report);
-        return NULL;
-    }
-    cf_report_set_exact(report, args->exact);
-    cf_report_set_round(report, args->round);
-    return report;
 }
 
 /*  Reads the report's counters from Redis at host:port and prints the
@@ -170,11 +139,13 @@ static int report_run(int argc, char **argv, cf_settings_t *settings)
         report_help(settings);
         return 0;
     }
-    if (!args.name) {
+    if (!args.choices.name) {
         fprintf(stderr, "caseflow-ctl: report: which report? (see caseflow-ctl report --help)\n");
         return 2;
     }
-    cf_report_t *report = report_choose(&args, err, sizeof err);
+    cf_report_t *report = cf_report_choose(&args.choices, "--", err, sizeof err);
+    if (!report && !strncmp(err, "unknown report", 14))
+        strncat(err, " (see caseflow-ctl report --help)", sizeof err - strlen(err) - 1);
     if (!report || ctl_settings_redis(settings, host, sizeof host, &port, err, sizeof err) < 0) {
         fprintf(stderr, "caseflow-ctl: report: %s\n", err);
         cf_report_destroy(&report);

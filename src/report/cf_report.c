@@ -77,6 +77,36 @@ cf_report_t *cf_report_new(const char *name)
     return NULL;
 }
 
+cf_report_t *cf_report_choose(const cf_report_choices_t *choices, const char *prefix, char *err,
+                              size_t n)
+{
+    assert(choices && choices->name && prefix);
+    cf_report_t *self = cf_report_new(choices->name);
+    if (!self) {
+        snprintf(err, n, "unknown report '%s'", choices->name);
+        return NULL;
+    }
+    const char *bad = NULL;
+    if (choices->programme && cf_report_set_programme(self, choices->programme) < 0)
+        bad = "programme";
+    else if (choices->by && cf_report_set_by(self, choices->by) < 0)
+        bad = "by";
+    else if (choices->period && cf_report_set_period(self, choices->period) < 0)
+        bad = "period";
+    else if (choices->from && cf_report_set_from(self, choices->from) < 0)
+        bad = "from";
+    else if (choices->to && cf_report_set_to(self, choices->to) < 0)
+        bad = "to";
+    if (bad) {
+        snprintf(err, n, "%s%s: %s", prefix, bad, cf_report_error(self));
+        cf_report_destroy(&self);
+        return NULL;
+    }
+    cf_report_set_exact(self, choices->exact);
+    cf_report_set_round(self, choices->round);
+    return self;
+}
+
 void cf_report_destroy(cf_report_t **self_p)
 {
     if (!self_p || !*self_p)

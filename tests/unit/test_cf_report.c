@@ -588,6 +588,32 @@ static void test_catalogue(void **state)
     }
 }
 
+/*  cf_report_choose: what ctl and caseflow-web both apply, naming the first
+    bad choice with the caller's prefix.                                     */
+static void test_choose_names_the_bad_choice(void **state)
+{
+    (void) state;
+    char err[256];
+    cf_report_choices_t c = { .name = "returns", .by = "host", .period = "month",
+                              .programme = "CH-AVR", .from = "2024", .exact = true };
+    cf_report_t *r = cf_report_choose(&c, "--", err, sizeof err);
+    assert_non_null(r);
+    assert_string_equal(cf_report_name(r), "returns");
+    cf_report_destroy(&r);
+    c.name = "nonsense";
+    assert_null(cf_report_choose(&c, "--", err, sizeof err));
+    assert_string_equal(err, "unknown report 'nonsense'");
+    c.name = "returns";
+    c.period = "week";
+    assert_null(cf_report_choose(&c, "", err, sizeof err));
+    assert_true(!strncmp(err, "period: ", 8));
+    c.period = NULL;
+    c.name = "funding";
+    c.by = NULL;
+    assert_null(cf_report_choose(&c, "--", err, sizeof err));
+    assert_true(!strncmp(err, "--programme: ", 13));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_quality_shows_fixed_measures),
         cmocka_unit_test(test_bad_choices_fail_with_a_reason),
         cmocka_unit_test(test_catalogue),
+        cmocka_unit_test(test_choose_names_the_bad_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
