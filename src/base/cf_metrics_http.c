@@ -3,18 +3,15 @@
     reads the registry (cf_metrics_render takes its lock).                   */
 #include "caseflow/cf_metrics_http.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_listen.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define HTTP_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -54,61 +51,16 @@ static enum MHD_Result http_answer(void *cls, struct MHD_Connection *connection,
     return rc;
 }
 
-/* A listening socket on host:port (the first address that binds); -1 with
-   the reason in err. */
-static int http_listen(const char *host, int port, char *err, size_t err_size)
-{
-    char service[16];
-    snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *found = NULL;
-    int rc = getaddrinfo(host, service, &hints, &found);
-    if (rc != 0) {
-        snprintf(err, err_size, "metrics address %s:%d: %s", host, port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1, error = 0, on = 1;
-    for (struct addrinfo *a = found; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0) {
-            error = errno;
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-            error = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(found);
-    if (fd < 0)
-        snprintf(err, err_size, "cannot listen for metrics on %s:%d: %s", host, port,
-                 strerror(error));
-    return fd;
-}
-
-static int http_bound_port(int fd)
-{
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof addr;
-    if (getsockname(fd, (struct sockaddr *) &addr, &len) < 0)
-        return -1;
-    return addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *) &addr)->sin6_port)
-                                      : ntohs(((struct sockaddr_in *) &addr)->sin_port);
-}
-
 cf_metrics_http_t *cf_metrics_http_new(cf_metrics_t *metrics, const char *host, int port,
                                        char *err, size_t err_size)
 {
     assert(metrics && host);
-    int fd = http_listen(host, port, err, err_size);
+    int fd = cf_listen_tcp("metrics", host, port, false, err, err_size);
     if (fd < 0)
         return NULL;
     cf_metrics_http_t *self = cf_calloc(1, sizeof *self);
     self->metrics = metrics;
-    self->port = http_bound_port(fd);
+    self->port = cf_listen_port(fd);
     /* its thread starts with every signal blocked, so that SIGTERM and
        SIGHUP reach the daemon's own thread and wake its poll */
     sigset_t all, old;
