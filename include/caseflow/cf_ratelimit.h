@@ -42,6 +42,11 @@ void cf_ratelimit_destroy(cf_ratelimit_t **self_p);
 cf_ratelimit_result_t cf_ratelimit_take(cf_ratelimit_t *self, const void *id, size_t id_len,
                                         size_t n, int64_t now_ms);
 
+/*  What cf_ratelimit_take would answer for n events now, taking nothing
+    (a caller that charges failures only: caseflow-web's sign-ins).        */
+cf_ratelimit_result_t cf_ratelimit_check(cf_ratelimit_t *self, const void *id, size_t id_len,
+                                         size_t n, int64_t now_ms);
+
 /*  Adds bytes to what producer id holds if that stays within max (else
     OVER, nothing added; FULL as for take), at time now_ms.                */
 cf_ratelimit_result_t cf_ratelimit_hold(cf_ratelimit_t *self, const void *id, size_t id_len,

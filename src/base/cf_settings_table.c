@@ -27,6 +27,7 @@
 #define WATCH CF_PROG_WATCH
 #define CTL CF_PROG_CTL
 #define BENCH CF_PROG_BENCH
+#define WEB CF_PROG_WEB
 #define SHARED CF_SETTING_SHARED
 #define TEN_YEARS (10LL * 365 * 86400)
 #define STR_(x) #x
@@ -53,13 +54,13 @@ static const cf_setting_t s_rows[] = {
       "(default: none)", NULL },
     { "control", CTL, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "the broker's control endpoint (status, workers, drain, pause, resume)", NULL },
-    { "redis", BROKER | WORKER | CTL, CF_HOST_PORT, "127.0.0.1:6379", SHARED, "HOST:PORT",
+    { "redis", BROKER | WORKER | CTL | WEB, CF_HOST_PORT, "127.0.0.1:6379", SHARED, "HOST:PORT",
       "the Redis server", NULL },
-    { "redis-user", BROKER | WORKER | CTL | BENCH, CF_TEXT, NULL, SHARED, "NAME",
+    { "redis-user", BROKER | WORKER | CTL | BENCH | WEB, CF_TEXT, NULL, SHARED, "NAME",
       "Redis ACL user (default: Redis's default user; docs/security.md)", NULL },
-    { "redis-password-file", BROKER | WORKER | CTL | BENCH, CF_PATH, NULL, SHARED, "FILE",
+    { "redis-password-file", BROKER | WORKER | CTL | BENCH | WEB, CF_PATH, NULL, SHARED, "FILE",
       "the Redis user's password, in a file only its owner can read", NULL },
-    { "redis-password", BROKER | WORKER | CTL | BENCH, CF_TEXT, NULL,
+    { "redis-password", BROKER | WORKER | CTL | BENCH | WEB, CF_TEXT, NULL,
       SHARED | CF_SETTING_ENV_ONLY | CF_SETTING_SECRET, "",
       "the Redis password itself, when there is no password file (never a flag or a file key)",
       NULL },
@@ -72,7 +73,7 @@ static const cf_setting_t s_rows[] = {
     { "rules", BROKER | WORKER, CF_PATH, NULL, SHARED, "FILE",
       "notification rules (deploy/rules.ini; default: the domain's); SIGHUP reads it again",
       NULL },
-    { "log-level", BROKER | WORKER, CF_LOG_LEVEL, "info", SHARED, "LEVEL",
+    { "log-level", BROKER | WORKER | WEB, CF_LOG_LEVEL, "info", SHARED, "LEVEL",
       "error, warn, info or debug", NULL },
     { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_QUEUE_DEFAULT), 0, "N",
       "events waiting for a worker before producers hear 'busy'", NULL },
@@ -153,11 +154,22 @@ static const cf_setting_t s_rows[] = {
     { "connect-timeout", PUSH, CF_NUMBER(1, 3600000), STR(CF_SETTINGS_CONNECT_TIMEOUT_DEFAULT), 0,
       "MS", "give up at once when no broker has answered (completed or refused a handshake) "
       "within MS", NULL },
+    { "listen", WEB, CF_HOST_PORT, "127.0.0.1:8090", 0, "HOST:PORT",
+      "where the dashboard and its API are served; a loopback address unless tls-cert and "
+      "tls-key are given", NULL },
+    { "tokens", WEB, CF_PATH, NULL, 0, "FILE",
+      "who may sign in: SHA-256 ROLE [PROGRAMMES] a line (docs/web.md; required)", NULL },
+    { "tls-cert", WEB, CF_PATH, NULL, 0, "FILE",
+      "the server's certificate chain, PEM: HTTPS, on any address (with tls-key)", NULL },
+    { "tls-key", WEB, CF_PATH, NULL, 0, "FILE",
+      "the certificate's private key, PEM, mode 0600 (with tls-cert)", NULL },
+    { "metrics", WEB, CF_HOST_PORT, NULL, 0, "HOST:PORT",
+      "serve Prometheus metrics on http://HOST:PORT/metrics (default: off)", NULL },
 };
 #define S_ROWS (sizeof s_rows / sizeof s_rows[0])
 
 /*  Section names, in the order of the CF_PROG_* bits.                       */
-static const char *s_programs[] = { "broker", "worker", "push", "watch", "ctl", "bench" };
+static const char *s_programs[] = { "broker", "worker", "push", "watch", "ctl", "bench", "web" };
 #define S_PROGRAMS (sizeof s_programs / sizeof s_programs[0])
 
 size_t cf_settings_rows(void)

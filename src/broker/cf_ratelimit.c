@@ -143,6 +143,16 @@ cf_ratelimit_result_t cf_ratelimit_take(cf_ratelimit_t *self, const void *id, si
     return CF_RATELIMIT_OK;
 }
 
+cf_ratelimit_result_t cf_ratelimit_check(cf_ratelimit_t *self, const void *id, size_t id_len,
+                                         size_t n, int64_t now_ms)
+{
+    assert(self);
+    bucket_t *b = ratelimit_bucket(self, id, id_len, now_ms);
+    if (!b)
+        return CF_RATELIMIT_FULL;
+    return b->tokens < (double) n ? CF_RATELIMIT_OVER : CF_RATELIMIT_OK;
+}
+
 cf_ratelimit_result_t cf_ratelimit_hold(cf_ratelimit_t *self, const void *id, size_t id_len,
                                         size_t bytes, size_t max, int64_t now_ms)
 {

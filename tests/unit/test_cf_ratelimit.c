@@ -25,6 +25,19 @@ static void test_rate(void **unused)
     assert_null(r);
 }
 
+/*  check answers as take would, and takes nothing.                         */
+static void test_check_takes_nothing(void **unused)
+{
+    (void) unused;
+    cf_ratelimit_t *r = cf_ratelimit_new(1, 2, 10);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cf_ratelimit_check(r, "a", 1, 1, 0), CF_RATELIMIT_OK);
+    assert_int_equal(cf_ratelimit_take(r, "a", 1, 2, 0), CF_RATELIMIT_OK);
+    assert_int_equal(cf_ratelimit_check(r, "a", 1, 1, 0), CF_RATELIMIT_OVER);
+    assert_int_equal(cf_ratelimit_check(r, "a", 1, 1, 1000), CF_RATELIMIT_OK);
+    cf_ratelimit_destroy(&r);
+}
+
 static void test_peers_bounded(void **unused)
 {
     (void) unused;
@@ -79,6 +92,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_check_takes_nothing),
         cmocka_unit_test(test_peers_bounded),
         cmocka_unit_test(test_held),
     };

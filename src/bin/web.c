@@ -1,0 +1,121 @@
+/*  caseflow-web: the dashboard's daemon: serves the report API (and, later,
+    the page and its live feed) over HTTP(S) to holders of a bearer token. A
+    thin main over cf_web: read the settings and the token file, build the
+    Redis source and the server, wait for SIGINT or SIGTERM, clean up.
+    docs/web.md says how to run it.                                          */
+#include "caseflow/cf_args.h"
+#include "caseflow/cf_log.h"
+#include "caseflow/cf_metrics_http.h"
+#include "caseflow/cf_redis_auth.h"
+#include "caseflow/cf_settings.h"
+#include "cf_web.h"
+#include "cf_web_redis.h"
+#include "cf_web_tokens.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char *s_usage =
+    "Usage: caseflow-web [options]\n"
+    "Serves caseflow's report API to holders of a token of the --tokens file\n"
+    "(docs/web.md). Each setting is a flag, an environment variable or a key of\n"
+    "the --config file ([web], or [caseflow] for shared ones); a flag wins, then\n"
+    "the environment, then the file, then the default.\n"
+    "\n"
+    "Options:\n";
+
+typedef struct {
+    cf_web_config_t web;
+    char host[CF_SETTINGS_HOST_MAX], redis_host[CF_SETTINGS_HOST_MAX];
+    char metrics_host[CF_SETTINGS_HOST_MAX];
+    int redis_port, metrics_port;      /* metrics_port 0: no metrics */
+    const char *tokens;
+} web_options_t;
+
+/*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
+static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t *o, char *err,
+                         size_t n)
+{
+    int rc = cf_settings_parse(s, argc, argv);
+    if (rc != 0) {
+        fputs(rc > 0 ? cf_settings_usage(s, s_usage, NULL) : "", stdout);
+        snprintf(err, n, "%s", cf_settings_error(s));
+        return rc;
+    }
+    cf_log_init("web", cf_settings_log_level(s, "log-level"));
+    cf_settings_host_port(s, "listen", o->host, sizeof o->host, &o->web.port);
+    o->web.host = o->host;
+    cf_settings_host_port(s, "redis", o->redis_host, sizeof o->redis_host, &o->redis_port);
+    if (cf_settings_host_port(s, "metrics", o->metrics_host, sizeof o->metrics_host,
+                              &o->metrics_port) < 0)
+        o->metrics_port = 0;
+    o->web.tls_cert = cf_settings_text(s, "tls-cert");
+    o->web.tls_key = cf_settings_text(s, "tls-key");
+    o->tokens = cf_settings_text(s, "tokens");
+    if (!o->tokens) {
+        snprintf(err, n, "no token file: give --tokens FILE (or CASEFLOW_TOKENS, or tokens in "
+                 "the --config file); docs/web.md says how to make one");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    web_options_t o = { 0 };
+    char err[2048];
+    if (cf_args_no_dumps(err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-web: %s\n", err);
+        return 1;
+    }
+    cf_settings_t *settings = cf_settings_new("web");
+    int parsed = parse_options(argc, argv, settings, &o, err, sizeof err);
+    if (parsed != 0) {
+        if (parsed < 0)
+            fprintf(stderr, "caseflow-web: %s\n", err);
+        cf_settings_destroy(&settings);
+        return parsed < 0 ? 2 : 0;
+    }
+    volatile sig_atomic_t *stop = cf_args_trap_signals();
+    cf_metrics_http_t *http = NULL;
+    cf_web_redis_t *redis = NULL;
+    cf_web_t *web = NULL;
+    cf_web_tokens_t *tokens = cf_web_tokens_load(o.tokens, err, sizeof err);
+    cf_redis_auth_t *auth = !tokens ? NULL
+        : cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
+                                 cf_settings_text(settings, "redis-password-file"), err,
+                                 sizeof err);
+    if (auth) {
+        redis = cf_web_redis_new(o.redis_host, o.redis_port, auth);
+        o.web.tokens = tokens;
+        o.web.source = cf_web_redis_source(redis);
+    }
+    if (!auth
+        || cf_metrics_http_serve(o.metrics_host, o.metrics_port, &o.web.metrics, &http, err,
+                                 sizeof err) < 0
+        || !(web = cf_web_new(&o.web, err, sizeof err))) {
+        CF_LOG(CF_LOG_ERROR, "cannot start", "error=%s", CF_LOG_QUOTE(err));
+        cf_metrics_http_stop(&http, &o.web.metrics);
+        cf_web_redis_destroy(&redis);
+        cf_redis_auth_destroy(&auth);
+        cf_web_tokens_destroy(&tokens);
+        cf_settings_destroy(&settings);
+        return 1;
+    }
+    CF_LOG(CF_LOG_INFO, "web started", "address=%s:%d tls=%s tokens=%zu redis=%s:%d", o.host,
+           cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
+           o.redis_host, o.redis_port);
+    if (http)
+        CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);
+    while (!*stop)
+        sleep(1);       /* a signal ends the sleep; the server runs in its threads */
+    cf_web_destroy(&web);
+    cf_metrics_http_stop(&http, &o.web.metrics);
+    cf_web_redis_destroy(&redis);
+    cf_redis_auth_destroy(&auth);
+    cf_web_tokens_destroy(&tokens);
+    cf_settings_destroy(&settings);
+    CF_LOG(CF_LOG_INFO, "web stopped", "%s", "");
+    return 0;
+}

@@ -1,0 +1,279 @@
+/*  cf_web: the HTTP side of caseflow-web; see cf_web.h. What a request
+    means is cf_web_api's; this file turns libmicrohttpd's connection into a
+    cf_web_request_t, checks the token and sends the response back.         */
+#include "cf_web.h"
+#include "caseflow/cf_alloc.h"
+#include "caseflow/cf_listen.h"
+#include "caseflow/cf_log.h"
+#include "caseflow/cf_ratelimit.h"
+#include "cf_web_file.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+struct _cf_web_t {
+    struct MHD_Daemon *daemon;
+    cf_web_config_t config;
+    int port;
+    char *cert, *key;                   /* PEM text, held while the daemon runs */
+    pthread_mutex_t lock;               /* guards limit: one thread per connection */
+    cf_ratelimit_t *limit;
+    cf_metric_t *answered[6];           /* by status class, 1xx..5xx; [0] unused */
+    cf_metric_t *refused, *limited;
+};
+
+static int64_t web_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*  The client's address as text, and as bytes for the rate limit.          */
+static size_t web_client(struct MHD_Connection *connection, char *text, size_t size,
+                         unsigned char *key)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(text, size, "unknown");
+    if (!info || !info->client_addr)
+        return 0;
+    const struct sockaddr *addr = info->client_addr;
+    if (addr->sa_family == AF_INET) {
+        const struct in_addr *a = &((const struct sockaddr_in *) addr)->sin_addr;
+        inet_ntop(AF_INET, a, text, (socklen_t) size);
+        memcpy(key, a, sizeof *a);
+        return sizeof *a;
+    }
+    if (addr->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *) addr)->sin6_addr;
+        inet_ntop(AF_INET6, a, text, (socklen_t) size);
+        memcpy(key, a, sizeof *a);
+        return sizeof *a;
+    }
+    return 0;
+}
+
+static enum MHD_Result web_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void) kind;
+    cf_web_request_t *req = cls;
+    if (req->nparams < CF_WEB_PARAMS_MAX)
+        req->params[req->nparams] = (cf_web_param_t) { key, value };
+    req->nparams++;
+    return MHD_YES;
+}
+
+/*  The token of "Authorization: Bearer TOKEN", or NULL.                    */
+static const char *web_bearer(struct MHD_Connection *connection)
+{
+    const char *value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!value || strncasecmp(value, "Bearer ", 7))
+        return NULL;
+    value += 7;
+    while (*value == ' ')
+        value++;
+    return *value ? value : NULL;
+}
+
+/*  Checks the request's token; NULL with the refusal (401 or 429) in res.  */
+static const cf_web_token_t *web_authenticate(cf_web_t *self, struct MHD_Connection *connection,
+                                              cf_web_response_t *res)
+{
+    char client[INET6_ADDRSTRLEN + 1];
+    unsigned char key[16];
+    size_t key_len = web_client(connection, client, sizeof client, key);
+    const char *bearer = web_bearer(connection);
+    /* a client over its rate of failures is not even checked: guessing
+       tokens goes no faster than the rate */
+    pthread_mutex_lock(&self->lock);
+    bool over = cf_ratelimit_check(self->limit, key, key_len, 1, web_now_ms()) != CF_RATELIMIT_OK;
+    pthread_mutex_unlock(&self->lock);
+    const cf_web_token_t *token = NULL;
+    if (!over && bearer && (token = cf_web_tokens_find(self->config.tokens, bearer)))
+        return token;
+    if (!over) {            /* a failure: charged */
+        pthread_mutex_lock(&self->lock);
+        cf_ratelimit_take(self->limit, key, key_len, 1, web_now_ms());
+        pthread_mutex_unlock(&self->lock);
+    }
+    if (over) {
+        cf_metric_add(self->limited, 1);
+        cf_web_api_error(res, 429, "too many failed sign-ins from this address; try again "
+                         "later");
+        return NULL;
+    }
+    cf_metric_add(self->refused, 1);
+    CF_LOG(CF_LOG_WARN, "sign-in refused", "client=%s reason=%s", client,
+           bearer ? "unknown-token" : "no-token");
+    cf_web_api_error(res, 401, bearer ? "this token is not known (sign in again)"
+                                      : "no token: send Authorization: Bearer TOKEN");
+    return NULL;
+}
+
+static enum MHD_Result web_send(cf_web_t *self, struct MHD_Connection *connection,
+                                cf_web_response_t *res)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_MUST_FREE);
+    if (!response) {
+        free(res->body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->type);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    if (res->status == 401)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"caseflow\"");
+    enum MHD_Result rc = MHD_queue_response(connection, res->status, response);
+    MHD_destroy_response(response);
+    if (res->status >= 100 && res->status < 600)
+        cf_metric_add(self->answered[res->status / 100], 1);
+    return rc;
+}
+
+static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **state)
+{
+    (void) version, (void) upload_data;
+    cf_web_t *self = cls;
+    if (!*state) {              /* the headers: wait for the (empty) body */
+        *state = self;
+        return MHD_YES;
+    }
+    cf_web_response_t res = { 0 };
+    if (*upload_data_size) {
+        *upload_data_size = 0;  /* the API takes no body: drop it, answer at the end */
+        return MHD_YES;
+    }
+    const cf_web_token_t *token = web_authenticate(self, connection, &res);
+    if (token) {
+        const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_ACCEPT);
+        cf_web_request_t req = { .method = method, .path = url, .token = token,
+                                 .csv = accept && strstr(accept, "text/csv") };
+        MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param, &req);
+        cf_web_api_answer(&self->config.source, &req, &res);
+    }
+    return web_send(self, connection, &res);
+}
+
+/*  Reads the certificate and key when given. 0, or -1 with err set.        */
+static int web_tls(cf_web_t *self, char *err, size_t n)
+{
+    const cf_web_config_t *c = &self->config;
+    if (!c->tls_cert != !c->tls_key) {
+        snprintf(err, n, "TLS needs both tls-cert and tls-key");
+        return -1;
+    }
+    if (!c->tls_cert)
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, n, "this libmicrohttpd has no TLS: tls-cert and tls-key cannot be used");
+        return -1;
+    }
+    self->cert = cf_web_file_read(c->tls_cert, NULL, err, n);
+    self->key = self->cert ? cf_web_file_read(c->tls_key, NULL, err, n) : NULL;
+    return self->key ? 0 : -1;
+}
+
+static void web_metrics(cf_web_t *self)
+{
+    static const char *classes[] = { NULL, "code=\"1xx\"", "code=\"2xx\"", "code=\"3xx\"",
+                                     "code=\"4xx\"", "code=\"5xx\"" };
+    cf_metrics_t *m = self->config.metrics;
+    for (size_t i = 1; i < 6; i++)
+        self->answered[i] = cf_metrics_counter(m, "caseflow_web_requests_total",
+                                               "HTTP requests answered, by status class",
+                                               classes[i]);
+    self->refused = cf_metrics_counter(m, "caseflow_web_auth_failures_total",
+                                       "requests refused for a missing or unknown token", NULL);
+    self->limited = cf_metrics_counter(m, "caseflow_web_auth_limited_total",
+                                       "requests refused unchecked: too many failed sign-ins "
+                                       "from their address", NULL);
+}
+
+cf_web_t *cf_web_new(const cf_web_config_t *config, char *err, size_t n)
+{
+    assert(config && config->host && config->tokens && config->source.read_family);
+    cf_web_t *self = cf_calloc(1, sizeof *self);
+    self->config = *config;
+    pthread_mutex_init(&self->lock, NULL);
+    self->limit = cf_ratelimit_new(CF_WEB_AUTH_RATE, CF_WEB_AUTH_BURST, CF_WEB_AUTH_CLIENTS);
+    web_metrics(self);
+    int fd = -1;
+    if (web_tls(self, err, n) < 0
+        || (fd = cf_listen_tcp("web", config->host, config->port, !self->cert, err, n)) < 0) {
+        if (fd < 0 && self->cert == NULL && strstr(err, "not a loopback"))
+            snprintf(err + strlen(err), n - strlen(err),
+                     ": without tls-cert and tls-key caseflow-web serves this host only");
+        cf_web_destroy(&self);
+        return NULL;
+    }
+    self->port = cf_listen_port(fd);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
+                   | (self->cert ? MHD_USE_TLS : 0);
+    /* its threads start with every signal blocked, so that SIGTERM reaches
+       the main thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    struct MHD_OptionItem tls[] = { { MHD_OPTION_HTTPS_MEM_CERT, 0, self->cert },
+                                    { MHD_OPTION_HTTPS_MEM_KEY, 0, self->key },
+                                    { MHD_OPTION_END, 0, NULL } };
+    self->daemon = MHD_start_daemon(flags, 0, NULL, NULL, web_answer, self,
+                                    MHD_OPTION_LISTEN_SOCKET, fd,
+                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
+                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned) CF_WEB_CONNECTIONS,
+                                    MHD_OPTION_ARRAY, self->cert ? tls : tls + 2,
+                                    MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!self->daemon) {
+        snprintf(err, n, "cannot start the web server on %s:%d%s", config->host, config->port,
+                 self->cert ? " (is the certificate or key PEM, and do they match?)" : "");
+        close(fd);
+        cf_web_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void cf_web_destroy(cf_web_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_web_t *self = *self_p;
+    if (self->daemon)
+        MHD_stop_daemon(self->daemon);
+    cf_ratelimit_destroy(&self->limit);
+    pthread_mutex_destroy(&self->lock);
+    free(self->cert);
+    if (self->key) {
+        memset(self->key, 0, strlen(self->key));
+        free(self->key);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+int cf_web_port(const cf_web_t *self)
+{
+    assert(self);
+    return self->port;
+}

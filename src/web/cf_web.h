@@ -1,0 +1,50 @@
+/*  cf_web: caseflow-web's HTTP server on libmicrohttpd: authenticates each
+    request by its bearer token (cf_web_tokens) and answers it with
+    cf_web_api. Without a certificate and key it listens on a loopback
+    address only (anything else is refused before binding); with them it
+    speaks HTTPS (GnuTLS, through libmicrohttpd) on any address.
+
+    A request without a known token is answered 401 and logged (the
+    client's address, never the token); a client that fails more than
+    CF_WEB_AUTH_BURST times, refilled at CF_WEB_AUTH_RATE a second, is
+    answered 429 without its token being checked, and is not logged again
+    until it may try. Each connection has its own thread (at most
+    CF_WEB_CONNECTIONS at once), so that a slow client, or later a
+    long-lived event stream, does not hold up the others.                   */
+#ifndef CF_WEB_H
+#define CF_WEB_H
+
+#include <stddef.h>
+
+#include "caseflow/cf_metrics.h"
+#include "cf_web_api.h"
+#include "cf_web_tokens.h"
+
+#define CF_WEB_CONNECTIONS 64
+#define CF_WEB_AUTH_RATE 1.0        /* failed sign-ins a second, per client address */
+#define CF_WEB_AUTH_BURST 10.0
+#define CF_WEB_AUTH_CLIENTS 4096    /* client addresses tracked at once */
+
+typedef struct {
+    const char *host;
+    int port;                       /* 0: one the kernel picks */
+    const char *tls_cert, *tls_key; /* PEM files, both or neither */
+    const cf_web_tokens_t *tokens;  /* must outlive the server */
+    cf_web_source_t source;
+    cf_metrics_t *metrics;          /* NULL: none */
+} cf_web_config_t;
+
+typedef struct _cf_web_t cf_web_t;
+
+/*  Listens and serves in libmicrohttpd's threads. NULL with the reason in
+    err (a non-loopback address without TLS, a certificate that cannot be
+    read, a port in use).                                                    */
+cf_web_t *cf_web_new(const cf_web_config_t *config, char *err, size_t n);
+
+/*  Stops serving (joins the threads) and frees the server.                 */
+void cf_web_destroy(cf_web_t **self_p);
+
+/*  The port it listens on.                                                  */
+int cf_web_port(const cf_web_t *self);
+
+#endif

@@ -1,0 +1,233 @@
+/*  cf_web_api: the routes of caseflow-web's API; see cf_web_api.h. The
+    reports take cf_report_choose's choices from the query, narrowed to what
+    the token may see; the rest is cf_report_build and cf_table_render, as
+    in caseflow-ctl report.                                                  */
+#include "cf_web_api.h"
+#include "caseflow/cf_alloc.h"
+#include "caseflow/cf_report.h"
+#include "caseflow/cf_settings.h"
+#include "caseflow/cf_table.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_PREFIX "/api/v1/"
+#define API_JSON "application/json"
+#define API_CSV "text/csv; charset=utf-8"
+#define API_ERR_MAX 512
+
+static const char *s_report_params = "programme, by, period, from, to, exact, round";
+
+/*  Hands json's text to res with status; takes json.                       */
+static void api_json(cf_web_response_t *res, unsigned status, json_t *json)
+{
+    res->status = status;
+    res->type = API_JSON;
+    char *text = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+    if (!text)
+        abort();                /* jansson fails here on memory only */
+    res->len = strlen(text);
+    res->body = cf_malloc(res->len + 2);
+    memcpy(res->body, text, res->len);
+    res->body[res->len++] = '\n';
+    res->body[res->len] = 0;
+    free(text);
+}
+
+void cf_web_api_error(cf_web_response_t *res, unsigned status, const char *fmt, ...)
+{
+    char reason[API_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    api_json(res, status, json_pack("{ss}", "error", reason));
+}
+
+static void api_text(cf_web_response_t *res, const char *type, char *text)
+{
+    res->status = 200;
+    res->type = type;
+    res->body = text;
+    res->len = strlen(text);
+}
+
+/*  A yes/no parameter: no value or "" is yes. 0, or -1 when it is neither. */
+static int api_flag(const cf_web_param_t *p, bool *out)
+{
+    if (!p->value || !*p->value) {
+        *out = true;
+        return 0;
+    }
+    return cf_settings_yes(p->value, out);
+}
+
+/*  Fills choices from the query. 0, or -1 with a 400 in res.               */
+static int api_choices(const cf_web_request_t *req, cf_report_choices_t *c, cf_web_response_t *res)
+{
+    if (req->nparams > CF_WEB_PARAMS_MAX) {
+        cf_web_api_error(res, 400, "too many parameters (a report takes %s)", s_report_params);
+        return -1;
+    }
+    for (size_t i = 0; i < req->nparams; i++) {
+        const cf_web_param_t *p = &req->params[i];
+        const char **text = !strcmp(p->key, "programme") ? &c->programme
+                          : !strcmp(p->key, "by") ? &c->by
+                          : !strcmp(p->key, "period") ? &c->period
+                          : !strcmp(p->key, "from") ? &c->from
+                          : !strcmp(p->key, "to") ? &c->to : NULL;
+        bool *flag = !strcmp(p->key, "exact") ? &c->exact
+                   : !strcmp(p->key, "round") ? &c->round : NULL;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(req->params[j].key, p->key)) {
+                cf_web_api_error(res, 400, "%s: given twice", p->key);
+                return -1;
+            }
+        if (text && (!p->value || !*p->value)) {
+            cf_web_api_error(res, 400, "%s: needs a value", p->key);
+            return -1;
+        }
+        if (text)
+            *text = p->value;
+        else if (flag && api_flag(p, flag) < 0) {
+            cf_web_api_error(res, 400, "%s: '%.64s' is not yes or no (1, 0, true, false...)",
+                             p->key, p->value);
+            return -1;
+        } else if (!flag) {
+            cf_web_api_error(res, 400, "unknown parameter '%.64s' (a report takes %s)", p->key,
+                             s_report_params);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*  Narrows c to what token may see. 0, or -1 with a 4xx in res.            */
+static int api_scope(const cf_web_token_t *token, cf_report_choices_t *c, cf_web_response_t *res)
+{
+    if (c->exact && cf_web_token_role(token) < CF_WEB_EXACT) {
+        cf_web_api_error(res, 403, "exact: exact figures need a token of the exact or operator "
+                         "role");
+        return -1;
+    }
+    size_t n = cf_web_token_programmes(token);
+    if (n == 0)
+        return 0;
+    if (c->programme && !cf_web_token_sees(token, c->programme)) {
+        cf_web_api_error(res, 403, "programme: this token does not see programme '%.64s'",
+                         c->programme);
+        return -1;
+    }
+    if (!c->programme && n > 1) {
+        cf_web_api_error(res, 400, "programme: this token sees %zu programmes; choose one", n);
+        return -1;
+    }
+    if (!c->programme)
+        c->programme = cf_web_token_programme(token, 0);
+    return 0;
+}
+
+static void api_report(const cf_web_source_t *source, const cf_web_request_t *req,
+                       const char *name, cf_web_response_t *res)
+{
+    cf_report_t *report = cf_report_new(name);
+    if (!report) {
+        cf_web_api_error(res, 404, "unknown report '%.64s' (GET " API_PREFIX "reports lists "
+                         "them)", name);
+        return;
+    }
+    bool by_programme = cf_report_set_programme(report, "-") == 0;
+    cf_report_destroy(&report);
+    if (!by_programme && cf_web_token_programmes(req->token)) {
+        cf_web_api_error(res, 403, "report '%s' is not by programme, and this token sees only "
+                         "some programmes", name);
+        return;
+    }
+    cf_report_choices_t choices = { .name = name };
+    char err[API_ERR_MAX];
+    if (api_choices(req, &choices, res) < 0 || api_scope(req->token, &choices, res) < 0)
+        return;
+    report = cf_report_choose(&choices, "", err, sizeof err);
+    if (!report) {
+        cf_web_api_error(res, 400, "%s", err);
+        return;
+    }
+    cf_counts_t *counts = NULL;
+    if (source->read_family(source->ctx, cf_report_family(report), &counts, err, sizeof err) < 0)
+        cf_web_api_error(res, 503, "the figures cannot be read: %s", err);
+    else {
+        cf_table_t *table = cf_report_build(report, counts);
+        api_text(res, req->csv ? API_CSV : API_JSON,
+                 cf_table_render(table, req->csv ? CF_TABLE_CSV : CF_TABLE_JSON));
+        cf_table_destroy(&table);
+    }
+    cf_counts_destroy(&counts);
+    cf_report_destroy(&report);
+}
+
+static void api_catalogue(cf_web_response_t *res)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < cf_report_catalogue_size(); i++)
+        json_array_append_new(list, json_pack("{ssss}", "name", cf_report_catalogue_name(i),
+                                              "summary", cf_report_catalogue_summary(i)));
+    api_json(res, 200, list);
+}
+
+static void api_status(const cf_web_source_t *source, const cf_web_request_t *req,
+                       cf_web_response_t *res)
+{
+    char err[API_ERR_MAX];
+    int64_t ms = 0;
+    const cf_web_token_t *token = req->token;
+    json_t *programmes = json_array();
+    for (size_t i = 0; i < cf_web_token_programmes(token); i++)
+        json_array_append_new(programmes, json_string(cf_web_token_programme(token, i)));
+    json_t *status = json_pack("{sss{ssso}}", "version", CF_VERSION, "token", "role",
+                               cf_web_role_name(cf_web_token_role(token)), "programmes",
+                               programmes);
+    if (source->clock(source->ctx, &ms, err, sizeof err) < 0)
+        json_object_set_new(status, "redis", json_pack("{sbss}", "ok", 0, "error", err));
+    else
+        json_object_set_new(status, "redis", json_pack("{sbso}", "ok", 1, "clock_ms",
+                                                       ms < 0 ? json_null()
+                                                              : json_integer((json_int_t) ms)));
+    api_json(res, 200, status);
+}
+
+void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *req,
+                       cf_web_response_t *res)
+{
+    assert(source && req && req->token && res);
+    memset(res, 0, sizeof *res);
+    if (strncmp(req->path, API_PREFIX, strlen(API_PREFIX))) {
+        cf_web_api_error(res, 404, "not found: the API is under " API_PREFIX);
+        return;
+    }
+    const char *route = req->path + strlen(API_PREFIX);
+    bool reports = !strcmp(route, "reports"), status = !strcmp(route, "status");
+    bool report = !strncmp(route, "reports/", 8) && route[8] && !strchr(route + 8, '/');
+    if (!reports && !status && !report) {
+        cf_web_api_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
+                         API_PREFIX "reports and " API_PREFIX "reports/NAME)", req->path);
+        return;
+    }
+    if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+        cf_web_api_error(res, 405, "method %.16s: the API takes GET", req->method);
+        return;
+    }
+    if (report)
+        api_report(source, req, route + 8, res);
+    else if (req->nparams)
+        cf_web_api_error(res, 400, "unknown parameter '%.64s' (%s takes none)",
+                         req->params[0].key, req->path);
+    else if (reports)
+        api_catalogue(res);
+    else
+        api_status(source, req, res);
+}

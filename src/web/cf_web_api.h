@@ -1,0 +1,60 @@
+/*  cf_web_api: the JSON API of caseflow-web, as a function from a request
+    (method, path, query parameters, the caller's token) to a response
+    (status, content type, body), over a source of counters and the store's
+    clock given as callbacks. No sockets: cf_web serves it over HTTP, the
+    unit test calls it directly. The reports are cf_report's, built and
+    rendered as caseflow-ctl report builds and renders them, so that
+    GET /api/v1/reports/NAME answers the rows of caseflow-ctl report NAME
+    --json (or --csv). docs/openapi.yaml is the contract.                   */
+#ifndef CF_WEB_API_H
+#define CF_WEB_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caseflow/cf_counts.h"
+#include "cf_web_tokens.h"
+
+/*  Where the figures come from (caseflow-web: Redis, through cf_store).    */
+typedef struct {
+    /*  Sums family's counters over the shards into a new *counts. 0, or -1
+        with the reason in err.                                              */
+    int (*read_family)(void *ctx, const char *family, cf_counts_t **counts, char *err, size_t n);
+    /*  The store's clock in ms (and so whether Redis answers). 0, or -1 with
+        the reason in err.                                                   */
+    int (*clock)(void *ctx, int64_t *ms, char *err, size_t n);
+    void *ctx;
+} cf_web_source_t;
+
+typedef struct {
+    const char *key, *value;    /* value NULL: the key without '=' */
+} cf_web_param_t;
+
+#define CF_WEB_PARAMS_MAX 16
+
+typedef struct {
+    const char *method, *path;
+    cf_web_param_t params[CF_WEB_PARAMS_MAX];
+    size_t nparams;             /* more than CF_WEB_PARAMS_MAX: too many, a 400 */
+    bool csv;                   /* Accept names text/csv */
+    const cf_web_token_t *token;    /* authenticated by the caller; not NULL */
+} cf_web_request_t;
+
+typedef struct {
+    unsigned status;            /* 200, or a 4xx/5xx with {"error": reason} */
+    const char *type;           /* the Content-Type, static */
+    char *body;                 /* the caller frees it */
+    size_t len;
+} cf_web_response_t;
+
+/*  Answers req from source; fills *res. A path outside /api/v1/ is a 404.  */
+void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *req,
+                       cf_web_response_t *res);
+
+/*  A response {"error": reason} with status, for the server's own refusals
+    (401, 429...).                                                           */
+void cf_web_api_error(cf_web_response_t *res, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

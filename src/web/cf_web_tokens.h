@@ -1,0 +1,60 @@
+/*  cf_web_tokens: who may use caseflow-web, read from its token file.
+
+    One token a line: the SHA-256 of the token in hex (64 digits; the token
+    itself is never stored), its role, and optionally the programmes it may
+    see, comma-separated; blank lines and lines starting with '#' are
+    skipped:
+        # sha256(token)                                                  role    programmes
+        9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 viewer  CH-AVR
+    Roles are ordered, each allowing what the one before it does: viewer
+    (published figures), exact (exact figures too), operator (dead letters
+    and replay too). A token with programmes sees those programmes only;
+    one without sees them all. docs/web.md describes the file. Pure: no
+    sockets; only cf_web_tokens_load reads a file.                          */
+#ifndef CF_WEB_TOKENS_H
+#define CF_WEB_TOKENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { CF_WEB_VIEWER = 0, CF_WEB_EXACT, CF_WEB_OPERATOR } cf_web_role_t;
+
+typedef struct _cf_web_tokens_t cf_web_tokens_t;
+typedef struct _cf_web_token_t cf_web_token_t;
+
+#define CF_WEB_TOKEN_HASH_HEX 65    /* 64 hex digits and a NUL */
+
+/*  Parses text (a token file's contents). NULL with the reason in err as
+    "origin:LINE: reason".                                                   */
+cf_web_tokens_t *cf_web_tokens_parse(const char *text, const char *origin, char *err, size_t n);
+
+/*  Reads and parses the file at path. NULL with the reason in err.          */
+cf_web_tokens_t *cf_web_tokens_load(const char *path, char *err, size_t n);
+
+void cf_web_tokens_destroy(cf_web_tokens_t **self_p);
+
+/*  The number of tokens.                                                    */
+size_t cf_web_tokens_size(const cf_web_tokens_t *self);
+
+/*  The entry whose hash is token's, or NULL. Every entry is compared, in
+    constant time each, so the time taken does not say which one nearly
+    matched. Lives as long as self.                                          */
+const cf_web_token_t *cf_web_tokens_find(const cf_web_tokens_t *self, const char *token);
+
+/*  SHA-256 of token as 64 lower-case hex digits, into out.                  */
+void cf_web_tokens_hash(const char *token, char out[CF_WEB_TOKEN_HASH_HEX]);
+
+cf_web_role_t cf_web_token_role(const cf_web_token_t *token);
+
+/*  "viewer", "exact" or "operator".                                         */
+const char *cf_web_role_name(cf_web_role_t role);
+
+/*  True when token may see programme: it has no list, or programme is in
+    it.                                                                      */
+bool cf_web_token_sees(const cf_web_token_t *token, const char *programme);
+
+/*  The programmes of token's list (0: it sees all), and the i-th.          */
+size_t cf_web_token_programmes(const cf_web_token_t *token);
+const char *cf_web_token_programme(const cf_web_token_t *token, size_t i);
+
+#endif

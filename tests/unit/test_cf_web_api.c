@@ -1,0 +1,155 @@
+/*  Tests of cf_web_api without sockets or Redis: a fake source gives stage
+    and returns counters; a report answers cf_report's rendering (JSON or
+    CSV), narrowed to a scoped token's programme; the refusals (unknown
+    report, bad or unknown parameter, exact for a viewer, a programme the
+    token does not see, a report not by programme for a scoped token, a
+    source that fails) carry a status and a JSON reason.                     */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cf_web_api.h"
+
+typedef struct {
+    int fail;
+    char family[32];
+} fake_t;
+
+static int fake_read(void *ctx, const char *family, cf_counts_t **counts, char *err, size_t n)
+{
+    fake_t *f = ctx;
+    snprintf(f->family, sizeof f->family, "%s", family);
+    if (f->fail) {
+        snprintf(err, n, "redis down");
+        return -1;
+    }
+    *counts = cf_counts_new();
+    const char *names[] = { "CH-AVR|registered|now|cases", "UK-VARRP|registered|now|cases" };
+    cf_counts_add(*counts, names[0], strlen(names[0]), 30);
+    cf_counts_add(*counts, names[1], strlen(names[1]), 4);
+    return 0;
+}
+
+static int fake_clock(void *ctx, int64_t *ms, char *err, size_t n)
+{
+    (void) ctx, (void) err, (void) n;
+    *ms = -1;
+    return 0;
+}
+
+static cf_web_tokens_t *s_tokens;
+
+static int setup(void **state)
+{
+    (void) state;
+    char text[512], a[CF_WEB_TOKEN_HASH_HEX], b[CF_WEB_TOKEN_HASH_HEX], err[128];
+    cf_web_tokens_hash("viewer", a);
+    cf_web_tokens_hash("scoped", b);
+    snprintf(text, sizeof text, "%s viewer\n%s exact CH-AVR\n", a, b);
+    s_tokens = cf_web_tokens_parse(text, "t", err, sizeof err);
+    return s_tokens ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void) state;
+    cf_web_tokens_destroy(&s_tokens);
+    return 0;
+}
+
+/*  Answers GET path?query for token; the body stays in res.                */
+static void ask(const char *token, const char *path, const char *const *params, bool csv,
+                fake_t *fake, cf_web_response_t *res)
+{
+    cf_web_source_t source = { fake_read, fake_clock, fake };
+    cf_web_request_t req = { .method = "GET", .path = path, .csv = csv,
+                             .token = cf_web_tokens_find(s_tokens, token) };
+    for (size_t i = 0; params && params[i]; i += 2)
+        req.params[req.nparams++] = (cf_web_param_t) { params[i], params[i + 1] };
+    cf_web_api_answer(&source, &req, res);
+}
+
+static void expect(const char *token, const char *path, const char *const *params,
+                   unsigned status, const char *body)
+{
+    fake_t fake = { 0 };
+    cf_web_response_t res;
+    ask(token, path, params, false, &fake, &res);
+    assert_int_equal(res.status, status);
+    assert_string_equal(res.body, body);
+    assert_int_equal(strlen(res.body), res.len);
+    free(res.body);
+}
+
+static void test_reports(void **state)
+{
+    (void) state;
+    expect("viewer", "/api/v1/reports/stages", (const char *[]) { "exact", NULL, NULL }, 403,
+           "{\"error\":\"exact: exact figures need a token of the exact or operator role\"}\n");
+    expect("scoped", "/api/v1/reports/stages", (const char *[]) { "exact", "yes", NULL }, 200,
+           "[\n  {\"programme\": \"CH-AVR\", \"stage\": \"registered\", \"cases_now\": 30, "
+           "\"persons_now\": 0, \"cases_ever\": 0, \"persons_ever\": 0}\n]\n");
+    /* published: 4 is a small count, hidden (null in JSON, <10 in CSV), and
+       30 with it, as the stage's total would give it away */
+    expect("viewer", "/api/v1/reports/stages", NULL, 200,
+           "[\n  {\"programme\": \"CH-AVR\", \"stage\": \"registered\", \"cases_now\": null, "
+           "\"persons_now\": 0, \"cases_ever\": 0, \"persons_ever\": 0},\n"
+           "  {\"programme\": \"UK-VARRP\", \"stage\": \"registered\", \"cases_now\": null, "
+           "\"persons_now\": 0, \"cases_ever\": 0, \"persons_ever\": 0}\n]\n");
+    fake_t fake = { 0 };
+    cf_web_response_t res;
+    ask("viewer", "/api/v1/reports/stages", NULL, true, &fake, &res);
+    assert_string_equal(res.type, "text/csv; charset=utf-8");
+    assert_string_equal(res.body, "programme,stage,cases_now,persons_now,cases_ever,persons_ever\r\n"
+                                  "CH-AVR,registered,<10,0,0,0\r\nUK-VARRP,registered,<10,0,0,0\r\n");
+    assert_string_equal(fake.family, "stage");
+    free(res.body);
+    fake.fail = 1;
+    ask("viewer", "/api/v1/reports/stages", NULL, false, &fake, &res);
+    assert_int_equal(res.status, 503);
+    assert_string_equal(res.body, "{\"error\":\"the figures cannot be read: redis down\"}\n");
+    free(res.body);
+}
+
+static void test_refusals(void **state)
+{
+    (void) state;
+    expect("viewer", "/api/v1/reports/nope", NULL, 404,
+           "{\"error\":\"unknown report 'nope' (GET /api/v1/reports lists them)\"}\n");
+    expect("viewer", "/api/v1/reports/returns", (const char *[]) { "period", "week", NULL },
+           400, "{\"error\":\"period: 'week' is not day, month or year\"}\n");
+    expect("viewer", "/api/v1/reports/returns", (const char *[]) { "by", NULL, NULL }, 400,
+           "{\"error\":\"by: needs a value\"}\n");
+    expect("viewer", "/api/v1/reports/stages", (const char *[]) { "x", "1", NULL }, 400,
+           "{\"error\":\"unknown parameter 'x' (a report takes programme, by, period, from, "
+           "to, exact, round)\"}\n");
+    expect("scoped", "/api/v1/reports/stages", (const char *[]) { "programme", "KS-RRP", NULL },
+           403, "{\"error\":\"programme: this token does not see programme 'KS-RRP'\"}\n");
+    expect("scoped", "/api/v1/reports/flows", NULL, 403,
+           "{\"error\":\"report 'flows' is not by programme, and this token sees only some "
+           "programmes\"}\n");
+    expect("viewer", "/api/v1/status", (const char *[]) { "x", "1", NULL }, 400,
+           "{\"error\":\"unknown parameter 'x' (/api/v1/status takes none)\"}\n");
+    expect("viewer", "/index.html", NULL, 404,
+           "{\"error\":\"not found: the API is under /api/v1/\"}\n");
+    fake_t fake = { 0 };
+    cf_web_response_t res;
+    ask("viewer", "/api/v1/status", NULL, false, &fake, &res);
+    assert_int_equal(res.status, 200);
+    assert_true(!strncmp(res.body, "{\"version\":\"", 12));
+    assert_non_null(strstr(res.body, "\"token\":{\"role\":\"viewer\",\"programmes\":[]},"
+                                     "\"redis\":{\"ok\":true,\"clock_ms\":null}}\n"));
+    free(res.body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
