@@ -15,7 +15,9 @@
     `deadline` (wall time, whether the broker was up or not). Every event ends accepted, duplicate, rejected (with
     the broker's reason) or unacked (with why). Memory is linear in the
     events and each reply costs O(batch), so 10^6 events are fine. Not
-    thread-safe; never prints.                                                */
+    thread-safe; never prints. Part of the installed client library
+    (libcaseflow-client, examples/README.md): this header includes nothing
+    of caseflow's or libzmq's.                                              */
 #ifndef CF_CLIENT_H
 #define CF_CLIENT_H
 
@@ -25,6 +27,8 @@
 
 #define CF_CLIENT_MAX_TIMEOUT_MS    30000   /* the timeout doubles up to this */
 #define CF_CLIENT_TICK_MS           100     /* timer and progress period */
+#define CF_CLIENT_MAX_BATCH         1000    /* events in one PUSH (CF_MSG_MAX_EVENTS) */
+#define CF_CLIENT_MAX_WINDOW        1000    /* requests in flight (CF_SETTINGS_WINDOW_MAX) */
 
 typedef enum {
     CF_CLIENT_PENDING = 0,      /* not final yet */
@@ -64,8 +68,8 @@ cf_client_t *cf_client_new(const char *endpoint);
 void cf_client_destroy(cf_client_t **self_p);
 
 /*  Settings, before cf_client_run. Values out of range are programmer
-    errors (asserted): batch 1..CF_MSG_MAX_EVENTS, window
-    1..CF_SETTINGS_WINDOW_MAX, timeout and deadline > 0 ms. A first timeout
+    errors (asserted): batch 1..CF_CLIENT_MAX_BATCH, window
+    1..CF_CLIENT_MAX_WINDOW, timeout and deadline > 0 ms. A first timeout
     above CF_CLIENT_MAX_TIMEOUT_MS stays as it is, without doubling.        */
 void cf_client_set_batch(cf_client_t *self, unsigned events);
 void cf_client_set_window(cf_client_t *self, unsigned requests);

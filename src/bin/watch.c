@@ -1,12 +1,12 @@
 /*  caseflow-watch: subscribes to the broker's notifications and prints each
     as one JSON line on stdout (the body map, which carries topic, publisher,
     seq and time), flushed line by line so that a pipe or a file sees it at
-    once. A body that is not a msgpack map prints as {"topic", "error"}. It
-    keeps the last seq per (publisher, topic) through cf_seqcheck and warns on
-    stderr when some were missed, and drops a notification whose outbox id it
-    has seen (a broker that restarted publishes its last batch again);
-    nothing else goes to stderr. A thin main:
-    options, a SUB socket on a cf_loop, cf_json for the text. Exits 0 after
+    once. A body that is not a msgpack map prints as {"topic", "error"}.
+    cf_subscriber keeps the last seq per (publisher, topic), so it warns on
+    stderr when some were missed, and drops a notification whose outbox id
+    it has seen (a broker that restarted publishes its last batch again);
+    nothing else goes to stderr. A thin main: options, a cf_subscriber on a
+    cf_loop, cf_json for the text. Exits 0 after
     --count notifications, --idle seconds without one, or SIGINT/SIGTERM; 2
     on a usage error.                                                         */
 #include "caseflow/cf_args.h"
@@ -14,12 +14,8 @@
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
-#include "caseflow/cf_msg.h"
-#include "caseflow/cf_multipart.h"
-#include "caseflow/cf_seqcheck.h"
 #include "caseflow/cf_settings.h"
-#include "caseflow/cf_snapshot.h"
-#include "caseflow/cf_unpack.h"
+#include "caseflow/cf_subscriber.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,10 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
-#define WATCH_RCVHWM    100000      /* notifications queued here before the broker drops */
 #define WATCH_TICK_MS   100         /* how often --idle and the handshake are checked */
 
 static const char *s_usage =
@@ -61,13 +55,9 @@ typedef struct {
 
 typedef struct {
     watch_options_t options;
-    void *ctx, *socket;
-    cf_handshake_t *handshake;          /* says when the broker refused us */
+    cf_subscriber_t *subscriber;
     bool refusal_told;                  /* on stderr, once */
-    cf_multipart_t *parts;
     cf_json_t *json;
-    cf_seqcheck_t *seqs;
-    msgpack_unpacked body;
     long long seen;
     int64_t last_at;
     int status;
@@ -118,44 +108,27 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, watch_options_
     return 0;
 }
 
-/* A SUB socket on the endpoint with the prefixes. 0, or -1 with err set. */
+/* The subscriber of the endpoint with the prefixes. 0, or -1 with err set. */
 static int watch_connect(watch_t *w, char *err, size_t n)
 {
-    int hwm = WATCH_RCVHWM, linger = 0;
-    w->ctx = zmq_ctx_new();
-    w->socket = zmq_socket(w->ctx, ZMQ_SUB);
-    zmq_setsockopt(w->socket, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(w->socket, ZMQ_LINGER, &linger, sizeof linger);
-    int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;
-    zmq_setsockopt(w->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
+    w->subscriber = cf_subscriber_new(w->options.endpoint);
     for (int i = 0; i < w->options.prefix_count; i++)
-        zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, w->options.prefixes[i],
-                       strlen(w->options.prefixes[i]));
-    if (w->options.prefix_count == 0)
-        zmq_setsockopt(w->socket, ZMQ_SUBSCRIBE, "", 0);
-    if (w->options.curve)
-        cf_curve_client(w->options.curve, w->socket);
-    w->handshake = cf_handshake_new(w->ctx, w->socket);    /* NULL: not watched */
-    if (zmq_connect(w->socket, w->options.endpoint) < 0) {
-        snprintf(err, n, "notification endpoint '%s': %s", w->options.endpoint,
-                 zmq_strerror(errno));
+        cf_subscriber_add_prefix(w->subscriber, w->options.prefixes[i]);
+    cf_subscriber_set_curve(w->subscriber, w->options.curve);
+    if (cf_subscriber_connect(w->subscriber) < 0) {
+        snprintf(err, n, "%s", cf_subscriber_error(w->subscriber));
         return -1;
     }
     return 0;
 }
 
 /* Warns when the notification's seq skipped some on its (publisher, topic). */
-static void watch_check_seq(watch_t *w, const cf_msg_notice_t *n)
+static void watch_check_seq(const cf_notification_t *n)
 {
-    if (!n->publisher || !n->has_seq)
-        return;
-    uint64_t last;
-    uint64_t missed = cf_seqcheck_see(w->seqs, n->publisher, n->publisher_len, n->topic,
-                                      n->topic_len, n->seq, &last);
-    if (missed)
+    if (n->missed)
         fprintf(stderr, "caseflow-watch: missed %" PRIu64 " on %.*s (publisher %.*s): "
-                "seq %" PRIu64 " after %" PRIu64 "\n", missed, (int) n->topic_len, n->topic,
-                (int) n->publisher_len, n->publisher, n->seq, last);
+                "seq %" PRIu64 " after %" PRIu64 "\n", n->missed, (int) n->topic_len, n->topic,
+                (int) n->publisher_len, n->publisher, n->seq, n->last);
 }
 
 /* {"topic": topic, "error": reason} as JSON text. */
@@ -176,21 +149,17 @@ static const char *watch_error_line(watch_t *w, const char *topic, size_t topic_
     return text;
 }
 
-/* Prints one notification (a repeat of one seen is dropped: 1). -1 when
-   stdout failed (status set). */
-static int watch_print(watch_t *w)
+/* Prints one notification. -1 when stdout failed (status set). */
+static int watch_print(watch_t *w, const cf_notification_t *n)
 {
-    cf_msg_notice_t n;
     const char *text = NULL;
-    if (cf_msg_parse_notice(w->parts, &w->body, &n) == 0) {
-        watch_check_seq(w, &n);
-        if (n.id && cf_seqcheck_repeat(w->seqs, n.id, n.id_len))
-            return 1;       /* an outbox id seen before: a republished entry */
-        text = cf_json_from_object(w->json, n.body);
+    if (!n->malformed) {
+        watch_check_seq(n);
+        text = cf_json_from_msgpack(w->json, n->body, n->body_size);
         if (!text)
-            text = watch_error_line(w, n.topic, n.topic_len, cf_json_error(w->json));
+            text = watch_error_line(w, n->topic, n->topic_len, cf_json_error(w->json));
     } else {
-        text = watch_error_line(w, n.topic, n.topic_len, "body is not a msgpack map");
+        text = watch_error_line(w, n->topic, n->topic_len, "body is not a msgpack map");
     }
     if (fputs(text, stdout) < 0 || fputc('\n', stdout) < 0 || fflush(stdout) != 0) {
         if (errno != EPIPE) {
@@ -205,48 +174,46 @@ static int watch_print(watch_t *w)
 static int watch_on_readable(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
+    (void) socket;
     watch_t *w = arg;
-    while (cf_multipart_recv(w->parts, socket) == 0) {
+    cf_notification_t n;
+    while (cf_subscriber_recv(w->subscriber, 0, &n) == 1) {
         w->last_at = cf_clock_ms();
-        int printed = watch_print(w);
-        if (printed < 0)
-            return -1;
-        if (printed == 0 && ++w->seen == w->options.count)
+        if (watch_print(w, &n) < 0 || ++w->seen == w->options.count)
             return -1;
     }
-    return 0;
+    return 0;       /* nothing more waiting (or EINTR: the stop flag decides) */
 }
 
 static int watch_on_tick(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     watch_t *w = arg;
-    int refused = w->handshake ? cf_handshake_keep_trying(w->handshake, w->options.endpoint) : 0;
+    int refused = cf_subscriber_refused(w->subscriber);
     if (refused && !w->refusal_told)
         fprintf(stderr, "caseflow-watch: %s; trying again\n", cf_handshake_explain(refused));
     w->refusal_told = w->refusal_told || refused;
     return w->options.idle_s && cf_clock_ms() - w->last_at >= w->options.idle_s * 1000 ? -1 : 0;
 }
 
-/* Subscribed already: fetches the snapshot, prints it, and primes the
-   repeat check so that only what came after it is printed. */
+/* Subscribed already: prints the snapshot; the subscriber then drops
+   what it holds, so that only what came after it is printed. */
 static int watch_snapshot(watch_t *w, char *err, size_t n)
 {
-    struct timespec settle = { 0, 300 * 1000000L };     /* the subscription reaches the broker */
-    nanosleep(&settle, NULL);
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    int rc = cf_snapshot_fetch(w->ctx, w->options.intake, w->options.curve, 10000, &body, err, n);
-    if (rc == 0 && (cf_unpack(&w->body, body.data, body.size) < 0
-                    || cf_snapshot_prime(w->seqs, &w->body.data) < 0)) {
-        snprintf(err, n, "the snapshot is not a snapshot map");
-        rc = -1;
+    const void *data;
+    size_t size;
+    if (cf_subscriber_snapshot(w->subscriber, w->options.intake, 10000, &data, &size) < 0) {
+        snprintf(err, n, "%s", cf_subscriber_error(w->subscriber));
+        return -1;
     }
-    const char *text = rc == 0 ? cf_json_from_object(w->json, &w->body.data) : NULL;
-    if (rc == 0 && text)
-        printf("{\"snapshot\":%s}\n", text), fflush(stdout);
-    msgpack_sbuffer_destroy(&body);
-    return rc == 0 && text ? 0 : -1;
+    const char *text = cf_json_from_msgpack(w->json, data, size);
+    if (!text) {
+        snprintf(err, n, "snapshot: %s", cf_json_error(w->json));
+        return -1;
+    }
+    printf("{\"snapshot\":%s}\n", text);
+    fflush(stdout);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -265,17 +232,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "caseflow-watch: %s\n", err);
         w.status = 2;
     } else {
-        w.parts = cf_multipart_new(4);
         w.json = cf_json_new();
-        w.seqs = cf_seqcheck_new();
-        msgpack_unpacked_init(&w.body);
         w.last_at = cf_clock_ms();
         if (w.options.snapshot && watch_snapshot(&w, err, sizeof err) < 0) {
-            fprintf(stderr, "caseflow-watch: snapshot: %s\n", err);
+            fprintf(stderr, "caseflow-watch: %s\n", err);
             w.status = 1;
         }
         cf_loop_t *loop = cf_loop_new();
-        cf_loop_add_socket(loop, w.socket, watch_on_readable, &w);
+        cf_loop_add_socket(loop, cf_subscriber_socket(w.subscriber), watch_on_readable, &w);
         cf_loop_add_timer(loop, WATCH_TICK_MS, watch_on_tick, &w);
         cf_loop_set_stop_flag(loop, cf_args_trap_signals());
         if (w.status == 0 && cf_loop_run(loop) < 0) {
@@ -283,14 +247,9 @@ int main(int argc, char **argv)
             w.status = 1;
         }
         cf_loop_destroy(&loop);
-        msgpack_unpacked_destroy(&w.body);
-        cf_seqcheck_destroy(&w.seqs);
         cf_json_destroy(&w.json);
-        cf_multipart_destroy(&w.parts);
     }
-    cf_handshake_destroy(&w.handshake);
-    zmq_close(w.socket);
-    zmq_ctx_term(w.ctx);
+    cf_subscriber_destroy(&w.subscriber);
     cf_settings_destroy(&settings);
     cf_curve_destroy(&w.options.curve);
     return w.status;

@@ -8,6 +8,8 @@
 #include "caseflow/cf_settings.h"
 
 _Static_assert(CF_SETTINGS_BATCH_MAX == CF_MSG_MAX_EVENTS, "--batch is at most one PUSH");
+_Static_assert(CF_CLIENT_MAX_BATCH == CF_MSG_MAX_EVENTS, "the public bound is the protocol's");
+_Static_assert(CF_CLIENT_MAX_WINDOW == CF_SETTINGS_WINDOW_MAX, "the public bound is --window's");
 
 #include <assert.h>
 #include <stdarg.h>
