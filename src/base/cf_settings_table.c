@@ -49,6 +49,11 @@ static const cf_setting_t s_rows[] = {
       "where subscribers connect (required; also --publish)", "publish" },
     { "subscribe", WATCH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "the broker's notification endpoint (required)", NULL },
+    { "subscribe", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "the broker's notification endpoint, for the live feed (default: no feed)", NULL },
+    { "intake", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "where the live feed asks for the snapshot: the broker's intake endpoint (with "
+      "subscribe)", NULL },
     { "control", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where operators connect: caseflow-ctl status, workers, drain, pause, resume "
       "(default: none)", NULL },
@@ -116,14 +121,14 @@ static const cf_setting_t s_rows[] = {
       "public keys that may use the control endpoint", NULL },
     { "plain", BROKER, CF_BOOL, "no", 0, "",
       "no CURVE: allowed only when every endpoint is on loopback", NULL },
-    { "server-key", WORKER | PUSH | WATCH | BENCH | CTL, CF_PATH, NULL, SHARED, "FILE",
+    { "server-key", WORKER | PUSH | WATCH | BENCH | CTL | WEB, CF_PATH, NULL, SHARED, "FILE",
       "the broker's CURVE public key, NAME.pub: CURVE with it and this program's key, plain "
       "with neither", NULL },
     { "worker-key", WORKER, CF_PATH, NULL, 0, "FILE",
       "this worker's CURVE secret key, NAME.key, mode 0600", "curve-key" },
     { "producer-key", PUSH | BENCH, CF_PATH, NULL, 0, "FILE",
       "this producer's CURVE secret key, NAME.key, mode 0600", "curve-key" },
-    { "subscriber-key", WATCH, CF_PATH, NULL, 0, "FILE",
+    { "subscriber-key", WATCH | WEB, CF_PATH, NULL, 0, "FILE",
       "this subscriber's CURVE secret key, NAME.key, mode 0600", "curve-key" },
     { "credit", WORKER, CF_NUMBER(1, 64), STR(CF_SETTINGS_CREDIT_DEFAULT), 0, "N",
       "jobs held at once", NULL },

@@ -1,9 +1,11 @@
-/*  caseflow-web: the dashboard's daemon: serves the report API (and, later,
-    the page and its live feed) over HTTP(S) to holders of a bearer token. A
-    thin main over cf_web: read the settings and the token file, build the
-    Redis source and the server, wait for SIGINT or SIGTERM, clean up.
+/*  caseflow-web: the dashboard's daemon: serves the report API and the live
+    feed of notifications (and, later, the page) over HTTP(S) to holders of
+    a bearer token. A thin main over cf_web: read the settings and the token
+    file, build the Redis source, the feed and the server, wait for SIGINT
+    or SIGTERM, clean up.
     docs/web.md says how to run it.                                          */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_curve.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_metrics_http.h"
 #include "caseflow/cf_redis_auth.h"
@@ -18,10 +20,10 @@
 
 static const char *s_usage =
     "Usage: caseflow-web [options]\n"
-    "Serves caseflow's report API to holders of a token of the --tokens file\n"
-    "(docs/web.md). Each setting is a flag, an environment variable or a key of\n"
-    "the --config file ([web], or [caseflow] for shared ones); a flag wins, then\n"
-    "the environment, then the file, then the default.\n"
+    "Serves caseflow's report API and live feed to holders of a token of the\n"
+    "--tokens file (docs/web.md). Each setting is a flag, an environment variable\n"
+    "or a key of the --config file ([web], or [caseflow] for shared ones); a flag\n"
+    "wins, then the environment, then the file, then the default.\n"
     "\n"
     "Options:\n";
 
@@ -30,7 +32,8 @@ typedef struct {
     char host[CF_SETTINGS_HOST_MAX], redis_host[CF_SETTINGS_HOST_MAX];
     char metrics_host[CF_SETTINGS_HOST_MAX];
     int redis_port, metrics_port;      /* metrics_port 0: no metrics */
-    const char *tokens;
+    const char *tokens, *subscribe, *intake;
+    cf_curve_t *curve;                  /* the subscriber's CURVE settings; NULL: plain */
 } web_options_t;
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
@@ -53,6 +56,17 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t 
     o->web.tls_cert = cf_settings_text(s, "tls-cert");
     o->web.tls_key = cf_settings_text(s, "tls-key");
     o->tokens = cf_settings_text(s, "tokens");
+    o->subscribe = cf_settings_text(s, "subscribe");
+    o->intake = cf_settings_text(s, "intake");
+    if (o->subscribe && !o->intake) {
+        snprintf(err, n, "subscribe without intake: the live feed asks the broker's intake "
+                 "endpoint for its snapshot (give --intake, or CASEFLOW_INTAKE)");
+        return -1;
+    }
+    if (o->subscribe && cf_curve_client_new(cf_settings_text(s, "subscriber-key"),
+                                            cf_settings_text(s, "server-key"), &o->curve, err,
+                                            n) < 0)
+        return -1;
     if (!o->tokens) {
         snprintf(err, n, "no token file: give --tokens FILE (or CASEFLOW_TOKENS, or tokens in "
                  "the --config file); docs/web.md says how to make one");
@@ -94,25 +108,33 @@ int main(int argc, char **argv)
     if (!auth
         || cf_metrics_http_serve(o.metrics_host, o.metrics_port, &o.web.metrics, &http, err,
                                  sizeof err) < 0
+        || (o.subscribe && !(o.web.feed = cf_web_feed_new(o.subscribe, o.intake, o.curve,
+                                                          o.web.metrics, err, sizeof err)))
         || !(web = cf_web_new(&o.web, err, sizeof err))) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=%s", CF_LOG_QUOTE(err));
+        cf_web_feed_destroy(&o.web.feed);
         cf_metrics_http_stop(&http, &o.web.metrics);
         cf_web_redis_destroy(&redis);
+        cf_curve_destroy(&o.curve);
         cf_redis_auth_destroy(&auth);
         cf_web_tokens_destroy(&tokens);
         cf_settings_destroy(&settings);
         return 1;
     }
-    CF_LOG(CF_LOG_INFO, "web started", "address=%s:%d tls=%s tokens=%zu redis=%s:%d", o.host,
+    CF_LOG(CF_LOG_INFO, "web started",
+           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s security=%s", o.host,
            cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
-           o.redis_host, o.redis_port);
+           o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
+           o.curve ? "curve" : "plain");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);
     while (!*stop)
         sleep(1);       /* a signal ends the sleep; the server runs in its threads */
     cf_web_destroy(&web);
+    cf_web_feed_destroy(&o.web.feed);       /* after the server: its streams read it */
     cf_metrics_http_stop(&http, &o.web.metrics);
     cf_web_redis_destroy(&redis);
+    cf_curve_destroy(&o.curve);
     cf_redis_auth_destroy(&auth);
     cf_web_tokens_destroy(&tokens);
     cf_settings_destroy(&settings);

@@ -7,6 +7,7 @@
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_ratelimit.h"
 #include "cf_web_file.h"
+#include "cf_web_stream.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -124,6 +125,23 @@ static const cf_web_token_t *web_authenticate(cf_web_t *self, struct MHD_Connect
     return NULL;
 }
 
+/*  Queues response with status and type, and the headers every answer has. */
+static enum MHD_Result web_queue(cf_web_t *self, struct MHD_Connection *connection,
+                                 struct MHD_Response *response, unsigned status, const char *type)
+{
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    if (status == 401)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"caseflow\"");
+    enum MHD_Result rc = MHD_queue_response(connection, status, response);
+    MHD_destroy_response(response);
+    if (status >= 100 && status < 600)
+        cf_metric_add(self->answered[status / 100], 1);
+    return rc;
+}
+
 static enum MHD_Result web_send(cf_web_t *self, struct MHD_Connection *connection,
                                 cf_web_response_t *res)
 {
@@ -133,17 +151,42 @@ static enum MHD_Result web_send(cf_web_t *self, struct MHD_Connection *connectio
         free(res->body);
         return MHD_NO;
     }
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->type);
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
-    if (res->status == 401)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                "Bearer realm=\"caseflow\"");
-    enum MHD_Result rc = MHD_queue_response(connection, res->status, response);
-    MHD_destroy_response(response);
-    if (res->status >= 100 && res->status < 600)
-        cf_metric_add(self->answered[res->status / 100], 1);
-    return rc;
+    return web_queue(self, connection, response, res->status, res->type);
+}
+
+static enum MHD_Result web_param_count(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    (void) kind, (void) key, (void) value;
+    (*(size_t *) cls)++;
+    return MHD_YES;
+}
+
+/*  GET /api/v1/notifications for token: the stream, or a refusal in res.  */
+static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *connection,
+                                         const char *method, const cf_web_token_t *token,
+                                         cf_web_response_t *res)
+{
+    size_t params = 0;
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param_count, &params);
+    if (strcmp(method, "GET"))
+        cf_web_api_error(res, 405, "method %.16s: the API takes GET", method);
+    else if (params)
+        cf_web_api_error(res, 400, "/api/v1/notifications takes no parameter (resume with the "
+                         "Last-Event-ID header)");
+    else if (!self->config.feed)
+        cf_web_api_error(res, 503, "no live feed: caseflow-web was started without subscribe "
+                         "(the broker's notification endpoint)");
+    else {
+        const char *last = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                       "Last-Event-ID");
+        struct MHD_Response *stream = cf_web_stream_response(self->config.feed, token, last);
+        if (!stream)
+            return MHD_NO;
+        MHD_add_response_header(stream, "X-Accel-Buffering", "no");
+        return web_queue(self, connection, stream, 200, "text/event-stream");
+    }
+    return web_send(self, connection, res);
 }
 
 static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, const char *url,
@@ -163,6 +206,8 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
         return MHD_YES;
     }
     const cf_web_token_t *token = web_authenticate(self, connection, &res);
+    if (token && !strcmp(url, "/api/v1/notifications"))
+        return web_notifications(self, connection, method, token, &res);
     if (token) {
         const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_ACCEPT);
@@ -259,6 +304,8 @@ void cf_web_destroy(cf_web_t **self_p)
     if (!self_p || !*self_p)
         return;
     cf_web_t *self = *self_p;
+    if (self->config.feed)
+        cf_web_feed_close(self->config.feed);      /* ends the streams, so threads join */
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
     cf_ratelimit_destroy(&self->limit);

@@ -4,7 +4,8 @@
     address only (anything else is refused before binding); with them it
     speaks HTTPS (GnuTLS, through libmicrohttpd) on any address.
 
-    A request without a known token is answered 401 and logged (the
+    GET /api/v1/notifications streams config->feed (cf_web_stream); every
+    other request is cf_web_api's. A request without a known token is answered 401 and logged (the
     client's address, never the token); a client that fails more than
     CF_WEB_AUTH_BURST times, refilled at CF_WEB_AUTH_RATE a second, is
     answered 429 without its token being checked, and is not logged again
@@ -18,6 +19,7 @@
 
 #include "caseflow/cf_metrics.h"
 #include "cf_web_api.h"
+#include "cf_web_feed.h"
 #include "cf_web_tokens.h"
 
 #define CF_WEB_CONNECTIONS 64
@@ -32,6 +34,7 @@ typedef struct {
     const cf_web_tokens_t *tokens;  /* must outlive the server */
     cf_web_source_t source;
     cf_metrics_t *metrics;          /* NULL: none */
+    cf_web_feed_t *feed;            /* GET /api/v1/notifications; NULL: none (503) */
 } cf_web_config_t;
 
 typedef struct _cf_web_t cf_web_t;
@@ -41,7 +44,8 @@ typedef struct _cf_web_t cf_web_t;
     read, a port in use).                                                    */
 cf_web_t *cf_web_new(const cf_web_config_t *config, char *err, size_t n);
 
-/*  Stops serving (joins the threads) and frees the server.                 */
+/*  Stops serving (closes the feed's streams, joins the threads) and frees
+    the server; the feed itself is the caller's.                            */
 void cf_web_destroy(cf_web_t **self_p);
 
 /*  The port it listens on.                                                  */

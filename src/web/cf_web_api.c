@@ -214,7 +214,8 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     bool report = !strncmp(route, "reports/", 8) && route[8] && !strchr(route + 8, '/');
     if (!reports && !status && !report) {
         cf_web_api_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
-                         API_PREFIX "reports and " API_PREFIX "reports/NAME)", req->path);
+                         API_PREFIX "reports, " API_PREFIX "reports/NAME and " API_PREFIX
+                         "notifications)", req->path);
         return;
     }
     if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
