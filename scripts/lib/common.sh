@@ -17,7 +17,7 @@ cf_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 # Installs the packages that are missing (apt-get, as root or through sudo).
 cf_ensure_deps() {
   local missing=() pkg
-  for pkg in "${CF_PACKAGES[@]}" "${CF_FUZZ_PACKAGES[@]}"; do
+  for pkg in "${CF_PACKAGES[@]}" "${CF_FUZZ_PACKAGES[@]}" "${CF_TEST_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
       || missing+=("$pkg")
   done

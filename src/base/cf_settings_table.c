@@ -168,6 +168,8 @@ static const cf_setting_t s_rows[] = {
       "the server's certificate chain, PEM: HTTPS, on any address (with tls-key)", NULL },
     { "tls-key", WEB, CF_PATH, NULL, 0, "FILE",
       "the certificate's private key, PEM, mode 0600 (with tls-cert)", NULL },
+    { "dashboard", WEB, CF_PATH, NULL, 0, "DIR",
+      "the dashboard's files (default: where they were built or installed)", NULL },
     { "metrics", WEB, CF_HOST_PORT, NULL, 0, "HOST:PORT",
       "serve Prometheus metrics on http://HOST:PORT/metrics (default: off)", NULL },
 };

@@ -1,8 +1,8 @@
-/*  caseflow-web: the dashboard's daemon: serves the report API and the live
-    feed of notifications (and, later, the page) over HTTP(S) to holders of
-    a bearer token. A thin main over cf_web: read the settings and the token
-    file, build the Redis source, the feed and the server, wait for SIGINT
-    or SIGTERM, clean up.
+/*  caseflow-web: the dashboard's daemon: serves the page, the report API and
+    the live feed of notifications over HTTP(S), the figures to holders of a
+    bearer token. A thin main over cf_web: read the settings, the token file
+    and the page's files, build the Redis source, the feed and the server,
+    wait for SIGINT or SIGTERM, clean up.
     docs/web.md says how to run it.                                          */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_curve.h"
@@ -11,6 +11,7 @@
 #include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_settings.h"
 #include "cf_web.h"
+#include "cf_web_assets.h"
 #include "cf_web_redis.h"
 #include "cf_web_tokens.h"
 
@@ -32,7 +33,7 @@ typedef struct {
     char host[CF_SETTINGS_HOST_MAX], redis_host[CF_SETTINGS_HOST_MAX];
     char metrics_host[CF_SETTINGS_HOST_MAX];
     int redis_port, metrics_port;      /* metrics_port 0: no metrics */
-    const char *tokens, *subscribe, *intake;
+    const char *tokens, *subscribe, *intake, *dashboard;
     cf_curve_t *curve;                  /* the subscriber's CURVE settings; NULL: plain */
 } web_options_t;
 
@@ -56,6 +57,9 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t 
     o->web.tls_cert = cf_settings_text(s, "tls-cert");
     o->web.tls_key = cf_settings_text(s, "tls-key");
     o->tokens = cf_settings_text(s, "tokens");
+    o->dashboard = cf_settings_text(s, "dashboard");
+    if (!o->dashboard)
+        o->dashboard = CF_DASHBOARD_DIR;
     o->subscribe = cf_settings_text(s, "subscribe");
     o->intake = cf_settings_text(s, "intake");
     if (o->subscribe && !o->intake) {
@@ -96,7 +100,10 @@ int main(int argc, char **argv)
     cf_web_redis_t *redis = NULL;
     cf_web_t *web = NULL;
     cf_web_tokens_t *tokens = cf_web_tokens_load(o.tokens, err, sizeof err);
-    cf_redis_auth_t *auth = !tokens ? NULL
+    cf_web_assets_t *assets = tokens ? cf_web_assets_load(o.dashboard, NULL, err, sizeof err)
+                                     : NULL;
+    o.web.assets = assets;
+    cf_redis_auth_t *auth = !assets ? NULL
         : cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
                                  cf_settings_text(settings, "redis-password-file"), err,
                                  sizeof err);
@@ -118,14 +125,15 @@ int main(int argc, char **argv)
         cf_curve_destroy(&o.curve);
         cf_redis_auth_destroy(&auth);
         cf_web_tokens_destroy(&tokens);
+        cf_web_assets_destroy(&assets);
         cf_settings_destroy(&settings);
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "web started",
-           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s security=%s", o.host,
+           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s security=%s charts=%s", o.host,
            cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
            o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
-           o.curve ? "curve" : "plain");
+           o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);
     while (!*stop)
@@ -137,6 +145,7 @@ int main(int argc, char **argv)
     cf_curve_destroy(&o.curve);
     cf_redis_auth_destroy(&auth);
     cf_web_tokens_destroy(&tokens);
+    cf_web_assets_destroy(&assets);
     cf_settings_destroy(&settings);
     CF_LOG(CF_LOG_INFO, "web stopped", "%s", "");
     return 0;

@@ -189,6 +189,27 @@ static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *
     return web_send(self, connection, res);
 }
 
+#define WEB_CSP "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " \
+                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " \
+                "frame-ancestors 'none'"
+
+/*  One of the dashboard's files, or NULL when path is not one.             */
+static struct MHD_Response *web_asset(cf_web_t *self, const char *path)
+{
+    size_t len;
+    const char *type;
+    const char *body = self->config.assets
+                     ? cf_web_assets_find(self->config.assets, path, &len, &type) : NULL;
+    struct MHD_Response *response =
+        body ? MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_PERSISTENT) : NULL;
+    if (response) {
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        MHD_add_response_header(response, "Content-Security-Policy", WEB_CSP);
+        MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+    }
+    return response;
+}
+
 static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -204,6 +225,15 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
     if (*upload_data_size) {
         *upload_data_size = 0;  /* the API takes no body: drop it, answer at the end */
         return MHD_YES;
+    }
+    bool read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    struct MHD_Response *asset = read && strncmp(url, "/api/", 5) ? web_asset(self, url) : NULL;
+    if (asset) {
+        MHD_add_response_header(asset, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        enum MHD_Result rc = MHD_queue_response(connection, 200, asset);
+        MHD_destroy_response(asset);
+        cf_metric_add(self->answered[2], 1);
+        return rc;
     }
     const cf_web_token_t *token = web_authenticate(self, connection, &res);
     if (token && !strcmp(url, "/api/v1/notifications"))

@@ -4,8 +4,11 @@
     address only (anything else is refused before binding); with them it
     speaks HTTPS (GnuTLS, through libmicrohttpd) on any address.
 
-    GET /api/v1/notifications streams config->feed (cf_web_stream); every
-    other request is cf_web_api's. A request without a known token is answered 401 and logged (the
+    The dashboard's files (cf_web_assets: /, /dashboard.js ...) are served
+    to anyone, with a Content-Security-Policy that lets the page load only
+    its own files: they hold no figures, and the page asks the API for them
+    with the token it is given. GET /api/v1/notifications streams
+    config->feed (cf_web_stream); every other request is cf_web_api's. A request without a known token is answered 401 and logged (the
     client's address, never the token); a client that fails more than
     CF_WEB_AUTH_BURST times, refilled at CF_WEB_AUTH_RATE a second, is
     answered 429 without its token being checked, and is not logged again
@@ -19,6 +22,7 @@
 
 #include "caseflow/cf_metrics.h"
 #include "cf_web_api.h"
+#include "cf_web_assets.h"
 #include "cf_web_feed.h"
 #include "cf_web_tokens.h"
 
@@ -35,6 +39,7 @@ typedef struct {
     cf_web_source_t source;
     cf_metrics_t *metrics;          /* NULL: none */
     cf_web_feed_t *feed;            /* GET /api/v1/notifications; NULL: none (503) */
+    const cf_web_assets_t *assets;  /* the dashboard's files; NULL: no page */
 } cf_web_config_t;
 
 typedef struct _cf_web_t cf_web_t;
