@@ -96,6 +96,7 @@ int main(int argc, char **argv)
         return parsed < 0 ? 2 : 0;
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
+    volatile sig_atomic_t *reload = cf_args_trap_reload();     /* not fatal, as in the others */
     cf_metrics_http_t *http = NULL;
     cf_web_redis_t *redis = NULL;
     cf_web_t *web = NULL;
@@ -136,8 +137,14 @@ int main(int argc, char **argv)
            o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);
-    while (!*stop)
+    while (!*stop) {
         sleep(1);       /* a signal ends the sleep; the server runs in its threads */
+        if (*reload) {
+            *reload = 0;
+            CF_LOG(CF_LOG_WARN, "SIGHUP: nothing is read again",
+                   "hint=\"restart caseflow-web to read the token file again\"%s", "");
+        }
+    }
     cf_web_destroy(&web);
     cf_web_feed_destroy(&o.web.feed);       /* after the server: its streams read it */
     cf_metrics_http_stop(&http, &o.web.metrics);

@@ -41,9 +41,10 @@ class Program:
 
 
 def programs():
-    """{'caseflow-broker': Program, 'caseflow-worker': Program} from --help."""
+    """{'caseflow-broker': Program, 'caseflow-worker': Program, 'caseflow-web':
+    Program} from --help."""
     found = {}
-    for name in ("caseflow-broker", "caseflow-worker"):
+    for name in ("caseflow-broker", "caseflow-worker", "caseflow-web"):
         path = os.path.join(bin_dir(), name)
         out = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30)
         if out.returncode != 0 or "--help" not in out.stdout:
