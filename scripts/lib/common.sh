@@ -7,9 +7,12 @@ CF_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhire
              libcmocka-dev libsodium-dev libjansson-dev libinih-dev libmicrohttpd-dev redis-server redis-tools
              python3 python3-zmq python3-msgpack python3-yaml python3-seccomp systemd
              python3-pip python3-setuptools python3-wheel
-             help2man)
+             help2man libjs-chart.js)
 # Only the tests' fuzzing pass (scripts/fuzz) needs these; an image does not.
 CF_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# Only integration.dashboard needs this (headless Chromium drives the page;
+# without it the test is skipped); an image does not.
+CF_TEST_PACKAGES=(chromium)
 
 cf_say() { printf '%s\n' "$*" >&2; }
 cf_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
