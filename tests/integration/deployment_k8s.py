@@ -37,8 +37,8 @@ def check_kustomize(c, folder, objects):
                          timeout=120)
     rendered = [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
     key = lambda o: (o.get("kind"), o.get("metadata", {}).get("name"))
-    want = {key(o) for o in objects if o.get("kind") != "Kustomization"} - {("Secret", "caseflow-hmac"),
-                                                                                 ("Secret", "caseflow-curve")}
+    want = {key(o) for o in objects if o.get("kind") != "Kustomization"} - {
+        ("Secret", "caseflow-hmac"), ("Secret", "caseflow-curve"), ("Secret", "caseflow-web")}
     c.check(run.returncode == 0 and {key(o) for o in rendered} == want,
             "k8s: kubectl kustomize renders every object but the placeholder secret",
             run.stderr.strip()[-300:])
@@ -144,7 +144,8 @@ def check_kubernetes(c, progs, grace, folder, check_health_check):
     redis = (find(objects, "StatefulSet") or [None])[0]
     if not c.check(broker and worker and redis, "k8s: broker, worker and Redis workloads"):
         return
-    for obj in (broker, worker):
+    web = (find(objects, "Deployment", "caseflow-web") or [None])[0]
+    for obj in (broker, worker) + ((web,) if web else ()):
         check_workload(c, obj, progs, grace)
     c.check(broker["spec"].get("replicas") == 1, "k8s broker: one replica")
     images = {ct.get("image") for o in (broker, worker) for ct in pod(o)["spec"]["containers"]}
@@ -156,6 +157,36 @@ def check_kubernetes(c, progs, grace, folder, check_health_check):
     check_broker(c, objects, broker)
     check_worker(c, objects, broker, worker, redis, check_health_check)
     check_redis(c, objects, redis)
+    if c.check(web is not None, "k8s: a caseflow-web Deployment"):
+        check_web(c, objects, broker, web)
+
+
+def check_web(c, objects, broker, web):
+    """caseflow-web: TLS from its Secret, the broker's endpoints for its
+    feed, a Service on its HTTPS port."""
+    spec = pod(web)["spec"]
+    ct = spec["containers"][0]
+    env, ports = env_of(ct), ports_of(ct)
+    listen = host_port(env.get("CASEFLOW_LISTEN"))
+    c.check(listen and listen[1] == ports.get("https"),
+            "k8s web: CASEFLOW_LISTEN is its https container port", str(env.get("CASEFLOW_LISTEN")))
+    files = [env.get(v, "") for v in ("CASEFLOW_TOKENS", "CASEFLOW_TLS_CERT", "CASEFLOW_TLS_KEY")]
+    c.check(all(files) and all(secret_file(objects, spec, ct, f) for f in files),
+            "k8s web: its token file, certificate and key are mounted Secret items", str(files))
+    check_curve_mounts(c, objects, spec, ct, env, "web")
+    benv, bports = env_of(pod(broker)["spec"]["containers"][0]), ports_of(pod(broker)["spec"]["containers"][0])
+    for var, port in (("CASEFLOW_SUBSCRIBE", "publish"), ("CASEFLOW_INTAKE", "intake")):
+        target = endpoint(env.get(var))
+        svc = find(objects, "Service", target[0] if target else "")
+        svc_ports = {p["port"]: p for p in svc[0]["spec"]["ports"]} if svc else {}
+        c.check(svc and selects(svc[0]["spec"]["selector"], pod(broker)["metadata"]["labels"])
+                and svc_ports.get(target[1], {}).get("targetPort") == port,
+                f"k8s web: {var} is the broker Service's {port} port", str(target))
+    svc = find(objects, "Service", "caseflow-web")
+    if c.check(bool(svc), "k8s: a caseflow-web Service"):
+        names = set(check_service(c, svc[0], web).values())
+        c.check({"https", "metrics"} <= names, "k8s Service caseflow-web: https and metrics",
+                str(names))
 
 
 def check_broker(c, objects, broker):
