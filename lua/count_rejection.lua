@@ -1,7 +1,7 @@
 -- count_rejection.lua: counts one rejected event in the quality report
--- (docs/aggregates.md, "quality"), once. A producer that sends the same
--- bad event again, or a job run again after a Redis failure or a lost
--- worker, finds it counted already: the marker key says so for as long as
+-- (docs/storage.md, "Counter fields", quality), once. A producer that sends
+-- the same bad event again, or a job run again after a Redis failure or a
+-- lost worker, finds it counted already: the marker key says so for as long as
 -- duplicate events are recognised (--eid-ttl). An event without a usable
 -- event_id has no marker and is counted each time it is rejected.
 --

@@ -37,8 +37,8 @@
 #define CF_AMOUNT_MAX           1e12    /* value: summed exactly in cents below 2^53 */
 #define CF_HEADCOUNT_MAX        1000000000u     /* flow.observed count */
 
-/*  The event types; each has its row in cf_event_types.c. Their numbers are
-    the apply script's (its prelude is made from the rows): not stored.     */
+/*  The event types; each has its row in cf_event_types.c. Their numbers
+    are not stored (docs/storage.md lists them with their payloads).       */
 typedef enum {
     CF_EV_CASE_REGISTERED = 0,
     CF_EV_CASE_SCREENED,
@@ -188,9 +188,11 @@ int cf_event_decode(cf_event_t *event, const void *data, size_t size,
 
 /* ---- the event types (cf_event_types.c) ------------------------------------- */
 
-/*  How the store hands one payload element to the apply script
-    (docs/storage.md, "Script input"); the script's kind of each element in
-    brackets. The members named by an element are fixed where none is given. */
+/*  How a type's row names one payload element: the member and the form it
+    is counted in (docs/storage.md, "Semantics", the event types), read by
+    cf_fold; in brackets the kind the Lua apply script took it as before
+    issue 14. The members named by an element are fixed where none is
+    given.                                                                  */
 typedef enum {
     CF_PAY_END = 0,
     CF_PAY_TEXT,                /* a string member ['string', not empty] */
@@ -238,8 +240,7 @@ typedef struct {
 #define CF_EVENT_SERVICES_MAX   2
 
 /*  Everything caseflow knows of one event type: validated by cf_event,
-    stored by cf_store (its payload and services; the apply script's prelude
-    is made from the same rows).                                             */
+    folded by cf_fold (its payload and the services it counts).             */
 typedef struct {
     const char *name;           /* "case.registered" ... "flow.observed" */
     bool is_case;               /* carries case_ref and case_seq, lives in a case */

@@ -1,9 +1,9 @@
 /*  cf_keys: the names of caseflow's Redis keys (docs/storage.md, "Keys"), one
     function or constant per key, so that no other file spells a key. Shard
     keys carry the hash tag {sN} of their shard; the broker's publisher keeps
-    its keys under {pub}, the dead letters under {dlq}. The apply script's
-    fixed KEYS are the families then the shard's outbox, due, route_day and
-    spike keys, in cf_keys_fixed_t order (its prelude is made from this).
+    its keys under {pub}, the dead letters under {dlq}. A shard's fixed keys
+    are the families then its outbox, due, route_day and spike keys, in
+    cf_keys_fixed_t order.
     A function writes the name into buf (size bytes, always terminated) and
     returns its length; a name that does not fit is a programmer error
     (assert): CF_KEYS_MAX holds every key of an id of at most 64 bytes. No
@@ -18,13 +18,13 @@
 #define CF_KEYS_MAX         96      /* "cf:{s7}:case:" + 64 bytes, and NUL */
 #define CF_KEYS_REJECTION_MAX   256 /* "cf:{s7}:rej:" + event_id + "|" + a field name */
 
-/*  The apply script's fixed keys in KEYS order: KEYS[k + 1] is key k, the
-    families first (a cf_family_t is its own key index).                    */
+/*  A shard's fixed keys, the families first (a cf_family_t is its own key
+    index).                                                                  */
 typedef enum {
     CF_KEYS_OUTBOX = CF_FAMILY_COUNT,   /* stream: the shard's notifications */
     CF_KEYS_DUE,                        /* sorted set: overdue deadlines */
     CF_KEYS_ROUTE_DAY,                  /* hash: flow counts per route and day */
-    CF_KEYS_SPIKE,                      /* hash: routes in a spike */
+    CF_KEYS_SPIKE,                      /* hash: each route's packed state */
     CF_KEYS_FIXED
 } cf_keys_fixed_t;
 

@@ -1,9 +1,10 @@
 /*  cf_store: caseflow's Redis state (docs/storage.md is the contract). A
-    batch of validated events is split by shard, and each shard's events are
-    applied by one call of the apply script (lua/apply_*.lua), atomically and idempotently
-    (an event_id seen within the dedupe window is a duplicate and changes
-    nothing but the duplicate counter); the calls of all shards go out in one
-    pipelined round trip. The store reads only case_id, never case_ref, so the
+    batch of validated events is split by shard; the worker computes each
+    shard's result from the states it reads (cf_fold) and commits it with one
+    call of the generic commit script (lua/commit.lua), atomically and
+    idempotently (an event_id seen within the dedupe window is a duplicate
+    and changes nothing but the duplicate counter); the reads of all shards
+    go out in one pipelined round trip, and so do their commits. The store reads only case_id, never case_ref, so the
     raw reference cannot reach Redis. Errors are returned as -1 with a code
     and a message on the object; the library never prints. A broken
     connection is reopened on the next call. Not thread-safe: one per thread. */
@@ -22,24 +23,11 @@
 #define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */
 #define CF_STORE_EID_TTL        (30u * 24 * 3600)   /* default dedupe window, s */
 #define CF_STORE_CASE_TTL       (30u * 24 * 3600)   /* default life of a closed case's state, s */
-#define CF_STORE_SCRIPT_NAME    "apply script (lua/apply_*.lua)"
-#define CF_STORE_SCRIPT_PARTS   4
-#define CF_STORE_FIRE_SCRIPT    "fire_due.lua"      /* the overdue timer's script */
+#define CF_STORE_COMMIT_SCRIPT  "commit.lua"        /* a shard's commit, generic */
 #define CF_STORE_REJECT_SCRIPT  "count_rejection.lua"   /* a rejection, counted once */
 #define CF_STORE_DEAD_SCRIPT    "dead_letter.lua"       /* a dead letter, set aside once */
 
-/*  The files of the apply script in script_dir, in the order they are
-    joined into the one script Redis runs: apply_input.lua, apply_state.lua,
-    apply_events.lua, apply_batch.lua.                                       */
-extern const char *const cf_store_script_parts[CF_STORE_SCRIPT_PARTS];
-
-/*  Reads the parts from script_dir and joins them, after the apply prelude,
-    into one new text (*text, *len; the caller frees it). 0, or -1 with
-    "path: reason" in err.                                                   */
-int cf_store_script_read(const char *script_dir, char **text, size_t *len, char *err,
-                         size_t err_size);
-
-/*  Reads the single script name of script_dir (fire_due.lua,
+/*  Reads the single script name of script_dir (commit.lua,
     publish_batch.lua, ...), after the single scripts' prelude, into a new
     text (the caller frees it). 0, or -1 with "path: reason" in err.        */
 int cf_store_script_single(const char *script_dir, const char *name, char **text, size_t *len,
@@ -50,8 +38,7 @@ int cf_store_script_single(const char *script_dir, const char *name, char **text
     of their own (docs/security.md). Its functions, each the script of the
     same name wrapped as a function, after its prelude:                      */
 #define CF_STORE_LIBRARY        "caseflow"
-#define CF_STORE_FN_APPLY       "caseflow_apply"            /* lua/apply_*.lua */
-#define CF_STORE_FN_FIRE        "caseflow_fire_due"         /* CF_STORE_FIRE_SCRIPT */
+#define CF_STORE_FN_COMMIT      "caseflow_commit"           /* CF_STORE_COMMIT_SCRIPT */
 #define CF_STORE_FN_REJECT      "caseflow_count_rejection"  /* CF_STORE_REJECT_SCRIPT */
 #define CF_STORE_FN_DEAD        "caseflow_dead_letter"      /* CF_STORE_DEAD_SCRIPT */
 #define CF_STORE_FN_PUBLISH     "caseflow_publish_batch"    /* CF_STORE_PUBLISH_SCRIPT */
@@ -104,12 +91,8 @@ int cf_store_library_ensure(redisContext *c, const char *body, size_t len, const
 bool cf_store_library_gone(const char *error_reply);
 
 /*  The prelude (a new text; the caller frees it): Lua locals made from the
-    C tables. The apply script's (apply) names the stages (STAGES, ST_*),
-    types (T_*, CASE_TYPES), families (F_*), fixed KEYS (K_*, FIXED_TYPES),
-    payload shapes (PAYLOAD), services (SERVICES), risk levels (RISKS,
-    ALERT_RISK) and limits (LIMITS); the single scripts' the publisher's
-    KEYS (PUB_*) and each limit's alert (LIMIT_ALERT). docs/storage.md.     */
-char *cf_store_script_prelude(bool apply, size_t *len);
+    C tables: the publisher's KEYS (PUB_*). docs/storage.md.                */
+char *cf_store_script_prelude(size_t *len);
 
 typedef enum {
     CF_STORE_OK = 0,
@@ -143,7 +126,7 @@ void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds);
     starts the time again; the aggregates it fed are never removed.         */
 void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds);
 
-/*  Where to count: latency observes each apply round trip (its seconds),
+/*  Where to count: latency observes each apply attempt (its read and commit round trips, in seconds),
     errors counts each failed Redis call (unreachable, error reply, bad
     reply). Either may be NULL; both must outlive the store.                  */
 void cf_store_set_metrics(cf_store_t *self, cf_metric_t *latency, cf_metric_t *errors);
@@ -192,6 +175,11 @@ int cf_store_load_library(cf_store_t *self, char *version);
     when the connection broke.                                              */
 int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
                    cf_ack_status_t *statuses);
+
+/*  How many of this store's commits a guard refused (CFSTALE: another
+    worker changed a state it had read, or an event it took as new was
+    applied): each was read and computed again. A measure of contention.   */
+uint64_t cf_store_conflicts(const cf_store_t *self);
 
 /*  The request the next cf_store_apply calls serve: an opaque id of at
     most CF_STORE_REQUEST_MAX bytes (copied), the same for every attempt of

@@ -39,8 +39,9 @@ typedef enum {
 #define CF_SEXES            4       /* f, m, x, u */
 #define CF_AGE_BANDS        5       /* 0-4 ... 60+ */
 
-/*  The counter families: one Redis hash per shard each (cf_keys), and the
-    apply script's KEYS[family + 1].                                        */
+/*  The counter families: one Redis hash per shard each (cf_keys). Their
+    numbers are kept in packed case states (waiting counters): add at the
+    end.                                                                     */
 typedef enum {
     CF_FAMILY_STAGE = 0, CF_FAMILY_RETURNS, CF_FAMILY_VULN, CF_FAMILY_DEMO,
     CF_FAMILY_QUALITY, CF_FAMILY_DUR, CF_FAMILY_DETENTION, CF_FAMILY_REINT,

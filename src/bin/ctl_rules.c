@@ -1,8 +1,9 @@
 /*  caseflow-ctl rules: `rules check FILE` reads a rules file the way the
     daemons will (cf_rules) and says whether they would take it, without
     starting or reaching anything: "FILE: ok" and a summary, or with --json
-    the map the apply script gets, as JSON. A bad file is its error line
-    ("FILE:LINE: section.key: reason") on stderr and exit 1.                 */
+    the map the workers' fold gets (cf_fold_set_rules), as JSON. A bad file
+    is its error line ("FILE:LINE: section.key: reason") on stderr and
+    exit 1.                                                                  */
 #include "ctl.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_rules.h"

@@ -1,11 +1,10 @@
 /*  cf_event_types: the event types as one table (docs/domain.md). A type's
     row is all caseflow needs to know of it but the checks of its fields
     (cf_event_rules.c): its wire name, whether it belongs to a case, the
-    stage it moves a case to, the fields it requires and allows, the payload
-    the store hands to the apply script and the services it counts there.
-    cf_event decodes with it, cf_store packs with it, and the apply script's
-    prelude (cf_store_script.c) is made from it, so that a new type needs
-    no code elsewhere unless it counts in a new way.                        */
+    stage it moves a case to, the fields it requires and allows, its payload
+    and the services it counts. cf_event decodes with it and cf_fold counts
+    the services with it, so that a new type needs no code elsewhere unless
+    it counts in a new way.                                                  */
 #include "cf_event_internal.h"
 
 #include <assert.h>

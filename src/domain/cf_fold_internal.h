@@ -8,7 +8,7 @@
 #ifndef CF_FOLD_INTERNAL_H
 #define CF_FOLD_INTERNAL_H
 
-#include "cf_fold.h"
+#include "caseflow/cf_fold.h"
 
 #include <msgpack.h>
 

@@ -1,4 +1,4 @@
-/*  cf_rules: the object, its getters, the msgpack form for the apply script
+/*  cf_rules: the object, its getters, the msgpack form for the workers' fold
     and the operator's summary; the file is read by cf_rules_parse.c. The
     rules live in one rules_set_t that a load replaces whole, so a failed
     load leaves the old set in place and a getter never sees half a file.  */

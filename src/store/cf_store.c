@@ -1,10 +1,10 @@
 /*  cf_store: the connection to Redis and what its persistence settings make
-    of an `accepted` ack, the pipelined function calls of a batch and their
-    replies; see include/caseflow/cf_store.h and docs/storage.md. Beside it:
-    cf_store_pack.c builds each shard's call (cf_store_payload.c its
-    events), cf_store_script.c makes the function library from the scripts,
-    cf_store_library.c checks and loads it, cf_store_counters.c holds
-    the commands that need no script, cf_store_dlq.c the dead letters,
+    of an `accepted` ack; see include/caseflow/cf_store.h and docs/storage.md.
+    Beside it: cf_store_apply.c applies a batch (read, fold, commit),
+    cf_store_events.c checks events and names their shards,
+    cf_store_script.c makes the function library from the scripts,
+    cf_store_library.c checks and loads it, cf_store_counters.c holds the
+    commands that need no script, cf_store_dlq.c the dead letters,
     cf_store_due.c the overdue timer. Any I/O error drops the connection (a
     hiredis context is unusable after one), and the next call opens a new
     one; an error reply leaves it open, since every pipelined reply is still
@@ -12,6 +12,8 @@
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
+#include "cf_commit.h"
+#include "caseflow/cf_fold.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -36,7 +38,9 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     self->eid_ttl = CF_STORE_EID_TTL;
     self->eid_generation = -1;      /* the first call learns it from Redis */
     self->case_ttl = CF_STORE_CASE_TTL;
-    cf_store_call_init(&self->call);
+    self->fold = cf_fold_new();
+    self->backoff_seed = (uint64_t) (uintptr_t) self ^ (uint64_t) time(NULL);
+    self->commit = cf_commit_new();
     cf_store_set_rules(self, "\x80", 1);     /* no rules until the caller sets them */
     return self;
 }
@@ -48,15 +52,6 @@ static void store_disconnect(cf_store_t *self)
     self->ctx = NULL;
 }
 
-static void store_free_replies(cf_store_t *self)
-{
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        if (self->replies[s])
-            freeReplyObject(self->replies[s]);
-        self->replies[s] = NULL;
-    }
-}
-
 void cf_store_destroy(cf_store_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -64,11 +59,16 @@ void cf_store_destroy(cf_store_t **self_p)
     cf_store_t *self = *self_p;
     store_disconnect(self);
     cf_redis_auth_destroy(&self->auth);
-    store_free_replies(self);
-    cf_store_call_free(&self->call);
-    free(self->rules);
+    cf_fold_destroy(&self->fold);
+    cf_commit_destroy(&self->commit);
+    free(self->reads);
     free(self->order);
     free(self->shard);
+    free(self->unique);
+    free(self->digests);
+    free(self->buckets);
+    free(self->fresh);
+    free(self->seen);
     free(self->library);
     free(self->script_dir);
     free(self->host);
@@ -105,10 +105,9 @@ void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
 void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
 {
     assert(self && packed && len > 0);
-    char *copy = cf_memdup(packed, len);
-    free(self->rules);
-    self->rules = copy;
-    self->rules_len = len;
+    self->rules_error[0] = '\0';
+    if (cf_fold_set_rules(self->fold, packed, len) < 0)
+        snprintf(self->rules_error, sizeof self->rules_error, "%s", cf_fold_error(self->fold));
 }
 
 void cf_store_set_request(cf_store_t *self, const void *id, size_t len)
@@ -205,7 +204,7 @@ static int store_fail_library(cf_store_t *self, const char *why)
     return cf_store_fail(self, CF_STORE_ERR_IO, "%s", why);
 }
 
-static int store_check_library(cf_store_t *self)
+int cf_store_check_library(cf_store_t *self)
 {
     char why[600];
     if (cf_store_library_ensure(self->ctx, self->library, self->library_len, self->version, why,
@@ -253,7 +252,7 @@ int cf_store_connect(cf_store_t *self)
         return store_open(self);    /* a reader: counters need no library */
     if (store_read_library(self) < 0 || store_open(self) < 0)
         return -1;
-    return store_check_library(self);
+    return cf_store_check_library(self);
 }
 
 int cf_store_load_library(cf_store_t *self, char *version)
@@ -303,7 +302,7 @@ int cf_store_ensure(cf_store_t *self, int need_library)
         return 0;
     if (store_read_library(self) < 0)
         return -1;
-    return store_check_library(self);
+    return cf_store_check_library(self);
 }
 
 /* ---- durability ----------------------------------------------------------- */
@@ -362,153 +361,4 @@ int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *tex
                  "events accepted since the last snapshot", info.save[0] ? info.save : "unknown");
     }
     return 0;
-}
-
-/* ---- apply ---------------------------------------------------------------- */
-
-/* Groups event indexes by shard (a counting sort keeps each shard's order). */
-static void store_group(cf_store_t *self, const cf_event_t *events, size_t count)
-{
-    if (count > self->order_capacity) {
-        self->order = cf_realloc(self->order, count * sizeof *self->order);
-        self->shard = cf_realloc(self->shard, count * sizeof *self->shard);
-        self->order_capacity = count;
-    }
-    unsigned *shard_of = self->shard;
-    size_t fill[CF_STORE_SHARDS] = { 0 };
-    memset(self->start, 0, sizeof self->start);
-    for (size_t i = 0; i < count; i++) {
-        shard_of[i] = cf_store_shard_of(&events[i]);
-        self->start[shard_of[i] + 1]++;
-    }
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
-        self->start[s + 1] += self->start[s];
-    for (size_t i = 0; i < count; i++)
-        self->order[self->start[shard_of[i]] + fill[shard_of[i]]++] = i;
-}
-
-/* Sends the calls of the shards in `pending` and reads their replies into
-   self->replies. Returns 0 when every reply came (error replies included). */
-static int store_round_trip(cf_store_t *self, const cf_event_t *events, unsigned pending)
-{
-    struct timespec start, end;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        if (!(pending & 1u << s))
-            continue;
-        size_t n = self->start[s + 1] - self->start[s];
-        cf_store_call_build(&self->call, self, s, events, self->order + self->start[s], n);
-        if (redisAppendCommandArgv(self->ctx, (int) self->call.argc, self->call.argv,
-                                   self->call.argvlen) != REDIS_OK)
-            abort();                /* hiredis could not allocate */
-    }
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        if (!(pending & 1u << s))
-            continue;
-        void *reply = NULL;
-        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "FCALL " CF_STORE_FN_APPLY);
-        self->replies[s] = reply;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)
-                                     + (double) (end.tv_nsec - start.tv_nsec) / 1e9);
-    return 0;
-}
-
-/* Shards to send again (their reply freed): those whose reply says the
-   library is gone (*gone set), and those that named their markers for a
-   generation that is not Redis's (CFGEN <generation>, which the store
-   takes); -1 on another error. */
-static int store_retry_shards(cf_store_t *self, unsigned pending, unsigned *again, bool *gone)
-{
-    *again = 0;
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        redisReply *reply = self->replies[s];
-        if (!(pending & 1u << s) || reply->type != REDIS_REPLY_ERROR)
-            continue;
-        long long generation;
-        if (cf_store_library_gone(reply->str))
-            *gone = true;
-        else if (sscanf(reply->str, "CFGEN %lld", &generation) == 1 && generation >= 0)
-            self->eid_generation = generation;
-        else
-            return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", s, reply->str);
-        freeReplyObject(reply);
-        self->replies[s] = NULL;
-        *again |= 1u << s;
-    }
-    return 0;
-}
-
-/* Checks one shard's reply, {statuses, notifications}, and fills the
-   statuses of its events. */
-static int store_read_statuses(cf_store_t *self, unsigned s, cf_ack_status_t *statuses)
-{
-    const redisReply *reply = self->replies[s];
-    size_t n = self->start[s + 1] - self->start[s];
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
-        || reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len != n
-        || reply->element[1]->type != REDIS_REPLY_INTEGER)
-        return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: unexpected reply", s);
-    const char *codes = reply->element[0]->str;
-    for (size_t i = 0; i < n; i++) {
-        if (codes[i] != 'a' && codes[i] != 'd')
-            return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: bad status", s);
-        statuses[self->order[self->start[s] + i]] = codes[i] == 'a' ? CF_ACK_ACCEPTED
-                                                                    : CF_ACK_DUPLICATE;
-    }
-    return 0;
-}
-
-/* The round trip, with one check of the library and a retry of the shards
-   that found it gone (flushed, or another version loaded), and a retry of
-   those that learnt the markers' generation (on a worker's first call, and
-   when a generation ends). */
-static int store_run(cf_store_t *self, const cf_event_t *events, unsigned shards)
-{
-    unsigned pending = shards;
-    bool gone = false, checked = false;
-    for (int attempt = 0; pending; attempt++) {
-        if (gone && checked)
-            return cf_store_fail(self, CF_STORE_ERR_IO, "the function library changed again "
-                                 "after it was checked");
-        if (attempt == 3)
-            return cf_store_fail(self, CF_STORE_ERR_REDIS, "the markers' generation keeps changing");
-        if (gone) {
-            if (store_check_library(self) < 0)
-                return -1;
-            checked = true;
-        }
-        gone = false;
-        if (store_round_trip(self, events, pending) < 0
-            || store_retry_shards(self, pending, &pending, &gone) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
-                   cf_ack_status_t *statuses)
-{
-    assert(self && (count == 0 || (events && statuses)));
-    cf_store_clear_error(self);
-    if (count == 0)
-        return 0;
-    char why[160];
-    if (cf_store_check_events(events, count, why, sizeof why) < 0)
-        return cf_store_fail(self, CF_STORE_ERR_INPUT, "%s", why);
-    if (cf_store_ensure(self, 1) < 0)
-        return -1;
-    store_group(self, events, count);
-    unsigned shards = 0;
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
-        if (self->start[s + 1] > self->start[s])
-            shards |= 1u << s;
-    int rc = store_run(self, events, shards);
-    for (unsigned s = 0; rc == 0 && s < CF_STORE_SHARDS; s++)
-        if (shards & 1u << s)
-            rc = store_read_statuses(self, s, statuses);
-    store_free_replies(self);
-    return rc;
 }

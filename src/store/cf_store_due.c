@@ -1,12 +1,14 @@
-/*  cf_store_due: the overdue timer's side of the store. The apply script
+/*  cf_store_due: the overdue timer's side of the store. The apply path
     keeps each shard's deadlines in cf:{sN}:due; here a timer reads the ones
-    due by now and has the library's caseflow_fire_due (lua/fire_due.lua) fire them, shard by shard (its keys
-    named in the call, as Redis Cluster wants). The clock is the wall clock
+    due by now and fires them as the apply path applies events: the fold
+    (cf_fold_fire) computes, one guarded commit writes, shard by shard. The clock is the wall clock
     unless an operator set cf:clock (replays of past events, tests).        */
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
+#include "cf_commit.h"
+#include "caseflow/cf_fold.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -17,44 +19,78 @@
 #define DUE_BATCH       "100"       /* alerts fired per shard and call */
 #define DUE_CLOCK_KEY   CF_KEYS_CLOCK
 
-/* The fire script's call for the members of one shard's ZRANGEBYSCORE. */
-static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *members,
-                          const char *now, unsigned *fired)
+/* The case_id of member "<case_id>|<limit>" into id, and its limit (-1 when
+   the member is not one). */
+static int due_member(const redisReply *m, char id[CF_PSEUDONYM_LEN + 1])
 {
-    size_t n = members->elements, argc = 7 + 2 * n;     /* FCALL fn numkeys, 2 + n keys, version, 1 + n args */
-    const char **argv = cf_calloc(argc, sizeof *argv);
-    size_t *argvlen = cf_calloc(argc, sizeof *argvlen);
-    char (*keys)[CF_KEYS_MAX] = cf_calloc(n + 2, sizeof *keys);
-    char numkeys[16];
-    cf_keys_fixed(keys[0], CF_KEYS_MAX, shard, CF_KEYS_DUE);
-    cf_keys_fixed(keys[1], CF_KEYS_MAX, shard, CF_KEYS_OUTBOX);
-    argv[0] = "FCALL", argv[1] = CF_STORE_FN_FIRE;
-    snprintf(numkeys, sizeof numkeys, "%zu", n + 2);
-    argv[2] = numkeys;
-    argv[3] = keys[0], argv[4] = keys[1];
+    const char *bar = memchr(m->str, '|', m->len);
+    size_t len = bar ? (size_t) (bar - m->str) : 0;
+    if (!bar || len != CF_PSEUDONYM_LEN)
+        return -1;
+    memcpy(id, m->str, len);
+    id[len] = '\0';
+    return cf_vocab_limit_find(bar + 1, m->len - len - 1);
+}
+
+/* Fires the due members of one shard (ZRANGEBYSCORE ... WITHSCORES): reads
+   their cases' states, has the fold fire each deadline that the state
+   still holds, and commits the alerts, the states and the deadlines in one
+   call guarded by the states read. A member whose case no longer has that
+   deadline is removed. Another worker's commit in between (CFSTALE) leaves
+   them to the next tick. */
+static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *members,
+                          int64_t now, unsigned *fired)
+{
+    size_t n = members->elements / 2;
+    const char **argv = cf_calloc(n + 1, sizeof *argv);
+    size_t *argvlen = cf_calloc(n + 1, sizeof *argvlen);
+    char (*keys)[CF_KEYS_MAX] = cf_calloc(n, sizeof *keys);
+    char (*ids)[CF_PSEUDONYM_LEN + 1] = cf_calloc(n, sizeof *ids);
+    int *limits = cf_calloc(n, sizeof *limits);
+    argv[0] = "MGET", argvlen[0] = 4;
     for (size_t i = 0; i < n; i++) {
-        const redisReply *m = members->element[i];
-        const char *bar = memchr(m->str, '|', m->len);
-        cf_keys_case(keys[2 + i], CF_KEYS_MAX, shard, m->str, bar ? (size_t) (bar - m->str) : 0);
-        argv[5 + i] = keys[2 + i];
-        argv[7 + n + i] = m->str, argvlen[7 + n + i] = m->len;
+        limits[i] = due_member(members->element[2 * i], ids[i]);
+        argv[1 + i] = keys[i];
+        argvlen[1 + i] = cf_keys_case(keys[i], CF_KEYS_MAX, shard, ids[i], strlen(ids[i]));
     }
-    argv[5 + n] = self->version;
-    argv[6 + n] = now;
-    for (size_t i = 0; i < argc; i++)
-        if (!argvlen[i])
-            argvlen[i] = strlen(argv[i]);
-    redisReply *reply = redisCommandArgv(self->ctx, (int) argc, argv, argvlen);
-    free(argv), free(argvlen), free(keys);
-    if (!reply)
-        return cf_store_fail_io(self, "FCALL " CF_STORE_FN_FIRE);
+    redisReply *states = redisCommandArgv(self->ctx, (int) (n + 1), argv, argvlen);
     int rc = 0;
-    if (reply->type == REDIS_REPLY_INTEGER)
-        *fired += (unsigned) reply->integer;
-    else
-        rc = cf_store_fail_call(self, CF_STORE_FN_FIRE, reply->type == REDIS_REPLY_ERROR
-                                                        ? reply->str : "unexpected reply");
-    freeReplyObject(reply);
+    if (!states)
+        rc = cf_store_fail_io(self, "MGET");
+    else if (states->type != REDIS_REPLY_ARRAY || states->elements != n)
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading case states: %s", shard,
+                           states->type == REDIS_REPLY_ERROR ? states->str : "unexpected reply");
+    cf_fold_reset(self->fold);
+    cf_commit_reset(self->commit);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bool loaded = limits[i] < 0;
+        for (size_t j = 0; j < i && !loaded; j++)
+            loaded = limits[j] >= 0 && strcmp(ids[i], ids[j]) == 0;
+        if (loaded)
+            continue;
+        const redisReply *v = states->element[i];
+        const char *old = v->type == REDIS_REPLY_STRING ? v->str : NULL;
+        if (cf_fold_load_case(self->fold, ids[i], old, old ? v->len : 0) < 0)
+            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: case %s: %s", shard, ids[i],
+                               cf_fold_error(self->fold));
+        cf_commit_guard_value(self->commit, cf_commit_key(self->commit, keys[i], argvlen[1 + i]),
+                              old, old ? v->len : 0);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const redisReply *m = members->element[2 * i];
+        int64_t due = strtoll(members->element[2 * i + 1]->str, NULL, 10);
+        if (limits[i] < 0 || !cf_fold_fire(self->fold, ids[i], limits[i], due, now))
+            cf_commit_zrem(self->commit, cf_store_commit_fixed(self, shard, CF_KEYS_DUE),
+                           m->str, m->len);
+    }
+    if (rc == 0) {
+        cf_fold_finish(self->fold);
+        cf_store_build_writes(self, shard);
+        rc = cf_store_commit_send(self, NULL, fired);
+    }
+    if (states)
+        freeReplyObject(states);
+    free(argv), free(argvlen), free(keys), free(ids), free(limits);
     return rc;
 }
 
@@ -70,16 +106,16 @@ int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
         char due[CF_KEYS_MAX];
         cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-        redisReply *members = redisCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s LIMIT 0 "
+        redisReply *members = redisCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 "
                                            DUE_BATCH, due, now);
         if (!members)
             return cf_store_fail_io(self, "ZRANGEBYSCORE");
         int rc = 0;
-        if (members->type != REDIS_REPLY_ARRAY)
+        if (members->type != REDIS_REPLY_ARRAY || members->elements % 2)
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
                                members->type == REDIS_REPLY_ERROR ? members->str : "unexpected");
         else if (members->elements)
-            rc = due_fire_shard(self, s, members, now, fired);
+            rc = due_fire_shard(self, s, members, now_ms, fired);
         freeReplyObject(members);
         if (rc < 0)
             return -1;

@@ -13,27 +13,6 @@
 #include "caseflow/cf_store.h"
 
 
-/*  The argument vector of one FCALL of the apply script, reused from call
-    to call: FCALL caseflow_apply numkeys KEYS... version blob ttl case_ttl
-    times rules request digests ids generation. argv points into keys, blob,
-    times, ids, digests, the store's rules and the small buffers here; all
-    stay valid until the next build.                                         */
-typedef struct {
-    const char **argv;
-    size_t *argvlen;
-    size_t argc;
-    char (*keys)[CF_KEYS_MAX];
-    size_t capacity;                /* events the arrays can hold */
-    msgpack_sbuffer blob;
-    msgpack_sbuffer times;          /* ARGV[4]: the events' occurred_at */
-    msgpack_sbuffer ids;            /* ARGV[8]: the events' event_id */
-    unsigned char *digests;         /* ARGV[7]: their marker fields */
-    char numkeys[16];
-    char generation[24];            /* ARGV[9] */
-    char ttl[16];
-    char case_ttl[16];
-} store_call_t;
-
 /*  The store object (cf_store.c, cf_store_counters.c). */
 struct _cf_store_t {
     char *host;
@@ -47,15 +26,27 @@ struct _cf_store_t {
     size_t library_len;
     char version[CF_STORE_VERSION_LEN + 1];     /* its version, the first argument of each FCALL */
     bool library_ok;                /* Redis holds it (checked on this connection) */
-    store_call_t call;
+    struct _cf_fold_t *fold;        /* the domain logic (cf_fold), with the rules */
+    struct _cf_commit_t *commit;    /* one shard's commit, built */
+    char rules_error[160];          /* why the rules could not be read; "" */
+    /* one batch (cf_store_apply.c), reused */
     size_t *order;                  /* event indexes grouped by shard */
     unsigned *shard;                /* each event's shard */
-    size_t order_capacity;
+    size_t *unique;                 /* per shard: one event of each case, then of each route */
+    unsigned char (*digests)[CF_KEYS_EID_DIGEST];   /* each event's marker field */
+    unsigned *buckets;              /* and its bucket */
+    bool *fresh;                    /* per order position: applied as new */
+    size_t order_capacity, fresh_capacity;
     size_t start[CF_STORE_SHARDS + 1];
-    redisReply *replies[CF_STORE_SHARDS];
-    char *rules;                    /* ARGV[5]: the packed notification rules */
-    size_t rules_len;
-    char request[16];               /* ARGV[6]: the request's tag, "" for none */
+    size_t cases[CF_STORE_SHARDS], routes[CF_STORE_SHARDS];
+    redisReply **reads;             /* the replies of the read round */
+    size_t nreads, reads_capacity;
+    size_t read_start[CF_STORE_SHARDS + 1], marker_reads[CF_STORE_SHARDS];
+    const unsigned char **seen;     /* digests of one shard's batch, a set */
+    size_t seen_slots;
+    char request[16];               /* the request's tag, "" for none */
+    uint64_t conflicts;             /* commits refused by a guard (CFSTALE) */
+    uint64_t backoff_seed;          /* of the waits between colliding attempts */
     size_t request_len;
     long long eid_generation;       /* the markers' generation, as Redis last said; -1 */
     cf_store_err_t err;
@@ -84,19 +75,26 @@ int cf_store_ensure(cf_store_t *self, int need_library);
     until someone loads it; else CF_STORE_ERR_REDIS. Returns -1.            */
 int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_reply);
 
-void cf_store_call_init(store_call_t *call);
-void cf_store_call_free(store_call_t *call);
+/* ---- the commit (cf_store_apply.c), also the overdue timer's ------------ */
 
-/*  Builds the call for the n events events[idx[0..n)] of one shard, with the
-    store's event_id and closed-case time limits. The events must have passed
-    cf_store_check_events.                                                   */
-void cf_store_call_build(store_call_t *call, const cf_store_t *store, unsigned shard,
-                         const cf_event_t *events, const size_t *idx, size_t n);
+/*  The commit's key index of shard s's fixed key `key` (cf_keys_fixed_t or
+    family), guarded by its type unless it is a hash (the commit reads a
+    hash before it writes it: its counters, its fields' guards).            */
+size_t cf_store_commit_fixed(cf_store_t *self, unsigned s, int key);
 
-/*  Appends event e as the script reads it, {type, stage, case_key,
-    payload...}, with case_key its case hash's index in KEYS (0: none) and
-    the payload its type's row says (cf_event_type_info).                   */
-void cf_store_pack_event(msgpack_packer *pk, const cf_event_t *e, size_t case_key);
+/*  Adds the fold's output (after cf_fold_finish) to the commit as writes:
+    states, counters, route days, deadlines, notifications.                 */
+void cf_store_build_writes(cf_store_t *self, unsigned s);
+
+/*  Sends the commit now (nothing when it writes nothing), with the markers'
+    generation (NULL: it sets none); adds the notifications it wrote to
+    *notes. A failed guard (CFSTALE) is not an error: nothing was written,
+    and the caller's next turn reads again. 0 / -1.                        */
+int cf_store_commit_send(cf_store_t *self, const char *generation, unsigned *notes);
+
+/*  Makes sure Redis holds the library of this store's version, loading it
+    when this user may (cf_store_library_ensure). 0 / -1.                  */
+int cf_store_check_library(cf_store_t *self);
 
 /*  Checks what the store relies on: known type, an event_id of 1..64 bytes,
     and for case events a 32-char lower-case hex case_id, a programme and

@@ -2,7 +2,7 @@
     input is one case's state, or (first byte odd) a route's. A state that
     loads must survive events and pack again; one that does not must say
     why. Never a crash, a leak or a read past the input.                   */
-#include "cf_fold.h"
+#include "caseflow/cf_fold.h"
 
 #include <assert.h>
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /*  Helpers for tests of cf_store; see cf_test_store.h. Test support code: it
     fails the running cmocka test on unexpected replies.                   */
 #include "cf_test_store.h"
+#include "caseflow/cf_fold.h"
 #include "caseflow/cf_keys.h"
 
 #include <stdarg.h>
@@ -356,6 +357,23 @@ int64_t cf_test_integer(fixture_t *f, const char *format, ...)
     return value;
 }
 
+const char *cf_test_case_state(fixture_t *f, unsigned shard, const char *case_id)
+{
+    char key[CF_KEYS_MAX];
+    cf_keys_case(key, sizeof key, shard, case_id, strlen(case_id));
+    redisReply *reply = redisCommand(f->raw, "GET %s", key);
+    assert_non_null(reply);
+    if (reply->type == REDIS_REPLY_NIL) {
+        freeReplyObject(reply);
+        return NULL;
+    }
+    assert_int_equal(reply->type, REDIS_REPLY_STRING);
+    char *text = cf_fold_describe_case(reply->str, reply->len);
+    freeReplyObject(reply);
+    assert_non_null(text);
+    return keep(f, text);
+}
+
 /* "a=b " pairs of an HGETALL, sorted. */
 static void hash_text(fixture_t *f, const char *key, text_t *t)
 {
@@ -477,164 +495,4 @@ int64_t cf_test_markers(fixture_t *f, int64_t *keys)
     }
     free(names);
     return fields;
-}
-
-/* ---- malformed script calls ------------------------------------------------- */
-
-#define BAD_FAMILIES CF_KEYS_FIXED  /* fixed keys before the eid keys (NFIXED) */
-
-static void pack_s(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
-/* A registration {0, 0, key, programme, persons, origin, host, route, vulns,
-   demo, time} with `persons` persons and a demo count of `count`. */
-static void pack_registration(msgpack_packer *pk, int key, int persons, double count)
-{
-    msgpack_pack_array(pk, 11);
-    msgpack_pack_int(pk, 0);
-    msgpack_pack_int(pk, 0);
-    msgpack_pack_int(pk, key);
-    pack_s(pk, "CH-AVR");
-    msgpack_pack_int(pk, persons);
-    pack_s(pk, "SRB");
-    pack_s(pk, "CHE");
-    pack_s(pk, "-");
-    msgpack_pack_array(pk, 0);
-    msgpack_pack_array(pk, 2);
-    pack_s(pk, "f|18-59");
-    msgpack_pack_double(pk, count);
-    msgpack_pack_int64(pk, 1546300800000);
-}
-
-/* A valid flow.observed {12, -1, 0, day, route, from, to, country, count,
-   uasc, females, males}. */
-static void pack_flow(msgpack_packer *pk)
-{
-    msgpack_pack_array(pk, 13);
-    msgpack_pack_int(pk, CF_EV_FLOW_OBSERVED);
-    msgpack_pack_int(pk, -1);
-    msgpack_pack_int(pk, 0);
-    pack_s(pk, "day:2019-01-01");
-    pack_s(pk, "-");
-    pack_s(pk, "LBY");
-    pack_s(pk, "ITA");
-    pack_s(pk, "ITA");
-    for (int i = 0; i < 4; i++)
-        msgpack_pack_int(pk, i ? -1 : 5);
-    msgpack_pack_int(pk, 17897);                /* its day number */
-}
-
-/* The events of each kind of bad call (after a valid flow event); returns
-   the number of keys to pass. */
-static int bad_events(msgpack_packer *pk, const char *kind)
-{
-    msgpack_pack_array(pk, 2);
-    pack_flow(pk);
-    if (!strcmp(kind, "bad-stage")) {
-        msgpack_pack_array(pk, 8);
-        msgpack_pack_int(pk, CF_EV_CASE_SCREENED);
-        msgpack_pack_int(pk, 9);
-        msgpack_pack_int(pk, BAD_FAMILIES + 5);
-        msgpack_pack_array(pk, 0);
-        pack_s(pk, "medical");
-        pack_s(pk, "cleared");
-        msgpack_pack_int(pk, 0);
-        msgpack_pack_int64(pk, 1546300800000);
-        return BAD_FAMILIES + 5;
-    }
-    if (!strcmp(kind, "short-payload")) {       /* an arrival without its time */
-        msgpack_pack_array(pk, 4);
-        msgpack_pack_int(pk, CF_EV_CASE_ARRIVED);
-        msgpack_pack_int(pk, 4);
-        msgpack_pack_int(pk, BAD_FAMILIES + 5);
-        pack_s(pk, "day:2019-01-01");
-        return BAD_FAMILIES + 5;
-    }
-    pack_flow(pk);
-    return BAD_FAMILIES + (strcmp(kind, "few-keys") ? 4 : 3);     /* few-keys: three eid keys */
-}
-
-/* Runs the apply script (EVAL, so that no load is needed) on a malformed
-   input of the given kind; returns Redis's error (the caller frees it), or
-   NULL when the script did not fail. */
-char *cf_test_bad_call(fixture_t *f, const char *kind)
-{
-    char *script, err[256];
-    size_t len;
-    assert_int_equal(cf_store_script_read(f->script_dir, &script, &len, err, sizeof err), 0);
-    msgpack_sbuffer blob;
-    msgpack_sbuffer_init(&blob);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &blob, msgpack_sbuffer_write);
-    int nkeys, one_registration = !strcmp(kind, "no-persons") || !strcmp(kind, "float-demo")
-                                  || !strcmp(kind, "bad-case-key");
-    if (one_registration) {
-        msgpack_pack_array(&pk, 1);
-        int persons = strcmp(kind, "no-persons") ? 1 : 0;
-        pack_registration(&pk, strcmp(kind, "bad-case-key") ? BAD_FAMILIES + 3 : 3, persons,
-                          strcmp(kind, "float-demo") ? 1 : 1.5);
-        nkeys = BAD_FAMILIES + 3;
-    } else if (!strcmp(kind, "not-msgpack")) {
-        msgpack_sbuffer_write(&blob, "\xc1", 1);
-        nkeys = BAD_FAMILIES;
-    } else {
-        nkeys = bad_events(&pk, kind);
-    }
-    char keys[BAD_FAMILIES + 5][32];
-    const char *argv[BAD_FAMILIES + 5 + 12] = { "EVAL", script, NULL };    /* keys + 12 */
-    size_t argvlen[BAD_FAMILIES + 5 + 12] = { 4, len, 0 };
-    char numkeys[8];
-    argvlen[2] = (size_t) snprintf(numkeys, sizeof numkeys, "%d", nkeys);
-    argv[2] = numkeys;
-    for (int i = 0; i < nkeys; i++) {
-        snprintf(keys[i], sizeof keys[i], "cf:{s0}:k%d", i);
-        argv[3 + i] = keys[i];
-        argvlen[3 + i] = strlen(keys[i]);
-    }
-    argv[3 + nkeys] = blob.data;
-    argvlen[3 + nkeys] = blob.size;
-    argv[4 + nkeys] = strcmp(kind, "bad-ttl") ? "100" : "0";
-    argvlen[4 + nkeys] = strlen(argv[4 + nkeys]);
-    argv[5 + nkeys] = "100";
-    argvlen[5 + nkeys] = 3;
-    /* one occurred_at per event (the events counted from the blob), no rules */
-    size_t events = blob.size && (unsigned char) blob.data[0] >= 0x90
-                  && (unsigned char) blob.data[0] <= 0x9f ? (unsigned char) blob.data[0] - 0x90 : 0;
-    msgpack_sbuffer times;
-    msgpack_sbuffer_init(&times);
-    msgpack_packer tp;
-    msgpack_packer_init(&tp, &times, msgpack_sbuffer_write);
-    msgpack_pack_array(&tp, events);
-    for (size_t i = 0; i < events; i++)
-        msgpack_pack_int64(&tp, 1546300800000);
-    argv[6 + nkeys] = times.data;
-    argvlen[6 + nkeys] = times.size;
-    argv[7 + nkeys] = "\x80";
-    argvlen[7 + nkeys] = 1;
-    /* no request, a digest and an event_id per event, generation 0 */
-    static const char digests[2 * CF_KEYS_EID_DIGEST];
-    msgpack_sbuffer ids;
-    msgpack_sbuffer_init(&ids);
-    msgpack_packer_init(&tp, &ids, msgpack_sbuffer_write);
-    msgpack_pack_array(&tp, events);
-    for (size_t i = 0; i < events; i++)
-        pack_s(&tp, "bad");
-    const char *more[] = { "", digests, ids.data, "0" };
-    size_t more_len[] = { 0, events * CF_KEYS_EID_DIGEST, ids.size, 1 };
-    for (int i = 0; i < 4; i++) {
-        argv[8 + nkeys + i] = more[i];
-        argvlen[8 + nkeys + i] = more_len[i];
-    }
-    redisReply *reply = redisCommandArgv(f->raw, 12 + nkeys, argv, argvlen);
-    msgpack_sbuffer_destroy(&ids);
-    msgpack_sbuffer_destroy(&times);
-    msgpack_sbuffer_destroy(&blob);
-    free(script);
-    assert_non_null(reply);
-    char *error = reply->type == REDIS_REPLY_ERROR ? strdup(reply->str) : NULL;
-    freeReplyObject(reply);
-    return error;
 }

@@ -88,6 +88,9 @@ const char *cf_test_sorted_topics(fixture_t *f);
 
 /*  "field=value " of one hash, in field order.                             */
 const char *cf_test_hgetall(fixture_t *f, const char *key);
+/*  The state of case_id in shard, as cf_fold_describe_case writes it ("a=b "
+    pairs, sorted); NULL when Redis holds none.                             */
+const char *cf_test_case_state(fixture_t *f, unsigned shard, const char *case_id);
 
 /*  Every key (everything = 0: without eid and quality keys) and its value,
     in key order.                                                           */
@@ -103,9 +106,6 @@ int64_t cf_test_markers(fixture_t *f, int64_t *keys);
 /*  Runs a command on f->raw; its integer reply (0 for a status reply).    */
 int64_t cf_test_integer(fixture_t *f, const char *format, ...);
 
-/*  Calls the script directly with one kind of malformed input; returns the
-    error message (caller frees) or NULL when the call did not fail.       */
-char *cf_test_bad_call(fixture_t *f, const char *kind);
 
 /*  Forgets the notifications and frees the strings handed out.            */
 void cf_test_notes_clear(fixture_t *f);

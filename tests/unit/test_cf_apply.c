@@ -261,7 +261,7 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     pack_registration_of(&b, "ev-b", OTHER_REF);
     const void *frames[] = { a.data, b.data };
     size_t sizes[] = { a.size, b.size };
-    run_command(f, "SET cf:{s0}:flows %s", "oops");
+    run_command(f, "SET cf:{s0}:stage %s", "oops");
     assert_int_equal(cf_apply_run(f->apply, frames, sizes, 2), -1);
     assert_int_equal(cf_apply_error_code(f->apply), CF_STORE_ERR_REDIS);
     assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 2), 0);
@@ -297,7 +297,7 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     assert_int_equal(cf_dlq_replay(f->store, NULL, on_replayed, &r, err, sizeof err), 0);
     assert_int_equal(r.count, 1);
     assert_string_equal(r.outcome, "failed");                     /* not fixed yet */
-    run_command(f, "DEL cf:{s0}:flows%s", "");
+    run_command(f, "DEL cf:{s0}:stage%s", "");
     r = (replayed_t) { 0 };
     assert_int_equal(cf_dlq_replay(f->store, NULL, on_replayed, &r, err, sizeof err), 0);
     assert_int_equal(r.count, 1);

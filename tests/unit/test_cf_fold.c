@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "caseflow/cf_rules.h"
-#include "cf_fold.h"
+#include "caseflow/cf_fold.h"
 #include "cf_test_store.h"
 
 #define at cf_test_at

@@ -1,4 +1,4 @@
-/*  Tests of cf_store and lua/apply_batch.lua against a throw-away
+/*  Tests of cf_store (its read, fold and commit) against a throw-away
     redis-server: exact counters after registrations and stage moves,
     duplicates (resent and within one batch) that change nothing, the same
     aggregates whatever the order of a case's events, one notification per
@@ -53,8 +53,7 @@ static void test_registration(void **state)
     char key[96];
     unsigned shard = cf_store_shard_of(&ev);
     assert_int_equal(shard, 0xa1b2c3d4u % CF_STORE_SHARDS);
-    snprintf(key, sizeof key, "cf:{s%u}:case:%s", shard, CASE_A);
-    assert_string_equal(cf_test_hgetall(f, key),
+    assert_string_equal(cf_test_case_state(f, shard, CASE_A),
         "bits=1 host=CHE n=3 org=SRB prog=CH-AVR route=central_mediterranean rt=1709251200000 "
         "v|health=1 v|vot=1 ");
     /* kept between one and two --eid-ttl (30 days by default) */
@@ -144,9 +143,7 @@ static void test_late_registration_keeps_stage_times(void **state)
                 seen++;
             }
     assert_int_equal(seen, 3);
-    char key[96];
-    snprintf(key, sizeof key, "cf:{s%u}:case:%s", cf_store_shard_of(&ev[2]), CASE_A);
-    const char *state_now = cf_test_hgetall(f, key);
+    const char *state_now = cf_test_case_state(f, cf_store_shard_of(&ev[2]), CASE_A);
     assert_non_null(strstr(state_now, "prog=CH-AVR"));
     assert_null(strstr(state_now, "st|"));
     assert_null(strstr(state_now, "se|"));
@@ -291,25 +288,6 @@ static void test_many_cases_many_shards(void **state)
     assert_int_equal(cf_test_integer(f, "DBSIZE"), eid_keys + CASES + 5 * CF_STORE_SHARDS + 1);
     assert_true(cf_test_marker_ttl(f, cf_store_shard_of(&ev[2 * CASES]), "m-flow") > 0);
     free(ev);
-}
-
-static void test_script_checks_before_writing(void **state)
-{
-    fixture_t *f = *state;
-    static const char *const bad[][2] = {
-        { "not-msgpack", "not a msgpack array" }, { "bad-stage", "event 2: bad stage" },
-        { "no-persons", "event 1: bad persons" }, { "bad-ttl", "ARGV[2] is not a ttl" },
-        { "few-keys", "no eid key for every event" }, { "bad-case-key", "event 1: bad case key" },
-        { "float-demo", "event 1: payload element 7" },
-        { "short-payload", "event 2: payload has 1 elements" } };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        char *error = cf_test_bad_call(f, bad[i][0]);
-        assert_non_null(error);
-        if (!strstr(error, "apply_batch") || !strstr(error, bad[i][1]))
-            fail_msg("%s: got '%s', want '%s'", bad[i][0], error, bad[i][1]);
-        free(error);
-        assert_int_equal(cf_test_integer(f, "DBSIZE"), 0);
-    }
 }
 
 /* Loads this build's library as another version would have (the same body,
@@ -591,7 +569,7 @@ static void test_redis_down(void **state)
     other = cf_store_new("127.0.0.1", port, "/nonexistent");
     assert_int_equal(cf_store_connect(other), -1);
     assert_int_equal(cf_store_error_code(other), CF_STORE_ERR_SCRIPT);
-    assert_non_null(strstr(cf_store_error(other), "/nonexistent/apply_input.lua"));
+    assert_non_null(strstr(cf_store_error(other), "/nonexistent/commit.lua"));
     cf_store_destroy(&other);
     assert_null(other);
 }
@@ -644,7 +622,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registration_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_raw_case_ref, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_cases_many_shards, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_script_checks_before_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_library_gone_and_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_library_least_privilege, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),

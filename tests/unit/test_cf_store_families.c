@@ -139,9 +139,7 @@ static void test_services_wait_for_registration(void **state)
     assert_string_equal(cf_test_family(f, "reint"), "CH-AVR|economic|cash|-|services=1 ");
     assert_string_equal(cf_test_family(f, "vuln"), "CH-AVR|risk:high=1 ");
     /* the pending counters are gone from the case once counted */
-    char key[96];
-    snprintf(key, sizeof key, "cf:{s%u}:case:%s", cf_store_shard_of(&ev[5]), CASE_A);
-    assert_null(strstr(cf_test_hgetall(f, key), "q|"));
+    assert_null(strstr(cf_test_case_state(f, cf_store_shard_of(&ev[5]), CASE_A), "q|"));
 }
 
 static void test_funding_and_flows(void **state)
@@ -172,8 +170,9 @@ static void test_funding_and_flows(void **state)
         "day:2024-03-01|central_mediterranean|LBY|ITA|ITA|uasc_base=40 ");
 }
 
-/* A key of the wrong type fails the shard's call before its first write:
-   no dedupe marker is left for events that did not count. */
+/* A key of the wrong type, or a case state that is not one, fails the
+   shard's call before its first write: no dedupe marker is left for events
+   that did not count. */
 static void test_wrong_type_writes_nothing(void **state)
 {
     fixture_t *f = *state;
@@ -187,9 +186,15 @@ static void test_wrong_type_writes_nothing(void **state)
     assert_non_null(strstr(cf_store_error(f->store), "cf:{s3}:services holds a string"));
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
     cf_test_integer(f, "DEL cf:{s3}:services");
-    cf_test_integer(f, "SET cf:{s3}:case:" CASE_B " oops");
+    cf_test_integer(f, "HSET cf:{s3}:case:" CASE_B " bits 1");     /* a hash, not a state */
     assert_int_equal(cf_store_apply(f->store, ev, 2, status), -1);
     assert_non_null(strstr(cf_store_error(f->store), "WRONGTYPE"));
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
+    cf_test_integer(f, "DEL cf:{s3}:case:" CASE_B);
+    cf_test_integer(f, "SET cf:{s3}:case:" CASE_B " oops");    /* a string, not a state */
+    assert_int_equal(cf_store_apply(f->store, ev, 2, status), -1);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_REDIS);
+    assert_non_null(strstr(cf_store_error(f->store), "case " CASE_B ": "));
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
     cf_test_integer(f, "DEL cf:{s3}:case:" CASE_B);
     assert_string_equal(cf_test_apply(f, ev, 2), "aa");

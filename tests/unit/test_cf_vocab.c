@@ -311,78 +311,19 @@ static void lua_want_list(FILE *out, const char *prefix, const char *(*name_of)(
     }
 }
 
-static const char *fixed_non_family_name(int k)
-{
-    return cf_keys_fixed_name(CF_FAMILY_COUNT + k);
-}
-
-static const char *fixed_non_family_type(int k)
-{
-    return cf_keys_fixed_type(CF_FAMILY_COUNT + k);
-}
-
-/* Checks of every entry of the apply prelude against the C tables, as Lua
-   calls of want(got, expected, what). */
+/* Checks of every entry of the scripts' prelude against the C tables (the
+   publisher's keys), as Lua calls of want(got, expected, what). */
 static void lua_checks(FILE *out)
 {
-    char got[256], name[96];
-    lua_want_list(out, "ST_", cf_vocab_stage_name, CF_STAGE_COUNT, 0, "STAGES", NULL);
-    lua_want_int(out, CF_STAGE_COUNT, "NSTAGES");
-    for (int t = 0; t < CF_EV_TYPE_COUNT; t++) {
-        const cf_event_type_info_t *info = cf_event_type_info((cf_event_type_t) t);
-        lua_name(name, sizeof name, "T_", info->name);
-        lua_want_int(out, t, name);
-        lua_want(out, info->is_case ? "true" : "nil", "CASE_TYPES[%s]", name);
-        long elements = 0;
-        for (const cf_pay_element_t *p = info->payload; p->how != CF_PAY_END; p++)
-            elements += p->how == CF_PAY_MONEY ? 2 : 1;
-        snprintf(got, sizeof got, "#PAYLOAD[%s]", name);
-        lua_want_int(out, elements, got);
-        long k = 0;
-        for (const cf_event_service_t *s = info->services; s->kind; s++) {
-            snprintf(got, sizeof got, "SERVICES[%s][%ld][1]", name, ++k);
-            lua_want_text(out, s->kind, got);
-            lua_want(out, "'string'", "PAYLOAD[%s][SERVICES[%s][%ld][2] - 3]", name, name, k);
-        }
-        snprintf(got, sizeof got, "#(SERVICES[%s] or {})", name);
-        lua_want_int(out, k, got);
-    }
-    lua_want_int(out, CF_EV_TYPE_COUNT, "NTYPES");
-    lua_want_list(out, "F_", cf_vocab_family_name, CF_FAMILY_COUNT, 1, "FIXED_TYPES",
-                  cf_keys_fixed_type);
-    lua_want_list(out, "K_", fixed_non_family_name, CF_KEYS_FIXED - CF_FAMILY_COUNT,
-                  CF_FAMILY_COUNT + 1, "FIXED_TYPES", fixed_non_family_type);
-    lua_want_int(out, CF_FAMILY_COUNT, "NFAMILIES");
-    lua_want_int(out, CF_KEYS_FIXED, "NFIXED");
-    for (int level = 1; level <= CF_RISK_LEVELS; level++) {
-        snprintf(got, sizeof got, "RISKS[%d]", level);
-        lua_want_text(out, cf_vocab_risk_name(level), got);
-    }
-    lua_want_text(out, CF_VOCAB_RISK_ALERT, "ALERT_RISK");
-    for (int l = 0; l < CF_LIMIT_COUNT; l++) {
-        snprintf(got, sizeof got, "LIMITS[%d]", l + 1);
-        lua_want_text(out, cf_vocab_limit_name(l), got);
-    }
-}
-
-/* The same of the single scripts' prelude: the publisher's keys, the
-   limits' alerts. */
-static void lua_checks_single(FILE *out)
-{
-    char got[256];
     lua_want_list(out, "PUB_", cf_keys_pub_name, CF_KEYS_PUB_COUNT, 1, NULL, NULL);
-    for (int l = 0; l < CF_LIMIT_COUNT; l++) {
-        snprintf(got, sizeof got, "LIMIT_ALERT['%s']", cf_vocab_limit_name(l));
-        lua_want_text(out, cf_vocab_limit_alert((cf_limit_t) l), got);
-    }
 }
 
 /* EVALs the prelude and the checks that write writes; fails naming every
    entry that differs. */
-static void eval_checks(fixture_t *f, bool apply, void (*write)(FILE *))
+static void eval_checks(fixture_t *f, void (*write)(FILE *))
 {
     size_t len;
-    char *prelude = cf_store_script_prelude(apply, &len), *script = NULL;
+    char *prelude = cf_store_script_prelude(&len), *script = NULL;
     FILE *out = cf_memstream_open(&script, &len);
     fprintf(out, "%slocal bad = {}\nlocal function want(got, expected, what)\n"
             "  if got ~= expected then bad[#bad + 1] = what .. ' = ' .. tostring(got) end\n"
@@ -406,23 +347,21 @@ static void eval_checks(fixture_t *f, bool apply, void (*write)(FILE *))
 static void test_prelude_names_every_entry(void **state)
 {
     fixture_t *f = *state;
-    eval_checks(f, true, lua_checks);
-    eval_checks(f, false, lua_checks_single);
+    eval_checks(f, lua_checks);
 }
+
+static const char *const s_scripts[] = { CF_STORE_COMMIT_SCRIPT, CF_STORE_REJECT_SCRIPT,
+                                         CF_STORE_DEAD_SCRIPT, CF_STORE_PUBLISH_SCRIPT };
 
 /* The scripts as Redis gets them compile (SCRIPT LOAD). */
 static void test_scripts_load(void **state)
 {
     fixture_t *f = *state;
-    static const char *const singles[] = { CF_STORE_FIRE_SCRIPT, CF_STORE_REJECT_SCRIPT,
-                                           CF_STORE_DEAD_SCRIPT, "publish_batch.lua" };
     char *text, err[256];
     size_t len;
-    for (size_t i = 0; i <= sizeof singles / sizeof *singles; i++) {
-        const char *name = i ? singles[i - 1] : "the apply script";
-        int rc = i ? cf_store_script_single(f->script_dir, name, &text, &len, err, sizeof err)
-                   : cf_store_script_read(f->script_dir, &text, &len, err, sizeof err);
-        assert_int_equal(rc, 0);
+    for (size_t i = 0; i < sizeof s_scripts / sizeof *s_scripts; i++) {
+        const char *name = s_scripts[i];
+        assert_int_equal(cf_store_script_single(f->script_dir, name, &text, &len, err, sizeof err), 0);
         redisReply *reply = redisCommand(f->raw, "SCRIPT LOAD %b", text, len);
         assert_non_null(reply);
         if (reply->type != REDIS_REPLY_STRING)
@@ -506,10 +445,10 @@ static void lua_scan(const char *text, lua_names_t *out)
 
 /* Every upper-case name the files use is the prelude's, their own
    (declared with local) or Redis's; none of their own is the prelude's. */
-static void check_lua(bool apply, const char *const *files, size_t count)
+static void check_lua(const char *const *files, size_t count)
 {
     size_t len;
-    char *prelude = cf_store_script_prelude(apply, &len);
+    char *prelude = cf_store_script_prelude(&len);
     lua_names_t given = { { .n = 0 }, { .n = 0 } }, script = { { .n = 0 }, { .n = 0 } };
     lua_scan(prelude, &given);
     assert_true(given.declared.n > 0);
@@ -541,11 +480,8 @@ static void check_lua(bool apply, const char *const *files, size_t count)
 static void test_lua_names(void **state)
 {
     (void) state;
-    check_lua(true, cf_store_script_parts, CF_STORE_SCRIPT_PARTS);
-    static const char *const singles[] = { CF_STORE_FIRE_SCRIPT, CF_STORE_REJECT_SCRIPT,
-                                           CF_STORE_DEAD_SCRIPT, "publish_batch.lua" };
-    for (size_t i = 0; i < sizeof singles / sizeof *singles; i++)
-        check_lua(false, &singles[i], 1);
+    for (size_t i = 0; i < sizeof s_scripts / sizeof *s_scripts; i++)
+        check_lua(&s_scripts[i], 1);
     /* the check sees a name that is neither the prelude's nor the script's */
     lua_names_t probe = { { .n = 0 }, { .n = 0 } };
     lua_scan("local A_B, c = 1 -- T_NOPE\nlocal function F() return T_X + 'Y_Z' end", &probe);

@@ -1,6 +1,6 @@
 /*  cf_fold: caseflow's domain logic, run in the worker: what each event does
-    to its case and to the aggregates (docs/storage.md, "Semantics";
-    docs/aggregates.md; docs/notifications.md). It replaces the domain part of
+    to its case and to the aggregates (docs/storage.md, "Semantics" and
+    "Counter fields"; docs/notifications.md). It replaces the domain part of
     the old apply script (lua/apply_state.lua, apply_events.lua): Redis only
     stores what a fold computed.
 
@@ -77,7 +77,7 @@ void cf_fold_finish(cf_fold_t *self);
 /* ---- the output, valid until the next cf_fold_reset ------------------------ */
 
 /*  Merged counter deltas, non-zero only. family is a cf_family_t; field
-    is the hash field (docs/aggregates.md).                                    */
+    is the hash field (docs/storage.md, "Counter fields").                   */
 size_t cf_fold_counters(const cf_fold_t *self);
 void cf_fold_counter(const cf_fold_t *self, size_t i, int *family, const char **field,
                      size_t *field_len, int64_t *delta);
@@ -113,5 +113,11 @@ void cf_fold_deadline(const cf_fold_t *self, size_t i, const char **member, size
 /*  Why the last call failed, or the batch's first error (an overflow, a
     state that is not one); NULL when there is none. cf_fold_reset clears it. */
 const char *cf_fold_error(const cf_fold_t *self);
+
+/*  A packed case state (as cf_fold_case gives it, as Redis holds it) as
+    text: "field=value " pairs, sorted, in the old case hash's grammar
+    (docs/storage.md, "Case state"). A new string the caller frees; NULL
+    when the bytes are not a case state. cf_fold_describe.c.                 */
+char *cf_fold_describe_case(const void *state, size_t len);
 
 #endif

@@ -1,0 +1,85 @@
+/*  cf_store_events: what the store asks of an event before it applies it:
+    its shard (cf_store_shard_of) and the checks it relies on
+    (cf_store_check_events). No I/O.                                        */
+#include "cf_store_internal.h"
+#include "caseflow/cf_alloc.h"
+#include "caseflow/cf_pack.h"
+#include "caseflow/cf_store.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t store_fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char) *s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int store_hex(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+unsigned cf_store_shard_of(const cf_event_t *event)
+{
+    assert(event);
+    if (event->type == CF_EV_FLOW_OBSERVED)     /* a route's flows meet in one shard */
+        return store_fnv1a(event->route[0] ? event->route : "-") % CF_STORE_SHARDS;
+    if (!cf_event_is_case_event(event->type))
+        return store_fnv1a(event->event_id) % CF_STORE_SHARDS;
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        int d = store_hex(event->case_id[i]);
+        if (d < 0)      /* not a pseudonym: cf_store_check_events refuses it */
+            return store_fnv1a(event->case_id) % CF_STORE_SHARDS;
+        v = v << 4 | (uint32_t) d;
+    }
+    return v % CF_STORE_SHARDS;
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static const char *store_event_problem(const cf_event_t *e)
+{
+    size_t id_len = strnlen(e->event_id, sizeof e->event_id);
+    if ((unsigned) e->type >= CF_EV_TYPE_COUNT)
+        return "unknown type";
+    if (id_len == 0 || id_len > CF_EVENT_ID_MAX)
+        return "event_id is empty or unterminated";
+    if (!cf_event_is_case_event(e->type))
+        return NULL;
+    for (int i = 0; i < CF_PSEUDONYM_LEN; i++)
+        if (store_hex(e->case_id[i]) < 0)
+            return "case_id is not a pseudonym (32 lower-case hex chars)";
+    if (e->case_id[CF_PSEUDONYM_LEN] != '\0')
+        return "case_id is not a pseudonym (32 lower-case hex chars)";
+    if (e->type != CF_EV_CASE_REGISTERED)
+        return NULL;
+    if (!e->programme[0] || strchr(e->programme, '|') || strchr(e->route, '|'))
+        return "programme is empty, or programme or route holds '|'";
+    if (e->person_count < 1 || e->person_count > CF_PERSONS_MAX)
+        return "person_count is not 1..64";
+    for (unsigned i = 0; i < e->person_count; i++)
+        if (cf_vocab_sex_find(&e->persons[i].sex, 1) < 0
+            || e->persons[i].age_band >= CF_AGE_BANDS)
+            return "a person has an unknown sex or age band";
+    return NULL;
+}
+
+int cf_store_check_events(const cf_event_t *events, size_t count, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *problem = store_event_problem(&events[i]);
+        if (problem) {
+            snprintf(err, err_size, "event %zu: %s", i, problem);
+            return -1;
+        }
+    }
+    return 0;
+}
