@@ -150,6 +150,15 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, uns
             abort();
         replies++;
     }
+    /* each event's bucket's expiry, so that the commit sets it only on a
+       bucket that has none yet (most buckets have it: one per shard and
+       bucket, and each gets it once) */
+    for (size_t j = from; j < self->start[s + 1]; j++) {
+        cf_keys_eid(keys[0], CF_KEYS_MAX, s, self->eid_generation, self->buckets[self->order[j]]);
+        if (redisAppendCommand(self->ctx, "EXPIRETIME %s", keys[0]) != REDIS_OK)
+            abort();
+        replies++;
+    }
     for (size_t j = from; careful && j < self->start[s + 1]; j++) {
         size_t i = self->order[j];
         for (long long g = self->eid_generation; g >= self->eid_generation - 1; g--) {
@@ -190,6 +199,7 @@ static int apply_read(cf_store_t *self, const cf_event_t *events, unsigned pendi
         if (rc < 0)
             return -1;
     }
+    self->read_generation = self->eid_generation;
     /* TIME again, in the same round trip as the reads: a careful read names
        its markers for the generation last seen, and if TIME says the
        generation moved, the commit's guards (named for the new one and the
@@ -315,10 +325,15 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, unsigned s, bo
     cf_fold_reset(self->fold);
     if (apply_load(self, events, s) < 0)
         return -1;
-    size_t r = self->marker_reads[s];
-    apply_seen_clear(self, self->start[s + 1] - self->start[s]);
+    size_t n = self->start[s + 1] - self->start[s];
+    size_t expiry = self->marker_reads[s], r = expiry + n;
+    int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
+    apply_seen_clear(self, n);
     for (size_t j = self->start[s]; j < self->start[s + 1]; j++) {
         size_t i = self->order[j];
+        const redisReply *e = self->reads[expiry++];
+        self->expiry_set[j] = self->read_generation == self->eid_generation
+                            && e->type == REDIS_REPLY_INTEGER && e->integer >= expire_at;
         bool repeat = apply_seen(self, self->digests[i]);
         int marker = careful ? apply_marker(self, &r) : 0;
         self->fresh[j] = !repeat && marker == 0;
@@ -385,7 +400,8 @@ static void apply_build_guards(cf_store_t *self, const cf_event_t *events, unsig
         cf_commit_guard_absent(c, now, self->digests[i], CF_KEYS_EID_DIGEST);
         cf_commit_guard_absent(c, before, self->digests[i], CF_KEYS_EID_DIGEST);
         cf_commit_hset(c, now, self->digests[i], CF_KEYS_EID_DIGEST, tag, strlen(tag));
-        cf_commit_expireat(c, now, expire_at);
+        if (!self->expiry_set[j])
+            cf_commit_expireat(c, now, expire_at);
     }
 }
 
@@ -579,6 +595,8 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
         return -1;
     apply_group(self, events, count);
     self->fresh = cf_grow(self->fresh, &self->fresh_capacity, count, sizeof *self->fresh);
+    self->expiry_set = cf_grow(self->expiry_set, &self->expiry_capacity, count,
+                               sizeof *self->expiry_set);
     unsigned pending = 0, careful = 0;
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
         if (self->start[s + 1] > self->start[s])

@@ -36,7 +36,8 @@ struct _cf_store_t {
     unsigned char (*digests)[CF_KEYS_EID_DIGEST];   /* each event's marker field */
     unsigned *buckets;              /* and its bucket */
     bool *fresh;                    /* per order position: applied as new */
-    size_t order_capacity, fresh_capacity;
+    bool *expiry_set;               /* ... its bucket has its expiry already */
+    size_t order_capacity, fresh_capacity, expiry_capacity;
     size_t start[CF_STORE_SHARDS + 1];
     size_t cases[CF_STORE_SHARDS], routes[CF_STORE_SHARDS];
     redisReply **reads;             /* the replies of the read round */
@@ -49,6 +50,7 @@ struct _cf_store_t {
     uint64_t backoff_seed;          /* of the waits between colliding attempts */
     size_t request_len;
     long long eid_generation;       /* the markers' generation, as Redis last said; -1 */
+    long long read_generation;      /* the one the last read round named its keys for */
     cf_store_err_t err;
     char errstr[256];
     cf_metric_t *latency, *errors;  /* NULL: not counted */

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "cf_test_redis.h"
 #include "cf_test_store.h"
@@ -447,6 +448,57 @@ static void test_bad_events_and_ttl(void **state)
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 2);         /* the bucket, the funding hash */
 }
 
+/* An event id of case CASE_A's shard whose marker falls in bucket. */
+static void id_in_bucket(char *id, size_t size, const char *prefix, unsigned bucket)
+{
+    unsigned char digest[CF_KEYS_EID_DIGEST];
+    for (int n = 0;; n++) {
+        snprintf(id, size, "%s-%d", prefix, n);
+        if (cf_keys_eid_digest(id, digest) == bucket)
+            return;
+    }
+}
+
+static int64_t expireat_calls(fixture_t *f)
+{
+    redisReply *r = redisCommand(f->raw, "INFO commandstats");
+    assert_true(r && r->type == REDIS_REPLY_STRING);
+    const char *at = strstr(r->str, "cmdstat_expireat:calls=");
+    int64_t calls = at ? strtoll(at + 23, NULL, 10) : 0;
+    freeReplyObject(r);
+    return calls;
+}
+
+/* A marker bucket gets its expiry once: a later commit into a bucket that
+   has it sends no EXPIREAT; a bucket that lost it (PERSIST) gets it back. */
+static void test_bucket_expiry_once(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev;
+    unsigned char digest[CF_KEYS_EID_DIGEST];
+    unsigned bucket = cf_keys_eid_digest("x-first", digest);
+    cf_test_stage(&ev, "x-first", CASE_A, CF_EV_CASE_SCREENED);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    int64_t calls = expireat_calls(f);
+    assert_true(calls >= 1);
+    char id[32], key[96];
+    id_in_bucket(id, sizeof id, "x-same", bucket);
+    cf_test_stage(&ev, id, CASE_A, CF_EV_CASE_ASSISTED);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    assert_int_equal(expireat_calls(f), calls);
+    redisReply *keys = redisCommand(f->raw, "KEYS cf:*:eid:*:%u", bucket);
+    assert_true(keys && keys->elements == 1);
+    snprintf(key, sizeof key, "%s", keys->element[0]->str);
+    freeReplyObject(keys);
+    assert_int_equal(cf_test_integer(f, "HLEN %s", key), 2);
+    cf_test_integer(f, "PERSIST %s", key);
+    id_in_bucket(id, sizeof id, "x-third", bucket);
+    cf_test_stage(&ev, id, CASE_A, CF_EV_CASE_REFERRED);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    assert_int_equal(expireat_calls(f), calls + 1);
+    assert_true(cf_test_integer(f, "TTL %s", key) > 30 * 86400 - 5);
+}
+
 /* The one dedupe bucket key there is, and its generation. */
 static long long marker_key(fixture_t *f, char key[96])
 {
@@ -625,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_library_gone_and_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_library_least_privilege, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_expiry_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_marker_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_case_expires, setup, teardown),
