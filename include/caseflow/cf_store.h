@@ -262,9 +262,16 @@ typedef struct {
 /*  Counts one more try at applying event_id, in cf:{dlq}:try:<event_id> (a
     hash that outlives a crashed worker, gone after a day), and reads the
     error a failed try left there ("" when none). 0 with *tries set (1 on a
-    first try), or -1.                                                       */
+    first try), or -1; on -1, *tries is not 0 when the try was counted all
+    the same (Redis answered the increment), so that the caller can give it
+    back (cf_store_try_undo) when the failure is an outage.                 */
 int cf_store_try_begin(cf_store_t *self, const char *event_id, unsigned *tries,
                        char *last_error, size_t size);
+/*  Gives back one try that cf_store_try_begin counted, for an attempt that
+    met an outage (CF_STORE_ERR_IO) rather than a refusal of the event. A
+    counter left at 0 (or made anew because the event's tries had ended
+    meanwhile) is removed. Plain commands, no library. 0 / -1.             */
+int cf_store_try_undo(cf_store_t *self, const char *event_id);
 /*  Records the error of a failed try. 0 / -1.                               */
 int cf_store_try_failed(cf_store_t *self, const char *event_id, const char *error);
 /*  Forgets the tries of an event that was applied. 0 / -1.                  */

@@ -81,23 +81,60 @@ static int dlq_take_try(cf_store_t *self, const redisReply *reply, void *arg)
     return 0;
 }
 
+static int dlq_take_integer(cf_store_t *self, const redisReply *reply, void *arg)
+{
+    (void) self;
+    *(long long *) arg = reply->integer;
+    return 0;
+}
+
+/* HINCRBY key n by into *n. 0 / -1. */
+static int dlq_add_try(cf_store_t *self, const char *key, const char *by, long long *n)
+{
+    const char *argv[] = { "HINCRBY", key, "n", by };
+    size_t argvlen[] = { 7, strlen(key), 1, strlen(by) };
+    return dlq_command(self, 4, argv, argvlen, REDIS_REPLY_INTEGER, dlq_take_integer, n);
+}
+
 int cf_store_try_begin(cf_store_t *self, const char *event_id, unsigned *tries,
                        char *last_error, size_t size)
 {
     assert(self && event_id && tries && last_error && size > 0);
     cf_store_clear_error(self);
     *tries = 0;
+    last_error[0] = '\0';
     char key[CF_KEYS_MAX];
     cf_keys_dlq_try(key, sizeof key, event_id);
     char ttl[16];
     snprintf(ttl, sizeof ttl, "%d", DLQ_TRY_TTL_S);
-    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY %s n 1", key, NULL) < 0
-        || dlq_fmt(self, REDIS_REPLY_INTEGER, "EXPIRE %s %s", key, ttl) < 0)
+    long long n = 0;
+    if (dlq_add_try(self, key, "1", &n) < 0)
+        return -1;
+    /* counted from here on, even when what follows fails: the caller gives
+       it back (cf_store_try_undo) when *tries says so */
+    *tries = n < 1 ? 1 : (unsigned) n;
+    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "EXPIRE %s %s", key, ttl) < 0)
         return -1;
     const char *argv[] = { "HGETALL", key };
     size_t argvlen[] = { 7, strlen(key) };
     dlq_try_t t = { tries, last_error, size };
     return dlq_command(self, 2, argv, argvlen, REDIS_REPLY_ARRAY, dlq_take_try, &t);
+}
+
+int cf_store_try_undo(cf_store_t *self, const char *event_id)
+{
+    assert(self && event_id);
+    cf_store_clear_error(self);
+    char key[CF_KEYS_MAX];
+    cf_keys_dlq_try(key, sizeof key, event_id);
+    long long n = 0;
+    if (dlq_add_try(self, key, "-1", &n) < 0)
+        return -1;
+    /* no try left, or the counter was gone (the event was applied or set
+       aside meanwhile) and HINCRBY made one without an expiry: drop it */
+    if (n <= 0)
+        return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", key, NULL);
+    return 0;
 }
 
 int cf_store_try_failed(cf_store_t *self, const char *event_id, const char *error)

@@ -51,8 +51,10 @@ cf_store_err_t cf_apply_error_code(const cf_apply_t *self);
     is counted in Redis (cf_store_try_begin), so that tries survive a worker
     that dies holding the event; an event whose tries exceed the limit, or
     that Redis keeps refusing, goes to the dead-letter stream and is acked
-    rejected with a reason that says so. Same results and return as
-    cf_apply_run; -1 only when Redis is unreachable (run it again later).   */
+    rejected with a reason that says so. A try that meets an outage
+    (CF_STORE_ERR_IO) is given back, at the next careful run if Redis cannot
+    take it at once. Same results and return as cf_apply_run; -1 only when
+    Redis is unreachable (run it again later).                              */
 int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size_t *sizes,
                          size_t count);
 

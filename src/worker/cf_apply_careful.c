@@ -4,7 +4,9 @@
     as a whole. Each event then gets its own store call, preceded by a try
     counted in Redis, so that the one event that takes workers down, or that
     Redis keeps refusing, is found after a few tries and set aside in the
-    dead-letter stream instead of taking more workers with it.              */
+    dead-letter stream instead of taking more workers with it. A try that
+    met an outage (Redis unreachable or loading, the library missing) is
+    given back: an outage must not set good events aside.                  */
 #include "cf_apply.h"
 #include "cf_apply_internal.h"
 #include "caseflow/cf_loop.h"
@@ -12,6 +14,7 @@
 #include "caseflow/cf_unpack.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,28 +79,59 @@ static int careful_dead_letter(cf_apply_t *self, size_t v, const void *frame, si
     return 0;
 }
 
+/* Gives back the try owed for an outage, if any. -1 (the error on the
+   store) only while Redis is unreachable: it stays owed, for the next run.
+   Any other failure leaves the try counted, as a refusal would. */
+static int careful_give_back(cf_apply_t *self)
+{
+    if (!self->owed[0])
+        return 0;
+    if (cf_store_try_undo(self->store, self->owed) < 0
+        && cf_store_error_code(self->store) == CF_STORE_ERR_IO)
+        return -1;
+    self->owed[0] = '\0';
+    return 0;
+}
+
+/* The store failed on event_id, whose try this attempt counted when
+   counted. An outage (CF_STORE_ERR_IO) is not the event's fault, so its try
+   is given back, at the next run if Redis cannot take it now; a refusal
+   spends it. Only a worker that dies before knowing leaves it counted, which
+   is what the count before the call is for. Keeps the store's error on
+   self; returns -1. */
+static int careful_fail(cf_apply_t *self, const char *event_id, bool counted)
+{
+    cf_apply_fail_store(self);
+    if (counted && self->err == CF_STORE_ERR_IO) {
+        snprintf(self->owed, sizeof self->owed, "%s", event_id);
+        careful_give_back(self);
+    }
+    return -1;
+}
+
 /* Applies valid event v alone, trying again while Redis refuses it, until
-   its tries (counted in Redis, across workers) run out. -1 when Redis is
-   unreachable. */
+   its tries (counted in Redis, across workers) run out. -1 (the error on
+   self) when Redis is unreachable. */
 static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t size)
 {
-    cf_event_t *event = &self->valid[v];
+    const char *event_id = self->valid[v].event_id;
     for (;;) {
         unsigned tries;
         char error[256];
-        if (cf_store_try_begin(self->store, event->event_id, &tries, error, sizeof error) < 0)
-            return -1;
+        if (cf_store_try_begin(self->store, event_id, &tries, error, sizeof error) < 0)
+            return careful_fail(self, event_id, tries > 0);
         if (tries > self->poison_tries)
             return careful_dead_letter(self, v, frame, size,
                                        error[0] ? error : "workers were lost while holding it",
-                                       tries - 1);
-        if (cf_store_apply(self->store, event, 1, &self->statuses[v]) == 0)
-            return cf_store_try_end(self->store, event->event_id);
+                                       tries - 1) < 0 ? careful_fail(self, event_id, true) : 0;
+        if (cf_store_apply(self->store, &self->valid[v], 1, &self->statuses[v]) == 0)
+            return cf_store_try_end(self->store, event_id) < 0
+                 ? careful_fail(self, event_id, true) : 0;
         if (cf_store_error_code(self->store) == CF_STORE_ERR_IO)
-            return -1;
+            return careful_fail(self, event_id, true);
         snprintf(error, sizeof error, "%s", cf_store_error(self->store));
-        if (cf_store_try_failed(self->store, event->event_id, error) < 0)
-            return -1;
+        if (cf_store_try_failed(self->store, event_id, error) < 0)
+            return cf_apply_fail_store(self);  /* the refusal spent the try all the same */
     }
 }
 
@@ -108,11 +142,11 @@ int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     cf_apply_decode(self, frames, sizes, count);
-    if (cf_apply_count_rejections(self, count) < 0)
+    if (careful_give_back(self) < 0 || cf_apply_count_rejections(self, count) < 0)
         return cf_apply_fail_store(self);
     for (size_t i = 0; i < count; i++)
         if (self->slot[i] >= 0 && careful_one(self, (size_t) self->slot[i], frames[i], sizes[i]) < 0)
-            return cf_apply_fail_store(self);
+            return -1;
     cf_apply_build_acks(self, count);
     return 0;
 }

@@ -36,6 +36,8 @@ struct _cf_apply_t {
     size_t counts[CF_ACK_STATUS_COUNT];
     char (*dead)[CF_REASON_MAX];    /* per valid event: why it was dead-lettered */
     unsigned poison_tries;
+    char owed[CF_EVENT_ID_MAX + 1]; /* the event whose try an outage counted and
+                                       Redis could not take back yet; "" */
     cf_apply_metrics_t metrics;
     cf_store_err_t err;
     char error[256];

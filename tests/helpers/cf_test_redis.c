@@ -154,6 +154,37 @@ int cf_test_redis_port(const cf_test_redis_t *self)
     return self->port;
 }
 
+int cf_test_redis_acl_user(const cf_test_redis_t *self, const char *user)
+{
+    FILE *acl = fopen(CF_SOURCE_DIR "/deploy/redis-users.acl", "r");
+    if (!acl) {
+        perror(CF_SOURCE_DIR "/deploy/redis-users.acl");
+        return -1;
+    }
+    char line[1024], prefix[64];
+    snprintf(prefix, sizeof prefix, "user %s ", user);
+    const char *argv[64] = { "ACL", "SETUSER" };
+    int argc = 2;
+    while (argc == 2 && fgets(line, sizeof line, acl))
+        if (!strncmp(line, prefix, strlen(prefix)))
+            for (char *word = strtok(line + 5, " \n"); word && argc < 64; word = strtok(NULL, " \n"))
+                argv[argc++] = word[0] == '>' ? ">pw" : word;
+    fclose(acl);
+    if (argc <= 4) {
+        fprintf(stderr, "redis-users.acl: no user %s\n", user);
+        return -1;
+    }
+    redisContext *ctx = redisConnect("127.0.0.1", self->port);
+    redisReply *reply = ctx && !ctx->err ? redisCommandArgv(ctx, argc, argv, NULL) : NULL;
+    int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
+    if (rc < 0)
+        fprintf(stderr, "ACL SETUSER %s: %s\n", user,
+                reply ? reply->str : ctx ? ctx->errstr : "no connection");
+    freeReplyObject(reply);
+    redisFree(ctx);
+    return rc;
+}
+
 void cf_test_redis_stop(cf_test_redis_t **self_p)
 {
     if (!self_p || !*self_p)

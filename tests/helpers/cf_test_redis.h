@@ -15,6 +15,11 @@ cf_test_redis_t *cf_test_redis_start(void);
 /*  The server's TCP port on 127.0.0.1.                                     */
 int cf_test_redis_port(const cf_test_redis_t *self);
 
+/*  Creates user (password "pw") with its rules in deploy/redis-users.acl
+    (caseflow-worker, caseflow-broker, ...), as the admin. 0, or -1 with why
+    on stderr.                                                              */
+int cf_test_redis_acl_user(const cf_test_redis_t *self, const char *user);
+
 /*  Stops the server (SIGTERM, SIGKILL after 5 s), removes its directory,
     frees and nulls *self_p; accepts NULL and an already stopped server.   */
 void cf_test_redis_stop(cf_test_redis_t **self_p);

@@ -3,14 +3,23 @@
     reject notifications, the pseudonym in place of the raw case_ref, that
     a run against a dead Redis acks nothing and can be run again, and the
     careful run: tries counted in Redis, dead letters (read back, and
-    replayed with cf_dlq), and the reason given for each.                   */
+    replayed with cf_dlq), and the reason given for each; an outage (the
+    library gone for a worker that may not load it, Redis gone in the middle
+    of a commit) spends no tries, a refusal still does.                     */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <msgpack.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <hiredis/hiredis.h>
 #include "cf_apply.h"
@@ -350,6 +359,263 @@ static void test_careful_after_lost_workers(void **state)
     msgpack_sbuffer_destroy(&a);
 }
 
+/* ---- outages spend no tries ---------------------------------------------- */
+
+/* A store and its apply as a worker's: its Redis user (deploy/
+   redis-users.acl) may not load the library. */
+typedef struct {
+    cf_store_t *store;
+    cf_apply_t *apply;
+} worker_t;
+
+static void worker_open(fixture_t *f, worker_t *w, int port, const char *user)
+{
+    w->store = cf_store_new("127.0.0.1", port, CF_SOURCE_DIR "/lua");
+    if (user) {
+        assert_int_equal(cf_test_redis_acl_user(f->redis, user), 0);
+        cf_redis_auth_t *auth = cf_redis_auth_new(user, "pw");
+        cf_store_set_auth(w->store, auth);
+        cf_redis_auth_destroy(&auth);
+    }
+    assert_int_equal(cf_store_connect(w->store), 0);
+    w->apply = cf_apply_new(f->pseudo, w->store);
+}
+
+static void worker_close(worker_t *w)
+{
+    cf_apply_destroy(&w->apply);
+    cf_store_destroy(&w->store);
+}
+
+static long long integer_of(fixture_t *f, const char *format, const char *arg)
+{
+    redisReply *reply = command(f, format, arg);
+    long long n = reply->type == REDIS_REPLY_INTEGER ? reply->integer
+                : reply->type == REDIS_REPLY_STRING ? atoll(reply->str) : -1;
+    freeReplyObject(reply);
+    return n;
+}
+
+/* A job of up to 3 registrations, for the outage tests. */
+typedef struct {
+    msgpack_sbuffer events[3];
+    const void *frames[3];
+    size_t sizes[3];
+    size_t count;
+} job_t;
+
+static void job_add(job_t *job, const char *event_id, const char *ref)
+{
+    assert_true(job->count < 3);
+    msgpack_sbuffer *event = &job->events[job->count];
+    msgpack_sbuffer_init(event);
+    pack_registration_of(event, event_id, ref);
+    job->frames[job->count] = event->data;
+    job->sizes[job->count++] = event->size;
+}
+
+static void job_destroy(job_t *job)
+{
+    for (size_t i = 0; i < job->count; i++)
+        msgpack_sbuffer_destroy(&job->events[i]);
+}
+
+/* One careful run of job during an outage: it fails as one
+   (CF_STORE_ERR_IO, the job is kept) and leaves event_id's tries at tries
+   (-1: no counter). */
+static void expect_outage(fixture_t *f, worker_t *w, const job_t *job, const char *event_id,
+                          long long tries)
+{
+    assert_int_equal(cf_apply_run_careful(w->apply, job->frames, job->sizes, job->count), -1);
+    assert_int_equal(cf_apply_error_code(w->apply), CF_STORE_ERR_IO);
+    assert_int_equal(integer_of(f, "HGET cf:{dlq}:try:%s n", event_id), tries);
+    assert_int_equal(integer_of(f, "XLEN %s", CF_KEYS_DLQ_STREAM), 0);
+}
+
+/* The library flushed (FUNCTION FLUSH) for a worker that may not load it:
+   an outage until an admin loads it again. Five careful runs of job
+   meanwhile leave event_id's tries at tries; then the admin loads it and
+   the job's careful run goes through. */
+static void library_outage(fixture_t *f, worker_t *w, const job_t *job, const char *event_id,
+                           long long tries)
+{
+    run_command(f, "FUNCTION FLUSH%s", "");
+    for (int round = 0; round < 5; round++)
+        expect_outage(f, w, job, event_id, tries);
+    assert_non_null(strstr(cf_apply_error(w->apply), "caseflow-ctl functions load"));
+    char version[CF_STORE_VERSION_LEN + 1];
+    assert_int_equal(cf_store_load_library(f->store, version), 0);    /* the admin */
+    assert_int_equal(cf_apply_run_careful(w->apply, job->frames, job->sizes, job->count), 0);
+}
+
+/* Good events during the library's outage: no tries spent; once it is
+   back, every event is applied and none is dead-lettered. */
+static void test_careful_library_outage_spends_no_tries(void **state)
+{
+    fixture_t *f = *state;
+    worker_t w;
+    worker_open(f, &w, cf_test_redis_port(f->redis), "caseflow-worker");
+    job_t job = { .count = 0 };
+    job_add(&job, "ev-o1", RAW_REF);
+    job_add(&job, "ev-o2", OTHER_REF);
+    library_outage(f, &w, &job, "ev-o1", -1);
+    assert_int_equal(cf_apply_count(w.apply, CF_ACK_ACCEPTED), 2);
+    assert_int_equal(integer_of(f, "XLEN %s", CF_KEYS_DLQ_STREAM), 0);
+    assert_int_equal(integer_of(f, "EXISTS cf:{dlq}:try:%s", "ev-o1"), 0);
+    assert_int_equal(integer_of(f, "EXISTS cf:{dlq}:try:%s", "ev-o2"), 0);
+    job_destroy(&job);
+    worker_close(&w);
+}
+
+/* During the same outage, an event whose 3 tries were spent by lost workers
+   (its dead letter cannot be written without the library: that try is
+   given back too) and an event Redis refuses (its shard's stage hash is a
+   string). Once the library is back, the first is set aside after 3
+   tries, the second after exactly 3 tries of its own, and the good event
+   is applied. */
+static void test_careful_refused_after_outage_still_dead_letters(void **state)
+{
+    fixture_t *f = *state;
+    worker_t w;
+    worker_open(f, &w, cf_test_redis_port(f->redis), "caseflow-worker");
+    job_t job = { .count = 0 };
+    job_add(&job, "ev-r0", "GVA-2019-000001");
+    job_add(&job, "ev-r1", RAW_REF);
+    job_add(&job, "ev-r2", OTHER_REF);
+    run_command(f, "HSET cf:{dlq}:try:%s n 3", "ev-r0");
+    run_command(f, "SET cf:{s0}:stage %s", "oops");
+    library_outage(f, &w, &job, "ev-r0", 3);
+    msgpack_unpacked result;
+    cf_ack_t acks[3];
+    const msgpack_sbuffer *body = cf_apply_acks(w.apply);
+    msgpack_unpacked_init(&result);
+    assert_int_equal(cf_msg_unpack_acks(&result, body->data, body->size, acks, 3), 3);
+    assert_int_equal(acks[0].status, CF_ACK_REJECTED);
+    assert_non_null(memmem(acks[0].reason, acks[0].reason_len,
+                           "after 3 tries: workers were lost while holding it", 49));
+    assert_int_equal(acks[1].status, CF_ACK_REJECTED);
+    static const char want[] = "dead_letter: after 3 tries: shard 0: WRONGTYPE";
+    if (acks[1].reason_len < sizeof want || memcmp(acks[1].reason, want, sizeof want - 1))
+        fail_msg("reason: %.*s", (int) acks[1].reason_len, acks[1].reason);
+    assert_int_equal(acks[2].status, CF_ACK_ACCEPTED);
+    msgpack_unpacked_destroy(&result);
+    size_t letters = 0;
+    assert_int_equal(cf_store_dlq_read(f->store, "-", "+", count_letter, &letters), 0);
+    assert_int_equal(letters, 2);
+    job_destroy(&job);
+    worker_close(&w);
+}
+
+/* A TCP relay to Redis on port (0: a free one, written back), in a child
+   process: it relays until a client sends a command holding cut, then
+   closes its listener and its connections and exits, as a Redis that went
+   away in the middle of that command (nothing listens there until the
+   next relay). cut NULL: never. */
+static pid_t relay_start(int *port, int redis_port, const char *cut)
+{
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    int on = 1;
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t) *port) };
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    assert_int_equal(bind(listener, (struct sockaddr *) &addr, sizeof addr), 0);
+    assert_int_equal(listen(listener, 4), 0);
+    assert_int_equal(getsockname(listener, (struct sockaddr *) &addr, &len), 0);
+    *port = ntohs(addr.sin_port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        close(listener);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int client = -1, upstream = -1;
+    char buf[65536];
+    for (;;) {
+        struct pollfd fds[] = { { listener, POLLIN, 0 }, { client, POLLIN, 0 },
+                                { upstream, POLLIN, 0 } };
+        if (poll(fds, 3, -1) < 0)
+            _exit(1);
+        if (fds[0].revents & POLLIN) {
+            close(client);
+            close(upstream);
+            client = accept(listener, NULL, NULL);
+            upstream = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in to = { .sin_family = AF_INET,
+                                      .sin_port = htons((uint16_t) redis_port) };
+            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (connect(upstream, (struct sockaddr *) &to, sizeof to) < 0)
+                _exit(1);
+            continue;
+        }
+        for (int from = 1; from <= 2; from++) {
+            if (!(fds[from].revents & (POLLIN | POLLHUP)))
+                continue;
+            ssize_t n = read(fds[from].fd, buf, sizeof buf);
+            if (from == 1 && n > 0 && cut && memmem(buf, (size_t) n, cut, strlen(cut))) {
+                close(listener);
+                _exit(0);
+            }
+            if (n <= 0 || write(from == 1 ? upstream : client, buf, (size_t) n) != n) {
+                close(client);
+                close(upstream);
+                client = upstream = -1;
+                break;
+            }
+        }
+    }
+}
+
+static void relay_reap(pid_t pid)
+{
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/* Redis gone in the middle of the command holding cut, four times, and
+   unreachable when the worker would give the try back: the event's counter
+   is left at tries each time (the try owed is given back at the next run,
+   before it counts a new one) and, Redis back, the event is applied. */
+static void expect_gone_at(fixture_t *f, const char *cut, const char *event_id, long long tries)
+{
+    job_t job = { .count = 0 };
+    job_add(&job, event_id, RAW_REF);
+    int port = 0;
+    worker_t w = { NULL, NULL };
+    for (int round = 0; round < 4; round++) {
+        pid_t relay = relay_start(&port, cf_test_redis_port(f->redis), cut);
+        if (!w.store)
+            worker_open(f, &w, port, NULL);
+        expect_outage(f, &w, &job, event_id, tries);
+        relay_reap(relay);
+    }
+    pid_t relay = relay_start(&port, cf_test_redis_port(f->redis), NULL);
+    assert_int_equal(cf_apply_run_careful(w.apply, job.frames, job.sizes, job.count), 0);
+    assert_int_equal(cf_apply_count(w.apply, CF_ACK_ACCEPTED), 1);
+    assert_int_equal(integer_of(f, "EXISTS cf:{dlq}:try:%s", event_id), 0);
+    assert_int_equal(integer_of(f, "XLEN %s", CF_KEYS_DLQ_STREAM), 0);
+    worker_close(&w);
+    kill(relay, SIGKILL);
+    relay_reap(relay);
+    job_destroy(&job);
+}
+
+/* In the middle of the commit: the try was counted, and is owed back. */
+static void test_careful_redis_gone_mid_commit(void **state)
+{
+    expect_gone_at(*state, CF_STORE_FN_COMMIT, "ev-g1", 1);
+}
+
+/* In the middle of counting the try: once Redis answered the increment it
+   is owed back too; an increment never answered is taken as not counted
+   (here it never reached Redis). */
+static void test_careful_redis_gone_mid_try(void **state)
+{
+    expect_gone_at(*state, "HGETALL", "ev-g2", 1);
+    expect_gone_at(*state, "HINCRBY", "ev-g3", -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +624,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_careful_dead_letters_what_redis_refuses, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_careful_after_lost_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_careful_library_outage_spends_no_tries, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_careful_refused_after_outage_still_dead_letters,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_careful_redis_gone_mid_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_careful_redis_gone_mid_try, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

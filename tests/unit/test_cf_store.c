@@ -326,28 +326,6 @@ static void test_library_gone_and_reconnect(void **state)
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|departed|now|persons"), 1);
 }
 
-/* Creates user (password "pw") with its rules in deploy/redis-users.acl. */
-static void acl_user(fixture_t *f, const char *user)
-{
-    FILE *acl = fopen(CF_SOURCE_DIR "/deploy/redis-users.acl", "r");
-    assert_non_null(acl);
-    char line[1024], prefix[64];
-    snprintf(prefix, sizeof prefix, "user %s ", user);
-    const char *argv[64] = { "ACL", "SETUSER" };
-    int argc = 2;
-    while (argc == 2 && fgets(line, sizeof line, acl))
-        if (!strncmp(line, prefix, strlen(prefix)))
-            for (char *word = strtok(line + 5, " \n"); word && argc < 64; word = strtok(NULL, " \n"))
-                argv[argc++] = word[0] == '>' ? ">pw" : word;
-    fclose(acl);
-    assert_true(argc > 4);
-    redisReply *reply = redisCommandArgv(f->raw, argc, argv, NULL);
-    assert_non_null(reply);
-    if (reply->type == REDIS_REPLY_ERROR)
-        fail_msg("ACL SETUSER %s: %s", user, reply->str);
-    freeReplyObject(reply);
-}
-
 /* A worker's Redis user (FCALL, no EVAL, FUNCTION LOAD or CONFIG: the
    rules of deploy/redis-users.acl): it runs the library the admin loaded, finds a
    missing or outdated one and names the fix instead of loading it (an
@@ -356,7 +334,7 @@ static void acl_user(fixture_t *f, const char *user)
 static void test_library_least_privilege(void **state)
 {
     fixture_t *f = *state;
-    acl_user(f, "caseflow-worker");
+    assert_int_equal(cf_test_redis_acl_user(f->redis, "caseflow-worker"), 0);
     cf_redis_auth_t *auth = cf_redis_auth_new("caseflow-worker", "pw");
     cf_store_t *worker = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
     cf_store_set_auth(worker, auth);
