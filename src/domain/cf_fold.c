@@ -295,6 +295,7 @@ void cf_fold_apply(cf_fold_t *self, const cf_event_t *event, bool fresh)
     else {
         fold_case_t *c = fold_find_case(self, event->case_id);
         assert(c && "the event's case was loaded");
+        c->applied++;
         fold_apply_case(self, c, event);
     }
 }

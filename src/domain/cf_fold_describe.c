@@ -70,6 +70,7 @@ char *cf_fold_describe_case(const void *state, size_t len)
     }
     describe_list_t l = { NULL, 0, 0 };
     describe_add(&l, "bits=%u", c.bits);
+    describe_add(&l, "applied=%" PRIu64, c.applied);
     if (c.registered) {
         describe_add(&l, "prog=%s", c.prog);
         describe_add(&l, "n=%u", c.n);

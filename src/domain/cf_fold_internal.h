@@ -12,7 +12,8 @@
 
 #include <msgpack.h>
 
-#define FOLD_STATE_V1       1       /* the leading format byte of a packed state */
+#define FOLD_STATE_V1       1       /* the leading format byte of a route's packed state */
+#define FOLD_CASE_V2        2       /* ... of a case's: format 1 and the events applied */
 #define FOLD_WINDOW         35      /* days a route keeps for the spike rule */
 #define FOLD_REST_MAX       96      /* a waiting counter's field after its family */
 #define FOLD_FIELD_MAX      512     /* a counter's field */
@@ -63,6 +64,9 @@ typedef struct {
     int64_t due[CF_LIMIT_COUNT];
     uint8_t fired;                              /* bit per limit: it fired, never again */
     uint8_t waiting;                            /* bit per stage entered unregistered */
+    uint64_t applied;                           /* events applied to it, ever: every new
+                                                   event changes the packed state, so that
+                                                   a commit's guard on the state sees it */
     int64_t stage_at[CF_STAGE_COUNT];
     char stage_by[CF_STAGE_COUNT][CF_EVENT_ID_MAX + 1];
     FOLD_ARRAY(fold_time_t, times);             /* sorted by kind, country, t */

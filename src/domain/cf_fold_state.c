@@ -6,10 +6,12 @@
     came in. Decoding checks every byte and never reads past the end: any
     input is either a state or an error.
 
-    Case, format 1:
-      u8 1, u8 stage bits, u8 vulnerability flags,
+    Case, format 2:
+      u8 2, u8 stage bits, u8 vulnerability flags,
       u8 registered | risk << 1 | fired limits << 3,
       u8 times present (rt dt at it) | limits in the deadline set << 4 | lists << 7,
+      varint events applied (every new event changes the state: the commit's
+      guard on it then also stands for the markers of the case's events),
       registered: str prog, varint persons, str origin, str host, str route,
       svarint per time present, svarint per deadline set,
       lists: varint n, n x (u8 kind, str country, svarint t),
@@ -152,7 +154,7 @@ static void put_str(fold_bytes_t *b, const char *s)
 static bool case_empty(const fold_case_t *c)
 {
     return !c->registered && !c->bits && !c->vulns && !c->risk && !c->has_time && !c->due_set
-        && !c->fired && !c->waiting && !c->times_n && !c->pending_n;
+        && !c->fired && !c->waiting && !c->times_n && !c->pending_n && !c->applied;
 }
 
 void fold_case_encode(const fold_case_t *c, fold_bytes_t *out)
@@ -161,11 +163,12 @@ void fold_case_encode(const fold_case_t *c, fold_bytes_t *out)
     if (case_empty(c))
         return;
     bool lists = c->times_n || c->pending_n || c->waiting;
-    put_byte(out, FOLD_STATE_V1);
+    put_byte(out, FOLD_CASE_V2);
     put_byte(out, c->bits);
     put_byte(out, c->vulns);
     put_byte(out, (unsigned) c->registered | (unsigned) c->risk << 1 | (unsigned) c->fired << 3);
     put_byte(out, c->has_time | (unsigned) c->due_set << 4 | (unsigned) lists << 7);
+    put_varint(out, c->applied);
     if (c->registered) {
         put_str(out, c->prog);
         put_varint(out, c->n);
@@ -334,7 +337,7 @@ int fold_case_decode(fold_case_t *c, const uint8_t *p, size_t len, char *why, si
     if (len == 0)
         return 0;               /* a case not seen before */
     reader_t r = { p, len, 0, NULL };
-    check(&r, get_byte(&r) == FOLD_STATE_V1, "an unknown format");
+    check(&r, get_byte(&r) == FOLD_CASE_V2, "an unknown format");
     c->bits = (uint8_t) get_byte(&r);
     c->vulns = (uint8_t) get_byte(&r);
     unsigned flags = get_byte(&r), present = get_byte(&r);
@@ -345,6 +348,7 @@ int fold_case_decode(fold_case_t *c, const uint8_t *p, size_t len, char *why, si
     c->risk = (uint8_t) (flags >> 1 & 3);
     c->fired = (uint8_t) (flags >> 3);
     c->has_time = (uint8_t) (present & 0x0f);
+    c->applied = get_varint(&r);
     c->due_set = (uint8_t) (present >> 4 & 7);
     if (c->registered && !r.why) {
         get_str(&r, c->prog, CF_PROGRAMME_MAX, 1);

@@ -8,12 +8,15 @@
                 deltas, notifications, deadlines;
       3. commit the result with one call of caseflow_commit (lua/commit.lua,
                 cf_commit), guarded by what was read, whole or not at all.
-    The first attempt takes every event as new and lets the commit's guards
-    check it: an event whose marker exists, or a case another worker changed
-    in between, fails the guard and the shard is read again, this time with
-    its markers ("careful"), and folded again. So the common case costs two
-    round trips and no marker read, and a retry after a lost reply finds its
-    own markers and changes nothing.                                         */
+    The read round reads each event's dedupe marker with plain commands,
+    outside the commit: the commit's guard on each case's state stands for
+    the markers of that case's events, since every event applied to a case
+    changes its state (cf_fold counts them); only events without a state of
+    their own (funding, flows) have their markers guarded in the commit. A
+    case another worker changed in between fails the guard (CFSTALE), and
+    the shard is read and folded again. So the common case costs two round
+    trips, and a retry after a lost reply finds its own markers and changes
+    nothing.                                                                 */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -113,11 +116,10 @@ static void apply_distinct(cf_store_t *self, const cf_event_t *events, unsigned 
 /* ---- 1. read --------------------------------------------------------------------- */
 
 /* Appends the shard's reads: MGET of its case states, HMGET of its route
-   states, and in careful mode each event's markers (HMGET of its field in
+   states, and each event's markers (HGET of its field in
    this generation's bucket and the previous one). Returns the replies it
    will get. */
-static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, unsigned s,
-                                 bool careful)
+static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, unsigned s)
 {
     size_t cases, routes, from = self->start[s], replies = 0;
     apply_distinct(self, events, s, &cases, &routes);
@@ -159,7 +161,7 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, uns
             abort();
         replies++;
     }
-    for (size_t j = from; careful && j < self->start[s + 1]; j++) {
+    for (size_t j = from; j < self->start[s + 1]; j++) {
         size_t i = self->order[j];
         for (long long g = self->eid_generation; g >= self->eid_generation - 1; g--) {
             cf_keys_eid(keys[0], CF_KEYS_MAX, s, g, self->buckets[i]);
@@ -185,8 +187,7 @@ static int apply_take_time(cf_store_t *self, const redisReply *reply)
 
 /* Sends the reads of the shards in `pending` and keeps their replies
    (self->reads, from self->read_start[s]). */
-static int apply_read(cf_store_t *self, const cf_event_t *events, unsigned pending,
-                      unsigned careful)
+static int apply_read_round(cf_store_t *self, const cf_event_t *events, unsigned pending)
 {
     void *reply = NULL;
     if (self->eid_generation < 0) {         /* the first call: markers need a generation */
@@ -200,17 +201,16 @@ static int apply_read(cf_store_t *self, const cf_event_t *events, unsigned pendi
             return -1;
     }
     self->read_generation = self->eid_generation;
-    /* TIME again, in the same round trip as the reads: a careful read names
-       its markers for the generation last seen, and if TIME says the
-       generation moved, the commit's guards (named for the new one and the
-       one before) still see every marker. */
+    /* TIME again, in the same round trip as the reads, which name the
+       markers for the generation last seen: apply_read reads again when it
+       moved. */
     if (redisAppendCommand(self->ctx, "TIME") != REDIS_OK)
         abort();
     size_t total = 0;
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
         self->read_start[s] = total;
         if (pending & 1u << s)
-            total += apply_append_reads(self, events, s, careful & 1u << s);
+            total += apply_append_reads(self, events, s);
     }
     self->read_start[CF_STORE_SHARDS] = total;
     self->reads = cf_grow(self->reads, &self->reads_capacity, total ? total : 1,
@@ -236,6 +236,22 @@ static void apply_free_reads(cf_store_t *self)
     for (size_t r = 0; r < self->nreads; r++)
         freeReplyObject(self->reads[r]);
     self->nreads = 0;
+}
+
+/* The read round, again when the markers' generation moved under it (the
+   markers read were those of the generation before: a marker written in
+   the new one would be missed, and a state read after it would count its
+   event twice). */
+static int apply_read(cf_store_t *self, const cf_event_t *events, unsigned pending)
+{
+    for (int round = 0; round < 3; round++) {
+        if (apply_read_round(self, events, pending) < 0)
+            return -1;
+        if (self->read_generation == self->eid_generation)
+            return 0;
+        apply_free_reads(self);
+    }
+    return cf_store_fail(self, CF_STORE_ERR_REDIS, "the markers' generation keeps changing");
 }
 
 /* ---- 2. fold ------------------------------------------------------------------- */
@@ -277,7 +293,7 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, unsigned s)
     return 0;
 }
 
-/* What a careful read says of event i's marker: 0 none, 1 this request's,
+/* What the read round says of event i's marker: 0 none, 1 this request's,
    2 another's (any, when the call serves no request). */
 static int apply_marker(cf_store_t *self, size_t *r)
 {
@@ -319,7 +335,7 @@ static void apply_seen_clear(cf_store_t *self, size_t n)
 }
 
 /* Folds the shard's events into the fold, filling their statuses. */
-static int apply_fold(cf_store_t *self, const cf_event_t *events, unsigned s, bool careful,
+static int apply_fold(cf_store_t *self, const cf_event_t *events, unsigned s,
                       cf_ack_status_t *statuses)
 {
     cf_fold_reset(self->fold);
@@ -335,7 +351,7 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, unsigned s, bo
         self->expiry_set[j] = self->read_generation == self->eid_generation
                             && e->type == REDIS_REPLY_INTEGER && e->integer >= expire_at;
         bool repeat = apply_seen(self, self->digests[i]);
-        int marker = careful ? apply_marker(self, &r) : 0;
+        int marker = apply_marker(self, &r);
         self->fresh[j] = !repeat && marker == 0;
         statuses[i] = self->fresh[j] || (!repeat && marker == 1) ? CF_ACK_ACCEPTED
                                                                   : CF_ACK_DUPLICATE;
@@ -397,8 +413,10 @@ static void apply_build_guards(cf_store_t *self, const cf_event_t *events, unsig
         size_t before = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s,
                                                           self->eid_generation - 1,
                                                           self->buckets[i]));
-        cf_commit_guard_absent(c, now, self->digests[i], CF_KEYS_EID_DIGEST);
-        cf_commit_guard_absent(c, before, self->digests[i], CF_KEYS_EID_DIGEST);
+        if (!cf_event_is_case_event(events[i].type)) {     /* no state stands for it */
+            cf_commit_guard_absent(c, now, self->digests[i], CF_KEYS_EID_DIGEST);
+            cf_commit_guard_absent(c, before, self->digests[i], CF_KEYS_EID_DIGEST);
+        }
         cf_commit_hset(c, now, self->digests[i], CF_KEYS_EID_DIGEST, tag, strlen(tag));
         if (!self->expiry_set[j])
             cf_commit_expireat(c, now, expire_at);
@@ -514,10 +532,9 @@ static bool apply_append_commit(cf_store_t *self, const cf_event_t *events, unsi
 }
 
 /* Reads the replies of the commits in `sent`. Shards to run again go to
-   *again: a guard failed (*stale too, to be read with their markers), the
-   markers' generation moved, or the library is gone (*gone). */
-static int apply_take_commits(cf_store_t *self, unsigned sent, unsigned *again, unsigned *stale,
-                              bool *gone)
+   *again: a guard failed, the markers' generation moved, or the library is
+   gone (*gone). */
+static int apply_take_commits(cf_store_t *self, unsigned sent, unsigned *again, bool *gone)
 {
     int rc = 0;
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
@@ -532,7 +549,7 @@ static int apply_take_commits(cf_store_t *self, unsigned sent, unsigned *again, 
         else if (reply->type != REDIS_REPLY_ERROR)
             rc = rc ? rc : cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: unexpected reply", s);
         else if (strncmp(reply->str, "CFSTALE ", 8) == 0)
-            *again |= 1u << s, *stale |= 1u << s, self->conflicts++;
+            *again |= 1u << s, self->conflicts++;
         else if (sscanf(reply->str, "CFGEN %lld", &generation) == 1 && generation >= 0)
             *again |= 1u << s;
         else if (cf_store_library_gone(reply->str))
@@ -547,19 +564,19 @@ static int apply_take_commits(cf_store_t *self, unsigned sent, unsigned *again, 
 /* One attempt for the shards in *pending: read, fold, commit. Leaves in
    *pending the shards to run again. */
 static int apply_attempt(cf_store_t *self, const cf_event_t *events, unsigned *pending,
-                         unsigned *careful, bool *gone, cf_ack_status_t *statuses)
+                         bool *gone, cf_ack_status_t *statuses)
 {
-    int rc = apply_read(self, events, *pending, *careful);
+    int rc = apply_read(self, events, *pending);
     unsigned sent = 0;
     for (unsigned s = 0; rc == 0 && s < CF_STORE_SHARDS; s++) {
         if (!(*pending & 1u << s))
             continue;
-        rc = apply_fold(self, events, s, *careful & 1u << s, statuses);
+        rc = apply_fold(self, events, s, statuses);
         if (rc == 0 && apply_append_commit(self, events, s, true))
             sent |= 1u << s;
     }
     unsigned again = 0;
-    if (sent && apply_take_commits(self, sent, &again, careful, gone) < 0 && rc == 0)
+    if (sent && apply_take_commits(self, sent, &again, gone) < 0 && rc == 0)
         rc = -1;
     apply_free_reads(self);
     *pending = again;
@@ -597,7 +614,7 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     self->fresh = cf_grow(self->fresh, &self->fresh_capacity, count, sizeof *self->fresh);
     self->expiry_set = cf_grow(self->expiry_set, &self->expiry_capacity, count,
                                sizeof *self->expiry_set);
-    unsigned pending = 0, careful = 0;
+    unsigned pending = 0;
     for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
         if (self->start[s + 1] > self->start[s])
             pending |= 1u << s;
@@ -619,7 +636,7 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
         gone = false;
         struct timespec start, end;
         clock_gettime(CLOCK_MONOTONIC, &start);
-        if (apply_attempt(self, events, &pending, &careful, &gone, statuses) < 0)
+        if (apply_attempt(self, events, &pending, &gone, statuses) < 0)
             return -1;
         clock_gettime(CLOCK_MONOTONIC, &end);
         cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)

@@ -449,6 +449,12 @@ const char *cf_test_dump(fixture_t *f, int everything)
             snprintf(len, sizeof len, " zset(%lld)",
                      (long long) cf_test_integer(f, "ZCARD %s", names[i]));
             text_str(&t, len);
+        } else if (value->type == REDIS_REPLY_STRING && strstr(names[i], ":case:")) {
+            char *state = cf_fold_describe_case(value->str, value->len);   /* packed: as text */
+            text_str(&t, " = state(");
+            text_str(&t, state ? state : "not a case state");
+            text_str(&t, ")");
+            free(state);
         } else if (value->type == REDIS_REPLY_STRING) {
             text_str(&t, " = ");
             text_str(&t, value->str);

@@ -93,7 +93,7 @@ const char *cf_test_hgetall(fixture_t *f, const char *key);
 const char *cf_test_case_state(fixture_t *f, unsigned shard, const char *case_id);
 
 /*  Every key (everything = 0: without eid and quality keys) and its value,
-    in key order.                                                           */
+    in key order; a case state as cf_fold_describe_case writes it.          */
 const char *cf_test_dump(fixture_t *f, int everything);
 
 /*  The TTL of the dedupe bucket holding event_id's marker in shard, in

@@ -567,7 +567,9 @@ static void test_registration_rules(void **state)
     model_apply(m, ev + 1, 1);
     model_apply(m, ev + 4, 1);
     assert_int_equal(m->notes_n, notes);
-    assert_int_equal(cf_fold_cases(m->fold), 0);
+    /* the repeats change no figure; the case's state changes only by the
+       count of events applied, which every new event moves */
+    assert_int_equal(cf_fold_cases(m->fold), 1);
     assert_string_equal(family(m, QUALITY, false),
                         "before_registration=2 repeat_registration=2 ");
 }
@@ -1058,7 +1060,7 @@ static void test_garbage_state(void **state)
                 }
             }
     }
-    unsigned char later[] = { 2, 0, 0, 0, 0 };
+    unsigned char later[] = { 3, 0, 0, 0, 0, 0 };
     cf_fold_reset(m->fold);
     assert_int_equal(cf_fold_load_case(m->fold, CASE_A, later, sizeof later), -1);
     assert_non_null(strstr(cf_fold_error(m->fold), "unknown format"));
