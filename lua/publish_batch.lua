@@ -46,10 +46,28 @@ for field, s in pairs(sums) do
   redis.call('HINCRBY', KEYS[PUB_FIGURES], field .. '|cases', s[1])
   redis.call('HINCRBY', KEYS[PUB_FIGURES], field .. '|persons', s[2])
 end
+-- The alerts' last word per field wins (they come in the order they were
+-- published), and one HSET and one HDEL write them: a stage notification
+-- closes its case's alerts, so there is about one close per event, and a
+-- call from Lua costs Redis several times the command itself.
+local last, order = {}, {}
 for _, op in ipairs(state.alerts or {}) do
-  if op[1] == 'o' then redis.call('HSET', KEYS[PUB_OPEN], op[2], op[3])
-  else redis.call('HDEL', KEYS[PUB_OPEN], op[2]) end
+  if last[op[2]] == nil then order[#order + 1] = op[2] end
+  last[op[2]] = op[1] == 'o' and op[3] or false
 end
+local opened, closed = {}, {}
+for _, field in ipairs(order) do
+  if last[field] then
+    opened[#opened + 1] = field
+    opened[#opened + 1] = last[field]
+  else
+    closed[#closed + 1] = field
+  end
+  if #opened >= 512 then redis.call('HSET', KEYS[PUB_OPEN], unpack(opened)); opened = {} end
+  if #closed >= 512 then redis.call('HDEL', KEYS[PUB_OPEN], unpack(closed)); closed = {} end
+end
+if #opened > 0 then redis.call('HSET', KEYS[PUB_OPEN], unpack(opened)) end
+if #closed > 0 then redis.call('HDEL', KEYS[PUB_OPEN], unpack(closed)) end
 
 local marks_of = rules.milestones or {}
 local announced = 0

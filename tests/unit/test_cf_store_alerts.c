@@ -167,7 +167,8 @@ static void test_clock(void **state)
 
 /* lua/publish_batch.lua (the broker's outbox reader calls it per batch): a
    mark reached is announced once, the totals and cursors saved with it. */
-static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t cases, int64_t persons)
+static int64_t publish_call(fixture_t *f, const char *rules_ini, int64_t cases, int64_t persons,
+                            const msgpack_sbuffer *state)
 {
     char path[] = "/tmp/cf_rules_XXXXXX";
     int fd = mkstemp(path);
@@ -198,9 +199,9 @@ static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t case
     const char *argv[] = { "EVAL", script, "7", "cf:{pub}:cursor", "cf:{pub}:returns",
                            "cf:{pub}:marks", "cf:{pub}:outbox", "cf:{pub}:figures",
                            "cf:{pub}:open", "cf:{pub}:last", cursors.data, returns.data,
-                           packed.data, "\x80" };
+                           packed.data, state ? state->data : "\x80" };
     size_t argvlen[] = { 4, len, 1, 15, 16, 14, 15, 16, 13, 13, cursors.size, returns.size,
-                         packed.size, 1 };
+                         packed.size, state ? state->size : 1 };
     redisReply *reply = redisCommandArgv(f->raw, 14, argv, argvlen);
     assert_non_null(reply);
     if (reply->type != REDIS_REPLY_INTEGER)
@@ -211,6 +212,44 @@ static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t case
     msgpack_sbuffer_destroy(&packed), msgpack_sbuffer_destroy(&cursors);
     msgpack_sbuffer_destroy(&returns);
     return announced;
+}
+
+static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t cases, int64_t persons)
+{
+    return publish_call(f, rules_ini, cases, persons, NULL);
+}
+
+static void pack_alert(msgpack_packer *pk, const char *op, const char *field, const char *body)
+{
+    msgpack_pack_array(pk, body ? 3 : 2);
+    msgpack_pack_str_with_body(pk, op, 1);
+    msgpack_pack_str_with_body(pk, field, strlen(field));
+    if (body)
+        msgpack_pack_str_with_body(pk, body, strlen(body));
+}
+
+/* The open overdue alerts of the snapshot state: within one batch the last
+   word on an alert wins, whatever came before it. */
+static void test_open_alerts_last_word(void **state)
+{
+    fixture_t *f = *state;
+    cf_test_integer(f, "HSET cf:{pub}:open d|w old e|v kept");
+    msgpack_sbuffer batch;
+    msgpack_sbuffer_init(&batch);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &batch, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "alerts", 6);
+    msgpack_pack_array(&pk, 6);
+    pack_alert(&pk, "o", "a|x", "b1");
+    pack_alert(&pk, "c", "a|x", NULL);
+    pack_alert(&pk, "c", "b|y", NULL);
+    pack_alert(&pk, "o", "b|y", "b2");
+    pack_alert(&pk, "o", "c|z", "b3");
+    pack_alert(&pk, "c", "d|w", NULL);
+    assert_int_equal(publish_call(f, "[milestones]\n", 0, 0, &batch), 0);
+    assert_string_equal(cf_test_hgetall(f, "cf:{pub}:open"), "b|y=b2 c|z=b3 e|v=kept ");
+    msgpack_sbuffer_destroy(&batch);
 }
 
 static void test_milestones_once(void **state)
@@ -239,6 +278,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overdue_by_time_alone, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_clock, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_milestones_once, setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_open_alerts_last_word, setup, cf_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
