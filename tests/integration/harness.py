@@ -110,9 +110,10 @@ def curve_server(sock, env):
 class Stack:
     """A stack started with scripts/up in a temporary folder; use with `with`."""
 
-    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None):
+    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None, web=True):
         self.workers = workers
         self.queue = queue
+        self.web = web
         self.tmp = tempfile.mkdtemp(prefix="caseflow-test-")
         self.dir = os.path.join(self.tmp, "stack")
         self.env = dict(os.environ)
@@ -127,7 +128,8 @@ class Stack:
                 print(f"note: {name} is not in {bins}", flush=True)
         proc = subprocess.run([os.path.join(src, "scripts", "up"), "--dir", self.dir,
                                "--workers", str(self.workers), "--bin", bins]
-                              + (["--queue", str(self.queue)] if self.queue else []),
+                              + (["--queue", str(self.queue)] if self.queue else [])
+                              + ([] if self.web else ["--no-web"]),
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             self.started = os.path.isdir(self.dir)
@@ -180,6 +182,14 @@ class Stack:
                 with open(os.path.join(self.dir, name)) as f:
                     out[name[:-4]] = int(f.read().strip())
         return out
+
+    def daemons_alive(self):
+        """Whether redis, the broker, every worker (and caseflow-web, when the
+        stack has it) still run."""
+        alive = self.alive()
+        names = ["redis", "broker"] + [f"worker-{i}" for i in range(1, self.workers + 1)]
+        names += ["web"] if self.web else []
+        return all(alive.get(name) for name in names)
 
     def alive(self):
         """{name: bool}: is each daemon still running (and not a zombie)?"""
