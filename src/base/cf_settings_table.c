@@ -73,7 +73,7 @@ static const cf_setting_t s_rows[] = {
       "HMAC key for case_ref pseudonyms, at least 32 bytes (required)", NULL },
     { "key-file", BENCH, CF_PATH, NULL, SHARED, "FILE",
       "the running stack's HMAC key (with --intake and --redis)", NULL },
-    { "scripts", BROKER | WORKER | CTL | BENCH, CF_PATH, NULL, SHARED, "DIR",
+    { "scripts", BROKER | WORKER | CTL | BENCH | WEB, CF_PATH, NULL, SHARED, "DIR",
       "the Redis Lua scripts (default: where they were built or installed)", NULL },
     { "rules", BROKER | WORKER, CF_PATH, NULL, SHARED, "FILE",
       "notification rules (deploy/rules.ini; default: the domain's); SIGHUP reads it again",

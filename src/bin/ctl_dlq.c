@@ -1,9 +1,9 @@
 /*  caseflow-ctl dlq: the dead-letter stream. `dlq list` shows what is in it,
     `dlq replay ID` (or --all) applies entries again once their cause is
-    fixed. The replay is cf_dlq's and the listing cf_store_dlq_read's; this
-    file parses options and renders what they hand back as a cf_table.      */
+    fixed. The tables are cf_dlq_table's (caseflow-web's /api/v1/dlq serves
+    the same); this file parses options and renders them.                   */
 #include "ctl.h"
-#include "caseflow/cf_dlq.h"
+#include "caseflow/cf_dlq_table.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_table.h"
 
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *s_dlq_usage =
     "Usage: caseflow-ctl dlq list [options]\n"
@@ -78,71 +77,6 @@ static const char *dlq_check(const dlq_args_t *a)
     return NULL;
 }
 
-/* ---- the tables ---------------------------------------------------------- */
-
-static void dlq_time(int64_t ms, char *buf, size_t size)
-{
-    time_t t = (time_t) (ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int dlq_list_row(void *arg, const cf_dead_letter_t *letter)
-{
-    cf_table_t *table = arg;
-    size_t row = cf_table_add_row(table);
-    char when[32];
-    dlq_time(letter->time_ms, when, sizeof when);
-    cf_table_set_text(table, row, 0, letter->id);
-    cf_table_set_text(table, row, 1, when);
-    cf_table_set_text(table, row, 2, letter->event_id);
-    cf_table_set_text(table, row, 3, letter->type);
-    cf_table_set_int(table, row, 4, letter->tries);
-    cf_table_set_text(table, row, 5, letter->error);
-    return 0;
-}
-
-/*  Every dead letter: id, time (UTC, ISO 8601), event_id, type, tries,
-    error. NULL with err set when Redis cannot be read.                      */
-static cf_table_t *dlq_list(cf_store_t *store, char *err, size_t err_size)
-{
-    cf_table_t *table = cf_table_new();
-    const char *text[] = { "id", "time", "event_id", "type" };
-    for (size_t i = 0; i < 4; i++)
-        cf_table_add_column(table, text[i], CF_TABLE_TEXT);
-    cf_table_add_column(table, "tries", CF_TABLE_INT);
-    cf_table_add_column(table, "error", CF_TABLE_TEXT);
-    if (cf_store_dlq_read(store, "-", "+", dlq_list_row, table) < 0) {
-        snprintf(err, err_size, "%s", cf_store_error(store));
-        cf_table_destroy(&table);
-    }
-    return table;
-}
-
-static void dlq_replay_row(void *arg, const cf_dlq_outcome_t *outcome)
-{
-    cf_table_t *table = arg;
-    size_t row = cf_table_add_row(table);
-    cf_table_set_text(table, row, 0, outcome->id);
-    cf_table_set_text(table, row, 1, outcome->event_id);
-    cf_table_set_text(table, row, 2, outcome->outcome);
-    cf_table_set_text(table, row, 3, outcome->error);
-}
-
-/*  What the replay of entry id (every entry when NULL) did: id, event_id,
-    outcome, error. NULL with err set when it could not run.                 */
-static cf_table_t *dlq_replay(cf_store_t *store, const char *id, char *err, size_t err_size)
-{
-    cf_table_t *table = cf_table_new();
-    const char *columns[] = { "id", "event_id", "outcome", "error" };
-    for (size_t i = 0; i < 4; i++)
-        cf_table_add_column(table, columns[i], CF_TABLE_TEXT);
-    if (cf_dlq_replay(store, id, dlq_replay_row, table, err, err_size) < 0)
-        cf_table_destroy(&table);
-    return table;
-}
-
 static int dlq_print(cf_table_t *table, cf_table_format_t format)
 {
     char *text = cf_table_render(table, format);
@@ -180,8 +114,8 @@ static int dlq_run(int argc, char **argv, cf_settings_t *settings)
     else if (cf_store_connect(store) < 0)
         snprintf(err, sizeof err, "redis %s:%d: %s", host, port, cf_store_error(store));
     else
-        table = replay ? dlq_replay(store, a.id, err, sizeof err)
-                       : dlq_list(store, err, sizeof err);
+        table = replay ? cf_dlq_table_replay(store, a.id, NULL, err, sizeof err)
+                       : cf_dlq_table_list(store, err, sizeof err);
     int rc = table ? dlq_print(table, a.format) : 1;
     if (!table)
         fprintf(stderr, "caseflow-ctl: dlq %s: %s\n", a.action, err);

@@ -109,7 +109,8 @@ int main(int argc, char **argv)
                                  cf_settings_text(settings, "redis-password-file"), err,
                                  sizeof err);
     if (auth) {
-        redis = cf_web_redis_new(o.redis_host, o.redis_port, auth);
+        redis = cf_web_redis_new(o.redis_host, o.redis_port, auth,
+                                 cf_settings_text(settings, "scripts"));
         o.web.tokens = tokens;
         o.web.source = cf_web_redis_source(redis);
     }

@@ -4,6 +4,7 @@
     in caseflow-ctl report.                                                  */
 #include "cf_web_api.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_dlq_table.h"
 #include "caseflow/cf_report.h"
 #include "caseflow/cf_settings.h"
 #include "caseflow/cf_table.h"
@@ -200,6 +201,77 @@ static void api_status(const cf_web_source_t *source, const cf_web_request_t *re
     api_json(res, 200, status);
 }
 
+/*  Whether token may see and replay dead letters: the operator role, and
+    no programme list (a dead letter belongs to no one programme: its
+    programme is inside a payload the API does not decode). 0, or -1 with a
+    403 in res.                                                              */
+static int api_operator(const cf_web_token_t *token, cf_web_response_t *res)
+{
+    if (cf_web_token_role(token) < CF_WEB_OPERATOR)
+        cf_web_api_error(res, 403, "dead letters need a token of the operator role");
+    else if (cf_web_token_programmes(token))
+        cf_web_api_error(res, 403, "dead letters are not by programme, and this token sees only "
+                         "some programmes");
+    else
+        return 0;
+    return -1;
+}
+
+/*  Renders table (NULL: the source failed, err says why) as JSON or CSV.   */
+static void api_table(const cf_web_request_t *req, cf_table_t *table, const char *err,
+                      cf_web_response_t *res)
+{
+    if (!table) {
+        cf_web_api_error(res, 503, "the dead letters cannot be read: %s", err);
+        return;
+    }
+    api_text(res, req->csv ? API_CSV : API_JSON,
+             cf_table_render(table, req->csv ? CF_TABLE_CSV : CF_TABLE_JSON));
+    cf_table_destroy(&table);
+}
+
+static void api_dlq_list(const cf_web_source_t *source, const cf_web_request_t *req,
+                         cf_web_response_t *res)
+{
+    char err[API_ERR_MAX] = "";
+    if (api_operator(req->token, res) == 0)
+        api_table(req, source->dlq_list(source->ctx, err, sizeof err), err, res);
+}
+
+static void api_dlq_replay(const cf_web_source_t *source, const cf_web_request_t *req,
+                           const char *id, cf_web_response_t *res)
+{
+    char err[API_ERR_MAX] = "";
+    bool missing = false;
+    if (api_operator(req->token, res) < 0)
+        return;
+    if (!cf_dlq_table_id_valid(id)) {
+        cf_web_api_error(res, 400, "'%.64s' is not a dead letter's id (MS-SEQ, as GET "
+                         API_PREFIX "dlq lists them)", id);
+        return;
+    }
+    cf_table_t *table = source->dlq_replay(source->ctx, id, &missing, err, sizeof err);
+    if (!table && missing)
+        cf_web_api_error(res, 404, "no dead letter with id '%s' (GET " API_PREFIX "dlq lists "
+                         "them)", id);
+    else
+        api_table(req, table, err, res);
+}
+
+/*  The id of route "dlq/ID/replay" into id, or false when route is not one. */
+static bool api_replay_route(const char *route, char *id, size_t size)
+{
+    if (strncmp(route, "dlq/", 4))
+        return false;
+    const char *tail = strchr(route + 4, '/');
+    size_t len = tail ? (size_t) (tail - route - 4) : 0;
+    if (!tail || strcmp(tail, "/replay") || len == 0 || len >= size)
+        return false;
+    memcpy(id, route + 4, len);
+    id[len] = 0;
+    return true;
+}
+
 void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *req,
                        cf_web_response_t *res)
 {
@@ -212,23 +284,38 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     const char *route = req->path + strlen(API_PREFIX);
     bool reports = !strcmp(route, "reports"), status = !strcmp(route, "status");
     bool report = !strncmp(route, "reports/", 8) && route[8] && !strchr(route + 8, '/');
-    if (!reports && !status && !report) {
+    bool dlq = !strcmp(route, "dlq");
+    char id[CF_DLQ_ID_MAX + 1];
+    bool replay = api_replay_route(route, id, sizeof id);
+    if (!reports && !status && !report && !dlq && !replay) {
         cf_web_api_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
-                         API_PREFIX "reports, " API_PREFIX "reports/NAME and " API_PREFIX
-                         "notifications)", req->path);
+                         API_PREFIX "reports, " API_PREFIX "reports/NAME, " API_PREFIX
+                         "notifications, " API_PREFIX "dlq and " API_PREFIX "dlq/ID/replay)",
+                         req->path);
         return;
     }
-    if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
-        cf_web_api_error(res, 405, "method %.16s: the API takes GET", req->method);
+    if (replay && strcmp(req->method, "POST")) {
+        cf_web_api_error(res, 405, "method %.16s: a replay takes POST", req->method);
         return;
     }
-    if (report)
+    if (!replay && strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+        cf_web_api_error(res, 405, "method %.16s: %s takes GET", req->method, req->path);
+        return;
+    }
+    if (replay && req->nparams)
+        cf_web_api_error(res, 400, "unknown parameter '%.64s' (a replay takes none)",
+                         req->params[0].key);
+    else if (replay)
+        api_dlq_replay(source, req, id, res);
+    else if (report)
         api_report(source, req, route + 8, res);
     else if (req->nparams)
         cf_web_api_error(res, 400, "unknown parameter '%.64s' (%s takes none)",
                          req->params[0].key, req->path);
     else if (reports)
         api_catalogue(res);
+    else if (dlq)
+        api_dlq_list(source, req, res);
     else
         api_status(source, req, res);
 }

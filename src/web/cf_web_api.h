@@ -5,7 +5,9 @@
     unit test calls it directly. The reports are cf_report's, built and
     rendered as caseflow-ctl report builds and renders them, so that
     GET /api/v1/reports/NAME answers the rows of caseflow-ctl report NAME
-    --json (or --csv). docs/openapi.yaml is the contract.                   */
+    --json (or --csv); GET /api/v1/dlq and POST /api/v1/dlq/ID/replay, for
+    operators, the tables of caseflow-ctl dlq list and replay --json.
+    docs/openapi.yaml is the contract.                                      */
 #ifndef CF_WEB_API_H
 #define CF_WEB_API_H
 
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "caseflow/cf_counts.h"
+#include "caseflow/cf_table.h"
 #include "cf_web_tokens.h"
 
 /*  Where the figures come from (caseflow-web: Redis, through cf_store).    */
@@ -24,6 +27,12 @@ typedef struct {
     /*  The store's clock in ms (and so whether Redis answers). 0, or -1 with
         the reason in err.                                                   */
     int (*clock)(void *ctx, int64_t *ms, char *err, size_t n);
+    /*  The dead letters (cf_dlq_table_list's table). NULL with the reason
+        in err.                                                              */
+    cf_table_t *(*dlq_list)(void *ctx, char *err, size_t n);
+    /*  Replays dead letter id (cf_dlq_table_replay's table). NULL with the
+        reason in err; *missing true when no entry has this id.              */
+    cf_table_t *(*dlq_replay)(void *ctx, const char *id, bool *missing, char *err, size_t n);
     void *ctx;
 } cf_web_source_t;
 

@@ -3,7 +3,9 @@
     CSV), narrowed to a scoped token's programme; the refusals (unknown
     report, bad or unknown parameter, exact for a viewer, a programme the
     token does not see, a report not by programme for a scoped token, a
-    source that fails) carry a status and a JSON reason.                     */
+    source that fails) carry a status and a JSON reason. Dead letters: only
+    an operator token without programmes lists and replays them; a replay
+    takes POST and an entry id, never a range.                               */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "caseflow/cf_store.h"
 #include "cf_web_api.h"
 
 typedef struct {
     int fail;
     char family[32];
+    const char *method;         /* NULL: GET */
+    char replayed[64];          /* the id a replay was asked for */
 } fake_t;
 
 static int fake_read(void *ctx, const char *family, cf_counts_t **counts, char *err, size_t n)
@@ -40,15 +45,50 @@ static int fake_clock(void *ctx, int64_t *ms, char *err, size_t n)
     return 0;
 }
 
+/*  One dead letter, 1-0; a replay of it is accepted.                       */
+static cf_table_t *fake_dlq(const char *id, const char *outcome)
+{
+    cf_table_t *table = cf_table_new();
+    cf_table_add_column(table, "id", CF_TABLE_TEXT);
+    cf_table_add_column(table, "outcome", CF_TABLE_TEXT);
+    size_t row = cf_table_add_row(table);
+    cf_table_set_text(table, row, 0, id);
+    cf_table_set_text(table, row, 1, outcome);
+    return table;
+}
+
+static cf_table_t *fake_dlq_list(void *ctx, char *err, size_t n)
+{
+    fake_t *f = ctx;
+    if (f->fail)
+        snprintf(err, n, "redis down");
+    return f->fail ? NULL : fake_dlq("1-0", "");
+}
+
+static cf_table_t *fake_dlq_replay(void *ctx, const char *id, bool *missing, char *err, size_t n)
+{
+    fake_t *f = ctx;
+    snprintf(f->replayed, sizeof f->replayed, "%s", id);
+    *missing = strcmp(id, "1-0") != 0;
+    if (*missing)
+        snprintf(err, n, "no dead letter with id '%s'", id);
+    return *missing ? NULL : fake_dlq(id, "accepted");
+}
+
 static cf_web_tokens_t *s_tokens;
 
 static int setup(void **state)
 {
     (void) state;
-    char text[512], a[CF_WEB_TOKEN_HASH_HEX], b[CF_WEB_TOKEN_HASH_HEX], err[128];
+    char text[1024], a[CF_WEB_TOKEN_HASH_HEX], b[CF_WEB_TOKEN_HASH_HEX], err[128];
+    char c[CF_WEB_TOKEN_HASH_HEX], d[CF_WEB_TOKEN_HASH_HEX], e[CF_WEB_TOKEN_HASH_HEX];
     cf_web_tokens_hash("viewer", a);
     cf_web_tokens_hash("scoped", b);
-    snprintf(text, sizeof text, "%s viewer\n%s exact CH-AVR\n", a, b);
+    cf_web_tokens_hash("operator", c);
+    cf_web_tokens_hash("scoped-operator", d);
+    cf_web_tokens_hash("exact", e);
+    snprintf(text, sizeof text, "%s viewer\n%s exact CH-AVR\n%s operator\n%s operator CH-AVR\n"
+             "%s exact\n", a, b, c, d, e);
     s_tokens = cf_web_tokens_parse(text, "t", err, sizeof err);
     return s_tokens ? 0 : -1;
 }
@@ -64,8 +104,8 @@ static int teardown(void **state)
 static void ask(const char *token, const char *path, const char *const *params, bool csv,
                 fake_t *fake, cf_web_response_t *res)
 {
-    cf_web_source_t source = { fake_read, fake_clock, fake };
-    cf_web_request_t req = { .method = "GET", .path = path, .csv = csv,
+    cf_web_source_t source = { fake_read, fake_clock, fake_dlq_list, fake_dlq_replay, fake };
+    cf_web_request_t req = { .method = fake->method ? fake->method : "GET", .path = path, .csv = csv,
                              .token = cf_web_tokens_find(s_tokens, token) };
     for (size_t i = 0; params && params[i]; i += 2)
         req.params[req.nparams++] = (cf_web_param_t) { params[i], params[i + 1] };
@@ -145,11 +185,81 @@ static void test_refusals(void **state)
     free(res.body);
 }
 
+/*  expect(), with method.                                                   */
+static void expect_method(const char *method, const char *token, const char *path,
+                          unsigned status, const char *body)
+{
+    fake_t fake = { .method = method };
+    cf_web_response_t res;
+    ask(token, path, NULL, false, &fake, &res);
+    assert_int_equal(res.status, status);
+    assert_string_equal(res.body, body);
+    free(res.body);
+}
+
+static void test_dlq(void **state)
+{
+    (void) state;
+    const char *listed = "[\n  {\"id\": \"1-0\", \"outcome\": \"\"}\n]\n";
+    expect("operator", "/api/v1/dlq", NULL, 200, listed);
+    expect_method("HEAD", "operator", "/api/v1/dlq", 200, listed);
+    const char *not_operator = "{\"error\":\"dead letters need a token of the operator "
+                               "role\"}\n";
+    expect("viewer", "/api/v1/dlq", NULL, 403, not_operator);
+    expect("exact", "/api/v1/dlq", NULL, 403, not_operator);
+    expect_method("POST", "exact", "/api/v1/dlq/1-0/replay", 403, not_operator);
+    const char *scoped = "{\"error\":\"dead letters are not by programme, and this token "
+                         "sees only some programmes\"}\n";
+    expect("scoped-operator", "/api/v1/dlq", NULL, 403, scoped);
+    expect_method("POST", "scoped-operator", "/api/v1/dlq/1-0/replay", 403, scoped);
+    expect("operator", "/api/v1/dlq", (const char *[]) { "x", "1", NULL }, 400,
+           "{\"error\":\"unknown parameter 'x' (/api/v1/dlq takes none)\"}\n");
+    expect_method("POST", "operator", "/api/v1/dlq", 405,
+                  "{\"error\":\"method POST: /api/v1/dlq takes GET\"}\n");
+
+    fake_t fake = { .method = "POST" };
+    cf_web_response_t res;
+    ask("operator", "/api/v1/dlq/1-0/replay", NULL, false, &fake, &res);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "[\n  {\"id\": \"1-0\", \"outcome\": \"accepted\"}\n]\n");
+    assert_string_equal(fake.replayed, "1-0");
+    free(res.body);
+    expect_method("POST", "operator", "/api/v1/dlq/2-0/replay", 404,
+                  "{\"error\":\"no dead letter with id '2-0' (GET /api/v1/dlq lists "
+                  "them)\"}\n");
+    expect_method("GET", "operator", "/api/v1/dlq/1-0/replay", 405,
+                  "{\"error\":\"method GET: a replay takes POST\"}\n");
+    /* never a range: "-" or "+" would replay every entry */
+    const char *ids[] = { "-", "+", "1-", "-1", "1-0-0", "1x-0", "99999999999999999999999999"
+                          "99999999999999999999999-0" };
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/v1/dlq/%s/replay", ids[i]);
+        fake_t bad = { .method = "POST" };
+        ask("operator", path, NULL, false, &bad, &res);
+        assert_int_equal(res.status, strlen(ids[i]) > CF_DLQ_ID_MAX ? 404 : 400);
+        assert_string_equal(bad.replayed, "");
+        free(res.body);
+    }
+    expect_method("POST", "operator", "/api/v1/dlq//replay", 404,
+                  "{\"error\":\"not found: /api/v1/dlq//replay (the API has /api/v1/status, "
+                  "/api/v1/reports, /api/v1/reports/NAME, /api/v1/notifications, /api/v1/dlq "
+                  "and /api/v1/dlq/ID/replay)\"}\n");
+    fake.fail = 1;
+    fake.method = NULL;
+    ask("operator", "/api/v1/dlq", NULL, false, &fake, &res);
+    assert_int_equal(res.status, 503);
+    assert_string_equal(res.body, "{\"error\":\"the dead letters cannot be read: redis "
+                                  "down\"}\n");
+    free(res.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_dlq),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

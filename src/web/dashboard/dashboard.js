@@ -42,8 +42,9 @@ class ApiError extends Error {
   constructor(status, reason) { super(reason); this.status = status; }
 }
 
-async function api(path) {
-  const r = await fetch(path, { headers: { Authorization: "Bearer " + state.token }, cache: "no-store" });
+async function api(path, method) {
+  const r = await fetch(path, { method: method || "GET", headers: { Authorization: "Bearer " + state.token },
+                                cache: "no-store" });
   let body = null;
   try { body = await r.json(); } catch (e) { /* not JSON: said below */ }
   if (r.status === 401) { signOut((body && body.error) || "Sign in again."); throw new ApiError(401, "signed out"); }
@@ -163,11 +164,15 @@ async function returns() {
   const groups = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a)).slice(0, 10);
   const palette = ["#1f6feb", "#2da44e", "#bf8700", "#cf222e", "#8250df", "#1b7c83", "#bc4c00",
                    "#6e7781", "#a475f9", "#4ac26b"];
+  /* points {x: period, y: count}; a hidden count (null) is left out, not
+     drawn as a bar of 0 (the table marks it hidden); a period without a row
+     had no returns: 0 */
   const datasets = groups.map((g, i) => ({
     label: g, backgroundColor: palette[i % palette.length],
-    data: periods.map((p) => {
+    data: periods.flatMap((p) => {
       const r = rows.find((x) => x[groupKey] === g && x[periodKey] === p);
-      return r ? r[count] : 0;      /* a hidden count (null) is not drawn */
+      const y = r ? r[count] : 0;
+      return y === null || y === undefined ? [] : [{ x: p, y }];
     }),
   }));
   if (!window.Chart) { $("returns-nochart").hidden = false; return; }
@@ -190,6 +195,44 @@ async function section(id, path, columns) {
   }
 }
 
+/* Dead letters are the operator's (a token of the operator role that sees
+   every programme): the API refuses them to anyone else, and the page does
+   not show the section. */
+function operator() {
+  return state.status.token.role === "operator" && !state.status.token.programmes.length;
+}
+
+/* The dead letters, each with a Replay button. */
+async function deadLetters() {
+  const rows = await api("/api/v1/dlq");
+  const t = table(rows, ["id", "time", "event_id", "type", "tries", "error"]);
+  if (rows.length) {
+    t.tHead.rows[0].appendChild(document.createElement("th"));
+    rows.forEach((row, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "replay";
+      b.textContent = "Replay";
+      b.dataset.id = row.id;
+      b.addEventListener("click", () => replay(row.id, b));
+      t.tBodies[0].rows[i].insertCell().appendChild(b);
+    });
+  }
+  show("dlq", t);
+}
+
+async function replay(id, button) {
+  button.disabled = true;
+  try {
+    const [o] = await api("/api/v1/dlq/" + encodeURIComponent(id) + "/replay", "POST");
+    $("dlq-outcome").textContent = id + ": " + o.outcome + (o.error ? " (" + o.error + ")" : "");
+  } catch (err) {
+    if (err.status === 401) return;
+    $("dlq-outcome").textContent = id + ": " + err.message;
+  }
+  await deadLetters().catch((err) => err.status !== 401 && refused("dlq", err));
+}
+
 async function refresh() {
   const jobs = [
     funnel().catch((err) => err.status !== 401 && refused("funnel", err)),
@@ -205,6 +248,7 @@ async function refresh() {
   } else {
     for (const id of ["funding", "flows"]) refused(id, { status: 403, message: "not by programme" });
   }
+  if (operator()) jobs.push(deadLetters().catch((err) => err.status !== 401 && refused("dlq", err)));
   await Promise.all(jobs);
   document.body.dataset.loaded = String(Date.now());    /* for the browser test */
 }
@@ -330,6 +374,7 @@ async function start() {
   $("redis").textContent = s.redis.ok ? "redis ok" : "redis: " + s.redis.error;
   $("redis").className = "badge " + (s.redis.ok ? "ok" : "bad");
   $("exact-note").textContent = s.token.role === "viewer" ? "" : "This token may also read exact figures through the API (exact=1).";
+  $("dlq-card").hidden = !operator();
   if (s.token.programmes.length > 1) state.programme = s.token.programmes[0];
   await refresh();
   state.timer = setInterval(refresh, REFRESH_MS);
