@@ -59,6 +59,9 @@ static const cf_setting_t s_rows[] = {
       "(default: none)", NULL },
     { "control", CTL, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "the broker's control endpoint (status, workers, drain, pause, resume)", NULL },
+    { "control", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+      "the broker's control endpoint, for its status and workers in GET /api/v1/status "
+      "(default: none)", NULL },
     { "redis", BROKER | WORKER | CTL | WEB, CF_HOST_PORT, "127.0.0.1:6379", SHARED, "HOST:PORT",
       "the Redis server", NULL },
     { "redis-user", BROKER | WORKER | CTL | BENCH | WEB, CF_TEXT, NULL, SHARED, "NAME",
@@ -151,7 +154,10 @@ static const cf_setting_t s_rows[] = {
     { "operator-key", CTL, CF_PATH, NULL, 0, "FILE",
       "status, workers, drain, pause, resume: the operator's CURVE secret key, NAME.key, "
       "mode 0600 (with server-key)", NULL },
-    { "control-timeout", CTL, CF_NUMBER(1, 3600000), "5000", 0, "MS",
+    { "operator-key", WEB, CF_PATH, NULL, 0, "FILE",
+      "control: a CURVE secret key in the broker's allow-operators, NAME.key, mode 0600 "
+      "(with server-key)", NULL },
+    { "control-timeout", CTL | WEB, CF_NUMBER(1, 3600000), "5000", 0, "MS",
       "how long status, workers, drain, pause and resume wait for the broker's answer",
       NULL },
     { "deadline", PUSH, CF_NUMBER(1, 86400), STR(CF_SETTINGS_DEADLINE_DEFAULT), 0, "S",

@@ -2,26 +2,22 @@
     running broker, through its control endpoint (docs/protocol.md, section
     7). One request, one reply: the body (msgpack) is printed as JSON with
     --json (status: one object with a `workers` array) or as a short text
-    and a table (cf_table). A broker that does not answer within --control-timeout
+    and a table (cf_table); the request is cf_control's. A broker that does not answer within --control-timeout
     is a runtime error (exit 1), as is an ERROR reply; usage errors exit 2. */
 #include "ctl.h"
+#include "caseflow/cf_control.h"
 #include "caseflow/cf_curve.h"
-#include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_multipart.h"
 #include "caseflow/cf_table.h"
 #include "caseflow/cf_unpack.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
-
-#define CONTROL_REPLY_PARTS 4       /* a reply has 3; more is not a control reply */
 
 static const char *s_control_usage =
     "Usage: caseflow-ctl status|workers|pause|resume [options]\n"
@@ -83,53 +79,6 @@ static int control_parse(int argc, char **argv, cf_settings_t *settings, control
         return -1;
     }
     return 0;
-}
-
-/* ---- the request ------------------------------------------------------ */
-
-/* Why no reply came: the broker refused the handshake, or is silent. */
-static void control_silence(cf_handshake_t *handshake, const char *endpoint, int timeout_ms,
-                            char *err, size_t n)
-{
-    int refused = handshake ? cf_handshake_refused(handshake) : 0;
-    if (refused)
-        snprintf(err, n, "the broker at %s: %s", endpoint, cf_handshake_explain(refused));
-    else
-        snprintf(err, n, "no answer from the broker at %s within %d ms (is it running, "
-                 "with --control?)", endpoint, timeout_ms);
-}
-
-/*  Sends the request and receives the reply into parts, then *reply. 0, or
-    -1 with err set when the broker does not answer in time or answers
-    nonsense.                                                               */
-static int control_request(const char *endpoint, int timeout_ms, const cf_curve_t *curve,
-                           cf_msg_command_t command, const char *worker, cf_multipart_t *parts,
-                           cf_msg_control_reply_t *reply, char *err, size_t n)
-{
-    void *ctx = zmq_ctx_new(), *socket = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0, rc = -1;
-    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-    zmq_setsockopt(socket, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
-    cf_handshake_t *handshake = cf_handshake_new(ctx, socket);     /* NULL: not watched */
-    if (curve && cf_curve_client(curve, socket) < 0)
-        snprintf(err, n, "CURVE: %s", zmq_strerror(zmq_errno()));
-    else if (zmq_connect(socket, endpoint) < 0)
-        snprintf(err, n, "--control %s: %s", endpoint, zmq_strerror(zmq_errno()));
-    else if (cf_msg_send_control(socket, 0, command, worker) < 0)
-        snprintf(err, n, "cannot send to the broker at %s: %s", endpoint,
-                 zmq_strerror(zmq_errno()));
-    else if (cf_multipart_wait(parts, socket) < 0 && zmq_errno() == EAGAIN)
-        control_silence(handshake, endpoint, timeout_ms, err, n);
-    else if (cf_multipart_size(parts) == 0 || cf_msg_parse_control_reply(parts, reply) < 0)
-        snprintf(err, n, "the broker at %s sent a reply that is not a control reply",
-                 endpoint);
-    else
-        rc = 0;
-    cf_handshake_destroy(&handshake);
-    zmq_close(socket);
-    zmq_ctx_term(ctx);
-    return rc;
 }
 
 /* ---- the reply -------------------------------------------------------- */
@@ -252,10 +201,10 @@ static int control_run(int argc, char **argv, cf_settings_t *settings)
         fprintf(stderr, "caseflow-ctl: %s: %s\n", a.command, err);
         return 2;
     }
-    cf_multipart_t *parts = cf_multipart_new(CONTROL_REPLY_PARTS);
+    cf_multipart_t *parts = cf_multipart_new(CF_CONTROL_REPLY_PARTS);
     cf_msg_control_reply_t reply;
-    int rc = control_request(endpoint, (int) cf_settings_number(settings, "control-timeout"),
-                             curve, command, a.worker, parts, &reply, err, sizeof err);
+    int rc = cf_control_ask(endpoint, (int) cf_settings_number(settings, "control-timeout"),
+                            curve, command, a.worker, parts, &reply, err, sizeof err);
     if (rc == 0)
         rc = control_show(&a, &reply, err, sizeof err);
     cf_multipart_destroy(&parts);

@@ -5,6 +5,7 @@
     wait for SIGINT or SIGTERM, clean up.
     docs/web.md says how to run it.                                          */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_control.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_metrics_http.h"
@@ -35,7 +36,17 @@ typedef struct {
     int redis_port, metrics_port;      /* metrics_port 0: no metrics */
     const char *tokens, *subscribe, *intake, *dashboard;
     cf_curve_t *curve;                  /* the subscriber's CURVE settings; NULL: plain */
+    const char *control;                /* the broker's control endpoint; NULL: none */
+    int control_timeout;
+    cf_curve_t *operator;               /* control's CURVE settings; NULL: plain */
 } web_options_t;
+
+/*  The broker's status for GET /api/v1/status (cf_web_source_t.broker).    */
+static char *web_broker(void *ctx, char *err, size_t n)
+{
+    const web_options_t *o = ctx;
+    return cf_control_status_json(o->control, o->control_timeout, o->operator, err, n);
+}
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
 static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t *o, char *err,
@@ -71,6 +82,12 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t 
                                             cf_settings_text(s, "server-key"), &o->curve, err,
                                             n) < 0)
         return -1;
+    o->control = cf_settings_text(s, "control");
+    o->control_timeout = (int) cf_settings_number(s, "control-timeout");
+    if (o->control && cf_curve_client_new(cf_settings_text(s, "operator-key"),
+                                          cf_settings_text(s, "server-key"), &o->operator, err,
+                                          n) < 0)
+        return -1;
     if (!o->tokens) {
         snprintf(err, n, "no token file: give --tokens FILE (or CASEFLOW_TOKENS, or tokens in "
                  "the --config file); docs/web.md says how to make one");
@@ -92,6 +109,8 @@ int main(int argc, char **argv)
     if (parsed != 0) {
         if (parsed < 0)
             fprintf(stderr, "caseflow-web: %s\n", err);
+        cf_curve_destroy(&o.curve);
+        cf_curve_destroy(&o.operator);
         cf_settings_destroy(&settings);
         return parsed < 0 ? 2 : 0;
     }
@@ -113,6 +132,8 @@ int main(int argc, char **argv)
                                  cf_settings_text(settings, "scripts"));
         o.web.tokens = tokens;
         o.web.source = cf_web_redis_source(redis);
+        if (o.control)
+            o.web.source.broker = web_broker, o.web.source.broker_ctx = &o;
     }
     if (!auth
         || cf_metrics_http_serve(o.metrics_host, o.metrics_port, &o.web.metrics, &http, err,
@@ -125,6 +146,7 @@ int main(int argc, char **argv)
         cf_metrics_http_stop(&http, &o.web.metrics);
         cf_web_redis_destroy(&redis);
         cf_curve_destroy(&o.curve);
+        cf_curve_destroy(&o.operator);
         cf_redis_auth_destroy(&auth);
         cf_web_tokens_destroy(&tokens);
         cf_web_assets_destroy(&assets);
@@ -132,9 +154,11 @@ int main(int argc, char **argv)
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "web started",
-           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s security=%s charts=%s", o.host,
+           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s control=%s security=%s "
+           "charts=%s", o.host,
            cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
            o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
+           o.control ? o.control : "none",
            o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);
@@ -151,6 +175,7 @@ int main(int argc, char **argv)
     cf_metrics_http_stop(&http, &o.web.metrics);
     cf_web_redis_destroy(&redis);
     cf_curve_destroy(&o.curve);
+    cf_curve_destroy(&o.operator);
     cf_redis_auth_destroy(&auth);
     cf_web_tokens_destroy(&tokens);
     cf_web_assets_destroy(&assets);

@@ -180,6 +180,21 @@ static void api_catalogue(cf_web_response_t *res)
     api_json(res, 200, list);
 }
 
+/*  {"ok": true, "status": STATUS} or {"ok": false, "error": why}; null when
+    caseflow-web has no control endpoint.                                   */
+static json_t *api_broker(const cf_web_source_t *source)
+{
+    if (!source->broker)
+        return json_null();
+    char err[API_ERR_MAX] = "";
+    char *text = source->broker(source->broker_ctx, err, sizeof err);
+    json_t *status = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (!status)
+        return json_pack("{sbss}", "ok", 0, "error", *err ? err : "not JSON");
+    return json_pack("{sbso}", "ok", 1, "status", status);
+}
+
 static void api_status(const cf_web_source_t *source, const cf_web_request_t *req,
                        cf_web_response_t *res)
 {
@@ -198,6 +213,10 @@ static void api_status(const cf_web_source_t *source, const cf_web_request_t *re
         json_object_set_new(status, "redis", json_pack("{sbso}", "ok", 1, "clock_ms",
                                                        ms < 0 ? json_null()
                                                               : json_integer((json_int_t) ms)));
+    /* the broker's figures are the whole stack's, as its stats notification
+       is, which a scoped token's feed does not carry either */
+    if (!cf_web_token_programmes(token))
+        json_object_set_new(status, "broker", api_broker(source));
     api_json(res, 200, status);
 }
 

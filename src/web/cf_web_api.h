@@ -34,6 +34,11 @@ typedef struct {
         reason in err; *missing true when no entry has this id.              */
     cf_table_t *(*dlq_replay)(void *ctx, const char *id, bool *missing, char *err, size_t n);
     void *ctx;
+    /*  The broker's status (cf_control_status_json: a new JSON text), from
+        its control endpoint, with broker_ctx; NULL in err too when there
+        is no answer. NULL callback: no control endpoint configured.         */
+    char *(*broker)(void *broker_ctx, char *err, size_t n);
+    void *broker_ctx;
 } cf_web_source_t;
 
 typedef struct {

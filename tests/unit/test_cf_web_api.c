@@ -21,6 +21,7 @@ typedef struct {
     char family[32];
     const char *method;         /* NULL: GET */
     char replayed[64];          /* the id a replay was asked for */
+    int broker;                 /* 0: no control endpoint, 1: it answers, 2: silent */
 } fake_t;
 
 static int fake_read(void *ctx, const char *family, cf_counts_t **counts, char *err, size_t n)
@@ -75,6 +76,16 @@ static cf_table_t *fake_dlq_replay(void *ctx, const char *id, bool *missing, cha
     return *missing ? NULL : fake_dlq(id, "accepted");
 }
 
+/*  The broker's status, or no answer when ctx is not NULL.                 */
+static char *fake_broker(void *ctx, char *err, size_t n)
+{
+    if (ctx) {
+        snprintf(err, n, "no answer from the broker");
+        return NULL;
+    }
+    return strdup("{\"queue_events\":3,\"workers\":[]}");
+}
+
 static cf_web_tokens_t *s_tokens;
 
 static int setup(void **state)
@@ -104,7 +115,9 @@ static int teardown(void **state)
 static void ask(const char *token, const char *path, const char *const *params, bool csv,
                 fake_t *fake, cf_web_response_t *res)
 {
-    cf_web_source_t source = { fake_read, fake_clock, fake_dlq_list, fake_dlq_replay, fake };
+    cf_web_source_t source = { fake_read, fake_clock, fake_dlq_list, fake_dlq_replay, fake,
+                               fake->broker ? fake_broker : NULL,
+                               fake->broker == 2 ? fake : NULL };
     cf_web_request_t req = { .method = fake->method ? fake->method : "GET", .path = path, .csv = csv,
                              .token = cf_web_tokens_find(s_tokens, token) };
     for (size_t i = 0; params && params[i]; i += 2)
@@ -181,7 +194,8 @@ static void test_refusals(void **state)
     assert_int_equal(res.status, 200);
     assert_true(!strncmp(res.body, "{\"version\":\"", 12));
     assert_non_null(strstr(res.body, "\"token\":{\"role\":\"viewer\",\"programmes\":[]},"
-                                     "\"redis\":{\"ok\":true,\"clock_ms\":null}}\n"));
+                                     "\"redis\":{\"ok\":true,\"clock_ms\":null},"
+                                     "\"broker\":null}\n"));
     free(res.body);
 }
 
@@ -254,12 +268,34 @@ static void test_dlq(void **state)
     free(res.body);
 }
 
+static void test_status_broker(void **state)
+{
+    (void) state;
+    const char *want[] = { "\"redis\":{\"ok\":true,\"clock_ms\":null},\"broker\":null}\n",
+                           "\"broker\":{\"ok\":true,\"status\":{\"queue_events\":3,"
+                           "\"workers\":[]}}}\n",
+                           "\"broker\":{\"ok\":false,\"error\":\"no answer from the broker\"}}\n" };
+    for (int broker = 0; broker < 3; broker++) {
+        fake_t fake = { .broker = broker };
+        cf_web_response_t res;
+        ask("viewer", "/api/v1/status", NULL, false, &fake, &res);
+        assert_int_equal(res.status, 200);
+        assert_non_null(strstr(res.body, want[broker]));
+        free(res.body);
+        /* a scoped token: the whole stack's figures are not its */
+        ask("scoped", "/api/v1/status", NULL, false, &fake, &res);
+        assert_null(strstr(res.body, "broker"));
+        free(res.body);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_dlq),
+        cmocka_unit_test(test_status_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

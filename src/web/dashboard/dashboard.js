@@ -195,6 +195,37 @@ async function section(id, path, columns) {
   }
 }
 
+/* The broker's status and workers, from its control endpoint (as
+   caseflow-ctl status), in GET /api/v1/status for a token of every
+   programme; null when caseflow-web has no control endpoint. */
+async function brokerStatus() {
+  const s = (await api("/api/v1/status")).broker;
+  if (s === undefined || s === null) { $("broker-status").replaceChildren(); return; }
+  if (!s.ok) {
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = "The broker: " + s.error;
+    $("broker-status").replaceChildren(p);
+    return;
+  }
+  const b = s.status, dl = document.createElement("dl");
+  dl.className = "stats";
+  const items = [["intake", b.paused ? "paused" : "taking events"],
+                 ["uptime", Math.round(b.uptime_ms / 1000) + " s"],
+                 ["queued events", b.queue_events], ["queued jobs", b.queue_jobs],
+                 ["events in flight", b.inflight_events], ["in/s", b.in_per_s], ["acked/s", b.acked_per_s]];
+  for (const [k, v] of items) {
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = k;
+    dd.textContent = v === undefined ? "-" : String(v);
+    dl.append(dt, dd);
+  }
+  const workers = table(b.workers || [], ["id", "host", "pid", "state", "credit", "jobs_held",
+                                          "events_done", "heartbeat_age_ms"]);
+  workers.id = "workers";
+  $("broker-status").replaceChildren(dl, workers);
+}
+
 /* Dead letters are the operator's (a token of the operator role that sees
    every programme): the API refuses them to anyone else, and the page does
    not show the section. */
@@ -248,6 +279,8 @@ async function refresh() {
   } else {
     for (const id of ["funding", "flows"]) refused(id, { status: 403, message: "not by programme" });
   }
+  if (!state.status.token.programmes.length)
+    jobs.push(brokerStatus().catch((err) => err.status !== 401 && refused("broker-status", err)));
   if (operator()) jobs.push(deadLetters().catch((err) => err.status !== 401 && refused("dlq", err)));
   await Promise.all(jobs);
   document.body.dataset.loaded = String(Date.now());    /* for the browser test */
