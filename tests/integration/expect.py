@@ -644,7 +644,8 @@ def compare(name, got, want):
 # ---- shared test helpers (harness.py), and the model against a stack -----------
 
 from harness import (Checks, Redis, Stack, Watcher, bin_dir, diff_rows,  # noqa: E402,F401
-                     ordered, parse_notification, source_dir, curve_client, curve_server)
+                     ordered, parse_notification, pid_running, source_dir, curve_client,
+                     curve_server)
 
 
 def check_reports(c, stack, model, label, skip=(), variants=None):

@@ -107,6 +107,16 @@ def curve_server(sock, env):
     return sock
 
 
+def pid_running(pid):
+    """Whether process pid runs (and is not a zombie)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class Stack:
     """A stack started with scripts/up in a temporary folder; use with `with`."""
 
@@ -193,15 +203,7 @@ class Stack:
 
     def alive(self):
         """{name: bool}: is each daemon still running (and not a zombie)?"""
-        state = {}
-        for name, pid in self.pids().items():
-            try:
-                os.kill(pid, 0)
-                with open(f"/proc/{pid}/stat") as f:
-                    state[name] = f.read().rsplit(")", 1)[1].split()[0] != "Z"
-            except (OSError, IndexError):
-                state[name] = False
-        return state
+        return {name: pid_running(pid) for name, pid in self.pids().items()}
 
     def log_tail(self, name, lines=20):
         try:
