@@ -2,7 +2,8 @@
     the live feed of notifications over HTTP(S), the figures to holders of a
     bearer token. A thin main over cf_web: read the settings, the token file
     and the page's files, build the Redis source, the feed and the server,
-    wait for SIGINT or SIGTERM, clean up.
+    wait for SIGINT or SIGTERM (reading the token file again on SIGHUP),
+    clean up.
     docs/web.md says how to run it.                                          */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_control.h"
@@ -46,6 +47,23 @@ static char *web_broker(void *ctx, char *err, size_t n)
 {
     const web_options_t *o = ctx;
     return cf_control_status_json(o->control, o->control_timeout, o->operator, err, n);
+}
+
+/*  SIGHUP: reads the token file again and serves its tokens from the next
+    request on; a file that cannot be read or parsed keeps *tokens.         */
+static void reload_tokens(cf_web_t *web, cf_web_tokens_t **tokens, const char *path)
+{
+    char err[2048];
+    cf_web_tokens_t *fresh = cf_web_tokens_load(path, err, sizeof err);
+    if (!fresh) {
+        CF_LOG(CF_LOG_ERROR, "token file not reloaded: the old tokens stay",
+               "tokens=%zu error=%s", cf_web_tokens_size(*tokens), CF_LOG_QUOTE(err));
+        return;
+    }
+    cf_web_set_tokens(web, fresh);
+    cf_web_tokens_destroy(tokens);
+    *tokens = fresh;
+    CF_LOG(CF_LOG_INFO, "token file reloaded", "tokens=%zu", cf_web_tokens_size(fresh));
 }
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
@@ -166,8 +184,7 @@ int main(int argc, char **argv)
         sleep(1);       /* a signal ends the sleep; the server runs in its threads */
         if (*reload) {
             *reload = 0;
-            CF_LOG(CF_LOG_WARN, "SIGHUP: nothing is read again",
-                   "hint=\"restart caseflow-web to read the token file again\"%s", "");
+            reload_tokens(web, &tokens, o.tokens);
         }
     }
     cf_web_destroy(&web);

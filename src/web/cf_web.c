@@ -28,8 +28,9 @@ struct _cf_web_t {
     cf_web_config_t config;
     int port;
     char *cert, *key;                   /* PEM text, held while the daemon runs */
-    pthread_mutex_t lock;               /* guards limit: one thread per connection */
+    pthread_mutex_t lock;               /* guards limit and tokens: a thread per connection */
     cf_ratelimit_t *limit;
+    cf_web_tokens_t *tokens;            /* the current set; a request takes a reference */
     cf_metric_t *answered[6];           /* by status class, 1xx..5xx; [0] unused */
     cf_metric_t *refused, *limited;
 };
@@ -90,9 +91,11 @@ static const char *web_bearer(struct MHD_Connection *connection)
     return *value ? value : NULL;
 }
 
-/*  Checks the request's token; NULL with the refusal (401 or 429) in res.  */
+/*  Checks the request's token against the current set, a reference to
+    which it leaves in *tokens for the caller to destroy (the token points
+    into it); NULL with the refusal (401 or 429) in res.                    */
 static const cf_web_token_t *web_authenticate(cf_web_t *self, struct MHD_Connection *connection,
-                                              cf_web_response_t *res)
+                                              cf_web_tokens_t **tokens, cf_web_response_t *res)
 {
     char client[INET6_ADDRSTRLEN + 1];
     unsigned char key[16];
@@ -102,9 +105,10 @@ static const cf_web_token_t *web_authenticate(cf_web_t *self, struct MHD_Connect
        tokens goes no faster than the rate */
     pthread_mutex_lock(&self->lock);
     bool over = cf_ratelimit_check(self->limit, key, key_len, 1, web_now_ms()) != CF_RATELIMIT_OK;
+    *tokens = cf_web_tokens_hold(self->tokens);
     pthread_mutex_unlock(&self->lock);
     const cf_web_token_t *token = NULL;
-    if (!over && bearer && (token = cf_web_tokens_find(self->config.tokens, bearer)))
+    if (!over && bearer && (token = cf_web_tokens_find(*tokens, bearer)))
         return token;
     if (!over) {            /* a failure: charged */
         pthread_mutex_lock(&self->lock);
@@ -164,8 +168,8 @@ static enum MHD_Result web_param_count(void *cls, enum MHD_ValueKind kind, const
 
 /*  GET /api/v1/notifications for token: the stream, or a refusal in res.  */
 static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *connection,
-                                         const char *method, const cf_web_token_t *token,
-                                         cf_web_response_t *res)
+                                         const char *method, cf_web_tokens_t *tokens,
+                                         const cf_web_token_t *token, cf_web_response_t *res)
 {
     size_t params = 0;
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param_count, &params);
@@ -180,7 +184,8 @@ static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *
     else {
         const char *last = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                        "Last-Event-ID");
-        struct MHD_Response *stream = cf_web_stream_response(self->config.feed, token, last);
+        struct MHD_Response *stream = cf_web_stream_response(self->config.feed, tokens, token,
+                                                              last);
         if (!stream)
             return MHD_NO;
         MHD_add_response_header(stream, "X-Accel-Buffering", "no");
@@ -235,9 +240,14 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
         cf_metric_add(self->answered[2], 1);
         return rc;
     }
-    const cf_web_token_t *token = web_authenticate(self, connection, &res);
-    if (token && !strcmp(url, "/api/v1/notifications"))
-        return web_notifications(self, connection, method, token, &res);
+    cf_web_tokens_t *tokens = NULL;
+    const cf_web_token_t *token = web_authenticate(self, connection, &tokens, &res);
+    enum MHD_Result rc;
+    if (token && !strcmp(url, "/api/v1/notifications")) {
+        rc = web_notifications(self, connection, method, tokens, token, &res);
+        cf_web_tokens_destroy(&tokens);     /* a stream holds its own */
+        return rc;
+    }
     if (token) {
         const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_ACCEPT);
@@ -246,6 +256,7 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
         MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param, &req);
         cf_web_api_answer(&self->config.source, &req, &res);
     }
+    cf_web_tokens_destroy(&tokens);
     return web_send(self, connection, &res);
 }
 
@@ -289,6 +300,8 @@ cf_web_t *cf_web_new(const cf_web_config_t *config, char *err, size_t n)
     assert(config && config->host && config->tokens && config->source.read_family);
     cf_web_t *self = cf_calloc(1, sizeof *self);
     self->config = *config;
+    self->tokens = cf_web_tokens_hold(config->tokens);
+    self->config.tokens = NULL;         /* self->tokens, which cf_web_set_tokens replaces */
     pthread_mutex_init(&self->lock, NULL);
     self->limit = cf_ratelimit_new(CF_WEB_AUTH_RATE, CF_WEB_AUTH_BURST, CF_WEB_AUTH_CLIENTS);
     web_metrics(self);
@@ -339,6 +352,7 @@ void cf_web_destroy(cf_web_t **self_p)
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
     cf_ratelimit_destroy(&self->limit);
+    cf_web_tokens_destroy(&self->tokens);
     pthread_mutex_destroy(&self->lock);
     free(self->cert);
     if (self->key) {
@@ -347,6 +361,22 @@ void cf_web_destroy(cf_web_t **self_p)
     }
     free(self);
     *self_p = NULL;
+}
+
+void cf_web_set_tokens(cf_web_t *self, cf_web_tokens_t *tokens)
+{
+    assert(self && tokens);
+    cf_web_tokens_t *fresh = cf_web_tokens_hold(tokens);
+    pthread_mutex_lock(&self->lock);
+    cf_web_tokens_t *old = self->tokens;
+    self->tokens = fresh;
+    pthread_mutex_unlock(&self->lock);
+    /* the streams holding the old set follow it to the new one, or end:
+       replaced first, then woken, so that none misses it */
+    cf_web_tokens_replace(old, fresh);
+    cf_web_tokens_destroy(&old);
+    if (self->config.feed)
+        cf_web_feed_wake(self->config.feed);
 }
 
 int cf_web_port(const cf_web_t *self)

@@ -12,7 +12,10 @@
     client's address, never the token); a client that fails more than
     CF_WEB_AUTH_BURST times, refilled at CF_WEB_AUTH_RATE a second, is
     answered 429 without its token being checked, and is not logged again
-    until it may try. Each connection has its own thread (at most
+    until it may try. The token set can be replaced while the server runs
+    (cf_web_set_tokens: caseflow-web reads its file again on SIGHUP); each
+    request holds a reference to the set it was checked against, each event
+    stream one until it ends. Each connection has its own thread (at most
     CF_WEB_CONNECTIONS at once), so that a slow client, or later a
     long-lived event stream, does not hold up the others.                   */
 #ifndef CF_WEB_H
@@ -35,7 +38,7 @@ typedef struct {
     const char *host;
     int port;                       /* 0: one the kernel picks */
     const char *tls_cert, *tls_key; /* PEM files, both or neither */
-    const cf_web_tokens_t *tokens;  /* must outlive the server */
+    cf_web_tokens_t *tokens;        /* the server takes a reference */
     cf_web_source_t source;
     cf_metrics_t *metrics;          /* NULL: none */
     cf_web_feed_t *feed;            /* GET /api/v1/notifications; NULL: none (503) */
@@ -52,6 +55,11 @@ cf_web_t *cf_web_new(const cf_web_config_t *config, char *err, size_t n);
 /*  Stops serving (closes the feed's streams, joins the threads) and frees
     the server; the feed itself is the caller's.                            */
 void cf_web_destroy(cf_web_t **self_p);
+
+/*  Replaces the token set: the next request is checked against tokens (the
+    server takes a reference); open event streams whose token tokens lacks
+    end, the others go on with their token's new line. Thread-safe.        */
+void cf_web_set_tokens(cf_web_t *self, cf_web_tokens_t *tokens);
 
 /*  The port it listens on.                                                  */
 int cf_web_port(const cf_web_t *self);

@@ -38,6 +38,7 @@ struct _cf_web_feed_t {
     cf_web_feed_entry_t ring[CF_WEB_FEED_RING];     /* entry n at n % CF_WEB_FEED_RING */
     uint64_t head;                          /* the last n kept, under lock */
     int64_t open_streams;                   /* under lock */
+    uint64_t wakes;                         /* cf_web_feed_wake's calls, under lock */
     char epoch[17];
     cf_metric_t *received, *repeats, *missed, *streams;
 };
@@ -174,6 +175,24 @@ void cf_web_feed_close(cf_web_feed_t *self)
     pthread_mutex_unlock(&self->lock);
 }
 
+void cf_web_feed_wake(cf_web_feed_t *self)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    self->wakes++;
+    pthread_cond_broadcast(&self->moved);
+    pthread_mutex_unlock(&self->lock);
+}
+
+uint64_t cf_web_feed_woken(cf_web_feed_t *self)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    uint64_t wakes = self->wakes;
+    pthread_mutex_unlock(&self->lock);
+    return wakes;
+}
+
 void cf_web_feed_destroy(cf_web_feed_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -228,10 +247,10 @@ static char *feed_dup(const char *text)
     return text ? cf_strdup(text) : NULL;
 }
 
-int cf_web_feed_next(cf_web_feed_t *self, uint64_t after, int timeout_ms,
+int cf_web_feed_next(cf_web_feed_t *self, uint64_t after, uint64_t *woken, int timeout_ms,
                      cf_web_feed_entry_t *out)
 {
-    assert(self && out);
+    assert(self && woken && out);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += timeout_ms / 1000;
@@ -242,9 +261,10 @@ int cf_web_feed_next(cf_web_feed_t *self, uint64_t after, int timeout_ms,
     }
     int rc = 0;
     pthread_mutex_lock(&self->lock);
-    while (!self->closed && self->head == after
+    while (!self->closed && self->head == after && self->wakes == *woken
            && pthread_cond_timedwait(&self->moved, &self->lock, &until) == 0)
         ;
+    *woken = self->wakes;
     if (self->closed)
         rc = -1;
     else if (!feed_holds_after(self, after))

@@ -65,11 +65,21 @@ bool cf_web_feed_can_resume(cf_web_feed_t *self, uint64_t n);
 
 /*  Copies into out the first notification after `after`, waiting up to
     timeout_ms for one. 1 when one was copied (free it with
-    cf_web_feed_entry_clear), 0 on timeout, -1 when the feed is closed, -2
-    when the ring no longer holds the one after `after` (the stream fell
-    behind by more than CF_WEB_FEED_RING: it must start over).              */
-int cf_web_feed_next(cf_web_feed_t *self, uint64_t after, int timeout_ms,
+    cf_web_feed_entry_clear), 0 on timeout or when woken (cf_web_feed_wake
+    was called since *woken was set: a stream's *woken starts at
+    cf_web_feed_woken and is kept up to date here), -1 when the feed is
+    closed, -2 when the ring no longer holds the one after `after` (the
+    stream fell behind by more than CF_WEB_FEED_RING: it must start over).  */
+int cf_web_feed_next(cf_web_feed_t *self, uint64_t after, uint64_t *woken, int timeout_ms,
                      cf_web_feed_entry_t *out);
+
+/*  Wakes every waiting stream, so that it looks at its token again (the
+    token file was read again), and the next wait of each stream that was
+    not waiting.                                                             */
+void cf_web_feed_wake(cf_web_feed_t *self);
+
+/*  How many times the feed was woken, for a new stream's *woken.           */
+uint64_t cf_web_feed_woken(cf_web_feed_t *self);
 
 void cf_web_feed_entry_clear(cf_web_feed_entry_t *entry);
 

@@ -14,7 +14,9 @@
 
 typedef struct {
     cf_web_feed_t *feed;
-    const cf_web_token_t *token;
+    cf_web_tokens_t *tokens;        /* a reference, so that token stays valid */
+    const cf_web_token_t *token;    /* one of tokens' entries */
+    uint64_t woken;                 /* cf_web_feed_next's */
     uint64_t cursor;                /* the last notification considered */
     bool snapshot_due;
     cf_seqcheck_t *seqs;            /* the snapshot's cursors; NULL when resumed */
@@ -87,16 +89,21 @@ static void stream_snapshot(stream_t *s)
     free(json);
 }
 
-/*  Makes the next event (or keepalive) pending. -1 when the stream ends.   */
+/*  Makes the next event (or keepalive) pending. -1 when the stream ends:
+    the feed closed, or the token file was read again without its token
+    (with its token, the stream goes on with the token's new role and
+    programmes).                                                             */
 static int stream_produce(stream_t *s)
 {
-    if (s->snapshot_due) {
-        stream_snapshot(s);
-        return 0;
-    }
     for (;;) {
+        if (!(s->token = cf_web_tokens_renew(&s->tokens, s->token)))
+            return -1;
+        if (s->snapshot_due) {
+            stream_snapshot(s);
+            return 0;
+        }
         cf_web_feed_entry_t e = { 0 };
-        int rc = cf_web_feed_next(s->feed, s->cursor, CF_WEB_STREAM_KEEPALIVE_MS, &e);
+        int rc = cf_web_feed_next(s->feed, s->cursor, &s->woken, CF_WEB_STREAM_KEEPALIVE_MS, &e);
         if (rc == -1)
             return -1;
         if (rc == -2) {             /* fell behind the ring: start over */
@@ -138,16 +145,20 @@ static void stream_free(void *cls)
     stream_t *s = cls;
     cf_web_feed_stream_count(s->feed, -1);
     cf_seqcheck_destroy(&s->seqs);
+    cf_web_tokens_destroy(&s->tokens);
     free(s->pending);
     free(s);
 }
 
-struct MHD_Response *cf_web_stream_response(cf_web_feed_t *feed, const cf_web_token_t *token,
+struct MHD_Response *cf_web_stream_response(cf_web_feed_t *feed, cf_web_tokens_t *tokens,
+                                            const cf_web_token_t *token,
                                             const char *last_event_id)
 {
-    assert(feed && token);
+    assert(feed && tokens && token);
     stream_t *s = cf_calloc(1, sizeof *s);
     s->feed = feed;
+    s->woken = cf_web_feed_woken(feed);     /* before the first look at the token */
+    s->tokens = cf_web_tokens_hold(tokens);
     s->token = token;
     s->pending = cf_strdup("");
     uint64_t n;

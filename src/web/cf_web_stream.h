@@ -13,7 +13,9 @@
     alert.spike, are not sent to it) and the snapshot cut to them. A comment
     line (": keepalive") goes out every CF_WEB_STREAM_KEEPALIVE_MS without
     a notification, so that proxies and the server's idle timeout keep the
-    connection.                                                             */
+    connection. When the token file is read again (cf_web_feed_wake), a
+    stream whose token is no longer in it ends; one whose token still is
+    goes on as the token's new line says.                                   */
 #ifndef CF_WEB_STREAM_H
 #define CF_WEB_STREAM_H
 
@@ -26,11 +28,13 @@
 
 #define CF_WEB_STREAM_KEEPALIVE_MS 10000
 
-/*  A response that streams the feed to token until the client goes or the
-    feed closes; last_event_id is the request's Last-Event-ID (NULL: none).
-    feed and token must outlive it.                                          */
-struct MHD_Response *cf_web_stream_response(cf_web_feed_t *feed, const cf_web_token_t *token,
-                                            const char *last_event_id);
+/*  A response that streams the feed to token (an entry of tokens) until
+    the client goes, the feed closes or the token is removed; last_event_id
+    is the request's Last-Event-ID (NULL: none). The stream takes its own
+    reference to tokens; feed must outlive it.                               */
+struct MHD_Response *cf_web_stream_response(cf_web_feed_t *feed, cf_web_tokens_t *tokens,
+                                             const cf_web_token_t *token,
+                                             const char *last_event_id);
 
 /*  Whether last_event_id ("EPOCH-N") names notification N of this run
     (epoch); *n gets N.                                                      */

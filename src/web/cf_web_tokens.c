@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ struct _cf_web_token_t {
 struct _cf_web_tokens_t {
     cf_web_token_t *tokens;
     size_t size;
+    atomic_size_t refs;
+    _Atomic(cf_web_tokens_t *) successor;  /* the set that replaced this one; NULL: none */
 };
 
 static const char *s_roles[] = { "viewer", "exact", "operator" };
@@ -37,14 +40,60 @@ void cf_web_tokens_destroy(cf_web_tokens_t **self_p)
     if (!self_p || !*self_p)
         return;
     cf_web_tokens_t *self = *self_p;
-    for (size_t i = 0; i < self->size; i++) {
-        for (size_t p = 0; p < self->tokens[i].nprogrammes; p++)
-            free(self->tokens[i].programmes[p]);
-        free(self->tokens[i].programmes);
-    }
-    free(self->tokens);
-    free(self);
     *self_p = NULL;
+    /* a loop, not recursion: freeing a set drops its successor's reference,
+       and a chain of replaced sets may be long */
+    while (self && atomic_fetch_sub(&self->refs, 1) == 1) {
+        cf_web_tokens_t *next = atomic_load(&self->successor);
+        for (size_t i = 0; i < self->size; i++) {
+            for (size_t p = 0; p < self->tokens[i].nprogrammes; p++)
+                free(self->tokens[i].programmes[p]);
+            free(self->tokens[i].programmes);
+        }
+        free(self->tokens);
+        free(self);
+        self = next;
+    }
+}
+
+cf_web_tokens_t *cf_web_tokens_hold(cf_web_tokens_t *self)
+{
+    assert(self);
+    atomic_fetch_add(&self->refs, 1);
+    return self;
+}
+
+void cf_web_tokens_replace(cf_web_tokens_t *self, cf_web_tokens_t *successor)
+{
+    assert(self && successor && self != successor);
+    cf_web_tokens_t *none = NULL;
+    cf_web_tokens_hold(successor);
+    bool first = atomic_compare_exchange_strong(&self->successor, &none, successor);
+    assert(first);              /* a set is replaced once */
+    (void) first;
+}
+
+/*  The entry of set whose hash is hash, or NULL.                           */
+static const cf_web_token_t *tokens_find_hash(const cf_web_tokens_t *set,
+                                              const unsigned char *hash)
+{
+    for (size_t i = 0; i < set->size; i++)
+        if (!memcmp(set->tokens[i].hash, hash, crypto_hash_sha256_BYTES))
+            return &set->tokens[i];
+    return NULL;
+}
+
+const cf_web_token_t *cf_web_tokens_renew(cf_web_tokens_t **set_p, const cf_web_token_t *token)
+{
+    assert(set_p && *set_p && token);
+    cf_web_tokens_t *next;
+    while (token && (next = atomic_load(&(*set_p)->successor))) {
+        token = tokens_find_hash(next, token->hash);
+        cf_web_tokens_hold(next);
+        cf_web_tokens_destroy(set_p);
+        *set_p = next;
+    }
+    return token;
 }
 
 /*  Parses one line's fields into entry. 0, or -1 with the reason in why.   */
@@ -94,6 +143,8 @@ cf_web_tokens_t *cf_web_tokens_parse(const char *text, const char *origin, char 
 {
     assert(text && origin);
     cf_web_tokens_t *self = cf_calloc(1, sizeof *self);
+    atomic_init(&self->refs, 1);
+    atomic_init(&self->successor, NULL);
     size_t lineno = 0;
     for (const char *at = text; *at;) {
         const char *end = strchr(at, '\n');

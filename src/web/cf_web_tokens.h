@@ -10,7 +10,15 @@
     (published figures), exact (exact figures too), operator (dead letters
     and replay too). A token with programmes sees those programmes only;
     one without sees them all. docs/web.md describes the file. Pure: no
-    sockets; only cf_web_tokens_load reads a file.                          */
+    sockets; only cf_web_tokens_load reads a file.
+
+    A set is reference-counted, so that caseflow-web can read the file again
+    while requests and event streams still point into the old set: each
+    holder takes a reference (cf_web_tokens_hold) and drops it with
+    cf_web_tokens_destroy; the last one frees it. A set replaced by a newer
+    one points to it (cf_web_tokens_replace), so that a long-lived holder
+    can follow its token into the newest set, or learn that it was removed
+    (cf_web_tokens_renew). The entries never change once parsed.            */
 #ifndef CF_WEB_TOKENS_H
 #define CF_WEB_TOKENS_H
 
@@ -31,7 +39,24 @@ cf_web_tokens_t *cf_web_tokens_parse(const char *text, const char *origin, char 
 /*  Reads and parses the file at path. NULL with the reason in err.          */
 cf_web_tokens_t *cf_web_tokens_load(const char *path, char *err, size_t n);
 
+/*  Drops the caller's reference (the set is freed with the last one) and
+    nulls *self_p; accepts NULL.                                             */
 void cf_web_tokens_destroy(cf_web_tokens_t **self_p);
+
+/*  Takes another reference to self, for a holder that outlives the
+    caller's; returns self. Thread-safe.                                     */
+cf_web_tokens_t *cf_web_tokens_hold(cf_web_tokens_t *self);
+
+/*  Records that successor replaces self (self then holds a reference to
+    it). Once per set. Thread-safe against cf_web_tokens_renew.             */
+void cf_web_tokens_replace(cf_web_tokens_t *self, cf_web_tokens_t *successor);
+
+/*  For a holder of *set_p and of token, one of its entries: when the set
+    was replaced, moves the reference to the newest set (*set_p changes)
+    and returns the entry of the same hash there, or NULL when the token was
+    removed (the holder still holds *set_p, to destroy). Returns token when
+    the set was not replaced.                                                */
+const cf_web_token_t *cf_web_tokens_renew(cf_web_tokens_t **set_p, const cf_web_token_t *token);
 
 /*  The number of tokens.                                                    */
 size_t cf_web_tokens_size(const cf_web_tokens_t *self);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cf_web_feed.h"
@@ -49,10 +50,19 @@ static void test_empty_feed(void **state)
     assert_true(cf_web_feed_can_resume(feed, 0));
     assert_false(cf_web_feed_can_resume(feed, 1));      /* not yet given */
     cf_web_feed_entry_t e = { 0 };
-    assert_int_equal(cf_web_feed_next(feed, 0, 50, &e), 0);
-    assert_int_equal(cf_web_feed_next(feed, 5, 50, &e), -2);
+    uint64_t woken = cf_web_feed_woken(feed);
+    assert_int_equal(cf_web_feed_next(feed, 0, &woken, 50, &e), 0);
+    assert_int_equal(cf_web_feed_next(feed, 5, &woken, 50, &e), -2);
+    /* a wake since the stream last looked ends its next wait at once */
+    cf_web_feed_wake(feed);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(cf_web_feed_next(feed, 0, &woken, 5000, &e), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 2);
+    assert_int_equal(woken, cf_web_feed_woken(feed));
     cf_web_feed_close(feed);
-    assert_int_equal(cf_web_feed_next(feed, 0, 5000, &e), -1);
+    assert_int_equal(cf_web_feed_next(feed, 0, &woken, 5000, &e), -1);
     cf_web_feed_destroy(&feed);
     assert_null(feed);
     assert_null(cf_web_feed_new("nonsense", "tcp://127.0.0.1:1", NULL, NULL, err, sizeof err));

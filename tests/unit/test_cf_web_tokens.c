@@ -1,6 +1,7 @@
 /*  Tests of cf_web_tokens: a token file's lines (hash, role, programmes;
     comments and blank lines skipped) are found by the token's SHA-256 only;
-    every malformed line is refused with FILE:LINE and a reason.             */
+    every malformed line is refused with FILE:LINE and a reason; a replaced
+    set leads its holders to their token in the new one, or to none.         */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -64,10 +65,48 @@ static void test_bad_lines(void **state)
     assert_string_equal(err, "/nonexistent/tokens: No such file or directory");
 }
 
+/*  A set replaced by a newer one: a holder follows its token into it, or
+    learns it was removed; references keep each set alive until the last
+    holder drops it (ASan finds a leak or a use after free).                 */
+static void test_replace(void **state)
+{
+    (void) state;
+    char a[CF_WEB_TOKEN_HASH_HEX], b[CF_WEB_TOKEN_HASH_HEX], text[512], err[256];
+    cf_web_tokens_hash("alpha", a);
+    cf_web_tokens_hash("beta", b);
+    snprintf(text, sizeof text, "%s viewer\n%s viewer\n", a, b);
+    cf_web_tokens_t *old = cf_web_tokens_parse(text, "old", err, sizeof err);
+    snprintf(text, sizeof text, "%s operator CH-AVR\n", a);
+    cf_web_tokens_t *fresh = cf_web_tokens_parse(text, "new", err, sizeof err);
+    assert_non_null(old);
+    assert_non_null(fresh);
+    /* two streams, one of each token, hold the old set */
+    cf_web_tokens_t *held_a = cf_web_tokens_hold(old), *held_b = cf_web_tokens_hold(old);
+    const cf_web_token_t *ta = cf_web_tokens_find(held_a, "alpha");
+    const cf_web_token_t *tb = cf_web_tokens_find(held_b, "beta");
+    assert_ptr_equal(cf_web_tokens_renew(&held_a, ta), ta);     /* not replaced yet */
+    assert_ptr_equal(held_a, old);
+    cf_web_tokens_replace(old, fresh);
+    cf_web_tokens_destroy(&old);            /* the server's reference */
+    cf_web_tokens_destroy(&fresh);          /* the main's: old holds fresh */
+    ta = cf_web_tokens_renew(&held_a, ta);
+    assert_non_null(ta);
+    assert_int_equal(cf_web_token_role(ta), CF_WEB_OPERATOR);  /* the new line */
+    assert_int_equal(cf_web_token_programmes(ta), 1);
+    assert_ptr_equal(ta, cf_web_tokens_find(held_a, "alpha"));
+    assert_null(cf_web_tokens_renew(&held_b, tb));              /* beta was removed */
+    assert_ptr_equal(held_a, held_b);       /* both moved to the new set */
+    cf_web_tokens_destroy(&held_b);
+    assert_null(held_b);
+    assert_int_equal(cf_web_tokens_size(held_a), 1);
+    cf_web_tokens_destroy(&held_a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find_by_hash),
+        cmocka_unit_test(test_replace),
         cmocka_unit_test(test_bad_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
