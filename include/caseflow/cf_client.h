@@ -35,7 +35,8 @@ typedef enum {
     CF_CLIENT_ACCEPTED,         /* committed by the broker's workers */
     CF_CLIENT_DUPLICATE,        /* its event_id was applied before: also a success */
     CF_CLIENT_REJECTED,         /* invalid; the reason is the broker's */
-    CF_CLIENT_UNACKED           /* gave up (deadline, interrupted, ERROR); the reason says */
+    CF_CLIENT_UNACKED,          /* gave up (deadline, interrupted, ERROR); the reason says */
+    CF_CLIENT_BUSY              /* acked busy, with cf_client_set_busy_final only */
 } cf_client_status_t;
 
 typedef enum {
@@ -91,6 +92,12 @@ void cf_client_set_connect_timeout(cf_client_t *self, int ms);
 typedef struct _cf_curve_t cf_curve_t;
 void cf_client_set_curve(cf_client_t *self, const cf_curve_t *curve);
 
+/*  When on, a busy ack is final: the event ends CF_CLIENT_BUSY with the
+    broker's reason instead of being sent again after a pause (counted in
+    stats.busy only). For a caller that answers someone who retries by
+    itself, as caseflow-web answers a webhook 429. Off by default.          */
+void cf_client_set_busy_final(cf_client_t *self, int on);
+
 /*  cf_client_run ends early when *flag becomes non-zero (set it from a
     SIGINT handler); what is not final then is unacked, "interrupted".       */
 void cf_client_set_stop_flag(cf_client_t *self, volatile sig_atomic_t *flag);
@@ -128,7 +135,7 @@ const char *cf_client_event_id(const cf_client_t *self, size_t index);
 
 void cf_client_stats(const cf_client_t *self, cf_client_stats_t *stats);
 
-/*  "pending", "accepted", "duplicate", "rejected", "unacked".               */
+/*  "pending", "accepted", "duplicate", "rejected", "unacked", "busy".       */
 const char *cf_client_status_name(cf_client_status_t status);
 
 /*  The ZAP status (400) of the broker's last refusal of this client's

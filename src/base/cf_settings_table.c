@@ -52,8 +52,8 @@ static const cf_setting_t s_rows[] = {
     { "subscribe", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "the broker's notification endpoint, for the live feed (default: no feed)", NULL },
     { "intake", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
-      "where the live feed asks for the snapshot: the broker's intake endpoint (with "
-      "subscribe)", NULL },
+      "the broker's intake endpoint: where POST /api/v1/events sends events, and the live "
+      "feed asks for the snapshot (default: no HTTP intake)", NULL },
     { "control", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where operators connect: caseflow-ctl status, workers, drain, pause, resume "
       "(default: none)", NULL },
@@ -131,6 +131,9 @@ static const cf_setting_t s_rows[] = {
       "this worker's CURVE secret key, NAME.key, mode 0600", "curve-key" },
     { "producer-key", PUSH | BENCH, CF_PATH, NULL, 0, "FILE",
       "this producer's CURVE secret key, NAME.key, mode 0600", "curve-key" },
+    { "producer-key", WEB, CF_PATH, NULL, 0, "FILE",
+      "intake: a CURVE secret key in the broker's allow-producers, NAME.key, mode 0600 "
+      "(with server-key)", NULL },
     { "subscriber-key", WATCH | WEB, CF_PATH, NULL, 0, "FILE",
       "this subscriber's CURVE secret key, NAME.key, mode 0600", "curve-key" },
     { "credit", WORKER, CF_NUMBER(1, 64), STR(CF_SETTINGS_CREDIT_DEFAULT), 0, "N",

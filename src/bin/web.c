@@ -1,6 +1,7 @@
 /*  caseflow-web: the dashboard's daemon: serves the page, the report API and
     the live feed of notifications over HTTP(S), the figures to holders of a
-    bearer token. A thin main over cf_web: read the settings, the token file
+    bearer token, and takes events over HTTP for the broker from holders of
+    a producer token. A thin main over cf_web: read the settings, the token file
     and the page's files, build the Redis source, the feed and the server,
     wait for SIGINT or SIGTERM (reading the token file again on SIGHUP),
     clean up.
@@ -14,6 +15,7 @@
 #include "caseflow/cf_settings.h"
 #include "cf_web.h"
 #include "cf_web_assets.h"
+#include "cf_web_intake.h"
 #include "cf_web_redis.h"
 #include "cf_web_tokens.h"
 
@@ -40,6 +42,7 @@ typedef struct {
     const char *control;                /* the broker's control endpoint; NULL: none */
     int control_timeout;
     cf_curve_t *operator;               /* control's CURVE settings; NULL: plain */
+    cf_curve_t *producer;               /* intake's CURVE settings; NULL: plain */
 } web_options_t;
 
 /*  The broker's status for GET /api/v1/status (cf_web_source_t.broker).    */
@@ -100,6 +103,10 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t 
                                             cf_settings_text(s, "server-key"), &o->curve, err,
                                             n) < 0)
         return -1;
+    if (o->intake && cf_curve_client_new(cf_settings_text(s, "producer-key"),
+                                         cf_settings_text(s, "server-key"), &o->producer, err,
+                                         n) < 0)
+        return -1;
     o->control = cf_settings_text(s, "control");
     o->control_timeout = (int) cf_settings_number(s, "control-timeout");
     if (o->control && cf_curve_client_new(cf_settings_text(s, "operator-key"),
@@ -129,6 +136,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "caseflow-web: %s\n", err);
         cf_curve_destroy(&o.curve);
         cf_curve_destroy(&o.operator);
+        cf_curve_destroy(&o.producer);
         cf_settings_destroy(&settings);
         return parsed < 0 ? 2 : 0;
     }
@@ -152,6 +160,8 @@ int main(int argc, char **argv)
         o.web.source = cf_web_redis_source(redis);
         if (o.control)
             o.web.source.broker = web_broker, o.web.source.broker_ctx = &o;
+        if (o.intake)
+            o.web.source.intake = cf_web_intake_new(o.intake, o.producer);
     }
     if (!auth
         || cf_metrics_http_serve(o.metrics_host, o.metrics_port, &o.web.metrics, &http, err,
@@ -163,8 +173,10 @@ int main(int argc, char **argv)
         cf_web_feed_destroy(&o.web.feed);
         cf_metrics_http_stop(&http, &o.web.metrics);
         cf_web_redis_destroy(&redis);
+        cf_web_intake_destroy(&o.web.source.intake);
         cf_curve_destroy(&o.curve);
         cf_curve_destroy(&o.operator);
+        cf_curve_destroy(&o.producer);
         cf_redis_auth_destroy(&auth);
         cf_web_tokens_destroy(&tokens);
         cf_web_assets_destroy(&assets);
@@ -172,11 +184,11 @@ int main(int argc, char **argv)
         return 1;
     }
     CF_LOG(CF_LOG_INFO, "web started",
-           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s control=%s security=%s "
-           "charts=%s", o.host,
+           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s control=%s intake=%s "
+           "security=%s charts=%s", o.host,
            cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
            o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
-           o.control ? o.control : "none",
+           o.control ? o.control : "none", o.intake ? o.intake : "none",
            o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);
@@ -191,8 +203,10 @@ int main(int argc, char **argv)
     cf_web_feed_destroy(&o.web.feed);       /* after the server: its streams read it */
     cf_metrics_http_stop(&http, &o.web.metrics);
     cf_web_redis_destroy(&redis);
+    cf_web_intake_destroy(&o.web.source.intake);      /* after the server: requests use it */
     cf_curve_destroy(&o.curve);
     cf_curve_destroy(&o.operator);
+    cf_curve_destroy(&o.producer);
     cf_redis_auth_destroy(&auth);
     cf_web_tokens_destroy(&tokens);
     cf_web_assets_destroy(&assets);

@@ -86,6 +86,12 @@ void cf_client_set_connect_timeout(cf_client_t *self, int ms)
     self->connect_ms = ms;
 }
 
+void cf_client_set_busy_final(cf_client_t *self, int on)
+{
+    assert(self);
+    self->busy_final = on != 0;
+}
+
 void cf_client_set_stop_flag(cf_client_t *self, volatile sig_atomic_t *flag)
 {
     assert(self);
@@ -162,8 +168,10 @@ void cf_client_finish(cf_client_t *self, uint32_t index, cf_client_status_t stat
     if (reason)
         event->reason = cf_strndup(reason, reason_len);
     size_t *counts[] = { NULL, &self->stats.accepted, &self->stats.duplicate,
-                         &self->stats.rejected, &self->stats.unacked };
-    (*counts[status])++;
+                         &self->stats.rejected, &self->stats.unacked,
+                         NULL /* busy: stats.busy counts its ack */ };
+    if (counts[status])
+        (*counts[status])++;
     self->final_count++;
 }
 
@@ -201,8 +209,9 @@ void cf_client_stats(const cf_client_t *self, cf_client_stats_t *stats)
 
 const char *cf_client_status_name(cf_client_status_t status)
 {
-    static const char *names[] = { "pending", "accepted", "duplicate", "rejected", "unacked" };
-    return status <= CF_CLIENT_UNACKED ? names[status] : "?";
+    static const char *names[] = { "pending", "accepted", "duplicate", "rejected", "unacked",
+                                   "busy" };
+    return status <= CF_CLIENT_BUSY ? names[status] : "?";
 }
 
 const char *cf_client_error(const cf_client_t *self)

@@ -44,6 +44,7 @@ struct _cf_client_t {
     unsigned allowed;           /* requests in flight allowed now: halves on busy,
                                    grows by one per request taken whole, up to window */
     int timeout_ms, deadline_ms;
+    bool busy_final;            /* a busy ack finishes the event (CF_CLIENT_BUSY) */
     int connect_ms;             /* 0: wait for the first handshake as long as it takes */
     bool answered;              /* a handshake succeeded or was refused */
     int64_t run_started;

@@ -194,7 +194,11 @@ static void client_on_ack(cf_client_t *self, client_request_t *r, const cf_msg_r
     if (n == (int) r->count) {
         uint32_t busy = 0;
         for (uint32_t i = 0; i < r->count; i++)
-            if (self->acks[i].status == CF_ACK_BUSY) {
+            if (self->acks[i].status == CF_ACK_BUSY && self->busy_final) {
+                client_note_busy(self, r->events[i], &self->acks[i]);
+                cf_client_finish(self, r->events[i], CF_CLIENT_BUSY, self->busy_reason,
+                                 strlen(self->busy_reason));
+            } else if (self->acks[i].status == CF_ACK_BUSY) {
                 client_note_busy(self, r->events[i], &self->acks[i]);
                 self->busy[busy++] = r->events[i];
             } else {

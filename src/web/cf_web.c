@@ -7,6 +7,7 @@
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_ratelimit.h"
 #include "cf_web_file.h"
+#include "cf_web_intake.h"
 #include "cf_web_stream.h"
 
 #include <arpa/inet.h>
@@ -131,7 +132,8 @@ static const cf_web_token_t *web_authenticate(cf_web_t *self, struct MHD_Connect
 
 /*  Queues response with status and type, and the headers every answer has. */
 static enum MHD_Result web_queue(cf_web_t *self, struct MHD_Connection *connection,
-                                 struct MHD_Response *response, unsigned status, const char *type)
+                                 struct MHD_Response *response, unsigned status, const char *type,
+                                 unsigned retry_after)
 {
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -139,6 +141,11 @@ static enum MHD_Result web_queue(cf_web_t *self, struct MHD_Connection *connecti
     if (status == 401)
         MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"caseflow\"");
+    if (retry_after) {
+        char seconds[16];
+        snprintf(seconds, sizeof seconds, "%u", retry_after);
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
     enum MHD_Result rc = MHD_queue_response(connection, status, response);
     MHD_destroy_response(response);
     if (status >= 100 && status < 600)
@@ -155,7 +162,7 @@ static enum MHD_Result web_send(cf_web_t *self, struct MHD_Connection *connectio
         free(res->body);
         return MHD_NO;
     }
-    return web_queue(self, connection, response, res->status, res->type);
+    return web_queue(self, connection, response, res->status, res->type, res->retry_after);
 }
 
 static enum MHD_Result web_param_count(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -175,6 +182,9 @@ static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param_count, &params);
     if (strcmp(method, "GET"))
         cf_web_api_error(res, 405, "method %.16s: the API takes GET", method);
+    else if (!cf_web_token_reads(token))
+        cf_web_api_error(res, 403, "a producer token may only post events (POST "
+                         "/api/v1/events)");
     else if (params)
         cf_web_api_error(res, 400, "/api/v1/notifications takes no parameter (resume with the "
                          "Last-Event-ID header)");
@@ -189,7 +199,7 @@ static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *
         if (!stream)
             return MHD_NO;
         MHD_add_response_header(stream, "X-Accel-Buffering", "no");
-        return web_queue(self, connection, stream, 200, "text/event-stream");
+        return web_queue(self, connection, stream, 200, "text/event-stream", 0);
     }
     return web_send(self, connection, res);
 }
@@ -215,21 +225,77 @@ static struct MHD_Response *web_asset(cf_web_t *self, const char *path)
     return response;
 }
 
+/*  A request's state between libmicrohttpd's calls: the body of a POST to
+    /api/v1/events, whose token is checked before any of it is kept.       */
+typedef struct {
+    bool intake;                /* POST /api/v1/events */
+    const cf_web_token_t *token;    /* intake: checked at the headers; NULL: refused */
+    cf_web_tokens_t *tokens;    /* intake: the set token points into, held until the end */
+    cf_web_response_t refusal;  /* intake: why, when token is NULL */
+    char *body;
+    size_t len, size;
+    bool too_large;
+} web_request_t;
+
+/*  Frees a request's state when libmicrohttpd is done with it.             */
+static void web_completed(void *cls, struct MHD_Connection *connection, void **state,
+                          enum MHD_RequestTerminationCode code)
+{
+    (void) cls, (void) connection, (void) code;
+    web_request_t *r = *state;
+    if (r) {
+        cf_web_tokens_destroy(&r->tokens);
+        free(r->body);
+        free(r->refusal.body);
+        free(r);
+    }
+    *state = NULL;
+}
+
+/*  Keeps size bytes of an intake body, up to CF_WEB_INTAKE_MAX_BODY; the
+    rest, and any other request's body (the API takes none), is dropped.    */
+static void web_upload(web_request_t *r, const char *data, size_t size)
+{
+    if (!r->intake || !r->token || r->too_large)
+        return;
+    if (size > CF_WEB_INTAKE_MAX_BODY - r->len) {
+        r->too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->len = 0;
+        return;
+    }
+    r->body = cf_grow(r->body, &r->size, r->len + size + 1, 1);
+    memcpy(r->body + r->len, data, size);
+    r->len += size;
+    r->body[r->len] = 0;
+}
+
 static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **state)
 {
-    (void) version, (void) upload_data;
+    (void) version;
     cf_web_t *self = cls;
-    if (!*state) {              /* the headers: wait for the (empty) body */
-        *state = self;
+    web_request_t *r = *state;
+    if (!r) {                   /* the headers: wait for the body */
+        *state = r = cf_calloc(1, sizeof *r);
+        r->intake = !strcmp(method, "POST") && !strcmp(url, "/api/v1/events");
+        if (r->intake)
+            r->token = web_authenticate(self, connection, &r->tokens, &r->refusal);
         return MHD_YES;
     }
     cf_web_response_t res = { 0 };
     if (*upload_data_size) {
-        *upload_data_size = 0;  /* the API takes no body: drop it, answer at the end */
+        web_upload(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;  /* answer at the end */
         return MHD_YES;
+    }
+    if (r->intake && !r->token) {
+        res = r->refusal;
+        r->refusal.body = NULL;
+        return web_send(self, connection, &res);
     }
     bool read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     struct MHD_Response *asset = read && strncmp(url, "/api/", 5) ? web_asset(self, url) : NULL;
@@ -241,7 +307,8 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
         return rc;
     }
     cf_web_tokens_t *tokens = NULL;
-    const cf_web_token_t *token = web_authenticate(self, connection, &tokens, &res);
+    const cf_web_token_t *token = r->intake ? r->token
+                                : web_authenticate(self, connection, &tokens, &res);
     enum MHD_Result rc;
     if (token && !strcmp(url, "/api/v1/notifications")) {
         rc = web_notifications(self, connection, method, tokens, token, &res);
@@ -252,7 +319,9 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
         const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_ACCEPT);
         cf_web_request_t req = { .method = method, .path = url, .token = token,
-                                 .csv = accept && strstr(accept, "text/csv") };
+                                 .csv = accept && strstr(accept, "text/csv"),
+                                 .body = r->body, .body_len = r->len,
+                                 .body_too_large = r->too_large };
         MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param, &req);
         cf_web_api_answer(&self->config.source, &req, &res);
     }
@@ -329,6 +398,7 @@ cf_web_t *cf_web_new(const cf_web_config_t *config, char *err, size_t n)
                                     MHD_OPTION_LISTEN_SOCKET, fd,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned) CF_WEB_CONNECTIONS,
+                                    MHD_OPTION_NOTIFY_COMPLETED, web_completed, NULL,
                                     MHD_OPTION_ARRAY, self->cert ? tls : tls + 2,
                                     MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

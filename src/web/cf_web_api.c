@@ -3,6 +3,7 @@
     the token may see; the rest is cf_report_build and cf_table_render, as
     in caseflow-ctl report.                                                  */
 #include "cf_web_api.h"
+#include "cf_web_intake.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_dlq_table.h"
 #include "caseflow/cf_report.h"
@@ -23,9 +24,9 @@
 
 static const char *s_report_params = "programme, by, period, from, to, exact, round";
 
-/*  Hands json's text to res with status; takes json.                       */
-static void api_json(cf_web_response_t *res, unsigned status, json_t *json)
+void cf_web_api_json(cf_web_response_t *res, unsigned status, void *value)
 {
+    json_t *json = value;
     res->status = status;
     res->type = API_JSON;
     char *text = json_dumps(json, JSON_COMPACT);
@@ -47,7 +48,7 @@ void cf_web_api_error(cf_web_response_t *res, unsigned status, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    api_json(res, status, json_pack("{ss}", "error", reason));
+    cf_web_api_json(res, status, json_pack("{ss}", "error", reason));
 }
 
 static void api_text(cf_web_response_t *res, const char *type, char *text)
@@ -177,7 +178,7 @@ static void api_catalogue(cf_web_response_t *res)
     for (size_t i = 0; i < cf_report_catalogue_size(); i++)
         json_array_append_new(list, json_pack("{ssss}", "name", cf_report_catalogue_name(i),
                                               "summary", cf_report_catalogue_summary(i)));
-    api_json(res, 200, list);
+    cf_web_api_json(res, 200, list);
 }
 
 /*  {"ok": true, "status": STATUS} or {"ok": false, "error": why}; null when
@@ -217,7 +218,7 @@ static void api_status(const cf_web_source_t *source, const cf_web_request_t *re
        is, which a scoped token's feed does not carry either */
     if (!cf_web_token_programmes(token))
         json_object_set_new(status, "broker", api_broker(source));
-    api_json(res, 200, status);
+    cf_web_api_json(res, 200, status);
 }
 
 /*  Whether token may see and replay dead letters: the operator role, and
@@ -303,14 +304,30 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     const char *route = req->path + strlen(API_PREFIX);
     bool reports = !strcmp(route, "reports"), status = !strcmp(route, "status");
     bool report = !strncmp(route, "reports/", 8) && route[8] && !strchr(route + 8, '/');
-    bool dlq = !strcmp(route, "dlq");
+    bool dlq = !strcmp(route, "dlq"), events = !strcmp(route, "events");
     char id[CF_DLQ_ID_MAX + 1];
     bool replay = api_replay_route(route, id, sizeof id);
-    if (!reports && !status && !report && !dlq && !replay) {
+    if (!reports && !status && !report && !dlq && !replay && !events) {
         cf_web_api_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
                          API_PREFIX "reports, " API_PREFIX "reports/NAME, " API_PREFIX
-                         "notifications, " API_PREFIX "dlq and " API_PREFIX "dlq/ID/replay)",
-                         req->path);
+                         "notifications, " API_PREFIX "dlq, " API_PREFIX "dlq/ID/replay and "
+                         API_PREFIX "events)", req->path);
+        return;
+    }
+    if (events) {
+        if (strcmp(req->method, "POST"))
+            cf_web_api_error(res, 405, "method %.16s: " API_PREFIX "events takes POST",
+                             req->method);
+        else if (req->nparams)
+            cf_web_api_error(res, 400, "unknown parameter '%.64s' (" API_PREFIX "events takes "
+                             "none)", req->params[0].key);
+        else
+            cf_web_intake_answer(source->intake, req, res);
+        return;
+    }
+    if (!cf_web_token_reads(req->token)) {
+        cf_web_api_error(res, 403, "a producer token may only post events (POST " API_PREFIX
+                         "events)");
         return;
     }
     if (replay && strcmp(req->method, "POST")) {

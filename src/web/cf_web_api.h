@@ -6,7 +6,8 @@
     rendered as caseflow-ctl report builds and renders them, so that
     GET /api/v1/reports/NAME answers the rows of caseflow-ctl report NAME
     --json (or --csv); GET /api/v1/dlq and POST /api/v1/dlq/ID/replay, for
-    operators, the tables of caseflow-ctl dlq list and replay --json.
+    operators, the tables of caseflow-ctl dlq list and replay --json;
+    POST /api/v1/events, for producers, cf_web_intake's.
     docs/openapi.yaml is the contract.                                      */
 #ifndef CF_WEB_API_H
 #define CF_WEB_API_H
@@ -39,6 +40,9 @@ typedef struct {
         is no answer. NULL callback: no control endpoint configured.         */
     char *(*broker)(void *broker_ctx, char *err, size_t n);
     void *broker_ctx;
+    /*  Where POST /api/v1/events sends events (cf_web_intake); NULL: no
+        intake endpoint configured (503).                                    */
+    struct _cf_web_intake_t *intake;
 } cf_web_source_t;
 
 typedef struct {
@@ -53,6 +57,9 @@ typedef struct {
     size_t nparams;             /* more than CF_WEB_PARAMS_MAX: too many, a 400 */
     bool csv;                   /* Accept names text/csv */
     const cf_web_token_t *token;    /* authenticated by the caller; not NULL */
+    const char *body;           /* a POST's body, body_len bytes; NULL: none */
+    size_t body_len;
+    bool body_too_large;        /* over CF_WEB_INTAKE_MAX_BODY: the rest was dropped */
 } cf_web_request_t;
 
 typedef struct {
@@ -60,11 +67,15 @@ typedef struct {
     const char *type;           /* the Content-Type, static */
     char *body;                 /* the caller frees it */
     size_t len;
+    unsigned retry_after;       /* seconds for a Retry-After header; 0: none */
 } cf_web_response_t;
 
 /*  Answers req from source; fills *res. A path outside /api/v1/ is a 404.  */
 void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *req,
                        cf_web_response_t *res);
+
+/*  A response of json's text with status; takes json (a jansson json_t).   */
+void cf_web_api_json(cf_web_response_t *res, unsigned status, void *json);
 
 /*  A response {"error": reason} with status, for the server's own refusals
     (401, 429...).                                                           */

@@ -27,11 +27,12 @@ struct _cf_web_tokens_t {
     _Atomic(cf_web_tokens_t *) successor;  /* the set that replaced this one; NULL: none */
 };
 
-static const char *s_roles[] = { "viewer", "exact", "operator" };
+static const char *s_roles[] = { "viewer", "exact", "operator", "producer" };
+_Static_assert(sizeof s_roles / sizeof s_roles[0] == CF_WEB_PRODUCER + 1, "a name per role");
 
 const char *cf_web_role_name(cf_web_role_t role)
 {
-    assert(role <= CF_WEB_OPERATOR);
+    assert(role <= CF_WEB_PRODUCER);
     return s_roles[role];
 }
 
@@ -118,12 +119,17 @@ static int tokens_entry(char *line, cf_web_token_t *entry, char *why, size_t n)
     while (r < sizeof s_roles / sizeof s_roles[0] && strcmp(s_roles[r], role))
         r++;
     if (r == sizeof s_roles / sizeof s_roles[0]) {
-        snprintf(why, n, "role '%.32s' is not viewer, exact or operator", role);
+        snprintf(why, n, "role '%.32s' is not viewer, exact, operator or producer", role);
         return -1;
     }
     entry->role = (cf_web_role_t) r;
     if (strtok_r(NULL, " \t", &save)) {
         snprintf(why, n, "a line is HASH ROLE [PROGRAMMES]; programmes are comma-separated");
+        return -1;
+    }
+    if (programmes && entry->role == CF_WEB_PRODUCER) {
+        /* what a producer may post is the broker's to check, per event */
+        snprintf(why, n, "a producer token takes no programmes");
         return -1;
     }
     for (char *p = programmes ? strtok_r(programmes, ",", &save) : NULL; p;
@@ -222,6 +228,12 @@ cf_web_role_t cf_web_token_role(const cf_web_token_t *token)
 {
     assert(token);
     return token->role;
+}
+
+bool cf_web_token_reads(const cf_web_token_t *token)
+{
+    assert(token);
+    return token->role != CF_WEB_PRODUCER;
 }
 
 bool cf_web_token_sees(const cf_web_token_t *token, const char *programme)

@@ -8,7 +8,9 @@
         9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 viewer  CH-AVR
     Roles are ordered, each allowing what the one before it does: viewer
     (published figures), exact (exact figures too), operator (dead letters
-    and replay too). A token with programmes sees those programmes only;
+    and replay too). The producer role stands apart: it may post events
+    (POST /api/v1/events) and nothing else, and only it may; it takes no
+    programmes. A token with programmes sees those programmes only;
     one without sees them all. docs/web.md describes the file. Pure: no
     sockets; only cf_web_tokens_load reads a file.
 
@@ -25,7 +27,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { CF_WEB_VIEWER = 0, CF_WEB_EXACT, CF_WEB_OPERATOR } cf_web_role_t;
+/*  Readers are ordered (each role allows what the one before does); a
+    producer only posts events (cf_web_token_reads is false for it).         */
+typedef enum { CF_WEB_VIEWER = 0, CF_WEB_EXACT, CF_WEB_OPERATOR, CF_WEB_PRODUCER } cf_web_role_t;
 
 typedef struct _cf_web_tokens_t cf_web_tokens_t;
 typedef struct _cf_web_token_t cf_web_token_t;
@@ -71,8 +75,12 @@ void cf_web_tokens_hash(const char *token, char out[CF_WEB_TOKEN_HASH_HEX]);
 
 cf_web_role_t cf_web_token_role(const cf_web_token_t *token);
 
-/*  "viewer", "exact" or "operator".                                         */
+/*  "viewer", "exact", "operator" or "producer".                             */
 const char *cf_web_role_name(cf_web_role_t role);
+
+/*  True when token may read (figures, the feed, dead letters): any role
+    but producer.                                                            */
+bool cf_web_token_reads(const cf_web_token_t *token);
 
 /*  True when token may see programme: it has no list, or programme is in
     it.                                                                      */

@@ -297,6 +297,36 @@ static void test_busy_then_accepted(void **state)
     fake_stop(&fake);
 }
 
+/* With busy final, the busy ack is the event's answer: nothing is resent. */
+static void test_busy_final(void **state)
+{
+    (void) state;
+    fake_t *fake = fake_start(FAKE_BUSY_FIRST);
+    cf_client_t *client = cf_client_new(fake->endpoint);
+    cf_client_set_batch(client, 10);
+    cf_client_set_busy_final(client, 1);
+    add_events(client, "ok-", 25);
+    assert_int_equal(cf_client_run(client, NULL, NULL), 0);
+    cf_client_stats_t stats;
+    cf_client_stats(client, &stats);
+    assert_int_equal(stats.accepted, 15);
+    assert_int_equal(stats.busy, 10);
+    assert_int_equal(stats.resent, 0);
+    assert_int_equal(stats.unacked, 0);
+    size_t busy = 0;
+    for (size_t i = 0; i < cf_client_size(client); i++) {
+        const char *reason;
+        if (cf_client_status(client, i, &reason) == CF_CLIENT_BUSY) {
+            assert_string_equal(reason, "queue full");
+            busy++;
+        }
+    }
+    assert_int_equal(busy, 10);
+    assert_string_equal(cf_client_status_name(CF_CLIENT_BUSY), "busy");
+    cf_client_destroy(&client);
+    fake_stop(&fake);
+}
+
 static void test_lost_and_garbled_replies(void **state)
 {
     (void) state;
@@ -499,6 +529,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_busy_then_accepted),
+        cmocka_unit_test(test_busy_final),
         cmocka_unit_test(test_lost_and_garbled_replies),
         cmocka_unit_test(test_late_first_ack),
         cmocka_unit_test(test_resent_on_reconnect),

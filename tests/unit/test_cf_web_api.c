@@ -5,7 +5,8 @@
     token does not see, a report not by programme for a scoped token, a
     source that fails) carry a status and a JSON reason. Dead letters: only
     an operator token without programmes lists and replays them; a replay
-    takes POST and an entry id, never a range.                               */
+    takes POST and an entry id, never a range. Events: only a producer token
+    posts them, and it reads nothing.                                        */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -22,6 +23,7 @@ typedef struct {
     const char *method;         /* NULL: GET */
     char replayed[64];          /* the id a replay was asked for */
     int broker;                 /* 0: no control endpoint, 1: it answers, 2: silent */
+    bool too_large;             /* a POST body over the limit */
 } fake_t;
 
 static int fake_read(void *ctx, const char *family, cf_counts_t **counts, char *err, size_t n)
@@ -93,13 +95,15 @@ static int setup(void **state)
     (void) state;
     char text[1024], a[CF_WEB_TOKEN_HASH_HEX], b[CF_WEB_TOKEN_HASH_HEX], err[128];
     char c[CF_WEB_TOKEN_HASH_HEX], d[CF_WEB_TOKEN_HASH_HEX], e[CF_WEB_TOKEN_HASH_HEX];
+    char f[CF_WEB_TOKEN_HASH_HEX];
     cf_web_tokens_hash("viewer", a);
     cf_web_tokens_hash("scoped", b);
     cf_web_tokens_hash("operator", c);
     cf_web_tokens_hash("scoped-operator", d);
     cf_web_tokens_hash("exact", e);
+    cf_web_tokens_hash("producer", f);
     snprintf(text, sizeof text, "%s viewer\n%s exact CH-AVR\n%s operator\n%s operator CH-AVR\n"
-             "%s exact\n", a, b, c, d, e);
+             "%s exact\n%s producer\n", a, b, c, d, e, f);
     s_tokens = cf_web_tokens_parse(text, "t", err, sizeof err);
     return s_tokens ? 0 : -1;
 }
@@ -117,9 +121,10 @@ static void ask(const char *token, const char *path, const char *const *params, 
 {
     cf_web_source_t source = { fake_read, fake_clock, fake_dlq_list, fake_dlq_replay, fake,
                                fake->broker ? fake_broker : NULL,
-                               fake->broker == 2 ? fake : NULL };
+                               fake->broker == 2 ? fake : NULL, NULL };
     cf_web_request_t req = { .method = fake->method ? fake->method : "GET", .path = path, .csv = csv,
-                             .token = cf_web_tokens_find(s_tokens, token) };
+                             .token = cf_web_tokens_find(s_tokens, token),
+                             .body_too_large = fake->too_large };
     for (size_t i = 0; params && params[i]; i += 2)
         req.params[req.nparams++] = (cf_web_param_t) { params[i], params[i + 1] };
     cf_web_api_answer(&source, &req, res);
@@ -257,8 +262,8 @@ static void test_dlq(void **state)
     }
     expect_method("POST", "operator", "/api/v1/dlq//replay", 404,
                   "{\"error\":\"not found: /api/v1/dlq//replay (the API has /api/v1/status, "
-                  "/api/v1/reports, /api/v1/reports/NAME, /api/v1/notifications, /api/v1/dlq "
-                  "and /api/v1/dlq/ID/replay)\"}\n");
+                  "/api/v1/reports, /api/v1/reports/NAME, /api/v1/notifications, /api/v1/dlq, "
+                  "/api/v1/dlq/ID/replay and /api/v1/events)\"}\n");
     fake.fail = 1;
     fake.method = NULL;
     ask("operator", "/api/v1/dlq", NULL, false, &fake, &res);
@@ -289,6 +294,33 @@ static void test_status_broker(void **state)
     }
 }
 
+/*  POST /api/v1/events: producers only, and they nothing else; the limits
+    and a daemon without intake answer before anything is sent.             */
+static void test_events(void **state)
+{
+    (void) state;
+    const char *not_producer = "{\"error\":\"posting events needs a token of the producer "
+                               "role\"}\n";
+    expect_method("POST", "operator", "/api/v1/events", 403, not_producer);
+    expect_method("POST", "viewer", "/api/v1/events", 403, not_producer);
+    const char *reads = "{\"error\":\"a producer token may only post events (POST "
+                        "/api/v1/events)\"}\n";
+    expect("producer", "/api/v1/reports/returns", NULL, 403, reads);
+    expect("producer", "/api/v1/status", NULL, 403, reads);
+    expect("producer", "/api/v1/dlq", NULL, 403, reads);
+    expect_method("GET", "producer", "/api/v1/events", 405,
+                  "{\"error\":\"method GET: /api/v1/events takes POST\"}\n");
+    expect_method("POST", "producer", "/api/v1/events", 503,
+                  "{\"error\":\"no intake: caseflow-web was started without intake (the "
+                  "broker's intake endpoint)\"}\n");
+    fake_t fake = { .method = "POST", .too_large = true };
+    cf_web_response_t res;
+    ask("producer", "/api/v1/events", NULL, false, &fake, &res);
+    assert_int_equal(res.status, 413);
+    assert_non_null(strstr(res.body, "the body is over 16777216 bytes"));
+    free(res.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_dlq),
         cmocka_unit_test(test_status_broker),
+        cmocka_unit_test(test_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,5 @@
 /*  Tests of cf_web_tokens: a token file's lines (hash, role, programmes;
+    a producer, which reads nothing and takes no programmes;
     comments and blank lines skipped) are found by the token's SHA-256 only;
     every malformed line is refused with FILE:LINE and a reason; a replaced
     set leads its holders to their token in the new one, or to none.         */
@@ -37,6 +38,15 @@ static void test_find_by_hash(void **state)
     assert_null(cf_web_tokens_find(t, "gamma"));
     assert_null(cf_web_tokens_find(t, a));      /* the hash is not the token */
     assert_string_equal(cf_web_role_name(CF_WEB_OPERATOR), "operator");
+    assert_true(cf_web_token_reads(alpha));
+    cf_web_tokens_destroy(&t);
+    /* a producer posts events and reads nothing */
+    snprintf(text, sizeof text, "%s producer\n", a);
+    t = cf_web_tokens_parse(text, "tokens", err, sizeof err);
+    assert_non_null(t);
+    assert_int_equal(cf_web_token_role(cf_web_tokens_find(t, "alpha")), CF_WEB_PRODUCER);
+    assert_false(cf_web_token_reads(cf_web_tokens_find(t, "alpha")));
+    assert_string_equal(cf_web_role_name(CF_WEB_PRODUCER), "producer");
     cf_web_tokens_destroy(&t);
     assert_null(t);
     cf_web_tokens_destroy(&t);
@@ -50,7 +60,8 @@ static void test_bad_lines(void **state)
     struct { const char *line, *why; } cases[] = {
         { "abc viewer", "tokens:2: the hash is not 64 hex digits (the SHA-256 of the token)" },
         { "%s", "tokens:2: a line is HASH ROLE [PROGRAMMES]" },
-        { "%s admin", "tokens:2: role 'admin' is not viewer, exact or operator" },
+        { "%s admin", "tokens:2: role 'admin' is not viewer, exact, operator or producer" },
+        { "%s producer CH-AVR", "tokens:2: a producer token takes no programmes" },
         { "%s viewer A B", "tokens:2: a line is HASH ROLE [PROGRAMMES]; programmes are "
                            "comma-separated" },
     };
