@@ -42,7 +42,8 @@ typedef struct {
     const char *control;                /* the broker's control endpoint; NULL: none */
     int control_timeout;
     cf_curve_t *operator;               /* control's CURVE settings; NULL: plain */
-    cf_curve_t *producer;               /* intake's CURVE settings; NULL: plain */
+    bool posting;                       /* POST /api/v1/events: intake, and a key under CURVE */
+    cf_curve_t *producer;               /* its CURVE settings; NULL: plain */
 } web_options_t;
 
 /*  The broker's status for GET /api/v1/status (cf_web_source_t.broker).    */
@@ -103,9 +104,12 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t 
                                             cf_settings_text(s, "server-key"), &o->curve, err,
                                             n) < 0)
         return -1;
-    if (o->intake && cf_curve_client_new(cf_settings_text(s, "producer-key"),
-                                         cf_settings_text(s, "server-key"), &o->producer, err,
-                                         n) < 0)
+    /* posting needs a producer key under CURVE; without one, intake serves
+       the feed's snapshot only, as before there was HTTP intake */
+    const char *producer_key = cf_settings_text(s, "producer-key");
+    o->posting = o->intake && (producer_key || !cf_settings_text(s, "server-key"));
+    if (o->posting && cf_curve_client_new(producer_key, cf_settings_text(s, "server-key"),
+                                          &o->producer, err, n) < 0)
         return -1;
     o->control = cf_settings_text(s, "control");
     o->control_timeout = (int) cf_settings_number(s, "control-timeout");
@@ -160,7 +164,7 @@ int main(int argc, char **argv)
         o.web.source = cf_web_redis_source(redis);
         if (o.control)
             o.web.source.broker = web_broker, o.web.source.broker_ctx = &o;
-        if (o.intake)
+        if (o.posting)
             o.web.source.intake = cf_web_intake_new(o.intake, o.producer);
     }
     if (!auth
@@ -188,7 +192,7 @@ int main(int argc, char **argv)
            "security=%s charts=%s", o.host,
            cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
            o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
-           o.control ? o.control : "none", o.intake ? o.intake : "none",
+           o.control ? o.control : "none", o.posting ? o.intake : "none",
            o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
     if (http)
         CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);

@@ -167,6 +167,9 @@ static void intake_render(cf_client_t *client, cf_web_response_t *res)
         counts[status]++;
         json_t *row = json_pack("{ss}", "status", cf_client_status_name(status));
         json_object_set_new(row, "event_id", id ? json_string(id) : json_null());
+        if (status == CF_CLIENT_REJECTED && reason && strchr(reason, ':'))
+            /* the broker's reason is "<field path>: <problem>" (docs/protocol.md) */
+            json_object_set_new(row, "field", json_stringn(reason, strcspn(reason, ":")));
         if (reason)
             json_object_set_new(row, "reason", json_string(reason));
         json_array_append_new(results, row);
@@ -200,7 +203,7 @@ void cf_web_intake_answer(cf_web_intake_t *self, const cf_web_request_t *req,
     }
     if (!self) {
         cf_web_api_error(res, 503, "no intake: caseflow-web was started without intake (the "
-                         "broker's intake endpoint)");
+                         "broker's intake endpoint), or under CURVE without producer-key");
         return;
     }
     cf_client_t *client = cf_client_new(self->endpoint);

@@ -312,7 +312,7 @@ static void test_events(void **state)
                   "{\"error\":\"method GET: /api/v1/events takes POST\"}\n");
     expect_method("POST", "producer", "/api/v1/events", 503,
                   "{\"error\":\"no intake: caseflow-web was started without intake (the "
-                  "broker's intake endpoint)\"}\n");
+                  "broker's intake endpoint), or under CURVE without producer-key\"}\n");
     fake_t fake = { .method = "POST", .too_large = true };
     cf_web_response_t res;
     ask("producer", "/api/v1/events", NULL, false, &fake, &res);
