@@ -57,7 +57,7 @@
 typedef struct {
     cf_metric_t *events[CF_ACK_STATUS_COUNT];   /* by outcome */
     cf_metric_t *requests, *redeliveries;
-    cf_metric_t *queue_events, *queue_jobs, *inflight, *workers;
+    cf_metric_t *queue_events, *queue_jobs, *queue_age, *inflight, *workers;
     cf_metric_t *published[BROKER_TOPIC_FAMILIES], *dropped, *outbox_errors;
     cf_metric_t *notices_refused;   /* a worker's DONE notifications not published */
     cf_metric_t *connections[BROKER_ENDPOINTS], *refused[BROKER_ENDPOINTS];   /* per endpoint */

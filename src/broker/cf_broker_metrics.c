@@ -33,6 +33,9 @@ static const struct {
       "Events queued, waiting for a worker." },
     { offsetof(broker_metrics_t, queue_jobs), true, "caseflow_broker_queue_jobs",
       "Jobs (one per PUSH) queued, waiting for a worker." },
+    { offsetof(broker_metrics_t, queue_age), true, "caseflow_broker_queue_age_seconds",
+      "Seconds the job at the head of the queue (the next to go to a worker) has waited since "
+      "its PUSH came in; 0 when the queue is empty." },
     { offsetof(broker_metrics_t, inflight), true, "caseflow_broker_inflight_jobs",
       "Jobs held by workers, not yet answered." },
     { offsetof(broker_metrics_t, workers), true, "caseflow_broker_workers",
@@ -82,6 +85,8 @@ void cf_broker_metrics_gauges(cf_broker_t *self)
         return;
     cf_metric_set(m->queue_events, (int64_t) cf_jobq_events(self->queue));
     cf_metric_set(m->queue_jobs, (int64_t) cf_jobq_jobs(self->queue));
+    int64_t head = cf_jobq_head_received(self->queue);
+    cf_metric_set(m->queue_age, head < 0 ? 0 : (cf_clock_ms() - head) / 1000);
     cf_metric_set(m->inflight, (int64_t) cf_roster_inflight(self->roster));
     cf_metric_set(m->workers, (int64_t) cf_roster_size(self->roster));
     /* the publisher and the outbox reader keep these counts: mirror them */

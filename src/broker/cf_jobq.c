@@ -2,6 +2,7 @@
     see cf_jobq.h.                                                            */
 #include "cf_jobq.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_loop.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ cf_job_t *cf_job_new(uint64_t id, size_t event_count)
     self->events = cf_calloc(event_count, sizeof(zmq_msg_t));
     self->id = id;
     self->event_count = event_count;
+    self->received_at = cf_clock_ms();
     zmq_msg_init(&self->producer);
     zmq_msg_init(&self->request_id);
     zmq_msg_init(&self->owner);
@@ -140,4 +142,10 @@ size_t cf_jobq_bytes(const cf_jobq_t *self)
 {
     assert(self);
     return self->bytes;
+}
+
+int64_t cf_jobq_head_received(const cf_jobq_t *self)
+{
+    assert(self);
+    return self->head ? self->head->received_at : -1;
 }

@@ -24,6 +24,7 @@ typedef struct _cf_job_t {
     size_t event_count;
     unsigned attempts;          /* how often it was handed to a worker */
     int64_t sent_at;            /* cf_clock_ms() of the last hand-out */
+    int64_t received_at;        /* cf_clock_ms() when it was made: the queue's age */
     cf_ratelimit_t *quota;      /* holds charged bytes of owner; NULL: none */
     zmq_msg_t owner;            /* the producer as quota names it (its key) */
     size_t charged;
@@ -59,5 +60,8 @@ cf_job_t *cf_jobq_pop(cf_jobq_t *self);
 size_t cf_jobq_jobs(const cf_jobq_t *self);
 size_t cf_jobq_events(const cf_jobq_t *self);
 size_t cf_jobq_bytes(const cf_jobq_t *self);        /* of the queued jobs' event frames */
+/*  When the job at the head of the queue (the next to go) was received
+    (cf_clock_ms), or -1 when the queue is empty.                            */
+int64_t cf_jobq_head_received(const cf_jobq_t *self);
 
 #endif

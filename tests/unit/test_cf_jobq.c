@@ -1,4 +1,5 @@
-/*  Tests of cf_jobq: FIFO order, requeue at the front, event accounting.    */
+/*  Tests of cf_jobq: FIFO order, requeue at the front, event accounting, and
+    the head's arrival time (the queue's age).                              */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -51,8 +52,30 @@ static void test_fifo_and_counts(void **state)
     cf_jobq_destroy(&queue);                        /* NULL is fine */
 }
 
+/* The queue's age is its head's: when the next job to go came in. */
+static void test_head_received(void **state)
+{
+    (void) state;
+    cf_jobq_t *queue = cf_jobq_new();
+    assert_int_equal(cf_jobq_head_received(queue), -1);
+    cf_job_t *first = job_with(1, 1), *second = job_with(2, 1);
+    first->received_at = 1000, second->received_at = 2000;
+    cf_jobq_push(queue, first);
+    cf_jobq_push(queue, second);
+    assert_int_equal(cf_jobq_head_received(queue), 1000);
+    cf_job_t *job = cf_jobq_pop(queue);
+    assert_int_equal(cf_jobq_head_received(queue), 2000);
+    cf_jobq_push_front(queue, job);                 /* redelivered: the head again */
+    assert_int_equal(cf_jobq_head_received(queue), 1000);
+    cf_job_t *fresh = job_with(3, 1);
+    assert_true(fresh->received_at > 0);            /* made now (cf_clock_ms) */
+    cf_job_destroy(&fresh);
+    cf_jobq_destroy(&queue);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_fifo_and_counts) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_fifo_and_counts),
+                                        cmocka_unit_test(test_head_received) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
