@@ -149,6 +149,7 @@ int main(int argc, char **argv)
     cf_metrics_http_t *http = NULL;
     cf_web_redis_t *redis = NULL;
     cf_web_t *web = NULL;
+    int rc = 0;
     cf_web_tokens_t *tokens = cf_web_tokens_load(o.tokens, err, sizeof err);
     cf_web_assets_t *assets = tokens ? cf_web_assets_load(o.dashboard, NULL, err, sizeof err)
                                      : NULL;
@@ -174,35 +175,27 @@ int main(int argc, char **argv)
                                                           o.web.metrics, err, sizeof err)))
         || !(web = cf_web_new(&o.web, err, sizeof err))) {
         CF_LOG(CF_LOG_ERROR, "cannot start", "error=%s", CF_LOG_QUOTE(err));
-        cf_web_feed_destroy(&o.web.feed);
-        cf_metrics_http_stop(&http, &o.web.metrics);
-        cf_web_redis_destroy(&redis);
-        cf_web_intake_destroy(&o.web.source.intake);
-        cf_curve_destroy(&o.curve);
-        cf_curve_destroy(&o.operator);
-        cf_curve_destroy(&o.producer);
-        cf_redis_auth_destroy(&auth);
-        cf_web_tokens_destroy(&tokens);
-        cf_web_assets_destroy(&assets);
-        cf_settings_destroy(&settings);
-        return 1;
-    }
-    CF_LOG(CF_LOG_INFO, "web started",
-           "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s control=%s intake=%s "
-           "security=%s charts=%s", o.host,
-           cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
-           o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
-           o.control ? o.control : "none", o.posting ? o.intake : "none",
-           o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
-    if (http)
-        CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host, o.metrics_port);
-    while (!*stop) {
-        sleep(1);       /* a signal ends the sleep; the server runs in its threads */
-        if (*reload) {
-            *reload = 0;
-            reload_tokens(web, &tokens, o.tokens);
+        rc = 1;
+    } else {
+        CF_LOG(CF_LOG_INFO, "web started",
+               "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s control=%s intake=%s "
+               "security=%s charts=%s", o.host,
+               cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
+               o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
+               o.control ? o.control : "none", o.posting ? o.intake : "none",
+               o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
+        if (http)
+            CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host,
+                   o.metrics_port);
+        while (!*stop) {
+            sleep(1);   /* a signal ends the sleep; the server runs in its threads */
+            if (*reload) {
+                *reload = 0;
+                reload_tokens(web, &tokens, o.tokens);
+            }
         }
     }
+    /* one teardown for a failed start and a stop */
     cf_web_destroy(&web);
     cf_web_feed_destroy(&o.web.feed);       /* after the server: its streams read it */
     cf_metrics_http_stop(&http, &o.web.metrics);
@@ -215,6 +208,7 @@ int main(int argc, char **argv)
     cf_web_tokens_destroy(&tokens);
     cf_web_assets_destroy(&assets);
     cf_settings_destroy(&settings);
-    CF_LOG(CF_LOG_INFO, "web stopped", "%s", "");
-    return 0;
+    if (rc == 0)
+        CF_LOG(CF_LOG_INFO, "web stopped", "%s", "");
+    return rc;
 }

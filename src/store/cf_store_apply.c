@@ -254,15 +254,29 @@ static int apply_read(cf_store_t *self, const cf_event_t *events, unsigned pendi
     return cf_store_fail(self, CF_STORE_ERR_REDIS, "the markers' generation keeps changing");
 }
 
+/* The states a shard's read round asked for: part 0 its cases, part 1 its
+   routes, in the order of apply_distinct; and the event (one of each)
+   that names state j of a part. */
+static size_t apply_states(const cf_store_t *self, unsigned s, int part)
+{
+    return part == 0 ? self->cases[s] : self->routes[s];
+}
+
+static const cf_event_t *apply_state_event(const cf_store_t *self, const cf_event_t *events,
+                                           unsigned s, int part, size_t j)
+{
+    return &events[self->unique[self->start[s] + (part ? self->cases[s] : 0) + j]];
+}
+
 /* ---- 2. fold ------------------------------------------------------------------- */
 
 /* Loads the states the shard's reads returned into the fold. */
 static int apply_load(cf_store_t *self, const cf_event_t *events, unsigned s)
 {
-    size_t r = self->read_start[s], from = self->start[s];
+    size_t r = self->read_start[s];
     const redisReply *states[2] = { NULL, NULL };
     for (int part = 0; part < 2; part++) {
-        size_t n = part == 0 ? self->cases[s] : self->routes[s];
+        size_t n = apply_states(self, s, part);
         if (!n)
             continue;
         const redisReply *reply = self->reads[r++];
@@ -273,9 +287,9 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, unsigned s)
         states[part] = reply;
     }
     for (int part = 0; part < 2; part++) {
-        size_t n = part == 0 ? self->cases[s] : self->routes[s];
+        size_t n = apply_states(self, s, part);
         for (size_t j = 0; j < n; j++) {
-            const cf_event_t *e = &events[self->unique[from + (part ? self->cases[s] : 0) + j]];
+            const cf_event_t *e = apply_state_event(self, events, s, part, j);
             const redisReply *v = states[part]->element[j];
             const char *data = v->type == REDIS_REPLY_STRING ? v->str : NULL;
             size_t len = data ? v->len : 0;
@@ -385,14 +399,14 @@ static void apply_build_guards(cf_store_t *self, const cf_event_t *events, unsig
     char key[CF_KEYS_MAX];
     size_t from = self->start[s], r = self->read_start[s];
     for (int part = 0; part < 2; part++) {
-        size_t n = part == 0 ? self->cases[s] : self->routes[s];
+        size_t n = apply_states(self, s, part);
         if (!n)
             continue;
         const redisReply *states = self->reads[r++];
         size_t spike = part == 1 ? cf_commit_key(c, key, cf_keys_fixed(key, sizeof key, s,
                                                                        CF_KEYS_SPIKE)) : 0;
         for (size_t j = 0; j < n; j++) {
-            const cf_event_t *e = &events[self->unique[from + (part ? self->cases[s] : 0) + j]];
+            const cf_event_t *e = apply_state_event(self, events, s, part, j);
             const redisReply *v = states->element[j];
             const char *old = v->type == REDIS_REPLY_STRING ? v->str : NULL;
             if (part == 0)
