@@ -385,7 +385,7 @@ void cf_fold_finish(cf_fold_t *self)
         fold_case_t *c = &self->cases[i];
         fold_settle_case(self, c);
         fold_case_encode(c, &c->after);
-        if (c->after.len != c->before.len || memcmp(c->after.data, c->before.data, c->after.len)) {
+        if (!fold_bytes_same(&c->after, &c->before)) {
             self->changed_cases = cf_grow(self->changed_cases, &self->changed_cases_cap,
                                           self->changed_cases_n + 1, sizeof(size_t));
             self->changed_cases[self->changed_cases_n++] = i;
@@ -396,7 +396,7 @@ void cf_fold_finish(cf_fold_t *self)
         if (r->flowed)
             fold_settle_spike(self, r);
         fold_route_encode(r, &r->after);
-        if (r->after.len != r->before.len || memcmp(r->after.data, r->before.data, r->after.len)) {
+        if (!fold_bytes_same(&r->after, &r->before)) {
             self->changed_routes = cf_grow(self->changed_routes, &self->changed_routes_cap,
                                            self->changed_routes_n + 1, sizeof(size_t));
             self->changed_routes[self->changed_routes_n++] = i;

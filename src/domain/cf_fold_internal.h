@@ -11,6 +11,8 @@
 #include "caseflow/cf_fold.h"
 
 #include <msgpack.h>
+#include <stdbool.h>
+#include <string.h>
 
 #define FOLD_STATE_V1       1       /* the leading format byte of a route's packed state */
 #define FOLD_CASE_V2        2       /* ... of a case's: format 1 and the events applied */
@@ -46,6 +48,13 @@ typedef struct {
     uint8_t *data;
     size_t len, cap;
 } fold_bytes_t;
+
+/*  Whether two packed forms hold the same bytes. An empty one has no data
+    (NULL), which memcmp may not be given even for a length of 0.          */
+static inline bool fold_bytes_same(const fold_bytes_t *a, const fold_bytes_t *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
 
 /*  A case: its state (what the packed form holds) and its batch. Kept in a
     slot that is reused from batch to batch, with its arrays' room.        */

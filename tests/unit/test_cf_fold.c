@@ -454,6 +454,21 @@ static void test_resent_is_duplicate(void **state)
     assert_int_equal(cf_fold_cases(m->fold), 0);        /* nothing to write back */
 }
 
+/* A resend for a case that has no state (its registration's marker survives,
+   its state does not, as a fuzzed PUSH found): the case stays empty and is
+   not written back. Empty before and after compare without touching memory. */
+static void test_duplicate_on_empty_case(void **state)
+{
+    model_t *m = *state;
+    cf_event_t ev;
+    cf_test_stage(&ev, "e-0", CASE_A, CF_EV_CASE_DEPARTED);
+    cf_fold_reset(m->fold);
+    assert_int_equal(cf_fold_load_case(m->fold, CASE_A, NULL, 0), 0);
+    cf_fold_apply(m->fold, &ev, false);
+    cf_fold_finish(m->fold);
+    assert_int_equal(cf_fold_cases(m->fold), 0);
+}
+
 static void test_late_registration_keeps_stage_times(void **state)
 {
     model_t *m = *state;
@@ -1127,6 +1142,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_registration), T(test_stage_moves), T(test_resent_is_duplicate),
+        T(test_duplicate_on_empty_case),
         T(test_late_registration_keeps_stage_times), T(test_duplicate_within_batch),
         T(test_order_does_not_matter), T(test_registration_rules),
         T(test_durations), T(test_earliest_arrival_dates_the_return), T(test_detention),
