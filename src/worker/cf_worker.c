@@ -31,6 +31,8 @@
 typedef struct {
     cf_metric_t *jobs[2];           /* answered, by run: [0] batch, [1] careful */
     cf_metric_t *alerts_fired;
+    cf_metric_t *conflicts;         /* commits refused by a guard and redone */
+    uint64_t conflicts_seen;        /* cf_store_conflicts() when last added */
 } worker_metrics_t;
 
 typedef struct {
@@ -141,6 +143,16 @@ static void worker_notice(const void *apply, size_t index, const char **topic,
     cf_apply_notification(apply, index, topic, topic_len, body, body_len);
 }
 
+
+/* Adds the commits the store redid since the last look (cf_store_conflicts
+   counts them over the store's life) to the metric. */
+static void worker_count_conflicts(cf_worker_t *self)
+{
+    uint64_t now = cf_store_conflicts(self->store);
+    cf_metric_add(self->metrics.conflicts, now - self->metrics.conflicts_seen);
+    self->metrics.conflicts_seen = now;
+}
+
 /* Runs the oldest job and answers DONE. -1 when Redis failed (keep it): a
    job Redis refused (an error reply, not an outage) is run event by event
    next time, so that the event it refuses is found and dead-lettered. */
@@ -169,6 +181,7 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
     self->last_sent = cf_clock_ms();
     self->events_done += count;
     cf_metric_inc(self->metrics.jobs[job->careful]);
+    worker_count_conflicts(self);
     return 0;
 }
 
@@ -360,6 +373,9 @@ static void worker_metrics_new(cf_metrics_t *registry, cf_apply_t *apply, cf_sto
                                       "run=\"careful\"");
     out->alerts_fired = cf_metrics_counter(registry, "caseflow_worker_overdue_alerts_total",
                                            "Overdue alerts fired.", NULL);
+    out->conflicts = cf_metrics_counter(registry, "caseflow_worker_commit_conflicts_total",
+        "Commits refused because a state changed after it was read (read and computed again).",
+        NULL);
     cf_store_set_metrics(store,
         cf_metrics_histogram(registry, "caseflow_worker_redis_seconds",
                              "Latency of a job's apply round trip to Redis, in seconds.", NULL,
