@@ -46,6 +46,12 @@ int cf_config_error_line(const cf_config_t *self, size_t index);
 const char *cf_config_value(const cf_config_t *self, const char *section, const char *key,
                             int *line);
 
+/*  The index-th key read (0 .. cf_config_keys - 1), in file order: its
+    value, with its section, key and line into those not NULL. For a reader
+    whose keys are not known in advance (a form's mapping, cf_form_map).    */
+const char *cf_config_entry(const cf_config_t *self, size_t index, const char **section,
+                            const char **key, int *line);
+
 /*  How many keys and how many sections with keys the file holds.            */
 size_t cf_config_keys(const cf_config_t *self);
 size_t cf_config_sections(const cf_config_t *self);

@@ -260,6 +260,16 @@ const char *cf_event_type_name(cf_event_type_t type);
 /*  The type of the len bytes at name, or -1.                                */
 int cf_event_type_find(const char *name, size_t len);
 
+/*  The field named by the len bytes at name, or -1 for a name the schema
+    does not know; and the fields a type requires, and those it also allows,
+    envelope included (CF_FIELD_BITs of its row in cf_event_types.c); a
+    field's name (for reasons). What
+    a form's mapping may write is checked with them (cf_form_map).         */
+int cf_event_field_find(const char *name, size_t len);
+const char *cf_event_field_name(cf_field_id_t id);
+uint64_t cf_event_fields_required(cf_event_type_t type);
+uint64_t cf_event_fields_allowed(cf_event_type_t type);
+
 /*  The stage an event type moves a case to, or CF_STAGE_NONE.              */
 cf_stage_t cf_event_stage(cf_event_type_t type);
 

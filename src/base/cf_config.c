@@ -227,6 +227,20 @@ const char *cf_config_value(const cf_config_t *self, const char *section, const 
     return NULL;
 }
 
+const char *cf_config_entry(const cf_config_t *self, size_t index, const char **section,
+                            const char **key, int *line)
+{
+    assert(self && index < self->entries_n);
+    const config_entry_t *e = &self->entries[index];
+    if (section)
+        *section = e->section;
+    if (key)
+        *key = e->key;
+    if (line)
+        *line = e->line;
+    return e->value;
+}
+
 size_t cf_config_keys(const cf_config_t *self)
 {
     assert(self);

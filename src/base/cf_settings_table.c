@@ -179,6 +179,9 @@ static const cf_setting_t s_rows[] = {
       "the certificate's private key, PEM, mode 0600 (with tls-cert)", NULL },
     { "dashboard", WEB, CF_PATH, NULL, 0, "DIR",
       "the dashboard's files (default: where they were built or installed)", NULL },
+    { "forms", WEB, CF_PATH, NULL, 0, "DIR",
+      "form mappings, NAME.ini each: POST /api/v1/forms/NAME takes that form's submissions "
+      "(docs/forms.md; default: none)", NULL },
     { "metrics", WEB, CF_HOST_PORT, NULL, 0, "HOST:PORT",
       "serve Prometheus metrics on http://HOST:PORT/metrics (default: off)", NULL },
 };

@@ -2,7 +2,10 @@
     intake and says what became of each. A thin main over cf_json (each line
     to msgpack; a line that is not a JSON object is rejected here, with its
     line number, and not sent) and cf_client (batches, window, resends,
-    deadline). Everything is read before anything is sent, so an unreadable
+    deadline). With --map FILE each line is a form's submission, made an
+    event by cf_form_map first (a submission it refuses is rejected here,
+    as a line that is not JSON is); --dry-run prints the events instead of
+    sending them. Everything is read before anything is sent, so an unreadable
     file stops the run at once. The summary goes to stdout, as text or as one
     JSON object; a progress bar goes to stderr when it is a terminal. Exit 0
     when every event was accepted or duplicate, 1 when one was rejected or
@@ -11,6 +14,7 @@
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_client.h"
+#include "caseflow/cf_form_map.h"
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
@@ -29,6 +33,8 @@
 static const char *s_usage =
     "Usage: caseflow-push [options] [FILE ...]\n"
     "Sends events (JSON lines; stdin when no FILE or FILE is -) to the broker.\n"
+    "With --map, each line is a form's submission (KoboToolbox, ODK) that the\n"
+    "mapping file makes an event (docs/forms.md).\n"
     "Each setting is a flag, an environment variable or a key of the --config\n"
     "file ([push], or [caseflow] for shared ones), in that order of precedence.\n"
     "\n"
@@ -36,6 +42,8 @@ static const char *s_usage =
 
 static const char *s_usage_end =
     "  --json                print the summary as one JSON object\n"
+    "  --map FILE            read form submissions, mapped to events by FILE\n"
+    "  --dry-run             print the events (one JSON line each) and send nothing\n"
     "  --quiet               no progress bar\n"
     "  --help                this text\n"
     "Exit status: 0 all accepted or duplicate, 1 some rejected or unacked,\n"
@@ -44,7 +52,8 @@ static const char *s_usage_end =
 typedef struct {
     const char *intake;
     long long batch, window, timeout_ms, deadline_s, connect_ms;
-    bool json, quiet;
+    bool json, quiet, dry_run;
+    const char *map;            /* --map FILE, or NULL */
     char **files;
     int file_count;
     cf_curve_t *curve;          /* NULL = plain */
@@ -70,6 +79,7 @@ typedef struct {
     push_options_t options;
     cf_client_t *client;
     cf_json_t *json;
+    cf_form_map_t *map;         /* --map: submissions to events */
     push_origin_t *origins;     /* per client index */
     size_t origin_size;
     push_list_t local;          /* lines rejected here */
@@ -99,6 +109,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, push_options_t
 {
     static const struct option options[] = {
         { "json", no_argument, 0, 'j' }, { "quiet", no_argument, 0, 'q' },
+        { "map", required_argument, 0, 'm' }, { "dry-run", no_argument, 0, 'n' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     *o = (push_options_t) { 0 };
     int opt;
@@ -107,6 +118,8 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, push_options_t
         switch (opt) {
         case 'j': o->json = true; break;
         case 'q': o->quiet = true; break;
+        case 'm': o->map = optarg; break;
+        case 'n': o->dry_run = true; break;
         case 'h': fputs(cf_settings_usage(s, s_usage, s_usage_end), stdout); return 1;
         case ':': snprintf(err, n, "%s needs a value", argv[optind - 1]); return -1;
         default: snprintf(err, n, "unknown option '%s' (see --help)", argv[optind - 1]); return -1;
@@ -122,7 +135,11 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, push_options_t
     o->timeout_ms = cf_settings_number(s, "timeout");
     o->deadline_s = cf_settings_number(s, "deadline");
     o->connect_ms = cf_settings_number(s, "connect-timeout");
-    if (!o->intake) {
+    if (o->dry_run && !o->map) {
+        snprintf(err, n, "--dry-run shows what --map makes: give --map FILE");
+        return -1;
+    }
+    if (!o->intake && !o->dry_run) {
         snprintf(err, n, "no intake endpoint: pass --intake, set CASEFLOW_INTAKE or put "
                  "intake in the --config file");
         return -1;
@@ -143,30 +160,44 @@ static const char *file_name(const push_t *p, uint32_t file)
     return strcmp(name, "-") == 0 ? "<stdin>" : name;
 }
 
-/* One line: to the client, or to the local rejections. */
+/* One event's text to the client; NULL, or why it was refused. */
+static const char *push_event(push_t *p, const char *text, size_t len, int64_t *index)
+{
+    if (cf_json_to_msgpack(p->json, text, len, CF_JSON_OBJECT) < 0)
+        return cf_json_error(p->json);
+    size_t size;
+    const void *data = cf_json_msgpack(p->json, &size);
+    *index = cf_client_add(p->client, data, size, cf_json_member(p->json, "event_id"));
+    return *index < 0 ? cf_client_error(p->client) : NULL;
+}
+
+/* One line (through the map, with --map): to the client, printed (with
+   --dry-run), or to the local rejections. */
 static void push_line(push_t *p, uint32_t file, uint32_t line, char *text, size_t len)
 {
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         len--;
     if (strspn(text, " \t\r\n") >= len)
         return;                                 /* blank */
-    const char *why = NULL;
+    char reason[512], *event = NULL;
     int64_t index = -1;
-    if (cf_json_to_msgpack(p->json, text, len, CF_JSON_OBJECT) < 0) {
-        why = cf_json_error(p->json);
-    } else {
-        size_t size;
-        const void *data = cf_json_msgpack(p->json, &size);
-        index = cf_client_add(p->client, data, size, cf_json_member(p->json, "event_id"));
-        why = index < 0 ? cf_client_error(p->client) : NULL;
-    }
+    const char *why = NULL;
+    if (p->map && cf_form_map_apply(p->map, text, len, &event, reason, sizeof reason) < 0)
+        why = reason;
+    else if (p->options.dry_run)
+        puts(event);
+    else
+        why = event ? push_event(p, event, strlen(event), &index)
+                    : push_event(p, text, len, &index);
+    free(event);
     if (why) {
         char *owned = cf_strdup(why);
         list_add(&p->local, (push_entry_t) { file, line, NULL, owned, owned });
-        return;
+    } else if (index >= 0) {
+        p->origins = cf_grow(p->origins, &p->origin_size, (size_t) index + 1,
+                             sizeof *p->origins);
+        p->origins[index] = (push_origin_t) { file, line };
     }
-    p->origins = cf_grow(p->origins, &p->origin_size, (size_t) index + 1, sizeof *p->origins);
-    p->origins[index] = (push_origin_t) { file, line };
 }
 
 /* Reads every file (or stdin). 0, or -1 with err naming the file. */
@@ -312,6 +343,57 @@ static int push_summary(push_t *p)
     return fflush(stdout) == 0 ? status : 2;
 }
 
+/* --dry-run: the mapped events to stdout, the refused lines to stderr.
+   0 when none was refused, 1 when one was, 2 on an I/O error. */
+static int push_dry_run(push_t *p)
+{
+    char err[2048];
+    if (push_read(p, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-push: %s\n", err);
+        return 2;
+    }
+    for (size_t i = 0; i < p->local.count; i++)
+        fprintf(stderr, "%s:%u: %s\n", file_name(p, p->local.items[i].file),
+                p->local.items[i].line, p->local.items[i].reason);
+    return fflush(stdout) ? 2 : p->local.count ? 1 : 0;
+}
+
+/* Reads, sends and prints the summary; the exit status. */
+static int push_send(push_t *p)
+{
+    char err[2048];
+    int status = 2;
+    p->client = cf_client_new(p->options.intake);
+    p->json = cf_json_new();
+    cf_client_set_batch(p->client, (unsigned) p->options.batch);
+    cf_client_set_window(p->client, (unsigned) p->options.window);
+    cf_client_set_timeout(p->client, (int) p->options.timeout_ms);
+    cf_client_set_deadline(p->client, (int) (p->options.deadline_s * 1000));
+    cf_client_set_connect_timeout(p->client, (int) p->options.connect_ms);
+    if (p->options.curve)
+        cf_client_set_curve(p->client, p->options.curve);
+    if (cf_client_connect(p->client) < 0)
+        fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p->client));
+    else if (push_read(p, err, sizeof err) < 0)
+        fprintf(stderr, "caseflow-push: %s\n", err);
+    else {
+        cf_client_set_stop_flag(p->client, cf_args_trap_signals());
+        p->bar = !p->options.quiet && isatty(STDERR_FILENO);
+        p->sending = cf_clock_ms();
+        int rc = cf_client_run(p->client, on_progress, p);
+        if (p->bar)
+            fputc('\n', stderr);
+        status = push_summary(p);
+        if (cf_client_refused(p->client))
+            fprintf(stderr, "caseflow-push: %s\n", cf_handshake_explain(cf_client_refused(p->client)));
+        if (rc < 0) {
+            fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p->client));
+            status = 2;
+        }
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     push_t p = { .started = cf_clock_ms() };
@@ -324,36 +406,15 @@ int main(int argc, char **argv)
         cf_settings_destroy(&settings);
         return parsed < 0 ? 2 : 0;
     }
-    p.client = cf_client_new(p.options.intake);
-    p.json = cf_json_new();
-    cf_client_set_batch(p.client, (unsigned) p.options.batch);
-    cf_client_set_window(p.client, (unsigned) p.options.window);
-    cf_client_set_timeout(p.client, (int) p.options.timeout_ms);
-    cf_client_set_deadline(p.client, (int) (p.options.deadline_s * 1000));
-    cf_client_set_connect_timeout(p.client, (int) p.options.connect_ms);
-    if (p.options.curve)
-        cf_client_set_curve(p.client, p.options.curve);
     int status = 2;
-    if (cf_client_connect(p.client) < 0)
-        fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p.client));
-    else if (push_read(&p, err, sizeof err) < 0)
+    if (p.options.map && !(p.map = cf_form_map_load(p.options.map, err, sizeof err)))
         fprintf(stderr, "caseflow-push: %s\n", err);
-    else {
-        cf_client_set_stop_flag(p.client, cf_args_trap_signals());
-        p.bar = !p.options.quiet && isatty(STDERR_FILENO);
-        p.sending = cf_clock_ms();
-        int rc = cf_client_run(p.client, on_progress, &p);
-        if (p.bar)
-            fputc('\n', stderr);
-        status = push_summary(&p);
-        if (cf_client_refused(p.client))
-            fprintf(stderr, "caseflow-push: %s\n", cf_handshake_explain(cf_client_refused(p.client)));
-        if (rc < 0) {
-            fprintf(stderr, "caseflow-push: %s\n", cf_client_error(p.client));
-            status = 2;
-        }
-    }
+    else if (p.options.dry_run)
+        status = push_dry_run(&p);
+    else
+        status = push_send(&p);
     cf_client_destroy(&p.client);
+    cf_form_map_destroy(&p.map);
     cf_curve_destroy(&p.options.curve);
     cf_json_destroy(&p.json);
     cf_settings_destroy(&settings);

@@ -15,6 +15,7 @@
 #include "caseflow/cf_settings.h"
 #include "cf_web.h"
 #include "cf_web_assets.h"
+#include "cf_web_forms.h"
 #include "cf_web_intake.h"
 #include "cf_web_redis.h"
 #include "cf_web_tokens.h"
@@ -37,7 +38,7 @@ typedef struct {
     char host[CF_SETTINGS_HOST_MAX], redis_host[CF_SETTINGS_HOST_MAX];
     char metrics_host[CF_SETTINGS_HOST_MAX];
     int redis_port, metrics_port;      /* metrics_port 0: no metrics */
-    const char *tokens, *subscribe, *intake, *dashboard;
+    const char *tokens, *subscribe, *intake, *dashboard, *forms;
     cf_curve_t *curve;                  /* the subscriber's CURVE settings; NULL: plain */
     const char *control;                /* the broker's control endpoint; NULL: none */
     int control_timeout;
@@ -91,6 +92,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t 
     o->web.tls_key = cf_settings_text(s, "tls-key");
     o->tokens = cf_settings_text(s, "tokens");
     o->dashboard = cf_settings_text(s, "dashboard");
+    o->forms = cf_settings_text(s, "forms");
     if (!o->dashboard)
         o->dashboard = CF_DASHBOARD_DIR;
     o->subscribe = cf_settings_text(s, "subscribe");
@@ -151,7 +153,9 @@ int main(int argc, char **argv)
     cf_web_t *web = NULL;
     int rc = 0;
     cf_web_tokens_t *tokens = cf_web_tokens_load(o.tokens, err, sizeof err);
-    cf_web_assets_t *assets = tokens ? cf_web_assets_load(o.dashboard, NULL, err, sizeof err)
+    cf_web_forms_t *forms = NULL;
+    bool formed = tokens && (!o.forms || (forms = cf_web_forms_load(o.forms, err, sizeof err)));
+    cf_web_assets_t *assets = formed ? cf_web_assets_load(o.dashboard, NULL, err, sizeof err)
                                      : NULL;
     o.web.assets = assets;
     cf_redis_auth_t *auth = !assets ? NULL
@@ -167,6 +171,7 @@ int main(int argc, char **argv)
             o.web.source.broker = web_broker, o.web.source.broker_ctx = &o;
         if (o.posting)
             o.web.source.intake = cf_web_intake_new(o.intake, o.producer);
+        o.web.source.forms = forms;
     }
     if (!auth
         || cf_metrics_http_serve(o.metrics_host, o.metrics_port, &o.web.metrics, &http, err,
@@ -179,11 +184,12 @@ int main(int argc, char **argv)
     } else {
         CF_LOG(CF_LOG_INFO, "web started",
                "address=%s:%d tls=%s tokens=%zu redis=%s:%d feed=%s control=%s intake=%s "
-               "security=%s charts=%s", o.host,
+               "forms=%s security=%s charts=%s", o.host,
                cf_web_port(web), o.web.tls_cert ? "yes" : "no", cf_web_tokens_size(tokens),
                o.redis_host, o.redis_port, o.subscribe ? o.subscribe : "none",
                o.control ? o.control : "none", o.posting ? o.intake : "none",
-               o.curve ? "curve" : "plain", cf_web_assets_has_charts(assets) ? "yes" : "no");
+               CF_LOG_QUOTE(cf_web_forms_names(forms)), o.curve ? "curve" : "plain",
+               cf_web_assets_has_charts(assets) ? "yes" : "no");
         if (http)
             CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host,
                    o.metrics_port);
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
     cf_curve_destroy(&o.producer);
     cf_redis_auth_destroy(&auth);
     cf_web_tokens_destroy(&tokens);
+    cf_web_forms_destroy(&forms);       /* after the server: requests use them */
     cf_web_assets_destroy(&assets);
     cf_settings_destroy(&settings);
     if (rc == 0)

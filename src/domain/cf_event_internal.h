@@ -61,17 +61,6 @@ int cf_event_check_enum(cf_decode_t *d, const char *path, const char *const *set
 int cf_event_check_code(cf_decode_t *d, const char *path, const msgpack_object *o,
                         bool currency, const char **s);   /* country or currency */
 
-/*  The field id of a key, or -1 for a name the schema does not know.       */
-int cf_event_field_find(const char *name, size_t len);
-
-/*  The field's name, for reasons.                                          */
-const char *cf_event_field_name(cf_field_id_t id);
-
-/*  The fields a type requires, and those it also allows, envelope included
-    (its row in cf_event_types.c).                                           */
-uint64_t cf_event_fields_required(cf_event_type_t type);
-uint64_t cf_event_fields_allowed(cf_event_type_t type);
-
 /*  Checks one field's value and stores it into d->event. Returns 0, or -1
     with a reason naming the field. Not for CF_F_EVENT_TYPE.                 */
 int cf_event_field_check(cf_decode_t *d, cf_field_id_t id, const msgpack_object *value);

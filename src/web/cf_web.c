@@ -226,9 +226,10 @@ static struct MHD_Response *web_asset(cf_web_t *self, const char *path)
 }
 
 /*  A request's state between libmicrohttpd's calls: the body of a POST to
-    /api/v1/events, whose token is checked before any of it is kept.       */
+    /api/v1/events or /api/v1/forms/NAME, whose token is checked before any
+    of it is kept.                                                          */
 typedef struct {
-    bool intake;                /* POST /api/v1/events */
+    bool intake;                /* POST /api/v1/events or /api/v1/forms/NAME */
     const cf_web_token_t *token;    /* intake: checked at the headers; NULL: refused */
     cf_web_tokens_t *tokens;    /* intake: the set token points into, held until the end */
     cf_web_response_t refusal;  /* intake: why, when token is NULL */
@@ -281,7 +282,8 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
     web_request_t *r = *state;
     if (!r) {                   /* the headers: wait for the body */
         *state = r = cf_calloc(1, sizeof *r);
-        r->intake = !strcmp(method, "POST") && !strcmp(url, "/api/v1/events");
+        r->intake = !strcmp(method, "POST") && (!strcmp(url, "/api/v1/events")
+                                                || !strncmp(url, "/api/v1/forms/", 14));
         if (r->intake)
             r->token = web_authenticate(self, connection, &r->tokens, &r->refusal);
         return MHD_YES;

@@ -3,6 +3,7 @@
     the token may see; the rest is cf_report_build and cf_table_render, as
     in caseflow-ctl report.                                                  */
 #include "cf_web_api.h"
+#include "cf_web_forms.h"
 #include "cf_web_intake.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_dlq_table.h"
@@ -305,22 +306,29 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     bool reports = !strcmp(route, "reports"), status = !strcmp(route, "status");
     bool report = !strncmp(route, "reports/", 8) && route[8] && !strchr(route + 8, '/');
     bool dlq = !strcmp(route, "dlq"), events = !strcmp(route, "events");
+    const char *form = !strncmp(route, "forms/", 6) ? route + 6 : NULL;
     char id[CF_DLQ_ID_MAX + 1];
     bool replay = api_replay_route(route, id, sizeof id);
-    if (!reports && !status && !report && !dlq && !replay && !events) {
+    if (!reports && !status && !report && !dlq && !replay && !events && !form) {
         cf_web_api_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
                          API_PREFIX "reports, " API_PREFIX "reports/NAME, " API_PREFIX
-                         "notifications, " API_PREFIX "dlq, " API_PREFIX "dlq/ID/replay and "
-                         API_PREFIX "events)", req->path);
+                         "notifications, " API_PREFIX "dlq, " API_PREFIX "dlq/ID/replay, "
+                         API_PREFIX "events and " API_PREFIX "forms/NAME)", req->path);
         return;
     }
-    if (events) {
+    if (events || form) {
+        const cf_form_map_t *map = form ? cf_web_forms_find(source->forms, form) : NULL;
         if (strcmp(req->method, "POST"))
-            cf_web_api_error(res, 405, "method %.16s: " API_PREFIX "events takes POST",
-                             req->method);
+            cf_web_api_error(res, 405, "method %.16s: %.64s takes POST", req->method,
+                             req->path);
         else if (req->nparams)
-            cf_web_api_error(res, 400, "unknown parameter '%.64s' (" API_PREFIX "events takes "
-                             "none)", req->params[0].key);
+            cf_web_api_error(res, 400, "unknown parameter '%.64s' (%.64s takes none)",
+                             req->params[0].key, req->path);
+        else if (form && !map)
+            cf_web_api_error(res, 404, "no form '%.64s' (the forms are the mappings of the "
+                             "forms folder: %.256s)", form, cf_web_forms_names(source->forms));
+        else if (form)
+            cf_web_intake_answer_form(source->intake, map, req, res);
         else
             cf_web_intake_answer(source->intake, req, res);
         return;

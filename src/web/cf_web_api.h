@@ -7,7 +7,8 @@
     GET /api/v1/reports/NAME answers the rows of caseflow-ctl report NAME
     --json (or --csv); GET /api/v1/dlq and POST /api/v1/dlq/ID/replay, for
     operators, the tables of caseflow-ctl dlq list and replay --json;
-    POST /api/v1/events, for producers, cf_web_intake's.
+    POST /api/v1/events and /api/v1/forms/NAME, for producers,
+    cf_web_intake's.
     docs/openapi.yaml is the contract.                                      */
 #ifndef CF_WEB_API_H
 #define CF_WEB_API_H
@@ -43,6 +44,8 @@ typedef struct {
     /*  Where POST /api/v1/events sends events (cf_web_intake); NULL: no
         intake endpoint configured (503).                                    */
     struct _cf_web_intake_t *intake;
+    /*  The forms POST /api/v1/forms/NAME takes (cf_web_forms); NULL: none. */
+    const struct _cf_web_forms_t *forms;
 } cf_web_source_t;
 
 typedef struct {

@@ -12,6 +12,10 @@
     broker did not answer. A body that is not such JSON is refused whole
     (400, nothing sent). Only producer tokens may post, each at most
     CF_WEB_INTAKE_RATE events a second (a bucket of CF_WEB_INTAKE_BURST).
+    POST /api/v1/forms/NAME takes a form's submissions instead (one object,
+    an array or JSON lines), each made an event by the form's mapping
+    (cf_form_map, cf_web_forms) and answered the same way; a submission the
+    mapping refuses is answered rejected with its reason and not sent.
     docs/web.md describes it; docs/openapi.yaml is the contract.            */
 #ifndef CF_WEB_INTAKE_H
 #define CF_WEB_INTAKE_H
@@ -32,6 +36,7 @@
 
 typedef struct _cf_web_intake_t cf_web_intake_t;
 typedef struct _cf_curve_t cf_curve_t;
+typedef struct _cf_form_map_t cf_form_map_t;
 
 /*  Posts to the broker's intake endpoint (copied) as a producer, with
     curve's keys when not NULL (borrowed: it must outlive the object).     */
@@ -55,5 +60,12 @@ unsigned cf_web_intake_load(cf_client_t *client, const char *body, size_t len, c
     call from several threads at once. self NULL: no intake endpoint (503). */
 void cf_web_intake_answer(cf_web_intake_t *self, const cf_web_request_t *req,
                           cf_web_response_t *res);
+
+/*  The same for POST /api/v1/forms/NAME: the body's submissions (one
+    object, maybe over several lines, an array or JSON lines) through map
+    (not NULL), each answered in order; one map refuses is rejected with
+    map's reason ("PATH: problem") and its field, and not sent.            */
+void cf_web_intake_answer_form(cf_web_intake_t *self, const cf_form_map_t *map,
+                               const cf_web_request_t *req, cf_web_response_t *res);
 
 #endif

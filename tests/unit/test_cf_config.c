@@ -63,6 +63,13 @@ static void test_file_errors(void **unused)
     assert_int_equal(cf_config_keys(c), 2);
     assert_int_equal(cf_config_sections(c), 2);
     assert_null(cf_config_value(c, "broker", "redis", NULL));
+    const char *section, *key;      /* the keys in file order */
+    assert_string_equal(cf_config_entry(c, 0, &section, &key, &line), "h:1");
+    assert_string_equal(section, "caseflow");
+    assert_string_equal(key, "redis");
+    assert_int_equal(line, 5);
+    assert_string_equal(cf_config_entry(c, 1, &section, NULL, NULL), "h:2");
+    assert_string_equal(section, "ctl");
     cf_config_destroy(&c);
 }
 

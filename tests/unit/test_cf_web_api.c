@@ -6,7 +6,9 @@
     source that fails) carry a status and a JSON reason. Dead letters: only
     an operator token without programmes lists and replays them; a replay
     takes POST and an entry id, never a range. Events: only a producer token
-    posts them, and it reads nothing.                                        */
+    posts them, and it reads nothing. Forms (deploy/forms): an unknown one
+    is a 404 naming those there are; a submission the mapping refuses is
+    answered rejected, with the field, and nothing is sent.                  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +18,8 @@
 #include <string.h>
 #include "caseflow/cf_store.h"
 #include "cf_web_api.h"
+#include "cf_web_forms.h"
+#include "cf_web_intake.h"
 
 typedef struct {
     int fail;
@@ -24,7 +28,11 @@ typedef struct {
     char replayed[64];          /* the id a replay was asked for */
     int broker;                 /* 0: no control endpoint, 1: it answers, 2: silent */
     bool too_large;             /* a POST body over the limit */
+    const char *body;           /* a POST's body */
+    cf_web_intake_t *intake;    /* NULL: no intake */
 } fake_t;
+
+static cf_web_forms_t *s_forms;     /* deploy/forms */
 
 static int fake_read(void *ctx, const char *family, cf_counts_t **counts, char *err, size_t n)
 {
@@ -105,13 +113,15 @@ static int setup(void **state)
     snprintf(text, sizeof text, "%s viewer\n%s exact CH-AVR\n%s operator\n%s operator CH-AVR\n"
              "%s exact\n%s producer\n", a, b, c, d, e, f);
     s_tokens = cf_web_tokens_parse(text, "t", err, sizeof err);
-    return s_tokens ? 0 : -1;
+    s_forms = cf_web_forms_load(CF_SOURCE_DIR "/deploy/forms", err, sizeof err);
+    return s_tokens && s_forms ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void) state;
     cf_web_tokens_destroy(&s_tokens);
+    cf_web_forms_destroy(&s_forms);
     return 0;
 }
 
@@ -121,9 +131,10 @@ static void ask(const char *token, const char *path, const char *const *params, 
 {
     cf_web_source_t source = { fake_read, fake_clock, fake_dlq_list, fake_dlq_replay, fake,
                                fake->broker ? fake_broker : NULL,
-                               fake->broker == 2 ? fake : NULL, NULL };
+                               fake->broker == 2 ? fake : NULL, fake->intake, s_forms };
     cf_web_request_t req = { .method = fake->method ? fake->method : "GET", .path = path, .csv = csv,
                              .token = cf_web_tokens_find(s_tokens, token),
+                             .body = fake->body, .body_len = fake->body ? strlen(fake->body) : 0,
                              .body_too_large = fake->too_large };
     for (size_t i = 0; params && params[i]; i += 2)
         req.params[req.nparams++] = (cf_web_param_t) { params[i], params[i + 1] };
@@ -263,7 +274,7 @@ static void test_dlq(void **state)
     expect_method("POST", "operator", "/api/v1/dlq//replay", 404,
                   "{\"error\":\"not found: /api/v1/dlq//replay (the API has /api/v1/status, "
                   "/api/v1/reports, /api/v1/reports/NAME, /api/v1/notifications, /api/v1/dlq, "
-                  "/api/v1/dlq/ID/replay and /api/v1/events)\"}\n");
+                  "/api/v1/dlq/ID/replay, /api/v1/events and /api/v1/forms/NAME)\"}\n");
     fake.fail = 1;
     fake.method = NULL;
     ask("operator", "/api/v1/dlq", NULL, false, &fake, &res);
@@ -321,6 +332,43 @@ static void test_events(void **state)
     free(res.body);
 }
 
+/*  POST /api/v1/forms/NAME: as events for the refusals; an unknown form is
+    a 404; a submission the mapping refuses is answered rejected, in its
+    place, and is not sent (no broker listens here: none is needed).        */
+static void test_forms(void **state)
+{
+    (void) state;
+    const char *path = "/api/v1/forms/flow-monitoring";
+    expect_method("POST", "viewer", path, 403, "{\"error\":\"posting events needs a token of "
+                  "the producer role\"}\n");
+    expect_method("GET", "producer", path, 405, "{\"error\":\"method GET: "
+                  "/api/v1/forms/flow-monitoring takes POST\"}\n");
+    expect_method("POST", "producer", "/api/v1/forms/nope", 404, "{\"error\":\"no form 'nope' "
+                  "(the forms are the mappings of the forms folder: flow-monitoring)\"}\n");
+    expect_method("POST", "producer", path, 503,
+                  "{\"error\":\"no intake: caseflow-web was started without intake (the "
+                  "broker's intake endpoint), or under CURVE without producer-key\"}\n");
+    fake_t fake = { .method = "POST", .intake = cf_web_intake_new("tcp://127.0.0.1:9", NULL),
+                    .body = "[{\"_uuid\": \"u1\", \"group_flow/name\": \"Ali\"},\n"
+                            " {\"_uuid\": \"u2\", \"group_flow/total\": \"many\"}]" };
+    cf_web_response_t res;
+    ask("producer", path, NULL, false, &fake, &res);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "{\"events\":2,\"accepted\":0,\"duplicate\":0,\"rejected\":2,"
+        "\"busy\":0,\"unacked\":0,\"results\":[{\"status\":\"rejected\",\"event_id\":null,"
+        "\"field\":\"group_flow/name\",\"reason\":\"group_flow/name: not in the mapping: map "
+        "it in [fields] or drop it with [form] ignore (an unknown field is refused, as in an "
+        "event)\"},{\"status\":\"rejected\",\"event_id\":null,\"field\":\"group_flow/total\","
+        "\"reason\":\"group_flow/total: 'many' is not a whole number\"}]}\n");
+    free(res.body);
+    fake.body = "{\"_uuid\": \"u1\",\n \"group_flow/name\": \"Ali\"}\n";   /* one, over lines */
+    ask("producer", path, NULL, false, &fake, &res);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body, "\"events\":1,"));
+    free(res.body);
+    cf_web_intake_destroy(&fake.intake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_dlq),
         cmocka_unit_test(test_status_broker),
         cmocka_unit_test(test_events),
+        cmocka_unit_test(test_forms),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
