@@ -18,6 +18,9 @@ typedef struct _cf_table_t cf_table_t;
 typedef enum { CF_TABLE_TEXT, CF_TABLE_INT, CF_TABLE_REAL } cf_table_type_t;
 typedef enum { CF_TABLE_PLAIN, CF_TABLE_JSON, CF_TABLE_CSV } cf_table_format_t;
 
+/*  The key of a JSON row that names its masked cells; no column has it.   */
+#define CF_TABLE_SUPPRESSED "suppressed"
+
 /*  One sort key. When order is not NULL it is a NULL-terminated list of
     values that sort first, in list order; an entry ending in '*' matches
     every value with that prefix. Values not in the list follow; ties and
@@ -75,7 +78,10 @@ void cf_table_sort(cf_table_t *self, const cf_table_key_t *keys, size_t nkeys);
     JSON:  "[\n", one object per row keyed by column name in column order
            ("  {...},\n"), "]\n"; integers as JSON integers, reals as JSON
            numbers rounded to the column's decimals, masked cells and
-           undefined reals as null; "[]\n" when there are no rows.
+           undefined reals as null; a row with masked cells ends with
+           "suppressed": {column: mark, ...}, so that a suppressed figure
+           is told from one that does not exist (docs/operations.md, "JSON
+           output"); "[]\n" when there are no rows.
     CSV:   RFC 4180: a header record then one record per row, CRLF line
            ends, fields with a comma, quote, CR or LF quoted, quotes doubled.
     Plain text shows control bytes as '?'; JSON and CSV keep them.          */

@@ -46,6 +46,11 @@ int ctl_options(const char *command, const char *usage, int argc, char **argv,
 cf_store_t *ctl_store_open(const char *command, cf_settings_t *settings, bool with_scripts,
                            char *where, size_t where_size, int *rc);
 
+/*  Prints value, a --json answer, in the one style of docs/operations.md
+    ("JSON output"): an array of rows as "[", a row a line, "]"; anything
+    else compact on one line. Takes value. 0, or 1 when stdout fails.       */
+int ctl_print_json(void *value);
+
 int ctl_report(int argc, char **argv);
 int ctl_dlq(int argc, char **argv);
 int ctl_clock(int argc, char **argv);

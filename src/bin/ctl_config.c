@@ -26,21 +26,11 @@ static const char *s_config_usage =
     "                        reason on stderr when not\n"
     "  keys                  every section and key the programs take: type,\n"
     "                        default, environment variable\n"
-    "  --json                one JSON object (check) or array (keys) on stdout\n"
+    "  --json                one JSON object (check) on a line, or the rows (keys)\n"
     "  --help                this text\n";
 
 static const char *s_types[] = { "text", "number", "endpoint", "host:port", "log level", "path",
                                  "yes/no" };
-
-/*  Prints and frees the JSON value. 0, or 1 when stdout fails.              */
-static int config_print_json(json_t *value)
-{
-    char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    int rc = !text || printf("%s\n", text) < 0 || fflush(stdout) != 0;
-    free(text);
-    json_decref(value);
-    return rc;
-}
 
 static int config_check(const char *path, bool json)
 {
@@ -54,7 +44,7 @@ static int config_check(const char *path, bool json)
             json_array_append_new(list, json_pack("{s:i, s:s}", "line",
                                                   cf_config_error_line(config, i), "message",
                                                   cf_config_error(config, i)));
-        rc = config_print_json(json_pack("{s:s, s:b, s:I, s:I, s:o}", "file", path, "ok", !bad,
+        rc = ctl_print_json(json_pack("{s:s, s:b, s:I, s:I, s:o}", "file", path, "ok", !bad,
                                          "keys", (json_int_t) cf_config_keys(config), "sections",
                                          (json_int_t) cf_config_sections(config), "errors", list));
     } else if (!bad) {
@@ -126,7 +116,7 @@ static int config_keys(bool json)
         }
     }
     if (json)
-        return config_print_json(list);
+        return ctl_print_json(list);
     char *text = cf_table_render(table, CF_TABLE_PLAIN);
     int rc = fputs(text, stdout) < 0 || fflush(stdout) != 0;
     free(text);

@@ -15,6 +15,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,8 @@ static int control_show(const control_args_t *a, const cf_msg_control_reply_t *r
         snprintf(err, n, "the broker says: %s", reason);
     } else if (a->json) {
         const char *text = cf_json_from_object(json, &result.data);
-        rc = text && printf("%s\n", text) >= 0 ? 0 : -1;
+        json_t *value = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+        rc = value && ctl_print_json(value) == 0 ? 0 : -1;
     } else
         rc = print_reply(a, &result.data);
     if (rc < 0 && !*err)

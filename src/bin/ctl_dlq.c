@@ -1,12 +1,18 @@
 /*  caseflow-ctl dlq: the dead-letter stream. `dlq list` shows what is in it,
     `dlq replay ID` (or --all) applies entries again once their cause is
     fixed. The tables are cf_dlq_table's (caseflow-web's /api/v1/dlq serves
-    the same); this file parses options and renders them.                   */
+    the same); this file parses options and renders them. A replay first
+    asks Redis whether its user may remove a dead letter (XDEL of an id no
+    entry has: a no-op), so that a read-only user hears which user can
+    replay rather than a refusal deep inside the store.                     */
 #include "ctl.h"
 #include "caseflow/cf_dlq_table.h"
+#include "caseflow/cf_keys.h"
+#include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_table.h"
 
+#include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +91,33 @@ static int dlq_print(cf_table_t *table, cf_table_format_t format)
     return rc;
 }
 
+/*  Whether the settings' Redis user may replay: -1 with the reason in err
+    when Redis refuses it the removal of a dead letter (NOPERM); 0 when it
+    may, or when Redis cannot be asked (the replay then says why).          */
+static int dlq_may_replay(cf_settings_t *settings, const char *host, int port, char *err,
+                          size_t n)
+{
+    cf_redis_auth_t *auth = cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
+                                                   cf_settings_text(settings, "redis-password-file"),
+                                                   err, n);
+    redisContext *c = auth ? redisConnectWithTimeout(host, port, (struct timeval) { 5, 0 }) : NULL;
+    redisReply *reply = c && !c->err && cf_redis_auth_send(auth, c, err, n) == 0
+                      ? redisCommand(c, "XDEL %s 0-1", CF_KEYS_DLQ_STREAM) : NULL;
+    int rc = 0;
+    if (reply && reply->type == REDIS_REPLY_ERROR && !strncmp(reply->str, "NOPERM", 6)) {
+        snprintf(err, n, "the Redis user %s may not write: a replay needs one that may, such as "
+                 "caseflow-admin (--redis-user caseflow-admin --redis-password-file FILE, or "
+                 "CASEFLOW_REDIS_USER and CASEFLOW_REDIS_PASSWORD_FILE; scripts/up exports "
+                 "CASEFLOW_REDIS_ADMIN_USER and CASEFLOW_REDIS_ADMIN_PASSWORD_FILE). Redis "
+                 "said: %.200s", cf_redis_auth_user(auth), reply->str);
+        rc = -1;
+    }
+    freeReplyObject(reply);
+    redisFree(c);
+    cf_redis_auth_destroy(&auth);
+    return rc;
+}
+
 /*  The dlq command, with the settings it reads. Exit status.               */
 static int dlq_run(int argc, char **argv, cf_settings_t *settings)
 {
@@ -105,6 +138,10 @@ static int dlq_run(int argc, char **argv, cf_settings_t *settings)
         return 2;
     }
     bool replay = !strcmp(a.action, "replay");
+    if (replay && dlq_may_replay(settings, host, port, err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-ctl: dlq replay: %s\n", err);
+        return 1;
+    }
     const char *scripts = cf_settings_text(settings, "scripts");
     scripts = scripts ? scripts : cf_store_default_scripts();
     cf_store_t *store = ctl_store_new(settings, host, port, replay ? scripts : NULL, err, sizeof err);

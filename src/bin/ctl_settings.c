@@ -4,6 +4,7 @@
 #include "ctl.h"
 #include "caseflow/cf_redis_auth.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 void ctl_help(const char *usage, cf_settings_t *settings)
@@ -72,4 +73,26 @@ cf_store_t *ctl_store_open(const char *command, cf_settings_t *settings, bool wi
     if (!store)
         fprintf(stderr, "caseflow-ctl: %s: %s\n", command, err);
     return store;
+}
+
+int ctl_print_json(void *value)
+{
+    json_t *json = value;
+    size_t rows = json_is_array(json) ? json_array_size(json) : 0;
+    int failed = 0;
+    if (!json_is_array(json)) {
+        char *text = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        failed = !text || printf("%s\n", text) < 0;
+        free(text);
+    } else
+        failed = fputs(rows ? "[\n" : "[]\n", stdout) < 0;
+    for (size_t r = 0; !failed && r < rows; r++) {
+        char *text = json_dumps(json_array_get(json, r), JSON_PRESERVE_ORDER);
+        failed = !text || printf("  %s%s\n", text, r + 1 < rows ? "," : "") < 0;
+        free(text);
+    }
+    if (rows && !failed)
+        failed = fputs("]\n", stdout) < 0;
+    json_decref(json);
+    return failed || fflush(stdout) != 0;
 }

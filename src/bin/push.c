@@ -293,15 +293,19 @@ static void print_json(push_t *p, const cf_client_stats_t *s, const push_list_t 
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 8);
+    /* counts under the statuses' names, as caseflow-bench and caseflow-web's
+       intake give them; the events behind the failed ones in *_events */
+    msgpack_pack_map(&pk, 10);
     cf_pack_str_or_nil(&pk, "events");       msgpack_pack_uint64(&pk, s->events + p->local.count);
     cf_pack_str_or_nil(&pk, "accepted");     msgpack_pack_uint64(&pk, s->accepted);
     cf_pack_str_or_nil(&pk, "duplicate");    msgpack_pack_uint64(&pk, s->duplicate);
-    cf_pack_str_or_nil(&pk, "rejected");     pack_entries(p, &pk, rejected);
-    cf_pack_str_or_nil(&pk, "unacked");      pack_entries(p, &pk, unacked);
-    cf_pack_str_or_nil(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
+    cf_pack_str_or_nil(&pk, "rejected");     msgpack_pack_uint64(&pk, rejected->count);
+    cf_pack_str_or_nil(&pk, "unacked");      msgpack_pack_uint64(&pk, unacked->count);
     cf_pack_str_or_nil(&pk, "busy");         msgpack_pack_uint64(&pk, s->busy);      /* acks, then resent */
     cf_pack_str_or_nil(&pk, "resent");       msgpack_pack_uint64(&pk, s->resent);
+    cf_pack_str_or_nil(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
+    cf_pack_str_or_nil(&pk, "rejected_events");  pack_entries(p, &pk, rejected);
+    cf_pack_str_or_nil(&pk, "unacked_events");   pack_entries(p, &pk, unacked);
     const char *text = cf_json_from_msgpack(p->json, sbuf.data, sbuf.size);
     printf("%s\n", text ? text : "{}");
     msgpack_sbuffer_destroy(&sbuf);

@@ -61,6 +61,7 @@ void cf_table_destroy(cf_table_t **self_p)
 
 size_t cf_table_add_column(cf_table_t *self, const char *name, cf_table_type_t type)
 {
+    assert(strcmp(name, CF_TABLE_SUPPRESSED));     /* JSON's own key */
     assert(self && name);
     assert(self->nrows == 0);
     self->columns = cf_realloc(self->columns, (self->ncolumns + 1) * sizeof *self->columns);
@@ -369,7 +370,7 @@ static void table_json(const cf_table_t *self, FILE *out)
 {
     fputs(self->nrows ? "[\n" : "[]\n", out);
     for (size_t r = 0; r < self->nrows; r++) {
-        json_t *object = json_object();
+        json_t *object = json_object(), *suppressed = json_object();
         for (size_t c = 0; object && c < self->ncolumns; c++) {
             const table_cell_t *cell = &self->rows[r][c];
             const table_column_t *col = &self->columns[c];
@@ -381,7 +382,13 @@ static void table_json(const cf_table_t *self, FILE *out)
                                             : json_null();
             if (!value || json_object_set_new(object, self->columns[c].name, value) < 0)
                 abort();
+            /* a masked cell's null is told from an undefined real's by this */
+            if (col->type != CF_TABLE_TEXT && cell->text)
+                json_object_set_new(suppressed, col->name, table_json_string(cell->text));
         }
+        if (json_object_size(suppressed))
+            json_object_set(object, CF_TABLE_SUPPRESSED, suppressed);
+        json_decref(suppressed);
         size_t flags = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(table_json_precision(self, r));
         char *text = object ? json_dumps(object, flags) : NULL;
         if (!text)

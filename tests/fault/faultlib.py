@@ -91,8 +91,8 @@ def judge(c, stack, model, events, summary, label="", applied_before=0):
     duplicated are 0 and every report variant equals the model, and that
     only events sent again, or the applied_before events another producer
     had delivered before this push began, were acked duplicate."""
-    unacked = set(summary.get("unacked") or [])
-    rejected = summary.get("rejected") or []
+    unacked = {u.get("event_id") for u in summary.get("unacked_events") or []}
+    rejected = summary.get("rejected_events") or []
     ids = [e["event_id"] for e in events]
     acked_ids = set(ids) - unacked - {r.get("event_id") for r in rejected}
     acked = summary.get("accepted", 0) + summary.get("duplicate", 0)

@@ -223,10 +223,11 @@ static void test_vulnerability_exact_and_published(void **state)
                   render("vulnerability", s_vuln, PUBLISHED, CF_TABLE_PLAIN));
     assert_render("[\n"
                   "  {\"programme\": \"CH-AVR\", \"vulnerability\": \"disability\", "
-                  "\"cases\": null},\n"
+                  "\"cases\": null, \"suppressed\": {\"cases\": \"<10\"}},\n"
                   "  {\"programme\": \"CH-AVR\", \"vulnerability\": \"elderly\", \"cases\": 10},\n"
                   "  {\"programme\": \"CH-AVR\", \"vulnerability\": \"health\", \"cases\": 10},\n"
-                  "  {\"programme\": \"CH-AVR\", \"vulnerability\": \"vot\", \"cases\": null},\n"
+                  "  {\"programme\": \"CH-AVR\", \"vulnerability\": \"vot\", \"cases\": null, "
+                  "\"suppressed\": {\"cases\": \"<11\"}},\n"
                   "  {\"programme\": \"CH-AVR\", \"vulnerability\": \"risk:low\", \"cases\": 25},\n"
                   "  {\"programme\": \"CH-AVR\", \"vulnerability\": \"risk:high\", \"cases\": 10}\n"
                   "]\n",
@@ -385,10 +386,12 @@ static void test_reintegration_by_service_and_origin(void **state)
     assert_render("[\n"
                   "  {\"programme\": \"CH-AVR\", \"origin_country\": \"GIN\", \"surveys\": null, "
                   "\"economic\": null, \"social\": null, \"psychosocial\": null, "
-                  "\"composite\": null},\n"
+                  "\"composite\": null, \"suppressed\": {\"surveys\": \"<10\", \"economic\": \"x\", "
+                  "\"social\": \"x\", \"psychosocial\": \"x\", \"composite\": \"x\"}},\n"
                   "  {\"programme\": \"CH-AVR\", \"origin_country\": \"SEN\", \"surveys\": null, "
                   "\"economic\": null, \"social\": null, \"psychosocial\": null, "
-                  "\"composite\": null}\n"
+                  "\"composite\": null, \"suppressed\": {\"surveys\": \"<10\", \"economic\": \"x\", "
+                  "\"social\": \"x\", \"psychosocial\": \"x\", \"composite\": \"x\"}}\n"
                   "]\n",
                   render("reintegration", s_monitor, (choices_t) { .by = "origin" },
                          CF_TABLE_JSON));

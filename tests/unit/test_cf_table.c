@@ -82,7 +82,7 @@ static void test_json_and_csv(void **state)
                   "  {\"name\": \"b\", \"note\": \"\", \"n\": 7},\n"
                   "  {\"name\": \"a\", \"note\": \"x,y\", \"n\": -12},\n"
                   "  {\"name\": \"c\", \"note\": \"say \\\"hi\\\"\\nbye\", \"n\": 1234568},\n"
-                  "  {\"name\": \"a\", \"note\": \"\", \"n\": null}\n"
+                  "  {\"name\": \"a\", \"note\": \"\", \"n\": null, \"suppressed\": {\"n\": \"<10\"}}\n"
                   "]\n");
     assert_render(table, CF_TABLE_CSV,
                   "name,note,n\r\n"
@@ -192,8 +192,10 @@ static void test_reals(void **state)
                   "  {\"name\": \"c\", \"days\": null, \"share\": 0.0, \"whole\": null, "
                   "\"n\": 14},\n"
                   "  {\"name\": \"d\", \"days\": 1235.0, \"share\": null, \"whole\": null, "
-                  "\"n\": null}\n"
+                  "\"n\": null, \"suppressed\": {\"share\": \"x\", \"n\": \"<10\"}}\n"
                   "]\n");
+    /*  null is a masked cell when the row's "suppressed" names it (d's share
+        and n), an undefined real when it does not (c's days, d's whole).   */
     /*  Setting a value again unmasks the cell; NAN makes it undefined.     */
     cf_table_set_real(table, 3, 2, 0.25);
     cf_table_set_real(table, 0, 1, NAN);

@@ -165,9 +165,11 @@ static void test_reports(void **state)
        30 with it, as the stage's total would give it away */
     expect("viewer", "/api/v1/reports/stages", NULL, 200,
            "[\n  {\"programme\": \"CH-AVR\", \"stage\": \"registered\", \"cases_now\": null, "
-           "\"persons_now\": 0, \"cases_ever\": 0, \"persons_ever\": 0},\n"
+           "\"persons_now\": 0, \"cases_ever\": 0, \"persons_ever\": 0, "
+           "\"suppressed\": {\"cases_now\": \"<10\"}},\n"
            "  {\"programme\": \"UK-VARRP\", \"stage\": \"registered\", \"cases_now\": null, "
-           "\"persons_now\": 0, \"cases_ever\": 0, \"persons_ever\": 0}\n]\n");
+           "\"persons_now\": 0, \"cases_ever\": 0, \"persons_ever\": 0, "
+           "\"suppressed\": {\"cases_now\": \"<10\"}}\n]\n");
     fake_t fake = { 0 };
     cf_web_response_t res;
     ask("viewer", "/api/v1/reports/stages", NULL, true, &fake, &res);

@@ -76,7 +76,9 @@ function table(rows, columns) {
     p.textContent = "Nothing yet.";
     return p;
   }
-  columns = columns || Object.keys(rows[0]);
+  /* "suppressed" names a row's hidden cells (docs/operations.md, "JSON
+     output"): not a column */
+  columns = columns || Object.keys(rows[0]).filter((c) => c !== "suppressed");
   const head = t.createTHead().insertRow();
   for (const c of columns) {
     const th = document.createElement("th");
