@@ -48,6 +48,7 @@ typedef struct {
     const char *control_endpoint;       /* ROUTER, operators (cf_broker_control); NULL = none */
     const cf_redis_auth_t *redis_auth;  /* Redis credentials; NULL = none */
     size_t connections_max;             /* per endpoint; 0 = default */
+    unsigned shards;                    /* the deployment's shard count; 0 = CF_SHARD_DEFAULT */
 } cf_broker_config_t;
 
 #define CF_BROKER_HANDSHAKE_MS 10000        /* a connection's handshake, at most */

@@ -101,6 +101,8 @@ typedef struct {
     char case_ref[CF_CASE_REF_MAX + 1];         /* raw; the worker replaces it */
     bool has_case_seq;
     uint64_t case_seq;
+    uint64_t shard_hash;        /* FNV-1a of the raw shard key (cf_shard): set
+                                   before case_ref is pseudonymised */
 
     /* Filled by the worker, never by the decoder */
     char case_id[CF_PSEUDONYM_LEN + 1];         /* HMAC pseudonym of case_ref */

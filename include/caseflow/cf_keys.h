@@ -42,6 +42,7 @@ typedef enum {
 
 #define CF_KEYS_DLQ_STREAM  "cf:{dlq}:stream"   /* the dead letters */
 #define CF_KEYS_CLOCK       "cf:clock"          /* the clock an operator set */
+#define CF_KEYS_SHARDS      "cf:shards"         /* the shard count, recorded by the first process */
 
 /*  A fixed key's name ("stage" ... "flows", "outbox", "due", "route_day",
     "spike") and its Redis type ("hash", "stream", "zset"); NULL when out

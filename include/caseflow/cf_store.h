@@ -19,8 +19,8 @@
 #include "caseflow/cf_metrics.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_redis_auth.h"
+#include "caseflow/cf_shard.h"
 
-#define CF_STORE_SHARDS         8       /* hash tags {s0} .. {s7} */
 #define CF_STORE_EID_TTL        (30u * 24 * 3600)   /* default dedupe window, s */
 #define CF_STORE_CASE_TTL       (30u * 24 * 3600)   /* default life of a closed case's state, s */
 #define CF_STORE_COMMIT_SCRIPT  "commit.lua"        /* a shard's commit, generic */
@@ -212,16 +212,33 @@ int cf_store_count_rejections(cf_store_t *self, const cf_store_rejection_t *reje
                               size_t count, bool *counted);
 
 /*  Reads family (stage, returns, vuln, demo or quality) from every shard
-    (eight pipelined HGETALLs) and sums each field over the shards into a
+    (one pipelined HGETALL per shard, one round trip) and sums each field over the shards into a
     new *counts that the caller destroys. Returns 0, or -1 (with *counts
     NULL) on an error, a counter that is not an integer, or an unknown
     family. Needs no script and no prior cf_store_connect.                   */
 int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **counts);
 
-/*  The shard of an event: for case events the first 8 hex digits of case_id
-    modulo CF_STORE_SHARDS, for the others FNV-1a (32-bit) of event_id
-    modulo CF_STORE_SHARDS. Pure.                                            */
-unsigned cf_store_shard_of(const cf_event_t *event);
+/*  The shard of an event among this store's: its shard key's hash
+    (event->shard_hash, set by cf_event_decode from the raw case_ref, route
+    or event_id: cf_shard) modulo cf_store_shards. Pure.                    */
+unsigned cf_store_shard_of(const cf_store_t *self, const cf_event_t *event);
+
+/*  How many shards the state is split into: the setting `shards`
+    (1 .. CF_SHARD_MAX, CF_SHARD_DEFAULT until set), which every process of
+    a deployment must share. Set before the first call that uses Redis: each
+    connection checks it against the count Redis records
+    (cf_store_shards_agree) and fails with CF_STORE_ERR_IO, naming both,
+    when they differ. record: this store records its count when Redis holds
+    none (a worker's; a tool's store only compares).                       */
+void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record);
+unsigned cf_store_shards(const cf_store_t *self);
+
+/*  Checks shards against the count recorded in Redis at c (connected and
+    authenticated); with record, records it when none is (SET NX). 0, or -1
+    with why in err: another count (a message naming both and the fix), or
+    the error of the call (c->err set on an I/O error).                     */
+int cf_store_shards_agree(redisContext *c, unsigned shards, bool record, char *err,
+                          size_t size);
 
 /*  The last error's message ("" when none) and code.                        */
 /*  How durable an accepted event is on this Redis, from its persistence
@@ -257,6 +274,10 @@ typedef struct {
     char error[256];                    /* what the last try met */
     unsigned tries;
     int64_t time_ms;                    /* when it was dead-lettered */
+    uint64_t shard_hash;                /* the event's, from its raw shard key: the payload's
+                                           case_ref is the pseudonym, which would hash to
+                                           another shard (field shard_hash) */
+    bool has_shard_hash;                /* when read: the entry had it */
 } cf_dead_letter_t;
 
 /*  Counts one more try at applying event_id, in cf:{dlq}:try:<event_id> (a

@@ -26,6 +26,7 @@ typedef struct {
     unsigned credit;                    /* jobs held at once; 0 = default 2 */
     int heartbeat_ms, liveness_ms;      /* 0 = defaults 1000, 3000 */
     uint32_t eid_ttl_s;                 /* 0 = store default (30 days) */
+    unsigned shards;                    /* the deployment's shard count; 0 = CF_SHARD_DEFAULT */
     uint32_t case_ttl_s;                /* closed case state kept; 0 = 30 days */
     unsigned poison_tries;              /* tries before a dead letter; 0 = 3 */
     const char *rules_file;             /* notification rules; NULL = the defaults */

@@ -17,6 +17,7 @@
     --publish, kept as an alias), which are the environment variables
     CASEFLOW_WORKERS and CASEFLOW_SUBSCRIBE that scripts/up has always set. */
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_shard.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +77,10 @@ static const cf_setting_t s_rows[] = {
       "HMAC key for case_ref pseudonyms, at least 32 bytes (required)", NULL },
     { "key-file", BENCH, CF_PATH, NULL, SHARED, "FILE",
       "the running stack's HMAC key (with --intake and --redis)", NULL },
+    { "shards", BROKER | WORKER | CTL | BENCH | WEB, CF_NUMBER(1, CF_SHARD_MAX),
+      STR(CF_SHARD_DEFAULT), SHARED, "N",
+      "shards the state is split into: the same in every process of a deployment, recorded "
+      "in Redis by the first (docs/storage.md)", NULL },
     { "scripts", BROKER | WORKER | CTL | BENCH | WEB, CF_PATH, NULL, SHARED, "DIR",
       "the Redis Lua scripts (default: where they were built or installed)", NULL },
     { "rules", BROKER | WORKER, CF_PATH, NULL, SHARED, "FILE",

@@ -163,42 +163,59 @@ int cf_bench_snapshot(cf_bench_t *self, bench_snapshot_t *snap)
 
 /* What the stack still owes: into *pending the shards whose outbox the
    publisher has not read to its last entry, plus the deadlines due by now;
-   into progress (size bytes) a text that changes whenever either moves. */
+   into progress (size bytes) a text that changes whenever either moves (a
+   hash of every shard's cursor and count). One round trip for every shard. */
 static int bench_pending(cf_bench_t *self, size_t *pending, char *progress, size_t size)
 {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     long long now_ms = (long long) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    size_t at = 0;
+    unsigned shards = BENCH_SHARDS(self->config);
     *pending = 0;
     progress[0] = '\0';
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+    if (bench_connect(self) < 0)
+        return -1;
+    for (unsigned s = 0; s < shards; s++) {
         char outbox[CF_KEYS_MAX], due[CF_KEYS_MAX];
         cf_keys_fixed(outbox, sizeof outbox, s, CF_KEYS_OUTBOX);
         cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-        redisReply *last, *cursor, *count;
-        if (cf_bench_redis(self, &last, "XREVRANGE %s + - COUNT 1", outbox) < 0)
-            return -1;
-        if (cf_bench_redis(self, &cursor, "HGET %s s%u", cf_keys_pub(CF_KEYS_PUB_CURSOR), s) < 0) {
-            freeReplyObject(last);
-            return -1;
+        if (redisAppendCommand(self->redis, "XREVRANGE %s + - COUNT 1", outbox) != REDIS_OK
+            || redisAppendCommand(self->redis, "HGET %s s%u", cf_keys_pub(CF_KEYS_PUB_CURSOR),
+                                  s) != REDIS_OK
+            || redisAppendCommand(self->redis, "ZCOUNT %s -inf %lld", due, now_ms) != REDIS_OK)
+            abort();
+    }
+    redisReply **r = cf_calloc(3 * (size_t) shards, sizeof *r);
+    int rc = 0;
+    for (size_t k = 0; k < 3 * (size_t) shards; k++) {
+        void *reply = NULL;
+        if (redisGetReply(self->redis, &reply) != REDIS_OK || !reply) {
+            rc = cf_bench_fail(self, "redis: %s", self->redis->errstr);
+            break;
         }
-        int rc = cf_bench_redis(self, &count, "ZCOUNT %s -inf %lld", due, now_ms);
+        r[k] = reply;
+        if (rc == 0 && r[k]->type == REDIS_REPLY_ERROR)
+            rc = cf_bench_fail(self, "redis: %s", r[k]->str);
+    }
+    uint64_t moved = cf_shard_hash(NULL, 0);
+    for (unsigned s = 0; rc == 0 && s < shards; s++) {
+        const redisReply *last = r[3 * s], *cursor = r[3 * s + 1], *count = r[3 * s + 2];
         const char *last_id = last->type == REDIS_REPLY_ARRAY && last->elements
                             && last->element[0]->type == REDIS_REPLY_ARRAY
                             && last->element[0]->elements ? last->element[0]->element[0]->str : NULL;
         const char *read = cursor->type == REDIS_REPLY_STRING ? cursor->str : "";
-        long long due_now = rc == 0 && count->type == REDIS_REPLY_INTEGER ? count->integer : 0;
+        long long due_now = count->type == REDIS_REPLY_INTEGER ? count->integer : 0;
         *pending += (last_id && strcmp(last_id, read) != 0) + (size_t) due_now;
-        if (at < size)
-            at += (size_t) snprintf(progress + at, size - at, "%s/%lld ", read, due_now);
-        freeReplyObject(last);
-        freeReplyObject(cursor);
-        if (rc < 0)
-            return -1;
-        freeReplyObject(count);
+        char part[96];
+        int len = snprintf(part, sizeof part, "%s/%lld ", read, due_now);
+        moved = (moved ^ cf_shard_hash(part, (size_t) len)) * UINT64_C(1099511628211);
     }
-    return 0;
+    for (size_t k = 0; k < 3 * (size_t) shards; k++)
+        if (r[k])
+            freeReplyObject(r[k]);
+    free(r);
+    snprintf(progress, size, "%016llx", (unsigned long long) moved);
+    return rc;
 }
 
 int cf_bench_settle(cf_bench_t *self, double *seconds)

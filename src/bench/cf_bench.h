@@ -49,6 +49,7 @@ typedef struct {
     int redis_port;
     const char *key_file;       /* the workers' HMAC key (the ceiling pseudonymises) */
     const char *script_dir;     /* the apply script, for the ceiling's store */
+    unsigned shards;            /* the stack's shard count; 0 = CF_SHARD_DEFAULT */
     size_t events;              /* closed loop and ceiling */
     unsigned producers, batch, window;
     unsigned ceiling_threads;   /* as many as workers */

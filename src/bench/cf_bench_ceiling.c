@@ -75,7 +75,7 @@ static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, bench_case_t **
         cf_pseudo_apply(pseudo, events[i].case_ref, strlen(events[i].case_ref), events[i].case_id);
         memset(events[i].case_ref, 0, sizeof events[i].case_ref);
         memcpy(cases[of].case_id, events[i].case_id, sizeof cases[of].case_id);
-        cases[of].shard = cf_store_shard_of(&events[i]);
+        cases[of].shard = cf_shard_pick(events[i].shard_hash, BENCH_SHARDS(c));
         cases[of].closed |= events[i].type == CF_EV_CASE_CLOSED;
     }
     *cases_p = cases;
@@ -123,6 +123,7 @@ int cf_bench_ceiling(cf_bench_t *self)
             .batch = c->batch, .next = &next, .done = &done, .running = &running,
             .store = cf_store_new(c->redis_host, c->redis_port, c->script_dir) };
         cf_store_set_auth(threads[i].store, c->redis_auth);
+        cf_store_set_shards(threads[i].store, BENCH_SHARDS(c), false);
         cf_store_set_rules(threads[i].store, packed.data, packed.size);
         if (cf_store_connect(threads[i].store) < 0)
             rc = cf_bench_fail(self, "ceiling: %s", cf_store_error(threads[i].store));

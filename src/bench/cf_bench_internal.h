@@ -9,6 +9,7 @@
 #include "cf_bench_gen.h"
 
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_shard.h"
 
 #include <stdatomic.h>
 #include <hiredis/hiredis.h>
@@ -34,6 +35,9 @@ typedef struct {
     ids and case_refs, so runs against a kept Redis need not collide.       */
 enum { BENCH_NS_CLOSED = 1, BENCH_NS_CEILING = 2, BENCH_NS_OPEN = 3 };
 #define BENCH_NS(config, phase)     ((unsigned) ((config)->seed % 1000 * 10 + (phase)))
+
+/*  The stack's shard count.                                                 */
+#define BENCH_SHARDS(config)        ((config)->shards ? (config)->shards : CF_SHARD_DEFAULT)
 
 /*  A case of the ceiling's events, for the memory figures.                 */
 typedef struct {

@@ -94,7 +94,7 @@ static void memory_free(char **items, size_t n)
 static int memory_delete_deadlines(cf_bench_t *self, const char **ids, size_t n, size_t *removed)
 {
     int rc = 0;
-    for (unsigned s = 0; s < CF_STORE_SHARDS && rc == 0; s++) {
+    for (unsigned s = 0; s < BENCH_SHARDS(self->config) && rc == 0; s++) {
         char key[CF_KEYS_MAX], **members = NULL;
         size_t found = 0;
         redisReply *r;
@@ -124,27 +124,32 @@ static char *memory_key(unsigned shard, const char *id)
 typedef struct {
     unsigned char (*digests)[CF_KEYS_EID_DIGEST];
     char **by_slot;
-    size_t first[CF_STORE_SHARDS * CF_KEYS_EID_BUCKETS + 1];
+    size_t *first;              /* shards * CF_KEYS_EID_BUCKETS + 1 */
+    unsigned shards;
 } memory_marks_t;
 
-static memory_marks_t *memory_marks_new(const cf_event_t *events, size_t n)
+static memory_marks_t *memory_marks_new(const cf_event_t *events, size_t n, unsigned shards)
 {
     memory_marks_t *m = cf_calloc(1, sizeof *m);
+    size_t slots = (size_t) shards * CF_KEYS_EID_BUCKETS;
+    m->shards = shards;
     m->digests = cf_calloc(n + 1, sizeof *m->digests);
     m->by_slot = cf_calloc(n + 1, sizeof *m->by_slot);
-    size_t *slot = cf_calloc(n + 1, sizeof *slot), fill[CF_STORE_SHARDS * CF_KEYS_EID_BUCKETS];
+    m->first = cf_calloc(slots + 1, sizeof *m->first);
+    size_t *slot = cf_calloc(n + 1, sizeof *slot), *fill = cf_calloc(slots, sizeof *fill);
     for (size_t i = 0; i < n; i++) {
-        slot[i] = cf_store_shard_of(&events[i]) * CF_KEYS_EID_BUCKETS
+        slot[i] = cf_shard_pick(events[i].shard_hash, shards) * CF_KEYS_EID_BUCKETS
                 + cf_keys_eid_digest(events[i].event_id, m->digests[i]);
         m->first[slot[i] + 1]++;
     }
-    for (size_t s = 0; s < CF_STORE_SHARDS * CF_KEYS_EID_BUCKETS; s++) {
+    for (size_t s = 0; s < slots; s++) {
         m->first[s + 1] += m->first[s];
         fill[s] = m->first[s];
     }
     for (size_t i = 0; i < n; i++)
         m->by_slot[fill[slot[i]]++] = (char *) m->digests[i];
     free(slot);
+    free(fill);
     return m;
 }
 
@@ -154,6 +159,7 @@ static void memory_marks_destroy(memory_marks_t **m_p)
         return;
     free((*m_p)->digests);
     free((*m_p)->by_slot);
+    free((*m_p)->first);
     free(*m_p);
     *m_p = NULL;
 }
@@ -190,12 +196,12 @@ static int memory_delete_marks(cf_bench_t *self, const cf_event_t *events, size_
     char **keys = NULL;
     size_t count = 0;
     int rc = memory_eid_keys(self, &keys, &count);
-    memory_marks_t *m = memory_marks_new(events, n);
+    memory_marks_t *m = memory_marks_new(events, n, BENCH_SHARDS(self->config));
     for (size_t k = 0; k < count && rc == 0; k++) {
         unsigned shard, bucket;
         long long generation;
         if (sscanf(keys[k], "cf:{s%u}:eid:%lld:%u", &shard, &generation, &bucket) != 3
-            || shard >= CF_STORE_SHARDS || bucket >= CF_KEYS_EID_BUCKETS)
+            || shard >= m->shards || bucket >= CF_KEYS_EID_BUCKETS)
             continue;
         size_t slot = shard * CF_KEYS_EID_BUCKETS + bucket;
         rc = memory_delete_items(self, "HDEL", keys[k], m->by_slot + m->first[slot],

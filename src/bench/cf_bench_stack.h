@@ -19,6 +19,7 @@ typedef struct {
     const char *script_dir;     /* the worker's --scripts (cf_bench_scripts) */
     unsigned workers;           /* 1 .. CF_BENCH_MAX_WORKERS */
     bool persistence;           /* appendonly yes, appendfsync always; else no AOF */
+    unsigned shards;            /* the daemons' --shards; 0 = their default */
 } cf_bench_stack_config_t;
 
 typedef struct _cf_bench_stack_t cf_bench_stack_t;

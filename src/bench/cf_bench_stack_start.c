@@ -4,6 +4,7 @@
     child that cannot exec writes why into its log and exits 127, which the
     waits notice.                                                            */
 #include "cf_bench_stack_internal.h"
+#include "caseflow/cf_shard.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -181,9 +182,12 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
     /* the broker reads the outboxes from this Redis to publish them, as a
        real stack's does: without it, it would look for one at the default
        address and the publishing would cost the measured Redis nothing */
+    char shards[16];
+    snprintf(shards, sizeof shards, "%u", config->shards ? config->shards : CF_SHARD_DEFAULT);
     char *broker_argv[] = { broker, "--intake", self->intake, "--workers", wk, "--publish", pub,
                             "--plain", "--redis", redis, "--redis-user", "default",
-                            "--redis-password-file", self->password_file, NULL };
+                            "--redis-password-file", self->password_file, "--shards", shards,
+                            NULL };
     if ((self->broker = stack_spawn(self, "broker", broker_argv)) < 0)
         return -1;
     for (unsigned i = 0; i < config->workers; i++) {
@@ -192,7 +196,7 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
         char *worker_argv[] = { worker, "--broker", wk, "--redis", redis, "--key-file",
                                 self->key_file, "--scripts", (char *) config->script_dir,
                                 "--redis-user", "default", "--redis-password-file",
-                                self->password_file, NULL };
+                                self->password_file, "--shards", shards, NULL };
         if ((self->workers[i] = stack_spawn(self, name, worker_argv)) < 0)
             return -1;
         self->worker_count++;

@@ -160,6 +160,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_o
     o->bench.curve = o->curve;
     o->bench.script_dir = cf_bench_scripts(cf_settings_text(settings, "scripts"));
     o->bench.redis_host = o->redis_host;
+    o->bench.shards = (unsigned) cf_settings_number(settings, "shards");
     o->bench.ceiling_threads = (unsigned) o->workers;
     return 0;
 }
@@ -253,7 +254,7 @@ int main(int argc, char **argv)
     } else {
         own_dir(bin, sizeof bin);
         cf_bench_stack_config_t sc = { o.bin ? o.bin : bin, o.bench.script_dir,
-                                       (unsigned) o.workers, o.persistence };
+                                       (unsigned) o.workers, o.persistence, o.bench.shards };
         stack = cf_bench_stack_new();
         if (cf_bench_stack_start(stack, &sc) < 0) {
             fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));

@@ -52,6 +52,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, cf_broker_conf
     config->producer_bytes = (size_t) cf_settings_number(s, "producer-bytes");
     config->producers_max = (size_t) cf_settings_number(s, "producers-max");
     config->connections_max = (size_t) cf_settings_number(s, "connections-max");
+    config->shards = (unsigned) cf_settings_number(s, "shards");
     if (cf_settings_host_port(s, "metrics", s_metrics_host, sizeof s_metrics_host,
                               &s_metrics_port) < 0)
         s_metrics_port = 0;

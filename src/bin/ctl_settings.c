@@ -32,6 +32,7 @@ cf_store_t *ctl_store_new(cf_settings_t *settings, const char *host, int port,
         return NULL;
     cf_store_t *store = cf_store_new(host, port, script_dir);
     cf_store_set_auth(store, auth);
+    cf_store_set_shards(store, (unsigned) cf_settings_number(settings, "shards"), false);
     cf_redis_auth_destroy(&auth);
     return store;
 }

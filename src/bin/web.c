@@ -164,6 +164,7 @@ int main(int argc, char **argv)
                                  sizeof err);
     if (auth) {
         redis = cf_web_redis_new(o.redis_host, o.redis_port, auth,
+                                 (unsigned) cf_settings_number(settings, "shards"),
                                  cf_settings_text(settings, "scripts"));
         o.web.tokens = tokens;
         o.web.source = cf_web_redis_source(redis);

@@ -45,6 +45,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, worker_options
     c->rules_file = cf_settings_text(s, "rules");
     c->credit = (unsigned) cf_settings_number(s, "credit");
     c->eid_ttl_s = (uint32_t) cf_settings_number(s, "eid-ttl");
+    c->shards = (unsigned) cf_settings_number(s, "shards");
     c->case_ttl_s = (uint32_t) cf_settings_number(s, "case-ttl");
     c->poison_tries = (unsigned) cf_settings_number(s, "poison-tries");
     c->heartbeat_ms = (int) cf_settings_number(s, "heartbeat");

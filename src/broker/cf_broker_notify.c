@@ -9,6 +9,7 @@
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_pack.h"
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -191,7 +192,9 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
         return -1;
     self->outbox = cf_outbox_new(self->ctx, config->redis_host ? config->redis_host : "127.0.0.1",
                                  config->redis_port ? config->redis_port : 6379,
-                                 config->redis_auth, CF_OUTBOX_ENDPOINT, config->script_dir ? config->script_dir
+                                 config->redis_auth,
+                                 config->shards ? config->shards : CF_SHARD_DEFAULT,
+                                 CF_OUTBOX_ENDPOINT, config->script_dir ? config->script_dir
                                  : cf_store_default_scripts(), err, err_size);
     if (!self->outbox)
         return -1;

@@ -5,6 +5,7 @@
 #include "caseflow/cf_alloc.h"
 #include "cf_outbox_internal.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -26,12 +27,12 @@
 #define OUTBOX_TRIM_EVERY_S 10
 #define OUTBOX_SNAPSHOTS_BUSY 1     /* snapshots answered after a batch of entries */
 #define OUTBOX_SNAPSHOTS_IDLE 4     /* after a read that found none */
-#define OUTBOX_STREAMS      (CF_STORE_SHARDS + 1)   /* the shards', then the milestones' */
 
 struct _cf_outbox_t {
     void *ctx, *pair;
     char *host, *endpoint;
     int port;
+    unsigned shards;                /* the deployment's count: streams shards + 1 */
     cf_redis_auth_t *auth;          /* sent on every connect; NULL: none */
     char *library;                  /* the function library's body (cf_store_script_library) */
     size_t library_len;
@@ -49,9 +50,11 @@ typedef struct {
     cf_outbox_t *self;
     redisContext *redis;
     void *pair;                     /* the thread's end */
-    char keys[OUTBOX_STREAMS][CF_KEYS_MAX];
-    char fields[OUTBOX_STREAMS][8]; /* s0..s7, pub: in cf:{pub}:cursor */
-    char cursor[OUTBOX_STREAMS][48];
+    unsigned streams;               /* the shards', then the milestones' */
+    char (*keys)[CF_KEYS_MAX];
+    char (*fields)[12];             /* s0, s1, ..., pub: in cf:{pub}:cursor */
+    char (*cursor)[48];
+    const char **argv;              /* the XREAD's */
     outbox_batch_t batch;           /* what the batch being handed over changes */
     time_t trimmed_at;
 } outbox_reader_t;
@@ -76,6 +79,7 @@ static redisContext *outbox_open(cf_outbox_t *self, char *why, size_t size, bool
     snprintf(why, size, "%s", c->errstr);
     if (c->err || redisSetTimeout(c, command_timeout) != REDIS_OK
         || cf_redis_auth_send(self->auth, c, why, size) < 0
+        || cf_store_shards_agree(c, self->shards, true, why, size) < 0
         || cf_store_library_ensure(c, self->library, self->library_len, self->version, why,
                                    size) < 0) {
         *answered = !c->err;
@@ -99,7 +103,7 @@ static int outbox_connect(outbox_reader_t *r)
             freeReplyObject(reply);
         goto fail;
     }
-    for (unsigned s = 0; s < OUTBOX_STREAMS; s++) {
+    for (unsigned s = 0; s < r->streams; s++) {
         snprintf(r->cursor[s], sizeof r->cursor[s], "0-0");
         for (size_t i = 0; i + 1 < reply->elements; i += 2)
             if (!strcmp(reply->element[i]->str, r->fields[s]))
@@ -145,14 +149,14 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
         if (topic && body && topic->type == REDIS_REPLY_STRING
             && body->type == REDIS_REPLY_STRING) {     /* else not ours: skipped */
             char id[64];
-            int id_len = s < CF_STORE_SHARDS
+            int id_len = s + 1 < r->streams
                        ? snprintf(id, sizeof id, "s%u-%s", s, entry->element[0]->str)
                        : snprintf(id, sizeof id, "p-%s", entry->element[0]->str);
             if (outbox_send(r, topic->str, topic->len, 1) < 0
                 || outbox_send(r, body->str, body->len, 1) < 0
                 || outbox_send(r, id, (size_t) id_len, 0) < 0)
                 return -1;
-            if (s < CF_STORE_SHARDS)
+            if (s + 1 < r->streams)
                 cf_outbox_batch_note(&r->batch, topic->str, topic->len, body->str, body->len);
             n++;
         }
@@ -180,8 +184,8 @@ static int outbox_commit(outbox_reader_t *r)
     msgpack_sbuffer_init(&state);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &cursors, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, OUTBOX_STREAMS);
-    for (unsigned s = 0; s < OUTBOX_STREAMS; s++) {
+    msgpack_pack_map(&pk, r->streams);
+    for (unsigned s = 0; s < r->streams; s++) {
         msgpack_pack_str_with_body(&pk, r->fields[s], strlen(r->fields[s]));
         msgpack_pack_str_with_body(&pk, r->cursor[s], strlen(r->cursor[s]));
     }
@@ -258,14 +262,14 @@ static int outbox_trim(outbox_reader_t *r)
     if (now - r->trimmed_at < OUTBOX_TRIM_EVERY_S)
         return 0;
     r->trimmed_at = now;
-    for (unsigned s = 0; s < OUTBOX_STREAMS; s++) {
+    for (unsigned s = 0; s < r->streams; s++) {
         long long read_ms = strtoll(r->cursor[s], NULL, 10) - CF_OUTBOX_RETENTION_MS;
         char minid[32];
         snprintf(minid, sizeof minid, "%lld-0", read_ms > 0 ? read_ms : 0);
         redisAppendCommand(r->redis, "XTRIM %s MINID ~ %s", r->keys[s], minid);
     }
     int rc = 0;
-    for (unsigned s = 0; s < OUTBOX_STREAMS; s++) {
+    for (unsigned s = 0; s < r->streams; s++) {
         void *reply = NULL;
         if (redisGetReply(r->redis, &reply) != REDIS_OK || !reply)
             return -1;
@@ -278,13 +282,15 @@ static int outbox_trim(outbox_reader_t *r)
 /* One XREAD over every shard; -1 on a Redis error. */
 static int outbox_poll(outbox_reader_t *r)
 {
-    const char *argv[6 + 2 * OUTBOX_STREAMS] = { "XREAD", "COUNT", OUTBOX_BATCH, "BLOCK",
-                                                 OUTBOX_BLOCK_MS, "STREAMS" };
-    for (unsigned s = 0; s < OUTBOX_STREAMS; s++) {
+    static const char *command[6] = { "XREAD", "COUNT", OUTBOX_BATCH, "BLOCK", OUTBOX_BLOCK_MS,
+                                      "STREAMS" };
+    const char **argv = r->argv;
+    memcpy(argv, command, sizeof command);
+    for (unsigned s = 0; s < r->streams; s++) {
         argv[6 + s] = r->keys[s];
-        argv[6 + OUTBOX_STREAMS + s] = r->cursor[s];
+        argv[6 + r->streams + s] = r->cursor[s];
     }
-    redisReply *reply = redisCommandArgv(r->redis, 6 + 2 * OUTBOX_STREAMS, argv, NULL);
+    redisReply *reply = redisCommandArgv(r->redis, (int) (6 + 2 * r->streams), argv, NULL);
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         if (reply)
             freeReplyObject(reply);
@@ -293,7 +299,7 @@ static int outbox_poll(outbox_reader_t *r)
     long handed = 0, got;
     for (size_t i = 0; handed >= 0 && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
         const redisReply *stream = reply->element[i];
-        for (unsigned s = 0; s < OUTBOX_STREAMS && stream->elements == 2; s++)
+        for (unsigned s = 0; s < r->streams && stream->elements == 2; s++)
             if (!strcmp(stream->element[0]->str, r->keys[s])) {
                 got = outbox_hand_over(r, s, stream->element[1]);
                 handed = got < 0 ? -1 : handed + got;
@@ -312,14 +318,18 @@ static int outbox_poll(outbox_reader_t *r)
 static void *outbox_thread(void *arg)
 {
     cf_outbox_t *self = arg;
-    outbox_reader_t r = { .self = self };
+    outbox_reader_t r = { .self = self, .streams = self->shards + 1 };
     cf_outbox_batch_init(&r.batch);
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+    r.keys = cf_calloc(r.streams, sizeof *r.keys);
+    r.fields = cf_calloc(r.streams, sizeof *r.fields);
+    r.cursor = cf_calloc(r.streams, sizeof *r.cursor);
+    r.argv = cf_calloc(6 + 2 * r.streams, sizeof *r.argv);
+    for (unsigned s = 0; s < self->shards; s++) {
         cf_keys_fixed(r.keys[s], sizeof r.keys[s], s, CF_KEYS_OUTBOX);
         snprintf(r.fields[s], sizeof r.fields[s], "s%u", s);
     }
-    snprintf(r.keys[CF_STORE_SHARDS], sizeof r.keys[0], "%s", cf_keys_pub(CF_KEYS_PUB_OUTBOX));
-    snprintf(r.fields[CF_STORE_SHARDS], sizeof r.fields[0], "pub");
+    snprintf(r.keys[self->shards], sizeof r.keys[0], "%s", cf_keys_pub(CF_KEYS_PUB_OUTBOX));
+    snprintf(r.fields[self->shards], sizeof r.fields[0], "pub");
     r.pair = zmq_socket(self->ctx, ZMQ_PAIR);
     int linger = 0, timeout = 200;
     zmq_setsockopt(r.pair, ZMQ_LINGER, &linger, sizeof linger);
@@ -341,16 +351,18 @@ static void *outbox_thread(void *arg)
     if (r.redis)
         redisFree(r.redis);
     cf_outbox_batch_free(&r.batch);
+    free(r.keys), free(r.fields), free(r.cursor), free(r.argv);
     zmq_close(r.pair);
     return NULL;
 }
 
 cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_redis_auth_t *auth,
-                           const char *endpoint, const char *script_dir, char *err,
-                           size_t err_size)
+                           unsigned shards, const char *endpoint, const char *script_dir,
+                           char *err, size_t err_size)
 {
-    assert(zmq_ctx && host && endpoint && script_dir);
+    assert(zmq_ctx && host && endpoint && script_dir && shards >= 1 && shards <= CF_SHARD_MAX);
     cf_outbox_t *self = cf_calloc(1, sizeof *self);
+    self->shards = shards;
     self->host = cf_strdup(host);
     self->endpoint = cf_strdup(endpoint);
     pthread_mutex_init(&self->lock, NULL);
@@ -363,7 +375,8 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
     self->ctx = zmq_ctx;
     self->port = port;
     self->auth = cf_redis_auth_dup(auth);
-    /* refused credentials or a missing library stop the broker at start-up;
+    /* refused credentials, a missing library or another shard count stop
+       the broker at start-up;
        a Redis not up yet is waited for by the thread */
     char why[600];
     bool answered = false;

@@ -1,7 +1,7 @@
 /*  cf_outbox: the broker's reader of the notification outboxes. The apply
     script appends every notification to its shard's stream cf:{sN}:outbox
     in the same atomic call as the counters it announces (docs/
-    notifications.md); this reader tails the eight streams in a thread of
+    notifications.md); this reader tails the shards' streams in a thread of
     its own (a slow or dead Redis never stalls the broker's event loop) and
     hands each entry to the loop over an inproc PAIR socket as three frames:
     topic, msgpack body, and the entry's stable id "s<shard>-<entry id>".
@@ -10,7 +10,7 @@
     is handed over, in the same call of lua/publish_batch.lua (FCALL
     caseflow_publish_batch) that adds the
     batch's returns to the programmes' totals and announces the milestones
-    they reach (into a ninth stream, cf:{pub}:outbox, read the same way, ids
+    they reach (into one more stream, cf:{pub}:outbox, read the same way, ids
     "p-<entry id>"): a restarted broker goes on from there,
     so an entry is published once, or twice when a broker dies between
     handing a batch over and saving its cursor; then with the same id, so
@@ -36,12 +36,13 @@ typedef struct _cf_outbox_t cf_outbox_t;
     and starts the reader thread on Redis host:port. NULL with the reason in
     err when the scripts cannot be read or the socket made, when Redis
     refuses the credentials auth (copied; NULL: none), or when it lacks the
-    library and this user may not load it (cf_store_library_ensure); Redis
+    library and this user may not load it (cf_store_library_ensure), or when
+    it records another shard count than shards (cf_store_shards_agree); Redis
     itself may be down: the thread retries with backoff, and checks the
     library on each connection.                                              */
 cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_redis_auth_t *auth,
-                           const char *endpoint, const char *script_dir, char *err,
-                           size_t err_size);
+                           unsigned shards, const char *endpoint, const char *script_dir,
+                           char *err, size_t err_size);
 
 /*  The rules for milestones (cf_rules_pack's map; copied), from the next
     batch on. Until set: none.                                              */

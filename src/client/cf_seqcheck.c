@@ -4,13 +4,14 @@
 #include "caseflow/cf_seqcheck.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_seqmap.h"
+#include "caseflow/cf_shard.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SEQCHECK_SHARDS 64      /* outbox shards an id may name */
+#define SEQCHECK_SHARDS (CF_SHARD_MAX + 1)     /* the shards' outboxes, then the milestones' */
 
 struct _cf_seqcheck_t {
     cf_seqmap_t *last;
@@ -80,7 +81,8 @@ bool cf_seqcheck_repeat(cf_seqcheck_t *self, const char *id, size_t len)
     bool parsed = text[0] == 'p'
                 ? sscanf(text, "p-%llu-%llu%n", &ms, &n, &used) == 2
                 : sscanf(text, "s%u-%llu-%llu%n", &shard, &ms, &n, &used) == 3;
-    if (!parsed || (size_t) used != len || shard >= SEQCHECK_SHARDS)
+    if (!parsed || (size_t) used != len || shard >= SEQCHECK_SHARDS
+        || (text[0] != 'p' && shard == SEQCHECK_SHARDS - 1))
         return false;
     if (self->seen[shard] && (ms < self->last_ms[shard]
                               || (ms == self->last_ms[shard] && n <= self->last_n[shard])))

@@ -10,6 +10,7 @@
     unknown and repeated keys are reported in map order). The only memory
     used beyond the stack is msgpack-c's zone, freed before returning.       */
 #include "cf_event_internal.h"
+#include "caseflow/cf_shard.h"
 #include "caseflow/cf_unpack.h"
 
 #include <assert.h>
@@ -153,6 +154,22 @@ static void event_clear_failed(cf_event_t *event)
     memcpy(event->source_system, source, sizeof source);
 }
 
+/* The hash of the event's shard key, from the raw fields (cf_shard's rule,
+   the one the broker applies to the frame). */
+static uint64_t event_shard_hash(const cf_event_t *event)
+{
+    const char *name = cf_event_type_name(event->type);
+    switch (cf_shard_by(name, strlen(name))) {
+    case CF_SHARD_BY_CASE_REF:
+        return cf_shard_hash(event->case_ref, strlen(event->case_ref));
+    case CF_SHARD_BY_ROUTE:
+        return event->route[0] ? cf_shard_hash(event->route, strlen(event->route))
+                               : cf_shard_hash("-", 1);
+    default:
+        return cf_shard_hash(event->event_id, strlen(event->event_id));
+    }
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 /* Fills *event and returns 0, or returns -1 with the reason; on failure
@@ -188,5 +205,7 @@ int cf_event_decode(cf_event_t *event, const void *data, size_t size,
     msgpack_unpacked_destroy(&result);
     if (rc < 0)
         event_clear_failed(event);
+    else
+        event->shard_hash = event_shard_hash(event);
     return rc;
 }

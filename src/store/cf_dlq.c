@@ -38,6 +38,8 @@ static int dlq_replay_one(void *arg, const cf_dead_letter_t *letter)
     memcpy(event.case_id, event.case_ref, sizeof event.case_id - 1);
     event.case_id[sizeof event.case_id - 1] = '\0';
     memset(event.case_ref, 0, sizeof event.case_ref);
+    if (letter->has_shard_hash)     /* the decode hashed the pseudonym, not the raw key */
+        event.shard_hash = letter->shard_hash;
     if (cf_store_apply(r->store, &event, 1, &status) < 0)
         return dlq_report(r, letter, "failed", cf_store_error(r->store));
     bool kept = cf_store_dlq_delete(r->store, letter->id, letter->event_id) < 0;

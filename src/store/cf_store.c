@@ -38,6 +38,7 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     self->eid_ttl = CF_STORE_EID_TTL;
     self->eid_generation = -1;      /* the first call learns it from Redis */
     self->case_ttl = CF_STORE_CASE_TTL;
+    cf_store_set_shards(self, CF_SHARD_DEFAULT, false);
     self->fold = cf_fold_new();
     self->backoff_seed = (uint64_t) (uintptr_t) self ^ (uint64_t) time(NULL);
     self->commit = cf_commit_new();
@@ -64,6 +65,15 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->reads);
     free(self->order);
     free(self->shard);
+    free(self->shard_at);
+    free(self->start);
+    free(self->group_shard);
+    free(self->cases);
+    free(self->routes);
+    free(self->pending);
+    free(self->sent);
+    free(self->read_start);
+    free(self->marker_reads);
     free(self->unique);
     free(self->digests);
     free(self->buckets);
@@ -95,6 +105,21 @@ void cf_store_set_metrics(cf_store_t *self, cf_metric_t *latency, cf_metric_t *e
     assert(self);
     self->latency = latency;
     self->errors = errors;
+}
+
+void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
+{
+    assert(self && shards >= 1 && shards <= CF_SHARD_MAX);
+    self->shards = shards;
+    self->shards_record = record;
+    self->shard_at = cf_realloc(self->shard_at, (shards + 1) * sizeof *self->shard_at);
+    store_disconnect(self);         /* the next connection checks the new count */
+}
+
+unsigned cf_store_shards(const cf_store_t *self)
+{
+    assert(self);
+    return self->shards;
 }
 
 void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
@@ -239,6 +264,14 @@ static int store_open(cf_store_t *self)
     if (cf_redis_auth_send(self->auth, self->ctx, why, sizeof why) < 0) {
         cf_store_fail(self, self->ctx->err ? CF_STORE_ERR_IO : CF_STORE_ERR_REDIS, "%s", why);
         store_disconnect(self);     /* never left open unauthenticated */
+        return -1;
+    }
+    if (cf_store_shards_agree(self->ctx, self->shards, self->shards_record, why,
+                              sizeof why) < 0) {
+        /* another count is an outage until an operator sets this one right:
+           the worker keeps its jobs rather than setting events aside */
+        cf_store_fail(self, CF_STORE_ERR_IO, "%s", why);
+        store_disconnect(self);
         return -1;
     }
     redisEnableKeepAlive(self->ctx);

@@ -36,7 +36,11 @@
 
 /* ---- grouping ------------------------------------------------------------------ */
 
-/* Groups event indexes by shard (a counting sort keeps each shard's order). */
+/* Groups event indexes by shard (a counting sort keeps each shard's order):
+   group g is the events order[start[g] .. start[g + 1]) of shard
+   group_shard[g], the groups in shard order. Everything per shard of a
+   batch below is indexed by its group, so that a batch costs what its own
+   shards cost, whatever the deployment's count. */
 static void apply_group(cf_store_t *self, const cf_event_t *events, size_t count)
 {
     if (count > self->order_capacity) {
@@ -45,20 +49,38 @@ static void apply_group(cf_store_t *self, const cf_event_t *events, size_t count
         self->unique = cf_realloc(self->unique, count * sizeof *self->unique);
         self->digests = cf_realloc(self->digests, count * sizeof *self->digests);
         self->buckets = cf_realloc(self->buckets, count * sizeof *self->buckets);
+        self->start = cf_realloc(self->start, (count + 1) * sizeof *self->start);
+        self->group_shard = cf_realloc(self->group_shard, count * sizeof *self->group_shard);
+        self->cases = cf_realloc(self->cases, count * sizeof *self->cases);
+        self->routes = cf_realloc(self->routes, count * sizeof *self->routes);
+        self->read_start = cf_realloc(self->read_start, (count + 1) * sizeof *self->read_start);
+        self->marker_reads = cf_realloc(self->marker_reads, count * sizeof *self->marker_reads);
+        self->pending = cf_realloc(self->pending, count * sizeof *self->pending);
+        self->sent = cf_realloc(self->sent, count * sizeof *self->sent);
         self->order_capacity = count;
     }
     unsigned *shard_of = self->shard;
-    size_t fill[CF_STORE_SHARDS] = { 0 };
-    memset(self->start, 0, sizeof self->start);
+    size_t *at = self->shard_at;            /* per shard: its count, then where it goes */
+    memset(at, 0, (self->shards + 1) * sizeof *at);
     for (size_t i = 0; i < count; i++) {
-        shard_of[i] = cf_store_shard_of(&events[i]);
-        self->start[shard_of[i] + 1]++;
+        shard_of[i] = cf_store_shard_of(self, &events[i]);
+        at[shard_of[i] + 1]++;
         self->buckets[i] = cf_keys_eid_digest(events[i].event_id, self->digests[i]);
     }
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
-        self->start[s + 1] += self->start[s];
+    size_t total = 0;
+    self->groups = 0;
+    for (unsigned s = 0; s < self->shards; s++) {
+        size_t n = at[s + 1];
+        at[s] = total;
+        if (n) {
+            self->group_shard[self->groups] = s;
+            self->start[self->groups++] = total;
+        }
+        total += n;
+    }
+    self->start[self->groups] = total;
     for (size_t i = 0; i < count; i++)
-        self->order[self->start[shard_of[i]] + fill[shard_of[i]]++] = i;
+        self->order[at[shard_of[i]]++] = i;
 }
 
 /* The name an event's case or route has in its shard's read: the case_id,
@@ -89,11 +111,11 @@ static int apply_compare_names(const void *x, const void *y, void *arg)
 /* The shard's distinct cases then distinct routes, as event indexes (one
    event of each) in self->unique[start..], their counts in *cases and
    *routes. */
-static void apply_distinct(cf_store_t *self, const cf_event_t *events, unsigned s,
+static void apply_distinct(cf_store_t *self, const cf_event_t *events, size_t g,
                            size_t *cases, size_t *routes)
 {
-    size_t from = self->start[s], n = 0;
-    for (size_t j = from; j < self->start[s + 1]; j++) {
+    size_t from = self->start[g], n = 0;
+    for (size_t j = from; j < self->start[g + 1]; j++) {
         bool is_case;
         if (apply_name(&events[self->order[j]], &is_case))
             self->unique[from + n++] = self->order[j];
@@ -119,12 +141,13 @@ static void apply_distinct(cf_store_t *self, const cf_event_t *events, unsigned 
    states, and each event's markers (HGET of its field in
    this generation's bucket and the previous one). Returns the replies it
    will get. */
-static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, unsigned s)
+static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g)
 {
-    size_t cases, routes, from = self->start[s], replies = 0;
-    apply_distinct(self, events, s, &cases, &routes);
-    self->cases[s] = cases;
-    self->routes[s] = routes;
+    unsigned s = self->group_shard[g];
+    size_t cases, routes, from = self->start[g], replies = 0;
+    apply_distinct(self, events, g, &cases, &routes);
+    self->cases[g] = cases;
+    self->routes[g] = routes;
     size_t most = 2 + cases + routes;
     const char **argv = cf_calloc(most, sizeof *argv);
     size_t *argvlen = cf_calloc(most, sizeof *argvlen);
@@ -155,16 +178,16 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, uns
     /* each event's bucket's expiry, so that the commit sets it only on a
        bucket that has none yet (most buckets have it: one per shard and
        bucket, and each gets it once) */
-    for (size_t j = from; j < self->start[s + 1]; j++) {
+    for (size_t j = from; j < self->start[g + 1]; j++) {
         cf_keys_eid(keys[0], CF_KEYS_MAX, s, self->eid_generation, self->buckets[self->order[j]]);
         if (redisAppendCommand(self->ctx, "EXPIRETIME %s", keys[0]) != REDIS_OK)
             abort();
         replies++;
     }
-    for (size_t j = from; j < self->start[s + 1]; j++) {
+    for (size_t j = from; j < self->start[g + 1]; j++) {
         size_t i = self->order[j];
-        for (long long g = self->eid_generation; g >= self->eid_generation - 1; g--) {
-            cf_keys_eid(keys[0], CF_KEYS_MAX, s, g, self->buckets[i]);
+        for (long long gen = self->eid_generation; gen >= self->eid_generation - 1; gen--) {
+            cf_keys_eid(keys[0], CF_KEYS_MAX, s, gen, self->buckets[i]);
             if (redisAppendCommand(self->ctx, "HGET %s %b", keys[0], self->digests[i],
                                    (size_t) CF_KEYS_EID_DIGEST) != REDIS_OK)
                 abort();
@@ -185,9 +208,9 @@ static int apply_take_time(cf_store_t *self, const redisReply *reply)
     return 0;
 }
 
-/* Sends the reads of the shards in `pending` and keeps their replies
-   (self->reads, from self->read_start[s]). */
-static int apply_read_round(cf_store_t *self, const cf_event_t *events, unsigned pending)
+/* Sends the reads of the groups pending and keeps their replies
+   (self->reads, from self->read_start[g]). */
+static int apply_read_round(cf_store_t *self, const cf_event_t *events)
 {
     void *reply = NULL;
     if (self->eid_generation < 0) {         /* the first call: markers need a generation */
@@ -207,12 +230,12 @@ static int apply_read_round(cf_store_t *self, const cf_event_t *events, unsigned
     if (redisAppendCommand(self->ctx, "TIME") != REDIS_OK)
         abort();
     size_t total = 0;
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        self->read_start[s] = total;
-        if (pending & 1u << s)
-            total += apply_append_reads(self, events, s);
+    for (size_t g = 0; g < self->groups; g++) {
+        self->read_start[g] = total;
+        if (self->pending[g])
+            total += apply_append_reads(self, events, g);
     }
-    self->read_start[CF_STORE_SHARDS] = total;
+    self->read_start[self->groups] = total;
     self->reads = cf_grow(self->reads, &self->reads_capacity, total ? total : 1,
                           sizeof *self->reads);
     if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
@@ -242,10 +265,10 @@ static void apply_free_reads(cf_store_t *self)
    markers read were those of the generation before: a marker written in
    the new one would be missed, and a state read after it would count its
    event twice). */
-static int apply_read(cf_store_t *self, const cf_event_t *events, unsigned pending)
+static int apply_read(cf_store_t *self, const cf_event_t *events)
 {
     for (int round = 0; round < 3; round++) {
-        if (apply_read_round(self, events, pending) < 0)
+        if (apply_read_round(self, events) < 0)
             return -1;
         if (self->read_generation == self->eid_generation)
             return 0;
@@ -257,26 +280,27 @@ static int apply_read(cf_store_t *self, const cf_event_t *events, unsigned pendi
 /* The states a shard's read round asked for: part 0 its cases, part 1 its
    routes, in the order of apply_distinct; and the event (one of each)
    that names state j of a part. */
-static size_t apply_states(const cf_store_t *self, unsigned s, int part)
+static size_t apply_states(const cf_store_t *self, size_t g, int part)
 {
-    return part == 0 ? self->cases[s] : self->routes[s];
+    return part == 0 ? self->cases[g] : self->routes[g];
 }
 
 static const cf_event_t *apply_state_event(const cf_store_t *self, const cf_event_t *events,
-                                           unsigned s, int part, size_t j)
+                                           size_t g, int part, size_t j)
 {
-    return &events[self->unique[self->start[s] + (part ? self->cases[s] : 0) + j]];
+    return &events[self->unique[self->start[g] + (part ? self->cases[g] : 0) + j]];
 }
 
 /* ---- 2. fold ------------------------------------------------------------------- */
 
 /* Loads the states the shard's reads returned into the fold. */
-static int apply_load(cf_store_t *self, const cf_event_t *events, unsigned s)
+static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
 {
-    size_t r = self->read_start[s];
+    unsigned s = self->group_shard[g];
+    size_t r = self->read_start[g];
     const redisReply *states[2] = { NULL, NULL };
     for (int part = 0; part < 2; part++) {
-        size_t n = apply_states(self, s, part);
+        size_t n = apply_states(self, g, part);
         if (!n)
             continue;
         const redisReply *reply = self->reads[r++];
@@ -287,9 +311,9 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, unsigned s)
         states[part] = reply;
     }
     for (int part = 0; part < 2; part++) {
-        size_t n = apply_states(self, s, part);
+        size_t n = apply_states(self, g, part);
         for (size_t j = 0; j < n; j++) {
-            const cf_event_t *e = apply_state_event(self, events, s, part, j);
+            const cf_event_t *e = apply_state_event(self, events, g, part, j);
             const redisReply *v = states[part]->element[j];
             const char *data = v->type == REDIS_REPLY_STRING ? v->str : NULL;
             size_t len = data ? v->len : 0;
@@ -303,7 +327,7 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, unsigned s)
                                      cf_fold_error(self->fold));
         }
     }
-    self->marker_reads[s] = r;
+    self->marker_reads[g] = r;
     return 0;
 }
 
@@ -349,17 +373,17 @@ static void apply_seen_clear(cf_store_t *self, size_t n)
 }
 
 /* Folds the shard's events into the fold, filling their statuses. */
-static int apply_fold(cf_store_t *self, const cf_event_t *events, unsigned s,
+static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
                       cf_ack_status_t *statuses)
 {
     cf_fold_reset(self->fold);
-    if (apply_load(self, events, s) < 0)
+    if (apply_load(self, events, g) < 0)
         return -1;
-    size_t n = self->start[s + 1] - self->start[s];
-    size_t expiry = self->marker_reads[s], r = expiry + n;
+    size_t n = self->start[g + 1] - self->start[g];
+    size_t expiry = self->marker_reads[g], r = expiry + n;
     int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
     apply_seen_clear(self, n);
-    for (size_t j = self->start[s]; j < self->start[s + 1]; j++) {
+    for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
         size_t i = self->order[j];
         const redisReply *e = self->reads[expiry++];
         self->expiry_set[j] = self->read_generation == self->eid_generation
@@ -375,7 +399,8 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, unsigned s,
     cf_fold_finish(self->fold);
     const char *why = cf_fold_error(self->fold);
     if (why && *why)
-        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", s, cf_fold_error(self->fold));
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", self->group_shard[g],
+                             cf_fold_error(self->fold));
     return 0;
 }
 
@@ -393,20 +418,21 @@ size_t cf_store_commit_fixed(cf_store_t *self, unsigned s, int key)
 
 /* The guards: every state the fold read, and each new event's marker absent
    in both generations; then the markers to set. */
-static void apply_build_guards(cf_store_t *self, const cf_event_t *events, unsigned s)
+static void apply_build_guards(cf_store_t *self, const cf_event_t *events, size_t g)
 {
     cf_commit_t *c = self->commit;
     char key[CF_KEYS_MAX];
-    size_t from = self->start[s], r = self->read_start[s];
+    unsigned s = self->group_shard[g];
+    size_t from = self->start[g], r = self->read_start[g];
     for (int part = 0; part < 2; part++) {
-        size_t n = apply_states(self, s, part);
+        size_t n = apply_states(self, g, part);
         if (!n)
             continue;
         const redisReply *states = self->reads[r++];
         size_t spike = part == 1 ? cf_commit_key(c, key, cf_keys_fixed(key, sizeof key, s,
                                                                        CF_KEYS_SPIKE)) : 0;
         for (size_t j = 0; j < n; j++) {
-            const cf_event_t *e = apply_state_event(self, events, s, part, j);
+            const cf_event_t *e = apply_state_event(self, events, g, part, j);
             const redisReply *v = states->element[j];
             const char *old = v->type == REDIS_REPLY_STRING ? v->str : NULL;
             if (part == 0)
@@ -418,7 +444,7 @@ static void apply_build_guards(cf_store_t *self, const cf_event_t *events, unsig
     }
     const char *tag = self->request_len ? self->request : "0";
     int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
-    for (size_t j = from; j < self->start[s + 1]; j++) {
+    for (size_t j = from; j < self->start[g + 1]; j++) {
         if (!self->fresh[j])
             continue;
         size_t i = self->order[j];
@@ -523,14 +549,12 @@ int cf_store_commit_send(cf_store_t *self, const char *generation, unsigned *not
     return rc;
 }
 
-/* Appends shard s's commit; false when it has nothing to write. */
-static bool apply_append_commit(cf_store_t *self, const cf_event_t *events, unsigned s,
-                                bool markers)
+/* Appends group g's commit; false when it has nothing to write. */
+static bool apply_append_commit(cf_store_t *self, const cf_event_t *events, size_t g)
 {
     cf_commit_reset(self->commit);
-    if (markers)
-        apply_build_guards(self, events, s);
-    cf_store_build_writes(self, s);
+    apply_build_guards(self, events, g);
+    cf_store_build_writes(self, self->group_shard[g]);
     if (!cf_commit_writes(self->commit))
         return false;
     char generation[24];
@@ -538,22 +562,23 @@ static bool apply_append_commit(cf_store_t *self, const cf_event_t *events, unsi
     const char **argv;
     const size_t *argvlen;
     size_t argc;
-    cf_commit_argv(self->commit, CF_STORE_FN_COMMIT, self->version, markers ? generation : NULL,
+    cf_commit_argv(self->commit, CF_STORE_FN_COMMIT, self->version, generation,
                    self->eid_ttl, &argv, &argvlen, &argc);
     if (redisAppendCommandArgv(self->ctx, (int) argc, argv, argvlen) != REDIS_OK)
         abort();                    /* hiredis could not allocate */
     return true;
 }
 
-/* Reads the replies of the commits in `sent`. Shards to run again go to
-   *again: a guard failed, the markers' generation moved, or the library is
-   gone (*gone). */
-static int apply_take_commits(cf_store_t *self, unsigned sent, unsigned *again, bool *gone)
+/* Reads the replies of the commits sent (self->sent). The groups to run
+   again are left pending: a guard failed, the markers' generation moved, or
+   the library is gone (*gone). */
+static int apply_take_commits(cf_store_t *self, bool *gone)
 {
     int rc = 0;
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
-        if (!(sent & 1u << s))
+    for (size_t g = 0; g < self->groups; g++) {
+        if (!self->sent[g])
             continue;
+        unsigned s = self->group_shard[g];
         redisReply *reply = NULL;
         if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply)
             return cf_store_fail_io(self, "FCALL " CF_STORE_FN_COMMIT);
@@ -563,11 +588,11 @@ static int apply_take_commits(cf_store_t *self, unsigned sent, unsigned *again, 
         else if (reply->type != REDIS_REPLY_ERROR)
             rc = rc ? rc : cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: unexpected reply", s);
         else if (strncmp(reply->str, "CFSTALE ", 8) == 0)
-            *again |= 1u << s, self->conflicts++;
+            self->pending[g] = 1, self->conflicts++;
         else if (sscanf(reply->str, "CFGEN %lld", &generation) == 1 && generation >= 0)
-            *again |= 1u << s;
+            self->pending[g] = 1;
         else if (cf_store_library_gone(reply->str))
-            *again |= 1u << s, *gone = true;
+            self->pending[g] = 1, *gone = true;
         else
             rc = rc ? rc : cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", s, reply->str);
         freeReplyObject(reply);
@@ -575,26 +600,41 @@ static int apply_take_commits(cf_store_t *self, unsigned sent, unsigned *again, 
     return rc;
 }
 
-/* One attempt for the shards in *pending: read, fold, commit. Leaves in
-   *pending the shards to run again. */
-static int apply_attempt(cf_store_t *self, const cf_event_t *events, unsigned *pending,
-                         bool *gone, cf_ack_status_t *statuses)
+/* One attempt for the groups pending: read, fold, commit. Leaves pending
+   the groups to run again; returns how many. */
+static int apply_attempt(cf_store_t *self, const cf_event_t *events, bool *gone,
+                         cf_ack_status_t *statuses, size_t *left)
 {
-    int rc = apply_read(self, events, *pending);
-    unsigned sent = 0;
-    for (unsigned s = 0; rc == 0 && s < CF_STORE_SHARDS; s++) {
-        if (!(*pending & 1u << s))
+    int rc = apply_read(self, events);
+    size_t sent = 0;
+    for (size_t g = 0; g < self->groups; g++) {
+        self->sent[g] = 0;
+        if (rc < 0 || !self->pending[g])
             continue;
-        rc = apply_fold(self, events, s, statuses);
-        if (rc == 0 && apply_append_commit(self, events, s, true))
-            sent |= 1u << s;
+        rc = apply_fold(self, events, g, statuses);
+        self->sent[g] = rc == 0 && apply_append_commit(self, events, g);
+        sent += self->sent[g];
     }
-    unsigned again = 0;
-    if (sent && apply_take_commits(self, sent, &again, gone) < 0 && rc == 0)
+    memset(self->pending, 0, self->groups * sizeof *self->pending);
+    if (sent && apply_take_commits(self, gone) < 0 && rc == 0)
         rc = -1;
     apply_free_reads(self);
-    *pending = again;
+    *left = 0;
+    for (size_t g = 0; g < self->groups; g++)
+        *left += self->pending[g];
     return rc;
+}
+
+/* The shards still pending, "3, 17, ..." into buf. */
+static const char *apply_pending_names(const cf_store_t *self, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t g = 0; g < self->groups && used + 16 < size; g++)
+        if (self->pending[g])
+            used += (size_t) snprintf(buf + used, size - used, "%s%u", used ? ", " : "",
+                                      self->group_shard[g]);
+    return buf;
 }
 
 /* Waits a random while, longer with each attempt, up to APPLY_BACKOFF_US,
@@ -628,18 +668,17 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     self->fresh = cf_grow(self->fresh, &self->fresh_capacity, count, sizeof *self->fresh);
     self->expiry_set = cf_grow(self->expiry_set, &self->expiry_capacity, count,
                                sizeof *self->expiry_set);
-    unsigned pending = 0;
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++)
-        if (self->start[s + 1] > self->start[s])
-            pending |= 1u << s;
+    memset(self->pending, 1, self->groups * sizeof *self->pending);
+    size_t pending = self->groups;
     bool gone = false, checked = false;
     for (int attempt = 0; pending; attempt++) {
         if (gone && checked)
             return cf_store_fail(self, CF_STORE_ERR_IO, "the function library changed again "
                                  "after it was checked");
         if (attempt == APPLY_ATTEMPTS)
-            return cf_store_fail(self, CF_STORE_ERR_REDIS, "the states of shards 0x%x keep "
-                                 "changing while they are committed", pending);
+            return cf_store_fail(self, CF_STORE_ERR_REDIS, "the states of shards %s keep "
+                                 "changing while they are committed",
+                                 apply_pending_names(self, why, sizeof why));
         if (gone) {
             if (cf_store_check_library(self) < 0)
                 return -1;
@@ -650,7 +689,7 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
         gone = false;
         struct timespec start, end;
         clock_gettime(CLOCK_MONOTONIC, &start);
-        if (apply_attempt(self, events, &pending, &gone, statuses) < 0)
+        if (apply_attempt(self, events, &gone, statuses, &pending) < 0)
             return -1;
         clock_gettime(CLOCK_MONOTONIC, &end);
         cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)

@@ -2,9 +2,10 @@
     script: the quality counters of rejected events (the library's
     caseflow_count_rejection, lua/count_rejection.lua, one pipelined call
     per rejection) and the read of one family summed
-    over the shards (eight pipelined HGETALLs, which need no script, so a
+    over the shards (one pipelined HGETALL per shard, which need no script, so a
     reporting tool can read without the scripts directory).                  */
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
@@ -37,14 +38,6 @@ static int store_read_replies(cf_store_t *self, size_t count, int want, const ch
     return rc;
 }
 
-static unsigned store_shard_of_name(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char) *s) * 16777619u;
-    return h % CF_STORE_SHARDS;
-}
-
 /* Appends the count_rejection.lua call of one rejection (docs in the
    script): its shard is the counter's, so that the marker sits in the
    same cluster slot as the hash it guards. */
@@ -55,7 +48,7 @@ static void store_append_rejection(cf_store_t *self, const cf_store_rejection_t 
     for (char *p = counter + 9; *p; p++)
         *p = *p == '|' ? '_' : *p;              /* keep the field grammar */
     size_t counter_len = len < (int) sizeof counter ? (size_t) len : sizeof counter - 1;
-    unsigned shard = store_shard_of_name(counter);
+    unsigned shard = cf_shard_pick(cf_shard_hash(counter, counter_len), self->shards);
     char quality[CF_KEYS_MAX];
     cf_keys_fixed(quality, sizeof quality, shard, CF_FAMILY_QUALITY);
     bool has_id = rejection->event_id && *rejection->event_id;
@@ -124,14 +117,14 @@ int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **cou
         return cf_store_fail(self, CF_STORE_ERR_INPUT, "unknown family '%.32s'", family);
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+    for (unsigned s = 0; s < self->shards; s++) {
         char key[CF_KEYS_MAX];
         cf_keys_fixed(key, sizeof key, s, known);
         if (redisAppendCommand(self->ctx, "HGETALL %s", key) != REDIS_OK)
             abort();
     }
     *counts = cf_counts_new();
-    if (store_read_replies(self, CF_STORE_SHARDS, REDIS_REPLY_ARRAY, "HGETALL",
+    if (store_read_replies(self, self->shards, REDIS_REPLY_ARRAY, "HGETALL",
                            store_sum_hash, *counts) < 0) {
         cf_counts_destroy(counts);
         return -1;

@@ -174,16 +174,17 @@ int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char 
     cf_store_clear_error(self);
     if (cf_store_ensure(self, 1) < 0)       /* the library, and so its version */
         return -1;
-    char marker[CF_KEYS_MAX], ttl[16], tries[16], time_ms[24];
+    char marker[CF_KEYS_MAX], ttl[16], tries[16], time_ms[24], shard_hash[24];
     cf_keys_dlq_dead(marker, sizeof marker, letter->event_id);
     snprintf(ttl, sizeof ttl, "%d", DLQ_MARK_TTL_S);
     snprintf(tries, sizeof tries, "%u", letter->tries);
     snprintf(time_ms, sizeof time_ms, "%lld", (long long) letter->time_ms);
+    snprintf(shard_hash, sizeof shard_hash, "%llu", (unsigned long long) letter->shard_hash);
     const char *argv[] = { "FCALL", CF_STORE_FN_DEAD, "2", marker, CF_KEYS_DLQ_STREAM,
                            self->version, ttl,
                            "event_id", letter->event_id, "type", letter->type, "payload",
                            letter->payload, "error", letter->error, "tries", tries, "time",
-                           time_ms };
+                           time_ms, "shard_hash", shard_hash };
     size_t argvlen[sizeof argv / sizeof *argv];
     for (size_t i = 0; i < sizeof argv / sizeof *argv; i++)
         argvlen[i] = argv[i] == letter->payload ? letter->payload_len : strlen(argv[i]);
@@ -231,6 +232,8 @@ static int dlq_parse_entry(const redisReply *entry, cf_dead_letter_t *letter)
             letter->tries = (unsigned) strtoul(v->str, NULL, 10);
         else if (!strcmp(k->str, "time"))
             letter->time_ms = strtoll(v->str, NULL, 10);
+        else if (!strcmp(k->str, "shard_hash"))
+            letter->shard_hash = strtoull(v->str, NULL, 10), letter->has_shard_hash = true;
     }
     return 0;
 }

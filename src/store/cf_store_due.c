@@ -103,24 +103,38 @@ int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
         return -1;
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long) now_ms);
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+    /* every shard's due members in one round trip; then a commit for each
+       shard that has some (most ticks: none) */
+    for (unsigned s = 0; s < self->shards; s++) {
         char due[CF_KEYS_MAX];
         cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-        redisReply *members = redisCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 "
-                                           DUE_BATCH, due, now);
-        if (!members)
-            return cf_store_fail_io(self, "ZRANGEBYSCORE");
-        int rc = 0;
-        if (members->type != REDIS_REPLY_ARRAY || members->elements % 2)
-            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
-                               members->type == REDIS_REPLY_ERROR ? members->str : "unexpected");
-        else if (members->elements)
-            rc = due_fire_shard(self, s, members, now_ms, fired);
-        freeReplyObject(members);
-        if (rc < 0)
-            return -1;
+        if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 "
+                               DUE_BATCH, due, now) != REDIS_OK)
+            abort();
     }
-    return 0;
+    redisReply **members = cf_calloc(self->shards, sizeof *members);
+    int rc = 0;
+    for (unsigned s = 0; s < self->shards; s++) {
+        void *reply = NULL;
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply) {
+            rc = cf_store_fail_io(self, "ZRANGEBYSCORE");
+            break;
+        }
+        members[s] = reply;
+    }
+    for (unsigned s = 0; rc == 0 && s < self->shards; s++) {
+        if (members[s]->type != REDIS_REPLY_ARRAY || members[s]->elements % 2)
+            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
+                               members[s]->type == REDIS_REPLY_ERROR ? members[s]->str
+                                                                     : "unexpected");
+        else if (members[s]->elements)
+            rc = due_fire_shard(self, s, members[s], now_ms, fired);
+    }
+    for (unsigned s = 0; s < self->shards; s++)
+        if (members[s])
+            freeReplyObject(members[s]);
+    free(members);
+    return rc;
 }
 
 int cf_store_clock(cf_store_t *self, int64_t *ms)

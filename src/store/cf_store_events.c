@@ -4,6 +4,7 @@
 #include "cf_store_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_pack.h"
+#include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
 
 #include <assert.h>
@@ -11,36 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t store_fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char) *s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static int store_hex(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-unsigned cf_store_shard_of(const cf_event_t *event)
+unsigned cf_store_shard_of(const cf_store_t *self, const cf_event_t *event)
 {
-    assert(event);
-    if (event->type == CF_EV_FLOW_OBSERVED)     /* a route's flows meet in one shard */
-        return store_fnv1a(event->route[0] ? event->route : "-") % CF_STORE_SHARDS;
-    if (!cf_event_is_case_event(event->type))
-        return store_fnv1a(event->event_id) % CF_STORE_SHARDS;
-    uint32_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        int d = store_hex(event->case_id[i]);
-        if (d < 0)      /* not a pseudonym: cf_store_check_events refuses it */
-            return store_fnv1a(event->case_id) % CF_STORE_SHARDS;
-        v = v << 4 | (uint32_t) d;
-    }
-    return v % CF_STORE_SHARDS;
+    assert(self && event);
+    return cf_shard_pick(event->shard_hash, self->shards);
 }
 
 /* ---- checks ------------------------------------------------------------- */

@@ -20,6 +20,8 @@ struct _cf_store_t {
     char *script_dir;
     uint32_t eid_ttl;
     uint32_t case_ttl;
+    unsigned shards;                /* the deployment's count (cf_store_set_shards) */
+    bool shards_record;             /* record it when Redis holds none */
     redisContext *ctx;
     cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */
     char *library;                  /* the function library's body, made once */
@@ -38,11 +40,15 @@ struct _cf_store_t {
     bool *fresh;                    /* per order position: applied as new */
     bool *expiry_set;               /* ... its bucket has its expiry already */
     size_t order_capacity, fresh_capacity, expiry_capacity;
-    size_t start[CF_STORE_SHARDS + 1];
-    size_t cases[CF_STORE_SHARDS], routes[CF_STORE_SHARDS];
+    size_t *shard_at;               /* shards + 1: the grouping's counting sort */
+    size_t groups;                  /* the batch's shards, each a group (apply_group) */
+    size_t *start;                  /* groups + 1: each group's first order position */
+    unsigned *group_shard;          /* each group's shard */
+    size_t *cases, *routes;         /* each group's distinct cases and routes */
+    unsigned char *pending, *sent;  /* each group: to run (again); its commit sent */
     redisReply **reads;             /* the replies of the read round */
     size_t nreads, reads_capacity;
-    size_t read_start[CF_STORE_SHARDS + 1], marker_reads[CF_STORE_SHARDS];
+    size_t *read_start, *marker_reads;  /* groups + 1, groups: where each group's replies are */
     const unsigned char **seen;     /* digests of one shard's batch, a set */
     size_t seen_slots;
     char request[16];               /* the request's tag, "" for none */

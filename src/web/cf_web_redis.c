@@ -12,15 +12,17 @@
 struct _cf_web_redis_t {
     char *host;
     int port;
+    unsigned shards;
     cf_redis_auth_t *auth;
     char *scripts;
 };
 
 cf_web_redis_t *cf_web_redis_new(const char *host, int port, const cf_redis_auth_t *auth,
-                                 const char *script_dir)
+                                 unsigned shards, const char *script_dir)
 {
     assert(host);
     cf_web_redis_t *self = cf_calloc(1, sizeof *self);
+    self->shards = shards;
     self->host = cf_strdup(host);
     self->port = port;
     self->auth = auth ? cf_redis_auth_dup(auth) : NULL;
@@ -46,6 +48,7 @@ static cf_store_t *redis_store(const cf_web_redis_t *self, bool scripts)
     cf_store_t *store = cf_store_new(self->host, self->port, scripts ? self->scripts : NULL);
     if (self->auth)
         cf_store_set_auth(store, self->auth);
+    cf_store_set_shards(store, self->shards, false);
     return store;
 }
 

@@ -12,11 +12,11 @@
 
 typedef struct _cf_web_redis_t cf_web_redis_t;
 
-/*  A source for Redis at host:port with auth (copied; NULL: none); a replay
-    loads the scripts of script_dir (copied; NULL: where they were built or
-    installed).                                                              */
+/*  A source for Redis at host:port with auth (copied; NULL: none), whose
+    state is split into shards (the setting); a replay loads the scripts of
+    script_dir (copied; NULL: where they were built or installed).          */
 cf_web_redis_t *cf_web_redis_new(const char *host, int port, const cf_redis_auth_t *auth,
-                                 const char *script_dir);
+                                 unsigned shards, const char *script_dir);
 void cf_web_redis_destroy(cf_web_redis_t **self_p);
 
 /*  The callbacks over self, which must outlive their use.                   */

@@ -56,7 +56,8 @@ static int careful_dead_letter(cf_apply_t *self, size_t v, const void *frame, si
     msgpack_sbuffer_init(&payload);
     careful_redact(frame, size, event, &payload);   /* it decoded: it is a map */
     cf_dead_letter_t letter = { .payload = payload.data, .payload_len = payload.size,
-                                .tries = tries, .time_ms = cf_wall_ms() };
+                                .tries = tries, .time_ms = cf_wall_ms(),
+                                .shard_hash = event->shard_hash };
     snprintf(letter.event_id, sizeof letter.event_id, "%s", event->event_id);
     snprintf(letter.type, sizeof letter.type, "%s", cf_event_type_name(event->type));
     snprintf(letter.error, sizeof letter.error, "%s", error);

@@ -416,6 +416,8 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
                                self->config.script_dir ? self->config.script_dir : CF_SCRIPT_DIR);
     if (self->config.eid_ttl_s)
         cf_store_set_eid_ttl(self->store, self->config.eid_ttl_s);
+    cf_store_set_shards(self->store, self->config.shards ? self->config.shards
+                                                         : CF_SHARD_DEFAULT, true);
     if (self->config.case_ttl_s)
         cf_store_set_case_ttl(self->store, self->config.case_ttl_s);
     cf_store_set_auth(self->store, self->config.redis_auth);

@@ -3,6 +3,7 @@
 #include "cf_test_store.h"
 #include "caseflow/cf_fold.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_shard.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +70,7 @@ int cf_test_store_setup(void **state)
         return -1;
     f->script_dir = CF_SOURCE_DIR "/lua";
     f->store = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
+    cf_store_set_shards(f->store, CF_SHARD_DEFAULT, true);     /* as a worker's */
     f->raw = redisConnect("127.0.0.1", cf_test_redis_port(f->redis));
     if (cf_store_connect(f->store) < 0 || !f->raw || f->raw->err)
         return -1;
@@ -83,6 +85,7 @@ int cf_test_store_teardown(void **state)
         redisFree(f->raw);
     cf_test_redis_stop(&f->redis);
     cf_test_notes_clear(f);
+    free(f->cursor);
     free(f);
     return 0;
 }
@@ -117,6 +120,19 @@ void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event
     strcpy(ev->from_country, "LBY");
     strcpy(ev->to_country, "ITA");
     ev->count = 1;
+    cf_test_shard(ev, 1);
+}
+
+void cf_test_shard(cf_event_t *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name = cf_event_type_name(ev[i].type);
+        cf_shard_by_t by = name ? cf_shard_by(name, strlen(name)) : CF_SHARD_BY_EVENT_ID;
+        const char *key = by == CF_SHARD_BY_CASE_REF ? ev[i].case_id
+                        : by == CF_SHARD_BY_ROUTE ? (ev[i].route[0] ? ev[i].route : "-")
+                        : ev[i].event_id;
+        ev[i].shard_hash = cf_shard_hash(key, strlen(key));
+    }
 }
 
 cf_event_t *cf_test_at(cf_event_t *ev, int64_t t)
@@ -135,6 +151,7 @@ void cf_test_register(cf_event_t *ev, const char *id, const char *case_id, const
     strcpy(ev->origin_country, "SRB");
     strcpy(ev->destination_country, "SRB");
     strcpy(ev->route, "central_mediterranean");
+    cf_test_shard(ev, 1);
     ev->person_count = (uint8_t) strlen(sexes);
     for (size_t i = 0; i < ev->person_count; i++)
         ev->persons[i] = (cf_person_t) { sexes[i], (uint8_t) bands[i], i == 0 };
@@ -187,6 +204,7 @@ cf_event_t *cf_test_flow(cf_event_t *ev, const char *id, int day, uint64_t count
 {
     cf_test_stage(ev, id, CASE_A, CF_EV_FLOW_OBSERVED);
     strcpy(ev->route, "western_balkans");
+    cf_test_shard(ev, 1);
     ev->count = count;
     return cf_test_at(ev, T0 + day * DAY);
 }
@@ -237,12 +255,19 @@ static void on_note(fixture_t *f, const char *topic, const void *body, size_t si
 /* Reads what the outboxes got since the last read, shard by shard. */
 static void read_outboxes(fixture_t *f)
 {
-    for (unsigned s = 0; s < CF_STORE_SHARDS; s++) {
+    unsigned shards = cf_store_shards(f->store);
+    if (!f->cursor)
+        f->cursor = calloc(CF_SHARD_MAX, sizeof *f->cursor);
+    for (unsigned s = 0; s < shards; s++) {     /* in one round trip */
         char key[32];
         snprintf(key, sizeof key, "cf:{s%u}:outbox", s);
         char from[64];
         snprintf(from, sizeof from, "(%s", f->cursor[s][0] ? f->cursor[s] : "0-0");
-        redisReply *reply = redisCommand(f->raw, "XRANGE %s %s +", key, from);
+        assert_int_equal(redisAppendCommand(f->raw, "XRANGE %s %s +", key, from), REDIS_OK);
+    }
+    for (unsigned s = 0; s < shards; s++) {
+        redisReply *reply = NULL;
+        assert_int_equal(redisGetReply(f->raw, (void **) &reply), REDIS_OK);
         assert_non_null(reply);
         assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
         for (size_t i = 0; i < reply->elements; i++) {
@@ -258,6 +283,7 @@ static void read_outboxes(fixture_t *f)
 const char *cf_test_apply(fixture_t *f, cf_event_t *events, size_t count)
 {
     cf_ack_status_t *statuses = calloc(count, sizeof *statuses);
+    cf_test_shard(events, count);
     if (cf_store_apply(f->store, events, count, statuses) < 0)
         fail_msg("cf_store_apply: %s", cf_store_error(f->store));
     read_outboxes(f);

@@ -13,8 +13,12 @@
 #include "cf_test_redis.h"
 
 #define RAW_REF     "RAW-CASE-REF-0042"                     /* must never reach Redis */
-#define CASE_A      "a1b2c3d4e5f60718293a4b5c6d7e8f90"      /* shard 0xa1b2c3d4 % 8 */
-#define CASE_B      "0000000b000000000000000000000000"      /* shard 3 */
+#define CASE_A      "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+#define CASE_B      "0000000b000000000000000000000000"
+/*  Their shards among 64 (cf_test_shard: FNV-1a 64 of the case_id, which
+    stands in for the case_ref; unit.cf_store checks both).                 */
+#define CASE_A_SHARD    "13"
+#define CASE_B_SHARD    "47"
 #define T0          1709251200000LL                         /* 2024-03-01T00:00:00Z */
 
 typedef struct {
@@ -34,7 +38,7 @@ typedef struct {
     size_t note_count;
     char **garbage;             /* strings handed out, freed at clear */
     size_t garbage_count;
-    char cursor[CF_STORE_SHARDS][48];   /* last outbox entry read, per shard */
+    char (*cursor)[48];         /* last outbox entry read, per shard */
 } fixture_t;
 
 /*  cmocka setup and teardown: a throw-away redis-server, a store with the
@@ -56,6 +60,12 @@ cf_event_t *cf_test_at(cf_event_t *ev, int64_t t);
 
 /*  An event of any other type with only the envelope filled (case_ref RAW_REF). */
 void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event_type_t type);
+
+/*  Sets each event's shard_hash as cf_event_decode would, the case_id
+    standing in for the case_ref (every hand-built event has case_ref
+    RAW_REF): the helpers that build events call it, and cf_test_apply
+    again, for events changed since.                                        */
+void cf_test_shard(cf_event_t *ev, size_t n);
 
 /*  test_cf_store_families's set for order independence: thirteen events of
     each of twelve cases (two departures, arrivals, detentions and releases

@@ -40,6 +40,34 @@ class Checks:
         return 1 if self.failed else 0
 
 
+SHARDS = 64         # the stacks' shard count: the setting's default
+
+
+def shard_of(key, shards=SHARDS):
+    """The shard of a shard key (a case_ref, a flow's route, a transaction's
+    event_id: docs/protocol.md, "Shards"): FNV-1a 64 of its UTF-8 bytes,
+    modulo shards."""
+    h = 0xcbf29ce484222325
+    for b in key.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h % shards
+
+
+def case_shards(path, count=4):
+    """The shards of the first `count` distinct shards the cases of the
+    JSON-lines events at path live in: a test that breaks them knows events
+    will meet the fault."""
+    found = []
+    with open(path) as f:
+        for line in f:
+            ref = json.loads(line).get("case_ref")
+            if ref and shard_of(ref) not in found:
+                found.append(shard_of(ref))
+            if len(found) == count:
+                break
+    return tuple(found)
+
+
 def diff_rows(got, want, limit=6):
     """A short description of how two row lists differ ('' when equal)."""
     if got == want:

@@ -29,6 +29,7 @@
 #include "cf_test_redis.h"
 
 #define RAW_REF "BEL-2019-000123"
+#define RAW_SHARD "34"      /* FNV-1a 64 of RAW_REF mod 64 (docs/protocol.md) */
 
 typedef struct {
     cf_test_redis_t *redis;
@@ -160,7 +161,7 @@ static void test_acks_and_notifications(void **state)
     cf_apply_notification(f->apply, 0, &topic, &topic_len, &note, &note_len);
     assert_true(topic_len == 6 && memcmp(topic, "reject", 6) == 0);
     assert_false(body_contains(note, note_len, RAW_REF));
-    redisReply *outbox = command(f, "XRANGE %s - +", "cf:{s0}:outbox");
+    redisReply *outbox = command(f, "XRANGE %s - +", "cf:{s" RAW_SHARD "}:outbox");
     assert_int_equal(outbox->elements, 1);
     const redisReply *fields = outbox->element[0]->element[1];
     assert_string_equal(fields->element[1]->str, "case.CH-AVR.registered");
@@ -173,7 +174,7 @@ static void test_acks_and_notifications(void **state)
     assert_int_equal(cf_apply_run(f->apply, frames, sizes, 1), 0);
     assert_int_equal(cf_apply_count(f->apply, CF_ACK_DUPLICATE), 1);
     assert_int_equal(cf_apply_notifications(f->apply), 0);
-    redisReply *len = command(f, "XLEN %s", "cf:{s0}:outbox");
+    redisReply *len = command(f, "XLEN %s", "cf:{s" RAW_SHARD "}:outbox");
     assert_int_equal(len->integer, 1);
     freeReplyObject(len);
     msgpack_sbuffer_destroy(&good);
@@ -195,7 +196,7 @@ static void test_dead_redis_acks_nothing(void **state)
 
 /* ---- the careful run and dead letters ----------------------------------- */
 
-#define OTHER_REF   "LON-2019-000007"   /* its pseudonym is not in shard 0 */
+#define OTHER_REF   "LON-2019-000007"   /* not in RAW_REF's shard: 45 */
 
 static void run_command(fixture_t *f, const char *format, const char *arg)
 {
@@ -270,7 +271,7 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     pack_registration_of(&b, "ev-b", OTHER_REF);
     const void *frames[] = { a.data, b.data };
     size_t sizes[] = { a.size, b.size };
-    run_command(f, "SET cf:{s0}:stage %s", "oops");
+    run_command(f, "SET cf:{s" RAW_SHARD "}:stage %s", "oops");
     assert_int_equal(cf_apply_run(f->apply, frames, sizes, 2), -1);
     assert_int_equal(cf_apply_error_code(f->apply), CF_STORE_ERR_REDIS);
     assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 2), 0);
@@ -278,7 +279,7 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     cf_ack_t acks[2];
     unpack_acks(f, &result, acks, 2);
     assert_int_equal(acks[0].status, CF_ACK_REJECTED);
-    static const char want[] = "dead_letter: after 3 tries: shard 0: WRONGTYPE";
+    static const char want[] = "dead_letter: after 3 tries: shard " RAW_SHARD ": WRONGTYPE";
     if (acks[0].reason_len < sizeof want || memcmp(acks[0].reason, want, sizeof want - 1))
         fail_msg("reason: %.*s", (int) acks[0].reason_len, acks[0].reason);
     assert_non_null(memmem(acks[0].reason, acks[0].reason_len, "(caseflow-ctl dlq replay ", 25));
@@ -306,13 +307,19 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     assert_int_equal(cf_dlq_replay(f->store, NULL, on_replayed, &r, err, sizeof err), 0);
     assert_int_equal(r.count, 1);
     assert_string_equal(r.outcome, "failed");                     /* not fixed yet */
-    run_command(f, "DEL cf:{s0}:stage%s", "");
+    run_command(f, "DEL cf:{s" RAW_SHARD "}:stage%s", "");
     r = (replayed_t) { 0 };
     assert_int_equal(cf_dlq_replay(f->store, NULL, on_replayed, &r, err, sizeof err), 0);
     assert_int_equal(r.count, 1);
     assert_string_equal(r.event_id, "ev-a");
     assert_string_equal(r.outcome, "accepted");
     assert_string_equal(r.error, "");
+    /* in the shard of the raw case_ref (the letter keeps its hash), not of
+       the pseudonym its payload holds */
+    redisReply *kept = command(f, "EXISTS cf:{s" RAW_SHARD "}:case:%s",
+                                "1a75ba782c69c616effad62ef0c836e5");
+    assert_int_equal(kept->integer, 1);
+    freeReplyObject(kept);
     size_t left = 0;
     assert_int_equal(cf_store_dlq_read(f->store, "-", "+", count_letter, &left), 0);
     assert_int_equal(left, 0);
@@ -483,7 +490,7 @@ static void test_careful_refused_after_outage_still_dead_letters(void **state)
     job_add(&job, "ev-r1", RAW_REF);
     job_add(&job, "ev-r2", OTHER_REF);
     run_command(f, "HSET cf:{dlq}:try:%s n 3", "ev-r0");
-    run_command(f, "SET cf:{s0}:stage %s", "oops");
+    run_command(f, "SET cf:{s" RAW_SHARD "}:stage %s", "oops");
     library_outage(f, &w, &job, "ev-r0", 3);
     msgpack_unpacked result;
     cf_ack_t acks[3];
@@ -494,7 +501,7 @@ static void test_careful_refused_after_outage_still_dead_letters(void **state)
     assert_non_null(memmem(acks[0].reason, acks[0].reason_len,
                            "after 3 tries: workers were lost while holding it", 49));
     assert_int_equal(acks[1].status, CF_ACK_REJECTED);
-    static const char want[] = "dead_letter: after 3 tries: shard 0: WRONGTYPE";
+    static const char want[] = "dead_letter: after 3 tries: shard " RAW_SHARD ": WRONGTYPE";
     if (acks[1].reason_len < sizeof want || memcmp(acks[1].reason, want, sizeof want - 1))
         fail_msg("reason: %.*s", (int) acks[1].reason_len, acks[1].reason);
     assert_int_equal(acks[2].status, CF_ACK_ACCEPTED);

@@ -33,7 +33,7 @@ static void test_broker_missing(void **state)
     assert_non_null(mkdtemp(tmp));
     setenv("TMPDIR", tmp, 1);
     cf_bench_stack_t *stack = cf_bench_stack_new();
-    cf_bench_stack_config_t config = { "/nonexistent", cf_bench_scripts(NULL), 1, false };
+    cf_bench_stack_config_t config = { "/nonexistent", cf_bench_scripts(NULL), 1, false, 0 };
     assert_int_equal(cf_bench_stack_start(stack, &config), -1);
     const char *error = cf_bench_stack_error(stack);
     /* the broker or a worker (neither binary exists): whichever exits first */
@@ -74,7 +74,7 @@ static void test_broker_arguments(void **state)
     write_script(bin, "caseflow-worker", "sleep 0.3; exit 3");
     setenv("TMPDIR", tmp, 1);
     cf_bench_stack_t *stack = cf_bench_stack_new();
-    cf_bench_stack_config_t config = { bin, cf_bench_scripts(NULL), 2, false };
+    cf_bench_stack_config_t config = { bin, cf_bench_scripts(NULL), 2, false, 7 };
     assert_int_equal(cf_bench_stack_start(stack, &config), -1);
     assert_non_null(strstr(cf_bench_stack_error(stack), "worker 1 stopped"));
     cf_bench_cpu_t cpu = { .count = 0 };
@@ -93,6 +93,7 @@ static void test_broker_arguments(void **state)
     assert_non_null(fgets(line, sizeof line, f));
     fclose(f);
     assert_non_null(strstr(line, want));
+    assert_non_null(strstr(line, "--shards 7"));     /* the stack's shard count */
     char command[300];
     snprintf(command, sizeof command, "rm -rf '%s'", tmp);
     assert_int_equal(system(command), 0);

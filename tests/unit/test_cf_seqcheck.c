@@ -2,6 +2,7 @@
     notification of a pair or after a broker restart, and a table that
     keeps its pairs as it grows.                                             */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -68,12 +69,36 @@ static void test_bounded(void **state)
     cf_seqcheck_destroy(&check);
 }
 
+/* Outbox ids: a repeat is at or before the last id of its stream; every
+   shard a deployment may have (up to CF_SHARD_MAX) and the milestones'
+   stream are streams apart. */
+static bool repeat(cf_seqcheck_t *check, const char *id)
+{
+    return cf_seqcheck_repeat(check, id, strlen(id));
+}
+
+static void test_outbox_ids(void **state)
+{
+    (void) state;
+    cf_seqcheck_t *check = cf_seqcheck_new();
+    assert_false(repeat(check, "s63-100-0"));
+    assert_false(repeat(check, "p-5-0"));           /* not shard 63's stream */
+    assert_true(repeat(check, "s63-99-7"));
+    assert_true(repeat(check, "p-5-0"));
+    assert_false(repeat(check, "s1023-1-0"));
+    assert_true(repeat(check, "s1023-1-0"));
+    assert_false(repeat(check, "s1024-1-0"));        /* past CF_SHARD_MAX: not checked */
+    assert_false(repeat(check, "s1024-1-0"));
+    cf_seqcheck_destroy(&check);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gaps),
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_bounded),
+        cmocka_unit_test(test_outbox_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,8 +52,11 @@ static void test_registration(void **state)
 
     /* The case and eid keys sit in the case's shard, and the counters there. */
     char key[96];
-    unsigned shard = cf_store_shard_of(&ev);
-    assert_int_equal(shard, 0xa1b2c3d4u % CF_STORE_SHARDS);
+    unsigned shard = cf_store_shard_of(f->store, &ev);
+    assert_int_equal(shard, cf_shard_pick(cf_shard_hash(CASE_A, strlen(CASE_A)), 64));
+    assert_int_equal(shard, atoi(CASE_A_SHARD));
+    cf_test_stage(&ev, "r-2", CASE_B, CF_EV_CASE_SCREENED);
+    assert_int_equal(cf_store_shard_of(f->store, &ev), atoi(CASE_B_SHARD));
     assert_string_equal(cf_test_case_state(f, shard, CASE_A),
         "applied=1 bits=1 host=CHE n=3 org=SRB prog=CH-AVR route=central_mediterranean "
         "rt=1709251200000 "
@@ -63,7 +66,8 @@ static void test_registration(void **state)
     assert_true(marker_ttl > 30 * 86400 - 5 && marker_ttl <= 60 * 86400);
     snprintf(key, sizeof key, "cf:{s%u}:stage", shard);
     assert_int_equal(cf_test_integer(f, "HLEN %s", key), 4);
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 6);      /* eid, case, stage, demo, vuln, outbox */
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 7);      /* eid, case, stage, demo, vuln, outbox,
+                                                               cf:shards */
 }
 
 static void test_stage_moves(void **state)
@@ -145,7 +149,7 @@ static void test_late_registration_keeps_stage_times(void **state)
                 seen++;
             }
     assert_int_equal(seen, 3);
-    const char *state_now = cf_test_case_state(f, cf_store_shard_of(&ev[2]), CASE_A);
+    const char *state_now = cf_test_case_state(f, cf_store_shard_of(f->store, &ev[2]), CASE_A);
     assert_non_null(strstr(state_now, "prog=CH-AVR"));
     assert_null(strstr(state_now, "st|"));
     assert_null(strstr(state_now, "se|"));
@@ -178,7 +182,8 @@ static char *run_order(fixture_t *f, const int *order)
     cf_test_integer(f, "FLUSHALL");
     cf_test_notes_clear(f);
     /* the new outbox entries may get ids below the old ones' (same ms) */
-    memset(f->cursor, 0, sizeof f->cursor);
+    if (f->cursor)
+        memset(f->cursor, 0, CF_SHARD_MAX * sizeof *f->cursor);
     for (int i = 0; i < 4; i++)
         assert_string_equal(cf_test_apply(f, &all[order[i]], 1), "a");
     char *text = NULL;
@@ -248,7 +253,7 @@ static void test_registration_rules(void **state)
                         "LY-VHR|disability=1 LY-VHR|elderly=1 LY-VHR|vot=1 ");
     assert_string_equal(cf_test_topics(f), "case.LY-VHR.registered case.LY-VHR.screened ");
     char *before = without_cases(cf_test_dump(f, 0));
-    char *kept = strdup(cf_test_case_state(f, cf_store_shard_of(&ev[2]), CASE_B));
+    char *kept = strdup(cf_test_case_state(f, cf_store_shard_of(f->store, &ev[2]), CASE_B));
     cf_test_register(&ev[4], "v-4", CASE_B, "OTHER", "ff", "\0\0");
     ev[1] = ev[4];
     strcpy(ev[1].event_id, "v-6");
@@ -259,7 +264,7 @@ static void test_registration_rules(void **state)
     /* the case changes only by the count of events applied */
     assert_non_null(strstr(kept, "applied=4 "));
     memcpy(strstr(kept, "applied=4 "), "applied=6 ", 10);
-    assert_string_equal(cf_test_case_state(f, cf_store_shard_of(&ev[2]), CASE_B), kept);
+    assert_string_equal(cf_test_case_state(f, cf_store_shard_of(f->store, &ev[2]), CASE_B), kept);
     assert_string_equal(cf_test_family(f, "quality"),
                         "before_registration=2 repeat_registration=2 ");
     free(before);
@@ -309,11 +314,19 @@ static void test_many_cases_many_shards(void **state)
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|now|cases"), 0);
     assert_int_equal(f->note_count, 2 * CASES);
     /* eids, cases, a stage, demo, dur and services hash and an outbox in
-       every shard, and the flow's hash */
+       every shard that has a case, the flow's hash and cf:shards */
     int64_t eid_keys, markers = cf_test_markers(f, &eid_keys);
     assert_int_equal(markers, 2 * CASES + 1);
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), eid_keys + CASES + 5 * CF_STORE_SHARDS + 1);
-    assert_true(cf_test_marker_ttl(f, cf_store_shard_of(&ev[2 * CASES]), "m-flow") > 0);
+    bool used[CF_SHARD_MAX] = { false };
+    int64_t shards = 0;
+    for (int i = 0; i < CASES; i++) {
+        unsigned s = cf_store_shard_of(f->store, &ev[2 * i]);
+        shards += !used[s];
+        used[s] = true;
+    }
+    assert_true(shards > 32);           /* 300 cases over 64 shards */
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), eid_keys + CASES + 5 * shards + 2);
+    assert_true(cf_test_marker_ttl(f, cf_store_shard_of(f->store, &ev[2 * CASES]), "m-flow") > 0);
     free(ev);
 }
 
@@ -447,9 +460,10 @@ static void test_bad_events_and_ttl(void **state)
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
     /* the marker's bucket lives to the end of the next generation: between
        one and two --eid-ttl from now */
-    int64_t ttl = cf_test_marker_ttl(f, cf_store_shard_of(&ev), "b-1");
+    int64_t ttl = cf_test_marker_ttl(f, cf_store_shard_of(f->store, &ev), "b-1");
     assert_true(ttl >= 99 && ttl <= 200);
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 2);         /* the bucket, the funding hash */
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 3);         /* the bucket, the funding hash,
+                                                                   cf:shards */
 }
 
 /* An event id of case CASE_A's shard whose marker falls in bucket. */
@@ -548,7 +562,7 @@ static void test_marker_generations(void **state)
 /* The TTL of the case hash of ev's case, in seconds (-1: none, -2: no key). */
 static int64_t case_ttl(fixture_t *f, const cf_event_t *ev)
 {
-    return cf_test_integer(f, "TTL cf:{s%u}:case:%s", cf_store_shard_of(ev), ev->case_id);
+    return cf_test_integer(f, "TTL cf:{s%u}:case:%s", cf_store_shard_of(f->store, ev), ev->case_id);
 }
 
 static void test_closed_case_expires(void **state)
@@ -665,6 +679,58 @@ static void test_redis_loading(void **state)
     close(listener);
 }
 
+/* A store whose shard count is not the one Redis records refuses to go on
+   (an outage, CF_STORE_ERR_IO, naming both); the first worker's store to
+   connect records its own; a tool's store (here under caseflow-ctl's ACL
+   user, which may not write the record) compares only. */
+static cf_store_t *shards_store(fixture_t *f, const char *user, unsigned shards, bool record)
+{
+    cf_store_t *store = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), NULL);
+    if (user) {
+        cf_redis_auth_t *auth = cf_redis_auth_new(user, "pw");
+        cf_store_set_auth(store, auth);
+        cf_redis_auth_destroy(&auth);
+    }
+    cf_store_set_shards(store, shards, record);
+    return store;
+}
+
+static void assert_recorded(fixture_t *f, const char *want)
+{
+    redisReply *r = redisCommand(f->raw, "GET cf:shards");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, want);
+    freeReplyObject(r);
+}
+
+static void test_shards_agree(void **state)
+{
+    fixture_t *f = *state;
+    assert_recorded(f, "64");                   /* the fixture's store's, at connect */
+    cf_counts_t *counts = NULL;
+    cf_store_t *other = shards_store(f, NULL, 8, true);
+    assert_int_equal(cf_store_read_family(other, "stage", &counts), -1);
+    assert_int_equal(cf_store_error_code(other), CF_STORE_ERR_IO);
+    assert_non_null(strstr(cf_store_error(other), "set to 8 shards, but this Redis holds data "
+                                                  "split into 64"));
+    cf_store_destroy(&other);
+    assert_int_equal(cf_test_redis_acl_user(f->redis, "caseflow-ctl"), 0);
+    cf_store_t *reader = shards_store(f, "caseflow-ctl", 8, false);
+    assert_int_equal(cf_store_read_family(reader, "stage", &counts), -1);
+    assert_non_null(strstr(cf_store_error(reader), "set to 8 shards"));
+    cf_test_integer(f, "DEL cf:shards");
+    assert_int_equal(cf_store_read_family(reader, "stage", &counts), 0);     /* none recorded */
+    cf_counts_destroy(&counts);
+    assert_int_equal(cf_test_integer(f, "EXISTS cf:shards"), 0);           /* nor records */
+    cf_store_destroy(&reader);
+    other = shards_store(f, NULL, 8, true);
+    assert_int_equal(cf_store_read_family(other, "stage", &counts), 0);      /* records 8 */
+    cf_counts_destroy(&counts);
+    cf_store_destroy(&other);
+    assert_recorded(f, "8");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);       /* as the daemons do: a killed connection is an error */
@@ -686,6 +752,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_marker_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_case_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shards_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down, setup, teardown),
         cmocka_unit_test(test_redis_loading),
     };

@@ -33,16 +33,16 @@ static void test_retry_of_a_request_is_accepted(void **state)
     cf_test_stage(&ev[1], "r-1", CASE_A, CF_EV_CASE_SCREENED);
     cf_test_register(&ev[2], "r-2", CASE_B, "CH-AVR", "m", "\3");
     cf_test_stage(&ev[3], "r-3", CASE_B, CF_EV_CASE_SCREENED);
-    assert_int_not_equal(cf_store_shard_of(&ev[0]), cf_store_shard_of(&ev[2]));
+    assert_int_not_equal(cf_store_shard_of(f->store, &ev[0]), cf_store_shard_of(f->store, &ev[2]));
 
     request(f, "job-1");
-    cf_test_integer(f, "SET cf:{s3}:services oops");
+    cf_test_integer(f, "SET cf:{s" CASE_B_SHARD "}:services oops");
     assert_int_equal(cf_store_apply(f->store, ev, 4, status), -1);
-    assert_non_null(strstr(cf_store_error(f->store), "cf:{s3}:services holds a string"));
-    assert_int_equal(cf_test_marker_ttl(f, 3, "r-2"), -2);     /* shard 3: nothing */
-    assert_int_equal(cf_test_marker_ttl(f, cf_store_shard_of(&ev[0]), "r-0") > 0, 1);
+    assert_non_null(strstr(cf_store_error(f->store), "cf:{s" CASE_B_SHARD "}:services holds a string"));
+    assert_int_equal(cf_test_marker_ttl(f, 47, "r-2"), -2);    /* CASE_B's shard: nothing */
+    assert_int_equal(cf_test_marker_ttl(f, cf_store_shard_of(f->store, &ev[0]), "r-0") > 0, 1);
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);  /* CASE_A's */
-    cf_test_integer(f, "DEL cf:{s3}:services");
+    cf_test_integer(f, "DEL cf:{s" CASE_B_SHARD "}:services");
 
     assert_string_equal(cf_test_apply(f, ev, 4), "aaaa");
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 2);
@@ -89,12 +89,12 @@ static void test_overflow_refuses_the_whole_call(void **state)
     }
     request(f, "job-3");
     assert_string_equal(cf_test_apply(f, ev, 1), "a");
-    unsigned shard = cf_store_shard_of(&ev[1]);
+    unsigned shard = cf_store_shard_of(f->store, &ev[1]);
     const char *field = "day:2024-03-01|US|XM-DAC-1|USD|2|value";
     assert_int_equal(cf_test_get(f, "funding", field), 100000000000000LL);
-    cf_test_integer(f, "HSET cf:{s%u}:funding %s 9223300000000000000", cf_store_shard_of(&ev[0]),
+    cf_test_integer(f, "HSET cf:{s%u}:funding %s 9223300000000000000", cf_store_shard_of(f->store, &ev[0]),
                     field);
-    if (shard != cf_store_shard_of(&ev[0]))      /* the counter lives in each shard apart */
+    if (shard != cf_store_shard_of(f->store, &ev[0]))      /* the counter lives in each shard apart */
         cf_test_integer(f, "HSET cf:{s%u}:funding %s 9223300000000000000", shard, field);
     char *before = strdup(cf_test_dump(f, 1));
 

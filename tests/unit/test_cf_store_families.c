@@ -139,7 +139,7 @@ static void test_services_wait_for_registration(void **state)
     assert_string_equal(cf_test_family(f, "reint"), "CH-AVR|economic|cash|-|services=1 ");
     assert_string_equal(cf_test_family(f, "vuln"), "CH-AVR|risk:high=1 ");
     /* the pending counters are gone from the case once counted */
-    assert_null(strstr(cf_test_case_state(f, cf_store_shard_of(&ev[5]), CASE_A), "q|"));
+    assert_null(strstr(cf_test_case_state(f, cf_store_shard_of(f->store, &ev[5]), CASE_A), "q|"));
 }
 
 static void test_funding_and_flows(void **state)
@@ -180,23 +180,23 @@ static void test_wrong_type_writes_nothing(void **state)
     cf_ack_status_t status[2];
     cf_test_register(&ev[0], "x-0", CASE_B, "CH-AVR", "f", "\3");
     cf_test_stage(&ev[1], "x-1", CASE_B, CF_EV_CASE_SCREENED);
-    cf_test_integer(f, "SET cf:{s3}:services oops");
+    cf_test_integer(f, "SET cf:{s" CASE_B_SHARD "}:services oops");
     assert_int_equal(cf_store_apply(f->store, ev, 2, status), -1);
     assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_REDIS);
-    assert_non_null(strstr(cf_store_error(f->store), "cf:{s3}:services holds a string"));
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
-    cf_test_integer(f, "DEL cf:{s3}:services");
-    cf_test_integer(f, "HSET cf:{s3}:case:" CASE_B " bits 1");     /* a hash, not a state */
+    assert_non_null(strstr(cf_store_error(f->store), "cf:{s" CASE_B_SHARD "}:services holds a string"));
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 2);     /* it and cf:shards */
+    cf_test_integer(f, "DEL cf:{s" CASE_B_SHARD "}:services");
+    cf_test_integer(f, "HSET cf:{s" CASE_B_SHARD "}:case:" CASE_B " bits 1");     /* a hash, not a state */
     assert_int_equal(cf_store_apply(f->store, ev, 2, status), -1);
     assert_non_null(strstr(cf_store_error(f->store), "WRONGTYPE"));
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
-    cf_test_integer(f, "DEL cf:{s3}:case:" CASE_B);
-    cf_test_integer(f, "SET cf:{s3}:case:" CASE_B " oops");    /* a string, not a state */
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 2);     /* it and cf:shards */
+    cf_test_integer(f, "DEL cf:{s" CASE_B_SHARD "}:case:" CASE_B);
+    cf_test_integer(f, "SET cf:{s" CASE_B_SHARD "}:case:" CASE_B " oops");    /* a string, not a state */
     assert_int_equal(cf_store_apply(f->store, ev, 2, status), -1);
     assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_REDIS);
     assert_non_null(strstr(cf_store_error(f->store), "case " CASE_B ": "));
-    assert_int_equal(cf_test_integer(f, "DBSIZE"), 1);
-    cf_test_integer(f, "DEL cf:{s3}:case:" CASE_B);
+    assert_int_equal(cf_test_integer(f, "DBSIZE"), 2);     /* it and cf:shards */
+    cf_test_integer(f, "DEL cf:{s" CASE_B_SHARD "}:case:" CASE_B);
     assert_string_equal(cf_test_apply(f, ev, 2), "aa");
 }
 
