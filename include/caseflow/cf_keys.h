@@ -43,6 +43,7 @@ typedef enum {
 #define CF_KEYS_DLQ_STREAM  "cf:{dlq}:stream"   /* the dead letters */
 #define CF_KEYS_CLOCK       "cf:clock"          /* the clock an operator set */
 #define CF_KEYS_SHARDS      "cf:shards"         /* the shard count, recorded by the first process */
+#define CF_KEYS_ALERT_SINKS "cf:alert:sinks"    /* caseflow-alert's sinks: name -> type */
 
 /*  A fixed key's name ("stage" ... "flows", "outbox", "due", "route_day",
     "spike") and its Redis type ("hash", "stream", "zset"); NULL when out
@@ -89,5 +90,9 @@ const char *cf_keys_pub_name(int key);
     cf:{dlq}:dead:<event_id> (the entry id of an event set aside).          */
 size_t cf_keys_dlq_try(char *buf, size_t size, const char *event_id);
 size_t cf_keys_dlq_dead(char *buf, size_t size, const char *event_id);
+
+/*  cf:alert:sink:<sink>, a hash: where caseflow-alert's sink has got to in
+    each outbox, and how it fares (docs/notifications.md, "Alert sinks").   */
+size_t cf_keys_alert_sink(char *buf, size_t size, const char *sink);
 
 #endif

@@ -3,7 +3,8 @@
 
     Milestone marks per programme, spike ratio and minimum count per route,
     overdue limits per stage, which vulnerability flags alert, and the
-    pre-departure screening window. A new object holds the defaults of the
+    pre-departure screening window, and the alert sinks caseflow-alert
+    delivers notifications to ([sink.<name>] sections). A new object holds the defaults of the
     domain contract; cf_rules_load replaces them with a file's rules (keys the
     file leaves out keep their defaults) or, on any error, changes nothing, so
     that a reload that fails keeps the rules in force. The error says where
@@ -22,6 +23,10 @@
 
 #define CF_RULES_MAX_MARKS  64      /* milestone marks per programme */
 #define CF_RULES_NAME_MAX   32      /* a programme's or a route's name, as in events */
+#define CF_RULES_SINKS_MAX  16      /* [sink.<name>] sections */
+#define CF_RULES_LIST_MAX   16      /* a sink's topics, programmes or recipients */
+#define CF_RULES_TEXT_MAX   200     /* a sink's value, with its NUL: at most a line */
+#define CF_RULES_PREFIX_MAX 64      /* a topic prefix */
 
 typedef struct _cf_rules_t cf_rules_t;
 
@@ -31,6 +36,33 @@ typedef struct {
     uint64_t mark;
     bool persons;
 } cf_rules_mark_t;
+
+/*  How a sink delivers (docs/notifications.md, "Alert sinks").             */
+typedef enum {
+    CF_RULES_SINK_WEBHOOK,          /* POST of the notification as JSON, HMAC-signed */
+    CF_RULES_SINK_SLACK,            /* POST of {"text": summary}: Slack, Mattermost */
+    CF_RULES_SINK_SMTP,             /* a mail over SMTP */
+    CF_RULES_SINK_TYPES
+} cf_rules_sink_type_t;
+
+/*  One [sink.<name>] section, checked whole: the keys its type needs are
+    there and no key of another type is. Lists are in file order.           */
+typedef struct {
+    char name[CF_RULES_NAME_MAX + 1];
+    cf_rules_sink_type_t type;
+    char url[CF_RULES_TEXT_MAX];                /* http(s):// or smtp(s):// */
+    char topics[CF_RULES_LIST_MAX][CF_RULES_PREFIX_MAX + 1];    /* prefixes, at least one */
+    size_t topics_n;
+    char programmes[CF_RULES_LIST_MAX][CF_RULES_NAME_MAX + 1];  /* none: every programme */
+    size_t programmes_n;
+    uint64_t backoff_max_ms;                    /* the longest wait between tries */
+    char secret_file[CF_RULES_TEXT_MAX];        /* webhook: the HMAC key's file */
+    char from[CF_RULES_TEXT_MAX];               /* smtp: the sender */
+    char to[CF_RULES_LIST_MAX][CF_RULES_TEXT_MAX];              /* smtp: the recipients */
+    size_t to_n;
+    char username[CF_RULES_TEXT_MAX];           /* smtp: "" or the login */
+    char password_file[CF_RULES_TEXT_MAX];      /* smtp: "" or the login's password file */
+} cf_rules_sink_t;
 
 /*  The defaults: spike ratio 1.5 and min_count 10, overdue 60d/30d/30d,
     vulnerable vot uasc health risk_high, predeparture 72h, no milestones.   */
@@ -70,12 +102,26 @@ bool cf_rules_vulnerable(const cf_rules_t *self, const char *flag);
     happened, in milliseconds.                                               */
 uint64_t cf_rules_predeparture_ms(const cf_rules_t *self);
 
+/*  The sinks of the file, in file order: their count, and the i-th (NULL
+    past the last); valid until the next successful load or destroy.       */
+size_t cf_rules_sink_count(const cf_rules_t *self);
+const cf_rules_sink_t *cf_rules_sink(const cf_rules_t *self, size_t i);
+
+/*  "webhook", "slack" or "smtp".                                            */
+const char *cf_rules_sink_type_name(cf_rules_sink_type_t type);
+
+/*  Whether sink takes a notification of topic whose body names programme
+    (NULL when it names none): the topic starts with one of its prefixes
+    and, when it lists programmes, the programme is one of them.            */
+bool cf_rules_sink_selects(const cf_rules_sink_t *sink, const char *topic,
+                           const char *programme);
+
 /*  Appends the rules to out as one msgpack map (shape in
     docs/notifications.md).                                                  */
 void cf_rules_pack(const cf_rules_t *self, msgpack_sbuffer *out);
 
-/*  The rules as a few lines of text for an operator, one per section; the
-    caller frees it.                                                         */
+/*  The rules as a few lines of text for an operator, one per section (and
+    one per sink); the caller frees it.                                                         */
 char *cf_rules_describe(const cf_rules_t *self);
 
 #endif

@@ -23,7 +23,8 @@
 /*  The programs; a row's `programs` is a set of these bits.                 */
 enum {
     CF_PROG_BROKER = 1 << 0, CF_PROG_WORKER = 1 << 1, CF_PROG_PUSH = 1 << 2,
-    CF_PROG_WATCH = 1 << 3, CF_PROG_CTL = 1 << 4, CF_PROG_BENCH = 1 << 5, CF_PROG_WEB = 1 << 6
+    CF_PROG_WATCH = 1 << 3, CF_PROG_CTL = 1 << 4, CF_PROG_BENCH = 1 << 5, CF_PROG_WEB = 1 << 6,
+    CF_PROG_ALERT = 1 << 7
 };
 
 typedef enum {

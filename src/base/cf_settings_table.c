@@ -29,6 +29,7 @@
 #define CTL CF_PROG_CTL
 #define BENCH CF_PROG_BENCH
 #define WEB CF_PROG_WEB
+#define ALERT CF_PROG_ALERT
 #define SHARED CF_SETTING_SHARED
 #define TEN_YEARS (10LL * 365 * 86400)
 #define STR_(x) #x
@@ -63,13 +64,13 @@ static const cf_setting_t s_rows[] = {
     { "control", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "the broker's control endpoint, for its status and workers in GET /api/v1/status "
       "(default: none)", NULL },
-    { "redis", BROKER | WORKER | CTL | WEB, CF_HOST_PORT, "127.0.0.1:6379", SHARED, "HOST:PORT",
+    { "redis", BROKER | WORKER | CTL | WEB | ALERT, CF_HOST_PORT, "127.0.0.1:6379", SHARED, "HOST:PORT",
       "the Redis server", NULL },
-    { "redis-user", BROKER | WORKER | CTL | BENCH | WEB, CF_TEXT, NULL, SHARED, "NAME",
+    { "redis-user", BROKER | WORKER | CTL | BENCH | WEB | ALERT, CF_TEXT, NULL, SHARED, "NAME",
       "Redis ACL user (default: Redis's default user; docs/security.md)", NULL },
-    { "redis-password-file", BROKER | WORKER | CTL | BENCH | WEB, CF_PATH, NULL, SHARED, "FILE",
+    { "redis-password-file", BROKER | WORKER | CTL | BENCH | WEB | ALERT, CF_PATH, NULL, SHARED, "FILE",
       "the Redis user's password, in a file only its owner can read", NULL },
-    { "redis-password", BROKER | WORKER | CTL | BENCH | WEB, CF_TEXT, NULL,
+    { "redis-password", BROKER | WORKER | CTL | BENCH | WEB | ALERT, CF_TEXT, NULL,
       SHARED | CF_SETTING_ENV_ONLY | CF_SETTING_SECRET, "",
       "the Redis password itself, when there is no password file (never a flag or a file key)",
       NULL },
@@ -86,7 +87,10 @@ static const cf_setting_t s_rows[] = {
     { "rules", BROKER | WORKER, CF_PATH, NULL, SHARED, "FILE",
       "notification rules (deploy/rules.ini; default: the domain's); SIGHUP reads it again",
       NULL },
-    { "log-level", BROKER | WORKER | WEB, CF_LOG_LEVEL, "info", SHARED, "LEVEL",
+    { "rules", ALERT, CF_PATH, NULL, SHARED, "FILE",
+      "the rules file whose [sink.<name>] sections say where to deliver (required; "
+      "docs/notifications.md)", NULL },
+    { "log-level", BROKER | WORKER | WEB | ALERT, CF_LOG_LEVEL, "info", SHARED, "LEVEL",
       "error, warn, info or debug", NULL },
     { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_QUEUE_DEFAULT), 0, "N",
       "events waiting for a worker before producers hear 'busy'", NULL },
@@ -187,13 +191,14 @@ static const cf_setting_t s_rows[] = {
     { "forms", WEB, CF_PATH, NULL, 0, "DIR",
       "form mappings, NAME.ini each: POST /api/v1/forms/NAME takes that form's submissions "
       "(docs/forms.md; default: none)", NULL },
-    { "metrics", WEB, CF_HOST_PORT, NULL, 0, "HOST:PORT",
+    { "metrics", WEB | ALERT, CF_HOST_PORT, NULL, 0, "HOST:PORT",
       "serve Prometheus metrics on http://HOST:PORT/metrics (default: off)", NULL },
 };
 #define S_ROWS (sizeof s_rows / sizeof s_rows[0])
 
 /*  Section names, in the order of the CF_PROG_* bits.                       */
-static const char *s_programs[] = { "broker", "worker", "push", "watch", "ctl", "bench", "web" };
+static const char *s_programs[] = { "broker", "worker", "push", "watch", "ctl", "bench", "web",
+                                    "alert" };
 #define S_PROGRAMS (sizeof s_programs / sizeof s_programs[0])
 
 size_t cf_settings_rows(void)

@@ -4,7 +4,8 @@
     family; `dlq` (ctl_dlq.c) lists and replays dead letters; `rules`
     (ctl_rules.c) checks a rules file, `config` (ctl_config.c) a
     configuration file; `clock` (ctl_clock.c) shows or sets the overdue
-    clock; `functions` (ctl_functions.c) checks or loads the Redis
+    clock; `alerts` (ctl_alerts.c) shows how caseflow-alert's sinks fare;
+    `functions` (ctl_functions.c) checks or loads the Redis
     function library; `keygen` (ctl_keygen.c) makes a CURVE key pair; status, workers,
     drain, pause and resume (ctl_control.c) ask the running broker. What
     they share is in ctl_settings.c. Usage errors exit 2, runtime errors
@@ -28,6 +29,7 @@ static const char *s_usage =
     "  config check FILE       validate a configuration file; config keys lists\n"
     "                          every setting (caseflow-ctl config --help)\n"
     "  clock [set TIME|wall]   the clock overdue alerts are measured by\n"
+    "  alerts [--json]         caseflow-alert's sinks: delivered, pending, last error\n"
     "  functions [load]        the function library the workers and the broker\n"
     "                          call: check it, or load it as the Redis admin\n"
     "  keygen NAME [--dir D]   a CURVE key pair: NAME.key (secret) and NAME.pub\n"
@@ -49,7 +51,8 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } s_commands[] = { { "report", ctl_report }, { "dlq", ctl_dlq }, { "rules", ctl_rules },
-                   { "clock", ctl_clock }, { "functions", ctl_functions },
+                   { "clock", ctl_clock }, { "alerts", ctl_alerts },
+                   { "functions", ctl_functions },
                    { "config", ctl_config }, { "keygen", ctl_keygen },
                    { "status", ctl_control }, { "workers", ctl_control },
                    { "drain", ctl_control }, { "pause", ctl_control },

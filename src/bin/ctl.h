@@ -1,7 +1,7 @@
 /*  caseflow-ctl's commands, one file each, dispatched by ctl.c: report
     (ctl_report.c), dlq (ctl_dlq.c), rules (ctl_rules.c), config
-    (ctl_config.c), clock (ctl_clock.c), functions (ctl_functions.c), keygen
-    (ctl_keygen.c) and the broker's control (ctl_control.c: status, workers,
+    (ctl_config.c), clock (ctl_clock.c), alerts (ctl_alerts.c), functions
+    (ctl_functions.c), keygen (ctl_keygen.c) and the broker's control (ctl_control.c: status, workers,
     drain, pause, resume, by argv[0]). Each takes argv from its own name on and returns the exit
     status: 0, 1 for a runtime error, 2 for a usage error. The helpers below
     are ctl_settings.c's.                                                    */
@@ -54,6 +54,7 @@ int ctl_print_json(void *value);
 int ctl_report(int argc, char **argv);
 int ctl_dlq(int argc, char **argv);
 int ctl_clock(int argc, char **argv);
+int ctl_alerts(int argc, char **argv);
 int ctl_functions(int argc, char **argv);
 int ctl_rules(int argc, char **argv);
 int ctl_config(int argc, char **argv);

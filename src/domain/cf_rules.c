@@ -40,6 +40,7 @@ void rules_set_free(rules_set_t *set)
         return;
     free(set->programmes);
     free(set->routes);
+    free(set->sinks);
     free(set);
 }
 
@@ -71,6 +72,12 @@ int cf_rules_load(cf_rules_t *self, const char *path)
     self->set = set;
     self->error[0] = '\0';
     return 0;
+}
+
+const rules_set_t *rules_set_of(const cf_rules_t *self)
+{
+    assert(self);
+    return self->set;
 }
 
 const char *cf_rules_error(const cf_rules_t *self)
@@ -243,6 +250,7 @@ char *cf_rules_describe(const cf_rules_t *self)
     fputs(set->vulnerable ? "\npredeparture: window " : " none\npredeparture: window ", out);
     describe_duration(out, set->predeparture_ms);
     fputs("\n", out);
+    rules_sinks_describe(out, set);
     cf_memstream_close(out);
     return text;
 }

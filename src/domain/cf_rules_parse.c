@@ -7,7 +7,8 @@
     reader, which counts lines, drops leading white space (indentation means
     nothing in a rules file), refuses over-long lines and checks each
     [section] heading as it passes. The first error stops the parse; the
-    values are read by cf_rules_value.c.                                     */
+    values are read by cf_rules_value.c, the sinks' by cf_rules_sink.c,
+    which checks each sink section whole once the file is read.                                     */
 #include "cf_rules_internal.h"
 #include "caseflow/cf_alloc.h"
 
@@ -80,6 +81,13 @@ static int parse_heading(parse_t *p, const char *s)
             return 0;
     if (len == 10 && !strncmp(name, "milestones", 10))
         return 0;
+    if (len >= 5 && !strncmp(name, "sink.", 5)) {
+        char why[256];
+        if (rules_sink_open(p->set, name + 5, (size_t) len - 5, p->line, why, sizeof why) == 0)
+            return 0;
+        parse_fail(p, NULL, "%.*s: %s", len, name, why);
+        return -1;
+    }
     if (len >= 6 && !strncmp(name, "spike.", 6)) {
         if (rules_name_ok(name + 6, (size_t) len - 6, false))
             return 0;
@@ -88,7 +96,7 @@ static int parse_heading(parse_t *p, const char *s)
         return -1;
     }
     parse_fail(p, NULL, "%.*s: unknown section (milestones, spike, spike.<route>, overdue, "
-               "vulnerable, predeparture)", len, name);
+               "vulnerable, predeparture, sink.<name>)", len, name);
     return -1;
 }
 
@@ -249,6 +257,12 @@ static int parse_handler(void *user, const char *section, const char *key, const
         return parse_programme(p, where, key, value);
     if (!strncmp(section, "spike.", 6))
         return parse_route(p, where, section + 6, key, value);
+    if (!strncmp(section, "sink.", 5)) {
+        char why[512];
+        if (rules_sink_key(p->set, section + 5, key, value, p->line, why, sizeof why) < 0)
+            return parse_fail(p, where, "%s", why);
+        return 1;
+    }
     return parse_fixed(p, where, section, key, value);
 }
 
@@ -269,5 +283,7 @@ int rules_parse(rules_set_t *set, const char *path, char *err, size_t n)
         snprintf(err, n, "%s: cannot read: %s", path, strerror(p.read_errno));
     fclose(p.file);
     free(p.buf);
-    return rc || p.error_line || p.read_errno ? -1 : 0;
+    if (rc || p.error_line || p.read_errno)
+        return -1;
+    return rules_sinks_check(set, path, err, n);
 }

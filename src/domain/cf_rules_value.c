@@ -160,3 +160,23 @@ int rules_value_marks(const char *value, cf_rules_mark_t marks[CF_RULES_MAX_MARK
     }
     return 0;
 }
+
+int rules_value_list(const char *value, char *items, size_t size, size_t max, size_t *count,
+                     char *why, size_t n)
+{
+    char item[RULES_ITEM];
+    *count = 0;
+    for (const char *cursor = *value ? value : NULL; value_item(&cursor, item);) {
+        if (!*item)
+            return value_fail(why, n, "an empty item in '%s'", value);
+        if (*count == max)
+            return value_fail(why, n, "more than %zu items", max);
+        if (strlen(item) >= size)
+            return value_fail(why, n, "'%s' is longer than %zu characters", item, size - 1);
+        strcpy(items + *count * size, item);
+        (*count)++;
+    }
+    if (*count == 0)
+        return value_fail(why, n, "an empty list");
+    return 0;
+}

@@ -1,18 +1,15 @@
 /*  cf_redis_auth: reading Redis credentials and sending AUTH; see
-    cf_redis_auth.h. The password file is checked the way ssh checks a key:
-    a secret that others can read is treated as already leaked, so it is
-    refused rather than used.                                                */
+    cf_redis_auth.h. The password file is read by cf_secret_file, which
+    checks it the way ssh checks a key: a secret that others can read is
+    treated as already leaked, so it is refused rather than used.                 */
 #include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_secret_file.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
@@ -58,53 +55,6 @@ void cf_redis_auth_destroy(cf_redis_auth_t **self_p)
     *self_p = NULL;
 }
 
-/* Reads the password file into buf (the final newline dropped): the file
-   must be a regular file that group and others can neither read nor write. */
-static int auth_read_file(const char *path, char *buf, size_t size, size_t *len, char *err,
-                          size_t err_size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        snprintf(err, err_size, "redis password file %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    const char *wrong = !S_ISREG(st.st_mode) ? "is not a regular file"
-                      : (st.st_mode & 077) ? "is readable or writable by group or others "
-                                             "(chmod 600 it)"
-                      : NULL;
-    if (wrong) {
-        snprintf(err, err_size, "redis password file %s: mode %04o %s", path,
-                 (unsigned) (st.st_mode & 07777), wrong);
-        close(fd);
-        return -1;
-    }
-    ssize_t got = read(fd, buf, size);
-    int why = errno;
-    close(fd);
-    if (got < 0) {
-        snprintf(err, err_size, "redis password file %s: %s", path, strerror(why));
-        return -1;
-    }
-    size_t n = (size_t) got;
-    if (n > 0 && buf[n - 1] == '\n')
-        n--;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    if (n == 0 || n >= size - 1) {
-        if (n == 0)
-            snprintf(err, err_size, "redis password file %s: empty", path);
-        else
-            snprintf(err, err_size, "redis password file %s: longer than %d bytes", path,
-                     CF_REDIS_AUTH_PASSWORD_MAX);
-        return -1;
-    }
-    *len = n;
-    return 0;
-}
-
 cf_redis_auth_t *cf_redis_auth_from_env(const char *user, const char *password_file, char *err,
                                         size_t err_size)
 {
@@ -115,7 +65,8 @@ cf_redis_auth_t *cf_redis_auth_from_env(const char *user, const char *password_f
     if (password_file && *password_file) {
         char buf[CF_REDIS_AUTH_PASSWORD_MAX + 2];
         size_t len = 0;
-        int rc = auth_read_file(password_file, buf, sizeof buf, &len, err, err_size);
+        int rc = cf_secret_file_read("redis password file", password_file, buf, sizeof buf, &len,
+                                     CF_REDIS_AUTH_PASSWORD_MAX, err, err_size);
         cf_redis_auth_t *self = rc < 0 ? NULL : auth_make(user, buf, len);
         sodium_memzero(buf, sizeof buf);
         return self;

@@ -124,3 +124,9 @@ size_t cf_keys_dlq_dead(char *buf, size_t size, const char *event_id)
     assert(event_id);
     return keys_format(buf, size, "cf:{dlq}:dead:%s", event_id);
 }
+
+size_t cf_keys_alert_sink(char *buf, size_t size, const char *sink)
+{
+    assert(sink);
+    return keys_format(buf, size, "cf:alert:sink:%s", sink);
+}

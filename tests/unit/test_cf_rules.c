@@ -221,12 +221,12 @@ static const struct {
     { "[spike.central_mediterranean]\nratio = 0.0\n",
       "2: spike.central_mediterranean.ratio: '0.0' is not a number above 0" },
     { "# x\n[spiky]\nratio = 2\n", "2: spiky: unknown section (milestones, spike, "
-      "spike.<route>, overdue, vulnerable, predeparture)" },
+      "spike.<route>, overdue, vulnerable, predeparture, sink.<name>)" },
     { "[spike]\n[alerts]\n", "2: alerts: unknown section (milestones, spike, spike.<route>, "
-      "overdue, vulnerable, predeparture)" },
+      "overdue, vulnerable, predeparture, sink.<name>)" },
     { "[]\n", "1: []: a section needs a name" },
     { "\xEF\xBB\xBF[Spike]\n", "1: Spike: unknown section (milestones, spike, spike.<route>, "
-      "overdue, vulnerable, predeparture)" },
+      "overdue, vulnerable, predeparture, sink.<name>)" },
     { "[spike]\nspeed = 2\n", "2: spike.speed: unknown key (ratio, min_count)" },
     { "[overdue]\nclosed = 1d\n", "2: overdue.closed: unknown key (registered_departed, "
       "arrived_reintegrating, detained)" },

@@ -1,0 +1,148 @@
+/*  cf_alert: the deliverer object: one alert_sink_t and thread per sink of
+    the rules (cf_alert_sink.c runs each); see cf_alert.h. Here: reading the
+    sinks' secrets before any thread starts, their metrics, and naming in
+    cf:alert:sinks the sinks there are now, so that caseflow-ctl alerts does
+    not show one the rules no longer have.                                   */
+#include "cf_alert.h"
+#include "cf_alert_internal.h"
+#include "caseflow/cf_alloc.h"
+
+#include <assert.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _cf_alert_t {
+    char *host;
+    int port;
+    cf_redis_auth_t *auth;
+    atomic_int stop;
+    alert_sink_t *sinks;
+    size_t count;
+};
+
+/*  The sink's series: caseflow_alert_*{sink="<name>"} (names are
+    [A-Za-z0-9_-]: nothing to escape).                                       */
+static void alert_metrics(alert_sink_t *s, cf_metrics_t *m)
+{
+    char labels[64];
+    snprintf(labels, sizeof labels, "sink=\"%s\"", s->sink.name);
+    s->m_delivered = cf_metrics_counter(m, "caseflow_alert_delivered_total",
+                                        "notifications the sink's receiver took", labels);
+    s->m_failed = cf_metrics_counter(m, "caseflow_alert_failed_total",
+                                     "tries the receiver refused or that failed", labels);
+    s->m_retries = cf_metrics_counter(m, "caseflow_alert_retries_total",
+                                      "tries after the first of a notification", labels);
+    s->m_pending = cf_metrics_gauge(m, "caseflow_alert_pending",
+                                    "notifications read for the sink and not delivered yet",
+                                    labels);
+    s->m_lag = cf_metrics_gauge(m, "caseflow_alert_lag_seconds",
+                                "age of the oldest notification not delivered yet (0: none)",
+                                labels);
+}
+
+/*  Drops from cf:alert:sinks the names the rules no longer have, when Redis
+    answers now (else the threads add theirs and a stale name stays).
+    -1 with the reason in err only when Redis refuses the credentials.      */
+static int alert_forget_stale(cf_alert_t *self, char *err, size_t n)
+{
+    struct timeval timeout = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout(self->host, self->port, timeout);
+    if (!c)
+        abort();
+    int rc = 0;
+    if (!c->err && redisSetTimeout(c, timeout) == REDIS_OK
+        && (rc = cf_redis_auth_send(self->auth, c, err, n)) == 0) {
+        redisReply *names = redisCommand(c, "HGETALL %s", CF_KEYS_ALERT_SINKS);
+        for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i + 1 < names->elements;
+             i += 2) {
+            bool known = false;
+            for (size_t j = 0; j < self->count && !known; j++)
+                known = !strcmp(names->element[i]->str, self->sinks[j].sink.name);
+            redisReply *gone = known ? NULL : redisCommand(c, "HDEL %s %s", CF_KEYS_ALERT_SINKS,
+                                                          names->element[i]->str);
+            if (gone)
+                freeReplyObject(gone);
+        }
+        if (names)
+            freeReplyObject(names);
+    }
+    if (rc < 0 && c->err)
+        rc = 0;                         /* unreachable, not refused: the threads retry */
+    redisFree(c);
+    return rc;
+}
+
+cf_alert_t *cf_alert_new(const cf_alert_config_t *config, char *err, size_t n)
+{
+    assert(config && config->redis_host && config->rules);
+    size_t count = cf_rules_sink_count(config->rules);
+    if (count == 0) {
+        snprintf(err, n, "the rules have no [sink.<name>] section: nothing to deliver to");
+        return NULL;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, n, "libcurl could not start");
+        return NULL;
+    }
+    cf_alert_t *self = cf_calloc(1, sizeof *self);
+    self->host = cf_strdup(config->redis_host);
+    self->port = config->redis_port;
+    self->auth = cf_redis_auth_dup(config->auth);
+    self->sinks = cf_calloc(count, sizeof *self->sinks);
+    self->count = count;
+    for (size_t i = 0; i < count; i++) {
+        alert_sink_t *s = &self->sinks[i];
+        s->sink = *cf_rules_sink(config->rules, i);
+        s->host = self->host;
+        s->port = self->port;
+        s->auth = self->auth;
+        s->stop = &self->stop;
+        cf_keys_alert_sink(s->key, sizeof s->key, s->sink.name);
+        for (unsigned k = 0; k < CF_STORE_SHARDS; k++)
+            cf_keys_fixed(s->streams[k], sizeof s->streams[k], k, CF_KEYS_OUTBOX);
+        snprintf(s->streams[CF_STORE_SHARDS], sizeof s->streams[0], "%s",
+                 cf_keys_pub(CF_KEYS_PUB_OUTBOX));
+        if (!(s->sender = cf_alert_send_new(&s->sink, &self->stop, err, n))) {
+            cf_alert_destroy(&self);
+            return NULL;
+        }
+        alert_metrics(s, config->metrics);
+    }
+    if (alert_forget_stale(self, err, n) < 0) {
+        cf_alert_destroy(&self);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (pthread_create(&self->sinks[i].thread, NULL, alert_sink_run, &self->sinks[i]) != 0)
+            abort();
+        self->sinks[i].started = true;
+    }
+    return self;
+}
+
+void cf_alert_destroy(cf_alert_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_alert_t *self = *self_p;
+    atomic_store(&self->stop, 1);
+    for (size_t i = 0; i < self->count; i++) {
+        if (self->sinks[i].started)
+            pthread_join(self->sinks[i].thread, NULL);
+        cf_alert_send_destroy(&self->sinks[i].sender);
+    }
+    free(self->sinks);
+    cf_redis_auth_destroy(&self->auth);
+    free(self->host);
+    free(self);
+    curl_global_cleanup();
+    *self_p = NULL;
+}
+
+size_t cf_alert_sinks(const cf_alert_t *self)
+{
+    assert(self);
+    return self->count;
+}

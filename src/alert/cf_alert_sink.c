@@ -1,0 +1,360 @@
+/*  cf_alert_sink: one sink's deliverer, the body of its thread; see
+    cf_alert.h. It reads the nine outboxes from its own cursors (XREAD),
+    takes each batch in the order the entries were written (by entry id,
+    across streams), delivers what the sink selects one at a time, retrying
+    with backoff, and saves its cursors and counts after each delivery in
+    one HSET, so that what Redis holds is never ahead of what was
+    delivered. Only this thread touches its alert_sink_t after start.       */
+#include "cf_alert_internal.h"
+#include "caseflow/cf_alloc.h"
+#include "caseflow/cf_log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define SINK_BATCH          "100"   /* entries per stream and XREAD */
+#define SINK_BLOCK_MS       "500"   /* how long an XREAD waits: the stop latency */
+#define SINK_BACKOFF_FIRST  1000    /* ms before the first retry */
+#define SINK_RECONNECT_MAX  5000    /* ms between tries to reach Redis */
+
+static const char *s_fields[ALERT_STREAMS] = { "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7",
+                                               "pub" };
+_Static_assert(ALERT_STREAMS == 9, "a field per outbox");
+
+/*  One entry of a batch, pointing into the XREAD reply.                    */
+typedef struct {
+    unsigned stream;
+    const char *id;                 /* the entry id, "<ms>-<seq>" */
+    uint64_t ms, seq;
+    const redisReply *topic, *body;
+} sink_entry_t;
+
+const char *alert_sink_field(unsigned stream)
+{
+    return stream < ALERT_STREAMS ? s_fields[stream] : NULL;
+}
+
+static int64_t sink_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/*  Sleeps ms, in steps, returning early (false) once the daemon stops.    */
+static bool sink_sleep(alert_sink_t *s, int64_t ms)
+{
+    for (; ms > 0 && !atomic_load(s->stop); ms -= 100) {
+        struct timespec step = { 0, (ms < 100 ? ms : 100) * 1000000L };
+        nanosleep(&step, NULL);
+    }
+    return !atomic_load(s->stop);
+}
+
+static void sink_disconnect(alert_sink_t *s)
+{
+    if (s->redis)
+        redisFree(s->redis);
+    s->redis = NULL;
+}
+
+/*  Saves the cursors and counts in one HSET. 0, or -1 (the connection is
+    then dropped: the next one reads what was saved).                       */
+static int sink_save(alert_sink_t *s)
+{
+    if (!s->redis)
+        return -1;
+    char numbers[7][24];
+    const char *argv[2 + 2 * (ALERT_STREAMS + 9)];
+    size_t argc = 0;
+    argv[argc++] = "HSET";
+    argv[argc++] = s->key;
+    for (unsigned i = 0; i < ALERT_STREAMS; i++) {
+        argv[argc++] = s_fields[i];
+        argv[argc++] = s->cursor[i];
+    }
+    const struct { const char *name; uint64_t value; } counts[] = {
+        { "delivered", s->delivered }, { "failed", s->failed }, { "retries", s->retries },
+        { "pending", s->pending }, { "lag_ms", s->lag_ms },
+        { "last_delivered_at", (uint64_t) s->last_delivered_at },
+        { "last_error_at", (uint64_t) s->last_error_at } };
+    for (size_t i = 0; i < 7; i++) {
+        snprintf(numbers[i], sizeof numbers[i], "%" PRIu64, counts[i].value);
+        argv[argc++] = counts[i].name;
+        argv[argc++] = numbers[i];
+    }
+    argv[argc++] = "last_error";
+    argv[argc++] = s->last_error;
+    argv[argc++] = "type";
+    argv[argc++] = cf_rules_sink_type_name(s->sink.type);
+    redisReply *reply = redisCommandArgv(s->redis, (int) argc, argv, NULL);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply)
+        freeReplyObject(reply);
+    if (rc < 0) {
+        CF_LOG(CF_LOG_WARN, "cannot save the sink's state", "sink=%s error=%s", s->sink.name,
+               CF_LOG_QUOTE(s->redis->err ? s->redis->errstr : "unexpected reply"));
+        sink_disconnect(s);
+    }
+    return rc;
+}
+
+/*  A number field of an HGETALL reply, 0 when absent.                      */
+static uint64_t sink_number(const redisReply *hash, const char *field)
+{
+    for (size_t i = 0; i + 1 < hash->elements; i += 2)
+        if (!strcmp(hash->element[i]->str, field))
+            return strtoull(hash->element[i + 1]->str, NULL, 10);
+    return 0;
+}
+
+/*  Connects, authenticates, reads the saved state and names the sink in
+    cf:alert:sinks. 0, or -1 with the reason logged once per outage.        */
+static int sink_connect(alert_sink_t *s, bool *logged)
+{
+    struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
+    char why[600] = "";
+    s->redis = redisConnectWithTimeout(s->host, s->port, connect_timeout);
+    if (!s->redis)
+        abort();                        /* hiredis could not allocate */
+    redisReply *hash = NULL, *named = NULL;
+    if (s->redis->err || redisSetTimeout(s->redis, command_timeout) != REDIS_OK
+        || cf_redis_auth_send(s->auth, s->redis, why, sizeof why) < 0
+        || !(hash = redisCommand(s->redis, "HGETALL %s", s->key))
+        || hash->type != REDIS_REPLY_ARRAY
+        || !(named = redisCommand(s->redis, "HSET %s %s %s", CF_KEYS_ALERT_SINKS, s->sink.name,
+                                  cf_rules_sink_type_name(s->sink.type)))
+        || named->type != REDIS_REPLY_INTEGER) {
+        if (!*why)
+            snprintf(why, sizeof why, "%s", s->redis->err ? s->redis->errstr
+                     : hash && hash->type == REDIS_REPLY_ERROR ? hash->str
+                     : named && named->type == REDIS_REPLY_ERROR ? named->str : "unexpected reply");
+        if (!*logged)
+            CF_LOG(CF_LOG_WARN, "cannot reach redis; retrying", "sink=%s error=%s",
+                   s->sink.name, CF_LOG_QUOTE(why));
+        *logged = true;
+        if (hash)
+            freeReplyObject(hash);
+        if (named)
+            freeReplyObject(named);
+        sink_disconnect(s);
+        return -1;
+    }
+    for (unsigned i = 0; i < ALERT_STREAMS; i++) {
+        snprintf(s->cursor[i], sizeof s->cursor[i], "0-0");
+        for (size_t j = 0; j + 1 < hash->elements; j += 2)
+            if (!strcmp(hash->element[j]->str, s_fields[i]))
+                snprintf(s->cursor[i], sizeof s->cursor[i], "%s", hash->element[j + 1]->str);
+    }
+    s->delivered = sink_number(hash, "delivered");
+    s->failed = sink_number(hash, "failed");
+    s->retries = sink_number(hash, "retries");
+    freeReplyObject(hash);
+    freeReplyObject(named);
+    *logged = false;
+    CF_LOG(CF_LOG_INFO, "sink resumed", "sink=%s delivered=%" PRIu64 " s0=%s pub=%s",
+           s->sink.name, s->delivered, s->cursor[0], s->cursor[CF_STORE_SHARDS]);
+    return 0;
+}
+
+static int sink_entry_order(const void *a, const void *b)
+{
+    const sink_entry_t *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return x->stream < y->stream ? -1 : x->stream > y->stream;
+}
+
+/*  The entries of an XREAD reply, in the order they were written. Entries
+    without a string topic and body are not notifications: they are kept
+    (topic NULL) so that the cursor moves past them.                        */
+static sink_entry_t *sink_entries(alert_sink_t *s, const redisReply *reply, size_t *count)
+{
+    sink_entry_t *entries = NULL;
+    size_t cap = 0;
+    *count = 0;
+    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+        const redisReply *stream = reply->element[i];
+        if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2)
+            continue;
+        unsigned which = 0;
+        while (which < ALERT_STREAMS && strcmp(stream->element[0]->str, s->streams[which]))
+            which++;
+        const redisReply *list = stream->element[1];
+        for (size_t j = 0; which < ALERT_STREAMS && j < list->elements; j++) {
+            const redisReply *entry = list->element[j];
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+                || entry->element[0]->type != REDIS_REPLY_STRING)
+                continue;
+            entries = cf_grow(entries, &cap, *count + 1, sizeof *entries);
+            sink_entry_t *e = &entries[(*count)++];
+            memset(e, 0, sizeof *e);
+            e->stream = which;
+            e->id = entry->element[0]->str;
+            char *dash;
+            e->ms = strtoull(e->id, &dash, 10);
+            e->seq = *dash == '-' ? strtoull(dash + 1, NULL, 10) : 0;
+            const redisReply *fields = entry->element[1];
+            for (size_t k = 0; fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements;
+                 k += 2) {
+                const redisReply *name = fields->element[k], *value = fields->element[k + 1];
+                if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
+                    continue;
+                if (!strcmp(name->str, "topic"))
+                    e->topic = value;
+                else if (!strcmp(name->str, "body"))
+                    e->body = value;
+            }
+            if (!e->body)
+                e->topic = NULL;
+        }
+    }
+    qsort(entries, *count, sizeof *entries, sink_entry_order);
+    return entries;
+}
+
+/*  The pending and lag gauges, with the oldest undelivered entry's time.  */
+static void sink_gauges(alert_sink_t *s, uint64_t pending, uint64_t oldest_ms)
+{
+    int64_t now = sink_now_ms();
+    s->pending = pending;
+    s->lag_ms = pending && (int64_t) oldest_ms < now ? (uint64_t) (now - (int64_t) oldest_ms) : 0;
+    cf_metric_set(s->m_pending, (int64_t) s->pending);
+    cf_metric_set(s->m_lag, (int64_t) (s->lag_ms / 1000));
+}
+
+/*  Delivers one notification, trying until the receiver takes it. 0, or
+    -1 when the daemon stops first.                                          */
+static int sink_deliver(alert_sink_t *s, const cf_alert_note_t *note)
+{
+    int64_t backoff = SINK_BACKOFF_FIRST;
+    for (int attempt = 1;; attempt++) {
+        if (attempt > 1) {
+            s->retries++;
+            cf_metric_inc(s->m_retries);
+        }
+        char err[ALERT_ERROR_MAX];
+        if (cf_alert_send(s->sender, note, sink_now_ms() / 1000, err, sizeof err) == 0)
+            return 0;
+        if (atomic_load(s->stop))
+            return -1;
+        s->failed++;
+        cf_metric_inc(s->m_failed);
+        snprintf(s->last_error, sizeof s->last_error, "%.63s: %.180s", note->id, err);
+        s->last_error_at = sink_now_ms();
+        CF_LOG(CF_LOG_WARN, "delivery failed; will retry", "sink=%s id=%s attempt=%d "
+               "retry_in_ms=%" PRId64 " error=%s", s->sink.name, note->id, attempt, backoff,
+               CF_LOG_QUOTE(err));
+        sink_save(s);                   /* so that caseflow-ctl alerts shows it */
+        if (!sink_sleep(s, backoff))
+            return -1;
+        backoff = backoff * 2 > (int64_t) s->sink.backoff_max_ms ? (int64_t) s->sink.backoff_max_ms
+                                                                  : backoff * 2;
+    }
+}
+
+/*  Whether the sink takes entry e, filling note for it.                    */
+static bool sink_selects(const alert_sink_t *s, const sink_entry_t *e, cf_alert_note_t *note,
+                         char id[CF_ALERT_ID_MAX])
+{
+    if (!e->topic)
+        return false;
+    if (e->stream < CF_STORE_SHARDS)
+        snprintf(id, CF_ALERT_ID_MAX, "s%u-%s", e->stream, e->id);
+    else
+        snprintf(id, CF_ALERT_ID_MAX, "p-%s", e->id);
+    *note = (cf_alert_note_t) { .id = id, .topic = e->topic->str, .time_ms = e->ms,
+                                .body = e->body->str, .body_len = e->body->len };
+    char programme[33];
+    return cf_rules_sink_selects(&s->sink, note->topic, cf_alert_format_programme(note, programme));
+}
+
+/*  Takes one batch: delivers what the sink selects, in order, saving after
+    each delivery and once at the end. 0, or -1 (stopping, or Redis lost).  */
+static int sink_batch(alert_sink_t *s, const sink_entry_t *entries, size_t count)
+{
+    cf_alert_note_t note;
+    char id[CF_ALERT_ID_MAX];
+    uint64_t pending = 0;
+    for (size_t i = 0; i < count; i++)
+        pending += sink_selects(s, &entries[i], &note, id);
+    for (size_t i = 0; i < count; i++) {
+        const sink_entry_t *e = &entries[i];
+        if (sink_selects(s, e, &note, id)) {
+            sink_gauges(s, pending, e->ms);
+            char why[128];
+            char *valid = cf_alert_format_json(&note, NULL, why, sizeof why);
+            free(valid);
+            if (!valid)
+                CF_LOG(CF_LOG_WARN, "not a notification; skipped", "sink=%s id=%s error=%s",
+                       s->sink.name, id, CF_LOG_QUOTE(why));
+            else if (sink_deliver(s, &note) < 0)
+                return -1;
+            else {
+                s->delivered++;
+                s->last_delivered_at = sink_now_ms();
+                cf_metric_inc(s->m_delivered);
+                CF_LOG(CF_LOG_DEBUG, "delivered", "sink=%s id=%s topic=%s", s->sink.name, id,
+                       CF_LOG_QUOTE(note.topic));
+            }
+            pending--;
+            snprintf(s->cursor[e->stream], sizeof s->cursor[0], "%s", e->id);
+            if (sink_save(s) < 0)
+                return -1;
+            continue;
+        }
+        snprintf(s->cursor[e->stream], sizeof s->cursor[0], "%s", e->id);
+    }
+    sink_gauges(s, 0, 0);
+    return sink_save(s);
+}
+
+/*  One XREAD from the cursors and its batch. 0, or -1 (Redis lost).        */
+static int sink_poll(alert_sink_t *s)
+{
+    const char *argv[6 + 2 * ALERT_STREAMS] = { "XREAD", "COUNT", SINK_BATCH, "BLOCK",
+                                                SINK_BLOCK_MS, "STREAMS" };
+    for (unsigned i = 0; i < ALERT_STREAMS; i++) {
+        argv[6 + i] = s->streams[i];
+        argv[6 + ALERT_STREAMS + i] = s->cursor[i];
+    }
+    redisReply *reply = redisCommandArgv(s->redis, 6 + 2 * ALERT_STREAMS, argv, NULL);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        CF_LOG(CF_LOG_WARN, "cannot read the outboxes", "sink=%s error=%s", s->sink.name,
+               CF_LOG_QUOTE(reply ? reply->str : s->redis->errstr));
+        if (reply)
+            freeReplyObject(reply);
+        sink_disconnect(s);
+        return -1;
+    }
+    size_t count;
+    sink_entry_t *entries = sink_entries(s, reply, &count);
+    int rc = count ? sink_batch(s, entries, count) : 0;
+    free(entries);
+    freeReplyObject(reply);
+    return rc;
+}
+
+void *alert_sink_run(void *arg)
+{
+    alert_sink_t *s = arg;
+    int64_t backoff = 100;
+    bool logged = false;
+    while (!atomic_load(s->stop)) {
+        if ((!s->redis && sink_connect(s, &logged) < 0) || sink_poll(s) < 0) {
+            sink_disconnect(s);
+            sink_sleep(s, backoff);
+            backoff = backoff * 2 > SINK_RECONNECT_MAX ? SINK_RECONNECT_MAX : backoff * 2;
+            continue;
+        }
+        backoff = 100;
+    }
+    sink_disconnect(s);
+    return NULL;
+}
