@@ -103,13 +103,18 @@ static int sink_save(alert_sink_t *s)
     return rc;
 }
 
-/*  A number field of an HGETALL reply, 0 when absent.                      */
-static uint64_t sink_number(const redisReply *hash, const char *field)
+/*  A field of an HGETALL reply, "" when absent.                             */
+static const char *sink_field(const redisReply *hash, const char *field)
 {
     for (size_t i = 0; i + 1 < hash->elements; i += 2)
         if (!strcmp(hash->element[i]->str, field))
-            return strtoull(hash->element[i + 1]->str, NULL, 10);
-    return 0;
+            return hash->element[i + 1]->str;
+    return "";
+}
+
+static uint64_t sink_number(const redisReply *hash, const char *field)
+{
+    return strtoull(sink_field(hash, field), NULL, 10);
 }
 
 /*  Connects, authenticates, reads the saved state and names the sink in
@@ -145,14 +150,15 @@ static int sink_connect(alert_sink_t *s, bool *logged)
         return -1;
     }
     for (unsigned i = 0; i < ALERT_STREAMS; i++) {
-        snprintf(s->cursor[i], sizeof s->cursor[i], "0-0");
-        for (size_t j = 0; j + 1 < hash->elements; j += 2)
-            if (!strcmp(hash->element[j]->str, s_fields[i]))
-                snprintf(s->cursor[i], sizeof s->cursor[i], "%s", hash->element[j + 1]->str);
+        const char *saved = sink_field(hash, s_fields[i]);
+        snprintf(s->cursor[i], sizeof s->cursor[i], "%s", *saved ? saved : "0-0");
     }
     s->delivered = sink_number(hash, "delivered");
     s->failed = sink_number(hash, "failed");
     s->retries = sink_number(hash, "retries");
+    s->last_delivered_at = (int64_t) sink_number(hash, "last_delivered_at");
+    s->last_error_at = (int64_t) sink_number(hash, "last_error_at");
+    snprintf(s->last_error, sizeof s->last_error, "%s", sink_field(hash, "last_error"));
     freeReplyObject(hash);
     freeReplyObject(named);
     *logged = false;

@@ -293,6 +293,41 @@ static const struct {
     { "[spike]\nmin_count = -1\nratio\n", "2: spike.min_count: '-1' is not a whole number, "
       "0 or more" },
     { "", "1: line longer than 197 characters" },           /* long_line() */
+    /* sinks: a key checked as it is read, the section once the file is */
+    { "[sink.a b]\n", "1: sink.a b: 'a b' is not a sink name ([A-Za-z0-9_-], 1 to 32 "
+      "characters)" },
+    { "[sink.hook]\ntype = pager\n", "2: sink.hook.type: 'pager' is not a sink type (webhook, "
+      "slack, smtp)" },
+    { "[sink.hook]\ncolour = red\n", "2: sink.hook.colour: unknown key (type, url, topics, "
+      "programmes, backoff_max, secret_file, from, to, username, password_file)" },
+    { "[sink.hook]\ntype = slack\ntype = slack\n",
+      "3: sink.hook.type: duplicate key (first on line 2)" },
+    { "[sink.hook]\ntopics = alert., alrt.\n", "2: sink.hook.topics: 'alrt.' is not a topic "
+      "prefix (of case.<programme>.<stage>, alert.<kind>... or milestone.<programme>; "
+      "[A-Za-z0-9_.-], 1 to 64 characters)" },
+    { "[sink.hook]\ntopics = alert.,,case.\n",
+      "2: sink.hook.topics: an empty item in 'alert.,,case.'" },
+    { "[sink.hook]\ntopics =\n", "2: sink.hook.topics: an empty list" },
+    { "[sink.hook]\nprogrammes = CH AVR\n", "2: sink.hook.programmes: 'CH AVR' is not a "
+      "programme name ([A-Za-z0-9_-], 1 to 32 characters)" },
+    { "[sink.hook]\nurl = http://a b\n", "2: sink.hook.url: 'http://a b' is not a URL" },
+    { "[sink.m]\nto = a@example.org, <b@example.org>\n", "2: sink.m.to: '<b@example.org>' is "
+      "not a mail address (local@domain)" },
+    { "[sink.m]\nfrom = nobody\n", "2: sink.m.from: 'nobody' is not a mail address "
+      "(local@domain)" },
+    { "[sink.hook]\nbackoff_max = 500d\n", "2: sink.hook.backoff_max: '500d' is not from 1s "
+      "to 1d" },
+    { "[sink.hook]\nurl = http://x\ntopics = alert.\n",
+      "1: sink.hook: missing key type (webhook, slack or smtp)" },
+    { "# webhook\n[sink.hook]\ntype = webhook\nurl = http://x\ntopics = alert.\n",
+      "2: sink.hook: missing key secret_file (a webhook sink needs type, url, topics, "
+      "secret_file)" },
+    { "[sink.chat]\ntype = slack\nurl = http://x\ntopics = alert.\nfrom = a@b.org\n",
+      "5: sink.chat.from: not a key of a slack sink" },
+    { "[sink.m]\ntype = smtp\nurl = https://x\ntopics = alert.\nfrom = a@b.org\nto = c@d.org\n",
+      "3: sink.m.url: 'https://x' is not a smtp:// or smtps:// URL of a smtp sink" },
+    { "[sink.m]\ntype = smtp\nurl = smtp://x\ntopics = alert.\nfrom = a@b.org\nto = c@d.org\n"
+      "username = me\n", "7: sink.m: username and password_file go together" },
 };
 
 static void test_errors(void **state)
@@ -323,6 +358,60 @@ static void test_errors(void **state)
     assert_packed(rules, DEFAULTS_JSON);
     assert_int_equal(cf_rules_load(rules, write_rules("[spike]\nratio = 3\n", 0)), 0);
     assert_string_equal(cf_rules_error(rules), "");
+    cf_rules_destroy(&rules);
+}
+
+/* Three sinks, one of each type: what the getters give, and which
+   notifications each selects. */
+static void test_sinks(void **state)
+{
+    (void) state;
+    cf_rules_t *rules = cf_rules_new();
+    assert_int_equal(cf_rules_sink_count(rules), 0);
+    assert_int_equal(cf_rules_load(rules, write_rules(
+        "[sink.hook]\ntype = webhook\nurl = https://example.org/in\nsecret_file = /s\n"
+        "topics = alert.vulnerable., milestone.\n[spike]\nratio = 2\n"
+        "[sink.chat]\ntype = slack\nurl = http://chat/hooks/x\ntopics = alert.\n"
+        "programmes = CH-AVR, UK-VARRP\nbackoff_max = 30s\n"
+        "[sink.mail]\ntype = smtp\nurl = smtps://mail.example.org\nfrom = cf@example.org\n"
+        "to = a@example.org, b@example.org\nusername = cf\npassword_file = /p\n"
+        "topics = alert.overdue.\n", 0)), 0);
+    assert_int_equal(cf_rules_sink_count(rules), 3);
+    assert_null(cf_rules_sink(rules, 3));
+    const cf_rules_sink_t *hook = cf_rules_sink(rules, 0), *chat = cf_rules_sink(rules, 1),
+                          *mail = cf_rules_sink(rules, 2);
+    assert_string_equal(hook->name, "hook");
+    assert_int_equal(hook->type, CF_RULES_SINK_WEBHOOK);
+    assert_string_equal(hook->secret_file, "/s");
+    assert_int_equal(hook->topics_n, 2);
+    assert_int_equal(hook->backoff_max_ms, 300000);             /* the default, 5 min */
+    assert_int_equal(chat->type, CF_RULES_SINK_SLACK);
+    assert_int_equal(chat->backoff_max_ms, 30000);
+    assert_int_equal(chat->programmes_n, 2);
+    assert_string_equal(cf_rules_sink_type_name(mail->type), "smtp");
+    assert_int_equal(mail->to_n, 2);
+    assert_string_equal(mail->to[1], "b@example.org");
+    assert_string_equal(mail->username, "cf");
+    assert_true(cf_rules_sink_selects(hook, "alert.vulnerable.vot", NULL));
+    assert_true(cf_rules_sink_selects(hook, "milestone.CH-AVR", "CH-AVR"));
+    assert_false(cf_rules_sink_selects(hook, "alert.overdue.registered", "CH-AVR"));
+    assert_false(cf_rules_sink_selects(hook, "case.CH-AVR.registered", "CH-AVR"));
+    assert_true(cf_rules_sink_selects(chat, "alert.overdue.detained", "UK-VARRP"));
+    assert_false(cf_rules_sink_selects(chat, "alert.overdue.detained", "KS-RRP"));
+    assert_false(cf_rules_sink_selects(chat, "alert.spike.balkans", NULL));  /* no programme */
+    char *text = cf_rules_describe(rules);
+    assert_non_null(strstr(text, "sink chat: slack http://chat/hooks/x, topics alert., "
+                                 "programmes CH-AVR, UK-VARRP\n"));
+    assert_non_null(strstr(text, "sink mail: smtp smtps://mail.example.org, topics "
+                                 "alert.overdue., to a@example.org, b@example.org\n"));
+    free(text);
+    /* the workers' packed rules do not carry the sinks */
+    char *packed = packed_json(rules);
+    assert_null(strstr(packed, "sink"));
+    free(packed);
+    /* a load without sinks has none again */
+    assert_int_equal(cf_rules_load(rules, write_rules("[spike]\nratio = 3\n", 0)), 0);
+    assert_int_equal(cf_rules_sink_count(rules), 0);
     cf_rules_destroy(&rules);
 }
 
@@ -396,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_deploy_example),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_sinks),
         cmocka_unit_test(test_failed_reload_keeps_rules),
         cmocka_unit_test(test_packed_types),
     };
