@@ -65,7 +65,8 @@ cf_alert_send_t *cf_alert_send_new(const cf_rules_sink_t *sink, const atomic_int
     char what[96];
     snprintf(what, sizeof what, "sink %s: %s", sink->name,
              sink->type == CF_RULES_SINK_WEBHOOK ? "secret_file" : "password_file");
-    if (*file && cf_secret_file_read(what, file, self->secret, sizeof self->secret,
+    /* root_group: a Kubernetes secret volume, as for the CURVE keys */
+    if (*file && cf_secret_file_read(what, file, true, self->secret, sizeof self->secret,
                                      &self->secret_len, CF_ALERT_SECRET_MAX, err, n) < 0) {
         cf_alert_send_destroy(&self);
         return NULL;

@@ -2,8 +2,8 @@
     (webhooks, chat webhooks, mail; docs/notifications.md, "Alert sinks"). A
     thin main over cf_alert: read the settings and the rules, start a
     deliverer per sink, wait for SIGINT or SIGTERM, clean up. A change of
-    sinks takes a restart; what each sink delivered is kept in Redis, so a
-    restart loses nothing.                                                   */
+    sinks takes a restart (SIGHUP is logged, not fatal); what each sink
+    delivered is kept in Redis, so a restart loses nothing.                                                   */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_metrics_http.h"
@@ -73,6 +73,7 @@ int main(int argc, char **argv)
         return parsed < 0 ? 2 : 0;
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
+    volatile sig_atomic_t *reload = cf_args_trap_reload();     /* not fatal, as in the others */
     cf_rules_t *rules = cf_rules_new();
     cf_metrics_t *metrics = NULL;
     cf_metrics_http_t *http = NULL;
@@ -100,8 +101,14 @@ int main(int argc, char **argv)
         if (http)
             CF_LOG(CF_LOG_INFO, "metrics served", "address=%s:%d", o.metrics_host,
                    o.metrics_port);
-        while (!*stop)
+        while (!*stop) {
             sleep(1);       /* a signal ends the sleep; the sinks run in their threads */
+            if (*reload) {
+                *reload = 0;
+                CF_LOG(CF_LOG_WARN, "SIGHUP ignored: the sinks are read at start; restart to "
+                       "change them (nothing is lost)", "sinks=%zu", cf_alert_sinks(alert));
+            }
+        }
     }
     cf_alert_destroy(&alert);
     cf_metrics_http_stop(&http, &metrics);

@@ -65,8 +65,9 @@ cf_redis_auth_t *cf_redis_auth_from_env(const char *user, const char *password_f
     if (password_file && *password_file) {
         char buf[CF_REDIS_AUTH_PASSWORD_MAX + 2];
         size_t len = 0;
-        int rc = cf_secret_file_read("redis password file", password_file, buf, sizeof buf, &len,
-                                     CF_REDIS_AUTH_PASSWORD_MAX, err, err_size);
+        int rc = cf_secret_file_read("redis password file", password_file, false, buf,
+                                     sizeof buf, &len, CF_REDIS_AUTH_PASSWORD_MAX, err,
+                                     err_size);
         cf_redis_auth_t *self = rc < 0 ? NULL : auth_make(user, buf, len);
         sodium_memzero(buf, sizeof buf);
         return self;

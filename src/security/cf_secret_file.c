@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int cf_secret_file_read(const char *what, const char *path, char *buf, size_t size,
-                        size_t *len, size_t limit, char *err, size_t err_size)
+int cf_secret_file_read(const char *what, const char *path, bool root_group, char *buf,
+                        size_t size, size_t *len, size_t limit, char *err, size_t err_size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     struct stat st;
@@ -21,9 +21,10 @@ int cf_secret_file_read(const char *what, const char *path, char *buf, size_t si
             close(fd);
         return -1;
     }
+    mode_t too_open = root_group && st.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) : 077;
     const char *wrong = !S_ISREG(st.st_mode) ? "is not a regular file"
-                      : (st.st_mode & 077) ? "is readable or writable by group or others "
-                                             "(chmod 600 it)"
+                      : (st.st_mode & too_open) ? "is readable or writable by group or others "
+                                                  "(chmod 600 it)"
                       : NULL;
     if (wrong) {
         snprintf(err, err_size, "%s %s: mode %04o %s", what, path,

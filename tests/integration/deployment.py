@@ -42,9 +42,9 @@ class Program:
 
 def programs():
     """{'caseflow-broker': Program, 'caseflow-worker': Program, 'caseflow-web':
-    Program} from --help."""
+    Program, 'caseflow-alert': Program} from --help."""
     found = {}
-    for name in ("caseflow-broker", "caseflow-worker", "caseflow-web"):
+    for name in ("caseflow-broker", "caseflow-worker", "caseflow-web", "caseflow-alert"):
         path = os.path.join(bin_dir(), name)
         out = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30)
         if out.returncode != 0 or "--help" not in out.stdout:

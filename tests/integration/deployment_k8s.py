@@ -145,8 +145,12 @@ def check_kubernetes(c, progs, grace, folder, check_health_check):
     if not c.check(broker and worker and redis, "k8s: broker, worker and Redis workloads"):
         return
     web = (find(objects, "Deployment", "caseflow-web") or [None])[0]
-    for obj in (broker, worker) + ((web,) if web else ()):
+    alert = (find(objects, "Deployment", "caseflow-alert") or [None])[0]
+    for obj in (broker, worker) + ((web,) if web else ()) + ((alert,) if alert else ()):
         check_workload(c, obj, progs, grace)
+    if c.check(alert is not None, "k8s: a caseflow-alert Deployment"):
+        c.check(alert["spec"].get("replicas") == 1, "k8s alert: one replica (two would deliver "
+                "everything twice)")
     c.check(broker["spec"].get("replicas") == 1, "k8s broker: one replica")
     images = {ct.get("image") for o in (broker, worker) for ct in pod(o)["spec"]["containers"]}
     tags = {(i["name"], i.get("newTag")) for i in (kust[0].get("images", []) if kust else [])}
