@@ -221,7 +221,8 @@ static sink_entry_t *sink_entries(alert_sink_t *s, const redisReply *reply, size
                 e->topic = NULL;
         }
     }
-    qsort(entries, *count, sizeof *entries, sink_entry_order);
+    if (*count > 1)             /* qsort of NULL, even of none, is undefined */
+        qsort(entries, *count, sizeof *entries, sink_entry_order);
     return entries;
 }
 
