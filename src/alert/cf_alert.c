@@ -6,6 +6,7 @@
 #include "cf_alert.h"
 #include "cf_alert_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_shard.h"
 
 #include <assert.h>
 #include <curl/curl.h>
@@ -16,6 +17,7 @@
 struct _cf_alert_t {
     char *host;
     int port;
+    unsigned shards;
     cf_redis_auth_t *auth;
     atomic_int stop;
     alert_sink_t *sinks;
@@ -44,7 +46,8 @@ static void alert_metrics(alert_sink_t *s, cf_metrics_t *m)
 
 /*  Drops from cf:alert:sinks the names the rules no longer have, when Redis
     answers now (else the threads add theirs and a stale name stays).
-    -1 with the reason in err only when Redis refuses the credentials.      */
+    -1 with the reason in err only when Redis refuses the credentials or
+    records another shard count.                                            */
 static int alert_forget_stale(cf_alert_t *self, char *err, size_t n)
 {
     struct timeval timeout = { 2, 0 };
@@ -53,7 +56,8 @@ static int alert_forget_stale(cf_alert_t *self, char *err, size_t n)
         abort();
     int rc = 0;
     if (!c->err && redisSetTimeout(c, timeout) == REDIS_OK
-        && (rc = cf_redis_auth_send(self->auth, c, err, n)) == 0) {
+        && (rc = cf_redis_auth_send(self->auth, c, err, n)) == 0
+        && (rc = cf_store_shards_agree(c, self->shards, false, err, n)) == 0) {
         redisReply *names = redisCommand(c, "HGETALL %s", CF_KEYS_ALERT_SINKS);
         for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i + 1 < names->elements;
              i += 2) {
@@ -77,6 +81,7 @@ static int alert_forget_stale(cf_alert_t *self, char *err, size_t n)
 cf_alert_t *cf_alert_new(const cf_alert_config_t *config, char *err, size_t n)
 {
     assert(config && config->redis_host && config->rules);
+    assert(config->shards >= 1 && config->shards <= CF_SHARD_MAX);
     size_t count = cf_rules_sink_count(config->rules);
     if (count == 0) {
         snprintf(err, n, "the rules have no [sink.<name>] section: nothing to deliver to");
@@ -89,6 +94,7 @@ cf_alert_t *cf_alert_new(const cf_alert_config_t *config, char *err, size_t n)
     cf_alert_t *self = cf_calloc(1, sizeof *self);
     self->host = cf_strdup(config->redis_host);
     self->port = config->redis_port;
+    self->shards = config->shards;
     self->auth = cf_redis_auth_dup(config->auth);
     self->sinks = cf_calloc(count, sizeof *self->sinks);
     self->count = count;
@@ -100,10 +106,7 @@ cf_alert_t *cf_alert_new(const cf_alert_config_t *config, char *err, size_t n)
         s->auth = self->auth;
         s->stop = &self->stop;
         cf_keys_alert_sink(s->key, sizeof s->key, s->sink.name);
-        for (unsigned k = 0; k < CF_STORE_SHARDS; k++)
-            cf_keys_fixed(s->streams[k], sizeof s->streams[k], k, CF_KEYS_OUTBOX);
-        snprintf(s->streams[CF_STORE_SHARDS], sizeof s->streams[0], "%s",
-                 cf_keys_pub(CF_KEYS_PUB_OUTBOX));
+        alert_sink_init(s, config->shards);
         if (!(s->sender = cf_alert_send_new(&s->sink, &self->stop, err, n))) {
             cf_alert_destroy(&self);
             return NULL;
@@ -132,6 +135,7 @@ void cf_alert_destroy(cf_alert_t **self_p)
         if (self->sinks[i].started)
             pthread_join(self->sinks[i].thread, NULL);
         cf_alert_send_destroy(&self->sinks[i].sender);
+        alert_sink_free(&self->sinks[i]);
     }
     free(self->sinks);
     cf_redis_auth_destroy(&self->auth);

@@ -28,12 +28,14 @@ typedef struct {
     int redis_port;
     const cf_redis_auth_t *auth;        /* copied; NULL: none */
     const cf_rules_t *rules;            /* its sinks are copied */
+    unsigned shards;                    /* the deployment's shard count (the setting) */
     cf_metrics_t *metrics;              /* NULL: none; must outlive the object */
 } cf_alert_config_t;
 
 /*  Reads each sink's secret, then starts one thread per sink. NULL with the
     reason in err when a secret cannot be read, the rules have no sinks, or
-    Redis refuses the credentials (a Redis not up yet is waited for).       */
+    Redis refuses the credentials or records another shard count (a Redis
+    not up yet is waited for; each sink checks the count when it connects). */
 cf_alert_t *cf_alert_new(const cf_alert_config_t *config, char *err, size_t n);
 
 /*  Stops the threads (a try under way ends within its timeout) and frees;

@@ -16,8 +16,9 @@
 #include "caseflow/cf_store.h"
 #include "cf_alert_send.h"
 
-#define ALERT_STREAMS       (CF_STORE_SHARDS + 1)   /* the shards' outboxes, then the milestones' */
 #define ALERT_CURSOR_MAX    48                      /* "<ms>-<seq>" */
+#define ALERT_FIELD_MAX     12                      /* "s1023", "pub" */
+#define ALERT_COUNTS        9                       /* the fields besides the cursors */
 #define ALERT_ERROR_MAX     256
 
 typedef struct {
@@ -31,8 +32,11 @@ typedef struct {
     bool started;
     redisContext *redis;                /* NULL while not connected */
     char key[CF_KEYS_MAX];              /* cf:alert:sink:<name> */
-    char streams[ALERT_STREAMS][CF_KEYS_MAX];
-    char cursor[ALERT_STREAMS][ALERT_CURSOR_MAX];
+    unsigned shards, streams;           /* the deployment's shards; their outboxes + 1 */
+    char (*keys)[CF_KEYS_MAX];          /* the outboxes: the shards', then the milestones' */
+    char (*fields)[ALERT_FIELD_MAX];    /* their fields in cf:alert:sink:<name>: s0.., pub */
+    char (*cursor)[ALERT_CURSOR_MAX];   /* the last entry taken of each */
+    const char **argv;                  /* room for the XREAD's and the HSET's arguments */
     /* what cf:alert:sink:<name> keeps besides the cursors */
     uint64_t delivered, failed, retries, pending, lag_ms;
     int64_t last_delivered_at, last_error_at;     /* Unix ms; 0: never */
@@ -43,7 +47,9 @@ typedef struct {
 /*  The thread of one sink: reads, delivers, saves, until *sink->stop.       */
 void *alert_sink_run(void *arg);
 
-/*  The stream a field of cf:alert:sink:<name> names ("s0".."s7", "pub").    */
-const char *alert_sink_field(unsigned stream);
+/*  Makes s's per-outbox arrays for shards shards (the keys, fields and
+    cursors); alert_sink_free frees them.                                   */
+void alert_sink_init(alert_sink_t *s, unsigned shards);
+void alert_sink_free(alert_sink_t *s);
 
 #endif

@@ -1,5 +1,6 @@
 /*  cf_alert_sink: one sink's deliverer, the body of its thread; see
-    cf_alert.h. It reads the nine outboxes from its own cursors (XREAD),
+    cf_alert.h. It reads every outbox (the shards' and the milestones') from
+    its own cursors (XREAD),
     takes each batch in the order the entries were written (by entry id,
     across streams), delivers what the sink selects one at a time, retrying
     with backoff, and saves its cursors and counts after each delivery in
@@ -9,6 +10,7 @@
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_log.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +23,6 @@
 #define SINK_BACKOFF_FIRST  1000    /* ms before the first retry */
 #define SINK_RECONNECT_MAX  5000    /* ms between tries to reach Redis */
 
-static const char *s_fields[ALERT_STREAMS] = { "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7",
-                                               "pub" };
-_Static_assert(ALERT_STREAMS == 9, "a field per outbox");
-
 /*  One entry of a batch, pointing into the XREAD reply.                    */
 typedef struct {
     unsigned stream;
@@ -33,9 +31,28 @@ typedef struct {
     const redisReply *topic, *body;
 } sink_entry_t;
 
-const char *alert_sink_field(unsigned stream)
+void alert_sink_init(alert_sink_t *s, unsigned shards)
 {
-    return stream < ALERT_STREAMS ? s_fields[stream] : NULL;
+    s->shards = shards;
+    s->streams = shards + 1;
+    s->keys = cf_calloc(s->streams, sizeof *s->keys);
+    s->fields = cf_calloc(s->streams, sizeof *s->fields);
+    s->cursor = cf_calloc(s->streams, sizeof *s->cursor);
+    s->argv = cf_calloc(6 + 2 * (s->streams + ALERT_COUNTS), sizeof *s->argv);
+    for (unsigned i = 0; i < shards; i++) {
+        cf_keys_fixed(s->keys[i], sizeof s->keys[i], i, CF_KEYS_OUTBOX);
+        snprintf(s->fields[i], sizeof s->fields[i], "s%u", i);
+    }
+    snprintf(s->keys[shards], sizeof s->keys[0], "%s", cf_keys_pub(CF_KEYS_PUB_OUTBOX));
+    snprintf(s->fields[shards], sizeof s->fields[0], "pub");
+}
+
+void alert_sink_free(alert_sink_t *s)
+{
+    free(s->keys);
+    free(s->fields);
+    free(s->cursor);
+    free(s->argv);
 }
 
 static int64_t sink_now_ms(void)
@@ -69,12 +86,12 @@ static int sink_save(alert_sink_t *s)
     if (!s->redis)
         return -1;
     char numbers[7][24];
-    const char *argv[2 + 2 * (ALERT_STREAMS + 9)];
+    const char **argv = s->argv;
     size_t argc = 0;
     argv[argc++] = "HSET";
     argv[argc++] = s->key;
-    for (unsigned i = 0; i < ALERT_STREAMS; i++) {
-        argv[argc++] = s_fields[i];
+    for (unsigned i = 0; i < s->streams; i++) {
+        argv[argc++] = s->fields[i];
         argv[argc++] = s->cursor[i];
     }
     const struct { const char *name; uint64_t value; } counts[] = {
@@ -91,6 +108,7 @@ static int sink_save(alert_sink_t *s)
     argv[argc++] = s->last_error;
     argv[argc++] = "type";
     argv[argc++] = cf_rules_sink_type_name(s->sink.type);
+    assert(argc == 2 + 2 * (s->streams + ALERT_COUNTS));
     redisReply *reply = redisCommandArgv(s->redis, (int) argc, argv, NULL);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (reply)
@@ -117,8 +135,10 @@ static uint64_t sink_number(const redisReply *hash, const char *field)
     return strtoull(sink_field(hash, field), NULL, 10);
 }
 
-/*  Connects, authenticates, reads the saved state and names the sink in
-    cf:alert:sinks. 0, or -1 with the reason logged once per outage.        */
+/*  Connects, authenticates, checks the shard count against the one Redis
+    records (another would read other outboxes), reads the saved state and
+    names the sink in cf:alert:sinks. 0, or -1 with the reason logged once
+    per outage.                                                              */
 static int sink_connect(alert_sink_t *s, bool *logged)
 {
     struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
@@ -129,6 +149,7 @@ static int sink_connect(alert_sink_t *s, bool *logged)
     redisReply *hash = NULL, *named = NULL;
     if (s->redis->err || redisSetTimeout(s->redis, command_timeout) != REDIS_OK
         || cf_redis_auth_send(s->auth, s->redis, why, sizeof why) < 0
+        || cf_store_shards_agree(s->redis, s->shards, false, why, sizeof why) < 0
         || !(hash = redisCommand(s->redis, "HGETALL %s", s->key))
         || hash->type != REDIS_REPLY_ARRAY
         || !(named = redisCommand(s->redis, "HSET %s %s %s", CF_KEYS_ALERT_SINKS, s->sink.name,
@@ -149,8 +170,8 @@ static int sink_connect(alert_sink_t *s, bool *logged)
         sink_disconnect(s);
         return -1;
     }
-    for (unsigned i = 0; i < ALERT_STREAMS; i++) {
-        const char *saved = sink_field(hash, s_fields[i]);
+    for (unsigned i = 0; i < s->streams; i++) {
+        const char *saved = sink_field(hash, s->fields[i]);
         snprintf(s->cursor[i], sizeof s->cursor[i], "%s", *saved ? saved : "0-0");
     }
     s->delivered = sink_number(hash, "delivered");
@@ -163,7 +184,7 @@ static int sink_connect(alert_sink_t *s, bool *logged)
     freeReplyObject(named);
     *logged = false;
     CF_LOG(CF_LOG_INFO, "sink resumed", "sink=%s delivered=%" PRIu64 " s0=%s pub=%s",
-           s->sink.name, s->delivered, s->cursor[0], s->cursor[CF_STORE_SHARDS]);
+           s->sink.name, s->delivered, s->cursor[0], s->cursor[s->shards]);
     return 0;
 }
 
@@ -190,10 +211,10 @@ static sink_entry_t *sink_entries(alert_sink_t *s, const redisReply *reply, size
         if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2)
             continue;
         unsigned which = 0;
-        while (which < ALERT_STREAMS && strcmp(stream->element[0]->str, s->streams[which]))
+        while (which < s->streams && strcmp(stream->element[0]->str, s->keys[which]))
             which++;
         const redisReply *list = stream->element[1];
-        for (size_t j = 0; which < ALERT_STREAMS && j < list->elements; j++) {
+        for (size_t j = 0; which < s->streams && j < list->elements; j++) {
             const redisReply *entry = list->element[j];
             if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
                 || entry->element[0]->type != REDIS_REPLY_STRING)
@@ -272,7 +293,7 @@ static bool sink_selects(const alert_sink_t *s, const sink_entry_t *e, cf_alert_
 {
     if (!e->topic)
         return false;
-    if (e->stream < CF_STORE_SHARDS)
+    if (e->stream < s->shards)
         snprintf(id, CF_ALERT_ID_MAX, "s%u-%s", e->stream, e->id);
     else
         snprintf(id, CF_ALERT_ID_MAX, "p-%s", e->id);
@@ -325,13 +346,15 @@ static int sink_batch(alert_sink_t *s, const sink_entry_t *entries, size_t count
 /*  One XREAD from the cursors and its batch. 0, or -1 (Redis lost).        */
 static int sink_poll(alert_sink_t *s)
 {
-    const char *argv[6 + 2 * ALERT_STREAMS] = { "XREAD", "COUNT", SINK_BATCH, "BLOCK",
-                                                SINK_BLOCK_MS, "STREAMS" };
-    for (unsigned i = 0; i < ALERT_STREAMS; i++) {
-        argv[6 + i] = s->streams[i];
-        argv[6 + ALERT_STREAMS + i] = s->cursor[i];
+    const char **argv = s->argv;
+    static const char *head[6] = { "XREAD", "COUNT", SINK_BATCH, "BLOCK", SINK_BLOCK_MS,
+                                   "STREAMS" };
+    memcpy(argv, head, sizeof head);
+    for (unsigned i = 0; i < s->streams; i++) {
+        argv[6 + i] = s->keys[i];
+        argv[6 + s->streams + i] = s->cursor[i];
     }
-    redisReply *reply = redisCommandArgv(s->redis, 6 + 2 * ALERT_STREAMS, argv, NULL);
+    redisReply *reply = redisCommandArgv(s->redis, (int) (6 + 2 * s->streams), argv, NULL);
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         CF_LOG(CF_LOG_WARN, "cannot read the outboxes", "sink=%s error=%s", s->sink.name,
                CF_LOG_QUOTE(reply ? reply->str : s->redis->errstr));

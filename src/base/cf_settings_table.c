@@ -78,7 +78,7 @@ static const cf_setting_t s_rows[] = {
       "HMAC key for case_ref pseudonyms, at least 32 bytes (required)", NULL },
     { "key-file", BENCH, CF_PATH, NULL, SHARED, "FILE",
       "the running stack's HMAC key (with --intake and --redis)", NULL },
-    { "shards", BROKER | WORKER | CTL | BENCH | WEB, CF_NUMBER(1, CF_SHARD_MAX),
+    { "shards", BROKER | WORKER | CTL | BENCH | WEB | ALERT, CF_NUMBER(1, CF_SHARD_MAX),
       STR(CF_SHARD_DEFAULT), SHARED, "N",
       "shards the state is split into: the same in every process of a deployment, recorded "
       "in Redis by the first (docs/storage.md)", NULL },

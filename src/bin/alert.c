@@ -29,6 +29,7 @@ static const char *s_usage =
 typedef struct {
     char redis_host[CF_SETTINGS_HOST_MAX], metrics_host[CF_SETTINGS_HOST_MAX];
     int redis_port, metrics_port;       /* metrics_port 0: no metrics */
+    unsigned shards;
     const char *rules;
 } alert_options_t;
 
@@ -47,6 +48,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, alert_options_
     if (cf_settings_host_port(s, "metrics", o->metrics_host, sizeof o->metrics_host,
                               &o->metrics_port) < 0)
         o->metrics_port = 0;
+    o->shards = (unsigned) cf_settings_number(s, "shards");
     o->rules = cf_settings_text(s, "rules");
     if (!o->rules) {
         snprintf(err, n, "no rules file: give --rules FILE (or CASEFLOW_RULES, or rules in the "
@@ -87,7 +89,7 @@ int main(int argc, char **argv)
                                       cf_settings_text(settings, "redis-password-file"), err,
                                       sizeof err);
     cf_alert_config_t config = { .redis_host = o.redis_host, .redis_port = o.redis_port,
-                                 .auth = auth, .rules = rules };
+                                 .auth = auth, .rules = rules, .shards = o.shards };
     if (!auth
         || cf_metrics_http_serve(o.metrics_host, o.metrics_port, &metrics, &http, err,
                                  sizeof err) < 0
