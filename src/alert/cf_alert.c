@@ -42,6 +42,9 @@ static void alert_metrics(alert_sink_t *s, cf_metrics_t *m)
     s->m_lag = cf_metrics_gauge(m, "caseflow_alert_lag_seconds",
                                 "age of the oldest notification not delivered yet (0: none)",
                                 labels);
+    s->m_lost = cf_metrics_counter(m, "caseflow_alert_lost_total",
+                                   "outbox entries trimmed before the sink read them (not every "
+                                   "one need have been for it)", labels);
 }
 
 /*  Drops from cf:alert:sinks the names the rules no longer have, when Redis

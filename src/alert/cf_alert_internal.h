@@ -18,7 +18,7 @@
 
 #define ALERT_CURSOR_MAX    48                      /* "<ms>-<seq>" */
 #define ALERT_FIELD_MAX     12                      /* "s1023", "pub" */
-#define ALERT_COUNTS        9                       /* the fields besides the cursors */
+#define ALERT_COUNTS        10                      /* the fields besides the cursors */
 #define ALERT_ERROR_MAX     256
 
 typedef struct {
@@ -36,12 +36,18 @@ typedef struct {
     char (*keys)[CF_KEYS_MAX];          /* the outboxes: the shards', then the milestones' */
     char (*fields)[ALERT_FIELD_MAX];    /* their fields in cf:alert:sink:<name>: s0.., pub */
     char (*cursor)[ALERT_CURSOR_MAX];   /* the last entry taken of each */
+    char (*seen_fields)[ALERT_FIELD_MAX];   /* n0.., npub */
+    uint64_t *seen;                     /* entries taken of each, trimmed ones counted */
     const char **argv;                  /* room for the XREAD's and the HSET's arguments */
+    char (*numbers)[24];                /* room for the HSET's seen counts */
     /* what cf:alert:sink:<name> keeps besides the cursors */
     uint64_t delivered, failed, retries, pending, lag_ms;
+    uint64_t lost;                      /* outbox entries trimmed before it read them */
     int64_t last_delivered_at, last_error_at;     /* Unix ms; 0: never */
     char last_error[ALERT_ERROR_MAX];
-    cf_metric_t *m_delivered, *m_failed, *m_retries, *m_pending, *m_lag;
+    cf_metric_t *m_delivered, *m_failed, *m_retries, *m_pending, *m_lag, *m_lost;
+    bool fresh;                         /* nothing saved: what was trimmed is not its loss */
+    int64_t trim_checked_at;            /* when the outboxes' trims were last looked at */
 } alert_sink_t;
 
 /*  The thread of one sink: reads, delivers, saves, until *sink->stop.       */

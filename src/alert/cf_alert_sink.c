@@ -22,6 +22,7 @@
 #define SINK_BLOCK_MS       "500"   /* how long an XREAD waits: the stop latency */
 #define SINK_BACKOFF_FIRST  1000    /* ms before the first retry */
 #define SINK_RECONNECT_MAX  5000    /* ms between tries to reach Redis */
+#define SINK_TRIM_CHECK_MS  30000   /* how often the outboxes' trims are looked at */
 
 /*  One entry of a batch, pointing into the XREAD reply.                    */
 typedef struct {
@@ -38,13 +39,18 @@ void alert_sink_init(alert_sink_t *s, unsigned shards)
     s->keys = cf_calloc(s->streams, sizeof *s->keys);
     s->fields = cf_calloc(s->streams, sizeof *s->fields);
     s->cursor = cf_calloc(s->streams, sizeof *s->cursor);
-    s->argv = cf_calloc(6 + 2 * (s->streams + ALERT_COUNTS), sizeof *s->argv);
+    s->seen_fields = cf_calloc(s->streams, sizeof *s->seen_fields);
+    s->seen = cf_calloc(s->streams, sizeof *s->seen);
+    s->numbers = cf_calloc(s->streams, sizeof *s->numbers);
+    s->argv = cf_calloc(6 + 2 * (2 * s->streams + ALERT_COUNTS), sizeof *s->argv);
     for (unsigned i = 0; i < shards; i++) {
         cf_keys_fixed(s->keys[i], sizeof s->keys[i], i, CF_KEYS_OUTBOX);
         snprintf(s->fields[i], sizeof s->fields[i], "s%u", i);
+        snprintf(s->seen_fields[i], sizeof s->seen_fields[i], "n%u", i);
     }
     snprintf(s->keys[shards], sizeof s->keys[0], "%s", cf_keys_pub(CF_KEYS_PUB_OUTBOX));
     snprintf(s->fields[shards], sizeof s->fields[0], "pub");
+    snprintf(s->seen_fields[shards], sizeof s->seen_fields[0], "npub");
 }
 
 void alert_sink_free(alert_sink_t *s)
@@ -52,6 +58,9 @@ void alert_sink_free(alert_sink_t *s)
     free(s->keys);
     free(s->fields);
     free(s->cursor);
+    free(s->seen_fields);
+    free(s->seen);
+    free(s->numbers);
     free(s->argv);
 }
 
@@ -60,6 +69,14 @@ static int64_t sink_now_ms(void)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/*  Parses "<ms>-<seq>" into a comparable pair.                           */
+static void sink_parse_id(const char *id, uint64_t *ms, uint64_t *seq)
+{
+    char *dash;
+    *ms = strtoull(id, &dash, 10);
+    *seq = *dash == '-' ? strtoull(dash + 1, NULL, 10) : 0;
 }
 
 /*  Sleeps ms, in steps, returning early (false) once the daemon stops.    */
@@ -88,11 +105,16 @@ static int sink_save(alert_sink_t *s)
     char numbers[7][24];
     const char **argv = s->argv;
     size_t argc = 0;
+    char lost[24];
+    snprintf(lost, sizeof lost, "%" PRIu64, s->lost);
     argv[argc++] = "HSET";
     argv[argc++] = s->key;
     for (unsigned i = 0; i < s->streams; i++) {
         argv[argc++] = s->fields[i];
         argv[argc++] = s->cursor[i];
+        snprintf(s->numbers[i], sizeof s->numbers[i], "%" PRIu64, s->seen[i]);
+        argv[argc++] = s->seen_fields[i];
+        argv[argc++] = s->numbers[i];
     }
     const struct { const char *name; uint64_t value; } counts[] = {
         { "delivered", s->delivered }, { "failed", s->failed }, { "retries", s->retries },
@@ -108,7 +130,9 @@ static int sink_save(alert_sink_t *s)
     argv[argc++] = s->last_error;
     argv[argc++] = "type";
     argv[argc++] = cf_rules_sink_type_name(s->sink.type);
-    assert(argc == 2 + 2 * (s->streams + ALERT_COUNTS));
+    argv[argc++] = "lost";
+    argv[argc++] = lost;
+    assert(argc == 2 + 2 * (2 * s->streams + ALERT_COUNTS));
     redisReply *reply = redisCommandArgv(s->redis, (int) argc, argv, NULL);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (reply)
@@ -173,10 +197,14 @@ static int sink_connect(alert_sink_t *s, bool *logged)
     for (unsigned i = 0; i < s->streams; i++) {
         const char *saved = sink_field(hash, s->fields[i]);
         snprintf(s->cursor[i], sizeof s->cursor[i], "%s", *saved ? saved : "0-0");
+        s->seen[i] = sink_number(hash, s->seen_fields[i]);
     }
     s->delivered = sink_number(hash, "delivered");
     s->failed = sink_number(hash, "failed");
     s->retries = sink_number(hash, "retries");
+    s->lost = sink_number(hash, "lost");
+    s->fresh = !*sink_field(hash, "npub");     /* nothing saved, or saved before counts */
+    s->trim_checked_at = 0;
     s->last_delivered_at = (int64_t) sink_number(hash, "last_delivered_at");
     s->last_error_at = (int64_t) sink_number(hash, "last_error_at");
     snprintf(s->last_error, sizeof s->last_error, "%s", sink_field(hash, "last_error"));
@@ -224,9 +252,7 @@ static sink_entry_t *sink_entries(alert_sink_t *s, const redisReply *reply, size
             memset(e, 0, sizeof *e);
             e->stream = which;
             e->id = entry->element[0]->str;
-            char *dash;
-            e->ms = strtoull(e->id, &dash, 10);
-            e->seq = *dash == '-' ? strtoull(dash + 1, NULL, 10) : 0;
+            sink_parse_id(e->id, &e->ms, &e->seq);
             const redisReply *fields = entry->element[1];
             for (size_t k = 0; fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements;
                  k += 2) {
@@ -333,14 +359,80 @@ static int sink_batch(alert_sink_t *s, const sink_entry_t *entries, size_t count
             }
             pending--;
             snprintf(s->cursor[e->stream], sizeof s->cursor[0], "%s", e->id);
+            s->seen[e->stream]++;
             if (sink_save(s) < 0)
                 return -1;
             continue;
         }
         snprintf(s->cursor[e->stream], sizeof s->cursor[0], "%s", e->id);
+        s->seen[e->stream]++;
     }
     sink_gauges(s, 0, 0);
     return sink_save(s);
+}
+
+/*  An XINFO STREAM field as a number; -1 when absent.                      */
+static long long sink_info_number(const redisReply *info, const char *field)
+{
+    for (size_t k = 0; info->type == REDIS_REPLY_ARRAY && k + 1 < info->elements; k += 2)
+        if (info->element[k]->type == REDIS_REPLY_STRING && !strcmp(info->element[k]->str, field)
+            && info->element[k + 1]->type == REDIS_REPLY_INTEGER)
+            return info->element[k + 1]->integer;
+    return -1;
+}
+
+/*  Outbox entries trimmed before the sink read them. An outbox only loses
+    entries from its head (the broker's XTRIM MINID), so the entries gone
+    are its first entries-added - length; the sink has taken its first
+    seen; more gone than taken is that many never read. Every
+    SINK_TRIM_CHECK_MS, one pipelined XINFO STREAM per outbox; the sink then
+    counts those as taken, so that each loss counts once. A new sink takes
+    the outboxes as it finds them. 0, or -1 (Redis lost).                   */
+static int sink_check_trims(alert_sink_t *s)
+{
+    int64_t now = sink_now_ms();
+    if (s->trim_checked_at && now - s->trim_checked_at < SINK_TRIM_CHECK_MS)
+        return 0;
+    s->trim_checked_at = now;
+    for (unsigned i = 0; i < s->streams; i++)
+        if (redisAppendCommand(s->redis, "XINFO STREAM %s", s->keys[i]) != REDIS_OK)
+            return -1;
+    uint64_t found = 0;
+    bool failed = false;
+    for (unsigned i = 0; i < s->streams; i++) {
+        redisReply *info = NULL;
+        if (redisGetReply(s->redis, (void **) &info) != REDIS_OK || !info) {
+            failed = true;
+            break;
+        }
+        long long added = sink_info_number(info, "entries-added");
+        long long length = sink_info_number(info, "length");
+        freeReplyObject(info);          /* an error (no such key yet): nothing trimmed */
+        if (added < 0 || length < 0 || added < length)
+            continue;
+        uint64_t gone = (uint64_t) (added - length);
+        if (gone > s->seen[i] && !s->fresh) {
+            CF_LOG(CF_LOG_WARN, "outbox trimmed before the sink read it: notifications lost to "
+                   "it", "sink=%s outbox=%s lost=%" PRIu64 " cursor=%s", s->sink.name,
+                   s->keys[i], gone - s->seen[i], s->cursor[i]);
+            found += gone - s->seen[i];
+        }
+        if (gone > s->seen[i])
+            s->seen[i] = gone;
+    }
+    if (failed) {
+        CF_LOG(CF_LOG_WARN, "cannot look at the outboxes' trims", "sink=%s error=%s",
+               s->sink.name, CF_LOG_QUOTE(s->redis->errstr));
+        sink_disconnect(s);
+        return -1;
+    }
+    bool was_fresh = s->fresh;
+    s->fresh = false;
+    if (found) {
+        s->lost += found;
+        cf_metric_add(s->m_lost, found);
+    }
+    return found || was_fresh ? sink_save(s) : 0;
 }
 
 /*  One XREAD from the cursors and its batch. 0, or -1 (Redis lost).        */
@@ -377,7 +469,8 @@ void *alert_sink_run(void *arg)
     int64_t backoff = 100;
     bool logged = false;
     while (!atomic_load(s->stop)) {
-        if ((!s->redis && sink_connect(s, &logged) < 0) || sink_poll(s) < 0) {
+        if ((!s->redis && sink_connect(s, &logged) < 0) || sink_check_trims(s) < 0
+            || sink_poll(s) < 0) {
             sink_disconnect(s);
             sink_sleep(s, backoff);
             backoff = backoff * 2 > SINK_RECONNECT_MAX ? SINK_RECONNECT_MAX : backoff * 2;
