@@ -50,6 +50,23 @@ cf_build() {
   rm -f "$dir.build.log"
 }
 
+# cf_redis_acl DIR: the Redis users of deploy/redis-users.acl with a random
+# password for each role (in DIR/redis-ROLE.password, mode 0600 under the
+# caller's umask 077) stored as its SHA-256 (#hash form), into
+# DIR/redis-users.acl, so that the ACL a stack runs is the documented one
+# (docs/security.md). Used by scripts/up and cf_cluster_start.
+cf_redis_acl() {
+  local dir=$1 acl_template="$CF_ROOT/deploy/redis-users.acl" acl role hash
+  acl="$(<"$acl_template")"
+  for role in worker broker ctl web alert admin; do
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/redis-$role.password"
+    hash=$(sha256sum <"$dir/redis-$role.password" | cut -d' ' -f1)
+    acl=${acl//">CHANGE-ME-$role"/"#$hash"}
+  done
+  case $acl in *CHANGE-ME*) cf_die "$acl_template: a placeholder password is left (roles: worker broker ctl web alert admin)" ;; esac
+  printf '%s\n' "$acl" >"$dir/redis-users.acl"
+}
+
 # cf_free_ports N: prints N distinct TCP ports that are free on 127.0.0.1 now
 # (all held open at once while choosing, so no two are the same). They are
 # drawn below the kernel's ephemeral range, so that no outgoing connection can

@@ -1,0 +1,104 @@
+# A throw-away Redis Cluster on loopback ports, for tests and (later)
+# `scripts/up --cluster`: cf_cluster_start and cf_cluster_stop. Source it
+# after scripts/lib/common.sh (it is sourced here when it was not).
+#
+# Each node is a redis-server with cluster-enabled yes, its append-only file
+# fsynced on every write (as scripts/up runs Redis), the ACL users of
+# deploy/redis-users.acl with random passwords (cf_redis_acl), its client
+# and cluster-bus ports both drawn free (cluster-port: the bus is not
+# port+10000, which could be taken), in DIR/node-PORT. Replicas replicate as
+# caseflow-admin; the password is in each node's redis.conf (mode 0600),
+# never on a command line. CF_CLUSTER_NODE_TIMEOUT (ms, default 2000) is how
+# long a master may be silent before its replica takes over.
+
+[ -n "${CF_ROOT:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# redis-cli as caseflow-admin of the cluster in DIR (password through the environment)
+cf_cluster_cli() {
+  local dir=$1; shift
+  REDISCLI_AUTH="$(<"$dir/redis-admin.password")" redis-cli --user caseflow-admin "$@"
+}
+
+# cf_cluster_start DIR MASTERS REPLICAS: starts MASTERS x (1 + REPLICAS) nodes,
+# makes them one cluster (redis-cli --cluster create ... --cluster-yes) and
+# returns once every node says cluster_state:ok. DIR/cluster.ports lists the
+# nodes' client ports, one a line; DIR/node-PORT.pid their pids. Returns 1,
+# with the reason on stderr and the nodes stopped, when that fails.
+cf_cluster_start() {
+  local dir=$1 masters=$2 replicas=$3
+  [[ $masters =~ ^[0-9]+$ && $masters -ge 3 && $replicas =~ ^[0-9]+$ ]] \
+    || { cf_say "cf_cluster_start: a cluster needs 3 masters or more (got '$masters', '$replicas')"; return 1; }
+  local n=$((masters * (1 + replicas))) ports bus i port
+  mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || return 1
+  read -r -a ports < <(cf_free_ports $((2 * n)))
+  (umask 077 && cf_redis_acl "$dir") || return 1
+  : >"$dir/cluster.ports"
+  for ((i = 0; i < n; i++)); do
+    port=${ports[i]} bus=${ports[n + i]}
+    mkdir -p "$dir/node-$port"
+    (umask 077 && cat >"$dir/node-$port/redis.conf" <<CONF
+port $port
+cluster-port $bus
+bind 127.0.0.1
+protected-mode yes
+dir $dir/node-$port
+cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout ${CF_CLUSTER_NODE_TIMEOUT:-2000}
+appendonly yes
+appendfsync always
+save ""
+aclfile $dir/redis-users.acl
+masteruser caseflow-admin
+masterauth $(<"$dir/redis-admin.password")
+CONF
+    )
+    nohup redis-server "$dir/node-$port/redis.conf" </dev/null >"$dir/node-$port.log" 2>&1 &
+    echo $! >"$dir/node-$port.pid"
+    echo "$port" >>"$dir/cluster.ports"
+  done
+  local addrs=()
+  for ((i = 0; i < n; i++)); do
+    port=${ports[i]}
+    addrs+=("127.0.0.1:$port")
+    for _ in $(seq 100); do
+      cf_cluster_cli "$dir" -p "$port" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.05
+    done
+  done
+  if ! cf_cluster_cli "$dir" --cluster create "${addrs[@]}" --cluster-replicas "$replicas" \
+       --cluster-yes >"$dir/cluster-create.log" 2>&1; then
+    tail -n 5 "$dir/cluster-create.log" >&2
+    cf_cluster_stop "$dir"
+    cf_say "cf_cluster_start: redis-cli --cluster create failed (log in $dir/cluster-create.log)"
+    return 1
+  fi
+  local ok=0
+  for _ in $(seq 300); do       # up to 15 s for the nodes to agree
+    ok=0
+    for ((i = 0; i < n; i++)); do
+      cf_cluster_cli "$dir" -p "${ports[i]}" cluster info 2>/dev/null \
+        | grep -q '^cluster_state:ok' && ok=$((ok + 1))
+    done
+    [ "$ok" -eq "$n" ] && return 0
+    sleep 0.05
+  done
+  cf_cluster_stop "$dir"
+  cf_say "cf_cluster_start: only $ok of $n nodes reached cluster_state:ok"
+  return 1
+}
+
+# cf_cluster_stop DIR: stops the nodes of DIR (SIGTERM, SIGKILL after 10 s);
+# leaves DIR itself to the caller.
+cf_cluster_stop() {
+  local dir=$1 pids=() f
+  for f in "$dir"/node-*.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
+  [ ${#pids[@]} -eq 0 ] && return 0
+  kill -TERM "${pids[@]}" 2>/dev/null
+  for _ in $(seq 100); do
+    kill -0 "${pids[@]}" 2>/dev/null || { rm -f "$dir"/node-*.pid; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null
+  rm -f "$dir"/node-*.pid
+}
