@@ -8,7 +8,9 @@
 # and cluster-bus ports both drawn free (cluster-port: the bus is not
 # port+10000, which could be taken), in DIR/node-PORT. Replicas replicate as
 # caseflow-admin; the password is in each node's redis.conf (mode 0600),
-# never on a command line. CF_CLUSTER_NODE_TIMEOUT (ms, default 2000) is how
+# never on a command line. A replica syncs as soon as it asks
+# (repl-diskless-sync-delay 0: the default 5 s wait for more replicas would
+# only slow a start). CF_CLUSTER_NODE_TIMEOUT (ms, default 2000) is how
 # long a master may be silent before its replica takes over.
 
 [ -n "${CF_ROOT:-}" ] || source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -48,6 +50,7 @@ cluster-node-timeout ${CF_CLUSTER_NODE_TIMEOUT:-2000}
 appendonly yes
 appendfsync always
 save ""
+repl-diskless-sync-delay 0
 aclfile $dir/redis-users.acl
 masteruser caseflow-admin
 masterauth $(<"$dir/redis-admin.password")
@@ -80,11 +83,33 @@ CONF
       cf_cluster_cli "$dir" -p "${ports[i]}" cluster info 2>/dev/null \
         | grep -q '^cluster_state:ok' && ok=$((ok + 1))
     done
-    [ "$ok" -eq "$n" ] && return 0
+    [ "$ok" -eq "$n" ] && break
+    sleep 0.05
+  done
+  if [ "$ok" -ne "$n" ]; then
+    cf_cluster_stop "$dir"
+    cf_say "cf_cluster_start: only $ok of $n nodes reached cluster_state:ok"
+    return 1
+  fi
+  # state ok comes before every node knows every replica, and before they
+  # have synced: wait for both, so that a failover has one to promote (CLUSTER
+  # SLOTS lists a replica only once the gossip carries a replication offset
+  # other than 0: after the first writes, not here)
+  local want=$((masters * replicas)) linked known
+  for _ in $(seq 300); do
+    linked=0 known=0
+    for ((i = 0; i < n; i++)); do
+      cf_cluster_cli "$dir" -p "${ports[i]}" info replication 2>/dev/null \
+        | grep -q '^master_link_status:up' && linked=$((linked + 1))
+      port=$(cf_cluster_cli "$dir" -p "${ports[i]}" cluster nodes 2>/dev/null \
+        | awk '$3 ~ /slave/ && $4 != "-" { k++ } END { print k + 0 }')
+      known=$((known + port))
+    done
+    [ "$linked" -eq "$want" ] && [ "$known" -eq $((n * want)) ] && return 0
     sleep 0.05
   done
   cf_cluster_stop "$dir"
-  cf_say "cf_cluster_start: only $ok of $n nodes reached cluster_state:ok"
+  cf_say "cf_cluster_start: $linked of $want replicas linked, $known of $((n * want)) known by the nodes"
   return 1
 }
 
