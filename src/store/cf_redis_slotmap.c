@@ -16,6 +16,7 @@ typedef struct {
     char *host;
     int port;
     int master_of;                  /* -1: a master */
+    bool owns;                      /* master of a range of the last load */
 } slotmap_node_t;
 
 struct _cf_redis_slotmap_t {
@@ -70,7 +71,7 @@ int cf_redis_slotmap_node(cf_redis_slotmap_t *self, const char *host, int port)
         self->alloc = self->alloc ? self->alloc * 2 : 8;
         self->nodes = cf_realloc(self->nodes, self->alloc * sizeof *self->nodes);
     }
-    self->nodes[self->count] = (slotmap_node_t) { cf_strdup(host), port, -1 };
+    self->nodes[self->count] = (slotmap_node_t) { cf_strdup(host), port, -1, false };
     return (int) self->count++;
 }
 
@@ -93,6 +94,13 @@ static int slotmap_parse_node(cf_redis_slotmap_t *map, const redisReply *r, cons
     return cf_redis_slotmap_node(map, host, (int) port);
 }
 
+static int slotmap_conflict(const cf_redis_slotmap_t *map, int node, char *err, size_t err_size)
+{
+    snprintf(err, err_size, "CLUSTER SLOTS: node %.64s:%d is listed as a master and as a replica",
+             map->nodes[node].host, map->nodes[node].port);
+    return -1;
+}
+
 /* One range [start, end, master, replicas...] into map. */
 static int slotmap_parse_range(cf_redis_slotmap_t *map, const redisReply *r, const char *seed_host,
                                char *err, size_t err_size)
@@ -111,12 +119,19 @@ static int slotmap_parse_range(cf_redis_slotmap_t *map, const redisReply *r, con
     int master = slotmap_parse_node(map, r->element[2], seed_host, err, err_size);
     if (master < 0)
         return -1;
-    map->nodes[master].master_of = -1;
+    /* a node is a master or the replica of one master, never both: a reply
+       saying otherwise is no map to route by */
+    if (map->nodes[master].master_of >= 0)
+        return slotmap_conflict(map, master, err, err_size);
+    map->nodes[master].owns = true;
     for (size_t i = 3; i < r->elements; i++) {
         int replica = slotmap_parse_node(map, r->element[i], seed_host, err, err_size);
         if (replica < 0)
             return -1;
-        map->nodes[replica].master_of = master;
+        slotmap_node_t *node = &map->nodes[replica];
+        if (node->owns || (node->master_of >= 0 && node->master_of != master))
+            return slotmap_conflict(map, replica, err, err_size);
+        node->master_of = master;
     }
     for (long long slot = start; slot <= end; slot++)
         map->owner[slot] = (int16_t) master;

@@ -96,6 +96,14 @@ static void test_host_and_partial(void **state)
     assert_int_equal(cf_redis_slotmap_owner(map, 250), 0);
     assert_int_equal(cf_redis_slotmap_owner(map, 150), -1);
     assert_int_equal(cf_redis_slotmap_unowned(map), 16384 - 200);
+    /* a master of two ranges, its replica listed with each */
+    assert_int_equal(load(map, "*2\r\n*4\r\n:0\r\n:9\r\n*2\r\n$1\r\nm\r\n:1\r\n"
+                               "*2\r\n$1\r\nr\r\n:2\r\n*4\r\n:20\r\n:29\r\n"
+                               "*2\r\n$1\r\nm\r\n:1\r\n*2\r\n$1\r\nr\r\n:2\r\n",
+                          err, sizeof err), 0);
+    assert_int_equal(cf_redis_slotmap_nodes(map), 2);
+    assert_int_equal(cf_redis_slotmap_master_of(map, 1), 0);
+    assert_int_equal(cf_redis_slotmap_owner(map, 25), 0);
     cf_redis_slotmap_destroy(&map);
 }
 
@@ -116,6 +124,16 @@ static void test_refused_replies_keep_the_map(void **state)
         { "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\n?\r\n:6379\r\n", "not an address" },
         { "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n:1\r\n:6379\r\n", "not [host, port" },
         { "*1\r\n*2\r\n:0\r\n:1\r\n", "not [start, end" },
+        /* a node both master and replica (found by fuzz_redis_reply), or replica of two */
+        { "*2\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\na\r\n:1\r\n"
+          "*4\r\n:2\r\n:3\r\n*2\r\n$1\r\nb\r\n:1\r\n*2\r\n$1\r\na\r\n:1\r\n",
+          "a:1 is listed as a master and as a replica" },
+        { "*2\r\n*4\r\n:2\r\n:3\r\n*2\r\n$1\r\nb\r\n:1\r\n*2\r\n$1\r\na\r\n:1\r\n"
+          "*3\r\n:0\r\n:1\r\n*2\r\n$1\r\na\r\n:1\r\n",
+          "a:1 is listed as a master and as a replica" },
+        { "*2\r\n*4\r\n:2\r\n:3\r\n*2\r\n$1\r\nb\r\n:1\r\n*2\r\n$1\r\na\r\n:1\r\n"
+          "*4\r\n:0\r\n:1\r\n*2\r\n$1\r\nc\r\n:1\r\n*2\r\n$1\r\na\r\n:1\r\n",
+          "a:1 is listed as a master and as a replica" },
         /* the first range good, the second not: nothing of it is kept */
         { "*2\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\nx\r\n:1\r\n*1\r\n:5\r\n", "not [start" },
     };
