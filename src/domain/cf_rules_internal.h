@@ -73,6 +73,9 @@ int rules_parse(rules_set_t *set, const char *path, char *err, size_t n);
 
 /*  The values of the file (cf_rules_value.c): 0, or -1 with the reason in
     why ("'fast' is not a number above 0"). On -1 *out may be half-written. */
+/*  Writes the reason (printf-style) into why and returns -1.              */
+int rules_fail(char *why, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 bool rules_name_ok(const char *s, size_t len, bool star);  /* [A-Za-z0-9_-]{1,32}, or * */
 int rules_value_count(const char *value, uint64_t *out, char *why, size_t n);
 int rules_value_ratio(const char *value, double *out, char *why, size_t n);

@@ -9,7 +9,6 @@
 #include "caseflow/cf_alloc.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,15 +44,6 @@ static const struct {
 static const char *s_roots[] = { "case.", "alert.", "milestone." };
 #define S_ROOTS (sizeof s_roots / sizeof s_roots[0])
 
-static int sink_fail(char *why, size_t n, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, n, fmt, args);
-    va_end(args);
-    return -1;
-}
-
 static rules_sink_t *sink_find(const rules_set_t *set, const char *name, size_t len)
 {
     for (size_t i = 0; i < set->sinks_n; i++)
@@ -66,12 +56,12 @@ int rules_sink_open(rules_set_t *set, const char *name, size_t len, int line, ch
                     size_t n)
 {
     if (!rules_name_ok(name, len, false))
-        return sink_fail(why, n, "'%.*s' is not a sink name ([A-Za-z0-9_-], 1 to %d characters)",
+        return rules_fail(why, n, "'%.*s' is not a sink name ([A-Za-z0-9_-], 1 to %d characters)",
                          (int) len, name, CF_RULES_NAME_MAX);
     if (sink_find(set, name, len))
         return 0;                       /* a section opened again */
     if (set->sinks_n == CF_RULES_SINKS_MAX)
-        return sink_fail(why, n, "more than %d sinks", CF_RULES_SINKS_MAX);
+        return rules_fail(why, n, "more than %d sinks", CF_RULES_SINKS_MAX);
     set->sinks = cf_grow(set->sinks, &set->sinks_cap, set->sinks_n + 1, sizeof *set->sinks);
     rules_sink_t *sink = &set->sinks[set->sinks_n++];
     memset(sink, 0, sizeof *sink);
@@ -127,7 +117,7 @@ static int sink_list(const char *value, char *items, size_t size, size_t *count,
         return -1;
     for (size_t i = 0; i < *count; i++)
         if (!ok(items + i * size))
-            return sink_fail(why, n, "'%s' is not %s", items + i * size, what);
+            return rules_fail(why, n, "'%s' is not %s", items + i * size, what);
     return 0;
 }
 
@@ -141,7 +131,7 @@ static int sink_text(const char *value, char out[CF_RULES_TEXT_MAX], bool (*ok)(
                      const char *what, char *why, size_t n)
 {
     if (!ok(value) || strlen(value) >= CF_RULES_TEXT_MAX)
-        return sink_fail(why, n, "'%s' is not %s", value, what);
+        return rules_fail(why, n, "'%s' is not %s", value, what);
     strcpy(out, value);
     return 0;
 }
@@ -156,7 +146,7 @@ static int sink_value(cf_rules_sink_t *sink, rules_sink_key_t key, const char *v
                 sink->type = (cf_rules_sink_type_t) t;
                 return 0;
             }
-        return sink_fail(why, n, "'%s' is not a sink type (webhook, slack, smtp)", value);
+        return rules_fail(why, n, "'%s' is not a sink type (webhook, slack, smtp)", value);
     case RULES_SINK_URL:
         return sink_text(value, sink->url, sink_token_ok, "a URL", why, n);
     case RULES_SINK_TOPICS:
@@ -172,7 +162,7 @@ static int sink_value(cf_rules_sink_t *sink, rules_sink_key_t key, const char *v
         if (rules_value_duration(value, &sink->backoff_max_ms, why, n) < 0)
             return -1;
         if (sink->backoff_max_ms < RULES_BACKOFF_MIN_MS || sink->backoff_max_ms > RULES_BACKOFF_MAX_MS)
-            return sink_fail(why, n, "'%s' is not from 1s to 1d", value);
+            return rules_fail(why, n, "'%s' is not from 1s to 1d", value);
         return 0;
     case RULES_SINK_SECRET_FILE:
         return sink_text(value, sink->secret_file, sink_token_ok, "a file name", why, n);
@@ -202,10 +192,10 @@ int rules_sink_key(rules_set_t *set, const char *name, const char *key, const ch
     while (id < RULES_SINK_KEYS && strcmp(s_keys[id].name, key))
         id++;
     if (id == RULES_SINK_KEYS)
-        return sink_fail(why, n, "unknown key (type, url, topics, programmes, backoff_max, "
+        return rules_fail(why, n, "unknown key (type, url, topics, programmes, backoff_max, "
                          "secret_file, from, to, username, password_file)");
     if (sink->key_lines[id])
-        return sink_fail(why, n, "duplicate key (first on line %d)", sink->key_lines[id]);
+        return rules_fail(why, n, "duplicate key (first on line %d)", sink->key_lines[id]);
     if (sink_value(&sink->sink, (rules_sink_key_t) id, value, why, n) < 0)
         return -1;
     sink->key_lines[id] = line;

@@ -15,8 +15,7 @@
 #define RULES_MAX_INT   9007199254740991ULL     /* 2^53 - 1: exact in the Lua script's numbers */
 #define RULES_ITEM      256                     /* longer than a line: no list item is cut */
 
-/*  Writes the reason into why and returns -1.                               */
-static int value_fail(char *why, size_t n, const char *fmt, ...)
+int rules_fail(char *why, size_t n, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
@@ -59,8 +58,8 @@ int rules_value_count(const char *value, uint64_t *out, char *why, size_t n)
 {
     int rc = value_uint(value, strlen(value), out);
     if (rc == -2)
-        return value_fail(why, n, "'%s' is too large (at most %llu)", value, RULES_MAX_INT);
-    return rc < 0 ? value_fail(why, n, "'%s' is not a whole number, 0 or more", value) : 0;
+        return rules_fail(why, n, "'%s' is too large (at most %llu)", value, RULES_MAX_INT);
+    return rc < 0 ? rules_fail(why, n, "'%s' is not a whole number, 0 or more", value) : 0;
 }
 
 int rules_value_ratio(const char *value, double *out, char *why, size_t n)
@@ -69,7 +68,7 @@ int rules_value_ratio(const char *value, double *out, char *why, size_t n)
     errno = 0;
     double ratio = strtod(value, &end);
     if (end == value || *end || errno || !(ratio > 0) || !isfinite(ratio))
-        return value_fail(why, n, "'%s' is not a number above 0", value);
+        return rules_fail(why, n, "'%s' is not a number above 0", value);
     *out = ratio;
     return 0;
 }
@@ -83,11 +82,11 @@ int rules_value_duration(const char *value, uint64_t *out, char *why, size_t n)
     uint64_t count = 0;
     int rc = unit && *unit ? value_uint(value, len - 1, &count) : -1;
     if (rc == -1 || count == 0)
-        return value_fail(why, n, "'%s' is not a duration above 0 (<n>d, <n>h, <n>m or <n>s)",
+        return rules_fail(why, n, "'%s' is not a duration above 0 (<n>d, <n>h, <n>m or <n>s)",
                           value);
     uint64_t ms = unit_ms[unit - units];
     if (rc == -2 || count > RULES_MAX_INT / ms)
-        return value_fail(why, n, "'%s' is too long (at most 2^53 - 1 ms)", value);
+        return rules_fail(why, n, "'%s' is too long (at most 2^53 - 1 ms)", value);
     *out = count * ms;
     return 0;
 }
@@ -125,10 +124,10 @@ int rules_value_flags(const char *value, unsigned *out, char *why, size_t n)
             for (int f = 0; f < CF_VOCAB_ALERT_FLAGS; f++)
                 snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%s%s",
                          f ? ", " : "", cf_vocab_alert_flag_name(f));
-            return value_fail(why, n, "'%s' is not one of %s", item, flags);
+            return rules_fail(why, n, "'%s' is not one of %s", item, flags);
         }
         if (mask & (1u << i))
-            return value_fail(why, n, "'%s' is listed twice", item);
+            return rules_fail(why, n, "'%s' is listed twice", item);
         mask |= 1u << i;
     }
     *out = mask;
@@ -143,18 +142,18 @@ int rules_value_marks(const char *value, cf_rules_mark_t marks[CF_RULES_MAX_MARK
     *count = 0;
     for (const char *cursor = *value ? value : NULL; value_item(&cursor, item);) {
         if (*count == CF_RULES_MAX_MARKS)
-            return value_fail(why, n, "more than %d marks", CF_RULES_MAX_MARKS);
+            return rules_fail(why, n, "more than %d marks", CF_RULES_MAX_MARKS);
         cf_rules_mark_t *mark = &marks[(*count)++];
         size_t len = strlen(item);
         mark->persons = len && item[len - 1] == 'p';
         int rc = value_uint(item, len - mark->persons, &mark->mark);
         if (rc == -2)
-            return value_fail(why, n, "'%s' is too large (at most %llu)", item, RULES_MAX_INT);
+            return rules_fail(why, n, "'%s' is too large (at most %llu)", item, RULES_MAX_INT);
         if (rc < 0 || mark->mark == 0)
-            return value_fail(why, n, "'%s' is not a mark (a whole number above 0, ending in p "
+            return rules_fail(why, n, "'%s' is not a mark (a whole number above 0, ending in p "
                               "to count persons)", item);
         if (mark->mark <= last[mark->persons])
-            return value_fail(why, n, "marks must increase: %s after %llu%s", item,
+            return rules_fail(why, n, "marks must increase: %s after %llu%s", item,
                               (unsigned long long) last[mark->persons], mark->persons ? "p" : "");
         last[mark->persons] = mark->mark;
     }
@@ -168,15 +167,15 @@ int rules_value_list(const char *value, char *items, size_t size, size_t max, si
     *count = 0;
     for (const char *cursor = *value ? value : NULL; value_item(&cursor, item);) {
         if (!*item)
-            return value_fail(why, n, "an empty item in '%s'", value);
+            return rules_fail(why, n, "an empty item in '%s'", value);
         if (*count == max)
-            return value_fail(why, n, "more than %zu items", max);
+            return rules_fail(why, n, "more than %zu items", max);
         if (strlen(item) >= size)
-            return value_fail(why, n, "'%s' is longer than %zu characters", item, size - 1);
+            return rules_fail(why, n, "'%s' is longer than %zu characters", item, size - 1);
         strcpy(items + *count * size, item);
         (*count)++;
     }
     if (*count == 0)
-        return value_fail(why, n, "an empty list");
+        return rules_fail(why, n, "an empty list");
     return 0;
 }
