@@ -25,6 +25,7 @@ typedef enum {
     CF_KEYS_DUE,                        /* sorted set: overdue deadlines */
     CF_KEYS_ROUTE_DAY,                  /* hash: flow counts per route and day */
     CF_KEYS_SPIKE,                      /* hash: each route's packed state */
+    CF_KEYS_OWNER,                      /* hash: the shard's owner, epoch and worker */
     CF_KEYS_FIXED
 } cf_keys_fixed_t;
 

@@ -200,11 +200,30 @@ int cf_msg_send_bye(void *socket, int flags);
     id from the broker's ROUTER.                                             */
 int cf_msg_send_heartbeat(void *socket, int flags, const void *to, size_t to_len);
 
+/*  A JOB's fence on one shard it touches: the epoch of the shard's owner
+    record the worker's commit there must find (docs/protocol.md).          */
+typedef struct {
+    uint32_t shard;
+    uint64_t epoch;
+} cf_msg_fence_t;
+
+#define CF_MSG_JOB_FIRST_EVENT  5   /* the index of a JOB's first event frame at the worker */
+
+/*  The reason of the busy acks a worker answers for a job whose commit a
+    fence refused (its shard moved to another worker): the broker sends
+    those events to their shard's owner now, and never to the producer.    */
+#define CF_MSG_FENCED_REASON    "fenced: a shard of this job has another owner now"
+#define CF_MSG_FENCED_PREFIX    "fenced:"
+
 /*  The broker's: JOB (or REDO, for a job whose worker was lost) [CF01,
-    JOB|REDO, job id, events...], the events shared with the caller's
-    messages, not copied; EXIT [CF01, EXIT].                                 */
+    JOB|REDO, job id, request id, fences, events...]: the job id names this
+    hand-out (its DONE echoes it), the request id the producer's request it
+    is a part of (the same for every part and redelivery: the dedupe
+    markers' tag), fences a msgpack map {shard: epoch}; the events shared
+    with the caller's messages, not copied. EXIT [CF01, EXIT].              */
 int cf_msg_send_job(void *socket, int flags, const void *to, size_t to_len, bool redo,
-                    uint64_t job_id, zmq_msg_t *events, size_t count);
+                    uint64_t job_id, uint64_t request_id, const cf_msg_fence_t *fences,
+                    size_t nfences, zmq_msg_t *events, size_t count);
 int cf_msg_send_exit(void *socket, int flags, const void *to, size_t to_len);
 
 /*  At the broker's worker socket [routing id, CF01, command, ...]: READY,
@@ -220,11 +239,20 @@ int cf_msg_parse_ready(cf_multipart_t *parts, cf_msg_ready_t *ready);
     malformed.                                                             */
 int cf_msg_parse_done(cf_multipart_t *parts, uint64_t *job_id);
 
-/*  At the worker [CF01, JOB|REDO, job id (8 bytes), events...]: 0 with the
-    job id, *redo, and the event count (1 to CF_MSG_MAX_EVENTS, the frames
-    from index 3), or -1 when it is not a whole JOB or REDO (a truncated
-    message included).                                                     */
-int cf_msg_parse_job(cf_multipart_t *parts, uint64_t *job_id, bool *redo, size_t *events);
+/*  A JOB as the worker reads it.                                           */
+typedef struct {
+    uint64_t job_id, request_id;
+    bool redo;
+    size_t events;              /* 1 to CF_MSG_MAX_EVENTS, from CF_MSG_JOB_FIRST_EVENT */
+    size_t fences;
+    cf_msg_fence_t fence[CF_MSG_MAX_EVENTS];    /* at most one per event */
+} cf_msg_job_t;
+
+/*  At the worker [CF01, JOB|REDO, job id (8 bytes), request id (8 bytes),
+    fences, events...]: 0 with *job filled, or -1 when it is not a whole JOB
+    or REDO (a truncated message included, fences that are not a map of at
+    most one uint shard to a uint epoch per event).                         */
+int cf_msg_parse_job(cf_multipart_t *parts, cf_msg_job_t *job);
 
 /*  At the worker: true for an EXIT.                                        */
 bool cf_msg_is_exit(cf_multipart_t *parts);

@@ -158,7 +158,8 @@ int cf_store_load_library(cf_store_t *self, char *version);
 /*  Applies count validated events (case events must have case_id set, 32
     lower-case hex chars). All events of one shard go in one script call, in
     their order; the calls of all shards are pipelined. Returns 0 with
-    statuses[i] set to CF_ACK_ACCEPTED or CF_ACK_DUPLICATE for every event.
+    statuses[i] set to CF_ACK_ACCEPTED or CF_ACK_DUPLICATE for every event
+    (CF_ACK_BUSY for the events of a shard a fence refused: cf_store_set_fence).
     The notifications the events cause (case.<programme>.<stage> and the
     alerts, docs/notifications.md) are appended to the shards' outbox
     streams cf:{sN}:outbox in the same atomic calls, for the broker to
@@ -232,6 +233,19 @@ unsigned cf_store_shard_of(const cf_store_t *self, const cf_event_t *event);
     none (a worker's; a tool's store only compares).                       */
 void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record);
 unsigned cf_store_shards(const cf_store_t *self);
+
+/*  Fences the commits of the next cf_store_apply calls on shard (below
+    cf_store_shards): each also requires the shard's owner record
+    (cf:{sN}:owner, field epoch) to hold epoch, the one the broker gave
+    with the job; 0: no fence. cf_store_clear_fences: none on any shard. A
+    commit the fence refuses writes nothing and is not tried again: its
+    events are left unapplied with the status CF_ACK_BUSY (the shard has
+    another owner, which the broker sends them to), the other shards'
+    commits stand, and cf_store_apply returns 0; cf_store_fenced says how
+    many events the last call so left.                                      */
+void cf_store_set_fence(cf_store_t *self, unsigned shard, uint64_t epoch);
+void cf_store_clear_fences(cf_store_t *self);
+size_t cf_store_fenced(const cf_store_t *self);
 
 /*  Checks shards against the count recorded in Redis at c (connected and
     authenticated); with record, records it when none is (SET NX). 0, or -1

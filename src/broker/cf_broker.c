@@ -70,19 +70,14 @@ static void *broker_socket(cf_broker_t *self, int type, const char *endpoint, co
 
 /* ---- dispatch --------------------------------------------------------- */
 
-/* A job handed out before went to a worker that was lost while it held it:
-   it goes out again as REDO, which the worker applies event by event, so
-   that an event that takes workers down is found and dead-lettered. */
-static int broker_send_job(cf_broker_t *self, cf_member_t *member, cf_job_t *job)
-{
-    return cf_msg_send_job(self->workers, ZMQ_DONTWAIT, member->id, member->id_len,
-                           job->attempts > 0, job->id, job->events, job->event_count);
-}
-
+/* The parts a lost worker held go back to be routed again, as REDO, which
+   the worker applies event by event, so that an event that takes workers
+   down is found and dead-lettered. */
 static void broker_requeue(cf_broker_t *self, cf_job_t *jobs)
 {
     while (jobs) {
         cf_job_t *next = jobs->next;
+        jobs->redo = true;
         cf_jobq_push_front(self->queue, jobs);
         jobs = next;
     }
@@ -95,25 +90,36 @@ static void broker_drop_member(cf_broker_t *self, cf_member_t *member, const cha
            "worker=%s reason=\"%s\" requeued_jobs=%zu", CF_LOG_QUOTE(member->name), why,
            member->inflight_count);
     broker_requeue(self, cf_member_take_all(member));
+    cf_broker_route_forget(self, member);
     cf_roster_remove(self->roster, member);
 }
 
-/* Hands queued jobs to workers with credit, least busy first. */
+/* Splits what waits by the owners of its shards (cf_broker_route.c), then
+   hands each worker the parts of its shards while it has credit. */
 static void broker_dispatch(cf_broker_t *self)
 {
-    cf_member_t *member;
-    while (cf_jobq_jobs(self->queue) > 0 && (member = cf_roster_pick(self->roster))) {
-        cf_job_t *job = cf_jobq_pop(self->queue);
-        if (broker_send_job(self, member, job) < 0) {
+    cf_broker_route_rebalance(self);
+    cf_job_t *job;
+    while ((job = cf_jobq_pop(self->queue)))
+        if (!cf_broker_route_split(self, job)) {
             cf_jobq_push_front(self->queue, job);
-            broker_drop_member(self, member, "unreachable");
-            continue;
+            break;
         }
-        if (job->attempts)
-            cf_metric_inc(self->metrics.redeliveries);
-        job->attempts++;
-        job->sent_at = member->last_sent = cf_clock_ms();
-        cf_member_hold(member, job);
+    for (size_t i = cf_roster_size(self->roster); i-- > 0;) {
+        cf_member_t *member = cf_roster_at(self->roster, i);
+        cf_job_t *part;
+        while (member->credit > 0 && (part = cf_jobq_pop(member->backlog))) {
+            if (cf_broker_route_send(self, member, part) < 0) {
+                cf_jobq_push_front(member->backlog, part);
+                broker_drop_member(self, member, "unreachable");
+                break;
+            }
+            if (part->attempts)
+                cf_metric_inc(self->metrics.redeliveries);
+            part->attempts++;
+            part->sent_at = member->last_sent = cf_clock_ms();
+            cf_member_hold(member, part);
+        }
     }
     cf_broker_metrics_gauges(self);
 }
@@ -145,23 +151,19 @@ static void broker_on_done(cf_broker_t *self, cf_multipart_t *parts, cf_member_t
     uint64_t job_id = 0;
     if (cf_msg_parse_done(parts, &job_id) < 0)
         return;
-    cf_job_t *job = cf_member_release(member, job_id);
-    if (!job) {
+    cf_job_t *part = cf_member_release(member, job_id);
+    if (!part) {
         CF_LOG(CF_LOG_DEBUG, "late DONE dropped", "worker=%s job=%llu",
                CF_LOG_QUOTE(member->name),
                (unsigned long long) job_id);
         return;
     }
     member->jobs_done++;
-    member->events_done += job->event_count;
-    self->events_acked += job->event_count;
-    cf_broker_metrics_acks(self, cf_multipart_data(parts, 4), cf_multipart_len(parts, 4));
-    cf_msg_send_ack(self->intake, ZMQ_DONTWAIT, zmq_msg_data(&job->producer),
-                    zmq_msg_size(&job->producer), zmq_msg_data(&job->request_id),
-                    zmq_msg_size(&job->request_id), cf_multipart_data(parts, 4),
-                    cf_multipart_len(parts, 4));     /* a producer that left will resend */
+    member->events_done += part->event_count;
+    cf_broker_route_done(self, member, part, cf_multipart_data(parts, 4),
+                         cf_multipart_len(parts, 4));
     cf_broker_notify_done(self, member, parts);
-    cf_job_destroy(&job);
+    cf_job_destroy(&part);
 }
 
 static void broker_on_worker_message(cf_broker_t *self, cf_multipart_t *parts)
@@ -267,6 +269,7 @@ cf_broker_t *cf_broker_new(const cf_broker_config_t *config, char *err, size_t e
     self->worker_parts = cf_multipart_new(CF_MSG_MAX_DONE_PARTS);
     self->loop = cf_loop_new();
     msgpack_sbuffer_init(&self->sbuf);
+    cf_broker_route_start(self, config);
     cf_broker_metrics_new(self, config->metrics);
     if (cf_broker_notify_rules(self, config, err, err_size) < 0
         || cf_broker_secure_start(self, config, err, err_size) < 0) {
@@ -305,7 +308,7 @@ static int broker_on_stopping(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
     cf_broker_t *self = arg;
-    if (cf_jobq_jobs(self->queue) + cf_roster_inflight(self->roster) == 0)
+    if (cf_broker_queued(self, cf_jobq_jobs) + cf_roster_inflight(self->roster) == 0)
         return -1;
     return cf_clock_ms() - self->stopping_since > BROKER_STOP_GRACE_MS ? -1 : 0;
 }
@@ -319,13 +322,13 @@ int cf_broker_run(cf_broker_t *self, volatile sig_atomic_t *stop)
     /* Stop: new events are answered busy, workers finish what they hold. */
     self->stopping_since = cf_clock_ms();
     CF_LOG(CF_LOG_INFO, "broker stopping", "queued_jobs=%zu inflight_jobs=%zu",
-           cf_jobq_jobs(self->queue), cf_roster_inflight(self->roster));
+           cf_broker_queued(self, cf_jobq_jobs), cf_roster_inflight(self->roster));
     cf_loop_set_stop_flag(self->loop, NULL);
     cf_loop_add_timer(self->loop, 20, broker_on_stopping, self);
     int rc = cf_loop_run(self->loop);
-    if (cf_jobq_jobs(self->queue) + cf_roster_inflight(self->roster) > 0)
+    if (cf_broker_queued(self, cf_jobq_jobs) + cf_roster_inflight(self->roster) > 0)
         CF_LOG(CF_LOG_WARN, "jobs left unanswered", "queued_jobs=%zu inflight_jobs=%zu",
-               cf_jobq_jobs(self->queue), cf_roster_inflight(self->roster));
+               cf_broker_queued(self, cf_jobq_jobs), cf_roster_inflight(self->roster));
     return rc;
 }
 
@@ -345,6 +348,7 @@ void cf_broker_destroy(cf_broker_t **self_p)
     cf_multipart_destroy(&self->control_parts);
     cf_roster_destroy(&self->roster);
     cf_jobq_destroy(&self->queue);
+    cf_broker_route_stop(self);
     cf_ratelimit_destroy(&self->rates);
     cf_ratelimit_destroy(&self->snapshot_rates);
     cf_multipart_destroy(&self->intake_parts);

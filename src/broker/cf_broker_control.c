@@ -66,7 +66,8 @@ static void control_pack_status(cf_broker_t *self, msgpack_packer *pk)
     double seconds;
     cf_msg_status_t status = {
         .uptime_ms = (uint64_t) (cf_clock_ms() - self->started_at), .paused = self->paused,
-        .queue_events = cf_jobq_events(self->queue), .queue_jobs = cf_jobq_jobs(self->queue),
+        .queue_events = cf_broker_queued(self, cf_jobq_events),
+        .queue_jobs = cf_broker_queued(self, cf_jobq_jobs),
         .inflight_jobs = cf_roster_inflight(self->roster), .inflight_events = held,
         .events_in = self->events_in, .events_acked = self->events_acked,
         .events_busy = self->events_busy, .in_per_s = control_rate(self, false, &seconds),
@@ -109,7 +110,7 @@ static void control_pause(cf_broker_t *self, msgpack_packer *pk, bool paused)
 {
     if (self->paused != paused)
         CF_LOG(CF_LOG_INFO, paused ? "intake paused" : "intake resumed", "queued_events=%zu",
-               cf_jobq_events(self->queue));
+               cf_broker_queued(self, cf_jobq_events));
     self->paused = paused;
     cf_msg_pack_paused(pk, paused);
 }

@@ -83,12 +83,12 @@ static const char *broker_admit(cf_broker_t *self, cf_multipart_t *parts,
     default:
         break;
     }
-    if (cf_jobq_events(self->queue) + events > self->queue_limit) {
+    if (cf_broker_queued(self, cf_jobq_events) + events > self->queue_limit) {
         snprintf(reason, reason_size, "queue: broker queue is full (%zu events)",
                  self->queue_limit);
         return reason;
     }
-    if (cf_jobq_bytes(self->queue) + cf_msg_push_bytes(parts) > self->queue_bytes) {
+    if (cf_broker_queued(self, cf_jobq_bytes) + cf_msg_push_bytes(parts) > self->queue_bytes) {
         snprintf(reason, reason_size, "queue: broker queue is full (%zu bytes)",
                  self->queue_bytes);
         return reason;
@@ -153,6 +153,7 @@ static void broker_on_push(cf_broker_t *self, cf_multipart_t *parts)
     zmq_msg_move(&job->request_id, cf_multipart_at(parts, 3));
     for (size_t i = 0; i < events; i++)
         zmq_msg_move(&job->events[i], cf_multipart_at(parts, 4 + i));
+    cf_broker_route_shards(self, job);
     cf_jobq_push(self->queue, job);
 }
 

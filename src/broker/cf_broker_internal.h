@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
+#include <hiredis/hiredis.h>
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_zap.h"
@@ -117,7 +118,62 @@ struct _cf_broker_t {
     cf_curve_t *curve;              /* the broker's key pair */
     cf_zap_t *zap;                  /* who may connect, per role, and how many */
     size_t connections_max;         /* per endpoint */
+    /* routing by shard (cf_broker_route.c) */
+    unsigned shards;
+    cf_member_t **owner;            /* per shard: its owner; NULL: no worker */
+    uint64_t *epoch;                /* per shard: its owner's epoch; 0: not recorded */
+    int *assign;                    /* cf_owners_assign's answer */
+    uint32_t *fence_seen, fence_stamp;  /* a part's shards, listed once */
+    uint64_t owners_sig;            /* of the workers the owners were made for */
+    bool route_retry;               /* an epoch is not recorded yet */
+    int64_t route_retry_at;
+    cf_job_t *open;                 /* requests split into parts, not answered yet */
+    redisContext *route_redis;      /* where the owner records are */
+    char *route_host;
+    int route_port;
+    cf_redis_auth_t *route_auth;
 };
+
+/*  Routing by shard (cf_broker_route.c). start: the shard count and the
+    owner records' Redis from config; stop: frees the requests not answered
+    (their producers resend).                                               */
+void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config);
+void cf_broker_route_stop(cf_broker_t *self);
+
+/*  Each event's shard, from its frame (cf_shard_of_frame), into request.   */
+void cf_broker_route_shards(cf_broker_t *self, cf_job_t *request);
+
+/*  Makes the owners those of the workers now connected and not draining,
+    raising in Redis the epoch of every shard that changed hands before any
+    of its events goes out; the parts waiting go back to be split again.
+    Cheap when nothing changed.                                              */
+void cf_broker_route_rebalance(cf_broker_t *self);
+
+/*  A member about to be removed owns nothing more; its waiting parts go
+    back to the head of the queue.                                           */
+void cf_broker_route_forget(cf_broker_t *self, cf_member_t *member);
+
+/*  Splits job (a request, or a part to route again) into one part per
+    owner, each into its owner's backlog; false, with nothing done, when a
+    shard of it has no owner (no worker).                                    */
+bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job);
+
+/*  Sends part to member as JOB (REDO when its holder was lost), with the
+    epochs of its shards. 0 / -1.                                           */
+int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part);
+
+/*  A part's DONE acks (a msgpack array) from holder: each becomes its
+    request's ack, but a fence's busy, which goes back to be routed again
+    (and when holder still owns the shard, its epoch is recorded again: the
+    record was lost); the request is answered (one ACK) when every event
+    has one.                                                                */
+void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,
+                          const void *acks, size_t size);
+
+/*  What waits for a worker, in the queue and the members' backlogs: count
+    is cf_jobq_events, _jobs or _bytes. The oldest one's cf_clock_ms, -1.   */
+size_t cf_broker_queued(cf_broker_t *self, size_t (*count)(const cf_jobq_t *));
+int64_t cf_broker_queued_oldest(cf_broker_t *self);
 
 /*  Reads the rules file (before anything is bound: a bad file stops the
     broker with its line and reason). 0, or -1 with the reason in err.     */

@@ -83,9 +83,9 @@ void cf_broker_metrics_gauges(cf_broker_t *self)
     broker_metrics_t *m = &self->metrics;
     if (!m->workers)
         return;
-    cf_metric_set(m->queue_events, (int64_t) cf_jobq_events(self->queue));
-    cf_metric_set(m->queue_jobs, (int64_t) cf_jobq_jobs(self->queue));
-    int64_t head = cf_jobq_head_received(self->queue);
+    cf_metric_set(m->queue_events, (int64_t) cf_broker_queued(self, cf_jobq_events));
+    cf_metric_set(m->queue_jobs, (int64_t) cf_broker_queued(self, cf_jobq_jobs));
+    int64_t head = cf_broker_queued_oldest(self);
     cf_metric_set(m->queue_age, head < 0 ? 0 : (cf_clock_ms() - head) / 1000);
     cf_metric_set(m->inflight, (int64_t) cf_roster_inflight(self->roster));
     cf_metric_set(m->workers, (int64_t) cf_roster_size(self->roster));

@@ -132,8 +132,8 @@ static int notify_on_stats(cf_loop_t *loop, int timer_id, void *arg)
     cf_pack_key_real(&pk, "events_per_s", seconds > 0 ? (double) (self->events_acked
                                                                    - self->stats_acked) / seconds
                                                       : 0);
-    cf_pack_key_uint(&pk, "queue_events", cf_jobq_events(self->queue));
-    cf_pack_key_uint(&pk, "queue_jobs", cf_jobq_jobs(self->queue));
+    cf_pack_key_uint(&pk, "queue_events", cf_broker_queued(self, cf_jobq_events));
+    cf_pack_key_uint(&pk, "queue_jobs", cf_broker_queued(self, cf_jobq_jobs));
     cf_pack_key_uint(&pk, "inflight_jobs", cf_roster_inflight(self->roster));
     cf_pack_key_uint(&pk, "workers", cf_roster_size(self->roster));
     cf_pack_key_uint(&pk, "published", cf_publisher_sent(self->publisher));

@@ -23,8 +23,21 @@ cf_job_t *cf_job_new(uint64_t id, size_t event_count)
     zmq_msg_init(&self->producer);
     zmq_msg_init(&self->request_id);
     zmq_msg_init(&self->owner);
-    for (size_t i = 0; i < event_count; i++)
+    self->shard = cf_malloc((event_count ? event_count : 1) * sizeof *self->shard);
+    for (size_t i = 0; i < event_count; i++) {
         zmq_msg_init(&self->events[i]);
+        self->shard[i] = -1;
+    }
+    return self;
+}
+
+cf_job_t *cf_job_new_part(uint64_t id, cf_job_t *parent, size_t event_count)
+{
+    assert(parent && !parent->parent);
+    cf_job_t *self = cf_job_new(id, event_count);
+    self->parent = parent;
+    self->index = cf_calloc(event_count ? event_count : 1, sizeof *self->index);
+    self->received_at = parent->received_at;
     return self;
 }
 
@@ -42,6 +55,13 @@ void cf_job_destroy(cf_job_t **self_p)
     for (size_t i = 0; i < self->event_count; i++)
         zmq_msg_close(&self->events[i]);
     free(self->events);
+    free(self->shard);
+    free(self->index);
+    if (self->acks)
+        for (size_t i = 0; i < self->event_count; i++)
+            free(self->acks[i]);
+    free(self->acks);
+    free(self->ack_len);
     free(self);
     *self_p = NULL;
 }

@@ -1,7 +1,8 @@
 /*  cf_jobq: the broker's jobs and its FIFO of jobs waiting for a worker.
 
-    A job is one producer PUSH: who sent it (routing id and request id) and
-    its event frames, kept as ZeroMQ messages so that handing them to a worker,
+    A job is one producer PUSH (a request): who sent it (routing id and
+    request id) and its event frames, or a part of one: the events of the
+    request that one worker owns the shards of (cf_broker_route.c), kept as ZeroMQ messages so that handing them to a worker,
     and again to another worker after a failure, copies no payload (zmq_msg_copy
     shares the buffer). The queue counts events and their bytes as well as
     jobs, because its bounds are in events and bytes. A job also carries its
@@ -11,6 +12,7 @@
 #ifndef CF_JOBQ_H
 #define CF_JOBQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
@@ -28,13 +30,28 @@ typedef struct _cf_job_t {
     cf_ratelimit_t *quota;      /* holds charged bytes of owner; NULL: none */
     zmq_msg_t owner;            /* the producer as quota names it (its key) */
     size_t charged;
+    int32_t *shard;             /* each event's shard, -1: its frame could not be read */
+    bool redo;                  /* its holder was lost: the next hand-out is a REDO */
+    /* a part: the request it is a part of, and each event's place there */
+    struct _cf_job_t *parent;
+    size_t *index;
+    /* a request once split: each event's final ack (packed), and how many
+       have none yet; linked in the broker's list of split requests */
+    char **acks;
+    size_t *ack_len;
+    size_t pending;
+    struct _cf_job_t *open_prev, *open_next;
     struct _cf_job_t *next;
 } cf_job_t;
 
 typedef struct _cf_jobq_t cf_jobq_t;
 
-/*  A job with room for event_count events (all messages initialised empty). */
+/*  A job with room for event_count events (all messages initialised empty,
+    shards -1).                                                             */
 cf_job_t *cf_job_new(uint64_t id, size_t event_count);
+/*  A part of parent (a request) with room for event_count of its events;
+    the caller fills events, index and shard.                               */
+cf_job_t *cf_job_new_part(uint64_t id, cf_job_t *parent, size_t event_count);
 /*  Gives back what the job was charged (cf_job_charge), frees, nulls
     *self_p; accepts NULL.                                                     */
 void cf_job_destroy(cf_job_t **self_p);

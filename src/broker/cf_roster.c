@@ -31,6 +31,7 @@ void cf_roster_destroy(cf_roster_t **self_p)
             cf_job_destroy(&job);
             job = next;
         }
+        cf_jobq_destroy(&self->members[i]->backlog);
         free(self->members[i]);
     }
     free(self->members);
@@ -59,6 +60,7 @@ cf_member_t *cf_roster_add(cf_roster_t *self, const void *id, size_t id_len, int
     memcpy(member->id, id, id_len);
     member->id_len = id_len;
     member->last_seen = member->last_sent = now;
+    member->backlog = cf_jobq_new();
     self->members[self->size++] = member;
     return member;
 }
@@ -71,6 +73,7 @@ void cf_roster_remove(cf_roster_t *self, cf_member_t *member)
             memmove(&self->members[i], &self->members[i + 1],
                     (self->size - i - 1) * sizeof *self->members);
             self->size--;
+            cf_jobq_destroy(&member->backlog);
             free(member);
             return;
         }

@@ -27,6 +27,9 @@ typedef struct {
     int64_t exit_sent;          /* when it was last told to exit; 0 = not yet */
     unsigned credit;
     cf_job_t *inflight;         /* linked through job->next */
+    cf_jobq_t *backlog;         /* parts of its shards waiting for its credit */
+    size_t split;               /* scratch of the split (cf_broker_route.c) */
+    cf_job_t *split_part;
     size_t inflight_count;
     int64_t last_seen, last_sent;
     uint64_t jobs_done, events_done;
@@ -37,7 +40,7 @@ typedef struct {
 typedef struct _cf_roster_t cf_roster_t;
 
 cf_roster_t *cf_roster_new(void);
-/*  Destroys every member and the jobs they still hold.                       */
+/*  Destroys every member and the jobs they still hold or have waiting.       */
 void cf_roster_destroy(cf_roster_t **self_p);
 
 cf_member_t *cf_roster_find(cf_roster_t *self, const void *id, size_t id_len);

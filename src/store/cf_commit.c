@@ -16,11 +16,13 @@
 
 /* The kinds, in the order the script's two passes want them. */
 typedef enum {
-    OP_GUARD_VALUE, OP_GUARD_FIELD, OP_GUARD_ABSENT, OP_GUARD_TYPE, OP_INCR,
+    OP_FENCE, OP_GUARD_VALUE, OP_GUARD_FIELD, OP_GUARD_ABSENT, OP_GUARD_TYPE, OP_INCR,
     OP_SET, OP_HSET, OP_EXPIREAT, OP_ZADD, OP_ZREM, OP_XADD, OP_KINDS
 } commit_kind_t;
 
-static const char s_codes[OP_KINDS] = { 'g', 'f', 'a', 't', 'i', 's', 'h', 'e', 'z', 'r', 'x' };
+/* The fence is a field guard ('f') that sorts before every other one. */
+static const char s_codes[OP_KINDS] = { 'f', 'g', 'f', 'a', 't', 'i', 's', 'h', 'e', 'z', 'r',
+                                        'x' };
 
 /* Kinds whose items of one key are one operation. */
 static bool commit_grouped(commit_kind_t kind)
@@ -183,6 +185,14 @@ void cf_commit_guard_field(cf_commit_t *self, size_t k, const void *field, size_
     item->b = commit_copy(self, old, len);
 }
 
+void cf_commit_fence(cf_commit_t *self, size_t k, const void *field, size_t field_len,
+                     const void *old, size_t len)
+{
+    commit_item_t *item = commit_add(self, OP_FENCE, k);
+    item->a = commit_copy(self, field, field_len);
+    item->b = commit_copy(self, old, len);
+}
+
 void cf_commit_guard_absent(cf_commit_t *self, size_t k, const void *field, size_t len)
 {
     commit_add(self, OP_GUARD_ABSENT, k)->a = commit_copy(self, field, len);
@@ -320,7 +330,7 @@ static void commit_pack_item(msgpack_packer *pk, const cf_commit_t *self, const 
     case OP_EXPIREAT:
         commit_pack_int(pk, it->n);
         break;
-    case OP_GUARD_FIELD: case OP_HSET: case OP_XADD:
+    case OP_FENCE: case OP_GUARD_FIELD: case OP_HSET: case OP_XADD:
         commit_pack_str(pk, self, it->a);
         commit_pack_str(pk, self, it->b);
         break;

@@ -32,6 +32,12 @@ void cf_commit_guard_value(cf_commit_t *self, size_t k, const void *old, size_t 
 /*  Field of hash k holds old (NULL: the field is absent).                    */
 void cf_commit_guard_field(cf_commit_t *self, size_t k, const void *field, size_t field_len,
                            const void *old, size_t len);
+/*  The fence: field of hash k holds old, checked before every other guard,
+    so that a commit it refuses answers CFSTALE 1 (CF_COMMIT_FENCE_OP): the
+    shard's owner record still holds the epoch the worker was given.        */
+#define CF_COMMIT_FENCE_OP  1
+void cf_commit_fence(cf_commit_t *self, size_t k, const void *field, size_t field_len,
+                     const void *old, size_t len);
 /*  Field of hash k does not exist (dedupe markers; grouped per key).         */
 void cf_commit_guard_absent(cf_commit_t *self, size_t k, const void *field, size_t len);
 /*  k is absent or a `type` ("stream", "zset", "hash"): for keys only

@@ -16,6 +16,7 @@ static const struct {
     [CF_KEYS_DUE - CF_FAMILY_COUNT] = { "due", "zset" },
     [CF_KEYS_ROUTE_DAY - CF_FAMILY_COUNT] = { "route_day", "hash" },
     [CF_KEYS_SPIKE - CF_FAMILY_COUNT] = { "spike", "hash" },
+    [CF_KEYS_OWNER - CF_FAMILY_COUNT] = { "owner", "hash" },
 };
 _Static_assert(sizeof s_fixed / sizeof *s_fixed == CF_KEYS_FIXED - CF_FAMILY_COUNT,
                "a fixed key without its row");

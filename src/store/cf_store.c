@@ -66,11 +66,13 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->order);
     free(self->shard);
     free(self->shard_at);
+    free(self->fence);
     free(self->start);
     free(self->group_shard);
     free(self->cases);
     free(self->routes);
     free(self->pending);
+    free(self->fenced);
     free(self->sent);
     free(self->read_start);
     free(self->marker_reads);
@@ -113,6 +115,8 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->shards = shards;
     self->shards_record = record;
     self->shard_at = cf_realloc(self->shard_at, (shards + 1) * sizeof *self->shard_at);
+    free(self->fence);
+    self->fence = cf_calloc(shards, sizeof *self->fence);
     store_disconnect(self);         /* the next connection checks the new count */
 }
 
@@ -120,6 +124,24 @@ unsigned cf_store_shards(const cf_store_t *self)
 {
     assert(self);
     return self->shards;
+}
+
+void cf_store_set_fence(cf_store_t *self, unsigned shard, uint64_t epoch)
+{
+    assert(self && shard < self->shards);
+    self->fence[shard] = epoch;
+}
+
+void cf_store_clear_fences(cf_store_t *self)
+{
+    assert(self);
+    memset(self->fence, 0, self->shards * sizeof *self->fence);
+}
+
+size_t cf_store_fenced(const cf_store_t *self)
+{
+    assert(self);
+    return self->fenced_events;
 }
 
 void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)

@@ -56,6 +56,7 @@ static void apply_group(cf_store_t *self, const cf_event_t *events, size_t count
         self->read_start = cf_realloc(self->read_start, (count + 1) * sizeof *self->read_start);
         self->marker_reads = cf_realloc(self->marker_reads, count * sizeof *self->marker_reads);
         self->pending = cf_realloc(self->pending, count * sizeof *self->pending);
+        self->fenced = cf_realloc(self->fenced, count * sizeof *self->fenced);
         self->sent = cf_realloc(self->sent, count * sizeof *self->sent);
         self->order_capacity = count;
     }
@@ -393,7 +394,11 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
         self->fresh[j] = !repeat && marker == 0;
         statuses[i] = self->fresh[j] || (!repeat && marker == 1) ? CF_ACK_ACCEPTED
                                                                   : CF_ACK_DUPLICATE;
-        if (statuses[i] == CF_ACK_DUPLICATE || self->fresh[j])
+        /* a repeat within the request whose marker is the request's own was
+           counted by the commit that set the marker (the same shard-batch of
+           the same request): an attempt again, after a fence or an error,
+           counts it no more */
+        if (self->fresh[j] || (statuses[i] == CF_ACK_DUPLICATE && marker != 1))
             cf_fold_apply(self->fold, &events[i], self->fresh[j]);
     }
     cf_fold_finish(self->fold);
@@ -553,6 +558,14 @@ int cf_store_commit_send(cf_store_t *self, const char *generation, unsigned *not
 static bool apply_append_commit(cf_store_t *self, const cf_event_t *events, size_t g)
 {
     cf_commit_reset(self->commit);
+    unsigned s = self->group_shard[g];
+    if (self->fence[s]) {           /* first: a refusal answers CFSTALE 1 */
+        char key[CF_KEYS_MAX], epoch[24];
+        size_t k = cf_commit_key(self->commit, key, cf_keys_fixed(key, sizeof key, s,
+                                                                 CF_KEYS_OWNER));
+        int len = snprintf(epoch, sizeof epoch, "%llu", (unsigned long long) self->fence[s]);
+        cf_commit_fence(self->commit, k, "epoch", 5, epoch, (size_t) len);
+    }
     apply_build_guards(self, events, g);
     cf_store_build_writes(self, self->group_shard[g]);
     if (!cf_commit_writes(self->commit))
@@ -587,6 +600,9 @@ static int apply_take_commits(cf_store_t *self, bool *gone)
             ;
         else if (reply->type != REDIS_REPLY_ERROR)
             rc = rc ? rc : cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: unexpected reply", s);
+        else if (strncmp(reply->str, "CFSTALE ", 8) == 0 && self->fence[s]
+                 && atoi(reply->str + 8) == CF_COMMIT_FENCE_OP)     /* not ours any more */
+            self->fenced[g] = 1;
         else if (strncmp(reply->str, "CFSTALE ", 8) == 0)
             self->pending[g] = 1, self->conflicts++;
         else if (sscanf(reply->str, "CFGEN %lld", &generation) == 1 && generation >= 0)
@@ -669,6 +685,8 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     self->expiry_set = cf_grow(self->expiry_set, &self->expiry_capacity, count,
                                sizeof *self->expiry_set);
     memset(self->pending, 1, self->groups * sizeof *self->pending);
+    memset(self->fenced, 0, self->groups * sizeof *self->fenced);
+    self->fenced_events = 0;
     size_t pending = self->groups;
     bool gone = false, checked = false;
     for (int attempt = 0; pending; attempt++) {
@@ -695,5 +713,12 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
         cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)
                                          + (double) (end.tv_nsec - start.tv_nsec) / 1e9);
     }
+    /* a fenced shard wrote nothing: its events stay unapplied, busy, for the
+       broker to send to the shard's owner now; the others' stand */
+    for (size_t g = 0; g < self->groups; g++)
+        for (size_t k = self->start[g]; self->fenced[g] && k < self->start[g + 1]; k++) {
+            statuses[self->order[k]] = CF_ACK_BUSY;
+            self->fenced_events++;
+        }
     return 0;
 }

@@ -22,6 +22,7 @@ struct _cf_store_t {
     uint32_t case_ttl;
     unsigned shards;                /* the deployment's count (cf_store_set_shards) */
     bool shards_record;             /* record it when Redis holds none */
+    uint64_t *fence;                /* per shard: the epoch its commits need, 0 none */
     redisContext *ctx;
     cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */
     char *library;                  /* the function library's body, made once */
@@ -46,6 +47,8 @@ struct _cf_store_t {
     unsigned *group_shard;          /* each group's shard */
     size_t *cases, *routes;         /* each group's distinct cases and routes */
     unsigned char *pending, *sent;  /* each group: to run (again); its commit sent */
+    unsigned char *fenced;          /* each group: a fence refused its commit */
+    size_t fenced_events;           /* of the last cf_store_apply, left busy */
     redisReply **reads;             /* the replies of the read round */
     size_t nreads, reads_capacity;
     size_t *read_start, *marker_reads;  /* groups + 1, groups: where each group's replies are */

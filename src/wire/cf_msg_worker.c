@@ -6,6 +6,7 @@
 #include "caseflow/cf_unpack.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,13 +61,25 @@ int cf_msg_send_heartbeat(void *socket, int flags, const void *to, size_t to_len
 }
 
 int cf_msg_send_job(void *socket, int flags, const void *to, size_t to_len, bool redo,
-                    uint64_t job_id, zmq_msg_t *events, size_t count)
+                    uint64_t job_id, uint64_t request_id, const cf_msg_fence_t *fences,
+                    size_t nfences, zmq_msg_t *events, size_t count)
 {
-    assert(to && events && count > 0);
-    const void *data[] = { &job_id };
-    size_t size[] = { sizeof job_id };
-    if (msg_send(socket, flags, to, to_len, redo ? CF_MSG_REDO : CF_MSG_JOB, data, size, 1,
-                 true) < 0)
+    assert(to && events && count > 0 && (fences || nfences == 0));
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, (uint32_t) nfences);
+    for (size_t i = 0; i < nfences; i++) {
+        msgpack_pack_uint32(&pk, fences[i].shard);
+        msgpack_pack_uint64(&pk, fences[i].epoch);
+    }
+    const void *data[] = { &job_id, &request_id, sbuf.data ? sbuf.data : "" };
+    size_t size[] = { sizeof job_id, sizeof request_id, sbuf.size };
+    int rc = msg_send(socket, flags, to, to_len, redo ? CF_MSG_REDO : CF_MSG_JOB, data, size, 3,
+                      true);
+    msgpack_sbuffer_destroy(&sbuf);
+    if (rc < 0)
         return -1;
     for (size_t i = 0; i < count; i++) {
         zmq_msg_t copy;
@@ -141,17 +154,44 @@ int cf_msg_parse_done(cf_multipart_t *parts, uint64_t *job_id)
     return 0;
 }
 
-int cf_msg_parse_job(cf_multipart_t *parts, uint64_t *job_id, bool *redo, size_t *events)
+/* The fences frame: a map of at most max uint shards to uint epochs. */
+static int job_fences(const void *data, size_t size, cf_msg_job_t *job, size_t max)
 {
-    assert(parts && job_id && redo && events);
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    int rc = cf_unpack(&result, data, size) == 0 && result.data.type == MSGPACK_OBJECT_MAP
+             && result.data.via.map.size <= max ? 0 : -1;
+    for (uint32_t i = 0; rc == 0 && i < result.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &result.data.via.map.ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_POSITIVE_INTEGER || kv->key.via.u64 > UINT32_MAX
+            || kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            rc = -1;
+        else
+            job->fence[job->fences++] = (cf_msg_fence_t) { (uint32_t) kv->key.via.u64,
+                                                           kv->val.via.u64 };
+    }
+    msgpack_unpacked_destroy(&result);
+    return rc;
+}
+
+int cf_msg_parse_job(cf_multipart_t *parts, cf_msg_job_t *job)
+{
+    assert(parts && job);
     size_t count = cf_multipart_size(parts);
-    if (count < 4 || cf_multipart_truncated(parts) || count - 3 > CF_MSG_MAX_EVENTS
+    job->fences = 0;
+    if (count < CF_MSG_JOB_FIRST_EVENT + 1 || cf_multipart_truncated(parts)
+        || count - CF_MSG_JOB_FIRST_EVENT > CF_MSG_MAX_EVENTS
         || !(msg_is(parts, 0, CF_MSG_JOB) || msg_is(parts, 0, CF_MSG_REDO))
-        || cf_multipart_len(parts, 2) != sizeof *job_id)
+        || cf_multipart_len(parts, 2) != sizeof job->job_id
+        || cf_multipart_len(parts, 3) != sizeof job->request_id)
         return -1;
-    memcpy(job_id, cf_multipart_data(parts, 2), sizeof *job_id);
-    *redo = msg_is(parts, 0, CF_MSG_REDO);
-    *events = count - 3;
+    job->events = count - CF_MSG_JOB_FIRST_EVENT;
+    if (job_fences(cf_multipart_data(parts, 4), cf_multipart_len(parts, 4), job,
+                   job->events) < 0)
+        return -1;
+    memcpy(&job->job_id, cf_multipart_data(parts, 2), sizeof job->job_id);
+    memcpy(&job->request_id, cf_multipart_data(parts, 3), sizeof job->request_id);
+    job->redo = msg_is(parts, 0, CF_MSG_REDO);
     return 0;
 }
 

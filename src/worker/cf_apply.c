@@ -161,8 +161,11 @@ void cf_apply_build_acks(cf_apply_t *self, size_t count)
                                    self->dead[v], strlen(self->dead[v]) };
         } else if (v >= 0) {
             const cf_event_t *event = &self->valid[v];
+            /* busy: a fence refused its shard's commit (cf_store_set_fence) */
+            bool fenced = self->statuses[v] == CF_ACK_BUSY;
             acks[i] = (cf_ack_t) { self->statuses[v], event->event_id,
-                                   strlen(event->event_id), NULL, 0 };
+                                   strlen(event->event_id), fenced ? CF_MSG_FENCED_REASON : NULL,
+                                   fenced ? strlen(CF_MSG_FENCED_REASON) : 0 };
         } else {
             const apply_reject_t *reject = &self->rejects[i];
             acks[i] = (cf_ack_t) { CF_ACK_REJECTED, reject->event_id, strlen(reject->event_id),

@@ -32,13 +32,14 @@ typedef struct {
     cf_metric_t *jobs[2];           /* answered, by run: [0] batch, [1] careful */
     cf_metric_t *alerts_fired;
     cf_metric_t *conflicts;         /* commits refused by a guard and redone */
+    cf_metric_t *fenced;            /* jobs a fence refused, handed back */
     uint64_t conflicts_seen;        /* cf_store_conflicts() when last added */
 } worker_metrics_t;
 
 typedef struct {
     uint64_t id;
     bool careful;               /* REDO, or Redis refused it: event by event */
-    cf_multipart_t *parts;      /* [CF01, JOB or REDO, id, events...] */
+    cf_multipart_t *parts;      /* [CF01, JOB or REDO, id, request id, fences, events...] */
 } worker_job_t;
 
 struct _cf_worker_t {
@@ -54,6 +55,7 @@ struct _cf_worker_t {
     worker_job_t *jobs;             /* FIFO ring of config.credit jobs */
     size_t job_head, job_count;
     cf_multipart_t *inbox;          /* receives; swapped into a job slot */
+    cf_msg_job_t job;               /* the job being run, as parsed */
     int64_t last_heard, last_sent, retry_at, fired_at;
     int retry_ms;
     bool redis_down;                /* the last Redis call failed */
@@ -158,21 +160,38 @@ static void worker_count_conflicts(cf_worker_t *self)
    next time, so that the event it refuses is found and dead-lettered. */
 static int worker_run_job(cf_worker_t *self, worker_job_t *job)
 {
-    size_t count = cf_multipart_size(job->parts) - 3;
+    cf_msg_job_t *msg = &self->job;
+    if (cf_msg_parse_job(job->parts, msg) < 0)
+        return 0;                   /* checked when it came: cannot happen */
+    size_t count = msg->events;
     const void *frames[CF_MSG_MAX_EVENTS];
     size_t sizes[CF_MSG_MAX_EVENTS];
     for (size_t i = 0; i < count; i++) {
-        frames[i] = cf_multipart_data(job->parts, 3 + i);
-        sizes[i] = cf_multipart_len(job->parts, 3 + i);
+        frames[i] = cf_multipart_data(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
+        sizes[i] = cf_multipart_len(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
     }
-    /* every attempt of this job, here or at the worker a redelivery goes
-       to, writes its job id into the markers it sets: its acks stay true */
-    cf_store_set_request(self->store, &job->id, sizeof job->id);
+    /* every attempt of this request, here or at the worker a redelivery or
+       another part goes to, writes its request id into the markers it
+       sets: its acks stay true */
+    cf_store_set_request(self->store, &msg->request_id, sizeof msg->request_id);
+    /* each commit on a shard of the job needs the owner's epoch it came with */
+    for (size_t i = 0; i < msg->fences; i++)
+        if (msg->fence[i].shard < cf_store_shards(self->store))
+            cf_store_set_fence(self->store, msg->fence[i].shard, msg->fence[i].epoch);
     int rc = job->careful ? cf_apply_run_careful(self->apply, frames, sizes, count)
                           : cf_apply_run(self->apply, frames, sizes, count);
+    cf_store_clear_fences(self->store);
     if (rc < 0) {
         job->careful |= cf_apply_error_code(self->apply) != CF_STORE_ERR_IO;
         return -1;
+    }
+    if (cf_apply_count(self->apply, CF_ACK_BUSY)) {
+        /* a zombie, or a job that straddled a reassignment: nothing of the
+           fenced shards was written; their events go back to the broker,
+           acked busy (fenced), the others' acks stand */
+        CF_LOG(CF_LOG_INFO, "job fenced", "job=%llu events=%zu", (unsigned long long) job->id,
+               cf_apply_count(self->apply, CF_ACK_BUSY));
+        cf_metric_inc(self->metrics.fenced);
     }
     const msgpack_sbuffer *acks = cf_apply_acks(self->apply);
     if (cf_msg_send_done(self->socket, 0, job->id, acks->data, acks->size,
@@ -214,15 +233,11 @@ static void worker_process(cf_worker_t *self)
 static void worker_take_job(cf_worker_t *self)
 {
     cf_multipart_t *parts = self->inbox;
-    uint64_t id;
-    bool redo;
-    size_t events;
-    if (cf_msg_parse_job(parts, &id, &redo, &events) < 0
-        || self->job_count == self->config.credit)
+    if (cf_msg_parse_job(parts, &self->job) < 0 || self->job_count == self->config.credit)
         return;     /* malformed, or beyond our credit: the broker redelivers */
     worker_job_t *job = worker_job_at(self, self->job_count);
-    job->id = id;
-    job->careful = redo;
+    job->id = self->job.job_id;
+    job->careful = self->job.redo;
     self->inbox = job->parts;
     job->parts = parts;
     self->job_count++;
@@ -376,6 +391,9 @@ static void worker_metrics_new(cf_metrics_t *registry, cf_apply_t *apply, cf_sto
     out->conflicts = cf_metrics_counter(registry, "caseflow_worker_commit_conflicts_total",
         "Commits refused because a state changed after it was read (read and computed again).",
         NULL);
+    out->fenced = cf_metrics_counter(registry, "caseflow_worker_jobs_fenced_total",
+        "Jobs a commit of which its shard's owner epoch refused (the shard has another owner): "
+        "handed back to the broker.", NULL);
     cf_store_set_metrics(store,
         cf_metrics_histogram(registry, "caseflow_worker_redis_seconds",
                              "Latency of a job's apply round trip to Redis, in seconds.", NULL,
@@ -449,8 +467,8 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     msgpack_sbuffer_init(&self->sbuf);
     self->jobs = cf_calloc(self->config.credit, sizeof *self->jobs);
     for (size_t i = 0; i < self->config.credit; i++)
-        self->jobs[i].parts = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);
-    self->inbox = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);
+        self->jobs[i].parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
+    self->inbox = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
     if (worker_open_store(self, err, err_size) < 0) {
         cf_worker_destroy(&self);
         return NULL;

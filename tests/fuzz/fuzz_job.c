@@ -11,19 +11,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static cf_multipart_t *parts;
     if (!parts)
-        parts = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);  /* as the worker's */
+        parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);   /* as the
+                                                                                 worker's */
     fuzz_frames_fill(parts, data, size);
-    uint64_t id;
-    bool redo;
-    size_t events;
-    if (cf_msg_parse_job(parts, &id, &redo, &events) < 0)
+    static cf_msg_job_t job;
+    if (cf_msg_parse_job(parts, &job) < 0)
         return 0;
-    assert(events >= 1 && events <= CF_MSG_MAX_EVENTS && 3 + events == cf_multipart_size(parts));
+    size_t events = job.events;
+    assert(events >= 1 && events <= CF_MSG_MAX_EVENTS && job.fences <= events
+           && CF_MSG_JOB_FIRST_EVENT + events == cf_multipart_size(parts));
     for (size_t i = 0; i < events && i < 4; i++) {
         cf_event_t event;
         char reason[CF_REASON_MAX];
-        cf_event_decode(&event, cf_multipart_data(parts, 3 + i), cf_multipart_len(parts, 3 + i),
-                        reason, sizeof reason);
+        cf_event_decode(&event, cf_multipart_data(parts, CF_MSG_JOB_FIRST_EVENT + i),
+                        cf_multipart_len(parts, CF_MSG_JOB_FIRST_EVENT + i), reason,
+                        sizeof reason);
     }
     return 0;
 }

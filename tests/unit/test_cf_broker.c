@@ -191,13 +191,41 @@ static void done_notice(const void *arg, size_t index, const char **topic, size_
     *body_len = sizeof stage - 1;
 }
 
-/* DONE for the job in m (a JOB message), with one notification. */
-static void send_done(void *worker, message_t *job, const char *acks, const char *topic)
+/* DONE for the job in m (a JOB message), every event acked status (busy:
+   with reason), with one notification. */
+static void send_done_as(void *worker, message_t *job, cf_ack_status_t status,
+                         const char *reason, const char *topic)
 {
     uint64_t job_id;
     assert_int_equal(zmq_msg_size(&job->parts[2]), sizeof job_id);
     memcpy(&job_id, zmq_msg_data(&job->parts[2]), sizeof job_id);
-    cf_msg_send_done(worker, 0, job_id, acks, strlen(acks), 1, done_notice, topic);
+    size_t n = (size_t) job->count - CF_MSG_JOB_FIRST_EVENT;
+    cf_ack_t acks[8];
+    for (size_t i = 0; i < n; i++)
+        acks[i] = (cf_ack_t) { status, "id", 2, reason, reason ? strlen(reason) : 0 };
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    cf_msg_pack_acks(&sbuf, acks, n);
+    cf_msg_send_done(worker, 0, job_id, sbuf.data, sbuf.size, 1, done_notice, topic);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+static void send_done(void *worker, message_t *job, const char *topic)
+{
+    send_done_as(worker, job, CF_ACK_ACCEPTED, NULL, topic);
+}
+
+/* The ACK m answers every one of n events accepted. */
+static void expect_accepted(message_t *m, size_t n)
+{
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    cf_ack_t acks[8];
+    assert_int_equal(cf_msg_unpack_acks(&result, zmq_msg_data(&m->parts[3]),
+                                        zmq_msg_size(&m->parts[3]), acks, 8), (int) n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(acks[i].status, CF_ACK_ACCEPTED);
+    msgpack_unpacked_destroy(&result);
 }
 
 static void test_envelope_errors(void **state)
@@ -303,13 +331,15 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
     void *worker = open_socket(f, ZMQ_DEALER, f->workers);
     send_ready(worker);
     receive_work(worker, &job);
-    assert_int_equal(job.count, 6);
-    assert_true(part_is(&job, 1, "JOB") && part_is(&job, 3, "e1") && part_is(&job, 5, "e3"));
+    assert_int_equal(job.count, CF_MSG_JOB_FIRST_EVENT + 3);
+    assert_true(part_is(&job, 1, "JOB") && part_is(&job, CF_MSG_JOB_FIRST_EVENT, "e1")
+                && part_is(&job, CF_MSG_JOB_FIRST_EVENT + 2, "e3"));
     usleep(200 * 1000);                 /* let the subscription reach the broker */
-    send_done(worker, &job, "ACKS-r2", "reject");
+    send_done(worker, &job, "reject");
     release(&job);
     receive(producer, &m);
-    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "r2") && part_is(&m, 3, "ACKS-r2"));
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "r2"));
+    expect_accepted(&m, 3);
     release(&m);
     receive(subscriber, &m);
     assert_true(part_is(&m, 0, "reject"));
@@ -321,16 +351,18 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
         release(&job);
         receive(worker, &job);
     } while (part_is(&job, 1, "HEARTBEAT"));
-    assert_true(part_is(&job, 1, "JOB") && part_is(&job, 3, "e7"));
+    assert_true(part_is(&job, 1, "JOB") && part_is(&job, CF_MSG_JOB_FIRST_EVENT, "e7"));
     void *second = open_socket(f, ZMQ_DEALER, f->workers);
     send_ready(second);
     message_t again;
     receive_work(second, &again);            /* after the 400 ms liveness */
-    assert_true(part_is(&again, 1, "REDO") && part_is(&again, 3, "e7"));    /* event by event */
-    send_done(worker, &job, "LATE", "case.P.arrived");     /* the lost worker is ignored */
-    send_done(second, &again, "ACKS-r4", "case.P.arrived");
+    assert_true(part_is(&again, 1, "REDO")
+                && part_is(&again, CF_MSG_JOB_FIRST_EVENT, "e7"));     /* event by event */
+    send_done_as(worker, &job, CF_ACK_DUPLICATE, NULL, "case.P.arrived");  /* lost: ignored */
+    send_done(second, &again, "case.P.arrived");
     receive(producer, &m);
-    assert_true(part_is(&m, 2, "r4") && part_is(&m, 3, "ACKS-r4"));
+    assert_true(part_is(&m, 2, "r4"));
+    expect_accepted(&m, 1);
     release(&m);
     receive(producer, &m);
     assert_int_equal(m.count, 0);       /* exactly one ACK per request */
@@ -377,14 +409,53 @@ static void test_graceful_stop(void **state)
     release(&m);
 
     keep_alive(worker, 200);
-    send_done(worker, &job, "ACKS-r1", "case.P.departed");
+    send_done(worker, &job, "case.P.departed");
     release(&job);
     receive(producer, &m);
-    assert_true(part_is(&m, 2, "r1") && part_is(&m, 3, "ACKS-r1"));
+    assert_true(part_is(&m, 2, "r1"));
+    expect_accepted(&m, 1);
     release(&m);
     for (int waited = 0; !f->finished && waited < 2000; waited += 20)
         usleep(20 * 1000);
     assert_true(f->finished);           /* nothing left: it stopped by itself */
+}
+
+/* A part whose commit a fence refused comes back acked busy "fenced:": the
+   broker routes it again (to the shard's owner, here the same worker) and
+   the producer never sees that busy; the request is answered once. */
+static void test_fenced_part_routed_again(void **state)
+{
+    fixture_t *f = *state;
+    void *producer = open_socket(f, ZMQ_DEALER, f->intake);
+    void *worker = open_socket(f, ZMQ_DEALER, f->workers);
+    message_t m, job;
+    send_ready(worker);
+    send_strings(producer, "CF01", "PUSH", "f1", "e1", "e2", NULL);
+    receive_work(worker, &job);
+    assert_true(part_is(&job, 1, "JOB"));
+    send_done_as(worker, &job, CF_ACK_BUSY, CF_MSG_FENCED_REASON, "reject");
+    release(&job);
+    receive_work(worker, &job);
+    assert_true(part_is(&job, 1, "JOB") && part_is(&job, CF_MSG_JOB_FIRST_EVENT, "e1")
+                && part_is(&job, CF_MSG_JOB_FIRST_EVENT + 1, "e2"));
+    uint64_t first, second;
+    memcpy(&first, zmq_msg_data(&job.parts[3]), sizeof first);   /* the request's id */
+    send_done(worker, &job, "reject");
+    release(&job);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "f1"));
+    expect_accepted(&m, 2);
+    release(&m);
+    send_strings(producer, "CF01", "PUSH", "f2", "e3", NULL);
+    receive_work(worker, &job);
+    assert_true(part_is(&job, 1, "JOB"));
+    memcpy(&second, zmq_msg_data(&job.parts[3]), sizeof second);
+    assert_true(first != second);       /* another request, another tag */
+    send_done(worker, &job, "reject");
+    release(&job);
+    receive(producer, &m);
+    assert_true(part_is(&m, 2, "f2"));  /* the next reply is f2's: f1 had exactly one ACK */
+    release(&m);
 }
 
 int main(void)
@@ -394,6 +465,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_producer_share, setup_share, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_ack_publish_and_redelivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fenced_part_routed_again, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

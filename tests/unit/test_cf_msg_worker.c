@@ -75,23 +75,30 @@ static void test_worker_builders_roundtrip(void **unused)
     memcpy(zmq_msg_data(&events[0]), "\x80", 1);
     zmq_msg_init_size(&events[1], 2);
     memcpy(zmq_msg_data(&events[1]), "\x81\xc0", 2);
-    bool redo = true;
-    size_t count = 0;
-    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, false, 42, events,
-                                     2), 0);
+    static cf_msg_job_t job;
+    const cf_msg_fence_t fences[] = { { 34, 7 }, { 1023, UINT64_C(1) << 40 } };
+    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, false, 42, 9, fences,
+                                     2, events, 2), 0);
     parts = cf_test_wire_recv(&wire, wire.dealer);
-    assert_int_equal(cf_msg_parse_job(parts, &job_id, &redo, &count), 0);
-    assert_int_equal(job_id, 42);
-    assert_false(redo);
-    assert_int_equal(count, 2);
-    assert_true(cf_multipart_equals(parts, 4, "\x81\xc0"));
+    assert_int_equal(cf_msg_parse_job(parts, &job), 0);
+    assert_int_equal(job.job_id, 42);
+    assert_int_equal(job.request_id, 9);
+    assert_false(job.redo);
+    assert_int_equal(job.events, 2);
+    assert_int_equal(job.fences, 2);
+    assert_int_equal(job.fence[0].shard, 34);
+    assert_int_equal(job.fence[0].epoch, 7);
+    assert_int_equal(job.fence[1].shard, 1023);
+    assert_true(job.fence[1].epoch == UINT64_C(1) << 40);
+    assert_true(cf_multipart_equals(parts, CF_MSG_JOB_FIRST_EVENT + 1, "\x81\xc0"));
     assert_false(cf_msg_is_exit(parts));
-    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, true, 43, events, 1),
-                     0);
+    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, true, 43, 9, NULL, 0,
+                                     events, 1), 0);
     parts = cf_test_wire_recv(&wire, wire.dealer);
-    assert_int_equal(cf_msg_parse_job(parts, &job_id, &redo, &count), 0);
-    assert_true(redo);
-    assert_int_equal(count, 1);
+    assert_int_equal(cf_msg_parse_job(parts, &job), 0);
+    assert_true(job.redo);
+    assert_int_equal(job.events, 1);
+    assert_int_equal(job.fences, 0);
     assert_int_equal(zmq_msg_size(&events[1]), 2);     /* the caller's messages are kept */
     zmq_msg_close(&events[0]);
     zmq_msg_close(&events[1]);
@@ -99,7 +106,7 @@ static void test_worker_builders_roundtrip(void **unused)
     assert_int_equal(cf_msg_send_heartbeat(wire.router, 0, wire.id, wire.id_len), 0);
     parts = cf_test_wire_recv(&wire, wire.dealer);
     assert_false(cf_msg_is_exit(parts));
-    assert_int_equal(cf_msg_parse_job(parts, &job_id, &redo, &count), -1);
+    assert_int_equal(cf_msg_parse_job(parts, &job), -1);
     assert_int_equal(cf_msg_send_exit(wire.router, 0, wire.id, wire.id_len), 0);
     assert_true(cf_msg_is_exit(cf_test_wire_recv(&wire, wire.dealer)));
     cf_test_wire_close(&wire);
@@ -108,28 +115,46 @@ static void test_worker_builders_roundtrip(void **unused)
 static void test_job(void **unused)
 {
     (void) unused;
-    cf_multipart_t *parts = cf_multipart_new(3 + CF_MSG_MAX_EVENTS + 1);
-    uint64_t id = 0;
-    bool redo = false;
-    size_t events = 0;
+    cf_multipart_t *parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
+    static cf_msg_job_t job;
     cf_multipart_clear(parts);
     cf_multipart_add(parts, "CF01", 4);
     cf_multipart_add(parts, "REDO", 4);
     cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
+    cf_multipart_add(parts, "\x07\0\0\0\0\0\0\0", 8);
+    cf_multipart_add(parts, "\x81\x05\x03", 3);      /* {5: 3} */
     cf_multipart_add(parts, "\x80", 1);
-    assert_int_equal(cf_msg_parse_job(parts, &id, &redo, &events), 0);
-    assert_int_equal(id, 42);
-    assert_true(redo);
-    assert_int_equal(events, 1);
+    assert_int_equal(cf_msg_parse_job(parts, &job), 0);
+    assert_int_equal(job.job_id, 42);
+    assert_int_equal(job.request_id, 7);
+    assert_true(job.redo);
+    assert_int_equal(job.events, 1);
+    assert_int_equal(job.fences, 1);
+    assert_int_equal(job.fence[0].shard, 5);
     for (int i = 0; i < CF_MSG_MAX_EVENTS; i++)     /* 1001 events: fits the buffer, not a JOB */
         cf_multipart_add(parts, "\x80", 1);
-    assert_int_equal(cf_msg_parse_job(parts, &id, &redo, &events), -1);
+    assert_int_equal(cf_msg_parse_job(parts, &job), -1);
+    /* fences that are not a map of uint to uint, or more than one per event */
+    static const char *const bad[] = { "\x80\x80", "\x90", "\x81\xa1s\x03", "\x81\x05\xff",
+                                       "\x82\x01\x01\x02\x02" };
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        cf_multipart_clear(parts);
+        cf_multipart_add(parts, "CF01", 4);
+        cf_multipart_add(parts, "JOB", 3);
+        cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
+        cf_multipart_add(parts, "\x07\0\0\0\0\0\0\0", 8);
+        cf_multipart_add(parts, bad[b], strlen(bad[b]));
+        cf_multipart_add(parts, "\x80", 1);
+        assert_int_equal(cf_msg_parse_job(parts, &job), -1);
+    }
     cf_multipart_clear(parts);
     cf_multipart_add(parts, "CF01", 4);
     cf_multipart_add(parts, "JOB", 3);
     cf_multipart_add(parts, "1234", 4);             /* job id not 8 bytes */
+    cf_multipart_add(parts, "\x07\0\0\0\0\0\0\0", 8);
     cf_multipart_add(parts, "\x80", 1);
-    assert_int_equal(cf_msg_parse_job(parts, &id, &redo, &events), -1);
+    cf_multipart_add(parts, "\x80", 1);
+    assert_int_equal(cf_msg_parse_job(parts, &job), -1);
     cf_multipart_destroy(&parts);
 }
 

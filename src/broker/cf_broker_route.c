@@ -1,0 +1,391 @@
+/*  cf_broker's routing by shard (docs/reliability.md, "Ownership and
+    fencing"). Each shard has an owner among the workers that are connected
+    and not draining (cf_owners: rendezvous hashing), and an epoch recorded
+    in Redis (cf:{sN}:owner: epoch, worker), raised at every reassignment
+    before any event of the shard goes to its new owner. A request (a
+    producer's PUSH, each event's shard computed at intake with cf_shard) is
+    split into one part per owner; a part waits in its owner's backlog for
+    credit and goes out with the epochs of its shards, which the worker's
+    commits are fenced by. The parts' acks are gathered into the request's
+    one ACK, in event order. A part whose commit a fence refused comes back
+    acked busy "fenced:" and is routed again, never answered; one whose
+    holder was lost is routed again as a REDO. Routing is what makes a
+    shard's events meet at one worker; the commits' guards, not the routing,
+    keep them correct, so a shard whose epoch Redis cannot record now is
+    routed unfenced (epoch 0) until it can.                                  */
+#include "cf_broker_internal.h"
+#include "caseflow/cf_alloc.h"
+#include "caseflow/cf_keys.h"
+#include "caseflow/cf_log.h"
+#include "caseflow/cf_shard.h"
+#include "caseflow/cf_unpack.h"
+#include "cf_owners.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/hiredis.h>
+
+#define ROUTE_RETRY_MS  500     /* an epoch Redis could not record: tried again */
+
+void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
+{
+    self->shards = config->shards ? config->shards : CF_SHARD_DEFAULT;
+    self->owner = cf_calloc(self->shards, sizeof *self->owner);
+    self->epoch = cf_calloc(self->shards, sizeof *self->epoch);
+    self->assign = cf_calloc(self->shards, sizeof *self->assign);
+    self->fence_seen = cf_calloc(self->shards, sizeof *self->fence_seen);
+    self->route_host = cf_strdup(config->redis_host ? config->redis_host : "127.0.0.1");
+    self->route_port = config->redis_port ? config->redis_port : 6379;
+    self->route_auth = cf_redis_auth_dup(config->redis_auth);
+}
+
+void cf_broker_route_stop(cf_broker_t *self)
+{
+    while (self->open) {
+        cf_job_t *request = self->open;
+        self->open = request->open_next;
+        cf_job_destroy(&request);
+    }
+    if (self->route_redis)
+        redisFree(self->route_redis);
+    self->route_redis = NULL;
+    free(self->owner), free(self->epoch), free(self->assign), free(self->fence_seen);
+    free(self->route_host);
+    cf_redis_auth_destroy(&self->route_auth);
+}
+
+void cf_broker_route_shards(cf_broker_t *self, cf_job_t *request)
+{
+    for (size_t i = 0; i < request->event_count; i++) {
+        uint64_t hash;
+        request->shard[i] = cf_shard_of_frame(zmq_msg_data(&request->events[i]),
+                                              zmq_msg_size(&request->events[i]), &hash) == 0
+                          ? (int32_t) cf_shard_pick(hash, self->shards) : -1;
+    }
+}
+
+/* ---- what waits ---------------------------------------------------------- */
+
+size_t cf_broker_queued(cf_broker_t *self, size_t (*count)(const cf_jobq_t *))
+{
+    size_t n = count(self->queue);
+    for (size_t i = 0; i < cf_roster_size(self->roster); i++)
+        n += count(cf_roster_at(self->roster, i)->backlog);
+    return n;
+}
+
+int64_t cf_broker_queued_oldest(cf_broker_t *self)
+{
+    int64_t oldest = cf_jobq_head_received(self->queue);
+    for (size_t i = 0; i < cf_roster_size(self->roster); i++) {
+        int64_t head = cf_jobq_head_received(cf_roster_at(self->roster, i)->backlog);
+        if (head >= 0 && (oldest < 0 || head < oldest))
+            oldest = head;
+    }
+    return oldest;
+}
+
+/* Moves every part of backlog to the head of the queue, to be split again. */
+static void route_take_back(cf_broker_t *self, cf_jobq_t *backlog)
+{
+    cf_job_t *list = NULL, *part;
+    while ((part = cf_jobq_pop(backlog))) {     /* reversed, so that pushing to the front */
+        part->next = list;                      /* keeps their order */
+        list = part;
+    }
+    while (list) {
+        part = list;
+        list = list->next;
+        cf_jobq_push_front(self->queue, part);
+    }
+}
+
+void cf_broker_route_forget(cf_broker_t *self, cf_member_t *member)
+{
+    for (unsigned s = 0; s < self->shards; s++)
+        if (self->owner[s] == member)
+            self->owner[s] = NULL;
+    route_take_back(self, member->backlog);
+}
+
+/* ---- owners and epochs ----------------------------------------------------- */
+
+static redisContext *route_redis(cf_broker_t *self)
+{
+    if (self->route_redis && !self->route_redis->err)
+        return self->route_redis;
+    if (self->route_redis)
+        redisFree(self->route_redis);
+    struct timeval timeout = { 1, 0 };
+    self->route_redis = redisConnectWithTimeout(self->route_host, self->route_port, timeout);
+    if (!self->route_redis)
+        abort();                    /* hiredis could not allocate */
+    char why[256];
+    if (self->route_redis->err || redisSetTimeout(self->route_redis, timeout) != REDIS_OK
+        || cf_redis_auth_send(self->route_auth, self->route_redis, why, sizeof why) < 0) {
+        redisFree(self->route_redis);
+        self->route_redis = NULL;
+    }
+    return self->route_redis;
+}
+
+/* Raises the epochs of the n shards in list for their new owners (one
+   pipelined round trip); a shard Redis did not answer for keeps epoch 0
+   (unfenced) and is tried again later. */
+static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
+{
+    redisContext *c = route_redis(self);
+    for (size_t j = 0; c && j < n; j++) {
+        char key[CF_KEYS_MAX];
+        cf_keys_fixed(key, sizeof key, list[j], CF_KEYS_OWNER);
+        if (redisAppendCommand(c, "HINCRBY %s epoch 1", key) != REDIS_OK
+            || redisAppendCommand(c, "HSET %s worker %s", key, self->owner[list[j]]->label)
+               != REDIS_OK)
+            abort();
+    }
+    bool failed = !c;
+    for (size_t j = 0; j < n; j++) {
+        unsigned s = list[j];
+        self->epoch[s] = 0;
+        for (int r = 0; !failed && r < 2; r++) {
+            redisReply *reply = NULL;
+            if (redisGetReply(c, (void **) &reply) != REDIS_OK || !reply) {
+                failed = true;
+                break;
+            }
+            if (r == 0 && reply->type == REDIS_REPLY_INTEGER)
+                self->epoch[s] = (uint64_t) reply->integer;
+            freeReplyObject(reply);
+        }
+    }
+    if (failed) {
+        CF_LOG(CF_LOG_WARN, "owner epochs not recorded", "shards=%zu error=%s", n,
+               CF_LOG_QUOTE(c ? c->errstr : "cannot connect"));
+        if (c) {
+            redisFree(c);
+            self->route_redis = NULL;
+        }
+    }
+    self->route_retry = false;
+    for (size_t j = 0; j < n; j++)
+        self->route_retry |= self->epoch[list[j]] == 0;
+    self->route_retry_at = cf_clock_ms() + ROUTE_RETRY_MS;
+}
+
+void cf_broker_route_rebalance(cf_broker_t *self)
+{
+    const char *names[CF_ROSTER_MAX];
+    cf_member_t *members[CF_ROSTER_MAX];
+    size_t n = 0;
+    uint64_t sig = cf_shard_hash(NULL, 0);
+    for (size_t i = 0; i < cf_roster_size(self->roster); i++) {
+        cf_member_t *m = cf_roster_at(self->roster, i);
+        if (m->draining)
+            continue;
+        names[n] = m->label;
+        members[n++] = m;
+        sig = (sig ^ cf_shard_hash(&m, sizeof m) ^ cf_shard_hash(m->label, strlen(m->label)))
+            * UINT64_C(1099511628211);
+    }
+    bool retry = self->route_retry && cf_clock_ms() >= self->route_retry_at;
+    if (sig == self->owners_sig && !retry)
+        return;
+    self->owners_sig = sig;
+    cf_owners_assign(names, n, self->shards, self->assign);
+    unsigned *list = cf_calloc(self->shards, sizeof *list);
+    size_t changed = 0;
+    bool moved = false;
+    for (unsigned s = 0; s < self->shards; s++) {
+        cf_member_t *want = self->assign[s] >= 0 ? members[self->assign[s]] : NULL;
+        moved |= want != self->owner[s];
+        if (want && (want != self->owner[s] || self->epoch[s] == 0))
+            list[changed++] = s;
+        self->owner[s] = want;
+    }
+    if (changed)
+        route_record(self, list, changed);
+    free(list);
+    if (!moved)
+        return;
+    CF_LOG(CF_LOG_INFO, "shards assigned", "workers=%zu recorded=%zu", n, changed);
+    for (size_t i = 0; i < cf_roster_size(self->roster); i++)    /* split for the new owners */
+        route_take_back(self, cf_roster_at(self->roster, i)->backlog);
+}
+
+/* ---- splitting ---------------------------------------------------------- */
+
+static cf_member_t *route_owner(cf_broker_t *self, const cf_job_t *job, size_t i)
+{
+    /* an event whose shard could not be read goes to any worker, which
+       rejects it: shard 0's owner */
+    return self->owner[job->shard[i] >= 0 ? (unsigned) job->shard[i] : 0];
+}
+
+/* A request about to be split: room for its acks, in the list of open ones. */
+static void route_open(cf_broker_t *self, cf_job_t *request)
+{
+    request->acks = cf_calloc(request->event_count, sizeof *request->acks);
+    request->ack_len = cf_calloc(request->event_count, sizeof *request->ack_len);
+    request->pending = request->event_count;
+    request->open_next = self->open;
+    if (self->open)
+        self->open->open_prev = request;
+    self->open = request;
+}
+
+bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
+{
+    cf_job_t *request = job->parent ? job->parent : job;
+    for (size_t i = 0; i < job->event_count; i++) {
+        cf_member_t *m = route_owner(self, job, i);
+        if (!m)
+            return false;           /* no worker yet */
+        m->split = 0;
+        m->split_part = NULL;
+    }
+    for (size_t i = 0; i < job->event_count; i++)
+        route_owner(self, job, i)->split++;
+    if (job == request && !request->acks)
+        route_open(self, request);
+    for (size_t i = 0; i < job->event_count; i++) {
+        cf_member_t *m = route_owner(self, job, i);
+        if (!m->split_part) {
+            m->split_part = cf_job_new_part(++self->next_job_id, request, m->split);
+            m->split_part->redo = job->redo;
+            m->split_part->attempts = job->attempts;
+            m->split = 0;
+        }
+        cf_job_t *part = m->split_part;
+        size_t j = m->split++;
+        zmq_msg_copy(&part->events[j], &job->events[i]);    /* shares the buffer */
+        part->shard[j] = job->shard[i];
+        part->index[j] = job == request ? i : job->index[i];
+        if (m->split == part->event_count) {
+            cf_jobq_push(m->backlog, part);
+            m->split_part = NULL;
+        }
+    }
+    if (job != request)
+        cf_job_destroy(&job);
+    return true;
+}
+
+int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part)
+{
+    cf_msg_fence_t fences[CF_MSG_MAX_EVENTS];
+    size_t n = 0;
+    if (++self->fence_stamp == 0) {             /* the stamps went round */
+        memset(self->fence_seen, 0, self->shards * sizeof *self->fence_seen);
+        self->fence_stamp = 1;
+    }
+    for (size_t i = 0; i < part->event_count; i++) {
+        int32_t s = part->shard[i];
+        if (s >= 0 && self->epoch[s] && self->fence_seen[s] != self->fence_stamp) {
+            self->fence_seen[s] = self->fence_stamp;
+            fences[n++] = (cf_msg_fence_t) { (uint32_t) s, self->epoch[s] };
+        }
+    }
+    return cf_msg_send_job(self->workers, ZMQ_DONTWAIT, member->id, member->id_len, part->redo,
+                           part->id, part->parent->id, fences, n, part->events,
+                           part->event_count);
+}
+
+/* ---- gathering the acks ------------------------------------------------------ */
+
+/* Whether an ack (a map) is a fence's busy: not the producer's to see. */
+static bool route_fenced(const msgpack_object *ack)
+{
+    const msgpack_object *status = cf_unpack_get(ack, "status");
+    const msgpack_object *reason = cf_unpack_get(ack, "reason");
+    size_t prefix = strlen(CF_MSG_FENCED_PREFIX);
+    return status && cf_unpack_str_equals(status, "busy") && reason
+        && reason->type == MSGPACK_OBJECT_STR && reason->via.str.size >= prefix
+        && memcmp(reason->via.str.ptr, CF_MSG_FENCED_PREFIX, prefix) == 0;
+}
+
+/* Every event of the request has its ack: the one ACK, in event order. */
+static void route_answer(cf_broker_t *self, cf_job_t *request)
+{
+    msgpack_sbuffer_clear(&self->sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &self->sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, (uint32_t) request->event_count);
+    for (size_t i = 0; i < request->event_count; i++)
+        msgpack_sbuffer_write(&self->sbuf, request->acks[i], request->ack_len[i]);
+    cf_broker_metrics_acks(self, self->sbuf.data, self->sbuf.size);
+    cf_msg_send_ack(self->intake, ZMQ_DONTWAIT, zmq_msg_data(&request->producer),
+                    zmq_msg_size(&request->producer), zmq_msg_data(&request->request_id),
+                    zmq_msg_size(&request->request_id), self->sbuf.data,
+                    self->sbuf.size);       /* a producer that left will resend */
+    if (request->open_prev)
+        request->open_prev->open_next = request->open_next;
+    else
+        self->open = request->open_next;
+    if (request->open_next)
+        request->open_next->open_prev = request->open_prev;
+    cf_job_destroy(&request);
+}
+
+/* A fence refused the commit of a part that holder still owns the shards
+   of: the owner record is not what this broker recorded (Redis lost it,
+   emptied or restarted without its data, or someone else raised it). Its
+   epoch is recorded again before the part goes out again. */
+static void route_record_again(cf_broker_t *self, const cf_member_t *holder, const cf_job_t *part)
+{
+    for (size_t i = 0; i < part->event_count; i++) {
+        int32_t s = part->shard[i];
+        if (s >= 0 && self->owner[s] == holder && self->epoch[s]) {
+            self->epoch[s] = 0;
+            self->route_retry = true;
+            self->route_retry_at = 0;
+        }
+    }
+}
+
+void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,
+                          const void *acks, size_t size)
+{
+    cf_job_t *request = part->parent;
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    bool whole = cf_unpack(&result, acks, size) == 0 && result.data.type == MSGPACK_OBJECT_ARRAY
+              && result.data.via.array.size == part->event_count;
+    size_t back[CF_MSG_MAX_EVENTS], nback = 0;
+    msgpack_sbuffer one;
+    msgpack_sbuffer_init(&one);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &one, msgpack_sbuffer_write);
+    for (size_t i = 0; i < part->event_count; i++) {
+        const msgpack_object *ack = whole ? &result.data.via.array.ptr[i] : NULL;
+        size_t at = part->index[i];
+        if (!ack || ack->type != MSGPACK_OBJECT_MAP || route_fenced(ack)) {
+            back[nback++] = i;      /* to its shard's owner now */
+            continue;
+        }
+        if (request->acks[at])
+            continue;
+        msgpack_sbuffer_clear(&one);
+        msgpack_pack_object(&pk, *ack);
+        request->acks[at] = cf_memdup(one.data, one.size);
+        request->ack_len[at] = one.size;
+        request->pending--;
+        self->events_acked++;
+    }
+    msgpack_sbuffer_destroy(&one);
+    msgpack_unpacked_destroy(&result);
+    if (nback) {
+        route_record_again(self, holder, part);
+        cf_job_t *again = cf_job_new_part(++self->next_job_id, request, nback);
+        again->attempts = part->attempts;
+        for (size_t j = 0; j < nback; j++) {
+            zmq_msg_copy(&again->events[j], &part->events[back[j]]);
+            again->shard[j] = part->shard[back[j]];
+            again->index[j] = part->index[back[j]];
+        }
+        cf_jobq_push_front(self->queue, again);
+    }
+    if (request->pending == 0)
+        route_answer(self, request);
+}
