@@ -96,4 +96,9 @@ size_t cf_keys_dlq_dead(char *buf, size_t size, const char *event_id);
     each outbox, and how it fares (docs/notifications.md, "Alert sinks").   */
 size_t cf_keys_alert_sink(char *buf, size_t size, const char *sink);
 
+/*  cf:alert:dead:<sink>, a stream: the notifications caseflow-alert's sink
+    gave up on, its receiver having refused them past the sink's
+    give_up_after (docs/notifications.md, "Alert sinks").                   */
+size_t cf_keys_alert_dead(char *buf, size_t size, const char *sink);
+
 #endif

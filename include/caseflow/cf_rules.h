@@ -56,6 +56,7 @@ typedef struct {
     char programmes[CF_RULES_LIST_MAX][CF_RULES_NAME_MAX + 1];  /* none: every programme */
     size_t programmes_n;
     uint64_t backoff_max_ms;                    /* the longest wait between tries */
+    uint64_t give_up_after_ms;                  /* the age past which a refused one is dropped */
     char secret_file[CF_RULES_TEXT_MAX];        /* webhook: the HMAC key's file */
     char from[CF_RULES_TEXT_MAX];               /* smtp: the sender */
     char to[CF_RULES_LIST_MAX][CF_RULES_TEXT_MAX];              /* smtp: the recipients */

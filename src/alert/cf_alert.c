@@ -45,6 +45,9 @@ static void alert_metrics(alert_sink_t *s, cf_metrics_t *m)
     s->m_lost = cf_metrics_counter(m, "caseflow_alert_lost_total",
                                    "outbox entries trimmed before the sink read them (not every "
                                    "one need have been for it)", labels);
+    s->m_given_up = cf_metrics_counter(m, "caseflow_alert_given_up_total",
+                                       "notifications the receiver refused past give_up_after, "
+                                       "moved to the sink's dead letters", labels);
 }
 
 /*  Drops from cf:alert:sinks the names the rules no longer have, when Redis
@@ -109,6 +112,7 @@ cf_alert_t *cf_alert_new(const cf_alert_config_t *config, char *err, size_t n)
         s->auth = self->auth;
         s->stop = &self->stop;
         cf_keys_alert_sink(s->key, sizeof s->key, s->sink.name);
+        cf_keys_alert_dead(s->dead, sizeof s->dead, s->sink.name);
         alert_sink_init(s, config->shards);
         if (!(s->sender = cf_alert_send_new(&s->sink, &self->stop, err, n))) {
             cf_alert_destroy(&self);

@@ -8,7 +8,9 @@
     own cursors, so a slow or failing receiver holds up no other sink. A
     sink takes its notifications in order and retries the one it is on with
     exponential backoff (1 s, doubling up to the sink's backoff_max) until
-    the receiver takes it: delivery is at least once. After each delivery it
+    the receiver takes it: delivery is at least once. One the receiver
+    still refuses past the sink's give_up_after is moved to the sink's dead
+    letters (cf:alert:dead:<name>) so that it holds up no other. After each delivery it
     saves its cursors and counts in cf:alert:sink:<name>, so a restarted
     deliverer goes on after the last notification delivered; one delivered
     but not yet saved when the process died is sent again, with the same id,

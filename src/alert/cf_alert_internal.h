@@ -18,7 +18,8 @@
 
 #define ALERT_CURSOR_MAX    48                      /* "<ms>-<seq>" */
 #define ALERT_FIELD_MAX     12                      /* "s1023", "pub" */
-#define ALERT_COUNTS        10                      /* the fields besides the cursors */
+#define ALERT_COUNTS        11                      /* the fields besides the cursors */
+#define ALERT_DEAD_MAX      "10000"                 /* about the most a dead-letter stream keeps */
 #define ALERT_ERROR_MAX     256
 
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
     bool started;
     redisContext *redis;                /* NULL while not connected */
     char key[CF_KEYS_MAX];              /* cf:alert:sink:<name> */
+    char dead[CF_KEYS_MAX];             /* cf:alert:dead:<name> */
     unsigned shards, streams;           /* the deployment's shards; their outboxes + 1 */
     char (*keys)[CF_KEYS_MAX];          /* the outboxes: the shards', then the milestones' */
     char (*fields)[ALERT_FIELD_MAX];    /* their fields in cf:alert:sink:<name>: s0.., pub */
@@ -43,9 +45,11 @@ typedef struct {
     /* what cf:alert:sink:<name> keeps besides the cursors */
     uint64_t delivered, failed, retries, pending, lag_ms;
     uint64_t lost;                      /* outbox entries trimmed before it read them */
+    uint64_t given_up;                  /* refused past give_up_after: in its dead letters */
     int64_t last_delivered_at, last_error_at;     /* Unix ms; 0: never */
     char last_error[ALERT_ERROR_MAX];
-    cf_metric_t *m_delivered, *m_failed, *m_retries, *m_pending, *m_lag, *m_lost;
+    cf_metric_t *m_delivered, *m_failed, *m_retries, *m_pending, *m_lag, *m_lost,
+                *m_given_up;
     bool fresh;                         /* nothing saved: what was trimmed is not its loss */
     int64_t trim_checked_at;            /* when the outboxes' trims were last looked at */
 } alert_sink_t;

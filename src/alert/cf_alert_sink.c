@@ -102,7 +102,7 @@ static int sink_save(alert_sink_t *s)
 {
     if (!s->redis)
         return -1;
-    char numbers[7][24];
+    char numbers[8][24];
     const char **argv = s->argv;
     size_t argc = 0;
     char lost[24];
@@ -120,8 +120,10 @@ static int sink_save(alert_sink_t *s)
         { "delivered", s->delivered }, { "failed", s->failed }, { "retries", s->retries },
         { "pending", s->pending }, { "lag_ms", s->lag_ms },
         { "last_delivered_at", (uint64_t) s->last_delivered_at },
-        { "last_error_at", (uint64_t) s->last_error_at } };
-    for (size_t i = 0; i < 7; i++) {
+        { "last_error_at", (uint64_t) s->last_error_at }, { "given_up", s->given_up } };
+    _Static_assert(sizeof counts / sizeof counts[0] == sizeof numbers / sizeof numbers[0],
+                   "a count without its room");
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         snprintf(numbers[i], sizeof numbers[i], "%" PRIu64, counts[i].value);
         argv[argc++] = counts[i].name;
         argv[argc++] = numbers[i];
@@ -203,6 +205,7 @@ static int sink_connect(alert_sink_t *s, bool *logged)
     s->failed = sink_number(hash, "failed");
     s->retries = sink_number(hash, "retries");
     s->lost = sink_number(hash, "lost");
+    s->given_up = sink_number(hash, "given_up");
     s->fresh = !*sink_field(hash, "npub");     /* nothing saved, or saved before counts */
     s->trim_checked_at = 0;
     s->last_delivered_at = (int64_t) sink_number(hash, "last_delivered_at");
@@ -283,18 +286,23 @@ static void sink_gauges(alert_sink_t *s, uint64_t pending, uint64_t oldest_ms)
     cf_metric_set(s->m_lag, (int64_t) (s->lag_ms / 1000));
 }
 
-/*  Delivers one notification, trying until the receiver takes it. 0, or
-    -1 when the daemon stops first.                                          */
-static int sink_deliver(alert_sink_t *s, const cf_alert_note_t *note)
+/*  Delivers one notification, trying until the receiver takes it or the
+    notification is older than the sink's give_up_after. Its age counts from
+    when it entered the outbox (its entry id), so that a restart does not
+    start the clock again and a backlog older than that gets one try each.
+    0 when taken; 1 when given up, with the tries in *tries and the last
+    error in err; -1 when the daemon stops first.                            */
+static int sink_deliver(alert_sink_t *s, const cf_alert_note_t *note, int *tries,
+                        char err[ALERT_ERROR_MAX])
 {
     int64_t backoff = SINK_BACKOFF_FIRST;
+    int64_t give_up_at = (int64_t) note->time_ms + (int64_t) s->sink.give_up_after_ms;
     for (int attempt = 1;; attempt++) {
         if (attempt > 1) {
             s->retries++;
             cf_metric_inc(s->m_retries);
         }
-        char err[ALERT_ERROR_MAX];
-        if (cf_alert_send(s->sender, note, sink_now_ms() / 1000, err, sizeof err) == 0)
+        if (cf_alert_send(s->sender, note, sink_now_ms() / 1000, err, ALERT_ERROR_MAX) == 0)
             return 0;
         if (atomic_load(s->stop))
             return -1;
@@ -302,15 +310,53 @@ static int sink_deliver(alert_sink_t *s, const cf_alert_note_t *note)
         cf_metric_inc(s->m_failed);
         snprintf(s->last_error, sizeof s->last_error, "%.63s: %.180s", note->id, err);
         s->last_error_at = sink_now_ms();
+        int64_t left = give_up_at - s->last_error_at;
+        if (left <= 0) {
+            *tries = attempt;
+            return 1;
+        }
+        int64_t wait = backoff < left ? backoff : left;
         CF_LOG(CF_LOG_WARN, "delivery failed; will retry", "sink=%s id=%s attempt=%d "
-               "retry_in_ms=%" PRId64 " error=%s", s->sink.name, note->id, attempt, backoff,
+               "retry_in_ms=%" PRId64 " error=%s", s->sink.name, note->id, attempt, wait,
                CF_LOG_QUOTE(err));
         sink_save(s);                   /* so that caseflow-ctl alerts shows it */
-        if (!sink_sleep(s, backoff))
+        if (!sink_sleep(s, wait))
             return -1;
         backoff = backoff * 2 > (int64_t) s->sink.backoff_max_ms ? (int64_t) s->sink.backoff_max_ms
                                                                   : backoff * 2;
     }
+}
+
+/*  Moves a notification its receiver refused past give_up_after to the
+    sink's dead letters (a stream of about ALERT_DEAD_MAX entries: the id,
+    topic and body as the outbox held them, the tries and the last error),
+    counts and logs it, so that the sink goes on with the next one. 0, or
+    -1 (Redis lost: the sink reads it again, and gives it up after one more
+    try).                                                                    */
+static int sink_give_up(alert_sink_t *s, const cf_alert_note_t *note, int tries,
+                        const char *err)
+{
+    redisReply *reply = redisCommand(s->redis, "XADD %s MAXLEN ~ %s * id %s topic %s body %b "
+                                     "tries %d error %s", s->dead, ALERT_DEAD_MAX, note->id,
+                                     note->topic, note->body, note->body_len, tries, err);
+    int rc = reply && reply->type == REDIS_REPLY_STRING ? 0 : -1;
+    if (rc < 0)
+        CF_LOG(CF_LOG_WARN, "cannot write the sink's dead letter", "sink=%s id=%s error=%s",
+               s->sink.name, note->id, CF_LOG_QUOTE(!reply ? s->redis->errstr
+                                                    : reply->type == REDIS_REPLY_ERROR
+                                                    ? reply->str : "unexpected reply"));
+    if (reply)
+        freeReplyObject(reply);
+    if (rc < 0) {
+        sink_disconnect(s);
+        return -1;
+    }
+    s->given_up++;
+    cf_metric_inc(s->m_given_up);
+    CF_LOG(CF_LOG_ERROR, "notification given up: its receiver refused it past give_up_after",
+           "sink=%s id=%s topic=%s tries=%d dead_letters=%s error=%s", s->sink.name, note->id,
+           CF_LOG_QUOTE(note->topic), tries, s->dead, CF_LOG_QUOTE(err));
+    return 0;
 }
 
 /*  Whether the sink takes entry e, filling note for it.                    */
@@ -342,15 +388,17 @@ static int sink_batch(alert_sink_t *s, const sink_entry_t *entries, size_t count
         const sink_entry_t *e = &entries[i];
         if (sink_selects(s, e, &note, id)) {
             sink_gauges(s, pending, e->ms);
-            char why[128];
+            char why[128], err[ALERT_ERROR_MAX];
+            int taken, tries;
             char *valid = cf_alert_format_json(&note, NULL, why, sizeof why);
             free(valid);
             if (!valid)
                 CF_LOG(CF_LOG_WARN, "not a notification; skipped", "sink=%s id=%s error=%s",
                        s->sink.name, id, CF_LOG_QUOTE(why));
-            else if (sink_deliver(s, &note) < 0)
+            else if ((taken = sink_deliver(s, &note, &tries, err)) < 0
+                     || (taken == 1 && sink_give_up(s, &note, tries, err) < 0))
                 return -1;
-            else {
+            else if (taken == 0) {
                 s->delivered++;
                 s->last_delivered_at = sink_now_ms();
                 cf_metric_inc(s->m_delivered);

@@ -1,8 +1,8 @@
 /*  caseflow-ctl alerts: how caseflow-alert's sinks fare, from what each
     sink saves in Redis after every try (cf:alert:sinks names them,
     cf:alert:sink:<name> holds each one's counts): delivered, failed tries,
-    retries, pending, lost, lag and the last error. Read-only: the ctl user's
-    rights suffice.                                                          */
+    retries, pending, lost, given up, lag and the last error. Read-only:
+    the ctl user's rights suffice.                                           */
 #include "ctl.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_redis_auth.h"
@@ -16,8 +16,9 @@
 
 static const char *s_alerts_usage =
     "Usage: caseflow-ctl alerts [options]\n"
-    "  caseflow-alert's sinks: delivered, failed tries, retries, pending, lost, lag\n"
-    "  (seconds), when the last delivery was, and the last error\n"
+    "  caseflow-alert's sinks: delivered, failed tries, retries, pending, lost,\n"
+    "  given up (moved to cf:alert:dead:<sink>), lag (seconds), when the last\n"
+    "  delivery was, and the last error\n"
     "  --json, --csv         machine-readable output\n"
     "  --help                this text\n";
 
@@ -30,7 +31,7 @@ static const struct {
     { "sink", NULL, CF_TABLE_TEXT }, { "type", "type", CF_TABLE_TEXT },
     { "delivered", "delivered", CF_TABLE_INT }, { "failed", "failed", CF_TABLE_INT },
     { "retries", "retries", CF_TABLE_INT }, { "pending", "pending", CF_TABLE_INT },
-    { "lost", "lost", CF_TABLE_INT },
+    { "lost", "lost", CF_TABLE_INT }, { "given_up", "given_up", CF_TABLE_INT },
     { "lag_s", "lag_ms", CF_TABLE_INT }, { "last_delivered", "last_delivered_at", CF_TABLE_TEXT },
     { "last_error", "last_error", CF_TABLE_TEXT }, { "last_error_at", "last_error_at",
                                                       CF_TABLE_TEXT } };

@@ -15,6 +15,12 @@
 #define RULES_BACKOFF_DEFAULT_MS    (5 * 60 * 1000ULL)
 #define RULES_BACKOFF_MIN_MS        1000ULL
 #define RULES_BACKOFF_MAX_MS        (24 * 3600 * 1000ULL)
+/* below the outboxes' hour of retention (CF_OUTBOX_RETENTION_MS), so that a
+   sink held by one notification its receiver refuses moves on before the
+   notifications behind it are trimmed */
+#define RULES_GIVE_UP_DEFAULT_MS    (30 * 60 * 1000ULL)
+#define RULES_GIVE_UP_MIN_MS        1000ULL
+#define RULES_GIVE_UP_MAX_MS        (7 * 24 * 3600 * 1000ULL)
 #define ALL_TYPES                   ((1u << CF_RULES_SINK_TYPES) - 1)
 #define ONLY(type)                  (1u << (type))
 
@@ -37,6 +43,7 @@ static const struct {
     [RULES_SINK_TO] = { "to", ONLY(CF_RULES_SINK_SMTP), ONLY(CF_RULES_SINK_SMTP) },
     [RULES_SINK_USERNAME] = { "username", ONLY(CF_RULES_SINK_SMTP), 0 },
     [RULES_SINK_PASSWORD_FILE] = { "password_file", ONLY(CF_RULES_SINK_SMTP), 0 },
+    [RULES_SINK_GIVE_UP_AFTER] = { "give_up_after", ALL_TYPES, 0 },
 };
 
 /*  The topic roots a prefix must lead to (docs/notifications.md, Topics);
@@ -67,6 +74,7 @@ int rules_sink_open(rules_set_t *set, const char *name, size_t len, int line, ch
     memset(sink, 0, sizeof *sink);
     memcpy(sink->sink.name, name, len);
     sink->sink.backoff_max_ms = RULES_BACKOFF_DEFAULT_MS;
+    sink->sink.give_up_after_ms = RULES_GIVE_UP_DEFAULT_MS;
     sink->line = line;
     return 0;
 }
@@ -164,6 +172,14 @@ static int sink_value(cf_rules_sink_t *sink, rules_sink_key_t key, const char *v
         if (sink->backoff_max_ms < RULES_BACKOFF_MIN_MS || sink->backoff_max_ms > RULES_BACKOFF_MAX_MS)
             return rules_fail(why, n, "'%s' is not from 1s to 1d", value);
         return 0;
+    case RULES_SINK_GIVE_UP_AFTER:
+        if (rules_value_duration(value, &sink->give_up_after_ms, why, n) < 0)
+            return -1;
+        if (sink->give_up_after_ms < RULES_GIVE_UP_MIN_MS
+            || sink->give_up_after_ms > RULES_GIVE_UP_MAX_MS)
+            return rules_fail(why, n, "'%s' is not from 1s to 7d (the age of a notification "
+                              "its receiver refuses, past which the sink gives it up)", value);
+        return 0;
     case RULES_SINK_SECRET_FILE:
         return sink_text(value, sink->secret_file, sink_token_ok, "a file name", why, n);
     case RULES_SINK_FROM:
@@ -193,7 +209,7 @@ int rules_sink_key(rules_set_t *set, const char *name, const char *key, const ch
         id++;
     if (id == RULES_SINK_KEYS)
         return rules_fail(why, n, "unknown key (type, url, topics, programmes, backoff_max, "
-                         "secret_file, from, to, username, password_file)");
+                         "secret_file, from, to, username, password_file, give_up_after)");
     if (sink->key_lines[id])
         return rules_fail(why, n, "duplicate key (first on line %d)", sink->key_lines[id]);
     if (sink_value(&sink->sink, (rules_sink_key_t) id, value, why, n) < 0)

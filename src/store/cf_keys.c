@@ -131,3 +131,9 @@ size_t cf_keys_alert_sink(char *buf, size_t size, const char *sink)
     assert(sink);
     return keys_format(buf, size, "cf:alert:sink:%s", sink);
 }
+
+size_t cf_keys_alert_dead(char *buf, size_t size, const char *sink)
+{
+    assert(sink);
+    return keys_format(buf, size, "cf:alert:dead:%s", sink);
+}

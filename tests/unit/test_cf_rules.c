@@ -299,7 +299,7 @@ static const struct {
     { "[sink.hook]\ntype = pager\n", "2: sink.hook.type: 'pager' is not a sink type (webhook, "
       "slack, smtp)" },
     { "[sink.hook]\ncolour = red\n", "2: sink.hook.colour: unknown key (type, url, topics, "
-      "programmes, backoff_max, secret_file, from, to, username, password_file)" },
+      "programmes, backoff_max, secret_file, from, to, username, password_file, give_up_after)" },
     { "[sink.hook]\ntype = slack\ntype = slack\n",
       "3: sink.hook.type: duplicate key (first on line 2)" },
     { "[sink.hook]\ntopics = alert., alrt.\n", "2: sink.hook.topics: 'alrt.' is not a topic "
@@ -317,6 +317,11 @@ static const struct {
       "(local@domain)" },
     { "[sink.hook]\nbackoff_max = 500d\n", "2: sink.hook.backoff_max: '500d' is not from 1s "
       "to 1d" },
+    { "[sink.hook]\ngive_up_after = 8d\n", "2: sink.hook.give_up_after: '8d' is not from 1s "
+      "to 7d (the age of a notification its receiver refuses, past which the sink gives it "
+      "up)" },
+    { "[sink.hook]\ngive_up_after = soon\n", "2: sink.hook.give_up_after: 'soon' is not a "
+      "duration above 0 (<n>d, <n>h, <n>m or <n>s)" },
     { "[sink.hook]\nurl = http://x\ntopics = alert.\n",
       "1: sink.hook: missing key type (webhook, slack or smtp)" },
     { "# webhook\n[sink.hook]\ntype = webhook\nurl = http://x\ntopics = alert.\n",
@@ -372,7 +377,7 @@ static void test_sinks(void **state)
         "[sink.hook]\ntype = webhook\nurl = https://example.org/in\nsecret_file = /s\n"
         "topics = alert.vulnerable., milestone.\n[spike]\nratio = 2\n"
         "[sink.chat]\ntype = slack\nurl = http://chat/hooks/x\ntopics = alert.\n"
-        "programmes = CH-AVR, UK-VARRP\nbackoff_max = 30s\n"
+        "programmes = CH-AVR, UK-VARRP\nbackoff_max = 30s\ngive_up_after = 2h\n"
         "[sink.mail]\ntype = smtp\nurl = smtps://mail.example.org\nfrom = cf@example.org\n"
         "to = a@example.org, b@example.org\nusername = cf\npassword_file = /p\n"
         "topics = alert.overdue.\n", 0)), 0);
@@ -387,6 +392,8 @@ static void test_sinks(void **state)
     assert_int_equal(hook->backoff_max_ms, 300000);             /* the default, 5 min */
     assert_int_equal(chat->type, CF_RULES_SINK_SLACK);
     assert_int_equal(chat->backoff_max_ms, 30000);
+    assert_int_equal(hook->give_up_after_ms, 1800000);          /* the default, 30 min */
+    assert_int_equal(chat->give_up_after_ms, 7200000);
     assert_int_equal(chat->programmes_n, 2);
     assert_string_equal(cf_rules_sink_type_name(mail->type), "smtp");
     assert_int_equal(mail->to_n, 2);
