@@ -4,7 +4,8 @@
     the same); this file parses options and renders them. A replay first
     asks Redis whether its user may remove a dead letter (XDEL of an id no
     entry has: a no-op), so that a read-only user hears which user can
-    replay rather than a refusal deep inside the store.                     */
+    replay rather than a refusal deep inside the store. A replay in which an
+    entry failed again exits 1, so that a script sees it.                   */
 #include "ctl.h"
 #include "caseflow/cf_dlq_table.h"
 #include "caseflow/cf_keys.h"
@@ -25,7 +26,11 @@ static const char *s_dlq_usage =
     "  replay ID             apply entry ID again; it leaves the stream once Redis took it\n"
     "  --all                 replay: every entry\n"
     "  --json, --csv         machine-readable output\n"
-    "  --help                this text\n";
+    "  --help                this text\n"
+    "Exit status: 0 when done (replay: every entry taken, accepted or duplicate);\n"
+    "1 when Redis cannot be read, no entry has ID, the Redis user may not replay,\n"
+    "or an entry failed again (the table shows it, and it stays in the stream);\n"
+    "2 on a usage error.\n";
 
 typedef struct {
     const char *action, *id;
@@ -89,6 +94,17 @@ static int dlq_print(cf_table_t *table, cf_table_format_t format)
     int rc = fputs(text, stdout) < 0 || fflush(stdout) ? 1 : 0;
     free(text);
     return rc;
+}
+
+/*  How many rows of a replay's table failed again (outcome "failed").      */
+static size_t dlq_failed(const cf_table_t *table)
+{
+    size_t failed = 0;
+    for (size_t row = 0; row < cf_table_rows(table); row++) {
+        const char *outcome = cf_table_text(table, row, 2);
+        failed += outcome && !strcmp(outcome, "failed");
+    }
+    return failed;
 }
 
 /*  Whether the settings' Redis user may replay: -1 with the reason in err
@@ -156,6 +172,12 @@ static int dlq_run(int argc, char **argv, cf_settings_t *settings)
     int rc = table ? dlq_print(table, a.format) : 1;
     if (!table)
         fprintf(stderr, "caseflow-ctl: dlq %s: %s\n", a.action, err);
+    size_t failed = table && replay ? dlq_failed(table) : 0;
+    if (failed) {
+        fprintf(stderr, "caseflow-ctl: dlq replay: %zu of %zu entries failed again; they stay in "
+                "the stream\n", failed, cf_table_rows(table));
+        rc = 1;
+    }
     cf_table_destroy(&table);
     cf_store_destroy(&store);
     return rc;
