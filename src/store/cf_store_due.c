@@ -150,8 +150,9 @@ int cf_store_clock(cf_store_t *self, int64_t *ms)
     int rc = 0;
     if (reply->type == REDIS_REPLY_STRING)
         *ms = strtoll(reply->str, NULL, 10);
-    else if (reply->type != REDIS_REPLY_NIL)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "GET " DUE_CLOCK_KEY ": unexpected reply");
+    else if (reply->type != REDIS_REPLY_NIL)     /* a refusal (NOPERM, WRONGTYPE) says which */
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "GET " DUE_CLOCK_KEY ": %s",
+                           reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
     freeReplyObject(reply);
     return rc;
 }

@@ -163,6 +163,16 @@ static void test_clock(void **state)
     assert_int_equal(cf_store_set_clock(f->store, -1), 0);
     assert_int_equal(cf_store_clock(f->store, &ms), 0);
     assert_int_equal(ms, -1);
+    /* a user that may not read it hears Redis's refusal, not "unexpected reply" */
+    cf_test_integer(f, "ACL SETUSER clockless on >pw resetkeys ~cf:{* ~cf:shards +@all");
+    cf_redis_auth_t *auth = cf_redis_auth_new("clockless", "pw");
+    cf_store_t *store = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), NULL);
+    cf_store_set_auth(store, auth);
+    cf_redis_auth_destroy(&auth);
+    assert_int_equal(cf_store_clock(store, &ms), -1);
+    assert_int_equal(cf_store_error_code(store), CF_STORE_ERR_REDIS);
+    assert_non_null(strstr(cf_store_error(store), "GET cf:clock: NOPERM"));
+    cf_store_destroy(&store);
 }
 
 /* lua/publish_batch.lua (the broker's outbox reader calls it per batch): a
