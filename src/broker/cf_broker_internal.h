@@ -122,6 +122,7 @@ struct _cf_broker_t {
     unsigned shards;
     cf_member_t **owner;            /* per shard: its owner; NULL: no worker */
     uint64_t *epoch;                /* per shard: its owner's epoch; 0: not recorded */
+    uint64_t *epoch_high;           /* per shard: the highest epoch this broker recorded */
     int *assign;                    /* cf_owners_assign's answer */
     uint32_t *fence_seen, fence_stamp;  /* a part's shards, listed once */
     uint64_t owners_sig;            /* of the workers the owners were made for */

@@ -34,6 +34,7 @@ void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
     self->shards = config->shards ? config->shards : CF_SHARD_DEFAULT;
     self->owner = cf_calloc(self->shards, sizeof *self->owner);
     self->epoch = cf_calloc(self->shards, sizeof *self->epoch);
+    self->epoch_high = cf_calloc(self->shards, sizeof *self->epoch_high);
     self->assign = cf_calloc(self->shards, sizeof *self->assign);
     self->fence_seen = cf_calloc(self->shards, sizeof *self->fence_seen);
     self->route_host = cf_strdup(config->redis_host ? config->redis_host : "127.0.0.1");
@@ -51,7 +52,8 @@ void cf_broker_route_stop(cf_broker_t *self)
     if (self->route_redis)
         redisFree(self->route_redis);
     self->route_redis = NULL;
-    free(self->owner), free(self->epoch), free(self->assign), free(self->fence_seen);
+    free(self->owner), free(self->epoch), free(self->epoch_high), free(self->assign);
+    free(self->fence_seen);
     free(self->route_host);
     cf_redis_auth_destroy(&self->route_auth);
 }
@@ -131,9 +133,40 @@ static redisContext *route_redis(cf_broker_t *self)
     return self->route_redis;
 }
 
+/* Whether an owned shard's epoch is not recorded yet (routed unfenced). */
+static bool route_unrecorded(const cf_broker_t *self)
+{
+    for (unsigned s = 0; s < self->shards; s++)
+        if (self->owner[s] && self->epoch[s] == 0)
+            return true;
+    return false;
+}
+
+/* Reads the replies of n pipelined commands; false when Redis failed. With
+   epoch, the first reply of each pair of commands (an HINCRBY) is shard
+   list[j]'s new epoch; any other reply is only checked to have come. */
+static bool route_replies(redisContext *c, size_t n, size_t per, const unsigned *list,
+                          uint64_t *epoch)
+{
+    for (size_t j = 0; c && j < n; j++)
+        for (size_t r = 0; r < per; r++) {
+            redisReply *reply = NULL;
+            if (redisGetReply(c, (void **) &reply) != REDIS_OK || !reply)
+                return false;
+            if (epoch && r == 0 && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+                epoch[list[j]] = (uint64_t) reply->integer;
+            freeReplyObject(reply);
+        }
+    return c != NULL;
+}
+
 /* Raises the epochs of the n shards in list for their new owners (one
-   pipelined round trip); a shard Redis did not answer for keeps epoch 0
-   (unfenced) and is tried again later. */
+   pipelined round trip). An epoch never goes back: when Redis answers one
+   no higher than this broker recorded before (it lost the record: emptied,
+   or restarted without its data), the record is set above it in a second
+   round trip, so that a zombie given an old epoch is never let through
+   again. A shard Redis did not answer for keeps epoch 0 (unfenced) and is
+   tried again later. */
 static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
 {
     redisContext *c = route_redis(self);
@@ -145,22 +178,34 @@ static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
                != REDIS_OK)
             abort();
     }
-    bool failed = !c;
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = 0; j < n; j++)
+        self->epoch[list[j]] = 0;
+    bool ok = route_replies(c, n, 2, list, self->epoch);
+    unsigned *low = cf_calloc(n ? n : 1, sizeof *low);
+    size_t nlow = 0;
+    for (size_t j = 0; ok && j < n; j++) {
         unsigned s = list[j];
-        self->epoch[s] = 0;
-        for (int r = 0; !failed && r < 2; r++) {
-            redisReply *reply = NULL;
-            if (redisGetReply(c, (void **) &reply) != REDIS_OK || !reply) {
-                failed = true;
-                break;
-            }
-            if (r == 0 && reply->type == REDIS_REPLY_INTEGER)
-                self->epoch[s] = (uint64_t) reply->integer;
-            freeReplyObject(reply);
+        if (self->epoch[s] && self->epoch[s] <= self->epoch_high[s]) {
+            char key[CF_KEYS_MAX];
+            cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER);
+            self->epoch[s] = self->epoch_high[s] + 1;
+            if (redisAppendCommand(c, "HSET %s epoch %llu", key,
+                                   (unsigned long long) self->epoch[s]) != REDIS_OK)
+                abort();
+            low[nlow++] = s;
         }
     }
-    if (failed) {
+    if (ok && nlow) {
+        ok = route_replies(c, nlow, 1, low, NULL);
+        CF_LOG(CF_LOG_WARN, "owner records lost, recorded again", "shards=%zu", nlow);
+    }
+    for (size_t j = 0; !ok && j < nlow; j++)
+        self->epoch[low[j]] = 0;
+    free(low);
+    for (size_t j = 0; j < n; j++)
+        if (self->epoch[list[j]] > self->epoch_high[list[j]])
+            self->epoch_high[list[j]] = self->epoch[list[j]];
+    if (!ok) {
         CF_LOG(CF_LOG_WARN, "owner epochs not recorded", "shards=%zu error=%s", n,
                CF_LOG_QUOTE(c ? c->errstr : "cannot connect"));
         if (c) {
@@ -168,9 +213,7 @@ static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
             self->route_redis = NULL;
         }
     }
-    self->route_retry = false;
-    for (size_t j = 0; j < n; j++)
-        self->route_retry |= self->epoch[list[j]] == 0;
+    self->route_retry = route_unrecorded(self);
     self->route_retry_at = cf_clock_ms() + ROUTE_RETRY_MS;
 }
 
@@ -286,6 +329,7 @@ int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part)
             self->fence_seen[s] = self->fence_stamp;
             fences[n++] = (cf_msg_fence_t) { (uint32_t) s, self->epoch[s] };
         }
+        part->epoch[i] = s >= 0 ? self->epoch[s] : 0;
     }
     return cf_msg_send_job(self->workers, ZMQ_DONTWAIT, member->id, member->id_len, part->redo,
                            part->id, part->parent->id, fences, n, part->events,
@@ -328,20 +372,32 @@ static void route_answer(cf_broker_t *self, cf_job_t *request)
     cf_job_destroy(&request);
 }
 
-/* A fence refused the commit of a part that holder still owns the shards
-   of: the owner record is not what this broker recorded (Redis lost it,
-   emptied or restarted without its data, or someone else raised it). Its
-   epoch is recorded again before the part goes out again. */
-static void route_record_again(cf_broker_t *self, const cf_member_t *holder, const cf_job_t *part)
+/* A fence refused the commit of a part's events that holder still owns
+   the shards of, under the epoch this broker recorded last: the owner record
+   is not what it recorded (Redis lost it, emptied or restarted without its
+   data, or someone else raised it). Those epochs are recorded again now,
+   before the events go out again, so that they are not fenced again. A
+   part sent under an older epoch (one recorded again since) only goes
+   out again: recording it again would fence every part in flight, in a
+   cascade. */
+static void route_record_again(cf_broker_t *self, const cf_member_t *holder, const cf_job_t *part,
+                               const size_t *back, size_t nback)
 {
-    for (size_t i = 0; i < part->event_count; i++) {
-        int32_t s = part->shard[i];
-        if (s >= 0 && self->owner[s] == holder && self->epoch[s]) {
-            self->epoch[s] = 0;
-            self->route_retry = true;
-            self->route_retry_at = 0;
-        }
+    unsigned list[CF_MSG_MAX_EVENTS];
+    size_t n = 0;
+    for (size_t j = 0; j < nback; j++) {
+        int32_t s = part->shard[back[j]];
+        if (s < 0 || self->owner[s] != holder || !self->epoch[s]
+            || part->epoch[back[j]] != self->epoch[s])
+            continue;
+        bool listed = false;
+        for (size_t k = 0; k < n && !listed; k++)
+            listed = list[k] == (unsigned) s;
+        if (!listed)
+            list[n++] = (unsigned) s;
     }
+    if (n)
+        route_record(self, list, n);
 }
 
 void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,
@@ -376,7 +432,7 @@ void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part
     msgpack_sbuffer_destroy(&one);
     msgpack_unpacked_destroy(&result);
     if (nback) {
-        route_record_again(self, holder, part);
+        route_record_again(self, holder, part, back, nback);
         cf_job_t *again = cf_job_new_part(++self->next_job_id, request, nback);
         again->attempts = part->attempts;
         for (size_t j = 0; j < nback; j++) {

@@ -37,6 +37,7 @@ cf_job_t *cf_job_new_part(uint64_t id, cf_job_t *parent, size_t event_count)
     cf_job_t *self = cf_job_new(id, event_count);
     self->parent = parent;
     self->index = cf_calloc(event_count ? event_count : 1, sizeof *self->index);
+    self->epoch = cf_calloc(event_count ? event_count : 1, sizeof *self->epoch);
     self->received_at = parent->received_at;
     return self;
 }
@@ -57,6 +58,7 @@ void cf_job_destroy(cf_job_t **self_p)
     free(self->events);
     free(self->shard);
     free(self->index);
+    free(self->epoch);
     if (self->acks)
         for (size_t i = 0; i < self->event_count; i++)
             free(self->acks[i]);

@@ -35,6 +35,7 @@ typedef struct _cf_job_t {
     /* a part: the request it is a part of, and each event's place there */
     struct _cf_job_t *parent;
     size_t *index;
+    uint64_t *epoch;            /* each event's shard's epoch when last sent, 0: unfenced */
     /* a request once split: each event's final ack (packed), and how many
        have none yet; linked in the broker's list of split requests */
     char **acks;
@@ -50,7 +51,8 @@ typedef struct _cf_jobq_t cf_jobq_t;
     shards -1).                                                             */
 cf_job_t *cf_job_new(uint64_t id, size_t event_count);
 /*  A part of parent (a request) with room for event_count of its events;
-    the caller fills events, index and shard.                               */
+    the caller fills events, index and shard (epoch is filled when it is
+    sent).                                                                  */
 cf_job_t *cf_job_new_part(uint64_t id, cf_job_t *parent, size_t event_count);
 /*  Gives back what the job was charged (cf_job_charge), frees, nulls
     *self_p; accepts NULL.                                                     */
