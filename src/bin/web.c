@@ -3,8 +3,8 @@
     bearer token, and takes events over HTTP for the broker from holders of
     a producer token. A thin main over cf_web: read the settings, the token file
     and the page's files, build the Redis source, the feed and the server,
-    wait for SIGINT or SIGTERM (reading the token file again on SIGHUP),
-    clean up.
+    wait for SIGINT or SIGTERM (reading the token file and the form mappings
+    again on SIGHUP), clean up.
     docs/web.md says how to run it.                                          */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_control.h"
@@ -69,6 +69,26 @@ static void reload_tokens(cf_web_t *web, cf_web_tokens_t **tokens, const char *p
     cf_web_tokens_destroy(tokens);
     *tokens = fresh;
     CF_LOG(CF_LOG_INFO, "token file reloaded", "tokens=%zu", cf_web_tokens_size(fresh));
+}
+
+/*  SIGHUP, with a forms folder: reads its mappings again and serves them
+    from the next request on; a folder that cannot be read, or a mapping
+    that does not load, keeps *forms (every mapping, not just the others).  */
+static void reload_forms(cf_web_t *web, cf_web_forms_t **forms, const char *dir)
+{
+    char err[1024];
+    cf_web_forms_t *fresh = cf_web_forms_load(dir, err, sizeof err);
+    if (!fresh) {
+        CF_LOG(CF_LOG_ERROR, "form mappings not reloaded: the old mappings stay",
+               "forms=%s error=%s", CF_LOG_QUOTE(cf_web_forms_names(*forms)),
+               CF_LOG_QUOTE(err));
+        return;
+    }
+    cf_web_set_forms(web, fresh);
+    cf_web_forms_destroy(forms);
+    *forms = fresh;
+    CF_LOG(CF_LOG_INFO, "form mappings reloaded", "forms=%s",
+           CF_LOG_QUOTE(cf_web_forms_names(fresh)));
 }
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
@@ -199,6 +219,8 @@ int main(int argc, char **argv)
             if (*reload) {
                 *reload = 0;
                 reload_tokens(web, &tokens, o.tokens);
+                if (o.forms)
+                    reload_forms(web, &forms, o.forms);
             }
         }
     }

@@ -7,6 +7,7 @@
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_ratelimit.h"
 #include "cf_web_file.h"
+#include "cf_web_forms.h"
 #include "cf_web_intake.h"
 #include "cf_web_stream.h"
 
@@ -29,9 +30,11 @@ struct _cf_web_t {
     cf_web_config_t config;
     int port;
     char *cert, *key;                   /* PEM text, held while the daemon runs */
-    pthread_mutex_t lock;               /* guards limit and tokens: a thread per connection */
+    pthread_mutex_t lock;               /* guards limit, tokens and forms: a thread per connection */
     cf_ratelimit_t *limit;
     cf_web_tokens_t *tokens;            /* the current set; a request takes a reference */
+    cf_web_forms_t *forms;              /* the current mappings (config.source.forms is
+                                           NULL); a request takes a reference */
     cf_metric_t *answered[6];           /* by status class, 1xx..5xx; [0] unused */
     cf_metric_t *refused, *limited;
 };
@@ -325,7 +328,12 @@ static enum MHD_Result web_answer(void *cls, struct MHD_Connection *connection, 
                                  .body = r->body, .body_len = r->len,
                                  .body_too_large = r->too_large };
         MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param, &req);
-        cf_web_api_answer(&self->config.source, &req, &res);
+        cf_web_source_t source = self->config.source;
+        pthread_mutex_lock(&self->lock);
+        source.forms = cf_web_forms_hold(self->forms);
+        pthread_mutex_unlock(&self->lock);
+        cf_web_api_answer(&source, &req, &res);
+        cf_web_forms_destroy(&source.forms);
     }
     cf_web_tokens_destroy(&tokens);
     return web_send(self, connection, &res);
@@ -373,6 +381,8 @@ cf_web_t *cf_web_new(const cf_web_config_t *config, char *err, size_t n)
     self->config = *config;
     self->tokens = cf_web_tokens_hold(config->tokens);
     self->config.tokens = NULL;         /* self->tokens, which cf_web_set_tokens replaces */
+    self->forms = cf_web_forms_hold(config->source.forms);
+    self->config.source.forms = NULL;   /* self->forms, which cf_web_set_forms replaces */
     pthread_mutex_init(&self->lock, NULL);
     self->limit = cf_ratelimit_new(CF_WEB_AUTH_RATE, CF_WEB_AUTH_BURST, CF_WEB_AUTH_CLIENTS);
     web_metrics(self);
@@ -425,6 +435,7 @@ void cf_web_destroy(cf_web_t **self_p)
         MHD_stop_daemon(self->daemon);
     cf_ratelimit_destroy(&self->limit);
     cf_web_tokens_destroy(&self->tokens);
+    cf_web_forms_destroy(&self->forms);
     pthread_mutex_destroy(&self->lock);
     free(self->cert);
     if (self->key) {
@@ -449,6 +460,17 @@ void cf_web_set_tokens(cf_web_t *self, cf_web_tokens_t *tokens)
     cf_web_tokens_destroy(&old);
     if (self->config.feed)
         cf_web_feed_wake(self->config.feed);
+}
+
+void cf_web_set_forms(cf_web_t *self, cf_web_forms_t *forms)
+{
+    assert(self);
+    cf_web_forms_t *fresh = cf_web_forms_hold(forms);
+    pthread_mutex_lock(&self->lock);
+    cf_web_forms_t *old = self->forms;
+    self->forms = fresh;
+    pthread_mutex_unlock(&self->lock);
+    cf_web_forms_destroy(&old);         /* freed when the last request is done with it */
 }
 
 int cf_web_port(const cf_web_t *self)

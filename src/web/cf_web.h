@@ -15,7 +15,8 @@
     until it may try. The token set can be replaced while the server runs
     (cf_web_set_tokens: caseflow-web reads its file again on SIGHUP); each
     request holds a reference to the set it was checked against, each event
-    stream one until it ends. Each connection has its own thread (at most
+    stream one until it ends. The form mappings are replaced the same way
+    (cf_web_set_forms), each request answering from the set it started with. Each connection has its own thread (at most
     CF_WEB_CONNECTIONS at once), so that a slow client, or later a
     long-lived event stream, does not hold up the others.                   */
 #ifndef CF_WEB_H
@@ -60,6 +61,11 @@ void cf_web_destroy(cf_web_t **self_p);
     server takes a reference); open event streams whose token tokens lacks
     end, the others go on with their token's new line. Thread-safe.        */
 void cf_web_set_tokens(cf_web_t *self, cf_web_tokens_t *tokens);
+
+/*  Serves forms (the server takes a reference; NULL: none) from the next
+    request on; a request under way ends with the set it began with.
+    Thread-safe.                                                             */
+void cf_web_set_forms(cf_web_t *self, struct _cf_web_forms_t *forms);
 
 /*  The port it listens on.                                                  */
 int cf_web_port(const cf_web_t *self);

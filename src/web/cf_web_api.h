@@ -44,8 +44,9 @@ typedef struct {
     /*  Where POST /api/v1/events sends events (cf_web_intake); NULL: no
         intake endpoint configured (503).                                    */
     struct _cf_web_intake_t *intake;
-    /*  The forms POST /api/v1/forms/NAME takes (cf_web_forms); NULL: none. */
-    const struct _cf_web_forms_t *forms;
+    /*  The forms POST /api/v1/forms/NAME takes (cf_web_forms); NULL: none.
+        cf_web holds a reference of its own (cf_web_set_forms replaces it). */
+    struct _cf_web_forms_t *forms;
 } cf_web_source_t;
 
 typedef struct {

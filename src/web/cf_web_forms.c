@@ -5,6 +5,7 @@
 #include "caseflow/cf_alloc.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ typedef struct {
 } forms_entry_t;
 
 struct _cf_web_forms_t {
+    atomic_size_t refs;
     forms_entry_t *entries;
     size_t count, size;
     char *names;
@@ -47,6 +49,7 @@ cf_web_forms_t *cf_web_forms_load(const char *dir, char *err, size_t n)
         return NULL;
     }
     cf_web_forms_t *self = cf_calloc(1, sizeof *self);
+    atomic_init(&self->refs, 1);
     size_t names = 1;
     for (int i = 0; i < files; i++) {
         char name[256], path[4096];
@@ -81,10 +84,20 @@ cf_web_forms_t *cf_web_forms_load(const char *dir, char *err, size_t n)
     return self;
 }
 
+cf_web_forms_t *cf_web_forms_hold(cf_web_forms_t *self)
+{
+    if (self)
+        atomic_fetch_add(&self->refs, 1);
+    return self;
+}
+
 void cf_web_forms_destroy(cf_web_forms_t **self_p)
 {
     cf_web_forms_t *self = self_p ? *self_p : NULL;
     if (!self)
+        return;
+    *self_p = NULL;
+    if (atomic_fetch_sub(&self->refs, 1) != 1)
         return;
     for (size_t i = 0; i < self->count; i++) {
         free(self->entries[i].name);
@@ -93,7 +106,6 @@ void cf_web_forms_destroy(cf_web_forms_t **self_p)
     free(self->entries);
     free(self->names);
     free(self);
-    *self_p = NULL;
 }
 
 const cf_form_map_t *cf_web_forms_find(const cf_web_forms_t *self, const char *name)

@@ -1,7 +1,10 @@
 /*  cf_web_forms: the form mappings caseflow-web serves, one per file NAME.ini
     of the forms folder (the forms setting), each answering
-    POST /api/v1/forms/NAME (cf_web_intake_answer_form). Read at start-up:
-    a file that does not load stops the daemon with its FILE:LINE error.    */
+    POST /api/v1/forms/NAME (cf_web_intake_answer_form). Read at start-up,
+    where a file that does not load stops the daemon with its FILE:LINE
+    error, and again on SIGHUP, where it keeps the mappings it had. A set
+    is counted: the server and each request answering a form hold it, so
+    that a reload frees the old set only once the last request is done.    */
 #ifndef CF_WEB_FORMS_H
 #define CF_WEB_FORMS_H
 
@@ -18,6 +21,10 @@ typedef struct _cf_web_forms_t cf_web_forms_t;
     most CF_WEB_FORM_NAME_MAX, or a mapping does not load.                  */
 cf_web_forms_t *cf_web_forms_load(const char *dir, char *err, size_t n);
 
+/*  Takes one more reference to self (NULL: none) and returns it.          */
+cf_web_forms_t *cf_web_forms_hold(cf_web_forms_t *self);
+
+/*  Drops a reference; the last one frees. Accepts NULL; nulls *self_p.    */
 void cf_web_forms_destroy(cf_web_forms_t **self_p);
 
 /*  The mapping of name, or NULL; self may be NULL (no forms).              */
