@@ -1,6 +1,7 @@
-/*  cf_form_map_internal: what the two halves of cf_form_map share: the
-    mapping as read and checked (cf_form_map.c) and its use on a submission
-    (cf_form_map_apply.c). Not for other modules.                           */
+/*  cf_form_map_internal: what the parts of cf_form_map share: the mapping
+    file as read and checked (cf_form_map.c), the values of its keys
+    (cf_form_map_value.c: paths, filters, constants, templates) and its use
+    on a submission (cf_form_map_apply.c). Not for other modules.           */
 #ifndef CF_FORM_MAP_INTERNAL_H
 #define CF_FORM_MAP_INTERNAL_H
 
@@ -11,6 +12,7 @@
 
 #define MAP_FILTERS_MAX     8       /* filters after one path */
 #define MAP_NAME_MAX        32      /* a code list's name */
+#define MAP_SPACE           " \t"  /* what separates a value's words */
 
 typedef enum { MAP_FIELD, MAP_CONSTANT, MAP_TEMPLATE } map_kind_t;
 
@@ -59,6 +61,26 @@ struct _cf_form_map_t {
     char **used;                    /* the submission's fields the rules read */
     size_t nused, used_size;
 };
+
+/*  A code list's or filter's name: [A-Za-z0-9_-], 1..MAP_NAME_MAX.        */
+bool map_name_ok(const char *s, size_t len);
+
+/*  A submission's field path: printable, no space, no brace or '|', 1 to
+    256 bytes.                                                               */
+bool map_path_ok(const char *s, size_t len);
+
+/*  Parses a [fields] value, "path | filter | code NAME ...", into rule (its
+    path malloc'd, which the caller frees, also on failure). 0, or -1 with
+    the reason in why.                                                       */
+int map_parse_field(const char *value, map_rule_t *rule, char *why, size_t n);
+
+/*  Parses a [constants] value: one JSON string, number or boolean. NULL
+    with the reason in why.                                                  */
+json_t *map_parse_constant(const char *value, char *why, size_t n);
+
+/*  Checks a [templates] value: text with {path}s, at least one. 0, or -1
+    with the reason in why.                                                  */
+int map_check_template(const char *value, char *why, size_t n);
 
 /*  A template's next "{path}" from *at: its path (len bytes) and the text
     before it (*lit_len bytes at the old *at); *at moves past it. 1 when a
