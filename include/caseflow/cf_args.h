@@ -1,14 +1,17 @@
 /*  cf_args: the small pieces every caseflow command line shares: numbers
     checked against a range, values that fall back to an environment
-    variable, a stop flag wired to SIGINT and SIGTERM, and the daemons'
-    refusal to dump core. Errors name the
+    variable, a stop flag wired to SIGINT and SIGTERM, the daemons'
+    refusal to dump core, and the start every main shares (cf_args_start).
+    Errors name the
     flag and the bad value, so that a typo never starts a daemon wrongly.    */
 #ifndef CF_ARGS_H
 #define CF_ARGS_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_settings.h"
 
 /*  Parses text as a whole decimal number in min..max. Returns 0, or -1 and
     writes "--flag: 'x' is not a number from min to max" into err.           */
@@ -47,5 +50,20 @@ int cf_args_version(const char *program);
     memory in /proc (docs/security.md: a broker's or worker's memory holds
     raw case refs and the HMAC key). 0, or -1 with the reason in err.        */
 int cf_args_no_dumps(char *err, size_t err_size);
+
+/*  A program's option parser: fills options (the program's own struct)
+    from argv through settings. 0 to run; above 0 when it has printed the
+    help (exit 0); -1 with the reason in err (a usage error).                */
+typedef int (cf_args_parse_fn)(int argc, char **argv, cf_settings_t *settings, void *options,
+                               char *err, size_t err_size);
+
+/*  The start of a program's main: a daemon first makes itself undumpable
+    (cf_args_no_dumps, before any secret is read); then the settings of role
+    ("broker", ...) and parse. Returns the settings to run with (the caller
+    destroys them), or NULL with *status the exit status: 1 when core dumps
+    cannot be turned off, 0 after the help, 2 on a usage error; an error is
+    printed on stderr as "caseflow-<role>: <reason>".                        */
+cf_settings_t *cf_args_start(const char *role, bool daemon, int argc, char **argv,
+                             cf_args_parse_fn *parse, void *options, int *status);
 
 #endif

@@ -110,3 +110,23 @@ int cf_args_no_dumps(char *err, size_t err_size)
     }
     return 0;
 }
+
+cf_settings_t *cf_args_start(const char *role, bool daemon, int argc, char **argv,
+                             cf_args_parse_fn *parse, void *options, int *status)
+{
+    char err[2048];
+    if (daemon && cf_args_no_dumps(err, sizeof err) < 0) {
+        fprintf(stderr, "caseflow-%s: %s\n", role, err);
+        *status = 1;
+        return NULL;
+    }
+    cf_settings_t *settings = cf_settings_new(role);
+    int parsed = parse(argc, argv, settings, options, err, sizeof err);
+    if (parsed == 0)
+        return settings;
+    if (parsed < 0)
+        fprintf(stderr, "caseflow-%s: %s\n", role, err);
+    cf_settings_destroy(&settings);
+    *status = parsed < 0 ? 2 : 0;
+    return NULL;
+}

@@ -34,9 +34,9 @@ typedef struct {
 } alert_options_t;
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
-static int parse_options(int argc, char **argv, cf_settings_t *s, alert_options_t *o, char *err,
-                         size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, char *err, size_t n)
 {
+    alert_options_t *o = arg;
     int rc = cf_settings_parse(s, argc, argv);
     if (rc != 0) {
         fputs(rc > 0 ? cf_settings_usage(s, s_usage, NULL) : "", stdout);
@@ -62,18 +62,10 @@ int main(int argc, char **argv)
 {
     alert_options_t o = { 0 };
     char err[2048];
-    if (cf_args_no_dumps(err, sizeof err) < 0) {      /* before any secret is read */
-        fprintf(stderr, "caseflow-alert: %s\n", err);
-        return 1;
-    }
-    cf_settings_t *settings = cf_settings_new("alert");
-    int parsed = parse_options(argc, argv, settings, &o, err, sizeof err);
-    if (parsed != 0) {
-        if (parsed < 0)
-            fprintf(stderr, "caseflow-alert: %s\n", err);
-        cf_settings_destroy(&settings);
-        return parsed < 0 ? 2 : 0;
-    }
+    int status;
+    cf_settings_t *settings = cf_args_start("alert", true, argc, argv, parse_options, &o, &status);
+    if (!settings)
+        return status;
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     volatile sig_atomic_t *reload = cf_args_trap_reload();     /* not fatal, as in the others */
     cf_rules_t *rules = cf_rules_new();

@@ -85,9 +85,10 @@ static int parse_values(bench_options_t *o, int opt, char *err, size_t n)
     return rc;
 }
 
-static int parse_options(int argc, char **argv, cf_settings_t *settings, bench_options_t *o,
-                         char *err, size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *settings, void *arg, char *err,
+                         size_t n)
 {
+    bench_options_t *o = arg;
     static const struct option options[] = {
         { "json", no_argument, 0, 'j' }, { "events", required_argument, 0, 'e' },
         { "workers", required_argument, 0, 'W' }, { "producers", required_argument, 0, 'P' },
@@ -228,14 +229,10 @@ int main(int argc, char **argv)
 {
     bench_options_t o;
     char err[2048], bin[PATH_MAX];
-    cf_settings_t *settings = cf_settings_new("bench");
-    int parsed = parse_options(argc, argv, settings, &o, err, sizeof err);
-    if (parsed != 0) {
-        if (parsed < 0)
-            fprintf(stderr, "caseflow-bench: %s\n", err);
-        cf_settings_destroy(&settings);
-        return parsed < 0 ? 2 : 0;
-    }
+    int status;
+    cf_settings_t *settings = cf_args_start("bench", false, argc, argv, parse_options, &o, &status);
+    if (!settings)
+        return status;
     if (!o.quiet && isatty(STDERR_FILENO))
         o.bench.progress = on_progress;
     cf_bench_stack_t *stack = NULL;
@@ -270,7 +267,7 @@ int main(int argc, char **argv)
             fputs("caseflow-bench: own stack on loopback, plain ZeroMQ (no CURVE)\n", stderr);
         o.bench.redis_auth = cf_bench_stack_redis_auth(stack);
     }
-    int status = bench_run(&o, stack);
+    status = bench_run(&o, stack);
     if (stack && cf_bench_stack_stop(stack) < 0) {
         fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));
         status = 1;

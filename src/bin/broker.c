@@ -24,9 +24,9 @@ static char s_metrics_host[CF_SETTINGS_HOST_MAX];
 static int s_metrics_port;     /* 0: no metrics */
 
 /*  Reads the settings into config. 0, -1 with err set, or 1 after --help.  */
-static int parse_options(int argc, char **argv, cf_settings_t *s, cf_broker_config_t *config,
-                         char *err, size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, char *err, size_t n)
 {
+    cf_broker_config_t *config = arg;
     static char redis_host[CF_SETTINGS_HOST_MAX];
     int rc = cf_settings_parse(s, argc, argv);
     if (rc != 0) {          /* --help, or a bad flag or value */
@@ -75,18 +75,11 @@ int main(int argc, char **argv)
 {
     cf_broker_config_t config = { 0 };
     char err[2048];
-    if (cf_args_no_dumps(err, sizeof err) < 0) {      /* before any secret is read */
-        fprintf(stderr, "caseflow-broker: %s\n", err);
-        return 1;
-    }
-    cf_settings_t *settings = cf_settings_new("broker");
-    int parsed = parse_options(argc, argv, settings, &config, err, sizeof err);
-    if (parsed != 0) {
-        if (parsed < 0)
-            fprintf(stderr, "caseflow-broker: %s\n", err);
-        cf_settings_destroy(&settings);
-        return parsed < 0 ? 2 : 0;
-    }
+    int status;
+    cf_settings_t *settings = cf_args_start("broker", true, argc, argv, parse_options, &config,
+                                            &status);
+    if (!settings)
+        return status;
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     config.reload = cf_args_trap_reload();
     cf_metrics_http_t *http = NULL;

@@ -104,9 +104,9 @@ static void list_free(push_list_t *list)
 /* ---- options ---------------------------------------------------------- */
 
 /*  Fills o from argv and the settings s. 0, -1 with err set, 1 after --help. */
-static int parse_options(int argc, char **argv, cf_settings_t *s, push_options_t *o, char *err,
-                         size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, char *err, size_t n)
 {
+    push_options_t *o = arg;
     static const struct option options[] = {
         { "json", no_argument, 0, 'j' }, { "quiet", no_argument, 0, 'q' },
         { "map", required_argument, 0, 'm' }, { "dry-run", no_argument, 0, 'n' },
@@ -402,15 +402,12 @@ int main(int argc, char **argv)
 {
     push_t p = { .started = cf_clock_ms() };
     char err[2048];
-    cf_settings_t *settings = cf_settings_new("push");
-    int parsed = parse_options(argc, argv, settings, &p.options, err, sizeof err);
-    if (parsed != 0) {
-        if (parsed < 0)
-            fprintf(stderr, "caseflow-push: %s\n", err);
-        cf_settings_destroy(&settings);
-        return parsed < 0 ? 2 : 0;
-    }
-    int status = 2;
+    int status;
+    cf_settings_t *settings = cf_args_start("push", false, argc, argv, parse_options, &p.options,
+                                            &status);
+    if (!settings)
+        return status;
+    status = 2;
     if (p.options.map && !(p.map = cf_form_map_load(p.options.map, err, sizeof err)))
         fprintf(stderr, "caseflow-push: %s\n", err);
     else if (p.options.dry_run)

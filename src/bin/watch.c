@@ -64,9 +64,9 @@ typedef struct {
 } watch_t;
 
 /*  Fills o from argv and the settings s. 0, -1 with err set, 1 after --help. */
-static int parse_options(int argc, char **argv, cf_settings_t *s, watch_options_t *o, char *err,
-                         size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, char *err, size_t n)
 {
+    watch_options_t *o = arg;
     static const struct option options[] = {
         { "count", required_argument, 0, 'c' }, { "idle", required_argument, 0, 'i' },
         { "help", no_argument, 0, 'h' }, { "snapshot", no_argument, 0, 'S' }, { 0, 0, 0, 0 } };
@@ -220,14 +220,11 @@ int main(int argc, char **argv)
 {
     watch_t w = { .status = 0 };
     char err[2048];
-    cf_settings_t *settings = cf_settings_new("watch");
-    int parsed = parse_options(argc, argv, settings, &w.options, err, sizeof err);
-    if (parsed != 0) {
-        if (parsed < 0)
-            fprintf(stderr, "caseflow-watch: %s\n", err);
-        cf_settings_destroy(&settings);
-        return parsed < 0 ? 2 : 0;
-    }
+    int status;
+    cf_settings_t *settings = cf_args_start("watch", false, argc, argv, parse_options, &w.options,
+                                            &status);
+    if (!settings)
+        return status;
     if (watch_connect(&w, err, sizeof err) < 0) {
         fprintf(stderr, "caseflow-watch: %s\n", err);
         w.status = 2;

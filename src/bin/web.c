@@ -92,9 +92,9 @@ static void reload_forms(cf_web_t *web, cf_web_forms_t **forms, const char *dir)
 }
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
-static int parse_options(int argc, char **argv, cf_settings_t *s, web_options_t *o, char *err,
-                         size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, char *err, size_t n)
 {
+    web_options_t *o = arg;
     int rc = cf_settings_parse(s, argc, argv);
     if (rc != 0) {
         fputs(rc > 0 ? cf_settings_usage(s, s_usage, NULL) : "", stdout);
@@ -151,20 +151,13 @@ int main(int argc, char **argv)
 {
     web_options_t o = { 0 };
     char err[2048];
-    if (cf_args_no_dumps(err, sizeof err) < 0) {
-        fprintf(stderr, "caseflow-web: %s\n", err);
-        return 1;
-    }
-    cf_settings_t *settings = cf_settings_new("web");
-    int parsed = parse_options(argc, argv, settings, &o, err, sizeof err);
-    if (parsed != 0) {
-        if (parsed < 0)
-            fprintf(stderr, "caseflow-web: %s\n", err);
+    int status;
+    cf_settings_t *settings = cf_args_start("web", true, argc, argv, parse_options, &o, &status);
+    if (!settings) {
         cf_curve_destroy(&o.curve);
         cf_curve_destroy(&o.operator);
         cf_curve_destroy(&o.producer);
-        cf_settings_destroy(&settings);
-        return parsed < 0 ? 2 : 0;
+        return status;
     }
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     volatile sig_atomic_t *reload = cf_args_trap_reload();     /* not fatal, as in the others */

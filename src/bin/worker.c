@@ -28,9 +28,9 @@ typedef struct {
 } worker_options_t;
 
 /*  Reads the settings into o. 0, -1 with err set, or 1 after --help.       */
-static int parse_options(int argc, char **argv, cf_settings_t *s, worker_options_t *o,
-                         char *err, size_t n)
+static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, char *err, size_t n)
 {
+    worker_options_t *o = arg;
     int rc = cf_settings_parse(s, argc, argv);
     if (rc != 0) {          /* --help, or a bad flag or value */
         fputs(rc > 0 ? cf_settings_usage(s, s_usage, NULL) : "", stdout);
@@ -76,18 +76,11 @@ int main(int argc, char **argv)
 {
     worker_options_t options = { 0 };
     char err[2048];
-    if (cf_args_no_dumps(err, sizeof err) < 0) {      /* before any secret is read */
-        fprintf(stderr, "caseflow-worker: %s\n", err);
-        return 1;
-    }
-    cf_settings_t *settings = cf_settings_new("worker");
-    int parsed = parse_options(argc, argv, settings, &options, err, sizeof err);
-    if (parsed != 0) {
-        if (parsed < 0)
-            fprintf(stderr, "caseflow-worker: %s\n", err);
-        cf_settings_destroy(&settings);
-        return parsed < 0 ? 2 : 0;
-    }
+    int status;
+    cf_settings_t *settings = cf_args_start("worker", true, argc, argv, parse_options, &options,
+                                            &status);
+    if (!settings)
+        return status;
     volatile sig_atomic_t *stop = cf_args_trap_signals();
     options.config.reload = cf_args_trap_reload();
     cf_metrics_http_t *http = NULL;

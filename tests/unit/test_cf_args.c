@@ -1,8 +1,10 @@
-/*  Tests of cf_args: numbers in range, HOST:PORT, environment fallback.     */
+/*  Tests of cf_args: numbers in range, HOST:PORT, environment fallback, and
+    the start every main shares (its exit statuses).                         */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "caseflow/cf_args.h"
@@ -64,11 +66,38 @@ static void test_log_level(void **unused)
     assert_int_equal(level, CF_LOG_DEBUG);          /* unchanged by a bad value */
 }
 
+/* A parser that answers what *options says: 0 run, 1 help, -1 an error. */
+static int fake_parse(int argc, char **argv, cf_settings_t *settings, void *options, char *err,
+                      size_t n)
+{
+    (void) argc, (void) argv, (void) settings;
+    int *answer = options;
+    snprintf(err, n, "--nonsense: not an option");
+    return *answer;
+}
+
+static void test_start(void **unused)
+{
+    (void) unused;
+    char *argv[] = { "caseflow-push", NULL };
+    int status = -1, answer = 0;
+    cf_settings_t *settings = cf_args_start("push", false, 1, argv, fake_parse, &answer, &status);
+    assert_non_null(settings);
+    cf_settings_destroy(&settings);
+    answer = 1;                         /* --help: exit 0 */
+    assert_null(cf_args_start("push", false, 1, argv, fake_parse, &answer, &status));
+    assert_int_equal(status, 0);
+    answer = -1;                        /* a usage error: exit 2 */
+    assert_null(cf_args_start("push", false, 1, argv, fake_parse, &answer, &status));
+    assert_int_equal(status, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = { cmocka_unit_test(test_numbers),
                                         cmocka_unit_test(test_host_port),
                                         cmocka_unit_test(test_env_fallback),
-                                        cmocka_unit_test(test_log_level) };
+                                        cmocka_unit_test(test_log_level),
+                                        cmocka_unit_test(test_start) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
