@@ -21,38 +21,65 @@
 
 /* ---- the map --------------------------------------------------------------- */
 
+/* The field id of each key (-1 unknown, -2 not a string), found once for
+   the three passes over the keys below. A valid event has at most one key
+   per field; the keys of a longer map past those are looked up each time. */
+typedef struct {
+    int id[CF_F_COUNT_ALL];
+    uint32_t kept;
+} event_keys_t;
+
+static int event_key_find(const msgpack_object *key)
+{
+    return key->type == MSGPACK_OBJECT_STR ? cf_event_field_find(key->via.str.ptr, key->via.str.size)
+                                           : -2;
+}
+
+static void event_keys(event_keys_t *keys, const msgpack_object *map)
+{
+    keys->kept = map->via.map.size < CF_F_COUNT_ALL ? map->via.map.size : CF_F_COUNT_ALL;
+    for (uint32_t i = 0; i < keys->kept; i++)
+        keys->id[i] = event_key_find(&map->via.map.ptr[i].key);
+}
+
+static int event_key(const event_keys_t *keys, const msgpack_object *map, uint32_t i)
+{
+    return i < keys->kept ? keys->id[i] : event_key_find(&map->via.map.ptr[i].key);
+}
+
 /* Fills event_id and source_system ahead of every other check, when each
    appears once and is valid, so a rejection can still be acknowledged by id
-   and counted by source. Writes no reason. */
-static void event_prefill(cf_event_t *event, const msgpack_object *map)
+   and counted by source. Writes no reason. One pass over the keys for
+   both. */
+static void event_prefill(cf_event_t *event, const msgpack_object *map, const event_keys_t *keys)
 {
     cf_decode_t quiet = { event, NULL, 0 };
     const cf_field_id_t ids[] = { CF_F_EVENT_ID, CF_F_SOURCE_SYSTEM };
-    for (size_t j = 0; j < sizeof ids / sizeof *ids; j++) {
-        const msgpack_object *found = NULL;
-        size_t count = 0;
-        for (uint32_t i = 0; i < map->via.map.size; i++) {
-            const msgpack_object *key = &map->via.map.ptr[i].key;
-            if (key->type == MSGPACK_OBJECT_STR
-                && cf_event_field_find(key->via.str.ptr, key->via.str.size) == (int) ids[j]) {
-                found = &map->via.map.ptr[i].val;
-                count++;
+    const msgpack_object *found[] = { NULL, NULL };
+    size_t count[] = { 0, 0 };
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        int id = event_key(keys, map, i);
+        for (size_t j = 0; j < sizeof ids / sizeof *ids; j++)
+            if (id == (int) ids[j]) {
+                found[j] = &map->via.map.ptr[i].val;
+                count[j]++;
             }
-        }
-        if (count == 1)
-            cf_event_field_check(&quiet, ids[j], found);
     }
+    for (size_t j = 0; j < sizeof ids / sizeof *ids; j++)
+        if (count[j] == 1)
+            cf_event_field_check(&quiet, ids[j], found[j]);
 }
 
 /* Indexes the values by field; rejects non-string and repeated keys. Unknown
    names wait until the type is known. */
-static int event_collect(cf_decode_t *d, const msgpack_object *map, const msgpack_object **values)
+static int event_collect(cf_decode_t *d, const msgpack_object *map, const event_keys_t *keys,
+                         const msgpack_object **values)
 {
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr[i].key;
         if (key->type != MSGPACK_OBJECT_STR)
             return cf_event_fail(d, "event: a key is not a string (got %s)", cf_event_got(key));
-        int id = cf_event_field_find(key->via.str.ptr, key->via.str.size);
+        int id = event_key(keys, map, i);
         if (id < 0)
             continue;
         if (values[id])
@@ -93,13 +120,13 @@ static int event_envelope(cf_decode_t *d, const msgpack_object *const *values)
 }
 
 /* Every key, in map order, must be a field the type takes. */
-static int event_allowed(cf_decode_t *d, const msgpack_object *map)
+static int event_allowed(cf_decode_t *d, const msgpack_object *map, const event_keys_t *keys)
 {
     cf_event_type_t type = d->event->type;
     uint64_t allowed = cf_event_fields_allowed(type);
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr[i].key;
-        int id = cf_event_field_find(key->via.str.ptr, key->via.str.size);
+        int id = event_key(keys, map, i);
         if (id >= 0 && (allowed & CF_FIELD_BIT(id)))
             continue;
         if (id == CF_F_CASE_REF || id == CF_F_CASE_SEQ)
@@ -132,12 +159,14 @@ static int event_map(cf_decode_t *d, const msgpack_object *map, size_t trailing)
 {
     if (map->type != MSGPACK_OBJECT_MAP)
         return cf_event_fail(d, "event: not a map");
-    event_prefill(d->event, map);
+    event_keys_t keys;
+    event_keys(&keys, map);
+    event_prefill(d->event, map, &keys);
     if (trailing)
         return cf_event_fail(d, "event: extra bytes after the map");
     const msgpack_object *values[CF_F_COUNT_ALL] = { NULL };
-    if (event_collect(d, map, values) < 0 || event_envelope(d, values) < 0
-        || event_allowed(d, map) < 0 || event_fields(d, values) < 0)
+    if (event_collect(d, map, &keys, values) < 0 || event_envelope(d, values) < 0
+        || event_allowed(d, map, &keys) < 0 || event_fields(d, values) < 0)
         return -1;
     return 0;
 }

@@ -223,11 +223,12 @@ int cf_event_check_enum(cf_decode_t *d, const char *path, const char *const *set
     size_t len = 0;
     if (cf_event_check_string(d, path, o, &s, &len) < 0)
         return -1;
-    char list[160] = "";
-    size_t used = 0;
-    for (int i = 0; set[i]; i++) {
+    for (int i = 0; set[i]; i++)
         if (strlen(set[i]) == len && memcmp(set[i], s, len) == 0)
             return i;
+    char list[160] = "";        /* the reason's list, only once it is needed */
+    size_t used = 0;
+    for (int i = 0; set[i]; i++) {
         int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", set[i]);
         assert(n > 0 && (size_t) n < sizeof list - used);
         used += (size_t) n;

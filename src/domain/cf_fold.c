@@ -7,6 +7,7 @@
     steady stream of batches allocates nothing.                             */
 #include "cf_fold_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_fmt.h"
 #include "caseflow/cf_pack.h"
 
 #include <assert.h>
@@ -150,7 +151,7 @@ void fold_addf(cf_fold_t *self, int family, int64_t d, const char *fmt, ...)
     char field[FOLD_FIELD_MAX];
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(field, sizeof field, fmt, ap);
+    int len = cf_fmt_v(field, sizeof field, fmt, ap);
     va_end(ap);
     assert(len >= 0 && (size_t) len < sizeof field);
     if (len < 0 || (size_t) len >= sizeof field)
@@ -161,7 +162,7 @@ void fold_addf(cf_fold_t *self, int family, int64_t d, const char *fmt, ...)
 void fold_add_route_day(cf_fold_t *self, const char *route, int64_t day, int64_t d)
 {
     char field[FOLD_FIELD_MAX];
-    int len = snprintf(field, sizeof field, "%s|%lld", route, (long long) day);
+    int len = cf_fmt(field, sizeof field, "%s|%lld", route, (long long) day);
     if (d != 0 && !sums_add(&self->route_days, -1, field, (size_t) len, d))
         fold_fail(self, "counter would overflow in the batch: route_day %s", field);
 }
@@ -341,7 +342,7 @@ void fold_note(cf_fold_t *self, const char *topic, const fold_kv_t *kv, size_t n
 void fold_deadline(cf_fold_t *self, const fold_case_t *c, int limit, int64_t due)
 {
     char member[CF_PSEUDONYM_LEN + 64];
-    int len = snprintf(member, sizeof member, "%s|%s", c->id, cf_vocab_limit_name(limit));
+    int len = cf_fmt(member, sizeof member, "%s|%s", c->id, cf_vocab_limit_name(limit));
     self->members = cf_grow(self->members, &self->members_cap, self->members_n + (size_t) len + 1, 1);
     memcpy(self->members + self->members_n, member, (size_t) len + 1);
     self->deadlines = cf_grow(self->deadlines, &self->deadlines_cap, self->deadlines_n + 1,
@@ -371,7 +372,7 @@ bool cf_fold_fire(cf_fold_t *self, const char *case_id, int limit, int64_t due_m
         { "programme", 's', c->prog, 0, 0 },
     };
     char topic[64];
-    snprintf(topic, sizeof topic, "alert.overdue.%s", word);
+    cf_fmt(topic, sizeof topic, "alert.overdue.%s", word);
     fold_note(self, topic, kv, sizeof kv / sizeof *kv - !c->registered);
     return true;
 }

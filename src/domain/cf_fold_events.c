@@ -6,6 +6,7 @@
     flows and a route's spike. Derived aggregates are kept in step by
     fold_touch before the first change of what they read.                  */
 #include "cf_fold_internal.h"
+#include "caseflow/cf_fmt.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ static void alert_vulnerable(cf_fold_t *self, const fold_case_t *c, const cf_eve
         return;
     char topic[64];
     const char *name = cf_vocab_alert_flag_name(flag);
-    snprintf(topic, sizeof topic, "alert.vulnerable.%s", name);
+    cf_fmt(topic, sizeof topic, "alert.vulnerable.%s", name);
     fold_kv_t kv = { "flag", 's', name, 0, 0 };
     note_case(self, c, e, topic, &kv, 1, NULL, 0);
 }
@@ -72,7 +73,7 @@ static void count_ever(cf_fold_t *self, fold_case_t *c, int s, const cf_event_t 
     bool waited = c->waiting & (1u << s);
     c->waiting &= (uint8_t) ~(1u << s);
     char topic[96];
-    snprintf(topic, sizeof topic, "case.%s.%s", c->prog, stage);
+    cf_fmt(topic, sizeof topic, "case.%s.%s", c->prog, stage);
     fold_kv_t kv[] = { { "stage", 's', stage, 0, 0 }, { "persons", 'i', NULL, c->n, 0 } };
     note_case(self, c, e, topic, kv, 2, waited ? c->stage_by[s] : NULL, c->stage_at[s]);
 }
@@ -86,7 +87,7 @@ static void enter_stage(cf_fold_t *self, fold_case_t *c, int s, const cf_event_t
     if (!c->registered) {
         c->waiting |= (uint8_t) (1u << s);
         c->stage_at[s] = e->occurred_at;
-        snprintf(c->stage_by[s], sizeof c->stage_by[s], "%s", e->event_id);
+        cf_fmt(c->stage_by[s], sizeof c->stage_by[s], "%s", e->event_id);
         return;
     }
     count_ever(self, c, s, e);
@@ -145,13 +146,13 @@ static void service(cf_fold_t *self, fold_case_t *c, int family, const char *res
                     const char *currency, int64_t cents)
 {
     char field[FOLD_REST_MAX];
-    int len = snprintf(field, sizeof field, "%s|%s|%s", rest, currency,
+    int len = cf_fmt(field, sizeof field, "%s|%s|%s", rest, currency,
                        family == CF_FAMILY_REINT ? "services" : "events");
     assert(len > 0 && (size_t) len < sizeof field);
     (void) len;
     emit(self, c, family, field, 1);
     if (strcmp(currency, "-")) {
-        snprintf(field, sizeof field, "%s|%s|value", rest, currency);
+        cf_fmt(field, sizeof field, "%s|%s|value", rest, currency);
         emit(self, c, family, field, cents);
     }
 }
@@ -201,9 +202,9 @@ static void count_services(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
         if (s->when && !element_flag(e, info, s->when))
             continue;
         char rest[FOLD_REST_MAX];
-        int len = snprintf(rest, sizeof rest, "%s|%s", s->kind, element_text(e, info, s->detail[0]));
+        int len = cf_fmt(rest, sizeof rest, "%s|%s", s->kind, element_text(e, info, s->detail[0]));
         if (s->detail[1])
-            len += snprintf(rest + len, sizeof rest - (size_t) len, ":%s",
+            len += cf_fmt(rest + len, sizeof rest - (size_t) len, ":%s",
                             element_text(e, info, s->detail[1]));
         assert(len > 0 && (size_t) len < sizeof rest);
         (void) len;
@@ -254,11 +255,11 @@ static void registered(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
     fold_touch(self, c);
     add_vulns(self, c, e->vulnerabilities, e);     /* not yet registered: counted below */
     c->registered = true;
-    snprintf(c->prog, sizeof c->prog, "%s", e->programme);
+    cf_fmt(c->prog, sizeof c->prog, "%s", e->programme);
     c->n = e->person_count;
-    snprintf(c->org, sizeof c->org, "%s", e->origin_country);
-    snprintf(c->host, sizeof c->host, "%s", e->host_country);
-    snprintf(c->route, sizeof c->route, "%s", e->route[0] ? e->route : "-");
+    cf_fmt(c->org, sizeof c->org, "%s", e->origin_country);
+    cf_fmt(c->host, sizeof c->host, "%s", e->host_country);
+    cf_fmt(c->route, sizeof c->route, "%s", e->route[0] ? e->route : "-");
     c->has_time |= 1u << FOLD_RT;
     c->time[FOLD_RT] = e->occurred_at;
     c->bits |= 1u << CF_STAGE_REGISTERED;
@@ -328,7 +329,7 @@ static void handle(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
         keep_earliest(self, c, FOLD_AT, e->occurred_at);
         break;
     case CF_EV_CASE_REINTEGRATION:
-        snprintf(rest, sizeof rest, "%s|%s", e->dimension, e->modality);
+        cf_fmt(rest, sizeof rest, "%s|%s", e->dimension, e->modality);
         service(self, c, CF_FAMILY_REINT, rest, money_currency(e), money_cents(e));
         keep_earliest(self, c, FOLD_IT, e->occurred_at);
         break;
@@ -392,7 +393,7 @@ void fold_apply_flow(cf_fold_t *self, const cf_event_t *e)
     char base[FOLD_FIELD_MAX - 16], day[CF_EVENT_DAY_SIZE];
     cf_event_day(e->occurred_at, day, sizeof day);
     const char *route = e->route[0] ? e->route : "-";
-    snprintf(base, sizeof base, "%s|%s|%s|%s|%s", day, route, e->from_country, e->to_country,
+    cf_fmt(base, sizeof base, "%s|%s|%s|%s|%s", day, route, e->from_country, e->to_country,
              e->country);
     int64_t count = (int64_t) e->count;
     fold_addf(self, CF_FAMILY_FLOWS, count, "%s|count", base);
@@ -441,7 +442,7 @@ void fold_settle_spike(cf_fold_t *self, fold_route_t *r)
     if (spiking && !r->marked) {
         r->marked = true;
         char topic[64];
-        snprintf(topic, sizeof topic, "alert.spike.%s", r->name);
+        cf_fmt(topic, sizeof topic, "alert.spike.%s", r->name);
         fold_kv_t kv[] = {
             { "route", 's', r->name, 0, 0 }, { "last_7_days", 'i', NULL, last7, 0 },
             { "previous_28_days", 'i', NULL, prev28, 0 }, { "ratio", 'n', NULL, 0, rule->ratio },
