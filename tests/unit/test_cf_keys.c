@@ -1,0 +1,74 @@
+/*  Tests of cf_keys: the names put together by hand (fixed, case, eid) are
+    the bytes of their snprintf formats, on edge values (shard 0 and the
+    largest, generation 0 and the largest, the last bucket, a case_id cut
+    by its length); the rest are formatted as documented (docs/storage.md). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include "caseflow/cf_keys.h"
+
+static void test_hand_made_names(void **unused)
+{
+    (void) unused;
+    const unsigned shards[] = { 0, 7, 63, 1000, UINT_MAX };
+    const long long generations[] = { 0, 1, 20591, LLONG_MAX };
+    const unsigned buckets[] = { 0, 9, 10, CF_KEYS_EID_BUCKETS - 1 };
+    char got[CF_KEYS_MAX], want[CF_KEYS_MAX];
+    for (size_t i = 0; i < sizeof shards / sizeof *shards; i++) {
+        unsigned s = shards[i];
+        for (int key = 0; key < CF_KEYS_FIXED; key++) {
+            size_t len = cf_keys_fixed(got, sizeof got, s, key);
+            int n = snprintf(want, sizeof want, "cf:{s%u}:%s", s, cf_keys_fixed_name(key));
+            assert_int_equal(len, n);
+            assert_string_equal(got, want);
+        }
+        const char *id = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+        for (size_t cut = 0; cut <= strlen(id) + 1; cut += 8) {
+            size_t len = cf_keys_case(got, sizeof got, s, id, cut);
+            int n = snprintf(want, sizeof want, "cf:{s%u}:case:%.*s", s, (int) cut, id);
+            assert_int_equal(len, n);
+            assert_string_equal(got, want);
+        }
+        for (size_t g = 0; g < sizeof generations / sizeof *generations; g++)
+            for (size_t b = 0; b < sizeof buckets / sizeof *buckets; b++) {
+                size_t len = cf_keys_eid(got, sizeof got, s, generations[g], buckets[b]);
+                int n = snprintf(want, sizeof want, "cf:{s%u}:eid:%lld:%u", s, generations[g],
+                                 buckets[b]);
+                assert_int_equal(len, n);
+                assert_string_equal(got, want);
+            }
+    }
+    /* a buffer that holds exactly the name and its NUL */
+    char exact[sizeof "cf:{s5}:case:ab"];
+    assert_int_equal(cf_keys_case(exact, sizeof exact, 5, "ab", 2), sizeof exact - 1);
+    assert_string_equal(exact, "cf:{s5}:case:ab");
+}
+
+static void test_formatted_names(void **unused)
+{
+    (void) unused;
+    char buf[CF_KEYS_REJECTION_MAX];
+    assert_int_equal(cf_keys_rejection(buf, sizeof buf, 3, "e-1", "persons.sex"), 27);
+    assert_string_equal(buf, "cf:{s3}:rej:e-1|persons.sex");
+    cf_keys_dlq_try(buf, sizeof buf, "e-1");
+    assert_string_equal(buf, "cf:{dlq}:try:e-1");
+    cf_keys_dlq_dead(buf, sizeof buf, "e-1");
+    assert_string_equal(buf, "cf:{dlq}:dead:e-1");
+    cf_keys_alert_sink(buf, sizeof buf, "ops");
+    assert_string_equal(buf, "cf:alert:sink:ops");
+    assert_string_equal(cf_keys_fixed_name(CF_KEYS_OUTBOX), "outbox");
+    assert_string_equal(cf_keys_fixed_type(CF_KEYS_DUE), "zset");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hand_made_names),
+        cmocka_unit_test(test_formatted_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
