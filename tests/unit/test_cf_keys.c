@@ -60,6 +60,8 @@ static void test_formatted_names(void **unused)
     assert_string_equal(buf, "cf:{dlq}:dead:e-1");
     cf_keys_alert_sink(buf, sizeof buf, "ops");
     assert_string_equal(buf, "cf:alert:sink:ops");
+    cf_keys_alert_dead(buf, sizeof buf, "ops");
+    assert_string_equal(buf, "cf:alert:dead:ops");
     assert_string_equal(cf_keys_fixed_name(CF_KEYS_OUTBOX), "outbox");
     assert_string_equal(cf_keys_fixed_type(CF_KEYS_DUE), "zset");
 }
