@@ -11,8 +11,9 @@
 #include <sodium.h>
 
 struct _cf_pseudo_t {
-    unsigned char key[CF_PSEUDO_KEY_MAX];
-    size_t key_len;
+    /* HMAC's state after the key: each pseudonym starts from a copy of it,
+       instead of hashing the key's two pads again for every event */
+    crypto_auth_hmacsha256_state keyed;
 };
 
 /* Reads at most CF_PSEUDO_KEY_MAX + 1 bytes, so an oversized file is seen. */
@@ -50,14 +51,14 @@ cf_pseudo_t *cf_pseudo_new(const char *key_file, char *err, size_t err_size)
         snprintf(err, err_size, "libsodium failed to initialise");
         return NULL;
     }
-    cf_pseudo_t *self = cf_calloc(1, sizeof *self + 1);
     unsigned char buf[CF_PSEUDO_KEY_MAX + 1];
-    if (read_key(key_file, buf, &self->key_len, err, err_size) < 0) {
+    size_t len;
+    if (read_key(key_file, buf, &len, err, err_size) < 0) {
         sodium_memzero(buf, sizeof buf);
-        free(self);
         return NULL;
     }
-    memcpy(self->key, buf, self->key_len);
+    cf_pseudo_t *self = cf_calloc(1, sizeof *self);
+    crypto_auth_hmacsha256_init(&self->keyed, buf, len);
     sodium_memzero(buf, sizeof buf);
     return self;
 }
@@ -66,10 +67,10 @@ void cf_pseudo_apply(const cf_pseudo_t *self, const char *ref, size_t len, char 
 {
     assert(self && ref && out);
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, self->key, self->key_len);
+    crypto_auth_hmacsha256_state state = self->keyed;
     crypto_auth_hmacsha256_update(&state, (const unsigned char *) ref, len);
     crypto_auth_hmacsha256_final(&state, mac);
+    sodium_memzero(&state, sizeof state);
     sodium_bin2hex(out, 33, mac, 16);
 }
 
@@ -77,7 +78,7 @@ void cf_pseudo_destroy(cf_pseudo_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sodium_memzero((*self_p)->key, sizeof (*self_p)->key);
+    sodium_memzero(&(*self_p)->keyed, sizeof (*self_p)->keyed);
     free(*self_p);
     *self_p = NULL;
 }
