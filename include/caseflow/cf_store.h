@@ -1,10 +1,11 @@
 /*  cf_store: caseflow's Redis state (docs/storage.md is the contract). A
     batch of validated events is split by shard; the worker computes each
-    shard's result from the states it reads (cf_fold) and commits it with one
-    call of the generic commit script (lua/commit.lua), atomically and
-    idempotently (an event_id seen within the dedupe window is a duplicate
-    and changes nothing but the duplicate counter); the reads of all shards
-    go out in one pipelined round trip, and so do their commits. The store reads only case_id, never case_ref, so the
+    shard's result from the states it reads under WATCH (cf_fold) and commits
+    it with plain commands in one MULTI/EXEC, atomically and idempotently (an
+    event_id seen within the dedupe window is a duplicate and changes nothing
+    but the duplicate counter); the reads of all shards go out in one
+    pipelined round trip, their checks in another, and their writes in one
+    transaction. The store reads only case_id, never case_ref, so the
     raw reference cannot reach Redis. Errors are returned as -1 with a code
     and a message on the object; the library never prints. A broken
     connection is reopened on the next call. Not thread-safe: one per thread. */
@@ -23,11 +24,10 @@
 
 #define CF_STORE_EID_TTL        (30u * 24 * 3600)   /* default dedupe window, s */
 #define CF_STORE_CASE_TTL       (30u * 24 * 3600)   /* default life of a closed case's state, s */
-#define CF_STORE_COMMIT_SCRIPT  "commit.lua"        /* a shard's commit, generic */
 #define CF_STORE_REJECT_SCRIPT  "count_rejection.lua"   /* a rejection, counted once */
 #define CF_STORE_DEAD_SCRIPT    "dead_letter.lua"       /* a dead letter, set aside once */
 
-/*  Reads the single script name of script_dir (commit.lua,
+/*  Reads the single script name of script_dir (dead_letter.lua,
     publish_batch.lua, ...), after the single scripts' prelude, into a new
     text (the caller frees it). 0, or -1 with "path: reason" in err.        */
 int cf_store_script_single(const char *script_dir, const char *name, char **text, size_t *len,
@@ -38,7 +38,6 @@ int cf_store_script_single(const char *script_dir, const char *name, char **text
     of their own (docs/security.md). Its functions, each the script of the
     same name wrapped as a function, after its prelude:                      */
 #define CF_STORE_LIBRARY        "caseflow"
-#define CF_STORE_FN_COMMIT      "caseflow_commit"           /* CF_STORE_COMMIT_SCRIPT */
 #define CF_STORE_FN_REJECT      "caseflow_count_rejection"  /* CF_STORE_REJECT_SCRIPT */
 #define CF_STORE_FN_DEAD        "caseflow_dead_letter"      /* CF_STORE_DEAD_SCRIPT */
 #define CF_STORE_FN_PUBLISH     "caseflow_publish_batch"    /* CF_STORE_PUBLISH_SCRIPT */

@@ -1,43 +1,38 @@
-/*  cf_commit: builds the operation list of one caseflow_commit call
-    (lua/commit.lua). Operations are kept as items over one byte arena and
-    packed at the end, sorted by kind (guards before writes, in the order the
-    script runs them) and key, so that the items of one kind and key become
-    one operation; notifications keep the order they were added in.       */
+/*  cf_commit: builds one shard's commit as plain Redis commands (cf_commit.h;
+    docs/storage.md, "The commit"). Items are kept over one byte arena and
+    sorted once, by kind (in the order the commands go out) and key, so that
+    the items of one kind and key become one command; counters also by
+    field, so that a field added twice is read and written once; the
+    notifications keep the order they were added in. The check round's
+    replies give each counter's new value, computed here in 64-bit integers
+    (never Lua's doubles), so that the writes set exact values.            */
 #include "cf_commit.h"
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_pack.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The kinds, in the order the script's two passes want them. */
+/* The kinds, in the order their commands go out. */
 typedef enum {
-    OP_FENCE, OP_GUARD_VALUE, OP_GUARD_FIELD, OP_GUARD_ABSENT, OP_GUARD_TYPE, OP_INCR,
-    OP_SET, OP_HSET, OP_EXPIREAT, OP_ZADD, OP_ZREM, OP_XADD, OP_KINDS
+    OP_TYPE, OP_SET, OP_HSET, OP_INCR, OP_EXPIREAT, OP_ZADD, OP_ZREM, OP_XADD, OP_KINDS
 } commit_kind_t;
 
-/* The fence is a field guard ('f') that sorts before every other one. */
-static const char s_codes[OP_KINDS] = { 'f', 'g', 'f', 'a', 't', 'i', 's', 'h', 'e', 'z', 'r',
-                                        'x' };
-
-/* Kinds whose items of one key are one operation. */
+/* Kinds whose items of one key are one command. */
 static bool commit_grouped(commit_kind_t kind)
 {
-    return kind == OP_GUARD_ABSENT || kind == OP_INCR || kind == OP_HSET || kind == OP_ZADD
-        || kind == OP_ZREM;
+    return kind == OP_INCR || kind == OP_HSET || kind == OP_ZADD || kind == OP_ZREM;
 }
 
 typedef struct {
     size_t off, len;
-    bool null;
 } commit_str_t;
 
-/* A key, and its items that one key needs once: the EXPIREAT (moved to the
-   latest time asked) and the type guard. */
+/* A key, and the items one key needs once: its EXPIREAT (moved to the
+   latest time asked) and its type check. */
 typedef struct {
     commit_str_t name;
     size_t expire_item;         /* index + 1 of its EXPIREAT item, 0 none */
@@ -48,33 +43,44 @@ typedef struct {
     commit_kind_t kind;
     size_t key;
     size_t seq;
-    commit_str_t a, b;          /* field / value / member / topic, body ... */
+    commit_str_t a, b;          /* field / value / member / topic, body / type */
     int64_t n;                  /* delta, ttl, score, time */
+    int64_t sum;                /* a counter's value after this item (checks) */
 } commit_item_t;
+
+/* One reply the check round waits for. */
+typedef enum { CHECK_WATCH, CHECK_HMGET, CHECK_TYPE } check_kind_t;
+typedef struct {
+    check_kind_t kind;
+    size_t at, n;               /* its items: order[at .. at + n) */
+} commit_check_t;
 
 struct _cf_commit_t {
     char *bytes;                /* every string given, copied */
     size_t bytes_len, bytes_cap;
-    commit_key_t *keys;         /* KEYS[i + 1] */
+    commit_key_t *keys;         /* key k is keys[k - 1] */
     size_t nkeys, keys_cap;
     size_t *slots;              /* open addressing over keys: index + 1, 0 empty */
     size_t nslots;
     commit_item_t *items;
     size_t nitems, items_cap;
-    size_t *order;
+    size_t notes;
+    size_t *order;              /* items sorted (cf_commit_checks) */
     size_t order_cap;
-    msgpack_sbuffer ops;
-    const char **argv;
+    bool sorted;
+    commit_check_t *checks;
+    size_t nchecks, checks_cap, next_check;
+    size_t wrong_hash;          /* key + 1 of a hash Redis refused, 0 none */
+    const char **argv;          /* one command, being emitted */
     size_t *argvlen;
     size_t argv_cap;
-    char numkeys[24], ttl[16];
+    char (*nums)[24];           /* its numbers */
+    size_t nums_cap;
 };
 
 cf_commit_t *cf_commit_new(void)
 {
-    cf_commit_t *self = cf_calloc(1, sizeof *self);
-    msgpack_sbuffer_init(&self->ops);
-    return self;
+    return cf_calloc(1, sizeof(cf_commit_t));
 }
 
 void cf_commit_destroy(cf_commit_t **self_p)
@@ -87,9 +93,10 @@ void cf_commit_destroy(cf_commit_t **self_p)
     free(self->slots);
     free(self->items);
     free(self->order);
+    free(self->checks);
     free(self->argv);
     free(self->argvlen);
-    msgpack_sbuffer_destroy(&self->ops);
+    free(self->nums);
     free(self);
     *self_p = NULL;
 }
@@ -100,19 +107,30 @@ void cf_commit_reset(cf_commit_t *self)
     self->bytes_len = 0;
     self->nkeys = 0;
     self->nitems = 0;
+    self->notes = 0;
+    self->sorted = false;
+    self->nchecks = self->next_check = 0;
+    self->wrong_hash = 0;
     if (self->slots)
         memset(self->slots, 0, self->nslots * sizeof *self->slots);
 }
 
+/* Copies data into the arena, with a NUL after it, so that a key or a type
+   is a C string too. */
 static commit_str_t commit_copy(cf_commit_t *self, const void *data, size_t len)
 {
-    commit_str_t s = { self->bytes_len, len, data == NULL };
-    if (data && len) {
-        self->bytes = cf_grow(self->bytes, &self->bytes_cap, self->bytes_len + len, 1);
+    commit_str_t s = { self->bytes_len, len };
+    self->bytes = cf_grow(self->bytes, &self->bytes_cap, self->bytes_len + len + 1, 1);
+    if (len)
         memcpy(self->bytes + self->bytes_len, data, len);
-        self->bytes_len += len;
-    }
+    self->bytes[self->bytes_len + len] = '\0';
+    self->bytes_len += len + 1;
     return s;
+}
+
+static const char *commit_text(const cf_commit_t *self, commit_str_t s)
+{
+    return self->bytes + s.off;
 }
 
 static uint64_t commit_hash(const char *s, size_t len)
@@ -140,7 +158,7 @@ static void commit_rehash(cf_commit_t *self)
 
 size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len)
 {
-    assert(self && key);
+    assert(self && key && len);
     if (2 * (self->nkeys + 1) > self->nslots)
         commit_rehash(self);
     size_t at = commit_hash(key, len) & (self->nslots - 1);
@@ -160,50 +178,23 @@ size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len)
 
 static commit_item_t *commit_add(cf_commit_t *self, commit_kind_t kind, size_t k)
 {
-    assert(k >= 1 && k <= self->nkeys);
+    assert(k >= 1 && k <= self->nkeys && !self->sorted);
     self->items = cf_grow(self->items, &self->items_cap, self->nitems + 1, sizeof *self->items);
     commit_item_t *item = &self->items[self->nitems];
     memset(item, 0, sizeof *item);
     item->kind = kind;
     item->key = k;
     item->seq = self->nitems++;
-    item->a.null = item->b.null = true;
     return item;
 }
 
-void cf_commit_guard_value(cf_commit_t *self, size_t k, const void *old, size_t len)
+void cf_commit_type(cf_commit_t *self, size_t k, const char *type)
 {
-    commit_item_t *item = commit_add(self, OP_GUARD_VALUE, k);
-    item->a = commit_copy(self, old, len);
-}
-
-void cf_commit_guard_field(cf_commit_t *self, size_t k, const void *field, size_t field_len,
-                           const void *old, size_t len)
-{
-    commit_item_t *item = commit_add(self, OP_GUARD_FIELD, k);
-    item->a = commit_copy(self, field, field_len);
-    item->b = commit_copy(self, old, len);
-}
-
-void cf_commit_fence(cf_commit_t *self, size_t k, const void *field, size_t field_len,
-                     const void *old, size_t len)
-{
-    commit_item_t *item = commit_add(self, OP_FENCE, k);
-    item->a = commit_copy(self, field, field_len);
-    item->b = commit_copy(self, old, len);
-}
-
-void cf_commit_guard_absent(cf_commit_t *self, size_t k, const void *field, size_t len)
-{
-    commit_add(self, OP_GUARD_ABSENT, k)->a = commit_copy(self, field, len);
-}
-
-void cf_commit_guard_type(cf_commit_t *self, size_t k, const char *type)
-{
+    assert(self && type);
     if (self->keys[k - 1].typed)
         return;
     self->keys[k - 1].typed = true;
-    commit_add(self, OP_GUARD_TYPE, k)->a = commit_copy(self, type, strlen(type));
+    commit_add(self, OP_TYPE, k)->a = commit_copy(self, type, strlen(type));
 }
 
 void cf_commit_incr(cf_commit_t *self, size_t k, const void *field, size_t len, int64_t delta)
@@ -232,7 +223,7 @@ void cf_commit_expireat(cf_commit_t *self, size_t k, int64_t at)
 {
     commit_key_t *key = &self->keys[k - 1];
     if (!key->expire_item) {
-        commit_add(self, OP_EXPIREAT, k);
+        commit_add(self, OP_EXPIREAT, k)->n = at;
         key->expire_item = self->nitems;
     }
     commit_item_t *item = &self->items[key->expire_item - 1];
@@ -258,150 +249,363 @@ void cf_commit_xadd(cf_commit_t *self, size_t k, const char *topic, size_t topic
     commit_item_t *item = commit_add(self, OP_XADD, k);
     item->a = commit_copy(self, topic, topic_len);
     item->b = commit_copy(self, body, body_len);
+    self->notes++;
 }
 
 bool cf_commit_writes(const cf_commit_t *self)
 {
     assert(self);
     for (size_t i = 0; i < self->nitems; i++)
-        if (self->items[i].kind >= OP_INCR)
+        if (self->items[i].kind != OP_TYPE)
             return true;
     return false;
 }
 
-/* ---- packing ---------------------------------------------------------------- */
+size_t cf_commit_notes(const cf_commit_t *self)
+{
+    assert(self);
+    return self->notes;
+}
 
-/* Kind, then key for the grouped kinds, then the order they were added;
-   arg is the items (qsort_r: one builder per thread, several threads). */
+/* ---- order ------------------------------------------------------------------- */
+
+static int commit_compare_str(const cf_commit_t *self, commit_str_t a, commit_str_t b)
+{
+    int c = memcmp(commit_text(self, a), commit_text(self, b), a.len < b.len ? a.len : b.len);
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+/* Kind, then key for the grouped kinds (and field for counters), then the
+   order they were added; arg is the builder (qsort_r: one builder per
+   thread, several threads). */
 static int commit_compare(const void *x, const void *y, void *arg)
 {
-    const commit_item_t *items = arg;
-    const commit_item_t *a = &items[*(const size_t *) x];
-    const commit_item_t *b = &items[*(const size_t *) y];
+    const cf_commit_t *self = arg;
+    const commit_item_t *a = &self->items[*(const size_t *) x];
+    const commit_item_t *b = &self->items[*(const size_t *) y];
     if (a->kind != b->kind)
         return a->kind < b->kind ? -1 : 1;
     if (commit_grouped(a->kind) && a->key != b->key)
         return a->key < b->key ? -1 : 1;
+    if (a->kind == OP_INCR) {
+        int c = commit_compare_str(self, a->a, b->a);
+        if (c)
+            return c;
+    }
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static void commit_pack_str(msgpack_packer *pk, const cf_commit_t *self, commit_str_t s)
+static void commit_sort(cf_commit_t *self)
 {
-    if (s.null)
-        msgpack_pack_false(pk);
-    else
-        cf_pack_strn(pk, self->bytes + s.off, s.len);
-}
-
-static void commit_pack_int(msgpack_packer *pk, int64_t n)
-{
-    char text[24];
-    int len = snprintf(text, sizeof text, "%" PRId64, n);
-    cf_pack_strn(pk, text, (size_t) len);
-}
-
-/* Values one item adds to its operation. */
-static size_t commit_width(commit_kind_t kind)
-{
-    switch (kind) {
-    case OP_GUARD_ABSENT: case OP_ZREM: case OP_GUARD_VALUE: case OP_GUARD_TYPE:
-    case OP_EXPIREAT:
-        return 1;
-    default:
-        return 2;
-    }
-}
-
-static void commit_pack_item(msgpack_packer *pk, const cf_commit_t *self, const commit_item_t *it)
-{
-    switch (it->kind) {
-    case OP_INCR:
-        commit_pack_str(pk, self, it->a);
-        commit_pack_int(pk, it->n);
-        break;
-    case OP_SET:
-        commit_pack_str(pk, self, it->a);
-        commit_pack_int(pk, it->n);
-        break;
-    case OP_ZADD:
-        commit_pack_int(pk, it->n);
-        commit_pack_str(pk, self, it->a);
-        break;
-    case OP_EXPIREAT:
-        commit_pack_int(pk, it->n);
-        break;
-    case OP_FENCE: case OP_GUARD_FIELD: case OP_HSET: case OP_XADD:
-        commit_pack_str(pk, self, it->a);
-        commit_pack_str(pk, self, it->b);
-        break;
-    default:
-        commit_pack_str(pk, self, it->a);
-    }
-}
-
-/* Packs the sorted items: a run of one grouped kind and key becomes
-   operations of at most CF_COMMIT_CHUNK items; two passes, one to count. */
-static size_t commit_pack(cf_commit_t *self, msgpack_packer *pk)
-{
-    size_t ops = 0;
-    for (size_t i = 0; i < self->nitems;) {
-        const commit_item_t *first = &self->items[self->order[i]];
-        size_t run = 1;
-        if (commit_grouped(first->kind))
-            while (i + run < self->nitems && run < CF_COMMIT_CHUNK) {
-                const commit_item_t *next = &self->items[self->order[i + run]];
-                if (next->kind != first->kind || next->key != first->key)
-                    break;
-                run++;
-            }
-        if (pk) {
-            msgpack_pack_array(pk, 2 + run * commit_width(first->kind));
-            cf_pack_strn(pk, &s_codes[first->kind], 1);
-            msgpack_pack_uint64(pk, first->key);
-            for (size_t j = 0; j < run; j++)
-                commit_pack_item(pk, self, &self->items[self->order[i + j]]);
-        }
-        ops++;
-        i += run;
-    }
-    return ops;
-}
-
-void cf_commit_argv(cf_commit_t *self, const char *function, const char *version,
-                    const char *generation, uint32_t eid_ttl, const char ***argv,
-                    const size_t **argvlen, size_t *argc)
-{
-    assert(self && function && version && argv && argvlen && argc);
+    if (self->sorted)
+        return;
     self->order = cf_grow(self->order, &self->order_cap, self->nitems ? self->nitems : 1,
                           sizeof *self->order);
     for (size_t i = 0; i < self->nitems; i++)
         self->order[i] = i;
-    qsort_r(self->order, self->nitems, sizeof *self->order, commit_compare, self->items);
+    qsort_r(self->order, self->nitems, sizeof *self->order, commit_compare, self);
+    self->sorted = true;
+}
 
-    msgpack_sbuffer_clear(&self->ops);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &self->ops, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, commit_pack(self, NULL));
-    commit_pack(self, &pk);
+static const commit_item_t *commit_at(const cf_commit_t *self, size_t p)
+{
+    return &self->items[self->order[p]];
+}
 
-    size_t n = 3 + self->nkeys + 4;
+/* The length of the run of items that starts at order position p: one
+   command's. */
+static size_t commit_run(const cf_commit_t *self, size_t p)
+{
+    const commit_item_t *first = commit_at(self, p);
+    size_t run = 1;
+    if (commit_grouped(first->kind))
+        while (p + run < self->nitems && commit_at(self, p + run)->kind == first->kind
+               && commit_at(self, p + run)->key == first->key)
+            run++;
+    return run;
+}
+
+/* Whether the counter item at order position p adds to the same field as
+   the one before it. */
+static bool commit_same_field(const cf_commit_t *self, size_t p, size_t start)
+{
+    return p > start && commit_compare_str(self, commit_at(self, p - 1)->a,
+                                           commit_at(self, p)->a) == 0;
+}
+
+/* ---- emitting ------------------------------------------------------------------ */
+
+static void commit_argv_reserve(cf_commit_t *self, size_t n)
+{
+    if (n <= self->argv_cap)
+        return;
     self->argv = cf_grow(self->argv, &self->argv_cap, n, sizeof *self->argv);
     self->argvlen = cf_realloc(self->argvlen, self->argv_cap * sizeof *self->argvlen);
-    snprintf(self->numkeys, sizeof self->numkeys, "%zu", self->nkeys);
-    snprintf(self->ttl, sizeof self->ttl, "%u", eid_ttl);
-    size_t a = 0;
-    self->argv[a] = "FCALL", self->argvlen[a++] = 5;
-    self->argv[a] = function, self->argvlen[a++] = strlen(function);
-    self->argv[a] = self->numkeys, self->argvlen[a++] = strlen(self->numkeys);
-    for (size_t i = 0; i < self->nkeys; i++) {
-        self->argv[a] = self->bytes + self->keys[i].name.off;
-        self->argvlen[a++] = self->keys[i].name.len;
+    self->nums = cf_grow(self->nums, &self->nums_cap, n, sizeof *self->nums);
+}
+
+static void commit_arg(cf_commit_t *self, size_t *argc, const char *s, size_t len)
+{
+    self->argv[*argc] = s;
+    self->argvlen[(*argc)++] = len;
+}
+
+static void commit_arg_str(cf_commit_t *self, size_t *argc, commit_str_t s)
+{
+    commit_arg(self, argc, commit_text(self, s), s.len);
+}
+
+static void commit_arg_key(cf_commit_t *self, size_t *argc, size_t k)
+{
+    commit_arg_str(self, argc, self->keys[k - 1].name);
+}
+
+/* A number, written into the command's own slot (argument argc). */
+static void commit_arg_int(cf_commit_t *self, size_t *argc, int64_t n)
+{
+    int len = snprintf(self->nums[*argc], sizeof self->nums[*argc], "%" PRId64, n);
+    commit_arg(self, argc, self->nums[*argc], (size_t) len);
+}
+
+static void commit_check_add(cf_commit_t *self, check_kind_t kind, size_t at, size_t n)
+{
+    self->checks = cf_grow(self->checks, &self->checks_cap, self->nchecks + 1,
+                           sizeof *self->checks);
+    self->checks[self->nchecks++] = (commit_check_t) { kind, at, n };
+}
+
+size_t cf_commit_checks(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg)
+{
+    assert(self && emit);
+    commit_sort(self);
+    self->nchecks = self->next_check = 0;
+    self->wrong_hash = 0;
+    commit_argv_reserve(self, 2 + self->nitems);
+    size_t argc = 0, counters = 0;
+    /* one WATCH of every counter hash, so that the values read below are
+       those EXEC adds to, or EXEC refuses */
+    commit_arg(self, &argc, "WATCH", 5);
+    for (size_t p = 0; p < self->nitems; p += commit_run(self, p))
+        if (commit_at(self, p)->kind == OP_INCR)
+            commit_arg_key(self, &argc, commit_at(self, p)->key), counters++;
+    if (counters) {
+        emit(arg, argc, self->argv, self->argvlen);
+        commit_check_add(self, CHECK_WATCH, 0, 0);
     }
-    self->argv[a] = version, self->argvlen[a++] = strlen(version);
-    self->argv[a] = generation ? generation : "", self->argvlen[a++] = generation ? strlen(generation) : 0;
-    self->argv[a] = self->ttl, self->argvlen[a++] = strlen(self->ttl);
-    self->argv[a] = self->ops.data, self->argvlen[a++] = self->ops.size;
-    *argv = self->argv;
-    *argvlen = self->argvlen;
-    *argc = a;
+    for (size_t p = 0, run; p < self->nitems; p += run) {
+        const commit_item_t *first = commit_at(self, p);
+        run = commit_run(self, p);
+        argc = 0;
+        if (first->kind == OP_INCR) {
+            commit_arg(self, &argc, "HMGET", 5);
+            commit_arg_key(self, &argc, first->key);
+            for (size_t q = p; q < p + run; q++)
+                if (!commit_same_field(self, q, p))
+                    commit_arg_str(self, &argc, commit_at(self, q)->a);
+            commit_check_add(self, CHECK_HMGET, p, run);
+        } else if (first->kind == OP_TYPE) {
+            commit_arg(self, &argc, "TYPE", 4);
+            commit_arg_key(self, &argc, first->key);
+            commit_check_add(self, CHECK_TYPE, p, 1);
+        } else
+            continue;
+        emit(arg, argc, self->argv, self->argvlen);
+    }
+    return self->nchecks;
+}
+
+void cf_commit_wrong_type(char *why, size_t size, const char *key, const char *held,
+                          const char *want)
+{
+    snprintf(why, size, "WRONGTYPE commit: %s holds a %s, not a %s", key, held, want);
+}
+
+const char *cf_commit_wrong_hash(const cf_commit_t *self)
+{
+    assert(self);
+    return self->wrong_hash ? commit_text(self, self->keys[self->wrong_hash - 1].name) : NULL;
+}
+
+/* A counter's value as Redis holds it: NULL (absent) is 0; anything but
+   a whole decimal number in a signed 64-bit integer is not one. */
+static bool commit_parse(const redisReply *v, int64_t *n)
+{
+    if (v->type == REDIS_REPLY_NIL) {
+        *n = 0;
+        return true;
+    }
+    if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 20)
+        return false;
+    char text[24], *end;
+    memcpy(text, v->str, v->len);
+    text[v->len] = '\0';
+    if (!(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+        return false;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (errno || *end || end == text || (text[0] == '-' && v->len == 1))
+        return false;
+    *n = value;
+    return true;
+}
+
+/* The new values of one hash's counters, from its HMGET's reply. */
+static int commit_take_counters(cf_commit_t *self, const commit_check_t *check,
+                                const redisReply *reply, char *why, size_t size)
+{
+    const commit_item_t *first = commit_at(self, check->at);
+    const char *key = commit_text(self, self->keys[first->key - 1].name);
+    size_t fields = 0;
+    for (size_t p = check->at; p < check->at + check->n; p++)
+        fields += !commit_same_field(self, p, check->at);
+    if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "WRONGTYPE", 9) == 0) {
+        self->wrong_hash = first->key;
+        cf_commit_wrong_type(why, size, key, "value of another type", "hash");
+        return -1;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != fields) {
+        snprintf(why, size, "HMGET %s: %s", key,
+                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return -1;
+    }
+    int64_t now = 0;
+    size_t e = 0;
+    for (size_t p = check->at; p < check->at + check->n; p++) {
+        commit_item_t *item = &self->items[self->order[p]];
+        const char *field = commit_text(self, item->a);
+        int flen = (int) item->a.len;
+        if (!commit_same_field(self, p, check->at)
+            && !commit_parse(reply->element[e++], &now)) {
+            snprintf(why, size, "counter is not an integer: %s %.*s", key, flen, field);
+            return -1;
+        }
+        if (__builtin_add_overflow(now, item->n, &item->sum)) {
+            snprintf(why, size, "counter would overflow: %s %.*s (%" PRId64 " + %" PRId64 ")",
+                     key, flen, field, now, item->n);
+            return -1;
+        }
+        now = item->sum;
+    }
+    return 0;
+}
+
+int cf_commit_check(cf_commit_t *self, const redisReply *reply, char *why, size_t size)
+{
+    assert(self && reply && why && self->next_check < self->nchecks);
+    const commit_check_t *check = &self->checks[self->next_check++];
+    if (check->kind == CHECK_HMGET)
+        return commit_take_counters(self, check, reply, why, size);
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(why, size, "%s: %s", check->kind == CHECK_WATCH ? "WATCH" : "TYPE", reply->str);
+        return -1;
+    }
+    if (check->kind == CHECK_WATCH)
+        return 0;
+    const commit_item_t *item = commit_at(self, check->at);
+    const char *want = commit_text(self, item->a);
+    if (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING) {
+        snprintf(why, size, "TYPE: unexpected reply");
+        return -1;
+    }
+    if (strcmp(reply->str, "none") == 0 || strcmp(reply->str, want) == 0)
+        return 0;
+    cf_commit_wrong_type(why, size, commit_text(self, self->keys[item->key - 1].name), reply->str,
+                         want);
+    return -1;
+}
+
+/* Emits the command of the run at order position p (run items); returns
+   whether it is one (the checks' kinds are not). */
+static bool commit_emit_write(cf_commit_t *self, size_t p, size_t run, cf_commit_emit_fn *emit,
+                              void *arg)
+{
+    const commit_item_t *first = commit_at(self, p);
+    static const char *const names[OP_KINDS] = {
+        [OP_INCR] = "HSET", [OP_SET] = "SET", [OP_HSET] = "HSET", [OP_EXPIREAT] = "EXPIREAT",
+        [OP_ZADD] = "ZADD", [OP_ZREM] = "ZREM", [OP_XADD] = "XADD" };
+    if (first->kind == OP_TYPE)
+        return false;
+    size_t argc = 0;
+    commit_arg(self, &argc, names[first->kind], strlen(names[first->kind]));
+    commit_arg_key(self, &argc, first->key);
+    for (size_t q = p; q < p + run; q++) {
+        const commit_item_t *it = commit_at(self, q);
+        switch (it->kind) {
+        case OP_INCR:           /* a field's last item holds its sum */
+            if (q + 1 < p + run && commit_same_field(self, q + 1, p))
+                break;
+            commit_arg_str(self, &argc, it->a);
+            commit_arg_int(self, &argc, it->sum);
+            break;
+        case OP_SET:
+            commit_arg_str(self, &argc, it->a);
+            if (it->n > 0) {
+                commit_arg(self, &argc, "EX", 2);
+                commit_arg_int(self, &argc, it->n);
+            }
+            break;
+        case OP_HSET:
+            commit_arg_str(self, &argc, it->a);
+            commit_arg_str(self, &argc, it->b);
+            break;
+        case OP_EXPIREAT:
+            commit_arg_int(self, &argc, it->n);
+            break;
+        case OP_ZADD:
+            commit_arg_int(self, &argc, it->n);
+            commit_arg_str(self, &argc, it->a);
+            break;
+        case OP_ZREM:
+            commit_arg_str(self, &argc, it->a);
+            break;
+        case OP_XADD:
+            commit_arg(self, &argc, "*", 1);
+            commit_arg(self, &argc, "topic", 5);
+            commit_arg_str(self, &argc, it->a);
+            commit_arg(self, &argc, "body", 4);
+            commit_arg_str(self, &argc, it->b);
+            break;
+        default:
+            assert(!"a check's kind among the writes");
+        }
+    }
+    emit(arg, argc, self->argv, self->argvlen);
+    return true;
+}
+
+size_t cf_commit_emit_writes(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg)
+{
+    assert(self && emit);
+    commit_sort(self);
+    commit_argv_reserve(self, 2 + 2 * self->nitems + 6);
+    size_t commands = 0;
+    for (size_t p = 0, run; p < self->nitems; p += run) {
+        run = commit_run(self, p);
+        commands += commit_emit_write(self, p, run, emit, arg);
+    }
+    return commands;
+}
+
+/* cf_commit_describe's callback: keeps command `want`'s first two
+   arguments. */
+typedef struct {
+    size_t want, seen;
+    char *buf;
+    size_t size;
+} commit_describe_t;
+
+static void commit_describe_one(void *arg, size_t argc, const char **argv, const size_t *argvlen)
+{
+    commit_describe_t *d = arg;
+    if (d->seen++ == d->want)
+        snprintf(d->buf, d->size, "%.*s %.*s", (int) argvlen[0], argv[0],
+                 argc > 1 ? (int) argvlen[1] : 0, argc > 1 ? argv[1] : "");
+}
+
+void cf_commit_describe(cf_commit_t *self, size_t i, char *buf, size_t size)
+{
+    assert(self && buf && size);
+    commit_describe_t d = { i, 0, buf, size };
+    buf[0] = '\0';
+    cf_commit_emit_writes(self, commit_describe_one, &d);
 }

@@ -1,50 +1,49 @@
-/*  cf_commit: one shard's commit, as a list of operations for the library's
-    caseflow_commit (lua/commit.lua, which documents each operation): the
-    guards (what the worker read and computed from), then the writes. The
-    builder names every key once (its KEYS index), groups the operations of
-    one kind and key into one, keeps notifications in the order they were
-    added, and splits long lists so that Lua's unpack never sees more than
-    CF_COMMIT_CHUNK values. It copies what it is given. No I/O: the store
-    sends cf_commit_argv with hiredis. Reused from call to call.            */
+/*  cf_commit: one shard's commit as plain Redis commands (docs/storage.md,
+    "The commit"), in two parts the store sends in two round trips:
+      the checks   WATCH of every counter hash written with an HMGET of its
+                   fields, and TYPE of every key only written; their replies,
+                   taken back one by one, refuse a commit Redis would fail
+                   halfway (a key of another type, a counter that is not an
+                   integer or would pass a signed 64-bit integer) and give
+                   each counter's new value, worked out in C;
+      the writes   for the store to send between MULTI and EXEC: SET of the
+                   states, HSET of hash fields and of the counters' exact new
+                   values, EXPIREAT, ZADD, ZREM, XADD.
+    The builder names every key once, makes the items of one kind and key
+    one command, and keeps notifications in the order they were added. It
+    copies what it is given. No I/O: commands go out through a callback
+    (the store appends them to its pipeline), replies come back as hiredis
+    reply objects. Reused from call to call.                                */
 #ifndef CF_COMMIT_H
 #define CF_COMMIT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define CF_COMMIT_CHUNK     256     /* fields (or pairs) per operation */
+#include <hiredis/hiredis.h>
 
 typedef struct _cf_commit_t cf_commit_t;
+
+/*  Receives one command; argv is valid during the call only.               */
+typedef void cf_commit_emit_fn(void *arg, size_t argc, const char **argv, const size_t *argvlen);
 
 cf_commit_t *cf_commit_new(void);
 void cf_commit_destroy(cf_commit_t **self_p);
 
-/*  Forgets every key and operation.                                          */
+/*  Forgets every key and item.                                             */
 void cf_commit_reset(cf_commit_t *self);
 
-/*  The key's index (from 1, as KEYS counts), adding it when new.            */
+/*  The key's index (from 1), adding it when new.                           */
 size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len);
 
-/* ---- guards -------------------------------------------------------------- */
-/*  String key k holds old[0..len) (old NULL: k does not exist).              */
-void cf_commit_guard_value(cf_commit_t *self, size_t k, const void *old, size_t len);
-/*  Field of hash k holds old (NULL: the field is absent).                    */
-void cf_commit_guard_field(cf_commit_t *self, size_t k, const void *field, size_t field_len,
-                           const void *old, size_t len);
-/*  The fence: field of hash k holds old, checked before every other guard,
-    so that a commit it refuses answers CFSTALE 1 (CF_COMMIT_FENCE_OP): the
-    shard's owner record still holds the epoch the worker was given.        */
-#define CF_COMMIT_FENCE_OP  1
-void cf_commit_fence(cf_commit_t *self, size_t k, const void *field, size_t field_len,
-                     const void *old, size_t len);
-/*  Field of hash k does not exist (dedupe markers; grouped per key).         */
-void cf_commit_guard_absent(cf_commit_t *self, size_t k, const void *field, size_t len);
-/*  k is absent or a `type` ("stream", "zset", "hash"): for keys only
-    written. Once per key: later calls for k add nothing.                    */
-void cf_commit_guard_type(cf_commit_t *self, size_t k, const char *type);
+/*  k must be absent or of `type` ("string", "stream", "zset", "hash") for
+    the commit to be sent: for keys written but not read. Once per key:
+    later calls for k add nothing.                                          */
+void cf_commit_type(cf_commit_t *self, size_t k, const char *type);
 
 /* ---- writes ---------------------------------------------------------------- */
+/*  Adds delta to field of hash k: checked, then one HSET of the new values
+    per key. A field added twice adds both deltas.                          */
 void cf_commit_incr(cf_commit_t *self, size_t k, const void *field, size_t len, int64_t delta);
 /*  SET k value, with EX ttl when ttl > 0 (else any TTL is dropped).         */
 void cf_commit_set(cf_commit_t *self, size_t k, const void *value, size_t len, uint32_t ttl);
@@ -54,18 +53,39 @@ void cf_commit_hset(cf_commit_t *self, size_t k, const void *field, size_t field
 void cf_commit_expireat(cf_commit_t *self, size_t k, int64_t at);
 void cf_commit_zadd(cf_commit_t *self, size_t k, int64_t score, const void *member, size_t len);
 void cf_commit_zrem(cf_commit_t *self, size_t k, const void *member, size_t len);
-/*  A notification, XADD * topic <topic> body <body>, in the order added.    */
+/*  A notification, XADD k * topic <topic> body <body>, in the order added.  */
 void cf_commit_xadd(cf_commit_t *self, size_t k, const char *topic, size_t topic_len,
                     const void *body, size_t body_len);
 
-/*  Whether anything would be written.                                         */
+/*  Whether anything would be written; how many notifications.               */
 bool cf_commit_writes(const cf_commit_t *self);
+size_t cf_commit_notes(const cf_commit_t *self);
 
-/*  The argument vector FCALL <function> numkeys KEYS... <version>
-    <generation> <ttl> <operations>: valid until the next call on self.
-    generation NULL: the call sets no marker ("").                            */
-void cf_commit_argv(cf_commit_t *self, const char *function, const char *version,
-                    const char *generation, uint32_t eid_ttl, const char ***argv,
-                    const size_t **argvlen, size_t *argc);
+/* ---- the two rounds ---------------------------------------------------------- */
+/*  Emits the check round's commands; returns how many replies
+    cf_commit_check is to take (0: none to send). Nothing may be added
+    after it.                                                               */
+size_t cf_commit_checks(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg);
+
+/*  Takes the check round's next reply, in order. 0, or -1 when the commit
+    must not be sent, why says so: "WRONGTYPE commit: <key> holds a <type>,
+    not a <type>", "counter is not an integer: <key> <field>", "counter
+    would overflow: <key> <field> (<old> + <delta>)", or Redis's error. A
+    hash whose HMGET Redis refused as WRONGTYPE does not say which type it
+    holds: cf_commit_wrong_hash names it, for the caller to ask TYPE and
+    say so with cf_commit_wrong_type.                                       */
+int cf_commit_check(cf_commit_t *self, const redisReply *reply, char *why, size_t size);
+const char *cf_commit_wrong_hash(const cf_commit_t *self);
+
+/*  "WRONGTYPE commit: <key> holds a <held>, not a <want>" into why.        */
+void cf_commit_wrong_type(char *why, size_t size, const char *key, const char *held,
+                          const char *want);
+
+/*  Emits the writes, after every check passed; returns how many commands. */
+size_t cf_commit_emit_writes(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg);
+
+/*  "<command> <key>" of write command i (from 0), into buf: what an error
+    in EXEC's reply names.                                                   */
+void cf_commit_describe(cf_commit_t *self, size_t i, char *buf, size_t size);
 
 #endif

@@ -51,6 +51,7 @@ static void store_disconnect(cf_store_t *self)
     if (self->ctx)
         redisFree(self->ctx);
     self->ctx = NULL;
+    self->watching = false;         /* a new connection watches nothing */
 }
 
 void cf_store_destroy(cf_store_t **self_p)
@@ -62,6 +63,9 @@ void cf_store_destroy(cf_store_t **self_p)
     cf_redis_auth_destroy(&self->auth);
     cf_fold_destroy(&self->fold);
     cf_commit_destroy(&self->commit);
+    for (size_t g = 0; g < self->commits_capacity; g++)
+        cf_commit_destroy(&self->commits[g]);
+    free(self->commits);
     free(self->reads);
     free(self->order);
     free(self->shard);
@@ -73,9 +77,11 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->routes);
     free(self->pending);
     free(self->fenced);
-    free(self->sent);
+    free(self->commit_state);
     free(self->read_start);
-    free(self->marker_reads);
+    free(self->by_bucket);
+    free(self->marker_at);
+    free(self->marker_pos);
     free(self->unique);
     free(self->digests);
     free(self->buckets);

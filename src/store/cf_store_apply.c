@@ -1,22 +1,24 @@
 /*  cf_store_apply: a batch of validated events, applied: the worker computes,
-    Redis stores (docs/storage.md, "The apply path"). Per shard:
-      1. read   the states of the batch's cases and routes (one pipelined
-                round trip for every shard, with Redis's clock for the dedupe
-                markers' generation; a store's first call asks the clock
-                first);
+    Redis stores (docs/storage.md, "The apply path"). Per shard (a group):
+      1. read   under WATCH, the states of the batch's cases and routes, the
+                events' dedupe markers and, for a fenced shard, its owner's
+                epoch (one pipelined round trip for every shard, with Redis's
+                clock for the markers' generation; a store's first call asks
+                the clock first);
       2. fold   the events over them in C (cf_fold): new states, merged counter
                 deltas, notifications, deadlines;
-      3. commit the result with one call of caseflow_commit (lua/commit.lua,
-                cf_commit), guarded by what was read, whole or not at all.
-    The read round reads each event's dedupe marker with plain commands,
-    outside the commit: the commit's guard on each case's state stands for
-    the markers of that case's events, since every event applied to a case
-    changes its state (cf_fold counts them); only events without a state of
-    their own (funding, flows) have their markers guarded in the commit. A
-    case another worker changed in between fails the guard (CFSTALE), and
-    the shard is read and folded again. So the common case costs two round
-    trips, and a retry after a lost reply finds its own markers and changes
-    nothing.                                                                 */
+      3. commit the result as plain commands (cf_store_commit.c): a check
+                round trip (the counters' values under WATCH, the types of
+                keys only written), then one MULTI/EXEC of every shard's
+                writes, whole or not at all.
+    WATCH stands where guards stood: EXEC writes nothing when a key read
+    changed in between (another worker committed the same case, or a retry
+    after a lost reply finds its own first attempt), and the groups are read
+    and folded again. The markers are watched through the states: every
+    event applied to a case changes its state (cf_fold counts them); only
+    events without a state of their own (funding, flows) have their marker
+    buckets watched. So the common case costs three round trips, no Lua, and
+    nothing is counted twice.                                                */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -54,10 +56,12 @@ static void apply_group(cf_store_t *self, const cf_event_t *events, size_t count
         self->cases = cf_realloc(self->cases, count * sizeof *self->cases);
         self->routes = cf_realloc(self->routes, count * sizeof *self->routes);
         self->read_start = cf_realloc(self->read_start, (count + 1) * sizeof *self->read_start);
-        self->marker_reads = cf_realloc(self->marker_reads, count * sizeof *self->marker_reads);
+        self->by_bucket = cf_realloc(self->by_bucket, count * sizeof *self->by_bucket);
+        self->marker_at = cf_realloc(self->marker_at, count * sizeof *self->marker_at);
+        self->marker_pos = cf_realloc(self->marker_pos, count * sizeof *self->marker_pos);
         self->pending = cf_realloc(self->pending, count * sizeof *self->pending);
         self->fenced = cf_realloc(self->fenced, count * sizeof *self->fenced);
-        self->sent = cf_realloc(self->sent, count * sizeof *self->sent);
+        self->commit_state = cf_realloc(self->commit_state, count * sizeof *self->commit_state);
         self->order_capacity = count;
     }
     unsigned *shard_of = self->shard;
@@ -82,6 +86,12 @@ static void apply_group(cf_store_t *self, const cf_event_t *events, size_t count
     self->start[self->groups] = total;
     for (size_t i = 0; i < count; i++)
         self->order[at[shard_of[i]]++] = i;
+    if (self->groups > self->commits_capacity) {
+        self->commits = cf_realloc(self->commits, self->groups * sizeof *self->commits);
+        for (size_t g = self->commits_capacity; g < self->groups; g++)
+            self->commits[g] = cf_commit_new();
+        self->commits_capacity = self->groups;
+    }
 }
 
 /* The name an event's case or route has in its shard's read: the case_id,
@@ -138,62 +148,130 @@ static void apply_distinct(cf_store_t *self, const cf_event_t *events, size_t g,
 
 /* ---- 1. read --------------------------------------------------------------------- */
 
-/* Appends the shard's reads: MGET of its case states, HMGET of its route
-   states, and each event's markers (HGET of its field in
-   this generation's bucket and the previous one). Returns the replies it
-   will get. */
-static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g)
+/* Order positions by their event's marker bucket; arg is the store. */
+static int apply_compare_buckets(const void *x, const void *y, void *arg)
+{
+    const cf_store_t *self = arg;
+    unsigned a = self->buckets[self->order[*(const size_t *) x]];
+    unsigned b = self->buckets[self->order[*(const size_t *) y]];
+    return (a > b) - (a < b);
+}
+
+/* The next run of the group's positions (self->by_bucket[from..to)) that
+   share a bucket, from *at; its end. */
+static size_t apply_bucket_run(const cf_store_t *self, size_t at, size_t to)
+{
+    size_t end = at + 1;
+    while (end < to && self->buckets[self->order[self->by_bucket[end]]]
+                       == self->buckets[self->order[self->by_bucket[at]]])
+        end++;
+    return end;
+}
+
+/* One pipelined command of argc arguments. */
+static void apply_append(cf_store_t *self, size_t argc, const char **argv, const size_t *argvlen)
+{
+    if (redisAppendCommandArgv(self->ctx, (int) argc, argv, argvlen) != REDIS_OK)
+        abort();                    /* hiredis could not allocate */
+}
+
+/* Appends the shard's reads, after a WATCH of every key they read that the
+   fold depends on (its case states, its routes' hash, the marker buckets
+   of its events without a state, its owner record): HGET of its owner's
+   epoch when it is fenced, MGET of its case states, HMGET of its route
+   states, then per marker bucket its EXPIRETIME and an HMGET of the
+   events' fields in this generation and the one before. base is the
+   index its first reply will have; returns how many it will get. */
+static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g,
+                                 size_t base)
 {
     unsigned s = self->group_shard[g];
-    size_t cases, routes, from = self->start[g], replies = 0;
+    size_t cases, routes, from = self->start[g], to = self->start[g + 1], replies = 0;
     apply_distinct(self, events, g, &cases, &routes);
     self->cases[g] = cases;
     self->routes[g] = routes;
-    size_t most = 2 + cases + routes;
+    for (size_t j = from; j < to; j++)
+        self->by_bucket[j] = j;
+    qsort_r(self->by_bucket + from, to - from, sizeof *self->by_bucket, apply_compare_buckets,
+            self);
+    size_t n = to - from, most = 4 + cases + routes + 3 * n;
     const char **argv = cf_calloc(most, sizeof *argv);
     size_t *argvlen = cf_calloc(most, sizeof *argvlen);
-    char (*keys)[CF_KEYS_MAX] = cf_calloc(cases + 1, sizeof *keys);
-    if (cases) {
+    char (*keys)[CF_KEYS_MAX] = cf_calloc(cases + 2 + 3 * n, sizeof *keys);
+    size_t argc = 0, nkeys = 0;
+#define APPLY_KEY(len_expr) (argv[argc] = keys[nkeys], argvlen[argc++] = (len_expr), nkeys++)
+    argv[argc] = "WATCH", argvlen[argc++] = 5;
+    for (size_t j = 0; j < cases; j++) {
+        const cf_event_t *e = &events[self->unique[from + j]];
+        APPLY_KEY(cf_keys_case(keys[nkeys], CF_KEYS_MAX, s, e->case_id, strlen(e->case_id)));
+    }
+    size_t spike = nkeys, owner = nkeys + (routes > 0);
+    if (routes)
+        APPLY_KEY(cf_keys_fixed(keys[nkeys], CF_KEYS_MAX, s, CF_KEYS_SPIKE));
+    if (self->fence[s])
+        APPLY_KEY(cf_keys_fixed(keys[nkeys], CF_KEYS_MAX, s, CF_KEYS_OWNER));
+    /* the buckets of events without a state: this generation's, the one
+       before (read), and the next (a marker another worker names for it
+       while this one commits: docs/storage.md, "The markers' generation") */
+    for (size_t at = from, end; at < to; at = end) {
+        end = apply_bucket_run(self, at, to);
+        bool stateless = false;
+        for (size_t k = at; k < end; k++)
+            stateless |= !cf_event_is_case_event(events[self->order[self->by_bucket[k]]].type);
+        for (long long gen = self->eid_generation - 1; stateless && gen <= self->eid_generation + 1;
+             gen++)
+            if (gen >= 0)
+                APPLY_KEY(cf_keys_eid(keys[nkeys], CF_KEYS_MAX, s, gen,
+                                      self->buckets[self->order[self->by_bucket[at]]]));
+    }
+#undef APPLY_KEY
+    assert(argc > 1);               /* every event has a case or a bucket watched */
+    apply_append(self, argc, argv, argvlen);
+    replies++;
+    if (self->fence[s]) {
+        argv[0] = "HGET", argvlen[0] = 4;
+        argv[1] = keys[owner], argvlen[1] = strlen(keys[owner]);
+        argv[2] = "epoch", argvlen[2] = 5;
+        apply_append(self, 3, argv, argvlen);
+        replies++;
+    }
+    if (cases) {                    /* the case keys are the WATCH's first */
         argv[0] = "MGET", argvlen[0] = 4;
-        for (size_t j = 0; j < cases; j++) {
-            const cf_event_t *e = &events[self->unique[from + j]];
-            argv[1 + j] = keys[j];
-            argvlen[1 + j] = cf_keys_case(keys[j], CF_KEYS_MAX, s, e->case_id, strlen(e->case_id));
-        }
-        if (redisAppendCommandArgv(self->ctx, (int) (1 + cases), argv, argvlen) != REDIS_OK)
-            abort();
+        apply_append(self, 1 + cases, argv, argvlen);
         replies++;
     }
     if (routes) {
         argv[0] = "HMGET", argvlen[0] = 5;
-        argvlen[1] = cf_keys_fixed(keys[0], CF_KEYS_MAX, s, CF_KEYS_SPIKE);
-        argv[1] = keys[0];
+        argv[1] = keys[spike], argvlen[1] = strlen(keys[spike]);
         for (size_t j = 0; j < routes; j++) {
             argv[2 + j] = events[self->unique[from + cases + j]].route;
             argvlen[2 + j] = strlen(argv[2 + j]);
         }
-        if (redisAppendCommandArgv(self->ctx, (int) (2 + routes), argv, argvlen) != REDIS_OK)
-            abort();
+        apply_append(self, 2 + routes, argv, argvlen);
         replies++;
     }
-    /* each event's bucket's expiry, so that the commit sets it only on a
-       bucket that has none yet (most buckets have it: one per shard and
-       bucket, and each gets it once) */
-    for (size_t j = from; j < self->start[g + 1]; j++) {
-        cf_keys_eid(keys[0], CF_KEYS_MAX, s, self->eid_generation, self->buckets[self->order[j]]);
-        if (redisAppendCommand(self->ctx, "EXPIRETIME %s", keys[0]) != REDIS_OK)
-            abort();
-        replies++;
-    }
-    for (size_t j = from; j < self->start[g + 1]; j++) {
-        size_t i = self->order[j];
-        for (long long gen = self->eid_generation; gen >= self->eid_generation - 1; gen--) {
-            cf_keys_eid(keys[0], CF_KEYS_MAX, s, gen, self->buckets[i]);
-            if (redisAppendCommand(self->ctx, "HGET %s %b", keys[0], self->digests[i],
-                                   (size_t) CF_KEYS_EID_DIGEST) != REDIS_OK)
-                abort();
-            replies++;
+    /* per bucket: its expiry, so that the commit sets it only on a bucket
+       that has none yet; the markers of both generations */
+    char bucket[CF_KEYS_MAX];
+    for (size_t at = from, end; at < to; at = end) {
+        end = apply_bucket_run(self, at, to);
+        unsigned b = self->buckets[self->order[self->by_bucket[at]]];
+        argv[0] = "EXPIRETIME", argvlen[0] = 10;
+        argv[1] = bucket;
+        argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, self->eid_generation, b);
+        apply_append(self, 2, argv, argvlen);
+        argv[0] = "HMGET", argvlen[0] = 5;
+        for (size_t k = at; k < end; k++) {
+            size_t j = self->by_bucket[k];
+            argv[2 + k - at] = (const char *) self->digests[self->order[j]];
+            argvlen[2 + k - at] = CF_KEYS_EID_DIGEST;
+            self->marker_at[j] = base + replies;
+            self->marker_pos[j] = (unsigned) (k - at);
         }
+        apply_append(self, 2 + end - at, argv, argvlen);
+        argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, self->eid_generation - 1, b);
+        apply_append(self, 2 + end - at, argv, argvlen);
+        replies += 3;
     }
     free(argv), free(argvlen), free(keys);
     return replies;
@@ -225,6 +303,9 @@ static int apply_read_round(cf_store_t *self, const cf_event_t *events)
             return -1;
     }
     self->read_generation = self->eid_generation;
+    /* a WATCH left by an attempt that sent no EXEC would refuse this one's
+       EXEC for keys it no longer reads */
+    size_t unwatch = cf_store_append_unwatch(self);
     /* TIME again, in the same round trip as the reads, which name the
        markers for the generation last seen: apply_read reads again when it
        moved. */
@@ -234,11 +315,17 @@ static int apply_read_round(cf_store_t *self, const cf_event_t *events)
     for (size_t g = 0; g < self->groups; g++) {
         self->read_start[g] = total;
         if (self->pending[g])
-            total += apply_append_reads(self, events, g);
+            total += apply_append_reads(self, events, g, total);
     }
     self->read_start[self->groups] = total;
+    self->watching = true;
     self->reads = cf_grow(self->reads, &self->reads_capacity, total ? total : 1,
                           sizeof *self->reads);
+    for (size_t u = 0; u < unwatch; u++) {
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
+            return cf_store_fail_io(self, "UNWATCH");
+        freeReplyObject(reply);
+    }
     if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
         return cf_store_fail_io(self, "TIME");
     int rc = apply_take_time(self, reply);
@@ -294,11 +381,38 @@ static const cf_event_t *apply_state_event(const cf_store_t *self, const cf_even
 
 /* ---- 2. fold ------------------------------------------------------------------- */
 
+/* The first reply of group g's states: after its WATCH and its owner's
+   epoch. */
+static size_t apply_states_read(const cf_store_t *self, size_t g)
+{
+    return self->read_start[g] + 1 + (self->fence[self->group_shard[g]] != 0);
+}
+
+/* Whether the group's shard is fenced off: its owner record holds another
+   epoch than the one the worker was given (the broker gave the shard to
+   another worker since), so that it writes nothing. 1, 0, -1. */
+static int apply_fenced(cf_store_t *self, size_t g)
+{
+    unsigned s = self->group_shard[g];
+    const redisReply *watch = self->reads[self->read_start[g]];
+    if (watch->type == REDIS_REPLY_ERROR)
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: WATCH: %s", s, watch->str);
+    if (!self->fence[s])
+        return 0;
+    const redisReply *epoch = self->reads[self->read_start[g] + 1];
+    if (epoch->type == REDIS_REPLY_ERROR)
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading its owner: %s", s,
+                             epoch->str);
+    char want[24];
+    snprintf(want, sizeof want, "%llu", (unsigned long long) self->fence[s]);
+    return epoch->type != REDIS_REPLY_STRING || strcmp(epoch->str, want) != 0;
+}
+
 /* Loads the states the shard's reads returned into the fold. */
 static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
 {
     unsigned s = self->group_shard[g];
-    size_t r = self->read_start[g];
+    size_t r = apply_states_read(self, g);
     const redisReply *states[2] = { NULL, NULL };
     for (int part = 0; part < 2; part++) {
         size_t n = apply_states(self, g, part);
@@ -328,23 +442,28 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
                                      cf_fold_error(self->fold));
         }
     }
-    self->marker_reads[g] = r;
     return 0;
 }
 
-/* What the read round says of event i's marker: 0 none, 1 this request's,
-   2 another's (any, when the call serves no request). */
-static int apply_marker(cf_store_t *self, size_t *r)
+/* What the read round says of the marker of the event at order position j:
+   *seen 0 none, 1 this request's, 2 another's (any, when the call serves no
+   request). -1 when Redis refused the read (a bucket of another type). */
+static int apply_marker(cf_store_t *self, size_t g, size_t j, int *seen)
 {
-    int seen = 0;
-    for (int g = 0; g < 2; g++) {
-        const redisReply *v = self->reads[(*r)++];
-        if (v->type != REDIS_REPLY_STRING || seen)
+    *seen = 0;
+    for (size_t gen = 1; gen <= 2; gen++) {
+        const redisReply *markers = self->reads[self->marker_at[j] + gen];
+        if (markers->type != REDIS_REPLY_ARRAY || markers->elements <= self->marker_pos[j])
+            return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading dedupe markers: %s",
+                                 self->group_shard[g], markers->type == REDIS_REPLY_ERROR
+                                                       ? markers->str : "unexpected reply");
+        const redisReply *v = markers->element[self->marker_pos[j]];
+        if (v->type != REDIS_REPLY_STRING || *seen)
             continue;
-        seen = self->request_len && v->len == self->request_len
-             && memcmp(v->str, self->request, v->len) == 0 ? 1 : 2;
+        *seen = self->request_len && v->len == self->request_len
+              && memcmp(v->str, self->request, v->len) == 0 ? 1 : 2;
     }
-    return seen;
+    return 0;
 }
 
 /* Whether digest was seen before in this shard's batch (an open-addressing
@@ -381,16 +500,17 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
     if (apply_load(self, events, g) < 0)
         return -1;
     size_t n = self->start[g + 1] - self->start[g];
-    size_t expiry = self->marker_reads[g], r = expiry + n;
     int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
     apply_seen_clear(self, n);
     for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
         size_t i = self->order[j];
-        const redisReply *e = self->reads[expiry++];
+        const redisReply *e = self->reads[self->marker_at[j]];
         self->expiry_set[j] = self->read_generation == self->eid_generation
                             && e->type == REDIS_REPLY_INTEGER && e->integer >= expire_at;
         bool repeat = apply_seen(self, self->digests[i]);
-        int marker = apply_marker(self, &r);
+        int marker;
+        if (apply_marker(self, g, j, &marker) < 0)
+            return -1;
         self->fresh[j] = !repeat && marker == 0;
         statuses[i] = self->fresh[j] || (!repeat && marker == 1) ? CF_ACK_ACCEPTED
                                                                   : CF_ACK_DUPLICATE;
@@ -411,229 +531,77 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
 
 /* ---- 3. commit ----------------------------------------------------------------- */
 
-size_t cf_store_commit_fixed(cf_store_t *self, unsigned s, int key)
+/* Builds group g's commit: the fold's writes, each new event's marker (in
+   this generation's bucket, with the bucket's expiry when it has none yet)
+   and a type check of each case key read absent (MGET answers nil for a
+   key of another type too). Returns whether it writes anything. */
+static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
 {
-    char name[CF_KEYS_MAX];
-    size_t k = cf_commit_key(self->commit, name, cf_keys_fixed(name, sizeof name, s, key));
-    const char *type = cf_keys_fixed_type(key);
-    if (strcmp(type, "hash") != 0)  /* a hash is read by its guard or its counters first */
-        cf_commit_guard_type(self->commit, k, type);
-    return k;
-}
-
-/* The guards: every state the fold read, and each new event's marker absent
-   in both generations; then the markers to set. */
-static void apply_build_guards(cf_store_t *self, const cf_event_t *events, size_t g)
-{
-    cf_commit_t *c = self->commit;
+    cf_commit_t *c = self->commits[g];
+    cf_commit_reset(c);
     char key[CF_KEYS_MAX];
     unsigned s = self->group_shard[g];
-    size_t from = self->start[g], r = self->read_start[g];
-    for (int part = 0; part < 2; part++) {
-        size_t n = apply_states(self, g, part);
-        if (!n)
-            continue;
-        const redisReply *states = self->reads[r++];
-        size_t spike = part == 1 ? cf_commit_key(c, key, cf_keys_fixed(key, sizeof key, s,
-                                                                       CF_KEYS_SPIKE)) : 0;
-        for (size_t j = 0; j < n; j++) {
-            const cf_event_t *e = apply_state_event(self, events, g, part, j);
-            const redisReply *v = states->element[j];
-            const char *old = v->type == REDIS_REPLY_STRING ? v->str : NULL;
-            if (part == 0)
-                cf_commit_guard_value(c, cf_commit_key(c, key, cf_keys_case(key, sizeof key, s,
-                                      e->case_id, strlen(e->case_id))), old, old ? v->len : 0);
-            else
-                cf_commit_guard_field(c, spike, e->route, strlen(e->route), old, old ? v->len : 0);
+    if (self->cases[g]) {
+        const redisReply *states = self->reads[apply_states_read(self, g)];
+        for (size_t j = 0; j < self->cases[g]; j++) {
+            const cf_event_t *e = apply_state_event(self, events, g, 0, j);
+            if (states->element[j]->type == REDIS_REPLY_NIL)
+                cf_commit_type(c, cf_commit_key(c, key, cf_keys_case(key, sizeof key, s,
+                               e->case_id, strlen(e->case_id))), "string");
         }
     }
     const char *tag = self->request_len ? self->request : "0";
     int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
-    for (size_t j = from; j < self->start[g + 1]; j++) {
+    for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
         if (!self->fresh[j])
             continue;
         size_t i = self->order[j];
         size_t now = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s, self->eid_generation,
                                                        self->buckets[i]));
-        size_t before = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s,
-                                                          self->eid_generation - 1,
-                                                          self->buckets[i]));
-        if (!cf_event_is_case_event(events[i].type)) {     /* no state stands for it */
-            cf_commit_guard_absent(c, now, self->digests[i], CF_KEYS_EID_DIGEST);
-            cf_commit_guard_absent(c, before, self->digests[i], CF_KEYS_EID_DIGEST);
-        }
         cf_commit_hset(c, now, self->digests[i], CF_KEYS_EID_DIGEST, tag, strlen(tag));
         if (!self->expiry_set[j])
             cf_commit_expireat(c, now, expire_at);
     }
-}
-
-void cf_store_build_writes(cf_store_t *self, unsigned s)
-{
-    cf_commit_t *c = self->commit;
-    const cf_fold_t *fold = self->fold;
-    char key[CF_KEYS_MAX];
-    for (size_t j = 0; j < cf_fold_cases(fold); j++) {
-        const char *id;
-        const void *state;
-        size_t len;
-        bool closed;
-        cf_fold_case(fold, j, &id, &state, &len, &closed);
-        cf_commit_set(c, cf_commit_key(c, key, cf_keys_case(key, sizeof key, s, id, strlen(id))),
-                      state, len, closed ? self->case_ttl : 0);
-    }
-    for (size_t j = 0; j < cf_fold_routes(fold); j++) {
-        const char *route;
-        const void *state;
-        size_t len;
-        cf_fold_route(fold, j, &route, &state, &len);
-        cf_commit_hset(c, cf_store_commit_fixed(self, s, CF_KEYS_SPIKE), route, strlen(route), state, len);
-    }
-    for (size_t j = 0; j < cf_fold_counters(fold); j++) {
-        int family;
-        const char *field;
-        size_t len;
-        int64_t delta;
-        cf_fold_counter(fold, j, &family, &field, &len, &delta);
-        cf_commit_incr(c, cf_store_commit_fixed(self, s, family), field, len, delta);
-    }
-    for (size_t j = 0; j < cf_fold_route_days(fold); j++) {
-        const char *field;
-        size_t len;
-        int64_t delta;
-        cf_fold_route_day(fold, j, &field, &len, &delta);
-        cf_commit_incr(c, cf_store_commit_fixed(self, s, CF_KEYS_ROUTE_DAY), field, len, delta);
-    }
-    for (size_t j = 0; j < cf_fold_deadlines(fold); j++) {
-        const char *member;
-        size_t len;
-        int64_t due;
-        cf_fold_deadline(fold, j, &member, &len, &due);
-        size_t k = cf_store_commit_fixed(self, s, CF_KEYS_DUE);
-        if (due >= 0)
-            cf_commit_zadd(c, k, due, member, len);
-        else
-            cf_commit_zrem(c, k, member, len);
-    }
-    for (size_t j = 0; j < cf_fold_notes(fold); j++) {
-        const char *topic;
-        const void *body;
-        size_t len;
-        cf_fold_note(fold, j, &topic, &body, &len);
-        cf_commit_xadd(c, cf_store_commit_fixed(self, s, CF_KEYS_OUTBOX), topic, strlen(topic), body, len);
-    }
-}
-
-uint64_t cf_store_conflicts(const cf_store_t *self)
-{
-    assert(self);
-    return self->conflicts;
-}
-
-int cf_store_commit_send(cf_store_t *self, const char *generation, unsigned *notes)
-{
-    if (!cf_commit_writes(self->commit))
-        return 0;
-    const char **argv;
-    const size_t *argvlen;
-    size_t argc;
-    cf_commit_argv(self->commit, CF_STORE_FN_COMMIT, self->version, generation, self->eid_ttl,
-                   &argv, &argvlen, &argc);
-    redisReply *reply = redisCommandArgv(self->ctx, (int) argc, argv, argvlen);
-    if (!reply)
-        return cf_store_fail_io(self, "FCALL " CF_STORE_FN_COMMIT);
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_INTEGER)
-        *notes += (unsigned) reply->integer;
-    else if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "CFSTALE ", 8) == 0)
-        self->conflicts++;
-    else
-        rc = cf_store_fail_call(self, CF_STORE_FN_COMMIT, reply->type == REDIS_REPLY_ERROR
-                                                          ? reply->str : "unexpected reply");
-    freeReplyObject(reply);
-    return rc;
-}
-
-/* Appends group g's commit; false when it has nothing to write. */
-static bool apply_append_commit(cf_store_t *self, const cf_event_t *events, size_t g)
-{
-    cf_commit_reset(self->commit);
-    unsigned s = self->group_shard[g];
-    if (self->fence[s]) {           /* first: a refusal answers CFSTALE 1 */
-        char key[CF_KEYS_MAX], epoch[24];
-        size_t k = cf_commit_key(self->commit, key, cf_keys_fixed(key, sizeof key, s,
-                                                                 CF_KEYS_OWNER));
-        int len = snprintf(epoch, sizeof epoch, "%llu", (unsigned long long) self->fence[s]);
-        cf_commit_fence(self->commit, k, "epoch", 5, epoch, (size_t) len);
-    }
-    apply_build_guards(self, events, g);
-    cf_store_build_writes(self, self->group_shard[g]);
-    if (!cf_commit_writes(self->commit))
-        return false;
-    char generation[24];
-    snprintf(generation, sizeof generation, "%lld", self->eid_generation);
-    const char **argv;
-    const size_t *argvlen;
-    size_t argc;
-    cf_commit_argv(self->commit, CF_STORE_FN_COMMIT, self->version, generation,
-                   self->eid_ttl, &argv, &argvlen, &argc);
-    if (redisAppendCommandArgv(self->ctx, (int) argc, argv, argvlen) != REDIS_OK)
-        abort();                    /* hiredis could not allocate */
-    return true;
-}
-
-/* Reads the replies of the commits sent (self->sent). The groups to run
-   again are left pending: a guard failed, the markers' generation moved, or
-   the library is gone (*gone). */
-static int apply_take_commits(cf_store_t *self, bool *gone)
-{
-    int rc = 0;
-    for (size_t g = 0; g < self->groups; g++) {
-        if (!self->sent[g])
-            continue;
-        unsigned s = self->group_shard[g];
-        redisReply *reply = NULL;
-        if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "FCALL " CF_STORE_FN_COMMIT);
-        long long generation;
-        if (reply->type == REDIS_REPLY_INTEGER)
-            ;
-        else if (reply->type != REDIS_REPLY_ERROR)
-            rc = rc ? rc : cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "shard %u: unexpected reply", s);
-        else if (strncmp(reply->str, "CFSTALE ", 8) == 0 && self->fence[s]
-                 && atoi(reply->str + 8) == CF_COMMIT_FENCE_OP)     /* not ours any more */
-            self->fenced[g] = 1;
-        else if (strncmp(reply->str, "CFSTALE ", 8) == 0)
-            self->pending[g] = 1, self->conflicts++;
-        else if (sscanf(reply->str, "CFGEN %lld", &generation) == 1 && generation >= 0)
-            self->pending[g] = 1;
-        else if (cf_store_library_gone(reply->str))
-            self->pending[g] = 1, *gone = true;
-        else
-            rc = rc ? rc : cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", s, reply->str);
-        freeReplyObject(reply);
-    }
-    return rc;
+    cf_store_build_writes(self, c, s);
+    return cf_commit_writes(c);
 }
 
 /* One attempt for the groups pending: read, fold, commit. Leaves pending
-   the groups to run again; returns how many. */
-static int apply_attempt(cf_store_t *self, const cf_event_t *events, bool *gone,
-                         cf_ack_status_t *statuses, size_t *left)
+   the groups to run again (EXEC found a key read changed); returns how
+   many in *left. */
+static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_status_t *statuses,
+                         size_t *left)
 {
     int rc = apply_read(self, events);
-    size_t sent = 0;
+    size_t send = 0;
     for (size_t g = 0; g < self->groups; g++) {
-        self->sent[g] = 0;
+        self->commit_state[g] = CF_STORE_COMMIT_NONE;
         if (rc < 0 || !self->pending[g])
             continue;
+        int fenced = apply_fenced(self, g);
+        if (fenced != 0) {          /* not ours any more: not tried again */
+            self->fenced[g] = fenced > 0;
+            rc = fenced < 0 ? -1 : 0;
+            continue;
+        }
         rc = apply_fold(self, events, g, statuses);
-        self->sent[g] = rc == 0 && apply_append_commit(self, events, g);
-        sent += self->sent[g];
+        if (rc == 0 && apply_build(self, events, g)) {
+            self->commit_state[g] = CF_STORE_COMMIT_SEND;
+            send++;
+        }
     }
     memset(self->pending, 0, self->groups * sizeof *self->pending);
-    if (sent && apply_take_commits(self, gone) < 0 && rc == 0)
-        rc = -1;
+    if (send) {
+        char why[400];
+        int run = cf_store_commit_run(self, self->commits, self->groups, self->commit_state,
+                                      self->group_shard, NULL, why, sizeof why);
+        if (run < 0)
+            rc = -1;
+        else if (run > 0 && rc == 0)
+            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
+        for (size_t g = 0; g < self->groups; g++)
+            self->pending[g] = self->commit_state[g] == CF_STORE_COMMIT_CONFLICT;
+    }
     apply_free_reads(self);
     *left = 0;
     for (size_t g = 0; g < self->groups; g++)
@@ -678,7 +646,7 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
         return cf_store_fail(self, CF_STORE_ERR_INPUT, "%s", why);
     if (self->rules_error[0])
         return cf_store_fail(self, CF_STORE_ERR_INPUT, "rules: %s", self->rules_error);
-    if (cf_store_ensure(self, 1) < 0)
+    if (cf_store_ensure(self, 0) < 0)
         return -1;
     apply_group(self, events, count);
     self->fresh = cf_grow(self->fresh, &self->fresh_capacity, count, sizeof *self->fresh);
@@ -688,26 +656,16 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     memset(self->fenced, 0, self->groups * sizeof *self->fenced);
     self->fenced_events = 0;
     size_t pending = self->groups;
-    bool gone = false, checked = false;
     for (int attempt = 0; pending; attempt++) {
-        if (gone && checked)
-            return cf_store_fail(self, CF_STORE_ERR_IO, "the function library changed again "
-                                 "after it was checked");
         if (attempt == APPLY_ATTEMPTS)
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "the states of shards %s keep "
                                  "changing while they are committed",
                                  apply_pending_names(self, why, sizeof why));
-        if (gone) {
-            if (cf_store_check_library(self) < 0)
-                return -1;
-            checked = true;
-        }
         if (attempt >= 2)           /* two workers that keep colliding on one case: apart */
             apply_backoff(self, attempt);
-        gone = false;
         struct timespec start, end;
         clock_gettime(CLOCK_MONOTONIC, &start);
-        if (apply_attempt(self, events, &gone, statuses, &pending) < 0)
+        if (apply_attempt(self, events, statuses, &pending) < 0)
             return -1;
         clock_gettime(CLOCK_MONOTONIC, &end);
         cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)

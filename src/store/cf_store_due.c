@@ -1,7 +1,8 @@
 /*  cf_store_due: the overdue timer's side of the store. The apply path
     keeps each shard's deadlines in cf:{sN}:due; here a timer reads the ones
     due by now and fires them as the apply path applies events: the fold
-    (cf_fold_fire) computes, one guarded commit writes, shard by shard. The clock is the wall clock
+    (cf_fold_fire) computes, one commit (cf_store_commit.c) writes, under
+    WATCH of the states read, shard by shard. The clock is the wall clock
     unless an operator set cf:clock (replays of past events, tests).        */
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -33,11 +34,11 @@ static int due_member(const redisReply *m, char id[CF_PSEUDONYM_LEN + 1])
 }
 
 /* Fires the due members of one shard (ZRANGEBYSCORE ... WITHSCORES): reads
-   their cases' states, has the fold fire each deadline that the state
-   still holds, and commits the alerts, the states and the deadlines in one
-   call guarded by the states read. A member whose case no longer has that
-   deadline is removed. Another worker's commit in between (CFSTALE) leaves
-   them to the next tick. */
+   their cases' states under WATCH, has the fold fire each deadline that the
+   state still holds, and commits the alerts, the states and the deadlines
+   in one MULTI/EXEC. A member whose case no longer has that deadline is
+   removed. Another worker's commit in between (EXEC refused) leaves them to
+   the next tick. */
 static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *members,
                           int64_t now, unsigned *fired)
 {
@@ -47,16 +48,33 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
     char (*keys)[CF_KEYS_MAX] = cf_calloc(n, sizeof *keys);
     char (*ids)[CF_PSEUDONYM_LEN + 1] = cf_calloc(n, sizeof *ids);
     int *limits = cf_calloc(n, sizeof *limits);
-    argv[0] = "MGET", argvlen[0] = 4;
     for (size_t i = 0; i < n; i++) {
         limits[i] = due_member(members->element[2 * i], ids[i]);
         argv[1 + i] = keys[i];
         argvlen[1 + i] = cf_keys_case(keys[i], CF_KEYS_MAX, shard, ids[i], strlen(ids[i]));
     }
-    redisReply *states = redisCommandArgv(self->ctx, (int) (n + 1), argv, argvlen);
+    /* UNWATCH (when an earlier call left a WATCH), WATCH, MGET: one round trip */
+    size_t replies = cf_store_append_unwatch(self) + 2;
+    argv[0] = "WATCH", argvlen[0] = 5;
+    if (redisAppendCommandArgv(self->ctx, (int) (n + 1), argv, argvlen) != REDIS_OK)
+        abort();
+    argv[0] = "MGET", argvlen[0] = 4;
+    if (redisAppendCommandArgv(self->ctx, (int) (n + 1), argv, argvlen) != REDIS_OK)
+        abort();
+    self->watching = true;
+    redisReply *states = NULL;
     int rc = 0;
-    if (!states)
-        rc = cf_store_fail_io(self, "MGET");
+    for (size_t r = 0; r < replies && rc == 0; r++) {
+        void *reply = NULL;
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
+            rc = cf_store_fail_io(self, "MGET");
+        else if (r + 1 < replies)
+            freeReplyObject(reply);     /* UNWATCH's and WATCH's: MGET says the same */
+        else
+            states = reply;
+    }
+    if (rc < 0)
+        ;
     else if (states->type != REDIS_REPLY_ARRAY || states->elements != n)
         rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading case states: %s", shard,
                            states->type == REDIS_REPLY_ERROR ? states->str : "unexpected reply");
@@ -73,20 +91,21 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
         if (cf_fold_load_case(self->fold, ids[i], old, old ? v->len : 0) < 0)
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: case %s: %s", shard, ids[i],
                                cf_fold_error(self->fold));
-        cf_commit_guard_value(self->commit, cf_commit_key(self->commit, keys[i], argvlen[1 + i]),
-                              old, old ? v->len : 0);
+        if (!old)                   /* nil: absent, or of another type */
+            cf_commit_type(self->commit, cf_commit_key(self->commit, keys[i], argvlen[1 + i]),
+                           "string");
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const redisReply *m = members->element[2 * i];
         int64_t due = strtoll(members->element[2 * i + 1]->str, NULL, 10);
         if (limits[i] < 0 || !cf_fold_fire(self->fold, ids[i], limits[i], due, now))
-            cf_commit_zrem(self->commit, cf_store_commit_fixed(self, shard, CF_KEYS_DUE),
-                           m->str, m->len);
+            cf_commit_zrem(self->commit, cf_store_commit_fixed(self, self->commit, shard,
+                                                               CF_KEYS_DUE), m->str, m->len);
     }
     if (rc == 0) {
         cf_fold_finish(self->fold);
-        cf_store_build_writes(self, shard);
-        rc = cf_store_commit_send(self, NULL, fired);
+        cf_store_build_writes(self, self->commit, shard);
+        rc = cf_store_commit_send(self, shard, fired);
     }
     if (states)
         freeReplyObject(states);
@@ -99,7 +118,7 @@ int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
     assert(self && fired);
     cf_store_clear_error(self);
     *fired = 0;
-    if (cf_store_ensure(self, 1) < 0)
+    if (cf_store_ensure(self, 0) < 0)
         return -1;
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long) now_ms);

@@ -30,7 +30,10 @@ struct _cf_store_t {
     char version[CF_STORE_VERSION_LEN + 1];     /* its version, the first argument of each FCALL */
     bool library_ok;                /* Redis holds it (checked on this connection) */
     struct _cf_fold_t *fold;        /* the domain logic (cf_fold), with the rules */
-    struct _cf_commit_t *commit;    /* one shard's commit, built */
+    struct _cf_commit_t *commit;    /* the overdue timer's commit, built */
+    struct _cf_commit_t **commits;  /* the apply path's, one per group */
+    size_t commits_capacity;
+    bool watching;                  /* the connection may hold a WATCH: UNWATCH first */
     char rules_error[160];          /* why the rules could not be read; "" */
     /* one batch (cf_store_apply.c), reused */
     size_t *order;                  /* event indexes grouped by shard */
@@ -46,16 +49,20 @@ struct _cf_store_t {
     size_t *start;                  /* groups + 1: each group's first order position */
     unsigned *group_shard;          /* each group's shard */
     size_t *cases, *routes;         /* each group's distinct cases and routes */
-    unsigned char *pending, *sent;  /* each group: to run (again); its commit sent */
+    unsigned char *pending;         /* each group: to run (again) */
     unsigned char *fenced;          /* each group: a fence refused its commit */
+    unsigned char *commit_state;    /* each group: its commit's cf_store_commit_state_t */
     size_t fenced_events;           /* of the last cf_store_apply, left busy */
     redisReply **reads;             /* the replies of the read round */
     size_t nreads, reads_capacity;
-    size_t *read_start, *marker_reads;  /* groups + 1, groups: where each group's replies are */
+    size_t *read_start;             /* groups + 1: where each group's replies are */
+    size_t *by_bucket;              /* order positions, a group's sorted by marker bucket */
+    size_t *marker_at;              /* per order position: its bucket's EXPIRETIME reply, */
+    unsigned *marker_pos;           /* ... then HMGETs of both generations; its field there */
     const unsigned char **seen;     /* digests of one shard's batch, a set */
     size_t seen_slots;
     char request[16];               /* the request's tag, "" for none */
-    uint64_t conflicts;             /* commits refused by a guard (CFSTALE) */
+    uint64_t conflicts;             /* transactions EXEC refused: a key watched changed */
     uint64_t backoff_seed;          /* of the waits between colliding attempts */
     size_t request_len;
     long long eid_generation;       /* the markers' generation, as Redis last said; -1 */
@@ -86,22 +93,44 @@ int cf_store_ensure(cf_store_t *self, int need_library);
     until someone loads it; else CF_STORE_ERR_REDIS. Returns -1.            */
 int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_reply);
 
-/* ---- the commit (cf_store_apply.c), also the overdue timer's ------------ */
+/* ---- the commit (cf_store_commit.c): the apply path's and the overdue timer's */
 
-/*  The commit's key index of shard s's fixed key `key` (cf_keys_fixed_t or
-    family), guarded by its type unless it is a hash (the commit reads a
-    hash before it writes it: its counters, its fields' guards).            */
-size_t cf_store_commit_fixed(cf_store_t *self, unsigned s, int key);
+/*  The commit's key index, in c, of shard s's fixed key `key`
+    (cf_keys_fixed_t or family), with a type check unless it is a hash (a
+    hash written is read first: its counters, its fields).                 */
+size_t cf_store_commit_fixed(cf_store_t *self, struct _cf_commit_t *c, unsigned s, int key);
 
-/*  Adds the fold's output (after cf_fold_finish) to the commit as writes:
-    states, counters, route days, deadlines, notifications.                 */
-void cf_store_build_writes(cf_store_t *self, unsigned s);
+/*  Adds the fold's output (after cf_fold_finish) to c as writes: states,
+    counters, route days, deadlines, notifications.                         */
+void cf_store_build_writes(cf_store_t *self, struct _cf_commit_t *c, unsigned s);
 
-/*  Sends the commit now (nothing when it writes nothing), with the markers'
-    generation (NULL: it sets none); adds the notifications it wrote to
-    *notes. A failed guard (CFSTALE) is not an error: nothing was written,
-    and the caller's next turn reads again. 0 / -1.                        */
-int cf_store_commit_send(cf_store_t *self, const char *generation, unsigned *notes);
+/*  A commit's state in cf_store_commit_run: SEND in, DONE, REFUSED or
+    CONFLICT out; NONE is left alone.                                       */
+typedef enum {
+    CF_STORE_COMMIT_NONE, CF_STORE_COMMIT_SEND, CF_STORE_COMMIT_DONE, CF_STORE_COMMIT_REFUSED,
+    CF_STORE_COMMIT_CONFLICT
+} cf_store_commit_state_t;
+
+/*  Checks the commits whose state is SEND (commit i of shard shards[i]),
+    then writes the ones the checks pass in one MULTI/EXEC: DONE, or
+    CONFLICT for all of them when EXEC found a watched key changed (nothing
+    written; self->conflicts counts it). A commit refused (REFUSED: a check,
+    or Redis would not queue the transaction) wrote nothing; the first
+    refusal's reason, "shard N: ...", goes into why. Adds the notifications
+    written to *notes (NULL: not counted). 0, 1 when one was refused, -1 on
+    an I/O error (the store's error set).                                   */
+int cf_store_commit_run(cf_store_t *self, struct _cf_commit_t **commits, size_t n,
+                        unsigned char *state, const unsigned *shards, unsigned *notes, char *why,
+                        size_t size);
+
+/*  Sends self->commit, shard's, now (nothing when it writes nothing): a
+    conflict is not an error (nothing written; the caller's next turn reads
+    again), a refusal is (CF_STORE_ERR_REDIS). 0 / -1.                      */
+int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);
+
+/*  Appends UNWATCH when a WATCH may be left on the connection (the reads
+    of an attempt that sent no EXEC); returns the replies it will get.     */
+size_t cf_store_append_unwatch(cf_store_t *self);
 
 /*  Makes sure Redis holds the library of this store's version, loading it
     when this user may (cf_store_library_ensure). 0 / -1.                  */

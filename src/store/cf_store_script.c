@@ -1,5 +1,5 @@
 /*  cf_store_script: the store's Lua scripts as Redis runs them (the
-    workers' generic commit, the rejection and dead-letter counters, the
+    workers' rejection and dead-letter counters, the
     broker's publisher's), each after a prelude of Lua locals made here from
     the C tables (the publisher's keys, cf_keys), so that no script keeps a
     list of its own and a script always agrees with the C code that calls
@@ -107,7 +107,6 @@ int cf_store_script_single(const char *script_dir, const char *name, char **text
 static const struct {
     const char *function, *script;
 } s_functions[] = {
-    { CF_STORE_FN_COMMIT, CF_STORE_COMMIT_SCRIPT },
     { CF_STORE_FN_REJECT, CF_STORE_REJECT_SCRIPT }, { CF_STORE_FN_DEAD, CF_STORE_DEAD_SCRIPT },
     { CF_STORE_FN_PUBLISH, CF_STORE_PUBLISH_SCRIPT }
 };

@@ -350,7 +350,7 @@ static void test_prelude_names_every_entry(void **state)
     eval_checks(f, lua_checks);
 }
 
-static const char *const s_scripts[] = { CF_STORE_COMMIT_SCRIPT, CF_STORE_REJECT_SCRIPT,
+static const char *const s_scripts[] = { CF_STORE_REJECT_SCRIPT,
                                          CF_STORE_DEAD_SCRIPT, CF_STORE_PUBLISH_SCRIPT };
 
 /* The scripts as Redis gets them compile (SCRIPT LOAD). */

@@ -1,0 +1,287 @@
+/*  cf_store_commit: the commit of what the fold computed, shared by the apply
+    path (cf_store_apply.c) and the overdue timer (cf_store_due.c), as plain
+    commands (docs/storage.md, "The commit"): the fold's output as a
+    cf_commit's writes, then two pipelined round trips for any number of
+    shards' commits:
+      checks  WATCH and HMGET of the counter hashes written, TYPE of the keys
+              only written (cf_commit_checks); a commit they refuse is left
+              out, nothing of it written;
+      writes  MULTI, every commit left, EXEC. EXEC answers nil when a key
+              watched (here or in the caller's reads) changed since: nothing
+              was written and every commit of it is to be read and computed
+              again.
+    The connection keeps its WATCH until EXEC; a caller that sends no EXEC
+    leaves self->watching set, and the next reads start with UNWATCH
+    (cf_store_append_unwatch).                                              */
+#include "caseflow/cf_alloc.h"
+#include "caseflow/cf_keys.h"
+#include "caseflow/cf_store.h"
+#include "cf_store_internal.h"
+#include "cf_commit.h"
+#include "caseflow/cf_fold.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/hiredis.h>
+
+size_t cf_store_commit_fixed(cf_store_t *self, cf_commit_t *c, unsigned s, int key)
+{
+    (void) self;
+    char name[CF_KEYS_MAX];
+    size_t k = cf_commit_key(c, name, cf_keys_fixed(name, sizeof name, s, key));
+    const char *type = cf_keys_fixed_type(key);
+    if (strcmp(type, "hash") != 0)  /* a hash is checked by its counters' HMGET, or read */
+        cf_commit_type(c, k, type);
+    return k;
+}
+
+void cf_store_build_writes(cf_store_t *self, cf_commit_t *c, unsigned s)
+{
+    const cf_fold_t *fold = self->fold;
+    char key[CF_KEYS_MAX];
+    for (size_t j = 0; j < cf_fold_cases(fold); j++) {
+        const char *id;
+        const void *state;
+        size_t len;
+        bool closed;
+        cf_fold_case(fold, j, &id, &state, &len, &closed);
+        cf_commit_set(c, cf_commit_key(c, key, cf_keys_case(key, sizeof key, s, id, strlen(id))),
+                      state, len, closed ? self->case_ttl : 0);
+    }
+    for (size_t j = 0; j < cf_fold_routes(fold); j++) {
+        const char *route;
+        const void *state;
+        size_t len;
+        cf_fold_route(fold, j, &route, &state, &len);
+        cf_commit_hset(c, cf_store_commit_fixed(self, c, s, CF_KEYS_SPIKE), route, strlen(route),
+                       state, len);
+    }
+    for (size_t j = 0; j < cf_fold_counters(fold); j++) {
+        int family;
+        const char *field;
+        size_t len;
+        int64_t delta;
+        cf_fold_counter(fold, j, &family, &field, &len, &delta);
+        cf_commit_incr(c, cf_store_commit_fixed(self, c, s, family), field, len, delta);
+    }
+    for (size_t j = 0; j < cf_fold_route_days(fold); j++) {
+        const char *field;
+        size_t len;
+        int64_t delta;
+        cf_fold_route_day(fold, j, &field, &len, &delta);
+        cf_commit_incr(c, cf_store_commit_fixed(self, c, s, CF_KEYS_ROUTE_DAY), field, len, delta);
+    }
+    for (size_t j = 0; j < cf_fold_deadlines(fold); j++) {
+        const char *member;
+        size_t len;
+        int64_t due;
+        cf_fold_deadline(fold, j, &member, &len, &due);
+        size_t k = cf_store_commit_fixed(self, c, s, CF_KEYS_DUE);
+        if (due >= 0)
+            cf_commit_zadd(c, k, due, member, len);
+        else
+            cf_commit_zrem(c, k, member, len);
+    }
+    for (size_t j = 0; j < cf_fold_notes(fold); j++) {
+        const char *topic;
+        const void *body;
+        size_t len;
+        cf_fold_note(fold, j, &topic, &body, &len);
+        cf_commit_xadd(c, cf_store_commit_fixed(self, c, s, CF_KEYS_OUTBOX), topic, strlen(topic),
+                       body, len);
+    }
+}
+
+uint64_t cf_store_conflicts(const cf_store_t *self)
+{
+    assert(self);
+    return self->conflicts;
+}
+
+/* cf_commit's callback: appends the command to the pipeline. */
+static void commit_emit(void *arg, size_t argc, const char **argv, const size_t *argvlen)
+{
+    cf_store_t *self = arg;
+    if (redisAppendCommandArgv(self->ctx, (int) argc, argv, argvlen) != REDIS_OK)
+        abort();                    /* hiredis could not allocate */
+}
+
+size_t cf_store_append_unwatch(cf_store_t *self)
+{
+    if (!self->watching)
+        return 0;
+    if (redisAppendCommand(self->ctx, "UNWATCH") != REDIS_OK)
+        abort();
+    self->watching = false;
+    return 1;
+}
+
+/* The refusals of one cf_store_commit_run: the first one's reason, and
+   which commit it was. */
+typedef struct {
+    char *why;
+    size_t size;
+    const unsigned *shards;
+    size_t first;               /* index + 1 of the first refused, 0 none */
+} commit_refusals_t;
+
+/* Refuses commit i: nothing of it is sent, or it failed. */
+static void commit_refuse(commit_refusals_t *r, unsigned char *state, size_t i,
+                          const char *reason)
+{
+    if (!r->first) {
+        snprintf(r->why, r->size, "shard %u: %s", r->shards[i], reason);
+        r->first = i + 1;
+    }
+    state[i] = CF_STORE_COMMIT_REFUSED;
+}
+
+/* The check round of the commits to send: the ones refused are marked so. */
+static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
+                         commit_refusals_t *r)
+{
+    size_t *counts = cf_calloc(n ? n : 1, sizeof *counts), total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (state[i] == CF_STORE_COMMIT_SEND)
+            total += counts[i] = cf_commit_checks(commits[i], commit_emit, self);
+    if (total)
+        self->watching = true;
+    char reason[300];
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        for (size_t c = 0; c < counts[i]; c++) {
+            redisReply *reply = NULL;
+            if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply) {
+                rc = cf_store_fail_io(self, "the commit's checks");
+                break;
+            }
+            if (state[i] == CF_STORE_COMMIT_SEND
+                && cf_commit_check(commits[i], reply, reason, sizeof reason) < 0)
+                commit_refuse(r, state, i, reason);
+            freeReplyObject(reply);
+        }
+    free(counts);
+    /* the first refusal a hash of another type: which type, as the error
+       says for the other keys (the error path only: one more round trip) */
+    const char *key = rc == 0 && r->first ? cf_commit_wrong_hash(commits[r->first - 1]) : NULL;
+    if (key) {
+        redisReply *type = redisCommand(self->ctx, "TYPE %s", key);
+        if (!type)
+            return cf_store_fail_io(self, "TYPE");
+        if (type->type == REDIS_REPLY_STATUS) {
+            cf_commit_wrong_type(reason, sizeof reason, key, type->str, "hash");
+            snprintf(r->why, r->size, "shard %u: %s", r->shards[r->first - 1], reason);
+        }
+        freeReplyObject(type);
+    }
+    return rc;
+}
+
+/* Reads MULTI's and each queued command's replies: an error among them (a
+   command Redis would not queue: out of memory, a read-only replica) has
+   EXEC refuse the transaction whole; its text into reason. */
+static int commit_queued(cf_store_t *self, size_t commands, char *reason, size_t size)
+{
+    for (size_t q = 0; q <= commands; q++) {
+        redisReply *reply = NULL;
+        if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply)
+            return cf_store_fail_io(self, "MULTI");
+        if (reply->type == REDIS_REPLY_ERROR && !reason[0])
+            snprintf(reason, size, "%s", reply->str);
+        freeReplyObject(reply);
+    }
+    return 0;
+}
+
+/* EXEC's reply: nil, a conflict; an error element, a write that failed
+   although the checks passed (a check missing: said loudly). */
+static void commit_exec(cf_commit_t **commits, size_t n, unsigned char *state,
+                        const size_t *first, const size_t *count, const redisReply *exec,
+                        unsigned *notes, commit_refusals_t *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (state[i] != CF_STORE_COMMIT_SEND)
+            continue;
+        if (exec->type == REDIS_REPLY_NIL) {
+            state[i] = CF_STORE_COMMIT_CONFLICT;
+            continue;
+        }
+        if (exec->type != REDIS_REPLY_ARRAY || exec->elements < first[i] + count[i]) {
+            commit_refuse(r, state, i, exec->type == REDIS_REPLY_ERROR ? exec->str
+                                                                       : "EXEC: unexpected reply");
+            continue;
+        }
+        state[i] = CF_STORE_COMMIT_DONE;
+        for (size_t w = 0; w < count[i]; w++) {
+            const redisReply *e = exec->element[first[i] + w];
+            if (e->type != REDIS_REPLY_ERROR)
+                continue;
+            char command[200], reason[400];
+            cf_commit_describe(commits[i], w, command, sizeof command);
+            snprintf(reason, sizeof reason, "a write failed after its checks passed (a check "
+                     "is missing; the rest of the commit was written): %s: %s", command, e->str);
+            commit_refuse(r, state, i, reason);
+            break;
+        }
+        if (state[i] == CF_STORE_COMMIT_DONE && notes)
+            *notes += (unsigned) cf_commit_notes(commits[i]);
+    }
+}
+
+int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
+                        const unsigned *shards, unsigned *notes, char *why, size_t size)
+{
+    assert(self && (n == 0 || (commits && state && shards)) && why);
+    commit_refusals_t r = { why, size, shards, 0 };
+    why[0] = '\0';
+    if (commit_checks(self, commits, n, state, &r) < 0)
+        return -1;
+    size_t *first = cf_calloc(2 * n + 1, sizeof *first), *count = first + n, commands = 0;
+    for (size_t i = 0; i < n; i++)
+        if (state[i] == CF_STORE_COMMIT_SEND) {
+            if (!commands && redisAppendCommand(self->ctx, "MULTI") != REDIS_OK)
+                abort();
+            first[i] = commands;
+            count[i] = cf_commit_emit_writes(commits[i], commit_emit, self);
+            commands += count[i];
+        }
+    int rc = 0;
+    if (commands) {
+        if (redisAppendCommand(self->ctx, "EXEC") != REDIS_OK)
+            abort();
+        self->watching = false;     /* EXEC ends it, whatever it answers */
+        char reason[300] = "";
+        redisReply *exec = NULL;
+        if (commit_queued(self, commands, reason, sizeof reason) < 0)
+            rc = -1;
+        else if (redisGetReply(self->ctx, (void **) &exec) != REDIS_OK || !exec)
+            rc = cf_store_fail_io(self, "EXEC");
+        else if (reason[0]) {       /* EXECABORT: nothing written */
+            for (size_t i = 0; i < n; i++)
+                if (state[i] == CF_STORE_COMMIT_SEND)
+                    commit_refuse(&r, state, i, reason);
+        } else {
+            if (exec->type == REDIS_REPLY_NIL)
+                self->conflicts++;
+            commit_exec(commits, n, state, first, count, exec, notes, &r);
+        }
+        if (exec)
+            freeReplyObject(exec);
+    }
+    free(first);
+    return rc < 0 ? -1 : r.first ? 1 : 0;
+}
+
+int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes)
+{
+    if (!cf_commit_writes(self->commit))
+        return 0;
+    unsigned char state = CF_STORE_COMMIT_SEND;
+    char why[400];
+    int rc = cf_store_commit_run(self, &self->commit, 1, &state, &shard, notes, why, sizeof why);
+    if (rc < 0)
+        return -1;
+    return rc ? cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why) : 0;
+}
