@@ -2,10 +2,13 @@
     events are decoded and pseudonymised before the clock starts, so the
     ceiling is what Redis and the store code can do, with nothing of the
     worker's decoding and nothing of ZeroMQ. The memory figures that follow
-    it are cf_bench_memory.c. Threads take batches in order
-    from a shared counter, as the broker hands jobs to workers, and serve
-    each as a request of its own, as a worker serves a job, under the
-    default rules of a worker (deadlines and alerts included).             */
+    it are cf_bench_memory.c. Each thread owns the shards s with
+    s % threads == its index and takes the events of those shards, as the
+    broker routes each shard's events to its owner (so that the ceiling
+    measures the store, not two stores' conflicts on one shard's keys); it
+    takes them in order, in batches, and serves each as a request of its
+    own, as a worker serves a job, under the default rules of a worker
+    (deadlines and alerts included).                                         */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_pseudo.h"
@@ -23,7 +26,8 @@ typedef struct {
     cf_store_t *store;
     cf_event_t *events;
     size_t count, batch, accepted;
-    atomic_size_t *next, *done;
+    uint64_t requests;              /* its requests' first tag */
+    atomic_size_t next, *done;
     atomic_uint *running;
     cf_ack_status_t statuses[CF_MSG_MAX_EVENTS];
     char error[256];
@@ -33,11 +37,11 @@ typedef struct {
 static void *ceiling_thread(void *arg)
 {
     ceiling_thread_t *t = arg;
-    for (size_t k; t->rc == 0 && (k = atomic_fetch_add(t->next, 1)) * t->batch < t->count;) {
+    for (size_t k; t->rc == 0 && (k = atomic_fetch_add(&t->next, 1)) * t->batch < t->count;) {
         size_t from = k * t->batch, n = t->count - from < t->batch ? t->count - from : t->batch;
         /* a request per batch, as the worker serves each job as the
            broker's request: the markers then hold what live ones hold */
-        uint64_t request = k + 1;
+        uint64_t request = t->requests + k + 1;
         cf_store_set_request(t->store, &request, sizeof request);
         t->rc = cf_store_apply(t->store, t->events + from, n, t->statuses);
         if (t->rc < 0)
@@ -88,6 +92,36 @@ static int ceiling_prepare(cf_bench_t *self, cf_event_t *events, bench_case_t **
     return rc;
 }
 
+/* Puts each thread's events together, in their order: thread t's are
+   events[first[t] .. first[t + 1]), those of the shards s with
+   s % threads == t (cf_shard_pick, as the store and the broker pick). In
+   place: the events are big. */
+static void ceiling_partition(cf_event_t *events, size_t count, unsigned threads,
+                              unsigned shards, size_t *first)
+{
+    size_t *to = cf_calloc(count ? count : 1, sizeof *to);     /* where event i goes */
+    memset(first, 0, (threads + 1) * sizeof *first);
+    for (size_t i = 0; i < count; i++)
+        first[cf_shard_pick(events[i].shard_hash, shards) % threads + 1]++;
+    for (unsigned t = 0; t < threads; t++)
+        first[t + 1] += first[t];
+    size_t *at = cf_calloc(threads, sizeof *at);
+    memcpy(at, first, threads * sizeof *at);
+    for (size_t i = 0; i < count; i++)
+        to[i] = at[cf_shard_pick(events[i].shard_hash, shards) % threads]++;
+    for (size_t i = 0; i < count; i++)
+        while (to[i] != i) {        /* the event at i to its place, following the cycle */
+            size_t j = to[i];
+            cf_event_t moved = events[j];
+            events[j] = events[i];
+            events[i] = moved;
+            to[i] = to[j];
+            to[j] = j;
+        }
+    free(at);
+    free(to);
+}
+
 static const char *ceiling_durability(cf_store_t *store, char *out, size_t size)
 {
     static const char *const names[] = { "strict", "second", "none" };
@@ -108,7 +142,8 @@ int cf_bench_ceiling(cf_bench_t *self)
     ceiling_thread_t *threads = cf_calloc(n, sizeof *threads);
     bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);
     bench_case_t *cases = NULL;
-    atomic_size_t next = 0, done = 0;
+    size_t *first = cf_calloc(n + 1, sizeof *first);
+    atomic_size_t done = 0;
     atomic_uint running = 0;
     /* the default rules, as a worker started without a rules file has: the
        script keeps deadlines and writes alerts as the workers' do */
@@ -118,10 +153,14 @@ int cf_bench_ceiling(cf_bench_t *self)
     cf_rules_pack(rules, &packed);
     cf_rules_destroy(&rules);
     int rc = ceiling_prepare(self, events, &cases);
+    if (rc == 0)
+        ceiling_partition(events, c->events, n, BENCH_SHARDS(c), first);
     for (unsigned i = 0; i < n && rc == 0; i++) {
-        threads[i] = (ceiling_thread_t) { .bench = self, .events = events, .count = c->events,
-            .batch = c->batch, .next = &next, .done = &done, .running = &running,
+        threads[i] = (ceiling_thread_t) { .bench = self, .events = events + first[i],
+            .count = first[i + 1] - first[i], .batch = c->batch, .done = &done,
+            .running = &running, .requests = (uint64_t) i << 40,
             .store = cf_store_new(c->redis_host, c->redis_port, c->script_dir) };
+        atomic_init(&threads[i].next, 0);
         cf_store_set_auth(threads[i].store, c->redis_auth);
         cf_store_set_shards(threads[i].store, BENCH_SHARDS(c), false);
         cf_store_set_rules(threads[i].store, packed.data, packed.size);
@@ -168,6 +207,7 @@ int cf_bench_ceiling(cf_bench_t *self)
     free(snap);
     free(cases);
     free(threads);
+    free(first);
     free(events);
     return rc;
 }

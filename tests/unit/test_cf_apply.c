@@ -12,14 +12,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <msgpack.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <hiredis/hiredis.h>
@@ -28,6 +23,7 @@
 #include "caseflow/cf_dlq.h"
 #include "caseflow/cf_msg.h"
 #include "cf_test_redis.h"
+#include "cf_test_relay.h"
 
 #define RAW_REF "BEL-2019-000123"
 #define RAW_SHARD "34"      /* FNV-1a 64 of RAW_REF mod 64 (docs/protocol.md) */
@@ -516,73 +512,6 @@ static void test_careful_refused_after_outage_still_dead_letters(void **state)
     worker_close(&w);
 }
 
-/* A TCP relay to Redis on port (0: a free one, written back), in a child
-   process: it relays until a client sends a command holding cut, then
-   closes its listener and its connections and exits, as a Redis that went
-   away in the middle of that command (nothing listens there until the
-   next relay). cut NULL: never. */
-static pid_t relay_start(int *port, int redis_port, const char *cut)
-{
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    int on = 1;
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t) *port) };
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    assert_int_equal(bind(listener, (struct sockaddr *) &addr, sizeof addr), 0);
-    assert_int_equal(listen(listener, 4), 0);
-    assert_int_equal(getsockname(listener, (struct sockaddr *) &addr, &len), 0);
-    *port = ntohs(addr.sin_port);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid > 0) {
-        close(listener);
-        return pid;
-    }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int client = -1, upstream = -1;
-    char buf[65536];
-    for (;;) {
-        struct pollfd fds[] = { { listener, POLLIN, 0 }, { client, POLLIN, 0 },
-                                { upstream, POLLIN, 0 } };
-        if (poll(fds, 3, -1) < 0)
-            _exit(1);
-        if (fds[0].revents & POLLIN) {
-            close(client);
-            close(upstream);
-            client = accept(listener, NULL, NULL);
-            upstream = socket(AF_INET, SOCK_STREAM, 0);
-            struct sockaddr_in to = { .sin_family = AF_INET,
-                                      .sin_port = htons((uint16_t) redis_port) };
-            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            if (connect(upstream, (struct sockaddr *) &to, sizeof to) < 0)
-                _exit(1);
-            continue;
-        }
-        for (int from = 1; from <= 2; from++) {
-            if (!(fds[from].revents & (POLLIN | POLLHUP)))
-                continue;
-            ssize_t n = read(fds[from].fd, buf, sizeof buf);
-            if (from == 1 && n > 0 && cut && memmem(buf, (size_t) n, cut, strlen(cut))) {
-                close(listener);
-                _exit(0);
-            }
-            if (n <= 0 || write(from == 1 ? upstream : client, buf, (size_t) n) != n) {
-                close(client);
-                close(upstream);
-                client = upstream = -1;
-                break;
-            }
-        }
-    }
-}
-
-static void relay_reap(pid_t pid)
-{
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-}
-
 /* Redis gone in the middle of the command holding cut, four times, and
    unreachable when the worker would give the try back: the event's counter
    is left at tries each time (the try owed is given back at the next run,
@@ -594,20 +523,20 @@ static void expect_gone_at(fixture_t *f, const char *cut, const char *event_id, 
     int port = 0;
     worker_t w = { NULL, NULL };
     for (int round = 0; round < 4; round++) {
-        pid_t relay = relay_start(&port, cf_test_redis_port(f->redis), cut);
+        pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), cut, NULL, NULL);
         if (!w.store)
             worker_open(f, &w, port, NULL);
         expect_outage(f, &w, &job, event_id, tries);
-        relay_reap(relay);
+        cf_test_relay_reap(relay);
     }
-    pid_t relay = relay_start(&port, cf_test_redis_port(f->redis), NULL);
+    pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), NULL, NULL, NULL);
     assert_int_equal(cf_apply_run_careful(w.apply, job.frames, job.sizes, job.count), 0);
     assert_int_equal(cf_apply_count(w.apply, CF_ACK_ACCEPTED), 1);
     assert_int_equal(integer_of(f, "EXISTS cf:{dlq}:try:%s", event_id), 0);
     assert_int_equal(integer_of(f, "XLEN %s", CF_KEYS_DLQ_STREAM), 0);
     worker_close(&w);
     kill(relay, SIGKILL);
-    relay_reap(relay);
+    cf_test_relay_reap(relay);
     job_destroy(&job);
 }
 

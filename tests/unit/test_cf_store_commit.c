@@ -14,6 +14,9 @@
 #include <pthread.h>
 #include "caseflow/cf_store.h"
 #include "cf_test_store.h"
+#include "cf_test_relay.h"
+#include <signal.h>
+#include <unistd.h>
 
 static void request(fixture_t *f, const char *id)
 {
@@ -117,7 +120,7 @@ static void test_overflow_refuses_the_whole_call(void **state)
 /* Two stores (two workers) apply the events of the same few cases at the
    same time, in small batches, each its half, and now and then the other's
    batch too (a resend that races the first send): their commits collide
-   (CFSTALE), are read and computed again, the aggregates are those of one
+   (EXEC refuses one whose keys read changed), are read and computed again, the aggregates are those of one
    store applying everything alone, and each resent event is counted once
    and is a duplicate once. */
 enum { RACE_CASES = 3, RACE_PER_CASE = 60, RACE_EVENTS = RACE_CASES * RACE_PER_CASE };
@@ -212,7 +215,7 @@ static void test_two_workers_on_the_same_cases(void **state)
     }
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), RACE_CASES);
     assert_null(strstr(cf_test_family_nonzero(f, "quality"), "duplicate"));
-    print_message("%llu commits refused by a guard and computed again\n",
+    print_message("%llu transactions refused by EXEC (a key read changed) and computed again\n",
                   (unsigned long long) conflicts);
     free(status);
     free(ev);
@@ -254,6 +257,77 @@ static void test_fence(void **state)
     assert_string_equal(cf_test_apply(f, ev, 1), "a");            /* unfenced: any epoch */
 }
 
+/* Another worker's batch, applied from the relay's child just before the
+   store's MULTI reaches Redis. */
+typedef struct {
+    int port;
+    const char *script_dir;
+    cf_event_t *events;
+    size_t count;
+} other_t;
+
+static void other_applies(void *arg)
+{
+    other_t *o = arg;
+    cf_store_t *store = cf_store_new("127.0.0.1", o->port, o->script_dir);
+    cf_ack_status_t status[4];
+    if (cf_store_apply(store, o->events, o->count, status) < 0) {
+        fprintf(stderr, "the other store: %s\n", cf_store_error(store));
+        _exit(3);
+    }
+    cf_store_destroy(&store);
+}
+
+/* Two stores on one shard, interleaved: the first reads and checks, and
+   just before its MULTI reaches Redis the second commits a stage of the
+   same case (a state the first watched, and counters it checked). The
+   first's EXEC answers nil and writes nothing; it reads, folds and commits
+   again, once: every event counted once, as when the two batches are
+   applied one after the other. */
+static void test_exec_refused_reads_again(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t mine[2], theirs[1];
+    cf_test_register(&mine[0], "i-a0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_stage(&mine[1], "i-a1", CASE_A, CF_EV_FUNDING_TRANSACTION);
+    strcpy(mine[1].donor, "US");
+    mine[1].value = 5;
+    strcpy(mine[1].currency, "USD");
+    cf_test_at(&mine[0], T0 + 1000);
+    cf_test_stage(&theirs[0], "i-b0", CASE_A, CF_EV_CASE_SCREENED);
+    cf_test_at(&theirs[0], T0 + 2000);
+    other_t other = { cf_test_redis_port(f->redis), f->script_dir, theirs, 1 };
+    int port = 0;
+    pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), "MULTI",
+                                      other_applies, &other);
+    cf_store_t *store = cf_store_new("127.0.0.1", port, f->script_dir);
+    cf_store_set_request(store, "job-i", 5);
+    cf_ack_status_t status[2];
+    if (cf_store_apply(store, mine, 2, status) < 0)
+        fail_msg("%s", cf_store_error(store));
+    assert_int_equal(status[0], CF_ACK_ACCEPTED);
+    assert_int_equal(status[1], CF_ACK_ACCEPTED);
+    assert_int_equal(cf_store_conflicts(store), 1);
+    cf_store_destroy(&store);
+    kill(relay, SIGKILL);
+    cf_test_relay_reap(relay);
+
+    static const char *const families[] = { "stage", "services", "quality", "funding", "demo" };
+    enum { FAMILIES = sizeof families / sizeof *families };
+    char *interleaved[FAMILIES];
+    for (size_t i = 0; i < FAMILIES; i++)
+        interleaved[i] = strdup(cf_test_family_nonzero(f, families[i]));
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);
+    assert_null(strstr(interleaved[2], "duplicate"));
+    cf_test_integer(f, "FLUSHALL");
+    assert_string_equal(cf_test_apply(f, theirs, 1), "a");
+    assert_string_equal(cf_test_apply(f, mine, 2), "aa");
+    for (size_t i = 0; i < FAMILIES; i++) {
+        assert_string_equal(interleaved[i], cf_test_family_nonzero(f, families[i]));
+        free(interleaved[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +340,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_workers_on_the_same_cases, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_fence, cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_refused_reads_again, cf_test_store_setup,
+                                        cf_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
