@@ -228,11 +228,10 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     assert(argc > 1);               /* every event has a case or a bucket watched */
     apply_append(self, argc, argv, argvlen);
     replies++;
-    if (self->fence[s]) {
-        argv[0] = "HGET", argvlen[0] = 4;
-        argv[1] = keys[owner], argvlen[1] = strlen(keys[owner]);
-        argv[2] = "epoch", argvlen[2] = 5;
-        apply_append(self, 3, argv, argvlen);
+    if (self->fence[s]) {           /* apart: argv keeps the case keys for the MGET */
+        const char *hget[] = { "HGET", keys[owner], "epoch" };
+        const size_t hgetlen[] = { 4, strlen(keys[owner]), 5 };
+        apply_append(self, 3, hget, hgetlen);
         replies++;
     }
     if (cases) {                    /* the case keys are the WATCH's first */

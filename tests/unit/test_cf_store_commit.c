@@ -251,6 +251,12 @@ static void test_fence(void **state)
     cf_store_set_fence(f->store, (unsigned) atoi(CASE_A_SHARD), 5);
     assert_string_equal(cf_test_apply(f, ev, 2), "aa");
     assert_int_equal(cf_store_fenced(f->store), 0);
+    /* a later batch of the fenced shard reads the case's state */
+    cf_event_t later;
+    cf_test_stage(&later, "fe-3", CASE_A, CF_EV_CASE_ASSISTED);
+    assert_string_equal(cf_test_apply(f, &later, 1), "a");
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|now|cases"), 0);
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|assisted|now|cases"), 1);
     cf_store_clear_fences(f->store);
     cf_test_integer(f, "HINCRBY cf:{s" CASE_A_SHARD "}:owner epoch 1");
     cf_test_stage(&ev[0], "fe-2", CASE_A, CF_EV_CASE_DEPARTED);
