@@ -216,13 +216,15 @@ typedef struct {
 #define CF_MSG_FENCED_PREFIX    "fenced:"
 
 /*  The broker's: JOB (or REDO, for a job whose worker was lost) [CF01,
-    JOB|REDO, job id, request id, fences, events...]: the job id names this
-    hand-out (its DONE echoes it), the request id the producer's request it
-    is a part of (the same for every part and redelivery: the dedupe
-    markers' tag), fences a msgpack map {shard: epoch}; the events shared
-    with the caller's messages, not copied. EXIT [CF01, EXIT].              */
+    JOB|REDO, job id, request ids, fences, events...]: the job id names this
+    hand-out (its DONE echoes it); request_ids[i] the request event i is a
+    part of (the same for every part and redelivery: the dedupe markers'
+    tag), sent as one 8-byte id when every event has the same, else 8 bytes
+    per event (the broker bundles parts of several requests into one job);
+    fences a msgpack map {shard: epoch}; the events shared with the
+    caller's messages, not copied. EXIT [CF01, EXIT].                       */
 int cf_msg_send_job(void *socket, int flags, const void *to, size_t to_len, bool redo,
-                    uint64_t job_id, uint64_t request_id, const cf_msg_fence_t *fences,
+                    uint64_t job_id, const uint64_t *request_ids, const cf_msg_fence_t *fences,
                     size_t nfences, zmq_msg_t *events, size_t count);
 int cf_msg_send_exit(void *socket, int flags, const void *to, size_t to_len);
 
@@ -241,17 +243,19 @@ int cf_msg_parse_done(cf_multipart_t *parts, uint64_t *job_id);
 
 /*  A JOB as the worker reads it.                                           */
 typedef struct {
-    uint64_t job_id, request_id;
+    uint64_t job_id;
+    uint64_t request_id[CF_MSG_MAX_EVENTS];     /* each event's request */
     bool redo;
     size_t events;              /* 1 to CF_MSG_MAX_EVENTS, from CF_MSG_JOB_FIRST_EVENT */
     size_t fences;
     cf_msg_fence_t fence[CF_MSG_MAX_EVENTS];    /* at most one per event */
 } cf_msg_job_t;
 
-/*  At the worker [CF01, JOB|REDO, job id (8 bytes), request id (8 bytes),
-    fences, events...]: 0 with *job filled, or -1 when it is not a whole JOB
-    or REDO (a truncated message included, fences that are not a map of at
-    most one uint shard to a uint epoch per event).                         */
+/*  At the worker [CF01, JOB|REDO, job id (8 bytes), request ids (8 bytes,
+    or 8 per event), fences, events...]: 0 with *job filled (each event's
+    request id), or -1 when it is not a whole JOB or REDO (a truncated
+    message included, request ids of another size, fences that are not a
+    map of at most one uint shard to a uint epoch per event).               */
 int cf_msg_parse_job(cf_multipart_t *parts, cf_msg_job_t *job);
 
 /*  At the worker: true for an EXIT.                                        */

@@ -190,6 +190,11 @@ uint64_t cf_store_conflicts(const cf_store_t *self);
     default): no request; every event already marked is duplicate.          */
 #define CF_STORE_REQUEST_MAX    32
 void cf_store_set_request(cf_store_t *self, const void *id, size_t len);
+/*  Each event's request, for the next cf_store_apply only, which must get
+    exactly count events: ids[i] (8 bytes each, as cf_store_set_request
+    takes them) is event i's, for a job the broker bundled from the parts of
+    several requests. That call uses them instead of cf_store_set_request's. */
+void cf_store_set_requests(cf_store_t *self, const uint64_t *ids, size_t count);
 
 /*  The notification rules the script applies, packed as cf_rules_pack
     writes them (a msgpack map; copied). Until set: no rules (no alerts, no

@@ -108,7 +108,7 @@ static void broker_dispatch(cf_broker_t *self)
     for (size_t i = cf_roster_size(self->roster); i-- > 0;) {
         cf_member_t *member = cf_roster_at(self->roster, i);
         cf_job_t *part;
-        while (member->credit > 0 && (part = cf_jobq_pop(member->backlog))) {
+        while (member->credit > 0 && (part = cf_broker_route_bundle(self, member->backlog))) {
             if (cf_broker_route_send(self, member, part) < 0) {
                 cf_jobq_push_front(member->backlog, part);
                 broker_drop_member(self, member, "unreachable");

@@ -57,7 +57,7 @@
 /* The broker's series (cf_broker_metrics.c); all NULL without --metrics. */
 typedef struct {
     cf_metric_t *events[CF_ACK_STATUS_COUNT];   /* by outcome */
-    cf_metric_t *requests, *redeliveries;
+    cf_metric_t *requests, *redeliveries, *bundled;
     cf_metric_t *queue_events, *queue_jobs, *queue_age, *inflight, *workers;
     cf_metric_t *published[BROKER_TOPIC_FAMILIES], *dropped, *outbox_errors;
     cf_metric_t *notices_refused;   /* a worker's DONE notifications not published */
@@ -162,6 +162,11 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job);
 /*  Sends part to member as JOB (REDO when its holder was lost), with the
     epochs of its shards. 0 / -1.                                           */
 int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part);
+/*  The next job for a worker from its backlog: the part at its head, with
+    the parts behind it bundled in (up to CF_MSG_MAX_EVENTS events, all JOB
+    or all REDO), so that small requests make large jobs and a worker's
+    store commits many events at once; NULL when the backlog is empty.      */
+cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog);
 
 /*  A part's DONE acks (a msgpack array) from holder: each becomes its
     request's ack, but a fence's busy, which goes back to be routed again

@@ -29,6 +29,8 @@ static const struct {
       "Requests (PUSH, SNAPSHOT) received on the intake." },
     { offsetof(broker_metrics_t, redeliveries), false, "caseflow_broker_redeliveries_total",
       "Jobs sent again (REDO) after the worker holding them was lost." },
+    { offsetof(broker_metrics_t, bundled), false, "caseflow_broker_bundled_events_total",
+      "Events handed to a worker in a job bundled from the parts of several requests." },
     { offsetof(broker_metrics_t, queue_events), true, "caseflow_broker_queue_events",
       "Events queued, waiting for a worker." },
     { offsetof(broker_metrics_t, queue_jobs), true, "caseflow_broker_queue_jobs",

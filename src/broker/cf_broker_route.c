@@ -280,7 +280,7 @@ static void route_open(cf_broker_t *self, cf_job_t *request)
 
 bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
 {
-    cf_job_t *request = job->parent ? job->parent : job;
+    bool is_request = job->parent == NULL;  /* else a part split again */
     for (size_t i = 0; i < job->event_count; i++) {
         cf_member_t *m = route_owner(self, job, i);
         if (!m)
@@ -290,10 +290,11 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
     }
     for (size_t i = 0; i < job->event_count; i++)
         route_owner(self, job, i)->split++;
-    if (job == request && !request->acks)
-        route_open(self, request);
+    if (is_request && !job->acks)
+        route_open(self, job);
     for (size_t i = 0; i < job->event_count; i++) {
         cf_member_t *m = route_owner(self, job, i);
+        cf_job_t *request = is_request ? job : job->parent[i];
         if (!m->split_part) {
             m->split_part = cf_job_new_part(++self->next_job_id, request, m->split);
             m->split_part->redo = job->redo;
@@ -304,15 +305,43 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
         size_t j = m->split++;
         zmq_msg_copy(&part->events[j], &job->events[i]);    /* shares the buffer */
         part->shard[j] = job->shard[i];
-        part->index[j] = job == request ? i : job->index[i];
+        part->parent[j] = request;
+        part->index[j] = is_request ? i : job->index[i];
+        if (request->received_at < part->received_at)
+            part->received_at = request->received_at;
         if (m->split == part->event_count) {
             cf_jobq_push(m->backlog, part);
             m->split_part = NULL;
         }
     }
-    if (job != request)
+    if (!is_request)
         cf_job_destroy(&job);
     return true;
+}
+
+cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog)
+{
+    cf_job_t *parts[CF_MSG_MAX_EVENTS];     /* each holds one event at least */
+    size_t n = 0, count = 0;
+    for (const cf_job_t *next; (next = cf_jobq_peek(backlog))
+         && (n == 0 || (next->redo == parts[0]->redo
+                        && count + next->event_count <= CF_MSG_MAX_EVENTS));) {
+        parts[n] = cf_jobq_pop(backlog);
+        count += parts[n++]->event_count;
+    }
+    if (n <= 1)
+        return n ? parts[0] : NULL; /* nothing to bundle it with */
+    cf_job_t *bundle = cf_job_new_part(++self->next_job_id, parts[0]->parent[0], count);
+    bundle->redo = parts[0]->redo;
+    for (size_t k = 0, at = 0; k < n; k++) {
+        if (parts[k]->attempts > bundle->attempts)
+            bundle->attempts = parts[k]->attempts;
+        cf_job_move_events(bundle, at, parts[k]);
+        at += parts[k]->event_count;
+        cf_job_destroy(&parts[k]);
+    }
+    cf_metric_add(self->metrics.bundled, count);
+    return bundle;
 }
 
 int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part)
@@ -331,9 +360,11 @@ int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part)
         }
         part->epoch[i] = s >= 0 ? self->epoch[s] : 0;
     }
+    uint64_t requests[CF_MSG_MAX_EVENTS];
+    for (size_t i = 0; i < part->event_count; i++)
+        requests[i] = part->parent[i]->id;
     return cf_msg_send_job(self->workers, ZMQ_DONTWAIT, member->id, member->id_len, part->redo,
-                           part->id, part->parent->id, fences, n, part->events,
-                           part->event_count);
+                           part->id, requests, fences, n, part->events, part->event_count);
 }
 
 /* ---- gathering the acks ------------------------------------------------------ */
@@ -403,7 +434,8 @@ static void route_record_again(cf_broker_t *self, const cf_member_t *holder, con
 void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,
                           const void *acks, size_t size)
 {
-    cf_job_t *request = part->parent;
+    cf_job_t *answered[CF_MSG_MAX_EVENTS];  /* the requests whose last ack this was */
+    size_t nanswered = 0;
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     bool whole = cf_unpack(&result, acks, size) == 0 && result.data.type == MSGPACK_OBJECT_ARRAY
@@ -415,6 +447,7 @@ void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part
     msgpack_packer_init(&pk, &one, msgpack_sbuffer_write);
     for (size_t i = 0; i < part->event_count; i++) {
         const msgpack_object *ack = whole ? &result.data.via.array.ptr[i] : NULL;
+        cf_job_t *request = part->parent[i];
         size_t at = part->index[i];
         if (!ack || ack->type != MSGPACK_OBJECT_MAP || route_fenced(ack)) {
             back[nback++] = i;      /* to its shard's owner now */
@@ -426,22 +459,24 @@ void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part
         msgpack_pack_object(&pk, *ack);
         request->acks[at] = cf_memdup(one.data, one.size);
         request->ack_len[at] = one.size;
-        request->pending--;
         self->events_acked++;
+        if (--request->pending == 0)
+            answered[nanswered++] = request;
     }
     msgpack_sbuffer_destroy(&one);
     msgpack_unpacked_destroy(&result);
     if (nback) {
         route_record_again(self, holder, part, back, nback);
-        cf_job_t *again = cf_job_new_part(++self->next_job_id, request, nback);
+        cf_job_t *again = cf_job_new_part(++self->next_job_id, part->parent[back[0]], nback);
         again->attempts = part->attempts;
         for (size_t j = 0; j < nback; j++) {
             zmq_msg_copy(&again->events[j], &part->events[back[j]]);
             again->shard[j] = part->shard[back[j]];
+            again->parent[j] = part->parent[back[j]];
             again->index[j] = part->index[back[j]];
         }
         cf_jobq_push_front(self->queue, again);
     }
-    if (request->pending == 0)
-        route_answer(self, request);
+    for (size_t r = 0; r < nanswered; r++)
+        route_answer(self, answered[r]);
 }

@@ -31,15 +31,29 @@ cf_job_t *cf_job_new(uint64_t id, size_t event_count)
     return self;
 }
 
-cf_job_t *cf_job_new_part(uint64_t id, cf_job_t *parent, size_t event_count)
+cf_job_t *cf_job_new_part(uint64_t id, const cf_job_t *request, size_t event_count)
 {
-    assert(parent && !parent->parent);
+    assert(request && !request->parent);
     cf_job_t *self = cf_job_new(id, event_count);
-    self->parent = parent;
+    self->parent = cf_calloc(event_count ? event_count : 1, sizeof *self->parent);
     self->index = cf_calloc(event_count ? event_count : 1, sizeof *self->index);
     self->epoch = cf_calloc(event_count ? event_count : 1, sizeof *self->epoch);
-    self->received_at = parent->received_at;
+    self->received_at = request->received_at;
     return self;
+}
+
+void cf_job_move_events(cf_job_t *to, size_t at, cf_job_t *from)
+{
+    assert(to && to->parent && from && from->parent && at + from->event_count <= to->event_count);
+    for (size_t i = 0; i < from->event_count; i++, at++) {
+        zmq_msg_move(&to->events[at], &from->events[i]);
+        to->shard[at] = from->shard[i];
+        to->parent[at] = from->parent[i];
+        to->index[at] = from->index[i];
+        to->epoch[at] = from->epoch[i];
+    }
+    if (from->received_at < to->received_at)
+        to->received_at = from->received_at;
 }
 
 void cf_job_destroy(cf_job_t **self_p)
@@ -57,6 +71,7 @@ void cf_job_destroy(cf_job_t **self_p)
         zmq_msg_close(&self->events[i]);
     free(self->events);
     free(self->shard);
+    free(self->parent);
     free(self->index);
     free(self->epoch);
     if (self->acks)
@@ -146,6 +161,12 @@ cf_job_t *cf_jobq_pop(cf_jobq_t *self)
     self->events -= job->event_count;
     self->bytes -= jobq_bytes(job);
     return job;
+}
+
+const cf_job_t *cf_jobq_peek(const cf_jobq_t *self)
+{
+    assert(self);
+    return self->head;
 }
 
 size_t cf_jobq_jobs(const cf_jobq_t *self)

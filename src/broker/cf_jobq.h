@@ -32,8 +32,10 @@ typedef struct _cf_job_t {
     size_t charged;
     int32_t *shard;             /* each event's shard, -1: its frame could not be read */
     bool redo;                  /* its holder was lost: the next hand-out is a REDO */
-    /* a part: the request it is a part of, and each event's place there */
-    struct _cf_job_t *parent;
+    /* a part: each event's request and its place there (a part bundled
+       for one hand-out may hold several requests' events); NULL for a
+       request */
+    struct _cf_job_t **parent;
     size_t *index;
     uint64_t *epoch;            /* each event's shard's epoch when last sent, 0: unfenced */
     /* a request once split: each event's final ack (packed), and how many
@@ -50,10 +52,13 @@ typedef struct _cf_jobq_t cf_jobq_t;
 /*  A job with room for event_count events (all messages initialised empty,
     shards -1).                                                             */
 cf_job_t *cf_job_new(uint64_t id, size_t event_count);
-/*  A part of parent (a request) with room for event_count of its events;
-    the caller fills events, index and shard (epoch is filled when it is
-    sent).                                                                  */
-cf_job_t *cf_job_new_part(uint64_t id, cf_job_t *parent, size_t event_count);
+/*  A part with room for event_count events of requests; the caller fills
+    events, parent, index and shard (epoch is filled when it is sent). Its
+    age is that of request, its oldest.                                     */
+cf_job_t *cf_job_new_part(uint64_t id, const cf_job_t *request, size_t event_count);
+/*  Moves the events of part `from` to the end of part `to` (which has room
+    for them: cf_job_new_part), leaving `from` empty.                        */
+void cf_job_move_events(cf_job_t *to, size_t at, cf_job_t *from);
 /*  Gives back what the job was charged (cf_job_charge), frees, nulls
     *self_p; accepts NULL.                                                     */
 void cf_job_destroy(cf_job_t **self_p);
@@ -75,6 +80,8 @@ void cf_jobq_push_front(cf_jobq_t *self, cf_job_t *job);
 
 /*  Takes the oldest job, or NULL when empty.                                  */
 cf_job_t *cf_jobq_pop(cf_jobq_t *self);
+/*  The oldest job, left in the queue, or NULL when empty.                     */
+const cf_job_t *cf_jobq_peek(const cf_jobq_t *self);
 
 size_t cf_jobq_jobs(const cf_jobq_t *self);
 size_t cf_jobq_events(const cf_jobq_t *self);

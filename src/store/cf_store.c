@@ -70,6 +70,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->order);
     free(self->shard);
     free(self->shard_at);
+    free(self->event_tags);
     free(self->fence);
     free(self->start);
     free(self->group_shard);
@@ -164,21 +165,43 @@ void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
         snprintf(self->rules_error, sizeof self->rules_error, "%s", cf_fold_error(self->fold));
 }
 
-void cf_store_set_request(cf_store_t *self, const void *id, size_t len)
+/* A request id's tag, in decimal into out[16]; its length. The markers
+   hold a 31-bit tag of the id, not the id: Redis keeps a small integer in 6
+   bytes of a listpack (docs/storage.md). */
+static size_t store_tag(const void *id, size_t len, char *out)
 {
-    assert(self && (id || len == 0) && len <= CF_STORE_REQUEST_MAX);
-    /* the markers hold a 31-bit tag of the id, not the id: Redis keeps a
-       small integer in 6 bytes of a listpack (docs/storage.md) */
-    self->request_len = 0;
-    self->request[0] = '\0';
-    if (len == 0)
-        return;
     unsigned char hash[4];
     crypto_generichash(hash, sizeof hash, id, len, NULL, 0);
     uint32_t tag = ((uint32_t) hash[0] | (uint32_t) hash[1] << 8 | (uint32_t) hash[2] << 16
                     | (uint32_t) hash[3] << 24) & 0x7fffffffu;
-    self->request_len = (size_t) snprintf(self->request, sizeof self->request, "%u",
-                                          tag ? tag : 1u);
+    return (size_t) snprintf(out, 16, "%u", tag ? tag : 1u);
+}
+
+void cf_store_set_request(cf_store_t *self, const void *id, size_t len)
+{
+    assert(self && (id || len == 0) && len <= CF_STORE_REQUEST_MAX);
+    self->request_len = len ? store_tag(id, len, self->request) : 0;
+    self->request[self->request_len] = '\0';
+}
+
+void cf_store_set_requests(cf_store_t *self, const uint64_t *ids, size_t count)
+{
+    assert(self && (ids || count == 0));
+    self->event_tags = cf_grow(self->event_tags, &self->event_tag_capacity, count ? count : 1,
+                               sizeof *self->event_tags);
+    for (size_t i = 0; i < count; i++)
+        if (i && ids[i] == ids[i - 1])      /* a bundle's events come in runs */
+            memcpy(self->event_tags[i], self->event_tags[i - 1], sizeof *self->event_tags);
+        else
+            store_tag(&ids[i], sizeof ids[i], self->event_tags[i]);
+    self->event_tag_count = count;
+}
+
+const char *cf_store_tag(const cf_store_t *self, size_t i, size_t *len)
+{
+    const char *tag = i < self->event_tag_count ? self->event_tags[i] : self->request;
+    *len = strlen(tag);
+    return tag;
 }
 
 const char *cf_store_default_scripts(void)

@@ -444,11 +444,14 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
     return 0;
 }
 
-/* What the read round says of the marker of the event at order position j:
-   *seen 0 none, 1 this request's, 2 another's (any, when the call serves no
-   request). -1 when Redis refused the read (a bucket of another type). */
-static int apply_marker(cf_store_t *self, size_t g, size_t j, int *seen)
+/* What the read round says of the marker of the event at order position j
+   (event i): *seen 0 none, 1 its request's, 2 another's (any, when the event
+   serves no request). -1 when Redis refused the read (a bucket of another
+   type). */
+static int apply_marker(cf_store_t *self, size_t g, size_t j, size_t i, int *seen)
 {
+    size_t len;
+    const char *tag = cf_store_tag(self, i, &len);
     *seen = 0;
     for (size_t gen = 1; gen <= 2; gen++) {
         const redisReply *markers = self->reads[self->marker_at[j] + gen];
@@ -459,8 +462,7 @@ static int apply_marker(cf_store_t *self, size_t g, size_t j, int *seen)
         const redisReply *v = markers->element[self->marker_pos[j]];
         if (v->type != REDIS_REPLY_STRING || *seen)
             continue;
-        *seen = self->request_len && v->len == self->request_len
-              && memcmp(v->str, self->request, v->len) == 0 ? 1 : 2;
+        *seen = len && v->len == len && memcmp(v->str, tag, len) == 0 ? 1 : 2;
     }
     return 0;
 }
@@ -508,7 +510,7 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
                             && e->type == REDIS_REPLY_INTEGER && e->integer >= expire_at;
         bool repeat = apply_seen(self, self->digests[i]);
         int marker;
-        if (apply_marker(self, g, j, &marker) < 0)
+        if (apply_marker(self, g, j, i, &marker) < 0)
             return -1;
         self->fresh[j] = !repeat && marker == 0;
         statuses[i] = self->fresh[j] || (!repeat && marker == 1) ? CF_ACK_ACCEPTED
@@ -549,7 +551,6 @@ static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
                                e->case_id, strlen(e->case_id))), "string");
         }
     }
-    const char *tag = self->request_len ? self->request : "0";
     int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
     for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
         if (!self->fresh[j])
@@ -557,7 +558,10 @@ static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
         size_t i = self->order[j];
         size_t now = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s, self->eid_generation,
                                                        self->buckets[i]));
-        cf_commit_hset(c, now, self->digests[i], CF_KEYS_EID_DIGEST, tag, strlen(tag));
+        size_t len;
+        const char *tag = cf_store_tag(self, i, &len);
+        cf_commit_hset(c, now, self->digests[i], CF_KEYS_EID_DIGEST, len ? tag : "0",
+                       len ? len : 1);
         if (!self->expiry_set[j])
             cf_commit_expireat(c, now, expire_at);
     }
@@ -633,8 +637,8 @@ static void apply_backoff(cf_store_t *self, int attempt)
     nanosleep(&wait, NULL);
 }
 
-int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
-                   cf_ack_status_t *statuses)
+static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
+                       cf_ack_status_t *statuses)
 {
     assert(self && (count == 0 || (events && statuses)));
     cf_store_clear_error(self);
@@ -678,4 +682,17 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
             self->fenced_events++;
         }
     return 0;
+}
+
+int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
+                   cf_ack_status_t *statuses)
+{
+    assert(self);
+    size_t tags = self->event_tag_count;
+    int rc = tags && tags != count
+           ? cf_store_fail(self, CF_STORE_ERR_INPUT, "%zu events but %zu requests set for them",
+                           count, tags)
+           : apply_batch(self, events, count, statuses);
+    self->event_tag_count = 0;              /* cf_store_set_requests: for this call only */
+    return rc;
 }

@@ -62,6 +62,8 @@ struct _cf_store_t {
     const unsigned char **seen;     /* digests of one shard's batch, a set */
     size_t seen_slots;
     char request[16];               /* the request's tag, "" for none */
+    char (*event_tags)[16];         /* cf_store_set_requests: each event's, for one call */
+    size_t event_tag_count, event_tag_capacity;
     uint64_t conflicts;             /* transactions EXEC refused: a key watched changed */
     uint64_t backoff_seed;          /* of the waits between colliding attempts */
     size_t request_len;
@@ -131,6 +133,11 @@ int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);
 /*  Appends UNWATCH when a WATCH may be left on the connection (the reads
     of an attempt that sent no EXEC); returns the replies it will get.     */
 size_t cf_store_append_unwatch(cf_store_t *self);
+
+/*  The tag event i of this call writes into its marker and counts as its
+    request's: its own (cf_store_set_requests), else the call's request's
+    (cf_store_set_request); "" (len 0) for none.                            */
+const char *cf_store_tag(const cf_store_t *self, size_t i, size_t *len);
 
 /*  Makes sure Redis holds the library of this store's version, loading it
     when this user may (cf_store_library_ensure). 0 / -1.                  */

@@ -61,10 +61,10 @@ int cf_msg_send_heartbeat(void *socket, int flags, const void *to, size_t to_len
 }
 
 int cf_msg_send_job(void *socket, int flags, const void *to, size_t to_len, bool redo,
-                    uint64_t job_id, uint64_t request_id, const cf_msg_fence_t *fences,
+                    uint64_t job_id, const uint64_t *request_ids, const cf_msg_fence_t *fences,
                     size_t nfences, zmq_msg_t *events, size_t count)
 {
-    assert(to && events && count > 0 && (fences || nfences == 0));
+    assert(to && events && request_ids && count > 0 && (fences || nfences == 0));
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer pk;
@@ -74,8 +74,11 @@ int cf_msg_send_job(void *socket, int flags, const void *to, size_t to_len, bool
         msgpack_pack_uint32(&pk, fences[i].shard);
         msgpack_pack_uint64(&pk, fences[i].epoch);
     }
-    const void *data[] = { &job_id, &request_id, sbuf.data ? sbuf.data : "" };
-    size_t size[] = { sizeof job_id, sizeof request_id, sbuf.size };
+    bool one = true;            /* every event of one request: its id once */
+    for (size_t i = 1; i < count && one; i++)
+        one = request_ids[i] == request_ids[0];
+    const void *data[] = { &job_id, request_ids, sbuf.data ? sbuf.data : "" };
+    size_t size[] = { sizeof job_id, (one ? 1 : count) * sizeof *request_ids, sbuf.size };
     int rc = msg_send(socket, flags, to, to_len, redo ? CF_MSG_REDO : CF_MSG_JOB, data, size, 3,
                       true);
     msgpack_sbuffer_destroy(&sbuf);
@@ -182,15 +185,20 @@ int cf_msg_parse_job(cf_multipart_t *parts, cf_msg_job_t *job)
     if (count < CF_MSG_JOB_FIRST_EVENT + 1 || cf_multipart_truncated(parts)
         || count - CF_MSG_JOB_FIRST_EVENT > CF_MSG_MAX_EVENTS
         || !(msg_is(parts, 0, CF_MSG_JOB) || msg_is(parts, 0, CF_MSG_REDO))
-        || cf_multipart_len(parts, 2) != sizeof job->job_id
-        || cf_multipart_len(parts, 3) != sizeof job->request_id)
+        || cf_multipart_len(parts, 2) != sizeof job->job_id)
         return -1;
     job->events = count - CF_MSG_JOB_FIRST_EVENT;
+    size_t ids = cf_multipart_len(parts, 3);
+    if (ids != sizeof *job->request_id && ids != job->events * sizeof *job->request_id)
+        return -1;
     if (job_fences(cf_multipart_data(parts, 4), cf_multipart_len(parts, 4), job,
                    job->events) < 0)
         return -1;
     memcpy(&job->job_id, cf_multipart_data(parts, 2), sizeof job->job_id);
-    memcpy(&job->request_id, cf_multipart_data(parts, 3), sizeof job->request_id);
+    const unsigned char *id = cf_multipart_data(parts, 3);
+    size_t step = ids == sizeof *job->request_id ? 0 : sizeof *job->request_id;
+    for (size_t i = 0; i < job->events; i++)    /* one id for all, or one each */
+        memcpy(&job->request_id[i], id + i * step, sizeof *job->request_id);
     job->redo = msg_is(parts, 0, CF_MSG_REDO);
     return 0;
 }

@@ -26,6 +26,8 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     self->slot = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->slot);
     self->rejects = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->rejects);
     self->dead = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->dead);
+    self->requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->requests);
+    self->valid_requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->valid_requests);
     self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
     msgpack_sbuffer_init(&self->notes);
@@ -42,6 +44,8 @@ void cf_apply_destroy(cf_apply_t **self_p)
     free(self->slot);
     free(self->rejects);
     free(self->dead);
+    free(self->requests);
+    free(self->valid_requests);
     free(self->note_index);
     msgpack_sbuffer_destroy(&self->acks);
     msgpack_sbuffer_destroy(&self->notes);
@@ -180,6 +184,23 @@ void cf_apply_build_acks(cf_apply_t *self, size_t count)
     cf_msg_pack_acks(&self->acks, acks, count);
 }
 
+void cf_apply_set_requests(cf_apply_t *self, const uint64_t *ids, size_t count)
+{
+    assert(self && (ids || count == 0) && count <= CF_MSG_MAX_EVENTS);
+    memcpy(self->requests, ids, count * sizeof *ids);
+    self->per_event = count > 0;
+}
+
+void cf_apply_store_requests(cf_apply_t *self, size_t count, size_t v, size_t n)
+{
+    if (!self->per_event)
+        return;
+    for (size_t i = 0; i < count; i++)
+        if (self->slot[i] >= 0)
+            self->valid_requests[self->slot[i]] = self->requests[i];
+    cf_store_set_requests(self->store, &self->valid_requests[v], n);
+}
+
 int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *sizes, size_t count)
 {
     assert(self && count <= CF_MSG_MAX_EVENTS);
@@ -189,12 +210,15 @@ int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *size
     /* Rejections are counted first (the reverse order would lose the
        notifications of events that a retry then finds duplicate); a retry
        after a store failure finds them counted already. */
-    if (cf_apply_count_rejections(self, count) < 0
-        || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses) < 0)) {
-        return cf_apply_fail_store(self);
-    }
-    cf_apply_build_acks(self, count);
-    return 0;
+    if (valid)
+        cf_apply_store_requests(self, count, 0, valid);
+    int rc = cf_apply_count_rejections(self, count) < 0
+          || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses) < 0)
+           ? cf_apply_fail_store(self) : 0;
+    self->per_event = false;
+    if (rc == 0)
+        cf_apply_build_acks(self, count);
+    return rc;
 }
 
 int cf_apply_fail_store(cf_apply_t *self)

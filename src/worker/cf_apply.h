@@ -28,6 +28,12 @@ void cf_apply_destroy(cf_apply_t **self_p);
     the same frames may be run again.                                         */
 int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *sizes, size_t count);
 
+/*  Each frame's request for the next run (cf_apply_run or _careful) only:
+    ids[i] is frame i's (a job the broker bundled from several requests'
+    parts), for the dedupe markers (cf_store_set_requests). Without it, the
+    store's own request (cf_store_set_request) serves every event.          */
+void cf_apply_set_requests(cf_apply_t *self, const uint64_t *ids, size_t count);
+
 /*  The ack array of the last successful run (msgpack, as in ACK frame 3).   */
 const msgpack_sbuffer *cf_apply_acks(const cf_apply_t *self);
 

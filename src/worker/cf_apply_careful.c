@@ -125,6 +125,7 @@ static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t siz
             return careful_dead_letter(self, v, frame, size,
                                        error[0] ? error : "workers were lost while holding it",
                                        tries - 1) < 0 ? careful_fail(self, event_id, true) : 0;
+        cf_apply_store_requests(self, self->frames, v, 1);
         if (cf_store_apply(self->store, &self->valid[v], 1, &self->statuses[v]) == 0)
             return cf_store_try_end(self->store, event_id) < 0
                  ? careful_fail(self, event_id, true) : 0;
@@ -143,11 +144,17 @@ int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     cf_apply_decode(self, frames, sizes, count);
-    if (careful_give_back(self) < 0 || cf_apply_count_rejections(self, count) < 0)
+    if (careful_give_back(self) < 0 || cf_apply_count_rejections(self, count) < 0) {
+        self->per_event = false;
         return cf_apply_fail_store(self);
-    for (size_t i = 0; i < count; i++)
-        if (self->slot[i] >= 0 && careful_one(self, (size_t) self->slot[i], frames[i], sizes[i]) < 0)
-            return -1;
-    cf_apply_build_acks(self, count);
-    return 0;
+    }
+    self->frames = count;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        if (self->slot[i] >= 0)
+            rc = careful_one(self, (size_t) self->slot[i], frames[i], sizes[i]);
+    self->per_event = false;
+    if (rc == 0)
+        cf_apply_build_acks(self, count);
+    return rc;
 }

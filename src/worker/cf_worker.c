@@ -170,10 +170,11 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
         frames[i] = cf_multipart_data(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
         sizes[i] = cf_multipart_len(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
     }
-    /* every attempt of this request, here or at the worker a redelivery or
-       another part goes to, writes its request id into the markers it
-       sets: its acks stay true */
-    cf_store_set_request(self->store, &msg->request_id, sizeof msg->request_id);
+    /* every attempt of each event's request, here or at the worker a
+       redelivery or another part goes to, writes that request's id into
+       the markers it sets: its acks stay true (a job may bundle the parts
+       of several requests) */
+    cf_apply_set_requests(self->apply, msg->request_id, count);
     /* each commit on a shard of the job needs the owner's epoch it came with */
     for (size_t i = 0; i < msg->fences; i++)
         if (msg->fence[i].shard < cf_store_shards(self->store))

@@ -458,6 +458,47 @@ static void test_fenced_part_routed_again(void **state)
     release(&m);
 }
 
+/* Parts waiting for a worker's credit go out bundled in one job (docs/
+   protocol.md, JOB): each event with its own request's id (8 bytes per
+   event), and each request is answered once, with its own acks. */
+static void test_parts_bundled(void **state)
+{
+    fixture_t *f = *state;
+    void *producer = open_socket(f, ZMQ_DEALER, f->intake);
+    void *worker = open_socket(f, ZMQ_DEALER, f->workers);
+    message_t m, job;
+    send_ready(worker);                 /* credit 1 */
+    send_strings(producer, "CF01", "PUSH", "b1", "e1", NULL);
+    receive_work(worker, &job);
+    assert_true(part_is(&job, 1, "JOB") && zmq_msg_size(&job.parts[3]) == 8);
+    send_strings(producer, "CF01", "PUSH", "b2", "e2", "e3", NULL);
+    send_strings(producer, "CF01", "PUSH", "b3", "e4", NULL);
+    keep_alive(worker, 300);            /* both wait in the worker's backlog */
+    send_done(worker, &job, "reject");
+    release(&job);
+    receive(producer, &m);
+    assert_true(part_is(&m, 2, "b1"));
+    release(&m);
+    receive_work(worker, &job);
+    assert_true(part_is(&job, 1, "JOB") && job.count == CF_MSG_JOB_FIRST_EVENT + 3
+                && part_is(&job, CF_MSG_JOB_FIRST_EVENT, "e2")
+                && part_is(&job, CF_MSG_JOB_FIRST_EVENT + 2, "e4"));
+    uint64_t ids[3];
+    assert_int_equal(zmq_msg_size(&job.parts[3]), sizeof ids);
+    memcpy(ids, zmq_msg_data(&job.parts[3]), sizeof ids);
+    assert_true(ids[0] == ids[1] && ids[1] != ids[2]);
+    send_done(worker, &job, "reject");
+    release(&job);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "b2"));
+    expect_accepted(&m, 2);
+    release(&m);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "b3"));
+    expect_accepted(&m, 1);
+    release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +507,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dispatch_ack_publish_and_redelivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_part_routed_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parts_bundled, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

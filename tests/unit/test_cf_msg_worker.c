@@ -77,12 +77,15 @@ static void test_worker_builders_roundtrip(void **unused)
     memcpy(zmq_msg_data(&events[1]), "\x81\xc0", 2);
     static cf_msg_job_t job;
     const cf_msg_fence_t fences[] = { { 34, 7 }, { 1023, UINT64_C(1) << 40 } };
-    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, false, 42, 9, fences,
-                                     2, events, 2), 0);
+    const uint64_t same[] = { 9, 9 }, two[] = { 9, UINT64_MAX };
+    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, false, 42, same,
+                                     fences, 2, events, 2), 0);
     parts = cf_test_wire_recv(&wire, wire.dealer);
+    assert_int_equal(cf_multipart_len(parts, 3), 8);     /* one request: its id once */
     assert_int_equal(cf_msg_parse_job(parts, &job), 0);
     assert_int_equal(job.job_id, 42);
-    assert_int_equal(job.request_id, 9);
+    assert_int_equal(job.request_id[0], 9);
+    assert_int_equal(job.request_id[1], 9);
     assert_false(job.redo);
     assert_int_equal(job.events, 2);
     assert_int_equal(job.fences, 2);
@@ -92,13 +95,21 @@ static void test_worker_builders_roundtrip(void **unused)
     assert_true(job.fence[1].epoch == UINT64_C(1) << 40);
     assert_true(cf_multipart_equals(parts, CF_MSG_JOB_FIRST_EVENT + 1, "\x81\xc0"));
     assert_false(cf_msg_is_exit(parts));
-    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, true, 43, 9, NULL, 0,
-                                     events, 1), 0);
+    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, true, 43, same, NULL,
+                                     0, events, 1), 0);
     parts = cf_test_wire_recv(&wire, wire.dealer);
     assert_int_equal(cf_msg_parse_job(parts, &job), 0);
     assert_true(job.redo);
     assert_int_equal(job.events, 1);
     assert_int_equal(job.fences, 0);
+    /* a bundle of two requests' events: an id per event */
+    assert_int_equal(cf_msg_send_job(wire.router, 0, wire.id, wire.id_len, false, 44, two, NULL,
+                                     0, events, 2), 0);
+    parts = cf_test_wire_recv(&wire, wire.dealer);
+    assert_int_equal(cf_multipart_len(parts, 3), 16);
+    assert_int_equal(cf_msg_parse_job(parts, &job), 0);
+    assert_int_equal(job.request_id[0], 9);
+    assert_true(job.request_id[1] == UINT64_MAX);
     assert_int_equal(zmq_msg_size(&events[1]), 2);     /* the caller's messages are kept */
     zmq_msg_close(&events[0]);
     zmq_msg_close(&events[1]);
@@ -126,11 +137,35 @@ static void test_job(void **unused)
     cf_multipart_add(parts, "\x80", 1);
     assert_int_equal(cf_msg_parse_job(parts, &job), 0);
     assert_int_equal(job.job_id, 42);
-    assert_int_equal(job.request_id, 7);
+    assert_int_equal(job.request_id[0], 7);
     assert_true(job.redo);
     assert_int_equal(job.events, 1);
     assert_int_equal(job.fences, 1);
     assert_int_equal(job.fence[0].shard, 5);
+    /* request ids neither one nor one per event */
+    static const char ids[] = "\x07\0\0\0\0\0\0\0\x08\0\0\0\0\0\0\0";
+    static const size_t wrong[] = { 0, 7, 9, 16 };
+    for (size_t w = 0; w < sizeof wrong / sizeof *wrong; w++) {
+        cf_multipart_clear(parts);
+        cf_multipart_add(parts, "CF01", 4);
+        cf_multipart_add(parts, "JOB", 3);
+        cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
+        cf_multipart_add(parts, ids, wrong[w]);
+        cf_multipart_add(parts, "\x80", 1);
+        cf_multipart_add(parts, "\x80", 1);
+        assert_int_equal(cf_msg_parse_job(parts, &job), -1);
+    }
+    cf_multipart_clear(parts);
+    cf_multipart_add(parts, "CF01", 4);
+    cf_multipart_add(parts, "JOB", 3);
+    cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
+    cf_multipart_add(parts, ids, 16);
+    cf_multipart_add(parts, "\x80", 1);
+    cf_multipart_add(parts, "\x80", 1);
+    cf_multipart_add(parts, "\x80", 1);
+    assert_int_equal(cf_msg_parse_job(parts, &job), 0);     /* two events, an id each */
+    assert_int_equal(job.request_id[0], 7);
+    assert_int_equal(job.request_id[1], 8);
     for (int i = 0; i < CF_MSG_MAX_EVENTS; i++)     /* 1001 events: fits the buffer, not a JOB */
         cf_multipart_add(parts, "\x80", 1);
     assert_int_equal(cf_msg_parse_job(parts, &job), -1);

@@ -78,6 +78,37 @@ static void test_repeat_within_a_request(void **state)
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);
 }
 
+/* A job the broker bundled from the parts of two requests: each event's
+   marker holds its own request's tag (cf_store_set_requests), so a retry
+   of the bundle finds them accepted, each request's events apart from the
+   other's; a later request with the same events finds them duplicate. The
+   requests hold for one call only. */
+static void test_bundle_of_two_requests(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_register(&ev[0], "b-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_register(&ev[1], "b-1", CASE_B, "CH-AVR", "m", "\3");
+    cf_test_stage(&ev[2], "b-2", CASE_B, CF_EV_CASE_SCREENED);
+    const uint64_t first[] = { 11, 22, 22 };
+    request(f, "job-9");
+    cf_store_set_requests(f->store, first, 3);
+    assert_string_equal(cf_test_apply(f, ev, 3), "aaa");
+    cf_store_set_requests(f->store, first, 3);  /* the bundle again: its own markers */
+    assert_string_equal(cf_test_apply(f, ev, 3), "aaa");
+    assert_string_equal(cf_test_family_nonzero(f, "quality"), "");
+    const uint64_t swapped[] = { 22, 11, 11 };  /* each event under the other request */
+    cf_store_set_requests(f->store, swapped, 3);
+    assert_string_equal(cf_test_apply(f, ev, 3), "ddd");
+    assert_string_equal(cf_test_family_nonzero(f, "quality"), "duplicate=3 ");
+    assert_string_equal(cf_test_apply(f, ev, 3), "ddd");   /* job-9's own: none of them */
+    cf_store_set_requests(f->store, first, 2);   /* two requests for three events */
+    cf_ack_status_t status[3];
+    assert_int_equal(cf_store_apply(f->store, ev, 3, status), -1);
+    assert_non_null(strstr(cf_store_error(f->store), "3 events but 2 requests"));
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 2);
+}
+
 /* A funding counter one transaction short of the 64-bit limit: the next
    transaction's call fails before its first write (no dedupe marker, no
    counter, no notification), names the counter, and fails the same way
@@ -338,6 +369,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_retry_of_a_request_is_accepted, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_of_two_requests, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_repeat_within_a_request, cf_test_store_setup,
                                         cf_test_store_teardown),
