@@ -87,7 +87,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->digests);
     free(self->buckets);
     free(self->fresh);
-    free(self->expiry_set);
+    free(self->expiry_bits);
     free(self->seen);
     free(self->library);
     free(self->script_dir);

@@ -21,6 +21,7 @@
     nothing is counted twice.                                                */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_loop.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 #include "cf_commit.h"
@@ -35,6 +36,7 @@
 
 #define APPLY_ATTEMPTS  16      /* commits of one shard before giving up */
 #define APPLY_BACKOFF_US 2000   /* the most a retry waits, after a few collisions */
+#define APPLY_EXPIRY_FORGET_MS 60000    /* the buckets known to have their expiry: forgotten */
 
 /* ---- grouping ------------------------------------------------------------------ */
 
@@ -179,8 +181,8 @@ static void apply_append(cf_store_t *self, size_t argc, const char **argv, const
    fold depends on (its case states, its routes' hash, the marker buckets
    of its events without a state, its owner record): HGET of its owner's
    epoch when it is fenced, MGET of its case states, HMGET of its route
-   states, then per marker bucket its EXPIRETIME and an HMGET of the
-   events' fields in this generation and the one before. base is the
+   states, then per marker bucket an HMGET of the events' fields in this
+   generation and the one before. base is the
    index its first reply will have; returns how many it will get. */
 static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g,
                                  size_t base)
@@ -249,17 +251,14 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         apply_append(self, 2 + routes, argv, argvlen);
         replies++;
     }
-    /* per bucket: its expiry, so that the commit sets it only on a bucket
-       that has none yet; the markers of both generations */
+    /* per bucket: the markers of both generations */
     char bucket[CF_KEYS_MAX];
     for (size_t at = from, end; at < to; at = end) {
         end = apply_bucket_run(self, at, to);
         unsigned b = self->buckets[self->order[self->by_bucket[at]]];
-        argv[0] = "EXPIRETIME", argvlen[0] = 10;
+        argv[0] = "HMGET", argvlen[0] = 5;
         argv[1] = bucket;
         argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, self->eid_generation, b);
-        apply_append(self, 2, argv, argvlen);
-        argv[0] = "HMGET", argvlen[0] = 5;
         for (size_t k = at; k < end; k++) {
             size_t j = self->by_bucket[k];
             argv[2 + k - at] = (const char *) self->digests[self->order[j]];
@@ -270,7 +269,7 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         apply_append(self, 2 + end - at, argv, argvlen);
         argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, self->eid_generation - 1, b);
         apply_append(self, 2 + end - at, argv, argvlen);
-        replies += 3;
+        replies += 2;
     }
     free(argv), free(argvlen), free(keys);
     return replies;
@@ -454,7 +453,7 @@ static int apply_marker(cf_store_t *self, size_t g, size_t j, size_t i, int *see
     const char *tag = cf_store_tag(self, i, &len);
     *seen = 0;
     for (size_t gen = 1; gen <= 2; gen++) {
-        const redisReply *markers = self->reads[self->marker_at[j] + gen];
+        const redisReply *markers = self->reads[self->marker_at[j] + gen - 1];
         if (markers->type != REDIS_REPLY_ARRAY || markers->elements <= self->marker_pos[j])
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading dedupe markers: %s",
                                  self->group_shard[g], markers->type == REDIS_REPLY_ERROR
@@ -501,13 +500,9 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
     if (apply_load(self, events, g) < 0)
         return -1;
     size_t n = self->start[g + 1] - self->start[g];
-    int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
     apply_seen_clear(self, n);
     for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
         size_t i = self->order[j];
-        const redisReply *e = self->reads[self->marker_at[j]];
-        self->expiry_set[j] = self->read_generation == self->eid_generation
-                            && e->type == REDIS_REPLY_INTEGER && e->integer >= expire_at;
         bool repeat = apply_seen(self, self->digests[i]);
         int marker;
         if (apply_marker(self, g, j, i, &marker) < 0)
@@ -532,8 +527,59 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
 
 /* ---- 3. commit ----------------------------------------------------------------- */
 
+/* The marker buckets whose expiry this store set in the current generation,
+   a bit per shard and bucket: a bucket gets its EXPIREAT from the first
+   commit of this store that writes it in a generation, and no read asks
+   whether it has one (with ownership, one store writes a shard's buckets;
+   another store's EXPIREAT of the same bucket sets the same time). The
+   bits are forgotten when the generation moves, whenever a commit ends
+   otherwise than written (a bucket emptied behind the store's back, as by
+   a FLUSHALL, also fences the owner's next commit), and every
+   APPLY_EXPIRY_FORGET_MS, so that a bucket that lost its expiry some
+   other way (a PERSIST, a Redis restored from an old file) gets it back
+   with its next marker. */
+static void apply_expiry_clear(cf_store_t *self)
+{
+    size_t words = ((size_t) self->shards * CF_KEYS_EID_BUCKETS + 63) / 64;
+    self->expiry_bits = cf_grow(self->expiry_bits, &self->expiry_words, words,
+                                sizeof *self->expiry_bits);
+    memset(self->expiry_bits, 0, words * sizeof *self->expiry_bits);
+    self->expiry_generation = self->eid_generation;
+    self->expiry_cleared_at = cf_clock_ms();
+}
+
+static bool apply_expiry_known(cf_store_t *self, unsigned s, unsigned bucket)
+{
+    if (!self->expiry_bits || self->expiry_generation != self->eid_generation
+        || cf_clock_ms() - self->expiry_cleared_at > APPLY_EXPIRY_FORGET_MS)
+        apply_expiry_clear(self);
+    size_t bit = (size_t) s * CF_KEYS_EID_BUCKETS + bucket;
+    return self->expiry_bits[bit / 64] >> (bit % 64) & 1;
+}
+
+/* After the commit: the buckets of the groups written have their expiry;
+   any other ending forgets every bucket. */
+static void apply_expiry_learn(cf_store_t *self)
+{
+    for (size_t g = 0; g < self->groups; g++)
+        if (self->commit_state[g] != CF_STORE_COMMIT_NONE
+            && self->commit_state[g] != CF_STORE_COMMIT_DONE) {
+            apply_expiry_clear(self);
+            return;
+        }
+    for (size_t g = 0; g < self->groups; g++)
+        for (size_t j = self->start[g];
+             self->commit_state[g] == CF_STORE_COMMIT_DONE && j < self->start[g + 1]; j++)
+            if (self->fresh[j]) {
+                size_t bit = (size_t) self->group_shard[g] * CF_KEYS_EID_BUCKETS
+                           + self->buckets[self->order[j]];
+                self->expiry_bits[bit / 64] |= UINT64_C(1) << (bit % 64);
+            }
+}
+
 /* Builds group g's commit: the fold's writes, each new event's marker (in
-   this generation's bucket, with the bucket's expiry when it has none yet)
+   this generation's bucket, with the bucket's expiry when this store did
+   not set it yet in this generation)
    and a type check of each case key read absent (MGET answers nil for a
    key of another type too). Returns whether it writes anything. */
 static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
@@ -562,7 +608,7 @@ static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
         const char *tag = cf_store_tag(self, i, &len);
         cf_commit_hset(c, now, self->digests[i], CF_KEYS_EID_DIGEST, len ? tag : "0",
                        len ? len : 1);
-        if (!self->expiry_set[j])
+        if (!apply_expiry_known(self, s, self->buckets[i]))
             cf_commit_expireat(c, now, expire_at);
     }
     cf_store_build_writes(self, c, s);
@@ -584,6 +630,7 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
         int fenced = apply_fenced(self, g);
         if (fenced != 0) {          /* not ours any more: not tried again */
             self->fenced[g] = fenced > 0;
+            apply_expiry_clear(self);   /* the owner record moved or was lost */
             rc = fenced < 0 ? -1 : 0;
             continue;
         }
@@ -604,6 +651,10 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
         for (size_t g = 0; g < self->groups; g++)
             self->pending[g] = self->commit_state[g] == CF_STORE_COMMIT_CONFLICT;
+        if (run < 0)
+            apply_expiry_clear(self);   /* an unknown outcome */
+        else
+            apply_expiry_learn(self);
     }
     apply_free_reads(self);
     *left = 0;
@@ -653,8 +704,6 @@ static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
         return -1;
     apply_group(self, events, count);
     self->fresh = cf_grow(self->fresh, &self->fresh_capacity, count, sizeof *self->fresh);
-    self->expiry_set = cf_grow(self->expiry_set, &self->expiry_capacity, count,
-                               sizeof *self->expiry_set);
     memset(self->pending, 1, self->groups * sizeof *self->pending);
     memset(self->fenced, 0, self->groups * sizeof *self->fenced);
     self->fenced_events = 0;

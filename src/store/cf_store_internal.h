@@ -42,8 +42,11 @@ struct _cf_store_t {
     unsigned char (*digests)[CF_KEYS_EID_DIGEST];   /* each event's marker field */
     unsigned *buckets;              /* and its bucket */
     bool *fresh;                    /* per order position: applied as new */
-    bool *expiry_set;               /* ... its bucket has its expiry already */
-    size_t order_capacity, fresh_capacity, expiry_capacity;
+    uint64_t *expiry_bits;          /* per shard and bucket: expiry set (apply_expiry_known) */
+    size_t expiry_words;
+    long long expiry_generation;    /* the generation the bits are of */
+    int64_t expiry_cleared_at;      /* cf_clock_ms() when they were last forgotten */
+    size_t order_capacity, fresh_capacity;
     size_t *shard_at;               /* shards + 1: the grouping's counting sort */
     size_t groups;                  /* the batch's shards, each a group (apply_group) */
     size_t *start;                  /* groups + 1: each group's first order position */
@@ -57,7 +60,7 @@ struct _cf_store_t {
     size_t nreads, reads_capacity;
     size_t *read_start;             /* groups + 1: where each group's replies are */
     size_t *by_bucket;              /* order positions, a group's sorted by marker bucket */
-    size_t *marker_at;              /* per order position: its bucket's EXPIRETIME reply, */
+    size_t *marker_at;              /* per order position: its bucket's HMGET replies, */
     unsigned *marker_pos;           /* ... then HMGETs of both generations; its field there */
     const unsigned char **seen;     /* digests of one shard's batch, a set */
     size_t seen_slots;
