@@ -17,6 +17,8 @@
 
 #define CF_UNPACK_MAX_DEPTH     16      /* nested arrays and maps; msgpack-c fails (as out of memory) at 32 */
 
+#define CF_UNPACK_FIELDS_MAX    8       /* keys one cf_unpack_fields looks for */
+
 #define CF_UNPACK_INVALID       (-1)    /* not msgpack, truncated, or bytes after the value */
 #define CF_UNPACK_TOO_DEEP      (-2)    /* nested deeper than CF_UNPACK_MAX_DEPTH */
 
@@ -24,6 +26,24 @@
     *end to the offset just after it, or CF_UNPACK_INVALID or
     CF_UNPACK_TOO_DEEP.                                                      */
 int cf_unpack_scan(const void *data, size_t size, size_t *end);
+
+/*  One entry of a map, as cf_unpack_fields finds it.                       */
+typedef struct {
+    const char *str;        /* the value's bytes when it is a str, else NULL */
+    size_t len;             /* their length */
+    bool present;           /* the map has the key (its first entry counts) */
+} cf_unpack_field_t;
+
+/*  What cf_unpack then cf_unpack_get(result, keys[i]) would give for each
+    of n string keys (n at most CF_UNPACK_FIELDS_MAX), without decoding:
+    the same bytes are accepted (one value, exactly size bytes, within
+    CF_UNPACK_MAX_DEPTH), and fields[i] says whether the top-level map has
+    the key keys[i] and, when its value is a str, where that str's bytes
+    are in data. A value that is not a map has none of the keys. Returns 0,
+    CF_UNPACK_INVALID or CF_UNPACK_TOO_DEEP (fields then mean nothing). The
+    walk reads headers only: no allocation, no recursion.                    */
+int cf_unpack_fields(const void *data, size_t size, const char *const *keys, size_t n,
+                     cf_unpack_field_t *fields);
 
 /*  Decodes size bytes that must be exactly one msgpack value into *result
     (msgpack_unpacked_init'ed by the caller, who destroys it; a previous

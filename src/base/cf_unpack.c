@@ -1,7 +1,9 @@
 /*  cf_unpack: a header-only walk over one msgpack value, then msgpack-c's
     unpacker on bytes known to be well-formed; see cf_unpack.h. The walk
     keeps a stack of how many children each open container still owes, so
-    it uses no recursion and no allocation.                                  */
+    it uses no recursion and no allocation. The same walk finds a few keys
+    of a top-level map (cf_unpack_fields) for the broker, which reads two
+    strings of every event it routes and has no use for the rest decoded.   */
 #include "caseflow/cf_unpack.h"
 
 #include <assert.h>
@@ -59,26 +61,60 @@ static bool unpack_header(const unsigned char *p, size_t size, size_t *pos, size
     return true;
 }
 
-int cf_unpack_scan(const void *data, size_t size, size_t *end)
+/* True when the header byte b opens a msgpack str (fixstr, str 8/16/32):
+   what msgpack-c decodes as MSGPACK_OBJECT_STR. */
+static bool unpack_is_str(unsigned b)
 {
-    assert((data || size == 0) && end);
-    const unsigned char *p = data;
+    return (b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb);
+}
+
+/* cf_unpack_scan's walk; when the value is a map, it also fills fields[i]
+   from the first entry of that map whose key is the str keys[i] (n of
+   them; n = 0 for a plain scan). Only the top level is looked at, so the
+   entries are the children at depth 1, a key while their count owed is odd
+   after the decrement (a map owes 2 per entry, key first). */
+static int unpack_walk(const unsigned char *p, size_t size, size_t *end, const char *const *keys,
+                       size_t n, cf_unpack_field_t *fields)
+{
     size_t owed[CF_UNPACK_MAX_DEPTH + 1];   /* children each open level still owes */
     int depth = 0;
     size_t pos = 0;
+    bool map = false;                       /* the top-level value is a map */
+    size_t want = n;                        /* the field the next value fills; n: none */
+    size_t klen[CF_UNPACK_FIELDS_MAX];      /* strlen of each key, once */
     owed[0] = 1;
+    for (size_t i = 0; i < n; i++) {
+        fields[i] = (cf_unpack_field_t) { NULL, 0, false };
+        klen[i] = strlen(keys[i]);
+    }
     while (depth >= 0) {
         if (owed[depth] == 0) {
             depth--;
             continue;
         }
         owed[depth]--;
-        size_t skip, children;
+        size_t skip, children, start = pos;
         bool container;
         if (pos >= size || !unpack_header(p, size, &pos, &skip, &children, &container))
             return CF_UNPACK_INVALID;
         if (skip > size - pos || children > size - pos - skip)
             return CF_UNPACK_INVALID;       /* every child takes at least a byte */
+        if (depth == 0)
+            map = (p[start] >= 0x80 && p[start] <= 0x8f) || p[start] == 0xde || p[start] == 0xdf;
+        else if (depth == 1 && map && n) {
+            bool str = unpack_is_str(p[start]);
+            if (owed[1] % 2 == 1) {         /* a key: the field it names, if still unseen */
+                want = n;
+                for (size_t i = 0; str && i < n && want == n; i++)
+                    if (!fields[i].present && klen[i] == skip
+                        && memcmp(p + pos, keys[i], skip) == 0)
+                        want = i;
+            } else if (want < n) {          /* that key's value */
+                fields[want] = (cf_unpack_field_t) { str ? (const char *) p + pos : NULL,
+                                                     str ? skip : 0, true };
+                want = n;
+            }
+        }
         pos += skip;
         if (container && depth == CF_UNPACK_MAX_DEPTH)
             return CF_UNPACK_TOO_DEEP;      /* msgpack-c counts empty ones too */
@@ -87,6 +123,24 @@ int cf_unpack_scan(const void *data, size_t size, size_t *end)
     }
     *end = pos;
     return 0;
+}
+
+int cf_unpack_scan(const void *data, size_t size, size_t *end)
+{
+    assert((data || size == 0) && end);
+    return unpack_walk(data, size, end, NULL, 0, NULL);
+}
+
+int cf_unpack_fields(const void *data, size_t size, const char *const *keys, size_t n,
+                     cf_unpack_field_t *fields)
+{
+    assert((data || size == 0) && (keys || n == 0) && (fields || n == 0));
+    assert(n <= CF_UNPACK_FIELDS_MAX);
+    size_t end = 0;
+    int rc = unpack_walk(data, size, &end, keys, n, fields);
+    if (rc < 0)
+        return rc;
+    return end == size ? 0 : CF_UNPACK_INVALID;
 }
 
 int cf_unpack(msgpack_unpacked *result, const void *data, size_t size)

@@ -2,7 +2,9 @@
     example of docs/protocol.md ("Shards"); the rule applied to a frame (the
     broker's way) and by cf_event_decode (the worker's) giving the same hash
     for every kind of event, before the case_ref is pseudonymised; frames
-    the rule cannot read.                                                   */
+    the rule cannot read; the rule's header walk giving what decoding the
+    whole frame gave (tests/helpers/cf_test_unpack.h) on the bench's events,
+    on every prefix and on byte changes of them.                            */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +13,8 @@
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_shard.h"
+#include "cf_bench_gen.h"
+#include "cf_test_unpack.h"
 
 static void test_hash_and_pick(void **state)
 {
@@ -89,12 +93,72 @@ static void test_unreadable_frames(void **state)
     assert_int_equal(hash, 7);
 }
 
+/* The rule on size bytes at data: the same answer, and hash, as decoding
+   the whole frame. */
+static void check_same(const void *data, size_t size, const char *what, size_t index)
+{
+    uint64_t now = 1, before = 1;
+    int rc = cf_shard_of_frame(data, size, &now);
+    if (rc != cf_test_shard_of_frame(data, size, &before) || now != before)
+        fail_msg("%s %zu (%zu bytes): rc %d, hash %016llx, was %016llx", what, index, size, rc,
+                 (unsigned long long) now, (unsigned long long) before);
+}
+
+static void test_same_as_decoding(void **state)
+{
+    (void) state;
+    cf_bench_gen_t *gen = cf_bench_gen_new(1, 0);
+    cf_bench_gen_fill(gen, 5000);
+    unsigned char copy[4096];
+    for (size_t i = 0; i < cf_bench_gen_size(gen); i++) {
+        size_t size;
+        const unsigned char *data = cf_bench_gen_data(gen, i, &size);
+        uint64_t hash;
+        assert_int_equal(cf_shard_of_frame(data, size, &hash), 0);
+        check_same(data, size, "event", i);
+        if (i % 50)
+            continue;
+        assert_true(size < sizeof copy);
+        for (size_t cut = 0; cut < size; cut++)
+            check_same(data, cut, "prefix of event", i);
+        memcpy(copy, data, size);
+        for (size_t at = 0; at < size; at++) {      /* each byte changed, a few ways */
+            static const unsigned char to[] = { 0x00, 0x7f, 0x80, 0x8f, 0x91, 0xa0, 0xa8,
+                                                0xbf, 0xc0, 0xc1, 0xc4, 0xd9, 0xdc, 0xde,
+                                                0xdf, 0xff };
+            for (size_t t = 0; t < sizeof to; t++) {
+                copy[at] = to[t];
+                check_same(copy, size, "changed event", i);
+            }
+            copy[at] = data[at];
+        }
+    }
+    cf_bench_gen_destroy(&gen);
+    /* the key before its type, twice, of the wrong type, nested, and bytes after */
+    static const struct { const char *bytes; size_t size; } odd[] = {
+        { "\x82\xa8" "case_ref\xa1" "c\xaa" "event_type\xa6" "case.x", 30 },
+        { "\x83\xaa" "event_type\xa6" "case.x\xa8" "case_ref\xa1" "c\xa8" "case_ref\xa1" "d",
+          41 },
+        { "\x83\xaa" "event_type\xa6" "case.x\xa8" "case_ref\x01\xa8" "case_ref\xa1" "d",
+          40 },
+        { "\x82\xaa" "event_type\xad" "flow.observed\xa5" "route\xc0", 33 },
+        { "\x81\xaa" "event_type\xad" "flow.observed", 26 },
+        { "\x82\xaa" "event_type\xa1" "f\xa8" "event_id\x81\xa8" "event_id\xa1" "e", 35 },
+        { "\x82\xaa" "event_type\xa1" "f\xa8" "event_id\xa1" "e\xc0", 26 },
+        { "\x82\xaa" "event_type\xc4\x01" "f\xa8" "event_id\xa1" "e", 26 },
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
+        for (size_t size = 0; size <= odd[i].size; size++)
+            check_same(odd[i].bytes, size, "odd frame", i);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_and_pick),
         cmocka_unit_test(test_frame_and_decoder_agree),
         cmocka_unit_test(test_unreadable_frames),
+        cmocka_unit_test(test_same_as_decoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,14 @@
 /*  Tests of cf_unpack: the bounds walk accepts every msgpack format, finds
     the end of the first value, and refuses headers that promise more than
-    the bytes hold, nesting beyond the limit and the unused byte 0xc1.       */
+    the bytes hold, nesting beyond the limit and the unused byte 0xc1;
+    cf_unpack_fields finds what cf_unpack and cf_unpack_get find.            */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
 #include "caseflow/cf_unpack.h"
+#include "cf_test_unpack.h"
 
 static void test_every_format(void **state)
 {
@@ -123,12 +125,56 @@ static void test_get(void **state)
     msgpack_sbuffer_destroy(&sbuf);
 }
 
+/* cf_unpack_fields gives what cf_unpack then cf_unpack_get give: on maps
+   with the keys first, last, twice, nested, with values of other types, on
+   what is not a map, and on every prefix of each (all invalid but the
+   whole). */
+static void test_fields(void **state)
+{
+    (void) state;
+    static const char *const keys[] = { "a", "ab", "", "event_type" };
+    static const struct { const char *bytes; size_t size; } cases[] = {
+        { "\x83\xa1" "a\xa1" "x\xa2" "ab\x01\xa0\xa0", 11 },  /* a: "x", ab: 1, "": "" */
+        { "\x82\xa1" "a\xa1" "x\xa1" "a\xa1" "y", 9 },      /* a twice: the first counts */
+        { "\x82\xa1" "a\xc0\xa1" "a\xa1" "y", 8 },          /* ... even when it is not a str */
+        { "\x81\xa1" "a\xd9\x02" "xy", 7 },                 /* str 8 */
+        { "\x81\xa1" "a\xc4\x02" "xy", 7 },                 /* bin: present, not a str */
+        { "\x81\xc4\x01" "a\xa1" "x", 6 },                  /* a bin key is not "a" */
+        { "\x82\x81\xa1" "a\xa1" "x\xa1" "y\xa2" "ab\xa1" "z", 13 },  /* a map as key */
+        { "\x82\xa2" "ab\x81\xa1" "a\xa1" "x\xa1" "a\x92\xa1" "a\xa1" "b", 16 },  /* nested */
+        { "\xde\x00\x01\xa1" "a\xa1" "x", 8 },             /* map 16 */
+        { "\x92\xa1" "a\xa1" "x", 5 },                       /* an array */
+        { "\xa1" "a", 2 },                                     /* a str */
+        { "\x80", 1 },                                         /* an empty map */
+        { "\x81\xa1" "a\xa1" "x\xc0", 6 },                  /* bytes after it */
+        { "\x81\xa1" "a\xc1", 4 },                           /* never used */
+        { "\x81\xa1" "a\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\xc0", 20 },          /* too deep */
+        { "\x81\xa1" "a\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90", 18 },          /* the deepest allowed */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (size_t size = 0; size <= cases[i].size; size++)
+            if (!cf_test_fields_agree(cases[i].bytes, size, keys, 4))
+                fail_msg("case %zu, %zu of its %zu bytes", i, size, cases[i].size);
+    cf_unpack_field_t field[4];
+    assert_int_equal(cf_unpack_fields(cases[1].bytes, cases[1].size, keys, 4, field), 0);
+    assert_true(field[0].present && field[0].len == 1 && field[0].str == cases[1].bytes + 4);
+    assert_false(field[1].present || field[2].present || field[3].present);
+    assert_int_equal(cf_unpack_fields(cases[4].bytes, cases[4].size, keys, 4, field), 0);
+    assert_true(field[0].present && !field[0].str);
+    assert_int_equal(cf_unpack_fields(cases[12].bytes, cases[12].size, keys, 4, field),
+                     CF_UNPACK_INVALID);
+    assert_int_equal(cf_unpack_fields(cases[14].bytes, cases[14].size, keys, 4, field),
+                     CF_UNPACK_TOO_DEEP);
+    assert_int_equal(cf_unpack_fields(cases[15].bytes, cases[15].size, keys, 4, field), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_format),
         cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
