@@ -5,6 +5,7 @@
     was acked since the last one, queue depth, jobs in flight, workers,
     notifications published and lost to slow subscribers.                   */
 #include "cf_broker_internal.h"
+#include "caseflow/cf_fmt.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_pack.h"
@@ -39,8 +40,8 @@ static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
             continue;
         char id[64];
         size_t len = cf_multipart_len(self->outbox_parts, 2);
-        snprintf(id, sizeof id, "%.*s", (int) (len < sizeof id ? len : sizeof id - 1),
-                 (const char *) cf_multipart_data(self->outbox_parts, 2));
+        cf_fmt(id, sizeof id, "%.*s", (int) (len < sizeof id ? len : sizeof id - 1),
+               (const char *) cf_multipart_data(self->outbox_parts, 2));
         if (cf_publisher_send(self->publisher, cf_multipart_at(self->outbox_parts, 0),
                               cf_multipart_at(self->outbox_parts, 1), id) < 0)
             CF_LOG(CF_LOG_WARN, "outbox entry not published",

@@ -3,6 +3,7 @@
     are all it shares, the counters as atomics.                              */
 #include "cf_outbox.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_fmt.h"
 #include "cf_outbox_internal.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_shard.h"
@@ -148,10 +149,10 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
         }
         if (topic && body && topic->type == REDIS_REPLY_STRING
             && body->type == REDIS_REPLY_STRING) {     /* else not ours: skipped */
-            char id[64];
+            char id[64];            /* cf_fmt: snprintf's bytes, without vfprintf */
             int id_len = s + 1 < r->streams
-                       ? snprintf(id, sizeof id, "s%u-%s", s, entry->element[0]->str)
-                       : snprintf(id, sizeof id, "p-%s", entry->element[0]->str);
+                       ? cf_fmt(id, sizeof id, "s%u-%s", s, entry->element[0]->str)
+                       : cf_fmt(id, sizeof id, "p-%s", entry->element[0]->str);
             if (outbox_send(r, topic->str, topic->len, 1) < 0
                 || outbox_send(r, body->str, body->len, 1) < 0
                 || outbox_send(r, id, (size_t) id_len, 0) < 0)
@@ -160,7 +161,7 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
                 cf_outbox_batch_note(&r->batch, topic->str, topic->len, body->str, body->len);
             n++;
         }
-        snprintf(r->cursor[s], sizeof r->cursor[s], "%s", entry->element[0]->str);
+        cf_fmt(r->cursor[s], sizeof r->cursor[s], "%s", entry->element[0]->str);
     }
     return n;
 }
@@ -297,12 +298,15 @@ static int outbox_poll(outbox_reader_t *r)
         return -1;
     }
     long handed = 0, got;
+    unsigned from = 0;          /* the streams come in the order asked: look after the last */
     for (size_t i = 0; handed >= 0 && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
         const redisReply *stream = reply->element[i];
-        for (unsigned s = 0; s < r->streams && stream->elements == 2; s++)
+        for (unsigned k = 0, s = from; k < r->streams && stream->elements == 2;
+             k++, s = s + 1 < r->streams ? s + 1 : 0)
             if (!strcmp(stream->element[0]->str, r->keys[s])) {
                 got = outbox_hand_over(r, s, stream->element[1]);
                 handed = got < 0 ? -1 : handed + got;
+                from = s + 1 < r->streams ? s + 1 : 0;
                 break;
             }
     }

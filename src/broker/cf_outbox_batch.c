@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Appends raw bytes (a buffer may still be empty: no NULL to memcpy). */
@@ -19,12 +20,15 @@ void cf_outbox_batch_init(outbox_batch_t *b)
     memset(b, 0, sizeof *b);
     msgpack_sbuffer_init(&b->figures);
     msgpack_sbuffer_init(&b->alerts);
+    if (!msgpack_zone_init(&b->zone, MSGPACK_ZONE_CHUNK_SIZE))
+        abort();                /* out of memory */
 }
 
 void cf_outbox_batch_free(outbox_batch_t *b)
 {
     msgpack_sbuffer_destroy(&b->figures);
     msgpack_sbuffer_destroy(&b->alerts);
+    msgpack_zone_destroy(&b->zone);
 }
 
 void cf_outbox_batch_clear(outbox_batch_t *b)
@@ -41,21 +45,26 @@ typedef struct {
     int64_t persons;
 } batch_body_t;
 
-static void batch_read_body(const char *body, size_t len, batch_body_t *out)
+/* The body's case_id, limit and persons, decoded by msgpack-c into the
+   batch's zone (msgpack_unpack: msgpack_unpack_next would make a zone per
+   body); the same values as msgpack_unpack_next would give: one value at
+   the start of body, bytes after it ignored, the last of a key's entries
+   of the right type counting. */
+static void batch_read_body(outbox_batch_t *b, const char *body, size_t len, batch_body_t *out)
 {
     memset(out, 0, sizeof *out);
-    msgpack_unpacked result;
-    msgpack_unpacked_init(&result);
+    msgpack_object data;
     size_t off = 0;
-    if (msgpack_unpack_next(&result, body, len, &off) == MSGPACK_UNPACK_SUCCESS
-        && result.data.type == MSGPACK_OBJECT_MAP)
-        for (uint32_t i = 0; i < result.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &result.data.via.map.ptr[i];
+    msgpack_unpack_return rc = msgpack_unpack(body, len, &off, &b->zone, &data);
+    if ((rc == MSGPACK_UNPACK_SUCCESS || rc == MSGPACK_UNPACK_EXTRA_BYTES)
+        && data.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < data.via.map.size; i++) {
+            const msgpack_object_kv *kv = &data.via.map.ptr[i];
             if (kv->key.type != MSGPACK_OBJECT_STR)
                 continue;
             const char *k = kv->key.via.str.ptr;
             size_t klen = kv->key.via.str.size;
-            /* the strings point into body: the unpacked zone only holds the tree */
+            /* the strings point into body: the zone only holds the tree */
             if (klen == 7 && !memcmp(k, "case_id", 7) && kv->val.type == MSGPACK_OBJECT_STR)
                 out->case_id = kv->val.via.str.ptr, out->case_id_len = kv->val.via.str.size;
             else if (klen == 5 && !memcmp(k, "limit", 5) && kv->val.type == MSGPACK_OBJECT_STR)
@@ -64,7 +73,7 @@ static void batch_read_body(const char *body, size_t len, batch_body_t *out)
                      && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                 out->persons = (int64_t) kv->val.via.u64;
         }
-    msgpack_unpacked_destroy(&result);
+    msgpack_zone_clear(&b->zone);
 }
 
 static void batch_key(msgpack_sbuffer *buf, const char *a, size_t alen, const char *b)
@@ -135,7 +144,7 @@ void cf_outbox_batch_note(outbox_batch_t *b, const char *topic, size_t topic_len
 {
     assert(b && topic && body);
     batch_body_t parsed;
-    batch_read_body(body, body_len, &parsed);
+    batch_read_body(b, body, body_len, &parsed);
     if (topic_len > 5 && !memcmp(topic, "case.", 5)) {
         batch_case(b, topic, topic_len, &parsed);
     } else if (topic_len > 14 && !memcmp(topic, "alert.overdue.", 14) && parsed.case_id

@@ -23,6 +23,8 @@ typedef struct {
     size_t programmes;
     msgpack_sbuffer figures, alerts;    /* array elements, packed, in order */
     uint32_t nfigures, nalerts;
+    msgpack_zone zone;                  /* each body's objects, cleared after it: one
+                                           allocation for the thread, not one per body */
 } outbox_batch_t;
 
 void cf_outbox_batch_init(outbox_batch_t *b);
