@@ -99,9 +99,11 @@ static int unpack_walk(const unsigned char *p, size_t size, size_t *end, const c
             return CF_UNPACK_INVALID;
         if (skip > size - pos || children > size - pos - skip)
             return CF_UNPACK_INVALID;       /* every child takes at least a byte */
-        if (depth == 0)
+        if (n == 0 || depth > 1)
+            ;                               /* the plain scan, or below the entries */
+        else if (depth == 0)
             map = (p[start] >= 0x80 && p[start] <= 0x8f) || p[start] == 0xde || p[start] == 0xdf;
-        else if (depth == 1 && map && n) {
+        else if (map) {
             bool str = unpack_is_str(p[start]);
             if (owed[1] % 2 == 1) {         /* a key: the field it names, if still unseen */
                 want = n;

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NOTIFY_DRAIN_MAX 1024       /* outbox entries per handler call */
+#define NOTIFY_DRAIN_MAX 1024       /* outbox entries per handler call, about (whole packs) */
 
 static int notify_on_subscription(cf_loop_t *loop, void *socket, void *arg)
 {
@@ -26,28 +26,44 @@ static int notify_on_subscription(cf_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
+/* Publishes one outbox entry with its stable id. */
+static void notify_publish(cf_broker_t *self, const cf_outbox_entry_t *entry)
+{
+    char id[64];
+    cf_fmt(id, sizeof id, "%.*s", (int) (entry->id_len < sizeof id ? entry->id_len : sizeof id - 1),
+           entry->id);
+    zmq_msg_t topic, body;      /* the pack's bytes as messages, not copied (no free function) */
+    zmq_msg_init_data(&topic, (void *) entry->topic, entry->topic_len, NULL, NULL);
+    zmq_msg_init_data(&body, (void *) entry->body, entry->body_len, NULL, NULL);
+    if (cf_publisher_send(self->publisher, &topic, &body, id) < 0)
+        CF_LOG(CF_LOG_WARN, "outbox entry not published",
+               "id=%s reason=\"not a map, or a key of the stamp\"", CF_LOG_QUOTE(id));
+    else
+        cf_broker_metrics_published(self, &topic);
+    zmq_msg_close(&topic);
+    zmq_msg_close(&body);
+}
+
 static int notify_on_outbox(cf_loop_t *loop, void *socket, void *arg)
 {
     (void) loop;
     cf_broker_t *self = arg;
-    for (int i = 0; i < NOTIFY_DRAIN_MAX && cf_multipart_recv(self->outbox_parts, socket) == 0; i++) {
-        if (cf_multipart_size(self->outbox_parts) == 4
-            && cf_multipart_equals(self->outbox_parts, 0, CF_OUTBOX_SNAPSHOT)) {
-            cf_broker_snapshot_reply(self, self->outbox_parts);
+    cf_multipart_t *parts = self->outbox_parts;
+    for (size_t n = 0; n < NOTIFY_DRAIN_MAX && cf_multipart_recv(parts, socket) == 0; n++) {
+        if (cf_multipart_size(parts) == 4 && cf_multipart_equals(parts, 0, CF_OUTBOX_SNAPSHOT)) {
+            cf_broker_snapshot_reply(self, parts);
             continue;
         }
-        if (cf_multipart_size(self->outbox_parts) != 3)
+        if (cf_multipart_size(parts) != 1)
             continue;
-        char id[64];
-        size_t len = cf_multipart_len(self->outbox_parts, 2);
-        cf_fmt(id, sizeof id, "%.*s", (int) (len < sizeof id ? len : sizeof id - 1),
-               (const char *) cf_multipart_data(self->outbox_parts, 2));
-        if (cf_publisher_send(self->publisher, cf_multipart_at(self->outbox_parts, 0),
-                              cf_multipart_at(self->outbox_parts, 1), id) < 0)
-            CF_LOG(CF_LOG_WARN, "outbox entry not published",
-                   "id=%s reason=\"not a map, or a key of the stamp\"", CF_LOG_QUOTE(id));
-        else
-            cf_broker_metrics_published(self, cf_multipart_at(self->outbox_parts, 0));
+        cf_outbox_entry_t entry;
+        size_t pos = 0;
+        for (size_t e = 0; cf_outbox_entry_next(cf_multipart_data(parts, 0),
+                                                cf_multipart_len(parts, 0), &pos, &entry) == 0;
+             e++) {
+            n += e > 0;         /* the drain's limit counts entries */
+            notify_publish(self, &entry);
+        }
     }
     return 0;
 }

@@ -28,6 +28,8 @@
 #define OUTBOX_TRIM_EVERY_S 10
 #define OUTBOX_SNAPSHOTS_BUSY 1     /* snapshots answered after a batch of entries */
 #define OUTBOX_SNAPSHOTS_IDLE 4     /* after a read that found none */
+#define OUTBOX_PAIR_HWM     8       /* packs waiting for the loop, each end: about as many
+                                       entries as the default when each was 3 messages */
 
 struct _cf_outbox_t {
     void *ctx, *pair;
@@ -57,6 +59,8 @@ typedef struct {
     char (*cursor)[48];
     const char **argv;              /* the XREAD's */
     outbox_batch_t batch;           /* what the batch being handed over changes */
+    msgpack_sbuffer pack;           /* entries not yet sent to the loop */
+    size_t packed;                  /* how many */
     time_t trimmed_at;
 } outbox_reader_t;
 
@@ -129,8 +133,21 @@ static int outbox_send(outbox_reader_t *r, const char *data, size_t len, int mor
     return 0;
 }
 
-/* Hands one stream's entries to the loop, moving the cursor past each;
-   returns how many, or -1 when the broker is stopping. */
+/* Sends the entries packed so far to the loop, if any; -1 when the broker
+   is stopping. */
+static int outbox_flush(outbox_reader_t *r)
+{
+    if (r->packed == 0)
+        return 0;
+    int rc = outbox_send(r, r->pack.data, r->pack.size, 0);
+    msgpack_sbuffer_clear(&r->pack);
+    r->packed = 0;
+    return rc;
+}
+
+/* Hands one stream's entries to the loop (packed: the caller flushes the
+   last pack), moving the cursor past each; returns how many, or -1 when
+   the broker is stopping. */
 static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *entries)
 {
     long n = 0;
@@ -153,9 +170,12 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
             int id_len = s + 1 < r->streams
                        ? cf_fmt(id, sizeof id, "s%u-%s", s, entry->element[0]->str)
                        : cf_fmt(id, sizeof id, "p-%s", entry->element[0]->str);
-            if (outbox_send(r, topic->str, topic->len, 1) < 0
-                || outbox_send(r, body->str, body->len, 1) < 0
-                || outbox_send(r, id, (size_t) id_len, 0) < 0)
+            cf_outbox_entry_t one = {
+                topic->str, body->str, id, topic->len, body->len,
+                (size_t) id_len < sizeof id ? (size_t) id_len : sizeof id - 1 };
+            cf_outbox_pack_entry(&r->pack, &one);
+            if ((++r->packed == CF_OUTBOX_PACK_ENTRIES || r->pack.size >= CF_OUTBOX_PACK_BYTES)
+                && outbox_flush(r) < 0)
                 return -1;
             if (s + 1 < r->streams)
                 cf_outbox_batch_note(&r->batch, topic->str, topic->len, body->str, body->len);
@@ -311,6 +331,8 @@ static int outbox_poll(outbox_reader_t *r)
             }
     }
     freeReplyObject(reply);
+    if (handed > 0 && outbox_flush(r) < 0)
+        handed = -1;
     if (handed <= 0) {
         cf_outbox_batch_clear(&r->batch);
         return handed < 0 ? 0 : outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
@@ -324,6 +346,7 @@ static void *outbox_thread(void *arg)
     cf_outbox_t *self = arg;
     outbox_reader_t r = { .self = self, .streams = self->shards + 1 };
     cf_outbox_batch_init(&r.batch);
+    msgpack_sbuffer_init(&r.pack);
     r.keys = cf_calloc(r.streams, sizeof *r.keys);
     r.fields = cf_calloc(r.streams, sizeof *r.fields);
     r.cursor = cf_calloc(r.streams, sizeof *r.cursor);
@@ -335,8 +358,9 @@ static void *outbox_thread(void *arg)
     snprintf(r.keys[self->shards], sizeof r.keys[0], "%s", cf_keys_pub(CF_KEYS_PUB_OUTBOX));
     snprintf(r.fields[self->shards], sizeof r.fields[0], "pub");
     r.pair = zmq_socket(self->ctx, ZMQ_PAIR);
-    int linger = 0, timeout = 200;
+    int linger = 0, timeout = 200, hwm = OUTBOX_PAIR_HWM;
     zmq_setsockopt(r.pair, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(r.pair, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(r.pair, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
     zmq_connect(r.pair, self->endpoint);
     int backoff = 100;
@@ -355,6 +379,7 @@ static void *outbox_thread(void *arg)
     if (r.redis)
         redisFree(r.redis);
     cf_outbox_batch_free(&r.batch);
+    msgpack_sbuffer_destroy(&r.pack);
     free(r.keys), free(r.fields), free(r.cursor), free(r.argv);
     zmq_close(r.pair);
     return NULL;
@@ -393,8 +418,9 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
         return NULL;
     }
     self->pair = zmq_socket(zmq_ctx, ZMQ_PAIR);
-    int linger = 0;
+    int linger = 0, hwm = OUTBOX_PAIR_HWM;
     zmq_setsockopt(self->pair, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(self->pair, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (zmq_bind(self->pair, endpoint) < 0) {
         snprintf(err, err_size, "outbox: cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         cf_outbox_destroy(&self);
@@ -448,4 +474,45 @@ uint64_t cf_outbox_errors(const cf_outbox_t *self)
 {
     assert(self);
     return atomic_load(&((cf_outbox_t *) self)->errors);
+}
+
+/* A pack's entry: its three lengths (native order: the pack never leaves
+   the process), then the topic's, body's and id's bytes. */
+typedef struct {
+    uint32_t topic_len, body_len, id_len;
+} outbox_entry_head_t;
+
+void cf_outbox_pack_entry(msgpack_sbuffer *pack, const cf_outbox_entry_t *entry)
+{
+    assert(pack && entry && entry->topic_len <= UINT32_MAX && entry->body_len <= UINT32_MAX
+           && entry->id_len <= UINT32_MAX);
+    outbox_entry_head_t head = { (uint32_t) entry->topic_len, (uint32_t) entry->body_len,
+                                 (uint32_t) entry->id_len };
+    msgpack_sbuffer_write(pack, (const char *) &head, sizeof head);
+    msgpack_sbuffer_write(pack, entry->topic, entry->topic_len);
+    msgpack_sbuffer_write(pack, entry->body, entry->body_len);
+    msgpack_sbuffer_write(pack, entry->id, entry->id_len);
+}
+
+int cf_outbox_entry_next(const void *pack, size_t size, size_t *pos, cf_outbox_entry_t *entry)
+{
+    assert((pack || size == 0) && pos && entry);
+    outbox_entry_head_t head;
+    if (*pos > size || size - *pos < sizeof head)
+        return -1;
+    const char *p = (const char *) pack + *pos;
+    memcpy(&head, p, sizeof head);
+    size_t left = size - *pos - sizeof head;
+    if (head.topic_len > left || head.body_len > left - head.topic_len
+        || head.id_len > left - head.topic_len - head.body_len)
+        return -1;
+    p += sizeof head;
+    entry->topic = p;
+    entry->topic_len = head.topic_len;
+    entry->body = p + head.topic_len;
+    entry->body_len = head.body_len;
+    entry->id = p + head.topic_len + head.body_len;
+    entry->id_len = head.id_len;
+    *pos += sizeof head + (size_t) head.topic_len + head.body_len + head.id_len;
+    return 0;
 }

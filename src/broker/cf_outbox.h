@@ -3,8 +3,10 @@
     in the same atomic call as the counters it announces (docs/
     notifications.md); this reader tails the shards' streams in a thread of
     its own (a slow or dead Redis never stalls the broker's event loop) and
-    hands each entry to the loop over an inproc PAIR socket as three frames:
-    topic, msgpack body, and the entry's stable id "s<shard>-<entry id>".
+    hands the entries to the loop over an inproc PAIR socket, packed up to
+    CF_OUTBOX_PACK_ENTRIES to a one-frame message (a message per entry cost
+    the thread three zmq_sends and the loop a wake-up each): topic, msgpack
+    body, and the entry's stable id "s<shard>-<entry id>".
 
     Where it has got to is kept in Redis (cf:{pub}:cursor), after each batch
     is handed over, in the same call of lua/publish_batch.lua (FCALL
@@ -21,12 +23,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <msgpack.h>
 #include "caseflow/cf_redis_auth.h"
 
 #define CF_OUTBOX_ENDPOINT      "inproc://caseflow-outbox"
 #define CF_OUTBOX_RETENTION_MS  (3600 * 1000)   /* read entries kept an hour */
 #define CF_OUTBOX_SNAPSHOT      "SNAPSHOT"  /* on the PAIR: [it, who, request id] asks for a
                                                snapshot, [it, who, request id, body] answers */
+#define CF_OUTBOX_PACK_ENTRIES  64          /* entries per message to the loop, at most */
+#define CF_OUTBOX_PACK_BYTES    65536       /* ... and bytes, about (one entry may pass it) */
 
 typedef struct _cf_outbox_t cf_outbox_t;
 
@@ -51,8 +56,24 @@ void cf_outbox_set_rules(cf_outbox_t *self, const void *packed, size_t len);
 /*  Stops the thread (within about half a second) and frees; accepts NULL.  */
 void cf_outbox_destroy(cf_outbox_t **self_p);
 
-/*  The loop's end of the pair: each message is [topic, body, id].          */
+/*  The loop's end of the pair: each message is a pack of entries (one
+    frame, read with cf_outbox_entry_next) or a snapshot's answer.          */
 void *cf_outbox_socket(cf_outbox_t *self);
+
+/*  One entry of a pack; the pointers point into the pack.                  */
+typedef struct {
+    const char *topic, *body, *id;
+    size_t topic_len, body_len, id_len;
+} cf_outbox_entry_t;
+
+/*  Appends an entry to a pack (the thread's builder; each length below
+    4 GiB: Redis's strings are at most 512 MB).                             */
+void cf_outbox_pack_entry(msgpack_sbuffer *pack, const cf_outbox_entry_t *entry);
+
+/*  The entry at *pos of a pack of size bytes into *entry, *pos moved past
+    it: 0, or -1 at the end of the pack (or at an entry cut short, which
+    the thread does not send).                                              */
+int cf_outbox_entry_next(const void *pack, size_t size, size_t *pos, cf_outbox_entry_t *entry);
 
 /*  The reader's Redis errors so far (an atomic read).                       */
 uint64_t cf_outbox_errors(const cf_outbox_t *self);
