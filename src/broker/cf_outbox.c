@@ -59,6 +59,7 @@ typedef struct {
     char (*cursor)[48];
     const char **argv;              /* the XREAD's */
     outbox_batch_t batch;           /* what the batch being handed over changes */
+    outbox_replies_t *replies;      /* the XREADs' */
     msgpack_sbuffer pack;           /* entries not yet sent to the loop */
     size_t packed;                  /* how many */
     time_t trimmed_at;
@@ -311,12 +312,10 @@ static int outbox_poll(outbox_reader_t *r)
         argv[6 + s] = r->keys[s];
         argv[6 + r->streams + s] = r->cursor[s];
     }
-    redisReply *reply = redisCommandArgv(r->redis, (int) (6 + 2 * r->streams), argv, NULL);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        if (reply)
-            freeReplyObject(reply);
-        return -1;
-    }
+    const redisReply *reply = cf_outbox_replies_command(r->replies, r->redis,
+                                                        (int) (6 + 2 * r->streams), argv, NULL);
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        return -1;          /* the thread drops the connection */
     long handed = 0, got;
     unsigned from = 0;          /* the streams come in the order asked: look after the last */
     for (size_t i = 0; handed >= 0 && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
@@ -330,7 +329,6 @@ static int outbox_poll(outbox_reader_t *r)
                 break;
             }
     }
-    freeReplyObject(reply);
     if (handed > 0 && outbox_flush(r) < 0)
         handed = -1;
     if (handed <= 0) {
@@ -347,6 +345,7 @@ static void *outbox_thread(void *arg)
     outbox_reader_t r = { .self = self, .streams = self->shards + 1 };
     cf_outbox_batch_init(&r.batch);
     msgpack_sbuffer_init(&r.pack);
+    r.replies = cf_outbox_replies_new();
     r.keys = cf_calloc(r.streams, sizeof *r.keys);
     r.fields = cf_calloc(r.streams, sizeof *r.fields);
     r.cursor = cf_calloc(r.streams, sizeof *r.cursor);
@@ -380,6 +379,7 @@ static void *outbox_thread(void *arg)
         redisFree(r.redis);
     cf_outbox_batch_free(&r.batch);
     msgpack_sbuffer_destroy(&r.pack);
+    cf_outbox_replies_destroy(&r.replies);      /* after redisFree: its reader may hold some */
     free(r.keys), free(r.fields), free(r.cursor), free(r.argv);
     zmq_close(r.pair);
     return NULL;

@@ -40,6 +40,22 @@ void cf_outbox_batch_note(outbox_batch_t *b, const char *topic, size_t topic_len
 void cf_outbox_batch_pack(const outbox_batch_t *b, msgpack_sbuffer *returns,
                           msgpack_sbuffer *state);
 
+/*  The reader's arena for its XREAD replies (cf_outbox_reply.c).         */
+typedef struct _outbox_replies_t outbox_replies_t;
+
+outbox_replies_t *cf_outbox_replies_new(void);
+
+/*  Frees and nulls *self_p; accepts NULL.                                   */
+void cf_outbox_replies_destroy(outbox_replies_t **self_p);
+
+/*  Sends one command (argv form, as redisCommandArgv) and reads its reply
+    into the arena: the same redisReply tree hiredis would make, valid until
+    the next call, and never given to freeReplyObject. NULL when the
+    connection failed; the reader may then hold objects of the arena, so
+    the caller must redisFree the context before anything else.             */
+redisReply *cf_outbox_replies_command(outbox_replies_t *self, redisContext *redis, int argc,
+                                      const char **argv, const size_t *argvlen);
+
 /*  The snapshot body, read in one transaction from the {pub} keys:
     {cursors: {s0..s7, pub: entry id}, returns: {...}, figures: {...},
     open_alerts: [body...], last_milestones: {programme: body}}. 0 / -1.   */
