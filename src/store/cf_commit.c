@@ -7,6 +7,7 @@
     replies give each counter's new value, computed here in 64-bit integers
     (never Lua's doubles), so that the writes set exact values.            */
 #include "cf_commit.h"
+#include "cf_commit_cache.h"
 #include "caseflow/cf_alloc.h"
 
 #include <assert.h>
@@ -46,6 +47,8 @@ typedef struct {
     commit_str_t a, b;          /* field / value / member / topic, body / type */
     int64_t n;                  /* delta, ttl, score, time */
     int64_t sum;                /* a counter's value after this item (checks) */
+    bool known;                 /* a field's first item: the cache gave its value, */
+    int64_t base;               /* ... this one (not read) */
 } commit_item_t;
 
 /* One reply the check round waits for. */
@@ -71,6 +74,7 @@ struct _cf_commit_t {
     commit_check_t *checks;
     size_t nchecks, checks_cap, next_check;
     size_t wrong_hash;          /* key + 1 of a hash Redis refused, 0 none */
+    char refusal[300];          /* a check the cache's values failed; "" */
     const char **argv;          /* one command, being emitted */
     size_t *argvlen;
     size_t argv_cap;
@@ -111,6 +115,7 @@ void cf_commit_reset(cf_commit_t *self)
     self->sorted = false;
     self->nchecks = self->next_check = 0;
     self->wrong_hash = 0;
+    self->refusal[0] = '\0';
     if (self->slots)
         memset(self->slots, 0, self->nslots * sizeof *self->slots);
 }
@@ -156,23 +161,38 @@ static void commit_rehash(cf_commit_t *self)
     }
 }
 
+/* The slot of key: its index's, or the empty one where it would go. */
+static size_t *commit_key_slot(const cf_commit_t *self, const char *key, size_t len)
+{
+    size_t at = commit_hash(key, len) & (self->nslots - 1);
+    for (; self->slots[at]; at = (at + 1) & (self->nslots - 1)) {
+        const commit_str_t *k = &self->keys[self->slots[at] - 1].name;
+        if (k->len == len && memcmp(self->bytes + k->off, key, len) == 0)
+            break;
+    }
+    return &self->slots[at];
+}
+
+size_t cf_commit_find(const cf_commit_t *self, const char *key, size_t len)
+{
+    assert(self && key);
+    return self->nkeys ? *commit_key_slot(self, key, len) : 0;
+}
+
 size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len)
 {
     assert(self && key && len);
     if (2 * (self->nkeys + 1) > self->nslots)
         commit_rehash(self);
-    size_t at = commit_hash(key, len) & (self->nslots - 1);
-    for (; self->slots[at]; at = (at + 1) & (self->nslots - 1)) {
-        const commit_str_t *k = &self->keys[self->slots[at] - 1].name;
-        if (k->len == len && memcmp(self->bytes + k->off, key, len) == 0)
-            return self->slots[at];
-    }
+    size_t *slot = commit_key_slot(self, key, len);
+    if (*slot)
+        return *slot;
     self->keys = cf_grow(self->keys, &self->keys_cap, self->nkeys + 1, sizeof *self->keys);
     commit_key_t *k = &self->keys[self->nkeys++];
     k->name = commit_copy(self, key, len);
     k->expire_item = 0;
     k->typed = false;
-    self->slots[at] = self->nkeys;
+    *slot = self->nkeys;
     return self->nkeys;
 }
 
@@ -374,18 +394,45 @@ static void commit_check_add(cf_commit_t *self, check_kind_t kind, size_t at, si
     self->checks[self->nchecks++] = (commit_check_t) { kind, at, n };
 }
 
-size_t cf_commit_checks(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg)
+static int commit_take_counters(cf_commit_t *self, const commit_check_t *check,
+                                const redisReply *reply, char *why, size_t size);
+
+/* Marks the fields of the counter run at p (run items) that the cache
+   knows; returns how many distinct fields it does not. */
+static size_t commit_know(cf_commit_t *self, size_t p, size_t run, const cf_commit_cache_t *cache,
+                          unsigned shard)
+{
+    const commit_str_t *key = &self->keys[commit_at(self, p)->key - 1].name;
+    size_t unknown = 0;
+    for (size_t q = p; q < p + run; q++) {
+        commit_item_t *item = &self->items[self->order[q]];
+        item->known = false;
+        if (commit_same_field(self, q, p))
+            continue;
+        item->known = cache && cf_commit_cache_value(cache, shard, commit_text(self, *key),
+                                                     key->len, commit_text(self, item->a),
+                                                     item->a.len, &item->base);
+        unknown += !item->known;
+    }
+    return unknown;
+}
+
+size_t cf_commit_checks(cf_commit_t *self, const cf_commit_cache_t *cache, unsigned shard,
+                        cf_commit_emit_fn *emit, void *arg)
 {
     assert(self && emit);
     commit_sort(self);
     self->nchecks = self->next_check = 0;
     self->wrong_hash = 0;
+    self->refusal[0] = '\0';
     commit_argv_reserve(self, 2 + self->nitems);
     size_t argc = 0, counters = 0;
     /* one WATCH of every counter hash, so that the values read below are
-       those EXEC adds to, or EXEC refuses */
+       those EXEC adds to, or EXEC refuses; none for an owner's shard (its
+       owner record, watched by the caller, fences it: no one else writes
+       its counters) */
     commit_arg(self, &argc, "WATCH", 5);
-    for (size_t p = 0; p < self->nitems; p += commit_run(self, p))
+    for (size_t p = 0; !cache && p < self->nitems; p += commit_run(self, p))
         if (commit_at(self, p)->kind == OP_INCR)
             commit_arg_key(self, &argc, commit_at(self, p)->key), counters++;
     if (counters) {
@@ -394,16 +441,25 @@ size_t cf_commit_checks(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg)
     }
     for (size_t p = 0, run; p < self->nitems; p += run) {
         const commit_item_t *first = commit_at(self, p);
+        const commit_str_t *key = &self->keys[first->key - 1].name;
         run = commit_run(self, p);
         argc = 0;
-        if (first->kind == OP_INCR) {
+        if (first->kind == OP_INCR && !commit_know(self, p, run, cache, shard)) {
+            /* every value known: worked out now, as a reply would be */
+            commit_check_t known = { CHECK_HMGET, p, run };
+            if (!self->refusal[0])
+                commit_take_counters(self, &known, NULL, self->refusal, sizeof self->refusal);
+            continue;
+        } else if (first->kind == OP_INCR) {
             commit_arg(self, &argc, "HMGET", 5);
             commit_arg_key(self, &argc, first->key);
             for (size_t q = p; q < p + run; q++)
-                if (!commit_same_field(self, q, p))
+                if (!commit_same_field(self, q, p) && !commit_at(self, q)->known)
                     commit_arg_str(self, &argc, commit_at(self, q)->a);
             commit_check_add(self, CHECK_HMGET, p, run);
-        } else if (first->kind == OP_TYPE) {
+        } else if (first->kind == OP_TYPE
+                   && !(cache && cf_commit_cache_typed(cache, shard, commit_text(self, *key),
+                                                       key->len, commit_text(self, first->a)))) {
             commit_arg(self, &argc, "TYPE", 4);
             commit_arg_key(self, &argc, first->key);
             commit_check_add(self, CHECK_TYPE, p, 1);
@@ -412,6 +468,29 @@ size_t cf_commit_checks(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg)
         emit(arg, argc, self->argv, self->argvlen);
     }
     return self->nchecks;
+}
+
+const char *cf_commit_refusal(const cf_commit_t *self)
+{
+    assert(self);
+    return self->refusal[0] ? self->refusal : NULL;
+}
+
+void cf_commit_remember(const cf_commit_t *self, cf_commit_cache_t *cache, unsigned shard)
+{
+    assert(self && cache && self->sorted);
+    for (size_t p = 0, run; p < self->nitems; p += run) {
+        run = commit_run(self, p);
+        const commit_str_t *key = &self->keys[commit_at(self, p)->key - 1].name;
+        for (size_t q = p; commit_at(self, p)->kind == OP_INCR && q < p + run; q++) {
+            const commit_item_t *item = commit_at(self, q);
+            if (q + 1 < p + run && commit_same_field(self, q + 1, p))
+                continue;           /* a field's last item holds its sum */
+            if (cf_commit_cache_put_value(cache, shard, commit_text(self, *key), key->len,
+                                          commit_text(self, item->a), item->a.len, item->sum) < 0)
+                return;             /* at the bound: the shard's cache is dropped */
+        }
+    }
 }
 
 void cf_commit_wrong_type(char *why, size_t size, const char *key, const char *held,
@@ -457,13 +536,14 @@ static int commit_take_counters(cf_commit_t *self, const commit_check_t *check,
     const char *key = commit_text(self, self->keys[first->key - 1].name);
     size_t fields = 0;
     for (size_t p = check->at; p < check->at + check->n; p++)
-        fields += !commit_same_field(self, p, check->at);
-    if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "WRONGTYPE", 9) == 0) {
+        fields += !commit_same_field(self, p, check->at) && !commit_at(self, p)->known;
+    /* no reply: every value known (cf_commit_checks) */
+    if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "WRONGTYPE", 9) == 0) {
         self->wrong_hash = first->key;
         cf_commit_wrong_type(why, size, key, "value of another type", "hash");
         return -1;
     }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != fields) {
+    if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements != fields)) {
         snprintf(why, size, "HMGET %s: %s", key,
                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return -1;
@@ -474,8 +554,10 @@ static int commit_take_counters(cf_commit_t *self, const commit_check_t *check,
         commit_item_t *item = &self->items[self->order[p]];
         const char *field = commit_text(self, item->a);
         int flen = (int) item->a.len;
-        if (!commit_same_field(self, p, check->at)
-            && !commit_parse(reply->element[e++], &now)) {
+        if (item->known)
+            now = item->base;
+        else if (!commit_same_field(self, p, check->at)
+                 && !commit_parse(reply->element[e++], &now)) {
             snprintf(why, size, "counter is not an integer: %s %.*s", key, flen, field);
             return -1;
         }

@@ -23,6 +23,7 @@
 #include <hiredis/hiredis.h>
 
 typedef struct _cf_commit_t cf_commit_t;
+struct _cf_commit_cache_t;
 
 /*  Receives one command; argv is valid during the call only.               */
 typedef void cf_commit_emit_fn(void *arg, size_t argc, const char **argv, const size_t *argvlen);
@@ -35,6 +36,9 @@ void cf_commit_reset(cf_commit_t *self);
 
 /*  The key's index (from 1), adding it when new.                           */
 size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len);
+
+/*  The index of key (from 1), or 0 when the commit does not name it.      */
+size_t cf_commit_find(const cf_commit_t *self, const char *key, size_t len);
 
 /*  k must be absent or of `type` ("string", "stream", "zset", "hash") for
     the commit to be sent: for keys written but not read. Once per key:
@@ -64,8 +68,17 @@ size_t cf_commit_notes(const cf_commit_t *self);
 /* ---- the two rounds ---------------------------------------------------------- */
 /*  Emits the check round's commands; returns how many replies
     cf_commit_check is to take (0: none to send). Nothing may be added
-    after it.                                                               */
-size_t cf_commit_checks(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg);
+    after it. With cache, shard's owner cache (cf_commit_cache_begin; NULL:
+    none, the full round): no WATCH of the counter hashes, HMGET of only
+    the fields it does not know, TYPE of only the keys it has not seen; the
+    counters it knows whole are checked here, and a refusal of them is
+    cf_commit_refusal's.                                                     */
+size_t cf_commit_checks(cf_commit_t *self, const struct _cf_commit_cache_t *cache, unsigned shard,
+                        cf_commit_emit_fn *emit, void *arg);
+
+/*  Why the cache's values refused the commit in cf_commit_checks (as
+    cf_commit_check says it), or NULL.                                      */
+const char *cf_commit_refusal(const cf_commit_t *self);
 
 /*  Takes the check round's next reply, in order. 0, or -1 when the commit
     must not be sent, why says so: "WRONGTYPE commit: <key> holds a <type>,
@@ -80,6 +93,9 @@ const char *cf_commit_wrong_hash(const cf_commit_t *self);
 /*  "WRONGTYPE commit: <key> holds a <held>, not a <want>" into why.        */
 void cf_commit_wrong_type(char *why, size_t size, const char *key, const char *held,
                           const char *want);
+
+/*  Keeps the counters' new values in shard's cache, after EXEC wrote them. */
+void cf_commit_remember(const cf_commit_t *self, struct _cf_commit_cache_t *cache, unsigned shard);
 
 /*  Emits the writes, after every check passed; returns how many commands. */
 size_t cf_commit_emit_writes(cf_commit_t *self, cf_commit_emit_fn *emit, void *arg);

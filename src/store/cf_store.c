@@ -13,6 +13,7 @@
 #include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
 #include "cf_commit.h"
+#include "cf_commit_cache.h"
 #include "caseflow/cf_fold.h"
 
 #include <assert.h>
@@ -63,6 +64,7 @@ void cf_store_destroy(cf_store_t **self_p)
     cf_redis_auth_destroy(&self->auth);
     cf_fold_destroy(&self->fold);
     cf_commit_destroy(&self->commit);
+    cf_commit_cache_destroy(&self->cache);
     for (size_t g = 0; g < self->commits_capacity; g++)
         cf_commit_destroy(&self->commits[g]);
     free(self->commits);
@@ -124,6 +126,8 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->shard_at = cf_realloc(self->shard_at, (shards + 1) * sizeof *self->shard_at);
     free(self->fence);
     self->fence = cf_calloc(shards, sizeof *self->fence);
+    cf_commit_cache_destroy(&self->cache);
+    self->cache = cf_commit_cache_new(shards, CF_COMMIT_CACHE_MOST);
     store_disconnect(self);         /* the next connection checks the new count */
 }
 

@@ -25,6 +25,7 @@
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 #include "cf_commit.h"
+#include "cf_commit_cache.h"
 #include "caseflow/cf_fold.h"
 
 #include <assert.h>
@@ -625,10 +626,11 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
     size_t send = 0;
     for (size_t g = 0; g < self->groups; g++) {
         self->commit_state[g] = CF_STORE_COMMIT_NONE;
-        if (rc < 0 || !self->pending[g])
+        if (!self->pending[g])
             continue;
-        int fenced = apply_fenced(self, g);
+        int fenced = rc < 0 ? -1 : apply_fenced(self, g);
         if (fenced != 0) {          /* not ours any more: not tried again */
+            cf_commit_cache_drop(self->cache, self->group_shard[g]);   /* nor known */
             self->fenced[g] = fenced > 0;
             apply_expiry_clear(self);   /* the owner record moved or was lost */
             rc = fenced < 0 ? -1 : 0;
@@ -644,7 +646,7 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
     if (send) {
         char why[400];
         int run = cf_store_commit_run(self, self->commits, self->groups, self->commit_state,
-                                      self->group_shard, NULL, why, sizeof why);
+                                      self->group_shard, true, NULL, why, sizeof why);
         if (run < 0)
             rc = -1;
         else if (run > 0 && rc == 0)

@@ -4,8 +4,10 @@
     cf_commit's writes, then two pipelined round trips for any number of
     shards' commits:
       checks  WATCH and HMGET of the counter hashes written, TYPE of the keys
-              only written (cf_commit_checks); a commit they refuse is left
-              out, nothing of it written;
+              only written (cf_commit_checks); for a fenced shard, no WATCH
+              and only what the owner's cache does not know
+              (cf_commit_cache); a commit they refuse is left out, nothing
+              of it written;
       writes  MULTI, every commit left, EXEC. EXEC answers nil when a key
               watched (here or in the caller's reads) changed since: nothing
               was written and every commit of it is to be read and computed
@@ -18,6 +20,7 @@
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 #include "cf_commit.h"
+#include "cf_commit_cache.h"
 #include "caseflow/cf_fold.h"
 
 #include <assert.h>
@@ -138,14 +141,22 @@ static void commit_refuse(commit_refusals_t *r, unsigned char *state, size_t i,
     state[i] = CF_STORE_COMMIT_REFUSED;
 }
 
-/* The check round of the commits to send: the ones refused are marked so. */
+/* The check round of the commits to send: the ones refused are marked so.
+   A fenced shard's commit checks only what its cache does not know. */
 static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
-                         commit_refusals_t *r)
+                         bool fenced, commit_refusals_t *r)
 {
     size_t *counts = cf_calloc(n ? n : 1, sizeof *counts), total = 0;
-    for (size_t i = 0; i < n; i++)
-        if (state[i] == CF_STORE_COMMIT_SEND)
-            total += counts[i] = cf_commit_checks(commits[i], commit_emit, self);
+    for (size_t i = 0; i < n; i++) {
+        if (state[i] != CF_STORE_COMMIT_SEND)
+            continue;
+        unsigned s = r->shards[i];
+        const cf_commit_cache_t *cache = cf_commit_cache_begin(self->cache, s,
+                                                               fenced ? self->fence[s] : 0);
+        total += counts[i] = cf_commit_checks(commits[i], cache, s, commit_emit, self);
+        if (cf_commit_refusal(commits[i]))
+            commit_refuse(r, state, i, cf_commit_refusal(commits[i]));
+    }
     if (total)
         self->watching = true;
     char reason[300];
@@ -230,14 +241,46 @@ static void commit_exec(cf_commit_t **commits, size_t n, unsigned char *state,
     }
 }
 
+/* After a run: each fenced shard's commit written keeps what it wrote in
+   the shard's cache (its counters' values, its fixed keys' types); any
+   other commit sent (refused, EXEC's nil, an I/O error: not written, or
+   not known to be) drops the shard's. */
+static void commit_keep(cf_store_t *self, cf_commit_t **commits, size_t n,
+                        const unsigned char *state, const unsigned *shards, bool fenced, int rc)
+{
+    static const int typed[] = { CF_KEYS_OUTBOX, CF_KEYS_DUE };     /* the fixed keys not hashes */
+    for (size_t i = 0; i < n; i++) {
+        unsigned s = shards[i];
+        if (state[i] == CF_STORE_COMMIT_NONE)
+            continue;
+        if (rc < 0 || !fenced || !self->fence[s] || state[i] != CF_STORE_COMMIT_DONE) {
+            cf_commit_cache_drop(self->cache, s);
+            continue;
+        }
+        cf_commit_remember(commits[i], self->cache, s);
+        for (size_t t = 0; t < sizeof typed / sizeof *typed; t++) {
+            char key[CF_KEYS_MAX];
+            size_t len = cf_keys_fixed(key, sizeof key, s, typed[t]);
+            if (cf_commit_find(commits[i], key, len)
+                && cf_commit_cache_put_type(self->cache, s, key, len,
+                                            cf_keys_fixed_type(typed[t])) < 0)
+                break;
+        }
+    }
+}
+
 int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
-                        const unsigned *shards, unsigned *notes, char *why, size_t size)
+                        const unsigned *shards, bool fenced, unsigned *notes, char *why,
+                        size_t size)
 {
     assert(self && (n == 0 || (commits && state && shards)) && why);
     commit_refusals_t r = { why, size, shards, 0 };
     why[0] = '\0';
-    if (commit_checks(self, commits, n, state, &r) < 0)
+    int rc = commit_checks(self, commits, n, state, fenced, &r);
+    if (rc < 0) {
+        commit_keep(self, commits, n, state, shards, fenced, rc);
         return -1;
+    }
     size_t *first = cf_calloc(2 * n + 1, sizeof *first), *count = first + n, commands = 0;
     for (size_t i = 0; i < n; i++)
         if (state[i] == CF_STORE_COMMIT_SEND) {
@@ -247,7 +290,6 @@ int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsig
             count[i] = cf_commit_emit_writes(commits[i], commit_emit, self);
             commands += count[i];
         }
-    int rc = 0;
     if (commands) {
         if (redisAppendCommand(self->ctx, "EXEC") != REDIS_OK)
             abort();
@@ -271,6 +313,7 @@ int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsig
             freeReplyObject(exec);
     }
     free(first);
+    commit_keep(self, commits, n, state, shards, fenced, rc);
     return rc < 0 ? -1 : r.first ? 1 : 0;
 }
 
@@ -280,7 +323,8 @@ int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes)
         return 0;
     unsigned char state = CF_STORE_COMMIT_SEND;
     char why[400];
-    int rc = cf_store_commit_run(self, &self->commit, 1, &state, &shard, notes, why, sizeof why);
+    int rc = cf_store_commit_run(self, &self->commit, 1, &state, &shard, false, notes, why,
+                                 sizeof why);
     if (rc < 0)
         return -1;
     return rc ? cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why) : 0;

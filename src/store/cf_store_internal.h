@@ -23,6 +23,7 @@ struct _cf_store_t {
     unsigned shards;                /* the deployment's count (cf_store_set_shards) */
     bool shards_record;             /* record it when Redis holds none */
     uint64_t *fence;                /* per shard: the epoch its commits need, 0 none */
+    struct _cf_commit_cache_t *cache;   /* per fenced shard: what its commits left (cf_commit_cache) */
     redisContext *ctx;
     cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */
     char *library;                  /* the function library's body, made once */
@@ -117,7 +118,9 @@ typedef enum {
 } cf_store_commit_state_t;
 
 /*  Checks the commits whose state is SEND (commit i of shard shards[i]),
-    then writes the ones the checks pass in one MULTI/EXEC: DONE, or
+    fenced (self->fence[shards[i]]: the owner's cache spares what it knows,
+    docs/storage.md, "The owner's cache") or not (the full check round;
+    the shard's cache is dropped), then writes the ones the checks pass in one MULTI/EXEC: DONE, or
     CONFLICT for all of them when EXEC found a watched key changed (nothing
     written; self->conflicts counts it). A commit refused (REFUSED: a check,
     or Redis would not queue the transaction) wrote nothing; the first
@@ -125,10 +128,10 @@ typedef enum {
     written to *notes (NULL: not counted). 0, 1 when one was refused, -1 on
     an I/O error (the store's error set).                                   */
 int cf_store_commit_run(cf_store_t *self, struct _cf_commit_t **commits, size_t n,
-                        unsigned char *state, const unsigned *shards, unsigned *notes, char *why,
-                        size_t size);
+                        unsigned char *state, const unsigned *shards, bool fenced, unsigned *notes,
+                        char *why, size_t size);
 
-/*  Sends self->commit, shard's, now (nothing when it writes nothing): a
+/*  Sends self->commit, shard's, unfenced, now (nothing when it writes nothing): a
     conflict is not an error (nothing written; the caller's next turn reads
     again), a refusal is (CF_STORE_ERR_REDIS). 0 / -1.                      */
 int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);

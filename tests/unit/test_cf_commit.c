@@ -14,6 +14,7 @@
 #include <string.h>
 #include <hiredis/hiredis.h>
 #include "cf_commit.h"
+#include "cf_commit_cache.h"
 #include "cf_test_redis.h"
 
 typedef struct {
@@ -75,11 +76,17 @@ static void emit(void *arg, size_t argc, const char **argv, const size_t *argvle
     assert_int_equal(redisAppendCommandArgv(f->c, (int) argc, argv, argvlen), REDIS_OK);
 }
 
-/* The check round, as the store sends it: 0, or -1 with why. */
-static int run_checks(fixture_t *f, char *why, size_t size)
+/* The check round, as the store sends it, with shard 1's cache (NULL:
+   none): 0, or -1 with why. */
+static int run_checks_cached(fixture_t *f, const cf_commit_cache_t *cache, char *why,
+                             size_t size)
 {
-    size_t n = cf_commit_checks(f->commit, emit, f);
+    size_t n = cf_commit_checks(f->commit, cache, 1, emit, f);
     int rc = 0;
+    if (cf_commit_refusal(f->commit)) {
+        snprintf(why, size, "%s", cf_commit_refusal(f->commit));
+        rc = -1;
+    }
     for (size_t i = 0; i < n; i++) {
         redisReply *reply = NULL;
         assert_int_equal(redisGetReply(f->c, (void **) &reply), REDIS_OK);
@@ -88,6 +95,11 @@ static int run_checks(fixture_t *f, char *why, size_t size)
         freeReplyObject(reply);
     }
     return rc;
+}
+
+static int run_checks(fixture_t *f, char *why, size_t size)
+{
+    return run_checks_cached(f, NULL, why, size);
 }
 
 /* MULTI, the writes, EXEC: EXEC's reply (the caller frees it). */
@@ -216,6 +228,64 @@ static void expect_refused(fixture_t *f, const char *want)
         fail_msg("got '%s', want '%s'", why, want);
 }
 
+/* With an owner's cache: no WATCH, an HMGET of only the fields it does not
+   know (none for a hash it knows whole), no TYPE of a key it checked; the
+   values it gives count as Redis's would, checks included; after the
+   writes it holds the new values. */
+static void test_checks_with_a_cache(void **state)
+{
+    fixture_t *f = *state;
+    freeReplyObject(cmd(f, "HSET cf:{s1}:stage a 999 b 5"));   /* "a": the cache's 10 wins */
+    cf_commit_cache_t *cache = cf_commit_cache_new(4, 100);
+    cf_commit_cache_begin(cache, 1, 9);
+    cf_commit_cache_put_value(cache, 1, "cf:{s1}:stage", 13, "a", 1, 10);
+    cf_commit_cache_put_value(cache, 1, "cf:{s1}:demo", 12, "x", 1, 1);
+    cf_commit_cache_put_type(cache, 1, "cf:{s1}:outbox", 14, "stream");
+    cf_commit_reset(f->commit);
+    size_t stage = key(f, "cf:{s1}:stage"), demo = key(f, "cf:{s1}:demo");
+    size_t outbox = key(f, "cf:{s1}:outbox");
+    cf_commit_type(f->commit, outbox, "stream");
+    cf_commit_incr(f->commit, stage, "a", 1, 1);
+    cf_commit_incr(f->commit, stage, "b", 1, 2);
+    cf_commit_incr(f->commit, stage, "a", 1, 3);
+    cf_commit_incr(f->commit, demo, "x", 1, 4);
+    cf_commit_xadd(f->commit, outbox, "t", 1, "b", 1);
+    /* one check, stage's HMGET of b: no WATCH, no TYPE, nothing of demo */
+    assert_int_equal(cf_commit_checks(f->commit, cache, 1, emit, f), 1);
+    assert_null(cf_commit_refusal(f->commit));
+    redisReply *reply = NULL;
+    assert_int_equal(redisGetReply(f->c, (void **) &reply), REDIS_OK);
+    assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(reply->elements, 1);
+    assert_string_equal(reply->element[0]->str, "5");
+    char why[300];
+    assert_int_equal(cf_commit_check(f->commit, reply, why, sizeof why), 0);
+    freeReplyObject(reply);
+    redisReply *exec = run_writes(f);
+    freeReplyObject(exec);
+    assert_int_equal(integer(f, "HGET cf:{s1}:stage a"), 14);
+    assert_int_equal(integer(f, "HGET cf:{s1}:stage b"), 7);
+    assert_int_equal(integer(f, "HGET cf:{s1}:demo x"), 5);
+    cf_commit_remember(f->commit, cache, 1);
+    int64_t v = 0;
+    assert_true(cf_commit_cache_value(cache, 1, "cf:{s1}:stage", 13, "b", 1, &v));
+    assert_int_equal(v, 7);
+    assert_true(cf_commit_cache_value(cache, 1, "cf:{s1}:stage", 13, "a", 1, &v));
+    assert_int_equal(v, 14);
+
+    /* a value it knows that would overflow: refused before any round trip */
+    cf_commit_cache_put_value(cache, 1, "cf:{s1}:demo", 12, "x", 1, INT64_MAX);
+    cf_commit_reset(f->commit);
+    cf_commit_incr(f->commit, key(f, "cf:{s1}:demo"), "x", 1, 1);
+    assert_int_equal(cf_commit_checks(f->commit, cache, 1, emit, f), 0);
+    assert_string_equal(cf_commit_refusal(f->commit), "counter would overflow: cf:{s1}:demo x "
+                        "(9223372036854775807 + 1)");
+    /* the same check without the cache reads Redis's 5 */
+    assert_int_equal(run_checks_cached(f, NULL, why, sizeof why), 0);
+    assert_null(cf_commit_refusal(f->commit));
+    cf_commit_cache_destroy(&cache);
+}
+
 static void test_overflow_and_wrong_type_are_refused(void **state)
 {
     fixture_t *f = *state;
@@ -337,7 +407,7 @@ static void test_nothing_to_write(void **state)
     assert_false(cf_commit_writes(f->commit));
     cf_commit_reset(f->commit);
     cf_commit_set(f->commit, key(f, "cf:{s6}:case:q"), "S", 1, 0);
-    assert_int_equal(cf_commit_checks(f->commit, emit, f), 0);
+    assert_int_equal(cf_commit_checks(f->commit, NULL, 0, emit, f), 0);
 }
 
 int main(void)
@@ -345,6 +415,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_writes_what_it_was_given, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_counter_changed_in_between, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checks_with_a_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_and_wrong_type_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_exact_at_any_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_lists, setup, teardown),

@@ -365,6 +365,190 @@ static void test_exec_refused_reads_again(void **state)
     }
 }
 
+/* ---- the owner's cache (docs/storage.md, "The owner's cache") ---------------- */
+
+/* How many times Redis ran command `name` (INFO commandstats). */
+static long long calls(fixture_t *f, const char *name)
+{
+    redisReply *info = redisCommand(f->raw, "INFO commandstats");
+    assert_true(info && info->type == REDIS_REPLY_STRING);
+    char want[64];
+    snprintf(want, sizeof want, "cmdstat_%s:calls=", name);
+    const char *at = strstr(info->str, want);
+    long long n = at ? strtoll(at + strlen(want), NULL, 10) : 0;
+    freeReplyObject(info);
+    return n;
+}
+
+/* A funding transaction of `value`: a stateless event whose counters are
+   the same fields each time, with an event_id "<prefix><n>" that puts it in
+   shard s (any when s < 0); its shard. */
+static unsigned funding(fixture_t *f, cf_event_t *ev, const char *prefix, int64_t value, int s)
+{
+    for (int n = 0;; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s%d", prefix, n);
+        cf_test_stage(ev, id, CASE_A, CF_EV_FUNDING_TRANSACTION);
+        strcpy(ev->donor, "US");
+        ev->value = value;
+        strcpy(ev->currency, "USD");
+        unsigned shard = cf_store_shard_of(f->store, ev);
+        if (s < 0 || shard == (unsigned) s)
+            return shard;
+    }
+}
+
+/* n funding transactions of the values given, in one shard, which the
+   store owns under epoch 3 (its owner record says so, and its fence);
+   the shard. */
+static unsigned owned_fundings(fixture_t *f, cf_store_t *store, cf_event_t *ev, size_t n,
+                               const char *prefix, const int64_t *values)
+{
+    int s = -1;
+    for (size_t i = 0; i < n; i++) {
+        char at[16];
+        snprintf(at, sizeof at, "%s%zu-", prefix, i);
+        s = (int) funding(f, &ev[i], at, values[i], s);
+    }
+    cf_test_integer(f, "HSET cf:{s%d}:owner epoch 3 worker w1", s);
+    cf_store_set_fence(store, (unsigned) s, 3);
+    return (unsigned) s;
+}
+
+#define FUNDING_VALUE "day:2024-03-01|US|XM-DAC-1|USD|2|value"
+
+/* The commands one apply of ev sends, by name. */
+typedef struct {
+    long long hmget, type, watch;
+} sent_t;
+
+static sent_t apply_counting(fixture_t *f, cf_store_t *store, cf_event_t *ev, const char *want)
+{
+    sent_t before = { calls(f, "hmget"), calls(f, "type"), calls(f, "watch") };
+    cf_ack_status_t status;
+    if (cf_store_apply(store, ev, 1, &status) < 0)
+        fail_msg("%s", cf_store_error(store));
+    assert_int_equal(status, want[0] == 'a' ? CF_ACK_ACCEPTED : CF_ACK_DUPLICATE);
+    return (sent_t) { calls(f, "hmget") - before.hmget, calls(f, "type") - before.type,
+                      calls(f, "watch") - before.watch };
+}
+
+/* A fenced store's second batch of a shard reads no counter it wrote in the
+   first: its check round is empty (the read round's WATCH and two HMGETs
+   of the marker bucket are all it sends before MULTI), where an unfenced
+   store watches and reads the counter hashes again; what both write is the
+   same. */
+static void test_owner_cache_spares_the_checks(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    owned_fundings(f, f->store, ev, 2, "oc-", (int64_t[]) { 5, 7 });
+    apply_counting(f, f->store, &ev[0], "a");
+    sent_t fenced = apply_counting(f, f->store, &ev[1], "a");
+    assert_int_equal(fenced.hmget, 2);          /* the markers', none of a counter */
+    assert_int_equal(fenced.type, 0);
+    assert_int_equal(fenced.watch, 1);          /* the read round's */
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 1200);
+    static const char *const families[] = { "funding", "quality", "stage" };
+    enum { FAMILIES = sizeof families / sizeof *families };
+    char *cached[FAMILIES];
+    for (size_t i = 0; i < FAMILIES; i++)
+        cached[i] = strdup(cf_test_family_nonzero(f, families[i]));
+
+    cf_test_integer(f, "FLUSHALL");             /* the same, unfenced */
+    cf_store_clear_fences(f->store);
+    apply_counting(f, f->store, &ev[0], "a");
+    sent_t full = apply_counting(f, f->store, &ev[1], "a");
+    assert_true(full.hmget > 2);
+    assert_int_equal(full.watch, 2);            /* the reads', the counters' */
+    for (size_t i = 0; i < FAMILIES; i++) {
+        assert_string_equal(cached[i], cf_test_family_nonzero(f, families[i]));
+        free(cached[i]);
+    }
+}
+
+/* The cache is the epoch's: a commit under another epoch (the broker gave
+   the shard again) reads the counters again, then keeps them for the
+   next. */
+static void test_owner_cache_dropped_on_a_new_epoch(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    unsigned s = owned_fundings(f, f->store, ev, 3, "oe-", (int64_t[]) { 5, 7, 9 });
+    apply_counting(f, f->store, &ev[0], "a");
+    /* what another owner wrote in between: seen under the new epoch */
+    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s);
+    cf_test_integer(f, "HSET cf:{s%u}:owner epoch 4", s);
+    cf_store_set_fence(f->store, s, 4);
+    assert_true(apply_counting(f, f->store, &ev[1], "a").hmget > 2);
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 100700);
+    assert_int_equal(apply_counting(f, f->store, &ev[2], "a").hmget, 2);
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 101600);
+}
+
+/* Just before the fenced store's MULTI: its owner record is touched (EXEC
+   answers nil) and the counter is edited. */
+static void touch_owner(void *arg)
+{
+    const int *port = arg;
+    redisContext *c = redisConnect("127.0.0.1", *port);
+    if (!c || c->err)
+        _exit(3);
+    unsigned s = (unsigned) port[1];
+    freeReplyObject(redisCommand(c, "HSET cf:{s%u}:owner worker w1-again", s));
+    freeReplyObject(redisCommand(c, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s));
+    redisFree(c);
+}
+
+/* EXEC's nil drops the cache: the attempt again reads the counters, so
+   that the value written adds to what Redis holds, not to what the cache
+   held. */
+static void test_owner_cache_dropped_on_exec_nil(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    unsigned s = owned_fundings(f, f->store, ev, 2, "on-", (int64_t[]) { 5, 4242 });
+    int args[2] = { cf_test_redis_port(f->redis), (int) s };
+    int port = 0;
+    /* the second batch's counter value, as the cache has it (500 + 424200),
+       is in its commit only */
+    pid_t relay = cf_test_relay_start(&port, args[0], "424700", touch_owner, args);
+    cf_store_t *store = cf_store_new("127.0.0.1", port, f->script_dir);
+    cf_store_set_fence(store, s, 3);
+    apply_counting(f, store, &ev[0], "a");
+    apply_counting(f, store, &ev[1], "a");
+    assert_int_equal(cf_store_conflicts(store), 1);
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 524200);
+    cf_store_destroy(&store);
+    kill(relay, SIGKILL);
+    cf_test_relay_reap(relay);
+}
+
+/* A counter the cache knows is checked as strictly as one read: a batch
+   that would take it past a signed 64-bit integer is refused, with the
+   same words, and nothing of it written. */
+static void test_owner_cache_refuses_an_overflow(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    cf_ack_status_t status;
+    unsigned s = owned_fundings(f, f->store, ev, 2, "ov-",
+                                (int64_t[]) { 1000000000000LL, 1000000000000LL });
+    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 9223222036854775807", s);
+    apply_counting(f, f->store, &ev[0], "a");
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 9223322036854775807LL);
+    char *before = strdup(cf_test_dump(f, 1));
+    long long hmget = calls(f, "hmget");
+    assert_int_equal(cf_store_apply(f->store, &ev[1], 1, &status), -1);
+    assert_int_equal(calls(f, "hmget") - hmget, 2);     /* the markers': the cache's value */
+    char want[200];
+    snprintf(want, sizeof want, "counter would overflow: cf:{s%u}:funding " FUNDING_VALUE
+             " (9223322036854775807 + 100000000000000)", s);
+    assert_non_null(strstr(cf_store_error(f->store), want));
+    assert_string_equal(before, cf_test_dump(f, 1));
+    free(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +564,14 @@ int main(void)
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_fence, cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_exec_refused_reads_again, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_cache_spares_the_checks, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_cache_dropped_on_a_new_epoch,
+                                        cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_cache_dropped_on_exec_nil, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_cache_refuses_an_overflow, cf_test_store_setup,
                                         cf_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

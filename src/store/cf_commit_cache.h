@@ -1,0 +1,53 @@
+/*  cf_commit_cache: what a store that owns shards knows of them from its own
+    commits (docs/storage.md, "The owner's cache"): per shard, the epoch it
+    belongs to, the exact values of the counter fields its commits read or
+    wrote, and the keys whose type they checked. Only the owner writes a
+    fenced shard, so what its last commit left there is what Redis holds:
+    the next commit of the shard under the same epoch reads only what the
+    cache does not know (cf_commit_checks). Bounded: a shard that would take
+    the store past `most` entries has its cache dropped. No I/O. */
+#ifndef CF_COMMIT_CACHE_H
+#define CF_COMMIT_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*  The entries a store keeps over all its shards (counter fields and typed
+    keys): with ~60 bytes each, a few megabytes at most.                    */
+#define CF_COMMIT_CACHE_MOST 65536
+
+typedef struct _cf_commit_cache_t cf_commit_cache_t;
+
+cf_commit_cache_t *cf_commit_cache_new(unsigned shards, size_t most);
+void cf_commit_cache_destroy(cf_commit_cache_t **self_p);
+
+/*  Shard s's cache for a commit under epoch: the cache, or NULL when there
+    is none to use (epoch 0, an unfenced commit: whatever the shard had is
+    dropped). A cache of another epoch is dropped first and starts empty.  */
+cf_commit_cache_t *cf_commit_cache_begin(cf_commit_cache_t *self, unsigned s, uint64_t epoch);
+
+/*  Forgets shard s: a commit of it failed, was refused or not fenced.     */
+void cf_commit_cache_drop(cf_commit_cache_t *self, unsigned s);
+
+/*  A counter field's value as shard s's last commit left it: true and
+    *value, or false when unknown.                                          */
+bool cf_commit_cache_value(const cf_commit_cache_t *self, unsigned s, const char *key,
+                           size_t key_len, const char *field, size_t len, int64_t *value);
+
+/*  Whether key was checked absent or of `type` by a commit of shard s.     */
+bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char *key,
+                           size_t key_len, const char *type);
+
+/*  Keeps a value or a type for shard s (after its commit's EXEC). -1 when
+    the store is at its bound: the shard's cache was dropped.               */
+int cf_commit_cache_put_value(cf_commit_cache_t *self, unsigned s, const char *key,
+                              size_t key_len, const char *field, size_t len, int64_t value);
+int cf_commit_cache_put_type(cf_commit_cache_t *self, unsigned s, const char *key,
+                             size_t key_len, const char *type);
+
+/*  The entries shard s holds; over every shard.                            */
+size_t cf_commit_cache_entries(const cf_commit_cache_t *self, unsigned s);
+size_t cf_commit_cache_total(const cf_commit_cache_t *self);
+
+#endif

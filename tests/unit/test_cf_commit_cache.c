@@ -1,0 +1,113 @@
+/*  cf_commit_cache without Redis: what a shard's cache answers, that it
+    belongs to one epoch (another, or none, starts it empty), that dropping
+    one shard leaves the others, and the bound: a shard that would take the
+    store past it is dropped, not the others.                              */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include "cf_commit_cache.h"
+
+#define K(s) s, strlen(s)
+
+static void test_values_and_types(void **state)
+{
+    (void) state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(4, 100);
+    assert_ptr_equal(cf_commit_cache_begin(cache, 1, 7), cache);
+    int64_t v = -1;
+    assert_false(cf_commit_cache_value(cache, 1, K("cf:{s1}:stage"), K("a|b"), &v));
+    assert_int_equal(cf_commit_cache_put_value(cache, 1, K("cf:{s1}:stage"), K("a|b"), 42), 0);
+    assert_int_equal(cf_commit_cache_put_value(cache, 1, K("cf:{s1}:stage"), K("a|b"), 43), 0);
+    assert_true(cf_commit_cache_value(cache, 1, K("cf:{s1}:stage"), K("a|b"), &v));
+    assert_int_equal(v, 43);
+    /* the key and the field are apart: "x" + "yz" is not "xy" + "z" */
+    assert_int_equal(cf_commit_cache_put_value(cache, 1, K("x"), K("yz"), 1), 0);
+    assert_false(cf_commit_cache_value(cache, 1, K("xy"), K("z"), &v));
+    /* a type is not a value, and is the type asked */
+    assert_false(cf_commit_cache_typed(cache, 1, K("cf:{s1}:stage"), "a|b"));
+    assert_int_equal(cf_commit_cache_put_type(cache, 1, K("cf:{s1}:outbox"), "stream"), 0);
+    assert_true(cf_commit_cache_typed(cache, 1, K("cf:{s1}:outbox"), "stream"));
+    assert_false(cf_commit_cache_typed(cache, 1, K("cf:{s1}:outbox"), "zset"));
+    /* another shard knows nothing of it */
+    assert_false(cf_commit_cache_value(cache, 2, K("cf:{s1}:stage"), K("a|b"), &v));
+    /* many: the table grows */
+    for (int i = 0; i < 80; i++) {
+        char field[16];
+        snprintf(field, sizeof field, "f%d", i);
+        assert_int_equal(cf_commit_cache_put_value(cache, 1, K("h"), K(field), i), 0);
+    }
+    assert_int_equal(cf_commit_cache_entries(cache, 1), 83);
+    assert_true(cf_commit_cache_value(cache, 1, K("h"), K("f79"), &v));
+    assert_int_equal(v, 79);
+    cf_commit_cache_destroy(&cache);
+    assert_null(cache);
+    cf_commit_cache_destroy(&cache);
+}
+
+static void test_epochs(void **state)
+{
+    (void) state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(4, 100);
+    int64_t v;
+    cf_commit_cache_begin(cache, 0, 3);
+    cf_commit_cache_put_value(cache, 0, K("k"), K("f"), 5);
+    cf_commit_cache_begin(cache, 1, 3);
+    cf_commit_cache_put_value(cache, 1, K("k"), K("f"), 6);
+    assert_ptr_equal(cf_commit_cache_begin(cache, 0, 3), cache);   /* the same: kept */
+    assert_true(cf_commit_cache_value(cache, 0, K("k"), K("f"), &v));
+    assert_ptr_equal(cf_commit_cache_begin(cache, 0, 4), cache);   /* another: empty */
+    assert_false(cf_commit_cache_value(cache, 0, K("k"), K("f"), &v));
+    assert_int_equal(cf_commit_cache_total(cache), 1);
+    cf_commit_cache_put_value(cache, 0, K("k"), K("f"), 7);
+    assert_null(cf_commit_cache_begin(cache, 0, 0));               /* unfenced: none */
+    assert_false(cf_commit_cache_value(cache, 0, K("k"), K("f"), &v));
+    assert_true(cf_commit_cache_value(cache, 1, K("k"), K("f"), &v));
+    assert_int_equal(v, 6);
+    cf_commit_cache_drop(cache, 1);
+    assert_false(cf_commit_cache_value(cache, 1, K("k"), K("f"), &v));
+    assert_int_equal(cf_commit_cache_total(cache), 0);
+    cf_commit_cache_destroy(&cache);
+}
+
+static void test_bound(void **state)
+{
+    (void) state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(2, 10);
+    cf_commit_cache_begin(cache, 0, 1);
+    cf_commit_cache_begin(cache, 1, 1);
+    for (int i = 0; i < 6; i++) {
+        char field[8];
+        snprintf(field, sizeof field, "f%d", i);
+        assert_int_equal(cf_commit_cache_put_value(cache, 0, K("k"), K(field), i), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        char field[8];
+        snprintf(field, sizeof field, "f%d", i);
+        assert_int_equal(cf_commit_cache_put_value(cache, 1, K("k"), K(field), i), 0);
+    }
+    assert_int_equal(cf_commit_cache_total(cache), 10);
+    /* a value known is set again, whatever the bound */
+    assert_int_equal(cf_commit_cache_put_value(cache, 1, K("k"), K("f0"), 9), 0);
+    /* one more: the shard that asks is dropped, the other kept */
+    assert_int_equal(cf_commit_cache_put_value(cache, 1, K("k"), K("new"), 1), -1);
+    assert_int_equal(cf_commit_cache_entries(cache, 1), 0);
+    assert_int_equal(cf_commit_cache_entries(cache, 0), 6);
+    assert_int_equal(cf_commit_cache_total(cache), 6);
+    /* still its epoch's: it fills again */
+    assert_ptr_equal(cf_commit_cache_begin(cache, 1, 1), cache);
+    assert_int_equal(cf_commit_cache_put_value(cache, 1, K("k"), K("new"), 1), 0);
+    cf_commit_cache_destroy(&cache);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_values_and_types),
+        cmocka_unit_test(test_epochs),
+        cmocka_unit_test(test_bound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
