@@ -55,13 +55,19 @@ void cf_commit_cache_drop(cf_commit_cache_t *self, unsigned s)
     memset(sh, 0, sizeof *sh);
 }
 
+void cf_commit_cache_clear(cf_commit_cache_t *self)
+{
+    assert(self);
+    for (unsigned s = 0; s < self->nshards; s++)
+        cf_commit_cache_drop(self, s);
+}
+
 void cf_commit_cache_destroy(cf_commit_cache_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     cf_commit_cache_t *self = *self_p;
-    for (unsigned s = 0; s < self->nshards; s++)
-        cf_commit_cache_drop(self, s);
+    cf_commit_cache_clear(self);
     free(self->shards);
     free(self);
     *self_p = NULL;

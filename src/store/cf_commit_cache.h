@@ -30,6 +30,9 @@ cf_commit_cache_t *cf_commit_cache_begin(cf_commit_cache_t *self, unsigned s, ui
 /*  Forgets shard s: a commit of it failed, was refused or not fenced.     */
 void cf_commit_cache_drop(cf_commit_cache_t *self, unsigned s);
 
+/*  Forgets every shard (a new connection).                                  */
+void cf_commit_cache_clear(cf_commit_cache_t *self);
+
 /*  A counter field's value as shard s's last commit left it: true and
     *value, or false when unknown.                                          */
 bool cf_commit_cache_value(const cf_commit_cache_t *self, unsigned s, const char *key,

@@ -53,6 +53,11 @@ static void store_disconnect(cf_store_t *self)
         redisFree(self->ctx);
     self->ctx = NULL;
     self->watching = false;         /* a new connection watches nothing */
+    /* and may reach a Redis that lost writes (restarted from an older
+       snapshot, a lagging replica promoted) with the owner records intact:
+       what the owner's cache says of it is not known any more */
+    if (self->cache)
+        cf_commit_cache_clear(self->cache);
 }
 
 void cf_store_destroy(cf_store_t **self_p)

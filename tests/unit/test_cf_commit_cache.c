@@ -69,6 +69,11 @@ static void test_epochs(void **state)
     cf_commit_cache_drop(cache, 1);
     assert_false(cf_commit_cache_value(cache, 1, K("k"), K("f"), &v));
     assert_int_equal(cf_commit_cache_total(cache), 0);
+    cf_commit_cache_begin(cache, 2, 5);
+    cf_commit_cache_put_value(cache, 2, K("k"), K("f"), 8);
+    cf_commit_cache_clear(cache);                                  /* a new connection */
+    assert_false(cf_commit_cache_value(cache, 2, K("k"), K("f"), &v));
+    assert_int_equal(cf_commit_cache_total(cache), 0);
     cf_commit_cache_destroy(&cache);
 }
 

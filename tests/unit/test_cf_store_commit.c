@@ -407,7 +407,7 @@ static unsigned owned_fundings(fixture_t *f, cf_store_t *store, cf_event_t *ev, 
     int s = -1;
     for (size_t i = 0; i < n; i++) {
         char at[16];
-        snprintf(at, sizeof at, "%s%zu-", prefix, i);
+        snprintf(at, sizeof at, "%.8s%u-", prefix, (unsigned) i % 100);
         s = (int) funding(f, &ev[i], at, values[i], s);
     }
     cf_test_integer(f, "HSET cf:{s%d}:owner epoch 3 worker w1", s);
@@ -524,6 +524,37 @@ static void test_owner_cache_dropped_on_exec_nil(void **state)
     cf_test_relay_reap(relay);
 }
 
+/* A connection dropped, whichever call saw it, drops every shard's cache:
+   the next connection may reach a Redis that lost writes but kept the
+   owner records (here, the counter set back by hand while the store was
+   away), and the fenced shard's next commit reads its counters again. */
+static void test_owner_cache_dropped_with_the_connection(void **state)
+{
+    fixture_t *f = *state;
+    signal(SIGPIPE, SIG_IGN);
+    cf_event_t ev[2], other;
+    unsigned s = owned_fundings(f, f->store, ev, 2, "oy-", (int64_t[]) { 5, 7 });
+    cf_test_register(&other, "oy-b", CASE_B, "CH-AVR", "m", "\3");
+    assert_int_not_equal(cf_store_shard_of(f->store, &other), s);
+    int port = 0, redis = cf_test_redis_port(f->redis);
+    pid_t relay = cf_test_relay_start(&port, redis, NULL, NULL, NULL);
+    cf_store_t *store = cf_store_new("127.0.0.1", port, f->script_dir);
+    cf_store_set_fence(store, s, 3);
+    apply_counting(f, store, &ev[0], "a");
+    kill(relay, SIGKILL);
+    cf_test_relay_reap(relay);
+    relay = cf_test_relay_start(&port, redis, NULL, NULL, NULL);
+    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s);
+    cf_ack_status_t status;
+    assert_int_equal(cf_store_apply(store, &other, 1, &status), -1);  /* another shard's call */
+    assert_int_equal(cf_store_error_code(store), CF_STORE_ERR_IO);
+    assert_true(apply_counting(f, store, &ev[1], "a").hmget > 2);
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 100700);
+    cf_store_destroy(&store);
+    kill(relay, SIGKILL);
+    cf_test_relay_reap(relay);
+}
+
 /* A counter the cache knows is checked as strictly as one read: a batch
    that would take it past a signed 64-bit integer is refused, with the
    same words, and nothing of it written. */
@@ -573,6 +604,8 @@ int main(void)
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_refuses_an_overflow, cf_test_store_setup,
                                         cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_cache_dropped_with_the_connection,
+                                        cf_test_store_setup, cf_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
