@@ -49,6 +49,7 @@ typedef struct {
     const cf_redis_auth_t *redis_auth;  /* Redis credentials; NULL = none */
     size_t connections_max;             /* per endpoint; 0 = default */
     unsigned shards;                    /* the deployment's shard count; 0 = CF_SHARD_DEFAULT */
+    size_t job_events;                  /* the most events bundled into one job; 0 = default */
 } cf_broker_config_t;
 
 #define CF_BROKER_HANDSHAKE_MS 10000        /* a connection's handshake, at most */

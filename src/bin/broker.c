@@ -53,6 +53,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, cha
     config->producers_max = (size_t) cf_settings_number(s, "producers-max");
     config->connections_max = (size_t) cf_settings_number(s, "connections-max");
     config->shards = (unsigned) cf_settings_number(s, "shards");
+    config->job_events = (size_t) cf_settings_number(s, "job-events");
     if (cf_settings_host_port(s, "metrics", s_metrics_host, sizeof s_metrics_host,
                               &s_metrics_port) < 0)
         s_metrics_port = 0;

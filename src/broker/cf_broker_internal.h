@@ -123,6 +123,7 @@ struct _cf_broker_t {
     cf_member_t **owner;            /* per shard: its owner; NULL: no worker */
     uint64_t *epoch;                /* per shard: its owner's epoch; 0: not recorded */
     uint64_t *epoch_high;           /* per shard: the highest epoch this broker recorded */
+    size_t job_events;              /* the most events bundled into one job */
     int *assign;                    /* cf_owners_assign's answer */
     uint32_t *fence_seen, fence_stamp;  /* a part's shards, listed once */
     uint64_t owners_sig;            /* of the workers the owners were made for */
@@ -163,7 +164,7 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job);
     epochs of its shards. 0 / -1.                                           */
 int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part);
 /*  The next job for a worker from its backlog: the part at its head, with
-    the parts behind it bundled in (up to CF_MSG_MAX_EVENTS events, all JOB
+    the parts behind it bundled in (up to the job-events setting, all JOB
     or all REDO), so that small requests make large jobs and a worker's
     store commits many events at once; NULL when the backlog is empty.      */
 cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog);

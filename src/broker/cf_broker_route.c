@@ -32,6 +32,8 @@
 void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
 {
     self->shards = config->shards ? config->shards : CF_SHARD_DEFAULT;
+    self->job_events = config->job_events && config->job_events < CF_MSG_MAX_EVENTS
+                     ? config->job_events : CF_MSG_MAX_EVENTS;
     self->owner = cf_calloc(self->shards, sizeof *self->owner);
     self->epoch = cf_calloc(self->shards, sizeof *self->epoch);
     self->epoch_high = cf_calloc(self->shards, sizeof *self->epoch_high);
@@ -325,7 +327,7 @@ cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog)
     size_t n = 0, count = 0;
     for (const cf_job_t *next; (next = cf_jobq_peek(backlog))
          && (n == 0 || (next->redo == parts[0]->redo
-                        && count + next->event_count <= CF_MSG_MAX_EVENTS));) {
+                        && count + next->event_count <= self->job_events));) {
         parts[n] = cf_jobq_pop(backlog);
         count += parts[n++]->event_count;
     }
