@@ -107,8 +107,9 @@ static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_r
                    || (r->event_ids > 0 && !eid_ok);
     report_set(o, "memory_unknown", unknown
                ? json_string("a weighing came out at 0 bytes or less: the store changed while "
-                             "it was weighed (other writes on a running stack); the bench's own "
-                             "stack weighs with nothing else running")
+                             "it was weighed (other writes on a running stack, or, in a small "
+                             "run, Redis's own allocations for its clients' buffers); weigh "
+                             "more events on the bench's own stack")
                : json_null());
     report_num(o, "redis_bytes_per_open_alert", r->bytes_per_open_alert, r->open_alerts > 0);
     report_int(o, "memory_open_cases", (long long) r->open_cases, true);
