@@ -53,6 +53,8 @@ static void store_disconnect(cf_store_t *self)
         redisFree(self->ctx);
     self->ctx = NULL;
     self->watching = false;         /* a new connection watches nothing */
+    if (self->claimed)              /* and has claimed no owner record yet */
+        memset(self->claimed, 0, self->shards * sizeof *self->claimed);
     /* and may reach a Redis that lost writes (restarted from an older
        snapshot, a lagging replica promoted) with the owner records intact:
        what the owner's cache says of it is not known any more */
@@ -79,6 +81,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->shard_at);
     free(self->event_tags);
     free(self->fence);
+    free(self->claimed);
     free(self->start);
     free(self->group_shard);
     free(self->cases);
@@ -131,6 +134,8 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->shard_at = cf_realloc(self->shard_at, (shards + 1) * sizeof *self->shard_at);
     free(self->fence);
     self->fence = cf_calloc(shards, sizeof *self->fence);
+    free(self->claimed);
+    self->claimed = cf_calloc(shards, sizeof *self->claimed);
     cf_commit_cache_destroy(&self->cache);
     self->cache = cf_commit_cache_new(shards, CF_COMMIT_CACHE_MOST);
     store_disconnect(self);         /* the next connection checks the new count */

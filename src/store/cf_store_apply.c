@@ -279,11 +279,68 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
 /* Redis's clock over --eid-ttl: the generation the markers are named for. */
 static int apply_take_time(cf_store_t *self, const redisReply *reply)
 {
+    if (reply->type == REDIS_REPLY_ERROR)   /* NOPERM: Redis's own words */
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "TIME: %s", reply->str);
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_STRING)
         return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "TIME: unexpected reply");
     self->eid_generation = strtoll(reply->element[0]->str, NULL, 10) / (long long) self->eid_ttl;
     return 0;
+}
+
+/* A connection's claim on the owner records of the fenced shards it is
+   about to commit: HINCRBY of the record's field "claims", appended before
+   any WATCH of the connection, once per connection and shard. A fenced
+   commit leaves its counter hashes unwatched (the owner record fences
+   them), so without it a transaction of this owner sent on a connection
+   since lost (a reply timed out while Redis stalled) could still reach
+   Redis after this connection read the counters, and its EXEC, under the
+   same epoch, would set them to values computed before this commit's own:
+   a marker set whose counts are lost. The old transaction watched the
+   owner record, so the claim refuses its EXEC if it comes later; if it
+   came before, this connection's reads see what it wrote. Returns how
+   many were appended (the shards marked self->claimed, pending their
+   replies). */
+static size_t apply_append_claims(cf_store_t *self)
+{
+    size_t claims = 0;
+    for (size_t g = 0; g < self->groups; g++) {
+        unsigned s = self->group_shard[g];
+        if (!self->pending[g] || !self->fence[s] || self->claimed[s])
+            continue;
+        char key[CF_KEYS_MAX];
+        cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER);
+        if (redisAppendCommand(self->ctx, "HINCRBY %s claims 1", key) != REDIS_OK)
+            abort();
+        self->claimed[s] = 1;
+        claims++;
+    }
+    return claims;
+}
+
+/* The claims' replies; a claim refused is a shard not committed now (its
+   mark taken back, so that the next attempt claims it again). */
+static int apply_take_claims(cf_store_t *self, size_t claims)
+{
+    int rc = 0;
+    for (size_t g = 0, c = 0; c < claims && g < self->groups; g++) {
+        unsigned s = self->group_shard[g];
+        if (!self->pending[g] || !self->fence[s] || !self->claimed[s])
+            continue;
+        void *reply = NULL;
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
+            return cf_store_fail_io(self, "HINCRBY claims");
+        const redisReply *r = reply;
+        if (r->type != REDIS_REPLY_INTEGER) {
+            self->claimed[s] = 0;
+            if (rc == 0)
+                rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: HINCRBY claims: %s", s,
+                                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        }
+        freeReplyObject(reply);
+        c++;
+    }
+    return rc;
 }
 
 /* Sends the reads of the groups pending and keeps their replies
@@ -305,6 +362,7 @@ static int apply_read_round(cf_store_t *self, const cf_event_t *events)
     /* a WATCH left by an attempt that sent no EXEC would refuse this one's
        EXEC for keys it no longer reads */
     size_t unwatch = cf_store_append_unwatch(self);
+    size_t claims = apply_append_claims(self);
     /* TIME again, in the same round trip as the reads, which name the
        markers for the generation last seen: apply_read reads again when it
        moved. */
@@ -325,6 +383,9 @@ static int apply_read_round(cf_store_t *self, const cf_event_t *events)
             return cf_store_fail_io(self, "UNWATCH");
         freeReplyObject(reply);
     }
+    int claimed = apply_take_claims(self, claims);
+    if (!self->ctx)                 /* lost: cf_store_fail_io disconnected */
+        return -1;
     if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
         return cf_store_fail_io(self, "TIME");
     int rc = apply_take_time(self, reply);
@@ -338,7 +399,7 @@ static int apply_read_round(cf_store_t *self, const cf_event_t *events)
         self->reads[r] = reply;
         self->nreads = r + 1;
     }
-    return rc;
+    return claimed < 0 ? -1 : rc;
 }
 
 static void apply_free_reads(cf_store_t *self)

@@ -23,6 +23,8 @@ struct _cf_store_t {
     unsigned shards;                /* the deployment's count (cf_store_set_shards) */
     bool shards_record;             /* record it when Redis holds none */
     uint64_t *fence;                /* per shard: the epoch its commits need, 0 none */
+    unsigned char *claimed;         /* per shard: this connection claimed its owner record
+                                       (cf_store_apply.c, apply_append_claims) */
     struct _cf_commit_cache_t *cache;   /* per fenced shard: what its commits left (cf_commit_cache) */
     redisContext *ctx;
     cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */

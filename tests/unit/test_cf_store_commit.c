@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "cf_test_store.h"
 #include "cf_test_relay.h"
@@ -277,7 +278,9 @@ static void test_fence(void **state)
     assert_int_equal(cf_store_fenced(f->store), 2);
     assert_int_equal(cf_store_conflicts(f->store), conflicts);      /* not tried again */
     assert_int_equal(cf_test_integer(f, "EXISTS cf:{s" CASE_A_SHARD "}:case:" CASE_A), 0);
-    assert_int_equal(cf_test_integer(f, "HLEN cf:{s" CASE_A_SHARD "}:owner"), 2);
+    /* the record keeps its epoch and worker; the connection's claim counts */
+    assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s" CASE_A_SHARD "}:owner epoch 0"), 5);
+    assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s" CASE_A_SHARD "}:owner claims 0"), 1);
     cf_store_set_fence(f->store, (unsigned) atoi(CASE_B_SHARD), 9);   /* a shard not touched */
     cf_store_set_fence(f->store, (unsigned) atoi(CASE_A_SHARD), 5);
     assert_string_equal(cf_test_apply(f, ev, 2), "aa");
@@ -301,12 +304,16 @@ typedef struct {
     const char *script_dir;
     cf_event_t *events;
     size_t count;
+    unsigned shard;                 /* with epoch: the shard it commits fenced */
+    uint64_t epoch;                 /* 0: unfenced */
 } other_t;
 
 static void other_applies(void *arg)
 {
     other_t *o = arg;
     cf_store_t *store = cf_store_new("127.0.0.1", o->port, o->script_dir);
+    if (o->epoch)
+        cf_store_set_fence(store, o->shard, o->epoch);
     cf_ack_status_t status[4];
     if (cf_store_apply(store, o->events, o->count, status) < 0) {
         fprintf(stderr, "the other store: %s\n", cf_store_error(store));
@@ -333,7 +340,7 @@ static void test_exec_refused_reads_again(void **state)
     cf_test_at(&mine[0], T0 + 1000);
     cf_test_stage(&theirs[0], "i-b0", CASE_A, CF_EV_CASE_SCREENED);
     cf_test_at(&theirs[0], T0 + 2000);
-    other_t other = { cf_test_redis_port(f->redis), f->script_dir, theirs, 1 };
+    other_t other = { cf_test_redis_port(f->redis), f->script_dir, theirs, 1, 0, 0 };
     int port = 0;
     pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), "MULTI",
                                       other_applies, &other);
@@ -416,6 +423,47 @@ static unsigned owned_fundings(fixture_t *f, cf_store_t *store, cf_event_t *ev, 
 }
 
 #define FUNDING_VALUE "day:2024-03-01|US|XM-DAC-1|USD|2|value"
+
+/* A fenced commit's counters are fenced by the owner record, not watched,
+   so a transaction of the same owner on a connection given up since (its
+   reply timed out while Redis stalled) can still reach Redis after a new
+   connection read them. The new connection's claim on the owner record
+   refuses it: here the relay holds the first store's MULTI while a second
+   store of the same owner, under the same epoch, commits another
+   transaction of the same counter on its own connection; the first's EXEC
+   answers nil, it reads again, and both values are counted (without the
+   claim, the first's EXEC set the counter to its own value alone). */
+static void test_claim_fences_an_older_connection(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t mine, theirs;
+    unsigned s = owned_fundings(f, f->store, &mine, 1, "cl-", (int64_t[]) { 5 });
+    unsigned char digest[CF_KEYS_EID_DIGEST];
+    unsigned bucket = cf_keys_eid_digest(mine.event_id, digest);
+    for (int p = 0;; p++) {         /* another marker bucket: none of it watched by mine */
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "cm%d-", p);
+        funding(f, &theirs, prefix, 7, (int) s);
+        if (cf_keys_eid_digest(theirs.event_id, digest) != bucket)
+            break;
+    }
+    other_t other = { cf_test_redis_port(f->redis), f->script_dir, &theirs, 1, s, 3 };
+    int port = 0;
+    pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), "MULTI",
+                                      other_applies, &other);
+    cf_store_t *store = cf_store_new("127.0.0.1", port, f->script_dir);
+    cf_store_set_fence(store, s, 3);
+    cf_ack_status_t status;
+    if (cf_store_apply(store, &mine, 1, &status) < 0)
+        fail_msg("%s", cf_store_error(store));
+    assert_int_equal(status, CF_ACK_ACCEPTED);
+    assert_int_equal(cf_store_conflicts(store), 1);
+    cf_store_destroy(&store);
+    kill(relay, SIGKILL);
+    cf_test_relay_reap(relay);
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 1200);
+    assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s%u}:owner claims 0", s), 2);
+}
 
 /* The commands one apply of ev sends, by name. */
 typedef struct {
@@ -596,6 +644,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fence, cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_exec_refused_reads_again, cf_test_store_setup,
                                         cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_fences_an_older_connection,
+                                        cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_spares_the_checks, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_dropped_on_a_new_epoch,
