@@ -255,12 +255,16 @@ double cf_bench_commands_per_event(const bench_snapshot_t *before, const bench_s
     cf_bench_rate_t all[BENCH_SNAPSHOT_COMMANDS];
     for (size_t i = 0; i < after->count; i++) {
         const char *name = after->commands[i].name;
-        uint64_t was = cf_bench_command_calls(before->commands, before->count, name);
-        if (strcmp(name, "info") == 0 || after->commands[i].calls <= was)
+        const cf_bench_command_t *was = cf_bench_command_find(before->commands, before->count,
+                                                              name);
+        uint64_t calls = was ? was->calls : 0, usec = was ? was->usec : 0;
+        if (strcmp(name, "info") == 0 || after->commands[i].calls <= calls)
             continue;           /* our own snapshots */
-        double per = events ? (double) (after->commands[i].calls - was) / (double) events : 0;
+        double per = events ? (double) (after->commands[i].calls - calls) / (double) events : 0;
+        double us = events && after->commands[i].usec >= usec
+                  ? (double) (after->commands[i].usec - usec) / (double) events : 0;
         total += per;
-        all[n] = (cf_bench_rate_t) { .per_event = per };
+        all[n] = (cf_bench_rate_t) { .per_event = per, .us_per_event = us };
         snprintf(all[n++].name, sizeof all[0].name, "%s", name);
     }
     if (out) {

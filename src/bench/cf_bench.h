@@ -66,6 +66,7 @@ typedef struct {
 typedef struct {
     char name[48];
     double per_event;
+    double us_per_event;        /* Redis's time in them per event (commandstats' usec) */
 } cf_bench_rate_t;
 
 typedef struct {

@@ -88,6 +88,10 @@ static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     for (size_t i = 0; i < r->command_count; i++)
         report_set(by, r->commands[i].name, report_real(r->commands[i].per_event, 1000));
     report_set(o, "redis_commands_by_name", by);
+    json_t *us = json_object();         /* where Redis's time goes, by command */
+    for (size_t i = 0; i < r->command_count; i++)
+        report_set(us, r->commands[i].name, report_real(r->commands[i].us_per_event, 1000));
+    report_set(o, "redis_command_us_per_event_by_name", us);
     report_num(o, "redis_cpu_s", r->redis_cpu_s, true);
     report_num(o, "redis_cpu_us_per_event", r->events ? r->redis_cpu_s * 1e6 / (double) r->events
                                                       : NAN, r->events > 0);

@@ -148,6 +148,8 @@ size_t cf_bench_info_commands(const char *info, cf_bench_command_t *out, size_t 
                 memcpy(out[n].name, line + sizeof prefix - 1, len);
                 out[n].name[len] = '\0';
                 out[n].calls = strtoull(colon + 7, NULL, 10);
+                const char *usec = strstr(colon, ",usec=");
+                out[n].usec = usec && (!eol || usec < eol) ? strtoull(usec + 6, NULL, 10) : 0;
                 n++;
             }
         }
@@ -156,11 +158,18 @@ size_t cf_bench_info_commands(const char *info, cf_bench_command_t *out, size_t 
     return n;
 }
 
-uint64_t cf_bench_command_calls(const cf_bench_command_t *table, size_t count, const char *name)
+const cf_bench_command_t *cf_bench_command_find(const cf_bench_command_t *table, size_t count,
+                                                const char *name)
 {
     assert(table || count == 0);
     for (size_t i = 0; i < count; i++)
         if (strcmp(table[i].name, name) == 0)
-            return table[i].calls;
-    return 0;
+            return &table[i];
+    return NULL;
+}
+
+uint64_t cf_bench_command_calls(const cf_bench_command_t *table, size_t count, const char *name)
+{
+    const cf_bench_command_t *c = cf_bench_command_find(table, count, name);
+    return c ? c->calls : 0;
 }

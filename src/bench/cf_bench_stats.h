@@ -39,13 +39,19 @@ int cf_bench_info_number(const char *info, const char *field, double *value);
 typedef struct {
     char name[48];              /* "fcall", "hincrby", ... */
     uint64_t calls;
+    uint64_t usec;              /* Redis's time in them, as it counts it */
 } cf_bench_command_t;
 
-/*  The cmdstat_<name>:calls=N lines of an INFO commandstats reply, at most
-    max of them, in reply order. Returns how many were found.               */
+/*  The cmdstat_<name>:calls=N,usec=U lines of an INFO commandstats reply
+    (usec 0 when absent), at most max of them, in reply order. Returns how
+    many were found.                                                        */
 size_t cf_bench_info_commands(const char *info, cf_bench_command_t *out, size_t max);
 
 /*  The calls of name in a table from cf_bench_info_commands; 0 if absent.   */
 uint64_t cf_bench_command_calls(const cf_bench_command_t *table, size_t count, const char *name);
+
+/*  The entry of name in such a table; NULL if absent.                       */
+const cf_bench_command_t *cf_bench_command_find(const cf_bench_command_t *table, size_t count,
+                                                const char *name);
 
 #endif

@@ -79,6 +79,10 @@ static void test_info(void **state)
     assert_int_equal(cf_bench_command_calls(table, 3, "hincrby"), 4901);
     assert_int_equal(cf_bench_command_calls(table, 3, "info"), 3);
     assert_int_equal(cf_bench_command_calls(table, 3, "set"), 0);
+    assert_int_equal(table[0].usec, 100);
+    assert_int_equal(table[1].usec, 10);
+    assert_ptr_equal(cf_bench_command_find(table, 3, "hincrby"), &table[1]);
+    assert_null(cf_bench_command_find(table, 3, "set"));
     assert_int_equal(cf_bench_info_commands(s_info, table, 1), 1);          /* at most max */
 }
 
