@@ -191,14 +191,19 @@ void cf_apply_set_requests(cf_apply_t *self, const uint64_t *ids, size_t count)
     self->per_event = count > 0;
 }
 
-void cf_apply_store_requests(cf_apply_t *self, size_t count, size_t v, size_t n)
+void cf_apply_map_requests(cf_apply_t *self, size_t count)
 {
     if (!self->per_event)
         return;
     for (size_t i = 0; i < count; i++)
         if (self->slot[i] >= 0)
             self->valid_requests[self->slot[i]] = self->requests[i];
-    cf_store_set_requests(self->store, &self->valid_requests[v], n);
+}
+
+void cf_apply_store_requests(cf_apply_t *self, size_t v, size_t n)
+{
+    if (self->per_event)
+        cf_store_set_requests(self->store, &self->valid_requests[v], n);
 }
 
 int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *sizes, size_t count)
@@ -210,8 +215,9 @@ int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *size
     /* Rejections are counted first (the reverse order would lose the
        notifications of events that a retry then finds duplicate); a retry
        after a store failure finds them counted already. */
+    cf_apply_map_requests(self, count);
     if (valid)
-        cf_apply_store_requests(self, count, 0, valid);
+        cf_apply_store_requests(self, 0, valid);
     int rc = cf_apply_count_rejections(self, count) < 0
           || (valid && cf_store_apply(self->store, self->valid, valid, self->statuses) < 0)
            ? cf_apply_fail_store(self) : 0;

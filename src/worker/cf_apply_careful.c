@@ -125,7 +125,7 @@ static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t siz
             return careful_dead_letter(self, v, frame, size,
                                        error[0] ? error : "workers were lost while holding it",
                                        tries - 1) < 0 ? careful_fail(self, event_id, true) : 0;
-        cf_apply_store_requests(self, self->frames, v, 1);
+        cf_apply_store_requests(self, v, 1);
         if (cf_store_apply(self->store, &self->valid[v], 1, &self->statuses[v]) == 0)
             return cf_store_try_end(self->store, event_id) < 0
                  ? careful_fail(self, event_id, true) : 0;
@@ -144,11 +144,11 @@ int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     cf_apply_decode(self, frames, sizes, count);
+    cf_apply_map_requests(self, count);
     if (careful_give_back(self) < 0 || cf_apply_count_rejections(self, count) < 0) {
         self->per_event = false;
         return cf_apply_fail_store(self);
     }
-    self->frames = count;
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++)
         if (self->slot[i] >= 0)

@@ -38,7 +38,6 @@ struct _cf_apply_t {
     uint64_t *requests;             /* per frame: its request (cf_apply_set_requests) */
     uint64_t *valid_requests;       /* per valid event: its request */
     bool per_event;                 /* requests set for the next run */
-    size_t frames;                  /* of the careful run going on */
     unsigned poison_tries;
     char owed[CF_EVENT_ID_MAX + 1]; /* the event whose try an outage counted and
                                        Redis could not take back yet; "" */
@@ -47,9 +46,14 @@ struct _cf_apply_t {
     char error[256];
 };
 
-/*  Hands the store the requests of valid events v..v+n of the run (count
-    frames), when cf_apply_set_requests set them, for its next apply.       */
-void cf_apply_store_requests(cf_apply_t *self, size_t count, size_t v, size_t n);
+/*  Maps the requests cf_apply_set_requests set, one per frame of the run
+    (count frames), to the valid events they became; once per run, after
+    cf_apply_decode. Nothing when none was set.                             */
+void cf_apply_map_requests(cf_apply_t *self, size_t count);
+
+/*  Hands the store the requests of valid events v..v+n of the run (mapped
+    by cf_apply_map_requests), when set, for its next apply.                */
+void cf_apply_store_requests(cf_apply_t *self, size_t v, size_t n);
 
 /*  Decodes every frame; valid events are packed into self->valid with their
     case_ref replaced by its pseudonym (self->slot maps frames to them).

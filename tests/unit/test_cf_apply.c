@@ -363,6 +363,36 @@ static void test_careful_after_lost_workers(void **state)
     msgpack_sbuffer_destroy(&a);
 }
 
+/* A bundled job's requests (one per frame, cf_apply_set_requests) follow
+   each valid event through the careful run, whatever frames before it were
+   rejected: a retry of the request that applied an event is told accepted
+   again, another request duplicate. */
+static void test_careful_keeps_each_events_request(void **state)
+{
+    fixture_t *f = *state;
+    msgpack_sbuffer a, b;
+    msgpack_sbuffer_init(&a);
+    msgpack_sbuffer_init(&b);
+    pack_registration(&a, "ev-r1");
+    pack_registration_of(&b, "ev-r2", OTHER_REF);
+    const void *frames[] = { "\xc1", a.data, b.data };    /* 0xc1: never valid msgpack */
+    size_t sizes[] = { 1, a.size, b.size };
+    cf_apply_set_requests(f->apply, (uint64_t[]) { 1, 2, 3 }, 3);
+    assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 3), 0);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_REJECTED), 1);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_ACCEPTED), 2);
+    cf_apply_set_requests(f->apply, (uint64_t[]) { 7, 2, 7 }, 3);
+    assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 3), 0);
+    msgpack_unpacked result;
+    cf_ack_t acks[3];
+    unpack_acks(f, &result, acks, 3);
+    assert_int_equal(acks[1].status, CF_ACK_ACCEPTED);     /* request 2 applied it */
+    assert_int_equal(acks[2].status, CF_ACK_DUPLICATE);    /* request 3 did, not 7 */
+    msgpack_unpacked_destroy(&result);
+    msgpack_sbuffer_destroy(&a);
+    msgpack_sbuffer_destroy(&b);
+}
+
 /* ---- outages spend no tries ---------------------------------------------- */
 
 /* A store and its apply as a worker's: its Redis user (deploy/
@@ -563,6 +593,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_careful_dead_letters_what_redis_refuses, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_careful_after_lost_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_careful_keeps_each_events_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_careful_library_outage_spends_no_tries, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_careful_refused_after_outage_still_dead_letters,
