@@ -15,7 +15,12 @@
     `deadline` (wall time, whether the broker was up or not). Every event ends accepted, duplicate, rejected (with
     the broker's reason) or unacked (with why). Memory is linear in the
     events and each reply costs O(batch), so 10^6 events are fine. Not
-    thread-safe; never prints. Part of the installed client library
+    thread-safe; never prints. A caller with a loop of its own (events that
+    come in over time, as caseflow-bench's open loop sends them on a
+    schedule) drives the same machinery a pass at a time with
+    cf_client_poll instead of cf_client_run, adding events between passes,
+    and learns of each event as it becomes final through
+    cf_client_set_on_final. Part of the installed client library
     (libcaseflow-client, examples/README.md): this header includes nothing
     of caseflow's or libzmq's.                                              */
 #ifndef CF_CLIENT_H
@@ -59,6 +64,12 @@ typedef struct {
     end. It may read the client but not add to it or run it.                 */
 typedef void (cf_client_progress_fn)(const cf_client_stats_t *stats, void *arg);
 
+/*  Called once for each event as it becomes final (index as cf_client_add
+    returned it; status not CF_CLIENT_PENDING), by cf_client_run,
+    cf_client_poll and cf_client_poll_end. It may read the client but not
+    add to it, run it or poll it.                                           */
+typedef void (cf_client_final_fn)(size_t index, cf_client_status_t status, void *arg);
+
 typedef struct _cf_client_t cf_client_t;
 
 /*  A client for the intake endpoint (copied); does no I/O.                   */
@@ -98,6 +109,10 @@ void cf_client_set_curve(cf_client_t *self, const cf_curve_t *curve);
     itself, as caseflow-web answers a webhook 429. Off by default.          */
 void cf_client_set_busy_final(cf_client_t *self, int on);
 
+/*  Calls fn(index, status, arg) for each event as it becomes final; NULL,
+    the default, calls nothing.                                             */
+void cf_client_set_on_final(cf_client_t *self, cf_client_final_fn *fn, void *arg);
+
 /*  cf_client_run ends early when *flag becomes non-zero (set it from a
     SIGINT handler); what is not final then is unacked, "interrupted".       */
 void cf_client_set_stop_flag(cf_client_t *self, volatile sig_atomic_t *flag);
@@ -120,6 +135,31 @@ int64_t cf_client_add(cf_client_t *self, const void *msgpack, size_t size, const
     the object after a socket failure (also with what is left unacked).
     Events added afterwards can be sent by another call.                    */
 int cf_client_run(cf_client_t *self, cf_client_progress_fn *progress, void *arg);
+
+/*  A run the caller drives, a pass at a time, instead of cf_client_run:
+    events may be added between passes (cf_client_add), and each pass sends
+    what the window allows of them at once, whether or not earlier requests
+    were acked. The first call connects (when needed) and starts the run.
+    A pass sends what is queued, waits at most timeout_ms (>= 0) for
+    replies, takes those that came (and what they let go out), and does
+    what is due: resends, busy pauses, the deadline (counted only while some
+    event is not final, so an idle client is not stuck). Returns 0 to go
+    on; 1 when the run is over (the deadline passed without progress, or
+    the stop flag is set); -1 with the error on the object after a socket
+    failure or, with a connect timeout, when no broker answered. After 1 or
+    -1 only cf_client_poll_end helps.                                        */
+int cf_client_poll(cf_client_t *self, int timeout_ms);
+
+/*  Ends a run that cf_client_poll started: what is not final then becomes
+    unacked, saying why. Returns 0, or -1 when the run ended on an error
+    (cf_client_error). Nothing to do (0) when no such run is going on;
+    cf_client_destroy does it too.                                         */
+int cf_client_poll_end(cf_client_t *self);
+
+/*  Events added and not sent yet: held back by the window (every request
+    slot in flight) or a busy pause. In a polled run, a caller who just
+    added events and polled sees here whether they went out at once.       */
+size_t cf_client_queued(const cf_client_t *self);
 
 /*  The number of events added.                                               */
 size_t cf_client_size(const cf_client_t *self);

@@ -35,6 +35,13 @@ void cf_loop_set_stop_flag(cf_loop_t *self, volatile sig_atomic_t *flag);
     stopped by flag or handler, -1 when zmq_poll failed (errno set).         */
 int cf_loop_run(cf_loop_t *self);
 
+/*  One pass of cf_loop_run, for a caller with a loop of its own: polls for
+    at most timeout_ms (less when a timer is due sooner), calls the handlers
+    of what is readable and the timers that are due. Returns 1 when a
+    handler returned -1 or the stop flag is set, 0 to go on, -1 when
+    zmq_poll failed (errno set).                                              */
+int cf_loop_run_once(cf_loop_t *self, int timeout_ms);
+
 /*  Monotonic milliseconds, for deadlines and heartbeats.                     */
 int64_t cf_clock_ms(void);
 

@@ -138,28 +138,41 @@ static int loop_stopped(const cf_loop_t *self)
     return self->stop_flag && *self->stop_flag;
 }
 
+/* One poll of at most timeout_ms (-1: until the nearest timer) and what it
+   brings: 1 when a handler ended the loop, 0 to go on, -1 when zmq_poll
+   failed. */
+static int loop_once(cf_loop_t *self, long timeout_ms)
+{
+    zmq_pollitem_t items[CF_LOOP_MAX_SOCKETS];
+    int count = self->reader_count;
+    loop_reader_t readers[CF_LOOP_MAX_SOCKETS];
+    memcpy(readers, self->readers, sizeof readers);  /* handlers may add/remove */
+    for (int i = 0; i < count; i++)
+        items[i] = (zmq_pollitem_t) { readers[i].socket, 0, ZMQ_POLLIN, 0 };
+    long timeout = loop_timeout(self, cf_clock_ms());
+    int rc = zmq_poll(items, count, timeout_ms >= 0 && timeout_ms < timeout ? timeout_ms : timeout);
+    if (rc < 0)
+        return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < count && rc > 0; i++)
+        if (items[i].revents & ZMQ_POLLIN)
+            if (readers[i].handler(self, readers[i].socket, readers[i].arg) < 0)
+                return 1;
+    return loop_fire_timers(self) < 0 ? 1 : 0;
+}
+
 int cf_loop_run(cf_loop_t *self)
 {
     assert(self);
-    zmq_pollitem_t items[CF_LOOP_MAX_SOCKETS];
     while (!loop_stopped(self)) {
-        int count = self->reader_count;
-        loop_reader_t readers[CF_LOOP_MAX_SOCKETS];
-        memcpy(readers, self->readers, sizeof readers);  /* handlers may add/remove */
-        for (int i = 0; i < count; i++)
-            items[i] = (zmq_pollitem_t) { readers[i].socket, 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll(items, count, loop_timeout(self, cf_clock_ms()));
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        for (int i = 0; i < count && rc > 0; i++)
-            if (items[i].revents & ZMQ_POLLIN)
-                if (readers[i].handler(self, readers[i].socket, readers[i].arg) < 0)
-                    return 0;
-        if (loop_fire_timers(self) < 0)
-            return 0;
+        int rc = loop_once(self, -1);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
     }
     return 0;
+}
+
+int cf_loop_run_once(cf_loop_t *self, int timeout_ms)
+{
+    assert(self && timeout_ms >= 0);
+    return loop_stopped(self) ? 1 : loop_once(self, timeout_ms);
 }

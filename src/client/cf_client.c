@@ -42,6 +42,8 @@ void cf_client_destroy(cf_client_t **self_p)
     if (!self_p || !*self_p)
         return;
     cf_client_t *self = *self_p;
+    self->on_final = NULL;                  /* nobody is told of what is dropped */
+    cf_client_poll_end(self);
     cf_handshake_destroy(&self->handshake);
     if (self->socket)
         zmq_close(self->socket);
@@ -92,6 +94,13 @@ void cf_client_set_busy_final(cf_client_t *self, int on)
     self->busy_final = on != 0;
 }
 
+void cf_client_set_on_final(cf_client_t *self, cf_client_final_fn *fn, void *arg)
+{
+    assert(self);
+    self->on_final = fn;
+    self->on_final_arg = arg;
+}
+
 void cf_client_set_stop_flag(cf_client_t *self, volatile sig_atomic_t *flag)
 {
     assert(self);
@@ -110,7 +119,7 @@ int cf_client_fail(cf_client_t *self, cf_client_err_t code, const char *fmt, ...
 
 int64_t cf_client_add(cf_client_t *self, const void *msgpack, size_t size, const char *event_id)
 {
-    assert(self && !self->slots && (msgpack || size == 0));
+    assert(self && (!self->slots || self->loop) && (msgpack || size == 0));
     if (size == 0 || size > UINT32_MAX)
         return cf_client_fail(self, CF_CLIENT_ERR_INPUT, "event %zu: %zu bytes", self->event_count,
                               size);
@@ -135,6 +144,7 @@ int64_t cf_client_add(cf_client_t *self, const void *msgpack, size_t size, const
 void cf_client_queue_push(cf_client_t *self, uint32_t index, bool front)
 {
     client_event_t *event = &self->events[index];
+    self->queued++;
     if (self->head == CLIENT_NONE) {
         event->next = CLIENT_NONE;
         self->head = self->tail = index;
@@ -152,6 +162,7 @@ uint32_t cf_client_queue_pop(cf_client_t *self)
 {
     uint32_t index = self->head;
     if (index != CLIENT_NONE) {
+        self->queued--;
         self->head = self->events[index].next;
         if (self->head == CLIENT_NONE)
             self->tail = CLIENT_NONE;
@@ -173,6 +184,8 @@ void cf_client_finish(cf_client_t *self, uint32_t index, cf_client_status_t stat
     if (counts[status])
         (*counts[status])++;
     self->final_count++;
+    if (self->on_final)
+        self->on_final(index, status, self->on_final_arg);
 }
 
 const void *cf_client_event_data(const cf_client_t *self, uint32_t index)
@@ -199,6 +212,12 @@ const char *cf_client_event_id(const cf_client_t *self, size_t index)
     assert(self && index < self->event_count);
     const client_event_t *event = &self->events[index];
     return event->flags & CLIENT_HAS_ID ? self->arena + event->offset + event->size : NULL;
+}
+
+size_t cf_client_queued(const cf_client_t *self)
+{
+    assert(self);
+    return self->queued;
 }
 
 void cf_client_stats(const cf_client_t *self, cf_client_stats_t *stats)

@@ -6,6 +6,7 @@
 
 #include "caseflow/cf_client.h"
 #include "caseflow/cf_handshake.h"
+#include "caseflow/cf_loop.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_multipart.h"
 
@@ -55,6 +56,7 @@ struct _cf_client_t {
     client_event_t *events;
     size_t event_count, event_size;
     uint32_t head, tail;    /* the queue of events waiting to be sent */
+    size_t queued;          /* events in it */
     size_t final_count;
     cf_client_stats_t stats;
 
@@ -72,6 +74,9 @@ struct _cf_client_t {
     int64_t last_progress;
     cf_client_progress_fn *progress;
     void *progress_arg;
+    cf_client_final_fn *on_final;   /* each event as it becomes final */
+    void *on_final_arg;
+    cf_loop_t *loop;            /* of a run the caller drives (cf_client_poll), else NULL */
     const char *ending;         /* why the loop ended early, NULL */
 
     cf_client_err_t code;

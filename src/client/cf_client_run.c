@@ -7,7 +7,10 @@
     the deadline and reports progress. A request's attempts go out as
     "<n>.<attempt>" with n a counter that is never reused: an ACK to any
     attempt of a request still open answers it (the first one wins), and a
-    reply to a request already answered matches nothing and is ignored.     */
+    reply to a request already answered matches nothing and is ignored.
+    cf_client_run drives the loop until every event is final; a caller with
+    a loop of its own drives it a pass at a time instead (cf_client_poll),
+    adding events between passes, and ends the run with cf_client_poll_end.  */
 #include "cf_client_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
@@ -329,6 +332,8 @@ static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
         if (client_send(self, r, now) < 0)
             return -1;
     }
+    if (client_done(self))
+        self->last_progress = now;      /* a polled run with nothing to send is not stuck */
     if (now - self->last_progress >= self->deadline_ms) {
         self->ending = "no progress";
         return -1;
@@ -374,6 +379,8 @@ static void client_give_up(cf_client_t *self)
     else if (self->ending)
         snprintf(why, sizeof why, "gave up after %g s without progress",
                  self->deadline_ms / 1000.0);
+    else if (self->loop && !(self->stop_flag && *self->stop_flag))
+        snprintf(why, sizeof why, "the run was ended first");
     else
         snprintf(why, sizeof why, "interrupted");
     for (unsigned s = 0; s < self->window; s++)
@@ -417,12 +424,18 @@ static void client_stop(cf_client_t *self)
     cf_multipart_destroy(&self->parts);
 }
 
-static int client_loop(cf_client_t *self)
+static cf_loop_t *client_loop_new(cf_client_t *self)
 {
     cf_loop_t *loop = cf_loop_new();
     cf_loop_add_socket(loop, self->socket, client_on_readable, self);
     cf_loop_add_timer(loop, CF_CLIENT_TICK_MS, client_on_tick, self);
     cf_loop_set_stop_flag(loop, self->stop_flag);
+    return loop;
+}
+
+static int client_loop(cf_client_t *self)
+{
+    cf_loop_t *loop = client_loop_new(self);
     int rc = cf_loop_run(loop);
     cf_loop_destroy(&loop);
     if (rc < 0)
@@ -446,4 +459,36 @@ int cf_client_run(cf_client_t *self, cf_client_progress_fn *progress, void *arg)
     if (progress)
         progress(&self->stats, arg);
     return rc;
+}
+
+int cf_client_poll(cf_client_t *self, int timeout_ms)
+{
+    assert(self && timeout_ms >= 0 && (self->loop || !self->slots));
+    if (!self->loop) {
+        if (cf_client_connect(self) < 0)
+            return -1;
+        self->progress = NULL;
+        client_start(self);
+        self->loop = client_loop_new(self);
+    }
+    if (self->code != CF_CLIENT_OK || self->ending)
+        return self->code != CF_CLIENT_OK ? -1 : 1;       /* over: only cf_client_poll_end */
+    if (client_fill(self, cf_clock_ms()) < 0)
+        return -1;
+    if (cf_loop_run_once(self->loop, timeout_ms) < 0)
+        return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "poll: %s", zmq_strerror(errno));
+    if (self->code != CF_CLIENT_OK)
+        return -1;
+    return self->ending || (self->stop_flag && *self->stop_flag) ? 1 : 0;
+}
+
+int cf_client_poll_end(cf_client_t *self)
+{
+    assert(self);
+    if (!self->loop)
+        return 0;
+    client_give_up(self);
+    client_stop(self);
+    cf_loop_destroy(&self->loop);
+    return self->code == CF_CLIENT_OK ? 0 : -1;
 }
