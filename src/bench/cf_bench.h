@@ -15,10 +15,14 @@
       per open and closed case (its hash and its deadlines) and per open
       overdue alert, from INFO used_memory before and after deleting
       exactly those keys, members and fields.
-    - open loop (when rate > 0): requests of a few events due at a fixed rate, sent by a
-      pool of producer threads (cf_client each); a request's latency runs
-      from when it was due, not from when a thread was free to send it, so a
-      stall shows in the figures instead of hiding (no coordinated omission).
+    - open loop (when rate > 0): requests of a few events due at a fixed
+      rate, each sent at its time whether or not earlier ones were acked
+      (one thread, one cf_client driven by cf_client_poll, up to
+      CF_BENCH_OPEN_WINDOW requests in flight); a request's latency runs
+      from when it was due to its last event's ACK, so a stall shows in the
+      figures instead of hiding (no coordinated omission). Should the window
+      ever be full, requests wait for a slot and open_window_full says so:
+      the loop was not open then.
 
     Each phase writes its own namespace of event ids and case_refs, so the
     phases never see each other's events as duplicates. The phases change
@@ -37,6 +41,7 @@
 #include "caseflow/cf_redis_auth.h"
 
 #define CF_BENCH_MAX_COMMANDS   64      /* distinct Redis commands reported */
+#define CF_BENCH_OPEN_WINDOW    1000    /* open loop: requests in flight (CF_CLIENT_MAX_WINDOW) */
 
 /*  Called about every 200 ms during a phase ("closed", "ceiling", "open").  */
 typedef void (cf_bench_progress_fn)(const char *phase, size_t done, size_t total,
@@ -56,7 +61,6 @@ typedef struct {
     double rate;                /* open loop: events/s offered */
     double open_seconds;        /* open loop: how long */
     unsigned open_batch;        /* open loop: events per request */
-    unsigned open_senders;      /* open loop: producer threads */
     uint64_t seed;
     cf_bench_progress_fn *progress;
     void *progress_arg;
@@ -92,6 +96,8 @@ typedef struct {
     size_t open_events, open_failed;    /* failed: not accepted */
     double open_rate, open_seconds, open_events_per_s;
     double p50_ms, p99_ms, p999_ms, max_ms, mean_ms;
+    size_t open_in_flight_max;  /* requests due and not answered whole, at most */
+    bool open_window_full;      /* some request waited for a slot in the window */
     /* the server, and the stack's processes (set by the caller) */
     char redis_version[32];
     char durability[16];        /* strict, second, none */

@@ -2,7 +2,11 @@
     see cf_bench.h. Every producer thread owns its cf_client (its own ZeroMQ
     context and socket), since a client is not thread-safe; the main thread
     only watches the progress. In the closed loop a case's events all go to
-    one producer, in their order, as one intake system would send them.    */
+    one producer, in their order, as one intake system would send them. The
+    open loop is one thread and one client that it drives a pass at a time
+    (cf_client_poll): it adds each request's events when the request is due
+    and polls for ACKs in between, so requests go out on the schedule
+    however many are still waiting for their ACK.                           */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_client.h"
@@ -18,6 +22,9 @@
 #define LOOP_DEADLINE_MS    60000   /* a run without progress this long gives up */
 #define LOOP_WARMUP_S       0.2     /* sockets connect before the open loop starts */
 
+_Static_assert(CF_BENCH_OPEN_WINDOW <= CF_CLIENT_MAX_WINDOW, "the open loop's window is a client's");
+_Static_assert(CF_CLIENT_MAX_BATCH <= UINT16_MAX, "loop_open_t.left counts a request's events");
+
 typedef struct {
     cf_bench_t *bench;
     cf_client_t *client;
@@ -29,18 +36,17 @@ typedef struct {
     int rc;
 } loop_thread_t;
 
-/* The open loop's schedule, shared by its senders. */
-typedef struct {
-    cf_bench_gen_t *gen;
-    atomic_size_t next;             /* the next request to send */
-    size_t requests, batch;
-    double start, interval;         /* request k is due at start + k * interval */
-} loop_schedule_t;
-
+/* The open loop: its schedule, and what became of each request. */
 typedef struct {
     loop_thread_t thread;
-    loop_schedule_t *schedule;
-} loop_sender_t;
+    cf_bench_gen_t *gen;
+    size_t events, requests, batch;
+    double start, interval;         /* request k is due at start + k * interval */
+    uint16_t *left;                 /* events of request k not final yet */
+    size_t due, answered;           /* requests added to the client, and answered whole */
+    size_t in_flight_max;           /* of due - answered */
+    bool window_full;               /* some request waited for a slot */
+} loop_open_t;
 
 static void loop_on_progress(const cf_client_stats_t *stats, void *arg)
 {
@@ -165,27 +171,82 @@ static void loop_sleep_until(double when)
         ;
 }
 
-static void *loop_open_thread(void *arg)
+static double loop_open_due(const loop_open_t *o, size_t k)
 {
-    loop_sender_t *s = arg;
-    loop_thread_t *t = &s->thread;
-    loop_schedule_t *plan = s->schedule;
-    size_t events = cf_bench_gen_size(plan->gen);
-    for (size_t k; t->rc == 0 && (k = atomic_fetch_add(&plan->next, 1)) < plan->requests;) {
-        double due = plan->start + (double) k * plan->interval;
-        loop_sleep_until(due);
-        size_t from = k * plan->batch, to = from + plan->batch < events ? from + plan->batch : events;
+    return o->start + (double) k * o->interval;
+}
+
+/* An event is final: its request's latency, from when it was due, once the
+   request's last event is. */
+static void loop_open_final(size_t index, cf_client_status_t status, void *arg)
+{
+    (void) status;
+    loop_open_t *o = arg;
+    atomic_fetch_add(o->thread.done, 1);
+    size_t k = index / o->batch;
+    if (--o->left[k] > 0)
+        return;
+    double now = cf_bench_now();
+    size_t from = k * o->batch, to = from + o->batch < o->events ? from + o->batch : o->events;
+    cf_bench_stats_add(o->thread.latency, (uint64_t) llround((now - loop_open_due(o, k)) * 1e6),
+                       (uint32_t) (to - from));
+    o->answered++;
+    o->thread.finished = now;
+}
+
+/* Adds the events of every request due by now; the next poll sends them. */
+static void loop_open_add_due(loop_open_t *o, double now)
+{
+    for (; o->due < o->requests && loop_open_due(o, o->due) <= now; o->due++) {
+        size_t from = o->due * o->batch;
+        size_t to = from + o->batch < o->events ? from + o->batch : o->events;
+        o->left[o->due] = (uint16_t) (to - from);
         for (size_t i = from; i < to; i++) {
             size_t size;
-            const void *data = cf_bench_gen_data(plan->gen, i, &size);
-            cf_client_add(t->client, data, size, cf_bench_gen_event_id(plan->gen, i));
+            const void *data = cf_bench_gen_data(o->gen, i, &size);
+            cf_client_add(o->thread.client, data, size, cf_bench_gen_event_id(o->gen, i));
         }
-        t->rc = cf_client_run(t->client, loop_on_progress, t);
-        t->finished = cf_bench_now();
-        cf_bench_stats_add(t->latency, (uint64_t) llround((t->finished - due) * 1e6),
-                           (uint32_t) (to - from));
     }
-    atomic_fetch_sub(t->running, 1);
+    size_t in_flight = o->due - o->answered;
+    o->in_flight_max = in_flight > o->in_flight_max ? in_flight : o->in_flight_max;
+}
+
+/* Until the next request is due, takes the ACKs that come; sub-millisecond
+   waits sleep (zmq_poll counts in milliseconds), so a request goes out
+   within a few microseconds of its time. 0, 1 (the client gave up) or -1. */
+static int loop_open_wait(loop_open_t *o, double due)
+{
+    double now = cf_bench_now();
+    int ms = (int) ((due - now) * 1000);
+    if (ms > 0)
+        return cf_client_poll(o->thread.client, ms);
+    if (now < due)
+        loop_sleep_until(due);
+    return 0;
+}
+
+static void *loop_open_thread(void *arg)
+{
+    loop_open_t *o = arg;
+    int rc = 0;
+    while (rc == 0 && o->due < o->requests) {
+        double now = cf_bench_now();
+        if (now < loop_open_due(o, o->due)) {
+            rc = loop_open_wait(o, loop_open_due(o, o->due));
+            continue;
+        }
+        loop_open_add_due(o, now);
+        rc = cf_client_poll(o->thread.client, 0);
+        o->window_full |= cf_client_queued(o->thread.client) > 0;
+    }
+    while (rc == 0 && o->answered < o->requests)
+        rc = cf_client_poll(o->thread.client, 100);
+    /* a client that gave up (1) leaves its events unacked, which the
+       counts say; only a socket error fails the phase */
+    o->thread.rc = rc < 0 ? -1 : 0;
+    if (cf_client_poll_end(o->thread.client) < 0)
+        o->thread.rc = -1;
+    atomic_fetch_sub(o->thread.running, 1);
     return NULL;
 }
 
@@ -196,53 +257,42 @@ int cf_bench_open(cf_bench_t *self)
     cf_bench_result_t *r = &self->result;
     size_t events = (size_t) llround(c->rate * c->open_seconds);
     events = events < c->open_batch ? c->open_batch : events;
-    loop_schedule_t plan = { cf_bench_gen_new(c->seed, BENCH_NS(c, BENCH_NS_OPEN)), 0,
-                             (events + c->open_batch - 1) / c->open_batch, c->open_batch, 0,
-                             c->open_batch / c->rate };
-    cf_bench_gen_fill(plan.gen, events);
-    unsigned n = c->open_senders;
-    loop_sender_t *senders = cf_calloc(n, sizeof *senders);
     atomic_size_t done = 0;
     atomic_uint running = 0;
-    int rc = 0;
-    for (unsigned i = 0; i < n && rc == 0; i++) {
-        senders[i] = (loop_sender_t) { { self, loop_client(self, c->open_batch, 1),
-                                         cf_bench_stats_new(), &done, &running, 0, 0, 0 }, &plan };
-        rc = senders[i].thread.client ? 0 : -1;
-    }
-    plan.start = cf_bench_now() + LOOP_WARMUP_S;
-    if (rc == 0)
-        loop_run_threads(self, "open", senders, sizeof *senders, n, loop_open_thread, &done,
-                         events, &running, plan.start);
-    cf_bench_stats_t *latency = cf_bench_stats_new();
-    double finished = plan.start;
-    for (unsigned i = 0; i < n; i++) {
-        loop_thread_t *t = &senders[i].thread;
-        if (!t->client) {
-            cf_bench_stats_destroy(&t->latency);
-            continue;
-        }
+    loop_open_t o = { { self, loop_client(self, c->open_batch, CF_BENCH_OPEN_WINDOW),
+                        cf_bench_stats_new(), &done, &running, 0, 0, 0 },
+                      cf_bench_gen_new(c->seed, BENCH_NS(c, BENCH_NS_OPEN)), events,
+                      (events + c->open_batch - 1) / c->open_batch, c->open_batch, 0,
+                      c->open_batch / c->rate, NULL, 0, 0, 0, false };
+    cf_bench_gen_fill(o.gen, events);
+    o.left = cf_calloc(o.requests, sizeof *o.left);
+    int rc = o.thread.client ? 0 : -1;
+    o.start = o.thread.finished = cf_bench_now() + LOOP_WARMUP_S;
+    if (rc == 0) {
+        cf_client_set_on_final(o.thread.client, loop_open_final, &o);
+        loop_run_threads(self, "open", &o, sizeof o, 1, loop_open_thread, &done, events,
+                         &running, o.start);
         cf_client_stats_t s;
-        cf_client_stats(t->client, &s);
-        r->open_failed += s.events - s.accepted - s.duplicate;
-        cf_bench_stats_merge(latency, t->latency);
-        finished = t->finished > finished ? t->finished : finished;
-        if (rc == 0 && t->rc < 0)
-            rc = cf_bench_fail(self, "open-loop producer %u: %s", i + 1, cf_client_error(t->client));
-        cf_client_destroy(&t->client);
-        cf_bench_stats_destroy(&t->latency);
+        cf_client_stats(o.thread.client, &s);
+        r->open_failed = s.events - s.accepted - s.duplicate;
+        if (o.thread.rc < 0)
+            rc = cf_bench_fail(self, "open loop: %s", cf_client_error(o.thread.client));
     }
     r->open_events = events;
     r->open_rate = c->rate;
-    r->open_seconds = finished - plan.start;
+    r->open_seconds = o.thread.finished - o.start;
     r->open_events_per_s = r->open_seconds > 0 ? (double) events / r->open_seconds : 0;
+    r->open_in_flight_max = o.in_flight_max;
+    r->open_window_full = o.window_full;
+    cf_bench_stats_t *latency = o.thread.latency;
     r->p50_ms = (double) cf_bench_stats_quantile(latency, 0.50) / 1000;
     r->p99_ms = (double) cf_bench_stats_quantile(latency, 0.99) / 1000;
     r->p999_ms = (double) cf_bench_stats_quantile(latency, 0.999) / 1000;
     r->max_ms = (double) cf_bench_stats_max(latency) / 1000;
     r->mean_ms = cf_bench_stats_mean(latency) / 1000;
+    cf_client_destroy(&o.thread.client);
     cf_bench_stats_destroy(&latency);
-    cf_bench_gen_destroy(&plan.gen);
-    free(senders);
+    cf_bench_gen_destroy(&o.gen);
+    free(o.left);
     return rc;
 }

@@ -79,6 +79,9 @@ static void report_loops(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     report_num(o, "ack_latency_p999_ms", r->p999_ms, open);
     report_num(o, "ack_latency_max_ms", r->max_ms, open);
     report_num(o, "ack_latency_mean_ms", r->mean_ms, open);
+    report_int(o, "open_window", CF_BENCH_OPEN_WINDOW, open);
+    report_int(o, "open_in_flight_max", (long long) r->open_in_flight_max, open);
+    report_set(o, "open_window_full", open ? json_boolean(r->open_window_full) : json_null());
 }
 
 static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_result_t *r)
@@ -238,9 +241,12 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
             r->ceiling_events_per_s, c->ceiling_threads,
             r->ceiling_events_per_s > 0 ? r->events_per_s / r->ceiling_events_per_s : 0.0);
     if (c->rate > 0)
-        fprintf(out, "open loop at %.0f events/s (batch %u): %zu events, ack latency p50 %.2f ms, "
-                "p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; %zu not accepted\n", c->rate,
-                c->open_batch, r->open_events, r->p50_ms, r->p99_ms, r->p999_ms, r->max_ms,
+        fprintf(out, "open loop at %.0f events/s (batch %u): %zu events, %.0f/s done, ack latency "
+                "p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; %zu requests in flight at "
+                "most%s; %zu not accepted\n", c->rate, c->open_batch, r->open_events,
+                r->open_events_per_s, r->p50_ms, r->p99_ms, r->p999_ms, r->max_ms,
+                r->open_in_flight_max, r->open_window_full
+                ? " (the window was full: some requests waited, the loop was not open then)" : "",
                 r->open_failed);
     fprintf(out, "redis (%s, %s): %.2f commands/event, %.2f s CPU (%.1f us/event)\n",
             r->redis_version, r->durability, r->redis_commands_per_event, r->redis_cpu_s,

@@ -22,6 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define BENCH_STR_(x)   #x
+#define BENCH_STR(x)    BENCH_STR_(x)
+
 static const char *s_usage =
     "Usage: caseflow-bench [options]\n"
     "Pushes a generated event mix through broker, workers and Redis and reports\n"
@@ -37,7 +40,8 @@ static const char *s_usage =
     "  --rate R            open loop: events/s offered, 0 for none (default 20000)\n"
     "  --open-seconds S    open loop: how long (default 3)\n"
     "  --open-batch B      open loop: events per request (default 20)\n"
-    "  --senders N         open loop: producer threads (default 16)\n"
+    "  --senders N         deprecated, ignored: the open loop is one thread that sends\n"
+    "                      each request at its time, up to " BENCH_STR(CF_BENCH_OPEN_WINDOW) " in flight\n"
     "  --seed N            the event mix (default 1); use a new one per run on a kept Redis\n"
     "  --no-persistence    the bench's own Redis without AOF (default: appendfsync always)\n"
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
@@ -56,6 +60,7 @@ typedef struct {
     cf_curve_t *curve;
     long long workers;
     bool json, quiet, persistence;
+    bool senders;               /* the deprecated --senders was given */
     char redis_host[256];
 } bench_options_t;
 
@@ -79,7 +84,7 @@ static int parse_values(bench_options_t *o, int opt, char *err, size_t n)
     case 'r': rc = parse_number("--rate", 0, 10000000, &v, err, n); b->rate = (double) v; break;
     case 'o': rc = parse_number("--open-seconds", 1, 3600, &v, err, n); b->open_seconds = (double) v; break;
     case 'O': rc = parse_number("--open-batch", 1, CF_MSG_MAX_EVENTS, &v, err, n); b->open_batch = (unsigned) v; break;
-    case 'S': rc = parse_number("--senders", 1, 256, &v, err, n); b->open_senders = (unsigned) v; break;
+    case 'S': rc = parse_number("--senders", 1, 256, &v, err, n); o->senders = true; break;
     case 's': rc = parse_number("--seed", 0, 999, &v, err, n); b->seed = (uint64_t) v; break;
     }
     return rc;
@@ -100,8 +105,8 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
         { "bin", required_argument, 0, 'B' }, { "stack", required_argument, 0, 'D' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
-        .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .open_senders = 16,
-        .seed = 1 }, .workers = 2, .persistence = true };
+        .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .seed = 1 },
+        .workers = 2, .persistence = true };
     int opt;
     opterr = 0;
     while ((opt = cf_settings_getopt(settings, argc, argv, ":", options)) != -1) {
@@ -235,6 +240,10 @@ int main(int argc, char **argv)
         return status;
     if (!o.quiet && isatty(STDERR_FILENO))
         o.bench.progress = on_progress;
+    if (o.senders)
+        fprintf(stderr, "caseflow-bench: --senders is deprecated and ignored: the open loop is one "
+                "thread that sends each request at its time, up to %d in flight\n",
+                CF_BENCH_OPEN_WINDOW);
     cf_bench_stack_t *stack = NULL;
     cf_redis_auth_t *auth = NULL;
     if (o.bench.intake) {
