@@ -30,7 +30,7 @@ typedef struct {
     const char *redis_host;             /* where the outboxes are */
     int redis_port;
     int stats_ms;                       /* stats notification interval; 0 = 10000 */
-    const char *script_dir;             /* lua/publish_batch.lua; NULL = built-in default */
+    const char *script_dir;             /* lua/: the library it checks; NULL = default */
     const char *rules_file;             /* milestone marks; NULL = the defaults (none) */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file and the allow-lists
                                            again; may be NULL */

@@ -29,7 +29,7 @@ typedef enum {
     CF_KEYS_FIXED
 } cf_keys_fixed_t;
 
-/*  The publisher's keys, in the KEYS order of lua/publish_batch.lua.       */
+/*  The publisher's keys (the broker's outbox reader, cf_outbox_commit.c). */
 typedef enum {
     CF_KEYS_PUB_CURSOR = 0,             /* hash: stream -> last entry read */
     CF_KEYS_PUB_RETURNS,                /* hash: <programme>|cases, |persons */

@@ -28,7 +28,7 @@
 #define CF_STORE_DEAD_SCRIPT    "dead_letter.lua"       /* a dead letter, set aside once */
 
 /*  Reads the single script name of script_dir (dead_letter.lua,
-    publish_batch.lua, ...), after the single scripts' prelude, into a new
+    count_rejection.lua), after the single scripts' prelude, into a new
     text (the caller frees it). 0, or -1 with "path: reason" in err.        */
 int cf_store_script_single(const char *script_dir, const char *name, char **text, size_t *len,
                            char *err, size_t err_size);
@@ -40,9 +40,7 @@ int cf_store_script_single(const char *script_dir, const char *name, char **text
 #define CF_STORE_LIBRARY        "caseflow"
 #define CF_STORE_FN_REJECT      "caseflow_count_rejection"  /* CF_STORE_REJECT_SCRIPT */
 #define CF_STORE_FN_DEAD        "caseflow_dead_letter"      /* CF_STORE_DEAD_SCRIPT */
-#define CF_STORE_FN_PUBLISH     "caseflow_publish_batch"    /* CF_STORE_PUBLISH_SCRIPT */
 #define CF_STORE_FN_VERSION     "caseflow_version"          /* no-writes: {version, record...} */
-#define CF_STORE_PUBLISH_SCRIPT "publish_batch.lua"         /* the broker's outbox reader's */
 #define CF_STORE_VERSION_LEN    32      /* hex of the first 16 bytes of SHA-256 of the body */
 
 /*  Reads the scripts of script_dir into the library's body (a new text; the

@@ -39,10 +39,9 @@ struct _cf_outbox_t {
     cf_redis_auth_t *auth;          /* sent on every connect; NULL: none */
     char *library;                  /* the function library's body (cf_store_script_library) */
     size_t library_len;
-    char version[CF_STORE_VERSION_LEN + 1];     /* its version, the first argument of FCALL */
-    pthread_mutex_t lock;           /* guards rules: the loop sets, the thread reads */
-    char *rules;
-    size_t rules_len;
+    char version[CF_STORE_VERSION_LEN + 1];     /* its version, which Redis must hold */
+    pthread_mutex_t lock;           /* guards marks: the loop sets, the thread reads */
+    outbox_marks_t *marks;          /* the rules' milestones */
     pthread_t thread;
     bool started;
     atomic_int stop;
@@ -56,7 +55,8 @@ typedef struct {
     unsigned streams;               /* the shards', then the milestones' */
     char (*keys)[CF_KEYS_MAX];
     char (*fields)[12];             /* s0, s1, ..., pub: in cf:{pub}:cursor */
-    char (*cursor)[48];
+    char (*cursor)[48];             /* where the reader has got to */
+    char (*saved)[48];              /* where cf:{pub}:cursor says it had, under WATCH */
     const char **argv;              /* the XREAD's */
     outbox_batch_t batch;           /* what the batch being handed over changes */
     outbox_replies_t *replies;      /* the XREADs' */
@@ -95,7 +95,8 @@ static redisContext *outbox_open(cf_outbox_t *self, char *why, size_t size, bool
     return c;
 }
 
-/* Connects and reads the saved cursors. 0, or -1 (connection dropped). */
+/* Connects and reads the saved cursors (and WATCHes them). 0, or -1
+   (connection dropped). */
 static int outbox_connect(outbox_reader_t *r)
 {
     char why[600];
@@ -103,25 +104,17 @@ static int outbox_connect(outbox_reader_t *r)
     r->redis = outbox_open(r->self, why, sizeof why, &answered);
     if (!r->redis)
         return -1;
-    redisReply *reply = redisCommand(r->redis, "HGETALL %s", cf_keys_pub(CF_KEYS_PUB_CURSOR));
-    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        if (reply)
-            freeReplyObject(reply);
-        goto fail;
-    }
-    for (unsigned s = 0; s < r->streams; s++) {
-        snprintf(r->cursor[s], sizeof r->cursor[s], "0-0");
-        for (size_t i = 0; i + 1 < reply->elements; i += 2)
-            if (!strcmp(reply->element[i]->str, r->fields[s]))
-                snprintf(r->cursor[s], sizeof r->cursor[s], "%s", reply->element[i + 1]->str);
-    }
-    freeReplyObject(reply);
-    return 0;
-fail:
-    if (r->redis)
+    for (unsigned s = 0; s < r->streams; s++)
+        r->saved[s][0] = '\0';     /* so that the check copies every stored cursor */
+    cf_outbox_cursor_watch(r->redis);
+    if (cf_outbox_cursor_check(r->redis, r->streams, (const char (*)[12]) r->fields,
+                               r->saved) < 0) {
         redisFree(r->redis);
-    r->redis = NULL;
-    return -1;
+        r->redis = NULL;
+        return -1;
+    }
+    memcpy(r->cursor, r->saved, r->streams * sizeof *r->cursor);
+    return 0;
 }
 
 /* Sends one frame, waiting while the loop lags (the pair's high-water
@@ -187,57 +180,20 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
     return n;
 }
 
-/* Appends one argument of an argv-form command. */
-static void outbox_arg(const char **argv, size_t *argvlen, size_t *argc, const char *s, size_t len)
-{
-    argv[*argc] = s;
-    argvlen[(*argc)++] = len;
-}
-
 /* Saves the cursors, the batch's returns (milestones) and its change to the
-   snapshot state in one call of the library's caseflow_publish_batch
-   (lua/publish_batch.lua). An error (the library gone too) drops the
-   connection, and the next one checks the library again. */
+   snapshot state in one MULTI/EXEC (cf_outbox_commit). When another reader
+   saved first, the batch is its: reading goes on from its cursors. */
 static int outbox_commit(outbox_reader_t *r)
 {
-    msgpack_sbuffer cursors, returns, state;
-    msgpack_sbuffer_init(&cursors);
-    msgpack_sbuffer_init(&returns);
-    msgpack_sbuffer_init(&state);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &cursors, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, r->streams);
-    for (unsigned s = 0; s < r->streams; s++) {
-        msgpack_pack_str_with_body(&pk, r->fields[s], strlen(r->fields[s]));
-        msgpack_pack_str_with_body(&pk, r->cursor[s], strlen(r->cursor[s]));
-    }
-    cf_outbox_batch_pack(&r->batch, &returns, &state);
     pthread_mutex_lock(&r->self->lock);
-    /* FCALL fn numkeys, the publisher's keys in their order, the version, 4 ARGV */
-    const char *argv[3 + CF_KEYS_PUB_COUNT + 5];
-    size_t argvlen[3 + CF_KEYS_PUB_COUNT + 5], argc = 0;
-    char numkeys[8];
-    outbox_arg(argv, argvlen, &argc, "FCALL", 5);
-    outbox_arg(argv, argvlen, &argc, CF_STORE_FN_PUBLISH, strlen(CF_STORE_FN_PUBLISH));
-    outbox_arg(argv, argvlen, &argc, numkeys,
-               (size_t) snprintf(numkeys, sizeof numkeys, "%d", CF_KEYS_PUB_COUNT));
-    for (int k = 0; k < CF_KEYS_PUB_COUNT; k++)
-        outbox_arg(argv, argvlen, &argc, cf_keys_pub(k), strlen(cf_keys_pub(k)));
-    outbox_arg(argv, argvlen, &argc, r->self->version, CF_STORE_VERSION_LEN);
-    outbox_arg(argv, argvlen, &argc, cursors.data, cursors.size);
-    outbox_arg(argv, argvlen, &argc, returns.data, returns.size);
-    outbox_arg(argv, argvlen, &argc, r->self->rules, r->self->rules_len);
-    outbox_arg(argv, argvlen, &argc, state.data, state.size);
-    redisReply *reply = redisCommandArgv(r->redis, (int) argc, argv, argvlen);
+    int rc = cf_outbox_commit(r->redis, r->streams, (const char (*)[12]) r->fields,
+                              (const char (*)[48]) r->cursor, r->saved, &r->batch,
+                              r->self->marks);
     pthread_mutex_unlock(&r->self->lock);
-    msgpack_sbuffer_destroy(&cursors);
-    msgpack_sbuffer_destroy(&returns);
-    msgpack_sbuffer_destroy(&state);
-    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
-    if (reply)
-        freeReplyObject(reply);
+    if (rc == -2)
+        memcpy(r->cursor, r->saved, r->streams * sizeof *r->cursor);
     cf_outbox_batch_clear(&r->batch);
-    return rc;
+    return rc < -1 ? 0 : rc;
 }
 
 /* Answers at most max of the snapshot requests the loop passed on:
@@ -312,10 +268,20 @@ static int outbox_poll(outbox_reader_t *r)
         argv[6 + s] = r->keys[s];
         argv[6 + r->streams + s] = r->cursor[s];
     }
-    const redisReply *reply = cf_outbox_replies_command(r->replies, r->redis,
-                                                        (int) (6 + 2 * r->streams), argv, NULL);
-    if (!reply || reply->type == REDIS_REPLY_ERROR)
+    /* the cursors WATCHed and compared in the same round trip as the XREAD:
+       what another reader saved meanwhile is not read again, and its save
+       after this refuses this reader's commit (cf_outbox_commit) */
+    cf_outbox_cursor_watch(r->redis);
+    redisAppendCommandArgv(r->redis, (int) (6 + 2 * r->streams), argv, NULL);
+    int moved = cf_outbox_cursor_check(r->redis, r->streams, (const char (*)[12]) r->fields,
+                                       r->saved);
+    const redisReply *reply = cf_outbox_replies_next(r->replies, r->redis);
+    if (moved < 0 || !reply || reply->type == REDIS_REPLY_ERROR)
         return -1;          /* the thread drops the connection */
+    if (moved) {
+        memcpy(r->cursor, r->saved, r->streams * sizeof *r->cursor);
+        return 0;
+    }
     long handed = 0, got;
     unsigned from = 0;          /* the streams come in the order asked: look after the last */
     for (size_t i = 0; handed >= 0 && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
@@ -349,6 +315,7 @@ static void *outbox_thread(void *arg)
     r.keys = cf_calloc(r.streams, sizeof *r.keys);
     r.fields = cf_calloc(r.streams, sizeof *r.fields);
     r.cursor = cf_calloc(r.streams, sizeof *r.cursor);
+    r.saved = cf_calloc(r.streams, sizeof *r.saved);
     r.argv = cf_calloc(6 + 2 * r.streams, sizeof *r.argv);
     for (unsigned s = 0; s < self->shards; s++) {
         cf_keys_fixed(r.keys[s], sizeof r.keys[s], s, CF_KEYS_OUTBOX);
@@ -380,7 +347,7 @@ static void *outbox_thread(void *arg)
     cf_outbox_batch_free(&r.batch);
     msgpack_sbuffer_destroy(&r.pack);
     cf_outbox_replies_destroy(&r.replies);      /* after redisFree: its reader may hold some */
-    free(r.keys), free(r.fields), free(r.cursor), free(r.argv);
+    free(r.keys), free(r.fields), free(r.cursor), free(r.saved), free(r.argv);
     zmq_close(r.pair);
     return NULL;
 }
@@ -395,7 +362,7 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
     self->host = cf_strdup(host);
     self->endpoint = cf_strdup(endpoint);
     pthread_mutex_init(&self->lock, NULL);
-    cf_outbox_set_rules(self, "\x80", 1);
+    self->marks = cf_outbox_marks_new("\x80", 1);
     if (cf_store_script_library(script_dir, &self->library, &self->library_len, self->version,
                                 err, err_size) < 0) {
         cf_outbox_destroy(&self);
@@ -445,7 +412,7 @@ void cf_outbox_destroy(cf_outbox_t **self_p)
         zmq_close(self->pair);
     pthread_mutex_destroy(&self->lock);
     free(self->library);
-    free(self->rules);
+    cf_outbox_marks_destroy(&self->marks);
     cf_redis_auth_destroy(&self->auth);
     free(self->host);
     free(self->endpoint);
@@ -456,12 +423,12 @@ void cf_outbox_destroy(cf_outbox_t **self_p)
 void cf_outbox_set_rules(cf_outbox_t *self, const void *packed, size_t len)
 {
     assert(self && packed && len > 0);
-    char *copy = cf_memdup(packed, len);
+    outbox_marks_t *marks = cf_outbox_marks_new(packed, len);
     pthread_mutex_lock(&self->lock);
-    free(self->rules);
-    self->rules = copy;
-    self->rules_len = len;
+    outbox_marks_t *old = self->marks;
+    self->marks = marks;
     pthread_mutex_unlock(&self->lock);
+    cf_outbox_marks_destroy(&old);
 }
 
 void *cf_outbox_socket(cf_outbox_t *self)

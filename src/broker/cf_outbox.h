@@ -9,11 +9,11 @@
     body, and the entry's stable id "s<shard>-<entry id>".
 
     Where it has got to is kept in Redis (cf:{pub}:cursor), after each batch
-    is handed over, in the same call of lua/publish_batch.lua (FCALL
-    caseflow_publish_batch) that adds the
-    batch's returns to the programmes' totals and announces the milestones
-    they reach (into one more stream, cf:{pub}:outbox, read the same way, ids
-    "p-<entry id>"): a restarted broker goes on from there,
+    is handed over, in the same MULTI/EXEC (cf_outbox_commit.c: computed in
+    C, plain commands, under WATCH) that adds the batch's returns to the
+    programmes' totals and announces the milestones they reach (into one
+    more stream, cf:{pub}:outbox, read the same way, ids "p-<entry id>"):
+    a restarted broker goes on from there,
     so an entry is published once, or twice when a broker dies between
     handing a batch over and saving its cursor; then with the same id, so
     that a subscriber (caseflow-watch does) drops the repeat. Entries older
@@ -35,8 +35,8 @@
 
 typedef struct _cf_outbox_t cf_outbox_t;
 
-/*  Makes the function library from script_dir (it calls its
-    caseflow_publish_batch, lua/publish_batch.lua, with FCALL), binds a PAIR
+/*  Makes the function library from script_dir (to check that Redis holds
+    this build's, as every caseflow process does), binds a PAIR
     socket on endpoint in zmq_ctx (the loop reads it: see cf_outbox_socket)
     and starts the reader thread on Redis host:port. NULL with the reason in
     err when the scripts cannot be read or the socket made, when Redis

@@ -1,42 +1,122 @@
 /*  cf_outbox_batch: what a batch of notifications changes in the
     publisher's state (cf_outbox_internal.h): each body is read once, for its
-    case_id, stage, persons and limit.                                      */
+    case_id, stage, persons and limit, and merged as it comes, so that the
+    commit writes each field once: the figures summed per programme and
+    stage, the last word on each overdue alert (they come in the order they
+    were published, so the open set is what a subscriber who saw them all
+    would hold).                                                            */
 #include "cf_outbox_internal.h"
+#include "caseflow/cf_alloc.h"
+#include "caseflow/cf_shard.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Appends raw bytes (a buffer may still be empty: no NULL to memcpy). */
-static void batch_append(msgpack_sbuffer *out, const msgpack_sbuffer *in)
+#define BATCH_SLOTS_MIN 64          /* the index's first size; it doubles at half full */
+
+static void items_free(outbox_items_t *set)
 {
-    if (in->size)
-        msgpack_sbuffer_write(out, in->data, in->size);
+    free(set->items);
+    free(set->slots);
+}
+
+static void items_clear(outbox_items_t *set)
+{
+    set->count = 0;
+    if (set->slots)
+        memset(set->slots, 0, set->nslots * sizeof *set->slots);
 }
 
 void cf_outbox_batch_init(outbox_batch_t *b)
 {
     memset(b, 0, sizeof *b);
-    msgpack_sbuffer_init(&b->figures);
-    msgpack_sbuffer_init(&b->alerts);
     if (!msgpack_zone_init(&b->zone, MSGPACK_ZONE_CHUNK_SIZE))
         abort();                /* out of memory */
 }
 
 void cf_outbox_batch_free(outbox_batch_t *b)
 {
-    msgpack_sbuffer_destroy(&b->figures);
-    msgpack_sbuffer_destroy(&b->alerts);
+    items_free(&b->figures);
+    items_free(&b->alerts);
+    free(b->bytes);
     msgpack_zone_destroy(&b->zone);
 }
 
 void cf_outbox_batch_clear(outbox_batch_t *b)
 {
     b->programmes = 0;
-    b->nfigures = b->nalerts = 0;
-    msgpack_sbuffer_clear(&b->figures);
-    msgpack_sbuffer_clear(&b->alerts);
+    b->bytes_len = 0;
+    b->opened = 0;
+    items_clear(&b->figures);
+    items_clear(&b->alerts);
+}
+
+/* Appends len bytes to the batch's bytes; returns their offset. */
+static size_t batch_bytes(outbox_batch_t *b, const void *data, size_t len)
+{
+    b->bytes = cf_grow(b->bytes, &b->bytes_cap, b->bytes_len + len + 1, 1);
+    size_t at = b->bytes_len;
+    if (len)
+        memcpy(b->bytes + at, data, len);
+    b->bytes_len += len;
+    return at;
+}
+
+/* Puts item index i into the index (a free slot found by linear probing). */
+static void items_index(outbox_items_t *set, const char *bytes, size_t i)
+{
+    const outbox_item_t *item = &set->items[i];
+    size_t mask = set->nslots - 1, slot = cf_shard_hash(bytes + item->key, item->key_len) & mask;
+    while (set->slots[slot])
+        slot = (slot + 1) & mask;
+    set->slots[slot] = (uint32_t) (i + 1);
+}
+
+/* The item of the field "a|b", added (zeroed) when new. */
+static outbox_item_t *batch_item(outbox_batch_t *b, outbox_items_t *set, const char *a,
+                                 size_t alen, const char *z, size_t zlen)
+{
+    size_t key = batch_bytes(b, a, alen), len = alen + 1 + zlen;
+    batch_bytes(b, "|", 1);
+    batch_bytes(b, z, zlen);
+    if (2 * (set->count + 1) > set->nslots) {       /* grow and index again */
+        set->nslots = set->nslots ? 2 * set->nslots : BATCH_SLOTS_MIN;
+        free(set->slots);
+        set->slots = cf_calloc(set->nslots, sizeof *set->slots);
+        for (size_t i = 0; i < set->count; i++)
+            items_index(set, b->bytes, i);
+    }
+    size_t mask = set->nslots - 1, slot = cf_shard_hash(b->bytes + key, len) & mask;
+    for (; set->slots[slot]; slot = (slot + 1) & mask) {
+        outbox_item_t *item = &set->items[set->slots[slot] - 1];
+        if (item->key_len == len && !memcmp(b->bytes + item->key, b->bytes + key, len)) {
+            b->bytes_len = key;     /* known: the field's copy is not kept */
+            return item;
+        }
+    }
+    set->items = cf_grow(set->items, &set->capacity, set->count + 1, sizeof *set->items);
+    outbox_item_t *item = &set->items[set->count];
+    memset(item, 0, sizeof *item);
+    item->key = key;
+    item->key_len = len;
+    set->slots[slot] = (uint32_t) ++set->count;
+    return item;
+}
+
+/* The last word on the alert "<case_id>|<limit>": open with body, or closed. */
+static void batch_alert(outbox_batch_t *b, const char *case_id, size_t case_id_len,
+                        const char *limit, size_t limit_len, const char *body, size_t body_len)
+{
+    outbox_item_t *item = batch_item(b, &b->alerts, case_id, case_id_len, limit, limit_len);
+    b->opened -= item->open;
+    b->opened += body != NULL;
+    item->open = body != NULL;
+    if (body) {
+        item->body = batch_bytes(b, body, body_len);
+        item->body_len = body_len;
+    }
 }
 
 typedef struct {
@@ -76,26 +156,10 @@ static void batch_read_body(outbox_batch_t *b, const char *body, size_t len, bat
     msgpack_zone_clear(&b->zone);
 }
 
-static void batch_key(msgpack_sbuffer *buf, const char *a, size_t alen, const char *b)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_str(&pk, alen + 1 + strlen(b));
-    msgpack_pack_str_body(&pk, a, alen);
-    msgpack_pack_str_body(&pk, "|", 1);
-    msgpack_pack_str_body(&pk, b, strlen(b));
-}
-
 static void batch_close(outbox_batch_t *b, const batch_body_t *body, const char *limit)
 {
-    if (!body->case_id)
-        return;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b->alerts, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    msgpack_pack_str_with_body(&pk, "c", 1);
-    batch_key(&b->alerts, body->case_id, body->case_id_len, limit);
-    b->nalerts++;
+    if (body->case_id)
+        batch_alert(b, body->case_id, body->case_id_len, limit, strlen(limit), NULL, 0);
 }
 
 static void batch_return(outbox_batch_t *b, const char *programme, size_t len, int64_t persons)
@@ -123,14 +187,9 @@ static void batch_case(outbox_batch_t *b, const char *topic, size_t len, const b
     if (!dot || (size_t) (dot - topic - 5) > CF_PROGRAMME_MAX)
         return;
     size_t plen = (size_t) (dot - topic - 5), slen = len - plen - 6;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b->figures, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_str_with_body(&pk, topic + 5, len - 5);    /* <programme>.<stage> */
-    b->figures.data[b->figures.size - (len - 5) + plen] = '|';
-    msgpack_pack_int(&pk, 1);
-    msgpack_pack_int64(&pk, body->persons);
-    b->nfigures++;
+    outbox_item_t *figure = batch_item(b, &b->figures, topic + 5, plen, dot + 1, slen);
+    figure->cases++;
+    figure->persons += body->persons;
     int stage = cf_vocab_stage_find(dot + 1, slen);
     if (stage == CF_STAGE_ARRIVED)
         batch_return(b, topic + 5, plen, body->persons);
@@ -149,36 +208,8 @@ void cf_outbox_batch_note(outbox_batch_t *b, const char *topic, size_t topic_len
         batch_case(b, topic, topic_len, &parsed);
     } else if (topic_len > 14 && !memcmp(topic, "alert.overdue.", 14) && parsed.case_id
                && parsed.limit) {
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &b->alerts, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 3);
-        msgpack_pack_str_with_body(&pk, "o", 1);
-        char limit[32];
-        snprintf(limit, sizeof limit, "%.*s", (int) parsed.limit_len, parsed.limit);
-        batch_key(&b->alerts, parsed.case_id, parsed.case_id_len, limit);
-        msgpack_pack_str_with_body(&pk, body, body_len);
-        b->nalerts++;
+        batch_alert(b, parsed.case_id, parsed.case_id_len, parsed.limit,
+                    strnlen(parsed.limit, parsed.limit_len < 31 ? parsed.limit_len : 31),
+                    body, body_len);
     }
-}
-
-void cf_outbox_batch_pack(const outbox_batch_t *b, msgpack_sbuffer *returns,
-                          msgpack_sbuffer *state)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, returns, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, b->programmes);
-    for (size_t p = 0; p < b->programmes; p++) {
-        msgpack_pack_str_with_body(&pk, b->returns[p].name, strlen(b->returns[p].name));
-        msgpack_pack_array(&pk, 2);
-        msgpack_pack_int64(&pk, b->returns[p].cases);
-        msgpack_pack_int64(&pk, b->returns[p].persons);
-    }
-    msgpack_packer_init(&pk, state, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    msgpack_pack_str_with_body(&pk, "figures", 7);
-    msgpack_pack_array(&pk, b->nfigures);
-    batch_append(state, &b->figures);
-    msgpack_pack_str_with_body(&pk, "alerts", 6);
-    msgpack_pack_array(&pk, b->nalerts);
-    batch_append(state, &b->alerts);
 }

@@ -1,28 +1,52 @@
-/*  cf_outbox internals: the batch the reader thread has handed over, as the
-    publish script wants it (cf_outbox_batch.c), and the snapshot a late
-    subscriber asks for (cf_outbox_snapshot.c). Not installed.              */
+/*  cf_outbox internals: the batch the reader thread has handed over, merged
+    (cf_outbox_batch.c), the milestone marks and bodies (cf_outbox_marks.c),
+    its commit (cf_outbox_commit.c), and the snapshot a late subscriber asks
+    for (cf_outbox_snapshot.c). Not installed.                              */
 #ifndef CF_OUTBOX_INTERNAL_H
 #define CF_OUTBOX_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
 #include <hiredis/hiredis.h>
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_rules.h"
 
 #define OUTBOX_PROGRAMMES   64      /* programmes with returns in one batch */
 
+/*  One merged entry of a batch: a field ("<programme>|<stage>" of the
+    figures, "<case_id>|<limit>" of the open alerts) and what the batch
+    does to it. Offsets are into the batch's bytes.                         */
+typedef struct {
+    size_t key, key_len;
+    int64_t cases, persons;             /* figures: the sums */
+    size_t body, body_len;              /* alerts: the last opening's body */
+    bool open;                          /* alerts: the last word opens (else closes) */
+} outbox_item_t;
+
+/*  Items in first-seen order, with an open-addressing index by field.      */
+typedef struct {
+    outbox_item_t *items;
+    size_t count, capacity;
+    uint32_t *slots;                    /* item index + 1; 0: empty */
+    size_t nslots;
+} outbox_items_t;
+
 /*  What one batch of notifications changes in the publisher's state:
-    returns per programme (milestones), figures per programme and stage,
-    overdue alerts opened and closed (the snapshot). Packed as it goes.     */
+    returns per programme (milestones), figures per programme and stage
+    summed, the overdue alerts' last word per field (the snapshot); each in
+    the order first seen.                                                    */
 typedef struct {
     struct {
         char name[CF_PROGRAMME_MAX + 1];
         int64_t cases, persons;
     } returns[OUTBOX_PROGRAMMES];
     size_t programmes;
-    msgpack_sbuffer figures, alerts;    /* array elements, packed, in order */
-    uint32_t nfigures, nalerts;
+    outbox_items_t figures, alerts;
+    char *bytes;                        /* the items' fields and bodies */
+    size_t bytes_len, bytes_cap;
+    size_t opened;                      /* alerts whose last word opens */
     msgpack_zone zone;                  /* each body's objects, cleared after it: one
                                            allocation for the thread, not one per body */
 } outbox_batch_t;
@@ -35,10 +59,71 @@ void cf_outbox_batch_clear(outbox_batch_t *b);
 void cf_outbox_batch_note(outbox_batch_t *b, const char *topic, size_t topic_len,
                           const char *body, size_t body_len);
 
-/*  The batch's returns ({programme: [cases, persons]}) and state ({figures,
-    alerts}) as the publish script's ARGV[2] and ARGV[4].                   */
-void cf_outbox_batch_pack(const outbox_batch_t *b, msgpack_sbuffer *returns,
-                          msgpack_sbuffer *state);
+/*  The milestone marks of the rules in force, per programme ("*": any
+    other), read from cf_rules_pack's map (cf_outbox_marks.c).              */
+typedef struct {
+    char name[CF_RULES_NAME_MAX + 1];
+    size_t count;
+    cf_rules_mark_t marks[CF_RULES_MAX_MARKS];
+} outbox_programme_marks_t;
+
+typedef struct {
+    outbox_programme_marks_t *programmes;
+    size_t count;
+} outbox_marks_t;
+
+/*  The milestones of a cf_rules_pack map (packed, len bytes) into a new
+    table; a pack without them (or not a map) gives an empty one.           */
+outbox_marks_t *cf_outbox_marks_new(const void *packed, size_t len);
+
+/*  Frees and nulls *self_p; accepts NULL.                                   */
+void cf_outbox_marks_destroy(outbox_marks_t **self_p);
+
+/*  The marks of programme: its own, else those of "*", else NULL.         */
+const outbox_programme_marks_t *cf_outbox_marks_of(const outbox_marks_t *self,
+                                                   const char *programme);
+
+/*  The hash field in cf:{pub}:marks that says mark of programme was
+    announced, "<programme>|<cases or persons>|<mark>" (the number as Lua
+    wrote it, %.14g, so that marks announced before stay announced).        */
+void cf_outbox_mark_flag(char *out, size_t size, const char *programme,
+                         const cf_rules_mark_t *mark);
+
+/*  Which of the marks the totals cross going from before to after
+    ({cases, persons}): before < mark <= after on its kind and not
+    announced[i] (announced may be NULL: none). Their indices into
+    reached, in the rules' order; returns how many.                         */
+size_t cf_outbox_marks_reached(const outbox_programme_marks_t *marks, const int64_t before[2],
+                               const int64_t after[2], const bool *announced, size_t *reached);
+
+/*  A milestone notification's body: the msgpack map {programme, mark,
+    kind, returned_cases, returned_persons}, byte for byte as
+    cmsgpack.pack made it when a script announced milestones (its keys in
+    that order), so that bodies do not change with the commit's way.       */
+void cf_outbox_milestone_body(msgpack_sbuffer *out, const char *programme,
+                              const cf_rules_mark_t *mark, const int64_t after[2]);
+
+/*  Saves what the reader has handed over (cf_outbox_commit.c): the cursors
+    (fields[s] = cursor[s] of cf:{pub}:cursor), the batch's figures, open
+    alerts and returns, and the milestones the returns reach, in one
+    MULTI/EXEC of plain commands. The connection has WATCHed
+    cf:{pub}:cursor since it read saved[] there (cf_outbox_cursor_check);
+    the returns and marks are read under WATCH when marks may be reached.
+    EXEC refused (a watched key moved) reads again. Returns the milestones
+    announced (>= 0), -1 on a Redis error, or -2 when another reader moved
+    the cursors (they are then in saved[], and nothing was written).        */
+int cf_outbox_commit(redisContext *redis, unsigned streams, const char (*fields)[12],
+                     const char (*cursor)[48], char (*saved)[48], const outbox_batch_t *batch,
+                     const outbox_marks_t *marks);
+
+/*  WATCH cf:{pub}:cursor and HGETALL it, appended to redis's output (the
+    caller sends them with what follows); cf_outbox_cursor_check reads the
+    two replies and compares the cursors with saved[]: 0 when they are the
+    same, 1 when another reader moved them (saved[] then holds the new
+    ones), -1 on a Redis error.                                             */
+void cf_outbox_cursor_watch(redisContext *redis);
+int cf_outbox_cursor_check(redisContext *redis, unsigned streams, const char (*fields)[12],
+                           char (*saved)[48]);
 
 /*  The reader's arena for its XREAD replies (cf_outbox_reply.c).         */
 typedef struct _outbox_replies_t outbox_replies_t;
@@ -55,6 +140,11 @@ void cf_outbox_replies_destroy(outbox_replies_t **self_p);
     the caller must redisFree the context before anything else.             */
 redisReply *cf_outbox_replies_command(outbox_replies_t *self, redisContext *redis, int argc,
                                       const char **argv, const size_t *argvlen);
+
+/*  The same for a command the caller has appended (redisAppendCommandArgv)
+    after others whose replies it has read with redisGetReply: reads the
+    next reply into the arena. NULL as above.                               */
+redisReply *cf_outbox_replies_next(outbox_replies_t *self, redisContext *redis);
 
 /*  The snapshot body, read in one transaction from the {pub} keys:
     {cursors: {s0..s7, pub: entry id}, returns: {...}, figures: {...},

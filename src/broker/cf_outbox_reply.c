@@ -125,19 +125,27 @@ static void replies_free(void *reply)
 static redisReplyObjectFunctions s_functions = {
     replies_string, replies_array, replies_integer, replies_nil, replies_free };
 
-redisReply *cf_outbox_replies_command(outbox_replies_t *self, redisContext *redis, int argc,
-                                      const char **argv, const size_t *argvlen)
+redisReply *cf_outbox_replies_next(outbox_replies_t *self, redisContext *redis)
 {
-    assert(self && redis && argc > 0 && argv);
+    assert(self && redis);
     replies_reset(self);
     redisReplyObjectFunctions *own = redis->reader->fn;
     void *privdata = redis->reader->privdata;
     redis->reader->fn = &s_functions;
     redis->reader->privdata = self;
-    redisReply *reply = redisCommandArgv(redis, argc, argv, argvlen);
-    if (reply) {                /* else the reader may still hold arena objects: left as is */
-        redis->reader->fn = own;
-        redis->reader->privdata = privdata;
-    }
+    void *reply = NULL;
+    if (redisGetReply(redis, &reply) != REDIS_OK || !reply)
+        return NULL;            /* the reader may still hold arena objects: left as is */
+    redis->reader->fn = own;
+    redis->reader->privdata = privdata;
     return reply;
+}
+
+redisReply *cf_outbox_replies_command(outbox_replies_t *self, redisContext *redis, int argc,
+                                      const char **argv, const size_t *argvlen)
+{
+    assert(self && redis && argc > 0 && argv);
+    if (redisAppendCommandArgv(redis, argc, argv, argvlen) != REDIS_OK)
+        return NULL;
+    return cf_outbox_replies_next(self, redis);
 }

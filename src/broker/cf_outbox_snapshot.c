@@ -1,5 +1,5 @@
 /*  cf_outbox_snapshot: the state a late subscriber starts from, read in one
-    MULTI/EXEC from the {pub} keys that lua/publish_batch.lua keeps with the
+    MULTI/EXEC from the {pub} keys that cf_outbox_commit keeps with the
     cursors, so that it is exactly the state of the notifications up to the
     cursors it names (docs/notifications.md, "Late joiners").                */
 #include "cf_outbox_internal.h"

@@ -1,7 +1,8 @@
 /*  cf_store_script: the store's Lua scripts as Redis runs them (the
-    workers' rejection and dead-letter counters, the
-    broker's publisher's), each after a prelude of Lua locals made here from
-    the C tables (the publisher's keys, cf_keys), so that no script keeps a
+    workers' rejection and dead-letter counters; the broker's publisher
+    commits with plain commands, cf_outbox_commit.c), each after a prelude
+    of Lua locals made here from the C tables (the publisher's keys,
+    cf_keys; no script uses them now), so that no script keeps a
     list of its own and a script always agrees with the C code that calls
     it; and all of them as the function
     library "caseflow" that the admin loads (Redis 7 Functions: each script
@@ -107,8 +108,7 @@ int cf_store_script_single(const char *script_dir, const char *name, char **text
 static const struct {
     const char *function, *script;
 } s_functions[] = {
-    { CF_STORE_FN_REJECT, CF_STORE_REJECT_SCRIPT }, { CF_STORE_FN_DEAD, CF_STORE_DEAD_SCRIPT },
-    { CF_STORE_FN_PUBLISH, CF_STORE_PUBLISH_SCRIPT }
+    { CF_STORE_FN_REJECT, CF_STORE_REJECT_SCRIPT }, { CF_STORE_FN_DEAD, CF_STORE_DEAD_SCRIPT }
 };
 
 /* After the functions: each is registered behind a check of the caller's

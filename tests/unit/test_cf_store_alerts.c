@@ -175,108 +175,6 @@ static void test_clock(void **state)
     cf_store_destroy(&store);
 }
 
-/* lua/publish_batch.lua (the broker's outbox reader calls it per batch): a
-   mark reached is announced once, the totals and cursors saved with it. */
-static int64_t publish_call(fixture_t *f, const char *rules_ini, int64_t cases, int64_t persons,
-                            const msgpack_sbuffer *state)
-{
-    char path[] = "/tmp/cf_rules_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0 && write(fd, rules_ini, strlen(rules_ini)) == (ssize_t) strlen(rules_ini));
-    close(fd);
-    cf_rules_t *rules = cf_rules_new();
-    assert_int_equal(cf_rules_load(rules, path), 0);
-    unlink(path);
-    msgpack_sbuffer packed, cursors, returns;
-    msgpack_sbuffer_init(&packed), msgpack_sbuffer_init(&cursors), msgpack_sbuffer_init(&returns);
-    cf_rules_pack(rules, &packed);
-    cf_rules_destroy(&rules);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &cursors, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    msgpack_pack_str_with_body(&pk, "s0", 2);
-    msgpack_pack_str_with_body(&pk, "7-0", 3);
-    msgpack_packer_init(&pk, &returns, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    msgpack_pack_str_with_body(&pk, "CH-AVR", 6);
-    msgpack_pack_array(&pk, 2);
-    msgpack_pack_int64(&pk, cases);
-    msgpack_pack_int64(&pk, persons);
-    char *script, err[256];
-    size_t len;
-    assert_int_equal(cf_store_script_single(f->script_dir, "publish_batch.lua", &script, &len,
-                                            err, sizeof err), 0);
-    const char *argv[] = { "EVAL", script, "7", "cf:{pub}:cursor", "cf:{pub}:returns",
-                           "cf:{pub}:marks", "cf:{pub}:outbox", "cf:{pub}:figures",
-                           "cf:{pub}:open", "cf:{pub}:last", cursors.data, returns.data,
-                           packed.data, state ? state->data : "\x80" };
-    size_t argvlen[] = { 4, len, 1, 15, 16, 14, 15, 16, 13, 13, cursors.size, returns.size,
-                         packed.size, state ? state->size : 1 };
-    redisReply *reply = redisCommandArgv(f->raw, 14, argv, argvlen);
-    assert_non_null(reply);
-    if (reply->type != REDIS_REPLY_INTEGER)
-        fail_msg("publish_batch.lua: %s", reply->str);
-    int64_t announced = reply->integer;
-    freeReplyObject(reply);
-    free(script);
-    msgpack_sbuffer_destroy(&packed), msgpack_sbuffer_destroy(&cursors);
-    msgpack_sbuffer_destroy(&returns);
-    return announced;
-}
-
-static int64_t milestones_call(fixture_t *f, const char *rules_ini, int64_t cases, int64_t persons)
-{
-    return publish_call(f, rules_ini, cases, persons, NULL);
-}
-
-static void pack_alert(msgpack_packer *pk, const char *op, const char *field, const char *body)
-{
-    msgpack_pack_array(pk, body ? 3 : 2);
-    msgpack_pack_str_with_body(pk, op, 1);
-    msgpack_pack_str_with_body(pk, field, strlen(field));
-    if (body)
-        msgpack_pack_str_with_body(pk, body, strlen(body));
-}
-
-/* The open overdue alerts of the snapshot state: within one batch the last
-   word on an alert wins, whatever came before it. */
-static void test_open_alerts_last_word(void **state)
-{
-    fixture_t *f = *state;
-    cf_test_integer(f, "HSET cf:{pub}:open d|w old e|v kept");
-    msgpack_sbuffer batch;
-    msgpack_sbuffer_init(&batch);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &batch, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    msgpack_pack_str_with_body(&pk, "alerts", 6);
-    msgpack_pack_array(&pk, 6);
-    pack_alert(&pk, "o", "a|x", "b1");
-    pack_alert(&pk, "c", "a|x", NULL);
-    pack_alert(&pk, "c", "b|y", NULL);
-    pack_alert(&pk, "o", "b|y", "b2");
-    pack_alert(&pk, "o", "c|z", "b3");
-    pack_alert(&pk, "c", "d|w", NULL);
-    assert_int_equal(publish_call(f, "[milestones]\n", 0, 0, &batch), 0);
-    assert_string_equal(cf_test_hgetall(f, "cf:{pub}:open"), "b|y=b2 c|z=b3 e|v=kept ");
-    msgpack_sbuffer_destroy(&batch);
-}
-
-static void test_milestones_once(void **state)
-{
-    fixture_t *f = *state;
-    const char *ini = "[milestones]\nCH-AVR = 100, 200, 250p\n";
-    assert_int_equal(milestones_call(f, ini, 99, 240), 0);
-    assert_int_equal(milestones_call(f, ini, 1, 5), 1);        /* 100 cases */
-    assert_int_equal(milestones_call(f, ini, 150, 10), 2);     /* 200 cases, 250 persons */
-    assert_int_equal(milestones_call(f, ini, 1000, 1000), 0);  /* each mark once */
-    assert_int_equal(cf_test_integer(f, "XLEN cf:{pub}:outbox"), 3);
-    assert_string_equal(cf_test_hgetall(f, "cf:{pub}:returns"),
-                        "CH-AVR|cases=1250 CH-AVR|persons=1255 ");
-    assert_string_equal(cf_test_hgetall(f, "cf:{pub}:cursor"), "s0=7-0 ");
-    assert_int_equal(cf_test_integer(f, "HLEN cf:{pub}:last"), 1);     /* CH-AVR's last */
-}
-
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -287,8 +185,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spike_once_per_spike, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_by_time_alone, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_clock, setup, cf_test_store_teardown),
-        cmocka_unit_test_setup_teardown(test_milestones_once, setup, cf_test_store_teardown),
-        cmocka_unit_test_setup_teardown(test_open_alerts_last_word, setup, cf_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

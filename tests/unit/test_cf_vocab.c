@@ -351,7 +351,7 @@ static void test_prelude_names_every_entry(void **state)
 }
 
 static const char *const s_scripts[] = { CF_STORE_REJECT_SCRIPT,
-                                         CF_STORE_DEAD_SCRIPT, CF_STORE_PUBLISH_SCRIPT };
+                                         CF_STORE_DEAD_SCRIPT };
 
 /* The scripts as Redis gets them compile (SCRIPT LOAD). */
 static void test_scripts_load(void **state)
