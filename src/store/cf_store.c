@@ -15,6 +15,7 @@
 #include "cf_commit.h"
 #include "cf_commit_cache.h"
 #include "caseflow/cf_fold.h"
+#include "caseflow/cf_shard.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
@@ -42,6 +44,11 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     cf_store_set_shards(self, CF_SHARD_DEFAULT, false);
     self->fold = cf_fold_new();
     self->backoff_seed = (uint64_t) (uintptr_t) self ^ (uint64_t) time(NULL);
+    struct timespec born;
+    clock_gettime(CLOCK_REALTIME, &born);
+    const uint64_t who[] = { (uint64_t) getpid(), (uint64_t) born.tv_sec, (uint64_t) born.tv_nsec,
+                             (uint64_t) (uintptr_t) self };
+    self->stamp_id = cf_shard_hash(who, sizeof who);
     self->commit = cf_commit_new();
     cf_store_set_rules(self, "\x80", 1);     /* no rules until the caller sets them */
     return self;
@@ -82,6 +89,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->event_tags);
     free(self->fence);
     free(self->claimed);
+    free(self->unfenced_seen);
     free(self->start);
     free(self->group_shard);
     free(self->cases);
@@ -136,6 +144,8 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->fence = cf_calloc(shards, sizeof *self->fence);
     free(self->claimed);
     self->claimed = cf_calloc(shards, sizeof *self->claimed);
+    free(self->unfenced_seen);
+    self->unfenced_seen = cf_calloc(shards, sizeof *self->unfenced_seen);
     cf_commit_cache_destroy(&self->cache);
     self->cache = cf_commit_cache_new(shards, CF_COMMIT_CACHE_MOST);
     store_disconnect(self);         /* the next connection checks the new count */

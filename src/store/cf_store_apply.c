@@ -22,6 +22,7 @@
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_loop.h"
+#include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 #include "cf_commit.h"
@@ -181,7 +182,7 @@ static void apply_append(cf_store_t *self, size_t argc, const char **argv, const
 /* Appends the shard's reads, after a WATCH of every key they read that the
    fold depends on (its case states, its routes' hash, the marker buckets
    of its events without a state, its owner record): HGET of its owner's
-   epoch when it is fenced, MGET of its case states, HMGET of its route
+   epoch and last unfenced commit's stamp when it is fenced, MGET of its case states, HMGET of its route
    states, then per marker bucket an HMGET of the events' fields in this
    generation and the one before. base is the
    index its first reply will have; returns how many it will get. */
@@ -232,9 +233,9 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     apply_append(self, argc, argv, argvlen);
     replies++;
     if (self->fence[s]) {           /* apart: argv keeps the case keys for the MGET */
-        const char *hget[] = { "HGET", keys[owner], "epoch" };
-        const size_t hgetlen[] = { 4, strlen(keys[owner]), 5 };
-        apply_append(self, 3, hget, hgetlen);
+        const char *hmget[] = { "HMGET", keys[owner], "epoch", "unfenced" };
+        const size_t hmgetlen[] = { 5, strlen(keys[owner]), 5, 8 };
+        apply_append(self, 4, hmget, hmgetlen);
         replies++;
     }
     if (cases) {                    /* the case keys are the WATCH's first */
@@ -299,8 +300,7 @@ static int apply_take_time(cf_store_t *self, const redisReply *reply)
    a marker set whose counts are lost. The old transaction watched the
    owner record, so the claim refuses its EXEC if it comes later; if it
    came before, this connection's reads see what it wrote. Returns how
-   many were appended (the shards marked self->claimed, pending their
-   replies). */
+   many were appended (their shards' self->claimed 2 until the reply). */
 static size_t apply_append_claims(cf_store_t *self)
 {
     size_t claims = 0;
@@ -312,7 +312,7 @@ static size_t apply_append_claims(cf_store_t *self)
         cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER);
         if (redisAppendCommand(self->ctx, "HINCRBY %s claims 1", key) != REDIS_OK)
             abort();
-        self->claimed[s] = 1;
+        self->claimed[s] = 2;       /* sent: apply_take_claims reads its reply */
         claims++;
     }
     return claims;
@@ -325,12 +325,13 @@ static int apply_take_claims(cf_store_t *self, size_t claims)
     int rc = 0;
     for (size_t g = 0, c = 0; c < claims && g < self->groups; g++) {
         unsigned s = self->group_shard[g];
-        if (!self->pending[g] || !self->fence[s] || !self->claimed[s])
+        if (!self->pending[g] || self->claimed[s] != 2)
             continue;
         void *reply = NULL;
         if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
             return cf_store_fail_io(self, "HINCRBY claims");
         const redisReply *r = reply;
+        self->claimed[s] = 1;
         if (r->type != REDIS_REPLY_INTEGER) {
             self->claimed[s] = 0;
             if (rc == 0)
@@ -450,7 +451,10 @@ static size_t apply_states_read(const cf_store_t *self, size_t g)
 
 /* Whether the group's shard is fenced off: its owner record holds another
    epoch than the one the worker was given (the broker gave the shard to
-   another worker since), so that it writes nothing. 1, 0, -1. */
+   another worker since), so that it writes nothing. 1, 0, -1. A shard not
+   fenced off whose record holds another stamp of an unfenced commit than
+   last read (apply_build) had its counters written by another worker:
+   the owner's cache of them is dropped. */
 static int apply_fenced(cf_store_t *self, size_t g)
 {
     unsigned s = self->group_shard[g];
@@ -459,13 +463,21 @@ static int apply_fenced(cf_store_t *self, size_t g)
         return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: WATCH: %s", s, watch->str);
     if (!self->fence[s])
         return 0;
-    const redisReply *epoch = self->reads[self->read_start[g] + 1];
-    if (epoch->type == REDIS_REPLY_ERROR)
+    const redisReply *owner = self->reads[self->read_start[g] + 1];
+    if (owner->type != REDIS_REPLY_ARRAY || owner->elements != 2)
         return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading its owner: %s", s,
-                             epoch->str);
+                             owner->type == REDIS_REPLY_ERROR ? owner->str : "unexpected reply");
+    const redisReply *epoch = owner->element[0], *stamp = owner->element[1];
     char want[24];
     snprintf(want, sizeof want, "%llu", (unsigned long long) self->fence[s]);
-    return epoch->type != REDIS_REPLY_STRING || strcmp(epoch->str, want) != 0;
+    if (epoch->type != REDIS_REPLY_STRING || strcmp(epoch->str, want) != 0)
+        return 1;
+    uint64_t seen = stamp->type == REDIS_REPLY_STRING ? cf_shard_hash(stamp->str, stamp->len) : 0;
+    if (seen != self->unfenced_seen[s]) {
+        cf_commit_cache_drop(self->cache, s);
+        self->unfenced_seen[s] = seen;
+    }
+    return 0;
 }
 
 /* Loads the states the shard's reads returned into the fold. */
@@ -643,7 +655,12 @@ static void apply_expiry_learn(cf_store_t *self)
    this generation's bucket, with the bucket's expiry when this store did
    not set it yet in this generation)
    and a type check of each case key read absent (MGET answers nil for a
-   key of another type too). Returns whether it writes anything. */
+   key of another type too); unfenced, a new stamp in the shard's owner
+   record (field "unfenced"): a fenced transaction of the shard watches the
+   record, and computed its counters without watching them, so it is
+   refused if it comes later (it would set back what this commit counts);
+   and the owner's next commit reads the stamp and drops its cache.
+   Returns whether it writes anything. */
 static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
 {
     cf_commit_t *c = self->commits[g];
@@ -674,6 +691,15 @@ static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
             cf_commit_expireat(c, now, expire_at);
     }
     cf_store_build_writes(self, c, s);
+    if (!self->fence[s] && cf_commit_writes(c)) {
+        size_t owner = cf_commit_key(c, key, cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER));
+        cf_commit_type(c, owner, "hash");   /* the HSET, checked first as every write */
+        char stamp[48];                     /* this store's, and its count of them */
+        int len = snprintf(stamp, sizeof stamp, "%016llx-%llu",
+                           (unsigned long long) self->stamp_id,
+                           (unsigned long long) ++self->unfenced_writes);
+        cf_commit_hset(c, owner, "unfenced", 8, stamp, (size_t) len);
+    }
     return cf_commit_writes(c);
 }
 

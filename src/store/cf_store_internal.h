@@ -23,6 +23,12 @@ struct _cf_store_t {
     unsigned shards;                /* the deployment's count (cf_store_set_shards) */
     bool shards_record;             /* record it when Redis holds none */
     uint64_t *fence;                /* per shard: the epoch its commits need, 0 none */
+    uint64_t *unfenced_seen;        /* per shard: the hash of its owner record's "unfenced"
+                                       when last read fenced (0: none); another drops the
+                                       shard's cache (cf_store_apply.c, apply_fenced) */
+    uint64_t stamp_id;              /* this store's, in its unfenced commits' stamps: of
+                                       its process, its time of birth and its address */
+    uint64_t unfenced_writes;       /* this store's unfenced commits, for their stamps */
     unsigned char *claimed;         /* per shard: this connection claimed its owner record
                                        (cf_store_apply.c, apply_append_claims) */
     struct _cf_commit_cache_t *cache;   /* per fenced shard: what its commits left (cf_commit_cache) */

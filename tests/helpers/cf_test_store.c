@@ -448,13 +448,28 @@ static char **all_keys(fixture_t *f, size_t *count)
     return names;
 }
 
+size_t cf_test_count_keys(fixture_t *f, const char *part)
+{
+    size_t count, n = 0;
+    char **names = all_keys(f, &count);
+    for (size_t i = 0; i < count; i++) {
+        n += strstr(names[i], part) != NULL;
+        free(names[i]);
+    }
+    free(names);
+    return n;
+}
+
 const char *cf_test_dump(fixture_t *f, int everything)
 {
     size_t count;
     char **names = all_keys(f, &count);
     text_t t = { 0 };
     for (size_t i = 0; i < count; i++) {
-        if (!everything && (strstr(names[i], ":eid:") || strstr(names[i], ":quality"))) {
+        /* owner records: routing, and the stamps of the commits that wrote
+           them (docs/storage.md), which differ from run to run */
+        if (strstr(names[i], ":owner")
+            || (!everything && (strstr(names[i], ":eid:") || strstr(names[i], ":quality")))) {
             free(names[i]);
             continue;
         }

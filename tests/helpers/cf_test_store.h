@@ -103,8 +103,12 @@ const char *cf_test_hgetall(fixture_t *f, const char *key);
 const char *cf_test_case_state(fixture_t *f, unsigned shard, const char *case_id);
 
 /*  Every key (everything = 0: without eid and quality keys) and its value,
-    in key order; a case state as cf_fold_describe_case writes it.          */
+    in key order; a case state as cf_fold_describe_case writes it. Never the
+    owner records, which hold stamps that differ from run to run.           */
 const char *cf_test_dump(fixture_t *f, int everything);
+
+/*  How many keys have part in their name.                                  */
+size_t cf_test_count_keys(fixture_t *f, const char *part);
 
 /*  The TTL of the dedupe bucket holding event_id's marker in shard, in
     seconds; -2 when no bucket holds it.                                    */

@@ -424,18 +424,18 @@ static unsigned owned_fundings(fixture_t *f, cf_store_t *store, cf_event_t *ev, 
 
 #define FUNDING_VALUE "day:2024-03-01|US|XM-DAC-1|USD|2|value"
 
-/* A fenced commit's counters are fenced by the owner record, not watched,
-   so a transaction of the same owner on a connection given up since (its
-   reply timed out while Redis stalled) can still reach Redis after a new
-   connection read them. The new connection's claim on the owner record
-   refuses it: here the relay holds the first store's MULTI while a second
-   store of the same owner, under the same epoch, commits another
-   transaction of the same counter on its own connection; the first's EXEC
-   answers nil, it reads again, and both values are counted (without the
-   claim, the first's EXEC set the counter to its own value alone). */
-static void test_claim_fences_an_older_connection(void **state)
+/* A fenced commit's counters are fenced by the owner record, not watched.
+   Here the relay holds a fenced store's MULTI while another store commits
+   another transaction of the same counter (another marker bucket, another
+   case: nothing else of it watched); the first's EXEC must answer nil, so
+   that it reads again and both values are counted (let through, it set the
+   counter to its own value alone). The other store is the same owner on a
+   new connection (its transaction sent on a connection given up while
+   Redis stalled reaches Redis late): its claim on the owner record refuses
+   it; or, with other_epoch 0, an unfenced commit (the broker could not
+   record a new owner's epoch): its write of the owner record does. */
+static void older_transaction_refused(fixture_t *f, uint64_t other_epoch, int64_t claims)
 {
-    fixture_t *f = *state;
     cf_event_t mine, theirs;
     unsigned s = owned_fundings(f, f->store, &mine, 1, "cl-", (int64_t[]) { 5 });
     unsigned char digest[CF_KEYS_EID_DIGEST];
@@ -447,7 +447,7 @@ static void test_claim_fences_an_older_connection(void **state)
         if (cf_keys_eid_digest(theirs.event_id, digest) != bucket)
             break;
     }
-    other_t other = { cf_test_redis_port(f->redis), f->script_dir, &theirs, 1, s, 3 };
+    other_t other = { cf_test_redis_port(f->redis), f->script_dir, &theirs, 1, s, other_epoch };
     int port = 0;
     pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), "MULTI",
                                       other_applies, &other);
@@ -462,7 +462,18 @@ static void test_claim_fences_an_older_connection(void **state)
     kill(relay, SIGKILL);
     cf_test_relay_reap(relay);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 1200);
-    assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s%u}:owner claims 0", s), 2);
+    assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s%u}:owner claims 0", s), claims);
+    assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s%u}:owner epoch 0", s), 3);
+}
+
+static void test_claim_fences_an_older_connection(void **state)
+{
+    older_transaction_refused(*state, 3, 2);    /* the first store's claim, the second's */
+}
+
+static void test_unfenced_commit_fences_the_owners(void **state)
+{
+    older_transaction_refused(*state, 0, 1);    /* the first store's claim only */
 }
 
 /* The commands one apply of ev sends, by name. */
@@ -481,6 +492,33 @@ static sent_t apply_counting(fixture_t *f, cf_store_t *store, cf_event_t *ev, co
                       calls(f, "watch") - before.watch };
 }
 
+/* The owner's cache assumes only the owner writes its shard's counters; an
+   unfenced commit of the shard (the broker could not record its new
+   owner's epoch) writes them all the same. Its stamp in the owner record,
+   read by the owner's next commit, drops the owner's cache: the counters
+   are read again, nothing lost (with the cache, the owner set them back
+   to its own values). */
+static void test_unfenced_commit_refuses_the_owners_cache(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    unsigned s = owned_fundings(f, f->store, ev, 3, "uc-", (int64_t[]) { 5, 7, 11 });
+    cf_ack_status_t status;
+    if (cf_store_apply(f->store, &ev[0], 1, &status) < 0)     /* the owner's cache fills */
+        fail_msg("%s", cf_store_error(f->store));
+    cf_store_t *unfenced = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
+    if (cf_store_apply(unfenced, &ev[1], 1, &status) < 0)
+        fail_msg("%s", cf_store_error(unfenced));
+    cf_store_destroy(&unfenced);
+    assert_true(apply_counting(f, f->store, &ev[2], "a").hmget > 3);  /* the counters too */
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 2300);
+    /* the stamp is known now: the next commit trusts its cache again */
+    cf_event_t more;
+    funding(f, &more, "ud-", 13, (int) s);
+    assert_int_equal(apply_counting(f, f->store, &more, "a").hmget, 3);
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 3600);
+}
+
 /* A fenced store's second batch of a shard reads no counter it wrote in the
    first: its check round is empty (the read round's WATCH and two HMGETs
    of the marker bucket are all it sends before MULTI), where an unfenced
@@ -493,7 +531,7 @@ static void test_owner_cache_spares_the_checks(void **state)
     owned_fundings(f, f->store, ev, 2, "oc-", (int64_t[]) { 5, 7 });
     apply_counting(f, f->store, &ev[0], "a");
     sent_t fenced = apply_counting(f, f->store, &ev[1], "a");
-    assert_int_equal(fenced.hmget, 2);          /* the markers', none of a counter */
+    assert_int_equal(fenced.hmget, 3);          /* the owner record's, the markers', no counter's */
     assert_int_equal(fenced.type, 0);
     assert_int_equal(fenced.watch, 1);          /* the read round's */
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 1200);
@@ -528,9 +566,9 @@ static void test_owner_cache_dropped_on_a_new_epoch(void **state)
     cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s);
     cf_test_integer(f, "HSET cf:{s%u}:owner epoch 4", s);
     cf_store_set_fence(f->store, s, 4);
-    assert_true(apply_counting(f, f->store, &ev[1], "a").hmget > 2);
+    assert_true(apply_counting(f, f->store, &ev[1], "a").hmget > 3);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 100700);
-    assert_int_equal(apply_counting(f, f->store, &ev[2], "a").hmget, 2);
+    assert_int_equal(apply_counting(f, f->store, &ev[2], "a").hmget, 3);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 101600);
 }
 
@@ -596,7 +634,7 @@ static void test_owner_cache_dropped_with_the_connection(void **state)
     cf_ack_status_t status;
     assert_int_equal(cf_store_apply(store, &other, 1, &status), -1);  /* another shard's call */
     assert_int_equal(cf_store_error_code(store), CF_STORE_ERR_IO);
-    assert_true(apply_counting(f, store, &ev[1], "a").hmget > 2);
+    assert_true(apply_counting(f, store, &ev[1], "a").hmget > 3);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 100700);
     cf_store_destroy(&store);
     kill(relay, SIGKILL);
@@ -619,7 +657,7 @@ static void test_owner_cache_refuses_an_overflow(void **state)
     char *before = strdup(cf_test_dump(f, 1));
     long long hmget = calls(f, "hmget");
     assert_int_equal(cf_store_apply(f->store, &ev[1], 1, &status), -1);
-    assert_int_equal(calls(f, "hmget") - hmget, 2);     /* the markers': the cache's value */
+    assert_int_equal(calls(f, "hmget") - hmget, 3);     /* the owner's, the markers': the cache's value */
     char want[200];
     snprintf(want, sizeof want, "counter would overflow: cf:{s%u}:funding " FUNDING_VALUE
              " (9223322036854775807 + 100000000000000)", s);
@@ -645,6 +683,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exec_refused_reads_again, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_claim_fences_an_older_connection,
+                                        cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_unfenced_commit_fences_the_owners,
+                                        cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_unfenced_commit_refuses_the_owners_cache,
                                         cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_spares_the_checks, cf_test_store_setup,
                                         cf_test_store_teardown),
