@@ -123,6 +123,15 @@ void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds);
     starts the time again; the aggregates it fed are never removed.         */
 void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds);
 
+/*  Acks that wait for replicas: each cf_store_apply that succeeds ends with
+    Redis's WAIT for replicas (1 .. CF_STORE_ACK_REPLICAS_MAX) to hold every
+    write of the call, up to timeout_ms (> 0); fewer fail the call as
+    CF_STORE_ERR_IO (the events applied, not to be acked yet: an apply
+    again finds them applied, and waits again). 0 (the default): no wait,
+    the master's own persistence only (docs/reliability.md).               */
+#define CF_STORE_ACK_REPLICAS_MAX 16
+void cf_store_set_ack_replicas(cf_store_t *self, unsigned replicas, int timeout_ms);
+
 /*  Where to count: latency observes each apply attempt (its read and commit round trips, in seconds),
     errors counts each failed Redis call (unreachable, error reply, bad
     reply). Either may be NULL; both must outlive the store.                  */

@@ -29,6 +29,8 @@ typedef struct {
     unsigned shards;                    /* the deployment's shard count; 0 = CF_SHARD_DEFAULT */
     uint32_t case_ttl_s;                /* closed case state kept; 0 = 30 days */
     unsigned poison_tries;              /* tries before a dead letter; 0 = 3 */
+    unsigned ack_replicas;              /* replicas holding a batch before its ack; 0 = none */
+    int ack_replica_timeout_ms;         /* how long it waits for them; 0 = 1000 */
     const char *rules_file;             /* notification rules; NULL = the defaults */
     volatile sig_atomic_t *reload;      /* set (SIGHUP): read rules_file again; may be NULL */
     cf_metrics_t *metrics;              /* where its series go (outlives it); NULL = none */

@@ -157,6 +157,12 @@ static const cf_setting_t s_rows[] = {
       "how long a closed case's state is kept", NULL },
     { "poison-tries", WORKER, CF_NUMBER(1, 100), "3", 0, "N",
       "tries of one event, across workers, before it goes to the dead-letter stream", NULL },
+    { "ack-replicas", WORKER, CF_NUMBER(0, 16), "0", 0, "N",
+      "Redis replicas that must hold a batch before it is acked (WAIT); 0: the master's own "
+      "persistence only (docs/reliability.md)", NULL },
+    { "ack-replica-timeout", WORKER, CF_NUMBER(10, 60000), "1000", 0, "MS",
+      "how long a batch waits for those replicas; then it is kept and tried again, not acked",
+      NULL },
     { "heartbeat", WORKER, CF_NUMBER(10, 60000), STR(CF_SETTINGS_HEARTBEAT_DEFAULT), 0, "MS",
       "heartbeat interval", NULL },
     { "liveness", WORKER, CF_NUMBER(20, 600000), STR(CF_SETTINGS_LIVENESS_DEFAULT), 0, "MS",

@@ -48,6 +48,8 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, cha
     c->shards = (unsigned) cf_settings_number(s, "shards");
     c->case_ttl_s = (uint32_t) cf_settings_number(s, "case-ttl");
     c->poison_tries = (unsigned) cf_settings_number(s, "poison-tries");
+    c->ack_replicas = (unsigned) cf_settings_number(s, "ack-replicas");
+    c->ack_replica_timeout_ms = (int) cf_settings_number(s, "ack-replica-timeout");
     c->heartbeat_ms = (int) cf_settings_number(s, "heartbeat");
     c->liveness_ms = (int) cf_settings_number(s, "liveness");
     cf_settings_host_port(s, "redis", o->redis_host, sizeof o->redis_host, &c->redis_port);

@@ -60,6 +60,7 @@ static void store_disconnect(cf_store_t *self)
         redisFree(self->ctx);
     self->ctx = NULL;
     self->watching = false;         /* a new connection watches nothing */
+    self->wrote = false;            /* nor wrote anything */
     if (self->claimed)              /* and has claimed no owner record yet */
         memset(self->claimed, 0, self->shards * sizeof *self->claimed);
     /* and may reach a Redis that lost writes (restarted from an older

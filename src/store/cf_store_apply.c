@@ -332,6 +332,7 @@ static int apply_take_claims(cf_store_t *self, size_t claims)
             return cf_store_fail_io(self, "HINCRBY claims");
         const redisReply *r = reply;
         self->claimed[s] = 1;
+        self->wrote = true;
         if (r->type != REDIS_REPLY_INTEGER) {
             self->claimed[s] = 0;
             if (rc == 0)
@@ -812,6 +813,9 @@ static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
         cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)
                                          + (double) (end.tv_nsec - start.tv_nsec) / 1e9);
     }
+    /* nothing acked before the replicas hold it, with ack-replicas */
+    if (cf_store_wait_replicas(self, self->group_shard[0]) < 0)
+        return -1;
     /* a fenced shard wrote nothing: its events stay unapplied, busy, for the
        broker to send to the shard's owner now; the others' stand */
     for (size_t g = 0; g < self->groups; g++)

@@ -307,6 +307,8 @@ int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsig
         } else {
             if (exec->type == REDIS_REPLY_NIL)
                 self->conflicts++;
+            else
+                self->wrote = true;
             commit_exec(commits, n, state, first, count, exec, notes, &r);
         }
         if (exec)

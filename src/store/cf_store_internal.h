@@ -43,6 +43,9 @@ struct _cf_store_t {
     struct _cf_commit_t **commits;  /* the apply path's, one per group */
     size_t commits_capacity;
     bool watching;                  /* the connection may hold a WATCH: UNWATCH first */
+    bool wrote;                     /* the connection wrote something (cf_store_replicas.c) */
+    unsigned ack_replicas;          /* cf_store_set_ack_replicas; 0: no WAIT */
+    int ack_timeout_ms;
     char rules_error[160];          /* why the rules could not be read; "" */
     /* one batch (cf_store_apply.c), reused */
     size_t *order;                  /* event indexes grouped by shard */
@@ -147,6 +150,12 @@ int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);
 /*  Appends UNWATCH when a WATCH may be left on the connection (the reads
     of an attempt that sent no EXEC); returns the replies it will get.     */
 size_t cf_store_append_unwatch(cf_store_t *self);
+
+/*  With ack-replicas set, waits for the replicas to hold what this
+    connection wrote (cf_store_replicas.c), first claiming shard's owner
+    record when the connection wrote nothing yet. 0, or -1 with the error
+    (CF_STORE_ERR_IO when too few replicas answered in time).               */
+int cf_store_wait_replicas(cf_store_t *self, unsigned shard);
 
 /*  The tag event i of this call writes into its marker and counts as its
     request's: its own (cf_store_set_requests), else the call's request's

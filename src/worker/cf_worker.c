@@ -414,8 +414,9 @@ static void worker_log_durability(cf_worker_t *self)
                CF_LOG_QUOTE(cf_store_error(self->store)));
     else
         CF_LOG(mode == CF_STORE_DURABLE_STRICT ? CF_LOG_INFO : CF_LOG_WARN, "durability",
-               "mode=%s guarantee=\"%s\"", mode == CF_STORE_DURABLE_STRICT ? "strict"
-               : mode == CF_STORE_DURABLE_SECOND ? "aof" : "none", text);
+               "mode=%s guarantee=\"%s\" ack_replicas=%u", mode == CF_STORE_DURABLE_STRICT
+               ? "strict" : mode == CF_STORE_DURABLE_SECOND ? "aof" : "none", text,
+               self->config.ack_replicas);
 }
 
 static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
@@ -439,6 +440,10 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
                                                          : CF_SHARD_DEFAULT, true);
     if (self->config.case_ttl_s)
         cf_store_set_case_ttl(self->store, self->config.case_ttl_s);
+    if (self->config.ack_replicas)
+        cf_store_set_ack_replicas(self->store, self->config.ack_replicas,
+                                  self->config.ack_replica_timeout_ms > 0
+                                  ? self->config.ack_replica_timeout_ms : 1000);
     cf_store_set_auth(self->store, self->config.redis_auth);
     if (cf_store_connect(self->store) < 0) {
         snprintf(err, err_size, "redis %s:%d: %s", self->config.redis_host,

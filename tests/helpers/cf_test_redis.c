@@ -154,6 +154,11 @@ int cf_test_redis_port(const cf_test_redis_t *self)
     return self->port;
 }
 
+int cf_test_redis_pid(const cf_test_redis_t *self)
+{
+    return self ? (int) self->pid : -1;
+}
+
 int cf_test_redis_acl_user(const cf_test_redis_t *self, const char *user)
 {
     FILE *acl = fopen(CF_SOURCE_DIR "/deploy/redis-users.acl", "r");

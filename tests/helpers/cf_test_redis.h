@@ -15,6 +15,9 @@ cf_test_redis_t *cf_test_redis_start(void);
 /*  The server's TCP port on 127.0.0.1.                                     */
 int cf_test_redis_port(const cf_test_redis_t *self);
 
+/*  The server's process (to freeze it with SIGSTOP, say).                  */
+int cf_test_redis_pid(const cf_test_redis_t *self);
+
 /*  Creates user (password "pw") with its rules in deploy/redis-users.acl
     (caseflow-worker, caseflow-broker, ...), as the admin. 0, or -1 with why
     on stderr.                                                              */
