@@ -55,6 +55,7 @@ typedef struct {
     const char *key_file;       /* the workers' HMAC key (the ceiling pseudonymises) */
     const char *script_dir;     /* the apply script, for the ceiling's store */
     unsigned shards;            /* the stack's shard count; 0 = CF_SHARD_DEFAULT */
+    unsigned ack_replicas;      /* the workers' ack-replicas (its own stack's replica), reported */
     size_t events;              /* closed loop and ceiling */
     unsigned producers, batch, window;
     unsigned ceiling_threads;   /* as many as workers */

@@ -188,6 +188,7 @@ char *cf_bench_json(const cf_bench_t *self)
     report_redis(o, self->config, r);
     report_cpu_per_process(o, r);
     report_set(o, "persistence", json_string(r->durability[0] ? r->durability : "unknown"));
+    report_set(o, "ack_replicas", json_integer(self->config->ack_replicas));
     char cpu[256];
     report_cpu(cpu, sizeof cpu);
     json_t *machine = json_object();

@@ -105,6 +105,7 @@ int cf_bench_stack_stop(cf_bench_stack_t *self)
     stack_stop(self->workers, self->worker_count);
     stack_stop(&self->broker, 1);
     stack_stop(&self->redis, 1);
+    stack_stop(&self->replica, 1);
     if (!self->dir[0])
         return 0;
     if (stack_log_reports(self, "broker"))

@@ -20,6 +20,7 @@ typedef struct {
     unsigned workers;           /* 1 .. CF_BENCH_MAX_WORKERS */
     bool persistence;           /* appendonly yes, appendfsync always; else no AOF */
     unsigned shards;            /* the daemons' --shards; 0 = their default */
+    bool replica;               /* Redis gets a replica, and the workers ack-replicas 1 */
 } cf_bench_stack_config_t;
 
 typedef struct _cf_bench_stack_t cf_bench_stack_t;

@@ -7,7 +7,7 @@
 #include "cf_bench_stack.h"
 #include "caseflow/cf_redis_auth.h"
 
-#define STACK_PORTS     4               /* redis, intake, workers, publish */
+#define STACK_PORTS     5               /* redis, intake, workers, publish, replica */
 #define STACK_STOP_MS   5000
 
 struct _cf_bench_stack_t {
@@ -15,7 +15,7 @@ struct _cf_bench_stack_t {
     char password_file[96], redis_conf[96];     /* its Redis's password (requirepass) */
     cf_redis_auth_t *auth;                      /* ... as the bench presents it */
     int ports[STACK_PORTS];
-    pid_t redis, broker, workers[CF_BENCH_MAX_WORKERS];
+    pid_t redis, replica, broker, workers[CF_BENCH_MAX_WORKERS];
     unsigned worker_count;
     bool failed;
     char error[512];

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <hiredis/hiredis.h>
@@ -74,27 +75,51 @@ static bool stack_alive(pid_t pid)
     return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
 }
 
-static int stack_wait_redis(cf_bench_stack_t *self)
+/* Waits until the redis-server on port (process *pid, log <name>.log)
+   answers command with a reply holding want (NULL: any status reply). */
+static int stack_wait_redis(cf_bench_stack_t *self, pid_t *pid, int port, const char *name,
+                            const char *command, const char *want)
 {
     for (int tries = 0; tries < 250; tries++) {
         struct timeval tv = { 0, 200000 };
-        redisContext *c = redisConnectWithTimeout("127.0.0.1", self->ports[0], tv);
+        redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
         char why[300];
         redisReply *r = c && !c->err && cf_redis_auth_send(self->auth, c, why, sizeof why) == 0
-                      ? redisCommand(c, "PING") : NULL;
-        bool pong = r && r->type == REDIS_REPLY_STATUS;
+                      ? redisCommand(c, command) : NULL;
+        bool ready = r && (want ? r->type == REDIS_REPLY_STRING && strstr(r->str, want)
+                                : r->type == REDIS_REPLY_STATUS);
         if (r)
             freeReplyObject(r);
         redisFree(c);
-        if (pong)
+        if (ready)
             return 0;
-        if (!stack_alive(self->redis)) {
-            self->redis = 0;
+        if (!stack_alive(*pid)) {
+            *pid = 0;
             break;
         }
         cf_bench_stack_sleep_ms(20);
     }
-    return cf_bench_stack_fail(self, "redis-server did not start (see %s/redis.log)", self->dir);
+    return cf_bench_stack_fail(self, "%s did not start (see %s/%s.log)", name, self->dir, name);
+}
+
+/* A replica of the stack's Redis, in its own directory, with the same
+   persistence, replicating (its link up). */
+static int stack_start_replica(cf_bench_stack_t *self, const char *aof)
+{
+    char dir[96], port[16], master[16];
+    snprintf(dir, sizeof dir, "%s/replica", self->dir);
+    if (mkdir(dir, 0700) < 0)
+        return cf_bench_stack_fail(self, "%s: %s", dir, strerror(errno));
+    snprintf(port, sizeof port, "%d", self->ports[4]);
+    snprintf(master, sizeof master, "%d", self->ports[0]);
+    char *argv[] = { "redis-server", self->redis_conf, "--port", port, "--bind", "127.0.0.1",
+                     "--dir", dir, "--appendonly", (char *) aof, "--appendfsync", "always",
+                     "--save", "", "--protected-mode", "yes", "--replicaof", "127.0.0.1", master,
+                     NULL };
+    if ((self->replica = stack_spawn(self, "replica", argv)) < 0)
+        return -1;
+    return stack_wait_redis(self, &self->replica, self->ports[4], "replica", "INFO replication",
+                            "master_link_status:up");
 }
 
 static unsigned stack_joined(const cf_bench_stack_t *self)
@@ -153,7 +178,8 @@ static int stack_write_secrets(cf_bench_stack_t *self)
         return -1;
     snprintf(conf, sizeof conf, "%s/redis.conf", self->dir);
     int fd = open(conf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || dprintf(fd, "requirepass %s\n", hex) < 0) {
+    /* masterauth: what the replica, when there is one, presents */
+    if (fd < 0 || dprintf(fd, "requirepass %s\nmasterauth %s\n", hex, hex) < 0) {
         if (fd >= 0)
             close(fd);
         return cf_bench_stack_fail(self, "%s: %s", conf, strerror(errno));
@@ -176,8 +202,12 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
     const char *aof = config->persistence ? "yes" : "no";
     char *redis_argv[] = { "redis-server", self->redis_conf, "--port", port, "--bind", "127.0.0.1", "--dir",
                            self->dir, "--appendonly", (char *) aof, "--appendfsync", "always",
-                           "--save", "", "--protected-mode", "yes", NULL };
-    if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0 || stack_wait_redis(self) < 0)
+                           "--save", "", "--protected-mode", "yes",
+                           /* a replica's first sync at once, not after 5 s */
+                           "--repl-diskless-sync-delay", "0", NULL };
+    if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0
+        || stack_wait_redis(self, &self->redis, self->ports[0], "redis", "PING", NULL) < 0
+        || (config->replica && stack_start_replica(self, aof) < 0))
         return -1;
     /* the broker reads the outboxes from this Redis to publish them, as a
        real stack's does: without it, it would look for one at the default
@@ -196,7 +226,8 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
         char *worker_argv[] = { worker, "--broker", wk, "--redis", redis, "--key-file",
                                 self->key_file, "--scripts", (char *) config->script_dir,
                                 "--redis-user", "default", "--redis-password-file",
-                                self->password_file, "--shards", shards, NULL };
+                                self->password_file, "--shards", shards,
+                                config->replica ? "--ack-replicas" : NULL, "1", NULL };
         if ((self->workers[i] = stack_spawn(self, name, worker_argv)) < 0)
             return -1;
         self->worker_count++;

@@ -44,6 +44,8 @@ static const char *s_usage =
     "                      each request at its time, up to " BENCH_STR(CF_BENCH_OPEN_WINDOW) " in flight\n"
     "  --seed N            the event mix (default 1); use a new one per run on a kept Redis\n"
     "  --no-persistence    the bench's own Redis without AOF (default: appendfsync always)\n"
+    "  --replica           the bench's own Redis gets a replica, and the workers ack a\n"
+    "                      batch only once it holds it (ack-replicas 1)\n"
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
     "  --redis HOST:PORT   ... and the Redis its workers use (its aggregates change)\n"
     "  --stack DIR         ... and the scripts/up directory of its pid files, for the CPU\n"
@@ -59,7 +61,7 @@ typedef struct {
     const char *redis, *bin, *stack;
     cf_curve_t *curve;
     long long workers;
-    bool json, quiet, persistence;
+    bool json, quiet, persistence, replica;
     bool senders;               /* the deprecated --senders was given */
     char redis_host[256];
 } bench_options_t;
@@ -101,6 +103,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
         { "rate", required_argument, 0, 'r' }, { "open-seconds", required_argument, 0, 'o' },
         { "open-batch", required_argument, 0, 'O' }, { "senders", required_argument, 0, 'S' },
         { "seed", required_argument, 0, 's' }, { "no-persistence", no_argument, 0, 'N' },
+        { "replica", no_argument, 0, 'K' },
         { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
         { "bin", required_argument, 0, 'B' }, { "stack", required_argument, 0, 'D' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
@@ -113,6 +116,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
         switch (opt) {
         case 'j': o->json = true; break;
         case 'N': o->persistence = false; break;
+        case 'K': o->replica = true; o->bench.ack_replicas = 1; break;
         case 'i': o->bench.intake = optarg; break;
         case 'R': o->redis = optarg; break;
         case 'B': o->bin = optarg; break;
@@ -138,6 +142,10 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
     }
     if (o->redis && !o->persistence) {
         snprintf(err, n, "--no-persistence is for the bench's own Redis, not with --redis");
+        return -1;
+    }
+    if (o->redis && o->replica) {
+        snprintf(err, n, "--replica is for the bench's own Redis, not with --redis");
         return -1;
     }
     if (o->redis && cf_args_host_port("--redis", o->redis, o->redis_host, sizeof o->redis_host,
@@ -260,7 +268,8 @@ int main(int argc, char **argv)
     } else {
         own_dir(bin, sizeof bin);
         cf_bench_stack_config_t sc = { o.bin ? o.bin : bin, o.bench.script_dir,
-                                       (unsigned) o.workers, o.persistence, o.bench.shards };
+                                       (unsigned) o.workers, o.persistence, o.bench.shards,
+                                       o.replica };
         stack = cf_bench_stack_new();
         if (cf_bench_stack_start(stack, &sc) < 0) {
             fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));

@@ -33,7 +33,8 @@ static void test_broker_missing(void **state)
     assert_non_null(mkdtemp(tmp));
     setenv("TMPDIR", tmp, 1);
     cf_bench_stack_t *stack = cf_bench_stack_new();
-    cf_bench_stack_config_t config = { "/nonexistent", cf_bench_scripts(NULL), 1, false, 0 };
+    cf_bench_stack_config_t config = { "/nonexistent", cf_bench_scripts(NULL), 1, false, 0,
+                                       false };
     assert_int_equal(cf_bench_stack_start(stack, &config), -1);
     const char *error = cf_bench_stack_error(stack);
     /* the broker or a worker (neither binary exists): whichever exits first */
@@ -71,10 +72,11 @@ static void test_broker_arguments(void **state)
     assert_int_equal(mkdir(bin, 0700), 0);
     /* a broker that logs its arguments and waits; a worker that fails at once */
     write_script(bin, "caseflow-broker", "echo \"args: $*\"; exec sleep 30");
-    write_script(bin, "caseflow-worker", "sleep 0.3; exit 3");
+    write_script(bin, "caseflow-worker", "echo \"args: $*\"; sleep 0.3; exit 3");
     setenv("TMPDIR", tmp, 1);
     cf_bench_stack_t *stack = cf_bench_stack_new();
-    cf_bench_stack_config_t config = { bin, cf_bench_scripts(NULL), 2, false, 7 };
+    /* with a replica: it replicates before the daemons start, which are told to wait for it */
+    cf_bench_stack_config_t config = { bin, cf_bench_scripts(NULL), 2, false, 7, true };
     assert_int_equal(cf_bench_stack_start(stack, &config), -1);
     /* both workers stop at about the same time: either may be seen first */
     const char *error = cf_bench_stack_error(stack);
@@ -86,6 +88,12 @@ static void test_broker_arguments(void **state)
     assert_true(cpu.procs[0].pid > 0);
     assert_string_equal(cpu.procs[2].name, "worker-2");
     char log[256], line[1024] = "", want[128];
+    snprintf(log, sizeof log, "%s/worker-1.log", cf_bench_stack_dir(stack));
+    FILE *w = fopen(log, "r");
+    assert_non_null(w);
+    assert_non_null(fgets(line, sizeof line, w));
+    fclose(w);
+    assert_non_null(strstr(line, "--shards 7 --ack-replicas 1"));
     snprintf(log, sizeof log, "%s/broker.log", cf_bench_stack_dir(stack));
     snprintf(want, sizeof want, "--redis 127.0.0.1:%d --redis-user default --redis-password-file %s/redis.password",
              cf_bench_stack_redis_port(stack), cf_bench_stack_dir(stack));
