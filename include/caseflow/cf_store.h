@@ -345,6 +345,14 @@ int cf_store_dlq_delete(cf_store_t *self, const char *id, const char *event_id);
     workers call this. *fired gets how many fired. 0 / -1.                  */
 int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired);
 
+/*  One step of that, so that a caller can do other work between steps (the
+    worker answers its jobs): looks at up to 16 shards from *shard on and
+    fires the alerts due by now_ms of the first one that has some (one
+    shard's commit, at most 100 alerts); *shard becomes the shard after it,
+    or after the last one looked at; the round is over when *shard reaches
+    cf_store_shards(). *fired gets how many fired. 0 / -1.                  */
+int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, unsigned *shard, unsigned *fired);
+
 /*  The clock an operator set (caseflow-ctl clock set), for replays of past
     events and for tests: *ms gets it, or -1 when none is set (then the wall
     clock is the clock). 0 / -1.                                            */

@@ -2,8 +2,11 @@
     keeps each shard's deadlines in cf:{sN}:due; here a timer reads the ones
     due by now and fires them as the apply path applies events: the fold
     (cf_fold_fire) computes, one commit (cf_store_commit.c) writes, under
-    WATCH of the states read, shard by shard. The clock is the wall clock
-    unless an operator set cf:clock (replays of past events, tests).        */
+    WATCH of the states read, shard by shard, a shard a step: the worker
+    runs its jobs between steps, so that a round of many alerts does not
+    hold them up (docs/performance.md, "The stalls of the open loop"). The
+    clock is the wall clock unless an operator set cf:clock (replays of past
+    events, tests).                                                          */
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_alloc.h"
@@ -18,6 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #define DUE_BATCH       "100"       /* alerts fired per shard and call */
+#define DUE_LOOK        16          /* shards a step looks at for one with alerts due */
 #define DUE_CLOCK_KEY   CF_KEYS_CLOCK
 
 /* The case_id of member "<case_id>|<limit>" into id, and its limit (-1 when
@@ -117,46 +121,80 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
     return rc;
 }
 
-int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
+/* Of the shards [from, from + n), the first whose due set has a member due
+   by now (one member each asked for, one round trip for all n; ZRANGEBYSCORE,
+   which the worker's ACL allows already), or from + n when none has. */
+static int due_find(cf_store_t *self, unsigned from, unsigned n, const char *now,
+                    unsigned *found)
 {
-    assert(self && fired);
+    for (unsigned s = from; s < from + n; s++) {
+        char due[CF_KEYS_MAX];
+        cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
+        if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s LIMIT 0 1", due, now)
+            != REDIS_OK)
+            abort();
+    }
+    *found = from + n;
+    int rc = 0;
+    for (unsigned s = from; s < from + n; s++) {
+        redisReply *reply = NULL;
+        if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply)
+            return cf_store_fail_io(self, "ZRANGEBYSCORE");     /* the connection is dropped */
+        if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
+            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
+                               reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected");
+        else if (rc == 0 && reply->elements > 0 && *found == from + n)
+            *found = s;
+        freeReplyObject(reply);
+    }
+    return rc;
+}
+
+int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, unsigned *shard, unsigned *fired)
+{
+    assert(self && shard && fired);
     cf_store_clear_error(self);
     *fired = 0;
+    if (*shard >= self->shards)
+        return 0;
     if (cf_store_ensure(self, 0) < 0)
         return -1;
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long) now_ms);
-    /* every shard's due members in one round trip; then a commit for each
-       shard that has some (most ticks: none) */
-    for (unsigned s = 0; s < self->shards; s++) {
-        char due[CF_KEYS_MAX];
-        cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-        if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 "
-                               DUE_BATCH, due, now) != REDIS_OK)
-            abort();
-    }
-    redisReply **members = cf_calloc(self->shards, sizeof *members);
+    unsigned n = self->shards - *shard < DUE_LOOK ? self->shards - *shard
+                                                             : DUE_LOOK;
+    unsigned from = *shard, s;
+    if (due_find(self, from, n, now, &s) < 0)
+        return -1;
+    *shard = s < from + n ? s + 1 : s;  /* past the one fired now, or every one looked at */
+    if (s == from + n)
+        return 0;
+    char due[CF_KEYS_MAX];
+    cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
+    redisReply *members = redisCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 "
+                                       DUE_BATCH, due, now);
+    if (!members)
+        return cf_store_fail_io(self, "ZRANGEBYSCORE");
     int rc = 0;
-    for (unsigned s = 0; s < self->shards; s++) {
-        void *reply = NULL;
-        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply) {
-            rc = cf_store_fail_io(self, "ZRANGEBYSCORE");
-            break;
-        }
-        members[s] = reply;
+    if (members->type != REDIS_REPLY_ARRAY || members->elements % 2)
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
+                           members->type == REDIS_REPLY_ERROR ? members->str : "unexpected");
+    else if (members->elements)
+        rc = due_fire_shard(self, s, members, now_ms, fired);
+    freeReplyObject(members);
+    return rc;
+}
+
+int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
+{
+    assert(self && fired);
+    *fired = 0;
+    unsigned shard = 0, step;
+    int rc = 0;
+    while (rc == 0 && shard < cf_store_shards(self)) {
+        rc = cf_store_fire_due_step(self, now_ms, &shard, &step);
+        *fired += step;
     }
-    for (unsigned s = 0; rc == 0 && s < self->shards; s++) {
-        if (members[s]->type != REDIS_REPLY_ARRAY || members[s]->elements % 2)
-            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
-                               members[s]->type == REDIS_REPLY_ERROR ? members[s]->str
-                                                                     : "unexpected");
-        else if (members[s]->elements)
-            rc = due_fire_shard(self, s, members[s], now_ms, fired);
-    }
-    for (unsigned s = 0; s < self->shards; s++)
-        if (members[s])
-            freeReplyObject(members[s]);
-    free(members);
     return rc;
 }
 

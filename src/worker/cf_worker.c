@@ -26,7 +26,8 @@
 
 #define WORKER_RETRY_MIN_MS 100
 #define WORKER_RETRY_MAX_MS 1000   /* a Redis back is used within a second */
-#define WORKER_FIRE_EVERY_MS 1000   /* how often overdue deadlines are looked at */
+#define WORKER_FIRE_EVERY_MS 1000   /* how often a round of overdue deadlines starts */
+#define WORKER_FIRE_STEP_MS 1       /* between a round's steps, when jobs may run */
 
 typedef struct {
     cf_metric_t *jobs[2];           /* answered, by run: [0] batch, [1] careful */
@@ -57,6 +58,9 @@ struct _cf_worker_t {
     cf_multipart_t *inbox;          /* receives; swapped into a job slot */
     cf_msg_job_t job;               /* the job being run, as parsed */
     int64_t last_heard, last_sent, retry_at, fired_at;
+    int64_t fire_clock;             /* the round's now, by the clock in force */
+    unsigned fire_shard;            /* where the round's next step looks */
+    int fire_timer;                 /* the round's steps (0: no round) */
     int retry_ms;
     bool redis_down;                /* the last Redis call failed */
     uint64_t events_done;
@@ -288,25 +292,62 @@ static void worker_reload(cf_worker_t *self)
     CF_LOG(CF_LOG_INFO, "rules reloaded", "file=%s", self->config.rules_file);
 }
 
-/* Fires the overdue alerts whose time has come: by the clock an operator
-   set, else the wall clock. Every worker does it; each alert fires once. */
-static void worker_fire_due(cf_worker_t *self, int64_t now)
+/* The round of overdue alerts is over (done, or Redis failed). */
+static void worker_fire_end(cf_worker_t *self)
 {
-    if (now - self->fired_at < WORKER_FIRE_EVERY_MS || self->retry_at)
-        return;             /* not yet, or Redis is failing: the jobs come first */
-    self->fired_at = now;
-    int64_t clock;
+    cf_loop_remove_timer(self->loop, self->fire_timer);
+    self->fire_timer = 0;
+}
+
+/* One step of the round: the due alerts of one shard (cf_store_fire_due_step).
+   The loop reads the broker's socket before each step, so a job that came
+   meanwhile runs first and waits for one shard's commit at most, not for
+   the round (which, with many alerts due, takes a while). */
+static int worker_on_fire_step(cf_loop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    cf_worker_t *self = arg;
     unsigned fired = 0;
-    if (cf_store_clock(self->store, &clock) < 0
-        || cf_store_fire_due(self->store, clock >= 0 ? clock : cf_wall_ms(), &fired) < 0) {
+    if (self->retry_at) {
+        worker_fire_end(self);          /* Redis is failing: the jobs come first */
+        return 0;
+    }
+    if (cf_store_fire_due_step(self->store, self->fire_clock, &self->fire_shard, &fired) < 0) {
         worker_redis_failed(self, "redis failed, overdue timer", cf_store_error(self->store),
                             WORKER_FIRE_EVERY_MS);
-        return;
+        worker_fire_end(self);
+        return 0;
     }
     worker_redis_ok(self);
     cf_metric_add(self->metrics.alerts_fired, fired);
     if (fired)
         CF_LOG(CF_LOG_DEBUG, "overdue alerts fired", "count=%u", fired);
+    if (self->fire_shard >= cf_store_shards(self->store))
+        worker_fire_end(self);
+    return 0;
+}
+
+/* Starts a round of the overdue alerts whose time has come, by the clock
+   an operator set, else the wall clock, once a second. Every worker does
+   it; each alert fires once. */
+static void worker_fire_due(cf_worker_t *self, int64_t now)
+{
+    if (self->fire_timer || now - self->fired_at < WORKER_FIRE_EVERY_MS || self->retry_at)
+        return;             /* a round under way, not yet, or Redis is failing */
+    self->fired_at = now;
+    int64_t clock;
+    if (cf_store_clock(self->store, &clock) < 0) {
+        worker_redis_failed(self, "redis failed, overdue timer", cf_store_error(self->store),
+                            WORKER_FIRE_EVERY_MS);
+        return;
+    }
+    worker_redis_ok(self);
+    self->fire_clock = clock >= 0 ? clock : cf_wall_ms();
+    self->fire_shard = 0;
+    self->fire_timer = cf_loop_add_timer(self->loop, WORKER_FIRE_STEP_MS, worker_on_fire_step,
+                                         self);
+    if (self->fire_timer < 0)
+        self->fire_timer = 0;       /* no free timer: cannot happen (two of CF_LOOP_MAX_TIMERS) */
 }
 
 /* Before a reconnect: why the broker is silent, when the socket knows. A

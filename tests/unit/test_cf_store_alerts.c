@@ -2,7 +2,8 @@
     shards' outboxes (docs/notifications.md): case.* with persons, the
     vulnerable alerts (registration, screening, risk) once per case and flag,
     the predeparture alert, route spikes once per spike, and overdue alerts
-    fired by time alone, once, and never again for that case and limit.
+    fired by time alone, once, and never again for that case and limit, a
+    shard a step.
     Against a throw-away redis-server, with the default rules.              */
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,6 +152,31 @@ static void test_overdue_by_time_alone(void **state)
     assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_B_SHARD "}:due"), 0);
 }
 
+/* A step fires one shard's alerts and says where the next one looks: the
+   worker answers its jobs between steps. */
+static void test_overdue_step_by_step(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    cf_test_register(&ev[0], "s-0", CASE_A, "CH-AVR", "f", "\3");
+    cf_test_register(&ev[1], "s-1", CASE_B, "EU-IOM-JI", "m", "\3");
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+    unsigned shard = 0, fired;
+    const unsigned expect[][2] = {  /* shard after the step, fired */
+        { 14, 1 },                  /* CASE_A's, in shard 13 */
+        { 30, 0 }, { 46, 0 },       /* 16 shards looked at, none due */
+        { 48, 1 },                  /* CASE_B's, in shard 47 */
+        { 64, 0 }, { 64, 0 },       /* the round is over: nothing more */
+    };
+    for (size_t i = 0; i < sizeof expect / sizeof *expect; i++) {
+        assert_int_equal(cf_store_fire_due_step(f->store, T0 + 61 * DAY, &shard, &fired), 0);
+        assert_int_equal(shard, expect[i][0]);
+        assert_int_equal(fired, expect[i][1]);
+    }
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, &fired), 0);
+    assert_int_equal(fired, 0);     /* once each */
+}
+
 static void test_clock(void **state)
 {
     fixture_t *f = *state;
@@ -184,6 +210,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_predeparture, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_spike_once_per_spike, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_by_time_alone, setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_overdue_step_by_step, setup,
+                                        cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_clock, setup, cf_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,212 @@
+/*  Tests of cf_worker against a throw-away redis-server and a fake broker
+    (a ROUTER in the test): a round of overdue alerts is fired a shard at a
+    time, with the jobs that come meanwhile answered between its steps
+    rather than after it (a round of many alerts used to hold every job of
+    the worker up for as long as it took: the ~100 ms stalls of the open
+    loop, docs/performance.md), and the round still fires every shard.     */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+#include <hiredis/hiredis.h>
+#include "caseflow/cf_keys.h"
+#include "caseflow/cf_msg.h"
+#include "caseflow/cf_multipart.h"
+#include "caseflow/cf_worker.h"
+#include "cf_test_ports.h"
+#include "cf_test_redis.h"
+
+#define SHARDS      1024        /* the most: a round of them all takes a while */
+#define DUE_EACH    100         /* members per shard, all due: one step each */
+#define WAIT_MS     20000       /* the most a test waits for anything */
+
+typedef struct {
+    cf_test_redis_t *redis;
+    redisContext *raw;
+    char key_path[64], endpoint[64];
+    void *ctx, *router;
+    cf_multipart_t *parts;
+    cf_worker_t *worker;
+    pthread_t thread;
+    volatile sig_atomic_t stop;
+    bool running;
+} fixture_t;
+
+static void *worker_thread(void *arg)
+{
+    fixture_t *f = arg;
+    cf_worker_run(f->worker, &f->stop);
+    return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+    nanosleep(&(struct timespec) { ms / 1000, (ms % 1000) * 1000000L }, NULL);
+}
+
+/* Every shard's due set holds DUE_EACH members due long ago, of no case
+   (each one is only removed when fired: the cheapest step there is). */
+static void fill_due(fixture_t *f)
+{
+    for (unsigned s = 0; s < SHARDS; s++) {
+        char key[CF_KEYS_MAX];
+        cf_keys_fixed(key, sizeof key, s, CF_KEYS_DUE);
+        for (int i = 0; i < DUE_EACH; i++)
+            redisAppendCommand(f->raw, "ZADD %s 1 gone-%d", key, i);
+    }
+    for (unsigned n = 0; n < SHARDS * DUE_EACH; n++) {
+        redisReply *reply = NULL;
+        assert_int_equal(redisGetReply(f->raw, (void **) &reply), REDIS_OK);
+        freeReplyObject(reply);
+    }
+}
+
+static long long raw_integer(fixture_t *f, const char *fmt, unsigned shard)
+{
+    char key[CF_KEYS_MAX];
+    cf_keys_fixed(key, sizeof key, shard, CF_KEYS_DUE);
+    redisReply *reply = redisCommand(f->raw, fmt, key);
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+    long long n = reply->integer;
+    freeReplyObject(reply);
+    return n;
+}
+
+static bool due_left(fixture_t *f, unsigned shard)
+{
+    return raw_integer(f, "EXISTS %s", shard) > 0;
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->key_path, sizeof f->key_path, "/tmp/cf_worker_test_%d.key", (int) getpid());
+    FILE *file = fopen(f->key_path, "w");
+    fputs("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", file);
+    fclose(file);
+    f->redis = cf_test_redis_start();
+    if (!f->redis)
+        return -1;
+    f->raw = redisConnect("127.0.0.1", cf_test_redis_port(f->redis));
+    f->ctx = zmq_ctx_new();
+    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(f->router, ZMQ_LINGER, &linger, sizeof linger);
+    snprintf(f->endpoint, sizeof f->endpoint, "tcp://127.0.0.1:%d", cf_test_free_port());
+    if (!f->raw || f->raw->err || zmq_bind(f->router, f->endpoint) < 0)
+        return -1;
+    f->parts = cf_multipart_new(CF_MSG_MAX_DONE_PARTS);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    f->stop = 1;
+    if (f->running)
+        pthread_join(f->thread, NULL);
+    cf_worker_destroy(&f->worker);
+    cf_multipart_destroy(&f->parts);
+    zmq_close(f->router);
+    zmq_ctx_term(f->ctx);
+    if (f->raw)
+        redisFree(f->raw);
+    cf_test_redis_stop(&f->redis);
+    unlink(f->key_path);
+    free(f);
+    return 0;
+}
+
+/* The next message from the worker (cf_multipart_recv does not wait). */
+static void recv_parts(fixture_t *f)
+{
+    zmq_pollitem_t item = { f->router, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal(zmq_poll(&item, 1, WAIT_MS), 1);      /* else: timed out */
+    assert_int_equal(cf_multipart_recv(f->parts, f->router), 0);
+}
+
+/* Starts the worker, and takes its READY: the worker's identity into id. */
+static size_t start_worker(fixture_t *f, char *id, size_t size)
+{
+    cf_worker_config_t config = { .broker_endpoint = f->endpoint, .redis_host = "127.0.0.1",
+                                  .redis_port = cf_test_redis_port(f->redis),
+                                  .key_file = f->key_path, .script_dir = CF_SOURCE_DIR "/lua",
+                                  .shards = SHARDS };
+    char err[256];
+    f->worker = cf_worker_new(&config, err, sizeof err);
+    if (!f->worker)
+        fail_msg("%s", err);
+    assert_int_equal(pthread_create(&f->thread, NULL, worker_thread, f), 0);
+    f->running = true;
+    recv_parts(f);
+    assert_int_equal(cf_msg_worker_command(f->parts), CF_MSG_READY);
+    size_t len = cf_multipart_len(f->parts, 0);
+    assert_true(len <= size);
+    memcpy(id, cf_multipart_data(f->parts, 0), len);
+    return len;
+}
+
+/* Sends job job_id (one event that does not decode: acked rejected). */
+static void send_job(fixture_t *f, const char *id, size_t id_len, uint64_t job_id)
+{
+    zmq_msg_t event;
+    zmq_msg_init_size(&event, 3);
+    memcpy(zmq_msg_data(&event), "bad", 3);
+    uint64_t request = job_id;
+    assert_int_equal(cf_msg_send_job(f->router, 0, id, id_len, false, job_id, &request, NULL, 0,
+                                     &event, 1), 0);
+    zmq_msg_close(&event);
+}
+
+/* Waits for the DONE of job_id, past heartbeats. */
+static void wait_done(fixture_t *f, uint64_t job_id)
+{
+    for (;;) {
+        recv_parts(f);
+        uint64_t done = 0;
+        if (cf_msg_worker_command(f->parts) == CF_MSG_DONE
+            && cf_msg_parse_done(f->parts, &done) == 0 && done == job_id)
+            return;
+    }
+}
+
+static void test_jobs_run_between_alert_steps(void **state)
+{
+    fixture_t *f = *state;
+    fill_due(f);
+    char id[256];
+    size_t id_len = start_worker(f, id, sizeof id);
+    /* the round has begun once shard 0's alerts are gone */
+    int waited = 0;
+    for (; due_left(f, 0) && waited < WAIT_MS; waited++)
+        sleep_ms(1);
+    assert_false(due_left(f, 0));
+    send_job(f, id, id_len, 7);
+    wait_done(f, 7);
+    /* answered in the middle of the round, not after its last shard */
+    assert_true(due_left(f, SHARDS - 1));
+    /* and the round goes on to fire every shard's */
+    for (waited = 0; due_left(f, SHARDS - 1) && waited < WAIT_MS; waited += 10)
+        sleep_ms(10);
+    for (unsigned s = 0; s < SHARDS; s++)
+        assert_int_equal(raw_integer(f, "ZCARD %s", s), 0);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_jobs_run_between_alert_steps, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
