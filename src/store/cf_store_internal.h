@@ -151,6 +151,29 @@ int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);
     of an attempt that sent no EXEC); returns the replies it will get.     */
 size_t cf_store_append_unwatch(cf_store_t *self);
 
+/* ---- the apply path's reads (cf_store_read.c) ---------------------------- */
+
+/*  Groups a batch's events by shard: group g is the events
+    order[start[g] .. start[g + 1]) of shard group_shard[g], in shard order
+    (a counting sort keeps each shard's order); also each event's marker
+    digest and bucket.                                                      */
+void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count);
+
+/*  One round trip that reads every pending group's states, markers and
+    (fenced) owner record under WATCH, after the connection's claims, into
+    self->reads from self->read_start[g]; again when the markers'
+    generation moved under it. 0 / -1.                                      */
+int cf_store_read(cf_store_t *self, const cf_event_t *events);
+void cf_store_free_reads(cf_store_t *self);
+
+/*  Group g's states read: part 0 its cases, part 1 its routes; the event
+    (one of each) that names state j of a part; the index of the first
+    reply of its states in self->reads.                                     */
+size_t cf_store_read_count(const cf_store_t *self, size_t g, int part);
+const cf_event_t *cf_store_read_event(const cf_store_t *self, const cf_event_t *events,
+                                      size_t g, int part, size_t j);
+size_t cf_store_read_states_at(const cf_store_t *self, size_t g);
+
 /*  With ack-replicas set, waits for the replicas to hold what this
     connection wrote (cf_store_replicas.c), first claiming shard's owner
     record when the connection wrote nothing yet. 0, or -1 with the error
