@@ -174,6 +174,12 @@ const cf_event_t *cf_store_read_event(const cf_store_t *self, const cf_event_t *
                                       size_t g, int part, size_t j);
 size_t cf_store_read_states_at(const cf_store_t *self, size_t g);
 
+/*  Appends the connection's claim on shard's owner record (HINCRBY of its
+    field "claims"): a write that refuses any transaction watching the
+    record from another connection (docs/storage.md, "The connection's
+    claim"). The caller reads its reply.                                    */
+void cf_store_append_claim(cf_store_t *self, unsigned shard);
+
 /*  With ack-replicas set, waits for the replicas to hold what this
     connection wrote (cf_store_replicas.c), first claiming shard's owner
     record when the connection wrote nothing yet. 0, or -1 with the error

@@ -277,6 +277,14 @@ static int apply_take_time(cf_store_t *self, const redisReply *reply)
    owner record, so the claim refuses its EXEC if it comes later; if it
    came before, this connection's reads see what it wrote. Returns how
    many were appended (their shards' self->claimed 2 until the reply). */
+void cf_store_append_claim(cf_store_t *self, unsigned shard)
+{
+    char key[CF_KEYS_MAX];
+    cf_keys_fixed(key, sizeof key, shard, CF_KEYS_OWNER);
+    if (redisAppendCommand(self->ctx, "HINCRBY %s claims 1", key) != REDIS_OK)
+        abort();                    /* hiredis could not allocate */
+}
+
 static size_t apply_append_claims(cf_store_t *self)
 {
     size_t claims = 0;
@@ -284,10 +292,7 @@ static size_t apply_append_claims(cf_store_t *self)
         unsigned s = self->group_shard[g];
         if (!self->pending[g] || !self->fence[s] || self->claimed[s])
             continue;
-        char key[CF_KEYS_MAX];
-        cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER);
-        if (redisAppendCommand(self->ctx, "HINCRBY %s claims 1", key) != REDIS_OK)
-            abort();
+        cf_store_append_claim(self, s);
         self->claimed[s] = 2;       /* sent: apply_take_claims reads its reply */
         claims++;
     }

@@ -12,7 +12,6 @@
     nothing yet (a retry after a reconnect that finds every event applied)
     claims an owner record first (HINCRBY claims, as cf_store_apply.c does
     before its first fenced commit of a shard).                             */
-#include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
@@ -33,10 +32,7 @@ int cf_store_wait_replicas(cf_store_t *self, unsigned shard)
         return 0;
     size_t replies = 1;
     if (!self->wrote) {
-        char key[CF_KEYS_MAX];
-        cf_keys_fixed(key, sizeof key, shard, CF_KEYS_OWNER);
-        if (redisAppendCommand(self->ctx, "HINCRBY %s claims 1", key) != REDIS_OK)
-            abort();
+        cf_store_append_claim(self, shard);
         replies++;
     }
     if (redisAppendCommand(self->ctx, "WAIT %u %d", self->ack_replicas, self->ack_timeout_ms)
