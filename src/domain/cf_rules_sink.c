@@ -203,7 +203,11 @@ int rules_sink_key(rules_set_t *set, const char *name, const char *key, const ch
                    int line, char *why, size_t n)
 {
     rules_sink_t *sink = sink_find(set, name, strlen(name));
-    assert(sink);                       /* its heading opened it */
+    /* its heading opened it, unless the heading was one our line watch did
+       not see as one (inih's, after a stray carriage return, say) */
+    if (!sink && (rules_sink_open(set, name, strlen(name), line, why, n) < 0
+                  || !(sink = sink_find(set, name, strlen(name)))))
+        return -1;
     int id = 0;
     while (id < RULES_SINK_KEYS && strcmp(s_keys[id].name, key))
         id++;

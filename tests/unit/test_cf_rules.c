@@ -359,6 +359,13 @@ static void test_errors(void **state)
     assert_int_equal(cf_rules_load(rules, s_dir), -1);
     snprintf(want, sizeof want, "%s: cannot read: Is a directory", s_dir);
     assert_string_equal(cf_rules_error(rules), want);
+    /* a sink heading after a stray carriage return (found by fuzz_rules: it
+       crashed the parser, whose line watch did not see the heading) */
+    static const char cr[] = "# sinks\n\r[sink.ops]\ntopics = alert.\n";
+    assert_int_equal(cf_rules_load(rules, write_rules(cr, sizeof cr - 1)), -1);
+    snprintf(want, sizeof want, "%s:3: sink.ops: missing key type (webhook, slack or smtp)",
+             s_path);
+    assert_string_equal(cf_rules_error(rules), want);
     /* none of it changed the rules; a good load clears the error */
     assert_packed(rules, DEFAULTS_JSON);
     assert_int_equal(cf_rules_load(rules, write_rules("[spike]\nratio = 3\n", 0)), 0);
