@@ -63,16 +63,24 @@ size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id,
 /*  Dedupe markers (docs/storage.md, "Dedupe markers"): an applied event is
     the field <digest> = <request tag> of the hash
     cf:{s<shard>}:eid:<generation>:<bucket>, where generation is the Redis
-    clock divided by --eid-ttl and bucket and digest come from the event id
-    (BLAKE2b-128: bytes 0..11 the digest, 12..15 little-endian the bucket
-    modulo CF_KEYS_EID_BUCKETS). The bucket count keeps each hash within
-    Redis's listpack encoding (128 fields) for about a million ids per shard
-    and generation; every worker must use the same value.                  */
+    clock divided by --eid-ttl. Digest and bucket come from BLAKE2b-128: the
+    digest is bytes 0..11 of the hash of the event's case_id (with its
+    terminator) and event_id, or of the event_id alone for an event without
+    a case; the bucket is bytes 12..15, little-endian, modulo
+    CF_KEYS_EID_BUCKETS of the hash of the case_id, or of the event_id for
+    an event without a case. So every marker of a case is in one bucket,
+    which one lookup and one write serve for a batch's events of the case,
+    and a case event is known by its event_id within its case. The bucket
+    count keeps each hash within Redis's listpack encoding (128 fields) for
+    about a million ids per shard and generation; every worker must use the
+    same value.                                                              */
 #define CF_KEYS_EID_BUCKETS 1024
 #define CF_KEYS_EID_DIGEST  12
 
-/*  The marker field of event_id into digest; returns its bucket.          */
-unsigned cf_keys_eid_digest(const char *event_id, unsigned char digest[CF_KEYS_EID_DIGEST]);
+/*  The marker field of the event event_id of case case_id (NULL or "" for
+    an event without a case) into digest; returns its bucket.              */
+unsigned cf_keys_eid_digest(const char *case_id, const char *event_id,
+                            unsigned char digest[CF_KEYS_EID_DIGEST]);
 
 /*  cf:{s<shard>}:eid:<generation>:<bucket>, a hash of dedupe markers.     */
 size_t cf_keys_eid(char *buf, size_t size, unsigned shard, long long generation,

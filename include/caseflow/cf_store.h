@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "caseflow/cf_counts.h"
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_metrics.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_redis_auth.h"
@@ -234,6 +235,12 @@ int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **cou
     (event->shard_hash, set by cf_event_decode from the raw case_ref, route
     or event_id: cf_shard) modulo cf_store_shards. Pure.                    */
 unsigned cf_store_shard_of(const cf_store_t *self, const cf_event_t *event);
+
+/*  An event's dedupe marker: its field into digest, and its bucket
+    (cf_keys_eid_digest: a case event's marker is known by its case_id and
+    event_id and kept in its case's bucket; any other's by its event_id).
+    Pure.                                                                    */
+unsigned cf_store_eid_digest(const cf_event_t *event, unsigned char digest[CF_KEYS_EID_DIGEST]);
 
 /*  How many shards the state is split into: the setting `shards`
     (1 .. CF_SHARD_MAX, CF_SHARD_DEFAULT until set), which every process of

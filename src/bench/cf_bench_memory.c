@@ -139,7 +139,7 @@ static memory_marks_t *memory_marks_new(const cf_event_t *events, size_t n, unsi
     size_t *slot = cf_calloc(n + 1, sizeof *slot), *fill = cf_calloc(slots, sizeof *fill);
     for (size_t i = 0; i < n; i++) {
         slot[i] = cf_shard_pick(events[i].shard_hash, shards) * CF_KEYS_EID_BUCKETS
-                + cf_keys_eid_digest(events[i].event_id, m->digests[i]);
+                + cf_store_eid_digest(&events[i], m->digests[i]);
         m->first[slot[i] + 1]++;
     }
     for (size_t s = 0; s < slots; s++) {

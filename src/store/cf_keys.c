@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,15 +112,24 @@ size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id,
     return at;
 }
 
-unsigned cf_keys_eid_digest(const char *event_id, unsigned char digest[CF_KEYS_EID_DIGEST])
+unsigned cf_keys_eid_digest(const char *case_id, const char *event_id,
+                            unsigned char digest[CF_KEYS_EID_DIGEST])
 {
     assert(event_id && digest);
     /* a cryptographic hash, so that no producer can make its event id
        collide with another's and have that one taken for a duplicate */
     unsigned char hash[16];
-    crypto_generichash(hash, sizeof hash, (const unsigned char *) event_id, strlen(event_id),
-                       NULL, 0);
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, NULL, 0, sizeof hash);
+    bool of_case = case_id && *case_id;
+    if (of_case)                /* with its terminator: "ab"+"c" is not "a"+"bc" */
+        crypto_generichash_update(&state, (const unsigned char *) case_id, strlen(case_id) + 1);
+    crypto_generichash_update(&state, (const unsigned char *) event_id, strlen(event_id));
+    crypto_generichash_final(&state, hash, sizeof hash);
     memcpy(digest, hash, CF_KEYS_EID_DIGEST);
+    if (of_case)                /* every event of the case in one bucket */
+        crypto_generichash(hash, sizeof hash, (const unsigned char *) case_id, strlen(case_id),
+                           NULL, 0);
     uint32_t b = (uint32_t) hash[12] | (uint32_t) hash[13] << 8 | (uint32_t) hash[14] << 16
                | (uint32_t) hash[15] << 24;
     return b % CF_KEYS_EID_BUCKETS;

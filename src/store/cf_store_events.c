@@ -1,8 +1,10 @@
 /*  cf_store_events: what the store asks of an event before it applies it:
-    its shard (cf_store_shard_of) and the checks it relies on
+    its shard (cf_store_shard_of), its dedupe marker (cf_store_eid_digest)
+    and the checks it relies on
     (cf_store_check_events). No I/O.                                        */
 #include "cf_store_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_keys.h"
 #include "caseflow/cf_pack.h"
 #include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
@@ -21,6 +23,13 @@ unsigned cf_store_shard_of(const cf_store_t *self, const cf_event_t *event)
 {
     assert(self && event);
     return cf_shard_pick(event->shard_hash, self->shards);
+}
+
+unsigned cf_store_eid_digest(const cf_event_t *event, unsigned char digest[CF_KEYS_EID_DIGEST])
+{
+    assert(event && digest);
+    return cf_keys_eid_digest(cf_event_is_case_event(event->type) ? event->case_id : NULL,
+                              event->event_id, digest);
 }
 
 /* ---- checks ------------------------------------------------------------- */

@@ -50,7 +50,7 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
     for (size_t i = 0; i < count; i++) {
         shard_of[i] = cf_store_shard_of(self, &events[i]);
         at[shard_of[i] + 1]++;
-        self->buckets[i] = cf_keys_eid_digest(events[i].event_id, self->digests[i]);
+        self->buckets[i] = cf_store_eid_digest(&events[i], self->digests[i]);
     }
     size_t total = 0;
     self->groups = 0;

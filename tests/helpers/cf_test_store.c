@@ -512,10 +512,11 @@ const char *cf_test_dump(fixture_t *f, int everything)
     return text_keep(f, &t);
 }
 
-int64_t cf_test_marker_ttl(fixture_t *f, unsigned shard, const char *event_id)
+int64_t cf_test_marker_ttl(fixture_t *f, const cf_event_t *event)
 {
     unsigned char digest[CF_KEYS_EID_DIGEST];
-    unsigned bucket = cf_keys_eid_digest(event_id, digest);
+    unsigned bucket = cf_store_eid_digest(event, digest);
+    unsigned shard = cf_store_shard_of(f->store, event);
     redisReply *keys = redisCommand(f->raw, "KEYS cf:{s%u}:eid:*:%u", shard, bucket);
     assert_non_null(keys);
     assert_int_equal(keys->type, REDIS_REPLY_ARRAY);

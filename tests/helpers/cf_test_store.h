@@ -110,9 +110,9 @@ const char *cf_test_dump(fixture_t *f, int everything);
 /*  How many keys have part in their name.                                  */
 size_t cf_test_count_keys(fixture_t *f, const char *part);
 
-/*  The TTL of the dedupe bucket holding event_id's marker in shard, in
-    seconds; -2 when no bucket holds it.                                    */
-int64_t cf_test_marker_ttl(fixture_t *f, unsigned shard, const char *event_id);
+/*  The TTL of the dedupe bucket holding event's marker, in seconds; -2
+    when no bucket holds it.                                                */
+int64_t cf_test_marker_ttl(fixture_t *f, const cf_event_t *event);
 
 /*  How many dedupe markers there are, and in how many keys (*keys).       */
 int64_t cf_test_markers(fixture_t *f, int64_t *keys);

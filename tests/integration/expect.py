@@ -260,6 +260,14 @@ def add_to(table, key, values):
         row[i] += v
 
 
+def identity(e):
+    """What makes an event a repeat (docs/storage.md, "Dedupe markers"): a
+    case event is known by its event_id within its case, any other by its
+    event_id."""
+    case = e.get("case_ref") if str(e.get("event_type", "")).startswith("case.") else None
+    return (case, e["event_id"])
+
+
 class Model:
     def __init__(self, events):
         self.raw = list(events)
@@ -267,9 +275,9 @@ class Model:
         self.warnings = []
         seen_ids = set()
         for e in self.raw:
-            if e["event_id"] in seen_ids:
+            if identity(e) in seen_ids:
                 continue
-            seen_ids.add(e["event_id"])
+            seen_ids.add(identity(e))
             self.events.append(e)
         self.cases = {}
         for e in self.events:
@@ -503,10 +511,10 @@ class Model:
         seen, registered, stages = set(), set(), collections.defaultdict(set)
         q = collections.Counter({m: 0 for m in QUALITY_FIXED})
         for e in self.raw:
-            if e["event_id"] in seen:
+            if identity(e) in seen:
                 q["duplicate"] += 1
                 continue
-            seen.add(e["event_id"])
+            seen.add(identity(e))
             ref = e.get("case_ref")
             if ref is None:
                 continue

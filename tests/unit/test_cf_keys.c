@@ -48,6 +48,37 @@ static void test_hand_made_names(void **unused)
     assert_string_equal(exact, "cf:{s5}:case:ab");
 }
 
+/* A case's markers share its bucket; a case event is known by its case and
+   event_id together (the same id in another case is another event); an
+   event without a case by its event_id alone. */
+static void test_marker_digests(void **unused)
+{
+    (void) unused;
+    const char *case_a = "0123456789abcdef0123456789abcdef";
+    const char *case_b = "fedcba9876543210fedcba9876543210";
+    unsigned char d1[CF_KEYS_EID_DIGEST], d2[CF_KEYS_EID_DIGEST], d3[CF_KEYS_EID_DIGEST];
+    unsigned a = cf_keys_eid_digest(case_a, "e-1", d1);
+    unsigned b = cf_keys_eid_digest(case_b, "e-1", d2);
+    assert_int_not_equal(a, b);                 /* these two cases' buckets differ */
+    assert_memory_not_equal(d1, d2, sizeof d1);
+    unsigned spread = 0;                        /* one bucket for every event of case_a */
+    for (int i = 0; i < 64; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e-%d", i);
+        assert_int_equal(cf_keys_eid_digest(case_a, id, d3), a);
+        spread |= cf_keys_eid_digest(NULL, id, d3) != a;    /* ids alone: spread over buckets */
+    }
+    assert_true(spread);
+    assert_int_equal(cf_keys_eid_digest(NULL, "e-1", d1), cf_keys_eid_digest("", "e-1", d2));
+    assert_memory_equal(d1, d2, sizeof d1);
+    cf_keys_eid_digest(case_a, "e-1", d3);
+    assert_memory_not_equal(d1, d3, sizeof d1);
+    cf_keys_eid_digest("ab", "ce-1", d1);       /* the case ends where its terminator is */
+    cf_keys_eid_digest("abc", "e-1", d2);
+    assert_memory_not_equal(d1, d2, sizeof d1);
+    assert_true(cf_keys_eid_digest(case_a, "e-1", d1) < CF_KEYS_EID_BUCKETS);
+}
+
 static void test_formatted_names(void **unused)
 {
     (void) unused;
@@ -71,6 +102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_made_names),
         cmocka_unit_test(test_formatted_names),
+        cmocka_unit_test(test_marker_digests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

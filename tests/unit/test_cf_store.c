@@ -62,7 +62,8 @@ static void test_registration(void **state)
         "rt=1709251200000 "
         "v|health=1 v|vot=1 ");
     /* kept between one and two --eid-ttl (30 days by default) */
-    int64_t marker_ttl = cf_test_marker_ttl(f, shard, "r-1");
+    cf_test_register(&ev, "r-1", CASE_A, "CH-AVR", "fmm", "\3\3\1");   /* its marker */
+    int64_t marker_ttl = cf_test_marker_ttl(f, &ev);
     assert_true(marker_ttl > 30 * 86400 - 5 && marker_ttl <= 60 * 86400);
     snprintf(key, sizeof key, "cf:{s%u}:stage", shard);
     assert_int_equal(cf_test_integer(f, "HLEN %s", key), 4);
@@ -328,7 +329,7 @@ static void test_many_cases_many_shards(void **state)
     assert_true(shards > 32);           /* 300 cases over 64 shards */
     assert_int_equal(cf_test_integer(f, "DBSIZE") - (int64_t) cf_test_count_keys(f, ":owner"),
                      eid_keys + CASES + 5 * shards + 2);   /* unfenced commits stamp owner records */
-    assert_true(cf_test_marker_ttl(f, cf_store_shard_of(f->store, &ev[2 * CASES]), "m-flow") > 0);
+    assert_true(cf_test_marker_ttl(f, &ev[2 * CASES]) > 0);
     free(ev);
 }
 
@@ -466,21 +467,34 @@ static void test_bad_events_and_ttl(void **state)
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
     /* the marker's bucket lives to the end of the next generation: between
        one and two --eid-ttl from now */
-    int64_t ttl = cf_test_marker_ttl(f, cf_store_shard_of(f->store, &ev), "b-1");
+    int64_t ttl = cf_test_marker_ttl(f, &ev);
     assert_true(ttl >= 99 && ttl <= 200);
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 4);         /* the bucket, the funding hash,
                                                                    cf:shards, the owner record */
 }
 
-/* An event id of case CASE_A's shard whose marker falls in bucket. */
-static void id_in_bucket(char *id, size_t size, const char *prefix, unsigned bucket)
+/* A case event is known by its case and event_id together: the same
+   event_id in two cases of one shard (a producer's mistake, or two
+   producers' id schemes) is two events, each applied once, in one batch
+   or apart; its repeat in the same case is a duplicate. */
+static void test_event_id_within_its_case(void **state)
 {
-    unsigned char digest[CF_KEYS_EID_DIGEST];
-    for (int n = 0;; n++) {
-        snprintf(id, size, "%s-%d", prefix, n);
-        if (cf_keys_eid_digest(id, digest) == bucket)
-            return;
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_stage(&ev[0], "same-id", CASE_A, CF_EV_CASE_SCREENED);
+    for (int n = 0;; n++) {     /* another case in CASE_A's shard */
+        char case_id[40];
+        snprintf(case_id, sizeof case_id, "%032x", n);
+        cf_test_stage(&ev[1], "same-id", case_id, CF_EV_CASE_SCREENED);
+        if (cf_store_shard_of(f->store, &ev[1]) == cf_store_shard_of(f->store, &ev[0]))
+            break;
     }
+    cf_test_stage(&ev[2], "same-id", CASE_A, CF_EV_CASE_SCREENED);
+    assert_string_equal(cf_test_apply(f, ev, 3), "aad");
+    assert_string_equal(cf_test_apply(f, ev, 2), "dd");
+    unsigned shard = cf_store_shard_of(f->store, &ev[0]);
+    assert_non_null(strstr(cf_test_case_state(f, shard, CASE_A), "applied=1 "));
+    assert_non_null(strstr(cf_test_case_state(f, shard, ev[1].case_id), "applied=1 "));
 }
 
 /* How often Redis ran a command (lower case), from INFO commandstats. */
@@ -511,14 +525,14 @@ static void test_bucket_expiry_once(void **state)
     fixture_t *f = *state;
     cf_event_t ev;
     unsigned char digest[CF_KEYS_EID_DIGEST];
-    unsigned bucket = cf_keys_eid_digest("x-first", digest);
     cf_test_stage(&ev, "x-first", CASE_A, CF_EV_CASE_SCREENED);
+    unsigned bucket = cf_store_eid_digest(&ev, digest);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
     int64_t calls = expireat_calls(f);
     assert_true(calls >= 1);
-    char id[32], key[96];
-    id_in_bucket(id, sizeof id, "x-same", bucket);
-    cf_test_stage(&ev, id, CASE_A, CF_EV_CASE_ASSISTED);
+    char key[96];
+    cf_test_stage(&ev, "x-same", CASE_A, CF_EV_CASE_ASSISTED);
+    assert_int_equal(cf_store_eid_digest(&ev, digest), bucket);    /* a case's markers: one bucket */
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
     assert_int_equal(expireat_calls(f), calls);
     redisReply *keys = redisCommand(f->raw, "KEYS cf:*:eid:*:%u", bucket);
@@ -527,8 +541,7 @@ static void test_bucket_expiry_once(void **state)
     freeReplyObject(keys);
     assert_int_equal(cf_test_integer(f, "HLEN %s", key), 2);
     cf_test_integer(f, "PERSIST %s", key);
-    id_in_bucket(id, sizeof id, "x-third", bucket);
-    cf_test_stage(&ev, id, CASE_A, CF_EV_CASE_REFERRED);
+    cf_test_stage(&ev, "x-third", CASE_A, CF_EV_CASE_REFERRED);
     cf_store_t *restarted = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
     cf_store_set_shards(restarted, cf_store_shards(f->store), false);
     cf_ack_status_t status;
@@ -771,6 +784,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_library_least_privilege, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bucket_expiry_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_id_within_its_case, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_marker_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_case_expires, setup, teardown),

@@ -43,8 +43,8 @@ static void test_retry_of_a_request_is_accepted(void **state)
     cf_test_integer(f, "SET cf:{s" CASE_B_SHARD "}:services oops");
     assert_int_equal(cf_store_apply(f->store, ev, 4, status), -1);
     assert_non_null(strstr(cf_store_error(f->store), "cf:{s" CASE_B_SHARD "}:services holds a string"));
-    assert_int_equal(cf_test_marker_ttl(f, 47, "r-2"), -2);    /* CASE_B's shard: nothing */
-    assert_int_equal(cf_test_marker_ttl(f, cf_store_shard_of(f->store, &ev[0]), "r-0") > 0, 1);
+    assert_int_equal(cf_test_marker_ttl(f, &ev[2]), -2);       /* CASE_B's shard: nothing */
+    assert_int_equal(cf_test_marker_ttl(f, &ev[0]) > 0, 1);
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);  /* CASE_A's */
     cf_test_integer(f, "DEL cf:{s" CASE_B_SHARD "}:services");
 
@@ -145,7 +145,7 @@ static void test_overflow_refuses_the_whole_call(void **state)
             fail_msg("got '%s'", error);
         assert_string_equal(cf_test_dump(f, 1), before);
     }
-    assert_int_equal(cf_test_marker_ttl(f, shard, "big-1"), -2);
+    assert_int_equal(cf_test_marker_ttl(f, &ev[1]), -2);
     free(before);
 }
 
@@ -439,12 +439,12 @@ static void older_transaction_refused(fixture_t *f, uint64_t other_epoch, int64_
     cf_event_t mine, theirs;
     unsigned s = owned_fundings(f, f->store, &mine, 1, "cl-", (int64_t[]) { 5 });
     unsigned char digest[CF_KEYS_EID_DIGEST];
-    unsigned bucket = cf_keys_eid_digest(mine.event_id, digest);
+    unsigned bucket = cf_store_eid_digest(&mine, digest);
     for (int p = 0;; p++) {         /* another marker bucket: none of it watched by mine */
         char prefix[16];
         snprintf(prefix, sizeof prefix, "cm%d-", p);
         funding(f, &theirs, prefix, 7, (int) s);
-        if (cf_keys_eid_digest(theirs.event_id, digest) != bucket)
+        if (cf_store_eid_digest(&theirs, digest) != bucket)
             break;
     }
     other_t other = { cf_test_redis_port(f->redis), f->script_dir, &theirs, 1, s, other_epoch };
