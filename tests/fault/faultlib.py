@@ -77,9 +77,9 @@ class Push:
         return self.proc.returncode, summary, err
 
 
-def marked_event_ids(stack, event_ids):
-    """The event_ids among event_ids that have a dedupe marker in Redis."""
-    return stack.marked_event_ids(event_ids)
+def marked_event_ids(stack, events):
+    """The event_ids of events (maps, as sent) that have a dedupe marker in Redis."""
+    return stack.marked_event_ids(events)
 
 
 def per_event_total(rows, column):
@@ -96,7 +96,8 @@ def judge(c, stack, model, events, summary, label="", applied_before=0):
     ids = [e["event_id"] for e in events]
     acked_ids = set(ids) - unacked - {r.get("event_id") for r in rejected}
     acked = summary.get("accepted", 0) + summary.get("duplicate", 0)
-    unmarked = len(acked_ids - marked_event_ids(stack, acked_ids))
+    unmarked = len(acked_ids - marked_event_ids(stack, [e for e in events
+                                                         if e["event_id"] in acked_ids]))
     short = surplus = counted = 0
     for name, by, column in PER_EVENT:
         got = per_event_total(stack.report(name, by), column)

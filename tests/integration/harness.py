@@ -5,6 +5,7 @@ Redis client to read everything (Redis), and row comparison helpers. The
 independent model of the reports is expect.py, which re-exports these.
 """
 import hashlib
+import hmac
 import json
 import os
 import shlex
@@ -317,12 +318,27 @@ class Stack:
         """How many dedupe markers there are (one per event applied)."""
         return sum(self._markers("HLEN"))
 
-    def marked_event_ids(self, event_ids):
-        """The event_ids among event_ids that have a dedupe marker: its field
-        is the first 12 bytes of the event_id's BLAKE2b-128."""
+    def case_id(self, case_ref):
+        """The pseudonym the workers give case_ref (include/caseflow/cf_pseudo.h):
+        HMAC-SHA-256 with the stack's key, its first 16 bytes in hex."""
+        with open(self.env["CASEFLOW_KEY_FILE"], "rb") as f:
+            key = f.read().rstrip(b"\r\n")
+        return hmac.new(key, case_ref.encode(), hashlib.sha256).digest()[:16].hex()
+
+    def marker_field(self, event):
+        """The dedupe marker field of event (a map as sent): the first 12
+        bytes of BLAKE2b-128 of the case's pseudonym, a NUL and the event_id
+        for a case event, of the event_id alone for any other
+        (docs/storage.md, "Dedupe markers")."""
+        data = event["event_id"].encode()
+        if str(event.get("event_type", "")).startswith("case."):
+            data = self.case_id(event["case_ref"]).encode() + b"\0" + data
+        return hashlib.blake2b(data, digest_size=16).digest()[:12]
+
+    def marked_event_ids(self, events):
+        """The event_ids of events (maps, as sent) that have a dedupe marker."""
         fields = {f for got in self._markers("HKEYS") for f in got}
-        return {i for i in event_ids
-                if hashlib.blake2b(i.encode(), digest_size=16).digest()[:12] in fields}
+        return {e["event_id"] for e in events if self.marker_field(e) in fields}
 
     def redis_server_argv(self):
         """redis-server's argv as scripts/up starts it (its data and ACL in
