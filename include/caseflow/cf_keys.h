@@ -61,9 +61,11 @@ size_t cf_keys_fixed(char *buf, size_t size, unsigned shard, int key);
 size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id, size_t len);
 
 /*  Dedupe markers (docs/storage.md, "Dedupe markers"): an applied event is
-    the field <digest> = <request tag> of the hash
-    cf:{s<shard>}:eid:<generation>:<bucket>, where generation is the Redis
-    clock divided by --eid-ttl. Digest and bucket come from BLAKE2b-128: the
+    the field <digest> = <value> of the hash cf:{s<shard>}:eid:<bucket>,
+    the value gen * 2^31 + tag: the generation it was written in (the Redis
+    clock divided by --eid-ttl; a marker of a generation before the one
+    before is expired, and the sweeper deletes it) and the tag of the
+    request that applied it. Digest and bucket come from BLAKE2b-128: the
     digest is bytes 0..11 of the hash of the event's case_id (with its
     terminator) and event_id, or of the event_id alone for an event without
     a case; the bucket is bytes 12..15, little-endian, modulo
@@ -72,19 +74,28 @@ size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id,
     which one lookup and one write serve for a batch's events of the case,
     and a case event is known by its event_id within its case. The bucket
     count keeps each hash within Redis's listpack encoding (128 fields) for
-    about a million ids per shard and generation; every worker must use the
-    same value.                                                              */
+    about 4 million ids retained per shard; every worker must use the same
+    value.                                                                   */
 #define CF_KEYS_EID_BUCKETS 1024
 #define CF_KEYS_EID_DIGEST  12
+#define CF_KEYS_EID_TAG_BITS 31     /* the value's low bits: the request tag */
 
 /*  The marker field of the event event_id of case case_id (NULL or "" for
     an event without a case) into digest; returns its bucket.              */
 unsigned cf_keys_eid_digest(const char *case_id, const char *event_id,
                             unsigned char digest[CF_KEYS_EID_DIGEST]);
 
-/*  cf:{s<shard>}:eid:<generation>:<bucket>, a hash of dedupe markers.     */
-size_t cf_keys_eid(char *buf, size_t size, unsigned shard, long long generation,
-                   unsigned bucket);
+/*  A marker's value: generation * 2^CF_KEYS_EID_TAG_BITS + tag (tag 0 ..
+    2^31 - 1, 0 for none; generation >= 0).                                 */
+long long cf_keys_eid_value(long long generation, long long tag);
+
+/*  The generation and tag of a marker's value (its len bytes, a decimal);
+    -1 when they are not one.                                                */
+int cf_keys_eid_value_parse(const char *value, size_t len, long long *generation,
+                            long long *tag);
+
+/*  cf:{s<shard>}:eid:<bucket>, a hash of dedupe markers.                    */
+size_t cf_keys_eid(char *buf, size_t size, unsigned shard, unsigned bucket);
 
 /*  cf:{s<shard>}:rej:<event_id>|<field>, a rejection counted already.      */
 size_t cf_keys_rejection(char *buf, size_t size, unsigned shard, const char *event_id,

@@ -236,6 +236,17 @@ int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **cou
     or event_id: cf_shard) modulo cf_store_shards. Pure.                    */
 unsigned cf_store_shard_of(const cf_store_t *self, const cf_event_t *event);
 
+/*  One step of the sweep of expired dedupe markers (docs/storage.md, "Dedupe
+    markers"): reads the next few marker buckets from *cursor (over every
+    shard's buckets; 0 to start, and again after the last) and deletes
+    their markers older than the generation before the current one, each
+    bucket under WATCH. Adds how many it deleted to *removed (set to 0
+    first). 0, or -1 with the error: Redis failed (CF_STORE_ERR_IO: the same
+    buckets next time), or a bucket of another type (the step is passed).
+    A worker calls it once a second: every bucket is swept about every
+    shards * CF_KEYS_EID_BUCKETS / 64 seconds (17 minutes with 64 shards). */
+int cf_store_sweep_step(cf_store_t *self, unsigned *cursor, unsigned *removed);
+
 /*  An event's dedupe marker: its field into digest, and its bucket
     (cf_keys_eid_digest: a case event's marker is known by its case_id and
     event_id and kept in its case's bucket; any other's by its event_id).

@@ -199,8 +199,8 @@ static int memory_delete_marks(cf_bench_t *self, const cf_event_t *events, size_
     memory_marks_t *m = memory_marks_new(events, n, BENCH_SHARDS(self->config));
     for (size_t k = 0; k < count && rc == 0; k++) {
         unsigned shard, bucket;
-        long long generation;
-        if (sscanf(keys[k], "cf:{s%u}:eid:%lld:%u", &shard, &generation, &bucket) != 3
+        char rest;                  /* a key of an earlier layout (eid:<generation>:<bucket>) */
+        if (sscanf(keys[k], "cf:{s%u}:eid:%u%c", &shard, &bucket, &rest) != 2
             || shard >= m->shards || bucket >= CF_KEYS_EID_BUCKETS)
             continue;
         size_t slot = shard * CF_KEYS_EID_BUCKETS + bucket;

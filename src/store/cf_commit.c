@@ -19,7 +19,7 @@
 
 /* The kinds, in the order their commands go out. */
 typedef enum {
-    OP_TYPE, OP_SET, OP_HSET, OP_INCR, OP_EXPIREAT, OP_ZADD, OP_ZREM, OP_XADD, OP_KINDS
+    OP_TYPE, OP_SET, OP_HSET, OP_INCR, OP_ZADD, OP_ZREM, OP_XADD, OP_KINDS
 } commit_kind_t;
 
 /* Kinds whose items of one key are one command. */
@@ -32,11 +32,9 @@ typedef struct {
     size_t off, len;
 } commit_str_t;
 
-/* A key, and the items one key needs once: its EXPIREAT (moved to the
-   latest time asked) and its type check. */
+/* A key, and whether its type check is asked already (once per key). */
 typedef struct {
     commit_str_t name;
-    size_t expire_item;         /* index + 1 of its EXPIREAT item, 0 none */
     bool typed;
 } commit_key_t;
 
@@ -190,7 +188,6 @@ size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len)
     self->keys = cf_grow(self->keys, &self->keys_cap, self->nkeys + 1, sizeof *self->keys);
     commit_key_t *k = &self->keys[self->nkeys++];
     k->name = commit_copy(self, key, len);
-    k->expire_item = 0;
     k->typed = false;
     *slot = self->nkeys;
     return self->nkeys;
@@ -237,18 +234,6 @@ void cf_commit_hset(cf_commit_t *self, size_t k, const void *field, size_t field
     commit_item_t *item = commit_add(self, OP_HSET, k);
     item->a = commit_copy(self, field, field_len);
     item->b = commit_copy(self, value, len);
-}
-
-void cf_commit_expireat(cf_commit_t *self, size_t k, int64_t at)
-{
-    commit_key_t *key = &self->keys[k - 1];
-    if (!key->expire_item) {
-        commit_add(self, OP_EXPIREAT, k)->n = at;
-        key->expire_item = self->nitems;
-    }
-    commit_item_t *item = &self->items[key->expire_item - 1];
-    if (item->n < at)
-        item->n = at;
 }
 
 void cf_commit_zadd(cf_commit_t *self, size_t k, int64_t score, const void *member, size_t len)
@@ -603,7 +588,7 @@ static bool commit_emit_write(cf_commit_t *self, size_t p, size_t run, cf_commit
 {
     const commit_item_t *first = commit_at(self, p);
     static const char *const names[OP_KINDS] = {
-        [OP_INCR] = "HSET", [OP_SET] = "SET", [OP_HSET] = "HSET", [OP_EXPIREAT] = "EXPIREAT",
+        [OP_INCR] = "HSET", [OP_SET] = "SET", [OP_HSET] = "HSET",
         [OP_ZADD] = "ZADD", [OP_ZREM] = "ZREM", [OP_XADD] = "XADD" };
     if (first->kind == OP_TYPE)
         return false;
@@ -629,9 +614,6 @@ static bool commit_emit_write(cf_commit_t *self, size_t p, size_t run, cf_commit
         case OP_HSET:
             commit_arg_str(self, &argc, it->a);
             commit_arg_str(self, &argc, it->b);
-            break;
-        case OP_EXPIREAT:
-            commit_arg_int(self, &argc, it->n);
             break;
         case OP_ZADD:
             commit_arg_int(self, &argc, it->n);

@@ -8,7 +8,7 @@
                    each counter's new value, worked out in C;
       the writes   for the store to send between MULTI and EXEC: SET of the
                    states, HSET of hash fields and of the counters' exact new
-                   values, EXPIREAT, ZADD, ZREM, XADD.
+                   values, ZADD, ZREM, XADD.
     The builder names every key once, makes the items of one kind and key
     one command, and keeps notifications in the order they were added. It
     copies what it is given. No I/O: commands go out through a callback
@@ -53,8 +53,6 @@ void cf_commit_incr(cf_commit_t *self, size_t k, const void *field, size_t len, 
 void cf_commit_set(cf_commit_t *self, size_t k, const void *value, size_t len, uint32_t ttl);
 void cf_commit_hset(cf_commit_t *self, size_t k, const void *field, size_t field_len,
                     const void *value, size_t len);
-/*  EXPIREAT k at, once per key: the latest time asked for wins.             */
-void cf_commit_expireat(cf_commit_t *self, size_t k, int64_t at);
 void cf_commit_zadd(cf_commit_t *self, size_t k, int64_t score, const void *member, size_t len);
 void cf_commit_zrem(cf_commit_t *self, size_t k, const void *member, size_t len);
 /*  A notification, XADD k * topic <topic> body <body>, in the order added.  */

@@ -4,6 +4,7 @@
 #include "caseflow/cf_fmt.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -135,16 +136,38 @@ unsigned cf_keys_eid_digest(const char *case_id, const char *event_id,
     return b % CF_KEYS_EID_BUCKETS;
 }
 
-size_t cf_keys_eid(char *buf, size_t size, unsigned shard, long long generation,
-                   unsigned bucket)
+long long cf_keys_eid_value(long long generation, long long tag)
 {
-    assert(buf && generation >= 0 && bucket < CF_KEYS_EID_BUCKETS);
-    /* "cf:{s%u}:eid:%lld:%u" */
+    assert(generation >= 0 && generation < (1LL << (63 - CF_KEYS_EID_TAG_BITS))
+           && tag >= 0 && tag < (1LL << CF_KEYS_EID_TAG_BITS));
+    return generation << CF_KEYS_EID_TAG_BITS | tag;
+}
+
+int cf_keys_eid_value_parse(const char *value, size_t len, long long *generation,
+                            long long *tag)
+{
+    assert(value && generation && tag);
+    long long v = 0;
+    if (len == 0 || len > 19)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        int d = value[i] - '0';
+        if (d < 0 || d > 9 || (i == 0 && d == 0 && len > 1) || v > (LLONG_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *generation = v >> CF_KEYS_EID_TAG_BITS;
+    *tag = v & ((1LL << CF_KEYS_EID_TAG_BITS) - 1);
+    return 0;
+}
+
+size_t cf_keys_eid(char *buf, size_t size, unsigned shard, unsigned bucket)
+{
+    assert(buf && bucket < CF_KEYS_EID_BUCKETS);
+    /* "cf:{s%u}:eid:%u" */
     char digits[CF_FMT_INT_MAX];
     size_t at = keys_shard(buf, size, shard);
     keys_put(buf, size, &at, "eid:", 4);
-    keys_put(buf, size, &at, digits, cf_fmt_i64(digits, generation));
-    keys_put(buf, size, &at, ":", 1);
     keys_put(buf, size, &at, digits, cf_fmt_u64(digits, bucket));
     buf[at] = '\0';
     return at;

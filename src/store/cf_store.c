@@ -39,7 +39,7 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     self->port = port;
     self->script_dir = script_dir ? cf_strdup(script_dir) : NULL;
     self->eid_ttl = CF_STORE_EID_TTL;
-    self->eid_generation = -1;      /* the first call learns it from Redis */
+    self->eid_generation = -1;      /* until a read round asks Redis's clock */
     self->case_ttl = CF_STORE_CASE_TTL;
     cf_store_set_shards(self, CF_SHARD_DEFAULT, false);
     self->fold = cf_fold_new();
@@ -106,7 +106,6 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->digests);
     free(self->buckets);
     free(self->fresh);
-    free(self->expiry_bits);
     free(self->seen);
     free(self->library);
     free(self->script_dir);
@@ -190,23 +189,22 @@ void cf_store_set_rules(cf_store_t *self, const void *packed, size_t len)
         snprintf(self->rules_error, sizeof self->rules_error, "%s", cf_fold_error(self->fold));
 }
 
-/* A request id's tag, in decimal into out[16]; its length. The markers
-   hold a 31-bit tag of the id, not the id: Redis keeps a small integer in 6
-   bytes of a listpack (docs/storage.md). */
-static size_t store_tag(const void *id, size_t len, char *out)
+/* A request id's tag, 1 .. 2^31 - 1. The markers hold a 31-bit tag of the
+   id, not the id, beside their generation in one integer (docs/storage.md,
+   "Dedupe markers"). */
+static uint32_t store_tag(const void *id, size_t len)
 {
     unsigned char hash[4];
     crypto_generichash(hash, sizeof hash, id, len, NULL, 0);
     uint32_t tag = ((uint32_t) hash[0] | (uint32_t) hash[1] << 8 | (uint32_t) hash[2] << 16
                     | (uint32_t) hash[3] << 24) & 0x7fffffffu;
-    return (size_t) snprintf(out, 16, "%u", tag ? tag : 1u);
+    return tag ? tag : 1u;
 }
 
 void cf_store_set_request(cf_store_t *self, const void *id, size_t len)
 {
     assert(self && (id || len == 0) && len <= CF_STORE_REQUEST_MAX);
-    self->request_len = len ? store_tag(id, len, self->request) : 0;
-    self->request[self->request_len] = '\0';
+    self->request = len ? store_tag(id, len) : 0;
 }
 
 void cf_store_set_requests(cf_store_t *self, const uint64_t *ids, size_t count)
@@ -214,19 +212,15 @@ void cf_store_set_requests(cf_store_t *self, const uint64_t *ids, size_t count)
     assert(self && (ids || count == 0));
     self->event_tags = cf_grow(self->event_tags, &self->event_tag_capacity, count ? count : 1,
                                sizeof *self->event_tags);
-    for (size_t i = 0; i < count; i++)
-        if (i && ids[i] == ids[i - 1])      /* a bundle's events come in runs */
-            memcpy(self->event_tags[i], self->event_tags[i - 1], sizeof *self->event_tags);
-        else
-            store_tag(&ids[i], sizeof ids[i], self->event_tags[i]);
+    for (size_t i = 0; i < count; i++)      /* a bundle's events come in runs */
+        self->event_tags[i] = i && ids[i] == ids[i - 1] ? self->event_tags[i - 1]
+                                                        : store_tag(&ids[i], sizeof ids[i]);
     self->event_tag_count = count;
 }
 
-const char *cf_store_tag(const cf_store_t *self, size_t i, size_t *len)
+uint32_t cf_store_tag(const cf_store_t *self, size_t i)
 {
-    const char *tag = i < self->event_tag_count ? self->event_tags[i] : self->request;
-    *len = strlen(tag);
-    return tag;
+    return i < self->event_tag_count ? self->event_tags[i] : self->request;
 }
 
 const char *cf_store_default_scripts(void)

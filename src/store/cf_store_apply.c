@@ -3,8 +3,7 @@
       1. read   under WATCH, the states of the batch's cases and routes, the
                 events' dedupe markers and, for a fenced shard, its owner's
                 epoch (one pipelined round trip for every shard, with Redis's
-                clock for the markers' generation; a store's first call asks
-                the clock first: cf_store_read.c);
+                clock for the markers' generation: cf_store_read.c);
       2. fold   the events over them in C (cf_fold): new states, merged counter
                 deltas, notifications, deadlines;
       3. commit the result as plain commands (cf_store_commit.c): a check
@@ -20,6 +19,7 @@
     buckets watched. So the common case costs three round trips, no Lua, and
     nothing is counted twice.                                                */
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_fmt.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_shard.h"
@@ -38,7 +38,6 @@
 
 #define APPLY_ATTEMPTS  16      /* commits of one shard before giving up */
 #define APPLY_BACKOFF_US 2000   /* the most a retry waits, after a few collisions */
-#define APPLY_EXPIRY_FORGET_MS 60000    /* the buckets known to have their expiry: forgotten */
 
 /* ---- 2. fold ------------------------------------------------------------------- */
 
@@ -111,25 +110,30 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
 }
 
 /* What the read round says of the marker of the event at order position j
-   (event i): *seen 0 none, 1 its request's, 2 another's (any, when the event
+   (event i): *seen 0 none (or expired: written before the generation
+   before this one), 1 its request's, 2 another's (any, when the event
    serves no request). -1 when Redis refused the read (a bucket of another
-   type). */
+   type) or the marker is not one. */
 static int apply_marker(cf_store_t *self, size_t g, size_t j, size_t i, int *seen)
 {
-    size_t len;
-    const char *tag = cf_store_tag(self, i, &len);
     *seen = 0;
-    for (size_t gen = 1; gen <= 2; gen++) {
-        const redisReply *markers = self->reads[self->marker_at[j] + gen - 1];
-        if (markers->type != REDIS_REPLY_ARRAY || markers->elements <= self->marker_pos[j])
-            return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading dedupe markers: %s",
-                                 self->group_shard[g], markers->type == REDIS_REPLY_ERROR
-                                                       ? markers->str : "unexpected reply");
-        const redisReply *v = markers->element[self->marker_pos[j]];
-        if (v->type != REDIS_REPLY_STRING || *seen)
-            continue;
-        *seen = len && v->len == len && memcmp(v->str, tag, len) == 0 ? 1 : 2;
-    }
+    const redisReply *markers = self->reads[self->marker_at[j]];
+    if (markers->type != REDIS_REPLY_ARRAY || markers->elements <= self->marker_pos[j])
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading dedupe markers: %s",
+                             self->group_shard[g], markers->type == REDIS_REPLY_ERROR
+                                                   ? markers->str : "unexpected reply");
+    const redisReply *v = markers->element[self->marker_pos[j]];
+    if (v->type != REDIS_REPLY_STRING)
+        return 0;
+    long long generation, tag;
+    if (cf_keys_eid_value_parse(v->str, v->len, &generation, &tag) < 0)
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: a dedupe marker is not one "
+                             "(its value: '%.*s')", self->group_shard[g],
+                             (int) (v->len < 40 ? v->len : 40), v->str);
+    if (generation + 1 < self->eid_generation)
+        return 0;                   /* expired: the sweeper has yet to delete it */
+    long long mine = cf_store_tag(self, i);
+    *seen = mine && tag == mine ? 1 : 2;
     return 0;
 }
 
@@ -194,60 +198,9 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
 
 /* ---- 3. commit ----------------------------------------------------------------- */
 
-/* The marker buckets whose expiry this store set in the current generation,
-   a bit per shard and bucket: a bucket gets its EXPIREAT from the first
-   commit of this store that writes it in a generation, and no read asks
-   whether it has one (with ownership, one store writes a shard's buckets;
-   another store's EXPIREAT of the same bucket sets the same time). The
-   bits are forgotten when the generation moves, whenever a commit ends
-   otherwise than written (a bucket emptied behind the store's back, as by
-   a FLUSHALL, also fences the owner's next commit), and every
-   APPLY_EXPIRY_FORGET_MS, so that a bucket that lost its expiry some
-   other way (a PERSIST, a Redis restored from an old file) gets it back
-   with its next marker. */
-static void apply_expiry_clear(cf_store_t *self)
-{
-    size_t words = ((size_t) self->shards * CF_KEYS_EID_BUCKETS + 63) / 64;
-    self->expiry_bits = cf_grow(self->expiry_bits, &self->expiry_words, words,
-                                sizeof *self->expiry_bits);
-    memset(self->expiry_bits, 0, words * sizeof *self->expiry_bits);
-    self->expiry_generation = self->eid_generation;
-    self->expiry_cleared_at = cf_clock_ms();
-}
-
-static bool apply_expiry_known(cf_store_t *self, unsigned s, unsigned bucket)
-{
-    if (!self->expiry_bits || self->expiry_generation != self->eid_generation
-        || cf_clock_ms() - self->expiry_cleared_at > APPLY_EXPIRY_FORGET_MS)
-        apply_expiry_clear(self);
-    size_t bit = (size_t) s * CF_KEYS_EID_BUCKETS + bucket;
-    return self->expiry_bits[bit / 64] >> (bit % 64) & 1;
-}
-
-/* After the commit: the buckets of the groups written have their expiry;
-   any other ending forgets every bucket. */
-static void apply_expiry_learn(cf_store_t *self)
-{
-    for (size_t g = 0; g < self->groups; g++)
-        if (self->commit_state[g] != CF_STORE_COMMIT_NONE
-            && self->commit_state[g] != CF_STORE_COMMIT_DONE) {
-            apply_expiry_clear(self);
-            return;
-        }
-    for (size_t g = 0; g < self->groups; g++)
-        for (size_t j = self->start[g];
-             self->commit_state[g] == CF_STORE_COMMIT_DONE && j < self->start[g + 1]; j++)
-            if (self->fresh[j]) {
-                size_t bit = (size_t) self->group_shard[g] * CF_KEYS_EID_BUCKETS
-                           + self->buckets[self->order[j]];
-                self->expiry_bits[bit / 64] |= UINT64_C(1) << (bit % 64);
-            }
-}
-
-/* Builds group g's commit: the fold's writes, each new event's marker (in
-   this generation's bucket, with the bucket's expiry when this store did
-   not set it yet in this generation)
-   and a type check of each case key read absent (MGET answers nil for a
+/* Builds group g's commit: the fold's writes, each new event's marker
+   (its value: this generation and the request's tag; the sweeper deletes
+   it once expired: cf_store_sweep.c) and a type check of each case key read absent (MGET answers nil for a
    key of another type too); unfenced, a new stamp in the shard's owner
    record (field "unfenced"): a fenced transaction of the shard watches the
    record, and computed its counters without watching them, so it is
@@ -269,19 +222,15 @@ static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
                                e->case_id, strlen(e->case_id))), "string");
         }
     }
-    int64_t expire_at = (self->eid_generation + 2) * (int64_t) self->eid_ttl;
     for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
         if (!self->fresh[j])
             continue;
         size_t i = self->order[j];
-        size_t now = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s, self->eid_generation,
-                                                       self->buckets[i]));
-        size_t len;
-        const char *tag = cf_store_tag(self, i, &len);
-        cf_commit_hset(c, now, self->digests[i], CF_KEYS_EID_DIGEST, len ? tag : "0",
-                       len ? len : 1);
-        if (!apply_expiry_known(self, s, self->buckets[i]))
-            cf_commit_expireat(c, now, expire_at);
+        size_t bucket = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s, self->buckets[i]));
+        char value[CF_FMT_INT_MAX];
+        size_t len = cf_fmt_i64(value, cf_keys_eid_value(self->eid_generation,
+                                                             cf_store_tag(self, i)));
+        cf_commit_hset(c, bucket, self->digests[i], CF_KEYS_EID_DIGEST, value, len);
     }
     cf_store_build_writes(self, c, s);
     if (!self->fence[s] && cf_commit_writes(c)) {
@@ -312,7 +261,6 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
         if (fenced != 0) {          /* not ours any more: not tried again */
             cf_commit_cache_drop(self->cache, self->group_shard[g]);   /* nor known */
             self->fenced[g] = fenced > 0;
-            apply_expiry_clear(self);   /* the owner record moved or was lost */
             rc = fenced < 0 ? -1 : 0;
             continue;
         }
@@ -333,10 +281,6 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
         for (size_t g = 0; g < self->groups; g++)
             self->pending[g] = self->commit_state[g] == CF_STORE_COMMIT_CONFLICT;
-        if (run < 0)
-            apply_expiry_clear(self);   /* an unknown outcome */
-        else
-            apply_expiry_learn(self);
     }
     cf_store_free_reads(self);
     *left = 0;

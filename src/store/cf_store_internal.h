@@ -54,10 +54,6 @@ struct _cf_store_t {
     unsigned char (*digests)[CF_KEYS_EID_DIGEST];   /* each event's marker field */
     unsigned *buckets;              /* and its bucket */
     bool *fresh;                    /* per order position: applied as new */
-    uint64_t *expiry_bits;          /* per shard and bucket: expiry set (apply_expiry_known) */
-    size_t expiry_words;
-    long long expiry_generation;    /* the generation the bits are of */
-    int64_t expiry_cleared_at;      /* cf_clock_ms() when they were last forgotten */
     size_t order_capacity, fresh_capacity;
     size_t *shard_at;               /* shards + 1: the grouping's counting sort */
     size_t groups;                  /* the batch's shards, each a group (apply_group) */
@@ -72,18 +68,16 @@ struct _cf_store_t {
     size_t nreads, reads_capacity;
     size_t *read_start;             /* groups + 1: where each group's replies are */
     size_t *by_bucket;              /* order positions, a group's sorted by marker bucket */
-    size_t *marker_at;              /* per order position: its bucket's HMGET replies, */
-    unsigned *marker_pos;           /* ... then HMGETs of both generations; its field there */
+    size_t *marker_at;              /* per order position: its bucket's HMGET reply, */
+    unsigned *marker_pos;           /* ... and its field there */
     const unsigned char **seen;     /* digests of one shard's batch, a set */
     size_t seen_slots;
-    char request[16];               /* the request's tag, "" for none */
-    char (*event_tags)[16];         /* cf_store_set_requests: each event's, for one call */
+    uint32_t request;               /* the request's tag, 0 for none */
+    uint32_t *event_tags;           /* cf_store_set_requests: each event's, for one call */
     size_t event_tag_count, event_tag_capacity;
     uint64_t conflicts;             /* transactions EXEC refused: a key watched changed */
     uint64_t backoff_seed;          /* of the waits between colliding attempts */
-    size_t request_len;
-    long long eid_generation;       /* the markers' generation, as Redis last said; -1 */
-    long long read_generation;      /* the one the last read round named its keys for */
+    long long eid_generation;       /* the markers' generation, as the last read round's TIME said */
     cf_store_err_t err;
     char errstr[256];
     cf_metric_t *latency, *errors;  /* NULL: not counted */
@@ -161,8 +155,8 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count);
 
 /*  One round trip that reads every pending group's states, markers and
     (fenced) owner record under WATCH, after the connection's claims, into
-    self->reads from self->read_start[g]; again when the markers'
-    generation moved under it. 0 / -1.                                      */
+    self->reads from self->read_start[g], with Redis's clock for the
+    markers' generation. 0 / -1.                                             */
 int cf_store_read(cf_store_t *self, const cf_event_t *events);
 void cf_store_free_reads(cf_store_t *self);
 
@@ -188,8 +182,8 @@ int cf_store_wait_replicas(cf_store_t *self, unsigned shard);
 
 /*  The tag event i of this call writes into its marker and counts as its
     request's: its own (cf_store_set_requests), else the call's request's
-    (cf_store_set_request); "" (len 0) for none.                            */
-const char *cf_store_tag(const cf_store_t *self, size_t i, size_t *len);
+    (cf_store_set_request); 0 for none.                                     */
+uint32_t cf_store_tag(const cf_store_t *self, size_t i);
 
 /*  Makes sure Redis holds the library of this store's version, loading it
     when this user may (cf_store_library_ensure). 0 / -1.                  */

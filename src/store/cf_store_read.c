@@ -3,7 +3,8 @@
     WATCH, what the fold needs of every shard pending: its case states, its
     route states, the dedupe markers of its events, and for a fenced shard
     its owner record (after the connection's claim on it), with Redis's
-    clock for the markers' generation (docs/storage.md, "The apply path"). */
+    clock for the markers' generation (docs/storage.md, "The apply path";
+    the markers' buckets hold every generation: "Dedupe markers"). */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -159,9 +160,8 @@ static void apply_append(cf_store_t *self, size_t argc, const char **argv, const
    fold depends on (its case states, its routes' hash, the marker buckets
    of its events without a state, its owner record): HGET of its owner's
    epoch and last unfenced commit's stamp when it is fenced, MGET of its case states, HMGET of its route
-   states, then per marker bucket an HMGET of the events' fields in this
-   generation and the one before. base is the
-   index its first reply will have; returns how many it will get. */
+   states, then per marker bucket an HMGET of the events' fields. base is
+   the index its first reply will have; returns how many it will get. */
 static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g,
                                  size_t base)
 {
@@ -174,10 +174,10 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         self->by_bucket[j] = j;
     qsort_r(self->by_bucket + from, to - from, sizeof *self->by_bucket, apply_compare_buckets,
             self);
-    size_t n = to - from, most = 4 + cases + routes + 3 * n;
+    size_t n = to - from, most = 4 + cases + routes + n;
     const char **argv = cf_calloc(most, sizeof *argv);
     size_t *argvlen = cf_calloc(most, sizeof *argvlen);
-    char (*keys)[CF_KEYS_MAX] = cf_calloc(cases + 2 + 3 * n, sizeof *keys);
+    char (*keys)[CF_KEYS_MAX] = cf_calloc(cases + 2 + n, sizeof *keys);
     size_t argc = 0, nkeys = 0;
 #define APPLY_KEY(len_expr) (argv[argc] = keys[nkeys], argvlen[argc++] = (len_expr), nkeys++)
     argv[argc] = "WATCH", argvlen[argc++] = 5;
@@ -190,19 +190,16 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         APPLY_KEY(cf_keys_fixed(keys[nkeys], CF_KEYS_MAX, s, CF_KEYS_SPIKE));
     if (self->fence[s])
         APPLY_KEY(cf_keys_fixed(keys[nkeys], CF_KEYS_MAX, s, CF_KEYS_OWNER));
-    /* the buckets of events without a state: this generation's, the one
-       before (read), and the next (a marker another worker names for it
-       while this one commits: docs/storage.md, "The markers' generation") */
+    /* the buckets of events without a state (a case event's marker is
+       watched through its case's state, which every event applied changes) */
     for (size_t at = from, end; at < to; at = end) {
         end = apply_bucket_run(self, at, to);
         bool stateless = false;
         for (size_t k = at; k < end; k++)
             stateless |= !cf_event_is_case_event(events[self->order[self->by_bucket[k]]].type);
-        for (long long gen = self->eid_generation - 1; stateless && gen <= self->eid_generation + 1;
-             gen++)
-            if (gen >= 0)
-                APPLY_KEY(cf_keys_eid(keys[nkeys], CF_KEYS_MAX, s, gen,
-                                      self->buckets[self->order[self->by_bucket[at]]]));
+        if (stateless)
+            APPLY_KEY(cf_keys_eid(keys[nkeys], CF_KEYS_MAX, s,
+                                  self->buckets[self->order[self->by_bucket[at]]]));
     }
 #undef APPLY_KEY
     assert(argc > 1);               /* every event has a case or a bucket watched */
@@ -229,14 +226,14 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         apply_append(self, 2 + routes, argv, argvlen);
         replies++;
     }
-    /* per bucket: the markers of both generations */
+    /* per bucket: the markers */
     char bucket[CF_KEYS_MAX];
     for (size_t at = from, end; at < to; at = end) {
         end = apply_bucket_run(self, at, to);
         unsigned b = self->buckets[self->order[self->by_bucket[at]]];
         argv[0] = "HMGET", argvlen[0] = 5;
         argv[1] = bucket;
-        argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, self->eid_generation, b);
+        argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, b);
         for (size_t k = at; k < end; k++) {
             size_t j = self->by_bucket[k];
             argv[2 + k - at] = (const char *) self->digests[self->order[j]];
@@ -245,15 +242,13 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
             self->marker_pos[j] = (unsigned) (k - at);
         }
         apply_append(self, 2 + end - at, argv, argvlen);
-        argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, self->eid_generation - 1, b);
-        apply_append(self, 2 + end - at, argv, argvlen);
-        replies += 2;
+        replies++;
     }
     free(argv), free(argvlen), free(keys);
     return replies;
 }
 
-/* Redis's clock over --eid-ttl: the generation the markers are named for. */
+/* Redis's clock over --eid-ttl: the markers' generation. */
 static int apply_take_time(cf_store_t *self, const redisReply *reply)
 {
     if (reply->type == REDIS_REPLY_ERROR)   /* NOPERM: Redis's own words */
@@ -328,27 +323,15 @@ static int apply_take_claims(cf_store_t *self, size_t claims)
 
 /* Sends the reads of the groups pending and keeps their replies
    (self->reads, from self->read_start[g]). */
-static int apply_read_round(cf_store_t *self, const cf_event_t *events)
+int cf_store_read(cf_store_t *self, const cf_event_t *events)
 {
     void *reply = NULL;
-    if (self->eid_generation < 0) {         /* the first call: markers need a generation */
-        if (redisAppendCommand(self->ctx, "TIME") != REDIS_OK)
-            abort();
-        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "TIME");
-        int rc = apply_take_time(self, reply);
-        freeReplyObject(reply);
-        if (rc < 0)
-            return -1;
-    }
-    self->read_generation = self->eid_generation;
     /* a WATCH left by an attempt that sent no EXEC would refuse this one's
        EXEC for keys it no longer reads */
     size_t unwatch = cf_store_append_unwatch(self);
     size_t claims = apply_append_claims(self);
-    /* TIME again, in the same round trip as the reads, which name the
-       markers for the generation last seen: apply_read reads again when it
-       moved. */
+    /* Redis's clock, in the same round trip as the reads: the generation
+       the markers read are judged by and the commit's are written in */
     if (redisAppendCommand(self->ctx, "TIME") != REDIS_OK)
         abort();
     size_t total = 0;
@@ -390,22 +373,6 @@ void cf_store_free_reads(cf_store_t *self)
     for (size_t r = 0; r < self->nreads; r++)
         freeReplyObject(self->reads[r]);
     self->nreads = 0;
-}
-
-/* The read round, again when the markers' generation moved under it (the
-   markers read were those of the generation before: a marker written in
-   the new one would be missed, and a state read after it would count its
-   event twice). */
-int cf_store_read(cf_store_t *self, const cf_event_t *events)
-{
-    for (int round = 0; round < 3; round++) {
-        if (apply_read_round(self, events) < 0)
-            return -1;
-        if (self->read_generation == self->eid_generation)
-            return 0;
-        cf_store_free_reads(self);
-    }
-    return cf_store_fail(self, CF_STORE_ERR_REDIS, "the markers' generation keeps changing");
 }
 
 /* The states a shard's read round asked for: part 0 its cases, part 1 its

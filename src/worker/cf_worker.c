@@ -28,10 +28,12 @@
 #define WORKER_RETRY_MAX_MS 1000   /* a Redis back is used within a second */
 #define WORKER_FIRE_EVERY_MS 1000   /* how often a round of overdue deadlines starts */
 #define WORKER_FIRE_STEP_MS 1       /* between a round's steps, when jobs may run */
+#define WORKER_SWEEP_EVERY_MS 1000  /* how often a step of the markers' sweep runs */
 
 typedef struct {
     cf_metric_t *jobs[2];           /* answered, by run: [0] batch, [1] careful */
     cf_metric_t *alerts_fired;
+    cf_metric_t *markers_swept;     /* expired dedupe markers deleted */
     cf_metric_t *conflicts;         /* commits refused by a guard and redone */
     cf_metric_t *fenced;            /* jobs a fence refused, handed back */
     uint64_t conflicts_seen;        /* cf_store_conflicts() when last added */
@@ -60,6 +62,8 @@ struct _cf_worker_t {
     int64_t last_heard, last_sent, retry_at, fired_at;
     int64_t fire_clock;             /* the round's now, by the clock in force */
     unsigned fire_shard;            /* where the round's next step looks */
+    int64_t swept_at;               /* the last step of the markers' sweep */
+    unsigned sweep_cursor;          /* where its next step reads */
     int fire_timer;                 /* the round's steps (0: no round) */
     int retry_ms;
     bool redis_down;                /* the last Redis call failed */
@@ -350,6 +354,27 @@ static void worker_fire_due(cf_worker_t *self, int64_t now)
         self->fire_timer = 0;       /* no free timer: cannot happen (two of CF_LOOP_MAX_TIMERS) */
 }
 
+/* One step of the sweep of expired dedupe markers (cf_store_sweep_step), once
+   a second: a few buckets read in one round trip, so a job waits little. */
+static void worker_sweep_markers(cf_worker_t *self, int64_t now)
+{
+    if (now - self->swept_at < WORKER_SWEEP_EVERY_MS || self->retry_at || self->fire_timer)
+        return;             /* not yet, Redis is failing, or the alerts' round is on */
+    self->swept_at = now;
+    unsigned removed = 0;
+    if (cf_store_sweep_step(self->store, &self->sweep_cursor, &removed) < 0) {
+        if (cf_store_error_code(self->store) == CF_STORE_ERR_IO)
+            worker_redis_failed(self, "redis failed, markers' sweep", cf_store_error(self->store),
+                                WORKER_SWEEP_EVERY_MS);
+        else                /* a key of another type where a bucket should be: passed */
+            CF_LOG(CF_LOG_WARN, "markers' sweep refused", "error=%s",
+                   CF_LOG_QUOTE(cf_store_error(self->store)));
+        return;
+    }
+    worker_redis_ok(self);
+    cf_metric_add(self->metrics.markers_swept, removed);
+}
+
 /* Before a reconnect: why the broker is silent, when the socket knows. A
    refusal (its key is not allowed, or the endpoint is at its connection
    limit) is logged at warn once, then at debug until the broker answers. */
@@ -390,6 +415,7 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
     }
     worker_process(self);
     worker_fire_due(self, now);
+    worker_sweep_markers(self, now);
     return 0;
 }
 
@@ -430,6 +456,9 @@ static void worker_metrics_new(cf_metrics_t *registry, cf_apply_t *apply, cf_sto
                                       "run=\"careful\"");
     out->alerts_fired = cf_metrics_counter(registry, "caseflow_worker_overdue_alerts_total",
                                            "Overdue alerts fired.", NULL);
+    out->markers_swept = cf_metrics_counter(registry, "caseflow_worker_markers_swept_total",
+        "Expired dedupe markers deleted by the sweep (docs/storage.md, \"Dedupe markers\").",
+        NULL);
     out->conflicts = cf_metrics_counter(registry, "caseflow_worker_commit_conflicts_total",
         "Commits refused because a state changed after it was read (read and computed again).",
         NULL);

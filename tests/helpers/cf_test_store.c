@@ -512,20 +512,30 @@ const char *cf_test_dump(fixture_t *f, int everything)
     return text_keep(f, &t);
 }
 
-int64_t cf_test_marker_ttl(fixture_t *f, const cf_event_t *event)
+int64_t cf_test_marker(fixture_t *f, const cf_event_t *event)
 {
     unsigned char digest[CF_KEYS_EID_DIGEST];
-    unsigned bucket = cf_store_eid_digest(event, digest);
-    unsigned shard = cf_store_shard_of(f->store, event);
-    redisReply *keys = redisCommand(f->raw, "KEYS cf:{s%u}:eid:*:%u", shard, bucket);
-    assert_non_null(keys);
-    assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
-    int64_t ttl = -2;
-    for (size_t i = 0; i < keys->elements && ttl == -2; i++)
-        if (cf_test_integer(f, "HEXISTS %s %b", keys->element[i]->str, digest, sizeof digest))
-            ttl = cf_test_integer(f, "TTL %s", keys->element[i]->str);
-    freeReplyObject(keys);
-    return ttl;
+    char key[CF_KEYS_MAX];
+    cf_keys_eid(key, sizeof key, cf_store_shard_of(f->store, event),
+                cf_store_eid_digest(event, digest));
+    redisReply *value = redisCommand(f->raw, "HGET %s %b", key, digest, sizeof digest);
+    assert_non_null(value);
+    long long generation = -1, tag;
+    if (value->type != REDIS_REPLY_NIL) {
+        assert_int_equal(value->type, REDIS_REPLY_STRING);
+        assert_int_equal(cf_keys_eid_value_parse(value->str, value->len, &generation, &tag), 0);
+    }
+    freeReplyObject(value);
+    return generation;
+}
+
+int64_t cf_test_generation(fixture_t *f, uint32_t eid_ttl)
+{
+    redisReply *now = redisCommand(f->raw, "TIME");
+    assert_true(now && now->type == REDIS_REPLY_ARRAY);
+    int64_t generation = atoll(now->element[0]->str) / eid_ttl;
+    freeReplyObject(now);
+    return generation;
 }
 
 int64_t cf_test_markers(fixture_t *f, int64_t *keys)

@@ -110,9 +110,12 @@ const char *cf_test_dump(fixture_t *f, int everything);
 /*  How many keys have part in their name.                                  */
 size_t cf_test_count_keys(fixture_t *f, const char *part);
 
-/*  The TTL of the dedupe bucket holding event's marker, in seconds; -2
-    when no bucket holds it.                                                */
-int64_t cf_test_marker_ttl(fixture_t *f, const cf_event_t *event);
+/*  The generation event's dedupe marker was written in; -1 when there is
+    none.                                                                    */
+int64_t cf_test_marker(fixture_t *f, const cf_event_t *event);
+
+/*  Redis's clock over eid_ttl: the markers' generation now.                 */
+int64_t cf_test_generation(fixture_t *f, uint32_t eid_ttl);
 
 /*  How many dedupe markers there are, and in how many keys (*keys).       */
 int64_t cf_test_markers(fixture_t *f, int64_t *keys);

@@ -305,7 +305,7 @@ class Stack:
 
     def _markers(self, command):
         """command (HKEYS, HLEN) of every dedupe bucket, the hashes
-        cf:{sN}:eid:<generation>:<bucket> (docs/storage.md)."""
+        cf:{sN}:eid:<bucket> (docs/storage.md)."""
         replies, cursor = [], b"0"
         with self.redis() as redis:
             while True:

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cf_bench_internal.h"
+#include "caseflow/cf_keys.h"
 #include "cf_bench_stack.h"
 #include "cf_test_files.h"
 #include "cf_test_redis.h"
@@ -180,11 +181,11 @@ static void test_ceiling_requests(void **state)
     struct timeval tv = { 5, 0 };
     redisSetTimeout(monitor, tv);
     assert_int_equal(monitor_marker(monitor, marker), 0);
-    /* a request's tag (a decimal 1..2^31-1), as the worker's markers hold;
-       not the "0" of a marker set without a request */
-    char *end;
-    long long tag = strtoll(marker, &end, 10);
-    assert_true(*marker && !*end && tag >= 1 && tag <= 0x7fffffff);
+    /* a request's tag (1..2^31-1), as the worker's markers hold; not the 0
+       of a marker set without a request */
+    long long generation, tag;
+    assert_int_equal(cf_keys_eid_value_parse(marker, strlen(marker), &generation, &tag), 0);
+    assert_true(generation > 0 && tag >= 1 && tag <= 0x7fffffff);
     cf_bench_destroy(&bench);
     redisFree(monitor);
     cf_test_file_remove();

@@ -1,7 +1,8 @@
 /*  Tests of cf_keys: the names put together by hand (fixed, case, eid) are
     the bytes of their snprintf formats, on edge values (shard 0 and the
-    largest, generation 0 and the largest, the last bucket, a case_id cut
-    by its length); the rest are formatted as documented (docs/storage.md). */
+    largest, the last bucket, a case_id cut by its length); the rest are
+    formatted as documented (docs/storage.md), as are the markers' fields
+    and values. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,7 +16,6 @@ static void test_hand_made_names(void **unused)
 {
     (void) unused;
     const unsigned shards[] = { 0, 7, 63, 1000, UINT_MAX };
-    const long long generations[] = { 0, 1, 20591, LLONG_MAX };
     const unsigned buckets[] = { 0, 9, 10, CF_KEYS_EID_BUCKETS - 1 };
     char got[CF_KEYS_MAX], want[CF_KEYS_MAX];
     for (size_t i = 0; i < sizeof shards / sizeof *shards; i++) {
@@ -33,19 +33,45 @@ static void test_hand_made_names(void **unused)
             assert_int_equal(len, n);
             assert_string_equal(got, want);
         }
-        for (size_t g = 0; g < sizeof generations / sizeof *generations; g++)
-            for (size_t b = 0; b < sizeof buckets / sizeof *buckets; b++) {
-                size_t len = cf_keys_eid(got, sizeof got, s, generations[g], buckets[b]);
-                int n = snprintf(want, sizeof want, "cf:{s%u}:eid:%lld:%u", s, generations[g],
-                                 buckets[b]);
-                assert_int_equal(len, n);
-                assert_string_equal(got, want);
-            }
+        for (size_t b = 0; b < sizeof buckets / sizeof *buckets; b++) {
+            size_t len = cf_keys_eid(got, sizeof got, s, buckets[b]);
+            int n = snprintf(want, sizeof want, "cf:{s%u}:eid:%u", s, buckets[b]);
+            assert_int_equal(len, n);
+            assert_string_equal(got, want);
+        }
     }
     /* a buffer that holds exactly the name and its NUL */
     char exact[sizeof "cf:{s5}:case:ab"];
     assert_int_equal(cf_keys_case(exact, sizeof exact, 5, "ab", 2), sizeof exact - 1);
     assert_string_equal(exact, "cf:{s5}:case:ab");
+}
+
+/* A marker's value holds its generation and its request's tag; anything
+   but such a decimal is refused. */
+static void test_marker_values(void **unused)
+{
+    (void) unused;
+    const long long generations[] = { 0, 1, 680, 17000000, (1LL << 32) - 1 };
+    const long long tags[] = { 0, 1, 12345, (1LL << 31) - 1 };
+    for (size_t g = 0; g < sizeof generations / sizeof *generations; g++)
+        for (size_t t = 0; t < sizeof tags / sizeof *tags; t++) {
+            char text[32];
+            int len = snprintf(text, sizeof text, "%lld",
+                               cf_keys_eid_value(generations[g], tags[t]));
+            long long generation = -1, tag = -1;
+            assert_int_equal(cf_keys_eid_value_parse(text, (size_t) len, &generation, &tag), 0);
+            assert_int_equal(generation, generations[g]);
+            assert_int_equal(tag, tags[t]);
+        }
+    assert_int_equal(cf_keys_eid_value(680, 7), 680LL * 2147483648LL + 7);
+    long long generation, tag;
+    static const char *const bad[] = { "", "-1", "01", "12a", "1.5", " 1",
+                                       "9223372036854775808", "99999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(cf_keys_eid_value_parse(bad[i], strlen(bad[i]), &generation, &tag), -1);
+    assert_int_equal(cf_keys_eid_value_parse("9223372036854775807", 19, &generation, &tag), 0);
+    assert_int_equal(cf_keys_eid_value_parse("0", 1, &generation, &tag), 0);
+    assert_true(generation == 0 && tag == 0);
 }
 
 /* A case's markers share its bucket; a case event is known by its case and
@@ -103,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_hand_made_names),
         cmocka_unit_test(test_formatted_names),
         cmocka_unit_test(test_marker_digests),
+        cmocka_unit_test(test_marker_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,10 +61,9 @@ static void test_registration(void **state)
         "applied=1 bits=1 host=CHE n=3 org=SRB prog=CH-AVR route=central_mediterranean "
         "rt=1709251200000 "
         "v|health=1 v|vot=1 ");
-    /* kept between one and two --eid-ttl (30 days by default) */
+    /* written in this generation of --eid-ttl (30 days by default) */
     cf_test_register(&ev, "r-1", CASE_A, "CH-AVR", "fmm", "\3\3\1");   /* its marker */
-    int64_t marker_ttl = cf_test_marker_ttl(f, &ev);
-    assert_true(marker_ttl > 30 * 86400 - 5 && marker_ttl <= 60 * 86400);
+    assert_int_equal(cf_test_marker(f, &ev), cf_test_generation(f, 30 * 86400));
     snprintf(key, sizeof key, "cf:{s%u}:stage", shard);
     assert_int_equal(cf_test_integer(f, "HLEN %s", key), 4);
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 8);      /* eid, case, stage, demo, vuln, outbox,
@@ -329,7 +328,7 @@ static void test_many_cases_many_shards(void **state)
     assert_true(shards > 32);           /* 300 cases over 64 shards */
     assert_int_equal(cf_test_integer(f, "DBSIZE") - (int64_t) cf_test_count_keys(f, ":owner"),
                      eid_keys + CASES + 5 * shards + 2);   /* unfenced commits stamp owner records */
-    assert_true(cf_test_marker_ttl(f, &ev[2 * CASES]) > 0);
+    assert_true(cf_test_marker(f, &ev[2 * CASES]) >= 0);
     free(ev);
 }
 
@@ -465,10 +464,8 @@ static void test_bad_events_and_ttl(void **state)
     cf_store_set_eid_ttl(f->store, 100);
     cf_test_stage(&ev, "b-1", CASE_A, CF_EV_FUNDING_TRANSACTION);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
-    /* the marker's bucket lives to the end of the next generation: between
-       one and two --eid-ttl from now */
-    int64_t ttl = cf_test_marker_ttl(f, &ev);
-    assert_true(ttl >= 99 && ttl <= 200);
+    /* the marker holds its generation, of the --eid-ttl set */
+    assert_int_equal(cf_test_marker(f, &ev), cf_test_generation(f, 100));
     assert_int_equal(cf_test_integer(f, "DBSIZE"), 4);         /* the bucket, the funding hash,
                                                                    cf:shards, the owner record */
 }
@@ -510,65 +507,25 @@ static int64_t command_calls(fixture_t *f, const char *command)
     return calls;
 }
 
-static int64_t expireat_calls(fixture_t *f)
+/* ev's marker rewritten as if written in generation (its tag kept). */
+static void marker_age(fixture_t *f, const cf_event_t *ev, long long generation)
 {
-    return command_calls(f, "expireat");
-}
-
-/* A marker bucket gets its expiry once per store: a later commit into a
-   bucket the store gave its expiry sends no EXPIREAT (and no read asks
-   for it); a bucket that lost it (PERSIST) gets it back from a store that
-   does not know it (here a restarted one; a running one forgets every
-   minute). */
-static void test_bucket_expiry_once(void **state)
-{
-    fixture_t *f = *state;
-    cf_event_t ev;
     unsigned char digest[CF_KEYS_EID_DIGEST];
-    cf_test_stage(&ev, "x-first", CASE_A, CF_EV_CASE_SCREENED);
-    unsigned bucket = cf_store_eid_digest(&ev, digest);
-    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
-    int64_t calls = expireat_calls(f);
-    assert_true(calls >= 1);
-    char key[96];
-    cf_test_stage(&ev, "x-same", CASE_A, CF_EV_CASE_ASSISTED);
-    assert_int_equal(cf_store_eid_digest(&ev, digest), bucket);    /* a case's markers: one bucket */
-    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
-    assert_int_equal(expireat_calls(f), calls);
-    redisReply *keys = redisCommand(f->raw, "KEYS cf:*:eid:*:%u", bucket);
-    assert_true(keys && keys->elements == 1);
-    snprintf(key, sizeof key, "%s", keys->element[0]->str);
-    freeReplyObject(keys);
-    assert_int_equal(cf_test_integer(f, "HLEN %s", key), 2);
-    cf_test_integer(f, "PERSIST %s", key);
-    cf_test_stage(&ev, "x-third", CASE_A, CF_EV_CASE_REFERRED);
-    cf_store_t *restarted = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
-    cf_store_set_shards(restarted, cf_store_shards(f->store), false);
-    cf_ack_status_t status;
-    assert_int_equal(cf_store_apply(restarted, &ev, 1, &status), 0);
-    assert_int_equal(status, CF_ACK_ACCEPTED);
-    cf_store_destroy(&restarted);
-    assert_int_equal(expireat_calls(f), calls + 1);
-    assert_true(cf_test_integer(f, "TTL %s", key) > 30 * 86400 - 5);
-    assert_int_equal(command_calls(f, "expiretime"), 0);   /* no read asked for it */
-}
-
-/* The one dedupe bucket key there is, and its generation. */
-static long long marker_key(fixture_t *f, char key[96])
-{
-    redisReply *keys = redisCommand(f->raw, "KEYS cf:*:eid:*");
-    assert_true(keys && keys->type == REDIS_REPLY_ARRAY && keys->elements == 1);
-    snprintf(key, 96, "%s", keys->element[0]->str);
-    freeReplyObject(keys);
-    unsigned shard, bucket;
-    long long generation;
-    assert_int_equal(sscanf(key, "cf:{s%u}:eid:%lld:%u", &shard, &generation, &bucket), 3);
-    return generation;
+    char key[CF_KEYS_MAX];
+    cf_keys_eid(key, sizeof key, cf_store_shard_of(f->store, ev), cf_store_eid_digest(ev, digest));
+    redisReply *v = redisCommand(f->raw, "HGET %s %b", key, digest, sizeof digest);
+    assert_true(v && v->type == REDIS_REPLY_STRING);
+    long long was, tag;
+    assert_int_equal(cf_keys_eid_value_parse(v->str, v->len, &was, &tag), 0);
+    freeReplyObject(v);
+    cf_test_integer(f, "HSET %s %b %lld", key, digest, sizeof digest,
+                    cf_keys_eid_value(generation, tag));
 }
 
 /* A marker is found in its generation and the next (Redis's clock over
    --eid-ttl), and no longer after that; the store learns the generation
-   from Redis, whatever its own clock says. */
+   from Redis, whatever its own clock says. One bucket key holds every
+   generation, with no expiry: the apply path sends no EXPIREAT. */
 static void test_marker_generations(void **state)
 {
     fixture_t *f = *state;
@@ -576,23 +533,87 @@ static void test_marker_generations(void **state)
     cf_store_set_eid_ttl(f->store, 100);
     cf_test_stage(&ev, "gen-1", CASE_A, CF_EV_FUNDING_TRANSACTION);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
-    char key[96], older[96];
-    long long generation = marker_key(f, key);
-    redisReply *now = redisCommand(f->raw, "TIME");
-    assert_true(now && now->type == REDIS_REPLY_ARRAY);
-    assert_int_equal(generation, atoll(now->element[0]->str) / 100);
-    freeReplyObject(now);
+    long long generation = cf_test_generation(f, 100);
+    assert_int_equal(cf_test_marker(f, &ev), generation);
     /* the marker as if written one generation ago: still a duplicate */
-    snprintf(older, sizeof older, "%.*s%lld%s", (int) (strstr(key, ":eid:") - key + 5), key,
-             generation - 1, strrchr(key, ':'));
-    cf_test_integer(f, "RENAME %s %s", key, older);
+    marker_age(f, &ev, generation - 1);
     assert_string_equal(cf_test_apply(f, &ev, 1), "d");
-    /* two generations ago: forgotten, applied again */
-    snprintf(key, sizeof key, "%s", older);
-    snprintf(older, sizeof older, "%.*s%lld%s", (int) (strstr(key, ":eid:") - key + 5), key,
-             generation - 2, strrchr(key, ':'));
-    cf_test_integer(f, "RENAME %s %s", key, older);
+    /* two generations ago: forgotten, applied again, and marked anew */
+    marker_age(f, &ev, generation - 2);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    assert_int_equal(cf_test_marker(f, &ev), generation);
+    /* the same for a case event, its marker in its case's bucket */
+    cf_test_stage(&ev, "gen-2", CASE_A, CF_EV_CASE_SCREENED);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    marker_age(f, &ev, generation - 1);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "d");
+    marker_age(f, &ev, generation - 2);
+    assert_string_equal(cf_test_apply(f, &ev, 1), "a");
+    assert_int_equal(command_calls(f, "expireat"), 0);
+    redisReply *keys = redisCommand(f->raw, "KEYS cf:*:eid:*");
+    assert_true(keys && keys->type == REDIS_REPLY_ARRAY && keys->elements == 2);
+    for (size_t k = 0; k < keys->elements; k++)
+        assert_int_equal(cf_test_integer(f, "TTL %s", keys->element[k]->str), -1);
+    freeReplyObject(keys);
+}
+
+/* A marker that is not one (a value no store writes) fails its shard with
+   a reason, and applies nothing. */
+static void test_marker_not_one(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev;
+    cf_test_stage(&ev, "odd-1", CASE_A, CF_EV_FUNDING_TRANSACTION);
+    unsigned char digest[CF_KEYS_EID_DIGEST];
+    char key[CF_KEYS_MAX];
+    cf_keys_eid(key, sizeof key, cf_store_shard_of(f->store, &ev), cf_store_eid_digest(&ev, digest));
+    cf_test_integer(f, "HSET %s %b not-a-marker", key, digest, sizeof digest);
+    cf_ack_status_t status;
+    assert_int_equal(cf_store_apply(f->store, &ev, 1, &status), -1);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_REDIS);
+    assert_non_null(strstr(cf_store_error(f->store), "not-a-marker"));
+    assert_int_equal(cf_test_get(f, "funding", "day:2024-03-01|EU|XM-DAC-1|EUR|2|transactions"), 0);
+}
+
+/* The sweep deletes the markers of a generation before the one before, and
+   only those; it walks every bucket of every shard, a step at a time, and
+   starts again after the last. */
+static void test_sweep(void **state)
+{
+    fixture_t *f = *state;
+    cf_store_set_eid_ttl(f->store, 100);
+    enum { N = 6 };
+    cf_event_t ev[N];
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "sw-%d", i);
+        cf_test_stage(&ev[i], id, i % 2 ? CASE_A : CASE_B, CF_EV_CASE_SCREENED);
+    }
+    ev[N - 1].type = CF_EV_FUNDING_TRANSACTION;
+    assert_string_equal(cf_test_apply(f, ev, N), "aaaaaa");
+    long long now = cf_test_generation(f, 100);
+    marker_age(f, &ev[0], now - 2);             /* expired */
+    marker_age(f, &ev[1], now - 5);             /* expired long ago */
+    marker_age(f, &ev[2], now - 1);             /* still found */
+    marker_age(f, &ev[N - 1], now - 2);         /* expired, without a case */
+    int64_t keys;
+    assert_int_equal(cf_test_markers(f, &keys), N);
+    unsigned cursor = 0, removed, total = 0, steps = 0;
+    do {
+        assert_int_equal(cf_store_sweep_step(f->store, &cursor, &removed), 0);
+        total += removed;
+        steps++;
+    } while (cursor != 0);
+    assert_int_equal(steps, cf_store_shards(f->store) * CF_KEYS_EID_BUCKETS / 64);
+    assert_int_equal(total, 3);
+    assert_int_equal(cf_test_markers(f, &keys), N - 3);
+    assert_int_equal(cf_test_marker(f, &ev[0]), -1);
+    assert_int_equal(cf_test_marker(f, &ev[1]), -1);
+    assert_int_equal(cf_test_marker(f, &ev[2]), now - 1);
+    assert_int_equal(cf_test_marker(f, &ev[3]), now);
+    assert_int_equal(cf_test_marker(f, &ev[N - 1]), -1);
+    /* what is swept is forgotten: applied again */
+    assert_string_equal(cf_test_apply(f, ev, N), "aaddda");
 }
 
 /* The TTL of the case hash of ev's case, in seconds (-1: none, -2: no key). */
@@ -783,7 +804,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_library_gone_and_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_library_least_privilege, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_reads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bucket_expiry_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_marker_not_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_id_within_its_case, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events_and_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_marker_generations, setup, teardown),

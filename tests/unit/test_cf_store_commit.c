@@ -43,8 +43,8 @@ static void test_retry_of_a_request_is_accepted(void **state)
     cf_test_integer(f, "SET cf:{s" CASE_B_SHARD "}:services oops");
     assert_int_equal(cf_store_apply(f->store, ev, 4, status), -1);
     assert_non_null(strstr(cf_store_error(f->store), "cf:{s" CASE_B_SHARD "}:services holds a string"));
-    assert_int_equal(cf_test_marker_ttl(f, &ev[2]), -2);       /* CASE_B's shard: nothing */
-    assert_int_equal(cf_test_marker_ttl(f, &ev[0]) > 0, 1);
+    assert_int_equal(cf_test_marker(f, &ev[2]), -1);           /* CASE_B's shard: nothing */
+    assert_true(cf_test_marker(f, &ev[0]) >= 0);
     assert_int_equal(cf_test_get(f, "stage", "CH-AVR|registered|ever|cases"), 1);  /* CASE_A's */
     cf_test_integer(f, "DEL cf:{s" CASE_B_SHARD "}:services");
 
@@ -145,7 +145,7 @@ static void test_overflow_refuses_the_whole_call(void **state)
             fail_msg("got '%s'", error);
         assert_string_equal(cf_test_dump(f, 1), before);
     }
-    assert_int_equal(cf_test_marker_ttl(f, &ev[1]), -2);
+    assert_int_equal(cf_test_marker(f, &ev[1]), -1);
     free(before);
 }
 
@@ -510,18 +510,18 @@ static void test_unfenced_commit_refuses_the_owners_cache(void **state)
     if (cf_store_apply(unfenced, &ev[1], 1, &status) < 0)
         fail_msg("%s", cf_store_error(unfenced));
     cf_store_destroy(&unfenced);
-    assert_true(apply_counting(f, f->store, &ev[2], "a").hmget > 3);  /* the counters too */
+    assert_true(apply_counting(f, f->store, &ev[2], "a").hmget > 2);  /* the counters too */
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 2300);
     /* the stamp is known now: the next commit trusts its cache again */
     cf_event_t more;
     funding(f, &more, "ud-", 13, (int) s);
-    assert_int_equal(apply_counting(f, f->store, &more, "a").hmget, 3);
+    assert_int_equal(apply_counting(f, f->store, &more, "a").hmget, 2);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 3600);
 }
 
 /* A fenced store's second batch of a shard reads no counter it wrote in the
-   first: its check round is empty (the read round's WATCH and two HMGETs
-   of the marker bucket are all it sends before MULTI), where an unfenced
+   first: its check round is empty (the read round's WATCH and the HMGETs
+   of the owner record and the marker bucket are all it sends before MULTI), where an unfenced
    store watches and reads the counter hashes again; what both write is the
    same. */
 static void test_owner_cache_spares_the_checks(void **state)
@@ -531,7 +531,7 @@ static void test_owner_cache_spares_the_checks(void **state)
     owned_fundings(f, f->store, ev, 2, "oc-", (int64_t[]) { 5, 7 });
     apply_counting(f, f->store, &ev[0], "a");
     sent_t fenced = apply_counting(f, f->store, &ev[1], "a");
-    assert_int_equal(fenced.hmget, 3);          /* the owner record's, the markers', no counter's */
+    assert_int_equal(fenced.hmget, 2);          /* the owner record's, the markers', no counter's */
     assert_int_equal(fenced.type, 0);
     assert_int_equal(fenced.watch, 1);          /* the read round's */
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 1200);
@@ -545,7 +545,7 @@ static void test_owner_cache_spares_the_checks(void **state)
     cf_store_clear_fences(f->store);
     apply_counting(f, f->store, &ev[0], "a");
     sent_t full = apply_counting(f, f->store, &ev[1], "a");
-    assert_true(full.hmget > 2);
+    assert_true(full.hmget > 1);
     assert_int_equal(full.watch, 2);            /* the reads', the counters' */
     for (size_t i = 0; i < FAMILIES; i++) {
         assert_string_equal(cached[i], cf_test_family_nonzero(f, families[i]));
@@ -566,9 +566,9 @@ static void test_owner_cache_dropped_on_a_new_epoch(void **state)
     cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s);
     cf_test_integer(f, "HSET cf:{s%u}:owner epoch 4", s);
     cf_store_set_fence(f->store, s, 4);
-    assert_true(apply_counting(f, f->store, &ev[1], "a").hmget > 3);
+    assert_true(apply_counting(f, f->store, &ev[1], "a").hmget > 2);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 100700);
-    assert_int_equal(apply_counting(f, f->store, &ev[2], "a").hmget, 3);
+    assert_int_equal(apply_counting(f, f->store, &ev[2], "a").hmget, 2);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 101600);
 }
 
@@ -634,7 +634,7 @@ static void test_owner_cache_dropped_with_the_connection(void **state)
     cf_ack_status_t status;
     assert_int_equal(cf_store_apply(store, &other, 1, &status), -1);  /* another shard's call */
     assert_int_equal(cf_store_error_code(store), CF_STORE_ERR_IO);
-    assert_true(apply_counting(f, store, &ev[1], "a").hmget > 3);
+    assert_true(apply_counting(f, store, &ev[1], "a").hmget > 2);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 100700);
     cf_store_destroy(&store);
     kill(relay, SIGKILL);
@@ -657,7 +657,7 @@ static void test_owner_cache_refuses_an_overflow(void **state)
     char *before = strdup(cf_test_dump(f, 1));
     long long hmget = calls(f, "hmget");
     assert_int_equal(cf_store_apply(f->store, &ev[1], 1, &status), -1);
-    assert_int_equal(calls(f, "hmget") - hmget, 3);     /* the owner's, the markers': the cache's value */
+    assert_int_equal(calls(f, "hmget") - hmget, 2);     /* the owner's, the markers': the cache's value */
     char want[200];
     snprintf(want, sizeof want, "counter would overflow: cf:{s%u}:funding " FUNDING_VALUE
              " (9223322036854775807 + 100000000000000)", s);
