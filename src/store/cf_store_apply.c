@@ -82,7 +82,8 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
         size_t n = cf_store_read_count(self, g, part);
         if (!n)
             continue;
-        const redisReply *reply = self->reads[r++];
+        const redisReply *reply = self->reads[r];
+        r += part == 0 ? 2 : 1;     /* the case states' EXISTS: apply_build's */
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading %s: %s", s,
                                  part == 0 ? "case states" : "route states",
@@ -200,9 +201,10 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
 
 /* Builds group g's commit: the fold's writes, each new event's marker
    (its value: this generation and the request's tag; the sweeper deletes
-   it once expired: cf_store_sweep.c) and a type check of each case key read absent (MGET answers nil for a
-   key of another type too); unfenced, a new stamp in the shard's owner
-   record (field "unfenced"): a fenced transaction of the shard watches the
+   it once expired: cf_store_sweep.c) and, when the read round's EXISTS
+   counted more case keys than MGET found states, a type check of each
+   case key read absent (MGET answers nil for a key of another type too);
+   unfenced, a new stamp in the shard's owner record (field "unfenced"): a fenced transaction of the shard watches the
    record, and computed its counters without watching them, so it is
    refused if it comes later (it would set back what this commit counts);
    and the owner's next commit reads the stamp and drops its cache.
@@ -215,11 +217,17 @@ static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
     unsigned s = self->group_shard[g];
     if (self->cases[g]) {
         const redisReply *states = self->reads[cf_store_read_states_at(self, g)];
+        const redisReply *exists = self->reads[cf_store_read_states_at(self, g) + 1];
+        long long found = 0;
+        for (size_t j = 0; j < self->cases[g]; j++)
+            found += states->element[j]->type != REDIS_REPLY_NIL;
         for (size_t j = 0; j < self->cases[g]; j++) {
+            if (states->element[j]->type != REDIS_REPLY_NIL
+                || (exists->type == REDIS_REPLY_INTEGER && exists->integer == found))
+                continue;           /* a state, or nothing there */
             const cf_event_t *e = cf_store_read_event(self, events, g, 0, j);
-            if (states->element[j]->type == REDIS_REPLY_NIL)
-                cf_commit_type(c, cf_commit_key(c, key, cf_keys_case(key, sizeof key, s,
-                               e->case_id, strlen(e->case_id))), "string");
+            cf_commit_type(c, cf_commit_key(c, key, cf_keys_case(key, sizeof key, s,
+                           e->case_id, strlen(e->case_id))), "string");
         }
     }
     for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {

@@ -159,9 +159,10 @@ static void apply_append(cf_store_t *self, size_t argc, const char **argv, const
 /* Appends the shard's reads, after a WATCH of every key they read that the
    fold depends on (its case states, its routes' hash, the marker buckets
    of its events without a state, its owner record): HGET of its owner's
-   epoch and last unfenced commit's stamp when it is fenced, MGET of its case states, HMGET of its route
-   states, then per marker bucket an HMGET of the events' fields. base is
-   the index its first reply will have; returns how many it will get. */
+   epoch and last unfenced commit's stamp when it is fenced, MGET and
+   EXISTS of its case states, HMGET of its route states, then per marker
+   bucket an HMGET of the events' fields. base is the index its first reply
+   will have; returns how many it will get. */
 static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g,
                                  size_t base)
 {
@@ -214,7 +215,12 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     if (cases) {                    /* the case keys are the WATCH's first */
         argv[0] = "MGET", argvlen[0] = 4;
         apply_append(self, 1 + cases, argv, argvlen);
-        replies++;
+        /* how many of them exist: when as many as MGET found, every nil is
+           absent, not a key of another type (which MGET answers nil too),
+           and the commit needs no TYPE check of them (a round trip) */
+        argv[0] = "EXISTS", argvlen[0] = 6;
+        apply_append(self, 1 + cases, argv, argvlen);
+        replies += 2;
     }
     if (routes) {
         argv[0] = "HMGET", argvlen[0] = 5;
@@ -390,7 +396,8 @@ const cf_event_t *cf_store_read_event(const cf_store_t *self, const cf_event_t *
 }
 
 /* The first reply of group g's states: after its WATCH and its owner's
-   record. */
+   record; its case states' MGET (when it has cases) is followed by their
+   EXISTS, then its route states' HMGET (when it has routes). */
 size_t cf_store_read_states_at(const cf_store_t *self, size_t g)
 {
     return self->read_start[g] + 1 + (self->fence[self->group_shard[g]] != 0);

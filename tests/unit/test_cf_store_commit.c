@@ -492,6 +492,36 @@ static sent_t apply_counting(fixture_t *f, cf_store_t *store, cf_event_t *ev, co
                       calls(f, "watch") - before.watch };
 }
 
+/* A new case needs no TYPE check: the read round's EXISTS of its case keys
+   tells an absent key from one of another type (MGET answers nil for
+   both), so a fenced store with its cache warm sends no check round for a
+   batch of new cases; a case key of another type is still refused, and
+   named. */
+static void test_new_case_needs_no_type_check(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_register(&ev[0], "nc-0", CASE_A, "CH-AVR", "f", "\3");
+    unsigned s = cf_store_shard_of(f->store, &ev[0]);
+    for (int n = 0, found = 1; found < 3; n++) {       /* two more cases of CASE_A's shard */
+        char case_id[40];
+        snprintf(case_id, sizeof case_id, "%032x", n);
+        cf_test_register(&ev[found], found == 1 ? "nc-1" : "nc-2", case_id, "CH-AVR", "m", "\3");
+        found += cf_store_shard_of(f->store, &ev[found]) == s;
+    }
+    cf_test_integer(f, "HSET cf:{s%u}:owner epoch 3 worker w1", s);
+    cf_store_set_fence(f->store, s, 3);
+    apply_counting(f, f->store, &ev[0], "a");           /* the cache learns the shard's keys */
+    sent_t fenced = apply_counting(f, f->store, &ev[1], "a");
+    assert_int_equal(fenced.type, 0);
+    assert_int_equal(fenced.watch, 1);                  /* the read round's: no check round */
+    cf_test_integer(f, "HSET cf:{s%u}:case:%s bits 1", s, ev[2].case_id);   /* not a state */
+    cf_ack_status_t status;
+    assert_int_equal(cf_store_apply(f->store, &ev[2], 1, &status), -1);
+    assert_non_null(strstr(cf_store_error(f->store), ev[2].case_id));
+    assert_non_null(strstr(cf_store_error(f->store), "hash"));
+}
+
 /* The owner's cache assumes only the owner writes its shard's counters; an
    unfenced commit of the shard (the broker could not record its new
    owner's epoch) writes them all the same. Its stamp in the owner record,
@@ -688,6 +718,8 @@ int main(void)
                                         cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_unfenced_commit_refuses_the_owners_cache,
                                         cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_new_case_needs_no_type_check, cf_test_store_setup,
+                                        cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_spares_the_checks, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_dropped_on_a_new_epoch,
