@@ -54,13 +54,6 @@ void cf_bench_stats_add(cf_bench_stats_t *self, uint64_t us, uint32_t weight)
     self->sorted = false;
 }
 
-void cf_bench_stats_merge(cf_bench_stats_t *self, const cf_bench_stats_t *other)
-{
-    assert(self && other && self != other);
-    for (size_t i = 0; i < other->count; i++)
-        cf_bench_stats_add(self, other->samples[i].us, other->samples[i].weight);
-}
-
 uint64_t cf_bench_stats_count(const cf_bench_stats_t *self)
 {
     assert(self);

@@ -18,9 +18,6 @@ void cf_bench_stats_destroy(cf_bench_stats_t **self_p);
     is that of each of its events).                                          */
 void cf_bench_stats_add(cf_bench_stats_t *self, uint64_t us, uint32_t weight);
 
-/*  Adds every sample of other to self (other is unchanged).                 */
-void cf_bench_stats_merge(cf_bench_stats_t *self, const cf_bench_stats_t *other);
-
 /*  The total weight recorded.                                               */
 uint64_t cf_bench_stats_count(const cf_bench_stats_t *self);
 
