@@ -32,6 +32,9 @@
                                                snapshot, [it, who, request id, body] answers */
 #define CF_OUTBOX_PACK_ENTRIES  64          /* entries per message to the loop, at most */
 #define CF_OUTBOX_PACK_BYTES    65536       /* ... and bytes, about (one entry may pass it) */
+#define CF_OUTBOX_PACE_MS       10          /* XREADs at most this often while each finds less
+                                               than a full batch: what a notification may wait
+                                               more (docs/notifications.md, "Latency") */
 
 typedef struct _cf_outbox_t cf_outbox_t;
 

@@ -104,36 +104,75 @@ int cf_outbox_cursor_check(redisContext *redis, unsigned streams, const char (*f
     return rc;
 }
 
-/* What the read round found for the batch's programmes with marks. */
+/* What the read round found: the values the batch adds to, and for its
+   programmes with marks the marks already announced. */
 typedef struct {
     const outbox_programme_marks_t *marks[OUTBOX_PROGRAMMES];   /* NULL: none */
     int64_t before[OUTBOX_PROGRAMMES][2];       /* returns before the batch */
     bool announced[OUTBOX_PROGRAMMES][CF_RULES_MAX_MARKS];
+    int64_t (*figures)[2];                      /* each figure's cases, persons before it */
+    size_t figures_cap;
+    char *names;                                /* the figures' fields, NUL-ended */
+    size_t names_cap;
+    char (*numbers)[24];                        /* the values the commit writes */
+    size_t numbers_cap;
+    int replies[3];                             /* the HMGETs sent: figures, returns, marks */
 } commit_read_t;
 
-/* Appends WATCH and the reads of the returns and marks for the batch's
-   programmes with marks; returns how many commands (0: none needed). */
-static int commit_read_send(redisContext *redis, const outbox_batch_t *b,
-                            const commit_read_t *read, commit_args_t *a,
-                            char (*flags)[COMMIT_FLAG_MAX])
+static void commit_read_free(commit_read_t *read)
+{
+    free(read->figures);
+    free(read->names);
+    free(read->numbers);
+    free(read);
+}
+
+/* The figures' fields "<programme>|<stage>|cases" and "|persons" into
+   read->names, in the batch's order, as arguments of a. */
+static void commit_figure_fields(const outbox_batch_t *b, commit_read_t *read, commit_args_t *a)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < b->figures.count; i++)
+        need += 2 * b->figures.items[i].key_len + sizeof "|cases" + sizeof "|persons";
+    read->names = cf_grow(read->names, &read->names_cap, need, 1);
+    char *at = read->names;
+    for (size_t i = 0; i < b->figures.count; i++) {
+        const outbox_item_t *f = &b->figures.items[i];
+        for (int persons = 0; persons < 2; persons++) {
+            int len = snprintf(at, need - (size_t) (at - read->names), "%.*s|%s",
+                               (int) f->key_len, b->bytes + f->key, persons ? "persons" : "cases");
+            args_add(a, at, (size_t) len);
+            at += len + 1;
+        }
+    }
+}
+
+/* Appends WATCH and the reads of what the batch adds to: its figures and
+   its programmes' returns, and the flags of the marks they may reach. The
+   commit writes the sums, one HSET for each hash, where it sent two
+   HINCRBY per figure and programme: a field read or written costs Redis a
+   fraction of a command. Returns how many commands (0: none needed). */
+static int commit_read_send(redisContext *redis, const outbox_batch_t *b, commit_read_t *read,
+                            commit_args_t *a, char (*flags)[COMMIT_FLAG_MAX])
 {
     size_t nflags = 2 * OUTBOX_PROGRAMMES;         /* after the returns' fields */
+    if (b->figures.count == 0 && b->programmes == 0)
+        return 0;
+    redisAppendCommand(redis, "WATCH %s %s %s", cf_keys_pub(CF_KEYS_PUB_FIGURES),
+                       cf_keys_pub(CF_KEYS_PUB_RETURNS), cf_keys_pub(CF_KEYS_PUB_MARKS));
+    args_str(a, "HMGET");
+    args_str(a, cf_keys_pub(CF_KEYS_PUB_FIGURES));
+    commit_figure_fields(b, read, a);
+    read->replies[0] = args_send(redis, a, 2);
     args_str(a, "HMGET");
     args_str(a, cf_keys_pub(CF_KEYS_PUB_RETURNS));
-    for (size_t p = 0; p < b->programmes; p++)
-        if (read->marks[p]) {
-            snprintf(flags[2 * p], sizeof flags[0], "%s|cases", b->returns[p].name);
-            snprintf(flags[2 * p + 1], sizeof flags[0], "%s|persons", b->returns[p].name);
-            args_str(a, flags[2 * p]);
-            args_str(a, flags[2 * p + 1]);
-        }
-    if (a->count == 2) {
-        a->count = 0;
-        return 0;
+    for (size_t p = 0; p < b->programmes; p++) {
+        snprintf(flags[2 * p], sizeof flags[0], "%s|cases", b->returns[p].name);
+        snprintf(flags[2 * p + 1], sizeof flags[0], "%s|persons", b->returns[p].name);
+        args_str(a, flags[2 * p]);
+        args_str(a, flags[2 * p + 1]);
     }
-    redisAppendCommand(redis, "WATCH %s %s", cf_keys_pub(CF_KEYS_PUB_RETURNS),
-                       cf_keys_pub(CF_KEYS_PUB_MARKS));
-    args_send(redis, a, 2);
+    read->replies[1] = args_send(redis, a, 2);
     args_str(a, "HMGET");
     args_str(a, cf_keys_pub(CF_KEYS_PUB_MARKS));
     for (size_t p = 0; p < b->programmes; p++)
@@ -142,10 +181,12 @@ static int commit_read_send(redisContext *redis, const outbox_batch_t *b,
                                 &read->marks[p]->marks[i]);
             args_str(a, flags[nflags++]);
         }
-    return 2 + args_send(redis, a, 2);
+    read->replies[2] = args_send(redis, a, 2);
+    return 1 + read->replies[0] + read->replies[1] + read->replies[2];
 }
 
-/* An HMGET reply's element i as a number (nil: 0). */
+/* An HMGET reply's element i as a number (nil, or a field that holds no
+   integer, which only a hand could put there: 0, as the snapshot reads it). */
 static int64_t commit_number(const redisReply *hmget, size_t i)
 {
     const redisReply *v = hmget->element[i];
@@ -158,24 +199,29 @@ static int commit_read_recv(redisContext *redis, const outbox_batch_t *b, commit
 {
     if (sent == 0)
         return 0;
-    redisReply *replies[2] = { NULL, NULL };
+    redisReply *replies[3] = { NULL, NULL, NULL };
     int rc = commit_drain(redis, 1);                /* WATCH */
-    for (int i = 0; i < sent - 1; i++)
-        if (redisGetReply(redis, (void **) &replies[i]) != REDIS_OK || !replies[i])
+    for (int i = 0; i < 3; i++)
+        if (read->replies[i]
+            && (redisGetReply(redis, (void **) &replies[i]) != REDIS_OK || !replies[i]))
             rc = -1;
-    for (int i = 0; i < sent - 1 && rc == 0; i++)
-        if (replies[i]->type != REDIS_REPLY_ARRAY)
+    for (int i = 0; i < 3 && rc == 0; i++)
+        if (replies[i] && replies[i]->type != REDIS_REPLY_ARRAY)
             rc = -1;
-    size_t r = 0, f = 0;
-    for (size_t p = 0; rc == 0 && p < b->programmes; p++) {
-        if (!read->marks[p])
-            continue;
-        read->before[p][0] = commit_number(replies[0], r++);
-        read->before[p][1] = commit_number(replies[0], r++);
-        for (size_t i = 0; i < read->marks[p]->count; i++)
-            read->announced[p][i] = replies[1] && replies[1]->element[f++]->type != REDIS_REPLY_NIL;
+    read->figures = cf_grow(read->figures, &read->figures_cap, b->figures.count,
+                            sizeof *read->figures);
+    for (size_t i = 0; rc == 0 && i < b->figures.count; i++) {
+        read->figures[i][0] = commit_number(replies[0], 2 * i);
+        read->figures[i][1] = commit_number(replies[0], 2 * i + 1);
     }
-    for (int i = 0; i < 2; i++)
+    size_t f = 0;
+    for (size_t p = 0; rc == 0 && p < b->programmes; p++) {
+        read->before[p][0] = commit_number(replies[1], 2 * p);
+        read->before[p][1] = commit_number(replies[1], 2 * p + 1);
+        for (size_t i = 0; read->marks[p] && i < read->marks[p]->count; i++)
+            read->announced[p][i] = replies[2]->element[f++]->type != REDIS_REPLY_NIL;
+    }
+    for (int i = 0; i < 3; i++)
         if (replies[i])
             freeReplyObject(replies[i]);
     return rc;
@@ -217,29 +263,43 @@ static int commit_milestones(redisContext *redis, const outbox_batch_t *b, size_
     return sent;
 }
 
-/* Appends MULTI, the batch's writes and EXEC; returns how many commands. */
+/* Appends MULTI, the batch's writes and EXEC; returns how many commands.
+   Only the cursors that moved are written (saved[] is what the hash holds):
+   a round of a few entries moves a few of the shards' cursors, and writing
+   the others again cost Redis more than the rest of such a commit. */
 static int commit_write_send(redisContext *redis, unsigned streams, const char (*fields)[12],
-                             const char (*cursor)[48], const outbox_batch_t *b,
-                             const commit_read_t *read, commit_args_t *a, int *announced)
+                             const char (*cursor)[48], const char (*saved)[48],
+                             const outbox_batch_t *b, commit_read_t *read,
+                             char (*flags)[COMMIT_FLAG_MAX], commit_args_t *a, int *announced)
 {
     int sent = 1;
     redisAppendCommand(redis, "MULTI");
     args_str(a, "HSET");
     args_str(a, cf_keys_pub(CF_KEYS_PUB_CURSOR));
-    for (unsigned s = 0; s < streams; s++) {
-        args_str(a, fields[s]);
-        args_str(a, cursor[s]);
+    for (unsigned s = 0; s < streams; s++)
+        if (strcmp(cursor[s], saved[s])) {
+            args_str(a, fields[s]);
+            args_str(a, cursor[s]);
+        }
+    sent += args_send(redis, a, 2);
+    /* the figures' sums, cases and persons (even 0), in one HSET */
+    read->numbers = cf_grow(read->numbers, &read->numbers_cap,
+                            2 * (b->figures.count + b->programmes), sizeof *read->numbers);
+    args_str(a, "HSET");
+    args_str(a, cf_keys_pub(CF_KEYS_PUB_FIGURES));
+    const char *field = read->names;
+    for (size_t i = 0; i < b->figures.count; i++) {
+        int64_t added[2] = { b->figures.items[i].cases, b->figures.items[i].persons };
+        for (int k = 0; k < 2; k++) {
+            char *number = read->numbers[2 * i + k];
+            snprintf(number, sizeof read->numbers[0], "%lld",
+                     (long long) (read->figures[i][k] + added[k]));
+            args_str(a, field);
+            args_str(a, number);
+            field += strlen(field) + 1;
+        }
     }
     sent += args_send(redis, a, 2);
-    const char *figures = cf_keys_pub(CF_KEYS_PUB_FIGURES);
-    for (size_t i = 0; i < b->figures.count; i++) {
-        const outbox_item_t *f = &b->figures.items[i];
-        redisAppendCommand(redis, "HINCRBY %s %b|cases %lld", figures, b->bytes + f->key,
-                           f->key_len, (long long) f->cases);
-        redisAppendCommand(redis, "HINCRBY %s %b|persons %lld", figures, b->bytes + f->key,
-                           f->key_len, (long long) f->persons);
-        sent += 2;
-    }
     /* the alerts' last word: one HSET and one HDEL */
     for (int open = 1; open >= 0; open--) {
         args_str(a, open ? "HSET" : "HDEL");
@@ -254,21 +314,24 @@ static int commit_write_send(redisContext *redis, unsigned streams, const char (
         }
         sent += args_send(redis, a, 2);
     }
-    const char *returns = cf_keys_pub(CF_KEYS_PUB_RETURNS);
+    /* the programmes' returns, in one HSET (a 0 added is left out) */
+    args_str(a, "HSET");
+    args_str(a, cf_keys_pub(CF_KEYS_PUB_RETURNS));
     for (size_t p = 0; p < b->programmes; p++) {
-        if (b->returns[p].cases) {
-            redisAppendCommand(redis, "HINCRBY %s %s|cases %lld", returns, b->returns[p].name,
-                               (long long) b->returns[p].cases);
-            sent++;
-        }
-        if (b->returns[p].persons) {
-            redisAppendCommand(redis, "HINCRBY %s %s|persons %lld", returns, b->returns[p].name,
-                               (long long) b->returns[p].persons);
-            sent++;
-        }
+        int64_t added[2] = { b->returns[p].cases, b->returns[p].persons };
+        for (int k = 0; k < 2; k++)
+            if (added[k]) {
+                char *number = read->numbers[2 * (b->figures.count + p) + k];
+                snprintf(number, sizeof read->numbers[0], "%lld",
+                         (long long) (read->before[p][k] + added[k]));
+                args_str(a, flags[2 * p + k]);
+                args_str(a, number);
+            }
+    }
+    sent += args_send(redis, a, 2);
+    for (size_t p = 0; p < b->programmes; p++)
         if (read->marks[p])
             sent += commit_milestones(redis, b, p, read, announced);
-    }
     redisAppendCommand(redis, "EXEC");
     return sent + 1;
 }
@@ -321,7 +384,8 @@ int cf_outbox_commit(redisContext *redis, unsigned streams, const char (*fields)
         if (moved < 0 || commit_read_recv(redis, batch, read, reads) < 0)
             break;
         announced = 0;
-        int sent = commit_write_send(redis, streams, fields, cursor, batch, read, &args,
+        int sent = commit_write_send(redis, streams, fields, cursor,
+                                     (const char (*)[48]) saved, batch, read, flags, &args,
                                      &announced);
         int done = commit_write_recv(redis, sent);
         if (done != 0) {
@@ -335,6 +399,6 @@ int cf_outbox_commit(redisContext *redis, unsigned streams, const char (*fields)
     free(args.argv);
     free(args.argvlen);
     free(flags);
-    free(read);
+    commit_read_free(read);
     return rc;
 }

@@ -104,7 +104,8 @@ void cf_outbox_milestone_body(msgpack_sbuffer *out, const char *programme,
                               const cf_rules_mark_t *mark, const int64_t after[2]);
 
 /*  Saves what the reader has handed over (cf_outbox_commit.c): the cursors
-    (fields[s] = cursor[s] of cf:{pub}:cursor), the batch's figures, open
+    that moved (fields[s] = cursor[s] of cf:{pub}:cursor where cursor[s]
+    differs from saved[s]), the batch's figures, open
     alerts and returns, and the milestones the returns reach, in one
     MULTI/EXEC of plain commands. The connection has WATCHed
     cf:{pub}:cursor since it read saved[] there (cf_outbox_cursor_check);

@@ -9,7 +9,9 @@
     it), and of the commit on a throw-away redis-server: each mark
     announced once, totals and cursors saved with it, the open alerts' last
     word, an EXEC refused read again, cursors another reader moved giving
-    the batch up. (The thread itself is integration.notifications's.)      */
+    the batch up, and what it writes: the cursors that moved only, the
+    figures and returns as sums in one HSET each. (The thread's pacing is
+    unit.cf_outbox_thread's, the rest integration.notifications's.)        */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -370,7 +372,7 @@ static void test_commit_milestones_once(void **state)
     assert_int_equal(commit_at(f, "7-3", marks), 0);        /* each mark once */
     assert_int_equal(other(f, "XLEN cf:{pub}:outbox"), 3);
     assert_string_equal(hgetall(f, "cf:{pub}:returns"), "CH-AVR|cases=1250 CH-AVR|persons=1255 ");
-    assert_string_equal(hgetall(f, "cf:{pub}:cursor"), "s0=7-3 pub=0-0 ");
+    assert_string_equal(hgetall(f, "cf:{pub}:cursor"), "s0=7-3 ");    /* pub never moved */
     assert_string_equal(hgetall(f, "cf:{pub}:marks"),
                         "CH-AVR|cases|100=1 CH-AVR|cases|200=1 CH-AVR|persons|250=1 ");
     assert_string_equal(hgetall(f, "cf:{pub}:figures"),
@@ -433,18 +435,80 @@ static void test_commit_watched(void **state)
     other(f, "HSET cf:{pub}:cursor s0 0-0");                /* the same value: still a write */
     arrivals(f, 2, 0);
     assert_int_equal(commit_at(f, "3-0", marks), 1);        /* read again: the mark, once */
-    assert_string_equal(hgetall(f, "cf:{pub}:cursor"), "s0=3-0 pub=0-0 ");
+    assert_string_equal(hgetall(f, "cf:{pub}:cursor"), "s0=3-0 ");
     assert_int_equal(commit_watch(f), 0);
     other(f, "HSET cf:{pub}:cursor s0 5-0");                /* another reader saved */
     arrivals(f, 2, 0);
     assert_int_equal(commit_at(f, "4-0", marks), -2);
     assert_string_equal(f->saved[0], "5-0");
     assert_string_equal(hgetall(f, "cf:{pub}:returns"), "CH-AVR|cases=2 ");
-    assert_string_equal(hgetall(f, "cf:{pub}:cursor"), "s0=5-0 pub=0-0 ");
+    assert_string_equal(hgetall(f, "cf:{pub}:cursor"), "s0=5-0 ");
     /* and before an XREAD: the moved cursors are read, not saved over */
     other(f, "HSET cf:{pub}:cursor pub 6-0");
     assert_int_equal(commit_watch(f), 1);
     assert_string_equal(f->saved[1], "6-0");
+    cf_outbox_marks_destroy(&marks);
+}
+
+/* The writes to the {pub} hashes that Redis ran since slowlog_all, oldest
+   first, as "COMMAND key field value ...|" (the slow log keeps every
+   command's arguments when its threshold is 0). */
+static void slowlog_all(commit_fixture_t *f)
+{
+    other(f, "CONFIG SET slowlog-log-slower-than 0");
+    other(f, "SLOWLOG RESET");
+}
+
+static const char *slowlog_writes(commit_fixture_t *f)
+{
+    static char text[4096];
+    redisReply *log = redisCommand(f->other, "SLOWLOG GET -1");
+    assert_true(log && log->type == REDIS_REPLY_ARRAY);
+    size_t n = 0;
+    for (size_t i = log->elements; i-- > 0;) {
+        const redisReply *args = log->element[i]->element[3];
+        const char *command = args->element[0]->str;
+        if (strcmp(command, "HSET") && strcmp(command, "HINCRBY"))
+            continue;
+        for (size_t j = 0; j < args->elements; j++)
+            n += (size_t) snprintf(text + n, sizeof text - n, "%s%s", j ? " " : "",
+                                   args->element[j]->str);
+        n += (size_t) snprintf(text + n, sizeof text - n, "|");
+    }
+    text[n] = '\0';
+    freeReplyObject(log);
+    return text;
+}
+
+/* A commit writes only the cursors that moved, and the figures and returns
+   as sums (what the hash held, a field without an integer as 0, plus the
+   batch's) in one HSET each, where it wrote every cursor and sent two
+   HINCRBY per figure and programme. */
+static void test_commit_writes_what_moved(void **state)
+{
+    commit_fixture_t *f = *state;
+    outbox_marks_t *marks = cf_outbox_marks_new("\x80", 1);
+    other(f, "HSET cf:{pub}:figures X|departed|cases 5 X|departed|persons abc");
+    other(f, "HSET cf:{pub}:returns X|cases 10");
+    other(f, "HSET cf:{pub}:cursor s0 4-0");
+    assert_int_equal(commit_watch(f), 1);
+    note(&f->batch, "case.X.departed", "a", 2, NULL);
+    note(&f->batch, "case.X.arrived", "b", 3, NULL);
+    note(&f->batch, "case.X.departed", "c", 1, NULL);
+    snprintf(f->cursor[0], sizeof f->cursor[0], "4-0");     /* not moved */
+    snprintf(f->cursor[1], sizeof f->cursor[1], "2-0");
+    slowlog_all(f);
+    assert_int_equal(cf_outbox_commit(f->c, 2, (const char (*)[12]) f->fields,
+                                      (const char (*)[48]) f->cursor, f->saved, &f->batch,
+                                      marks), 0);
+    assert_string_equal(slowlog_writes(f),
+                        "HSET cf:{pub}:cursor pub 2-0|"
+                        "HSET cf:{pub}:figures X|departed|cases 7 X|departed|persons 3 "
+                        "X|arrived|cases 1 X|arrived|persons 3|"
+                        "HSET cf:{pub}:returns X|cases 11 X|persons 3|");
+    assert_string_equal(hgetall(f, "cf:{pub}:cursor"), "s0=4-0 pub=2-0 ");
+    assert_string_equal(f->saved[1], "2-0");
+    cf_outbox_batch_clear(&f->batch);
     cf_outbox_marks_destroy(&marks);
 }
 
@@ -460,6 +524,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_open_alerts_last_word, commit_setup,
                                         commit_teardown),
         cmocka_unit_test_setup_teardown(test_commit_watched, commit_setup, commit_teardown),
+        cmocka_unit_test_setup_teardown(test_commit_writes_what_moved, commit_setup,
+                                        commit_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
