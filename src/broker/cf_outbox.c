@@ -96,7 +96,8 @@ static void outbox_pace(outbox_reader_t *r)
                         + (now.tv_nsec - r->polled_at.tv_nsec);
     long long left_ns = CF_OUTBOX_PACE_MS * 1000000LL - waited_ns;
     if (left_ns > 0 && !atomic_load(&r->self->stop)) {
-        struct timespec step = { (time_t) (left_ns / 1000000000LL), (long) (left_ns % 1000000000LL) };
+        struct timespec step = { (time_t) (left_ns / 1000000000LL),
+                                 (long) (left_ns % 1000000000LL) };
         nanosleep(&step, NULL);
     }
 }
@@ -290,8 +291,8 @@ static int outbox_trim(outbox_reader_t *r)
 /* One XREAD over every shard; -1 on a Redis error. */
 static int outbox_poll(outbox_reader_t *r)
 {
-    static const char *command[6] = { "XREAD", "COUNT", OUTBOX_STR(OUTBOX_BATCH), "BLOCK", OUTBOX_BLOCK_MS,
-                                      "STREAMS" };
+    static const char *command[6] = { "XREAD", "COUNT", OUTBOX_STR(OUTBOX_BATCH), "BLOCK",
+                                      OUTBOX_BLOCK_MS, "STREAMS" };
     const char **argv = r->argv;
     memcpy(argv, command, sizeof command);
     for (unsigned s = 0; s < r->streams; s++) {
