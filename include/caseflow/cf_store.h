@@ -271,7 +271,9 @@ unsigned cf_store_shards(const cf_store_t *self);
     events are left unapplied with the status CF_ACK_BUSY (the shard has
     another owner, which the broker sends them to), the other shards'
     commits stand, and cf_store_apply returns 0; cf_store_fenced says how
-    many events the last call so left.                                      */
+    many events the last call so left. The store keeps the last epoch set
+    for each shard past cf_store_clear_fences: it owns that shard, and its
+    overdue timer fires the shard's deadlines at once (cf_store_fire_due).  */
 void cf_store_set_fence(cf_store_t *self, unsigned shard, uint64_t epoch);
 void cf_store_clear_fences(cf_store_t *self);
 size_t cf_store_fenced(const cf_store_t *self);
@@ -358,18 +360,32 @@ int cf_store_dlq_delete(cf_store_t *self, const char *id, const char *event_id);
 
 /* ---- overdue deadlines and the clock (cf_store_due.c) ----------------- */
 
+/*  How long a worker waits before it fires the deadlines of a shard it does
+    not own, in case the owner fires them: the alerts of a shard whose owner
+    is gone, or never got a job, still fire, this late.                      */
+#define CF_STORE_DUE_GRACE_MS 10000
+
 /*  Fires, in every shard, the overdue alerts due by now_ms (at most 100 per
     shard and call): each goes to its shard's outbox once, however many
-    workers call this. *fired gets how many fired. 0 / -1.                  */
-int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired);
+    workers call this. A store fires at once the deadlines of the shards it
+    owns (the last fence set on them, cf_store_set_fence), or of every shard
+    until a fence is first set; a shard's owner fires them, the others only a
+    shard whose first deadline due they have seen due for
+    CF_STORE_DUE_GRACE_MS by seen_ms (a monotonic clock, cf_clock_ms(); its
+    owner is not firing), and after each such firing again as long as the
+    owner leaves the next one alone. A store whose shard's owner record
+    holds another epoch than its own no longer owns it. *fired gets how
+    many fired. 0 / -1.                                                     */
+int cf_store_fire_due(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigned *fired);
 
 /*  One step of that, so that a caller can do other work between steps (the
     worker answers its jobs): looks at up to 16 shards from *shard on and
-    fires the alerts due by now_ms of the first one that has some (one
-    shard's commit, at most 100 alerts); *shard becomes the shard after it,
-    or after the last one looked at; the round is over when *shard reaches
-    cf_store_shards(). *fired gets how many fired. 0 / -1.                  */
-int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, unsigned *shard, unsigned *fired);
+    fires the alerts due by now_ms of the first one that has some it fires
+    (one shard's commit, at most 100 alerts); *shard becomes the shard after
+    it, or after the last one looked at; the round is over when *shard
+    reaches cf_store_shards(). *fired gets how many fired. 0 / -1.          */
+int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigned *shard,
+                           unsigned *fired);
 
 /*  The clock an operator set (caseflow-ctl clock set), for replays of past
     events and for tests: *ms gets it, or -1 when none is set (then the wall

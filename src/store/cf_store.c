@@ -91,6 +91,8 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->fence);
     free(self->claimed);
     free(self->unfenced_seen);
+    free(self->owned);
+    free(self->due_seen);
     free(self->start);
     free(self->group_shard);
     free(self->cases);
@@ -146,6 +148,11 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->claimed = cf_calloc(shards, sizeof *self->claimed);
     free(self->unfenced_seen);
     self->unfenced_seen = cf_calloc(shards, sizeof *self->unfenced_seen);
+    free(self->owned);
+    self->owned = cf_calloc(shards, sizeof *self->owned);
+    self->fenced_once = false;
+    free(self->due_seen);
+    self->due_seen = cf_calloc(shards, sizeof *self->due_seen);
     cf_commit_cache_destroy(&self->cache);
     self->cache = cf_commit_cache_new(shards, CF_COMMIT_CACHE_MOST);
     store_disconnect(self);         /* the next connection checks the new count */
@@ -161,6 +168,10 @@ void cf_store_set_fence(cf_store_t *self, unsigned shard, uint64_t epoch)
 {
     assert(self && shard < self->shards);
     self->fence[shard] = epoch;
+    if (epoch) {
+        self->owned[shard] = epoch;
+        self->fenced_once = true;
+    }
 }
 
 void cf_store_clear_fences(cf_store_t *self)

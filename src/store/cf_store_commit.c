@@ -141,18 +141,27 @@ static void commit_refuse(commit_refusals_t *r, unsigned char *state, size_t i,
     state[i] = CF_STORE_COMMIT_REFUSED;
 }
 
+/* How a run's commits use their shards' caches (docs/storage.md, "The
+   owner's cache"). */
+typedef enum {
+    COMMIT_UNFENCED,    /* the full check round; each shard's cache is dropped */
+    COMMIT_FENCED,      /* the owner's: the cache spares what it knows, keeps what it wrote */
+    COMMIT_BESIDE       /* the overdue timer's: writes no counter, changes no key's type,
+                           so it neither uses nor drops a cache (as another worker's) */
+} commit_use_t;
+
 /* The check round of the commits to send: the ones refused are marked so.
    A fenced shard's commit checks only what its cache does not know. */
 static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
-                         bool fenced, commit_refusals_t *r)
+                         commit_use_t use, commit_refusals_t *r)
 {
     size_t *counts = cf_calloc(n ? n : 1, sizeof *counts), total = 0;
     for (size_t i = 0; i < n; i++) {
         if (state[i] != CF_STORE_COMMIT_SEND)
             continue;
         unsigned s = r->shards[i];
-        const cf_commit_cache_t *cache = cf_commit_cache_begin(self->cache, s,
-                                                               fenced ? self->fence[s] : 0);
+        const cf_commit_cache_t *cache = use == COMMIT_BESIDE ? NULL
+            : cf_commit_cache_begin(self->cache, s, use == COMMIT_FENCED ? self->fence[s] : 0);
         total += counts[i] = cf_commit_checks(commits[i], cache, s, commit_emit, self);
         if (cf_commit_refusal(commits[i]))
             commit_refuse(r, state, i, cf_commit_refusal(commits[i]));
@@ -244,16 +253,20 @@ static void commit_exec(cf_commit_t **commits, size_t n, unsigned char *state,
 /* After a run: each fenced shard's commit written keeps what it wrote in
    the shard's cache (its counters' values, its fixed keys' types); any
    other commit sent (refused, EXEC's nil, an I/O error: not written, or
-   not known to be) drops the shard's. */
+   not known to be) drops the shard's, but the timer's. */
 static void commit_keep(cf_store_t *self, cf_commit_t **commits, size_t n,
-                        const unsigned char *state, const unsigned *shards, bool fenced, int rc)
+                        const unsigned char *state, const unsigned *shards, commit_use_t use,
+                        int rc)
 {
+    if (use == COMMIT_BESIDE)
+        return;
     static const int typed[] = { CF_KEYS_OUTBOX, CF_KEYS_DUE };     /* the fixed keys not hashes */
     for (size_t i = 0; i < n; i++) {
         unsigned s = shards[i];
         if (state[i] == CF_STORE_COMMIT_NONE)
             continue;
-        if (rc < 0 || !fenced || !self->fence[s] || state[i] != CF_STORE_COMMIT_DONE) {
+        if (rc < 0 || use != COMMIT_FENCED || !self->fence[s]
+            || state[i] != CF_STORE_COMMIT_DONE) {
             cf_commit_cache_drop(self->cache, s);
             continue;
         }
@@ -269,16 +282,17 @@ static void commit_keep(cf_store_t *self, cf_commit_t **commits, size_t n,
     }
 }
 
-int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
-                        const unsigned *shards, bool fenced, unsigned *notes, char *why,
-                        size_t size)
+/* cf_store_commit_run, its commits using their caches so. */
+static int commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
+                      const unsigned *shards, commit_use_t use, unsigned *notes, char *why,
+                      size_t size)
 {
     assert(self && (n == 0 || (commits && state && shards)) && why);
     commit_refusals_t r = { why, size, shards, 0 };
     why[0] = '\0';
-    int rc = commit_checks(self, commits, n, state, fenced, &r);
+    int rc = commit_checks(self, commits, n, state, use, &r);
     if (rc < 0) {
-        commit_keep(self, commits, n, state, shards, fenced, rc);
+        commit_keep(self, commits, n, state, shards, use, rc);
         return -1;
     }
     size_t *first = cf_calloc(2 * n + 1, sizeof *first), *count = first + n, commands = 0;
@@ -315,8 +329,16 @@ int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsig
             freeReplyObject(exec);
     }
     free(first);
-    commit_keep(self, commits, n, state, shards, fenced, rc);
+    commit_keep(self, commits, n, state, shards, use, rc);
     return rc < 0 ? -1 : r.first ? 1 : 0;
+}
+
+int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
+                        const unsigned *shards, bool fenced, unsigned *notes, char *why,
+                        size_t size)
+{
+    return commit_run(self, commits, n, state, shards, fenced ? COMMIT_FENCED : COMMIT_UNFENCED,
+                      notes, why, size);
 }
 
 int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes)
@@ -325,8 +347,8 @@ int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes)
         return 0;
     unsigned char state = CF_STORE_COMMIT_SEND;
     char why[400];
-    int rc = cf_store_commit_run(self, &self->commit, 1, &state, &shard, false, notes, why,
-                                 sizeof why);
+    int rc = commit_run(self, &self->commit, 1, &state, &shard, COMMIT_BESIDE, notes, why,
+                        sizeof why);
     if (rc < 0)
         return -1;
     return rc ? cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why) : 0;

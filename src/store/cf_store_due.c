@@ -4,15 +4,19 @@
     (cf_fold_fire) computes, one commit (cf_store_commit.c) writes, under
     WATCH of the states read, shard by shard, a shard a step: the worker
     runs its jobs between steps, so that a round of many alerts does not
-    hold them up (docs/performance.md, "The stalls of the open loop"). The
-    clock is the wall clock unless an operator set cf:clock (replays of past
-    events, tests).                                                          */
+    hold them up (docs/performance.md, "The stalls of the open loop"). A
+    shard's owner fires its deadlines; another worker only those the owner
+    leaves for CF_STORE_DUE_GRACE_MS (docs/notifications.md, "Who fires
+    them"), so that two workers do not both fire, and refuse each other's
+    commits, all the time. The clock is the wall clock unless an operator
+    set cf:clock (replays of past events, tests).                            */
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_alloc.h"
 #include "cf_store_internal.h"
 #include "cf_commit.h"
 #include "caseflow/cf_fold.h"
+#include "caseflow/cf_shard.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -108,7 +112,7 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
     }
     if (rc == 0) {
         cf_fold_finish(self->fold);
-        /* every worker fires every shard's alerts, unfenced: a counter
+        /* unfenced (another worker fires what the owner leaves): a counter
            written here would go behind its owner's cache (docs/storage.md,
            "The owner's cache"); firing counts nothing */
         assert(cf_fold_counters(self->fold) == 0 && cf_fold_route_days(self->fold) == 0);
@@ -121,17 +125,51 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
     return rc;
 }
 
-/* Of the shards [from, from + n), the first whose due set has a member due
-   by now (one member each asked for, one round trip for all n; ZRANGEBYSCORE,
-   which the worker's ACL allows already), or from + n when none has. */
+/* Whether this store fires shard s's deadlines now, first (ZRANGEBYSCORE
+   ... WITHSCORES LIMIT 0 1: its first deadline due and its time, or none)
+   seen at seen_ms. Its owner fires them (and a store that never held a
+   fence: a lone worker, or no ownership recorded); another store only
+   when it has seen the same first deadline due for the grace, the owner
+   not firing; after it fired them, it notes the next one with the time it
+   began waiting, so that if the owner leaves that one too it fires again
+   at its next look. */
+static bool due_ours(cf_store_t *self, unsigned s, const redisReply *first, int64_t seen_ms)
+{
+    cf_store_due_seen_t *seen = &self->due_seen[s];
+    if (first->elements < 2) {
+        *seen = (cf_store_due_seen_t) { 0 };
+        return false;
+    }
+    if (self->owned[s] || !self->fenced_once)
+        return true;
+    const redisReply *m = first->element[0], *score = first->element[1];
+    uint64_t hash = cf_shard_hash(m->str, m->len) ^ cf_shard_hash(score->str, score->len);
+    hash += hash == 0;              /* 0: none */
+    if (seen->fired) {              /* since: when it began waiting for its owner */
+        seen->fired = false;
+        seen->first = hash;
+        return false;
+    }
+    if (seen->first != hash) {
+        seen->first = hash;
+        seen->since = seen_ms;
+        return false;
+    }
+    return seen_ms - seen->since >= CF_STORE_DUE_GRACE_MS;
+}
+
+/* Of the shards [from, from + n), the first with a deadline due by now that
+   this store fires (due_ours; one deadline each asked for, one round trip
+   for all n; ZRANGEBYSCORE, which the worker's ACL allows already), or
+   from + n when none has. */
 static int due_find(cf_store_t *self, unsigned from, unsigned n, const char *now,
-                    unsigned *found)
+                    int64_t seen_ms, unsigned *found)
 {
     for (unsigned s = from; s < from + n; s++) {
         char due[CF_KEYS_MAX];
         cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-        if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s LIMIT 0 1", due, now)
-            != REDIS_OK)
+        if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 1", due,
+                               now) != REDIS_OK)
             abort();
     }
     *found = from + n;
@@ -143,14 +181,27 @@ static int due_find(cf_store_t *self, unsigned from, unsigned n, const char *now
         if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
                                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected");
-        else if (rc == 0 && reply->elements > 0 && *found == from + n)
+        else if (rc == 0 && *found == from + n && due_ours(self, s, reply, seen_ms))
             *found = s;
         freeReplyObject(reply);
     }
     return rc;
 }
 
-int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, unsigned *shard, unsigned *fired)
+/* A store that owned shard s (its last fence) and finds another epoch in
+   the shard's owner record lost it to another worker: it stops firing the
+   shard's deadlines at once. */
+static void due_disown(cf_store_t *self, unsigned s, const redisReply *epoch)
+{
+    if (epoch->type == REDIS_REPLY_STRING
+        && strtoull(epoch->str, NULL, 10) == self->owned[s])
+        return;
+    self->owned[s] = 0;
+    self->due_seen[s] = (cf_store_due_seen_t) { 0 };
+}
+
+int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigned *shard,
+                           unsigned *fired)
 {
     assert(self && shard && fired);
     cf_store_clear_error(self);
@@ -164,35 +215,54 @@ int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, unsigned *shard, un
     unsigned n = self->shards - *shard < DUE_LOOK ? self->shards - *shard
                                                              : DUE_LOOK;
     unsigned from = *shard, s;
-    if (due_find(self, from, n, now, &s) < 0)
+    if (due_find(self, from, n, now, seen_ms, &s) < 0)
         return -1;
     *shard = s < from + n ? s + 1 : s;  /* past the one fired now, or every one looked at */
     if (s == from + n)
         return 0;
-    char due[CF_KEYS_MAX];
+    /* the owner checks that it still is, in the same round trip */
+    char owner_key[CF_KEYS_MAX], due[CF_KEYS_MAX];
+    bool owner = self->owned[s] != 0;
+    cf_keys_fixed(owner_key, sizeof owner_key, s, CF_KEYS_OWNER);
+    if (owner && redisAppendCommand(self->ctx, "HGET %s epoch", owner_key) != REDIS_OK)
+        abort();
     cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-    redisReply *members = redisCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 "
-                                       DUE_BATCH, due, now);
-    if (!members)
+    if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 " DUE_BATCH,
+                           due, now) != REDIS_OK)
+        abort();
+    redisReply *epoch = NULL, *members = NULL;
+    if ((owner && (redisGetReply(self->ctx, (void **) &epoch) != REDIS_OK || !epoch))
+        || redisGetReply(self->ctx, (void **) &members) != REDIS_OK || !members) {
+        if (epoch)
+            freeReplyObject(epoch);
         return cf_store_fail_io(self, "ZRANGEBYSCORE");
+    }
     int rc = 0;
-    if (members->type != REDIS_REPLY_ARRAY || members->elements % 2)
+    if (epoch && epoch->type == REDIS_REPLY_ERROR)
+        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "HGET %s: %s", owner_key, epoch->str);
+    else if (members->type != REDIS_REPLY_ARRAY || members->elements % 2)
         rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
                            members->type == REDIS_REPLY_ERROR ? members->str : "unexpected");
-    else if (members->elements)
+    else if (epoch && (due_disown(self, s, epoch), !self->owned[s]))
+        ;                           /* not ours any more: as another's from the next round on */
+    else if (members->elements) {
         rc = due_fire_shard(self, s, members, now_ms, fired);
+        self->due_seen[s].fired = !owner && self->fenced_once;     /* in the owner's stead */
+    }
+    if (epoch)
+        freeReplyObject(epoch);
     freeReplyObject(members);
     return rc;
 }
 
-int cf_store_fire_due(cf_store_t *self, int64_t now_ms, unsigned *fired)
+int cf_store_fire_due(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigned *fired)
 {
     assert(self && fired);
     *fired = 0;
     unsigned shard = 0, step;
     int rc = 0;
     while (rc == 0 && shard < cf_store_shards(self)) {
-        rc = cf_store_fire_due_step(self, now_ms, &shard, &step);
+        rc = cf_store_fire_due_step(self, now_ms, seen_ms, &shard, &step);
         *fired += step;
     }
     return rc;

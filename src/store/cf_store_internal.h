@@ -13,6 +13,16 @@
 #include "caseflow/cf_store.h"
 
 
+/*  What the overdue timer saw of a shard whose fence the store does not
+    hold (cf_store_due.c): another worker owns it and fires its deadlines;
+    this store fires them only once it has seen the same one due for
+    CF_STORE_DUE_GRACE_MS.                                                   */
+typedef struct {
+    uint64_t first;                 /* hash of the shard's first deadline due and its time */
+    int64_t since;                  /* when (seen_ms) the timer first saw it */
+    bool fired;                     /* the timer fired the shard at its last look */
+} cf_store_due_seen_t;
+
 /*  The store object (cf_store.c, cf_store_counters.c). */
 struct _cf_store_t {
     char *host;
@@ -32,6 +42,11 @@ struct _cf_store_t {
     unsigned char *claimed;         /* per shard: this connection claimed its owner record
                                        (cf_store_apply.c, apply_append_claims) */
     struct _cf_commit_cache_t *cache;   /* per fenced shard: what its commits left (cf_commit_cache) */
+    uint64_t *owned;                /* per shard: the epoch of the last job fenced on it (kept
+                                       past cf_store_clear_fences), 0 none: this store's
+                                       overdue timer fires its deadlines at once */
+    bool fenced_once;               /* a fence was set: until then it fires every shard's at once */
+    cf_store_due_seen_t *due_seen;  /* per shard: what the timer saw of its deadlines */
     redisContext *ctx;
     cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */
     char *library;                  /* the function library's body, made once */
@@ -138,7 +153,9 @@ int cf_store_commit_run(cf_store_t *self, struct _cf_commit_t **commits, size_t 
 
 /*  Sends self->commit, shard's, unfenced, now (nothing when it writes nothing): a
     conflict is not an error (nothing written; the caller's next turn reads
-    again), a refusal is (CF_STORE_ERR_REDIS). 0 / -1.                      */
+    again), a refusal is (CF_STORE_ERR_REDIS). The overdue timer's: it
+    writes no counter, so the shard's cache is neither used nor dropped
+    (the owner's timer keeps its own, as another worker's timer does). 0 / -1. */
 int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);
 
 /*  Appends UNWATCH when a WATCH may be left on the connection (the reads

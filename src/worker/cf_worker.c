@@ -316,7 +316,8 @@ static int worker_on_fire_step(cf_loop_t *loop, int timer_id, void *arg)
         worker_fire_end(self);          /* Redis is failing: the jobs come first */
         return 0;
     }
-    if (cf_store_fire_due_step(self->store, self->fire_clock, &self->fire_shard, &fired) < 0) {
+    if (cf_store_fire_due_step(self->store, self->fire_clock, cf_clock_ms(), &self->fire_shard,
+                               &fired) < 0) {
         worker_redis_failed(self, "redis failed, overdue timer", cf_store_error(self->store),
                             WORKER_FIRE_EVERY_MS);
         worker_fire_end(self);
@@ -333,7 +334,9 @@ static int worker_on_fire_step(cf_loop_t *loop, int timer_id, void *arg)
 
 /* Starts a round of the overdue alerts whose time has come, by the clock
    an operator set, else the wall clock, once a second. Every worker does
-   it; each alert fires once. */
+   it, for the shards it owns (the fences of its jobs), and for the others'
+   alerts they leave past a grace (cf_store_fire_due); each alert fires
+   once. */
 static void worker_fire_due(cf_worker_t *self, int64_t now)
 {
     if (self->fire_timer || now - self->fired_at < WORKER_FIRE_EVERY_MS || self->retry_at)

@@ -3,6 +3,7 @@
 #include "cf_test_store.h"
 #include "caseflow/cf_fold.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_rules.h"
 #include "caseflow/cf_shard.h"
 
 #include <stdarg.h>
@@ -88,6 +89,17 @@ int cf_test_store_teardown(void **state)
     free(f->cursor);
     free(f);
     return 0;
+}
+
+void cf_test_default_rules(cf_store_t *store)
+{
+    cf_rules_t *rules = cf_rules_new();
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init(&packed);
+    cf_rules_pack(rules, &packed);
+    cf_store_set_rules(store, packed.data, packed.size);
+    msgpack_sbuffer_destroy(&packed);
+    cf_rules_destroy(&rules);
 }
 
 /* ---- events ----------------------------------------------------------- */

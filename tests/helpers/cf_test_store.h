@@ -45,6 +45,9 @@ typedef struct {
     tree's scripts connected to it, and a plain connection (f->raw).        */
 int cf_test_store_setup(void **state);
 int cf_test_store_teardown(void **state);
+/*  Hands store the default rules (cf_rules_new), as a worker without a
+    rules file.                                                             */
+void cf_test_default_rules(cf_store_t *store);
 
 /*  A case.registered of persons (sexes "fmu...", one age band index per
     person in bands), host CHE, origin SRB, route central_mediterranean,

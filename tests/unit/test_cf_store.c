@@ -400,7 +400,7 @@ static void test_library_least_privilege(void **state)
     const cf_store_rejection_t rejection = { "origin_country", "p-r" };
     assert_int_equal(cf_store_count_rejections(worker, &rejection, 1, NULL), 0);
     unsigned fired;
-    assert_int_equal(cf_store_fire_due(worker, 0, &fired), 0);
+    assert_int_equal(cf_store_fire_due(worker, 0, 0, &fired), 0);
     cf_store_durability_t mode;
     char text[256];
     assert_int_equal(cf_store_durability(worker, &mode, text, sizeof text), 0);

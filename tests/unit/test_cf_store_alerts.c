@@ -3,7 +3,7 @@
     vulnerable alerts (registration, screening, risk) once per case and flag,
     the predeparture alert, route spikes once per spike, and overdue alerts
     fired by time alone, once, and never again for that case and limit, a
-    shard a step.
+    shard a step, by the shard's owner (or another worker after a grace).
     Against a throw-away redis-server, with the default rules.              */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <hiredis/hiredis.h>
-#include "caseflow/cf_rules.h"
 #include "caseflow/cf_store.h"
 #include "cf_test_store.h"
 
@@ -25,14 +24,17 @@ static int setup(void **state)
     if (cf_test_store_setup(state) < 0)
         return -1;
     fixture_t *f = *state;
-    cf_rules_t *rules = cf_rules_new();
-    msgpack_sbuffer packed;
-    msgpack_sbuffer_init(&packed);
-    cf_rules_pack(rules, &packed);
-    cf_store_set_rules(f->store, packed.data, packed.size);
-    msgpack_sbuffer_destroy(&packed);
-    cf_rules_destroy(&rules);
+    cf_test_default_rules(f->store);
     return 0;
+}
+
+/* Another worker's store on the fixture's Redis. */
+static cf_store_t *worker_store(fixture_t *f)
+{
+    cf_store_t *store = cf_store_new("127.0.0.1", cf_test_redis_port(f->redis), f->script_dir);
+    cf_store_set_shards(store, CF_SHARD_DEFAULT, true);
+    cf_test_default_rules(store);
+    return store;
 }
 
 #define at cf_test_at
@@ -122,13 +124,13 @@ static void test_overdue_by_time_alone(void **state)
     at(&ev[1], T0 + 5 * DAY);
     assert_string_equal(cf_test_apply(f, ev, 3), "aaa");
     unsigned fired;
-    assert_int_equal(cf_store_fire_due(f->store, T0 + 34 * DAY, &fired), 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 34 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 0);
-    assert_int_equal(cf_store_fire_due(f->store, T0 + 35 * DAY, &fired), 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 35 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 1);                    /* detained 30 days */
-    assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, &fired), 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 2);                    /* both registered 60 days, not departed */
-    assert_int_equal(cf_store_fire_due(f->store, T0 + 400 * DAY, &fired), 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 400 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 0);                    /* once each */
     cf_test_notes_clear(f);
     cf_test_apply(f, ev, 0 + 1);                   /* read the outboxes (a duplicate) */
@@ -139,7 +141,7 @@ static void test_overdue_by_time_alone(void **state)
     cf_test_stage(&ev[2], "o-4", CASE_B, CF_EV_CASE_DETAINED);
     at(&ev[2], T0 + 401 * DAY);
     assert_string_equal(cf_test_apply(f, ev + 1, 2), "aa");
-    assert_int_equal(cf_store_fire_due(f->store, T0 + 900 * DAY, &fired), 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 900 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 0);
     /* a departure ends the registered limit before it fires */
     cf_event_t late[2];
@@ -147,7 +149,7 @@ static void test_overdue_by_time_alone(void **state)
     cf_test_stage(&late[1], "o-6", "00000003000000000000000000000000", CF_EV_CASE_DEPARTED);
     at(&late[1], T0 + DAY);
     assert_string_equal(cf_test_apply(f, late, 2), "aa");
-    assert_int_equal(cf_store_fire_due(f->store, T0 + 900 * DAY, &fired), 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 900 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 0);
     assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_B_SHARD "}:due"), 0);
 }
@@ -169,12 +171,71 @@ static void test_overdue_step_by_step(void **state)
         { 64, 0 }, { 64, 0 },       /* the round is over: nothing more */
     };
     for (size_t i = 0; i < sizeof expect / sizeof *expect; i++) {
-        assert_int_equal(cf_store_fire_due_step(f->store, T0 + 61 * DAY, &shard, &fired), 0);
+        assert_int_equal(cf_store_fire_due_step(f->store, T0 + 61 * DAY, 0, &shard, &fired), 0);
         assert_int_equal(shard, expect[i][0]);
         assert_int_equal(fired, expect[i][1]);
     }
-    assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, &fired), 0);
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 0);     /* once each */
+}
+
+static unsigned fire(cf_store_t *store, int64_t now, int64_t seen)
+{
+    unsigned fired;
+    if (cf_store_fire_due(store, now, seen, &fired) < 0)
+        fail_msg("%s", cf_store_error(store));
+    return fired;
+}
+
+/* A shard's owner (the last fence its jobs set) fires its alerts at once;
+   a worker that holds another shard's fence fires them only once it has
+   seen the same one due for the grace (the owner is gone, or never got a
+   job), then at once while the owner leaves them; one that never held a
+   fence fires at once. An owner whose owner record moved on is one no
+   more. Each alert fires once. */
+static void test_overdue_fired_by_owner(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[4];
+    cf_test_register(&ev[0], "w-0", CASE_A, "CH-AVR", "f", "\3");             /* shard 13 */
+    cf_test_stage(&ev[1], "w-1", CASE_A, CF_EV_CASE_DETAINED);
+    at(&ev[1], T0 + 5 * DAY);
+    cf_test_register(&ev[2], "w-2", CASE_B, "EU-IOM-JI", "m", "\3");          /* shard 47 */
+    cf_test_stage(&ev[3], "w-3", CASE_B, CF_EV_CASE_DETAINED);
+    at(&ev[3], T0 + 70 * DAY);
+    assert_string_equal(cf_test_apply(f, ev, 4), "aaaa");
+    cf_test_notes_clear(f);
+    cf_test_integer(f, "HSET cf:{s" CASE_A_SHARD "}:owner epoch 4");
+    cf_test_integer(f, "HSET cf:{s" CASE_B_SHARD "}:owner epoch 4");
+    cf_store_t *owner = worker_store(f), *other = f->store, *lone = worker_store(f);
+    cf_store_set_fence(owner, (unsigned) atoi(CASE_A_SHARD), 4);   /* as a worker's job did */
+    cf_store_set_fence(owner, (unsigned) atoi(CASE_B_SHARD), 4);
+    cf_store_clear_fences(owner);
+    cf_store_set_fence(other, 0, 1);
+    cf_store_clear_fences(other);
+
+    const int64_t t = 1000;         /* the monotonic clock */
+    assert_int_equal(fire(other, T0 + 36 * DAY, t), 0);    /* detained 30 days: the owner's */
+    assert_int_equal(fire(other, T0 + 36 * DAY, t + CF_STORE_DUE_GRACE_MS - 1), 0);
+    assert_int_equal(fire(lone, T0 + 36 * DAY, 0), 1);     /* no fence yet: anyone's */
+
+    cf_test_integer(f, "HSET cf:{s" CASE_B_SHARD "}:owner epoch 5");    /* moved on */
+    assert_int_equal(fire(owner, T0 + 61 * DAY, 0), 1);    /* CASE_A's registered, not CASE_B's */
+    assert_int_equal(fire(owner, T0 + 61 * DAY, 0), 0);
+    assert_int_equal(fire(other, T0 + 61 * DAY, 2 * t), 0);
+    assert_int_equal(fire(other, T0 + 61 * DAY, 2 * t + CF_STORE_DUE_GRACE_MS), 1);
+    /* in the owner's stead now: the next one the owner leaves alone for a
+       look fires at the look after it */
+    assert_int_equal(fire(other, T0 + 101 * DAY, 2 * t + CF_STORE_DUE_GRACE_MS + 1), 0);
+    assert_int_equal(fire(other, T0 + 101 * DAY, 2 * t + CF_STORE_DUE_GRACE_MS + 2), 1);
+    assert_int_equal(fire(owner, T0 + 900 * DAY, 0) + fire(lone, T0 + 900 * DAY, 0)
+                     + fire(other, T0 + 900 * DAY, 3 * t + CF_STORE_DUE_GRACE_MS), 0);
+    assert_string_equal(cf_test_apply(f, ev, 1), "d");     /* reads the outboxes */
+    assert_string_equal(cf_test_sorted_topics(f), "alert.overdue.detained "
+                        "alert.overdue.detained alert.overdue.registered "
+                        "alert.overdue.registered ");
+    cf_store_destroy(&owner);
+    cf_store_destroy(&lone);
 }
 
 static void test_clock(void **state)
@@ -211,6 +272,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spike_once_per_spike, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_by_time_alone, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_step_by_step, setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_overdue_fired_by_owner, setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_clock, setup, cf_test_store_teardown),
     };

@@ -583,6 +583,32 @@ static void test_owner_cache_spares_the_checks(void **state)
     }
 }
 
+/* The owner fires its shard's overdue alerts (cf_store_fire_due): that
+   commit writes no counter, so its next batch still trusts its cache, as
+   after another worker's firing. */
+static void test_owner_cache_kept_by_its_timer(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    unsigned s = (unsigned) atoi(CASE_A_SHARD);
+    cf_test_default_rules(f->store);
+    cf_test_register(&ev[0], "ot-r", CASE_A, "CH-AVR", "f", "\3");    /* a deadline in s */
+    funding(f, &ev[1], "ot-", 5, (int) s);
+    funding(f, &ev[2], "ou-", 7, (int) s);
+    cf_test_integer(f, "HSET cf:{s%u}:owner epoch 3 worker w1", s);
+    cf_store_set_fence(f->store, s, 3);
+    cf_ack_status_t status[2];
+    if (cf_store_apply(f->store, ev, 2, status) < 0)    /* the owner's cache fills */
+        fail_msg("%s", cf_store_error(f->store));
+    cf_store_clear_fences(f->store);                    /* as after its job */
+    unsigned fired;
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, 0, &fired), 0);
+    assert_int_equal(fired, 1);
+    cf_store_set_fence(f->store, s, 3);
+    assert_int_equal(apply_counting(f, f->store, &ev[2], "a").hmget, 3);  /* no counter's */
+    assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 1200);
+}
+
 /* The cache is the epoch's: a commit under another epoch (the broker gave
    the shard again) reads the counters again, then keeps them for the
    next. */
@@ -721,6 +747,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_case_needs_no_type_check, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_spares_the_checks, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_cache_kept_by_its_timer, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_dropped_on_a_new_epoch,
                                         cf_test_store_setup, cf_test_store_teardown),
