@@ -50,6 +50,7 @@ cluster-node-timeout ${CF_CLUSTER_NODE_TIMEOUT:-2000}
 appendonly yes
 appendfsync always
 save ""
+hash-max-listpack-entries 128
 repl-diskless-sync-delay 0
 aclfile $dir/redis-users.acl
 masteruser caseflow-admin

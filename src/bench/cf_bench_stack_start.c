@@ -115,7 +115,7 @@ static int stack_start_replica(cf_bench_stack_t *self, const char *aof)
     char *argv[] = { "redis-server", self->redis_conf, "--port", port, "--bind", "127.0.0.1",
                      "--dir", dir, "--appendonly", (char *) aof, "--appendfsync", "always",
                      "--save", "", "--protected-mode", "yes", "--replicaof", "127.0.0.1", master,
-                     NULL };
+                     "--hash-max-listpack-entries", "128", NULL };
     if ((self->replica = stack_spawn(self, "replica", argv)) < 0)
         return -1;
     return stack_wait_redis(self, &self->replica, self->ports[4], "replica", "INFO replication",
@@ -203,6 +203,9 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
     char *redis_argv[] = { "redis-server", self->redis_conf, "--port", port, "--bind", "127.0.0.1", "--dir",
                            self->dir, "--appendonly", (char *) aof, "--appendfsync", "always",
                            "--save", "", "--protected-mode", "yes",
+                           /* docs/operations.md, "Redis settings": counters' hashes past
+                              128 fields as hash tables, cheap to update */
+                           "--hash-max-listpack-entries", "128",
                            /* a replica's first sync at once, not after 5 s */
                            "--repl-diskless-sync-delay", "0", NULL };
     if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0

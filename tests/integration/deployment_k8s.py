@@ -281,6 +281,8 @@ def check_redis(c, objects, redis):
     args = " ".join(ct.get("args", []))
     c.check("--appendonly yes" in args and "--appendfsync always" in args,
             "k8s redis: appendonly yes, appendfsync always", args)
+    c.check("--hash-max-listpack-entries 128" in args,
+            "k8s redis: hash-max-listpack-entries 128 (docs/operations.md)", args)
     claims = [t["metadata"]["name"] for t in redis["spec"].get("volumeClaimTemplates", [])]
     dirs = [m["mountPath"] for m in ct.get("volumeMounts", []) if m["name"] in claims]
     c.check(bool(dirs) and f"--dir {dirs[0]}" in args, "k8s redis: its files on the claimed volume")

@@ -345,7 +345,8 @@ class Stack:
         the stack folder), for a test that kills Redis and starts it again."""
         return ["redis-server", "--port", str(self.redis_address()[1]), "--bind", "127.0.0.1",
                 "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                "--protected-mode", "yes", "--aclfile", os.path.join(self.dir, "redis-users.acl")]
+                "--protected-mode", "yes", "--hash-max-listpack-entries", "128",
+                "--aclfile", os.path.join(self.dir, "redis-users.acl")]
 
     def redis_cli_as(self, role, *args):
         """redis-cli ARGS... as caseflow-ROLE, the password in the
