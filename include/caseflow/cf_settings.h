@@ -82,7 +82,7 @@ typedef struct {
 #define CF_SETTINGS_STATS_DEFAULT           10000       /* broker: ms between stats */
 #define CF_SETTINGS_HEARTBEAT_DEFAULT       1000        /* broker, worker: ms */
 #define CF_SETTINGS_LIVENESS_DEFAULT        3000        /* broker, worker: ms */
-#define CF_SETTINGS_CREDIT_DEFAULT          2           /* worker: jobs held at once */
+#define CF_SETTINGS_CREDIT_DEFAULT          1           /* worker: jobs held at once (docs/operations.md) */
 #define CF_SETTINGS_BATCH_DEFAULT           200         /* push: events per PUSH */
 #define CF_SETTINGS_WINDOW_DEFAULT          8           /* push: requests in flight */
 #define CF_SETTINGS_WINDOW_MAX              1000        /* push: the most --window takes */
