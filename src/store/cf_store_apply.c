@@ -204,8 +204,9 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
    it once expired: cf_store_sweep.c) and, when the read round's EXISTS
    counted more case keys than MGET found states, a type check of each
    case key read absent (MGET answers nil for a key of another type too);
-   unfenced, a new stamp in the shard's owner record (field "unfenced"): a fenced transaction of the shard watches the
-   record, and computed its counters without watching them, so it is
+   unfenced, a new stamp in the shard's owner record (field "unfenced"): a
+   fenced transaction of the shard watches the record, and computed its
+   counters without watching them, so it is
    refused if it comes later (it would set back what this commit counts);
    and the owner's next commit reads the stamp and drops its cache.
    Returns whether it writes anything. */

@@ -202,6 +202,11 @@ int cf_store_wait_replicas(cf_store_t *self, unsigned shard);
     (cf_store_set_request); 0 for none.                                     */
 uint32_t cf_store_tag(const cf_store_t *self, size_t i);
 
+/*  The markers' generation (Redis's clock over --eid-ttl) of a TIME reply
+    into *generation; 0, or -1 with the error (Redis's own words when it
+    refused TIME).                                                           */
+int cf_store_take_generation(cf_store_t *self, const redisReply *reply, long long *generation);
+
 /*  Makes sure Redis holds the library of this store's version, loading it
     when this user may (cf_store_library_ensure). 0 / -1.                  */
 int cf_store_check_library(cf_store_t *self);

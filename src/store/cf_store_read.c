@@ -254,15 +254,14 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     return replies;
 }
 
-/* Redis's clock over --eid-ttl: the markers' generation. */
-static int apply_take_time(cf_store_t *self, const redisReply *reply)
+int cf_store_take_generation(cf_store_t *self, const redisReply *reply, long long *generation)
 {
     if (reply->type == REDIS_REPLY_ERROR)   /* NOPERM: Redis's own words */
         return cf_store_fail(self, CF_STORE_ERR_REDIS, "TIME: %s", reply->str);
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_STRING)
         return cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "TIME: unexpected reply");
-    self->eid_generation = strtoll(reply->element[0]->str, NULL, 10) / (long long) self->eid_ttl;
+    *generation = strtoll(reply->element[0]->str, NULL, 10) / (long long) self->eid_ttl;
     return 0;
 }
 
@@ -360,7 +359,7 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
         return -1;
     if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
         return cf_store_fail_io(self, "TIME");
-    int rc = apply_take_time(self, reply);
+    int rc = cf_store_take_generation(self, reply, &self->eid_generation);
     freeReplyObject(reply);
     for (size_t r = 0; r < total; r++) {
         reply = NULL;

@@ -135,13 +135,8 @@ int cf_store_sweep_step(cf_store_t *self, unsigned *cursor, unsigned *removed)
             break;
         }
     long long now = 0;
-    const redisReply *time = replies[0];
-    if (rc == 0 && (time->type != REDIS_REPLY_ARRAY || time->elements != 2
-                    || time->element[0]->type != REDIS_REPLY_STRING))
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "TIME: %s",
-                           time->type == REDIS_REPLY_ERROR ? time->str : "unexpected reply");
-    else if (rc == 0)
-        now = strtoll(time->element[0]->str, NULL, 10) / (long long) self->eid_ttl;
+    if (rc == 0)
+        rc = cf_store_take_generation(self, replies[0], &now);
     for (unsigned k = 0; rc == 0 && k < n; k++) {
         const redisReply *all = replies[k + 1];
         if (all->type == REDIS_REPLY_ERROR)
