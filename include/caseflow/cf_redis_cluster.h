@@ -19,6 +19,7 @@
 #ifndef CF_REDIS_CLUSTER_H
 #define CF_REDIS_CLUSTER_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 
 typedef struct _cf_redis_cluster_t cf_redis_cluster_t;
 typedef struct redisReply redisReply;
+typedef struct redisContext redisContext;
 
 typedef enum {
     CF_REDIS_MODE_AUTO = 0,         /* as the server says: cluster_enabled in INFO cluster */
@@ -78,10 +80,58 @@ bool cf_redis_cluster_is_cluster(const cf_redis_cluster_t *self);
     of one command must share a slot (Redis refuses CROSSSLOT otherwise).  */
 int cf_redis_cluster_append(cf_redis_cluster_t *self, const char *key, const char *fmt, ...);
 
+/*  cf_redis_cluster_append with a va_list.                                */
+int cf_redis_cluster_vappend(cf_redis_cluster_t *self, const char *key, const char *fmt,
+                             va_list args);
+
 /*  The same with arguments as hiredis's redisAppendCommandArgv takes them;
     argv[key_arg] is the key that routes it (-1: none).                    */
 int cf_redis_cluster_append_argv(cf_redis_cluster_t *self, int key_arg, int argc,
                                  const char **argv, const size_t *argvlen);
+
+/*  The same, routed by slot (0..16383; -1: any node): for a command whose
+    key the caller has hashed already, or one without key that must reach
+    the node of a slot (the MULTI, EXEC, UNWATCH or WAIT of that slot's
+    transaction; INFO or SCAN of one master: cf_redis_cluster_master_slots).*/
+int cf_redis_cluster_append_slot(cf_redis_cluster_t *self, int slot, int argc,
+                                 const char **argv, const size_t *argvlen);
+
+/*  Whether redirections are followed (the default). Off, a MOVED, ASK or
+    TRYAGAIN is the command's reply, as on a single server, and the map is
+    read again before the next batch: for transactions, where a command
+    resent to another node would run outside its MULTI (the caller gives
+    up the transaction and starts again).                                  */
+void cf_redis_cluster_set_follow(cf_redis_cluster_t *self, bool follow);
+
+/*  The node that serves slot, by the map as it is (0 for a single server):
+    commands to one node share a connection, so a caller that WATCHes
+    knows which of its transactions would share one. The number stays the
+    node's until the map is read again, which only happens after a
+    redirection or a broken connection. -1 with the code and message set
+    when the context cannot connect or no node serves the slot.            */
+int cf_redis_cluster_slot_node(cf_redis_cluster_t *self, int slot);
+
+/*  One slot of each master, into slots (at most size): the count, or -1
+    with the code and message set. A command appended for each of them
+    (cf_redis_cluster_append_slot) reaches every master once: INFO, SCAN,
+    FUNCTION LOAD. A single server: 1, with slot -1.                       */
+int cf_redis_cluster_master_slots(cf_redis_cluster_t *self, int *slots, size_t size);
+
+/*  The hiredis connection to the node that serves slot (-1: the first
+    node), made when missing; NULL with the code and message set. For code
+    written over a bare hiredis context (cf_store_library, cf_store_shards),
+    with one master at a time; only between batches (nothing queued). An
+    I/O error on it is the caller's to report; the context reconnects at
+    its next batch only after a failed one (cf_redis_cluster_reset).       */
+redisContext *cf_redis_cluster_context(cf_redis_cluster_t *self, int slot);
+
+/*  Closes every connection; the next use connects again and reads the map.*/
+void cf_redis_cluster_reset(cf_redis_cluster_t *self);
+
+/*  Whether it is a redirection error reply (MOVED, ASK, TRYAGAIN) or a
+    cluster that cannot serve (CLUSTERDOWN): the command was not run, and
+    may succeed once the map is read again.                                */
+bool cf_redis_cluster_redirected(const redisReply *reply);
 
 /*  The reply to the oldest queued command, the caller's to free with
     freeReplyObject; the first call after appends sends them all. 0, or -1

@@ -69,9 +69,10 @@ static int cluster_queue(cf_redis_cluster_t *self, int slot, char *cmd, int len)
     return 0;
 }
 
-static int cluster_vappend(cf_redis_cluster_t *self, const char *key, const char *fmt,
-                           va_list args)
+int cf_redis_cluster_vappend(cf_redis_cluster_t *self, const char *key, const char *fmt,
+                             va_list args)
 {
+    assert(self && fmt);
     char *cmd = NULL;
     int len = redisvFormatCommand(&cmd, fmt, args);
     return cluster_queue(self, key ? cf_redis_slot(key, strlen(key)) : -1, cmd, len);
@@ -82,7 +83,7 @@ int cf_redis_cluster_append(cf_redis_cluster_t *self, const char *key, const cha
     assert(self && fmt);
     va_list args;
     va_start(args, fmt);
-    int rc = cluster_vappend(self, key, fmt, args);
+    int rc = cf_redis_cluster_vappend(self, key, fmt, args);
     va_end(args);
     return rc;
 }
@@ -97,6 +98,92 @@ int cf_redis_cluster_append_argv(cf_redis_cluster_t *self, int key_arg, int argc
     if (key_arg >= 0)
         slot = cf_redis_slot(argv[key_arg], argvlen ? argvlen[key_arg] : strlen(argv[key_arg]));
     return cluster_queue(self, slot, cmd, len);
+}
+
+int cf_redis_cluster_append_slot(cf_redis_cluster_t *self, int slot, int argc,
+                                 const char **argv, const size_t *argvlen)
+{
+    assert(self && argc > 0 && argv && slot >= -1 && slot < CF_REDIS_SLOTS);
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    return cluster_queue(self, slot, cmd, len);
+}
+
+void cf_redis_cluster_set_follow(cf_redis_cluster_t *self, bool follow)
+{
+    assert(self);
+    self->stay = !follow;
+}
+
+/* Connected, with a map that is up to date. */
+static int cluster_ready(cf_redis_cluster_t *self)
+{
+    self->code = CF_REDIS_CLUSTER_OK;
+    self->err[0] = '\0';
+    if (!self->ready && cf_redis_cluster_start(self) < 0)
+        return -1;
+    if (self->cluster && self->refresh && cf_redis_cluster_refresh(self) < 0)
+        return -1;
+    return 0;
+}
+
+int cf_redis_cluster_slot_node(cf_redis_cluster_t *self, int slot)
+{
+    assert(self && slot >= -1 && slot < CF_REDIS_SLOTS);
+    if (cluster_ready(self) < 0)
+        return -1;
+    if (!self->cluster)
+        return 0;
+    int node = cf_redis_slotmap_owner(self->map, slot < 0 ? 0 : slot);
+    if (node < 0)
+        return cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_EMAP, "slot %d has no node", slot);
+    return node;
+}
+
+redisContext *cf_redis_cluster_context(cf_redis_cluster_t *self, int slot)
+{
+    assert(self && cf_redis_pipe_size(self->pipe) == 0);
+    int node = cf_redis_cluster_slot_node(self, slot);
+    return node < 0 ? NULL : cf_redis_cluster_conn(self, node);
+}
+
+void cf_redis_cluster_reset(cf_redis_cluster_t *self)
+{
+    assert(self);
+    cf_redis_pipe_clear(self->pipe);
+    cf_redis_cluster_disconnect(self);
+    self->ready = false;
+}
+
+int cf_redis_cluster_master_slots(cf_redis_cluster_t *self, int *slots, size_t size)
+{
+    assert(self && slots && size > 0);
+    if (cluster_ready(self) < 0)
+        return -1;
+    if (!self->cluster) {
+        slots[0] = -1;
+        return 1;
+    }
+    size_t nodes = cf_redis_slotmap_nodes(self->map), count = 0;
+    bool *seen = cf_calloc(nodes ? nodes : 1, sizeof *seen);
+    for (int slot = 0; slot < CF_REDIS_SLOTS && count < size; slot++) {
+        int node = cf_redis_slotmap_owner(self->map, slot);
+        if (node >= 0 && !seen[node]) {
+            seen[node] = true;
+            slots[count++] = slot;
+        }
+    }
+    free(seen);
+    return (int) count;
+}
+
+bool cf_redis_cluster_redirected(const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR)
+        return false;
+    cf_redis_redirect_t redirect;
+    return cf_redis_redirect_parse(reply->str, reply->len, &redirect) != CF_REDIS_REDIRECT_NONE
+        || (reply->len >= 11 && !strncmp(reply->str, "CLUSTERDOWN", 11));
 }
 
 /* The pipe's route: the slot's owner; anything to the seed of a single server. */
@@ -190,7 +277,9 @@ static int round_read(cf_redis_cluster_t *self, bool *wait)
         if (!reply)
             return -1;
         cf_redis_redirect_t redirect;
-        if (cf_redis_pipe_deliver(self->pipe, i, reply, self->cluster, &redirect)
+        if (self->stay && self->cluster && cf_redis_cluster_redirected(reply))
+            self->refresh = true;   /* given back as it is; the map has changed */
+        if (cf_redis_pipe_deliver(self->pipe, i, reply, self->cluster && !self->stay, &redirect)
             != CF_REDIS_REDIRECT_NONE)
             round_redirect(self, i, node, &redirect, wait);
     }
@@ -200,9 +289,7 @@ static int round_read(cf_redis_cluster_t *self, bool *wait)
 /* Runs the queued batch until every command has its reply. */
 static int cluster_run(cf_redis_cluster_t *self)
 {
-    if (!self->ready && cf_redis_cluster_start(self) < 0)
-        return -1;
-    if (self->cluster && self->refresh && cf_redis_cluster_refresh(self) < 0)
+    if (cluster_ready(self) < 0)
         return -1;
     for (int round = 0; !cf_redis_pipe_answered(self->pipe); round++) {
         if (round == CF_REDIS_CLUSTER_ROUNDS)
@@ -245,7 +332,7 @@ redisReply *cf_redis_cluster_command(cf_redis_cluster_t *self, const char *key,
     assert(self && fmt);
     va_list args;
     va_start(args, fmt);
-    int rc = cluster_vappend(self, key, fmt, args);
+    int rc = cf_redis_cluster_vappend(self, key, fmt, args);
     va_end(args);
     if (rc < 0)
         return NULL;

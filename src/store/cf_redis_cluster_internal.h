@@ -21,6 +21,7 @@ struct _cf_redis_cluster_t {
     bool ready;                     /* connected, mode settled, map read */
     bool cluster;                   /* settled mode */
     bool refresh;                   /* read the map before the next batch */
+    bool stay;                      /* redirections are replies (cf_redis_cluster_set_follow) */
     cf_redis_slotmap_t *map;        /* single mode: one node, the seed */
     redisContext **conns;           /* by map node; NULL: not connected */
     size_t conns_size;

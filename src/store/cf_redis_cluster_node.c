@@ -37,6 +37,7 @@ static redisContext *node_connect(cf_redis_cluster_t *self, const char *host, in
         cf_redis_cluster_fail(self, c->err ? CF_REDIS_CLUSTER_ECONN : CF_REDIS_CLUSTER_EAUTH,
                               "redis %s:%d: %s", host, port, why);
     } else {
+        redisEnableKeepAlive(c);    /* a peer gone silent is found, not waited for */
         return c;
     }
     redisFree(c);

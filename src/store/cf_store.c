@@ -15,6 +15,7 @@
 #include "cf_commit.h"
 #include "cf_commit_cache.h"
 #include "caseflow/cf_fold.h"
+#include "caseflow/cf_redis_slot.h"
 #include "caseflow/cf_shard.h"
 
 #include <assert.h>
@@ -28,7 +29,6 @@
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
-#define STORE_CONNECT_TIMEOUT_S     2
 #define STORE_COMMAND_TIMEOUT_S     10
 
 cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
@@ -56,10 +56,8 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
 
 static void store_disconnect(cf_store_t *self)
 {
-    if (self->ctx)
-        redisFree(self->ctx);
-    self->ctx = NULL;
-    self->watching = false;         /* a new connection watches nothing */
+    cf_redis_cluster_destroy(&self->redis);
+    self->nwatched = 0;             /* a new connection watches nothing */
     self->wrote = false;            /* nor wrote anything */
     if (self->claimed)              /* and has claimed no owner record yet */
         memset(self->claimed, 0, self->shards * sizeof *self->claimed);
@@ -100,6 +98,9 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->pending);
     free(self->fenced);
     free(self->commit_state);
+    free(self->waiting);
+    free(self->slots);
+    free(self->watched);
     free(self->read_start);
     free(self->by_bucket);
     free(self->marker_at);
@@ -155,6 +156,14 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->due_seen = cf_calloc(shards, sizeof *self->due_seen);
     cf_commit_cache_destroy(&self->cache);
     self->cache = cf_commit_cache_new(shards, CF_COMMIT_CACHE_MOST);
+    free(self->slots);
+    self->slots = cf_calloc(shards, sizeof *self->slots);
+    for (unsigned s = 0; s < shards; s++) {
+        char key[CF_KEYS_MAX];
+        self->slots[s] = cf_redis_slot(key, cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER));
+    }
+    free(self->watched);
+    self->watched = cf_calloc(shards + 1, sizeof *self->watched);
     store_disconnect(self);         /* the next connection checks the new count */
 }
 
@@ -279,10 +288,89 @@ void cf_store_clear_error(cf_store_t *self)
 
 int cf_store_fail_io(cf_store_t *self, const char *what)
 {
-    cf_store_fail(self, CF_STORE_ERR_IO, "%s: %s", what,
-                  self->ctx && self->ctx->err ? self->ctx->errstr : "connection lost");
+    const char *why = self->redirected[0] ? self->redirected
+                    : self->redis && cf_redis_cluster_error(self->redis)[0]
+                    ? cf_redis_cluster_error(self->redis) : "connection lost";
+    cf_store_fail(self, CF_STORE_ERR_IO, "%s: %s", what, why);
+    self->redirected[0] = '\0';
     store_disconnect(self);
     return -1;
+}
+
+/* ---- commands --------------------------------------------------------------- */
+
+int cf_store_slot(const cf_store_t *self, unsigned shard)
+{
+    assert(shard < self->shards);
+    return self->cluster ? self->slots[shard] : -1;
+}
+
+void cf_store_append_argv(cf_store_t *self, int key_arg, int slot, size_t argc,
+                          const char **argv, const size_t *argvlen)
+{
+    int rc = key_arg >= 0
+           ? cf_redis_cluster_append_argv(self->redis, key_arg, (int) argc, argv, argvlen)
+           : cf_redis_cluster_append_slot(self->redis, self->cluster ? slot : -1, (int) argc,
+                                          argv, argvlen);
+    if (rc < 0)
+        abort();                    /* hiredis could not format it: could not allocate */
+}
+
+void cf_store_appendf(cf_store_t *self, const char *key, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    int rc = cf_redis_cluster_vappend(self->redis, key, fmt, args);
+    va_end(args);
+    if (rc < 0)
+        abort();
+}
+
+int cf_store_get_reply(cf_store_t *self, redisReply **reply, const char *what)
+{
+    *reply = NULL;
+    if (cf_redis_cluster_get_reply(self->redis, reply) < 0)
+        return cf_store_fail_io(self, what);
+    if (self->cluster && cf_redis_cluster_redirected(*reply)) {
+        /* a slot moved, mid-way through what may be a transaction: given
+           up whole, and started again on a connection with the new map */
+        snprintf(self->redirected, sizeof self->redirected, "%.120s (the cluster's slots "
+                 "moved: tried again)", (*reply)->str);
+        freeReplyObject(*reply);
+        *reply = NULL;
+        return cf_store_fail_io(self, what);
+    }
+    return 0;
+}
+
+redisReply *cf_store_command(cf_store_t *self, const char *key, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    int rc = cf_redis_cluster_vappend(self->redis, key, fmt, args);
+    va_end(args);
+    if (rc < 0)
+        abort();
+    redisReply *reply = NULL;
+    return cf_store_get_reply(self, &reply, fmt) < 0 ? NULL : reply;
+}
+
+void cf_store_note_watch(cf_store_t *self, int slot)
+{
+    for (size_t i = 0; i < self->nwatched; i++)
+        if (self->watched[i] == slot)
+            return;
+    if (self->nwatched < self->shards + 1)
+        self->watched[self->nwatched++] = slot;
+}
+
+void cf_store_note_exec(cf_store_t *self, int slot)
+{
+    for (size_t i = 0; i < self->nwatched; i++)
+        if (self->watched[i] == slot) {
+            self->watched[i] = self->watched[--self->nwatched];
+            return;
+        }
 }
 
 /* ---- connection and library --------------------------------------------- */
@@ -304,19 +392,45 @@ static int store_read_library(cf_store_t *self)
 /* A failed check or load of the library: an I/O error drops the
    connection; anything else (missing and not ours to load) is an outage
    until an admin loads it. */
-static int store_fail_library(cf_store_t *self, const char *why)
+/* What fn does on the connection of one master, with why when it fails. */
+typedef int (store_master_fn)(cf_store_t *self, redisContext *c, void *arg, char *why,
+                              size_t size);
+
+/* Runs fn on each master's connection: a cluster's masters each hold their
+   own function library (FUNCTION LOAD is not replicated between masters)
+   and their own persistence; one server is its only master. 0, or -1 with
+   the error set: an I/O error drops the connection, any other failure is
+   fn's why with the code err. */
+static int store_each_master(cf_store_t *self, store_master_fn *fn, void *arg,
+                             cf_store_err_t err)
 {
-    if (self->ctx->err)
-        return cf_store_fail_io(self, "function library");
-    return cf_store_fail(self, CF_STORE_ERR_IO, "%s", why);
+    int slots[CF_STORE_MASTERS_MAX];
+    int n = cf_redis_cluster_master_slots(self->redis, slots, CF_STORE_MASTERS_MAX);
+    if (n < 0)
+        return cf_store_fail_io(self, "the cluster's masters");
+    char why[600];
+    for (int m = 0; m < n; m++) {
+        redisContext *c = cf_redis_cluster_context(self->redis, slots[m]);
+        if (!c)
+            return cf_store_fail_io(self, "connect");
+        if (fn(self, c, arg, why, sizeof why) < 0)
+            return c->err ? cf_store_fail_io(self, why) : cf_store_fail(self, err, "%s", why);
+    }
+    return 0;
+}
+
+static int store_ensure_library(cf_store_t *self, redisContext *c, void *arg, char *why,
+                                size_t size)
+{
+    (void) arg;
+    return cf_store_library_ensure(c, self->library, self->library_len, self->version, why, size);
 }
 
 int cf_store_check_library(cf_store_t *self)
 {
-    char why[600];
-    if (cf_store_library_ensure(self->ctx, self->library, self->library_len, self->version, why,
-                                sizeof why) < 0)
-        return store_fail_library(self, why);
+    /* missing, and not ours to load: an outage until an admin loads it */
+    if (store_each_master(self, store_ensure_library, NULL, CF_STORE_ERR_IO) < 0)
+        return -1;
     self->library_ok = true;
     return 0;
 }
@@ -334,28 +448,32 @@ static int store_open(cf_store_t *self)
 {
     store_disconnect(self);
     self->library_ok = false;
-    struct timeval connect_timeout = { STORE_CONNECT_TIMEOUT_S, 0 };
-    struct timeval command_timeout = { STORE_COMMAND_TIMEOUT_S, 0 };
-    self->ctx = redisConnectWithTimeout(self->host, self->port, connect_timeout);
-    if (!self->ctx)
-        abort();                    /* hiredis could not allocate */
-    if (self->ctx->err || redisSetTimeout(self->ctx, command_timeout) != REDIS_OK)
-        return cf_store_fail_io(self, "connect");
-    char why[300];
-    if (cf_redis_auth_send(self->auth, self->ctx, why, sizeof why) < 0) {
-        cf_store_fail(self, self->ctx->err ? CF_STORE_ERR_IO : CF_STORE_ERR_REDIS, "%s", why);
+    self->redis = cf_redis_cluster_new(self->host, self->port, self->auth, CF_REDIS_MODE_AUTO,
+                                       STORE_COMMAND_TIMEOUT_S * 1000);
+    /* a redirection is given back, not followed: a command resent to
+       another node would run outside its MULTI (cf_store_get_reply) */
+    cf_redis_cluster_set_follow(self->redis, false);
+    if (cf_redis_cluster_connect(self->redis) < 0) {
+        bool refused = cf_redis_cluster_errcode(self->redis) == CF_REDIS_CLUSTER_EAUTH;
+        cf_store_fail(self, refused ? CF_STORE_ERR_REDIS : CF_STORE_ERR_IO, "connect: %s",
+                      cf_redis_cluster_error(self->redis));
         store_disconnect(self);     /* never left open unauthenticated */
         return -1;
     }
-    if (cf_store_shards_agree(self->ctx, self->shards, self->shards_record, why,
-                              sizeof why) < 0) {
+    self->cluster = cf_redis_cluster_is_cluster(self->redis);
+    char why[300];
+    redisContext *c = cf_redis_cluster_context(self->redis,
+                                               cf_redis_slot(CF_KEYS_SHARDS,
+                                                             strlen(CF_KEYS_SHARDS)));
+    if (!c)
+        return cf_store_fail_io(self, "connect");
+    if (cf_store_shards_agree(c, self->shards, self->shards_record, why, sizeof why) < 0) {
         /* another count is an outage until an operator sets this one right:
            the worker keeps its jobs rather than setting events aside */
         cf_store_fail(self, CF_STORE_ERR_IO, "%s", why);
         store_disconnect(self);
         return -1;
     }
-    redisEnableKeepAlive(self->ctx);
     return 0;
 }
 
@@ -370,17 +488,21 @@ int cf_store_connect(cf_store_t *self)
     return cf_store_check_library(self);
 }
 
+static int store_load_library(cf_store_t *self, redisContext *c, void *arg, char *why,
+                              size_t size)
+{
+    (void) arg;
+    return cf_store_library_load(c, self->library, self->library_len, self->version, why, size);
+}
+
 int cf_store_load_library(cf_store_t *self, char *version)
 {
     assert(self && version);
     cf_store_clear_error(self);
     if (store_read_library(self) < 0 || cf_store_ensure(self, 0) < 0)
         return -1;
-    char why[600];
-    if (cf_store_library_load(self->ctx, self->library, self->library_len, self->version, why,
-                              sizeof why) < 0)
-        return self->ctx->err ? cf_store_fail_io(self, "function library")
-                              : cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
+    if (store_each_master(self, store_load_library, NULL, CF_STORE_ERR_REDIS) < 0)
+        return -1;
     self->library_ok = true;
     memcpy(version, self->version, sizeof self->version);
     return 0;
@@ -396,22 +518,36 @@ int cf_store_library_version(cf_store_t *self, char *version)
     return 0;
 }
 
+/* The first master's library; another master that holds another version
+   (none: "") gives its own, so that a check finds it to load. */
+static int store_library_info(cf_store_t *self, redisContext *c, void *arg, char *why,
+                              size_t size)
+{
+    (void) self;
+    cf_store_library_info_t *info = ((void **) arg)[0], other;
+    bool *first = ((void **) arg)[1];
+    if (cf_store_library_info(c, *first ? info : &other, why, size) < 0)
+        return -1;
+    if (!*first && strcmp(other.version, info->version) != 0)
+        *info = other;
+    *first = false;
+    return 0;
+}
+
 int cf_store_library_held(cf_store_t *self, cf_store_library_info_t *info)
 {
     assert(self && info);
     cf_store_clear_error(self);
-    char why[300];
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    if (cf_store_library_info(self->ctx, info, why, sizeof why) < 0)
-        return self->ctx->err ? cf_store_fail_io(self, "function library")
-                              : cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
-    return 0;
+    bool first = true;
+    void *arg[] = { info, &first };
+    return store_each_master(self, store_library_info, arg, CF_STORE_ERR_REDIS);
 }
 
 int cf_store_ensure(cf_store_t *self, int need_library)
 {
-    if ((!self->ctx || self->ctx->err) && store_open(self) < 0)
+    if (!self->redis && store_open(self) < 0)
         return -1;
     if (!need_library || self->library_ok)
         return 0;
@@ -428,21 +564,25 @@ int cf_store_ensure(cf_store_t *self, int need_library)
    secrets such as the replication password), so that the worker can log
    the guarantee in force at start-up (docs/operations.md has the table). */
 
-/* aof_enabled from INFO persistence: 1, 0, or -1 with the error set. */
-static int store_aof_enabled(cf_store_t *self)
+/* aof_enabled from one master's INFO persistence into *(int *) arg: the
+   weakest of them, a cluster's. */
+static int store_aof_enabled(cf_store_t *self, redisContext *c, void *arg, char *why,
+                             size_t size)
 {
-    redisReply *reply = redisCommand(self->ctx, "INFO persistence");
+    (void) self;
+    int *aof = arg;
+    redisReply *reply = redisCommand(c, "INFO persistence");
     if (!reply)
-        return cf_store_fail_io(self, "INFO persistence");
-    int rc;
+        return snprintf(why, size, "INFO persistence: %s", c->errstr), -1;
     const char *line = reply->type == REDIS_REPLY_STRING
                      ? strstr(reply->str, "aof_enabled:") : NULL;
+    int rc = 0;
     if (reply->type == REDIS_REPLY_ERROR)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "INFO persistence: %s", reply->str);
+        rc = -1, snprintf(why, size, "INFO persistence: %s", reply->str);
     else if (!line)
-        rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "INFO persistence: no aof_enabled");
-    else
-        rc = line[12] == '1';
+        rc = -1, snprintf(why, size, "INFO persistence: no aof_enabled");
+    else if (line[12] != '1')
+        *aof = 0;
     freeReplyObject(reply);
     return rc;
 }
@@ -453,8 +593,8 @@ int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *tex
     cf_store_library_info_t info;
     if (cf_store_library_held(self, &info) < 0)
         return -1;
-    int aof = store_aof_enabled(self);
-    if (aof < 0)
+    int aof = 1;
+    if (store_each_master(self, store_aof_enabled, &aof, CF_STORE_ERR_REDIS) < 0)
         return -1;
     const char *fsync = info.appendfsync;
     if (aof && strcmp(fsync, "always") == 0) {

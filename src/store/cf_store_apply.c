@@ -323,6 +323,40 @@ static void apply_backoff(cf_store_t *self, int attempt)
     nanosleep(&wait, NULL);
 }
 
+/* Marks pending the next groups to run (a wave), out of those waiting:
+   every one on a single server; on a cluster one per node at most, since
+   a connection's WATCHes belong to the transaction of its next EXEC and a
+   transaction holds the keys of one slot (cf_store_commit.c). 0 / -1. */
+static int apply_wave(cf_store_t *self, size_t *pending)
+{
+    *pending = 0;
+    int *taken = self->cluster ? cf_calloc(self->groups, sizeof *taken) : NULL;
+    size_t ntaken = 0;
+    for (size_t g = 0; g < self->groups; g++) {
+        if (!self->waiting[g])
+            continue;
+        if (self->cluster) {
+            int node = cf_redis_cluster_slot_node(self->redis,
+                                                  cf_store_slot(self, self->group_shard[g]));
+            if (node < 0) {
+                free(taken);
+                return cf_store_fail_io(self, "the cluster's map");
+            }
+            bool busy = false;
+            for (size_t k = 0; k < ntaken && !busy; k++)
+                busy = taken[k] == node;
+            if (busy)
+                continue;
+            taken[ntaken++] = node;
+        }
+        self->waiting[g] = 0;
+        self->pending[g] = 1;
+        (*pending)++;
+    }
+    free(taken);
+    return 0;
+}
+
 static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
                        cf_ack_status_t *statuses)
 {
@@ -339,10 +373,13 @@ static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
         return -1;
     cf_store_group(self, events, count);
     self->fresh = cf_grow(self->fresh, &self->fresh_capacity, count, sizeof *self->fresh);
-    memset(self->pending, 1, self->groups * sizeof *self->pending);
+    memset(self->waiting, 1, self->groups * sizeof *self->waiting);
+    memset(self->pending, 0, self->groups * sizeof *self->pending);
     memset(self->fenced, 0, self->groups * sizeof *self->fenced);
     self->fenced_events = 0;
-    size_t pending = self->groups;
+    size_t pending;
+    if (apply_wave(self, &pending) < 0)
+        return -1;
     for (int attempt = 0; pending; attempt++) {
         if (attempt == APPLY_ATTEMPTS)
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "the states of shards %s keep "
@@ -357,9 +394,14 @@ static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
         clock_gettime(CLOCK_MONOTONIC, &end);
         cf_metric_observe(self->latency, (double) (end.tv_sec - start.tv_sec)
                                          + (double) (end.tv_nsec - start.tv_nsec) / 1e9);
+        if (pending == 0) {         /* this wave is written: the next one, with its own tries */
+            if (apply_wave(self, &pending) < 0)
+                return -1;
+            attempt = -1;
+        }
     }
     /* nothing acked before the replicas hold it, with ack-replicas */
-    if (cf_store_wait_replicas(self, self->group_shard[0]) < 0)
+    if (cf_store_wait_replicas(self) < 0)
         return -1;
     /* a fenced shard wrote nothing: its events stay unapplied, busy, for the
        broker to send to the shard's owner now; the others' stand */

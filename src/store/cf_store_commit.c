@@ -12,9 +12,13 @@
               watched (here or in the caller's reads) changed since: nothing
               was written and every commit of it is to be read and computed
               again.
-    The connection keeps its WATCH until EXEC; a caller that sends no EXEC
-    leaves self->watching set, and the next reads start with UNWATCH
-    (cf_store_append_unwatch).                                              */
+    On a Redis Cluster a transaction holds the keys of one slot, so each
+    commit is its own MULTI/EXEC, sent to its shard's node (the caller
+    sends at most one shard's per node at a time: cf_store_apply.c); on one
+    server every commit is in one.
+    A connection keeps its WATCH until EXEC; the WATCHes of a caller that
+    sends no EXEC stay noted (cf_store_note_watch), and the next reads start
+    with UNWATCH (cf_store_append_unwatch).                                 */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -103,22 +107,28 @@ uint64_t cf_store_conflicts(const cf_store_t *self)
     return self->conflicts;
 }
 
-/* cf_commit's callback: appends the command to the pipeline. */
+/* cf_commit's callback: appends the command to the pipeline, toward the
+   node of the commit being emitted (self->emit_slot). */
 static void commit_emit(void *arg, size_t argc, const char **argv, const size_t *argvlen)
 {
     cf_store_t *self = arg;
-    if (redisAppendCommandArgv(self->ctx, (int) argc, argv, argvlen) != REDIS_OK)
-        abort();                    /* hiredis could not allocate */
+    cf_store_append_argv(self, -1, self->emit_slot, argc, argv, argvlen);
+}
+
+/* A command without arguments (MULTI, EXEC, UNWATCH) to slot's node. */
+static void commit_bare(cf_store_t *self, int slot, const char *command)
+{
+    size_t len = strlen(command);
+    cf_store_append_argv(self, -1, slot, 1, &command, &len);
 }
 
 size_t cf_store_append_unwatch(cf_store_t *self)
 {
-    if (!self->watching)
-        return 0;
-    if (redisAppendCommand(self->ctx, "UNWATCH") != REDIS_OK)
-        abort();
-    self->watching = false;
-    return 1;
+    size_t n = self->nwatched;
+    for (size_t i = 0; i < n; i++)
+        commit_bare(self, self->watched[i], "UNWATCH");
+    self->nwatched = 0;
+    return n;
 }
 
 /* The refusals of one cf_store_commit_run: the first one's reason, and
@@ -162,19 +172,20 @@ static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsi
         unsigned s = r->shards[i];
         const cf_commit_cache_t *cache = use == COMMIT_BESIDE ? NULL
             : cf_commit_cache_begin(self->cache, s, use == COMMIT_FENCED ? self->fence[s] : 0);
+        self->emit_slot = cf_store_slot(self, s);
         total += counts[i] = cf_commit_checks(commits[i], cache, s, commit_emit, self);
+        if (counts[i])
+            cf_store_note_watch(self, self->emit_slot);
         if (cf_commit_refusal(commits[i]))
             commit_refuse(r, state, i, cf_commit_refusal(commits[i]));
     }
-    if (total)
-        self->watching = true;
     char reason[300];
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         for (size_t c = 0; c < counts[i]; c++) {
             redisReply *reply = NULL;
-            if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply) {
-                rc = cf_store_fail_io(self, "the commit's checks");
+            if (cf_store_get_reply(self, &reply, "the commit's checks") < 0) {
+                rc = -1;
                 break;
             }
             if (state[i] == CF_STORE_COMMIT_SEND
@@ -187,9 +198,9 @@ static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsi
        says for the other keys (the error path only: one more round trip) */
     const char *key = rc == 0 && r->first ? cf_commit_wrong_hash(commits[r->first - 1]) : NULL;
     if (key) {
-        redisReply *type = redisCommand(self->ctx, "TYPE %s", key);
+        redisReply *type = cf_store_command(self, key, "TYPE %s", key);
         if (!type)
-            return cf_store_fail_io(self, "TYPE");
+            return -1;
         if (type->type == REDIS_REPLY_STATUS) {
             cf_commit_wrong_type(reason, sizeof reason, key, type->str, "hash");
             snprintf(r->why, r->size, "shard %u: %s", r->shards[r->first - 1], reason);
@@ -206,8 +217,8 @@ static int commit_queued(cf_store_t *self, size_t commands, char *reason, size_t
 {
     for (size_t q = 0; q <= commands; q++) {
         redisReply *reply = NULL;
-        if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "MULTI");
+        if (cf_store_get_reply(self, &reply, "MULTI") < 0)
+            return -1;
         if (reply->type == REDIS_REPLY_ERROR && !reason[0])
             snprintf(reason, size, "%s", reply->str);
         freeReplyObject(reply);
@@ -217,13 +228,12 @@ static int commit_queued(cf_store_t *self, size_t commands, char *reason, size_t
 
 /* EXEC's reply: nil, a conflict; an error element, a write that failed
    although the checks passed (a check missing: said loudly). */
-static void commit_exec(cf_commit_t **commits, size_t n, unsigned char *state,
-                        const size_t *first, const size_t *count, const redisReply *exec,
-                        unsigned *notes, commit_refusals_t *r)
+static void commit_exec(cf_commit_t **commits, const size_t *members, size_t m,
+                        unsigned char *state, const size_t *first, const size_t *count,
+                        const redisReply *exec, unsigned *notes, commit_refusals_t *r)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (state[i] != CF_STORE_COMMIT_SEND)
-            continue;
+    for (size_t k = 0; k < m; k++) {
+        size_t i = members[k];
         if (exec->type == REDIS_REPLY_NIL) {
             state[i] = CF_STORE_COMMIT_CONFLICT;
             continue;
@@ -282,6 +292,27 @@ static void commit_keep(cf_store_t *self, cf_commit_t **commits, size_t n,
     }
 }
 
+/* Appends one transaction, to the node of its first commit's shard: MULTI,
+   the writes of the commits members[0 .. m), EXEC; each one's first write
+   and count into first[] and count[]. Returns how many writes it holds. */
+static size_t commit_append_txn(cf_store_t *self, cf_commit_t **commits, const size_t *members,
+                                size_t m, const unsigned *shards, size_t *first, size_t *count)
+{
+    int slot = cf_store_slot(self, shards[members[0]]);
+    size_t commands = 0;
+    commit_bare(self, slot, "MULTI");
+    self->emit_slot = slot;
+    for (size_t k = 0; k < m; k++) {
+        size_t i = members[k];
+        first[i] = commands;
+        count[i] = cf_commit_emit_writes(commits[i], commit_emit, self);
+        commands += count[i];
+    }
+    commit_bare(self, slot, "EXEC");
+    cf_store_note_exec(self, slot);     /* EXEC ends its WATCHes, whatever it answers */
+    return commands;
+}
+
 /* cf_store_commit_run, its commits using their caches so. */
 static int commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
                       const unsigned *shards, commit_use_t use, unsigned *notes, char *why,
@@ -295,35 +326,37 @@ static int commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsigne
         commit_keep(self, commits, n, state, shards, use, rc);
         return -1;
     }
-    size_t *first = cf_calloc(2 * n + 1, sizeof *first), *count = first + n, commands = 0;
+    /* the transactions: txn[t] .. txn[t + 1] of members, whose commits
+       were sent with commands[t] writes */
+    size_t *first = cf_calloc(5 * n + 2, sizeof *first), *count = first + n,
+           *members = count + n, *txn = members + n, *commands = txn + n + 1, m = 0, t = 0;
     for (size_t i = 0; i < n; i++)
         if (state[i] == CF_STORE_COMMIT_SEND) {
-            if (!commands && redisAppendCommand(self->ctx, "MULTI") != REDIS_OK)
-                abort();
-            first[i] = commands;
-            count[i] = cf_commit_emit_writes(commits[i], commit_emit, self);
-            commands += count[i];
+            if (m == 0 || self->cluster)
+                txn[t++] = m;
+            members[m++] = i;
         }
-    if (commands) {
-        if (redisAppendCommand(self->ctx, "EXEC") != REDIS_OK)
-            abort();
-        self->watching = false;     /* EXEC ends it, whatever it answers */
+    txn[t] = m;
+    for (size_t x = 0; x < t; x++)
+        commands[x] = commit_append_txn(self, commits, members + txn[x], txn[x + 1] - txn[x],
+                                        shards, first, count);
+    for (size_t x = 0; x < t && rc == 0; x++) {
+        const size_t *these = members + txn[x];
+        size_t k = txn[x + 1] - txn[x];
         char reason[300] = "";
         redisReply *exec = NULL;
-        if (commit_queued(self, commands, reason, sizeof reason) < 0)
+        if (commit_queued(self, commands[x], reason, sizeof reason) < 0
+            || cf_store_get_reply(self, &exec, "EXEC") < 0) {
             rc = -1;
-        else if (redisGetReply(self->ctx, (void **) &exec) != REDIS_OK || !exec)
-            rc = cf_store_fail_io(self, "EXEC");
-        else if (reason[0]) {       /* EXECABORT: nothing written */
-            for (size_t i = 0; i < n; i++)
-                if (state[i] == CF_STORE_COMMIT_SEND)
-                    commit_refuse(&r, state, i, reason);
+        } else if (reason[0]) {     /* EXECABORT: nothing written */
+            for (size_t y = 0; y < k; y++)
+                commit_refuse(&r, state, these[y], reason);
         } else {
             if (exec->type == REDIS_REPLY_NIL)
                 self->conflicts++;
             else
                 self->wrote = true;
-            commit_exec(commits, n, state, first, count, exec, notes, &r);
+            commit_exec(commits, these, k, state, first, count, exec, notes, &r);
         }
         if (exec)
             freeReplyObject(exec);

@@ -23,17 +23,16 @@ static int store_read_replies(cf_store_t *self, size_t count, int want, const ch
 {
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
-        void *p = NULL;
-        if (redisGetReply(self->ctx, &p) != REDIS_OK || !p)
-            return cf_store_fail_io(self, what);
-        const redisReply *reply = p;
+        redisReply *reply = NULL;
+        if (cf_store_get_reply(self, &reply, what) < 0)
+            return -1;
         if (rc == 0 && reply->type == REDIS_REPLY_ERROR)
             rc = cf_store_fail_call(self, what, reply->str);
         else if (rc == 0 && reply->type != want)
             rc = cf_store_fail(self, CF_STORE_ERR_PROTOCOL, "%s: unexpected reply", what);
         else if (rc == 0 && take)
             rc = take(self, reply, arg);
-        freeReplyObject(p);
+        freeReplyObject(reply);
     }
     return rc;
 }
@@ -61,8 +60,7 @@ static void store_append_rejection(cf_store_t *self, const cf_store_rejection_t 
                          has_id ? strlen(marker) : CF_STORE_VERSION_LEN,
                          has_id ? CF_STORE_VERSION_LEN : counter_len,
                          has_id ? counter_len : strlen(ttl), strlen(ttl) };
-    if (redisAppendCommandArgv(self->ctx, has_id ? 8 : 7, argv, argvlen) != REDIS_OK)
-        abort();
+    cf_store_append_argv(self, 3, -1, has_id ? 8 : 7, argv, argvlen);
 }
 
 /* Takes one script reply: whether that rejection counted now. */
@@ -120,8 +118,7 @@ int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **cou
     for (unsigned s = 0; s < self->shards; s++) {
         char key[CF_KEYS_MAX];
         cf_keys_fixed(key, sizeof key, s, known);
-        if (redisAppendCommand(self->ctx, "HGETALL %s", key) != REDIS_OK)
-            abort();
+        cf_store_appendf(self, key, "HGETALL %s", key);
     }
     *counts = cf_counts_new();
     if (store_read_replies(self, self->shards, REDIS_REPLY_ARRAY, "HGETALL",

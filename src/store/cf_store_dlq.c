@@ -27,9 +27,12 @@ static int dlq_command(cf_store_t *self, int argc, const char **argv, const size
 {
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    redisReply *reply = redisCommandArgv(self->ctx, argc, argv, argvlen);
-    if (!reply)
-        return cf_store_fail_io(self, argv[0]);
+    /* the key routes it: FCALL's first, any other command's first argument */
+    cf_store_append_argv(self, strcmp(argv[0], "FCALL") == 0 ? 3 : 1, -1, (size_t) argc, argv,
+                         argvlen);
+    redisReply *reply = NULL;
+    if (cf_store_get_reply(self, &reply, argv[0]) < 0)
+        return -1;
     int rc = 0;
     if (reply->type == REDIS_REPLY_ERROR)
         rc = cf_store_fail_call(self, argv[0], reply->str);
@@ -41,13 +44,14 @@ static int dlq_command(cf_store_t *self, int argc, const char **argv, const size
     return rc;
 }
 
-static int dlq_fmt(cf_store_t *self, int want, const char *fmt, const char *a, const char *b)
+static int dlq_fmt(cf_store_t *self, const char *key, int want, const char *fmt, const char *a,
+                   const char *b)
 {
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    redisReply *reply = redisCommand(self->ctx, fmt, a, b);
+    redisReply *reply = cf_store_command(self, key, fmt, a, b);
     if (!reply)
-        return cf_store_fail_io(self, fmt);
+        return -1;
     int rc = reply->type == REDIS_REPLY_ERROR
            ? cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", reply->str)
            : want >= 0 && reply->type != want
@@ -113,7 +117,7 @@ int cf_store_try_begin(cf_store_t *self, const char *event_id, unsigned *tries,
     /* counted from here on, even when what follows fails: the caller gives
        it back (cf_store_try_undo) when *tries says so */
     *tries = n < 1 ? 1 : (unsigned) n;
-    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "EXPIRE %s %s", key, ttl) < 0)
+    if (dlq_fmt(self, key, REDIS_REPLY_INTEGER, "EXPIRE %s %s", key, ttl) < 0)
         return -1;
     const char *argv[] = { "HGETALL", key };
     size_t argvlen[] = { 7, strlen(key) };
@@ -133,7 +137,7 @@ int cf_store_try_undo(cf_store_t *self, const char *event_id)
     /* no try left, or the counter was gone (the event was applied or set
        aside meanwhile) and HINCRBY made one without an expiry: drop it */
     if (n <= 0)
-        return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", key, NULL);
+        return dlq_fmt(self, key, REDIS_REPLY_INTEGER, "DEL %s", key, NULL);
     return 0;
 }
 
@@ -142,7 +146,7 @@ int cf_store_try_failed(cf_store_t *self, const char *event_id, const char *erro
     assert(self && event_id && error);
     char key[CF_KEYS_MAX];
     cf_keys_dlq_try(key, sizeof key, event_id);
-    return dlq_fmt(self, REDIS_REPLY_INTEGER, "HSET %s error %s", key, error);
+    return dlq_fmt(self, key, REDIS_REPLY_INTEGER, "HSET %s error %s", key, error);
 }
 
 int cf_store_try_end(cf_store_t *self, const char *event_id)
@@ -150,7 +154,7 @@ int cf_store_try_end(cf_store_t *self, const char *event_id)
     assert(self && event_id);
     char key[CF_KEYS_MAX];
     cf_keys_dlq_try(key, sizeof key, event_id);
-    return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", key, NULL);
+    return dlq_fmt(self, key, REDIS_REPLY_INTEGER, "DEL %s", key, NULL);
 }
 
 /* ---- the stream ---------------------------------------------------------- */
@@ -197,7 +201,7 @@ int cf_store_dead_letter(cf_store_t *self, const cf_dead_letter_t *letter, char 
         return 0;
     char quality[CF_KEYS_MAX];
     cf_keys_fixed(quality, sizeof quality, 0, CF_FAMILY_QUALITY);
-    return dlq_fmt(self, REDIS_REPLY_INTEGER, "HINCRBY %s %s 1", quality, "dead_letter");
+    return dlq_fmt(self, quality, REDIS_REPLY_INTEGER, "HINCRBY %s %s 1", quality, "dead_letter");
 }
 
 typedef struct {
@@ -268,7 +272,8 @@ int cf_store_dlq_delete(cf_store_t *self, const char *id, const char *event_id)
     cf_store_clear_error(self);
     char marker[CF_KEYS_MAX];
     cf_keys_dlq_dead(marker, sizeof marker, event_id);
-    if (dlq_fmt(self, REDIS_REPLY_INTEGER, "XDEL " CF_KEYS_DLQ_STREAM " %s", id, NULL) < 0)
+    if (dlq_fmt(self, CF_KEYS_DLQ_STREAM, REDIS_REPLY_INTEGER, "XDEL " CF_KEYS_DLQ_STREAM " %s", id,
+                NULL) < 0)
         return -1;
-    return dlq_fmt(self, REDIS_REPLY_INTEGER, "DEL %s", marker, NULL);
+    return dlq_fmt(self, marker, REDIS_REPLY_INTEGER, "DEL %s", marker, NULL);
 }

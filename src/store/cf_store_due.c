@@ -64,18 +64,16 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
     /* UNWATCH (when an earlier call left a WATCH), WATCH, MGET: one round trip */
     size_t replies = cf_store_append_unwatch(self) + 2;
     argv[0] = "WATCH", argvlen[0] = 5;
-    if (redisAppendCommandArgv(self->ctx, (int) (n + 1), argv, argvlen) != REDIS_OK)
-        abort();
+    cf_store_append_argv(self, 1, -1, n + 1, argv, argvlen);
     argv[0] = "MGET", argvlen[0] = 4;
-    if (redisAppendCommandArgv(self->ctx, (int) (n + 1), argv, argvlen) != REDIS_OK)
-        abort();
-    self->watching = true;
+    cf_store_append_argv(self, 1, -1, n + 1, argv, argvlen);
+    cf_store_note_watch(self, cf_store_slot(self, shard));
     redisReply *states = NULL;
     int rc = 0;
     for (size_t r = 0; r < replies && rc == 0; r++) {
-        void *reply = NULL;
-        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
-            rc = cf_store_fail_io(self, "MGET");
+        redisReply *reply = NULL;
+        if (cf_store_get_reply(self, &reply, "MGET") < 0)
+            rc = -1;
         else if (r + 1 < replies)
             freeReplyObject(reply);     /* UNWATCH's and WATCH's: MGET says the same */
         else
@@ -168,16 +166,14 @@ static int due_find(cf_store_t *self, unsigned from, unsigned n, const char *now
     for (unsigned s = from; s < from + n; s++) {
         char due[CF_KEYS_MAX];
         cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-        if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 1", due,
-                               now) != REDIS_OK)
-            abort();
+        cf_store_appendf(self, due, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 1", due, now);
     }
     *found = from + n;
     int rc = 0;
     for (unsigned s = from; s < from + n; s++) {
         redisReply *reply = NULL;
-        if (redisGetReply(self->ctx, (void **) &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "ZRANGEBYSCORE");     /* the connection is dropped */
+        if (cf_store_get_reply(self, &reply, "ZRANGEBYSCORE") < 0)
+            return -1;                  /* the connection is dropped */
         if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
                                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected");
@@ -224,18 +220,18 @@ int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, int64_t seen_ms, un
     char owner_key[CF_KEYS_MAX], due[CF_KEYS_MAX];
     bool owner = self->owned[s] != 0;
     cf_keys_fixed(owner_key, sizeof owner_key, s, CF_KEYS_OWNER);
-    if (owner && redisAppendCommand(self->ctx, "HGET %s epoch", owner_key) != REDIS_OK)
-        abort();
+    if (owner)
+        cf_store_appendf(self, owner_key, "HGET %s epoch", owner_key);
     cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-    if (redisAppendCommand(self->ctx, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 " DUE_BATCH,
-                           due, now) != REDIS_OK)
-        abort();
+    cf_store_appendf(self, due, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 " DUE_BATCH, due,
+                     now);
     redisReply *epoch = NULL, *members = NULL;
-    if ((owner && (redisGetReply(self->ctx, (void **) &epoch) != REDIS_OK || !epoch))
-        || redisGetReply(self->ctx, (void **) &members) != REDIS_OK || !members) {
+    if (owner && cf_store_get_reply(self, &epoch, "HGET") < 0)
+        return -1;
+    if (cf_store_get_reply(self, &members, "ZRANGEBYSCORE") < 0) {
         if (epoch)
             freeReplyObject(epoch);
-        return cf_store_fail_io(self, "ZRANGEBYSCORE");
+        return -1;
     }
     int rc = 0;
     if (epoch && epoch->type == REDIS_REPLY_ERROR)
@@ -275,9 +271,9 @@ int cf_store_clock(cf_store_t *self, int64_t *ms)
     *ms = -1;
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    redisReply *reply = redisCommand(self->ctx, "GET " DUE_CLOCK_KEY);
+    redisReply *reply = cf_store_command(self, DUE_CLOCK_KEY, "GET " DUE_CLOCK_KEY);
     if (!reply)
-        return cf_store_fail_io(self, "GET " DUE_CLOCK_KEY);
+        return -1;
     int rc = 0;
     if (reply->type == REDIS_REPLY_STRING)
         *ms = strtoll(reply->str, NULL, 10);
@@ -294,11 +290,11 @@ int cf_store_set_clock(cf_store_t *self, int64_t ms)
     cf_store_clear_error(self);
     if (cf_store_ensure(self, 0) < 0)
         return -1;
-    redisReply *reply = ms < 0 ? redisCommand(self->ctx, "DEL " DUE_CLOCK_KEY)
-                               : redisCommand(self->ctx, "SET " DUE_CLOCK_KEY " %lld",
-                                              (long long) ms);
+    redisReply *reply = ms < 0 ? cf_store_command(self, DUE_CLOCK_KEY, "DEL " DUE_CLOCK_KEY)
+                               : cf_store_command(self, DUE_CLOCK_KEY, "SET " DUE_CLOCK_KEY
+                                                  " %lld", (long long) ms);
     if (!reply)
-        return cf_store_fail_io(self, "clock");
+        return -1;
     int rc = reply->type == REDIS_REPLY_ERROR
            ? cf_store_fail(self, CF_STORE_ERR_REDIS, "clock: %s", reply->str) : 0;
     freeReplyObject(reply);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include <hiredis/hiredis.h>
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
@@ -22,6 +23,8 @@ typedef struct {
     int64_t since;                  /* when (seen_ms) the timer first saw it */
     bool fired;                     /* the timer fired the shard at its last look */
 } cf_store_due_seen_t;
+
+#define CF_STORE_MASTERS_MAX    64  /* a cluster's masters the store checks and loads */
 
 /*  The store object (cf_store.c, cf_store_counters.c). */
 struct _cf_store_t {
@@ -47,7 +50,13 @@ struct _cf_store_t {
                                        overdue timer fires its deadlines at once */
     bool fenced_once;               /* a fence was set: until then it fires every shard's at once */
     cf_store_due_seen_t *due_seen;  /* per shard: what the timer saw of its deadlines */
-    redisContext *ctx;
+    cf_redis_cluster_t *redis;      /* one server or a cluster; NULL: not connected */
+    bool cluster;                   /* redis speaks to a Redis Cluster */
+    int *slots;                     /* per shard: its keys' cluster slot */
+    int *watched;                   /* slots whose node may hold a WATCH of this store's */
+    size_t nwatched;
+    char redirected[200];           /* a redirection met (cluster): why the connection was dropped */
+    int emit_slot;                  /* where commit_emit sends (cf_store_commit.c) */
     cf_redis_auth_t *auth;          /* sent on every (re)connect; NULL: none */
     char *library;                  /* the function library's body, made once */
     size_t library_len;
@@ -57,7 +66,6 @@ struct _cf_store_t {
     struct _cf_commit_t *commit;    /* the overdue timer's commit, built */
     struct _cf_commit_t **commits;  /* the apply path's, one per group */
     size_t commits_capacity;
-    bool watching;                  /* the connection may hold a WATCH: UNWATCH first */
     bool wrote;                     /* the connection wrote something (cf_store_replicas.c) */
     unsigned ack_replicas;          /* cf_store_set_ack_replicas; 0: no WAIT */
     int ack_timeout_ms;
@@ -78,6 +86,7 @@ struct _cf_store_t {
     unsigned char *pending;         /* each group: to run (again) */
     unsigned char *fenced;          /* each group: a fence refused its commit */
     unsigned char *commit_state;    /* each group: its commit's cf_store_commit_state_t */
+    unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
     size_t fenced_events;           /* of the last cf_store_apply, left busy */
     redisReply **reads;             /* the replies of the read round */
     size_t nreads, reads_capacity;
@@ -106,6 +115,32 @@ int cf_store_fail(cf_store_t *self, cf_store_err_t err, const char *fmt, ...)
 int cf_store_fail_io(cf_store_t *self, const char *what);
 
 void cf_store_clear_error(cf_store_t *self);
+
+/* ---- commands (cf_store.c): each routed to the node of its slot ----------- */
+
+/*  The cluster slot of shard's keys (-1 on a single server: any).          */
+int cf_store_slot(const cf_store_t *self, unsigned shard);
+
+/*  Queues one command: routed by argv[key_arg] (-1: by slot), or by slot;
+    formatted like redisCommand and routed by key (NULL: any node).        */
+void cf_store_append_argv(cf_store_t *self, int key_arg, int slot, size_t argc,
+                          const char **argv, const size_t *argvlen);
+void cf_store_appendf(cf_store_t *self, const char *key, const char *fmt, ...);
+
+/*  The next queued command's reply, the caller's to free; 0, or -1 after
+    an I/O error or a redirection (a cluster whose map changed: the batch
+    is given up, the connection dropped and made again by the next call),
+    with the error set by cf_store_fail_io(self, what).                    */
+int cf_store_get_reply(cf_store_t *self, redisReply **reply, const char *what);
+
+/*  One command, formatted and routed as cf_store_appendf: its reply, or
+    NULL with the error set (cf_store_fail_io).                             */
+redisReply *cf_store_command(cf_store_t *self, const char *key, const char *fmt, ...);
+
+/*  WATCHes: one sent toward slot, noted; an EXEC sent there, which ends
+    them. cf_store_append_unwatch sends UNWATCH where any may be left.      */
+void cf_store_note_watch(cf_store_t *self, int slot);
+void cf_store_note_exec(cf_store_t *self, int slot);
 
 
 /*  Reconnects when there is no usable connection, and when need_library
@@ -158,8 +193,8 @@ int cf_store_commit_run(cf_store_t *self, struct _cf_commit_t **commits, size_t 
     (the owner's timer keeps its own, as another worker's timer does). 0 / -1. */
 int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);
 
-/*  Appends UNWATCH when a WATCH may be left on the connection (the reads
-    of an attempt that sent no EXEC); returns the replies it will get.     */
+/*  Appends UNWATCH wherever a WATCH may be left (the reads of an attempt
+    that sent no EXEC); returns the replies it will get.                   */
 size_t cf_store_append_unwatch(cf_store_t *self);
 
 /* ---- the apply path's reads (cf_store_read.c) ---------------------------- */
@@ -191,11 +226,12 @@ size_t cf_store_read_states_at(const cf_store_t *self, size_t g);
     claim"). The caller reads its reply.                                    */
 void cf_store_append_claim(cf_store_t *self, unsigned shard);
 
-/*  With ack-replicas set, waits for the replicas to hold what this
-    connection wrote (cf_store_replicas.c), first claiming shard's owner
-    record when the connection wrote nothing yet. 0, or -1 with the error
-    (CF_STORE_ERR_IO when too few replicas answered in time).               */
-int cf_store_wait_replicas(cf_store_t *self, unsigned shard);
+/*  With ack-replicas set, waits for the replicas to hold what the batch's
+    groups wrote (cf_store_replicas.c): on each node of their shards, first
+    claiming a shard's owner record when the connection wrote nothing yet.
+    0, or -1 with the error (CF_STORE_ERR_IO when too few replicas answered
+    in time).                                                               */
+int cf_store_wait_replicas(cf_store_t *self);
 
 /*  The tag event i of this call writes into its marker and counts as its
     request's: its own (cf_store_set_requests), else the call's request's

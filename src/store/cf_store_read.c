@@ -43,6 +43,7 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
         self->pending = cf_realloc(self->pending, count * sizeof *self->pending);
         self->fenced = cf_realloc(self->fenced, count * sizeof *self->fenced);
         self->commit_state = cf_realloc(self->commit_state, count * sizeof *self->commit_state);
+        self->waiting = cf_realloc(self->waiting, count * sizeof *self->waiting);
         self->order_capacity = count;
     }
     unsigned *shard_of = self->shard;
@@ -149,11 +150,11 @@ static size_t apply_bucket_run(const cf_store_t *self, size_t at, size_t to)
     return end;
 }
 
-/* One pipelined command of argc arguments. */
-static void apply_append(cf_store_t *self, size_t argc, const char **argv, const size_t *argvlen)
+/* One pipelined command of argc arguments, to shard s's node. */
+static void apply_append(cf_store_t *self, unsigned s, size_t argc, const char **argv,
+                         const size_t *argvlen)
 {
-    if (redisAppendCommandArgv(self->ctx, (int) argc, argv, argvlen) != REDIS_OK)
-        abort();                    /* hiredis could not allocate */
+    cf_store_append_argv(self, -1, cf_store_slot(self, s), argc, argv, argvlen);
 }
 
 /* Appends the shard's reads, after a WATCH of every key they read that the
@@ -204,22 +205,23 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     }
 #undef APPLY_KEY
     assert(argc > 1);               /* every event has a case or a bucket watched */
-    apply_append(self, argc, argv, argvlen);
+    apply_append(self, s, argc, argv, argvlen);
+    cf_store_note_watch(self, cf_store_slot(self, s));
     replies++;
     if (self->fence[s]) {           /* apart: argv keeps the case keys for the MGET */
         const char *hmget[] = { "HMGET", keys[owner], "epoch", "unfenced" };
         const size_t hmgetlen[] = { 5, strlen(keys[owner]), 5, 8 };
-        apply_append(self, 4, hmget, hmgetlen);
+        apply_append(self, s, 4, hmget, hmgetlen);
         replies++;
     }
     if (cases) {                    /* the case keys are the WATCH's first */
         argv[0] = "MGET", argvlen[0] = 4;
-        apply_append(self, 1 + cases, argv, argvlen);
+        apply_append(self, s, 1 + cases, argv, argvlen);
         /* how many of them exist: when as many as MGET found, every nil is
            absent, not a key of another type (which MGET answers nil too),
            and the commit needs no TYPE check of them (a round trip) */
         argv[0] = "EXISTS", argvlen[0] = 6;
-        apply_append(self, 1 + cases, argv, argvlen);
+        apply_append(self, s, 1 + cases, argv, argvlen);
         replies += 2;
     }
     if (routes) {
@@ -229,7 +231,7 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
             argv[2 + j] = events[self->unique[from + cases + j]].route;
             argvlen[2 + j] = strlen(argv[2 + j]);
         }
-        apply_append(self, 2 + routes, argv, argvlen);
+        apply_append(self, s, 2 + routes, argv, argvlen);
         replies++;
     }
     /* per bucket: the markers */
@@ -247,7 +249,7 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
             self->marker_at[j] = base + replies;
             self->marker_pos[j] = (unsigned) (k - at);
         }
-        apply_append(self, 2 + end - at, argv, argvlen);
+        apply_append(self, s, 2 + end - at, argv, argvlen);
         replies++;
     }
     free(argv), free(argvlen), free(keys);
@@ -281,8 +283,7 @@ void cf_store_append_claim(cf_store_t *self, unsigned shard)
 {
     char key[CF_KEYS_MAX];
     cf_keys_fixed(key, sizeof key, shard, CF_KEYS_OWNER);
-    if (redisAppendCommand(self->ctx, "HINCRBY %s claims 1", key) != REDIS_OK)
-        abort();                    /* hiredis could not allocate */
+    cf_store_appendf(self, key, "HINCRBY %s claims 1", key);
 }
 
 static size_t apply_append_claims(cf_store_t *self)
@@ -308,9 +309,9 @@ static int apply_take_claims(cf_store_t *self, size_t claims)
         unsigned s = self->group_shard[g];
         if (!self->pending[g] || self->claimed[s] != 2)
             continue;
-        void *reply = NULL;
-        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "HINCRBY claims");
+        redisReply *reply = NULL;
+        if (cf_store_get_reply(self, &reply, "HINCRBY claims") < 0)
+            return -1;
         const redisReply *r = reply;
         self->claimed[s] = 1;
         self->wrote = true;
@@ -330,15 +331,14 @@ static int apply_take_claims(cf_store_t *self, size_t claims)
    (self->reads, from self->read_start[g]). */
 int cf_store_read(cf_store_t *self, const cf_event_t *events)
 {
-    void *reply = NULL;
+    redisReply *reply = NULL;
     /* a WATCH left by an attempt that sent no EXEC would refuse this one's
        EXEC for keys it no longer reads */
     size_t unwatch = cf_store_append_unwatch(self);
     size_t claims = apply_append_claims(self);
     /* Redis's clock, in the same round trip as the reads: the generation
        the markers read are judged by and the commit's are written in */
-    if (redisAppendCommand(self->ctx, "TIME") != REDIS_OK)
-        abort();
+    cf_store_appendf(self, NULL, "TIME");
     size_t total = 0;
     for (size_t g = 0; g < self->groups; g++) {
         self->read_start[g] = total;
@@ -346,26 +346,24 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
             total += apply_append_reads(self, events, g, total);
     }
     self->read_start[self->groups] = total;
-    self->watching = true;
     self->reads = cf_grow(self->reads, &self->reads_capacity, total ? total : 1,
                           sizeof *self->reads);
     for (size_t u = 0; u < unwatch; u++) {
-        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
-            return cf_store_fail_io(self, "UNWATCH");
+        if (cf_store_get_reply(self, &reply, "UNWATCH") < 0)
+            return -1;
         freeReplyObject(reply);
     }
     int claimed = apply_take_claims(self, claims);
-    if (!self->ctx)                 /* lost: cf_store_fail_io disconnected */
+    if (!self->redis)               /* lost: cf_store_fail_io disconnected */
         return -1;
-    if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply)
-        return cf_store_fail_io(self, "TIME");
+    if (cf_store_get_reply(self, &reply, "TIME") < 0)
+        return -1;
     int rc = cf_store_take_generation(self, reply, &self->eid_generation);
     freeReplyObject(reply);
     for (size_t r = 0; r < total; r++) {
-        reply = NULL;
-        if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply) {
+        if (cf_store_get_reply(self, &reply, "reading the batch's states") < 0) {
             self->nreads = r;
-            return cf_store_fail_io(self, "reading the batch's states");
+            return -1;
         }
         self->reads[r] = reply;
         self->nreads = r + 1;

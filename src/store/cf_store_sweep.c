@@ -51,15 +51,14 @@ static bool sweep_expired(const redisReply *all, long long now, const char **arg
    *removed. */
 static int sweep_bucket(cf_store_t *self, const char *key, long long now, unsigned *removed)
 {
-    if (redisAppendCommand(self->ctx, "WATCH %s", key) != REDIS_OK
-        || redisAppendCommand(self->ctx, "HGETALL %s", key) != REDIS_OK)
-        abort();                    /* hiredis could not allocate */
+    cf_store_appendf(self, key, "WATCH %s", key);
+    cf_store_appendf(self, key, "HGETALL %s", key);
     redisReply *watch = NULL, *all = NULL;
-    if (redisGetReply(self->ctx, (void **) &watch) != REDIS_OK || !watch
-        || redisGetReply(self->ctx, (void **) &all) != REDIS_OK || !all) {
-        if (watch)
-            freeReplyObject(watch);
-        return cf_store_fail_io(self, "HGETALL");
+    if (cf_store_get_reply(self, &watch, "WATCH") < 0)
+        return -1;
+    if (cf_store_get_reply(self, &all, "HGETALL") < 0) {
+        freeReplyObject(watch);
+        return -1;
     }
     freeReplyObject(watch);
     int rc = 0;
@@ -77,14 +76,12 @@ static int sweep_bucket(cf_store_t *self, const char *key, long long now, unsign
         sweep_expired(all, now, argv, argvlen, &argc);
     }
     if (rc == 0 && argc > 2) {
-        if (redisAppendCommand(self->ctx, "MULTI") != REDIS_OK
-            || redisAppendCommandArgv(self->ctx, (int) argc, argv, argvlen) != REDIS_OK
-            || redisAppendCommand(self->ctx, "EXEC") != REDIS_OK)
-            abort();
+        cf_store_appendf(self, key, "MULTI");       /* to the key's node */
+        cf_store_append_argv(self, 1, -1, argc, argv, argvlen);
+        cf_store_appendf(self, key, "EXEC");
         redisReply *replies[3] = { NULL, NULL, NULL };
         for (int r = 0; r < 3 && rc == 0; r++)
-            if (redisGetReply(self->ctx, (void **) &replies[r]) != REDIS_OK || !replies[r])
-                rc = cf_store_fail_io(self, "HDEL");
+            rc = cf_store_get_reply(self, &replies[r], "HDEL");
         const redisReply *exec = replies[2];
         if (rc == 0 && exec->type == REDIS_REPLY_ARRAY && exec->elements == 1
             && exec->element[0]->type == REDIS_REPLY_INTEGER)
@@ -95,12 +92,13 @@ static int sweep_bucket(cf_store_t *self, const char *key, long long now, unsign
         for (int r = 0; r < 3; r++)
             if (replies[r])
                 freeReplyObject(replies[r]);
-    } else if (self->ctx && redisAppendCommand(self->ctx, "UNWATCH") == REDIS_OK) {
+    } else if (self->redis) {
+        cf_store_appendf(self, key, "UNWATCH");
         redisReply *unwatch = NULL;
-        if (redisGetReply(self->ctx, (void **) &unwatch) != REDIS_OK || !unwatch)
-            rc = cf_store_fail_io(self, "UNWATCH");
-        else
+        if (cf_store_get_reply(self, &unwatch, "UNWATCH") == 0)
             freeReplyObject(unwatch);
+        else
+            rc = -1;
     }
     free(argv), free(argvlen);
     freeReplyObject(all);
@@ -119,19 +117,17 @@ int cf_store_sweep_step(cf_store_t *self, unsigned *cursor, unsigned *removed)
         return -1;
     unsigned from = *cursor, n = total - from < SWEEP_BUCKETS ? total - from : SWEEP_BUCKETS;
     char keys[SWEEP_BUCKETS][CF_KEYS_MAX];
-    if (redisAppendCommand(self->ctx, "TIME") != REDIS_OK)
-        abort();
+    cf_store_appendf(self, NULL, "TIME");
     for (unsigned k = 0; k < n; k++) {
         cf_keys_eid(keys[k], sizeof keys[k], (from + k) / CF_KEYS_EID_BUCKETS,
                     (from + k) % CF_KEYS_EID_BUCKETS);
-        if (redisAppendCommand(self->ctx, "HGETALL %s", keys[k]) != REDIS_OK)
-            abort();
+        cf_store_appendf(self, keys[k], "HGETALL %s", keys[k]);
     }
     redisReply *replies[SWEEP_BUCKETS + 1] = { NULL };
     int rc = 0;
     for (unsigned r = 0; r <= n; r++)
-        if (redisGetReply(self->ctx, (void **) &replies[r]) != REDIS_OK || !replies[r]) {
-            rc = cf_store_fail_io(self, "HGETALL");
+        if (cf_store_get_reply(self, &replies[r], "HGETALL") < 0) {
+            rc = -1;
             break;
         }
     long long now = 0;

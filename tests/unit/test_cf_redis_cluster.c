@@ -151,12 +151,68 @@ static void test_broken_connection_and_gone(void **state)
     cf_redis_cluster_destroy(&ctx);
 }
 
+/* What a caller that routes by slot and runs transactions uses: on one
+   server, every slot is node 0, the only master is "any slot", a command
+   appended by slot reaches it, the raw connection is usable between
+   batches, and a redirection is recognised (a cluster's error replies,
+   built by hand: a single server never sends one). */
+static void test_slots_masters_and_redirections(void **state)
+{
+    cf_redis_cluster_t *ctx = worker_context(state, "pw", CF_REDIS_MODE_AUTO);
+    cf_redis_cluster_set_follow(ctx, false);
+    assert_int_equal(cf_redis_cluster_slot_node(ctx, 5), 0);
+    assert_int_equal(cf_redis_cluster_slot_node(ctx, -1), 0);
+    int slots[4] = { 7, 7, 7, 7 };
+    assert_int_equal(cf_redis_cluster_master_slots(ctx, slots, 4), 1);
+    assert_int_equal(slots[0], -1);
+    const char *multi[] = { "MULTI" }, *set[] = { "SET", "cf:{s1}:k", "1" }, *exec[] = { "EXEC" };
+    assert_int_equal(cf_redis_cluster_append_slot(ctx, 12, 1, multi, NULL), 0);
+    assert_int_equal(cf_redis_cluster_append_slot(ctx, 12, 3, set, NULL), 0);
+    assert_int_equal(cf_redis_cluster_append_slot(ctx, 12, 1, exec, NULL), 0);
+    redisReply *reply;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cf_redis_cluster_get_reply(ctx, &reply), 0);
+        if (i == 2) {
+            assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+            assert_int_equal(reply->elements, 1);
+        }
+        freeReplyObject(reply);
+    }
+    redisContext *raw = cf_redis_cluster_context(ctx, 3);
+    assert_non_null(raw);
+    reply = redisCommand(raw, "GET cf:{s1}:k");
+    assert_non_null(reply);
+    assert_string_equal(reply->str, "1");
+    freeReplyObject(reply);
+    cf_redis_cluster_reset(ctx);                 /* closed; the next use connects again */
+    reply = cf_redis_cluster_command(ctx, "cf:{s1}:k", "GET %s", "cf:{s1}:k");
+    assert_non_null(reply);
+    assert_string_equal(reply->str, "1");
+    freeReplyObject(reply);
+    char moved[] = "MOVED 3999 127.0.0.1:6381", ask[] = "ASK 3999 127.0.0.1:6381",
+         down[] = "CLUSTERDOWN The cluster is down", other[] = "WRONGTYPE Operation against";
+    redisReply fake = { .type = REDIS_REPLY_ERROR };
+    fake.str = moved, fake.len = strlen(moved);
+    assert_true(cf_redis_cluster_redirected(&fake));
+    fake.str = ask, fake.len = strlen(ask);
+    assert_true(cf_redis_cluster_redirected(&fake));
+    fake.str = down, fake.len = strlen(down);
+    assert_true(cf_redis_cluster_redirected(&fake));
+    fake.str = other, fake.len = strlen(other);
+    assert_false(cf_redis_cluster_redirected(&fake));
+    fake.type = REDIS_REPLY_STRING, fake.str = moved, fake.len = strlen(moved);
+    assert_false(cf_redis_cluster_redirected(&fake));   /* a value, not an error */
+    assert_false(cf_redis_cluster_redirected(NULL));
+    cf_redis_cluster_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_server_pipeline),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_broken_connection_and_gone),
+        cmocka_unit_test(test_slots_masters_and_redirections),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
