@@ -316,14 +316,18 @@ void cf_store_append_argv(cf_store_t *self, int key_arg, int slot, size_t argc,
         abort();                    /* hiredis could not format it: could not allocate */
 }
 
+static void store_vappend(cf_store_t *self, const char *key, const char *fmt, va_list args)
+{
+    if (cf_redis_cluster_vappend(self->redis, key, fmt, args) < 0)
+        abort();                    /* hiredis could not format it: could not allocate */
+}
+
 void cf_store_appendf(cf_store_t *self, const char *key, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
-    int rc = cf_redis_cluster_vappend(self->redis, key, fmt, args);
+    store_vappend(self, key, fmt, args);
     va_end(args);
-    if (rc < 0)
-        abort();
 }
 
 int cf_store_get_reply(cf_store_t *self, redisReply **reply, const char *what)
@@ -347,10 +351,8 @@ redisReply *cf_store_command(cf_store_t *self, const char *key, const char *fmt,
 {
     va_list args;
     va_start(args, fmt);
-    int rc = cf_redis_cluster_vappend(self->redis, key, fmt, args);
+    store_vappend(self, key, fmt, args);
     va_end(args);
-    if (rc < 0)
-        abort();
     redisReply *reply = NULL;
     return cf_store_get_reply(self, &reply, fmt) < 0 ? NULL : reply;
 }
