@@ -125,7 +125,8 @@ int cf_redis_cluster_master_slots(cf_redis_cluster_t *self, int *slots, size_t s
     its next batch only after a failed one (cf_redis_cluster_reset).       */
 redisContext *cf_redis_cluster_context(cf_redis_cluster_t *self, int slot);
 
-/*  Closes every connection; the next use connects again and reads the map.*/
+/*  Closes every connection; the next use connects again and reads the map,
+    from any node of the last map it knew (a cluster), the seed last.      */
 void cf_redis_cluster_reset(cf_redis_cluster_t *self);
 
 /*  Whether it is a redirection error reply (MOVED, ASK, TRYAGAIN) or a

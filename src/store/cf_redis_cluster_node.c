@@ -187,6 +187,14 @@ int cf_redis_cluster_start(cf_redis_cluster_t *self)
 {
     assert(self);
     cf_redis_cluster_disconnect(self);
+    /* a cluster known from before (cf_redis_cluster_reset): any node of its
+       last map will do, the seed last, since the seed may be the master
+       that failed */
+    if (self->cluster && cf_redis_slotmap_nodes(self->map) > 1
+        && cf_redis_cluster_refresh(self) == 0) {
+        self->ready = true;
+        return 0;
+    }
     redisContext *seed = node_connect(self, self->seed_host, self->seed_port);
     if (!seed)
         return -1;

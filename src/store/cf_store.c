@@ -56,7 +56,11 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
 
 static void store_disconnect(cf_store_t *self)
 {
-    cf_redis_cluster_destroy(&self->redis);
+    /* the context stays, closed: it remembers the cluster's nodes, so that
+       a store whose seed node died finds the others */
+    if (self->redis)
+        cf_redis_cluster_reset(self->redis);
+    self->connected = false;
     self->nwatched = 0;             /* a new connection watches nothing */
     self->wrote = false;            /* nor wrote anything */
     if (self->claimed)              /* and has claimed no owner record yet */
@@ -74,6 +78,7 @@ void cf_store_destroy(cf_store_t **self_p)
         return;
     cf_store_t *self = *self_p;
     store_disconnect(self);
+    cf_redis_cluster_destroy(&self->redis);
     cf_redis_auth_destroy(&self->auth);
     cf_fold_destroy(&self->fold);
     cf_commit_destroy(&self->commit);
@@ -122,6 +127,8 @@ void cf_store_set_auth(cf_store_t *self, const cf_redis_auth_t *auth)
     assert(self);
     cf_redis_auth_destroy(&self->auth);
     self->auth = cf_redis_auth_dup(auth);
+    store_disconnect(self);         /* the next connection authenticates so */
+    cf_redis_cluster_destroy(&self->redis);
 }
 
 void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds)
@@ -450,8 +457,9 @@ static int store_open(cf_store_t *self)
 {
     store_disconnect(self);
     self->library_ok = false;
-    self->redis = cf_redis_cluster_new(self->host, self->port, self->auth, CF_REDIS_MODE_AUTO,
-                                       STORE_COMMAND_TIMEOUT_S * 1000);
+    if (!self->redis)
+        self->redis = cf_redis_cluster_new(self->host, self->port, self->auth,
+                                           CF_REDIS_MODE_AUTO, STORE_COMMAND_TIMEOUT_S * 1000);
     /* a redirection is given back, not followed: a command resent to
        another node would run outside its MULTI (cf_store_get_reply) */
     cf_redis_cluster_set_follow(self->redis, false);
@@ -463,6 +471,7 @@ static int store_open(cf_store_t *self)
         return -1;
     }
     self->cluster = cf_redis_cluster_is_cluster(self->redis);
+    self->connected = true;
     char why[300];
     redisContext *c = cf_redis_cluster_context(self->redis,
                                                cf_redis_slot(CF_KEYS_SHARDS,
@@ -549,7 +558,7 @@ int cf_store_library_held(cf_store_t *self, cf_store_library_info_t *info)
 
 int cf_store_ensure(cf_store_t *self, int need_library)
 {
-    if (!self->redis && store_open(self) < 0)
+    if (!self->connected && store_open(self) < 0)
         return -1;
     if (!need_library || self->library_ok)
         return 0;

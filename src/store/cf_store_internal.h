@@ -51,6 +51,7 @@ struct _cf_store_t {
     bool fenced_once;               /* a fence was set: until then it fires every shard's at once */
     cf_store_due_seen_t *due_seen;  /* per shard: what the timer saw of its deadlines */
     cf_redis_cluster_t *redis;      /* one server or a cluster; NULL: not connected */
+    bool connected;                 /* redis is open (else opened by the next call) */
     bool cluster;                   /* redis speaks to a Redis Cluster */
     int *slots;                     /* per shard: its keys' cluster slot */
     int *watched;                   /* slots whose node may hold a WATCH of this store's */

@@ -354,7 +354,7 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
         freeReplyObject(reply);
     }
     int claimed = apply_take_claims(self, claims);
-    if (!self->redis)               /* lost: cf_store_fail_io disconnected */
+    if (!self->connected)           /* lost: cf_store_fail_io disconnected */
         return -1;
     if (cf_store_get_reply(self, &reply, "TIME") < 0)
         return -1;

@@ -100,7 +100,7 @@ int cf_store_wait_replicas(cf_store_t *self)
             nodes++;
         }
     }
-    for (size_t k = 0; k < nodes && self->redis; k++) {   /* every reply read, or none */
+    for (size_t k = 0; k < nodes && self->connected; k++) {   /* every reply read, or none */
         long long acked = replicas_take(self, replies[k]);
         if (acked < 0)
             rc = -1;

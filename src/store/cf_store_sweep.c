@@ -92,7 +92,7 @@ static int sweep_bucket(cf_store_t *self, const char *key, long long now, unsign
         for (int r = 0; r < 3; r++)
             if (replies[r])
                 freeReplyObject(replies[r]);
-    } else if (self->redis) {
+    } else if (self->connected) {
         cf_store_appendf(self, key, "UNWATCH");
         redisReply *unwatch = NULL;
         if (cf_store_get_reply(self, &unwatch, "UNWATCH") == 0)

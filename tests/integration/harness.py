@@ -149,8 +149,9 @@ def pid_running(pid):
 class Stack:
     """A stack started with scripts/up in a temporary folder; use with `with`."""
 
-    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None, web=True):
+    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None, web=True, cluster=False):
         self.workers = workers
+        self.cluster = cluster
         self.queue = queue
         self.web = web
         self.tmp = tempfile.mkdtemp(prefix="caseflow-test-")
@@ -168,7 +169,8 @@ class Stack:
         proc = subprocess.run([os.path.join(src, "scripts", "up"), "--dir", self.dir,
                                "--workers", str(self.workers), "--bin", bins]
                               + (["--queue", str(self.queue)] if self.queue else [])
-                              + ([] if self.web else ["--no-web"]),
+                              + ([] if self.web else ["--no-web"])
+                              + (["--cluster"] if self.cluster else []),
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             self.started = os.path.isdir(self.dir)
@@ -303,16 +305,38 @@ class Stack:
         return Redis(*self.redis_address(), user=f"caseflow-{role}",
                      password=self.redis_password(role))
 
+    def redis_masters(self):
+        """The (host, port) of each master: the one server, or every node of
+        a cluster (scripts/up --cluster) that serves slots now."""
+        ports = os.path.join(self.dir, "cluster.ports")
+        if not os.path.exists(ports):
+            return [self.redis_address()]
+        masters = []
+        with open(ports) as f:
+            for port in (int(line) for line in f if line.strip()):
+                try:
+                    with Redis("127.0.0.1", port, timeout=5, user="caseflow-admin",
+                               password=self.redis_password("admin")) as node:
+                        if b"role:master" in node.call("INFO", "replication"):
+                            masters.append(("127.0.0.1", port))
+                except OSError:
+                    pass                # a node killed by the test
+        return masters
+
     def _markers(self, command):
         """command (HKEYS, HLEN) of every dedupe bucket, the hashes
-        cf:{sN}:eid:<bucket> (docs/storage.md)."""
-        replies, cursor = [], b"0"
-        with self.redis() as redis:
-            while True:
-                cursor, keys = redis.call("SCAN", cursor, "MATCH", "cf:*:eid:*", "COUNT", 5000)
-                replies += redis.pipeline([(command, k) for k in keys])
-                if cursor == b"0":
-                    return replies
+        cf:{sN}:eid:<bucket> (docs/storage.md), on every master."""
+        replies = []
+        for host, port in self.redis_masters():
+            with Redis(host, port, user="caseflow-admin",
+                       password=self.redis_password("admin")) as redis:
+                cursor = b"0"
+                while True:
+                    cursor, keys = redis.call("SCAN", cursor, "MATCH", "cf:*:eid:*", "COUNT", 5000)
+                    replies += redis.pipeline([(command, k) for k in keys])
+                    if cursor == b"0":
+                        break
+        return replies
 
     def marker_count(self):
         """How many dedupe markers there are (one per event applied)."""
