@@ -289,3 +289,44 @@ def check_redis(c, objects, redis):
     c.check(bool(find(objects, "Service", redis["spec"].get("serviceName"))),
             "k8s redis: its serviceName is a Service")
     check_sandbox(c, "k8s redis", ct)
+
+
+def check_kubernetes_cluster(c, folder, base):
+    """deploy/kubernetes-cluster, the overlay that runs Redis as a cluster:
+    it builds on the base, its StatefulSet patch makes six cluster nodes with
+    the base's durability, each announcing its stable pod name, and its Job
+    makes 3 masters with a replica each out of exactly those six pods. With
+    kubectl, the overlay renders the base's objects with the patch applied."""
+    files, problems = load(folder)
+    c.check(not problems, "k8s cluster: every manifest parses", "; ".join(problems))
+    objects = [o for docs in files.values() for o in docs]
+    kust = (find(objects, "Kustomization") or [{}])[0]
+    c.check(os.path.normpath(os.path.join(folder, (kust.get("resources") or [""])[0]))
+            == os.path.normpath(base), "k8s cluster: the overlay builds on deploy/kubernetes",
+            str(kust.get("resources")))
+    patch = (find(objects, "StatefulSet", "caseflow-redis") or [None])[0]
+    job = (find(objects, "Job") or [None])[0]
+    if not c.check(patch and job, "k8s cluster: a StatefulSet patch and a Job"):
+        return
+    args = " ".join(pod(patch)["spec"]["containers"][0].get("args", []))
+    replicas = patch["spec"].get("replicas")
+    c.check(replicas == 6, "k8s cluster: six Redis pods (3 masters, 3 replicas)", str(replicas))
+    for want in ("--appendonly yes", "--appendfsync always", "--hash-max-listpack-entries 128",
+                 "--cluster-enabled yes", "--cluster-config-file /data/nodes.conf",
+                 "--cluster-preferred-endpoint-type hostname"):
+        c.check(want in args, f"k8s cluster: redis {want}", args)
+    script = " ".join(pod(job)["spec"]["containers"][0].get("command", []))
+    c.check("--cluster-replicas 1" in script and "for i in 0 1 2 3 4 5;" in script,
+            "k8s cluster: the Job makes the cluster of the six pods, one replica per master")
+    if not shutil.which("kubectl"):
+        c.note("kubectl not found: the cluster overlay's rendering not tried")
+        return
+    run = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True,
+                         timeout=120)
+    rendered = [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
+    sts = (find(rendered, "StatefulSet", "caseflow-redis") or [None])[0]
+    ok = sts is not None and sts["spec"].get("replicas") == 6 and find(rendered, "Deployment",
+                                                                       "caseflow-worker")
+    c.check(run.returncode == 0 and bool(ok),
+            "k8s cluster: kubectl kustomize renders the base with six cluster nodes",
+            run.stderr.strip()[-300:])
