@@ -153,4 +153,27 @@ const char *cf_redis_cluster_error(const cf_redis_cluster_t *self);
 /*  The redirections followed so far.                                       */
 void cf_redis_cluster_stats(const cf_redis_cluster_t *self, cf_redis_cluster_stats_t *stats);
 
+/* ---- per node (cf_redis_cluster_masters.c) ------------------------------- */
+
+/*  How many masters serve the slots: 1 for a single server. Connects (and
+    reads the map again when it is due) first; 0 with the error set when
+    it cannot.                                                              */
+size_t cf_redis_cluster_masters(cf_redis_cluster_t *self);
+
+/*  Queues a command for master i (0 .. masters - 1) whatever its keys: what
+    a node answers for itself (INFO, SCAN, DBSIZE), sent to each master in
+    turn. Routed by master i's first slot, so a MOVED there follows that
+    slot (after a resharding, one master may then be asked twice and
+    another not at all: ask again from a fresh count). 0, or -1 with the
+    error set (nothing queued).                                             */
+int cf_redis_cluster_append_master(cf_redis_cluster_t *self, size_t master, const char *fmt, ...);
+
+/*  The address of the master serving key's slot (a single server: itself),
+    for a caller that needs one plain connection of its own for a
+    transaction of that slot (WATCH ... MULTI/EXEC) and that reconnects
+    through here after a MOVED. *host is valid until the next call on self.
+    0, or -1 with the error set.                                            */
+int cf_redis_cluster_key_master(cf_redis_cluster_t *self, const char *key, const char **host,
+                                int *port);
+
 #endif
