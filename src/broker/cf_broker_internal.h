@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include <hiredis/hiredis.h>
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_broker.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_zap.h"
@@ -130,7 +131,8 @@ struct _cf_broker_t {
     bool route_retry;               /* an epoch is not recorded yet */
     int64_t route_retry_at;
     cf_job_t *open;                 /* requests split into parts, not answered yet */
-    redisContext *route_redis;      /* where the owner records are */
+    cf_redis_cluster_t *route_redis;    /* where the owner records are: one server or a
+                                           cluster (each record is its shard's slot) */
     char *route_host;
     int route_port;
     cf_redis_auth_t *route_auth;

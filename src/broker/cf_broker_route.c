@@ -51,9 +51,7 @@ void cf_broker_route_stop(cf_broker_t *self)
         self->open = request->open_next;
         cf_job_destroy(&request);
     }
-    if (self->route_redis)
-        redisFree(self->route_redis);
-    self->route_redis = NULL;
+    cf_redis_cluster_destroy(&self->route_redis);
     free(self->owner), free(self->epoch), free(self->epoch_high), free(self->assign);
     free(self->fence_seen);
     free(self->route_host);
@@ -116,21 +114,17 @@ void cf_broker_route_forget(cf_broker_t *self, cf_member_t *member)
 
 /* ---- owners and epochs ----------------------------------------------------- */
 
-static redisContext *route_redis(cf_broker_t *self)
+/* The owner records' context, connected; NULL (why said) when Redis cannot
+   be reached or refused. */
+static cf_redis_cluster_t *route_redis(cf_broker_t *self, char *why, size_t size)
 {
-    if (self->route_redis && !self->route_redis->err)
-        return self->route_redis;
     if (self->route_redis)
-        redisFree(self->route_redis);
-    struct timeval timeout = { 1, 0 };
-    self->route_redis = redisConnectWithTimeout(self->route_host, self->route_port, timeout);
-    if (!self->route_redis)
-        abort();                    /* hiredis could not allocate */
-    char why[256];
-    if (self->route_redis->err || redisSetTimeout(self->route_redis, timeout) != REDIS_OK
-        || cf_redis_auth_send(self->route_auth, self->route_redis, why, sizeof why) < 0) {
-        redisFree(self->route_redis);
-        self->route_redis = NULL;
+        return self->route_redis;
+    self->route_redis = cf_redis_cluster_new(self->route_host, self->route_port,
+                                             self->route_auth, CF_REDIS_MODE_AUTO, 1000);
+    if (cf_redis_cluster_connect(self->route_redis) < 0) {
+        snprintf(why, size, "%s", cf_redis_cluster_error(self->route_redis));
+        cf_redis_cluster_destroy(&self->route_redis);
     }
     return self->route_redis;
 }
@@ -147,13 +141,13 @@ static bool route_unrecorded(const cf_broker_t *self)
 /* Reads the replies of n pipelined commands; false when Redis failed. With
    epoch, the first reply of each pair of commands (an HINCRBY) is shard
    list[j]'s new epoch; any other reply is only checked to have come. */
-static bool route_replies(redisContext *c, size_t n, size_t per, const unsigned *list,
+static bool route_replies(cf_redis_cluster_t *c, size_t n, size_t per, const unsigned *list,
                           uint64_t *epoch)
 {
     for (size_t j = 0; c && j < n; j++)
         for (size_t r = 0; r < per; r++) {
             redisReply *reply = NULL;
-            if (redisGetReply(c, (void **) &reply) != REDIS_OK || !reply)
+            if (cf_redis_cluster_get_reply(c, &reply) < 0)
                 return false;
             if (epoch && r == 0 && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
                 epoch[list[j]] = (uint64_t) reply->integer;
@@ -171,13 +165,14 @@ static bool route_replies(redisContext *c, size_t n, size_t per, const unsigned 
    tried again later. */
 static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
 {
-    redisContext *c = route_redis(self);
+    char why[256] = "";
+    cf_redis_cluster_t *c = route_redis(self, why, sizeof why);
     for (size_t j = 0; c && j < n; j++) {
         char key[CF_KEYS_MAX];
         cf_keys_fixed(key, sizeof key, list[j], CF_KEYS_OWNER);
-        if (redisAppendCommand(c, "HINCRBY %s epoch 1", key) != REDIS_OK
-            || redisAppendCommand(c, "HSET %s worker %s", key, self->owner[list[j]]->label)
-               != REDIS_OK)
+        if (cf_redis_cluster_append(c, key, "HINCRBY %s epoch 1", key) < 0
+            || cf_redis_cluster_append(c, key, "HSET %s worker %s", key,
+                                       self->owner[list[j]]->label) < 0)
             abort();
     }
     for (size_t j = 0; j < n; j++)
@@ -191,8 +186,8 @@ static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
             char key[CF_KEYS_MAX];
             cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER);
             self->epoch[s] = self->epoch_high[s] + 1;
-            if (redisAppendCommand(c, "HSET %s epoch %llu", key,
-                                   (unsigned long long) self->epoch[s]) != REDIS_OK)
+            if (cf_redis_cluster_append(c, key, "HSET %s epoch %llu", key,
+                                        (unsigned long long) self->epoch[s]) < 0)
                 abort();
             low[nlow++] = s;
         }
@@ -209,11 +204,8 @@ static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
             self->epoch_high[list[j]] = self->epoch[list[j]];
     if (!ok) {
         CF_LOG(CF_LOG_WARN, "owner epochs not recorded", "shards=%zu error=%s", n,
-               CF_LOG_QUOTE(c ? c->errstr : "cannot connect"));
-        if (c) {
-            redisFree(c);
-            self->route_redis = NULL;
-        }
+               CF_LOG_QUOTE(c ? cf_redis_cluster_error(c) : why));
+        cf_redis_cluster_destroy(&self->route_redis);
     }
     self->route_retry = route_unrecorded(self);
     self->route_retry_at = cf_clock_ms() + ROUTE_RETRY_MS;

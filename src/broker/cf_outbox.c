@@ -1,11 +1,18 @@
 /*  cf_outbox: the outbox reader thread; see cf_outbox.h. The thread owns its
-    Redis connection and its end of the pair; the loop's end and the counters
-    are all it shares, the counters as atomics.                              */
+    Redis connections and its end of the pair; the loop's end and the
+    counters are all it shares, the counters as atomics. On a single server
+    it reads every outbox with one blocking XREAD; on a Redis Cluster, where
+    the shards' outboxes are spread over the masters (an XREAD of several
+    would be CROSSSLOT), it reads each with an XREAD of its own, pipelined
+    across the nodes by cf_redis_cluster, without BLOCK (paced instead).
+    The {pub} keys (cursors, the commit, the snapshot) are one slot: they
+    stay on one plain connection, to the master that serves that slot.     */
 #include "cf_outbox.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
 #include "cf_outbox_internal.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
 
@@ -52,7 +59,9 @@ struct _cf_outbox_t {
 
 typedef struct {
     cf_outbox_t *self;
-    redisContext *redis;
+    redisContext *redis;            /* the {pub} keys' node (a single server: it) */
+    cf_redis_cluster_t *cluster;    /* on a cluster, the shards' outboxes; else NULL */
+    redisReply **got;               /* on a cluster, each shard's XREAD reply */
     void *pair;                     /* the thread's end */
     unsigned streams;               /* the shards', then the milestones' */
     char (*keys)[CF_KEYS_MAX];
@@ -84,8 +93,9 @@ static void outbox_sleep_ms(cf_outbox_t *self, int ms)
    at 20 000 events/s rounds of 10 ms cost a third of back-to-back ones of
    ~3 ms. A notification waits at most the pace more: an entry written just
    after an XREAD is read by the next one, which is due the pace later.
-   An XREAD that blocked (nothing to read) waited longer than the pace, so
-   the first entry after a quiet spell goes at once. */
+   On a single server an XREAD that blocked (nothing to read) waited longer
+   than the pace, so the first entry after a quiet spell goes at once; on a
+   cluster the XREADs do not block, and a quiet reader polls at the pace. */
 static void outbox_pace(outbox_reader_t *r)
 {
     if (r->full)
@@ -102,25 +112,75 @@ static void outbox_pace(outbox_reader_t *r)
     }
 }
 
-/* A connection to Redis, authenticated, on which Redis holds the function
-   library (cf_store_library_ensure); NULL with why, and *answered set when
-   Redis refused (credentials, no library) rather than could not be reached. */
-static redisContext *outbox_open(cf_outbox_t *self, char *why, size_t size, bool *answered)
+/* A connection to host:port, authenticated; with shards, agreeing on the
+   shard count (cf:shards is there); with library, on which Redis holds the
+   function library (cf_store_library_ensure). NULL with why, and *answered
+   set when Redis refused (credentials, no library) rather than could not be
+   reached. */
+static redisContext *outbox_open_at(cf_outbox_t *self, const char *host, int port, bool shards,
+                                    bool library, char *why, size_t size, bool *answered)
 {
     struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
-    redisContext *c = redisConnectWithTimeout(self->host, self->port, connect_timeout);
+    redisContext *c = redisConnectWithTimeout(host, port, connect_timeout);
     if (!c)
         abort();                    /* hiredis could not allocate */
     snprintf(why, size, "%s", c->errstr);
     if (c->err || redisSetTimeout(c, command_timeout) != REDIS_OK
         || cf_redis_auth_send(self->auth, c, why, size) < 0
-        || cf_store_shards_agree(c, self->shards, true, why, size) < 0
-        || cf_store_library_ensure(c, self->library, self->library_len, self->version, why,
-                                   size) < 0) {
+        || (shards && cf_store_shards_agree(c, self->shards, true, why, size) < 0)
+        || (library && cf_store_library_ensure(c, self->library, self->library_len,
+                                               self->version, why, size) < 0)) {
         *answered = !c->err;
         redisFree(c);
         return NULL;
     }
+    return c;
+}
+
+/* On a cluster: the connection to the {pub} keys' master, after checking
+   the shard count on cf:shards's. NULL as outbox_open_at. */
+static redisContext *outbox_open_cluster(cf_outbox_t *self, cf_redis_cluster_t *cluster,
+                                         char *why, size_t size, bool *answered)
+{
+    const char *host;
+    int port;
+    redisContext *c = NULL;
+    if (cf_redis_cluster_key_master(cluster, CF_KEYS_SHARDS, &host, &port) == 0
+        && (c = outbox_open_at(self, host, port, true, false, why, size, answered))) {
+        redisFree(c);
+        c = NULL;
+        if (cf_redis_cluster_key_master(cluster, cf_keys_pub(CF_KEYS_PUB_CURSOR), &host,
+                                        &port) == 0)
+            return outbox_open_at(self, host, port, false, true, why, size, answered);
+    }
+    if (cf_redis_cluster_errcode(cluster) != CF_REDIS_CLUSTER_OK) {
+        snprintf(why, size, "%s", cf_redis_cluster_error(cluster));
+        *answered = cf_redis_cluster_errcode(cluster) != CF_REDIS_CLUSTER_ECONN;
+    }
+    return NULL;
+}
+
+/* The connection for the {pub} keys, and (in *cluster) the context of a
+   Redis Cluster's outboxes, NULL on a single server, which then gets the
+   one connection of before. NULL as outbox_open_at. */
+static redisContext *outbox_open(cf_outbox_t *self, cf_redis_cluster_t **cluster, char *why,
+                                 size_t size, bool *answered)
+{
+    *cluster = cf_redis_cluster_new(self->host, self->port, self->auth, CF_REDIS_MODE_AUTO,
+                                    5000);
+    if (cf_redis_cluster_connect(*cluster) < 0) {
+        snprintf(why, size, "%s", cf_redis_cluster_error(*cluster));
+        *answered = cf_redis_cluster_errcode(*cluster) != CF_REDIS_CLUSTER_ECONN;
+        cf_redis_cluster_destroy(cluster);
+        return NULL;
+    }
+    if (!cf_redis_cluster_is_cluster(*cluster)) {
+        cf_redis_cluster_destroy(cluster);
+        return outbox_open_at(self, self->host, self->port, true, true, why, size, answered);
+    }
+    redisContext *c = outbox_open_cluster(self, *cluster, why, size, answered);
+    if (!c)
+        cf_redis_cluster_destroy(cluster);
     return c;
 }
 
@@ -130,7 +190,7 @@ static int outbox_connect(outbox_reader_t *r)
 {
     char why[600];
     bool answered;
-    r->redis = outbox_open(r->self, why, sizeof why, &answered);
+    r->redis = outbox_open(r->self, &r->cluster, why, sizeof why, &answered);
     if (!r->redis)
         return -1;
     for (unsigned s = 0; s < r->streams; s++)
@@ -140,6 +200,7 @@ static int outbox_connect(outbox_reader_t *r)
                                r->saved) < 0) {
         redisFree(r->redis);
         r->redis = NULL;
+        cf_redis_cluster_destroy(&r->cluster);
         return -1;
     }
     memcpy(r->cursor, r->saved, r->streams * sizeof *r->cursor);
@@ -264,6 +325,13 @@ static int outbox_serve_snapshots(outbox_reader_t *r, int max)
     return 0;
 }
 
+/* Whether stream s is read through the cluster's context: a shard's outbox
+   on a cluster. */
+static bool outbox_clustered(const outbox_reader_t *r, unsigned s)
+{
+    return r->cluster && s + 1 < r->streams;
+}
+
 /* Now and then trims what was read long ago. */
 static int outbox_trim(outbox_reader_t *r)
 {
@@ -275,17 +343,58 @@ static int outbox_trim(outbox_reader_t *r)
         long long read_ms = strtoll(r->cursor[s], NULL, 10) - CF_OUTBOX_RETENTION_MS;
         char minid[32];
         snprintf(minid, sizeof minid, "%lld-0", read_ms > 0 ? read_ms : 0);
-        redisAppendCommand(r->redis, "XTRIM %s MINID ~ %s", r->keys[s], minid);
+        if (outbox_clustered(r, s))
+            cf_redis_cluster_append(r->cluster, r->keys[s], "XTRIM %s MINID ~ %s", r->keys[s],
+                                    minid);
+        else
+            redisAppendCommand(r->redis, "XTRIM %s MINID ~ %s", r->keys[s], minid);
     }
     int rc = 0;
     for (unsigned s = 0; s < r->streams; s++) {
-        void *reply = NULL;
-        if (redisGetReply(r->redis, &reply) != REDIS_OK || !reply)
+        redisReply *reply = NULL;
+        if (outbox_clustered(r, s) ? cf_redis_cluster_get_reply(r->cluster, &reply) < 0
+                                   : redisGetReply(r->redis, (void **) &reply) != REDIS_OK)
             return -1;
-        rc |= ((redisReply *) reply)->type == REDIS_REPLY_ERROR ? -1 : 0;
+        if (!reply)
+            return -1;
+        rc |= reply->type == REDIS_REPLY_ERROR ? -1 : 0;
         freeReplyObject(reply);
     }
     return rc;
+}
+
+/* Hands over the streams of one XREAD reply (those it names, matched to
+   the keys from *from on, since they come in the order asked); adds to
+   *handed how many entries, or sets it to -1 when the broker is stopping. */
+static void outbox_hand_over_reply(outbox_reader_t *r, const redisReply *reply, unsigned *from,
+                                   long *handed)
+{
+    for (size_t i = 0; *handed >= 0 && reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        const redisReply *stream = reply->element[i];
+        for (unsigned k = 0, s = *from; k < r->streams && stream->elements == 2;
+             k++, s = s + 1 < r->streams ? s + 1 : 0)
+            if (!strcmp(stream->element[0]->str, r->keys[s])) {
+                long got = outbox_hand_over(r, s, stream->element[1]);
+                *handed = got < 0 ? -1 : *handed + got;
+                *from = s + 1 < r->streams ? s + 1 : 0;
+                break;
+            }
+    }
+}
+
+/* After a poll handed over what it read: the commit, now and then a trim,
+   and the snapshots waiting; -1 on a Redis error. */
+static int outbox_poll_done(outbox_reader_t *r, long handed)
+{
+    if (handed > 0 && outbox_flush(r) < 0)
+        handed = -1;
+    if (handed <= 0) {
+        cf_outbox_batch_clear(&r->batch);
+        return handed < 0 ? 0 : outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
+    }
+    return outbox_commit(r) < 0 || outbox_trim(r) < 0
+        || outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_BUSY) < 0 ? -1 : 0;
 }
 
 /* One XREAD over every shard; -1 on a Redis error. */
@@ -315,27 +424,76 @@ static int outbox_poll(outbox_reader_t *r)
         memcpy(r->cursor, r->saved, r->streams * sizeof *r->cursor);
         return 0;
     }
-    long handed = 0, got;
-    unsigned from = 0;          /* the streams come in the order asked: look after the last */
-    for (size_t i = 0; handed >= 0 && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
-        const redisReply *stream = reply->element[i];
-        for (unsigned k = 0, s = from; k < r->streams && stream->elements == 2;
-             k++, s = s + 1 < r->streams ? s + 1 : 0)
-            if (!strcmp(stream->element[0]->str, r->keys[s])) {
-                got = outbox_hand_over(r, s, stream->element[1]);
-                handed = got < 0 ? -1 : handed + got;
-                from = s + 1 < r->streams ? s + 1 : 0;
-                break;
-            }
+    long handed = 0;
+    unsigned from = 0;
+    outbox_hand_over_reply(r, reply, &from, &handed);
+    return outbox_poll_done(r, handed);
+}
+
+/* Frees the shards' XREAD replies of a cluster poll. */
+static void outbox_got_free(outbox_reader_t *r)
+{
+    for (unsigned s = 0; s + 1 < r->streams; s++)
+        if (r->got[s]) {
+            freeReplyObject(r->got[s]);
+            r->got[s] = NULL;
+        }
+}
+
+/* The same on a cluster: the cursors' WATCH and the milestones' XREAD
+   ({pub}) go out on their connection first, then one XREAD per shard
+   (each outbox is a slot of its own) through the cluster's context, which
+   sends each node its share at once; none blocks. -1 on a Redis error. */
+static int outbox_poll_cluster(outbox_reader_t *r)
+{
+    unsigned pub = r->streams - 1;
+    const char *argv[6] = { "XREAD", "COUNT", OUTBOX_STR(OUTBOX_BATCH), "STREAMS", NULL, NULL };
+    cf_outbox_cursor_watch(r->redis);
+    argv[4] = r->keys[pub];
+    argv[5] = r->cursor[pub];
+    redisAppendCommandArgv(r->redis, 6, argv, NULL);
+    for (int done = 0; !done;)
+        if (redisBufferWrite(r->redis, &done) != REDIS_OK)
+            return -1;
+    for (unsigned s = 0; s < pub; s++) {
+        argv[4] = r->keys[s];
+        argv[5] = r->cursor[s];
+        cf_redis_cluster_append_argv(r->cluster, 4, 6, argv, NULL);
     }
-    if (handed > 0 && outbox_flush(r) < 0)
-        handed = -1;
-    if (handed <= 0) {
-        cf_outbox_batch_clear(&r->batch);
-        return handed < 0 ? 0 : outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
+    clock_gettime(CLOCK_MONOTONIC, &r->polled_at);
+    r->full = false;
+    int rc = 0;
+    for (unsigned s = 0; s < pub && rc == 0; s++)
+        if (cf_redis_cluster_get_reply(r->cluster, &r->got[s]) < 0
+            || r->got[s]->type == REDIS_REPLY_ERROR)
+            rc = -1;
+    int moved = cf_outbox_cursor_check(r->redis, r->streams, (const char (*)[12]) r->fields,
+                                       r->saved);
+    const redisReply *reply = cf_outbox_replies_next(r->replies, r->redis);
+    if (rc < 0 || moved < 0 || !reply || reply->type == REDIS_REPLY_ERROR) {
+        outbox_got_free(r);
+        return -1;          /* the thread drops the connections */
     }
-    return outbox_commit(r) < 0 || outbox_trim(r) < 0
-        || outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_BUSY) < 0 ? -1 : 0;
+    long handed = 0;
+    unsigned from = 0;
+    for (unsigned s = 0; s < pub && !moved; s++)
+        outbox_hand_over_reply(r, r->got[s], &from, &handed);
+    outbox_got_free(r);
+    if (moved) {
+        memcpy(r->cursor, r->saved, r->streams * sizeof *r->cursor);
+        return 0;
+    }
+    outbox_hand_over_reply(r, reply, &from, &handed);
+    return outbox_poll_done(r, handed);
+}
+
+/* Closes the connections, after a Redis error or at the end. */
+static void outbox_disconnect(outbox_reader_t *r)
+{
+    if (r->redis)
+        redisFree(r->redis);
+    r->redis = NULL;
+    cf_redis_cluster_destroy(&r->cluster);
 }
 
 static void *outbox_thread(void *arg)
@@ -350,6 +508,7 @@ static void *outbox_thread(void *arg)
     r.cursor = cf_calloc(r.streams, sizeof *r.cursor);
     r.saved = cf_calloc(r.streams, sizeof *r.saved);
     r.argv = cf_calloc(6 + 2 * r.streams, sizeof *r.argv);
+    r.got = cf_calloc(r.streams, sizeof *r.got);
     for (unsigned s = 0; s < self->shards; s++) {
         cf_keys_fixed(r.keys[s], sizeof r.keys[s], s, CF_KEYS_OUTBOX);
         snprintf(r.fields[s], sizeof r.fields[s], "s%u", s);
@@ -364,11 +523,10 @@ static void *outbox_thread(void *arg)
     zmq_connect(r.pair, self->endpoint);
     int backoff = 100;
     while (!atomic_load(&self->stop)) {
-        if ((!r.redis && outbox_connect(&r) < 0) || outbox_poll(&r) < 0) {
+        if ((!r.redis && outbox_connect(&r) < 0)
+            || (r.cluster ? outbox_poll_cluster(&r) : outbox_poll(&r)) < 0) {
             atomic_fetch_add(&self->errors, 1);
-            if (r.redis)
-                redisFree(r.redis);
-            r.redis = NULL;
+            outbox_disconnect(&r);
             outbox_sleep_ms(self, backoff);
             backoff = backoff * 2 > OUTBOX_BACKOFF_MAX ? OUTBOX_BACKOFF_MAX : backoff * 2;
             continue;
@@ -376,12 +534,11 @@ static void *outbox_thread(void *arg)
         backoff = 100;
         outbox_pace(&r);
     }
-    if (r.redis)
-        redisFree(r.redis);
+    outbox_disconnect(&r);
     cf_outbox_batch_free(&r.batch);
     msgpack_sbuffer_destroy(&r.pack);
     cf_outbox_replies_destroy(&r.replies);      /* after redisFree: its reader may hold some */
-    free(r.keys), free(r.fields), free(r.cursor), free(r.saved), free(r.argv);
+    free(r.keys), free(r.fields), free(r.cursor), free(r.saved), free(r.argv), free(r.got);
     zmq_close(r.pair);
     return NULL;
 }
@@ -410,7 +567,9 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
        a Redis not up yet is waited for by the thread */
     char why[600];
     bool answered = false;
-    redisContext *c = outbox_open(self, why, sizeof why, &answered);
+    cf_redis_cluster_t *cluster = NULL;
+    redisContext *c = outbox_open(self, &cluster, why, sizeof why, &answered);
+    cf_redis_cluster_destroy(&cluster);
     if (c)
         redisFree(c);
     else if (answered) {
