@@ -176,4 +176,10 @@ int cf_redis_cluster_append_master(cf_redis_cluster_t *self, size_t master, cons
 int cf_redis_cluster_key_master(cf_redis_cluster_t *self, const char *key, const char **host,
                                 int *port);
 
+/*  A new plain connection to that master, authenticated as the context's
+    user and bounded by its timeout, for code that takes a redisContext
+    and one key's slot (cf_store_shards_agree on cf:shards); the caller
+    frees it with redisFree. NULL with the error set.                      */
+redisContext *cf_redis_cluster_key_connect(cf_redis_cluster_t *self, const char *key);
+
 #endif

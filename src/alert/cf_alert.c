@@ -50,38 +50,56 @@ static void alert_metrics(alert_sink_t *s, cf_metrics_t *m)
                                        "moved to the sink's dead letters", labels);
 }
 
+cf_redis_cluster_t *alert_redis_open(const char *host, int port, const cf_redis_auth_t *auth,
+                                     unsigned shards, char *err, size_t n, bool *refused)
+{
+    cf_redis_cluster_t *redis = cf_redis_cluster_new(host, port, auth, CF_REDIS_MODE_AUTO, 5000);
+    redisContext *c = NULL;
+    *refused = false;
+    if (cf_redis_cluster_connect(redis) < 0 || !(c = cf_redis_cluster_key_connect(redis,
+                                                                                  CF_KEYS_SHARDS))) {
+        snprintf(err, n, "%s", cf_redis_cluster_error(redis));
+        *refused = cf_redis_cluster_errcode(redis) != CF_REDIS_CLUSTER_ECONN;
+        cf_redis_cluster_destroy(&redis);
+        return NULL;
+    }
+    if (cf_store_shards_agree(c, shards, false, err, n) < 0) {
+        *refused = !c->err;
+        cf_redis_cluster_destroy(&redis);
+    }
+    redisFree(c);
+    return redis;
+}
+
 /*  Drops from cf:alert:sinks the names the rules no longer have, when Redis
     answers now (else the threads add theirs and a stale name stays).
     -1 with the reason in err only when Redis refuses the credentials or
     records another shard count.                                            */
 static int alert_forget_stale(cf_alert_t *self, char *err, size_t n)
 {
-    struct timeval timeout = { 2, 0 };
-    redisContext *c = redisConnectWithTimeout(self->host, self->port, timeout);
+    bool refused;
+    cf_redis_cluster_t *c = alert_redis_open(self->host, self->port, self->auth, self->shards,
+                                             err, n, &refused);
     if (!c)
-        abort();
-    int rc = 0;
-    if (!c->err && redisSetTimeout(c, timeout) == REDIS_OK
-        && (rc = cf_redis_auth_send(self->auth, c, err, n)) == 0
-        && (rc = cf_store_shards_agree(c, self->shards, false, err, n)) == 0) {
-        redisReply *names = redisCommand(c, "HGETALL %s", CF_KEYS_ALERT_SINKS);
-        for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i + 1 < names->elements;
-             i += 2) {
-            bool known = false;
-            for (size_t j = 0; j < self->count && !known; j++)
-                known = !strcmp(names->element[i]->str, self->sinks[j].sink.name);
-            redisReply *gone = known ? NULL : redisCommand(c, "HDEL %s %s", CF_KEYS_ALERT_SINKS,
-                                                          names->element[i]->str);
-            if (gone)
-                freeReplyObject(gone);
-        }
-        if (names)
-            freeReplyObject(names);
+        return refused ? -1 : 0;        /* unreachable, not refused: the threads retry */
+    redisReply *names = cf_redis_cluster_command(c, CF_KEYS_ALERT_SINKS, "HGETALL %s",
+                                                 CF_KEYS_ALERT_SINKS);
+    for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i + 1 < names->elements;
+         i += 2) {
+        bool known = false;
+        for (size_t j = 0; j < self->count && !known; j++)
+            known = !strcmp(names->element[i]->str, self->sinks[j].sink.name);
+        redisReply *gone = known ? NULL : cf_redis_cluster_command(c, CF_KEYS_ALERT_SINKS,
+                                                                   "HDEL %s %s",
+                                                                   CF_KEYS_ALERT_SINKS,
+                                                                   names->element[i]->str);
+        if (gone)
+            freeReplyObject(gone);
     }
-    if (rc < 0 && c->err)
-        rc = 0;                         /* unreachable, not refused: the threads retry */
-    redisFree(c);
-    return rc;
+    if (names)
+        freeReplyObject(names);
+    cf_redis_cluster_destroy(&c);
+    return 0;
 }
 
 cf_alert_t *cf_alert_new(const cf_alert_config_t *config, char *err, size_t n)

@@ -12,6 +12,7 @@
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_metrics.h"
 #include "caseflow/cf_redis_auth.h"
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_rules.h"
 #include "caseflow/cf_store.h"
 #include "cf_alert_send.h"
@@ -31,7 +32,7 @@ typedef struct {
     cf_alert_send_t *sender;
     pthread_t thread;
     bool started;
-    redisContext *redis;                /* NULL while not connected */
+    cf_redis_cluster_t *redis;          /* a server or a cluster; NULL while not connected */
     char key[CF_KEYS_MAX];              /* cf:alert:sink:<name> */
     char dead[CF_KEYS_MAX];             /* cf:alert:dead:<name> */
     unsigned shards, streams;           /* the deployment's shards; their outboxes + 1 */
@@ -53,6 +54,14 @@ typedef struct {
     bool fresh;                         /* nothing saved: what was trimmed is not its loss */
     int64_t trim_checked_at;            /* when the outboxes' trims were last looked at */
 } alert_sink_t;
+
+/*  A context for the Redis at host:port (a single server or a cluster),
+    connected and authenticated, the shard count it records checked against
+    shards (on cf:shards's master). NULL with the reason in err, and
+    *refused set when Redis answered (credentials, another shard count)
+    rather than could not be reached.                                      */
+cf_redis_cluster_t *alert_redis_open(const char *host, int port, const cf_redis_auth_t *auth,
+                                     unsigned shards, char *err, size_t n, bool *refused);
 
 /*  The thread of one sink: reads, delivers, saves, until *sink->stop.       */
 void *alert_sink_run(void *arg);

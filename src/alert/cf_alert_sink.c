@@ -1,7 +1,8 @@
 /*  cf_alert_sink: one sink's deliverer, the body of its thread; see
     cf_alert.h. It reads every outbox (the shards' and the milestones') from
-    its own cursors (XREAD),
-    takes each batch in the order the entries were written (by entry id,
+    its own cursors (XREAD: one over them all on a single server; on a Redis
+    Cluster, where the outboxes are on several masters, one per outbox,
+    pipelined through cf_redis_cluster, without BLOCK), takes each batch in the order the entries were written (by entry id,
     across streams), delivers what the sink selects one at a time, retrying
     with backoff, and saves its cursors and counts after each delivery in
     one HSET, so that what Redis holds is never ahead of what was
@@ -23,6 +24,7 @@
 #define SINK_BACKOFF_FIRST  1000    /* ms before the first retry */
 #define SINK_RECONNECT_MAX  5000    /* ms between tries to reach Redis */
 #define SINK_TRIM_CHECK_MS  30000   /* how often the outboxes' trims are looked at */
+#define SINK_IDLE_MS        200     /* on a cluster (no BLOCK), the wait after a read of none */
 
 /*  One entry of a batch, pointing into the XREAD reply.                    */
 typedef struct {
@@ -91,9 +93,19 @@ static bool sink_sleep(alert_sink_t *s, int64_t ms)
 
 static void sink_disconnect(alert_sink_t *s)
 {
-    if (s->redis)
-        redisFree(s->redis);
-    s->redis = NULL;
+    cf_redis_cluster_destroy(&s->redis);
+}
+
+/*  One command in argv form, routed by argv[key_arg] (-1: any node): its
+    reply, or NULL with the error on s->redis.                              */
+static redisReply *sink_command_argv(alert_sink_t *s, int key_arg, size_t argc,
+                                     const char **argv)
+{
+    redisReply *reply = NULL;
+    if (cf_redis_cluster_append_argv(s->redis, key_arg, (int) argc, argv, NULL) < 0
+        || cf_redis_cluster_get_reply(s->redis, &reply) < 0)
+        return NULL;
+    return reply;
 }
 
 /*  Saves the cursors and counts in one HSET. 0, or -1 (the connection is
@@ -135,13 +147,13 @@ static int sink_save(alert_sink_t *s)
     argv[argc++] = "lost";
     argv[argc++] = lost;
     assert(argc == 2 + 2 * (2 * s->streams + ALERT_COUNTS));
-    redisReply *reply = redisCommandArgv(s->redis, (int) argc, argv, NULL);
+    redisReply *reply = sink_command_argv(s, 1, argc, argv);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (reply)
         freeReplyObject(reply);
     if (rc < 0) {
         CF_LOG(CF_LOG_WARN, "cannot save the sink's state", "sink=%s error=%s", s->sink.name,
-               CF_LOG_QUOTE(s->redis->err ? s->redis->errstr : "unexpected reply"));
+               CF_LOG_QUOTE(!reply ? cf_redis_cluster_error(s->redis) : "unexpected reply"));
         sink_disconnect(s);
     }
     return rc;
@@ -167,24 +179,22 @@ static uint64_t sink_number(const redisReply *hash, const char *field)
     per outage.                                                              */
 static int sink_connect(alert_sink_t *s, bool *logged)
 {
-    struct timeval connect_timeout = { 2, 0 }, command_timeout = { 5, 0 };
     char why[600] = "";
-    s->redis = redisConnectWithTimeout(s->host, s->port, connect_timeout);
-    if (!s->redis)
-        abort();                        /* hiredis could not allocate */
+    bool refused;
+    s->redis = alert_redis_open(s->host, s->port, s->auth, s->shards, why, sizeof why, &refused);
     redisReply *hash = NULL, *named = NULL;
-    if (s->redis->err || redisSetTimeout(s->redis, command_timeout) != REDIS_OK
-        || cf_redis_auth_send(s->auth, s->redis, why, sizeof why) < 0
-        || cf_store_shards_agree(s->redis, s->shards, false, why, sizeof why) < 0
-        || !(hash = redisCommand(s->redis, "HGETALL %s", s->key))
+    if (!s->redis
+        || !(hash = cf_redis_cluster_command(s->redis, s->key, "HGETALL %s", s->key))
         || hash->type != REDIS_REPLY_ARRAY
-        || !(named = redisCommand(s->redis, "HSET %s %s %s", CF_KEYS_ALERT_SINKS, s->sink.name,
-                                  cf_rules_sink_type_name(s->sink.type)))
+        || !(named = cf_redis_cluster_command(s->redis, CF_KEYS_ALERT_SINKS, "HSET %s %s %s",
+                                              CF_KEYS_ALERT_SINKS, s->sink.name,
+                                              cf_rules_sink_type_name(s->sink.type)))
         || named->type != REDIS_REPLY_INTEGER) {
         if (!*why)
-            snprintf(why, sizeof why, "%s", s->redis->err ? s->redis->errstr
-                     : hash && hash->type == REDIS_REPLY_ERROR ? hash->str
-                     : named && named->type == REDIS_REPLY_ERROR ? named->str : "unexpected reply");
+            snprintf(why, sizeof why, "%s", !hash || (hash->type == REDIS_REPLY_ARRAY && !named)
+                     ? cf_redis_cluster_error(s->redis)
+                     : hash->type == REDIS_REPLY_ERROR ? hash->str
+                     : named->type == REDIS_REPLY_ERROR ? named->str : "unexpected reply");
         if (!*logged)
             CF_LOG(CF_LOG_WARN, "cannot reach redis; retrying", "sink=%s error=%s",
                    s->sink.name, CF_LOG_QUOTE(why));
@@ -229,14 +239,12 @@ static int sink_entry_order(const void *a, const void *b)
     return x->stream < y->stream ? -1 : x->stream > y->stream;
 }
 
-/*  The entries of an XREAD reply, in the order they were written. Entries
-    without a string topic and body are not notifications: they are kept
-    (topic NULL) so that the cursor moves past them.                        */
-static sink_entry_t *sink_entries(alert_sink_t *s, const redisReply *reply, size_t *count)
+/*  Adds the entries of an XREAD reply to list (count of them, room for
+    cap).                                                                   */
+static void sink_entries_add(alert_sink_t *s, const redisReply *reply, sink_entry_t **list,
+                             size_t *cap, size_t *count)
 {
-    sink_entry_t *entries = NULL;
-    size_t cap = 0;
-    *count = 0;
+    sink_entry_t *entries = *list;
     for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
         const redisReply *stream = reply->element[i];
         if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2)
@@ -250,7 +258,7 @@ static sink_entry_t *sink_entries(alert_sink_t *s, const redisReply *reply, size
             if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
                 || entry->element[0]->type != REDIS_REPLY_STRING)
                 continue;
-            entries = cf_grow(entries, &cap, *count + 1, sizeof *entries);
+            entries = cf_grow(entries, cap, *count + 1, sizeof *entries);
             sink_entry_t *e = &entries[(*count)++];
             memset(e, 0, sizeof *e);
             e->stream = which;
@@ -271,6 +279,20 @@ static sink_entry_t *sink_entries(alert_sink_t *s, const redisReply *reply, size
                 e->topic = NULL;
         }
     }
+    *list = entries;
+}
+
+/*  The entries of n XREAD replies, in the order they were written. Entries
+    without a string topic and body are not notifications: they are kept
+    (topic NULL) so that the cursor moves past them.                        */
+static sink_entry_t *sink_entries(alert_sink_t *s, redisReply *const *replies, size_t n,
+                                  size_t *count)
+{
+    sink_entry_t *entries = NULL;
+    size_t cap = 0;
+    *count = 0;
+    for (size_t i = 0; i < n; i++)
+        sink_entries_add(s, replies[i], &entries, &cap, count);
     if (*count > 1)             /* qsort of NULL, even of none, is undefined */
         qsort(entries, *count, sizeof *entries, sink_entry_order);
     return entries;
@@ -336,13 +358,14 @@ static int sink_deliver(alert_sink_t *s, const cf_alert_note_t *note, int *tries
 static int sink_give_up(alert_sink_t *s, const cf_alert_note_t *note, int tries,
                         const char *err)
 {
-    redisReply *reply = redisCommand(s->redis, "XADD %s MAXLEN ~ %s * id %s topic %s body %b "
-                                     "tries %d error %s", s->dead, ALERT_DEAD_MAX, note->id,
-                                     note->topic, note->body, note->body_len, tries, err);
+    redisReply *reply = cf_redis_cluster_command(s->redis, s->dead, "XADD %s MAXLEN ~ %s * id %s "
+                                                 "topic %s body %b tries %d error %s", s->dead,
+                                                 ALERT_DEAD_MAX, note->id, note->topic,
+                                                 note->body, note->body_len, tries, err);
     int rc = reply && reply->type == REDIS_REPLY_STRING ? 0 : -1;
     if (rc < 0)
         CF_LOG(CF_LOG_WARN, "cannot write the sink's dead letter", "sink=%s id=%s error=%s",
-               s->sink.name, note->id, CF_LOG_QUOTE(!reply ? s->redis->errstr
+               s->sink.name, note->id, CF_LOG_QUOTE(!reply ? cf_redis_cluster_error(s->redis)
                                                     : reply->type == REDIS_REPLY_ERROR
                                                     ? reply->str : "unexpected reply"));
     if (reply)
@@ -443,13 +466,13 @@ static int sink_check_trims(alert_sink_t *s)
         return 0;
     s->trim_checked_at = now;
     for (unsigned i = 0; i < s->streams; i++)
-        if (redisAppendCommand(s->redis, "XINFO STREAM %s", s->keys[i]) != REDIS_OK)
+        if (cf_redis_cluster_append(s->redis, s->keys[i], "XINFO STREAM %s", s->keys[i]) < 0)
             return -1;
     uint64_t found = 0;
     bool failed = false;
     for (unsigned i = 0; i < s->streams; i++) {
         redisReply *info = NULL;
-        if (redisGetReply(s->redis, (void **) &info) != REDIS_OK || !info) {
+        if (cf_redis_cluster_get_reply(s->redis, &info) < 0) {
             failed = true;
             break;
         }
@@ -470,7 +493,7 @@ static int sink_check_trims(alert_sink_t *s)
     }
     if (failed) {
         CF_LOG(CF_LOG_WARN, "cannot look at the outboxes' trims", "sink=%s error=%s",
-               s->sink.name, CF_LOG_QUOTE(s->redis->errstr));
+               s->sink.name, CF_LOG_QUOTE(cf_redis_cluster_error(s->redis)));
         sink_disconnect(s);
         return -1;
     }
@@ -483,31 +506,67 @@ static int sink_check_trims(alert_sink_t *s)
     return found || was_fresh ? sink_save(s) : 0;
 }
 
-/*  One XREAD from the cursors and its batch. 0, or -1 (Redis lost).        */
-static int sink_poll(alert_sink_t *s)
+/*  The XREAD replies from the cursors, in *replies (n of them): one over
+    every outbox on a single server, blocking a while; on a cluster one per
+    outbox (each its own slot), pipelined, not blocking. 0, or -1 with the
+    replies freed.                                                          */
+static int sink_read(alert_sink_t *s, redisReply **replies, size_t *n)
 {
     const char **argv = s->argv;
+    bool cluster = cf_redis_cluster_is_cluster(s->redis);
     static const char *head[6] = { "XREAD", "COUNT", SINK_BATCH, "BLOCK", SINK_BLOCK_MS,
                                    "STREAMS" };
     memcpy(argv, head, sizeof head);
-    for (unsigned i = 0; i < s->streams; i++) {
-        argv[6 + i] = s->keys[i];
-        argv[6 + s->streams + i] = s->cursor[i];
+    if (!cluster) {
+        for (unsigned i = 0; i < s->streams; i++) {
+            argv[6 + i] = s->keys[i];
+            argv[6 + s->streams + i] = s->cursor[i];
+        }
+        cf_redis_cluster_append_argv(s->redis, -1, (int) (6 + 2 * s->streams), argv, NULL);
+    } else {
+        argv[3] = "STREAMS";
+        for (unsigned i = 0; i < s->streams; i++) {
+            argv[4] = s->keys[i];
+            argv[5] = s->cursor[i];
+            cf_redis_cluster_append_argv(s->redis, 4, 6, argv, NULL);
+        }
     }
-    redisReply *reply = redisCommandArgv(s->redis, (int) (6 + 2 * s->streams), argv, NULL);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        CF_LOG(CF_LOG_WARN, "cannot read the outboxes", "sink=%s error=%s", s->sink.name,
-               CF_LOG_QUOTE(reply ? reply->str : s->redis->errstr));
-        if (reply)
-            freeReplyObject(reply);
-        sink_disconnect(s);
-        return -1;
+    const char *error = NULL;
+    *n = cluster ? s->streams : 1;
+    for (size_t i = 0; i < *n; i++)
+        replies[i] = NULL;
+    for (size_t i = 0; i < *n && !error; i++)
+        if (cf_redis_cluster_get_reply(s->redis, &replies[i]) < 0)
+            error = cf_redis_cluster_error(s->redis);
+        else if (replies[i]->type == REDIS_REPLY_ERROR)
+            error = replies[i]->str;
+    if (!error)
+        return 0;
+    CF_LOG(CF_LOG_WARN, "cannot read the outboxes", "sink=%s error=%s", s->sink.name,
+           CF_LOG_QUOTE(error));
+    for (size_t i = 0; i < *n; i++)
+        if (replies[i])
+            freeReplyObject(replies[i]);
+    sink_disconnect(s);
+    return -1;
+}
+
+/*  One read from the cursors and its batch. 0, or -1 (Redis lost).        */
+static int sink_poll(alert_sink_t *s)
+{
+    redisReply **replies = cf_calloc(s->streams, sizeof *replies);
+    size_t n, count = 0;
+    int rc = sink_read(s, replies, &n);
+    if (rc == 0) {
+        sink_entry_t *entries = sink_entries(s, replies, n, &count);
+        rc = count ? sink_batch(s, entries, count) : 0;
+        free(entries);
+        for (size_t i = 0; i < n; i++)
+            freeReplyObject(replies[i]);
+        if (rc == 0 && count == 0 && n > 1)
+            sink_sleep(s, SINK_IDLE_MS);    /* a cluster: the XREADs did not wait */
     }
-    size_t count;
-    sink_entry_t *entries = sink_entries(s, reply, &count);
-    int rc = count ? sink_batch(s, entries, count) : 0;
-    free(entries);
-    freeReplyObject(reply);
+    free(replies);
     return rc;
 }
 

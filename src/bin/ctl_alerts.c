@@ -6,6 +6,7 @@
 #include "ctl.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_redis_auth.h"
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_table.h"
 
 #include <hiredis/hiredis.h>
@@ -75,13 +76,16 @@ static void alerts_row(cf_table_t *table, const char *name, const redisReply *ha
     }
 }
 
-/*  The table of every sink cf:alert:sinks names. NULL with err set.        */
-static cf_table_t *alerts_read(redisContext *c, char *err, size_t n)
+/*  The table of every sink cf:alert:sinks names (their hashes read in one
+    pipelined round, each routed by its key on a cluster). NULL with err
+    set.                                                                    */
+static cf_table_t *alerts_read(cf_redis_cluster_t *c, char *err, size_t n)
 {
-    redisReply *names = redisCommand(c, "HGETALL %s", CF_KEYS_ALERT_SINKS);
+    redisReply *names = cf_redis_cluster_command(c, CF_KEYS_ALERT_SINKS, "HGETALL %s",
+                                                 CF_KEYS_ALERT_SINKS);
     if (!names || names->type != REDIS_REPLY_ARRAY) {
-        snprintf(err, n, "%s", !names ? c->errstr : names->type == REDIS_REPLY_ERROR
-                 ? names->str : "unexpected reply");
+        snprintf(err, n, "%s", !names ? cf_redis_cluster_error(c)
+                 : names->type == REDIS_REPLY_ERROR ? names->str : "unexpected reply");
         if (names)
             freeReplyObject(names);
         return NULL;
@@ -92,18 +96,25 @@ static cf_table_t *alerts_read(redisContext *c, char *err, size_t n)
     for (size_t i = 0; i + 1 < names->elements; i += 2) {
         char key[CF_KEYS_MAX];
         cf_keys_alert_sink(key, sizeof key, names->element[i]->str);
-        redisReply *hash = redisCommand(c, "HGETALL %s", key);
-        if (!hash || hash->type != REDIS_REPLY_ARRAY) {
-            snprintf(err, n, "%s", !hash ? c->errstr : hash->type == REDIS_REPLY_ERROR
-                     ? hash->str : "unexpected reply");
-            if (hash)
-                freeReplyObject(hash);
-            freeReplyObject(names);
-            cf_table_destroy(&table);
-            return NULL;
+        cf_redis_cluster_append(c, key, "HGETALL %s", key);
+    }
+    bool failed = false;
+    for (size_t i = 0; i + 1 < names->elements && !failed; i += 2) {
+        redisReply *hash = NULL;
+        if (cf_redis_cluster_get_reply(c, &hash) < 0 || hash->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, n, "%s", !hash ? cf_redis_cluster_error(c)
+                     : hash->type == REDIS_REPLY_ERROR ? hash->str : "unexpected reply");
+            failed = true;
+        } else {
+            alerts_row(table, names->element[i]->str, hash);
         }
-        alerts_row(table, names->element[i]->str, hash);
-        freeReplyObject(hash);
+        if (hash)
+            freeReplyObject(hash);
+    }
+    if (failed) {
+        freeReplyObject(names);
+        cf_table_destroy(&table);
+        return NULL;            /* the context goes with what is left of the batch */
     }
     freeReplyObject(names);
     cf_table_key_t by_name = { 0, NULL };
@@ -161,19 +172,18 @@ static int alerts_run(int argc, char **argv, cf_settings_t *settings)
         fprintf(stderr, "caseflow-ctl: alerts: %s\n", err);
         return 1;
     }
-    struct timeval timeout = { 5, 0 };
-    redisContext *c = redisConnectWithTimeout(host, port, timeout);
+    cf_redis_cluster_t *c = cf_redis_cluster_new(host, port, auth, CF_REDIS_MODE_AUTO, 5000);
     cf_table_t *table = NULL;
-    if (!c)
-        abort();
-    snprintf(err, sizeof err, "%s", c->errstr);
-    if (!c->err && redisSetTimeout(c, timeout) == REDIS_OK
-        && cf_redis_auth_send(auth, c, err, sizeof err) == 0)
+    bool connected = cf_redis_cluster_connect(c) == 0;
+    if (!connected)         /* the message names the node */
+        fprintf(stderr, "caseflow-ctl: alerts: %s\n", cf_redis_cluster_error(c));
+    else
         table = alerts_read(c, err, sizeof err);
-    redisFree(c);
+    cf_redis_cluster_destroy(&c);
     cf_redis_auth_destroy(&auth);
     if (!table) {
-        fprintf(stderr, "caseflow-ctl: alerts: redis %s:%d: %s\n", host, port, err);
+        if (connected)
+            fprintf(stderr, "caseflow-ctl: alerts: redis %s:%d: %s\n", host, port, err);
         return 1;
     }
     char *text = cf_table_render(table, format);

@@ -10,6 +10,7 @@
 #include "caseflow/cf_dlq_table.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_redis_auth.h"
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_store.h"
 #include "caseflow/cf_table.h"
 
@@ -116,9 +117,10 @@ static int dlq_may_replay(cf_settings_t *settings, const char *host, int port, c
     cf_redis_auth_t *auth = cf_redis_auth_from_env(cf_settings_text(settings, "redis-user"),
                                                    cf_settings_text(settings, "redis-password-file"),
                                                    err, n);
-    redisContext *c = auth ? redisConnectWithTimeout(host, port, (struct timeval) { 5, 0 }) : NULL;
-    redisReply *reply = c && !c->err && cf_redis_auth_send(auth, c, err, n) == 0
-                      ? redisCommand(c, "XDEL %s 0-1", CF_KEYS_DLQ_STREAM) : NULL;
+    cf_redis_cluster_t *c = auth ? cf_redis_cluster_new(host, port, auth, CF_REDIS_MODE_AUTO,
+                                                        5000) : NULL;
+    redisReply *reply = c ? cf_redis_cluster_command(c, CF_KEYS_DLQ_STREAM, "XDEL %s 0-1",
+                                                     CF_KEYS_DLQ_STREAM) : NULL;
     int rc = 0;
     if (reply && reply->type == REDIS_REPLY_ERROR && !strncmp(reply->str, "NOPERM", 6)) {
         snprintf(err, n, "the Redis user %s may not write: a replay needs one that may, such as "
@@ -129,7 +131,7 @@ static int dlq_may_replay(cf_settings_t *settings, const char *host, int port, c
         rc = -1;
     }
     freeReplyObject(reply);
-    redisFree(c);
+    cf_redis_cluster_destroy(&c);
     cf_redis_auth_destroy(&auth);
     return rc;
 }

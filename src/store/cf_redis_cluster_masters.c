@@ -65,3 +65,13 @@ int cf_redis_cluster_key_master(cf_redis_cluster_t *self, const char *key, const
     *port = cf_redis_slotmap_port(self->map, node);
     return 0;
 }
+
+redisContext *cf_redis_cluster_key_connect(cf_redis_cluster_t *self, const char *key)
+{
+    assert(self && key);
+    const char *host;
+    int port;
+    if (cf_redis_cluster_key_master(self, key, &host, &port) < 0)
+        return NULL;
+    return cf_redis_cluster_node_connect(self, host, port);
+}

@@ -219,3 +219,9 @@ int cf_redis_cluster_start(cf_redis_cluster_t *self)
     self->ready = true;
     return 0;
 }
+
+redisContext *cf_redis_cluster_node_connect(cf_redis_cluster_t *self, const char *host, int port)
+{
+    assert(self && host);
+    return node_connect(self, host, port);
+}
