@@ -153,33 +153,12 @@ const char *cf_redis_cluster_error(const cf_redis_cluster_t *self);
 /*  The redirections followed so far.                                       */
 void cf_redis_cluster_stats(const cf_redis_cluster_t *self, cf_redis_cluster_stats_t *stats);
 
-/* ---- per node (cf_redis_cluster_masters.c) ------------------------------- */
-
-/*  How many masters serve the slots: 1 for a single server. Connects (and
-    reads the map again when it is due) first; 0 with the error set when
-    it cannot.                                                              */
-size_t cf_redis_cluster_masters(cf_redis_cluster_t *self);
-
-/*  Queues a command for master i (0 .. masters - 1) whatever its keys: what
-    a node answers for itself (INFO, SCAN, DBSIZE), sent to each master in
-    turn. Routed by master i's first slot, so a MOVED there follows that
-    slot (after a resharding, one master may then be asked twice and
-    another not at all: ask again from a fresh count). 0, or -1 with the
-    error set (nothing queued).                                             */
-int cf_redis_cluster_append_master(cf_redis_cluster_t *self, size_t master, const char *fmt, ...);
-
 /*  The address of the master serving key's slot (a single server: itself),
-    for a caller that needs one plain connection of its own for a
-    transaction of that slot (WATCH ... MULTI/EXEC) and that reconnects
-    through here after a MOVED. *host is valid until the next call on self.
-    0, or -1 with the error set.                                            */
+    for a caller that keeps a transaction of that slot (WATCH ... MULTI/EXEC)
+    or a reply reader of its own on a plain connection of its own, and that
+    reconnects through here after a MOVED. *host is valid until the map is
+    read again. 0, or -1 with the code and message set.                    */
 int cf_redis_cluster_key_master(cf_redis_cluster_t *self, const char *key, const char **host,
                                 int *port);
-
-/*  A new plain connection to that master, authenticated as the context's
-    user and bounded by its timeout, for code that takes a redisContext
-    and one key's slot (cf_store_shards_agree on cf:shards); the caller
-    frees it with redisFree. NULL with the error set.                      */
-redisContext *cf_redis_cluster_key_connect(cf_redis_cluster_t *self, const char *key);
 
 #endif

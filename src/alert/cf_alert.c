@@ -56,18 +56,18 @@ cf_redis_cluster_t *alert_redis_open(const char *host, int port, const cf_redis_
     cf_redis_cluster_t *redis = cf_redis_cluster_new(host, port, auth, CF_REDIS_MODE_AUTO, 5000);
     redisContext *c = NULL;
     *refused = false;
-    if (cf_redis_cluster_connect(redis) < 0 || !(c = cf_redis_cluster_key_connect(redis,
-                                                                                  CF_KEYS_SHARDS))) {
+    if (cf_redis_cluster_connect(redis) < 0
+        || !(c = cf_redis_cluster_context(redis, cf_redis_slot(CF_KEYS_SHARDS,
+                                                               strlen(CF_KEYS_SHARDS))))) {
         snprintf(err, n, "%s", cf_redis_cluster_error(redis));
         *refused = cf_redis_cluster_errcode(redis) != CF_REDIS_CLUSTER_ECONN;
         cf_redis_cluster_destroy(&redis);
         return NULL;
     }
-    if (cf_store_shards_agree(c, shards, false, err, n) < 0) {
+    if (cf_store_shards_agree(c, shards, false, err, n) < 0) {     /* c is redis's */
         *refused = !c->err;
         cf_redis_cluster_destroy(&redis);
     }
-    redisFree(c);
     return redis;
 }
 

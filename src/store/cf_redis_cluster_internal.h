@@ -39,11 +39,6 @@ int cf_redis_cluster_fail(cf_redis_cluster_t *self, cf_redis_cluster_err_t code,
     NULL with the error set.                                                */
 redisContext *cf_redis_cluster_conn(cf_redis_cluster_t *self, int node);
 
-/*  A new connection to host:port, authenticated as the context's user,
-    bounded by its timeout, which the caller frees (redisFree); NULL with
-    the error set.                                                          */
-redisContext *cf_redis_cluster_node_connect(cf_redis_cluster_t *self, const char *host, int port);
-
 /*  Closes every connection (their replies in flight are then lost, which is
     what a failed batch needs) and asks for a new map.                      */
 void cf_redis_cluster_disconnect(cf_redis_cluster_t *self);

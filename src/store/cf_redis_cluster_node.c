@@ -220,8 +220,14 @@ int cf_redis_cluster_start(cf_redis_cluster_t *self)
     return 0;
 }
 
-redisContext *cf_redis_cluster_node_connect(cf_redis_cluster_t *self, const char *host, int port)
+int cf_redis_cluster_key_master(cf_redis_cluster_t *self, const char *key, const char **host,
+                                int *port)
 {
-    assert(self && host);
-    return node_connect(self, host, port);
+    assert(self && key && host && port);
+    int node = cf_redis_cluster_slot_node(self, cf_redis_slot(key, strlen(key)));
+    if (node < 0)
+        return -1;
+    *host = cf_redis_slotmap_host(self->map, node);
+    *port = cf_redis_slotmap_port(self->map, node);
+    return 0;
 }

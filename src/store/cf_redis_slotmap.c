@@ -204,30 +204,3 @@ size_t cf_redis_slotmap_unowned(const cf_redis_slotmap_t *self)
         n += self->owner[slot] < 0;
     return n;
 }
-
-int cf_redis_slotmap_master_slot(const cf_redis_slotmap_t *self, size_t master)
-{
-    assert(self);
-    bool *seen = cf_calloc(self->count ? self->count : 1, sizeof *seen);
-    size_t found = 0;
-    int first = -1;
-    for (int slot = 0; slot < CF_REDIS_SLOTS && first < 0; slot++) {
-        int node = self->owner[slot];
-        if (node < 0 || seen[node])
-            continue;
-        seen[node] = true;
-        if (found++ == master)
-            first = slot;
-    }
-    free(seen);
-    return first;
-}
-
-size_t cf_redis_slotmap_masters(const cf_redis_slotmap_t *self)
-{
-    assert(self);
-    size_t n = 0;
-    while (cf_redis_slotmap_master_slot(self, n) >= 0)
-        n++;
-    return n;
-}

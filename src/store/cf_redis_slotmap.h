@@ -50,11 +50,4 @@ int cf_redis_slotmap_master_of(const cf_redis_slotmap_t *self, int node);
 /*  How many slots have no owner (0 for a cluster whose state is ok).      */
 size_t cf_redis_slotmap_unowned(const cf_redis_slotmap_t *self);
 
-/*  How many masters own slots, and the first slot of master i (0 ..
-    masters - 1, in the order of their first slot; -1 past the last): a
-    command routed by that slot reaches master i, which is how a command
-    meant for every master (INFO, SCAN) is sent to each.                    */
-size_t cf_redis_slotmap_masters(const cf_redis_slotmap_t *self);
-int cf_redis_slotmap_master_slot(const cf_redis_slotmap_t *self, size_t master);
-
 #endif

@@ -4,8 +4,8 @@
     given as replies; no CLUSTER command sent to a single server; the
     caseflow-worker ACL user of deploy/redis-users.acl authenticates on
     each connection, and a wrong password is EAUTH; cluster mode asked of a
-    single server is EMAP with Redis's reason; per node, a single server is
-    the one master (INFO to it, its address for any key); a connection cut mid-batch is
+    single server is EMAP with Redis's reason; a single server is the
+    master of every key (cf_redis_cluster_key_master); a connection cut mid-batch is
     ECONN (the batch dropped) and the next command reconnects; a server gone
     is ECONN naming it.                                                     */
 #include <stdarg.h>
@@ -93,35 +93,20 @@ static void test_single_server_pipeline(void **state)
     cf_redis_cluster_destroy(&ctx);
 }
 
-/* per node on a single server: one master, the server itself */
-static void test_single_server_masters(void **state)
+/* a key's master on a single server: the server itself */
+static void test_single_server_key_master(void **state)
 {
     cf_redis_cluster_t *ctx = worker_context(state, "pw", CF_REDIS_MODE_AUTO);
-    assert_int_equal(cf_redis_cluster_masters(ctx), 1);     /* connects */
-    assert_int_equal(cf_redis_cluster_append(ctx, "cf:{s1}:m", "SET cf:{s1}:m 1"), 0);
-    assert_int_equal(cf_redis_cluster_append_master(ctx, 0, "INFO %s", "server"), 0);
-    redisReply *reply;
-    assert_int_equal(cf_redis_cluster_get_reply(ctx, &reply), 0);
-    assert_int_equal(reply->type, REDIS_REPLY_STATUS);
-    freeReplyObject(reply);
-    assert_int_equal(cf_redis_cluster_get_reply(ctx, &reply), 0);
-    assert_int_equal(reply->type, REDIS_REPLY_STRING);
-    char port[32];
-    snprintf(port, sizeof port, "tcp_port:%d", cf_test_redis_port(*state));
-    assert_non_null(strstr(reply->str, port));
-    freeReplyObject(reply);
     const char *host = NULL;
     int at = 0;
     assert_int_equal(cf_redis_cluster_key_master(ctx, "cf:{pub}:cursor", &host, &at), 0);
     assert_string_equal(host, "127.0.0.1");
     assert_int_equal(at, cf_test_redis_port(*state));
     cf_redis_cluster_destroy(&ctx);
-    /* a refused connection: no master, the error said */
+    /* refused credentials: no address, the error said */
     ctx = worker_context(state, "wrong", CF_REDIS_MODE_AUTO);
-    assert_int_equal(cf_redis_cluster_masters(ctx), 0);
-    assert_int_equal(cf_redis_cluster_errcode(ctx), CF_REDIS_CLUSTER_EAUTH);
-    assert_int_equal(cf_redis_cluster_append_master(ctx, 0, "INFO"), -1);
     assert_int_equal(cf_redis_cluster_key_master(ctx, "cf:shards", &host, &at), -1);
+    assert_int_equal(cf_redis_cluster_errcode(ctx), CF_REDIS_CLUSTER_EAUTH);
     cf_redis_cluster_destroy(&ctx);
 }
 
@@ -243,7 +228,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_server_pipeline),
-        cmocka_unit_test(test_single_server_masters),
+        cmocka_unit_test(test_single_server_key_master),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_broken_connection_and_gone),
         cmocka_unit_test(test_slots_masters_and_redirections),
