@@ -49,7 +49,8 @@ typedef enum {
     CF_CLIENT_ERR_INPUT,        /* cf_client_add: an empty or oversized event, too many */
     CF_CLIENT_ERR_ENDPOINT,     /* the endpoint could not be connected to */
     CF_CLIENT_ERR_SOCKET,       /* sending or polling failed */
-    CF_CLIENT_ERR_UNREACHABLE   /* no broker completed a handshake in the connect timeout */
+    CF_CLIENT_ERR_UNREACHABLE   /* no broker of the list completed a handshake in the
+                                   connect timeout */
 } cf_client_err_t;
 
 typedef struct {
@@ -58,6 +59,7 @@ typedef struct {
     uint64_t requests;          /* PUSH messages sent, resends included */
     uint64_t resent;            /* event frames sent more than once */
     uint64_t busy;              /* busy acks received */
+    uint64_t failovers;         /* moves to the next endpoint of the list */
 } cf_client_stats_t;
 
 /*  Called every CF_CLIENT_TICK_MS while cf_client_run runs, and once at its
@@ -72,7 +74,15 @@ typedef void (cf_client_final_fn)(size_t index, cf_client_status_t status, void 
 
 typedef struct _cf_client_t cf_client_t;
 
-/*  A client for the intake endpoint (copied); does no I/O.                   */
+/*  A client for the intake endpoint (copied); does no I/O. With several
+    brokers, endpoint is their intake endpoints, comma-separated
+    ("tcp://b1:5570,tcp://b2:5570"; at most 16, cf_endpoints): the client
+    sends to the first, and when the one in use answers nothing for the
+    ACK timeout while requests wait for it (a broker that died, or that is
+    cut off), or does not answer a first handshake within the connect
+    timeout, it moves to the next (after the last, the first again) and
+    resends at once every request not acknowledged yet. Resends are safe:
+    the brokers share one Redis, which applies an event_id once.            */
 cf_client_t *cf_client_new(const char *endpoint);
 
 /*  Closes the socket (unsent messages are dropped), frees and nulls
@@ -183,6 +193,10 @@ const char *cf_client_status_name(cf_client_status_t status);
     connects again now and then (cf_handshake.h says why it must); what the
     status means is cf_handshake_explain's.                                   */
 int cf_client_refused(cf_client_t *self);
+
+/*  The endpoint in use (one of the list; the list as given before the first
+    connect). Valid until the next failover.                                */
+const char *cf_client_endpoint(const cf_client_t *self);
 
 /*  The last error's message ("" when none) and code.                        */
 const char *cf_client_error(const cf_client_t *self);

@@ -32,11 +32,19 @@ uint64_t cf_seqcheck_see(cf_seqcheck_t *self, const char *publisher, size_t publ
                          const char *topic, size_t topic_len, uint64_t seq, uint64_t *last);
 
 /*  For the "id" of a notification from an outbox ("s<shard>-<ms>-<n>", or
-    "p-<ms>-<n>" for the milestones' stream): true
-    when it is at or before the last id seen of its shard, i.e. a repeat that
-    a restarted broker published again (drop it); else records it and
-    returns false. An id that does not parse is never a repeat.             */
+    "p-<ms>-<n>" for the milestones' stream): true when it is a repeat (drop
+    it): an id among the last CF_RECENT_IDS (65 536) seen, whatever their
+    order (two brokers publish each at its own pace, a restarted broker
+    publishes its last batch again), or at or before the newest id of its
+    stream that was forgotten, or at or before its stream's floor
+    (cf_seqcheck_floor). Else records it and returns false. An id that does
+    not parse is never a repeat.                                            */
 bool cf_seqcheck_repeat(cf_seqcheck_t *self, const char *id, size_t len);
+
+/*  Every id of the stream of id at or before it is a repeat from now on (a
+    snapshot's cursor: what the snapshot holds). An id that does not parse
+    is ignored.                                                             */
+void cf_seqcheck_floor(cf_seqcheck_t *self, const char *id, size_t len);
 
 /*  The number of (publisher, topic) pairs seen.                             */
 size_t cf_seqcheck_size(const cf_seqcheck_t *self);

@@ -31,6 +31,8 @@ typedef enum {
     CF_SETTING_TEXT,            /* any non-empty text */
     CF_SETTING_NUMBER,          /* a whole decimal number in min..max */
     CF_SETTING_ENDPOINT,        /* a ZeroMQ endpoint: tcp://HOST:PORT, ipc://PATH ... */
+    CF_SETTING_ENDPOINTS,       /* a client's list of them, comma-separated (cf_endpoints):
+                                   one, or one per broker */
     CF_SETTING_HOST_PORT,       /* HOST:PORT, port 1..65535 */
     CF_SETTING_LOG_LEVEL,       /* error, warn, info or debug */
     CF_SETTING_PATH,            /* a file or directory name (existence is checked by its user) */
@@ -45,7 +47,9 @@ typedef enum {
 
 /*  One setting. Rows with the same name (a shared endpoint that the broker
     binds and a client connects to, each with its own help) must agree on
-    type, range, default and flags; unit.cf_settings checks that they do.   */
+    type, range, default and flags, except that a client's row may take a
+    list (CF_SETTING_ENDPOINTS) where the broker binds one endpoint
+    (CF_SETTING_ENDPOINT); unit.cf_settings checks that they do.          */
 typedef struct {
     const char *name;           /* the key; --name; CASEFLOW_NAME */
     unsigned programs;          /* CF_PROG_* bits */
@@ -62,6 +66,7 @@ typedef struct {
 #define CF_NUMBER(min, max) CF_SETTING_NUMBER, (min), (max)
 #define CF_TEXT             CF_SETTING_TEXT, 0, 0
 #define CF_ENDPOINT         CF_SETTING_ENDPOINT, 0, 0
+#define CF_ENDPOINTS        CF_SETTING_ENDPOINTS, 0, 0
 #define CF_HOST_PORT        CF_SETTING_HOST_PORT, 0, 0
 #define CF_LOG_LEVEL        CF_SETTING_LOG_LEVEL, 0, 0
 #define CF_PATH             CF_SETTING_PATH, 0, 0

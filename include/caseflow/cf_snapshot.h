@@ -13,14 +13,16 @@
 #include "caseflow/cf_seqcheck.h"
 
 /*  Asks the broker at intake (its producers' endpoint) for the snapshot and
-    waits up to timeout_ms; the msgpack map goes into body. curve: the
+    waits up to timeout_ms; the msgpack map goes into body. With several
+    brokers, intake lists their endpoints (cf_endpoints): each is asked in
+    turn, for its share of timeout_ms, until one answers. curve: the
     subscriber's CURVE settings (cf_curve), NULL for plain. 0, or -1 with
     the reason in err.                                                      */
 typedef struct _cf_curve_t cf_curve_t;
 int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve, int timeout_ms,
                       msgpack_sbuffer *body, char *err, size_t err_size);
 
-/*  Records the snapshot's cursors in seqs (cf_seqcheck_repeat), so that the
+/*  Records the snapshot's cursors in seqs (cf_seqcheck_floor), so that the
     live notifications they cover are dropped as repeats. -1 when snapshot
     is not a snapshot map.                                                  */
 int cf_snapshot_prime(cf_seqcheck_t *seqs, const msgpack_object *snapshot);

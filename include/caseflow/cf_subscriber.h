@@ -3,14 +3,16 @@
     (libcaseflow-client, docs/deployment.md).
 
     A SUB socket on the broker's notification endpoint, subscribed to topic
-    prefixes (all topics when none is added). Each notification comes out
+    prefixes (all topics when none is added); with several brokers, one on
+    each of their notification endpoints (every broker publishes a part of
+    the notifications, and some twice), read in turn. Each notification comes out
     of cf_subscriber_recv with its topic, its body (the msgpack map as the
     broker sent it) and its envelope. The subscriber keeps the last seq per
     (publisher, topic) and says how many were missed before each
     notification (a slow subscriber whose queue overflowed), and it drops a
     notification whose outbox id it has seen already (a broker that
-    restarted publishes its last batch again) or that a snapshot already
-    holds. cf_subscriber_snapshot fetches the current state (docs/
+    restarted publishes its last batch again, two brokers may both publish
+    an entry: cf_seqcheck_repeat) or that a snapshot already holds. cf_subscriber_snapshot fetches the current state (docs/
     notifications.md, "Late joiners"), so that the snapshot plus what
     follows misses nothing and repeats nothing. Not thread-safe; never
     prints; only out of memory aborts. This header includes nothing of
@@ -24,7 +26,8 @@
 
 typedef enum {
     CF_SUBSCRIBER_OK = 0,
-    CF_SUBSCRIBER_ERR_ENDPOINT,     /* an endpoint could not be connected to */
+    CF_SUBSCRIBER_ERR_ENDPOINT,     /* an endpoint could not be connected to, or the list
+                                       is malformed */
     CF_SUBSCRIBER_ERR_SOCKET,       /* polling or receiving failed */
     CF_SUBSCRIBER_ERR_SNAPSHOT      /* no snapshot came, or it was not a snapshot map */
 } cf_subscriber_err_t;
@@ -58,7 +61,10 @@ typedef struct {
 typedef struct _cf_subscriber_t cf_subscriber_t;
 typedef struct _cf_curve_t cf_curve_t;
 
-/*  A subscriber of the notification endpoint (copied); does no I/O.        */
+/*  A subscriber of the notification endpoint (copied); does no I/O. With
+    several brokers, endpoint lists every one's notification endpoint,
+    comma-separated (at most 16, cf_endpoints): each notification id is
+    returned once whichever brokers publish it.                             */
 cf_subscriber_t *cf_subscriber_new(const char *endpoint);
 
 /*  Closes the socket, frees and nulls *self_p; accepts NULL.               */
@@ -108,8 +114,14 @@ int cf_subscriber_refused(cf_subscriber_t *self);
 
 /*  The SUB socket, for a caller's own zmq_poll (readable: call
     cf_subscriber_recv with timeout 0 until it returns 0). NULL before
-    connecting. Do not read from it or close it.                            */
+    connecting. Do not read from it or close it. With several endpoints it
+    is the first one's: poll every socket (cf_subscriber_socket_at).        */
 void *cf_subscriber_socket(cf_subscriber_t *self);
+
+/*  The sockets, one per endpoint of the list (0 before connecting), and
+    socket i of them (i < count), for a caller's own poll as above.         */
+size_t cf_subscriber_socket_count(const cf_subscriber_t *self);
+void *cf_subscriber_socket_at(cf_subscriber_t *self, size_t i);
 
 void cf_subscriber_stats(const cf_subscriber_t *self, cf_subscriber_stats_t *stats);
 

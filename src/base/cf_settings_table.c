@@ -39,23 +39,28 @@ static const cf_setting_t s_rows[] = {
     /* name, programs, type, default, flags, arg, help[, alias] */
     { "intake", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where producers connect (required)", NULL },
-    { "intake", PUSH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
-      "the broker's intake endpoint (required)", NULL },
-    { "intake", WATCH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
-      "where to ask for the --snapshot: the broker's intake endpoint", NULL },
+    { "intake", PUSH, CF_ENDPOINTS, NULL, SHARED, "ENDPOINT[,...]",
+      "the broker's intake endpoint (required); with several brokers, theirs, comma-separated: "
+      "sends to one, fails over to the next when it stops answering", NULL },
+    { "intake", WATCH, CF_ENDPOINTS, NULL, SHARED, "ENDPOINT[,...]",
+      "where to ask for the --snapshot: the broker's intake endpoint (with several, the first "
+      "that answers)", NULL },
     { "workers", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where workers connect (required)", NULL },
     { "workers", WORKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "the broker's worker endpoint (required; also --broker)", "broker" },
     { "subscribe", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where subscribers connect (required; also --publish)", "publish" },
-    { "subscribe", WATCH, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
-      "the broker's notification endpoint (required)", NULL },
-    { "subscribe", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
-      "the broker's notification endpoint, for the live feed (default: no feed)", NULL },
-    { "intake", WEB, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+    { "subscribe", WATCH, CF_ENDPOINTS, NULL, SHARED, "ENDPOINT[,...]",
+      "the broker's notification endpoint (required); with several brokers, every one's, "
+      "comma-separated: each notification id is printed once", NULL },
+    { "subscribe", WEB, CF_ENDPOINTS, NULL, SHARED, "ENDPOINT[,...]",
+      "the broker's notification endpoint, for the live feed (default: no feed); with several "
+      "brokers, every one's, comma-separated", NULL },
+    { "intake", WEB, CF_ENDPOINTS, NULL, SHARED, "ENDPOINT[,...]",
       "the broker's intake endpoint: where POST /api/v1/events sends events, and the live "
-      "feed asks for the snapshot (default: no HTTP intake)", NULL },
+      "feed asks for the snapshot (default: no HTTP intake); with several brokers, theirs, "
+      "comma-separated (failover)", NULL },
     { "control", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where operators connect: caseflow-ctl status, workers, drain, pause, resume "
       "(default: none)", NULL },

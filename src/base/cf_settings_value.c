@@ -3,6 +3,7 @@
     exists or an endpoint can be bound is for the program that uses it, which
     says so when it starts.                                                  */
 #include "caseflow/cf_args.h"
+#include "caseflow/cf_endpoints.h"
 #include "caseflow/cf_settings.h"
 
 #include <stdio.h>
@@ -32,6 +33,17 @@ static int check_endpoint(const char *text, char *why, size_t n)
     if (!ok)
         snprintf(why, n, "'%s' is not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH, ...)", text);
     return ok ? 0 : -1;
+}
+
+/*  A client's list: its shape (cf_endpoints), then each endpoint.           */
+static int check_endpoints(const char *text, char *why, size_t n)
+{
+    cf_endpoints_t *list = cf_endpoints_new(text, why, n);
+    int rc = list ? 0 : -1;
+    for (size_t i = 0; list && rc == 0 && i < cf_endpoints_size(list); i++)
+        rc = check_endpoint(cf_endpoints_at(list, i), why, n);
+    cf_endpoints_destroy(&list);
+    return rc;
 }
 
 int cf_settings_yes(const char *text, bool *out)
@@ -72,7 +84,14 @@ int cf_settings_check(const cf_setting_t *row, const char *text, char *why, size
         rc = cf_args_log_level(text, &(cf_log_level_t) { CF_LOG_INFO }, reason, sizeof reason);
         break;
     case CF_SETTING_ENDPOINT:
+        if (strchr(text, ',')) {        /* a client's list reaching the broker ([caseflow]) */
+            snprintf(why, n, "'%s' is a list: this program binds one endpoint (a list of "
+                     "brokers is for the clients)", text);
+            return -1;
+        }
         return check_endpoint(text, why, n);
+    case CF_SETTING_ENDPOINTS:
+        return check_endpoints(text, why, n);
     case CF_SETTING_BOOL:
         if (cf_settings_yes(text, &(bool) { false }) == 0)
             return 0;

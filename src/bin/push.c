@@ -5,7 +5,9 @@
     deadline). With --map FILE each line is a form's submission, made an
     event by cf_form_map first (a submission it refuses is rejected here,
     as a line that is not JSON is); --dry-run prints the events instead of
-    sending them. Everything is read before anything is sent, so an unreadable
+    sending them. --intake may list several brokers' endpoints: the client
+    fails over from one to the next, and a line on stderr says so.
+    Everything is read before anything is sent, so an unreadable
     file stops the run at once. The summary goes to stdout, as text or as one
     JSON object; a progress bar goes to stderr when it is a terminal. Exit 0
     when every event was accepted or duplicate, 1 when one was rejected or
@@ -23,6 +25,7 @@
 #include "caseflow/cf_settings.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -86,6 +89,8 @@ typedef struct {
     int64_t started;
     int64_t sending;            /* when cf_client_run began: the bar's rate and ETA */
     bool bar;
+    uint64_t failovers;         /* told so far */
+    char endpoint[512];         /* the intake endpoint in use, as last told */
 } push_t;
 
 static void list_add(push_list_t *list, push_entry_t entry)
@@ -234,11 +239,25 @@ static int push_read(push_t *p, char *err, size_t n)
 
 /* ---- progress and summary --------------------------------------------- */
 
+/* With several brokers (--intake a list): a line on stderr when the client
+   moved to the next one, whether or not the bar shows. */
+static void tell_failover(push_t *p, const cf_client_stats_t *stats)
+{
+    if (stats->failovers == p->failovers)
+        return;
+    const char *now = cf_client_endpoint(p->client);
+    fprintf(stderr, "%scaseflow-push: no answer from %s: failed over to %s, resending every "
+            "request not acknowledged\n", p->bar ? "\r\033[K" : "", p->endpoint, now);
+    snprintf(p->endpoint, sizeof p->endpoint, "%s", now);
+    p->failovers = stats->failovers;
+}
+
 /* The bar (cf_progress), redrawn in place: \033[K clears what a longer
    line before it left. Only on a terminal (p->bar). */
 static void on_progress(const cf_client_stats_t *stats, void *arg)
 {
     push_t *p = arg;
+    tell_failover(p, stats);
     if (!p->bar || stats->events == 0)
         return;
     char line[160];
@@ -295,7 +314,7 @@ static void print_json(push_t *p, const cf_client_stats_t *s, const push_list_t 
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     /* counts under the statuses' names, as caseflow-bench and caseflow-web's
        intake give them; the events behind the failed ones in *_events */
-    msgpack_pack_map(&pk, 10);
+    msgpack_pack_map(&pk, 12);
     cf_pack_str_or_nil(&pk, "events");       msgpack_pack_uint64(&pk, s->events + p->local.count);
     cf_pack_str_or_nil(&pk, "accepted");     msgpack_pack_uint64(&pk, s->accepted);
     cf_pack_str_or_nil(&pk, "duplicate");    msgpack_pack_uint64(&pk, s->duplicate);
@@ -303,6 +322,8 @@ static void print_json(push_t *p, const cf_client_stats_t *s, const push_list_t 
     cf_pack_str_or_nil(&pk, "unacked");      msgpack_pack_uint64(&pk, unacked->count);
     cf_pack_str_or_nil(&pk, "busy");         msgpack_pack_uint64(&pk, s->busy);      /* acks, then resent */
     cf_pack_str_or_nil(&pk, "resent");       msgpack_pack_uint64(&pk, s->resent);
+    cf_pack_str_or_nil(&pk, "failovers");    msgpack_pack_uint64(&pk, s->failovers);
+    cf_pack_str_or_nil(&pk, "endpoint");     cf_pack_str_or_nil(&pk, cf_client_endpoint(p->client));
     cf_pack_str_or_nil(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
     cf_pack_str_or_nil(&pk, "rejected_events");  pack_entries(p, &pk, rejected);
     cf_pack_str_or_nil(&pk, "unacked_events");   pack_entries(p, &pk, unacked);
@@ -317,6 +338,9 @@ static void print_text(push_t *p, const cf_client_stats_t *s, const push_list_t 
     printf("%zu events in %.2f s: %zu accepted, %zu duplicate, %zu rejected, %zu unacked\n",
            s->events + p->local.count, seconds, s->accepted, s->duplicate, rejected->count,
            unacked->count);
+    if (s->failovers)
+        printf("failed over %" PRIu64 " time%s, ending at %s\n", s->failovers,
+               s->failovers == 1 ? "" : "s", cf_client_endpoint(p->client));
     const push_list_t *lists[] = { rejected, unacked };
     for (int l = 0; l < 2; l++) {
         if (lists[l]->count)
@@ -384,6 +408,10 @@ static int push_send(push_t *p)
         cf_client_set_stop_flag(p->client, cf_args_trap_signals());
         p->bar = !p->options.quiet && isatty(STDERR_FILENO);
         p->sending = cf_clock_ms();
+        snprintf(p->endpoint, sizeof p->endpoint, "%s", cf_client_endpoint(p->client));
+        if (strchr(p->options.intake, ','))        /* several brokers: say which one */
+            fprintf(stderr, "caseflow-push: sending to %s (of %s)\n", p->endpoint,
+                    p->options.intake);
         int rc = cf_client_run(p->client, on_progress, p);
         if (p->bar)
             fputc('\n', stderr);

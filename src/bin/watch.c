@@ -4,7 +4,9 @@
     once. A body that is not a msgpack map prints as {"topic", "error"}.
     cf_subscriber keeps the last seq per (publisher, topic), so it warns on
     stderr when some were missed, and drops a notification whose outbox id
-    it has seen (a broker that restarted publishes its last batch again);
+    it has seen (a broker that restarted publishes its last batch again;
+    with --subscribe a list of several brokers' endpoints, it is on each,
+    and an id two of them publish is printed once);
     nothing else goes to stderr. A thin main: options, a cf_subscriber on a
     cf_loop, cf_json for the text. Exits 0 after
     --count notifications, --idle seconds without one, or SIGINT/SIGTERM; 2
@@ -236,7 +238,9 @@ int main(int argc, char **argv)
             w.status = 1;
         }
         cf_loop_t *loop = cf_loop_new();
-        cf_loop_add_socket(loop, cf_subscriber_socket(w.subscriber), watch_on_readable, &w);
+        for (size_t i = 0; i < cf_subscriber_socket_count(w.subscriber); i++)   /* a broker each */
+            cf_loop_add_socket(loop, cf_subscriber_socket_at(w.subscriber, i), watch_on_readable,
+                               &w);
         cf_loop_add_timer(loop, WATCH_TICK_MS, watch_on_tick, &w);
         cf_loop_set_stop_flag(loop, cf_args_trap_signals());
         if (w.status == 0 && cf_loop_run(loop) < 0) {

@@ -44,9 +44,8 @@ void cf_client_destroy(cf_client_t **self_p)
     cf_client_t *self = *self_p;
     self->on_final = NULL;                  /* nobody is told of what is dropped */
     cf_client_poll_end(self);
-    cf_handshake_destroy(&self->handshake);
-    if (self->socket)
-        zmq_close(self->socket);
+    cf_client_close(self);
+    cf_endpoints_destroy(&self->endpoints);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     for (size_t i = 0; i < self->event_count; i++)
@@ -237,6 +236,12 @@ const char *cf_client_error(const cf_client_t *self)
 {
     assert(self);
     return self->error;
+}
+
+const char *cf_client_endpoint(const cf_client_t *self)
+{
+    assert(self);
+    return self->endpoints ? cf_endpoints_at(self->endpoints, self->current) : self->endpoint;
 }
 
 int cf_client_refused(cf_client_t *self)

@@ -5,6 +5,7 @@
 #define CF_CLIENT_INTERNAL_H
 
 #include "caseflow/cf_client.h"
+#include "caseflow/cf_endpoints.h"
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_msg.h"
@@ -39,7 +40,12 @@ typedef struct {
 } client_request_t;
 
 struct _cf_client_t {
-    char *endpoint;
+    char *endpoint;             /* as given: one endpoint, or a list (cf_endpoints) */
+    cf_endpoints_t *endpoints;  /* parsed by cf_client_connect; NULL before */
+    size_t current;             /* the one in use */
+    size_t tried;               /* endpoints tried in a row without a first answer */
+    int64_t quiet_since;        /* since when the one in use has answered nothing while
+                                   requests were in flight (failover after timeout_ms) */
     const cf_curve_t *curve;        /* borrowed; NULL = plain */
     unsigned batch, window;
     unsigned allowed;           /* requests in flight allowed now: halves on busy,
@@ -48,7 +54,7 @@ struct _cf_client_t {
     bool busy_final;            /* a busy ack finishes the event (CF_CLIENT_BUSY) */
     int connect_ms;             /* 0: wait for the first handshake as long as it takes */
     bool answered;              /* a handshake succeeded or was refused */
-    int64_t run_started;
+    int64_t connect_started;    /* the run's start, or the last failover's */
     volatile sig_atomic_t *stop_flag;
 
     char *arena;            /* event bytes and ids, back to back */
@@ -86,6 +92,9 @@ struct _cf_client_t {
 /*  Records an error on self and returns -1.                                 */
 int cf_client_fail(cf_client_t *self, cf_client_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*  Closes the socket (and its handshake watch) if open; the context stays.  */
+void cf_client_close(cf_client_t *self);
 
 /*  The queue of events to send, in order; push_front puts an event back.    */
 void cf_client_queue_push(cf_client_t *self, uint32_t index, bool front);

@@ -30,11 +30,22 @@
 #define CLIENT_BUSY_PAUSE_MAX_MS    5000    /* it doubles up to this */
 #define CLIENT_REPLY_PARTS          8       /* an ACK or ERROR has 4; more is ignored */
 
+void cf_client_close(cf_client_t *self)
+{
+    cf_handshake_destroy(&self->handshake);     /* before its socket closes */
+    if (self->socket)
+        zmq_close(self->socket);
+    self->socket = NULL;
+}
+
 int cf_client_connect(cf_client_t *self)
 {
     assert(self);
     if (self->socket)
         return 0;
+    char err[512];
+    if (!self->endpoints && !(self->endpoints = cf_endpoints_new(self->endpoint, err, sizeof err)))
+        return cf_client_fail(self, CF_CLIENT_ERR_ENDPOINT, "intake endpoints %s", err);
     if (!self->ctx && !(self->ctx = zmq_ctx_new()))
         return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "zmq_ctx_new: %s", zmq_strerror(errno));
     int linger = 0;
@@ -44,19 +55,16 @@ int cf_client_connect(cf_client_t *self)
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     if (self->curve && cf_curve_client(self->curve, self->socket) < 0) {
         cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "CURVE: %s", zmq_strerror(errno));
-        zmq_close(self->socket);
-        self->socket = NULL;
+        cf_client_close(self);
         return -1;
     }
     int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;
     zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     self->handshake = cf_handshake_new(self->ctx, self->socket);   /* NULL: not watched */
-    if (zmq_connect(self->socket, self->endpoint) < 0) {
-        cf_client_fail(self, CF_CLIENT_ERR_ENDPOINT, "intake endpoint '%s': %s", self->endpoint,
-                       zmq_strerror(errno));
-        cf_handshake_destroy(&self->handshake);
-        zmq_close(self->socket);
-        self->socket = NULL;
+    if (zmq_connect(self->socket, cf_client_endpoint(self)) < 0) {
+        cf_client_fail(self, CF_CLIENT_ERR_ENDPOINT, "intake endpoint '%s': %s",
+                       cf_client_endpoint(self), zmq_strerror(errno));
+        cf_client_close(self);
         return -1;
     }
     return 0;
@@ -259,8 +267,10 @@ static int client_on_readable(cf_loop_t *loop, void *socket, void *arg)
     (void) loop;
     cf_client_t *self = arg;
     int64_t now = cf_clock_ms();
-    while (cf_multipart_recv(self->parts, socket) == 0)
+    while (cf_multipart_recv(self->parts, socket) == 0) {
+        self->quiet_since = now;            /* the broker in use is alive */
         client_on_reply(self, self->parts, now);
+    }
     if (errno != EAGAIN && errno != EINTR)
         return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "receive: %s", zmq_strerror(errno));
     if (client_fill(self, now) < 0)
@@ -289,18 +299,39 @@ static int client_on_reconnect(cf_client_t *self, int64_t now)
     return 0;
 }
 
+/* Moves to the next endpoint of the list (after the last, the first): a
+   new socket there, in the loop instead of the old one, and every request
+   in flight sent again at once, as after a reconnect: what the old broker
+   held of ours is as good as lost, and an event applied there already
+   comes back duplicate. Replies to the old socket cannot come any more. */
+static int client_failover(cf_client_t *self, cf_loop_t *loop, int64_t now)
+{
+    cf_loop_remove_socket(loop, self->socket);
+    cf_client_close(self);
+    self->current = (self->current + 1) % cf_endpoints_size(self->endpoints);
+    self->stats.failovers++;
+    self->quiet_since = self->connect_started = now;
+    if (cf_client_connect(self) < 0)
+        return -1;
+    cf_loop_add_socket(loop, self->socket, client_on_readable, self);
+    return client_on_reconnect(self, now);
+}
+
 /* Whether the endpoint has answered (refused is an answer) before the
    connect timeout: a ZeroMQ connect to a port where nothing listens is no
    error, libzmq only tries again and again, so without this a producer
-   would wait out its whole deadline (60 s) to learn that. -1 with the
-   error set when it has not, else 0. */
-static int client_check_answered(cf_client_t *self, int refused, int64_t now)
+   would wait out its whole deadline (60 s) to learn that. With a list, an
+   endpoint that does not answer in time hands over to the next, and only
+   when none of them has: -1 with the error set. Else 0. */
+static int client_check_answered(cf_client_t *self, cf_loop_t *loop, int refused, int64_t now)
 {
     if (self->answered || !self->connect_ms || !self->handshake)
         return 0;
     self->answered = refused || cf_handshake_ever_succeeded(self->handshake);
-    if (self->answered || now - self->run_started < self->connect_ms)
+    if (self->answered || now - self->connect_started < self->connect_ms)
         return 0;
+    if (++self->tried < cf_endpoints_size(self->endpoints))
+        return client_failover(self, loop, now);
     /* with CURVE, a wrong server key looks the same: the broker cannot read
        the client's HELLO and drops the connection without a word */
     return cf_client_fail(self, CF_CLIENT_ERR_UNREACHABLE,
@@ -310,16 +341,31 @@ static int client_check_answered(cf_client_t *self, int refused, int64_t now)
                                         "public key" : "and is this its intake endpoint");
 }
 
+/* Whether the broker in use has gone quiet: requests wait for it and it
+   has answered none of ours for the ACK timeout (it died, or it is cut
+   off; a broker that is only slow answers something). With a list, that
+   is the time to move on; with one endpoint the timeouts resend as ever. */
+static int client_check_quiet(cf_client_t *self, cf_loop_t *loop, int64_t now)
+{
+    if (self->in_flight == 0)
+        self->quiet_since = now;
+    if (cf_endpoints_size(self->endpoints) < 2 || now - self->quiet_since < self->timeout_ms)
+        return 0;
+    return client_failover(self, loop, now);
+}
+
 static int client_on_tick(cf_loop_t *loop, int timer_id, void *arg)
 {
-    (void) loop, (void) timer_id;
+    (void) timer_id;
     cf_client_t *self = arg;
     int64_t now = cf_clock_ms();
     /* libzmq never tries a refused handshake again: cf_handshake does, now
        and then (a place may free up under the broker's connection limit, a
        key may be added to its allow-list) */
-    int refused = self->handshake ? cf_handshake_keep_trying(self->handshake, self->endpoint) : 0;
-    if (client_check_answered(self, refused, now) < 0)
+    int refused = self->handshake ? cf_handshake_keep_trying(self->handshake,
+                                                             cf_client_endpoint(self)) : 0;
+    if (client_check_answered(self, loop, refused, now) < 0
+        || client_check_quiet(self, loop, now) < 0)
         return -1;
     if (self->handshake && cf_handshake_reconnected(self->handshake)
         && client_on_reconnect(self, now) < 0)
@@ -408,7 +454,7 @@ static void client_start(cf_client_t *self)
     self->busy_until = 0;
     self->busy_pause_ms = CLIENT_BUSY_PAUSE_MS;
     self->allowed = self->window;
-    self->last_progress = self->run_started = cf_clock_ms();
+    self->last_progress = self->connect_started = self->quiet_since = cf_clock_ms();
 }
 
 static void client_stop(cf_client_t *self)

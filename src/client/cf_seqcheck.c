@@ -1,10 +1,12 @@
 /*  cf_seqcheck: (publisher, topic) -> last seq, on a cf_seqmap keyed by the
     publisher, a NUL byte and the topic, so that no two pairs share a key;
-    see cf_seqcheck.h.                                                       */
+    outbox ids on a cf_recent, one stream per shard and one for the
+    milestones; see cf_seqcheck.h.                                           */
 #include "caseflow/cf_seqcheck.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_seqmap.h"
 #include "caseflow/cf_shard.h"
+#include "cf_recent.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -17,14 +19,14 @@ struct _cf_seqcheck_t {
     cf_seqmap_t *last;
     char *scratch;          /* the key being looked up */
     size_t scratch_size;
-    uint64_t last_ms[SEQCHECK_SHARDS], last_n[SEQCHECK_SHARDS];     /* last outbox id */
-    bool seen[SEQCHECK_SHARDS];
+    cf_recent_t *ids;       /* outbox ids delivered lately */
 };
 
 cf_seqcheck_t *cf_seqcheck_new(void)
 {
     cf_seqcheck_t *self = cf_calloc(1, sizeof *self);
     self->last = cf_seqmap_new();
+    self->ids = cf_recent_new(SEQCHECK_SHARDS);
     return self;
 }
 
@@ -34,6 +36,7 @@ void cf_seqcheck_destroy(cf_seqcheck_t **self_p)
         return;
     cf_seqcheck_t *self = *self_p;
     cf_seqmap_destroy(&self->last);
+    cf_recent_destroy(&self->ids);
     free(self->scratch);
     free(self);
     *self_p = NULL;
@@ -67,28 +70,40 @@ size_t cf_seqcheck_size(const cf_seqcheck_t *self)
     return cf_seqmap_size(self->last);
 }
 
-bool cf_seqcheck_repeat(cf_seqcheck_t *self, const char *id, size_t len)
+/* The stream and entry id of an outbox id; false when it does not parse. */
+static bool seqcheck_parse(const char *id, size_t len, unsigned *stream, unsigned long long *ms,
+                           unsigned long long *n)
 {
-    assert(self && (id || !len));
     char text[64];
     if (len == 0 || len >= sizeof text)
         return false;
     memcpy(text, id, len);
     text[len] = '\0';
     unsigned shard = SEQCHECK_SHARDS - 1;    /* p-<ms>-<n>: the milestones' stream */
-    unsigned long long ms, n;
     int used = 0;
     bool parsed = text[0] == 'p'
-                ? sscanf(text, "p-%llu-%llu%n", &ms, &n, &used) == 2
-                : sscanf(text, "s%u-%llu-%llu%n", &shard, &ms, &n, &used) == 3;
+                ? sscanf(text, "p-%llu-%llu%n", ms, n, &used) == 2
+                : sscanf(text, "s%u-%llu-%llu%n", &shard, ms, n, &used) == 3;
     if (!parsed || (size_t) used != len || shard >= SEQCHECK_SHARDS
         || (text[0] != 'p' && shard == SEQCHECK_SHARDS - 1))
         return false;
-    if (self->seen[shard] && (ms < self->last_ms[shard]
-                              || (ms == self->last_ms[shard] && n <= self->last_n[shard])))
-        return true;
-    self->seen[shard] = true;
-    self->last_ms[shard] = ms;
-    self->last_n[shard] = n;
-    return false;
+    *stream = shard;
+    return true;
+}
+
+bool cf_seqcheck_repeat(cf_seqcheck_t *self, const char *id, size_t len)
+{
+    assert(self && (id || !len));
+    unsigned stream;
+    unsigned long long ms, n;
+    return seqcheck_parse(id, len, &stream, &ms, &n) && cf_recent_seen(self->ids, stream, ms, n);
+}
+
+void cf_seqcheck_floor(cf_seqcheck_t *self, const char *id, size_t len)
+{
+    assert(self && (id || !len));
+    unsigned stream;
+    unsigned long long ms, n;
+    if (seqcheck_parse(id, len, &stream, &ms, &n))
+        cf_recent_floor(self->ids, stream, ms, n);
 }

@@ -2,6 +2,7 @@
     subscriber's repeat check with its cursors; see cf_snapshot.h.          */
 #include "caseflow/cf_snapshot.h"
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_endpoints.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_multipart.h"
 #include "caseflow/cf_unpack.h"
@@ -33,10 +34,10 @@ static int snapshot_ask(void *dealer, const char *intake, int timeout_ms, msgpac
     return rc;
 }
 
-int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve, int timeout_ms,
-                      msgpack_sbuffer *body, char *err, size_t err_size)
+/* The snapshot from the broker at one intake endpoint. 0 or -1 (err). */
+static int snapshot_fetch_one(void *zmq_ctx, const char *intake, const cf_curve_t *curve,
+                              int timeout_ms, msgpack_sbuffer *body, char *err, size_t err_size)
 {
-    assert(zmq_ctx && intake && body && err);
     void *dealer = zmq_socket(zmq_ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
@@ -51,6 +52,25 @@ int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve
     else
         rc = snapshot_ask(dealer, intake, timeout_ms, body, err, err_size);
     zmq_close(dealer);
+    return rc;
+}
+
+int cf_snapshot_fetch(void *zmq_ctx, const char *intake, const cf_curve_t *curve, int timeout_ms,
+                      msgpack_sbuffer *body, char *err, size_t err_size)
+{
+    assert(zmq_ctx && intake && body && err);
+    cf_endpoints_t *list = cf_endpoints_new(intake, err, err_size);
+    if (!list)
+        return -1;
+    /* every broker reads the same Redis, so any one's snapshot will do: ask
+       each in turn, sharing the time out, until one answers */
+    size_t count = cf_endpoints_size(list);
+    int each = timeout_ms / (int) count > 0 ? timeout_ms / (int) count : 1;
+    int rc = -1;
+    for (size_t i = 0; rc < 0 && i < count; i++)
+        rc = snapshot_fetch_one(zmq_ctx, cf_endpoints_at(list, i), curve, each, body, err,
+                                err_size);
+    cf_endpoints_destroy(&list);
     return rc;
 }
 
@@ -76,7 +96,7 @@ int cf_snapshot_prime(cf_seqcheck_t *seqs, const msgpack_object *snapshot)
                                field->via.str.ptr, (int) cursor->via.str.size,
                                cursor->via.str.ptr);
             if (len > 0 && (size_t) len < sizeof id)
-                cf_seqcheck_repeat(seqs, id, (size_t) len);
+                cf_seqcheck_floor(seqs, id, (size_t) len);
         }
         return 0;
     }

@@ -3,6 +3,7 @@
     condition variable, broadcast at each notification and at close.        */
 #include "cf_web_feed.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_endpoints.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_multipart.h"
@@ -149,8 +150,16 @@ cf_web_feed_t *cf_web_feed_new(const char *subscribe, const char *intake, const 
     zmq_setsockopt(self->socket, ZMQ_SUBSCRIBE, "", 0);
     if (curve)
         cf_curve_client(curve, self->socket);
-    if (zmq_connect(self->socket, subscribe) < 0) {
-        snprintf(err, n, "notification endpoint '%s': %s", subscribe, zmq_strerror(errno));
+    /* with several brokers, on every one (each publishes a part): the
+       repeats are dropped by id (cf_seqcheck) */
+    cf_endpoints_t *list = cf_endpoints_new(subscribe, err, n);
+    int rc = list ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < cf_endpoints_size(list); i++)
+        if ((rc = zmq_connect(self->socket, cf_endpoints_at(list, i))) < 0)
+            snprintf(err, n, "notification endpoint '%s': %s", cf_endpoints_at(list, i),
+                     zmq_strerror(errno));
+    cf_endpoints_destroy(&list);
+    if (rc < 0) {
         cf_web_feed_destroy(&self);
         return NULL;
     }

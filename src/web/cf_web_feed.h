@@ -2,11 +2,12 @@
     GET /api/v1/notifications streams as Server-Sent Events.
 
     One subscriber for the whole daemon: a thread with a SUB socket on the
-    broker's notification endpoint (CURVE with the subscriber's key when
-    given) keeps the last CF_WEB_FEED_RING notifications, each as one line
+    broker's notification endpoint (on each of a list of several brokers'
+    endpoints; CURVE with the subscriber's key when given) keeps the last CF_WEB_FEED_RING notifications, each as one line
     of JSON with a number of its own (1, 2, 3 ...), and wakes the streams
     waiting for them. A republished outbox entry (a restarted broker's last
-    batch) is dropped as caseflow-watch drops it (cf_seqcheck_repeat), and
+    batch, or an entry two brokers both published) is dropped as
+    caseflow-watch drops it (cf_seqcheck_repeat), and
     gaps in a topic's seq are counted. A stream that starts afresh, or
     resumes from a number the ring no longer holds, first gets the broker's
     snapshot (cf_snapshot_fetch), and then only the notifications the

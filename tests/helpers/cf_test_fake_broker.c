@@ -107,7 +107,7 @@ static void fake_answer(fake_t *fake, cf_multipart_t *parts)
         fake_restart(fake);
         return;
     }
-    if ((fake->mode == FAKE_DROP_FIRST && push == 1)
+    if ((fake->mode == FAKE_DROP_FIRST && push == 1) || fake->mode == FAKE_SILENT
         || (fake->mode == FAKE_LATE_FIRST && fake_late(fake, parts, push, events)))
         return;
     if (fake->mode == FAKE_GARBAGE_FIRST && push == 1) {

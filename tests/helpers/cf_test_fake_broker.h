@@ -3,7 +3,7 @@
     comes from its event_id's prefix ("rej..." rejected, "dup..."
     duplicate, else accepted); the mode changes what becomes of the first
     push (busy, lost, garbled, held and answered late, lost with a
-    restart) or of all of them (ERROR, answered twice).                     */
+    restart) or of all of them (ERROR, answered twice, never answered).                     */
 #ifndef CF_TEST_FAKE_BROKER_H
 #define CF_TEST_FAKE_BROKER_H
 
@@ -14,7 +14,8 @@
 #include "caseflow/cf_client.h"
 
 typedef enum { FAKE_NORMAL, FAKE_BUSY_FIRST, FAKE_DROP_FIRST, FAKE_GARBAGE_FIRST, FAKE_ERROR,
-               FAKE_TWICE, FAKE_LATE_FIRST, FAKE_RESTART_FIRST } fake_mode_t;
+               FAKE_TWICE, FAKE_LATE_FIRST, FAKE_RESTART_FIRST,
+               FAKE_SILENT /* takes every push, answers none: a broker cut off */ } fake_mode_t;
 
 typedef struct {
     fake_mode_t mode;

@@ -275,6 +275,74 @@ static void test_slow_broker_is_not_unreachable(void **state)
     fake_stop(&fake);
 }
 
+/* Two brokers: the first takes every request and answers none. After the
+   ACK timeout with nothing heard, the client moves to the second and
+   resends there at once; every event is accepted, once. */
+static void test_failover_on_silence(void **state)
+{
+    (void) state;
+    fake_t *silent = fake_start(FAKE_SILENT), *good = fake_start(FAKE_NORMAL);
+    char list[160];
+    snprintf(list, sizeof list, "%s,%s", silent->endpoint, good->endpoint);
+    cf_client_t *client = cf_client_new(list);
+    assert_string_equal(cf_client_endpoint(client), list);     /* not connected yet */
+    cf_client_set_batch(client, 10);
+    cf_client_set_timeout(client, 300);
+    cf_client_set_deadline(client, 5000);
+    cf_test_add_events(client, "ok-", 25);
+    assert_int_equal(cf_client_run(client, NULL, NULL), 0);
+    cf_client_stats_t stats;
+    cf_client_stats(client, &stats);
+    assert_int_equal(stats.accepted, 25);
+    assert_int_equal(stats.failovers, 1);
+    assert_int_equal(stats.resent, 25);
+    assert_string_equal(cf_client_endpoint(client), good->endpoint);
+    assert_true(atomic_load(&silent->pushes) >= 1);
+    cf_client_destroy(&client);
+    fake_stop(&silent);
+    fake_stop(&good);
+}
+
+/* Nothing listens at the first endpoint of the list: with a connect
+   timeout the client tries the next instead of giving up; with no broker
+   at any of them it gives up naming the list. A malformed list is the
+   endpoint's error. */
+static void test_failover_when_unreachable(void **state)
+{
+    (void) state;
+    fake_t *good = fake_start(FAKE_NORMAL);
+    char nobody[64], nobody2[64], list[200];
+    cf_test_free_endpoint(nobody, sizeof nobody);
+    snprintf(list, sizeof list, "%s, %s", nobody, good->endpoint);
+    cf_client_t *client = cf_client_new(list);
+    cf_client_set_connect_timeout(client, 300);
+    cf_test_add_events(client, "ok-", 5);
+    assert_int_equal(cf_client_run(client, NULL, NULL), 0);
+    cf_client_stats_t stats;
+    cf_client_stats(client, &stats);
+    assert_int_equal(stats.accepted, 5);
+    assert_int_equal(stats.failovers, 1);
+    cf_client_destroy(&client);
+    fake_stop(&good);
+
+    cf_test_free_endpoint(nobody2, sizeof nobody2);
+    snprintf(list, sizeof list, "%s,%s", nobody, nobody2);
+    client = cf_client_new(list);
+    cf_client_set_connect_timeout(client, 200);
+    cf_test_add_events(client, "ok-", 5);
+    assert_int_equal(cf_client_run(client, NULL, NULL), -1);
+    assert_int_equal(cf_client_error_code(client), CF_CLIENT_ERR_UNREACHABLE);
+    if (!strstr(cf_client_error(client), list))
+        fail_msg("error: %s", cf_client_error(client));
+    cf_client_destroy(&client);
+
+    client = cf_client_new("tcp://127.0.0.1:1,,tcp://127.0.0.1:2");
+    assert_int_equal(cf_client_connect(client), -1);
+    assert_int_equal(cf_client_error_code(client), CF_CLIENT_ERR_ENDPOINT);
+    assert_non_null(strstr(cf_client_error(client), "empty endpoint"));
+    cf_client_destroy(&client);
+}
+
 static void test_stop_flag_and_bad_input(void **state)
 {
     (void) state;
@@ -334,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_no_broker),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_slow_broker_is_not_unreachable),
+        cmocka_unit_test(test_failover_on_silence),
+        cmocka_unit_test(test_failover_when_unreachable),
         cmocka_unit_test(test_stop_flag_and_bad_input),
         cmocka_unit_test(test_many_events),
     };

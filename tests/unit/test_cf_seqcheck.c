@@ -69,9 +69,10 @@ static void test_bounded(void **state)
     cf_seqcheck_destroy(&check);
 }
 
-/* Outbox ids: a repeat is at or before the last id of its stream; every
-   shard a deployment may have (up to CF_SHARD_MAX) and the milestones'
-   stream are streams apart. */
+/* Outbox ids: a repeat is an id seen already, whatever the order (two
+   brokers publish a stream's batches each at its own pace), or one at or
+   before a snapshot's cursor; every shard a deployment may have (up to
+   CF_SHARD_MAX) and the milestones' stream are streams apart. */
 static bool repeat(cf_seqcheck_t *check, const char *id)
 {
     return cf_seqcheck_repeat(check, id, strlen(id));
@@ -83,12 +84,21 @@ static void test_outbox_ids(void **state)
     cf_seqcheck_t *check = cf_seqcheck_new();
     assert_false(repeat(check, "s63-100-0"));
     assert_false(repeat(check, "p-5-0"));           /* not shard 63's stream */
+    assert_false(repeat(check, "s63-99-7"));        /* earlier, from the slower broker: news */
+    assert_true(repeat(check, "s63-100-0"));        /* the other broker's copy */
     assert_true(repeat(check, "s63-99-7"));
     assert_true(repeat(check, "p-5-0"));
     assert_false(repeat(check, "s1023-1-0"));
     assert_true(repeat(check, "s1023-1-0"));
     assert_false(repeat(check, "s1024-1-0"));        /* past CF_SHARD_MAX: not checked */
     assert_false(repeat(check, "s1024-1-0"));
+    assert_false(repeat(check, "s1-x"));             /* does not parse: never a repeat */
+    assert_false(repeat(check, "s1-x"));
+    cf_seqcheck_floor(check, "s5-200-3", 8);        /* a snapshot's cursor */
+    assert_true(repeat(check, "s5-200-3"));
+    assert_true(repeat(check, "s5-199-9"));
+    assert_false(repeat(check, "s5-200-4"));
+    assert_false(repeat(check, "s6-1-0"));           /* another stream */
     cf_seqcheck_destroy(&check);
 }
 

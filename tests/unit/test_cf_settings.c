@@ -162,6 +162,16 @@ static void test_values(void **unused)
         assert_int_equal(cf_settings_check(endpoint, good[i], why, sizeof why), 0);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(cf_settings_check(endpoint, bad[i], why, sizeof why), -1);
+    assert_int_equal(cf_settings_check(endpoint, "tcp://a:1,tcp://b:2", why, sizeof why), -1);
+    assert_non_null(strstr(why, "is a list"));          /* the broker binds one */
+    const cf_setting_t *list = cf_settings_find("push", "intake");
+    const char *good_lists[] = { "tcp://a:1", "tcp://a:1,tcp://b:2", " tcp://a:1 , ipc:///x " };
+    const char *bad_lists[] = { "tcp://a:1,", ",tcp://a:1", "tcp://a:1,,tcp://b:2",
+                                "tcp://a:1,nonsense", "tcp://a:1,tcp://a:1", "tcp://a" };
+    for (size_t i = 0; i < sizeof good_lists / sizeof *good_lists; i++)
+        assert_int_equal(cf_settings_check(list, good_lists[i], why, sizeof why), 0);
+    for (size_t i = 0; i < sizeof bad_lists / sizeof *bad_lists; i++)
+        assert_int_equal(cf_settings_check(list, bad_lists[i], why, sizeof why), -1);
     const cf_setting_t *secret = &(cf_setting_t) { "password", CF_PROG_WORKER, CF_NUMBER(1, 2),
                                                    NULL, CF_SETTING_SECRET, "N", "x", NULL };
     assert_int_equal(cf_settings_check(secret, "hunter2", why, sizeof why), -1);
@@ -173,6 +183,13 @@ static void test_values(void **unused)
     char env[64];
     assert_string_equal(cf_settings_env_name(cf_settings_find("worker", "poison-tries"), env,
                                              sizeof env), "CASEFLOW_POISON_TRIES");
+}
+
+/*  A setting's type, with an endpoint the broker binds and the list a
+    client connects to (one per broker) taken as one kind.                  */
+static int endpoint_kind(cf_setting_type_t type)
+{
+    return type == CF_SETTING_ENDPOINTS ? CF_SETTING_ENDPOINT : (int) type;
 }
 
 /*  The table: names as flags, rows of one name agreeing, good defaults.     */
@@ -192,7 +209,7 @@ static void test_table(void **unused)
                 continue;
             assert_int_equal(a->programs & b->programs, 0);       /* one row per program */
             if ((a->flags | b->flags) & CF_SETTING_SHARED) {
-                assert_int_equal(a->type, b->type);
+                assert_int_equal(endpoint_kind(a->type), endpoint_kind(b->type));
                 assert_int_equal(a->flags, b->flags);
                 assert_true(a->min == b->min && a->max == b->max);
                 assert_true(a->def == b->def || (a->def && b->def && !strcmp(a->def, b->def)));

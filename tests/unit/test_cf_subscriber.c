@@ -1,12 +1,15 @@
 /*  Tests of cf_subscriber against a PUB socket of the test's own on
     loopback: the prefix filter, the missed count per (publisher, topic), a
     republished outbox id dropped as a repeat, a body that is not a map,
-    recv's timeouts, and a snapshot endpoint nobody answers.                 */
+    recv's timeouts, a snapshot endpoint nobody answers, and two brokers'
+    endpoints whose copies of each outbox id come out once.                  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <msgpack.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
@@ -97,6 +100,57 @@ static void test_gaps_repeats_and_prefixes(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* Two brokers: the subscriber is on both; each publishes a part of one
+   stream, some entries both, in no common order. Every id comes out once,
+   and the ids only the slower broker published are not taken for repeats. */
+static void test_two_brokers(void **state)
+{
+    (void) state;
+    void *ctx = zmq_ctx_new();
+    void *pub1 = zmq_socket(ctx, ZMQ_PUB), *pub2 = zmq_socket(ctx, ZMQ_PUB);
+    char endpoint1[64], endpoint2[64], list[140];
+    cf_test_bind_loopback(pub1, endpoint1, sizeof endpoint1);
+    cf_test_bind_loopback(pub2, endpoint2, sizeof endpoint2);
+    snprintf(list, sizeof list, "%s,%s", endpoint1, endpoint2);
+    cf_subscriber_t *sub = cf_subscriber_new(list);
+    assert_int_equal(cf_subscriber_connect(sub), 0);
+    assert_int_equal(cf_subscriber_socket_count(sub), 2);
+    assert_ptr_equal(cf_subscriber_socket_at(sub, 0), cf_subscriber_socket(sub));
+    struct timespec settle = { 0, 300 * 1000000L };
+    nanosleep(&settle, NULL);
+
+    char id[32];
+    for (int i = 5; i < 15; i++) {          /* broker 2, ahead: entries 5..14 */
+        snprintf(id, sizeof id, "s3-100-%d", i);
+        publish(pub2, "case.A.registered", "b2", (uint64_t) i - 4, id);
+    }
+    nanosleep(&settle, NULL);
+    for (int i = 0; i < 10; i++) {          /* broker 1, behind: entries 0..9 */
+        snprintf(id, sizeof id, "s3-100-%d", i);
+        publish(pub1, "case.A.registered", "b1", (uint64_t) i + 1, id);
+    }
+    cf_notification_t n;
+    int count = 0;
+    while (cf_subscriber_recv(sub, 500, &n) == 1)
+        count++;
+    assert_int_equal(count, 15);            /* 0..14, each once */
+    cf_subscriber_stats_t stats;
+    cf_subscriber_stats(sub, &stats);
+    assert_int_equal(stats.received, 15);
+    assert_int_equal(stats.repeats, 5);     /* 5..9 from broker 1 */
+    assert_int_equal(stats.missed, 0);
+    cf_subscriber_destroy(&sub);
+
+    sub = cf_subscriber_new("tcp://127.0.0.1:1,tcp://127.0.0.1:1");
+    assert_int_equal(cf_subscriber_connect(sub), -1);
+    assert_int_equal(cf_subscriber_error_code(sub), CF_SUBSCRIBER_ERR_ENDPOINT);
+    assert_non_null(strstr(cf_subscriber_error(sub), "twice"));
+    cf_subscriber_destroy(&sub);
+    zmq_close(pub1);
+    zmq_close(pub2);
+    zmq_ctx_term(ctx);
+}
+
 static void test_errors(void **state)
 {
     (void) state;
@@ -123,6 +177,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gaps_repeats_and_prefixes),
+        cmocka_unit_test(test_two_brokers),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
