@@ -1,7 +1,25 @@
 """What Producer and Subscriber share: a socket on a ZeroMQ context that they
 own unless the caller gave one, both closed by close() or at the end of a
-with block."""
+with block; and the list of endpoints they take with several brokers."""
 import zmq
+
+MAX_ENDPOINTS = 16          # brokers one client may name, as in C (cf_endpoints)
+
+
+def endpoints(text):
+    """The endpoints of "tcp://b1:5570,tcp://b2:5570" (or of one endpoint,
+    or of a list or tuple of them), blanks around each dropped. ValueError
+    when the list is empty, has an empty element or a repeated one, or
+    more than MAX_ENDPOINTS."""
+    items = list(text) if isinstance(text, (list, tuple)) else str(text).split(",")
+    items = [item.strip() for item in items]
+    if not items or any(not item for item in items):
+        raise ValueError(f"endpoints {text!r}: an empty endpoint in the list")
+    if len(set(items)) != len(items):
+        raise ValueError(f"endpoints {text!r}: an endpoint listed twice")
+    if len(items) > MAX_ENDPOINTS:
+        raise ValueError(f"endpoints {text!r}: more than {MAX_ENDPOINTS}")
+    return items
 
 
 class SocketOwner:

@@ -10,6 +10,15 @@ are sent again after a pause (0.1 s doubling to 5 s) with half as many
 requests in flight, growing back by one per request answered without busy.
 Resending is safe: the event_id is the idempotency key. When no event
 became final for `deadline` seconds, what is left ends unacked.
+
+With several brokers, endpoint lists their intake endpoints, comma-separated
+("tcp://b1:5570,tcp://b2:5570"): the producer sends to the first, and when
+the broker in use answers nothing for `timeout` seconds while requests wait
+for it, moves to the next (after the last, the first again) and resends at
+once every request not acknowledged. The brokers share one Redis, which
+applies an event_id once, so a failover loses nothing and counts nothing
+twice. `endpoint` is the one in use, `failovers` how many moves there were,
+and on_failover(old, new), when given, is called at each.
 """
 import collections
 import os
@@ -19,7 +28,7 @@ import msgpack
 import zmq
 
 from . import curve as _curve
-from ._owner import SocketOwner
+from ._owner import SocketOwner, endpoints as _endpoints
 
 MAX_EVENTS = 1000           # events in one PUSH (protocol section 5)
 MAX_TIMEOUT = 30.0          # the resend timeout doubles up to this
@@ -62,16 +71,20 @@ def _frame(event):
 
 
 class Producer(SocketOwner):
-    """A producer of the broker at endpoint (its intake, tcp://HOST:PORT).
-    curve: curve_keys(...) for CURVE, None for plain. Not thread-safe."""
+    """A producer of the broker at endpoint (its intake, tcp://HOST:PORT; with
+    several brokers, theirs, comma-separated). curve: curve_keys(...) for
+    CURVE, None for plain. Not thread-safe."""
 
     def __init__(self, endpoint, *, batch=100, window=8, timeout=5.0, retries=5, deadline=60.0,
-                 curve=None, context=None):
+                 curve=None, context=None, on_failover=None):
         if not 1 <= batch <= MAX_EVENTS:
             raise ValueError(f"batch: must be 1..{MAX_EVENTS}")
         if window < 1 or timeout <= 0 or retries < 0 or deadline <= 0:
             raise ValueError("window, timeout and deadline must be positive, retries at least 0")
-        self.endpoint = endpoint
+        self.endpoints = _endpoints(endpoint)
+        self.endpoint = self.endpoints[0]   # the one in use
+        self.failovers = 0                  # moves to the next endpoint
+        self.on_failover = on_failover
         self.batch, self.window, self.timeout = batch, window, timeout
         self.retries, self.deadline = retries, deadline
         self.curve = curve
@@ -82,11 +95,18 @@ class Producer(SocketOwner):
         self._counter = 0
         self._connect()
 
-    def _connect(self):
+    def _connect(self, failover=False):
         """A new DEALER: after a silence, so that requests queued for a
-        broker that is gone do not pile up (their replies are not needed)."""
+        broker that is gone do not pile up (their replies are not needed);
+        with failover and several endpoints, on the next one."""
         if self._sock is not None:
             self._sock.close()
+        if failover and len(self.endpoints) > 1:
+            old = self.endpoint
+            self.endpoint = self.endpoints[(self.endpoints.index(old) + 1) % len(self.endpoints)]
+            self.failovers += 1
+            if self.on_failover:
+                self.on_failover(old, self.endpoint)
         self._sock = _curve.apply(self._ctx.socket(zmq.DEALER), self.curve)
         self._sock.setsockopt(zmq.LINGER, 0)
         self._sock.connect(self.endpoint)
@@ -238,8 +258,10 @@ class _Run:
         now = time.monotonic()
         expired = [rid for rid, (_, due) in self.inflight.items() if due <= now]
         if expired and now - self.last_reply >= self.p.timeout:
-            self.p._connect()
+            self.p._connect(failover=True)
             self.last_reply = now
+            if len(self.p.endpoints) > 1:
+                expired = list(self.inflight)   # another broker: everything goes again now
         for rid in expired:
             items, _ = self.inflight.pop(rid)
             for item in reversed(items):

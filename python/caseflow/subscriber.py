@@ -6,11 +6,19 @@ prefixes ("case.", "alert.overdue.", "" for all). It keeps the last seq per
 (publisher, topic) and says on each notification how many were missed before
 it on that pair (a slow subscriber whose queue overflowed at the broker; a
 new publisher is a restarted broker, whose sequences start again). It drops
-a notification whose outbox id is at or before the last one seen of its
-stream (a restarted broker publishes its last batch again) or before the
-cursors of a SNAPSHOT it took: snapshot() plus what follows misses nothing
-and repeats nothing.
+a notification whose outbox id it delivered lately (a restarted broker
+publishes its last batch again; with several brokers, two may publish one
+entry) or that is at or before the cursors of a SNAPSHOT it took: snapshot()
+plus what follows misses nothing and repeats nothing.
+
+With several brokers, endpoint lists every one's notification endpoint,
+comma-separated: the socket is connected to each (each publishes a part of
+the notifications), and the repeats are dropped by id with a memory of the
+last RECENT_IDS ids, as caseflow-watch does (docs/notifications.md, "Several
+brokers"); an id at or before the newest one forgotten of its stream counts
+as seen.
 """
+import collections
 import re
 import time
 
@@ -18,11 +26,12 @@ import msgpack
 import zmq
 
 from . import curve as _curve
-from ._owner import SocketOwner
+from ._owner import SocketOwner, endpoints as _endpoints
 
 SETTLE = 0.3                # seconds for a subscription to reach the broker
 RCVHWM = 100000             # notifications queued here before the broker drops
 MAX_PAIRS = 100000          # (publisher, topic) pairs checked for gaps, as in C
+RECENT_IDS = 65536          # outbox ids remembered, as in C (CF_RECENT_IDS)
 _ID = re.compile(r"(?:s(\d+)|p)-(\d+)-(\d+)\Z")
 
 
@@ -55,9 +64,10 @@ def _stream(note_id):
 
 
 class Subscriber(SocketOwner):
-    """A subscriber of the broker's notification endpoint (tcp://HOST:PORT)
-    to prefixes (all topics when none). intake: the broker's producers'
-    endpoint, for snapshot(). curve: curve_keys(...) for CURVE, None for
+    """A subscriber of the broker's notification endpoint (tcp://HOST:PORT;
+    with several brokers, every one's, comma-separated) to prefixes (all
+    topics when none). intake: the broker's producers' endpoint (or the
+    brokers', comma-separated: the first that answers), for snapshot(). curve: curve_keys(...) for CURVE, None for
     plain. Iterating yields notifications as they come. Not thread-safe."""
 
     def __init__(self, endpoint, prefixes=(), *, intake=None, curve=None, context=None):
@@ -66,7 +76,8 @@ class Subscriber(SocketOwner):
         self.repeats = 0            # dropped as seen already or in the snapshot
         self.received = 0
         self._last_seq = {}         # (publisher, topic) -> last seq
-        self._last_id = {}          # outbox stream -> (ms, n) of the last id
+        self._recent = collections.OrderedDict()   # (stream, (ms, n)) delivered lately
+        self._floor = {}            # stream -> (ms, n): at or before it counts as seen
         self._own(context)
         self._sock = _curve.apply(self._ctx.socket(zmq.SUB), curve)
         self._sock.setsockopt(zmq.LINGER, 0)
@@ -74,7 +85,8 @@ class Subscriber(SocketOwner):
         for prefix in prefixes or ("",):
             self._sock.setsockopt(zmq.SUBSCRIBE,
                                   prefix.encode() if isinstance(prefix, str) else prefix)
-        self._sock.connect(endpoint)
+        for one in _endpoints(endpoint):
+            self._sock.connect(one)
 
     def snapshot(self, timeout=10.0):
         """The current state of the notifications (a dict: cursors, figures,
@@ -85,16 +97,14 @@ class Subscriber(SocketOwner):
         if not self.intake:
             raise ValueError("snapshot: no intake endpoint given")
         time.sleep(SETTLE)          # subscribed first: what follows is not lost
-        dealer = _curve.apply(self._ctx.socket(zmq.DEALER), self.curve)
-        dealer.setsockopt(zmq.LINGER, 0)
-        try:
-            dealer.connect(self.intake)
-            dealer.send_multipart([_curve.SIGNATURE, b"SNAPSHOT", b"snapshot-1"])
-            if not dealer.poll(int(timeout * 1000), zmq.POLLIN):
-                raise TimeoutError(f"no snapshot from {self.intake} within {timeout:g} s")
-            frames = dealer.recv_multipart()
-        finally:
-            dealer.close()
+        intakes = _endpoints(self.intake)   # any broker's will do: they share one Redis
+        for n, intake in enumerate(intakes):
+            try:
+                frames = self._ask_snapshot(intake, timeout / len(intakes))
+                break
+            except TimeoutError:
+                if n == len(intakes) - 1:
+                    raise
         if len(frames) == 4 and frames[1] == b"ERROR":
             raise RuntimeError("snapshot: " + frames[3].decode("utf-8", "replace"))
         state = msgpack.unpackb(frames[3], raw=False) if len(frames) == 4 \
@@ -102,21 +112,43 @@ class Subscriber(SocketOwner):
         if not isinstance(state, dict) or not isinstance(state.get("cursors"), dict):
             raise RuntimeError(f"snapshot: malformed answer from {self.intake}")
         for field, cursor in state["cursors"].items():
-            if isinstance(cursor, str):
-                self._repeat(f"p-{cursor}" if field == "pub" else f"{field}-{cursor}")
+            parsed = _stream(f"p-{cursor}" if field == "pub" else f"{field}-{cursor}") \
+                if isinstance(cursor, str) else None
+            if parsed is not None:
+                self._raise_floor(*parsed)
         return state
 
+    def _ask_snapshot(self, intake, timeout):
+        """The answer's frames from the broker at intake; TimeoutError."""
+        dealer = _curve.apply(self._ctx.socket(zmq.DEALER), self.curve)
+        dealer.setsockopt(zmq.LINGER, 0)
+        try:
+            dealer.connect(intake)
+            dealer.send_multipart([_curve.SIGNATURE, b"SNAPSHOT", b"snapshot-1"])
+            if not dealer.poll(int(timeout * 1000), zmq.POLLIN):
+                raise TimeoutError(f"no snapshot from {intake} within {timeout:g} s")
+            return dealer.recv_multipart()
+        finally:
+            dealer.close()
+
+    def _raise_floor(self, stream, position):
+        if position > self._floor.get(stream, (-1, -1)):
+            self._floor[stream] = position
+
     def _repeat(self, note_id):
-        """True when note_id is at or before the last id of its stream;
-        else records it. An id that does not parse is never a repeat."""
+        """True when note_id was delivered lately (among the last RECENT_IDS)
+        or is at or before its stream's floor (a snapshot's cursor, or the
+        newest id of the stream forgotten); else records it. An id that
+        does not parse is never a repeat."""
         parsed = _stream(note_id)
         if parsed is None:
             return False
         stream, position = parsed
-        last = self._last_id.get(stream)
-        if last is not None and position <= last:
+        if parsed in self._recent or position <= self._floor.get(stream, (-1, -1)):
             return True
-        self._last_id[stream] = position
+        self._recent[parsed] = True
+        if len(self._recent) > RECENT_IDS:
+            self._raise_floor(*self._recent.popitem(last=False)[0])
         return False
 
     def _see(self, publisher, topic, seq):
