@@ -29,8 +29,10 @@ static const char *s_config_usage =
     "  --json                one JSON object (check) on a line, or the rows (keys)\n"
     "  --help                this text\n";
 
-static const char *s_types[] = { "text", "number", "endpoint", "host:port", "log level", "path",
-                                 "yes/no" };
+static const char *s_types[] = { "text", "number", "endpoint", "endpoints", "host:port",
+                                 "log level", "path", "yes/no" };
+_Static_assert(sizeof s_types / sizeof *s_types == CF_SETTING_BOOL + 1,
+               "a name for every cf_setting_type_t");
 
 static int config_check(const char *path, bool json)
 {
