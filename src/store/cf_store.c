@@ -1,6 +1,8 @@
-/*  cf_store: the connection to Redis and what its persistence settings make
-    of an `accepted` ack; see include/caseflow/cf_store.h and docs/storage.md.
-    Beside it: cf_store_apply.c applies a batch (read, fold, commit),
+/*  cf_store: the store object, its settings and its connection to Redis (one
+    server or a cluster); see include/caseflow/cf_store.h and docs/storage.md.
+    Beside it: cf_store_redis.c routes its commands and reads their replies,
+    cf_store_masters.c checks every master's library and persistence,
+    cf_store_apply.c applies a batch (read, fold, commit),
     cf_store_events.c checks events and names their shards,
     cf_store_script.c makes the function library from the scripts,
     cf_store_library.c checks and loads it, cf_store_counters.c holds the
@@ -304,87 +306,9 @@ int cf_store_fail_io(cf_store_t *self, const char *what)
     return -1;
 }
 
-/* ---- commands --------------------------------------------------------------- */
+/* ---- connection ----------------------------------------------------------- */
 
-int cf_store_slot(const cf_store_t *self, unsigned shard)
-{
-    assert(shard < self->shards);
-    return self->cluster ? self->slots[shard] : -1;
-}
-
-void cf_store_append_argv(cf_store_t *self, int key_arg, int slot, size_t argc,
-                          const char **argv, const size_t *argvlen)
-{
-    int rc = key_arg >= 0
-           ? cf_redis_cluster_append_argv(self->redis, key_arg, (int) argc, argv, argvlen)
-           : cf_redis_cluster_append_slot(self->redis, self->cluster ? slot : -1, (int) argc,
-                                          argv, argvlen);
-    if (rc < 0)
-        abort();                    /* hiredis could not format it: could not allocate */
-}
-
-static void store_vappend(cf_store_t *self, const char *key, const char *fmt, va_list args)
-{
-    if (cf_redis_cluster_vappend(self->redis, key, fmt, args) < 0)
-        abort();                    /* hiredis could not format it: could not allocate */
-}
-
-void cf_store_appendf(cf_store_t *self, const char *key, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    store_vappend(self, key, fmt, args);
-    va_end(args);
-}
-
-int cf_store_get_reply(cf_store_t *self, redisReply **reply, const char *what)
-{
-    *reply = NULL;
-    if (cf_redis_cluster_get_reply(self->redis, reply) < 0)
-        return cf_store_fail_io(self, what);
-    if (self->cluster && cf_redis_cluster_redirected(*reply)) {
-        /* a slot moved, mid-way through what may be a transaction: given
-           up whole, and started again on a connection with the new map */
-        snprintf(self->redirected, sizeof self->redirected, "%.120s (the cluster's slots "
-                 "moved: tried again)", (*reply)->str);
-        freeReplyObject(*reply);
-        *reply = NULL;
-        return cf_store_fail_io(self, what);
-    }
-    return 0;
-}
-
-redisReply *cf_store_command(cf_store_t *self, const char *key, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    store_vappend(self, key, fmt, args);
-    va_end(args);
-    redisReply *reply = NULL;
-    return cf_store_get_reply(self, &reply, fmt) < 0 ? NULL : reply;
-}
-
-void cf_store_note_watch(cf_store_t *self, int slot)
-{
-    for (size_t i = 0; i < self->nwatched; i++)
-        if (self->watched[i] == slot)
-            return;
-    if (self->nwatched < self->shards + 1)
-        self->watched[self->nwatched++] = slot;
-}
-
-void cf_store_note_exec(cf_store_t *self, int slot)
-{
-    for (size_t i = 0; i < self->nwatched; i++)
-        if (self->watched[i] == slot) {
-            self->watched[i] = self->watched[--self->nwatched];
-            return;
-        }
-}
-
-/* ---- connection and library --------------------------------------------- */
-
-static int store_read_library(cf_store_t *self)
+int cf_store_read_library(cf_store_t *self)
 {
     if (!self->script_dir)
         return cf_store_fail(self, CF_STORE_ERR_SCRIPT,
@@ -401,49 +325,6 @@ static int store_read_library(cf_store_t *self)
 /* A failed check or load of the library: an I/O error drops the
    connection; anything else (missing and not ours to load) is an outage
    until an admin loads it. */
-/* What fn does on the connection of one master, with why when it fails. */
-typedef int (store_master_fn)(cf_store_t *self, redisContext *c, void *arg, char *why,
-                              size_t size);
-
-/* Runs fn on each master's connection: a cluster's masters each hold their
-   own function library (FUNCTION LOAD is not replicated between masters)
-   and their own persistence; one server is its only master. 0, or -1 with
-   the error set: an I/O error drops the connection, any other failure is
-   fn's why with the code err. */
-static int store_each_master(cf_store_t *self, store_master_fn *fn, void *arg,
-                             cf_store_err_t err)
-{
-    int slots[CF_STORE_MASTERS_MAX];
-    int n = cf_redis_cluster_master_slots(self->redis, slots, CF_STORE_MASTERS_MAX);
-    if (n < 0)
-        return cf_store_fail_io(self, "the cluster's masters");
-    char why[600];
-    for (int m = 0; m < n; m++) {
-        redisContext *c = cf_redis_cluster_context(self->redis, slots[m]);
-        if (!c)
-            return cf_store_fail_io(self, "connect");
-        if (fn(self, c, arg, why, sizeof why) < 0)
-            return c->err ? cf_store_fail_io(self, why) : cf_store_fail(self, err, "%s", why);
-    }
-    return 0;
-}
-
-static int store_ensure_library(cf_store_t *self, redisContext *c, void *arg, char *why,
-                                size_t size)
-{
-    (void) arg;
-    return cf_store_library_ensure(c, self->library, self->library_len, self->version, why, size);
-}
-
-int cf_store_check_library(cf_store_t *self)
-{
-    /* missing, and not ours to load: an outage until an admin loads it */
-    if (store_each_master(self, store_ensure_library, NULL, CF_STORE_ERR_IO) < 0)
-        return -1;
-    self->library_ok = true;
-    return 0;
-}
-
 int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_reply)
 {
     if (!cf_store_library_gone(error_reply))
@@ -494,66 +375,9 @@ int cf_store_connect(cf_store_t *self)
     cf_store_clear_error(self);
     if (!self->script_dir)
         return store_open(self);    /* a reader: counters need no library */
-    if (store_read_library(self) < 0 || store_open(self) < 0)
+    if (cf_store_read_library(self) < 0 || store_open(self) < 0)
         return -1;
     return cf_store_check_library(self);
-}
-
-static int store_load_library(cf_store_t *self, redisContext *c, void *arg, char *why,
-                              size_t size)
-{
-    (void) arg;
-    return cf_store_library_load(c, self->library, self->library_len, self->version, why, size);
-}
-
-int cf_store_load_library(cf_store_t *self, char *version)
-{
-    assert(self && version);
-    cf_store_clear_error(self);
-    if (store_read_library(self) < 0 || cf_store_ensure(self, 0) < 0)
-        return -1;
-    if (store_each_master(self, store_load_library, NULL, CF_STORE_ERR_REDIS) < 0)
-        return -1;
-    self->library_ok = true;
-    memcpy(version, self->version, sizeof self->version);
-    return 0;
-}
-
-int cf_store_library_version(cf_store_t *self, char *version)
-{
-    assert(self && version);
-    cf_store_clear_error(self);
-    if (store_read_library(self) < 0)
-        return -1;
-    memcpy(version, self->version, sizeof self->version);
-    return 0;
-}
-
-/* The first master's library; another master that holds another version
-   (none: "") gives its own, so that a check finds it to load. */
-static int store_library_info(cf_store_t *self, redisContext *c, void *arg, char *why,
-                              size_t size)
-{
-    (void) self;
-    cf_store_library_info_t *info = ((void **) arg)[0], other;
-    bool *first = ((void **) arg)[1];
-    if (cf_store_library_info(c, *first ? info : &other, why, size) < 0)
-        return -1;
-    if (!*first && strcmp(other.version, info->version) != 0)
-        *info = other;
-    *first = false;
-    return 0;
-}
-
-int cf_store_library_held(cf_store_t *self, cf_store_library_info_t *info)
-{
-    assert(self && info);
-    cf_store_clear_error(self);
-    if (cf_store_ensure(self, 0) < 0)
-        return -1;
-    bool first = true;
-    void *arg[] = { info, &first };
-    return store_each_master(self, store_library_info, arg, CF_STORE_ERR_REDIS);
 }
 
 int cf_store_ensure(cf_store_t *self, int need_library)
@@ -562,69 +386,8 @@ int cf_store_ensure(cf_store_t *self, int need_library)
         return -1;
     if (!need_library || self->library_ok)
         return 0;
-    if (store_read_library(self) < 0)
+    if (cf_store_read_library(self) < 0)
         return -1;
     return cf_store_check_library(self);
 }
 
-/* ---- durability ----------------------------------------------------------- */
-
-/* What an `accepted` ack means is read from the server's persistence: the
-   AOF from INFO persistence (now), appendfsync and save from the record
-   the library's loader took (CONFIG GET is the admin's alone: it shows
-   secrets such as the replication password), so that the worker can log
-   the guarantee in force at start-up (docs/operations.md has the table). */
-
-/* aof_enabled from one master's INFO persistence into *(int *) arg: the
-   weakest of them, a cluster's. */
-static int store_aof_enabled(cf_store_t *self, redisContext *c, void *arg, char *why,
-                             size_t size)
-{
-    (void) self;
-    int *aof = arg;
-    redisReply *reply = redisCommand(c, "INFO persistence");
-    if (!reply)
-        return snprintf(why, size, "INFO persistence: %s", c->errstr), -1;
-    const char *line = reply->type == REDIS_REPLY_STRING
-                     ? strstr(reply->str, "aof_enabled:") : NULL;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ERROR)
-        rc = -1, snprintf(why, size, "INFO persistence: %s", reply->str);
-    else if (!line)
-        rc = -1, snprintf(why, size, "INFO persistence: no aof_enabled");
-    else if (line[12] != '1')
-        *aof = 0;
-    freeReplyObject(reply);
-    return rc;
-}
-
-int cf_store_durability(cf_store_t *self, cf_store_durability_t *mode, char *text, size_t size)
-{
-    assert(self && mode && text);
-    cf_store_library_info_t info;
-    if (cf_store_library_held(self, &info) < 0)
-        return -1;
-    int aof = 1;
-    if (store_each_master(self, store_aof_enabled, &aof, CF_STORE_ERR_REDIS) < 0)
-        return -1;
-    const char *fsync = info.appendfsync;
-    if (aof && strcmp(fsync, "always") == 0) {
-        *mode = CF_STORE_DURABLE_STRICT;
-        snprintf(text, size, "appendonly yes, appendfsync always: an accepted event survives "
-                 "a crash of redis-server or of the machine");
-    } else if (aof && fsync[0]) {
-        *mode = CF_STORE_DURABLE_SECOND;
-        snprintf(text, size, "appendonly yes, appendfsync %s: an accepted event survives a crash "
-                 "of redis-server; a machine crash may lose about the last second", fsync);
-    } else if (aof) {
-        *mode = CF_STORE_DURABLE_SECOND;
-        snprintf(text, size, "appendonly yes, appendfsync unknown (recorded when the function "
-                 "library is loaded: caseflow-ctl functions load): an accepted event survives a "
-                 "crash of redis-server; a machine crash may lose about the last second");
-    } else {
-        *mode = CF_STORE_DURABLE_NONE;
-        snprintf(text, size, "appendonly no (save '%s'): a crash of redis-server loses the "
-                 "events accepted since the last snapshot", info.save[0] ? info.save : "unknown");
-    }
-    return 0;
-}

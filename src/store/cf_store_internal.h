@@ -1,6 +1,9 @@
-/*  cf_store internals shared by cf_store.c (connection, round trips, replies),
-    cf_store_pack.c (building one shard's script call) and cf_store_counters.c
-    (the plain counter commands). Not installed.                            */
+/*  cf_store internals shared by cf_store.c (the object, the connection),
+    cf_store_redis.c (commands, replies, WATCHes, every master),
+    cf_store_masters.c (the library and persistence of every master), and
+    the apply path, the overdue timer, the sweep, the counters and dead
+    letters (cf_store_apply.c, _read.c, _commit.c, _due.c, _sweep.c,
+    _counters.c, _dlq.c, _replicas.c). Not installed.                       */
 #ifndef CF_STORE_INTERNAL_H
 #define CF_STORE_INTERNAL_H
 
@@ -133,6 +136,19 @@ void cf_store_appendf(cf_store_t *self, const char *key, const char *fmt, ...);
     is given up, the connection dropped and made again by the next call),
     with the error set by cf_store_fail_io(self, what).                    */
 int cf_store_get_reply(cf_store_t *self, redisReply **reply, const char *what);
+
+/*  What fn does on the connection of one master, with why when it fails;
+    cf_store_each_master runs it on each master (one server: the server),
+    0 or -1 with the error set: an I/O error drops the connection, any
+    other failure is fn's why with the code err (cf_store_redis.c).         */
+typedef int (cf_store_master_fn)(cf_store_t *self, redisContext *c, void *arg, char *why,
+                                 size_t size);
+int cf_store_each_master(cf_store_t *self, cf_store_master_fn *fn, void *arg,
+                         cf_store_err_t err);
+
+/*  Reads and makes the function library of script_dir once (its body and
+    version into the store). 0 / -1.                                        */
+int cf_store_read_library(cf_store_t *self);
 
 /*  One command, formatted and routed as cf_store_appendf: its reply, or
     NULL with the error set (cf_store_fail_io).                             */
