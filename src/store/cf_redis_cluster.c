@@ -60,11 +60,33 @@ bool cf_redis_cluster_is_cluster(const cf_redis_cluster_t *self)
     return self->ready && self->cluster;
 }
 
+/* Commands queued and not yet answered to the caller. */
+static size_t cluster_pending(const cf_redis_cluster_t *self)
+{
+    return cf_redis_pipe_size(self->pipe) + self->direct;
+}
+
+/* A connected single server with nothing left in the pipe takes commands
+   straight on its connection, as a plain hiredis context: no routing, no
+   redirection, so no bookkeeping (the apply path's hot loop). */
+static bool cluster_direct(const cf_redis_cluster_t *self)
+{
+    return self->ready && !self->cluster && self->conns_size > 0 && self->conns[0]
+        && cf_redis_pipe_size(self->pipe) == 0;
+}
+
 static int cluster_queue(cf_redis_cluster_t *self, int slot, char *cmd, int len)
 {
     if (len < 0)
         return cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_EPROTO, "a command that cannot be "
                                      "formatted");
+    if (cluster_direct(self)) {
+        if (redisAppendFormattedCommand(self->conns[0], cmd, (size_t) len) != REDIS_OK)
+            abort();                /* hiredis could not allocate */
+        free(cmd);
+        self->direct++;
+        return 0;
+    }
     cf_redis_pipe_add(self->pipe, slot, cmd, (size_t) len);
     return 0;
 }
@@ -142,7 +164,7 @@ int cf_redis_cluster_slot_node(cf_redis_cluster_t *self, int slot)
 
 redisContext *cf_redis_cluster_context(cf_redis_cluster_t *self, int slot)
 {
-    assert(self && cf_redis_pipe_size(self->pipe) == 0);
+    assert(self && cluster_pending(self) == 0);
     int node = cf_redis_cluster_slot_node(self, slot);
     return node < 0 ? NULL : cf_redis_cluster_conn(self, node);
 }
@@ -311,10 +333,23 @@ static int cluster_run(cf_redis_cluster_t *self)
 int cf_redis_cluster_get_reply(cf_redis_cluster_t *self, redisReply **reply)
 {
     assert(self && reply);
-    assert(cf_redis_pipe_size(self->pipe) > 0);     /* a reply to no command */
+    assert(cluster_pending(self) > 0);      /* a reply to no command */
     *reply = NULL;
     self->code = CF_REDIS_CLUSTER_OK;
     self->err[0] = '\0';
+    if (cf_redis_pipe_size(self->pipe) == 0) {     /* written straight: read straight */
+        void *got = NULL;
+        self->direct--;
+        if (redisGetReply(self->conns[0], &got) != REDIS_OK || !got) {
+            cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_ECONN, "redis %s:%d: %s",
+                                  cf_redis_slotmap_host(self->map, 0),
+                                  cf_redis_slotmap_port(self->map, 0), self->conns[0]->errstr);
+            cf_redis_cluster_disconnect(self);
+            return -1;
+        }
+        *reply = got;
+        return 0;
+    }
     if (!cf_redis_pipe_answered(self->pipe) && cluster_run(self) < 0) {
         /* replies may still be in flight on any connection: start clean */
         cf_redis_pipe_clear(self->pipe);
@@ -337,7 +372,7 @@ redisReply *cf_redis_cluster_command(cf_redis_cluster_t *self, const char *key,
     if (rc < 0)
         return NULL;
     redisReply *reply = NULL;
-    while (cf_redis_pipe_size(self->pipe) > 0) {
+    while (cluster_pending(self) > 0) {
         if (reply)
             freeReplyObject(reply);
         if (cf_redis_cluster_get_reply(self, &reply) < 0)
