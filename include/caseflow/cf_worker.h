@@ -1,11 +1,14 @@
 /*  cf_worker: the worker daemon's logic (docs/protocol.md, section 3).
 
-    Connects a DEALER to the broker, announces its credit with READY, takes
+    Connects a DEALER to each broker of its list (one or more, comma-
+    separated: every broker's jobs are served by the one store, each answered
+    to the broker it came from; docs/scale-out.md, "Several brokers"), and
+    on each announces its credit with READY, takes
     JOBs, runs each through cf_apply (validate, pseudonymise, apply to Redis)
     and answers DONE with the acks and notifications. A REDO (a job whose
     worker was lost) and a job Redis refused are run event by event, so that
     a poison event ends in the dead-letter stream. Heartbeats both ways: it
-    reconnects when the broker falls silent. When Redis fails it keeps the job,
+    reconnects to a broker that falls silent, and only to it. When Redis fails it keeps the job,
     retries with backoff, and keeps heartbeating meanwhile. On stop it finishes
     what it holds, says BYE and returns.                                      */
 #ifndef CF_WORKER_H
@@ -18,7 +21,7 @@
 #include "caseflow/cf_redis_auth.h"
 
 typedef struct {
-    const char *broker_endpoint;        /* the broker's worker endpoint */
+    const char *broker_endpoint;        /* the brokers' worker endpoints, comma-separated */
     const char *redis_host;
     int redis_port;
     const char *key_file;               /* HMAC key for case_ref pseudonyms */

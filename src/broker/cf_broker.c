@@ -135,6 +135,7 @@ static void broker_on_ready(cf_broker_t *self, cf_multipart_t *parts, cf_member_
     member = cf_roster_add(self->roster, zmq_msg_data(id), zmq_msg_size(id), now);
     if (!member)
         return;
+    self->last_join = now;      /* eligible for shards once the joins settle */
     cf_msg_ready_t ready;
     cf_msg_parse_ready(parts, &ready);     /* a bad body leaves the defaults */
     member->credit = ready.credit >= 1 && ready.credit <= BROKER_CREDIT_MAX ? ready.credit : 1;

@@ -128,6 +128,8 @@ struct _cf_broker_t {
     int *assign;                    /* cf_owners_assign's answer */
     uint32_t *fence_seen, fence_stamp;  /* a part's shards, listed once */
     uint64_t owners_sig;            /* of the workers the owners were made for */
+    int64_t last_join;              /* when a worker last joined (the settle time) */
+    uint64_t epochs_raised, epochs_adopted;  /* owner records set, and found set */
     bool route_retry;               /* an epoch is not recorded yet */
     int64_t route_retry_at;
     cf_job_t *open;                 /* requests split into parts, not answered yet */
@@ -146,6 +148,14 @@ void cf_broker_route_stop(cf_broker_t *self);
 
 /*  Each event's shard, from its frame (cf_shard_of_frame), into request.   */
 void cf_broker_route_shards(cf_broker_t *self, cf_job_t *request);
+
+/*  Records in Redis the epochs of the n shards in list for their owners
+    (cf_broker_epochs.c: a compare-and-set per shard, adopting a record that
+    already names the owner). refused: a commit under the epoch this broker
+    recorded last was fenced, so a record naming another worker this broker
+    has is followed (the owner changes to it). A shard Redis did not answer
+    for keeps epoch 0 (unfenced) and is tried again later.                   */
+void cf_broker_epochs_record(cf_broker_t *self, const unsigned *list, size_t n, bool refused);
 
 /*  Makes the owners those of the workers now connected and not draining,
     raising in Redis the epoch of every shard that changed hands before any

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <hiredis/hiredis.h>
 
-#define ROUTE_RETRY_MS  500     /* an epoch Redis could not record: tried again */
+#define ROUTE_SETTLE_MS 1000    /* a worker gets shards once no other joined for this long */
 
 void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
 {
@@ -114,101 +114,17 @@ void cf_broker_route_forget(cf_broker_t *self, cf_member_t *member)
 
 /* ---- owners and epochs ----------------------------------------------------- */
 
-/* The owner records' context, connected; NULL (why said) when Redis cannot
-   be reached or refused. */
-static cf_redis_cluster_t *route_redis(cf_broker_t *self, char *why, size_t size)
+/* Marks eligible for shards the members that joined before the last join,
+   once no worker has joined for ROUTE_SETTLE_MS: brokers that see the same
+   workers arrive a little apart then compute the owners from the same list,
+   rather than each recording its own for a moment (docs/reliability.md,
+   "Several brokers"). A member, once eligible, stays so until it leaves. */
+static void route_settle(cf_broker_t *self, int64_t now)
 {
-    if (self->route_redis)
-        return self->route_redis;
-    self->route_redis = cf_redis_cluster_new(self->route_host, self->route_port,
-                                             self->route_auth, CF_REDIS_MODE_AUTO, 1000);
-    if (cf_redis_cluster_connect(self->route_redis) < 0) {
-        snprintf(why, size, "%s", cf_redis_cluster_error(self->route_redis));
-        cf_redis_cluster_destroy(&self->route_redis);
-    }
-    return self->route_redis;
-}
-
-/* Whether an owned shard's epoch is not recorded yet (routed unfenced). */
-static bool route_unrecorded(const cf_broker_t *self)
-{
-    for (unsigned s = 0; s < self->shards; s++)
-        if (self->owner[s] && self->epoch[s] == 0)
-            return true;
-    return false;
-}
-
-/* Reads the replies of n pipelined commands; false when Redis failed. With
-   epoch, the first reply of each pair of commands (an HINCRBY) is shard
-   list[j]'s new epoch; any other reply is only checked to have come. */
-static bool route_replies(cf_redis_cluster_t *c, size_t n, size_t per, const unsigned *list,
-                          uint64_t *epoch)
-{
-    for (size_t j = 0; c && j < n; j++)
-        for (size_t r = 0; r < per; r++) {
-            redisReply *reply = NULL;
-            if (cf_redis_cluster_get_reply(c, &reply) < 0)
-                return false;
-            if (epoch && r == 0 && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
-                epoch[list[j]] = (uint64_t) reply->integer;
-            freeReplyObject(reply);
-        }
-    return c != NULL;
-}
-
-/* Raises the epochs of the n shards in list for their new owners (one
-   pipelined round trip). An epoch never goes back: when Redis answers one
-   no higher than this broker recorded before (it lost the record: emptied,
-   or restarted without its data), the record is set above it in a second
-   round trip, so that a zombie given an old epoch is never let through
-   again. A shard Redis did not answer for keeps epoch 0 (unfenced) and is
-   tried again later. */
-static void route_record(cf_broker_t *self, const unsigned *list, size_t n)
-{
-    char why[256] = "";
-    cf_redis_cluster_t *c = route_redis(self, why, sizeof why);
-    for (size_t j = 0; c && j < n; j++) {
-        char key[CF_KEYS_MAX];
-        cf_keys_fixed(key, sizeof key, list[j], CF_KEYS_OWNER);
-        if (cf_redis_cluster_append(c, key, "HINCRBY %s epoch 1", key) < 0
-            || cf_redis_cluster_append(c, key, "HSET %s worker %s", key,
-                                       self->owner[list[j]]->label) < 0)
-            abort();
-    }
-    for (size_t j = 0; j < n; j++)
-        self->epoch[list[j]] = 0;
-    bool ok = route_replies(c, n, 2, list, self->epoch);
-    unsigned *low = cf_calloc(n ? n : 1, sizeof *low);
-    size_t nlow = 0;
-    for (size_t j = 0; ok && j < n; j++) {
-        unsigned s = list[j];
-        if (self->epoch[s] && self->epoch[s] <= self->epoch_high[s]) {
-            char key[CF_KEYS_MAX];
-            cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER);
-            self->epoch[s] = self->epoch_high[s] + 1;
-            if (cf_redis_cluster_append(c, key, "HSET %s epoch %llu", key,
-                                        (unsigned long long) self->epoch[s]) < 0)
-                abort();
-            low[nlow++] = s;
-        }
-    }
-    if (ok && nlow) {
-        ok = route_replies(c, nlow, 1, low, NULL);
-        CF_LOG(CF_LOG_WARN, "owner records lost, recorded again", "shards=%zu", nlow);
-    }
-    for (size_t j = 0; !ok && j < nlow; j++)
-        self->epoch[low[j]] = 0;
-    free(low);
-    for (size_t j = 0; j < n; j++)
-        if (self->epoch[list[j]] > self->epoch_high[list[j]])
-            self->epoch_high[list[j]] = self->epoch[list[j]];
-    if (!ok) {
-        CF_LOG(CF_LOG_WARN, "owner epochs not recorded", "shards=%zu error=%s", n,
-               CF_LOG_QUOTE(c ? cf_redis_cluster_error(c) : why));
-        cf_redis_cluster_destroy(&self->route_redis);
-    }
-    self->route_retry = route_unrecorded(self);
-    self->route_retry_at = cf_clock_ms() + ROUTE_RETRY_MS;
+    if (now - self->last_join < ROUTE_SETTLE_MS)
+        return;
+    for (size_t i = 0; i < cf_roster_size(self->roster); i++)
+        cf_roster_at(self->roster, i)->eligible = true;
 }
 
 void cf_broker_route_rebalance(cf_broker_t *self)
@@ -217,13 +133,15 @@ void cf_broker_route_rebalance(cf_broker_t *self)
     cf_member_t *members[CF_ROSTER_MAX];
     size_t n = 0;
     uint64_t sig = cf_shard_hash(NULL, 0);
+    route_settle(self, cf_clock_ms());
     for (size_t i = 0; i < cf_roster_size(self->roster); i++) {
         cf_member_t *m = cf_roster_at(self->roster, i);
-        if (m->draining)
+        if (m->draining || !m->eligible)
             continue;
-        names[n] = m->label;
+        /* by name (host:pid), not label: every broker knows a worker by it */
+        names[n] = m->name;
         members[n++] = m;
-        sig = (sig ^ cf_shard_hash(&m, sizeof m) ^ cf_shard_hash(m->label, strlen(m->label)))
+        sig = (sig ^ cf_shard_hash(&m, sizeof m) ^ cf_shard_hash(m->name, strlen(m->name)))
             * UINT64_C(1099511628211);
     }
     bool retry = self->route_retry && cf_clock_ms() >= self->route_retry_at;
@@ -241,12 +159,15 @@ void cf_broker_route_rebalance(cf_broker_t *self)
             list[changed++] = s;
         self->owner[s] = want;
     }
+    uint64_t raised = self->epochs_raised, adopted = self->epochs_adopted;
     if (changed)
-        route_record(self, list, changed);
+        cf_broker_epochs_record(self, list, changed, false);
     free(list);
     if (!moved)
         return;
-    CF_LOG(CF_LOG_INFO, "shards assigned", "workers=%zu recorded=%zu", n, changed);
+    CF_LOG(CF_LOG_INFO, "shards assigned", "workers=%zu recorded=%zu raised=%llu adopted=%llu",
+           n, changed, (unsigned long long) (self->epochs_raised - raised),
+           (unsigned long long) (self->epochs_adopted - adopted));
     for (size_t i = 0; i < cf_roster_size(self->roster); i++)    /* split for the new owners */
         route_take_back(self, cf_roster_at(self->roster, i)->backlog);
 }
@@ -422,7 +343,7 @@ static void route_record_again(cf_broker_t *self, const cf_member_t *holder, con
             list[n++] = (unsigned) s;
     }
     if (n)
-        route_record(self, list, n);
+        cf_broker_epochs_record(self, list, n, true);
 }
 
 void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,

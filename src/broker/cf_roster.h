@@ -24,6 +24,7 @@ typedef struct {
     char host[64];
     unsigned pid;
     bool draining;              /* gets no more jobs; told to exit once it holds none */
+    bool eligible;              /* may own shards: settled (cf_broker_route.c) */
     int64_t exit_sent;          /* when it was last told to exit; 0 = not yet */
     unsigned credit;
     cf_job_t *inflight;         /* linked through job->next */

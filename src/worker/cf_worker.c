@@ -42,24 +42,36 @@ typedef struct {
 typedef struct {
     uint64_t id;
     bool careful;               /* REDO, or Redis refused it: event by event */
+    size_t link;                /* the broker it came from, and its DONE goes to */
     cf_multipart_t *parts;      /* [CF01, JOB or REDO, id, request id, fences, events...] */
 } worker_job_t;
 
-struct _cf_worker_t {
-    cf_worker_config_t config;
-    void *ctx, *socket;
+/* One broker's connection: a worker serves every broker of its list, each
+   through its own DEALER, handshake, credit and heartbeats. */
+typedef struct {
+    char *endpoint;
+    void *socket;
     cf_handshake_t *handshake;      /* the socket's handshake outcomes */
     bool refusal_logged;            /* since the broker last answered */
+    int64_t last_heard, last_sent;
+    size_t jobs;                    /* of the queued jobs, how many came from it */
+} worker_link_t;
+
+struct _cf_worker_t {
+    cf_worker_config_t config;
+    void *ctx;
+    worker_link_t *links;           /* one per broker endpoint */
+    size_t nlinks;
     cf_loop_t *loop;
     cf_pseudo_t *pseudo;
     cf_store_t *store;
     cf_apply_t *apply;
     cf_rules_t *rules;
-    worker_job_t *jobs;             /* FIFO ring of config.credit jobs */
-    size_t job_head, job_count;
+    worker_job_t *jobs;             /* FIFO ring of config.credit jobs per broker */
+    size_t job_head, job_count, job_slots;
     cf_multipart_t *inbox;          /* receives; swapped into a job slot */
     cf_msg_job_t job;               /* the job being run, as parsed */
-    int64_t last_heard, last_sent, retry_at, fired_at;
+    int64_t retry_at, fired_at;
     int64_t fire_clock;             /* the round's now, by the clock in force */
     unsigned fire_shard;            /* where the round's next step looks */
     int64_t swept_at;               /* the last step of the markers' sweep */
@@ -77,46 +89,83 @@ static cf_loop_socket_fn worker_on_broker;
 /* ---- the broker connection -------------------------------------------- */
 
 /* What the worker sends on its own: HEARTBEAT and BYE. */
-static void worker_send_command(cf_worker_t *self, cf_msg_command_t command)
+static void worker_send_command(worker_link_t *link, cf_msg_command_t command)
 {
-    if ((command == CF_MSG_BYE ? cf_msg_send_bye(self->socket, 0)
-                               : cf_msg_send_heartbeat(self->socket, 0, NULL, 0)) == 0)
-        self->last_sent = cf_clock_ms();
+    if ((command == CF_MSG_BYE ? cf_msg_send_bye(link->socket, 0)
+                               : cf_msg_send_heartbeat(link->socket, 0, NULL, 0)) == 0)
+        link->last_sent = cf_clock_ms();
 }
 
-static void worker_drop_jobs(cf_worker_t *self)
+static worker_job_t *worker_job_at(cf_worker_t *self, size_t i)
 {
-    self->job_head = self->job_count = 0;
+    return &self->jobs[(self->job_head + i) % self->job_slots];
+}
+
+/* Forgets the queued jobs that came from link (its broker redelivers them),
+   keeping the others in their order; their buffers stay in the ring. */
+static void worker_drop_jobs(cf_worker_t *self, size_t link)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->job_count; i++) {
+        worker_job_t *job = worker_job_at(self, i);
+        if (job->link == link)
+            continue;
+        worker_job_t *to = worker_job_at(self, kept++);
+        if (to != job) {
+            worker_job_t swap = *to;
+            *to = *job;
+            *job = swap;
+        }
+    }
+    self->job_count = kept;
+    self->links[link].jobs = 0;
 }
 
 /* A new socket (and so a new identity) and a READY: after a reconnect the
-   broker treats us as a new worker and redelivers what we held. */
-static void worker_connect(cf_worker_t *self)
+   broker treats us as a new worker and redelivers what we held from it.
+   The other brokers' connections and jobs are not touched. */
+static void worker_connect(cf_worker_t *self, size_t index)
 {
-    if (self->socket) {
-        cf_loop_remove_socket(self->loop, self->socket);
-        cf_handshake_destroy(&self->handshake);
-        zmq_close(self->socket);
+    worker_link_t *link = &self->links[index];
+    if (link->socket) {
+        cf_loop_remove_socket(self->loop, link->socket);
+        cf_handshake_destroy(&link->handshake);
+        zmq_close(link->socket);
     }
-    worker_drop_jobs(self);
-    self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
+    worker_drop_jobs(self, index);
+    link->socket = zmq_socket(self->ctx, ZMQ_DEALER);
     /* a send never blocks for long: a broker that refused our key (CURVE)
        leaves no peer to queue for, and stopping must still work */
     int linger = 1000, sndtimeo = 1000;
     int64_t max_frame = CF_MSG_MAX_FRAME_BYTES;     /* a larger JOB frame drops the connection */
-    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(self->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
-    zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
+    zmq_setsockopt(link->socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(link->socket, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
+    zmq_setsockopt(link->socket, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     if (self->config.curve)
-        cf_curve_client(self->config.curve, self->socket);
-    self->handshake = cf_handshake_new(self->ctx, self->socket);   /* NULL: not watched */
-    zmq_connect(self->socket, self->config.broker_endpoint);
+        cf_curve_client(self->config.curve, link->socket);
+    link->handshake = cf_handshake_new(self->ctx, link->socket);   /* NULL: not watched */
+    zmq_connect(link->socket, link->endpoint);
     cf_msg_ready_t ready = { .credit = self->config.credit, .pid = (unsigned) getpid() };
     gethostname(ready.host, sizeof ready.host - 1);
-    if (cf_msg_send_ready(self->socket, 0, &ready) == 0)
-        self->last_sent = cf_clock_ms();
-    self->last_heard = cf_clock_ms();
-    cf_loop_add_socket(self->loop, self->socket, worker_on_broker, self);
+    if (cf_msg_send_ready(link->socket, 0, &ready) == 0)
+        link->last_sent = cf_clock_ms();
+    link->last_heard = cf_clock_ms();
+    cf_loop_add_socket(self->loop, link->socket, worker_on_broker, self);
+}
+
+/* The brokers' worker endpoints, from the comma-separated list. */
+static void worker_links_new(cf_worker_t *self, const char *list)
+{
+    for (const char *at = list; *at;) {
+        size_t len = strcspn(at, ",");
+        if (len > 0) {
+            self->links = cf_realloc(self->links, (self->nlinks + 1) * sizeof *self->links);
+            worker_link_t *link = &self->links[self->nlinks++];
+            memset(link, 0, sizeof *link);
+            link->endpoint = cf_strndup(at, len);
+        }
+        at += len + (at[len] == ',');
+    }
 }
 
 /* ---- Redis outages ---------------------------------------------------- */
@@ -140,11 +189,6 @@ static void worker_redis_ok(cf_worker_t *self)
 }
 
 /* ---- jobs ------------------------------------------------------------- */
-
-static worker_job_t *worker_job_at(cf_worker_t *self, size_t i)
-{
-    return &self->jobs[(self->job_head + i) % self->config.credit];
-}
 
 /* The index-th notification of the job just run, for its DONE. */
 static void worker_notice(const void *apply, size_t index, const char **topic,
@@ -203,10 +247,11 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
         cf_metric_inc(self->metrics.fenced);
     }
     const msgpack_sbuffer *acks = cf_apply_acks(self->apply);
-    if (cf_msg_send_done(self->socket, 0, job->id, acks->data, acks->size,
+    worker_link_t *link = &self->links[job->link];
+    if (cf_msg_send_done(link->socket, 0, job->id, acks->data, acks->size,
                          cf_apply_notifications(self->apply), worker_notice, self->apply) < 0)
         return 0;   /* the broker will redeliver; idempotency makes it safe */
-    self->last_sent = cf_clock_ms();
+    link->last_sent = cf_clock_ms();
     self->events_done += count;
     cf_metric_inc(self->metrics.jobs[job->careful]);
     worker_count_conflicts(self);
@@ -232,21 +277,24 @@ static void worker_process(cf_worker_t *self)
         worker_redis_ok(self);
         self->retry_at = 0;
         self->retry_ms = 0;
-        self->job_head = (self->job_head + 1) % self->config.credit;
+        self->links[worker_job_at(self, 0)->link].jobs--;
+        self->job_head = (self->job_head + 1) % self->job_slots;
         self->job_count--;
     }
 }
 
 /* Keeps a JOB: the inbox's buffer becomes the job's and the job slot's
    spare buffer becomes the inbox, so no event is copied. */
-static void worker_take_job(cf_worker_t *self)
+static void worker_take_job(cf_worker_t *self, size_t link)
 {
     cf_multipart_t *parts = self->inbox;
-    if (cf_msg_parse_job(parts, &self->job) < 0 || self->job_count == self->config.credit)
-        return;     /* malformed, or beyond our credit: the broker redelivers */
+    if (cf_msg_parse_job(parts, &self->job) < 0 || self->links[link].jobs == self->config.credit)
+        return;     /* malformed, or beyond its credit: that broker redelivers */
     worker_job_t *job = worker_job_at(self, self->job_count);
     job->id = self->job.job_id;
     job->careful = self->job.redo;
+    job->link = link;
+    self->links[link].jobs++;
     self->inbox = job->parts;
     job->parts = parts;
     self->job_count++;
@@ -259,13 +307,18 @@ static int worker_on_broker(cf_loop_t *loop, void *socket, void *arg)
     (void) loop;
     cf_worker_t *self = arg;
     bool leave = false;
+    size_t index = 0;
+    while (index < self->nlinks && self->links[index].socket != socket)
+        index++;
+    assert(index < self->nlinks);
+    worker_link_t *link = &self->links[index];
     while (cf_multipart_recv(self->inbox, socket) == 0) {
-        self->last_heard = cf_clock_ms();
-        self->refusal_logged = false;
+        link->last_heard = cf_clock_ms();
+        link->refusal_logged = false;
         if (cf_msg_is_exit(self->inbox))
             leave = true;
-        else
-            worker_take_job(self);  /* anything but a whole JOB or REDO is only a sign of life */
+        else    /* anything but a whole JOB or REDO is only a sign of life */
+            worker_take_job(self, index);
     }
     worker_process(self);
     if (leave)
@@ -381,18 +434,40 @@ static void worker_sweep_markers(cf_worker_t *self, int64_t now)
 /* Before a reconnect: why the broker is silent, when the socket knows. A
    refusal (its key is not allowed, or the endpoint is at its connection
    limit) is logged at warn once, then at debug until the broker answers. */
-static void worker_log_silence(cf_worker_t *self)
+static void worker_log_silence(worker_link_t *link)
 {
-    int refused = self->handshake ? cf_handshake_refused(self->handshake) : 0;
+    int refused = link->handshake ? cf_handshake_refused(link->handshake) : 0;
     if (!refused) {
-        CF_LOG(CF_LOG_WARN, "broker silent, reconnecting", "endpoint=%s",
-               self->config.broker_endpoint);
+        CF_LOG(CF_LOG_WARN, "broker silent, reconnecting", "endpoint=%s", link->endpoint);
         return;
     }
-    CF_LOG(self->refusal_logged ? CF_LOG_DEBUG : CF_LOG_WARN,
+    CF_LOG(link->refusal_logged ? CF_LOG_DEBUG : CF_LOG_WARN,
            "broker refused the handshake, reconnecting", "endpoint=%s status=%d why=\"%s\"",
-           self->config.broker_endpoint, refused, cf_handshake_explain(refused));
-    self->refusal_logged = true;
+           link->endpoint, refused, cf_handshake_explain(refused));
+    link->refusal_logged = true;
+}
+
+/* Heartbeats to each broker, and a new connection to one that fell silent
+   or that libzmq reconnected us to. */
+static void worker_keep_links(cf_worker_t *self, int64_t now)
+{
+    for (size_t i = 0; i < self->nlinks; i++) {
+        worker_link_t *link = &self->links[i];
+        if (now - link->last_heard > self->config.liveness_ms) {
+            worker_log_silence(link);
+            worker_connect(self, i);
+        } else if (link->handshake && cf_handshake_reconnected(link->handshake)) {
+            /* libzmq reconnected us, to a broker that restarted (and knows
+               nothing of us) or that lost our connection (and will redeliver
+               what we hold): either way, register again now, not after the
+               liveness */
+            CF_LOG(CF_LOG_WARN, "broker connection back, registering again",
+                   "endpoint=%s jobs=%zu", link->endpoint, link->jobs);
+            worker_connect(self, i);
+        } else if (now - link->last_sent >= self->config.heartbeat_ms) {
+            worker_send_command(link, CF_MSG_HEARTBEAT);
+        }
+    }
 }
 
 static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
@@ -402,20 +477,7 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
     if (self->config.reload && *self->config.reload)
         worker_reload(self);
     int64_t now = cf_clock_ms();
-    if (now - self->last_heard > self->config.liveness_ms) {
-        worker_log_silence(self);
-        worker_connect(self);
-    } else if (self->handshake && cf_handshake_reconnected(self->handshake)) {
-        /* libzmq reconnected us, to a broker that restarted (and knows
-           nothing of us) or that lost our connection (and will redeliver
-           what we hold): either way, register again now, not after the
-           liveness */
-        CF_LOG(CF_LOG_WARN, "broker connection back, registering again", "endpoint=%s jobs=%zu",
-               self->config.broker_endpoint, self->job_count);
-        worker_connect(self);
-    } else if (now - self->last_sent >= self->config.heartbeat_ms) {
-        worker_send_command(self, CF_MSG_HEARTBEAT);
-    }
+    worker_keep_links(self, now);
     worker_process(self);
     worker_fire_due(self, now);
     worker_sweep_markers(self, now);
@@ -544,8 +606,15 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     if (self->config.liveness_ms <= 0)
         self->config.liveness_ms = CF_SETTINGS_LIVENESS_DEFAULT;
     msgpack_sbuffer_init(&self->sbuf);
-    self->jobs = cf_calloc(self->config.credit, sizeof *self->jobs);
-    for (size_t i = 0; i < self->config.credit; i++)
+    worker_links_new(self, config->broker_endpoint);
+    if (self->nlinks == 0) {
+        snprintf(err, err_size, "no broker endpoint in '%s'", config->broker_endpoint);
+        cf_worker_destroy(&self);
+        return NULL;
+    }
+    self->job_slots = self->config.credit * self->nlinks;
+    self->jobs = cf_calloc(self->job_slots, sizeof *self->jobs);
+    for (size_t i = 0; i < self->job_slots; i++)
         self->jobs[i].parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
     self->inbox = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
     if (worker_open_store(self, err, err_size) < 0) {
@@ -554,7 +623,8 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     }
     self->ctx = zmq_ctx_new();
     self->loop = cf_loop_new();
-    worker_connect(self);
+    for (size_t i = 0; i < self->nlinks; i++)
+        worker_connect(self, i);
     cf_loop_add_timer(self->loop, self->config.heartbeat_ms / 4 > 0
                                   ? self->config.heartbeat_ms / 4 : 1, worker_on_timer, self);
     return self;
@@ -569,7 +639,8 @@ int cf_worker_run(cf_worker_t *self, volatile sig_atomic_t *stop)
     worker_process(self);   /* one more try for what we hold */
     if (self->job_count)
         CF_LOG(CF_LOG_WARN, "leaving jobs to the broker", "jobs=%zu", self->job_count);
-    worker_send_command(self, CF_MSG_BYE);
+    for (size_t i = 0; i < self->nlinks; i++)
+        worker_send_command(&self->links[i], CF_MSG_BYE);
     CF_LOG(CF_LOG_INFO, "worker stopped", "events_done=%llu",
            (unsigned long long) self->events_done);
     return rc;
@@ -581,12 +652,16 @@ void cf_worker_destroy(cf_worker_t **self_p)
         return;
     cf_worker_t *self = *self_p;
     cf_loop_destroy(&self->loop);
-    cf_handshake_destroy(&self->handshake);
-    if (self->socket)
-        zmq_close(self->socket);
+    for (size_t i = 0; i < self->nlinks; i++) {
+        cf_handshake_destroy(&self->links[i].handshake);
+        if (self->links[i].socket)
+            zmq_close(self->links[i].socket);
+        free(self->links[i].endpoint);
+    }
+    free(self->links);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
-    for (size_t i = 0; self->jobs && i < self->config.credit; i++)
+    for (size_t i = 0; self->jobs && i < self->job_slots; i++)
         cf_multipart_destroy(&self->jobs[i].parts);
     free(self->jobs);
     cf_multipart_destroy(&self->inbox);
