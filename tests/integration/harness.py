@@ -149,9 +149,11 @@ def pid_running(pid):
 class Stack:
     """A stack started with scripts/up in a temporary folder; use with `with`."""
 
-    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None, web=True, cluster=False):
+    def __init__(self, workers=2, keep_logs_on_failure=True, queue=None, web=True, cluster=False,
+                 brokers=1):
         self.workers = workers
         self.cluster = cluster
+        self.brokers = brokers
         self.queue = queue
         self.web = web
         self.tmp = tempfile.mkdtemp(prefix="caseflow-test-")
@@ -170,7 +172,8 @@ class Stack:
                                "--workers", str(self.workers), "--bin", bins]
                               + (["--queue", str(self.queue)] if self.queue else [])
                               + ([] if self.web else ["--no-web"])
-                              + (["--cluster"] if self.cluster else []),
+                              + (["--cluster"] if self.cluster else [])
+                              + (["--brokers", str(self.brokers)] if self.brokers > 1 else []),
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             self.started = os.path.isdir(self.dir)
@@ -229,6 +232,7 @@ class Stack:
         stack has it) still run."""
         alive = self.alive()
         names = ["redis", "broker"] + [f"worker-{i}" for i in range(1, self.workers + 1)]
+        names += [f"broker-{b}" for b in range(2, self.brokers + 1)]
         names += ["web"] if self.web else []
         return all(alive.get(name) for name in names)
 
@@ -270,9 +274,15 @@ class Stack:
             raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
         return json.loads(proc.stdout) if fmt == "--json" else proc.stdout
 
-    def push(self, path, timeout=400):
-        """caseflow-push --json PATH: (the process, its summary map or None)."""
-        proc = self.run("caseflow-push", "--json", path, timeout=timeout)
+    def intake(self, broker=1):
+        """The intake endpoint of broker number broker (scripts/up --brokers)."""
+        return self.env["CASEFLOW_INTAKE" if broker == 1 else f"CASEFLOW_INTAKE_{broker}"]
+
+    def push(self, path, timeout=400, broker=1):
+        """caseflow-push --json PATH to broker number broker: (the process,
+        its summary map or None)."""
+        proc = self.run("caseflow-push", "--json", "--intake", self.intake(broker), path,
+                        timeout=timeout)
         summary = None
         for text in (proc.stdout, (proc.stdout.strip().splitlines() or [""])[-1]):
             try:
