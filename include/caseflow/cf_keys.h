@@ -38,6 +38,7 @@ typedef enum {
     CF_KEYS_PUB_FIGURES,                /* hash: figures per programme and stage */
     CF_KEYS_PUB_OPEN,                   /* hash: the open overdue alerts */
     CF_KEYS_PUB_LAST,                   /* hash: each programme's last milestone */
+    CF_KEYS_PUB_READER,                 /* string: the outbox reader's lease (its broker) */
     CF_KEYS_PUB_COUNT
 } cf_keys_pub_t;
 

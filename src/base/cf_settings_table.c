@@ -48,7 +48,8 @@ static const cf_setting_t s_rows[] = {
     { "workers", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where workers connect (required)", NULL },
     { "workers", WORKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
-      "the broker's worker endpoint (required; also --broker)", "broker" },
+      "the brokers' worker endpoints, comma-separated: every broker's (required; also "
+      "--broker)", "broker" },
     { "subscribe", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where subscribers connect (required; also --publish)", "publish" },
     { "subscribe", WATCH, CF_ENDPOINTS, NULL, SHARED, "ENDPOINT[,...]",

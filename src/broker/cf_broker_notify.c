@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NOTIFY_DRAIN_MAX 1024       /* outbox entries per handler call, about (whole packs) */
 
@@ -215,6 +216,12 @@ int cf_broker_notify_start(cf_broker_t *self, const cf_broker_config_t *config, 
                                  : cf_store_default_scripts(), err, err_size);
     if (!self->outbox)
         return -1;
+    /* its lease's name: a broker restarted in its place takes the lease back
+       at once, another broker's waits for it to lapse */
+    char host[64] = "", reader[160];
+    gethostname(host, sizeof host - 1);
+    snprintf(reader, sizeof reader, "%s %s", host, config->publish_endpoint);
+    cf_outbox_set_reader(self->outbox, reader);
     notify_use_rules(self);
     self->outbox_parts = cf_multipart_new(5);
     self->stats_ms = config->stats_ms > 0 ? config->stats_ms : CF_SETTINGS_STATS_DEFAULT;

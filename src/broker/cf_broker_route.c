@@ -342,8 +342,19 @@ static void route_record_again(cf_broker_t *self, const cf_member_t *holder, con
         if (!listed)
             list[n++] = (unsigned) s;
     }
-    if (n)
-        cf_broker_epochs_record(self, list, n, true);
+    if (n == 0)
+        return;
+    cf_broker_epochs_record(self, list, n, true);
+    for (size_t k = 0; k < n; k++)
+        if (self->owner[list[k]] != holder) {
+            /* the record named another worker, which this broker follows
+               (cf_broker_epochs.c): what waits for holder is split again,
+               so that none of that shard's parts goes to holder under the
+               epoch of its new owner */
+            for (size_t i = 0; i < cf_roster_size(self->roster); i++)
+                route_take_back(self, cf_roster_at(self->roster, i)->backlog);
+            return;
+        }
 }
 
 void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,

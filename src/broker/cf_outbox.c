@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <hiredis/hiredis.h>
 #include <zmq.h>
 
@@ -49,7 +50,8 @@ struct _cf_outbox_t {
     char *library;                  /* the function library's body (cf_store_script_library) */
     size_t library_len;
     char version[CF_STORE_VERSION_LEN + 1];     /* its version, which Redis must hold */
-    pthread_mutex_t lock;           /* guards marks: the loop sets, the thread reads */
+    pthread_mutex_t lock;           /* guards marks and reader: the loop sets, the thread reads */
+    char reader[160];               /* the name of its lease (cf_outbox_lease.c) */
     outbox_marks_t *marks;          /* the rules' milestones */
     pthread_t thread;
     bool started;
@@ -76,6 +78,7 @@ typedef struct {
     time_t trimmed_at;
     struct timespec polled_at;      /* when the last XREAD was sent (CLOCK_MONOTONIC) */
     bool full;                      /* it filled a stream's COUNT: more is waiting */
+    outbox_lease_t lease;           /* whether this broker's reader reads now */
 } outbox_reader_t;
 
 static void outbox_sleep_ms(cf_outbox_t *self, int ms)
@@ -397,6 +400,21 @@ static int outbox_poll_done(outbox_reader_t *r, long handed)
         || outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_BUSY) < 0 ? -1 : 0;
 }
 
+static int64_t outbox_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* The name of the lease, as the loop last set it. */
+static void outbox_reader_name(cf_outbox_t *self, char *name, size_t size)
+{
+    pthread_mutex_lock(&self->lock);
+    snprintf(name, size, "%s", self->reader);
+    pthread_mutex_unlock(&self->lock);
+}
+
 /* One XREAD over every shard; -1 on a Redis error. */
 static int outbox_poll(outbox_reader_t *r)
 {
@@ -487,6 +505,23 @@ static int outbox_poll_cluster(outbox_reader_t *r)
     return outbox_poll_done(r, handed);
 }
 
+/* A poll, when this broker's reader holds the lease (cf_outbox_lease.c);
+   else only the snapshots, and a look at the lease again a little later.
+   -1 on a Redis error. */
+static int outbox_read(outbox_reader_t *r)
+{
+    char name[sizeof r->self->reader];
+    outbox_reader_name(r->self, name, sizeof name);
+    int held = cf_outbox_lease_hold(&r->lease, r->redis, name, outbox_now_ms());
+    if (held < 0)
+        return -1;
+    if (!held) {            /* another broker's reader reads */
+        outbox_sleep_ms(r->self, 200);
+        return outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
+    }
+    return r->cluster ? outbox_poll_cluster(r) : outbox_poll(r);
+}
+
 /* Closes the connections, after a Redis error or at the end. */
 static void outbox_disconnect(outbox_reader_t *r)
 {
@@ -524,7 +559,7 @@ static void *outbox_thread(void *arg)
     int backoff = 100;
     while (!atomic_load(&self->stop)) {
         if ((!r.redis && outbox_connect(&r) < 0)
-            || (r.cluster ? outbox_poll_cluster(&r) : outbox_poll(&r)) < 0) {
+            || outbox_read(&r) < 0) {
             atomic_fetch_add(&self->errors, 1);
             outbox_disconnect(&r);
             outbox_sleep_ms(self, backoff);
@@ -534,6 +569,9 @@ static void *outbox_thread(void *arg)
         backoff = 100;
         outbox_pace(&r);
     }
+    char name[sizeof self->reader];
+    outbox_reader_name(self, name, sizeof name);
+    cf_outbox_lease_release(&r.lease, r.redis, name);
     outbox_disconnect(&r);
     cf_outbox_batch_free(&r.batch);
     msgpack_sbuffer_destroy(&r.pack);
@@ -553,6 +591,9 @@ cf_outbox_t *cf_outbox_new(void *zmq_ctx, const char *host, int port, const cf_r
     self->host = cf_strdup(host);
     self->endpoint = cf_strdup(endpoint);
     pthread_mutex_init(&self->lock, NULL);
+    char hostname[64] = "";
+    gethostname(hostname, sizeof hostname - 1);
+    snprintf(self->reader, sizeof self->reader, "%s:%ld", hostname, (long) getpid());
     self->marks = cf_outbox_marks_new("\x80", 1);
     if (cf_store_script_library(script_dir, &self->library, &self->library_len, self->version,
                                 err, err_size) < 0) {
@@ -628,6 +669,14 @@ void *cf_outbox_socket(cf_outbox_t *self)
 {
     assert(self);
     return self->pair;
+}
+
+void cf_outbox_set_reader(cf_outbox_t *self, const char *name)
+{
+    assert(self && name);
+    pthread_mutex_lock(&self->lock);
+    snprintf(self->reader, sizeof self->reader, "%s", name);
+    pthread_mutex_unlock(&self->lock);
 }
 
 uint64_t cf_outbox_errors(const cf_outbox_t *self)

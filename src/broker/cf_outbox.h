@@ -78,6 +78,13 @@ void cf_outbox_pack_entry(msgpack_sbuffer *pack, const cf_outbox_entry_t *entry)
     the thread does not send).                                              */
 int cf_outbox_entry_next(const void *pack, size_t size, size_t *pos, cf_outbox_entry_t *entry);
 
+/*  The name this broker's reader holds the reader's lease under
+    (cf:{pub}:reader: one broker's reader reads at a time; docs/
+    notifications.md, "Several brokers"): the same for a broker restarted in
+    its place, so that it takes its lease back at once; copied. Until set:
+    the host name and pid.                                                   */
+void cf_outbox_set_reader(cf_outbox_t *self, const char *name);
+
 /*  The reader's Redis errors so far (an atomic read).                       */
 uint64_t cf_outbox_errors(const cf_outbox_t *self);
 

@@ -126,6 +126,27 @@ void cf_outbox_cursor_watch(redisContext *redis);
 int cf_outbox_cursor_check(redisContext *redis, unsigned streams, const char (*fields)[12],
                            char (*saved)[48]);
 
+/*  The reader's lease (cf_outbox_lease.c): one broker's reader reads at a
+    time. CF_OUTBOX_LEASE_MS is how long a lease lasts unrenewed: how long
+    the notifications wait for another broker after the holder is killed.   */
+#define CF_OUTBOX_LEASE_MS  3000
+
+typedef struct {
+    bool held;
+    int64_t next_ms;                    /* when to renew it, or look again */
+} outbox_lease_t;
+
+/*  Takes or renews the lease cf:{pub}:reader for name when due (a third of
+    the lease after the last look; else answers from then): 1 when this
+    reader holds it, 0 when another does, -1 on a Redis error. Nothing may
+    be pending on redis; it leaves nothing WATCHed.                          */
+int cf_outbox_lease_hold(outbox_lease_t *lease, redisContext *redis, const char *name,
+                         int64_t now_ms);
+
+/*  Lets the lease go, if name still holds it, so that another broker's
+    reader takes over at once (a broker stopping). redis may be NULL.        */
+void cf_outbox_lease_release(outbox_lease_t *lease, redisContext *redis, const char *name);
+
 /*  The reader's arena for its XREAD replies (cf_outbox_reply.c).         */
 typedef struct _outbox_replies_t outbox_replies_t;
 

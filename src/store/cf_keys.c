@@ -31,7 +31,7 @@ static const struct {
     [CF_KEYS_PUB_CURSOR] = PUB("cursor"), [CF_KEYS_PUB_RETURNS] = PUB("returns"),
     [CF_KEYS_PUB_MARKS] = PUB("marks"), [CF_KEYS_PUB_OUTBOX] = PUB("outbox"),
     [CF_KEYS_PUB_FIGURES] = PUB("figures"), [CF_KEYS_PUB_OPEN] = PUB("open"),
-    [CF_KEYS_PUB_LAST] = PUB("last"),
+    [CF_KEYS_PUB_LAST] = PUB("last"), [CF_KEYS_PUB_READER] = PUB("reader"),
 };
 _Static_assert(sizeof s_pub / sizeof *s_pub == CF_KEYS_PUB_COUNT, "a publisher key unnamed");
 
