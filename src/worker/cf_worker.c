@@ -153,16 +153,21 @@ static void worker_connect(cf_worker_t *self, size_t index)
     cf_loop_add_socket(self->loop, link->socket, worker_on_broker, self);
 }
 
-/* The brokers' worker endpoints, from the comma-separated list. */
+/* The brokers' worker endpoints, from the comma-separated list (blanks
+   around each ignored). */
 static void worker_links_new(cf_worker_t *self, const char *list)
 {
     for (const char *at = list; *at;) {
+        at += strspn(at, " \t");
         size_t len = strcspn(at, ",");
-        if (len > 0) {
+        size_t end = len;
+        while (end > 0 && (at[end - 1] == ' ' || at[end - 1] == '\t'))
+            end--;
+        if (end > 0) {
             self->links = cf_realloc(self->links, (self->nlinks + 1) * sizeof *self->links);
             worker_link_t *link = &self->links[self->nlinks++];
             memset(link, 0, sizeof *link);
-            link->endpoint = cf_strndup(at, len);
+            link->endpoint = cf_strndup(at, end);
         }
         at += len + (at[len] == ',');
     }

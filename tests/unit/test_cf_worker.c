@@ -3,7 +3,10 @@
     time, with the jobs that come meanwhile answered between its steps
     rather than after it (a round of many alerts used to hold every job of
     the worker up for as long as it took: the ~100 ms stalls of the open
-    loop, docs/performance.md), and the round still fires every shard.     */
+    loop, docs/performance.md), and the round still fires every shard. A
+    worker given two brokers (two ROUTERs) registers with each, answers each
+    job to the broker it came from, and reconnects to a broker that falls
+    silent while it keeps the other's connection.                           */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -135,13 +138,16 @@ static void recv_parts(fixture_t *f)
     assert_int_equal(cf_multipart_recv(f->parts, f->router), 0);
 }
 
-/* Starts the worker, and takes its READY: the worker's identity into id. */
-static size_t start_worker(fixture_t *f, char *id, size_t size)
+/* Starts the worker on brokers (endpoints, comma-separated), and takes its
+   READY at the fixture's broker: the worker's identity into id. */
+static size_t start_worker_on(fixture_t *f, const char *brokers, int liveness_ms, char *id,
+                              size_t size)
 {
-    cf_worker_config_t config = { .broker_endpoint = f->endpoint, .redis_host = "127.0.0.1",
+    cf_worker_config_t config = { .broker_endpoint = brokers, .redis_host = "127.0.0.1",
                                   .redis_port = cf_test_redis_port(f->redis),
                                   .key_file = f->key_path, .script_dir = CF_SOURCE_DIR "/lua",
-                                  .shards = SHARDS };
+                                  .shards = SHARDS, .heartbeat_ms = liveness_ms / 4,
+                                  .liveness_ms = liveness_ms };
     char err[256];
     f->worker = cf_worker_new(&config, err, sizeof err);
     if (!f->worker)
@@ -154,6 +160,11 @@ static size_t start_worker(fixture_t *f, char *id, size_t size)
     assert_true(len <= size);
     memcpy(id, cf_multipart_data(f->parts, 0), len);
     return len;
+}
+
+static size_t start_worker(fixture_t *f, char *id, size_t size)
+{
+    return start_worker_on(f, f->endpoint, 0, id, size);
 }
 
 /* Sends job job_id (one event that does not decode: acked rejected). */
@@ -202,11 +213,92 @@ static void test_jobs_run_between_alert_steps(void **state)
         assert_int_equal(raw_integer(f, "ZCARD %s", s), 0);
 }
 
+/* The next message at router within ms: its command, the sender into id
+   (*id_len), the DONE's job into *job; -1 when none came. */
+static int recv_at(fixture_t *f, void *router, int ms, char *id, size_t *id_len, uint64_t *job)
+{
+    zmq_pollitem_t item = { router, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll(&item, 1, ms) != 1 || cf_multipart_recv(f->parts, router) < 0)
+        return -1;
+    *id_len = cf_multipart_len(f->parts, 0);
+    memcpy(id, cf_multipart_data(f->parts, 0), *id_len);
+    int command = cf_msg_worker_command(f->parts);
+    if (command == CF_MSG_DONE)
+        cf_msg_parse_done(f->parts, job);
+    return command;
+}
+
+/* Waits at router for the DONE of job_id, past heartbeats; the sender's
+   identity must be id. */
+static void wait_done_at(fixture_t *f, void *router, const char *id, size_t id_len,
+                         uint64_t job_id)
+{
+    char from[256];
+    size_t from_len;
+    uint64_t done = 0;
+    int command;
+    while ((command = recv_at(f, router, WAIT_MS, from, &from_len, &done)) >= 0)
+        if (command == CF_MSG_DONE && done == job_id) {
+            assert_memory_equal(from, id, id_len);
+            return;
+        }
+    fail_msg("no DONE for job %llu", (unsigned long long) job_id);
+}
+
+static void test_two_brokers(void **state)
+{
+    fixture_t *f = *state;
+    void *other = zmq_socket(f->ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(other, ZMQ_LINGER, &linger, sizeof linger);
+    char endpoint[64], brokers[160], id[256], id2[256], from[256];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", cf_test_free_port());
+    assert_int_equal(zmq_bind(other, endpoint), 0);
+    snprintf(brokers, sizeof brokers, "%s, %s", f->endpoint, endpoint);
+    size_t id_len = start_worker_on(f, brokers, 1500, id, sizeof id), id2_len = 0, from_len;
+    uint64_t job = 0;
+    assert_int_equal(recv_at(f, other, WAIT_MS, id2, &id2_len, &job), CF_MSG_READY);
+    /* each job is answered to the broker it came from */
+    zmq_msg_t event;
+    zmq_msg_init_size(&event, 3);
+    memcpy(zmq_msg_data(&event), "bad", 3);
+    uint64_t request = 21;
+    assert_int_equal(cf_msg_send_job(other, 0, id2, id2_len, false, 21, &request, NULL, 0,
+                                     &event, 1), 0);
+    wait_done_at(f, other, id2, id2_len, 21);
+    send_job(f, id, id_len, 22);
+    wait_done(f, 22);
+    /* the first broker falls silent; the second heartbeats: the worker
+       registers again with the first only, and still answers the second
+       on the same connection */
+    bool again = false;
+    for (int waited = 0; !again && waited < WAIT_MS; waited += 100) {
+        cf_msg_send_heartbeat(other, 0, id2, id2_len);
+        int command;
+        while ((command = recv_at(f, other, 0, from, &from_len, &job)) >= 0)
+            assert_int_not_equal(command, CF_MSG_READY);
+        command = recv_at(f, f->router, 100, from, &from_len, &job);
+        again = command == CF_MSG_READY;
+    }
+    assert_true(again);
+    assert_false(from_len == id_len && memcmp(from, id, id_len) == 0);  /* a new identity */
+    request = 23;
+    assert_int_equal(cf_msg_send_job(other, 0, id2, id2_len, false, 23, &request, NULL, 0,
+                                     &event, 1), 0);
+    wait_done_at(f, other, id2, id2_len, 23);
+    zmq_msg_close(&event);
+    f->stop = 1;
+    pthread_join(f->thread, NULL);
+    f->running = false;
+    zmq_close(other);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jobs_run_between_alert_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_brokers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
