@@ -47,7 +47,7 @@ static const cf_setting_t s_rows[] = {
       "that answers)", NULL },
     { "workers", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
       "where workers connect (required)", NULL },
-    { "workers", WORKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",
+    { "workers", WORKER, CF_ENDPOINTS, NULL, SHARED, "ENDPOINT[,...]",
       "the brokers' worker endpoints, comma-separated: every broker's (required; also "
       "--broker)", "broker" },
     { "subscribe", BROKER, CF_ENDPOINT, NULL, SHARED, "ENDPOINT",

@@ -4,6 +4,7 @@
 #include "caseflow/cf_worker.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
+#include "caseflow/cf_endpoints.h"
 #include "caseflow/cf_handshake.h"
 #include "cf_apply.h"
 #include "caseflow/cf_event.h"
@@ -153,24 +154,19 @@ static void worker_connect(cf_worker_t *self, size_t index)
     cf_loop_add_socket(self->loop, link->socket, worker_on_broker, self);
 }
 
-/* The brokers' worker endpoints, from the comma-separated list (blanks
-   around each ignored). */
-static void worker_links_new(cf_worker_t *self, const char *list)
+/* A connection for each broker of the list (cf_endpoints: comma-separated,
+   blanks around each dropped, none empty or twice); -1 with err set. */
+static int worker_links_new(cf_worker_t *self, const char *list, char *err, size_t err_size)
 {
-    for (const char *at = list; *at;) {
-        at += strspn(at, " \t");
-        size_t len = strcspn(at, ",");
-        size_t end = len;
-        while (end > 0 && (at[end - 1] == ' ' || at[end - 1] == '\t'))
-            end--;
-        if (end > 0) {
-            self->links = cf_realloc(self->links, (self->nlinks + 1) * sizeof *self->links);
-            worker_link_t *link = &self->links[self->nlinks++];
-            memset(link, 0, sizeof *link);
-            link->endpoint = cf_strndup(at, end);
-        }
-        at += len + (at[len] == ',');
-    }
+    cf_endpoints_t *endpoints = cf_endpoints_new(list, err, err_size);
+    if (!endpoints)
+        return -1;
+    self->nlinks = cf_endpoints_size(endpoints);
+    self->links = cf_calloc(self->nlinks, sizeof *self->links);
+    for (size_t i = 0; i < self->nlinks; i++)
+        self->links[i].endpoint = cf_strdup(cf_endpoints_at(endpoints, i));
+    cf_endpoints_destroy(&endpoints);
+    return 0;
 }
 
 /* ---- Redis outages ---------------------------------------------------- */
@@ -611,9 +607,7 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     if (self->config.liveness_ms <= 0)
         self->config.liveness_ms = CF_SETTINGS_LIVENESS_DEFAULT;
     msgpack_sbuffer_init(&self->sbuf);
-    worker_links_new(self, config->broker_endpoint);
-    if (self->nlinks == 0) {
-        snprintf(err, err_size, "no broker endpoint in '%s'", config->broker_endpoint);
+    if (worker_links_new(self, config->broker_endpoint, err, err_size) < 0) {
         cf_worker_destroy(&self);
         return NULL;
     }
