@@ -31,6 +31,9 @@ static cf_redis_cluster_t *epochs_redis(cf_broker_t *self, char *why, size_t siz
         return self->route_redis;
     self->route_redis = cf_redis_cluster_new(self->route_host, self->route_port,
                                              self->route_auth, CF_REDIS_MODE_AUTO, 1000);
+    /* transactions: a redirection is a reply (the compare-and-set reads
+       again, with the map read again), never a command resent alone */
+    cf_redis_cluster_set_follow(self->route_redis, false);
     if (cf_redis_cluster_connect(self->route_redis) < 0) {
         snprintf(why, size, "%s", cf_redis_cluster_error(self->route_redis));
         cf_redis_cluster_destroy(&self->route_redis);
@@ -95,11 +98,17 @@ static epochs_outcome_t epochs_cas(cf_broker_t *self, cf_redis_cluster_t *c, uns
         if (cf_redis_cluster_append(c, key, "WATCH %s", key) < 0
             || cf_redis_cluster_append(c, key, "HMGET %s epoch worker", key) < 0)
             abort();
-        if (!epochs_skip(c, 1))
-            return EPOCHS_FAILED;
-        redisReply *record = epochs_reply(c);
+        redisReply *watch = epochs_reply(c), *record = watch ? epochs_reply(c) : NULL;
+        bool moved = (watch && cf_redis_cluster_redirected(watch))
+                  || (record && cf_redis_cluster_redirected(record));
+        if (watch)
+            freeReplyObject(watch);
         if (!record)
             return EPOCHS_FAILED;
+        if (moved) {            /* the slot moved: nothing watched there; again */
+            freeReplyObject(record);
+            continue;
+        }
         uint64_t epoch = 0;
         char worker[sizeof self->owner[s]->name] = "";
         if (record->type == REDIS_REPLY_ARRAY && record->elements == 2) {
