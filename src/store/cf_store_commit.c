@@ -165,7 +165,7 @@ typedef enum {
 static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsigned char *state,
                          commit_use_t use, commit_refusals_t *r)
 {
-    size_t *counts = cf_calloc(n ? n : 1, sizeof *counts), total = 0;
+    size_t *counts = cf_calloc(n ? n : 1, sizeof *counts);
     for (size_t i = 0; i < n; i++) {
         if (state[i] != CF_STORE_COMMIT_SEND)
             continue;
@@ -173,7 +173,7 @@ static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsi
         const cf_commit_cache_t *cache = use == COMMIT_BESIDE ? NULL
             : cf_commit_cache_begin(self->cache, s, use == COMMIT_FENCED ? self->fence[s] : 0);
         self->emit_slot = cf_store_slot(self, s);
-        total += counts[i] = cf_commit_checks(commits[i], cache, s, commit_emit, self);
+        counts[i] = cf_commit_checks(commits[i], cache, s, commit_emit, self);
         if (counts[i])
             cf_store_note_watch(self, self->emit_slot);
         if (cf_commit_refusal(commits[i]))
