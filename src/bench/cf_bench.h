@@ -74,13 +74,28 @@ typedef struct {
     double us_per_event;        /* Redis's time in them per event (commandstats' usec) */
 } cf_bench_rate_t;
 
+#define CF_BENCH_NODES  32      /* Redis nodes measured apart: masters and replicas */
+
+/*  One Redis node's share: CPU seconds and calls over the closed loop and
+    its drain (in a snapshot: so far).                                      */
+typedef struct {
+    int port;
+    bool replica;
+    double cpu_s;
+    double calls;               /* every command but INFO */
+} cf_bench_node_t;
+
 typedef struct {
     /* closed loop */
     size_t events, accepted, duplicate, rejected, unacked;
     double seconds, events_per_s;
     double redis_commands_per_event, redis_cpu_s;
     double drain_seconds;       /* after the last ack, until the stack had settled (cf_bench_settle) */
-    double redis_cpu_drained_s; /* Redis's CPU over the closed loop and its drain */
+    double redis_cpu_drained_s; /* Redis's CPU over the closed loop and its drain: every master's */
+    double redis_replicas_cpu_s;        /* the replicas' over the same; < 0 unknown, 0 none */
+    bool redis_cluster;         /* measured a Redis Cluster: redis_nodes in the report */
+    cf_bench_node_t redis_nodes[CF_BENCH_NODES];        /* masters, then replicas */
+    size_t redis_node_count;
     cf_bench_rate_t commands[CF_BENCH_MAX_COMMANDS];    /* per event, by command */
     size_t command_count;
     /* ceiling */

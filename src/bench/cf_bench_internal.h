@@ -1,5 +1,6 @@
-/*  cf_bench internals shared by cf_bench.c (the object, Redis snapshots,
-    progress), cf_bench_loops.c (the closed and open loops),
+/*  cf_bench internals shared by cf_bench.c (the object, progress),
+    cf_bench_redis.c (the Redis connection, snapshots, the drain),
+    cf_bench_loops.c (the closed and open loops),
     cf_bench_ceiling.c (the ceiling) and cf_bench_memory.c (the memory
     figures). Not part of the public API.                                   */
 #ifndef CF_BENCH_INTERNAL_H
@@ -9,6 +10,7 @@
 #include "cf_bench_gen.h"
 
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_shard.h"
 
 #include <stdatomic.h>
@@ -19,16 +21,25 @@
 struct _cf_bench_t {
     const cf_bench_config_t *config;
     cf_bench_result_t result;
-    redisContext *redis;        /* for INFO and the memory figures */
+    cf_redis_cluster_t *redis;  /* for INFO and the memory figures: a server or a cluster */
     char error[512];
 };
 
-/*  What INFO says at one moment.                                            */
+#define BENCH_NODES_MAX CF_BENCH_NODES
+
+/*  What INFO says at one moment: the masters' figures summed (a single
+    server: its own), each node's apart.                                     */
 typedef struct {
     cf_bench_command_t commands[BENCH_SNAPSHOT_COMMANDS];
     size_t count;
     double cpu_s;               /* used_cpu_sys + used_cpu_user */
     double used_memory;
+    cf_bench_node_t nodes[CF_BENCH_NODES];      /* cpu_s and calls so far */
+    size_t node_count;
+    cf_bench_addr_t replicas[BENCH_NODES_MAX];  /* as the masters list them */
+    size_t replica_count;
+    double replicas_cpu_s;      /* after cf_bench_snapshot_replicas */
+    bool replicas_unknown;      /* a replica listed did not answer */
 } bench_snapshot_t;
 
 /*  The namespace of a phase's event set: a new seed is a new set of event
@@ -57,12 +68,38 @@ int cf_bench_fail(cf_bench_t *self, const char *fmt, ...) __attribute__((format(
 /*  Monotonic seconds.                                                       */
 double cf_bench_now(void);
 
-/*  One command on the bench's own connection (connected on first use); an
-    error reply is an error. *reply (freed by the caller) may be NULL when
-    the reply is not wanted. 0, or -1 with the error set.                   */
-int cf_bench_redis(cf_bench_t *self, redisReply **reply, const char *fmt, ...);
+/*  One command on the bench's own connection (connected on first use),
+    sent to the master of key's slot (NULL: any node); an error reply is an
+    error. *reply (freed by the caller) may be NULL when the reply is not
+    wanted. 0, or -1 with the error set.                                    */
+int cf_bench_redis(cf_bench_t *self, redisReply **reply, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
+/*  The connection (connected), for a pipeline of commands; NULL with the
+    error set. Its replies are taken with cf_bench_reply.                   */
+cf_redis_cluster_t *cf_bench_cluster(cf_bench_t *self);
+
+/*  The next reply of the pipeline into *reply (the caller frees it); an
+    error reply is an error. 0, or -1 with the error set (*reply NULL).    */
+int cf_bench_reply(cf_bench_t *self, redisReply **reply);
+
+/*  One slot of each master (cf_redis_cluster_master_slots): how many, or
+    -1 with the error set.                                                  */
+int cf_bench_masters(cf_bench_t *self, int *slots, size_t size);
+
+/*  INFO of every master, summed, each apart in snap->nodes, and the
+    replicas they list. 0, or -1 with the error set.                        */
 int cf_bench_snapshot(cf_bench_t *self, bench_snapshot_t *snap);
+
+/*  Adds the INFO of the replicas snap lists (each on a connection of its
+    own) to snap->nodes and replicas_cpu_s; one that does not answer sets
+    replicas_unknown.                                                        */
+void cf_bench_snapshot_replicas(cf_bench_t *self, bench_snapshot_t *snap);
+
+/*  Each node's CPU seconds and calls from before to after, into out (as
+    many as after has; *count of them); a node not in both is left out.    */
+void cf_bench_nodes_between(const bench_snapshot_t *before, const bench_snapshot_t *after,
+                            cf_bench_node_t *out, size_t *count);
 
 /*  Waits until the stack has done the work the events so far caused after
     their acks: the broker has published every shard's outbox to its last

@@ -125,8 +125,8 @@ int cf_bench_closed(cf_bench_t *self)
     cf_bench_gen_destroy(&gen);
     bench_snapshot_t *before = cf_calloc(3, sizeof *before), *after = before + 1;
     bench_snapshot_t *drained = before + 2;
-    if (rc == 0)
-        rc = cf_bench_snapshot(self, before);
+    if (rc == 0 && (rc = cf_bench_snapshot(self, before)) == 0)
+        cf_bench_snapshot_replicas(self, before);
     double started = cf_bench_now(), finished = started;
     if (rc == 0) {
         cf_bench_cpu_start(&r->cpu);
@@ -155,8 +155,13 @@ int cf_bench_closed(cf_bench_t *self)
         rc = cf_bench_settle(self, &r->drain_seconds);
         cf_bench_cpu_stop(&r->cpu);
     }
-    if (rc == 0 && (rc = cf_bench_snapshot(self, drained)) == 0)
+    if (rc == 0 && (rc = cf_bench_snapshot(self, drained)) == 0) {
+        cf_bench_snapshot_replicas(self, drained);
         r->redis_cpu_drained_s = drained->cpu_s - before->cpu_s;
+        r->redis_replicas_cpu_s = before->replicas_unknown || drained->replicas_unknown
+                                ? -1 : drained->replicas_cpu_s - before->replicas_cpu_s;
+        cf_bench_nodes_between(before, drained, r->redis_nodes, &r->redis_node_count);
+    }
     free(before);
     free(threads);
     return rc;

@@ -18,6 +18,7 @@
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_redis_slot.h"
 #include "caseflow/cf_store.h"
 
 #include <stdio.h>
@@ -26,30 +27,49 @@
 
 #define MEMORY_DEL_ITEMS    1000    /* keys, members or fields per command */
 
-/* command [key] item... for every item, MEMORY_DEL_ITEMS at a time; adds
-   what the replies count (the items that were there) to *removed. The
-   items are strings, or item_len bytes each when item_len is not 0. */
+/* command [key] item... for every item, MEMORY_DEL_ITEMS at a time; without
+   key, command item for each item (DEL: on a cluster the items are keys of
+   many slots), MEMORY_DEL_ITEMS to a pipeline. Adds what the replies count
+   (the items that were there) to *removed. The items are strings, or
+   item_len bytes each when item_len is not 0. */
 static int memory_delete_items(cf_bench_t *self, const char *command, const char *key,
                                char **items, size_t item_len, size_t n, size_t *removed)
 {
     const char *argv[MEMORY_DEL_ITEMS + 2] = { command, key };
     size_t argvlen[MEMORY_DEL_ITEMS + 2];
-    size_t head = key ? 2 : 1;
+    cf_redis_cluster_t *redis = cf_bench_cluster(self);
+    if (!redis)
+        return -1;
     for (size_t at = 0; at < n; at += MEMORY_DEL_ITEMS) {
-        size_t m = n - at < MEMORY_DEL_ITEMS ? n - at : MEMORY_DEL_ITEMS;
-        memcpy(argv + head, items + at, m * sizeof *items);
-        for (size_t j = 0; j < m + head; j++)
-            argvlen[j] = item_len && j >= head ? item_len : strlen(argv[j]);
-        if (cf_bench_redis(self, NULL, "PING") < 0)     /* connects when needed */
-            return -1;
-        redisReply *r = redisCommandArgv(self->redis, (int) (m + head), argv, argvlen);
-        if (!r || r->type != REDIS_REPLY_INTEGER) {
-            if (r)
-                freeReplyObject(r);
-            return cf_bench_fail(self, "redis: %s failed", command);
+        size_t m = n - at < MEMORY_DEL_ITEMS ? n - at : MEMORY_DEL_ITEMS, commands = key ? 1 : m;
+        argvlen[0] = strlen(command);
+        for (size_t j = 0; j < m; j++) {
+            const char **one = key ? argv + 2 + j : argv + 1;
+            size_t *len = key ? argvlen + 2 + j : argvlen + 1;
+            *one = items[at + j];
+            *len = item_len ? item_len : strlen(*one);
+            if (!key)
+                cf_redis_cluster_append_argv(redis, 1, 2, argv, argvlen);
         }
-        *removed += (size_t) r->integer;
-        freeReplyObject(r);
+        if (key) {
+            argvlen[1] = strlen(key);
+            cf_redis_cluster_append_argv(redis, 1, (int) m + 2, argv, argvlen);
+        }
+        int rc = 0;
+        for (size_t j = 0; j < commands; j++) {
+            redisReply *r;
+            if (cf_bench_reply(self, &r) < 0) {
+                rc = -1;
+                continue;
+            }
+            if (r->type == REDIS_REPLY_INTEGER)
+                *removed += (size_t) r->integer;
+            else if (rc == 0)
+                rc = cf_bench_fail(self, "redis: %s: not a count", command);
+            freeReplyObject(r);
+        }
+        if (rc < 0)
+            return -1;
     }
     return 0;
 }
@@ -99,7 +119,7 @@ static int memory_delete_deadlines(cf_bench_t *self, const char **ids, size_t n,
         size_t found = 0;
         redisReply *r;
         cf_keys_fixed(key, sizeof key, s, CF_KEYS_DUE);
-        if ((rc = cf_bench_redis(self, &r, "ZRANGE %s 0 -1", key)) < 0)
+        if ((rc = cf_bench_redis(self, &r, key, "ZRANGE %s 0 -1", key)) < 0)
             break;
         memory_of_cases(r, ids, n, &members, &found);
         freeReplyObject(r);
@@ -164,28 +184,52 @@ static void memory_marks_destroy(memory_marks_t **m_p)
     *m_p = NULL;
 }
 
-/* Every dedupe bucket key in Redis, whatever its generation. */
+/* Every dedupe bucket key in Redis, whatever its generation: SCAN on every
+   master, all of them at once, each until its cursor is back at 0. */
 static int memory_eid_keys(cf_bench_t *self, char ***keys, size_t *count)
 {
-    char cursor[32] = "0";
-    do {
-        redisReply *r;
-        if (cf_bench_redis(self, &r, "SCAN %s MATCH cf:*:eid:* COUNT 1000", cursor) < 0)
-            return -1;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
-            || r->element[0]->type != REDIS_REPLY_STRING
-            || r->element[1]->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(r);
-            return cf_bench_fail(self, "redis: SCAN: unexpected reply");
+    int slots[BENCH_NODES_MAX];
+    int n = cf_bench_masters(self, slots, BENCH_NODES_MAX);
+    if (n < 0)
+        return -1;
+    char (*cursor)[32] = cf_calloc((size_t) n, sizeof *cursor);
+    for (int i = 0; i < n; i++)
+        strcpy(cursor[i], "0");
+    int rc = 0, scanning = n;
+    for (bool first = true; rc == 0 && scanning > 0; first = false) {
+        int asked[BENCH_NODES_MAX], k = 0;
+        for (int i = 0; i < n; i++) {
+            if (!first && strcmp(cursor[i], "0") == 0)
+                continue;
+            const char *argv[] = { "SCAN", cursor[i], "MATCH", "cf:*:eid:*", "COUNT", "1000" };
+            cf_redis_cluster_append_slot(self->redis, slots[i], 6, argv, NULL);
+            asked[k++] = i;
         }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        const redisReply *found = r->element[1];
-        *keys = cf_realloc(*keys, (*count + found->elements + 1) * sizeof **keys);
-        for (size_t i = 0; i < found->elements; i++)
-            (*keys)[(*count)++] = cf_strdup(found->element[i]->str);
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
-    return 0;
+        for (int j = 0; j < k; j++) {
+            redisReply *r;
+            if (cf_bench_reply(self, &r) < 0) {
+                rc = -1;
+                continue;
+            }
+            if (rc == 0 && (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+                            || r->element[0]->type != REDIS_REPLY_STRING
+                            || r->element[1]->type != REDIS_REPLY_ARRAY))
+                rc = cf_bench_fail(self, "redis: SCAN: unexpected reply");
+            if (rc == 0) {
+                snprintf(cursor[asked[j]], sizeof *cursor, "%s", r->element[0]->str);
+                const redisReply *found = r->element[1];
+                *keys = cf_realloc(*keys, (*count + found->elements + 1) * sizeof **keys);
+                for (size_t e = 0; e < found->elements; e++)
+                    (*keys)[(*count)++] = cf_strdup(found->element[e]->str);
+            }
+            freeReplyObject(r);
+        }
+        scanning = 0;
+        for (int i = 0; i < n; i++)
+            scanning += strcmp(cursor[i], "0") != 0;
+    }
+    free(cursor);
+    return rc;
 }
 
 /* Removes the n events' markers (each bucket in every generation there is);
@@ -260,7 +304,8 @@ static int memory_alerts(cf_bench_t *self, const bench_case_t *cases, size_t n)
     char **fields = NULL;
     size_t found = 0;
     r->open_alerts = 0;
-    int rc = cf_bench_redis(self, &reply, "HKEYS %s", cf_keys_pub(CF_KEYS_PUB_OPEN));
+    const char *open = cf_keys_pub(CF_KEYS_PUB_OPEN);
+    int rc = cf_bench_redis(self, &reply, open, "HKEYS %s", open);
     if (rc == 0) {
         memory_of_cases(reply, ids, n, &fields, &found);
         freeReplyObject(reply);
@@ -280,32 +325,50 @@ static int memory_alerts(cf_bench_t *self, const bench_case_t *cases, size_t n)
     return rc;
 }
 
-/* Sets and deletes MEMORY_DEL_ITEMS scratch keys, each in one command, so
-   that what Redis allocates once and keeps on its first large deletion
-   (about 16 KB on 7.0: measured, 149 hashes deleted in one DEL weighed
-   107 bytes less than nothing without it, 224 bytes each with it) is not
-   weighed with the first kind measured after it. */
+/* A hash tag whose slot is served by the node of slot (a master's), into
+   tag (size bytes). */
+static int memory_tag_of(cf_bench_t *self, int slot, char *tag, size_t size)
+{
+    int node = cf_redis_cluster_slot_node(self->redis, slot);
+    for (unsigned t = 0; node >= 0 && t < 1000000; t++) {
+        int len = snprintf(tag, size, "bench-%u", t);
+        if (cf_redis_cluster_slot_node(self->redis, (int) cf_redis_slot(tag, (size_t) len)) == node)
+            return 0;
+    }
+    return cf_bench_fail(self, "redis: no hash tag on the node of slot %d", slot);
+}
+
+/* Sets and deletes MEMORY_DEL_ITEMS scratch keys on every master, each in
+   one command, so that what Redis allocates once and keeps on its first
+   large deletion (about 16 KB on 7.0: measured, 149 hashes deleted in one
+   DEL weighed 107 bytes less than nothing without it, 224 bytes each with
+   it) is not weighed with the first kind measured after it. */
 static int memory_warm_up(cf_bench_t *self)
 {
+    int slots[BENCH_NODES_MAX];
+    int masters = cf_bench_masters(self, slots, BENCH_NODES_MAX), rc = masters < 0 ? -1 : 0;
     char **keys = cf_calloc(MEMORY_DEL_ITEMS, sizeof *keys);
     const char **argv = cf_calloc(2 * MEMORY_DEL_ITEMS + 1, sizeof *argv);
     argv[0] = "MSET";
-    for (size_t i = 0; i < MEMORY_DEL_ITEMS; i++) {
-        keys[i] = cf_malloc(32);
-        snprintf(keys[i], 32, "cf:{bench}:warm-up:%zu", i);
-        argv[1 + 2 * i] = keys[i];
-        argv[2 + 2 * i] = "1";
+    for (size_t i = 0; i < MEMORY_DEL_ITEMS; i++)
+        keys[i] = cf_malloc(48);
+    for (int m = 0; rc == 0 && m < masters; m++) {
+        char tag[24];
+        if ((rc = memory_tag_of(self, slots[m], tag, sizeof tag)) < 0)
+            break;
+        for (size_t i = 0; i < MEMORY_DEL_ITEMS; i++) {
+            snprintf(keys[i], 48, "cf:{%s}:warm-up:%zu", tag, i);
+            argv[1 + 2 * i] = keys[i];
+            argv[2 + 2 * i] = "1";
+        }
+        redisReply *r;
+        cf_redis_cluster_append_argv(self->redis, 1, 2 * MEMORY_DEL_ITEMS + 1, argv, NULL);
+        if ((rc = cf_bench_reply(self, &r)) == 0)
+            freeReplyObject(r);
+        size_t removed = 0;
+        if (rc == 0)
+            rc = memory_delete(self, "DEL", NULL, keys, MEMORY_DEL_ITEMS, &removed);
     }
-    size_t removed = 0;
-    int rc = cf_bench_redis(self, NULL, "PING");       /* connects when needed */
-    redisReply *r = rc == 0 ? redisCommandArgv(self->redis, 2 * MEMORY_DEL_ITEMS + 1, argv, NULL)
-                            : NULL;
-    if (rc == 0 && (!r || r->type == REDIS_REPLY_ERROR))
-        rc = cf_bench_fail(self, "redis: MSET failed");
-    if (r)
-        freeReplyObject(r);
-    if (rc == 0)
-        rc = memory_delete(self, "DEL", NULL, keys, MEMORY_DEL_ITEMS, &removed);
     memory_free(keys, MEMORY_DEL_ITEMS);
     free(keys);
     free(argv);

@@ -158,9 +158,30 @@ static json_t *report_processes(const cf_bench_result_t *r, double k)
     }
     report_set(o, "workers", workers);
     report_set(o, "redis", report_scaled(cpu->measured ? r->redis_cpu_drained_s : -1, k));
+    report_set(o, "redis_replicas", report_scaled(cpu->measured ? r->redis_replicas_cpu_s : -1, k));
     report_set(o, "total", report_scaled(cpu->measured ? cf_bench_cpu_total(cpu, r->redis_cpu_drained_s)
                                                        : -1, k));
     return o;
+}
+
+/* [{port, role, cpu_us_per_event, commands_per_event}]: each node of a
+   cluster over the closed loop and its drain; null on one server. */
+static json_t *report_nodes(const cf_bench_result_t *r)
+{
+    if (!r->redis_cluster || !r->cpu.measured)
+        return json_null();
+    json_t *nodes = json_array();
+    double k = r->events ? 1e6 / (double) r->events : NAN;
+    for (size_t i = 0; i < r->redis_node_count; i++) {
+        const cf_bench_node_t *n = &r->redis_nodes[i];
+        json_t *node = json_object();
+        report_set(node, "port", json_integer(n->port));
+        report_set(node, "role", json_string(n->replica ? "replica" : "master"));
+        report_set(node, "cpu_us_per_event", report_scaled(n->cpu_s, k));
+        report_set(node, "commands_per_event", report_scaled(n->calls, k / 1e6));
+        json_array_append_new(nodes, node);
+    }
+    return nodes;
 }
 
 static void report_cpu_per_process(json_t *o, const cf_bench_result_t *r)
@@ -174,6 +195,7 @@ static void report_cpu_per_process(json_t *o, const cf_bench_result_t *r)
                                  ? json_string(cf_bench_cpu_busiest(cpu, r->redis_cpu_drained_s))
                                  : json_null());
     report_num(o, "drain_seconds", r->drain_seconds, cpu->measured);
+    report_set(o, "redis_nodes", report_nodes(r));
     report_set(o, "cpu_unknown", cpu->unknown[0] ? json_string(cpu->unknown)
                                  : cpu->measured ? json_null()
                                                  : json_string("the closed loop did not run"));
@@ -221,12 +243,19 @@ static void report_print_processes(const cf_bench_result_t *r, FILE *out)
         else
             fprintf(out, ", %s unknown", cpu->procs[i].name);
     fprintf(out, ", redis %.1f us (%.2f)", redis * per, redis / wall);
+    if (r->redis_replicas_cpu_s > 0)
+        fprintf(out, ", redis replicas %.1f us (%.2f)", r->redis_replicas_cpu_s * per,
+                r->redis_replicas_cpu_s / wall);
     double total = cf_bench_cpu_total(cpu, redis);
     if (total >= 0)
         fprintf(out, "; total %.1f us", total * per);
     fprintf(out, "; busiest %s\n", cf_bench_cpu_busiest(cpu, redis));
     if (cpu->unknown[0])
         fprintf(out, "CPU of the broker and workers unknown: %s\n", cpu->unknown);
+    for (size_t i = 0; r->redis_cluster && i < r->redis_node_count; i++)
+        fprintf(out, "%s redis :%d %s %.1f us, %.2f commands per event\n", i ? "   " : "nodes:",
+                r->redis_nodes[i].port, r->redis_nodes[i].replica ? "replica" : "master",
+                r->redis_nodes[i].cpu_s * per, r->redis_nodes[i].calls / (double) r->events);
 }
 
 void cf_bench_print(const cf_bench_t *self, FILE *out)

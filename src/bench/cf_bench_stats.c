@@ -166,3 +166,66 @@ uint64_t cf_bench_command_calls(const cf_bench_command_t *table, size_t count, c
     const cf_bench_command_t *c = cf_bench_command_find(table, count, name);
     return c ? c->calls : 0;
 }
+
+size_t cf_bench_commands_add(cf_bench_command_t *table, size_t count, size_t max,
+                             const cf_bench_command_t *more, size_t n)
+{
+    assert((table || max == 0) && (more || n == 0));
+    for (size_t i = 0; i < n; i++) {
+        cf_bench_command_t *c = (cf_bench_command_t *) cf_bench_command_find(table, count,
+                                                                             more[i].name);
+        if (!c && count == max)
+            continue;
+        if (!c) {
+            c = &table[count++];
+            *c = (cf_bench_command_t) { .calls = 0 };
+            memcpy(c->name, more[i].name, sizeof c->name);
+        }
+        c->calls += more[i].calls;
+        c->usec += more[i].usec;
+    }
+    return count;
+}
+
+uint64_t cf_bench_commands_calls(const cf_bench_command_t *table, size_t count)
+{
+    uint64_t calls = 0;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(table[i].name, "info") != 0)
+            calls += table[i].calls;
+    return calls;
+}
+
+int cf_bench_info_text(const char *info, const char *field, char *out, size_t size)
+{
+    assert(info && field && out && size);
+    const char *at = info_line(info, field);
+    if (!at)
+        return -1;
+    size_t len = strcspn(at, "\r\n");
+    if (len >= size)
+        return -1;
+    memcpy(out, at, len);
+    out[len] = '\0';
+    return 0;
+}
+
+size_t cf_bench_info_replicas(const char *info, cf_bench_addr_t *out, size_t max)
+{
+    assert(info && (out || max == 0));
+    size_t n = 0;
+    for (const char *line = info; line && *line && n < max;) {
+        unsigned index;
+        int port, used = 0;
+        char host[sizeof out->host];
+        /* slave0:ip=127.0.0.1,port=7001,state=online,offset=...,lag=0 */
+        if (sscanf(line, "slave%u:ip=%63[^,],port=%d%n", &index, host, &port, &used) == 3
+            && used > 0) {
+            memcpy(out[n].host, host, sizeof host);
+            out[n++].port = port;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return n;
+}

@@ -44,6 +44,28 @@ typedef struct {
     many were found.                                                        */
 size_t cf_bench_info_commands(const char *info, cf_bench_command_t *out, size_t max);
 
+/*  Adds the calls and usec of the n commands of more into table (count of
+    them, at most max), by name: the commands of several Redis masters as
+    one. Returns the new count; a name past max is dropped.                */
+size_t cf_bench_commands_add(cf_bench_command_t *table, size_t count, size_t max,
+                             const cf_bench_command_t *more, size_t n);
+
+/*  The calls of every command of a table but INFO (the bench's own).      */
+uint64_t cf_bench_commands_calls(const cf_bench_command_t *table, size_t count);
+
+/*  The text after "field:" on a line of an INFO reply, to the end of the
+    line, into out (size bytes). 0, or -1 when missing or too long.         */
+int cf_bench_info_text(const char *info, const char *field, char *out, size_t size);
+
+typedef struct {
+    char host[64];
+    int port;
+} cf_bench_addr_t;
+
+/*  The replicas a master's INFO replication lists (slaveN:ip=...,port=...),
+    at most max into out; how many were found.                              */
+size_t cf_bench_info_replicas(const char *info, cf_bench_addr_t *out, size_t max);
+
 /*  The calls of name in a table from cf_bench_info_commands; 0 if absent.   */
 uint64_t cf_bench_command_calls(const cf_bench_command_t *table, size_t count, const char *name);
 
