@@ -140,6 +140,13 @@ bool cf_redis_cluster_redirected(const redisReply *reply);
     (after ECONN some may have been applied) and the next call reconnects. */
 int cf_redis_cluster_get_reply(cf_redis_cluster_t *self, redisReply **reply);
 
+/*  Writes the queued batch's commands to their nodes now, without waiting
+    for a reply (the first cf_redis_cluster_get_reply reads them): a caller
+    with several contexts sends each one's batch before reading any, so
+    that their round trips overlap. Nothing may be appended between the
+    flush and the first reply. 0, or -1 as cf_redis_cluster_get_reply.     */
+int cf_redis_cluster_flush(cf_redis_cluster_t *self);
+
 /*  Append and get_reply for one command: its reply, or NULL with the code
     and message set. Commands already queued are answered first and freed. */
 redisReply *cf_redis_cluster_command(cf_redis_cluster_t *self, const char *key,

@@ -80,6 +80,7 @@ static int cluster_queue(cf_redis_cluster_t *self, int slot, char *cmd, int len)
     if (len < 0)
         return cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_EPROTO, "a command that cannot be "
                                      "formatted");
+    assert(!self->written);         /* nothing queued between a flush and its replies */
     if (cluster_direct(self)) {
         if (redisAppendFormattedCommand(self->conns[0], cmd, (size_t) len) != REDIS_OK)
             abort();                /* hiredis could not allocate */
@@ -322,11 +323,33 @@ static int cluster_run(cf_redis_cluster_t *self)
             return cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_EMAP, "slot %d has no node",
                                          slot);
         bool wait = false;
-        if (round_write(self) < 0 || round_read(self, &wait) < 0)
+        bool written = round == 0 && self->written;     /* by cf_redis_cluster_flush */
+        self->written = false;
+        if ((!written && round_write(self) < 0) || round_read(self, &wait) < 0)
             return -1;
         if (wait)
             nanosleep(&(struct timespec) { 0, TRYAGAIN_WAIT_MS * 1000000L }, NULL);
     }
+    return 0;
+}
+
+int cf_redis_cluster_flush(cf_redis_cluster_t *self)
+{
+    assert(self);
+    if (self->written || cf_redis_pipe_size(self->pipe) == 0 || cf_redis_pipe_answered(self->pipe))
+        return 0;                   /* direct commands go out with the first read */
+    self->code = CF_REDIS_CLUSTER_OK;
+    self->err[0] = '\0';
+    int slot = -1;
+    if (cluster_ready(self) < 0
+        || (cf_redis_pipe_plan(self->pipe, cluster_route, self, &slot) < 0
+            && cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_EMAP, "slot %d has no node", slot))
+        || round_write(self) < 0) {
+        cf_redis_pipe_clear(self->pipe);
+        cf_redis_cluster_disconnect(self);
+        return -1;
+    }
+    self->written = true;
     return 0;
 }
 

@@ -26,6 +26,7 @@ struct _cf_redis_cluster_t {
     redisContext **conns;           /* by map node; NULL: not connected */
     size_t conns_size;
     cf_redis_pipe_t *pipe;
+    bool written;                   /* the batch's first round is written (cf_redis_cluster_flush) */
     size_t direct;                  /* commands written straight to a single server's
                                        connection (no pipe), their replies not yet read */
     cf_redis_cluster_stats_t stats;

@@ -69,6 +69,7 @@ void cf_redis_cluster_disconnect(cf_redis_cluster_t *self)
 {
     assert(self);
     self->direct = 0;               /* their replies went with the connection */
+    self->written = false;
     for (size_t i = 0; i < self->conns_size; i++)
         if (self->conns[i]) {
             redisFree(self->conns[i]);

@@ -60,8 +60,11 @@ static void store_disconnect(cf_store_t *self)
 {
     /* the context stays, closed: it remembers the cluster's nodes, so that
        a store whose seed node died finds the others */
-    if (self->redis)
-        cf_redis_cluster_reset(self->redis);
+    for (unsigned l = 0; l < self->nlanes; l++)
+        cf_redis_cluster_reset(self->lanes[l]);
+    self->fifo_head = self->fifo_tail = 0;  /* their replies went with the connections */
+    self->unflushed = false;
+    self->lane = 0;
     self->connected = false;
     self->nwatched = 0;             /* a new connection watches nothing */
     self->wrote = false;            /* nor wrote anything */
@@ -74,13 +77,23 @@ static void store_disconnect(cf_store_t *self)
         cf_commit_cache_clear(self->cache);
 }
 
+/* Drops the contexts themselves (the next store_open makes them anew). */
+static void store_forget(cf_store_t *self)
+{
+    for (unsigned l = 1; l < self->nlanes; l++)
+        cf_redis_cluster_destroy(&self->lanes[l]);
+    cf_redis_cluster_destroy(&self->redis);
+    self->lanes[0] = NULL;
+    self->nlanes = 0;
+}
+
 void cf_store_destroy(cf_store_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     cf_store_t *self = *self_p;
     store_disconnect(self);
-    cf_redis_cluster_destroy(&self->redis);
+    store_forget(self);
     cf_redis_auth_destroy(&self->auth);
     cf_fold_destroy(&self->fold);
     cf_commit_destroy(&self->commit);
@@ -106,6 +119,8 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->fenced);
     free(self->commit_state);
     free(self->waiting);
+    free(self->group_lane);
+    free(self->fifo);
     free(self->slots);
     free(self->watched);
     free(self->read_start);
@@ -130,7 +145,7 @@ void cf_store_set_auth(cf_store_t *self, const cf_redis_auth_t *auth)
     cf_redis_auth_destroy(&self->auth);
     self->auth = cf_redis_auth_dup(auth);
     store_disconnect(self);         /* the next connection authenticates so */
-    cf_redis_cluster_destroy(&self->redis);
+    store_forget(self);
 }
 
 void cf_store_set_case_ttl(cf_store_t *self, uint32_t seconds)
@@ -333,17 +348,26 @@ int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_rep
     return cf_store_fail(self, CF_STORE_ERR_IO, "%s: %s", what, error_reply);
 }
 
+/* A context for this store: a redirection is given back, not followed (a
+   command resent to another node would run outside its MULTI:
+   cf_store_get_reply). */
+static cf_redis_cluster_t *store_context(cf_store_t *self, cf_redis_mode_t mode)
+{
+    cf_redis_cluster_t *redis = cf_redis_cluster_new(self->host, self->port, self->auth, mode,
+                                                     STORE_COMMAND_TIMEOUT_S * 1000);
+    cf_redis_cluster_set_follow(redis, false);
+    return redis;
+}
+
 /* Opens a new connection; the library is checked on it again. */
 static int store_open(cf_store_t *self)
 {
     store_disconnect(self);
     self->library_ok = false;
-    if (!self->redis)
-        self->redis = cf_redis_cluster_new(self->host, self->port, self->auth,
-                                           CF_REDIS_MODE_AUTO, STORE_COMMAND_TIMEOUT_S * 1000);
-    /* a redirection is given back, not followed: a command resent to
-       another node would run outside its MULTI (cf_store_get_reply) */
-    cf_redis_cluster_set_follow(self->redis, false);
+    if (!self->redis) {
+        self->redis = self->lanes[0] = store_context(self, CF_REDIS_MODE_AUTO);
+        self->nlanes = 1;
+    }
     if (cf_redis_cluster_connect(self->redis) < 0) {
         bool refused = cf_redis_cluster_errcode(self->redis) == CF_REDIS_CLUSTER_EAUTH;
         cf_store_fail(self, refused ? CF_STORE_ERR_REDIS : CF_STORE_ERR_IO, "connect: %s",
@@ -352,6 +376,11 @@ static int store_open(cf_store_t *self)
         return -1;
     }
     self->cluster = cf_redis_cluster_is_cluster(self->redis);
+    for (; !self->cluster && self->nlanes > 1; self->nlanes--)   /* no longer a cluster */
+        cf_redis_cluster_destroy(&self->lanes[self->nlanes - 1]);
+    /* a cluster's lanes connect on their first command */
+    for (; self->cluster && self->nlanes < CF_STORE_LANES; self->nlanes++)
+        self->lanes[self->nlanes] = store_context(self, CF_REDIS_MODE_CLUSTER);
     self->connected = true;
     char why[300];
     redisContext *c = cf_redis_cluster_context(self->redis,

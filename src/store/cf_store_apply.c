@@ -282,8 +282,10 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
     memset(self->pending, 0, self->groups * sizeof *self->pending);
     if (send) {
         char why[400];
+        self->commit_lanes = self->group_lane;
         int run = cf_store_commit_run(self, self->commits, self->groups, self->commit_state,
                                       self->group_shard, true, NULL, why, sizeof why);
+        self->commit_lanes = NULL;
         if (run < 0)
             rc = -1;
         else if (run > 0 && rc == 0)
@@ -324,13 +326,15 @@ static void apply_backoff(cf_store_t *self, int attempt)
 }
 
 /* Marks pending the next groups to run (a wave), out of those waiting:
-   every one on a single server; on a cluster one per node at most, since
-   a connection's WATCHes belong to the transaction of its next EXEC and a
-   transaction holds the keys of one slot (cf_store_commit.c). 0 / -1. */
+   every one on a single server; on a cluster at most one per node and
+   lane, since a connection's WATCHes belong to the transaction of its next
+   EXEC and a transaction holds the keys of one slot (cf_store_commit.c):
+   the groups of one node take lanes 0, 1, ... (self->group_lane). 0 / -1. */
 static int apply_wave(cf_store_t *self, size_t *pending)
 {
     *pending = 0;
     int *taken = self->cluster ? cf_calloc(self->groups, sizeof *taken) : NULL;
+    unsigned *used = self->cluster ? cf_calloc(self->groups, sizeof *used) : NULL;
     size_t ntaken = 0;
     for (size_t g = 0; g < self->groups; g++) {
         if (!self->waiting[g])
@@ -339,21 +343,25 @@ static int apply_wave(cf_store_t *self, size_t *pending)
             int node = cf_redis_cluster_slot_node(self->redis,
                                                   cf_store_slot(self, self->group_shard[g]));
             if (node < 0) {
-                free(taken);
+                free(taken), free(used);
                 return cf_store_fail_io(self, "the cluster's map");
             }
-            bool busy = false;
-            for (size_t k = 0; k < ntaken && !busy; k++)
-                busy = taken[k] == node;
-            if (busy)
-                continue;
-            taken[ntaken++] = node;
+            size_t k = 0;
+            while (k < ntaken && taken[k] != node)
+                k++;
+            if (k == ntaken)
+                taken[ntaken++] = node;
+            if (used[k] == self->nlanes)
+                continue;           /* every lane of its node is busy: the next wave */
+            self->group_lane[g] = (unsigned char) used[k]++;
+        } else {
+            self->group_lane[g] = 0;
         }
         self->waiting[g] = 0;
         self->pending[g] = 1;
         (*pending)++;
     }
-    free(taken);
+    free(taken), free(used);
     return 0;
 }
 

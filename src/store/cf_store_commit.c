@@ -125,8 +125,11 @@ static void commit_bare(cf_store_t *self, int slot, const char *command)
 size_t cf_store_append_unwatch(cf_store_t *self)
 {
     size_t n = self->nwatched;
-    for (size_t i = 0; i < n; i++)
-        commit_bare(self, self->watched[i], "UNWATCH");
+    for (size_t i = 0; i < n; i++) {
+        self->lane = self->watched[i].lane;
+        commit_bare(self, self->watched[i].slot, "UNWATCH");
+    }
+    self->lane = 0;
     self->nwatched = 0;
     return n;
 }
@@ -173,9 +176,11 @@ static int commit_checks(cf_store_t *self, cf_commit_t **commits, size_t n, unsi
         const cf_commit_cache_t *cache = use == COMMIT_BESIDE ? NULL
             : cf_commit_cache_begin(self->cache, s, use == COMMIT_FENCED ? self->fence[s] : 0);
         self->emit_slot = cf_store_slot(self, s);
+        self->lane = self->commit_lanes ? self->commit_lanes[i] : 0;
         counts[i] = cf_commit_checks(commits[i], cache, s, commit_emit, self);
         if (counts[i])
             cf_store_note_watch(self, self->emit_slot);
+        self->lane = 0;
         if (cf_commit_refusal(commits[i]))
             commit_refuse(r, state, i, cf_commit_refusal(commits[i]));
     }
@@ -300,6 +305,7 @@ static size_t commit_append_txn(cf_store_t *self, cf_commit_t **commits, const s
 {
     int slot = cf_store_slot(self, shards[members[0]]);
     size_t commands = 0;
+    self->lane = self->commit_lanes ? self->commit_lanes[members[0]] : 0;
     commit_bare(self, slot, "MULTI");
     self->emit_slot = slot;
     for (size_t k = 0; k < m; k++) {
@@ -310,6 +316,7 @@ static size_t commit_append_txn(cf_store_t *self, cf_commit_t **commits, const s
     }
     commit_bare(self, slot, "EXEC");
     cf_store_note_exec(self, slot);     /* EXEC ends its WATCHes, whatever it answers */
+    self->lane = 0;
     return commands;
 }
 

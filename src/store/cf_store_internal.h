@@ -28,6 +28,14 @@ typedef struct {
 } cf_store_due_seen_t;
 
 #define CF_STORE_MASTERS_MAX    64  /* a cluster's masters the store checks and loads */
+#define CF_STORE_LANES          8   /* a cluster's connections per node: shards of one job
+                                       committed at once on one node (cf_store_apply.c) */
+
+/*  A WATCH sent toward a slot on one lane, which its EXEC or UNWATCH ends.  */
+typedef struct {
+    int slot;
+    unsigned lane;
+} cf_store_watch_t;
 
 /*  The store object (cf_store.c, cf_store_counters.c). */
 struct _cf_store_t {
@@ -53,11 +61,19 @@ struct _cf_store_t {
                                        overdue timer fires its deadlines at once */
     bool fenced_once;               /* a fence was set: until then it fires every shard's at once */
     cf_store_due_seen_t *due_seen;  /* per shard: what the timer saw of its deadlines */
-    cf_redis_cluster_t *redis;      /* one server or a cluster; NULL: not connected */
+    cf_redis_cluster_t *redis;      /* one server or a cluster (lane 0); NULL: not made yet */
+    cf_redis_cluster_t *lanes[CF_STORE_LANES];  /* on a cluster: [0] redis, then contexts of
+                                       their own, so that several shards' transactions on one
+                                       node each have a connection (a WATCH is a connection's) */
+    unsigned nlanes;                /* 1 on a single server */
+    unsigned lane;                  /* where the next command goes (0 but in the apply path) */
+    unsigned char *fifo;            /* with lanes: the lane of each command not yet answered */
+    size_t fifo_head, fifo_tail, fifo_capacity;
+    bool unflushed;                 /* with lanes: commands appended since the last flush */
     bool connected;                 /* redis is open (else opened by the next call) */
     bool cluster;                   /* redis speaks to a Redis Cluster */
     int *slots;                     /* per shard: its keys' cluster slot */
-    int *watched;                   /* slots whose node may hold a WATCH of this store's */
+    cf_store_watch_t *watched;      /* where a WATCH of this store's may be left */
     size_t nwatched;
     char redirected[200];           /* a redirection met (cluster): why the connection was dropped */
     int emit_slot;                  /* where commit_emit sends (cf_store_commit.c) */
@@ -91,6 +107,8 @@ struct _cf_store_t {
     unsigned char *fenced;          /* each group: a fence refused its commit */
     unsigned char *commit_state;    /* each group: its commit's cf_store_commit_state_t */
     unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
+    unsigned char *group_lane;      /* each group: its lane in its wave (0 on one server) */
+    const unsigned char *commit_lanes;  /* cf_store_commit_run's commits' lanes; NULL: lane 0 */
     size_t fenced_events;           /* of the last cf_store_apply, left busy */
     redisReply **reads;             /* the replies of the read round */
     size_t nreads, reads_capacity;
@@ -154,8 +172,9 @@ int cf_store_read_library(cf_store_t *self);
     NULL with the error set (cf_store_fail_io).                             */
 redisReply *cf_store_command(cf_store_t *self, const char *key, const char *fmt, ...);
 
-/*  WATCHes: one sent toward slot, noted; an EXEC sent there, which ends
-    them. cf_store_append_unwatch sends UNWATCH where any may be left.      */
+/*  WATCHes: one sent toward slot on the current lane, noted; an EXEC sent
+    there, which ends them. cf_store_append_unwatch sends UNWATCH where any
+    may be left.                                                            */
 void cf_store_note_watch(cf_store_t *self, int slot);
 void cf_store_note_exec(cf_store_t *self, int slot);
 

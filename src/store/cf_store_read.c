@@ -44,6 +44,7 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
         self->fenced = cf_realloc(self->fenced, count * sizeof *self->fenced);
         self->commit_state = cf_realloc(self->commit_state, count * sizeof *self->commit_state);
         self->waiting = cf_realloc(self->waiting, count * sizeof *self->waiting);
+        self->group_lane = cf_realloc(self->group_lane, count * sizeof *self->group_lane);
         self->order_capacity = count;
     }
     unsigned *shard_of = self->shard;
@@ -293,6 +294,7 @@ static size_t apply_append_claims(cf_store_t *self)
         unsigned s = self->group_shard[g];
         if (!self->pending[g] || !self->fence[s] || self->claimed[s])
             continue;
+        self->lane = self->group_lane[g];
         cf_store_append_claim(self, s);
         self->claimed[s] = 2;       /* sent: apply_take_claims reads its reply */
         claims++;
@@ -338,13 +340,17 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     size_t claims = apply_append_claims(self);
     /* Redis's clock, in the same round trip as the reads: the generation
        the markers read are judged by and the commit's are written in */
+    self->lane = 0;
     cf_store_appendf(self, NULL, "TIME");
     size_t total = 0;
     for (size_t g = 0; g < self->groups; g++) {
         self->read_start[g] = total;
-        if (self->pending[g])
+        if (self->pending[g]) {
+            self->lane = self->group_lane[g];
             total += apply_append_reads(self, events, g, total);
+        }
     }
+    self->lane = 0;
     self->read_start[self->groups] = total;
     self->reads = cf_grow(self->reads, &self->reads_capacity, total ? total : 1,
                           sizeof *self->reads);

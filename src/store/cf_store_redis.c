@@ -1,11 +1,14 @@
 /*  cf_store_redis: how the store speaks to Redis, one server or a cluster
     (cf_redis_cluster): every command routed to the node of its slot (a
-    shard's keys share one), replies that turn a cluster's redirection into
-    an outage (the store never follows one mid-transaction: the batch is
-    given up and tried again with the new map), the slots where a WATCH may
-    be left, and a call on every master. See cf_store_internal.h.          */
+    shard's keys share one), on a cluster over several lanes (contexts of
+    their own, each with a connection per node, their batches written before
+    any reply is read), replies that turn a cluster's redirection into an
+    outage (the store never follows one mid-transaction: the batch is given
+    up and tried again with the new map), where a WATCH may be left, and a
+    call on every master. See cf_store_internal.h.                          */
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
+#include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -20,12 +23,33 @@ int cf_store_slot(const cf_store_t *self, unsigned shard)
     return self->cluster ? self->slots[shard] : -1;
 }
 
+/* The context of the current lane, the command about to be appended noted
+   in the lanes' order of replies. */
+static cf_redis_cluster_t *store_lane(cf_store_t *self)
+{
+    if (self->nlanes == 1)
+        return self->redis;
+    if (self->fifo_tail == self->fifo_capacity) {
+        if (self->fifo_head > 0) {  /* what was answered is gone: move the rest down */
+            memmove(self->fifo, self->fifo + self->fifo_head, self->fifo_tail - self->fifo_head);
+            self->fifo_tail -= self->fifo_head;
+            self->fifo_head = 0;
+        } else {
+            self->fifo = cf_grow(self->fifo, &self->fifo_capacity, self->fifo_tail + 1, 1);
+        }
+    }
+    self->fifo[self->fifo_tail++] = (unsigned char) self->lane;
+    self->unflushed = true;
+    return self->lanes[self->lane];
+}
+
 void cf_store_append_argv(cf_store_t *self, int key_arg, int slot, size_t argc,
                           const char **argv, const size_t *argvlen)
 {
+    cf_redis_cluster_t *redis = store_lane(self);
     int rc = key_arg >= 0
-           ? cf_redis_cluster_append_argv(self->redis, key_arg, (int) argc, argv, argvlen)
-           : cf_redis_cluster_append_slot(self->redis, self->cluster ? slot : -1, (int) argc,
+           ? cf_redis_cluster_append_argv(redis, key_arg, (int) argc, argv, argvlen)
+           : cf_redis_cluster_append_slot(redis, self->cluster ? slot : -1, (int) argc,
                                           argv, argvlen);
     if (rc < 0)
         abort();                    /* hiredis could not format it: could not allocate */
@@ -33,8 +57,29 @@ void cf_store_append_argv(cf_store_t *self, int key_arg, int slot, size_t argc,
 
 static void store_vappend(cf_store_t *self, const char *key, const char *fmt, va_list args)
 {
-    if (cf_redis_cluster_vappend(self->redis, key, fmt, args) < 0)
+    if (cf_redis_cluster_vappend(store_lane(self), key, fmt, args) < 0)
         abort();                    /* hiredis could not format it: could not allocate */
+}
+
+/* The context the next reply comes from: with lanes, every lane's batch is
+   written first, so that their round trips overlap; NULL after an I/O
+   error (the error set). */
+static cf_redis_cluster_t *store_reply_lane(cf_store_t *self, const char *what)
+{
+    if (self->nlanes == 1)
+        return self->redis;
+    assert(self->fifo_head < self->fifo_tail);     /* a reply to no command */
+    if (self->unflushed) {
+        self->unflushed = false;
+        for (unsigned l = 0; l < self->nlanes; l++)
+            if (cf_redis_cluster_flush(self->lanes[l]) < 0) {
+                snprintf(self->redirected, sizeof self->redirected, "%s",
+                         cf_redis_cluster_error(self->lanes[l]));
+                cf_store_fail_io(self, what);
+                return NULL;
+            }
+    }
+    return self->lanes[self->fifo[self->fifo_head++]];
 }
 
 void cf_store_appendf(cf_store_t *self, const char *key, const char *fmt, ...)
@@ -48,8 +93,13 @@ void cf_store_appendf(cf_store_t *self, const char *key, const char *fmt, ...)
 int cf_store_get_reply(cf_store_t *self, redisReply **reply, const char *what)
 {
     *reply = NULL;
-    if (cf_redis_cluster_get_reply(self->redis, reply) < 0)
+    cf_redis_cluster_t *redis = store_reply_lane(self, what);
+    if (!redis)
+        return -1;
+    if (cf_redis_cluster_get_reply(redis, reply) < 0) {
+        snprintf(self->redirected, sizeof self->redirected, "%s", cf_redis_cluster_error(redis));
         return cf_store_fail_io(self, what);
+    }
     if (self->cluster && cf_redis_cluster_redirected(*reply)) {
         /* a slot moved, mid-way through what may be a transaction: given
            up whole, and started again on a connection with the new map */
@@ -75,16 +125,16 @@ redisReply *cf_store_command(cf_store_t *self, const char *key, const char *fmt,
 void cf_store_note_watch(cf_store_t *self, int slot)
 {
     for (size_t i = 0; i < self->nwatched; i++)
-        if (self->watched[i] == slot)
+        if (self->watched[i].slot == slot && self->watched[i].lane == self->lane)
             return;
     if (self->nwatched < self->shards + 1)
-        self->watched[self->nwatched++] = slot;
+        self->watched[self->nwatched++] = (cf_store_watch_t) { slot, self->lane };
 }
 
 void cf_store_note_exec(cf_store_t *self, int slot)
 {
     for (size_t i = 0; i < self->nwatched; i++)
-        if (self->watched[i] == slot) {
+        if (self->watched[i].slot == slot && self->watched[i].lane == self->lane) {
             self->watched[i] = self->watched[--self->nwatched];
             return;
         }

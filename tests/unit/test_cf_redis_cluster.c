@@ -203,6 +203,20 @@ static void test_slots_masters_and_redirections(void **state)
     assert_string_equal(reply->str, "1");
     freeReplyObject(reply);
     cf_redis_cluster_reset(ctx);                 /* closed; the next use connects again */
+    /* a batch written before its first reply is read (as a caller with
+       several contexts does): the same replies, in order */
+    const char *get[] = { "GET", "cf:{s1}:k" }, *ping[] = { "PING" };
+    assert_int_equal(cf_redis_cluster_append_argv(ctx, 1, 2, get, NULL), 0);
+    assert_int_equal(cf_redis_cluster_append_slot(ctx, -1, 1, ping, NULL), 0);
+    assert_int_equal(cf_redis_cluster_flush(ctx), 0);
+    assert_int_equal(cf_redis_cluster_flush(ctx), 0);       /* written once */
+    assert_int_equal(cf_redis_cluster_get_reply(ctx, &reply), 0);
+    assert_string_equal(reply->str, "1");
+    freeReplyObject(reply);
+    assert_int_equal(cf_redis_cluster_get_reply(ctx, &reply), 0);
+    assert_string_equal(reply->str, "PONG");
+    freeReplyObject(reply);
+    cf_redis_cluster_reset(ctx);
     reply = cf_redis_cluster_command(ctx, "cf:{s1}:k", "GET %s", "cf:{s1}:k");
     assert_non_null(reply);
     assert_string_equal(reply->str, "1");
