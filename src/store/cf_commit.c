@@ -467,6 +467,11 @@ void cf_commit_remember(const cf_commit_t *self, cf_commit_cache_t *cache, unsig
     for (size_t p = 0, run; p < self->nitems; p += run) {
         run = commit_run(self, p);
         const commit_str_t *key = &self->keys[commit_at(self, p)->key - 1].name;
+        /* a counter hash written is a hash: the read round probes it */
+        if (commit_at(self, p)->kind == OP_INCR
+            && cf_commit_cache_put_type(cache, shard, commit_text(self, *key), key->len,
+                                        "hash") < 0)
+            return;
         for (size_t q = p; commit_at(self, p)->kind == OP_INCR && q < p + run; q++) {
             const commit_item_t *item = commit_at(self, q);
             if (q + 1 < p + run && commit_same_field(self, q + 1, p))

@@ -72,6 +72,20 @@ static int apply_fenced(cf_store_t *self, size_t g)
     return 0;
 }
 
+/* The type probes at the end of the group's reads (cf_store_read.c,
+   apply_append_probes): one refused (a key of another type, written
+   behind the owner's back) drops the shard's cache, so that its commit
+   checks everything and refuses the batch whole. */
+static void apply_probed(cf_store_t *self, size_t g)
+{
+    size_t end = self->read_start[g + 1];
+    for (size_t r = end - self->probes[g]; r < end; r++)
+        if (self->reads[r]->type == REDIS_REPLY_ERROR) {
+            cf_commit_cache_drop(self->cache, self->group_shard[g]);
+            return;
+        }
+}
+
 /* Loads the states the shard's reads returned into the fold. */
 static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
 {
@@ -273,6 +287,7 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
             rc = fenced < 0 ? -1 : 0;
             continue;
         }
+        apply_probed(self, g);
         rc = apply_fold(self, events, g, statuses);
         if (rc == 0 && apply_build(self, events, g)) {
             self->commit_state[g] = CF_STORE_COMMIT_SEND;

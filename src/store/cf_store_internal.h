@@ -108,6 +108,7 @@ struct _cf_store_t {
     unsigned char *commit_state;    /* each group: its commit's cf_store_commit_state_t */
     unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
     unsigned char *group_lane;      /* each group: its lane in its wave (0 on one server) */
+    unsigned char *probes;          /* each group: the type probes at the end of its reads */
     const unsigned char *commit_lanes;  /* cf_store_commit_run's commits' lanes; NULL: lane 0 */
     size_t fenced_events;           /* of the last cf_store_apply, left busy */
     redisReply **reads;             /* the replies of the read round */

@@ -9,6 +9,7 @@
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
+#include "cf_commit_cache.h"
 #include "cf_commit.h"
 
 #include <assert.h>
@@ -45,6 +46,7 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
         self->commit_state = cf_realloc(self->commit_state, count * sizeof *self->commit_state);
         self->waiting = cf_realloc(self->waiting, count * sizeof *self->waiting);
         self->group_lane = cf_realloc(self->group_lane, count * sizeof *self->group_lane);
+        self->probes = cf_realloc(self->probes, count * sizeof *self->probes);
         self->order_capacity = count;
     }
     unsigned *shard_of = self->shard;
@@ -158,6 +160,41 @@ static void apply_append(cf_store_t *self, unsigned s, size_t argc, const char *
     cf_store_append_argv(self, -1, cf_store_slot(self, s), argc, argv, argvlen);
 }
 
+/* Appends, for a fenced shard, a probe of the type of each fixed key its
+   owner's cache vouches for (HLEN of a hash, XLEN of the outbox, ZCARD of
+   the deadlines): its commit will not check them, and only the owner
+   writes them, unless someone wrote one behind its back (an operator's
+   SET of a counter hash): then the probe answers WRONGTYPE, the shard's
+   cache is dropped (apply_probed), and the commit checks in full and is
+   refused whole instead of failing one write of its MULTI. In the same
+   round trip as the reads. Returns how many were appended. */
+static size_t apply_append_probes(cf_store_t *self, unsigned s)
+{
+    if (!self->fence[s] || cf_commit_cache_entries(self->cache, s) == 0)
+        return 0;
+    size_t n = 0;
+    for (int k = 0; k < CF_KEYS_FIXED; k++) {
+        const char *type = cf_keys_fixed_type(k), *probe = NULL;
+        if (!type)
+            continue;
+        if (!strcmp(type, "hash"))
+            probe = "HLEN";
+        else if (!strcmp(type, "stream"))
+            probe = "XLEN";
+        else if (!strcmp(type, "zset"))
+            probe = "ZCARD";
+        char key[CF_KEYS_MAX];
+        size_t len = cf_keys_fixed(key, sizeof key, s, k);
+        if (!probe || !cf_commit_cache_typed(self->cache, s, key, len, type))
+            continue;
+        const char *argv[] = { probe, key };
+        const size_t argvlen[] = { strlen(probe), len };
+        apply_append(self, s, 2, argv, argvlen);
+        n++;
+    }
+    return n;
+}
+
 /* Appends the shard's reads, after a WATCH of every key they read that the
    fold depends on (its case states, its routes' hash, the marker buckets
    of its events without a state, its owner record): HGET of its owner's
@@ -254,7 +291,8 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         replies++;
     }
     free(argv), free(argvlen), free(keys);
-    return replies;
+    self->probes[g] = (unsigned char) apply_append_probes(self, s);
+    return replies + self->probes[g];
 }
 
 int cf_store_take_generation(cf_store_t *self, const redisReply *reply, long long *generation)

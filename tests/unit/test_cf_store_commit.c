@@ -722,6 +722,29 @@ static void test_owner_cache_refuses_an_overflow(void **state)
     free(before);
 }
 
+/* A counter hash the owner's cache vouches for, set to a string behind the
+   owner's back (an operator's mistake): the read round's type probe
+   answers WRONGTYPE, the cache is dropped, and the batch is refused whole
+   with the check round's words, nothing of it written. Without the probe
+   the cache spared the check, and EXEC wrote everything but that HSET: a
+   marker without its counts. */
+static void test_owner_cache_probes_its_keys(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[2];
+    cf_ack_status_t status;
+    unsigned s = owned_fundings(f, f->store, ev, 2, "op-", (int64_t[]) { 5, 7 });
+    apply_counting(f, f->store, &ev[0], "a");           /* the cache fills */
+    cf_test_integer(f, "SET cf:{s%u}:funding not-a-hash", s);
+    char *before = strdup(cf_test_dump(f, 1));
+    assert_int_equal(cf_store_apply(f->store, &ev[1], 1, &status), -1);
+    char want[120];
+    snprintf(want, sizeof want, "WRONGTYPE commit: cf:{s%u}:funding holds a string, not a hash", s);
+    assert_non_null(strstr(cf_store_error(f->store), want));
+    assert_string_equal(before, cf_test_dump(f, 1));   /* no marker, no state: nothing */
+    free(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -753,6 +776,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_owner_cache_dropped_on_a_new_epoch,
                                         cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_dropped_on_exec_nil, cf_test_store_setup,
+                                        cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_cache_probes_its_keys, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_refuses_an_overflow, cf_test_store_setup,
                                         cf_test_store_teardown),
