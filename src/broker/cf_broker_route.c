@@ -27,7 +27,10 @@
 #include <string.h>
 #include <hiredis/hiredis.h>
 
-#define ROUTE_SETTLE_MS 1000    /* a worker gets shards once no other joined for this long */
+#define ROUTE_SETTLE_MS 300     /* a worker gets shards once no other joined for this long:
+                                   long enough for one worker's READYs to every broker,
+                                   short beside the 1.5 s a restarted broker has for its
+                                   first ack (fault.repeated_crashes) */
 
 void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
 {
