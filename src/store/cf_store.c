@@ -120,6 +120,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->commit_state);
     free(self->waiting);
     free(self->group_lane);
+    free(self->probes);
     free(self->fifo);
     free(self->slots);
     free(self->watched);
