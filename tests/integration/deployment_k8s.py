@@ -27,15 +27,23 @@ def load(folder):
     return files, problems
 
 
+def kustomize(c, folder):
+    """(the process, the objects) of `kubectl kustomize folder` (offline);
+    (None, []) with a note when kubectl is not there."""
+    if not shutil.which("kubectl"):
+        c.note(f"kubectl not found: kustomize rendering of {os.path.basename(folder)} not tried")
+        return None, []
+    run = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True,
+                         timeout=120)
+    return run, [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
+
+
 def check_kustomize(c, folder, objects):
     """When kubectl is there: `kubectl kustomize` (offline) renders the same
     objects as the files, every one in the namespace."""
-    if not shutil.which("kubectl"):
-        c.note("kubectl not found: kustomize rendering not tried")
+    run, rendered = kustomize(c, folder)
+    if run is None:
         return
-    run = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True,
-                         timeout=120)
-    rendered = [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
     key = lambda o: (o.get("kind"), o.get("metadata", {}).get("name"))
     want = {key(o) for o in objects if o.get("kind") != "Kustomization"} - {
         ("Secret", "caseflow-hmac"), ("Secret", "caseflow-curve"), ("Secret", "caseflow-web")}
@@ -318,12 +326,9 @@ def check_kubernetes_cluster(c, folder, base):
     script = " ".join(pod(job)["spec"]["containers"][0].get("command", []))
     c.check("--cluster-replicas 1" in script and "for i in 0 1 2 3 4 5;" in script,
             "k8s cluster: the Job makes the cluster of the six pods, one replica per master")
-    if not shutil.which("kubectl"):
-        c.note("kubectl not found: the cluster overlay's rendering not tried")
+    run, rendered = kustomize(c, folder)
+    if run is None:
         return
-    run = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True,
-                         timeout=120)
-    rendered = [d for d in yaml.safe_load_all(run.stdout) if d] if run.returncode == 0 else []
     sts = (find(rendered, "StatefulSet", "caseflow-redis") or [None])[0]
     ok = sts is not None and sts["spec"].get("replicas") == 6 and find(rendered, "Deployment",
                                                                        "caseflow-worker")
