@@ -2,14 +2,18 @@
     cf_alert.h. It reads every outbox (the shards' and the milestones') from
     its own cursors (XREAD: one over them all on a single server; on a Redis
     Cluster, where the outboxes are on several masters, one per outbox,
-    pipelined through cf_redis_cluster, without BLOCK), takes each batch in the order the entries were written (by entry id,
-    across streams), delivers what the sink selects one at a time, retrying
-    with backoff, and saves its cursors and counts after each delivery in
-    one HSET, so that what Redis holds is never ahead of what was
-    delivered. Only this thread touches its alert_sink_t after start.       */
+    pipelined through cf_redis_cluster, without BLOCK), takes each batch in
+    the order the entries were written (by entry id, across streams; an
+    entry's notifications in their order, cf_outbox_notes.h), delivers what
+    the sink selects one at a time, retrying with backoff, and saves its
+    cursors and counts after each delivery in one HSET, so that what Redis
+    holds is never ahead of what was delivered: a cursor moves past an
+    entry once its last notification is taken. Only this thread touches
+    its alert_sink_t after start.                                           */
 #include "cf_alert_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_log.h"
+#include "caseflow/cf_outbox_notes.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -26,12 +30,16 @@
 #define SINK_TRIM_CHECK_MS  30000   /* how often the outboxes' trims are looked at */
 #define SINK_IDLE_MS        200     /* on a cluster (no BLOCK), the wait after a read of none */
 
-/*  One entry of a batch, pointing into the XREAD reply.                    */
+/*  One notification of a batch, pointing into the XREAD reply; an entry
+    holds one or more (cf_outbox_notes.h), or none when it is not ours.     */
 typedef struct {
     unsigned stream;
     const char *id;                 /* the entry id, "<ms>-<seq>" */
     uint64_t ms, seq;
-    const redisReply *topic, *body;
+    size_t k;                       /* its place in the entry */
+    bool last;                      /* the entry's last: the cursor moves past the entry */
+    bool note;                      /* false: the entry holds no notification */
+    cf_outbox_note_t got;
 } sink_entry_t;
 
 void alert_sink_init(alert_sink_t *s, unsigned shards)
@@ -236,7 +244,9 @@ static int sink_entry_order(const void *a, const void *b)
         return x->ms < y->ms ? -1 : 1;
     if (x->seq != y->seq)
         return x->seq < y->seq ? -1 : 1;
-    return x->stream < y->stream ? -1 : x->stream > y->stream;
+    if (x->stream != y->stream)
+        return x->stream < y->stream ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
 }
 
 /*  Adds the entries of an XREAD reply to list (count of them, room for
@@ -258,33 +268,26 @@ static void sink_entries_add(alert_sink_t *s, const redisReply *reply, sink_entr
             if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
                 || entry->element[0]->type != REDIS_REPLY_STRING)
                 continue;
-            entries = cf_grow(entries, cap, *count + 1, sizeof *entries);
-            sink_entry_t *e = &entries[(*count)++];
-            memset(e, 0, sizeof *e);
-            e->stream = which;
-            e->id = entry->element[0]->str;
-            sink_parse_id(e->id, &e->ms, &e->seq);
-            const redisReply *fields = entry->element[1];
-            for (size_t k = 0; fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements;
-                 k += 2) {
-                const redisReply *name = fields->element[k], *value = fields->element[k + 1];
-                if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
-                    continue;
-                if (!strcmp(name->str, "topic"))
-                    e->topic = value;
-                else if (!strcmp(name->str, "body"))
-                    e->body = value;
+            const char *id = entry->element[0]->str;
+            uint64_t ms, seq;
+            sink_parse_id(id, &ms, &seq);
+            size_t notes = cf_outbox_notes_count(entry->element[1]);
+            for (size_t k = 0; k < (notes ? notes : 1); k++) {
+                entries = cf_grow(entries, cap, *count + 1, sizeof *entries);
+                entries[(*count)++] = (sink_entry_t) {
+                    .stream = which, .id = id, .ms = ms, .seq = seq, .k = k,
+                    .last = k + 1 >= notes, .note = notes > 0,
+                    .got = notes ? cf_outbox_notes_get(entry->element[1], k)
+                                 : (cf_outbox_note_t) { 0 } };
             }
-            if (!e->body)
-                e->topic = NULL;
         }
     }
     *list = entries;
 }
 
-/*  The entries of n XREAD replies, in the order they were written. Entries
-    without a string topic and body are not notifications: they are kept
-    (topic NULL) so that the cursor moves past them.                        */
+/*  The notifications of n XREAD replies, in the order they were written.
+    An entry that holds none is kept (note false) so that the cursor moves
+    past it.                                                                */
 static sink_entry_t *sink_entries(alert_sink_t *s, redisReply *const *replies, size_t n,
                                   size_t *count)
 {
@@ -386,16 +389,26 @@ static int sink_give_up(alert_sink_t *s, const cf_alert_note_t *note, int tries,
 static bool sink_selects(const alert_sink_t *s, const sink_entry_t *e, cf_alert_note_t *note,
                          char id[CF_ALERT_ID_MAX])
 {
-    if (!e->topic)
-        return false;
+    char prefix[16] = "p-";
     if (e->stream < s->shards)
-        snprintf(id, CF_ALERT_ID_MAX, "s%u-%s", e->stream, e->id);
-    else
-        snprintf(id, CF_ALERT_ID_MAX, "p-%s", e->id);
-    *note = (cf_alert_note_t) { .id = id, .topic = e->topic->str, .time_ms = e->ms,
-                                .body = e->body->str, .body_len = e->body->len };
+        snprintf(prefix, sizeof prefix, "s%u-", e->stream);
+    if (!e->note || cf_outbox_notes_id(id, prefix, e->id, e->k) < 0)
+        return false;
+    *note = (cf_alert_note_t) { .id = id, .topic = e->got.topic, .time_ms = e->ms,
+                                .body = e->got.body, .body_len = e->got.body_len };
     char programme[33];
     return cf_rules_sink_selects(&s->sink, note->topic, cf_alert_format_programme(note, programme));
+}
+
+/*  Moves the cursor past e's entry once its last notification is taken: a
+    restart goes on from the entry after the last one taken whole, giving
+    again the notifications of one it had begun (at least once).           */
+static void sink_past(alert_sink_t *s, const sink_entry_t *e)
+{
+    if (!e->last)
+        return;
+    snprintf(s->cursor[e->stream], sizeof s->cursor[0], "%s", e->id);
+    s->seen[e->stream]++;
 }
 
 /*  Takes one batch: delivers what the sink selects, in order, saving after
@@ -429,14 +442,12 @@ static int sink_batch(alert_sink_t *s, const sink_entry_t *entries, size_t count
                        CF_LOG_QUOTE(note.topic));
             }
             pending--;
-            snprintf(s->cursor[e->stream], sizeof s->cursor[0], "%s", e->id);
-            s->seen[e->stream]++;
+            sink_past(s, e);
             if (sink_save(s) < 0)
                 return -1;
             continue;
         }
-        snprintf(s->cursor[e->stream], sizeof s->cursor[0], "%s", e->id);
-        s->seen[e->stream]++;
+        sink_past(s, e);
     }
     sink_gauges(s, 0, 0);
     return sink_save(s);

@@ -12,6 +12,7 @@
 #include "caseflow/cf_fmt.h"
 #include "cf_outbox_internal.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
@@ -245,29 +246,26 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
             || entry->element[0]->type != REDIS_REPLY_STRING)
             continue;
-        const redisReply *fields = entry->element[1], *topic = NULL, *body = NULL;
-        for (size_t j = 0; fields->type == REDIS_REPLY_ARRAY && j + 1 < fields->elements; j += 2) {
-            const redisReply *k = fields->element[j];
-            if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "topic"))
-                topic = fields->element[j + 1];
-            else if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "body"))
-                body = fields->element[j + 1];
-        }
-        if (topic && body && topic->type == REDIS_REPLY_STRING
-            && body->type == REDIS_REPLY_STRING) {     /* else not ours: skipped */
-            char id[64];            /* cf_fmt: snprintf's bytes, without vfprintf */
-            int id_len = s + 1 < r->streams
-                       ? cf_fmt(id, sizeof id, "s%u-%s", s, entry->element[0]->str)
-                       : cf_fmt(id, sizeof id, "p-%s", entry->element[0]->str);
-            cf_outbox_entry_t one = {
-                topic->str, body->str, id, topic->len, body->len,
-                (size_t) id_len < sizeof id ? (size_t) id_len : sizeof id - 1 };
+        const redisReply *fields = entry->element[1];
+        char prefix[16] = "p-";     /* the milestones' */
+        if (s + 1 < r->streams)
+            cf_fmt(prefix, sizeof prefix, "s%u-", s);
+        size_t count = cf_outbox_notes_count(fields);   /* 0: not ours, skipped */
+        for (size_t k = 0; k < count; k++) {
+            cf_outbox_note_t note = cf_outbox_notes_get(fields, k);
+            char id[CF_OUTBOX_NOTES_ID_MAX];
+            int id_len = cf_outbox_notes_id(id, prefix, entry->element[0]->str, k);
+            if (id_len < 0)
+                break;              /* not a stream id we can number: skipped */
+            cf_outbox_entry_t one = { note.topic, note.body, id, note.topic_len, note.body_len,
+                                      (size_t) id_len };
             cf_outbox_pack_entry(&r->pack, &one);
             if ((++r->packed == CF_OUTBOX_PACK_ENTRIES || r->pack.size >= CF_OUTBOX_PACK_BYTES)
                 && outbox_flush(r) < 0)
                 return -1;
             if (s + 1 < r->streams)
-                cf_outbox_batch_note(&r->batch, topic->str, topic->len, body->str, body->len);
+                cf_outbox_batch_note(&r->batch, note.topic, note.topic_len, note.body,
+                                     note.body_len);
             n++;
         }
         cf_fmt(r->cursor[s], sizeof r->cursor[s], "%s", entry->element[0]->str);

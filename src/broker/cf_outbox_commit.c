@@ -248,7 +248,7 @@ static int commit_milestones(redisContext *redis, const outbox_batch_t *b, size_
         msgpack_sbuffer_clear(&body);
         cf_outbox_milestone_body(&body, b->returns[p].name, mark, after);
         redisAppendCommand(redis, "HSET %s %s 1", cf_keys_pub(CF_KEYS_PUB_MARKS), flag);
-        redisAppendCommand(redis, "XADD %s * topic milestone.%s body %b",
+        redisAppendCommand(redis, "XADD %s * milestone.%s %b",     /* cf_outbox_notes.h */
                            cf_keys_pub(CF_KEYS_PUB_OUTBOX), b->returns[p].name, body.data,
                            body.size);
         sent += 2;

@@ -1,9 +1,11 @@
 /*  cf_outbox_snapshot: the state a late subscriber starts from, read in one
     MULTI/EXEC from the {pub} keys that cf_outbox_commit keeps with the
     cursors, so that it is exactly the state of the notifications up to the
-    cursors it names (docs/notifications.md, "Late joiners").                */
+    cursors it names (docs/notifications.md, "Late joiners"), each given as
+    the last notification id of its entry.                                   */
 #include "cf_outbox_internal.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_pack.h"
 
 #include <assert.h>
@@ -39,8 +41,15 @@ static void snapshot_pack_hash(msgpack_packer *pk, msgpack_sbuffer *out, unsigne
             else
                 msgpack_pack_int64(pk, count);
         }
-        else if (part == 0)
-            cf_pack_strn(pk, v->str, v->len);
+        else if (part == 0) {
+            /* a cursor is an entry's id; the snapshot names the floor of the
+               notification ids it covers: its last one (cf_outbox_notes.h) */
+            char floor[CF_OUTBOX_NOTES_ID_MAX];
+            if (cf_outbox_notes_id(floor, "", v->str, CF_OUTBOX_NOTES_MAX - 1) < 0)
+                cf_pack_strn(pk, v->str, v->len);
+            else
+                cf_pack_str(pk, floor);
+        }
         else
             msgpack_sbuffer_write(out, v->str, v->len);
     }

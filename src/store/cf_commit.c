@@ -3,12 +3,14 @@
     sorted once, by kind (in the order the commands go out) and key, so that
     the items of one kind and key become one command; counters also by
     field, so that a field added twice is read and written once; the
-    notifications keep the order they were added in. The check round's
+    notifications keep the order they were added in, one stream entry of up
+    to CF_OUTBOX_NOTES_MAX of them (cf_outbox_notes.h). The check round's
     replies give each counter's new value, computed here in 64-bit integers
     (never Lua's doubles), so that the writes set exact values.            */
 #include "cf_commit.h"
 #include "cf_commit_cache.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_outbox_notes.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -25,7 +27,8 @@ typedef enum {
 /* Kinds whose items of one key are one command. */
 static bool commit_grouped(commit_kind_t kind)
 {
-    return kind == OP_INCR || kind == OP_HSET || kind == OP_ZADD || kind == OP_ZREM;
+    return kind == OP_INCR || kind == OP_HSET || kind == OP_ZADD || kind == OP_ZREM
+        || kind == OP_XADD;
 }
 
 typedef struct {
@@ -323,8 +326,9 @@ static size_t commit_run(const cf_commit_t *self, size_t p)
 {
     const commit_item_t *first = commit_at(self, p);
     size_t run = 1;
+    size_t most = first->kind == OP_XADD ? CF_OUTBOX_NOTES_MAX : SIZE_MAX;
     if (commit_grouped(first->kind))
-        while (p + run < self->nitems && commit_at(self, p + run)->kind == first->kind
+        while (p + run < self->nitems && run < most && commit_at(self, p + run)->kind == first->kind
                && commit_at(self, p + run)->key == first->key)
             run++;
     return run;
@@ -627,11 +631,10 @@ static bool commit_emit_write(cf_commit_t *self, size_t p, size_t run, cf_commit
         case OP_ZREM:
             commit_arg_str(self, &argc, it->a);
             break;
-        case OP_XADD:
-            commit_arg(self, &argc, "*", 1);
-            commit_arg(self, &argc, "topic", 5);
+        case OP_XADD:           /* one entry: each notification a field, its body the value */
+            if (q == p)
+                commit_arg(self, &argc, "*", 1);
             commit_arg_str(self, &argc, it->a);
-            commit_arg(self, &argc, "body", 4);
             commit_arg_str(self, &argc, it->b);
             break;
         default:

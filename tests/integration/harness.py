@@ -54,6 +54,26 @@ def shard_of(key, shards=SHARDS):
     return h % shards
 
 
+OUTBOX_NOTES_MAX = 256     # notifications in one outbox entry (CF_OUTBOX_NOTES_MAX)
+
+
+def outbox_entry_notes(prefix, entry_id, fields):
+    """The notifications of one outbox entry (docs/storage.md, "Outboxes"),
+    as [(id, topic, body)] with topic and body bytes: each field-value pair
+    is one (its topic, its body), or the pair topic/body of the first layout
+    is one; notification k of entry <ms>-<seq> has the id
+    <prefix><ms>-<seq * 256 + k> (cf_outbox_notes.h)."""
+    if isinstance(entry_id, bytes):
+        entry_id = entry_id.decode()
+    ms, seq = (int(x) for x in entry_id.split("-"))
+    if len(fields) == 4 and fields[0] == b"topic" and fields[2] == b"body":
+        pairs = [(fields[1], fields[3])]
+    else:
+        pairs = list(zip(fields[0::2], fields[1::2]))
+    return [(f"{prefix}{ms}-{seq * OUTBOX_NOTES_MAX + k}", topic, body)
+            for k, (topic, body) in enumerate(pairs)]
+
+
 def case_shards(path, count=4):
     """The shards of the first `count` distinct shards the cases of the
     JSON-lines events at path live in: a test that breaks them knows events

@@ -16,6 +16,7 @@
 #include "cf_commit.h"
 #include "cf_commit_cache.h"
 #include "cf_test_redis.h"
+#include "caseflow/cf_outbox_notes.h"
 
 typedef struct {
     cf_test_redis_t *redis;
@@ -166,8 +167,8 @@ static void test_writes_what_it_was_given(void **state)
     build_everything(f);
     assert_true(cf_commit_writes(f->commit));
     assert_int_equal(cf_commit_notes(f->commit), 2);
-    /* SET, HSET (marker), HSET (counters), ZADD, XADD, XADD */
-    assert_int_equal(commit_all(f), 6);
+    /* SET, HSET (marker), HSET (counters), ZADD, XADD (both notifications) */
+    assert_int_equal(commit_all(f), 5);
     redisReply *v = cmd(f, "GET cf:{s1}:case:x");
     assert_string_equal(v->str, "S1");
     freeReplyObject(v);
@@ -176,21 +177,60 @@ static void test_writes_what_it_was_given(void **state)
     assert_int_equal(integer(f, "HGET cf:{s1}:eid:3 d1"), 42);
     assert_int_equal(integer(f, "ZSCORE cf:{s1}:due x|detained"), 1234);
     redisReply *notes = cmd(f, "XRANGE cf:{s1}:outbox - +");
-    assert_int_equal(notes->elements, 2);
-    assert_string_equal(notes->element[0]->element[1]->element[1]->str, "t.one");
-    assert_string_equal(notes->element[1]->element[1]->element[1]->str, "t.two");
+    assert_int_equal(notes->elements, 1);           /* one entry, in the order added */
+    const redisReply *fields = notes->element[0]->element[1];
+    assert_int_equal(cf_outbox_notes_count(fields), 2);
+    cf_outbox_note_t one = cf_outbox_notes_get(fields, 0), two = cf_outbox_notes_get(fields, 1);
+    assert_memory_equal(one.topic, "t.one", 5);
+    assert_memory_equal(one.body, "b1", 2);
+    assert_memory_equal(two.topic, "t.two", 5);
+    assert_memory_equal(two.body, "b2", 2);
     freeReplyObject(notes);
     char what[64];
     cf_commit_describe(f->commit, 0, what, sizeof what);
     assert_string_equal(what, "SET cf:{s1}:case:x");
-    cf_commit_describe(f->commit, 5, what, sizeof what);
+    cf_commit_describe(f->commit, 4, what, sizeof what);
     assert_string_equal(what, "XADD cf:{s1}:outbox");
 
     /* the same again adds to the counters read */
     build_everything(f);
     commit_all(f);
     assert_int_equal(integer(f, "HGET cf:{s1}:stage a"), 10);
-    assert_int_equal(integer(f, "XLEN cf:{s1}:outbox"), 4);
+    assert_int_equal(integer(f, "XLEN cf:{s1}:outbox"), 2);
+}
+
+/* More notifications than an entry holds: as many entries as it takes,
+   every one in the order added. */
+static void test_notifications_fill_entries(void **state)
+{
+    fixture_t *f = *state;
+    cf_commit_reset(f->commit);
+    size_t outbox = key(f, "cf:{s2}:outbox");
+    cf_commit_type(f->commit, outbox, "stream");
+    size_t n = 2 * CF_OUTBOX_NOTES_MAX + 3;
+    for (size_t i = 0; i < n; i++) {
+        char body[16];
+        int len = snprintf(body, sizeof body, "%zu", i);
+        cf_commit_xadd(f->commit, outbox, "t.n", 3, body, (size_t) len);
+    }
+    assert_int_equal(commit_all(f), 3);
+    redisReply *entries = cmd(f, "XRANGE cf:{s2}:outbox - +");
+    assert_int_equal(entries->elements, 3);
+    size_t seen = 0;
+    for (size_t e = 0; e < entries->elements; e++) {
+        const redisReply *fields = entries->element[e]->element[1];
+        size_t count = cf_outbox_notes_count(fields);
+        assert_int_equal(count, e < 2 ? CF_OUTBOX_NOTES_MAX : 3);
+        for (size_t k = 0; k < count; k++, seen++) {
+            char want[16];
+            int len = snprintf(want, sizeof want, "%zu", seen);
+            cf_outbox_note_t note = cf_outbox_notes_get(fields, k);
+            assert_int_equal(note.body_len, (size_t) len);
+            assert_memory_equal(note.body, want, (size_t) len);
+        }
+    }
+    assert_int_equal(seen, n);
+    freeReplyObject(entries);
 }
 
 /* A counter changed by another client after the checks read it: EXEC
@@ -411,6 +451,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_writes_what_it_was_given, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notifications_fill_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_counter_changed_in_between, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_with_a_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_and_wrong_type_are_refused, setup, teardown),

@@ -24,6 +24,7 @@
 #include "cf_outbox_internal.h"
 #include "cf_test_redis.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_pack.h"
 #include "caseflow/cf_rules.h"
 
@@ -377,21 +378,23 @@ static void test_commit_milestones_once(void **state)
                         "CH-AVR|cases|100=1 CH-AVR|cases|200=1 CH-AVR|persons|250=1 ");
     assert_string_equal(hgetall(f, "cf:{pub}:figures"),
                         "CH-AVR|arrived|cases=1250 CH-AVR|arrived|persons=1255 ");
-    /* the last milestone's body, and the stream's: topic and body as the script's */
+    /* the last milestone's body, and the stream's: one notification, topic and body as the script's */
     redisReply *last = redisCommand(f->other, "HGET cf:{pub}:last CH-AVR");
     redisReply *entries = redisCommand(f->other, "XRANGE cf:{pub}:outbox - +");
     assert_true(last && last->type == REDIS_REPLY_STRING && entries
                 && entries->type == REDIS_REPLY_ARRAY && entries->elements == 3);
     const redisReply *third = entries->element[2]->element[1];
-    assert_string_equal(third->element[0]->str, "topic");
-    assert_string_equal(third->element[1]->str, "milestone.CH-AVR");
+    assert_int_equal(cf_outbox_notes_count(third), 1);
+    cf_outbox_note_t note = cf_outbox_notes_get(third, 0);
+    assert_int_equal(note.topic_len, strlen("milestone.CH-AVR"));
+    assert_memory_equal(note.topic, "milestone.CH-AVR", note.topic_len);
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     int64_t totals[2] = { 250, 255 };
     cf_rules_mark_t persons = { 250, true };
     cf_outbox_milestone_body(&body, "CH-AVR", &persons, totals);
-    assert_int_equal(third->element[3]->len, body.size);
-    assert_memory_equal(third->element[3]->str, body.data, body.size);
+    assert_int_equal(note.body_len, body.size);
+    assert_memory_equal(note.body, body.data, body.size);
     assert_int_equal(last->len, body.size);
     assert_memory_equal(last->str, body.data, body.size);
     msgpack_sbuffer_destroy(&body);

@@ -1,0 +1,57 @@
+/*  cf_outbox_notes: the notifications an outbox stream entry holds, and the
+    ids they are published with (docs/storage.md, "Outboxes"; docs/
+    protocol.md, section 4). A commit writes one entry per shard with all of
+    its notifications, each a field-value pair: the field is its topic, the
+    value its body. An entry of the first layout, one notification as the
+    fields `topic` and `body`, is read as one notification, so that entries
+    written before an upgrade are still published.
+
+    Notification k of entry <ms>-<seq> has the id <ms>-<seq * 256 + k>: ids
+    keep the form and the order of stream ids, so that subscribers compare
+    and remember them as before, and an entry's cursor stands for its last
+    notification, <ms>-<seq * 256 + 255>. No I/O, no allocation.            */
+#ifndef CF_OUTBOX_NOTES_H
+#define CF_OUTBOX_NOTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+
+/*  Notifications in one entry: a commit starts another entry past it.     */
+#define CF_OUTBOX_NOTES_MAX     256
+
+/*  The longest id cf_outbox_notes_id writes, with its NUL.                  */
+#define CF_OUTBOX_NOTES_ID_MAX  64
+
+typedef struct {
+    const char *topic, *body;       /* into the reply's strings (NUL-terminated, as hiredis's) */
+    size_t topic_len, body_len;
+} cf_outbox_note_t;
+
+/*  How many notifications entry `fields` (the field list of an XREAD or
+    XRANGE entry) holds: 0 when it is not an outbox entry (anything but
+    strings in pairs, or more than CF_OUTBOX_NOTES_MAX of them).            */
+size_t cf_outbox_notes_count(const redisReply *fields);
+
+/*  Notification k (< cf_outbox_notes_count) of entry `fields`.             */
+cf_outbox_note_t cf_outbox_notes_get(const redisReply *fields, size_t k);
+
+/*  Parses a stream id "<ms>-<seq>": false when it is not one, or when its
+    seq is too large for notification numbers (above 2^56 - 1).            */
+bool cf_outbox_notes_entry(const char *entry_id, uint64_t *ms, uint64_t *seq);
+
+/*  The number of notification k of an entry of sequence seq: seq * 256 + k.  */
+static inline uint64_t cf_outbox_notes_number(uint64_t seq, size_t k)
+{
+    return seq * CF_OUTBOX_NOTES_MAX + k;
+}
+
+/*  Writes "<prefix><ms>-<number>" of notification k of entry entry_id into
+    buf (CF_OUTBOX_NOTES_ID_MAX bytes); k CF_OUTBOX_NOTES_MAX - 1 is the
+    entry's floor. Its length, or -1 when entry_id is not a stream id
+    (cf_outbox_notes_entry).                                                */
+int cf_outbox_notes_id(char buf[CF_OUTBOX_NOTES_ID_MAX], const char *prefix,
+                       const char *entry_id, size_t k);
+
+#endif

@@ -1,0 +1,126 @@
+/*  Tests of cf_outbox_notes: an entry of the commit's layout holds its
+    notifications in order, one of the first layout (topic, body) holds one,
+    anything else none; ids number an entry's notifications in the order of
+    stream ids, and an entry's floor is its last; what is not a stream id,
+    or too large to number, is refused.                                     */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "caseflow/cf_outbox_notes.h"
+
+#define FIELDS_MAX (2 * CF_OUTBOX_NOTES_MAX + 2)
+
+/* A field list as a reply holds it, of hand-made string replies. */
+typedef struct {
+    redisReply list, items[FIELDS_MAX];
+    redisReply *pointers[FIELDS_MAX];
+} fields_t;
+
+static const redisReply *fields_of(fields_t *f, size_t n, const char *const *strings)
+{
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < n; i++) {
+        f->items[i].type = REDIS_REPLY_STRING;
+        f->items[i].str = (char *) strings[i];
+        f->items[i].len = strlen(strings[i]);
+        f->pointers[i] = &f->items[i];
+    }
+    f->list.type = REDIS_REPLY_ARRAY;
+    f->list.elements = n;
+    f->list.element = f->pointers;
+    return &f->list;
+}
+
+static void assert_note(cf_outbox_note_t note, const char *topic, const char *body)
+{
+    assert_int_equal(note.topic_len, strlen(topic));
+    assert_memory_equal(note.topic, topic, note.topic_len);
+    assert_int_equal(note.body_len, strlen(body));
+    assert_memory_equal(note.body, body, note.body_len);
+}
+
+static void test_layouts(void **state)
+{
+    (void) state;
+    fields_t f;
+    const char *commit[] = { "case.A.registered", "b1", "alert.x", "b2", "case.A.closed", "b3" };
+    const redisReply *fields = fields_of(&f, 6, commit);
+    assert_int_equal(cf_outbox_notes_count(fields), 3);
+    assert_note(cf_outbox_notes_get(fields, 0), "case.A.registered", "b1");
+    assert_note(cf_outbox_notes_get(fields, 1), "alert.x", "b2");
+    assert_note(cf_outbox_notes_get(fields, 2), "case.A.closed", "b3");
+
+    const char *first[] = { "topic", "milestone.A", "body", "b" };
+    fields = fields_of(&f, 4, first);
+    assert_int_equal(cf_outbox_notes_count(fields), 1);
+    assert_note(cf_outbox_notes_get(fields, 0), "milestone.A", "b");
+
+    /* two of the commit's layout are two, whatever their topics */
+    const char *two[] = { "case.A.registered", "topic", "case.B.registered", "body" };
+    fields = fields_of(&f, 4, two);
+    assert_int_equal(cf_outbox_notes_count(fields), 2);
+    assert_note(cf_outbox_notes_get(fields, 1), "case.B.registered", "body");
+}
+
+static void test_not_ours(void **state)
+{
+    (void) state;
+    fields_t f;
+    const char *odd[] = { "t", "b", "t2" };
+    assert_int_equal(cf_outbox_notes_count(fields_of(&f, 3, odd)), 0);
+    assert_int_equal(cf_outbox_notes_count(fields_of(&f, 0, odd)), 0);
+    assert_int_equal(cf_outbox_notes_count(NULL), 0);
+    const redisReply *fields = fields_of(&f, 2, odd);
+    f.items[1].type = REDIS_REPLY_INTEGER;
+    assert_int_equal(cf_outbox_notes_count(fields), 0);
+    redisReply nil = { .type = REDIS_REPLY_NIL };
+    assert_int_equal(cf_outbox_notes_count(&nil), 0);
+
+    static const char *many[FIELDS_MAX];
+    for (size_t i = 0; i < FIELDS_MAX; i++)
+        many[i] = i % 2 ? "b" : "t";
+    assert_int_equal(cf_outbox_notes_count(fields_of(&f, 2 * CF_OUTBOX_NOTES_MAX, many)),
+                     CF_OUTBOX_NOTES_MAX);
+    assert_int_equal(cf_outbox_notes_count(fields_of(&f, FIELDS_MAX, many)), 0);
+}
+
+static void test_ids(void **state)
+{
+    (void) state;
+    char id[CF_OUTBOX_NOTES_ID_MAX];
+    assert_int_equal(cf_outbox_notes_id(id, "s3-", "1733380000000-0", 0), 18);
+    assert_string_equal(id, "s3-1733380000000-0");
+    cf_outbox_notes_id(id, "s3-", "1733380000000-2", 5);
+    assert_string_equal(id, "s3-1733380000000-517");            /* 2 * 256 + 5 */
+    cf_outbox_notes_id(id, "", "7-3", CF_OUTBOX_NOTES_MAX - 1);  /* the entry's floor */
+    assert_string_equal(id, "7-1023");
+    cf_outbox_notes_id(id, "p-", "7-4", 0);                     /* the next entry's first */
+    assert_string_equal(id, "p-7-1024");
+    assert_int_equal(cf_outbox_notes_number(4, 0), 1024);
+
+    uint64_t ms, seq;
+    assert_true(cf_outbox_notes_entry("18446744073709551615-72057594037927935", &ms, &seq));
+    assert_true(ms == UINT64_MAX && seq == (UINT64_MAX >> 8));
+    cf_outbox_notes_id(id, "s1023-", "18446744073709551615-72057594037927935", 255);
+    assert_string_equal(id, "s1023-18446744073709551615-18446744073709551615");
+    const char *bad[] = { "", "7", "7-", "-7-1", "7--1", "7-1x", "7-+1", " 7-1", "x-1",
+                          "7-72057594037927936", "18446744073709551616-0" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_false(cf_outbox_notes_entry(bad[i], &ms, &seq));
+        assert_int_equal(cf_outbox_notes_id(id, "s0-", bad[i], 0), -1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_not_ours),
+        cmocka_unit_test(test_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
