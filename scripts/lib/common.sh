@@ -37,14 +37,23 @@ cf_ensure_deps() {
     >/dev/null || cf_die "apt-get install ${missing[*]} failed"
 }
 
+# cf_configure DIR [cmake options...]: configures DIR once (RelWithDebInfo
+# unless an option says otherwise). A configure that fails leaves no cache,
+# so that the next call configures again (say, once the missing packages
+# are installed) instead of building from a half-made tree.
+cf_configure() {
+  local dir=$1; shift
+  [ -f "$dir/CMakeCache.txt" ] && return 0
+  cmake -S "$CF_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.configure.log" 2>&1 \
+    || { cat "$dir.configure.log" >&2; rm -f "$dir/CMakeCache.txt"
+         cf_die "cmake configure failed (log above)"; }
+  rm -f "$dir.configure.log"
+}
+
 # cf_build DIR [cmake options...]: configures (once) and builds into DIR.
 cf_build() {
   local dir=$1; shift
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
-    cmake -S "$CF_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.configure.log" 2>&1 \
-      || { cat "$dir.configure.log" >&2; cf_die "cmake configure failed (log above)"; }
-    rm -f "$dir.configure.log"
-  fi
+  cf_configure "$dir" "$@"
   cmake --build "$dir" -j "$(nproc)" >"$dir.build.log" 2>&1 \
     || { tail -n 40 "$dir.build.log" >&2; cf_die "build failed (last lines above)"; }
   rm -f "$dir.build.log"
