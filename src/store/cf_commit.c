@@ -10,6 +10,7 @@
 #include "cf_commit.h"
 #include "cf_commit_cache.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_fmt.h"
 #include "caseflow/cf_outbox_notes.h"
 
 #include <assert.h>
@@ -49,7 +50,8 @@ typedef struct {
     int64_t n;                  /* delta, ttl, score, time */
     int64_t sum;                /* a counter's value after this item (checks) */
     bool known;                 /* a field's first item: the cache gave its value, */
-    int64_t base;               /* ... this one (not read) */
+    int64_t base;               /* ... this one (not read), */
+    cf_commit_cache_ref_t ref;  /* ... from this entry, set again after EXEC */
 } commit_item_t;
 
 /* One reply the check round waits for. */
@@ -369,11 +371,12 @@ static void commit_arg_key(cf_commit_t *self, size_t *argc, size_t k)
     commit_arg_str(self, argc, self->keys[k - 1].name);
 }
 
-/* A number, written into the command's own slot (argument argc). */
+/* A number, written into the command's own slot (argument argc), by
+   cf_fmt_i64: a commit writes several per event (counters, scores). */
 static void commit_arg_int(cf_commit_t *self, size_t *argc, int64_t n)
 {
-    int len = snprintf(self->nums[*argc], sizeof self->nums[*argc], "%" PRId64, n);
-    commit_arg(self, argc, self->nums[*argc], (size_t) len);
+    _Static_assert(sizeof *self->nums >= CF_FMT_INT_MAX, "a number's slot holds any int64_t");
+    commit_arg(self, argc, self->nums[*argc], cf_fmt_i64(self->nums[*argc], n));
 }
 
 static void commit_check_add(cf_commit_t *self, check_kind_t kind, size_t at, size_t n)
@@ -398,9 +401,9 @@ static size_t commit_know(cf_commit_t *self, size_t p, size_t run, const cf_comm
         item->known = false;
         if (commit_same_field(self, q, p))
             continue;
-        item->known = cache && cf_commit_cache_value(cache, shard, commit_text(self, *key),
-                                                     key->len, commit_text(self, item->a),
-                                                     item->a.len, &item->base);
+        item->known = cache && cf_commit_cache_value_ref(cache, shard, commit_text(self, *key),
+                                                         key->len, commit_text(self, item->a),
+                                                         item->a.len, &item->base, &item->ref);
         unknown += !item->known;
     }
     return unknown;
@@ -476,10 +479,14 @@ void cf_commit_remember(const cf_commit_t *self, cf_commit_cache_t *cache, unsig
             && cf_commit_cache_put_type(cache, shard, commit_text(self, *key), key->len,
                                         "hash") < 0)
             return;
-        for (size_t q = p; commit_at(self, p)->kind == OP_INCR && q < p + run; q++) {
+        for (size_t q = p, f = p; commit_at(self, p)->kind == OP_INCR && q < p + run; q++) {
             const commit_item_t *item = commit_at(self, q);
+            f = commit_same_field(self, q, p) ? f : q;
             if (q + 1 < p + run && commit_same_field(self, q + 1, p))
-                continue;           /* a field's last item holds its sum */
+                continue;           /* a field's last item holds its sum, */
+            if (commit_at(self, f)->known                 /* its first the entry found */
+                && cf_commit_cache_set(cache, shard, commit_at(self, f)->ref, item->sum))
+                continue;
             if (cf_commit_cache_put_value(cache, shard, commit_text(self, *key), key->len,
                                           commit_text(self, item->a), item->a.len, item->sum) < 0)
                 return;             /* at the bound: the shard's cache is dropped */

@@ -94,7 +94,9 @@ const char *cf_commit_wrong_hash(const cf_commit_t *self);
 void cf_commit_wrong_type(char *why, size_t size, const char *key, const char *held,
                           const char *want);
 
-/*  Keeps the counters' new values in shard's cache, after EXEC wrote them. */
+/*  Keeps the counters' new values in shard's cache, after EXEC wrote them;
+    the shard and cache the checks were given, if any (a field they found
+    is set by its entry, not looked up again).                              */
 void cf_commit_remember(const cf_commit_t *self, struct _cf_commit_cache_t *cache, unsigned shard);
 
 /*  Emits the writes, after every check passed; returns how many commands. */

@@ -2,8 +2,13 @@
     types (cf_commit_cache.h). Each shard has its own table, allocated when
     its first entry comes and freed when it is dropped, so that a worker
     that owned hundreds of shards once holds memory only for those it
-    commits now: an entry is a key and a field (a type, for a typed key)
-    copied into the shard's arena, found by open addressing.              */
+    commits now. An entry is one record in the shard's arena: its value,
+    then its key and field (a type, for a typed key); the table is open
+    addressing over slots that hold 32 bits of the entry's hash beside the
+    record's place. A lookup is about 6 per event and bound by memory
+    latency, not by hashing: a miss past other entries reads only slots,
+    and a hit one slot and one record (one or two cache lines, where an
+    entry array apart from its bytes took three or four).                 */
 #include "cf_commit_cache.h"
 #include "caseflow/cf_alloc.h"
 
@@ -13,19 +18,32 @@
 
 typedef enum { CACHE_VALUE, CACHE_TYPE } cache_kind_t;
 
+/* An entry's record in its shard's arena, 8-byte aligned: the value and
+   the lengths, then the key's bytes and the field's (a type, for a typed
+   key) right after them, so that a hit reads one or two cache lines. */
 typedef struct {
-    size_t off, key_len, len;   /* key then field in the arena */
     int64_t value;
-    cache_kind_t kind;
+    uint32_t key_len;
+    uint32_t len : 31, kind : 1;
+    char bytes[];
 } cache_entry_t;
 
+/* A slot of the open-addressing table: 32 bits of the entry's hash beside
+   where its record is, so that a probe past another entry compares the
+   hashes and touches that entry's record only when they are equal (1 time
+   in 2^32), and growing the table reads no record. */
 typedef struct {
+    uint32_t hash;
+    uint32_t at;                /* the record's offset / 8, + 1; 0 empty */
+} cache_slot_t;
+
+typedef struct {
+    uint32_t drops;             /* how many times it was dropped: a ref's generation */
     uint64_t epoch;             /* 0: nothing kept */
-    char *bytes;
+    char *bytes;                /* the records */
     size_t bytes_len, bytes_cap;
-    cache_entry_t *entries;
-    size_t n, entries_cap;
-    size_t *slots;              /* index + 1, 0 empty */
+    size_t n;
+    cache_slot_t *slots;
     size_t nslots;
 } cache_shard_t;
 
@@ -33,6 +51,7 @@ struct _cf_commit_cache_t {
     cache_shard_t *shards;
     unsigned nshards;
     size_t most, total;
+    uint32_t hash_mask;         /* the bits of a hash kept (cf_commit_cache_test_hash_bits) */
 };
 
 cf_commit_cache_t *cf_commit_cache_new(unsigned shards, size_t most)
@@ -41,6 +60,7 @@ cf_commit_cache_t *cf_commit_cache_new(unsigned shards, size_t most)
     self->shards = cf_calloc(shards ? shards : 1, sizeof *self->shards);
     self->nshards = shards;
     self->most = most;
+    self->hash_mask = UINT32_MAX;
     return self;
 }
 
@@ -50,9 +70,10 @@ void cf_commit_cache_drop(cf_commit_cache_t *self, unsigned s)
     cache_shard_t *sh = &self->shards[s];
     self->total -= sh->n;
     free(sh->bytes);
-    free(sh->entries);
     free(sh->slots);
+    uint32_t drops = sh->drops + 1;
     memset(sh, 0, sizeof *sh);
+    sh->drops = drops;
 }
 
 void cf_commit_cache_clear(cf_commit_cache_t *self)
@@ -82,8 +103,16 @@ cf_commit_cache_t *cf_commit_cache_begin(cf_commit_cache_t *self, unsigned s, ui
     return epoch ? self : NULL;
 }
 
-static uint64_t cache_hash(cache_kind_t kind, const char *key, size_t key_len, const char *field,
-                           size_t len)
+void cf_commit_cache_test_hash_bits(cf_commit_cache_t *self, unsigned bits)
+{
+    assert(self && bits <= 32 && self->total == 0);
+    self->hash_mask = bits == 32 ? UINT32_MAX : (UINT32_C(1) << bits) - 1;
+}
+
+/* The top 32 bits of FNV-1a over kind, key and field (the low bits of
+   FNV-1a mix least). */
+static uint32_t cache_hash(const cf_commit_cache_t *self, cache_kind_t kind, const char *key,
+                           size_t key_len, const char *field, size_t len)
 {
     uint64_t h = 14695981039346656037u ^ (uint64_t) kind;
     for (size_t i = 0; i < key_len; i++)
@@ -91,23 +120,30 @@ static uint64_t cache_hash(cache_kind_t kind, const char *key, size_t key_len, c
     h = (h ^ 0xff) * 1099511628211u;            /* a separator no key byte run imitates */
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char) field[i]) * 1099511628211u;
-    return h;
+    return (uint32_t) (h >> 32) & self->hash_mask;
 }
 
-/* The slot of (kind, key, field) in shard sh: its entry's, or the empty one
-   where it would go. */
-static size_t *cache_slot(const cache_shard_t *sh, cache_kind_t kind, const char *key,
-                          size_t key_len, const char *field, size_t len)
+static cache_entry_t *cache_entry(const cache_shard_t *sh, const cache_slot_t *slot)
+{
+    return (cache_entry_t *) (sh->bytes + 8 * (size_t) (slot->at - 1));
+}
+
+/* The slot of (kind, key, field), whose hash is hash, in shard sh: its
+   entry's, or the empty one where it would go. */
+static cache_slot_t *cache_slot(const cache_shard_t *sh, uint32_t hash, cache_kind_t kind,
+                                const char *key, size_t key_len, const char *field, size_t len)
 {
     size_t mask = sh->nslots - 1;
-    for (size_t at = cache_hash(kind, key, key_len, field, len) & mask;; at = (at + 1) & mask) {
-        if (!sh->slots[at])
-            return &sh->slots[at];
-        const cache_entry_t *e = &sh->entries[sh->slots[at] - 1];
+    for (size_t at = hash & mask;; at = (at + 1) & mask) {
+        cache_slot_t *slot = &sh->slots[at];
+        if (!slot->at)
+            return slot;
+        if (slot->hash != hash)
+            continue;
+        const cache_entry_t *e = cache_entry(sh, slot);
         if (e->kind == kind && e->key_len == key_len && e->len == len
-            && memcmp(sh->bytes + e->off, key, key_len) == 0
-            && memcmp(sh->bytes + e->off + key_len, field, len) == 0)
-            return &sh->slots[at];
+            && memcmp(e->bytes, key, key_len) == 0 && memcmp(e->bytes + key_len, field, len) == 0)
+            return slot;
     }
 }
 
@@ -119,17 +155,47 @@ static const cache_entry_t *cache_find(const cf_commit_cache_t *self, unsigned s
     const cache_shard_t *sh = &self->shards[s];
     if (!sh->epoch || !sh->n)
         return NULL;
-    size_t at = *cache_slot(sh, kind, key, key_len, field, len);
-    return at ? &sh->entries[at - 1] : NULL;
+    const cache_slot_t *slot = cache_slot(sh, cache_hash(self, kind, key, key_len, field, len),
+                                          kind, key, key_len, field, len);
+    return slot->at ? cache_entry(sh, slot) : NULL;
+}
+
+bool cf_commit_cache_value_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
+                               size_t key_len, const char *field, size_t len, int64_t *value,
+                               cf_commit_cache_ref_t *ref)
+{
+    const cache_entry_t *e = cache_find(self, s, CACHE_VALUE, key, key_len, field, len);
+    const cache_shard_t *sh = &self->shards[s];
+    *ref = 0;
+    if (!e)
+        return false;
+    *value = e->value;
+    /* the shard's generation, and the record's place (+ 1) in its arena */
+    *ref = (uint64_t) sh->drops << 32 | ((size_t) ((const char *) e - sh->bytes) / 8 + 1);
+    return true;
 }
 
 bool cf_commit_cache_value(const cf_commit_cache_t *self, unsigned s, const char *key,
                            size_t key_len, const char *field, size_t len, int64_t *value)
 {
-    const cache_entry_t *e = cache_find(self, s, CACHE_VALUE, key, key_len, field, len);
-    if (e)
-        *value = e->value;
-    return e != NULL;
+    cf_commit_cache_ref_t ref;
+    return cf_commit_cache_value_ref(self, s, key, key_len, field, len, value, &ref);
+}
+
+bool cf_commit_cache_set(cf_commit_cache_t *self, unsigned s, cf_commit_cache_ref_t ref,
+                         int64_t value)
+{
+    assert(self && s < self->nshards);
+    cache_shard_t *sh = &self->shards[s];
+    if (!ref || (uint32_t) (ref >> 32) != sh->drops)
+        return false;
+    /* not dropped since: the records it held then are where they were */
+    size_t at = 8 * (size_t) ((uint32_t) ref - 1);
+    assert(at < sh->bytes_len);
+    cache_entry_t *e = (cache_entry_t *) (sh->bytes + at);
+    assert(e->kind == CACHE_VALUE);
+    e->value = value;
+    return true;
 }
 
 bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char *key,
@@ -138,30 +204,38 @@ bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char
     return cache_find(self, s, CACHE_TYPE, key, key_len, type, strlen(type)) != NULL;
 }
 
-/* Doubles shard sh's table and puts every entry in again. */
+/* Doubles shard sh's table and puts every slot in again (by the hash it
+   holds: no record is read). */
 static void cache_rehash(cache_shard_t *sh)
 {
-    free(sh->slots);
-    sh->nslots = sh->nslots ? 2 * sh->nslots : 64;
+    cache_slot_t *old = sh->slots;
+    size_t nold = sh->nslots;
+    sh->nslots = nold ? 2 * nold : 64;
     sh->slots = cf_calloc(sh->nslots, sizeof *sh->slots);
-    for (size_t i = 0; i < sh->n; i++) {
-        const cache_entry_t *e = &sh->entries[i];
-        *cache_slot(sh, e->kind, sh->bytes + e->off, e->key_len, sh->bytes + e->off + e->key_len,
-                    e->len) = i + 1;
+    for (size_t i = 0; i < nold; i++) {
+        if (!old[i].at)
+            continue;
+        size_t at = old[i].hash & (sh->nslots - 1);
+        while (sh->slots[at].at)
+            at = (at + 1) & (sh->nslots - 1);
+        sh->slots[at] = old[i];
     }
+    free(old);
 }
 
 static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, const char *key,
                      size_t key_len, const char *field, size_t len, int64_t value)
 {
     assert(self && s < self->nshards && key && (field || !len));
+    assert(key_len <= UINT32_MAX && len <= INT32_MAX);
     cache_shard_t *sh = &self->shards[s];
     assert(sh->epoch);                          /* cf_commit_cache_begin gave it one */
     if (2 * (sh->n + 1) > sh->nslots)
         cache_rehash(sh);
-    size_t *slot = cache_slot(sh, kind, key, key_len, field, len);
-    if (*slot) {
-        sh->entries[*slot - 1].value = value;
+    uint32_t hash = cache_hash(self, kind, key, key_len, field, len);
+    cache_slot_t *slot = cache_slot(sh, hash, kind, key, key_len, field, len);
+    if (slot->at) {
+        cache_entry(sh, slot)->value = value;
         return 0;
     }
     if (self->total >= self->most) {            /* at the bound: this shard checks in full */
@@ -170,15 +244,20 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
         sh->epoch = epoch;
         return -1;
     }
-    sh->entries = cf_grow(sh->entries, &sh->entries_cap, sh->n + 1, sizeof *sh->entries);
-    sh->bytes = cf_grow(sh->bytes, &sh->bytes_cap, sh->bytes_len + key_len + len + 1, 1);
-    cache_entry_t *e = &sh->entries[sh->n];
-    *e = (cache_entry_t) { sh->bytes_len, key_len, len, value, kind };
-    memcpy(sh->bytes + sh->bytes_len, key, key_len);
+    size_t size = (sizeof(cache_entry_t) + key_len + len + 7) & ~(size_t) 7;
+    assert(sh->bytes_len / 8 < UINT32_MAX);
+    sh->bytes = cf_grow(sh->bytes, &sh->bytes_cap, sh->bytes_len + size, 1);
+    cache_entry_t *e = (cache_entry_t *) (sh->bytes + sh->bytes_len);
+    e->value = value;
+    e->key_len = (uint32_t) key_len;
+    e->len = (uint32_t) len;
+    e->kind = kind;
+    memcpy(e->bytes, key, key_len);
     if (len)
-        memcpy(sh->bytes + sh->bytes_len + key_len, field, len);
-    sh->bytes_len += key_len + len;
-    *slot = ++sh->n;
+        memcpy(e->bytes + key_len, field, len);
+    *slot = (cache_slot_t) { hash, (uint32_t) (sh->bytes_len / 8 + 1) };
+    sh->bytes_len += size;
+    sh->n++;
     self->total++;
     return 0;
 }

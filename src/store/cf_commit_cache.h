@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /*  The entries a store keeps over all its shards (counter fields and typed
-    keys): with ~60 bytes each, a few megabytes at most.                    */
+    keys): with ~100 bytes each, a few megabytes at most.                   */
 #define CF_COMMIT_CACHE_MOST 65536
 
 typedef struct _cf_commit_cache_t cf_commit_cache_t;
@@ -38,6 +38,22 @@ void cf_commit_cache_clear(cf_commit_cache_t *self);
 bool cf_commit_cache_value(const cf_commit_cache_t *self, unsigned s, const char *key,
                            size_t key_len, const char *field, size_t len, int64_t *value);
 
+/*  An entry found, as cf_commit_cache_value_ref names it (0: none): good
+    until its shard's cache is dropped, so that a commit sets the value of a
+    field it found without looking it up again.                            */
+typedef uint64_t cf_commit_cache_ref_t;
+
+/*  cf_commit_cache_value, and the entry in *ref (0 when unknown).          */
+bool cf_commit_cache_value_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
+                               size_t key_len, const char *field, size_t len, int64_t *value,
+                               cf_commit_cache_ref_t *ref);
+
+/*  Sets the value of entry ref of shard s: true, or false (nothing done)
+    when ref is 0 or the shard's cache was dropped since (put the value by
+    its key then).                                                         */
+bool cf_commit_cache_set(cf_commit_cache_t *self, unsigned s, cf_commit_cache_ref_t ref,
+                         int64_t value);
+
 /*  Whether key was checked absent or of `type` by a commit of shard s.     */
 bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char *key,
                            size_t key_len, const char *type);
@@ -52,5 +68,10 @@ int cf_commit_cache_put_type(cf_commit_cache_t *self, unsigned s, const char *ke
 /*  The entries shard s holds; over every shard.                            */
 size_t cf_commit_cache_entries(const cf_commit_cache_t *self, unsigned s);
 size_t cf_commit_cache_total(const cf_commit_cache_t *self);
+
+/*  For tests: keeps only the low `bits` (0-32) of each entry's hash, so
+    that entries share hashes (0: all of them) and must still be told apart
+    by their bytes. Only on a cache that holds nothing.                      */
+void cf_commit_cache_test_hash_bits(cf_commit_cache_t *self, unsigned bits);
 
 #endif

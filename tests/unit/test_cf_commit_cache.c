@@ -1,7 +1,8 @@
 /*  cf_commit_cache without Redis: what a shard's cache answers, that it
     belongs to one epoch (another, or none, starts it empty), that dropping
     one shard leaves the others, and the bound: a shard that would take the
-    store past it is dropped, not the others.                              */
+    store past it is dropped, not the others; entries that share a hash,
+    and refs that outlive their shard's cache.                              */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -107,12 +108,89 @@ static void test_bound(void **state)
     cf_commit_cache_destroy(&cache);
 }
 
+/* Entries with the same hash (all of them, then half) are still told
+   apart by their bytes: a lookup that trusted the hash would answer
+   another field's value. */
+static void test_shared_hashes(void **state)
+{
+    (void) state;
+    for (unsigned bits = 0; bits <= 1; bits++) {
+        cf_commit_cache_t *cache = cf_commit_cache_new(1, 1000);
+        cf_commit_cache_test_hash_bits(cache, bits);
+        cf_commit_cache_begin(cache, 0, 1);
+        for (int i = 0; i < 200; i++) {             /* the table grows too */
+            char field[16];
+            snprintf(field, sizeof field, "f%d", i);
+            assert_int_equal(cf_commit_cache_put_value(cache, 0, K("k"), K(field), i), 0);
+        }
+        assert_int_equal(cf_commit_cache_put_type(cache, 0, K("k"), "hash"), 0);
+        for (int i = 0; i < 200; i++) {
+            char field[16];
+            int64_t v = -1;
+            snprintf(field, sizeof field, "f%d", i);
+            assert_true(cf_commit_cache_value(cache, 0, K("k"), K(field), &v));
+            assert_int_equal(v, i);
+        }
+        int64_t v;
+        assert_false(cf_commit_cache_value(cache, 0, K("k"), K("f200"), &v));
+        assert_false(cf_commit_cache_value(cache, 0, K("k"), K("hash"), &v));
+        assert_true(cf_commit_cache_typed(cache, 0, K("k"), "hash"));
+        assert_false(cf_commit_cache_typed(cache, 0, K("k"), "f1"));
+        assert_int_equal(cf_commit_cache_entries(cache, 0), 201);
+        cf_commit_cache_destroy(&cache);
+    }
+}
+
+/* A ref sets its entry's value until the shard is dropped, and then
+   nothing (not the entry a refilled shard put where it was). */
+static void test_refs(void **state)
+{
+    (void) state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(2, 100);
+    cf_commit_cache_begin(cache, 0, 1);
+    cf_commit_cache_begin(cache, 1, 1);
+    int64_t v = -1;
+    cf_commit_cache_ref_t ref = 1, other;
+    assert_false(cf_commit_cache_value_ref(cache, 0, K("k"), K("a"), &v, &ref));
+    assert_int_equal(ref, 0);
+    assert_false(cf_commit_cache_set(cache, 0, ref, 5));
+    cf_commit_cache_put_value(cache, 0, K("k"), K("a"), 1);
+    cf_commit_cache_put_value(cache, 0, K("k"), K("b"), 2);
+    assert_true(cf_commit_cache_value_ref(cache, 0, K("k"), K("b"), &v, &ref));
+    assert_int_equal(v, 2);
+    assert_true(cf_commit_cache_value_ref(cache, 0, K("k"), K("a"), &v, &other));
+    assert_true(ref != other);
+    for (int i = 0; i < 60; i++) {                  /* the table grows: refs hold */
+        char field[16];
+        snprintf(field, sizeof field, "f%d", i);
+        cf_commit_cache_put_value(cache, 0, K("k"), K(field), i);
+    }
+    assert_true(cf_commit_cache_set(cache, 0, ref, 20));
+    assert_true(cf_commit_cache_value(cache, 0, K("k"), K("b"), &v));
+    assert_int_equal(v, 20);
+    assert_true(cf_commit_cache_value(cache, 0, K("k"), K("a"), &v));
+    assert_int_equal(v, 1);
+    cf_commit_cache_drop(cache, 0);                 /* dropped, then refilled */
+    cf_commit_cache_begin(cache, 0, 1);
+    cf_commit_cache_put_value(cache, 0, K("k"), K("a"), 1);
+    cf_commit_cache_put_value(cache, 0, K("k"), K("c"), 3);
+    assert_false(cf_commit_cache_set(cache, 0, ref, 30));
+    assert_false(cf_commit_cache_set(cache, 0, other, 30));
+    assert_true(cf_commit_cache_value(cache, 0, K("k"), K("a"), &v));
+    assert_int_equal(v, 1);
+    assert_true(cf_commit_cache_value(cache, 0, K("k"), K("c"), &v));
+    assert_int_equal(v, 3);
+    cf_commit_cache_destroy(&cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_and_types),
         cmocka_unit_test(test_epochs),
         cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_shared_hashes),
+        cmocka_unit_test(test_refs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
