@@ -89,6 +89,12 @@ int cf_redis_cluster_vappend(cf_redis_cluster_t *self, const char *key, const ch
 int cf_redis_cluster_append_argv(cf_redis_cluster_t *self, int key_arg, int argc,
                                  const char **argv, const size_t *argvlen);
 
+/*  The RESP bytes of one command, as redisFormatCommandArgv writes them
+    (argvlen NULL: C strings), into *cmd, which the caller frees; their
+    length, or -1 when too long for an int. Without hiredis's sprintf of
+    each length: the apply path formats several commands per event.       */
+int cf_redis_format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen);
+
 /*  The same, routed by slot (0..16383; -1: any node): for a command whose
     key the caller has hashed already, or one without key that must reach
     the node of a slot (the MULTI, EXEC, UNWATCH or WAIT of that slot's

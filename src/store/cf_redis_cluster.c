@@ -6,8 +6,10 @@
     map are in cf_redis_cluster_node.c.                                     */
 #include "cf_redis_cluster_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_fmt.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,12 +113,44 @@ int cf_redis_cluster_append(cf_redis_cluster_t *self, const char *key, const cha
     return rc;
 }
 
+/* Appends "<mark><n>\r\n" at at; returns the end. */
+static char *cluster_resp_head(char *at, char mark, size_t n)
+{
+    *at++ = mark;
+    at += cf_fmt_u64(at, n);
+    *at++ = '\r';
+    *at++ = '\n';
+    return at;
+}
+
+int cf_redis_format_argv(char **cmd, int argc, const char **argv, const size_t *argvlen)
+{
+    assert(cmd && argc > 0 && argv);
+    size_t head = 1 + CF_FMT_INT_MAX + 2, most = head;    /* room for any count or length */
+    for (int i = 0; i < argc; i++)
+        most += head + (argvlen ? argvlen[i] : strlen(argv[i])) + 2;
+    *cmd = NULL;
+    if (most > INT_MAX)
+        return -1;
+    char *at = *cmd = cf_malloc(most);
+    at = cluster_resp_head(at, '*', (size_t) argc);
+    for (int i = 0; i < argc; i++) {
+        size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
+        at = cluster_resp_head(at, '$', len);
+        memcpy(at, argv[i], len);
+        at += len;
+        *at++ = '\r';
+        *at++ = '\n';
+    }
+    return (int) (at - *cmd);
+}
+
 int cf_redis_cluster_append_argv(cf_redis_cluster_t *self, int key_arg, int argc,
                                  const char **argv, const size_t *argvlen)
 {
     assert(self && argc > 0 && argv && key_arg >= -1 && key_arg < argc);
-    char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    char *cmd;
+    int len = cf_redis_format_argv(&cmd, argc, argv, argvlen);
     int slot = -1;
     if (key_arg >= 0)
         slot = cf_redis_slot(argv[key_arg], argvlen ? argvlen[key_arg] : strlen(argv[key_arg]));
@@ -127,8 +161,8 @@ int cf_redis_cluster_append_slot(cf_redis_cluster_t *self, int slot, int argc,
                                  const char **argv, const size_t *argvlen)
 {
     assert(self && argc > 0 && argv && slot >= -1 && slot < CF_REDIS_SLOTS);
-    char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    char *cmd;
+    int len = cf_redis_format_argv(&cmd, argc, argv, argvlen);
     return cluster_queue(self, slot, cmd, len);
 }
 

@@ -7,12 +7,13 @@
     single server is EMAP with Redis's reason; a single server is the
     master of every key (cf_redis_cluster_key_master); a connection cut mid-batch is
     ECONN (the batch dropped) and the next command reconnects; a server gone
-    is ECONN naming it.                                                     */
+    is ECONN naming it; a command's RESP bytes are hiredis's.               */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
 #include "caseflow/cf_redis_cluster.h"
@@ -238,6 +239,30 @@ static void test_slots_masters_and_redirections(void **state)
     cf_redis_cluster_destroy(&ctx);
 }
 
+/* cf_redis_format_argv writes redisFormatCommandArgv's bytes: lengths of
+   one and several digits, an empty argument, bytes with NUL and CRLF in
+   them, and C strings when argvlen is NULL. */
+static void test_format_argv(void **state)
+{
+    (void) state;
+    static char big[123456];
+    memset(big, 'x', sizeof big);
+    const char *argv[] = { "HSET", "cf:{s1}:counts", "", "a\0b\r\n", big, "7" };
+    const size_t argvlen[] = { 4, 14, 0, 5, sizeof big, 1 };
+    for (int argc = 1; argc <= 6; argc++)
+        for (int lens = 0; lens <= 1; lens++) {
+            if (!lens && argc > 4)
+                break;                          /* C strings: big has no NUL */
+            char *want = NULL, *got = NULL;
+            int want_len = redisFormatCommandArgv(&want, argc, argv, lens ? argvlen : NULL);
+            int got_len = cf_redis_format_argv(&got, argc, argv, lens ? argvlen : NULL);
+            assert_int_equal(got_len, want_len);
+            assert_memory_equal(got, want, (size_t) want_len);
+            free(want);
+            free(got);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_broken_connection_and_gone),
         cmocka_unit_test(test_slots_masters_and_redirections),
+        cmocka_unit_test(test_format_argv),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
