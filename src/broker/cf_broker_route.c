@@ -31,6 +31,8 @@
                                    long enough for one worker's READYs to every broker,
                                    short beside the 1.5 s a restarted broker has for its
                                    first ack (fault.repeated_crashes) */
+#define ROUTE_ACK_BYTES 64      /* what a packed ack usually takes at most: a request's
+                                   acks get room for this many bytes each at once */
 
 void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
 {
@@ -187,7 +189,9 @@ static cf_member_t *route_owner(cf_broker_t *self, const cf_job_t *job, size_t i
 /* A request about to be split: room for its acks, in the list of open ones. */
 static void route_open(cf_broker_t *self, cf_job_t *request)
 {
-    request->acks = cf_calloc(request->event_count, sizeof *request->acks);
+    request->ack_at = cf_calloc(request->event_count, sizeof *request->ack_at);
+    request->ack_buf = cf_grow(NULL, &request->ack_cap,
+                               request->event_count * ROUTE_ACK_BYTES, 1);
     request->ack_len = cf_calloc(request->event_count, sizeof *request->ack_len);
     request->pending = request->event_count;
     request->open_next = self->open;
@@ -208,7 +212,7 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
     }
     for (size_t i = 0; i < job->event_count; i++)
         route_owner(self, job, i)->split++;
-    if (is_request && !job->acks)
+    if (is_request && !job->ack_len)
         route_open(self, job);
     for (size_t i = 0; i < job->event_count; i++) {
         cf_member_t *m = route_owner(self, job, i);
@@ -306,7 +310,8 @@ static void route_answer(cf_broker_t *self, cf_job_t *request)
     msgpack_packer_init(&pk, &self->sbuf, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, (uint32_t) request->event_count);
     for (size_t i = 0; i < request->event_count; i++)
-        msgpack_sbuffer_write(&self->sbuf, request->acks[i], request->ack_len[i]);
+        msgpack_sbuffer_write(&self->sbuf, request->ack_buf + request->ack_at[i],
+                              request->ack_len[i]);
     cf_broker_metrics_acks(self, self->sbuf.data, self->sbuf.size);
     cf_msg_send_ack(self->intake, ZMQ_DONTWAIT, zmq_msg_data(&request->producer),
                     zmq_msg_size(&request->producer), zmq_msg_data(&request->request_id),
@@ -360,6 +365,16 @@ static void route_record_again(cf_broker_t *self, const cf_member_t *holder, con
         }
 }
 
+/* msgpack's write callback for a request's acks: appends to its ack_buf. */
+static int route_ack_write(void *data, const char *buf, size_t len)
+{
+    cf_job_t *request = data;
+    request->ack_buf = cf_grow(request->ack_buf, &request->ack_cap, request->ack_used + len, 1);
+    memcpy(request->ack_buf + request->ack_used, buf, len);
+    request->ack_used += len;
+    return 0;
+}
+
 void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,
                           const void *acks, size_t size)
 {
@@ -370,10 +385,6 @@ void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part
     bool whole = cf_unpack(&result, acks, size) == 0 && result.data.type == MSGPACK_OBJECT_ARRAY
               && result.data.via.array.size == part->event_count;
     size_t back[CF_MSG_MAX_EVENTS], nback = 0;
-    msgpack_sbuffer one;
-    msgpack_sbuffer_init(&one);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &one, msgpack_sbuffer_write);
     for (size_t i = 0; i < part->event_count; i++) {
         const msgpack_object *ack = whole ? &result.data.via.array.ptr[i] : NULL;
         cf_job_t *request = part->parent[i];
@@ -382,17 +393,19 @@ void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part
             back[nback++] = i;      /* to its shard's owner now */
             continue;
         }
-        if (request->acks[at])
+        if (request->ack_len[at])
             continue;
-        msgpack_sbuffer_clear(&one);
+        /* packed again rather than copied: the ACK carries each ack as
+           msgpack-c packs it, whatever encoding the worker chose */
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, request, route_ack_write);
+        request->ack_at[at] = request->ack_used;
         msgpack_pack_object(&pk, *ack);
-        request->acks[at] = cf_memdup(one.data, one.size);
-        request->ack_len[at] = one.size;
+        request->ack_len[at] = request->ack_used - request->ack_at[at];
         self->events_acked++;
         if (--request->pending == 0)
             answered[nanswered++] = request;
     }
-    msgpack_sbuffer_destroy(&one);
     msgpack_unpacked_destroy(&result);
     if (nback) {
         route_record_again(self, holder, part, back, nback);

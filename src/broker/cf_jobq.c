@@ -74,10 +74,8 @@ void cf_job_destroy(cf_job_t **self_p)
     free(self->parent);
     free(self->index);
     free(self->epoch);
-    if (self->acks)
-        for (size_t i = 0; i < self->event_count; i++)
-            free(self->acks[i]);
-    free(self->acks);
+    free(self->ack_buf);
+    free(self->ack_at);
     free(self->ack_len);
     free(self);
     *self_p = NULL;
@@ -112,13 +110,18 @@ void cf_jobq_destroy(cf_jobq_t **self_p)
     *self_p = NULL;
 }
 
-/* The bytes of a job's event frames (the payload the queue holds). */
-static size_t jobq_bytes(cf_job_t *job)
+/* Counts a job in: its events, and the bytes of its event frames (the
+   payload the queue holds), kept on the job so that taking it out does not
+   walk its frames again (a job is queued and taken out several times on its
+   way to a worker: split into parts, then bundled). */
+static void jobq_count_in(cf_jobq_t *self, cf_job_t *job)
 {
-    size_t bytes = 0;
+    job->queued_bytes = 0;
     for (size_t i = 0; i < job->event_count; i++)
-        bytes += zmq_msg_size(&job->events[i]);
-    return bytes;
+        job->queued_bytes += zmq_msg_size(&job->events[i]);
+    self->jobs++;
+    self->events += job->event_count;
+    self->bytes += job->queued_bytes;
 }
 
 void cf_jobq_push(cf_jobq_t *self, cf_job_t *job)
@@ -130,9 +133,7 @@ void cf_jobq_push(cf_jobq_t *self, cf_job_t *job)
     else
         self->head = job;
     self->tail = job;
-    self->jobs++;
-    self->events += job->event_count;
-    self->bytes += jobq_bytes(job);
+    jobq_count_in(self, job);
 }
 
 void cf_jobq_push_front(cf_jobq_t *self, cf_job_t *job)
@@ -142,9 +143,7 @@ void cf_jobq_push_front(cf_jobq_t *self, cf_job_t *job)
     self->head = job;
     if (!self->tail)
         self->tail = job;
-    self->jobs++;
-    self->events += job->event_count;
-    self->bytes += jobq_bytes(job);
+    jobq_count_in(self, job);
 }
 
 cf_job_t *cf_jobq_pop(cf_jobq_t *self)
@@ -159,7 +158,7 @@ cf_job_t *cf_jobq_pop(cf_jobq_t *self)
     job->next = NULL;
     self->jobs--;
     self->events -= job->event_count;
-    self->bytes -= jobq_bytes(job);
+    self->bytes -= job->queued_bytes;
     return job;
 }
 

@@ -24,6 +24,7 @@ typedef struct _cf_job_t {
     zmq_msg_t request_id;
     zmq_msg_t *events;          /* event_count messages */
     size_t event_count;
+    size_t queued_bytes;        /* its event frames' bytes when last queued (cf_jobq_push) */
     unsigned attempts;          /* how often it was handed to a worker */
     int64_t sent_at;            /* cf_clock_ms() of the last hand-out */
     int64_t received_at;        /* cf_clock_ms() when it was made: the queue's age */
@@ -38,10 +39,14 @@ typedef struct _cf_job_t {
     struct _cf_job_t **parent;
     size_t *index;
     uint64_t *epoch;            /* each event's shard's epoch when last sent, 0: unfenced */
-    /* a request once split: each event's final ack (packed), and how many
-       have none yet; linked in the broker's list of split requests */
-    char **acks;
-    size_t *ack_len;
+    /* a request once split: each event's final ack (packed), at ack_at[i]
+       in ack_buf, ack_len[i] bytes (0: none yet; an ack is a map, never
+       empty), and how many have none yet; linked in the broker's list of
+       split requests. One buffer per request rather than one allocation
+       per ack: the broker gathers an ack for every event it routes. */
+    char *ack_buf;
+    size_t ack_used, ack_cap;
+    size_t *ack_at, *ack_len;
     size_t pending;
     struct _cf_job_t *open_prev, *open_next;
     struct _cf_job_t *next;

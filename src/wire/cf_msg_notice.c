@@ -20,13 +20,19 @@ static const char *const s_stamp_keys[] = { "id", "topic", "publisher", "seq", "
    same call as the state they announce) or from the broker (stats). */
 static const char *const s_worker_topics[] = { "reject" };
 
+#define NOTICE_STAMP_KEYS (sizeof s_stamp_keys / sizeof *s_stamp_keys)
+_Static_assert(NOTICE_STAMP_KEYS <= CF_UNPACK_FIELDS_MAX, "one walk finds every stamp key");
+
 /* Checks that body is exactly one msgpack map and returns its entry count
-   and header length, so that its entries can be copied as they are. */
+   and header length, so that its entries can be copied as they are, and
+   whether its top level carries a key of the stamp (in any string format,
+   the same key to a subscriber): all in one walk, as the broker does this
+   for every notification it publishes. */
 static int notice_map_header(const unsigned char *body, size_t size, uint32_t *entries,
-                             size_t *header)
+                             size_t *header, bool *stamped)
 {
-    size_t end;     /* the walk checks the whole map without allocating */
-    if (size == 0 || cf_unpack_scan(body, size, &end) != 0 || end != size)
+    cf_unpack_field_t field[NOTICE_STAMP_KEYS];   /* the walk allocates nothing */
+    if (size == 0 || cf_unpack_fields(body, size, s_stamp_keys, NOTICE_STAMP_KEYS, field) != 0)
         return -1;
     if (body[0] >= 0x80 && body[0] <= 0x8f) {           /* fixmap */
         *entries = body[0] & 0x0f;
@@ -41,6 +47,9 @@ static int notice_map_header(const unsigned char *body, size_t size, uint32_t *e
     } else {
         return -1;
     }
+    *stamped = false;
+    for (size_t k = 0; k < NOTICE_STAMP_KEYS; k++)
+        *stamped |= field[k].present;
     return 0;
 }
 
@@ -60,9 +69,9 @@ static bool notice_str(const unsigned char *p, size_t end, const unsigned char *
     return true;
 }
 
-/* The stamp's key that a body (a checked map of entries after its header)
-   carries at its top level, or NULL. A key spelt in a longer string format
-   is the same key to a subscriber, and found as well. */
+/* The first stamp key, in the body's order, that a body (a checked map of
+   entries after its header) carries at its top level, or NULL: for the
+   reason that names it, once notice_map_header found one. */
 static const char *notice_stamp_key(const unsigned char *body, size_t size, size_t header,
                                     uint32_t entries)
 {
@@ -74,7 +83,7 @@ static const char *notice_stamp_key(const unsigned char *body, size_t size, size
         size_t len;
         if (i % 2 || !notice_str(body + pos, end, &key, &len))
             continue;
-        for (size_t k = 0; k < sizeof s_stamp_keys / sizeof *s_stamp_keys; k++)
+        for (size_t k = 0; k < NOTICE_STAMP_KEYS; k++)
             if (strlen(s_stamp_keys[k]) == len && memcmp(s_stamp_keys[k], key, len) == 0)
                 return s_stamp_keys[k];
     }
@@ -87,8 +96,9 @@ int cf_msg_pack_notice(msgpack_sbuffer *out, const cf_msg_notice_t *notice, cons
     assert(out && notice && notice->publisher);
     uint32_t entries;
     size_t header;
-    if (notice->topic_len == 0 || notice_map_header(body, size, &entries, &header) < 0
-        || notice_stamp_key(body, size, header, entries))
+    bool stamped;
+    if (notice->topic_len == 0 || notice_map_header(body, size, &entries, &header, &stamped) < 0
+        || stamped)
         return -1;
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
@@ -121,16 +131,17 @@ const char *cf_msg_check_worker_notice(const void *topic, size_t topic_len, cons
         return "topic: a worker publishes reject only";
     uint32_t entries;
     size_t header;
+    bool stamped;
     if (size > CF_MSG_MAX_WORKER_NOTICE_BYTES) {
         snprintf(reason, reason_size, "body: %zu bytes exceeds the limit of %d", size,
                  CF_MSG_MAX_WORKER_NOTICE_BYTES);
         return reason;
     }
-    if (notice_map_header(body, size, &entries, &header) < 0)
+    if (notice_map_header(body, size, &entries, &header, &stamped) < 0)
         return "body: not one msgpack map";
-    const char *key = notice_stamp_key(body, size, header, entries);
-    if (key) {
-        snprintf(reason, reason_size, "body: the key %s is the broker's", key);
+    if (stamped) {
+        snprintf(reason, reason_size, "body: the key %s is the broker's",
+                 notice_stamp_key(body, size, header, entries));
         return reason;
     }
     return NULL;

@@ -107,6 +107,14 @@ static void test_worker_notice(void **unused)
     assert_string_equal(cf_msg_check_worker_notice("reject", 6, "\x81\xa3seq\x01", 6, reason,
                                                    sizeof reason),
                         "body: the key seq is the broker's");
+    /* two of the stamp's keys: the reason names the body's first (the one
+       walk only says that there is one) */
+    assert_string_equal(cf_msg_check_worker_notice("reject", 6, "\x82\xa4time\x00\xa3seq\x01", 12,
+                                                   reason, sizeof reason),
+                        "body: the key time is the broker's");
+    assert_string_equal(cf_msg_check_worker_notice("reject", 6, "\x82\xa1x\x01\xd9\x02id\x01", 9,
+                                                   reason, sizeof reason),
+                        "body: the key id is the broker's");
     char big[CF_MSG_MAX_WORKER_NOTICE_BYTES + 1];
     memset(big, 0, sizeof big);         /* {nil: 1019 bytes of bin 16}: 1024 bytes */
     memcpy(big, "\x81\xc0\xc5\x03\xfb", 5);
