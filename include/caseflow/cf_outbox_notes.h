@@ -21,8 +21,10 @@
 /*  Notifications in one entry: a commit starts another entry past it.     */
 #define CF_OUTBOX_NOTES_MAX     256
 
-/*  The longest id cf_outbox_notes_id writes, with its NUL.                  */
-#define CF_OUTBOX_NOTES_ID_MAX  64
+/*  The longest id cf_outbox_notes_id writes, with its NUL; the longest
+    prefix cf_outbox_notes_prefix writes ("s<shard>-", "p-").              */
+#define CF_OUTBOX_NOTES_ID_MAX      64
+#define CF_OUTBOX_NOTES_PREFIX_MAX  16
 
 typedef struct {
     const char *topic, *body;       /* into the reply's strings (NUL-terminated, as hiredis's) */
@@ -46,6 +48,11 @@ static inline uint64_t cf_outbox_notes_number(uint64_t seq, size_t k)
 {
     return seq * CF_OUTBOX_NOTES_MAX + k;
 }
+
+/*  The prefix of the ids of stream `stream`'s notifications into buf: the
+    shards' outboxes (stream < shards) "s<stream>-", the milestones' "p-".   */
+void cf_outbox_notes_prefix(char buf[CF_OUTBOX_NOTES_PREFIX_MAX], unsigned stream,
+                            unsigned shards);
 
 /*  Writes "<prefix><ms>-<number>" of notification k of entry entry_id into
     buf (CF_OUTBOX_NOTES_ID_MAX bytes); k CF_OUTBOX_NOTES_MAX - 1 is the

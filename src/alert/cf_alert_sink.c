@@ -81,14 +81,6 @@ static int64_t sink_now_ms(void)
     return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/*  Parses "<ms>-<seq>" into a comparable pair.                           */
-static void sink_parse_id(const char *id, uint64_t *ms, uint64_t *seq)
-{
-    char *dash;
-    *ms = strtoull(id, &dash, 10);
-    *seq = *dash == '-' ? strtoull(dash + 1, NULL, 10) : 0;
-}
-
 /*  Sleeps ms, in steps, returning early (false) once the daemon stops.    */
 static bool sink_sleep(alert_sink_t *s, int64_t ms)
 {
@@ -270,7 +262,8 @@ static void sink_entries_add(alert_sink_t *s, const redisReply *reply, sink_entr
                 continue;
             const char *id = entry->element[0]->str;
             uint64_t ms, seq;
-            sink_parse_id(id, &ms, &seq);
+            if (!cf_outbox_notes_entry(id, &ms, &seq))
+                ms = seq = 0;       /* not a stream id: its notes get no id, none is sent */
             size_t notes = cf_outbox_notes_count(entry->element[1]);
             for (size_t k = 0; k < (notes ? notes : 1); k++) {
                 entries = cf_grow(entries, cap, *count + 1, sizeof *entries);
@@ -389,9 +382,8 @@ static int sink_give_up(alert_sink_t *s, const cf_alert_note_t *note, int tries,
 static bool sink_selects(const alert_sink_t *s, const sink_entry_t *e, cf_alert_note_t *note,
                          char id[CF_ALERT_ID_MAX])
 {
-    char prefix[16] = "p-";
-    if (e->stream < s->shards)
-        snprintf(prefix, sizeof prefix, "s%u-", e->stream);
+    char prefix[CF_OUTBOX_NOTES_PREFIX_MAX];
+    cf_outbox_notes_prefix(prefix, e->stream, s->shards);
     if (!e->note || cf_outbox_notes_id(id, prefix, e->id, e->k) < 0)
         return false;
     *note = (cf_alert_note_t) { .id = id, .topic = e->got.topic, .time_ms = e->ms,

@@ -241,15 +241,14 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
     long n = 0;
     if (entries->elements >= OUTBOX_BATCH)
         r->full = true;
+    char prefix[CF_OUTBOX_NOTES_PREFIX_MAX];
+    cf_outbox_notes_prefix(prefix, s, r->streams - 1);     /* the last stream: the milestones' */
     for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *entry = entries->element[i];
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
             || entry->element[0]->type != REDIS_REPLY_STRING)
             continue;
         const redisReply *fields = entry->element[1];
-        char prefix[16] = "p-";     /* the milestones' */
-        if (s + 1 < r->streams)
-            cf_fmt(prefix, sizeof prefix, "s%u-", s);
         size_t count = cf_outbox_notes_count(fields);   /* 0: not ours, skipped */
         for (size_t k = 0; k < count; k++) {
             cf_outbox_note_t note = cf_outbox_notes_get(fields, k);

@@ -68,6 +68,16 @@ bool cf_outbox_notes_entry(const char *entry_id, uint64_t *ms, uint64_t *seq)
     return *seq <= NOTES_SEQ_MAX;
 }
 
+void cf_outbox_notes_prefix(char buf[CF_OUTBOX_NOTES_PREFIX_MAX], unsigned stream,
+                            unsigned shards)
+{
+    assert(buf);
+    if (stream < shards)
+        cf_fmt(buf, CF_OUTBOX_NOTES_PREFIX_MAX, "s%u-", stream);
+    else
+        memcpy(buf, "p-", 3);
+}
+
 int cf_outbox_notes_id(char buf[CF_OUTBOX_NOTES_ID_MAX], const char *prefix,
                        const char *entry_id, size_t k)
 {

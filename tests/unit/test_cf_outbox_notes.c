@@ -1,7 +1,8 @@
 /*  Tests of cf_outbox_notes: an entry of the commit's layout holds its
     notifications in order, one of the first layout (topic, body) holds one,
     anything else none; ids number an entry's notifications in the order of
-    stream ids, and an entry's floor is its last; what is not a stream id,
+    stream ids, and an entry's floor is its last; a stream's prefix names
+    its shard, or the milestones'; what is not a stream id,
     or too large to number, is refused.                                     */
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +102,13 @@ static void test_ids(void **state)
     cf_outbox_notes_id(id, "p-", "7-4", 0);                     /* the next entry's first */
     assert_string_equal(id, "p-7-1024");
     assert_int_equal(cf_outbox_notes_number(4, 0), 1024);
+    char prefix[CF_OUTBOX_NOTES_PREFIX_MAX];
+    cf_outbox_notes_prefix(prefix, 7, 64);                      /* a shard's outbox */
+    assert_string_equal(prefix, "s7-");
+    cf_outbox_notes_prefix(prefix, 1023, 1024);
+    assert_string_equal(prefix, "s1023-");
+    cf_outbox_notes_prefix(prefix, 64, 64);                     /* the milestones' */
+    assert_string_equal(prefix, "p-");
 
     uint64_t ms, seq;
     assert_true(cf_outbox_notes_entry("18446744073709551615-72057594037927935", &ms, &seq));
