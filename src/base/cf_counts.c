@@ -5,6 +5,7 @@
     the first time someone iterates after an add.                            */
 #include "caseflow/cf_counts.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_hash.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -27,12 +28,7 @@ struct _cf_counts_t {
 
 static uint32_t counts_hash(const char *name, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char) name[i];
-        h *= 16777619u;
-    }
-    return h;
+    return (uint32_t) cf_hash(name, len, 0);
 }
 
 cf_counts_t *cf_counts_new(void)

@@ -2,6 +2,7 @@
     probing and doubling at 1/2 load; see cf_seqmap.h.                       */
 #include "caseflow/cf_seqmap.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_hash.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -21,10 +22,7 @@ struct _cf_seqmap_t {
 
 static uint64_t seqmap_hash(const char *s, size_t len)
 {
-    uint64_t hash = 14695981039346656037ULL;       /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        hash = (hash ^ (unsigned char) s[i]) * 1099511628211ULL;
-    return hash;
+    return cf_hash(s, len, 0);
 }
 
 cf_seqmap_t *cf_seqmap_new(void)

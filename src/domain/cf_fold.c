@@ -8,6 +8,7 @@
 #include "cf_fold_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
+#include "caseflow/cf_hash.h"
 #include "caseflow/cf_pack.h"
 
 #include <assert.h>
@@ -84,10 +85,7 @@ const char *cf_fold_error(const cf_fold_t *self)
 
 static uint64_t fold_hash(int family, const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t) (family + 1);
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char) s[i]) * 1099511628211ull;
-    return h ^ h >> 29;
+    return cf_hash(s, len, (uint64_t) (family + 1));
 }
 
 /* Makes slots hold at least twice need, rehashing the entries. */
