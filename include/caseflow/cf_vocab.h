@@ -49,6 +49,17 @@ typedef enum {
     CF_FAMILY_COUNT
 } cf_family_t;
 
+/*  The measures of a family's rows (docs/storage.md, "Counter fields"): a
+    field <row>|<measure> whose measure is one of its family's is kept in
+    the hash field <row>, every measure of the row in one value, in this
+    order (cf_tuple). NULL for a family whose fields are scalars only (vuln,
+    demo, quality); a family's other fields (dur's buckets) stay scalars.
+    Kept in Redis: never reorder, never add to a family that has a list.  */
+#define CF_VOCAB_MEASURES_MAX   6
+const char *const *cf_vocab_family_measures(int family);
+/*  How many measures a family's rows have: 0 for a family without.        */
+size_t cf_vocab_family_width(int family);
+
 /*  The overdue limits, one per state a case can be stuck in
     (docs/notifications.md, "Overdue").                                     */
 typedef enum {

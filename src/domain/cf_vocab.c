@@ -46,6 +46,33 @@ static const char *const s_families[] = {
 };
 _Static_assert(COUNT(s_families) == CF_FAMILY_COUNT, "a family without its name");
 
+/*  Each family's measures, in the order its tuples hold them (kept in
+    Redis: see cf_vocab.h).                                                 */
+static const char *const s_stage_measures[] = { "cases", "persons", NULL };
+static const char *const s_returns_measures[] = { "cases", "persons", NULL };
+static const char *const s_dur_measures[] = { "count", "seconds", NULL };
+static const char *const s_detention_measures[] = { "now", "cases", "episodes", "seconds", NULL };
+static const char *const s_reint_measures[] = { "services", "value", NULL };
+static const char *const s_monitor_measures[] = { "surveys", "economic", "social", "psychosocial",
+                                                  "composite", "composite_surveys", NULL };
+static const char *const s_services_measures[] = { "events", "value", NULL };
+static const char *const s_funding_measures[] = { "transactions", "value", NULL };
+static const char *const s_flows_measures[] = { "count", "females", "males", "uasc", "uasc_base",
+                                                NULL };
+static const struct {
+    const char *const *names;
+    size_t width;
+} s_measures[CF_FAMILY_COUNT] = {
+#define MEASURES(family, list)  [CF_FAMILY_##family] = { list, COUNT(list) - 1 }
+    MEASURES(STAGE, s_stage_measures), MEASURES(RETURNS, s_returns_measures),
+    MEASURES(DUR, s_dur_measures), MEASURES(DETENTION, s_detention_measures),
+    MEASURES(REINT, s_reint_measures), MEASURES(MONITOR, s_monitor_measures),
+    MEASURES(SERVICES, s_services_measures), MEASURES(FUNDING, s_funding_measures),
+    MEASURES(FLOWS, s_flows_measures)
+#undef MEASURES
+};  /* vuln, demo and quality: none */
+_Static_assert(COUNT(s_monitor_measures) - 1 == CF_VOCAB_MEASURES_MAX, "the widest family");
+
 #define STAGE_BIT(s)    (1u << CF_STAGE_##s)
 
 static const struct {
@@ -96,6 +123,16 @@ const char *cf_vocab_age_band_name(int band)
 const char *cf_vocab_family_name(int family)
 {
     return vocab_name(s_families, CF_FAMILY_COUNT, family);
+}
+
+const char *const *cf_vocab_family_measures(int family)
+{
+    return family >= 0 && family < CF_FAMILY_COUNT ? s_measures[family].names : NULL;
+}
+
+size_t cf_vocab_family_width(int family)
+{
+    return family >= 0 && family < CF_FAMILY_COUNT ? s_measures[family].width : 0;
 }
 
 const char *cf_vocab_limit_name(int limit)

@@ -6,15 +6,18 @@
     notifications keep the order they were added in, one stream entry of up
     to CF_OUTBOX_NOTES_MAX of them (cf_outbox_notes.h). The check round's
     replies give each counter's new value, computed here in 64-bit integers
-    (never Lua's doubles), so that the writes set exact values.            */
+    (never Lua's doubles), so that the writes set exact values. A counter
+    hash of a family with measures keeps each row's measures in one field
+    (cf_tuple): its items are sorted by that field, which is read once and
+    written once with all its measures, the ones not added to as they were. */
 #include "cf_commit.h"
 #include "cf_commit_cache.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
 #include "caseflow/cf_outbox_notes.h"
+#include "caseflow/cf_tuple.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +39,12 @@ typedef struct {
     size_t off, len;
 } commit_str_t;
 
-/* A key, and whether its type check is asked already (once per key). */
+/* A key, whether its type check is asked already (once per key), and the
+   family of its counters (-1: none, every field a scalar). */
 typedef struct {
     commit_str_t name;
     bool typed;
+    int family;
 } commit_key_t;
 
 typedef struct {
@@ -48,9 +53,13 @@ typedef struct {
     size_t seq;
     commit_str_t a, b;          /* field / value / member / topic, body / type */
     int64_t n;                  /* delta, ttl, score, time */
-    int64_t sum;                /* a counter's value after this item (checks) */
-    bool known;                 /* a field's first item: the cache gave its value, */
-    int64_t base;               /* ... this one (not read), */
+    /* a counter: a is the hash field it is kept in (its row, for a
+       measure), whole the length of the field added to; the measure's
+       index in the row's width values, at vals[v] over the items of one
+       field */
+    size_t whole, v;
+    unsigned m, w;
+    bool known;                 /* a field's first item: the cache gave its values, */
     cf_commit_cache_ref_t ref;  /* ... from this entry, set again after EXEC */
 } commit_item_t;
 
@@ -83,6 +92,10 @@ struct _cf_commit_t {
     size_t argv_cap;
     char (*nums)[24];           /* its numbers */
     size_t nums_cap;
+    char *texts;                /* its tuples (CF_TUPLE_TEXT_MAX each) */
+    size_t texts_cap;
+    int64_t *vals;              /* the counters' values, by field (checks) */
+    size_t nvals, vals_cap;
 };
 
 cf_commit_t *cf_commit_new(void)
@@ -104,6 +117,8 @@ void cf_commit_destroy(cf_commit_t **self_p)
     free(self->argv);
     free(self->argvlen);
     free(self->nums);
+    free(self->texts);
+    free(self->vals);
     free(self);
     *self_p = NULL;
 }
@@ -194,6 +209,7 @@ size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len)
     commit_key_t *k = &self->keys[self->nkeys++];
     k->name = commit_copy(self, key, len);
     k->typed = false;
+    k->family = -1;
     *slot = self->nkeys;
     return self->nkeys;
 }
@@ -219,10 +235,23 @@ void cf_commit_type(cf_commit_t *self, size_t k, const char *type)
     commit_add(self, OP_TYPE, k)->a = commit_copy(self, type, strlen(type));
 }
 
+void cf_commit_family(cf_commit_t *self, size_t k, int family)
+{
+    assert(self && k >= 1 && k <= self->nkeys && !self->sorted);
+    self->keys[k - 1].family = family;
+}
+
 void cf_commit_incr(cf_commit_t *self, size_t k, const void *field, size_t len, int64_t delta)
 {
     commit_item_t *item = commit_add(self, OP_INCR, k);
+    int family = self->keys[k - 1].family;
+    size_t row;
+    int m = cf_tuple_measure(family, field, len, &row);
     item->a = commit_copy(self, field, len);
+    item->whole = len;
+    item->a.len = row;
+    item->m = m < 0 ? 0 : (unsigned) m;
+    item->w = m < 0 ? 1 : (unsigned) cf_vocab_family_width(family);
     item->n = delta;
 }
 
@@ -299,8 +328,8 @@ static int commit_compare(const void *x, const void *y, void *arg)
         return a->key < b->key ? -1 : 1;
     if (a->kind == OP_INCR) {
         int c = commit_compare_str(self, a->a, b->a);
-        if (c)
-            return c;
+        if (c || a->w != b->w)
+            return c ? c : a->w < b->w ? -1 : 1;
     }
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
@@ -340,8 +369,27 @@ static size_t commit_run(const cf_commit_t *self, size_t p)
    the one before it. */
 static bool commit_same_field(const cf_commit_t *self, size_t p, size_t start)
 {
-    return p > start && commit_compare_str(self, commit_at(self, p - 1)->a,
-                                           commit_at(self, p)->a) == 0;
+    return p > start && commit_at(self, p - 1)->w == commit_at(self, p)->w
+        && commit_compare_str(self, commit_at(self, p - 1)->a, commit_at(self, p)->a) == 0;
+}
+
+/* Gives each counter field its values' place (vals[v .. v + w)), shared
+   by the items that add to it. */
+static void commit_place(cf_commit_t *self)
+{
+    self->nvals = 0;
+    for (size_t p = 0, run; p < self->nitems; p += run) {
+        run = commit_run(self, p);
+        for (size_t q = p; commit_at(self, p)->kind == OP_INCR && q < p + run; q++) {
+            commit_item_t *item = &self->items[self->order[q]];
+            if (!commit_same_field(self, q, p)) {
+                self->vals = cf_grow(self->vals, &self->vals_cap, self->nvals + item->w,
+                                     sizeof *self->vals);
+                self->nvals += item->w;
+            }
+            item->v = self->nvals - item->w;
+        }
+    }
 }
 
 /* ---- emitting ------------------------------------------------------------------ */
@@ -401,9 +449,10 @@ static size_t commit_know(cf_commit_t *self, size_t p, size_t run, const cf_comm
         item->known = false;
         if (commit_same_field(self, q, p))
             continue;
-        item->known = cache && cf_commit_cache_value_ref(cache, shard, commit_text(self, *key),
-                                                         key->len, commit_text(self, item->a),
-                                                         item->a.len, &item->base, &item->ref);
+        item->known = cache && cf_commit_cache_values_ref(cache, shard, commit_text(self, *key),
+                                                          key->len, commit_text(self, item->a),
+                                                          item->a.len, &self->vals[item->v],
+                                                          item->w, &item->ref);
         unknown += !item->known;
     }
     return unknown;
@@ -414,6 +463,7 @@ size_t cf_commit_checks(cf_commit_t *self, const cf_commit_cache_t *cache, unsig
 {
     assert(self && emit);
     commit_sort(self);
+    commit_place(self);
     self->nchecks = self->next_check = 0;
     self->wrong_hash = 0;
     self->refusal[0] = '\0';
@@ -479,16 +529,16 @@ void cf_commit_remember(const cf_commit_t *self, cf_commit_cache_t *cache, unsig
             && cf_commit_cache_put_type(cache, shard, commit_text(self, *key), key->len,
                                         "hash") < 0)
             return;
-        for (size_t q = p, f = p; commit_at(self, p)->kind == OP_INCR && q < p + run; q++) {
+        for (size_t q = p; commit_at(self, p)->kind == OP_INCR && q < p + run; q++) {
             const commit_item_t *item = commit_at(self, q);
-            f = commit_same_field(self, q, p) ? f : q;
-            if (q + 1 < p + run && commit_same_field(self, q + 1, p))
-                continue;           /* a field's last item holds its sum, */
-            if (commit_at(self, f)->known                 /* its first the entry found */
-                && cf_commit_cache_set(cache, shard, commit_at(self, f)->ref, item->sum))
+            const int64_t *values = &self->vals[item->v];
+            if (commit_same_field(self, q, p))
+                continue;           /* a field's first item: the entry found */
+            if (item->known && cf_commit_cache_set(cache, shard, item->ref, values, item->w))
                 continue;
-            if (cf_commit_cache_put_value(cache, shard, commit_text(self, *key), key->len,
-                                          commit_text(self, item->a), item->a.len, item->sum) < 0)
+            if (cf_commit_cache_put_values(cache, shard, commit_text(self, *key), key->len,
+                                           commit_text(self, item->a), item->a.len, values,
+                                           item->w) < 0)
                 return;             /* at the bound: the shard's cache is dropped */
         }
     }
@@ -506,27 +556,16 @@ const char *cf_commit_wrong_hash(const cf_commit_t *self)
     return self->wrong_hash ? commit_text(self, self->keys[self->wrong_hash - 1].name) : NULL;
 }
 
-/* A counter's value as Redis holds it: NULL (absent) is 0; anything but
-   a whole decimal number in a signed 64-bit integer is not one. */
-static bool commit_parse(const redisReply *v, int64_t *n)
+/* A counter field's width values as Redis holds them: NULL (absent) is
+   zeros; anything cf_tuple_parse does not take is not one. */
+static bool commit_parse(const redisReply *v, int64_t *values, size_t width)
 {
     if (v->type == REDIS_REPLY_NIL) {
-        *n = 0;
+        memset(values, 0, width * sizeof *values);
         return true;
     }
-    if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 20)
-        return false;
-    char text[24], *end;
-    memcpy(text, v->str, v->len);
-    text[v->len] = '\0';
-    if (!(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
-        return false;
-    errno = 0;
-    long long value = strtoll(text, &end, 10);
-    if (errno || *end || end == text || (text[0] == '-' && v->len == 1))
-        return false;
-    *n = value;
-    return true;
+    return v->type == REDIS_REPLY_STRING
+        && cf_tuple_parse(v->str, v->len, values, width) == 0;
 }
 
 /* The new values of one hash's counters, from its HMGET's reply. */
@@ -549,25 +588,27 @@ static int commit_take_counters(cf_commit_t *self, const commit_check_t *check,
                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return -1;
     }
-    int64_t now = 0;
     size_t e = 0;
     for (size_t p = check->at; p < check->at + check->n; p++) {
         commit_item_t *item = &self->items[self->order[p]];
         const char *field = commit_text(self, item->a);
-        int flen = (int) item->a.len;
-        if (item->known)
-            now = item->base;
-        else if (!commit_same_field(self, p, check->at)
-                 && !commit_parse(reply->element[e++], &now)) {
-            snprintf(why, size, "counter is not an integer: %s %.*s", key, flen, field);
+        int64_t *now = &self->vals[item->v + item->m], sum;
+        if (!item->known && !commit_same_field(self, p, check->at)
+            && !commit_parse(reply->element[e++], &self->vals[item->v], item->w)) {
+            if (item->w == 1)
+                snprintf(why, size, "counter is not an integer: %s %.*s", key,
+                         (int) item->a.len, field);
+            else
+                snprintf(why, size, "counter is not an integer: %s %.*s (not %u integers "
+                         "joined by ',')", key, (int) item->a.len, field, item->w);
             return -1;
         }
-        if (__builtin_add_overflow(now, item->n, &item->sum)) {
+        if (__builtin_add_overflow(*now, item->n, &sum)) {
             snprintf(why, size, "counter would overflow: %s %.*s (%" PRId64 " + %" PRId64 ")",
-                     key, flen, field, now, item->n);
+                     key, (int) item->whole, field, *now, item->n);
             return -1;
         }
-        now = item->sum;
+        *now = sum;
     }
     return 0;
 }
@@ -608,17 +649,24 @@ static bool commit_emit_write(cf_commit_t *self, size_t p, size_t run, cf_commit
         [OP_ZADD] = "ZADD", [OP_ZREM] = "ZREM", [OP_XADD] = "XADD" };
     if (first->kind == OP_TYPE)
         return false;
+    if (first->kind == OP_INCR)
+        self->texts = cf_grow(self->texts, &self->texts_cap, run * CF_TUPLE_TEXT_MAX, 1);
     size_t argc = 0;
     commit_arg(self, &argc, names[first->kind], strlen(names[first->kind]));
     commit_arg_key(self, &argc, first->key);
     for (size_t q = p; q < p + run; q++) {
         const commit_item_t *it = commit_at(self, q);
         switch (it->kind) {
-        case OP_INCR:           /* a field's last item holds its sum */
-            if (q + 1 < p + run && commit_same_field(self, q + 1, p))
+        case OP_INCR:           /* once per field, every value of it */
+            if (commit_same_field(self, q, p))
                 break;
             commit_arg_str(self, &argc, it->a);
-            commit_arg_int(self, &argc, it->sum);
+            if (it->w == 1)
+                commit_arg_int(self, &argc, self->vals[it->v]);
+            else {
+                char *text = self->texts + (size_t) (q - p) * CF_TUPLE_TEXT_MAX;
+                commit_arg(self, &argc, text, cf_tuple_format(text, &self->vals[it->v], it->w));
+            }
             break;
         case OP_SET:
             commit_arg_str(self, &argc, it->a);

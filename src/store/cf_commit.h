@@ -46,8 +46,14 @@ size_t cf_commit_find(const cf_commit_t *self, const char *key, size_t len);
 void cf_commit_type(cf_commit_t *self, size_t k, const char *type);
 
 /* ---- writes ---------------------------------------------------------------- */
+/*  The counters of hash k are family's (cf_vocab_family_measures): a field
+    <row>|<measure> added to is kept in the hash field <row> with the row's
+    other measures (cf_tuple). Before the first cf_commit_incr of k.       */
+void cf_commit_family(cf_commit_t *self, size_t k, int family);
+
 /*  Adds delta to field of hash k: checked, then one HSET of the new values
-    per key. A field added twice adds both deltas.                          */
+    per key, one hash field per row for a family's measures. A field added
+    twice adds both deltas.                                                 */
 void cf_commit_incr(cf_commit_t *self, size_t k, const void *field, size_t len, int64_t delta);
 /*  SET k value, with EX ttl when ttl > 0 (else any TTL is dropped).         */
 void cf_commit_set(cf_commit_t *self, size_t k, const void *value, size_t len, uint32_t ttl);
@@ -82,8 +88,9 @@ const char *cf_commit_refusal(const cf_commit_t *self);
 
 /*  Takes the check round's next reply, in order. 0, or -1 when the commit
     must not be sent, why says so: "WRONGTYPE commit: <key> holds a <type>,
-    not a <type>", "counter is not an integer: <key> <field>", "counter
-    would overflow: <key> <field> (<old> + <delta>)", or Redis's error. A
+    not a <type>", "counter is not an integer: <key> <hash field>" (and for
+    a tuple "(not <n> integers joined by ',')"), "counter would overflow:
+    <key> <field> (<old> + <delta>)", or Redis's error. A
     hash whose HMGET Redis refused as WRONGTYPE does not say which type it
     holds: cf_commit_wrong_hash names it, for the caller to ask TYPE and
     say so with cf_commit_wrong_type.                                       */

@@ -2,10 +2,11 @@
     types (cf_commit_cache.h). Each shard has its own table, allocated when
     its first entry comes and freed when it is dropped, so that a worker
     that owned hundreds of shards once holds memory only for those it
-    commits now. An entry is one record in the shard's arena: its value,
-    then its key and field (a type, for a typed key); the table is open
-    addressing over slots that hold 32 bits of the entry's hash beside the
-    record's place. A lookup is about 6 per event and bound by memory
+    commits now. An entry is one record in the shard's arena: its values
+    (one, or a row's measures: cf_tuple), then its key and field (a type,
+    for a typed key); the table is open addressing over slots that hold 32
+    bits of the entry's hash beside the record's place. A lookup is one per
+    counter field a commit writes (about 3 per event) and bound by memory
     latency, not by hashing: a miss past other entries reads only slots,
     and a hit one slot and one record (one or two cache lines, where an
     entry array apart from its bytes took three or four).                 */
@@ -18,15 +19,23 @@
 
 typedef enum { CACHE_VALUE, CACHE_TYPE } cache_kind_t;
 
-/* An entry's record in its shard's arena, 8-byte aligned: the value and
-   the lengths, then the key's bytes and the field's (a type, for a typed
-   key) right after them, so that a hit reads one or two cache lines. */
+/* An entry's record in its shard's arena, 8-byte aligned: the lengths and
+   the values, then the key's bytes and the field's (a type, for a typed
+   key) right after them, so that a hit reads one or two cache lines. The
+   width is part of what names an entry, so that a value is never written
+   over one of another width. */
 typedef struct {
-    int64_t value;
     uint32_t key_len;
     uint32_t len : 31, kind : 1;
-    char bytes[];
+    uint32_t width;             /* values: 0 for a type */
+    uint32_t unused;
+    int64_t values[];           /* then the key's bytes and the field's */
 } cache_entry_t;
+
+static const char *cache_bytes(const cache_entry_t *e)
+{
+    return (const char *) (e->values + e->width);
+}
 
 /* A slot of the open-addressing table: 32 bits of the entry's hash beside
    where its record is, so that a probe past another entry compares the
@@ -131,7 +140,8 @@ static cache_entry_t *cache_entry(const cache_shard_t *sh, const cache_slot_t *s
 /* The slot of (kind, key, field), whose hash is hash, in shard sh: its
    entry's, or the empty one where it would go. */
 static cache_slot_t *cache_slot(const cache_shard_t *sh, uint32_t hash, cache_kind_t kind,
-                                const char *key, size_t key_len, const char *field, size_t len)
+                                const char *key, size_t key_len, const char *field, size_t len,
+                                size_t width)
 {
     size_t mask = sh->nslots - 1;
     for (size_t at = hash & mask;; at = (at + 1) & mask) {
@@ -141,35 +151,37 @@ static cache_slot_t *cache_slot(const cache_shard_t *sh, uint32_t hash, cache_ki
         if (slot->hash != hash)
             continue;
         const cache_entry_t *e = cache_entry(sh, slot);
-        if (e->kind == kind && e->key_len == key_len && e->len == len
-            && memcmp(e->bytes, key, key_len) == 0 && memcmp(e->bytes + key_len, field, len) == 0)
+        if (e->kind == kind && e->key_len == key_len && e->len == len && e->width == width
+            && memcmp(cache_bytes(e), key, key_len) == 0
+            && memcmp(cache_bytes(e) + key_len, field, len) == 0)
             return slot;
     }
 }
 
 static const cache_entry_t *cache_find(const cf_commit_cache_t *self, unsigned s,
                                        cache_kind_t kind, const char *key, size_t key_len,
-                                       const char *field, size_t len)
+                                       const char *field, size_t len, size_t width)
 {
     assert(self && s < self->nshards && key);
     const cache_shard_t *sh = &self->shards[s];
     if (!sh->epoch || !sh->n)
         return NULL;
     const cache_slot_t *slot = cache_slot(sh, cache_hash(self, kind, key, key_len, field, len),
-                                          kind, key, key_len, field, len);
+                                          kind, key, key_len, field, len, width);
     return slot->at ? cache_entry(sh, slot) : NULL;
 }
 
-bool cf_commit_cache_value_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
-                               size_t key_len, const char *field, size_t len, int64_t *value,
-                               cf_commit_cache_ref_t *ref)
+bool cf_commit_cache_values_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
+                                size_t key_len, const char *field, size_t len, int64_t *values,
+                                size_t width, cf_commit_cache_ref_t *ref)
 {
-    const cache_entry_t *e = cache_find(self, s, CACHE_VALUE, key, key_len, field, len);
+    assert(width >= 1);
+    const cache_entry_t *e = cache_find(self, s, CACHE_VALUE, key, key_len, field, len, width);
     const cache_shard_t *sh = &self->shards[s];
     *ref = 0;
     if (!e)
         return false;
-    *value = e->value;
+    memcpy(values, e->values, width * sizeof *values);
     /* the shard's generation, and the record's place (+ 1) in its arena */
     *ref = (uint64_t) sh->drops << 32 | ((size_t) ((const char *) e - sh->bytes) / 8 + 1);
     return true;
@@ -179,11 +191,11 @@ bool cf_commit_cache_value(const cf_commit_cache_t *self, unsigned s, const char
                            size_t key_len, const char *field, size_t len, int64_t *value)
 {
     cf_commit_cache_ref_t ref;
-    return cf_commit_cache_value_ref(self, s, key, key_len, field, len, value, &ref);
+    return cf_commit_cache_values_ref(self, s, key, key_len, field, len, value, 1, &ref);
 }
 
 bool cf_commit_cache_set(cf_commit_cache_t *self, unsigned s, cf_commit_cache_ref_t ref,
-                         int64_t value)
+                         const int64_t *values, size_t width)
 {
     assert(self && s < self->nshards);
     cache_shard_t *sh = &self->shards[s];
@@ -193,15 +205,15 @@ bool cf_commit_cache_set(cf_commit_cache_t *self, unsigned s, cf_commit_cache_re
     size_t at = 8 * (size_t) ((uint32_t) ref - 1);
     assert(at < sh->bytes_len);
     cache_entry_t *e = (cache_entry_t *) (sh->bytes + at);
-    assert(e->kind == CACHE_VALUE);
-    e->value = value;
+    assert(e->kind == CACHE_VALUE && e->width == width);
+    memcpy(e->values, values, width * sizeof *values);
     return true;
 }
 
 bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char *key,
                            size_t key_len, const char *type)
 {
-    return cache_find(self, s, CACHE_TYPE, key, key_len, type, strlen(type)) != NULL;
+    return cache_find(self, s, CACHE_TYPE, key, key_len, type, strlen(type), 0) != NULL;
 }
 
 /* Doubles shard sh's table and puts every slot in again (by the hash it
@@ -224,7 +236,8 @@ static void cache_rehash(cache_shard_t *sh)
 }
 
 static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, const char *key,
-                     size_t key_len, const char *field, size_t len, int64_t value)
+                     size_t key_len, const char *field, size_t len, const int64_t *values,
+                     size_t width)
 {
     assert(self && s < self->nshards && key && (field || !len));
     assert(key_len <= UINT32_MAX && len <= INT32_MAX);
@@ -233,9 +246,10 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
     if (2 * (sh->n + 1) > sh->nslots)
         cache_rehash(sh);
     uint32_t hash = cache_hash(self, kind, key, key_len, field, len);
-    cache_slot_t *slot = cache_slot(sh, hash, kind, key, key_len, field, len);
+    cache_slot_t *slot = cache_slot(sh, hash, kind, key, key_len, field, len, width);
     if (slot->at) {
-        cache_entry(sh, slot)->value = value;
+        if (width)
+            memcpy(cache_entry(sh, slot)->values, values, width * sizeof *values);
         return 0;
     }
     if (self->total >= self->most) {            /* at the bound: this shard checks in full */
@@ -244,17 +258,21 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
         sh->epoch = epoch;
         return -1;
     }
-    size_t size = (sizeof(cache_entry_t) + key_len + len + 7) & ~(size_t) 7;
+    size_t size = (sizeof(cache_entry_t) + width * sizeof *values + key_len + len + 7)
+                & ~(size_t) 7;
     assert(sh->bytes_len / 8 < UINT32_MAX);
     sh->bytes = cf_grow(sh->bytes, &sh->bytes_cap, sh->bytes_len + size, 1);
     cache_entry_t *e = (cache_entry_t *) (sh->bytes + sh->bytes_len);
-    e->value = value;
     e->key_len = (uint32_t) key_len;
     e->len = (uint32_t) len;
     e->kind = kind;
-    memcpy(e->bytes, key, key_len);
+    e->width = (uint32_t) width;
+    e->unused = 0;
+    if (width)
+        memcpy(e->values, values, width * sizeof *values);
+    memcpy((char *) cache_bytes(e), key, key_len);
     if (len)
-        memcpy(e->bytes + key_len, field, len);
+        memcpy((char *) cache_bytes(e) + key_len, field, len);
     *slot = (cache_slot_t) { hash, (uint32_t) (sh->bytes_len / 8 + 1) };
     sh->bytes_len += size;
     sh->n++;
@@ -265,13 +283,21 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
 int cf_commit_cache_put_value(cf_commit_cache_t *self, unsigned s, const char *key,
                               size_t key_len, const char *field, size_t len, int64_t value)
 {
-    return cache_put(self, s, CACHE_VALUE, key, key_len, field, len, value);
+    return cache_put(self, s, CACHE_VALUE, key, key_len, field, len, &value, 1);
+}
+
+int cf_commit_cache_put_values(cf_commit_cache_t *self, unsigned s, const char *key,
+                               size_t key_len, const char *field, size_t len,
+                               const int64_t *values, size_t width)
+{
+    assert(width >= 1);
+    return cache_put(self, s, CACHE_VALUE, key, key_len, field, len, values, width);
 }
 
 int cf_commit_cache_put_type(cf_commit_cache_t *self, unsigned s, const char *key,
                              size_t key_len, const char *type)
 {
-    return cache_put(self, s, CACHE_TYPE, key, key_len, type, strlen(type), 0);
+    return cache_put(self, s, CACHE_TYPE, key, key_len, type, strlen(type), NULL, 0);
 }
 
 size_t cf_commit_cache_entries(const cf_commit_cache_t *self, unsigned s)

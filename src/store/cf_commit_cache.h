@@ -1,7 +1,8 @@
 /*  cf_commit_cache: what a store that owns shards knows of them from its own
     commits (docs/storage.md, "The owner's cache"): per shard, the epoch it
     belongs to, the exact values of the counter fields its commits read or
-    wrote, and the keys whose type they checked. Only the owner writes a
+    wrote (a row's measures together, for a field that holds a tuple:
+    cf_tuple), and the keys whose type they checked. Only the owner writes a
     fenced shard, so what its last commit left there is what Redis holds:
     the next commit of the shard under the same epoch reads only what the
     cache does not know (cf_commit_checks). Bounded: a shard that would take
@@ -33,26 +34,28 @@ void cf_commit_cache_drop(cf_commit_cache_t *self, unsigned s);
 /*  Forgets every shard (a new connection).                                  */
 void cf_commit_cache_clear(cf_commit_cache_t *self);
 
-/*  A counter field's value as shard s's last commit left it: true and
-    *value, or false when unknown.                                          */
+/*  A scalar counter field's value as shard s's last commit left it: true
+    and *value, or false when unknown.                                     */
 bool cf_commit_cache_value(const cf_commit_cache_t *self, unsigned s, const char *key,
                            size_t key_len, const char *field, size_t len, int64_t *value);
 
-/*  An entry found, as cf_commit_cache_value_ref names it (0: none): good
+/*  An entry found, as cf_commit_cache_values_ref names it (0: none): good
     until its shard's cache is dropped, so that a commit sets the value of a
     field it found without looking it up again.                            */
 typedef uint64_t cf_commit_cache_ref_t;
 
-/*  cf_commit_cache_value, and the entry in *ref (0 when unknown).          */
-bool cf_commit_cache_value_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
-                               size_t key_len, const char *field, size_t len, int64_t *value,
-                               cf_commit_cache_ref_t *ref);
+/*  The width values of a field (1: a scalar; a tuple's measures), the
+    entry in *ref: true, or false (*ref 0) when unknown. A field kept with
+    another width is another entry.                                         */
+bool cf_commit_cache_values_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
+                                size_t key_len, const char *field, size_t len, int64_t *values,
+                                size_t width, cf_commit_cache_ref_t *ref);
 
-/*  Sets the value of entry ref of shard s: true, or false (nothing done)
-    when ref is 0 or the shard's cache was dropped since (put the value by
-    its key then).                                                         */
+/*  Sets the values of entry ref of shard s (its width of them): true, or
+    false (nothing done) when ref is 0 or the shard's cache was dropped
+    since (put the values by their key then).                              */
 bool cf_commit_cache_set(cf_commit_cache_t *self, unsigned s, cf_commit_cache_ref_t ref,
-                         int64_t value);
+                         const int64_t *values, size_t width);
 
 /*  Whether key was checked absent or of `type` by a commit of shard s.     */
 bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char *key,
@@ -62,6 +65,9 @@ bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char
     the store is at its bound: the shard's cache was dropped.               */
 int cf_commit_cache_put_value(cf_commit_cache_t *self, unsigned s, const char *key,
                               size_t key_len, const char *field, size_t len, int64_t value);
+int cf_commit_cache_put_values(cf_commit_cache_t *self, unsigned s, const char *key,
+                               size_t key_len, const char *field, size_t len,
+                               const int64_t *values, size_t width);
 int cf_commit_cache_put_type(cf_commit_cache_t *self, unsigned s, const char *key,
                              size_t key_len, const char *type);
 

@@ -41,6 +41,8 @@ size_t cf_store_commit_fixed(cf_store_t *self, cf_commit_t *c, unsigned s, int k
     const char *type = cf_keys_fixed_type(key);
     if (strcmp(type, "hash") != 0)  /* a hash is checked by its counters' HMGET, or read */
         cf_commit_type(c, k, type);
+    if (key < CF_FAMILY_COUNT)      /* its rows' measures in one field each (cf_tuple) */
+        cf_commit_family(c, k, key);
     return k;
 }
 

@@ -3,14 +3,15 @@
     caseflow_count_rejection, lua/count_rejection.lua, one pipelined call
     per rejection) and the read of one family summed
     over the shards (one pipelined HGETALL per shard, which need no script, so a
-    reporting tool can read without the scripts directory).                  */
+    reporting tool can read without the scripts directory), each row's tuple
+    expanded into its measures' fields (cf_tuple).                           */
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_shard.h"
 #include "caseflow/cf_store.h"
+#include "caseflow/cf_tuple.h"
 #include "cf_store_internal.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,19 +89,27 @@ int cf_store_count_rejections(cf_store_t *self, const cf_store_rejection_t *reje
                               store_take_counted, &counted);
 }
 
+/* What one family's hashes are summed into. */
+typedef struct {
+    cf_counts_t *counts;
+    int family;
+} store_sum_t;
+
+static void store_sum_field(void *arg, const char *field, size_t len, int64_t value)
+{
+    cf_counts_add(arg, field, len, value);
+}
+
 static int store_sum_hash(cf_store_t *self, const redisReply *reply, void *arg)
 {
-    cf_counts_t *counts = arg;
+    const store_sum_t *sum = arg;
     for (size_t j = 0; j + 1 < reply->elements; j += 2) {
         const redisReply *name = reply->element[j], *value = reply->element[j + 1];
-        char *end;
-        errno = 0;
-        long long v = value->type == REDIS_REPLY_STRING ? strtoll(value->str, &end, 10) : 0;
         if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING
-            || errno || end == value->str || *end)
+            || cf_tuple_expand(sum->family, name->str, name->len, value->str, value->len,
+                               store_sum_field, sum->counts) < 0)
             return cf_store_fail(self, CF_STORE_ERR_PROTOCOL,
-                                 "HGETALL: a counter is not an integer");
-        cf_counts_add(counts, name->str, name->len, v);
+                                 "HGETALL: a counter is not an integer (nor a row's tuple)");
     }
     return 0;
 }
@@ -121,8 +130,9 @@ int cf_store_read_family(cf_store_t *self, const char *family, cf_counts_t **cou
         cf_store_appendf(self, key, "HGETALL %s", key);
     }
     *counts = cf_counts_new();
+    store_sum_t sum = { *counts, known };
     if (store_read_replies(self, self->shards, REDIS_REPLY_ARRAY, "HGETALL",
-                           store_sum_hash, *counts) < 0) {
+                           store_sum_hash, &sum) < 0) {
         cf_counts_destroy(counts);
         return -1;
     }

@@ -17,6 +17,7 @@
 #include "cf_commit_cache.h"
 #include "cf_test_redis.h"
 #include "caseflow/cf_outbox_notes.h"
+#include "caseflow/cf_vocab.h"
 
 typedef struct {
     cf_test_redis_t *redis;
@@ -323,6 +324,87 @@ static void test_checks_with_a_cache(void **state)
     cf_commit_cache_destroy(&cache);
 }
 
+/* HGET key field as text ("" when absent). */
+static const char *text(fixture_t *f, const char *key, const char *field)
+{
+    static char buf[200];
+    redisReply *reply = cmd(f, "HGET %s %s", key, field);
+    snprintf(buf, sizeof buf, "%s", reply->type == REDIS_REPLY_STRING ? reply->str : "");
+    freeReplyObject(reply);
+    return buf;
+}
+
+/* A family's hash: the measures of a row are one field, read once and
+   written once with all of them (those not added to as they were; absent
+   ones 0); its other fields stay scalars. A tuple that does not parse or
+   a measure that would overflow refuses the commit, with the cache's
+   values as with Redis's; the cache keeps the row whole. */
+static void test_tuples(void **state)
+{
+    fixture_t *f = *state;
+    freeReplyObject(cmd(f, "HSET cf:{s1}:detention P|LY 1,2,3,4"));
+    cf_commit_reset(f->commit);
+    size_t det = key(f, "cf:{s1}:detention"), dur = key(f, "cf:{s1}:dur");
+    cf_commit_family(f->commit, det, CF_FAMILY_DETENTION);
+    cf_commit_family(f->commit, dur, CF_FAMILY_DUR);
+    cf_commit_incr(f->commit, det, "P|LY|seconds", 12, 10);
+    cf_commit_incr(f->commit, det, "P|LY|now", 8, -1);
+    cf_commit_incr(f->commit, det, "P|LY|seconds", 12, 5);
+    cf_commit_incr(f->commit, det, "P|TN|cases", 10, 1);
+    cf_commit_incr(f->commit, dur, "P|d|count", 9, 1);
+    cf_commit_incr(f->commit, dur, "P|d|seconds", 11, 3600);
+    cf_commit_incr(f->commit, dur, "P|d|bucket|1|2", 14, 1);
+    char why[300];
+    assert_int_equal(run_checks(f, why, sizeof why), 0);
+    redisReply *exec = run_writes(f);
+    assert_int_equal(exec->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(exec->elements, 2);                /* one HSET per hash */
+    assert_int_equal(exec->element[0]->integer, 1);     /* P|TN new, P|LY written over */
+    assert_int_equal(exec->element[1]->integer, 2);     /* P|d and its bucket */
+    freeReplyObject(exec);
+    assert_int_equal(integer(f, "HLEN cf:{s1}:detention"), 2);
+    assert_string_equal(text(f, "cf:{s1}:detention", "P|LY"), "0,2,3,19");
+    assert_string_equal(text(f, "cf:{s1}:detention", "P|TN"), "0,1,0,0");
+    assert_string_equal(text(f, "cf:{s1}:dur", "P|d"), "1,3600");
+    assert_string_equal(text(f, "cf:{s1}:dur", "P|d|bucket|1|2"), "1");
+
+    /* the cache: filled whole by the commit, it spares the HMGET */
+    cf_commit_cache_t *cache = cf_commit_cache_new(4, 100);
+    cf_commit_cache_begin(cache, 1, 9);
+    cf_commit_remember(f->commit, cache, 1);
+    int64_t row[4];
+    cf_commit_cache_ref_t ref;
+    assert_true(cf_commit_cache_values_ref(cache, 1, "cf:{s1}:detention", 17, "P|LY", 4, row, 4,
+                                           &ref));
+    assert_true(row[0] == 0 && row[1] == 2 && row[2] == 3 && row[3] == 19);
+    cf_commit_reset(f->commit);
+    det = key(f, "cf:{s1}:detention");
+    cf_commit_family(f->commit, det, CF_FAMILY_DETENTION);
+    cf_commit_incr(f->commit, det, "P|LY|episodes", 13, 1);
+    assert_int_equal(cf_commit_checks(f->commit, cache, 1, emit, f), 0);    /* nothing to read */
+    assert_null(cf_commit_refusal(f->commit));
+    freeReplyObject(run_writes(f));
+    assert_string_equal(text(f, "cf:{s1}:detention", "P|LY"), "0,2,4,19");
+    /* one measure that would overflow, known to the cache: refused, named */
+    cf_commit_cache_put_values(cache, 1, "cf:{s1}:detention", 17, "P|LY", 4,
+                               (int64_t[]) { 0, 2, INT64_MAX, 19 }, 4);
+    assert_int_equal(cf_commit_checks(f->commit, cache, 1, emit, f), 0);
+    assert_string_equal(cf_commit_refusal(f->commit), "counter would overflow: "
+                        "cf:{s1}:detention P|LY|episodes (9223372036854775807 + 1)");
+    cf_commit_cache_destroy(&cache);
+    /* ... and read from Redis */
+    freeReplyObject(cmd(f, "HSET cf:{s1}:detention P|LY 0,2,9223372036854775807,19"));
+    expect_refused(f, "counter would overflow: cf:{s1}:detention P|LY|episodes "
+                   "(9223372036854775807 + 1)");
+    /* a tuple that does not parse, or of another width */
+    static const char *const bad[] = { "0,2,x,19", "0,2,4", "0,2,4,19,1", "7" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        freeReplyObject(cmd(f, "HSET cf:{s1}:detention P|LY %s", bad[i]));
+        expect_refused(f, "counter is not an integer: cf:{s1}:detention P|LY (not 4 integers "
+                       "joined by ',')");
+    }
+}
+
 static void test_overflow_and_wrong_type_are_refused(void **state)
 {
     fixture_t *f = *state;
@@ -454,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notifications_fill_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_counter_changed_in_between, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_with_a_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tuples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_and_wrong_type_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_exact_at_any_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_lists, setup, teardown),

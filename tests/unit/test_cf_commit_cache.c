@@ -151,21 +151,21 @@ static void test_refs(void **state)
     cf_commit_cache_begin(cache, 1, 1);
     int64_t v = -1;
     cf_commit_cache_ref_t ref = 1, other;
-    assert_false(cf_commit_cache_value_ref(cache, 0, K("k"), K("a"), &v, &ref));
+    assert_false(cf_commit_cache_values_ref(cache, 0, K("k"), K("a"), &v, 1, &ref));
     assert_int_equal(ref, 0);
-    assert_false(cf_commit_cache_set(cache, 0, ref, 5));
+    assert_false(cf_commit_cache_set(cache, 0, ref, &(int64_t) { 5 }, 1));
     cf_commit_cache_put_value(cache, 0, K("k"), K("a"), 1);
     cf_commit_cache_put_value(cache, 0, K("k"), K("b"), 2);
-    assert_true(cf_commit_cache_value_ref(cache, 0, K("k"), K("b"), &v, &ref));
+    assert_true(cf_commit_cache_values_ref(cache, 0, K("k"), K("b"), &v, 1, &ref));
     assert_int_equal(v, 2);
-    assert_true(cf_commit_cache_value_ref(cache, 0, K("k"), K("a"), &v, &other));
+    assert_true(cf_commit_cache_values_ref(cache, 0, K("k"), K("a"), &v, 1, &other));
     assert_true(ref != other);
     for (int i = 0; i < 60; i++) {                  /* the table grows: refs hold */
         char field[16];
         snprintf(field, sizeof field, "f%d", i);
         cf_commit_cache_put_value(cache, 0, K("k"), K(field), i);
     }
-    assert_true(cf_commit_cache_set(cache, 0, ref, 20));
+    assert_true(cf_commit_cache_set(cache, 0, ref, &(int64_t) { 20 }, 1));
     assert_true(cf_commit_cache_value(cache, 0, K("k"), K("b"), &v));
     assert_int_equal(v, 20);
     assert_true(cf_commit_cache_value(cache, 0, K("k"), K("a"), &v));
@@ -174,12 +174,41 @@ static void test_refs(void **state)
     cf_commit_cache_begin(cache, 0, 1);
     cf_commit_cache_put_value(cache, 0, K("k"), K("a"), 1);
     cf_commit_cache_put_value(cache, 0, K("k"), K("c"), 3);
-    assert_false(cf_commit_cache_set(cache, 0, ref, 30));
-    assert_false(cf_commit_cache_set(cache, 0, other, 30));
+    assert_false(cf_commit_cache_set(cache, 0, ref, &(int64_t) { 30 }, 1));
+    assert_false(cf_commit_cache_set(cache, 0, other, &(int64_t) { 30 }, 1));
     assert_true(cf_commit_cache_value(cache, 0, K("k"), K("a"), &v));
     assert_int_equal(v, 1);
     assert_true(cf_commit_cache_value(cache, 0, K("k"), K("c"), &v));
     assert_int_equal(v, 3);
+    cf_commit_cache_destroy(&cache);
+}
+
+/* A row's tuple is one entry of its width values: found, set by its ref
+   and put again whole; the same field of another width is another entry
+   (never written over). */
+static void test_tuples(void **state)
+{
+    (void) state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(1, 100);
+    cf_commit_cache_begin(cache, 0, 1);
+    int64_t row[3] = { 1, -2, INT64_MAX }, got[3] = { 0 }, v;
+    cf_commit_cache_ref_t ref;
+    assert_int_equal(cf_commit_cache_put_values(cache, 0, K("k"), K("r"), row, 3), 0);
+    assert_true(cf_commit_cache_values_ref(cache, 0, K("k"), K("r"), got, 3, &ref));
+    assert_memory_equal(got, row, sizeof row);
+    assert_false(cf_commit_cache_value(cache, 0, K("k"), K("r"), &v));
+    assert_int_equal(cf_commit_cache_put_value(cache, 0, K("k"), K("r"), 7), 0);
+    assert_int_equal(cf_commit_cache_entries(cache, 0), 2);
+    int64_t next[3] = { 4, 5, 6 };
+    assert_true(cf_commit_cache_set(cache, 0, ref, next, 3));
+    assert_true(cf_commit_cache_values_ref(cache, 0, K("k"), K("r"), got, 3, &ref));
+    assert_memory_equal(got, next, sizeof next);
+    assert_true(cf_commit_cache_value(cache, 0, K("k"), K("r"), &v));
+    assert_int_equal(v, 7);
+    assert_int_equal(cf_commit_cache_put_values(cache, 0, K("k"), K("r"), row, 3), 0);
+    assert_true(cf_commit_cache_values_ref(cache, 0, K("k"), K("r"), got, 3, &ref));
+    assert_memory_equal(got, row, sizeof row);
+    assert_int_equal(cf_commit_cache_entries(cache, 0), 2);
     cf_commit_cache_destroy(&cache);
 }
 
@@ -191,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_bound),
         cmocka_unit_test(test_shared_hashes),
         cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_tuples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

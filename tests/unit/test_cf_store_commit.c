@@ -128,12 +128,13 @@ static void test_overflow_refuses_the_whole_call(void **state)
     request(f, "job-3");
     assert_string_equal(cf_test_apply(f, ev, 1), "a");
     unsigned shard = cf_store_shard_of(f->store, &ev[1]);
-    const char *field = "day:2024-03-01|US|XM-DAC-1|USD|2|value";
+    const char *row = "day:2024-03-01|US|XM-DAC-1|USD|2", *field = "day:2024-03-01|US|XM-DAC-1|USD|2|value";
     assert_int_equal(cf_test_get(f, "funding", field), 100000000000000LL);
-    cf_test_integer(f, "HSET cf:{s%u}:funding %s 9223300000000000000", cf_store_shard_of(f->store, &ev[0]),
-                    field);
+    /* the row's tuple: transactions, value (cf_tuple) */
+    cf_test_integer(f, "HSET cf:{s%u}:funding %s 1,9223300000000000000",
+                    cf_store_shard_of(f->store, &ev[0]), row);
     if (shard != cf_store_shard_of(f->store, &ev[0]))      /* the counter lives in each shard apart */
-        cf_test_integer(f, "HSET cf:{s%u}:funding %s 9223300000000000000", shard, field);
+        cf_test_integer(f, "HSET cf:{s%u}:funding %s 1,9223300000000000000", shard, row);
     char *before = strdup(cf_test_dump(f, 1));
 
     request(f, "job-4");
@@ -422,7 +423,9 @@ static unsigned owned_fundings(fixture_t *f, cf_store_t *store, cf_event_t *ev, 
     return (unsigned) s;
 }
 
-#define FUNDING_VALUE "day:2024-03-01|US|XM-DAC-1|USD|2|value"
+/* a funding row, kept as one field "<transactions>,<value>" (cf_tuple) */
+#define FUNDING_ROW "day:2024-03-01|US|XM-DAC-1|USD|2"
+#define FUNDING_VALUE FUNDING_ROW "|value"
 
 /* A fenced commit's counters are fenced by the owner record, not watched.
    Here the relay holds a fenced store's MULTI while another store commits
@@ -619,7 +622,7 @@ static void test_owner_cache_dropped_on_a_new_epoch(void **state)
     unsigned s = owned_fundings(f, f->store, ev, 3, "oe-", (int64_t[]) { 5, 7, 9 });
     apply_counting(f, f->store, &ev[0], "a");
     /* what another owner wrote in between: seen under the new epoch */
-    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s);
+    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_ROW " 0,100000", s);
     cf_test_integer(f, "HSET cf:{s%u}:owner epoch 4", s);
     cf_store_set_fence(f->store, s, 4);
     assert_true(apply_counting(f, f->store, &ev[1], "a").hmget > 2);
@@ -638,7 +641,7 @@ static void touch_owner(void *arg)
         _exit(3);
     unsigned s = (unsigned) port[1];
     freeReplyObject(redisCommand(c, "HSET cf:{s%u}:owner worker w1-again", s));
-    freeReplyObject(redisCommand(c, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s));
+    freeReplyObject(redisCommand(c, "HSET cf:{s%u}:funding " FUNDING_ROW " 0,100000", s));
     redisFree(c);
 }
 
@@ -686,7 +689,7 @@ static void test_owner_cache_dropped_with_the_connection(void **state)
     kill(relay, SIGKILL);
     cf_test_relay_reap(relay);
     relay = cf_test_relay_start(&port, redis, NULL, NULL, NULL);
-    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 100000", s);
+    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_ROW " 0,100000", s);
     cf_ack_status_t status;
     assert_int_equal(cf_store_apply(store, &other, 1, &status), -1);  /* another shard's call */
     assert_int_equal(cf_store_error_code(store), CF_STORE_ERR_IO);
@@ -707,7 +710,7 @@ static void test_owner_cache_refuses_an_overflow(void **state)
     cf_ack_status_t status;
     unsigned s = owned_fundings(f, f->store, ev, 2, "ov-",
                                 (int64_t[]) { 1000000000000LL, 1000000000000LL });
-    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_VALUE " 9223222036854775807", s);
+    cf_test_integer(f, "HSET cf:{s%u}:funding " FUNDING_ROW " 0,9223222036854775807", s);
     apply_counting(f, f->store, &ev[0], "a");
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 9223322036854775807LL);
     char *before = strdup(cf_test_dump(f, 1));

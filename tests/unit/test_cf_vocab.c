@@ -575,7 +575,8 @@ static void check_lists(const char *text, void (*read)(names_t *, const char *, 
 }
 
 /* docs/storage.md: the stage and flag lines, a row of every fixed key, the
-   payload table's type codes, the services row's order. */
+   payload table's type codes, the services row's order, each family's
+   measures in their tuple's order. */
 static void test_storage_doc(void **state)
 {
     (void) state;
@@ -592,6 +593,14 @@ static void test_storage_doc(void **state)
     for (int t = 0; t < CF_EV_TYPE_COUNT; t++)       /* the payload table */
         doc_has(doc, "docs/storage.md", "`%s` (%d)", cf_event_type_name((cf_event_type_t) t), t);
     size_t len;
+    for (int f = 0; f < CF_FAMILY_COUNT; f++) {      /* the tuples' table, in order */
+        const char *const *m = cf_vocab_family_measures(f);
+        char list[200] = "";
+        for (size_t i = 0; m && m[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", m[i]);
+        if (m)
+            doc_has(doc, "docs/storage.md", "| %s | `%s` |", cf_vocab_family_name(f), list);
+    }
     const char *row = section(doc, "| services | `<programme>", &len);
     names_t names = { .n = 0 };
     names_services(&names, row, strcspn(row, "\n"));
