@@ -14,6 +14,7 @@
 #include "cf_commit_cache.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
+#include "caseflow/cf_hash.h"
 #include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_tuple.h"
 
@@ -158,10 +159,7 @@ static const char *commit_text(const cf_commit_t *self, commit_str_t s)
 
 static uint64_t commit_hash(const char *s, size_t len)
 {
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char) s[i]) * 1099511628211u;
-    return h;
+    return cf_hash(s, len, 0);
 }
 
 /* Doubles the table and puts every key in again. */

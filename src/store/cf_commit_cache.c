@@ -12,6 +12,7 @@
     entry array apart from its bytes took three or four).                 */
 #include "cf_commit_cache.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_hash.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -118,18 +119,11 @@ void cf_commit_cache_test_hash_bits(cf_commit_cache_t *self, unsigned bits)
     self->hash_mask = bits == 32 ? UINT32_MAX : (UINT32_C(1) << bits) - 1;
 }
 
-/* The top 32 bits of FNV-1a over kind, key and field (the low bits of
-   FNV-1a mix least). */
+/* The top 32 bits of cf_hash over kind, key and field. */
 static uint32_t cache_hash(const cf_commit_cache_t *self, cache_kind_t kind, const char *key,
                            size_t key_len, const char *field, size_t len)
 {
-    uint64_t h = 14695981039346656037u ^ (uint64_t) kind;
-    for (size_t i = 0; i < key_len; i++)
-        h = (h ^ (unsigned char) key[i]) * 1099511628211u;
-    h = (h ^ 0xff) * 1099511628211u;            /* a separator no key byte run imitates */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char) field[i]) * 1099511628211u;
-    return (uint32_t) (h >> 32) & self->hash_mask;
+    return (uint32_t) (cf_hash2(key, key_len, field, len, (uint64_t) kind) >> 32) & self->hash_mask;
 }
 
 static cache_entry_t *cache_entry(const cache_shard_t *sh, const cache_slot_t *slot)
