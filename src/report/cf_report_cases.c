@@ -15,7 +15,6 @@ static const char *const s_stage_measures[] = { "now|cases", "now|persons", "eve
                                                 "ever|persons", NULL };
 static const char *const s_intervals[] = { "registered-departed", "departed-arrived",
                                            "arrived-reintegrating", NULL };
-static const char *const s_detention[] = { "now", "cases", "episodes", "seconds", NULL };
 static const char *const s_quality[] = { "rejected:*", "duplicate", "out_of_order",
                                          "before_registration", "repeat_registration", NULL };
 
@@ -192,7 +191,8 @@ void report_detention(const cf_report_t *self, const cf_counts_t *counts, report
     report_columns(rows, "country", "detained_now cases_ever episodes");
     report_reals(rows, "detention_days mean_days", 1);
     rows->nslots = 1;
-    report_by_programme(self, counts, rows, 3, 1, s_detention, 3, 1);
+    report_by_programme(self, counts, rows, 3, 1, cf_vocab_family_measures(CF_FAMILY_DETENTION), 3,
+                        1);
     for (size_t r = 0; r < cf_table_rows(rows->table); r++) {
         int64_t seconds = report_slots(rows, r)[0], episodes = cf_table_int(rows->table, r, 3);
         cf_table_set_real(rows->table, r, 4, (double) seconds / 86400);

@@ -12,8 +12,6 @@
 static const char *const s_return_columns[] = { "origin", "origin_country", "host",
                                                 "host_country", "programme", "programme",
                                                 "route", "route", NULL };
-static const char *const s_flow_measures[] = { "count", "females", "males", "uasc",
-                                               "uasc_base", NULL };
 
 /*  Sorts by the period (the last key column), then by the other keys.       */
 static void report_sort_by_period(report_rows_t *rows)
@@ -74,8 +72,8 @@ void report_flows(const cf_report_t *self, const cf_counts_t *counts, report_row
         if (n == 6 && cf_counts_value(counts, i) && report_day(self, parts[0], period)) {
             const char *keys[3] = { parts[first], nparts == 2 ? parts[first + 1] : period,
                                     period };
-            report_measure(rows, keys, parts[5], s_flow_measures, 4, nparts + 1,
-                           cf_counts_value(counts, i));
+            report_measure(rows, keys, parts[5], cf_vocab_family_measures(CF_FAMILY_FLOWS), 4,
+                           nparts + 1, cf_counts_value(counts, i));
         }
         free(copy);
     }

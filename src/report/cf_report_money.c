@@ -8,10 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_money[] = { "services", "value", NULL };   /* [0]: reint's count */
-static const char *const s_events[] = { "events", "value", NULL };
-static const char *const s_monitor[] = { "surveys", "economic", "social", "psychosocial",
-                                         "composite", "composite_surveys", NULL };
 /*  IATI transaction type codes and the names the report shows, in pairs.    */
 static const char *const s_transactions[] = { "1", "incoming_funds", "2", "commitment",
                                               "3", "disbursement", "4", "expenditure",
@@ -52,7 +48,8 @@ static void report_monitoring(const cf_report_t *self, const cf_counts_t *counts
     report_columns(rows, "programme origin_country", "surveys");
     report_reals(rows, "economic social psychosocial composite", 3);
     rows->nslots = 5;
-    report_by_programme(self, counts, rows, 3, 0, s_monitor, 1, 2);
+    report_by_programme(self, counts, rows, 3, 0, cf_vocab_family_measures(CF_FAMILY_MONITOR), 1,
+                        2);
     for (size_t r = 0; r < cf_table_rows(rows->table); r++) {
         const int64_t *sums = report_slots(rows, r);
         int64_t surveys = cf_table_int(rows->table, r, 2);
@@ -73,7 +70,7 @@ void report_reintegration(const cf_report_t *self, const cf_counts_t *counts,
         report_monitoring(self, counts, rows, rules);
     else
         report_valued(self, counts, rows, rules, "programme dimension modality currency",
-                      s_money, NULL);
+                      cf_vocab_family_measures(CF_FAMILY_REINT), NULL);
 }
 
 /*  The services in the order of the types that count them (their rows in
@@ -88,8 +85,8 @@ void report_services(const cf_report_t *self, const cf_counts_t *counts, report_
              s->kind; s++)
             order[n++] = s->kind;
     order[n] = NULL;
-    report_valued(self, counts, rows, rules, "programme service detail currency", s_events,
-                  order);
+    report_valued(self, counts, rows, rules, "programme service detail currency",
+                  cf_vocab_family_measures(CF_FAMILY_SERVICES), order);
 }
 
 /*  Undoes the funding names' escaping in place: %25 is '%', %7C is '|'.     */
