@@ -1,4 +1,5 @@
-/*  cf_loop: the one event loop of a caseflow daemon (zmq_poll underneath).
+/*  cf_loop: the one event loop of a caseflow daemon (poll(2) on the
+    sockets' ZMQ_FD underneath).
 
     Handlers are registered for readable ZeroMQ sockets and for repeating
     timers; the loop polls with the nearest timer as its timeout and calls
@@ -32,14 +33,14 @@ void cf_loop_remove_timer(cf_loop_t *self, int timer_id);
 void cf_loop_set_stop_flag(cf_loop_t *self, volatile sig_atomic_t *flag);
 
 /*  Runs until a handler returns -1 or the stop flag is set. Returns 0 when
-    stopped by flag or handler, -1 when zmq_poll failed (errno set).         */
+    stopped by flag or handler, -1 when the poll failed (errno set).         */
 int cf_loop_run(cf_loop_t *self);
 
 /*  One pass of cf_loop_run, for a caller with a loop of its own: polls for
     at most timeout_ms (less when a timer is due sooner), calls the handlers
     of what is readable and the timers that are due. Returns 1 when a
     handler returned -1 or the stop flag is set, 0 to go on, -1 when
-    zmq_poll failed (errno set).                                              */
+    the poll failed (errno set).                                              */
 int cf_loop_run_once(cf_loop_t *self, int timeout_ms);
 
 /*  Monotonic milliseconds, for deadlines and heartbeats.                     */

@@ -1,10 +1,13 @@
-/*  cf_loop: a small zmq_poll reactor with socket handlers and repeating
-    timers, in the manner of Redis's ae.c and CZMQ's zloop; see cf_loop.h.    */
+/*  cf_loop: a small reactor with socket handlers and repeating timers, in
+    the manner of Redis's ae.c and CZMQ's zloop, polling the sockets' ZMQ_FD
+    itself (poll(2)) rather than through zmq_poll; see cf_loop.h.            */
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_alloc.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,23 +141,82 @@ static int loop_stopped(const cf_loop_t *self)
     return self->stop_flag && *self->stop_flag;
 }
 
-/* One poll of at most timeout_ms (-1: until the nearest timer) and what it
-   brings: 1 when a handler ended the loop, 0 to go on, -1 when zmq_poll
+/* Marks in ready[] the sockets that hold a message now, looking only at
+   those whose ZMQ_FD polled readable when fds is given (else at all), and
+   returns how many, or -1 when libzmq failed (errno set). ZMQ_EVENTS also
+   takes in the commands queued by libzmq's I/O thread, which re-arms the
+   ZMQ_FD: after it, a socket nothing else touches gets no new message
+   without its ZMQ_FD becoming readable. */
+static int loop_ready(const loop_reader_t *readers, int count, const struct pollfd *fds,
+                      bool *ready)
+{
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        ready[i] = false;
+        if (fds && !(fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
+            continue;
+        uint32_t events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(readers[i].socket, ZMQ_EVENTS, &events, &size) < 0)
+            return -1;
+        ready[i] = events & ZMQ_POLLIN;
+        n += ready[i];
+    }
+    return n;
+}
+
+/* Waits at most timeout ms (-1: forever) for a socket to hold a message,
+   marking those that do in ready[]: how many (0 when the time is out), or
+   -1 when poll or libzmq failed (errno set). Rather than zmq_poll, which
+   asks every socket for ZMQ_EVENTS before and again after poll(2) (each
+   ask costs two system calls in libzmq 4.3 when nothing is queued), every
+   socket is asked once, since handlers may have touched any of them, and
+   after the wait only those whose ZMQ_FD became readable: a third of the
+   system calls of the broker's loop per message (docs/performance.md). */
+static int loop_wait(const loop_reader_t *readers, int count, long timeout, bool *ready)
+{
+    int n = loop_ready(readers, count, NULL, ready);
+    if (n != 0 || timeout == 0)
+        return n;
+    struct pollfd fds[CF_LOOP_MAX_SOCKETS];
+    for (int i = 0; i < count; i++) {
+        size_t size = sizeof fds[i].fd;
+        if (zmq_getsockopt(readers[i].socket, ZMQ_FD, &fds[i].fd, &size) < 0)
+            return -1;
+        fds[i].events = POLLIN;
+    }
+    int64_t deadline = cf_clock_ms() + timeout;
+    for (;;) {
+        for (int i = 0; i < count; i++)
+            fds[i].revents = 0;
+        int rc = poll(fds, (nfds_t) count, (int) timeout);
+        if (rc <= 0)
+            return rc;
+        /* readable may be other commands than a message (a peer's credit,
+           a pipe's end): wait on for the rest of the time */
+        if ((n = loop_ready(readers, count, fds, ready)) != 0)
+            return n;
+        if (timeout > 0 && (timeout = deadline - cf_clock_ms()) <= 0)
+            return 0;
+    }
+}
+
+/* One wait of at most timeout_ms (-1: until the nearest timer) and what it
+   brings: 1 when a handler ended the loop, 0 to go on, -1 when the wait
    failed. */
 static int loop_once(cf_loop_t *self, long timeout_ms)
 {
-    zmq_pollitem_t items[CF_LOOP_MAX_SOCKETS];
     int count = self->reader_count;
     loop_reader_t readers[CF_LOOP_MAX_SOCKETS];
     memcpy(readers, self->readers, sizeof readers);  /* handlers may add/remove */
-    for (int i = 0; i < count; i++)
-        items[i] = (zmq_pollitem_t) { readers[i].socket, 0, ZMQ_POLLIN, 0 };
+    bool ready[CF_LOOP_MAX_SOCKETS];
     long timeout = loop_timeout(self, cf_clock_ms());
-    int rc = zmq_poll(items, count, timeout_ms >= 0 && timeout_ms < timeout ? timeout_ms : timeout);
+    int rc = loop_wait(readers, count, timeout_ms >= 0 && timeout_ms < timeout ? timeout_ms
+                                                                                : timeout, ready);
     if (rc < 0)
         return errno == EINTR ? 0 : -1;
     for (int i = 0; i < count && rc > 0; i++)
-        if (items[i].revents & ZMQ_POLLIN)
+        if (ready[i])
             if (readers[i].handler(self, readers[i].socket, readers[i].arg) < 0)
                 return 1;
     return loop_fire_timers(self) < 0 ? 1 : 0;

@@ -189,10 +189,11 @@ static cf_member_t *route_owner(cf_broker_t *self, const cf_job_t *job, size_t i
 /* A request about to be split: room for its acks, in the list of open ones. */
 static void route_open(cf_broker_t *self, cf_job_t *request)
 {
-    request->ack_at = cf_calloc(request->event_count, sizeof *request->ack_at);
+    /* ack_at and ack_len in one allocation, which cf_job_destroy frees as ack_at */
+    request->ack_at = cf_calloc(2 * request->event_count, sizeof *request->ack_at);
+    request->ack_len = request->ack_at + request->event_count;
     request->ack_buf = cf_grow(NULL, &request->ack_cap,
                                request->event_count * ROUTE_ACK_BYTES, 1);
-    request->ack_len = cf_calloc(request->event_count, sizeof *request->ack_len);
     request->pending = request->event_count;
     request->open_next = self->open;
     if (self->open)

@@ -22,7 +22,8 @@ typedef struct _cf_job_t {
     uint64_t id;
     zmq_msg_t producer;         /* routing id of the producer's DEALER */
     zmq_msg_t request_id;
-    zmq_msg_t *events;          /* event_count messages */
+    zmq_msg_t *events;          /* event_count messages; like the other per-event
+                                   arrays, in the job's own allocation */
     size_t event_count;
     size_t queued_bytes;        /* its event frames' bytes when last queued (cf_jobq_push) */
     unsigned attempts;          /* how often it was handed to a worker */
@@ -43,7 +44,8 @@ typedef struct _cf_job_t {
        in ack_buf, ack_len[i] bytes (0: none yet; an ack is a map, never
        empty), and how many have none yet; linked in the broker's list of
        split requests. One buffer per request rather than one allocation
-       per ack: the broker gathers an ack for every event it routes. */
+       per ack: the broker gathers an ack for every event it routes.
+       ack_len points into the allocation of ack_at. */
     char *ack_buf;
     size_t ack_used, ack_cap;
     size_t *ack_at, *ack_len;
