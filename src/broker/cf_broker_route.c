@@ -1,12 +1,12 @@
 /*  cf_broker's routing by shard (docs/reliability.md, "Ownership and
     fencing"). Each shard has an owner among the workers that are connected
-    and not draining (cf_owners: rendezvous hashing), and an epoch recorded
-    in Redis (cf:{sN}:owner: epoch, worker), raised at every reassignment
-    before any event of the shard goes to its new owner. A request (a
-    producer's PUSH, each event's shard computed at intake with cf_shard) is
-    split into one part per owner; a part waits in its owner's backlog for
-    credit and goes out with the epochs of its shards, which the worker's
-    commits are fenced by. The parts' acks are gathered into the request's
+    and not draining (cf_owners: rendezvous hashing with bounded loads), and
+    an epoch recorded in Redis (cf:{sN}:owner: epoch, worker), raised at
+    every reassignment before any event of the shard goes to its new owner.
+    A request (a producer's PUSH, each event's shard computed at intake with
+    cf_shard) is split into one part per owner; a part waits in its owner's
+    backlog for credit and goes out with the epochs of its shards, which the
+    worker's commits are fenced by. The parts' acks are gathered into the request's
     one ACK, in event order. A part whose commit a fence refused comes back
     acked busy "fenced:" and is routed again, never answered; one whose
     holder was lost is routed again as a REDO. Routing is what makes a
