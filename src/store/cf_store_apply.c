@@ -16,7 +16,9 @@
     and folded again. The markers are watched through the states: every
     event applied to a case changes its state (cf_fold counts them); only
     events without a state of their own (funding, flows) have their marker
-    buckets watched. So the common case costs three round trips, no Lua, and
+    buckets watched. A fenced shard watches its owner record alone, which
+    every other writer of the shard writes (docs/storage.md, "The owner
+    record is the fenced shard's one watch"). So the common case costs three round trips, no Lua, and
     nothing is counted twice.                                                */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
@@ -219,9 +221,9 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
    counted more case keys than MGET found states, a type check of each
    case key read absent (MGET answers nil for a key of another type too);
    unfenced, a new stamp in the shard's owner record (field "unfenced"): a
-   fenced transaction of the shard watches the record, and computed its
-   counters without watching them, so it is
-   refused if it comes later (it would set back what this commit counts);
+   fenced transaction of the shard watches the record and nothing else of
+   the shard (neither its cases' states nor its counters), so it is
+   refused if it comes later (it would set back what this commit wrote);
    and the owner's next commit reads the stamp and drops its cache.
    Returns whether it writes anything. */
 static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
@@ -256,15 +258,8 @@ static bool apply_build(cf_store_t *self, const cf_event_t *events, size_t g)
         cf_commit_hset(c, bucket, self->digests[i], CF_KEYS_EID_DIGEST, value, len);
     }
     cf_store_build_writes(self, c, s);
-    if (!self->fence[s] && cf_commit_writes(c)) {
-        size_t owner = cf_commit_key(c, key, cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER));
-        cf_commit_type(c, owner, "hash");   /* the HSET, checked first as every write */
-        char stamp[48];                     /* this store's, and its count of them */
-        int len = snprintf(stamp, sizeof stamp, "%016llx-%llu",
-                           (unsigned long long) self->stamp_id,
-                           (unsigned long long) ++self->unfenced_writes);
-        cf_commit_hset(c, owner, "unfenced", 8, stamp, (size_t) len);
-    }
+    if (!self->fence[s] && cf_commit_writes(c))
+        cf_store_commit_stamp(self, c, s, "unfenced");
     return cf_commit_writes(c);
 }
 

@@ -46,6 +46,17 @@ size_t cf_store_commit_fixed(cf_store_t *self, cf_commit_t *c, unsigned s, int k
     return k;
 }
 
+void cf_store_commit_stamp(cf_store_t *self, cf_commit_t *c, unsigned s, const char *field)
+{
+    char key[CF_KEYS_MAX];
+    size_t owner = cf_commit_key(c, key, cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER));
+    cf_commit_type(c, owner, "hash");       /* the HSET, checked first as every write */
+    char stamp[48];                         /* this store's, and its count of them */
+    int len = snprintf(stamp, sizeof stamp, "%016llx-%llu", (unsigned long long) self->stamp_id,
+                       (unsigned long long) ++self->unfenced_writes);
+    cf_commit_hset(c, owner, field, strlen(field), stamp, (size_t) len);
+}
+
 void cf_store_build_writes(cf_store_t *self, cf_commit_t *c, unsigned s)
 {
     const cf_fold_t *fold = self->fold;

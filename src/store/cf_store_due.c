@@ -115,6 +115,12 @@ static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *me
            "The owner's cache"); firing counts nothing */
         assert(cf_fold_counters(self->fold) == 0 && cf_fold_route_days(self->fold) == 0);
         cf_store_build_writes(self, self->commit, shard);
+        /* the owner's transactions watch its record, not the states this
+           writes (cf_store_read.c): a stamp in it refuses one that read
+           them before, whoever fires (a firing counts nothing, so the
+           owner keeps its cache: another field than an apply's) */
+        if (cf_commit_writes(self->commit))
+            cf_store_commit_stamp(self, self->commit, shard, "touched");
         rc = cf_store_commit_send(self, shard, fired);
     }
     if (states)

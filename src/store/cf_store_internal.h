@@ -52,7 +52,7 @@ struct _cf_store_t {
                                        shard's cache (cf_store_apply.c, apply_fenced) */
     uint64_t stamp_id;              /* this store's, in its unfenced commits' stamps: of
                                        its process, its time of birth and its address */
-    uint64_t unfenced_writes;       /* this store's unfenced commits, for their stamps */
+    uint64_t unfenced_writes;       /* this store's stamped commits, for their stamps */
     unsigned char *claimed;         /* per shard: this connection claimed its owner record
                                        (cf_store_apply.c, apply_append_claims) */
     struct _cf_commit_cache_t *cache;   /* per fenced shard: what its commits left (cf_commit_cache) */
@@ -197,6 +197,14 @@ int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_rep
     (cf_keys_fixed_t or family), with a type check unless it is a hash (a
     hash written is read first: its counters, its fields).                 */
 size_t cf_store_commit_fixed(cf_store_t *self, struct _cf_commit_t *c, unsigned s, int key);
+
+/*  Adds to c a new stamp of this store in shard s's owner record, field
+    `field` ("unfenced" from an unfenced apply, "touched" from the overdue
+    timer), checked first as every write. A fenced transaction of the shard
+    watches that record and nothing else of the shard (cf_store_read.c), so
+    every commit of the shard other than its owner's writes it.             */
+void cf_store_commit_stamp(cf_store_t *self, struct _cf_commit_t *c, unsigned s,
+                           const char *field);
 
 /*  Adds the fold's output (after cf_fold_finish) to c as writes: states,
     counters, route days, deadlines, notifications.                         */

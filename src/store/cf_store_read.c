@@ -197,7 +197,8 @@ static size_t apply_append_probes(cf_store_t *self, unsigned s)
 
 /* Appends the shard's reads, after a WATCH of every key they read that the
    fold depends on (its case states, its routes' hash, the marker buckets
-   of its events without a state, its owner record): HGET of its owner's
+   of its events without a state), or of its owner record alone when it is
+   fenced (docs/reliability.md, "Ownership and fencing"): HGET of its owner's
    epoch and last unfenced commit's stamp when it is fenced, MGET and
    EXISTS of its case states, HMGET of its route states, then per marker
    bucket an HMGET of the events' fields. base is the index its first reply
@@ -243,7 +244,19 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     }
 #undef APPLY_KEY
     assert(argc > 1);               /* every event has a case or a bucket watched */
-    apply_append(self, s, argc, argv, argvlen);
+    if (self->fence[s]) {
+        /* the owner record alone: every other writer of the shard writes it
+           (an unfenced commit, the overdue timer, this owner's transaction
+           on a lost connection through the claim), and Redis 7.0 looks
+           through all the keys a connection watches for each key it adds,
+           so that watching a job's every case cost about as much Redis
+           time as the commit's HSETs (docs/performance.md) */
+        const char *watch[] = { "WATCH", keys[owner] };
+        const size_t watchlen[] = { 5, strlen(keys[owner]) };
+        apply_append(self, s, 2, watch, watchlen);
+    } else {
+        apply_append(self, s, argc, argv, argvlen);
+    }
     cf_store_note_watch(self, cf_store_slot(self, s));
     replies++;
     if (self->fence[s]) {           /* apart: argv keeps the case keys for the MGET */

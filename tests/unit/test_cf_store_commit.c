@@ -307,6 +307,7 @@ typedef struct {
     size_t count;
     unsigned shard;                 /* with epoch: the shard it commits fenced */
     uint64_t epoch;                 /* 0: unfenced */
+    int64_t fire_at;                /* not 0: fires the deadlines due then instead */
 } other_t;
 
 static void other_applies(void *arg)
@@ -316,7 +317,14 @@ static void other_applies(void *arg)
     if (o->epoch)
         cf_store_set_fence(store, o->shard, o->epoch);
     cf_ack_status_t status[4];
-    if (cf_store_apply(store, o->events, o->count, status) < 0) {
+    unsigned fired = 0;
+    if (o->fire_at) {
+        cf_test_default_rules(store);
+        if (cf_store_fire_due(store, o->fire_at, 0, &fired) < 0 || fired != 1) {
+            fprintf(stderr, "the other store fired %u: %s\n", fired, cf_store_error(store));
+            _exit(3);
+        }
+    } else if (cf_store_apply(store, o->events, o->count, status) < 0) {
         fprintf(stderr, "the other store: %s\n", cf_store_error(store));
         _exit(3);
     }
@@ -341,7 +349,7 @@ static void test_exec_refused_reads_again(void **state)
     cf_test_at(&mine[0], T0 + 1000);
     cf_test_stage(&theirs[0], "i-b0", CASE_A, CF_EV_CASE_SCREENED);
     cf_test_at(&theirs[0], T0 + 2000);
-    other_t other = { cf_test_redis_port(f->redis), f->script_dir, theirs, 1, 0, 0 };
+    other_t other = { cf_test_redis_port(f->redis), f->script_dir, theirs, 1, 0, 0, 0 };
     int port = 0;
     pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), "MULTI",
                                       other_applies, &other);
@@ -427,6 +435,28 @@ static unsigned owned_fundings(fixture_t *f, cf_store_t *store, cf_event_t *ev, 
 #define FUNDING_ROW "day:2024-03-01|US|XM-DAC-1|USD|2"
 #define FUNDING_VALUE FUNDING_ROW "|value"
 
+/* A store that owns shard s under epoch 3 (with the default rules) applies
+   ev through a relay that runs `other` just before the store's MULTI
+   reaches Redis: its EXEC answers nil once, and ev is accepted when it
+   reads and commits again. */
+static void owner_refused_once(fixture_t *f, other_t *other, unsigned s, cf_event_t *ev)
+{
+    int port = 0;
+    pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), "MULTI",
+                                      other_applies, other);
+    cf_store_t *store = cf_store_new("127.0.0.1", port, f->script_dir);
+    cf_test_default_rules(store);
+    cf_store_set_fence(store, s, 3);
+    cf_ack_status_t status;
+    if (cf_store_apply(store, ev, 1, &status) < 0)
+        fail_msg("%s", cf_store_error(store));
+    assert_int_equal(status, CF_ACK_ACCEPTED);
+    assert_int_equal(cf_store_conflicts(store), 1);
+    cf_store_destroy(&store);
+    kill(relay, SIGKILL);
+    cf_test_relay_reap(relay);
+}
+
 /* A fenced commit's counters are fenced by the owner record, not watched.
    Here the relay holds a fenced store's MULTI while another store commits
    another transaction of the same counter (another marker bucket, another
@@ -450,20 +480,9 @@ static void older_transaction_refused(fixture_t *f, uint64_t other_epoch, int64_
         if (cf_store_eid_digest(&theirs, digest) != bucket)
             break;
     }
-    other_t other = { cf_test_redis_port(f->redis), f->script_dir, &theirs, 1, s, other_epoch };
-    int port = 0;
-    pid_t relay = cf_test_relay_start(&port, cf_test_redis_port(f->redis), "MULTI",
-                                      other_applies, &other);
-    cf_store_t *store = cf_store_new("127.0.0.1", port, f->script_dir);
-    cf_store_set_fence(store, s, 3);
-    cf_ack_status_t status;
-    if (cf_store_apply(store, &mine, 1, &status) < 0)
-        fail_msg("%s", cf_store_error(store));
-    assert_int_equal(status, CF_ACK_ACCEPTED);
-    assert_int_equal(cf_store_conflicts(store), 1);
-    cf_store_destroy(&store);
-    kill(relay, SIGKILL);
-    cf_test_relay_reap(relay);
+    other_t other = { cf_test_redis_port(f->redis), f->script_dir, &theirs, 1, s, other_epoch,
+                      0 };
+    owner_refused_once(f, &other, s, &mine);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 1200);
     assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s%u}:owner claims 0", s), claims);
     assert_int_equal(cf_test_integer(f, "HINCRBY cf:{s%u}:owner epoch 0", s), 3);
@@ -477,6 +496,32 @@ static void test_claim_fences_an_older_connection(void **state)
 static void test_unfenced_commit_fences_the_owners(void **state)
 {
     older_transaction_refused(*state, 0, 1);    /* the first store's claim only */
+}
+
+/* The overdue timer fires a case's alert between an owner's reads and its
+   MULTI (another store's, which never held a fence and so fires every
+   shard's at once). The owner's transaction watches its shard's owner
+   record and no state; the timer's stamp in the record (field "touched")
+   refuses its EXEC, and it reads the case again: the alert fired once.
+   Let through, the owner's state, read before the firing, would be
+   written over the fired one, and the alert would fire again. */
+static void test_timer_refuses_the_owners_transaction(void **state)
+{
+    fixture_t *f = *state;
+    unsigned s = (unsigned) atoi(CASE_A_SHARD);
+    cf_test_default_rules(f->store);
+    cf_event_t registered, screened;
+    cf_test_register(&registered, "tr-r", CASE_A, "CH-AVR", "f", "\3");    /* a deadline */
+    assert_string_equal(cf_test_apply(f, &registered, 1), "a");
+    cf_test_stage(&screened, "tr-s", CASE_A, CF_EV_CASE_SCREENED);
+    cf_test_at(&screened, T0 + 2000);
+    cf_test_integer(f, "HSET cf:{s%u}:owner epoch 3 worker w1", s);
+    other_t other = { cf_test_redis_port(f->redis), f->script_dir, NULL, 0, s, 0, T0 + 61 * DAY };
+    owner_refused_once(f, &other, s, &screened);
+    assert_int_equal(cf_test_get(f, "stage", "CH-AVR|screened|now|cases"), 1);
+    unsigned fired;
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 400 * DAY, 0, &fired), 0);
+    assert_int_equal(fired, 0);                     /* once */
 }
 
 /* The commands one apply of ev sends, by name. */
@@ -767,6 +812,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_fences_an_older_connection,
                                         cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_unfenced_commit_fences_the_owners,
+                                        cf_test_store_setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_refuses_the_owners_transaction,
                                         cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_unfenced_commit_refuses_the_owners_cache,
                                         cf_test_store_setup, cf_test_store_teardown),
