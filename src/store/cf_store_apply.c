@@ -18,8 +18,8 @@
     events without a state of their own (funding, flows) have their marker
     buckets watched. A fenced shard watches its owner record alone, which
     every other writer of the shard writes (docs/storage.md, "The owner
-    record is the fenced shard's one watch"). So the common case costs three round trips, no Lua, and
-    nothing is counted twice.                                                */
+    record is the fenced shard's one watch"). So the common case costs
+    three round trips, no Lua, and nothing is counted twice.                */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
 #include "caseflow/cf_keys.h"

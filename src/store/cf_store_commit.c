@@ -53,7 +53,7 @@ void cf_store_commit_stamp(cf_store_t *self, cf_commit_t *c, unsigned s, const c
     cf_commit_type(c, owner, "hash");       /* the HSET, checked first as every write */
     char stamp[48];                         /* this store's, and its count of them */
     int len = snprintf(stamp, sizeof stamp, "%016llx-%llu", (unsigned long long) self->stamp_id,
-                       (unsigned long long) ++self->unfenced_writes);
+                       (unsigned long long) ++self->stamps);
     cf_commit_hset(c, owner, field, strlen(field), stamp, (size_t) len);
 }
 

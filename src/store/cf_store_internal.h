@@ -50,9 +50,9 @@ struct _cf_store_t {
     uint64_t *unfenced_seen;        /* per shard: the hash of its owner record's "unfenced"
                                        when last read fenced (0: none); another drops the
                                        shard's cache (cf_store_apply.c, apply_fenced) */
-    uint64_t stamp_id;              /* this store's, in its unfenced commits' stamps: of
+    uint64_t stamp_id;              /* this store's, in its stamps of owner records: of
                                        its process, its time of birth and its address */
-    uint64_t unfenced_writes;       /* this store's stamped commits, for their stamps */
+    uint64_t stamps;                /* this store's stamps so far (cf_store_commit_stamp) */
     unsigned char *claimed;         /* per shard: this connection claimed its owner record
                                        (cf_store_apply.c, apply_append_claims) */
     struct _cf_commit_cache_t *cache;   /* per fenced shard: what its commits left (cf_commit_cache) */
@@ -202,7 +202,7 @@ size_t cf_store_commit_fixed(cf_store_t *self, struct _cf_commit_t *c, unsigned 
     `field` ("unfenced" from an unfenced apply, "touched" from the overdue
     timer), checked first as every write. A fenced transaction of the shard
     watches that record and nothing else of the shard (cf_store_read.c), so
-    every commit of the shard other than its owner's writes it.             */
+    every commit of the shard but its owner's fenced ones writes it.        */
 void cf_store_commit_stamp(cf_store_t *self, struct _cf_commit_t *c, unsigned s,
                            const char *field);
 
