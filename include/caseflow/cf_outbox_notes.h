@@ -1,10 +1,16 @@
 /*  cf_outbox_notes: the notifications an outbox stream entry holds, and the
     ids they are published with (docs/storage.md, "Outboxes"; docs/
     protocol.md, section 4). A commit writes one entry per shard with all of
-    its notifications, each a field-value pair: the field is its topic, the
-    value its body. An entry of the first layout, one notification as the
-    fields `topic` and `body`, is read as one notification, so that entries
-    written before an upgrade are still published.
+    its notifications packed into one field, CF_OUTBOX_NOTES_FIELD: per
+    notification, its topic and its body, each as a 4-byte little-endian
+    length, the bytes and a NUL (so that a note points into the reply's
+    string as into a NUL-terminated one). One field, not one per topic and
+    body: Redis's XREAD and XADD cost per field far more than per byte
+    (docs/performance.md, issue 14). Entries of the two earlier layouts are
+    still read, so that entries written before an upgrade are published:
+    each notification a field-value pair (its topic, its body; the
+    milestones are still written so, one to an entry), and the first, one
+    notification as the fields `topic` and `body`.
 
     Notification k of entry <ms>-<seq> has the id <ms>-<seq * 256 + k>: ids
     keep the form and the order of stream ids, so that subscribers compare
@@ -21,6 +27,11 @@
 /*  Notifications in one entry: a commit starts another entry past it.     */
 #define CF_OUTBOX_NOTES_MAX     256
 
+/*  The field of the packed layout: no topic starts with '#' (topics are
+    case., alert. or milestone. and [A-Za-z0-9_.-]), so that a pair entry
+    is never taken for a packed one.                                        */
+#define CF_OUTBOX_NOTES_FIELD   "#n"
+
 /*  The longest id cf_outbox_notes_id writes, with its NUL; the longest
     prefix cf_outbox_notes_prefix writes ("s<shard>-", "p-").              */
 #define CF_OUTBOX_NOTES_ID_MAX      64
@@ -33,11 +44,25 @@ typedef struct {
 
 /*  How many notifications entry `fields` (the field list of an XREAD or
     XRANGE entry) holds: 0 when it is not an outbox entry (anything but
-    strings in pairs, or more than CF_OUTBOX_NOTES_MAX of them).            */
+    strings in pairs, or more than CF_OUTBOX_NOTES_MAX of them, or a packed
+    value that is empty, runs past its end or lacks a NUL).                 */
 size_t cf_outbox_notes_count(const redisReply *fields);
 
-/*  Notification k (< cf_outbox_notes_count) of entry `fields`.             */
+/*  Notification k (< cf_outbox_notes_count) of entry `fields`. Of a packed
+    entry it walks notifications 0 to k, lengths only.                      */
 cf_outbox_note_t cf_outbox_notes_get(const redisReply *fields, size_t k);
+
+/*  The bytes one notification takes in a packed value.                    */
+static inline size_t cf_outbox_notes_packed_len(size_t topic_len, size_t body_len)
+{
+    return 4 + topic_len + 1 + 4 + body_len + 1;
+}
+
+/*  Writes one notification at `at` (cf_outbox_notes_packed_len bytes of
+    room), for the value of CF_OUTBOX_NOTES_FIELD: the bytes it wrote. The
+    lengths are below 2^32 (a body is a few kB).                            */
+size_t cf_outbox_notes_pack(char *at, const char *topic, size_t topic_len, const void *body,
+                            size_t body_len);
 
 /*  Parses a stream id "<ms>-<seq>": false when it is not one, or when its
     seq is too large for notification numbers (above 2^56 - 1).            */

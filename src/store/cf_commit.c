@@ -95,6 +95,8 @@ struct _cf_commit_t {
     size_t nums_cap;
     char *texts;                /* its tuples (CF_TUPLE_TEXT_MAX each) */
     size_t texts_cap;
+    char *packed;               /* its notifications (cf_outbox_notes_pack) */
+    size_t packed_cap;
     int64_t *vals;              /* the counters' values, by field (checks) */
     size_t nvals, vals_cap;
 };
@@ -119,6 +121,7 @@ void cf_commit_destroy(cf_commit_t **self_p)
     free(self->argvlen);
     free(self->nums);
     free(self->texts);
+    free(self->packed);
     free(self->vals);
     free(self);
     *self_p = NULL;
@@ -636,6 +639,27 @@ int cf_commit_check(cf_commit_t *self, const redisReply *reply, char *why, size_
     return -1;
 }
 
+/* The XADD's arguments after its key for the run of p's notifications:
+   "*", then all of them packed into CF_OUTBOX_NOTES_FIELD's value. One
+   field, not a topic and a body each: Redis's XADD and XREAD cost per
+   field (cf_outbox_notes.h). */
+static void commit_arg_notes(cf_commit_t *self, size_t *argc, size_t p, size_t run)
+{
+    size_t len = 0;
+    for (size_t q = p; q < p + run; q++)
+        len += cf_outbox_notes_packed_len(commit_at(self, q)->a.len, commit_at(self, q)->b.len);
+    self->packed = cf_grow(self->packed, &self->packed_cap, len, 1);
+    size_t at = 0;
+    for (size_t q = p; q < p + run; q++) {
+        const commit_item_t *it = commit_at(self, q);
+        at += cf_outbox_notes_pack(self->packed + at, commit_text(self, it->a), it->a.len,
+                                   commit_text(self, it->b), it->b.len);
+    }
+    commit_arg(self, argc, "*", 1);
+    commit_arg(self, argc, CF_OUTBOX_NOTES_FIELD, strlen(CF_OUTBOX_NOTES_FIELD));
+    commit_arg(self, argc, self->packed, at);
+}
+
 /* Emits the command of the run at order position p (run items); returns
    whether it is one (the checks' kinds are not). */
 static bool commit_emit_write(cf_commit_t *self, size_t p, size_t run, cf_commit_emit_fn *emit,
@@ -684,11 +708,9 @@ static bool commit_emit_write(cf_commit_t *self, size_t p, size_t run, cf_commit
         case OP_ZREM:
             commit_arg_str(self, &argc, it->a);
             break;
-        case OP_XADD:           /* one entry: each notification a field, its body the value */
+        case OP_XADD:           /* one entry, its notifications one field */
             if (q == p)
-                commit_arg(self, &argc, "*", 1);
-            commit_arg_str(self, &argc, it->a);
-            commit_arg_str(self, &argc, it->b);
+                commit_arg_notes(self, &argc, p, run);
             break;
         default:
             assert(!"a check's kind among the writes");

@@ -55,18 +55,38 @@ def shard_of(key, shards=SHARDS):
 
 
 OUTBOX_NOTES_MAX = 256     # notifications in one outbox entry (CF_OUTBOX_NOTES_MAX)
+OUTBOX_NOTES_FIELD = b"#n"  # the packed layout's one field (CF_OUTBOX_NOTES_FIELD)
+
+
+def outbox_packed_notes(value):
+    """The (topic, body) pairs of a packed value (CF_OUTBOX_NOTES_FIELD): per
+    notification, topic and body, each a 4-byte little-endian length, the
+    bytes and a NUL."""
+    pairs, at = [], 0
+    while at < len(value):
+        strings = []
+        for _ in range(2):
+            n = int.from_bytes(value[at:at + 4], "little")
+            strings.append(value[at + 4:at + 4 + n])
+            assert value[at + 4 + n:at + 5 + n] == b"\0", "a packed outbox value is malformed"
+            at += 4 + n + 1
+        pairs.append(tuple(strings))
+    return pairs
 
 
 def outbox_entry_notes(prefix, entry_id, fields):
     """The notifications of one outbox entry (docs/storage.md, "Outboxes"),
-    as [(id, topic, body)] with topic and body bytes: each field-value pair
-    is one (its topic, its body), or the pair topic/body of the first layout
+    as [(id, topic, body)] with topic and body bytes: the one field
+    OUTBOX_NOTES_FIELD holds them all packed, or each field-value pair is
+    one (its topic, its body), or the pair topic/body of the first layout
     is one; notification k of entry <ms>-<seq> has the id
     <prefix><ms>-<seq * 256 + k> (cf_outbox_notes.h)."""
     if isinstance(entry_id, bytes):
         entry_id = entry_id.decode()
     ms, seq = (int(x) for x in entry_id.split("-"))
-    if len(fields) == 4 and fields[0] == b"topic" and fields[2] == b"body":
+    if len(fields) == 2 and fields[0] == OUTBOX_NOTES_FIELD:
+        pairs = outbox_packed_notes(fields[1])
+    elif len(fields) == 4 and fields[0] == b"topic" and fields[2] == b"body":
         pairs = [(fields[1], fields[3])]
     else:
         pairs = list(zip(fields[0::2], fields[1::2]))

@@ -180,6 +180,8 @@ static void test_writes_what_it_was_given(void **state)
     redisReply *notes = cmd(f, "XRANGE cf:{s1}:outbox - +");
     assert_int_equal(notes->elements, 1);           /* one entry, in the order added */
     const redisReply *fields = notes->element[0]->element[1];
+    assert_int_equal(fields->elements, 2);          /* one field holds both */
+    assert_string_equal(fields->element[0]->str, CF_OUTBOX_NOTES_FIELD);
     assert_int_equal(cf_outbox_notes_count(fields), 2);
     cf_outbox_note_t one = cf_outbox_notes_get(fields, 0), two = cf_outbox_notes_get(fields, 1);
     assert_memory_equal(one.topic, "t.one", 5);

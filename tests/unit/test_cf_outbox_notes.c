@@ -1,6 +1,8 @@
-/*  Tests of cf_outbox_notes: an entry of the commit's layout holds its
-    notifications in order, one of the first layout (topic, body) holds one,
-    anything else none; ids number an entry's notifications in the order of
+/*  Tests of cf_outbox_notes: an entry of the commit's layout (one packed
+    field) holds its notifications in order, as do the pairs' layout and the
+    first (topic, body, one); a packed value that is empty, truncated, has
+    a length past its end, lacks a NUL or holds too many is none, as is
+    anything else; ids number an entry's notifications in the order of
     stream ids, and an entry's floor is its last; a stream's prefix names
     its shard, or the milestones'; what is not a stream id,
     or too large to number, is refused.                                     */
@@ -67,6 +69,106 @@ static void test_layouts(void **state)
     assert_note(cf_outbox_notes_get(fields, 1), "case.B.registered", "body");
 }
 
+/* A packed value of n notifications "t<i>" / "body<i>" into buf: its
+   length. */
+static size_t packed_of(char *buf, size_t n)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        char topic[32], body[32];     /* any size_t in decimal */
+        snprintf(topic, sizeof topic, "t%zu", i);
+        snprintf(body, sizeof body, "body%zu", i);
+        at += cf_outbox_notes_pack(buf + at, topic, strlen(topic), body, strlen(body));
+    }
+    return at;
+}
+
+/* Entry {CF_OUTBOX_NOTES_FIELD: value (len bytes)} into f. */
+static const redisReply *packed_fields(fields_t *f, const char *value, size_t len)
+{
+    const char *strings[] = { CF_OUTBOX_NOTES_FIELD, "" };
+    const redisReply *fields = fields_of(f, 2, strings);
+    f->items[1].str = (char *) value;
+    f->items[1].len = len;
+    return fields;
+}
+
+static void test_packed(void **state)
+{
+    (void) state;
+    fields_t f;
+    static char buf[(CF_OUTBOX_NOTES_MAX + 1) * 32];
+    size_t len = packed_of(buf, 3);
+    assert_int_equal(len, 3 * (4 + 2 + 1 + 4 + 5 + 1));
+    const redisReply *fields = packed_fields(&f, buf, len);
+    assert_int_equal(cf_outbox_notes_count(fields), 3);
+    for (size_t k = 0; k < 3; k++) {
+        char topic[32], body[32];     /* any size_t in decimal */
+        snprintf(topic, sizeof topic, "t%zu", k);
+        snprintf(body, sizeof body, "body%zu", k);
+        cf_outbox_note_t note = cf_outbox_notes_get(fields, k);
+        assert_note(note, topic, body);
+        assert_string_equal(note.topic, topic);         /* NUL-terminated, as hiredis's */
+        assert_string_equal(note.body, body);
+    }
+
+    /* bytes of any value, an empty body */
+    const char body[] = { 'a', 0, (char) 0xff };
+    len = cf_outbox_notes_pack(buf, "case.A.closed", 13, body, sizeof body);
+    len += cf_outbox_notes_pack(buf + len, "alert.x", 7, NULL, 0);
+    fields = packed_fields(&f, buf, len);
+    assert_int_equal(cf_outbox_notes_count(fields), 2);
+    cf_outbox_note_t one = cf_outbox_notes_get(fields, 0), two = cf_outbox_notes_get(fields, 1);
+    assert_int_equal(one.body_len, 3);
+    assert_memory_equal(one.body, body, 3);
+    assert_note(two, "alert.x", "");
+
+    len = packed_of(buf, CF_OUTBOX_NOTES_MAX);
+    assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, len)), CF_OUTBOX_NOTES_MAX);
+    assert_note(cf_outbox_notes_get(packed_fields(&f, buf, len), CF_OUTBOX_NOTES_MAX - 1),
+                "t255", "body255");
+}
+
+static void test_packed_malformed(void **state)
+{
+    (void) state;
+    fields_t f;
+    static char buf[(CF_OUTBOX_NOTES_MAX + 1) * 32];
+    size_t len = packed_of(buf, CF_OUTBOX_NOTES_MAX + 1);          /* too many */
+    assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, len)), 0);
+    assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, 0)), 0);     /* none */
+
+    len = packed_of(buf, 2);
+    for (size_t cut = 1; cut < len; cut++)  /* truncated anywhere: between the two, one */
+        assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, cut)), cut == len / 2);
+    assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, len)), 2);
+
+    /* a topic's, then a body's length past the end: far, or by its NUL alone
+       (the length running to the value's last byte) */
+    len = packed_of(buf, 1);                                    /* 4 t0 \0 4 body0 \0 */
+    assert_int_equal(len, 17);
+    const size_t at[] = { 0, 7 }, past[][3] = { { 0xffffffff, 0x80000000, 17 - 4 },
+                                                { 0xffffffff, 0x80000000, 17 - 11 } };
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < 3; j++) {
+            len = packed_of(buf, 1);
+            for (int b = 0; b < 4; b++)
+                buf[at[i] + (size_t) b] = (char) (past[i][j] >> (8 * b) & 0xff);
+            assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, len)), 0);
+        }
+
+    len = packed_of(buf, 1);                                    /* a topic's NUL missing */
+    buf[4 + 2] = 'x';
+    assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, len)), 0);
+    len = packed_of(buf, 1);                                    /* a body's NUL missing */
+    buf[len - 1] = 'x';
+    assert_int_equal(cf_outbox_notes_count(packed_fields(&f, buf, len)), 0);
+
+    /* the field with anything but one value is not the packed layout */
+    const char *four[] = { CF_OUTBOX_NOTES_FIELD, "x", "t", "b" };
+    assert_int_equal(cf_outbox_notes_count(fields_of(&f, 4, four)), 2);     /* pairs */
+}
+
 static void test_not_ours(void **state)
 {
     (void) state;
@@ -127,6 +229,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_packed),
+        cmocka_unit_test(test_packed_malformed),
         cmocka_unit_test(test_not_ours),
         cmocka_unit_test(test_ids),
     };
