@@ -232,8 +232,9 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     if (self->fence[s])
         APPLY_KEY(cf_keys_fixed(keys[nkeys], CF_KEYS_MAX, s, CF_KEYS_OWNER));
     /* the buckets of events without a state (a case event's marker is
-       watched through its case's state, which every event applied changes) */
-    for (size_t at = from, end; at < to; at = end) {
+       watched through its case's state, which every event applied changes);
+       a fenced shard watches its owner record instead, below */
+    for (size_t at = from, end; !self->fence[s] && at < to; at = end) {
         end = apply_bucket_run(self, at, to);
         bool stateless = false;
         for (size_t k = at; k < end; k++)
