@@ -29,9 +29,11 @@ typedef struct {
     uint32_t key_len;
     uint32_t len : 31, kind : 1;
     uint32_t width;             /* values: 0 for a type */
-    uint32_t unused;
+    uint32_t hash;              /* a hash's type: what is known of its fields (cf_commit_hash_t) */
     int64_t values[];           /* then the key's bytes and the field's */
 } cache_entry_t;
+
+#define CACHE_ANY_WIDTH SIZE_MAX    /* cache_slot: a field's entry whatever its width */
 
 static const char *cache_bytes(const cache_entry_t *e)
 {
@@ -145,7 +147,8 @@ static cache_slot_t *cache_slot(const cache_shard_t *sh, uint32_t hash, cache_ki
         if (slot->hash != hash)
             continue;
         const cache_entry_t *e = cache_entry(sh, slot);
-        if (e->kind == kind && e->key_len == key_len && e->len == len && e->width == width
+        if (e->kind == kind && e->key_len == key_len && e->len == len
+            && (e->width == width || width == CACHE_ANY_WIDTH)
             && memcmp(cache_bytes(e), key, key_len) == 0
             && memcmp(cache_bytes(e) + key_len, field, len) == 0)
             return slot;
@@ -210,6 +213,19 @@ bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char
     return cache_find(self, s, CACHE_TYPE, key, key_len, type, strlen(type), 0) != NULL;
 }
 
+bool cf_commit_cache_has_field(const cf_commit_cache_t *self, unsigned s, const char *key,
+                               size_t key_len, const char *field, size_t len)
+{
+    return cache_find(self, s, CACHE_VALUE, key, key_len, field, len, CACHE_ANY_WIDTH) != NULL;
+}
+
+cf_commit_hash_t cf_commit_cache_hash(const cf_commit_cache_t *self, unsigned s, const char *key,
+                                      size_t key_len)
+{
+    const cache_entry_t *e = cache_find(self, s, CACHE_TYPE, key, key_len, "hash", 4, 0);
+    return e ? (cf_commit_hash_t) e->hash : CF_COMMIT_HASH_SOME;
+}
+
 /* Doubles shard sh's table and puts every slot in again (by the hash it
    holds: no record is read). */
 static void cache_rehash(cache_shard_t *sh)
@@ -261,7 +277,7 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
     e->len = (uint32_t) len;
     e->kind = kind;
     e->width = (uint32_t) width;
-    e->unused = 0;
+    e->hash = CF_COMMIT_HASH_SOME;
     if (width)
         memcpy(e->values, values, width * sizeof *values);
     memcpy((char *) cache_bytes(e), key, key_len);
@@ -292,6 +308,19 @@ int cf_commit_cache_put_type(cf_commit_cache_t *self, unsigned s, const char *ke
                              size_t key_len, const char *type)
 {
     return cache_put(self, s, CACHE_TYPE, key, key_len, type, strlen(type), NULL, 0);
+}
+
+int cf_commit_cache_put_hash(cf_commit_cache_t *self, unsigned s, const char *key,
+                             size_t key_len, cf_commit_hash_t what)
+{
+    if (cache_put(self, s, CACHE_TYPE, key, key_len, "hash", 4, NULL, 0) < 0)
+        return -1;
+    cache_shard_t *sh = &self->shards[s];
+    cache_entry_t *e = cache_entry(sh, cache_slot(sh, cache_hash(self, CACHE_TYPE, key, key_len,
+                                                                 "hash", 4),
+                                                  CACHE_TYPE, key, key_len, "hash", 4, 0));
+    e->hash = what;
+    return 0;
 }
 
 size_t cf_commit_cache_entries(const cf_commit_cache_t *self, unsigned s)

@@ -61,6 +61,27 @@ bool cf_commit_cache_set(cf_commit_cache_t *self, unsigned s, cf_commit_cache_re
 bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char *key,
                            size_t key_len, const char *type);
 
+/*  What a shard's cache knows of a counter hash's fields, beside their
+    values (docs/storage.md, "The owner's cache"): a hash read whole, or
+    found empty, by the owner's commit has every field it holds in the
+    cache, so that a field the cache does not know is absent and its commit
+    reads nothing. A small one is read whole at its next check.            */
+typedef enum {
+    CF_COMMIT_HASH_SOME,        /* the fields its commits read or wrote (not typed: none) */
+    CF_COMMIT_HASH_LARGE,       /* ... of a hash too large to read whole */
+    CF_COMMIT_HASH_SMALL,       /* ... of a hash small enough to read whole (HGETALL) */
+    CF_COMMIT_HASH_ALL          /* every field the hash holds */
+} cf_commit_hash_t;
+/*  At most this many fields are read whole into a shard's cache at once.   */
+#define CF_COMMIT_HASH_READ_MOST 256
+cf_commit_hash_t cf_commit_cache_hash(const cf_commit_cache_t *self, unsigned s, const char *key,
+                                      size_t key_len);
+/*  Types key a hash, and says what is known of its fields. -1 at the bound. */
+int cf_commit_cache_put_hash(cf_commit_cache_t *self, unsigned s, const char *key,
+                             size_t key_len, cf_commit_hash_t what);
+/*  Whether a value of field is kept, whatever its width.                   */
+bool cf_commit_cache_has_field(const cf_commit_cache_t *self, unsigned s, const char *key,
+                               size_t key_len, const char *field, size_t len);
 /*  Keeps a value or a type for shard s (after its commit's EXEC). -1 when
     the store is at its bound: the shard's cache was dropped.               */
 int cf_commit_cache_put_value(cf_commit_cache_t *self, unsigned s, const char *key,

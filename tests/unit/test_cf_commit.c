@@ -23,6 +23,7 @@ typedef struct {
     cf_test_redis_t *redis;
     redisContext *c;
     cf_commit_t *commit;
+    size_t sent;                /* commands emitted */
 } fixture_t;
 
 static int setup(void **state)
@@ -76,7 +77,9 @@ static void emit(void *arg, size_t argc, const char **argv, const size_t *argvle
 {
     fixture_t *f = arg;
     assert_int_equal(redisAppendCommandArgv(f->c, (int) argc, argv, argvlen), REDIS_OK);
+    f->sent++;
 }
+
 
 /* The check round, as the store sends it, with shard 1's cache (NULL:
    none): 0, or -1 with why. */
@@ -290,8 +293,8 @@ static void test_checks_with_a_cache(void **state)
     cf_commit_incr(f->commit, stage, "a", 1, 3);
     cf_commit_incr(f->commit, demo, "x", 1, 4);
     cf_commit_xadd(f->commit, outbox, "t", 1, "b", 1);
-    /* one check, stage's HMGET of b: no WATCH, no TYPE, nothing of demo */
-    assert_int_equal(cf_commit_checks(f->commit, cache, 1, emit, f), 1);
+    /* stage's HMGET of b and its HLEN: no WATCH, no TYPE, nothing of demo */
+    assert_int_equal(cf_commit_checks(f->commit, cache, 1, emit, f), 2);
     assert_null(cf_commit_refusal(f->commit));
     redisReply *reply = NULL;
     assert_int_equal(redisGetReply(f->c, (void **) &reply), REDIS_OK);
@@ -299,6 +302,10 @@ static void test_checks_with_a_cache(void **state)
     assert_int_equal(reply->elements, 1);
     assert_string_equal(reply->element[0]->str, "5");
     char why[300];
+    assert_int_equal(cf_commit_check(f->commit, reply, why, sizeof why), 0);
+    freeReplyObject(reply);
+    assert_int_equal(redisGetReply(f->c, (void **) &reply), REDIS_OK);
+    assert_int_equal(reply->integer, 2);
     assert_int_equal(cf_commit_check(f->commit, reply, why, sizeof why), 0);
     freeReplyObject(reply);
     redisReply *exec = run_writes(f);
@@ -312,6 +319,8 @@ static void test_checks_with_a_cache(void **state)
     assert_int_equal(v, 7);
     assert_true(cf_commit_cache_value(cache, 1, "cf:{s1}:stage", 13, "a", 1, &v));
     assert_int_equal(v, 14);
+    /* two fields: small enough to be read whole at its next check */
+    assert_int_equal(cf_commit_cache_hash(cache, 1, "cf:{s1}:stage", 13), CF_COMMIT_HASH_SMALL);
 
     /* a value it knows that would overflow: refused before any round trip */
     cf_commit_cache_put_value(cache, 1, "cf:{s1}:demo", 12, "x", 1, INT64_MAX);
@@ -323,6 +332,98 @@ static void test_checks_with_a_cache(void **state)
     /* the same check without the cache reads Redis's 5 */
     assert_int_equal(run_checks_cached(f, NULL, why, sizeof why), 0);
     assert_null(cf_commit_refusal(f->commit));
+    cf_commit_cache_destroy(&cache);
+}
+
+static const char *text(fixture_t *f, const char *key, const char *field);
+
+/* One commit of shard 1 with the cache: incr delta on each field of
+   key; how many checks it sent. */
+static size_t commit_cached(fixture_t *f, cf_commit_cache_t *cache, const char *name,
+                            const char *const *fields, int64_t delta)
+{
+    cf_commit_reset(f->commit);
+    size_t k = key(f, name);
+    for (size_t i = 0; fields[i]; i++)
+        cf_commit_incr(f->commit, k, fields[i], strlen(fields[i]), delta);
+    char why[300];
+    f->sent = 0;
+    if (run_checks_cached(f, cache, why, sizeof why) < 0)
+        fail_msg("checks: %s", why);
+    size_t sent = f->sent;
+    redisReply *exec = run_writes(f);
+    assert_int_equal(exec->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(exec);
+    cf_commit_remember(f->commit, cache, 1);
+    return sent;
+}
+
+/* A hash the owner found empty, or read whole, has all its fields in the
+   cache: a field it does not know is absent, and its commit reads nothing.
+   A small hash is read whole (HGETALL) at its next check; a large one, or
+   one with a value that is not a counter's, never is. */
+static void test_a_hash_known_whole(void **state)
+{
+    fixture_t *f = *state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(4, 1000);
+    cf_commit_cache_begin(cache, 1, 9);
+    const char *a[] = { "a", NULL }, *b[] = { "b", NULL }, *x[] = { "x", NULL };
+    const char *w[] = { "w", NULL }, *y[] = { "y", NULL };
+    /* empty: its HMGET and HLEN, then nothing */
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:stage", a, 1), 2);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, "cf:{s1}:stage", 13), CF_COMMIT_HASH_ALL);
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:stage", b, 2), 0);
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:stage", a, 3), 0);
+    assert_string_equal(text(f, "cf:{s1}:stage", "a"), "4");
+    assert_string_equal(text(f, "cf:{s1}:stage", "b"), "2");
+
+    /* small: HMGET and HLEN, then HGETALL once, then nothing */
+    freeReplyObject(cmd(f, "HSET cf:{s1}:demo x 1 y 10 z 7"));
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:demo", x, 1), 2);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, "cf:{s1}:demo", 12), CF_COMMIT_HASH_SMALL);
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:demo", w, 5), 1);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, "cf:{s1}:demo", 12), CF_COMMIT_HASH_ALL);
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:demo", y, 1), 0);     /* loaded */
+    assert_string_equal(text(f, "cf:{s1}:demo", "y"), "11");
+    assert_string_equal(text(f, "cf:{s1}:demo", "w"), "5");
+    assert_string_equal(text(f, "cf:{s1}:demo", "x"), "2");
+    int64_t v = 0;
+    assert_true(cf_commit_cache_value(cache, 1, "cf:{s1}:demo", 12, "z", 1, &v));
+    assert_int_equal(v, 7);
+
+    /* a value that is not a counter's: read, never taken for all */
+    freeReplyObject(cmd(f, "HSET cf:{s1}:vuln x 1 note abc"));
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:vuln", x, 1), 2);
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:vuln", w, 1), 1);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, "cf:{s1}:vuln", 12), CF_COMMIT_HASH_LARGE);
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:vuln", y, 1), 1);     /* HMGET alone */
+    assert_string_equal(text(f, "cf:{s1}:vuln", "note"), "abc");
+
+    /* large: HMGET alone after its first HLEN */
+    for (int i = 0; i <= CF_COMMIT_HASH_READ_MOST; i++)
+        freeReplyObject(cmd(f, "HSET cf:{s1}:dur f%d 1", i));
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:dur", x, 1), 2);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, "cf:{s1}:dur", 11), CF_COMMIT_HASH_LARGE);
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:dur", y, 1), 1);
+
+    /* a field the cache keeps with another width is not taken for absent */
+    cf_commit_cache_put_values(cache, 1, "cf:{s1}:stage", 13, "q", 1, (int64_t[]) { 1, 2 }, 2);
+    freeReplyObject(cmd(f, "HSET cf:{s1}:stage q 1,2"));
+    cf_commit_reset(f->commit);
+    cf_commit_incr(f->commit, key(f, "cf:{s1}:stage"), "q", 1, 1);
+    char why[300];
+    assert_int_equal(run_checks_cached(f, cache, why, sizeof why), -1);
+    assert_non_null(strstr(why, "counter is not an integer: cf:{s1}:stage q"));
+
+    /* a small hash replaced by a value of another type: refused */
+    freeReplyObject(cmd(f, "HSET cf:{s1}:funding k 1"));
+    assert_int_equal(commit_cached(f, cache, "cf:{s1}:funding", x, 1), 2);
+    freeReplyObject(cmd(f, "DEL cf:{s1}:funding"));
+    freeReplyObject(cmd(f, "SET cf:{s1}:funding text"));
+    cf_commit_reset(f->commit);
+    cf_commit_incr(f->commit, key(f, "cf:{s1}:funding"), "w", 1, 1);
+    assert_int_equal(run_checks_cached(f, cache, why, sizeof why), -1);
+    assert_non_null(strstr(why, "WRONGTYPE"));
     cf_commit_cache_destroy(&cache);
 }
 
@@ -538,6 +639,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notifications_fill_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_counter_changed_in_between, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_with_a_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_hash_known_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tuples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_and_wrong_type_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_exact_at_any_size, setup, teardown),
