@@ -470,6 +470,11 @@ static size_t commit_know(cf_commit_t *self, size_t p, size_t run, const cf_comm
 {
     const commit_str_t *key = &self->keys[commit_at(self, p)->key - 1].name;
     size_t unknown = 0;
+    for (size_t q = p; cache && q < p + run; q++)
+        if (!commit_same_field(self, q, p))
+            cf_commit_cache_prefetch(cache, shard, commit_text(self, *key), key->len,
+                                     commit_text(self, commit_at(self, q)->a),
+                                     commit_at(self, q)->a.len);
     for (size_t q = p; q < p + run; q++) {
         commit_item_t *item = &self->items[self->order[q]];
         item->known = false;

@@ -55,6 +55,7 @@ typedef struct {
     char *bytes;                /* the records */
     size_t bytes_len, bytes_cap;
     size_t n;
+    uint32_t types;             /* of the n, the typed keys */
     cache_slot_t *slots;
     size_t nslots;
 } cache_shard_t;
@@ -166,6 +167,17 @@ static const cache_entry_t *cache_find(const cf_commit_cache_t *self, unsigned s
     const cache_slot_t *slot = cache_slot(sh, cache_hash(self, kind, key, key_len, field, len),
                                           kind, key, key_len, field, len, width);
     return slot->at ? cache_entry(sh, slot) : NULL;
+}
+
+void cf_commit_cache_prefetch(const cf_commit_cache_t *self, unsigned s, const char *key,
+                              size_t key_len, const char *field, size_t len)
+{
+    assert(self && s < self->nshards && key);
+    const cache_shard_t *sh = &self->shards[s];
+    if (sh->epoch && sh->n) {
+        uint32_t hash = cache_hash(self, CACHE_VALUE, key, key_len, field, len);
+        __builtin_prefetch(&sh->slots[hash & (sh->nslots - 1)]);
+    }
 }
 
 bool cf_commit_cache_values_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
@@ -286,6 +298,7 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
     *slot = (cache_slot_t) { hash, (uint32_t) (sh->bytes_len / 8 + 1) };
     sh->bytes_len += size;
     sh->n++;
+    sh->types += kind == CACHE_TYPE;
     self->total++;
     return 0;
 }
@@ -327,6 +340,12 @@ size_t cf_commit_cache_entries(const cf_commit_cache_t *self, unsigned s)
 {
     assert(self && s < self->nshards);
     return self->shards[s].n;
+}
+
+uint64_t cf_commit_cache_types_version(const cf_commit_cache_t *self, unsigned s)
+{
+    assert(self && s < self->nshards);
+    return (uint64_t) self->shards[s].drops << 32 | self->shards[s].types;
 }
 
 size_t cf_commit_cache_total(const cf_commit_cache_t *self)

@@ -51,6 +51,11 @@ bool cf_commit_cache_values_ref(const cf_commit_cache_t *self, unsigned s, const
                                 size_t key_len, const char *field, size_t len, int64_t *values,
                                 size_t width, cf_commit_cache_ref_t *ref);
 
+/*  Starts loading where the entry of a field would be, so that the
+    lookups of a commit's fields, asked for together first, wait for memory
+    together rather than one after the other.                               */
+void cf_commit_cache_prefetch(const cf_commit_cache_t *self, unsigned s, const char *key,
+                              size_t key_len, const char *field, size_t len);
 /*  Sets the values of entry ref of shard s (its width of them): true, or
     false (nothing done) when ref is 0 or the shard's cache was dropped
     since (put the values by their key then).                              */
@@ -92,6 +97,10 @@ int cf_commit_cache_put_values(cf_commit_cache_t *self, unsigned s, const char *
 int cf_commit_cache_put_type(cf_commit_cache_t *self, unsigned s, const char *key,
                              size_t key_len, const char *type);
 
+/*  Changes whenever shard s's typed keys do (one typed, or all dropped):
+    what a caller worked out from cf_commit_cache_typed holds while it is
+    the same.                                                               */
+uint64_t cf_commit_cache_types_version(const cf_commit_cache_t *self, unsigned s);
 /*  The entries shard s holds; over every shard.                            */
 size_t cf_commit_cache_entries(const cf_commit_cache_t *self, unsigned s);
 size_t cf_commit_cache_total(const cf_commit_cache_t *self);

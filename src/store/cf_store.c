@@ -109,6 +109,8 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->fence);
     free(self->claimed);
     free(self->unfenced_seen);
+    free(self->probe_mask);
+    free(self->probe_version);
     free(self->owned);
     free(self->due_seen);
     free(self->start);
@@ -174,6 +176,11 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->claimed = cf_calloc(shards, sizeof *self->claimed);
     free(self->unfenced_seen);
     self->unfenced_seen = cf_calloc(shards, sizeof *self->unfenced_seen);
+    free(self->probe_mask);
+    self->probe_mask = cf_calloc(shards, sizeof *self->probe_mask);
+    free(self->probe_version);
+    self->probe_version = cf_calloc(shards, sizeof *self->probe_version);
+    memset(self->probe_version, 0xff, shards * sizeof *self->probe_version);   /* none yet */
     free(self->owned);
     self->owned = cf_calloc(shards, sizeof *self->owned);
     self->fenced_once = false;

@@ -50,6 +50,8 @@ struct _cf_store_t {
     uint64_t *unfenced_seen;        /* per shard: the hash of its owner record's "unfenced"
                                        when last read fenced (0: none); another drops the
                                        shard's cache (cf_store_apply.c, apply_fenced) */
+    uint32_t *probe_mask;           /* per shard: the fixed keys its read round probes ... */
+    uint64_t *probe_version;        /* ... worked out at this cf_commit_cache_types_version */
     uint64_t stamp_id;              /* this store's, in its stamps of owner records: of
                                        its process, its time of birth and its address */
     uint64_t stamps;                /* this store's stamps so far (cf_store_commit_stamp) */
