@@ -76,8 +76,10 @@ size_t cf_commit_notes(const cf_commit_t *self);
     cf_commit_check is to take (0: none to send). Nothing may be added
     after it. With cache, shard's owner cache (cf_commit_cache_begin; NULL:
     none, the full round): no WATCH of the counter hashes, HMGET of only
-    the fields it does not know, TYPE of only the keys it has not seen; the
-    counters it knows whole are checked here, and a refusal of them is
+    the fields it does not know (none of a hash it holds every field of;
+    with an HLEN the first time, or an HGETALL of a small hash instead: see
+    cf_commit_hash_t), TYPE of only the keys it has not seen; the counters
+    it knows whole are checked here, and a refusal of them is
     cf_commit_refusal's.                                                     */
 size_t cf_commit_checks(cf_commit_t *self, const struct _cf_commit_cache_t *cache, unsigned shard,
                         cf_commit_emit_fn *emit, void *arg);

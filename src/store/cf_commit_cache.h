@@ -2,11 +2,12 @@
     commits (docs/storage.md, "The owner's cache"): per shard, the epoch it
     belongs to, the exact values of the counter fields its commits read or
     wrote (a row's measures together, for a field that holds a tuple:
-    cf_tuple), and the keys whose type they checked. Only the owner writes a
-    fenced shard, so what its last commit left there is what Redis holds:
-    the next commit of the shard under the same epoch reads only what the
-    cache does not know (cf_commit_checks). Bounded: a shard that would take
-    the store past `most` entries has its cache dropped. No I/O. */
+    cf_tuple), the keys whose type they checked and, of a counter hash,
+    whether it holds every field of it (cf_commit_hash_t). Only the owner
+    writes a fenced shard, so what its last commit left there is what Redis
+    holds: the next commit of the shard under the same epoch reads only what
+    the cache does not know (cf_commit_checks). Bounded: a shard that would
+    take the store past `most` entries has its cache dropped. No I/O.      */
 #ifndef CF_COMMIT_CACHE_H
 #define CF_COMMIT_CACHE_H
 
