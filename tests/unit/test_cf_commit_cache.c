@@ -2,7 +2,8 @@
     belongs to one epoch (another, or none, starts it empty), that dropping
     one shard leaves the others, and the bound: a shard that would take the
     store past it is dropped, not the others; entries that share a hash,
-    and refs that outlive their shard's cache.                              */
+    refs that outlive their shard's cache, and what it knows of a counter
+    hash's fields.                                                          */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -212,6 +213,48 @@ static void test_tuples(void **state)
     cf_commit_cache_destroy(&cache);
 }
 
+/* What is known of a counter hash's fields: nothing until typed, then
+   what it is told, kept when the hash is typed again; a field looked for
+   whatever its width; and the typed keys' version, which moves when a key
+   is typed or the shard dropped, and not when a value is kept. */
+static void test_hashes_and_versions(void **state)
+{
+    (void) state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(4, 100);
+    cf_commit_cache_begin(cache, 1, 7);
+    uint64_t v0 = cf_commit_cache_types_version(cache, 1);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, K("cf:{s1}:stage")), CF_COMMIT_HASH_SOME);
+    assert_int_equal(cf_commit_cache_put_value(cache, 1, K("cf:{s1}:stage"), K("a"), 1), 0);
+    assert_true(cf_commit_cache_types_version(cache, 1) == v0);
+    assert_int_equal(cf_commit_cache_put_hash(cache, 1, K("cf:{s1}:stage"), CF_COMMIT_HASH_ALL),
+                     0);
+    uint64_t v1 = cf_commit_cache_types_version(cache, 1);
+    assert_true(v1 != v0);
+    assert_true(cf_commit_cache_typed(cache, 1, K("cf:{s1}:stage"), "hash"));
+    assert_int_equal(cf_commit_cache_hash(cache, 1, K("cf:{s1}:stage")), CF_COMMIT_HASH_ALL);
+    /* typed again (every commit that writes it): still known whole, same version */
+    assert_int_equal(cf_commit_cache_put_type(cache, 1, K("cf:{s1}:stage"), "hash"), 0);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, K("cf:{s1}:stage")), CF_COMMIT_HASH_ALL);
+    assert_true(cf_commit_cache_types_version(cache, 1) == v1);
+    assert_int_equal(cf_commit_cache_hash(cache, 2, K("cf:{s1}:stage")), CF_COMMIT_HASH_SOME);
+    /* a field of any width */
+    int64_t row[3] = { 1, 2, 3 };
+    assert_int_equal(cf_commit_cache_put_values(cache, 1, K("cf:{s1}:dur"), K("r"), row, 3), 0);
+    assert_true(cf_commit_cache_has_field(cache, 1, K("cf:{s1}:dur"), K("r")));
+    assert_false(cf_commit_cache_has_field(cache, 1, K("cf:{s1}:dur"), K("q")));
+    int64_t v;
+    assert_false(cf_commit_cache_value(cache, 1, K("cf:{s1}:dur"), K("r"), &v));   /* width 1 */
+    cf_commit_cache_prefetch(cache, 1, K("cf:{s1}:dur"), K("r"));       /* no answer, no harm */
+    cf_commit_cache_prefetch(cache, 3, K("cf:{s3}:dur"), K("r"));       /* an empty shard too */
+    /* dropped: nothing known, and another version */
+    cf_commit_cache_drop(cache, 1);
+    assert_true(cf_commit_cache_types_version(cache, 1) != v1);
+    assert_true(cf_commit_cache_types_version(cache, 1) != v0);
+    assert_int_equal(cf_commit_cache_hash(cache, 1, K("cf:{s1}:stage")), CF_COMMIT_HASH_SOME);
+    assert_false(cf_commit_cache_has_field(cache, 1, K("cf:{s1}:dur"), K("r")));
+    cf_commit_cache_destroy(&cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_shared_hashes),
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_tuples),
+        cmocka_unit_test(test_hashes_and_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
