@@ -161,6 +161,9 @@ static void broker_on_done(cf_broker_t *self, cf_multipart_t *parts, cf_member_t
     }
     member->jobs_done++;
     member->events_done += part->event_count;
+    /* the member's next job first, its acks and notifications after: they
+       are the broker's work of a DONE, and the worker would wait them out */
+    broker_dispatch(self);
     cf_broker_route_done(self, member, part, cf_multipart_data(parts, 4),
                          cf_multipart_len(parts, 4));
     cf_broker_notify_done(self, member, parts);
