@@ -169,15 +169,25 @@ static const cache_entry_t *cache_find(const cf_commit_cache_t *self, unsigned s
     return slot->at ? cache_entry(sh, slot) : NULL;
 }
 
-void cf_commit_cache_prefetch(const cf_commit_cache_t *self, unsigned s, const char *key,
-                              size_t key_len, const char *field, size_t len)
+cf_commit_cache_hint_t cf_commit_cache_prefetch(const cf_commit_cache_t *self, unsigned s,
+                                                const char *key, size_t key_len,
+                                                const char *field, size_t len)
 {
     assert(self && s < self->nshards && key);
     const cache_shard_t *sh = &self->shards[s];
-    if (sh->epoch && sh->n) {
-        uint32_t hash = cache_hash(self, CACHE_VALUE, key, key_len, field, len);
+    uint32_t hash = cache_hash(self, CACHE_VALUE, key, key_len, field, len);
+    if (sh->epoch && sh->n)
         __builtin_prefetch(&sh->slots[hash & (sh->nslots - 1)]);
-    }
+    return hash;
+}
+
+/* Entry e's values into values, and its ref: the shard's generation, and
+   the record's place (+ 1) in its arena. */
+static cf_commit_cache_ref_t cache_values(const cache_shard_t *sh, const cache_entry_t *e,
+                                          int64_t *values)
+{
+    memcpy(values, e->values, e->width * sizeof *values);
+    return (uint64_t) sh->drops << 32 | ((size_t) ((const char *) e - sh->bytes) / 8 + 1);
 }
 
 bool cf_commit_cache_values_ref(const cf_commit_cache_t *self, unsigned s, const char *key,
@@ -186,14 +196,31 @@ bool cf_commit_cache_values_ref(const cf_commit_cache_t *self, unsigned s, const
 {
     assert(width >= 1);
     const cache_entry_t *e = cache_find(self, s, CACHE_VALUE, key, key_len, field, len, width);
+    *ref = e ? cache_values(&self->shards[s], e, values) : 0;
+    return e != NULL;
+}
+
+cf_commit_field_t cf_commit_cache_field(const cf_commit_cache_t *self, unsigned s,
+                                        cf_commit_cache_hint_t hint, const char *key,
+                                        size_t key_len, const char *field, size_t len,
+                                        int64_t *values, size_t width, bool other_widths,
+                                        cf_commit_cache_ref_t *ref)
+{
+    assert(self && s < self->nshards && key && width >= 1 && ref);
+    assert(hint == cache_hash(self, CACHE_VALUE, key, key_len, field, len));
     const cache_shard_t *sh = &self->shards[s];
     *ref = 0;
-    if (!e)
-        return false;
-    memcpy(values, e->values, width * sizeof *values);
-    /* the shard's generation, and the record's place (+ 1) in its arena */
-    *ref = (uint64_t) sh->drops << 32 | ((size_t) ((const char *) e - sh->bytes) / 8 + 1);
-    return true;
+    if (!sh->epoch || !sh->n)
+        return CF_COMMIT_FIELD_UNKNOWN;
+    const cache_slot_t *slot = cache_slot(sh, hint, CACHE_VALUE, key, key_len, field, len, width);
+    if (slot->at) {
+        *ref = cache_values(sh, cache_entry(sh, slot), values);
+        return CF_COMMIT_FIELD_KNOWN;
+    }
+    if (!other_widths)
+        return CF_COMMIT_FIELD_UNKNOWN;
+    slot = cache_slot(sh, hint, CACHE_VALUE, key, key_len, field, len, CACHE_ANY_WIDTH);
+    return slot->at ? CF_COMMIT_FIELD_OTHER_WIDTH : CF_COMMIT_FIELD_UNKNOWN;
 }
 
 bool cf_commit_cache_value(const cf_commit_cache_t *self, unsigned s, const char *key,
@@ -225,12 +252,6 @@ bool cf_commit_cache_typed(const cf_commit_cache_t *self, unsigned s, const char
     return cache_find(self, s, CACHE_TYPE, key, key_len, type, strlen(type), 0) != NULL;
 }
 
-bool cf_commit_cache_has_field(const cf_commit_cache_t *self, unsigned s, const char *key,
-                               size_t key_len, const char *field, size_t len)
-{
-    return cache_find(self, s, CACHE_VALUE, key, key_len, field, len, CACHE_ANY_WIDTH) != NULL;
-}
-
 cf_commit_hash_t cf_commit_cache_hash(const cf_commit_cache_t *self, unsigned s, const char *key,
                                       size_t key_len)
 {
@@ -257,9 +278,11 @@ static void cache_rehash(cache_shard_t *sh)
     free(old);
 }
 
-static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, const char *key,
-                     size_t key_len, const char *field, size_t len, const int64_t *values,
-                     size_t width)
+/* Keeps (kind, key, field) with its width values in shard s: its entry, or
+   NULL when the store is at its bound (the shard's cache is dropped). */
+static cache_entry_t *cache_put_entry(cf_commit_cache_t *self, unsigned s, cache_kind_t kind,
+                                      const char *key, size_t key_len, const char *field,
+                                      size_t len, const int64_t *values, size_t width)
 {
     assert(self && s < self->nshards && key && (field || !len));
     assert(key_len <= UINT32_MAX && len <= INT32_MAX);
@@ -272,13 +295,13 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
     if (slot->at) {
         if (width)
             memcpy(cache_entry(sh, slot)->values, values, width * sizeof *values);
-        return 0;
+        return cache_entry(sh, slot);
     }
     if (self->total >= self->most) {            /* at the bound: this shard checks in full */
         uint64_t epoch = sh->epoch;
         cf_commit_cache_drop(self, s);
         sh->epoch = epoch;
-        return -1;
+        return NULL;
     }
     size_t size = (sizeof(cache_entry_t) + width * sizeof *values + key_len + len + 7)
                 & ~(size_t) 7;
@@ -300,7 +323,14 @@ static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, con
     sh->n++;
     sh->types += kind == CACHE_TYPE;
     self->total++;
-    return 0;
+    return e;
+}
+
+static int cache_put(cf_commit_cache_t *self, unsigned s, cache_kind_t kind, const char *key,
+                     size_t key_len, const char *field, size_t len, const int64_t *values,
+                     size_t width)
+{
+    return cache_put_entry(self, s, kind, key, key_len, field, len, values, width) ? 0 : -1;
 }
 
 int cf_commit_cache_put_value(cf_commit_cache_t *self, unsigned s, const char *key,
@@ -326,12 +356,9 @@ int cf_commit_cache_put_type(cf_commit_cache_t *self, unsigned s, const char *ke
 int cf_commit_cache_put_hash(cf_commit_cache_t *self, unsigned s, const char *key,
                              size_t key_len, cf_commit_hash_t what)
 {
-    if (cache_put(self, s, CACHE_TYPE, key, key_len, "hash", 4, NULL, 0) < 0)
+    cache_entry_t *e = cache_put_entry(self, s, CACHE_TYPE, key, key_len, "hash", 4, NULL, 0);
+    if (!e)
         return -1;
-    cache_shard_t *sh = &self->shards[s];
-    cache_entry_t *e = cache_entry(sh, cache_slot(sh, cache_hash(self, CACHE_TYPE, key, key_len,
-                                                                 "hash", 4),
-                                                  CACHE_TYPE, key, key_len, "hash", 4, 0));
     e->hash = what;
     return 0;
 }

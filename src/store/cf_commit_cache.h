@@ -52,11 +52,32 @@ bool cf_commit_cache_values_ref(const cf_commit_cache_t *self, unsigned s, const
                                 size_t key_len, const char *field, size_t len, int64_t *values,
                                 size_t width, cf_commit_cache_ref_t *ref);
 
+/*  Where a field's entry is looked for: its hash, worked out once.        */
+typedef uint32_t cf_commit_cache_hint_t;
+
 /*  Starts loading where the entry of a field would be, so that the
     lookups of a commit's fields, asked for together first, wait for memory
-    together rather than one after the other.                               */
-void cf_commit_cache_prefetch(const cf_commit_cache_t *self, unsigned s, const char *key,
-                              size_t key_len, const char *field, size_t len);
+    together rather than one after the other; returns the field's hint for
+    cf_commit_cache_field.                                                  */
+cf_commit_cache_hint_t cf_commit_cache_prefetch(const cf_commit_cache_t *self, unsigned s,
+                                                const char *key, size_t key_len,
+                                                const char *field, size_t len);
+
+typedef enum {
+    CF_COMMIT_FIELD_UNKNOWN,        /* no value of the field kept */
+    CF_COMMIT_FIELD_KNOWN,          /* its values, of the width asked */
+    CF_COMMIT_FIELD_OTHER_WIDTH     /* kept, with another width */
+} cf_commit_field_t;
+
+/*  What the cache knows of a field whose hint cf_commit_cache_prefetch
+    gave: KNOWN, its width values and entry in *ref; else *ref 0, and, when
+    other_widths, whether it keeps the field with another width (what a
+    commit needs to know of a field of a hash the cache holds whole).      */
+cf_commit_field_t cf_commit_cache_field(const cf_commit_cache_t *self, unsigned s,
+                                        cf_commit_cache_hint_t hint, const char *key,
+                                        size_t key_len, const char *field, size_t len,
+                                        int64_t *values, size_t width, bool other_widths,
+                                        cf_commit_cache_ref_t *ref);
 /*  Sets the values of entry ref of shard s (its width of them): true, or
     false (nothing done) when ref is 0 or the shard's cache was dropped
     since (put the values by their key then).                              */
@@ -85,9 +106,6 @@ cf_commit_hash_t cf_commit_cache_hash(const cf_commit_cache_t *self, unsigned s,
 /*  Types key a hash, and says what is known of its fields. -1 at the bound. */
 int cf_commit_cache_put_hash(cf_commit_cache_t *self, unsigned s, const char *key,
                              size_t key_len, cf_commit_hash_t what);
-/*  Whether a value of field is kept, whatever its width.                   */
-bool cf_commit_cache_has_field(const cf_commit_cache_t *self, unsigned s, const char *key,
-                               size_t key_len, const char *field, size_t len);
 /*  Keeps a value or a type for shard s (after its commit's EXEC). -1 when
     the store is at its bound: the shard's cache was dropped.               */
 int cf_commit_cache_put_value(cf_commit_cache_t *self, unsigned s, const char *key,

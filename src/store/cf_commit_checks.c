@@ -37,22 +37,24 @@ static size_t commit_know(cf_commit_t *self, size_t p, size_t run, const cf_comm
     const commit_str_t *key = &self->keys[commit_at(self, p)->key - 1].name;
     size_t unknown = 0;
     for (size_t q = p; cache && q < p + run; q++)
-        if (!commit_same_field(self, q, p))
-            cf_commit_cache_prefetch(cache, shard, commit_text(self, *key), key->len,
-                                     commit_text(self, commit_at(self, q)->a),
-                                     commit_at(self, q)->a.len);
+        if (!commit_same_field(self, q, p)) {
+            commit_item_t *item = &self->items[self->order[q]];
+            item->hint = cf_commit_cache_prefetch(cache, shard, commit_text(self, *key),
+                                                  key->len, commit_text(self, item->a),
+                                                  item->a.len);
+        }
     for (size_t q = p; q < p + run; q++) {
         commit_item_t *item = &self->items[self->order[q]];
         item->known = false;
         if (commit_same_field(self, q, p))
             continue;
-        item->known = cache && cf_commit_cache_values_ref(cache, shard, commit_text(self, *key),
-                                                          key->len, commit_text(self, item->a),
-                                                          item->a.len, &self->vals[item->v],
-                                                          item->w, &item->ref);
-        if (!item->known && all
-            && !cf_commit_cache_has_field(cache, shard, commit_text(self, *key), key->len,
-                                          commit_text(self, item->a), item->a.len)) {
+        cf_commit_field_t field = CF_COMMIT_FIELD_UNKNOWN;
+        if (cache)
+            field = cf_commit_cache_field(cache, shard, item->hint, commit_text(self, *key),
+                                          key->len, commit_text(self, item->a), item->a.len,
+                                          &self->vals[item->v], item->w, all, &item->ref);
+        item->known = field == CF_COMMIT_FIELD_KNOWN;
+        if (field == CF_COMMIT_FIELD_UNKNOWN && all) {
             memset(&self->vals[item->v], 0, item->w * sizeof *self->vals);
             item->known = true;     /* absent; item->ref 0: put after EXEC */
         }

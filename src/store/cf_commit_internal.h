@@ -63,6 +63,7 @@ typedef struct {
     unsigned m, w;
     bool known;                 /* a field's first item: the cache gave its values, */
     cf_commit_cache_ref_t ref;  /* ... from this entry, set again after EXEC */
+    cf_commit_cache_hint_t hint;    /* where the cache looks for it (commit_know) */
 } commit_item_t;
 
 /* One reply the check round waits for. */

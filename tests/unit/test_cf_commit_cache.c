@@ -213,6 +213,25 @@ static void test_tuples(void **state)
     cf_commit_cache_destroy(&cache);
 }
 
+/* What the cache knows of field of "cf:{sN}:dur" at width, by the lookup
+   a commit makes (prefetch, then cf_commit_cache_field with its hint). */
+static cf_commit_field_t field_of(cf_commit_cache_t *cache, unsigned s, const char *field,
+                                  size_t width, int64_t *values)
+{
+    char key[32];
+    snprintf(key, sizeof key, "cf:{s%u}:dur", s);
+    cf_commit_cache_hint_t hint = cf_commit_cache_prefetch(cache, s, K(key), K(field));
+    cf_commit_cache_ref_t ref = 1;
+    cf_commit_field_t got = cf_commit_cache_field(cache, s, hint, K(key), K(field), values,
+                                                  width, true, &ref);
+    assert_true((got == CF_COMMIT_FIELD_KNOWN) == (ref != 0));
+    /* asked only of its own width, a field kept with another is unknown */
+    cf_commit_field_t own = cf_commit_cache_field(cache, s, hint, K(key), K(field), values,
+                                                  width, false, &ref);
+    assert_int_equal(own, got == CF_COMMIT_FIELD_OTHER_WIDTH ? CF_COMMIT_FIELD_UNKNOWN : got);
+    return got;
+}
+
 /* What is known of a counter hash's fields: nothing until typed, then
    what it is told, kept when the hash is typed again; a field looked for
    whatever its width; and the typed keys' version, which moves when a key
@@ -238,20 +257,22 @@ static void test_hashes_and_versions(void **state)
     assert_true(cf_commit_cache_types_version(cache, 1) == v1);
     assert_int_equal(cf_commit_cache_hash(cache, 2, K("cf:{s1}:stage")), CF_COMMIT_HASH_SOME);
     /* a field of any width */
-    int64_t row[3] = { 1, 2, 3 };
+    int64_t row[3] = { 1, 2, 3 }, got[3];
     assert_int_equal(cf_commit_cache_put_values(cache, 1, K("cf:{s1}:dur"), K("r"), row, 3), 0);
-    assert_true(cf_commit_cache_has_field(cache, 1, K("cf:{s1}:dur"), K("r")));
-    assert_false(cf_commit_cache_has_field(cache, 1, K("cf:{s1}:dur"), K("q")));
+    assert_int_equal(field_of(cache, 1, "r", 3, got), CF_COMMIT_FIELD_KNOWN);
+    assert_int_equal(got[0] + got[1] + got[2], 6);
+    assert_int_equal(field_of(cache, 1, "r", 1, got), CF_COMMIT_FIELD_OTHER_WIDTH);
+    assert_int_equal(field_of(cache, 1, "r", 2, got), CF_COMMIT_FIELD_OTHER_WIDTH);
+    assert_int_equal(field_of(cache, 1, "q", 3, got), CF_COMMIT_FIELD_UNKNOWN);
+    assert_int_equal(field_of(cache, 3, "r", 3, got), CF_COMMIT_FIELD_UNKNOWN);  /* an empty shard */
     int64_t v;
     assert_false(cf_commit_cache_value(cache, 1, K("cf:{s1}:dur"), K("r"), &v));   /* width 1 */
-    cf_commit_cache_prefetch(cache, 1, K("cf:{s1}:dur"), K("r"));       /* no answer, no harm */
-    cf_commit_cache_prefetch(cache, 3, K("cf:{s3}:dur"), K("r"));       /* an empty shard too */
     /* dropped: nothing known, and another version */
     cf_commit_cache_drop(cache, 1);
     assert_true(cf_commit_cache_types_version(cache, 1) != v1);
     assert_true(cf_commit_cache_types_version(cache, 1) != v0);
     assert_int_equal(cf_commit_cache_hash(cache, 1, K("cf:{s1}:stage")), CF_COMMIT_HASH_SOME);
-    assert_false(cf_commit_cache_has_field(cache, 1, K("cf:{s1}:dur"), K("r")));
+    assert_int_equal(field_of(cache, 1, "r", 3, got), CF_COMMIT_FIELD_UNKNOWN);
     cf_commit_cache_destroy(&cache);
 }
 
