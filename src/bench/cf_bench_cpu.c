@@ -86,6 +86,28 @@ double cf_bench_cpu_total(const cf_bench_cpu_t *cpu, double redis_s)
     return known ? total : -1;
 }
 
+bool cf_bench_cpu_is_broker(const cf_bench_cpu_proc_t *p)
+{
+    assert(p);
+    return strcmp(p->name, "broker") == 0 || strncmp(p->name, "broker-", 7) == 0;
+}
+
+double cf_bench_cpu_brokers(const cf_bench_cpu_t *cpu)
+{
+    assert(cpu);
+    double sum = 0;
+    size_t brokers = 0;
+    for (size_t i = 0; i < cpu->count; i++) {
+        if (!cf_bench_cpu_is_broker(&cpu->procs[i]))
+            continue;
+        if (cpu->procs[i].cpu_s < 0)
+            return -1;
+        sum += cpu->procs[i].cpu_s;
+        brokers++;
+    }
+    return brokers ? sum : -1;
+}
+
 const char *cf_bench_cpu_busiest(const cf_bench_cpu_t *cpu, double redis_s)
 {
     assert(cpu);
@@ -187,7 +209,17 @@ int cf_bench_cpu_from_dir(cf_bench_cpu_t *cpu, const char *dir, const char *inta
     if (cpu_check_env(dir, intake, why, sizeof why) == 0
         && (pid = cpu_pid_file(dir, "broker", "caseflow-broker", why, sizeof why)) > 0) {
         cf_bench_cpu_add(&found, "broker", pid);
-        for (unsigned i = 1; i < CF_BENCH_CPU_PROCS; i++) {
+        for (unsigned b = 2; pid > 0; b++) {        /* scripts/up --brokers N: broker-2... */
+            char name[24], path[PATH_MAX];
+            snprintf(name, sizeof name, "broker-%u", b);
+            snprintf(path, sizeof path, "%s/%s.pid", dir, name);
+            if (access(path, F_OK) != 0)
+                break;
+            if ((pid = cpu_pid_file(dir, name, "caseflow-broker", why, sizeof why)) > 0)
+                cf_bench_cpu_add(&found, name, pid);
+        }
+        size_t brokers = found.count;
+        for (unsigned i = 1; pid > 0 && i < CF_BENCH_CPU_PROCS; i++) {
             char name[24], path[PATH_MAX];
             snprintf(name, sizeof name, "worker-%u", i);
             snprintf(path, sizeof path, "%s/%s.pid", dir, name);
@@ -197,7 +229,7 @@ int cf_bench_cpu_from_dir(cf_bench_cpu_t *cpu, const char *dir, const char *inta
                 break;
             cf_bench_cpu_add(&found, name, pid);
         }
-        if (pid > 0 && found.count == 1) {
+        if (pid > 0 && found.count == brokers) {
             snprintf(why, sizeof why, "%.200s: no worker-1.pid", dir);
             pid = 0;
         }

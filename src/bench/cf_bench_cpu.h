@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define CF_BENCH_CPU_PROCS  65          /* a broker and up to 64 workers */
+#define CF_BENCH_CPU_PROCS  72          /* up to 8 brokers (scripts/up) and 64 workers */
 
 typedef struct {
-    char name[24];              /* "broker", "worker-1", ... */
+    char name[24];              /* "broker", "broker-2", ..., "worker-1", ... */
     pid_t pid;
     double start_s;             /* its CPU seconds at the start of the phase */
     double cpu_s;               /* over the phase; < 0 when unknown (the process went away) */
@@ -33,12 +33,19 @@ typedef struct {
 /*  Adds a process to measure; past CF_BENCH_CPU_PROCS it is ignored.      */
 void cf_bench_cpu_add(cf_bench_cpu_t *cpu, const char *name, pid_t pid);
 
-/*  Adds the broker and workers of a scripts/up stack kept in dir, from its
-    broker.pid and worker-1.pid, worker-2.pid... files. Refuses a directory
+/*  Adds the brokers and workers of a scripts/up stack kept in dir, from its
+    broker.pid, broker-2.pid... and worker-1.pid, worker-2.pid... files. Refuses a directory
     whose env file names another intake than the one measured, and a pid
     that is not a running caseflow-broker or caseflow-worker. 0, or -1 with
     the reason in cpu->unknown (and no process added).                      */
 int cf_bench_cpu_from_dir(cf_bench_cpu_t *cpu, const char *dir, const char *intake);
+
+/*  Whether p is a broker ("broker", or "broker-N" of several).            */
+bool cf_bench_cpu_is_broker(const cf_bench_cpu_proc_t *p);
+
+/*  CPU seconds of every broker together over the phase; < 0 when there is
+    none or one is unknown.                                                 */
+double cf_bench_cpu_brokers(const cf_bench_cpu_t *cpu);
 
 /*  Records that the stack's processes are not measured, and why.          */
 void cf_bench_cpu_set_unknown(cf_bench_cpu_t *cpu, const char *why);

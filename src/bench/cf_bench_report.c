@@ -141,21 +141,18 @@ static json_t *report_scaled(double seconds, double k)
 }
 
 /* {"producer", "broker", "workers": [...], "redis", "total"}: each
-   process's CPU over the closed loop, scaled by k. */
+   process's CPU over the closed loop (the brokers' together), scaled by k. */
 static json_t *report_processes(const cf_bench_result_t *r, double k)
 {
     const cf_bench_cpu_t *cpu = &r->cpu;
     bool known = cpu->measured && !cpu->unknown[0];
     json_t *o = json_object(), *workers = known ? json_array() : json_null();
     report_set(o, "producer", report_scaled(cpu->measured ? cpu->self_s : -1, k));
-    report_set(o, "broker", json_null());
-    for (size_t i = 0; known && i < cpu->count; i++) {
-        json_t *v = report_scaled(cpu->procs[i].cpu_s, k);
-        if (strcmp(cpu->procs[i].name, "broker") == 0)
-            report_set(o, "broker", v);
-        else
-            json_array_append_new(workers, v);
-    }
+    /* every broker together, as one tier (scripts/up --brokers N) */
+    report_set(o, "broker", known ? report_scaled(cf_bench_cpu_brokers(cpu), k) : json_null());
+    for (size_t i = 0; known && i < cpu->count; i++)
+        if (!cf_bench_cpu_is_broker(&cpu->procs[i]))
+            json_array_append_new(workers, report_scaled(cpu->procs[i].cpu_s, k));
     report_set(o, "workers", workers);
     report_set(o, "redis", report_scaled(cpu->measured ? r->redis_cpu_drained_s : -1, k));
     report_set(o, "redis_replicas", report_scaled(cpu->measured ? r->redis_replicas_cpu_s : -1, k));

@@ -49,7 +49,7 @@ static const char *s_usage =
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
     "  --redis HOST:PORT   ... and the Redis its workers use (its aggregates change)\n"
     "  --stack DIR         ... and the scripts/up directory of its pid files, for the CPU\n"
-    "                      of its broker and workers (default: $CASEFLOW_STACK)\n"
+    "                      of its brokers and workers (default: $CASEFLOW_STACK)\n"
     "  --bin DIR           where caseflow-broker and caseflow-worker are (default: beside this)\n"
     "  --quiet             no progress on stderr\n"
     "  --help              this text\n"

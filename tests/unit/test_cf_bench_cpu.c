@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,12 +62,25 @@ static void test_arithmetic(void **state)
     cpu.self_s = 3;
     assert_string_equal(cf_bench_cpu_busiest(&cpu, 2.0), "producer");
     assert_true(cf_bench_cpu_total(&cpu, -1) < 0);      /* Redis unknown */
+    assert_true(fabs(cf_bench_cpu_brokers(&cpu) - 0.25) < 1e-9);
+    assert_true(cf_bench_cpu_is_broker(&cpu.procs[0]) && !cf_bench_cpu_is_broker(&cpu.procs[1]));
     cpu.procs[2].cpu_s = -1;                            /* a worker gone */
     assert_true(cf_bench_cpu_total(&cpu, 2.0) < 0);
     assert_string_equal(cf_bench_cpu_busiest(&cpu, 2.0), "producer");
     cf_bench_cpu_set_unknown(&cpu, "no pids");
     assert_int_equal(cpu.count, 0);
     assert_true(cf_bench_cpu_total(&cpu, 2.0) < 0);
+    assert_true(cf_bench_cpu_brokers(&cpu) < 0);        /* none */
+    /* several brokers (scripts/up --brokers N): one tier, unknown when one is */
+    cf_bench_cpu_add(&cpu, "broker", 11);
+    cf_bench_cpu_add(&cpu, "broker-2", 14);
+    cf_bench_cpu_add(&cpu, "worker-1", 12);
+    cpu.procs[0].cpu_s = 0.25, cpu.procs[1].cpu_s = 0.5, cpu.procs[2].cpu_s = 1.0;
+    assert_true(cf_bench_cpu_is_broker(&cpu.procs[1]));
+    assert_true(fabs(cf_bench_cpu_brokers(&cpu) - 0.75) < 1e-9);
+    cpu.procs[1].cpu_s = -1;
+    assert_true(cf_bench_cpu_brokers(&cpu) < 0);
+    cf_bench_cpu_set_unknown(&cpu, "no pids");
     for (int i = 0; i < CF_BENCH_CPU_PROCS + 3; i++)    /* a full list ignores the rest */
         cf_bench_cpu_add(&cpu, "worker", 1);
     assert_int_equal(cpu.count, CF_BENCH_CPU_PROCS);
@@ -144,6 +158,29 @@ static void test_stack_dir(void **state)
     assert_int_equal(cpu.procs[0].pid, broker);
     assert_string_equal(cpu.procs[2].name, "worker-2");
     assert_int_equal(cpu.procs[2].pid, w2);
+
+    /* a second broker (scripts/up --brokers 2): found, before the workers */
+    pid_t broker2 = spawn_named("caseflow-broker");
+    write_pid(dir, "broker-2.pid", broker2);
+    cpu = (cf_bench_cpu_t) { .count = 0 };
+    assert_int_equal(cf_bench_cpu_from_dir(&cpu, dir, intake), 0);
+    assert_int_equal(cpu.count, 4);
+    assert_string_equal(cpu.procs[1].name, "broker-2");
+    assert_int_equal(cpu.procs[1].pid, broker2);
+    assert_string_equal(cpu.procs[3].name, "worker-2");
+    write_pid(dir, "broker-2.pid", w1);         /* not a broker: refused */
+    cpu = (cf_bench_cpu_t) { .count = 0 };
+    assert_int_equal(cf_bench_cpu_from_dir(&cpu, dir, intake), -1);
+    assert_non_null(strstr(cpu.unknown, "broker-2.pid: process"));
+    assert_int_equal(cpu.count, 0);
+    kill(broker2, SIGKILL);
+    waitpid(broker2, NULL, 0);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/broker-2.pid", dir);
+    assert_int_equal(unlink(path), 0);
+
+    cpu = (cf_bench_cpu_t) { .count = 0 };
+    assert_int_equal(cf_bench_cpu_from_dir(&cpu, dir, intake), 0);
     cf_bench_cpu_start(&cpu);
     kill(w2, SIGKILL);                  /* gone before the end: unknown */
     waitpid(w2, NULL, 0);
