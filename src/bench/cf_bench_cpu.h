@@ -34,10 +34,11 @@ typedef struct {
 void cf_bench_cpu_add(cf_bench_cpu_t *cpu, const char *name, pid_t pid);
 
 /*  Adds the brokers and workers of a scripts/up stack kept in dir, from its
-    broker.pid, broker-2.pid... and worker-1.pid, worker-2.pid... files. Refuses a directory
-    whose env file names another intake than the one measured, and a pid
-    that is not a running caseflow-broker or caseflow-worker. 0, or -1 with
-    the reason in cpu->unknown (and no process added).                      */
+    broker.pid, broker-2.pid... and worker-1.pid, worker-2.pid... files.
+    Refuses a directory whose env file names another intake than the one
+    measured, and a pid that is not a running caseflow-broker or
+    caseflow-worker. 0, or -1 with the reason in cpu->unknown (and no
+    process added).                                                         */
 int cf_bench_cpu_from_dir(cf_bench_cpu_t *cpu, const char *dir, const char *intake);
 
 /*  Whether p is a broker ("broker", or "broker-N" of several).            */
