@@ -289,64 +289,69 @@ static int commit_take_counters(cf_commit_t *self, const commit_check_t *check,
     return commit_sum_counters(self, check, reply->element, why, size);
 }
 
-/* Whether the run of a check writes field (its row's name). */
-static bool commit_writes_field(const cf_commit_t *self, const commit_check_t *check,
-                                const char *field, size_t len)
+/* Whether the item at order position p adds to field (its row's name). */
+static bool commit_field_is(const cf_commit_t *self, size_t p, const char *field, size_t len)
 {
-    for (size_t p = check->at; p < check->at + check->n; p++) {
-        const commit_item_t *item = commit_at(self, p);
-        if (item->a.len == len && memcmp(commit_text(self, item->a), field, len) == 0)
-            return true;
-    }
-    return false;
+    commit_str_t a = commit_at(self, p)->a;
+    return a.len == len && memcmp(commit_text(self, a), field, len) == 0;
 }
 
-/* From its HGETALL's reply: the values of the fields the cache does not
-   know, and every other field the hash holds, for the cache to keep after
-   EXEC (commit_loaded_t). A value that is not a counter's leaves the cache
-   as it was (LARGE: not read whole again). */
+/* The first order position of check's run whose field is (field, len),
+   or the run's end: the run is sorted by field (cf_commit_sort). */
+static size_t commit_run_field(const cf_commit_t *self, const commit_check_t *check,
+                               const char *field, size_t len)
+{
+    size_t lo = check->at, hi = check->at + check->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        commit_str_t a = commit_at(self, mid)->a;
+        int c = memcmp(commit_text(self, a), field, a.len < len ? a.len : len);
+        if (c < 0 || (c == 0 && a.len < len))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < check->at + check->n && commit_field_is(self, lo, field, len) ? lo
+                                                                             : check->at + check->n;
+}
+
+/* From its HGETALL's reply, in one pass: the values of the fields the
+   cache does not know, and every other field the hash holds, for the
+   cache to keep after EXEC (commit_loaded_t). A value that is not a
+   counter's leaves the cache as it was (LARGE: not read whole again). */
 static int commit_take_hash(cf_commit_t *self, const commit_check_t *check,
                             const redisReply *reply, char *why, size_t size)
 {
-    size_t fields = commit_unknown(self, check, reply, "HGETALL", why, size);
-    if (!fields)
+    if (!commit_unknown(self, check, reply, "HGETALL", why, size))
         return -1;
-    self->found = cf_grow(self->found, &self->found_cap, fields, sizeof *self->found);
-    size_t e = 0;
-    for (size_t p = check->at; p < check->at + check->n; p++) {
-        const commit_item_t *item = commit_at(self, p);
-        if (item->known || commit_same_field(self, p, check->at))
-            continue;
-        self->found[e] = NULL;
-        for (size_t r = 0; r + 1 < reply->elements; r += 2) {
-            const redisReply *f = reply->element[r];
-            if (f->type == REDIS_REPLY_STRING && f->len == item->a.len
-                && memcmp(f->str, commit_text(self, item->a), item->a.len) == 0)
-                self->found[e] = reply->element[r + 1];
-        }
-        e++;
-    }
-    if (commit_sum_counters(self, check, (redisReply *const *) self->found, why, size) < 0)
-        return -1;
-    commit_key_t *key = &self->keys[commit_at(self, check->at)->key - 1];
-    key->hash_next = CF_COMMIT_HASH_ALL;
-    size_t first = self->nloaded;
+    size_t end = check->at + check->n, first = self->nloaded, first_vals = self->nloaded_vals;
+    /* found[p - at]: the value of the field at run position p, NULL absent */
+    self->found = cf_grow(self->found, &self->found_cap, check->n, sizeof *self->found);
+    memset(self->found, 0, check->n * sizeof *self->found);
+    bool whole = true;
     for (size_t r = 0; r + 1 < reply->elements; r += 2) {
         const redisReply *f = reply->element[r], *v = reply->element[r + 1];
-        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-            key->hash_next = CF_COMMIT_HASH_LARGE;
-            break;
-        }
-        if (commit_writes_field(self, check, f->str, f->len))
+        size_t p = f->type == REDIS_REPLY_STRING ? commit_run_field(self, check, f->str, f->len)
+                                                 : end;
+        if (p < end) {              /* written: every width of the field gets its value */
+            for (size_t q = p; q < end && commit_field_is(self, q, f->str, f->len); q++)
+                self->found[q - check->at] = v;
             continue;
+        }
+        if (!whole)
+            continue;
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            whole = false;
+            continue;
+        }
         unsigned w = 1;
         for (size_t i = 0; i < v->len; i++)
             w += v->str[i] == ',';
         self->loaded_vals = cf_grow(self->loaded_vals, &self->loaded_vals_cap,
                                     self->nloaded_vals + w, sizeof *self->loaded_vals);
         if (cf_tuple_parse(v->str, v->len, &self->loaded_vals[self->nloaded_vals], w) < 0) {
-            key->hash_next = CF_COMMIT_HASH_LARGE;      /* not a counter: never read whole */
-            break;
+            whole = false;          /* not a counter: never read whole */
+            continue;
         }
         self->loaded = cf_grow(self->loaded, &self->loaded_cap, self->nloaded + 1,
                                sizeof *self->loaded);
@@ -355,8 +360,20 @@ static int commit_take_hash(cf_commit_t *self, const commit_check_t *check,
             self->nloaded_vals, w };
         self->nloaded_vals += w;
     }
-    if (key->hash_next != CF_COMMIT_HASH_ALL)
+    /* the values of the fields the cache does not know, in their order */
+    size_t e = 0;
+    for (size_t p = check->at; p < end; p++)
+        if (!commit_at(self, p)->known && !commit_same_field(self, p, check->at))
+            self->found[e++] = self->found[p - check->at];
+    int rc = commit_sum_counters(self, check, (redisReply *const *) self->found, why, size);
+    if (rc < 0 || !whole) {         /* nothing of the hash kept after EXEC */
         self->nloaded = first;
+        self->nloaded_vals = first_vals;
+    }
+    if (rc < 0)
+        return -1;
+    self->keys[commit_at(self, check->at)->key - 1].hash_next = whole ? CF_COMMIT_HASH_ALL
+                                                                      : CF_COMMIT_HASH_LARGE;
     return 0;
 }
 
