@@ -380,10 +380,11 @@ int cf_store_fire_due(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigne
 
 /*  One step of that, so that a caller can do other work between steps (the
     worker answers its jobs): looks at up to 16 shards from *shard on and
-    fires the alerts due by now_ms of the first one that has some it fires
-    (one shard's commit, at most 100 alerts); *shard becomes the shard after
-    it, or after the last one looked at; the round is over when *shard
-    reaches cf_store_shards(). *fired gets how many fired. 0 / -1.          */
+    fires the alerts due by now_ms of those it fires, at most 100 of each,
+    in one MULTI/EXEC (on a Redis Cluster, of one shard), until the step
+    holds 256 alerts or more; *shard becomes the first shard not looked at
+    or left for the next step; the round is over when *shard reaches
+    cf_store_shards(). *fired gets how many fired. 0 / -1.                  */
 int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigned *shard,
                            unsigned *fired);
 

@@ -51,7 +51,8 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     const uint64_t who[] = { (uint64_t) getpid(), (uint64_t) born.tv_sec, (uint64_t) born.tv_nsec,
                              (uint64_t) (uintptr_t) self };
     self->stamp_id = cf_shard_hash(who, sizeof who);
-    self->commit = cf_commit_new();
+    for (size_t i = 0; i < CF_STORE_DUE_LOOK; i++)
+        self->due_commits[i] = cf_commit_new();
     cf_store_set_rules(self, "\x80", 1);     /* no rules until the caller sets them */
     return self;
 }
@@ -96,7 +97,8 @@ void cf_store_destroy(cf_store_t **self_p)
     store_forget(self);
     cf_redis_auth_destroy(&self->auth);
     cf_fold_destroy(&self->fold);
-    cf_commit_destroy(&self->commit);
+    for (size_t i = 0; i < CF_STORE_DUE_LOOK; i++)
+        cf_commit_destroy(&self->due_commits[i]);
     cf_commit_cache_destroy(&self->cache);
     for (size_t g = 0; g < self->commits_capacity; g++)
         cf_commit_destroy(&self->commits[g]);

@@ -394,15 +394,9 @@ int cf_store_commit_run(cf_store_t *self, cf_commit_t **commits, size_t n, unsig
                       notes, why, size);
 }
 
-int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes)
+int cf_store_commit_beside(cf_store_t *self, cf_commit_t **commits, size_t n,
+                           unsigned char *state, const unsigned *shards, unsigned *notes,
+                           char *why, size_t size)
 {
-    if (!cf_commit_writes(self->commit))
-        return 0;
-    unsigned char state = CF_STORE_COMMIT_SEND;
-    char why[400];
-    int rc = commit_run(self, &self->commit, 1, &state, &shard, COMMIT_BESIDE, notes, why,
-                        sizeof why);
-    if (rc < 0)
-        return -1;
-    return rc ? cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why) : 0;
+    return commit_run(self, commits, n, state, shards, COMMIT_BESIDE, notes, why, size);
 }

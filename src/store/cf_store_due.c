@@ -2,7 +2,9 @@
     keeps each shard's deadlines in cf:{sN}:due; here a timer reads the ones
     due by now and fires them as the apply path applies events: the fold
     (cf_fold_fire) computes, one commit (cf_store_commit.c) writes, under
-    WATCH of the states read, shard by shard, a shard a step: the worker
+    WATCH of the states read, in steps: a step looks at 16 shards and fires
+    as many of them as hold 256 alerts (one shard at least, at most 100
+    alerts of each), in four round trips whatever their number; the worker
     runs its jobs between steps, so that a round of many alerts does not
     hold them up (docs/performance.md, "The stalls of the open loop"). A
     shard's owner fires its deadlines; another worker only those the owner
@@ -24,9 +26,23 @@
 #include <string.h>
 #include <hiredis/hiredis.h>
 
-#define DUE_BATCH       "100"       /* alerts fired per shard and call */
-#define DUE_LOOK        16          /* shards a step looks at for one with alerts due */
+#define DUE_BATCH       "100"       /* alerts fired per shard and step */
+#define DUE_STEP_ALERTS 256         /* a step fires shards until it holds this many alerts */
 #define DUE_CLOCK_KEY   CF_KEYS_CLOCK
+
+/* One shard a step fires: its due members (ZRANGEBYSCORE ... WITHSCORES),
+   their cases' keys and ids, each member's limit (-1: not one), and the
+   cases' states (MGET). */
+typedef struct {
+    unsigned shard;
+    const redisReply *members;
+    size_t n;
+    char (*keys)[CF_KEYS_MAX];
+    size_t *key_len;
+    char (*ids)[CF_PSEUDONYM_LEN + 1];
+    int *limits;
+    redisReply *states;
+} due_shard_t;
 
 /* The case_id of member "<case_id>|<limit>" into id, and its limit (-1 when
    the member is not one). */
@@ -41,92 +57,139 @@ static int due_member(const redisReply *m, char id[CF_PSEUDONYM_LEN + 1])
     return cf_vocab_limit_find(bar + 1, m->len - len - 1);
 }
 
-/* Fires the due members of one shard (ZRANGEBYSCORE ... WITHSCORES): reads
-   their cases' states under WATCH, has the fold fire each deadline that the
-   state still holds, and commits the alerts, the states and the deadlines
-   in one MULTI/EXEC. A member whose case no longer has that deadline is
-   removed. Another worker's commit in between (EXEC refused) leaves them to
-   the next tick. */
-static int due_fire_shard(cf_store_t *self, unsigned shard, const redisReply *members,
-                          int64_t now, unsigned *fired)
+/* The members' cases, for each shard: ids, limits and keys. */
+static void due_shard_cases(due_shard_t *d)
 {
-    size_t n = members->elements / 2;
-    const char **argv = cf_calloc(n + 1, sizeof *argv);
-    size_t *argvlen = cf_calloc(n + 1, sizeof *argvlen);
-    char (*keys)[CF_KEYS_MAX] = cf_calloc(n, sizeof *keys);
-    char (*ids)[CF_PSEUDONYM_LEN + 1] = cf_calloc(n, sizeof *ids);
-    int *limits = cf_calloc(n, sizeof *limits);
-    for (size_t i = 0; i < n; i++) {
-        limits[i] = due_member(members->element[2 * i], ids[i]);
-        argv[1 + i] = keys[i];
-        argvlen[1 + i] = cf_keys_case(keys[i], CF_KEYS_MAX, shard, ids[i], strlen(ids[i]));
+    d->keys = cf_calloc(d->n ? d->n : 1, sizeof *d->keys);
+    d->key_len = cf_calloc(d->n ? d->n : 1, sizeof *d->key_len);
+    d->ids = cf_calloc(d->n ? d->n : 1, sizeof *d->ids);
+    d->limits = cf_calloc(d->n ? d->n : 1, sizeof *d->limits);
+    for (size_t i = 0; i < d->n; i++) {
+        d->limits[i] = due_member(d->members->element[2 * i], d->ids[i]);
+        d->key_len[i] = cf_keys_case(d->keys[i], CF_KEYS_MAX, d->shard, d->ids[i],
+                                     strlen(d->ids[i]));
     }
-    /* UNWATCH (when an earlier call left a WATCH), WATCH, MGET: one round trip */
-    size_t replies = cf_store_append_unwatch(self) + 2;
-    argv[0] = "WATCH", argvlen[0] = 5;
-    cf_store_append_argv(self, 1, -1, n + 1, argv, argvlen);
-    argv[0] = "MGET", argvlen[0] = 4;
-    cf_store_append_argv(self, 1, -1, n + 1, argv, argvlen);
-    cf_store_note_watch(self, cf_store_slot(self, shard));
-    redisReply *states = NULL;
+}
+
+static void due_shard_free(due_shard_t *d)
+{
+    free(d->keys), free(d->key_len), free(d->ids), free(d->limits);
+    if (d->states)
+        freeReplyObject(d->states);
+}
+
+/* Reads the states of every shard's cases under WATCH: UNWATCH (when an
+   earlier call left a WATCH), then WATCH and MGET of each shard's, in one
+   round trip. */
+static int due_read_states(cf_store_t *self, due_shard_t *shards, size_t k)
+{
+    size_t replies = cf_store_append_unwatch(self) + 2 * k;
+    for (size_t d = 0; d < k; d++) {
+        due_shard_t *ds = &shards[d];
+        const char **argv = cf_calloc(ds->n + 1, sizeof *argv);
+        size_t *argvlen = cf_calloc(ds->n + 1, sizeof *argvlen);
+        for (size_t i = 0; i < ds->n; i++)
+            argv[1 + i] = ds->keys[i], argvlen[1 + i] = ds->key_len[i];
+        argv[0] = "WATCH", argvlen[0] = 5;
+        cf_store_append_argv(self, 1, -1, ds->n + 1, argv, argvlen);
+        argv[0] = "MGET", argvlen[0] = 4;
+        cf_store_append_argv(self, 1, -1, ds->n + 1, argv, argvlen);
+        cf_store_note_watch(self, cf_store_slot(self, ds->shard));
+        free(argv), free(argvlen);
+    }
+    size_t first = replies - 2 * k;     /* UNWATCH's come first */
     int rc = 0;
-    for (size_t r = 0; r < replies && rc == 0; r++) {
+    for (size_t r = 0; r < replies; r++) {
         redisReply *reply = NULL;
         if (cf_store_get_reply(self, &reply, "MGET") < 0)
-            rc = -1;
-        else if (r + 1 < replies)
-            freeReplyObject(reply);     /* UNWATCH's and WATCH's: MGET says the same */
+            return -1;                  /* the connection is dropped */
+        if (r >= first && (r - first) % 2 == 1)
+            shards[(r - first) / 2].states = reply;
         else
-            states = reply;
+            freeReplyObject(reply);     /* UNWATCH's and WATCH's: MGET says the same */
     }
-    if (rc < 0)
-        ;
-    else if (states->type != REDIS_REPLY_ARRAY || states->elements != n)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading case states: %s", shard,
-                           states->type == REDIS_REPLY_ERROR ? states->str : "unexpected reply");
+    for (size_t d = 0; d < k && rc == 0; d++) {
+        const redisReply *states = shards[d].states;
+        if (states->type != REDIS_REPLY_ARRAY || states->elements != shards[d].n)
+            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading case states: %s",
+                               shards[d].shard, states->type == REDIS_REPLY_ERROR ? states->str
+                                                                         : "unexpected reply");
+    }
+    return rc;
+}
+
+/* Has the fold fire each of the shard's deadlines that its case's state
+   still holds, and builds the commit: the alerts, the states and the
+   deadlines; a member whose case no longer has that deadline is removed.
+   Returns whether it writes anything, or -1. */
+static int due_fold_shard(cf_store_t *self, const due_shard_t *d, cf_commit_t *c, int64_t now)
+{
     cf_fold_reset(self->fold);
-    cf_commit_reset(self->commit);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        bool loaded = limits[i] < 0;
+    cf_commit_reset(c);
+    for (size_t i = 0; i < d->n; i++) {
+        bool loaded = d->limits[i] < 0;
         for (size_t j = 0; j < i && !loaded; j++)
-            loaded = limits[j] >= 0 && strcmp(ids[i], ids[j]) == 0;
+            loaded = d->limits[j] >= 0 && strcmp(d->ids[i], d->ids[j]) == 0;
         if (loaded)
             continue;
-        const redisReply *v = states->element[i];
+        const redisReply *v = d->states->element[i];
         const char *old = v->type == REDIS_REPLY_STRING ? v->str : NULL;
-        if (cf_fold_load_case(self->fold, ids[i], old, old ? v->len : 0) < 0)
-            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: case %s: %s", shard, ids[i],
-                               cf_fold_error(self->fold));
+        if (cf_fold_load_case(self->fold, d->ids[i], old, old ? v->len : 0) < 0)
+            return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: case %s: %s", d->shard,
+                                 d->ids[i], cf_fold_error(self->fold));
         if (!old)                   /* nil: absent, or of another type */
-            cf_commit_type(self->commit, cf_commit_key(self->commit, keys[i], argvlen[1 + i]),
-                           "string");
+            cf_commit_type(c, cf_commit_key(c, d->keys[i], d->key_len[i]), "string");
     }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const redisReply *m = members->element[2 * i];
-        int64_t due = strtoll(members->element[2 * i + 1]->str, NULL, 10);
-        if (limits[i] < 0 || !cf_fold_fire(self->fold, ids[i], limits[i], due, now))
-            cf_commit_zrem(self->commit, cf_store_commit_fixed(self, self->commit, shard,
-                                                               CF_KEYS_DUE), m->str, m->len);
+    for (size_t i = 0; i < d->n; i++) {
+        const redisReply *m = d->members->element[2 * i];
+        int64_t due = strtoll(d->members->element[2 * i + 1]->str, NULL, 10);
+        if (d->limits[i] < 0 || !cf_fold_fire(self->fold, d->ids[i], d->limits[i], due, now))
+            cf_commit_zrem(c, cf_store_commit_fixed(self, c, d->shard, CF_KEYS_DUE), m->str,
+                           m->len);
     }
-    if (rc == 0) {
-        cf_fold_finish(self->fold);
-        /* unfenced (another worker fires what the owner leaves): a counter
-           written here would go behind its owner's cache (docs/storage.md,
-           "The owner's cache"); firing counts nothing */
-        assert(cf_fold_counters(self->fold) == 0 && cf_fold_route_days(self->fold) == 0);
-        cf_store_build_writes(self, self->commit, shard);
-        /* the owner's transactions watch its record, not the states this
-           writes (cf_store_read.c): a stamp in it refuses one that read
-           them before, whoever fires (a firing counts nothing, so the
-           owner keeps its cache: another field than an apply's) */
-        if (cf_commit_writes(self->commit))
-            cf_store_commit_stamp(self, self->commit, shard, "touched");
-        rc = cf_store_commit_send(self, shard, fired);
+    cf_fold_finish(self->fold);
+    /* unfenced (another worker fires what the owner leaves): a counter
+       written here would go behind its owner's cache (docs/storage.md,
+       "The owner's cache"); firing counts nothing */
+    assert(cf_fold_counters(self->fold) == 0 && cf_fold_route_days(self->fold) == 0);
+    cf_store_build_writes(self, c, d->shard);
+    /* the owner's transactions watch its record, not the states this
+       writes (cf_store_read.c): a stamp in it refuses one that read them
+       before, whoever fires (a firing counts nothing, so the owner keeps
+       its cache: another field than an apply's) */
+    if (cf_commit_writes(c))
+        cf_store_commit_stamp(self, c, d->shard, "touched");
+    return cf_commit_writes(c) ? 1 : 0;
+}
+
+/* Fires the due members of the k shards: reads their cases' states under
+   WATCH, folds, and commits every shard's in one MULTI/EXEC (on a Redis
+   Cluster k is 1: a connection's WATCHes end at its first EXEC). Another
+   worker's commit in between (EXEC refused) leaves them to the next
+   round. */
+static int due_fire_shards(cf_store_t *self, due_shard_t *shards, size_t k, int64_t now,
+                           unsigned *fired)
+{
+    int rc = due_read_states(self, shards, k);
+    unsigned char state[CF_STORE_DUE_LOOK] = { 0 };
+    unsigned which[CF_STORE_DUE_LOOK];
+    size_t send = 0;
+    for (size_t d = 0; d < k && rc == 0; d++) {
+        which[d] = shards[d].shard;
+        int writes = due_fold_shard(self, &shards[d], self->due_commits[d], now);
+        if (writes < 0)
+            rc = -1;
+        state[d] = writes > 0 ? CF_STORE_COMMIT_SEND : CF_STORE_COMMIT_NONE;
+        send += writes > 0;
     }
-    if (states)
-        freeReplyObject(states);
-    free(argv), free(argvlen), free(keys), free(ids), free(limits);
-    return rc;
+    if (rc < 0 || !send)
+        return rc;
+    char why[400];
+    int run = cf_store_commit_beside(self, self->due_commits, k, state, which, fired, why,
+                                     sizeof why);
+    if (run < 0)
+        return -1;
+    return run ? cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why) : 0;
 }
 
 /* Whether this store fires shard s's deadlines now, first (ZRANGEBYSCORE
@@ -162,34 +225,6 @@ static bool due_ours(cf_store_t *self, unsigned s, const redisReply *first, int6
     return seen_ms - seen->since >= CF_STORE_DUE_GRACE_MS;
 }
 
-/* Of the shards [from, from + n), the first with a deadline due by now that
-   this store fires (due_ours; one deadline each asked for, one round trip
-   for all n; ZRANGEBYSCORE, which the worker's ACL allows already), or
-   from + n when none has. */
-static int due_find(cf_store_t *self, unsigned from, unsigned n, const char *now,
-                    int64_t seen_ms, unsigned *found)
-{
-    for (unsigned s = from; s < from + n; s++) {
-        char due[CF_KEYS_MAX];
-        cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-        cf_store_appendf(self, due, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 1", due, now);
-    }
-    *found = from + n;
-    int rc = 0;
-    for (unsigned s = from; s < from + n; s++) {
-        redisReply *reply = NULL;
-        if (cf_store_get_reply(self, &reply, "ZRANGEBYSCORE") < 0)
-            return -1;                  /* the connection is dropped */
-        if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
-            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
-                               reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected");
-        else if (rc == 0 && *found == from + n && due_ours(self, s, reply, seen_ms))
-            *found = s;
-        freeReplyObject(reply);
-    }
-    return rc;
-}
-
 /* A store that owned shard s (its last fence) and finds another epoch in
    the shard's owner record lost it to another worker: it stops firing the
    shard's deadlines at once. */
@@ -200,6 +235,37 @@ static void due_disown(cf_store_t *self, unsigned s, const redisReply *epoch)
         return;
     self->owned[s] = 0;
     self->due_seen[s] = (cf_store_due_seen_t) { 0 };
+}
+
+/* Reads the due members of the shards [from, from + n) (and, of each this
+   store owns, its owner record's epoch), one round trip for all. */
+static int due_look(cf_store_t *self, unsigned from, unsigned n, const char *now,
+                    redisReply **epochs, redisReply **members)
+{
+    for (unsigned s = from; s < from + n; s++) {
+        char key[CF_KEYS_MAX];
+        if (self->owned[s]) {
+            cf_keys_fixed(key, sizeof key, s, CF_KEYS_OWNER);
+            cf_store_appendf(self, key, "HGET %s epoch", key);
+        }
+        cf_keys_fixed(key, sizeof key, s, CF_KEYS_DUE);
+        cf_store_appendf(self, key, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 " DUE_BATCH,
+                         key, now);
+    }
+    int rc = 0;
+    for (unsigned s = from; s < from + n; s++) {
+        redisReply **epoch = &epochs[s - from], **due = &members[s - from];
+        if ((self->owned[s] && cf_store_get_reply(self, epoch, "HGET") < 0)
+            || cf_store_get_reply(self, due, "ZRANGEBYSCORE") < 0)
+            return -1;                  /* the connection is dropped */
+        if (rc == 0 && *epoch && (*epoch)->type == REDIS_REPLY_ERROR)
+            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "HGET epoch of shard %u: %s", s,
+                               (*epoch)->str);
+        else if (rc == 0 && ((*due)->type != REDIS_REPLY_ARRAY || (*due)->elements % 2))
+            rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
+                               (*due)->type == REDIS_REPLY_ERROR ? (*due)->str : "unexpected");
+    }
+    return rc;
 }
 
 int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigned *shard,
@@ -214,46 +280,41 @@ int cf_store_fire_due_step(cf_store_t *self, int64_t now_ms, int64_t seen_ms, un
         return -1;
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long) now_ms);
-    unsigned n = self->shards - *shard < DUE_LOOK ? self->shards - *shard
-                                                             : DUE_LOOK;
-    unsigned from = *shard, s;
-    if (due_find(self, from, n, now, seen_ms, &s) < 0)
-        return -1;
-    *shard = s < from + n ? s + 1 : s;  /* past the one fired now, or every one looked at */
-    if (s == from + n)
-        return 0;
-    /* the owner checks that it still is, in the same round trip */
-    char owner_key[CF_KEYS_MAX], due[CF_KEYS_MAX];
-    bool owner = self->owned[s] != 0;
-    cf_keys_fixed(owner_key, sizeof owner_key, s, CF_KEYS_OWNER);
-    if (owner)
-        cf_store_appendf(self, owner_key, "HGET %s epoch", owner_key);
-    cf_keys_fixed(due, sizeof due, s, CF_KEYS_DUE);
-    cf_store_appendf(self, due, "ZRANGEBYSCORE %s -inf %s WITHSCORES LIMIT 0 " DUE_BATCH, due,
-                     now);
-    redisReply *epoch = NULL, *members = NULL;
-    if (owner && cf_store_get_reply(self, &epoch, "HGET") < 0)
-        return -1;
-    if (cf_store_get_reply(self, &members, "ZRANGEBYSCORE") < 0) {
-        if (epoch)
-            freeReplyObject(epoch);
-        return -1;
+    unsigned from = *shard;
+    unsigned n = self->shards - from < CF_STORE_DUE_LOOK ? self->shards - from
+                                                         : CF_STORE_DUE_LOOK;
+    redisReply *epochs[CF_STORE_DUE_LOOK] = { 0 }, *members[CF_STORE_DUE_LOOK] = { 0 };
+    due_shard_t fire[CF_STORE_DUE_LOOK];
+    size_t k = 0, alerts = 0;
+    int rc = due_look(self, from, n, now, epochs, members);
+    *shard = from + n;
+    for (unsigned s = from; rc == 0 && s < from + n; s++) {
+        if (k && (alerts >= DUE_STEP_ALERTS || self->cluster)) {
+            *shard = s;             /* the step is full: the rest are looked at again */
+            break;
+        }
+        bool owner = self->owned[s] != 0;
+        if (owner && (due_disown(self, s, epochs[s - from]), !self->owned[s]))
+            continue;               /* not ours any more: as another's from the next round on */
+        if (!due_ours(self, s, members[s - from], seen_ms))
+            continue;
+        /* in the owner's stead: noted, so that the next one waits the grace */
+        self->due_seen[s].fired = !owner && self->fenced_once;
+        fire[k] = (due_shard_t) { .shard = s, .members = members[s - from],
+                                  .n = members[s - from]->elements / 2 };
+        due_shard_cases(&fire[k]);
+        alerts += fire[k++].n;
     }
-    int rc = 0;
-    if (epoch && epoch->type == REDIS_REPLY_ERROR)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "HGET %s: %s", owner_key, epoch->str);
-    else if (members->type != REDIS_REPLY_ARRAY || members->elements % 2)
-        rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "ZRANGEBYSCORE: %s",
-                           members->type == REDIS_REPLY_ERROR ? members->str : "unexpected");
-    else if (epoch && (due_disown(self, s, epoch), !self->owned[s]))
-        ;                           /* not ours any more: as another's from the next round on */
-    else if (members->elements) {
-        rc = due_fire_shard(self, s, members, now_ms, fired);
-        self->due_seen[s].fired = !owner && self->fenced_once;     /* in the owner's stead */
+    if (rc == 0 && k)
+        rc = due_fire_shards(self, fire, k, now_ms, fired);
+    for (size_t d = 0; d < k; d++)
+        due_shard_free(&fire[d]);
+    for (unsigned i = 0; i < n; i++) {
+        if (epochs[i])
+            freeReplyObject(epochs[i]);
+        if (members[i])
+            freeReplyObject(members[i]);
     }
-    if (epoch)
-        freeReplyObject(epoch);
-    freeReplyObject(members);
     return rc;
 }
 

@@ -31,6 +31,8 @@ typedef struct {
 #define CF_STORE_LANES          8   /* a cluster's connections per node: shards of one job
                                        committed at once on one node (cf_store_apply.c) */
 
+#define CF_STORE_DUE_LOOK 16    /* shards a step of the overdue timer looks at (cf_store_due.c) */
+
 /*  A WATCH sent toward a slot on one lane, which its EXEC or UNWATCH ends.  */
 typedef struct {
     int slot;
@@ -85,7 +87,8 @@ struct _cf_store_t {
     char version[CF_STORE_VERSION_LEN + 1];     /* its version, the first argument of each FCALL */
     bool library_ok;                /* Redis holds it (checked on this connection) */
     struct _cf_fold_t *fold;        /* the domain logic (cf_fold), with the rules */
-    struct _cf_commit_t *commit;    /* the overdue timer's commit, built */
+    struct _cf_commit_t *due_commits[CF_STORE_DUE_LOOK];  /* a step of the overdue timer's,
+                                                             one per shard it fires */
     struct _cf_commit_t **commits;  /* the apply path's, one per group */
     size_t commits_capacity;
     bool wrote;                     /* the connection wrote something (cf_store_replicas.c) */
@@ -233,12 +236,12 @@ int cf_store_commit_run(cf_store_t *self, struct _cf_commit_t **commits, size_t 
                         unsigned char *state, const unsigned *shards, bool fenced, unsigned *notes,
                         char *why, size_t size);
 
-/*  Sends self->commit, shard's, unfenced, now (nothing when it writes nothing): a
-    conflict is not an error (nothing written; the caller's next turn reads
-    again), a refusal is (CF_STORE_ERR_REDIS). The overdue timer's: it
-    writes no counter, so the shard's cache is neither used nor dropped
-    (the owner's timer keeps its own, as another worker's timer does). 0 / -1. */
-int cf_store_commit_send(cf_store_t *self, unsigned shard, unsigned *notes);
+/*  cf_store_commit_run for the overdue timer's commits, unfenced: they
+    write no counter, so their shards' caches are neither used nor dropped
+    (the owner's timer keeps its own, as another worker's timer does).     */
+int cf_store_commit_beside(cf_store_t *self, struct _cf_commit_t **commits, size_t n,
+                           unsigned char *state, const unsigned *shards, unsigned *notes,
+                           char *why, size_t size);
 
 /*  Appends UNWATCH wherever a WATCH may be left (the reads of an attempt
     that sent no EXEC); returns the replies it will get.                   */

@@ -2,8 +2,9 @@
     shards' outboxes (docs/notifications.md): case.* with persons, the
     vulnerable alerts (registration, screening, risk) once per case and flag,
     the predeparture alert, route spikes once per spike, and overdue alerts
-    fired by time alone, once, and never again for that case and limit, a
-    shard a step, by the shard's owner (or another worker after a grace).
+    fired by time alone, once, and never again for that case and limit, in
+    steps of several shards, by the shard's owner (or another worker after
+    a grace).
     Against a throw-away redis-server, with the default rules.              */
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,8 +155,8 @@ static void test_overdue_by_time_alone(void **state)
     assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_B_SHARD "}:due"), 0);
 }
 
-/* A step fires one shard's alerts and says where the next one looks: the
-   worker answers its jobs between steps. */
+/* A step fires the alerts of the 16 shards it looks at and says where the
+   next one looks: the worker answers its jobs between steps. */
 static void test_overdue_step_by_step(void **state)
 {
     fixture_t *f = *state;
@@ -165,8 +166,8 @@ static void test_overdue_step_by_step(void **state)
     assert_string_equal(cf_test_apply(f, ev, 2), "aa");
     unsigned shard = 0, fired;
     const unsigned expect[][2] = {  /* shard after the step, fired */
-        { 14, 1 },                  /* CASE_A's, in shard 13 */
-        { 30, 0 }, { 46, 0 },       /* 16 shards looked at, none due */
+        { 16, 1 },                  /* CASE_A's, in shard 13 */
+        { 32, 0 },                  /* 16 shards looked at, none due */
         { 48, 1 },                  /* CASE_B's, in shard 47 */
         { 64, 0 }, { 64, 0 },       /* the round is over: nothing more */
     };
@@ -177,6 +178,37 @@ static void test_overdue_step_by_step(void **state)
     }
     assert_int_equal(cf_store_fire_due(f->store, T0 + 61 * DAY, 0, &fired), 0);
     assert_int_equal(fired, 0);     /* once each */
+}
+
+static unsigned fire(cf_store_t *store, int64_t now, int64_t seen);
+
+/* Many alerts due: a step fires shards until it holds 256 alerts or more
+   (the rest of the 16 it looked at wait for the next step), so a job waits
+   for a bounded step; the round fires each alert once, in fewer steps
+   than shards. */
+static void test_overdue_step_bounded(void **state)
+{
+    fixture_t *f = *state;
+    enum { CASES = 1200, BATCH = 200 };
+    static cf_event_t ev[BATCH];
+    char ids[BATCH][16], cases[BATCH][33];
+    for (int c = 0; c < CASES; c += BATCH) {
+        for (int i = 0; i < BATCH; i++) {
+            snprintf(ids[i], sizeof ids[i], "b-%d", c + i);
+            snprintf(cases[i], sizeof cases[i], "%032x", 0x5eed0000 + c + i);
+            cf_test_register(&ev[i], ids[i], cases[i], "CH-AVR", "f", "\1");
+        }
+        cf_test_apply(f, ev, BATCH);
+    }
+    unsigned shard = 0, fired, total = 0, steps = 0;
+    assert_int_equal(cf_store_fire_due_step(f->store, T0 + 61 * DAY, 0, &shard, &fired), 0);
+    assert_in_range(shard, 1, 15);                  /* stopped short of the 16 */
+    assert_in_range(fired, 256, 256 + 99);
+    for (total = fired, steps = 1; shard < CF_SHARD_DEFAULT; steps++, total += fired)
+        assert_int_equal(cf_store_fire_due_step(f->store, T0 + 61 * DAY, 0, &shard, &fired), 0);
+    assert_int_equal(total, CASES);                 /* each case's, once */
+    assert_true(steps < CF_SHARD_DEFAULT);
+    assert_int_equal(fire(f->store, T0 + 61 * DAY, 0), 0);
 }
 
 static unsigned fire(cf_store_t *store, int64_t now, int64_t seen)
@@ -271,6 +303,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_predeparture, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_spike_once_per_spike, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_by_time_alone, setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_overdue_step_bounded, setup,
+                                        cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_step_by_step, setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_fired_by_owner, setup,
