@@ -357,10 +357,11 @@ static void worker_fire_end(cf_worker_t *self)
     self->fire_timer = 0;
 }
 
-/* One step of the round: the due alerts of one shard (cf_store_fire_due_step).
-   The loop reads the broker's socket before each step, so a job that came
-   meanwhile runs first and waits for one shard's commit at most, not for
-   the round (which, with many alerts due, takes a while). */
+/* One step of the round: the due alerts of a few shards, about 256 at most
+   (cf_store_fire_due_step). The loop reads the broker's socket before each
+   step, so a job that came meanwhile runs first and waits for one step's
+   commit at most, not for the round (which, with many alerts due, takes a
+   while). */
 static int worker_on_fire_step(cf_loop_t *loop, int timer_id, void *arg)
 {
     (void) loop, (void) timer_id;
