@@ -56,6 +56,8 @@ typedef struct {
     const char *script_dir;     /* the apply script, for the ceiling's store */
     unsigned shards;            /* the stack's shard count; 0 = CF_SHARD_DEFAULT */
     unsigned ack_replicas;      /* the workers' ack-replicas (its own stack's replica), reported */
+    int aof_rewrite;            /* its own Redis rewrites its AOF on its own (1) or never (0);
+                                   -1: not known (a running stack's, or no AOF), reported */
     size_t events;              /* closed loop and ceiling */
     unsigned producers, batch, window;
     unsigned ceiling_threads;   /* as many as workers */
@@ -97,6 +99,7 @@ typedef struct {
     cf_bench_node_t redis_nodes[CF_BENCH_NODES];        /* masters, then replicas */
     size_t redis_node_count;
     cf_bench_rate_t commands[CF_BENCH_MAX_COMMANDS];    /* per event, by command */
+    double redis_forks;         /* Redis's forks over the loop and its drain (its masters') */
     size_t command_count;
     /* ceiling */
     size_t ceiling_events;
@@ -114,6 +117,7 @@ typedef struct {
     double p50_ms, p99_ms, p999_ms, max_ms, mean_ms;
     size_t open_in_flight_max;  /* requests due and not answered whole, at most */
     bool open_window_full;      /* some request waited for a slot in the window */
+    double open_redis_forks;    /* Redis's forks over the open loop; < 0 unknown */
     /* the server, and the stack's processes (set by the caller) */
     char redis_version[32];
     char durability[16];        /* strict, second, none */

@@ -34,6 +34,7 @@ typedef struct {
     size_t count;
     double cpu_s;               /* used_cpu_sys + used_cpu_user */
     double used_memory;
+    double forks;               /* total_forks: an AOF rewrite, an RDB save, a full sync */
     cf_bench_node_t nodes[CF_BENCH_NODES];      /* cpu_s and calls so far */
     size_t node_count;
     cf_bench_addr_t replicas[BENCH_NODES_MAX];  /* as the masters list them */

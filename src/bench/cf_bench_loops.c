@@ -158,6 +158,7 @@ int cf_bench_closed(cf_bench_t *self)
     if (rc == 0 && (rc = cf_bench_snapshot(self, drained)) == 0) {
         cf_bench_snapshot_replicas(self, drained);
         r->redis_cpu_drained_s = drained->cpu_s - before->cpu_s;
+        r->redis_forks = drained->forks - before->forks;
         r->redis_replicas_cpu_s = before->replicas_unknown || drained->replicas_unknown
                                 ? -1 : drained->replicas_cpu_s - before->replicas_cpu_s;
         cf_bench_nodes_between(before, drained, r->redis_nodes, &r->redis_node_count);
@@ -272,6 +273,8 @@ int cf_bench_open(cf_bench_t *self)
     cf_bench_gen_fill(o.gen, events);
     o.left = cf_calloc(o.requests, sizeof *o.left);
     int rc = o.thread.client ? 0 : -1;
+    bench_snapshot_t *forks = cf_calloc(2, sizeof *forks);     /* before and after */
+    bool counted = rc == 0 && cf_bench_snapshot(self, &forks[0]) == 0;
     o.start = o.thread.finished = cf_bench_now() + LOOP_WARMUP_S;
     if (rc == 0) {
         cf_client_set_on_final(o.thread.client, loop_open_final, &o);
@@ -283,6 +286,9 @@ int cf_bench_open(cf_bench_t *self)
         if (o.thread.rc < 0)
             rc = cf_bench_fail(self, "open loop: %s", cf_client_error(o.thread.client));
     }
+    counted = counted && rc == 0 && cf_bench_snapshot(self, &forks[1]) == 0;
+    r->open_redis_forks = counted ? forks[1].forks - forks[0].forks : -1;
+    free(forks);
     r->open_events = events;
     r->open_rate = c->rate;
     r->open_seconds = o.thread.finished - o.start;

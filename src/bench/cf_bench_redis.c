@@ -88,18 +88,19 @@ int cf_bench_masters(cf_bench_t *self, int *slots, size_t size)
     return n < 0 ? cf_bench_fail(self, "redis: %s", cf_redis_cluster_error(self->redis)) : n;
 }
 
-/* Adds one node's INFO (server, cpu, commandstats; memory and replication
-   for a master) to snap. */
+/* Adds one node's INFO (server, cpu, commandstats; memory, stats and
+   replication for a master) to snap. */
 static int bench_add_node(cf_bench_t *self, bench_snapshot_t *snap, const char *info,
                           bool replica)
 {
-    double sys = 0, user = 0, memory = 0, port = 0;
+    double sys = 0, user = 0, memory = 0, port = 0, forks = 0;
     if (cf_bench_info_number(info, "used_cpu_sys", &sys) < 0
         || cf_bench_info_number(info, "used_cpu_user", &user) < 0
         || cf_bench_info_number(info, "tcp_port", &port) < 0
-        || (!replica && cf_bench_info_number(info, "used_memory", &memory) < 0))
-        return cf_bench_fail(self, "redis: INFO without used_cpu_sys/user, tcp_port or "
-                             "used_memory");
+        || (!replica && (cf_bench_info_number(info, "used_memory", &memory) < 0
+                         || cf_bench_info_number(info, "total_forks", &forks) < 0)))
+        return cf_bench_fail(self, "redis: INFO without used_cpu_sys/user, tcp_port, "
+                             "used_memory or total_forks");
     cf_bench_command_t *commands = cf_calloc(BENCH_SNAPSHOT_COMMANDS, sizeof *commands);
     size_t count = cf_bench_info_commands(info, commands, BENCH_SNAPSHOT_COMMANDS);
     if (snap->node_count < CF_BENCH_NODES)
@@ -113,6 +114,7 @@ static int bench_add_node(cf_bench_t *self, bench_snapshot_t *snap, const char *
                                             BENCH_SNAPSHOT_COMMANDS, commands, count);
         snap->cpu_s += sys + user;
         snap->used_memory += memory;
+        snap->forks += forks;
         size_t room = BENCH_NODES_MAX - snap->replica_count;
         snap->replica_count += cf_bench_info_replicas(info, snap->replicas + snap->replica_count,
                                                       room);
@@ -129,10 +131,10 @@ int cf_bench_snapshot(cf_bench_t *self, bench_snapshot_t *snap)
     memset(snap, 0, sizeof *snap);
     int slots[BENCH_NODES_MAX];
     int n = cf_bench_masters(self, slots, BENCH_NODES_MAX);
-    static const char *argv[] = { "INFO", "server", "replication", "cpu", "memory",
+    static const char *argv[] = { "INFO", "server", "replication", "cpu", "memory", "stats",
                                   "commandstats" };
     for (int i = 0; i < n; i++)
-        if (cf_redis_cluster_append_slot(self->redis, slots[i], 6, argv, NULL) < 0)
+        if (cf_redis_cluster_append_slot(self->redis, slots[i], 7, argv, NULL) < 0)
             return cf_bench_fail(self, "redis: %s", cf_redis_cluster_error(self->redis));
     int rc = n < 0 ? -1 : 0;
     for (int i = 0; i < n; i++) {       /* every reply taken, even after an error */

@@ -82,6 +82,8 @@ static void report_loops(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     report_int(o, "open_window", CF_BENCH_OPEN_WINDOW, open);
     report_int(o, "open_in_flight_max", (long long) r->open_in_flight_max, open);
     report_set(o, "open_window_full", open ? json_boolean(r->open_window_full) : json_null());
+    report_int(o, "open_redis_forks", (long long) r->open_redis_forks,
+               open && r->open_redis_forks >= 0);
 }
 
 static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_result_t *r)
@@ -96,6 +98,8 @@ static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_r
         report_set(us, r->commands[i].name, report_real(r->commands[i].us_per_event, 1000));
     report_set(o, "redis_command_us_per_event_by_name", us);
     report_num(o, "redis_cpu_s", r->redis_cpu_s, true);
+    report_int(o, "redis_forks", (long long) r->redis_forks, true);
+    report_set(o, "aof_rewrite", c->aof_rewrite < 0 ? json_null() : json_boolean(c->aof_rewrite));
     report_num(o, "redis_cpu_us_per_event", r->events ? r->redis_cpu_s * 1e6 / (double) r->events
                                                       : NAN, r->events > 0);
     report_int(o, "broker_rss_peak_kb", r->broker_peak_kb, r->broker_peak_kb >= 0);
@@ -278,6 +282,10 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
     fprintf(out, "redis (%s, %s): %.2f commands/event, %.2f s CPU (%.1f us/event)\n",
             r->redis_version, r->durability, r->redis_commands_per_event, r->redis_cpu_s,
             r->events ? r->redis_cpu_s * 1e6 / (double) r->events : 0.0);
+    if (r->redis_forks > 0 || r->open_redis_forks > 0)
+        fprintf(out, "redis forked (an AOF rewrite, a save or a replica's sync) %.0f times in "
+                "the closed loop and %.0f in the open loop: their figures include it\n",
+                r->redis_forks, r->open_redis_forks > 0 ? r->open_redis_forks : 0.0);
     fprintf(out, "redis memory: %.0f bytes per open case, %.0f per closed case, %.0f per "
             "event id (%.0f MB per million events); %zu open alerts of %zu open cases, %.0f "
             "bytes each\n", r->bytes_per_open_case, r->bytes_per_closed_case,

@@ -19,6 +19,8 @@ typedef struct {
     const char *script_dir;     /* the worker's --scripts (cf_bench_scripts) */
     unsigned workers;           /* 1 .. CF_BENCH_MAX_WORKERS */
     bool persistence;           /* appendonly yes, appendfsync always; else no AOF */
+    bool aof_rewrite;           /* Redis rewrites its AOF on its own (its defaults: when it
+                                   doubles, past 64 MB); else never (docs/performance.md) */
     unsigned shards;            /* the daemons' --shards; 0 = their default */
     bool replica;               /* Redis gets a replica, and the workers ack-replicas 1 */
 } cf_bench_stack_config_t;

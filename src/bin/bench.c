@@ -44,6 +44,9 @@ static const char *s_usage =
     "                      each request at its time, up to " BENCH_STR(CF_BENCH_OPEN_WINDOW) " in flight\n"
     "  --seed N            the event mix (default 1); use a new one per run on a kept Redis\n"
     "  --no-persistence    the bench's own Redis without AOF (default: appendfsync always)\n"
+    "  --aof-rewrite       the bench's own Redis rewrites its AOF on its own, as by\n"
+    "                      default (when it doubles, past 64 MB); else never, so that a\n"
+    "                      rewrite does not fall in a phase by chance\n"
     "  --replica           the bench's own Redis gets a replica, and the workers ack a\n"
     "                      batch only once it holds it (ack-replicas 1)\n"
     "  --intake ENDPOINT   use a running stack: its broker's intake (needs --redis)\n"
@@ -61,7 +64,7 @@ typedef struct {
     const char *redis, *bin, *stack;
     cf_curve_t *curve;
     long long workers;
-    bool json, quiet, persistence, replica;
+    bool json, quiet, persistence, replica, aof_rewrite;
     bool senders;               /* the deprecated --senders was given */
     char redis_host[256];
 } bench_options_t;
@@ -103,12 +106,13 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
         { "rate", required_argument, 0, 'r' }, { "open-seconds", required_argument, 0, 'o' },
         { "open-batch", required_argument, 0, 'O' }, { "senders", required_argument, 0, 'S' },
         { "seed", required_argument, 0, 's' }, { "no-persistence", no_argument, 0, 'N' },
-        { "replica", no_argument, 0, 'K' },
+        { "replica", no_argument, 0, 'K' }, { "aof-rewrite", no_argument, 0, 'A' },
         { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
         { "bin", required_argument, 0, 'B' }, { "stack", required_argument, 0, 'D' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
-        .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .seed = 1 },
+        .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .seed = 1,
+        .aof_rewrite = -1 },
         .workers = 2, .persistence = true };
     int opt;
     opterr = 0;
@@ -117,6 +121,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
         case 'j': o->json = true; break;
         case 'N': o->persistence = false; break;
         case 'K': o->replica = true; o->bench.ack_replicas = 1; break;
+        case 'A': o->aof_rewrite = true; break;
         case 'i': o->bench.intake = optarg; break;
         case 'R': o->redis = optarg; break;
         case 'B': o->bin = optarg; break;
@@ -142,6 +147,11 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
     }
     if (o->redis && !o->persistence) {
         snprintf(err, n, "--no-persistence is for the bench's own Redis, not with --redis");
+        return -1;
+    }
+    if (o->aof_rewrite && (o->redis || !o->persistence)) {
+        snprintf(err, n, "--aof-rewrite is for the bench's own Redis with its AOF, not with %s",
+                 o->redis ? "--redis" : "--no-persistence");
         return -1;
     }
     if (o->redis && o->replica) {
@@ -267,9 +277,10 @@ int main(int argc, char **argv)
         o.bench.redis_auth = auth;
     } else {
         own_dir(bin, sizeof bin);
+        o.bench.aof_rewrite = o.persistence ? o.aof_rewrite : -1;
         cf_bench_stack_config_t sc = { o.bin ? o.bin : bin, o.bench.script_dir,
-                                       (unsigned) o.workers, o.persistence, o.bench.shards,
-                                       o.replica };
+                                       (unsigned) o.workers, o.persistence, o.aof_rewrite,
+                                       o.bench.shards, o.replica };
         stack = cf_bench_stack_new();
         if (cf_bench_stack_start(stack, &sc) < 0) {
             fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));

@@ -5,7 +5,8 @@
     stand-in daemons that log their arguments, that the broker is given
     the stack's Redis and its credentials (it publishes the outboxes from
     there) and that the stack names its broker and workers for the CPU
-    figures.                                                                */
+    figures; and that its Redis rewrites its AOF on its own only when asked
+    (aof_rewrite: redis.conf leaves Redis's default).                       */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,6 +27,20 @@ static void test_peak_rss(void **state)
     assert_non_null(strstr(cf_bench_scripts(NULL), "lua"));
 }
 
+/* The stack's redis.conf, whole (a few lines). */
+static const char *conf_text(const cf_bench_stack_t *stack)
+{
+    static char text[1024];
+    char path[256];
+    snprintf(path, sizeof path, "%s/redis.conf", cf_bench_stack_dir(stack));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
 static void test_broker_missing(void **state)
 {
     (void) state;
@@ -33,8 +48,8 @@ static void test_broker_missing(void **state)
     assert_non_null(mkdtemp(tmp));
     setenv("TMPDIR", tmp, 1);
     cf_bench_stack_t *stack = cf_bench_stack_new();
-    cf_bench_stack_config_t config = { "/nonexistent", cf_bench_scripts(NULL), 1, false, 0,
-                                       false };
+    cf_bench_stack_config_t config = { "/nonexistent", cf_bench_scripts(NULL), 1, true, true,
+                                       0, false };
     assert_int_equal(cf_bench_stack_start(stack, &config), -1);
     const char *error = cf_bench_stack_error(stack);
     /* the broker or a worker (neither binary exists): whichever exits first */
@@ -42,6 +57,7 @@ static void test_broker_missing(void **state)
     assert_non_null(strstr(error, tmp));
     char log[256];
     snprintf(log, sizeof log, "%s/broker.log", cf_bench_stack_dir(stack));
+    assert_null(strstr(conf_text(stack), "auto-aof-rewrite"));     /* Redis's own rewrites */
     cf_bench_stack_destroy(&stack);
     assert_null(stack);
     struct stat st;
@@ -76,7 +92,7 @@ static void test_broker_arguments(void **state)
     setenv("TMPDIR", tmp, 1);
     cf_bench_stack_t *stack = cf_bench_stack_new();
     /* with a replica: it replicates before the daemons start, which are told to wait for it */
-    cf_bench_stack_config_t config = { bin, cf_bench_scripts(NULL), 2, false, 7, true };
+    cf_bench_stack_config_t config = { bin, cf_bench_scripts(NULL), 2, false, false, 7, true };
     assert_int_equal(cf_bench_stack_start(stack, &config), -1);
     /* both workers stop at about the same time: either may be seen first */
     const char *error = cf_bench_stack_error(stack);
@@ -94,6 +110,8 @@ static void test_broker_arguments(void **state)
     assert_non_null(fgets(line, sizeof line, w));
     fclose(w);
     assert_non_null(strstr(line, "--shards 7 --ack-replicas 1"));
+    /* no rewrite of the AOF but those asked for (none: aof_rewrite false) */
+    assert_non_null(strstr(conf_text(stack), "\nauto-aof-rewrite-percentage 0\n"));
     snprintf(log, sizeof log, "%s/broker.log", cf_bench_stack_dir(stack));
     snprintf(want, sizeof want, "--redis 127.0.0.1:%d --redis-user default --redis-password-file %s/redis.password",
              cf_bench_stack_redis_port(stack), cf_bench_stack_dir(stack));
