@@ -284,7 +284,8 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
             r->events ? r->redis_cpu_s * 1e6 / (double) r->events : 0.0);
     if (r->redis_forks > 0 || r->open_redis_forks > 0)
         fprintf(out, "redis forked (an AOF rewrite, a save or a replica's sync) %.0f times in "
-                "the closed loop and %.0f in the open loop: their figures include it\n",
+                "the closed loop and its drain and %.0f in the open loop: their figures "
+                "include it\n",
                 r->redis_forks, r->open_redis_forks > 0 ? r->open_redis_forks : 0.0);
     fprintf(out, "redis memory: %.0f bytes per open case, %.0f per closed case, %.0f per "
             "event id (%.0f MB per million events); %zu open alerts of %zu open cases, %.0f "

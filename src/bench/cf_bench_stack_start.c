@@ -167,13 +167,13 @@ static int stack_write_secret(cf_bench_stack_t *self, char *path, size_t size, c
     return close(fd);
 }
 
-/* The HMAC key, and Redis's password: in the password file for the daemons
-   and in redis.conf for redis-server (requirepass), so never in an argv.
-   Without aof_rewrite, redis.conf also turns off Redis's own rewrites of
-   its AOF: one costs a fork and a core for a while, and whether it falls in
-   a phase of a few seconds or not would decide that phase's figures
-   (docs/performance.md, "The AOF rewrites in the bench"). */
-static int stack_write_secrets(cf_bench_stack_t *self, bool aof_rewrite)
+/* The stack's files: the HMAC key, and Redis's password, in the password
+   file for the daemons and in redis.conf for redis-server (requirepass), so
+   never in an argv. Without aof_rewrite, redis.conf also turns off Redis's
+   own rewrites of its AOF: one costs a fork and a core for a while, and
+   whether it falls in a phase of a few seconds or not would decide that
+   phase's figures (docs/performance.md, "The AOF rewrites in the bench"). */
+static int stack_write_files(cf_bench_stack_t *self, bool aof_rewrite)
 {
     char hex[65], conf[96];
     if (stack_write_secret(self, self->key_file, sizeof self->key_file, "hmac.key", "", hex) < 0
@@ -254,7 +254,7 @@ int cf_bench_stack_start(cf_bench_stack_t *self, const cf_bench_stack_config_t *
         self->dir[0] = '\0';
         return cf_bench_stack_fail(self, "mkdtemp: %s", strerror(e));
     }
-    if (stack_write_secrets(self, config->aof_rewrite) < 0 || stack_free_ports(self) < 0)
+    if (stack_write_files(self, config->aof_rewrite) < 0 || stack_free_ports(self) < 0)
         return -1;
     return stack_start_daemons(self, config);
 }
