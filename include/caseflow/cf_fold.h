@@ -13,9 +13,11 @@
         (family, field), so that each counter is written once per batch;
       - the notifications, in the order they happened (topic and msgpack body);
       - the changes to the overdue deadlines (member "<case_id>|<limit>").
-    It also fires an overdue deadline (cf_fold_fire), for the worker's timer.
+    It also fires an overdue deadline (cf_fold_fire), for the worker's timer,
+    and, given the batch's clock (cf_fold_set_clock), the deadlines a batch
+    leaves already due.
 
-    No I/O, no Redis, no clock: the store reads the states before, and commits
+    No I/O, no Redis, no clock of its own: the store reads the states before, and commits
     the result in one atomic call after (guarded by the states it read, so
     that a fold computed from stale states is refused and run again).
     A fold object is reused from batch to batch; not thread-safe.          */
@@ -68,6 +70,13 @@ void cf_fold_apply(cf_fold_t *self, const cf_event_t *event, bool fresh);
     notification. Returns false (and changes nothing) when the case's state no
     longer has that deadline at due_ms.                                        */
 bool cf_fold_fire(cf_fold_t *self, const char *case_id, int limit, int64_t due_ms, int64_t now_ms);
+
+/*  The clock of the batch (ms; the timer's clock: cf:clock when an operator
+    set one, else the wall clock): a deadline that the batch leaves already
+    due by it fires as the batch closes, in the same output, instead of
+    going to the deadline set. -1, the default after cf_fold_reset: every
+    deadline goes to the set, for the timer.                                 */
+void cf_fold_set_clock(cf_fold_t *self, int64_t now_ms);
 
 /*  Closes the batch: settles the derived aggregates of every touched case and
     computes deadlines. Call once after the last cf_fold_apply / cf_fold_fire,

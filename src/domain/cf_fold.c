@@ -22,6 +22,7 @@ cf_fold_t *cf_fold_new(void)
 {
     cf_fold_t *self = cf_calloc(1, sizeof *self);
     msgpack_sbuffer_init(&self->notes_buf);
+    self->clock_ms = -1;
     return self;
 }
 
@@ -226,7 +227,14 @@ void cf_fold_reset(cf_fold_t *self)
     self->notes_n = self->members_n = self->deadlines_n = 0;
     self->changed_cases_n = self->changed_routes_n = 0;
     self->finished = false;
+    self->clock_ms = -1;
     self->error[0] = '\0';
+}
+
+void cf_fold_set_clock(cf_fold_t *self, int64_t now_ms)
+{
+    assert(self && !self->finished);
+    self->clock_ms = now_ms;
 }
 
 /* A new slot at the end of an array of items, kept zeroed past its count
@@ -356,8 +364,14 @@ bool cf_fold_fire(cf_fold_t *self, const char *case_id, int limit, int64_t due_m
     if (!c || !(c->due_set & (1u << limit)) || c->due[limit] != due_ms || due_ms > now_ms)
         return false;
     c->due_set &= (uint8_t) ~(1u << limit);
-    c->fired |= (uint8_t) (1u << limit);
     fold_deadline(self, c, limit, -1);
+    fold_fire(self, c, limit, due_ms, now_ms);
+    return true;
+}
+
+void fold_fire(cf_fold_t *self, fold_case_t *c, int limit, int64_t due_ms, int64_t now_ms)
+{
+    c->fired |= (uint8_t) (1u << limit);
     const char *word = cf_vocab_limit_alert((cf_limit_t) limit);
     int64_t late = now_ms - due_ms;             /* >= 0: floor is division */
     fold_kv_t kv[] = {
@@ -372,7 +386,6 @@ bool cf_fold_fire(cf_fold_t *self, const char *case_id, int limit, int64_t due_m
     char topic[64];
     cf_fmt(topic, sizeof topic, "alert.overdue.%s", word);
     fold_note(self, topic, kv, sizeof kv / sizeof *kv - !c->registered);
-    return true;
 }
 
 /* ---- the end of the batch -------------------------------------------------------- */

@@ -151,14 +151,25 @@ static bool due_of(const cf_fold_t *self, const fold_case_t *c, int limit, int64
     return runs && !__builtin_add_overflow(from, rules->overdue_ms[limit], due);
 }
 
-/* The deadline set in line with the case: u (due_set) is what the set holds. */
+/* The deadline set in line with the case: u (due_set) is what the set holds.
+   A deadline already due by the batch's clock (cf_fold_set_clock) fires
+   here, in the batch's own commit, instead of waiting in the set for the
+   timer: events applied long after they happened (a backlog, a replay)
+   would otherwise cost a ZADD now and the timer's reads, a second state
+   write and a ZREM a moment later. */
 static void sync_due(cf_fold_t *self, fold_case_t *c)
 {
     for (int limit = 0; limit < CF_LIMIT_COUNT; limit++) {
         unsigned bit = 1u << limit;
         int64_t due;
         bool want = !(c->fired & bit) && due_of(self, c, limit, &due);
-        if (want && (!(c->due_set & bit) || c->due[limit] != due)) {
+        if (want && self->clock_ms >= 0 && due <= self->clock_ms) {
+            if (c->due_set & bit) {
+                c->due_set &= (uint8_t) ~bit;
+                fold_deadline(self, c, limit, -1);
+            }
+            fold_fire(self, c, limit, due, self->clock_ms);
+        } else if (want && (!(c->due_set & bit) || c->due[limit] != due)) {
             c->due_set |= (uint8_t) bit;
             c->due[limit] = due;
             fold_deadline(self, c, limit, due);

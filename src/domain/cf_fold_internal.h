@@ -152,6 +152,7 @@ struct _cf_fold_t {
     FOLD_ARRAY(fold_deadline_t, deadlines);
     FOLD_ARRAY(size_t, changed_cases);
     FOLD_ARRAY(size_t, changed_routes);
+    int64_t clock_ms;                           /* cf_fold_set_clock's; -1: none */
     bool finished;
     char error[256];
 };
@@ -183,6 +184,11 @@ void fold_note(cf_fold_t *self, const char *topic, const fold_kv_t *kv, size_t n
 
 /*  Queues a deadline change of the case (due -1: removed).                  */
 void fold_deadline(cf_fold_t *self, const fold_case_t *c, int limit, int64_t due);
+
+/*  Fires the case's limit, due at due_ms, at now_ms: marks it fired (never
+    again) and queues its alert.overdue.<stage>. The caller has taken it out
+    of the deadline set, or never put it there.                             */
+void fold_fire(cf_fold_t *self, fold_case_t *c, int limit, int64_t due_ms, int64_t now_ms);
 
 fold_case_t *fold_find_case(cf_fold_t *self, const char *case_id);
 fold_route_t *fold_find_route(cf_fold_t *self, const char *route);

@@ -185,6 +185,7 @@ static int apply_fold(cf_store_t *self, const cf_event_t *events, size_t g,
                       cf_ack_status_t *statuses)
 {
     cf_fold_reset(self->fold);
+    cf_fold_set_clock(self->fold, self->apply_clock);
     if (apply_load(self, events, g) < 0)
         return -1;
     size_t n = self->start[g + 1] - self->start[g];

@@ -130,6 +130,7 @@ struct _cf_store_t {
     uint64_t conflicts;             /* transactions EXEC refused: a key watched changed */
     uint64_t backoff_seed;          /* of the waits between colliding attempts */
     long long eid_generation;       /* the markers' generation, as the last read round's TIME said */
+    int64_t apply_clock;            /* the overdue timer's clock, as the last read round read it */
     cf_store_err_t err;
     char errstr[256];
     cf_metric_t *latency, *errors;  /* NULL: not counted */
@@ -287,6 +288,11 @@ int cf_store_wait_replicas(cf_store_t *self);
     request's: its own (cf_store_set_requests), else the call's request's
     (cf_store_set_request); 0 for none.                                     */
 uint32_t cf_store_tag(const cf_store_t *self, size_t i);
+
+/*  The clock an operator set, from a GET cf:clock reply: *ms, or -1 when
+    none is set (nil); -1 with the error set when Redis refused the read
+    (cf_store_due.c).                                                        */
+int cf_store_take_clock(cf_store_t *self, const redisReply *reply, int64_t *ms);
 
 /*  The markers' generation (Redis's clock over --eid-ttl) of a TIME reply
     into *generation; 0, or -1 with the error (Redis's own words when it

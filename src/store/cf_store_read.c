@@ -7,6 +7,7 @@
     the markers' buckets hold every generation: "Dedupe markers"). */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_loop.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 #include "cf_commit_cache.h"
@@ -405,9 +406,12 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     size_t unwatch = cf_store_append_unwatch(self);
     size_t claims = apply_append_claims(self);
     /* Redis's clock, in the same round trip as the reads: the generation
-       the markers read are judged by and the commit's are written in */
+       the markers read are judged by and the commit's are written in; and
+       the overdue timer's clock, by which the fold fires the deadlines a
+       batch leaves already due (cf_fold_set_clock) */
     self->lane = 0;
     cf_store_appendf(self, NULL, "TIME");
+    cf_store_appendf(self, CF_KEYS_CLOCK, "GET " CF_KEYS_CLOCK);
     size_t total = 0;
     for (size_t g = 0; g < self->groups; g++) {
         self->read_start[g] = total;
@@ -431,6 +435,14 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     if (cf_store_get_reply(self, &reply, "TIME") < 0)
         return -1;
     int rc = cf_store_take_generation(self, reply, &self->eid_generation);
+    freeReplyObject(reply);
+    if (cf_store_get_reply(self, &reply, "GET " CF_KEYS_CLOCK) < 0)
+        return -1;
+    int64_t clock;
+    if (cf_store_take_clock(self, reply, &clock) < 0)
+        rc = -1;
+    else
+        self->apply_clock = clock >= 0 ? clock : cf_wall_ms();
     freeReplyObject(reply);
     for (size_t r = 0; r < total; r++) {
         if (cf_store_get_reply(self, &reply, "reading the batch's states") < 0) {

@@ -47,6 +47,7 @@ typedef struct {
     size_t notes_n;
     char seen[MAX_ITEMS * 2][CF_EVENT_ID_MAX + 1];
     size_t seen_n;
+    int64_t clock;              /* the batches' (cf_fold_set_clock); -1: none */
     char text[16384];
 } model_t;
 
@@ -75,6 +76,7 @@ static int setup(void **state)
 {
     model_t *m = calloc(1, sizeof *m);
     m->fold = cf_fold_new();
+    m->clock = -1;
     model_rules(m, NULL);
     *state = m;
     return 0;
@@ -248,6 +250,8 @@ static void model_apply(model_t *m, const cf_event_t *ev, size_t n)
 {
     cf_fold_t *fold = m->fold;
     cf_fold_reset(fold);
+    if (m->clock >= 0)
+        cf_fold_set_clock(fold, m->clock);
     const char *loaded[MAX_ITEMS];
     bool loaded_case[MAX_ITEMS];
     size_t loaded_n = 0;
@@ -957,14 +961,21 @@ static void test_spike_once_per_spike(void **state)
     assert_int_equal(cf_fold_notes(m->fold), 0);
 }
 
-static void test_overdue_by_time_alone(void **state)
+/* Three deadlines: CASE_A's registered_departed at T0 + 60 days, CASE_B's
+   detained at T0 + 35 days and registered_departed at T0 + 60 days. */
+static void overdue_events(cf_event_t ev[3])
 {
-    model_t *m = *state;
-    cf_event_t ev[3];
     cf_test_register(&ev[0], "o-0", CASE_A, "CH-AVR", "f", "\3");
     cf_test_stage(&ev[1], "o-1", CASE_B, CF_EV_CASE_DETAINED);
     cf_test_register(&ev[2], "o-2", CASE_B, "EU-IOM-JI", "m", "\3");
     at(&ev[1], T0 + 5 * DAY);
+}
+
+static void test_overdue_by_time_alone(void **state)
+{
+    model_t *m = *state;
+    cf_event_t ev[3];
+    overdue_events(ev);
     model_apply(m, ev, 3);
     assert_int_equal(model_fire(m, T0 + 34 * DAY), 0);
     assert_int_equal(model_fire(m, T0 + 35 * DAY), 1);
@@ -998,6 +1009,85 @@ static void test_overdue_by_time_alone(void **state)
     assert_false(cf_fold_fire(m->fold, "not-loaded", CF_LIMIT_DETAINED, 0, T0));
     cf_fold_finish(m->fold);
     assert_int_equal(cf_fold_cases(m->fold), 0);
+}
+
+/* The events of test_overdue_by_time_alone, applied with the clock past
+   their deadlines: each fires in the batch's own output, as the timer
+   would have fired it, and none goes to the deadline set. */
+static void test_overdue_fired_as_applied(void **state)
+{
+    model_t *m = *state;
+    const int64_t now = T0 + 61 * DAY;
+    cf_event_t ev[3];
+    overdue_events(ev);
+    /* the timer's way: to the set as applied, fired a moment later */
+    model_apply(m, ev, 3);
+    size_t applied_notes = m->notes_n;
+    assert_int_equal(m->dues_n, 3);
+    assert_int_equal(model_fire(m, now), 3);
+    assert_int_equal(m->dues_n, 0);
+    blob_t timer[2];
+    memcpy(timer, m->cases, sizeof timer);
+    char timer_alerts[3][700];
+    for (size_t i = 0; i < 3; i++)
+        snprintf(timer_alerts[i], sizeof timer_alerts[i], "%s %s", m->notes[applied_notes + i].topic,
+                 m->notes[applied_notes + i].body);
+    /* the same events with the batch's clock at now */
+    model_clear(m);
+    free(m->notes);
+    m->notes = NULL;
+    m->clock = now;
+    model_apply(m, ev, 3);
+    assert_int_equal(m->dues_n, 0);
+    assert_int_equal(m->notes_n, applied_notes + 3);
+    for (size_t k = 0; k < 3; k++) {           /* the same alerts, bodies and all */
+        bool found = false;
+        for (size_t i = applied_notes; i < m->notes_n; i++) {
+            char text[700];
+            snprintf(text, sizeof text, "%s %s", m->notes[i].topic, m->notes[i].body);
+            found |= strcmp(text, timer_alerts[k]) == 0;
+        }
+        assert_true(found);
+    }
+    for (size_t k = 0; k < 2; k++) {           /* and the same states */
+        blob_t *b = blob_find(m->cases, &m->cases_n, timer[k].key, false);
+        assert_non_null(b);
+        assert_int_equal(b->len, timer[k].len);
+        assert_memory_equal(b->bytes, timer[k].bytes, b->len);
+    }
+    assert_int_equal(model_fire(m, T0 + 900 * DAY), 0);     /* once each */
+    /* a deadline in the set, due by the clock of a batch that touches its
+       case, leaves the set and fires there; another case's stays */
+    m->clock = T0;
+    cf_event_t more[3];
+    cf_test_register(&more[0], "o-5", "00000003000000000000000000000000", "CH-AVR", "f", "\3");
+    cf_test_register(&more[1], "o-6", "00000004000000000000000000000000", "CH-AVR", "f", "\3");
+    model_apply(m, more, 2);
+    assert_int_equal(m->dues_n, 2);
+    m->clock = now;
+    cf_test_stage(&more[2], "o-7", "00000003000000000000000000000000", CF_EV_CASE_SCREENED);
+    size_t before = m->notes_n;
+    model_apply(m, more + 2, 1);
+    assert_int_equal(m->dues_n, 1);
+    assert_string_equal(m->dues[0].member, "00000004000000000000000000000000|registered_departed");
+    assert_int_equal(m->notes_n, before + 2);  /* case.CH-AVR.screened and the alert */
+    assert_string_equal(m->notes[m->notes_n - 1].topic, "alert.overdue.registered");
+    assert_non_null(strstr(m->notes[m->notes_n - 1].body, "now=1714521600000 overdue_days=1 "));
+    /* a deadline not yet due by the clock goes to the set; one due at the
+       clock's very millisecond fires (as the timer's: due <= now) */
+    m->clock = T0 + 60 * DAY - 1;
+    cf_test_register(&more[0], "o-8", "00000005000000000000000000000000", "CH-AVR", "f", "\3");
+    before = m->notes_n;
+    model_apply(m, more, 1);
+    assert_int_equal(m->dues_n, 2);
+    for (size_t i = before; i < m->notes_n; i++)
+        assert_null(strstr(m->notes[i].topic, "overdue"));
+    m->clock = T0 + 60 * DAY;
+    cf_test_register(&more[0], "o-9", "00000006000000000000000000000000", "CH-AVR", "f", "\3");
+    model_apply(m, more, 1);
+    assert_int_equal(m->dues_n, 2);
+    assert_string_equal(m->notes[m->notes_n - 1].topic, "alert.overdue.registered");
+    assert_non_null(strstr(m->notes[m->notes_n - 1].body, "overdue_days=0 "));
 }
 
 static void test_closed_case_has_no_deadline(void **state)
@@ -1149,7 +1239,8 @@ int main(void)
         T(test_services_wait_for_registration), T(test_funding_and_flows),
         T(test_any_order_same_counters), T(test_every_permutation),
         T(test_vulnerable_once_per_flag), T(test_predeparture), T(test_spike_once_per_spike),
-        T(test_overdue_by_time_alone), T(test_closed_case_has_no_deadline),
+        T(test_overdue_by_time_alone), T(test_overdue_fired_as_applied),
+        T(test_closed_case_has_no_deadline),
         T(test_state_round_trip), T(test_garbage_state), T(test_overflow_fails_the_batch),
         T(test_bad_rules),
 #undef T

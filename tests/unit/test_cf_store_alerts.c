@@ -26,7 +26,10 @@ static int setup(void **state)
         return -1;
     fixture_t *f = *state;
     cf_test_default_rules(f->store);
-    return 0;
+    /* the clock the apply path fires due deadlines by: the events happen at
+       T0 and after, so that their deadlines wait for the timer, which each
+       test drives with a clock of its own (cf_store_fire_due) */
+    return cf_store_set_clock(f->store, T0);
 }
 
 /* Another worker's store on the fixture's Redis. */
@@ -157,6 +160,47 @@ static void test_overdue_by_time_alone(void **state)
 
 /* A step fires the alerts of the 16 shards it looks at and says where the
    next one looks: the worker answers its jobs between steps. */
+/* The apply path fires a deadline already due by the timer's clock in the
+   batch's own commit (cf_fold_set_clock): an operator's clock (cf:clock),
+   else the wall clock; nothing of it waits in the deadline set. */
+static void test_overdue_fired_as_applied(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_register(&ev[0], "oa-0", CASE_A, "CH-AVR", "f", "\3");
+    assert_string_equal(cf_test_apply(f, ev, 1), "a");      /* the clock at T0: to the set */
+    assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_A_SHARD "}:due"), 1);
+    assert_int_equal(cf_store_set_clock(f->store, T0 + 61 * DAY), 0);
+    cf_test_notes_clear(f);
+    cf_test_stage(&ev[0], "oa-1", CASE_A, CF_EV_CASE_SCREENED);     /* touches the case */
+    cf_test_register(&ev[1], "oa-2", CASE_B, "EU-IOM-JI", "m", "\3");
+    assert_string_equal(cf_test_apply(f, ev, 2), "aa");
+    assert_string_equal(cf_test_sorted_topics(f), "alert.overdue.registered "
+                        "alert.overdue.registered case.CH-AVR.screened "
+                        "case.EU-IOM-JI.registered ");
+    assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_A_SHARD "}:due"), 0);
+    assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_B_SHARD "}:due"), 0);
+    unsigned fired;
+    assert_int_equal(cf_store_fire_due(f->store, T0 + 900 * DAY, 0, &fired), 0);
+    assert_int_equal(fired, 0);                    /* once each */
+    assert_non_null(strstr(cf_test_case_state(f, (unsigned) atoi(CASE_B_SHARD), CASE_B),
+                           "o|registered_departed=1 "));
+    /* no operator's clock: the wall clock, years past T0 */
+    assert_int_equal(cf_store_set_clock(f->store, -1), 0);
+    cf_test_notes_clear(f);
+    cf_test_register(&ev[2], "oa-3", "00000003000000000000000000000000", "CH-AVR", "f", "\3");
+    assert_string_equal(cf_test_apply(f, ev + 2, 1), "a");
+    assert_string_equal(cf_test_sorted_topics(f), "alert.overdue.registered "
+                        "case.CH-AVR.registered ");
+    assert_int_equal(cf_test_count_keys(f, ":due"), 0);      /* no deadline set left */
+    /* a clock Redis will not give the worker fails the batch, with its reason */
+    cf_test_integer(f, "HSET cf:clock x 1");
+    cf_test_stage(&ev[2], "oa-4", "00000003000000000000000000000000", CF_EV_CASE_SCREENED);
+    cf_ack_status_t status;
+    assert_int_equal(cf_store_apply(f->store, ev + 2, 1, &status), -1);
+    assert_non_null(strstr(cf_store_error(f->store), "GET cf:clock: WRONGTYPE"));
+}
+
 static void test_overdue_step_by_step(void **state)
 {
     fixture_t *f = *state;
@@ -275,6 +319,9 @@ static void test_clock(void **state)
     fixture_t *f = *state;
     int64_t ms;
     assert_int_equal(cf_store_clock(f->store, &ms), 0);
+    assert_int_equal(ms, T0);                   /* setup's */
+    assert_int_equal(cf_store_set_clock(f->store, -1), 0);
+    assert_int_equal(cf_store_clock(f->store, &ms), 0);
     assert_int_equal(ms, -1);
     assert_int_equal(cf_store_set_clock(f->store, T0), 0);
     assert_int_equal(cf_store_clock(f->store, &ms), 0);
@@ -303,6 +350,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_predeparture, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_spike_once_per_spike, setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_by_time_alone, setup, cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_overdue_fired_as_applied, setup,
+                                        cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_step_bounded, setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_overdue_step_by_step, setup,

@@ -510,6 +510,7 @@ static void test_timer_refuses_the_owners_transaction(void **state)
     fixture_t *f = *state;
     unsigned s = (unsigned) atoi(CASE_A_SHARD);
     cf_test_default_rules(f->store);
+    assert_int_equal(cf_store_set_clock(f->store, T0), 0);  /* its deadline: the timer's */
     cf_event_t registered, screened;
     cf_test_register(&registered, "tr-r", CASE_A, "CH-AVR", "f", "\3");    /* a deadline */
     assert_string_equal(cf_test_apply(f, &registered, 1), "a");
@@ -640,6 +641,7 @@ static void test_owner_cache_kept_by_its_timer(void **state)
     cf_event_t ev[3];
     unsigned s = (unsigned) atoi(CASE_A_SHARD);
     cf_test_default_rules(f->store);
+    assert_int_equal(cf_store_set_clock(f->store, T0), 0);  /* its deadline: the timer's */
     cf_test_register(&ev[0], "ot-r", CASE_A, "CH-AVR", "f", "\3");    /* a deadline in s */
     funding(f, &ev[1], "ot-", 5, (int) s);
     funding(f, &ev[2], "ou-", 7, (int) s);
