@@ -331,13 +331,13 @@ int cf_store_fire_due(cf_store_t *self, int64_t now_ms, int64_t seen_ms, unsigne
     return rc;
 }
 
-int cf_store_take_clock(cf_store_t *self, const redisReply *reply, int64_t *ms)
+int cf_store_take_clock(cf_store_t *self, const redisReply *reply, cf_store_err_t err, int64_t *ms)
 {
     *ms = -1;
     if (reply->type == REDIS_REPLY_STRING)
         *ms = strtoll(reply->str, NULL, 10);
     else if (reply->type != REDIS_REPLY_NIL)     /* a refusal (NOPERM, WRONGTYPE) says which */
-        return cf_store_fail(self, CF_STORE_ERR_REDIS, "GET " DUE_CLOCK_KEY ": %s",
+        return cf_store_fail(self, err, "GET " DUE_CLOCK_KEY ": %s",
                              reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
     return 0;
 }
@@ -352,7 +352,7 @@ int cf_store_clock(cf_store_t *self, int64_t *ms)
     redisReply *reply = cf_store_command(self, DUE_CLOCK_KEY, "GET " DUE_CLOCK_KEY);
     if (!reply)
         return -1;
-    int rc = cf_store_take_clock(self, reply, ms);
+    int rc = cf_store_take_clock(self, reply, CF_STORE_ERR_REDIS, ms);
     freeReplyObject(reply);
     return rc;
 }

@@ -290,9 +290,9 @@ int cf_store_wait_replicas(cf_store_t *self);
 uint32_t cf_store_tag(const cf_store_t *self, size_t i);
 
 /*  The clock an operator set, from a GET cf:clock reply: *ms, or -1 when
-    none is set (nil); -1 with the error set when Redis refused the read
-    (cf_store_due.c).                                                        */
-int cf_store_take_clock(cf_store_t *self, const redisReply *reply, int64_t *ms);
+    none is set (nil); -1 with the error set, of code err, when Redis
+    refused the read (cf_store_due.c).                                       */
+int cf_store_take_clock(cf_store_t *self, const redisReply *reply, cf_store_err_t err, int64_t *ms);
 
 /*  The markers' generation (Redis's clock over --eid-ttl) of a TIME reply
     into *generation; 0, or -1 with the error (Redis's own words when it

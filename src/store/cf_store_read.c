@@ -438,8 +438,11 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     freeReplyObject(reply);
     if (cf_store_get_reply(self, &reply, "GET " CF_KEYS_CLOCK) < 0)
         return -1;
+    /* a clock Redis refuses (NOPERM, WRONGTYPE) is no event's fault: an
+       outage, so that the worker keeps the job and retries, and sets no
+       good event aside */
     int64_t clock;
-    if (cf_store_take_clock(self, reply, &clock) < 0)
+    if (cf_store_take_clock(self, reply, CF_STORE_ERR_IO, &clock) < 0)
         rc = -1;
     else
         self->apply_clock = clock >= 0 ? clock : cf_wall_ms();

@@ -193,12 +193,18 @@ static void test_overdue_fired_as_applied(void **state)
     assert_string_equal(cf_test_sorted_topics(f), "alert.overdue.registered "
                         "case.CH-AVR.registered ");
     assert_int_equal(cf_test_count_keys(f, ":due"), 0);      /* no deadline set left */
-    /* a clock Redis will not give the worker fails the batch, with its reason */
+    /* a clock Redis will not give is an outage (the worker keeps the job and
+       retries, setting no event aside), with Redis's reason; nothing is
+       written until it is readable again */
     cf_test_integer(f, "HSET cf:clock x 1");
     cf_test_stage(&ev[2], "oa-4", "00000003000000000000000000000000", CF_EV_CASE_SCREENED);
     cf_ack_status_t status;
     assert_int_equal(cf_store_apply(f->store, ev + 2, 1, &status), -1);
+    assert_int_equal(cf_store_error_code(f->store), CF_STORE_ERR_IO);
     assert_non_null(strstr(cf_store_error(f->store), "GET cf:clock: WRONGTYPE"));
+    assert_int_equal(cf_test_marker(f, &ev[2]), -1);
+    cf_test_integer(f, "DEL cf:clock");
+    assert_string_equal(cf_test_apply(f, ev + 2, 1), "a");
 }
 
 static void test_overdue_step_by_step(void **state)
