@@ -116,6 +116,10 @@ void cf_fold_note(const cf_fold_t *self, size_t i, const char **topic, const voi
 /*  Deadline changes: member "<case_id>|<limit name>", and due_ms >= 0 to add
     or move it, -1 to remove it.                                              */
 size_t cf_fold_deadlines(const cf_fold_t *self);
+
+/*  How many alert.overdue.* notifications the batch holds (cf_fold_fire's,
+    and those fired as the batch closed by its clock).                       */
+size_t cf_fold_overdue_fired(const cf_fold_t *self);
 void cf_fold_deadline(const cf_fold_t *self, size_t i, const char **member, size_t *member_len,
                       int64_t *due_ms);
 

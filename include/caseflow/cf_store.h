@@ -189,6 +189,11 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
     applied): each was read and computed again. A measure of contention.   */
 uint64_t cf_store_conflicts(const cf_store_t *self);
 
+/*  How many overdue alerts this store's apply path fired, in the commits
+    that landed: the deadlines a batch left already due by the clock
+    (docs/notifications.md). The timer's are cf_store_fire_due's count.   */
+uint64_t cf_store_alerts_fired(const cf_store_t *self);
+
 /*  The request the next cf_store_apply calls serve: an opaque id of at
     most CF_STORE_REQUEST_MAX bytes (copied), the same for every attempt of
     one producer request (the worker passes the broker's job id, which a

@@ -228,6 +228,7 @@ void cf_fold_reset(cf_fold_t *self)
     self->changed_cases_n = self->changed_routes_n = 0;
     self->finished = false;
     self->clock_ms = -1;
+    self->overdue_fired = 0;
     self->error[0] = '\0';
 }
 
@@ -372,6 +373,7 @@ bool cf_fold_fire(cf_fold_t *self, const char *case_id, int limit, int64_t due_m
 void fold_fire(cf_fold_t *self, fold_case_t *c, int limit, int64_t due_ms, int64_t now_ms)
 {
     c->fired |= (uint8_t) (1u << limit);
+    self->overdue_fired++;
     const char *word = cf_vocab_limit_alert((cf_limit_t) limit);
     int64_t late = now_ms - due_ms;             /* >= 0: floor is division */
     fold_kv_t kv[] = {

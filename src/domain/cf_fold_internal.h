@@ -153,6 +153,7 @@ struct _cf_fold_t {
     FOLD_ARRAY(size_t, changed_cases);
     FOLD_ARRAY(size_t, changed_routes);
     int64_t clock_ms;                           /* cf_fold_set_clock's; -1: none */
+    size_t overdue_fired;                       /* overdue alerts queued in this batch */
     bool finished;
     char error[256];
 };

@@ -88,6 +88,12 @@ void cf_fold_note(const cf_fold_t *self, size_t i, const char **topic, const voi
     *body_len = n->body_len;
 }
 
+size_t cf_fold_overdue_fired(const cf_fold_t *self)
+{
+    assert(self && self->finished);
+    return self->overdue_fired;
+}
+
 size_t cf_fold_deadlines(const cf_fold_t *self)
 {
     assert(self && self->finished);

@@ -125,6 +125,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->waiting);
     free(self->group_lane);
     free(self->probes);
+    free(self->group_alerts);
     free(self->fifo);
     free(self->slots);
     free(self->watched);

@@ -287,6 +287,7 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
         rc = apply_fold(self, events, g, statuses);
         if (rc == 0 && apply_build(self, events, g)) {
             self->commit_state[g] = CF_STORE_COMMIT_SEND;
+            self->group_alerts[g] = cf_fold_overdue_fired(self->fold);
             send++;
         }
     }
@@ -301,8 +302,11 @@ static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_stat
             rc = -1;
         else if (run > 0 && rc == 0)
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
-        for (size_t g = 0; g < self->groups; g++)
+        for (size_t g = 0; g < self->groups; g++) {
             self->pending[g] = self->commit_state[g] == CF_STORE_COMMIT_CONFLICT;
+            if (self->commit_state[g] == CF_STORE_COMMIT_DONE)
+                self->alerts_fired += self->group_alerts[g];
+        }
     }
     cf_store_free_reads(self);
     *left = 0;

@@ -120,6 +120,12 @@ uint64_t cf_store_conflicts(const cf_store_t *self)
     return self->conflicts;
 }
 
+uint64_t cf_store_alerts_fired(const cf_store_t *self)
+{
+    assert(self);
+    return self->alerts_fired;
+}
+
 /* cf_commit's callback: appends the command to the pipeline, toward the
    node of the commit being emitted (self->emit_slot). */
 static void commit_emit(void *arg, size_t argc, const char **argv, const size_t *argvlen)

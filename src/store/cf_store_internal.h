@@ -114,6 +114,7 @@ struct _cf_store_t {
     unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
     unsigned char *group_lane;      /* each group: its lane in its wave (0 on one server) */
     unsigned char *probes;          /* each group: the type probes at the end of its reads */
+    size_t *group_alerts;           /* each group: the overdue alerts its commit fires */
     const unsigned char *commit_lanes;  /* cf_store_commit_run's commits' lanes; NULL: lane 0 */
     size_t fenced_events;           /* of the last cf_store_apply, left busy */
     redisReply **reads;             /* the replies of the read round */
@@ -128,6 +129,7 @@ struct _cf_store_t {
     uint32_t *event_tags;           /* cf_store_set_requests: each event's, for one call */
     size_t event_tag_count, event_tag_capacity;
     uint64_t conflicts;             /* transactions EXEC refused: a key watched changed */
+    uint64_t alerts_fired;          /* overdue alerts of the apply path's commits that landed */
     uint64_t backoff_seed;          /* of the waits between colliding attempts */
     long long eid_generation;       /* the markers' generation, as the last read round's TIME said */
     int64_t apply_clock;            /* the overdue timer's clock, as the last read round read it */

@@ -48,6 +48,7 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
         self->waiting = cf_realloc(self->waiting, count * sizeof *self->waiting);
         self->group_lane = cf_realloc(self->group_lane, count * sizeof *self->group_lane);
         self->probes = cf_realloc(self->probes, count * sizeof *self->probes);
+        self->group_alerts = cf_realloc(self->group_alerts, count * sizeof *self->group_alerts);
         self->order_capacity = count;
     }
     unsigned *shard_of = self->shard;

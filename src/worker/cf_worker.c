@@ -38,6 +38,7 @@ typedef struct {
     cf_metric_t *conflicts;         /* commits refused by a guard and redone */
     cf_metric_t *fenced;            /* jobs a fence refused, handed back */
     uint64_t conflicts_seen;        /* cf_store_conflicts() when last added */
+    uint64_t alerts_fired_seen;     /* cf_store_alerts_fired() when last added */
 } worker_metrics_t;
 
 typedef struct {
@@ -199,13 +200,17 @@ static void worker_notice(const void *apply, size_t index, const char **topic,
 }
 
 
-/* Adds the commits the store redid since the last look (cf_store_conflicts
-   counts them over the store's life) to the metric. */
-static void worker_count_conflicts(cf_worker_t *self)
+/* Adds the commits the store redid and the overdue alerts its apply path
+   fired since the last look (the store counts both over its life) to the
+   metrics; the timer's alerts are added as it fires them. */
+static void worker_count_store(cf_worker_t *self)
 {
     uint64_t now = cf_store_conflicts(self->store);
     cf_metric_add(self->metrics.conflicts, now - self->metrics.conflicts_seen);
     self->metrics.conflicts_seen = now;
+    now = cf_store_alerts_fired(self->store);
+    cf_metric_add(self->metrics.alerts_fired, now - self->metrics.alerts_fired_seen);
+    self->metrics.alerts_fired_seen = now;
 }
 
 /* Runs the oldest job and answers DONE. -1 when Redis failed (keep it): a
@@ -255,7 +260,7 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
     link->last_sent = cf_clock_ms();
     self->events_done += count;
     cf_metric_inc(self->metrics.jobs[job->careful]);
-    worker_count_conflicts(self);
+    worker_count_store(self);
     return 0;
 }
 
@@ -522,7 +527,8 @@ static void worker_metrics_new(cf_metrics_t *registry, cf_apply_t *apply, cf_sto
     out->jobs[1] = cf_metrics_counter(registry, "caseflow_worker_jobs_total", help,
                                       "run=\"careful\"");
     out->alerts_fired = cf_metrics_counter(registry, "caseflow_worker_overdue_alerts_total",
-                                           "Overdue alerts fired.", NULL);
+        "Overdue alerts fired, by the timer or by the apply path (deadlines already due "
+        "as their events are applied).", NULL);
     out->markers_swept = cf_metrics_counter(registry, "caseflow_worker_markers_swept_total",
         "Expired dedupe markers deleted by the sweep (docs/storage.md, \"Dedupe markers\").",
         NULL);

@@ -1038,6 +1038,7 @@ static void test_overdue_fired_as_applied(void **state)
     m->notes = NULL;
     m->clock = now;
     model_apply(m, ev, 3);
+    assert_int_equal(cf_fold_overdue_fired(m->fold), 3);
     assert_int_equal(m->dues_n, 0);
     assert_int_equal(m->notes_n, applied_notes + 3);
     for (size_t k = 0; k < 3; k++) {           /* the same alerts, bodies and all */
@@ -1079,6 +1080,7 @@ static void test_overdue_fired_as_applied(void **state)
     cf_test_register(&more[0], "o-8", "00000005000000000000000000000000", "CH-AVR", "f", "\3");
     before = m->notes_n;
     model_apply(m, more, 1);
+    assert_int_equal(cf_fold_overdue_fired(m->fold), 0);
     assert_int_equal(m->dues_n, 2);
     for (size_t i = before; i < m->notes_n; i++)
         assert_null(strstr(m->notes[i].topic, "overdue"));

@@ -178,6 +178,7 @@ static void test_overdue_fired_as_applied(void **state)
     assert_string_equal(cf_test_sorted_topics(f), "alert.overdue.registered "
                         "alert.overdue.registered case.CH-AVR.screened "
                         "case.EU-IOM-JI.registered ");
+    assert_int_equal(cf_store_alerts_fired(f->store), 2);   /* the worker's metric's */
     assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_A_SHARD "}:due"), 0);
     assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_B_SHARD "}:due"), 0);
     unsigned fired;
@@ -192,6 +193,7 @@ static void test_overdue_fired_as_applied(void **state)
     assert_string_equal(cf_test_apply(f, ev + 2, 1), "a");
     assert_string_equal(cf_test_sorted_topics(f), "alert.overdue.registered "
                         "case.CH-AVR.registered ");
+    assert_int_equal(cf_store_alerts_fired(f->store), 3);
     assert_int_equal(cf_test_count_keys(f, ":due"), 0);      /* no deadline set left */
     /* a clock Redis will not give is an outage (the worker keeps the job and
        retries, setting no event aside), with Redis's reason; nothing is
@@ -205,6 +207,7 @@ static void test_overdue_fired_as_applied(void **state)
     assert_int_equal(cf_test_marker(f, &ev[2]), -1);
     cf_test_integer(f, "DEL cf:clock");
     assert_string_equal(cf_test_apply(f, ev + 2, 1), "a");
+    assert_int_equal(cf_store_alerts_fired(f->store), 3);   /* fired once */
 }
 
 static void test_overdue_step_by_step(void **state)
