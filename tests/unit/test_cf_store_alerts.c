@@ -158,8 +158,6 @@ static void test_overdue_by_time_alone(void **state)
     assert_int_equal(cf_test_integer(f, "ZCARD cf:{s" CASE_B_SHARD "}:due"), 0);
 }
 
-/* A step fires the alerts of the 16 shards it looks at and says where the
-   next one looks: the worker answers its jobs between steps. */
 /* The apply path fires a deadline already due by the timer's clock in the
    batch's own commit (cf_fold_set_clock): an operator's clock (cf:clock),
    else the wall clock; nothing of it waits in the deadline set. */
@@ -210,6 +208,8 @@ static void test_overdue_fired_as_applied(void **state)
     assert_int_equal(cf_store_alerts_fired(f->store), 3);   /* fired once */
 }
 
+/* A step fires the alerts of the 16 shards it looks at and says where the
+   next one looks: the worker answers its jobs between steps. */
 static void test_overdue_step_by_step(void **state)
 {
     fixture_t *f = *state;
