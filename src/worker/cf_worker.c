@@ -200,17 +200,23 @@ static void worker_notice(const void *apply, size_t index, const char **topic,
 }
 
 
+/* Adds to metric what a count kept over the store's life grew by since
+   *seen, its value at the last look. */
+static void worker_count_since(cf_metric_t *metric, uint64_t now, uint64_t *seen)
+{
+    cf_metric_add(metric, now - *seen);
+    *seen = now;
+}
+
 /* Adds the commits the store redid and the overdue alerts its apply path
-   fired since the last look (the store counts both over its life) to the
-   metrics; the timer's alerts are added as it fires them. */
+   fired since the last look to the metrics; the timer's alerts are added
+   as it fires them. */
 static void worker_count_store(cf_worker_t *self)
 {
-    uint64_t now = cf_store_conflicts(self->store);
-    cf_metric_add(self->metrics.conflicts, now - self->metrics.conflicts_seen);
-    self->metrics.conflicts_seen = now;
-    now = cf_store_alerts_fired(self->store);
-    cf_metric_add(self->metrics.alerts_fired, now - self->metrics.alerts_fired_seen);
-    self->metrics.alerts_fired_seen = now;
+    worker_count_since(self->metrics.conflicts, cf_store_conflicts(self->store),
+                       &self->metrics.conflicts_seen);
+    worker_count_since(self->metrics.alerts_fired, cf_store_alerts_fired(self->store),
+                       &self->metrics.alerts_fired_seen);
 }
 
 /* Runs the oldest job and answers DONE. -1 when Redis failed (keep it): a
