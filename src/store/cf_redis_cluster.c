@@ -17,6 +17,8 @@
 #include <hiredis/hiredis.h>
 
 #define TRYAGAIN_WAIT_MS    20      /* a migration moves a slot's keys in a few ms */
+#define REDIRECT_WAIT_MS    10      /* the first wait of a batch redirected again, doubled */
+#define REDIRECT_WAIT_MAX   200     /* each round after, up to this */
 
 cf_redis_cluster_t *cf_redis_cluster_new(const char *host, int port, const cf_redis_auth_t *auth,
                                          cf_redis_mode_t mode, int timeout_ms)
@@ -343,6 +345,23 @@ static int round_read(cf_redis_cluster_t *self, bool *wait)
     return 0;
 }
 
+/* How long to wait before round + 1 of a batch still redirected: nothing
+   after the first round (a MOVED of a map that was old: the next node
+   answers), then REDIRECT_WAIT_MS doubling up to REDIRECT_WAIT_MAX, about
+   2 s over CF_REDIS_CLUSTER_ROUNDS. Redirected again means the nodes
+   disagree about a slot, as for a moment after a failover until the new
+   master's claim has been gossiped; asking again at once only uses the
+   rounds up. */
+static long round_patience_ms(const cf_redis_cluster_t *self, int round)
+{
+    if (round < 1 || cf_redis_pipe_answered(self->pipe))
+        return 0;
+    long ms = REDIRECT_WAIT_MS;
+    for (int r = 1; r < round && ms < REDIRECT_WAIT_MAX; r++)
+        ms *= 2;
+    return ms < REDIRECT_WAIT_MAX ? ms : REDIRECT_WAIT_MAX;
+}
+
 /* Runs the queued batch until every command has its reply. */
 static int cluster_run(cf_redis_cluster_t *self)
 {
@@ -361,8 +380,9 @@ static int cluster_run(cf_redis_cluster_t *self)
         self->written = false;
         if ((!written && round_write(self) < 0) || round_read(self, &wait) < 0)
             return -1;
-        if (wait)
-            nanosleep(&(struct timespec) { 0, TRYAGAIN_WAIT_MS * 1000000L }, NULL);
+        long ms = wait ? TRYAGAIN_WAIT_MS : round_patience_ms(self, round);
+        if (ms)
+            nanosleep(&(struct timespec) { ms / 1000, ms % 1000 * 1000000L }, NULL);
     }
     return 0;
 }
