@@ -5,16 +5,30 @@
 #ifndef CF_PACK_H
 #define CF_PACK_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <msgpack.h>
 
-/*  A C string (not NULL) as a msgpack str.                                  */
-void cf_pack_str(msgpack_packer *pk, const char *s);
-
 /*  len bytes of s as a msgpack str (s may be NULL when len is 0).          */
-void cf_pack_strn(msgpack_packer *pk, const char *s, size_t len);
+static inline void cf_pack_strn(msgpack_packer *pk, const char *s, size_t len)
+{
+    assert(pk && (s || len == 0));
+    msgpack_pack_str(pk, len);
+    if (len)                    /* s may be NULL, which memcpy may not see */
+        msgpack_pack_str_body(pk, s, len);
+}
+
+/*  A C string (not NULL) as a msgpack str. Inline, as are the map members
+    of a string key below, so that a literal's length is worked out when
+    compiling: the fold and the notices pack keys for every event.          */
+static inline void cf_pack_str(msgpack_packer *pk, const char *s)
+{
+    assert(pk && s);
+    cf_pack_strn(pk, s, strlen(s));
+}
 
 /*  A C string, or nil when s is NULL.                                       */
 void cf_pack_str_or_nil(msgpack_packer *pk, const char *s);
@@ -27,8 +41,18 @@ void cf_pack_strn_or_nil(msgpack_packer *pk, const char *s, size_t len);
 void cf_pack_bool(msgpack_packer *pk, bool value);
 
 /*  Map members: the string key, then its value.                             */
-void cf_pack_key_str(msgpack_packer *pk, const char *key, const char *value);
-void cf_pack_key_uint(msgpack_packer *pk, const char *key, uint64_t value);
+static inline void cf_pack_key_str(msgpack_packer *pk, const char *key, const char *value)
+{
+    cf_pack_str(pk, key);
+    cf_pack_str(pk, value);
+}
+
+static inline void cf_pack_key_uint(msgpack_packer *pk, const char *key, uint64_t value)
+{
+    cf_pack_str(pk, key);
+    msgpack_pack_uint64(pk, value);
+}
+
 void cf_pack_key_real(msgpack_packer *pk, const char *key, double value);
 void cf_pack_key_bool(msgpack_packer *pk, const char *key, bool value);
 

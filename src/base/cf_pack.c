@@ -1,23 +1,9 @@
 /*  cf_pack: msgpack strings, nil for what is absent, and map members; see
-    cf_pack.h.                                                               */
+    cf_pack.h (where the string packers that run per event are inline).     */
 #include "caseflow/cf_pack.h"
 
 #include <assert.h>
 #include <string.h>
-
-void cf_pack_str(msgpack_packer *pk, const char *s)
-{
-    assert(pk && s);
-    cf_pack_strn(pk, s, strlen(s));
-}
-
-void cf_pack_strn(msgpack_packer *pk, const char *s, size_t len)
-{
-    assert(pk && (s || len == 0));
-    msgpack_pack_str(pk, len);
-    if (len)                    /* s may be NULL, which memcpy may not see */
-        msgpack_pack_str_body(pk, s, len);
-}
 
 void cf_pack_str_or_nil(msgpack_packer *pk, const char *s)
 {
@@ -41,18 +27,6 @@ void cf_pack_bool(msgpack_packer *pk, bool value)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
-}
-
-void cf_pack_key_str(msgpack_packer *pk, const char *key, const char *value)
-{
-    cf_pack_str(pk, key);
-    cf_pack_str(pk, value);
-}
-
-void cf_pack_key_uint(msgpack_packer *pk, const char *key, uint64_t value)
-{
-    cf_pack_str(pk, key);
-    msgpack_pack_uint64(pk, value);
 }
 
 void cf_pack_key_real(msgpack_packer *pk, const char *key, double value)

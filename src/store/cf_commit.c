@@ -40,6 +40,7 @@ void cf_commit_destroy(cf_commit_t **self_p)
     free(self->slots);
     free(self->items);
     free(self->order);
+    free(self->same);
     free(self->checks);
     free(self->argv);
     free(self->argvlen);
@@ -262,6 +263,14 @@ void cf_commit_sort(cf_commit_t *self)
     for (size_t i = 0; i < self->nitems; i++)
         self->order[i] = i;
     qsort_r(self->order, self->nitems, sizeof *self->order, commit_compare, self);
+    self->same = cf_grow(self->same, &self->same_cap, self->nitems ? self->nitems : 1,
+                         sizeof *self->same);
+    for (size_t p = 0; p < self->nitems; p++) {
+        const commit_item_t *item = commit_at(self, p), *before = p ? commit_at(self, p - 1) : NULL;
+        self->same[p] = before && item->kind == OP_INCR && before->kind == OP_INCR
+                     && before->key == item->key && before->w == item->w
+                     && commit_compare_str(self, before->a, item->a) == 0;
+    }
     self->sorted = true;
 }
 

@@ -84,7 +84,8 @@ struct _cf_commit_t {
     size_t nitems, items_cap;
     size_t notes;
     size_t *order;              /* items sorted (cf_commit_checks) */
-    size_t order_cap;
+    bool *same;                 /* same[p]: order[p] adds to the field of order[p - 1] */
+    size_t order_cap, same_cap;
     bool sorted;
     commit_check_t *checks;
     size_t nchecks, checks_cap, next_check;
@@ -140,11 +141,11 @@ static inline size_t commit_run(const cf_commit_t *self, size_t p)
 }
 
 /* Whether the counter item at order position p adds to the same field as
-   the one before it. */
+   the one before it, in the run that starts at start (worked out once, as
+   the items were sorted: each pass over a commit's counters asks it). */
 static inline bool commit_same_field(const cf_commit_t *self, size_t p, size_t start)
 {
-    return p > start && commit_at(self, p - 1)->w == commit_at(self, p)->w
-        && commit_compare_str(self, commit_at(self, p - 1)->a, commit_at(self, p)->a) == 0;
+    return p > start && self->same[p];
 }
 
 static inline void commit_arg(cf_commit_t *self, size_t *argc, const char *s, size_t len)
