@@ -86,6 +86,13 @@ size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id,
 unsigned cf_keys_eid_digest(const char *case_id, const char *event_id,
                             unsigned char digest[CF_KEYS_EID_DIGEST]);
 
+/*  The same in two steps, for a caller that meets a case several times:
+    the bucket of every marker of case case_id (not NULL or ""), and the
+    marker field of one of its events.                                      */
+unsigned cf_keys_eid_case_bucket(const char *case_id);
+void cf_keys_eid_case_digest(const char *case_id, const char *event_id,
+                             unsigned char digest[CF_KEYS_EID_DIGEST]);
+
 /*  A marker's value: generation * 2^CF_KEYS_EID_TAG_BITS + tag (tag 0 ..
     2^31 - 1, 0 for none; generation >= 0).                                 */
 long long cf_keys_eid_value(long long generation, long long tag);

@@ -113,27 +113,58 @@ size_t cf_keys_case(char *buf, size_t size, unsigned shard, const char *case_id,
     return at;
 }
 
+/* The marker's hash: of the case with its terminator ("ab"+"c" is not
+   "a"+"bc"), when there is one, and the event id. Cryptographic, so that
+   no producer can make its event id collide with another's and have that
+   one taken for a duplicate. */
+static void keys_eid_hash(const char *case_id, const char *event_id, unsigned char hash[16])
+{
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, NULL, 0, 16);
+    if (case_id && *case_id)
+        crypto_generichash_update(&state, (const unsigned char *) case_id, strlen(case_id) + 1);
+    crypto_generichash_update(&state, (const unsigned char *) event_id, strlen(event_id));
+    crypto_generichash_final(&state, hash, 16);
+}
+
+/* A bucket from bytes 12..15 of a 16-byte hash. */
+static unsigned keys_eid_bucket(const unsigned char hash[16])
+{
+    uint32_t b = (uint32_t) hash[12] | (uint32_t) hash[13] << 8 | (uint32_t) hash[14] << 16
+               | (uint32_t) hash[15] << 24;
+    return b % CF_KEYS_EID_BUCKETS;
+}
+
+unsigned cf_keys_eid_case_bucket(const char *case_id)
+{
+    assert(case_id && *case_id);
+    unsigned char hash[16];     /* every event of the case in one bucket */
+    crypto_generichash(hash, sizeof hash, (const unsigned char *) case_id, strlen(case_id),
+                       NULL, 0);
+    return keys_eid_bucket(hash);
+}
+
+void cf_keys_eid_case_digest(const char *case_id, const char *event_id,
+                             unsigned char digest[CF_KEYS_EID_DIGEST])
+{
+    assert(case_id && *case_id && event_id && digest);
+    unsigned char hash[16];
+    keys_eid_hash(case_id, event_id, hash);
+    memcpy(digest, hash, CF_KEYS_EID_DIGEST);
+}
+
 unsigned cf_keys_eid_digest(const char *case_id, const char *event_id,
                             unsigned char digest[CF_KEYS_EID_DIGEST])
 {
     assert(event_id && digest);
-    /* a cryptographic hash, so that no producer can make its event id
-       collide with another's and have that one taken for a duplicate */
+    if (case_id && *case_id) {
+        cf_keys_eid_case_digest(case_id, event_id, digest);
+        return cf_keys_eid_case_bucket(case_id);
+    }
     unsigned char hash[16];
-    crypto_generichash_state state;
-    crypto_generichash_init(&state, NULL, 0, sizeof hash);
-    bool of_case = case_id && *case_id;
-    if (of_case)                /* with its terminator: "ab"+"c" is not "a"+"bc" */
-        crypto_generichash_update(&state, (const unsigned char *) case_id, strlen(case_id) + 1);
-    crypto_generichash_update(&state, (const unsigned char *) event_id, strlen(event_id));
-    crypto_generichash_final(&state, hash, sizeof hash);
+    keys_eid_hash(NULL, event_id, hash);
     memcpy(digest, hash, CF_KEYS_EID_DIGEST);
-    if (of_case)                /* every event of the case in one bucket */
-        crypto_generichash(hash, sizeof hash, (const unsigned char *) case_id, strlen(case_id),
-                           NULL, 0);
-    uint32_t b = (uint32_t) hash[12] | (uint32_t) hash[13] << 8 | (uint32_t) hash[14] << 16
-               | (uint32_t) hash[15] << 24;
-    return b % CF_KEYS_EID_BUCKETS;
+    return keys_eid_bucket(hash);
 }
 
 long long cf_keys_eid_value(long long generation, long long tag)

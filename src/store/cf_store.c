@@ -136,6 +136,7 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->unique);
     free(self->digests);
     free(self->buckets);
+    free(self->case_slots);
     free(self->fresh);
     free(self->seen);
     free(self->library);

@@ -1,9 +1,10 @@
 /*  cf_store_events: what the store asks of an event before it applies it:
-    its shard (cf_store_shard_of), its dedupe marker (cf_store_eid_digest)
-    and the checks it relies on
+    its shard (cf_store_shard_of), its dedupe marker (cf_store_eid_digest,
+    and a batch's at once: cf_store_eid_digests) and the checks it relies on
     (cf_store_check_events). No I/O.                                        */
 #include "cf_store_internal.h"
 #include "caseflow/cf_alloc.h"
+#include "caseflow/cf_hash.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_pack.h"
 #include "caseflow/cf_shard.h"
@@ -30,6 +31,38 @@ unsigned cf_store_eid_digest(const cf_event_t *event, unsigned char digest[CF_KE
     assert(event && digest);
     return cf_keys_eid_digest(cf_event_is_case_event(event->type) ? event->case_id : NULL,
                               event->event_id, digest);
+}
+
+void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t count)
+{
+    size_t want = 16;
+    while (want < 2 * count)
+        want *= 2;
+    if (want > self->case_slots_n) {
+        free(self->case_slots);
+        self->case_slots = cf_calloc(want, sizeof *self->case_slots);
+        self->case_slots_n = want;
+    }
+    size_t mask = self->case_slots_n - 1;
+    memset(self->case_slots, 0, self->case_slots_n * sizeof *self->case_slots);
+    for (size_t i = 0; i < count; i++) {
+        const cf_event_t *e = &events[i];
+        if (!cf_event_is_case_event(e->type) || !e->case_id[0]) {
+            self->buckets[i] = cf_keys_eid_digest(NULL, e->event_id, self->digests[i]);
+            continue;
+        }
+        cf_keys_eid_case_digest(e->case_id, e->event_id, self->digests[i]);
+        size_t at = cf_hash(e->case_id, strlen(e->case_id), 0) & mask;
+        for (; self->case_slots[at]; at = (at + 1) & mask)
+            if (strcmp(events[self->case_slots[at] - 1].case_id, e->case_id) == 0)
+                break;
+        if (self->case_slots[at])
+            self->buckets[i] = self->buckets[self->case_slots[at] - 1];
+        else {
+            self->buckets[i] = cf_keys_eid_case_bucket(e->case_id);
+            self->case_slots[at] = (uint32_t) i + 1;
+        }
+    }
 }
 
 /* ---- checks ------------------------------------------------------------- */

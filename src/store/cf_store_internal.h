@@ -101,6 +101,8 @@ struct _cf_store_t {
     size_t *unique;                 /* per shard: one event of each case, then of each route */
     unsigned char (*digests)[CF_KEYS_EID_DIGEST];   /* each event's marker field */
     unsigned *buckets;              /* and its bucket */
+    uint32_t *case_slots;           /* a batch's cases: event index + 1 of its first, 0 empty */
+    size_t case_slots_n;            /* a power of two, at least twice the events */
     bool *fresh;                    /* per order position: applied as new */
     size_t order_capacity, fresh_capacity;
     size_t *shard_at;               /* shards + 1: the grouping's counting sort */
@@ -249,6 +251,11 @@ int cf_store_commit_beside(cf_store_t *self, struct _cf_commit_t **commits, size
 /*  Appends UNWATCH wherever a WATCH may be left (the reads of an attempt
     that sent no EXEC); returns the replies it will get.                   */
 size_t cf_store_append_unwatch(cf_store_t *self);
+
+/*  Each of a batch's events' marker digest and bucket, into digests[] and
+    buckets[] (cf_store_events.c): a case's bucket worked out once per batch,
+    however many of its events the batch holds.                             */
+void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t count);
 
 /* ---- the apply path's reads (cf_store_read.c) ---------------------------- */
 

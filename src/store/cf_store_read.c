@@ -57,8 +57,8 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
     for (size_t i = 0; i < count; i++) {
         shard_of[i] = cf_store_shard_of(self, &events[i]);
         at[shard_of[i] + 1]++;
-        self->buckets[i] = cf_store_eid_digest(&events[i], self->digests[i]);
     }
+    cf_store_eid_digests(self, events, count);
     size_t total = 0;
     self->groups = 0;
     for (unsigned s = 0; s < self->shards; s++) {

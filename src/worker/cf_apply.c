@@ -5,6 +5,7 @@
 #include "caseflow/cf_alloc.h"
 #include "cf_apply_internal.h"
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_hash.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_pack.h"
 
@@ -27,6 +28,7 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     self->rejects = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->rejects);
     self->dead = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->dead);
     self->requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->requests);
+    self->seen_refs = cf_calloc(APPLY_REFS_SLOTS, sizeof *self->seen_refs);
     self->valid_requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->valid_requests);
     self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
@@ -45,6 +47,7 @@ void cf_apply_destroy(cf_apply_t **self_p)
     free(self->rejects);
     free(self->dead);
     free(self->requests);
+    free(self->seen_refs);
     free(self->valid_requests);
     free(self->note_index);
     msgpack_sbuffer_destroy(&self->acks);
@@ -115,6 +118,36 @@ void cf_apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
 
 /* ---- the run ---------------------------------------------------------- */
 
+/* Gives valid events 0..n their case_ref's pseudonym, each distinct ref of
+   the run once: a job often holds several events of a case (a backlog, a
+   replay, the bench's mix), and the HMAC was most of a worker's decoding.
+   The table holds indices only; every raw ref is wiped after. */
+static void apply_pseudonymise(cf_apply_t *self, size_t n)
+{
+    memset(self->seen_refs, 0, APPLY_REFS_SLOTS * sizeof *self->seen_refs);
+    for (size_t v = 0; v < n; v++) {
+        cf_event_t *event = &self->valid[v];
+        if (!cf_event_is_case_event(event->type))
+            continue;
+        size_t len = strlen(event->case_ref);
+        size_t at = cf_hash(event->case_ref, len, 0) & (APPLY_REFS_SLOTS - 1);
+        for (; self->seen_refs[at]; at = (at + 1) & (APPLY_REFS_SLOTS - 1)) {
+            const cf_event_t *same = &self->valid[self->seen_refs[at] - 1];
+            if (strcmp(same->case_ref, event->case_ref) == 0)
+                break;
+        }
+        if (self->seen_refs[at])
+            memcpy(event->case_id, self->valid[self->seen_refs[at] - 1].case_id,
+                   sizeof event->case_id);
+        else {
+            cf_pseudo_apply(self->pseudo, event->case_ref, len, event->case_id);
+            self->seen_refs[at] = (uint32_t) v + 1;
+        }
+    }
+    for (size_t v = 0; v < n; v++)
+        sodium_memzero(self->valid[v].case_ref, sizeof self->valid[v].case_ref);
+}
+
 /* Decodes every frame; valid events are packed into self->valid with their
    case_ref replaced by its pseudonym. Returns how many were valid. */
 size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t *sizes,
@@ -132,11 +165,9 @@ size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t
             self->slot[i] = -1;
             continue;
         }
-        if (cf_event_is_case_event(event->type))
-            cf_pseudo_apply(self->pseudo, event->case_ref, strlen(event->case_ref), event->case_id);
-        sodium_memzero(event->case_ref, sizeof event->case_ref);
         self->slot[i] = (int) valid++;
     }
+    apply_pseudonymise(self, valid);
     return valid;
 }
 

@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <hiredis/hiredis.h>
 #include "cf_apply.h"
+#include "cf_apply_internal.h"
+#include "caseflow/cf_pseudo.h"
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_dlq.h"
 #include "caseflow/cf_msg.h"
@@ -177,6 +179,55 @@ static void test_acks_and_notifications(void **state)
     assert_int_equal(len->integer, 1);
     freeReplyObject(len);
     msgpack_sbuffer_destroy(&good);
+}
+
+/* A job's events of one case share its pseudonym, worked out once
+   (apply_pseudonymise); another case has its own; no raw ref is left in
+   any event, valid or not. */
+static void test_pseudonyms_of_a_job(void **state)
+{
+    fixture_t *f = *state;
+    msgpack_sbuffer a1, b, a2;
+    msgpack_sbuffer_init(&a1), msgpack_sbuffer_init(&b), msgpack_sbuffer_init(&a2);
+    pack_registration_of(&a1, "ev-a1", RAW_REF);
+    pack_registration_of(&b, "ev-b", "LON-2019-000007");
+    pack_registration_of(&a2, "ev-a2", RAW_REF);
+    const void *frames[] = { a1.data, "\xc1garbage", b.data, a2.data };
+    size_t sizes[] = { a1.size, 8, b.size, a2.size };
+    assert_int_equal(cf_apply_decode(f->apply, frames, sizes, 4), 3);
+    char want_a[33], want_b[33];
+    cf_pseudo_apply(f->pseudo, RAW_REF, strlen(RAW_REF), want_a);
+    cf_pseudo_apply(f->pseudo, "LON-2019-000007", 15, want_b);
+    assert_string_equal(f->apply->valid[0].case_id, want_a);
+    assert_string_equal(f->apply->valid[1].case_id, want_b);
+    assert_string_equal(f->apply->valid[2].case_id, want_a);
+    static const char zeros[sizeof f->apply->valid[0].case_ref];
+    for (int v = 0; v < 4; v++)     /* the three valid, and where the garbage was decoded */
+        assert_memory_equal(f->apply->valid[v].case_ref, zeros, sizeof zeros);
+    msgpack_sbuffer_destroy(&a1), msgpack_sbuffer_destroy(&b), msgpack_sbuffer_destroy(&a2);
+
+    /* a full job: 500 cases, each twice, so that refs share the table's
+       probe runs and only the ref's own pseudonym may be copied */
+    enum { CASES = 500 };
+    static msgpack_sbuffer packed[2 * CASES];
+    const void *many[2 * CASES];
+    size_t many_sizes[2 * CASES];
+    for (int i = 0; i < 2 * CASES; i++) {
+        char ref[32], id[32];
+        snprintf(ref, sizeof ref, "REF-%04d", i % CASES);
+        snprintf(id, sizeof id, "ev-many-%d", i);
+        msgpack_sbuffer_init(&packed[i]);
+        pack_registration_of(&packed[i], id, ref);
+        many[i] = packed[i].data, many_sizes[i] = packed[i].size;
+    }
+    assert_int_equal(cf_apply_decode(f->apply, many, many_sizes, 2 * CASES), 2 * CASES);
+    for (int i = 0; i < 2 * CASES; i++) {
+        char ref[32], want[33];
+        snprintf(ref, sizeof ref, "REF-%04d", i % CASES);
+        cf_pseudo_apply(f->pseudo, ref, strlen(ref), want);
+        assert_string_equal(f->apply->valid[i].case_id, want);
+        msgpack_sbuffer_destroy(&packed[i]);
+    }
 }
 
 static void test_dead_redis_acks_nothing(void **state)
@@ -591,6 +642,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acks_and_notifications, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pseudonyms_of_a_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_redis_acks_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_careful_dead_letters_what_redis_refuses, setup,
                                         teardown),

@@ -103,6 +103,12 @@ static void test_marker_digests(void **unused)
     cf_keys_eid_digest("abc", "e-1", d2);
     assert_memory_not_equal(d1, d2, sizeof d1);
     assert_true(cf_keys_eid_digest(case_a, "e-1", d1) < CF_KEYS_EID_BUCKETS);
+    /* in two steps, the same bucket and field */
+    assert_int_equal(cf_keys_eid_case_bucket(case_a), a);
+    assert_int_equal(cf_keys_eid_case_bucket(case_b), b);
+    cf_keys_eid_case_digest(case_b, "e-1", d3);
+    cf_keys_eid_digest(case_b, "e-1", d1);
+    assert_memory_equal(d1, d3, sizeof d1);
 }
 
 static void test_formatted_names(void **unused)
