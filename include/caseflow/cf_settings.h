@@ -81,6 +81,7 @@ typedef struct {
 #define CF_SETTINGS_QUEUE_DEFAULT           100000      /* broker: events waiting for a worker */
 #define CF_SETTINGS_QUEUE_BYTES_DEFAULT     1073741824  /* broker: their bytes (1 GiB) */
 #define CF_SETTINGS_PRODUCER_RATE_DEFAULT   50000       /* broker: events/s per producer */
+#define CF_SETTINGS_PRODUCER_RATE_MAX       100000000   /* ... the most it may be set to */
 #define CF_SETTINGS_PRODUCER_BYTES_DEFAULT  268435456   /* broker: a quarter of the queue's bytes */
 #define CF_SETTINGS_PRODUCERS_MAX_DEFAULT   10000       /* broker: producers tracked at once */
 #define CF_SETTINGS_CONNECTIONS_MAX_DEFAULT 4096        /* broker: per endpoint */

@@ -107,7 +107,8 @@ static const cf_setting_t s_rows[] = {
     { "queue-bytes", BROKER, CF_NUMBER(CF_SETTINGS_QUEUE_BYTES_MIN, 1LL << 40),
       STR(CF_SETTINGS_QUEUE_BYTES_DEFAULT), 0, "N",
       "the same in bytes of events (at least one largest PUSH)", NULL },
-    { "producer-rate", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_PRODUCER_RATE_DEFAULT),
+    { "producer-rate", BROKER, CF_NUMBER(1, CF_SETTINGS_PRODUCER_RATE_MAX),
+      STR(CF_SETTINGS_PRODUCER_RATE_DEFAULT),
       0, "N",
       "events per second one producer (CURVE key: all its connections together) may push "
       "before it hears 'busy'", NULL },

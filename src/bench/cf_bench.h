@@ -90,6 +90,7 @@ typedef struct {
 typedef struct {
     /* closed loop */
     size_t events, accepted, duplicate, rejected, unacked;
+    size_t busy;                /* busy acks the producers got (a broker's limit said wait) */
     double seconds, events_per_s;
     double redis_commands_per_event, redis_cpu_s;
     double drain_seconds;       /* after the last ack, until the stack had settled (cf_bench_settle) */
@@ -113,6 +114,7 @@ typedef struct {
     double bytes_per_open_alert;
     /* open loop */
     size_t open_events, open_failed;    /* failed: not accepted */
+    size_t open_busy;                   /* busy acks */
     double open_rate, open_seconds, open_events_per_s;
     double p50_ms, p99_ms, p999_ms, max_ms, mean_ms;
     size_t open_in_flight_max;  /* requests due and not answered whole, at most */

@@ -137,7 +137,7 @@ int cf_bench_closed(cf_bench_t *self)
         cf_client_stats_t s;
         cf_client_stats(threads[i].client, &s);
         r->accepted += s.accepted, r->duplicate += s.duplicate;
-        r->rejected += s.rejected, r->unacked += s.unacked;
+        r->rejected += s.rejected, r->unacked += s.unacked, r->busy += s.busy;
         finished = threads[i].finished > finished ? threads[i].finished : finished;
         if (rc == 0 && threads[i].rc < 0)
             rc = cf_bench_fail(self, "producer %u: %s", i + 1, cf_client_error(threads[i].client));
@@ -283,6 +283,7 @@ int cf_bench_open(cf_bench_t *self)
         cf_client_stats_t s;
         cf_client_stats(o.thread.client, &s);
         r->open_failed = s.events - s.accepted - s.duplicate;
+        r->open_busy = s.busy;
         if (o.thread.rc < 0)
             rc = cf_bench_fail(self, "open loop: %s", cf_client_error(o.thread.client));
     }

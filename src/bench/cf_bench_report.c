@@ -64,6 +64,7 @@ static void report_loops(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     report_int(o, "duplicate", (long long) r->duplicate, true);
     report_int(o, "rejected", (long long) r->rejected, true);
     report_int(o, "unacked", (long long) r->unacked, true);
+    report_int(o, "busy", (long long) r->busy, true);
     report_int(o, "producers", c->producers, true);
     report_int(o, "batch", c->batch, true);
     report_int(o, "window", c->window, true);
@@ -72,6 +73,7 @@ static void report_loops(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     report_int(o, "open_batch", c->open_batch, open);
     report_int(o, "open_events", (long long) r->open_events, open);
     report_int(o, "open_failed", (long long) r->open_failed, open);
+    report_int(o, "open_busy", (long long) r->open_busy, open);
     report_num(o, "open_seconds", r->open_seconds, open);
     report_num(o, "open_events_per_s", r->open_events_per_s, open);
     report_num(o, "ack_latency_p50_ms", r->p50_ms, open);
@@ -265,9 +267,9 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
     const cf_bench_config_t *c = self->config;
     const cf_bench_result_t *r = &self->result;
     fprintf(out, "closed loop: %zu events in %.2f s, %.0f events/s (%u producers, batch %u, "
-            "window %u; %zu accepted, %zu duplicate, %zu rejected, %zu unacked)\n", r->events,
-            r->seconds, r->events_per_s, c->producers, c->batch, c->window, r->accepted,
-            r->duplicate, r->rejected, r->unacked);
+            "window %u; %zu accepted, %zu duplicate, %zu rejected, %zu unacked; %zu busy "
+            "acks)\n", r->events, r->seconds, r->events_per_s, c->producers, c->batch, c->window,
+            r->accepted, r->duplicate, r->rejected, r->unacked, r->busy);
     fprintf(out, "ceiling: %.0f events/s (cf_store_apply, %u threads); ratio %.2f\n",
             r->ceiling_events_per_s, c->ceiling_threads,
             r->ceiling_events_per_s > 0 ? r->events_per_s / r->ceiling_events_per_s : 0.0);

@@ -4,6 +4,7 @@
     child that cannot exec writes why into its log and exits 127, which the
     waits notice.                                                            */
 #include "cf_bench_stack_internal.h"
+#include "caseflow/cf_settings.h"
 #include "caseflow/cf_shard.h"
 
 #include <assert.h>
@@ -222,10 +223,15 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
        address and the publishing would cost the measured Redis nothing */
     char shards[16];
     snprintf(shards, sizeof shards, "%u", config->shards ? config->shards : CF_SHARD_DEFAULT);
+    /* the bench measures the pipeline, not the intake's policy: its one
+       producer would hear 'busy' past the default 50 000 events/s (and
+       pause 0.1 s), so its broker lets a producer push as fast as it can */
+    char rate[24];
+    snprintf(rate, sizeof rate, "%d", CF_SETTINGS_PRODUCER_RATE_MAX);
     char *broker_argv[] = { broker, "--intake", self->intake, "--workers", wk, "--publish", pub,
                             "--plain", "--redis", redis, "--redis-user", "default",
                             "--redis-password-file", self->password_file, "--shards", shards,
-                            NULL };
+                            "--producer-rate", rate, NULL };
     if ((self->broker = stack_spawn(self, "broker", broker_argv)) < 0)
         return -1;
     for (unsigned i = 0; i < config->workers; i++) {
