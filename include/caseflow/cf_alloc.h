@@ -44,6 +44,13 @@ void *cf_memdup(const void *data, size_t size);
 #define CF_GROW_FIRST 16
 void *cf_grow(void *ptr, size_t *capacity, size_t need, size_t elem_size);
 
+/*  An open-addressing table, emptied for up to entries keys: makes ptr, an
+    array of *slots elements of elem_size bytes (NULL with *slots 0 at
+    first), a power of two of at least 16 and at least twice entries, so
+    that probes stay short (a mask of *slots - 1 picks a slot), and zeroes
+    every slot. Reuses the array when it is big enough. Returns it.         */
+void *cf_table_clear(void *ptr, size_t *slots, size_t entries, size_t elem_size);
+
 /*  A stream that writes into memory (open_memstream), for text built with
     fprintf. After cf_memstream_close, *text holds what was written, NUL-
     terminated, and *size its length; the caller frees *text.               */

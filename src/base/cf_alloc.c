@@ -80,6 +80,22 @@ void *cf_grow(void *ptr, size_t *capacity, size_t need, size_t elem_size)
     return ptr;
 }
 
+void *cf_table_clear(void *ptr, size_t *slots, size_t entries, size_t elem_size)
+{
+    assert(slots && elem_size > 0 && entries <= SIZE_MAX / 4);
+    size_t want = 16;
+    while (want < 2 * entries)
+        want *= 2;
+    if (want > *slots) {
+        free(ptr);
+        ptr = cf_calloc(want, elem_size);
+        *slots = want;
+    } else {
+        memset(ptr, 0, *slots * elem_size);
+    }
+    return ptr;
+}
+
 FILE *cf_memstream_open(char **text, size_t *size)
 {
     assert(text && size);

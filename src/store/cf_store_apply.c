@@ -169,15 +169,7 @@ static bool apply_seen(cf_store_t *self, const unsigned char *digest)
 
 static void apply_seen_clear(cf_store_t *self, size_t n)
 {
-    size_t want = 16;
-    while (want < 2 * n)
-        want *= 2;
-    if (want > self->seen_slots) {
-        free(self->seen);
-        self->seen = cf_calloc(want, sizeof *self->seen);
-        self->seen_slots = want;
-    }
-    memset(self->seen, 0, self->seen_slots * sizeof *self->seen);
+    self->seen = cf_table_clear(self->seen, &self->seen_slots, n, sizeof *self->seen);
 }
 
 /* Folds the shard's events into the fold, filling their statuses. */

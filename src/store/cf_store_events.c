@@ -35,16 +35,9 @@ unsigned cf_store_eid_digest(const cf_event_t *event, unsigned char digest[CF_KE
 
 void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t count)
 {
-    size_t want = 16;
-    while (want < 2 * count)
-        want *= 2;
-    if (want > self->case_slots_n) {
-        free(self->case_slots);
-        self->case_slots = cf_calloc(want, sizeof *self->case_slots);
-        self->case_slots_n = want;
-    }
+    self->case_slots = cf_table_clear(self->case_slots, &self->case_slots_n, count,
+                                      sizeof *self->case_slots);
     size_t mask = self->case_slots_n - 1;
-    memset(self->case_slots, 0, self->case_slots_n * sizeof *self->case_slots);
     for (size_t i = 0; i < count; i++) {
         const cf_event_t *e = &events[i];
         if (!cf_event_is_case_event(e->type) || !e->case_id[0]) {

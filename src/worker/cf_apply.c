@@ -28,7 +28,6 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     self->rejects = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->rejects);
     self->dead = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->dead);
     self->requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->requests);
-    self->seen_refs = cf_calloc(APPLY_REFS_SLOTS, sizeof *self->seen_refs);
     self->valid_requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->valid_requests);
     self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
@@ -124,14 +123,16 @@ void cf_apply_note_reject(cf_apply_t *self, const apply_reject_t *reject)
    The table holds indices only; every raw ref is wiped after. */
 static void apply_pseudonymise(cf_apply_t *self, size_t n)
 {
-    memset(self->seen_refs, 0, APPLY_REFS_SLOTS * sizeof *self->seen_refs);
+    self->seen_refs = cf_table_clear(self->seen_refs, &self->seen_refs_n, n,
+                                     sizeof *self->seen_refs);
+    size_t mask = self->seen_refs_n - 1;
     for (size_t v = 0; v < n; v++) {
         cf_event_t *event = &self->valid[v];
         if (!cf_event_is_case_event(event->type))
             continue;
         size_t len = strlen(event->case_ref);
-        size_t at = cf_hash(event->case_ref, len, 0) & (APPLY_REFS_SLOTS - 1);
-        for (; self->seen_refs[at]; at = (at + 1) & (APPLY_REFS_SLOTS - 1)) {
+        size_t at = cf_hash(event->case_ref, len, 0) & mask;
+        for (; self->seen_refs[at]; at = (at + 1) & mask) {
             const cf_event_t *same = &self->valid[self->seen_refs[at] - 1];
             if (strcmp(same->case_ref, event->case_ref) == 0)
                 break;

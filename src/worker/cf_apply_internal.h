@@ -16,12 +16,6 @@ typedef struct {
     size_t topic_at, topic_len, body_at, body_len;
 } apply_note_t;
 
-/* Slots of the table of a run's case_refs (cf_apply_decode): a power of
-   two, at least twice the most events of a job, so that it stays sparse. */
-#define APPLY_REFS_SLOTS    2048
-_Static_assert(APPLY_REFS_SLOTS >= 2 * CF_MSG_MAX_EVENTS
-               && (APPLY_REFS_SLOTS & (APPLY_REFS_SLOTS - 1)) == 0,
-               "the table of case_refs is a sparse power of two");
 
 typedef struct {
     char event_id[CF_EVENT_ID_MAX + 1];
@@ -45,6 +39,7 @@ struct _cf_apply_t {
     uint64_t *requests;             /* per frame: its request (cf_apply_set_requests) */
     uint64_t *valid_requests;       /* per valid event: its request */
     uint32_t *seen_refs;            /* a run's case_refs: valid event + 1, 0 empty */
+    size_t seen_refs_n;             /* its slots (cf_table_clear) */
     bool per_event;                 /* requests set for the next run */
     unsigned poison_tries;
     char owed[CF_EVENT_ID_MAX + 1]; /* the event whose try an outage counted and

@@ -116,6 +116,33 @@ static void test_growth(void **state)
     free(c);
 }
 
+/* A table is a power of two, at least 16 and twice its entries, zeroed
+   each time, the same block while it is big enough. */
+static void test_table_clear(void **state)
+{
+    (void) state;
+    size_t slots = 0;
+    unsigned *table = cf_table_clear(NULL, &slots, 3, sizeof *table);
+    assert_int_equal(slots, 16);
+    table[5] = 7;
+    unsigned *again = cf_table_clear(table, &slots, 8, sizeof *table);
+    assert_ptr_equal(again, table);
+    assert_int_equal(slots, 16);
+    assert_int_equal(again[5], 0);
+    again[15] = 1;
+    table = cf_table_clear(again, &slots, 9, sizeof *table);
+    assert_int_equal(slots, 32);
+    for (size_t i = 0; i < slots; i++)
+        assert_int_equal(table[i], 0);
+    table = cf_table_clear(table, &slots, 1000, sizeof *table);
+    assert_int_equal(slots, 2048);
+    table[2047] = 1;
+    table = cf_table_clear(table, &slots, 2, sizeof *table);
+    assert_int_equal(slots, 2048);      /* kept, and cleared whole */
+    assert_int_equal(table[2047], 0);
+    free(table);
+}
+
 static void test_overflow_aborts(void **state)
 {
     (void) state;
@@ -140,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_copies),
         cmocka_unit_test(test_strndup_bounds),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_table_clear),
         cmocka_unit_test(test_overflow_aborts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
