@@ -653,7 +653,7 @@ def compare(name, got, want):
 
 from harness import (Checks, Redis, Stack, Watcher, bin_dir, diff_rows,  # noqa: E402,F401
                      ordered, parse_notification, pid_running, source_dir, curve_client,
-                     curve_server, outbox_entry_notes, SHARDS, shard_of)
+                     curve_server, outbox_entry_notes, SHARDS, shard_of, wait_for)
 
 
 def check_reports(c, stack, model, label, skip=(), variants=None):

@@ -176,6 +176,20 @@ def curve_server(sock, env):
     return sock
 
 
+def wait_for(ready, seconds=30.0, step=0.2):
+    """Polls ready() until it is true or seconds have passed; returns its
+    last value. For what a stack does in the background (owners moving,
+    notifications published), where a fixed sleep is too short on a loaded
+    machine and too long on an idle one: the check that follows still
+    decides."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = ready()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(step)
+
+
 def pid_running(pid):
     """Whether process pid runs (and is not a zombie)."""
     try:
