@@ -29,8 +29,13 @@
 #define CF_MSG_SIGNATURE        "CF01"  /* frame 0 of every message on intake, workers, control */
 
 #define CF_MSG_MAX_EVENTS       1000    /* events in one PUSH */
+#define CF_MSG_MAX_JOB_EVENTS   4000    /* events in one JOB: the broker bundles the parts of
+                                           several PUSHes waiting for one worker, and a
+                                           commit's cost per event falls with the events
+                                           it holds of each shard (docs/performance.md) */
 #define CF_MSG_MAX_REQ_ID       64      /* bytes of a producer's request id */
-#define CF_MSG_MAX_DONE_PARTS   40000   /* frames of one DONE (acks and notifications) */
+#define CF_MSG_MAX_DONE_PARTS   (40 * CF_MSG_MAX_JOB_EVENTS)   /* frames of one DONE (acks
+                                           and notifications: 20 per event) */
 #define CF_MSG_MAX_PUSH_BYTES   (16 << 20)  /* event bytes of one PUSH, all frames together */
 #define CF_MSG_MAX_FRAME_BYTES  (1 << 20)   /* ZMQ_MAXMSGSIZE: one frame from a worker, and
                                                at the clients; a larger one drops the
@@ -244,11 +249,11 @@ int cf_msg_parse_done(cf_multipart_t *parts, uint64_t *job_id);
 /*  A JOB as the worker reads it.                                           */
 typedef struct {
     uint64_t job_id;
-    uint64_t request_id[CF_MSG_MAX_EVENTS];     /* each event's request */
+    uint64_t request_id[CF_MSG_MAX_JOB_EVENTS]; /* each event's request */
     bool redo;
-    size_t events;              /* 1 to CF_MSG_MAX_EVENTS, from CF_MSG_JOB_FIRST_EVENT */
+    size_t events;              /* 1 to CF_MSG_MAX_JOB_EVENTS, from CF_MSG_JOB_FIRST_EVENT */
     size_t fences;
-    cf_msg_fence_t fence[CF_MSG_MAX_EVENTS];    /* at most one per event */
+    cf_msg_fence_t fence[CF_MSG_MAX_JOB_EVENTS];    /* at most one per event */
 } cf_msg_job_t;
 
 /*  At the worker [CF01, JOB|REDO, job id (8 bytes), request ids (8 bytes,

@@ -2,7 +2,9 @@
     process receives it (routing id first on a ROUTER). The codec's parsers
     (cf_msg) read it.
 
-    It holds at most `max` parts; a longer message is drained to its end and
+    It holds at most `max` parts, allocated as messages need them (a bound
+    far above what most messages hold costs nothing until one does); a
+    longer message is drained to its end and
     marked truncated, so a peer cannot make the daemon allocate without bound
     and the socket stays in step. Parts stay valid until the next receive;
     callers may zmq_msg_move a part out to keep it.                           */

@@ -101,6 +101,7 @@ typedef struct {
     check at compile time that they are cf_msg.h's.                         */
 #define CF_SETTINGS_QUEUE_BYTES_MIN     (16 << 20)  /* CF_MSG_MAX_PUSH_BYTES: one largest PUSH */
 #define CF_SETTINGS_BATCH_MAX           1000        /* CF_MSG_MAX_EVENTS: events in one PUSH */
+#define CF_SETTINGS_JOB_EVENTS_MAX      4000        /* CF_MSG_MAX_JOB_EVENTS: in one JOB */
 
 /* ---- the table ------------------------------------------------------ */
 

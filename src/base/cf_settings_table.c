@@ -100,7 +100,8 @@ static const cf_setting_t s_rows[] = {
       "error, warn, info or debug", NULL },
     { "queue", BROKER, CF_NUMBER(1, 100000000), STR(CF_SETTINGS_QUEUE_DEFAULT), 0, "N",
       "events waiting for a worker before producers hear 'busy'", NULL },
-    { "job-events", BROKER, CF_NUMBER(1, CF_SETTINGS_BATCH_MAX), STR(CF_SETTINGS_BATCH_MAX), 0,
+    { "job-events", BROKER, CF_NUMBER(1, CF_SETTINGS_JOB_EVENTS_MAX),
+      STR(CF_SETTINGS_JOB_EVENTS_MAX), 0,
       "N",
       "the most events the broker bundles into one job from the parts waiting for a worker "
       "(a larger part goes alone; 1: no bundling)", NULL },

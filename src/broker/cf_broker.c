@@ -30,6 +30,9 @@
 _Static_assert(CF_SETTINGS_QUEUE_BYTES_MIN == CF_MSG_MAX_PUSH_BYTES,
                "--queue-bytes holds at least one largest PUSH");
 
+_Static_assert(CF_SETTINGS_JOB_EVENTS_MAX == CF_MSG_MAX_JOB_EVENTS,
+               "--job-events is at most one JOB");
+
 _Static_assert(CF_MSG_MAX_INTAKE_FRAME_BYTES >= CF_EVENT_MAX_BYTES + CF_MSG_CURVE_OVERHEAD,
                "the largest valid event passes the intake's frame limit under CURVE");
 

@@ -109,10 +109,10 @@ void cf_broker_metrics_acks(cf_broker_t *self, const void *data, size_t size)
 {
     if (!self->metrics.workers)
         return;
-    static cf_ack_t acks[CF_MSG_MAX_EVENTS];       /* the broker's one thread */
+    static cf_ack_t acks[CF_MSG_MAX_JOB_EVENTS];       /* the broker's one thread */
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
-    int count = cf_msg_unpack_acks(&result, data, size, acks, CF_MSG_MAX_EVENTS);
+    int count = cf_msg_unpack_acks(&result, data, size, acks, CF_MSG_MAX_JOB_EVENTS);
     for (int i = 0; i < count; i++)
         if (acks[i].status < CF_ACK_STATUS_COUNT)
             cf_metric_inc(self->metrics.events[acks[i].status]);

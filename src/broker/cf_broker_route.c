@@ -37,8 +37,8 @@
 void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
 {
     self->shards = config->shards ? config->shards : CF_SHARD_DEFAULT;
-    self->job_events = config->job_events && config->job_events < CF_MSG_MAX_EVENTS
-                     ? config->job_events : CF_MSG_MAX_EVENTS;
+    self->job_events = config->job_events && config->job_events < CF_MSG_MAX_JOB_EVENTS
+                     ? config->job_events : CF_MSG_MAX_JOB_EVENTS;
     self->owner = cf_calloc(self->shards, sizeof *self->owner);
     self->epoch = cf_calloc(self->shards, sizeof *self->epoch);
     self->epoch_high = cf_calloc(self->shards, sizeof *self->epoch_high);
@@ -244,7 +244,7 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
 
 cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog)
 {
-    cf_job_t *parts[CF_MSG_MAX_EVENTS];     /* each holds one event at least */
+    cf_job_t *parts[CF_MSG_MAX_JOB_EVENTS];     /* each holds one event at least */
     size_t n = 0, count = 0;
     for (const cf_job_t *next; (next = cf_jobq_peek(backlog))
          && (n == 0 || (next->redo == parts[0]->redo
@@ -269,7 +269,7 @@ cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog)
 
 int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part)
 {
-    cf_msg_fence_t fences[CF_MSG_MAX_EVENTS];
+    cf_msg_fence_t fences[CF_MSG_MAX_JOB_EVENTS];
     size_t n = 0;
     if (++self->fence_stamp == 0) {             /* the stamps went round */
         memset(self->fence_seen, 0, self->shards * sizeof *self->fence_seen);
@@ -283,7 +283,7 @@ int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part)
         }
         part->epoch[i] = s >= 0 ? self->epoch[s] : 0;
     }
-    uint64_t requests[CF_MSG_MAX_EVENTS];
+    uint64_t requests[CF_MSG_MAX_JOB_EVENTS];
     for (size_t i = 0; i < part->event_count; i++)
         requests[i] = part->parent[i]->id;
     return cf_msg_send_job(self->workers, ZMQ_DONTWAIT, member->id, member->id_len, part->redo,
@@ -338,7 +338,7 @@ static void route_answer(cf_broker_t *self, cf_job_t *request)
 static void route_record_again(cf_broker_t *self, const cf_member_t *holder, const cf_job_t *part,
                                const size_t *back, size_t nback)
 {
-    unsigned list[CF_MSG_MAX_EVENTS];
+    unsigned list[CF_MSG_MAX_JOB_EVENTS];
     size_t n = 0;
     for (size_t j = 0; j < nback; j++) {
         int32_t s = part->shard[back[j]];
@@ -379,13 +379,13 @@ static int route_ack_write(void *data, const char *buf, size_t len)
 void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,
                           const void *acks, size_t size)
 {
-    cf_job_t *answered[CF_MSG_MAX_EVENTS];  /* the requests whose last ack this was */
+    cf_job_t *answered[CF_MSG_MAX_JOB_EVENTS];  /* the requests whose last ack this was */
     size_t nanswered = 0;
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     bool whole = cf_unpack(&result, acks, size) == 0 && result.data.type == MSGPACK_OBJECT_ARRAY
               && result.data.via.array.size == part->event_count;
-    size_t back[CF_MSG_MAX_EVENTS], nback = 0;
+    size_t back[CF_MSG_MAX_JOB_EVENTS], nback = 0;
     for (size_t i = 0; i < part->event_count; i++) {
         const msgpack_object *ack = whole ? &result.data.via.array.ptr[i] : NULL;
         cf_job_t *request = part->parent[i];

@@ -183,7 +183,7 @@ int cf_msg_parse_job(cf_multipart_t *parts, cf_msg_job_t *job)
     size_t count = cf_multipart_size(parts);
     job->fences = 0;
     if (count < CF_MSG_JOB_FIRST_EVENT + 1 || cf_multipart_truncated(parts)
-        || count - CF_MSG_JOB_FIRST_EVENT > CF_MSG_MAX_EVENTS
+        || count - CF_MSG_JOB_FIRST_EVENT > CF_MSG_MAX_JOB_EVENTS
         || !(msg_is(parts, 0, CF_MSG_JOB) || msg_is(parts, 0, CF_MSG_REDO))
         || cf_multipart_len(parts, 2) != sizeof job->job_id)
         return -1;

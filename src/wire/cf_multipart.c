@@ -1,4 +1,6 @@
-/*  cf_multipart: bounded multipart receive buffer; see cf_multipart.h.      */
+/*  cf_multipart: bounded multipart receive buffer; see cf_multipart.h. Its
+    parts are allocated as messages need them, up to the bound: a DONE may
+    hold 160 000 frames (CF_MSG_MAX_DONE_PARTS), and most hold a few.      */
 #include "caseflow/cf_multipart.h"
 #include "caseflow/cf_alloc.h"
 
@@ -6,21 +8,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MULTIPART_FIRST 64      /* parts allocated at first; doubled as needed */
+
 struct _cf_multipart_t {
-    zmq_msg_t *parts;
-    size_t size, max;
+    zmq_msg_t *parts;           /* capacity of them, each initialised */
+    size_t size, capacity, max;
     bool truncated;
 };
+
+/* Room for parts up to capacity: a zmq_msg_t may be moved by copying it
+   (libzmq moves its own so), and the new ones are empty messages. */
+static void multipart_reserve(cf_multipart_t *self, size_t capacity)
+{
+    self->parts = cf_realloc(self->parts, capacity * sizeof(zmq_msg_t));
+    for (size_t i = self->capacity; i < capacity; i++)
+        zmq_msg_init(&self->parts[i]);
+    self->capacity = capacity;
+}
 
 cf_multipart_t *cf_multipart_new(size_t max)
 {
     assert(max > 0);
     cf_multipart_t *self = cf_calloc(1, sizeof *self);
-    self->parts = cf_calloc(max, sizeof(zmq_msg_t));
     self->max = max;
-    for (size_t i = 0; i < max; i++)
-        zmq_msg_init(&self->parts[i]);
+    multipart_reserve(self, max < MULTIPART_FIRST ? max : MULTIPART_FIRST);
     return self;
+}
+
+/* Whether there is room for one more part (growing if need be). */
+static bool multipart_room(cf_multipart_t *self)
+{
+    if (self->size < self->capacity)
+        return true;
+    if (self->capacity == self->max)
+        return false;
+    multipart_reserve(self, self->capacity * 2 < self->max ? self->capacity * 2 : self->max);
+    return true;
 }
 
 void cf_multipart_destroy(cf_multipart_t **self_p)
@@ -28,7 +51,7 @@ void cf_multipart_destroy(cf_multipart_t **self_p)
     if (!self_p || !*self_p)
         return;
     cf_multipart_t *self = *self_p;
-    for (size_t i = 0; i < self->max; i++)
+    for (size_t i = 0; i < self->capacity; i++)
         zmq_msg_close(&self->parts[i]);
     free(self->parts);
     free(self);
@@ -54,7 +77,7 @@ void cf_multipart_clear(cf_multipart_t *self)
 void cf_multipart_add(cf_multipart_t *self, const void *data, size_t size)
 {
     assert(self && (data || size == 0));
-    if (self->size == self->max) {
+    if (!multipart_room(self)) {
         self->truncated = true;
         return;
     }
@@ -73,7 +96,7 @@ static int multipart_recv(cf_multipart_t *self, void *socket, int flags)
     multipart_clear(self);
     int more = 1;
     while (more) {
-        zmq_msg_t scratch, *msg = self->size < self->max ? &self->parts[self->size] : &scratch;
+        zmq_msg_t scratch, *msg = multipart_room(self) ? &self->parts[self->size] : &scratch;
         if (msg == &scratch)
             zmq_msg_init(&scratch);
         if (zmq_msg_recv(msg, socket, self->size == 0 ? flags : 0) < 0) {

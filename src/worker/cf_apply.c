@@ -22,13 +22,14 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     cf_apply_t *self = cf_calloc(1, sizeof *self);
     self->pseudo = pseudo;
     self->store = store;
-    self->valid = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->valid);
-    self->statuses = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->statuses);
-    self->slot = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->slot);
-    self->rejects = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->rejects);
-    self->dead = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->dead);
-    self->requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->requests);
-    self->valid_requests = cf_calloc(CF_MSG_MAX_EVENTS, sizeof *self->valid_requests);
+    self->valid = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->valid);
+    self->statuses = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->statuses);
+    self->slot = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->slot);
+    self->rejects = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->rejects);
+    self->dead = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->dead);
+    self->requests = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->requests);
+    self->valid_requests = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->valid_requests);
+    self->ack_list = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->ack_list);
     self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
     msgpack_sbuffer_init(&self->notes);
@@ -48,6 +49,7 @@ void cf_apply_destroy(cf_apply_t **self_p)
     free(self->requests);
     free(self->seen_refs);
     free(self->valid_requests);
+    free(self->ack_list);
     free(self->note_index);
     msgpack_sbuffer_destroy(&self->acks);
     msgpack_sbuffer_destroy(&self->notes);
@@ -176,7 +178,7 @@ size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t
    each (event_id, field) once (cf_store_count_rejections). */
 int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 {
-    cf_store_rejection_t rejections[CF_MSG_MAX_EVENTS];
+    cf_store_rejection_t rejections[CF_MSG_MAX_JOB_EVENTS];
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
         if (self->slot[i] < 0)
@@ -187,7 +189,7 @@ int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 
 void cf_apply_build_acks(cf_apply_t *self, size_t count)
 {
-    cf_ack_t acks[CF_MSG_MAX_EVENTS];
+    cf_ack_t *acks = self->ack_list;
     memset(self->counts, 0, sizeof self->counts);
     for (size_t i = 0; i < count; i++) {
         int v = self->slot[i];
@@ -218,7 +220,7 @@ void cf_apply_build_acks(cf_apply_t *self, size_t count)
 
 void cf_apply_set_requests(cf_apply_t *self, const uint64_t *ids, size_t count)
 {
-    assert(self && (ids || count == 0) && count <= CF_MSG_MAX_EVENTS);
+    assert(self && (ids || count == 0) && count <= CF_MSG_MAX_JOB_EVENTS);
     memcpy(self->requests, ids, count * sizeof *ids);
     self->per_event = count > 0;
 }
@@ -240,7 +242,7 @@ void cf_apply_store_requests(cf_apply_t *self, size_t v, size_t n)
 
 int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *sizes, size_t count)
 {
-    assert(self && count <= CF_MSG_MAX_EVENTS);
+    assert(self && count <= CF_MSG_MAX_JOB_EVENTS);
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     size_t valid = cf_apply_decode(self, frames, sizes, count);

@@ -140,7 +140,7 @@ static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t siz
 int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size_t *sizes,
                          size_t count)
 {
-    assert(self && count <= CF_MSG_MAX_EVENTS);
+    assert(self && count <= CF_MSG_MAX_JOB_EVENTS);
     self->note_count = 0;
     msgpack_sbuffer_clear(&self->notes);
     cf_apply_decode(self, frames, sizes, count);

@@ -38,6 +38,7 @@ struct _cf_apply_t {
     char (*dead)[CF_REASON_MAX];    /* per valid event: why it was dead-lettered */
     uint64_t *requests;             /* per frame: its request (cf_apply_set_requests) */
     uint64_t *valid_requests;       /* per valid event: its request */
+    cf_ack_t *ack_list;             /* per event: its ack, packed into acks */
     uint32_t *seen_refs;            /* a run's case_refs: valid event + 1, 0 empty */
     size_t seen_refs_n;             /* its slots (cf_table_clear) */
     bool per_event;                 /* requests set for the next run */

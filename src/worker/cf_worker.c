@@ -228,8 +228,8 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
     if (cf_msg_parse_job(job->parts, msg) < 0)
         return 0;                   /* checked when it came: cannot happen */
     size_t count = msg->events;
-    const void *frames[CF_MSG_MAX_EVENTS];
-    size_t sizes[CF_MSG_MAX_EVENTS];
+    const void *frames[CF_MSG_MAX_JOB_EVENTS];
+    size_t sizes[CF_MSG_MAX_JOB_EVENTS];
     for (size_t i = 0; i < count; i++) {
         frames[i] = cf_multipart_data(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
         sizes[i] = cf_multipart_len(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
@@ -627,8 +627,8 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     self->job_slots = self->config.credit * self->nlinks;
     self->jobs = cf_calloc(self->job_slots, sizeof *self->jobs);
     for (size_t i = 0; i < self->job_slots; i++)
-        self->jobs[i].parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
-    self->inbox = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
+        self->jobs[i].parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_JOB_EVENTS + 1);
+    self->inbox = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_JOB_EVENTS + 1);
     if (worker_open_store(self, err, err_size) < 0) {
         cf_worker_destroy(&self);
         return NULL;

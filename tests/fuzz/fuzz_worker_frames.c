@@ -8,7 +8,7 @@
 #include <assert.h>
 #include <string.h>
 
-static cf_ack_t s_acks[CF_MSG_MAX_EVENTS];
+static cf_ack_t s_acks[CF_MSG_MAX_JOB_EVENTS];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         msgpack_unpacked_init(&result);
         int n = cf_msg_unpack_acks(&result, cf_multipart_data(parts, 4), cf_multipart_len(parts, 4),
-                                     s_acks, CF_MSG_MAX_EVENTS);
-        assert(n <= CF_MSG_MAX_EVENTS);
+                                     s_acks, CF_MSG_MAX_JOB_EVENTS);
+        assert(n <= CF_MSG_MAX_JOB_EVENTS);
         for (int i = 0; i < n; i++)
             assert(s_acks[i].status < CF_ACK_STATUS_COUNT);
         msgpack_unpacked_destroy(&result);

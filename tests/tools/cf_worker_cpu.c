@@ -85,8 +85,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (batch == 0 || batch > CF_MSG_MAX_EVENTS)
-        batch = CF_MSG_MAX_EVENTS;
+    if (batch == 0 || batch > CF_MSG_MAX_JOB_EVENTS)
+        batch = CF_MSG_MAX_JOB_EVENTS;
     char key_path[64], err[256];
     snprintf(key_path, sizeof key_path, "/tmp/cf_worker_cpu_%d.key", (int) getpid());
     FILE *file = fopen(key_path, "w");
@@ -120,8 +120,8 @@ int main(int argc, char **argv)
     cf_apply_t *apply = cf_apply_new(pseudo, store);
     cf_bench_gen_t *gen = cf_bench_gen_new(seed, 1);
     cf_bench_gen_fill(gen, events);
-    const void *frames[CF_MSG_MAX_EVENTS];
-    size_t sizes[CF_MSG_MAX_EVENTS], accepted = 0;
+    const void *frames[CF_MSG_MAX_JOB_EVENTS];
+    size_t sizes[CF_MSG_MAX_JOB_EVENTS], accepted = 0;
     double redis_cpu = 0, redis_commands = 0, redis_cpu_end = 0, redis_commands_end = 0;
     if (!info || info->err || redis_counts(info, &redis_cpu, &redis_commands) < 0)
         rc = -1;

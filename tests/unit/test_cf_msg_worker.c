@@ -123,17 +123,26 @@ static void test_worker_builders_roundtrip(void **unused)
     cf_test_wire_close(&wire);
 }
 
+/* Empties parts and puts in the head of a JOB (job id 42) with request ids
+   ids of len bytes and the fences map fences, before its event frames. */
+static void job_head(cf_multipart_t *parts, const char *command, const char *ids, size_t len,
+                     const char *fences)
+{
+    cf_multipart_clear(parts);
+    cf_multipart_add(parts, "CF01", 4);
+    cf_multipart_add(parts, command, strlen(command));
+    cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
+    cf_multipart_add(parts, ids, len);
+    cf_multipart_add(parts, fences, strlen(fences));
+}
+
 static void test_job(void **unused)
 {
     (void) unused;
-    cf_multipart_t *parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_EVENTS + 1);
+    cf_multipart_t *parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_JOB_EVENTS + 1);
     static cf_msg_job_t job;
-    cf_multipart_clear(parts);
-    cf_multipart_add(parts, "CF01", 4);
-    cf_multipart_add(parts, "REDO", 4);
-    cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
-    cf_multipart_add(parts, "\x07\0\0\0\0\0\0\0", 8);
-    cf_multipart_add(parts, "\x81\x05\x03", 3);      /* {5: 3} */
+    static const char ids[] = "\x07\0\0\0\0\0\0\0\x08\0\0\0\0\0\0\0";
+    job_head(parts, "REDO", ids, 8, "\x81\x05\x03");     /* {5: 3} */
     cf_multipart_add(parts, "\x80", 1);
     assert_int_equal(cf_msg_parse_job(parts, &job), 0);
     assert_int_equal(job.job_id, 42);
@@ -143,42 +152,34 @@ static void test_job(void **unused)
     assert_int_equal(job.fences, 1);
     assert_int_equal(job.fence[0].shard, 5);
     /* request ids neither one nor one per event */
-    static const char ids[] = "\x07\0\0\0\0\0\0\0\x08\0\0\0\0\0\0\0";
     static const size_t wrong[] = { 0, 7, 9, 16 };
     for (size_t w = 0; w < sizeof wrong / sizeof *wrong; w++) {
-        cf_multipart_clear(parts);
-        cf_multipart_add(parts, "CF01", 4);
-        cf_multipart_add(parts, "JOB", 3);
-        cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
-        cf_multipart_add(parts, ids, wrong[w]);
-        cf_multipart_add(parts, "\x80", 1);
+        job_head(parts, "JOB", ids, wrong[w], "\x80");
         cf_multipart_add(parts, "\x80", 1);
         assert_int_equal(cf_msg_parse_job(parts, &job), -1);
     }
-    cf_multipart_clear(parts);
-    cf_multipart_add(parts, "CF01", 4);
-    cf_multipart_add(parts, "JOB", 3);
-    cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
-    cf_multipart_add(parts, ids, 16);
-    cf_multipart_add(parts, "\x80", 1);
+    job_head(parts, "JOB", ids, 16, "\x80");
     cf_multipart_add(parts, "\x80", 1);
     cf_multipart_add(parts, "\x80", 1);
     assert_int_equal(cf_msg_parse_job(parts, &job), 0);     /* two events, an id each */
     assert_int_equal(job.request_id[0], 7);
     assert_int_equal(job.request_id[1], 8);
-    for (int i = 0; i < CF_MSG_MAX_EVENTS; i++)     /* 1001 events: fits the buffer, not a JOB */
+    /* a JOB holds more events than a PUSH (the broker bundles several), up
+       to CF_MSG_MAX_JOB_EVENTS; one more fits the buffer but is no JOB */
+    job_head(parts, "JOB", ids, 8, "\x80");
+    for (int i = 0; i < CF_MSG_MAX_JOB_EVENTS; i++)
         cf_multipart_add(parts, "\x80", 1);
+    assert_true(CF_MSG_MAX_JOB_EVENTS > CF_MSG_MAX_EVENTS);
+    assert_int_equal(cf_msg_parse_job(parts, &job), 0);
+    assert_int_equal(job.events, CF_MSG_MAX_JOB_EVENTS);
+    cf_multipart_add(parts, "\x80", 1);
+    assert_false(cf_multipart_truncated(parts));
     assert_int_equal(cf_msg_parse_job(parts, &job), -1);
     /* fences that are not a map of uint to uint, or more than one per event */
     static const char *const bad[] = { "\x80\x80", "\x90", "\x81\xa1s\x03", "\x81\x05\xff",
                                        "\x82\x01\x01\x02\x02" };
     for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
-        cf_multipart_clear(parts);
-        cf_multipart_add(parts, "CF01", 4);
-        cf_multipart_add(parts, "JOB", 3);
-        cf_multipart_add(parts, "\x2a\0\0\0\0\0\0\0", 8);
-        cf_multipart_add(parts, "\x07\0\0\0\0\0\0\0", 8);
-        cf_multipart_add(parts, bad[b], strlen(bad[b]));
+        job_head(parts, "JOB", ids, 8, bad[b]);
         cf_multipart_add(parts, "\x80", 1);
         assert_int_equal(cf_msg_parse_job(parts, &job), -1);
     }
