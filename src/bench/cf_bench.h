@@ -11,7 +11,8 @@
       from INFO) runs from the start of the loop to the end of the drain.
     - ceiling: the same mix (same seed, other ids) decoded and pseudonymised
       beforehand and applied with cf_store_apply, the worker's own store
-      code, from W threads with no ZeroMQ; then Redis's memory per event id,
+      code, from W threads with no ZeroMQ, in batches as large as the
+      broker's largest jobs (CF_MSG_MAX_JOB_EVENTS); then Redis's memory per event id,
       per open and closed case (its hash and its deadlines) and per open
       overdue alert, from INFO used_memory before and after deleting
       exactly those keys, members and fields.
@@ -42,6 +43,16 @@
 
 #define CF_BENCH_MAX_COMMANDS   64      /* distinct Redis commands reported */
 #define CF_BENCH_OPEN_WINDOW    1000    /* open loop: requests in flight (CF_CLIENT_MAX_WINDOW) */
+#define CF_BENCH_EVENTS         300000  /* closed loop and ceiling, by default: 3 s or so at
+                                           the target, so that the loop's first and last
+                                           moments (the window filling, the drain) weigh
+                                           little */
+#define CF_BENCH_WINDOW         64      /* closed loop: requests in flight per producer, by
+                                           default: 12 800 events of 200, enough for the
+                                           broker to fill its largest jobs, so that the loop
+                                           measures what the stack can do rather than one
+                                           round trip (docs/performance.md, "The closed
+                                           loop's window") */
 
 /*  Called about every 200 ms during a phase ("closed", "ceiling", "open").  */
 typedef void (cf_bench_progress_fn)(const char *phase, size_t done, size_t total,

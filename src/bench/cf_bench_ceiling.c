@@ -6,8 +6,10 @@
     s % threads == its index and takes the events of those shards, as the
     broker routes each shard's events to its owner (so that the ceiling
     measures the store, not two stores' conflicts on one shard's keys); it
-    takes them in order, in batches, and serves each as a request of its
-    own, as a worker serves a job, under the default rules of a worker
+    takes them in order, in batches as large as the broker's largest jobs
+    (so that the ceiling is the store's best: a commit's cost per event falls
+    with the events it holds of each shard), and serves each as a request
+    of its own, as a worker serves a job, under the default rules of a worker
     (deadlines and alerts included).                                         */
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
@@ -29,7 +31,7 @@ typedef struct {
     uint64_t requests;              /* its requests' first tag */
     atomic_size_t next, *done;
     atomic_uint *running;
-    cf_ack_status_t statuses[CF_MSG_MAX_EVENTS];
+    cf_ack_status_t statuses[CF_MSG_MAX_JOB_EVENTS];
     char error[256];
     int rc;
 } ceiling_thread_t;
@@ -157,7 +159,7 @@ int cf_bench_ceiling(cf_bench_t *self)
         ceiling_partition(events, c->events, n, BENCH_SHARDS(c), first);
     for (unsigned i = 0; i < n && rc == 0; i++) {
         threads[i] = (ceiling_thread_t) { .bench = self, .events = events + first[i],
-            .count = first[i + 1] - first[i], .batch = c->batch, .done = &done,
+            .count = first[i + 1] - first[i], .batch = CF_MSG_MAX_JOB_EVENTS, .done = &done,
             .running = &running, .requests = (uint64_t) i << 40,
             .store = cf_store_new(c->redis_host, c->redis_port, c->script_dir) };
         atomic_init(&threads[i].next, 0);

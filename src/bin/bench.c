@@ -32,11 +32,13 @@ static const char *s_usage =
     "\n"
     "Options:\n"
     "  --json              the report as one JSON object\n"
-    "  --events N          events of the closed loop and the ceiling (default 100000)\n"
+    "  --events N          events of the closed loop and the ceiling (default "
+    BENCH_STR(CF_BENCH_EVENTS) ")\n"
     "  --workers W         workers of the bench's own stack, and ceiling threads (default 2)\n"
     "  --producers P       producer threads of the closed loop (default 1)\n"
     "  --batch B           events per request, 1..1000 (default 200)\n"
-    "  --window N          requests in flight per producer (default 8)\n"
+    "  --window N          requests in flight per producer (default " BENCH_STR(CF_BENCH_WINDOW)
+    ")\n"
     "  --rate R            open loop: events/s offered, 0 for none (default 20000)\n"
     "  --open-seconds S    open loop: how long (default 3)\n"
     "  --open-batch B      open loop: events per request (default 20)\n"
@@ -110,8 +112,8 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
         { "intake", required_argument, 0, 'i' }, { "redis", required_argument, 0, 'R' },
         { "bin", required_argument, 0, 'B' }, { "stack", required_argument, 0, 'D' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    *o = (bench_options_t) { .bench = { .events = 100000, .producers = 1, .batch = 200,
-        .window = 8, .rate = 20000, .open_seconds = 3, .open_batch = 20, .seed = 1,
+    *o = (bench_options_t) { .bench = { .events = CF_BENCH_EVENTS, .producers = 1,
+        .batch = 200, .window = CF_BENCH_WINDOW, .rate = 20000, .open_seconds = 3, .open_batch = 20, .seed = 1,
         .aof_rewrite = -1 },
         .workers = 2, .persistence = true };
     int opt;
