@@ -50,6 +50,7 @@ typedef struct {
     size_t connections_max;             /* per endpoint; 0 = default */
     unsigned shards;                    /* the deployment's shard count; 0 = CF_SHARD_DEFAULT */
     size_t job_events;                  /* the most events bundled into one job; 0 = default */
+    size_t redo_events;                 /* the most events of one REDO; 0 = CF_MSG_MAX_EVENTS */
 } cf_broker_config_t;
 
 #define CF_BROKER_HANDSHAKE_MS 10000        /* a connection's handshake, at most */

@@ -125,6 +125,7 @@ struct _cf_broker_t {
     uint64_t *epoch;                /* per shard: its owner's epoch; 0: not recorded */
     uint64_t *epoch_high;           /* per shard: the highest epoch this broker recorded */
     size_t job_events;              /* the most events bundled into one job */
+    size_t redo_events;             /* the most events of one REDO */
     int *assign;                    /* cf_owners_assign's answer */
     uint32_t *fence_seen, fence_stamp;  /* a part's shards, listed once */
     uint64_t owners_sig;            /* of the workers the owners were made for */

@@ -39,6 +39,11 @@ void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
     self->shards = config->shards ? config->shards : CF_SHARD_DEFAULT;
     self->job_events = config->job_events && config->job_events < CF_MSG_MAX_JOB_EVENTS
                      ? config->job_events : CF_MSG_MAX_JOB_EVENTS;
+    /* a REDO runs event by event (cf_apply_careful.c), a few round trips
+       each, without the worker's heartbeats: at most a PUSH's worth, which
+       ends well within the liveness, however large the job it was part of */
+    self->redo_events = config->redo_events && config->redo_events < CF_MSG_MAX_EVENTS
+                      ? config->redo_events : CF_MSG_MAX_EVENTS;
     self->owner = cf_calloc(self->shards, sizeof *self->owner);
     self->epoch = cf_calloc(self->shards, sizeof *self->epoch);
     self->epoch_high = cf_calloc(self->shards, sizeof *self->epoch_high);
@@ -218,10 +223,13 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
     for (size_t i = 0; i < job->event_count; i++) {
         cf_member_t *m = route_owner(self, job, i);
         cf_job_t *request = is_request ? job : job->parent[i];
-        if (!m->split_part) {
-            m->split_part = cf_job_new_part(++self->next_job_id, request, m->split);
+        if (!m->split_part) {       /* m->split of its events are left: the next part */
+            size_t size = job->redo && m->split > self->redo_events ? self->redo_events
+                                                                     : m->split;
+            m->split_part = cf_job_new_part(++self->next_job_id, request, size);
             m->split_part->redo = job->redo;
             m->split_part->attempts = job->attempts;
+            m->split_left = m->split - size;
             m->split = 0;
         }
         cf_job_t *part = m->split_part;
@@ -235,6 +243,7 @@ bool cf_broker_route_split(cf_broker_t *self, cf_job_t *job)
         if (m->split == part->event_count) {
             cf_jobq_push(m->backlog, part);
             m->split_part = NULL;
+            m->split = m->split_left;
         }
     }
     if (!is_request)
@@ -248,7 +257,8 @@ cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog)
     size_t n = 0, count = 0;
     for (const cf_job_t *next; (next = cf_jobq_peek(backlog))
          && (n == 0 || (next->redo == parts[0]->redo
-                        && count + next->event_count <= self->job_events));) {
+                        && count + next->event_count
+                           <= (next->redo ? self->redo_events : self->job_events)));) {
         parts[n] = cf_jobq_pop(backlog);
         count += parts[n++]->event_count;
     }

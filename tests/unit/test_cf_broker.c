@@ -55,8 +55,9 @@ static int setup(void **state)
     /* Redis on port 1: nothing there, the outbox reader just retries */
     cf_broker_config_t config = { f->intake, f->workers, f->publish, 5, 100, 400, "127.0.0.1", 1,
                                   0, CF_SOURCE_DIR "/lua", NULL, NULL, .plain = true,
-                                  .queue_bytes = 100, .producer_bytes = s_producer_bytes };
-    /* at most 100 bytes queued: a larger PUSH is busy */
+                                  .queue_bytes = 100, .producer_bytes = s_producer_bytes,
+                                  .redo_events = 2 };
+    /* at most 100 bytes queued: a larger PUSH is busy; a REDO of at most 2 events */
     char err[256];
     f->broker = cf_broker_new(&config, err, sizeof err);
     if (!f->broker)
@@ -499,6 +500,40 @@ static void test_parts_bundled(void **state)
     release(&m);
 }
 
+/* The job of a lost worker goes out again as REDO parts of at most
+   redo_events (2 here), however large the job was: a REDO runs event by
+   event and must end within the liveness. Its request is answered once,
+   whole, when its last part is done. */
+static void test_redo_in_parts(void **state)
+{
+    fixture_t *f = *state;
+    void *producer = open_socket(f, ZMQ_DEALER, f->intake);
+    void *worker = open_socket(f, ZMQ_DEALER, f->workers);
+    message_t m, job, again;
+    send_ready(worker);
+    send_strings(producer, "CF01", "PUSH", "q1", "e1", "e2", "e3", NULL);
+    receive_work(worker, &job);         /* then silent: the broker loses it */
+    assert_true(part_is(&job, 1, "JOB") && job.count == CF_MSG_JOB_FIRST_EVENT + 3);
+    void *second = open_socket(f, ZMQ_DEALER, f->workers);
+    send_ready(second);
+    receive_work(second, &again);       /* after the 400 ms liveness */
+    assert_true(part_is(&again, 1, "REDO") && again.count == CF_MSG_JOB_FIRST_EVENT + 2
+                && part_is(&again, CF_MSG_JOB_FIRST_EVENT, "e1")
+                && part_is(&again, CF_MSG_JOB_FIRST_EVENT + 1, "e2"));
+    send_done(second, &again, "reject");
+    release(&again);
+    receive_work(second, &again);
+    assert_true(part_is(&again, 1, "REDO") && again.count == CF_MSG_JOB_FIRST_EVENT + 1
+                && part_is(&again, CF_MSG_JOB_FIRST_EVENT, "e3"));
+    send_done(second, &again, "reject");
+    release(&again);
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "q1"));
+    expect_accepted(&m, 3);
+    release(&m);
+    release(&job);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_part_routed_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parts_bundled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redo_in_parts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
