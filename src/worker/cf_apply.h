@@ -64,6 +64,12 @@ cf_store_err_t cf_apply_error_code(const cf_apply_t *self);
 int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size_t *sizes,
                          size_t count);
 
+/*  Called before each event of an event-by-event run, which holds up to a
+    job's 4 000 events and may take seconds: the worker's heartbeats, since
+    the broker's liveness counts from them. NULL (the default): none.       */
+typedef void (cf_apply_tick_fn)(void *arg);
+void cf_apply_set_tick(cf_apply_t *self, cf_apply_tick_fn *tick, void *arg);
+
 /*  How many tries (>= 1) one event gets; CF_APPLY_POISON_TRIES by default.  */
 void cf_apply_set_poison_tries(cf_apply_t *self, unsigned tries);
 

@@ -137,6 +137,13 @@ static int careful_one(cf_apply_t *self, size_t v, const void *frame, size_t siz
     }
 }
 
+void cf_apply_set_tick(cf_apply_t *self, cf_apply_tick_fn *tick, void *arg)
+{
+    assert(self);
+    self->tick = tick;
+    self->tick_arg = arg;
+}
+
 int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size_t *sizes,
                          size_t count)
 {
@@ -151,8 +158,11 @@ int cf_apply_run_careful(cf_apply_t *self, const void *const *frames, const size
     }
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++)
-        if (self->slot[i] >= 0)
+        if (self->slot[i] >= 0) {
+            if (self->tick)
+                self->tick(self->tick_arg);
             rc = careful_one(self, (size_t) self->slot[i], frames[i], sizes[i]);
+        }
     self->per_event = false;
     if (rc == 0)
         cf_apply_build_acks(self, count);

@@ -39,6 +39,8 @@ struct _cf_apply_t {
     uint64_t *requests;             /* per frame: its request (cf_apply_set_requests) */
     uint64_t *valid_requests;       /* per valid event: its request */
     cf_ack_t *ack_list;             /* per event: its ack, packed into acks */
+    cf_apply_tick_fn *tick;         /* between the events of a careful run */
+    void *tick_arg;
     uint32_t *seen_refs;            /* a run's case_refs: valid event + 1, 0 empty */
     size_t seen_refs_n;             /* its slots (cf_table_clear) */
     bool per_event;                 /* requests set for the next run */

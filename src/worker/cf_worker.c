@@ -460,6 +460,23 @@ static void worker_log_silence(worker_link_t *link)
     link->refusal_logged = true;
 }
 
+/* A heartbeat to the broker of link when one is due. */
+static void worker_heartbeat(cf_worker_t *self, worker_link_t *link, int64_t now)
+{
+    if (now - link->last_sent >= self->config.heartbeat_ms)
+        worker_send_command(link, CF_MSG_HEARTBEAT);
+}
+
+/* Between the events of a careful run (cf_apply_set_tick): heartbeats, so
+   that a run of seconds does not pass for a lost worker. */
+static void worker_tick(void *arg)
+{
+    cf_worker_t *self = arg;
+    int64_t now = cf_clock_ms();
+    for (size_t i = 0; i < self->nlinks; i++)
+        worker_heartbeat(self, &self->links[i], now);
+}
+
 /* Heartbeats to each broker, and a new connection to one that fell silent
    or that libzmq reconnected us to. */
 static void worker_keep_links(cf_worker_t *self, int64_t now)
@@ -477,8 +494,8 @@ static void worker_keep_links(cf_worker_t *self, int64_t now)
             CF_LOG(CF_LOG_WARN, "broker connection back, registering again",
                    "endpoint=%s jobs=%zu", link->endpoint, link->jobs);
             worker_connect(self, i);
-        } else if (now - link->last_sent >= self->config.heartbeat_ms) {
-            worker_send_command(link, CF_MSG_HEARTBEAT);
+        } else {
+            worker_heartbeat(self, link, now);
         }
     }
 }
@@ -603,6 +620,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
     self->apply = cf_apply_new(self->pseudo, self->store);
     if (self->config.poison_tries)
         cf_apply_set_poison_tries(self->apply, self->config.poison_tries);
+    cf_apply_set_tick(self->apply, worker_tick, self);
     worker_metrics_new(self->config.metrics, self->apply, self->store, &self->metrics);
     worker_log_durability(self);
     return 0;

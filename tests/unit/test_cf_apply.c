@@ -416,6 +416,12 @@ static void test_careful_after_lost_workers(void **state)
     msgpack_sbuffer_destroy(&a);
 }
 
+/* The careful run's tick (cf_apply_set_tick): counts its calls. */
+static void count_tick(void *arg)
+{
+    (*(int *) arg)++;
+}
+
 /* A bundled job's requests (one per frame, cf_apply_set_requests) follow
    each valid event through the careful run, whatever frames before it were
    rejected: a retry of the request that applied an event is told accepted
@@ -431,7 +437,11 @@ static void test_careful_keeps_each_events_request(void **state)
     const void *frames[] = { "\xc1", a.data, b.data };    /* 0xc1: never valid msgpack */
     size_t sizes[] = { 1, a.size, b.size };
     cf_apply_set_requests(f->apply, (uint64_t[]) { 1, 2, 3 }, 3);
+    int ticks = 0;                      /* the worker's heartbeats go here */
+    cf_apply_set_tick(f->apply, count_tick, &ticks);
     assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 3), 0);
+    assert_int_equal(ticks, 2);         /* before each valid event */
+    cf_apply_set_tick(f->apply, NULL, NULL);
     assert_int_equal(cf_apply_count(f->apply, CF_ACK_REJECTED), 1);
     assert_int_equal(cf_apply_count(f->apply, CF_ACK_ACCEPTED), 2);
     cf_apply_set_requests(f->apply, (uint64_t[]) { 7, 2, 7 }, 3);
