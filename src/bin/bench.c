@@ -113,8 +113,8 @@ static int parse_options(int argc, char **argv, cf_settings_t *settings, void *a
         { "bin", required_argument, 0, 'B' }, { "stack", required_argument, 0, 'D' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     *o = (bench_options_t) { .bench = { .events = CF_BENCH_EVENTS, .producers = 1,
-        .batch = 200, .window = CF_BENCH_WINDOW, .rate = 20000, .open_seconds = 3, .open_batch = 20, .seed = 1,
-        .aof_rewrite = -1 },
+        .batch = 200, .window = CF_BENCH_WINDOW, .rate = 20000, .open_seconds = 3,
+        .open_batch = 20, .seed = 1, .aof_rewrite = -1 },
         .workers = 2, .persistence = true };
     int opt;
     opterr = 0;

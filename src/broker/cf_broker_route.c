@@ -40,8 +40,9 @@ void cf_broker_route_start(cf_broker_t *self, const cf_broker_config_t *config)
     self->job_events = config->job_events && config->job_events < CF_MSG_MAX_JOB_EVENTS
                      ? config->job_events : CF_MSG_MAX_JOB_EVENTS;
     /* a REDO runs event by event (cf_apply_careful.c), a few round trips
-       each, without the worker's heartbeats: at most a PUSH's worth, which
-       ends well within the liveness, however large the job it was part of */
+       each: at most a PUSH's worth, however large the job it was part of,
+       so that it ends within seconds and holds the worker's other shards
+       up no longer */
     self->redo_events = config->redo_events && config->redo_events < CF_MSG_MAX_EVENTS
                       ? config->redo_events : CF_MSG_MAX_EVENTS;
     self->owner = cf_calloc(self->shards, sizeof *self->owner);

@@ -30,7 +30,7 @@ typedef struct {
     cf_job_t *inflight;         /* linked through job->next */
     cf_jobq_t *backlog;         /* parts of its shards waiting for its credit */
     size_t split;               /* scratch of the split (cf_broker_route.c) */
-    size_t split_left;
+    size_t split_left;          /* ... its events for parts after the one being filled */
     cf_job_t *split_part;
     size_t inflight_count;
     int64_t last_seen, last_sent;
