@@ -332,10 +332,10 @@ class Stack:
         """The intake endpoint of broker number broker (scripts/up --brokers)."""
         return self.env["CASEFLOW_INTAKE" if broker == 1 else f"CASEFLOW_INTAKE_{broker}"]
 
-    def push(self, path, timeout=400, broker=1):
-        """caseflow-push --json PATH to broker number broker: (the process,
-        its summary map or None)."""
-        proc = self.run("caseflow-push", "--json", "--intake", self.intake(broker), path,
+    def push(self, path, *flags, timeout=400, broker=1):
+        """caseflow-push --json [flags] PATH to broker number broker: (the
+        process, its summary map or None)."""
+        proc = self.run("caseflow-push", "--json", "--intake", self.intake(broker), *flags, path,
                         timeout=timeout)
         summary = None
         for text in (proc.stdout, (proc.stdout.strip().splitlines() or [""])[-1]):
