@@ -159,6 +159,10 @@ int cf_client_run(cf_client_t *self, cf_client_progress_fn *progress, void *arg)
     failure or, with a connect timeout, when no broker answered. After 1 or
     -1 only cf_client_poll_end helps.                                        */
 int cf_client_poll(cf_client_t *self, int timeout_ms);
+/*  The same pass, waiting at most timeout_us (>= 0) microseconds: for a
+    caller that paces its own sends and takes the replies that come until
+    the next is due, to the microsecond (caseflow-bench's open loop).       */
+int cf_client_poll_us(cf_client_t *self, int64_t timeout_us);
 
 /*  Ends a run that cf_client_poll started: what is not final then becomes
     unacked, saying why. Returns 0, or -1 when the run ended on an error

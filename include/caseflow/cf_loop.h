@@ -37,11 +37,12 @@ void cf_loop_set_stop_flag(cf_loop_t *self, volatile sig_atomic_t *flag);
 int cf_loop_run(cf_loop_t *self);
 
 /*  One pass of cf_loop_run, for a caller with a loop of its own: polls for
-    at most timeout_ms (less when a timer is due sooner), calls the handlers
+    at most timeout_us microseconds (less when a timer is due sooner; the
+    timers themselves count in milliseconds), calls the handlers
     of what is readable and the timers that are due. Returns 1 when a
     handler returned -1 or the stop flag is set, 0 to go on, -1 when
     the poll failed (errno set).                                              */
-int cf_loop_run_once(cf_loop_t *self, int timeout_ms);
+int cf_loop_run_once(cf_loop_t *self, int64_t timeout_us);
 
 /*  Monotonic milliseconds, for deadlines and heartbeats.                     */
 int64_t cf_clock_ms(void);

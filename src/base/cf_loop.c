@@ -111,15 +111,23 @@ void cf_loop_set_stop_flag(cf_loop_t *self, volatile sig_atomic_t *flag)
     self->stop_flag = flag;
 }
 
-/* Milliseconds until the nearest timer is due, or -1 (wait forever) when
-   there are none; capped so that the stop flag is looked at regularly. */
-static long loop_timeout(cf_loop_t *self, int64_t now)
+/* Monotonic microseconds: the waits' own clock, finer than the timers'. */
+static int64_t loop_clock_us(void)
 {
-    long timeout = 500;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Microseconds until the nearest timer is due, capped so that the stop
+   flag is looked at regularly. */
+static int64_t loop_timeout(cf_loop_t *self, int64_t now_ms)
+{
+    int64_t timeout = 500;
     for (int i = 0; i < CF_LOOP_MAX_TIMERS; i++)
-        if (self->timers[i].id && self->timers[i].due - now < timeout)
-            timeout = self->timers[i].due - now;
-    return timeout < 0 ? 0 : timeout;
+        if (self->timers[i].id && self->timers[i].due - now_ms < timeout)
+            timeout = self->timers[i].due - now_ms;
+    return timeout < 0 ? 0 : timeout * 1000;
 }
 
 static int loop_fire_timers(cf_loop_t *self)
@@ -165,15 +173,18 @@ static int loop_ready(const loop_reader_t *readers, int count, const struct poll
     return n;
 }
 
-/* Waits at most timeout ms (-1: forever) for a socket to hold a message,
+/* Waits at most timeout µs for a socket to hold a message,
    marking those that do in ready[]: how many (0 when the time is out), or
    -1 when poll or libzmq failed (errno set). Rather than zmq_poll, which
    asks every socket for ZMQ_EVENTS before and again after poll(2) (each
    ask costs two system calls in libzmq 4.3 when nothing is queued), every
    socket is asked once, since handlers may have touched any of them, and
    after the wait only those whose ZMQ_FD became readable: a third of the
-   system calls of the broker's loop per message (docs/performance.md). */
-static int loop_wait(const loop_reader_t *readers, int count, long timeout, bool *ready)
+   system calls of the broker's loop per message (docs/performance.md).
+   ppoll(2) rather than poll(2), for waits shorter than a millisecond: a
+   caller that paces its own sends (the bench's open loop) takes replies
+   until the next send is due, to the microsecond. */
+static int loop_wait(const loop_reader_t *readers, int count, int64_t timeout, bool *ready)
 {
     int n = loop_ready(readers, count, NULL, ready);
     if (n != 0 || timeout == 0)
@@ -185,33 +196,34 @@ static int loop_wait(const loop_reader_t *readers, int count, long timeout, bool
             return -1;
         fds[i].events = POLLIN;
     }
-    int64_t deadline = cf_clock_ms() + timeout;
+    int64_t deadline = loop_clock_us() + timeout;
     for (;;) {
         for (int i = 0; i < count; i++)
             fds[i].revents = 0;
-        int rc = poll(fds, (nfds_t) count, (int) timeout);
+        struct timespec wait = { (time_t) (timeout / 1000000), (long) (timeout % 1000000) * 1000 };
+        int rc = ppoll(fds, (nfds_t) count, &wait, NULL);
         if (rc <= 0)
             return rc;
         /* readable may be other commands than a message (a peer's credit,
            a pipe's end): wait on for the rest of the time */
         if ((n = loop_ready(readers, count, fds, ready)) != 0)
             return n;
-        if (timeout > 0 && (timeout = deadline - cf_clock_ms()) <= 0)
+        if ((timeout = deadline - loop_clock_us()) <= 0)
             return 0;
     }
 }
 
-/* One wait of at most timeout_ms (-1: until the nearest timer) and what it
+/* One wait of at most timeout_us (-1: until the nearest timer) and what it
    brings: 1 when a handler ended the loop, 0 to go on, -1 when the wait
    failed. */
-static int loop_once(cf_loop_t *self, long timeout_ms)
+static int loop_once(cf_loop_t *self, int64_t timeout_us)
 {
     int count = self->reader_count;
     loop_reader_t readers[CF_LOOP_MAX_SOCKETS];
     memcpy(readers, self->readers, sizeof readers);  /* handlers may add/remove */
     bool ready[CF_LOOP_MAX_SOCKETS];
-    long timeout = loop_timeout(self, cf_clock_ms());
-    int rc = loop_wait(readers, count, timeout_ms >= 0 && timeout_ms < timeout ? timeout_ms
+    int64_t timeout = loop_timeout(self, cf_clock_ms());
+    int rc = loop_wait(readers, count, timeout_us >= 0 && timeout_us < timeout ? timeout_us
                                                                                 : timeout, ready);
     if (rc < 0)
         return errno == EINTR ? 0 : -1;
@@ -233,8 +245,8 @@ int cf_loop_run(cf_loop_t *self)
     return 0;
 }
 
-int cf_loop_run_once(cf_loop_t *self, int timeout_ms)
+int cf_loop_run_once(cf_loop_t *self, int64_t timeout_us)
 {
-    assert(self && timeout_ms >= 0);
-    return loop_stopped(self) ? 1 : loop_once(self, timeout_ms);
+    assert(self && timeout_us >= 0);
+    return loop_stopped(self) ? 1 : loop_once(self, timeout_us);
 }

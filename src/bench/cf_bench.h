@@ -9,13 +9,6 @@
       broker has published what the events caused and the workers have
       fired the deadlines due; each process's CPU (cf_bench_cpu, Redis's
       from INFO) runs from the start of the loop to the end of the drain.
-    - ceiling: the same mix (same seed, other ids) decoded and pseudonymised
-      beforehand and applied with cf_store_apply, the worker's own store
-      code, from W threads with no ZeroMQ, in batches as large as the
-      broker's largest jobs (CF_MSG_MAX_JOB_EVENTS); then Redis's memory per event id,
-      per open and closed case (its hash and its deadlines) and per open
-      overdue alert, from INFO used_memory before and after deleting
-      exactly those keys, members and fields.
     - open loop (when rate > 0): requests of a few events due at a fixed
       rate, each sent at its time whether or not earlier ones were acked
       (one thread, one cf_client driven by cf_client_poll, up to
@@ -24,6 +17,15 @@
       figures instead of hiding (no coordinated omission). Should the window
       ever be full, requests wait for a slot and open_window_full says so:
       the loop was not open then.
+      It runs before the ceiling, whose unfenced commits drop the workers'
+      commit caches, so that it measures a running stack's steady state.
+    - ceiling: the same mix (same seed, other ids) decoded and pseudonymised
+      beforehand and applied with cf_store_apply, the worker's own store
+      code, from W threads with no ZeroMQ, in batches as large as the
+      broker's largest jobs (CF_MSG_MAX_JOB_EVENTS); then Redis's memory per event id,
+      per open and closed case (its hash and its deadlines) and per open
+      overdue alert, from INFO used_memory before and after deleting
+      exactly those keys, members and fields.
 
     Each phase writes its own namespace of event ids and case_refs, so the
     phases never see each other's events as duplicates. The phases change
@@ -131,6 +133,9 @@ typedef struct {
     size_t open_in_flight_max;  /* requests due and not answered whole, at most */
     bool open_window_full;      /* some request waited for a slot in the window */
     double open_redis_forks;    /* Redis's forks over the open loop; < 0 unknown */
+    double open_redis_commands_per_event, open_redis_cpu_us_per_event;  /* < 0 unknown */
+    cf_bench_rate_t open_commands[CF_BENCH_MAX_COMMANDS];       /* per event, by command */
+    size_t open_command_count;
     /* the server, and the stack's processes (set by the caller) */
     char redis_version[32];
     char durability[16];        /* strict, second, none */
@@ -147,9 +152,12 @@ typedef struct _cf_bench_t cf_bench_t;
 cf_bench_t *cf_bench_new(const cf_bench_config_t *config);
 void cf_bench_destroy(cf_bench_t **self_p);
 
-/*  The phases; each 0, or -1 with the error on the object. A closed loop or
-    open loop where an event ends rejected or unacked still returns 0: the
-    counts say so.                                                          */
+/*  The phases, in this order (caseflow-bench's): closed loop, open loop,
+    ceiling. The open loop runs before the ceiling, whose unfenced commits
+    drop the workers' commit caches; the ceiling starts once the stack is
+    at rest (cf_bench_settle). Each 0, or -1 with the error on the object. A
+    closed loop or open loop where an event ends rejected or unacked still
+    returns 0: the counts say so.                                          */
 int cf_bench_closed(cf_bench_t *self);
 int cf_bench_ceiling(cf_bench_t *self);
 int cf_bench_open(cf_bench_t *self);

@@ -171,7 +171,7 @@ int cf_bench_ceiling(cf_bench_t *self)
     }
     if (rc == 0) {
         ceiling_durability(threads[0].store, r->durability, sizeof r->durability);
-        /* the stack quiet first: what the closed loop left is not the ceiling's */
+        /* the stack quiet first: what the loops left is not the ceiling's */
         rc = cf_bench_settle(self, NULL);
     }
     if (rc == 0)

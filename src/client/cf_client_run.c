@@ -509,7 +509,13 @@ int cf_client_run(cf_client_t *self, cf_client_progress_fn *progress, void *arg)
 
 int cf_client_poll(cf_client_t *self, int timeout_ms)
 {
-    assert(self && timeout_ms >= 0 && (self->loop || !self->slots));
+    assert(timeout_ms >= 0);
+    return cf_client_poll_us(self, (int64_t) timeout_ms * 1000);
+}
+
+int cf_client_poll_us(cf_client_t *self, int64_t timeout_us)
+{
+    assert(self && timeout_us >= 0 && (self->loop || !self->slots));
     if (!self->loop) {
         if (cf_client_connect(self) < 0)
             return -1;
@@ -521,7 +527,7 @@ int cf_client_poll(cf_client_t *self, int timeout_ms)
         return self->code != CF_CLIENT_OK ? -1 : 1;       /* over: only cf_client_poll_end */
     if (client_fill(self, cf_clock_ms()) < 0)
         return -1;
-    if (cf_loop_run_once(self->loop, timeout_ms) < 0)
+    if (cf_loop_run_once(self->loop, timeout_us) < 0)
         return cf_client_fail(self, CF_CLIENT_ERR_SOCKET, "poll: %s", zmq_strerror(errno));
     if (self->code != CF_CLIENT_OK)
         return -1;
