@@ -83,6 +83,13 @@ typedef struct {
     const cf_redis_auth_t *redis_auth;  /* Redis credentials (all commands: INFO, DEL...); NULL = none */
 } cf_bench_config_t;
 
+#define CF_BENCH_MAX_LATENCY        16      /* kinds of latency event reported */
+
+typedef struct {
+    char name[40];              /* LATENCY's event: aof-fsync-always, command, ... */
+    double max_ms;              /* the longest over the phase */
+} cf_bench_latency_t;
+
 typedef struct {
     char name[48];
     double per_event;
@@ -136,6 +143,9 @@ typedef struct {
     double open_redis_commands_per_event, open_redis_cpu_us_per_event;  /* < 0 unknown */
     cf_bench_rate_t open_commands[CF_BENCH_MAX_COMMANDS];       /* per event, by command */
     size_t open_command_count;
+    double open_latency_threshold_ms;   /* Redis's latency monitor's; < 0 off or unknown */
+    cf_bench_latency_t open_latency[CF_BENCH_MAX_LATENCY];      /* its events over the open loop */
+    size_t open_latency_count;
     /* the server, and the stack's processes (set by the caller) */
     char redis_version[32];
     char durability[16];        /* strict, second, none */

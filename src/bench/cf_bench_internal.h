@@ -102,6 +102,14 @@ void cf_bench_snapshot_replicas(cf_bench_t *self, bench_snapshot_t *snap);
 void cf_bench_nodes_between(const bench_snapshot_t *before, const bench_snapshot_t *after,
                             cf_bench_node_t *out, size_t *count);
 
+/*  The longest event of each kind that Redis's latency monitor recorded
+    from from_s to to_s (Unix seconds, inclusive) on every master, into out
+    (*count of them, at most CF_BENCH_MAX_LATENCY): cf_bench_latency.c.
+    Returns the monitor's threshold (ms; the largest of the masters'), or
+    -1 (and no events) when it is off or cannot be read on some master.    */
+double cf_bench_latency(cf_bench_t *self, int64_t from_s, int64_t to_s, cf_bench_latency_t *out,
+                        size_t *count);
+
 /*  Waits until the stack has done the work the events so far caused after
     their acks: the broker has published every shard's outbox to its last
     entry, and the workers have fired every deadline due by now; or until

@@ -10,6 +10,7 @@
 #include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_client.h"
+#include "caseflow/cf_loop.h"
 
 #include <assert.h>
 #include <math.h>
@@ -267,6 +268,7 @@ int cf_bench_open(cf_bench_t *self)
     bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);       /* before and after */
     bool counted = rc == 0 && cf_bench_snapshot(self, &snap[0]) == 0;
     o.start = o.thread.finished = cf_bench_now() + LOOP_WARMUP_S;
+    int64_t from_s = (cf_wall_ms() + (int64_t) (LOOP_WARMUP_S * 1000)) / 1000;
     if (rc == 0) {
         cf_client_set_on_final(o.thread.client, loop_open_final, &o);
         loop_run_threads(self, "open", &o, sizeof o, 1, loop_open_thread, &done, events,
@@ -287,6 +289,9 @@ int cf_bench_open(cf_bench_t *self)
     r->open_redis_cpu_us_per_event = counted ? (snap[1].cpu_s - snap[0].cpu_s) * 1e6 / (double) events
                                              : -1;
     free(snap);
+    if (rc == 0)
+        r->open_latency_threshold_ms = cf_bench_latency(self, from_s, cf_wall_ms() / 1000,
+                                                        r->open_latency, &r->open_latency_count);
     r->open_events = events;
     r->open_rate = c->rate;
     r->open_seconds = o.thread.finished - o.start;

@@ -112,6 +112,13 @@ static void report_loops(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     report_num(o, "open_redis_cpu_us_per_event", r->open_redis_cpu_us_per_event, counted);
     if (counted)
         report_commands(o, "open_", r->open_commands, r->open_command_count);
+    /* what held Redis's thread meanwhile: a disk that stalled shows here */
+    bool monitored = open && r->open_latency_threshold_ms > 0;
+    report_num(o, "open_redis_latency_threshold_ms", r->open_latency_threshold_ms, monitored);
+    json_t *held = monitored ? json_object() : json_null();
+    for (size_t i = 0; monitored && i < r->open_latency_count; i++)
+        report_set(held, r->open_latency[i].name, report_real(r->open_latency[i].max_ms, 1));
+    report_set(o, "open_redis_latency_ms", held);
 }
 
 static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_result_t *r)

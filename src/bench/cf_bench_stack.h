@@ -12,6 +12,11 @@
 #include "caseflow/cf_redis_auth.h"
 #include "cf_bench_cpu.h"
 
+/*  The stack's Redis runs with this latency-monitor-threshold (ms, as its
+    flag is given), so that the open loop's report can say what held
+    Redis's thread (cf_bench_latency).                                      */
+#define CF_BENCH_STACK_LATENCY_MS   "3"
+
 #define CF_BENCH_MAX_WORKERS    64
 
 typedef struct {
