@@ -213,7 +213,7 @@ static void loop_open_add_due(loop_open_t *o, double now)
 
 /* Until the next request is due, takes the ACKs that come, as they come
    (a wait to the microsecond), so that an ACK's time is when it came and a
-   request goes out within a few microseconds of its time. Until the eighth
+   request goes out within a few microseconds of its time. Until the ninth
    stop of issue 14 the wait counted in milliseconds and slept through the
    last fraction, reading the ACKs that came in it up to a millisecond late.
    0, 1 (the client gave up) or -1. */
