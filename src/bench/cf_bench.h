@@ -169,8 +169,8 @@ void cf_bench_destroy(cf_bench_t **self_p);
     closed loop or open loop where an event ends rejected or unacked still
     returns 0: the counts say so.                                          */
 int cf_bench_closed(cf_bench_t *self);
-int cf_bench_ceiling(cf_bench_t *self);
 int cf_bench_open(cf_bench_t *self);
+int cf_bench_ceiling(cf_bench_t *self);
 
 const cf_bench_result_t *cf_bench_result(const cf_bench_t *self);
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The monitor's threshold on the node of slot (ms), or -1 when it is off
-   or cannot be read (CONFIG refused by an ACL). */
+/* The monitor's threshold on the node of context c (ms), or -1 when it is
+   off or cannot be read (CONFIG refused by an ACL). */
 static double latency_threshold(redisContext *c)
 {
     redisReply *r = redisCommand(c, "CONFIG GET latency-monitor-threshold");
@@ -86,6 +86,8 @@ double cf_bench_latency(cf_bench_t *self, int64_t from_s, int64_t to_s, cf_bench
         threshold = ms < 0 ? -1 : ms > threshold ? ms : threshold;
         if (ms >= 0)
             latency_node(c, from_s, to_s, out, count);
+        if (c && c->err)            /* the next phase's batch connects again */
+            cf_redis_cluster_reset(cf_bench_cluster(self));
     }
     if (threshold < 0)
         *count = 0;

@@ -307,6 +307,18 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
                 r->open_in_flight_max, r->open_window_full
                 ? " (the window was full: some requests waited, the loop was not open then)" : "",
                 r->open_failed);
+    if (c->rate > 0 && r->open_redis_commands_per_event >= 0)
+        fprintf(out, "open loop's redis: %.2f commands/event, %.1f us/event\n",
+                r->open_redis_commands_per_event, r->open_redis_cpu_us_per_event);
+    if (c->rate > 0 && r->open_latency_threshold_ms > 0) {
+        /* a disk that stalled Redis's thread shows here (aof-fsync-always) */
+        fprintf(out, "open loop's redis latency monitor (%.0f ms and over):",
+                r->open_latency_threshold_ms);
+        for (size_t i = 0; i < r->open_latency_count; i++)
+            fprintf(out, "%s %s %.0f ms", i ? "," : "", r->open_latency[i].name,
+                    r->open_latency[i].max_ms);
+        fputs(r->open_latency_count ? "\n" : " nothing\n", out);
+    }
     fprintf(out, "redis (%s, %s): %.2f commands/event, %.2f s CPU (%.1f us/event)\n",
             r->redis_version, r->durability, r->redis_commands_per_event, r->redis_cpu_s,
             r->events ? r->redis_cpu_s * 1e6 / (double) r->events : 0.0);

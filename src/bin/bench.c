@@ -231,7 +231,8 @@ static int bench_run(bench_options_t *o, cf_bench_stack_t *stack)
        shard unfenced, which drops each owner's commit cache, and an open
        loop after it measured the owners relearning theirs (what a running
        stack sees after a rebalance), not its steady state
-       (docs/performance.md, "The open loop's phase") */
+       (docs/performance.md, "Issue 14: the open loop's phase, its ACKs read
+       as they come, and the disk") */
     if (cf_bench_closed(bench) < 0 || (o->bench.rate > 0 && cf_bench_open(bench) < 0)
         || cf_bench_ceiling(bench) < 0) {
         fprintf(stderr, "%scaseflow-bench: %s\n", o->bench.progress ? "\n" : "",
