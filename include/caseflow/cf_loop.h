@@ -46,6 +46,8 @@ int cf_loop_run_once(cf_loop_t *self, int64_t timeout_us);
 
 /*  Monotonic milliseconds, for deadlines and heartbeats.                     */
 int64_t cf_clock_ms(void);
+/*  The same clock in microseconds, for waits shorter than a millisecond.   */
+int64_t cf_clock_us(void);
 
 /*  Unix time in milliseconds (UTC), for what is compared with event times.   */
 int64_t cf_wall_ms(void);

@@ -49,6 +49,13 @@ int64_t cf_clock_ms(void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t cf_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 cf_loop_t *cf_loop_new(void)
 {
     cf_loop_t *self = cf_calloc(1, sizeof *self);
@@ -109,14 +116,6 @@ void cf_loop_set_stop_flag(cf_loop_t *self, volatile sig_atomic_t *flag)
 {
     assert(self);
     self->stop_flag = flag;
-}
-
-/* Monotonic microseconds: the waits' own clock, finer than the timers'. */
-static int64_t loop_clock_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Microseconds until the nearest timer is due, capped so that the stop
@@ -196,7 +195,7 @@ static int loop_wait(const loop_reader_t *readers, int count, int64_t timeout, b
             return -1;
         fds[i].events = POLLIN;
     }
-    int64_t deadline = loop_clock_us() + timeout;
+    int64_t deadline = cf_clock_us() + timeout;
     for (;;) {
         for (int i = 0; i < count; i++)
             fds[i].revents = 0;
@@ -208,7 +207,7 @@ static int loop_wait(const loop_reader_t *readers, int count, int64_t timeout, b
            a pipe's end): wait on for the rest of the time */
         if ((n = loop_ready(readers, count, fds, ready)) != 0)
             return n;
-        if ((timeout = deadline - loop_clock_us()) <= 0)
+        if ((timeout = deadline - cf_clock_us()) <= 0)
             return 0;
     }
 }

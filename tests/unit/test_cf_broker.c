@@ -229,6 +229,16 @@ static void expect_accepted(message_t *m, size_t n)
     msgpack_unpacked_destroy(&result);
 }
 
+/* The producer's next message is the ACK of request, all n events accepted. */
+static void receive_accepted(void *producer, const char *request, size_t n)
+{
+    message_t m;
+    receive(producer, &m);
+    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, request));
+    expect_accepted(&m, n);
+    release(&m);
+}
+
 static void test_envelope_errors(void **state)
 {
     fixture_t *f = *state;
@@ -338,10 +348,7 @@ static void test_dispatch_ack_publish_and_redelivery(void **state)
     usleep(200 * 1000);                 /* let the subscription reach the broker */
     send_done(worker, &job, "reject");
     release(&job);
-    receive(producer, &m);
-    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "r2"));
-    expect_accepted(&m, 3);
-    release(&m);
+    receive_accepted(producer, "r2", 3);
     receive(subscriber, &m);
     assert_true(part_is(&m, 0, "reject"));
     release(&m);
@@ -443,10 +450,7 @@ static void test_fenced_part_routed_again(void **state)
     memcpy(&first, zmq_msg_data(&job.parts[3]), sizeof first);   /* the request's id */
     send_done(worker, &job, "reject");
     release(&job);
-    receive(producer, &m);
-    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "f1"));
-    expect_accepted(&m, 2);
-    release(&m);
+    receive_accepted(producer, "f1", 2);
     send_strings(producer, "CF01", "PUSH", "f2", "e3", NULL);
     receive_work(worker, &job);
     assert_true(part_is(&job, 1, "JOB"));
@@ -490,14 +494,8 @@ static void test_parts_bundled(void **state)
     assert_true(ids[0] == ids[1] && ids[1] != ids[2]);
     send_done(worker, &job, "reject");
     release(&job);
-    receive(producer, &m);
-    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "b2"));
-    expect_accepted(&m, 2);
-    release(&m);
-    receive(producer, &m);
-    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "b3"));
-    expect_accepted(&m, 1);
-    release(&m);
+    receive_accepted(producer, "b2", 2);
+    receive_accepted(producer, "b3", 1);
 }
 
 /* The job of a lost worker goes out again as REDO parts of at most
@@ -509,7 +507,7 @@ static void test_redo_in_parts(void **state)
     fixture_t *f = *state;
     void *producer = open_socket(f, ZMQ_DEALER, f->intake);
     void *worker = open_socket(f, ZMQ_DEALER, f->workers);
-    message_t m, job, again;
+    message_t job, again;
     send_ready(worker);
     send_strings(producer, "CF01", "PUSH", "q1", "e1", "e2", "e3", NULL);
     receive_work(worker, &job);         /* then silent: the broker loses it */
@@ -527,10 +525,7 @@ static void test_redo_in_parts(void **state)
                 && part_is(&again, CF_MSG_JOB_FIRST_EVENT, "e3"));
     send_done(second, &again, "reject");
     release(&again);
-    receive(producer, &m);
-    assert_true(part_is(&m, 1, "ACK") && part_is(&m, 2, "q1"));
-    expect_accepted(&m, 3);
-    release(&m);
+    receive_accepted(producer, "q1", 3);
     release(&job);
 }
 
