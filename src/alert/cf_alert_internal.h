@@ -11,6 +11,7 @@
 
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_metrics.h"
+#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_rules.h"
@@ -42,6 +43,7 @@ typedef struct {
     char (*seen_fields)[ALERT_FIELD_MAX];   /* n0.., npub */
     uint64_t *seen;                     /* entries taken of each, trimmed ones counted */
     const char **argv;                  /* room for the XREAD's and the HSET's arguments */
+    cf_outbox_notes_t *notes;           /* the batch's entries, read (until it is done) */
     char (*numbers)[24];                /* room for the HSET's seen counts */
     /* what cf:alert:sink:<name> keeps besides the cursors */
     uint64_t delivered, failed, retries, pending, lag_ms;

@@ -30,7 +30,8 @@
 #define SINK_TRIM_CHECK_MS  30000   /* how often the outboxes' trims are looked at */
 #define SINK_IDLE_MS        200     /* on a cluster (no BLOCK), the wait after a read of none */
 
-/*  One notification of a batch, pointing into the XREAD reply; an entry
+/*  One notification of a batch, pointing into the XREAD reply or into what
+    the sink's reader decompressed (cf_outbox_notes_release); an entry
     holds one or more (cf_outbox_notes.h), or none when it is not ours.     */
 typedef struct {
     unsigned stream;
@@ -53,6 +54,7 @@ void alert_sink_init(alert_sink_t *s, unsigned shards)
     s->seen = cf_calloc(s->streams, sizeof *s->seen);
     s->numbers = cf_calloc(s->streams, sizeof *s->numbers);
     s->argv = cf_calloc(6 + 2 * (2 * s->streams + ALERT_COUNTS), sizeof *s->argv);
+    s->notes = cf_outbox_notes_new();
     for (unsigned i = 0; i < shards; i++) {
         cf_keys_fixed(s->keys[i], sizeof s->keys[i], i, CF_KEYS_OUTBOX);
         snprintf(s->fields[i], sizeof s->fields[i], "s%u", i);
@@ -72,6 +74,7 @@ void alert_sink_free(alert_sink_t *s)
     free(s->seen);
     free(s->numbers);
     free(s->argv);
+    cf_outbox_notes_destroy(&s->notes);
 }
 
 static int64_t sink_now_ms(void)
@@ -264,13 +267,13 @@ static void sink_entries_add(alert_sink_t *s, const redisReply *reply, sink_entr
             uint64_t ms, seq;
             if (!cf_outbox_notes_entry(id, &ms, &seq))
                 ms = seq = 0;       /* not a stream id: its notes get no id, none is sent */
-            size_t notes = cf_outbox_notes_count(entry->element[1]);
+            size_t notes = cf_outbox_notes_read(s->notes, entry->element[1]);
             for (size_t k = 0; k < (notes ? notes : 1); k++) {
                 entries = cf_grow(entries, cap, *count + 1, sizeof *entries);
                 entries[(*count)++] = (sink_entry_t) {
                     .stream = which, .id = id, .ms = ms, .seq = seq, .k = k,
                     .last = k + 1 >= notes, .note = notes > 0,
-                    .got = notes ? cf_outbox_notes_get(entry->element[1], k)
+                    .got = notes ? cf_outbox_notes_get(s->notes, k)
                                  : (cf_outbox_note_t) { 0 } };
             }
         }
@@ -564,6 +567,7 @@ static int sink_poll(alert_sink_t *s)
         sink_entry_t *entries = sink_entries(s, replies, n, &count);
         rc = count ? sink_batch(s, entries, count) : 0;
         free(entries);
+        cf_outbox_notes_release(s->notes);      /* the entries' notes are gone */
         for (size_t i = 0; i < n; i++)
             freeReplyObject(replies[i]);
         if (rc == 0 && count == 0 && n > 1)

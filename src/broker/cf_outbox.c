@@ -74,6 +74,7 @@ typedef struct {
     const char **argv;              /* the XREAD's */
     outbox_batch_t batch;           /* what the batch being handed over changes */
     outbox_replies_t *replies;      /* the XREADs' */
+    cf_outbox_notes_t *notes;       /* the entry being handed over, read */
     msgpack_sbuffer pack;           /* entries not yet sent to the loop */
     size_t packed;                  /* how many */
     time_t trimmed_at;
@@ -248,25 +249,28 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
             || entry->element[0]->type != REDIS_REPLY_STRING)
             continue;
-        const redisReply *fields = entry->element[1];
-        size_t count = cf_outbox_notes_count(fields);   /* 0: not ours, skipped */
+        uint64_t ms, seq;
+        size_t count = cf_outbox_notes_entry(entry->element[0]->str, &ms, &seq)
+                     ? cf_outbox_notes_read(r->notes, entry->element[1])
+                     : 0;           /* 0: not ours, or not a stream id we can number: skipped */
         for (size_t k = 0; k < count; k++) {
-            cf_outbox_note_t note = cf_outbox_notes_get(fields, k);
+            cf_outbox_note_t note = cf_outbox_notes_get(r->notes, k);
             char id[CF_OUTBOX_NOTES_ID_MAX];
-            int id_len = cf_outbox_notes_id(id, prefix, entry->element[0]->str, k);
-            if (id_len < 0)
-                break;              /* not a stream id we can number: skipped */
+            int id_len = cf_outbox_notes_id_of(id, prefix, ms, seq, k);
             cf_outbox_entry_t one = { note.topic, note.body, id, note.topic_len, note.body_len,
                                       (size_t) id_len };
             cf_outbox_pack_entry(&r->pack, &one);
             if ((++r->packed == CF_OUTBOX_PACK_ENTRIES || r->pack.size >= CF_OUTBOX_PACK_BYTES)
-                && outbox_flush(r) < 0)
+                && outbox_flush(r) < 0) {
+                cf_outbox_notes_release(r->notes);
                 return -1;
+            }
             if (s + 1 < r->streams)
                 cf_outbox_batch_note(&r->batch, note.topic, note.topic_len, note.body,
                                      note.body_len);
             n++;
         }
+        cf_outbox_notes_release(r->notes);      /* the pack and the batch hold copies */
         cf_fmt(r->cursor[s], sizeof r->cursor[s], "%s", entry->element[0]->str);
     }
     return n;
@@ -534,6 +538,7 @@ static void *outbox_thread(void *arg)
     outbox_reader_t r = { .self = self, .streams = self->shards + 1 };
     cf_outbox_batch_init(&r.batch);
     msgpack_sbuffer_init(&r.pack);
+    r.notes = cf_outbox_notes_new();
     r.replies = cf_outbox_replies_new();
     r.keys = cf_calloc(r.streams, sizeof *r.keys);
     r.fields = cf_calloc(r.streams, sizeof *r.fields);
@@ -572,6 +577,7 @@ static void *outbox_thread(void *arg)
     outbox_disconnect(&r);
     cf_outbox_batch_free(&r.batch);
     msgpack_sbuffer_destroy(&r.pack);
+    cf_outbox_notes_destroy(&r.notes);
     cf_outbox_replies_destroy(&r.replies);      /* after redisFree: its reader may hold some */
     free(r.keys), free(r.fields), free(r.cursor), free(r.saved), free(r.argv), free(r.got);
     zmq_close(r.pair);

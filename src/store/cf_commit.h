@@ -62,8 +62,8 @@ void cf_commit_hset(cf_commit_t *self, size_t k, const void *field, size_t field
 void cf_commit_zadd(cf_commit_t *self, size_t k, int64_t score, const void *member, size_t len);
 void cf_commit_zrem(cf_commit_t *self, size_t k, const void *member, size_t len);
 /*  A notification, in the order added: the commit's notifications of key k
-    go out as one XADD k * #n <packed> of at most CF_OUTBOX_NOTES_MAX, all
-    of them in the one field (cf_outbox_notes.h).                          */
+    go out as one XADD k * #z <packed and compressed> of at most
+    CF_OUTBOX_NOTES_MAX, all of them in the one field (cf_outbox_notes.h).  */
 void cf_commit_xadd(cf_commit_t *self, size_t k, const char *topic, size_t topic_len,
                     const void *body, size_t body_len);
 

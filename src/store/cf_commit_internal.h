@@ -100,6 +100,8 @@ struct _cf_commit_t {
     size_t texts_cap;
     char *packed;               /* its notifications (cf_outbox_notes_pack) */
     size_t packed_cap;
+    char *compressed;           /* the same, compressed (cf_outbox_notes_compress) */
+    size_t compressed_cap;
     int64_t *vals;              /* the counters' values, by field (checks) */
     size_t nvals, vals_cap;
     const redisReply **found;   /* an HGETALL's value of each field read, NULL absent */

@@ -1,9 +1,10 @@
 /*  cf_outbox_notes: an outbox entry's notifications and their ids; see
     cf_outbox_notes.h. The writer is cf_commit (one XADD per shard-commit,
-    its notifications packed here by cf_outbox_notes_pack);
-    the readers are the broker's publisher (cf_outbox.c) and caseflow-alert's
-    sinks (cf_alert_sink.c), which must agree on both.                     */
+    its notifications packed and compressed here); the readers are the
+    broker's publisher (cf_outbox.c) and caseflow-alert's sinks
+    (cf_alert_sink.c), which must agree on both.                           */
 #include "caseflow/cf_outbox_notes.h"
+#include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
 
 #include <assert.h>
@@ -11,25 +12,52 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lz4.h>
 
 #define NOTES_SEQ_MAX   (UINT64_MAX / CF_OUTBOX_NOTES_MAX)  /* 2^56 - 1: every number fits */
+#define NOTES_LEN_BYTES 4       /* a compressed value's length of its packed value */
+#define NOTES_LZ4_RATIO 255     /* LZ4 makes no block smaller than about 1/255 of its input */
+
+_Static_assert(CF_OUTBOX_NOTES_MAX_BYTES <= LZ4_MAX_INPUT_SIZE, "a packed value is one LZ4 block");
+
+/* One buffer a compressed entry was decompressed into, kept until release. */
+typedef struct notes_block {
+    struct notes_block *next;
+    char data[];
+} notes_block_t;
+
+struct _cf_outbox_notes_t {
+    cf_outbox_note_t note[CF_OUTBOX_NOTES_MAX];     /* the last entry read's */
+    notes_block_t *blocks;
+};
+
+cf_outbox_notes_t *cf_outbox_notes_new(void)
+{
+    return cf_calloc(1, sizeof(cf_outbox_notes_t));
+}
+
+void cf_outbox_notes_release(cf_outbox_notes_t *self)
+{
+    assert(self);
+    while (self->blocks) {
+        notes_block_t *next = self->blocks->next;
+        free(self->blocks);
+        self->blocks = next;
+    }
+}
+
+void cf_outbox_notes_destroy(cf_outbox_notes_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_outbox_notes_release(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
 
 static bool notes_named(const redisReply *r, const char *name)
 {
     return r->len == strlen(name) && memcmp(r->str, name, r->len) == 0;
-}
-
-/* Whether fields is an entry of the first layout: topic T body B. */
-static bool notes_legacy(const redisReply *fields)
-{
-    return fields->elements == 4 && notes_named(fields->element[0], "topic")
-        && notes_named(fields->element[2], "body");
-}
-
-/* Whether fields is an entry of the packed layout (its value unchecked). */
-static bool notes_packed(const redisReply *fields)
-{
-    return fields->elements == 2 && notes_named(fields->element[0], CF_OUTBOX_NOTES_FIELD);
 }
 
 static void notes_put_u32(char *at, uint32_t v)
@@ -61,51 +89,76 @@ static bool notes_unpack_string(const char *v, size_t len, size_t *at, const cha
     return true;
 }
 
-/* The notifications of packed value v: how many, 0 when it is malformed
-   or holds none or too many; notification k into *note when k is below.
-   Stops at k + 1 when check is false (the value was checked before). */
-static size_t notes_unpack(const redisReply *v, size_t k, cf_outbox_note_t *note, bool check)
+/* Indexes the notifications of packed value v (len bytes): how many, 0
+   when it is malformed or holds none or too many. */
+static size_t notes_unpack(cf_outbox_notes_t *self, const char *v, size_t len)
 {
     size_t at = 0, n = 0;
-    while (at < v->len && (check || n <= k)) {
-        cf_outbox_note_t one;
+    while (at < len) {
+        cf_outbox_note_t *one = &self->note[n];
         if (n == CF_OUTBOX_NOTES_MAX
-            || !notes_unpack_string(v->str, v->len, &at, &one.topic, &one.topic_len)
-            || !notes_unpack_string(v->str, v->len, &at, &one.body, &one.body_len))
+            || !notes_unpack_string(v, len, &at, &one->topic, &one->topic_len)
+            || !notes_unpack_string(v, len, &at, &one->body, &one->body_len))
             return 0;
-        if (n++ == k)
-            *note = one;
+        n++;
     }
     return n;
 }
 
-size_t cf_outbox_notes_count(const redisReply *fields)
+/* Decompresses value v of the LZ4 layout into a new block and indexes it:
+   as notes_unpack. The length it gives is checked against what its bytes
+   can hold before anything is allocated, so a forged one costs nothing. */
+static size_t notes_unpack_lz4(cf_outbox_notes_t *self, const redisReply *v)
 {
+    if (v->len <= NOTES_LEN_BYTES)
+        return 0;
+    size_t len = notes_get_u32(v->str), body = v->len - NOTES_LEN_BYTES;
+    if (len == 0 || len > CF_OUTBOX_NOTES_MAX_BYTES || len / NOTES_LZ4_RATIO > body)
+        return 0;
+    notes_block_t *block = cf_malloc(sizeof *block + len + 1);
+    int got = LZ4_decompress_safe(v->str + NOTES_LEN_BYTES, block->data, (int) body, (int) len);
+    if (got < 0 || (size_t) got != len) {
+        free(block);
+        return 0;
+    }
+    block->data[len] = '\0';
+    block->next = self->blocks;
+    self->blocks = block;
+    return notes_unpack(self, block->data, len);
+}
+
+size_t cf_outbox_notes_read(cf_outbox_notes_t *self, const redisReply *fields)
+{
+    assert(self);
     if (!fields || fields->type != REDIS_REPLY_ARRAY || fields->elements == 0
         || fields->elements % 2 || fields->elements > 2 * CF_OUTBOX_NOTES_MAX)
         return 0;
     for (size_t i = 0; i < fields->elements; i++)
         if (fields->element[i]->type != REDIS_REPLY_STRING)
             return 0;
-    if (notes_packed(fields))
-        return notes_unpack(fields->element[1], SIZE_MAX, NULL, true);
-    return notes_legacy(fields) ? 1 : fields->elements / 2;
+    const redisReply *name = fields->element[0], *value = fields->element[1];
+    if (fields->elements == 2 && notes_named(name, CF_OUTBOX_NOTES_LZ4_FIELD))
+        return notes_unpack_lz4(self, value);
+    if (fields->elements == 2 && notes_named(name, CF_OUTBOX_NOTES_FIELD))
+        return notes_unpack(self, value->str, value->len);
+    if (fields->elements == 4 && notes_named(name, "topic")
+        && notes_named(fields->element[2], "body")) {
+        self->note[0] = (cf_outbox_note_t) { value->str, fields->element[3]->str, value->len,
+                                             fields->element[3]->len };
+        return 1;
+    }
+    size_t n = fields->elements / 2;
+    for (size_t k = 0; k < n; k++) {
+        const redisReply *topic = fields->element[2 * k], *body = fields->element[2 * k + 1];
+        self->note[k] = (cf_outbox_note_t) { topic->str, body->str, topic->len, body->len };
+    }
+    return n;
 }
 
-cf_outbox_note_t cf_outbox_notes_get(const redisReply *fields, size_t k)
+cf_outbox_note_t cf_outbox_notes_get(const cf_outbox_notes_t *self, size_t k)
 {
-    assert(k < cf_outbox_notes_count(fields));
-    if (notes_packed(fields)) {
-        cf_outbox_note_t note = { 0 };
-        notes_unpack(fields->element[1], k, &note, false);
-        return note;
-    }
-    const redisReply *topic, *body;
-    if (notes_legacy(fields))
-        topic = fields->element[1], body = fields->element[3];
-    else
-        topic = fields->element[2 * k], body = fields->element[2 * k + 1];
-    return (cf_outbox_note_t) { topic->str, body->str, topic->len, body->len };
+    assert(self && k < CF_OUTBOX_NOTES_MAX);
+    return self->note[k];
 }
 
 size_t cf_outbox_notes_pack(char *at, const char *topic, size_t topic_len, const void *body,
@@ -123,6 +176,22 @@ size_t cf_outbox_notes_pack(char *at, const char *topic, size_t topic_len, const
         memcpy(p + 4, body, body_len);
     p[4 + body_len] = '\0';
     return cf_outbox_notes_packed_len(topic_len, body_len);
+}
+
+size_t cf_outbox_notes_compress_bound(size_t len)
+{
+    assert(len <= CF_OUTBOX_NOTES_MAX_BYTES);
+    return NOTES_LEN_BYTES + (size_t) LZ4_compressBound((int) len);
+}
+
+size_t cf_outbox_notes_compress(char *out, const char *packed, size_t len)
+{
+    assert(out && packed && len <= CF_OUTBOX_NOTES_MAX_BYTES);
+    notes_put_u32(out, (uint32_t) len);
+    int n = LZ4_compress_default(packed, out + NOTES_LEN_BYTES, (int) len,
+                                 LZ4_compressBound((int) len));
+    assert(n > 0);          /* it cannot fail with a bound's room */
+    return NOTES_LEN_BYTES + (size_t) n;
 }
 
 /* A decimal number of at most 20 digits, without sign or spaces, at p:
@@ -163,6 +232,13 @@ int cf_outbox_notes_id(char buf[CF_OUTBOX_NOTES_ID_MAX], const char *prefix,
     uint64_t ms, seq;
     if (!cf_outbox_notes_entry(entry_id, &ms, &seq))
         return -1;
+    return cf_outbox_notes_id_of(buf, prefix, ms, seq, k);
+}
+
+int cf_outbox_notes_id_of(char buf[CF_OUTBOX_NOTES_ID_MAX], const char *prefix, uint64_t ms,
+                          uint64_t seq, size_t k)
+{
+    assert(buf && prefix && k < CF_OUTBOX_NOTES_MAX && seq <= NOTES_SEQ_MAX);
     int n = cf_fmt(buf, CF_OUTBOX_NOTES_ID_MAX, "%s%" PRIu64 "-%" PRIu64, prefix, ms,
                    cf_outbox_notes_number(seq, k));
     assert(n > 0 && n < CF_OUTBOX_NOTES_ID_MAX);   /* prefixes are short: "s1023-", "p-" */

@@ -3,9 +3,9 @@
 #include "cf_test_store.h"
 #include "caseflow/cf_fold.h"
 #include "caseflow/cf_keys.h"
-#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_rules.h"
 #include "caseflow/cf_shard.h"
+#include "cf_test_notes.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,10 +286,10 @@ static void read_outboxes(fixture_t *f)
         for (size_t i = 0; i < reply->elements; i++) {
             const redisReply *entry = reply->element[i], *fields = entry->element[1];
             snprintf(f->cursor[s], sizeof f->cursor[s], "%s", entry->element[0]->str);
-            size_t notes = cf_outbox_notes_count(fields);
+            size_t notes = cf_test_notes_count(fields);
             assert_true(notes > 0);                     /* every entry holds some */
             for (size_t k = 0; k < notes; k++) {
-                cf_outbox_note_t note = cf_outbox_notes_get(fields, k);
+                cf_outbox_note_t note = cf_test_notes_get(fields, k);
                 on_note(f, note.topic, note.body, note.body_len);
             }
         }

@@ -4,6 +4,7 @@ temporary folder (Stack), a background caseflow-watch (Watcher), a minimal
 Redis client to read everything (Redis), and row comparison helpers. The
 independent model of the reports is expect.py, which re-exports these.
 """
+import ctypes
 import hashlib
 import hmac
 import json
@@ -56,6 +57,18 @@ def shard_of(key, shards=SHARDS):
 
 OUTBOX_NOTES_MAX = 256     # notifications in one outbox entry (CF_OUTBOX_NOTES_MAX)
 OUTBOX_NOTES_FIELD = b"#n"  # the packed layout's one field (CF_OUTBOX_NOTES_FIELD)
+OUTBOX_NOTES_LZ4_FIELD = b"#z"  # the same compressed, as commits write it (CF_OUTBOX_NOTES_LZ4_FIELD)
+
+
+def outbox_decompress(value):
+    """The packed value of a compressed one: its 4-byte little-endian length,
+    then one LZ4 block (liblz4, through ctypes: Debian's python3 has no LZ4
+    module unless python3-lz4 is installed)."""
+    n = int.from_bytes(value[:4], "little")
+    out = ctypes.create_string_buffer(n)
+    got = ctypes.CDLL("liblz4.so.1").LZ4_decompress_safe(value[4:], out, len(value) - 4, n)
+    assert got == n, "a compressed outbox value is malformed"
+    return out.raw
 
 
 def outbox_packed_notes(value):
@@ -77,14 +90,17 @@ def outbox_packed_notes(value):
 def outbox_entry_notes(prefix, entry_id, fields):
     """The notifications of one outbox entry (docs/storage.md, "Outboxes"),
     as [(id, topic, body)] with topic and body bytes: the one field
-    OUTBOX_NOTES_FIELD holds them all packed, or each field-value pair is
+    OUTBOX_NOTES_LZ4_FIELD holds them all packed and compressed, or
+    OUTBOX_NOTES_FIELD packed, or each field-value pair is
     one (its topic, its body), or the pair topic/body of the first layout
     is one; notification k of entry <ms>-<seq> has the id
     <prefix><ms>-<seq * 256 + k> (cf_outbox_notes.h)."""
     if isinstance(entry_id, bytes):
         entry_id = entry_id.decode()
     ms, seq = (int(x) for x in entry_id.split("-"))
-    if len(fields) == 2 and fields[0] == OUTBOX_NOTES_FIELD:
+    if len(fields) == 2 and fields[0] == OUTBOX_NOTES_LZ4_FIELD:
+        pairs = outbox_packed_notes(outbox_decompress(fields[1]))
+    elif len(fields) == 2 and fields[0] == OUTBOX_NOTES_FIELD:
         pairs = outbox_packed_notes(fields[1])
     elif len(fields) == 4 and fields[0] == b"topic" and fields[2] == b"body":
         pairs = [(fields[1], fields[3])]

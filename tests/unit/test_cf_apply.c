@@ -24,7 +24,7 @@
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_dlq.h"
 #include "caseflow/cf_msg.h"
-#include "caseflow/cf_outbox_notes.h"
+#include "cf_test_notes.h"
 #include "cf_test_redis.h"
 #include "cf_test_relay.h"
 
@@ -164,8 +164,8 @@ static void test_acks_and_notifications(void **state)
     redisReply *outbox = command(f, "XRANGE %s - +", "cf:{s" RAW_SHARD "}:outbox");
     assert_int_equal(outbox->elements, 1);
     const redisReply *fields = outbox->element[0]->element[1];
-    assert_int_equal(cf_outbox_notes_count(fields), 1);
-    cf_outbox_note_t got = cf_outbox_notes_get(fields, 0);
+    assert_int_equal(cf_test_notes_count(fields), 1);
+    cf_outbox_note_t got = cf_test_notes_get(fields, 0);
     assert_string_equal(got.topic, "case.CH-AVR.registered");
     assert_true(body_contains(got.body, got.body_len, "1a75ba782c69c616effad62ef0c836e5"));
     assert_false(body_contains(got.body, got.body_len, RAW_REF));

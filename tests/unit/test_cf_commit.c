@@ -15,8 +15,8 @@
 #include <hiredis/hiredis.h>
 #include "cf_commit.h"
 #include "cf_commit_cache.h"
+#include "cf_test_notes.h"
 #include "cf_test_redis.h"
-#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_vocab.h"
 
 typedef struct {
@@ -184,9 +184,9 @@ static void test_writes_what_it_was_given(void **state)
     assert_int_equal(notes->elements, 1);           /* one entry, in the order added */
     const redisReply *fields = notes->element[0]->element[1];
     assert_int_equal(fields->elements, 2);          /* one field holds both */
-    assert_string_equal(fields->element[0]->str, CF_OUTBOX_NOTES_FIELD);
-    assert_int_equal(cf_outbox_notes_count(fields), 2);
-    cf_outbox_note_t one = cf_outbox_notes_get(fields, 0), two = cf_outbox_notes_get(fields, 1);
+    assert_string_equal(fields->element[0]->str, CF_OUTBOX_NOTES_LZ4_FIELD);     /* compressed */
+    assert_int_equal(cf_test_notes_count(fields), 2);
+    cf_outbox_note_t one = cf_test_notes_get(fields, 0), two = cf_test_notes_get(fields, 1);
     assert_memory_equal(one.topic, "t.one", 5);
     assert_memory_equal(one.body, "b1", 2);
     assert_memory_equal(two.topic, "t.two", 5);
@@ -225,12 +225,12 @@ static void test_notifications_fill_entries(void **state)
     size_t seen = 0;
     for (size_t e = 0; e < entries->elements; e++) {
         const redisReply *fields = entries->element[e]->element[1];
-        size_t count = cf_outbox_notes_count(fields);
+        size_t count = cf_test_notes_count(fields);
         assert_int_equal(count, e < 2 ? CF_OUTBOX_NOTES_MAX : 3);
         for (size_t k = 0; k < count; k++, seen++) {
             char want[16];
             int len = snprintf(want, sizeof want, "%zu", seen);
-            cf_outbox_note_t note = cf_outbox_notes_get(fields, k);
+            cf_outbox_note_t note = cf_test_notes_get(fields, k);
             assert_int_equal(note.body_len, (size_t) len);
             assert_memory_equal(note.body, want, (size_t) len);
         }

@@ -22,9 +22,9 @@
 #include <unistd.h>
 #include "cf_outbox.h"
 #include "cf_outbox_internal.h"
+#include "cf_test_notes.h"
 #include "cf_test_redis.h"
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_pack.h"
 #include "caseflow/cf_rules.h"
 
@@ -384,8 +384,8 @@ static void test_commit_milestones_once(void **state)
     assert_true(last && last->type == REDIS_REPLY_STRING && entries
                 && entries->type == REDIS_REPLY_ARRAY && entries->elements == 3);
     const redisReply *third = entries->element[2]->element[1];
-    assert_int_equal(cf_outbox_notes_count(third), 1);
-    cf_outbox_note_t note = cf_outbox_notes_get(third, 0);
+    assert_int_equal(cf_test_notes_count(third), 1);
+    cf_outbox_note_t note = cf_test_notes_get(third, 0);
     assert_int_equal(note.topic_len, strlen("milestone.CH-AVR"));
     assert_memory_equal(note.topic, "milestone.CH-AVR", note.topic_len);
     msgpack_sbuffer body;

@@ -1,0 +1,27 @@
+/*  cf_test_notes: see cf_test_notes.h.                                     */
+#include "cf_test_notes.h"
+
+static cf_outbox_notes_t *s_reader;
+
+static cf_outbox_notes_t *notes_reader(void)
+{
+    if (!s_reader)
+        s_reader = cf_outbox_notes_new();
+    return s_reader;
+}
+
+size_t cf_test_notes_count(const redisReply *fields)
+{
+    return cf_outbox_notes_read(notes_reader(), fields);
+}
+
+cf_outbox_note_t cf_test_notes_get(const redisReply *fields, size_t k)
+{
+    cf_outbox_notes_read(notes_reader(), fields);
+    return cf_outbox_notes_get(notes_reader(), k);
+}
+
+void cf_test_notes_release(void)
+{
+    cf_outbox_notes_destroy(&s_reader);
+}
