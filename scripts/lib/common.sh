@@ -3,8 +3,8 @@
 # Source it; it defines functions and CF_ROOT, and changes nothing by itself.
 
 CF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-CF_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhiredis-dev
-             libcmocka-dev libsodium-dev liblz4-dev libjansson-dev libinih-dev libmicrohttpd-dev libcurl4-openssl-dev
+CF_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhiredis-dev liblz4-dev
+             libcmocka-dev libsodium-dev libjansson-dev libinih-dev libmicrohttpd-dev libcurl4-openssl-dev
              redis-server redis-tools
              python3 python3-zmq python3-msgpack python3-yaml python3-seccomp systemd
              python3-pip python3-setuptools python3-wheel

@@ -28,6 +28,7 @@ typedef struct notes_block {
 
 struct _cf_outbox_notes_t {
     cf_outbox_note_t note[CF_OUTBOX_NOTES_MAX];     /* the last entry read's */
+    size_t count;                                   /* how many */
     notes_block_t *blocks;
 };
 
@@ -127,9 +128,9 @@ static size_t notes_unpack_lz4(cf_outbox_notes_t *self, const redisReply *v)
     return notes_unpack(self, block->data, len);
 }
 
-size_t cf_outbox_notes_read(cf_outbox_notes_t *self, const redisReply *fields)
+/* cf_outbox_notes_read's count, without keeping it. */
+static size_t notes_index(cf_outbox_notes_t *self, const redisReply *fields)
 {
-    assert(self);
     if (!fields || fields->type != REDIS_REPLY_ARRAY || fields->elements == 0
         || fields->elements % 2 || fields->elements > 2 * CF_OUTBOX_NOTES_MAX)
         return 0;
@@ -155,9 +156,15 @@ size_t cf_outbox_notes_read(cf_outbox_notes_t *self, const redisReply *fields)
     return n;
 }
 
+size_t cf_outbox_notes_read(cf_outbox_notes_t *self, const redisReply *fields)
+{
+    assert(self);
+    return self->count = notes_index(self, fields);
+}
+
 cf_outbox_note_t cf_outbox_notes_get(const cf_outbox_notes_t *self, size_t k)
 {
-    assert(self && k < CF_OUTBOX_NOTES_MAX);
+    assert(self && k < self->count);
     return self->note[k];
 }
 
