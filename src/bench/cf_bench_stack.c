@@ -1,6 +1,7 @@
 /*  cf_bench_stack: the object, stopping the stack and removing its
-    directory, the logs' sanitizer reports, peak RSS; see cf_bench_stack.h.
-    Starting is cf_bench_stack_start.c.                                      */
+    directory (at the end, or on SIGINT or SIGTERM: the guard), the logs'
+    sanitizer reports, peak RSS; see cf_bench_stack.h. Starting is
+    cf_bench_stack_start.c.                                                  */
 #include "cf_bench_stack_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_store.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 int cf_bench_stack_fail(cf_bench_stack_t *self, const char *fmt, ...)
 {
@@ -53,6 +55,7 @@ unsigned cf_bench_stack_log_count(const cf_bench_stack_t *self, const char *name
 cf_bench_stack_t *cf_bench_stack_new(void)
 {
     cf_bench_stack_t *self = cf_calloc(1, sizeof *self);
+    pthread_mutex_init(&self->lock, NULL);
     return self;
 }
 
@@ -99,13 +102,59 @@ static bool stack_log_reports(const cf_bench_stack_t *self, const char *name)
     return cf_bench_stack_log_count(self, name, reports) > 0;
 }
 
-int cf_bench_stack_stop(cf_bench_stack_t *self)
+/* The daemons stopped, workers first. */
+static void stack_stop_all(cf_bench_stack_t *self)
 {
-    assert(self);
+    pthread_mutex_lock(&self->lock);
     stack_stop(self->workers, self->worker_count);
     stack_stop(&self->broker, 1);
     stack_stop(&self->redis, 1);
     stack_stop(&self->replica, 1);
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* The directory removed, unless the start failed (its logs say why). */
+static void stack_remove_dir(cf_bench_stack_t *self)
+{
+    if (self->dir[0] && !self->failed)
+        nftw(self->dir, stack_remove, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The guard's thread: waits for a blocked SIGINT or SIGTERM, then stops
+   and removes the stack and ends the process as the signal would have. */
+static void *stack_guard(void *arg)
+{
+    cf_bench_stack_t *self = arg;
+    int signum = SIGTERM;
+    sigwait(&self->guarded_signals, &signum);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);  /* destroy's join waits for the end */
+    static const char line[] = "\ncaseflow-bench: interrupted: its stack stopped and removed\n";
+    ssize_t said = write(STDERR_FILENO, line, sizeof line - 1);
+    (void) said;            /* nowhere else to say it */
+    stack_stop_all(self);
+    stack_remove_dir(self);
+    _exit(128 + signum);
+}
+
+int cf_bench_stack_guard(cf_bench_stack_t *self)
+{
+    assert(self && !self->guarded);
+    sigemptyset(&self->guarded_signals);
+    sigaddset(&self->guarded_signals, SIGINT);
+    sigaddset(&self->guarded_signals, SIGTERM);
+    int rc = pthread_sigmask(SIG_BLOCK, &self->guarded_signals, NULL);
+    if (rc == 0)
+        rc = pthread_create(&self->guard, NULL, stack_guard, self);
+    if (rc != 0)
+        return cf_bench_stack_fail(self, "the signal guard: %s", strerror(rc));
+    self->guarded = true;
+    return 0;
+}
+
+int cf_bench_stack_stop(cf_bench_stack_t *self)
+{
+    assert(self);
+    stack_stop_all(self);
     if (!self->dir[0])
         return 0;
     if (stack_log_reports(self, "broker"))
@@ -125,8 +174,12 @@ void cf_bench_stack_destroy(cf_bench_stack_t **self_p)
         return;
     cf_bench_stack_t *self = *self_p;
     cf_bench_stack_stop(self);
-    if (self->dir[0] && !self->failed)
-        nftw(self->dir, stack_remove, 16, FTW_DEPTH | FTW_PHYS);
+    if (self->guarded) {        /* its sigwait is a cancellation point */
+        pthread_cancel(self->guard);
+        pthread_join(self->guard, NULL);
+    }
+    stack_remove_dir(self);
+    pthread_mutex_destroy(&self->lock);
     cf_redis_auth_destroy(&self->auth);
     free(self);
     *self_p = NULL;

@@ -40,6 +40,14 @@ cf_bench_stack_t *cf_bench_stack_new(void);
     NULL.                                                                    */
 void cf_bench_stack_destroy(cf_bench_stack_t **self_p);
 
+/*  Blocks SIGINT and SIGTERM in the calling thread, and so in the threads
+    it starts after, and starts a thread that on either stops the stack,
+    removes its directory (as destroy does) and ends the process with 128
+    plus the signal's number: an interrupted benchmark leaves neither
+    daemons nor its directory, whose AOF holds hundreds of MB. Call it
+    before any other thread starts. 0, or -1 with the error on the object. */
+int cf_bench_stack_guard(cf_bench_stack_t *self);
+
 /*  Stops what runs, as destroy does. 0, or -1 with the error on the object
     when a daemon's log holds a sanitizer report (the directory is then
     kept).                                                                  */

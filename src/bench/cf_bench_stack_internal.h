@@ -7,8 +7,12 @@
 #include "cf_bench_stack.h"
 #include "caseflow/cf_redis_auth.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #define STACK_PORTS     5               /* redis, intake, workers, publish, replica */
 #define STACK_STOP_MS   5000
+#define STACK_TMPDIR_MAX 40             /* the stack's directory and files fit their fields */
 
 struct _cf_bench_stack_t {
     char dir[64], key_file[96], intake[64];
@@ -19,6 +23,10 @@ struct _cf_bench_stack_t {
     unsigned worker_count;
     bool failed;
     char error[512];
+    pthread_mutex_t lock;                       /* stopping: the guard's or the owner's */
+    pthread_t guard;                            /* cf_bench_stack_guard's thread */
+    bool guarded;
+    sigset_t guarded_signals;
 };
 
 /*  Records the error on self (and that the directory is to be kept); -1.   */

@@ -52,6 +52,10 @@ static pid_t stack_spawn(cf_bench_stack_t *self, const char *name, char *const a
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);   /* nothing outlives the benchmark */
+        sigset_t none;                      /* not the guard's blocked signals: a
+                                               daemon stops on SIGTERM */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         /* the own stack is plain on loopback: no CURVE settings from a
            shell that ran scripts/up (the broker refuses --plain with a key) */
         unsetenv("CASEFLOW_BROKER_KEY");
@@ -256,7 +260,11 @@ int cf_bench_stack_start(cf_bench_stack_t *self, const cf_bench_stack_config_t *
     assert(self && config && !self->dir[0]);
     assert(config->workers >= 1 && config->workers <= CF_BENCH_MAX_WORKERS);
     const char *tmp = getenv("TMPDIR");
-    snprintf(self->dir, sizeof self->dir, "%.40s/caseflow-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    tmp = tmp && *tmp ? tmp : "/tmp";
+    if (strlen(tmp) > STACK_TMPDIR_MAX)     /* the daemons' paths in it must fit */
+        return cf_bench_stack_fail(self, "TMPDIR is longer than %d characters: %s",
+                                   STACK_TMPDIR_MAX, tmp);
+    snprintf(self->dir, sizeof self->dir, "%s/caseflow-bench.XXXXXX", tmp);
     if (!mkdtemp(self->dir)) {
         int e = errno;
         self->dir[0] = '\0';

@@ -290,7 +290,7 @@ int main(int argc, char **argv)
                                        (unsigned) o.workers, o.persistence, o.aof_rewrite,
                                        o.bench.shards, o.replica };
         stack = cf_bench_stack_new();
-        if (cf_bench_stack_start(stack, &sc) < 0) {
+        if (cf_bench_stack_guard(stack) < 0 || cf_bench_stack_start(stack, &sc) < 0) {
             fprintf(stderr, "caseflow-bench: %s\n", cf_bench_stack_error(stack));
             cf_bench_stack_destroy(&stack);
             cf_settings_destroy(&settings);
