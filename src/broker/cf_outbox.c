@@ -234,6 +234,29 @@ static int outbox_flush(outbox_reader_t *r)
     return rc;
 }
 
+/* Packs the count notifications r->notes holds of entry ms-seq of stream
+   s, and notes those of a shard's stream in the batch; returns how many, or
+   -1 when the broker is stopping. */
+static long outbox_hand_over_notes(outbox_reader_t *r, unsigned s, const char *prefix,
+                                   uint64_t ms, uint64_t seq, size_t count)
+{
+    for (size_t k = 0; k < count; k++) {
+        cf_outbox_note_t note = cf_outbox_notes_get(r->notes, k);
+        char id[CF_OUTBOX_NOTES_ID_MAX];
+        int id_len = cf_outbox_notes_id_of(id, prefix, ms, seq, k);
+        cf_outbox_entry_t one = { note.topic, note.body, id, note.topic_len, note.body_len,
+                                  (size_t) id_len };
+        cf_outbox_pack_entry(&r->pack, &one);
+        if ((++r->packed == CF_OUTBOX_PACK_ENTRIES || r->pack.size >= CF_OUTBOX_PACK_BYTES)
+            && outbox_flush(r) < 0)
+            return -1;
+        if (s + 1 < r->streams)
+            cf_outbox_batch_note(&r->batch, note.topic, note.topic_len, note.body,
+                                 note.body_len);
+    }
+    return (long) count;
+}
+
 /* Hands one stream's entries to the loop (packed: the caller flushes the
    last pack), moving the cursor past each; returns how many, or -1 when
    the broker is stopping. */
@@ -249,28 +272,15 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
             || entry->element[0]->type != REDIS_REPLY_STRING)
             continue;
-        uint64_t ms, seq;
+        uint64_t ms = 0, seq = 0;
         size_t count = cf_outbox_notes_entry(entry->element[0]->str, &ms, &seq)
                      ? cf_outbox_notes_read(r->notes, entry->element[1])
                      : 0;           /* 0: not ours, or not a stream id we can number: skipped */
-        for (size_t k = 0; k < count; k++) {
-            cf_outbox_note_t note = cf_outbox_notes_get(r->notes, k);
-            char id[CF_OUTBOX_NOTES_ID_MAX];
-            int id_len = cf_outbox_notes_id_of(id, prefix, ms, seq, k);
-            cf_outbox_entry_t one = { note.topic, note.body, id, note.topic_len, note.body_len,
-                                      (size_t) id_len };
-            cf_outbox_pack_entry(&r->pack, &one);
-            if ((++r->packed == CF_OUTBOX_PACK_ENTRIES || r->pack.size >= CF_OUTBOX_PACK_BYTES)
-                && outbox_flush(r) < 0) {
-                cf_outbox_notes_release(r->notes);
-                return -1;
-            }
-            if (s + 1 < r->streams)
-                cf_outbox_batch_note(&r->batch, note.topic, note.topic_len, note.body,
-                                     note.body_len);
-            n++;
-        }
+        long handed = outbox_hand_over_notes(r, s, prefix, ms, seq, count);
         cf_outbox_notes_release(r->notes);      /* the pack and the batch hold copies */
+        if (handed < 0)
+            return -1;
+        n += handed;
         cf_fmt(r->cursor[s], sizeof r->cursor[s], "%s", entry->element[0]->str);
     }
     return n;

@@ -3,7 +3,7 @@
 
 static cf_outbox_notes_t *s_reader;
 
-static cf_outbox_notes_t *notes_reader(void)
+cf_outbox_notes_t *cf_test_notes_reader(void)
 {
     if (!s_reader)
         s_reader = cf_outbox_notes_new();
@@ -12,13 +12,13 @@ static cf_outbox_notes_t *notes_reader(void)
 
 size_t cf_test_notes_count(const redisReply *fields)
 {
-    return cf_outbox_notes_read(notes_reader(), fields);
+    return cf_outbox_notes_read(cf_test_notes_reader(), fields);
 }
 
 cf_outbox_note_t cf_test_notes_get(const redisReply *fields, size_t k)
 {
-    cf_outbox_notes_read(notes_reader(), fields);
-    return cf_outbox_notes_get(notes_reader(), k);
+    cf_outbox_notes_read(cf_test_notes_reader(), fields);
+    return cf_outbox_notes_get(cf_test_notes_reader(), k);
 }
 
 void cf_test_notes_release(void)

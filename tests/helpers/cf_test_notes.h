@@ -8,13 +8,17 @@
 #include <hiredis/hiredis.h>
 #include "caseflow/cf_outbox_notes.h"
 
+/*  The reader the functions below use, made at the first call.             */
+cf_outbox_notes_t *cf_test_notes_reader(void);
+
 /*  How many notifications entry `fields` holds (cf_outbox_notes_read).     */
 size_t cf_test_notes_count(const redisReply *fields);
 
 /*  Notification k of entry `fields`, read again.                           */
 cf_outbox_note_t cf_test_notes_get(const redisReply *fields, size_t k);
 
-/*  Frees what the reads decompressed.                                      */
+/*  Frees what the reads decompressed, and the reader (the next call makes
+    another).                                                                */
 void cf_test_notes_release(void);
 
 #endif

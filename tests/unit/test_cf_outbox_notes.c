@@ -16,22 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "caseflow/cf_outbox_notes.h"
+#include "cf_test_notes.h"
 
 #define FIELDS_MAX (2 * CF_OUTBOX_NOTES_MAX + 2)
-
-static cf_outbox_notes_t *s_reader;     /* the tests' (group set-up) */
-
-static size_t count(const redisReply *fields)
-{
-    return cf_outbox_notes_read(s_reader, fields);
-}
-
-/* Notification k of fields, read again. */
-static cf_outbox_note_t get(const redisReply *fields, size_t k)
-{
-    cf_outbox_notes_read(s_reader, fields);
-    return cf_outbox_notes_get(s_reader, k);
-}
 
 /* A field list as a reply holds it, of hand-made string replies. */
 typedef struct {
@@ -68,21 +55,21 @@ static void test_layouts(void **state)
     fields_t f;
     const char *commit[] = { "case.A.registered", "b1", "alert.x", "b2", "case.A.closed", "b3" };
     const redisReply *fields = fields_of(&f, 6, commit);
-    assert_int_equal(count(fields), 3);
-    assert_note(get(fields, 0), "case.A.registered", "b1");
-    assert_note(get(fields, 1), "alert.x", "b2");
-    assert_note(get(fields, 2), "case.A.closed", "b3");
+    assert_int_equal(cf_test_notes_count(fields), 3);
+    assert_note(cf_test_notes_get(fields, 0), "case.A.registered", "b1");
+    assert_note(cf_test_notes_get(fields, 1), "alert.x", "b2");
+    assert_note(cf_test_notes_get(fields, 2), "case.A.closed", "b3");
 
     const char *first[] = { "topic", "milestone.A", "body", "b" };
     fields = fields_of(&f, 4, first);
-    assert_int_equal(count(fields), 1);
-    assert_note(get(fields, 0), "milestone.A", "b");
+    assert_int_equal(cf_test_notes_count(fields), 1);
+    assert_note(cf_test_notes_get(fields, 0), "milestone.A", "b");
 
     /* two of the commit's layout are two, whatever their topics */
     const char *two[] = { "case.A.registered", "topic", "case.B.registered", "body" };
     fields = fields_of(&f, 4, two);
-    assert_int_equal(count(fields), 2);
-    assert_note(get(fields, 1), "case.B.registered", "body");
+    assert_int_equal(cf_test_notes_count(fields), 2);
+    assert_note(cf_test_notes_get(fields, 1), "case.B.registered", "body");
 }
 
 /* A packed value of n notifications "t<i>" / "body<i>" into buf: its
@@ -117,12 +104,12 @@ static void test_packed(void **state)
     size_t len = packed_of(buf, 3);
     assert_int_equal(len, 3 * (4 + 2 + 1 + 4 + 5 + 1));
     const redisReply *fields = packed_fields(&f, buf, len);
-    assert_int_equal(count(fields), 3);
+    assert_int_equal(cf_test_notes_count(fields), 3);
     for (size_t k = 0; k < 3; k++) {
         char topic[32], body[32];     /* any size_t in decimal */
         snprintf(topic, sizeof topic, "t%zu", k);
         snprintf(body, sizeof body, "body%zu", k);
-        cf_outbox_note_t note = get(fields, k);
+        cf_outbox_note_t note = cf_test_notes_get(fields, k);
         assert_note(note, topic, body);
         assert_string_equal(note.topic, topic);         /* NUL-terminated, as hiredis's */
         assert_string_equal(note.body, body);
@@ -133,15 +120,15 @@ static void test_packed(void **state)
     len = cf_outbox_notes_pack(buf, "case.A.closed", 13, body, sizeof body);
     len += cf_outbox_notes_pack(buf + len, "alert.x", 7, NULL, 0);
     fields = packed_fields(&f, buf, len);
-    assert_int_equal(count(fields), 2);
-    cf_outbox_note_t one = get(fields, 0), two = get(fields, 1);
+    assert_int_equal(cf_test_notes_count(fields), 2);
+    cf_outbox_note_t one = cf_test_notes_get(fields, 0), two = cf_test_notes_get(fields, 1);
     assert_int_equal(one.body_len, 3);
     assert_memory_equal(one.body, body, 3);
     assert_note(two, "alert.x", "");
 
     len = packed_of(buf, CF_OUTBOX_NOTES_MAX);
-    assert_int_equal(count(packed_fields(&f, buf, len)), CF_OUTBOX_NOTES_MAX);
-    assert_note(get(packed_fields(&f, buf, len), CF_OUTBOX_NOTES_MAX - 1),
+    assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, len)), CF_OUTBOX_NOTES_MAX);
+    assert_note(cf_test_notes_get(packed_fields(&f, buf, len), CF_OUTBOX_NOTES_MAX - 1),
                 "t255", "body255");
 }
 
@@ -151,13 +138,13 @@ static void test_packed_malformed(void **state)
     fields_t f;
     static char buf[(CF_OUTBOX_NOTES_MAX + 1) * 32];
     size_t len = packed_of(buf, CF_OUTBOX_NOTES_MAX + 1);          /* too many */
-    assert_int_equal(count(packed_fields(&f, buf, len)), 0);
-    assert_int_equal(count(packed_fields(&f, buf, 0)), 0);     /* none */
+    assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, len)), 0);
+    assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, 0)), 0);     /* none */
 
     len = packed_of(buf, 2);
     for (size_t cut = 1; cut < len; cut++)  /* truncated anywhere: between the two, one */
-        assert_int_equal(count(packed_fields(&f, buf, cut)), cut == len / 2);
-    assert_int_equal(count(packed_fields(&f, buf, len)), 2);
+        assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, cut)), cut == len / 2);
+    assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, len)), 2);
 
     /* a topic's, then a body's length past the end: far, or by its NUL alone
        (the length running to the value's last byte) */
@@ -170,21 +157,21 @@ static void test_packed_malformed(void **state)
             len = packed_of(buf, 1);
             for (int b = 0; b < 4; b++)
                 buf[at[i] + (size_t) b] = (char) (past[i][j] >> (8 * b) & 0xff);
-            assert_int_equal(count(packed_fields(&f, buf, len)), 0);
+            assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, len)), 0);
         }
 
     len = packed_of(buf, 1);                                    /* a topic's NUL missing */
     buf[4 + 2] = 'x';
-    assert_int_equal(count(packed_fields(&f, buf, len)), 0);
+    assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, len)), 0);
     len = packed_of(buf, 1);                                    /* a body's NUL missing */
     buf[len - 1] = 'x';
-    assert_int_equal(count(packed_fields(&f, buf, len)), 0);
+    assert_int_equal(cf_test_notes_count(packed_fields(&f, buf, len)), 0);
 
     /* the field with anything but one value is not the packed layout */
     const char *four[] = { CF_OUTBOX_NOTES_FIELD, "x", "t", "b" };
-    assert_int_equal(count(fields_of(&f, 4, four)), 2);     /* pairs */
+    assert_int_equal(cf_test_notes_count(fields_of(&f, 4, four)), 2);     /* pairs */
     const char *four_z[] = { CF_OUTBOX_NOTES_LZ4_FIELD, "x", "t", "b" };
-    assert_int_equal(count(fields_of(&f, 4, four_z)), 2);
+    assert_int_equal(cf_test_notes_count(fields_of(&f, 4, four_z)), 2);
 }
 
 /* Entry {CF_OUTBOX_NOTES_LZ4_FIELD: packed value (len bytes) compressed}
@@ -209,25 +196,25 @@ static void test_compressed(void **state)
     size_t len = packed_of(buf, CF_OUTBOX_NOTES_MAX), out_len;
     const redisReply *fields = compressed_fields(&f, out, buf, len, &out_len);
     assert_true(out_len < len / 2);                 /* notes alike compress well */
-    assert_int_equal(cf_outbox_notes_read(s_reader, fields), CF_OUTBOX_NOTES_MAX);
+    assert_int_equal(cf_outbox_notes_read(cf_test_notes_reader(), fields), CF_OUTBOX_NOTES_MAX);
     for (size_t k = 0; k < CF_OUTBOX_NOTES_MAX; k++) {
         char topic[32], body[32];     /* any size_t in decimal */
         snprintf(topic, sizeof topic, "t%zu", k);
         snprintf(body, sizeof body, "body%zu", k);
-        cf_outbox_note_t note = cf_outbox_notes_get(s_reader, k);
+        cf_outbox_note_t note = cf_outbox_notes_get(cf_test_notes_reader(), k);
         assert_note(note, topic, body);
         assert_string_equal(note.topic, topic);         /* NUL-terminated */
         assert_string_equal(note.body, body);
     }
     /* a second entry's read keeps the first's notes until the release */
-    cf_outbox_note_t first = cf_outbox_notes_get(s_reader, 7);
+    cf_outbox_note_t first = cf_outbox_notes_get(cf_test_notes_reader(), 7);
     size_t small = cf_outbox_notes_pack(buf, "case.A.closed", 13, "b", 1), small_out;
-    assert_int_equal(cf_outbox_notes_read(s_reader,
+    assert_int_equal(cf_outbox_notes_read(cf_test_notes_reader(),
                                           compressed_fields(&g, other, buf, small, &small_out)), 1);
-    assert_note(cf_outbox_notes_get(s_reader, 0), "case.A.closed", "b");
+    assert_note(cf_outbox_notes_get(cf_test_notes_reader(), 0), "case.A.closed", "b");
     assert_note(first, "t7", "body7");
-    cf_outbox_notes_release(s_reader);
-    cf_outbox_notes_release(s_reader);              /* twice: nothing left to free */
+    cf_outbox_notes_release(cf_test_notes_reader());
+    cf_outbox_notes_release(cf_test_notes_reader());              /* twice: nothing left to free */
 }
 
 static void test_compressed_malformed(void **state)
@@ -237,10 +224,10 @@ static void test_compressed_malformed(void **state)
     static char buf[(CF_OUTBOX_NOTES_MAX + 1) * 32], out[(CF_OUTBOX_NOTES_MAX + 1) * 64];
     size_t len = packed_of(buf, 40), out_len;
     const redisReply *fields = compressed_fields(&f, out, buf, len, &out_len);
-    assert_int_equal(count(fields), 40);
+    assert_int_equal(cf_test_notes_count(fields), 40);
     for (size_t cut = 0; cut < out_len; cut++) {     /* truncated anywhere */
         f.items[1].len = cut;
-        assert_int_equal(count(fields), 0);
+        assert_int_equal(cf_test_notes_count(fields), 0);
     }
     f.items[1].len = out_len;
     /* a length other than the block's, one either side, larger than its
@@ -250,17 +237,17 @@ static void test_compressed_malformed(void **state)
     for (size_t i = 0; i < sizeof lengths / sizeof *lengths; i++) {
         for (int b = 0; b < 4; b++)
             out[b] = (char) (lengths[i] >> (8 * b) & 0xff);
-        assert_int_equal(count(fields), 0);
+        assert_int_equal(cf_test_notes_count(fields), 0);
     }
     for (int b = 0; b < 4; b++)
         out[b] = (char) (len >> (8 * b) & 0xff);
-    assert_int_equal(count(fields), 40);
+    assert_int_equal(cf_test_notes_count(fields), 40);
     for (size_t at = 4; at < out_len; at++) {   /* garbled: refused, or notes whole */
         char was = out[at];
         out[at] = (char) ~was;
-        size_t n = count(fields);
+        size_t n = cf_test_notes_count(fields);
         for (size_t k = 0; k < n; k++) {
-            cf_outbox_note_t note = cf_outbox_notes_get(s_reader, k);
+            cf_outbox_note_t note = cf_outbox_notes_get(cf_test_notes_reader(), k);
             assert_int_equal(note.topic[note.topic_len], '\0');
             assert_int_equal(note.body[note.body_len], '\0');
         }
@@ -269,8 +256,8 @@ static void test_compressed_malformed(void **state)
     /* a value that decompresses to a malformed packed one: none */
     len = packed_of(buf, 2);
     buf[len - 1] = 'x';                             /* the last body's NUL */
-    assert_int_equal(count(compressed_fields(&f, out, buf, len, &out_len)), 0);
-    cf_outbox_notes_release(s_reader);
+    assert_int_equal(cf_test_notes_count(compressed_fields(&f, out, buf, len, &out_len)), 0);
+    cf_outbox_notes_release(cf_test_notes_reader());
 }
 
 static void test_not_ours(void **state)
@@ -278,21 +265,21 @@ static void test_not_ours(void **state)
     (void) state;
     fields_t f;
     const char *odd[] = { "t", "b", "t2" };
-    assert_int_equal(count(fields_of(&f, 3, odd)), 0);
-    assert_int_equal(count(fields_of(&f, 0, odd)), 0);
-    assert_int_equal(count(NULL), 0);
+    assert_int_equal(cf_test_notes_count(fields_of(&f, 3, odd)), 0);
+    assert_int_equal(cf_test_notes_count(fields_of(&f, 0, odd)), 0);
+    assert_int_equal(cf_test_notes_count(NULL), 0);
     const redisReply *fields = fields_of(&f, 2, odd);
     f.items[1].type = REDIS_REPLY_INTEGER;
-    assert_int_equal(count(fields), 0);
+    assert_int_equal(cf_test_notes_count(fields), 0);
     redisReply nil = { .type = REDIS_REPLY_NIL };
-    assert_int_equal(count(&nil), 0);
+    assert_int_equal(cf_test_notes_count(&nil), 0);
 
     static const char *many[FIELDS_MAX];
     for (size_t i = 0; i < FIELDS_MAX; i++)
         many[i] = i % 2 ? "b" : "t";
-    assert_int_equal(count(fields_of(&f, 2 * CF_OUTBOX_NOTES_MAX, many)),
+    assert_int_equal(cf_test_notes_count(fields_of(&f, 2 * CF_OUTBOX_NOTES_MAX, many)),
                      CF_OUTBOX_NOTES_MAX);
-    assert_int_equal(count(fields_of(&f, FIELDS_MAX, many)), 0);
+    assert_int_equal(cf_test_notes_count(fields_of(&f, FIELDS_MAX, many)), 0);
 }
 
 static void test_ids(void **state)
@@ -334,19 +321,25 @@ static void test_ids(void **state)
     }
 }
 
-static int setup(void **state)
+/* A reader of its own: destroy NULLs the pointer, and a NULL one is
+   accepted. */
+static void test_new_destroy(void **state)
 {
     (void) state;
-    s_reader = cf_outbox_notes_new();
-    return 0;
+    cf_outbox_notes_t *reader = cf_outbox_notes_new();
+    assert_non_null(reader);
+    cf_outbox_notes_release(reader);                /* nothing read: nothing to free */
+    cf_outbox_notes_destroy(&reader);
+    assert_null(reader);
+    cf_outbox_notes_destroy(&reader);
+    cf_outbox_notes_destroy(NULL);
 }
 
 static int teardown(void **state)
 {
     (void) state;
-    cf_outbox_notes_destroy(&s_reader);
-    cf_outbox_notes_destroy(&s_reader);     /* NULL: accepted */
-    return s_reader != NULL;
+    cf_test_notes_release();
+    return 0;
 }
 
 int main(void)
@@ -359,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_compressed_malformed),
         cmocka_unit_test(test_not_ours),
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_new_destroy),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, teardown);
 }
