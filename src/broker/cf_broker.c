@@ -17,6 +17,7 @@
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_multipart.h"
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_zmq.h"
 #include "cf_roster.h"
 #include "cf_publisher.h"
 
@@ -362,7 +363,7 @@ void cf_broker_destroy(cf_broker_t **self_p)
     cf_multipart_destroy(&self->worker_parts);
     msgpack_sbuffer_destroy(&self->sbuf);
     cf_broker_secure_stop(self);
-    zmq_ctx_term(self->ctx);
+    cf_zmq_ctx_term(&self->ctx);
     free(self);
     *self_p = NULL;
 }

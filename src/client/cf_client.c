@@ -6,6 +6,7 @@
 #include "cf_client_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_settings.h"
+#include "caseflow/cf_zmq.h"
 
 _Static_assert(CF_SETTINGS_BATCH_MAX == CF_MSG_MAX_EVENTS, "--batch is at most one PUSH");
 _Static_assert(CF_CLIENT_MAX_BATCH == CF_MSG_MAX_EVENTS, "the public bound is the protocol's");
@@ -46,8 +47,7 @@ void cf_client_destroy(cf_client_t **self_p)
     cf_client_poll_end(self);
     cf_client_close(self);
     cf_endpoints_destroy(&self->endpoints);
-    if (self->ctx)
-        zmq_ctx_term(self->ctx);
+    cf_zmq_ctx_term(&self->ctx);
     for (size_t i = 0; i < self->event_count; i++)
         free(self->events[i].reason);
     free(self->events);

@@ -5,6 +5,7 @@
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_unpack.h"
+#include "caseflow/cf_zmq.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -49,7 +50,7 @@ int cf_control_ask(const char *endpoint, int timeout_ms, const cf_curve_t *curve
         rc = 0;
     cf_handshake_destroy(&handshake);
     zmq_close(socket);
-    zmq_ctx_term(ctx);
+    cf_zmq_ctx_term(&ctx);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "caseflow/cf_seqcheck.h"
 #include "caseflow/cf_snapshot.h"
 #include "caseflow/cf_unpack.h"
+#include "caseflow/cf_zmq.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -81,8 +82,7 @@ void cf_subscriber_destroy(cf_subscriber_t **self_p)
         zmq_close(self->sockets[i]);
     }
     cf_endpoints_destroy(&self->endpoints);
-    if (self->ctx)
-        zmq_ctx_term(self->ctx);
+    cf_zmq_ctx_term(&self->ctx);
     for (size_t i = 0; i < self->prefix_count; i++)
         free(self->prefixes[i]);
     free(self->prefixes);

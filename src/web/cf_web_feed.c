@@ -9,6 +9,7 @@
 #include "caseflow/cf_multipart.h"
 #include "caseflow/cf_snapshot.h"
 #include "caseflow/cf_unpack.h"
+#include "caseflow/cf_zmq.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -211,7 +212,7 @@ void cf_web_feed_destroy(cf_web_feed_t **self_p)
     if (self->started)
         pthread_join(self->thread, NULL);
     zmq_close(self->socket);
-    zmq_ctx_term(self->ctx);
+    cf_zmq_ctx_term(&self->ctx);
     for (size_t i = 0; i < CF_WEB_FEED_RING; i++)
         cf_web_feed_entry_clear(&self->ring[i]);
     pthread_cond_destroy(&self->moved);

@@ -16,6 +16,7 @@
 #include "caseflow/cf_rules.h"
 #include "caseflow/cf_settings.h"
 #include "caseflow/cf_store.h"
+#include "caseflow/cf_zmq.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -689,8 +690,7 @@ void cf_worker_destroy(cf_worker_t **self_p)
         free(self->links[i].endpoint);
     }
     free(self->links);
-    if (self->ctx)
-        zmq_ctx_term(self->ctx);
+    cf_zmq_ctx_term(&self->ctx);
     for (size_t i = 0; self->jobs && i < self->job_slots; i++)
         cf_multipart_destroy(&self->jobs[i].parts);
     free(self->jobs);
