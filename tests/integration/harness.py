@@ -206,6 +206,15 @@ def wait_for(ready, seconds=30.0, step=0.2):
         time.sleep(step)
 
 
+def wait_until(what, ready, seconds=60.0, step=0.1):
+    """wait_for, for a step that the rest of a test cannot go on without:
+    its truthy value, or RuntimeError naming what did not come."""
+    value = wait_for(ready, seconds, step)
+    if not value:
+        raise RuntimeError(f"timed out waiting for {what}")
+    return value
+
+
 def pid_running(pid):
     """Whether process pid runs (and is not a zombie)."""
     try:
