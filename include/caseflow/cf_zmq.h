@@ -4,9 +4,9 @@
     their linger has run out, and a signal that comes meanwhile ends it
     with EINTR, the context still alive (zmq_ctx_term(3): "It can be
     restarted"). A process stopping on SIGTERM gets a second signal often
-    enough (an operator's ^C twice, a supervisor's SIGTERM then SIGKILL
-    period), and a library (cf_client, cf_subscriber) cannot know which
-    signals its caller catches, so every context is ended here.              */
+    enough (an operator's ^C twice, a supervisor that asks again), and a
+    library (cf_client, cf_subscriber) cannot know which signals its caller
+    catches, so every context is ended here.                                 */
 #ifndef CF_ZMQ_H
 #define CF_ZMQ_H
 

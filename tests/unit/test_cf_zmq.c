@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
