@@ -6,8 +6,8 @@
 #include "caseflow/cf_alloc.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,20 +114,19 @@ static int test_redis_try(cf_test_redis_t *self)
     return -1;
 }
 
+static int test_redis_remove(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st, (void) flag, (void) ftw;
+    remove(path);
+    return 0;
+}
+
+/* The server's directory and all in it, depth first: a test that turns the
+   AOF on (CONFIG SET appendonly yes) leaves a directory of it there. */
 static void test_redis_remove_dir(const char *path)
 {
-    DIR *dir = opendir(path);
-    if (dir) {
-        struct dirent *entry;
-        char file[512];
-        while ((entry = readdir(dir)))
-            if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..")) {
-                snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
-                unlink(file);
-            }
-        closedir(dir);
-    }
-    rmdir(path);
+    if (path[0])
+        nftw(path, test_redis_remove, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 cf_test_redis_t *cf_test_redis_start(void)
