@@ -154,6 +154,12 @@ typedef struct {
        the closed loop and its drain; the processes are the caller's
        (cf_bench_processes) */
     cf_bench_cpu_t cpu;
+    /* the same over the open loop (its warm-up, its requests and their
+       acks: open_cpu_wall_s), where the latency, not a core, is the limit:
+       how busy each process was says whose wait it is */
+    cf_bench_cpu_t open_cpu;
+    double open_cpu_wall_s;
+    double open_redis_cpu_s, open_redis_replicas_cpu_s;    /* < 0 unknown */
 } cf_bench_result_t;
 
 typedef struct _cf_bench_t cf_bench_t;

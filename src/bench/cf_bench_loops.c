@@ -267,6 +267,11 @@ int cf_bench_open(cf_bench_t *self)
     int rc = o.thread.client ? 0 : -1;
     bench_snapshot_t *snap = cf_calloc(2, sizeof *snap);       /* before and after */
     bool counted = rc == 0 && cf_bench_snapshot(self, &snap[0]) == 0;
+    if (counted)
+        cf_bench_snapshot_replicas(self, &snap[0]);
+    r->open_cpu = r->cpu;                   /* the same processes */
+    cf_bench_cpu_start(&r->open_cpu);
+    double cpu_from = cf_bench_now();
     o.start = o.thread.finished = cf_bench_now() + LOOP_WARMUP_S;
     int64_t from_s = (cf_wall_ms() + (int64_t) (LOOP_WARMUP_S * 1000)) / 1000;
     if (rc == 0) {
@@ -282,12 +287,18 @@ int cf_bench_open(cf_bench_t *self)
     }
     /* what the small requests cost Redis, apart from the closed loop's */
     counted = counted && rc == 0 && cf_bench_snapshot(self, &snap[1]) == 0;
+    cf_bench_cpu_stop(&r->open_cpu);
+    r->open_cpu_wall_s = cf_bench_now() - cpu_from;
+    if (counted)
+        cf_bench_snapshot_replicas(self, &snap[1]);
+    r->open_redis_cpu_s = counted ? snap[1].cpu_s - snap[0].cpu_s : -1;
+    r->open_redis_replicas_cpu_s = counted && !snap[0].replicas_unknown && !snap[1].replicas_unknown
+                                 ? snap[1].replicas_cpu_s - snap[0].replicas_cpu_s : -1;
     r->open_redis_forks = counted ? snap[1].forks - snap[0].forks : -1;
     r->open_redis_commands_per_event = counted
         ? cf_bench_commands_per_event(&snap[0], &snap[1], events, r->open_commands,
                                       &r->open_command_count) : -1;
-    r->open_redis_cpu_us_per_event = counted ? (snap[1].cpu_s - snap[0].cpu_s) * 1e6 / (double) events
-                                             : -1;
+    r->open_redis_cpu_us_per_event = counted ? r->open_redis_cpu_s * 1e6 / (double) events : -1;
     free(snap);
     if (rc == 0)
         r->open_latency_threshold_ms = cf_bench_latency(self, from_s, cf_wall_ms() / 1000,

@@ -172,11 +172,28 @@ static json_t *report_scaled(double seconds, double k)
     return seconds >= 0 && isfinite(k) ? report_real(seconds * k, 1000) : json_null();
 }
 
-/* {"producer", "broker", "workers": [...], "redis", "total"}: each
-   process's CPU over the closed loop (the brokers' together), scaled by k. */
-static json_t *report_processes(const cf_bench_result_t *r, double k)
+/* A phase's CPU: the processes' (cf_bench_cpu), Redis's masters' and
+   replicas' (< 0 unknown). */
+typedef struct {
+    const cf_bench_cpu_t *cpu;
+    double redis_s, replicas_s;
+} report_phase_t;
+
+static report_phase_t report_closed(const cf_bench_result_t *r)
 {
-    const cf_bench_cpu_t *cpu = &r->cpu;
+    return (report_phase_t) { &r->cpu, r->redis_cpu_drained_s, r->redis_replicas_cpu_s };
+}
+
+static report_phase_t report_open(const cf_bench_result_t *r)
+{
+    return (report_phase_t) { &r->open_cpu, r->open_redis_cpu_s, r->open_redis_replicas_cpu_s };
+}
+
+/* {"producer", "broker", "workers": [...], "redis", "total"}: each
+   process's CPU over the phase (the brokers' together), scaled by k. */
+static json_t *report_processes(report_phase_t phase, double k)
+{
+    const cf_bench_cpu_t *cpu = phase.cpu;
     bool known = cpu->measured && !cpu->unknown[0];
     json_t *o = json_object(), *workers = known ? json_array() : json_null();
     report_set(o, "producer", report_scaled(cpu->measured ? cpu->self_s : -1, k));
@@ -186,9 +203,9 @@ static json_t *report_processes(const cf_bench_result_t *r, double k)
         if (!cf_bench_cpu_is_broker(&cpu->procs[i]))
             json_array_append_new(workers, report_scaled(cpu->procs[i].cpu_s, k));
     report_set(o, "workers", workers);
-    report_set(o, "redis", report_scaled(cpu->measured ? r->redis_cpu_drained_s : -1, k));
-    report_set(o, "redis_replicas", report_scaled(cpu->measured ? r->redis_replicas_cpu_s : -1, k));
-    report_set(o, "total", report_scaled(cpu->measured ? cf_bench_cpu_total(cpu, r->redis_cpu_drained_s)
+    report_set(o, "redis", report_scaled(cpu->measured ? phase.redis_s : -1, k));
+    report_set(o, "redis_replicas", report_scaled(cpu->measured ? phase.replicas_s : -1, k));
+    report_set(o, "total", report_scaled(cpu->measured ? cf_bench_cpu_total(cpu, phase.redis_s)
                                                        : -1, k));
     return o;
 }
@@ -213,13 +230,14 @@ static json_t *report_nodes(const cf_bench_result_t *r)
     return nodes;
 }
 
-static void report_cpu_per_process(json_t *o, const cf_bench_result_t *r)
+static void report_cpu_per_process(json_t *o, const cf_bench_config_t *c,
+                                   const cf_bench_result_t *r)
 {
     const cf_bench_cpu_t *cpu = &r->cpu;
-    report_set(o, "cpu_us_per_event", report_processes(r, r->events ? 1e6 / (double) r->events
-                                                                   : NAN));
+    report_set(o, "cpu_us_per_event", report_processes(report_closed(r), r->events
+                                                       ? 1e6 / (double) r->events : NAN));
     double wall = r->seconds + r->drain_seconds;
-    report_set(o, "cpu_cores", report_processes(r, wall > 0 ? 1 / wall : NAN));
+    report_set(o, "cpu_cores", report_processes(report_closed(r), wall > 0 ? 1 / wall : NAN));
     report_set(o, "cpu_busiest", cpu->measured
                                  ? json_string(cf_bench_cpu_busiest(cpu, r->redis_cpu_drained_s))
                                  : json_null());
@@ -228,6 +246,17 @@ static void report_cpu_per_process(json_t *o, const cf_bench_result_t *r)
     report_set(o, "cpu_unknown", cpu->unknown[0] ? json_string(cpu->unknown)
                                  : cpu->measured ? json_null()
                                                  : json_string("the closed loop did not run"));
+    /* the open loop's: how busy each process was while requests waited */
+    bool open = c->rate > 0 && r->open_cpu.measured && r->open_events;
+    report_set(o, "open_cpu_us_per_event",
+               open ? report_processes(report_open(r), 1e6 / (double) r->open_events)
+                    : json_null());
+    report_set(o, "open_cpu_cores",
+               open && r->open_cpu_wall_s > 0
+               ? report_processes(report_open(r), 1 / r->open_cpu_wall_s) : json_null());
+    report_set(o, "open_cpu_busiest",
+               open ? json_string(cf_bench_cpu_busiest(&r->open_cpu, r->open_redis_cpu_s))
+                    : json_null());
 }
 
 char *cf_bench_json(const cf_bench_t *self)
@@ -237,7 +266,7 @@ char *cf_bench_json(const cf_bench_t *self)
     json_t *o = json_object();
     report_loops(o, self->config, r);
     report_redis(o, self->config, r);
-    report_cpu_per_process(o, r);
+    report_cpu_per_process(o, self->config, r);
     report_set(o, "persistence", json_string(r->durability[0] ? r->durability : "unknown"));
     report_set(o, "ack_replicas", json_integer(self->config->ack_replicas));
     char cpu[256];
@@ -254,37 +283,55 @@ char *cf_bench_json(const cf_bench_t *self)
     return text;
 }
 
-/* One line: each process's CPU per event over the closed loop, and its
-   share of a core. */
-static void report_print_processes(const cf_bench_result_t *r, FILE *out)
+/* One line: each process's CPU per event over a phase of events and wall
+   seconds, and its share of a core; what opens it says which phase. */
+static void report_print_phase(report_phase_t phase, size_t events, double wall,
+                               const char *phase_name, FILE *out)
 {
-    const cf_bench_cpu_t *cpu = &r->cpu;
-    double wall = r->seconds + r->drain_seconds, redis = r->redis_cpu_drained_s;
-    if (!cpu->measured || !r->events || wall <= 0)
+    const cf_bench_cpu_t *cpu = phase.cpu;
+    double redis = phase.redis_s;
+    if (!cpu->measured || !events || wall <= 0)
         return;
-    double per = 1e6 / (double) r->events;
-    fprintf(out, "CPU per event (closed loop and %.2f s of drain): producer %.1f us (%.2f cores)",
-            r->drain_seconds, cpu->self_s * per, cpu->self_s / wall);
+    double per = 1e6 / (double) events;
+    fprintf(out, "CPU per event (%s): producer %.1f us (%.2f cores)", phase_name,
+            cpu->self_s * per, cpu->self_s / wall);
     for (size_t i = 0; !cpu->unknown[0] && i < cpu->count; i++)
         if (cpu->procs[i].cpu_s >= 0)
             fprintf(out, ", %s %.1f us (%.2f)", cpu->procs[i].name, cpu->procs[i].cpu_s * per,
                     cpu->procs[i].cpu_s / wall);
         else
             fprintf(out, ", %s unknown", cpu->procs[i].name);
-    fprintf(out, ", redis %.1f us (%.2f)", redis * per, redis / wall);
-    if (r->redis_replicas_cpu_s > 0)
-        fprintf(out, ", redis replicas %.1f us (%.2f)", r->redis_replicas_cpu_s * per,
-                r->redis_replicas_cpu_s / wall);
+    if (redis >= 0)
+        fprintf(out, ", redis %.1f us (%.2f)", redis * per, redis / wall);
+    if (phase.replicas_s > 0)
+        fprintf(out, ", redis replicas %.1f us (%.2f)", phase.replicas_s * per,
+                phase.replicas_s / wall);
     double total = cf_bench_cpu_total(cpu, redis);
     if (total >= 0)
         fprintf(out, "; total %.1f us", total * per);
     fprintf(out, "; busiest %s\n", cf_bench_cpu_busiest(cpu, redis));
-    if (cpu->unknown[0])
+}
+
+/* The closed loop's line (and the nodes of a cluster), then the open loop's. */
+static void report_print_processes(const cf_bench_config_t *c, const cf_bench_result_t *r,
+                                   FILE *out)
+{
+    const cf_bench_cpu_t *cpu = &r->cpu;
+    double wall = r->seconds + r->drain_seconds;
+    bool closed = cpu->measured && r->events && wall > 0;
+    char name[64];
+    snprintf(name, sizeof name, "closed loop and %.2f s of drain", r->drain_seconds);
+    report_print_phase(report_closed(r), r->events, wall, name, out);
+    if (closed && cpu->unknown[0])
         fprintf(out, "CPU of the broker and workers unknown: %s\n", cpu->unknown);
-    for (size_t i = 0; r->redis_cluster && i < r->redis_node_count; i++)
+    double per = closed ? 1e6 / (double) r->events : 0;
+    for (size_t i = 0; closed && r->redis_cluster && i < r->redis_node_count; i++)
         fprintf(out, "%s redis :%d %s %.1f us, %.2f commands per event\n", i ? "   " : "nodes:",
                 r->redis_nodes[i].port, r->redis_nodes[i].replica ? "replica" : "master",
                 r->redis_nodes[i].cpu_s * per, r->redis_nodes[i].calls / (double) r->events);
+    snprintf(name, sizeof name, "open loop, %.2f s", r->open_cpu_wall_s);
+    if (c->rate > 0)
+        report_print_phase(report_open(r), r->open_events, r->open_cpu_wall_s, name, out);
 }
 
 void cf_bench_print(const cf_bench_t *self, FILE *out)
@@ -332,7 +379,7 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
             "bytes each\n", r->bytes_per_open_case, r->bytes_per_closed_case,
             r->bytes_per_event_id, r->bytes_per_event_id, r->open_alerts, r->open_cases,
             r->bytes_per_open_alert);
-    report_print_processes(r, out);
+    report_print_processes(c, r, out);
     fprintf(out, "peak RSS: broker %ld kB, worker %ld kB (-1: unknown)\n", r->broker_peak_kb,
             r->worker_peak_kb);
 }

@@ -1,7 +1,8 @@
 /*  Tests of cf_bench that need no stack: the report's JSON has the
     per-process CPU figures (per event, in cores over the closed loop and
     its drain, the total, the busiest, null and a reason for what is
-    unknown) computed from the CPU seconds, and the text report's line,
+    unknown; and the open loop's apart) computed from the CPU seconds, and
+    the text report's lines,
     and the ceiling, run against a throw-away redis-server, serves each
     batch as a request of its own, so that its dedupe markers hold a
     request id as the worker's do (the memory per event id it weighs is
@@ -38,6 +39,30 @@ static json_t *report(cf_bench_t *bench)
     return o;
 }
 
+/* The closed loop's processes: a broker and two workers, with this
+   process (the producer), measured. */
+static cf_bench_cpu_t *three_processes(cf_bench_t *bench)
+{
+    cf_bench_cpu_t *cpu = cf_bench_processes(bench);
+    cf_bench_cpu_add(cpu, "broker", 11);
+    cf_bench_cpu_add(cpu, "worker-1", 12);
+    cf_bench_cpu_add(cpu, "worker-2", 13);
+    cpu->self_s = 0.3, cpu->procs[0].cpu_s = 0.2, cpu->procs[1].cpu_s = 0.4, cpu->procs[2].cpu_s = 0.6;
+    cpu->measured = true;
+    return cpu;
+}
+
+/* The text report (free it). */
+static char *printed(const cf_bench_t *bench)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    cf_bench_print(bench, out);
+    fclose(out);
+    return text;
+}
+
 static void test_json_cpu(void **state)
 {
     (void) state;
@@ -54,12 +79,7 @@ static void test_json_cpu(void **state)
     /* Redis over the loop and its drain; cores over both (3 s + 1 s) */
     r->events = 100000, r->seconds = 3.0, r->drain_seconds = 1.0;
     r->redis_cpu_s = 3.0, r->redis_cpu_drained_s = 3.5;
-    cf_bench_cpu_t *cpu = cf_bench_processes(bench);
-    cf_bench_cpu_add(cpu, "broker", 11);
-    cf_bench_cpu_add(cpu, "worker-1", 12);
-    cf_bench_cpu_add(cpu, "worker-2", 13);
-    cpu->self_s = 0.3, cpu->procs[0].cpu_s = 0.2, cpu->procs[1].cpu_s = 0.4, cpu->procs[2].cpu_s = 0.6;
-    cpu->measured = true;
+    cf_bench_cpu_t *cpu = three_processes(bench);
     o = report(bench);
     json_t *us = json_object_get(o, "cpu_us_per_event"), *cores = json_object_get(o, "cpu_cores");
     assert_true(fabs(number(us, "producer") - 3.0) < 1e-9);
@@ -75,11 +95,7 @@ static void test_json_cpu(void **state)
     assert_true(json_is_null(json_object_get(o, "cpu_unknown")));
     assert_true(fabs(number(o, "drain_seconds") - 1.0) < 1e-9);
     json_decref(o);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    cf_bench_print(bench, out);
-    fclose(out);
+    char *text = printed(bench);
     assert_non_null(strstr(text, "CPU per event (closed loop and 1.00 s of drain): producer 3.0 us "
                                  "(0.07 cores), broker 2.0 us (0.05), worker-1 4.0 us (0.10), "
                                  "worker-2 6.0 us (0.15), redis 35.0 us (0.88); total 50.0 us; "
@@ -103,6 +119,57 @@ static void test_json_cpu(void **state)
     assert_true(fabs(number(us, "redis") - 35.0) < 1e-9);
     assert_string_equal(json_string_value(json_object_get(o, "cpu_unknown")), "no stack directory");
     json_decref(o);
+    cf_bench_destroy(&bench);
+}
+
+/* The open loop's CPU apart from the closed loop's: per event of the open
+   loop, in cores over its own seconds, the busiest; null when it did not
+   run; its own line in the text report. */
+static void test_json_open_cpu(void **state)
+{
+    (void) state;
+    cf_bench_config_t config = { .intake = "tcp://127.0.0.1:1", .redis_host = "127.0.0.1",
+                                 .producers = 1, .batch = 200, .window = 8, .rate = 0 };
+    cf_bench_t *bench = cf_bench_new(&config);
+    json_t *o = report(bench);          /* no open loop: null */
+    assert_true(json_is_null(json_object_get(o, "open_cpu_us_per_event")));
+    assert_true(json_is_null(json_object_get(o, "open_cpu_cores")));
+    assert_true(json_is_null(json_object_get(o, "open_cpu_busiest")));
+    json_decref(o);
+    cf_bench_destroy(&bench);
+
+    config.rate = 20000, config.open_batch = 20;
+    bench = cf_bench_new(&config);
+    cf_bench_result_t *r = &bench->result;
+    r->events = 100000, r->seconds = 1.0, r->redis_cpu_drained_s = 0.5;
+    cf_bench_cpu_t *cpu = three_processes(bench);
+    /* 40 000 events over 2 s: the workers busiest, then Redis */
+    r->open_events = 40000, r->open_cpu_wall_s = 2.0;
+    r->open_redis_cpu_s = 0.8, r->open_redis_replicas_cpu_s = 0;
+    r->open_cpu = *cpu;
+    cpu = &r->open_cpu;
+    cpu->self_s = 0.04, cpu->procs[0].cpu_s = 0.2, cpu->procs[1].cpu_s = 0.9, cpu->procs[2].cpu_s = 0.5;
+    o = report(bench);
+    json_t *us = json_object_get(o, "open_cpu_us_per_event");
+    json_t *cores = json_object_get(o, "open_cpu_cores");
+    assert_true(fabs(number(us, "producer") - 1.0) < 1e-9);
+    assert_true(fabs(number(us, "broker") - 5.0) < 1e-9);
+    assert_true(fabs(json_number_value(json_array_get(json_object_get(us, "workers"), 0)) - 22.5)
+                < 1e-9);
+    assert_true(fabs(number(us, "redis") - 20.0) < 1e-9);
+    assert_true(fabs(number(us, "total") - 61.0) < 1e-9);
+    assert_true(fabs(number(cores, "redis") - 0.4) < 1e-9);
+    assert_true(fabs(number(cores, "total") - 1.22) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(o, "open_cpu_busiest")), "worker-1");
+    /* the closed loop's figures are its own */
+    assert_true(fabs(number(json_object_get(o, "cpu_us_per_event"), "redis") - 5.0) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(o, "cpu_busiest")), "worker-2");
+    json_decref(o);
+    char *text = printed(bench);
+    assert_non_null(strstr(text, "CPU per event (open loop, 2.00 s): producer 1.0 us (0.02 cores), "
+                                 "broker 5.0 us (0.10), worker-1 22.5 us (0.45), worker-2 12.5 us "
+                                 "(0.25), redis 20.0 us (0.40); total 61.0 us; busiest worker-1\n"));
+    free(text);
     cf_bench_destroy(&bench);
 }
 
@@ -201,6 +268,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_cpu),
+        cmocka_unit_test(test_json_open_cpu),
         cmocka_unit_test(test_ceiling_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
