@@ -1,4 +1,6 @@
-/*  cf_outbox internals: the batch the reader thread has handed over, merged
+/*  cf_outbox internals: the object the loop and the reader thread share,
+    the reader's connections (cf_outbox_connect.c), the batch the reader
+    thread has handed over, merged
     (cf_outbox_batch.c), the milestone marks and bodies (cf_outbox_marks.c),
     its commit (cf_outbox_commit.c), and the snapshot a late subscriber asks
     for (cf_outbox_snapshot.c). Not installed.                              */
@@ -10,8 +12,14 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_redis_auth.h"
+#include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_rules.h"
+#include "caseflow/cf_store.h"
+#include "cf_outbox.h"
 
 #define OUTBOX_PROGRAMMES   64      /* programmes with returns in one batch */
 
@@ -172,5 +180,41 @@ redisReply *cf_outbox_replies_next(outbox_replies_t *self, redisContext *redis);
     {cursors: {s0..s7, pub: entry id}, returns: {...}, figures: {...},
     open_alerts: [body...], last_milestones: {programme: body}}. 0 / -1.   */
 int cf_outbox_snapshot(redisContext *redis, msgpack_sbuffer *out);
+
+#define OUTBOX_PAIR_HWM     8       /* packs waiting for the loop, each end: about as many
+                                       entries as the default when each was 3 messages */
+
+/*  The outbox reader (cf_outbox.c): what the loop sets and the thread
+    (cf_outbox_reader.c) reads, and how it connects (below).                */
+struct _cf_outbox_t {
+    void *ctx, *pair;
+    char *host, *endpoint;
+    int port;
+    unsigned shards;                /* the deployment's count: streams shards + 1 */
+    cf_redis_auth_t *auth;          /* sent on every connect; NULL: none */
+    char *library;                  /* the function library's body (cf_store_script_library) */
+    size_t library_len;
+    char version[CF_STORE_VERSION_LEN + 1];     /* its version, which Redis must hold */
+    pthread_mutex_t lock;           /* guards marks and reader: the loop sets, the thread reads */
+    char reader[160];               /* the name of its lease (cf_outbox_lease.c) */
+    outbox_marks_t *marks;          /* the rules' milestones */
+    pthread_t thread;
+    bool started;
+    atomic_int stop;
+    atomic_uint_fast64_t errors;
+};
+
+/*  The connection for the {pub} keys, and (in *cluster) the context of a
+    Redis Cluster's outboxes, NULL on a single server, which then gets the
+    one connection (cf_outbox_connect.c): authenticated, agreeing on the
+    shard count, and with the function library that Redis must hold. NULL
+    with why, and *answered set when Redis refused (credentials, no
+    library, another shard count) rather than could not be reached.        */
+redisContext *cf_outbox_open(cf_outbox_t *self, cf_redis_cluster_t **cluster, char *why,
+                             size_t size, bool *answered);
+
+/*  The reader thread's body, self the cf_outbox_t: reads the outboxes and
+    hands their entries to the loop until self->stop (cf_outbox_reader.c). */
+void *cf_outbox_reader_run(void *self);
 
 #endif

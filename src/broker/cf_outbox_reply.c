@@ -5,7 +5,7 @@
     malloc and frees them one by one (about a sixth of the broker's CPU in
     perf, the most of any one thing in its outbox thread). The same
     redisReply structs are made here from a few large chunks that the next
-    command reuses, so cf_outbox.c reads them as before. The arena's
+    command reuses, so cf_outbox_reader.c reads them as before. The arena's
     functions are hiredis's reader's for the one command only: other
     replies on the connection are hiredis's own, as its callers expect.    */
 #include "cf_outbox_internal.h"

@@ -1,7 +1,7 @@
 /*  cf_outbox_notes: an outbox entry's notifications and their ids; see
     cf_outbox_notes.h. The writer is cf_commit (one XADD per shard-commit,
     its notifications packed and compressed here); the readers are the
-    broker's publisher (cf_outbox.c) and caseflow-alert's sinks
+    broker's publisher (cf_outbox_reader.c) and caseflow-alert's sinks
     (cf_alert_sink.c), which must agree on both.                           */
 #include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_alloc.h"
