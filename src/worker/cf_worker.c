@@ -1,13 +1,15 @@
-/*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry,
-    and its Prometheus series (docs/operations.md, "Metrics"); the work on
-    each job itself is cf_apply. See cf_worker.h.                           */
+/*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry;
+    its Prometheus series are cf_worker_metrics.c (docs/operations.md,
+    "Metrics"), its work between jobs (overdue alerts, the markers' sweep)
+    cf_worker_timers.c, and the work on each job itself cf_apply. See
+    cf_worker.h.                                                            */
 #include "caseflow/cf_worker.h"
+#include "cf_worker_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
 #include "caseflow/cf_endpoints.h"
 #include "caseflow/cf_handshake.h"
 #include "cf_apply.h"
-#include "caseflow/cf_event.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_loop.h"
 #include "caseflow/cf_metrics.h"
@@ -28,64 +30,6 @@
 
 #define WORKER_RETRY_MIN_MS 100
 #define WORKER_RETRY_MAX_MS 1000   /* a Redis back is used within a second */
-#define WORKER_FIRE_EVERY_MS 1000   /* how often a round of overdue deadlines starts */
-#define WORKER_FIRE_STEP_MS 1       /* between a round's steps, when jobs may run */
-#define WORKER_SWEEP_EVERY_MS 1000  /* how often a step of the markers' sweep runs */
-
-typedef struct {
-    cf_metric_t *jobs[2];           /* answered, by run: [0] batch, [1] careful */
-    cf_metric_t *alerts_fired;
-    cf_metric_t *markers_swept;     /* expired dedupe markers deleted */
-    cf_metric_t *conflicts;         /* commits refused by a guard and redone */
-    cf_metric_t *fenced;            /* jobs a fence refused, handed back */
-    uint64_t conflicts_seen;        /* cf_store_conflicts() when last added */
-    uint64_t alerts_fired_seen;     /* cf_store_alerts_fired() when last added */
-} worker_metrics_t;
-
-typedef struct {
-    uint64_t id;
-    bool careful;               /* REDO, or Redis refused it: event by event */
-    size_t link;                /* the broker it came from, and its DONE goes to */
-    cf_multipart_t *parts;      /* [CF01, JOB or REDO, id, request id, fences, events...] */
-} worker_job_t;
-
-/* One broker's connection: a worker serves every broker of its list, each
-   through its own DEALER, handshake, credit and heartbeats. */
-typedef struct {
-    char *endpoint;
-    void *socket;
-    cf_handshake_t *handshake;      /* the socket's handshake outcomes */
-    bool refusal_logged;            /* since the broker last answered */
-    int64_t last_heard, last_sent;
-    size_t jobs;                    /* of the queued jobs, how many came from it */
-} worker_link_t;
-
-struct _cf_worker_t {
-    cf_worker_config_t config;
-    void *ctx;
-    worker_link_t *links;           /* one per broker endpoint */
-    size_t nlinks;
-    cf_loop_t *loop;
-    cf_pseudo_t *pseudo;
-    cf_store_t *store;
-    cf_apply_t *apply;
-    cf_rules_t *rules;
-    worker_job_t *jobs;             /* FIFO ring of config.credit jobs per broker */
-    size_t job_head, job_count, job_slots;
-    cf_multipart_t *inbox;          /* receives; swapped into a job slot */
-    cf_msg_job_t job;               /* the job being run, as parsed */
-    int64_t retry_at, fired_at;
-    int64_t fire_clock;             /* the round's now, by the clock in force */
-    unsigned fire_shard;            /* where the round's next step looks */
-    int64_t swept_at;               /* the last step of the markers' sweep */
-    unsigned sweep_cursor;          /* where its next step reads */
-    int fire_timer;                 /* the round's steps (0: no round) */
-    int retry_ms;
-    bool redis_down;                /* the last Redis call failed */
-    uint64_t events_done;
-    worker_metrics_t metrics;
-    msgpack_sbuffer sbuf;
-};
 
 static cf_loop_socket_fn worker_on_broker;
 
@@ -176,15 +120,15 @@ static int worker_links_new(cf_worker_t *self, const char *list, char *err, size
 /* One line when a Redis call fails (a job kept for retry, or the overdue
    timer) and one when Redis answers again, whichever call sees it first;
    the retries between them log at debug only. */
-static void worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
-                                int retry_in_ms)
+void cf_worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
+                            int retry_in_ms)
 {
     CF_LOG(self->redis_down ? CF_LOG_DEBUG : CF_LOG_WARN, what, "error=%s retry_in_ms=%d",
            CF_LOG_QUOTE(error), retry_in_ms);
     self->redis_down = true;
 }
 
-static void worker_redis_ok(cf_worker_t *self)
+void cf_worker_redis_ok(cf_worker_t *self)
 {
     if (self->redis_down)
         CF_LOG(CF_LOG_INFO, "redis back", "%s", "");
@@ -200,25 +144,6 @@ static void worker_notice(const void *apply, size_t index, const char **topic,
     cf_apply_notification(apply, index, topic, topic_len, body, body_len);
 }
 
-
-/* Adds to metric what a count kept over the store's life grew by since
-   *seen, its value at the last look. */
-static void worker_count_since(cf_metric_t *metric, uint64_t now, uint64_t *seen)
-{
-    cf_metric_add(metric, now - *seen);
-    *seen = now;
-}
-
-/* Adds the commits the store redid and the overdue alerts its apply path
-   fired since the last look to the metrics; the timer's alerts are added
-   as it fires them. */
-static void worker_count_store(cf_worker_t *self)
-{
-    worker_count_since(self->metrics.conflicts, cf_store_conflicts(self->store),
-                       &self->metrics.conflicts_seen);
-    worker_count_since(self->metrics.alerts_fired, cf_store_alerts_fired(self->store),
-                       &self->metrics.alerts_fired_seen);
-}
 
 /* Runs the oldest job and answers DONE. -1 when Redis failed (keep it): a
    job Redis refused (an error reply, not an outage) is run event by event
@@ -267,7 +192,7 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
     link->last_sent = cf_clock_ms();
     self->events_done += count;
     cf_metric_inc(self->metrics.jobs[job->careful]);
-    worker_count_store(self);
+    cf_worker_metrics_count_store(&self->metrics, self->store);
     return 0;
 }
 
@@ -283,11 +208,11 @@ static void worker_process(cf_worker_t *self)
             if (self->retry_ms > WORKER_RETRY_MAX_MS)
                 self->retry_ms = WORKER_RETRY_MAX_MS;
             self->retry_at = cf_clock_ms() + self->retry_ms;
-            worker_redis_failed(self, "redis failed, job kept", cf_apply_error(self->apply),
+            cf_worker_redis_failed(self, "redis failed, job kept", cf_apply_error(self->apply),
                                 self->retry_ms);
             return;
         }
-        worker_redis_ok(self);
+        cf_worker_redis_ok(self);
         self->retry_at = 0;
         self->retry_ms = 0;
         self->links[worker_job_at(self, 0)->link].jobs--;
@@ -362,89 +287,6 @@ static void worker_reload(cf_worker_t *self)
     CF_LOG(CF_LOG_INFO, "rules reloaded", "file=%s", self->config.rules_file);
 }
 
-/* The round of overdue alerts is over (done, or Redis failed). */
-static void worker_fire_end(cf_worker_t *self)
-{
-    cf_loop_remove_timer(self->loop, self->fire_timer);
-    self->fire_timer = 0;
-}
-
-/* One step of the round: the due alerts of a few shards, about 256 at most
-   (cf_store_fire_due_step). The loop reads the broker's socket before each
-   step, so a job that came meanwhile runs first and waits for one step's
-   commit at most, not for the round (which, with many alerts due, takes a
-   while). */
-static int worker_on_fire_step(cf_loop_t *loop, int timer_id, void *arg)
-{
-    (void) loop, (void) timer_id;
-    cf_worker_t *self = arg;
-    unsigned fired = 0;
-    if (self->retry_at) {
-        worker_fire_end(self);          /* Redis is failing: the jobs come first */
-        return 0;
-    }
-    if (cf_store_fire_due_step(self->store, self->fire_clock, cf_clock_ms(), &self->fire_shard,
-                               &fired) < 0) {
-        worker_redis_failed(self, "redis failed, overdue timer", cf_store_error(self->store),
-                            WORKER_FIRE_EVERY_MS);
-        worker_fire_end(self);
-        return 0;
-    }
-    worker_redis_ok(self);
-    cf_metric_add(self->metrics.alerts_fired, fired);
-    if (fired)
-        CF_LOG(CF_LOG_DEBUG, "overdue alerts fired", "count=%u", fired);
-    if (self->fire_shard >= cf_store_shards(self->store))
-        worker_fire_end(self);
-    return 0;
-}
-
-/* Starts a round of the overdue alerts whose time has come, by the clock
-   an operator set, else the wall clock, once a second. Every worker does
-   it, for the shards it owns (the fences of its jobs), and for the others'
-   alerts they leave past a grace (cf_store_fire_due); each alert fires
-   once. */
-static void worker_fire_due(cf_worker_t *self, int64_t now)
-{
-    if (self->fire_timer || now - self->fired_at < WORKER_FIRE_EVERY_MS || self->retry_at)
-        return;             /* a round under way, not yet, or Redis is failing */
-    self->fired_at = now;
-    int64_t clock;
-    if (cf_store_clock(self->store, &clock) < 0) {
-        worker_redis_failed(self, "redis failed, overdue timer", cf_store_error(self->store),
-                            WORKER_FIRE_EVERY_MS);
-        return;
-    }
-    worker_redis_ok(self);
-    self->fire_clock = clock >= 0 ? clock : cf_wall_ms();
-    self->fire_shard = 0;
-    self->fire_timer = cf_loop_add_timer(self->loop, WORKER_FIRE_STEP_MS, worker_on_fire_step,
-                                         self);
-    if (self->fire_timer < 0)
-        self->fire_timer = 0;       /* no free timer: cannot happen (two of CF_LOOP_MAX_TIMERS) */
-}
-
-/* One step of the sweep of expired dedupe markers (cf_store_sweep_step), once
-   a second: a few buckets read in one round trip, so a job waits little. */
-static void worker_sweep_markers(cf_worker_t *self, int64_t now)
-{
-    if (now - self->swept_at < WORKER_SWEEP_EVERY_MS || self->retry_at || self->fire_timer)
-        return;             /* not yet, Redis is failing, or the alerts' round is on */
-    self->swept_at = now;
-    unsigned removed = 0;
-    if (cf_store_sweep_step(self->store, &self->sweep_cursor, &removed) < 0) {
-        if (cf_store_error_code(self->store) == CF_STORE_ERR_IO)
-            worker_redis_failed(self, "redis failed, markers' sweep", cf_store_error(self->store),
-                                WORKER_SWEEP_EVERY_MS);
-        else                /* a key of another type where a bucket should be: passed */
-            CF_LOG(CF_LOG_WARN, "markers' sweep refused", "error=%s",
-                   CF_LOG_QUOTE(cf_store_error(self->store)));
-        return;
-    }
-    worker_redis_ok(self);
-    cf_metric_add(self->metrics.markers_swept, removed);
-}
-
 /* Before a reconnect: why the broker is silent, when the socket knows. A
    refusal (its key is not allowed, or the endpoint is at its connection
    limit) is logged at warn once, then at debug until the broker answers. */
@@ -510,66 +352,12 @@ static int worker_on_timer(cf_loop_t *loop, int timer_id, void *arg)
     int64_t now = cf_clock_ms();
     worker_keep_links(self, now);
     worker_process(self);
-    worker_fire_due(self, now);
-    worker_sweep_markers(self, now);
+    cf_worker_fire_due(self, now);
+    cf_worker_sweep_markers(self, now);
     return 0;
 }
 
 /* ---- life cycle ------------------------------------------------------- */
-
-/* Seconds, from 0.5 ms to 5 s. */
-static const double s_redis_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                          0.1, 0.25, 0.5, 1, 2.5, 5 };
-
-/* Creates every series of a worker in registry (NULL: none, and *out is
-   all NULL): events by type and outcome and dead letters (counted by
-   cf_apply), Redis latency and errors (cf_store), jobs and overdue alerts
-   (here), and hands apply and store theirs. */
-static void worker_metrics_new(cf_metrics_t *registry, cf_apply_t *apply, cf_store_t *store,
-                               worker_metrics_t *out)
-{
-    memset(out, 0, sizeof *out);
-    if (!registry)
-        return;
-    cf_apply_metrics_t counts = { .dead_letters = cf_metrics_counter(registry,
-        "caseflow_worker_dead_letters_total", "Events set aside in the dead-letter stream.",
-        NULL) };
-    char labels[96];
-    for (int t = 0; t <= CF_EV_TYPE_COUNT; t++)
-        for (int s = 0; s < CF_ACK_BUSY; s++) {     /* a worker never answers busy */
-            snprintf(labels, sizeof labels, "type=\"%s\",outcome=\"%s\"",
-                     t < CF_EV_TYPE_COUNT ? cf_event_type_name((cf_event_type_t) t) : "invalid",
-                     cf_ack_status_name((cf_ack_status_t) s));
-            counts.events[t][s] = cf_metrics_counter(registry, "caseflow_worker_events_total",
-                "Events processed, by type (invalid: did not decode) and outcome.", labels);
-        }
-    cf_apply_set_metrics(apply, &counts);
-    const char *help = "Jobs answered, by run (careful: event by event, after a lost worker "
-                       "or a refusal).";
-    out->jobs[0] = cf_metrics_counter(registry, "caseflow_worker_jobs_total", help,
-                                      "run=\"batch\"");
-    out->jobs[1] = cf_metrics_counter(registry, "caseflow_worker_jobs_total", help,
-                                      "run=\"careful\"");
-    out->alerts_fired = cf_metrics_counter(registry, "caseflow_worker_overdue_alerts_total",
-        "Overdue alerts fired, by the timer or by the apply path (deadlines already due "
-        "as their events are applied).", NULL);
-    out->markers_swept = cf_metrics_counter(registry, "caseflow_worker_markers_swept_total",
-        "Expired dedupe markers deleted by the sweep (docs/storage.md, \"Dedupe markers\").",
-        NULL);
-    out->conflicts = cf_metrics_counter(registry, "caseflow_worker_commit_conflicts_total",
-        "Commits refused because a state changed after it was read (read and computed again).",
-        NULL);
-    out->fenced = cf_metrics_counter(registry, "caseflow_worker_jobs_fenced_total",
-        "Jobs a commit of which its shard's owner epoch refused (the shard has another owner): "
-        "handed back to the broker.", NULL);
-    cf_store_set_metrics(store,
-        cf_metrics_histogram(registry, "caseflow_worker_redis_seconds",
-                             "Latency of a job's apply round trip to Redis, in seconds.", NULL,
-                             s_redis_buckets, sizeof s_redis_buckets / sizeof *s_redis_buckets),
-        cf_metrics_counter(registry, "caseflow_worker_redis_errors_total",
-                           "Failed Redis calls (unreachable, error reply, unexpected reply).",
-                           NULL));
-}
 
 /* Says at start-up what an `accepted` ack means on this Redis. */
 static void worker_log_durability(cf_worker_t *self)
@@ -622,7 +410,7 @@ static int worker_open_store(cf_worker_t *self, char *err, size_t err_size)
     if (self->config.poison_tries)
         cf_apply_set_poison_tries(self->apply, self->config.poison_tries);
     cf_apply_set_tick(self->apply, worker_tick, self);
-    worker_metrics_new(self->config.metrics, self->apply, self->store, &self->metrics);
+    cf_worker_metrics_new(self->config.metrics, self->apply, self->store, &self->metrics);
     worker_log_durability(self);
     return 0;
 }
