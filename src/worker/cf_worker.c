@@ -1,8 +1,8 @@
 /*  cf_worker: the worker's sockets, heartbeats, job queue and Redis retry;
     its Prometheus series are cf_worker_metrics.c (docs/operations.md,
     "Metrics"), its work between jobs (overdue alerts, the markers' sweep)
-    cf_worker_timers.c, and the work on each job itself cf_apply. See
-    cf_worker.h.                                                            */
+    cf_worker_timers.c, what it logs of Redis's outages cf_worker_redis.c,
+    and the work on each job itself cf_apply. See cf_worker.h.              */
 #include "caseflow/cf_worker.h"
 #include "cf_worker_internal.h"
 #include "caseflow/cf_alloc.h"
@@ -113,26 +113,6 @@ static int worker_links_new(cf_worker_t *self, const char *list, char *err, size
         self->links[i].endpoint = cf_strdup(cf_endpoints_at(endpoints, i));
     cf_endpoints_destroy(&endpoints);
     return 0;
-}
-
-/* ---- Redis outages ---------------------------------------------------- */
-
-/* One line when a Redis call fails (a job kept for retry, or the overdue
-   timer) and one when Redis answers again, whichever call sees it first;
-   the retries between them log at debug only. */
-void cf_worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
-                            int retry_in_ms)
-{
-    CF_LOG(self->redis_down ? CF_LOG_DEBUG : CF_LOG_WARN, what, "error=%s retry_in_ms=%d",
-           CF_LOG_QUOTE(error), retry_in_ms);
-    self->redis_down = true;
-}
-
-void cf_worker_redis_ok(cf_worker_t *self)
-{
-    if (self->redis_down)
-        CF_LOG(CF_LOG_INFO, "redis back", "%s", "");
-    self->redis_down = false;
 }
 
 /* ---- jobs ------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /*  cf_worker internals: the worker object, which cf_worker.c (its sockets
-    and jobs), cf_worker_timers.c (its work between jobs) and
-    cf_worker_metrics.c (its series) share. Not installed.                  */
+    and jobs), cf_worker_timers.c (its work between jobs),
+    cf_worker_redis.c (its outage lines) and cf_worker_metrics.c (its
+    series) share. Not installed.                                           */
 #ifndef CF_WORKER_INTERNAL_H
 #define CF_WORKER_INTERNAL_H
 
@@ -76,7 +77,7 @@ struct _cf_worker_t {
 
 /*  One line when a Redis call fails (a job kept for retry, or the overdue
     timer) and one when Redis answers again, whichever call sees it first;
-    the retries between them log at debug only (cf_worker.c).              */
+    the retries between them log at debug only (cf_worker_redis.c).        */
 void cf_worker_redis_failed(cf_worker_t *self, const char *what, const char *error,
                             int retry_in_ms);
 void cf_worker_redis_ok(cf_worker_t *self);
