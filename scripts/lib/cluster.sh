@@ -46,19 +46,21 @@ cf_cluster_by_hand() {
   done
 }
 
-# cf_cluster_start DIR MASTERS REPLICAS: starts MASTERS x (1 + REPLICAS) nodes,
-# makes them one cluster (redis-cli --cluster create ... --cluster-yes; by
+# cf_cluster_start DIR MASTERS REPLICAS [TAKEN...]: starts MASTERS x (1 +
+# REPLICAS) nodes, on ports none of TAKEN (those the caller chose for its own
+# daemons, which have not bound them yet), makes them one cluster (redis-cli --cluster create ... --cluster-yes; by
 # hand for fewer than 3 masters, which redis-cli refuses) and
 # returns once every node says cluster_state:ok. DIR/cluster.ports lists the
 # nodes' client ports, one a line; DIR/node-PORT.pid their pids. Returns 1,
 # with the reason on stderr and the nodes stopped, when that fails.
 cf_cluster_start() {
   local dir=$1 masters=$2 replicas=$3
+  shift 3                   # the rest: ports the caller chose and has not bound yet
   [[ $masters =~ ^[0-9]+$ && $masters -ge 1 && $replicas =~ ^[0-9]+$ ]] \
     || { cf_say "cf_cluster_start: a cluster needs 1 master or more (got '$masters', '$replicas')"; return 1; }
   local n=$((masters * (1 + replicas))) ports bus i port
   mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || return 1
-  read -r -a ports < <(cf_free_ports $((2 * n)))
+  read -r -a ports < <(cf_free_ports $((2 * n)) "$@")
   (umask 077 && cf_redis_acl "$dir") || return 1
   : >"$dir/cluster.ports"
   for ((i = 0; i < n; i++)); do

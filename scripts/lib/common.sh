@@ -76,24 +76,30 @@ cf_redis_acl() {
   printf '%s\n' "$acl" >"$dir/redis-users.acl"
 }
 
-# cf_free_ports N: prints N distinct TCP ports that are free on 127.0.0.1 now
-# (all held open at once while choosing, so no two are the same). They are
-# drawn below the kernel's ephemeral range, so that no outgoing connection can
-# take one as its source port between this choice and the daemon's bind.
+# cf_free_ports N [TAKEN...]: prints N distinct TCP ports that are free on
+# 127.0.0.1 now (all held open at once while choosing, so no two are the same)
+# and are none of TAKEN: the ports an earlier call chose for daemons that have
+# not bound them yet (scripts/up's, then its cluster's). They are drawn below
+# the kernel's ephemeral range, so that no outgoing connection can take one as
+# its source port between this choice and the daemon's bind.
 cf_free_ports() {
   local py
   py=$(command -v python3 || echo /usr/bin/python3)
-  "$py" - "$1" <<'PY'
+  "$py" - "$@" <<'PY'
 import random, socket, sys
 try:
     low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except (OSError, ValueError, IndexError):
     low = 32768
+taken = {int(p) for p in sys.argv[2:]}
 held = []
 while len(held) < int(sys.argv[1]):
+    port = random.randrange(10000, max(low, 10001))
+    if port in taken:
+        continue
     s = socket.socket()
     try:
-        s.bind(("127.0.0.1", random.randrange(10000, max(low, 10001))))
+        s.bind(("127.0.0.1", port))
         held.append(s)
     except OSError:
         s.close()
