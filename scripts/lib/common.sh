@@ -83,26 +83,5 @@ cf_redis_acl() {
 # the kernel's ephemeral range, so that no outgoing connection can take one as
 # its source port between this choice and the daemon's bind.
 cf_free_ports() {
-  local py
-  py=$(command -v python3 || echo /usr/bin/python3)
-  "$py" - "$@" <<'PY'
-import random, socket, sys
-try:
-    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-except (OSError, ValueError, IndexError):
-    low = 32768
-taken = {int(p) for p in sys.argv[2:]}
-held = []
-while len(held) < int(sys.argv[1]):
-    port = random.randrange(10000, max(low, 10001))
-    if port in taken:
-        continue
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        held.append(s)
-    except OSError:
-        s.close()
-print(" ".join(str(s.getsockname()[1]) for s in held))
-PY
+  "$(command -v python3 || echo /usr/bin/python3)" "$CF_ROOT/scripts/lib/free_ports.py" "$@"
 }

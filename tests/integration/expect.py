@@ -651,9 +651,10 @@ def compare(name, got, want):
 
 # ---- shared test helpers (harness.py), and the model against a stack -----------
 
-from harness import (Checks, Redis, Stack, Watcher, bin_dir, diff_rows,  # noqa: E402,F401
-                     ordered, parse_notification, pid_running, source_dir, curve_client,
-                     curve_server, outbox_entry_notes, SHARDS, shard_of, wait_for)
+from harness import (Checks, Dealer, Redis, Stack, Watcher, bin_dir, diff_rows,  # noqa: E402,F401
+                     ordered, parse_notification, pid_running, reply_to, source_dir, curve_client,
+                     curve_server, free_ports, outbox_entry_notes, SHARDS, shard_of,
+                     wait_for)
 
 
 def check_reports(c, stack, model, label, skip=(), variants=None):

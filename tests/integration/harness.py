@@ -157,6 +157,18 @@ def bin_dir():
     return os.environ.get("CASEFLOW_BIN") or os.path.join(source_dir(), "build")
 
 
+def free_ports(n, taken=()):
+    """n distinct loopback ports free now, below the ephemeral range, none of
+    taken: for daemons a test starts itself (scripts/lib/free_ports.py, which
+    scripts/up uses too)."""
+    import importlib.util
+    path = os.path.join(source_dir(), "scripts", "lib", "free_ports.py")
+    spec = importlib.util.spec_from_file_location("free_ports", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.free_ports(n, taken)
+
+
 # Which of the stack's key files a client of each role uses (scripts/up).
 CURVE_KEYS = {"producer": "CASEFLOW_PRODUCER_KEY", "worker": "CASEFLOW_WORKER_KEY",
               "subscriber": "CASEFLOW_SUBSCRIBER_KEY", "operator": "CASEFLOW_OPERATOR_KEY"}
@@ -223,6 +235,42 @@ def pid_running(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def reply_to(sock, rid, timeout=15.0, also=(), on_other=None):
+    """The next reply on a producer's socket whose frame 2 (the request id)
+    is rid or one of also, or None after timeout seconds; the replies to
+    other requests are skipped (on_other, when given, sees each)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sock.poll(int(max(0.0, deadline - time.monotonic()) * 1000) + 1):
+            reply = sock.recv_multipart()
+            if len(reply) >= 3 and (reply[2] == rid or reply[2] in also):
+                return reply
+            if on_other:
+                on_other(reply)
+    return None
+
+
+class Dealer:
+    """A raw DEALER of a producer on endpoint (the stack's intake unless
+    given), with the stack's producer key (CURVE) or key_file: for tests
+    that write requests by hand. A producer is its key, whatever connection
+    it comes on."""
+
+    def __init__(self, stack, ctx, endpoint=None, key_file=None):
+        import zmq      # here: most tests never open a socket of their own
+        self.sock = stack.secure(ctx.socket(zmq.DEALER), "producer", key_file)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint or stack.env["CASEFLOW_INTAKE"])
+
+    def request(self, frames, rid, timeout=15.0, also=(), on_other=None):
+        """Sends frames; the reply for rid (reply_to), or None."""
+        self.sock.send_multipart(frames)
+        return reply_to(self.sock, rid, timeout, also, on_other)
+
+    def close(self):
+        self.sock.close()
 
 
 class Stack:
