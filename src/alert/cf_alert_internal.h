@@ -1,5 +1,6 @@
-/*  cf_alert internals: one sink's deliverer (cf_alert_sink.c), which the
-    object (cf_alert.c) starts in a thread per sink. Not installed.          */
+/*  cf_alert internals: one sink's deliverer (cf_alert_sink.c, its state in
+    Redis in cf_alert_sink_state.c), which the object (cf_alert.c) starts in
+    a thread per sink. Not installed.                                        */
 #ifndef CF_ALERT_INTERNAL_H
 #define CF_ALERT_INTERNAL_H
 
@@ -72,5 +73,20 @@ void *alert_sink_run(void *arg);
     cursors); alert_sink_free frees them.                                   */
 void alert_sink_init(alert_sink_t *s, unsigned shards);
 void alert_sink_free(alert_sink_t *s);
+
+/*  The wall clock, Unix ms: the notes' ages, the gauges, the trims check. */
+int64_t alert_sink_now_ms(void);
+
+/*  Drops s's connection (s->redis NULL, safe when already NULL).          */
+void alert_sink_disconnect(alert_sink_t *s);
+
+/*  Connects, loads what was saved; 0, or -1 logged once per outage.       */
+int alert_sink_connect(alert_sink_t *s, bool *logged);
+
+/*  Saves the cursors and counts in one HSET; 0, or -1 disconnected.       */
+int alert_sink_save(alert_sink_t *s);
+
+/*  Every SINK_TRIM_CHECK_MS, counts trimmed unread entries; -1 disconnected. */
+int alert_sink_check_trims(alert_sink_t *s);
 
 #endif
