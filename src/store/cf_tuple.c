@@ -27,8 +27,10 @@ int cf_tuple_measure(int family, const char *field, size_t len, size_t *row_len)
     return -1;
 }
 
-/* One whole decimal number in a signed 64-bit integer: what Redis's
-   HINCRBY takes (no sign but '-', no spaces, no leading '+'). */
+/* One whole decimal number in a signed 64-bit integer: an optional '-',
+   then digits (no spaces, no '+'). Leading zeros pass: the worker writes
+   every counter as the value it computed, so one never reaches Redis's
+   own arithmetic (HINCRBY would refuse it). */
 static int tuple_parse_one(const char *s, size_t len, int64_t *value)
 {
     if (len == 0 || len > 20 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))

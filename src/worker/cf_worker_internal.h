@@ -86,7 +86,8 @@ void cf_worker_redis_ok(cf_worker_t *self);
     (cf_worker_timers.c).                                                   */
 void cf_worker_fire_due(cf_worker_t *self, int64_t now);
 
-/*  One step of the sweep of expired dedupe markers, once a second.         */
+/*  One step of the sweep of expired dedupe markers, once a second
+    (cf_worker_timers.c).                                                   */
 void cf_worker_sweep_markers(cf_worker_t *self, int64_t now);
 
 /*  Creates every series of a worker in registry (NULL: none, and *out is
