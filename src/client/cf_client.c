@@ -2,7 +2,9 @@
     the final statuses; see cf_client.h. Events live back to back in one
     growing arena with a fixed-size record each, and the queue is a list
     threaded through the records, so adding, queueing and requeueing are
-    O(1) whatever the number of events. The socket side is cf_client_run.c. */
+    O(1) whatever the number of events. The socket side is
+    cf_client_request.c (requests, replies), cf_client_connect.c (the
+    connection, failover) and cf_client_run.c (the loop).                   */
 #include "cf_client_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_settings.h"

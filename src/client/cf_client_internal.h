@@ -1,6 +1,8 @@
 /*  cf_client internals shared by cf_client.c (the events: storage, queue,
-    statuses) and cf_client_run.c (the socket: requests, replies, timers).
-    Not part of the public API.                                              */
+    statuses), cf_client_request.c (the requests and their replies),
+    cf_client_connect.c (the socket, reconnects and failover) and
+    cf_client_run.c (the loop: timers, the run's end). Not part of the
+    public API.                                                              */
 #ifndef CF_CLIENT_INTERNAL_H
 #define CF_CLIENT_INTERNAL_H
 
@@ -16,6 +18,9 @@
 #define CLIENT_NONE         UINT32_MAX      /* end of the queue; no event */
 #define CLIENT_HAS_ID       0x01            /* an event_id follows the bytes */
 #define CLIENT_WAS_BUSY     0x02            /* its last ack was busy */
+
+#define CLIENT_BUSY_PAUSE_MS        100     /* first pause after a busy ack */
+#define CLIENT_BUSY_PAUSE_MAX_MS    5000    /* it doubles up to this */
 
 typedef struct {
     size_t offset;          /* of its msgpack bytes in the arena; its id follows */
@@ -106,5 +111,33 @@ void cf_client_finish(cf_client_t *self, uint32_t index, cf_client_status_t stat
 
 /*  The bytes of event index.                                                */
 const void *cf_client_event_data(const cf_client_t *self, uint32_t index);
+
+/* ---- cf_client_request.c: the requests and their replies ---------------- */
+
+/*  Sends (or resends) request r, ACK due after the backoff; 0, or -1 (set). */
+int cf_client_send(cf_client_t *self, client_request_t *r, int64_t now);
+
+/*  Sends queued events in free slots, unless in a busy pause; 0, or -1.     */
+int cf_client_fill(cf_client_t *self, int64_t now);
+
+/*  Frees the slot of request r, whose events are all dealt with.            */
+void cf_client_release(cf_client_t *self, client_request_t *r);
+
+/*  Whether every event added is final.                                      */
+bool cf_client_done(const cf_client_t *self);
+
+/*  The socket's cf_loop handler: replies, refill; -1 on error or all final. */
+int cf_client_on_readable(cf_loop_t *loop, void *socket, void *arg);
+
+/* ---- cf_client_connect.c: the socket, reconnects and failover ----------- */
+
+/*  Connection back: resends all in flight, resets pause and window; 0, -1. */
+int cf_client_on_reconnect(cf_client_t *self, int64_t now);
+
+/*  Fails over if no handshake in connect_ms; -1 (set) when none left.       */
+int cf_client_check_answered(cf_client_t *self, cf_loop_t *loop, int refused, int64_t now);
+
+/*  With a list, fails over from a broker quiet for timeout_ms; 0, or -1.    */
+int cf_client_check_quiet(cf_client_t *self, cf_loop_t *loop, int64_t now);
 
 #endif
