@@ -26,6 +26,7 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     self->statuses = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->statuses);
     self->slot = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->slot);
     self->rejects = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->rejects);
+    self->rejections = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->rejections);
     self->dead = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->dead);
     self->requests = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->requests);
     self->valid_requests = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->valid_requests);
@@ -45,6 +46,7 @@ void cf_apply_destroy(cf_apply_t **self_p)
     free(self->statuses);
     free(self->slot);
     free(self->rejects);
+    free(self->rejections);
     free(self->dead);
     free(self->requests);
     free(self->seen_refs);
@@ -178,13 +180,12 @@ size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t
    each (event_id, field) once (cf_store_count_rejections). */
 int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 {
-    cf_store_rejection_t rejections[CF_MSG_MAX_JOB_EVENTS];
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
         if (self->slot[i] < 0)
-            rejections[n++] = (cf_store_rejection_t) { self->rejects[i].counter,
-                                                       self->rejects[i].event_id };
-    return n ? cf_store_count_rejections(self->store, rejections, n, NULL) : 0;
+            self->rejections[n++] = (cf_store_rejection_t) { self->rejects[i].counter,
+                                                             self->rejects[i].event_id };
+    return n ? cf_store_count_rejections(self->store, self->rejections, n, NULL) : 0;
 }
 
 void cf_apply_build_acks(cf_apply_t *self, size_t count)

@@ -31,6 +31,7 @@ struct _cf_apply_t {
     cf_ack_status_t *statuses;      /* per valid event, from the store */
     int *slot;                      /* per frame: index into valid, or -1 */
     apply_reject_t *rejects;        /* per frame, when slot is -1 */
+    cf_store_rejection_t *rejections;   /* the rejects, for cf_store_count_rejections */
     msgpack_sbuffer acks, notes;
     apply_note_t *note_index;
     size_t note_count, note_capacity;
