@@ -2,8 +2,8 @@
     cf_store_redis.c (commands, replies, WATCHes, every master),
     cf_store_masters.c (the library and persistence of every master), and
     the apply path, the overdue timer, the sweep, the counters and dead
-    letters (cf_store_apply.c, _read.c, _commit.c, _due.c, _sweep.c,
-    _counters.c, _dlq.c, _replicas.c). Not installed.                       */
+    letters (cf_store_apply.c, _group.c, _read.c, _commit.c, _due.c,
+    _sweep.c, _counters.c, _dlq.c, _replicas.c). Not installed.             */
 #ifndef CF_STORE_INTERNAL_H
 #define CF_STORE_INTERNAL_H
 
@@ -257,13 +257,21 @@ size_t cf_store_append_unwatch(cf_store_t *self);
     however many of its events the batch holds.                             */
 void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t count);
 
-/* ---- the apply path's reads (cf_store_read.c) ---------------------------- */
+/* ---- the apply path's grouping (cf_store_group.c) ------------------------ */
 
 /*  Groups a batch's events by shard: group g is the events
     order[start[g] .. start[g + 1]) of shard group_shard[g], in shard order
     (a counting sort keeps each shard's order); also each event's marker
     digest and bucket.                                                      */
 void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count);
+
+/*  Group g's distinct cases, then its distinct routes, each by name, as
+    event indexes (one event of each) in self->unique[start[g]..]; their
+    counts in *cases and *routes. After cf_store_group.                     */
+void cf_store_distinct(cf_store_t *self, const cf_event_t *events, size_t g,
+                       size_t *cases, size_t *routes);
+
+/* ---- the apply path's reads (cf_store_read.c) ---------------------------- */
 
 /*  One round trip that reads every pending group's states, markers and
     (fenced) owner record under WATCH, after the connection's claims, into
