@@ -1,6 +1,7 @@
 /*  cf_outbox internals: the object the loop and the reader thread share,
-    the reader's connections (cf_outbox_connect.c), the batch the reader
-    thread has handed over, merged
+    the reader's connections (cf_outbox_connect.c), the thread's state
+    (cf_outbox_reader.c) and what ends each of its polls (cf_outbox_round.c),
+    the batch the reader thread has handed over, merged
     (cf_outbox_batch.c), the milestone marks and bodies (cf_outbox_marks.c),
     its commit (cf_outbox_commit.c), and the snapshot a late subscriber asks
     for (cf_outbox_snapshot.c). Not installed.                              */
@@ -14,7 +15,10 @@
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include "caseflow/cf_event.h"
+#include "caseflow/cf_keys.h"
+#include "caseflow/cf_outbox_notes.h"
 #include "caseflow/cf_redis_auth.h"
 #include "caseflow/cf_redis_cluster.h"
 #include "caseflow/cf_rules.h"
@@ -216,5 +220,43 @@ redisContext *cf_outbox_open(cf_outbox_t *self, cf_redis_cluster_t **cluster, ch
 /*  The reader thread's body, self the cf_outbox_t: reads the outboxes and
     hands their entries to the loop until self->stop (cf_outbox_reader.c). */
 void *cf_outbox_reader_run(void *self);
+
+/*  The reader thread's state (cf_outbox_reader.c): its connections, its end
+    of the pair, the cursors, and what it is handing over.                  */
+typedef struct {
+    cf_outbox_t *self;
+    redisContext *redis;            /* the {pub} keys' node (a single server: it) */
+    cf_redis_cluster_t *cluster;    /* on a cluster, the shards' outboxes; else NULL */
+    redisReply **got;               /* on a cluster, each shard's XREAD reply */
+    void *pair;                     /* the thread's end */
+    unsigned streams;               /* the shards', then the milestones' */
+    char (*keys)[CF_KEYS_MAX];
+    char (*fields)[12];             /* s0, s1, ..., pub: in cf:{pub}:cursor */
+    char (*cursor)[48];             /* where the reader has got to */
+    char (*saved)[48];              /* where cf:{pub}:cursor says it had, under WATCH */
+    const char **argv;              /* the XREAD's */
+    outbox_batch_t batch;           /* what the batch being handed over changes */
+    outbox_replies_t *replies;      /* the XREADs' */
+    cf_outbox_notes_t *notes;       /* the entry being handed over, read */
+    msgpack_sbuffer pack;           /* entries not yet sent to the loop */
+    size_t packed;                  /* how many */
+    time_t trimmed_at;
+    struct timespec polled_at;      /* when the last XREAD was sent (CLOCK_MONOTONIC) */
+    bool full;                      /* it filled a stream's COUNT: more is waiting */
+    outbox_lease_t lease;           /* whether this broker's reader reads now */
+} outbox_reader_t;
+
+/* ---- cf_outbox_round.c: what ends each of the reader's polls ----------- */
+
+#define OUTBOX_SNAPSHOTS_IDLE 4     /* snapshots answered after a read that found none */
+
+/*  Sends r's packed entries to the loop, if any; -1 when stopping.          */
+int cf_outbox_flush(outbox_reader_t *r);
+
+/*  Answers at most max waiting snapshot requests on the pair; -1 on Redis. */
+int cf_outbox_serve_snapshots(outbox_reader_t *r, int max);
+
+/*  Ends a poll that handed over handed entries (-1: stopping); -1 on Redis. */
+int cf_outbox_poll_done(outbox_reader_t *r, long handed);
 
 #endif

@@ -6,7 +6,9 @@
     would be CROSSSLOT), it reads each with an XREAD of its own, pipelined
     across the nodes by cf_redis_cluster, without BLOCK (paced instead).
     The {pub} keys (cursors, the commit, the snapshot) are one slot: they
-    stay on one plain connection, to the master that serves that slot.     */
+    stay on one plain connection, to the master that serves that slot.
+    What follows each poll (the packs sent to the loop, the commit, the
+    trims, the snapshots) is cf_outbox_round.c's.                          */
 #include "cf_outbox.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"
@@ -16,7 +18,6 @@
 #include "caseflow/cf_redis_cluster.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,33 +34,6 @@
 #define OUTBOX_STR_(x)      #x
 #define OUTBOX_BLOCK_MS     "500"   /* how long an XREAD waits: the stop latency */
 #define OUTBOX_BACKOFF_MAX  5000
-#define OUTBOX_TRIM_EVERY_S 10
-#define OUTBOX_SNAPSHOTS_BUSY 1     /* snapshots answered after a batch of entries */
-#define OUTBOX_SNAPSHOTS_IDLE 4     /* after a read that found none */
-
-
-typedef struct {
-    cf_outbox_t *self;
-    redisContext *redis;            /* the {pub} keys' node (a single server: it) */
-    cf_redis_cluster_t *cluster;    /* on a cluster, the shards' outboxes; else NULL */
-    redisReply **got;               /* on a cluster, each shard's XREAD reply */
-    void *pair;                     /* the thread's end */
-    unsigned streams;               /* the shards', then the milestones' */
-    char (*keys)[CF_KEYS_MAX];
-    char (*fields)[12];             /* s0, s1, ..., pub: in cf:{pub}:cursor */
-    char (*cursor)[48];             /* where the reader has got to */
-    char (*saved)[48];              /* where cf:{pub}:cursor says it had, under WATCH */
-    const char **argv;              /* the XREAD's */
-    outbox_batch_t batch;           /* what the batch being handed over changes */
-    outbox_replies_t *replies;      /* the XREADs' */
-    cf_outbox_notes_t *notes;       /* the entry being handed over, read */
-    msgpack_sbuffer pack;           /* entries not yet sent to the loop */
-    size_t packed;                  /* how many */
-    time_t trimmed_at;
-    struct timespec polled_at;      /* when the last XREAD was sent (CLOCK_MONOTONIC) */
-    bool full;                      /* it filled a stream's COUNT: more is waiting */
-    outbox_lease_t lease;           /* whether this broker's reader reads now */
-} outbox_reader_t;
 
 static void outbox_sleep_ms(cf_outbox_t *self, int ms)
 {
@@ -118,28 +92,6 @@ static int outbox_connect(outbox_reader_t *r)
     return 0;
 }
 
-/* Sends one frame, waiting while the loop lags (the pair's high-water
-   mark); gives up only when the broker is stopping. */
-static int outbox_send(outbox_reader_t *r, const char *data, size_t len, int more)
-{
-    while (zmq_send(r->pair, data, len, more ? ZMQ_SNDMORE : 0) < 0)
-        if (zmq_errno() != EAGAIN || atomic_load(&r->self->stop))
-            return -1;
-    return 0;
-}
-
-/* Sends the entries packed so far to the loop, if any; -1 when the broker
-   is stopping. */
-static int outbox_flush(outbox_reader_t *r)
-{
-    if (r->packed == 0)
-        return 0;
-    int rc = outbox_send(r, r->pack.data, r->pack.size, 0);
-    msgpack_sbuffer_clear(&r->pack);
-    r->packed = 0;
-    return rc;
-}
-
 /* Packs the count notifications r->notes holds of entry ms-seq of stream
    s, and notes those of a shard's stream in the batch; returns how many, or
    -1 when the broker is stopping. */
@@ -154,7 +106,7 @@ static long outbox_hand_over_notes(outbox_reader_t *r, unsigned s, const char *p
                                   (size_t) id_len };
         cf_outbox_pack_entry(&r->pack, &one);
         if ((++r->packed == CF_OUTBOX_PACK_ENTRIES || r->pack.size >= CF_OUTBOX_PACK_BYTES)
-            && outbox_flush(r) < 0)
+            && cf_outbox_flush(r) < 0)
             return -1;
         if (s + 1 < r->streams)
             cf_outbox_batch_note(&r->batch, note.topic, note.topic_len, note.body,
@@ -192,97 +144,6 @@ static long outbox_hand_over(outbox_reader_t *r, unsigned s, const redisReply *e
     return n;
 }
 
-/* Saves the cursors, the batch's returns (milestones) and its change to the
-   snapshot state in one MULTI/EXEC (cf_outbox_commit). When another reader
-   saved first, the batch is its: reading goes on from its cursors. */
-static int outbox_commit(outbox_reader_t *r)
-{
-    pthread_mutex_lock(&r->self->lock);
-    int rc = cf_outbox_commit(r->redis, r->streams, (const char (*)[12]) r->fields,
-                              (const char (*)[48]) r->cursor, r->saved, &r->batch,
-                              r->self->marks);
-    pthread_mutex_unlock(&r->self->lock);
-    if (rc == -2)
-        memcpy(r->cursor, r->saved, r->streams * sizeof *r->cursor);
-    cf_outbox_batch_clear(&r->batch);
-    return rc < -1 ? 0 : rc;
-}
-
-/* Answers at most max of the snapshot requests the loop passed on:
-   [SNAPSHOT, who, request id] gets [SNAPSHOT, who, request id, body].
-   Between batches, so that the state read is that of the cursors saved;
-   a few at a time, so that the batches (notifications) keep going. */
-static int outbox_serve_snapshots(outbox_reader_t *r, int max)
-{
-    zmq_msg_t part[3];
-    for (int served = 0; served < max; served++) {
-        int n = 0, more = 1;
-        for (; more && n < 3; n++) {
-            zmq_msg_init(&part[n]);
-            if (zmq_msg_recv(&part[n], r->pair, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&part[n]);
-                for (int i = 0; i < n; i++)
-                    zmq_msg_close(&part[i]);
-                return 0;           /* no request waiting */
-            }
-            more = zmq_msg_more(&part[n]);
-        }
-        msgpack_sbuffer body;
-        msgpack_sbuffer_init(&body);
-        int rc = n == 3 ? cf_outbox_snapshot(r->redis, &body) : 0;
-        if (rc == 0 && n == 3) {
-            outbox_send(r, CF_OUTBOX_SNAPSHOT, strlen(CF_OUTBOX_SNAPSHOT), 1);
-            outbox_send(r, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), 1);
-            outbox_send(r, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]), 1);
-            outbox_send(r, body.data, body.size, 0);
-        }
-        msgpack_sbuffer_destroy(&body);
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&part[i]);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Whether stream s is read through the cluster's context: a shard's outbox
-   on a cluster. */
-static bool outbox_clustered(const outbox_reader_t *r, unsigned s)
-{
-    return r->cluster && s + 1 < r->streams;
-}
-
-/* Now and then trims what was read long ago. */
-static int outbox_trim(outbox_reader_t *r)
-{
-    time_t now = time(NULL);
-    if (now - r->trimmed_at < OUTBOX_TRIM_EVERY_S)
-        return 0;
-    r->trimmed_at = now;
-    for (unsigned s = 0; s < r->streams; s++) {
-        long long read_ms = strtoll(r->cursor[s], NULL, 10) - CF_OUTBOX_RETENTION_MS;
-        char minid[32];
-        snprintf(minid, sizeof minid, "%lld-0", read_ms > 0 ? read_ms : 0);
-        if (outbox_clustered(r, s))
-            cf_redis_cluster_append(r->cluster, r->keys[s], "XTRIM %s MINID ~ %s", r->keys[s],
-                                    minid);
-        else
-            redisAppendCommand(r->redis, "XTRIM %s MINID ~ %s", r->keys[s], minid);
-    }
-    int rc = 0;
-    for (unsigned s = 0; s < r->streams; s++) {
-        redisReply *reply = NULL;
-        if (outbox_clustered(r, s) ? cf_redis_cluster_get_reply(r->cluster, &reply) < 0
-                                   : redisGetReply(r->redis, (void **) &reply) != REDIS_OK)
-            return -1;
-        if (!reply)
-            return -1;
-        rc |= reply->type == REDIS_REPLY_ERROR ? -1 : 0;
-        freeReplyObject(reply);
-    }
-    return rc;
-}
-
 /* Hands over the streams of one XREAD reply (those it names, matched to
    the keys from *from on, since they come in the order asked); adds to
    *handed how many entries, or sets it to -1 when the broker is stopping. */
@@ -301,20 +162,6 @@ static void outbox_hand_over_reply(outbox_reader_t *r, const redisReply *reply, 
                 break;
             }
     }
-}
-
-/* After a poll handed over what it read: the commit, now and then a trim,
-   and the snapshots waiting; -1 on a Redis error. */
-static int outbox_poll_done(outbox_reader_t *r, long handed)
-{
-    if (handed > 0 && outbox_flush(r) < 0)
-        handed = -1;
-    if (handed <= 0) {
-        cf_outbox_batch_clear(&r->batch);
-        return handed < 0 ? 0 : outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
-    }
-    return outbox_commit(r) < 0 || outbox_trim(r) < 0
-        || outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_BUSY) < 0 ? -1 : 0;
 }
 
 static int64_t outbox_now_ms(void)
@@ -362,7 +209,7 @@ static int outbox_poll(outbox_reader_t *r)
     long handed = 0;
     unsigned from = 0;
     outbox_hand_over_reply(r, reply, &from, &handed);
-    return outbox_poll_done(r, handed);
+    return cf_outbox_poll_done(r, handed);
 }
 
 /* Frees the shards' XREAD replies of a cluster poll. */
@@ -419,7 +266,7 @@ static int outbox_poll_cluster(outbox_reader_t *r)
         return 0;
     }
     outbox_hand_over_reply(r, reply, &from, &handed);
-    return outbox_poll_done(r, handed);
+    return cf_outbox_poll_done(r, handed);
 }
 
 /* A poll, when this broker's reader holds the lease (cf_outbox_lease.c);
@@ -434,7 +281,7 @@ static int outbox_read(outbox_reader_t *r)
         return -1;
     if (!held) {            /* another broker's reader reads */
         outbox_sleep_ms(r->self, 200);
-        return outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
+        return cf_outbox_serve_snapshots(r, OUTBOX_SNAPSHOTS_IDLE);
     }
     return r->cluster ? outbox_poll_cluster(r) : outbox_poll(r);
 }
