@@ -1,6 +1,7 @@
-/*  cf_redis_cluster's private parts, shared by its two files:
-    cf_redis_cluster.c (the batch: queue, rounds, redirections) and
-    cf_redis_cluster_node.c (connections, mode, slot map).                  */
+/*  cf_redis_cluster's private parts, shared by its three files:
+    cf_redis_cluster.c (the context and its queue), cf_redis_cluster_round.c
+    (the rounds of a batch, redirections) and cf_redis_cluster_node.c
+    (connections, mode, slot map).                                          */
 #ifndef CF_REDIS_CLUSTER_INTERNAL_H
 #define CF_REDIS_CLUSTER_INTERNAL_H
 
@@ -53,5 +54,11 @@ int cf_redis_cluster_refresh(cf_redis_cluster_t *self);
 
 /*  Settles the mode and reads the first map (cf_redis_cluster_connect).    */
 int cf_redis_cluster_start(cf_redis_cluster_t *self);
+
+/*  Commands queued and not yet answered to the caller.                     */
+size_t cf_redis_cluster_pending(const cf_redis_cluster_t *self);
+
+/*  Connected, with a map up to date (the error cleared first): 0, or -1.   */
+int cf_redis_cluster_ready(cf_redis_cluster_t *self);
 
 #endif
