@@ -1,17 +1,18 @@
 /*  caseflow-push: sends events, one JSON object per line, to the broker's
     intake and says what became of each. A thin main over cf_json (each line
     to msgpack; a line that is not a JSON object is rejected here, with its
-    line number, and not sent) and cf_client (batches, window, resends,
-    deadline). With --map FILE each line is a form's submission, made an
-    event by cf_form_map first (a submission it refuses is rejected here,
-    as a line that is not JSON is); --dry-run prints the events instead of
-    sending them. --intake may list several brokers' endpoints: the client
-    fails over from one to the next, and a line on stderr says so.
-    Everything is read before anything is sent, so an unreadable
-    file stops the run at once. The summary goes to stdout, as text or as one
-    JSON object; a progress bar goes to stderr when it is a terminal. Exit 0
-    when every event was accepted or duplicate, 1 when one was rejected or
-    unacked, 2 on a usage or I/O error.                                      */
+    line number, and not sent), cf_client (batches, window, resends,
+    deadline) and cf_push_summary (the summary it prints). With --map FILE
+    each line is a form's submission, made an event by cf_form_map first (a
+    submission it refuses is rejected here, as a line that is not JSON is);
+    --dry-run prints the events instead of sending them. --intake may list
+    several brokers' endpoints: the client fails over from one to the next,
+    and a line on stderr says so. Everything is read before anything is
+    sent, so an unreadable file stops the run at once. The summary goes to
+    stdout, as text or as one JSON object; a progress bar goes to stderr
+    when it is a terminal. Exit 0 when every event was accepted or
+    duplicate, 1 when one was rejected or unacked, 2 on a usage or I/O
+    error.                                                                   */
 #include "caseflow/cf_args.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_curve.h"
@@ -20,13 +21,11 @@
 #include "caseflow/cf_handshake.h"
 #include "caseflow/cf_json.h"
 #include "caseflow/cf_loop.h"
-#include "caseflow/cf_pack.h"
 #include "caseflow/cf_progress.h"
+#include "caseflow/cf_push_summary.h"
 #include "caseflow/cf_settings.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,18 +65,6 @@ typedef struct {
     uint32_t file, line;
 } push_origin_t;
 
-/*  A line that did not reach the broker or came back with a reason.        */
-typedef struct {
-    uint32_t file, line;
-    const char *event_id, *reason;
-    char *owned;                /* reason text of a local rejection */
-} push_entry_t;
-
-typedef struct {
-    push_entry_t *items;
-    size_t count, size;
-} push_list_t;
-
 typedef struct {
     push_options_t options;
     cf_client_t *client;
@@ -85,26 +72,14 @@ typedef struct {
     cf_form_map_t *map;         /* --map: submissions to events */
     push_origin_t *origins;     /* per client index */
     size_t origin_size;
-    push_list_t local;          /* lines rejected here */
+    cf_push_summary_t *summary; /* the lines rejected here, then the client's */
+    size_t local;               /* how many were rejected here */
     int64_t started;
     int64_t sending;            /* when cf_client_run began: the bar's rate and ETA */
     bool bar;
     uint64_t failovers;         /* told so far */
     char endpoint[512];         /* the intake endpoint in use, as last told */
 } push_t;
-
-static void list_add(push_list_t *list, push_entry_t entry)
-{
-    list->items = cf_grow(list->items, &list->size, list->count + 1, sizeof *list->items);
-    list->items[list->count++] = entry;
-}
-
-static void list_free(push_list_t *list)
-{
-    for (size_t i = 0; i < list->count; i++)
-        free(list->items[i].owned);
-    free(list->items);
-}
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -161,8 +136,7 @@ static int parse_options(int argc, char **argv, cf_settings_t *s, void *arg, cha
 
 static const char *file_name(const push_t *p, uint32_t file)
 {
-    const char *name = p->options.file_count ? p->options.files[file] : "-";
-    return strcmp(name, "-") == 0 ? "<stdin>" : name;
+    return cf_push_summary_file_name(p->options.files, (size_t) p->options.file_count, file);
 }
 
 /* One event's text to the client; NULL, or why it was refused. */
@@ -196,8 +170,8 @@ static void push_line(push_t *p, uint32_t file, uint32_t line, char *text, size_
                     : push_event(p, text, len, &index);
     free(event);
     if (why) {
-        char *owned = cf_strdup(why);
-        list_add(&p->local, (push_entry_t) { file, line, NULL, owned, owned });
+        cf_push_summary_add(p->summary, CF_PUSH_SUMMARY_REJECTED, file, line, NULL, why);
+        p->local++;
     } else if (index >= 0) {
         p->origins = cf_grow(p->origins, &p->origin_size, (size_t) index + 1,
                              sizeof *p->origins);
@@ -265,110 +239,30 @@ static void on_progress(const cf_client_stats_t *stats, void *arg)
                                                     (double) (cf_clock_ms() - p->sending) / 1000));
 }
 
-static int entry_order(const void *a, const void *b)
-{
-    const push_entry_t *x = a, *y = b;
-    return x->file != y->file ? (x->file < y->file ? -1 : 1)
-         : x->line != y->line ? (x->line < y->line ? -1 : 1) : 0;
-}
-
-/* The rejected (local and from the broker) or unacked events, in input order. */
-static push_list_t push_collect(const push_t *p, cf_client_status_t status)
-{
-    push_list_t list = { 0 };
-    for (size_t i = 0; status == CF_CLIENT_REJECTED && i < p->local.count; i++)
-        list_add(&list, (push_entry_t) { p->local.items[i].file, p->local.items[i].line, NULL,
-                                         p->local.items[i].reason, NULL });
-    for (size_t i = 0; i < cf_client_size(p->client); i++) {
-        const char *reason;
-        if (cf_client_status(p->client, i, &reason) == status)
-            list_add(&list, (push_entry_t) { p->origins[i].file, p->origins[i].line,
-                                             cf_client_event_id(p->client, i), reason, NULL });
-    }
-    if (list.count > 1)         /* items is NULL when empty */
-        qsort(list.items, list.count, sizeof *list.items, entry_order);
-    return list;
-}
-
-static void pack_entries(const push_t *p, msgpack_packer *pk, const push_list_t *list)
-{
-    msgpack_pack_array(pk, list->count);
-    for (size_t i = 0; i < list->count; i++) {
-        const push_entry_t *e = &list->items[i];
-        msgpack_pack_map(pk, 4);
-        cf_pack_str_or_nil(pk, "file");      cf_pack_str_or_nil(pk, file_name(p, e->file));
-        cf_pack_str_or_nil(pk, "line");      msgpack_pack_uint32(pk, e->line);
-        cf_pack_str_or_nil(pk, "event_id");  cf_pack_str_or_nil(pk, e->event_id);
-        cf_pack_str_or_nil(pk, "reason");    cf_pack_str_or_nil(pk, e->reason);
-    }
-}
-
-/* The summary as one JSON object, built as msgpack and printed by cf_json
-   (which repairs what is not UTF-8, say a file name). */
-static void print_json(push_t *p, const cf_client_stats_t *s, const push_list_t *rejected,
-                       const push_list_t *unacked, double seconds)
-{
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    /* counts under the statuses' names, as caseflow-bench and caseflow-web's
-       intake give them; the events behind the failed ones in *_events */
-    msgpack_pack_map(&pk, 12);
-    cf_pack_str_or_nil(&pk, "events");       msgpack_pack_uint64(&pk, s->events + p->local.count);
-    cf_pack_str_or_nil(&pk, "accepted");     msgpack_pack_uint64(&pk, s->accepted);
-    cf_pack_str_or_nil(&pk, "duplicate");    msgpack_pack_uint64(&pk, s->duplicate);
-    cf_pack_str_or_nil(&pk, "rejected");     msgpack_pack_uint64(&pk, rejected->count);
-    cf_pack_str_or_nil(&pk, "unacked");      msgpack_pack_uint64(&pk, unacked->count);
-    cf_pack_str_or_nil(&pk, "busy");         msgpack_pack_uint64(&pk, s->busy);      /* acks, then resent */
-    cf_pack_str_or_nil(&pk, "resent");       msgpack_pack_uint64(&pk, s->resent);
-    cf_pack_str_or_nil(&pk, "failovers");    msgpack_pack_uint64(&pk, s->failovers);
-    cf_pack_str_or_nil(&pk, "endpoint");     cf_pack_str_or_nil(&pk, cf_client_endpoint(p->client));
-    cf_pack_str_or_nil(&pk, "seconds");      msgpack_pack_double(&pk, round(seconds * 1000) / 1000);
-    cf_pack_str_or_nil(&pk, "rejected_events");  pack_entries(p, &pk, rejected);
-    cf_pack_str_or_nil(&pk, "unacked_events");   pack_entries(p, &pk, unacked);
-    const char *text = cf_json_from_msgpack(p->json, sbuf.data, sbuf.size);
-    printf("%s\n", text ? text : "{}");
-    msgpack_sbuffer_destroy(&sbuf);
-}
-
-static void print_text(push_t *p, const cf_client_stats_t *s, const push_list_t *rejected,
-                       const push_list_t *unacked, double seconds)
-{
-    printf("%zu events in %.2f s: %zu accepted, %zu duplicate, %zu rejected, %zu unacked\n",
-           s->events + p->local.count, seconds, s->accepted, s->duplicate, rejected->count,
-           unacked->count);
-    if (s->failovers)
-        printf("failed over %" PRIu64 " time%s, ending at %s\n", s->failovers,
-               s->failovers == 1 ? "" : "s", cf_client_endpoint(p->client));
-    const push_list_t *lists[] = { rejected, unacked };
-    for (int l = 0; l < 2; l++) {
-        if (lists[l]->count)
-            printf("%s:\n", l == 0 ? "rejected" : "unacked");
-        for (size_t i = 0; i < lists[l]->count; i++) {
-            const push_entry_t *e = &lists[l]->items[i];
-            printf("%s:%u %s: %s\n", file_name(p, e->file), e->line,
-                   e->event_id ? e->event_id : "-", e->reason ? e->reason : "");
-        }
-    }
-}
-
-/* Prints the summary; returns the exit status it implies. */
+/* Adds the events the broker rejected or left unacked to the lines
+   rejected here, prints the summary; returns the exit status it implies. */
 static int push_summary(push_t *p)
 {
     cf_client_stats_t stats;
     cf_client_stats(p->client, &stats);
     double seconds = (double) (cf_clock_ms() - p->started) / 1000;
-    push_list_t rejected = push_collect(p, CF_CLIENT_REJECTED);
-    push_list_t unacked = push_collect(p, CF_CLIENT_UNACKED);
-    if (p->options.json)
-        print_json(p, &stats, &rejected, &unacked, seconds);
-    else
-        print_text(p, &stats, &rejected, &unacked, seconds);
-    int status = rejected.count || unacked.count ? 1 : 0;
-    list_free(&rejected);
-    list_free(&unacked);
-    return fflush(stdout) == 0 ? status : 2;
+    for (size_t i = 0; i < cf_client_size(p->client); i++) {
+        const char *reason;
+        cf_client_status_t status = cf_client_status(p->client, i, &reason);
+        if (status == CF_CLIENT_REJECTED || status == CF_CLIENT_UNACKED)
+            cf_push_summary_add(p->summary, status == CF_CLIENT_REJECTED
+                                ? CF_PUSH_SUMMARY_REJECTED : CF_PUSH_SUMMARY_UNACKED,
+                                p->origins[i].file, p->origins[i].line,
+                                cf_client_event_id(p->client, i), reason);
+    }
+    cf_push_summary_counts_t counts = {
+        .events = stats.events + p->local, .accepted = stats.accepted,
+        .duplicate = stats.duplicate, .busy = stats.busy, .resent = stats.resent,
+        .failovers = stats.failovers, .endpoint = cf_client_endpoint(p->client),
+        .seconds = seconds };
+    return cf_push_summary_print(p->summary, &counts, p->options.files,
+                                 (size_t) p->options.file_count,
+                                 p->options.json ? p->json : NULL, stdout);
 }
 
 /* --dry-run: the mapped events to stdout, the refused lines to stderr.
@@ -380,10 +274,12 @@ static int push_dry_run(push_t *p)
         fprintf(stderr, "caseflow-push: %s\n", err);
         return 2;
     }
-    for (size_t i = 0; i < p->local.count; i++)
-        fprintf(stderr, "%s:%u: %s\n", file_name(p, p->local.items[i].file),
-                p->local.items[i].line, p->local.items[i].reason);
-    return fflush(stdout) ? 2 : p->local.count ? 1 : 0;
+    for (size_t i = 0; i < p->local; i++) {
+        const cf_push_summary_entry_t *e = cf_push_summary_entry(p->summary,
+                                                                 CF_PUSH_SUMMARY_REJECTED, i);
+        fprintf(stderr, "%s:%u: %s\n", file_name(p, e->file), e->line, e->reason);
+    }
+    return fflush(stdout) ? 2 : p->local ? 1 : 0;
 }
 
 /* Reads, sends and prints the summary; the exit status. */
@@ -436,6 +332,7 @@ int main(int argc, char **argv)
     if (!settings)
         return status;
     status = 2;
+    p.summary = cf_push_summary_new();
     if (p.options.map && !(p.map = cf_form_map_load(p.options.map, err, sizeof err)))
         fprintf(stderr, "caseflow-push: %s\n", err);
     else if (p.options.dry_run)
@@ -447,7 +344,7 @@ int main(int argc, char **argv)
     cf_curve_destroy(&p.options.curve);
     cf_json_destroy(&p.json);
     cf_settings_destroy(&settings);
-    list_free(&p.local);
+    cf_push_summary_destroy(&p.summary);
     free(p.origins);
     return status;
 }
