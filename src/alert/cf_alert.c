@@ -50,27 +50,6 @@ static void alert_metrics(alert_sink_t *s, cf_metrics_t *m)
                                        "moved to the sink's dead letters", labels);
 }
 
-cf_redis_cluster_t *alert_redis_open(const char *host, int port, const cf_redis_auth_t *auth,
-                                     unsigned shards, char *err, size_t n, bool *refused)
-{
-    cf_redis_cluster_t *redis = cf_redis_cluster_new(host, port, auth, CF_REDIS_MODE_AUTO, 5000);
-    redisContext *c = NULL;
-    *refused = false;
-    if (cf_redis_cluster_connect(redis) < 0
-        || !(c = cf_redis_cluster_context(redis, cf_redis_slot(CF_KEYS_SHARDS,
-                                                               strlen(CF_KEYS_SHARDS))))) {
-        snprintf(err, n, "%s", cf_redis_cluster_error(redis));
-        *refused = cf_redis_cluster_errcode(redis) != CF_REDIS_CLUSTER_ECONN;
-        cf_redis_cluster_destroy(&redis);
-        return NULL;
-    }
-    if (cf_store_shards_agree(c, shards, false, err, n) < 0) {     /* c is redis's */
-        *refused = !c->err;
-        cf_redis_cluster_destroy(&redis);
-    }
-    return redis;
-}
-
 /*  Drops from cf:alert:sinks the names the rules no longer have, when Redis
     answers now (else the threads add theirs and a stale name stays).
     -1 with the reason in err only when Redis refuses the credentials or

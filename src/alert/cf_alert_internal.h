@@ -62,7 +62,7 @@ typedef struct {
     connected and authenticated, the shard count it records checked against
     shards (on cf:shards's master). NULL with the reason in err, and
     *refused set when Redis answered (credentials, another shard count)
-    rather than could not be reached.                                      */
+    rather than could not be reached (cf_alert_sink_state.c).              */
 cf_redis_cluster_t *alert_redis_open(const char *host, int port, const cf_redis_auth_t *auth,
                                      unsigned shards, char *err, size_t n, bool *refused);
 

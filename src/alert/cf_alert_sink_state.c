@@ -3,7 +3,9 @@
     connection (connect, authenticate, read what was saved, name the sink
     in cf:alert:sinks), the one HSET that saves the cursors and counts, and
     the look at the outboxes' trims that counts what was lost to the sink.
-    It never reads nor delivers: it keeps what the thread has taken.        */
+    It never reads nor delivers: it keeps what the thread has taken. Its
+    way of opening a Redis context (alert_redis_open) is the object's too
+    (cf_alert.c), which calls down into this file and is not called back.   */
 #include "cf_alert_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_log.h"
@@ -17,6 +19,27 @@
 #include <sys/time.h>
 
 #define SINK_TRIM_CHECK_MS  30000   /* how often the outboxes' trims are looked at */
+
+cf_redis_cluster_t *alert_redis_open(const char *host, int port, const cf_redis_auth_t *auth,
+                                     unsigned shards, char *err, size_t n, bool *refused)
+{
+    cf_redis_cluster_t *redis = cf_redis_cluster_new(host, port, auth, CF_REDIS_MODE_AUTO, 5000);
+    redisContext *c = NULL;
+    *refused = false;
+    if (cf_redis_cluster_connect(redis) < 0
+        || !(c = cf_redis_cluster_context(redis, cf_redis_slot(CF_KEYS_SHARDS,
+                                                               strlen(CF_KEYS_SHARDS))))) {
+        snprintf(err, n, "%s", cf_redis_cluster_error(redis));
+        *refused = cf_redis_cluster_errcode(redis) != CF_REDIS_CLUSTER_ECONN;
+        cf_redis_cluster_destroy(&redis);
+        return NULL;
+    }
+    if (cf_store_shards_agree(c, shards, false, err, n) < 0) {     /* c is redis's */
+        *refused = !c->err;
+        cf_redis_cluster_destroy(&redis);
+    }
+    return redis;
+}
 
 void alert_sink_init(alert_sink_t *s, unsigned shards)
 {
