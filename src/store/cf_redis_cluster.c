@@ -168,30 +168,6 @@ void cf_redis_cluster_set_follow(cf_redis_cluster_t *self, bool follow)
     self->stay = !follow;
 }
 
-int cf_redis_cluster_ready(cf_redis_cluster_t *self)
-{
-    self->code = CF_REDIS_CLUSTER_OK;
-    self->err[0] = '\0';
-    if (!self->ready && cf_redis_cluster_start(self) < 0)
-        return -1;
-    if (self->cluster && self->refresh && cf_redis_cluster_refresh(self) < 0)
-        return -1;
-    return 0;
-}
-
-int cf_redis_cluster_slot_node(cf_redis_cluster_t *self, int slot)
-{
-    assert(self && slot >= -1 && slot < CF_REDIS_SLOTS);
-    if (cf_redis_cluster_ready(self) < 0)
-        return -1;
-    if (!self->cluster)
-        return 0;
-    int node = cf_redis_slotmap_owner(self->map, slot < 0 ? 0 : slot);
-    if (node < 0)
-        return cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_EMAP, "slot %d has no node", slot);
-    return node;
-}
-
 redisContext *cf_redis_cluster_context(cf_redis_cluster_t *self, int slot)
 {
     assert(self && cf_redis_cluster_pending(self) == 0);

@@ -55,10 +55,11 @@ int cf_redis_cluster_refresh(cf_redis_cluster_t *self);
 /*  Settles the mode and reads the first map (cf_redis_cluster_connect).    */
 int cf_redis_cluster_start(cf_redis_cluster_t *self);
 
-/*  Commands queued and not yet answered to the caller.                     */
-size_t cf_redis_cluster_pending(const cf_redis_cluster_t *self);
-
-/*  Connected, with a map up to date (the error cleared first): 0, or -1.   */
+/*  Connected, with a map up to date (the error cleared first): 0, or -1.
+    Before any command goes out (cf_redis_cluster_node.c, like the above). */
 int cf_redis_cluster_ready(cf_redis_cluster_t *self);
+
+/*  Commands queued and not yet answered to the caller (cf_redis_cluster.c). */
+size_t cf_redis_cluster_pending(const cf_redis_cluster_t *self);
 
 #endif

@@ -222,6 +222,30 @@ int cf_redis_cluster_start(cf_redis_cluster_t *self)
     return 0;
 }
 
+int cf_redis_cluster_ready(cf_redis_cluster_t *self)
+{
+    self->code = CF_REDIS_CLUSTER_OK;
+    self->err[0] = '\0';
+    if (!self->ready && cf_redis_cluster_start(self) < 0)
+        return -1;
+    if (self->cluster && self->refresh && cf_redis_cluster_refresh(self) < 0)
+        return -1;
+    return 0;
+}
+
+int cf_redis_cluster_slot_node(cf_redis_cluster_t *self, int slot)
+{
+    assert(self && slot >= -1 && slot < CF_REDIS_SLOTS);
+    if (cf_redis_cluster_ready(self) < 0)
+        return -1;
+    if (!self->cluster)
+        return 0;
+    int node = cf_redis_slotmap_owner(self->map, slot < 0 ? 0 : slot);
+    if (node < 0)
+        return cf_redis_cluster_fail(self, CF_REDIS_CLUSTER_EMAP, "slot %d has no node", slot);
+    return node;
+}
+
 int cf_redis_cluster_key_master(cf_redis_cluster_t *self, const char *key, const char **host,
                                 int *port)
 {
