@@ -168,6 +168,9 @@ void cf_broker_route_rebalance(cf_broker_t *self);
     back to the head of the queue.                                           */
 void cf_broker_route_forget(cf_broker_t *self, cf_member_t *member);
 
+/*  Moves every part of backlog to the head of the queue, to be split again. */
+void cf_broker_route_take_back(cf_broker_t *self, cf_jobq_t *backlog);
+
 /*  Splits job (a request, or a part to route again) into one part per
     owner, each into its owner's backlog; false, with nothing done, when a
     shard of it has no owner (no worker).                                    */
@@ -182,11 +185,11 @@ int cf_broker_route_send(cf_broker_t *self, cf_member_t *member, cf_job_t *part)
     store commits many events at once; NULL when the backlog is empty.      */
 cf_job_t *cf_broker_route_bundle(cf_broker_t *self, cf_jobq_t *backlog);
 
-/*  A part's DONE acks (a msgpack array) from holder: each becomes its
-    request's ack, but a fence's busy, which goes back to be routed again
-    (and when holder still owns the shard, its epoch is recorded again: the
-    record was lost); the request is answered (one ACK) when every event
-    has one.                                                                */
+/*  A part's DONE acks (a msgpack array) from holder (cf_broker_route_acks.c):
+    each becomes its request's ack, but a fence's busy, which goes back to be
+    routed again (and when holder still owns the shard, its epoch is recorded
+    again: the record was lost); the request is answered (one ACK) when every
+    event has one.                                                          */
 void cf_broker_route_done(cf_broker_t *self, cf_member_t *holder, cf_job_t *part,
                           const void *acks, size_t size);
 
