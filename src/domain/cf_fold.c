@@ -1,10 +1,12 @@
 /*  cf_fold: the batch: loading states, applying events, merging counter
     deltas, queuing notifications and deadline changes, and the output; see
-    cf_fold.h. What each event does is in cf_fold_events.c, the derived
-    aggregates and deadlines in cf_fold_derive.c, the packed states in
-    cf_fold_state.c, the rules in cf_fold_rules.c, the output's readers in
-    cf_fold_output.c. Every buffer is kept from batch to batch, so that a
-    steady stream of batches allocates nothing.                             */
+    cf_fold.h. What each event does is in cf_fold_events.c (a case's
+    per-event counters in cf_fold_services.c, funding and flows in
+    cf_fold_flows.c), the derived aggregates and deadlines in
+    cf_fold_derive.c, the packed states in cf_fold_state.c, the rules in
+    cf_fold_rules.c, the output's readers in cf_fold_output.c. Every buffer
+    is kept from batch to batch, so that a steady stream of batches
+    allocates nothing.                                                      */
 #include "cf_fold_internal.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_fmt.h"

@@ -1,10 +1,11 @@
-/*  cf_fold_events: what each event does to its case and to the aggregates
-    (docs/storage.md, "Semantics"): stages entered (counted, announced, kept
-    until the registration when they come first), vulnerability flags and
-    their alerts, the earliest times, detention lists, services and
-    monitoring counted at once or kept until the registration, funding,
-    flows and a route's spike. Derived aggregates are kept in step by
-    fold_touch before the first change of what they read.                  */
+/*  cf_fold_events: what each case event does to its case and to the
+    aggregates (docs/storage.md, "Semantics"): stages entered (counted,
+    announced, kept until the registration when they come first),
+    vulnerability flags and their alerts, the earliest times and detention
+    lists. Its per-event counters (services, reintegration, monitoring) go
+    through cf_fold_services.c; the events of no case (funding, flows) are
+    in cf_fold_flows.c. Derived aggregates are kept in step by fold_touch
+    before the first change of what they read.                             */
 #include "cf_fold_internal.h"
 #include "caseflow/cf_fmt.h"
 
@@ -99,7 +100,7 @@ static void enter_stage(cf_fold_t *self, fold_case_t *c, int s, const cf_event_t
     }
 }
 
-/* ---- vulnerabilities, services ------------------------------------------------------ */
+/* ---- vulnerabilities ----------------------------------------------------------------- */
 
 /* The flags of mask the case has not seen: counted and alerted when registered. */
 static void add_vulns(cf_fold_t *self, fold_case_t *c, uint32_t mask, const cf_event_t *e)
@@ -112,107 +113,6 @@ static void add_vulns(cf_fold_t *self, fold_case_t *c, uint32_t mask, const cf_e
                 alert_vulnerable(self, c, e, flag);
             }
         }
-}
-
-/*  Adds d to a per-event counter of a case: at once when it is registered
-    (<prog>|[<origin>|]<rest>), else kept on the case until then.          */
-static void emit(cf_fold_t *self, fold_case_t *c, int family, const char *rest, int64_t d)
-{
-    if (d == 0)
-        return;
-    if (c->registered) {
-        if (family == CF_FAMILY_MONITOR)
-            fold_addf(self, family, d, "%s|%s|%s", c->prog, c->org, rest);
-        else
-            fold_addf(self, family, d, "%s|%s", c->prog, rest);
-        return;
-    }
-    int64_t *v = fold_case_pending(c, family, rest);
-    if (__builtin_add_overflow(*v, d, v))
-        fold_fail(self, "counter would overflow on case %s: %s %s", c->id,
-                  cf_vocab_family_name(family), rest);
-}
-
-static void flush_pending(cf_fold_t *self, fold_case_t *c)
-{
-    size_t n = c->pending_n;
-    c->pending_n = 0;           /* emit counts now: nothing is kept */
-    for (size_t i = 0; i < n; i++)
-        emit(self, c, c->pending[i].family, c->pending[i].rest, c->pending[i].value);
-}
-
-/* A service counted once per event, with its value in cents if any. */
-static void service(cf_fold_t *self, fold_case_t *c, int family, const char *rest,
-                    const char *currency, int64_t cents)
-{
-    char field[FOLD_REST_MAX];
-    int len = cf_fmt(field, sizeof field, "%s|%s|%s", rest, currency,
-                       family == CF_FAMILY_REINT ? "services" : "events");
-    assert(len > 0 && (size_t) len < sizeof field);
-    (void) len;
-    emit(self, c, family, field, 1);
-    if (strcmp(currency, "-")) {
-        cf_fmt(field, sizeof field, "%s|%s|value", rest, currency);
-        emit(self, c, family, field, cents);
-    }
-}
-
-static const char *money_currency(const cf_event_t *e)
-{
-    return e->has_value ? e->currency : "-";
-}
-
-static int64_t money_cents(const cf_event_t *e)
-{
-    return e->has_value ? cf_event_cents(e->value) : 0;
-}
-
-/* The payload element of the type's row that holds member at. */
-static const cf_pay_element_t *element_of(const cf_event_type_info_t *info, size_t at)
-{
-    for (const cf_pay_element_t *p = info->payload; p->how != CF_PAY_END; p++)
-        if (p->at == at && p->how != CF_PAY_MONEY)
-            return p;
-    assert(!"a service names a member its type's payload lacks");
-    return NULL;
-}
-
-/* A text member as its payload element gives it ("-" for an empty one that may be). */
-static const char *element_text(const cf_event_t *e, const cf_event_type_info_t *info, size_t at)
-{
-    const cf_pay_element_t *p = element_of(info, at);
-    const char *s = (const char *) e + at;
-    assert(p->how == CF_PAY_TEXT || p->how == CF_PAY_TEXT_OR_DASH);
-    return p->how == CF_PAY_TEXT_OR_DASH && !*s ? "-" : s;
-}
-
-static bool element_flag(const cf_event_t *e, const cf_event_type_info_t *info, size_t at)
-{
-    const cf_pay_element_t *p = element_of(info, at);
-    assert(p->how == CF_PAY_BOOL);
-    return (p->has == CF_PAY_ALWAYS || *(const bool *) ((const char *) e + p->has))
-        && *(const bool *) ((const char *) e + at);
-}
-
-/* The services of the type's row: <kind>|<detail>[:<detail2>], with money. */
-static void count_services(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
-{
-    const cf_event_type_info_t *info = cf_event_type_info(e->type);
-    for (const cf_event_service_t *s = info->services; s->kind; s++) {
-        if (s->when && !element_flag(e, info, s->when))
-            continue;
-        char rest[FOLD_REST_MAX];
-        int len = cf_fmt(rest, sizeof rest, "%s|%s", s->kind, element_text(e, info, s->detail[0]));
-        if (s->detail[1])
-            len += cf_fmt(rest + len, sizeof rest - (size_t) len, ":%s",
-                            element_text(e, info, s->detail[1]));
-        assert(len > 0 && (size_t) len < sizeof rest);
-        (void) len;
-        if (s->money)
-            service(self, c, CF_FAMILY_SERVICES, rest, money_currency(e), money_cents(e));
-        else
-            service(self, c, CF_FAMILY_SERVICES, rest, "-", 0);
-    }
 }
 
 /* ---- times ------------------------------------------------------------------------- */
@@ -280,7 +180,7 @@ static void registered(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
         }
     if (c->risk == CF_RISK_LEVELS)
         alert_vulnerable(self, c, e, RISK_HIGH_FLAG);
-    flush_pending(self, c);
+    fold_flush_pending(self, c);
 }
 
 static void screened(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
@@ -299,14 +199,14 @@ static void screened(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
 
 static void monitored(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
 {
-    emit(self, c, CF_FAMILY_MONITOR, "surveys", 1);
-    emit(self, c, CF_FAMILY_MONITOR, "economic", cf_event_score(e->economic));
-    emit(self, c, CF_FAMILY_MONITOR, "social", cf_event_score(e->social));
-    emit(self, c, CF_FAMILY_MONITOR, "psychosocial", cf_event_score(e->psychosocial));
+    fold_emit(self, c, CF_FAMILY_MONITOR, "surveys", 1);
+    fold_emit(self, c, CF_FAMILY_MONITOR, "economic", cf_event_score(e->economic));
+    fold_emit(self, c, CF_FAMILY_MONITOR, "social", cf_event_score(e->social));
+    fold_emit(self, c, CF_FAMILY_MONITOR, "psychosocial", cf_event_score(e->psychosocial));
     int64_t composite = e->has_composite ? cf_event_score(e->composite) : -1;
     if (composite >= 0) {
-        emit(self, c, CF_FAMILY_MONITOR, "composite", composite);
-        emit(self, c, CF_FAMILY_MONITOR, "composite_surveys", 1);
+        fold_emit(self, c, CF_FAMILY_MONITOR, "composite", composite);
+        fold_emit(self, c, CF_FAMILY_MONITOR, "composite_surveys", 1);
     }
 }
 
@@ -330,7 +230,7 @@ static void handle(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
         break;
     case CF_EV_CASE_REINTEGRATION:
         cf_fmt(rest, sizeof rest, "%s|%s", e->dimension, e->modality);
-        service(self, c, CF_FAMILY_REINT, rest, money_currency(e), money_cents(e));
+        fold_service(self, c, CF_FAMILY_REINT, rest, fold_money_currency(e), fold_money_cents(e));
         keep_earliest(self, c, FOLD_IT, e->occurred_at);
         break;
     case CF_EV_CASE_MONITORED: monitored(self, c, e); break;
@@ -346,110 +246,9 @@ void fold_apply_case(cf_fold_t *self, fold_case_t *c, const cf_event_t *e)
     }
     if (!c->registered)
         fold_addf(self, CF_FAMILY_QUALITY, 1, "before_registration");
-    count_services(self, c, e);
+    fold_count_services(self, c, e);
     handle(self, c, e);
     cf_stage_t stage = cf_event_stage(e->type);
     if (stage != CF_STAGE_NONE)
         enter_stage(self, c, stage, e);
-}
-
-/* ---- funding and flows ----------------------------------------------------------------- */
-
-void fold_apply_funding(cf_fold_t *self, const cf_event_t *e)
-{
-    char day[CF_EVENT_DAY_SIZE], donor[3 * CF_NAME_MAX + 1], project[3 * CF_NAME_MAX + 1];
-    cf_event_day(e->occurred_at, day, sizeof day);
-    cf_event_escape(e->donor, donor, sizeof donor);
-    cf_event_escape(e->project_id, project, sizeof project);
-    const char *fmt = "%s|%s|%s|%s|%u|%s";
-    unsigned type = e->transaction_type;
-    fold_addf(self, CF_FAMILY_FUNDING, 1, fmt, day, donor, project, e->currency, type,
-              "transactions");
-    fold_addf(self, CF_FAMILY_FUNDING, cf_event_cents(e->value), fmt, day, donor, project,
-              e->currency, type, "value");
-}
-
-/* The route's window moves to day when it is later than the latest. */
-static void route_count(cf_fold_t *self, fold_route_t *r, int64_t day, int64_t count)
-{
-    if (day > r->latest) {
-        int64_t shift = day - r->latest;
-        if (shift >= FOLD_WINDOW)
-            memset(r->count, 0, sizeof r->count);
-        else {
-            memmove(r->count, r->count + shift, (size_t) (FOLD_WINDOW - shift) * sizeof *r->count);
-            memset(r->count + FOLD_WINDOW - shift, 0, (size_t) shift * sizeof *r->count);
-        }
-        r->latest = day;
-    }
-    int64_t at = day - (r->latest - (FOLD_WINDOW - 1));
-    if (at >= 0 && __builtin_add_overflow(r->count[at], count, &r->count[at]))
-        fold_fail(self, "route %s: its day's count would overflow", r->name);
-    r->flowed = true;
-}
-
-void fold_apply_flow(cf_fold_t *self, const cf_event_t *e)
-{
-    char base[FOLD_FIELD_MAX - 16], day[CF_EVENT_DAY_SIZE];
-    cf_event_day(e->occurred_at, day, sizeof day);
-    const char *route = e->route[0] ? e->route : "-";
-    cf_fmt(base, sizeof base, "%s|%s|%s|%s|%s", day, route, e->from_country, e->to_country,
-             e->country);
-    int64_t count = (int64_t) e->count;
-    fold_addf(self, CF_FAMILY_FLOWS, count, "%s|count", base);
-    if (strcmp(route, "-")) {
-        fold_route_t *r = fold_find_route(self, route);
-        assert(r && "the flow's route was loaded");
-        int64_t number = cf_event_day_number(e->occurred_at);
-        fold_add_route_day(self, route, number, count);
-        route_count(self, r, number, count);
-    }
-    if (e->has_uasc) {
-        fold_addf(self, CF_FAMILY_FLOWS, (int64_t) e->uasc, "%s|uasc", base);
-        fold_addf(self, CF_FAMILY_FLOWS, count, "%s|uasc_base", base);
-    }
-    if (e->has_females)
-        fold_addf(self, CF_FAMILY_FLOWS, (int64_t) e->females, "%s|females", base);
-    if (e->has_males)
-        fold_addf(self, CF_FAMILY_FLOWS, (int64_t) e->males, "%s|males", base);
-}
-
-/*  alert.spike.<route> when its last 7 days exceed the previous 28 days'
-    daily mean x 7 x ratio with at least min_count; once per spike (the
-    route stays marked until the condition ends).                          */
-void fold_settle_spike(cf_fold_t *self, fold_route_t *r)
-{
-    const fold_spike_rule_t *rule = NULL;
-    for (size_t i = 0; i < self->rules.spikes_n && !rule; i++)
-        if (!strcmp(self->rules.spikes[i].route, r->name))
-            rule = &self->rules.spikes[i];
-    for (size_t i = 0; i < self->rules.spikes_n && !rule; i++)
-        if (!strcmp(self->rules.spikes[i].route, "*"))
-            rule = &self->rules.spikes[i];
-    if (!rule)
-        return;
-    int64_t last7 = 0, prev28 = 0;
-    bool over = false;
-    for (int d = 0; d < FOLD_WINDOW; d++)
-        over |= __builtin_add_overflow(d >= FOLD_WINDOW - 7 ? last7 : prev28, r->count[d],
-                                       d >= FOLD_WINDOW - 7 ? &last7 : &prev28);
-    if (over) {
-        fold_fail(self, "route %s: its window's count would overflow", r->name);
-        return;
-    }
-    bool spiking = last7 >= rule->min_count
-                && (double) last7 > (double) prev28 / 28 * 7 * rule->ratio;
-    if (spiking && !r->marked) {
-        r->marked = true;
-        char topic[64];
-        cf_fmt(topic, sizeof topic, "alert.spike.%s", r->name);
-        fold_kv_t kv[] = {
-            { "route", 's', r->name, 0, 0 }, { "last_7_days", 'i', NULL, last7, 0 },
-            { "previous_28_days", 'i', NULL, prev28, 0 }, { "ratio", 'n', NULL, 0, rule->ratio },
-            { "min_count", 'i', NULL, rule->min_count, 0 }, { "day", 'i', NULL, r->latest, 0 },
-        };
-        fold_note(self, topic, kv, sizeof kv / sizeof *kv);
-    } else if (!spiking && r->marked) {
-        r->marked = false;
-    }
 }

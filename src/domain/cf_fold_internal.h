@@ -2,9 +2,11 @@
     case's and a route's state as C values, and the functions across the
     seams (cf_fold.c: batch, sums, notifications; cf_fold_rules.c: the
     rules; cf_fold_output.c: reading the output; cf_fold_state.c: the
-    packed states; cf_fold_events.c: what each event does; cf_fold_derive.c:
-    the aggregates that are a function of a case's state, and its deadlines).
-    Not for other modules: they see cf_fold.h.                              */
+    packed states; cf_fold_events.c: what each case event does;
+    cf_fold_services.c: a case's per-event counters; cf_fold_flows.c:
+    funding, flows and a route's spike; cf_fold_derive.c: the aggregates
+    that are a function of a case's state, and its deadlines). Not for
+    other modules: they see cf_fold.h.                                      */
 #ifndef CF_FOLD_INTERNAL_H
 #define CF_FOLD_INTERNAL_H
 
@@ -218,6 +220,27 @@ void fold_bytes_free(fold_bytes_t *b);
 /* ---- cf_fold_events.c ------------------------------------------------------------ */
 
 void fold_apply_case(cf_fold_t *self, fold_case_t *c, const cf_event_t *e);
+
+/* ---- cf_fold_services.c ---------------------------------------------------------- */
+
+/*  Adds d to a per-event counter of a case: at once when it is registered,
+    else kept on the case; fold_flush_pending (its registration) counts
+    and empties what was kept.                                              */
+void fold_emit(cf_fold_t *self, fold_case_t *c, int family, const char *rest, int64_t d);
+void fold_flush_pending(cf_fold_t *self, fold_case_t *c);
+
+/*  A service counted once per event, with its value in cents if any (currency
+    "-": none); an event's currency ("-" without a value) and cents.        */
+void fold_service(cf_fold_t *self, fold_case_t *c, int family, const char *rest,
+                  const char *currency, int64_t cents);
+const char *fold_money_currency(const cf_event_t *e);
+int64_t fold_money_cents(const cf_event_t *e);
+
+/*  The services of the event's type's row (cf_event_types.c).              */
+void fold_count_services(cf_fold_t *self, fold_case_t *c, const cf_event_t *e);
+
+/* ---- cf_fold_flows.c ------------------------------------------------------------- */
+
 void fold_apply_funding(cf_fold_t *self, const cf_event_t *e);
 void fold_apply_flow(cf_fold_t *self, const cf_event_t *e);
 
