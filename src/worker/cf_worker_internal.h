@@ -1,7 +1,8 @@
-/*  cf_worker internals: the worker object, which cf_worker.c (its sockets
-    and jobs), cf_worker_timers.c (its work between jobs),
-    cf_worker_redis.c (its outage lines) and cf_worker_metrics.c (its
-    series) share. Not installed.                                           */
+/*  cf_worker internals: the worker object, which cf_worker.c (its links
+    to the brokers), cf_worker_jobs.c (its queue of jobs),
+    cf_worker_timers.c (its work between jobs), cf_worker_redis.c (its
+    outage lines) and cf_worker_metrics.c (its series) share. Not
+    installed.                                                              */
 #ifndef CF_WORKER_INTERNAL_H
 #define CF_WORKER_INTERNAL_H
 
@@ -74,6 +75,16 @@ struct _cf_worker_t {
     worker_metrics_t metrics;
     msgpack_sbuffer sbuf;
 };
+
+/*  The queue of jobs (cf_worker_jobs.c). cf_worker_on_broker is each
+    link's socket handler (cf_worker.c registers it): it queues the JOBs
+    and REDOs that came and runs what it can; -1 after an EXIT ends the
+    loop. cf_worker_process runs the queued jobs, or waits for the retry
+    after a Redis failure. cf_worker_drop_jobs forgets the jobs that came
+    from link, before it reconnects (its broker redelivers them).          */
+int cf_worker_on_broker(cf_loop_t *loop, void *socket, void *arg);
+void cf_worker_process(cf_worker_t *self);
+void cf_worker_drop_jobs(cf_worker_t *self, size_t link);
 
 /*  One line when a Redis call fails (a job kept for retry, or the overdue
     timer) and one when Redis answers again, whichever call sees it first;

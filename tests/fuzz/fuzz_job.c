@@ -1,6 +1,6 @@
-/*  libFuzzer harness: the worker's JOB and REDO frames, as cf_worker.c reads
-    them (cf_msg_parse_job), then the decoder on the first event frames
-    as cf_apply would. Input: frames as in fuzz_frames.h.                  */
+/*  libFuzzer harness: the worker's JOB and REDO frames, as cf_worker_jobs.c
+    reads them (cf_msg_parse_job), then the decoder on the first event
+    frames as cf_apply would. Input: frames as in fuzz_frames.h.           */
 #include "fuzz_frames.h"
 #include "caseflow/cf_event.h"
 #include "caseflow/cf_msg.h"
