@@ -2,8 +2,8 @@
     cf_store_redis.c (commands, replies, WATCHes, every master),
     cf_store_masters.c (the library and persistence of every master), and
     the apply path, the overdue timer, the sweep, the counters and dead
-    letters (cf_store_apply.c, _group.c, _read.c, _commit.c, _due.c,
-    _sweep.c, _counters.c, _dlq.c, _replicas.c). Not installed.             */
+    letters (cf_store_apply.c, _group.c, _read.c, _fold.c, _commit.c,
+    _due.c, _sweep.c, _counters.c, _dlq.c, _replicas.c). Not installed.     */
 #ifndef CF_STORE_INTERNAL_H
 #define CF_STORE_INTERNAL_H
 
@@ -51,7 +51,7 @@ struct _cf_store_t {
     uint64_t *fence;                /* per shard: the epoch its commits need, 0 none */
     uint64_t *unfenced_seen;        /* per shard: the hash of its owner record's "unfenced"
                                        when last read fenced (0: none); another drops the
-                                       shard's cache (cf_store_apply.c, apply_fenced) */
+                                       shard's cache (cf_store_fold_fenced) */
     uint32_t *probe_mask;           /* per shard: the fixed keys its read round probes ... */
     uint64_t *probe_version;        /* ... worked out at this cf_commit_cache_types_version */
     uint64_t stamp_id;              /* this store's, in its stamps of owner records: of
@@ -324,5 +324,19 @@ int cf_store_check_library(cf_store_t *self);
     and for case events a 32-char lower-case hex case_id, a programme and
     1..64 persons on a registration. Returns 0, or -1 with why in err.      */
 int cf_store_check_events(const cf_event_t *events, size_t count, char *err, size_t err_size);
+
+/* ---- the apply path's fold (cf_store_fold.c) ----------------------------- */
+
+/*  Group g of an attempt, after the read round: whether its shard is
+    fenced off (cf_store_fold_fenced: 1, 0, -1); its shard's cache dropped
+    when a type probe was refused (cf_store_fold_probed); its events
+    folded, their statuses filled (cf_store_fold: 0 / -1); its commit built
+    into self->commits[g], and whether it writes anything
+    (cf_store_fold_build).                                                  */
+int cf_store_fold_fenced(cf_store_t *self, size_t g);
+void cf_store_fold_probed(cf_store_t *self, size_t g);
+int cf_store_fold(cf_store_t *self, const cf_event_t *events, size_t g,
+                  cf_ack_status_t *statuses);
+bool cf_store_fold_build(cf_store_t *self, const cf_event_t *events, size_t g);
 
 #endif

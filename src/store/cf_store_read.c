@@ -52,8 +52,8 @@ static void apply_append(cf_store_t *self, unsigned s, size_t argc, const char *
    the deadlines): its commit will not check them, and only the owner
    writes them, unless someone wrote one behind its back (an operator's
    SET of a counter hash): then the probe answers WRONGTYPE, the shard's
-   cache is dropped (apply_probed), and the commit checks in full and is
-   refused whole instead of failing one write of its MULTI. In the same
+   cache is dropped (cf_store_fold_probed), and the commit checks in full
+   and is refused whole instead of failing one write of its MULTI. In the same
    round trip as the reads. Which keys the cache vouches for is worked out
    again only when its typed keys changed (a lookup each: memory latency,
    a few per cent of a worker's time). Returns how many were appended. */
