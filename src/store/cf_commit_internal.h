@@ -1,6 +1,7 @@
-/*  cf_commit_internal: what the builder (cf_commit.c) and its check round
-    (cf_commit_checks.c) share: the builder's state, its items and checks,
-    and the small helpers both use. Not part of the store's interface.   */
+/*  cf_commit_internal: what the builder (cf_commit.c), its check round
+    (cf_commit_checks.c) and its writes (cf_commit_emit.c) share: the
+    builder's state, its items and checks, and the small helpers they use.
+    Not part of the store's interface.                                     */
 #ifndef CF_COMMIT_INTERNAL_H
 #define CF_COMMIT_INTERNAL_H
 
