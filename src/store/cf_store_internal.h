@@ -1,4 +1,5 @@
-/*  cf_store internals shared by cf_store.c (the object, the connection),
+/*  cf_store internals shared by cf_store.c (the object, its settings),
+    cf_store_connect.c (the connection, the errors),
     cf_store_redis.c (commands, replies, WATCHes, every master),
     cf_store_masters.c (the library and persistence of every master), and
     the apply path, the overdue timer, the sweep, the counters and dead
@@ -147,9 +148,13 @@ int cf_store_fail(cf_store_t *self, cf_store_err_t err, const char *fmt, ...)
 /*  Sets an I/O error from the context, drops the connection, returns -1.   */
 int cf_store_fail_io(cf_store_t *self, const char *what);
 
+/*  Drops the connection and what the store knew of it (replies awaited,
+    WATCHes, claims, the owner's cache); the next call opens a new one.    */
+void cf_store_disconnect(cf_store_t *self);
+
 void cf_store_clear_error(cf_store_t *self);
 
-/* ---- commands (cf_store.c): each routed to the node of its slot ----------- */
+/* ---- commands (cf_store_redis.c), the connection (cf_store_connect.c) ---- */
 
 /*  The cluster slot of shard's keys (-1 on a single server: any).          */
 int cf_store_slot(const cf_store_t *self, unsigned shard);
