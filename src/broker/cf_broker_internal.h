@@ -2,9 +2,11 @@
     dispatch, workers), cf_broker_intake.c (what a PUSH must pass to be
     queued), cf_broker_notify.c (the notification side: outboxes, stats),
     cf_broker_control.c (the operators' control socket), cf_broker_snapshot.c
-    (the bounds on SNAPSHOT requests), cf_broker_metrics.c and
-    cf_broker_secure.c. The core calls the others; none of them calls the
-    core back. Not installed.                                               */
+    (the bounds on SNAPSHOT requests), cf_broker_route.c (a request split
+    by shard owner and sent), cf_broker_route_acks.c (the owners' acks
+    gathered into one ACK), cf_broker_epochs.c (the owner records),
+    cf_broker_metrics.c and cf_broker_secure.c. The core calls the others;
+    none of them calls the core back. Not installed.                        */
 #ifndef CF_BROKER_INTERNAL_H
 #define CF_BROKER_INTERNAL_H
 

@@ -1,6 +1,7 @@
 /*  cf_broker_metrics: the broker's Prometheus series (docs/operations.md,
     "Metrics"): created in one place, updated from one call at each place
-    where the thing counted happens in cf_broker.c and cf_broker_notify.c.
+    where the thing counted happens (cf_broker.c, cf_broker_notify.c, the
+    routing files cf_broker_route.c and cf_broker_route_acks.c).
     Without --metrics the registry is NULL, every series is NULL and each
     update is a no-op.                                                       */
 #include "cf_broker_internal.h"

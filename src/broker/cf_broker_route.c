@@ -16,16 +16,12 @@
     cf_broker_route_acks.c.                                                  */
 #include "cf_broker_internal.h"
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_keys.h"
 #include "caseflow/cf_log.h"
 #include "caseflow/cf_shard.h"
 #include "cf_owners.h"
 
-#include <assert.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <hiredis/hiredis.h>
 
 #define ROUTE_SETTLE_MS 300     /* a worker gets shards once no other joined for this long:
                                    long enough for one worker's READYs to every broker,

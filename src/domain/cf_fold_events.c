@@ -10,7 +10,6 @@
 #include "caseflow/cf_fmt.h"
 
 #include <assert.h>
-#include <stdio.h>
 #include <string.h>
 
 /* ---- notifications of a case -------------------------------------------------------- */

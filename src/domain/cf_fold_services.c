@@ -32,7 +32,7 @@ void fold_emit(cf_fold_t *self, fold_case_t *c, int family, const char *rest, in
 void fold_flush_pending(cf_fold_t *self, fold_case_t *c)
 {
     size_t n = c->pending_n;
-    c->pending_n = 0;           /* emit counts now: nothing is kept */
+    c->pending_n = 0;           /* fold_emit counts now: nothing kept */
     for (size_t i = 0; i < n; i++)
         fold_emit(self, c, c->pending[i].family, c->pending[i].rest, c->pending[i].value);
 }

@@ -36,8 +36,8 @@ void cf_table_destroy(cf_table_t **self_p)
 
 size_t cf_table_add_column(cf_table_t *self, const char *name, cf_table_type_t type)
 {
-    assert(strcmp(name, CF_TABLE_SUPPRESSED));     /* JSON's own key */
     assert(self && name);
+    assert(strcmp(name, CF_TABLE_SUPPRESSED));     /* JSON's own key */
     assert(self->nrows == 0);
     self->columns = cf_realloc(self->columns, (self->ncolumns + 1) * sizeof *self->columns);
     self->columns[self->ncolumns] = (table_column_t) { cf_strdup(name), type, 0 };

@@ -19,7 +19,6 @@
 #include "caseflow/cf_tuple.h"
 
 #include <assert.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -19,7 +19,6 @@
 #include "caseflow/cf_shard.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

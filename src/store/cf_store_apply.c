@@ -22,7 +22,6 @@
     record is the fenced shard's one watch"). So the common case costs
     three round trips, no Lua, and nothing is counted twice.                */
 #include "caseflow/cf_alloc.h"
-#include "caseflow/cf_loop.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 #include "cf_commit.h"

@@ -59,7 +59,7 @@ struct _cf_store_t {
                                        its process, its time of birth and its address */
     uint64_t stamps;                /* this store's stamps so far (cf_store_commit_stamp) */
     unsigned char *claimed;         /* per shard: this connection claimed its owner record
-                                       (cf_store_apply.c, apply_append_claims) */
+                                       (cf_store_read.c, cf_store_append_claim) */
     struct _cf_commit_cache_t *cache;   /* per fenced shard: what its commits left (cf_commit_cache) */
     uint64_t *owned;                /* per shard: the epoch of the last job fenced on it (kept
                                        past cf_store_clear_fences), 0 none: this store's
