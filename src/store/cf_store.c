@@ -34,7 +34,7 @@ cf_store_t *cf_store_new(const char *host, int port, const char *script_dir)
     self->port = port;
     self->script_dir = script_dir ? cf_strdup(script_dir) : NULL;
     self->eid_ttl = CF_STORE_EID_TTL;
-    self->eid_generation = -1;      /* until a read round asks Redis's clock */
+    self->batch = cf_store_batch_new();
     self->case_ttl = CF_STORE_CASE_TTL;
     cf_store_set_shards(self, CF_SHARD_DEFAULT, false);
     self->fold = cf_fold_new();
@@ -72,14 +72,8 @@ void cf_store_destroy(cf_store_t **self_p)
     for (size_t i = 0; i < CF_STORE_DUE_LOOK; i++)
         cf_commit_destroy(&self->due_commits[i]);
     cf_commit_cache_destroy(&self->cache);
-    for (size_t g = 0; g < self->commits_capacity; g++)
-        cf_commit_destroy(&self->commits[g]);
-    free(self->commits);
-    free(self->reads);
-    free(self->order);
-    free(self->shard);
+    cf_store_batch_destroy(&self->batch);
     free(self->shard_at);
-    free(self->event_tags);
     free(self->fence);
     free(self->claimed);
     free(self->unfenced_seen);
@@ -87,29 +81,9 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->probe_version);
     free(self->owned);
     free(self->due_seen);
-    free(self->start);
-    free(self->group_shard);
-    free(self->cases);
-    free(self->routes);
-    free(self->pending);
-    free(self->fenced);
-    free(self->commit_state);
-    free(self->waiting);
-    free(self->group_lane);
-    free(self->probes);
-    free(self->group_alerts);
     free(self->fifo);
     free(self->slots);
     free(self->watched);
-    free(self->read_start);
-    free(self->by_bucket);
-    free(self->marker_at);
-    free(self->marker_pos);
-    free(self->unique);
-    free(self->digests);
-    free(self->buckets);
-    free(self->case_slots);
-    free(self->fresh);
     free(self->seen);
     free(self->library);
     free(self->script_dir);
@@ -200,7 +174,7 @@ void cf_store_clear_fences(cf_store_t *self)
 size_t cf_store_fenced(const cf_store_t *self)
 {
     assert(self);
-    return self->fenced_events;
+    return self->batch->fenced_events;
 }
 
 void cf_store_set_eid_ttl(cf_store_t *self, uint32_t seconds)
@@ -232,23 +206,25 @@ static uint32_t store_tag(const void *id, size_t len)
 void cf_store_set_request(cf_store_t *self, const void *id, size_t len)
 {
     assert(self && (id || len == 0) && len <= CF_STORE_REQUEST_MAX);
-    self->request = len ? store_tag(id, len) : 0;
+    self->batch->request = len ? store_tag(id, len) : 0;
 }
 
 void cf_store_set_requests(cf_store_t *self, const uint64_t *ids, size_t count)
 {
     assert(self && (ids || count == 0));
-    self->event_tags = cf_grow(self->event_tags, &self->event_tag_capacity, count ? count : 1,
-                               sizeof *self->event_tags);
+    cf_store_batch_t *batch = self->batch;
+    batch->event_tags = cf_grow(batch->event_tags, &batch->event_tag_capacity, count ? count : 1,
+                               sizeof *batch->event_tags);
     for (size_t i = 0; i < count; i++)      /* a bundle's events come in runs */
-        self->event_tags[i] = i && ids[i] == ids[i - 1] ? self->event_tags[i - 1]
+        batch->event_tags[i] = i && ids[i] == ids[i - 1] ? batch->event_tags[i - 1]
                                                         : store_tag(&ids[i], sizeof ids[i]);
-    self->event_tag_count = count;
+    batch->event_tag_count = count;
 }
 
 uint32_t cf_store_tag(const cf_store_t *self, size_t i)
 {
-    return i < self->event_tag_count ? self->event_tags[i] : self->request;
+    cf_store_batch_t *batch = self->batch;
+    return i < batch->event_tag_count ? batch->event_tags[i] : batch->request;
 }
 
 const char *cf_store_default_scripts(void)

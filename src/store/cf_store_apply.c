@@ -44,60 +44,62 @@
 static int apply_attempt(cf_store_t *self, const cf_event_t *events, cf_ack_status_t *statuses,
                          size_t *left)
 {
+    cf_store_batch_t *batch = self->batch;
     int rc = cf_store_read(self, events);
     size_t send = 0;
-    for (size_t g = 0; g < self->groups; g++) {
-        self->commit_state[g] = CF_STORE_COMMIT_NONE;
-        if (!self->pending[g])
+    for (size_t g = 0; g < batch->groups; g++) {
+        batch->commit_state[g] = CF_STORE_COMMIT_NONE;
+        if (!batch->pending[g])
             continue;
         int fenced = rc < 0 ? -1 : cf_store_fold_fenced(self, g);
         if (fenced != 0) {          /* not ours any more: not tried again */
-            cf_commit_cache_drop(self->cache, self->group_shard[g]);   /* nor known */
-            self->fenced[g] = fenced > 0;
+            cf_commit_cache_drop(self->cache, batch->group_shard[g]);   /* nor known */
+            batch->fenced[g] = fenced > 0;
             rc = fenced < 0 ? -1 : 0;
             continue;
         }
         cf_store_fold_probed(self, g);
         rc = cf_store_fold(self, events, g, statuses);
         if (rc == 0 && cf_store_fold_build(self, events, g)) {
-            self->commit_state[g] = CF_STORE_COMMIT_SEND;
-            self->group_alerts[g] = cf_fold_overdue_fired(self->fold);
+            batch->commit_state[g] = CF_STORE_COMMIT_SEND;
+            batch->group_alerts[g] = cf_fold_overdue_fired(self->fold);
             send++;
         }
     }
-    memset(self->pending, 0, self->groups * sizeof *self->pending);
+    memset(batch->pending, 0, batch->groups * sizeof *batch->pending);
     if (send) {
         char why[400];
-        self->commit_lanes = self->group_lane;
-        int run = cf_store_commit_run(self, self->commits, self->groups, self->commit_state,
-                                      self->group_shard, true, NULL, why, sizeof why);
+        self->commit_lanes = batch->group_lane;
+        int run = cf_store_commit_run(self, batch->commits, batch->groups, batch->commit_state,
+                                      batch->group_shard, true, NULL, why, sizeof why);
         self->commit_lanes = NULL;
         if (run < 0)
             rc = -1;
         else if (run > 0 && rc == 0)
             rc = cf_store_fail(self, CF_STORE_ERR_REDIS, "%s", why);
-        for (size_t g = 0; g < self->groups; g++) {
-            self->pending[g] = self->commit_state[g] == CF_STORE_COMMIT_CONFLICT;
-            if (self->commit_state[g] == CF_STORE_COMMIT_DONE)
-                self->alerts_fired += self->group_alerts[g];
+        for (size_t g = 0; g < batch->groups; g++) {
+            batch->pending[g] = batch->commit_state[g] == CF_STORE_COMMIT_CONFLICT;
+            if (batch->commit_state[g] == CF_STORE_COMMIT_DONE)
+                self->alerts_fired += batch->group_alerts[g];
         }
     }
     cf_store_free_reads(self);
     *left = 0;
-    for (size_t g = 0; g < self->groups; g++)
-        *left += self->pending[g];
+    for (size_t g = 0; g < batch->groups; g++)
+        *left += batch->pending[g];
     return rc;
 }
 
 /* The shards still pending, "3, 17, ..." into buf. */
 static const char *apply_pending_names(const cf_store_t *self, char *buf, size_t size)
 {
+    cf_store_batch_t *batch = self->batch;
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t g = 0; g < self->groups && used + 16 < size; g++)
-        if (self->pending[g])
+    for (size_t g = 0; g < batch->groups && used + 16 < size; g++)
+        if (batch->pending[g])
             used += (size_t) snprintf(buf + used, size - used, "%s%u", used ? ", " : "",
-                                      self->group_shard[g]);
+                                      batch->group_shard[g]);
     return buf;
 }
 
@@ -118,19 +120,20 @@ static void apply_backoff(cf_store_t *self, int attempt)
    every one on a single server; on a cluster at most one per node and
    lane, since a connection's WATCHes belong to the transaction of its next
    EXEC and a transaction holds the keys of one slot (cf_store_commit.c):
-   the groups of one node take lanes 0, 1, ... (self->group_lane). 0 / -1. */
+   the groups of one node take lanes 0, 1, ... (the batch's group_lane). 0 / -1. */
 static int apply_wave(cf_store_t *self, size_t *pending)
 {
+    cf_store_batch_t *batch = self->batch;
     *pending = 0;
-    int *taken = self->cluster ? cf_calloc(self->groups, sizeof *taken) : NULL;
-    unsigned *used = self->cluster ? cf_calloc(self->groups, sizeof *used) : NULL;
+    int *taken = self->cluster ? cf_calloc(batch->groups, sizeof *taken) : NULL;
+    unsigned *used = self->cluster ? cf_calloc(batch->groups, sizeof *used) : NULL;
     size_t ntaken = 0;
-    for (size_t g = 0; g < self->groups; g++) {
-        if (!self->waiting[g])
+    for (size_t g = 0; g < batch->groups; g++) {
+        if (!batch->waiting[g])
             continue;
         if (self->cluster) {
             int node = cf_redis_cluster_slot_node(self->redis,
-                                                  cf_store_slot(self, self->group_shard[g]));
+                                                  cf_store_slot(self, batch->group_shard[g]));
             if (node < 0) {
                 free(taken), free(used);
                 return cf_store_fail_io(self, "the cluster's map");
@@ -142,12 +145,12 @@ static int apply_wave(cf_store_t *self, size_t *pending)
                 taken[ntaken++] = node;
             if (used[k] == self->nlanes)
                 continue;           /* every lane of its node is busy: the next wave */
-            self->group_lane[g] = (unsigned char) used[k]++;
+            batch->group_lane[g] = (unsigned char) used[k]++;
         } else {
-            self->group_lane[g] = 0;
+            batch->group_lane[g] = 0;
         }
-        self->waiting[g] = 0;
-        self->pending[g] = 1;
+        batch->waiting[g] = 0;
+        batch->pending[g] = 1;
         (*pending)++;
     }
     free(taken), free(used);
@@ -158,6 +161,7 @@ static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
                        cf_ack_status_t *statuses)
 {
     assert(self && (count == 0 || (events && statuses)));
+    cf_store_batch_t *batch = self->batch;
     cf_store_clear_error(self);
     if (count == 0)
         return 0;
@@ -169,11 +173,11 @@ static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
     if (cf_store_ensure(self, 0) < 0)
         return -1;
     cf_store_group(self, events, count);
-    self->fresh = cf_grow(self->fresh, &self->fresh_capacity, count, sizeof *self->fresh);
-    memset(self->waiting, 1, self->groups * sizeof *self->waiting);
-    memset(self->pending, 0, self->groups * sizeof *self->pending);
-    memset(self->fenced, 0, self->groups * sizeof *self->fenced);
-    self->fenced_events = 0;
+    batch->fresh = cf_grow(batch->fresh, &batch->fresh_capacity, count, sizeof *batch->fresh);
+    memset(batch->waiting, 1, batch->groups * sizeof *batch->waiting);
+    memset(batch->pending, 0, batch->groups * sizeof *batch->pending);
+    memset(batch->fenced, 0, batch->groups * sizeof *batch->fenced);
+    batch->fenced_events = 0;
     size_t pending;
     if (apply_wave(self, &pending) < 0)
         return -1;
@@ -202,10 +206,10 @@ static int apply_batch(cf_store_t *self, cf_event_t *events, size_t count,
         return -1;
     /* a fenced shard wrote nothing: its events stay unapplied, busy, for the
        broker to send to the shard's owner now; the others' stand */
-    for (size_t g = 0; g < self->groups; g++)
-        for (size_t k = self->start[g]; self->fenced[g] && k < self->start[g + 1]; k++) {
-            statuses[self->order[k]] = CF_ACK_BUSY;
-            self->fenced_events++;
+    for (size_t g = 0; g < batch->groups; g++)
+        for (size_t k = batch->start[g]; batch->fenced[g] && k < batch->start[g + 1]; k++) {
+            statuses[batch->order[k]] = CF_ACK_BUSY;
+            batch->fenced_events++;
         }
     return 0;
 }
@@ -214,11 +218,11 @@ int cf_store_apply(cf_store_t *self, cf_event_t *events, size_t count,
                    cf_ack_status_t *statuses)
 {
     assert(self);
-    size_t tags = self->event_tag_count;
+    size_t tags = self->batch->event_tag_count;
     int rc = tags && tags != count
            ? cf_store_fail(self, CF_STORE_ERR_INPUT, "%zu events but %zu requests set for them",
                            count, tags)
            : apply_batch(self, events, count, statuses);
-    self->event_tag_count = 0;              /* cf_store_set_requests: for this call only */
+    self->batch->event_tag_count = 0;       /* cf_store_set_requests: for this call only */
     return rc;
 }

@@ -35,25 +35,26 @@ unsigned cf_store_eid_digest(const cf_event_t *event, unsigned char digest[CF_KE
 
 void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t count)
 {
-    self->case_slots = cf_table_clear(self->case_slots, &self->case_slots_n, count,
-                                      sizeof *self->case_slots);
-    size_t mask = self->case_slots_n - 1;
+    cf_store_batch_t *batch = self->batch;
+    batch->case_slots = cf_table_clear(batch->case_slots, &batch->case_slots_n, count,
+                                      sizeof *batch->case_slots);
+    size_t mask = batch->case_slots_n - 1;
     for (size_t i = 0; i < count; i++) {
         const cf_event_t *e = &events[i];
         if (!cf_event_is_case_event(e->type) || !e->case_id[0]) {
-            self->buckets[i] = cf_keys_eid_digest(NULL, e->event_id, self->digests[i]);
+            batch->buckets[i] = cf_keys_eid_digest(NULL, e->event_id, batch->digests[i]);
             continue;
         }
-        cf_keys_eid_case_digest(e->case_id, e->event_id, self->digests[i]);
+        cf_keys_eid_case_digest(e->case_id, e->event_id, batch->digests[i]);
         size_t at = cf_hash(e->case_id, strlen(e->case_id), 0) & mask;
-        for (; self->case_slots[at]; at = (at + 1) & mask)
-            if (strcmp(events[self->case_slots[at] - 1].case_id, e->case_id) == 0)
+        for (; batch->case_slots[at]; at = (at + 1) & mask)
+            if (strcmp(events[batch->case_slots[at] - 1].case_id, e->case_id) == 0)
                 break;
-        if (self->case_slots[at])
-            self->buckets[i] = self->buckets[self->case_slots[at] - 1];
+        if (batch->case_slots[at])
+            batch->buckets[i] = batch->buckets[batch->case_slots[at] - 1];
         else {
-            self->buckets[i] = cf_keys_eid_case_bucket(e->case_id);
-            self->case_slots[at] = (uint32_t) i + 1;
+            batch->buckets[i] = cf_keys_eid_case_bucket(e->case_id);
+            batch->case_slots[at] = (uint32_t) i + 1;
         }
     }
 }

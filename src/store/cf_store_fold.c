@@ -30,13 +30,14 @@
    worker: the owner's cache of them is dropped. */
 int cf_store_fold_fenced(cf_store_t *self, size_t g)
 {
-    unsigned s = self->group_shard[g];
-    const redisReply *watch = self->reads[self->read_start[g]];
+    cf_store_batch_t *batch = self->batch;
+    unsigned s = batch->group_shard[g];
+    const redisReply *watch = batch->reads[batch->read_start[g]];
     if (watch->type == REDIS_REPLY_ERROR)
         return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: WATCH: %s", s, watch->str);
     if (!self->fence[s])
         return 0;
-    const redisReply *owner = self->reads[self->read_start[g] + 1];
+    const redisReply *owner = batch->reads[batch->read_start[g] + 1];
     if (owner->type != REDIS_REPLY_ARRAY || owner->elements != 2)
         return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading its owner: %s", s,
                              owner->type == REDIS_REPLY_ERROR ? owner->str : "unexpected reply");
@@ -59,10 +60,11 @@ int cf_store_fold_fenced(cf_store_t *self, size_t g)
    checks everything and refuses the batch whole. */
 void cf_store_fold_probed(cf_store_t *self, size_t g)
 {
-    size_t end = self->read_start[g + 1];
-    for (size_t r = end - self->probes[g]; r < end; r++)
-        if (self->reads[r]->type == REDIS_REPLY_ERROR) {
-            cf_commit_cache_drop(self->cache, self->group_shard[g]);
+    cf_store_batch_t *batch = self->batch;
+    size_t end = batch->read_start[g + 1];
+    for (size_t r = end - batch->probes[g]; r < end; r++)
+        if (batch->reads[r]->type == REDIS_REPLY_ERROR) {
+            cf_commit_cache_drop(self->cache, batch->group_shard[g]);
             return;
         }
 }
@@ -70,14 +72,14 @@ void cf_store_fold_probed(cf_store_t *self, size_t g)
 /* Loads the states the shard's reads returned into the fold. */
 static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
 {
-    unsigned s = self->group_shard[g];
+    unsigned s = self->batch->group_shard[g];
     size_t r = cf_store_read_states_at(self, g);
     const redisReply *states[2] = { NULL, NULL };
     for (int part = 0; part < 2; part++) {
         size_t n = cf_store_read_count(self, g, part);
         if (!n)
             continue;
-        const redisReply *reply = self->reads[r];
+        const redisReply *reply = self->batch->reads[r];
         r += part == 0 ? 2 : 1;     /* the case states' EXISTS: cf_store_fold_build's */
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading %s: %s", s,
@@ -112,21 +114,22 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
    type) or the marker is not one. */
 static int apply_marker(cf_store_t *self, size_t g, size_t j, size_t i, int *seen)
 {
+    cf_store_batch_t *batch = self->batch;
     *seen = 0;
-    const redisReply *markers = self->reads[self->marker_at[j]];
-    if (markers->type != REDIS_REPLY_ARRAY || markers->elements <= self->marker_pos[j])
+    const redisReply *markers = batch->reads[batch->marker_at[j]];
+    if (markers->type != REDIS_REPLY_ARRAY || markers->elements <= batch->marker_pos[j])
         return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading dedupe markers: %s",
-                             self->group_shard[g], markers->type == REDIS_REPLY_ERROR
+                             batch->group_shard[g], markers->type == REDIS_REPLY_ERROR
                                                    ? markers->str : "unexpected reply");
-    const redisReply *v = markers->element[self->marker_pos[j]];
+    const redisReply *v = markers->element[batch->marker_pos[j]];
     if (v->type != REDIS_REPLY_STRING)
         return 0;
     long long generation, tag;
     if (cf_keys_eid_value_parse(v->str, v->len, &generation, &tag) < 0)
         return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: a dedupe marker is not one "
-                             "(its value: '%.*s')", self->group_shard[g],
+                             "(its value: '%.*s')", batch->group_shard[g],
                              (int) (v->len < 40 ? v->len : 40), v->str);
-    if (generation + 1 < self->eid_generation)
+    if (generation + 1 < batch->eid_generation)
         return 0;                   /* expired: the sweeper has yet to delete it */
     long long mine = cf_store_tag(self, i);
     *seen = mine && tag == mine ? 1 : 2;
@@ -155,32 +158,33 @@ static void apply_seen_clear(cf_store_t *self, size_t n)
 int cf_store_fold(cf_store_t *self, const cf_event_t *events, size_t g,
                   cf_ack_status_t *statuses)
 {
+    cf_store_batch_t *batch = self->batch;
     cf_fold_reset(self->fold);
-    cf_fold_set_clock(self->fold, self->apply_clock);
+    cf_fold_set_clock(self->fold, batch->apply_clock);
     if (apply_load(self, events, g) < 0)
         return -1;
-    size_t n = self->start[g + 1] - self->start[g];
+    size_t n = batch->start[g + 1] - batch->start[g];
     apply_seen_clear(self, n);
-    for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
-        size_t i = self->order[j];
-        bool repeat = apply_seen(self, self->digests[i]);
+    for (size_t j = batch->start[g]; j < batch->start[g + 1]; j++) {
+        size_t i = batch->order[j];
+        bool repeat = apply_seen(self, batch->digests[i]);
         int marker;
         if (apply_marker(self, g, j, i, &marker) < 0)
             return -1;
-        self->fresh[j] = !repeat && marker == 0;
-        statuses[i] = self->fresh[j] || (!repeat && marker == 1) ? CF_ACK_ACCEPTED
+        batch->fresh[j] = !repeat && marker == 0;
+        statuses[i] = batch->fresh[j] || (!repeat && marker == 1) ? CF_ACK_ACCEPTED
                                                                   : CF_ACK_DUPLICATE;
         /* a repeat within the request whose marker is the request's own was
            counted by the commit that set the marker (the same shard-batch of
            the same request): an attempt again, after a fence or an error,
            counts it no more */
-        if (self->fresh[j] || (statuses[i] == CF_ACK_DUPLICATE && marker != 1))
-            cf_fold_apply(self->fold, &events[i], self->fresh[j]);
+        if (batch->fresh[j] || (statuses[i] == CF_ACK_DUPLICATE && marker != 1))
+            cf_fold_apply(self->fold, &events[i], batch->fresh[j]);
     }
     cf_fold_finish(self->fold);
     const char *why = cf_fold_error(self->fold);
     if (why && *why)
-        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", self->group_shard[g],
+        return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: %s", batch->group_shard[g],
                              cf_fold_error(self->fold));
     return 0;
 }
@@ -200,17 +204,18 @@ int cf_store_fold(cf_store_t *self, const cf_event_t *events, size_t g,
    Returns whether it writes anything. */
 bool cf_store_fold_build(cf_store_t *self, const cf_event_t *events, size_t g)
 {
-    cf_commit_t *c = self->commits[g];
+    cf_store_batch_t *batch = self->batch;
+    cf_commit_t *c = batch->commits[g];
     cf_commit_reset(c);
     char key[CF_KEYS_MAX];
-    unsigned s = self->group_shard[g];
-    if (self->cases[g]) {
-        const redisReply *states = self->reads[cf_store_read_states_at(self, g)];
-        const redisReply *exists = self->reads[cf_store_read_states_at(self, g) + 1];
+    unsigned s = batch->group_shard[g];
+    if (batch->cases[g]) {
+        const redisReply *states = batch->reads[cf_store_read_states_at(self, g)];
+        const redisReply *exists = batch->reads[cf_store_read_states_at(self, g) + 1];
         long long found = 0;
-        for (size_t j = 0; j < self->cases[g]; j++)
+        for (size_t j = 0; j < batch->cases[g]; j++)
             found += states->element[j]->type != REDIS_REPLY_NIL;
-        for (size_t j = 0; j < self->cases[g]; j++) {
+        for (size_t j = 0; j < batch->cases[g]; j++) {
             if (states->element[j]->type != REDIS_REPLY_NIL
                 || (exists->type == REDIS_REPLY_INTEGER && exists->integer == found))
                 continue;           /* a state, or nothing there */
@@ -219,15 +224,15 @@ bool cf_store_fold_build(cf_store_t *self, const cf_event_t *events, size_t g)
                            e->case_id, strlen(e->case_id))), "string");
         }
     }
-    for (size_t j = self->start[g]; j < self->start[g + 1]; j++) {
-        if (!self->fresh[j])
+    for (size_t j = batch->start[g]; j < batch->start[g + 1]; j++) {
+        if (!batch->fresh[j])
             continue;
-        size_t i = self->order[j];
-        size_t bucket = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s, self->buckets[i]));
+        size_t i = batch->order[j];
+        size_t bucket = cf_commit_key(c, key, cf_keys_eid(key, sizeof key, s, batch->buckets[i]));
         char value[CF_FMT_INT_MAX];
-        size_t len = cf_fmt_i64(value, cf_keys_eid_value(self->eid_generation,
+        size_t len = cf_fmt_i64(value, cf_keys_eid_value(batch->eid_generation,
                                                              cf_store_tag(self, i)));
-        cf_commit_hset(c, bucket, self->digests[i], CF_KEYS_EID_DIGEST, value, len);
+        cf_commit_hset(c, bucket, batch->digests[i], CF_KEYS_EID_DIGEST, value, len);
     }
     cf_store_build_writes(self, c, s);
     if (!self->fence[s] && cf_commit_writes(c))

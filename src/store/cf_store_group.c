@@ -1,7 +1,9 @@
-/*  cf_store_group: the apply path's batch, laid out by shard (cf_store_apply.c):
-    its events grouped by shard in their order, and per group its distinct
-    cases then routes, the names its read round asks for (cf_store_read.c).
-    No I/O: only the store's per-batch arrays.                              */
+/*  cf_store_group: the apply path's batch (cf_store_batch_t, cf_store_apply.c)
+    and its layout by shard: its events grouped by shard in their order, and
+    per group its distinct cases then routes, the names its read round asks
+    for (cf_store_read.c). No I/O. The batch is an object of its own, apart
+    from the store's connection and owned shards, so that a store can hold
+    more than one (docs/performance.md, "What would cut it").             */
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
@@ -9,6 +11,49 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+cf_store_batch_t *cf_store_batch_new(void)
+{
+    cf_store_batch_t *self = cf_calloc(1, sizeof *self);
+    self->eid_generation = -1;      /* until a read round asks Redis's clock */
+    return self;
+}
+
+void cf_store_batch_destroy(cf_store_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cf_store_batch_t *self = *self_p;
+    for (size_t g = 0; g < self->commits_capacity; g++)
+        cf_commit_destroy(&self->commits[g]);
+    free(self->commits);
+    free(self->reads);
+    free(self->order);
+    free(self->shard);
+    free(self->event_tags);
+    free(self->start);
+    free(self->group_shard);
+    free(self->cases);
+    free(self->routes);
+    free(self->pending);
+    free(self->fenced);
+    free(self->commit_state);
+    free(self->waiting);
+    free(self->group_lane);
+    free(self->probes);
+    free(self->group_alerts);
+    free(self->read_start);
+    free(self->by_bucket);
+    free(self->marker_at);
+    free(self->marker_pos);
+    free(self->unique);
+    free(self->digests);
+    free(self->buckets);
+    free(self->case_slots);
+    free(self->fresh);
+    free(self);
+    *self_p = NULL;
+}
 
 /* ---- grouping ------------------------------------------------------------------ */
 
@@ -19,30 +64,31 @@
    shards cost, whatever the deployment's count. */
 void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
 {
-    if (count > self->order_capacity) {
-        self->order = cf_realloc(self->order, count * sizeof *self->order);
-        self->shard = cf_realloc(self->shard, count * sizeof *self->shard);
-        self->unique = cf_realloc(self->unique, count * sizeof *self->unique);
-        self->digests = cf_realloc(self->digests, count * sizeof *self->digests);
-        self->buckets = cf_realloc(self->buckets, count * sizeof *self->buckets);
-        self->start = cf_realloc(self->start, (count + 1) * sizeof *self->start);
-        self->group_shard = cf_realloc(self->group_shard, count * sizeof *self->group_shard);
-        self->cases = cf_realloc(self->cases, count * sizeof *self->cases);
-        self->routes = cf_realloc(self->routes, count * sizeof *self->routes);
-        self->read_start = cf_realloc(self->read_start, (count + 1) * sizeof *self->read_start);
-        self->by_bucket = cf_realloc(self->by_bucket, count * sizeof *self->by_bucket);
-        self->marker_at = cf_realloc(self->marker_at, count * sizeof *self->marker_at);
-        self->marker_pos = cf_realloc(self->marker_pos, count * sizeof *self->marker_pos);
-        self->pending = cf_realloc(self->pending, count * sizeof *self->pending);
-        self->fenced = cf_realloc(self->fenced, count * sizeof *self->fenced);
-        self->commit_state = cf_realloc(self->commit_state, count * sizeof *self->commit_state);
-        self->waiting = cf_realloc(self->waiting, count * sizeof *self->waiting);
-        self->group_lane = cf_realloc(self->group_lane, count * sizeof *self->group_lane);
-        self->probes = cf_realloc(self->probes, count * sizeof *self->probes);
-        self->group_alerts = cf_realloc(self->group_alerts, count * sizeof *self->group_alerts);
-        self->order_capacity = count;
+    cf_store_batch_t *batch = self->batch;
+    if (count > batch->order_capacity) {
+        batch->order = cf_realloc(batch->order, count * sizeof *batch->order);
+        batch->shard = cf_realloc(batch->shard, count * sizeof *batch->shard);
+        batch->unique = cf_realloc(batch->unique, count * sizeof *batch->unique);
+        batch->digests = cf_realloc(batch->digests, count * sizeof *batch->digests);
+        batch->buckets = cf_realloc(batch->buckets, count * sizeof *batch->buckets);
+        batch->start = cf_realloc(batch->start, (count + 1) * sizeof *batch->start);
+        batch->group_shard = cf_realloc(batch->group_shard, count * sizeof *batch->group_shard);
+        batch->cases = cf_realloc(batch->cases, count * sizeof *batch->cases);
+        batch->routes = cf_realloc(batch->routes, count * sizeof *batch->routes);
+        batch->read_start = cf_realloc(batch->read_start, (count + 1) * sizeof *batch->read_start);
+        batch->by_bucket = cf_realloc(batch->by_bucket, count * sizeof *batch->by_bucket);
+        batch->marker_at = cf_realloc(batch->marker_at, count * sizeof *batch->marker_at);
+        batch->marker_pos = cf_realloc(batch->marker_pos, count * sizeof *batch->marker_pos);
+        batch->pending = cf_realloc(batch->pending, count * sizeof *batch->pending);
+        batch->fenced = cf_realloc(batch->fenced, count * sizeof *batch->fenced);
+        batch->commit_state = cf_realloc(batch->commit_state, count * sizeof *batch->commit_state);
+        batch->waiting = cf_realloc(batch->waiting, count * sizeof *batch->waiting);
+        batch->group_lane = cf_realloc(batch->group_lane, count * sizeof *batch->group_lane);
+        batch->probes = cf_realloc(batch->probes, count * sizeof *batch->probes);
+        batch->group_alerts = cf_realloc(batch->group_alerts, count * sizeof *batch->group_alerts);
+        batch->order_capacity = count;
     }
-    unsigned *shard_of = self->shard;
+    unsigned *shard_of = batch->shard;
     size_t *at = self->shard_at;            /* per shard: its count, then where it goes */
     memset(at, 0, (self->shards + 1) * sizeof *at);
     for (size_t i = 0; i < count; i++) {
@@ -51,24 +97,24 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
     }
     cf_store_eid_digests(self, events, count);
     size_t total = 0;
-    self->groups = 0;
+    batch->groups = 0;
     for (unsigned s = 0; s < self->shards; s++) {
         size_t n = at[s + 1];
         at[s] = total;
         if (n) {
-            self->group_shard[self->groups] = s;
-            self->start[self->groups++] = total;
+            batch->group_shard[batch->groups] = s;
+            batch->start[batch->groups++] = total;
         }
         total += n;
     }
-    self->start[self->groups] = total;
+    batch->start[batch->groups] = total;
     for (size_t i = 0; i < count; i++)
-        self->order[at[shard_of[i]]++] = i;
-    if (self->groups > self->commits_capacity) {
-        self->commits = cf_realloc(self->commits, self->groups * sizeof *self->commits);
-        for (size_t g = self->commits_capacity; g < self->groups; g++)
-            self->commits[g] = cf_commit_new();
-        self->commits_capacity = self->groups;
+        batch->order[at[shard_of[i]]++] = i;
+    if (batch->groups > batch->commits_capacity) {
+        batch->commits = cf_realloc(batch->commits, batch->groups * sizeof *batch->commits);
+        for (size_t g = batch->commits_capacity; g < batch->groups; g++)
+            batch->commits[g] = cf_commit_new();
+        batch->commits_capacity = batch->groups;
     }
 }
 
@@ -98,28 +144,29 @@ static int apply_compare_names(const void *x, const void *y, void *arg)
 }
 
 /* The shard's distinct cases then distinct routes, as event indexes (one
-   event of each) in self->unique[start..], their counts in *cases and
+   event of each) in self->batch->unique[start..], their counts in *cases and
    *routes. */
 void cf_store_distinct(cf_store_t *self, const cf_event_t *events, size_t g,
                        size_t *cases, size_t *routes)
 {
-    size_t from = self->start[g], n = 0;
-    for (size_t j = from; j < self->start[g + 1]; j++) {
+    cf_store_batch_t *batch = self->batch;
+    size_t from = batch->start[g], n = 0;
+    for (size_t j = from; j < batch->start[g + 1]; j++) {
         bool is_case;
-        if (apply_name(&events[self->order[j]], &is_case))
-            self->unique[from + n++] = self->order[j];
+        if (apply_name(&events[batch->order[j]], &is_case))
+            batch->unique[from + n++] = batch->order[j];
     }
-    qsort_r(self->unique + from, n, sizeof *self->unique, apply_compare_names,
+    qsort_r(batch->unique + from, n, sizeof *batch->unique, apply_compare_names,
             (void *) events);
     size_t kept = 0;
     *cases = *routes = 0;
     for (size_t j = 0; j < n; j++) {
-        if (kept && apply_compare_names(&self->unique[from + kept - 1], &self->unique[from + j],
+        if (kept && apply_compare_names(&batch->unique[from + kept - 1], &batch->unique[from + j],
                                         (void *) events) == 0)
             continue;
         bool is_case;
-        apply_name(&events[self->unique[from + j]], &is_case);
+        apply_name(&events[batch->unique[from + j]], &is_case);
         *(is_case ? cases : routes) += 1;
-        self->unique[from + kept++] = self->unique[from + j];
+        batch->unique[from + kept++] = batch->unique[from + j];
     }
 }

@@ -40,6 +40,49 @@ typedef struct {
     unsigned lane;
 } cf_store_watch_t;
 
+typedef struct _cf_store_batch_t cf_store_batch_t;
+
+/*  The apply path's batch, laid out by shard (cf_store_group.c): its events
+    grouped by shard, per group its reads, fold and commit. Kept apart from
+    the store's connection and its owned shards, so that a batch's state is
+    one object the store holds. Reused from one batch to the next.          */
+struct _cf_store_batch_t {
+    size_t *order;                  /* event indexes grouped by shard */
+    unsigned *shard;                /* each event's shard */
+    size_t *unique;                 /* per shard: one event of each case, then of each route */
+    unsigned char (*digests)[CF_KEYS_EID_DIGEST];   /* each event's marker field */
+    unsigned *buckets;              /* and its bucket */
+    uint32_t *case_slots;           /* a batch's cases: event index + 1 of its first, 0 empty */
+    size_t case_slots_n;            /* a power of two, at least twice the events */
+    bool *fresh;                    /* per order position: applied as new */
+    size_t order_capacity, fresh_capacity;
+    size_t groups;                  /* the batch's shards, each a group (apply_group) */
+    size_t *start;                  /* groups + 1: each group's first order position */
+    unsigned *group_shard;          /* each group's shard */
+    size_t *cases, *routes;         /* each group's distinct cases and routes */
+    unsigned char *pending;         /* each group: to run (again) */
+    unsigned char *fenced;          /* each group: a fence refused its commit */
+    unsigned char *commit_state;    /* each group: its commit's cf_store_commit_state_t */
+    unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
+    unsigned char *group_lane;      /* each group: its lane in its wave (0 on one server) */
+    unsigned char *probes;          /* each group: the type probes at the end of its reads */
+    size_t *group_alerts;           /* each group: the overdue alerts its commit fires */
+    struct _cf_commit_t **commits;  /* the apply path's, one per group */
+    size_t commits_capacity;
+    redisReply **reads;             /* the replies of the read round */
+    size_t nreads, reads_capacity;
+    size_t *read_start;             /* groups + 1: where each group's replies are */
+    size_t *by_bucket;              /* order positions, a group's sorted by marker bucket */
+    size_t *marker_at;              /* per order position: its bucket's HMGET reply, */
+    unsigned *marker_pos;           /* ... and its field there */
+    long long eid_generation;       /* the markers' generation, as the last read round's TIME said */
+    int64_t apply_clock;            /* the overdue timer's clock, as the last read round read it */
+    uint32_t request;               /* the request's tag, 0 for none */
+    uint32_t *event_tags;           /* cf_store_set_requests: each event's, for one call */
+    size_t event_tag_count, event_tag_capacity;
+    size_t fenced_events;           /* of the last cf_store_apply, left busy */
+};
+
 /*  The store object (cf_store.c, cf_store_counters.c). */
 struct _cf_store_t {
     char *host;
@@ -90,52 +133,18 @@ struct _cf_store_t {
     struct _cf_fold_t *fold;        /* the domain logic (cf_fold), with the rules */
     struct _cf_commit_t *due_commits[CF_STORE_DUE_LOOK];  /* a step of the overdue timer's,
                                                              one per shard it fires */
-    struct _cf_commit_t **commits;  /* the apply path's, one per group */
-    size_t commits_capacity;
     bool wrote;                     /* the connection wrote something (cf_store_replicas.c) */
     unsigned ack_replicas;          /* cf_store_set_ack_replicas; 0: no WAIT */
     int ack_timeout_ms;
     char rules_error[160];          /* why the rules could not be read; "" */
-    /* one batch (cf_store_apply.c), reused */
-    size_t *order;                  /* event indexes grouped by shard */
-    unsigned *shard;                /* each event's shard */
-    size_t *unique;                 /* per shard: one event of each case, then of each route */
-    unsigned char (*digests)[CF_KEYS_EID_DIGEST];   /* each event's marker field */
-    unsigned *buckets;              /* and its bucket */
-    uint32_t *case_slots;           /* a batch's cases: event index + 1 of its first, 0 empty */
-    size_t case_slots_n;            /* a power of two, at least twice the events */
-    bool *fresh;                    /* per order position: applied as new */
-    size_t order_capacity, fresh_capacity;
+    cf_store_batch_t *batch;        /* the apply path's batch (cf_store_group.c), reused */
     size_t *shard_at;               /* shards + 1: the grouping's counting sort */
-    size_t groups;                  /* the batch's shards, each a group (apply_group) */
-    size_t *start;                  /* groups + 1: each group's first order position */
-    unsigned *group_shard;          /* each group's shard */
-    size_t *cases, *routes;         /* each group's distinct cases and routes */
-    unsigned char *pending;         /* each group: to run (again) */
-    unsigned char *fenced;          /* each group: a fence refused its commit */
-    unsigned char *commit_state;    /* each group: its commit's cf_store_commit_state_t */
-    unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
-    unsigned char *group_lane;      /* each group: its lane in its wave (0 on one server) */
-    unsigned char *probes;          /* each group: the type probes at the end of its reads */
-    size_t *group_alerts;           /* each group: the overdue alerts its commit fires */
     const unsigned char *commit_lanes;  /* cf_store_commit_run's commits' lanes; NULL: lane 0 */
-    size_t fenced_events;           /* of the last cf_store_apply, left busy */
-    redisReply **reads;             /* the replies of the read round */
-    size_t nreads, reads_capacity;
-    size_t *read_start;             /* groups + 1: where each group's replies are */
-    size_t *by_bucket;              /* order positions, a group's sorted by marker bucket */
-    size_t *marker_at;              /* per order position: its bucket's HMGET reply, */
-    unsigned *marker_pos;           /* ... and its field there */
     const unsigned char **seen;     /* digests of one shard's batch, a set */
     size_t seen_slots;
-    uint32_t request;               /* the request's tag, 0 for none */
-    uint32_t *event_tags;           /* cf_store_set_requests: each event's, for one call */
-    size_t event_tag_count, event_tag_capacity;
     uint64_t conflicts;             /* transactions EXEC refused: a key watched changed */
     uint64_t alerts_fired;          /* overdue alerts of the apply path's commits that landed */
     uint64_t backoff_seed;          /* of the waits between colliding attempts */
-    long long eid_generation;       /* the markers' generation, as the last read round's TIME said */
-    int64_t apply_clock;            /* the overdue timer's clock, as the last read round read it */
     cf_store_err_t err;
     char errstr[256];
     cf_metric_t *latency, *errors;  /* NULL: not counted */
@@ -264,6 +273,13 @@ void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t cou
 
 /* ---- the apply path's grouping (cf_store_group.c) ------------------------ */
 
+/*  An empty batch; its arrays grow with the batches it holds.              */
+cf_store_batch_t *cf_store_batch_new(void);
+
+/*  Frees the batch, its commits and its arrays (not the replies of a read
+    round: cf_store_free_reads), and nulls *self_p. NULL is fine.           */
+void cf_store_batch_destroy(cf_store_batch_t **self_p);
+
 /*  Groups a batch's events by shard: group g is the events
     order[start[g] .. start[g + 1]) of shard group_shard[g], in shard order
     (a counting sort keeps each shard's order); also each event's marker
@@ -271,7 +287,7 @@ void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t cou
 void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count);
 
 /*  Group g's distinct cases, then its distinct routes, each by name, as
-    event indexes (one event of each) in self->unique[start[g]..]; their
+    event indexes (one event of each) in the batch's unique[start[g]..]; their
     counts in *cases and *routes. After cf_store_group.                     */
 void cf_store_distinct(cf_store_t *self, const cf_event_t *events, size_t g,
                        size_t *cases, size_t *routes);
@@ -280,14 +296,14 @@ void cf_store_distinct(cf_store_t *self, const cf_event_t *events, size_t g,
 
 /*  One round trip that reads every pending group's states, markers and
     (fenced) owner record under WATCH, after the connection's claims, into
-    self->reads from self->read_start[g], with Redis's clock for the
+    the batch's reads from its read_start[g], with Redis's clock for the
     markers' generation. 0 / -1.                                             */
 int cf_store_read(cf_store_t *self, const cf_event_t *events);
 void cf_store_free_reads(cf_store_t *self);
 
 /*  Group g's states read: part 0 its cases, part 1 its routes; the event
     (one of each) that names state j of a part; the index of the first
-    reply of its states in self->reads.                                     */
+    reply of its states in the batch's reads.                                     */
 size_t cf_store_read_count(const cf_store_t *self, size_t g, int part);
 const cf_event_t *cf_store_read_event(const cf_store_t *self, const cf_event_t *events,
                                       size_t g, int part, size_t j);
@@ -336,7 +352,7 @@ int cf_store_check_events(const cf_event_t *events, size_t count, char *err, siz
     fenced off (cf_store_fold_fenced: 1, 0, -1); its shard's cache dropped
     when a type probe was refused (cf_store_fold_probed); its events
     folded, their statuses filled (cf_store_fold: 0 / -1); its commit built
-    into self->commits[g], and whether it writes anything
+    into the batch's commits[g], and whether it writes anything
     (cf_store_fold_build).                                                  */
 int cf_store_fold_fenced(cf_store_t *self, size_t g);
 void cf_store_fold_probed(cf_store_t *self, size_t g);

@@ -20,22 +20,23 @@
 
 /* ---- 1. read --------------------------------------------------------------------- */
 
-/* Order positions by their event's marker bucket; arg is the store. */
+/* Order positions by their event's marker bucket; arg is the batch. */
 static int apply_compare_buckets(const void *x, const void *y, void *arg)
 {
-    const cf_store_t *self = arg;
-    unsigned a = self->buckets[self->order[*(const size_t *) x]];
-    unsigned b = self->buckets[self->order[*(const size_t *) y]];
+    const cf_store_batch_t *batch = arg;
+    unsigned a = batch->buckets[batch->order[*(const size_t *) x]];
+    unsigned b = batch->buckets[batch->order[*(const size_t *) y]];
     return (a > b) - (a < b);
 }
 
-/* The next run of the group's positions (self->by_bucket[from..to)) that
+/* The next run of the group's positions (the batch's by_bucket[from..to)) that
    share a bucket, from *at; its end. */
 static size_t apply_bucket_run(const cf_store_t *self, size_t at, size_t to)
 {
+    cf_store_batch_t *batch = self->batch;
     size_t end = at + 1;
-    while (end < to && self->buckets[self->order[self->by_bucket[end]]]
-                       == self->buckets[self->order[self->by_bucket[at]]])
+    while (end < to && batch->buckets[batch->order[batch->by_bucket[end]]]
+                       == batch->buckets[batch->order[batch->by_bucket[at]]])
         end++;
     return end;
 }
@@ -107,15 +108,16 @@ static size_t apply_append_probes(cf_store_t *self, unsigned s)
 static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g,
                                  size_t base)
 {
-    unsigned s = self->group_shard[g];
-    size_t cases, routes, from = self->start[g], to = self->start[g + 1], replies = 0;
+    cf_store_batch_t *batch = self->batch;
+    unsigned s = batch->group_shard[g];
+    size_t cases, routes, from = batch->start[g], to = batch->start[g + 1], replies = 0;
     cf_store_distinct(self, events, g, &cases, &routes);
-    self->cases[g] = cases;
-    self->routes[g] = routes;
+    batch->cases[g] = cases;
+    batch->routes[g] = routes;
     for (size_t j = from; j < to; j++)
-        self->by_bucket[j] = j;
-    qsort_r(self->by_bucket + from, to - from, sizeof *self->by_bucket, apply_compare_buckets,
-            self);
+        batch->by_bucket[j] = j;
+    qsort_r(batch->by_bucket + from, to - from, sizeof *batch->by_bucket, apply_compare_buckets,
+            batch);
     size_t n = to - from, most = 4 + cases + routes + n;
     const char **argv = cf_calloc(most, sizeof *argv);
     size_t *argvlen = cf_calloc(most, sizeof *argvlen);
@@ -124,7 +126,7 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
 #define APPLY_KEY(len_expr) (argv[argc] = keys[nkeys], argvlen[argc++] = (len_expr), nkeys++)
     argv[argc] = "WATCH", argvlen[argc++] = 5;
     for (size_t j = 0; j < cases; j++) {
-        const cf_event_t *e = &events[self->unique[from + j]];
+        const cf_event_t *e = &events[batch->unique[from + j]];
         APPLY_KEY(cf_keys_case(keys[nkeys], CF_KEYS_MAX, s, e->case_id, strlen(e->case_id)));
     }
     size_t spike = nkeys, owner = nkeys + (routes > 0);
@@ -139,10 +141,10 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         end = apply_bucket_run(self, at, to);
         bool stateless = false;
         for (size_t k = at; k < end; k++)
-            stateless |= !cf_event_is_case_event(events[self->order[self->by_bucket[k]]].type);
+            stateless |= !cf_event_is_case_event(events[batch->order[batch->by_bucket[k]]].type);
         if (stateless)
             APPLY_KEY(cf_keys_eid(keys[nkeys], CF_KEYS_MAX, s,
-                                  self->buckets[self->order[self->by_bucket[at]]]));
+                                  batch->buckets[batch->order[batch->by_bucket[at]]]));
     }
 #undef APPLY_KEY
     assert(argc > 1);               /* every event has a case or a bucket watched */
@@ -181,7 +183,7 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         argv[0] = "HMGET", argvlen[0] = 5;
         argv[1] = keys[spike], argvlen[1] = strlen(keys[spike]);
         for (size_t j = 0; j < routes; j++) {
-            argv[2 + j] = events[self->unique[from + cases + j]].route;
+            argv[2 + j] = events[batch->unique[from + cases + j]].route;
             argvlen[2 + j] = strlen(argv[2 + j]);
         }
         apply_append(self, s, 2 + routes, argv, argvlen);
@@ -191,23 +193,23 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
     char bucket[CF_KEYS_MAX];
     for (size_t at = from, end; at < to; at = end) {
         end = apply_bucket_run(self, at, to);
-        unsigned b = self->buckets[self->order[self->by_bucket[at]]];
+        unsigned b = batch->buckets[batch->order[batch->by_bucket[at]]];
         argv[0] = "HMGET", argvlen[0] = 5;
         argv[1] = bucket;
         argvlen[1] = cf_keys_eid(bucket, sizeof bucket, s, b);
         for (size_t k = at; k < end; k++) {
-            size_t j = self->by_bucket[k];
-            argv[2 + k - at] = (const char *) self->digests[self->order[j]];
+            size_t j = batch->by_bucket[k];
+            argv[2 + k - at] = (const char *) batch->digests[batch->order[j]];
             argvlen[2 + k - at] = CF_KEYS_EID_DIGEST;
-            self->marker_at[j] = base + replies;
-            self->marker_pos[j] = (unsigned) (k - at);
+            batch->marker_at[j] = base + replies;
+            batch->marker_pos[j] = (unsigned) (k - at);
         }
         apply_append(self, s, 2 + end - at, argv, argvlen);
         replies++;
     }
     free(argv), free(argvlen), free(keys);
-    self->probes[g] = (unsigned char) apply_append_probes(self, s);
-    return replies + self->probes[g];
+    batch->probes[g] = (unsigned char) apply_append_probes(self, s);
+    return replies + batch->probes[g];
 }
 
 int cf_store_take_generation(cf_store_t *self, const redisReply *reply, long long *generation)
@@ -242,12 +244,13 @@ void cf_store_append_claim(cf_store_t *self, unsigned shard)
 
 static size_t apply_append_claims(cf_store_t *self)
 {
+    cf_store_batch_t *batch = self->batch;
     size_t claims = 0;
-    for (size_t g = 0; g < self->groups; g++) {
-        unsigned s = self->group_shard[g];
-        if (!self->pending[g] || !self->fence[s] || self->claimed[s])
+    for (size_t g = 0; g < batch->groups; g++) {
+        unsigned s = batch->group_shard[g];
+        if (!batch->pending[g] || !self->fence[s] || self->claimed[s])
             continue;
-        self->lane = self->group_lane[g];
+        self->lane = batch->group_lane[g];
         cf_store_append_claim(self, s);
         self->claimed[s] = 2;       /* sent: apply_take_claims reads its reply */
         claims++;
@@ -259,10 +262,11 @@ static size_t apply_append_claims(cf_store_t *self)
    mark taken back, so that the next attempt claims it again). */
 static int apply_take_claims(cf_store_t *self, size_t claims)
 {
+    cf_store_batch_t *batch = self->batch;
     int rc = 0;
-    for (size_t g = 0, c = 0; c < claims && g < self->groups; g++) {
-        unsigned s = self->group_shard[g];
-        if (!self->pending[g] || self->claimed[s] != 2)
+    for (size_t g = 0, c = 0; c < claims && g < batch->groups; g++) {
+        unsigned s = batch->group_shard[g];
+        if (!batch->pending[g] || self->claimed[s] != 2)
             continue;
         redisReply *reply = NULL;
         if (cf_store_get_reply(self, &reply, "HINCRBY claims") < 0)
@@ -283,9 +287,10 @@ static int apply_take_claims(cf_store_t *self, size_t claims)
 }
 
 /* Sends the reads of the groups pending and keeps their replies
-   (self->reads, from self->read_start[g]). */
+   (the batch's reads, from its read_start[g]). */
 int cf_store_read(cf_store_t *self, const cf_event_t *events)
 {
+    cf_store_batch_t *batch = self->batch;
     redisReply *reply = NULL;
     /* a WATCH left by an attempt that sent no EXEC would refuse this one's
        EXEC for keys it no longer reads */
@@ -299,17 +304,17 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     cf_store_appendf(self, NULL, "TIME");
     cf_store_appendf(self, CF_KEYS_CLOCK, "GET " CF_KEYS_CLOCK);
     size_t total = 0;
-    for (size_t g = 0; g < self->groups; g++) {
-        self->read_start[g] = total;
-        if (self->pending[g]) {
-            self->lane = self->group_lane[g];
+    for (size_t g = 0; g < batch->groups; g++) {
+        batch->read_start[g] = total;
+        if (batch->pending[g]) {
+            self->lane = batch->group_lane[g];
             total += apply_append_reads(self, events, g, total);
         }
     }
     self->lane = 0;
-    self->read_start[self->groups] = total;
-    self->reads = cf_grow(self->reads, &self->reads_capacity, total ? total : 1,
-                          sizeof *self->reads);
+    batch->read_start[batch->groups] = total;
+    batch->reads = cf_grow(batch->reads, &batch->reads_capacity, total ? total : 1,
+                          sizeof *batch->reads);
     for (size_t u = 0; u < unwatch; u++) {
         if (cf_store_get_reply(self, &reply, "UNWATCH") < 0)
             return -1;
@@ -320,7 +325,7 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
         return -1;
     if (cf_store_get_reply(self, &reply, "TIME") < 0)
         return -1;
-    int rc = cf_store_take_generation(self, reply, &self->eid_generation);
+    int rc = cf_store_take_generation(self, reply, &batch->eid_generation);
     freeReplyObject(reply);
     if (cf_store_get_reply(self, &reply, "GET " CF_KEYS_CLOCK) < 0)
         return -1;
@@ -331,24 +336,25 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     if (cf_store_take_clock(self, reply, CF_STORE_ERR_IO, &clock) < 0)
         rc = -1;
     else
-        self->apply_clock = clock >= 0 ? clock : cf_wall_ms();
+        batch->apply_clock = clock >= 0 ? clock : cf_wall_ms();
     freeReplyObject(reply);
     for (size_t r = 0; r < total; r++) {
         if (cf_store_get_reply(self, &reply, "reading the batch's states") < 0) {
-            self->nreads = r;
+            batch->nreads = r;
             return -1;
         }
-        self->reads[r] = reply;
-        self->nreads = r + 1;
+        batch->reads[r] = reply;
+        batch->nreads = r + 1;
     }
     return claimed < 0 ? -1 : rc;
 }
 
 void cf_store_free_reads(cf_store_t *self)
 {
-    for (size_t r = 0; r < self->nreads; r++)
-        freeReplyObject(self->reads[r]);
-    self->nreads = 0;
+    cf_store_batch_t *batch = self->batch;
+    for (size_t r = 0; r < batch->nreads; r++)
+        freeReplyObject(batch->reads[r]);
+    batch->nreads = 0;
 }
 
 /* The states a shard's read round asked for: part 0 its cases, part 1 its
@@ -356,13 +362,14 @@ void cf_store_free_reads(cf_store_t *self)
    that names state j of a part. */
 size_t cf_store_read_count(const cf_store_t *self, size_t g, int part)
 {
-    return part == 0 ? self->cases[g] : self->routes[g];
+    return part == 0 ? self->batch->cases[g] : self->batch->routes[g];
 }
 
 const cf_event_t *cf_store_read_event(const cf_store_t *self, const cf_event_t *events,
                                       size_t g, int part, size_t j)
 {
-    return &events[self->unique[self->start[g] + (part ? self->cases[g] : 0) + j]];
+    cf_store_batch_t *batch = self->batch;
+    return &events[batch->unique[batch->start[g] + (part ? batch->cases[g] : 0) + j]];
 }
 
 /* The first reply of group g's states: after its WATCH and its owner's
@@ -370,5 +377,5 @@ const cf_event_t *cf_store_read_event(const cf_store_t *self, const cf_event_t *
    EXISTS, then its route states' HMGET (when it has routes). */
 size_t cf_store_read_states_at(const cf_store_t *self, size_t g)
 {
-    return self->read_start[g] + 1 + (self->fence[self->group_shard[g]] != 0);
+    return self->batch->read_start[g] + 1 + (self->fence[self->batch->group_shard[g]] != 0);
 }

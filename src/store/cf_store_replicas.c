@@ -76,18 +76,19 @@ static long long replicas_take(cf_store_t *self, size_t replies)
 
 int cf_store_wait_replicas(cf_store_t *self)
 {
-    if (!self->ack_replicas || self->groups == 0)
+    cf_store_batch_t *batch = self->batch;
+    if (!self->ack_replicas || batch->groups == 0)
         return 0;
     /* one WAIT per node the batch's shards are on: a WAIT counts the
        writes of its own connection */
-    unsigned *shards = cf_calloc(self->groups, sizeof *shards);
-    size_t *replies = cf_calloc(self->groups, sizeof *replies), nodes = 0;
-    int *node_of = cf_calloc(self->groups, sizeof *node_of);
+    unsigned *shards = cf_calloc(batch->groups, sizeof *shards);
+    size_t *replies = cf_calloc(batch->groups, sizeof *replies), nodes = 0;
+    int *node_of = cf_calloc(batch->groups, sizeof *node_of);
     int rc = 0;
-    for (size_t g = 0; g < self->groups && rc == 0; g++) {
+    for (size_t g = 0; g < batch->groups && rc == 0; g++) {
         int node = self->cluster
                  ? cf_redis_cluster_slot_node(self->redis,
-                                              cf_store_slot(self, self->group_shard[g])) : 0;
+                                              cf_store_slot(self, batch->group_shard[g])) : 0;
         if (node < 0)
             rc = cf_store_fail_io(self, "the cluster's map");
         bool seen = false;
@@ -95,7 +96,7 @@ int cf_store_wait_replicas(cf_store_t *self)
             seen = node_of[k] == node;
         if (rc == 0 && !seen) {
             node_of[nodes] = node;
-            shards[nodes] = self->group_shard[g];
+            shards[nodes] = batch->group_shard[g];
             replies[nodes] = replicas_append(self, shards[nodes]);
             nodes++;
         }
