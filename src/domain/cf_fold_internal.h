@@ -1,7 +1,8 @@
 /*  cf_fold_internal: what the parts of cf_fold share: the fold object, a
     case's and a route's state as C values, and the functions across the
-    seams (cf_fold.c: batch, sums, notifications; cf_fold_rules.c: the
-    rules; cf_fold_output.c: reading the output; cf_fold_state.c: the
+    seams (cf_fold.c: the batch; cf_fold_collect.c: sums, notifications,
+    deadline changes, the error, cases and routes by name; cf_fold_rules.c:
+    the rules; cf_fold_output.c: reading the output; cf_fold_state.c: the
     packed states; cf_fold_events.c: what each case event does;
     cf_fold_services.c: a case's per-event counters; cf_fold_flows.c:
     funding, flows and a route's spike; cf_fold_derive.c: the aggregates
@@ -160,7 +161,7 @@ struct _cf_fold_t {
     char error[256];
 };
 
-/* ---- cf_fold.c -------------------------------------------------------------- */
+/* ---- cf_fold_collect.c ------------------------------------------------------ */
 
 /*  Adds d to the counter (family, field): merged, overflow an error.      */
 void fold_add(cf_fold_t *self, int family, const char *field, size_t len, int64_t d);
@@ -195,6 +196,17 @@ void fold_fire(cf_fold_t *self, fold_case_t *c, int limit, int64_t due_ms, int64
 
 fold_case_t *fold_find_case(cf_fold_t *self, const char *case_id);
 fold_route_t *fold_find_route(cf_fold_t *self, const char *route);
+
+/*  Frees a sums' buffers; empties them, keeping their room (cf_fold.c's
+    object life and batch).                                                  */
+void fold_sums_free(fold_sums_t *s);
+void fold_sums_reset(fold_sums_t *s);
+
+/*  The slot of name in the index (its entry or the empty slot where it
+    goes); makes the index hold need items, rehashing the first need - 1
+    (every item starts with its name).                                       */
+uint32_t *fold_index_slot(fold_index_t *x, const char *name, const void *items, size_t size);
+void fold_index_room(fold_index_t *x, size_t need, const void *items, size_t size);
 
 /* ---- cf_fold_state.c ----------------------------------------------------------- */
 
