@@ -1,7 +1,8 @@
 /*  cf_form_map_internal: what the parts of cf_form_map share: the mapping
     file as read and checked (cf_form_map.c), the values of its keys
     (cf_form_map_value.c: paths, filters, constants, templates) and its use
-    on a submission (cf_form_map_apply.c). Not for other modules.           */
+    on a submission (cf_form_map_apply.c, a value through its filters in
+    cf_form_map_filter.c). Not for other modules.                           */
 #ifndef CF_FORM_MAP_INTERNAL_H
 #define CF_FORM_MAP_INTERNAL_H
 
@@ -13,6 +14,7 @@
 #define MAP_FILTERS_MAX     8       /* filters after one path */
 #define MAP_NAME_MAX        32      /* a code list's name */
 #define MAP_SPACE           " \t"  /* what separates a value's words */
+#define MAP_ECHO_MAX        24      /* bytes of a value a reason echoes */
 
 typedef enum { MAP_FIELD, MAP_CONSTANT, MAP_TEMPLATE } map_kind_t;
 
@@ -90,5 +92,19 @@ int map_template_next(const char **at, size_t *lit_len, const char **path, size_
 
 /*  Whether the submission's field name is read by a rule or ignored.       */
 bool map_known(const cf_form_map_t *self, const char *name);
+
+/*  value as at most MAP_ECHO_MAX printable ASCII bytes into buf (4 times
+    that and 8 more), "..." when cut.                                        */
+const char *cf_form_map_echo(const json_t *value, char *buf, size_t size);
+
+#define ECHO(v) cf_form_map_echo((v), (char[MAP_ECHO_MAX * 4 + 16]) { 0 }, MAP_ECHO_MAX * 4 + 16)
+
+/*  Writes "path: reason" into err and returns -1.                          */
+int cf_form_map_fail(char *err, size_t n, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*  value through filter f: a new reference, or NULL with the reason in err. */
+json_t *cf_form_map_filter(const cf_form_map_t *self, const map_filter_t *f, const char *path,
+                           json_t *value, char *err, size_t n);
 
 #endif
