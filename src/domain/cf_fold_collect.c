@@ -30,22 +30,31 @@ void fold_fail(cf_fold_t *self, const char *fmt, ...)
 
 /* ---- sums -------------------------------------------------------------------- */
 
+#define FOLD_SLOTS_MIN 64   /* the fewest slots of a table of sums or names */
+
 static uint64_t fold_hash(int family, const char *s, size_t len)
 {
     return cf_hash(s, len, (uint64_t) (family + 1));
 }
 
+/* Whether slots hold fewer than twice need; if so they are made anew, empty,
+   a power of two of at least FOLD_SLOTS_MIN and twice need, for the caller
+   to insert its entries again. */
+static bool fold_slots_grow(uint32_t **slots, size_t *slots_n, size_t need)
+{
+    if (*slots_n >= 2 * need)
+        return false;
+    *slots = cf_table_clear(*slots, slots_n, need > FOLD_SLOTS_MIN / 2 ? need : FOLD_SLOTS_MIN / 2,
+                            sizeof **slots);
+    return true;
+}
+
 /* Makes slots hold at least twice need, rehashing the entries. */
 static void sums_room(fold_sums_t *s, size_t need)
 {
-    if (s->slots_n >= 2 * need)
+    if (!fold_slots_grow(&s->slots, &s->slots_n, need))
         return;
-    size_t n = s->slots_n ? s->slots_n : 64;
-    while (n < 2 * need)
-        n *= 2;
-    free(s->slots);
-    s->slots = cf_calloc(n, sizeof *s->slots);
-    s->slots_n = n;
+    size_t n = s->slots_n;
     for (size_t i = 0; i < s->entries_n; i++) {
         size_t at = s->entries[i].hash & (n - 1);
         while (s->slots[at])
@@ -133,14 +142,8 @@ uint32_t *fold_index_slot(fold_index_t *x, const char *name, const void *items, 
 
 void fold_index_room(fold_index_t *x, size_t need, const void *items, size_t size)
 {
-    if (x->slots_n >= 2 * need)
+    if (!fold_slots_grow(&x->slots, &x->slots_n, need))
         return;
-    size_t n = x->slots_n ? x->slots_n : 64;
-    while (n < 2 * need)
-        n *= 2;
-    free(x->slots);
-    x->slots = cf_calloc(n, sizeof *x->slots);
-    x->slots_n = n;
     for (size_t i = 0; i + 1 < need; i++)
         *fold_index_slot(x, (const char *) items + i * size, items, size) = (uint32_t) i + 1;
 }
