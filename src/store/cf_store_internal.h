@@ -72,6 +72,7 @@ struct _cf_store_batch_t {
     redisReply **reads;             /* the replies of the read round */
     size_t nreads, reads_capacity;
     size_t *read_start;             /* groups + 1: where each group's replies are */
+    size_t read_unwatch, read_claims;   /* the read round's replies before its clocks */
     size_t *by_bucket;              /* order positions, a group's sorted by marker bucket */
     size_t *marker_at;              /* per order position: its bucket's HMGET reply, */
     unsigned *marker_pos;           /* ... and its field there */

@@ -286,16 +286,17 @@ static int apply_take_claims(cf_store_t *self, size_t claims)
     return rc;
 }
 
-/* Sends the reads of the groups pending and keeps their replies
-   (the batch's reads, from its read_start[g]). */
-int cf_store_read(cf_store_t *self, const cf_event_t *events)
+/* Sends the read round of the groups pending: the UNWATCH a former attempt
+   may need, the connection's claims, Redis's clocks and each group's reads
+   (apply_read_take reads the replies back). Appends only: nothing is
+   read, so that something else can be sent behind it. */
+static void apply_read_send(cf_store_t *self, const cf_event_t *events)
 {
     cf_store_batch_t *batch = self->batch;
-    redisReply *reply = NULL;
     /* a WATCH left by an attempt that sent no EXEC would refuse this one's
        EXEC for keys it no longer reads */
-    size_t unwatch = cf_store_append_unwatch(self);
-    size_t claims = apply_append_claims(self);
+    batch->read_unwatch = cf_store_append_unwatch(self);
+    batch->read_claims = apply_append_claims(self);
     /* Redis's clock, in the same round trip as the reads: the generation
        the markers read are judged by and the commit's are written in; and
        the overdue timer's clock, by which the fold fires the deadlines a
@@ -315,12 +316,20 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     batch->read_start[batch->groups] = total;
     batch->reads = cf_grow(batch->reads, &batch->reads_capacity, total ? total : 1,
                           sizeof *batch->reads);
-    for (size_t u = 0; u < unwatch; u++) {
+}
+
+/* Reads back the replies of the read round apply_read_send sent and
+   keeps the reads (the batch's reads, from its read_start[g]). 0 / -1. */
+static int apply_read_take(cf_store_t *self)
+{
+    cf_store_batch_t *batch = self->batch;
+    redisReply *reply = NULL;
+    for (size_t u = 0; u < batch->read_unwatch; u++) {
         if (cf_store_get_reply(self, &reply, "UNWATCH") < 0)
             return -1;
         freeReplyObject(reply);
     }
-    int claimed = apply_take_claims(self, claims);
+    int claimed = apply_take_claims(self, batch->read_claims);
     if (!self->connected)           /* lost: cf_store_fail_io disconnected */
         return -1;
     if (cf_store_get_reply(self, &reply, "TIME") < 0)
@@ -338,6 +347,7 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
     else
         batch->apply_clock = clock >= 0 ? clock : cf_wall_ms();
     freeReplyObject(reply);
+    size_t total = batch->read_start[batch->groups];
     for (size_t r = 0; r < total; r++) {
         if (cf_store_get_reply(self, &reply, "reading the batch's states") < 0) {
             batch->nreads = r;
@@ -347,6 +357,14 @@ int cf_store_read(cf_store_t *self, const cf_event_t *events)
         batch->nreads = r + 1;
     }
     return claimed < 0 ? -1 : rc;
+}
+
+/* The two halves apart, so that the next batch's round can one day be sent
+   behind this batch's EXEC (docs/performance.md, "What would cut it"). */
+int cf_store_read(cf_store_t *self, const cf_event_t *events)
+{
+    apply_read_send(self, events);
+    return apply_read_take(self);
 }
 
 void cf_store_free_reads(cf_store_t *self)
