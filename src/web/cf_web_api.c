@@ -19,38 +19,9 @@
 #include <string.h>
 
 #define API_PREFIX "/api/v1/"
-#define API_JSON "application/json"
 #define API_CSV "text/csv; charset=utf-8"
-#define API_ERR_MAX 512
 
 static const char *s_report_params = "programme, by, period, from, to, exact, round";
-
-void cf_web_api_json(cf_web_response_t *res, unsigned status, void *value)
-{
-    json_t *json = value;
-    res->status = status;
-    res->type = API_JSON;
-    char *text = json_dumps(json, JSON_COMPACT);
-    json_decref(json);
-    if (!text)
-        abort();                /* jansson fails here on memory only */
-    res->len = strlen(text);
-    res->body = cf_malloc(res->len + 2);
-    memcpy(res->body, text, res->len);
-    res->body[res->len++] = '\n';
-    res->body[res->len] = 0;
-    free(text);
-}
-
-void cf_web_api_error(cf_web_response_t *res, unsigned status, const char *fmt, ...)
-{
-    char reason[API_ERR_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    cf_web_api_json(res, status, json_pack("{ss}", "error", reason));
-}
 
 static void api_text(cf_web_response_t *res, const char *type, char *text)
 {
@@ -74,7 +45,7 @@ static int api_flag(const cf_web_param_t *p, bool *out)
 static int api_choices(const cf_web_request_t *req, cf_report_choices_t *c, cf_web_response_t *res)
 {
     if (req->nparams > CF_WEB_PARAMS_MAX) {
-        cf_web_api_error(res, 400, "too many parameters (a report takes %s)", s_report_params);
+        cf_web_response_error(res, 400, "too many parameters (a report takes %s)", s_report_params);
         return -1;
     }
     for (size_t i = 0; i < req->nparams; i++) {
@@ -88,21 +59,21 @@ static int api_choices(const cf_web_request_t *req, cf_report_choices_t *c, cf_w
                    : !strcmp(p->key, "round") ? &c->round : NULL;
         for (size_t j = 0; j < i; j++)
             if (!strcmp(req->params[j].key, p->key)) {
-                cf_web_api_error(res, 400, "%s: given twice", p->key);
+                cf_web_response_error(res, 400, "%s: given twice", p->key);
                 return -1;
             }
         if (text && (!p->value || !*p->value)) {
-            cf_web_api_error(res, 400, "%s: needs a value", p->key);
+            cf_web_response_error(res, 400, "%s: needs a value", p->key);
             return -1;
         }
         if (text)
             *text = p->value;
         else if (flag && api_flag(p, flag) < 0) {
-            cf_web_api_error(res, 400, "%s: '%.64s' is not yes or no (1, 0, true, false...)",
+            cf_web_response_error(res, 400, "%s: '%.64s' is not yes or no (1, 0, true, false...)",
                              p->key, p->value);
             return -1;
         } else if (!flag) {
-            cf_web_api_error(res, 400, "unknown parameter '%.64s' (a report takes %s)", p->key,
+            cf_web_response_error(res, 400, "unknown parameter '%.64s' (a report takes %s)", p->key,
                              s_report_params);
             return -1;
         }
@@ -114,7 +85,7 @@ static int api_choices(const cf_web_request_t *req, cf_report_choices_t *c, cf_w
 static int api_scope(const cf_web_token_t *token, cf_report_choices_t *c, cf_web_response_t *res)
 {
     if (c->exact && cf_web_token_role(token) < CF_WEB_EXACT) {
-        cf_web_api_error(res, 403, "exact: exact figures need a token of the exact or operator "
+        cf_web_response_error(res, 403, "exact: exact figures need a token of the exact or operator "
                          "role");
         return -1;
     }
@@ -122,12 +93,12 @@ static int api_scope(const cf_web_token_t *token, cf_report_choices_t *c, cf_web
     if (n == 0)
         return 0;
     if (c->programme && !cf_web_token_sees(token, c->programme)) {
-        cf_web_api_error(res, 403, "programme: this token does not see programme '%.64s'",
+        cf_web_response_error(res, 403, "programme: this token does not see programme '%.64s'",
                          c->programme);
         return -1;
     }
     if (!c->programme && n > 1) {
-        cf_web_api_error(res, 400, "programme: this token sees %zu programmes; choose one", n);
+        cf_web_response_error(res, 400, "programme: this token sees %zu programmes; choose one", n);
         return -1;
     }
     if (!c->programme)
@@ -140,32 +111,32 @@ static void api_report(const cf_web_source_t *source, const cf_web_request_t *re
 {
     cf_report_t *report = cf_report_new(name);
     if (!report) {
-        cf_web_api_error(res, 404, "unknown report '%.64s' (GET " API_PREFIX "reports lists "
+        cf_web_response_error(res, 404, "unknown report '%.64s' (GET " API_PREFIX "reports lists "
                          "them)", name);
         return;
     }
     bool by_programme = cf_report_set_programme(report, "-") == 0;
     cf_report_destroy(&report);
     if (!by_programme && cf_web_token_programmes(req->token)) {
-        cf_web_api_error(res, 403, "report '%s' is not by programme, and this token sees only "
+        cf_web_response_error(res, 403, "report '%s' is not by programme, and this token sees only "
                          "some programmes", name);
         return;
     }
     cf_report_choices_t choices = { .name = name };
-    char err[API_ERR_MAX];
+    char err[CF_WEB_ERR_MAX];
     if (api_choices(req, &choices, res) < 0 || api_scope(req->token, &choices, res) < 0)
         return;
     report = cf_report_choose(&choices, "", err, sizeof err);
     if (!report) {
-        cf_web_api_error(res, 400, "%s", err);
+        cf_web_response_error(res, 400, "%s", err);
         return;
     }
     cf_counts_t *counts = NULL;
     if (source->read_family(source->ctx, cf_report_family(report), &counts, err, sizeof err) < 0)
-        cf_web_api_error(res, 503, "the figures cannot be read: %s", err);
+        cf_web_response_error(res, 503, "the figures cannot be read: %s", err);
     else {
         cf_table_t *table = cf_report_build(report, counts);
-        api_text(res, req->csv ? API_CSV : API_JSON,
+        api_text(res, req->csv ? API_CSV : CF_WEB_JSON,
                  cf_table_render(table, req->csv ? CF_TABLE_CSV : CF_TABLE_JSON));
         cf_table_destroy(&table);
     }
@@ -179,7 +150,7 @@ static void api_catalogue(cf_web_response_t *res)
     for (size_t i = 0; i < cf_report_catalogue_size(); i++)
         json_array_append_new(list, json_pack("{ssss}", "name", cf_report_catalogue_name(i),
                                               "summary", cf_report_catalogue_summary(i)));
-    cf_web_api_json(res, 200, list);
+    cf_web_response_json(res, 200, list);
 }
 
 /*  {"ok": true, "status": STATUS} or {"ok": false, "error": why}; null when
@@ -188,7 +159,7 @@ static json_t *api_broker(const cf_web_source_t *source)
 {
     if (!source->broker)
         return json_null();
-    char err[API_ERR_MAX] = "";
+    char err[CF_WEB_ERR_MAX] = "";
     char *text = source->broker(source->broker_ctx, err, sizeof err);
     json_t *status = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
@@ -200,7 +171,7 @@ static json_t *api_broker(const cf_web_source_t *source)
 static void api_status(const cf_web_source_t *source, const cf_web_request_t *req,
                        cf_web_response_t *res)
 {
-    char err[API_ERR_MAX];
+    char err[CF_WEB_ERR_MAX];
     int64_t ms = 0;
     const cf_web_token_t *token = req->token;
     json_t *programmes = json_array();
@@ -219,7 +190,7 @@ static void api_status(const cf_web_source_t *source, const cf_web_request_t *re
        is, which a scoped token's feed does not carry either */
     if (!cf_web_token_programmes(token))
         json_object_set_new(status, "broker", api_broker(source));
-    cf_web_api_json(res, 200, status);
+    cf_web_response_json(res, 200, status);
 }
 
 /*  Whether token may see and replay dead letters: the operator role, and
@@ -229,9 +200,9 @@ static void api_status(const cf_web_source_t *source, const cf_web_request_t *re
 static int api_operator(const cf_web_token_t *token, cf_web_response_t *res)
 {
     if (cf_web_token_role(token) < CF_WEB_OPERATOR)
-        cf_web_api_error(res, 403, "dead letters need a token of the operator role");
+        cf_web_response_error(res, 403, "dead letters need a token of the operator role");
     else if (cf_web_token_programmes(token))
-        cf_web_api_error(res, 403, "dead letters are not by programme, and this token sees only "
+        cf_web_response_error(res, 403, "dead letters are not by programme, and this token sees only "
                          "some programmes");
     else
         return 0;
@@ -243,10 +214,10 @@ static void api_table(const cf_web_request_t *req, cf_table_t *table, const char
                       cf_web_response_t *res)
 {
     if (!table) {
-        cf_web_api_error(res, 503, "the dead letters cannot be read: %s", err);
+        cf_web_response_error(res, 503, "the dead letters cannot be read: %s", err);
         return;
     }
-    api_text(res, req->csv ? API_CSV : API_JSON,
+    api_text(res, req->csv ? API_CSV : CF_WEB_JSON,
              cf_table_render(table, req->csv ? CF_TABLE_CSV : CF_TABLE_JSON));
     cf_table_destroy(&table);
 }
@@ -254,7 +225,7 @@ static void api_table(const cf_web_request_t *req, cf_table_t *table, const char
 static void api_dlq_list(const cf_web_source_t *source, const cf_web_request_t *req,
                          cf_web_response_t *res)
 {
-    char err[API_ERR_MAX] = "";
+    char err[CF_WEB_ERR_MAX] = "";
     if (api_operator(req->token, res) == 0)
         api_table(req, source->dlq_list(source->ctx, err, sizeof err), err, res);
 }
@@ -262,18 +233,18 @@ static void api_dlq_list(const cf_web_source_t *source, const cf_web_request_t *
 static void api_dlq_replay(const cf_web_source_t *source, const cf_web_request_t *req,
                            const char *id, cf_web_response_t *res)
 {
-    char err[API_ERR_MAX] = "";
+    char err[CF_WEB_ERR_MAX] = "";
     bool missing = false;
     if (api_operator(req->token, res) < 0)
         return;
     if (!cf_dlq_table_id_valid(id)) {
-        cf_web_api_error(res, 400, "'%.64s' is not a dead letter's id (MS-SEQ, as GET "
+        cf_web_response_error(res, 400, "'%.64s' is not a dead letter's id (MS-SEQ, as GET "
                          API_PREFIX "dlq lists them)", id);
         return;
     }
     cf_table_t *table = source->dlq_replay(source->ctx, id, &missing, err, sizeof err);
     if (!table && missing)
-        cf_web_api_error(res, 404, "no dead letter with id '%s' (GET " API_PREFIX "dlq lists "
+        cf_web_response_error(res, 404, "no dead letter with id '%s' (GET " API_PREFIX "dlq lists "
                          "them)", id);
     else
         api_table(req, table, err, res);
@@ -299,7 +270,7 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     assert(source && req && req->token && res);
     memset(res, 0, sizeof *res);
     if (strncmp(req->path, API_PREFIX, strlen(API_PREFIX))) {
-        cf_web_api_error(res, 404, "not found: the API is under " API_PREFIX);
+        cf_web_response_error(res, 404, "not found: the API is under " API_PREFIX);
         return;
     }
     const char *route = req->path + strlen(API_PREFIX);
@@ -310,7 +281,7 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     char id[CF_DLQ_ID_MAX + 1];
     bool replay = api_replay_route(route, id, sizeof id);
     if (!reports && !status && !report && !dlq && !replay && !events && !form) {
-        cf_web_api_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
+        cf_web_response_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
                          API_PREFIX "reports, " API_PREFIX "reports/NAME, " API_PREFIX
                          "notifications, " API_PREFIX "dlq, " API_PREFIX "dlq/ID/replay, "
                          API_PREFIX "events and " API_PREFIX "forms/NAME)", req->path);
@@ -319,13 +290,13 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     if (events || form) {
         const cf_form_map_t *map = form ? cf_web_forms_find(source->forms, form) : NULL;
         if (strcmp(req->method, "POST"))
-            cf_web_api_error(res, 405, "method %.16s: %.64s takes POST", req->method,
+            cf_web_response_error(res, 405, "method %.16s: %.64s takes POST", req->method,
                              req->path);
         else if (req->nparams)
-            cf_web_api_error(res, 400, "unknown parameter '%.64s' (%.64s takes none)",
+            cf_web_response_error(res, 400, "unknown parameter '%.64s' (%.64s takes none)",
                              req->params[0].key, req->path);
         else if (form && !map)
-            cf_web_api_error(res, 404, "no form '%.64s' (the forms are the mappings of the "
+            cf_web_response_error(res, 404, "no form '%.64s' (the forms are the mappings of the "
                              "forms folder: %.256s)", form, cf_web_forms_names(source->forms));
         else if (form)
             cf_web_intake_answer_form(source->intake, map, req, res);
@@ -334,27 +305,27 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
         return;
     }
     if (!cf_web_token_reads(req->token)) {
-        cf_web_api_error(res, 403, "a producer token may only post events (POST " API_PREFIX
+        cf_web_response_error(res, 403, "a producer token may only post events (POST " API_PREFIX
                          "events)");
         return;
     }
     if (replay && strcmp(req->method, "POST")) {
-        cf_web_api_error(res, 405, "method %.16s: a replay takes POST", req->method);
+        cf_web_response_error(res, 405, "method %.16s: a replay takes POST", req->method);
         return;
     }
     if (!replay && strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
-        cf_web_api_error(res, 405, "method %.16s: %s takes GET", req->method, req->path);
+        cf_web_response_error(res, 405, "method %.16s: %s takes GET", req->method, req->path);
         return;
     }
     if (replay && req->nparams)
-        cf_web_api_error(res, 400, "unknown parameter '%.64s' (a replay takes none)",
+        cf_web_response_error(res, 400, "unknown parameter '%.64s' (a replay takes none)",
                          req->params[0].key);
     else if (replay)
         api_dlq_replay(source, req, id, res);
     else if (report)
         api_report(source, req, route + 8, res);
     else if (req->nparams)
-        cf_web_api_error(res, 400, "unknown parameter '%.64s' (%s takes none)",
+        cf_web_response_error(res, 400, "unknown parameter '%.64s' (%s takes none)",
                          req->params[0].key, req->path);
     else if (reports)
         api_catalogue(res);

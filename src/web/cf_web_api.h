@@ -19,7 +19,7 @@
 
 #include "caseflow/cf_counts.h"
 #include "caseflow/cf_table.h"
-#include "cf_web_tokens.h"
+#include "cf_web_exchange.h"
 
 /*  Where the figures come from (caseflow-web: Redis, through cf_store).    */
 typedef struct {
@@ -49,41 +49,8 @@ typedef struct {
     struct _cf_web_forms_t *forms;
 } cf_web_source_t;
 
-typedef struct {
-    const char *key, *value;    /* value NULL: the key without '=' */
-} cf_web_param_t;
-
-#define CF_WEB_PARAMS_MAX 16
-
-typedef struct {
-    const char *method, *path;
-    cf_web_param_t params[CF_WEB_PARAMS_MAX];
-    size_t nparams;             /* more than CF_WEB_PARAMS_MAX: too many, a 400 */
-    bool csv;                   /* Accept names text/csv */
-    const cf_web_token_t *token;    /* authenticated by the caller; not NULL */
-    const char *body;           /* a POST's body, body_len bytes; NULL: none */
-    size_t body_len;
-    bool body_too_large;        /* over CF_WEB_INTAKE_MAX_BODY: the rest was dropped */
-} cf_web_request_t;
-
-typedef struct {
-    unsigned status;            /* 200, or a 4xx/5xx with {"error": reason} */
-    const char *type;           /* the Content-Type, static */
-    char *body;                 /* the caller frees it */
-    size_t len;
-    unsigned retry_after;       /* seconds for a Retry-After header; 0: none */
-} cf_web_response_t;
-
 /*  Answers req from source; fills *res. A path outside /api/v1/ is a 404.  */
 void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *req,
                        cf_web_response_t *res);
-
-/*  A response of json's text with status; takes json (a jansson json_t).   */
-void cf_web_api_json(cf_web_response_t *res, unsigned status, void *json);
-
-/*  A response {"error": reason} with status, for the server's own refusals
-    (401, 429...).                                                           */
-void cf_web_api_error(cf_web_response_t *res, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

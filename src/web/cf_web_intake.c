@@ -254,7 +254,7 @@ static void intake_render(const intake_body_t *b, cf_web_response_t *res)
                              "unacked", (json_int_t) counts[CF_CLIENT_UNACKED],
                              "results", results);
     unsigned status = counts[CF_CLIENT_UNACKED] ? 503 : counts[CF_CLIENT_BUSY] ? 429 : 200;
-    cf_web_api_json(res, status, body);
+    cf_web_response_json(res, status, body);
     if (status != 200)
         res->retry_after = CF_WEB_INTAKE_RETRY_AFTER;
 }
@@ -267,16 +267,16 @@ static void intake_answer(cf_web_intake_t *self, const cf_form_map_t *map,
     assert(req && req->token && res);
     char err[512];
     if (cf_web_token_role(req->token) != CF_WEB_PRODUCER) {
-        cf_web_api_error(res, 403, "posting events needs a token of the producer role");
+        cf_web_response_error(res, 403, "posting events needs a token of the producer role");
         return;
     }
     if (req->body_too_large) {
-        cf_web_api_error(res, 413, "the body is over %u bytes: send the events in several "
+        cf_web_response_error(res, 413, "the body is over %u bytes: send the events in several "
                          "requests", CF_WEB_INTAKE_MAX_BODY);
         return;
     }
     if (!self) {
-        cf_web_api_error(res, 503, "no intake: caseflow-web was started without intake (the "
+        cf_web_response_error(res, 503, "no intake: caseflow-web was started without intake (the "
                          "broker's intake endpoint), or under CURVE without producer-key");
         return;
     }
@@ -285,9 +285,9 @@ static void intake_answer(cf_web_intake_t *self, const cf_form_map_t *map,
     unsigned status = intake_body(&b, req->body ? req->body : "", req->body_len, err,
                                   sizeof err);
     if (status)
-        cf_web_api_error(res, status, "%s", err);
+        cf_web_response_error(res, status, "%s", err);
     else if (!intake_allowed(self, req->token, b.items)) {
-        cf_web_api_error(res, 429, "this token posts more than %g events a second (a burst of "
+        cf_web_response_error(res, 429, "this token posts more than %g events a second (a burst of "
                          "%g): try again later", CF_WEB_INTAKE_RATE, CF_WEB_INTAKE_BURST);
         res->retry_after = CF_WEB_INTAKE_RETRY_AFTER;
     } else {

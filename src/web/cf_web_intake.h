@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 #include "caseflow/cf_client.h"
-#include "cf_web_api.h"
+#include "cf_web_exchange.h"
 
 #define CF_WEB_INTAKE_MAX_BODY      (16u << 20)     /* bytes of one request's body */
 #define CF_WEB_INTAKE_MAX_EVENTS    CF_CLIENT_MAX_BATCH     /* events of one request: one PUSH */

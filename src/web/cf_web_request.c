@@ -103,14 +103,14 @@ static const cf_web_token_t *web_authenticate(cf_web_t *self, struct MHD_Connect
     }
     if (over) {
         cf_metric_add(self->limited, 1);
-        cf_web_api_error(res, 429, "too many failed sign-ins from this address; try again "
+        cf_web_response_error(res, 429, "too many failed sign-ins from this address; try again "
                          "later");
         return NULL;
     }
     cf_metric_add(self->refused, 1);
     CF_LOG(CF_LOG_WARN, "sign-in refused", "client=%s reason=%s", client,
            bearer ? "unknown-token" : "no-token");
-    cf_web_api_error(res, 401, bearer ? "this token is not known (sign in again)"
+    cf_web_response_error(res, 401, bearer ? "this token is not known (sign in again)"
                                       : "no token: send Authorization: Bearer TOKEN");
     return NULL;
 }
@@ -166,15 +166,15 @@ static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *
     size_t params = 0;
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, web_param_count, &params);
     if (strcmp(method, "GET"))
-        cf_web_api_error(res, 405, "method %.16s: the API takes GET", method);
+        cf_web_response_error(res, 405, "method %.16s: the API takes GET", method);
     else if (!cf_web_token_reads(token))
-        cf_web_api_error(res, 403, "a producer token may only post events (POST "
+        cf_web_response_error(res, 403, "a producer token may only post events (POST "
                          "/api/v1/events)");
     else if (params)
-        cf_web_api_error(res, 400, "/api/v1/notifications takes no parameter (resume with the "
+        cf_web_response_error(res, 400, "/api/v1/notifications takes no parameter (resume with the "
                          "Last-Event-ID header)");
     else if (!self->config.feed)
-        cf_web_api_error(res, 503, "no live feed: caseflow-web was started without subscribe "
+        cf_web_response_error(res, 503, "no live feed: caseflow-web was started without subscribe "
                          "(the broker's notification endpoint)");
     else {
         const char *last = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
