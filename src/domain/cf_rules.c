@@ -74,7 +74,8 @@ int cf_rules_load(cf_rules_t *self, const char *path)
     return 0;
 }
 
-const rules_set_t *rules_set_of(const cf_rules_t *self)
+/* The set the object holds now. */
+static const rules_set_t *rules_set_of(const cf_rules_t *self)
 {
     assert(self);
     return self->set;
@@ -84,6 +85,17 @@ const char *cf_rules_error(const cf_rules_t *self)
 {
     assert(self);
     return self->error;
+}
+
+size_t cf_rules_sink_count(const cf_rules_t *self)
+{
+    return rules_set_of(self)->sinks_n;
+}
+
+const cf_rules_sink_t *cf_rules_sink(const cf_rules_t *self, size_t i)
+{
+    const rules_set_t *set = rules_set_of(self);
+    return i < set->sinks_n ? &set->sinks[i].sink : NULL;
 }
 
 static const rules_programme_t *rules_programme(const rules_set_t *set, const char *name)

@@ -97,8 +97,6 @@ int rules_sinks_check(const rules_set_t *set, const char *path, char *err, size_
 /*  One line per sink for cf_rules_describe.                                 */
 void rules_sinks_describe(FILE *out, const rules_set_t *set);
 
-/*  The set a rules object holds now (cf_rules.c).                           */
-const rules_set_t *rules_set_of(const cf_rules_t *self);
 /*  The items of a comma-separated list value into items (count at most
     max, each under size bytes): 0, or -1 with the reason in why. Empty
     items, too many or too long ones are errors (cf_rules_value.c).        */

@@ -298,17 +298,6 @@ void rules_sinks_describe(FILE *out, const rules_set_t *set)
     }
 }
 
-size_t cf_rules_sink_count(const cf_rules_t *self)
-{
-    return rules_set_of(self)->sinks_n;
-}
-
-const cf_rules_sink_t *cf_rules_sink(const cf_rules_t *self, size_t i)
-{
-    const rules_set_t *set = rules_set_of(self);
-    return i < set->sinks_n ? &set->sinks[i].sink : NULL;
-}
-
 const char *cf_rules_sink_type_name(cf_rules_sink_type_t type)
 {
     assert(type >= 0 && type < CF_RULES_SINK_TYPES);
