@@ -1,9 +1,9 @@
 /*  cf_store: the store object and its settings; see
     include/caseflow/cf_store.h and docs/storage.md. Beside it:
     cf_store_connect.c holds its connection to Redis (one server or a
-    cluster) and its errors, cf_store_redis.c routes its commands and reads
-    their replies, cf_store_masters.c checks every master's library and
-    persistence, cf_store_apply.c applies a batch (read, fold, commit),
+    cluster), cf_store_error.c its errors, cf_store_redis.c routes its
+    commands and reads their replies, cf_store_masters.c loads every
+    master's library and reads its version and persistence, cf_store_apply.c applies a batch (read, fold, commit),
     cf_store_events.c checks events and names their shards,
     cf_store_script.c makes the function library from the scripts,
     cf_store_library.c checks and loads it, cf_store_counters.c holds the

@@ -1,7 +1,8 @@
 /*  cf_store internals shared by cf_store.c (the object, its settings),
-    cf_store_connect.c (the connection, the errors),
+    cf_store_error.c (the errors, and dropping the connection),
+    cf_store_connect.c (the connection, opened and checked),
     cf_store_redis.c (commands, replies, WATCHes, every master),
-    cf_store_masters.c (the library and persistence of every master), and
+    cf_store_masters.c (loading the library, its version, persistence), and
     the apply path, the overdue timer, the sweep, the counters and dead
     letters (cf_store_apply.c, _group.c, _read.c, _fold.c, _commit.c,
     _due.c, _sweep.c, _counters.c, _dlq.c, _replicas.c). Not installed.     */
@@ -337,10 +338,6 @@ int cf_store_take_clock(cf_store_t *self, const redisReply *reply, cf_store_err_
     into *generation; 0, or -1 with the error (Redis's own words when it
     refused TIME).                                                           */
 int cf_store_take_generation(cf_store_t *self, const redisReply *reply, long long *generation);
-
-/*  Makes sure Redis holds the library of this store's version, loading it
-    when this user may (cf_store_library_ensure). 0 / -1.                  */
-int cf_store_check_library(cf_store_t *self);
 
 /*  Checks what the store relies on: known type, an event_id of 1..64 bytes,
     and for case events a 32-char lower-case hex case_id, a programme and

@@ -1,10 +1,10 @@
-/*  cf_store_masters: what the store asks of every master: that it holds
-    the function library of this build (checked, and loaded where this user
-    may: a cluster's masters each hold their own, FUNCTION LOAD is not
-    copied between them), which version it holds, and what its persistence
-    makes of an `accepted` ack (the weakest master's, on a cluster). Over
-    cf_store_library.c's calls on a bare connection, one master at a time
-    (cf_store_each_master).                                                 */
+/*  cf_store_masters: what caseflow-ctl and a worker's start ask of every
+    master: the function library of this build loaded (a cluster's masters
+    each hold their own, FUNCTION LOAD is not copied between them), which
+    version it holds, and what its persistence makes of an `accepted` ack
+    (the weakest master's, on a cluster). Over cf_store_library.c's calls
+    on a bare connection, one master at a time (cf_store_each_master). The
+    check made on each new connection is cf_store_connect.c's.              */
 #include "caseflow/cf_store.h"
 #include "cf_store_internal.h"
 
@@ -13,22 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
-
-static int store_ensure_library(cf_store_t *self, redisContext *c, void *arg, char *why,
-                                size_t size)
-{
-    (void) arg;
-    return cf_store_library_ensure(c, self->library, self->library_len, self->version, why, size);
-}
-
-int cf_store_check_library(cf_store_t *self)
-{
-    /* missing, and not ours to load: an outage until an admin loads it */
-    if (cf_store_each_master(self, store_ensure_library, NULL, CF_STORE_ERR_IO) < 0)
-        return -1;
-    self->library_ok = true;
-    return 0;
-}
 
 static int store_load_library(cf_store_t *self, redisContext *c, void *arg, char *why,
                               size_t size)
