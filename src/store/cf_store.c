@@ -3,7 +3,8 @@
     cf_store_connect.c holds its connection to Redis (one server or a
     cluster), cf_store_error.c its errors, cf_store_redis.c routes its
     commands and reads their replies, cf_store_masters.c loads every
-    master's library and reads its version and persistence, cf_store_apply.c applies a batch (read, fold, commit),
+    master's library and reads its version and persistence,
+    cf_store_apply.c applies a batch (read, fold, commit),
     cf_store_events.c checks events and names their shards,
     cf_store_script.c makes the function library from the scripts,
     cf_store_library.c checks and loads it, cf_store_counters.c holds the
@@ -214,7 +215,7 @@ void cf_store_set_requests(cf_store_t *self, const uint64_t *ids, size_t count)
     assert(self && (ids || count == 0));
     cf_store_batch_t *batch = self->batch;
     batch->event_tags = cf_grow(batch->event_tags, &batch->event_tag_capacity, count ? count : 1,
-                               sizeof *batch->event_tags);
+                                sizeof *batch->event_tags);
     for (size_t i = 0; i < count; i++)      /* a bundle's events come in runs */
         batch->event_tags[i] = i && ids[i] == ids[i - 1] ? batch->event_tags[i - 1]
                                                         : store_tag(&ids[i], sizeof ids[i]);

@@ -37,7 +37,7 @@ void cf_store_eid_digests(cf_store_t *self, const cf_event_t *events, size_t cou
 {
     cf_store_batch_t *batch = self->batch;
     batch->case_slots = cf_table_clear(batch->case_slots, &batch->case_slots_n, count,
-                                      sizeof *batch->case_slots);
+                                       sizeof *batch->case_slots);
     size_t mask = batch->case_slots_n - 1;
     for (size_t i = 0; i < count; i++) {
         const cf_event_t *e = &events[i];

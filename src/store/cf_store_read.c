@@ -315,7 +315,7 @@ static void apply_read_send(cf_store_t *self, const cf_event_t *events)
     self->lane = 0;
     batch->read_start[batch->groups] = total;
     batch->reads = cf_grow(batch->reads, &batch->reads_capacity, total ? total : 1,
-                          sizeof *batch->reads);
+                           sizeof *batch->reads);
 }
 
 /* Reads back the replies of the read round apply_read_send sent and

@@ -70,11 +70,11 @@ static int api_choices(const cf_web_request_t *req, cf_report_choices_t *c, cf_w
             *text = p->value;
         else if (flag && api_flag(p, flag) < 0) {
             cf_web_response_error(res, 400, "%s: '%.64s' is not yes or no (1, 0, true, false...)",
-                             p->key, p->value);
+                                  p->key, p->value);
             return -1;
         } else if (!flag) {
             cf_web_response_error(res, 400, "unknown parameter '%.64s' (a report takes %s)", p->key,
-                             s_report_params);
+                                  s_report_params);
             return -1;
         }
     }
@@ -85,8 +85,8 @@ static int api_choices(const cf_web_request_t *req, cf_report_choices_t *c, cf_w
 static int api_scope(const cf_web_token_t *token, cf_report_choices_t *c, cf_web_response_t *res)
 {
     if (c->exact && cf_web_token_role(token) < CF_WEB_EXACT) {
-        cf_web_response_error(res, 403, "exact: exact figures need a token of the exact or operator "
-                         "role");
+        cf_web_response_error(res, 403, "exact: exact figures need a token of the exact or "
+                              "operator role");
         return -1;
     }
     size_t n = cf_web_token_programmes(token);
@@ -94,7 +94,7 @@ static int api_scope(const cf_web_token_t *token, cf_report_choices_t *c, cf_web
         return 0;
     if (c->programme && !cf_web_token_sees(token, c->programme)) {
         cf_web_response_error(res, 403, "programme: this token does not see programme '%.64s'",
-                         c->programme);
+                              c->programme);
         return -1;
     }
     if (!c->programme && n > 1) {
@@ -112,14 +112,14 @@ static void api_report(const cf_web_source_t *source, const cf_web_request_t *re
     cf_report_t *report = cf_report_new(name);
     if (!report) {
         cf_web_response_error(res, 404, "unknown report '%.64s' (GET " API_PREFIX "reports lists "
-                         "them)", name);
+                              "them)", name);
         return;
     }
     bool by_programme = cf_report_set_programme(report, "-") == 0;
     cf_report_destroy(&report);
     if (!by_programme && cf_web_token_programmes(req->token)) {
         cf_web_response_error(res, 403, "report '%s' is not by programme, and this token sees only "
-                         "some programmes", name);
+                              "some programmes", name);
         return;
     }
     cf_report_choices_t choices = { .name = name };
@@ -202,8 +202,8 @@ static int api_operator(const cf_web_token_t *token, cf_web_response_t *res)
     if (cf_web_token_role(token) < CF_WEB_OPERATOR)
         cf_web_response_error(res, 403, "dead letters need a token of the operator role");
     else if (cf_web_token_programmes(token))
-        cf_web_response_error(res, 403, "dead letters are not by programme, and this token sees only "
-                         "some programmes");
+        cf_web_response_error(res, 403, "dead letters are not by programme, and this token sees "
+                              "only some programmes");
     else
         return 0;
     return -1;
@@ -239,13 +239,13 @@ static void api_dlq_replay(const cf_web_source_t *source, const cf_web_request_t
         return;
     if (!cf_dlq_table_id_valid(id)) {
         cf_web_response_error(res, 400, "'%.64s' is not a dead letter's id (MS-SEQ, as GET "
-                         API_PREFIX "dlq lists them)", id);
+                              API_PREFIX "dlq lists them)", id);
         return;
     }
     cf_table_t *table = source->dlq_replay(source->ctx, id, &missing, err, sizeof err);
     if (!table && missing)
         cf_web_response_error(res, 404, "no dead letter with id '%s' (GET " API_PREFIX "dlq lists "
-                         "them)", id);
+                              "them)", id);
     else
         api_table(req, table, err, res);
 }
@@ -282,22 +282,22 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     bool replay = api_replay_route(route, id, sizeof id);
     if (!reports && !status && !report && !dlq && !replay && !events && !form) {
         cf_web_response_error(res, 404, "not found: %.64s (the API has " API_PREFIX "status, "
-                         API_PREFIX "reports, " API_PREFIX "reports/NAME, " API_PREFIX
-                         "notifications, " API_PREFIX "dlq, " API_PREFIX "dlq/ID/replay, "
-                         API_PREFIX "events and " API_PREFIX "forms/NAME)", req->path);
+                              API_PREFIX "reports, " API_PREFIX "reports/NAME, " API_PREFIX
+                              "notifications, " API_PREFIX "dlq, " API_PREFIX "dlq/ID/replay, "
+                              API_PREFIX "events and " API_PREFIX "forms/NAME)", req->path);
         return;
     }
     if (events || form) {
         const cf_form_map_t *map = form ? cf_web_forms_find(source->forms, form) : NULL;
         if (strcmp(req->method, "POST"))
             cf_web_response_error(res, 405, "method %.16s: %.64s takes POST", req->method,
-                             req->path);
+                                  req->path);
         else if (req->nparams)
             cf_web_response_error(res, 400, "unknown parameter '%.64s' (%.64s takes none)",
-                             req->params[0].key, req->path);
+                                  req->params[0].key, req->path);
         else if (form && !map)
             cf_web_response_error(res, 404, "no form '%.64s' (the forms are the mappings of the "
-                             "forms folder: %.256s)", form, cf_web_forms_names(source->forms));
+                                  "forms folder: %.256s)", form, cf_web_forms_names(source->forms));
         else if (form)
             cf_web_intake_answer_form(source->intake, map, req, res);
         else
@@ -306,7 +306,7 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     }
     if (!cf_web_token_reads(req->token)) {
         cf_web_response_error(res, 403, "a producer token may only post events (POST " API_PREFIX
-                         "events)");
+                              "events)");
         return;
     }
     if (replay && strcmp(req->method, "POST")) {
@@ -319,14 +319,14 @@ void cf_web_api_answer(const cf_web_source_t *source, const cf_web_request_t *re
     }
     if (replay && req->nparams)
         cf_web_response_error(res, 400, "unknown parameter '%.64s' (a replay takes none)",
-                         req->params[0].key);
+                              req->params[0].key);
     else if (replay)
         api_dlq_replay(source, req, id, res);
     else if (report)
         api_report(source, req, route + 8, res);
     else if (req->nparams)
         cf_web_response_error(res, 400, "unknown parameter '%.64s' (%s takes none)",
-                         req->params[0].key, req->path);
+                              req->params[0].key, req->path);
     else if (reports)
         api_catalogue(res);
     else if (dlq)

@@ -272,12 +272,12 @@ static void intake_answer(cf_web_intake_t *self, const cf_form_map_t *map,
     }
     if (req->body_too_large) {
         cf_web_response_error(res, 413, "the body is over %u bytes: send the events in several "
-                         "requests", CF_WEB_INTAKE_MAX_BODY);
+                              "requests", CF_WEB_INTAKE_MAX_BODY);
         return;
     }
     if (!self) {
         cf_web_response_error(res, 503, "no intake: caseflow-web was started without intake (the "
-                         "broker's intake endpoint), or under CURVE without producer-key");
+                              "broker's intake endpoint), or under CURVE without producer-key");
         return;
     }
     intake_body_t b = { .client = cf_client_new(self->endpoint), .json = cf_json_new(),
@@ -288,7 +288,7 @@ static void intake_answer(cf_web_intake_t *self, const cf_form_map_t *map,
         cf_web_response_error(res, status, "%s", err);
     else if (!intake_allowed(self, req->token, b.items)) {
         cf_web_response_error(res, 429, "this token posts more than %g events a second (a burst of "
-                         "%g): try again later", CF_WEB_INTAKE_RATE, CF_WEB_INTAKE_BURST);
+                              "%g): try again later", CF_WEB_INTAKE_RATE, CF_WEB_INTAKE_BURST);
         res->retry_after = CF_WEB_INTAKE_RETRY_AFTER;
     } else {
         cf_client_set_batch(b.client, CF_WEB_INTAKE_MAX_EVENTS);

@@ -104,7 +104,7 @@ static const cf_web_token_t *web_authenticate(cf_web_t *self, struct MHD_Connect
     if (over) {
         cf_metric_add(self->limited, 1);
         cf_web_response_error(res, 429, "too many failed sign-ins from this address; try again "
-                         "later");
+                              "later");
         return NULL;
     }
     cf_metric_add(self->refused, 1);
@@ -169,13 +169,13 @@ static enum MHD_Result web_notifications(cf_web_t *self, struct MHD_Connection *
         cf_web_response_error(res, 405, "method %.16s: the API takes GET", method);
     else if (!cf_web_token_reads(token))
         cf_web_response_error(res, 403, "a producer token may only post events (POST "
-                         "/api/v1/events)");
+                              "/api/v1/events)");
     else if (params)
         cf_web_response_error(res, 400, "/api/v1/notifications takes no parameter (resume with the "
-                         "Last-Event-ID header)");
+                              "Last-Event-ID header)");
     else if (!self->config.feed)
         cf_web_response_error(res, 503, "no live feed: caseflow-web was started without subscribe "
-                         "(the broker's notification endpoint)");
+                              "(the broker's notification endpoint)");
     else {
         const char *last = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                        "Last-Event-ID");
