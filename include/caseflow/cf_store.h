@@ -271,7 +271,8 @@ unsigned cf_store_shards(const cf_store_t *self);
 /*  Fences the commits of the next cf_store_apply calls on shard (below
     cf_store_shards): each also requires the shard's owner record
     (cf:{sN}:owner, field epoch) to hold epoch, the one the broker gave
-    with the job; 0: no fence. cf_store_clear_fences: none on any shard. A
+    with the job; 0: no fence. cf_store_fence: the epoch set on shard, 0
+    none. cf_store_clear_fences: none on any shard. A
     commit the fence refuses writes nothing and is not tried again: its
     events are left unapplied with the status CF_ACK_BUSY (the shard has
     another owner, which the broker sends them to), the other shards'
@@ -280,6 +281,7 @@ unsigned cf_store_shards(const cf_store_t *self);
     for each shard past cf_store_clear_fences: it owns that shard, and its
     overdue timer fires the shard's deadlines at once (cf_store_fire_due).  */
 void cf_store_set_fence(cf_store_t *self, unsigned shard, uint64_t epoch);
+uint64_t cf_store_fence(const cf_store_t *self, unsigned shard);
 void cf_store_clear_fences(cf_store_t *self);
 size_t cf_store_fenced(const cf_store_t *self);
 

@@ -4,8 +4,9 @@
     separated: every broker's jobs are served by the one store, each answered
     to the broker it came from; docs/scale-out.md, "Several brokers"), and
     on each announces its credit with READY, takes
-    JOBs, runs each through cf_apply (validate, pseudonymise, apply to Redis)
-    and answers DONE with the acks and notifications. A REDO (a job whose
+    JOBs, runs them through cf_apply (validate, pseudonymise, apply to Redis)
+    and answers each DONE with its acks and notifications: the jobs that came
+    while it was busy run together, as one batch. A REDO (a job whose
     worker was lost) and a job Redis refused are run event by event, so that
     a poison event ends in the dead-letter stream. Heartbeats both ways: it
     reconnects to a broker that falls silent, and only to it. When Redis fails it keeps the job,
@@ -26,7 +27,7 @@ typedef struct {
     int redis_port;
     const char *key_file;               /* HMAC key for case_ref pseudonyms */
     const char *script_dir;             /* NULL = built-in default */
-    unsigned credit;                    /* jobs held at once; 0 = default 2 */
+    unsigned credit;                    /* jobs held at once, per broker; 0 = default 1 */
     int heartbeat_ms, liveness_ms;      /* 0 = defaults 1000, 3000 */
     uint32_t eid_ttl_s;                 /* 0 = store default (30 days) */
     unsigned shards;                    /* the deployment's shard count; 0 = CF_SHARD_DEFAULT */

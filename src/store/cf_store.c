@@ -166,6 +166,12 @@ void cf_store_set_fence(cf_store_t *self, unsigned shard, uint64_t epoch)
     }
 }
 
+uint64_t cf_store_fence(const cf_store_t *self, unsigned shard)
+{
+    assert(self && shard < self->shards);
+    return self->fence[shard];
+}
+
 void cf_store_clear_fences(cf_store_t *self)
 {
     assert(self);

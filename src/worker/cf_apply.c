@@ -31,6 +31,7 @@ cf_apply_t *cf_apply_new(const cf_pseudo_t *pseudo, cf_store_t *store)
     self->requests = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->requests);
     self->valid_requests = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->valid_requests);
     self->ack_list = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->ack_list);
+    self->note_first = cf_calloc(CF_MSG_MAX_JOB_EVENTS + 1, sizeof *self->note_first);
     self->poison_tries = CF_APPLY_POISON_TRIES;
     msgpack_sbuffer_init(&self->acks);
     msgpack_sbuffer_init(&self->notes);
@@ -52,6 +53,7 @@ void cf_apply_destroy(cf_apply_t **self_p)
     free(self->seen_refs);
     free(self->valid_requests);
     free(self->ack_list);
+    free(self->note_first);
     free(self->note_index);
     msgpack_sbuffer_destroy(&self->acks);
     msgpack_sbuffer_destroy(&self->notes);
@@ -191,9 +193,11 @@ int cf_apply_count_rejections(cf_apply_t *self, size_t count)
 void cf_apply_build_acks(cf_apply_t *self, size_t count)
 {
     cf_ack_t *acks = self->ack_list;
-    memset(self->counts, 0, sizeof self->counts);
     for (size_t i = 0; i < count; i++) {
         int v = self->slot[i];
+        /* what the run noted before (a careful run's dead letters) goes
+           with the first frame: a careful run is answered whole */
+        self->note_first[i] = i ? self->note_count : 0;
         if (v >= 0 && self->statuses[v] == CF_ACK_REJECTED) {     /* dead-lettered */
             const cf_event_t *event = &self->valid[v];
             acks[i] = (cf_ack_t) { CF_ACK_REJECTED, event->event_id, strlen(event->event_id),
@@ -211,12 +215,24 @@ void cf_apply_build_acks(cf_apply_t *self, size_t count)
                                    reject->reason, strlen(reject->reason) };
             cf_apply_note_reject(self, reject);
         }
-        self->counts[acks[i].status]++;
         cf_metric_inc(self->metrics.events[v >= 0 ? self->valid[v].type : CF_EV_TYPE_COUNT]
                                           [acks[i].status]);
     }
+    self->note_first[count] = self->note_count;
+    self->frames = count;
+    cf_apply_select(self, 0, count);
+}
+
+void cf_apply_select(cf_apply_t *self, size_t from, size_t count)
+{
+    assert(self && from + count <= self->frames);
+    memset(self->counts, 0, sizeof self->counts);
+    for (size_t i = from; i < from + count; i++)
+        self->counts[self->ack_list[i].status]++;
+    self->note_from = self->note_first[from];
+    self->note_to = self->note_first[from + count];
     msgpack_sbuffer_clear(&self->acks);
-    cf_msg_pack_acks(&self->acks, acks, count);
+    cf_msg_pack_acks(&self->acks, self->ack_list + from, count);
 }
 
 void cf_apply_set_requests(cf_apply_t *self, const uint64_t *ids, size_t count)
@@ -296,14 +312,14 @@ const msgpack_sbuffer *cf_apply_acks(const cf_apply_t *self)
 size_t cf_apply_notifications(const cf_apply_t *self)
 {
     assert(self);
-    return self->note_count;
+    return self->note_to - self->note_from;
 }
 
 void cf_apply_notification(const cf_apply_t *self, size_t index, const char **topic,
                            size_t *topic_len, const char **body, size_t *body_len)
 {
-    assert(self && index < self->note_count);
-    const apply_note_t *note = &self->note_index[index];
+    assert(self && index < self->note_to - self->note_from);
+    const apply_note_t *note = &self->note_index[self->note_from + index];
     *topic = self->notes.data + note->topic_at;
     *topic_len = note->topic_len;
     *body = self->notes.data + note->body_at;

@@ -34,15 +34,21 @@ int cf_apply_run(cf_apply_t *self, const void *const *frames, const size_t *size
     store's own request (cf_store_set_request) serves every event.          */
 void cf_apply_set_requests(cf_apply_t *self, const uint64_t *ids, size_t count);
 
-/*  The ack array of the last successful run (msgpack, as in ACK frame 3).   */
+/*  After a successful run, selects frames [from, from + count) of it: the
+    acks, notifications and counts below are theirs alone (a worker runs
+    the frames of several jobs at once and answers each job apart). A run
+    selects all its frames.                                                 */
+void cf_apply_select(cf_apply_t *self, size_t from, size_t count);
+
+/*  The ack array of the frames selected (msgpack, as in ACK frame 3).        */
 const msgpack_sbuffer *cf_apply_acks(const cf_apply_t *self);
 
-/*  The notifications of the last successful run: topic and msgpack body.    */
+/*  The notifications of the frames selected: topic and msgpack body.        */
 size_t cf_apply_notifications(const cf_apply_t *self);
 void cf_apply_notification(const cf_apply_t *self, size_t index, const char **topic,
                            size_t *topic_len, const char **body, size_t *body_len);
 
-/*  Counts of the last successful run, by status.                            */
+/*  Counts of the frames selected, by status.                                */
 size_t cf_apply_count(const cf_apply_t *self, cf_ack_status_t status);
 
 const char *cf_apply_error(const cf_apply_t *self);

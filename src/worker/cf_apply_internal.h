@@ -35,7 +35,10 @@ struct _cf_apply_t {
     msgpack_sbuffer acks, notes;
     apply_note_t *note_index;
     size_t note_count, note_capacity;
-    size_t counts[CF_ACK_STATUS_COUNT];
+    size_t *note_first;             /* per frame + 1: its first notification's index */
+    size_t frames;                  /* of the last successful run */
+    size_t note_from, note_to;      /* the notifications of the frames selected */
+    size_t counts[CF_ACK_STATUS_COUNT];     /* of the frames selected */
     char (*dead)[CF_REASON_MAX];    /* per valid event: why it was dead-lettered */
     uint64_t *requests;             /* per frame: its request (cf_apply_set_requests) */
     uint64_t *valid_requests;       /* per valid event: its request */
@@ -71,7 +74,8 @@ size_t cf_apply_decode(cf_apply_t *self, const void *const *frames, const size_t
 /*  Counts the run's rejections in Redis (quality). 0 / -1.                 */
 int cf_apply_count_rejections(cf_apply_t *self, size_t count);
 
-/*  Builds the acks of the run (and the reject notifications).              */
+/*  Builds the acks of the run (and the reject notifications), and selects
+    every frame (cf_apply_select).                                          */
 void cf_apply_build_acks(cf_apply_t *self, size_t count);
 
 /*  Publishes a "reject" notification for reject.                           */

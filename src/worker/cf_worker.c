@@ -262,6 +262,10 @@ cf_worker_t *cf_worker_new(const cf_worker_config_t *config, char *err, size_t e
     for (size_t i = 0; i < self->job_slots; i++)
         self->jobs[i].parts = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_JOB_EVENTS + 1);
     self->inbox = cf_multipart_new(CF_MSG_JOB_FIRST_EVENT + CF_MSG_MAX_JOB_EVENTS + 1);
+    self->run_frames = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->run_frames);
+    self->run_sizes = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->run_sizes);
+    self->run_requests = cf_calloc(CF_MSG_MAX_JOB_EVENTS, sizeof *self->run_requests);
+    self->run_events = cf_calloc(self->job_slots, sizeof *self->run_events);
     if (worker_open_store(self, err, err_size) < 0) {
         cf_worker_destroy(&self);
         return NULL;
@@ -309,6 +313,10 @@ void cf_worker_destroy(cf_worker_t **self_p)
         cf_multipart_destroy(&self->jobs[i].parts);
     free(self->jobs);
     cf_multipart_destroy(&self->inbox);
+    free(self->run_frames);
+    free(self->run_sizes);
+    free(self->run_requests);
+    free(self->run_events);
     cf_apply_destroy(&self->apply);
     cf_store_destroy(&self->store);
     cf_rules_destroy(&self->rules);

@@ -62,7 +62,12 @@ struct _cf_worker_t {
     worker_job_t *jobs;             /* FIFO ring of config.credit jobs per broker */
     size_t job_head, job_count, job_slots;
     cf_multipart_t *inbox;          /* receives; swapped into a job slot */
-    cf_msg_job_t job;               /* the job being run, as parsed */
+    cf_msg_job_t job;               /* the job being gathered, as parsed */
+    const void **run_frames;        /* the run's events, the jobs' one after another */
+    size_t *run_sizes;
+    uint64_t *run_requests;         /* and their requests */
+    size_t *run_events;             /* per job of the run (job_slots): its events */
+    size_t run_alone;               /* jobs to run one by one: a run of them Redis refused */
     int64_t retry_at, fired_at;
     int64_t fire_clock;             /* the round's now, by the clock in force */
     unsigned fire_shard;            /* where the round's next step looks */

@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #define WORKER_RETRY_MIN_MS 100
 #define WORKER_RETRY_MAX_MS 1000   /* a Redis back is used within a second */
@@ -53,37 +54,61 @@ static void worker_notice(const void *apply, size_t index, const char **topic,
 }
 
 
-/* Runs the oldest job and answers DONE. -1 when Redis failed (keep it): a
-   job Redis refused (an error reply, not an outage) is run event by event
-   next time, so that the event it refuses is found and dead-lettered. */
-static int worker_run_job(cf_worker_t *self, worker_job_t *job)
+/* Adds the jobs from the queue's head to the run, one after another: their
+   frames, their events' requests and their fences. A job the broker sent
+   while this worker was busy runs at once with the others that came
+   meanwhile, as one cf_apply_run (the broker's bundling, done here without
+   waiting for a DONE and a hop through the broker for the next job). The
+   run stops before a careful job (it runs alone), at CF_MSG_MAX_JOB_EVENTS,
+   before a job whose epoch for a shard differs from one already set (a
+   reassignment between the two), and after one job while the jobs of a
+   run Redis refused are run alone (self->run_alone). Returns how many
+   jobs: at least one unless the first does not parse (checked when it
+   came: cannot happen). */
+static size_t worker_gather(cf_worker_t *self, size_t *events)
 {
     cf_msg_job_t *msg = &self->job;
-    if (cf_msg_parse_job(job->parts, msg) < 0)
-        return 0;                   /* checked when it came: cannot happen */
-    size_t count = msg->events;
-    const void *frames[CF_MSG_MAX_JOB_EVENTS];
-    size_t sizes[CF_MSG_MAX_JOB_EVENTS];
-    for (size_t i = 0; i < count; i++) {
-        frames[i] = cf_multipart_data(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
-        sizes[i] = cf_multipart_len(job->parts, CF_MSG_JOB_FIRST_EVENT + i);
+    size_t n = 0, total = 0;
+    while (n < self->job_count) {
+        worker_job_t *job = worker_job_at(self, n);
+        if ((n && (job->careful || self->run_alone)) || cf_msg_parse_job(job->parts, msg) < 0
+            || total + msg->events > CF_MSG_MAX_JOB_EVENTS)
+            break;
+        size_t f = 0;
+        for (; f < msg->fences; f++) {
+            const cf_msg_fence_t *fence = &msg->fence[f];
+            uint64_t set = fence->shard < cf_store_shards(self->store)
+                         ? cf_store_fence(self->store, fence->shard) : 0;
+            if (set && set != fence->epoch)
+                break;
+        }
+        if (f < msg->fences)
+            break;
+        /* each commit on a shard of the job needs the owner's epoch it came with */
+        for (f = 0; f < msg->fences; f++)
+            if (msg->fence[f].shard < cf_store_shards(self->store))
+                cf_store_set_fence(self->store, msg->fence[f].shard, msg->fence[f].epoch);
+        for (size_t i = 0; i < msg->events; i++) {
+            self->run_frames[total + i] = cf_multipart_data(job->parts,
+                                                            CF_MSG_JOB_FIRST_EVENT + i);
+            self->run_sizes[total + i] = cf_multipart_len(job->parts,
+                                                          CF_MSG_JOB_FIRST_EVENT + i);
+        }
+        memcpy(self->run_requests + total, msg->request_id,
+               msg->events * sizeof *msg->request_id);
+        self->run_events[n++] = msg->events;
+        total += msg->events;
+        if (job->careful)
+            break;
     }
-    /* every attempt of each event's request, here or at the worker a
-       redelivery or another part goes to, writes that request's id into
-       the markers it sets: its acks stay true (a job may bundle the parts
-       of several requests) */
-    cf_apply_set_requests(self->apply, msg->request_id, count);
-    /* each commit on a shard of the job needs the owner's epoch it came with */
-    for (size_t i = 0; i < msg->fences; i++)
-        if (msg->fence[i].shard < cf_store_shards(self->store))
-            cf_store_set_fence(self->store, msg->fence[i].shard, msg->fence[i].epoch);
-    int rc = job->careful ? cf_apply_run_careful(self->apply, frames, sizes, count)
-                          : cf_apply_run(self->apply, frames, sizes, count);
-    cf_store_clear_fences(self->store);
-    if (rc < 0) {
-        job->careful |= cf_apply_error_code(self->apply) != CF_STORE_ERR_IO;
-        return -1;
-    }
+    *events = total;
+    return n;
+}
+
+/* Answers a job of the run DONE: the acks of its frames (cf_apply_select
+   has chosen them). */
+static void worker_answer(cf_worker_t *self, worker_job_t *job, size_t count)
+{
     if (cf_apply_count(self->apply, CF_ACK_BUSY)) {
         /* a zombie, or a job that straddled a reassignment: nothing of the
            fenced shards was written; their events go back to the broker,
@@ -96,10 +121,49 @@ static int worker_run_job(cf_worker_t *self, worker_job_t *job)
     worker_link_t *link = &self->links[job->link];
     if (cf_msg_send_done(link->socket, 0, job->id, acks->data, acks->size,
                          cf_apply_notifications(self->apply), worker_notice, self->apply) < 0)
-        return 0;   /* the broker will redeliver; idempotency makes it safe */
+        return;     /* the broker will redeliver; idempotency makes it safe */
     link->last_sent = cf_clock_ms();
     self->events_done += count;
     cf_metric_inc(self->metrics.jobs[job->careful]);
+}
+
+/* Runs the jobs at the queue's head that go together (worker_gather) and
+   answers each DONE; how many into *ran. -1 when Redis failed (keep them):
+   a job Redis refused (an error reply, not an outage) is run event by event
+   next time, so that the event it refuses is found and dead-lettered; the
+   jobs of a run it refused are first run one by one, so that only the job
+   that holds that event is (an event-by-event run is slow, and a REDO is
+   kept to a PUSH's worth for that reason: cf_broker_route.c). */
+static int worker_run_jobs(cf_worker_t *self, size_t *ran)
+{
+    size_t total;
+    size_t n = worker_gather(self, &total);
+    *ran = n ? n : 1;
+    if (n == 0)
+        return 0;                   /* the first did not parse: dropped */
+    bool careful = worker_job_at(self, 0)->careful;
+    /* every attempt of each event's request, here or at the worker a
+       redelivery or another part goes to, writes that request's id into
+       the markers it sets: its acks stay true (a job may bundle the parts
+       of several requests) */
+    cf_apply_set_requests(self->apply, self->run_requests, total);
+    const void *const *frames = self->run_frames;
+    int rc = careful ? cf_apply_run_careful(self->apply, frames, self->run_sizes, total)
+                     : cf_apply_run(self->apply, frames, self->run_sizes, total);
+    cf_store_clear_fences(self->store);
+    if (rc < 0) {
+        bool refused = cf_apply_error_code(self->apply) != CF_STORE_ERR_IO;
+        if (refused && n > 1)
+            self->run_alone = n;
+        else
+            worker_job_at(self, 0)->careful |= refused;
+        return -1;
+    }
+    self->run_alone -= self->run_alone ? 1 : 0;
+    for (size_t k = 0, from = 0; k < n; from += self->run_events[k++]) {
+        cf_apply_select(self->apply, from, self->run_events[k]);
+        worker_answer(self, worker_job_at(self, k), self->run_events[k]);
+    }
     cf_worker_metrics_count_store(&self->metrics, self->store);
     return 0;
 }
@@ -111,7 +175,8 @@ void cf_worker_process(cf_worker_t *self)
     if (self->retry_at && cf_clock_ms() < self->retry_at)
         return;
     while (self->job_count > 0) {
-        if (worker_run_job(self, worker_job_at(self, 0)) < 0) {
+        size_t ran;
+        if (worker_run_jobs(self, &ran) < 0) {
             self->retry_ms = self->retry_ms ? self->retry_ms * 2 : WORKER_RETRY_MIN_MS;
             if (self->retry_ms > WORKER_RETRY_MAX_MS)
                 self->retry_ms = WORKER_RETRY_MAX_MS;
@@ -123,9 +188,11 @@ void cf_worker_process(cf_worker_t *self)
         cf_worker_redis_ok(self);
         self->retry_at = 0;
         self->retry_ms = 0;
-        self->links[worker_job_at(self, 0)->link].jobs--;
-        self->job_head = (self->job_head + 1) % self->job_slots;
-        self->job_count--;
+        for (size_t k = 0; k < ran; k++) {
+            self->links[worker_job_at(self, 0)->link].jobs--;
+            self->job_head = (self->job_head + 1) % self->job_slots;
+            self->job_count--;
+        }
     }
 }
 

@@ -24,6 +24,7 @@
 #include "caseflow/cf_keys.h"
 #include "caseflow/cf_dlq.h"
 #include "caseflow/cf_msg.h"
+#include "cf_test_frames.h"
 #include "cf_test_notes.h"
 #include "cf_test_redis.h"
 #include "cf_test_relay.h"
@@ -71,46 +72,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static void pack_kv(msgpack_packer *pk, const char *key, const char *value)
-{
-    msgpack_pack_str(pk, strlen(key));
-    msgpack_pack_str_body(pk, key, strlen(key));
-    msgpack_pack_str(pk, strlen(value));
-    msgpack_pack_str_body(pk, value, strlen(value));
-}
-
-static void pack_registration_of(msgpack_sbuffer *sbuf, const char *event_id, const char *ref);
-
 static void pack_registration(msgpack_sbuffer *sbuf, const char *event_id)
 {
-    pack_registration_of(sbuf, event_id, RAW_REF);
-}
-
-static void pack_registration_of(msgpack_sbuffer *sbuf, const char *event_id, const char *ref)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 10);
-    pack_kv(&pk, "event_id", event_id);
-    pack_kv(&pk, "event_type", "case.registered");
-    msgpack_pack_str(&pk, 14);
-    msgpack_pack_str_body(&pk, "schema_version", 14);
-    msgpack_pack_uint8(&pk, 1);
-    msgpack_pack_str(&pk, 11);
-    msgpack_pack_str_body(&pk, "occurred_at", 11);
-    msgpack_pack_int64(&pk, 1554076800000LL);
-    pack_kv(&pk, "case_ref", ref);
-    pack_kv(&pk, "programme", "CH-AVR");
-    pack_kv(&pk, "programme_type", "avrr");
-    pack_kv(&pk, "host_country", "CHE");
-    pack_kv(&pk, "origin_country", "SRB");
-    msgpack_pack_str(&pk, 7);
-    msgpack_pack_str_body(&pk, "persons", 7);
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_map(&pk, 3);
-    pack_kv(&pk, "sex", "f");
-    pack_kv(&pk, "age_band", "18-59");
-    pack_kv(&pk, "role", "principal");
+    cf_test_pack_registration(sbuf, event_id, RAW_REF);
 }
 
 static redisReply *command(fixture_t *f, const char *format, const char *arg)
@@ -189,9 +153,9 @@ static void test_pseudonyms_of_a_job(void **state)
     fixture_t *f = *state;
     msgpack_sbuffer a1, b, a2;
     msgpack_sbuffer_init(&a1), msgpack_sbuffer_init(&b), msgpack_sbuffer_init(&a2);
-    pack_registration_of(&a1, "ev-a1", RAW_REF);
-    pack_registration_of(&b, "ev-b", "LON-2019-000007");
-    pack_registration_of(&a2, "ev-a2", RAW_REF);
+    cf_test_pack_registration(&a1, "ev-a1", RAW_REF);
+    cf_test_pack_registration(&b, "ev-b", "LON-2019-000007");
+    cf_test_pack_registration(&a2, "ev-a2", RAW_REF);
     const void *frames[] = { a1.data, "\xc1garbage", b.data, a2.data };
     size_t sizes[] = { a1.size, 8, b.size, a2.size };
     assert_int_equal(cf_apply_decode(f->apply, frames, sizes, 4), 3);
@@ -217,7 +181,7 @@ static void test_pseudonyms_of_a_job(void **state)
         snprintf(ref, sizeof ref, "REF-%04d", i % CASES);
         snprintf(id, sizeof id, "ev-many-%d", i);
         msgpack_sbuffer_init(&packed[i]);
-        pack_registration_of(&packed[i], id, ref);
+        cf_test_pack_registration(&packed[i], id, ref);
         many[i] = packed[i].data, many_sizes[i] = packed[i].size;
     }
     assert_int_equal(cf_apply_decode(f->apply, many, many_sizes, 2 * CASES), 2 * CASES);
@@ -258,6 +222,58 @@ static void unpack_acks(fixture_t *f, msgpack_unpacked *result, cf_ack_t *acks, 
     const msgpack_sbuffer *body = cf_apply_acks(f->apply);
     msgpack_unpacked_init(result);
     assert_int_equal(cf_msg_unpack_acks(result, body->data, body->size, acks, n), (int) n);
+}
+
+/* Several jobs' frames run at once (the worker's run, cf_worker_jobs.c),
+   each answered apart: cf_apply_select gives the acks, counts and
+   notifications of its frames alone. */
+static void test_select_frames(void **state)
+{
+    fixture_t *f = *state;
+    msgpack_sbuffer a, b;
+    msgpack_sbuffer_init(&a), msgpack_sbuffer_init(&b);
+    cf_test_pack_registration(&a, "ev-s1", RAW_REF);
+    cf_test_pack_registration(&b, "ev-s2", "LON-2019-000007");
+    /* job 1: ev-s1; job 2: garbage, ev-s1 again; job 3: ev-s2 */
+    const void *frames[] = { a.data, "\xc1garbage", a.data, b.data };
+    size_t sizes[] = { a.size, 8, a.size, b.size };
+    assert_int_equal(cf_apply_run(f->apply, frames, sizes, 4), 0);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_ACCEPTED), 2);     /* all selected */
+    assert_int_equal(cf_apply_notifications(f->apply), 1);
+
+    msgpack_unpacked result;
+    cf_ack_t acks[2];
+    cf_apply_select(f->apply, 1, 2);
+    unpack_acks(f, &result, acks, 2);
+    assert_int_equal(acks[0].status, CF_ACK_REJECTED);
+    assert_int_equal(acks[1].status, CF_ACK_DUPLICATE);
+    assert_memory_equal(acks[1].event_id, "ev-s1", 5);
+    msgpack_unpacked_destroy(&result);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_REJECTED), 1);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_DUPLICATE), 1);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_ACCEPTED), 0);
+    assert_int_equal(cf_apply_notifications(f->apply), 1);              /* the reject's */
+    const char *topic, *note;
+    size_t topic_len, note_len;
+    cf_apply_notification(f->apply, 0, &topic, &topic_len, &note, &note_len);
+    assert_true(topic_len == 6 && memcmp(topic, "reject", 6) == 0);
+
+    cf_apply_select(f->apply, 3, 1);
+    unpack_acks(f, &result, acks, 1);
+    assert_int_equal(acks[0].status, CF_ACK_ACCEPTED);
+    assert_memory_equal(acks[0].event_id, "ev-s2", 5);
+    msgpack_unpacked_destroy(&result);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_ACCEPTED), 1);
+    assert_int_equal(cf_apply_count(f->apply, CF_ACK_REJECTED), 0);
+    assert_int_equal(cf_apply_notifications(f->apply), 0);
+
+    cf_apply_select(f->apply, 0, 1);
+    unpack_acks(f, &result, acks, 1);
+    assert_int_equal(acks[0].status, CF_ACK_ACCEPTED);
+    assert_memory_equal(acks[0].event_id, "ev-s1", 5);
+    msgpack_unpacked_destroy(&result);
+    assert_int_equal(cf_apply_notifications(f->apply), 0);
+    msgpack_sbuffer_destroy(&a), msgpack_sbuffer_destroy(&b);
 }
 
 /* The same job run carefully again (as a second worker holding it would):
@@ -318,7 +334,7 @@ static void test_careful_dead_letters_what_redis_refuses(void **state)
     msgpack_sbuffer_init(&a);
     msgpack_sbuffer_init(&b);
     pack_registration(&a, "ev-a");
-    pack_registration_of(&b, "ev-b", OTHER_REF);
+    cf_test_pack_registration(&b, "ev-b", OTHER_REF);
     const void *frames[] = { a.data, b.data };
     size_t sizes[] = { a.size, b.size };
     run_command(f, "SET cf:{s" RAW_SHARD "}:stage %s", "oops");
@@ -405,7 +421,7 @@ static void test_careful_after_lost_workers(void **state)
     freeReplyObject(reply);
     /* a clean careful run leaves no try counter */
     msgpack_sbuffer_clear(&a);
-    pack_registration_of(&a, "ev-d", OTHER_REF);
+    cf_test_pack_registration(&a, "ev-d", OTHER_REF);
     frames[0] = a.data;
     sizes[0] = a.size;
     assert_int_equal(cf_apply_run_careful(f->apply, frames, sizes, 1), 0);
@@ -433,7 +449,7 @@ static void test_careful_keeps_each_events_request(void **state)
     msgpack_sbuffer_init(&a);
     msgpack_sbuffer_init(&b);
     pack_registration(&a, "ev-r1");
-    pack_registration_of(&b, "ev-r2", OTHER_REF);
+    cf_test_pack_registration(&b, "ev-r2", OTHER_REF);
     const void *frames[] = { "\xc1", a.data, b.data };    /* 0xc1: never valid msgpack */
     size_t sizes[] = { 1, a.size, b.size };
     cf_apply_set_requests(f->apply, (uint64_t[]) { 1, 2, 3 }, 3);
@@ -506,7 +522,7 @@ static void job_add(job_t *job, const char *event_id, const char *ref)
     assert_true(job->count < 3);
     msgpack_sbuffer *event = &job->events[job->count];
     msgpack_sbuffer_init(event);
-    pack_registration_of(event, event_id, ref);
+    cf_test_pack_registration(event, event_id, ref);
     job->frames[job->count] = event->data;
     job->sizes[job->count++] = event->size;
 }
@@ -653,6 +669,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acks_and_notifications, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pseudonyms_of_a_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_redis_acks_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_careful_dead_letters_what_redis_refuses, setup,
                                         teardown),

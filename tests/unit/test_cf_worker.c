@@ -21,9 +21,12 @@
 #include <zmq.h>
 #include <hiredis/hiredis.h>
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_metrics.h"
 #include "caseflow/cf_msg.h"
 #include "caseflow/cf_multipart.h"
+#include "caseflow/cf_shard.h"
 #include "caseflow/cf_worker.h"
+#include "cf_test_frames.h"
 #include "cf_test_ports.h"
 #include "cf_test_redis.h"
 
@@ -38,6 +41,7 @@ typedef struct {
     void *ctx, *router;
     cf_multipart_t *parts;
     cf_worker_t *worker;
+    cf_metrics_t *metrics;          /* the worker's series */
     pthread_t thread;
     volatile sig_atomic_t stop;
     bool running;
@@ -108,6 +112,7 @@ static int setup(void **state)
     if (!f->raw || f->raw->err || zmq_bind(f->router, f->endpoint) < 0)
         return -1;
     f->parts = cf_multipart_new(CF_MSG_MAX_DONE_PARTS);
+    f->metrics = cf_metrics_new();
     *state = f;
     return 0;
 }
@@ -119,6 +124,7 @@ static int teardown(void **state)
     if (f->running)
         pthread_join(f->thread, NULL);
     cf_worker_destroy(&f->worker);
+    cf_metrics_destroy(&f->metrics);
     cf_multipart_destroy(&f->parts);
     zmq_close(f->router);
     zmq_ctx_term(f->ctx);
@@ -140,14 +146,15 @@ static void recv_parts(fixture_t *f)
 
 /* Starts the worker on brokers (endpoints, comma-separated), and takes its
    READY at the fixture's broker: the worker's identity into id. */
-static size_t start_worker_on(fixture_t *f, const char *brokers, int liveness_ms, char *id,
-                              size_t size)
+static size_t start_worker_on(fixture_t *f, const char *brokers, int liveness_ms,
+                              unsigned credit, char *id, size_t size)
 {
     cf_worker_config_t config = { .broker_endpoint = brokers, .redis_host = "127.0.0.1",
                                   .redis_port = cf_test_redis_port(f->redis),
                                   .key_file = f->key_path, .script_dir = CF_SOURCE_DIR "/lua",
                                   .shards = SHARDS, .heartbeat_ms = liveness_ms / 4,
-                                  .liveness_ms = liveness_ms };
+                                  .liveness_ms = liveness_ms, .credit = credit,
+                                  .metrics = f->metrics };
     char err[256];
     f->worker = cf_worker_new(&config, err, sizeof err);
     if (!f->worker)
@@ -164,19 +171,26 @@ static size_t start_worker_on(fixture_t *f, const char *brokers, int liveness_ms
 
 static size_t start_worker(fixture_t *f, char *id, size_t size)
 {
-    return start_worker_on(f, f->endpoint, 0, id, size);
+    return start_worker_on(f, f->endpoint, 0, 0, id, size);
+}
+
+/* Sends job job_id of one event, the frame data (its request job_id). */
+static void send_frame(fixture_t *f, const char *id, size_t id_len, uint64_t job_id,
+                       const void *data, size_t size)
+{
+    zmq_msg_t event;
+    zmq_msg_init_size(&event, size);
+    memcpy(zmq_msg_data(&event), data, size);
+    uint64_t request = job_id;
+    assert_int_equal(cf_msg_send_job(f->router, 0, id, id_len, false, job_id, &request, NULL, 0,
+                                     &event, 1), 0);
+    zmq_msg_close(&event);
 }
 
 /* Sends job job_id (one event that does not decode: acked rejected). */
 static void send_job(fixture_t *f, const char *id, size_t id_len, uint64_t job_id)
 {
-    zmq_msg_t event;
-    zmq_msg_init_size(&event, 3);
-    memcpy(zmq_msg_data(&event), "bad", 3);
-    uint64_t request = job_id;
-    assert_int_equal(cf_msg_send_job(f->router, 0, id, id_len, false, job_id, &request, NULL, 0,
-                                     &event, 1), 0);
-    zmq_msg_close(&event);
+    send_frame(f, id, id_len, job_id, "bad", 3);
 }
 
 /* Waits for the DONE of job_id, past heartbeats. */
@@ -255,7 +269,7 @@ static void test_two_brokers(void **state)
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", cf_test_free_port());
     assert_int_equal(zmq_bind(other, endpoint), 0);
     snprintf(brokers, sizeof brokers, "%s, %s", f->endpoint, endpoint);
-    size_t id_len = start_worker_on(f, brokers, 1500, id, sizeof id), id2_len = 0, from_len;
+    size_t id_len = start_worker_on(f, brokers, 1500, 0, id, sizeof id), id2_len = 0, from_len;
     uint64_t job = 0;
     assert_int_equal(recv_at(f, other, WAIT_MS, id2, &id2_len, &job), CF_MSG_READY);
     /* each job is answered to the broker it came from */
@@ -293,12 +307,117 @@ static void test_two_brokers(void **state)
     zmq_close(other);
 }
 
+/* Sends job job_id: one case.registered, event_id "ev-<job_id>", of a case
+   of its own. */
+static void send_registration(fixture_t *f, const char *id, size_t id_len, uint64_t job_id)
+{
+    char event_id[32], ref[32];
+    snprintf(event_id, sizeof event_id, "ev-%llu", (unsigned long long) job_id);
+    snprintf(ref, sizeof ref, "REF-%llu", (unsigned long long) job_id);
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    cf_test_pack_registration(&sbuf, event_id, ref);
+    send_frame(f, id, id_len, job_id, sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy(&sbuf);
+}
+
+/* The DONE just received (wait_done) holds one ack: status, of job_id's
+   event. */
+static void expect_ack(fixture_t *f, uint64_t job_id, cf_ack_status_t status)
+{
+    char event_id[32];
+    int len = snprintf(event_id, sizeof event_id, "ev-%llu", (unsigned long long) job_id);
+    msgpack_unpacked result;
+    msgpack_unpacked_init(&result);
+    cf_ack_t acks[2];
+    assert_int_equal(cf_msg_unpack_acks(&result, cf_multipart_data(f->parts, 4),
+                                        cf_multipart_len(f->parts, 4), acks, 2), 1);
+    assert_int_equal(acks[0].status, status);
+    assert_int_equal(acks[0].event_id_len, (size_t) len);
+    assert_memory_equal(acks[0].event_id, event_id, (size_t) len);
+    msgpack_unpacked_destroy(&result);
+}
+
+/* The transactions Redis has run (INFO commandstats, EXEC's calls). */
+static long long exec_calls(fixture_t *f)
+{
+    redisReply *reply = redisCommand(f->raw, "INFO commandstats");
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_STRING);
+    const char *at = strstr(reply->str, "cmdstat_exec:calls=");
+    long long calls = at ? atoll(at + strlen("cmdstat_exec:calls=")) : 0;
+    freeReplyObject(reply);
+    return calls;
+}
+
+static void test_jobs_run_together(void **state)
+{
+    fixture_t *f = *state;
+    char id[256];
+    size_t id_len = start_worker_on(f, f->endpoint, 0, 4, id, sizeof id);
+    send_registration(f, id, id_len, 1);
+    wait_done(f, 1);
+    expect_ack(f, 1, CF_ACK_ACCEPTED);
+    long long before = exec_calls(f);
+    /* Redis held still: the worker's first job waits on it, and the next
+       ones come meanwhile */
+    freeReplyObject(redisCommand(f->raw, "CLIENT PAUSE 300 ALL"));
+    for (uint64_t job = 2; job <= 5; job++)
+        send_registration(f, id, id_len, job);
+    for (uint64_t job = 2; job <= 5; job++) {
+        wait_done(f, job);
+        expect_ack(f, job, CF_ACK_ACCEPTED);
+    }
+    /* one commit for the first job at most, one for the three that came
+       while it waited (four, one per job, when each runs alone) */
+    long long commits = exec_calls(f) - before;
+    assert_true(commits >= 1 && commits <= 2);
+}
+
+/* A run of jobs Redis refuses (a key of another type on the shard of one
+   job's event): each job is then run alone, so that only that job's event
+   is tried event by event and set aside; the others are acked accepted. */
+/* The value of the worker's series (its name and labels, as rendered). */
+static long long series_value(fixture_t *f, const char *series)
+{
+    size_t len;
+    char *text = cf_metrics_render(f->metrics, &len);
+    const char *at = strstr(text, series);
+    long long value = at ? atoll(at + strlen(series)) : -1;
+    free(text);
+    return value;
+}
+
+static void test_refused_run_split(void **state)
+{
+    fixture_t *f = *state;
+    char id[256], key[CF_KEYS_MAX];
+    size_t id_len = start_worker_on(f, f->endpoint, 0, 4, id, sizeof id);
+    send_registration(f, id, id_len, 1);
+    wait_done(f, 1);
+    unsigned bad = cf_shard_pick(cf_shard_hash("REF-3", 5), SHARDS);
+    cf_keys_fixed(key, sizeof key, bad, CF_FAMILY_STAGE);
+    freeReplyObject(redisCommand(f->raw, "SET %s wrong", key));
+    freeReplyObject(redisCommand(f->raw, "CLIENT PAUSE 300 ALL"));
+    for (uint64_t job = 2; job <= 4; job++)
+        send_registration(f, id, id_len, job);
+    for (uint64_t job = 2; job <= 4; job++) {
+        wait_done(f, job);
+        expect_ack(f, job, job == 3 ? CF_ACK_REJECTED : CF_ACK_ACCEPTED);
+    }
+    /* only job 3 went event by event */
+    assert_int_equal(series_value(f, "caseflow_worker_jobs_total{run=\"careful\"} "), 1);
+    assert_int_equal(series_value(f, "caseflow_worker_jobs_total{run=\"batch\"} "), 3);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jobs_run_between_alert_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_brokers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_run_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_run_split, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
