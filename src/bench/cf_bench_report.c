@@ -275,6 +275,8 @@ char *cf_bench_json(const cf_bench_t *self)
     report_set(machine, "nproc", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
     report_set(machine, "cpu", json_string(cpu));
     report_set(machine, "redis_version", json_string(r->redis_version));
+    report_num(machine, "speed_ms_before", r->speed_ms[0], r->speed_ms[0] > 0);
+    report_num(machine, "speed_ms_after", r->speed_ms[1], r->speed_ms[1] > 0);
     report_set(o, "machine", machine);
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(o);
@@ -382,4 +384,8 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
     report_print_processes(c, r, out);
     fprintf(out, "peak RSS: broker %ld kB, worker %ld kB (-1: unknown)\n", r->broker_peak_kb,
             r->worker_peak_kb);
+    if (r->speed_ms[0] > 0 && r->speed_ms[1] > 0)
+        fprintf(out, "machine speed: a fixed work took %.1f ms before the loops, %.1f ms after "
+                "(the larger, the slower this machine ran: docs/performance.md)\n",
+                r->speed_ms[0], r->speed_ms[1]);
 }
