@@ -1,4 +1,4 @@
-/*  cf_apply: what a worker does with one job, without the sockets.
+/*  cf_apply: what a worker does with a run of jobs, without the sockets.
 
     Decodes and validates each event frame, pseudonymises case_ref (the raw
     value is wiped from memory before anything is stored), applies the valid

@@ -1,7 +1,8 @@
 /*  cf_worker_jobs: the worker's queue of jobs (cf_worker.c keeps the links
     they come by): a JOB or REDO taken from a broker within its credit,
-    without a copy; each run in turn through cf_apply and answered DONE to
-    the broker it came from; on a Redis outage kept and tried again with
+    without a copy; run through cf_apply, the jobs queued together as one
+    batch (worker_gather), and each answered DONE to the broker it came
+    from; on a Redis outage kept and tried again with
     doubling backoff, so that heartbeats go on meanwhile. A link that
     reconnects drops its jobs here, and its broker redelivers them.         */
 #include "cf_worker_internal.h"
