@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "cf_bench_cpu.h"
+#include "cf_bench_speed.h"
 #include "cf_bench_stats.h"
 #include "caseflow/cf_redis_auth.h"
 
@@ -146,9 +147,9 @@ typedef struct {
     double open_latency_threshold_ms;   /* Redis's latency monitor's; < 0 off or unknown */
     cf_bench_latency_t open_latency[CF_BENCH_MAX_LATENCY];      /* its events over the open loop */
     size_t open_latency_count;
-    /* the machine's speed: a fixed work's time (cf_bench_speed_ms) before the
-       closed loop and after the loops; 0 not measured */
-    double speed_ms[2];
+    /* the machine's speed (cf_bench_speed) before the closed loop and after
+       the loops; 0 not measured */
+    cf_bench_speed_t speed[2];
     /* the server, and the stack's processes (set by the caller) */
     char redis_version[32];
     char durability[16];        /* strict, second, none */

@@ -12,7 +12,6 @@
     of its own, as a worker serves a job, under the default rules of a worker
     (deadlines and alerts included).                                         */
 #include "cf_bench_internal.h"
-#include "cf_bench_speed.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_pseudo.h"
 #include "caseflow/cf_rules.h"
@@ -140,7 +139,7 @@ int cf_bench_ceiling(cf_bench_t *self)
     assert(self);
     const cf_bench_config_t *c = self->config;
     cf_bench_result_t *r = &self->result;
-    r->speed_ms[1] = cf_bench_speed_ms();   /* after the loops: the spell they ran in */
+    cf_bench_speed_measure(&r->speed[1]);   /* after the loops: the spell they ran in */
     unsigned n = c->ceiling_threads;
     cf_event_t *events = cf_calloc(c->events, sizeof *events);
     ceiling_thread_t *threads = cf_calloc(n, sizeof *threads);

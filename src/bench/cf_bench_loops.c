@@ -8,7 +8,6 @@
     and polls for ACKs in between, so requests go out on the schedule
     however many are still waiting for their ACK.                           */
 #include "cf_bench_internal.h"
-#include "cf_bench_speed.h"
 #include "caseflow/cf_alloc.h"
 #include "caseflow/cf_client.h"
 #include "caseflow/cf_loop.h"
@@ -105,7 +104,7 @@ int cf_bench_closed(cf_bench_t *self)
     assert(self);
     const cf_bench_config_t *c = self->config;
     cf_bench_result_t *r = &self->result;
-    r->speed_ms[0] = cf_bench_speed_ms();
+    cf_bench_speed_measure(&r->speed[0]);
     unsigned n = c->producers;
     loop_thread_t *threads = cf_calloc(n, sizeof *threads);
     atomic_size_t done = 0;

@@ -275,8 +275,10 @@ char *cf_bench_json(const cf_bench_t *self)
     report_set(machine, "nproc", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
     report_set(machine, "cpu", json_string(cpu));
     report_set(machine, "redis_version", json_string(r->redis_version));
-    report_num(machine, "speed_ms_before", r->speed_ms[0], r->speed_ms[0] > 0);
-    report_num(machine, "speed_ms_after", r->speed_ms[1], r->speed_ms[1] > 0);
+    report_num(machine, "cpu_ms_before", r->speed[0].cpu_ms, r->speed[0].cpu_ms > 0);
+    report_num(machine, "cpu_ms_after", r->speed[1].cpu_ms, r->speed[1].cpu_ms > 0);
+    report_num(machine, "memory_ns_before", r->speed[0].memory_ns, r->speed[0].memory_ns > 0);
+    report_num(machine, "memory_ns_after", r->speed[1].memory_ns, r->speed[1].memory_ns > 0);
     report_set(o, "machine", machine);
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(o);
@@ -384,8 +386,9 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
     report_print_processes(c, r, out);
     fprintf(out, "peak RSS: broker %ld kB, worker %ld kB (-1: unknown)\n", r->broker_peak_kb,
             r->worker_peak_kb);
-    if (r->speed_ms[0] > 0 && r->speed_ms[1] > 0)
-        fprintf(out, "machine speed: a fixed work took %.1f ms before the loops, %.1f ms after "
-                "(the larger, the slower this machine ran: docs/performance.md)\n",
-                r->speed_ms[0], r->speed_ms[1]);
+    if (r->speed[0].cpu_ms > 0 && r->speed[1].cpu_ms > 0)
+        fprintf(out, "machine speed before and after the loops: a core's fixed work %.1f and "
+                "%.1f ms, a memory access %.0f and %.0f ns (the larger, the slower this machine "
+                "ran: docs/performance.md)\n", r->speed[0].cpu_ms, r->speed[1].cpu_ms,
+                r->speed[0].memory_ns, r->speed[1].memory_ns);
 }
