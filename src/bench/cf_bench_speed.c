@@ -45,10 +45,8 @@ static uint64_t speed_hash(const void *arg, int try)
     return h;
 }
 
-/* Each slot holds the next one to read, in the order of a full-period LCG
-   modulo the slots (multiplier 1 mod 4, increment odd): every load waits
-   for the one before, at an address no prefetcher follows, so a step costs
-   a trip to memory. */
+/* SPEED_WALK_STEPS dependent loads through next (cf_bench_speed_measure
+   builds it), from slot try. */
 static uint64_t speed_walk(const void *arg, int try)
 {
     const uint32_t *next = arg;
@@ -65,6 +63,10 @@ void cf_bench_speed_measure(cf_bench_speed_t *out)
         buffer[i] = (unsigned char) (i * 131 + 7);
     out->cpu_ms = speed_best_ms(speed_hash, buffer);
     free(buffer);
+    /* each slot holds the next one to read, in the order of a full-period
+       LCG modulo the slots (multiplier 1 mod 4, increment odd): every load
+       waits for the one before, at an address no prefetcher follows, so a
+       step costs a trip to memory */
     uint32_t *next = cf_calloc(SPEED_WALK_SLOTS, sizeof *next);
     for (uint32_t i = 0; i < SPEED_WALK_SLOTS; i++)
         next[i] = (i * UINT32_C(1664525) + UINT32_C(1013904223)) & (SPEED_WALK_SLOTS - 1);

@@ -55,6 +55,20 @@ static void worker_notice(const void *apply, size_t index, const char **topic,
 }
 
 
+/* Whether the job's epochs agree with those the run has set: none differs
+   on a shard both name (else a reassignment came between them). */
+static bool worker_fences_agree(const cf_worker_t *self, const cf_msg_job_t *msg)
+{
+    for (size_t f = 0; f < msg->fences; f++) {
+        const cf_msg_fence_t *fence = &msg->fence[f];
+        uint64_t set = fence->shard < cf_store_shards(self->store)
+                     ? cf_store_fence(self->store, fence->shard) : 0;
+        if (set && set != fence->epoch)
+            return false;
+    }
+    return true;
+}
+
 /* Adds the jobs from the queue's head to the run, one after another: their
    frames, their events' requests and their fences. A job the broker sent
    while this worker was busy runs at once with the others that came
@@ -75,18 +89,10 @@ static size_t worker_gather(cf_worker_t *self, size_t *events)
         if ((n && (job->careful || self->run_alone)) || cf_msg_parse_job(job->parts, msg) < 0
             || total + msg->events > CF_MSG_MAX_JOB_EVENTS)
             break;
-        size_t f = 0;
-        for (; f < msg->fences; f++) {
-            const cf_msg_fence_t *fence = &msg->fence[f];
-            uint64_t set = fence->shard < cf_store_shards(self->store)
-                         ? cf_store_fence(self->store, fence->shard) : 0;
-            if (set && set != fence->epoch)
-                break;
-        }
-        if (f < msg->fences)
+        if (!worker_fences_agree(self, msg))
             break;
         /* each commit on a shard of the job needs the owner's epoch it came with */
-        for (f = 0; f < msg->fences; f++)
+        for (size_t f = 0; f < msg->fences; f++)
             if (msg->fence[f].shard < cf_store_shards(self->store))
                 cf_store_set_fence(self->store, msg->fence[f].shard, msg->fence[f].epoch);
         for (size_t i = 0; i < msg->events; i++) {
