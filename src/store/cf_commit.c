@@ -132,6 +132,7 @@ size_t cf_commit_key(cf_commit_t *self, const char *key, size_t len)
     commit_key_t *k = &self->keys[self->nkeys++];
     k->name = cf_commit_copy(self, key, len);
     k->typed = false;
+    k->recheck = false;
     k->family = -1;
     k->hash_next = -1;
     *slot = self->nkeys;
@@ -157,6 +158,12 @@ void cf_commit_type(cf_commit_t *self, size_t k, const char *type)
         return;
     self->keys[k - 1].typed = true;
     commit_add(self, OP_TYPE, k)->a = cf_commit_copy(self, type, strlen(type));
+}
+
+void cf_commit_type_checked(cf_commit_t *self, size_t k, const char *type)
+{
+    cf_commit_type(self, k, type);
+    self->keys[k - 1].recheck = true;
 }
 
 void cf_commit_family(cf_commit_t *self, size_t k, int family)

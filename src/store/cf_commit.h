@@ -44,6 +44,10 @@ size_t cf_commit_find(const cf_commit_t *self, const char *key, size_t len);
     the commit to be sent: for keys written but not read. Once per key:
     later calls for k add nothing.                                          */
 void cf_commit_type(cf_commit_t *self, size_t k, const char *type);
+/*  The same, and the TYPE is sent even when the cache has seen k's type:
+    for a key whose type the cache vouches for but the caller did not
+    confirm this time (a fixed key its read round did not probe).          */
+void cf_commit_type_checked(cf_commit_t *self, size_t k, const char *type);
 
 /* ---- writes ---------------------------------------------------------------- */
 /*  The counters of hash k are family's (cf_vocab_family_measures): a field

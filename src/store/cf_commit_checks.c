@@ -126,8 +126,9 @@ size_t cf_commit_checks(cf_commit_t *self, const cf_commit_cache_t *cache, unsig
                 commit_check_add(self, CHECK_HLEN, p, run);
             }
         } else if (first->kind == OP_TYPE
-                   && !(cache && cf_commit_cache_typed(cache, shard, commit_text(self, *key),
-                                                       key->len, commit_text(self, first->a)))) {
+                   && !(cache && !self->keys[first->key - 1].recheck
+                        && cf_commit_cache_typed(cache, shard, commit_text(self, *key), key->len,
+                                                 commit_text(self, first->a)))) {
             commit_arg(self, &argc, "TYPE", 4);
             commit_arg_key(self, &argc, first->key);
             commit_check_add(self, CHECK_TYPE, p, 1);

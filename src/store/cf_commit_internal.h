@@ -30,11 +30,13 @@ typedef struct {
     size_t off, len;
 } commit_str_t;
 
-/* A key, whether its type check is asked already (once per key), and the
-   family of its counters (-1: none, every field a scalar). */
+/* A key, whether its type check is asked already (once per key) and is to
+   be sent whatever the cache has seen, and the family of its counters (-1:
+   none, every field a scalar). */
 typedef struct {
     commit_str_t name;
     bool typed;
+    bool recheck;               /* cf_commit_type_checked: the caller did not confirm its type */
     int family;
     int hash_next;              /* a counter hash: what the cache knows of its fields after
                                    EXEC (cf_commit_hash_t, from its HLEN or HGETALL); -1: as

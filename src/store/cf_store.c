@@ -78,8 +78,8 @@ void cf_store_destroy(cf_store_t **self_p)
     free(self->fence);
     free(self->claimed);
     free(self->unfenced_seen);
-    free(self->probe_mask);
-    free(self->probe_version);
+    free(self->vouched);
+    free(self->vouched_version);
     free(self->owned);
     free(self->due_seen);
     free(self->fifo);
@@ -127,11 +127,11 @@ void cf_store_set_shards(cf_store_t *self, unsigned shards, bool record)
     self->claimed = cf_calloc(shards, sizeof *self->claimed);
     free(self->unfenced_seen);
     self->unfenced_seen = cf_calloc(shards, sizeof *self->unfenced_seen);
-    free(self->probe_mask);
-    self->probe_mask = cf_calloc(shards, sizeof *self->probe_mask);
-    free(self->probe_version);
-    self->probe_version = cf_calloc(shards, sizeof *self->probe_version);
-    memset(self->probe_version, 0xff, shards * sizeof *self->probe_version);   /* none yet */
+    free(self->vouched);
+    self->vouched = cf_calloc(shards, sizeof *self->vouched);
+    free(self->vouched_version);
+    self->vouched_version = cf_calloc(shards, sizeof *self->vouched_version);
+    memset(self->vouched_version, 0xff, shards * sizeof *self->vouched_version);   /* none yet */
     free(self->owned);
     self->owned = cf_calloc(shards, sizeof *self->owned);
     self->fenced_once = false;

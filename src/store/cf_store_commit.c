@@ -35,11 +35,13 @@
 
 size_t cf_store_commit_fixed(cf_store_t *self, cf_commit_t *c, unsigned s, int key)
 {
-    (void) self;
     char name[CF_KEYS_MAX];
     size_t k = cf_commit_key(c, name, cf_keys_fixed(name, sizeof name, s, key));
     const char *type = cf_keys_fixed_type(key);
-    if (strcmp(type, "hash") != 0)  /* a hash is checked by its counters' HMGET, or read */
+    self->build_written |= UINT32_C(1) << key;
+    if (self->build_unprobed >> key & 1)    /* the cache vouches, the read round did not probe */
+        cf_commit_type_checked(c, k, type);
+    else if (strcmp(type, "hash") != 0)     /* a hash is checked by its counters' HMGET, or read */
         cf_commit_type(c, k, type);
     if (key < CF_FAMILY_COUNT)      /* its rows' measures in one field each (cf_tuple) */
         cf_commit_family(c, k, key);

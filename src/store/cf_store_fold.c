@@ -234,7 +234,11 @@ bool cf_store_fold_build(cf_store_t *self, const cf_event_t *events, size_t g)
                                                              cf_store_tag(self, i)));
         cf_commit_hset(c, bucket, batch->digests[i], CF_KEYS_EID_DIGEST, value, len);
     }
+    self->build_unprobed = batch->unprobed[g];
+    self->build_written = 0;
     cf_store_build_writes(self, c, s);
+    self->build_unprobed = 0;               /* the overdue timer's commits: as the cache says */
+    cf_store_probes_learn(self, events, g, self->build_written);
     if (!self->fence[s] && cf_commit_writes(c))
         cf_store_commit_stamp(self, c, s, "unfenced");
     return cf_commit_writes(c);

@@ -67,6 +67,8 @@ struct _cf_store_batch_t {
     unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
     unsigned char *group_lane;      /* each group: its lane in its wave (0 on one server) */
     unsigned char *probes;          /* each group: the type probes at the end of its reads */
+    uint32_t *unprobed;             /* each group: the fixed keys the cache vouches for that
+                                       it did not probe (cf_store_probes.c) */
     size_t *group_alerts;           /* each group: the overdue alerts its commit fires */
     struct _cf_commit_t **commits;  /* the apply path's, one per group */
     size_t commits_capacity;
@@ -98,8 +100,13 @@ struct _cf_store_t {
     uint64_t *unfenced_seen;        /* per shard: the hash of its owner record's "unfenced"
                                        when last read fenced (0: none); another drops the
                                        shard's cache (cf_store_fold_fenced) */
-    uint32_t *probe_mask;           /* per shard: the fixed keys its read round probes ... */
-    uint64_t *probe_version;        /* ... worked out at this cf_commit_cache_types_version */
+    uint32_t *vouched;              /* per shard: the fixed keys its cache vouches for ... */
+    uint64_t *vouched_version;      /* ... worked out at this cf_commit_cache_types_version */
+    uint32_t writes_of_type[CF_EV_TYPE_COUNT];  /* per event type: the fixed keys the commits
+                                       of its events wrote (cf_store_probes.c) */
+    uint32_t types_learnt;          /* the event types met alone in a group: known */
+    uint32_t build_unprobed;        /* the commit being built: its group's unprobed, */
+    uint32_t build_written;         /* ... and the fixed keys it writes */
     uint64_t stamp_id;              /* this store's, in its stamps of owner records: of
                                        its process, its time of birth and its address */
     uint64_t stamps;                /* this store's stamps so far (cf_store_commit_stamp) */
@@ -216,6 +223,18 @@ int cf_store_ensure(cf_store_t *self, int need_library);
     again on the next call and the error is CF_STORE_ERR_IO, an outage
     until someone loads it; else CF_STORE_ERR_REDIS. Returns -1.            */
 int cf_store_fail_call(cf_store_t *self, const char *what, const char *error_reply);
+
+/* ---- the type probes (cf_store_probes.c) --------------------------------- */
+
+/*  Appends group g's type probes to its reads: of the fixed keys its
+    shard's owner's cache vouches for, those its events can write; the rest
+    into batch->unprobed[g]. Returns how many.                              */
+size_t cf_store_append_probes(cf_store_t *self, const cf_event_t *events, size_t g);
+
+/*  Learns from group g's commit, which writes the fixed keys `written`,
+    what its events' types write.                                           */
+void cf_store_probes_learn(cf_store_t *self, const cf_event_t *events, size_t g,
+                           uint32_t written);
 
 /* ---- the commit (cf_store_commit.c): the apply path's and the overdue timer's */
 

@@ -48,55 +48,6 @@ static void apply_append(cf_store_t *self, unsigned s, size_t argc, const char *
     cf_store_append_argv(self, -1, cf_store_slot(self, s), argc, argv, argvlen);
 }
 
-/* Appends, for a fenced shard, a probe of the type of each fixed key its
-   owner's cache vouches for (HLEN of a hash, XLEN of the outbox, ZCARD of
-   the deadlines): its commit will not check them, and only the owner
-   writes them, unless someone wrote one behind its back (an operator's
-   SET of a counter hash): then the probe answers WRONGTYPE, the shard's
-   cache is dropped (cf_store_fold_probed), and the commit checks in full
-   and is refused whole instead of failing one write of its MULTI. In the same
-   round trip as the reads. Which keys the cache vouches for is worked out
-   again only when its typed keys changed (a lookup each: memory latency,
-   a few per cent of a worker's time). Returns how many were appended. */
-static size_t apply_append_probes(cf_store_t *self, unsigned s)
-{
-    if (!self->fence[s] || cf_commit_cache_entries(self->cache, s) == 0)
-        return 0;
-    _Static_assert(CF_KEYS_FIXED <= 32, "a shard's fixed keys fit its probe mask");
-    uint64_t version = cf_commit_cache_types_version(self->cache, s);
-    char key[CF_KEYS_MAX];
-    if (version != self->probe_version[s]) {
-        self->probe_mask[s] = 0;
-        for (int k = 0; k < CF_KEYS_FIXED; k++) {
-            const char *type = cf_keys_fixed_type(k);
-            if (type && cf_commit_cache_typed(self->cache, s, key,
-                                              cf_keys_fixed(key, sizeof key, s, k), type))
-                self->probe_mask[s] |= UINT32_C(1) << k;
-        }
-        self->probe_version[s] = version;
-    }
-    size_t n = 0;
-    for (int k = 0; k < CF_KEYS_FIXED; k++) {
-        const char *type = cf_keys_fixed_type(k), *probe = NULL;
-        if (!(self->probe_mask[s] >> k & 1))
-            continue;
-        if (!strcmp(type, "hash"))
-            probe = "HLEN";
-        else if (!strcmp(type, "stream"))
-            probe = "XLEN";
-        else if (!strcmp(type, "zset"))
-            probe = "ZCARD";
-        size_t len = cf_keys_fixed(key, sizeof key, s, k);
-        if (!probe)
-            continue;
-        const char *argv[] = { probe, key };
-        const size_t argvlen[] = { strlen(probe), len };
-        apply_append(self, s, 2, argv, argvlen);
-        n++;
-    }
-    return n;
-}
-
 /* Appends the shard's reads, after a WATCH of every key they read that the
    fold depends on (its case states, its routes' hash, the marker buckets
    of its events without a state), or of its owner record alone when it is
@@ -208,7 +159,7 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         replies++;
     }
     free(argv), free(argvlen), free(keys);
-    batch->probes[g] = (unsigned char) apply_append_probes(self, s);
+    batch->probes[g] = (unsigned char) cf_store_append_probes(self, events, g);
     return replies + batch->probes[g];
 }
 

@@ -400,6 +400,33 @@ int64_t cf_test_integer(fixture_t *f, const char *format, ...)
     return value;
 }
 
+unsigned cf_test_funding(fixture_t *f, cf_event_t *ev, const char *prefix, int64_t value, int s)
+{
+    for (int n = 0;; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s%d", prefix, n);
+        cf_test_stage(ev, id, CASE_A, CF_EV_FUNDING_TRANSACTION);
+        strcpy(ev->donor, "US");
+        ev->value = value;
+        strcpy(ev->currency, "USD");
+        unsigned shard = cf_store_shard_of(f->store, ev);
+        if (s < 0 || shard == (unsigned) s)
+            return shard;
+    }
+}
+
+int64_t cf_test_calls(fixture_t *f, const char *name)
+{
+    redisReply *info = redisCommand(f->raw, "INFO commandstats");
+    assert_true(info && info->type == REDIS_REPLY_STRING);
+    char want[64];
+    int len = snprintf(want, sizeof want, "cmdstat_%s:calls=", name);
+    const char *at = strstr(info->str, want);
+    int64_t n = at ? strtoll(at + len, NULL, 10) : 0;
+    freeReplyObject(info);
+    return n;
+}
+
 const char *cf_test_case_state(fixture_t *f, unsigned shard, const char *case_id)
 {
     char key[CF_KEYS_MAX];

@@ -64,6 +64,12 @@ cf_event_t *cf_test_at(cf_event_t *ev, int64_t t);
 /*  An event of any other type with only the envelope filled (case_ref RAW_REF). */
 void cf_test_stage(cf_event_t *ev, const char *id, const char *case_id, cf_event_type_t type);
 
+/*  A funding transaction of `value` (donor US, in USD, on T0's day): a
+    stateless event whose counters are the same fields each time, with an
+    event_id "<prefix><n>" that puts it in shard s (any when s < 0), by
+    f->store's count; its shard.                                           */
+unsigned cf_test_funding(fixture_t *f, cf_event_t *ev, const char *prefix, int64_t value, int s);
+
 /*  Sets each event's shard_hash as cf_event_decode would, the case_id
     standing in for the case_ref (every hand-built event has case_ref
     RAW_REF): the helpers that build events call it, and cf_test_apply
@@ -125,6 +131,10 @@ int64_t cf_test_markers(fixture_t *f, int64_t *keys);
 
 /*  Runs a command on f->raw; its integer reply (0 for a status reply).    */
 int64_t cf_test_integer(fixture_t *f, const char *format, ...);
+
+/*  How many times Redis ran command `name` (lower case), from INFO
+    commandstats: 0 for one it has not run.                                 */
+int64_t cf_test_calls(fixture_t *f, const char *name);
 
 
 /*  Forgets the notifications and frees the strings handed out.            */

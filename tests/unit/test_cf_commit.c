@@ -335,6 +335,39 @@ static void test_checks_with_a_cache(void **state)
     cf_commit_cache_destroy(&cache);
 }
 
+/* A key whose type the cache vouches for: cf_commit_type spares its TYPE,
+   cf_commit_type_checked sends it all the same (the caller did not confirm
+   it), and a key of another type refuses the commit, named. */
+static void test_type_checked_despite_the_cache(void **state)
+{
+    fixture_t *f = *state;
+    cf_commit_cache_t *cache = cf_commit_cache_new(4, 100);
+    cf_commit_cache_begin(cache, 1, 9);
+    cf_commit_cache_put_type(cache, 1, "cf:{s1}:outbox", 14, "stream");
+    cf_commit_cache_put_type(cache, 1, "cf:{s1}:due", 11, "zset");
+    freeReplyObject(cmd(f, "SET cf:{s1}:due not-a-zset"));
+    cf_commit_reset(f->commit);
+    size_t outbox = key(f, "cf:{s1}:outbox"), due = key(f, "cf:{s1}:due");
+    cf_commit_type(f->commit, outbox, "stream");
+    cf_commit_type(f->commit, due, "zset");
+    cf_commit_xadd(f->commit, outbox, "t", 1, "b", 1);
+    cf_commit_zadd(f->commit, due, 5, "m", 1);
+    assert_int_equal(cf_commit_checks(f->commit, cache, 1, emit, f), 0);    /* trusted */
+
+    cf_commit_reset(f->commit);
+    outbox = key(f, "cf:{s1}:outbox"), due = key(f, "cf:{s1}:due");
+    cf_commit_type(f->commit, outbox, "stream");
+    cf_commit_type_checked(f->commit, due, "zset");
+    cf_commit_xadd(f->commit, outbox, "t", 1, "b", 1);
+    cf_commit_zadd(f->commit, due, 5, "m", 1);
+    char why[300];
+    size_t sent = f->sent;
+    assert_int_equal(run_checks_cached(f, cache, why, sizeof why), -1);
+    assert_int_equal(f->sent - sent, 1);        /* the due's TYPE alone */
+    assert_string_equal(why, "WRONGTYPE commit: cf:{s1}:due holds a string, not a zset");
+    cf_commit_cache_destroy(&cache);
+}
+
 static const char *text(fixture_t *f, const char *key, const char *field);
 
 /* One commit of shard 1 with the cache: incr delta on each field of
@@ -646,6 +679,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ttl_of_a_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nothing_to_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_type_checked_despite_the_cache, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

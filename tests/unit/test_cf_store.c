@@ -510,19 +510,6 @@ static void test_event_id_within_its_case(void **state)
     assert_non_null(strstr(cf_test_case_state(f, shard, ev[1].case_id), "applied=1 "));
 }
 
-/* How often Redis ran a command (lower case), from INFO commandstats. */
-static int64_t command_calls(fixture_t *f, const char *command)
-{
-    redisReply *r = redisCommand(f->raw, "INFO commandstats");
-    assert_true(r && r->type == REDIS_REPLY_STRING);
-    char name[64];
-    int len = snprintf(name, sizeof name, "cmdstat_%s:calls=", command);
-    const char *at = strstr(r->str, name);
-    int64_t calls = at ? strtoll(at + len, NULL, 10) : 0;
-    freeReplyObject(r);
-    return calls;
-}
-
 /* ev's marker rewritten as if written in generation (its tag kept). */
 static void marker_age(fixture_t *f, const cf_event_t *ev, long long generation)
 {
@@ -565,7 +552,7 @@ static void test_marker_generations(void **state)
     assert_string_equal(cf_test_apply(f, &ev, 1), "d");
     marker_age(f, &ev, generation - 2);
     assert_string_equal(cf_test_apply(f, &ev, 1), "a");
-    assert_int_equal(command_calls(f, "expireat"), 0);
+    assert_int_equal(cf_test_calls(f, "expireat"), 0);
     redisReply *keys = redisCommand(f->raw, "KEYS cf:*:eid:*");
     assert_true(keys && keys->type == REDIS_REPLY_ARRAY && keys->elements == 2);
     for (size_t k = 0; k < keys->elements; k++)

@@ -383,37 +383,6 @@ static void test_exec_refused_reads_again(void **state)
 
 /* ---- the owner's cache (docs/storage.md, "The owner's cache") ---------------- */
 
-/* How many times Redis ran command `name` (INFO commandstats). */
-static long long calls(fixture_t *f, const char *name)
-{
-    redisReply *info = redisCommand(f->raw, "INFO commandstats");
-    assert_true(info && info->type == REDIS_REPLY_STRING);
-    char want[64];
-    snprintf(want, sizeof want, "cmdstat_%s:calls=", name);
-    const char *at = strstr(info->str, want);
-    long long n = at ? strtoll(at + strlen(want), NULL, 10) : 0;
-    freeReplyObject(info);
-    return n;
-}
-
-/* A funding transaction of `value`: a stateless event whose counters are
-   the same fields each time, with an event_id "<prefix><n>" that puts it in
-   shard s (any when s < 0); its shard. */
-static unsigned funding(fixture_t *f, cf_event_t *ev, const char *prefix, int64_t value, int s)
-{
-    for (int n = 0;; n++) {
-        char id[32];
-        snprintf(id, sizeof id, "%s%d", prefix, n);
-        cf_test_stage(ev, id, CASE_A, CF_EV_FUNDING_TRANSACTION);
-        strcpy(ev->donor, "US");
-        ev->value = value;
-        strcpy(ev->currency, "USD");
-        unsigned shard = cf_store_shard_of(f->store, ev);
-        if (s < 0 || shard == (unsigned) s)
-            return shard;
-    }
-}
-
 /* n funding transactions of the values given, in one shard, which the
    store owns under epoch 3 (its owner record says so, and its fence);
    the shard. */
@@ -424,7 +393,7 @@ static unsigned owned_fundings(fixture_t *f, cf_store_t *store, cf_event_t *ev, 
     for (size_t i = 0; i < n; i++) {
         char at[16];
         snprintf(at, sizeof at, "%.8s%u-", prefix, (unsigned) i % 100);
-        s = (int) funding(f, &ev[i], at, values[i], s);
+        s = (int) cf_test_funding(f, &ev[i], at, values[i], s);
     }
     cf_test_integer(f, "HSET cf:{s%d}:owner epoch 3 worker w1", s);
     cf_store_set_fence(store, (unsigned) s, 3);
@@ -476,7 +445,7 @@ static void older_transaction_refused(fixture_t *f, uint64_t other_epoch, int64_
     for (int p = 0;; p++) {         /* another marker bucket: none of it watched by mine */
         char prefix[16];
         snprintf(prefix, sizeof prefix, "cm%d-", p);
-        funding(f, &theirs, prefix, 7, (int) s);
+        cf_test_funding(f, &theirs, prefix, 7, (int) s);
         if (cf_store_eid_digest(&theirs, digest) != bucket)
             break;
     }
@@ -532,13 +501,13 @@ typedef struct {
 
 static sent_t apply_counting(fixture_t *f, cf_store_t *store, cf_event_t *ev, const char *want)
 {
-    sent_t before = { calls(f, "hmget"), calls(f, "type"), calls(f, "watch") };
+    sent_t before = { cf_test_calls(f, "hmget"), cf_test_calls(f, "type"), cf_test_calls(f, "watch") };
     cf_ack_status_t status;
     if (cf_store_apply(store, ev, 1, &status) < 0)
         fail_msg("%s", cf_store_error(store));
     assert_int_equal(status, want[0] == 'a' ? CF_ACK_ACCEPTED : CF_ACK_DUPLICATE);
-    return (sent_t) { calls(f, "hmget") - before.hmget, calls(f, "type") - before.type,
-                      calls(f, "watch") - before.watch };
+    return (sent_t) { cf_test_calls(f, "hmget") - before.hmget, cf_test_calls(f, "type") - before.type,
+                      cf_test_calls(f, "watch") - before.watch };
 }
 
 /* A new case needs no TYPE check: the read round's EXISTS of its case keys
@@ -593,7 +562,7 @@ static void test_unfenced_commit_refuses_the_owners_cache(void **state)
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 2300);
     /* the stamp is known now: the next commit trusts its cache again */
     cf_event_t more;
-    funding(f, &more, "ud-", 13, (int) s);
+    cf_test_funding(f, &more, "ud-", 13, (int) s);
     assert_int_equal(apply_counting(f, f->store, &more, "a").hmget, 2);
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 3600);
 }
@@ -643,8 +612,8 @@ static void test_owner_cache_kept_by_its_timer(void **state)
     cf_test_default_rules(f->store);
     assert_int_equal(cf_store_set_clock(f->store, T0), 0);  /* its deadline: the timer's */
     cf_test_register(&ev[0], "ot-r", CASE_A, "CH-AVR", "f", "\3");    /* a deadline in s */
-    funding(f, &ev[1], "ot-", 5, (int) s);
-    funding(f, &ev[2], "ou-", 7, (int) s);
+    cf_test_funding(f, &ev[1], "ot-", 5, (int) s);
+    cf_test_funding(f, &ev[2], "ou-", 7, (int) s);
     cf_test_integer(f, "HSET cf:{s%u}:owner epoch 3 worker w1", s);
     cf_store_set_fence(f->store, s, 3);
     cf_ack_status_t status[2];
@@ -761,9 +730,9 @@ static void test_owner_cache_refuses_an_overflow(void **state)
     apply_counting(f, f->store, &ev[0], "a");
     assert_int_equal(cf_test_get(f, "funding", FUNDING_VALUE), 9223322036854775807LL);
     char *before = strdup(cf_test_dump(f, 1));
-    long long hmget = calls(f, "hmget");
+    long long hmget = cf_test_calls(f, "hmget");
     assert_int_equal(cf_store_apply(f->store, &ev[1], 1, &status), -1);
-    assert_int_equal(calls(f, "hmget") - hmget, 2);     /* the owner's, the markers': the cache's value */
+    assert_int_equal(cf_test_calls(f, "hmget") - hmget, 2);     /* the owner's, the markers': the cache's value */
     char want[200];
     snprintf(want, sizeof want, "counter would overflow: cf:{s%u}:funding " FUNDING_VALUE
              " (9223322036854775807 + 100000000000000)", s);

@@ -48,16 +48,6 @@ static cf_test_redis_t *replica_of(fixture_t *f, redisContext **conn)
     return NULL;
 }
 
-static long long waits(fixture_t *f)
-{
-    redisReply *info = redisCommand(f->raw, "INFO commandstats");
-    assert_true(info && info->type == REDIS_REPLY_STRING);
-    const char *at = strstr(info->str, "cmdstat_wait:calls=");
-    long long n = at ? strtoll(at + strlen("cmdstat_wait:calls="), NULL, 10) : 0;
-    freeReplyObject(info);
-    return n;
-}
-
 static void test_acks_wait_for_the_replica(void **state)
 {
     fixture_t *f = *state;
@@ -67,18 +57,18 @@ static void test_acks_wait_for_the_replica(void **state)
     cf_ack_status_t status[2];
     cf_test_register(&ev[0], "rp-0", CASE_A, "CH-AVR", "f", "\3");
     cf_test_stage(&ev[1], "rp-1", CASE_A, CF_EV_CASE_SCREENED);
-    long long before = waits(f);            /* replica_of's own */
+    long long before = cf_test_calls(f, "wait");            /* replica_of's own */
 
     /* without the setting: no WAIT */
     cf_store_set_request(f->store, "job-0", 5);
     assert_int_equal(cf_store_apply(f->store, &ev[0], 1, status), 0);
-    assert_int_equal(waits(f) - before, 0);
+    assert_int_equal(cf_test_calls(f, "wait") - before, 0);
 
     cf_store_set_ack_replicas(f->store, 1, 5000);  /* what must succeed has time, on a busy machine */
     cf_store_set_request(f->store, "job-1", 5);
     assert_int_equal(cf_store_apply(f->store, &ev[1], 1, status), 0);
     assert_int_equal(status[0], CF_ACK_ACCEPTED);
-    assert_int_equal(waits(f) - before, 1);
+    assert_int_equal(cf_test_calls(f, "wait") - before, 1);
     redisReply *held = redisCommand(on_replica, "EXISTS cf:{s%u}:stage",
                                     cf_store_shard_of(f->store, &ev[1]));
     assert_true(held && held->type == REDIS_REPLY_INTEGER && held->integer == 1);
