@@ -80,7 +80,7 @@ static int apply_load(cf_store_t *self, const cf_event_t *events, size_t g)
         if (!n)
             continue;
         const redisReply *reply = self->batch->reads[r];
-        r += part == 0 ? 2 : 1;     /* the case states' EXISTS: cf_store_fold_build's */
+        r += part == 0 ? 1u + self->batch->exists[g] : 1u;  /* EXISTS: cf_store_fold_build's */
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)
             return cf_store_fail(self, CF_STORE_ERR_REDIS, "shard %u: reading %s: %s", s,
                                  part == 0 ? "case states" : "route states",
@@ -193,8 +193,8 @@ int cf_store_fold(cf_store_t *self, const cf_event_t *events, size_t g,
 
 /* Builds group g's commit: the fold's writes, each new event's marker
    (its value: this generation and the request's tag; the sweeper deletes
-   it once expired: cf_store_sweep.c) and, when the read round's EXISTS
-   counted more case keys than MGET found states, a type check of each
+   it once expired: cf_store_sweep.c) and, unless the read round's EXISTS
+   counted as many case keys as MGET found states, a type check of each
    case key read absent (MGET answers nil for a key of another type too);
    unfenced, a new stamp in the shard's owner record (field "unfenced"): a
    fenced transaction of the shard watches the record and nothing else of
@@ -211,13 +211,14 @@ bool cf_store_fold_build(cf_store_t *self, const cf_event_t *events, size_t g)
     unsigned s = batch->group_shard[g];
     if (batch->cases[g]) {
         const redisReply *states = batch->reads[cf_store_read_states_at(self, g)];
-        const redisReply *exists = batch->reads[cf_store_read_states_at(self, g) + 1];
+        const redisReply *exists = batch->exists[g]
+                                 ? batch->reads[cf_store_read_states_at(self, g) + 1] : NULL;
         long long found = 0;
         for (size_t j = 0; j < batch->cases[g]; j++)
             found += states->element[j]->type != REDIS_REPLY_NIL;
         for (size_t j = 0; j < batch->cases[g]; j++) {
             if (states->element[j]->type != REDIS_REPLY_NIL
-                || (exists->type == REDIS_REPLY_INTEGER && exists->integer == found))
+                || (exists && exists->type == REDIS_REPLY_INTEGER && exists->integer == found))
                 continue;           /* a state, or nothing there */
             const cf_event_t *e = cf_store_read_event(self, events, g, 0, j);
             cf_commit_type(c, cf_commit_key(c, key, cf_keys_case(key, sizeof key, s,

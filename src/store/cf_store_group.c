@@ -42,6 +42,7 @@ void cf_store_batch_destroy(cf_store_batch_t **self_p)
     free(self->group_lane);
     free(self->probes);
     free(self->unprobed);
+    free(self->exists);
     free(self->group_alerts);
     free(self->read_start);
     free(self->by_bucket);
@@ -87,6 +88,7 @@ void cf_store_group(cf_store_t *self, const cf_event_t *events, size_t count)
         batch->group_lane = cf_realloc(batch->group_lane, count * sizeof *batch->group_lane);
         batch->probes = cf_realloc(batch->probes, count * sizeof *batch->probes);
         batch->unprobed = cf_realloc(batch->unprobed, count * sizeof *batch->unprobed);
+        batch->exists = cf_realloc(batch->exists, count * sizeof *batch->exists);
         batch->group_alerts = cf_realloc(batch->group_alerts, count * sizeof *batch->group_alerts);
         batch->order_capacity = count;
     }

@@ -67,6 +67,7 @@ struct _cf_store_batch_t {
     unsigned char *waiting;         /* each group: not started (a cluster runs a few at a time) */
     unsigned char *group_lane;      /* each group: its lane in its wave (0 on one server) */
     unsigned char *probes;          /* each group: the type probes at the end of its reads */
+    unsigned char *exists;          /* each group: its reads count its case keys (EXISTS) */
     uint32_t *unprobed;             /* each group: the fixed keys the cache vouches for that
                                        it did not probe (cf_store_probes.c) */
     size_t *group_alerts;           /* each group: the overdue alerts its commit fires */

@@ -48,12 +48,22 @@ static void apply_append(cf_store_t *self, unsigned s, size_t argc, const char *
     cf_store_append_argv(self, -1, cf_store_slot(self, s), argc, argv, argvlen);
 }
 
+/* Whether group g holds a registration: a new case, most likely. */
+static bool apply_registers(const cf_store_t *self, const cf_event_t *events, size_t g)
+{
+    const cf_store_batch_t *batch = self->batch;
+    for (size_t j = batch->start[g]; j < batch->start[g + 1]; j++)
+        if (events[batch->order[j]].type == CF_EV_CASE_REGISTERED)
+            return true;
+    return false;
+}
+
 /* Appends the shard's reads, after a WATCH of every key they read that the
    fold depends on (its case states, its routes' hash, the marker buckets
    of its events without a state), or of its owner record alone when it is
    fenced (docs/reliability.md, "Ownership and fencing"): HGET of its owner's
-   epoch and last unfenced commit's stamp when it is fenced, MGET and
-   EXISTS of its case states, HMGET of its route states, then per marker
+   epoch and last unfenced commit's stamp when it is fenced, MGET of its
+   case states (and their EXISTS when it holds a registration), HMGET of its route states, then per marker
    bucket an HMGET of the events' fields. base is the index its first reply
    will have; returns how many it will get. */
 static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g,
@@ -120,15 +130,22 @@ static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, siz
         apply_append(self, s, 4, hmget, hmgetlen);
         replies++;
     }
+    batch->exists[g] = cases && apply_registers(self, events, g);
     if (cases) {                    /* the case keys are the WATCH's first */
         argv[0] = "MGET", argvlen[0] = 4;
         apply_append(self, s, 1 + cases, argv, argvlen);
+        replies++;
+    }
+    if (batch->exists[g]) {
         /* how many of them exist: when as many as MGET found, every nil is
            absent, not a key of another type (which MGET answers nil too),
-           and the commit needs no TYPE check of them (a round trip) */
+           and the commit needs no TYPE check of them (a round trip); asked
+           only with a registration, which expects a new case: any other
+           event's case is there (an absent one, which an event before its
+           registration meets, has its key's TYPE checked by the commit) */
         argv[0] = "EXISTS", argvlen[0] = 6;
         apply_append(self, s, 1 + cases, argv, argvlen);
-        replies += 2;
+        replies++;
     }
     if (routes) {
         argv[0] = "HMGET", argvlen[0] = 5;
@@ -343,7 +360,8 @@ const cf_event_t *cf_store_read_event(const cf_store_t *self, const cf_event_t *
 
 /* The first reply of group g's states: after its WATCH and its owner's
    record; its case states' MGET (when it has cases) is followed by their
-   EXISTS, then its route states' HMGET (when it has routes). */
+   EXISTS (when batch->exists[g]), then its route states' HMGET (when it has
+   routes). */
 size_t cf_store_read_states_at(const cf_store_t *self, size_t g)
 {
     return self->batch->read_start[g] + 1 + (self->fence[self->batch->group_shard[g]] != 0);

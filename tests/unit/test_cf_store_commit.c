@@ -540,6 +540,36 @@ static void test_new_case_needs_no_type_check(void **state)
     assert_non_null(strstr(cf_store_error(f->store), "hash"));
 }
 
+/* Only a shard-batch with a registration counts its case keys (EXISTS):
+   any other event's case is most likely there. One whose case is absent
+   (it came before its registration) has its key's TYPE checked by the
+   commit instead, and is applied; a key of another type is refused, named,
+   nothing of it written. */
+static void test_exists_only_with_a_registration(void **state)
+{
+    fixture_t *f = *state;
+    cf_event_t ev[3];
+    cf_test_stage(&ev[0], "ex-0", CASE_A, CF_EV_CASE_SCREENED);
+    cf_test_stage(&ev[1], "ex-1", CASE_B, CF_EV_CASE_SCREENED);
+    cf_test_register(&ev[2], "ex-2", CASE_B, "CH-AVR", "f", "\3");
+    int64_t exists = cf_test_calls(f, "exists"), types = cf_test_calls(f, "type");
+    apply_counting(f, f->store, &ev[0], "a");
+    assert_int_equal(cf_test_calls(f, "exists"), exists);              /* none asked */
+    assert_true(cf_test_calls(f, "type") > types);
+    assert_non_null(strstr(cf_test_case_state(f, atoi(CASE_A_SHARD), CASE_A), "applied=1 "));
+    cf_test_integer(f, "HSET cf:{s%s}:case:%s bits 1", CASE_B_SHARD, CASE_B);  /* not a state */
+    char *before = strdup(cf_test_dump(f, 1));
+    cf_ack_status_t status;
+    assert_int_equal(cf_store_apply(f->store, &ev[1], 1, &status), -1);
+    assert_non_null(strstr(cf_store_error(f->store), CASE_B));
+    assert_non_null(strstr(cf_store_error(f->store), "holds a hash, not a string"));
+    assert_string_equal(before, cf_test_dump(f, 1));
+    free(before);
+    exists = cf_test_calls(f, "exists");
+    assert_int_equal(cf_store_apply(f->store, &ev[2], 1, &status), -1);    /* asked */
+    assert_int_equal(cf_test_calls(f, "exists"), exists + 1);
+}
+
 /* The owner's cache assumes only the owner writes its shard's counters; an
    unfenced commit of the shard (the broker could not record its new
    owner's epoch) writes them all the same. Its stamp in the owner record,
@@ -790,6 +820,8 @@ int main(void)
                                         cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_new_case_needs_no_type_check, cf_test_store_setup,
                                         cf_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_exists_only_with_a_registration,
+                                        cf_test_store_setup, cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_spares_the_checks, cf_test_store_setup,
                                         cf_test_store_teardown),
         cmocka_unit_test_setup_teardown(test_owner_cache_kept_by_its_timer, cf_test_store_setup,
