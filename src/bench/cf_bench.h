@@ -87,8 +87,10 @@ typedef struct {
 #define CF_BENCH_MAX_LATENCY        16      /* kinds of latency event reported */
 
 typedef struct {
-    char name[40];              /* LATENCY's event: aof-fsync-always, command, ... */
+    char name[40];              /* LATENCY's event: aof-fsync-always, command, ...; or
+                                   SLOWLOG's command, in lower case */
     double max_ms;              /* the longest over the phase */
+    unsigned count;             /* how many: seconds with such an event, or commands logged */
 } cf_bench_latency_t;
 
 typedef struct {
@@ -147,6 +149,9 @@ typedef struct {
     double open_latency_threshold_ms;   /* Redis's latency monitor's; < 0 off or unknown */
     cf_bench_latency_t open_latency[CF_BENCH_MAX_LATENCY];      /* its events over the open loop */
     size_t open_latency_count;
+    double open_slowlog_threshold_ms;   /* Redis's slow log's; < 0 off or unknown */
+    cf_bench_latency_t open_slow[CF_BENCH_MAX_LATENCY];         /* its commands over the open loop */
+    size_t open_slow_count;
     /* the machine's speed (cf_bench_speed) before the closed loop and after
        the loops; 0 not measured */
     cf_bench_speed_t speed[2];

@@ -110,6 +110,13 @@ void cf_bench_nodes_between(const bench_snapshot_t *before, const bench_snapshot
 double cf_bench_latency(cf_bench_t *self, int64_t from_s, int64_t to_s, cf_bench_latency_t *out,
                         size_t *count);
 
+/*  The commands Redis's slow log recorded from from_s to to_s on every
+    master, by name (lower case): how many, and the longest (ms). Returns
+    the log's threshold (ms; the largest of the masters', 0 when it logs
+    every command), or -1 (and none) when it is off or cannot be read.    */
+double cf_bench_slowlog(cf_bench_t *self, int64_t from_s, int64_t to_s, cf_bench_latency_t *out,
+                        size_t *count);
+
 /*  Waits until the stack has done the work the events so far caused after
     their acks: the broker has published every shard's outbox to its last
     entry, and the workers have fired every deadline due by now; or until

@@ -301,9 +301,14 @@ int cf_bench_open(cf_bench_t *self)
                                       &r->open_command_count) : -1;
     r->open_redis_cpu_us_per_event = counted ? r->open_redis_cpu_s * 1e6 / (double) events : -1;
     free(snap);
-    if (rc == 0)
-        r->open_latency_threshold_ms = cf_bench_latency(self, from_s, cf_wall_ms() / 1000,
-                                                        r->open_latency, &r->open_latency_count);
+    r->open_latency_threshold_ms = r->open_slowlog_threshold_ms = -1;
+    if (rc == 0) {
+        int64_t to_s = cf_wall_ms() / 1000;
+        r->open_latency_threshold_ms = cf_bench_latency(self, from_s, to_s, r->open_latency,
+                                                        &r->open_latency_count);
+        r->open_slowlog_threshold_ms = cf_bench_slowlog(self, from_s, to_s, r->open_slow,
+                                                        &r->open_slow_count);
+    }
     r->open_events = events;
     r->open_rate = c->rate;
     r->open_seconds = o.thread.finished - o.start;

@@ -119,6 +119,18 @@ static void report_loops(json_t *o, const cf_bench_config_t *c, const cf_bench_r
     for (size_t i = 0; monitored && i < r->open_latency_count; i++)
         report_set(held, r->open_latency[i].name, report_real(r->open_latency[i].max_ms, 1));
     report_set(o, "open_redis_latency_ms", held);
+    /* and which commands took that long: a command's own work, or small
+       ones that lost the core */
+    bool logged = open && r->open_slowlog_threshold_ms >= 0;
+    report_num(o, "open_redis_slowlog_threshold_ms", r->open_slowlog_threshold_ms, logged);
+    json_t *slow = logged ? json_object() : json_null();
+    for (size_t i = 0; logged && i < r->open_slow_count; i++) {
+        json_t *command = json_object();
+        report_set(command, "count", json_integer(r->open_slow[i].count));
+        report_set(command, "max_ms", report_real(r->open_slow[i].max_ms, 10));
+        report_set(slow, r->open_slow[i].name, command);
+    }
+    report_set(o, "open_redis_slow_commands", slow);
 }
 
 static void report_redis(json_t *o, const cf_bench_config_t *c, const cf_bench_result_t *r)
@@ -369,6 +381,13 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
             fprintf(out, "%s %s %.0f ms", i ? "," : "", r->open_latency[i].name,
                     r->open_latency[i].max_ms);
         fputs(r->open_latency_count ? "\n" : " nothing\n", out);
+    }
+    if (c->rate > 0 && r->open_slowlog_threshold_ms >= 0) {
+        fprintf(out, "open loop's redis slow log (%.0f ms and over):", r->open_slowlog_threshold_ms);
+        for (size_t i = 0; i < r->open_slow_count; i++)
+            fprintf(out, "%s %s %u (%.1f ms at most)", i ? "," : "", r->open_slow[i].name,
+                    r->open_slow[i].count, r->open_slow[i].max_ms);
+        fputs(r->open_slow_count ? "\n" : " nothing\n", out);
     }
     fprintf(out, "redis (%s, %s): %.2f commands/event, %.2f s CPU (%.1f us/event)\n",
             r->redis_version, r->durability, r->redis_commands_per_event, r->redis_cpu_s,

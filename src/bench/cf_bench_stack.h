@@ -16,6 +16,7 @@
     flag is given), so that the open loop's report can say what held
     Redis's thread (cf_bench_latency).                                      */
 #define CF_BENCH_STACK_LATENCY_MS   "3"
+#define CF_BENCH_STACK_SLOWLOG_US   "3000"  /* the slow log's, the same 3 ms */
 
 #define CF_BENCH_MAX_WORKERS    64
 

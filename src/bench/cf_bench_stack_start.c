@@ -218,6 +218,9 @@ static int stack_start_daemons(cf_bench_stack_t *self, const cf_bench_stack_conf
                            "--hash-max-listpack-entries", "128",
                            /* what held Redis's thread, for the open loop's report */
                            "--latency-monitor-threshold", CF_BENCH_STACK_LATENCY_MS,
+                           /* and which commands took that long */
+                           "--slowlog-log-slower-than", CF_BENCH_STACK_SLOWLOG_US,
+                           "--slowlog-max-len", "1024",
                            /* a replica's first sync at once, not after 5 s */
                            "--repl-diskless-sync-delay", "0", NULL };
     if ((self->redis = stack_spawn(self, "redis", redis_argv)) < 0

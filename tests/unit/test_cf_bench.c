@@ -19,6 +19,7 @@
 #include <string.h>
 #include "cf_bench_internal.h"
 #include "caseflow/cf_keys.h"
+#include "caseflow/cf_loop.h"
 #include "cf_bench_stack.h"
 #include "cf_test_files.h"
 #include "cf_test_redis.h"
@@ -264,12 +265,53 @@ static void test_ceiling_requests(void **state)
     cf_test_redis_stop(&redis);
 }
 
+/* The slow log's commands over a phase, by name in lower case, counted,
+   with the longest; its threshold in ms (0: every command is logged); -1
+   and none when it is off. */
+static void test_slowlog(void **state)
+{
+    (void) state;
+    cf_test_redis_t *redis = cf_test_redis_start();
+    assert_non_null(redis);
+    cf_bench_config_t config = { .intake = "tcp://127.0.0.1:1", .redis_host = "127.0.0.1",
+        .redis_port = cf_test_redis_port(redis), .events = 1, .producers = 1, .batch = 1,
+        .window = 1, .seed = 7 };
+    redisContext *raw = redisConnect("127.0.0.1", config.redis_port);
+    assert_true(raw && !raw->err);
+    static const char *const commands[] = { "CONFIG SET slowlog-log-slower-than 0",
+                                            "SET a 1", "SET a 2", "HSET b x 1" };
+    for (size_t i = 0; i < 4; i++)
+        freeReplyObject(redisCommand(raw, commands[i]));
+    cf_bench_t *bench = cf_bench_new(&config);
+    int64_t now = cf_wall_ms() / 1000;
+    cf_bench_latency_t slow[CF_BENCH_MAX_LATENCY];
+    size_t count = 99;
+    assert_true(cf_bench_slowlog(bench, now - 5, now + 5, slow, &count) == 0);
+    unsigned sets = 0, hsets = 0;
+    for (size_t i = 0; i < count; i++) {
+        sets += strcmp(slow[i].name, "set") == 0 ? slow[i].count : 0;
+        hsets += strcmp(slow[i].name, "hset") == 0 ? slow[i].count : 0;
+        assert_true(slow[i].max_ms >= 0 && slow[i].max_ms < 1000);
+    }
+    assert_int_equal(sets, 2);
+    assert_int_equal(hsets, 1);
+    assert_int_equal(cf_bench_slowlog(bench, now - 100, now - 50, slow, &count), 0);
+    assert_int_equal(count, 0);                 /* none in those seconds */
+    freeReplyObject(redisCommand(raw, "CONFIG SET slowlog-log-slower-than -1"));
+    assert_true(cf_bench_slowlog(bench, now - 5, now + 5, slow, &count) < 0);   /* off */
+    assert_int_equal(count, 0);
+    cf_bench_destroy(&bench);
+    redisFree(raw);
+    cf_test_redis_stop(&redis);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_cpu),
         cmocka_unit_test(test_json_open_cpu),
         cmocka_unit_test(test_ceiling_requests),
+        cmocka_unit_test(test_slowlog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
