@@ -150,7 +150,7 @@ typedef struct {
     cf_bench_latency_t open_latency[CF_BENCH_MAX_LATENCY];      /* its events over the open loop */
     size_t open_latency_count;
     double open_slowlog_threshold_ms;   /* Redis's slow log's; < 0 off or unknown */
-    cf_bench_latency_t open_slow[CF_BENCH_MAX_LATENCY];         /* its commands over the open loop */
+    cf_bench_latency_t open_slow[CF_BENCH_MAX_LATENCY];     /* its commands over the open loop */
     size_t open_slow_count;
     /* the machine's speed (cf_bench_speed) before the closed loop and after
        the loops; 0 not measured */

@@ -383,7 +383,8 @@ void cf_bench_print(const cf_bench_t *self, FILE *out)
         fputs(r->open_latency_count ? "\n" : " nothing\n", out);
     }
     if (c->rate > 0 && r->open_slowlog_threshold_ms >= 0) {
-        fprintf(out, "open loop's redis slow log (%.0f ms and over):", r->open_slowlog_threshold_ms);
+        fprintf(out, "open loop's redis slow log (%.0f ms and over):",
+                r->open_slowlog_threshold_ms);
         for (size_t i = 0; i < r->open_slow_count; i++)
             fprintf(out, "%s %s %u (%.1f ms at most)", i ? "," : "", r->open_slow[i].name,
                     r->open_slow[i].count, r->open_slow[i].max_ms);

@@ -63,9 +63,10 @@ static bool apply_registers(const cf_store_t *self, const cf_event_t *events, si
    of its events without a state), or of its owner record alone when it is
    fenced (docs/reliability.md, "Ownership and fencing"): HGET of its owner's
    epoch and last unfenced commit's stamp when it is fenced, MGET of its
-   case states (and their EXISTS when it holds a registration), HMGET of its route states, then per marker
-   bucket an HMGET of the events' fields. base is the index its first reply
-   will have; returns how many it will get. */
+   case states (and their EXISTS when it holds a registration), HMGET of
+   its route states, then per marker bucket an HMGET of the events'
+   fields. base is the index its first reply will have; returns how many
+   it will get. */
 static size_t apply_append_reads(cf_store_t *self, const cf_event_t *events, size_t g,
                                  size_t base)
 {

@@ -501,12 +501,14 @@ typedef struct {
 
 static sent_t apply_counting(fixture_t *f, cf_store_t *store, cf_event_t *ev, const char *want)
 {
-    sent_t before = { cf_test_calls(f, "hmget"), cf_test_calls(f, "type"), cf_test_calls(f, "watch") };
+    sent_t before = { cf_test_calls(f, "hmget"), cf_test_calls(f, "type"),
+                      cf_test_calls(f, "watch") };
     cf_ack_status_t status;
     if (cf_store_apply(store, ev, 1, &status) < 0)
         fail_msg("%s", cf_store_error(store));
     assert_int_equal(status, want[0] == 'a' ? CF_ACK_ACCEPTED : CF_ACK_DUPLICATE);
-    return (sent_t) { cf_test_calls(f, "hmget") - before.hmget, cf_test_calls(f, "type") - before.type,
+    return (sent_t) { cf_test_calls(f, "hmget") - before.hmget,
+                      cf_test_calls(f, "type") - before.type,
                       cf_test_calls(f, "watch") - before.watch };
 }
 
@@ -762,7 +764,8 @@ static void test_owner_cache_refuses_an_overflow(void **state)
     char *before = strdup(cf_test_dump(f, 1));
     long long hmget = cf_test_calls(f, "hmget");
     assert_int_equal(cf_store_apply(f->store, &ev[1], 1, &status), -1);
-    assert_int_equal(cf_test_calls(f, "hmget") - hmget, 2);     /* the owner's, the markers': the cache's value */
+    /* the owner's, the markers': the counter's value is the cache's */
+    assert_int_equal(cf_test_calls(f, "hmget") - hmget, 2);
     char want[200];
     snprintf(want, sizeof want, "counter would overflow: cf:{s%u}:funding " FUNDING_VALUE
              " (9223322036854775807 + 100000000000000)", s);
