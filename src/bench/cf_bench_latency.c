@@ -55,11 +55,13 @@ static void latency_keep(cf_bench_latency_t *out, size_t *count, const char *nam
     out[i].count++;
 }
 
-/* One node's events between from_s and to_s (Unix seconds, inclusive). */
-static void latency_node(redisContext *c, int64_t from_s, int64_t to_s, cf_bench_latency_t *out,
-                         size_t *count)
+/* One node's events between from_s and to_s (Unix seconds, inclusive);
+   -1 when LATENCY is refused. */
+static int latency_node(redisContext *c, int64_t from_s, int64_t to_s, cf_bench_latency_t *out,
+                        size_t *count)
 {
     redisReply *latest = redisCommand(c, "LATENCY LATEST");
+    int rc = latest && latest->type == REDIS_REPLY_ARRAY ? 0 : -1;
     for (size_t i = 0; latest && latest->type == REDIS_REPLY_ARRAY && i < latest->elements; i++) {
         const redisReply *e = latest->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 1
@@ -80,14 +82,17 @@ static void latency_node(redisContext *c, int64_t from_s, int64_t to_s, cf_bench
     }
     if (latest)
         freeReplyObject(latest);
+    return rc;
 }
 
 /* One node's slow commands between from_s and to_s: each entry of SLOWLOG
-   GET is [id, time (s), duration (us), [command, args...], ...]. */
-static void slowlog_node(redisContext *c, int64_t from_s, int64_t to_s, cf_bench_latency_t *out,
-                         size_t *count)
+   GET is [id, time (s), duration (us), [command, args...], ...]. -1 when
+   SLOWLOG is refused (an ACL that lets CONFIG GET through). */
+static int slowlog_node(redisContext *c, int64_t from_s, int64_t to_s, cf_bench_latency_t *out,
+                        size_t *count)
 {
     redisReply *log = redisCommand(c, "SLOWLOG GET 1024");
+    int rc = log && log->type == REDIS_REPLY_ARRAY ? 0 : -1;
     for (size_t i = 0; log && log->type == REDIS_REPLY_ARRAY && i < log->elements; i++) {
         const redisReply *e = log->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 4
@@ -105,14 +110,15 @@ static void slowlog_node(redisContext *c, int64_t from_s, int64_t to_s, cf_bench
     }
     if (log)
         freeReplyObject(log);
+    return rc;
 }
 
-typedef void latency_node_fn(redisContext *c, int64_t from_s, int64_t to_s,
-                             cf_bench_latency_t *out, size_t *count);
+typedef int latency_node_fn(redisContext *c, int64_t from_s, int64_t to_s,
+                            cf_bench_latency_t *out, size_t *count);
 
 /* What read_node finds on every master, when each has `setting` at 0 or
-   more (at more than 0 with positive_only); the largest setting over
-   scale, or -1 and nothing. */
+   more (at more than 0 with positive_only) and read_node can read it; the
+   largest setting over scale, or -1 and nothing. */
 static double latency_masters(cf_bench_t *self, const char *setting, bool positive_only,
                               double scale, latency_node_fn *read_node, int64_t from_s,
                               int64_t to_s, cf_bench_latency_t *out, size_t *count)
@@ -126,8 +132,8 @@ static double latency_masters(cf_bench_t *self, const char *setting, bool positi
         double value = c ? latency_setting(c, setting) : -1;
         bool on = positive_only ? value > 0 : value >= 0;
         threshold = !on ? -1 : value / scale > threshold ? value / scale : threshold;
-        if (on)
-            read_node(c, from_s, to_s, out, count);
+        if (on && read_node(c, from_s, to_s, out, count) < 0)
+            threshold = -1;
         if (c && c->err)            /* the next phase's batch connects again */
             cf_redis_cluster_reset(cf_bench_cluster(self));
     }

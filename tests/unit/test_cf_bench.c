@@ -267,7 +267,7 @@ static void test_ceiling_requests(void **state)
 
 /* The slow log's commands over a phase, by name in lower case, counted,
    with the longest; its threshold in ms (0: every command is logged); -1
-   and none when it is off. */
+   and none when it is off, or when the bench's user may not read it. */
 static void test_slowlog(void **state)
 {
     (void) state;
@@ -297,6 +297,16 @@ static void test_slowlog(void **state)
     assert_int_equal(hsets, 1);
     assert_int_equal(cf_bench_slowlog(bench, now - 100, now - 50, slow, &count), 0);
     assert_int_equal(count, 0);                 /* none in those seconds */
+    /* a user that may read the setting but not the log: unknown, not empty */
+    freeReplyObject(redisCommand(raw, "ACL SETUSER reader on >pw ~* +@all -slowlog"));
+    cf_redis_auth_t *auth = cf_redis_auth_new("reader", "pw");
+    cf_bench_config_t as_reader = config;
+    as_reader.redis_auth = auth;
+    cf_bench_t *reader = cf_bench_new(&as_reader);
+    assert_true(cf_bench_slowlog(reader, now - 5, now + 5, slow, &count) < 0);
+    assert_int_equal(count, 0);
+    cf_bench_destroy(&reader);
+    cf_redis_auth_destroy(&auth);
     freeReplyObject(redisCommand(raw, "CONFIG SET slowlog-log-slower-than -1"));
     assert_true(cf_bench_slowlog(bench, now - 5, now + 5, slow, &count) < 0);   /* off */
     assert_int_equal(count, 0);
