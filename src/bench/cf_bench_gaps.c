@@ -1,11 +1,11 @@
 /*  cf_bench_gaps: threads that spin on the clock; see cf_bench_gaps.h.    */
 #include "cf_bench_gaps.h"
+#include "cf_bench_internal.h"
 #include "caseflow/cf_alloc.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define GAPS_COUNTED_S  1e-4        /* a jump that long is lost time, not the loop's own */
 
@@ -15,19 +15,12 @@ typedef struct {
     double worst_s, lost_s;
 } gaps_thread_t;
 
-static double gaps_now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
-
 static void *gaps_spin(void *arg)
 {
     gaps_thread_t *g = arg;
-    double start = gaps_now_s(), last = start;
+    double start = cf_bench_now(), last = start;
     for (;;) {
-        double now = gaps_now_s(), jump = now - last;
+        double now = cf_bench_now(), jump = now - last;
         if (jump > GAPS_COUNTED_S)
             g->lost_s += jump;
         g->over_1ms += jump > 1e-3;
